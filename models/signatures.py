@@ -1,0 +1,70 @@
+"""Serving signatures of the exported SavedModel, for TF Serving and for TFMA.
+
+Every signature takes serialized raw `tf.Example`s and runs the Transform graph inside the model, so a
+client sends raw feature values and nothing is recomputed by hand (no training/serving skew).
+- `serving_default` (TF Serving `:predict`): `examples` -> `probabilities` [batch, 1] = P(label = 1).
+- `classify` (TF Serving `:classify`): `inputs` -> `classes`, `scores` [batch, n_classes].
+- `transform_features`: raw examples (label included) -> transformed features; TFMA uses it to get
+  the label the model was trained on.
+"""
+import os
+
+import tensorflow as tf
+import tensorflow_transform as tft
+import tf_keras as keras
+from tensorflow.core.protobuf import saved_model_pb2
+
+from models import features
+
+CLASSIFY_METHOD_NAME = "tensorflow/serving/classify"
+CLASSIFY_SIGNATURE = "classify"
+
+
+def export(model: keras.Model, tf_transform_output: tft.TFTransformOutput, export_dir: str) -> None:
+    model.tft_layer = tf_transform_output.transform_features_layer()  # tracked: saved with the model
+    raw_spec = tf_transform_output.raw_feature_spec()
+    serving_spec = {name: raw_spec[name] for name in features.feature_names()}
+    feature_keys = [f.transformed_name for f in features.FEATURES]
+
+    def probabilities(serialized: tf.Tensor) -> tf.Tensor:
+        transformed = model.tft_layer(tf.io.parse_example(serialized, serving_spec))
+        return model({key: transformed[key] for key in feature_keys})
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="examples")])
+    def predict(examples):
+        return {"probabilities": probabilities(examples)}
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="inputs")])
+    def classify(inputs):
+        positive = probabilities(inputs)
+        scores = tf.concat([1.0 - positive, positive], axis=1)
+        classes = tf.tile(tf.constant([list(features.LABEL.classes)]), [tf.shape(scores)[0], 1])
+        return {"classes": classes, "scores": scores}
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="examples")])
+    def transform_features(examples):
+        return model.tft_layer(tf.io.parse_example(examples, raw_spec))
+
+    model.save(
+        export_dir,
+        save_format="tf",
+        signatures={
+            "serving_default": predict,
+            CLASSIFY_SIGNATURE: classify,
+            "transform_features": transform_features,
+        },
+    )
+    _set_method_name(export_dir, CLASSIFY_SIGNATURE, CLASSIFY_METHOD_NAME)
+
+
+def _set_method_name(export_dir: str, signature: str, method_name: str) -> None:
+    """TF2's saver marks every signature 'predict'; TF Serving's Classify API requires the classify
+    method name. No TF2 API sets it (tensorflow/tensorflow#38081), so the SavedModel proto is patched."""
+    path = os.path.join(export_dir, "saved_model.pb")
+    saved_model = saved_model_pb2.SavedModel()
+    with tf.io.gfile.GFile(path, "rb") as f:
+        saved_model.ParseFromString(f.read())
+    for meta_graph in saved_model.meta_graphs:
+        meta_graph.signature_def[signature].method_name = method_name
+    with tf.io.gfile.GFile(path, "wb") as f:
+        f.write(saved_model.SerializeToString())

@@ -1,0 +1,73 @@
+"""What a pipeline run did, read back from ML Metadata: per-component outcome, blessing, push.
+
+MLMD is the source of truth (TFX records every execution, cached or not, with the run's context), so
+the terminal summary and the tests read the same facts instead of parsing logs.
+"""
+import dataclasses
+from typing import Dict, List, Optional
+
+import ml_metadata as mlmd
+from ml_metadata.proto import metadata_store_pb2
+
+_STATE_NAMES = {
+    metadata_store_pb2.Execution.COMPLETE: "executed",
+    metadata_store_pb2.Execution.CACHED: "cached",
+    metadata_store_pb2.Execution.FAILED: "failed",
+    metadata_store_pb2.Execution.RUNNING: "running",
+    metadata_store_pb2.Execution.CANCELED: "canceled",
+    metadata_store_pb2.Execution.NEW: "new",
+}
+
+
+@dataclasses.dataclass
+class RunSummary:
+    run_id: str
+    node_states: Dict[str, List[str]]  # node id -> states of its executions in this run
+    blessed: Optional[bool] = None
+    pushed: Optional[bool] = None
+    pushed_version: Optional[str] = None
+    pushed_destination: Optional[str] = None
+    evaluation_uri: Optional[str] = None
+
+
+def open_store(metadata_path: str) -> mlmd.MetadataStore:
+    config = metadata_store_pb2.ConnectionConfig()
+    config.sqlite.filename_uri = metadata_path
+    config.sqlite.connection_mode = metadata_store_pb2.SqliteMetadataSourceConfig.READONLY
+    return mlmd.MetadataStore(config)
+
+
+def run_ids(store: mlmd.MetadataStore) -> List[str]:
+    """Pipeline run ids, oldest first."""
+    runs = store.get_contexts_by_type("pipeline_run")
+    return [c.name for c in sorted(runs, key=lambda c: (c.create_time_since_epoch, c.id))]
+
+
+def summarize(store: mlmd.MetadataStore, run_id: Optional[str] = None) -> RunSummary:
+    """Summary of run `run_id`, or of the latest run."""
+    run_id = run_id or run_ids(store)[-1]
+    run = store.get_context_by_type_and_name("pipeline_run", run_id)
+    summary = RunSummary(run_id=run_id, node_states={})
+    for execution in store.get_executions_by_context(run.id):
+        node = next(
+            c.name.split(".", 1)[-1]
+            for c in store.get_contexts_by_execution(execution.id)
+            if c.type == "node"
+        )
+        state = _STATE_NAMES.get(execution.last_known_state, str(execution.last_known_state))
+        summary.node_states.setdefault(node, []).append(state)
+
+    types = {t.id: t.name for t in store.get_artifact_types()}
+    for artifact in store.get_artifacts_by_context(run.id):
+        props = artifact.custom_properties
+        kind = types.get(artifact.type_id)
+        if kind == "ModelBlessing":
+            summary.blessed = props["blessed"].int_value == 1
+        elif kind == "PushedModel":
+            summary.pushed = props["pushed"].int_value == 1
+            if summary.pushed:
+                summary.pushed_version = props["pushed_version"].string_value
+                summary.pushed_destination = props["pushed_destination"].string_value
+        elif kind == "ModelEvaluation":
+            summary.evaluation_uri = artifact.uri
+    return summary

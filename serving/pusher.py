@@ -1,0 +1,48 @@
+"""TFX Pusher executor that publishes a blessed model atomically into the serving directory.
+
+Stock TFX's Pusher copies straight into the version folder (a loader polling the folder can see it
+half-written), names versions by the second (two pushes in one second collide and the second is
+silently dropped) and copies the model once more into its own artifact. This executor keeps TFX's
+blessing checks and artifact properties and replaces only the copy, with `model_dir.publish`.
+"""
+import os
+from typing import Any, Dict, List
+
+from absl import logging
+from tfx import types
+from tfx.components.pusher import executor as tfx_pusher_executor
+from tfx.proto import pusher_pb2
+from tfx.types import artifact_utils, standard_component_specs
+from tfx.utils import proto_utils
+
+from serving import model_dir
+
+
+class AtomicPushExecutor(tfx_pusher_executor.Executor):
+    def Do(
+        self,
+        input_dict: Dict[str, List[types.Artifact]],
+        output_dict: Dict[str, List[types.Artifact]],
+        exec_properties: Dict[str, Any],
+    ) -> None:
+        pushed_model = artifact_utils.get_single_instance(
+            output_dict[standard_component_specs.PUSHED_MODEL_KEY]
+        )
+        if not self.CheckBlessing(input_dict):
+            self._MarkNotPushed(pushed_model)
+            return
+        destination = pusher_pb2.PushDestination()
+        proto_utils.json_to_proto(
+            exec_properties[standard_component_specs.PUSH_DESTINATION_KEY], destination
+        )
+        if destination.WhichOneof("destination") != "filesystem":
+            raise ValueError("AtomicPushExecutor pushes to a filesystem destination only")
+        version_dir = model_dir.publish(
+            self.GetModelPath(input_dict), destination.filesystem.base_directory
+        )
+        self._MarkPushed(
+            pushed_model,
+            pushed_destination=version_dir,
+            pushed_version=os.path.basename(version_dir),
+        )
+        logging.info("Model pushed to %s", version_dir)

@@ -1,0 +1,24 @@
+"""Installable TFX pipeline: `pip install -e .` (exact versions come from requirements.lock)."""
+from setuptools import setup
+
+setup(
+    name="tfx-taxi-pipeline",
+    version="0.1.0",
+    description="Production-grade TFX pipeline: validated training and push to TensorFlow Serving.",
+    python_requires=">=3.10,<3.11",
+    packages=["pipeline", "models", "schema", "serving"],
+    package_data={"schema": ["*.pbtxt"]},
+    install_requires=[
+        "tfx==1.16.0",
+        "apache-beam[gcp]==2.59.0",
+        "tensorflow==2.16.2",
+        "tf-keras==2.16.0",
+        "tensorflow-transform==1.16.0",
+        "tensorflow-data-validation==1.16.1",
+        "tensorflow-model-analysis==0.47.1",
+        "tensorflow-serving-api==2.16.1",
+        "ml-metadata==1.16.0",
+        "dill",
+    ],
+    entry_points={"console_scripts": ["tfxpipe=pipeline.cli:console_main"]},
+)
