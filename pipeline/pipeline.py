@@ -71,6 +71,9 @@ def create_pipeline(config: PipelineConfig) -> tfx.dsl.Pipeline:
         examples=example_gen.outputs["examples"],
         schema=curated_schema.outputs["schema"],
         preprocessing_fn=PREPROCESSING_FN,
+        # StatisticsGen and ExampleValidator already cover the raw data; TFT's own pre/post-transform
+        # statistics would repeat that work inside Transform.
+        disable_statistics=True,
     )
     trainer = tfx.components.Trainer(
         run_fn=RUN_FN,

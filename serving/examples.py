@@ -1,0 +1,47 @@
+"""Raw CSV rows -> serialized `tf.Example`s typed by the curated schema: what a client sends to the
+exported model's signatures (and to TF Serving's predict/classify APIs)."""
+import csv
+from typing import Dict, Iterable, List, Mapping
+
+import tensorflow as tf
+from tensorflow_metadata.proto.v0 import schema_pb2
+
+_INT, _FLOAT, _BYTES = schema_pb2.INT, schema_pb2.FLOAT, schema_pb2.BYTES
+
+
+def feature_types(schema: schema_pb2.Schema) -> Dict[str, int]:
+    return {feature.name: feature.type for feature in schema.feature}
+
+
+def to_example(row: Mapping[str, str], types: Mapping[str, int]) -> tf.train.Example:
+    """One CSV row (strings) -> tf.Example; an empty cell is a missing value, not a zero."""
+    example = tf.train.Example()
+    for name, text in row.items():
+        if name not in types:
+            raise ValueError(f"column {name!r} is not in the schema")
+        if text is None or text == "":
+            continue
+        feature = example.features.feature[name]
+        try:
+            if types[name] == _INT:
+                feature.int64_list.value.append(int(float(text)))
+            elif types[name] == _FLOAT:
+                feature.float_list.value.append(float(text))
+            else:
+                feature.bytes_list.value.append(text.encode())
+        except ValueError:
+            kind = schema_pb2.FeatureType.Name(types[name])
+            raise ValueError(f"column {name!r}: {text!r} is not a valid {kind} value") from None
+    return example
+
+
+def serialize_rows(rows: Iterable[Mapping[str, str]], schema: schema_pb2.Schema) -> List[bytes]:
+    types = feature_types(schema)
+    return [to_example(row, types).SerializeToString() for row in rows]
+
+
+def read_csv_rows(path: str, drop_columns: Iterable[str] = ()) -> List[Dict[str, str]]:
+    """Rows of a CSV file as dicts, without `drop_columns` (e.g. the label at serving time)."""
+    dropped = set(drop_columns)
+    with open(path, newline="", encoding="utf-8") as f:
+        return [{k: v for k, v in row.items() if k not in dropped} for row in csv.DictReader(f)]

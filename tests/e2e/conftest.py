@@ -1,0 +1,91 @@
+"""One real pipeline run shared by the e2e tests, made offline in a fresh network namespace.
+
+The runs happen in order: cold run -> unchanged re-run -> re-run with an unreachable threshold.
+Each fixture snapshots what it needs before the next run changes the shared folders.
+"""
+import dataclasses
+import hashlib
+import os
+import subprocess
+import sys
+from typing import Dict, List
+
+import pytest
+
+from pipeline import run_summary
+
+TRAIN_STEPS = "300"
+EVAL_STEPS = "50"
+
+
+@dataclasses.dataclass
+class CliRun:
+    returncode: int
+    stdout: str
+    stderr: str
+    offline: bool
+    summary: run_summary.RunSummary
+    serving_snapshot: Dict[str, str]
+
+
+def _network_namespace_available() -> bool:
+    probe = subprocess.run(["unshare", "--net", "true"], capture_output=True, check=False)
+    return probe.returncode == 0
+
+
+def snapshot(folder: str) -> Dict[str, str]:
+    """Relative path -> sha256 of every file under `folder`: byte-for-byte comparable."""
+    digests = {}
+    for root, _, files in os.walk(folder):
+        for name in files:
+            path = os.path.join(root, name)
+            with open(path, "rb") as f:
+                digests[os.path.relpath(path, folder)] = hashlib.sha256(f.read()).hexdigest()
+    return digests
+
+
+class PipelineWorkspace:
+    def __init__(self, root):
+        self.work_dir = str(root / "work")
+        self.serving_dir = str(root / "serving")
+        self.metadata_path = os.path.join(self.work_dir, "metadata", "taxi", "metadata.sqlite")
+        self.model_base = os.path.join(self.serving_dir, "taxi")
+
+    def run(self, extra_args: List[str], offline: bool = False) -> CliRun:
+        command = [sys.executable, "-m", "pipeline", "run", "--work-dir", self.work_dir,
+                   "--serving-dir", self.serving_dir, "--train-steps", TRAIN_STEPS,
+                   "--eval-steps", EVAL_STEPS, *extra_args]
+        if offline:
+            command = ["unshare", "--net", *command]
+        done = subprocess.run(command, capture_output=True, text=True, timeout=1800, check=False)
+        summary = None
+        if done.returncode == 0:
+            summary = run_summary.summarize(run_summary.open_store(self.metadata_path))
+        return CliRun(done.returncode, done.stdout, done.stderr, offline, summary,
+                      snapshot(self.serving_dir))
+
+
+@pytest.fixture(scope="session")
+def workspace(tmp_path_factory):
+    return PipelineWorkspace(tmp_path_factory.mktemp("pipeline"))
+
+
+@pytest.fixture(scope="session")
+def cold_run(workspace) -> CliRun:
+    run = workspace.run([], offline=_network_namespace_available())
+    assert run.returncode == 0, f"pipeline failed:\n{run.stdout}\n{run.stderr[-5000:]}"
+    return run
+
+
+@pytest.fixture(scope="session")
+def unchanged_rerun(workspace, cold_run) -> CliRun:
+    run = workspace.run([])
+    assert run.returncode == 0, run.stderr[-5000:]
+    return run
+
+
+@pytest.fixture(scope="session")
+def unreachable_threshold_run(workspace, unchanged_rerun) -> CliRun:
+    run = workspace.run(["--min-accuracy", "0.999"])
+    assert run.returncode == 0, run.stderr[-5000:]
+    return run

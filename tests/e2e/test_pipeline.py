@@ -1,0 +1,111 @@
+"""The real pipeline, end to end, on the bundled taxi data (small step counts)."""
+import os
+import re
+
+import numpy as np
+import pytest
+import tensorflow as tf
+import tensorflow_data_validation as tfdv
+from tensorflow.core.protobuf import saved_model_pb2
+
+import schema
+from models import features, signatures
+from serving import examples, model_dir
+from tests.conftest import TAXI_CSV
+
+COMPONENTS = {
+    "CsvExampleGen", "StatisticsGen", "SchemaGen", "ImportSchemaGen", "ExampleValidator",
+    "Transform", "Trainer", "Evaluator", "Pusher",
+}
+RESOLVER = "baseline_model_resolver"
+
+
+@pytest.fixture(scope="module")
+def pushed_version_dir(cold_run):
+    return cold_run.summary.pushed_destination
+
+
+@pytest.fixture(scope="module")
+def raw_rows():
+    """200 raw CSV rows as a client would send them: without the label's column."""
+    rows = examples.read_csv_rows(TAXI_CSV, drop_columns=["tips"])[:200]
+    labelled = examples.read_csv_rows(TAXI_CSV)[:200]
+    tips = np.array([float(r["tips"]) for r in labelled], dtype=np.float32)
+    fare = np.array([float(r["fare"]) for r in labelled], dtype=np.float32)
+    return rows, (tips > np.float32(0.2) * fare).astype(int)
+
+
+def test_cold_run_executes_every_component_once(cold_run):
+    assert set(cold_run.summary.node_states) == COMPONENTS | {RESOLVER}
+    assert all(states == ["executed"] for states in cold_run.summary.node_states.values())
+
+
+def test_cold_run_ran_without_any_network(cold_run):
+    assert cold_run.offline, "needs `unshare --net` (root) to prove the run is offline"
+
+
+def test_progress_shows_one_line_per_component_and_the_pushed_model(cold_run, pushed_version_dir):
+    for component in COMPONENTS:
+        assert re.search(rf"^  {component} +\d+\.\d s  done$", cold_run.stdout, re.M), component
+    version = os.path.basename(pushed_version_dir)
+    assert f"Pushed model version {version} to {pushed_version_dir}" in cold_run.stdout
+    assert "binary_accuracy" in cold_run.stdout and "Blessed: yes" in cold_run.stdout
+    assert "Traceback" not in cold_run.stderr
+
+
+def test_pushed_model_follows_tf_serving_layout(workspace, pushed_version_dir):
+    assert os.path.dirname(pushed_version_dir) == workspace.model_base
+    assert model_dir.versions(workspace.model_base) == [int(os.path.basename(pushed_version_dir))]
+    contents = os.listdir(pushed_version_dir)
+    assert "saved_model.pb" in contents and "variables" in contents
+    assert "variables.index" in os.listdir(os.path.join(pushed_version_dir, "variables"))
+
+
+def test_pushed_model_predicts_from_raw_examples_without_label(pushed_version_dir, raw_rows):
+    rows, labels = raw_rows
+    serialized = examples.serialize_rows(rows, tfdv.load_schema_text(schema.SCHEMA_FILE))
+    loaded = tf.saved_model.load(pushed_version_dir)
+    probabilities = loaded.signatures["serving_default"](examples=tf.constant(serialized))
+    probabilities = probabilities["probabilities"].numpy()
+    assert probabilities.shape == (len(rows), 1)
+    assert np.all((probabilities >= 0) & (probabilities <= 1))
+    accuracy = np.mean((probabilities[:, 0] > 0.5).astype(int) == labels)
+    assert accuracy > 0.75, f"the pushed model did not learn: accuracy {accuracy:.2f}"
+
+
+def test_classification_signature_returns_classes_and_scores(pushed_version_dir, raw_rows):
+    rows, _ = raw_rows
+    serialized = examples.serialize_rows(rows[:10], tfdv.load_schema_text(schema.SCHEMA_FILE))
+    loaded = tf.saved_model.load(pushed_version_dir)
+    result = loaded.signatures[signatures.CLASSIFY_SIGNATURE](inputs=tf.constant(serialized))
+    classes, scores = result["classes"].numpy(), result["scores"].numpy()
+    assert classes.shape == scores.shape == (10, len(features.LABEL.classes))
+    assert [c.decode() for c in classes[0]] == list(features.LABEL.classes)
+    np.testing.assert_allclose(scores.sum(axis=1), 1.0, rtol=1e-5)
+
+    saved_model = saved_model_pb2.SavedModel()
+    with open(os.path.join(pushed_version_dir, "saved_model.pb"), "rb") as f:
+        saved_model.ParseFromString(f.read())
+    signature_defs = saved_model.meta_graphs[0].signature_def
+    assert signature_defs["classify"].method_name == "tensorflow/serving/classify"
+    assert set(signature_defs["classify"].inputs) == {"inputs"}
+
+
+def test_unchanged_rerun_is_fully_cached_and_pushes_nothing(cold_run, unchanged_rerun):
+    states = unchanged_rerun.summary.node_states
+    assert {node: s for node, s in states.items() if node != RESOLVER} == {
+        component: ["cached"] for component in COMPONENTS
+    }
+    assert unchanged_rerun.serving_snapshot == cold_run.serving_snapshot
+    assert "nothing new pushed" in unchanged_rerun.stdout
+
+
+def test_unmet_threshold_blesses_nothing_and_serving_is_untouched(
+    unchanged_rerun, unreachable_threshold_run
+):
+    summary = unreachable_threshold_run.summary
+    assert summary.node_states["Evaluator"] == ["executed"]
+    assert summary.blessed is False and summary.pushed is False
+    assert unreachable_threshold_run.serving_snapshot == unchanged_rerun.serving_snapshot
+    assert "Blessed: NO" in unreachable_threshold_run.stdout
+    assert "Nothing pushed" in unreachable_threshold_run.stdout

@@ -1,0 +1,28 @@
+import pytest
+import tensorflow_data_validation as tfdv
+
+import schema
+from serving import examples
+
+
+@pytest.fixture(scope="module")
+def types():
+    return examples.feature_types(tfdv.load_schema_text(schema.SCHEMA_FILE))
+
+
+def test_values_are_typed_by_the_schema_and_empty_cells_are_missing(types):
+    example = examples.to_example(
+        {"fare": "12.5", "trip_start_hour": "7", "company": "", "payment_type": "Cash"}, types
+    )
+    features = example.features.feature
+    assert features["fare"].float_list.value == [12.5]
+    assert features["trip_start_hour"].int64_list.value == [7]
+    assert features["payment_type"].bytes_list.value == [b"Cash"]
+    assert "company" not in features
+
+
+def test_bad_values_and_unknown_columns_are_named(types):
+    with pytest.raises(ValueError, match="column 'fare': 'abc' is not a valid FLOAT value"):
+        examples.to_example({"fare": "abc"}, types)
+    with pytest.raises(ValueError, match="column 'colour' is not in the schema"):
+        examples.to_example({"colour": "red"}, types)

@@ -1,0 +1,53 @@
+import os
+
+import pytest
+
+from serving import model_dir
+
+
+@pytest.fixture
+def saved_model(tmp_path):
+    src = tmp_path / "export"
+    (src / "variables").mkdir(parents=True)
+    (src / "saved_model.pb").write_bytes(b"graph")
+    (src / "variables" / "variables.index").write_bytes(b"index")
+    return src
+
+
+def test_publish_creates_an_integer_version_with_the_whole_model(saved_model, tmp_path):
+    base = tmp_path / "serving" / "taxi"
+    target = model_dir.publish(str(saved_model), str(base))
+    assert os.path.basename(target).isdigit()
+    assert (base / os.path.basename(target) / "variables" / "variables.index").read_bytes() == b"index"
+    assert os.listdir(base) == [os.path.basename(target)]  # no staging folder left behind
+
+
+def test_versions_are_unique_and_increasing_even_within_one_second(saved_model, tmp_path):
+    base = str(tmp_path / "taxi")
+    published = [int(os.path.basename(model_dir.publish(str(saved_model), base))) for _ in range(3)]
+    assert published == sorted(set(published))
+    assert model_dir.versions(base) == published
+
+
+def test_non_integer_folders_are_not_versions(tmp_path):
+    for name in ("12", ".staging-13", "tmp", "7"):
+        (tmp_path / name).mkdir()
+    assert model_dir.versions(str(tmp_path)) == [7, 12]
+
+
+def test_failed_copy_leaves_no_version_and_no_staging(saved_model, tmp_path, monkeypatch):
+    base = tmp_path / "taxi"
+
+    def broken_copy(src, dst):
+        os.makedirs(dst)
+        raise OSError("disk full")
+
+    monkeypatch.setattr(model_dir.shutil, "copytree", broken_copy)
+    with pytest.raises(OSError, match="disk full"):
+        model_dir.publish(str(saved_model), str(base))
+    assert os.listdir(base) == []
+
+
+def test_publish_refuses_a_folder_without_saved_model(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no SavedModel"):
+        model_dir.publish(str(tmp_path), str(tmp_path / "taxi"))

@@ -1,0 +1,112 @@
+"""preprocessing_fn run through TFT's real Beam implementation on a sample of the bundled data."""
+import math
+
+import numpy as np
+import pytest
+import tensorflow_data_validation as tfdv
+import tensorflow_transform as tft
+import tensorflow_transform.beam as tft_beam
+from tensorflow_transform.tf_metadata import dataset_metadata, schema_utils
+
+import schema
+from models import features, preprocessing
+
+SAMPLE_ROWS = 3000
+FEATURES = {f.name: f for f in features.FEATURES}
+
+
+def _instances(frame):
+    """DataFrame rows -> TFT instance dicts; a missing value is an empty list (VarLen feature)."""
+    rows = []
+    for record in frame.to_dict("records"):
+        row = {}
+        for name, value in record.items():
+            missing = value is None or (isinstance(value, float) and math.isnan(value))
+            row[name] = [] if missing else [value.encode() if isinstance(value, str) else value]
+        rows.append(row)
+    return rows
+
+
+@pytest.fixture(scope="module")
+def raw_metadata():
+    curated = tfdv.load_schema_text(schema.SCHEMA_FILE)
+    return dataset_metadata.DatasetMetadata(curated)
+
+
+@pytest.fixture(scope="module")
+def sample(taxi_frame):
+    frame = taxi_frame.sample(SAMPLE_ROWS, random_state=7).reset_index(drop=True)
+    spec = schema_utils.schema_as_feature_spec(tfdv.load_schema_text(schema.SCHEMA_FILE)).feature_spec
+    for name in frame.columns:  # CSV ints with gaps come back as floats; the schema says INT
+        if spec[name].dtype.is_integer:
+            frame[name] = frame[name].astype("Int64").astype(object).where(frame[name].notna(), None)
+    return frame
+
+
+@pytest.fixture(scope="module")
+def transformed(sample, raw_metadata, tmp_path_factory):
+    """(transformed rows as dict of arrays, TFTransformOutput, transform_fn)."""
+    out = tmp_path_factory.mktemp("tft")
+    with tft_beam.Context(temp_dir=str(out / "tmp"), force_tf_compat_v1=False):
+        (rows, _), transform_fn = (
+            _instances(sample),
+            raw_metadata,
+        ) | tft_beam.AnalyzeAndTransformDataset(preprocessing.preprocessing_fn)
+        _ = transform_fn | tft_beam.WriteTransformFn(str(out / "fn"))
+    columns = {key: np.array([r[key] for r in rows]) for key in rows[0]}
+    return columns, tft.TFTransformOutput(str(out / "fn")), transform_fn
+
+
+def test_numerics_are_z_scored_and_missing_is_the_mean(sample, transformed):
+    columns, _, _ = transformed
+    for name in ("fare", "trip_miles", "trip_seconds"):
+        present = sample[name].notna().to_numpy()
+        values = columns[FEATURES[name].transformed_name].ravel()
+        assert abs(values[present].mean()) < 1e-3, name
+        assert abs(values[present].std() - 1.0) < 1e-2, name
+        assert np.all(values[~present] == 0.0), name
+
+
+def test_vocabulary_holds_the_most_frequent_values_first(sample, transformed):
+    columns, output, _ = transformed
+    vocabulary = output.vocabulary_by_name("payment_type")
+    top_two = sample["payment_type"].value_counts().index[:2]
+    assert [v.decode() for v in vocabulary[:2]] == list(top_two) == ["Cash", "Credit Card"]
+    ids = columns["payment_type_xf"].ravel()
+    assert np.all(ids[(sample["payment_type"] == "Cash").to_numpy()] == 0)
+
+
+def test_missing_categorical_and_bucketized_values_map_to_missing_id(sample, transformed):
+    columns, _, _ = transformed
+    for name in ("company", "dropoff_community_area", "dropoff_latitude"):
+        missing = sample[name].isna().to_numpy()
+        assert missing.any(), f"sample has no missing {name}"
+        ids = columns[FEATURES[name].transformed_name].ravel()
+        assert np.all(ids[missing] == FEATURES[name].missing_id), name
+        assert np.all(ids[~missing] < FEATURES[name].missing_id), name
+
+
+def test_bucketized_coordinates_use_all_buckets(transformed):
+    columns, _, _ = transformed
+    ids = columns["pickup_latitude_xf"].ravel()
+    present = ids[ids != FEATURES["pickup_latitude"].missing_id]
+    assert set(present.tolist()) == set(range(FEATURES["pickup_latitude"].buckets))
+
+
+def test_unseen_category_goes_to_an_oov_bucket(sample, raw_metadata, transformed):
+    _, output, transform_fn = transformed
+    unseen = sample.head(3).copy()
+    unseen["payment_type"] = "Bitcoin"
+    with tft_beam.Context(temp_dir=str(output.transform_savedmodel_dir) + "_tmp"):
+        rows, _ = ((_instances(unseen), raw_metadata), transform_fn) | tft_beam.TransformDataset()
+    vocabulary_size = len(output.vocabulary_by_name("payment_type"))
+    oov = range(vocabulary_size, vocabulary_size + FEATURES["payment_type"].oov_buckets)
+    assert all(int(np.ravel(r["payment_type_xf"])[0]) in oov for r in rows)
+
+
+def test_label_matches_the_big_tipper_rule(sample, transformed):
+    columns, _, _ = transformed
+    tips, fare = (sample[c].to_numpy(np.float32) for c in ("tips", "fare"))  # the graph's precision
+    expected = (tips > np.float32(0.2) * fare).astype(int)
+    assert np.array_equal(columns[features.LABEL.name].ravel(), expected)
+    assert 0.2 < expected.mean() < 0.8  # both classes are present
