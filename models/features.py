@@ -5,7 +5,7 @@ LABEL. A new CSV dataset needs this file and its curated schema (`schema/schema.
 """
 import dataclasses
 import enum
-from typing import Mapping, Tuple
+from typing import Mapping, Optional, Tuple
 
 import tensorflow as tf
 
@@ -13,7 +13,9 @@ import tensorflow as tf
 class Kind(enum.Enum):
     NUMERIC = "numeric"  # z-scored; missing -> 0 (the mean)
     CATEGORICAL_STRING = "categorical_string"  # vocabulary of the top values + OOV buckets
-    CATEGORICAL_INT = "categorical_int"  # same, over integer codes (hours, census tracts, ...)
+    # Integer codes: identity ids when the range [0, max_value] is declared (no analyzer pass over the
+    # data, out-of-range values get one OOV id), else a vocabulary like strings (census tracts).
+    CATEGORICAL_INT = "categorical_int"
     BUCKETIZED = "bucketized"  # quantile buckets of a continuous value (coordinates)
 
 
@@ -27,6 +29,7 @@ class Feature:
     vocab_size: int = 0  # categorical: most frequent values kept in the vocabulary
     oov_buckets: int = 0  # categorical: hash buckets for values outside the vocabulary
     buckets: int = 0  # bucketized: number of quantile buckets
+    max_value: Optional[int] = None  # categorical int: declared range [0, max_value] -> identity ids
 
     @property
     def transformed_name(self) -> str:
@@ -37,8 +40,23 @@ class Feature:
         return self.kind is Kind.NUMERIC
 
     @property
+    def uses_vocabulary(self) -> bool:
+        return self.kind is Kind.CATEGORICAL_STRING or (
+            self.kind is Kind.CATEGORICAL_INT and self.max_value is None
+        )
+
+    @property
+    def oov_id(self) -> int:
+        """Identity-coded feature: the id of a value outside [0, max_value]."""
+        if self.max_value is None:
+            raise ValueError(f"feature {self.name!r} has no declared range")
+        return self.max_value + 1
+
+    @property
     def cardinality(self) -> int:
         """Number of distinct ids the transformed feature can take, the missing-value id included."""
+        if self.kind is Kind.CATEGORICAL_INT and self.max_value is not None:
+            return self.max_value + 3  # 0..max_value, the OOV id, the missing id
         if self.kind in CATEGORICAL_KINDS:
             return self.vocab_size + self.oov_buckets + 1
         if self.kind is Kind.BUCKETIZED:
@@ -68,13 +86,13 @@ FEATURES: Tuple[Feature, ...] = (
     Feature("pickup_longitude", Kind.BUCKETIZED, buckets=10),
     Feature("dropoff_latitude", Kind.BUCKETIZED, buckets=10),
     Feature("dropoff_longitude", Kind.BUCKETIZED, buckets=10),
-    Feature("trip_start_hour", Kind.CATEGORICAL_INT, vocab_size=24, oov_buckets=1),
-    Feature("trip_start_day", Kind.CATEGORICAL_INT, vocab_size=7, oov_buckets=1),
-    Feature("trip_start_month", Kind.CATEGORICAL_INT, vocab_size=12, oov_buckets=1),
-    Feature("pickup_census_tract", Kind.CATEGORICAL_INT, vocab_size=200, oov_buckets=10),
+    Feature("trip_start_hour", Kind.CATEGORICAL_INT, max_value=23),
+    Feature("trip_start_day", Kind.CATEGORICAL_INT, max_value=7),
+    Feature("trip_start_month", Kind.CATEGORICAL_INT, max_value=12),
+    Feature("pickup_community_area", Kind.CATEGORICAL_INT, max_value=77),
+    Feature("dropoff_community_area", Kind.CATEGORICAL_INT, max_value=77),
+    # pickup_census_tract is not a feature: 1 of the sample's 15,002 rows has a value.
     Feature("dropoff_census_tract", Kind.CATEGORICAL_INT, vocab_size=200, oov_buckets=10),
-    Feature("pickup_community_area", Kind.CATEGORICAL_INT, vocab_size=80, oov_buckets=5),
-    Feature("dropoff_community_area", Kind.CATEGORICAL_INT, vocab_size=80, oov_buckets=5),
     Feature("payment_type", Kind.CATEGORICAL_STRING, vocab_size=10, oov_buckets=2),
     Feature("company", Kind.CATEGORICAL_STRING, vocab_size=100, oov_buckets=10),
 )

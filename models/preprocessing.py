@@ -1,5 +1,7 @@
 """`preprocessing_fn` for Transform, derived from the feature declaration in `features.py`.
 
+Only strings and undeclared-range integers need a vocabulary: each vocabulary is a multi-stage Beam
+analysis, and on data of this size Transform's time is mostly per-stage overhead.
 Missing values are handled explicitly, after the analyzers have seen only the values that are present:
 numeric -> 0.0 (the mean, once z-scored); categorical and bucketized -> the feature's `missing_id`.
 Every transformed feature is a dense [batch, 1] tensor, which is what the Keras model takes.
@@ -23,11 +25,21 @@ def _densify(x: AnyTensor, default_value) -> tf.Tensor:
     return tf.reshape(x, [-1, 1])
 
 
+def _identity_ids(x: AnyTensor, feature: Feature) -> AnyTensor:
+    """Integer codes in [0, max_value] are their own id; anything else gets the OOV id."""
+    values = x.values if isinstance(x, tf.SparseTensor) else x
+    in_range = (values >= 0) & (values <= feature.max_value)
+    ids = tf.where(in_range, values, tf.constant(feature.oov_id, values.dtype))
+    return tf.SparseTensor(x.indices, ids, x.dense_shape) if isinstance(x, tf.SparseTensor) else ids
+
+
 def _transform_feature(feature: Feature, x: AnyTensor) -> tf.Tensor:
     if feature.kind is Kind.NUMERIC:
         return _densify(tft.scale_to_z_score(tf.cast(x, tf.float32)), 0.0)
     if feature.kind is Kind.BUCKETIZED:
         return _densify(tft.bucketize(tf.cast(x, tf.float32), feature.buckets), feature.missing_id)
+    if not feature.uses_vocabulary:
+        return _densify(_identity_ids(x, feature), feature.missing_id)
     ids = tft.compute_and_apply_vocabulary(
         x,
         top_k=feature.vocab_size,

@@ -15,6 +15,9 @@ def test_ids_are_derived_from_the_declaration():
     hour = Feature("h", Kind.CATEGORICAL_INT, vocab_size=24, oov_buckets=2)
     assert hour.cardinality == 27
     assert hour.missing_id == 26  # after 24 vocabulary ids and 2 OOV buckets
+    month = Feature("m", Kind.CATEGORICAL_INT, max_value=12)
+    assert not month.uses_vocabulary
+    assert (month.oov_id, month.missing_id, month.cardinality) == (13, 14, 15)
     lat = Feature("lat", Kind.BUCKETIZED, buckets=10)
     assert (lat.cardinality, lat.missing_id) == (11, 10)
     with pytest.raises(ValueError, match="numeric feature 'x'"):

@@ -93,15 +93,24 @@ def test_bucketized_coordinates_use_all_buckets(transformed):
     assert set(present.tolist()) == set(range(FEATURES["pickup_latitude"].buckets))
 
 
+def test_integer_codes_with_declared_range_are_their_own_id(sample, transformed):
+    columns, _, _ = transformed
+    hours = columns["trip_start_hour_xf"].ravel()
+    assert np.array_equal(hours, sample["trip_start_hour"].astype(int).to_numpy())
+
+
 def test_unseen_category_goes_to_an_oov_bucket(sample, raw_metadata, transformed):
     _, output, transform_fn = transformed
     unseen = sample.head(3).copy()
     unseen["payment_type"] = "Bitcoin"
+    unseen["trip_start_hour"] = 99
     with tft_beam.Context(temp_dir=str(output.transform_savedmodel_dir) + "_tmp"):
         rows, _ = ((_instances(unseen), raw_metadata), transform_fn) | tft_beam.TransformDataset()
     vocabulary_size = len(output.vocabulary_by_name("payment_type"))
     oov = range(vocabulary_size, vocabulary_size + FEATURES["payment_type"].oov_buckets)
     assert all(int(np.ravel(r["payment_type_xf"])[0]) in oov for r in rows)
+    hour = FEATURES["trip_start_hour"]
+    assert all(int(np.ravel(r["trip_start_hour_xf"])[0]) == hour.oov_id for r in rows)
 
 
 def test_label_matches_the_big_tipper_rule(sample, transformed):

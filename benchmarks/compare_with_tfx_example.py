@@ -1,0 +1,118 @@
+"""This project's default pipeline vs TFX 1.16's own Chicago taxi example, measured in one run.
+
+    .venv/bin/python -m benchmarks.compare_with_tfx_example [--update-readme]
+
+Both run at TFX's example settings (1000 train / 150 eval steps) on the same 15,002-row sample, each
+cold (empty pipeline root) and then fully cached, as separate processes. TFX's example runs unmodified
+apart from its paths (it puts everything under $HOME, so HOME points at a scratch folder) and with
+TF_USE_LEGACY_KERAS=1, without which it fails at Trainer under Keras 3. Ratios are taken within this
+one run because the machines are noisy.
+"""
+import argparse
+import datetime
+import json
+import os
+import platform
+import shutil
+import sys
+import tempfile
+from typing import Dict, List
+
+import tfx
+
+from benchmarks.measure import Measurement, run_measured
+from pipeline.configs import bundled_data_root
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+RESULTS = os.path.join(HERE, "results")
+README = os.path.join(os.path.dirname(HERE), "README.md")
+MARKERS = ("<!-- benchmark:start -->", "<!-- benchmark:end -->")
+TFX_EXAMPLE = "tfx.examples.chicago_taxi_pipeline.taxi_pipeline_native_keras"
+
+
+def measure_project(scratch: str) -> List[Measurement]:
+    work = os.path.join(scratch, "project")
+    command = [sys.executable, "-m", "pipeline", "run", "--work-dir", work,
+               "--serving-dir", os.path.join(work, "serving"), "--train-steps", "1000",
+               "--eval-steps", "150"]
+    metadata = os.path.join(work, "metadata", "taxi", "metadata.sqlite")
+    return [run_measured(f"this project, {kind}", command, log_path=os.path.join(scratch, f"project-{kind}.log"),
+                         metadata_path=metadata) for kind in ("cold", "cached re-run")]
+
+
+def measure_tfx_example(scratch: str) -> List[Measurement]:
+    home = os.path.join(scratch, "home")
+    taxi_root = os.path.join(home, "taxi")
+    shutil.copytree(bundled_data_root(), os.path.join(taxi_root, "data", "simple"))
+    example_dir = os.path.join(os.path.dirname(tfx.__file__), "examples", "chicago_taxi_pipeline")
+    shutil.copy(os.path.join(example_dir, "taxi_utils_native_keras.py"), taxi_root)
+    env = {**os.environ, "HOME": home, "TF_USE_LEGACY_KERAS": "1"}
+    metadata = os.path.join(home, "tfx", "metadata", "chicago_taxi_native_keras", "metadata.db")
+    return [run_measured(f"TFX taxi example, {kind}", [sys.executable, "-m", TFX_EXAMPLE], env=env,
+                         log_path=os.path.join(scratch, f"tfx-{kind}.log"), metadata_path=metadata)
+            for kind in ("cold", "cached re-run")]
+
+
+def machine() -> Dict[str, str]:
+    with open("/proc/meminfo", encoding="utf-8") as f:
+        mem_kib = int(f.readline().split()[1])
+    return {"cores": str(os.cpu_count()), "memory_gib": f"{mem_kib / 2**20:.1f}",
+            "python": platform.python_version(), "tfx": tfx.__version__,
+            "date": datetime.date.today().isoformat()}
+
+
+def markdown(measurements: List[Measurement], info: Dict[str, str]) -> str:
+    by_label = {m.label: m for m in measurements}
+    reference = {"cold": by_label["TFX taxi example, cold"],
+                 "cached re-run": by_label["TFX taxi example, cached re-run"]}
+    lines = [f"Machine: {info['cores']} cores, {info['memory_gib']} GiB; Python {info['python']}, "
+             f"TFX {info['tfx']}; {info['date']}. 1000 train / 150 eval steps.", "",
+             "| run | wall time (s) | vs TFX example | peak RSS (MiB) | exit |",
+             "|---|---:|---:|---:|---:|"]
+    for m in measurements:
+        ratio = m.seconds / reference[m.label.split(", ")[1]].seconds
+        lines.append(f"| {m.label} | {m.seconds:.1f} | {ratio:.2f}x | {m.peak_rss_mib:.0f} | {m.returncode} |")
+    components = sorted({c for m in measurements for c in m.components})
+    lines += ["", "Per component, cold runs (s, from MLMD):", "",
+              "| component | this project | TFX taxi example |", "|---|---:|---:|"]
+    ours, theirs = by_label["this project, cold"], reference["cold"]
+    for c in components:
+        cell = lambda m: f"{m.components[c]:.1f}" if c in m.components else "-"  # noqa: E731
+        lines.append(f"| {c} | {cell(ours)} | {cell(theirs)} |")
+    return "\n".join(lines) + "\n"
+
+
+def update_readme(table: str) -> None:
+    with open(README, encoding="utf-8") as f:
+        text = f.read()
+    start, end = text.index(MARKERS[0]) + len(MARKERS[0]), text.index(MARKERS[1])
+    with open(README, "w", encoding="utf-8") as f:
+        f.write(text[:start] + "\n" + table + text[end:])
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--update-readme", action="store_true")
+    args = parser.parse_args()
+    scratch = tempfile.mkdtemp(prefix="tfx-bench-")
+    measurements = measure_project(scratch) + measure_tfx_example(scratch)
+    info = machine()
+    table = markdown(measurements, info)
+    print(table)
+    os.makedirs(RESULTS, exist_ok=True)
+    with open(os.path.join(RESULTS, "compare_with_tfx_example.md"), "w", encoding="utf-8") as f:
+        f.write(table)
+    with open(os.path.join(RESULTS, "compare_with_tfx_example.json"), "w", encoding="utf-8") as f:
+        json.dump({"machine": info, "runs": [m.__dict__ for m in measurements]}, f, indent=2)
+    if args.update_readme:
+        update_readme(table)
+    failed = [m.label for m in measurements if m.returncode != 0]
+    if failed:
+        print(f"failed runs (logs in {scratch}): {', '.join(failed)}", file=sys.stderr)
+        return 1
+    shutil.rmtree(scratch, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,44 @@
+"""Run a command as a child process and measure its wall time and peak memory; read per-component
+times back from the run's MLMD (execution registered -> execution published)."""
+import dataclasses
+import os
+import subprocess
+import time
+from typing import Dict, List, Optional
+
+from pipeline import run_summary
+
+
+@dataclasses.dataclass
+class Measurement:
+    label: str
+    seconds: float
+    peak_rss_mib: float
+    returncode: int
+    components: Dict[str, float]
+
+
+def run_measured(label: str, command: List[str], env: Optional[Dict[str, str]] = None,
+                 log_path: Optional[str] = None, metadata_path: Optional[str] = None) -> Measurement:
+    """`ru_maxrss` from wait4 covers the child and the descendants it waited for (Beam workers)."""
+    started = time.monotonic()
+    with open(log_path or os.devnull, "w", encoding="utf-8") as log:
+        child = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+        _, status, usage = os.wait4(child.pid, 0)
+    seconds = time.monotonic() - started
+    components = component_seconds(metadata_path) if metadata_path and status == 0 else {}
+    return Measurement(label, seconds, usage.ru_maxrss / 1024, os.waitstatus_to_exitcode(status),
+                       components)
+
+
+def component_seconds(metadata_path: str) -> Dict[str, float]:
+    """Node id -> seconds of its execution in the latest run recorded in `metadata_path`."""
+    store = run_summary.open_store(metadata_path)
+    run = store.get_context_by_type_and_name("pipeline_run", run_summary.run_ids(store)[-1])
+    seconds = {}
+    for execution in store.get_executions_by_context(run.id):
+        node = next(c.name.split(".", 1)[-1] for c in store.get_contexts_by_execution(execution.id)
+                    if c.type == "node")
+        elapsed = execution.last_update_time_since_epoch - execution.create_time_since_epoch
+        seconds[node] = elapsed / 1000
+    return seconds
