@@ -34,9 +34,15 @@ if ! is_py310 "$venv/bin/python"; then
   "$py" -m venv "$venv"
 fi
 
-"$venv/bin/python" -m pip install --quiet --upgrade "pip==24.3.1" "setuptools==75.6.0" "wheel==0.45.1"
+# pip warns once per package about index folders this machine's pip config names but lacks; hide that.
+pip_install() {
+  "$venv/bin/python" -m pip install --quiet "$@" 2>&1 \
+    | { grep -v "is ignored: it is neither a file nor a directory" || true; }
+  return "${PIPESTATUS[0]}"
+}
+pip_install --upgrade "pip==24.3.1" "setuptools==75.6.0" "wheel==0.45.1"
 echo "bootstrap: installing the pinned lock (a few minutes on a fresh machine)"
-"$venv/bin/python" -m pip install --quiet -r requirements.lock
-"$venv/bin/python" -m pip install --quiet --no-deps --no-build-isolation -e .
+pip_install -r requirements.lock
+pip_install --no-deps --no-build-isolation -e .
 touch "$venv/.installed"
 echo "bootstrap: ready ($("$venv/bin/python" --version), $venv)"

@@ -48,6 +48,7 @@ def export(model: keras.Model, tf_transform_output: tft.TFTransformOutput, expor
     model.save(
         export_dir,
         save_format="tf",
+        save_traces=False,  # per-layer call traces: 10+ s to write, unused by our signatures
         signatures={
             "serving_default": predict,
             CLASSIFY_SIGNATURE: classify,

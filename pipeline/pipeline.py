@@ -74,6 +74,9 @@ def create_pipeline(config: PipelineConfig) -> tfx.dsl.Pipeline:
         # StatisticsGen and ExampleValidator already cover the raw data; TFT's own pre/post-transform
         # statistics would repeat that work inside Transform.
         disable_statistics=True,
+        # The analyzer cache only pays off when analysis reruns over mostly-unchanged spans; writing it
+        # costs every run. TFX's own component cache already skips Transform on unchanged inputs.
+        disable_analyzer_cache=True,
     )
     trainer = tfx.components.Trainer(
         run_fn=RUN_FN,
