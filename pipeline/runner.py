@@ -16,9 +16,23 @@ class PipelineFailed(RuntimeError):
     pass
 
 
+def check_inputs(config: PipelineConfig) -> None:
+    """Fails before any component runs when the data folder or the schema cannot be used."""
+    if not os.path.isdir(config.data_root):
+        raise PipelineFailed(f"data folder {config.data_root} does not exist")
+    if not any(
+        os.path.isfile(os.path.join(config.data_root, name)) and not name.startswith(".")
+        for name in os.listdir(config.data_root)
+    ):
+        raise PipelineFailed(f"data folder {config.data_root} holds no CSV files")
+    if not os.path.isfile(config.schema_file):
+        raise PipelineFailed(f"schema file {config.schema_file} does not exist")
+
+
 def run(config: PipelineConfig) -> run_summary.RunSummary:
     """Runs every component (cached ones are reused) and returns what the run did, from MLMD."""
     config = config.resolved()
+    check_inputs(config)
     os.makedirs(os.path.dirname(config.metadata_path), exist_ok=True)
     handler = progress.ComponentProgress()
     absl_logger = absl_logging.get_absl_logger()

@@ -1,0 +1,34 @@
+import pytest
+
+from pipeline import runner
+from pipeline.configs import PipelineConfig
+
+
+def test_missing_data_folder_is_named(tmp_path):
+    config = PipelineConfig(data_root=str(tmp_path / "nope")).resolved()
+    with pytest.raises(runner.PipelineFailed, match=r"data folder .*nope does not exist"):
+        runner.check_inputs(config)
+
+
+def test_empty_data_folder_is_refused(tmp_path):
+    (tmp_path / ".hidden").write_text("x")
+    with pytest.raises(runner.PipelineFailed, match="holds no CSV files"):
+        runner.check_inputs(PipelineConfig(data_root=str(tmp_path)).resolved())
+
+
+def test_missing_schema_is_named(tmp_path):
+    (tmp_path / "data.csv").write_text("a,b\n1,2\n")
+    config = PipelineConfig(data_root=str(tmp_path), schema_file=str(tmp_path / "s.pbtxt"))
+    with pytest.raises(runner.PipelineFailed, match=r"schema file .*s\.pbtxt does not exist"):
+        runner.check_inputs(config.resolved())
+
+
+def test_bundled_data_and_schema_pass():
+    runner.check_inputs(PipelineConfig().resolved())
+
+
+def test_paths_resolve_against_the_current_directory_not_home(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    config = PipelineConfig().resolved()
+    assert config.pipeline_root.startswith(str(tmp_path))
+    assert config.model_base == str(tmp_path / "serving" / "models" / "taxi")
