@@ -1,4 +1,5 @@
-"""Command line: `tfxpipe run [options]` runs the pipeline locally (see `tfxpipe run --help`)."""
+"""Command line: `tfxpipe run` runs the pipeline locally; `tfxpipe validate` checks data against the
+curated schema without running it; `tfxpipe schema-diff` shows what new data would change in it."""
 import argparse
 import json
 import os
@@ -25,6 +26,7 @@ def _run_parser(subparsers) -> None:
     run.add_argument("--hparams", type=json.loads, default={}, help='JSON, e.g. \'{"learning_rate": 0.01}\'')
     run.add_argument("--no-cache", dest="enable_cache", action="store_false")
     run.add_argument("--beam-arg", dest="beam_args", action="append", help="extra Beam pipeline argument (repeatable)")
+    run.set_defaults(handler=None)
 
 
 def config_from_args(args: argparse.Namespace) -> PipelineConfig:
@@ -48,14 +50,24 @@ def config_from_args(args: argparse.Namespace) -> PipelineConfig:
     return PipelineConfig(**fields)
 
 
+def data_commands_parsers(subparsers) -> None:
+    from pipeline import data_commands  # pylint: disable=import-outside-toplevel
+
+    data_commands.add_parsers(subparsers, PipelineConfig.schema_file)
+
+
 def main(argv: Optional[List[str]] = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    progress.quiet_native_logs("--verbose" in argv)  # before anything imports TensorFlow
     parser = argparse.ArgumentParser(prog="tfxpipe", description=__doc__)
     parser.add_argument("--verbose", action="store_true", help="show TensorFlow/TFX/Beam logs")
     subparsers = parser.add_subparsers(dest="command", required=True)
     _run_parser(subparsers)
+    data_commands_parsers(subparsers)
     args = parser.parse_args(argv)
-
-    progress.quiet_native_logs(args.verbose)
+    if args.handler is not None:
+        progress.configure_logging(args.verbose)
+        return args.handler(args)
     from pipeline import runner  # pylint: disable=import-outside-toplevel  (imports TensorFlow)
 
     progress.configure_logging(args.verbose)

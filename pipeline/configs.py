@@ -57,6 +57,11 @@ class PipelineConfig:
         return os.path.join(self.work_dir, "metadata", self.pipeline_name, "metadata.sqlite")
 
     @property
+    def report_dir(self) -> str:
+        """Where the data validation report of the latest run is written (stable path)."""
+        return os.path.join(self.work_dir, "reports", self.pipeline_name)
+
+    @property
     def model_base(self) -> str:
         """`<serving dir>/<model name>`: TF Serving's base_path for this model."""
         return os.path.join(self.serving_dir, self.model_name)

@@ -4,7 +4,8 @@ from tfx import v1 as tfx
 from tfx.dsl.components.base import executor_spec
 
 from models import features
-from pipeline import baseline
+from pipeline import gate, resolvers
+from schema import checks
 from pipeline.configs import PipelineConfig
 from serving.pusher import AtomicPushExecutor
 
@@ -47,10 +48,17 @@ def eval_config(config: PipelineConfig) -> tfma.EvalConfig:
     )
 
 
+def example_gen_input(data_root: str) -> tfx.proto.Input:
+    """`span-N/` sub-folders: the newest span is read (N is the span); else every file in the folder."""
+    pattern = "span-{SPAN}/*" if checks.spans(data_root) else "*"
+    return tfx.proto.Input(splits=[tfx.proto.Input.Split(name="data", pattern=pattern)])
+
+
 def create_pipeline(config: PipelineConfig) -> tfx.dsl.Pipeline:
     config = config.resolved()
     example_gen = tfx.components.CsvExampleGen(
         input_base=config.data_root,
+        input_config=example_gen_input(config.data_root),
         output_config=tfx.proto.Output(
             split_config=tfx.proto.SplitConfig(
                 splits=[
@@ -67,6 +75,21 @@ def create_pipeline(config: PipelineConfig) -> tfx.dsl.Pipeline:
     example_validator = tfx.components.ExampleValidator(
         statistics=statistics_gen.outputs["statistics"], schema=curated_schema.outputs["schema"]
     )
+    previous_span_statistics = tfx.dsl.Resolver(
+        strategy_class=resolvers.PreviousSpanStatisticsStrategy,
+        **{
+            resolvers.CURRENT_STATISTICS_KEY: statistics_gen.outputs["statistics"],
+            resolvers.STATISTICS_KEY: tfx.dsl.Channel(
+                type=tfx.types.standard_artifacts.ExampleStatistics
+            ),
+        },
+    ).with_id("previous_span_statistics_resolver")
+    data_gate = gate.DataGate(
+        statistics=statistics_gen.outputs["statistics"],
+        schema=curated_schema.outputs["schema"],
+        previous_statistics=previous_span_statistics.outputs[resolvers.STATISTICS_KEY],
+        report_dir=config.report_dir,
+    )
     transform = tfx.components.Transform(
         examples=example_gen.outputs["examples"],
         schema=curated_schema.outputs["schema"],
@@ -78,6 +101,7 @@ def create_pipeline(config: PipelineConfig) -> tfx.dsl.Pipeline:
         # costs every run. TFX's own component cache already skips Transform on unchanged inputs.
         disable_analyzer_cache=True,
     )
+    transform.add_upstream_node(data_gate)  # no Transform (nor anything after it) on rejected data
     trainer = tfx.components.Trainer(
         run_fn=RUN_FN,
         examples=transform.outputs["transformed_examples"],
@@ -88,11 +112,11 @@ def create_pipeline(config: PipelineConfig) -> tfx.dsl.Pipeline:
         custom_config=dict(config.hyperparameters),
     )
     baseline_resolver = tfx.dsl.Resolver(
-        strategy_class=baseline.BaselineModelStrategy,
+        strategy_class=resolvers.BaselineModelStrategy,
         **{
-            baseline.CANDIDATE_KEY: trainer.outputs["model"],
-            baseline.MODEL_KEY: tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
-            baseline.BLESSING_KEY: tfx.dsl.Channel(
+            resolvers.CANDIDATE_KEY: trainer.outputs["model"],
+            resolvers.MODEL_KEY: tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
+            resolvers.BLESSING_KEY: tfx.dsl.Channel(
                 type=tfx.types.standard_artifacts.ModelBlessing
             ),
         },
@@ -100,7 +124,7 @@ def create_pipeline(config: PipelineConfig) -> tfx.dsl.Pipeline:
     evaluator = tfx.components.Evaluator(
         examples=example_gen.outputs["examples"],
         model=trainer.outputs["model"],
-        baseline_model=baseline_resolver.outputs[baseline.MODEL_KEY],
+        baseline_model=baseline_resolver.outputs[resolvers.MODEL_KEY],
         eval_config=eval_config(config),
     )
     pusher = tfx.components.Pusher(
@@ -120,6 +144,8 @@ def create_pipeline(config: PipelineConfig) -> tfx.dsl.Pipeline:
             inferred_schema,
             curated_schema,
             example_validator,
+            previous_span_statistics,
+            data_gate,
             transform,
             trainer,
             baseline_resolver,

@@ -61,7 +61,7 @@ class ComponentProgress(logging.Handler):
             seconds = self._clock() - self._started[node]
             self.durations[node] = seconds
             outcome = "cached" if self._cached else "done"
-            self._out.write(f"  {node:<26} {seconds:7.1f} s  {outcome}\n")
+            self._out.write(f"  {node:<34} {seconds:7.1f} s  {outcome}\n")
             self._out.flush()
 
     def report_failure(self) -> Optional[str]:

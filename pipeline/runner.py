@@ -3,13 +3,15 @@ import os
 import time
 from typing import Optional
 
+import tensorflow_data_validation as tfdv
 import tensorflow_model_analysis as tfma
 from absl import logging as absl_logging
 from tfx import v1 as tfx
 
-from pipeline import progress, run_summary
+from pipeline import gate, progress, run_summary
 from pipeline.configs import PipelineConfig
 from pipeline.pipeline import create_pipeline
+from schema import checks, report
 
 
 class PipelineFailed(RuntimeError):
@@ -17,16 +19,23 @@ class PipelineFailed(RuntimeError):
 
 
 def check_inputs(config: PipelineConfig) -> None:
-    """Fails before any component runs when the data folder or the schema cannot be used."""
-    if not os.path.isdir(config.data_root):
-        raise PipelineFailed(f"data folder {config.data_root} does not exist")
-    if not any(
-        os.path.isfile(os.path.join(config.data_root, name)) and not name.startswith(".")
-        for name in os.listdir(config.data_root)
-    ):
-        raise PipelineFailed(f"data folder {config.data_root} holds no CSV files")
+    """Fails before any component runs when the schema is missing or the data cannot be parsed as
+    CSV at all (TFX's reader would crash on it); the gate checks everything else in the pipeline."""
     if not os.path.isfile(config.schema_file):
         raise PipelineFailed(f"schema file {config.schema_file} does not exist")
+    if not os.path.isdir(config.data_root):
+        raise PipelineFailed(f"data folder {config.data_root} does not exist")
+    spans = checks.spans(config.data_root)
+    folder = spans[-1][1] if spans else config.data_root
+    columns = checks.expected_columns(tfdv.load_schema_text(config.schema_file))
+    findings = checks.check_csv_folder(folder, columns)
+    if findings:
+        title = f"Data validation of {folder}"
+        path = report.write_html(os.path.join(config.report_dir, gate.REPORT_FILE), findings, title)
+        raise PipelineFailed(
+            "the data was rejected before the pipeline started:\n"
+            + report.render_text(findings, title, path)
+        )
 
 
 def run(config: PipelineConfig) -> run_summary.RunSummary:
@@ -39,6 +48,8 @@ def run(config: PipelineConfig) -> run_summary.RunSummary:
     absl_logger.addHandler(handler)
     try:
         tfx.orchestration.LocalDagRunner().run(create_pipeline(config))
+    except checks.DataValidationError as error:
+        raise PipelineFailed(f"the data gate stopped the run before Transform:\n{error}") from error
     except Exception as error:  # TFX re-raises the component's own error
         where = handler.report_failure() or "pipeline failed"
         raise PipelineFailed(f"{where}: {type(error).__name__}: {error}") from error

@@ -15,9 +15,9 @@ from tests.conftest import TAXI_CSV
 
 COMPONENTS = {
     "CsvExampleGen", "StatisticsGen", "SchemaGen", "ImportSchemaGen", "ExampleValidator",
-    "Transform", "Trainer", "Evaluator", "Pusher",
+    "DataGate", "Transform", "Trainer", "Evaluator", "Pusher",
 }
-RESOLVER = "baseline_model_resolver"
+RESOLVERS = {"baseline_model_resolver", "previous_span_statistics_resolver"}
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +36,7 @@ def raw_rows():
 
 
 def test_cold_run_executes_every_component_once(cold_run):
-    assert set(cold_run.summary.node_states) == COMPONENTS | {RESOLVER}
+    assert set(cold_run.summary.node_states) == COMPONENTS | RESOLVERS
     assert all(states == ["executed"] for states in cold_run.summary.node_states.values())
 
 
@@ -93,7 +93,7 @@ def test_classification_signature_returns_classes_and_scores(pushed_version_dir,
 
 def test_unchanged_rerun_is_fully_cached_and_pushes_nothing(cold_run, unchanged_rerun):
     states = unchanged_rerun.summary.node_states
-    assert {node: s for node, s in states.items() if node != RESOLVER} == {
+    assert {node: s for node, s in states.items() if node not in RESOLVERS} == {
         component: ["cached"] for component in COMPONENTS
     }
     assert unchanged_rerun.serving_snapshot == cold_run.serving_snapshot

@@ -1,6 +1,6 @@
 from tfx.types import standard_artifacts
 
-from pipeline import baseline
+from pipeline import resolvers as baseline
 
 
 def _model(artifact_id):

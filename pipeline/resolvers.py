@@ -1,4 +1,6 @@
-"""Which model the Evaluator compares the new candidate with.
+"""Resolver strategies: which earlier artifacts a run compares itself with.
+
+Baseline model (for the Evaluator):
 
 TFX's LatestBlessedModelStrategy returns the newest blessed model, which on an unchanged re-run is the
 cached candidate itself. The Evaluator's inputs then differ from the first run (baseline: none ->
@@ -14,6 +16,8 @@ from tfx.components.evaluator import constants as evaluator_constants
 from tfx.dsl.components.common import resolver
 
 CANDIDATE_KEY = "candidate"
+CURRENT_STATISTICS_KEY = "current"
+STATISTICS_KEY = "statistics"
 MODEL_KEY = "model"
 BLESSING_KEY = "model_blessing"
 
@@ -36,4 +40,22 @@ class BaselineModelStrategy(resolver.ResolverStrategy):
                 result[MODEL_KEY] = [model]
                 result[BLESSING_KEY] = [blessings[model.id]]
                 break
+        return result
+
+
+class PreviousSpanStatisticsStrategy(resolver.ResolverStrategy):
+    """Statistics of the newest span older than this run's span (none for the first span), so the
+    data gate can check drift between consecutive spans with the schema's comparators."""
+
+    def resolve_artifacts(
+        self, store: mlmd.MetadataStore, input_dict: Dict[str, List[types.Artifact]]
+    ) -> Optional[Dict[str, List[types.Artifact]]]:
+        current = input_dict[CURRENT_STATISTICS_KEY]
+        result = {CURRENT_STATISTICS_KEY: current, STATISTICS_KEY: []}
+        if not current:
+            return result
+        span = current[0].span
+        older = [a for a in input_dict[STATISTICS_KEY] if a.span < span]
+        if older:
+            result[STATISTICS_KEY] = [max(older, key=lambda a: (a.span, a.id))]
         return result

@@ -1,0 +1,62 @@
+"""The data gate: the run stops before Transform when the data does not meet the curated schema.
+
+Stock ExampleValidator only writes anomalies; nothing downstream reads them. The gate is a TFX
+component that validates the statistics (the same `schema.checks` as the `validate` command, plus
+drift against the previous span) and *fails* when anything is wrong. Transform is declared downstream
+of it, so a failed gate means no Transform/Trainer/Evaluator/Pusher execution, a FAILED execution in
+MLMD with the report as its error (lineage shows why), and a non-zero exit. We chose a failing
+component over `tfx.dsl.Cond`: a Cond would record the run as successful and silently skip training.
+Caching stays correct: a passing gate is cached with its inputs; a failed one is never a cache hit.
+"""
+import os
+
+import tensorflow_data_validation as tfdv
+from tfx import types
+from tfx.components.statistics_gen import stats_artifact_utils
+from tfx.dsl.component.experimental.annotations import InputArtifact, OutputArtifact, Parameter
+from tfx.dsl.component.experimental.decorators import component
+from tfx.types import artifact_utils, standard_artifacts
+
+from schema import checks, report
+
+REPORT_FILE = "data_validation.html"
+
+
+class DataGateReport(types.Artifact):
+    """The gate's verdict and its HTML report (custom properties: passed, problems)."""
+
+    TYPE_NAME = "DataGateReport"
+
+
+def _split_statistics(artifact: types.Artifact, split: str):
+    return stats_artifact_utils.load_statistics(artifact, split).proto()
+
+
+@component
+def DataGate(  # pylint: disable=invalid-name  (TFX component naming)
+    statistics: InputArtifact[standard_artifacts.ExampleStatistics],
+    schema: InputArtifact[standard_artifacts.Schema],
+    report_out: OutputArtifact[DataGateReport],
+    report_dir: Parameter[str],
+    previous_statistics: InputArtifact[standard_artifacts.ExampleStatistics] = None,
+) -> None:
+    curated = tfdv.load_schema_text(os.path.join(schema.uri, "schema.pbtxt"))
+    previous_splits = (
+        set(artifact_utils.decode_split_names(previous_statistics.split_names))
+        if previous_statistics else set()
+    )
+    findings, shown = [], None
+    for split in artifact_utils.decode_split_names(statistics.split_names):
+        stats = _split_statistics(statistics, split)
+        shown = shown or stats
+        previous = _split_statistics(previous_statistics, split) if split in previous_splits else None
+        for finding in checks.check_statistics(stats, curated, previous):
+            if finding not in findings:
+                findings.append(finding)
+    title = f"Data validation, span {statistics.span}"
+    path = report.write_html(os.path.join(report_dir, REPORT_FILE), findings, title, shown)
+    report.write_html(os.path.join(report_out.uri, REPORT_FILE), findings, title, shown)
+    report_out.set_int_custom_property("passed", int(not findings))
+    report_out.set_int_custom_property("problems", len(findings))
+    if findings:
+        raise checks.DataValidationError(report.render_text(findings, title, path))

@@ -1,0 +1,205 @@
+"""Checks data against the curated schema and says, per problem, what is wrong in plain words.
+
+Two layers, shared by the pipeline's data gate and the `validate` command so both give one verdict:
+- `check_csv_folder`: what TFX's CSV reader cannot even parse (empty or header-only files,
+  undecodable bytes, a wrong delimiter, ragged rows) and a header that does not match the schema's
+  columns (TFDV cannot tell an absent column from an empty optional one). Such files never reach
+  CsvExampleGen.
+- `check_statistics`: TFDV's validation of the statistics against the schema (types, presence,
+  domains, ranges, new/dropped columns) and, given the previous span's statistics, drift with the
+  schema's comparators. The schema is the one place where tolerances live.
+"""
+import csv
+import dataclasses
+import os
+import re
+from typing import List, Optional, Sequence, Tuple
+
+import tensorflow_data_validation as tfdv
+from tensorflow_metadata.proto.v0 import schema_pb2, statistics_pb2
+
+FILE = "(file)"  # `feature` of findings about a whole file
+SPAN_FOLDER = re.compile(r"^span-(\d+)$")
+DELIMITERS = (";", "\t", "|")
+MAX_EXAMPLES = 5
+
+
+@dataclasses.dataclass(frozen=True)
+class Finding:
+    feature: str
+    problem: str
+    detail: str
+    expected: str
+    actual: str
+    examples: Tuple[str, ...] = ()
+
+
+class DataValidationError(RuntimeError):
+    """Raised when data does not meet the schema; the message is the readable report."""
+
+
+def spans(data_root: str) -> List[Tuple[int, str]]:
+    """(span number, folder) of `span-N/` sub-folders, oldest first; empty for a flat folder."""
+    found = []
+    for name in os.listdir(data_root):
+        match = SPAN_FOLDER.match(name)
+        if match and os.path.isdir(os.path.join(data_root, name)):
+            found.append((int(match.group(1)), os.path.join(data_root, name)))
+    return sorted(found)
+
+
+def data_files(folder: str) -> List[str]:
+    return sorted(
+        os.path.join(folder, name)
+        for name in os.listdir(folder)
+        if not name.startswith(".") and os.path.isfile(os.path.join(folder, name))
+    )
+
+
+def expected_columns(schema: schema_pb2.Schema, environment: str = "TRAINING") -> List[str]:
+    return [f.name for f in schema.feature if environment not in f.not_in_environment]
+
+
+def _header_findings(name: str, header: List[str], columns: Sequence[str]) -> List[Finding]:
+    shown = ", ".join(header)[:120]
+    missing = [c for c in columns if c not in header]
+    unexpected = [c for c in header if c not in columns]
+    return [Finding(c, "Column missing", f"{name} has no '{c}' column", f"a '{c}' column",
+                    f"header: {shown}") for c in missing] + [
+            Finding(c, "Unexpected column", f"{name} has a '{c}' column the schema does not know",
+                    "only the schema's columns", f"header: {shown}") for c in unexpected]
+
+
+def check_csv_file(path: str, columns: Sequence[str] = ()) -> List[Finding]:
+    """Structural problems of one CSV file; with `columns`, also a header that does not match."""
+    name = os.path.basename(path)
+    with open(path, "rb") as f:
+        raw = f.read()
+    if not raw.strip():
+        return [Finding(FILE, "Empty file", f"{name} is empty", "a header row and data rows", "0 rows")]
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = raw[: error.start].count(b"\n") + 1
+        bad = raw[error.start : error.start + 8]
+        return [Finding(FILE, "Undecodable bytes", f"{name} is not UTF-8 text (line {line})",
+                        "UTF-8 encoded CSV", f"byte {bad[:1]!r} at offset {error.start}", (repr(bad),))]
+    rows = list(csv.reader(text.splitlines()))
+    header = rows[0]
+    if len(header) == 1:
+        for delimiter in DELIMITERS:
+            if delimiter in header[0]:
+                return [Finding(FILE, "Wrong delimiter", f"{name} is not comma-separated",
+                                "comma-separated columns", f"one column; {delimiter!r} separates the header",
+                                (header[0][:80],))]
+    data = [row for row in rows[1:] if row]
+    if not data:
+        return [Finding(FILE, "No data rows", f"{name} has a header but no rows",
+                        "at least one data row", "header only", (",".join(header)[:80],))]
+    ragged = [i + 2 for i, row in enumerate(data) if len(row) != len(header)]
+    if ragged:
+        return [Finding(FILE, "Ragged rows", f"{name}: rows with a different number of fields than the header",
+                        f"{len(header)} fields per row", f"{len(ragged)} rows differ",
+                        tuple(f"line {n}" for n in ragged[:MAX_EXAMPLES]))]
+    return _header_findings(name, header, columns) if columns else []
+
+
+def check_csv_folder(folder: str, columns: Sequence[str] = ()) -> List[Finding]:
+    files = data_files(folder)
+    if not files:
+        return [Finding(FILE, "No data files", f"{folder} holds no CSV files", "CSV files", "none")]
+    return [finding for path in files for finding in check_csv_file(path, columns)]
+
+
+def _expected(feature: Optional[schema_pb2.Feature], schema: schema_pb2.Schema) -> str:
+    if feature is None:
+        return "no such column in the schema"
+    parts = [schema_pb2.FeatureType.Name(feature.type)]
+    if feature.presence.min_fraction >= 1.0:
+        parts.append("present in every row")
+    elif feature.presence.min_fraction > 0:
+        parts.append(f"present in at least {feature.presence.min_fraction:.0%} of rows")
+    if feature.HasField("int_domain"):
+        parts.append(f"values in [{feature.int_domain.min}, {feature.int_domain.max}]")
+    if feature.HasField("float_domain"):
+        low = feature.float_domain.min if feature.float_domain.HasField("min") else "-inf"
+        high = feature.float_domain.max if feature.float_domain.HasField("max") else "inf"
+        parts.append(f"values in [{low}, {high}]")
+    if feature.domain:
+        size = next((len(d.value) for d in schema.string_domain if d.name == feature.domain), 0)
+        constraints = feature.distribution_constraints
+        mass = constraints.min_domain_mass if feature.HasField("distribution_constraints") else 1.0
+        parts.append(f"one of {size} known values" + (f" in at least {mass:.0%} of rows" if mass < 1 else ""))
+    comparator = feature.drift_comparator
+    if comparator.HasField("infinity_norm"):
+        parts.append(f"L-infinity drift vs previous span <= {comparator.infinity_norm.threshold}")
+    if comparator.HasField("jensen_shannon_divergence"):
+        parts.append(f"JS divergence vs previous span <= {comparator.jensen_shannon_divergence.threshold}")
+    return "; ".join(parts)
+
+
+def _actual(stats: Optional[statistics_pb2.FeatureNameStatistics], rows: int) -> Tuple[str, Tuple[str, ...]]:
+    """Plain description of a column's statistics, and its most frequent values (strings)."""
+    if stats is None:
+        return "column absent", ()
+    kind = stats.WhichOneof("stats")
+    common = getattr(stats, kind).common_stats
+    present = common.num_non_missing / rows if rows else 0.0
+    parts = [statistics_pb2.FeatureNameStatistics.Type.Name(stats.type), f"present in {present:.1%} of rows"]
+    values: Tuple[str, ...] = ()
+    if kind == "num_stats":
+        parts.append(f"min {stats.num_stats.min:g}, max {stats.num_stats.max:g}, mean {stats.num_stats.mean:g}")
+    elif kind == "string_stats":
+        parts.append(f"{stats.string_stats.unique} distinct values")
+        values = tuple(b.label for b in stats.string_stats.rank_histogram.buckets)
+    return "; ".join(parts), values
+
+
+def _offending(feature: Optional[schema_pb2.Feature], schema: schema_pb2.Schema,
+               stats: Optional[statistics_pb2.FeatureNameStatistics], values: Sequence[str]) -> Tuple[str, ...]:
+    if feature is None or stats is None:
+        return tuple(values[:MAX_EXAMPLES])
+    if feature.domain:
+        known = set(next((d.value for d in schema.string_domain if d.name == feature.domain), []))
+        return tuple(v for v in values if v not in known)[:MAX_EXAMPLES]
+    if stats.HasField("num_stats") and (feature.HasField("float_domain") or feature.HasField("int_domain")):
+        return (f"min {stats.num_stats.min:g}", f"max {stats.num_stats.max:g}")
+    return tuple(values[:MAX_EXAMPLES])
+
+
+def check_statistics(
+    statistics: statistics_pb2.DatasetFeatureStatisticsList,
+    schema: schema_pb2.Schema,
+    previous: Optional[statistics_pb2.DatasetFeatureStatisticsList] = None,
+    environment: str = "TRAINING",
+) -> List[Finding]:
+    anomalies = tfdv.validate_statistics(
+        statistics, schema, environment=environment, previous_statistics=previous
+    )
+    dataset = statistics.datasets[0]
+    by_name = {s.path.step[-1]: s for s in dataset.features}
+    schema_features = {f.name: f for f in schema.feature}
+    findings = []
+    for name, info in sorted(anomalies.anomaly_info.items()):
+        feature, stats = schema_features.get(name), by_name.get(name)
+        actual, values = _actual(stats, dataset.num_examples)
+        for reason in info.reason:
+            findings.append(Finding(
+                feature=name,
+                problem=reason.short_description,
+                detail=reason.description,
+                expected=_expected(feature, schema),
+                actual=actual,
+                examples=_offending(feature, schema, stats, values),
+            ))
+    if anomalies.HasField("dataset_anomaly_info"):
+        for reason in anomalies.dataset_anomaly_info.reason:
+            findings.append(Finding(FILE, reason.short_description, reason.description,
+                                    "schema's dataset constraints", f"{dataset.num_examples} rows"))
+    return findings
+
+
+def statistics_of_csv(path: str) -> statistics_pb2.DatasetFeatureStatisticsList:
+    """TFDV statistics of a CSV file or of every file in a folder (same reader as the pipeline)."""
+    pattern = os.path.join(path, "*") if os.path.isdir(path) else path
+    return tfdv.generate_statistics_from_csv(pattern)

@@ -1,0 +1,58 @@
+"""Schema maintenance: what new data would change in the curated schema, in plain words.
+
+TFDV's `update_schema` relaxes the curated schema just enough to accept the new statistics (new
+values in a domain, wider ranges, lower presence); everything curated by hand is kept. Nothing is
+written unless asked to.
+"""
+from typing import List
+
+import tensorflow_data_validation as tfdv
+from tensorflow_metadata.proto.v0 import schema_pb2, statistics_pb2
+
+
+def updated(curated: schema_pb2.Schema,
+            statistics: statistics_pb2.DatasetFeatureStatisticsList) -> schema_pb2.Schema:
+    return tfdv.update_schema(curated, statistics)
+
+
+def _domain_values(schema: schema_pb2.Schema, feature: schema_pb2.Feature) -> List[str]:
+    if feature.HasField("string_domain"):
+        return list(feature.string_domain.value)
+    return next((list(d.value) for d in schema.string_domain if d.name == feature.domain), [])
+
+
+def _range(feature: schema_pb2.Feature) -> str:
+    for name in ("int_domain", "float_domain"):
+        if feature.HasField(name):
+            domain = getattr(feature, name)
+            low = domain.min if domain.HasField("min") else "-inf"
+            high = domain.max if domain.HasField("max") else "inf"
+            return f"[{low}, {high}]"
+    return ""
+
+
+def differences(old: schema_pb2.Schema, new: schema_pb2.Schema) -> List[str]:
+    """One sentence per change from `old` to `new`."""
+    changes = []
+    old_features = {f.name: f for f in old.feature}
+    new_features = {f.name: f for f in new.feature}
+    for name in sorted(set(new_features) - set(old_features)):
+        kind = schema_pb2.FeatureType.Name(new_features[name].type)
+        changes.append(f"new column '{name}' ({kind})")
+    for name in sorted(set(old_features) - set(new_features)):
+        changes.append(f"column '{name}' would be removed")
+    for name in sorted(set(old_features) & set(new_features)):
+        before, after = old_features[name], new_features[name]
+        if before.type != after.type:
+            changes.append(f"'{name}' changes type from {schema_pb2.FeatureType.Name(before.type)} "
+                           f"to {schema_pb2.FeatureType.Name(after.type)}")
+        added = [v for v in _domain_values(new, after) if v not in set(_domain_values(old, before))]
+        if added:
+            shown = ", ".join(repr(v) for v in added[:10])
+            changes.append(f"'{name}' accepts {len(added)} new value(s): {shown}")
+        if _range(before) != _range(after):
+            changes.append(f"'{name}' range widens from {_range(before)} to {_range(after)}")
+        if before.presence.min_fraction != after.presence.min_fraction:
+            changes.append(f"'{name}' must be present in {after.presence.min_fraction:.0%} of rows "
+                           f"instead of {before.presence.min_fraction:.0%}")
+    return changes

@@ -1,0 +1,92 @@
+"""Data validation report for people: a terminal summary and a self-contained HTML page.
+
+The HTML page needs no Jupyter and no network (TFDV's Facets view loads scripts from the web; it is
+written beside the report, `statistics_facets.html`, for those who have a browser online).
+"""
+import html
+import os
+from typing import List, Optional, Sequence
+
+from tensorflow_metadata.proto.v0 import statistics_pb2
+
+from schema.checks import Finding
+
+STYLE = """body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;margin:1em 0}
+td,th{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top}
+th{background:#eee}.fail{color:#b00}.pass{color:#070}code{background:#f4f4f4}"""
+
+
+def render_text(findings: Sequence[Finding], title: str, report_path: Optional[str] = None) -> str:
+    if not findings:
+        return f"{title}: data meets the schema."
+    lines = [f"{title}: {len(findings)} problem(s) found; the data does not meet the schema."]
+    for f in findings:
+        lines.append(f"- {f.feature}: {f.problem}. {f.detail}")
+        lines.append(f"    expected: {f.expected}")
+        lines.append(f"    found:    {f.actual}")
+        if f.examples:
+            lines.append(f"    e.g.:     {', '.join(f.examples)}")
+    if report_path:
+        lines.append(f"Report: {report_path}")
+    return "\n".join(lines)
+
+
+def _row(cells: Sequence[str], tag: str = "td") -> str:
+    return "<tr>" + "".join(f"<{tag}>{html.escape(str(c))}</{tag}>" for c in cells) + "</tr>"
+
+
+def _statistics_table(statistics: statistics_pb2.DatasetFeatureStatisticsList) -> List[str]:
+    out = []
+    for dataset in statistics.datasets:
+        out.append(f"<h3>Statistics: {html.escape(dataset.name or 'data')} "
+                   f"({dataset.num_examples} rows)</h3><table>")
+        out.append(_row(["feature", "type", "present", "summary"], "th"))
+        for feature in dataset.features:
+            kind = feature.WhichOneof("stats")
+            common = getattr(feature, kind).common_stats
+            present = common.num_non_missing / dataset.num_examples if dataset.num_examples else 0
+            if kind == "num_stats":
+                s = feature.num_stats
+                summary = f"min {s.min:g} / mean {s.mean:g} / max {s.max:g} / std {s.std_dev:g}"
+            else:
+                top = ", ".join(b.label for b in feature.string_stats.rank_histogram.buckets[:5])
+                summary = f"{feature.string_stats.unique} distinct; top: {top}"
+            out.append(_row([feature.path.step[-1],
+                             statistics_pb2.FeatureNameStatistics.Type.Name(feature.type),
+                             f"{present:.1%}", summary]))
+        out.append("</table>")
+    return out
+
+
+def write_html(path: str, findings: Sequence[Finding], title: str,
+               statistics: Optional[statistics_pb2.DatasetFeatureStatisticsList] = None) -> str:
+    """Writes the report (atomically: a reader never sees half a page) and returns its path."""
+    verdict = (f'<p class="fail">{len(findings)} problem(s): the data does not meet the schema.</p>'
+               if findings else '<p class="pass">The data meets the schema.</p>')
+    parts = [f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>",
+             f"<style>{STYLE}</style></head><body><h1>{html.escape(title)}</h1>", verdict]
+    if findings:
+        parts.append("<h2>Anomalies</h2><table>")
+        parts.append(_row(["feature", "problem", "details", "expected (schema)", "found (data)",
+                           "offending values"], "th"))
+        for f in findings:
+            parts.append(_row([f.feature, f.problem, f.detail, f.expected, f.actual, ", ".join(f.examples)]))
+        parts.append("</table>")
+    if statistics is not None:
+        parts.extend(_statistics_table(statistics))
+    parts.append("</body></html>")
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    staging = f"{path}.tmp"
+    with open(staging, "w", encoding="utf-8") as f:
+        f.write("\n".join(parts))
+    os.replace(staging, path)
+    if statistics is not None:
+        _write_facets(os.path.join(os.path.dirname(path), "statistics_facets.html"), statistics)
+    return path
+
+
+def _write_facets(path: str, statistics: statistics_pb2.DatasetFeatureStatisticsList) -> None:
+    from tensorflow_data_validation.utils import display_util  # pylint: disable=import-outside-toplevel
+
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(display_util.get_statistics_html(statistics))
