@@ -8,6 +8,7 @@ MLMD with the report as its error (lineage shows why), and a non-zero exit. We c
 component over `tfx.dsl.Cond`: a Cond would record the run as successful and silently skip training.
 Caching stays correct: a passing gate is cached with its inputs; a failed one is never a cache hit.
 """
+import dataclasses
 import os
 
 import tensorflow_data_validation as tfdv
@@ -51,9 +52,8 @@ def DataGate(  # pylint: disable=invalid-name  (TFX component naming)
         shown = shown or stats
         previous = _split_statistics(previous_statistics, split) if split in previous_splits else None
         for finding in checks.check_statistics(stats, curated, previous):
-            if finding not in findings:
-                findings.append(finding)
-    title = f"Data validation, span {statistics.span}"
+            findings.append(dataclasses.replace(finding, detail=f"[{split} split] {finding.detail}"))
+    title = "Data validation (pipeline data gate)"
     path = report.write_html(os.path.join(report_dir, REPORT_FILE), findings, title, shown)
     report.write_html(os.path.join(report_out.uri, REPORT_FILE), findings, title, shown)
     report_out.set_int_custom_property("passed", int(not findings))

@@ -11,6 +11,7 @@ re-run resolves exactly what the first run resolved, so Evaluator and Pusher are
 from typing import Dict, List, Optional
 
 import ml_metadata as mlmd
+from ml_metadata.proto import metadata_store_pb2
 from tfx import types
 from tfx.components.evaluator import constants as evaluator_constants
 from tfx.dsl.components.common import resolver
@@ -43,6 +44,30 @@ class BaselineModelStrategy(resolver.ResolverStrategy):
         return result
 
 
+def statistics_spans(store: mlmd.MetadataStore, statistics_ids: List[int]) -> Dict[int, int]:
+    """Statistics artifact id -> span of the Examples it was computed from.
+
+    StatisticsGen leaves its output's `span` at 0; the span lives on the input Examples (a custom
+    property set by ExampleGen), so it is read through the lineage recorded in MLMD.
+    """
+    output_events = [
+        e for e in store.get_events_by_artifact_ids(statistics_ids)
+        if e.type == metadata_store_pb2.Event.OUTPUT
+    ]
+    producer = {e.artifact_id: e.execution_id for e in output_events}
+    input_events = [
+        e for e in store.get_events_by_execution_ids(list(set(producer.values())))
+        if e.type == metadata_store_pb2.Event.INPUT
+    ]
+    inputs = {a.id: a for a in store.get_artifacts_by_id([e.artifact_id for e in input_events])}
+    span_of_execution = {
+        e.execution_id: inputs[e.artifact_id].custom_properties["span"].int_value
+        for e in input_events
+        if "span" in inputs[e.artifact_id].custom_properties
+    }
+    return {a: span_of_execution[x] for a, x in producer.items() if x in span_of_execution}
+
+
 class PreviousSpanStatisticsStrategy(resolver.ResolverStrategy):
     """Statistics of the newest span older than this run's span (none for the first span), so the
     data gate can check drift between consecutive spans with the schema's comparators."""
@@ -54,8 +79,10 @@ class PreviousSpanStatisticsStrategy(resolver.ResolverStrategy):
         result = {CURRENT_STATISTICS_KEY: current, STATISTICS_KEY: []}
         if not current:
             return result
-        span = current[0].span
-        older = [a for a in input_dict[STATISTICS_KEY] if a.span < span]
+        candidates = input_dict[STATISTICS_KEY]
+        spans = statistics_spans(store, [a.id for a in current + candidates])
+        span = spans.get(current[0].id, 0)
+        older = [a for a in candidates if spans.get(a.id, span) < span]
         if older:
-            result[STATISTICS_KEY] = [max(older, key=lambda a: (a.span, a.id))]
+            result[STATISTICS_KEY] = [max(older, key=lambda a: (spans[a.id], a.id))]
         return result

@@ -1,0 +1,83 @@
+"""Bad-data cases made from the bundled taxi sample: each writes a data folder and names the feature
+and the problem a validation report must mention."""
+import csv
+import dataclasses
+import io
+import os
+from typing import Callable, List
+
+from tests.conftest import TAXI_CSV
+
+ROWS = 3000
+
+
+def taxi_rows(limit: int = ROWS) -> List[List[str]]:
+    """Header + the first `limit` rows of the bundled sample, as strings."""
+    with open(TAXI_CSV, newline="", encoding="utf-8") as f:
+        rows = list(csv.reader(f))
+    return rows[: limit + 1]
+
+
+def write_rows(folder: str, rows: List[List[str]], delimiter: str = ",", name: str = "data.csv") -> None:
+    os.makedirs(folder, exist_ok=True)
+    with open(os.path.join(folder, name), "w", newline="", encoding="utf-8") as f:
+        csv.writer(f, delimiter=delimiter).writerows(rows)
+
+
+def _set_column(rows, column, value_for_row):
+    index = rows[0].index(column)
+    for i, row in enumerate(rows[1:]):
+        value = value_for_row(i, row[index])
+        if value is not None:
+            row[index] = value
+    return rows
+
+
+def _drop_column(rows, column):
+    index = rows[0].index(column)
+    return [row[:index] + row[index + 1:] for row in rows]
+
+
+@dataclasses.dataclass(frozen=True)
+class Case:
+    name: str
+    make: Callable[[str], None]  # writes the case's data into a folder
+    feature: str
+    problem: str  # regular expression the report must match
+
+
+def _bytes(folder: str, content: bytes) -> None:
+    os.makedirs(folder, exist_ok=True)
+    with open(os.path.join(folder, "data.csv"), "wb") as f:
+        f.write(content)
+
+
+def _undecodable(folder: str) -> None:
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows(taxi_rows(200))
+    content = buffer.getvalue().encode()
+    _bytes(folder, content[:5000] + b"Caf\xe9 Cab \xff" + content[5000:])
+
+
+CASES = [
+    Case("missing_column", lambda d: write_rows(d, _drop_column(taxi_rows(), "payment_type")),
+         "payment_type", "Column missing"),
+    Case("extra_column", lambda d: write_rows(d, [r + ([ "driver_rating"] if i == 0 else ["5"])
+                                                 for i, r in enumerate(taxi_rows())]),
+         "driver_rating", "Unexpected column"),
+    Case("string_in_numeric", lambda d: write_rows(d, _set_column(
+        taxi_rows(), "fare", lambda i, v: "twelve" if i % 50 == 0 else None)), "fare", "type"),
+    Case("unseen_category", lambda d: write_rows(d, _set_column(
+        taxi_rows(), "company", lambda i, v: f"Acme Cab {i % 3}" if i % 5 < 2 else None)),
+         "company", "Unexpected string values"),
+    Case("out_of_range", lambda d: write_rows(d, _set_column(
+        taxi_rows(), "trip_start_hour", lambda i, v: "30" if i % 20 == 0 else None)),
+         "trip_start_hour", "Out-of-range values"),
+    Case("required_all_empty", lambda d: write_rows(d, _set_column(
+        taxi_rows(), "payment_type", lambda i, v: "")), "payment_type", "Missing values|Column dropped"),
+    Case("empty_file", lambda d: _bytes(d, b""), "(file)", "Empty file"),
+    Case("header_only", lambda d: write_rows(d, taxi_rows(0)), "(file)", "No data rows"),
+    Case("wrong_delimiter", lambda d: write_rows(d, taxi_rows(), delimiter=";"),
+         "(file)", "Wrong delimiter"),
+    Case("undecodable_bytes", _undecodable, "(file)", "Undecodable bytes"),
+]

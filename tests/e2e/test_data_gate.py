@@ -1,0 +1,106 @@
+"""The curated schema as a gate: bad data stops the real pipeline before Transform, the served model
+is untouched, and `tfxpipe validate` gives the same verdict."""
+import os
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from pipeline import run_summary
+from tests.bad_data import CASES, taxi_rows, write_rows
+from tests.e2e.conftest import PipelineWorkspace, snapshot
+
+
+def _transform_executions(metadata_path: str) -> int:
+    store = run_summary.open_store(metadata_path)
+    node = store.get_context_by_type_and_name("node", "taxi.Transform")
+    return len(store.get_executions_by_context(node.id))
+
+
+def _validate(path: str, report: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "pipeline", "validate", path, "--report", report],
+                          capture_output=True, text=True, timeout=600, check=False)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_bad_data_stops_the_run_before_transform(case, workspace, unreachable_threshold_run, tmp_path):
+    data = str(tmp_path / "data")
+    case.make(data)
+    served_before = snapshot(workspace.serving_dir)
+    transforms_before = _transform_executions(workspace.metadata_path)
+
+    run = workspace.run(["--data", data])
+
+    assert run.returncode == 1
+    output = run.stdout + run.stderr
+    assert case.feature in output and re.search(case.problem, output), output[-3000:]
+    assert _transform_executions(workspace.metadata_path) == transforms_before
+    assert snapshot(workspace.serving_dir) == served_before
+    report = os.path.join(workspace.work_dir, "reports", "taxi", "data_validation.html")
+    with open(report, encoding="utf-8") as f:
+        page = f.read()
+    assert case.feature in page and re.search(case.problem, page)
+
+    verdict = _validate(data, str(tmp_path / "validate.html"))
+    assert verdict.returncode == 1, verdict.stdout
+    assert case.feature in verdict.stdout and re.search(case.problem, verdict.stdout)
+
+
+def test_failed_gate_is_recorded_in_mlmd(workspace, unreachable_threshold_run, tmp_path):
+    data = str(tmp_path / "data")
+    next(c for c in CASES if c.name == "out_of_range").make(data)
+    assert workspace.run(["--data", data]).returncode == 1
+    store = run_summary.open_store(workspace.metadata_path)
+    gate = store.get_context_by_type_and_name("node", "taxi.DataGate")
+    latest = max(store.get_executions_by_context(gate.id), key=lambda e: e.id)
+    assert run_summary._STATE_NAMES[latest.last_known_state] == "failed"  # pylint: disable=protected-access
+    assert "trip_start_hour" in latest.custom_properties["__execution_result__"].string_value
+
+
+@pytest.fixture(scope="module")
+def span_workspace(tmp_path_factory):
+    """span-1 runs through the whole pipeline; later spans are added to the same data root."""
+    root = tmp_path_factory.mktemp("spans")
+    rows = taxi_rows(15002)
+    header, body = rows[0], rows[1:]
+    order = np.random.default_rng(3).permutation(len(body))
+    halves = [[body[i] for i in order[:6000]], [body[i] for i in order[6000:12000]]]
+    data = str(root / "data")
+    write_rows(os.path.join(data, "span-1"), [header] + halves[0])
+    workspace = PipelineWorkspace(root)
+    first = workspace.run(["--data", data])
+    assert first.returncode == 0, first.stderr[-3000:]
+    return workspace, data, header, halves
+
+
+def test_new_span_from_the_same_distribution_passes_and_is_pushed(span_workspace):
+    workspace, data, header, halves = span_workspace
+    pushed_before = os.listdir(workspace.model_base)
+    write_rows(os.path.join(data, "span-2"), [header] + halves[1])
+    run = workspace.run(["--data", data, "--max-accuracy-drop", "0.05"])
+    assert run.returncode == 0, run.stdout + run.stderr[-3000:]
+    assert run.summary.node_states["DataGate"] == ["executed"]
+    assert run.summary.pushed and run.summary.node_states["Pusher"] == ["executed"]
+    assert len(os.listdir(workspace.model_base)) == len(pushed_before) + 1
+
+
+def test_drifted_span_is_stopped_by_the_drift_comparator(span_workspace):
+    workspace, data, header, halves = span_workspace
+    if not os.path.isdir(os.path.join(data, "span-2")):
+        write_rows(os.path.join(data, "span-2"), [header] + halves[1])
+        assert workspace.run(["--data", data, "--max-accuracy-drop", "1"]).returncode == 0
+    payment = header.index("payment_type")  # a third of the cash trips now pay by card
+    drifted = [row[:payment] + ["Credit Card" if row[payment] == "Cash" and i % 3 == 0 else row[payment]]
+               + row[payment + 1:] for i, row in enumerate(halves[0])]
+    write_rows(os.path.join(data, "span-3"), [header] + drifted)
+    served_before = snapshot(workspace.serving_dir)
+
+    run = workspace.run(["--data", data])
+
+    assert run.returncode == 1
+    assert "payment_type" in run.stderr and "Linfty distance" in run.stderr, run.stderr[-3000:]
+    assert snapshot(workspace.serving_dir) == served_before
+    verdict = _validate(data, os.path.join(workspace.work_dir, "validate.html"))
+    assert verdict.returncode == 1 and "payment_type" in verdict.stdout
