@@ -27,16 +27,23 @@ def validate(args: argparse.Namespace) -> int:
     current, previous = _latest_and_previous(args.path)
     previous = args.previous or previous
     curated = tfdv.load_schema_text(args.schema)
-    columns = checks.expected_columns(curated)
+    serving = args.skew_against is not None
+    columns = checks.expected_columns(curated, "SERVING" if serving else "TRAINING")
     structural = (checks.check_csv_folder(current, columns) if os.path.isdir(current)
                   else checks.check_csv_file(current, columns))
     statistics = None
     findings = structural
     if not structural:
         statistics = checks.statistics_of_csv(current)
-        previous_statistics = checks.statistics_of_csv(previous) if previous else None
-        findings = checks.check_statistics(statistics, curated, previous_statistics)
-    title = f"Data validation of {current}" + (f" (drift vs {previous})" if previous else "")
+        if serving:
+            training = checks.statistics_of_csv(args.skew_against)
+            findings = checks.check_skew(statistics, training, curated)
+        else:
+            previous_statistics = checks.statistics_of_csv(previous) if previous else None
+            findings = checks.check_statistics(statistics, curated, previous_statistics)
+    title = f"Data validation of {current}" + (
+        f" (serving skew vs {args.skew_against})" if serving
+        else f" (drift vs {previous})" if previous else "")
     path = report.write_html(args.report, findings, title, statistics)
     print(report.render_text(findings, title, path))
     return 1 if findings else 0
@@ -64,6 +71,8 @@ def add_parsers(subparsers, default_schema: str) -> None:
     check = subparsers.add_parser("validate", help="check a CSV file or folder against the schema")
     check.add_argument("path", help="CSV file, folder of CSV files, or folder of span-N/ folders")
     check.add_argument("--previous", help="CSV file or folder to check drift against")
+    check.add_argument("--skew-against", metavar="TRAINING_DATA",
+                       help="PATH is serving data (no label): check it and its skew vs this training data")
     check.add_argument("--schema", default=default_schema)
     check.add_argument("--report", default="data_validation.html", help="HTML report path")
     check.set_defaults(handler=validate)

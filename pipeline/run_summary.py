@@ -30,11 +30,32 @@ class RunSummary:
     evaluation_uri: Optional[str] = None
 
 
-def open_store(metadata_path: str) -> mlmd.MetadataStore:
+FAILURE_REASON = "failure_reason"
+
+
+def open_store(metadata_path: str, writable: bool = False) -> mlmd.MetadataStore:
     config = metadata_store_pb2.ConnectionConfig()
     config.sqlite.filename_uri = metadata_path
-    config.sqlite.connection_mode = metadata_store_pb2.SqliteMetadataSourceConfig.READONLY
+    config.sqlite.connection_mode = (
+        metadata_store_pb2.SqliteMetadataSourceConfig.READWRITE if writable
+        else metadata_store_pb2.SqliteMetadataSourceConfig.READONLY
+    )
     return mlmd.MetadataStore(config)
+
+
+def record_failure(store: mlmd.MetadataStore, pipeline_name: str, node_id: str, reason: str) -> None:
+    """Stores why the node's latest execution failed on it, where lineage tools look.
+
+    TFX marks a component whose Python code raised as FAILED but keeps no message; the orchestrator
+    adds the message as the execution's `failure_reason` custom property.
+    """
+    node = store.get_context_by_type_and_name("node", f"{pipeline_name}.{node_id}")
+    failed = [e for e in store.get_executions_by_context(node.id)
+              if e.last_known_state == metadata_store_pb2.Execution.FAILED]
+    if failed:
+        latest = max(failed, key=lambda e: e.id)
+        latest.custom_properties[FAILURE_REASON].string_value = reason
+        store.put_executions([latest])
 
 
 def run_ids(store: mlmd.MetadataStore) -> List[str]:

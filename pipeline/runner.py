@@ -49,6 +49,10 @@ def run(config: PipelineConfig) -> run_summary.RunSummary:
     try:
         tfx.orchestration.LocalDagRunner().run(create_pipeline(config))
     except checks.DataValidationError as error:
+        run_summary.record_failure(
+            run_summary.open_store(config.metadata_path, writable=True),
+            config.pipeline_name, gate.DataGate.__name__, str(error),
+        )
         raise PipelineFailed(f"the data gate stopped the run before Transform:\n{error}") from error
     except Exception as error:  # TFX re-raises the component's own error
         where = handler.report_failure() or "pipeline failed"

@@ -133,6 +133,8 @@ def _expected(feature: Optional[schema_pb2.Feature], schema: schema_pb2.Schema) 
     comparator = feature.drift_comparator
     if comparator.HasField("infinity_norm"):
         parts.append(f"L-infinity drift vs previous span <= {comparator.infinity_norm.threshold}")
+    if feature.skew_comparator.HasField("infinity_norm"):
+        parts.append(f"L-infinity skew vs training <= {feature.skew_comparator.infinity_norm.threshold}")
     if comparator.HasField("jensen_shannon_divergence"):
         parts.append(f"JS divergence vs previous span <= {comparator.jensen_shannon_divergence.threshold}")
     return "; ".join(parts)
@@ -176,6 +178,24 @@ def check_statistics(
     anomalies = tfdv.validate_statistics(
         statistics, schema, environment=environment, previous_statistics=previous
     )
+    return _findings(anomalies, statistics, schema)
+
+
+def check_skew(
+    serving: statistics_pb2.DatasetFeatureStatisticsList,
+    training: statistics_pb2.DatasetFeatureStatisticsList,
+    schema: schema_pb2.Schema,
+) -> List[Finding]:
+    """A sample of serving data (e.g. logged requests) against the schema's SERVING environment, and
+    its distance to the training data with the schema's skew comparators."""
+    skew = tfdv.validate_statistics(training, schema, environment="TRAINING",
+                                    serving_statistics=serving)
+    skew_only = [f for f in _findings(skew, serving, schema) if "serving" in f.detail.lower()]
+    return check_statistics(serving, schema, environment="SERVING") + skew_only
+
+
+def _findings(anomalies, statistics: statistics_pb2.DatasetFeatureStatisticsList,
+              schema: schema_pb2.Schema) -> List[Finding]:
     dataset = statistics.datasets[0]
     by_name = {s.path.step[-1]: s for s in dataset.features}
     schema_features = {f.name: f for f in schema.feature}

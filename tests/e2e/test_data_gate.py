@@ -56,7 +56,8 @@ def test_failed_gate_is_recorded_in_mlmd(workspace, unreachable_threshold_run, t
     gate = store.get_context_by_type_and_name("node", "taxi.DataGate")
     latest = max(store.get_executions_by_context(gate.id), key=lambda e: e.id)
     assert run_summary._STATE_NAMES[latest.last_known_state] == "failed"  # pylint: disable=protected-access
-    assert "trip_start_hour" in latest.custom_properties["__execution_result__"].string_value
+    reason = latest.custom_properties[run_summary.FAILURE_REASON].string_value
+    assert "trip_start_hour: Out-of-range values" in reason
 
 
 @pytest.fixture(scope="module")

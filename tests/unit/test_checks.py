@@ -1,0 +1,112 @@
+"""Structural CSV checks and the readable report, on files made from the bundled data."""
+import os
+
+import tensorflow_data_validation as tfdv
+from tensorflow_metadata.proto.v0 import schema_pb2
+
+import schema
+from schema import checks, maintain, report
+from tests.bad_data import taxi_rows, write_rows
+
+COLUMNS = checks.expected_columns(tfdv.load_schema_text(schema.SCHEMA_FILE))
+
+
+def _problems(folder):
+    return [(f.feature, f.problem) for f in checks.check_csv_folder(str(folder), COLUMNS)]
+
+
+def test_bundled_rows_pass_the_structural_checks(tmp_path):
+    write_rows(str(tmp_path), taxi_rows(100))
+    assert _problems(tmp_path) == []
+
+
+def test_label_column_is_expected_in_training_data_only():
+    assert "tips" in COLUMNS
+    serving = checks.expected_columns(tfdv.load_schema_text(schema.SCHEMA_FILE), "SERVING")
+    assert "tips" not in serving and "fare" in serving
+
+
+def test_ragged_rows_are_reported_with_their_line_numbers(tmp_path):
+    rows = taxi_rows(10)
+    rows[3] = rows[3][:5]
+    write_rows(str(tmp_path), rows)
+    [finding] = checks.check_csv_folder(str(tmp_path), COLUMNS)
+    assert finding.problem == "Ragged rows" and finding.examples == ("line 4",)
+
+
+def test_missing_and_unexpected_columns_are_named(tmp_path):
+    rows = [[c if c != "company" else "firm" for c in taxi_rows(5)[0]]] + taxi_rows(5)[1:]
+    write_rows(str(tmp_path), rows)
+    assert sorted(_problems(tmp_path)) == [("company", "Column missing"), ("firm", "Unexpected column")]
+
+
+def test_spans_are_found_in_order_and_other_folders_ignored(tmp_path):
+    for name in ("span-10", "span-2", "other", "span-x"):
+        os.makedirs(tmp_path / name)
+    assert [n for n, _ in checks.spans(str(tmp_path))] == [2, 10]
+
+
+def test_report_names_feature_problem_and_offending_values(tmp_path):
+    finding = checks.Finding("payment_type", "Unexpected string values", "Bitcoin (~63%)",
+                             "one of 7 known values", "6 distinct values", ("Bitcoin",))
+    text = report.render_text([finding], "Check", "/r.html")
+    assert "payment_type: Unexpected string values" in text and "e.g.:     Bitcoin" in text
+    page = report.write_html(str(tmp_path / "r.html"), [finding], "Check <1>")
+    with open(page, encoding="utf-8") as f:
+        html = f.read()
+    assert "<td>payment_type</td>" in html and "<td>Bitcoin</td>" in html
+    assert "Check &lt;1&gt;" in html  # escaped
+    assert not os.path.exists(page + ".tmp")
+
+
+def test_statistics_check_finds_unknown_values_with_real_tfdv(tmp_path):
+    rows = taxi_rows(300)
+    index = rows[0].index("payment_type")
+    for row in rows[1:50]:
+        row[index] = "Bitcoin"
+    write_rows(str(tmp_path), rows)
+    findings = checks.check_statistics(checks.statistics_of_csv(str(tmp_path)),
+                                       tfdv.load_schema_text(schema.SCHEMA_FILE))
+    assert [(f.feature, f.problem) for f in findings] == [("payment_type", "Unexpected string values")]
+    assert findings[0].examples == ("Bitcoin",)
+
+
+def test_schema_differences_in_plain_words():
+    old = schema_pb2.Schema()
+    feature = old.feature.add(name="payment_type", type=schema_pb2.BYTES)
+    feature.string_domain.value.extend(["Cash"])
+    hour = old.feature.add(name="hour", type=schema_pb2.INT)
+    hour.int_domain.min, hour.int_domain.max = 0, 23
+    new = schema_pb2.Schema()
+    new.CopyFrom(old)
+    new.feature[0].string_domain.value.append("Bitcoin")
+    new.feature[1].int_domain.max = 30
+    new.feature.add(name="rating", type=schema_pb2.FLOAT)
+    assert maintain.differences(old, new) == [
+        "new column 'rating' (FLOAT)",
+        "'hour' range widens from [0, 23] to [0, 30]",
+        "'payment_type' accepts 1 new value(s): 'Bitcoin'",
+    ]
+
+
+def test_serving_sample_is_checked_for_skew_against_training_data(tmp_path):
+    rows = taxi_rows(4000)
+    header = rows[0]
+    tips, payment = header.index("tips"), header.index("payment_type")
+    write_rows(str(tmp_path / "train"), rows[:2001])
+    serving = [[c for i, c in enumerate(row) if i != tips] for row in [header] + rows[2001:]]
+    payment_serving = serving[0].index("payment_type")
+    shifted = [serving[0]] + [
+        row[:payment_serving] + (["Credit Card"] if row[payment_serving] == "Cash" else [row[payment_serving]])
+        + row[payment_serving + 1:] for row in serving[1:]]
+    write_rows(str(tmp_path / "same"), serving)
+    write_rows(str(tmp_path / "shifted"), shifted)
+    curated = tfdv.load_schema_text(schema.SCHEMA_FILE)
+    training = checks.statistics_of_csv(str(tmp_path / "train"))
+    same = checks.check_skew(checks.statistics_of_csv(str(tmp_path / "same")), training, curated)
+    assert same == []  # no label at serving time is fine: SERVING environment
+    skewed = checks.check_skew(checks.statistics_of_csv(str(tmp_path / "shifted")), training, curated)
+    assert [(f.feature, f.problem) for f in skewed] == [
+        ("payment_type", "High Linfty distance between training and serving")
+    ]
+    assert payment == payment_serving  # tips is the last column
