@@ -1,32 +1,54 @@
-"""Command line: `tfxpipe run` runs the pipeline locally; `tfxpipe validate` checks data against the
-curated schema without running it; `tfxpipe schema-diff` shows what new data would change in it."""
+"""Command line: `tfxpipe run` runs the pipeline locally; `tfxpipe compile` writes it for Kubeflow /
+Vertex; `tfxpipe validate` checks data against the curated schema without running the pipeline;
+`tfxpipe schema-diff` shows what new data would change in the schema."""
 import argparse
 import json
 import os
 import sys
 from typing import List, Optional
 
-from pipeline import progress
+from pipeline import profiles, progress
 from pipeline.configs import PipelineConfig
 
 
-def _run_parser(subparsers) -> None:
+def _pipeline_options(parser: argparse.ArgumentParser) -> None:
+    """Settings shared by `run` and `compile` (defaults in pipeline/configs.py)."""
     defaults = PipelineConfig
-    run = subparsers.add_parser("run", help="run the pipeline locally on the Beam DirectRunner")
-    run.add_argument("--data", dest="data_root", help="folder of CSV files (default: bundled taxi sample)")
-    run.add_argument("--work-dir", default=defaults.work_dir, help="pipeline root and MLMD (default: %(default)s)")
-    run.add_argument("--serving-dir", default=defaults.serving_dir, help="TF Serving model base folder (default: %(default)s)")
-    run.add_argument("--model-name", default=defaults.model_name)
-    run.add_argument("--pipeline-name", default=defaults.pipeline_name)
-    run.add_argument("--schema", dest="schema_file", default=defaults.schema_file, help="curated schema.pbtxt")
-    run.add_argument("--train-steps", type=int, default=defaults.train_steps)
-    run.add_argument("--eval-steps", type=int, default=defaults.eval_steps)
-    run.add_argument("--min-accuracy", type=float, default=defaults.min_accuracy, help="blessing threshold on eval accuracy")
-    run.add_argument("--max-accuracy-drop", type=float, default=defaults.max_accuracy_drop, help="allowed drop vs. the baseline model")
-    run.add_argument("--hparams", type=json.loads, default={}, help='JSON, e.g. \'{"learning_rate": 0.01}\'')
-    run.add_argument("--no-cache", dest="enable_cache", action="store_false")
-    run.add_argument("--beam-arg", dest="beam_args", action="append", help="extra Beam pipeline argument (repeatable)")
+    parser.add_argument("--data", dest="data_root", help="folder of CSV files or of span-N/ folders (default: bundled taxi sample)")
+    parser.add_argument("--spans", action="store_const", const=True, help="the data folder holds span-N/ folders (detected for local folders)")
+    parser.add_argument("--work-dir", default=defaults.work_dir, help="pipeline root and MLMD (default: %(default)s)")
+    parser.add_argument("--serving-dir", default=defaults.serving_dir, help="TF Serving model base folder (default: %(default)s)")
+    parser.add_argument("--model-name", default=defaults.model_name)
+    parser.add_argument("--pipeline-name", default=defaults.pipeline_name)
+    parser.add_argument("--schema", dest="schema_file", default=defaults.schema_file, help="curated schema.pbtxt")
+    parser.add_argument("--train-steps", type=int, default=defaults.train_steps)
+    parser.add_argument("--eval-steps", type=int, default=defaults.eval_steps)
+    parser.add_argument("--min-accuracy", type=float, default=defaults.min_accuracy, help="blessing threshold on eval accuracy")
+    parser.add_argument("--max-accuracy-drop", type=float, default=defaults.max_accuracy_drop, help="allowed drop vs. the baseline model")
+    parser.add_argument("--hparams", type=json.loads, default={}, help='JSON, e.g. \'{"learning_rate": 0.01}\'')
+    parser.add_argument("--no-cache", dest="enable_cache", action="store_false")
+    parser.add_argument("--profile", default=defaults.profile, help="where Beam runs: local, local-multiprocess, dataflow, flink, spark")
+    parser.add_argument("--profile-setting", dest="profile_settings", action="append", metavar="KEY=VALUE", help="setting of the profile, e.g. project=my-project (repeatable)")
+    parser.add_argument("--beam-arg", dest="beam_args", action="append", help="extra Beam pipeline argument (repeatable)")
+
+
+def _pipeline_parsers(subparsers) -> None:
+    run = subparsers.add_parser("run", help="run the pipeline locally with TFX's LocalDagRunner")
+    _pipeline_options(run)
     run.set_defaults(handler=None)
+    build = subparsers.add_parser("compile", help="compile for Kubeflow Pipelines v2 / Vertex AI")
+    _pipeline_options(build)
+    build.add_argument("--image", required=True, help="container image with this package (see Dockerfile)")
+    build.add_argument("--output", default="pipeline.json", help="pipeline spec JSON to write")
+    build.set_defaults(handler=_compile)
+
+
+def _compile(args: argparse.Namespace) -> int:
+    from pipeline import kubeflow  # pylint: disable=import-outside-toplevel  (imports TFX)
+
+    path = kubeflow.compile_pipeline(config_from_args(args), args.image, args.output)
+    print(f"Pipeline spec for {args.image} written to {path}")
+    return 0
 
 
 def config_from_args(args: argparse.Namespace) -> PipelineConfig:
@@ -42,12 +64,16 @@ def config_from_args(args: argparse.Namespace) -> PipelineConfig:
         "max_accuracy_drop": args.max_accuracy_drop,
         "hyperparameters": args.hparams,
         "enable_cache": args.enable_cache,
+        "profile": args.profile,
+        "profile_settings": profiles.parse_settings(args.profile_settings),
+        "extra_beam_args": tuple(args.beam_args or ()),
+        "spans": args.spans,
     }
     if args.data_root:
         fields["data_root"] = args.data_root
-    if args.beam_args:
-        fields["beam_args"] = PipelineConfig.beam_args + tuple(args.beam_args)
-    return PipelineConfig(**fields)
+    config = PipelineConfig(**fields)
+    profiles.beam_args(config.profile, config.profile_settings)  # ProfileError before any work
+    return config
 
 
 def data_commands_parsers(subparsers) -> None:
@@ -62,19 +88,22 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="tfxpipe", description=__doc__)
     parser.add_argument("--verbose", action="store_true", help="show TensorFlow/TFX/Beam logs")
     subparsers = parser.add_subparsers(dest="command", required=True)
-    _run_parser(subparsers)
+    _pipeline_parsers(subparsers)
     data_commands_parsers(subparsers)
     args = parser.parse_args(argv)
     if args.handler is not None:
         progress.configure_logging(args.verbose)
-        return args.handler(args)
+        try:
+            return args.handler(args)
+        except profiles.ProfileError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 1
     from pipeline import runner  # pylint: disable=import-outside-toplevel  (imports TensorFlow)
 
     progress.configure_logging(args.verbose)
-    config = config_from_args(args)
     try:
-        runner.run_and_describe(config)
-    except runner.PipelineFailed as error:
+        runner.run_and_describe(config_from_args(args))
+    except (runner.PipelineFailed, profiles.ProfileError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     return 0

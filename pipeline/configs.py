@@ -4,13 +4,15 @@ Every path is resolved against the current directory or given explicitly: nothin
 """
 import dataclasses
 import os
-from typing import Any, Dict, Tuple
+from typing import Any, Dict, Optional, Tuple
 
 import schema
+from pipeline import profiles
 
-# In-process DirectRunner: on one machine and data of this size, multi-processing workers cost more
-# in start-up and serialization than they save (see benchmarks/).
-LOCAL_BEAM_ARGS: Tuple[str, ...] = ("--direct_running_mode=in_memory", "--direct_num_workers=1")
+
+def is_remote(path: str) -> bool:
+    """gs://, s3://, hdfs:// ...: a cluster path, left as it is."""
+    return "://" in path
 
 
 def bundled_data_root() -> str:
@@ -35,18 +37,31 @@ class PipelineConfig:
     min_accuracy: float = 0.6  # Evaluator blesses only above this eval accuracy ...
     max_accuracy_drop: float = 0.01  # ... and not more than this below the baseline model's
     hyperparameters: Dict[str, Any] = dataclasses.field(default_factory=dict)
-    beam_args: Tuple[str, ...] = LOCAL_BEAM_ARGS
+    # Where Beam runs (pipeline/profiles.py). "local": in-process DirectRunner; on one machine and
+    # data of this size, worker processes cost more in start-up and serialization than they save.
+    profile: str = "local"
+    profile_settings: Dict[str, str] = dataclasses.field(default_factory=dict)
+    extra_beam_args: Tuple[str, ...] = ()
+    spans: Optional[bool] = None  # data root holds span-N/ folders; None: look (local paths only)
     enable_cache: bool = True
 
     def resolved(self) -> "PipelineConfig":
         """Same settings with every path absolute, as TFX and TF Serving configs need."""
+        def absolute(path: str) -> str:
+            return path if is_remote(path) else os.path.abspath(path)
+
         return dataclasses.replace(
             self,
-            data_root=os.path.abspath(self.data_root),
-            work_dir=os.path.abspath(self.work_dir),
-            serving_dir=os.path.abspath(self.serving_dir),
-            schema_file=os.path.abspath(self.schema_file),
+            data_root=absolute(self.data_root),
+            work_dir=absolute(self.work_dir),
+            serving_dir=absolute(self.serving_dir),
+            schema_file=absolute(self.schema_file),
         )
+
+    @property
+    def beam_args(self) -> Tuple[str, ...]:
+        """The profile's Beam arguments (ProfileError when a setting is missing), then any extras."""
+        return profiles.beam_args(self.profile, self.profile_settings) + self.extra_beam_args
 
     @property
     def pipeline_root(self) -> str:

@@ -26,7 +26,7 @@ REPORT_FILE = "data_validation.html"
 class DataGateReport(types.Artifact):
     """The gate's verdict and its HTML report (custom properties: passed, problems)."""
 
-    TYPE_NAME = "DataGateReport"
+    TYPE_NAME = "tfxpipe.DataGateReport"  # <namespace>.<Name>: the form KFP v2 accepts
 
 
 def _split_statistics(artifact: types.Artifact, split: str):

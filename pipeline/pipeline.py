@@ -6,7 +6,7 @@ from tfx.dsl.components.base import executor_spec
 from models import features
 from pipeline import gate, resolvers
 from schema import checks
-from pipeline.configs import PipelineConfig
+from pipeline.configs import PipelineConfig, is_remote
 from serving.pusher import AtomicPushExecutor
 
 # Dotted paths instead of module files: TFX imports them from the installed package, so no per-run
@@ -56,17 +56,39 @@ def eval_config(config: PipelineConfig) -> tfma.EvalConfig:
     )
 
 
-def example_gen_input(data_root: str) -> tfx.proto.Input:
+def example_gen_input(config: PipelineConfig) -> tfx.proto.Input:
     """`span-N/` sub-folders: the newest span is read (N is the span); else every file in the folder."""
-    pattern = "span-{SPAN}/*" if checks.spans(data_root) else "*"
+    spans = config.spans
+    if spans is None:
+        spans = not is_remote(config.data_root) and bool(checks.spans(config.data_root))
+    pattern = "span-{SPAN}/*" if spans else "*"
     return tfx.proto.Input(splits=[tfx.proto.Input.Split(name="data", pattern=pattern)])
 
 
-def create_pipeline(config: PipelineConfig) -> tfx.dsl.Pipeline:
+def baseline_model_resolver(candidate, for_kubeflow: bool) -> tfx.dsl.Resolver:
+    """Model the Evaluator compares with. KFP v2 compiles only TFX's built-in resolver strategies, so
+    a Kubeflow build uses LatestBlessedModelStrategy (which re-evaluates unchanged re-runs)."""
+    models = tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model)
+    blessings = tfx.dsl.Channel(type=tfx.types.standard_artifacts.ModelBlessing)
+    if for_kubeflow:
+        return tfx.dsl.Resolver(
+            strategy_class=tfx.dsl.experimental.LatestBlessedModelStrategy,
+            **{resolvers.MODEL_KEY: models, resolvers.BLESSING_KEY: blessings},
+        ).with_id("baseline_model_resolver")
+    return tfx.dsl.Resolver(
+        strategy_class=resolvers.BaselineModelStrategy,
+        **{resolvers.CANDIDATE_KEY: candidate, resolvers.MODEL_KEY: models,
+           resolvers.BLESSING_KEY: blessings},
+    ).with_id("baseline_model_resolver")
+
+
+def create_pipeline(config: PipelineConfig, for_kubeflow: bool = False) -> tfx.dsl.Pipeline:
+    """The pipeline for `config`. `for_kubeflow`: MLMD is the orchestrator's, and only resolvers that
+    KFP v2 can compile are used (no drift check against the previous span there yet)."""
     config = config.resolved()
     example_gen = tfx.components.CsvExampleGen(
         input_base=config.data_root,
-        input_config=example_gen_input(config.data_root),
+        input_config=example_gen_input(config),
         output_config=tfx.proto.Output(
             split_config=tfx.proto.SplitConfig(
                 splits=[
@@ -83,7 +105,7 @@ def create_pipeline(config: PipelineConfig) -> tfx.dsl.Pipeline:
     example_validator = tfx.components.ExampleValidator(
         statistics=statistics_gen.outputs["statistics"], schema=curated_schema.outputs["schema"]
     )
-    previous_span_statistics = tfx.dsl.Resolver(
+    previous_span_statistics = None if for_kubeflow else tfx.dsl.Resolver(
         strategy_class=resolvers.PreviousSpanStatisticsStrategy,
         **{
             resolvers.CURRENT_STATISTICS_KEY: statistics_gen.outputs["statistics"],
@@ -95,7 +117,10 @@ def create_pipeline(config: PipelineConfig) -> tfx.dsl.Pipeline:
     data_gate = gate.DataGate(
         statistics=statistics_gen.outputs["statistics"],
         schema=curated_schema.outputs["schema"],
-        previous_statistics=previous_span_statistics.outputs[resolvers.STATISTICS_KEY],
+        previous_statistics=(
+            previous_span_statistics.outputs[resolvers.STATISTICS_KEY]
+            if previous_span_statistics else None
+        ),
         report_dir=config.report_dir,
     )
     transform = tfx.components.Transform(
@@ -119,16 +144,7 @@ def create_pipeline(config: PipelineConfig) -> tfx.dsl.Pipeline:
         eval_args=tfx.proto.EvalArgs(num_steps=config.eval_steps),
         custom_config=dict(config.hyperparameters),
     )
-    baseline_resolver = tfx.dsl.Resolver(
-        strategy_class=resolvers.BaselineModelStrategy,
-        **{
-            resolvers.CANDIDATE_KEY: trainer.outputs["model"],
-            resolvers.MODEL_KEY: tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
-            resolvers.BLESSING_KEY: tfx.dsl.Channel(
-                type=tfx.types.standard_artifacts.ModelBlessing
-            ),
-        },
-    ).with_id("baseline_model_resolver")
+    baseline_resolver = baseline_model_resolver(trainer.outputs["model"], for_kubeflow)
     evaluator = tfx.components.Evaluator(
         examples=example_gen.outputs["examples"],
         model=trainer.outputs["model"],
@@ -152,7 +168,7 @@ def create_pipeline(config: PipelineConfig) -> tfx.dsl.Pipeline:
             inferred_schema,
             curated_schema,
             example_validator,
-            previous_span_statistics,
+            *([previous_span_statistics] if previous_span_statistics else []),
             data_gate,
             transform,
             trainer,
@@ -161,8 +177,9 @@ def create_pipeline(config: PipelineConfig) -> tfx.dsl.Pipeline:
             pusher,
         ],
         enable_cache=config.enable_cache,
-        metadata_connection_config=tfx.orchestration.metadata.sqlite_metadata_connection_config(
-            config.metadata_path
+        metadata_connection_config=(
+            tfx.orchestration.metadata.sqlite_metadata_connection_config(config.metadata_path)
+            if not for_kubeflow else None
         ),
         beam_pipeline_args=list(config.beam_args),
     )

@@ -7,6 +7,7 @@ import html
 import os
 from typing import List, Optional, Sequence
 
+import tensorflow as tf
 from tensorflow_metadata.proto.v0 import statistics_pb2
 
 from schema.checks import Finding
@@ -75,11 +76,11 @@ def write_html(path: str, findings: Sequence[Finding], title: str,
     if statistics is not None:
         parts.extend(_statistics_table(statistics))
     parts.append("</body></html>")
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    tf.io.gfile.makedirs(os.path.dirname(path) or ".")  # gfile: also gs:// on a cluster
     staging = f"{path}.tmp"
-    with open(staging, "w", encoding="utf-8") as f:
+    with tf.io.gfile.GFile(staging, "w") as f:
         f.write("\n".join(parts))
-    os.replace(staging, path)
+    tf.io.gfile.rename(staging, path, overwrite=True)
     if statistics is not None:
         _write_facets(os.path.join(os.path.dirname(path), "statistics_facets.html"), statistics)
     return path
@@ -88,5 +89,5 @@ def write_html(path: str, findings: Sequence[Finding], title: str,
 def _write_facets(path: str, statistics: statistics_pb2.DatasetFeatureStatisticsList) -> None:
     from tensorflow_data_validation.utils import display_util  # pylint: disable=import-outside-toplevel
 
-    with open(path, "w", encoding="utf-8") as f:
+    with tf.io.gfile.GFile(path, "w") as f:
         f.write(display_util.get_statistics_html(statistics))

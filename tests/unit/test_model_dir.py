@@ -1,6 +1,7 @@
 import os
 
 import pytest
+import tensorflow as tf
 
 from serving import model_dir
 
@@ -51,3 +52,11 @@ def test_failed_copy_leaves_no_version_and_no_staging(saved_model, tmp_path, mon
 def test_publish_refuses_a_folder_without_saved_model(tmp_path):
     with pytest.raises(FileNotFoundError, match="no SavedModel"):
         model_dir.publish(str(tmp_path), str(tmp_path / "taxi"))
+
+
+def test_object_store_push_writes_saved_model_pb_last(saved_model):
+    base = "ram://serving/taxi"  # TF's in-memory file system stands in for gs://
+    target = model_dir.publish(str(saved_model), base)
+    assert model_dir.versions(base) == [int(target.rsplit("/", 1)[1])]
+    assert tf.io.gfile.exists(f"{target}/saved_model.pb")
+    assert tf.io.gfile.exists(f"{target}/variables/variables.index")

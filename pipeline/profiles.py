@@ -1,0 +1,71 @@
+"""Runner profiles: where the Beam-based components run, chosen by one setting.
+
+The pipeline definition never changes between a laptop and a cluster; a profile only produces Beam
+pipeline arguments, and refuses to start when a setting it needs is missing.
+"""
+import dataclasses
+import os
+from typing import Dict, Mapping, Tuple
+
+
+class ProfileError(ValueError):
+    pass
+
+
+@dataclasses.dataclass(frozen=True)
+class Profile:
+    name: str
+    description: str
+    required: Tuple[str, ...]  # settings the profile cannot run without
+    template: Tuple[str, ...]  # Beam args; "{setting}" is filled from the settings
+
+    def beam_args(self, settings: Mapping[str, str]) -> Tuple[str, ...]:
+        missing = [key for key in self.required if not settings.get(key)]
+        if missing:
+            given = ", ".join(f"{key}=..." for key in missing)
+            raise ProfileError(
+                f"profile '{self.name}' needs the setting(s) {', '.join(missing)} "
+                f"(pass --profile-setting {given.replace(', ', ' --profile-setting ')})"
+            )
+        unknown = sorted(set(settings) - set(self.required))
+        if unknown:
+            raise ProfileError(f"profile '{self.name}' has no setting(s) {', '.join(unknown)}")
+        return tuple(arg.format(**settings) for arg in self.template)
+
+
+PROFILES: Dict[str, Profile] = {
+    p.name: p
+    for p in (
+        Profile("local", "in-process Beam DirectRunner (fastest on one machine for small data)", (),
+                ("--runner=DirectRunner", "--direct_running_mode=in_memory", "--direct_num_workers=1")),
+        Profile("local-multiprocess", "DirectRunner with one worker process per core", (),
+                ("--runner=DirectRunner", "--direct_running_mode=multi_processing",
+                 f"--direct_num_workers={os.cpu_count() or 1}")),
+        Profile("dataflow", "Google Cloud Dataflow", ("project", "region", "temp_location"),
+                ("--runner=DataflowRunner", "--project={project}", "--region={region}",
+                 "--temp_location={temp_location}")),
+        Profile("flink", "Apache Flink cluster through Beam's Flink job server", ("flink_master",),
+                ("--runner=FlinkRunner", "--flink_master={flink_master}",
+                 "--environment_type=DOCKER")),
+        Profile("spark", "Apache Spark cluster through Beam's Spark job server", ("spark_master_url",),
+                ("--runner=SparkRunner", "--spark_master_url={spark_master_url}",
+                 "--environment_type=DOCKER")),
+    )
+}
+
+
+def beam_args(profile: str, settings: Mapping[str, str]) -> Tuple[str, ...]:
+    if profile not in PROFILES:
+        raise ProfileError(f"unknown profile '{profile}'; choose one of {', '.join(PROFILES)}")
+    return PROFILES[profile].beam_args(settings)
+
+
+def parse_settings(pairs) -> Dict[str, str]:
+    """['project=p', 'region=r'] -> {'project': 'p', 'region': 'r'}."""
+    settings = {}
+    for pair in pairs or ():
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ProfileError(f"profile setting {pair!r} is not KEY=VALUE")
+        settings[key] = value
+    return settings

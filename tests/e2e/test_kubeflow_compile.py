@@ -1,0 +1,61 @@
+"""`tfxpipe compile`: a Kubeflow Pipelines v2 / Vertex pipeline spec, offline, for a cluster profile."""
+import json
+import subprocess
+import sys
+
+import pytest
+
+IMAGE = "europe-docker.pkg.dev/acme/ml/tfx-taxi-pipeline:1.0"
+ROOT = "gs://acme-ml/tfx"
+
+
+@pytest.fixture(scope="module")
+def spec(tmp_path_factory):
+    output = tmp_path_factory.mktemp("kfp") / "taxi.json"
+    command = [
+        "unshare", "--net", sys.executable, "-m", "pipeline", "compile",
+        "--image", IMAGE, "--output", str(output),
+        "--work-dir", ROOT, "--data", "gs://acme-ml/data/taxi", "--serving-dir", "gs://acme-ml/serving",
+        "--profile", "dataflow", "--profile-setting", "project=acme",
+        "--profile-setting", "region=europe-west4", "--profile-setting", "temp_location=gs://acme-ml/tmp",
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr[-3000:]
+    with open(output, encoding="utf-8") as f:
+        return json.load(f)
+
+
+def _tasks(spec):
+    return spec["pipelineSpec"]["root"]["dag"]["tasks"]
+
+
+def test_every_component_is_in_the_spec_in_order(spec):
+    tasks = _tasks(spec)
+    assert {"CsvExampleGen", "StatisticsGen", "DataGate", "Transform", "Trainer", "Evaluator",
+            "Pusher"} <= set(tasks)
+    depends = {name: set(task.get("dependentTasks", [])) for name, task in tasks.items()}
+    assert "DataGate" in depends["Transform"]
+    assert "Transform" in depends["Trainer"]
+    assert {"Trainer", "Evaluator"} <= depends["Pusher"]
+
+
+def test_image_pipeline_root_and_profile_beam_args_are_in_the_spec(spec):
+    executors = spec["pipelineSpec"]["deploymentSpec"]["executors"]
+    images = {e["container"]["image"] for e in executors.values() if "container" in e}
+    assert images == {IMAGE}
+    text = json.dumps(spec)
+    for arg in ("--runner=DataflowRunner", "--project=acme", "--region=europe-west4",
+                "--temp_location=gs://acme-ml/tmp"):
+        assert arg in text, arg
+    assert spec["runtimeConfig"]["gcsOutputDirectory"].startswith(ROOT)
+    assert "models.model.run_fn" in text and "models.preprocessing.preprocessing_fn" in text
+
+
+def test_profile_without_its_settings_fails_clearly(tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-m", "pipeline", "compile", "--image", IMAGE, "--output",
+         str(tmp_path / "x.json"), "--profile", "spark"],
+        capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 1
+    assert "profile 'spark' needs the setting(s) spark_master_url" in done.stderr
+    assert not (tmp_path / "x.json").exists()

@@ -1,0 +1,39 @@
+import pytest
+
+from pipeline import profiles
+
+
+def test_local_profile_runs_beam_in_process():
+    assert profiles.beam_args("local", {}) == (
+        "--runner=DirectRunner", "--direct_running_mode=in_memory", "--direct_num_workers=1")
+
+
+def test_multiprocess_profile_uses_worker_processes():
+    args = profiles.beam_args("local-multiprocess", {})
+    assert "--direct_running_mode=multi_processing" in args
+
+
+@pytest.mark.parametrize("profile, settings, expected", [
+    ("dataflow", {"project": "p", "region": "europe-west4", "temp_location": "gs://b/tmp"},
+     ["--runner=DataflowRunner", "--project=p", "--region=europe-west4", "--temp_location=gs://b/tmp"]),
+    ("flink", {"flink_master": "flink:8081"}, ["--runner=FlinkRunner", "--flink_master=flink:8081"]),
+    ("spark", {"spark_master_url": "spark://m:7077"},
+     ["--runner=SparkRunner", "--spark_master_url=spark://m:7077"]),
+])
+def test_cluster_profiles_fill_their_settings(profile, settings, expected):
+    args = profiles.beam_args(profile, settings)
+    assert all(arg in args for arg in expected), args
+
+
+def test_missing_setting_is_named_before_anything_runs():
+    with pytest.raises(profiles.ProfileError, match="'dataflow' needs the setting.*region, temp_location"):
+        profiles.beam_args("dataflow", {"project": "p"})
+
+
+def test_unknown_profile_and_setting_are_refused():
+    with pytest.raises(profiles.ProfileError, match="unknown profile 'yarn'"):
+        profiles.beam_args("yarn", {})
+    with pytest.raises(profiles.ProfileError, match="has no setting.*colour"):
+        profiles.beam_args("local", {"colour": "red"})
+    with pytest.raises(profiles.ProfileError, match="not KEY=VALUE"):
+        profiles.parse_settings(["project"])
