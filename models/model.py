@@ -9,7 +9,7 @@ from typing import Dict, List, Sequence
 import tensorflow as tf
 import tensorflow_transform as tft
 import tf_keras as keras
-from tfx import v1 as tfx
+from tfx.components.trainer.fn_args_utils import DataAccessor, FnArgs
 from tfx_bsl.public import tfxio
 
 from models import features, signatures
@@ -60,7 +60,7 @@ def build_model(hidden_units: Sequence[int], learning_rate: float) -> keras.Mode
 
 def make_dataset(
     file_pattern: List[str],
-    data_accessor: tfx.components.DataAccessor,
+    data_accessor: DataAccessor,
     tf_transform_output: tft.TFTransformOutput,
     batch_size: int,
 ) -> tf.data.Dataset:
@@ -72,7 +72,7 @@ def make_dataset(
     ).repeat()
 
 
-def run_fn(fn_args: tfx.components.FnArgs) -> None:
+def run_fn(fn_args: FnArgs) -> None:
     """TFX Trainer entry point: train on transformed examples, export with the serving signatures."""
     hparams = {**DEFAULT_HYPERPARAMETERS, **(fn_args.custom_config or {})}
     tf_transform_output = tft.TFTransformOutput(fn_args.transform_output)

@@ -1,7 +1,24 @@
 """The TFX pipeline definition: one typed `create_pipeline()`, shared by every runner."""
 import tensorflow_model_analysis as tfma
-from tfx import v1 as tfx
+# Modules, not the `tfx.v1` namespace, which also imports the Google Cloud extensions (~4 s a start).
+from tfx.components.evaluator.component import Evaluator
+from tfx.components.example_gen.csv_example_gen.component import CsvExampleGen
+from tfx.components.example_validator.component import ExampleValidator
+from tfx.components.pusher.component import Pusher
+from tfx.components.schema_gen.component import SchemaGen
+from tfx.components.schema_gen.import_schema_gen.component import ImportSchemaGen
+from tfx.components.statistics_gen.component import StatisticsGen
+from tfx.components.trainer.component import Trainer
+from tfx.components.transform.component import Transform
 from tfx.dsl.components.base import executor_spec
+from tfx.dsl.components.common.resolver import Resolver
+from tfx.dsl.input_resolution.strategies.latest_blessed_model_strategy import (
+    LatestBlessedModelStrategy,
+)
+from tfx.orchestration import metadata
+from tfx.orchestration import pipeline as tfx_pipeline
+from tfx.proto import example_gen_pb2, pusher_pb2, trainer_pb2
+from tfx.types import Channel, standard_artifacts
 
 from models import features
 from pipeline import gate, resolvers
@@ -56,61 +73,61 @@ def eval_config(config: PipelineConfig) -> tfma.EvalConfig:
     )
 
 
-def example_gen_input(config: PipelineConfig) -> tfx.proto.Input:
+def example_gen_input(config: PipelineConfig) -> example_gen_pb2.Input:
     """`span-N/` sub-folders: the newest span is read (N is the span); else every file in the folder."""
     spans = config.spans
     if spans is None:
         spans = not is_remote(config.data_root) and bool(checks.spans(config.data_root))
     pattern = "span-{SPAN}/*" if spans else "*"
-    return tfx.proto.Input(splits=[tfx.proto.Input.Split(name="data", pattern=pattern)])
+    return example_gen_pb2.Input(splits=[example_gen_pb2.Input.Split(name="data", pattern=pattern)])
 
 
-def baseline_model_resolver(candidate, for_kubeflow: bool) -> tfx.dsl.Resolver:
+def baseline_model_resolver(candidate, for_kubeflow: bool) -> Resolver:
     """Model the Evaluator compares with. KFP v2 compiles only TFX's built-in resolver strategies, so
     a Kubeflow build uses LatestBlessedModelStrategy (which re-evaluates unchanged re-runs)."""
-    models = tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model)
-    blessings = tfx.dsl.Channel(type=tfx.types.standard_artifacts.ModelBlessing)
+    models = Channel(type=standard_artifacts.Model)
+    blessings = Channel(type=standard_artifacts.ModelBlessing)
     if for_kubeflow:
-        return tfx.dsl.Resolver(
-            strategy_class=tfx.dsl.experimental.LatestBlessedModelStrategy,
+        return Resolver(
+            strategy_class=LatestBlessedModelStrategy,
             **{resolvers.MODEL_KEY: models, resolvers.BLESSING_KEY: blessings},
         ).with_id("baseline_model_resolver")
-    return tfx.dsl.Resolver(
+    return Resolver(
         strategy_class=resolvers.BaselineModelStrategy,
         **{resolvers.CANDIDATE_KEY: candidate, resolvers.MODEL_KEY: models,
            resolvers.BLESSING_KEY: blessings},
     ).with_id("baseline_model_resolver")
 
 
-def create_pipeline(config: PipelineConfig, for_kubeflow: bool = False) -> tfx.dsl.Pipeline:
+def create_pipeline(config: PipelineConfig, for_kubeflow: bool = False) -> tfx_pipeline.Pipeline:
     """The pipeline for `config`. `for_kubeflow`: MLMD is the orchestrator's, and only resolvers that
     KFP v2 can compile are used (no drift check against the previous span there yet)."""
     config = config.resolved()
-    example_gen = tfx.components.CsvExampleGen(
+    example_gen = CsvExampleGen(
         input_base=config.data_root,
         input_config=example_gen_input(config),
-        output_config=tfx.proto.Output(
-            split_config=tfx.proto.SplitConfig(
+        output_config=example_gen_pb2.Output(
+            split_config=example_gen_pb2.SplitConfig(
                 splits=[
-                    tfx.proto.SplitConfig.Split(name="train", hash_buckets=4),
-                    tfx.proto.SplitConfig.Split(name="eval", hash_buckets=1),
+                    example_gen_pb2.SplitConfig.Split(name="train", hash_buckets=4),
+                    example_gen_pb2.SplitConfig.Split(name="eval", hash_buckets=1),
                 ]
             )
         ),
     )
-    statistics_gen = tfx.components.StatisticsGen(examples=example_gen.outputs["examples"])
+    statistics_gen = StatisticsGen(examples=example_gen.outputs["examples"])
     # Inferred schema, kept only to compare with the curated one; the curated one drives the rest.
-    inferred_schema = tfx.components.SchemaGen(statistics=statistics_gen.outputs["statistics"])
-    curated_schema = tfx.components.ImportSchemaGen(schema_file=config.schema_file)
-    example_validator = tfx.components.ExampleValidator(
+    inferred_schema = SchemaGen(statistics=statistics_gen.outputs["statistics"])
+    curated_schema = ImportSchemaGen(schema_file=config.schema_file)
+    example_validator = ExampleValidator(
         statistics=statistics_gen.outputs["statistics"], schema=curated_schema.outputs["schema"]
     )
-    previous_span_statistics = None if for_kubeflow else tfx.dsl.Resolver(
+    previous_span_statistics = None if for_kubeflow else Resolver(
         strategy_class=resolvers.PreviousSpanStatisticsStrategy,
         **{
             resolvers.CURRENT_STATISTICS_KEY: statistics_gen.outputs["statistics"],
-            resolvers.STATISTICS_KEY: tfx.dsl.Channel(
-                type=tfx.types.standard_artifacts.ExampleStatistics
+            resolvers.STATISTICS_KEY: Channel(
+                type=standard_artifacts.ExampleStatistics
             ),
         },
     ).with_id("previous_span_statistics_resolver")
@@ -123,7 +140,7 @@ def create_pipeline(config: PipelineConfig, for_kubeflow: bool = False) -> tfx.d
         ),
         report_dir=config.report_dir,
     )
-    transform = tfx.components.Transform(
+    transform = Transform(
         examples=example_gen.outputs["examples"],
         schema=curated_schema.outputs["schema"],
         preprocessing_fn=PREPROCESSING_FN,
@@ -135,31 +152,31 @@ def create_pipeline(config: PipelineConfig, for_kubeflow: bool = False) -> tfx.d
         disable_analyzer_cache=True,
     )
     transform.add_upstream_node(data_gate)  # no Transform (nor anything after it) on rejected data
-    trainer = tfx.components.Trainer(
+    trainer = Trainer(
         run_fn=RUN_FN,
         examples=transform.outputs["transformed_examples"],
         transform_graph=transform.outputs["transform_graph"],
         schema=curated_schema.outputs["schema"],
-        train_args=tfx.proto.TrainArgs(num_steps=config.train_steps),
-        eval_args=tfx.proto.EvalArgs(num_steps=config.eval_steps),
+        train_args=trainer_pb2.TrainArgs(num_steps=config.train_steps),
+        eval_args=trainer_pb2.EvalArgs(num_steps=config.eval_steps),
         custom_config=dict(config.hyperparameters),
     )
     baseline_resolver = baseline_model_resolver(trainer.outputs["model"], for_kubeflow)
-    evaluator = tfx.components.Evaluator(
+    evaluator = Evaluator(
         examples=example_gen.outputs["examples"],
         model=trainer.outputs["model"],
         baseline_model=baseline_resolver.outputs[resolvers.MODEL_KEY],
         eval_config=eval_config(config),
     )
-    pusher = tfx.components.Pusher(
+    pusher = Pusher(
         model=trainer.outputs["model"],
         model_blessing=evaluator.outputs["blessing"],
-        push_destination=tfx.proto.PushDestination(
-            filesystem=tfx.proto.PushDestination.Filesystem(base_directory=config.model_base)
+        push_destination=pusher_pb2.PushDestination(
+            filesystem=pusher_pb2.PushDestination.Filesystem(base_directory=config.model_base)
         ),
         custom_executor_spec=executor_spec.ExecutorClassSpec(AtomicPushExecutor),
     )
-    return tfx.dsl.Pipeline(
+    return tfx_pipeline.Pipeline(
         pipeline_name=config.pipeline_name,
         pipeline_root=config.pipeline_root,
         components=[
@@ -178,7 +195,7 @@ def create_pipeline(config: PipelineConfig, for_kubeflow: bool = False) -> tfx.d
         ],
         enable_cache=config.enable_cache,
         metadata_connection_config=(
-            tfx.orchestration.metadata.sqlite_metadata_connection_config(config.metadata_path)
+            metadata.sqlite_metadata_connection_config(config.metadata_path)
             if not for_kubeflow else None
         ),
         beam_pipeline_args=list(config.beam_args),

@@ -6,7 +6,7 @@ from typing import Optional
 import tensorflow_data_validation as tfdv
 import tensorflow_model_analysis as tfma
 from absl import logging as absl_logging
-from tfx import v1 as tfx
+from tfx.orchestration.local.local_dag_runner import LocalDagRunner
 
 from pipeline import gate, progress, run_summary
 from pipeline.configs import PipelineConfig
@@ -47,7 +47,7 @@ def run(config: PipelineConfig) -> run_summary.RunSummary:
     absl_logger = absl_logging.get_absl_logger()
     absl_logger.addHandler(handler)
     try:
-        tfx.orchestration.LocalDagRunner().run(create_pipeline(config))
+        LocalDagRunner().run(create_pipeline(config))
     except checks.DataValidationError as error:
         run_summary.record_failure(
             run_summary.open_store(config.metadata_path, writable=True),
