@@ -8,7 +8,7 @@ import sys
 from typing import List, Optional
 
 from pipeline import profiles, progress
-from pipeline.configs import PipelineConfig
+from pipeline.configs import ConfigError, PipelineConfig, check_hyperparameters
 
 
 def _pipeline_options(parser: argparse.ArgumentParser) -> None:
@@ -52,6 +52,8 @@ def _compile(args: argparse.Namespace) -> int:
 
 
 def config_from_args(args: argparse.Namespace) -> PipelineConfig:
+    from models.model import DEFAULT_HYPERPARAMETERS  # pylint: disable=import-outside-toplevel
+
     fields = {
         "work_dir": args.work_dir,
         "serving_dir": args.serving_dir,
@@ -62,7 +64,7 @@ def config_from_args(args: argparse.Namespace) -> PipelineConfig:
         "eval_steps": args.eval_steps,
         "min_accuracy": args.min_accuracy,
         "max_accuracy_drop": args.max_accuracy_drop,
-        "hyperparameters": args.hparams,
+        "hyperparameters": check_hyperparameters(args.hparams, DEFAULT_HYPERPARAMETERS),
         "enable_cache": args.enable_cache,
         "profile": args.profile,
         "profile_settings": profiles.parse_settings(args.profile_settings),
@@ -95,7 +97,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         progress.configure_logging(args.verbose)
         try:
             return args.handler(args)
-        except profiles.ProfileError as error:
+        except (profiles.ProfileError, ConfigError) as error:
             print(f"error: {error}", file=sys.stderr)
             return 1
     from pipeline import runner  # pylint: disable=import-outside-toplevel  (imports TensorFlow)
@@ -103,7 +105,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     progress.configure_logging(args.verbose)
     try:
         runner.run_and_describe(config_from_args(args))
-    except (runner.PipelineFailed, profiles.ProfileError) as error:
+    except (runner.PipelineFailed, profiles.ProfileError, ConfigError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     return 0

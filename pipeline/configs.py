@@ -10,6 +10,22 @@ import schema
 from pipeline import profiles
 
 
+class ConfigError(ValueError):
+    pass
+
+
+def check_hyperparameters(overrides: Any, known: Dict[str, Any]) -> Dict[str, Any]:
+    """`--hparams` may only override hyperparameters the model knows; a typo is an error."""
+    if not isinstance(overrides, dict):
+        raise ConfigError(f"hyperparameters must be a JSON object, got {overrides!r}")
+    unknown = sorted(set(overrides) - set(known))
+    if unknown:
+        raise ConfigError(
+            f"unknown hyperparameter(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
+        )
+    return dict(overrides)
+
+
 def is_remote(path: str) -> bool:
     """gs://, s3://, hdfs:// ...: a cluster path, left as it is."""
     return "://" in path

@@ -32,3 +32,14 @@ def test_paths_resolve_against_the_current_directory_not_home(tmp_path, monkeypa
     config = PipelineConfig().resolved()
     assert config.pipeline_root.startswith(str(tmp_path))
     assert config.model_base == str(tmp_path / "serving" / "models" / "taxi")
+
+
+def test_unknown_or_malformed_hyperparameters_are_named():
+    from pipeline.configs import ConfigError, check_hyperparameters
+    from models.model import DEFAULT_HYPERPARAMETERS
+
+    assert check_hyperparameters({"learning_rate": 0.1}, DEFAULT_HYPERPARAMETERS) == {"learning_rate": 0.1}
+    with pytest.raises(ConfigError, match="unknown hyperparameter.*hidden_unit;"):
+        check_hyperparameters({"hidden_unit": [8]}, DEFAULT_HYPERPARAMETERS)
+    with pytest.raises(ConfigError, match="must be a JSON object"):
+        check_hyperparameters([1, 2], DEFAULT_HYPERPARAMETERS)
