@@ -1,6 +1,7 @@
 """Command line: `tfxpipe run` runs the pipeline locally; `tfxpipe compile` writes it for Kubeflow /
 Vertex; `tfxpipe validate` checks data against the curated schema without running the pipeline;
-`tfxpipe schema-diff` shows what new data would change in the schema."""
+`tfxpipe schema-diff` shows what new data would change in the schema; `tfxpipe deploy-config` writes
+TF Serving's configs, a compose file and a Kubernetes manifest for the pushed models."""
 import argparse
 import json
 import os
@@ -82,6 +83,9 @@ def data_commands_parsers(subparsers) -> None:
     from pipeline import data_commands  # pylint: disable=import-outside-toplevel
 
     data_commands.add_parsers(subparsers, PipelineConfig.schema_file)
+    from serving import commands  # pylint: disable=import-outside-toplevel
+
+    commands.add_parsers(subparsers, PipelineConfig.serving_dir, PipelineConfig.model_name)
 
 
 def main(argv: Optional[List[str]] = None) -> int:

@@ -1,0 +1,139 @@
+"""Deployment artefacts for the real TensorFlow Serving on the pushed model directory.
+
+`models.config` is built with TF Serving's own `ModelServerConfig` proto (tensorflow-serving-api).
+The monitoring and batching configs are written as text: their protos are not part of
+tensorflow-serving-api, and both are a handful of documented fields. The compose file and the
+Kubernetes manifest run the official `tensorflow/serving` image (gRPC 8500, REST 8501).
+"""
+import dataclasses
+import os
+from typing import Dict, List, Optional, Sequence
+
+import yaml
+from google.protobuf import text_format
+from tensorflow_serving.config import model_server_config_pb2
+
+from serving import model_dir
+
+SERVING_IMAGE = "tensorflow/serving:2.16.1"  # same minor version as the TF that trains the model
+GRPC_PORT, REST_PORT = 8500, 8501
+CONTAINER_MODELS = "/models"
+PROMETHEUS_PATH = "/monitoring/prometheus/metrics"
+POLICIES = ("latest", "all", "specific")
+
+
+@dataclasses.dataclass(frozen=True)
+class DeploySettings:
+    model_name: str
+    serving_dir: str  # host folder holding <model name>/<version>/
+    policy: str = "latest"
+    versions: Sequence[int] = ()  # for policy "specific"
+    labels: Optional[Dict[str, int]] = None  # e.g. {"stable": 1700000000, "canary": 1700000100}
+    batching: bool = True
+
+
+def model_server_config(settings: DeploySettings) -> model_server_config_pb2.ModelServerConfig:
+    if settings.policy not in POLICIES:
+        raise ValueError(f"version policy {settings.policy!r} is not one of {', '.join(POLICIES)}")
+    available = set(model_dir.versions(os.path.join(settings.serving_dir, settings.model_name)))
+    wanted = set(settings.versions) | set((settings.labels or {}).values())
+    missing = sorted(wanted - available)
+    if missing:
+        raise ValueError(f"version(s) {missing} of model {settings.model_name!r} are not in "
+                         f"{settings.serving_dir} (available: {sorted(available) or 'none'})")
+    if settings.policy == "latest" and settings.labels and set(settings.labels.values()) != {max(available)}:
+        raise ValueError("policy 'latest' loads only the newest version, so labels can name only "
+                         f"{max(available)}; use policy 'specific' (or 'all') for stable/canary")
+    config = model_server_config_pb2.ModelServerConfig()
+    model = config.model_config_list.config.add(
+        name=settings.model_name,
+        base_path=f"{CONTAINER_MODELS}/{settings.model_name}",
+        model_platform="tensorflow",
+    )
+    policy = model.model_version_policy
+    if settings.policy == "latest":
+        policy.latest.num_versions = 1
+    elif settings.policy == "all":
+        policy.all.SetInParent()
+    else:
+        if not settings.versions:
+            raise ValueError("version policy 'specific' needs at least one version")
+        policy.specific.versions.extend(sorted(settings.versions))
+    for label, version in sorted((settings.labels or {}).items()):
+        model.version_labels[label] = version
+    return config
+
+
+def monitoring_config() -> str:
+    return f'prometheus_config {{\n  enable: true\n  path: "{PROMETHEUS_PATH}"\n}}\n'
+
+
+def batching_config() -> str:
+    """Small-latency batching for single-example requests on CPU."""
+    return ("max_batch_size { value: 128 }\nbatch_timeout_micros { value: 2000 }\n"
+            "max_enqueued_batches { value: 100 }\nnum_batch_threads { value: 4 }\n")
+
+
+def server_args(settings: DeploySettings) -> List[str]:
+    args = [f"--port={GRPC_PORT}", f"--rest_api_port={REST_PORT}",
+            f"--model_config_file={CONTAINER_MODELS}/models.config",
+            "--model_config_file_poll_wait_seconds=60",
+            f"--monitoring_config_file={CONTAINER_MODELS}/monitoring.config"]
+    if settings.batching:
+        args += ["--enable_batching", f"--batching_parameters_file={CONTAINER_MODELS}/batching.config"]
+    return args
+
+
+def compose_file(settings: DeploySettings) -> dict:
+    return {"services": {"tf-serving": {
+        "image": SERVING_IMAGE,
+        "ports": [f"{GRPC_PORT}:{GRPC_PORT}", f"{REST_PORT}:{REST_PORT}"],
+        "volumes": [f"{os.path.abspath(settings.serving_dir)}:{CONTAINER_MODELS}:ro"],
+        "command": server_args(settings),
+        "restart": "unless-stopped",
+    }}}
+
+
+def kubernetes_manifest(settings: DeploySettings, claim: str = "tf-serving-models") -> List[dict]:
+    labels = {"app": f"tf-serving-{settings.model_name}"}
+    container = {
+        "name": "tf-serving", "image": SERVING_IMAGE, "args": server_args(settings),
+        "ports": [{"name": "grpc", "containerPort": GRPC_PORT}, {"name": "rest", "containerPort": REST_PORT}],
+        "volumeMounts": [{"name": "models", "mountPath": CONTAINER_MODELS, "readOnly": True}],
+        "readinessProbe": {"httpGet": {"path": f"/v1/models/{settings.model_name}", "port": REST_PORT}},
+    }
+    deployment = {
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": labels["app"], "labels": labels},
+        "spec": {"replicas": 1, "selector": {"matchLabels": labels}, "template": {
+            "metadata": {"labels": labels},
+            "spec": {"containers": [container], "volumes": [
+                {"name": "models", "persistentVolumeClaim": {"claimName": claim}}]},
+        }},
+    }
+    service = {
+        "apiVersion": "v1", "kind": "Service", "metadata": {"name": labels["app"], "labels": labels},
+        "spec": {"selector": labels, "ports": [
+            {"name": "grpc", "port": GRPC_PORT, "targetPort": GRPC_PORT},
+            {"name": "rest", "port": REST_PORT, "targetPort": REST_PORT}]},
+    }
+    return [deployment, service]
+
+
+def write_all(settings: DeploySettings, out_dir: str) -> Dict[str, str]:
+    """Writes every artefact into `out_dir` (models.config etc. also belong in the serving dir,
+    which the containers mount as /models) and returns name -> path."""
+    os.makedirs(out_dir, exist_ok=True)
+    contents = {
+        "models.config": text_format.MessageToString(model_server_config(settings)),
+        "monitoring.config": monitoring_config(),
+        "batching.config": batching_config(),
+        "docker-compose.yaml": yaml.safe_dump(compose_file(settings), sort_keys=False),
+        "kubernetes.yaml": yaml.safe_dump_all(kubernetes_manifest(settings), sort_keys=False),
+    }
+    paths = {}
+    for name, text in contents.items():
+        paths[name] = os.path.join(out_dir, name)
+        with open(paths[name], "w", encoding="utf-8") as f:
+            f.write(text)
+    return paths

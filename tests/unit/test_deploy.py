@@ -1,0 +1,69 @@
+"""Deployment artefacts, parsed back with TF Serving's real protos and a YAML parser."""
+import os
+
+import pytest
+import yaml
+from google.protobuf import text_format
+from tensorflow_serving.config import model_server_config_pb2
+
+from serving import deploy
+
+
+@pytest.fixture
+def serving_dir(tmp_path):
+    for version in (100, 200):
+        os.makedirs(tmp_path / "taxi" / str(version))
+    return str(tmp_path)
+
+
+def _models_config(paths):
+    with open(paths["models.config"], encoding="utf-8") as f:
+        return text_format.Parse(f.read(), model_server_config_pb2.ModelServerConfig())
+
+
+def test_latest_policy_serves_the_newest_version(serving_dir, tmp_path):
+    settings = deploy.DeploySettings("taxi", serving_dir)
+    config = _models_config(deploy.write_all(settings, str(tmp_path / "out")))
+    [model] = config.model_config_list.config
+    assert (model.name, model.base_path, model.model_platform) == ("taxi", "/models/taxi", "tensorflow")
+    assert model.model_version_policy.latest.num_versions == 1
+    with pytest.raises(ValueError, match="labels can name only 200"):
+        deploy.model_server_config(deploy.DeploySettings("taxi", serving_dir, labels={"stable": 100}))
+
+
+def test_stable_and_canary_labels_on_specific_versions(serving_dir, tmp_path):
+    settings = deploy.DeploySettings("taxi", serving_dir, policy="specific", versions=(100, 200),
+                                     labels={"stable": 100, "canary": 200})
+    config = _models_config(deploy.write_all(settings, str(tmp_path / "out")))
+    assert dict(config.model_config_list.config[0].version_labels) == {"stable": 100, "canary": 200}
+
+
+def test_specific_policy_serves_the_named_versions(serving_dir, tmp_path):
+    settings = deploy.DeploySettings("taxi", serving_dir, policy="specific", versions=(200, 100))
+    config = _models_config(deploy.write_all(settings, str(tmp_path / "out")))
+    assert list(config.model_config_list.config[0].model_version_policy.specific.versions) == [100, 200]
+
+
+def test_unknown_version_or_policy_is_refused(serving_dir, tmp_path):
+    with pytest.raises(ValueError, match=r"version\(s\) \[300\] of model 'taxi' are not in"):
+        deploy.model_server_config(deploy.DeploySettings("taxi", serving_dir, labels={"stable": 300}))
+    with pytest.raises(ValueError, match="not one of latest, all, specific"):
+        deploy.model_server_config(deploy.DeploySettings("taxi", serving_dir, policy="newest"))
+
+
+def test_compose_and_kubernetes_run_tf_serving_on_both_ports(serving_dir, tmp_path):
+    paths = deploy.write_all(deploy.DeploySettings("taxi", serving_dir), str(tmp_path / "out"))
+    with open(paths["docker-compose.yaml"], encoding="utf-8") as f:
+        service = yaml.safe_load(f)["services"]["tf-serving"]
+    assert service["image"].startswith("tensorflow/serving:")
+    assert service["ports"] == ["8500:8500", "8501:8501"]
+    assert service["volumes"] == [f"{serving_dir}:/models:ro"]
+    assert "--model_config_file=/models/models.config" in service["command"]
+    assert "--monitoring_config_file=/models/monitoring.config" in service["command"]
+    with open(paths["kubernetes.yaml"], encoding="utf-8") as f:
+        deployment, svc = list(yaml.safe_load_all(f))
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    assert {p["containerPort"] for p in container["ports"]} == {8500, 8501}
+    assert svc["kind"] == "Service" and {p["port"] for p in svc["spec"]["ports"]} == {8500, 8501}
+    with open(paths["monitoring.config"], encoding="utf-8") as f:
+        assert 'path: "/monitoring/prometheus/metrics"' in f.read()
