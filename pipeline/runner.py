@@ -1,4 +1,4 @@
-"""Runs the pipeline locally with TFX's LocalDagRunner on the Beam DirectRunner."""
+"""Runs the pipeline on this machine with TFX's LocalDagRunner (Beam runner: the profile's)."""
 import os
 import time
 from typing import Optional
