@@ -18,6 +18,7 @@ def quiet_native_logs(verbose: bool) -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "0" if verbose else "3")
     if not verbose:
         warnings.filterwarnings("ignore")
+        os.environ.setdefault("PYTHONWARNINGS", "ignore")  # Beam worker processes inherit it
 
 
 def configure_logging(verbose: bool) -> None:
