@@ -9,12 +9,11 @@ times come from MLMD, so the Beam-heavy components can be compared directly.
 import argparse
 import csv
 import os
-import shutil
 import sys
 import tempfile
 
 from benchmarks.compare_with_tfx_example import README, RESULTS, machine
-from benchmarks.measure import run_measured
+from benchmarks.measure import finish, replace_between_markers, run_measured
 from pipeline.configs import bundled_data_root
 
 MARKERS = ("<!-- profiles:start -->", "<!-- profiles:end -->")
@@ -70,17 +69,8 @@ def main() -> int:
     with open(os.path.join(RESULTS, "compare_profiles.md"), "w", encoding="utf-8") as f:
         f.write(table)
     if args.update_readme:
-        with open(README, encoding="utf-8") as f:
-            text = f.read()
-        start, end = text.index(MARKERS[0]) + len(MARKERS[0]), text.index(MARKERS[1])
-        with open(README, "w", encoding="utf-8") as f:
-            f.write(text[:start] + "\n" + table + text[end:])
-    failed = [p for p in PROFILES if runs[p].returncode != 0]
-    if failed:
-        print(f"failed: {', '.join(failed)} (logs in {scratch})", file=sys.stderr)
-        return 1
-    shutil.rmtree(scratch, ignore_errors=True)
-    return 0
+        replace_between_markers(README, MARKERS, table)
+    return finish(list(runs.values()), scratch)
 
 
 if __name__ == "__main__":

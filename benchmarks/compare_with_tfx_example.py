@@ -20,7 +20,7 @@ from typing import Dict, List
 
 import tfx
 
-from benchmarks.measure import Measurement, run_measured
+from benchmarks.measure import Measurement, finish, replace_between_markers, run_measured
 from pipeline.configs import bundled_data_root
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -94,14 +94,6 @@ def markdown(measurements: List[Measurement], info: Dict[str, str]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def update_readme(table: str) -> None:
-    with open(README, encoding="utf-8") as f:
-        text = f.read()
-    start, end = text.index(MARKERS[0]) + len(MARKERS[0]), text.index(MARKERS[1])
-    with open(README, "w", encoding="utf-8") as f:
-        f.write(text[:start] + "\n" + table + text[end:])
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--update-readme", action="store_true")
@@ -118,13 +110,8 @@ def main() -> int:
     with open(os.path.join(RESULTS, "compare_with_tfx_example.json"), "w", encoding="utf-8") as f:
         json.dump({"machine": info, "runs": [m.__dict__ for m in measurements]}, f, indent=2)
     if args.update_readme:
-        update_readme(table)
-    failed = [m.label for m in measurements if m.returncode != 0]
-    if failed:
-        print(f"failed runs (logs in {scratch}): {', '.join(failed)}", file=sys.stderr)
-        return 1
-    shutil.rmtree(scratch, ignore_errors=True)
-    return 0
+        replace_between_markers(README, MARKERS, table)
+    return finish(measurements, scratch)
 
 
 if __name__ == "__main__":

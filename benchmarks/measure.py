@@ -2,9 +2,11 @@
 times back from the run's MLMD (execution registered -> execution published)."""
 import dataclasses
 import os
+import shutil
 import subprocess
+import sys
 import time
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Sequence, Tuple
 
 from pipeline import run_summary
 
@@ -42,3 +44,22 @@ def component_seconds(metadata_path: str) -> Dict[str, float]:
         elapsed = execution.last_update_time_since_epoch - execution.create_time_since_epoch
         seconds[node] = elapsed / 1000
     return seconds
+
+
+def replace_between_markers(path: str, markers: Tuple[str, str], text: str) -> None:
+    """Puts `text` between the two marker comments of a Markdown file (the README's tables)."""
+    with open(path, encoding="utf-8") as f:
+        content = f.read()
+    start, end = content.index(markers[0]) + len(markers[0]), content.index(markers[1])
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(content[:start] + "\n" + text + content[end:])
+
+
+def finish(measurements: Sequence[Measurement], scratch: str) -> int:
+    """Exit code of a benchmark: failed runs keep their logs in `scratch`, else it is removed."""
+    failed = [m.label for m in measurements if m.returncode != 0]
+    if failed:
+        print(f"failed runs (logs in {scratch}): {', '.join(failed)}", file=sys.stderr)
+        return 1
+    shutil.rmtree(scratch, ignore_errors=True)
+    return 0
