@@ -36,12 +36,23 @@ def _pipeline_options(parser: argparse.ArgumentParser) -> None:
 def _pipeline_parsers(subparsers) -> None:
     run = subparsers.add_parser("run", help="run the pipeline locally with TFX's LocalDagRunner")
     _pipeline_options(run)
-    run.set_defaults(handler=None)
+    run.set_defaults(handler=_run)
     build = subparsers.add_parser("compile", help="compile for Kubeflow Pipelines v2 / Vertex AI")
     _pipeline_options(build)
     build.add_argument("--image", required=True, help="container image with this package (see Dockerfile)")
     build.add_argument("--output", default="pipeline.json", help="pipeline spec JSON to write")
     build.set_defaults(handler=_compile)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from pipeline import runner  # pylint: disable=import-outside-toplevel  (imports TensorFlow)
+
+    try:
+        runner.run_and_describe(config_from_args(args))
+    except runner.PipelineFailed as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    return 0
 
 
 def _compile(args: argparse.Namespace) -> int:
@@ -97,22 +108,12 @@ def main(argv: Optional[List[str]] = None) -> int:
     _pipeline_parsers(subparsers)
     data_commands_parsers(subparsers)
     args = parser.parse_args(argv)
-    if args.handler is not None:
-        progress.configure_logging(args.verbose)
-        try:
-            return args.handler(args)
-        except (profiles.ProfileError, ConfigError) as error:
-            print(f"error: {error}", file=sys.stderr)
-            return 1
-    from pipeline import runner  # pylint: disable=import-outside-toplevel  (imports TensorFlow)
-
     progress.configure_logging(args.verbose)
     try:
-        runner.run_and_describe(config_from_args(args))
-    except (runner.PipelineFailed, profiles.ProfileError, ConfigError) as error:
+        return args.handler(args)
+    except (profiles.ProfileError, ConfigError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    return 0
 
 
 def console_main() -> None:

@@ -22,8 +22,8 @@ from tfx.types import Channel, standard_artifacts
 
 from models import features
 from pipeline import gate, resolvers
-from schema import checks
 from pipeline.configs import PipelineConfig, is_remote
+from schema import checks
 from serving.pusher import AtomicPushExecutor
 
 # Dotted paths instead of module files: TFX imports them from the installed package, so no per-run
