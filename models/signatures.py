@@ -4,10 +4,12 @@ Every signature takes serialized raw `tf.Example`s and runs the Transform graph 
 client sends raw feature values and nothing is recomputed by hand (no training/serving skew).
 - `serving_default` (TF Serving `:predict`): `examples` -> `probabilities` [batch, 1] = P(label = 1).
 - `classify` (TF Serving `:classify`): `inputs` -> `classes`, `scores` [batch, n_classes].
+- `regress` (TF Serving `:regress`): `inputs` -> `outputs` [batch, 1] = P(label = 1).
 - `transform_features`: raw examples (label included) -> transformed features; TFMA uses it to get
   the label the model was trained on.
 """
 import os
+from typing import Dict
 
 import tensorflow as tf
 import tensorflow_transform as tft
@@ -18,6 +20,8 @@ from models import features
 
 CLASSIFY_METHOD_NAME = "tensorflow/serving/classify"
 CLASSIFY_SIGNATURE = "classify"
+REGRESS_METHOD_NAME = "tensorflow/serving/regress"
+REGRESS_SIGNATURE = "regress"
 
 
 def export(model: keras.Model, tf_transform_output: tft.TFTransformOutput, export_dir: str) -> None:
@@ -41,6 +45,10 @@ def export(model: keras.Model, tf_transform_output: tft.TFTransformOutput, expor
         classes = tf.tile(tf.constant([list(features.LABEL.classes)]), [tf.shape(scores)[0], 1])
         return {"classes": classes, "scores": scores}
 
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="inputs")])
+    def regress(inputs):
+        return {"outputs": probabilities(inputs)}
+
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="examples")])
     def transform_features(examples):
         return model.tft_layer(tf.io.parse_example(examples, raw_spec))
@@ -52,20 +60,24 @@ def export(model: keras.Model, tf_transform_output: tft.TFTransformOutput, expor
         signatures={
             "serving_default": predict,
             CLASSIFY_SIGNATURE: classify,
+            REGRESS_SIGNATURE: regress,
             "transform_features": transform_features,
         },
     )
-    _set_method_name(export_dir, CLASSIFY_SIGNATURE, CLASSIFY_METHOD_NAME)
+    set_method_names(
+        export_dir, {CLASSIFY_SIGNATURE: CLASSIFY_METHOD_NAME, REGRESS_SIGNATURE: REGRESS_METHOD_NAME}
+    )
 
 
-def _set_method_name(export_dir: str, signature: str, method_name: str) -> None:
-    """TF2's saver marks every signature 'predict'; TF Serving's Classify API requires the classify
-    method name. No TF2 API sets it (tensorflow/tensorflow#38081), so the SavedModel proto is patched."""
+def set_method_names(export_dir: str, method_names: Dict[str, str]) -> None:
+    """TF2's saver marks every signature 'predict'; TF Serving's Classify/Regress APIs require their
+    own method names. No TF2 API sets them (tensorflow/tensorflow#38081), so the proto is patched."""
     path = os.path.join(export_dir, "saved_model.pb")
     saved_model = saved_model_pb2.SavedModel()
     with tf.io.gfile.GFile(path, "rb") as f:
         saved_model.ParseFromString(f.read())
     for meta_graph in saved_model.meta_graphs:
-        meta_graph.signature_def[signature].method_name = method_name
+        for signature, method_name in method_names.items():
+            meta_graph.signature_def[signature].method_name = method_name
     with tf.io.gfile.GFile(path, "wb") as f:
         f.write(saved_model.SerializeToString())

@@ -1,7 +1,8 @@
 """Command line: `tfxpipe run` runs the pipeline locally; `tfxpipe compile` writes it for Kubeflow /
 Vertex; `tfxpipe validate` checks data against the curated schema without running the pipeline;
 `tfxpipe schema-diff` shows what new data would change in the schema; `tfxpipe deploy-config` writes
-TF Serving's configs, a compose file and a Kubernetes manifest for the pushed models."""
+TF Serving's configs, a compose file and a Kubernetes manifest for the pushed models; `tfxpipe serve`
+serves them with TF Serving's REST/gRPC APIs and `tfxpipe predict` queries a server with CSV rows."""
 import argparse
 import json
 import os
@@ -96,7 +97,8 @@ def data_commands_parsers(subparsers) -> None:
     data_commands.add_parsers(subparsers, PipelineConfig.schema_file)
     from serving import commands  # pylint: disable=import-outside-toplevel
 
-    commands.add_parsers(subparsers, PipelineConfig.serving_dir, PipelineConfig.model_name)
+    commands.add_parsers(subparsers, PipelineConfig.serving_dir, PipelineConfig.model_name,
+                          PipelineConfig.schema_file)
 
 
 def main(argv: Optional[List[str]] = None) -> int:

@@ -1,4 +1,7 @@
 """The TFX pipeline definition: one typed `create_pipeline()`, shared by every runner."""
+import hashlib
+import os
+
 import tensorflow_model_analysis as tfma
 # Modules, not the `tfx.v1` namespace, which also imports the Google Cloud extensions (~4 s a start).
 from tfx.components.evaluator.component import Evaluator
@@ -12,6 +15,7 @@ from tfx.components.trainer.component import Trainer
 from tfx.components.transform.component import Transform
 from tfx.dsl.components.base import executor_spec
 from tfx.dsl.components.common.resolver import Resolver
+from tfx.dsl.io import fileio
 from tfx.dsl.input_resolution.strategies.latest_blessed_model_strategy import (
     LatestBlessedModelStrategy,
 )
@@ -22,6 +26,7 @@ from tfx.types import Channel, standard_artifacts
 
 from models import features
 from pipeline import gate, resolvers
+from pipeline.infra_validator import InfraValidator
 from pipeline.configs import PipelineConfig, is_remote
 from schema import checks
 from serving.pusher import AtomicPushExecutor
@@ -99,6 +104,20 @@ def baseline_model_resolver(candidate, for_kubeflow: bool) -> Resolver:
     ).with_id("baseline_model_resolver")
 
 
+def content_addressed_schema(config: PipelineConfig) -> str:
+    """A copy of the curated schema at a path named by its content hash. ImportSchemaGen's cache key
+    is the file *path*: an edited schema.pbtxt would otherwise reuse the stale cached import."""
+    with fileio.open(config.schema_file, "rb") as f:
+        content = f.read()
+    digest = hashlib.sha256(content).hexdigest()[:16]
+    staged = os.path.join(config.pipeline_root, "curated_schema", digest, "schema.pbtxt")
+    if not fileio.exists(staged):
+        fileio.makedirs(os.path.dirname(staged))
+        with fileio.open(staged, "wb") as f:
+            f.write(content)
+    return staged
+
+
 def create_pipeline(config: PipelineConfig, for_kubeflow: bool = False) -> tfx_pipeline.Pipeline:
     """The pipeline for `config`. `for_kubeflow`: MLMD is the orchestrator's, and only resolvers that
     KFP v2 can compile are used (no drift check against the previous span there yet)."""
@@ -118,7 +137,9 @@ def create_pipeline(config: PipelineConfig, for_kubeflow: bool = False) -> tfx_p
     statistics_gen = StatisticsGen(examples=example_gen.outputs["examples"])
     # Inferred schema, kept only to compare with the curated one; the curated one drives the rest.
     inferred_schema = SchemaGen(statistics=statistics_gen.outputs["statistics"])
-    curated_schema = ImportSchemaGen(schema_file=config.schema_file)
+    # Kubeflow: the schema file is inside the pipeline image, fixed per image.
+    curated_schema = ImportSchemaGen(
+        schema_file=config.schema_file if for_kubeflow else content_addressed_schema(config))
     example_validator = ExampleValidator(
         statistics=statistics_gen.outputs["statistics"], schema=curated_schema.outputs["schema"]
     )
@@ -168,9 +189,16 @@ def create_pipeline(config: PipelineConfig, for_kubeflow: bool = False) -> tfx_p
         baseline_model=baseline_resolver.outputs[resolvers.MODEL_KEY],
         eval_config=eval_config(config),
     )
-    pusher = Pusher(
+    infra_validator = InfraValidator(
         model=trainer.outputs["model"],
+        examples=example_gen.outputs["examples"],
         model_blessing=evaluator.outputs["blessing"],
+        model_name=config.model_name,
+    )
+    # No `model` input: the Pusher pushes the infra-validated copy, which carries the warmup file.
+    pusher = Pusher(
+        model_blessing=evaluator.outputs["blessing"],
+        infra_blessing=infra_validator.outputs["blessing"],
         push_destination=pusher_pb2.PushDestination(
             filesystem=pusher_pb2.PushDestination.Filesystem(base_directory=config.model_base)
         ),
@@ -191,6 +219,7 @@ def create_pipeline(config: PipelineConfig, for_kubeflow: bool = False) -> tfx_p
             trainer,
             baseline_resolver,
             evaluator,
+            infra_validator,
             pusher,
         ],
         enable_cache=config.enable_cache,

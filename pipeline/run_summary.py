@@ -24,6 +24,8 @@ class RunSummary:
     run_id: str
     node_states: Dict[str, List[str]]  # node id -> states of its executions in this run
     blessed: Optional[bool] = None
+    infra_blessed: Optional[bool] = None
+    infra_failure: str = ""
     pushed: Optional[bool] = None
     pushed_version: Optional[str] = None
     pushed_destination: Optional[str] = None
@@ -84,6 +86,9 @@ def summarize(store: mlmd.MetadataStore, run_id: Optional[str] = None) -> RunSum
         kind = types.get(artifact.type_id)
         if kind == "ModelBlessing":
             summary.blessed = props["blessed"].int_value == 1
+        elif kind == "InfraBlessing":
+            summary.infra_blessed = props["blessed"].int_value == 1
+            summary.infra_failure = props["failure_reason"].string_value
         elif kind == "PushedModel":
             summary.pushed = props["pushed"].int_value == 1
             if summary.pushed:

@@ -97,6 +97,9 @@ def describe(summary: run_summary.RunSummary, config: PipelineConfig, seconds: f
             f"Blessed: NO (needs binary_accuracy >= {config.min_accuracy} and at most "
             f"{config.max_accuracy_drop} below the baseline model)"
         )
+    if summary.blessed and summary.infra_blessed is not None:
+        lines.append("Infra validation: served and answered gRPC and REST requests"
+                      if summary.infra_blessed else f"Infra validation: FAILED ({summary.infra_failure})")
     pusher_cached = summary.node_states.get("Pusher") == ["cached"]
     if summary.pushed and pusher_cached:
         lines.append(

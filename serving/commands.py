@@ -1,5 +1,7 @@
-"""`tfxpipe deploy-config`: TF Serving deployment artefacts for the pushed model directory."""
+"""`tfxpipe deploy-config` (TF Serving deployment artefacts), `tfxpipe serve` (TF-Serving-compatible
+server on the pushed model directory) and `tfxpipe predict` (CSV rows -> a server -> predictions)."""
 import argparse
+import os
 
 from serving import deploy
 
@@ -31,7 +33,65 @@ def deploy_config(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_parsers(subparsers, serving_dir: str, model_name: str) -> None:
+def serve(args: argparse.Namespace) -> int:
+    # pylint: disable=import-outside-toplevel  (TensorFlow loads only for commands that need it)
+    from serving import server, servables
+
+    if args.model_config_file:
+        config = servables.read_model_config(args.model_config_file)
+    else:
+        config = servables.single_model_config(
+            args.model_name, os.path.join(args.serving_dir, args.model_name))
+    settings = server.ServerSettings(
+        host=args.host, rest_port=args.rest_port, grpc_port=args.grpc_port,
+        poll_seconds=args.poll_seconds, settle_seconds=args.settle_seconds,
+        max_request_bytes=int(args.max_request_mb * (1 << 20)), ready_file=args.ready_file,
+        request_log_dir=args.request_log, request_log_sample_rate=args.log_sample_rate,
+        request_log_max_bytes=int(args.log_max_mb * (1 << 20)),
+    )
+    server.serve(config, settings)
+    return 0
+
+
+def predict(args: argparse.Namespace) -> int:
+    # pylint: disable=import-outside-toplevel
+    import requests
+    from google.protobuf import text_format
+    from tensorflow_metadata.proto.v0 import schema_pb2
+
+    from models import features
+    from serving import client, examples
+
+    with open(args.schema, encoding="utf-8") as f:
+        schema = text_format.Parse(f.read(), schema_pb2.Schema())
+    not_sent = {f.name for f in schema.feature} - set(features.feature_names())
+    try:
+        rows = examples.read_csv_rows(args.csv, drop_columns=not_sent)[: args.limit]
+        serialized = examples.serialize_rows(rows, schema)
+    except (OSError, ValueError) as error:
+        print(f"error: {args.csv}: {error}")
+        return 1
+    if not serialized:
+        print(f"error: {args.csv} has no data rows")
+        return 1
+    connection = client.connect(args.server, args.model_name)
+    try:
+        probabilities = connection.predict(serialized)
+    except client.ServerError as error:
+        print(f"error: the server refused the request: {error}")
+        return 1
+    except (requests.ConnectionError, client.grpc.RpcError) as error:
+        print(f"error: cannot reach {args.server}: {type(error).__name__}")
+        return 1
+    finally:
+        connection.close()
+    print(f"{'row':>5}  {'P(' + features.LABEL.name + ')':>17}  class")
+    for index, probability in enumerate(probabilities[:, 0]):
+        print(f"{index:>5}  {probability:>17.4f}  {features.LABEL.classes[int(probability >= 0.5)]}")
+    return 0
+
+
+def add_parsers(subparsers, serving_dir: str, model_name: str, schema_file: str) -> None:
     parser = subparsers.add_parser("deploy-config", help="TF Serving configs, compose file, k8s manifest")
     parser.add_argument("--serving-dir", default=serving_dir)
     parser.add_argument("--model-name", default=model_name)
@@ -41,3 +101,27 @@ def add_parsers(subparsers, serving_dir: str, model_name: str) -> None:
     parser.add_argument("--no-batching", action="store_true")
     parser.add_argument("--out", default="deploy", help="folder for the artefacts (default: %(default)s)")
     parser.set_defaults(handler=deploy_config)
+
+    parser = subparsers.add_parser("serve", help="serve pushed models with TF Serving's REST and gRPC APIs")
+    parser.add_argument("--serving-dir", default=serving_dir, help="model base folders (default: %(default)s)")
+    parser.add_argument("--model-name", default=model_name)
+    parser.add_argument("--model-config-file", help="TF Serving models.config (overrides the two above)")
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: %(default)s)")
+    parser.add_argument("--rest-port", type=int, default=8501)
+    parser.add_argument("--grpc-port", type=int, default=8500)
+    parser.add_argument("--poll-seconds", type=float, default=1.0, help="how often to look for new versions")
+    parser.add_argument("--settle-seconds", type=float, default=1.0, help="a version folder must stay unchanged this long before it loads")
+    parser.add_argument("--max-request-mb", type=float, default=16.0)
+    parser.add_argument("--ready-file", help="write the bound ports here (JSON) once serving")
+    parser.add_argument("--request-log", help="folder to log request examples to, for `tfxpipe monitor`")
+    parser.add_argument("--log-sample-rate", type=float, default=1.0)
+    parser.add_argument("--log-max-mb", type=float, default=64.0, help="disk cap of the request log")
+    parser.set_defaults(handler=serve)
+
+    parser = subparsers.add_parser("predict", help="send CSV rows to a model server, print predictions")
+    parser.add_argument("csv", help="CSV file with the raw feature columns (extra schema columns are ignored)")
+    parser.add_argument("--server", default="http://127.0.0.1:8501", help="http://host:port (REST) or grpc://host:port")
+    parser.add_argument("--model-name", default=model_name)
+    parser.add_argument("--schema", default=schema_file)
+    parser.add_argument("--limit", type=int, default=20, help="rows to send (default: %(default)s)")
+    parser.set_defaults(handler=predict)

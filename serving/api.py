@@ -1,0 +1,196 @@
+"""TF Serving's API operations (Predict, Classify, Regress, GetModelMetadata, GetModelStatus) over
+the served model versions, on the request/response protos of `tensorflow-serving-api`.
+
+Both transports call this module: gRPC passes its protos through, REST converts its JSON to the same
+protos (serving/rest_json.py), so the two answer identically by construction.
+"""
+from typing import Dict, Mapping, Optional, Tuple
+
+import grpc
+import numpy as np
+import tensorflow as tf
+from tensorflow_serving.apis import (
+    classification_pb2, get_model_metadata_pb2, get_model_status_pb2, model_pb2, predict_pb2,
+    regression_pb2,
+)
+
+from serving.servables import LoadedVersion, ModelVersions, ServingError
+
+DEFAULT_SIGNATURE = "serving_default"
+CLASSIFY_METHOD = "tensorflow/serving/classify"
+REGRESS_METHOD = "tensorflow/serving/regress"
+_INVALID = grpc.StatusCode.INVALID_ARGUMENT
+
+
+class ModelServer:
+    """The models a server serves, by name."""
+
+    def __init__(self, models: Mapping[str, ModelVersions]):
+        self.models = dict(models)
+
+    def _model(self, name: str) -> ModelVersions:
+        if name not in self.models:
+            raise ServingError(grpc.StatusCode.NOT_FOUND,
+                               f"Servable not found for request: Latest({name})")
+        return self.models[name]
+
+    def resolve(self, spec: model_pb2.ModelSpec) -> LoadedVersion:
+        version = spec.version.value if spec.HasField("version") else None
+        return self._model(spec.name).resolve(version, spec.version_label)
+
+    def run(self, spec: model_pb2.ModelSpec, inputs: Mapping[str, np.ndarray],
+            method: Optional[str] = None, loaded: Optional[LoadedVersion] = None
+            ) -> Tuple[LoadedVersion, str, Dict[str, np.ndarray]]:
+        """Runs one signature on named numpy inputs, checked against the signature's inputs.
+        `loaded`: the version already resolved for this request (REST needs its input names)."""
+        loaded = loaded or self.resolve(spec)
+        name = spec.signature_name or DEFAULT_SIGNATURE
+        function = loaded.signature(name)
+        signature_def = loaded.signature_defs[name]
+        if method and signature_def.method_name != method:
+            raise ServingError(_INVALID, f"Expected {method.split('/')[-1]} signature method_name "
+                               f"to be {method}. Was: {signature_def.method_name}")
+        expected = function.structured_input_signature[1]
+        extra, missing = sorted(set(inputs) - set(expected)), sorted(set(expected) - set(inputs))
+        if extra or missing:
+            raise ServingError(_INVALID, f"Request inputs do not match required inputs for model "
+                               f"`{spec.name}`. Send extra: {{{', '.join(extra)}}}. Missing but "
+                               f"required: {{{', '.join(missing)}}}.")
+        tensors = {key: _to_tensor(key, value, expected[key]) for key, value in inputs.items()}
+        try:
+            outputs = function(**tensors)
+        except (tf.errors.InvalidArgumentError, ValueError, TypeError) as error:
+            raise ServingError(_INVALID, _first_line(error)) from None
+        return loaded, name, {key: value.numpy() for key, value in outputs.items()}
+
+    def predict(self, request: predict_pb2.PredictRequest) -> predict_pb2.PredictResponse:
+        inputs = {key: _tensor_proto_to_array(key, proto) for key, proto in request.inputs.items()}
+        loaded, name, outputs = self.run(request.model_spec, inputs)
+        response = predict_pb2.PredictResponse()
+        _fill_spec(response.model_spec, request.model_spec.name, loaded, name)
+        wanted = list(request.output_filter) or list(outputs)
+        for key in wanted:
+            if key not in outputs:
+                raise ServingError(_INVALID, f"output tensor alias not found in signature: {key}")
+            response.outputs[key].CopyFrom(tf.make_tensor_proto(outputs[key]))
+        return response
+
+    def classify(self, request: classification_pb2.ClassificationRequest
+                 ) -> classification_pb2.ClassificationResponse:
+        loaded, name, outputs = self.run(
+            request.model_spec, {"inputs": serialized_examples(request.input)}, CLASSIFY_METHOD)
+        response = classification_pb2.ClassificationResponse()
+        _fill_spec(response.model_spec, request.model_spec.name, loaded, name)
+        scores, classes = outputs.get("scores"), outputs.get("classes")
+        for row in range(len(scores if scores is not None else classes)):
+            result = response.result.classifications.add()
+            for column in range(len((scores if scores is not None else classes)[row])):
+                item = result.classes.add()
+                if classes is not None:
+                    item.label = _text(classes[row][column])
+                if scores is not None:
+                    item.score = float(scores[row][column])
+        return response
+
+    def regress(self, request: regression_pb2.RegressionRequest
+                ) -> regression_pb2.RegressionResponse:
+        loaded, name, outputs = self.run(
+            request.model_spec, {"inputs": serialized_examples(request.input)}, REGRESS_METHOD)
+        values = np.asarray(outputs["outputs"])
+        if values.ndim == 2 and values.shape[1] == 1:
+            values = values[:, 0]
+        response = regression_pb2.RegressionResponse()
+        _fill_spec(response.model_spec, request.model_spec.name, loaded, name)
+        for value in values:
+            response.result.regressions.add(value=float(value))
+        return response
+
+    def metadata(self, request: get_model_metadata_pb2.GetModelMetadataRequest
+                 ) -> get_model_metadata_pb2.GetModelMetadataResponse:
+        fields = list(request.metadata_field)
+        if fields != ["signature_def"]:
+            raise ServingError(_INVALID, "Metadata field signature_def is the only one supported;"
+                               f" got {fields}")
+        loaded = self.resolve(request.model_spec)
+        response = get_model_metadata_pb2.GetModelMetadataResponse()
+        _fill_spec(response.model_spec, request.model_spec.name, loaded, "")
+        signature_map = get_model_metadata_pb2.SignatureDefMap()
+        for key, signature_def in loaded.signature_defs.items():
+            signature_map.signature_def[key].CopyFrom(signature_def)
+        response.metadata["signature_def"].Pack(signature_map)
+        return response
+
+    def status(self, request: get_model_status_pb2.GetModelStatusRequest
+               ) -> get_model_status_pb2.GetModelStatusResponse:
+        spec = request.model_spec
+        model = self.models.get(spec.name)
+        if model is None:
+            raise ServingError(grpc.StatusCode.NOT_FOUND,
+                               f"Could not find any versions of model {spec.name}")
+        version = spec.version.value if spec.HasField("version") else None
+        if spec.version_label:
+            version = model.resolve(label=spec.version_label).version
+        response = get_model_status_pb2.GetModelStatusResponse()
+        for number, state in sorted(model.states(version).items(), reverse=True):
+            status = response.model_version_status.add(version=number, state=state.state)
+            status.status.error_code = 2 if state.error else 0  # UNKNOWN / OK
+            status.status.error_message = state.error
+        return response
+
+
+def serialized_examples(request_input) -> np.ndarray:
+    """tensorflow.serving.Input -> serialized tf.Examples; context features go into every example."""
+    kind = request_input.WhichOneof("kind")
+    if kind == "example_list":
+        examples = list(request_input.example_list.examples)
+    elif kind == "example_list_with_context":
+        context = request_input.example_list_with_context.context
+        examples = []
+        for example in request_input.example_list_with_context.examples:
+            merged = tf.train.Example()
+            merged.CopyFrom(context)
+            merged.MergeFrom(example)
+            examples.append(merged)
+    else:
+        raise ServingError(_INVALID, "Input is empty")
+    if not examples:
+        raise ServingError(_INVALID, "Input is empty")
+    return np.array([e.SerializeToString() for e in examples], dtype=object)
+
+
+def _tensor_proto_to_array(key: str, proto) -> np.ndarray:
+    try:
+        return tf.make_ndarray(proto)
+    except (TypeError, ValueError) as error:
+        raise ServingError(_INVALID, f"input {key!r}: {_first_line(error)}") from None
+
+
+def _to_tensor(key: str, value: np.ndarray, spec: tf.TensorSpec) -> tf.Tensor:
+    try:
+        tensor = tf.constant(value, dtype=spec.dtype)
+    except (TypeError, ValueError, tf.errors.InvalidArgumentError) as error:
+        raise ServingError(_INVALID, f"input {key!r} must be {spec.dtype.name}: "
+                           f"{_first_line(error)}") from None
+    if not spec.shape.is_compatible_with(tensor.shape):
+        raise ServingError(_INVALID, f"input {key!r} has shape {tensor.shape.as_list()}, the "
+                           f"signature expects {spec.shape.as_list()}")
+    return tensor
+
+
+def _fill_spec(spec: model_pb2.ModelSpec, name: str, loaded: LoadedVersion, signature: str):
+    spec.name = name
+    spec.version.value = loaded.version
+    spec.signature_name = signature
+
+
+def _text(value) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+
+
+def _first_line(error: Exception) -> str:
+    """The part of an error a client can act on: TF's runtime errors wrap it in graph trace lines."""
+    text = getattr(error, "message", None) or str(error)
+    noise = ("Graph execution error", "Detected at node", "<stack traces unavailable>", "[[")
+    lines = [line.strip() for line in text.splitlines()
+             if line.strip() and not line.strip().startswith(noise)]
+    return "; ".join(lines) or type(error).__name__

@@ -1,0 +1,106 @@
+"""A small client for TF Serving's REST and gRPC APIs; works against `tfxpipe serve` and the real
+`tensorflow_model_server` alike. Requests carry serialized raw tf.Examples (serving/examples.py)."""
+import base64
+from typing import Optional, Sequence, Tuple
+
+import grpc
+import numpy as np
+import requests
+import tensorflow as tf
+from tensorflow_serving.apis import (
+    get_model_status_pb2, model_pb2, model_service_pb2_grpc, predict_pb2,
+    prediction_service_pb2_grpc,
+)
+
+SIGNATURE = "serving_default"
+OUTPUT = "probabilities"
+
+
+class ServerError(RuntimeError):
+    """The server refused a request; `status` is the HTTP status or the gRPC code name."""
+
+    def __init__(self, status, message: str):
+        super().__init__(f"{status}: {message}")
+        self.status = status
+        self.message = message
+
+
+class RestClient:
+    def __init__(self, url: str = "http://127.0.0.1:8501", model: str = "taxi",
+                 timeout: float = 30.0):
+        self._url = f"{url.rstrip('/')}/v1/models/{model}"
+        self._session = requests.Session()  # keeps the connection open between requests
+        self._timeout = timeout
+
+    def _path(self, version: Optional[int]) -> str:
+        return self._url if version is None else f"{self._url}/versions/{version}"
+
+    def _send(self, method: str, url: str, body=None) -> dict:
+        response = self._session.request(method, url, json=body, timeout=self._timeout)
+        payload = response.json()
+        if response.status_code != 200:
+            raise ServerError(response.status_code, payload.get("error", response.text))
+        return payload
+
+    def predict(self, serialized_examples: Sequence[bytes], version: Optional[int] = None
+                ) -> np.ndarray:
+        """P(label = 1) for each example, shape [n, 1]."""
+        instances = [{"b64": base64.b64encode(e).decode()} for e in serialized_examples]
+        body = {"signature_name": SIGNATURE, "instances": instances}
+        payload = self._send("POST", f"{self._path(version)}:predict", body)
+        return np.asarray(payload["predictions"], dtype=np.float32)
+
+    def status(self) -> dict:
+        return self._send("GET", self._url)
+
+    def close(self) -> None:
+        self._session.close()
+
+
+class GrpcClient:
+    def __init__(self, target: str = "127.0.0.1:8500", model: str = "taxi", timeout: float = 30.0):
+        self._channel = grpc.insecure_channel(target)
+        self._predictions = prediction_service_pb2_grpc.PredictionServiceStub(self._channel)
+        self._models = model_service_pb2_grpc.ModelServiceStub(self._channel)
+        self._model = model
+        self._timeout = timeout
+
+    def _spec(self, version: Optional[int], signature: str = "") -> model_pb2.ModelSpec:
+        spec = model_pb2.ModelSpec(name=self._model, signature_name=signature)
+        if version is not None:
+            spec.version.value = version
+        return spec
+
+    def predict_with_version(self, serialized_examples: Sequence[bytes],
+                             version: Optional[int] = None) -> Tuple[np.ndarray, int]:
+        """P(label = 1) for each example, shape [n, 1], and the version that answered."""
+        request = predict_pb2.PredictRequest(model_spec=self._spec(version, SIGNATURE),
+                                             output_filter=[OUTPUT])
+        request.inputs["examples"].CopyFrom(
+            tf.make_tensor_proto(list(serialized_examples), dtype=tf.string))
+        try:
+            response = self._predictions.Predict(request, timeout=self._timeout)
+        except grpc.RpcError as error:
+            raise ServerError(error.code().name, error.details()) from None
+        return tf.make_ndarray(response.outputs[OUTPUT]), response.model_spec.version.value
+
+    def predict(self, serialized_examples: Sequence[bytes], version: Optional[int] = None
+                ) -> np.ndarray:
+        return self.predict_with_version(serialized_examples, version)[0]
+
+    def status(self) -> get_model_status_pb2.GetModelStatusResponse:
+        request = get_model_status_pb2.GetModelStatusRequest(model_spec=self._spec(None))
+        try:
+            return self._models.GetModelStatus(request, timeout=self._timeout)
+        except grpc.RpcError as error:
+            raise ServerError(error.code().name, error.details()) from None
+
+    def close(self) -> None:
+        self._channel.close()
+
+
+def connect(server: str, model: str):
+    """`http://host:port` -> REST client; `grpc://host:port` or `host:port` -> gRPC client."""
+    if server.startswith(("http://", "https://")):
+        return RestClient(server, model)
+    return GrpcClient(server.removeprefix("grpc://"), model)

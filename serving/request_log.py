@@ -1,0 +1,68 @@
+"""Sampled, size-bounded log of the tf.Examples the server was asked about, for `tfxpipe monitor`.
+
+TF Serving logs PredictionLogs through a log collector that is not part of its open-source build;
+here the examples themselves go into TFRecord files, the format TFDV reads directly, so monitoring
+is TFDV's statistics over them. Files rotate at `max_bytes / 8`; the oldest go once the total
+exceeds `max_bytes`, so a busy server never fills the disk.
+"""
+import os
+import random
+import threading
+import time
+from typing import Optional, Sequence
+
+import tensorflow as tf
+
+FILE_PREFIX = "requests-"
+FILES_KEPT = 8
+
+
+class RequestLog:
+    def __init__(self, directory: str, sample_rate: float = 1.0, max_bytes: int = 64 << 20,
+                 seed: Optional[int] = None):
+        if not 0.0 < sample_rate <= 1.0:
+            raise ValueError(f"sample rate must be in (0, 1], got {sample_rate}")
+        self.directory = directory
+        self._sample_rate = sample_rate
+        self._max_bytes = max_bytes
+        self._file_bytes = max(1, max_bytes // FILES_KEPT)
+        self._random = random.Random(seed)
+        self._lock = threading.Lock()
+        self._writer, self._written = None, 0
+        os.makedirs(directory, exist_ok=True)
+
+    def record(self, serialized_examples: Sequence[bytes]) -> None:
+        """Logs each example of a request with probability `sample_rate`."""
+        with self._lock:
+            for serialized in serialized_examples:
+                if self._random.random() >= self._sample_rate:
+                    continue
+                if self._writer is None or self._written >= self._file_bytes:
+                    self._rotate()
+                self._writer.write(serialized)
+                self._written += len(serialized) + 16  # TFRecord framing
+            if self._writer is not None:
+                self._writer.flush()
+
+    def _rotate(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+        path = os.path.join(self.directory, f"{FILE_PREFIX}{time.time_ns()}.tfrecord")
+        self._writer, self._written = tf.io.TFRecordWriter(path), 0
+        files = log_files(self.directory)
+        while files and sum(os.path.getsize(f) for f in files) > self._max_bytes:
+            os.remove(files.pop(0))
+
+    def close(self) -> None:
+        with self._lock:
+            if self._writer is not None:
+                self._writer.close()
+                self._writer = None
+
+
+def log_files(directory: str) -> list:
+    """Request log files, oldest first."""
+    if not os.path.isdir(directory):
+        return []
+    names = sorted(n for n in os.listdir(directory) if n.startswith(FILE_PREFIX))
+    return [os.path.join(directory, n) for n in names]

@@ -1,0 +1,135 @@
+"""TF Serving's REST API (port 8501) on Tornado.
+
+Tornado: a production HTTP server (not a development server like Werkzeug's or http.server's),
+maintained, already installed with TFX (through Jupyter), with a request body cap built in
+(`max_body_size`). Model calls run on a thread pool, so a slow request never blocks the event loop.
+"""
+import json
+import re
+from concurrent import futures
+from typing import Any, Callable, Dict, Optional, Tuple
+
+import grpc
+import tornado.httpserver
+import tornado.ioloop
+import tornado.netutil
+import tornado.web
+from tensorflow_serving.apis import (
+    classification_pb2, get_model_metadata_pb2, get_model_status_pb2, model_pb2, regression_pb2,
+)
+
+from serving import api, rest_json
+from serving.request_log import RequestLog
+from serving.servables import ServingError
+
+_PATH = re.compile(
+    r"^/v1/models/(?P<name>[^/:]+)"
+    r"(?:/versions/(?P<version>[^/:]+)|/labels/(?P<label>[^/:]+))?"
+    r"(?:/(?P<metadata>metadata)|:(?P<method>predict|classify|regress))?$"
+)
+_INVALID = grpc.StatusCode.INVALID_ARGUMENT
+
+
+def _model_spec(match: re.Match, body: Dict[str, Any]) -> model_pb2.ModelSpec:
+    spec = model_pb2.ModelSpec(name=match["name"], signature_name=body.get("signature_name", ""))
+    if match["version"] is not None:
+        if not match["version"].isdigit():
+            raise ServingError(_INVALID, f"Malformed request: version {match['version']!r} is not "
+                               "an integer")
+        spec.version.value = int(match["version"])
+    if match["label"] is not None:
+        spec.version_label = match["label"]
+    return spec
+
+
+class ApiHandler(tornado.web.RequestHandler):
+    def initialize(self, server: api.ModelServer, pool: futures.Executor,
+                   request_log: Optional[RequestLog]):
+        self._server, self._pool, self._log = server, pool, request_log  # pylint: disable=W0201
+
+    async def get(self) -> None:
+        await self._answer("GET")
+
+    async def post(self) -> None:
+        await self._answer("POST")
+
+    async def _answer(self, verb: str) -> None:
+        try:
+            status, body = await tornado.ioloop.IOLoop.current().run_in_executor(
+                self._pool, self._dispatch, verb, self.request.path, self.request.body)
+        except ServingError as error:
+            status, body = rest_json.error_body(error)
+        except Exception as error:  # pylint: disable=broad-except  (never take the server down)
+            status, body = 500, {"error": f"{type(error).__name__}: {error}"}
+        self.set_status(status)
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps(body))
+
+    def _dispatch(self, verb: str, path: str, raw: bytes) -> Tuple[int, Dict[str, Any]]:
+        match = _PATH.match(path)
+        if match is None or (verb == "GET") != (match["method"] is None):
+            raise ServingError(grpc.StatusCode.NOT_FOUND, f"Malformed request: {verb} {path}")
+        body = _json_body(raw) if verb == "POST" else {}
+        spec = _model_spec(match, body)
+        if verb == "GET":
+            if match["metadata"]:
+                request = get_model_metadata_pb2.GetModelMetadataRequest(
+                    model_spec=spec, metadata_field=["signature_def"])
+                return 200, rest_json.metadata_response(self._server.metadata(request))
+            request = get_model_status_pb2.GetModelStatusRequest(model_spec=spec)
+            return 200, rest_json.message(self._server.status(request))
+        return 200, self._methods()[match["method"]](spec, body)
+
+    def _methods(self) -> Dict[str, Callable]:
+        return {"predict": self._predict, "classify": self._classify, "regress": self._regress}
+
+    def _predict(self, spec: model_pb2.ModelSpec, body: Dict[str, Any]) -> Dict[str, Any]:
+        loaded = self._server.resolve(spec)
+        function = loaded.signature(spec.signature_name or api.DEFAULT_SIGNATURE)
+        inputs, row_format = rest_json.predict_inputs(
+            body, list(function.structured_input_signature[1]))
+        _, _, outputs = self._server.run(spec, inputs, loaded=loaded)
+        if self._log is not None and set(inputs) == {"examples"}:
+            self._log.record(list(inputs["examples"]))
+        return rest_json.predict_response(outputs, row_format)
+
+    def _classify(self, spec: model_pb2.ModelSpec, body: Dict[str, Any]) -> Dict[str, Any]:
+        request = classification_pb2.ClassificationRequest(
+            model_spec=spec, input=rest_json.examples_input(body))
+        response = self._server.classify(request)
+        self._log_input(request.input)
+        return rest_json.classify_response(response)
+
+    def _regress(self, spec: model_pb2.ModelSpec, body: Dict[str, Any]) -> Dict[str, Any]:
+        request = regression_pb2.RegressionRequest(
+            model_spec=spec, input=rest_json.examples_input(body))
+        response = self._server.regress(request)
+        self._log_input(request.input)
+        return rest_json.regress_response(response)
+
+    def _log_input(self, request_input) -> None:
+        if self._log is not None:
+            self._log.record(list(api.serialized_examples(request_input)))
+
+
+def _json_body(raw: bytes) -> Dict[str, Any]:
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as error:
+        raise ServingError(_INVALID, f"JSON Parse error: {error}") from None
+    if not isinstance(body, dict):
+        raise ServingError(_INVALID, "the request body must be a JSON object")
+    return body
+
+
+def start(server: api.ModelServer, host: str, port: int, max_request_bytes: int,
+          pool: futures.Executor, request_log: Optional[RequestLog] = None) -> int:
+    """Listens on the current IOLoop; returns the bound port (useful with port 0)."""
+    application = tornado.web.Application(
+        [(r"/.*", ApiHandler, {"server": server, "pool": pool, "request_log": request_log})],
+        log_function=lambda handler: None,  # no access log line per request
+    )
+    http_server = tornado.httpserver.HTTPServer(application, max_body_size=max_request_bytes)
+    sockets = tornado.netutil.bind_sockets(port, address=host)
+    http_server.add_sockets(sockets)
+    return sockets[0].getsockname()[1]

@@ -1,0 +1,207 @@
+"""Model versions under a TF Serving model base path, loaded, swapped and retired as TF Serving does.
+
+- Only integer-named folders are versions; the version policy (latest N / all / specific) picks the
+  ones to serve, as in `models.config`.
+- A version is loaded only once it looks complete: `saved_model.pb` is present and the folder's
+  listing (names, sizes, modification times) has not changed for `settle_seconds`. A folder still
+  being copied is never loaded half-way.
+- A new version is served only after it has loaded and replayed its warmup requests; a version that
+  leaves the policy is retired only once some wanted version is available (TF Serving's
+  availability-preserving policy), so swaps never leave a gap. A version that fails to load is
+  reported with its error and retried only when its files change.
+"""
+import dataclasses
+import logging
+import os
+import threading
+import time
+from typing import Callable, Dict, List, Optional, Tuple
+
+import grpc
+import tensorflow as tf
+from tensorflow.core.protobuf import saved_model_pb2
+from tensorflow_serving.apis import get_model_status_pb2
+from tensorflow_serving.config import model_server_config_pb2
+
+State = get_model_status_pb2.ModelVersionStatus.State
+
+
+class ServingError(Exception):
+    """An error with its gRPC status code; REST maps the code to TF Serving's HTTP status."""
+
+    def __init__(self, code: grpc.StatusCode, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclasses.dataclass
+class LoadedVersion:
+    version: int
+    path: str
+    model: object  # what tf.saved_model.load returned; keeps the signatures' variables alive
+    signature_defs: Dict[str, object]  # name -> SignatureDef proto, as TF Serving reports them
+
+    def signature(self, name: str):
+        try:
+            return self.model.signatures[name]
+        except KeyError:
+            raise ServingError(grpc.StatusCode.INVALID_ARGUMENT,
+                               f'Serving signature key "{name}" not found.') from None
+
+
+@dataclasses.dataclass
+class VersionState:
+    state: int
+    error: str = ""
+
+
+def load_version(version: int, path: str) -> LoadedVersion:
+    saved_model = saved_model_pb2.SavedModel()
+    with tf.io.gfile.GFile(os.path.join(path, "saved_model.pb"), "rb") as f:
+        saved_model.ParseFromString(f.read())
+    signature_defs = dict(saved_model.meta_graphs[0].signature_def)
+    return LoadedVersion(version, path, tf.saved_model.load(path), signature_defs)
+
+
+def _listing(path: str) -> Tuple:
+    """Names, sizes and modification times of every file below `path`: changes while a copy runs."""
+    entries = []
+    for root, _, files in tf.io.gfile.walk(path):
+        for name in files:
+            stat = tf.io.gfile.stat(os.path.join(root, name))
+            entries.append((os.path.relpath(os.path.join(root, name), path), stat.length,
+                            stat.mtime_nsec))
+    return tuple(sorted(entries))
+
+
+class ModelVersions:
+    """The versions of one model (one `ModelConfig` of models.config)."""
+
+    def __init__(self, config: model_server_config_pb2.ModelConfig,
+                 on_loaded: Callable[[LoadedVersion], None] = lambda loaded: None,
+                 settle_seconds: float = 1.0):
+        self.config = config
+        self.name = config.name
+        self._on_loaded = on_loaded  # warmup replay: runs before the version is served
+        self._settle_seconds = settle_seconds
+        self._available: Dict[int, LoadedVersion] = {}  # replaced as a whole: readers never lock
+        self._states: Dict[int, VersionState] = {}
+        self._seen: Dict[int, Tuple[Tuple, float]] = {}  # version -> (listing, first seen unchanged)
+        self._failed_listing: Dict[int, Tuple] = {}
+        self._lock = threading.Lock()  # one poll at a time
+
+    def _on_disk(self) -> List[int]:
+        base = self.config.base_path
+        if not tf.io.gfile.isdir(base):
+            return []
+        return sorted(int(n.rstrip("/")) for n in tf.io.gfile.listdir(base) if n.rstrip("/").isdigit())
+
+    def _wanted(self, on_disk: List[int]) -> List[int]:
+        policy = self.config.model_version_policy
+        kind = policy.WhichOneof("policy_choice")
+        if kind == "all":
+            return on_disk
+        if kind == "specific":
+            return [v for v in on_disk if v in set(policy.specific.versions)]
+        return on_disk[-max(1, policy.latest.num_versions):]
+
+    def _settled(self, version: int, now: float) -> bool:
+        path = os.path.join(self.config.base_path, str(version))
+        if not tf.io.gfile.exists(os.path.join(path, "saved_model.pb")):
+            self._seen.pop(version, None)
+            return False
+        listing = _listing(path)
+        seen = self._seen.get(version)
+        if seen is None or seen[0] != listing:
+            self._seen[version] = (listing, now)
+            return False
+        if self._failed_listing.get(version) == listing:
+            return False  # failed to load as it is: retried only once its files change
+        return now - seen[1] >= self._settle_seconds
+
+    def poll(self) -> None:
+        """One pass of TF Serving's file system poll: load wanted versions, then retire others."""
+        with self._lock:
+            now = time.monotonic()
+            wanted = self._wanted(self._on_disk())
+            for version in wanted:
+                if version not in self._available and self._settled(version, now):
+                    self._load(version)
+            if any(v in self._available for v in wanted):
+                for version in [v for v in self._available if v not in wanted]:
+                    self._retire(version)
+
+    def _load(self, version: int) -> None:
+        path = os.path.join(self.config.base_path, str(version))
+        self._states[version] = VersionState(State.LOADING)
+        try:
+            loaded = load_version(version, path)
+            self._on_loaded(loaded)
+        except Exception as error:  # pylint: disable=broad-except  (any load failure is reported)
+            message = f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
+            logging.warning("model %s version %d failed to load: %s", self.name, version, message)
+            self._states[version] = VersionState(State.END, message)
+            self._failed_listing[version] = self._seen[version][0]
+            return
+        self._failed_listing.pop(version, None)
+        self._available = {**self._available, version: loaded}
+        self._states[version] = VersionState(State.AVAILABLE)
+        logging.info("model %s version %d available", self.name, version)
+
+    def _retire(self, version: int) -> None:
+        self._states[version] = VersionState(State.UNLOADING)
+        self._available = {v: m for v, m in self._available.items() if v != version}
+        self._states[version] = VersionState(State.END)  # in-flight requests keep their reference
+        logging.info("model %s version %d retired", self.name, version)
+
+    def resolve(self, version: Optional[int] = None, label: str = "") -> LoadedVersion:
+        """The version a request names (by number or label), else the newest available one."""
+        available = self._available
+        if label:
+            labels = self.config.version_labels
+            if label not in labels:
+                raise ServingError(grpc.StatusCode.INVALID_ARGUMENT,
+                                   f"Unrecognized servable version label: {label}")
+            version = labels[label]
+        if version is None:
+            if not available:
+                raise ServingError(grpc.StatusCode.NOT_FOUND,
+                                   f"Servable not found for request: Latest({self.name})")
+            return available[max(available)]
+        if version not in available:
+            raise ServingError(grpc.StatusCode.NOT_FOUND,
+                               f"Servable not found for request: Specific({self.name}, {version})")
+        return available[version]
+
+    def states(self, version: Optional[int] = None) -> Dict[int, VersionState]:
+        states = dict(self._states)
+        if version is None:
+            if not states:
+                raise ServingError(grpc.StatusCode.NOT_FOUND,
+                                   f"Could not find any versions of model {self.name}")
+            return states
+        if version not in states:
+            raise ServingError(grpc.StatusCode.NOT_FOUND,
+                               f"Could not find version {version} of model {self.name}")
+        return {version: states[version]}
+
+
+def read_model_config(path: str) -> model_server_config_pb2.ModelServerConfig:
+    """`models.config` (ModelServerConfig text proto), as `tfxpipe deploy-config` writes it."""
+    from google.protobuf import text_format  # pylint: disable=import-outside-toplevel
+
+    with tf.io.gfile.GFile(path) as f:
+        config = text_format.Parse(f.read(), model_server_config_pb2.ModelServerConfig())
+    if not config.model_config_list.config:
+        raise ValueError(f"{path}: no model_config_list entries")
+    return config
+
+
+def single_model_config(name: str, base_path: str) -> model_server_config_pb2.ModelServerConfig:
+    """What TF Serving's --model_name/--model_base_path mean: one model, latest version."""
+    config = model_server_config_pb2.ModelServerConfig()
+    entry = config.model_config_list.config.add(name=name, base_path=os.path.abspath(base_path)
+                                                 if "://" not in base_path else base_path)
+    entry.model_platform = "tensorflow"
+    return config

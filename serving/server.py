@@ -1,0 +1,100 @@
+"""`tfxpipe serve`: a model server with TF Serving's external contract (REST 8501, gRPC 8500, the
+same model directory layout, models.config and warmup files), for where the real
+`tensorflow_model_server` cannot run: laptops without Docker, CI, infra validation before a push.
+"""
+import asyncio
+import dataclasses
+import json
+import logging
+import os
+import signal
+import threading
+from concurrent import futures
+from typing import Optional
+
+from tensorflow_serving.config import model_server_config_pb2
+
+from serving import api, grpc_api, rest, warmup
+from serving.request_log import RequestLog
+from serving.servables import ModelVersions
+
+
+@dataclasses.dataclass(frozen=True)
+class ServerSettings:
+    host: str = "127.0.0.1"  # reachable from this machine only, unless told otherwise
+    rest_port: int = 8501
+    grpc_port: int = 8500
+    poll_seconds: float = 1.0  # TF Serving's --file_system_poll_wait_seconds
+    settle_seconds: float = 1.0  # a version folder must stay unchanged this long before loading
+    max_request_bytes: int = 16 << 20
+    workers: int = 16
+    ready_file: Optional[str] = None  # JSON {"rest_port", "grpc_port", "pid"} once serving
+    request_log_dir: Optional[str] = None
+    request_log_sample_rate: float = 1.0
+    request_log_max_bytes: int = 64 << 20
+
+
+def build(config: model_server_config_pb2.ModelServerConfig, settings: ServerSettings
+          ) -> api.ModelServer:
+    server = api.ModelServer({})
+    for model_config in config.model_config_list.config:
+        server.models[model_config.name] = ModelVersions(
+            model_config, on_loaded=lambda loaded: warmup.replay(server, loaded),
+            settle_seconds=settings.settle_seconds)
+    return server
+
+
+def _poll_forever(server: api.ModelServer, every: float, stop: threading.Event) -> None:
+    while not stop.wait(every):
+        for model in server.models.values():
+            try:
+                model.poll()
+            except Exception:  # pylint: disable=broad-except  (a bad poll must not end polling)
+                logging.exception("polling model %s failed", model.name)
+
+
+def _write_ready_file(path: str, rest_port: int, grpc_port: int) -> None:
+    temporary = f"{path}.tmp"
+    with open(temporary, "w", encoding="utf-8") as f:
+        json.dump({"rest_port": rest_port, "grpc_port": grpc_port, "pid": os.getpid()}, f)
+    os.replace(temporary, path)  # readers never see a partial file
+
+
+async def _serve(server: api.ModelServer, settings: ServerSettings) -> None:
+    request_log = (RequestLog(settings.request_log_dir, settings.request_log_sample_rate,
+                              settings.request_log_max_bytes)
+                   if settings.request_log_dir else None)
+    pool = futures.ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="rest")
+    grpc_server, grpc_port = grpc_api.start(server, settings.host, settings.grpc_port,
+                                            settings.max_request_bytes, settings.workers,
+                                            request_log)
+    rest_port = rest.start(server, settings.host, settings.rest_port, settings.max_request_bytes,
+                           pool, request_log)
+    stop_polling = threading.Event()
+    threading.Thread(target=_poll_forever, args=(server, settings.poll_seconds, stop_polling),
+                     daemon=True, name="version-poller").start()
+    print(f"Serving {', '.join(sorted(server.models))} on {settings.host}: REST {rest_port}, "
+          f"gRPC {grpc_port}", flush=True)
+    if settings.ready_file:
+        _write_ready_file(settings.ready_file, rest_port, grpc_port)
+    stopped = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signal_number in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signal_number, stopped.set)
+    await stopped.wait()
+    stop_polling.set()
+    grpc_server.stop(grace=2).wait()
+    if request_log is not None:
+        request_log.close()
+
+
+def serve(config: model_server_config_pb2.ModelServerConfig, settings: ServerSettings) -> None:
+    """Loads what is on disk now (as TF Serving does before it opens its ports), then serves until
+    SIGINT/SIGTERM, polling for new versions."""
+    server = build(config, settings)
+    for model in server.models.values():
+        model.poll()  # first look ...
+    threading.Event().wait(settings.settle_seconds)
+    for model in server.models.values():
+        model.poll()  # ... and load what stayed unchanged
+    asyncio.run(_serve(server, settings))

@@ -1,0 +1,139 @@
+"""Version handling of the embedded server, driven poll by poll (no server process)."""
+import os
+import shutil
+
+import grpc
+import numpy as np
+import pytest
+import tensorflow as tf
+from tensorflow_serving.config import model_server_config_pb2
+
+from serving.servables import ModelVersions, ServingError, State
+from tests import serving_models
+
+EXAMPLE = serving_models.example(1.0, "Credit Card")
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """Two toy SavedModels that answer differently (weight 1 and 2)."""
+    root = tmp_path_factory.mktemp("built")
+    return {w: serving_models.build(str(root / str(w)), float(w)) for w in (1, 2)}
+
+
+def place(built, base, version, weight):
+    shutil.copytree(built[weight], os.path.join(base, str(version)))
+
+
+def versions_of(base, policy=None, labels=None, on_loaded=lambda loaded: None):
+    config = model_server_config_pb2.ModelConfig(name="toy", base_path=str(base))
+    if policy:
+        config.model_version_policy.CopyFrom(policy)
+    for label, version in (labels or {}).items():
+        config.version_labels[label] = version
+    return ModelVersions(config, on_loaded=on_loaded, settle_seconds=0)
+
+
+def poll_twice(model):
+    model.poll()  # first sight
+    model.poll()  # unchanged since: loads
+
+
+def answer(model, version=None, label=""):
+    loaded = model.resolve(version, label)
+    return float(loaded.signature("serving_default")(examples=tf.constant([EXAMPLE]))["probabilities"][0, 0])
+
+
+def test_a_version_loads_only_after_being_seen_unchanged(built, tmp_path):
+    place(built, tmp_path, 1, 1)
+    model = versions_of(tmp_path)
+    model.poll()
+    with pytest.raises(ServingError) as raised:
+        model.resolve()
+    assert raised.value.code == grpc.StatusCode.NOT_FOUND
+    model.poll()
+    assert model.resolve().version == 1
+    assert model.states()[1].state == State.AVAILABLE
+
+
+def test_latest_policy_swaps_to_the_new_version_then_retires_the_old(built, tmp_path):
+    place(built, tmp_path, 1, 1)
+    model = versions_of(tmp_path)
+    poll_twice(model)
+    old_answer = answer(model)
+    place(built, tmp_path, 2, 2)
+    model.poll()
+    assert model.resolve().version == 1, "served before the new version was seen unchanged"
+    model.poll()
+    assert model.resolve().version == 2
+    assert answer(model) != pytest.approx(old_answer)
+    assert model.states()[1].state == State.END
+    with pytest.raises(ServingError):
+        model.resolve(1)
+
+
+def test_half_written_folders_are_never_loaded(built, tmp_path):
+    place(built, tmp_path, 1, 1)
+    model = versions_of(tmp_path)
+    poll_twice(model)
+    # A copy in progress: variables written, saved_model.pb not yet there.
+    os.makedirs(tmp_path / "2")
+    shutil.copytree(os.path.join(built[2], "variables"), tmp_path / "2" / "variables")
+    poll_twice(model)
+    assert model.resolve().version == 1
+    assert 2 not in model.states()
+    # saved_model.pb appears, but the folder is still changing between polls: not loaded yet.
+    shutil.copy(os.path.join(built[2], "saved_model.pb"), tmp_path / "2")
+    model.poll()
+    shutil.copytree(os.path.join(built[2], "assets"), tmp_path / "2" / "assets", dirs_exist_ok=True)
+    (tmp_path / "2" / "fingerprint.pb").write_bytes(b"")
+    model.poll()
+    assert model.resolve().version == 1
+    model.poll()
+    assert model.resolve().version == 2
+
+
+def test_a_version_that_fails_to_load_keeps_the_old_one_serving(built, tmp_path):
+    place(built, tmp_path, 1, 1)
+    model = versions_of(tmp_path)
+    poll_twice(model)
+    place(built, tmp_path, 2, 2)
+    (tmp_path / "2" / "saved_model.pb").write_bytes(b"not a SavedModel")
+    poll_twice(model)
+    assert model.resolve().version == 1
+    status = model.states()[2]
+    assert status.state == State.END and status.error
+
+
+def test_failing_warmup_fails_the_load(built, tmp_path):
+    place(built, tmp_path, 1, 1)
+
+    def failing_warmup(loaded):
+        raise ValueError(f"warmup of {loaded.version} failed")
+
+    model = versions_of(tmp_path, on_loaded=failing_warmup)
+    poll_twice(model)
+    assert "warmup of 1 failed" in model.states()[1].error
+    with pytest.raises(ServingError):
+        model.resolve()
+
+
+def test_specific_and_all_policies_and_labels(built, tmp_path):
+    for version, weight in ((1, 1), (2, 2), (3, 1)):
+        place(built, tmp_path, version, weight)
+    specific = model_server_config_pb2.ModelConfig().model_version_policy
+    specific.specific.versions.extend([1, 2])
+    model = versions_of(tmp_path, specific, labels={"stable": 1, "canary": 2})
+    poll_twice(model)
+    assert sorted(model.states()) == [1, 2]
+    assert model.resolve(label="stable").version == 1
+    assert answer(model, label="canary") == pytest.approx(answer(model, 2))
+    with pytest.raises(ServingError) as raised:
+        model.resolve(label="nightly")
+    assert raised.value.code == grpc.StatusCode.INVALID_ARGUMENT
+    every = model_server_config_pb2.ModelConfig().model_version_policy
+    every.all.SetInParent()
+    model = versions_of(tmp_path, every)
+    poll_twice(model)
+    assert sorted(model.states()) == [1, 2, 3]
+    assert np.isfinite(answer(model, 3))
