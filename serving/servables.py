@@ -79,11 +79,12 @@ class ModelVersions:
     """The versions of one model (one `ModelConfig` of models.config)."""
 
     def __init__(self, config: model_server_config_pb2.ModelConfig,
-                 on_loaded: Callable[[LoadedVersion], None] = lambda loaded: None,
-                 settle_seconds: float = 1.0):
+                 on_loaded: Callable[[LoadedVersion], int] = lambda loaded: 0,
+                 settle_seconds: float = 1.0, announce: Callable[[str], None] = logging.info):
         self.config = config
         self.name = config.name
-        self._on_loaded = on_loaded  # warmup replay: runs before the version is served
+        self._on_loaded = on_loaded  # warmup replay (returns the request count): before serving
+        self._announce = announce
         self._settle_seconds = settle_seconds
         self._available: Dict[int, LoadedVersion] = {}  # replaced as a whole: readers never lock
         self._states: Dict[int, VersionState] = {}
@@ -137,23 +138,24 @@ class ModelVersions:
         self._states[version] = VersionState(State.LOADING)
         try:
             loaded = load_version(version, path)
-            self._on_loaded(loaded)
+            warmed = self._on_loaded(loaded)
         except Exception as error:  # pylint: disable=broad-except  (any load failure is reported)
             message = f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
-            logging.warning("model %s version %d failed to load: %s", self.name, version, message)
+            self._announce(f"model {self.name} version {version} failed to load: {message}")
             self._states[version] = VersionState(State.END, message)
             self._failed_listing[version] = self._seen[version][0]
             return
         self._failed_listing.pop(version, None)
         self._available = {**self._available, version: loaded}
         self._states[version] = VersionState(State.AVAILABLE)
-        logging.info("model %s version %d available", self.name, version)
+        self._announce(f"model {self.name} version {version} available "
+                       f"({warmed} warmup requests replayed)")
 
     def _retire(self, version: int) -> None:
         self._states[version] = VersionState(State.UNLOADING)
         self._available = {v: m for v, m in self._available.items() if v != version}
         self._states[version] = VersionState(State.END)  # in-flight requests keep their reference
-        logging.info("model %s version %d retired", self.name, version)
+        self._announce(f"model {self.name} version {version} retired")
 
     def resolve(self, version: Optional[int] = None, label: str = "") -> LoadedVersion:
         """The version a request names (by number or label), else the newest available one."""

@@ -40,8 +40,12 @@ def build(config: model_server_config_pb2.ModelServerConfig, settings: ServerSet
     for model_config in config.model_config_list.config:
         server.models[model_config.name] = ModelVersions(
             model_config, on_loaded=lambda loaded: warmup.replay(server, loaded),
-            settle_seconds=settings.settle_seconds)
+            settle_seconds=settings.settle_seconds, announce=_announce)
     return server
+
+
+def _announce(line: str) -> None:
+    print(line, flush=True)
 
 
 def _poll_forever(server: api.ModelServer, every: float, stop: threading.Event) -> None:

@@ -22,12 +22,17 @@ def example(trip_miles: float, payment_type: str) -> bytes:
     return tf.train.Example(features=features).SerializeToString()
 
 
-def build(export_dir: str, weight: float) -> str:
+def build(export_dir: str, weight: float, required_feature: str = "") -> str:
+    """`required_feature`: a feature the model cannot do without (no default), e.g. the label's
+    column by mistake: such a model loads but fails on every real serving request."""
     module = tf.Module()
     module.weight = tf.Variable(weight)
+    spec = dict(_SPEC)
+    if required_feature:
+        spec[required_feature] = tf.io.FixedLenFeature([1], tf.float32)
 
     def probabilities(serialized):
-        parsed = tf.io.parse_example(serialized, _SPEC)
+        parsed = tf.io.parse_example(serialized, spec)
         cash = tf.cast(tf.equal(parsed["payment_type"], "Cash"), tf.float32)
         return tf.sigmoid(module.weight * parsed["trip_miles"] - cash)
 

@@ -15,7 +15,7 @@ from tests.conftest import TAXI_CSV
 
 COMPONENTS = {
     "CsvExampleGen", "StatisticsGen", "SchemaGen", "ImportSchemaGen", "ExampleValidator",
-    "DataGate", "Transform", "Trainer", "Evaluator", "Pusher",
+    "DataGate", "Transform", "Trainer", "Evaluator", "InfraValidator", "Pusher",
 }
 RESOLVERS = {"baseline_model_resolver", "previous_span_statistics_resolver"}
 

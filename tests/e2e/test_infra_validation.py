@@ -1,0 +1,92 @@
+"""InfraValidator and Pusher, the real TFX executors: a candidate that cannot load or cannot answer
+real examples in a model server is not pushed; a servable one is pushed with its warmup requests."""
+import json
+import os
+
+import pytest
+import tensorflow as tf
+import tensorflow_data_validation as tfdv
+from tfx.proto import pusher_pb2
+from tfx.types import standard_artifacts
+from tfx.utils import proto_utils
+
+import schema
+from pipeline.infra_validator import InfraValidator
+from serving import examples, model_dir, warmup
+from serving.pusher import AtomicPushExecutor
+from tests import serving_models
+from tests.conftest import TAXI_CSV
+
+
+@pytest.fixture(scope="module")
+def examples_artifact(tmp_path_factory):
+    """Raw taxi examples as CsvExampleGen writes them: GZIP TFRecords under Split-eval/."""
+    artifact = standard_artifacts.Examples()
+    artifact.uri = str(tmp_path_factory.mktemp("examples"))
+    artifact.split_names = json.dumps(["train", "eval"])
+    rows = examples.read_csv_rows(TAXI_CSV)[:50]
+    serialized = examples.serialize_rows(rows, tfdv.load_schema_text(schema.SCHEMA_FILE))
+    os.makedirs(os.path.join(artifact.uri, "Split-eval"))
+    options = tf.io.TFRecordOptions(compression_type="GZIP")
+    with tf.io.TFRecordWriter(os.path.join(artifact.uri, "Split-eval", "data.gz"), options) as writer:
+        for record in serialized:
+            writer.write(record)
+    return artifact
+
+
+def model_artifact(root, damage: str):
+    artifact = standard_artifacts.Model()
+    artifact.uri = str(root / "model")
+    serving_dir = os.path.join(artifact.uri, "Format-Serving")
+    serving_models.build(serving_dir, 1.0, required_feature="tips" if damage == "needs_label" else "")
+    if damage == "unloadable":
+        with open(os.path.join(serving_dir, "saved_model.pb"), "wb") as f:
+            f.write(b"truncated")
+    return artifact
+
+
+def validate_and_push(root, examples_artifact, damage):
+    model = model_artifact(root, damage)
+    blessing = standard_artifacts.InfraBlessing()
+    blessing.uri = str(root / "infra_blessing")
+    os.makedirs(blessing.uri)
+    InfraValidator.EXECUTOR_SPEC.executor_class().Do(
+        {"model": [model], "examples": [examples_artifact]}, {"blessing": [blessing]},
+        {"model_name": "taxi", "num_examples": 8, "timeout_seconds": 120})
+
+    evaluator_blessing = standard_artifacts.ModelBlessing()
+    evaluator_blessing.uri = str(root / "model_blessing")
+    evaluator_blessing.set_int_custom_property("blessed", 1)
+    pushed = standard_artifacts.PushedModel()
+    pushed.uri = str(root / "pushed")
+    serving_dir = str(root / "serving" / "taxi")
+    destination = pusher_pb2.PushDestination(
+        filesystem=pusher_pb2.PushDestination.Filesystem(base_directory=serving_dir))
+    AtomicPushExecutor().Do(
+        {"model_blessing": [evaluator_blessing], "infra_blessing": [blessing]},
+        {"pushed_model": [pushed]},
+        {"push_destination": proto_utils.proto_to_json(destination)})
+    return blessing, pushed, serving_dir
+
+
+def test_a_servable_candidate_is_blessed_and_pushed_with_its_warmup(tmp_path, examples_artifact):
+    blessing, pushed, serving_dir = validate_and_push(tmp_path, examples_artifact, "none")
+    assert blessing.get_int_custom_property("blessed") == 1
+    assert pushed.get_int_custom_property("pushed") == 1
+    [version] = model_dir.versions(serving_dir)
+    logs = warmup.read(os.path.join(serving_dir, str(version)))
+    assert len(logs) == 3 and os.path.exists(os.path.join(blessing.uri, "INFRA_BLESSED"))
+
+
+@pytest.mark.parametrize("damage, reason", [
+    ("unloadable", "did not load"),
+    ("needs_label", "tips"),  # loads, but every request without the label fails
+])
+def test_a_candidate_that_fails_infra_validation_is_not_pushed(tmp_path, examples_artifact, damage, reason):
+    blessing, pushed, serving_dir = validate_and_push(tmp_path, examples_artifact, damage)
+    assert blessing.get_int_custom_property("blessed") == 0
+    assert reason in blessing.get_string_custom_property("failure_reason")
+    assert os.path.exists(os.path.join(blessing.uri, "INFRA_NOT_BLESSED"))
+    assert pushed.get_int_custom_property("pushed") == 0
+    assert model_dir.versions(serving_dir) == []
+

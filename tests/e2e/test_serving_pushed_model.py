@@ -1,0 +1,83 @@
+"""The model the pipeline pushed: infra-validated, with warmup requests, served over REST and gRPC
+with the same answers as the in-process SavedModel call, and queried with `tfxpipe predict`."""
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tensorflow as tf
+import tensorflow_data_validation as tfdv
+
+import schema
+from models import features
+from serving import client, examples, warmup
+from tests import serving_server
+from tests.conftest import TAXI_CSV
+
+ROWS = 200
+
+
+@pytest.fixture(scope="module")
+def serialized_rows():
+    rows = examples.read_csv_rows(TAXI_CSV)[:ROWS]
+    kept = [{k: v for k, v in row.items() if k in features.feature_names()} for row in rows]
+    return examples.serialize_rows(kept, tfdv.load_schema_text(schema.SCHEMA_FILE))
+
+
+@pytest.fixture(scope="module")
+def in_process(cold_run, serialized_rows):
+    loaded = tf.saved_model.load(cold_run.summary.pushed_destination)
+    return loaded.signatures["serving_default"](examples=tf.constant(serialized_rows))["probabilities"].numpy()
+
+
+@pytest.fixture(scope="module")
+def server(workspace, cold_run):
+    with serving_server.running(["--serving-dir", workspace.serving_dir, "--model-name", "taxi"]) as process:
+        yield process
+
+
+def test_the_pushed_model_passed_infra_validation(cold_run):
+    assert cold_run.summary.infra_blessed is True
+    assert "Infra validation: served and answered" in cold_run.stdout
+
+
+def test_the_pushed_version_carries_warmup_requests_from_real_examples(cold_run):
+    logs = warmup.read(cold_run.summary.pushed_destination)
+    kinds = [log.WhichOneof("log_type") for log in logs]
+    assert kinds == ["predict_log", "predict_log", "classify_log"]
+    batch = tf.make_ndarray(logs[1].predict_log.request.inputs["examples"])
+    assert len(batch) > 1
+    example = tf.train.Example.FromString(batch[0])
+    assert set(example.features.feature) <= set(features.feature_names()), "no label at serving time"
+    assert example.features.feature["trip_miles"].float_list.value
+
+
+def test_rest_and_grpc_answer_exactly_as_the_in_process_call(server, serialized_rows, in_process):
+    np.testing.assert_array_equal(client.RestClient(server.rest_url).predict(serialized_rows), in_process)
+    by_grpc, version = client.GrpcClient(server.grpc_target).predict_with_version(serialized_rows)
+    np.testing.assert_array_equal(by_grpc, in_process)
+    assert version > 0
+
+
+def test_server_replays_warmup_before_serving(server, cold_run):
+    version = cold_run.summary.pushed_version
+    assert f"model taxi version {version} available (3 warmup requests replayed)" in server.log()
+    status = client.GrpcClient(server.grpc_target).status().model_version_status
+    assert [s.state for s in status] == [status[0].AVAILABLE]
+
+
+@pytest.mark.parametrize("scheme", ["http", "grpc"])
+def test_predict_command_prints_the_models_probabilities(server, in_process, scheme):
+    address = server.rest_url if scheme == "http" else f"grpc://{server.grpc_target}"
+    done = subprocess.run([sys.executable, "-m", "pipeline", "predict", TAXI_CSV, "--server", address,
+                           "--limit", "5"], capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    printed = [float(p) for p in re.findall(r"^\s+\d+\s+([0-9.]+)\s+[01]$", done.stdout, re.M)]
+    np.testing.assert_allclose(printed, in_process[:5, 0], atol=5e-5)
+
+
+def test_a_rejected_model_is_not_infra_validated_and_not_pushed(unreachable_threshold_run):
+    summary = unreachable_threshold_run.summary
+    assert summary.infra_blessed is False and "did not bless" in summary.infra_failure
+    assert summary.pushed is False
