@@ -1,12 +1,13 @@
 """A small client for TF Serving's REST and gRPC APIs; works against `tfxpipe serve` and the real
 `tensorflow_model_server` alike. Requests carry serialized raw tf.Examples (serving/examples.py)."""
 import base64
+import json
 from typing import Optional, Sequence, Tuple
 
 import grpc
 import numpy as np
-import requests
 import tensorflow as tf
+import urllib3
 from tensorflow_serving.apis import (
     get_model_status_pb2, model_pb2, model_service_pb2_grpc, predict_pb2,
     prediction_service_pb2_grpc,
@@ -26,20 +27,28 @@ class ServerError(RuntimeError):
 
 
 class RestClient:
+    """urllib3 rather than `requests`: same connection pooling, ~1 ms less per request (measured
+    with benchmarks/serving_latency.py), which matters against a ~1 ms model call."""
+
     def __init__(self, url: str = "http://127.0.0.1:8501", model: str = "taxi",
                  timeout: float = 30.0):
         self._url = f"{url.rstrip('/')}/v1/models/{model}"
-        self._session = requests.Session()  # keeps the connection open between requests
-        self._timeout = timeout
+        # One retry, on connection errors only for POST: a request the server never read.
+        self._pool = urllib3.PoolManager(timeout=timeout, retries=urllib3.Retry(1, redirect=False))
 
     def _path(self, version: Optional[int]) -> str:
         return self._url if version is None else f"{self._url}/versions/{version}"
 
     def _send(self, method: str, url: str, body=None) -> dict:
-        response = self._session.request(method, url, json=body, timeout=self._timeout)
-        payload = response.json()
-        if response.status_code != 200:
-            raise ServerError(response.status_code, payload.get("error", response.text))
+        response = self._pool.request(
+            method, url, body=None if body is None else json.dumps(body).encode(),
+            headers={"Content-Type": "application/json"})
+        try:
+            payload = json.loads(response.data)
+        except ValueError:
+            payload = {"error": response.data.decode("utf-8", "replace")}
+        if response.status != 200:
+            raise ServerError(response.status, payload.get("error", ""))
         return payload
 
     def predict(self, serialized_examples: Sequence[bytes], version: Optional[int] = None
@@ -54,7 +63,7 @@ class RestClient:
         return self._send("GET", self._url)
 
     def close(self) -> None:
-        self._session.close()
+        self._pool.clear()
 
 
 class GrpcClient:

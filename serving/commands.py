@@ -55,7 +55,7 @@ def serve(args: argparse.Namespace) -> int:
 
 def predict(args: argparse.Namespace) -> int:
     # pylint: disable=import-outside-toplevel
-    import requests
+    import urllib3
     from google.protobuf import text_format
     from tensorflow_metadata.proto.v0 import schema_pb2
 
@@ -80,7 +80,7 @@ def predict(args: argparse.Namespace) -> int:
     except client.ServerError as error:
         print(f"error: the server refused the request: {error}")
         return 1
-    except (requests.ConnectionError, client.grpc.RpcError) as error:
+    except (urllib3.exceptions.HTTPError, client.grpc.RpcError) as error:
         print(f"error: cannot reach {args.server}: {type(error).__name__}")
         return 1
     finally:

@@ -2,16 +2,14 @@
 
 Tornado: a production HTTP server (not a development server like Werkzeug's or http.server's),
 maintained, already installed with TFX (through Jupyter), with a request body cap built in
-(`max_body_size`). Model calls run on a thread pool, so a slow request never blocks the event loop.
+(`max_body_size`). Model calls go through serving/dispatch.py (inline when alone, else a pool).
 """
 import json
 import re
-from concurrent import futures
 from typing import Any, Callable, Dict, Optional, Tuple
 
 import grpc
 import tornado.httpserver
-import tornado.ioloop
 import tornado.netutil
 import tornado.web
 from tensorflow_serving.apis import (
@@ -19,6 +17,7 @@ from tensorflow_serving.apis import (
 )
 
 from serving import api, rest_json
+from serving.dispatch import Dispatcher
 from serving.request_log import RequestLog
 from serving.servables import ServingError
 
@@ -43,9 +42,9 @@ def _model_spec(match: re.Match, body: Dict[str, Any]) -> model_pb2.ModelSpec:
 
 
 class ApiHandler(tornado.web.RequestHandler):
-    def initialize(self, server: api.ModelServer, pool: futures.Executor,
+    def initialize(self, server: api.ModelServer, dispatcher: Dispatcher,
                    request_log: Optional[RequestLog]):
-        self._server, self._pool, self._log = server, pool, request_log  # pylint: disable=W0201
+        self._server, self._dispatcher, self._log = server, dispatcher, request_log  # pylint: disable=W0201
 
     async def get(self) -> None:
         await self._answer("GET")
@@ -55,8 +54,8 @@ class ApiHandler(tornado.web.RequestHandler):
 
     async def _answer(self, verb: str) -> None:
         try:
-            status, body = await tornado.ioloop.IOLoop.current().run_in_executor(
-                self._pool, self._dispatch, verb, self.request.path, self.request.body)
+            status, body = await self._dispatcher.run(
+                self._dispatch, verb, self.request.path, self.request.body)
         except ServingError as error:
             status, body = rest_json.error_body(error)
         except Exception as error:  # pylint: disable=broad-except  (never take the server down)
@@ -123,10 +122,11 @@ def _json_body(raw: bytes) -> Dict[str, Any]:
 
 
 def start(server: api.ModelServer, host: str, port: int, max_request_bytes: int,
-          pool: futures.Executor, request_log: Optional[RequestLog] = None) -> int:
-    """Listens on the current IOLoop; returns the bound port (useful with port 0)."""
+          dispatcher: Dispatcher, request_log: Optional[RequestLog] = None) -> int:
+    """Listens on the running event loop; returns the bound port (useful with port 0)."""
     application = tornado.web.Application(
-        [(r"/.*", ApiHandler, {"server": server, "pool": pool, "request_log": request_log})],
+        [(r"/.*", ApiHandler, {"server": server, "dispatcher": dispatcher,
+                               "request_log": request_log})],
         log_function=lambda handler: None,  # no access log line per request
     )
     http_server = tornado.httpserver.HTTPServer(application, max_body_size=max_request_bytes)

@@ -9,12 +9,12 @@ import logging
 import os
 import signal
 import threading
-from concurrent import futures
 from typing import Optional
 
 from tensorflow_serving.config import model_server_config_pb2
 
 from serving import api, grpc_api, rest, warmup
+from serving.dispatch import Dispatcher
 from serving.request_log import RequestLog
 from serving.servables import ModelVersions
 
@@ -68,12 +68,12 @@ async def _serve(server: api.ModelServer, settings: ServerSettings) -> None:
     request_log = (RequestLog(settings.request_log_dir, settings.request_log_sample_rate,
                               settings.request_log_max_bytes)
                    if settings.request_log_dir else None)
-    pool = futures.ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="rest")
-    grpc_server, grpc_port = grpc_api.start(server, settings.host, settings.grpc_port,
-                                            settings.max_request_bytes, settings.workers,
-                                            request_log)
+    dispatcher = Dispatcher(settings.workers)
+    grpc_server, grpc_port = await grpc_api.start(server, settings.host, settings.grpc_port,
+                                                  settings.max_request_bytes, dispatcher,
+                                                  request_log)
     rest_port = rest.start(server, settings.host, settings.rest_port, settings.max_request_bytes,
-                           pool, request_log)
+                           dispatcher, request_log)
     stop_polling = threading.Event()
     threading.Thread(target=_poll_forever, args=(server, settings.poll_seconds, stop_polling),
                      daemon=True, name="version-poller").start()
@@ -87,7 +87,8 @@ async def _serve(server: api.ModelServer, settings: ServerSettings) -> None:
         loop.add_signal_handler(signal_number, stopped.set)
     await stopped.wait()
     stop_polling.set()
-    grpc_server.stop(grace=2).wait()
+    await grpc_server.stop(grace=2)
+    dispatcher.shutdown()
     if request_log is not None:
         request_log.close()
 

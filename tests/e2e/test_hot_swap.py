@@ -6,7 +6,8 @@ import numpy as np
 import tensorflow as tf
 
 from serving import client, model_dir
-from tests import serving_models, serving_server
+from serving import process as serving_server
+from tests import serving_models
 
 EXAMPLES = [serving_models.example(3.0, "Cash"), serving_models.example(0.25, "Prcard")]
 CLIENTS_PER_TRANSPORT = 4

@@ -17,7 +17,8 @@ from tensorflow_serving.apis import (
 )
 from tensorflow_serving.config import model_server_config_pb2
 
-from tests import serving_models, serving_server
+from serving import process as serving_server
+from tests import serving_models
 
 ROWS = [(2.0, "Cash"), (0.5, "Credit Card"), (7.25, "Mobile")]
 EXAMPLES = [serving_models.example(*row) for row in ROWS]

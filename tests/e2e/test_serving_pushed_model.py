@@ -12,7 +12,7 @@ import tensorflow_data_validation as tfdv
 import schema
 from models import features
 from serving import client, examples, warmup
-from tests import serving_server
+from serving import process as serving_server
 from tests.conftest import TAXI_CSV
 
 ROWS = 200

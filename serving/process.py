@@ -1,4 +1,4 @@
-"""`tfxpipe serve` in a child process, for tests and benchmarks: started on free ports, stopped after."""
+"""`tfxpipe serve` in a child process on free ports: for infra validation, tests and benchmarks."""
 import contextlib
 import json
 import os
@@ -7,6 +7,10 @@ import sys
 import tempfile
 import time
 from typing import Iterator, List
+
+
+class ServerNotReady(RuntimeError):
+    pass
 
 
 class ServerProcess:
@@ -23,7 +27,8 @@ class ServerProcess:
 
 @contextlib.contextmanager
 def running(args: List[str], timeout: float = 120.0) -> Iterator[ServerProcess]:
-    """Runs `tfxpipe serve ARGS --rest-port 0 --grpc-port 0` until the block ends."""
+    """Runs `tfxpipe serve ARGS --rest-port 0 --grpc-port 0` until the block ends; raises
+    ServerNotReady (with the server's output) when it does not start within `timeout` seconds."""
     with tempfile.TemporaryDirectory(prefix="serve-") as scratch:
         ready_file = os.path.join(scratch, "ready.json")
         log_path = os.path.join(scratch, "server.log")
@@ -36,7 +41,8 @@ def running(args: List[str], timeout: float = 120.0) -> Iterator[ServerProcess]:
             while not os.path.exists(ready_file):
                 if process.poll() is not None or time.monotonic() > deadline:
                     with open(log_path, encoding="utf-8", errors="replace") as f:
-                        raise RuntimeError(f"server did not start:\n{f.read()[-3000:]}")
+                        raise ServerNotReady(f"the model server did not start within {timeout:.0f} s:"
+                                             f"\n{f.read()[-3000:]}")
                 time.sleep(0.05)
             with open(ready_file, encoding="utf-8") as f:
                 yield ServerProcess(process, json.load(f), log_path)

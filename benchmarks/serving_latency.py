@@ -1,0 +1,148 @@
+"""Serving latency and throughput: `tfxpipe serve` over REST and gRPC vs the in-process call.
+
+    .venv/bin/python -m benchmarks.serving_latency [--model-base serving/models/taxi] [--update-readme]
+
+Serves the newest pushed version of the taxi model (with no pushed model, the pipeline first runs
+into a scratch folder with 300 train steps), then for batches of 1 and 100 raw examples and 1 and 16
+concurrent clients, measures each request's latency: the SavedModel's `serving_default` called in
+this process is the reference, measured in the same run. Clients and server share this machine.
+"""
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from typing import Callable, Dict, List
+
+import tensorflow as tf
+import tensorflow_data_validation as tfdv
+
+import schema
+from benchmarks.compare_with_tfx_example import README, RESULTS, machine
+from benchmarks.measure import replace_between_markers
+from models import features
+from pipeline.configs import bundled_data_root
+from serving import client, examples, model_dir, process
+
+MARKERS = ("<!-- serving:start -->", "<!-- serving:end -->")
+BATCHES = (1, 100)
+CLIENTS = (1, 16)
+REQUESTS_PER_CLIENT = {1: 400, 16: 40}
+WARMUP_REQUESTS = 10
+TARGET_OVERHEAD_MS = {"REST": 2.0, "gRPC": 1.0}  # single example, one client, p50 vs in-process
+
+
+def pushed_model(model_base: str, scratch: str) -> str:
+    if model_dir.versions(model_base):
+        return model_base
+    print(f"No model in {model_base}: running the pipeline (300 train steps) to push one ...")
+    import subprocess  # pylint: disable=import-outside-toplevel
+
+    subprocess.run([sys.executable, "-m", "pipeline", "run", "--work-dir", scratch, "--serving-dir",
+                    os.path.join(scratch, "serving"), "--train-steps", "300", "--eval-steps", "50"],
+                   check=True)
+    return os.path.join(scratch, "serving", "taxi")
+
+
+def measure(make_call: Callable[[], Callable], batch: List[bytes], clients: int) -> Dict[str, float]:
+    latencies, lock = [], threading.Lock()
+
+    def client_loop():
+        call = make_call()
+        for _ in range(WARMUP_REQUESTS):
+            call(batch)
+        mine = []
+        for _ in range(REQUESTS_PER_CLIENT[clients]):
+            started = time.perf_counter()
+            call(batch)
+            mine.append((time.perf_counter() - started) * 1000)
+        with lock:
+            latencies.extend(mine)
+
+    threads = [threading.Thread(target=client_loop) for _ in range(clients)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    wall = time.perf_counter() - started
+    latencies.sort()
+    return {"p50_ms": statistics.median(latencies),
+            "p99_ms": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))],
+            "requests_per_s": len(latencies) / wall,
+            "examples_per_s": len(latencies) * len(batch) / wall}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model-base", default=os.path.join("serving", "models", "taxi"))
+    parser.add_argument("--update-readme", action="store_true")
+    args = parser.parse_args()
+    scratch = tempfile.mkdtemp(prefix="tfx-serving-bench-")
+    model_base = pushed_model(args.model_base, scratch)
+    version_dir = os.path.join(model_base, str(model_dir.versions(model_base)[-1]))
+    rows = examples.read_csv_rows(os.path.join(bundled_data_root(), "data.csv"))[:max(BATCHES)]
+    rows = [{k: v for k, v in row.items() if k in features.feature_names()} for row in rows]
+    serialized = examples.serialize_rows(rows, tfdv.load_schema_text(schema.SCHEMA_FILE))
+    signature = tf.saved_model.load(version_dir).signatures["serving_default"]
+
+    results = []
+    with process.running(["--serving-dir", os.path.dirname(model_base), "--model-name",
+                          os.path.basename(model_base)]) as server:
+        transports = {
+            "in-process": lambda: (lambda b: signature(examples=tf.constant(b))["probabilities"].numpy()),
+            "REST": lambda: client.RestClient(server.rest_url, os.path.basename(model_base)).predict,
+            "gRPC": lambda: client.GrpcClient(server.grpc_target, os.path.basename(model_base)).predict,
+        }
+        for batch_size in BATCHES:
+            for clients in CLIENTS:
+                for transport, make_call in transports.items():
+                    result = measure(make_call, serialized[:batch_size], clients)
+                    results.append({"transport": transport, "batch": batch_size,
+                                    "clients": clients, **result})
+    table = render(results)
+    print(table)
+    os.makedirs(RESULTS, exist_ok=True)
+    with open(os.path.join(RESULTS, "serving_latency.md"), "w", encoding="utf-8") as f:
+        f.write(table)
+    with open(os.path.join(RESULTS, "serving_latency.json"), "w", encoding="utf-8") as f:
+        json.dump({"machine": machine(), "results": results}, f, indent=2)
+    if args.update_readme:
+        replace_between_markers(README, MARKERS, table)
+    return 0 if all(verdicts(results).values()) else 1
+
+
+def verdicts(results: List[dict]) -> Dict[str, bool]:
+    single = {r["transport"]: r for r in results if r["batch"] == 1 and r["clients"] == 1}
+    return {transport: single[transport]["p50_ms"] - single["in-process"]["p50_ms"] <= target
+            for transport, target in TARGET_OVERHEAD_MS.items()}
+
+
+def render(results: List[dict]) -> str:
+    info = machine()
+    reference = {(r["batch"], r["clients"]): r["p50_ms"] for r in results
+                 if r["transport"] == "in-process"}
+    lines = [f"{info['cores']} cores, {info['memory_gib']} GiB; {info['date']}; clients and server on "
+             "the same machine.", "",
+             "| transport | batch | clients | p50 ms | p99 ms | p50 over in-process | requests/s | examples/s |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in results:
+        overhead = r["p50_ms"] - reference[(r["batch"], r["clients"])]
+        lines.append(f"| {r['transport']} | {r['batch']} | {r['clients']} | {r['p50_ms']:.2f} | "
+                     f"{r['p99_ms']:.2f} | {'' if r['transport'] == 'in-process' else f'+{overhead:.2f} ms'}"
+                     f" | {r['requests_per_s']:.0f} | {r['examples_per_s']:.0f} |")
+    single = {r["transport"]: r for r in results if r["batch"] == 1 and r["clients"] == 1}
+    lines.append("")
+    for transport, passed in verdicts(results).items():
+        overhead = single[transport]["p50_ms"] - single["in-process"]["p50_ms"]
+        lines.append(f"- {transport}, single example, 1 client: p50 +{overhead:.2f} ms over in-process "
+                     f"(target <= +{TARGET_OVERHEAD_MS[transport]:.0f} ms): "
+                     f"{'met' if passed else 'MISSED'}")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    sys.exit(main())
