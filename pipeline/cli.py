@@ -26,6 +26,7 @@ def _pipeline_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--train-steps", type=int, default=defaults.train_steps)
     parser.add_argument("--eval-steps", type=int, default=defaults.eval_steps)
     parser.add_argument("--min-accuracy", type=float, default=defaults.min_accuracy, help="blessing threshold on eval accuracy")
+    parser.add_argument("--min-auc", type=float, default=defaults.min_auc, help="blessing threshold on eval AUC")
     parser.add_argument("--max-accuracy-drop", type=float, default=defaults.max_accuracy_drop, help="allowed drop vs. the baseline model")
     parser.add_argument("--hparams", type=json.loads, default={}, help='JSON, e.g. \'{"learning_rate": 0.01}\'')
     parser.add_argument("--no-cache", dest="enable_cache", action="store_false")
@@ -38,6 +39,18 @@ def _pipeline_parsers(subparsers) -> None:
     run = subparsers.add_parser("run", help="run the pipeline locally with TFX's LocalDagRunner")
     _pipeline_options(run)
     run.set_defaults(handler=_run)
+    resume = subparsers.add_parser(
+        "resume", help="re-run the latest failed run from its failed component (TFX partial run); "
+                       "give the same options as the run, with the fix")
+    _pipeline_options(resume)
+    resume.set_defaults(handler=_resume)
+    history = subparsers.add_parser("runs", help="pipeline runs from ML Metadata, newest first; "
+                                                 "`runs show ID`: one run's lineage and report")
+    history.add_argument("show", nargs="?", choices=["show"])
+    history.add_argument("run_id", nargs="?")
+    history.add_argument("--work-dir", default=PipelineConfig.work_dir)
+    history.add_argument("--pipeline-name", default=PipelineConfig.pipeline_name)
+    history.set_defaults(handler=_runs)
     build = subparsers.add_parser("compile", help="compile for Kubeflow Pipelines v2 / Vertex AI")
     _pipeline_options(build)
     build.add_argument("--image", required=True, help="container image with this package (see Dockerfile)")
@@ -45,14 +58,38 @@ def _pipeline_parsers(subparsers) -> None:
     build.set_defaults(handler=_compile)
 
 
-def _run(args: argparse.Namespace) -> int:
+def _run(args: argparse.Namespace, resume: bool = False) -> int:
     from pipeline import runner  # pylint: disable=import-outside-toplevel  (imports TensorFlow)
 
     try:
-        runner.run_and_describe(config_from_args(args))
+        runner.run_and_describe(config_from_args(args), resume)
     except runner.PipelineFailed as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
+    return 0
+
+
+def _resume(args: argparse.Namespace) -> int:
+    return _run(args, resume=True)
+
+
+def _runs(args: argparse.Namespace) -> int:
+    # pylint: disable=import-outside-toplevel  (MLMD and TFMA load only for this command)
+    from pipeline import run_report, run_summary, runs
+
+    config = PipelineConfig(work_dir=args.work_dir, pipeline_name=args.pipeline_name).resolved()
+    if not os.path.exists(config.metadata_path):
+        print(f"error: no runs recorded in {config.metadata_path}")
+        return 1
+    store = run_summary.open_store(config.metadata_path)
+    if not args.show:
+        print(runs.render_table(runs.records(store)))
+        return 0
+    if args.run_id not in run_summary.run_ids(store):
+        print(f"error: no run {args.run_id!r}; `tfxpipe runs` lists them")
+        return 1
+    print(runs.lineage(store, args.run_id))
+    print(f"Run report: {run_report.write(store, args.run_id, config.report_dir)}")
     return 0
 
 
@@ -77,6 +114,7 @@ def config_from_args(args: argparse.Namespace) -> PipelineConfig:
         "eval_steps": args.eval_steps,
         "min_accuracy": args.min_accuracy,
         "max_accuracy_drop": args.max_accuracy_drop,
+        "min_auc": args.min_auc,
         "hyperparameters": check_hyperparameters(args.hparams, DEFAULT_HYPERPARAMETERS),
         "enable_cache": args.enable_cache,
         "profile": args.profile,

@@ -52,6 +52,9 @@ class PipelineConfig:
     eval_steps: int = 150
     min_accuracy: float = 0.6  # Evaluator blesses only above this eval accuracy ...
     max_accuracy_drop: float = 0.01  # ... and not more than this below the baseline model's
+    # ... and with AUC above this. Accuracy alone cannot see a useless model on imbalanced labels:
+    # 22 % of trips are big tippers, so always answering "no" scores 0.78 accuracy, AUC 0.5.
+    min_auc: float = 0.7
     hyperparameters: Dict[str, Any] = dataclasses.field(default_factory=dict)
     # Where Beam runs (pipeline/profiles.py). "local": in-process DirectRunner; on one machine and
     # data of this size, worker processes cost more in start-up and serialization than they save.

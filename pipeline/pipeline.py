@@ -40,7 +40,8 @@ SLICE_FEATURE = "payment_type"
 
 def eval_config(config: PipelineConfig) -> tfma.EvalConfig:
     """AUC, accuracy and calibration, overall and per payment type. The blessing is decided on the
-    overall slice only: a threshold on every slice would let a five-row slice veto a good model."""
+    overall slice only (a threshold on every slice would let a five-row slice veto a good model):
+    AUC >= min_auc, accuracy >= min_accuracy and at most max_accuracy_drop below the baseline."""
     accuracy_threshold = tfma.MetricThreshold(
         value_threshold=tfma.GenericValueThreshold(lower_bound={"value": config.min_accuracy}),
         change_threshold=tfma.GenericChangeThreshold(
@@ -48,6 +49,9 @@ def eval_config(config: PipelineConfig) -> tfma.EvalConfig:
             absolute={"value": -config.max_accuracy_drop},
         ),
     )
+    overall = [tfma.SlicingSpec()]
+    auc_threshold = tfma.MetricThreshold(
+        value_threshold=tfma.GenericValueThreshold(lower_bound={"value": config.min_auc}))
     return tfma.EvalConfig(
         model_specs=[
             tfma.ModelSpec(
@@ -62,13 +66,17 @@ def eval_config(config: PipelineConfig) -> tfma.EvalConfig:
             tfma.MetricsSpec(
                 metrics=[
                     tfma.MetricConfig(class_name="ExampleCount"),
-                    tfma.MetricConfig(class_name="AUC"),
+                    tfma.MetricConfig(
+                        class_name="AUC",
+                        per_slice_thresholds=[tfma.PerSliceMetricThreshold(
+                            slicing_specs=overall, threshold=auc_threshold)],
+                    ),
                     tfma.MetricConfig(class_name="Calibration"),
                     tfma.MetricConfig(
                         class_name="BinaryAccuracy",
                         per_slice_thresholds=[
                             tfma.PerSliceMetricThreshold(
-                                slicing_specs=[tfma.SlicingSpec()], threshold=accuracy_threshold
+                                slicing_specs=overall, threshold=accuracy_threshold
                             )
                         ],
                     ),

@@ -4,11 +4,11 @@ import time
 from typing import Optional
 
 import tensorflow_data_validation as tfdv
-import tensorflow_model_analysis as tfma
 from absl import logging as absl_logging
+from tfx.orchestration import pipeline as tfx_pipeline
 from tfx.orchestration.local.local_dag_runner import LocalDagRunner
 
-from pipeline import gate, progress, run_summary
+from pipeline import evaluation, gate, progress, run_report, run_summary, runs
 from pipeline.configs import PipelineConfig
 from pipeline.pipeline import create_pipeline
 from schema import checks, report
@@ -38,16 +38,33 @@ def check_inputs(config: PipelineConfig) -> None:
         )
 
 
-def run(config: PipelineConfig) -> run_summary.RunSummary:
-    """Runs every component (cached ones are reused) and returns what the run did, from MLMD."""
+def resume_options(config: PipelineConfig) -> tfx_pipeline.RunOptions:
+    """TFX partial run from the component that failed in the latest run: the components before it
+    are not run again, their outputs are taken from that run (TFX's snapshot of it)."""
+    if not os.path.exists(config.metadata_path):
+        raise PipelineFailed(f"no runs recorded in {config.metadata_path}: nothing to resume")
+    latest = runs.record(run_summary.open_store(config.metadata_path),
+                         run_summary.run_ids(run_summary.open_store(config.metadata_path))[-1])
+    if latest.failed_node is None:
+        raise PipelineFailed(f"the latest run {latest.run_id} did not fail: nothing to resume")
+    if latest.failed_node == gate.DataGate.__name__:
+        raise PipelineFailed("the latest run was stopped by the data gate: fix the data and run again")
+    print(f"Resuming run {latest.run_id} from {latest.failed_node}", flush=True)
+    return tfx_pipeline.RunOptions(from_nodes=[latest.failed_node])
+
+
+def run(config: PipelineConfig, resume: bool = False) -> run_summary.RunSummary:
+    """Runs every component (cached ones are reused) and returns what the run did, from MLMD.
+    `resume`: only the latest run's failed component and those after it."""
     config = config.resolved()
     check_inputs(config)
+    run_options = resume_options(config) if resume else None
     os.makedirs(os.path.dirname(config.metadata_path), exist_ok=True)
     handler = progress.ComponentProgress()
     absl_logger = absl_logging.get_absl_logger()
     absl_logger.addHandler(handler)
     try:
-        LocalDagRunner().run(create_pipeline(config))
+        LocalDagRunner().run(create_pipeline(config), run_options=run_options)
     except checks.DataValidationError as error:
         run_summary.record_failure(
             run_summary.open_store(config.metadata_path, writable=True),
@@ -62,20 +79,6 @@ def run(config: PipelineConfig) -> run_summary.RunSummary:
     return run_summary.summarize(run_summary.open_store(config.metadata_path))
 
 
-def overall_metrics(evaluation_uri: Optional[str]) -> dict:
-    """Overall-slice metric values (AUC, accuracy, ...) of an Evaluator output, by metric name."""
-    if not evaluation_uri:
-        return {}
-    for slice_metrics in tfma.load_metrics(evaluation_uri):
-        if not slice_metrics.slice_key.single_slice_keys:
-            return {
-                entry.key.name: entry.value.double_value.value
-                for entry in slice_metrics.metric_keys_and_values
-                if not entry.key.is_diff and entry.key.model_name in ("", "candidate")
-            }
-    return {}
-
-
 def describe(summary: run_summary.RunSummary, config: PipelineConfig, seconds: float) -> str:
     config = config.resolved()
     states = [s for node in summary.node_states.values() for s in node]
@@ -83,20 +86,17 @@ def describe(summary: run_summary.RunSummary, config: PipelineConfig, seconds: f
         f"Run {summary.run_id} finished in {seconds:.1f} s: "
         f"{states.count('executed')} components executed, {states.count('cached')} cached."
     ]
-    metrics = overall_metrics(summary.evaluation_uri)
-    if metrics:
+    result = evaluation.load(summary.evaluation_uri)
+    if result:
         shown = ", ".join(
-            f"{name} {metrics[name]:.3f}"
-            for name in ("auc", "binary_accuracy", "calibration", "example_count")
-            if name in metrics
+            f"{name} {result.overall[name]:.3f}"
+            + (f" ({result.change[name]:+.3f} vs baseline)" if name in result.change else "")
+            for name in evaluation.KEY_METRICS if name in result.overall
         )
         lines.append(f"Evaluation (eval split, candidate model): {shown}")
     if summary.blessed is not None:
-        lines.append(
-            "Blessed: yes" if summary.blessed else
-            f"Blessed: NO (needs binary_accuracy >= {config.min_accuracy} and at most "
-            f"{config.max_accuracy_drop} below the baseline model)"
-        )
+        lines.append("Blessed: yes" if summary.blessed else
+                     "Blessed: NO: " + ("; ".join(result.failures) if result else "not evaluated"))
     if summary.blessed and summary.infra_blessed is not None:
         lines.append("Infra validation: served and answered gRPC and REST requests"
                       if summary.infra_blessed else f"Infra validation: FAILED ({summary.infra_failure})")
@@ -113,9 +113,25 @@ def describe(summary: run_summary.RunSummary, config: PipelineConfig, seconds: f
     return "\n".join(lines)
 
 
-def run_and_describe(config: PipelineConfig) -> run_summary.RunSummary:
+def write_run_report(config: PipelineConfig) -> Optional[str]:
+    """The latest run's HTML report (pipeline/run_report.py), when a run was recorded."""
+    config = config.resolved()
+    if not os.path.exists(config.metadata_path):
+        return None
+    store = run_summary.open_store(config.metadata_path)
+    ids = run_summary.run_ids(store)
+    return run_report.write(store, ids[-1], config.report_dir) if ids else None
+
+
+def run_and_describe(config: PipelineConfig, resume: bool = False) -> run_summary.RunSummary:
     started = time.monotonic()
     print(f"Running pipeline '{config.pipeline_name}' on {config.resolved().data_root}", flush=True)
-    summary = run(config)
+    try:
+        summary = run(config, resume)
+    except PipelineFailed as error:
+        started_run = "the data was rejected before the pipeline started" not in str(error)
+        path = write_run_report(config) if started_run else None
+        raise PipelineFailed(f"{error}\nRun report: {path}" if path else str(error)) from error
     print(describe(summary, config, time.monotonic() - started), flush=True)
+    print(f"Run report: {write_run_report(config)}", flush=True)
     return summary

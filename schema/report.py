@@ -32,16 +32,16 @@ def render_text(findings: Sequence[Finding], title: str, report_path: Optional[s
     return "\n".join(lines)
 
 
-def _row(cells: Sequence[str], tag: str = "td") -> str:
+def row(cells: Sequence[str], tag: str = "td") -> str:
     return "<tr>" + "".join(f"<{tag}>{html.escape(str(c))}</{tag}>" for c in cells) + "</tr>"
 
 
-def _statistics_table(statistics: statistics_pb2.DatasetFeatureStatisticsList) -> List[str]:
+def statistics_table(statistics: statistics_pb2.DatasetFeatureStatisticsList) -> List[str]:
     out = []
     for dataset in statistics.datasets:
         out.append(f"<h3>Statistics: {html.escape(dataset.name or 'data')} "
                    f"({dataset.num_examples} rows)</h3><table>")
-        out.append(_row(["feature", "type", "present", "summary"], "th"))
+        out.append(row(["feature", "type", "present", "summary"], "th"))
         for feature in dataset.features:
             kind = feature.WhichOneof("stats")
             common = getattr(feature, kind).common_stats
@@ -52,7 +52,7 @@ def _statistics_table(statistics: statistics_pb2.DatasetFeatureStatisticsList) -
             else:
                 top = ", ".join(b.label for b in feature.string_stats.rank_histogram.buckets[:5])
                 summary = f"{feature.string_stats.unique} distinct; top: {top}"
-            out.append(_row([feature.path.step[-1],
+            out.append(row([feature.path.step[-1],
                              statistics_pb2.FeatureNameStatistics.Type.Name(feature.type),
                              f"{present:.1%}", summary]))
         out.append("</table>")
@@ -68,13 +68,13 @@ def write_html(path: str, findings: Sequence[Finding], title: str,
              f"<style>{STYLE}</style></head><body><h1>{html.escape(title)}</h1>", verdict]
     if findings:
         parts.append("<h2>Anomalies</h2><table>")
-        parts.append(_row(["feature", "problem", "details", "expected (schema)", "found (data)",
+        parts.append(row(["feature", "problem", "details", "expected (schema)", "found (data)",
                            "offending values"], "th"))
         for f in findings:
-            parts.append(_row([f.feature, f.problem, f.detail, f.expected, f.actual, ", ".join(f.examples)]))
+            parts.append(row([f.feature, f.problem, f.detail, f.expected, f.actual, ", ".join(f.examples)]))
         parts.append("</table>")
     if statistics is not None:
-        parts.extend(_statistics_table(statistics))
+        parts.extend(statistics_table(statistics))
     parts.append("</body></html>")
     tf.io.gfile.makedirs(os.path.dirname(path) or ".")  # gfile: also gs:// on a cluster
     staging = f"{path}.tmp"

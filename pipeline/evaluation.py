@@ -1,0 +1,68 @@
+"""What the Evaluator measured and decided, read from its TFMA output: metrics overall and per slice,
+the change against the baseline model, and the thresholds that failed (TFMA's validation result)."""
+import dataclasses
+from typing import Dict, List, Optional, Tuple
+
+import tensorflow_model_analysis as tfma
+
+OVERALL = "overall"
+KEY_METRICS = ("auc", "binary_accuracy", "calibration", "example_count")
+
+
+@dataclasses.dataclass
+class Evaluation:
+    overall: Dict[str, float]  # candidate model, overall slice
+    change: Dict[str, float]  # candidate - baseline, overall slice (empty without a baseline)
+    baseline: Dict[str, float]
+    by_slice: List[Tuple[str, Dict[str, float]]]  # ("payment_type = Cash", candidate metrics)
+    blessed: bool
+    failures: List[str]  # thresholds that failed, readable
+
+
+def _slice_name(slice_key) -> str:
+    keys = slice_key.single_slice_keys
+    if not keys:
+        return OVERALL
+    return ", ".join(
+        f"{k.column} = {k.bytes_value.decode() if k.HasField('bytes_value') else k.int64_value if k.HasField('int64_value') else k.float_value}"
+        for k in keys)
+
+
+def _failure_text(failure) -> str:
+    key, threshold = failure.metric_key, failure.metric_threshold
+    bound = (threshold.value_threshold.lower_bound.value if threshold.HasField("value_threshold")
+             else threshold.change_threshold.absolute.value)
+    kind = "change vs baseline" if key.is_diff else "value"
+    return (f"{key.name} {kind} {failure.metric_value.double_value.value:.4f} is below the threshold "
+            f"{bound:.4f}")
+
+
+def load(evaluation_uri: Optional[str]) -> Optional[Evaluation]:
+    if not evaluation_uri:
+        return None
+    result = Evaluation({}, {}, {}, [], False, [])
+    for slice_metrics in tfma.load_metrics(evaluation_uri):
+        name = _slice_name(slice_metrics.slice_key)
+        values: Dict[str, float] = {}
+        for entry in slice_metrics.metric_keys_and_values:
+            if entry.value.WhichOneof("type") != "double_value":
+                continue
+            value = entry.value.double_value.value
+            if entry.key.is_diff:
+                if name == OVERALL:
+                    result.change[entry.key.name] = value
+            elif entry.key.model_name == "baseline":
+                if name == OVERALL:
+                    result.baseline[entry.key.name] = value
+            else:
+                values[entry.key.name] = value
+        if name == OVERALL:
+            result.overall = values
+        else:
+            result.by_slice.append((name, values))
+    result.by_slice.sort()
+    validation = tfma.load_validation_result(evaluation_uri)
+    result.blessed = validation.validation_ok
+    result.failures = [_failure_text(f) for per_slice in validation.metric_validations_per_slice
+                       for f in per_slice.failures]
+    return result

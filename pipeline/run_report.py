@@ -1,0 +1,131 @@
+"""One self-contained HTML page per run (no Jupyter, no network): data statistics and the gate's
+verdict, evaluation overall and by slice against the baseline, the blessing with the thresholds that
+decided it, infra validation, the pushed version and the lineage."""
+import html
+import json
+import os
+from typing import Dict, List, Optional
+
+import tensorflow as tf
+import tensorflow_data_validation as tfdv
+from ml_metadata.proto import metadata_store_pb2
+
+from pipeline import evaluation, run_summary, runs
+from schema import report
+
+_DECISION = "<p id='decision' class='{cls}'>{text}</p>"
+
+
+def path_for(report_dir: str, run_id: str) -> str:
+    return os.path.join(report_dir, "runs", run_id.replace(":", "-") + ".html")
+
+
+def _outputs(store, run_id: str, node: str) -> Dict[str, List]:
+    """Output artifacts of `node` in the run, by artifact type name."""
+    run = store.get_context_by_type_and_name("pipeline_run", run_id)
+    types = {t.id: t.name for t in store.get_artifact_types()}
+    found: Dict[str, List] = {}
+    for execution in store.get_executions_by_context(run.id):
+        if runs.node_of(store, execution.id) != node:
+            continue
+        events = [e for e in store.get_events_by_execution_ids([execution.id])
+                  if e.type == metadata_store_pb2.Event.OUTPUT]
+        for artifact in store.get_artifacts_by_id([e.artifact_id for e in events]):
+            found.setdefault(types[artifact.type_id], []).append(artifact)
+    return found
+
+
+def _statistics(store, run_id: str) -> List[str]:
+    artifacts = _outputs(store, run_id, "StatisticsGen").get("ExampleStatistics", [])
+    if not artifacts:
+        return ["<p>No statistics in this run.</p>"]
+    path = os.path.join(artifacts[0].uri, "Split-train", "FeatureStats.pb")
+    if not tf.io.gfile.exists(path):
+        return [f"<p>Statistics not found at {html.escape(path)}.</p>"]
+    return report.statistics_table(tfdv.load_stats_binary(path))
+
+
+def _thresholds(store, run_id: str) -> List[str]:
+    """The thresholds as the Evaluator was configured in this run (its eval_config property)."""
+    run = store.get_context_by_type_and_name("pipeline_run", run_id)
+    for execution in store.get_executions_by_context(run.id):
+        if runs.node_of(store, execution.id) == "Evaluator" and "eval_config" in execution.custom_properties:
+            config = json.loads(execution.custom_properties["eval_config"].string_value)
+            rows = []
+            for spec in config.get("metrics_specs", []):
+                for metric in spec.get("metrics", []):
+                    for per_slice in metric.get("per_slice_thresholds", []):
+                        threshold = per_slice.get("threshold", {})
+                        if "value_threshold" in threshold:
+                            bound = threshold["value_threshold"]["lower_bound"]
+                            rows.append(report.row([metric["class_name"], f">= {bound}"]))
+                        if "change_threshold" in threshold:
+                            bound = threshold["change_threshold"]["absolute"]
+                            rows.append(report.row([metric["class_name"],
+                                                    f"change vs baseline >= {bound}"]))
+            return ["<table id='thresholds'>", report.row(["metric", "threshold"], "th"), *rows,
+                    "</table>"]
+    return ["<p>No evaluation in this run.</p>"]
+
+
+def _metrics(result: Optional[evaluation.Evaluation]) -> List[str]:
+    if result is None:
+        return ["<p>The model was not evaluated in this run.</p>"]
+    out = ["<table id='metrics'>", report.row(["metric", "candidate", "baseline", "change"], "th")]
+    for name, value in sorted(result.overall.items()):
+        baseline = result.baseline.get(name)
+        change = result.change.get(name)
+        out.append(report.row([name, f"{value:.4f}", "-" if baseline is None else f"{baseline:.4f}",
+                               "-" if change is None else f"{change:+.4f}"]))
+    out.append("</table><h3>By slice</h3><table id='slices'>")
+    names = list(evaluation.KEY_METRICS)
+    out.append(report.row(["slice", *names], "th"))
+    for slice_name, values in result.by_slice:
+        out.append(report.row([slice_name, *(f"{values[n]:.4f}" if n in values else "-" for n in names)]))
+    out.append("</table>")
+    return out
+
+
+def write(store, run_id: str, report_dir: str) -> str:
+    record = runs.record(store, run_id)
+    summary = run_summary.summarize(store, run_id)
+    result = evaluation.load(summary.evaluation_uri)
+    if record.blessed:
+        decision = _DECISION.format(cls="pass", text="Blessed: the model met every threshold.")
+    elif record.blessed is False:
+        reasons = "; ".join(result.failures) if result else ""
+        decision = _DECISION.format(cls="fail", text=html.escape(f"NOT blessed: {reasons}"))
+    else:
+        decision = _DECISION.format(cls="fail", text="No blessing decision: the run stopped earlier.")
+    if record.pushed_version:
+        pushed = f"Pushed version <b id='pushed'>{html.escape(record.pushed_version)}</b> to " \
+                 f"{html.escape(summary.pushed_destination or '')}."
+    else:
+        pushed = "<span id='pushed'>Nothing pushed</span>; the served model is unchanged."
+    infra = ("-" if summary.infra_blessed is None else "passed" if summary.infra_blessed
+             else f"FAILED: {summary.infra_failure}")
+    title = f"Pipeline run {run_id}"
+    parts = [
+        f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>",
+        f"<style>{report.STYLE}</style></head><body><h1>{html.escape(title)}</h1>",
+        "<table id='summary'>",
+        report.row(["started", f"{record.started:%Y-%m-%d %H:%M:%S}"]),
+        report.row(["duration", f"{record.seconds:.1f} s"]),
+        report.row(["data span(s)", ", ".join(map(str, record.spans)) or "-"]),
+        report.row(["data gate", record.gate]),
+        report.row(["failed component", record.failed_node or "-"]),
+        report.row(["infra validation", infra]),
+        "</table>",
+        "<h2>Blessing</h2>", decision, *_thresholds(store, run_id),
+        f"<h2>Push</h2><p>{pushed}</p>",
+        "<h2>Evaluation (eval split)</h2>", *_metrics(result),
+        "<h2>Data</h2>", *_statistics(store, run_id),
+        f"<h2>Lineage</h2><pre>{html.escape(runs.lineage(store, run_id))}</pre>",
+        "</body></html>",
+    ]
+    path = path_for(report_dir, run_id)
+    tf.io.gfile.makedirs(os.path.dirname(path))
+    with tf.io.gfile.GFile(path + ".tmp", "w") as f:
+        f.write("\n".join(parts))
+    tf.io.gfile.rename(path + ".tmp", path, overwrite=True)
+    return path

@@ -1,0 +1,133 @@
+"""`tfxpipe runs` and `tfxpipe runs show ID`: the run history, read from ML Metadata.
+
+TFX records every execution with its inputs, outputs and run context; these views answer "what is
+being served, trained on what, and did it pass?" without opening MLMD or a notebook.
+"""
+import dataclasses
+import datetime
+from typing import Dict, List, Optional
+
+import ml_metadata as mlmd
+from ml_metadata.proto import metadata_store_pb2
+
+from pipeline import evaluation, run_summary
+
+_STATE = {metadata_store_pb2.Execution.COMPLETE: "executed",
+          metadata_store_pb2.Execution.CACHED: "cached",
+          metadata_store_pb2.Execution.FAILED: "FAILED",
+          metadata_store_pb2.Execution.RUNNING: "running"}
+
+
+@dataclasses.dataclass
+class RunRecord:
+    run_id: str
+    started: datetime.datetime
+    seconds: float
+    spans: List[int]
+    gate: str  # passed / FAILED / not run
+    model_id: Optional[int]
+    metrics: Dict[str, float]
+    change: Dict[str, float]
+    blessed: Optional[bool]
+    pushed_version: Optional[str]
+    failed_node: Optional[str]
+
+
+def node_of(store: mlmd.MetadataStore, execution_id: int) -> str:
+    return next(c.name.split(".", 1)[-1] for c in store.get_contexts_by_execution(execution_id)
+                if c.type == "node")
+
+
+def record(store: mlmd.MetadataStore, run_id: str) -> RunRecord:
+    run = store.get_context_by_type_and_name("pipeline_run", run_id)
+    executions = store.get_executions_by_context(run.id)
+    types = {t.id: t.name for t in store.get_artifact_types()}
+    artifacts = store.get_artifacts_by_context(run.id)
+    summary = run_summary.summarize(store, run_id)
+    failed = [e for e in executions if e.last_known_state == metadata_store_pb2.Execution.FAILED]
+    started = min((e.create_time_since_epoch for e in executions), default=run.create_time_since_epoch)
+    ended = max((e.last_update_time_since_epoch for e in executions), default=started)
+    gate_states = summary.node_states.get("DataGate", [])
+    result = evaluation.load(summary.evaluation_uri)
+    models = [a.id for a in artifacts if types[a.type_id] == "Model"]
+    return RunRecord(
+        run_id=run_id,
+        started=datetime.datetime.fromtimestamp(started / 1000),
+        seconds=(ended - started) / 1000,
+        spans=sorted({a.custom_properties["span"].int_value for a in artifacts
+                      if types[a.type_id] == "Examples" and "span" in a.custom_properties}),
+        gate="FAILED" if "failed" in gate_states else "passed" if gate_states else "not run",
+        model_id=models[0] if models else None,
+        metrics=result.overall if result else {},
+        change=result.change if result else {},
+        blessed=summary.blessed,
+        pushed_version=summary.pushed_version if summary.pushed else None,
+        failed_node=node_of(store, failed[-1].id) if failed else None,
+    )
+
+
+def records(store: mlmd.MetadataStore) -> List[RunRecord]:
+    """Every run, newest first."""
+    return [record(store, run_id) for run_id in reversed(run_summary.run_ids(store))]
+
+
+def render_table(runs: List[RunRecord]) -> str:
+    header = (f"{'run id':<28} {'started':<19} {'secs':>6}  {'span':<5} {'gate':<7} {'model':<7} "
+              f"{'auc':<15} {'accuracy':<15} {'blessed':<7} pushed")
+    lines = [header, "-" * len(header)]
+    for run in runs:
+        def metric(name):
+            if name not in run.metrics:
+                return "-"
+            change = f" ({run.change[name]:+.3f})" if name in run.change else ""
+            return f"{run.metrics[name]:.3f}{change}"
+
+        blessed = "-" if run.blessed is None else "yes" if run.blessed else "NO"
+        outcome = run.pushed_version or (f"failed at {run.failed_node}" if run.failed_node else "-")
+        lines.append(
+            f"{run.run_id:<28} {run.started:%Y-%m-%d %H:%M:%S} {run.seconds:>6.1f}  "
+            f"{','.join(map(str, run.spans)) or '-':<5} {run.gate:<7} "
+            f"{('#' + str(run.model_id)) if run.model_id else '-':<7} {metric('auc'):<15} "
+            f"{metric('binary_accuracy'):<15} {blessed:<7} {outcome}")
+    return "\n".join(lines)
+
+
+def _describe_artifact(artifact, type_name: str) -> str:
+    props = artifact.custom_properties
+    details = []
+    if "span" in props and type_name == "Examples":
+        details.append(f"span {props['span'].int_value}")
+    if "blessed" in props and type_name in ("ModelBlessing", "InfraBlessing"):
+        details.append("blessed" if props["blessed"].int_value == 1 else "NOT blessed")
+    if "passed" in props:
+        details.append("passed" if props["passed"].int_value == 1 else "FAILED")
+    if type_name == "PushedModel":
+        details.append(f"version {props['pushed_version'].string_value}"
+                       if props["pushed"].int_value == 1 else "not pushed")
+    suffix = f" ({', '.join(details)})" if details else ""
+    return f"{type_name} #{artifact.id}{suffix}"
+
+
+def lineage(store: mlmd.MetadataStore, run_id: str) -> str:
+    """Each execution of the run, in order: what it read and what it wrote (artifact ids link them)."""
+    run = store.get_context_by_type_and_name("pipeline_run", run_id)
+    types = {t.id: t.name for t in store.get_artifact_types()}
+    lines = [f"Run {run_id}: lineage from data to served model"]
+    for execution in sorted(store.get_executions_by_context(run.id), key=lambda e: e.id):
+        events = store.get_events_by_execution_ids([execution.id])
+        by_id = {a.id: a for a in store.get_artifacts_by_id([e.artifact_id for e in events])}
+        inputs = [_describe_artifact(by_id[e.artifact_id], types[by_id[e.artifact_id].type_id])
+                  for e in events if e.type == metadata_store_pb2.Event.INPUT]
+        outputs = [_describe_artifact(by_id[e.artifact_id], types[by_id[e.artifact_id].type_id])
+                   for e in events if e.type == metadata_store_pb2.Event.OUTPUT]
+        state = _STATE.get(execution.last_known_state, "?")
+        node = node_of(store, execution.id)
+        if node == "CsvExampleGen" and "input_base" in execution.custom_properties:
+            inputs = [f"data {execution.custom_properties['input_base'].string_value}"]
+        lines.append(f"  {node} [{state}]")
+        lines.append(f"      in:  {', '.join(inputs) or '-'}")
+        lines.append(f"      out: {', '.join(outputs) or '-'}")
+        reason = execution.custom_properties.get(run_summary.FAILURE_REASON)
+        if reason is not None:
+            lines.append(f"      why: {reason.string_value.splitlines()[0]}")
+    return "\n".join(lines)

@@ -1,0 +1,77 @@
+"""`tfxpipe monitor`: is what the served model is asked about still what it was trained on?
+
+Statistics (TFDV) over the examples the server logged (serving/request_log.py) in the latest time
+window are checked against the curated schema's SERVING environment, for skew against the training
+statistics and for drift against the previous window, with the schema's own comparators. Only the
+model's input features are checked: clients send nothing else.
+"""
+import dataclasses
+import os
+import tempfile
+import time
+from typing import List, Optional
+
+import tensorflow as tf
+import tensorflow_data_validation as tfdv
+from tensorflow_metadata.proto.v0 import schema_pb2, statistics_pb2
+
+from models import features
+from schema import checks
+from serving import request_log
+
+
+@dataclasses.dataclass
+class MonitorResult:
+    examples: int
+    previous_examples: int
+    findings: List[checks.Finding]
+    statistics: Optional[statistics_pb2.DatasetFeatureStatisticsList]
+
+
+def serving_schema(curated: schema_pb2.Schema) -> schema_pb2.Schema:
+    """The curated schema restricted to the model's input features."""
+    restricted = schema_pb2.Schema()
+    restricted.CopyFrom(curated)
+    kept = [f for f in curated.feature if f.name in set(features.feature_names())]
+    del restricted.feature[:]
+    restricted.feature.extend(kept)
+    return restricted
+
+
+def _window_files(directory: str, start: float, end: float) -> List[str]:
+    return [f for f in request_log.log_files(directory) if start <= os.path.getmtime(f) < end]
+
+
+def _statistics(files: List[str]) -> Optional[statistics_pb2.DatasetFeatureStatisticsList]:
+    """TFDV statistics of the examples in `files` (copied into one file: TFDV reads a pattern)."""
+    if not files:
+        return None
+    with tempfile.TemporaryDirectory(prefix="monitor-") as scratch:
+        merged = os.path.join(scratch, "window.tfrecord")
+        count = 0
+        with tf.io.TFRecordWriter(merged) as writer:
+            for path in files:
+                for record in tf.data.TFRecordDataset(path):
+                    writer.write(record.numpy())
+                    count += 1
+        return tfdv.generate_statistics_from_tfrecord(data_location=merged) if count else None
+
+
+def _count(statistics) -> int:
+    return statistics.datasets[0].num_examples if statistics else 0
+
+
+def check(log_dir: str, training: statistics_pb2.DatasetFeatureStatisticsList,
+          curated: schema_pb2.Schema, window_seconds: float,
+          now: Optional[float] = None) -> MonitorResult:
+    now = time.time() + 1 if now is None else now
+    current = _statistics(_window_files(log_dir, now - window_seconds, now))
+    previous = _statistics(_window_files(log_dir, now - 2 * window_seconds, now - window_seconds))
+    if current is None:
+        return MonitorResult(0, _count(previous), [], None)
+    schema = serving_schema(curated)
+    findings = checks.check_skew(current, training, schema)
+    if previous is not None:
+        drift = checks.check_statistics(current, schema, previous, environment="SERVING")
+        findings += [f for f in drift if "drift" in f.detail.lower() or "drift" in f.problem.lower()]
+    return MonitorResult(_count(current), _count(previous), findings, current)
