@@ -12,6 +12,7 @@ run: $(STAMP)
 	$(VENV)/bin/tfxpipe run $(ARGS)
 
 test: $(STAMP)
+	.ci/ensure_chromium.sh
 	$(VENV)/bin/python -m pytest tests
 
 bench: $(STAMP)

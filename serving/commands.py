@@ -141,55 +141,6 @@ def _latest_training_statistics(work_dir: str, pipeline_name: str):
     return tfdv.load_stats_binary(os.path.join(latest.uri, "Split-train", "FeatureStats.pb"))
 
 
-def monitor(args: argparse.Namespace) -> int:
-    # pylint: disable=import-outside-toplevel
-    import tensorflow_data_validation as tfdv
-
-    from schema import checks, report
-    from serving import monitor as serving_monitor
-
-    curated = tfdv.load_schema_text(args.schema)
-    if args.training_data:
-        training = checks.statistics_of_csv(args.training_data)
-    else:
-        training = _latest_training_statistics(args.work_dir, args.pipeline_name)
-        if training is None:
-            print(f"error: no training statistics in {args.work_dir}; run the pipeline or pass "
-                  "--training-data")
-            return 1
-    result = serving_monitor.check(args.request_log, training, curated, args.window_minutes * 60)
-    if not result.examples:
-        print(f"error: no requests logged in {args.request_log} in the last {args.window_minutes:g} "
-              "minutes")
-        return 1
-    title = (f"Serving requests: {result.examples} examples in the last {args.window_minutes:g} min "
-             f"(skew vs training" + (f", drift vs the {result.previous_examples} before" if
-                                     result.previous_examples else "") + ")")
-    path = report.write_html(args.report, result.findings, title, result.statistics)
-    print(report.render_text(result.findings, title, path))
-    return 1 if result.findings else 0
-
-
-def _latest_training_statistics(work_dir: str, pipeline_name: str):
-    # pylint: disable=import-outside-toplevel
-    import tensorflow_data_validation as tfdv
-
-    from pipeline import run_summary
-    from pipeline.configs import PipelineConfig
-
-    metadata_path = PipelineConfig(work_dir=work_dir, pipeline_name=pipeline_name).resolved().metadata_path
-    if not os.path.exists(metadata_path):
-        return None
-    store = run_summary.open_store(metadata_path)
-    produced = [a for a in store.get_artifacts_by_type("ExampleStatistics")
-                if os.path.exists(os.path.join(a.uri, "Split-train", "FeatureStats.pb"))
-                and "/StatisticsGen/" in a.uri]
-    if not produced:
-        return None
-    latest = max(produced, key=lambda a: a.id)
-    return tfdv.load_stats_binary(os.path.join(latest.uri, "Split-train", "FeatureStats.pb"))
-
-
 def add_parsers(subparsers, serving_dir: str, model_name: str, schema_file: str) -> None:
     parser = subparsers.add_parser("deploy-config", help="TF Serving configs, compose file, k8s manifest")
     parser.add_argument("--serving-dir", default=serving_dir)
@@ -235,12 +186,3 @@ def add_parsers(subparsers, serving_dir: str, model_name: str, schema_file: str)
     parser.add_argument("--report", default="monitor.html", help="HTML report (default: %(default)s)")
     parser.set_defaults(handler=monitor)
 
-    parser = subparsers.add_parser("monitor", help="skew and drift of logged serving requests; exit 1 when a threshold is crossed")
-    parser.add_argument("--request-log", required=True, help="folder given to `serve --request-log`")
-    parser.add_argument("--work-dir", default="work", help="pipeline work dir: training statistics of the latest run")
-    parser.add_argument("--pipeline-name", default="taxi")
-    parser.add_argument("--training-data", help="training CSV instead of the pipeline's statistics")
-    parser.add_argument("--schema", default=schema_file)
-    parser.add_argument("--window-minutes", type=float, default=60.0, help="checked window; drift is vs the window before")
-    parser.add_argument("--report", default="monitor.html", help="HTML report (default: %(default)s)")
-    parser.set_defaults(handler=monitor)

@@ -12,7 +12,9 @@ import grpc
 import numpy as np
 import tensorflow as tf
 from google.protobuf import json_format
-from tensorflow_serving.apis import classification_pb2, input_pb2, regression_pb2
+from tensorflow_serving.apis import (
+    classification_pb2, get_model_metadata_pb2, input_pb2, regression_pb2,
+)
 
 from serving.servables import ServingError
 
@@ -161,8 +163,6 @@ def message(proto) -> Dict[str, Any]:
 
 
 def metadata_response(response) -> Dict[str, Any]:
-    from tensorflow_serving.apis import get_model_metadata_pb2  # pylint: disable=import-outside-toplevel
-
     signature_map = get_model_metadata_pb2.SignatureDefMap()
     response.metadata["signature_def"].Unpack(signature_map)
     return {"model_spec": message(response.model_spec),

@@ -51,8 +51,8 @@ class PipelineWorkspace:
         self.metadata_path = os.path.join(self.work_dir, "metadata", "taxi", "metadata.sqlite")
         self.model_base = os.path.join(self.serving_dir, "taxi")
 
-    def run(self, extra_args: List[str], offline: bool = False) -> CliRun:
-        command = [sys.executable, "-m", "pipeline", "run", "--work-dir", self.work_dir,
+    def run(self, extra_args: List[str], offline: bool = False, command_name: str = "run") -> CliRun:
+        command = [sys.executable, "-m", "pipeline", command_name, "--work-dir", self.work_dir,
                    "--serving-dir", self.serving_dir, "--train-steps", TRAIN_STEPS,
                    "--eval-steps", EVAL_STEPS, *extra_args]
         if offline:

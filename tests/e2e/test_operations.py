@@ -1,0 +1,167 @@
+"""Operating the pipeline over time: two spans (the second with shuffled labels), run history and
+lineage, per-run reports in a real headless browser, resuming a failed run, and monitoring the
+requests a server logged."""
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tensorflow_data_validation as tfdv
+from ml_metadata.proto import metadata_store_pb2
+
+import schema
+from models import features
+from pipeline import run_report, run_summary
+from serving import client, examples
+from serving import process as serving_server
+from tests.bad_data import taxi_rows, write_rows
+from tests.e2e.conftest import PipelineWorkspace, snapshot
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def tfxpipe(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "pipeline", *args], capture_output=True, text=True,
+                          timeout=900, check=False)
+
+
+@pytest.fixture(scope="module")
+def history(tmp_path_factory):
+    """span-1 (real labels) is trained and pushed; span-2 has its tips shuffled between rows."""
+    root = tmp_path_factory.mktemp("operations")
+    rows = taxi_rows(15002)
+    header, body = rows[0], rows[1:]
+    order = np.random.default_rng(7).permutation(len(body))
+    first, second = [body[i] for i in order[:7000]], [body[i] for i in order[7000:14000]]
+    tips = header.index("tips")
+    shuffled_tips = np.random.default_rng(8).permutation([row[tips] for row in second])
+    second = [row[:tips] + [tip] + row[tips + 1:] for row, tip in zip(second, shuffled_tips)]
+    data = str(root / "data")
+    workspace = PipelineWorkspace(root)
+    write_rows(os.path.join(data, "span-1"), [header] + first)
+    good = workspace.run(["--data", data])
+    assert good.returncode == 0, good.stderr[-3000:]
+    served_after_good = snapshot(workspace.serving_dir)
+    write_rows(os.path.join(data, "span-2"), [header] + second)
+    shuffled = workspace.run(["--data", data])
+    assert shuffled.returncode == 0, shuffled.stderr[-3000:]
+    return workspace, data, good, shuffled, served_after_good
+
+
+def test_a_span_with_shuffled_labels_trains_a_model_that_is_not_pushed(history):
+    workspace, _, good, shuffled, served_after_good = history
+    assert good.summary.pushed and good.summary.blessed
+    assert shuffled.summary.node_states["DataGate"] == ["executed"], "same features: the gate passes"
+    assert shuffled.summary.node_states["Trainer"] == ["executed"]
+    assert shuffled.summary.blessed is False and shuffled.summary.pushed is False
+    assert re.search(r"Blessed: NO: auc value 0\.[0-6]\d* is below the threshold 0\.7", shuffled.stdout)
+    assert snapshot(workspace.serving_dir) == served_after_good
+
+
+def test_runs_lists_both_runs_newest_first_with_spans_blessings_and_versions(history):
+    workspace, _, good, shuffled, _ = history
+    listing = tfxpipe("runs", "--work-dir", workspace.work_dir)
+    assert listing.returncode == 0, listing.stderr
+    lines = [l for l in listing.stdout.splitlines() if l.startswith(("2", "1"))]
+    newest, older = lines[0].split(), lines[1].split()
+    assert newest[0] == shuffled.summary.run_id and older[0] == good.summary.run_id
+    assert newest[4:6] == ["2", "passed"] and older[4:6] == ["1", "passed"]
+    assert newest[-2:] == ["NO", "-"]
+    assert older[-2:] == ["yes", good.summary.pushed_version]
+
+
+def test_runs_show_prints_the_lineage_from_data_to_pushed_version(history):
+    workspace, data, good, _, _ = history
+    shown = tfxpipe("runs", "show", good.summary.run_id, "--work-dir", workspace.work_dir)
+    assert shown.returncode == 0, shown.stderr
+    text = shown.stdout
+    chain = [f"data {os.path.join(data)}", "out: Examples #", "out: ExampleStatistics #",
+             "out: TransformGraph #", "out: ModelRun #", "out: ModelEvaluation #",
+             "InfraBlessing #", "PushedModel #"]
+    positions = [text.find(step) for step in chain]
+    assert -1 not in positions and positions == sorted(positions), text
+    assert f"(version {good.summary.pushed_version})" in text
+    model_id = re.search(r"out: ModelRun #\d+, Model #(\d+)", text).group(1)
+    assert f"in:  Model #{model_id}" in text, "the Evaluator read the model the Trainer wrote"
+    assert tfxpipe("runs", "show", "no-such-run", "--work-dir", workspace.work_dir).returncode == 1
+
+
+@pytest.mark.parametrize("which", ["good", "shuffled"])
+def test_each_run_has_a_report_that_renders_in_headless_chromium(history, which):
+    assert CHROMIUM, "the report test needs Debian's chromium (`make test` installs it)"
+    workspace, _, good, shuffled, _ = history
+    run = good if which == "good" else shuffled
+    path = run_report.path_for(os.path.join(workspace.work_dir, "reports", "taxi"), run.summary.run_id)
+    assert f"Run report: {path}" in run.stdout
+    dom = subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--dump-dom",
+                          f"file://{path}"], capture_output=True, text=True, timeout=120, check=False)
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    assert '<table id="metrics">' in dom.stdout and "binary_accuracy" in dom.stdout
+    assert '<table id="slices">' in dom.stdout and "payment_type = Cash" in dom.stdout
+    decision = re.search(r'<p id="decision" class="\w+">([^<]*)</p>', dom.stdout).group(1)
+    if which == "good":
+        assert decision.startswith("Blessed") and good.summary.pushed_version in dom.stdout
+    else:
+        assert decision.startswith("NOT blessed") and "auc value" in decision
+        assert "Nothing pushed" in dom.stdout
+    assert '<table id="thresholds">' in dom.stdout and "&gt;= 0.7" in dom.stdout
+
+
+def _completed(store, node: str) -> int:
+    """Executions of `node` that did the work (COMPLETE), across every run."""
+    context = store.get_context_by_type_and_name("node", f"taxi.{node}")
+    return sum(e.last_known_state == metadata_store_pb2.Execution.COMPLETE
+               for e in store.get_executions_by_context(context.id))
+
+
+def test_a_run_failed_at_trainer_resumes_without_redoing_earlier_components(history):
+    workspace, data, _, _, _ = history
+    broken = workspace.run(["--data", data, "--hparams", '{"hidden_units": [-5]}'])
+    assert broken.returncode == 1 and "Trainer failed" in broken.stderr
+    upstream = ("CsvExampleGen", "StatisticsGen", "DataGate", "Transform")
+    store = run_summary.open_store(workspace.metadata_path)
+    done_before = {node: _completed(store, node) for node in upstream}
+
+    resumed = workspace.run(["--data", data, "--hparams", '{"hidden_units": [32, 16]}'],
+                            command_name="resume")
+
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr[-3000:]
+    assert "Resuming run" in resumed.stdout and "from Trainer" in resumed.stdout
+    states = resumed.summary.node_states
+    assert {node: states[node] for node in upstream} == {node: ["cached"] for node in upstream}
+    store = run_summary.open_store(workspace.metadata_path)
+    assert {node: _completed(store, node) for node in upstream} == done_before
+    assert states["Trainer"] == ["executed"] and states["Evaluator"] == ["executed"]
+    nothing_to_resume = workspace.run(["--data", data], command_name="resume")
+    assert nothing_to_resume.returncode == 1 and "nothing to resume" in nothing_to_resume.stderr
+
+
+@pytest.mark.parametrize("shifted", [False, True])
+def test_monitor_reports_skew_of_logged_requests(history, tmp_path, shifted):
+    workspace, *_ = history
+    header, *body = taxi_rows(15002)
+    rows = [dict(zip(header, r)) for r in body]
+    sample = [{k: v for k, v in row.items() if k in features.feature_names()}
+              for row in rows[3000:3600]]
+    if shifted:
+        for row in sample:
+            row["payment_type"] = "Cash"
+    serialized = examples.serialize_rows(sample, tfdv.load_schema_text(schema.SCHEMA_FILE))
+    log_dir = str(tmp_path / "requests")
+    with serving_server.running(["--serving-dir", workspace.serving_dir, "--model-name", "taxi",
+                                 "--request-log", log_dir]) as server:
+        connection = client.GrpcClient(server.grpc_target)
+        for start in range(0, len(serialized), 50):
+            connection.predict(serialized[start:start + 50])
+    verdict = tfxpipe("monitor", "--request-log", log_dir, "--work-dir", workspace.work_dir,
+                      "--report", str(tmp_path / "monitor.html"))
+    assert "600 examples" in verdict.stdout, verdict.stdout + verdict.stderr[-2000:]
+    if shifted:
+        assert verdict.returncode == 1
+        assert "payment_type: High Linfty distance between training and serving" in verdict.stdout
+    else:
+        assert verdict.returncode == 0, verdict.stdout
+        assert "data meets the schema" in verdict.stdout
