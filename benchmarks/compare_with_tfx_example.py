@@ -3,7 +3,8 @@
     .venv/bin/python -m benchmarks.compare_with_tfx_example [--update-readme]
 
 Both run at TFX's example settings (1000 train / 150 eval steps) on the same 15,002-row sample, each
-cold (empty pipeline root) and then fully cached, as separate processes. TFX's example runs unmodified
+cold (empty pipeline root) and then fully cached, as separate processes. Then this project's
+pipeline runs cold on synthetic taxi-shaped data of each `--sizes` (benchmarks/scale.py). TFX's example runs unmodified
 apart from its paths (it puts everything under $HOME, so HOME points at a scratch folder) and with
 TF_USE_LEGACY_KERAS=1, without which it fails at Trainer under Keras 3. Ratios are taken within this
 one run because the machines are noisy.
@@ -20,6 +21,7 @@ from typing import Dict, List
 
 import tfx
 
+from benchmarks import scale
 from benchmarks.measure import Measurement, finish, replace_between_markers, run_measured
 from pipeline.configs import bundled_data_root
 
@@ -94,24 +96,68 @@ def markdown(measurements: List[Measurement], info: Dict[str, str]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _verdict(value: float, limit: float, unit: str) -> str:
+    return "met" if value <= limit else f"MISSED by {value - limit:.1f}{unit}"
+
+
+def targets(measurements: List[Measurement], scale_runs: List[Measurement]) -> str:
+    """Issue targets, each with its measured value and by how much it is met or missed."""
+    by_label = {m.label: m for m in measurements}
+    cold = by_label["this project, cold"].seconds / by_label["TFX taxi example, cold"].seconds
+    cached = by_label["this project, cached re-run"]
+    cached_ratio = cached.seconds / by_label["TFX taxi example, cached re-run"].seconds
+    lines = ["", "Targets:", "", "| target | measured | verdict |", "|---|---:|---|",
+             f"| cold run <= 0.5x TFX example | {cold:.2f}x | {_verdict(cold, 0.5, 'x')} |",
+             f"| cached re-run <= 10 s | {cached.seconds:.1f} s | {_verdict(cached.seconds, 10, ' s')} |",
+             f"| cached re-run <= 0.3x TFX example's | {cached_ratio:.2f}x | "
+             f"{_verdict(cached_ratio, 0.3, 'x')} |"]
+    sizes = {int(m.label.split()[0].replace(",", "")): m for m in scale_runs}
+    if 1_500_000 in sizes:
+        big = sizes[1_500_000]
+        lines += [f"| 1.5M rows <= 900 s | {big.seconds:.0f} s | {_verdict(big.seconds, 900, ' s')} |",
+                  f"| 1.5M rows peak memory <= 6144 MiB | {big.peak_rss_mib:.0f} MiB | "
+                  f"{_verdict(big.peak_rss_mib, 6144, ' MiB')} |"]
+        if 150_000 in sizes:
+            growth = big.seconds / sizes[150_000].seconds
+            lines.append(f"| time(1.5M) / time(150k) <= 11 | {growth:.1f} | {_verdict(growth, 11, '')} |")
+    return "\n".join(lines) + "\n"
+
+
+def scale_table(scale_runs: List[Measurement]) -> str:
+    if not scale_runs:
+        return ""
+    lines = ["", "Scale (synthetic taxi-shaped data, default settings, cold runs):", "",
+             "| data | wall time (s) | peak memory (MiB, all processes) | slowest components (s) | exit |",
+             "|---|---:|---:|---|---:|"]
+    for m in scale_runs:
+        slowest = sorted(m.components.items(), key=lambda item: -item[1])[:3]
+        shown = ", ".join(f"{name} {seconds:.0f}" for name, seconds in slowest)
+        lines.append(f"| {m.label} | {m.seconds:.1f} | {m.peak_rss_mib:.0f} | {shown} | {m.returncode} |")
+    return "\n".join(lines) + "\n"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--update-readme", action="store_true")
+    parser.add_argument("--sizes", default="15000,150000,1500000",
+                        help="synthetic data sizes for the scale runs, comma-separated ('' to skip)")
     args = parser.parse_args()
     scratch = tempfile.mkdtemp(prefix="tfx-bench-")
     measurements = (measure_project(scratch) + [measure_validate(scratch)]
                     + measure_tfx_example(scratch))
+    scale_runs = scale.measure([int(s) for s in args.sizes.split(",") if s], scratch)
     info = machine()
-    table = markdown(measurements, info)
+    table = markdown(measurements, info) + scale_table(scale_runs) + targets(measurements, scale_runs)
     print(table)
     os.makedirs(RESULTS, exist_ok=True)
     with open(os.path.join(RESULTS, "compare_with_tfx_example.md"), "w", encoding="utf-8") as f:
         f.write(table)
     with open(os.path.join(RESULTS, "compare_with_tfx_example.json"), "w", encoding="utf-8") as f:
-        json.dump({"machine": info, "runs": [m.__dict__ for m in measurements]}, f, indent=2)
+        json.dump({"machine": info, "runs": [m.__dict__ for m in measurements],
+                   "scale": [m.__dict__ for m in scale_runs]}, f, indent=2)
     if args.update_readme:
         replace_between_markers(README, MARKERS, table)
-    return finish(measurements, scratch)
+    return finish(measurements + scale_runs, scratch)
 
 
 if __name__ == "__main__":

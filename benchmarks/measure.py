@@ -5,8 +5,11 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from typing import Dict, List, Optional, Sequence, Tuple
+
+import psutil
 
 from pipeline import run_summary
 
@@ -20,16 +23,42 @@ class Measurement:
     components: Dict[str, float]
 
 
+def _tree_rss(root: psutil.Process) -> int:
+    total = 0
+    for process in [root, *root.children(recursive=True)]:
+        try:
+            total += process.memory_info().rss
+        except psutil.Error:  # exited between listing and reading
+            pass
+    return total
+
+
 def run_measured(label: str, command: List[str], env: Optional[Dict[str, str]] = None,
                  log_path: Optional[str] = None, metadata_path: Optional[str] = None) -> Measurement:
-    """`ru_maxrss` from wait4 covers the child and the descendants it waited for (Beam workers)."""
+    """Peak memory is the largest *sum* of RSS over the child and all its descendants (Beam worker
+    processes run at the same time), sampled every 0.2 s; `ru_maxrss` would give one process only."""
     started = time.monotonic()
+    peak, done = [0], threading.Event()
     with open(log_path or os.devnull, "w", encoding="utf-8") as log:
         child = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+        root = psutil.Process(child.pid)
+
+        def sample():
+            while not done.wait(0.2):
+                try:
+                    peak[0] = max(peak[0], _tree_rss(root))
+                except psutil.Error:
+                    return
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
         _, status, usage = os.wait4(child.pid, 0)
+        done.set()
+        sampler.join()
     seconds = time.monotonic() - started
     components = component_seconds(metadata_path) if metadata_path and status == 0 else {}
-    return Measurement(label, seconds, usage.ru_maxrss / 1024, os.waitstatus_to_exitcode(status),
+    peak_bytes = max(peak[0], usage.ru_maxrss * 1024)
+    return Measurement(label, seconds, peak_bytes / 2**20, os.waitstatus_to_exitcode(status),
                        components)
 
 

@@ -30,7 +30,7 @@ def _pipeline_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-accuracy-drop", type=float, default=defaults.max_accuracy_drop, help="allowed drop vs. the baseline model")
     parser.add_argument("--hparams", type=json.loads, default={}, help='JSON, e.g. \'{"learning_rate": 0.01}\'')
     parser.add_argument("--no-cache", dest="enable_cache", action="store_false")
-    parser.add_argument("--profile", default=defaults.profile, help="where Beam runs: local, local-multiprocess, dataflow, flink, spark")
+    parser.add_argument("--profile", default=defaults.profile, help="where Beam runs: auto (local or local-multiprocess by data size), local, local-multiprocess, dataflow, flink, spark")
     parser.add_argument("--profile-setting", dest="profile_settings", action="append", metavar="KEY=VALUE", help="setting of the profile, e.g. project=my-project (repeatable)")
     parser.add_argument("--beam-arg", dest="beam_args", action="append", help="extra Beam pipeline argument (repeatable)")
 
@@ -125,7 +125,7 @@ def config_from_args(args: argparse.Namespace) -> PipelineConfig:
     if args.data_root:
         fields["data_root"] = args.data_root
     config = PipelineConfig(**fields)
-    profiles.beam_args(config.profile, config.profile_settings)  # ProfileError before any work
+    profiles.beam_args(config.resolved().profile, config.profile_settings)  # errors before any work
     return config
 
 

@@ -40,6 +40,18 @@ def bundled_data_root() -> str:
     )
 
 
+def input_bytes(data_root: str) -> int:
+    """Size of the files a run reads: the newest span-N/ folder, else the whole folder."""
+    from schema import checks  # pylint: disable=import-outside-toplevel  (schema imports TFDV)
+
+    if not os.path.isdir(data_root):
+        return 0
+    spans = checks.spans(data_root)
+    folder = spans[-1][1] if spans else data_root
+    return sum(os.path.getsize(os.path.join(root, name))
+               for root, _, names in os.walk(folder) for name in names)
+
+
 @dataclasses.dataclass(frozen=True)
 class PipelineConfig:
     pipeline_name: str = "taxi"
@@ -56,9 +68,10 @@ class PipelineConfig:
     # 22 % of trips are big tippers, so always answering "no" scores 0.78 accuracy, AUC 0.5.
     min_auc: float = 0.7
     hyperparameters: Dict[str, Any] = dataclasses.field(default_factory=dict)
-    # Where Beam runs (pipeline/profiles.py). "local": in-process DirectRunner; on one machine and
+    # Where Beam runs (pipeline/profiles.py). "auto": the in-process DirectRunner for small local data,
+    # worker processes from a measured size on. "local": in-process DirectRunner; on one machine and
     # data of this size, worker processes cost more in start-up and serialization than they save.
-    profile: str = "local"
+    profile: str = profiles.AUTO
     profile_settings: Dict[str, str] = dataclasses.field(default_factory=dict)
     extra_beam_args: Tuple[str, ...] = ()
     spans: Optional[bool] = None  # data root holds span-N/ folders; None: look (local paths only)
@@ -69,8 +82,14 @@ class PipelineConfig:
         def absolute(path: str) -> str:
             return path if is_remote(path) else os.path.abspath(path)
 
+        profile = self.profile
+        if profile == profiles.AUTO:
+            if is_remote(self.data_root):
+                raise ConfigError("profile 'auto' is for local data; name a cluster profile")
+            profile = profiles.choose_local(input_bytes(self.data_root))
         return dataclasses.replace(
             self,
+            profile=profile,
             data_root=absolute(self.data_root),
             work_dir=absolute(self.work_dir),
             serving_dir=absolute(self.serving_dir),

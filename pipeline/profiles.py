@@ -54,9 +54,23 @@ PROFILES: Dict[str, Profile] = {
 }
 
 
+AUTO = "auto"
+# Measured on 2 cores (benchmarks/compare_profiles.py): worker processes lose below ~10 MB of CSV
+# (start-up and serialization cost more than they save) and win from ~20 MB (150k rows: -11 %).
+AUTO_MULTIPROCESS_BYTES = 8 << 20
+
+
+def choose_local(data_bytes: int) -> str:
+    """The `auto` profile: in-process for small data, one worker process per core for larger."""
+    return "local-multiprocess" if data_bytes >= AUTO_MULTIPROCESS_BYTES else "local"
+
+
 def beam_args(profile: str, settings: Mapping[str, str]) -> Tuple[str, ...]:
+    if profile == AUTO:
+        raise ProfileError("profile 'auto' is resolved from the data size before Beam args are made")
     if profile not in PROFILES:
-        raise ProfileError(f"unknown profile '{profile}'; choose one of {', '.join(PROFILES)}")
+        raise ProfileError(
+            f"unknown profile '{profile}'; choose one of {AUTO}, {', '.join(PROFILES)}")
     return PROFILES[profile].beam_args(settings)
 
 

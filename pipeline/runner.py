@@ -125,7 +125,9 @@ def write_run_report(config: PipelineConfig) -> Optional[str]:
 
 def run_and_describe(config: PipelineConfig, resume: bool = False) -> run_summary.RunSummary:
     started = time.monotonic()
-    print(f"Running pipeline '{config.pipeline_name}' on {config.resolved().data_root}", flush=True)
+    resolved = config.resolved()
+    print(f"Running pipeline '{config.pipeline_name}' on {resolved.data_root} (Beam profile "
+          f"{resolved.profile})", flush=True)
     try:
         summary = run(config, resume)
     except PipelineFailed as error:

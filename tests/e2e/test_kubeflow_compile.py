@@ -32,11 +32,12 @@ def _tasks(spec):
 def test_every_component_is_in_the_spec_in_order(spec):
     tasks = _tasks(spec)
     assert {"CsvExampleGen", "StatisticsGen", "DataGate", "Transform", "Trainer", "Evaluator",
-            "Pusher"} <= set(tasks)
+            "InfraValidator", "Pusher"} <= set(tasks)
     depends = {name: set(task.get("dependentTasks", [])) for name, task in tasks.items()}
     assert "DataGate" in depends["Transform"]
     assert "Transform" in depends["Trainer"]
-    assert {"Trainer", "Evaluator"} <= depends["Pusher"]
+    assert {"Trainer", "Evaluator"} <= depends["InfraValidator"]
+    assert {"InfraValidator", "Evaluator"} <= depends["Pusher"]
 
 
 def test_image_pipeline_root_and_profile_beam_args_are_in_the_spec(spec):

@@ -37,3 +37,22 @@ def test_unknown_profile_and_setting_are_refused():
         profiles.beam_args("local", {"colour": "red"})
     with pytest.raises(profiles.ProfileError, match="not KEY=VALUE"):
         profiles.parse_settings(["project"])
+
+
+def test_auto_profile_follows_the_size_of_the_data_a_run_reads(tmp_path):
+    from pipeline.configs import PipelineConfig  # pylint: disable=import-outside-toplevel
+
+    small, large = tmp_path / "small", tmp_path / "spans"
+    small.mkdir()
+    (small / "data.csv").write_text("a,b\n1,2\n")
+    assert PipelineConfig(data_root=str(small)).resolved().profile == "local"
+    for span, size in (("span-1", profiles.AUTO_MULTIPROCESS_BYTES), ("span-2", 1000)):
+        (large / span).mkdir(parents=True)
+        with open(large / span / "data.csv", "wb") as f:
+            f.truncate(size)
+    assert PipelineConfig(data_root=str(large)).resolved().profile == "local", "newest span only"
+    with open(large / "span-2" / "data.csv", "wb") as f:
+        f.truncate(profiles.AUTO_MULTIPROCESS_BYTES)
+    assert PipelineConfig(data_root=str(large)).resolved().profile == "local-multiprocess"
+    assert PipelineConfig(data_root=str(small), profile="local-multiprocess").resolved().profile == \
+        "local-multiprocess", "an explicit profile is kept"

@@ -1,0 +1,61 @@
+"""Taxi-shaped synthetic data at any size, and the pipeline's wall time and peak memory on it.
+
+Rows are drawn with replacement from the bundled 15,002-row sample (seeded, so every run of the
+benchmark sees the same data); continuous columns get a small multiplicative jitter so rows are not
+exact copies, categorical columns and empty cells are kept as drawn. The label rule (tips vs fare)
+therefore keeps the sample's distribution.
+"""
+import csv
+import os
+import sys
+from typing import List
+
+import numpy as np
+
+from benchmarks.measure import Measurement, run_measured
+from pipeline import profiles
+from pipeline.configs import bundled_data_root, input_bytes
+
+JITTERED = ("fare", "tips", "trip_miles", "trip_seconds")
+SEED = 20261128
+CHUNK = 100_000
+
+
+def write_synthetic(rows: int, folder: str) -> str:
+    with open(os.path.join(bundled_data_root(), "data.csv"), newline="", encoding="utf-8") as f:
+        header, *sample = list(csv.reader(f))
+    rng = np.random.default_rng(SEED)
+    jittered = [header.index(name) for name in JITTERED]
+    os.makedirs(folder, exist_ok=True)
+    path = os.path.join(folder, "data.csv")
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(header)
+        for start in range(0, rows, CHUNK):
+            count = min(CHUNK, rows - start)
+            picks = rng.integers(0, len(sample), count)
+            factors = rng.lognormal(0.0, 0.03, (count, len(jittered)))
+            for pick, factor in zip(picks, factors):
+                row = list(sample[pick])
+                for column, scale in zip(jittered, factor):
+                    if row[column]:
+                        row[column] = f"{float(row[column]) * scale:.2f}"
+                writer.writerow(row)
+    return path
+
+
+def measure_size(rows: int, scratch: str) -> Measurement:
+    """A cold run of the default pipeline on `rows` synthetic rows (profile `auto`)."""
+    data = os.path.join(scratch, f"data-{rows}")
+    write_synthetic(rows, data)
+    work = os.path.join(scratch, f"scale-{rows}")
+    command = [sys.executable, "-m", "pipeline", "run", "--data", data, "--work-dir", work,
+               "--serving-dir", os.path.join(work, "serving")]
+    profile = profiles.choose_local(input_bytes(data))
+    return run_measured(f"{rows:,} rows ({profile})", command,
+                        log_path=os.path.join(scratch, f"scale-{rows}.log"),
+                        metadata_path=os.path.join(work, "metadata", "taxi", "metadata.sqlite"))
+
+
+def measure(sizes: List[int], scratch: str) -> List[Measurement]:
+    return [measure_size(rows, scratch) for rows in sizes]
