@@ -4,11 +4,10 @@ decided it, infra validation, the pushed version and the lineage."""
 import html
 import json
 import os
-from typing import Dict, List, Optional
+from typing import List, Optional
 
 import tensorflow as tf
 import tensorflow_data_validation as tfdv
-from ml_metadata.proto import metadata_store_pb2
 
 from pipeline import evaluation, run_summary, runs
 from schema import report
@@ -20,23 +19,8 @@ def path_for(report_dir: str, run_id: str) -> str:
     return os.path.join(report_dir, "runs", run_id.replace(":", "-") + ".html")
 
 
-def _outputs(store, run_id: str, node: str) -> Dict[str, List]:
-    """Output artifacts of `node` in the run, by artifact type name."""
-    run = store.get_context_by_type_and_name("pipeline_run", run_id)
-    types = {t.id: t.name for t in store.get_artifact_types()}
-    found: Dict[str, List] = {}
-    for execution in store.get_executions_by_context(run.id):
-        if runs.node_of(store, execution.id) != node:
-            continue
-        events = [e for e in store.get_events_by_execution_ids([execution.id])
-                  if e.type == metadata_store_pb2.Event.OUTPUT]
-        for artifact in store.get_artifacts_by_id([e.artifact_id for e in events]):
-            found.setdefault(types[artifact.type_id], []).append(artifact)
-    return found
-
-
 def _statistics(store, run_id: str) -> List[str]:
-    artifacts = _outputs(store, run_id, "StatisticsGen").get("ExampleStatistics", [])
+    artifacts = runs.node_outputs(store, run_id, "StatisticsGen").get("ExampleStatistics", [])
     if not artifacts:
         return ["<p>No statistics in this run.</p>"]
     path = os.path.join(artifacts[0].uri, "Split-train", "FeatureStats.pb")

@@ -38,6 +38,22 @@ def node_of(store: mlmd.MetadataStore, execution_id: int) -> str:
                 if c.type == "node")
 
 
+def node_outputs(store: mlmd.MetadataStore, run_id: str, node: str) -> Dict[str, List]:
+    """Output artifacts of `node`'s execution(s) in the run, by artifact type name. (The run's
+    context also holds artifacts it only read, such as the baseline model.)"""
+    run = store.get_context_by_type_and_name("pipeline_run", run_id)
+    types = {t.id: t.name for t in store.get_artifact_types()}
+    found: Dict[str, List] = {}
+    for execution in store.get_executions_by_context(run.id):
+        if node_of(store, execution.id) != node:
+            continue
+        events = [e for e in store.get_events_by_execution_ids([execution.id])
+                  if e.type == metadata_store_pb2.Event.OUTPUT]
+        for artifact in store.get_artifacts_by_id([e.artifact_id for e in events]):
+            found.setdefault(types[artifact.type_id], []).append(artifact)
+    return found
+
+
 def record(store: mlmd.MetadataStore, run_id: str) -> RunRecord:
     run = store.get_context_by_type_and_name("pipeline_run", run_id)
     executions = store.get_executions_by_context(run.id)
@@ -49,7 +65,7 @@ def record(store: mlmd.MetadataStore, run_id: str) -> RunRecord:
     ended = max((e.last_update_time_since_epoch for e in executions), default=started)
     gate_states = summary.node_states.get("DataGate", [])
     result = evaluation.load(summary.evaluation_uri)
-    models = [a.id for a in artifacts if types[a.type_id] == "Model"]
+    models = [a.id for a in node_outputs(store, run_id, "Trainer").get("Model", [])]
     return RunRecord(
         run_id=run_id,
         started=datetime.datetime.fromtimestamp(started / 1000),
@@ -116,10 +132,13 @@ def lineage(store: mlmd.MetadataStore, run_id: str) -> str:
     for execution in sorted(store.get_executions_by_context(run.id), key=lambda e: e.id):
         events = store.get_events_by_execution_ids([execution.id])
         by_id = {a.id: a for a in store.get_artifacts_by_id([e.artifact_id for e in events])}
-        inputs = [_describe_artifact(by_id[e.artifact_id], types[by_id[e.artifact_id].type_id])
-                  for e in events if e.type == metadata_store_pb2.Event.INPUT]
-        outputs = [_describe_artifact(by_id[e.artifact_id], types[by_id[e.artifact_id].type_id])
-                   for e in events if e.type == metadata_store_pb2.Event.OUTPUT]
+        def described(kind):
+            chosen = sorted((by_id[e.artifact_id] for e in events if e.type == kind),
+                            key=lambda a: (types[a.type_id], a.id))
+            return [_describe_artifact(a, types[a.type_id]) for a in chosen]
+
+        inputs = described(metadata_store_pb2.Event.INPUT)
+        outputs = described(metadata_store_pb2.Event.OUTPUT)
         state = _STATE.get(execution.last_known_state, "?")
         node = node_of(store, execution.id)
         if node == "CsvExampleGen" and "input_base" in execution.custom_properties:

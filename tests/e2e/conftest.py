@@ -56,7 +56,7 @@ class PipelineWorkspace:
                    "--serving-dir", self.serving_dir, "--train-steps", TRAIN_STEPS,
                    "--eval-steps", EVAL_STEPS, *extra_args]
         if offline:
-            command = ["unshare", "--net", *command]
+            command = ["unshare", "--net", sys.executable, "-m", "tests.offline", *command]
         done = subprocess.run(command, capture_output=True, text=True, timeout=1800, check=False)
         summary = None
         if done.returncode == 0:
