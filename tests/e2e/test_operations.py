@@ -86,7 +86,8 @@ def test_runs_show_prints_the_lineage_from_data_to_pushed_version(history):
         assert position != -1, f"{step!r} missing after the previous step:\n{text}"
     assert f"(version {good.summary.pushed_version})" in text
     model_id = re.search(r"out: Model #(\d+)", text).group(1)
-    assert f"in:  Model #{model_id}" in text, "the Evaluator read the model the Trainer wrote"
+    assert re.search(rf"Evaluator \[executed\]\n\s+in: [^\n]*\bModel #{model_id}\b", text), \
+        "the Evaluator read the model the Trainer wrote"
     assert tfxpipe("runs", "show", "no-such-run", "--work-dir", workspace.work_dir).returncode == 1
 
 
