@@ -1,0 +1,46 @@
+"""The server's request log: sampled, bounded on disk, readable as tf.Example TFRecords."""
+import os
+
+import pytest
+import tensorflow as tf
+
+from serving.request_log import RequestLog, log_files
+
+EXAMPLE = tf.train.Example(features=tf.train.Features(feature={
+    "trip_miles": tf.train.Feature(float_list=tf.train.FloatList(value=[1.5]))})).SerializeToString()
+
+
+def logged(directory):
+    return [r.numpy() for path in log_files(directory) for r in tf.data.TFRecordDataset(path)]
+
+
+def test_every_example_is_logged_at_rate_one_and_reads_back(tmp_path):
+    log = RequestLog(str(tmp_path), sample_rate=1.0)
+    log.record([EXAMPLE] * 3)
+    log.record([EXAMPLE])
+    assert logged(str(tmp_path)) == [EXAMPLE] * 4  # readable while the server still writes
+    log.close()
+
+
+def test_sampling_keeps_about_the_rate(tmp_path):
+    log = RequestLog(str(tmp_path), sample_rate=0.25, seed=1)
+    log.record([EXAMPLE] * 4000)
+    log.close()
+    assert 850 <= len(logged(str(tmp_path))) <= 1150
+
+
+def test_the_log_stays_within_its_disk_cap(tmp_path):
+    cap = 64 * 1024
+    log = RequestLog(str(tmp_path), max_bytes=cap)
+    for _ in range(2000):
+        log.record([EXAMPLE])
+    log.close()
+    files = log_files(str(tmp_path))
+    total = sum(os.path.getsize(f) for f in files)
+    assert total <= cap + cap // 8, total  # the cap, plus at most the file being written
+    assert len(logged(str(tmp_path))) < 2000, "the oldest files were dropped"
+
+
+def test_a_sample_rate_outside_0_1_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="sample rate"):
+        RequestLog(str(tmp_path), sample_rate=0)
