@@ -38,8 +38,10 @@ def write_synthetic(rows: int, folder: str) -> str:
             for pick, factor in zip(picks, factors):
                 row = list(sample[pick])
                 for column, scale in zip(jittered, factor):
-                    if row[column]:
-                        row[column] = f"{float(row[column]) * scale:.2f}"
+                    value = row[column]
+                    if value:  # integer columns stay integers (the schema's types are checked)
+                        row[column] = (str(round(int(value) * scale)) if value.isdigit()
+                                       else f"{float(value) * scale:.2f}")
                 writer.writerow(row)
     return path
 
