@@ -97,7 +97,7 @@ def markdown(measurements: List[Measurement], info: Dict[str, str]) -> str:
 
 
 def _verdict(value: float, limit: float, unit: str) -> str:
-    return "met" if value <= limit else f"MISSED by {value - limit:.1f}{unit}"
+    return "met" if value <= limit else f"MISSED by {value - limit:.2f}{unit}"
 
 
 def targets(measurements: List[Measurement], scale_runs: List[Measurement]) -> str:
