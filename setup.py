@@ -19,6 +19,9 @@ setup(
         "tensorflow-serving-api==2.16.1",
         "ml-metadata==1.16.0",
         "dill",
+        "tornado==6.5.10",  # serving: REST
+        "grpcio==1.85.3",  # serving: gRPC
+        "urllib3==1.26.20",  # serving: REST client
     ],
     entry_points={"console_scripts": ["tfxpipe=pipeline.cli:console_main"]},
 )
