@@ -32,12 +32,12 @@ class PredictionService(_Service, prediction_service_pb2_grpc.PredictionServiceS
     def __init__(self, server: api.ModelServer, dispatcher: Dispatcher,
                  request_log: Optional[RequestLog]):
         super().__init__(dispatcher)
-        self._server, self._log = server, request_log
+        self._server, self._request_log = server, request_log
 
     async def Predict(self, request, context):
         response = await self._answer(context, self._server.predict, request)
-        if self._log is not None and set(request.inputs) == {"examples"}:
-            self._log.record(list(request.inputs["examples"].string_val))
+        if self._request_log is not None and set(request.inputs) == {"examples"}:
+            self._request_log.record(list(request.inputs["examples"].string_val))
         return response
 
     async def Classify(self, request, context):
@@ -54,8 +54,8 @@ class PredictionService(_Service, prediction_service_pb2_grpc.PredictionServiceS
         return await self._answer(context, self._server.metadata, request)
 
     def _log_input(self, request_input) -> None:
-        if self._log is not None:
-            self._log.record(list(api.serialized_examples(request_input)))
+        if self._request_log is not None:
+            self._request_log.record(list(api.serialized_examples(request_input)))
 
 
 class ModelService(_Service, model_service_pb2_grpc.ModelServiceServicer):

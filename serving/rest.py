@@ -44,7 +44,9 @@ def _model_spec(match: re.Match, body: Dict[str, Any]) -> model_pb2.ModelSpec:
 class ApiHandler(tornado.web.RequestHandler):
     def initialize(self, server: api.ModelServer, dispatcher: Dispatcher,
                    request_log: Optional[RequestLog]):
-        self._server, self._dispatcher, self._log = server, dispatcher, request_log  # pylint: disable=W0201
+        # Not `_log`: that name is tornado.web.RequestHandler's own access-log method.
+        self._server, self._dispatcher = server, dispatcher  # pylint: disable=W0201
+        self._request_log = request_log  # pylint: disable=W0201
 
     async def get(self) -> None:
         await self._answer("GET")
@@ -88,8 +90,8 @@ class ApiHandler(tornado.web.RequestHandler):
         inputs, row_format = rest_json.predict_inputs(
             body, list(function.structured_input_signature[1]))
         _, _, outputs = self._server.run(spec, inputs, loaded=loaded)
-        if self._log is not None and set(inputs) == {"examples"}:
-            self._log.record(list(inputs["examples"]))
+        if self._request_log is not None and set(inputs) == {"examples"}:
+            self._request_log.record(list(inputs["examples"]))
         return rest_json.predict_response(outputs, row_format)
 
     def _classify(self, spec: model_pb2.ModelSpec, body: Dict[str, Any]) -> Dict[str, Any]:
@@ -107,8 +109,8 @@ class ApiHandler(tornado.web.RequestHandler):
         return rest_json.regress_response(response)
 
     def _log_input(self, request_input) -> None:
-        if self._log is not None:
-            self._log.record(list(api.serialized_examples(request_input)))
+        if self._request_log is not None:
+            self._request_log.record(list(api.serialized_examples(request_input)))
 
 
 def _json_body(raw: bytes) -> Dict[str, Any]:

@@ -220,3 +220,10 @@ def test_grpc_errors_carry_status_codes(channel, request_factory, code, message)
     assert message in raised.value.details()
     after = stub.Predict(predict_request(spec()), timeout=30)  # the server is still up
     assert tf.make_ndarray(after.outputs["probabilities"]).shape == (len(EXAMPLES), 1)
+
+
+def test_no_request_left_an_error_in_the_server_log(server):
+    """Runs last in this module: every request above was answered without an unhandled exception."""
+    rest(server, "GET", "toy")
+    log = server.log()
+    assert "Traceback" not in log and "Uncaught exception" not in log, log[-3000:]
