@@ -41,10 +41,11 @@ def check_inputs(config: PipelineConfig) -> None:
 def resume_options(config: PipelineConfig) -> tfx_pipeline.RunOptions:
     """TFX partial run from the component that failed in the latest run: the components before it
     are not run again, their outputs are taken from that run (TFX's snapshot of it)."""
-    if not os.path.exists(config.metadata_path):
+    store = (run_summary.open_store(config.metadata_path)
+             if os.path.exists(config.metadata_path) else None)
+    if store is None or not run_summary.run_ids(store):
         raise PipelineFailed(f"no runs recorded in {config.metadata_path}: nothing to resume")
-    latest = runs.record(run_summary.open_store(config.metadata_path),
-                         run_summary.run_ids(run_summary.open_store(config.metadata_path))[-1])
+    latest = runs.record(store, run_summary.run_ids(store)[-1])
     if latest.failed_node is None:
         raise PipelineFailed(f"the latest run {latest.run_id} did not fail: nothing to resume")
     if latest.failed_node == gate.DataGate.__name__:

@@ -20,6 +20,7 @@ DEFAULT_SIGNATURE = "serving_default"
 CLASSIFY_METHOD = "tensorflow/serving/classify"
 REGRESS_METHOD = "tensorflow/serving/regress"
 _INVALID = grpc.StatusCode.INVALID_ARGUMENT
+_GRPC_CODES = {code.value[0]: code for code in grpc.StatusCode}
 
 
 class ModelServer:
@@ -59,7 +60,10 @@ class ModelServer:
         tensors = {key: _to_tensor(key, value, expected[key]) for key, value in inputs.items()}
         try:
             outputs = function(**tensors)
-        except (tf.errors.InvalidArgumentError, ValueError, TypeError) as error:
+        except tf.errors.OpError as error:  # TF's codes are the canonical gRPC codes
+            raise ServingError(_GRPC_CODES.get(error.error_code, grpc.StatusCode.INTERNAL),
+                               _first_line(error)) from None
+        except (ValueError, TypeError) as error:
             raise ServingError(_INVALID, _first_line(error)) from None
         return loaded, name, {key: value.numpy() for key, value in outputs.items()}
 

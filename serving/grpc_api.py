@@ -20,7 +20,7 @@ class _Service:
 
     async def _answer(self, context: aio.ServicerContext, operation: Callable, request):
         try:
-            return await self._dispatcher.run(operation, request)
+            return await self._dispatcher.run(request.ByteSize(), operation, request)
         except ServingError as error:
             await context.abort(error.code, error.message)
         except Exception as error:  # pylint: disable=broad-except  (never take the server down)

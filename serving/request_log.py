@@ -2,9 +2,12 @@
 
 TF Serving logs PredictionLogs through a log collector that is not part of its open-source build;
 here the examples themselves go into TFRecord files, the format TFDV reads directly, so monitoring
-is TFDV's statistics over them. Files rotate at `max_bytes / 8`; the oldest go once the total
-exceeds `max_bytes`, so a busy server never fills the disk.
+is TFDV's statistics over them. Files rotate at `max_bytes / 8` or after `rotate_seconds` (so a
+quiet server's examples still fall into `monitor`'s time windows); the oldest go once the total
+exceeds `max_bytes`, so a busy server never fills the disk. Logging is best effort: a failed write
+is reported once and never fails the request it describes.
 """
+import logging
 import os
 import random
 import threading
@@ -19,7 +22,7 @@ FILES_KEPT = 8
 
 class RequestLog:
     def __init__(self, directory: str, sample_rate: float = 1.0, max_bytes: int = 64 << 20,
-                 seed: Optional[int] = None):
+                 seed: Optional[int] = None, rotate_seconds: float = 300.0):
         if not 0.0 < sample_rate <= 1.0:
             raise ValueError(f"sample rate must be in (0, 1], got {sample_rate}")
         self.directory = directory
@@ -28,27 +31,41 @@ class RequestLog:
         self._file_bytes = max(1, max_bytes // FILES_KEPT)
         self._random = random.Random(seed)
         self._lock = threading.Lock()
-        self._writer, self._written = None, 0
+        self._rotate_seconds = rotate_seconds
+        self._writer, self._written, self._opened_at = None, 0, 0.0
+        self._failed = False
         os.makedirs(directory, exist_ok=True)
 
     def record(self, serialized_examples: Sequence[bytes]) -> None:
         """Logs each example of a request with probability `sample_rate`."""
         with self._lock:
-            for serialized in serialized_examples:
-                if self._random.random() >= self._sample_rate:
-                    continue
-                if self._writer is None or self._written >= self._file_bytes:
-                    self._rotate()
-                self._writer.write(serialized)
-                self._written += len(serialized) + 16  # TFRecord framing
-            if self._writer is not None:
-                self._writer.flush()
+            try:
+                self._write(serialized_examples)
+            except (OSError, tf.errors.OpError) as error:
+                if not self._failed:
+                    logging.warning("request log %s: %s (logging continues when possible)",
+                                    self.directory, error)
+                self._failed = True
+                self._writer = None
+
+    def _write(self, serialized_examples: Sequence[bytes]) -> None:
+        for serialized in serialized_examples:
+            if self._random.random() >= self._sample_rate:
+                continue
+            if (self._writer is None or self._written >= self._file_bytes
+                    or time.time() - self._opened_at >= self._rotate_seconds):
+                self._rotate()
+            self._writer.write(serialized)
+            self._written += len(serialized) + 16  # TFRecord framing
+        if self._writer is not None:
+            self._writer.flush()
 
     def _rotate(self) -> None:
         if self._writer is not None:
             self._writer.close()
         path = os.path.join(self.directory, f"{FILE_PREFIX}{time.time_ns()}.tfrecord")
         self._writer, self._written = tf.io.TFRecordWriter(path), 0
+        self._opened_at = time.time()
         files = log_files(self.directory)
         while files and sum(os.path.getsize(f) for f in files) > self._max_bytes:
             os.remove(files.pop(0))

@@ -2,7 +2,7 @@
 
 Tornado: a production HTTP server (not a development server like Werkzeug's or http.server's),
 maintained, already installed with TFX (through Jupyter), with a request body cap built in
-(`max_body_size`). Model calls go through serving/dispatch.py (inline when alone, else a pool).
+(`max_body_size`). Model calls go through serving/dispatch.py (small requests inline, large on a pool).
 """
 import json
 import re
@@ -57,7 +57,7 @@ class ApiHandler(tornado.web.RequestHandler):
     async def _answer(self, verb: str) -> None:
         try:
             status, body = await self._dispatcher.run(
-                self._dispatch, verb, self.request.path, self.request.body)
+                len(self.request.body), self._dispatch, verb, self.request.path, self.request.body)
         except ServingError as error:
             status, body = rest_json.error_body(error)
         except Exception as error:  # pylint: disable=broad-except  (never take the server down)
@@ -69,7 +69,7 @@ class ApiHandler(tornado.web.RequestHandler):
     def _dispatch(self, verb: str, path: str, raw: bytes) -> Tuple[int, Dict[str, Any]]:
         match = _PATH.match(path)
         if match is None or (verb == "GET") != (match["method"] is None):
-            raise ServingError(grpc.StatusCode.NOT_FOUND, f"Malformed request: {verb} {path}")
+            raise ServingError(_INVALID, f"Malformed request: {verb} {path}")
         body = _json_body(raw) if verb == "POST" else {}
         spec = _model_spec(match, body)
         if verb == "GET":
@@ -86,7 +86,8 @@ class ApiHandler(tornado.web.RequestHandler):
 
     def _predict(self, spec: model_pb2.ModelSpec, body: Dict[str, Any]) -> Dict[str, Any]:
         loaded = self._server.resolve(spec)
-        function = loaded.signature(spec.signature_name or api.DEFAULT_SIGNATURE)
+        # TF Serving's REST layer looks the signature up itself: an unknown one is a bad argument.
+        function = loaded.signature(spec.signature_name or api.DEFAULT_SIGNATURE, _INVALID)
         inputs, row_format = rest_json.predict_inputs(
             body, list(function.structured_input_signature[1]))
         _, _, outputs = self._server.run(spec, inputs, loaded=loaded)

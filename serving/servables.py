@@ -42,12 +42,13 @@ class LoadedVersion:
     model: object  # what tf.saved_model.load returned; keeps the signatures' variables alive
     signature_defs: Dict[str, object]  # name -> SignatureDef proto, as TF Serving reports them
 
-    def signature(self, name: str):
+    def signature(self, name: str, code: grpc.StatusCode = grpc.StatusCode.FAILED_PRECONDITION):
+        """`code`: TF Serving answers an unknown signature with FAILED_PRECONDITION over gRPC and
+        INVALID_ARGUMENT over REST."""
         try:
             return self.model.signatures[name]
         except KeyError:
-            raise ServingError(grpc.StatusCode.INVALID_ARGUMENT,
-                               f'Serving signature key "{name}" not found.') from None
+            raise ServingError(code, f'Serving signature key "{name}" not found.') from None
 
 
 @dataclasses.dataclass
@@ -112,9 +113,13 @@ class ModelVersions:
         if not tf.io.gfile.exists(os.path.join(path, "saved_model.pb")):
             self._seen.pop(version, None)
             return False
-        listing = _listing(path)
+        try:
+            listing = _listing(path)
+        except tf.errors.NotFoundError:  # a file renamed away while listed: a copy is running
+            self._seen.pop(version, None)
+            return False
         seen = self._seen.get(version)
-        if seen is None or seen[0] != listing:
+        if seen is None or seen[0] != listing:  # new, or still being written
             self._seen[version] = (listing, now)
             return False
         if self._failed_listing.get(version) == listing:

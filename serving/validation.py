@@ -10,6 +10,7 @@ import tempfile
 from typing import Optional, Sequence
 
 import numpy as np
+import urllib3
 
 from serving import client, process
 
@@ -44,6 +45,8 @@ def _query(server: process.ServerProcess, model_name: str, serialized: Sequence[
         return problem
     except client.ServerError as error:
         return f"the server refused a request: {error}"
+    except urllib3.exceptions.HTTPError as error:  # the server died or hung mid-request
+        return f"the REST request failed: {type(error).__name__}: {error}"
     finally:
         grpc_client.close()
         rest_client.close()

@@ -11,7 +11,7 @@ import tensorflow as tf
 from tensorflow_serving.apis import classification_pb2, model_pb2, predict_pb2, prediction_log_pb2
 
 WARMUP_FILE = os.path.join("assets.extra", "tf_serving_warmup_requests")
-MAX_RECORDS = 1000  # TF Serving reads at most this many
+MAX_RECORDS = 1000  # TF Serving fails the load of a version with more
 
 
 def requests_for(model_name: str, serialized_examples: Sequence[bytes],
@@ -47,8 +47,10 @@ def read(saved_model_dir: str) -> List[prediction_log_pb2.PredictionLog]:
     if not tf.io.gfile.exists(path):
         return []
     logs = []
-    for record in tf.data.TFRecordDataset(path).take(MAX_RECORDS).as_numpy_iterator():
+    for record in tf.data.TFRecordDataset(path).take(MAX_RECORDS + 1).as_numpy_iterator():
         logs.append(prediction_log_pb2.PredictionLog.FromString(record))
+    if len(logs) > MAX_RECORDS:  # TF Serving refuses to load such a version: so do we
+        raise ValueError(f"{path} has more than {MAX_RECORDS} warmup records")
     return logs
 
 

@@ -44,3 +44,21 @@ def test_the_log_stays_within_its_disk_cap(tmp_path):
 def test_a_sample_rate_outside_0_1_is_refused(tmp_path):
     with pytest.raises(ValueError, match="sample rate"):
         RequestLog(str(tmp_path), sample_rate=0)
+
+
+def test_files_rotate_on_time_so_a_quiet_server_still_fills_windows(tmp_path):
+    log = RequestLog(str(tmp_path), rotate_seconds=0.0)
+    log.record([EXAMPLE])
+    log.record([EXAMPLE])
+    log.close()
+    assert len(log_files(str(tmp_path))) == 2
+
+
+def test_a_failing_disk_never_fails_the_request(tmp_path, caplog):
+    folder = tmp_path / "requests"
+    log = RequestLog(str(folder))
+    folder.rmdir()
+    folder.write_text("not a folder any more")  # every write now fails
+    log.record([EXAMPLE])  # no exception: logging is best effort
+    log.record([EXAMPLE])
+    assert sum("request log" in r.getMessage() for r in caplog.records) == 1, "reported once"

@@ -1,0 +1,28 @@
+"""Small requests run inline; a large one runs on the pool and does not stall the small ones."""
+import asyncio
+import threading
+import time
+
+from serving.dispatch import INLINE_MAX_BYTES, Dispatcher
+
+
+def test_a_large_request_runs_on_the_pool_while_small_ones_are_answered():
+    dispatcher = Dispatcher(workers=2)
+    finished = []
+
+    def work(name, seconds):
+        time.sleep(seconds)
+        finished.append((name, threading.current_thread().name))
+        return name
+
+    async def scenario():
+        large = asyncio.ensure_future(dispatcher.run(INLINE_MAX_BYTES + 1, work, "large", 0.3))
+        await asyncio.sleep(0.05)  # the large request is running
+        small = await dispatcher.run(100, work, "small", 0.0)
+        return small, await large
+
+    assert asyncio.run(scenario()) == ("small", "large")
+    dispatcher.shutdown()
+    assert [name for name, _ in finished] == ["small", "large"]
+    threads = dict(finished)
+    assert threads["small"] == "MainThread" and threads["large"].startswith("model")
