@@ -6,7 +6,7 @@ import asyncio
 from concurrent import futures
 from typing import Any, Callable
 
-INLINE_MAX_BYTES = 64 << 10  # about 100 serialized taxi examples
+INLINE_MAX_BYTES = 256 << 10  # a few hundred taxi examples, ~3 ms of model time
 
 
 class Dispatcher:
