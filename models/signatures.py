@@ -9,7 +9,7 @@ client sends raw feature values and nothing is recomputed by hand (no training/s
   the label the model was trained on.
 """
 import os
-from typing import Dict
+from typing import Any, Callable, Dict
 
 import tensorflow as tf
 import tensorflow_transform as tft
@@ -22,6 +22,7 @@ CLASSIFY_METHOD_NAME = "tensorflow/serving/classify"
 CLASSIFY_SIGNATURE = "classify"
 REGRESS_METHOD_NAME = "tensorflow/serving/regress"
 REGRESS_SIGNATURE = "regress"
+METHOD_NAMES = {CLASSIFY_SIGNATURE: CLASSIFY_METHOD_NAME, REGRESS_SIGNATURE: REGRESS_METHOD_NAME}
 
 
 def export(model: keras.Model, tf_transform_output: tft.TFTransformOutput, export_dir: str) -> None:
@@ -33,6 +34,23 @@ def export(model: keras.Model, tf_transform_output: tft.TFTransformOutput, expor
     def probabilities(serialized: tf.Tensor) -> tf.Tensor:
         transformed = model.tft_layer(tf.io.parse_example(serialized, serving_spec))
         return model({key: transformed[key] for key in feature_keys})
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="examples")])
+    def transform_features(examples):
+        return model.tft_layer(tf.io.parse_example(examples, raw_spec))
+
+    model.save(
+        export_dir,
+        save_format="tf",
+        save_traces=False,  # per-layer call traces: 10+ s to write, unused by our signatures
+        signatures={**tf_serving_signatures(probabilities), "transform_features": transform_features},
+    )
+    set_method_names(export_dir, METHOD_NAMES)
+
+
+def tf_serving_signatures(probabilities: Callable[[tf.Tensor], tf.Tensor]) -> Dict[str, Any]:
+    """The TF Serving signatures over a function from serialized raw tf.Examples to P(label = 1)
+    [batch, 1]: `serving_default` (predict), `classify` and `regress`."""
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="examples")])
     def predict(examples):
@@ -49,24 +67,7 @@ def export(model: keras.Model, tf_transform_output: tft.TFTransformOutput, expor
     def regress(inputs):
         return {"outputs": probabilities(inputs)}
 
-    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="examples")])
-    def transform_features(examples):
-        return model.tft_layer(tf.io.parse_example(examples, raw_spec))
-
-    model.save(
-        export_dir,
-        save_format="tf",
-        save_traces=False,  # per-layer call traces: 10+ s to write, unused by our signatures
-        signatures={
-            "serving_default": predict,
-            CLASSIFY_SIGNATURE: classify,
-            REGRESS_SIGNATURE: regress,
-            "transform_features": transform_features,
-        },
-    )
-    set_method_names(
-        export_dir, {CLASSIFY_SIGNATURE: CLASSIFY_METHOD_NAME, REGRESS_SIGNATURE: REGRESS_METHOD_NAME}
-    )
+    return {"serving_default": predict, CLASSIFY_SIGNATURE: classify, REGRESS_SIGNATURE: regress}
 
 
 def set_method_names(export_dir: str, method_names: Dict[str, str]) -> None:

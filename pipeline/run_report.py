@@ -9,7 +9,7 @@ from typing import List, Optional
 import tensorflow as tf
 import tensorflow_data_validation as tfdv
 
-from pipeline import evaluation, run_summary, runs
+from pipeline import evaluation, runs
 from schema import report
 
 _DECISION = "<p id='decision' class='{cls}'>{text}</p>"
@@ -72,8 +72,7 @@ def _metrics(result: Optional[evaluation.Evaluation]) -> List[str]:
 
 def write(store, run_id: str, report_dir: str) -> str:
     record = runs.record(store, run_id)
-    summary = run_summary.summarize(store, run_id)
-    result = evaluation.load(summary.evaluation_uri)
+    summary, result = record.summary, record.evaluation  # read from MLMD/TFMA once, by `record`
     if record.blessed:
         decision = _DECISION.format(cls="pass", text="Blessed: the model met every threshold.")
     elif record.blessed is False:

@@ -26,11 +26,17 @@ class RunRecord:
     spans: List[int]
     gate: str  # passed / FAILED / not run
     model_id: Optional[int]
-    metrics: Dict[str, float]
-    change: Dict[str, float]
-    blessed: Optional[bool]
-    pushed_version: Optional[str]
     failed_node: Optional[str]
+    summary: run_summary.RunSummary
+    evaluation: Optional[evaluation.Evaluation]
+
+    @property
+    def blessed(self) -> Optional[bool]:
+        return self.summary.blessed
+
+    @property
+    def pushed_version(self) -> Optional[str]:
+        return self.summary.pushed_version if self.summary.pushed else None
 
 
 def node_of(store: mlmd.MetadataStore, execution_id: int) -> str:
@@ -64,7 +70,6 @@ def record(store: mlmd.MetadataStore, run_id: str) -> RunRecord:
     started = min((e.create_time_since_epoch for e in executions), default=run.create_time_since_epoch)
     ended = max((e.last_update_time_since_epoch for e in executions), default=started)
     gate_states = summary.node_states.get("DataGate", [])
-    result = evaluation.load(summary.evaluation_uri)
     models = [a.id for a in node_outputs(store, run_id, "Trainer").get("Model", [])]
     return RunRecord(
         run_id=run_id,
@@ -74,11 +79,9 @@ def record(store: mlmd.MetadataStore, run_id: str) -> RunRecord:
                       if types[a.type_id] == "Examples" and "span" in a.custom_properties}),
         gate="FAILED" if "failed" in gate_states else "passed" if gate_states else "not run",
         model_id=models[0] if models else None,
-        metrics=result.overall if result else {},
-        change=result.change if result else {},
-        blessed=summary.blessed,
-        pushed_version=summary.pushed_version if summary.pushed else None,
         failed_node=node_of(store, failed[-1].id) if failed else None,
+        summary=summary,
+        evaluation=evaluation.load(summary.evaluation_uri),
     )
 
 
@@ -93,10 +96,11 @@ def render_table(runs: List[RunRecord]) -> str:
     lines = [header, "-" * len(header)]
     for run in runs:
         def metric(name):
-            if name not in run.metrics:
+            result = run.evaluation
+            if result is None or name not in result.overall:
                 return "-"
-            change = f" ({run.change[name]:+.3f})" if name in run.change else ""
-            return f"{run.metrics[name]:.3f}{change}"
+            change = f" ({result.change[name]:+.3f})" if name in result.change else ""
+            return f"{result.overall[name]:.3f}{change}"
 
         blessed = "-" if run.blessed is None else "yes" if run.blessed else "NO"
         outcome = run.pushed_version or (f"failed at {run.failed_node}" if run.failed_node else "-")

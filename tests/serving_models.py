@@ -1,8 +1,8 @@
 """Small SavedModels with the pipeline model's serving interface, for fast server tests.
 
-Same signatures as models/signatures.py (`serving_default`: examples -> probabilities [n, 1];
-`classify`: inputs -> classes, scores; `regress`: inputs -> outputs) over two raw features; `weight`
-makes versions distinguishable by their answers.
+The TF Serving signatures of models/signatures.py (`serving_default`, `classify`, `regress`), built
+by the same function over a two-feature toy in place of the Keras model; `weight` makes versions
+distinguishable by their answers.
 """
 import tensorflow as tf
 
@@ -36,25 +36,6 @@ def build(export_dir: str, weight: float, required_feature: str = "") -> str:
         cash = tf.cast(tf.equal(parsed["payment_type"], "Cash"), tf.float32)
         return tf.sigmoid(module.weight * parsed["trip_miles"] - cash)
 
-    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="examples")])
-    def predict(examples):
-        return {"probabilities": probabilities(examples)}
-
-    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="inputs")])
-    def classify(inputs):
-        positive = probabilities(inputs)
-        scores = tf.concat([1.0 - positive, positive], axis=1)
-        return {"classes": tf.tile(tf.constant([["0", "1"]]), [tf.shape(scores)[0], 1]),
-                "scores": scores}
-
-    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="inputs")])
-    def regress(inputs):
-        return {"outputs": probabilities(inputs)}
-
-    tf.saved_model.save(module, export_dir, signatures={
-        "serving_default": predict, signatures.CLASSIFY_SIGNATURE: classify,
-        signatures.REGRESS_SIGNATURE: regress})
-    signatures.set_method_names(export_dir, {
-        signatures.CLASSIFY_SIGNATURE: signatures.CLASSIFY_METHOD_NAME,
-        signatures.REGRESS_SIGNATURE: signatures.REGRESS_METHOD_NAME})
+    tf.saved_model.save(module, export_dir, signatures=signatures.tf_serving_signatures(probabilities))
+    signatures.set_method_names(export_dir, signatures.METHOD_NAMES)
     return export_dir
