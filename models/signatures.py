@@ -31,11 +31,12 @@ def export(model: keras.Model, tf_transform_output: tft.TFTransformOutput, expor
     serving_spec = {name: raw_spec[name] for name in features.feature_names()}
     feature_keys = [f.transformed_name for f in features.FEATURES]
 
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string)], autograph=False)
     def probabilities(serialized: tf.Tensor) -> tf.Tensor:
         transformed = model.tft_layer(tf.io.parse_example(serialized, serving_spec))
         return model({key: transformed[key] for key in feature_keys})
 
-    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="examples")])
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="examples")], autograph=False)
     def transform_features(examples):
         return model.tft_layer(tf.io.parse_example(examples, raw_spec))
 
@@ -52,18 +53,18 @@ def tf_serving_signatures(probabilities: Callable[[tf.Tensor], tf.Tensor]) -> Di
     """The TF Serving signatures over a function from serialized raw tf.Examples to P(label = 1)
     [batch, 1]: `serving_default` (predict), `classify` and `regress`."""
 
-    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="examples")])
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="examples")], autograph=False)
     def predict(examples):
         return {"probabilities": probabilities(examples)}
 
-    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="inputs")])
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="inputs")], autograph=False)
     def classify(inputs):
         positive = probabilities(inputs)
         scores = tf.concat([1.0 - positive, positive], axis=1)
         classes = tf.tile(tf.constant([list(features.LABEL.classes)]), [tf.shape(scores)[0], 1])
         return {"classes": classes, "scores": scores}
 
-    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="inputs")])
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="inputs")], autograph=False)
     def regress(inputs):
         return {"outputs": probabilities(inputs)}
 
