@@ -5,7 +5,9 @@
 Serves the newest pushed version of the taxi model (with no pushed model, the pipeline first runs
 into a scratch folder with 300 train steps), then for batches of 1 and 100 raw examples and 1 and 16
 concurrent clients, measures each request's latency: the SavedModel's `serving_default` called in
-this process is the reference, measured in the same run. Clients and server share this machine.
+this process (`tf.saved_model.load(...).signatures`) is the reference, measured in the same run.
+"in-process, Session" is the same signature run the way the server runs it (serving/servables.py),
+shown for what the transport itself adds. Clients and server share this machine.
 """
 import argparse
 import json
@@ -17,6 +19,7 @@ import threading
 import time
 from typing import Callable, Dict, List
 
+import numpy as np
 import tensorflow as tf
 import tensorflow_data_validation as tfdv
 
@@ -25,7 +28,7 @@ from benchmarks.compare_with_tfx_example import README, RESULTS, machine
 from benchmarks.measure import replace_between_markers
 from models import features
 from pipeline.configs import bundled_data_root
-from serving import client, examples, model_dir, process
+from serving import client, examples, model_dir, process, servables
 
 MARKERS = ("<!-- serving:start -->", "<!-- serving:end -->")
 BATCHES = (1, 100)
@@ -88,12 +91,15 @@ def main() -> int:
     rows = [{k: v for k, v in row.items() if k in features.feature_names()} for row in rows]
     serialized = examples.serialize_rows(rows, tfdv.load_schema_text(schema.SCHEMA_FILE))
     signature = tf.saved_model.load(version_dir).signatures["serving_default"]
+    session_version = servables.LoadedVersion(0, version_dir)  # how `tfxpipe serve` runs it
 
     results = []
     with process.running(["--serving-dir", os.path.dirname(model_base), "--model-name",
                           os.path.basename(model_base)]) as server:
         transports = {
             "in-process": lambda: (lambda b: signature(examples=tf.constant(b))["probabilities"].numpy()),
+            "in-process, Session": lambda: (lambda b: session_version.run(
+                "serving_default", {"examples": np.array(b, dtype=object)})["probabilities"]),
             "REST": lambda: client.RestClient(server.rest_url, os.path.basename(model_base)).predict,
             "gRPC": lambda: client.GrpcClient(server.grpc_target, os.path.basename(model_base)).predict,
         }

@@ -46,26 +46,25 @@ class ModelServer:
         `loaded`: the version already resolved for this request (REST needs its input names)."""
         loaded = loaded or self.resolve(spec)
         name = spec.signature_name or DEFAULT_SIGNATURE
-        function = loaded.signature(name)
-        signature_def = loaded.signature_defs[name]
+        signature_def = loaded.signature(name)
         if method and signature_def.method_name != method:
             raise ServingError(_INVALID, f"Expected {method.split('/')[-1]} signature method_name "
                                f"to be {method}. Was: {signature_def.method_name}")
-        expected = function.structured_input_signature[1]
+        expected = signature_def.inputs
         extra, missing = sorted(set(inputs) - set(expected)), sorted(set(expected) - set(inputs))
         if extra or missing:
             raise ServingError(_INVALID, f"Request inputs do not match required inputs for model "
                                f"`{spec.name}`. Send extra: {{{', '.join(extra)}}}. Missing but "
                                f"required: {{{', '.join(missing)}}}.")
-        tensors = {key: _to_tensor(key, value, expected[key]) for key, value in inputs.items()}
+        arrays = {key: _checked(key, value, expected[key]) for key, value in inputs.items()}
         try:
-            outputs = function(**tensors)
+            outputs = loaded.run(name, arrays)
         except tf.errors.OpError as error:  # TF's codes are the canonical gRPC codes
             raise ServingError(_GRPC_CODES.get(error.error_code, grpc.StatusCode.INTERNAL),
                                _first_line(error)) from None
-        except (ValueError, TypeError) as error:
+        except (ValueError, TypeError) as error:  # a feed numpy could not hand to TensorFlow
             raise ServingError(_INVALID, _first_line(error)) from None
-        return loaded, name, {key: value.numpy() for key, value in outputs.items()}
+        return loaded, name, outputs
 
     def predict(self, request: predict_pb2.PredictRequest) -> predict_pb2.PredictResponse:
         inputs = {key: _tensor_proto_to_array(key, proto) for key, proto in request.inputs.items()}
@@ -169,16 +168,28 @@ def _tensor_proto_to_array(key: str, proto) -> np.ndarray:
         raise ServingError(_INVALID, f"input {key!r}: {_first_line(error)}") from None
 
 
-def _to_tensor(key: str, value: np.ndarray, spec: tf.TensorSpec) -> tf.Tensor:
-    try:
-        tensor = tf.constant(value, dtype=spec.dtype)
-    except (TypeError, ValueError, tf.errors.InvalidArgumentError) as error:
-        raise ServingError(_INVALID, f"input {key!r} must be {spec.dtype.name}: "
-                           f"{_first_line(error)}") from None
-    if not spec.shape.is_compatible_with(tensor.shape):
-        raise ServingError(_INVALID, f"input {key!r} has shape {tensor.shape.as_list()}, the "
-                           f"signature expects {spec.shape.as_list()}")
-    return tensor
+# numpy kinds each signature dtype accepts: b(ool), i(nt), u(nsigned), f(loat), O(bject), S/U (str).
+_ACCEPTED_KINDS = {"string": "OSU", "bool": "b", "float": "biuf", "int": "biu", "uint": "bu"}
+
+
+def _checked(key: str, value: np.ndarray, tensor_info) -> np.ndarray:
+    """`value` as the signature input's dtype and shape, or a ServingError naming what is wrong
+    (TF Serving checks requests against the SignatureDef the same way)."""
+    dtype = tf.dtypes.as_dtype(tensor_info.dtype)
+    family = "string" if dtype == tf.string else next(
+        f for f in ("bool", "float", "uint", "int", "complex") if dtype.name.startswith(f))
+    array = np.asarray(value)
+    accepted = array.dtype.kind in _ACCEPTED_KINDS.get(family, "")
+    if accepted and dtype == tf.string and array.dtype.kind == "O":
+        accepted = all(isinstance(item, (bytes, str)) for item in array.flat)
+    if not accepted:
+        raise ServingError(_INVALID, f"input {key!r} must be {dtype.name}, got {array.dtype.name} "
+                           "values")
+    shape = tf.TensorShape(tensor_info.tensor_shape)
+    if not shape.is_compatible_with(array.shape):
+        raise ServingError(_INVALID, f"input {key!r} has shape {list(array.shape)}, the "
+                           f"signature expects {shape.as_list()}")
+    return array.astype(dtype.as_numpy_dtype, copy=False)
 
 
 def _fill_spec(spec: model_pb2.ModelSpec, name: str, loaded: LoadedVersion, signature: str):

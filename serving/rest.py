@@ -87,9 +87,8 @@ class ApiHandler(tornado.web.RequestHandler):
     def _predict(self, spec: model_pb2.ModelSpec, body: Dict[str, Any]) -> Dict[str, Any]:
         loaded = self._server.resolve(spec)
         # TF Serving's REST layer looks the signature up itself: an unknown one is a bad argument.
-        function = loaded.signature(spec.signature_name or api.DEFAULT_SIGNATURE, _INVALID)
-        inputs, row_format = rest_json.predict_inputs(
-            body, list(function.structured_input_signature[1]))
+        signature_def = loaded.signature(spec.signature_name or api.DEFAULT_SIGNATURE, _INVALID)
+        inputs, row_format = rest_json.predict_inputs(body, list(signature_def.inputs))
         _, _, outputs = self._server.run(spec, inputs, loaded=loaded)
         if self._request_log is not None and set(inputs) == {"examples"}:
             self._request_log.record(list(inputs["examples"]))
