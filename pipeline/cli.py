@@ -7,6 +7,7 @@ import argparse
 import json
 import os
 import sys
+import time
 from typing import List, Optional
 
 from pipeline import profiles, progress
@@ -61,10 +62,16 @@ def _pipeline_parsers(subparsers) -> None:
 def _run(args: argparse.Namespace, resume: bool = False) -> int:
     from pipeline import runner  # pylint: disable=import-outside-toplevel  (imports TensorFlow)
 
+    config = config_from_args(args)
+    worker_log = None if args.verbose else os.path.join(
+        config.work_dir, "logs", config.pipeline_name, f"{time.strftime('%Y%m%dT%H%M%S')}.log")
     try:
-        runner.run_and_describe(config_from_args(args), resume)
+        with progress.process_output_to(worker_log):
+            runner.run_and_describe(config, resume)
     except runner.PipelineFailed as error:
         print(f"error: {error}", file=sys.stderr)
+        if worker_log and os.path.exists(worker_log):
+            print(f"Output of Beam workers and native libraries: {worker_log}", file=sys.stderr)
         return 1
     return 0
 

@@ -4,12 +4,13 @@ TFX, TensorFlow and Beam log thousands of INFO lines per run. By default the con
 plus one line per component with its wall time, built from the LocalDagRunner's own log records
 ("Component %s is running/finished", "A cached execution %d is used"). `--verbose` shows everything.
 """
+import contextlib
 import logging
 import os
 import sys
 import time
 import warnings
-from typing import Callable, Dict, Optional, TextIO
+from typing import Callable, Dict, Iterator, Optional, TextIO
 
 
 def quiet_native_logs(verbose: bool) -> None:
@@ -37,6 +38,41 @@ def configure_logging(verbose: bool) -> None:
         tf_logger.removeHandler(handler)
     tf_logger.propagate = True
     absl_logging.set_verbosity(absl_logging.INFO)
+
+
+@contextlib.contextmanager
+def process_output_to(path: Optional[str]) -> Iterator[None]:
+    """While the block runs, what is written to this process's stderr *file descriptor* goes to
+    `path` (None: no change); Python's `sys.stderr` (errors, the console log handler) stays on the
+    terminal. Beam's worker processes inherit the descriptor and write to it directly: without
+    this, every multi-process run ends with TensorFlow's finalizer tracebacks from each exiting
+    worker. The file is removed if nothing was written."""
+    if path is None:
+        yield
+        return
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    sys.stderr.flush()
+    terminal_fd = os.dup(2)
+    terminal = os.fdopen(os.dup(terminal_fd), "w", buffering=1, errors="backslashreplace")
+    diverted, sys.stderr = sys.stderr, terminal
+    handlers = [h for h in logging.getLogger().handlers
+                if isinstance(h, logging.StreamHandler) and h.stream is diverted]
+    for handler in handlers:
+        handler.setStream(terminal)
+    log_fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    os.dup2(log_fd, 2)
+    os.close(log_fd)
+    try:
+        yield
+    finally:
+        os.dup2(terminal_fd, 2)
+        os.close(terminal_fd)
+        for handler in handlers:
+            handler.setStream(diverted)
+        sys.stderr = diverted
+        terminal.close()
+        if os.path.getsize(path) == 0:
+            os.remove(path)
 
 
 class ComponentProgress(logging.Handler):

@@ -1,8 +1,10 @@
 import io
 import itertools
 import logging
+import subprocess
+import sys
 
-from pipeline.progress import ComponentProgress
+from pipeline.progress import ComponentProgress, process_output_to
 
 
 def _log(handler, msg, *args):
@@ -31,3 +33,22 @@ def test_failure_names_the_running_component():
     handler = ComponentProgress(out=io.StringIO(), clock=lambda: next(ticks))
     _log(handler, "Component %s is running.", "Evaluator")
     assert handler.report_failure() == "Evaluator failed after 4.0 s"
+
+
+def test_child_process_output_goes_to_the_log_while_python_stderr_stays_on_the_terminal(tmp_path, capfd):
+    log = tmp_path / "logs" / "run.log"
+    with process_output_to(str(log)):
+        subprocess.run([sys.executable, "-c", "import sys; sys.stderr.write('worker noise\\n')"],
+                       check=True)
+        print("for the user", file=sys.stderr)
+    captured = capfd.readouterr().err
+    assert log.read_text() == "worker noise\n"
+    assert "for the user" in captured and "worker noise" not in captured
+    subprocess.run([sys.executable, "-c", "import sys; sys.stderr.write('after\\n')"], check=True)
+    assert "after" in capfd.readouterr().err, "the descriptor is restored after the block"
+
+
+def test_an_empty_output_log_is_removed(tmp_path):
+    with process_output_to(str(tmp_path / "run.log")):
+        pass
+    assert not (tmp_path / "run.log").exists()
