@@ -168,18 +168,31 @@ def _tensor_proto_to_array(key: str, proto) -> np.ndarray:
         raise ServingError(_INVALID, f"input {key!r}: {_first_line(error)}") from None
 
 
-# numpy kinds each signature dtype accepts: b(ool), i(nt), u(nsigned), f(loat), O(bject), S/U (str).
-_ACCEPTED_KINDS = {"string": "OSU", "bool": "b", "float": "biuf", "int": "biu", "uint": "bu"}
+def _accepted_kinds(dtype: tf.DType) -> str:
+    """numpy dtype kinds a request may send for a signature input of `dtype`: b(ool), i(nt),
+    u(nsigned), f(loat), c(omplex), O(bject), S/U (str)."""
+    if dtype == tf.string:
+        return "OSU"
+    if dtype.is_bool:
+        return "b"
+    if dtype.is_floating:
+        return "biuf"
+    if dtype.is_integer:
+        return "bu" if dtype.is_unsigned else "biu"
+    if dtype.is_complex:
+        return "biufc"
+    return ""  # resources, variants, quantized types: nothing a request can feed
 
 
-def _checked(key: str, value: np.ndarray, tensor_info) -> np.ndarray:
+def _checked(key: str, value, tensor_info) -> np.ndarray:
     """`value` as the signature input's dtype and shape, or a ServingError naming what is wrong
     (TF Serving checks requests against the SignatureDef the same way)."""
     dtype = tf.dtypes.as_dtype(tensor_info.dtype)
-    family = "string" if dtype == tf.string else next(
-        f for f in ("bool", "float", "uint", "int", "complex") if dtype.name.startswith(f))
-    array = np.asarray(value)
-    accepted = array.dtype.kind in _ACCEPTED_KINDS.get(family, "")
+    try:
+        array = np.asarray(value)
+    except ValueError as error:  # ragged nested lists
+        raise ServingError(_INVALID, f"input {key!r}: {_first_line(error)}") from None
+    accepted = array.dtype.kind in _accepted_kinds(dtype)
     if accepted and dtype == tf.string and array.dtype.kind == "O":
         accepted = all(isinstance(item, (bytes, str)) for item in array.flat)
     if not accepted:
