@@ -41,21 +41,15 @@ class Profile:
 _LOCAL_REQUIREMENTS = "--requirements_file=" + os.path.join(
     os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "requirements.lock")
 
-# The runner process is busy too: it holds every PCollection between fused stages and feeds the
-# workers. One worker per core left it short of both: at 1.5M rows on 2 cores, 2 workers peaked at
-# 7.0 GiB (all processes) and 1 worker at 5.9 GiB, for 8 % more time (benchmarks/scale.py).
-_LOCAL_WORKERS = max(1, (os.cpu_count() or 1) - 1)
-
 PROFILES: Dict[str, Profile] = {
     p.name: p
     for p in (
         Profile("local", "in-process Beam DirectRunner (fastest on one machine for small data)", (),
                 ("--runner=DirectRunner", "--direct_running_mode=in_memory", "--direct_num_workers=1",
                  _LOCAL_REQUIREMENTS)),
-        Profile("local-multiprocess", "DirectRunner with worker processes, one core left to the "
-                "runner", (),
+        Profile("local-multiprocess", "DirectRunner with one worker process per core", (),
                 ("--runner=DirectRunner", "--direct_running_mode=multi_processing",
-                 f"--direct_num_workers={_LOCAL_WORKERS}", _LOCAL_REQUIREMENTS)),
+                 f"--direct_num_workers={os.cpu_count() or 1}", _LOCAL_REQUIREMENTS)),
         Profile("dataflow", "Google Cloud Dataflow", ("project", "region", "temp_location"),
                 ("--runner=DataflowRunner", "--project={project}", "--region={region}",
                  "--temp_location={temp_location}")),
