@@ -37,9 +37,9 @@ class ServingError(Exception):
 
 class LoadedVersion:
     """One version, loaded as TF Serving loads it: the SavedModel's serving MetaGraph in a Session of
-    its own, a signature run by its SignatureDef's tensor names. Measured on 2 cores for one taxi
+    its own, a signature run by its SignatureDef's tensor names. In-process on 2 cores, one taxi
     example: ~0.5 ms a call, against ~0.7 ms through the TF2 `ConcreteFunction` (per-call argument
-    binding, ops handed to the inter-op pool); see benchmarks/serving_latency.py."""
+    binding, ops handed to the inter-op pool); benchmarks/serving_latency.py shows both."""
 
     # A request's ops run in the thread that handles it: for graphs this small, handing each op to
     # the inter-op pool costs more than running them in parallel saves. Large ops (matmuls over big
