@@ -96,7 +96,8 @@ def _runs(args: argparse.Namespace) -> int:
         print(f"error: no run {args.run_id!r}; `tfxpipe runs` lists them")
         return 1
     print(runs.lineage(store, args.run_id))
-    print(f"Run report: {run_report.write(store, args.run_id, config.report_dir)}")
+    record = runs.record(store, args.run_id)
+    print(f"Run report: {run_report.write(store, record, config.report_dir)}")
     return 0
 
 

@@ -70,9 +70,10 @@ def _metrics(result: Optional[evaluation.Evaluation]) -> List[str]:
     return out
 
 
-def write(store, run_id: str, report_dir: str) -> str:
-    record = runs.record(store, run_id)
-    summary, result = record.summary, record.evaluation  # read from MLMD/TFMA once, by `record`
+def write(store, record: runs.RunRecord, report_dir: str) -> str:
+    """The run's self-contained HTML report; `record` (runs.record) carries what MLMD and TFMA hold."""
+    run_id = record.run_id
+    summary, result = record.summary, record.evaluation
     if record.blessed:
         decision = _DECISION.format(cls="pass", text="Blessed: the model met every threshold.")
     elif record.blessed is False:

@@ -1,7 +1,7 @@
 """Runs the pipeline on this machine with TFX's LocalDagRunner (Beam runner: the profile's)."""
 import os
 import time
-from typing import Optional
+from typing import Optional, Tuple
 
 import tensorflow_data_validation as tfdv
 from absl import logging as absl_logging
@@ -54,8 +54,8 @@ def resume_options(config: PipelineConfig) -> tfx_pipeline.RunOptions:
     return tfx_pipeline.RunOptions(from_nodes=[latest.failed_node])
 
 
-def run(config: PipelineConfig, resume: bool = False) -> run_summary.RunSummary:
-    """Runs every component (cached ones are reused) and returns what the run did, from MLMD.
+def run(config: PipelineConfig, resume: bool = False) -> None:
+    """Runs every component (cached ones are reused); what the run did is then in MLMD.
     `resume`: only the latest run's failed component and those after it."""
     config = config.resolved()
     check_inputs(config)
@@ -77,17 +77,16 @@ def run(config: PipelineConfig, resume: bool = False) -> run_summary.RunSummary:
         raise PipelineFailed(f"{where}: {type(error).__name__}: {error}") from error
     finally:
         absl_logger.removeHandler(handler)
-    return run_summary.summarize(run_summary.open_store(config.metadata_path))
 
 
-def describe(summary: run_summary.RunSummary, config: PipelineConfig, seconds: float) -> str:
+def describe(record: runs.RunRecord, config: PipelineConfig, seconds: float) -> str:
     config = config.resolved()
+    summary, result = record.summary, record.evaluation
     states = [s for node in summary.node_states.values() for s in node]
     lines = [
         f"Run {summary.run_id} finished in {seconds:.1f} s: "
         f"{states.count('executed')} components executed, {states.count('cached')} cached."
     ]
-    result = evaluation.load(summary.evaluation_uri)
     if result:
         shown = ", ".join(
             f"{name} {result.overall[name]:.3f}"
@@ -116,25 +115,32 @@ def describe(summary: run_summary.RunSummary, config: PipelineConfig, seconds: f
 
 def write_run_report(config: PipelineConfig) -> Optional[str]:
     """The latest run's HTML report (pipeline/run_report.py), when a run was recorded."""
+    latest = _latest_record(config)
+    return run_report.write(*latest, config.report_dir) if latest else None
+
+
+def _latest_record(config: PipelineConfig) -> Optional[Tuple[object, runs.RunRecord]]:
+    """The MLMD store and the latest run's record (summary and TFMA results, read once)."""
     config = config.resolved()
     if not os.path.exists(config.metadata_path):
         return None
     store = run_summary.open_store(config.metadata_path)
     ids = run_summary.run_ids(store)
-    return run_report.write(store, ids[-1], config.report_dir) if ids else None
+    return (store, runs.record(store, ids[-1])) if ids else None
 
 
-def run_and_describe(config: PipelineConfig, resume: bool = False) -> run_summary.RunSummary:
+def run_and_describe(config: PipelineConfig, resume: bool = False) -> runs.RunRecord:
     started = time.monotonic()
     resolved = config.resolved()
     print(f"Running pipeline '{config.pipeline_name}' on {resolved.data_root} (Beam profile "
           f"{resolved.profile})", flush=True)
     try:
-        summary = run(config, resume)
+        run(config, resume)
     except PipelineFailed as error:
         started_run = "the data was rejected before the pipeline started" not in str(error)
         path = write_run_report(config) if started_run else None
         raise PipelineFailed(f"{error}\nRun report: {path}" if path else str(error)) from error
-    print(describe(summary, config, time.monotonic() - started), flush=True)
-    print(f"Run report: {write_run_report(config)}", flush=True)
-    return summary
+    store, record = _latest_record(config)
+    print(describe(record, config, time.monotonic() - started), flush=True)
+    print(f"Run report: {run_report.write(store, record, config.report_dir)}", flush=True)
+    return record
