@@ -5,7 +5,6 @@ import os
 import tensorflow_model_analysis as tfma
 # Modules, not the `tfx.v1` namespace, which also imports the Google Cloud extensions (~4 s a start).
 from tfx.components.evaluator.component import Evaluator
-from tfx.components.example_gen.csv_example_gen.component import CsvExampleGen
 from tfx.components.example_validator.component import ExampleValidator
 from tfx.components.pusher.component import Pusher
 from tfx.components.schema_gen.component import SchemaGen
@@ -26,6 +25,7 @@ from tfx.types import Channel, standard_artifacts
 
 from models import features
 from pipeline import gate, resolvers
+from pipeline.csv_example_gen import CsvExampleGen
 from pipeline.infra_validator import InfraValidator
 from pipeline.configs import PipelineConfig, is_remote
 from schema import checks

@@ -1,0 +1,143 @@
+"""CsvExampleGen's executor, reading CSV files in parallel chunks and never holding them in memory.
+
+TFX's CsvExampleGen reads each file in one DoFn call (one worker parses all of it) and feeds its
+parsed rows both to column-type inference and, after that, to tf.Example conversion, so the runner
+keeps every parsed row until inference is done: 1.5M taxi rows made a 6.6 GiB peak on 2 cores.
+This executor plans record-aligned byte ranges of each file first (quote-aware, so quoted fields
+spanning lines stay whole), and reads the ranges twice, in parallel: once for type inference, once
+for conversion with the inferred types. Re-parsing costs less than buffering, and the output is
+TFX's: the same inference, the same tf.Example conversion, the same splits.
+"""
+import os
+from typing import Any, Dict, Iterable, List, Tuple
+
+import apache_beam as beam
+from apache_beam.io.filesystem import CompressionTypes
+from apache_beam.io.filesystems import FileSystems
+from tfx import types
+from tfx.components.example_gen import utils, write_split
+from tfx.components.example_gen.base_example_gen_executor import BaseExampleGenExecutor
+from tfx.components.example_gen.csv_example_gen import component as csv_component
+from tfx.components.example_gen.csv_example_gen import executor as tfx_csv
+from tfx.components.util import examples_utils
+from tfx.dsl.components.base import executor_spec
+from tfx.dsl.io import fileio
+from tfx.proto import example_gen_pb2
+from tfx.types import artifact_utils, standard_component_specs
+from tfx.utils import io_utils, proto_utils
+from tfx_bsl.coders import csv_decoder
+
+CHUNK_BYTES = 4 << 20  # ~30k taxi rows: enough ranges to keep every worker busy on large files
+
+ByteRange = Tuple[str, int, int]  # file, start offset, end offset
+
+
+def plan_ranges(path: str, chunk_bytes: int) -> Iterable[ByteRange]:
+    """Record-aligned byte ranges of about `chunk_bytes` covering a CSV file after its header."""
+    with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as f:
+        start = offset = len(f.readline())
+        open_quotes = False
+        for line in f:
+            offset += len(line)
+            open_quotes ^= line.count(b'"') % 2 == 1
+            if not open_quotes and offset - start >= chunk_bytes:
+                yield path, start, offset
+                start = offset
+        if open_quotes:
+            raise ValueError(f"Csv record had unbalanced quotes. File: {path}")
+        if offset > start:
+            yield path, start, offset
+
+
+def read_records(byte_range: ByteRange) -> Iterable[str]:
+    """The CSV records of one range, multi-line quoted fields joined (as TFX's reader does)."""
+    path, start, end = byte_range
+    buffer = tfx_csv._CsvLineBuffer()  # pylint: disable=protected-access
+    with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as f:
+        f.seek(start)
+        offset = start
+        while offset < end:
+            line = f.readline()
+            if not line:
+                raise ValueError(f"{path} changed while it was read (ends before byte {end})")
+            offset += len(line)
+            buffer.write(line.decode("utf-8"))
+            if buffer.is_complete_line():
+                yield buffer.read()
+
+
+@beam.ptransform_fn
+def _ParsedRows(ranges):  # pylint: disable=invalid-name
+    return (ranges
+            | "Read" >> beam.FlatMap(read_records)
+            | "Parse" >> beam.ParDo(csv_decoder.ParseCSVLine(delimiter=","))
+            | "Cells" >> beam.Keys())
+
+
+@beam.ptransform_fn
+def _CsvToExample(pipeline: beam.Pipeline, exec_properties: Dict[str, Any],  # pylint: disable=invalid-name
+                  split_pattern: str):
+    pattern = FileSystems.join(exec_properties[standard_component_specs.INPUT_BASE_KEY],
+                               split_pattern)
+    csv_files = fileio.glob(pattern)
+    if not csv_files:
+        raise RuntimeError(f"Split pattern {pattern} does not match any files.")
+    column_names = io_utils.load_csv_column_names(csv_files[0])
+    for csv_file in csv_files[1:]:
+        if io_utils.load_csv_column_names(csv_file) != column_names:
+            raise RuntimeError(f"Files in same split {pattern} have different header.")
+    ranges = (pipeline
+              | "Files" >> beam.Create(csv_files)
+              | "PlanRanges" >> beam.FlatMap(plan_ranges, CHUNK_BYTES)
+              | "SpreadRanges" >> beam.Reshuffle())
+    column_infos = beam.pvalue.AsSingleton(
+        ranges
+        | "RowsForTypes" >> _ParsedRows()  # pylint: disable=no-value-for-parameter
+        | "InferColumnTypes" >> beam.CombineGlobally(
+            csv_decoder.ColumnTypeInferrer(column_names, skip_blank_lines=True)))
+    # Serialized deterministically: TFX's split partitioning hashes exactly these bytes.
+    return (ranges
+            | "RowsForExamples" >> _ParsedRows()  # pylint: disable=no-value-for-parameter
+            | "ToTFExample" >> beam.ParDo(tfx_csv._ParsedCsvToTfExample(), column_infos)  # pylint: disable=protected-access
+            | "Serialize" >> beam.Map(lambda example: example.SerializeToString(deterministic=True)))
+
+
+class Executor(BaseExampleGenExecutor):
+    """TFX's CSV executor with the chunked, streaming read above, writing each split unshuffled."""
+
+    def GetInputSourceToExamplePTransform(self) -> beam.PTransform:
+        return _CsvToExample
+
+    def Do(self, input_dict: Dict[str, List[types.Artifact]],
+           output_dict: Dict[str, List[types.Artifact]], exec_properties: Dict[str, Any]) -> None:
+        """TFX's ExampleGen Do (base_example_gen_executor.py) minus its Reshuffle before writing
+        (TFX's own TODO: "make shuffle optional"). On the DirectRunner that shuffle held every
+        serialized example in the runner, then again in the workers that write: 1.5M rows peaked
+        at 6.5 GiB. Trainer and Evaluator read the splits in any order (training shuffles)."""
+        self._log_startup(input_dict, output_dict, exec_properties)
+        input_config = example_gen_pb2.Input()
+        proto_utils.json_to_proto(exec_properties[standard_component_specs.INPUT_CONFIG_KEY],
+                                  input_config)
+        output_config = example_gen_pb2.Output()
+        proto_utils.json_to_proto(exec_properties[standard_component_specs.OUTPUT_CONFIG_KEY],
+                                  output_config)
+        examples = output_dict[standard_component_specs.EXAMPLES_KEY]
+        artifact_utils.get_single_instance(examples).split_names = (
+            artifact_utils.encode_split_names(
+                utils.generate_output_split_names(input_config, output_config)))
+        with self._make_beam_pipeline() as pipeline:
+            for split, records in self.GenerateExamplesByBeam(pipeline, exec_properties).items():
+                _ = records | f"WriteSplit[{split}]" >> beam.io.WriteToTFRecord(
+                    os.path.join(artifact_utils.get_split_uri(examples, split),
+                                 write_split.DEFAULT_FILE_NAME),
+                    file_name_suffix=".gz")
+        for artifact in examples:
+            examples_utils.set_payload_format(artifact, example_gen_pb2.FORMAT_TF_EXAMPLE)
+            examples_utils.set_file_format(
+                artifact, write_split.to_file_format_str(example_gen_pb2.FORMAT_TFRECORDS_GZIP))
+
+
+class CsvExampleGen(csv_component.CsvExampleGen):
+    """TFX's CsvExampleGen (same parameters, id and outputs) with the executor above."""
+
+    EXECUTOR_SPEC = executor_spec.BeamExecutorSpec(Executor)
