@@ -138,13 +138,13 @@ def render(results: List[dict]) -> str:
     for r in results:
         overhead = r["p50_ms"] - reference[(r["batch"], r["clients"])]
         lines.append(f"| {r['transport']} | {r['batch']} | {r['clients']} | {r['p50_ms']:.2f} | "
-                     f"{r['p99_ms']:.2f} | {'' if r['transport'] == 'in-process' else f'+{overhead:.2f} ms'}"
+                     f"{r['p99_ms']:.2f} | {'' if r['transport'] == 'in-process' else f'{overhead:+.2f} ms'}"
                      f" | {r['requests_per_s']:.0f} | {r['examples_per_s']:.0f} |")
     single = {r["transport"]: r for r in results if r["batch"] == 1 and r["clients"] == 1}
     lines.append("")
     for transport, passed in verdicts(results).items():
         overhead = single[transport]["p50_ms"] - single["in-process"]["p50_ms"]
-        lines.append(f"- {transport}, single example, 1 client: p50 +{overhead:.2f} ms over in-process "
+        lines.append(f"- {transport}, single example, 1 client: p50 {overhead:+.2f} ms over in-process "
                      f"(target <= +{TARGET_OVERHEAD_MS[transport]:.0f} ms): "
                      f"{'met' if passed else 'MISSED'}")
     return "\n".join(lines) + "\n"
