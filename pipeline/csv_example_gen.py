@@ -1,12 +1,15 @@
-"""CsvExampleGen's executor, reading CSV files in parallel chunks and never holding them in memory.
+"""CsvExampleGen's executor: CSV files read in parallel byte ranges, splits written unshuffled.
 
-TFX's CsvExampleGen reads each file in one DoFn call (one worker parses all of it) and feeds its
-parsed rows both to column-type inference and, after that, to tf.Example conversion, so the runner
-keeps every parsed row until inference is done: 1.5M taxi rows made a 6.6 GiB peak on 2 cores.
-This executor plans record-aligned byte ranges of each file first (quote-aware, so quoted fields
-spanning lines stay whole), and reads the ranges twice, in parallel: once for type inference, once
-for conversion with the inferred types. Re-parsing costs less than buffering, and the output is
-TFX's: the same inference, the same tf.Example conversion, the same splits.
+TFX's CsvExampleGen parses each file in one DoFn call (one worker does all of it), buffers every
+parsed row for its type-inference pass, and reshuffles every example before writing. On the
+multi-process DirectRunner the shuffle holds the whole dataset in the runner and again in the
+workers. Measured on 1.5M taxi rows, 2 cores, CsvExampleGen alone: TFX's executor 283 s at a
+6.6 GiB peak; byte ranges with TFX's shuffle 290 s at 6.5 GiB; this executor 180 s at 3.3 GiB.
+
+Each file is cut into quote-aware, record-aligned byte ranges (quoted fields spanning lines stay
+whole) that every worker reads twice: once for TFX's type inference, once for TFX's tf.Example
+conversion with the inferred types, so memory stays flat whatever the data size. The output is
+TFX's: the same inference, the same examples, the same split hashing.
 """
 import os
 from typing import Any, Dict, Iterable, List, Tuple
@@ -115,6 +118,11 @@ class Executor(BaseExampleGenExecutor):
         serialized example in the runner, then again in the workers that write: 1.5M rows peaked
         at 6.5 GiB. Trainer and Evaluator read the splits in any order (training shuffles)."""
         self._log_startup(input_dict, output_dict, exec_properties)
+        file_format = exec_properties.get(standard_component_specs.OUTPUT_FILE_FORMAT_KEY)
+        if file_format not in (None, example_gen_pb2.FILE_FORMAT_UNSPECIFIED,
+                               example_gen_pb2.FORMAT_TFRECORDS_GZIP):
+            raise ValueError(f"output_file_format {example_gen_pb2.FileFormat.Name(file_format)}: "
+                             "this executor writes gzipped TFRecords only")
         input_config = example_gen_pb2.Input()
         proto_utils.json_to_proto(exec_properties[standard_component_specs.INPUT_CONFIG_KEY],
                                   input_config)

@@ -55,7 +55,8 @@ def test_unbalanced_quotes_are_refused_naming_the_file(tmp_path):
         list(csv_example_gen.plan_ranges(str(path), 4))
 
 
-def _run(executor_class, input_base, output_uri):
+def _run(executor_class, input_base, output_uri,
+         file_format=example_gen_pb2.FORMAT_TFRECORDS_GZIP):
     examples = standard_artifacts.Examples()
     examples.uri = output_uri
     split = example_gen_pb2.SplitConfig.Split
@@ -67,7 +68,7 @@ def _run(executor_class, input_base, output_uri):
             split_config=example_gen_pb2.SplitConfig(
                 splits=[split(name="train", hash_buckets=4), split(name="eval", hash_buckets=1)]))),
         "output_data_format": example_gen_pb2.FORMAT_TF_EXAMPLE,
-        "output_file_format": example_gen_pb2.FORMAT_TFRECORDS_GZIP,
+        "output_file_format": file_format,
     }
     context = executor_class.Context(beam_pipeline_args=["--runner=DirectRunner"],
                                      tmp_dir=os.path.join(output_uri, "tmp"))
@@ -114,3 +115,13 @@ def test_type_inference_sees_every_range(tmp_path, monkeypatch):
     assert len(examples) == 200
     kinds = {e.features.feature["fare"].WhichOneof("kind") for e in examples}
     assert kinds == {"bytes_list"}
+
+
+def test_an_output_format_it_cannot_write_is_refused_by_name(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    _write(str(data / "data.csv"), taxi_rows(10))
+    with pytest.raises(ValueError, match="FILE_FORMAT_PARQUET.*gzipped TFRecords only"):
+        _run(csv_example_gen.Executor, str(data), str(tmp_path / "ours"),
+             example_gen_pb2.FILE_FORMAT_PARQUET)
+    assert not (tmp_path / "ours").exists()
