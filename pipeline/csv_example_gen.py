@@ -114,9 +114,8 @@ class Executor(BaseExampleGenExecutor):
     def Do(self, input_dict: Dict[str, List[types.Artifact]],
            output_dict: Dict[str, List[types.Artifact]], exec_properties: Dict[str, Any]) -> None:
         """TFX's ExampleGen Do (base_example_gen_executor.py) minus its Reshuffle before writing
-        (TFX's own TODO: "make shuffle optional"). On the DirectRunner that shuffle held every
-        serialized example in the runner, then again in the workers that write: 1.5M rows peaked
-        at 6.5 GiB. Trainer and Evaluator read the splits in any order (training shuffles)."""
+        (TFX's own TODO: "make shuffle optional"; what it cost is measured above). Trainer and
+        Evaluator read the splits in any order (training shuffles)."""
         self._log_startup(input_dict, output_dict, exec_properties)
         file_format = exec_properties.get(standard_component_specs.OUTPUT_FILE_FORMAT_KEY)
         if file_format not in (None, example_gen_pb2.FILE_FORMAT_UNSPECIFIED,
