@@ -5,7 +5,8 @@
 Serves the newest pushed version of the taxi model (with no pushed model, the pipeline first runs
 into a scratch folder with 300 train steps), then for batches of 1 and 100 raw examples and 1 and 16
 concurrent clients, measures each request's latency: the SavedModel's `serving_default` called in
-this process (`tf.saved_model.load(...).signatures`) is the reference, measured in the same run.
+this process (`tf.saved_model.load(...).signatures`) is the reference, measured in the same run,
+taking turns with the transports in blocks of requests (see `measure`).
 "in-process, Session" is the same signature run the way the server runs it (serving/servables.py),
 shown for what the transport itself adds. Clients and server share this machine.
 """
@@ -17,7 +18,7 @@ import sys
 import tempfile
 import threading
 import time
-from typing import Callable, Dict, List
+from typing import Callable, Dict, List, Tuple
 
 import numpy as np
 import tensorflow as tf
@@ -33,7 +34,8 @@ from serving import client, examples, model_dir, process, servables
 MARKERS = ("<!-- serving:start -->", "<!-- serving:end -->")
 BATCHES = (1, 100)
 CLIENTS = (1, 16)
-REQUESTS_PER_CLIENT = {1: 400, 16: 40}
+REQUESTS_PER_CLIENT = {1: 480, 16: 48}
+ROUNDS = 8
 WARMUP_REQUESTS = 10
 TARGET_OVERHEAD_MS = {"REST": 2.0, "gRPC": 1.0}  # single example, one client, p50 vs in-process
 
@@ -50,33 +52,58 @@ def pushed_model(model_base: str, scratch: str) -> str:
     return os.path.join(scratch, "serving", "taxi")
 
 
-def measure(make_call: Callable[[], Callable], batch: List[bytes], clients: int) -> Dict[str, float]:
-    latencies, lock = [], threading.Lock()
+def measure(transports: Dict[str, Callable[[], Callable]], batch: List[bytes], clients: int
+            ) -> Dict[str, Dict[str, float]]:
+    """Each transport's latencies and throughput at `clients` concurrent clients. The transports
+    take turns in ROUNDS blocks of requests, so a slow spell of this shared machine falls on all of
+    them alike rather than on whichever ran then; within a block requests go back to back."""
+    calls = {name: [make_call() for _ in range(clients)] for name, make_call in transports.items()}
+    latencies = {name: [] for name in transports}
+    walls = {name: 0.0 for name in transports}
+    per_block = REQUESTS_PER_CLIENT[clients] // ROUNDS
+    for round_number in range(ROUNDS):
+        for name, client_calls in calls.items():
+            warmup = WARMUP_REQUESTS if round_number == 0 else 0
+            block, wall = _block(client_calls, batch, warmup, per_block)
+            latencies[name].extend(block)
+            walls[name] += wall
+    results = {}
+    for name, values in latencies.items():
+        values.sort()
+        results[name] = {"p50_ms": statistics.median(values),
+                         "p99_ms": values[min(len(values) - 1, int(len(values) * 0.99))],
+                         "requests_per_s": len(values) / walls[name],
+                         "examples_per_s": len(values) * len(batch) / walls[name]}
+    return results
 
-    def client_loop():
-        call = make_call()
-        for _ in range(WARMUP_REQUESTS):
+
+def _block(client_calls: List[Callable], batch: List[bytes], warmup: int, requests: int
+           ) -> Tuple[List[float], float]:
+    """`requests` timed calls from each client at once (after `warmup` untimed ones): latencies in
+    ms and the wall seconds the timed calls took."""
+    latencies, lock = [], threading.Lock()
+    ready = threading.Barrier(len(client_calls) + 1)
+
+    def client_loop(call):
+        for _ in range(warmup):
             call(batch)
+        ready.wait()
         mine = []
-        for _ in range(REQUESTS_PER_CLIENT[clients]):
+        for _ in range(requests):
             started = time.perf_counter()
             call(batch)
             mine.append((time.perf_counter() - started) * 1000)
         with lock:
             latencies.extend(mine)
 
-    threads = [threading.Thread(target=client_loop) for _ in range(clients)]
-    started = time.perf_counter()
+    threads = [threading.Thread(target=client_loop, args=(call,)) for call in client_calls]
     for thread in threads:
         thread.start()
+    ready.wait()
+    started = time.perf_counter()
     for thread in threads:
         thread.join()
-    wall = time.perf_counter() - started
-    latencies.sort()
-    return {"p50_ms": statistics.median(latencies),
-            "p99_ms": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))],
-            "requests_per_s": len(latencies) / wall,
-            "examples_per_s": len(latencies) * len(batch) / wall}
+    return latencies, time.perf_counter() - started
 
 
 def main() -> int:
@@ -105,10 +132,9 @@ def main() -> int:
         }
         for batch_size in BATCHES:
             for clients in CLIENTS:
-                for transport, make_call in transports.items():
-                    result = measure(make_call, serialized[:batch_size], clients)
-                    results.append({"transport": transport, "batch": batch_size,
-                                    "clients": clients, **result})
+                measured = measure(transports, serialized[:batch_size], clients)
+                results.extend({"transport": transport, "batch": batch_size, "clients": clients,
+                                **result} for transport, result in measured.items())
     table = render(results)
     print(table)
     os.makedirs(RESULTS, exist_ok=True)

@@ -4,6 +4,7 @@ the served model versions, on the request/response protos of `tensorflow-serving
 Both transports call this module: gRPC passes its protos through, REST converts its JSON to the same
 protos (serving/rest_json.py), so the two answer identically by construction.
 """
+import functools
 from typing import Dict, Mapping, Optional, Tuple
 
 import grpc
@@ -14,7 +15,8 @@ from tensorflow_serving.apis import (
     regression_pb2,
 )
 
-from serving.servables import LoadedVersion, ModelVersions, ServingError
+from serving import tensors
+from serving.servables import InputType, LoadedVersion, ModelVersions, ServingError
 
 DEFAULT_SIGNATURE = "serving_default"
 CLASSIFY_METHOD = "tensorflow/serving/classify"
@@ -50,7 +52,7 @@ class ModelServer:
         if method and signature_def.method_name != method:
             raise ServingError(_INVALID, f"Expected {method.split('/')[-1]} signature method_name "
                                f"to be {method}. Was: {signature_def.method_name}")
-        expected = signature_def.inputs
+        expected = loaded.input_types(name)
         extra, missing = sorted(set(inputs) - set(expected)), sorted(set(expected) - set(inputs))
         if extra or missing:
             raise ServingError(_INVALID, f"Request inputs do not match required inputs for model "
@@ -75,7 +77,7 @@ class ModelServer:
         for key in wanted:
             if key not in outputs:
                 raise ServingError(_INVALID, f"output tensor alias not found in signature: {key}")
-            response.outputs[key].CopyFrom(tf.make_tensor_proto(outputs[key]))
+            response.outputs[key].CopyFrom(tensors.to_proto(outputs[key]))
         return response
 
     def classify(self, request: classification_pb2.ClassificationRequest
@@ -163,11 +165,12 @@ def serialized_examples(request_input) -> np.ndarray:
 
 def _tensor_proto_to_array(key: str, proto) -> np.ndarray:
     try:
-        return tf.make_ndarray(proto)
+        return tensors.to_array(proto)
     except (TypeError, ValueError) as error:
         raise ServingError(_INVALID, f"input {key!r}: {_first_line(error)}") from None
 
 
+@functools.lru_cache(maxsize=None)
 def _accepted_kinds(dtype: tf.DType) -> str:
     """numpy dtype kinds a request may send for a signature input of `dtype`: b(ool), i(nt),
     u(nsigned), f(loat), c(omplex), O(bject), S/U (str)."""
@@ -184,24 +187,24 @@ def _accepted_kinds(dtype: tf.DType) -> str:
     return ""  # resources, variants, quantized types: nothing a request can feed
 
 
-def _checked(key: str, value, tensor_info) -> np.ndarray:
+def _checked(key: str, value, expected: InputType) -> np.ndarray:
     """`value` as the signature input's dtype and shape, or a ServingError naming what is wrong
     (TF Serving checks requests against the SignatureDef the same way)."""
-    dtype = tf.dtypes.as_dtype(tensor_info.dtype)
     try:
         array = np.asarray(value)
     except ValueError as error:  # ragged nested lists
         raise ServingError(_INVALID, f"input {key!r}: {_first_line(error)}") from None
+    dtype, dims = expected
     accepted = array.dtype.kind in _accepted_kinds(dtype)
     if accepted and dtype == tf.string and array.dtype.kind == "O":
         accepted = all(isinstance(item, (bytes, str)) for item in array.flat)
     if not accepted:
         raise ServingError(_INVALID, f"input {key!r} must be {dtype.name}, got {array.dtype.name} "
                            "values")
-    shape = tf.TensorShape(tensor_info.tensor_shape)
-    if not shape.is_compatible_with(array.shape):
+    if dims is not None and (len(dims) != array.ndim or any(
+            size is not None and size != actual for size, actual in zip(dims, array.shape))):
         raise ServingError(_INVALID, f"input {key!r} has shape {list(array.shape)}, the "
-                           f"signature expects {shape.as_list()}")
+                           f"signature expects {list(dims)}")
     return array.astype(dtype.as_numpy_dtype, copy=False)
 
 

@@ -6,12 +6,13 @@ from typing import Optional, Sequence, Tuple
 
 import grpc
 import numpy as np
-import tensorflow as tf
 import urllib3
 from tensorflow_serving.apis import (
     get_model_status_pb2, model_pb2, model_service_pb2_grpc, predict_pb2,
     prediction_service_pb2_grpc,
 )
+
+from serving import tensors
 
 SIGNATURE = "serving_default"
 OUTPUT = "probabilities"
@@ -85,13 +86,12 @@ class GrpcClient:
         """P(label = 1) for each example, shape [n, 1], and the version that answered."""
         request = predict_pb2.PredictRequest(model_spec=self._spec(version, SIGNATURE),
                                              output_filter=[OUTPUT])
-        request.inputs["examples"].CopyFrom(
-            tf.make_tensor_proto(list(serialized_examples), dtype=tf.string))
+        request.inputs["examples"].CopyFrom(tensors.strings_proto(serialized_examples))
         try:
             response = self._predictions.Predict(request, timeout=self._timeout)
         except grpc.RpcError as error:
             raise ServerError(error.code().name, error.details()) from None
-        return tf.make_ndarray(response.outputs[OUTPUT]), response.model_spec.version.value
+        return tensors.to_array(response.outputs[OUTPUT]), response.model_spec.version.value
 
     def predict(self, serialized_examples: Sequence[bytes], version: Optional[int] = None
                 ) -> np.ndarray:

@@ -47,6 +47,7 @@ def serve(args: argparse.Namespace) -> int:
         host=args.host, rest_port=args.rest_port, grpc_port=args.grpc_port,
         poll_seconds=args.poll_seconds, settle_seconds=args.settle_seconds,
         max_request_bytes=int(args.max_request_mb * (1 << 20)), ready_file=args.ready_file,
+        busy_poll_seconds=args.busy_poll_ms / 1000,
         request_log_dir=args.request_log, request_log_sample_rate=args.log_sample_rate,
         request_log_max_bytes=int(args.log_max_mb * (1 << 20)),
     )
@@ -162,6 +163,7 @@ def add_parsers(subparsers, serving_dir: str, model_name: str, schema_file: str)
     parser.add_argument("--poll-seconds", type=float, default=1.0, help="how often to look for new versions")
     parser.add_argument("--settle-seconds", type=float, default=1.0, help="a version folder must stay unchanged this long before it loads")
     parser.add_argument("--max-request-mb", type=float, default=16.0)
+    parser.add_argument("--busy-poll-ms", type=float, default=1.0, help="after I/O, poll this long before sleeping: lower latency for steady clients, at most this much CPU per burst (0: off)")
     parser.add_argument("--ready-file", help="write the bound ports here (JSON) once serving")
     parser.add_argument("--request-log", help="folder to log request examples to, for `tfxpipe monitor`")
     parser.add_argument("--log-sample-rate", type=float, default=1.0)

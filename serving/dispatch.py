@@ -12,11 +12,19 @@ INLINE_MAX_BYTES = 256 << 10  # a few hundred taxi examples, ~3 ms of model time
 class Dispatcher:
     def __init__(self, workers: int):
         self._pool = futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="model")
+        self._pooled = 0  # requests on the pool now; read and written on the event loop only
 
     async def run(self, request_bytes: int, function: Callable[..., Any], *args) -> Any:
         if request_bytes <= INLINE_MAX_BYTES:
             return function(*args)
-        return await asyncio.get_running_loop().run_in_executor(self._pool, function, *args)
+        self._pooled += 1
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._pool, function, *args)
+        finally:
+            self._pooled -= 1
+
+    def pool_idle(self) -> bool:
+        return self._pooled == 0
 
     def shutdown(self) -> None:
         self._pool.shutdown(wait=False)

@@ -15,7 +15,7 @@ import logging
 import os
 import threading
 import time
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import Callable, Dict, List, NamedTuple, Optional, Tuple
 
 import grpc
 import numpy as np
@@ -34,6 +34,18 @@ class ServingError(Exception):
         super().__init__(message)
         self.code = code
         self.message = message
+
+
+class InputType(NamedTuple):
+    dtype: tf.DType
+    dims: Optional[Tuple[Optional[int], ...]]  # None: any rank; a None dim: any size
+
+
+def input_type(tensor_info) -> InputType:
+    """A SignatureDef input's TensorInfo as the (dtype, dims) requests are checked against."""
+    shape = tf.TensorShape(tensor_info.tensor_shape)
+    return InputType(tf.dtypes.as_dtype(tensor_info.dtype),
+                     None if shape.rank is None else tuple(shape.as_list()))
 
 
 class LoadedVersion:
@@ -59,6 +71,7 @@ class LoadedVersion:
             meta_graph = tf.compat.v1.saved_model.load(self._session, [tf.saved_model.SERVING], path)
         self.signature_defs = dict(meta_graph.signature_def)  # name -> SignatureDef, as TF Serving
         self._callables: Dict[str, Tuple[Callable, Tuple[str, ...], Tuple[str, ...]]] = {}
+        self._input_types: Dict[str, Dict[str, InputType]] = {}
 
     def _callable(self, signature_def) -> Tuple[Callable, Tuple[str, ...], Tuple[str, ...]]:
         """A Session callable for one signature (TF's `Session::MakeCallable`, what TF Serving's
@@ -79,6 +92,15 @@ class LoadedVersion:
             return self.signature_defs[name]
         except KeyError:
             raise ServingError(code, f'Serving signature key "{name}" not found.') from None
+
+    def input_types(self, name: str) -> Dict[str, InputType]:
+        """Signature `name`'s inputs as (dtype, dims), read from its SignatureDef once: requests are
+        checked against them on every call."""
+        types = self._input_types.get(name)
+        if types is None:
+            types = self._input_types[name] = {
+                key: input_type(info) for key, info in self.signature(name).inputs.items()}
+        return types
 
     def run(self, name: str, inputs: Dict[str, np.ndarray]) -> Dict[str, np.ndarray]:
         """Runs signature `name` on numpy inputs keyed by its input names (the caller checks them);

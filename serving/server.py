@@ -13,7 +13,7 @@ from typing import Optional
 
 from tensorflow_serving.config import model_server_config_pb2
 
-from serving import api, grpc_api, rest, warmup
+from serving import api, event_loop, grpc_api, rest, warmup
 from serving.dispatch import Dispatcher
 from serving.request_log import RequestLog
 from serving.servables import ModelVersions
@@ -28,6 +28,7 @@ class ServerSettings:
     settle_seconds: float = 1.0  # a version folder must stay unchanged this long before loading
     max_request_bytes: int = 16 << 20
     workers: int = 16
+    busy_poll_seconds: float = 0.001  # serving/event_loop.py; 0: the loop sleeps as soon as idle
     ready_file: Optional[str] = None  # JSON {"rest_port", "grpc_port", "pid"} once serving
     request_log_dir: Optional[str] = None
     request_log_sample_rate: float = 1.0
@@ -64,11 +65,11 @@ def _write_ready_file(path: str, rest_port: int, grpc_port: int) -> None:
     os.replace(temporary, path)  # readers never see a partial file
 
 
-async def _serve(server: api.ModelServer, settings: ServerSettings) -> None:
+async def _serve(server: api.ModelServer, settings: ServerSettings, dispatcher: Dispatcher
+                 ) -> None:
     request_log = (RequestLog(settings.request_log_dir, settings.request_log_sample_rate,
                               settings.request_log_max_bytes)
                    if settings.request_log_dir else None)
-    dispatcher = Dispatcher(settings.workers)
     grpc_server, grpc_port = await grpc_api.start(server, settings.host, settings.grpc_port,
                                                   settings.max_request_bytes, dispatcher,
                                                   request_log)
@@ -102,4 +103,6 @@ def serve(config: model_server_config_pb2.ModelServerConfig, settings: ServerSet
     threading.Event().wait(settings.settle_seconds)
     for model in server.models.values():
         model.poll()  # ... and load what stayed unchanged
-    asyncio.run(_serve(server, settings))
+    dispatcher = Dispatcher(settings.workers)
+    event_loop.run(_serve(server, settings, dispatcher), settings.busy_poll_seconds,
+                   may_poll=dispatcher.pool_idle)

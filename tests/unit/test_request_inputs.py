@@ -5,17 +5,23 @@ import tensorflow as tf
 from tensorflow.core.protobuf import meta_graph_pb2
 
 from serving import api
-from serving.servables import ServingError
+from serving.servables import InputType, ServingError, input_type
 
 
-def tensor_info(dtype: tf.DType, shape) -> meta_graph_pb2.TensorInfo:
-    return meta_graph_pb2.TensorInfo(name="x:0", dtype=dtype.as_datatype_enum,
-                                     tensor_shape=tf.TensorShape(shape).as_proto())
+def tensor_info(dtype: tf.DType, shape) -> InputType:
+    """What the server checks a request against, read from a SignatureDef's TensorInfo."""
+    return input_type(meta_graph_pb2.TensorInfo(name="x:0", dtype=dtype.as_datatype_enum,
+                                                tensor_shape=tf.TensorShape(shape).as_proto()))
 
 
 def test_numbers_are_cast_to_the_signature_dtype():
     checked = api._checked("fare", [[1], [2]], tensor_info(tf.float32, [None, 1]))
     assert checked.dtype == np.float32 and checked.tolist() == [[1.0], [2.0]]
+
+
+def test_an_input_of_unknown_rank_takes_any_shape():
+    for value in (1.5, [1.5], [[1.5, 2.5]]):
+        assert api._checked("x", value, tensor_info(tf.float32, None)).tolist() == value
 
 
 def test_bytes_and_text_are_accepted_for_strings():

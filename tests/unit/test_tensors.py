@@ -1,0 +1,46 @@
+"""The short TensorProto conversions give exactly what TensorFlow's own functions give."""
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from serving import tensors
+
+ARRAYS = [
+    np.array([[0.25]], dtype=np.float32),  # one example's probability: a typed field
+    np.array([[0.25], [0.5], [1e-30]], dtype=np.float32),  # a batch: tensor_content
+    np.array(3.5, dtype=np.float64),
+    np.arange(6, dtype=np.int64).reshape(2, 3),
+    np.array([7], dtype=np.int32),
+    np.zeros((0, 1), dtype=np.float32),
+    np.arange(6, dtype=np.float32).reshape(2, 3).T,  # not C-contiguous
+    np.array([b"a", b"\x00b\xff"], dtype=object),
+    np.array([[b"x"], [b""]], dtype=object),
+    np.array([True, False]),  # not on the short path: TensorFlow's function
+    np.array([1.5], dtype=np.float16),
+    np.array(["text"], dtype=object),  # str, not bytes: TensorFlow's function
+]
+
+
+@pytest.mark.parametrize("array", ARRAYS, ids=lambda a: f"{a.dtype}{list(a.shape)}")
+def test_to_proto_equals_make_tensor_proto(array):
+    assert tensors.to_proto(array) == tf.make_tensor_proto(array)
+
+
+@pytest.mark.parametrize("array", ARRAYS, ids=lambda a: f"{a.dtype}{list(a.shape)}")
+def test_to_array_inverts_either_proto(array):
+    for proto in (tf.make_tensor_proto(array), tensors.to_proto(array)):
+        result, expected = tensors.to_array(proto), tf.make_ndarray(proto)
+        assert result.dtype == expected.dtype and result.shape == expected.shape
+        np.testing.assert_array_equal(result, expected)
+        assert result.flags.writeable  # a copy, not a view of the request's bytes
+
+
+def test_to_array_pads_short_string_lists_as_tensorflow_does():
+    proto = tf.make_tensor_proto([b"a"], dtype=tf.string, shape=[3])  # one value for three
+    np.testing.assert_array_equal(tensors.to_array(proto), [b"a", b"a", b"a"])
+
+
+def test_strings_proto_equals_make_tensor_proto():
+    values = [b"one", b"two\x00"]
+    assert tensors.strings_proto(values) == tf.make_tensor_proto(values, dtype=tf.string)
+    assert tensors.strings_proto(iter(values)) == tf.make_tensor_proto(values, dtype=tf.string)
