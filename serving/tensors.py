@@ -20,17 +20,23 @@ _NUMBERS = {
     np.dtype(np.int32): (types_pb2.DT_INT32, "int_val"),
     np.dtype(np.int64): (types_pb2.DT_INT64, "int64_val"),
 }
-_NUMPY_DTYPES = {enum: dtype for dtype, (enum, _) in _NUMBERS.items()}
+_BY_ENUM = {enum: (dtype, field) for dtype, (enum, field) in _NUMBERS.items()}
 
 
 def to_array(proto: tensor_pb2.TensorProto) -> np.ndarray:
-    """`tf.make_ndarray(proto)`: strings and numbers sent as `tensor_content` take the short path."""
+    """`tf.make_ndarray(proto)`: strings, and the numbers above with one value per element (in
+    `tensor_content` or their typed field), take the short path."""
     shape = [dim.size for dim in proto.tensor_shape.dim]
     if proto.dtype == types_pb2.DT_STRING and len(proto.string_val) == math.prod(shape):
         return np.array(list(proto.string_val), dtype=object).reshape(shape)
-    dtype = _NUMPY_DTYPES.get(proto.dtype)
-    if dtype is not None and proto.tensor_content:
-        return np.frombuffer(proto.tensor_content, dtype=dtype).copy().reshape(shape)
+    number = _BY_ENUM.get(proto.dtype)
+    if number is not None:
+        dtype, field = number
+        if proto.tensor_content:
+            return np.frombuffer(proto.tensor_content, dtype=dtype).copy().reshape(shape)
+        values = getattr(proto, field)
+        if len(values) == math.prod(shape):
+            return np.array(values, dtype=dtype).reshape(shape)
     return tf.make_ndarray(proto)
 
 

@@ -35,9 +35,12 @@ def test_to_array_inverts_either_proto(array):
         assert result.flags.writeable  # a copy, not a view of the request's bytes
 
 
-def test_to_array_pads_short_string_lists_as_tensorflow_does():
-    proto = tf.make_tensor_proto([b"a"], dtype=tf.string, shape=[3])  # one value for three
-    np.testing.assert_array_equal(tensors.to_array(proto), [b"a", b"a", b"a"])
+@pytest.mark.parametrize("values, dtype", [([b"a"], tf.string), ([2.5], tf.float32), ([7], tf.int64)])
+def test_to_array_pads_short_value_lists_as_tensorflow_does(values, dtype):
+    proto = tf.make_tensor_proto(values, dtype=dtype, shape=[3])  # one value for three elements
+    result = tensors.to_array(proto)
+    assert result.dtype == tf.make_ndarray(proto).dtype
+    np.testing.assert_array_equal(result, values * 3)
 
 
 def test_strings_proto_equals_make_tensor_proto():
