@@ -4,6 +4,7 @@ Tornado: a production HTTP server (not a development server like Werkzeug's or h
 maintained, already installed with TFX (through Jupyter), with a request body cap built in
 (`max_body_size`). Model calls go through serving/dispatch.py (small requests inline, large on a pool).
 """
+import functools
 import json
 import re
 from typing import Any, Callable, Dict, Optional, Tuple
@@ -82,7 +83,15 @@ class ApiHandler(tornado.web.RequestHandler):
         return 200, self._methods()[match["method"]](spec, body)
 
     def _methods(self) -> Dict[str, Callable]:
-        return {"predict": self._predict, "classify": self._classify, "regress": self._regress}
+        return {
+            "predict": self._predict,
+            "classify": functools.partial(
+                self._on_examples, classification_pb2.ClassificationRequest, self._server.classify,
+                rest_json.classify_response),
+            "regress": functools.partial(
+                self._on_examples, regression_pb2.RegressionRequest, self._server.regress,
+                rest_json.regress_response),
+        }
 
     def _predict(self, spec: model_pb2.ModelSpec, body: Dict[str, Any]) -> Dict[str, Any]:
         loaded = self._server.resolve(spec)
@@ -94,19 +103,13 @@ class ApiHandler(tornado.web.RequestHandler):
             self._request_log.record(list(inputs["examples"]))
         return rest_json.predict_response(outputs, row_format)
 
-    def _classify(self, spec: model_pb2.ModelSpec, body: Dict[str, Any]) -> Dict[str, Any]:
-        request = classification_pb2.ClassificationRequest(
-            model_spec=spec, input=rest_json.examples_input(body))
-        response = self._server.classify(request)
+    def _on_examples(self, request_type: type, operation: Callable, to_json: Callable,
+                     spec: model_pb2.ModelSpec, body: Dict[str, Any]) -> Dict[str, Any]:
+        """Classify and Regress: JSON tf.Examples in, the operation's response out as JSON."""
+        request = request_type(model_spec=spec, input=rest_json.examples_input(body))
+        response = operation(request)
         self._log_input(request.input)
-        return rest_json.classify_response(response)
-
-    def _regress(self, spec: model_pb2.ModelSpec, body: Dict[str, Any]) -> Dict[str, Any]:
-        request = regression_pb2.RegressionRequest(
-            model_spec=spec, input=rest_json.examples_input(body))
-        response = self._server.regress(request)
-        self._log_input(request.input)
-        return rest_json.regress_response(response)
+        return to_json(response)
 
     def _log_input(self, request_input) -> None:
         if self._request_log is not None:
