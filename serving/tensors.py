@@ -45,6 +45,11 @@ def _shape(shape) -> tensor_shape_pb2.TensorShapeProto:
         dim=[tensor_shape_pb2.TensorShapeProto.Dim(size=size) for size in shape])
 
 
+def _strings(values: list, shape) -> tensor_pb2.TensorProto:
+    return tensor_pb2.TensorProto(dtype=types_pb2.DT_STRING, tensor_shape=_shape(shape),
+                                  string_val=values)
+
+
 def to_proto(array: np.ndarray) -> tensor_pb2.TensorProto:
     """`tf.make_tensor_proto(array)` for a numpy array: float32/64 and int32/64 arrays, and object
     arrays of bytes, take the short path (numbers as `tensor_content` from two elements on, as
@@ -61,13 +66,11 @@ def to_proto(array: np.ndarray) -> tensor_pb2.TensorProto:
     if array.dtype == object:
         values = array.ravel().tolist()
         if all(isinstance(value, bytes) for value in values):
-            return tensor_pb2.TensorProto(dtype=types_pb2.DT_STRING,
-                                          tensor_shape=_shape(array.shape), string_val=values)
+            return _strings(values, array.shape)
     return tf.make_tensor_proto(array)
 
 
 def strings_proto(values) -> tensor_pb2.TensorProto:
     """A 1-D string tensor of `values` (bytes), as `tf.make_tensor_proto(list(values), tf.string)`."""
     values = list(values)
-    return tensor_pb2.TensorProto(dtype=types_pb2.DT_STRING, tensor_shape=_shape([len(values)]),
-                                  string_val=values)
+    return _strings(values, [len(values)])
