@@ -4,7 +4,6 @@ the served model versions, on the request/response protos of `tensorflow-serving
 Both transports call this module: gRPC passes its protos through, REST converts its JSON to the same
 protos (serving/rest_json.py), so the two answer identically by construction.
 """
-import functools
 from typing import Dict, Mapping, Optional, Tuple
 
 import grpc
@@ -77,7 +76,7 @@ class ModelServer:
         for key in wanted:
             if key not in outputs:
                 raise ServingError(_INVALID, f"output tensor alias not found in signature: {key}")
-            response.outputs[key].CopyFrom(tensors.to_proto(outputs[key]))
+            tensors.fill(response.outputs[key], outputs[key])
         return response
 
     def classify(self, request: classification_pb2.ClassificationRequest
@@ -170,23 +169,6 @@ def _tensor_proto_to_array(key: str, proto) -> np.ndarray:
         raise ServingError(_INVALID, f"input {key!r}: {_first_line(error)}") from None
 
 
-@functools.lru_cache(maxsize=None)
-def _accepted_kinds(dtype: tf.DType) -> str:
-    """numpy dtype kinds a request may send for a signature input of `dtype`: b(ool), i(nt),
-    u(nsigned), f(loat), c(omplex), O(bject), S/U (str)."""
-    if dtype == tf.string:
-        return "OSU"
-    if dtype.is_bool:
-        return "b"
-    if dtype.is_floating:
-        return "biuf"
-    if dtype.is_integer:
-        return "bu" if dtype.is_unsigned else "biu"
-    if dtype.is_complex:
-        return "biufc"
-    return ""  # resources, variants, quantized types: nothing a request can feed
-
-
 def _checked(key: str, value, expected: InputType) -> np.ndarray:
     """`value` as the signature input's dtype and shape, or a ServingError naming what is wrong
     (TF Serving checks requests against the SignatureDef the same way)."""
@@ -194,18 +176,18 @@ def _checked(key: str, value, expected: InputType) -> np.ndarray:
         array = np.asarray(value)
     except ValueError as error:  # ragged nested lists
         raise ServingError(_INVALID, f"input {key!r}: {_first_line(error)}") from None
-    dtype, dims = expected
-    accepted = array.dtype.kind in _accepted_kinds(dtype)
-    if accepted and dtype == tf.string and array.dtype.kind == "O":
+    dims = expected.dims
+    accepted = array.dtype.kind in expected.kinds
+    if accepted and array.dtype.kind == "O":  # accepted for strings only: bytes or str items
         accepted = all(isinstance(item, (bytes, str)) for item in array.flat)
     if not accepted:
-        raise ServingError(_INVALID, f"input {key!r} must be {dtype.name}, got {array.dtype.name} "
-                           "values")
+        raise ServingError(_INVALID, f"input {key!r} must be {expected.dtype.name}, got "
+                           f"{array.dtype.name} values")
     if dims is not None and (len(dims) != array.ndim or any(
             size is not None and size != actual for size, actual in zip(dims, array.shape))):
         raise ServingError(_INVALID, f"input {key!r} has shape {list(array.shape)}, the "
                            f"signature expects {list(dims)}")
-    return array.astype(dtype.as_numpy_dtype, copy=False)
+    return array.astype(expected.numpy_dtype, copy=False)
 
 
 def _fill_spec(spec: model_pb2.ModelSpec, name: str, loaded: LoadedVersion, signature: str):

@@ -75,18 +75,19 @@ class GrpcClient:
         self._model = model
         self._timeout = timeout
 
-    def _spec(self, version: Optional[int], signature: str = "") -> model_pb2.ModelSpec:
-        spec = model_pb2.ModelSpec(name=self._model, signature_name=signature)
+    def _fill_spec(self, spec: model_pb2.ModelSpec, version: Optional[int], signature: str = ""
+                   ) -> None:
+        spec.name = self._model
+        spec.signature_name = signature
         if version is not None:
             spec.version.value = version
-        return spec
 
     def predict_with_version(self, serialized_examples: Sequence[bytes],
                              version: Optional[int] = None) -> Tuple[np.ndarray, int]:
         """P(label = 1) for each example, shape [n, 1], and the version that answered."""
-        request = predict_pb2.PredictRequest(model_spec=self._spec(version, SIGNATURE),
-                                             output_filter=[OUTPUT])
-        request.inputs["examples"].CopyFrom(tensors.strings_proto(serialized_examples))
+        request = predict_pb2.PredictRequest(output_filter=[OUTPUT])  # built in place: no copies
+        self._fill_spec(request.model_spec, version, SIGNATURE)
+        tensors.fill_strings(request.inputs["examples"], serialized_examples)
         try:
             response = self._predictions.Predict(request, timeout=self._timeout)
         except grpc.RpcError as error:
@@ -98,7 +99,8 @@ class GrpcClient:
         return self.predict_with_version(serialized_examples, version)[0]
 
     def status(self) -> get_model_status_pb2.GetModelStatusResponse:
-        request = get_model_status_pb2.GetModelStatusRequest(model_spec=self._spec(None))
+        request = get_model_status_pb2.GetModelStatusRequest()
+        self._fill_spec(request.model_spec, None)
         try:
             return self._models.GetModelStatus(request, timeout=self._timeout)
         except grpc.RpcError as error:

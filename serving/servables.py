@@ -37,15 +37,35 @@ class ServingError(Exception):
 
 
 class InputType(NamedTuple):
+    """A signature input as requests are checked against it, worked out once per signature."""
     dtype: tf.DType
     dims: Optional[Tuple[Optional[int], ...]]  # None: any rank; a None dim: any size
+    numpy_dtype: Optional[np.dtype]  # what request values are cast to; None: nothing can be fed
+    kinds: str  # numpy dtype kinds a request may send: b(ool), i(nt), u(nsigned), f(loat),
+    # c(omplex), O(bject), S/U (str); O only for strings
 
 
 def input_type(tensor_info) -> InputType:
-    """A SignatureDef input's TensorInfo as the (dtype, dims) requests are checked against."""
+    """A SignatureDef input's TensorInfo as requests are checked against it."""
     shape = tf.TensorShape(tensor_info.tensor_shape)
-    return InputType(tf.dtypes.as_dtype(tensor_info.dtype),
-                     None if shape.rank is None else tuple(shape.as_list()))
+    dtype = tf.dtypes.as_dtype(tensor_info.dtype)
+    kinds = _accepted_kinds(dtype)
+    return InputType(dtype, None if shape.rank is None else tuple(shape.as_list()),
+                     np.dtype(dtype.as_numpy_dtype) if kinds else None, kinds)
+
+
+def _accepted_kinds(dtype: tf.DType) -> str:
+    if dtype == tf.string:
+        return "OSU"
+    if dtype.is_bool:
+        return "b"
+    if dtype.is_floating:
+        return "biuf"
+    if dtype.is_integer:
+        return "bu" if dtype.is_unsigned else "biu"
+    if dtype.is_complex:
+        return "biufc"
+    return ""  # resources, variants, quantized types: nothing a request can feed
 
 
 class LoadedVersion:

@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 import tensorflow as tf
-from tensorflow.core.framework import tensor_pb2, tensor_shape_pb2, types_pb2
+from tensorflow.core.framework import tensor_pb2, types_pb2
 
 # numpy dtype -> (DataType, the repeated field TensorFlow writes a one-element array into)
 _NUMBERS = {
@@ -27,50 +27,65 @@ def to_array(proto: tensor_pb2.TensorProto) -> np.ndarray:
     """`tf.make_ndarray(proto)`: strings, and the numbers above with one value per element (in
     `tensor_content` or their typed field), take the short path."""
     shape = [dim.size for dim in proto.tensor_shape.dim]
-    if proto.dtype == types_pb2.DT_STRING and len(proto.string_val) == math.prod(shape):
-        return np.array(list(proto.string_val), dtype=object).reshape(shape)
+    if proto.dtype == types_pb2.DT_STRING:
+        values = list(proto.string_val)
+        if len(values) == math.prod(shape):
+            return np.array(values, dtype=object).reshape(shape)
     number = _BY_ENUM.get(proto.dtype)
     if number is not None:
         dtype, field = number
         if proto.tensor_content:
             return np.frombuffer(proto.tensor_content, dtype=dtype).copy().reshape(shape)
-        values = getattr(proto, field)
+        values = list(getattr(proto, field))  # numpy reads a list faster than a proto container
         if len(values) == math.prod(shape):
             return np.array(values, dtype=dtype).reshape(shape)
     return tf.make_ndarray(proto)
 
 
-def _shape(shape) -> tensor_shape_pb2.TensorShapeProto:
-    return tensor_shape_pb2.TensorShapeProto(
-        dim=[tensor_shape_pb2.TensorShapeProto.Dim(size=size) for size in shape])
+def _fill_shape(proto: tensor_pb2.TensorProto, shape) -> None:
+    proto.tensor_shape.SetInParent()  # present even for a scalar, as TensorFlow writes it
+    dims = proto.tensor_shape.dim
+    for size in shape:
+        dims.add(size=size)
 
 
-def _strings(values: list, shape) -> tensor_pb2.TensorProto:
-    return tensor_pb2.TensorProto(dtype=types_pb2.DT_STRING, tensor_shape=_shape(shape),
-                                  string_val=values)
-
-
-def to_proto(array: np.ndarray) -> tensor_pb2.TensorProto:
-    """`tf.make_tensor_proto(array)` for a numpy array: float32/64 and int32/64 arrays, and object
-    arrays of bytes, take the short path (numbers as `tensor_content` from two elements on, as
-    TensorFlow does)."""
+def fill(proto: tensor_pb2.TensorProto, array: np.ndarray) -> None:
+    """Writes `tf.make_tensor_proto(array)` into the empty `proto`, usually a field of the
+    response, which saves building a second message and copying it. float32/64 and int32/64
+    arrays, and object arrays of bytes, take the short path (numbers as `tensor_content` from two
+    elements on, as TensorFlow does)."""
     number = _NUMBERS.get(array.dtype)
     if number is not None:
-        enum, field = number
-        proto = tensor_pb2.TensorProto(dtype=enum, tensor_shape=_shape(array.shape))
+        proto.dtype, field = number
+        _fill_shape(proto, array.shape)
         if array.size > 1:
             proto.tensor_content = array.tobytes()
         else:
             getattr(proto, field).extend(array.ravel().tolist())
-        return proto
+        return
     if array.dtype == object:
         values = array.ravel().tolist()
         if all(isinstance(value, bytes) for value in values):
-            return _strings(values, array.shape)
-    return tf.make_tensor_proto(array)
+            _fill_strings(proto, values, array.shape)
+            return
+    proto.CopyFrom(tf.make_tensor_proto(array))
 
 
-def strings_proto(values) -> tensor_pb2.TensorProto:
-    """A 1-D string tensor of `values` (bytes), as `tf.make_tensor_proto(list(values), tf.string)`."""
+def to_proto(array: np.ndarray) -> tensor_pb2.TensorProto:
+    """`tf.make_tensor_proto(array)` for a numpy array (see `fill`)."""
+    proto = tensor_pb2.TensorProto()
+    fill(proto, array)
+    return proto
+
+
+def _fill_strings(proto: tensor_pb2.TensorProto, values: list, shape) -> None:
+    proto.dtype = types_pb2.DT_STRING
+    _fill_shape(proto, shape)
+    proto.string_val.extend(values)
+
+
+def fill_strings(proto: tensor_pb2.TensorProto, values) -> None:
+    """Writes a 1-D string tensor of `values` (bytes) into the empty `proto`, as
+    `tf.make_tensor_proto(list(values), tf.string)` builds it."""
     values = list(values)
-    return _strings(values, [len(values)])
+    _fill_strings(proto, values, [len(values)])

@@ -2,6 +2,7 @@
 import numpy as np
 import pytest
 import tensorflow as tf
+from tensorflow_serving.apis import predict_pb2
 
 from serving import tensors
 
@@ -43,7 +44,16 @@ def test_to_array_pads_short_value_lists_as_tensorflow_does(values, dtype):
     np.testing.assert_array_equal(result, values * 3)
 
 
-def test_strings_proto_equals_make_tensor_proto():
+def test_fill_strings_writes_what_make_tensor_proto_builds():
     values = [b"one", b"two\x00"]
-    assert tensors.strings_proto(values) == tf.make_tensor_proto(values, dtype=tf.string)
-    assert tensors.strings_proto(iter(values)) == tf.make_tensor_proto(values, dtype=tf.string)
+    for given in (values, iter(values)):
+        request = predict_pb2.PredictRequest()
+        tensors.fill_strings(request.inputs["examples"], given)
+        assert request.inputs["examples"] == tf.make_tensor_proto(values, dtype=tf.string)
+
+
+@pytest.mark.parametrize("array", ARRAYS, ids=lambda a: f"{a.dtype}{list(a.shape)}")
+def test_fill_writes_what_make_tensor_proto_builds_into_a_response(array):
+    response = predict_pb2.PredictResponse()
+    tensors.fill(response.outputs["probabilities"], array)
+    assert response.outputs["probabilities"] == tf.make_tensor_proto(array)
