@@ -4,7 +4,9 @@ import csv
 import dataclasses
 import io
 import os
-from typing import Callable, List
+from typing import Callable, List, Tuple
+
+import numpy as np
 
 from tests.conftest import TAXI_CSV
 
@@ -16,6 +18,16 @@ def taxi_rows(limit: int = ROWS) -> List[List[str]]:
     with open(TAXI_CSV, newline="", encoding="utf-8") as f:
         rows = list(csv.reader(f))
     return rows[: limit + 1]
+
+
+def shuffled_slices(seed: int, *sizes: int) -> Tuple[List[str], List[List[List[str]]]]:
+    """The bundled sample's header and disjoint slices of all its rows in a random order, one
+    `size` long each: spans from the same distribution."""
+    rows = taxi_rows(15002)
+    header, body = rows[0], rows[1:]
+    order = np.random.default_rng(seed).permutation(len(body))
+    starts = np.cumsum((0,) + sizes)
+    return header, [[body[i] for i in order[start:start + size]] for start, size in zip(starts, sizes)]
 
 
 def write_rows(folder: str, rows: List[List[str]], delimiter: str = ",", name: str = "data.csv") -> None:

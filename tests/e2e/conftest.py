@@ -8,11 +8,12 @@ import hashlib
 import os
 import subprocess
 import sys
-from typing import Dict, List
+from typing import Dict, List, Sequence
 
 import pytest
 
 from pipeline import run_summary
+from tests.bad_data import write_rows
 
 TRAIN_STEPS = "300"
 EVAL_STEPS = "50"
@@ -63,6 +64,12 @@ class PipelineWorkspace:
             summary = run_summary.summarize(run_summary.open_store(self.metadata_path))
         return CliRun(done.returncode, done.stdout, done.stderr, offline, summary,
                       snapshot(self.serving_dir))
+
+    def run_with_new_span(self, data: str, span: str, rows: List[List[str]],
+                          extra_args: Sequence[str] = ()) -> CliRun:
+        """Adds folder `span` (header + rows) to the data root `data`, then runs on it."""
+        write_rows(os.path.join(data, span), rows)
+        return self.run(["--data", data, *extra_args])
 
 
 @pytest.fixture(scope="session")

@@ -5,11 +5,10 @@ import re
 import subprocess
 import sys
 
-import numpy as np
 import pytest
 
 from pipeline import run_summary
-from tests.bad_data import CASES, taxi_rows, write_rows
+from tests.bad_data import CASES, shuffled_slices
 from tests.e2e.conftest import PipelineWorkspace, snapshot
 
 
@@ -64,14 +63,10 @@ def test_failed_gate_is_recorded_in_mlmd(workspace, unreachable_threshold_run, t
 def span_workspace(tmp_path_factory):
     """span-1 runs through the whole pipeline; later spans are added to the same data root."""
     root = tmp_path_factory.mktemp("spans")
-    rows = taxi_rows(15002)
-    header, body = rows[0], rows[1:]
-    order = np.random.default_rng(3).permutation(len(body))
-    halves = [[body[i] for i in order[:6000]], [body[i] for i in order[6000:12000]]]
+    header, halves = shuffled_slices(3, 6000, 6000)
     data = str(root / "data")
-    write_rows(os.path.join(data, "span-1"), [header] + halves[0])
     workspace = PipelineWorkspace(root)
-    first = workspace.run(["--data", data])
+    first = workspace.run_with_new_span(data, "span-1", [header] + halves[0])
     assert first.returncode == 0, first.stderr[-3000:]
     return workspace, data, header, halves
 
@@ -79,8 +74,8 @@ def span_workspace(tmp_path_factory):
 def test_new_span_from_the_same_distribution_passes_and_is_pushed(span_workspace):
     workspace, data, header, halves = span_workspace
     pushed_before = os.listdir(workspace.model_base)
-    write_rows(os.path.join(data, "span-2"), [header] + halves[1])
-    run = workspace.run(["--data", data, "--max-accuracy-drop", "0.05"])
+    run = workspace.run_with_new_span(data, "span-2", [header] + halves[1],
+                                      ["--max-accuracy-drop", "0.05"])
     assert run.returncode == 0, run.stdout + run.stderr[-3000:]
     assert run.summary.node_states["DataGate"] == ["executed"]
     assert run.summary.pushed and run.summary.node_states["Pusher"] == ["executed"]
@@ -90,15 +85,14 @@ def test_new_span_from_the_same_distribution_passes_and_is_pushed(span_workspace
 def test_drifted_span_is_stopped_by_the_drift_comparator(span_workspace):
     workspace, data, header, halves = span_workspace
     if not os.path.isdir(os.path.join(data, "span-2")):
-        write_rows(os.path.join(data, "span-2"), [header] + halves[1])
-        assert workspace.run(["--data", data, "--max-accuracy-drop", "1"]).returncode == 0
+        assert workspace.run_with_new_span(data, "span-2", [header] + halves[1],
+                                           ["--max-accuracy-drop", "1"]).returncode == 0
     payment = header.index("payment_type")  # a third of the cash trips now pay by card
     drifted = [row[:payment] + ["Credit Card" if row[payment] == "Cash" and i % 3 == 0 else row[payment]]
                + row[payment + 1:] for i, row in enumerate(halves[0])]
-    write_rows(os.path.join(data, "span-3"), [header] + drifted)
     served_before = snapshot(workspace.serving_dir)
 
-    run = workspace.run(["--data", data])
+    run = workspace.run_with_new_span(data, "span-3", [header] + drifted)
 
     assert run.returncode == 1
     assert "payment_type" in run.stderr and "Linfty distance" in run.stderr, run.stderr[-3000:]

@@ -17,7 +17,7 @@ from models import features
 from pipeline import run_report, run_summary
 from serving import client, examples
 from serving import process as serving_server
-from tests.bad_data import taxi_rows, write_rows
+from tests.bad_data import shuffled_slices, taxi_rows
 from tests.e2e.conftest import PipelineWorkspace, snapshot
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -32,21 +32,16 @@ def tfxpipe(*args: str) -> subprocess.CompletedProcess:
 def history(tmp_path_factory):
     """span-1 (real labels) is trained and pushed; span-2 has its tips shuffled between rows."""
     root = tmp_path_factory.mktemp("operations")
-    rows = taxi_rows(15002)
-    header, body = rows[0], rows[1:]
-    order = np.random.default_rng(7).permutation(len(body))
-    first, second = [body[i] for i in order[:7000]], [body[i] for i in order[7000:14000]]
+    header, (first, second) = shuffled_slices(7, 7000, 7000)
     tips = header.index("tips")
     shuffled_tips = np.random.default_rng(8).permutation([row[tips] for row in second])
     second = [row[:tips] + [tip] + row[tips + 1:] for row, tip in zip(second, shuffled_tips)]
     data = str(root / "data")
     workspace = PipelineWorkspace(root)
-    write_rows(os.path.join(data, "span-1"), [header] + first)
-    good = workspace.run(["--data", data])
+    good = workspace.run_with_new_span(data, "span-1", [header] + first)
     assert good.returncode == 0, good.stderr[-3000:]
     served_after_good = snapshot(workspace.serving_dir)
-    write_rows(os.path.join(data, "span-2"), [header] + second)
-    shuffled = workspace.run(["--data", data])
+    shuffled = workspace.run_with_new_span(data, "span-2", [header] + second)
     assert shuffled.returncode == 0, shuffled.stderr[-3000:]
     return workspace, data, good, shuffled, served_after_good
 
