@@ -114,8 +114,8 @@ class LoadedVersion:
             raise ServingError(code, f'Serving signature key "{name}" not found.') from None
 
     def input_types(self, name: str) -> Dict[str, InputType]:
-        """Signature `name`'s inputs as (dtype, dims), read from its SignatureDef once: requests are
-        checked against them on every call."""
+        """Signature `name`'s inputs as InputTypes, worked out from its SignatureDef once: requests
+        are checked against them on every call."""
         types = self._input_types.get(name)
         if types is None:
             types = self._input_types[name] = {

@@ -71,13 +71,6 @@ def fill(proto: tensor_pb2.TensorProto, array: np.ndarray) -> None:
     proto.CopyFrom(tf.make_tensor_proto(array))
 
 
-def to_proto(array: np.ndarray) -> tensor_pb2.TensorProto:
-    """`tf.make_tensor_proto(array)` for a numpy array (see `fill`)."""
-    proto = tensor_pb2.TensorProto()
-    fill(proto, array)
-    return proto
-
-
 def _fill_strings(proto: tensor_pb2.TensorProto, values: list, shape) -> None:
     proto.dtype = types_pb2.DT_STRING
     _fill_shape(proto, shape)
