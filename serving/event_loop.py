@@ -66,7 +66,10 @@ class KeepAwake:
             self._libc.pthread_spin_unlock(ctypes.byref(self._lock))
 
     def _spin(self) -> None:
-        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))  # this thread only
+        try:
+            os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))  # this thread only
+        except OSError:  # e.g. a sandbox that forbids it: never spin at normal priority
+            return
         while True:
             self._wanted.wait()
             self._wanted.clear()
