@@ -2,20 +2,20 @@
 
 A request that arrives while the loop sleeps in epoll has to wake it first, and an idle vCPU wakes
 slowly and with cold caches: measured on a 2-core VM, a one-example gRPC Predict answered 0.2-0.5 ms
-sooner when the loop was still awake (7 of 8 paired runs). So after I/O, the loop polls (epoll without waiting) for
-`busy_poll_seconds` before it blocks, and a client's next request, usually sent within a
+sooner when the loop was still awake (7 of 8 paired runs). So after I/O, the loop polls (epoll
+without waiting) for `busy_poll_seconds` before it blocks, and a client's next request, usually sent within a
 millisecond, finds it awake: KVM's halt polling and Linux's SO_BUSY_POLL do the same one level
 down. asyncio has no such option; a selector is the hook it offers (`SelectorEventLoop(selector)`).
 
 While the loop polls, a `KeepAwake` thread keeps a second core from idling too, for the threads
 a request wakes there (gRPC's I/O and completion-queue threads, a client on the same machine):
-one-example gRPC Predict p50 0.1 ms sooner on average here (-0.2 to +0.01 ms in paired runs). It
-runs at idle priority, so any other thread takes its core at once, and spins in the CPU's pause
-loop without the GIL.
+one-example gRPC Predict p50 0.11 ms sooner on average here (0.01 ms later to 0.21 ms sooner in
+seven paired runs). It runs at idle priority, so any other thread takes its core at once, and
+spins in the CPU's pause loop without the GIL.
 
-The cost is bounded: at most `busy_poll_seconds` of two cores after each burst of I/O, nothing while
-idle, and nothing while `may_poll()` says no (the server says no while model calls run on its
-thread pool: they need the cores and the GIL).
+The cost is bounded: two cores while requests keep coming and for `busy_poll_seconds` after the
+last, nothing while idle, and nothing while `may_poll()` says no (the server says no while model
+calls run on its thread pool: they need the cores and the GIL).
 """
 import asyncio
 import ctypes
