@@ -21,8 +21,11 @@ import grpc
 import numpy as np
 import tensorflow as tf
 from tensorflow.core.protobuf import config_pb2
+from tensorflow.python.saved_model import loader_impl
 from tensorflow_serving.apis import get_model_status_pb2
 from tensorflow_serving.config import model_server_config_pb2
+
+from serving import executor
 
 State = get_model_status_pb2.ModelVersionStatus.State
 
@@ -70,9 +73,10 @@ def _accepted_kinds(dtype: tf.DType) -> str:
 
 class LoadedVersion:
     """One version, loaded as TF Serving loads it: the SavedModel's serving MetaGraph in a Session of
-    its own, a signature run by its SignatureDef's tensor names. In-process on 2 cores, one taxi
-    example: ~0.35 ms a call, against ~0.8 ms through the TF2 `ConcreteFunction` (per-call argument
-    binding, ops handed to the inter-op pool); benchmarks/serving_latency.py shows both."""
+    its own, a signature run by its SignatureDef's tensor names, on TF's single-threaded executor
+    where the graph allows (serving/executor.py). In-process on 2 cores, one taxi example: ~0.3 ms
+    a call, against ~0.8 ms through the TF2 `ConcreteFunction` (per-call argument binding, ops
+    handed to the inter-op pool); benchmarks/serving_latency.py shows both."""
 
     # A request's ops run in the thread that handles it: for graphs this small, handing each op to
     # the inter-op pool costs more than running them in parallel saves. Large ops (matmuls over big
@@ -85,10 +89,17 @@ class LoadedVersion:
 
     def __init__(self, version: int, path: str):
         self.version, self.path = version, path
+        # The loader of `tf.compat.v1.saved_model.load`, opened first to choose the executor from
+        # the MetaGraph (and set it on its function calls) before the graph is imported.
+        loader = loader_impl.SavedModelLoader(path)
+        meta_graph = loader.get_meta_graph_def_from_tags([tf.saved_model.SERVING])
+        config = config_pb2.ConfigProto()
+        config.CopyFrom(self.SESSION_CONFIG)
+        self.single_threaded = executor.use_single_threaded(meta_graph, config)
         graph = tf.Graph()
-        self._session = tf.compat.v1.Session(graph=graph, config=self.SESSION_CONFIG)
+        self._session = tf.compat.v1.Session(graph=graph, config=config)
         with graph.as_default():
-            meta_graph = tf.compat.v1.saved_model.load(self._session, [tf.saved_model.SERVING], path)
+            loader.load(self._session, [tf.saved_model.SERVING])
         self.signature_defs = dict(meta_graph.signature_def)  # name -> SignatureDef, as TF Serving
         self._callables: Dict[str, Tuple[Callable, Tuple[str, ...], Tuple[str, ...]]] = {}
         self._input_types: Dict[str, Dict[str, InputType]] = {}
