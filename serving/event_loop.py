@@ -10,8 +10,8 @@ one level down. asyncio has no such option; a selector is the hook it offers
 
 While the loop polls, a `KeepAwake` thread keeps a second core from idling too, for the threads
 a request wakes there (gRPC's I/O and completion-queue threads, a client on the same machine):
-one-example gRPC Predict p50 0.11 ms sooner on average here (0.01 ms later to 0.21 ms sooner in
-seven paired runs). It runs at idle priority, so any other thread takes its core at once, and
+one-example gRPC Predict p50 0.08 ms sooner on average here (0.10 ms later to 0.24 ms sooner in
+ten paired runs). It runs at idle priority, so any other thread takes its core at once, and
 spins in the CPU's pause loop without the GIL.
 
 The cost is bounded: two cores while requests keep coming and for `busy_poll_seconds` after the
