@@ -2,12 +2,11 @@
 from setuptools import setup
 
 setup(
-    name="tfx-taxi-pipeline",
+    name="tfxpipe",
     version="0.1.0",
     description="Production-grade TFX pipeline: validated training and push to TensorFlow Serving.",
     python_requires=">=3.10,<3.11",
-    packages=["pipeline", "models", "schema", "serving"],
-    package_data={"schema": ["*.pbtxt"]},
+    packages=["cli", "pipeline", "models", "schema", "serving"],
     install_requires=[
         "tfx==1.16.0",
         "apache-beam[gcp]==2.59.0",
@@ -23,5 +22,5 @@ setup(
         "grpcio==1.85.3",  # serving: gRPC
         "urllib3==1.26.20",  # serving: REST client
     ],
-    entry_points={"console_scripts": ["tfxpipe=pipeline.cli:console_main"]},
+    entry_points={"console_scripts": ["tfxpipe=cli.main:console_main"]},
 )

@@ -1,18 +1,18 @@
-"""`preprocessing_fn` for Transform, derived from the feature declaration in `features.py`.
+"""`preprocessing_fn` for Transform, derived from the dataset declaration (`models/dataset.py`).
 
+TFX hands the declaration in through Transform's `custom_config` (it is part of the cache key).
 Only strings and undeclared-range integers need a vocabulary: each vocabulary is a multi-stage Beam
-analysis, and on data of this size Transform's time is mostly per-stage overhead.
+analysis, and on small data Transform's time is mostly per-stage overhead.
 Missing values are handled explicitly, after the analyzers have seen only the values that are present:
-numeric -> 0.0 (the mean, once z-scored); categorical and bucketized -> the feature's `missing_id`.
+numeric -> 0.0 (the mean, once z-scored); categorical, hashed and bucketized -> the `missing_id`.
 Every transformed feature is a dense [batch, 1] tensor, which is what the Keras model takes.
 """
-from typing import Dict, Union
+from typing import Any, Dict, Mapping, Union
 
 import tensorflow as tf
 import tensorflow_transform as tft
 
-from models import features
-from models.features import Feature, Kind
+from models.dataset import LABEL_KEY, Dataset, Feature, Kind, Label, Task
 
 AnyTensor = Union[tf.Tensor, tf.SparseTensor]
 
@@ -25,12 +25,18 @@ def _densify(x: AnyTensor, default_value) -> tf.Tensor:
     return tf.reshape(x, [-1, 1])
 
 
+def _map_values(x: AnyTensor, fn) -> AnyTensor:
+    if isinstance(x, tf.SparseTensor):
+        return tf.SparseTensor(x.indices, fn(x.values), x.dense_shape)
+    return fn(x)
+
+
 def _identity_ids(x: AnyTensor, feature: Feature) -> AnyTensor:
     """Integer codes in [0, max_value] are their own id; anything else gets the OOV id."""
-    values = x.values if isinstance(x, tf.SparseTensor) else x
-    in_range = (values >= 0) & (values <= feature.max_value)
-    ids = tf.where(in_range, values, tf.constant(feature.oov_id, values.dtype))
-    return tf.SparseTensor(x.indices, ids, x.dense_shape) if isinstance(x, tf.SparseTensor) else ids
+    def ids(values):
+        in_range = (values >= 0) & (values <= feature.max_value)
+        return tf.where(in_range, values, tf.constant(feature.oov_id, values.dtype))
+    return _map_values(x, ids)
 
 
 def _transform_feature(feature: Feature, x: AnyTensor) -> tf.Tensor:
@@ -38,25 +44,53 @@ def _transform_feature(feature: Feature, x: AnyTensor) -> tf.Tensor:
         return _densify(tft.scale_to_z_score(tf.cast(x, tf.float32)), 0.0)
     if feature.kind is Kind.BUCKETIZED:
         return _densify(tft.bucketize(tf.cast(x, tf.float32), feature.buckets), feature.missing_id)
+    if feature.kind is Kind.HASHED:
+        def hashed(values):
+            text = values if values.dtype == tf.string else tf.strings.as_string(values)
+            return tf.strings.to_hash_bucket_fast(text, feature.buckets)
+        return _densify(_map_values(x, hashed), feature.missing_id)
     if not feature.uses_vocabulary:
         return _densify(_identity_ids(x, feature), feature.missing_id)
     ids = tft.compute_and_apply_vocabulary(
-        x,
-        top_k=feature.vocab_size,
-        num_oov_buckets=feature.oov_buckets,
-        vocab_filename=feature.name,
-    )
+        x, top_k=feature.vocab_size, num_oov_buckets=feature.oov_buckets,
+        vocab_filename=feature.transformed_name)
     return _densify(ids, feature.missing_id)
 
 
-def preprocessing_fn(inputs: Dict[str, AnyTensor]) -> Dict[str, tf.Tensor]:
-    """Raw features -> model inputs (`<name>_xf`) and the label.
+def _as_text(x: tf.Tensor) -> tf.Tensor:
+    """Label values as the class names are written: integers without a decimal point."""
+    if x.dtype == tf.string:
+        return x
+    if x.dtype.is_integer:
+        return tf.strings.as_string(x)
+    return tf.strings.as_string(tf.cast(x, tf.int64))
 
-    At serving time the label's columns are absent; TFT then prunes the label output, nothing else.
+
+def label_tensor(label: Label, raw: Mapping[str, AnyTensor]) -> tf.Tensor:
+    """The label the model learns, [batch, 1]: the class index (int64; -1 for a value that is not a
+    declared class, which the gate's schema domain stops first) or the regression target (float32)."""
+    if label.derived:
+        column, other = (_densify(tf.cast(raw[c], tf.float32), float("nan"))
+                         for c in (label.derived.column, label.derived.other_column))
+        return tf.cast(tf.greater(column, label.derived.times * other), tf.int64)
+    value = raw[label.column]
+    if label.task is Task.REGRESSION:
+        return _densify(tf.cast(value, tf.float32), float("nan"))
+    table = tf.lookup.StaticHashTable(
+        tf.lookup.KeyValueTensorInitializer(
+            tf.constant(list(label.classes)), tf.range(len(label.classes), dtype=tf.int64)),
+        default_value=-1)
+    text = _densify(value, "" if value.dtype == tf.string else -1)
+    return table.lookup(_as_text(text))
+
+
+def preprocessing_fn(inputs: Dict[str, AnyTensor], custom_config: Dict[str, Any]
+                     ) -> Dict[str, tf.Tensor]:
+    """Raw features -> model inputs (`<name>_xf`) and the label (`label`).
+
+    At serving time the label's column is absent; TFT then prunes the label output, nothing else.
     """
-    outputs = {f.transformed_name: _transform_feature(f, inputs[f.name]) for f in features.FEATURES}
-    label_columns = {
-        c: _densify(tf.cast(inputs[c], tf.float32), float("nan")) for c in features.LABEL.source_columns
-    }
-    outputs[features.LABEL.name] = features.compute_label(label_columns)
+    dataset = Dataset.from_config(custom_config["dataset"])
+    outputs = {f.transformed_name: _transform_feature(f, inputs[f.name]) for f in dataset.features}
+    outputs[LABEL_KEY] = label_tensor(dataset.label, inputs)
     return outputs

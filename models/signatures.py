@@ -1,22 +1,25 @@
-"""Serving signatures of the exported SavedModel, for TF Serving and for TFMA.
+"""Serving signatures of the exported SavedModel, for TF Serving and for TFMA, by task.
 
 Every signature takes serialized raw `tf.Example`s and runs the Transform graph inside the model, so a
 client sends raw feature values and nothing is recomputed by hand (no training/serving skew).
-- `serving_default` (TF Serving `:predict`): `examples` -> `probabilities` [batch, 1] = P(label = 1).
-- `classify` (TF Serving `:classify`): `inputs` -> `classes`, `scores` [batch, n_classes].
-- `regress` (TF Serving `:regress`): `inputs` -> `outputs` [batch, 1] = P(label = 1).
+- `serving_default` (TF Serving `:predict`): `examples` -> `probabilities` (binary: [batch, 1] =
+  P(second class); multi-class: [batch, n_classes]) or `predictions` (regression: [batch, 1]).
+- `classify` (classification; TF Serving `:classify`): `inputs` -> `classes`, `scores`
+  [batch, n_classes], the declared class names.
+- `regress` (TF Serving `:regress`): `inputs` -> `outputs` [batch, 1]: the prediction (regression)
+  or P(second class) (binary, as TF's canned binary classifiers export it).
 - `transform_features`: raw examples (label included) -> transformed features; TFMA uses it to get
   the label the model was trained on.
 """
 import os
-from typing import Any, Callable, Dict
+from typing import Any, Callable, Dict, Sequence
 
 import tensorflow as tf
 import tensorflow_transform as tft
 import tf_keras as keras
 from tensorflow.core.protobuf import saved_model_pb2
 
-from models import features
+from models.dataset import Dataset, Task
 
 CLASSIFY_METHOD_NAME = "tensorflow/serving/classify"
 CLASSIFY_SIGNATURE = "classify"
@@ -25,14 +28,20 @@ REGRESS_SIGNATURE = "regress"
 METHOD_NAMES = {CLASSIFY_SIGNATURE: CLASSIFY_METHOD_NAME, REGRESS_SIGNATURE: REGRESS_METHOD_NAME}
 
 
-def export(model: keras.Model, tf_transform_output: tft.TFTransformOutput, export_dir: str) -> None:
+def prediction_key(task: Task) -> str:
+    """Name of `serving_default`'s output."""
+    return "predictions" if task is Task.REGRESSION else "probabilities"
+
+
+def export(model: keras.Model, dataset: Dataset, tf_transform_output: tft.TFTransformOutput,
+           export_dir: str) -> None:
     model.tft_layer = tf_transform_output.transform_features_layer()  # tracked: saved with the model
     raw_spec = tf_transform_output.raw_feature_spec()
-    serving_spec = {name: raw_spec[name] for name in features.feature_names()}
-    feature_keys = [f.transformed_name for f in features.FEATURES]
+    serving_spec = {name: raw_spec[name] for name in dataset.feature_names()}
+    feature_keys = [f.transformed_name for f in dataset.features]
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string)], autograph=False)
-    def probabilities(serialized: tf.Tensor) -> tf.Tensor:
+    def model_output(serialized: tf.Tensor) -> tf.Tensor:
         transformed = model.tft_layer(tf.io.parse_example(serialized, serving_spec))
         return model({key: transformed[key] for key in feature_keys})
 
@@ -44,31 +53,40 @@ def export(model: keras.Model, tf_transform_output: tft.TFTransformOutput, expor
         export_dir,
         save_format="tf",
         save_traces=False,  # per-layer call traces: 10+ s to write, unused by our signatures
-        signatures={**tf_serving_signatures(probabilities), "transform_features": transform_features},
+        signatures={**tf_serving_signatures(model_output, dataset.task, dataset.label.classes),
+                    "transform_features": transform_features},
     )
     set_method_names(export_dir, METHOD_NAMES)
 
 
-def tf_serving_signatures(probabilities: Callable[[tf.Tensor], tf.Tensor]) -> Dict[str, Any]:
-    """The TF Serving signatures over a function from serialized raw tf.Examples to P(label = 1)
-    [batch, 1]: `serving_default` (predict), `classify` and `regress`."""
+def tf_serving_signatures(model_output: Callable[[tf.Tensor], tf.Tensor], task: Task = Task.BINARY,
+                          classes: Sequence[str] = ("0", "1")) -> Dict[str, Any]:
+    """The TF Serving signatures of `task` over a function from serialized raw tf.Examples to the
+    model's output ([batch, 1] for binary and regression, [batch, n_classes] for multi-class)."""
+    key = prediction_key(task)
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="examples")], autograph=False)
     def predict(examples):
-        return {"probabilities": probabilities(examples)}
+        return {key: model_output(examples)}
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="inputs")], autograph=False)
     def classify(inputs):
-        positive = probabilities(inputs)
-        scores = tf.concat([1.0 - positive, positive], axis=1)
-        classes = tf.tile(tf.constant([list(features.LABEL.classes)]), [tf.shape(scores)[0], 1])
-        return {"classes": classes, "scores": scores}
+        scores = model_output(inputs)
+        if task is Task.BINARY:
+            scores = tf.concat([1.0 - scores, scores], axis=1)
+        names = tf.tile(tf.constant([list(classes)]), [tf.shape(scores)[0], 1])
+        return {"classes": names, "scores": scores}
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="inputs")], autograph=False)
     def regress(inputs):
-        return {"outputs": probabilities(inputs)}
+        return {"outputs": model_output(inputs)}
 
-    return {"serving_default": predict, CLASSIFY_SIGNATURE: classify, REGRESS_SIGNATURE: regress}
+    found = {"serving_default": predict}
+    if task.is_classification:
+        found[CLASSIFY_SIGNATURE] = classify
+    if task is not Task.MULTICLASS:
+        found[REGRESS_SIGNATURE] = regress
+    return found
 
 
 def set_method_names(export_dir: str, method_names: Dict[str, str]) -> None:
@@ -80,6 +98,7 @@ def set_method_names(export_dir: str, method_names: Dict[str, str]) -> None:
         saved_model.ParseFromString(f.read())
     for meta_graph in saved_model.meta_graphs:
         for signature, method_name in method_names.items():
-            meta_graph.signature_def[signature].method_name = method_name
+            if signature in meta_graph.signature_def:
+                meta_graph.signature_def[signature].method_name = method_name
     with tf.io.gfile.GFile(path, "wb") as f:
         f.write(saved_model.SerializeToString())

@@ -1,4 +1,4 @@
-"""Pipeline settings in one place. The command line (`pipeline/cli.py`) overrides any of them.
+"""Pipeline settings in one place. The command line reads its defaults here and overrides any of them.
 
 Every path is resolved against the current directory or given explicitly: nothing lives under $HOME.
 """
@@ -6,7 +6,8 @@ import dataclasses
 import os
 from typing import Any, Dict, Optional, Tuple
 
-import schema
+from models import dataset as dataset_module
+from models.dataset import Dataset
 from pipeline import profiles
 
 
@@ -31,13 +32,9 @@ def is_remote(path: str) -> bool:
     return "://" in path
 
 
-def bundled_data_root() -> str:
-    """Folder of the Chicago taxi sample (15,002 rows) that ships inside the tfx wheel."""
-    import tfx  # pylint: disable=import-outside-toplevel
-
-    return os.path.join(
-        os.path.dirname(tfx.__file__), "examples", "chicago_taxi_pipeline", "data", "simple"
-    )
+PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DATASETS_DIR = os.path.join(PROJECT_ROOT, "datasets")
+DEFAULT_DATASET = os.path.join(DATASETS_DIR, "taxi")  # the bundled demo
 
 
 def input_bytes(data_root: str) -> int:
@@ -54,46 +51,74 @@ def input_bytes(data_root: str) -> int:
 
 @dataclasses.dataclass(frozen=True)
 class PipelineConfig:
-    pipeline_name: str = "taxi"
-    model_name: str = "taxi"
-    data_root: str = dataclasses.field(default_factory=bundled_data_root)
+    dataset_dir: str = DEFAULT_DATASET  # folder with dataset.yaml and schema.pbtxt
+    # Unset (None) below: taken from the dataset declaration when resolved.
+    pipeline_name: Optional[str] = None  # default: the dataset's name
+    model_name: Optional[str] = None  # default: the dataset's name
+    data_root: Optional[str] = None  # default: the declaration's data folder
+    schema_file: Optional[str] = None  # default: the dataset folder's schema.pbtxt
     work_dir: str = "work"  # pipeline root (artifacts) and MLMD database
     serving_dir: str = os.path.join("serving", "models")  # TF Serving model base folders
-    schema_file: str = schema.SCHEMA_FILE
     train_steps: int = 1000
     eval_steps: int = 150
-    min_accuracy: float = 0.6  # Evaluator blesses only above this eval accuracy ...
-    max_accuracy_drop: float = 0.01  # ... and not more than this below the baseline model's
-    # ... and with AUC above this. Accuracy alone cannot see a useless model on imbalanced labels:
-    # 22 % of trips are big tippers, so always answering "no" scores 0.78 accuracy, AUC 0.5.
-    min_auc: float = 0.7
+    # Blessing overrides on top of the declaration's (metric name -> bound; see pipeline/metrics.py).
+    minimum: Dict[str, float] = dataclasses.field(default_factory=dict)
+    maximum: Dict[str, float] = dataclasses.field(default_factory=dict)
+    max_drop: Optional[float] = None
+    naive_margin: Optional[float] = None
     hyperparameters: Dict[str, Any] = dataclasses.field(default_factory=dict)
     # Where Beam runs (pipeline/profiles.py). "auto": the in-process DirectRunner for small local data,
     # worker processes from a measured size on. "local": in-process DirectRunner; on one machine and
-    # data of this size, worker processes cost more in start-up and serialization than they save.
+    # small data, worker processes cost more in start-up and serialization than they save.
     profile: str = profiles.AUTO
     profile_settings: Dict[str, str] = dataclasses.field(default_factory=dict)
     extra_beam_args: Tuple[str, ...] = ()
     spans: Optional[bool] = None  # data root holds span-N/ folders; None: look (local paths only)
     enable_cache: bool = True
 
+    def dataset(self) -> Dataset:
+        """The declaration, with this config's blessing overrides applied."""
+        try:
+            declared = dataset_module.load(self.dataset_dir)
+        except dataset_module.DeclarationError as error:
+            raise ConfigError(str(error)) from None
+        blessing = declared.blessing
+        overrides = {"minimum": {**blessing.minimum, **self.minimum},
+                     "maximum": {**blessing.maximum, **self.maximum}}
+        if self.max_drop is not None:
+            overrides["max_drop"] = self.max_drop
+        if self.naive_margin is not None:
+            overrides["naive_margin"] = self.naive_margin
+        return dataclasses.replace(declared, blessing=dataclasses.replace(blessing, **overrides))
+
     def resolved(self) -> "PipelineConfig":
-        """Same settings with every path absolute, as TFX and TF Serving configs need."""
+        """Same settings with the dataset's defaults filled in and every path absolute, as TFX and
+        TF Serving configs need."""
         def absolute(path: str) -> str:
             return path if is_remote(path) else os.path.abspath(path)
 
+        dataset = self.dataset()
+        data_root = self.data_root
+        if data_root is None:
+            try:
+                data_root = dataset.data_root()
+            except dataset_module.DeclarationError as error:
+                raise ConfigError(str(error)) from None
         profile = self.profile
         if profile == profiles.AUTO:
-            if is_remote(self.data_root):
+            if is_remote(data_root):
                 raise ConfigError("profile 'auto' is for local data; name a cluster profile")
-            profile = profiles.choose_local(input_bytes(self.data_root))
+            profile = profiles.choose_local(input_bytes(data_root))
         return dataclasses.replace(
             self,
+            dataset_dir=absolute(self.dataset_dir),
+            pipeline_name=self.pipeline_name or dataset.name,
+            model_name=self.model_name or dataset.name,
             profile=profile,
-            data_root=absolute(self.data_root),
+            data_root=absolute(data_root),
             work_dir=absolute(self.work_dir),
             serving_dir=absolute(self.serving_dir),
-            schema_file=absolute(self.schema_file),
+            schema_file=absolute(self.schema_file or dataset.schema_file),
         )
 
     @property

@@ -6,7 +6,6 @@ from typing import Dict, List, Optional, Tuple
 import tensorflow_model_analysis as tfma
 
 OVERALL = "overall"
-KEY_METRICS = ("auc", "binary_accuracy", "calibration", "example_count")
 
 
 @dataclasses.dataclass
@@ -28,13 +27,28 @@ def _slice_name(slice_key) -> str:
         for k in keys)
 
 
+def metric_name(key) -> str:
+    """TFMA's metric key as shown: `precision[Adelie]` per class, `macro_f1` averaged."""
+    if key.HasField("aggregation_type"):
+        return f"macro_{key.name}"
+    if key.sub_key.HasField("class_id"):
+        return f"{key.name}[{key.sub_key.class_id.value}]"
+    return key.name
+
+
 def _failure_text(failure) -> str:
     key, threshold = failure.metric_key, failure.metric_threshold
-    bound = (threshold.value_threshold.lower_bound.value if threshold.HasField("value_threshold")
-             else threshold.change_threshold.absolute.value)
-    kind = "change vs baseline" if key.is_diff else "value"
-    return (f"{key.name} {kind} {failure.metric_value.double_value.value:.4f} is below the threshold "
-            f"{bound:.4f}")
+    value = failure.metric_value.double_value.value
+    name = metric_name(key)
+    if key.is_diff:
+        change = threshold.change_threshold
+        allowed = (f"{change.relative.value:+.1%} relative" if change.HasField("relative")
+                   else f"{change.absolute.value:+.4f}")
+        return f"{name} change vs the served model {value:+.4f} is past the allowed {allowed}"
+    bounds = threshold.value_threshold
+    if bounds.HasField("lower_bound") and value < bounds.lower_bound.value:
+        return f"{name} {value:.4f} is below the threshold {bounds.lower_bound.value:.4f}"
+    return f"{name} {value:.4f} is above the threshold {bounds.upper_bound.value:.4f}"
 
 
 def load(evaluation_uri: Optional[str]) -> Optional[Evaluation]:
@@ -48,14 +62,15 @@ def load(evaluation_uri: Optional[str]) -> Optional[Evaluation]:
             if entry.value.WhichOneof("type") != "double_value":
                 continue
             value = entry.value.double_value.value
+            key = metric_name(entry.key)
             if entry.key.is_diff:
                 if name == OVERALL:
-                    result.change[entry.key.name] = value
+                    result.change[key] = value
             elif entry.key.model_name == "baseline":
                 if name == OVERALL:
-                    result.baseline[entry.key.name] = value
+                    result.baseline[key] = value
             else:
-                values[entry.key.name] = value
+                values[key] = value
         if name == OVERALL:
             result.overall = values
         else:

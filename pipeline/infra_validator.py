@@ -7,6 +7,7 @@ the blessing's `stamped_model/` and `has_model` is set, so the stock Pusher logi
 model that was validated, warmup included; `blessed` = 0 means nothing is pushed.
 """
 import os
+from typing import List
 
 import tensorflow as tf
 from absl import logging
@@ -15,17 +16,16 @@ from tfx.dsl.component.experimental.decorators import component
 from tfx.types import artifact_utils, standard_artifacts
 from tfx.utils import io_utils, path_utils
 
-from models import features
 from serving import validation, warmup
 
 EVAL_SPLIT = "eval"
 
 
-def serving_examples(examples: standard_artifacts.Examples, count: int) -> list:
-    """The first `count` eval examples as a client sends them: serving features only, no label."""
+def serving_examples(examples: standard_artifacts.Examples, count: int, features: List[str]) -> list:
+    """The first `count` eval examples as a client sends them: serving `features` only, no label."""
     split_uri = artifact_utils.get_split_uri([examples], EVAL_SPLIT)
     files = sorted(tf.io.gfile.glob(os.path.join(split_uri, "*")))
-    sent = set(features.feature_names())
+    sent = set(features)
     serialized = []
     for record in tf.data.TFRecordDataset(files, compression_type="GZIP").take(count):
         example = tf.train.Example.FromString(record.numpy())
@@ -41,6 +41,8 @@ def InfraValidator(  # pylint: disable=invalid-name  (TFX component naming)
     examples: InputArtifact[standard_artifacts.Examples],
     blessing: OutputArtifact[standard_artifacts.InfraBlessing],
     model_name: Parameter[str],
+    serving_features: Parameter[List[str]],
+    task: Parameter[str],
     model_blessing: InputArtifact[standard_artifacts.ModelBlessing] = None,
     num_examples: Parameter[int] = 16,
     timeout_seconds: Parameter[int] = 180,
@@ -50,11 +52,12 @@ def InfraValidator(  # pylint: disable=invalid-name  (TFX component naming)
     if model_blessing is not None and model_blessing.get_int_custom_property("blessed") != 1:
         _record(blessing, "not validated: the Evaluator did not bless this model")
         return
-    serialized = serving_examples(examples, num_examples)
+    serialized = serving_examples(examples, num_examples, serving_features)
     stamped = path_utils.stamped_model_path(blessing.uri)
     io_utils.copy_dir(path_utils.serving_model_path(model.uri), stamped)
-    warmup.write(stamped, warmup.requests_for(model_name, serialized))
-    _record(blessing, validation.check_servable(stamped, model_name, serialized, timeout_seconds))
+    warmup.write(stamped, warmup.requests_for(model_name, serialized, task))
+    _record(blessing, validation.check_servable(stamped, model_name, serialized, task,
+                                                timeout_seconds))
 
 
 def _record(blessing: standard_artifacts.InfraBlessing, problem) -> None:

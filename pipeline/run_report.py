@@ -9,7 +9,8 @@ from typing import List, Optional
 import tensorflow as tf
 import tensorflow_data_validation as tfdv
 
-from pipeline import evaluation, runs
+from models.dataset import Task
+from pipeline import evaluation, metrics, runs
 from schema import report
 
 _DECISION = "<p id='decision' class='{cls}'>{text}</p>"
@@ -40,19 +41,31 @@ def _thresholds(store, run_id: str) -> List[str]:
                 for metric in spec.get("metrics", []):
                     for per_slice in metric.get("per_slice_thresholds", []):
                         threshold = per_slice.get("threshold", {})
-                        if "value_threshold" in threshold:
-                            bound = threshold["value_threshold"]["lower_bound"]
-                            rows.append(report.row([metric["class_name"], f">= {bound}"]))
-                        if "change_threshold" in threshold:
-                            bound = threshold["change_threshold"]["absolute"]
-                            rows.append(report.row([metric["class_name"],
-                                                    f"change vs baseline >= {bound}"]))
+                        name = json.loads(metric.get("config") or "{}").get("name",
+                                                                            metric["class_name"])
+                        rows += [report.row([name, text]) for text in _bound_texts(threshold)]
             return ["<table id='thresholds'>", report.row(["metric", "threshold"], "th"), *rows,
                     "</table>"]
     return ["<p>No evaluation in this run.</p>"]
 
 
-def _metrics(result: Optional[evaluation.Evaluation]) -> List[str]:
+def _bound_texts(threshold: dict) -> List[str]:
+    """TFMA's threshold (as JSON) in words: ">= 0.7", "change vs the served model >= -0.01"."""
+    texts = []
+    value = threshold.get("value_threshold", {})
+    if "lower_bound" in value:
+        texts.append(f">= {value['lower_bound']}")
+    if "upper_bound" in value:
+        texts.append(f"<= {value['upper_bound']}")
+    change = threshold.get("change_threshold", {})
+    if "absolute" in change:
+        texts.append(f"change vs the served model >= {change['absolute']}")
+    if "relative" in change:
+        texts.append(f"at most {float(change['relative']):.0%} worse than the served model")
+    return texts
+
+
+def _metrics(result: Optional[evaluation.Evaluation], task: Task) -> List[str]:
     if result is None:
         return ["<p>The model was not evaluated in this run.</p>"]
     out = ["<table id='metrics'>", report.row(["metric", "candidate", "baseline", "change"], "th")]
@@ -62,7 +75,7 @@ def _metrics(result: Optional[evaluation.Evaluation]) -> List[str]:
         out.append(report.row([name, f"{value:.4f}", "-" if baseline is None else f"{baseline:.4f}",
                                "-" if change is None else f"{change:+.4f}"]))
     out.append("</table><h3>By slice</h3><table id='slices'>")
-    names = list(evaluation.KEY_METRICS)
+    names = list(metrics.key_metrics(task))
     out.append(report.row(["slice", *names], "th"))
     for slice_name, values in result.by_slice:
         out.append(report.row([slice_name, *(f"{values[n]:.4f}" if n in values else "-" for n in names)]))
@@ -70,7 +83,7 @@ def _metrics(result: Optional[evaluation.Evaluation]) -> List[str]:
     return out
 
 
-def write(store, record: runs.RunRecord, report_dir: str) -> str:
+def write(store, record: runs.RunRecord, report_dir: str, task: Task) -> str:
     """The run's self-contained HTML report; `record` (runs.record) carries what MLMD and TFMA hold."""
     run_id = record.run_id
     summary, result = record.summary, record.evaluation
@@ -102,7 +115,7 @@ def write(store, record: runs.RunRecord, report_dir: str) -> str:
         "</table>",
         "<h2>Blessing</h2>", decision, *_thresholds(store, run_id),
         f"<h2>Push</h2><p>{pushed}</p>",
-        "<h2>Evaluation (eval split)</h2>", *_metrics(result),
+        "<h2>Evaluation (eval split)</h2>", *_metrics(result, task),
         "<h2>Data</h2>", *_statistics(store, run_id),
         f"<h2>Lineage</h2><pre>{html.escape(runs.lineage(store, run_id))}</pre>",
         "</body></html>",

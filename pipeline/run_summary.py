@@ -97,3 +97,23 @@ def summarize(store: mlmd.MetadataStore, run_id: Optional[str] = None) -> RunSum
         elif kind == "ModelEvaluation":
             summary.evaluation_uri = artifact.uri
     return summary
+
+
+def latest_training_statistics(metadata_path: str):
+    """The training split's statistics of the latest StatisticsGen run recorded in `metadata_path`
+    (what `monitor` compares serving requests with), or None."""
+    # pylint: disable=import-outside-toplevel
+    import os
+
+    import tensorflow_data_validation as tfdv
+
+    if not os.path.exists(metadata_path):
+        return None
+    store = open_store(metadata_path)
+    produced = [a for a in store.get_artifacts_by_type("ExampleStatistics")
+                if os.path.exists(os.path.join(a.uri, "Split-train", "FeatureStats.pb"))
+                and "/StatisticsGen/" in a.uri]
+    if not produced:
+        return None
+    latest = max(produced, key=lambda a: a.id)
+    return tfdv.load_stats_binary(os.path.join(latest.uri, "Split-train", "FeatureStats.pb"))

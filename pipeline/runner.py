@@ -8,7 +8,7 @@ from absl import logging as absl_logging
 from tfx.orchestration import pipeline as tfx_pipeline
 from tfx.orchestration.local.local_dag_runner import LocalDagRunner
 
-from pipeline import evaluation, gate, progress, run_report, run_summary, runs
+from pipeline import gate, metrics, progress, run_report, run_summary, runs
 from pipeline.configs import PipelineConfig
 from pipeline.pipeline import create_pipeline
 from schema import checks, report
@@ -28,7 +28,7 @@ def check_inputs(config: PipelineConfig) -> None:
     spans = checks.spans(config.data_root)
     folder = spans[-1][1] if spans else config.data_root
     columns = checks.expected_columns(tfdv.load_schema_text(config.schema_file))
-    findings = checks.check_csv_folder(folder, columns)
+    findings = checks.check_csv_folder(folder, columns, config.dataset().name)
     if findings:
         title = f"Data validation of {folder}"
         path = report.write_html(os.path.join(config.report_dir, gate.REPORT_FILE), findings, title)
@@ -91,7 +91,7 @@ def describe(record: runs.RunRecord, config: PipelineConfig, seconds: float) -> 
         shown = ", ".join(
             f"{name} {result.overall[name]:.3f}"
             + (f" ({result.change[name]:+.3f} vs baseline)" if name in result.change else "")
-            for name in evaluation.KEY_METRICS if name in result.overall
+            for name in metrics.key_metrics(config.dataset().task) if name in result.overall
         )
         lines.append(f"Evaluation (eval split, candidate model): {shown}")
     if summary.blessed is not None:
@@ -116,7 +116,7 @@ def describe(record: runs.RunRecord, config: PipelineConfig, seconds: float) -> 
 def write_run_report(config: PipelineConfig) -> Optional[str]:
     """The latest run's HTML report (pipeline/run_report.py), when a run was recorded."""
     latest = _latest_record(config)
-    return run_report.write(*latest, config.report_dir) if latest else None
+    return run_report.write(*latest, config.report_dir, config.dataset().task) if latest else None
 
 
 def _latest_record(config: PipelineConfig) -> Optional[Tuple[object, runs.RunRecord]]:
@@ -132,7 +132,7 @@ def _latest_record(config: PipelineConfig) -> Optional[Tuple[object, runs.RunRec
 def run_and_describe(config: PipelineConfig, resume: bool = False) -> runs.RunRecord:
     started = time.monotonic()
     resolved = config.resolved()
-    print(f"Running pipeline '{config.pipeline_name}' on {resolved.data_root} (Beam profile "
+    print(f"Running pipeline '{resolved.pipeline_name}' on {resolved.data_root} (Beam profile "
           f"{resolved.profile})", flush=True)
     try:
         run(config, resume)
@@ -141,6 +141,7 @@ def run_and_describe(config: PipelineConfig, resume: bool = False) -> runs.RunRe
         path = write_run_report(config) if started_run else None
         raise PipelineFailed(f"{error}\nRun report: {path}" if path else str(error)) from error
     store, record = _latest_record(config)
-    print(describe(record, config, time.monotonic() - started), flush=True)
-    print(f"Run report: {run_report.write(store, record, config.report_dir)}", flush=True)
+    print(describe(record, resolved, time.monotonic() - started), flush=True)
+    print(f"Run report: {run_report.write(store, record, resolved.report_dir, resolved.dataset().task)}",
+          flush=True)
     return record

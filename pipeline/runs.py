@@ -10,7 +10,8 @@ from typing import Dict, List, Optional
 import ml_metadata as mlmd
 from ml_metadata.proto import metadata_store_pb2
 
-from pipeline import evaluation, run_summary
+from models.dataset import Task
+from pipeline import evaluation, metrics, run_summary
 
 _STATE = {metadata_store_pb2.Execution.COMPLETE: "executed",
           metadata_store_pb2.Execution.CACHED: "cached",
@@ -90,9 +91,13 @@ def records(store: mlmd.MetadataStore) -> List[RunRecord]:
     return [record(store, run_id) for run_id in reversed(run_summary.run_ids(store))]
 
 
-def render_table(runs: List[RunRecord]) -> str:
+def render_table(runs: List[RunRecord], task: Task) -> str:
+    """One row per run; the metric columns are the task's main metric and the skill over the naive
+    baseline (changes against the served model in brackets)."""
+    shown = metrics.key_metrics(task)
+    columns = (shown[0], metrics.SKILL)
     header = (f"{'run id':<28} {'started':<19} {'secs':>6}  {'span':<5} {'gate':<7} {'model':<7} "
-              f"{'auc':<15} {'accuracy':<15} {'blessed':<7} pushed")
+              f"{columns[0]:<17} {columns[1]:<17} {'blessed':<7} pushed")
     lines = [header, "-" * len(header)]
     for run in runs:
         def metric(name):
@@ -107,8 +112,8 @@ def render_table(runs: List[RunRecord]) -> str:
         lines.append(
             f"{run.run_id:<28} {run.started:%Y-%m-%d %H:%M:%S} {run.seconds:>6.1f}  "
             f"{','.join(map(str, run.spans)) or '-':<5} {run.gate:<7} "
-            f"{('#' + str(run.model_id)) if run.model_id else '-':<7} {metric('auc'):<15} "
-            f"{metric('binary_accuracy'):<15} {blessed:<7} {outcome}")
+            f"{('#' + str(run.model_id)) if run.model_id else '-':<7} {metric(columns[0]):<17} "
+            f"{metric(columns[1]):<17} {blessed:<7} {outcome}")
     return "\n".join(lines)
 
 

@@ -1,5 +1,2 @@
-"""The curated schema (`schema.pbtxt`): the contract the data must meet, checked in and reviewed."""
-import os
-
-SCHEMA_DIR = os.path.dirname(os.path.abspath(__file__))
-SCHEMA_FILE = os.path.join(SCHEMA_DIR, "schema.pbtxt")
+"""Checks data against a dataset's curated schema (the data contract, `datasets/<name>/schema.pbtxt`),
+reports what is wrong in plain words, and drafts and maintains curated schemas."""

@@ -13,6 +13,7 @@ import csv
 import dataclasses
 import os
 import re
+import tempfile
 from typing import List, Optional, Sequence, Tuple
 
 import tensorflow_data_validation as tfdv
@@ -60,18 +61,27 @@ def expected_columns(schema: schema_pb2.Schema, environment: str = "TRAINING") -
     return [f.name for f in schema.feature if environment not in f.not_in_environment]
 
 
-def _header_findings(name: str, header: List[str], columns: Sequence[str]) -> List[Finding]:
+def _header_findings(name: str, header: List[str], columns: Sequence[str], dataset: str = ""
+                     ) -> List[Finding]:
     shown = ", ".join(header)[:120]
     missing = [c for c in columns if c not in header]
     unexpected = [c for c in header if c not in columns]
+    if dataset and len(missing) * 2 > len(columns):
+        # Most of the dataset's columns absent: not a broken file of this dataset but other data.
+        return [Finding(FILE, "Not this dataset's data",
+                        f"{name} does not match dataset '{dataset}': {len(columns) - len(missing)} "
+                        f"of its {len(columns)} columns are in the header. For a new dataset, draft "
+                        f"its folder with `tfxpipe init {name} --label COLUMN`; else pass the right "
+                        f"--dataset", f"the columns of dataset '{dataset}'", f"header: {shown}")]
     return [Finding(c, "Column missing", f"{name} has no '{c}' column", f"a '{c}' column",
                     f"header: {shown}") for c in missing] + [
             Finding(c, "Unexpected column", f"{name} has a '{c}' column the schema does not know",
                     "only the schema's columns", f"header: {shown}") for c in unexpected]
 
 
-def check_csv_file(path: str, columns: Sequence[str] = ()) -> List[Finding]:
-    """Structural problems of one CSV file; with `columns`, also a header that does not match."""
+def check_csv_file(path: str, columns: Sequence[str] = (), dataset: str = "") -> List[Finding]:
+    """Structural problems of one CSV file; with `columns`, also a header that does not match
+    (with `dataset`, a header that has little in common with it is called out as such, once)."""
     name = os.path.basename(path)
     with open(path, "rb") as f:
         raw = f.read()
@@ -101,14 +111,14 @@ def check_csv_file(path: str, columns: Sequence[str] = ()) -> List[Finding]:
         return [Finding(FILE, "Ragged rows", f"{name}: rows with a different number of fields than the header",
                         f"{len(header)} fields per row", f"{len(ragged)} rows differ",
                         tuple(f"line {n}" for n in ragged[:MAX_EXAMPLES]))]
-    return _header_findings(name, header, columns) if columns else []
+    return _header_findings(name, header, columns, dataset) if columns else []
 
 
-def check_csv_folder(folder: str, columns: Sequence[str] = ()) -> List[Finding]:
+def check_csv_folder(folder: str, columns: Sequence[str] = (), dataset: str = "") -> List[Finding]:
     files = data_files(folder)
     if not files:
         return [Finding(FILE, "No data files", f"{folder} holds no CSV files", "CSV files", "none")]
-    return [finding for path in files for finding in check_csv_file(path, columns)]
+    return [finding for path in files for finding in check_csv_file(path, columns, dataset)]
 
 
 def _expected(feature: Optional[schema_pb2.Feature], schema: schema_pb2.Schema) -> str:
@@ -219,7 +229,33 @@ def _findings(anomalies, statistics: statistics_pb2.DatasetFeatureStatisticsList
     return findings
 
 
-def statistics_of_csv(path: str) -> statistics_pb2.DatasetFeatureStatisticsList:
-    """TFDV statistics of a CSV file or of every file in a folder (same reader as the pipeline)."""
-    pattern = os.path.join(path, "*") if os.path.isdir(path) else path
-    return tfdv.generate_statistics_from_csv(pattern)
+def blank_missing_values(source: str, target: str, missing_values: Sequence[str]) -> int:
+    """Copies CSV `source` to `target` with every cell in `missing_values` made empty (what TFX's
+    CSV reader takes as "no value"; `NA` would otherwise turn a numeric column into strings).
+    Returns the number of cells blanked."""
+    tokens = {v for v in missing_values if v}
+    blanked = 0
+    with open(source, newline="", encoding="utf-8") as f_in, \
+            open(target, "w", newline="", encoding="utf-8") as f_out:
+        writer = csv.writer(f_out)
+        for i, row in enumerate(csv.reader(f_in)):
+            if i and tokens:
+                hits = [cell in tokens for cell in row]
+                blanked += sum(hits)
+                row = ["" if hit else cell for cell, hit in zip(row, hits)]
+            writer.writerow(row)
+    return blanked
+
+
+def statistics_of_csv(path: str, missing_values: Sequence[str] = ("",)
+                      ) -> statistics_pb2.DatasetFeatureStatisticsList:
+    """TFDV statistics of a CSV file or of every file in a folder, cells in `missing_values` read
+    as missing (as the pipeline's CsvExampleGen reads them)."""
+    files = data_files(path) if os.path.isdir(path) else [path]
+    if not {v for v in missing_values if v}:
+        return tfdv.generate_statistics_from_csv(
+            os.path.join(path, "*") if os.path.isdir(path) else path)
+    with tempfile.TemporaryDirectory(prefix="blanked-") as scratch:
+        for i, source in enumerate(files):
+            blank_missing_values(source, os.path.join(scratch, f"{i:05d}.csv"), missing_values)
+        return tfdv.generate_statistics_from_csv(os.path.join(scratch, "*.csv"))

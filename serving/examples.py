@@ -1,7 +1,7 @@
 """Raw CSV rows -> serialized `tf.Example`s typed by the curated schema: what a client sends to the
 exported model's signatures (and to TF Serving's predict/classify APIs)."""
 import csv
-from typing import Dict, Iterable, List, Mapping
+from typing import Dict, Iterable, List, Mapping, Sequence
 
 import tensorflow as tf
 from tensorflow_metadata.proto.v0 import schema_pb2
@@ -13,13 +13,15 @@ def feature_types(schema: schema_pb2.Schema) -> Dict[str, int]:
     return {feature.name: feature.type for feature in schema.feature}
 
 
-def to_example(row: Mapping[str, str], types: Mapping[str, int]) -> tf.train.Example:
-    """One CSV row (strings) -> tf.Example; an empty cell is a missing value, not a zero."""
+def to_example(row: Mapping[str, str], types: Mapping[str, int],
+               missing_values: Sequence[str] = ("",)) -> tf.train.Example:
+    """One CSV row (strings) -> tf.Example; an empty cell, or one of the dataset's
+    `missing_values` (e.g. `NA`), is a missing value, not a zero."""
     example = tf.train.Example()
     for name, text in row.items():
         if name not in types:
             raise ValueError(f"column {name!r} is not in the schema")
-        if text is None or text == "":
+        if text is None or text == "" or text in missing_values:
             continue
         feature = example.features.feature[name]
         try:
@@ -35,9 +37,10 @@ def to_example(row: Mapping[str, str], types: Mapping[str, int]) -> tf.train.Exa
     return example
 
 
-def serialize_rows(rows: Iterable[Mapping[str, str]], schema: schema_pb2.Schema) -> List[bytes]:
+def serialize_rows(rows: Iterable[Mapping[str, str]], schema: schema_pb2.Schema,
+                   missing_values: Sequence[str] = ("",)) -> List[bytes]:
     types = feature_types(schema)
-    return [to_example(row, types).SerializeToString() for row in rows]
+    return [to_example(row, types, missing_values).SerializeToString() for row in rows]
 
 
 def read_csv_rows(path: str, drop_columns: Iterable[str] = ()) -> List[Dict[str, str]]:

@@ -9,13 +9,12 @@ import dataclasses
 import os
 import tempfile
 import time
-from typing import List, Optional
+from typing import List, Optional, Sequence
 
 import tensorflow as tf
 import tensorflow_data_validation as tfdv
 from tensorflow_metadata.proto.v0 import schema_pb2, statistics_pb2
 
-from models import features
 from schema import checks
 from serving import request_log
 
@@ -28,11 +27,11 @@ class MonitorResult:
     statistics: Optional[statistics_pb2.DatasetFeatureStatisticsList]
 
 
-def serving_schema(curated: schema_pb2.Schema) -> schema_pb2.Schema:
-    """The curated schema restricted to the model's input features."""
+def serving_schema(curated: schema_pb2.Schema, features: Sequence[str]) -> schema_pb2.Schema:
+    """The curated schema restricted to the model's input `features`."""
     restricted = schema_pb2.Schema()
     restricted.CopyFrom(curated)
-    kept = [f for f in curated.feature if f.name in set(features.feature_names())]
+    kept = [f for f in curated.feature if f.name in set(features)]
     del restricted.feature[:]
     restricted.feature.extend(kept)
     return restricted
@@ -62,14 +61,14 @@ def _count(statistics) -> int:
 
 
 def check(log_dir: str, training: statistics_pb2.DatasetFeatureStatisticsList,
-          curated: schema_pb2.Schema, window_seconds: float,
+          curated: schema_pb2.Schema, features: Sequence[str], window_seconds: float,
           now: Optional[float] = None) -> MonitorResult:
     now = time.time() + 1 if now is None else now
     current = _statistics(_window_files(log_dir, now - window_seconds, now))
     previous = _statistics(_window_files(log_dir, now - 2 * window_seconds, now - window_seconds))
     if current is None:
         return MonitorResult(0, _count(previous), [], None)
-    schema = serving_schema(curated)
+    schema = serving_schema(curated, features)
     findings = checks.check_skew(current, training, schema)
     if previous is not None:
         drift = checks.check_statistics(current, schema, previous, environment="SERVING")

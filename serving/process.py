@@ -1,4 +1,5 @@
-"""`tfxpipe serve` in a child process on free ports: for infra validation, tests and benchmarks."""
+"""The model server (`python -m serving`, what `tfxpipe serve` runs) in a child process on free
+ports: for infra validation, tests and benchmarks."""
 import contextlib
 import json
 import os
@@ -32,7 +33,7 @@ def running(args: List[str], timeout: float = 120.0) -> Iterator[ServerProcess]:
     with tempfile.TemporaryDirectory(prefix="serve-") as scratch:
         ready_file = os.path.join(scratch, "ready.json")
         log_path = os.path.join(scratch, "server.log")
-        command = [sys.executable, "-m", "pipeline", "serve", "--rest-port", "0", "--grpc-port", "0",
+        command = [sys.executable, "-m", "serving", "--rest-port", "0", "--grpc-port", "0",
                    "--ready-file", ready_file, *args]
         with open(log_path, "wb") as log:
             process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)

@@ -8,15 +8,18 @@ import os
 from typing import Iterable, List, Sequence
 
 import tensorflow as tf
-from tensorflow_serving.apis import classification_pb2, model_pb2, predict_pb2, prediction_log_pb2
+from tensorflow_serving.apis import (
+    classification_pb2, model_pb2, predict_pb2, prediction_log_pb2, regression_pb2,
+)
 
 WARMUP_FILE = os.path.join("assets.extra", "tf_serving_warmup_requests")
 MAX_RECORDS = 1000  # TF Serving fails the load of a version with more
 
 
-def requests_for(model_name: str, serialized_examples: Sequence[bytes],
-                 classify_signature: str = "classify") -> List[prediction_log_pb2.PredictionLog]:
-    """Predict for one example and for the whole batch (the two shapes clients send), and Classify."""
+def requests_for(model_name: str, serialized_examples: Sequence[bytes], task: str = "binary"
+                 ) -> List[prediction_log_pb2.PredictionLog]:
+    """Predict for one example and for the whole batch (the two shapes clients send), then Classify
+    (classification tasks) or Regress (regression) on the batch."""
     logs = []
     for batch in (serialized_examples[:1], serialized_examples):
         request = predict_pb2.PredictRequest(
@@ -24,12 +27,17 @@ def requests_for(model_name: str, serialized_examples: Sequence[bytes],
         request.inputs["examples"].CopyFrom(tf.make_tensor_proto(list(batch), dtype=tf.string))
         logs.append(prediction_log_pb2.PredictionLog(
             predict_log=prediction_log_pb2.PredictLog(request=request)))
-    classify = classification_pb2.ClassificationRequest(
-        model_spec=model_pb2.ModelSpec(name=model_name, signature_name=classify_signature))
+    if task == "regression":
+        request = regression_pb2.RegressionRequest(
+            model_spec=model_pb2.ModelSpec(name=model_name, signature_name="regress"))
+        log = lambda r: prediction_log_pb2.PredictionLog(regress_log=prediction_log_pb2.RegressLog(request=r))  # noqa: E731
+    else:
+        request = classification_pb2.ClassificationRequest(
+            model_spec=model_pb2.ModelSpec(name=model_name, signature_name="classify"))
+        log = lambda r: prediction_log_pb2.PredictionLog(classify_log=prediction_log_pb2.ClassifyLog(request=r))  # noqa: E731
     for serialized in serialized_examples:
-        classify.input.example_list.examples.add().ParseFromString(serialized)
-    logs.append(prediction_log_pb2.PredictionLog(
-        classify_log=prediction_log_pb2.ClassifyLog(request=classify)))
+        request.input.example_list.examples.add().ParseFromString(serialized)
+    logs.append(log(request))
     return logs
 
 

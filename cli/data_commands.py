@@ -1,4 +1,5 @@
-"""`tfxpipe validate` and `tfxpipe schema-diff`: the data checks of the pipeline, without running it.
+"""`tfxpipe init`, `tfxpipe validate` and `tfxpipe schema-diff`: a dataset folder drafted from a CSV,
+and the data checks of the pipeline, without running it.
 
 `validate` runs the same checks as the pipeline's data gate (`schema.checks`) on a CSV file or folder,
 so a data CI gets the gate's verdict in seconds: exit 0 when the data meets the schema, 1 otherwise.
@@ -6,6 +7,8 @@ so a data CI gets the gate's verdict in seconds: exit 0 when the data meets the 
 import argparse
 import os
 from typing import Optional, Tuple
+
+from cli import options
 
 # TFDV (and Beam, TensorFlow) are imported by the commands themselves, not when the command line is
 # built: every `tfxpipe` command would otherwise pay ~5 s of imports (a model server start included).
@@ -30,22 +33,24 @@ def validate(args: argparse.Namespace) -> int:
     if not os.path.exists(args.path):
         print(f"error: {args.path} does not exist")
         return 1
+    dataset = options.dataset(args)
+    missing = dataset.missing_values
     current, previous = _latest_and_previous(args.path)
     previous = args.previous or previous
-    curated = tfdv.load_schema_text(args.schema)
+    curated = tfdv.load_schema_text(args.schema or dataset.schema_file)
     serving = args.skew_against is not None
     columns = checks.expected_columns(curated, "SERVING" if serving else "TRAINING")
-    structural = (checks.check_csv_folder(current, columns) if os.path.isdir(current)
-                  else checks.check_csv_file(current, columns))
+    structural = (checks.check_csv_folder(current, columns, dataset.name) if os.path.isdir(current)
+                  else checks.check_csv_file(current, columns, dataset.name))
     statistics = None
     findings = structural
     if not structural:
-        statistics = checks.statistics_of_csv(current)
+        statistics = checks.statistics_of_csv(current, missing)
         if serving:
-            training = checks.statistics_of_csv(args.skew_against)
+            training = checks.statistics_of_csv(args.skew_against, missing)
             findings = checks.check_skew(statistics, training, curated)
         else:
-            previous_statistics = checks.statistics_of_csv(previous) if previous else None
+            previous_statistics = checks.statistics_of_csv(previous, missing) if previous else None
             findings = checks.check_statistics(statistics, curated, previous_statistics)
     title = f"Data validation of {current}" + (
         f" (serving skew vs {args.skew_against})" if serving
@@ -61,34 +66,67 @@ def schema_diff(args: argparse.Namespace) -> int:
 
     from schema import checks, maintain
 
-    curated = tfdv.load_schema_text(args.schema)
+    dataset = options.dataset(args)
+    schema_file = args.schema or dataset.schema_file
+    curated = tfdv.load_schema_text(schema_file)
     folder, _ = _latest_and_previous(args.path)
-    proposed = maintain.updated(curated, checks.statistics_of_csv(folder))
+    proposed = maintain.updated(curated, checks.statistics_of_csv(folder, dataset.missing_values))
     changes = maintain.differences(curated, proposed)
     if not changes:
-        print(f"{folder} fits the curated schema {args.schema}: nothing to change.")
+        print(f"{folder} fits the curated schema {schema_file}: nothing to change.")
         return 0
     print(f"To accept {folder}, the curated schema would change:")
     print("\n".join(f"- {change}" for change in changes))
     if args.write:
-        tfdv.write_schema_text(proposed, args.schema)
-        print(f"Updated {args.schema}.")
+        tfdv.write_schema_text(proposed, schema_file)
+        print(f"Updated {schema_file}.")
     else:
         print("Nothing written; pass --write to update the schema file.")
     return 0
 
 
-def add_parsers(subparsers, default_schema: str) -> None:
+def add_parsers(subparsers) -> None:
     check = subparsers.add_parser("validate", help="check a CSV file or folder against the schema")
     check.add_argument("path", help="CSV file, folder of CSV files, or folder of span-N/ folders")
     check.add_argument("--previous", help="CSV file or folder to check drift against")
     check.add_argument("--skew-against", metavar="TRAINING_DATA",
                        help="PATH is serving data (no label): check it and its skew vs this training data")
-    check.add_argument("--schema", default=default_schema)
+    options.add_dataset_option(check)
+    check.add_argument("--schema", help="curated schema (default: the dataset's schema.pbtxt)")
     check.add_argument("--report", default="data_validation.html", help="HTML report path")
     check.set_defaults(handler=validate)
     diff = subparsers.add_parser("schema-diff", help="what new data would change in the schema")
     diff.add_argument("path", help="CSV file or folder of new data")
-    diff.add_argument("--schema", default=default_schema)
+    options.add_dataset_option(diff)
+    diff.add_argument("--schema", help="curated schema (default: the dataset's schema.pbtxt)")
     diff.add_argument("--write", action="store_true", help="update the schema file")
     diff.set_defaults(handler=schema_diff)
+
+
+def init(args: argparse.Namespace) -> int:
+    """Drafts `datasets/NAME/` (declaration + curated schema) from a CSV and its label column."""
+    from schema import infer  # pylint: disable=import-outside-toplevel  (imports TFDV)
+
+    try:
+        draft = infer.infer(args.path, args.label, args.task, args.name)
+        name = draft.declaration["name"]
+        out = args.out or os.path.join(options.DATASETS_DIR, name)
+        declaration, schema = infer.write(draft, out, os.path.abspath(args.path))
+    except infer.InitError as error:
+        print(f"error: {error}")
+        return 1
+    print(f"Dataset {name!r} ({draft.declaration['task']}, label {args.label!r}):")
+    print("\n".join(f"  {line}" for line in draft.decisions))
+    print(f"Wrote {declaration} and {schema}: review them, then\n"
+          f"  tfxpipe run --dataset {out}")
+    return 0
+
+
+def add_init_parser(subparsers) -> None:
+    parser = subparsers.add_parser("init", help="draft a dataset folder (declaration + curated schema) from a CSV")
+    parser.add_argument("path", help="CSV file or folder of CSV files")
+    parser.add_argument("--label", required=True, help="the column the model predicts")
+    parser.add_argument("--task", default="auto", choices=["auto", "binary", "multiclass", "regression"])
+    parser.add_argument("--name", help="dataset name (default: the file or folder name)")
+    parser.add_argument("--out", help="dataset folder to write (default: datasets/NAME)")
+    parser.set_defaults(handler=init)

@@ -1,8 +1,12 @@
-"""Command line: `tfxpipe run` runs the pipeline locally; `tfxpipe compile` writes it for Kubeflow /
-Vertex; `tfxpipe validate` checks data against the curated schema without running the pipeline;
-`tfxpipe schema-diff` shows what new data would change in the schema; `tfxpipe deploy-config` writes
-TF Serving's configs, a compose file and a Kubernetes manifest for the pushed models; `tfxpipe serve`
-serves them with TF Serving's REST/gRPC APIs and `tfxpipe predict` queries a server with CSV rows."""
+"""Command line `tfxpipe`, on top of the pipeline and the model server:
+- `init` drafts a dataset folder (declaration + curated schema) from a CSV and its label column;
+- `run` runs the pipeline locally, `resume` a failed run from its failed component, `runs` lists
+  the run history, `compile` writes the pipeline for Kubeflow / Vertex;
+- `validate` checks data against a dataset's curated schema, `schema-diff` shows what new data
+  would change in it;
+- `serve` serves pushed models with TF Serving's REST/gRPC APIs, `predict` queries a server with CSV
+  rows, `monitor` checks logged requests for skew and drift, `deploy-config` writes TF Serving's
+  deployment files."""
 import argparse
 import json
 import os
@@ -10,25 +14,42 @@ import sys
 import time
 from typing import List, Optional
 
+from cli import data_commands, options, serving_commands
 from pipeline import profiles, progress
 from pipeline.configs import ConfigError, PipelineConfig, check_hyperparameters
 
 
+def _bounds(pairs) -> dict:
+    """['auc=0.8'] -> {'auc': 0.8}."""
+    bounds = {}
+    for pair in pairs or ():
+        name, sep, value = pair.partition("=")
+        try:
+            bounds[name] = float(value)
+        except ValueError:
+            raise ConfigError(f"{pair!r} is not METRIC=NUMBER") from None
+        if not sep or not name:
+            raise ConfigError(f"{pair!r} is not METRIC=NUMBER")
+    return bounds
+
+
 def _pipeline_options(parser: argparse.ArgumentParser) -> None:
-    """Settings shared by `run` and `compile` (defaults in pipeline/configs.py)."""
-    defaults = PipelineConfig
-    parser.add_argument("--data", dest="data_root", help="folder of CSV files or of span-N/ folders (default: bundled taxi sample)")
+    """Settings shared by `run`, `resume` and `compile` (defaults in pipeline/configs.py)."""
+    defaults = options.DEFAULTS
+    options.add_dataset_option(parser)
+    parser.add_argument("--data", dest="data_root", help="folder of CSV files or of span-N/ folders (default: the dataset's `data`)")
     parser.add_argument("--spans", action="store_const", const=True, help="the data folder holds span-N/ folders (detected for local folders)")
     parser.add_argument("--work-dir", default=defaults.work_dir, help="pipeline root and MLMD (default: %(default)s)")
     parser.add_argument("--serving-dir", default=defaults.serving_dir, help="TF Serving model base folder (default: %(default)s)")
-    parser.add_argument("--model-name", default=defaults.model_name)
-    parser.add_argument("--pipeline-name", default=defaults.pipeline_name)
-    parser.add_argument("--schema", dest="schema_file", default=defaults.schema_file, help="curated schema.pbtxt")
+    parser.add_argument("--model-name", help="default: the dataset's name")
+    parser.add_argument("--pipeline-name", help="default: the dataset's name")
+    parser.add_argument("--schema", dest="schema_file", help="curated schema.pbtxt (default: the dataset's)")
     parser.add_argument("--train-steps", type=int, default=defaults.train_steps)
     parser.add_argument("--eval-steps", type=int, default=defaults.eval_steps)
-    parser.add_argument("--min-accuracy", type=float, default=defaults.min_accuracy, help="blessing threshold on eval accuracy")
-    parser.add_argument("--min-auc", type=float, default=defaults.min_auc, help="blessing threshold on eval AUC")
-    parser.add_argument("--max-accuracy-drop", type=float, default=defaults.max_accuracy_drop, help="allowed drop vs. the baseline model")
+    parser.add_argument("--min", dest="minimum", action="append", metavar="METRIC=VALUE", help="bless only with METRIC >= VALUE (repeatable; on top of the dataset's blessing)")
+    parser.add_argument("--max", dest="maximum", action="append", metavar="METRIC=VALUE", help="bless only with METRIC <= VALUE, e.g. rmse=40")
+    parser.add_argument("--max-drop", type=float, help="how far the main metric may fall behind the served model")
+    parser.add_argument("--naive-margin", type=float, help="share of the naive baseline's error the model must remove")
     parser.add_argument("--hparams", type=json.loads, default={}, help='JSON, e.g. \'{"learning_rate": 0.01}\'')
     parser.add_argument("--no-cache", dest="enable_cache", action="store_false")
     parser.add_argument("--profile", default=defaults.profile, help="where Beam runs: auto (local or local-multiprocess by data size), local, local-multiprocess, dataflow, flink, spark")
@@ -49,8 +70,8 @@ def _pipeline_parsers(subparsers) -> None:
                                                  "`runs show ID`: one run's lineage and report")
     history.add_argument("show", nargs="?", choices=["show"])
     history.add_argument("run_id", nargs="?")
-    history.add_argument("--work-dir", default=PipelineConfig.work_dir)
-    history.add_argument("--pipeline-name", default=PipelineConfig.pipeline_name)
+    options.add_dataset_option(history)
+    options.add_history_options(history)
     history.set_defaults(handler=_runs)
     build = subparsers.add_parser("compile", help="compile for Kubeflow Pipelines v2 / Vertex AI")
     _pipeline_options(build)
@@ -62,7 +83,7 @@ def _pipeline_parsers(subparsers) -> None:
 def _run(args: argparse.Namespace, resume: bool = False) -> int:
     from pipeline import runner  # pylint: disable=import-outside-toplevel  (imports TensorFlow)
 
-    config = config_from_args(args)
+    config = config_from_args(args).resolved()
     worker_log = None if args.verbose else os.path.join(
         config.work_dir, "logs", config.pipeline_name, f"{time.strftime('%Y%m%dT%H%M%S')}.log")
     try:
@@ -84,20 +105,21 @@ def _runs(args: argparse.Namespace) -> int:
     # pylint: disable=import-outside-toplevel  (MLMD and TFMA load only for this command)
     from pipeline import run_report, run_summary, runs
 
-    config = PipelineConfig(work_dir=args.work_dir, pipeline_name=args.pipeline_name).resolved()
+    config = options.config_for_reading(args)
     if not os.path.exists(config.metadata_path):
         print(f"error: no runs recorded in {config.metadata_path}")
         return 1
+    task = options.dataset(args).task
     store = run_summary.open_store(config.metadata_path)
     if not args.show:
-        print(runs.render_table(runs.records(store)))
+        print(runs.render_table(runs.records(store), task))
         return 0
     if args.run_id not in run_summary.run_ids(store):
         print(f"error: no run {args.run_id!r}; `tfxpipe runs` lists them")
         return 1
     print(runs.lineage(store, args.run_id))
     record = runs.record(store, args.run_id)
-    print(f"Run report: {run_report.write(store, record, config.report_dir)}")
+    print(f"Run report: {run_report.write(store, record, config.report_dir, task)}")
     return 0
 
 
@@ -111,50 +133,49 @@ def _compile(args: argparse.Namespace) -> int:
 
 def config_from_args(args: argparse.Namespace) -> PipelineConfig:
     from models.model import DEFAULT_HYPERPARAMETERS  # pylint: disable=import-outside-toplevel
+    from pipeline import metrics  # pylint: disable=import-outside-toplevel
 
-    fields = {
-        "work_dir": args.work_dir,
-        "serving_dir": args.serving_dir,
-        "model_name": args.model_name,
-        "pipeline_name": args.pipeline_name,
-        "schema_file": args.schema_file,
-        "train_steps": args.train_steps,
-        "eval_steps": args.eval_steps,
-        "min_accuracy": args.min_accuracy,
-        "max_accuracy_drop": args.max_accuracy_drop,
-        "min_auc": args.min_auc,
-        "hyperparameters": check_hyperparameters(args.hparams, DEFAULT_HYPERPARAMETERS),
-        "enable_cache": args.enable_cache,
-        "profile": args.profile,
-        "profile_settings": profiles.parse_settings(args.profile_settings),
-        "extra_beam_args": tuple(args.beam_args or ()),
-        "spans": args.spans,
-    }
-    if args.data_root:
-        fields["data_root"] = args.data_root
-    config = PipelineConfig(**fields)
+    config = PipelineConfig(
+        dataset_dir=args.dataset_dir,
+        data_root=args.data_root,
+        work_dir=args.work_dir,
+        serving_dir=args.serving_dir,
+        model_name=args.model_name,
+        pipeline_name=args.pipeline_name,
+        schema_file=args.schema_file,
+        train_steps=args.train_steps,
+        eval_steps=args.eval_steps,
+        minimum=_bounds(args.minimum),
+        maximum=_bounds(args.maximum),
+        max_drop=args.max_drop,
+        naive_margin=args.naive_margin,
+        hyperparameters=check_hyperparameters(args.hparams, DEFAULT_HYPERPARAMETERS),
+        enable_cache=args.enable_cache,
+        profile=args.profile,
+        profile_settings=profiles.parse_settings(args.profile_settings),
+        extra_beam_args=tuple(args.beam_args or ()),
+        spans=args.spans,
+    )
+    task = config.dataset().task
+    try:
+        metrics.check_bounds(task, {**config.minimum, **config.maximum})
+    except ValueError as error:
+        raise ConfigError(str(error)) from None
     profiles.beam_args(config.resolved().profile, config.profile_settings)  # errors before any work
     return config
 
 
-def data_commands_parsers(subparsers) -> None:
-    from pipeline import data_commands  # pylint: disable=import-outside-toplevel
-
-    data_commands.add_parsers(subparsers, PipelineConfig.schema_file)
-    from serving import commands  # pylint: disable=import-outside-toplevel
-
-    commands.add_parsers(subparsers, PipelineConfig.serving_dir, PipelineConfig.model_name,
-                          PipelineConfig.schema_file)
-
-
 def main(argv: Optional[List[str]] = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    progress.quiet_native_logs("--verbose" in argv)  # before anything imports TensorFlow
-    parser = argparse.ArgumentParser(prog="tfxpipe", description=__doc__)
+    progress.quiet_native_logs("--verbose" in argv)  # a no-op unless main() is called with argv
+    parser = argparse.ArgumentParser(prog="tfxpipe", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--verbose", action="store_true", help="show TensorFlow/TFX/Beam logs")
     subparsers = parser.add_subparsers(dest="command", required=True)
+    data_commands.add_init_parser(subparsers)
     _pipeline_parsers(subparsers)
-    data_commands_parsers(subparsers)
+    data_commands.add_parsers(subparsers)
+    serving_commands.add_parsers(subparsers)
     args = parser.parse_args(argv)
     progress.configure_logging(args.verbose)
     try:

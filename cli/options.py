@@ -1,0 +1,41 @@
+"""Options shared by several commands, with their defaults read from the settings dataclasses
+(`pipeline/configs.py`), never typed again here."""
+import argparse
+import dataclasses
+import os
+
+from models import dataset as dataset_module
+from pipeline import configs
+from pipeline.configs import ConfigError, PipelineConfig
+
+DEFAULTS = PipelineConfig()
+DATASETS_DIR = configs.DATASETS_DIR
+
+
+def add_dataset_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--dataset", dest="dataset_dir", default=DEFAULTS.dataset_dir,
+                        help="dataset folder: dataset.yaml + schema.pbtxt (default: the bundled taxi "
+                             "sample, %(default)s)")
+
+
+def add_history_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--work-dir", default=DEFAULTS.work_dir, help="pipeline root and MLMD (default: %(default)s)")
+    parser.add_argument("--pipeline-name", help="default: the dataset's name")
+
+
+def dataset(args: argparse.Namespace) -> dataset_module.Dataset:
+    try:
+        return dataset_module.load(args.dataset_dir)
+    except dataset_module.DeclarationError as error:
+        raise ConfigError(str(error)) from None
+
+
+def model_name(args: argparse.Namespace) -> str:
+    return args.model_name or dataset(args).name
+
+
+def config_for_reading(args: argparse.Namespace) -> PipelineConfig:
+    """Where a dataset's runs are recorded (work dir, pipeline name), for commands that only read."""
+    return dataclasses.replace(DEFAULTS, dataset_dir=args.dataset_dir,
+                               work_dir=os.path.abspath(args.work_dir),
+                               pipeline_name=args.pipeline_name or dataset(args).name)

@@ -1,0 +1,164 @@
+"""`tfxpipe deploy-config` (TF Serving deployment artefacts), `tfxpipe serve` (the model server on
+the pushed model folder), `tfxpipe predict` (CSV rows -> a server -> predictions, by task) and
+`tfxpipe monitor` (skew/drift of the requests a server logged)."""
+import argparse
+import os
+
+from cli import options
+from serving import commands, deploy
+
+
+def _labels(pairs):
+    labels = {}
+    for pair in pairs or ():
+        name, sep, version = pair.partition("=")
+        if not sep or not version.isdigit():
+            raise ValueError(f"label {pair!r} is not NAME=VERSION (an integer version)")
+        labels[name] = int(version)
+    return labels
+
+
+def deploy_config(args: argparse.Namespace) -> int:
+    settings = deploy.DeploySettings(
+        model_name=options.model_name(args), serving_dir=args.serving_dir, policy=args.policy,
+        versions=tuple(args.version or ()), labels=_labels(args.label),
+        batching=not args.no_batching,
+    )
+    try:
+        paths = deploy.write_all(settings, args.out)
+    except ValueError as error:
+        print(f"error: {error}")
+        return 1
+    print("\n".join(f"wrote {path}" for path in paths.values()))
+    print(f"Copy models.config, monitoring.config and batching.config into {args.serving_dir}, then\n"
+          f"  docker compose -f {paths['docker-compose.yaml']} up")
+    return 0
+
+
+def serve(args: argparse.Namespace) -> int:
+    if not args.model_config_file:
+        args.model_name = options.model_name(args)
+    return commands.serve(args)
+
+
+def _predictions_table(dataset, answers) -> str:
+    """One line per row: class name and its probability (classification), or the value."""
+    label = dataset.label
+    if dataset.task.value == "regression":
+        lines = [f"{'row':>5}  {label.column:>17}"]
+        lines += [f"{i:>5}  {value:>17.4f}" for i, value in enumerate(answers[:, 0])]
+        return "\n".join(lines)
+    if answers.shape[1] == 1:  # binary: P(second class)
+        answers = [[1.0 - p, p] for p in answers[:, 0]]
+    lines = [f"{'row':>5}  {'class':<24} {'probability':>11}  all classes"]
+    for i, probabilities in enumerate(answers):
+        best = max(range(len(probabilities)), key=lambda c: probabilities[c])
+        every = ", ".join(f"{name} {p:.3f}" for name, p in zip(label.classes, probabilities))
+        lines.append(f"{i:>5}  {label.classes[best]:<24} {probabilities[best]:>11.4f}  {every}")
+    return "\n".join(lines)
+
+
+def predict(args: argparse.Namespace) -> int:
+    # pylint: disable=import-outside-toplevel
+    import numpy as np
+    import tensorflow_data_validation as tfdv
+    import urllib3
+
+    from serving import client, examples
+
+    dataset = options.dataset(args)
+    schema = tfdv.load_schema_text(args.schema or dataset.schema_file)
+    not_sent = {f.name for f in schema.feature} - set(dataset.feature_names())
+    try:
+        rows = examples.read_csv_rows(args.csv, drop_columns=not_sent)[: args.limit]
+        serialized = examples.serialize_rows(rows, schema, dataset.missing_values)
+    except (OSError, ValueError) as error:
+        print(f"error: {args.csv}: {error}")
+        return 1
+    if not serialized:
+        print(f"error: {args.csv} has no data rows")
+        return 1
+    connection = client.connect(args.server, options.model_name(args))
+    try:
+        answers = np.asarray(connection.predict(serialized))
+    except client.ServerError as error:
+        print(f"error: the server refused the request: {error}")
+        return 1
+    except (urllib3.exceptions.HTTPError, client.grpc.RpcError) as error:
+        print(f"error: cannot reach {args.server}: {type(error).__name__}")
+        return 1
+    finally:
+        connection.close()
+    print(_predictions_table(dataset, answers))
+    return 0
+
+
+def monitor(args: argparse.Namespace) -> int:
+    # pylint: disable=import-outside-toplevel
+    import tensorflow_data_validation as tfdv
+
+    from pipeline import run_summary
+    from schema import checks, report
+    from serving import monitor as serving_monitor
+
+    dataset = options.dataset(args)
+    curated = tfdv.load_schema_text(args.schema or dataset.schema_file)
+    if args.training_data:
+        training = checks.statistics_of_csv(args.training_data, dataset.missing_values)
+    else:
+        config = options.config_for_reading(args)
+        training = run_summary.latest_training_statistics(config.metadata_path)
+        if training is None:
+            print(f"error: no training statistics in {config.metadata_path}; run the pipeline or "
+                  "pass --training-data")
+            return 1
+    result = serving_monitor.check(args.request_log, training, curated, dataset.feature_names(),
+                                   args.window_minutes * 60)
+    if not result.examples:
+        print(f"error: no requests logged in {args.request_log} in the last {args.window_minutes:g} "
+              "minutes")
+        return 1
+    title = (f"Serving requests: {result.examples} examples in the last {args.window_minutes:g} min "
+             f"(skew vs training" + (f", drift vs the {result.previous_examples} before" if
+                                     result.previous_examples else "") + ")")
+    path = report.write_html(args.report, result.findings, title, result.statistics)
+    print(report.render_text(result.findings, title, path))
+    return 1 if result.findings else 0
+
+
+def add_parsers(subparsers) -> None:
+    parser = subparsers.add_parser("deploy-config", help="TF Serving configs, compose file, k8s manifest")
+    options.add_dataset_option(parser)
+    parser.add_argument("--serving-dir", default=options.DEFAULTS.serving_dir)
+    parser.add_argument("--model-name", help="default: the dataset's name")
+    parser.add_argument("--policy", choices=deploy.POLICIES, default="latest", help="version policy")
+    parser.add_argument("--version", type=int, action="append", help="served version (policy specific)")
+    parser.add_argument("--label", action="append", metavar="NAME=VERSION", help="e.g. stable=1700000000")
+    parser.add_argument("--no-batching", action="store_true")
+    parser.add_argument("--out", default="deploy", help="folder for the artefacts (default: %(default)s)")
+    parser.set_defaults(handler=deploy_config)
+
+    parser = subparsers.add_parser("serve", help="serve pushed models with TF Serving's REST and gRPC APIs")
+    options.add_dataset_option(parser)
+    commands.add_serve_options(parser, options.DEFAULTS.serving_dir, model_name=None)
+    parser.set_defaults(handler=serve)
+
+    parser = subparsers.add_parser("predict", help="send CSV rows to a model server, print predictions")
+    parser.add_argument("csv", help="CSV file with the raw feature columns (extra schema columns are ignored)")
+    options.add_dataset_option(parser)
+    parser.add_argument("--server", default=f"http://127.0.0.1:{commands.DEFAULTS.rest_port}",
+                        help="http://host:port (REST) or grpc://host:port")
+    parser.add_argument("--model-name", help="default: the dataset's name")
+    parser.add_argument("--schema", help="default: the dataset's schema.pbtxt")
+    parser.add_argument("--limit", type=int, default=20, help="rows to send (default: %(default)s)")
+    parser.set_defaults(handler=predict)
+
+    parser = subparsers.add_parser("monitor", help="skew and drift of logged serving requests; exit 1 when a threshold is crossed")
+    parser.add_argument("--request-log", required=True, help="folder given to `serve --request-log`")
+    options.add_dataset_option(parser)
+    options.add_history_options(parser)
+    parser.add_argument("--training-data", help="training CSV instead of the pipeline's statistics")
+    parser.add_argument("--schema", help="default: the dataset's schema.pbtxt")
+    parser.add_argument("--window-minutes", type=float, default=60.0, help="checked window; drift is vs the window before")
+    parser.add_argument("--report", default="monitor.html", help="HTML report (default: %(default)s)")
+    parser.set_defaults(handler=monitor)

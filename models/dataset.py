@@ -1,0 +1,308 @@
+"""The one declaration of a dataset: its features and how each is encoded, the label and the task.
+
+A dataset is a folder: `dataset.yaml` (this declaration) and `schema.pbtxt` (the curated schema, the
+data contract). `preprocessing_fn`, the Keras model's inputs and head, the loss, TFMA's metrics and
+thresholds, the serving signatures, infra validation and `predict` are all derived from it, so a new
+CSV needs a new folder (`tfxpipe init` drafts one), never new code.
+
+The declaration travels to Transform and Trainer as a plain dict in their `custom_config`
+(`to_config` / `from_config`), so it is part of TFX's cache key: an edit re-runs what it affects.
+"""
+import dataclasses
+import enum
+import os
+import re
+from typing import Any, Dict, Mapping, Optional, Tuple
+
+import yaml
+
+DECLARATION_FILE = "dataset.yaml"
+SCHEMA_FILE = "schema.pbtxt"
+LABEL_KEY = "label"  # transformed label the model learns (features end in `_xf`: no clash)
+PACKAGE_PREFIX = "package:"  # data shipped inside an installed Python package
+
+
+class DeclarationError(ValueError):
+    """The declaration file is missing, malformed or inconsistent; the message says what to fix."""
+
+
+class Task(enum.Enum):
+    BINARY = "binary"
+    MULTICLASS = "multiclass"
+    REGRESSION = "regression"
+
+    @property
+    def is_classification(self) -> bool:
+        return self is not Task.REGRESSION
+
+
+class Kind(enum.Enum):
+    NUMERIC = "numeric"  # z-scored; missing -> 0 (the mean)
+    CATEGORICAL_STRING = "categorical_string"  # vocabulary of the top values + OOV buckets
+    # Integer codes: identity ids when the range [0, max_value] is declared (no analyzer pass over the
+    # data, out-of-range values get one OOV id), else a vocabulary like strings.
+    CATEGORICAL_INT = "categorical_int"
+    BUCKETIZED = "bucketized"  # quantile buckets of a continuous value (coordinates)
+    HASHED = "hashed"  # high-cardinality strings: hash buckets, no vocabulary pass
+
+
+CATEGORICAL_KINDS = (Kind.CATEGORICAL_STRING, Kind.CATEGORICAL_INT)
+
+
+def safe_name(name: str) -> str:
+    """A column name as TensorFlow op and Keras input names accept it ("Body Mass (g)" ->
+    "body_mass_g"); CSV columns and tf.Example keys keep the original name."""
+    cleaned = re.sub(r"[^0-9a-zA-Z]+", "_", name).strip("_").lower()
+    return cleaned if cleaned and cleaned[0].isalpha() else f"f_{cleaned}"
+
+
+@dataclasses.dataclass(frozen=True)
+class Feature:
+    name: str  # CSV column
+    kind: Kind
+    vocab_size: int = 0  # categorical: most frequent values kept in the vocabulary
+    oov_buckets: int = 0  # categorical: hash buckets for values outside the vocabulary
+    buckets: int = 0  # bucketized / hashed: number of buckets
+    max_value: Optional[int] = None  # categorical int: declared range [0, max_value] -> identity ids
+
+    @property
+    def transformed_name(self) -> str:
+        return f"{safe_name(self.name)}_xf"
+
+    @property
+    def is_numeric(self) -> bool:
+        return self.kind is Kind.NUMERIC
+
+    @property
+    def uses_vocabulary(self) -> bool:
+        return self.kind is Kind.CATEGORICAL_STRING or (
+            self.kind is Kind.CATEGORICAL_INT and self.max_value is None
+        )
+
+    @property
+    def oov_id(self) -> int:
+        """Identity-coded feature: the id of a value outside [0, max_value]."""
+        if self.max_value is None:
+            raise ValueError(f"feature {self.name!r} has no declared range")
+        return self.max_value + 1
+
+    @property
+    def cardinality(self) -> int:
+        """Number of distinct ids the transformed feature can take, the missing-value id included."""
+        if self.kind is Kind.CATEGORICAL_INT and self.max_value is not None:
+            return self.max_value + 3  # 0..max_value, the OOV id, the missing id
+        if self.kind in CATEGORICAL_KINDS:
+            return self.vocab_size + self.oov_buckets + 1
+        if self.kind in (Kind.BUCKETIZED, Kind.HASHED):
+            return self.buckets + 1
+        return 0
+
+    @property
+    def missing_id(self) -> int:
+        """Id reserved for a missing value: the last one, after the vocabulary, OOV buckets or buckets."""
+        if self.is_numeric:
+            raise ValueError(f"numeric feature {self.name!r} has no missing id (missing -> 0.0)")
+        return self.cardinality - 1
+
+
+@dataclasses.dataclass(frozen=True)
+class DerivedLabel:
+    """A binary label computed from raw columns: `column > times * other_column` (missing -> 0).
+    The taxi task's "tip > 20 % of fare" is one; a plain label column needs none."""
+    column: str
+    other_column: str
+    times: float
+
+
+@dataclasses.dataclass(frozen=True)
+class Label:
+    column: str  # CSV column (or, when derived, the name of the computed label)
+    task: Task
+    classes: Tuple[str, ...] = ()  # classification: class names as they appear in the column
+    derived: Optional[DerivedLabel] = None
+
+    @property
+    def source_columns(self) -> Tuple[str, ...]:
+        """Raw columns the label is computed from (a derived label may read a feature too)."""
+        if self.derived:
+            return (self.derived.column, self.derived.other_column)
+        return (self.column,)
+
+    @property
+    def label_only_column(self) -> str:
+        """The raw column that exists only in training data, never in a serving request."""
+        return self.derived.column if self.derived else self.column
+
+
+@dataclasses.dataclass(frozen=True)
+class Blessing:
+    """When the Evaluator blesses a candidate (overall slice). `minimum`/`maximum`: absolute bounds
+    per metric name (`metrics.py` names); `max_drop`: how far the main metric may fall behind the
+    served model; `naive_margin`: the share of a naive baseline's error (majority class / mean
+    predictor on the same eval split) the candidate must remove, a bar that transfers across
+    datasets where absolute thresholds do not."""
+    minimum: Mapping[str, float] = dataclasses.field(default_factory=dict)
+    maximum: Mapping[str, float] = dataclasses.field(default_factory=dict)
+    max_drop: float = 0.01
+    naive_margin: float = 0.05
+
+
+@dataclasses.dataclass(frozen=True)
+class Dataset:
+    name: str
+    label: Label
+    features: Tuple[Feature, ...]
+    data: str = ""  # default data folder: relative to the dataset folder, absolute, or package:...
+    missing_values: Tuple[str, ...] = ("",)  # CSV cells read as "no value"
+    slices: Tuple[str, ...] = ()  # features the Evaluator also reports per value
+    blessing: Blessing = dataclasses.field(default_factory=Blessing)
+    excluded: Mapping[str, str] = dataclasses.field(default_factory=dict)  # column -> why
+    folder: str = ""  # where the declaration was read from
+
+    @property
+    def task(self) -> Task:
+        return self.label.task
+
+    @property
+    def schema_file(self) -> str:
+        return os.path.join(self.folder, SCHEMA_FILE)
+
+    def feature_names(self) -> Tuple[str, ...]:
+        """Raw columns a client sends at serving time: the features, not the label's columns."""
+        return tuple(f.name for f in self.features)
+
+    def data_root(self) -> str:
+        """The declared data folder, resolved (a `package:` path inside an installed package)."""
+        if not self.data:
+            raise DeclarationError(f"dataset {self.name!r} declares no data folder: pass --data")
+        if self.data.startswith(PACKAGE_PREFIX):
+            import importlib.util  # pylint: disable=import-outside-toplevel
+
+            package, _, inner = self.data[len(PACKAGE_PREFIX):].partition("/")
+            spec = importlib.util.find_spec(package)
+            if spec is None or not spec.submodule_search_locations:
+                raise DeclarationError(f"data {self.data!r}: package {package!r} is not installed")
+            return os.path.join(list(spec.submodule_search_locations)[0], inner)
+        return self.data if os.path.isabs(self.data) else os.path.join(self.folder, self.data)
+
+    def to_config(self) -> Dict[str, Any]:
+        """JSON-able form for TFX `custom_config` (the folder is left out: not part of the model)."""
+        return {**_plain(dataclasses.replace(self, folder="")), "task": self.task.value}
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> "Dataset":
+        return parse(config, folder=config.get("folder", ""))
+
+
+def _plain(value: Any) -> Any:
+    if dataclasses.is_dataclass(value):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, (tuple, list)):
+        return [_plain(v) for v in value]
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def _feature(name: str, spec: Any) -> Feature:
+    if isinstance(spec, str):
+        spec = {"kind": spec}
+    if not isinstance(spec, Mapping) or "kind" not in spec:
+        raise DeclarationError(f"feature {name!r}: give a kind, e.g. `{name}: numeric`")
+    kinds = ", ".join(k.value for k in Kind)
+    try:
+        kind = Kind(spec["kind"])
+    except ValueError:
+        raise DeclarationError(f"feature {name!r}: unknown kind {spec['kind']!r}; one of {kinds}") from None
+    unknown = set(spec) - {f.name for f in dataclasses.fields(Feature)}
+    if unknown:
+        raise DeclarationError(f"feature {name!r}: unknown setting(s) {', '.join(sorted(unknown))}")
+    feature = Feature(**{**spec, "name": name, "kind": kind})
+    if kind in (Kind.BUCKETIZED, Kind.HASHED) and feature.buckets < 1:
+        raise DeclarationError(f"feature {name!r}: {kind.value} needs `buckets` >= 1")
+    if feature.uses_vocabulary and feature.vocab_size < 1:
+        raise DeclarationError(f"feature {name!r}: {kind.value} needs `vocab_size` >= 1 "
+                               "(or `max_value` for integer codes)")
+    return feature
+
+
+def _label(spec: Mapping[str, Any], task: Task) -> Label:
+    if not isinstance(spec, Mapping) or "column" not in spec:
+        raise DeclarationError("label: give at least `column`, the CSV column the model predicts")
+    derived = None
+    if spec.get("derived"):
+        d = spec["derived"]
+        derived = DerivedLabel(column=d["column"], other_column=d["other_column"],
+                               times=float(d["times"]))
+        if task is not Task.BINARY:
+            raise DeclarationError("label: a derived label is binary; set `task: binary`")
+    classes = tuple(str(c) for c in spec.get("classes", ()))
+    if task.is_classification and len(classes) < 2:
+        raise DeclarationError(f"label: a {task.value} task needs at least two `classes`")
+    if task is Task.BINARY and len(classes) != 2:
+        raise DeclarationError(f"label: a binary task has two classes, {len(classes)} declared")
+    if task is Task.REGRESSION and classes:
+        raise DeclarationError("label: a regression task has no classes")
+    return Label(column=spec["column"], task=task, classes=classes, derived=derived)
+
+
+def parse(raw: Mapping[str, Any], folder: str = "") -> Dataset:
+    """A Dataset from the declaration's mapping (as read from YAML or `to_config`)."""
+    if not isinstance(raw, Mapping):
+        raise DeclarationError("the declaration must be a mapping of settings")
+    missing = [key for key in ("name", "task", "label", "features") if key not in raw]
+    if missing:
+        raise DeclarationError(f"missing setting(s): {', '.join(missing)}")
+    try:
+        task = Task(raw["task"])
+    except ValueError:
+        raise DeclarationError(f"unknown task {raw['task']!r}; one of "
+                               f"{', '.join(t.value for t in Task)}") from None
+    label = _label(raw["label"], task)
+    features_raw = raw["features"]
+    if isinstance(features_raw, list):  # to_config's form: a list of feature dicts
+        features = tuple(_feature(f["name"], {k: v for k, v in f.items() if k != "name"})
+                         for f in features_raw)
+    else:
+        features = tuple(_feature(name, spec) for name, spec in (features_raw or {}).items())
+    if not features:
+        raise DeclarationError("no features declared")
+    if label.label_only_column in {f.name for f in features}:
+        raise DeclarationError(f"{label.label_only_column}: the label cannot also be a feature")
+    names = [f.transformed_name for f in features]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise DeclarationError(f"features whose names differ only in punctuation or case: "
+                               f"{', '.join(duplicates)}; exclude or rename one")
+    slices = tuple(raw.get("slices") or ())
+    unknown_slices = [s for s in slices if s not in {f.name for f in features}]
+    if unknown_slices:
+        raise DeclarationError(f"slices {', '.join(unknown_slices)} are not declared features")
+    blessing_raw = dict(raw.get("blessing") or {})
+    blessing = Blessing(
+        minimum=dict(blessing_raw.pop("minimum", {}) or {}),
+        maximum=dict(blessing_raw.pop("maximum", {}) or {}),
+        **{k: float(v) for k, v in blessing_raw.items() if k in ("max_drop", "naive_margin")})
+    return Dataset(
+        name=str(raw["name"]), label=label, features=features, data=str(raw.get("data") or ""),
+        missing_values=tuple(str(v) for v in raw.get("missing_values", ("",))),
+        slices=slices, blessing=blessing, excluded=dict(raw.get("excluded") or {}), folder=folder)
+
+
+def load(folder: str) -> Dataset:
+    """Reads `<folder>/dataset.yaml`; DeclarationError says what is wrong and where."""
+    path = os.path.join(folder, DECLARATION_FILE)
+    if not os.path.isfile(path):
+        raise DeclarationError(f"{folder} is not a dataset folder: no {DECLARATION_FILE} "
+                               "(`tfxpipe init DATA --label COLUMN` drafts one)")
+    with open(path, encoding="utf-8") as f:
+        try:
+            raw = yaml.safe_load(f)
+        except yaml.YAMLError as error:
+            raise DeclarationError(f"{path} is not valid YAML: {error}") from None
+    try:
+        return parse(raw, folder=os.path.abspath(folder))
+    except (DeclarationError, TypeError, KeyError) as error:
+        raise DeclarationError(f"{path}: {error}") from None

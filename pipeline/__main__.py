@@ -1,3 +1,0 @@
-from pipeline.cli import console_main
-
-console_main()

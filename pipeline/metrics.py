@@ -1,0 +1,117 @@
+"""What the Evaluator measures and when it blesses, derived from the dataset's task.
+
+Metric names are the short ones users write in the declaration's `blessing` and on the command line
+(`--min auc=0.8`, `--max rmse=40`); each maps to a TFMA or Keras metric, renamed so TFMA's results
+carry the same short name.
+- binary: auc, accuracy, precision, recall, calibration; main metric auc;
+- multi-class: accuracy, macro_f1 (and precision/recall per class); main metric accuracy;
+- regression: rmse, mae; main metric rmse (lower is better);
+- all: skill_vs_naive (`pipeline/naive_skill.py`), example_count.
+"""
+import json
+from typing import Dict, Mapping, Tuple
+
+import tensorflow_model_analysis as tfma
+
+from models import signatures
+from models.dataset import LABEL_KEY, Dataset, Task
+from pipeline import naive_skill
+
+SKILL = naive_skill.NAME
+# short name -> (TFMA/Keras class name, module or "" for TFMA's registry, config)
+_BINARY = {
+    "auc": ("AUC", "", {}),
+    "accuracy": ("BinaryAccuracy", "", {}),
+    "precision": ("Precision", "", {}),
+    "recall": ("Recall", "", {}),
+    "calibration": ("Calibration", "", {}),
+}
+_MULTICLASS = {"accuracy": ("SparseCategoricalAccuracy", "", {})}
+_REGRESSION = {
+    "rmse": ("RootMeanSquaredError", "", {}),
+    "mae": ("MeanAbsoluteError", "", {}),
+}
+_BY_TASK = {Task.BINARY: _BINARY, Task.MULTICLASS: _MULTICLASS, Task.REGRESSION: _REGRESSION}
+MAIN_METRIC = {Task.BINARY: "auc", Task.MULTICLASS: "accuracy", Task.REGRESSION: "rmse"}
+LOWER_IS_BETTER = {"rmse", "mae"}
+# Per-class metrics of multi-class models (TFMA binarizes by class id), averaged into macro_<name>.
+_PER_CLASS = ("precision", "recall", "f1")
+_PER_CLASS_CLASSES = {"precision": "Precision", "recall": "Recall", "f1": "F1Score"}
+
+
+def key_metrics(task: Task) -> Tuple[str, ...]:
+    """The metrics shown in the run summary, `runs` and the report, main metric first."""
+    extra = {Task.BINARY: ("accuracy", "calibration"), Task.MULTICLASS: ("macro_f1",),
+             Task.REGRESSION: ("mae",)}[task]
+    return (MAIN_METRIC[task], *extra, SKILL, "example_count")
+
+
+def known_metrics(task: Task) -> Tuple[str, ...]:
+    per_class = tuple(f"macro_{m}" for m in _PER_CLASS) if task is Task.MULTICLASS else ()
+    return (*_BY_TASK[task], *per_class, SKILL)
+
+
+def check_bounds(task: Task, bounds: Mapping[str, float]) -> None:
+    unknown = sorted(set(bounds) - set(known_metrics(task)))
+    if unknown:
+        raise ValueError(f"no metric {', '.join(unknown)} for a {task.value} task; "
+                         f"known: {', '.join(known_metrics(task))}")
+
+
+def _threshold(dataset: Dataset, name: str) -> tfma.MetricThreshold:
+    blessing = dataset.blessing
+    threshold = tfma.MetricThreshold()
+    if name in blessing.minimum:
+        threshold.value_threshold.lower_bound.value = blessing.minimum[name]
+    if name in blessing.maximum:
+        threshold.value_threshold.upper_bound.value = blessing.maximum[name]
+    if name == SKILL:
+        threshold.value_threshold.lower_bound.value = max(
+            blessing.naive_margin, blessing.minimum.get(SKILL, blessing.naive_margin))
+    if name == MAIN_METRIC[dataset.task]:
+        change = threshold.change_threshold
+        if name in LOWER_IS_BETTER:  # errors have units: at most max_drop worse, relatively
+            change.direction = tfma.MetricDirection.LOWER_IS_BETTER
+            change.relative.value = blessing.max_drop
+        else:
+            change.direction = tfma.MetricDirection.HIGHER_IS_BETTER
+            change.absolute.value = -blessing.max_drop
+    return threshold
+
+
+def _metric(dataset: Dataset, name: str, class_name: str, module: str, config: Dict
+            ) -> tfma.MetricConfig:
+    metric = tfma.MetricConfig(class_name=class_name, module=module,
+                               config=json.dumps({**config, "name": name}))
+    threshold = _threshold(dataset, name)
+    if threshold.ByteSize():
+        # The overall slice only: a threshold on every slice would let a five-row slice veto a model.
+        metric.per_slice_thresholds.add(slicing_specs=[tfma.SlicingSpec()]).threshold.CopyFrom(threshold)
+    return metric
+
+
+def eval_config(dataset: Dataset) -> tfma.EvalConfig:
+    """Metrics overall and per declared slice feature; thresholds from the declaration's blessing."""
+    check_bounds(dataset.task, {**dataset.blessing.minimum, **dataset.blessing.maximum})
+    metrics = [tfma.MetricConfig(class_name="ExampleCount")]
+    metrics += [_metric(dataset, name, *spec) for name, spec in _BY_TASK[dataset.task].items()]
+    metrics.append(_metric(dataset, SKILL, "SkillVsNaive", naive_skill.__name__,
+                           {"task": dataset.task.value}))
+    specs = [tfma.MetricsSpec(metrics=metrics)]
+    if dataset.task is Task.MULTICLASS:
+        per_class = tfma.MetricsSpec(
+            metrics=[tfma.MetricConfig(class_name=_PER_CLASS_CLASSES[m],
+                                       config=json.dumps({"name": m})) for m in _PER_CLASS],
+            binarize=tfma.BinarizationOptions(class_ids={"values": range(len(dataset.label.classes))}),
+            aggregate=tfma.AggregationOptions(macro_average=True))
+        specs.append(per_class)
+    return tfma.EvalConfig(
+        model_specs=[tfma.ModelSpec(
+            signature_name="serving_default",
+            prediction_key=signatures.prediction_key(dataset.task),
+            label_key=LABEL_KEY,
+            preprocessing_function_names=["transform_features"])],
+        slicing_specs=[tfma.SlicingSpec(),
+                       *(tfma.SlicingSpec(feature_keys=[s]) for s in dataset.slices)],
+        metrics_specs=specs,
+    )

@@ -1,0 +1,18 @@
+"""`python -m serving --serving-dir DIR --model-name NAME ...`: the model server alone, as infra
+validation and the tests start it in a child process (`tfxpipe serve` is the same command)."""
+import argparse
+import os
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before TensorFlow loads: CUDA/TensorRT noise
+
+from serving import commands  # noqa: E402
+
+parser = argparse.ArgumentParser(prog="python -m serving", description=__doc__)
+commands.add_serve_options(parser, serving_dir=os.path.join("serving", "models"), model_name="")
+arguments = parser.parse_args()
+if not arguments.model_name and not arguments.model_config_file:
+    parser.error("give --model-name or --model-config-file")
+code = commands.serve(arguments)
+sys.stdout.flush()
+os._exit(code)  # pylint: disable=protected-access  (skips TF's noisy finalizers, as tfxpipe does)
