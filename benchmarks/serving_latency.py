@@ -24,12 +24,11 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_data_validation as tfdv
 
-import schema
 from benchmarks.compare_with_tfx_example import README, RESULTS, machine
 from benchmarks.measure import replace_between_markers
-from models import features
 from pipeline.configs import bundled_data_root
 from serving import client, examples, model_dir, process, servables
+from pipeline.configs import DEFAULT_DATASET
 
 MARKERS = ("<!-- serving:start -->", "<!-- serving:end -->")
 BATCHES = (1, 100)
@@ -46,7 +45,7 @@ def pushed_model(model_base: str, scratch: str) -> str:
     print(f"No model in {model_base}: running the pipeline (300 train steps) to push one ...")
     import subprocess  # pylint: disable=import-outside-toplevel
 
-    subprocess.run([sys.executable, "-m", "pipeline", "run", "--work-dir", scratch, "--serving-dir",
+    subprocess.run([sys.executable, "-m", "cli", "run", "--work-dir", scratch, "--serving-dir",
                     os.path.join(scratch, "serving"), "--train-steps", "300", "--eval-steps", "50"],
                    check=True)
     return os.path.join(scratch, "serving", "taxi")
@@ -115,8 +114,8 @@ def main() -> int:
     model_base = pushed_model(args.model_base, scratch)
     version_dir = os.path.join(model_base, str(model_dir.versions(model_base)[-1]))
     rows = examples.read_csv_rows(os.path.join(bundled_data_root(), "data.csv"))[:max(BATCHES)]
-    rows = [{k: v for k, v in row.items() if k in features.feature_names()} for row in rows]
-    serialized = examples.serialize_rows(rows, tfdv.load_schema_text(schema.SCHEMA_FILE))
+    rows = [{k: v for k, v in row.items() if k in dataset.feature_names()} for row in rows]
+    serialized = examples.serialize_rows(rows, tfdv.load_schema_text(dataset.schema_file))
     signature = tf.saved_model.load(version_dir).signatures["serving_default"]
     session_version = servables.LoadedVersion(0, version_dir)  # how `tfxpipe serve` runs it
 

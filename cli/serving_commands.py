@@ -53,7 +53,7 @@ def _predictions_table(dataset, answers) -> str:
     lines = [f"{'row':>5}  {'class':<24} {'probability':>11}  all classes"]
     for i, probabilities in enumerate(answers):
         best = max(range(len(probabilities)), key=lambda c: probabilities[c])
-        every = ", ".join(f"{name} {p:.3f}" for name, p in zip(label.classes, probabilities))
+        every = ", ".join(f"{name} {p:.4f}" for name, p in zip(label.classes, probabilities))
         lines.append(f"{i:>5}  {label.classes[best]:<24} {probabilities[best]:>11.4f}  {every}")
     return "\n".join(lines)
 

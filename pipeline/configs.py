@@ -35,6 +35,16 @@ def is_remote(path: str) -> bool:
 PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DATASETS_DIR = os.path.join(PROJECT_ROOT, "datasets")
 DEFAULT_DATASET = os.path.join(DATASETS_DIR, "taxi")  # the bundled demo
+IMAGE_PROJECT_ROOT = "/pipeline"  # where the Dockerfile puts this project in the pipeline image
+
+
+def image_path(local_path: str) -> str:
+    """Where a file of this project (a dataset's schema) is inside the pipeline image."""
+    relative = os.path.relpath(os.path.abspath(local_path), PROJECT_ROOT)
+    if relative.startswith(".."):
+        raise ConfigError(f"{local_path} is outside the project {PROJECT_ROOT}, so not in the "
+                          "pipeline image: put the dataset folder under datasets/")
+    return os.path.join(IMAGE_PROJECT_ROOT, relative)
 
 
 def input_bytes(data_root: str) -> int:

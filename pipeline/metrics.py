@@ -99,11 +99,13 @@ def eval_config(dataset: Dataset) -> tfma.EvalConfig:
                            {"task": dataset.task.value}))
     specs = [tfma.MetricsSpec(metrics=metrics)]
     if dataset.task is Task.MULTICLASS:
+        class_ids = range(len(dataset.label.classes))
         per_class = tfma.MetricsSpec(
             metrics=[tfma.MetricConfig(class_name=_PER_CLASS_CLASSES[m],
                                        config=json.dumps({"name": m})) for m in _PER_CLASS],
-            binarize=tfma.BinarizationOptions(class_ids={"values": range(len(dataset.label.classes))}),
-            aggregate=tfma.AggregationOptions(macro_average=True))
+            binarize=tfma.BinarizationOptions(class_ids={"values": class_ids}),
+            aggregate=tfma.AggregationOptions(macro_average=True,
+                                              class_weights={i: 1.0 for i in class_ids}))
         specs.append(per_class)
     return tfma.EvalConfig(
         model_specs=[tfma.ModelSpec(

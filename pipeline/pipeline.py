@@ -28,7 +28,7 @@ from pipeline import gate, metrics, resolvers
 from pipeline import csv_example_gen
 from pipeline.csv_example_gen import CsvExampleGen
 from pipeline.infra_validator import InfraValidator
-from pipeline.configs import PipelineConfig, is_remote
+from pipeline.configs import PipelineConfig, image_path, is_remote
 from schema import checks
 from serving.pusher import AtomicPushExecutor
 
@@ -136,7 +136,8 @@ def create_pipeline(config: PipelineConfig, for_kubeflow: bool = False) -> tfx_p
     inferred_schema = SchemaGen(statistics=statistics_gen.outputs["statistics"])
     # Kubeflow: the schema file is inside the pipeline image, fixed per image.
     curated_schema = ImportSchemaGen(
-        schema_file=config.schema_file if for_kubeflow else content_addressed_schema(config))
+        schema_file=image_path(config.schema_file) if for_kubeflow
+        else content_addressed_schema(config))
     example_validator = ExampleValidator(
         statistics=statistics_gen.outputs["statistics"], schema=curated_schema.outputs["schema"]
     )

@@ -1,4 +1,4 @@
-"""Fixtures shared by unit and e2e tests: the bundled taxi data, read through the real schema."""
+"""Fixtures shared by unit and e2e tests: the bundled taxi dataset, read through its declaration."""
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -6,9 +6,12 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
-from pipeline.configs import bundled_data_root  # noqa: E402
+from models import dataset  # noqa: E402
+from pipeline.configs import DEFAULT_DATASET  # noqa: E402
 
-TAXI_CSV = os.path.join(bundled_data_root(), "data.csv")
+TAXI = dataset.load(DEFAULT_DATASET)
+TAXI_CSV = os.path.join(TAXI.data_root(), "data.csv")
+TAXI_SCHEMA = TAXI.schema_file
 
 
 @pytest.fixture(scope="session")

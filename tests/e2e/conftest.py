@@ -13,7 +13,9 @@ from typing import Dict, List, Sequence
 import pytest
 
 from pipeline import run_summary
+from pipeline.configs import PipelineConfig
 from tests.bad_data import write_rows
+from tests.conftest import TAXI
 
 TRAIN_STEPS = "300"
 EVAL_STEPS = "50"
@@ -29,7 +31,7 @@ class CliRun:
     serving_snapshot: Dict[str, str]
 
 
-def _network_namespace_available() -> bool:
+def network_namespace_available() -> bool:
     probe = subprocess.run(["unshare", "--net", "true"], capture_output=True, check=False)
     return probe.returncode == 0
 
@@ -49,11 +51,14 @@ class PipelineWorkspace:
     def __init__(self, root):
         self.work_dir = str(root / "work")
         self.serving_dir = str(root / "serving")
-        self.metadata_path = os.path.join(self.work_dir, "metadata", "taxi", "metadata.sqlite")
-        self.model_base = os.path.join(self.serving_dir, "taxi")
+        self.config = PipelineConfig(work_dir=self.work_dir, serving_dir=self.serving_dir,
+                                     pipeline_name=TAXI.name, model_name=TAXI.name)
+        self.metadata_path = self.config.metadata_path
+        self.model_base = self.config.model_base
+        self.report_dir = self.config.report_dir
 
     def run(self, extra_args: List[str], offline: bool = False, command_name: str = "run") -> CliRun:
-        command = [sys.executable, "-m", "pipeline", command_name, "--work-dir", self.work_dir,
+        command = [sys.executable, "-m", "cli", command_name, "--work-dir", self.work_dir,
                    "--serving-dir", self.serving_dir, "--train-steps", TRAIN_STEPS,
                    "--eval-steps", EVAL_STEPS, *extra_args]
         if offline:
@@ -79,7 +84,7 @@ def workspace(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def cold_run(workspace) -> CliRun:
-    run = workspace.run([], offline=_network_namespace_available())
+    run = workspace.run([], offline=network_namespace_available())
     assert run.returncode == 0, f"pipeline failed:\n{run.stdout}\n{run.stderr[-5000:]}"
     return run
 
@@ -93,6 +98,6 @@ def unchanged_rerun(workspace, cold_run) -> CliRun:
 
 @pytest.fixture(scope="session")
 def unreachable_threshold_run(workspace, unchanged_rerun) -> CliRun:
-    run = workspace.run(["--min-accuracy", "0.999"])
+    run = workspace.run(["--min", "accuracy=0.999"])
     assert run.returncode == 0, run.stderr[-5000:]
     return run

@@ -19,7 +19,7 @@ def _transform_executions(metadata_path: str) -> int:
 
 
 def _validate(path: str, report: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "pipeline", "validate", path, "--report", report],
+    return subprocess.run([sys.executable, "-m", "cli", "validate", path, "--report", report],
                           capture_output=True, text=True, timeout=600, check=False)
 
 
@@ -37,7 +37,7 @@ def test_bad_data_stops_the_run_before_transform(case, workspace, unreachable_th
     assert case.feature in output and re.search(case.problem, output), output[-3000:]
     assert _transform_executions(workspace.metadata_path) == transforms_before
     assert snapshot(workspace.serving_dir) == served_before
-    report = os.path.join(workspace.work_dir, "reports", "taxi", "data_validation.html")
+    report = os.path.join(workspace.report_dir, "data_validation.html")
     with open(report, encoding="utf-8") as f:
         page = f.read()
     assert case.feature in page and re.search(case.problem, page)
@@ -75,7 +75,7 @@ def test_new_span_from_the_same_distribution_passes_and_is_pushed(span_workspace
     workspace, data, header, halves = span_workspace
     pushed_before = os.listdir(workspace.model_base)
     run = workspace.run_with_new_span(data, "span-2", [header] + halves[1],
-                                      ["--max-accuracy-drop", "0.05"])
+                                      ["--max-drop", "0.05"])
     assert run.returncode == 0, run.stdout + run.stderr[-3000:]
     assert run.summary.node_states["DataGate"] == ["executed"]
     assert run.summary.pushed and run.summary.node_states["Pusher"] == ["executed"]
@@ -86,7 +86,7 @@ def test_drifted_span_is_stopped_by_the_drift_comparator(span_workspace):
     workspace, data, header, halves = span_workspace
     if not os.path.isdir(os.path.join(data, "span-2")):
         assert workspace.run_with_new_span(data, "span-2", [header] + halves[1],
-                                           ["--max-accuracy-drop", "1"]).returncode == 0
+                                           ["--max-drop", "1"]).returncode == 0
     payment = header.index("payment_type")  # a third of the cash trips now pay by card
     drifted = [row[:payment] + ["Credit Card" if row[payment] == "Cash" and i % 3 == 0 else row[payment]]
                + row[payment + 1:] for i, row in enumerate(halves[0])]

@@ -10,12 +10,11 @@ from tfx.proto import pusher_pb2
 from tfx.types import standard_artifacts
 from tfx.utils import proto_utils
 
-import schema
 from pipeline.infra_validator import InfraValidator
 from serving import examples, model_dir, warmup
 from serving.pusher import AtomicPushExecutor
 from tests import serving_models
-from tests.conftest import TAXI_CSV
+from tests.conftest import TAXI, TAXI_CSV, TAXI_SCHEMA
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +24,7 @@ def examples_artifact(tmp_path_factory):
     artifact.uri = str(tmp_path_factory.mktemp("examples"))
     artifact.split_names = json.dumps(["train", "eval"])
     rows = examples.read_csv_rows(TAXI_CSV)[:50]
-    serialized = examples.serialize_rows(rows, tfdv.load_schema_text(schema.SCHEMA_FILE))
+    serialized = examples.serialize_rows(rows, tfdv.load_schema_text(TAXI_SCHEMA))
     os.makedirs(os.path.join(artifact.uri, "Split-eval"))
     options = tf.io.TFRecordOptions(compression_type="GZIP")
     with tf.io.TFRecordWriter(os.path.join(artifact.uri, "Split-eval", "data.gz"), options) as writer:
@@ -52,7 +51,8 @@ def validate_and_push(root, examples_artifact, damage):
     os.makedirs(blessing.uri)
     InfraValidator.EXECUTOR_SPEC.executor_class().Do(
         {"model": [model], "examples": [examples_artifact]}, {"blessing": [blessing]},
-        {"model_name": "taxi", "num_examples": 8, "timeout_seconds": 120})
+        {"model_name": "taxi", "serving_features": json.dumps(list(TAXI.feature_names())),
+         "task": "binary", "num_examples": 8, "timeout_seconds": 120})
 
     evaluator_blessing = standard_artifacts.ModelBlessing()
     evaluator_blessing.uri = str(root / "model_blessing")

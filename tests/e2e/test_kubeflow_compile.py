@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-IMAGE = "europe-docker.pkg.dev/acme/ml/tfx-taxi-pipeline:1.0"
+IMAGE = "europe-docker.pkg.dev/acme/ml/tfxpipe:1.0"
 ROOT = "gs://acme-ml/tfx"
 
 
@@ -13,7 +13,7 @@ ROOT = "gs://acme-ml/tfx"
 def spec(tmp_path_factory):
     output = tmp_path_factory.mktemp("kfp") / "taxi.json"
     command = [
-        "unshare", "--net", sys.executable, "-m", "pipeline", "compile",
+        "unshare", "--net", sys.executable, "-m", "cli", "compile",
         "--image", IMAGE, "--output", str(output),
         "--work-dir", ROOT, "--data", "gs://acme-ml/data/taxi", "--serving-dir", "gs://acme-ml/serving",
         "--profile", "dataflow", "--profile-setting", "project=acme",
@@ -50,11 +50,12 @@ def test_image_pipeline_root_and_profile_beam_args_are_in_the_spec(spec):
         assert arg in text, arg
     assert spec["runtimeConfig"]["gcsOutputDirectory"].startswith(ROOT)
     assert "models.model.run_fn" in text and "models.preprocessing.preprocessing_fn" in text
+    assert "/pipeline/datasets/taxi/schema.pbtxt" in text, "the curated schema's path in the image"
 
 
 def test_profile_without_its_settings_fails_clearly(tmp_path):
     done = subprocess.run(
-        [sys.executable, "-m", "pipeline", "compile", "--image", IMAGE, "--output",
+        [sys.executable, "-m", "cli", "compile", "--image", IMAGE, "--output",
          str(tmp_path / "x.json"), "--profile", "spark"],
         capture_output=True, text=True, timeout=300, check=False)
     assert done.returncode == 1

@@ -8,10 +8,9 @@ import tensorflow as tf
 import tensorflow_data_validation as tfdv
 from tensorflow.core.protobuf import saved_model_pb2
 
-import schema
-from models import features, signatures
+from models import signatures
 from serving import examples, model_dir
-from tests.conftest import TAXI_CSV
+from tests.conftest import TAXI, TAXI_CSV, TAXI_SCHEMA
 
 COMPONENTS = {
     "CsvExampleGen", "StatisticsGen", "SchemaGen", "ImportSchemaGen", "ExampleValidator",
@@ -63,7 +62,7 @@ def test_pushed_model_follows_tf_serving_layout(workspace, pushed_version_dir):
 
 def test_pushed_model_predicts_from_raw_examples_without_label(pushed_version_dir, raw_rows):
     rows, labels = raw_rows
-    serialized = examples.serialize_rows(rows, tfdv.load_schema_text(schema.SCHEMA_FILE))
+    serialized = examples.serialize_rows(rows, tfdv.load_schema_text(TAXI_SCHEMA))
     loaded = tf.saved_model.load(pushed_version_dir)
     probabilities = loaded.signatures["serving_default"](examples=tf.constant(serialized))
     probabilities = probabilities["probabilities"].numpy()
@@ -75,12 +74,12 @@ def test_pushed_model_predicts_from_raw_examples_without_label(pushed_version_di
 
 def test_classification_signature_returns_classes_and_scores(pushed_version_dir, raw_rows):
     rows, _ = raw_rows
-    serialized = examples.serialize_rows(rows[:10], tfdv.load_schema_text(schema.SCHEMA_FILE))
+    serialized = examples.serialize_rows(rows[:10], tfdv.load_schema_text(TAXI_SCHEMA))
     loaded = tf.saved_model.load(pushed_version_dir)
     result = loaded.signatures[signatures.CLASSIFY_SIGNATURE](inputs=tf.constant(serialized))
     classes, scores = result["classes"].numpy(), result["scores"].numpy()
-    assert classes.shape == scores.shape == (10, len(features.LABEL.classes))
-    assert [c.decode() for c in classes[0]] == list(features.LABEL.classes)
+    assert classes.shape == scores.shape == (10, len(TAXI.label.classes))
+    assert [c.decode() for c in classes[0]] == list(TAXI.label.classes)
     np.testing.assert_allclose(scores.sum(axis=1), 1.0, rtol=1e-5)
 
     saved_model = saved_model_pb2.SavedModel()

@@ -9,11 +9,9 @@ import pytest
 import tensorflow as tf
 import tensorflow_data_validation as tfdv
 
-import schema
-from models import features
 from serving import client, examples, warmup
 from serving import process as serving_server
-from tests.conftest import TAXI_CSV
+from tests.conftest import TAXI, TAXI_CSV, TAXI_SCHEMA
 
 ROWS = 200
 
@@ -21,8 +19,8 @@ ROWS = 200
 @pytest.fixture(scope="module")
 def serialized_rows():
     rows = examples.read_csv_rows(TAXI_CSV)[:ROWS]
-    kept = [{k: v for k, v in row.items() if k in features.feature_names()} for row in rows]
-    return examples.serialize_rows(kept, tfdv.load_schema_text(schema.SCHEMA_FILE))
+    kept = [{k: v for k, v in row.items() if k in TAXI.feature_names()} for row in rows]
+    return examples.serialize_rows(kept, tfdv.load_schema_text(TAXI_SCHEMA))
 
 
 @pytest.fixture(scope="module")
@@ -49,13 +47,13 @@ def test_the_pushed_version_carries_warmup_requests_from_real_examples(cold_run)
     batch = tf.make_ndarray(logs[1].predict_log.request.inputs["examples"])
     assert len(batch) > 1
     example = tf.train.Example.FromString(batch[0])
-    assert set(example.features.feature) <= set(features.feature_names()), "no label at serving time"
+    assert set(example.features.feature) <= set(TAXI.feature_names()), "no label at serving time"
     assert example.features.feature["trip_miles"].float_list.value
 
 
 def test_rest_and_grpc_answer_exactly_as_the_in_process_call(server, serialized_rows, in_process):
-    np.testing.assert_array_equal(client.RestClient(server.rest_url).predict(serialized_rows), in_process)
-    by_grpc, version = client.GrpcClient(server.grpc_target).predict_with_version(serialized_rows)
+    np.testing.assert_array_equal(client.RestClient(server.rest_url, TAXI.name).predict(serialized_rows), in_process)
+    by_grpc, version = client.GrpcClient(server.grpc_target, TAXI.name).predict_with_version(serialized_rows)
     np.testing.assert_array_equal(by_grpc, in_process)
     assert version > 0
 
@@ -63,17 +61,19 @@ def test_rest_and_grpc_answer_exactly_as_the_in_process_call(server, serialized_
 def test_server_replays_warmup_before_serving(server, cold_run):
     version = cold_run.summary.pushed_version
     assert f"model taxi version {version} available (3 warmup requests replayed)" in server.log()
-    status = client.GrpcClient(server.grpc_target).status().model_version_status
+    status = client.GrpcClient(server.grpc_target, TAXI.name).status().model_version_status
     assert [s.state for s in status] == [status[0].AVAILABLE]
 
 
 @pytest.mark.parametrize("scheme", ["http", "grpc"])
 def test_predict_command_prints_the_models_probabilities(server, in_process, scheme):
     address = server.rest_url if scheme == "http" else f"grpc://{server.grpc_target}"
-    done = subprocess.run([sys.executable, "-m", "pipeline", "predict", TAXI_CSV, "--server", address,
+    done = subprocess.run([sys.executable, "-m", "cli", "predict", TAXI_CSV, "--server", address,
                            "--limit", "5"], capture_output=True, text=True, timeout=300, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
-    printed = [float(p) for p in re.findall(r"^\s+\d+\s+([0-9.]+)\s+[01]$", done.stdout, re.M)]
+    # row, most likely class, its probability, then every class: "0 0.9123, 1 0.0877"
+    printed = [float(p) for p in re.findall(r"^\s+\d+\s+[01]\s+[0-9.]+\s+0 [0-9.]+, 1 ([0-9.]+)$",
+                                            done.stdout, re.M)]
     np.testing.assert_allclose(printed, in_process[:5, 0], atol=5e-5)
 
 

@@ -4,11 +4,11 @@ import os
 import tensorflow_data_validation as tfdv
 from tensorflow_metadata.proto.v0 import schema_pb2
 
-import schema
 from schema import checks, maintain, report
 from tests.bad_data import taxi_rows, write_rows
+from tests.conftest import TAXI_SCHEMA
 
-COLUMNS = checks.expected_columns(tfdv.load_schema_text(schema.SCHEMA_FILE))
+COLUMNS = checks.expected_columns(tfdv.load_schema_text(TAXI_SCHEMA))
 
 
 def _problems(folder):
@@ -22,7 +22,7 @@ def test_bundled_rows_pass_the_structural_checks(tmp_path):
 
 def test_label_column_is_expected_in_training_data_only():
     assert "tips" in COLUMNS
-    serving = checks.expected_columns(tfdv.load_schema_text(schema.SCHEMA_FILE), "SERVING")
+    serving = checks.expected_columns(tfdv.load_schema_text(TAXI_SCHEMA), "SERVING")
     assert "tips" not in serving and "fare" in serving
 
 
@@ -66,7 +66,7 @@ def test_statistics_check_finds_unknown_values_with_real_tfdv(tmp_path):
         row[index] = "Bitcoin"
     write_rows(str(tmp_path), rows)
     findings = checks.check_statistics(checks.statistics_of_csv(str(tmp_path)),
-                                       tfdv.load_schema_text(schema.SCHEMA_FILE))
+                                       tfdv.load_schema_text(TAXI_SCHEMA))
     assert [(f.feature, f.problem) for f in findings] == [("payment_type", "Unexpected string values")]
     assert findings[0].examples == ("Bitcoin",)
 
@@ -101,7 +101,7 @@ def test_serving_sample_is_checked_for_skew_against_training_data(tmp_path):
         + row[payment_serving + 1:] for row in serving[1:]]
     write_rows(str(tmp_path / "same"), serving)
     write_rows(str(tmp_path / "shifted"), shifted)
-    curated = tfdv.load_schema_text(schema.SCHEMA_FILE)
+    curated = tfdv.load_schema_text(TAXI_SCHEMA)
     training = checks.statistics_of_csv(str(tmp_path / "train"))
     same = checks.check_skew(checks.statistics_of_csv(str(tmp_path / "same")), training, curated)
     assert same == []  # no label at serving time is fine: SERVING environment

@@ -1,13 +1,13 @@
 import pytest
 import tensorflow_data_validation as tfdv
 
-import schema
 from serving import examples
+from tests.conftest import TAXI_SCHEMA
 
 
 @pytest.fixture(scope="module")
 def types():
-    return examples.feature_types(tfdv.load_schema_text(schema.SCHEMA_FILE))
+    return examples.feature_types(tfdv.load_schema_text(TAXI_SCHEMA))
 
 
 def test_values_are_typed_by_the_schema_and_empty_cells_are_missing(types):

@@ -1,14 +1,15 @@
 import numpy as np
 import tensorflow as tf
 
-from models import features, model
+from models import model
+from tests.conftest import TAXI
 
 
 def _batch(rows: int, seed: int):
     """Transformed-looking inputs whose label depends on fare and payment type, as in the data."""
     rng = np.random.default_rng(seed)
     inputs = {}
-    for f in features.FEATURES:
+    for f in TAXI.features:
         if f.is_numeric:
             inputs[f.transformed_name] = rng.normal(size=(rows, 1)).astype(np.float32)
         else:
@@ -19,8 +20,8 @@ def _batch(rows: int, seed: int):
 
 
 def test_model_takes_every_declared_feature():
-    keras_model = model.build_model([8], 0.01)
-    assert set(keras_model.input_names) == {f.transformed_name for f in features.FEATURES}
+    keras_model = model.build_model(TAXI, [8], 0.01)
+    assert set(keras_model.input_names) == {f.transformed_name for f in TAXI.features}
     probabilities = keras_model.predict(_batch(5, 0)[0], verbose=0)
     assert probabilities.shape == (5, 1)
     assert np.all((probabilities >= 0) & (probabilities <= 1))
@@ -28,7 +29,7 @@ def test_model_takes_every_declared_feature():
 
 def test_a_few_training_steps_reduce_the_loss():
     tf.keras.utils.set_random_seed(1)
-    keras_model = model.build_model([16, 8], 0.01)
+    keras_model = model.build_model(TAXI, [16, 8], 0.01)
     inputs, labels = _batch(512, 1)
     before = keras_model.evaluate(inputs, labels, verbose=0, return_dict=True)["loss"]
     keras_model.fit(inputs, labels, batch_size=64, epochs=3, verbose=0)

@@ -1,4 +1,5 @@
 """preprocessing_fn run through TFT's real Beam implementation on a sample of the bundled data."""
+import functools
 import math
 
 import numpy as np
@@ -8,11 +9,12 @@ import tensorflow_transform as tft
 import tensorflow_transform.beam as tft_beam
 from tensorflow_transform.tf_metadata import dataset_metadata, schema_utils
 
-import schema
-from models import features, preprocessing
+from models import preprocessing
+from models.dataset import LABEL_KEY
+from tests.conftest import TAXI, TAXI_SCHEMA
 
 SAMPLE_ROWS = 3000
-FEATURES = {f.name: f for f in features.FEATURES}
+FEATURES = {f.name: f for f in TAXI.features}
 
 
 def _instances(frame):
@@ -29,14 +31,14 @@ def _instances(frame):
 
 @pytest.fixture(scope="module")
 def raw_metadata():
-    curated = tfdv.load_schema_text(schema.SCHEMA_FILE)
+    curated = tfdv.load_schema_text(TAXI_SCHEMA)
     return dataset_metadata.DatasetMetadata(curated)
 
 
 @pytest.fixture(scope="module")
 def sample(taxi_frame):
     frame = taxi_frame.sample(SAMPLE_ROWS, random_state=7).reset_index(drop=True)
-    spec = schema_utils.schema_as_feature_spec(tfdv.load_schema_text(schema.SCHEMA_FILE)).feature_spec
+    spec = schema_utils.schema_as_feature_spec(tfdv.load_schema_text(TAXI_SCHEMA)).feature_spec
     for name in frame.columns:  # CSV ints with gaps come back as floats; the schema says INT
         if spec[name].dtype.is_integer:
             frame[name] = frame[name].astype("Int64").astype(object).where(frame[name].notna(), None)
@@ -51,7 +53,8 @@ def transformed(sample, raw_metadata, tmp_path_factory):
         (rows, _), transform_fn = (
             _instances(sample),
             raw_metadata,
-        ) | tft_beam.AnalyzeAndTransformDataset(preprocessing.preprocessing_fn)
+        ) | tft_beam.AnalyzeAndTransformDataset(functools.partial(
+            preprocessing.preprocessing_fn, custom_config={"dataset": TAXI.to_config()}))
         _ = transform_fn | tft_beam.WriteTransformFn(str(out / "fn"))
     columns = {key: np.array([r[key] for r in rows]) for key in rows[0]}
     return columns, tft.TFTransformOutput(str(out / "fn")), transform_fn
@@ -69,7 +72,7 @@ def test_numerics_are_z_scored_and_missing_is_the_mean(sample, transformed):
 
 def test_vocabulary_holds_the_most_frequent_values_first(sample, transformed):
     columns, output, _ = transformed
-    vocabulary = output.vocabulary_by_name("payment_type")
+    vocabulary = output.vocabulary_by_name(FEATURES["payment_type"].transformed_name)
     top_two = sample["payment_type"].value_counts().index[:2]
     assert [v.decode() for v in vocabulary[:2]] == list(top_two) == ["Cash", "Credit Card"]
     ids = columns["payment_type_xf"].ravel()
@@ -106,7 +109,7 @@ def test_unseen_category_goes_to_an_oov_bucket(sample, raw_metadata, transformed
     unseen["trip_start_hour"] = 99
     with tft_beam.Context(temp_dir=str(output.transform_savedmodel_dir) + "_tmp"):
         rows, _ = ((_instances(unseen), raw_metadata), transform_fn) | tft_beam.TransformDataset()
-    vocabulary_size = len(output.vocabulary_by_name("payment_type"))
+    vocabulary_size = len(output.vocabulary_by_name(FEATURES["payment_type"].transformed_name))
     oov = range(vocabulary_size, vocabulary_size + FEATURES["payment_type"].oov_buckets)
     assert all(int(np.ravel(r["payment_type_xf"])[0]) in oov for r in rows)
     hour = FEATURES["trip_start_hour"]
@@ -117,5 +120,5 @@ def test_label_matches_the_big_tipper_rule(sample, transformed):
     columns, _, _ = transformed
     tips, fare = (sample[c].to_numpy(np.float32) for c in ("tips", "fare"))  # the graph's precision
     expected = (tips > np.float32(0.2) * fare).astype(int)
-    assert np.array_equal(columns[features.LABEL.name].ravel(), expected)
+    assert np.array_equal(columns[LABEL_KEY].ravel(), expected)
     assert 0.2 < expected.mean() < 0.8  # both classes are present

@@ -2,14 +2,14 @@
 by the file path, so an edited schema at the same path would otherwise be served from cache."""
 import os
 
-import schema
 from pipeline.configs import PipelineConfig
 from pipeline.pipeline import content_addressed_schema, create_pipeline
+from tests.conftest import TAXI_SCHEMA
 
 
 def test_the_staged_path_changes_with_the_content_and_only_with_it(tmp_path):
     curated = tmp_path / "schema.pbtxt"
-    curated.write_text(open(schema.SCHEMA_FILE, encoding="utf-8").read())
+    curated.write_text(open(TAXI_SCHEMA, encoding="utf-8").read())
     config = PipelineConfig(work_dir=str(tmp_path / "work"), schema_file=str(curated)).resolved()
     first = content_addressed_schema(config)
     assert content_addressed_schema(config) == first

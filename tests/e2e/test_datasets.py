@@ -1,0 +1,270 @@
+"""Any dataset, no code edits: real public CSVs that ship inside installable packages go through
+`tfxpipe init` + `run --dataset` + `serve` + `predict`, one per shape of problem:
+- penguins (palmerpenguins): 3 classes, `NA` for missing values, mixed features;
+- breast_cancer (scikit-learn): binary, 30 numeric columns and nothing else;
+- diabetes (scikit-learn): regression;
+- penguins_raw (palmerpenguins): 3 classes, column names with spaces and brackets, a date column,
+  a high-cardinality ID-like text column, a free-text comment column, constant columns.
+"""
+import dataclasses
+import os
+import re
+import shutil
+import subprocess
+import sys
+from typing import Callable, Dict
+
+import numpy as np
+import pandas as pd
+import pytest
+import tensorflow as tf
+import tensorflow_data_validation as tfdv
+import yaml
+
+from models import dataset as dataset_module
+from pipeline import run_summary
+from pipeline.configs import PROJECT_ROOT, PipelineConfig
+from serving import client, examples
+from serving import process as serving_server
+from tests.e2e.conftest import TRAIN_STEPS, network_namespace_available, snapshot
+
+
+def _palmerpenguins(name: str) -> Callable[[str], None]:
+    def write(path: str) -> None:
+        import palmerpenguins  # pylint: disable=import-outside-toplevel
+
+        source = os.path.join(os.path.dirname(palmerpenguins.__file__), "data", name)
+        shutil.copy(source, path)
+    return write
+
+
+def _sklearn(loader: str, label: str) -> Callable[[str], None]:
+    def write(path: str) -> None:
+        from sklearn import datasets  # pylint: disable=import-outside-toplevel
+
+        if loader == "breast_cancer":
+            bunch = datasets.load_breast_cancer(as_frame=True)
+            frame = bunch.frame.drop(columns="target")
+            frame[label] = [bunch.target_names[t] for t in bunch.target]  # class names, not 0/1
+        else:
+            frame = datasets.load_diabetes(as_frame=True, scaled=False).frame
+        frame.to_csv(path, index=False)
+    return write
+
+
+@dataclasses.dataclass(frozen=True)
+class Case:
+    name: str
+    label: str
+    task: str
+    write_csv: Callable[[str], None]
+
+
+CASES = [
+    Case("penguins", "species", "multiclass", _palmerpenguins("penguins.csv")),
+    Case("breast_cancer", "diagnosis", "binary", _sklearn("breast_cancer", "diagnosis")),
+    Case("diabetes", "target", "regression", _sklearn("diabetes", "target")),
+    Case("penguins_raw", "Species", "multiclass", _palmerpenguins("penguins-raw.csv")),
+]
+
+
+def tfxpipe(*args: str, offline: bool = False, **popen) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "cli", *args]
+    if offline and network_namespace_available():
+        command = ["unshare", "--net", sys.executable, "-m", "tests.offline", *command]
+    return subprocess.run(command, capture_output=True, text=True, timeout=1200, check=False,
+                          **popen)
+
+
+@dataclasses.dataclass
+class Trained:
+    case: Case
+    data: str  # folder with the CSV
+    folder: str  # dataset folder written by init
+    work_dir: str
+    serving_dir: str
+    init: subprocess.CompletedProcess
+    run: subprocess.CompletedProcess
+
+    @property
+    def config(self) -> PipelineConfig:
+        return PipelineConfig(dataset_dir=self.folder, work_dir=self.work_dir,
+                              serving_dir=self.serving_dir).resolved()
+
+    @property
+    def declaration(self) -> dataset_module.Dataset:
+        return dataset_module.load(self.folder)
+
+    def run_args(self, *extra: str):
+        return ("run", "--dataset", self.folder, "--work-dir", self.work_dir, "--serving-dir",
+                self.serving_dir, "--train-steps", TRAIN_STEPS, "--eval-steps", "20", *extra)
+
+    def summary(self) -> run_summary.RunSummary:
+        return run_summary.summarize(run_summary.open_store(self.config.metadata_path))
+
+
+def _train(case: Case, root) -> Trained:
+    data = os.path.join(root, "data", case.name)
+    os.makedirs(data)
+    case.write_csv(os.path.join(data, f"{case.name}.csv"))
+    folder = os.path.join(root, "datasets", case.name)
+    init = tfxpipe("init", data, "--label", case.label, "--out", folder)
+    assert init.returncode == 0, init.stdout + init.stderr[-3000:]
+    trained = Trained(case, data, folder, os.path.join(root, "work"), os.path.join(root, "serving"),
+                      init, None)
+    trained.run = tfxpipe(*trained.run_args(), offline=True)
+    assert trained.run.returncode == 0, trained.run.stdout + trained.run.stderr[-5000:]
+    return trained
+
+
+@pytest.fixture(scope="module", params=CASES, ids=[c.name for c in CASES])
+def trained(request, tmp_path_factory) -> Trained:
+    return _train(request.param, tmp_path_factory.mktemp(request.param.name))
+
+
+def _rows(trained: Trained, count: int):
+    """The first `count` CSV rows as a client sends them (no label) and their labels."""
+    frame = pd.read_csv(os.path.join(trained.data, f"{trained.case.name}.csv"), dtype=str,
+                        keep_default_na=False).head(count)
+    declaration = trained.declaration
+    rows = [{k: v for k, v in row.items() if k in declaration.feature_names()}
+            for row in frame.to_dict("records")]
+    schema = tfdv.load_schema_text(declaration.schema_file)
+    return examples.serialize_rows(rows, schema, declaration.missing_values), frame[trained.case.label]
+
+
+def test_init_infers_the_task_and_the_classes_from_the_data(trained):
+    declaration = trained.declaration
+    assert declaration.task.value == trained.case.task
+    labels = pd.read_csv(os.path.join(trained.data, f"{trained.case.name}.csv"))[trained.case.label]
+    if declaration.task.is_classification:
+        assert sorted(declaration.label.classes) == sorted(labels.dropna().unique().astype(str))
+    assert f"label {trained.case.label!r}" in trained.init.stdout
+
+
+def test_every_component_executes_and_a_version_is_pushed(trained):
+    summary = trained.summary()
+    executed = {node for node, states in summary.node_states.items() if states == ["executed"]}
+    assert {"CsvExampleGen", "DataGate", "Transform", "Trainer", "Evaluator", "InfraValidator",
+            "Pusher"} <= executed
+    assert summary.blessed and summary.infra_blessed and summary.pushed
+    assert os.path.dirname(summary.pushed_destination) == trained.config.model_base
+    assert f"Pushed model version {summary.pushed_version}" in trained.run.stdout
+
+
+def test_served_answers_equal_the_in_process_call_and_predict_names_the_classes(trained):
+    serialized, labels = _rows(trained, 12)
+    pushed = trained.summary().pushed_destination
+    in_process = tf.saved_model.load(pushed).signatures["serving_default"](
+        examples=tf.constant(serialized))
+    (expected,) = [v.numpy() for v in in_process.values()]
+    declaration = trained.declaration
+    model_name = declaration.name
+    with serving_server.running(["--serving-dir", trained.serving_dir, "--model-name", model_name]) as server:
+        by_rest = client.RestClient(server.rest_url, model_name).predict(serialized)
+        by_grpc = client.GrpcClient(server.grpc_target, model_name).predict(serialized)
+        printed = tfxpipe("predict", os.path.join(trained.data, f"{trained.case.name}.csv"),
+                          "--dataset", trained.folder, "--server", server.rest_url, "--limit", "12")
+    np.testing.assert_allclose(by_rest, expected, rtol=1e-6)
+    np.testing.assert_array_equal(by_grpc, expected)
+    assert printed.returncode == 0, printed.stdout + printed.stderr[-2000:]
+    lines = [l for l in printed.stdout.splitlines() if re.match(r"^\s+\d+\s", l)]
+    assert len(lines) == 12
+    if declaration.task.value == "regression":
+        values = [float(l.split()[1]) for l in lines]
+        np.testing.assert_allclose(values, expected[:, 0], atol=1e-3)
+        return
+    probabilities = expected if expected.shape[1] > 1 else np.hstack([1 - expected, expected])
+    best = [declaration.label.classes[i] for i in probabilities.argmax(axis=1)]
+    for line, name in zip(lines, best):
+        assert line.split(None, 1)[1].startswith(name), (line, name)
+    accuracy = np.mean(np.array(best) == labels.to_numpy())
+    assert accuracy >= 0.75, f"the first rows' classes are mostly wrong: {accuracy:.2f}"
+
+
+def test_penguins_missing_values_written_na_are_missing_not_strings(tmp_path_factory):
+    declaration = dataset_module.load(_init_only(CASES[0], tmp_path_factory))
+    assert "NA" in declaration.missing_values
+    kinds = {f.name: f.kind.value for f in declaration.features}
+    assert kinds["bill_length_mm"] == kinds["body_mass_g"] == "numeric"
+
+
+def test_penguins_raw_columns_are_kept_or_excluded_with_a_reason(tmp_path_factory):
+    declaration = dataset_module.load(_init_only(CASES[3], tmp_path_factory))
+    kinds = {f.name: f.kind.value for f in declaration.features}
+    assert "date" in declaration.excluded["Date Egg"]
+    assert "constant" in declaration.excluded["Region"]
+    assert kinds["Individual ID"] == "hashed"
+    assert kinds["Body Mass (g)"] == "numeric" and kinds["Island"] == "categorical_string"
+
+
+def _init_only(case: Case, tmp_path_factory) -> str:
+    root = tmp_path_factory.mktemp(f"init-{case.name}")
+    data = os.path.join(root, "data")
+    os.makedirs(data)
+    case.write_csv(os.path.join(data, f"{case.name}.csv"))
+    folder = os.path.join(root, "dataset")
+    done = tfxpipe("init", data, "--label", case.label, "--out", folder)
+    assert done.returncode == 0, done.stdout + done.stderr[-2000:]
+    return folder
+
+
+@pytest.fixture(scope="module")
+def penguins(tmp_path_factory) -> Trained:
+    """A second penguins run, for the cache checks (edits to its declaration and to model code)."""
+    return _train(CASES[0], tmp_path_factory.mktemp("cache"))
+
+
+def _states(trained: Trained) -> Dict[str, str]:
+    return {node: states[0] for node, states in trained.summary().node_states.items()}
+
+
+def test_unchanged_rerun_is_fully_cached(penguins):
+    again = tfxpipe(*penguins.run_args())
+    assert again.returncode == 0, again.stderr[-3000:]
+    states = _states(penguins)
+    assert {n for n, s in states.items() if s != "cached" and not n.endswith("resolver")} == set()
+
+
+def test_a_change_to_model_code_reruns_trainer_and_what_follows(penguins, tmp_path):
+    """The model package edited in a copy (a hidden layer's size) that is imported first; the rest
+    of the project, and so the Beam settings in TFX's cache key, stay as they are."""
+    copy = tmp_path / "edited"
+    shutil.copytree(os.path.join(PROJECT_ROOT, "models"), copy / "models",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    module = copy / "models" / "model.py"
+    source = module.read_text()
+    assert '"hidden_units": [64, 32]' in source
+    module.write_text(source.replace('"hidden_units": [64, 32]', '"hidden_units": [48, 24]'))
+    run = tfxpipe(*penguins.run_args(), env={**os.environ, "PYTHONPATH": str(copy)},
+                  cwd=str(tmp_path))  # `python -m` puts the working directory first on the path
+    assert run.returncode == 0, run.stdout + run.stderr[-3000:]
+    states = _states(penguins)
+    assert states["Transform"] == "cached", "preprocessing did not change"
+    assert states["Trainer"] == states["Evaluator"] == "executed"
+
+
+def test_a_change_to_the_declaration_reruns_what_it_affects(penguins):
+    path = os.path.join(penguins.folder, dataset_module.DECLARATION_FILE)
+    with open(path, encoding="utf-8") as f:
+        raw = yaml.safe_load(f)
+    raw["features"]["year"] = {"kind": "categorical_int", "vocab_size": 5, "oov_buckets": 1}
+    with open(path, "w", encoding="utf-8") as f:
+        yaml.safe_dump(raw, f)
+    run = tfxpipe(*penguins.run_args())
+    assert run.returncode == 0, run.stdout + run.stderr[-3000:]
+    states = _states(penguins)
+    assert states["CsvExampleGen"] == states["StatisticsGen"] == "cached"
+    assert states["Transform"] == states["Trainer"] == states["Evaluator"] == "executed"
+
+
+def test_data_of_another_dataset_is_refused_with_one_message_pointing_to_init(penguins, tmp_path):
+    served = snapshot(penguins.serving_dir)
+    work = str(tmp_path / "work")
+    run = tfxpipe("run", "--work-dir", work, "--serving-dir", penguins.serving_dir,
+                  "--data", penguins.data)  # the default dataset is the taxi sample
+    assert run.returncode == 1
+    assert run.stderr.count("does not match dataset 'taxi'") == 1, run.stderr[-3000:]
+    assert "tfxpipe init" in run.stderr and "Column missing" not in run.stderr
+    assert not os.path.exists(os.path.join(work, "pipelines")), "nothing ran"
+    assert snapshot(penguins.serving_dir) == served

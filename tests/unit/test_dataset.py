@@ -1,0 +1,101 @@
+"""The dataset declaration: ids derived from it, its checks, the taxi dataset against its schema."""
+import math
+
+import numpy as np
+import pytest
+import tensorflow as tf
+import tensorflow_data_validation as tfdv
+import yaml
+
+from models import dataset
+from models.dataset import DeclarationError, Feature, Kind, Task
+from models.preprocessing import label_tensor
+from tests.conftest import TAXI, TAXI_CSV, TAXI_SCHEMA
+
+
+def test_ids_are_derived_from_the_declaration():
+    hour = Feature("h", Kind.CATEGORICAL_INT, vocab_size=24, oov_buckets=2)
+    assert hour.cardinality == 27
+    assert hour.missing_id == 26  # after 24 vocabulary ids and 2 OOV buckets
+    month = Feature("m", Kind.CATEGORICAL_INT, max_value=12)
+    assert not month.uses_vocabulary
+    assert (month.oov_id, month.missing_id, month.cardinality) == (13, 14, 15)
+    lat = Feature("lat", Kind.BUCKETIZED, buckets=10)
+    assert (lat.cardinality, lat.missing_id) == (11, 10)
+    with pytest.raises(ValueError, match="numeric feature 'x'"):
+        Feature("x", Kind.NUMERIC).missing_id
+
+
+def test_column_names_become_names_tensorflow_accepts():
+    assert Feature("Body Mass (g)", Kind.NUMERIC).transformed_name == "body_mass_g_xf"
+    assert Feature("Delta 15 N (o/oo)", Kind.NUMERIC).transformed_name == "delta_15_n_o_oo_xf"
+    assert Feature("2nd", Kind.NUMERIC).transformed_name == "f_2nd_xf"
+
+
+def test_taxi_label_is_big_tip_and_missing_values_are_not_big():
+    nan = math.nan
+    raw = {
+        "tips": tf.constant([[3.0], [1.0], [nan], [1.0], [0.0]]),
+        "fare": tf.constant([[10.0], [10.0], [10.0], [nan], [0.0]]),
+    }
+    assert label_tensor(TAXI.label, raw).numpy().ravel().tolist() == [1, 0, 0, 0, 0]
+
+
+def test_class_labels_become_indices_of_the_declared_classes():
+    label = dataset.Label("species", Task.MULTICLASS, ("Adelie", "Chinstrap", "Gentoo"))
+    raw = {"species": tf.constant([["Gentoo"], ["Adelie"], ["Emperor"]])}
+    assert label_tensor(label, raw).numpy().ravel().tolist() == [2, 0, -1]
+    binary = dataset.Label("target", Task.BINARY, ("0", "1"))
+    assert label_tensor(binary, {"target": tf.constant([[1], [0]], tf.int64)}).numpy().ravel().tolist() == [1, 0]
+
+
+def test_declaration_round_trips_through_custom_config():
+    again = dataset.Dataset.from_config(TAXI.to_config())
+    assert (again.features, again.label, again.blessing, again.slices) == (
+        TAXI.features, TAXI.label, TAXI.blessing, TAXI.slices)
+
+
+def _write(tmp_path, **changes):
+    raw = {"name": "d", "task": "binary", "label": {"column": "y", "classes": ["a", "b"]},
+           "features": {"x": "numeric"}, **changes}
+    (tmp_path / "dataset.yaml").write_text(yaml.safe_dump(raw))
+    return str(tmp_path)
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"task": "ranking"}, "unknown task 'ranking'"),
+    ({"features": {"x": "numerc"}}, "unknown kind 'numerc'"),
+    ({"features": {"y": "numeric"}}, "the label cannot also be a feature"),
+    ({"label": {"column": "y", "classes": ["a"]}}, "at least two `classes`"),
+    ({"features": {"x": {"kind": "hashed"}}}, "needs `buckets`"),
+    ({"features": {"a b": "numeric", "a-b": "numeric"}}, "differ only in punctuation"),
+    ({"slices": ["z"]}, "not declared features"),
+])
+def test_a_wrong_declaration_says_what_is_wrong(tmp_path, changes, message):
+    with pytest.raises(DeclarationError, match=message):
+        dataset.load(_write(tmp_path, **changes))
+
+
+def test_a_folder_without_declaration_points_to_init(tmp_path):
+    with pytest.raises(DeclarationError, match="tfxpipe init"):
+        dataset.load(str(tmp_path))
+
+
+def test_curated_schema_declares_every_feature_and_label_column():
+    curated = tfdv.load_schema_text(TAXI_SCHEMA)
+    declared = set(TAXI.feature_names()) | set(TAXI.label.source_columns) | set(TAXI.excluded)
+    assert declared == {f.name for f in curated.feature}
+
+
+def test_label_column_is_absent_from_serving_environment():
+    curated = tfdv.load_schema_text(TAXI_SCHEMA)
+    by_name = {f.name: f for f in curated.feature}
+    assert "SERVING" in by_name[TAXI.label.label_only_column].not_in_environment
+
+
+def test_bundled_data_meets_the_curated_schema(taxi_frame):
+    stats = tfdv.generate_statistics_from_csv(TAXI_CSV)
+    anomalies = tfdv.validate_statistics(stats, tfdv.load_schema_text(TAXI_SCHEMA),
+                                         environment="TRAINING")
+    assert dict(anomalies.anomaly_info) == {}
+    assert np.isnan(taxi_frame["pickup_census_tract"]).sum() > 0  # missing values are real here
