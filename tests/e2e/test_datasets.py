@@ -1,18 +1,14 @@
-"""Any dataset, no code edits: real public CSVs that ship inside installable packages go through
-`tfxpipe init` + `run --dataset` + `serve` + `predict`, one per shape of problem:
-- penguins (palmerpenguins): 3 classes, `NA` for missing values, mixed features;
-- breast_cancer (scikit-learn): binary, 30 numeric columns and nothing else;
-- diabetes (scikit-learn): regression;
-- penguins_raw (palmerpenguins): 3 classes, column names with spaces and brackets, a date column,
-  a high-cardinality ID-like text column, a free-text comment column, constant columns.
-"""
+"""Any dataset, no code edits: real public CSVs that ship inside installable packages
+(`benchmarks/public_datasets.py`: multi-class with `NA`, numeric-only binary, regression, and one
+with spaces in names, a date, IDs and comments) go through `tfxpipe init` + `run --dataset` +
+`serve` + `predict`."""
 import dataclasses
 import os
 import re
 import shutil
 import subprocess
 import sys
-from typing import Callable, Dict
+from typing import Dict
 
 import numpy as np
 import pandas as pd
@@ -21,6 +17,7 @@ import tensorflow as tf
 import tensorflow_data_validation as tfdv
 import yaml
 
+from benchmarks import public_datasets
 from models import dataset as dataset_module
 from pipeline import run_summary
 from pipeline.configs import PROJECT_ROOT, PipelineConfig
@@ -29,43 +26,8 @@ from serving import process as serving_server
 from tests.e2e.conftest import TRAIN_STEPS, network_namespace_available, snapshot
 
 
-def _palmerpenguins(name: str) -> Callable[[str], None]:
-    def write(path: str) -> None:
-        import palmerpenguins  # pylint: disable=import-outside-toplevel
-
-        source = os.path.join(os.path.dirname(palmerpenguins.__file__), "data", name)
-        shutil.copy(source, path)
-    return write
-
-
-def _sklearn(loader: str, label: str) -> Callable[[str], None]:
-    def write(path: str) -> None:
-        from sklearn import datasets  # pylint: disable=import-outside-toplevel
-
-        if loader == "breast_cancer":
-            bunch = datasets.load_breast_cancer(as_frame=True)
-            frame = bunch.frame.drop(columns="target")
-            frame[label] = [bunch.target_names[t] for t in bunch.target]  # class names, not 0/1
-        else:
-            frame = datasets.load_diabetes(as_frame=True, scaled=False).frame
-        frame.to_csv(path, index=False)
-    return write
-
-
-@dataclasses.dataclass(frozen=True)
-class Case:
-    name: str
-    label: str
-    task: str
-    write_csv: Callable[[str], None]
-
-
-CASES = [
-    Case("penguins", "species", "multiclass", _palmerpenguins("penguins.csv")),
-    Case("breast_cancer", "diagnosis", "binary", _sklearn("breast_cancer", "diagnosis")),
-    Case("diabetes", "target", "regression", _sklearn("diabetes", "target")),
-    Case("penguins_raw", "Species", "multiclass", _palmerpenguins("penguins-raw.csv")),
-]
+Case = public_datasets.PublicDataset
+CASES = public_datasets.ALL
 
 
 def tfxpipe(*args: str, offline: bool = False, **popen) -> subprocess.CompletedProcess:
@@ -104,9 +66,7 @@ class Trained:
 
 
 def _train(case: Case, root) -> Trained:
-    data = os.path.join(root, "data", case.name)
-    os.makedirs(data)
-    case.write_csv(os.path.join(data, f"{case.name}.csv"))
+    data = case.write_folder(os.path.join(root, "data"))
     folder = os.path.join(root, "datasets", case.name)
     init = tfxpipe("init", data, "--label", case.label, "--out", folder)
     assert init.returncode == 0, init.stdout + init.stderr[-3000:]
@@ -200,9 +160,7 @@ def test_penguins_raw_columns_are_kept_or_excluded_with_a_reason(tmp_path_factor
 
 def _init_only(case: Case, tmp_path_factory) -> str:
     root = tmp_path_factory.mktemp(f"init-{case.name}")
-    data = os.path.join(root, "data")
-    os.makedirs(data)
-    case.write_csv(os.path.join(data, f"{case.name}.csv"))
+    data = case.write_folder(str(root))
     folder = os.path.join(root, "dataset")
     done = tfxpipe("init", data, "--label", case.label, "--out", folder)
     assert done.returncode == 0, done.stdout + done.stderr[-2000:]

@@ -1,0 +1,231 @@
+"""`tfxpipe init`'s drafting (schema/infer.py) on small crafted CSVs and on iris: each column decision,
+the schema draft, writing, and each refusal."""
+import numpy as np
+import pandas as pd
+import pytest
+import tensorflow_data_validation as tfdv
+from tensorflow_metadata.proto.v0 import schema_pb2
+
+from models import dataset as ds
+from schema import checks, infer
+
+ROWS = 600
+
+
+def _crafted(rows: int = ROWS, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    words = [f"w{i}" for i in range(rows * 2 // 3)]  # 400 distinct strings in 600 rows: hashed, not an ID
+    comment = np.array(words + list(rng.choice(words, rows - len(words))))
+    rng.shuffle(comment)
+    weight = rng.normal(70, 10, rows).round(1).astype(str)
+    weight[rng.random(rows) < 0.1] = "NA"
+    days = pd.date_range("2021-01-01", periods=200).strftime("%Y-%m-%d")
+    return pd.DataFrame({
+        "sample_id": [f"S{i:05d}" for i in range(rows)],
+        "recorded": rng.choice(days, rows),
+        "weight": weight,
+        "source": "lab",
+        "comment": comment,
+        "grade": rng.integers(0, 7, rows),
+        "ratio": rng.random(rows),
+        "colour": rng.choice(["red", "green", "blue", "grey"], rows),
+        "outcome": rng.choice(["yes", "no"], rows),
+    })
+
+
+def _csv(folder, frame: pd.DataFrame, name: str = "data.csv") -> str:
+    path = folder / name
+    frame.to_csv(path, index=False)
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def crafted(tmp_path_factory):
+    path = _csv(tmp_path_factory.mktemp("crafted"), _crafted(), "Trial Data.csv")
+    return path, infer.infer(path, "outcome")
+
+
+def _decision(draft: infer.Draft, column: str) -> str:
+    [line] = [d for d in draft.decisions if d.startswith(f"{column}: ")]
+    return line
+
+
+def _feature(draft: infer.Draft, column: str) -> schema_pb2.Feature:
+    [feature] = [f for f in draft.schema.feature if f.name == column]
+    return feature
+
+
+def test_identifier_column_is_excluded_as_id_like(crafted):
+    _, draft = crafted
+    assert draft.declaration["excluded"]["sample_id"] == "ID-like (600 distinct values in 600 rows)"
+    assert _decision(draft, "sample_id") == "sample_id: excluded, ID-like (600 distinct values in 600 rows)"
+
+
+def test_date_column_is_excluded_because_the_model_would_learn_calendar_time(crafted):
+    _, draft = crafted
+    assert draft.declaration["excluded"]["recorded"] == infer.DATE_REASON
+    assert "calendar time" in infer.DATE_REASON and "recorded" not in draft.declaration["features"]
+
+
+def test_na_tokens_are_declared_missing_and_their_column_stays_numeric(crafted):
+    _, draft = crafted
+    assert draft.declaration["missing_values"] == ["", "NA"]
+    assert draft.declaration["features"]["weight"] == {"kind": "numeric"}
+    weight = _feature(draft, "weight")
+    assert weight.type == schema_pb2.FLOAT
+    assert weight.presence.min_fraction == 0.0 and not weight.presence.min_count  # gaps pass later
+    assert "missing values: 'NA' read as missing (found in weight)" in draft.decisions
+
+
+def test_constant_column_is_excluded(crafted):
+    _, draft = crafted
+    assert draft.declaration["excluded"]["source"] == "constant: its only value is lab"
+
+
+def test_high_cardinality_strings_are_hashed_and_get_no_schema_domain(crafted):
+    _, draft = crafted
+    assert draft.declaration["features"]["comment"] == {"kind": "hashed", "buckets": 100}
+    assert not _feature(draft, "comment").domain
+    assert "comment" not in {d.name for d in draft.schema.string_domain}
+    assert "400 distinct strings in 600 rows" in _decision(draft, "comment")
+
+
+def test_small_integer_codes_are_categorical_with_their_largest_code(crafted):
+    _, draft = crafted
+    assert draft.declaration["features"]["grade"] == {"kind": "categorical_int", "max_value": 6}
+    assert _feature(draft, "grade").WhichOneof("domain_info") is None
+
+
+def test_floats_are_numeric_without_a_hard_range(crafted):
+    _, draft = crafted
+    assert draft.declaration["features"]["ratio"] == {"kind": "numeric"}
+    assert _feature(draft, "ratio").WhichOneof("domain_info") is None
+    assert _decision(draft, "ratio").startswith("ratio: numeric (float values from 0")
+
+
+def test_string_categories_get_a_vocabulary_a_tolerant_domain_and_a_slice(crafted):
+    _, draft = crafted
+    assert draft.declaration["features"]["colour"] == {
+        "kind": "categorical_string", "vocab_size": 4, "oov_buckets": 1}
+    colour = _feature(draft, "colour")
+    [domain] = [d for d in draft.schema.string_domain if d.name == colour.domain]
+    assert sorted(domain.value) == ["blue", "green", "grey", "red"]
+    assert colour.distribution_constraints.min_domain_mass == pytest.approx(0.9)
+    assert colour.drift_comparator.infinity_norm.threshold == pytest.approx(0.25)
+    assert colour.skew_comparator.infinity_norm.threshold == pytest.approx(0.25)
+    assert draft.declaration["slices"] == ["colour"]
+
+
+def test_string_label_is_binary_required_and_absent_at_serving(crafted):
+    _, draft = crafted
+    assert draft.declaration["task"] == "binary"
+    assert draft.declaration["label"] == {"column": "outcome", "classes": ["no", "yes"]}
+    label = _feature(draft, "outcome")
+    assert list(label.not_in_environment) == ["SERVING"] and label.presence.min_fraction == 1.0
+    assert list(draft.schema.default_environment) == ["TRAINING", "SERVING"]
+    [domain] = [d for d in draft.schema.string_domain if d.name == label.domain]
+    assert list(domain.value) == ["no", "yes"]
+
+
+def test_schema_has_every_csv_column_and_the_data_meets_it(crafted):
+    path, draft = crafted
+    header = list(pd.read_csv(path, nrows=0).columns)
+    assert checks.expected_columns(draft.schema) == header
+    assert "outcome" not in checks.expected_columns(draft.schema, "SERVING")
+    statistics = checks.statistics_of_csv(path, draft.declaration["missing_values"])
+    assert checks.check_statistics(statistics, draft.schema) == []
+
+
+def test_draft_parses_as_a_declaration_named_after_the_file(crafted):
+    _, draft = crafted
+    dataset = ds.parse(draft.declaration)
+    assert dataset.name == "trial_data"
+    assert set(dataset.feature_names()) == {"weight", "comment", "grade", "ratio", "colour"}
+    assert set(dataset.excluded) == {"sample_id", "recorded", "source"}
+
+
+def test_write_creates_a_loadable_folder_and_refuses_to_overwrite_it(crafted, tmp_path):
+    _, draft = crafted
+    yaml_path, schema_path = infer.write(draft, str(tmp_path / "trial"), "/data/trial")
+    assert open(yaml_path, encoding="utf-8").read().startswith("# ")
+    dataset = ds.load(str(tmp_path / "trial"))
+    assert dataset.data == "/data/trial" and dataset.task is ds.Task.BINARY
+    assert tfdv.load_schema_text(schema_path) == draft.schema
+    with pytest.raises(infer.InitError, match="already exists"):
+        infer.write(draft, str(tmp_path / "trial"), "/data/trial")
+
+
+def test_integer_label_with_few_values_gets_classes_in_numeric_order(tmp_path):
+    frame = _crafted(120).assign(outcome=np.resize([0, 2, 10], 120))
+    draft = infer.infer(_csv(tmp_path, frame), "outcome")
+    assert draft.declaration["task"] == "multiclass"
+    assert draft.declaration["label"]["classes"] == ["0", "2", "10"]
+    label = _feature(draft, "outcome")
+    assert (label.int_domain.min, label.int_domain.max) == (0, 10)
+
+
+def test_integer_label_with_many_values_is_a_regression_target(tmp_path):
+    frame = _crafted(120).assign(outcome=np.arange(120) % 40)
+    draft = infer.infer(_csv(tmp_path, frame), "outcome", name="counts")
+    assert draft.declaration["task"] == "regression" and "classes" not in draft.declaration["label"]
+    assert draft.declaration["name"] == "counts"
+    assert ds.parse(draft.declaration).task is ds.Task.REGRESSION
+
+
+def test_a_folder_is_read_as_one_dataset_named_after_it(tmp_path):
+    folder = tmp_path / "Two Parts"
+    folder.mkdir()
+    frame = _crafted(60)
+    _csv(folder, frame[:30], "a.csv")  # 30 rows each: too few alone, enough together
+    _csv(folder, frame[30:], "b.csv")
+    draft = infer.infer(str(folder), "outcome")
+    assert draft.declaration["name"] == "two_parts"
+    assert "sample_id: excluded, ID-like (60 distinct values in 60 rows)" in draft.decisions
+
+
+def test_iris_is_multiclass_with_three_classes_and_four_numeric_features(tmp_path):
+    sklearn_datasets = pytest.importorskip("sklearn.datasets")
+    iris = sklearn_datasets.load_iris(as_frame=True).frame
+    draft = infer.infer(_csv(tmp_path, iris, "iris.csv"), "target")
+    assert draft.declaration["task"] == "multiclass"
+    assert draft.declaration["label"]["classes"] == ["0", "1", "2"]
+    assert draft.declaration["features"] == {c: {"kind": "numeric"} for c in iris.columns[:4]}
+    assert draft.declaration["excluded"] == {}
+    ds.parse(draft.declaration)
+
+
+@pytest.mark.parametrize("column, values, task, message", [
+    ("outcome", None, "auto", r"'nope' is not in .*; its columns: sample_id, recorded, weight"),
+    ("outcome", ["same"], "auto", r"label 'outcome' has one value \('same'\)"),
+    ("outcome", ["yes", "no"], "regression", r"--task regression needs a numeric label"),
+    ("outcome", ["yes", "no", ""], "auto", r"missing in 40 of 120 rows: every training row needs a label"),
+    ("outcome", [f"c{i}" for i in range(60)], "multiclass", r"60 distinct values.*--task regression"),
+    ("outcome", ["yes", "no", "maybe"], "binary", r"--task binary needs a label with two values"),
+])
+def test_unlearnable_labels_are_refused_with_what_to_do(tmp_path, column, values, task, message):
+    frame = _crafted(120)
+    if values is not None:
+        frame[column] = np.resize(values, 120)
+    else:
+        column = "nope"
+    with pytest.raises(infer.InitError, match=message):
+        infer.infer(_csv(tmp_path, frame), column, task=task)
+
+
+def test_too_few_rows_are_refused(tmp_path):
+    with pytest.raises(infer.InitError, match="too few rows: .* has 49, at least 50"):
+        infer.infer(_csv(tmp_path, _crafted(49)), "outcome")
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda tmp: str(tmp / "absent.csv"), "does not exist"),
+    (lambda tmp: str(tmp), "holds no CSV files"),
+])
+def test_missing_data_is_refused(tmp_path, make, message):
+    with pytest.raises(infer.InitError, match=message):
+        infer.infer(make(tmp_path), "outcome")
+
+
+def test_unknown_task_is_refused_with_the_choices(tmp_path):
+    with pytest.raises(infer.InitError, match="unknown task 'ranking': use one of auto, binary"):
+        infer.infer(_csv(tmp_path, _crafted(60)), "outcome", task="ranking")
