@@ -3,7 +3,7 @@ VENV ?= .venv
 STAMP := $(VENV)/.installed
 ARGS ?=
 
-.PHONY: run test bench setup
+.PHONY: run test test-fast bench bench-quality setup
 setup: $(STAMP)
 $(STAMP): requirements.lock setup.py bootstrap.sh
 	./bootstrap.sh $(VENV)
@@ -11,9 +11,17 @@ $(STAMP): requirements.lock setup.py bootstrap.sh
 run: $(STAMP)
 	$(VENV)/bin/tfxpipe run $(ARGS)
 
+# The whole suite, what CI runs: unit tests and end-to-end tests on real pipeline runs.
 test: $(STAMP)
 	.ci/ensure_chromium.sh
 	$(VENV)/bin/python -m pytest tests
 
+# Unit tests only (no pipeline run): a quick local check.
+test-fast: $(STAMP)
+	$(VENV)/bin/python -m pytest tests/unit
+
 bench: $(STAMP)
 	$(VENV)/bin/python -m benchmarks.compare_with_tfx_example $(ARGS)
+
+bench-quality: $(STAMP)
+	$(VENV)/bin/python -m benchmarks.dataset_quality $(ARGS)

@@ -1,6 +1,6 @@
 """In-process vs multi-process Beam DirectRunner on larger data, in one run.
 
-    .venv/bin/python -m benchmarks.compare_profiles [--rows 150000] [--update-readme]
+    .venv/bin/python -m benchmarks.compare_profiles [--rows 150000] [--update-docs]
 
 The data is the bundled sample repeated to `--rows` rows, each copy's fares nudged by its copy number
 so rows stay distinct. Both profiles run cold on the same data with 200 train steps; per-component
@@ -12,16 +12,16 @@ import os
 import sys
 import tempfile
 
-from benchmarks.compare_with_tfx_example import README, RESULTS, machine
-from benchmarks.measure import finish, replace_between_markers, run_measured
-from pipeline.configs import bundled_data_root
+from benchmarks.compare_with_tfx_example import DOCS, RESULTS, machine
+from benchmarks.measure import TAXI_DATA, TAXI_NAME, finish, replace_between_markers, run_measured
+from pipeline.configs import PipelineConfig
 
 MARKERS = ("<!-- profiles:start -->", "<!-- profiles:end -->")
 PROFILES = ("local", "local-multiprocess")
 
 
 def write_data(rows: int, folder: str) -> None:
-    with open(os.path.join(bundled_data_root(), "data.csv"), newline="", encoding="utf-8") as f:
+    with open(os.path.join(TAXI_DATA, "data.csv"), newline="", encoding="utf-8") as f:
         header, *body = list(csv.reader(f))
     fare = header.index("fare")
     os.makedirs(folder)
@@ -39,7 +39,7 @@ def write_data(rows: int, folder: str) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=150_000)
-    parser.add_argument("--update-readme", action="store_true")
+    parser.add_argument("--update-docs", action="store_true")
     args = parser.parse_args()
     scratch = tempfile.mkdtemp(prefix="tfx-profiles-")
     data = os.path.join(scratch, "data")
@@ -47,11 +47,11 @@ def main() -> int:
     runs = {}
     for profile in PROFILES:
         work = os.path.join(scratch, profile)
-        command = [sys.executable, "-m", "pipeline", "run", "--data", data, "--work-dir", work,
+        command = [sys.executable, "-m", "cli", "run", "--data", data, "--work-dir", work,
                    "--serving-dir", os.path.join(work, "serving"), "--profile", profile,
                    "--train-steps", "200", "--eval-steps", "50"]
         runs[profile] = run_measured(profile, command, log_path=os.path.join(scratch, f"{profile}.log"),
-                                     metadata_path=os.path.join(work, "metadata", "taxi", "metadata.sqlite"))
+                                     metadata_path=PipelineConfig(work_dir=work, pipeline_name=TAXI_NAME).metadata_path)
     info = machine()
     base = runs["local"]
     lines = [f"{args.rows} rows; {info['cores']} cores, {info['memory_gib']} GiB; {info['date']}.", "",
@@ -68,8 +68,8 @@ def main() -> int:
     os.makedirs(RESULTS, exist_ok=True)
     with open(os.path.join(RESULTS, "compare_profiles.md"), "w", encoding="utf-8") as f:
         f.write(table)
-    if args.update_readme:
-        replace_between_markers(README, MARKERS, table)
+    if args.update_docs:
+        replace_between_markers(DOCS, MARKERS, table)
     return finish(list(runs.values()), scratch)
 
 

@@ -1,6 +1,6 @@
 """This project's default pipeline vs TFX 1.16's own Chicago taxi example, measured in one run.
 
-    .venv/bin/python -m benchmarks.compare_with_tfx_example [--update-readme]
+    .venv/bin/python -m benchmarks.compare_with_tfx_example [--update-docs]
 
 Both run at TFX's example settings (1000 train / 150 eval steps) on the same 15,002-row sample, each
 cold (empty pipeline root) and then fully cached, as separate processes. Then this project's
@@ -22,29 +22,31 @@ from typing import Dict, List
 import tfx
 
 from benchmarks import scale
-from benchmarks.measure import Measurement, finish, replace_between_markers, run_measured
-from pipeline.configs import bundled_data_root
+from benchmarks.measure import (
+    TAXI_DATA, TAXI_NAME, Measurement, finish, replace_between_markers, run_measured,
+)
+from pipeline.configs import PipelineConfig
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 RESULTS = os.path.join(HERE, "results")
-README = os.path.join(os.path.dirname(HERE), "README.md")
+DOCS = os.path.join(os.path.dirname(HERE), "docs", "benchmarks.md")
 MARKERS = ("<!-- benchmark:start -->", "<!-- benchmark:end -->")
 TFX_EXAMPLE = "tfx.examples.chicago_taxi_pipeline.taxi_pipeline_native_keras"
 
 
 def measure_project(scratch: str) -> List[Measurement]:
     work = os.path.join(scratch, "project")
-    command = [sys.executable, "-m", "pipeline", "run", "--work-dir", work,
+    command = [sys.executable, "-m", "cli", "run", "--work-dir", work,
                "--serving-dir", os.path.join(work, "serving"), "--train-steps", "1000",
                "--eval-steps", "150"]
-    metadata = os.path.join(work, "metadata", "taxi", "metadata.sqlite")
+    metadata = PipelineConfig(work_dir=work, pipeline_name=TAXI_NAME).metadata_path
     return [run_measured(f"this project, {kind}", command, log_path=os.path.join(scratch, f"project-{kind}.log"),
                          metadata_path=metadata) for kind in ("cold", "cached re-run")]
 
 
 def measure_validate(scratch: str) -> Measurement:
     """The `validate` command on the same data: the data gate's verdict without the pipeline."""
-    command = [sys.executable, "-m", "pipeline", "validate", bundled_data_root(),
+    command = [sys.executable, "-m", "cli", "validate", TAXI_DATA,
                "--report", os.path.join(scratch, "validate.html")]
     return run_measured("validate command", command, log_path=os.path.join(scratch, "validate.log"))
 
@@ -52,7 +54,7 @@ def measure_validate(scratch: str) -> Measurement:
 def measure_tfx_example(scratch: str) -> List[Measurement]:
     home = os.path.join(scratch, "home")
     taxi_root = os.path.join(home, "taxi")
-    shutil.copytree(bundled_data_root(), os.path.join(taxi_root, "data", "simple"))
+    shutil.copytree(TAXI_DATA, os.path.join(taxi_root, "data", "simple"))
     example_dir = os.path.join(os.path.dirname(tfx.__file__), "examples", "chicago_taxi_pipeline")
     shutil.copy(os.path.join(example_dir, "taxi_utils_native_keras.py"), taxi_root)
     env = {**os.environ, "HOME": home, "TF_USE_LEGACY_KERAS": "1"}
@@ -138,7 +140,7 @@ def scale_table(scale_runs: List[Measurement]) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--update-readme", action="store_true")
+    parser.add_argument("--update-docs", action="store_true")
     parser.add_argument("--sizes", default="15000,150000,1500000",
                         help="synthetic data sizes for the scale runs, comma-separated ('' to skip)")
     args = parser.parse_args()
@@ -155,8 +157,8 @@ def main() -> int:
     with open(os.path.join(RESULTS, "compare_with_tfx_example.json"), "w", encoding="utf-8") as f:
         json.dump({"machine": info, "runs": [m.__dict__ for m in measurements],
                    "scale": [m.__dict__ for m in scale_runs]}, f, indent=2)
-    if args.update_readme:
-        replace_between_markers(README, MARKERS, table)
+    if args.update_docs:
+        replace_between_markers(DOCS, MARKERS, table)
     return finish(measurements + scale_runs, scratch)
 
 

@@ -11,7 +11,13 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import psutil
 
+from models import dataset
 from pipeline import run_summary
+from pipeline.configs import DEFAULT_DATASET
+
+# The default dataset, the Chicago taxi sample that TFX's own example runs on.
+TAXI_NAME = dataset.load(DEFAULT_DATASET).name
+TAXI_DATA = dataset.load(DEFAULT_DATASET).data_root()
 
 
 @dataclasses.dataclass
@@ -76,7 +82,7 @@ def component_seconds(metadata_path: str) -> Dict[str, float]:
 
 
 def replace_between_markers(path: str, markers: Tuple[str, str], text: str) -> None:
-    """Puts `text` between the two marker comments of a Markdown file (the README's tables)."""
+    """Puts `text` between the two marker comments of a Markdown file (docs/benchmarks.md's tables)."""
     with open(path, encoding="utf-8") as f:
         content = f.read()
     start, end = content.index(markers[0]) + len(markers[0]), content.index(markers[1])

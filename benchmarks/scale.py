@@ -12,9 +12,9 @@ from typing import List
 
 import numpy as np
 
-from benchmarks.measure import Measurement, run_measured
+from benchmarks.measure import TAXI_DATA, TAXI_NAME, Measurement, run_measured
 from pipeline import profiles
-from pipeline.configs import bundled_data_root, input_bytes
+from pipeline.configs import PipelineConfig, input_bytes
 
 JITTERED = ("fare", "tips", "trip_miles", "trip_seconds")
 SEED = 20261128
@@ -22,7 +22,7 @@ CHUNK = 100_000
 
 
 def write_synthetic(rows: int, folder: str) -> str:
-    with open(os.path.join(bundled_data_root(), "data.csv"), newline="", encoding="utf-8") as f:
+    with open(os.path.join(TAXI_DATA, "data.csv"), newline="", encoding="utf-8") as f:
         header, *sample = list(csv.reader(f))
     rng = np.random.default_rng(SEED)
     jittered = [header.index(name) for name in JITTERED]
@@ -51,12 +51,12 @@ def measure_size(rows: int, scratch: str) -> Measurement:
     data = os.path.join(scratch, f"data-{rows}")
     write_synthetic(rows, data)
     work = os.path.join(scratch, f"scale-{rows}")
-    command = [sys.executable, "-m", "pipeline", "run", "--data", data, "--work-dir", work,
+    command = [sys.executable, "-m", "cli", "run", "--data", data, "--work-dir", work,
                "--serving-dir", os.path.join(work, "serving")]
     profile = profiles.choose_local(input_bytes(data))
     return run_measured(f"{rows:,} rows ({profile})", command,
                         log_path=os.path.join(scratch, f"scale-{rows}.log"),
-                        metadata_path=os.path.join(work, "metadata", "taxi", "metadata.sqlite"))
+                        metadata_path=PipelineConfig(work_dir=work, pipeline_name=TAXI_NAME).metadata_path)
 
 
 def measure(sizes: List[int], scratch: str) -> List[Measurement]:

@@ -1,6 +1,6 @@
 """Serving latency and throughput: `tfxpipe serve` over REST and gRPC vs the in-process call.
 
-    .venv/bin/python -m benchmarks.serving_latency [--model-base serving/models/taxi] [--update-readme]
+    .venv/bin/python -m benchmarks.serving_latency [--model-base serving/models/taxi] [--update-docs]
 
 Serves the newest pushed version of the taxi model (with no pushed model, the pipeline first runs
 into a scratch folder with 300 train steps), then for batches of 1 and 100 raw examples and 1 and 16
@@ -24,11 +24,11 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_data_validation as tfdv
 
-from benchmarks.compare_with_tfx_example import README, RESULTS, machine
+from benchmarks.compare_with_tfx_example import DOCS, RESULTS, machine
 from benchmarks.measure import replace_between_markers
-from pipeline.configs import bundled_data_root
+from models import dataset as dataset_module
+from pipeline.configs import DEFAULT_DATASET, PipelineConfig
 from serving import client, examples, model_dir, process, servables
-from pipeline.configs import DEFAULT_DATASET
 
 MARKERS = ("<!-- serving:start -->", "<!-- serving:end -->")
 BATCHES = (1, 100)
@@ -48,7 +48,7 @@ def pushed_model(model_base: str, scratch: str) -> str:
     subprocess.run([sys.executable, "-m", "cli", "run", "--work-dir", scratch, "--serving-dir",
                     os.path.join(scratch, "serving"), "--train-steps", "300", "--eval-steps", "50"],
                    check=True)
-    return os.path.join(scratch, "serving", "taxi")
+    return os.path.join(scratch, "serving", os.path.basename(model_base))
 
 
 def measure(transports: Dict[str, Callable[[], Callable]], batch: List[bytes], clients: int
@@ -107,13 +107,15 @@ def _block(client_calls: List[Callable], batch: List[bytes], warmup: int, reques
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model-base", default=os.path.join("serving", "models", "taxi"))
-    parser.add_argument("--update-readme", action="store_true")
+    parser.add_argument("--model-base", default=os.path.join(
+        PipelineConfig.serving_dir, dataset_module.load(DEFAULT_DATASET).name))
+    parser.add_argument("--update-docs", action="store_true")
     args = parser.parse_args()
     scratch = tempfile.mkdtemp(prefix="tfx-serving-bench-")
     model_base = pushed_model(args.model_base, scratch)
     version_dir = os.path.join(model_base, str(model_dir.versions(model_base)[-1]))
-    rows = examples.read_csv_rows(os.path.join(bundled_data_root(), "data.csv"))[:max(BATCHES)]
+    dataset = dataset_module.load(DEFAULT_DATASET)
+    rows = examples.read_csv_rows(os.path.join(dataset.data_root(), "data.csv"))[:max(BATCHES)]
     rows = [{k: v for k, v in row.items() if k in dataset.feature_names()} for row in rows]
     serialized = examples.serialize_rows(rows, tfdv.load_schema_text(dataset.schema_file))
     signature = tf.saved_model.load(version_dir).signatures["serving_default"]
@@ -141,8 +143,8 @@ def main() -> int:
         f.write(table)
     with open(os.path.join(RESULTS, "serving_latency.json"), "w", encoding="utf-8") as f:
         json.dump({"machine": machine(), "results": results}, f, indent=2)
-    if args.update_readme:
-        replace_between_markers(README, MARKERS, table)
+    if args.update_docs:
+        replace_between_markers(DOCS, MARKERS, table)
     return 0 if all(verdicts(results).values()) else 1
 
 
