@@ -48,9 +48,11 @@ def image_path(local_path: str) -> str:
 
 
 def input_bytes(data_root: str) -> int:
-    """Size of the files a run reads: the newest span-N/ folder, else the whole folder."""
+    """Size of the files a run reads: a CSV file, the newest span-N/ folder, else the whole folder."""
     from schema import checks  # pylint: disable=import-outside-toplevel  (schema imports TFDV)
 
+    if os.path.isfile(data_root):
+        return os.path.getsize(data_root)
     if not os.path.isdir(data_root):
         return 0
     spans = checks.spans(data_root)

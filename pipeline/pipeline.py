@@ -3,6 +3,7 @@ import ast
 import hashlib
 import importlib.util
 import os
+from typing import Tuple
 
 # Modules, not the `tfx.v1` namespace, which also imports the Google Cloud extensions (~4 s a start).
 from tfx.components.evaluator.component import Evaluator
@@ -73,13 +74,18 @@ def code_digest(function_path: str) -> str:
 PROJECT_PACKAGES = ("models", "pipeline", "schema", "serving")
 
 
-def example_gen_input(config: PipelineConfig) -> example_gen_pb2.Input:
-    """`span-N/` sub-folders: the newest span is read (N is the span); else every file in the folder."""
-    spans = config.spans
-    if spans is None:
-        spans = not is_remote(config.data_root) and bool(checks.spans(config.data_root))
-    pattern = "span-{SPAN}/*" if spans else "*"
-    return example_gen_pb2.Input(splits=[example_gen_pb2.Input.Split(name="data", pattern=pattern)])
+def example_gen_input(config: PipelineConfig) -> Tuple[str, example_gen_pb2.Input]:
+    """CsvExampleGen's input folder and pattern: a single CSV file; the newest of the `span-N/`
+    sub-folders (N is the span); else every file in the folder."""
+    if not is_remote(config.data_root) and os.path.isfile(config.data_root):
+        base, pattern = os.path.dirname(config.data_root), os.path.basename(config.data_root)
+    else:
+        spans = config.spans
+        if spans is None:
+            spans = not is_remote(config.data_root) and bool(checks.spans(config.data_root))
+        base, pattern = config.data_root, "span-{SPAN}/*" if spans else "*"
+    return base, example_gen_pb2.Input(
+        splits=[example_gen_pb2.Input.Split(name="data", pattern=pattern)])
 
 
 def baseline_model_resolver(candidate, for_kubeflow: bool) -> Resolver:
@@ -118,10 +124,11 @@ def create_pipeline(config: PipelineConfig, for_kubeflow: bool = False) -> tfx_p
     KFP v2 can compile are used (no drift check against the previous span there yet)."""
     config = config.resolved()
     dataset = config.dataset()
+    input_base, input_config = example_gen_input(config)
     example_gen = CsvExampleGen(
-        input_base=config.data_root,
+        input_base=input_base,
         custom_config=csv_example_gen.custom_config(dataset.missing_values),
-        input_config=example_gen_input(config),
+        input_config=input_config,
         output_config=example_gen_pb2.Output(
             split_config=example_gen_pb2.SplitConfig(
                 splits=[

@@ -23,12 +23,17 @@ def check_inputs(config: PipelineConfig) -> None:
     CSV at all (TFX's reader would crash on it); the gate checks everything else in the pipeline."""
     if not os.path.isfile(config.schema_file):
         raise PipelineFailed(f"schema file {config.schema_file} does not exist")
-    if not os.path.isdir(config.data_root):
-        raise PipelineFailed(f"data folder {config.data_root} does not exist")
-    spans = checks.spans(config.data_root)
-    folder = spans[-1][1] if spans else config.data_root
     columns = checks.expected_columns(tfdv.load_schema_text(config.schema_file))
-    findings = checks.check_csv_folder(folder, columns, config.dataset().name)
+    if os.path.isfile(config.data_root):
+        folder = config.data_root
+        findings = checks.check_csv_file(folder, columns, config.dataset().name)
+    elif os.path.isdir(config.data_root):
+        spans = checks.spans(config.data_root)
+        folder = spans[-1][1] if spans else config.data_root
+        findings = checks.check_csv_folder(folder, columns, config.dataset().name)
+    else:
+        raise PipelineFailed(f"data {config.data_root} does not exist: give a CSV file or a folder "
+                             "of CSV files (--data, or `data` in the dataset's declaration)")
     if findings:
         title = f"Data validation of {folder}"
         path = report.write_html(os.path.join(config.report_dir, gate.REPORT_FILE), findings, title)

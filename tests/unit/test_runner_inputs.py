@@ -1,12 +1,13 @@
 import pytest
 
-from pipeline import runner
+from pipeline import pipeline, runner
 from pipeline.configs import PipelineConfig
+from tests.conftest import TAXI_CSV
 
 
 def test_missing_data_folder_is_named(tmp_path):
     config = PipelineConfig(data_root=str(tmp_path / "nope")).resolved()
-    with pytest.raises(runner.PipelineFailed, match=r"data folder .*nope does not exist"):
+    with pytest.raises(runner.PipelineFailed, match=r"data .*nope does not exist: give a CSV file"):
         runner.check_inputs(config)
 
 
@@ -21,6 +22,15 @@ def test_missing_schema_is_named(tmp_path):
     config = PipelineConfig(data_root=str(tmp_path), schema_file=str(tmp_path / "s.pbtxt"))
     with pytest.raises(runner.PipelineFailed, match=r"schema file .*s\.pbtxt does not exist"):
         runner.check_inputs(config.resolved())
+
+
+def test_a_single_csv_file_is_read_as_the_data(tmp_path):
+    data = tmp_path / "trips.csv"
+    data.write_text(open(TAXI_CSV, encoding="utf-8").read())
+    config = PipelineConfig(data_root=str(data)).resolved()
+    runner.check_inputs(config)
+    base, input_config = pipeline.example_gen_input(config)
+    assert (base, input_config.splits[0].pattern) == (str(tmp_path), "trips.csv")
 
 
 def test_bundled_data_and_schema_pass():
