@@ -167,7 +167,9 @@ def config_from_args(args: argparse.Namespace) -> PipelineConfig:
 
 def main(argv: Optional[List[str]] = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    progress.quiet_native_logs("--verbose" in argv)  # a no-op unless main() is called with argv
+    verbose = "--verbose" in argv  # before or after the command: `make run ARGS=--verbose` works
+    argv = [arg for arg in argv if arg != "--verbose"]
+    progress.quiet_native_logs(verbose)  # a no-op unless main() is called with argv
     parser = argparse.ArgumentParser(prog="tfxpipe", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--verbose", action="store_true", help="show TensorFlow/TFX/Beam logs")
@@ -177,7 +179,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     data_commands.add_parsers(subparsers)
     serving_commands.add_parsers(subparsers)
     args = parser.parse_args(argv)
-    progress.configure_logging(args.verbose)
+    args.verbose = verbose
+    progress.configure_logging(verbose)
     try:
         return args.handler(args)
     except (profiles.ProfileError, ConfigError) as error:
