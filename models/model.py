@@ -10,7 +10,7 @@ them with the Keras 3 that TF 2.16 installs is what breaks TFX's own taxi exampl
 
 AutoGraph: TensorFlow never converts the `keras` package (its code is graph-ready), but Keras 2 now
 ships as `tf_keras`, which AutoGraph does not know, so it re-transpiles hundreds of Keras internals on
-the first `fit` (about nine times the training time of the taxi sample). Registering `tf_keras` as
+the first `fit` (many times the training itself on small data). Registering `tf_keras` as
 not-to-convert restores what Keras 2 always had; TF has no public API for a package-wide rule.
 """
 import math

@@ -3,8 +3,7 @@
 TFX's CsvExampleGen parses each file in one DoFn call (one worker does all of it), buffers every
 parsed row for its type-inference pass, and reshuffles every example before writing. On the
 multi-process DirectRunner the shuffle holds the whole dataset in the runner and again in the
-workers. Measured on 1.5M taxi rows, 2 cores, CsvExampleGen alone: TFX's executor 283 s at a
-6.6 GiB peak; byte ranges with TFX's shuffle 290 s at 6.5 GiB; this executor 180 s at 3.3 GiB.
+workers: at 1.5M rows, twice the memory of this executor and more time (docs/benchmarks.md).
 
 Each file is cut into quote-aware, record-aligned byte ranges (quoted fields spanning lines stay
 whole) that every worker reads twice: once for TFX's type inference, once for TFX's tf.Example
@@ -32,7 +31,7 @@ from tfx.types import artifact_utils, standard_component_specs
 from tfx.utils import io_utils, proto_utils
 from tfx_bsl.coders import csv_decoder
 
-CHUNK_BYTES = 4 << 20  # ~30k taxi rows: enough ranges to keep every worker busy on large files
+CHUNK_BYTES = 4 << 20  # tens of thousands of rows: enough ranges to keep every worker busy
 
 ByteRange = Tuple[str, int, int]  # file, start offset, end offset
 

@@ -5,7 +5,7 @@ import importlib.util
 import os
 from typing import Tuple
 
-# Modules, not the `tfx.v1` namespace, which also imports the Google Cloud extensions (~4 s a start).
+# Modules, not the `tfx.v1` namespace, which also imports the Google Cloud extensions (seconds a start).
 from tfx.components.evaluator.component import Evaluator
 from tfx.components.example_validator.component import ExampleValidator
 from tfx.components.pusher.component import Pusher

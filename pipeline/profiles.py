@@ -35,7 +35,7 @@ class Profile:
 
 # Unless the Beam args already name the workers' dependencies, every TFX Beam executor copies the
 # installed tfx package and builds an sdist of it for the workers (tfx/utils/dependency_utils.py):
-# ~1.3 s per Beam component, 5 s of a 15k-row run, and a leftover temp folder each time. Local runners
+# seconds per Beam component (docs/design.md), and a leftover temp folder each time. Local runners
 # run in this interpreter's environment and stage nothing (only Beam's stager, used by remote runners,
 # reads the flag), so the local profiles name the lock as the workers' requirements: true, and unused.
 _LOCAL_REQUIREMENTS = "--requirements_file=" + os.path.join(

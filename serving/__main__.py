@@ -9,10 +9,10 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before TensorFlow loads: C
 from serving import commands  # noqa: E402
 
 parser = argparse.ArgumentParser(prog="python -m serving", description=__doc__)
-commands.add_serve_options(parser, serving_dir=os.path.join("serving", "models"), model_name="")
+commands.add_serve_options(parser, serving_dir=None, model_name=None)
 arguments = parser.parse_args()
-if not arguments.model_name and not arguments.model_config_file:
-    parser.error("give --model-name or --model-config-file")
+if not arguments.model_config_file and not (arguments.serving_dir and arguments.model_name):
+    parser.error("give --serving-dir and --model-name, or --model-config-file")
 code = commands.serve(arguments)
 sys.stdout.flush()
 os._exit(code)  # pylint: disable=protected-access  (skips TF's noisy finalizers, as tfxpipe does)

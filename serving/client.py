@@ -27,8 +27,8 @@ class ServerError(RuntimeError):
 
 
 class RestClient:
-    """urllib3 rather than `requests`: same connection pooling, ~1 ms less per request (measured
-    with benchmarks/serving_latency.py), which matters against a ~1 ms model call."""
+    """urllib3 rather than `requests`: same connection pooling, less overhead per request, which
+    matters against a model call of about a millisecond (benchmarks/serving_latency.py)."""
 
     def __init__(self, url: str, model: str, timeout: float = 30.0):
         self._url = f"{url.rstrip('/')}/v1/models/{model}"

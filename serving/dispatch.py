@@ -1,12 +1,12 @@
 """Where a request's work runs. Small requests (the usual one or few examples, status, metadata) run
-on the event loop itself: a thread hand-off costs ~0.5 ms on a busy 2-core machine, half a model
-call. Large requests run on a thread pool, so one big batch never stalls the other requests (and
+on the event loop itself: on a busy small machine a thread hand-off costs about half a small
+model call. Large requests run on a thread pool, so one big batch never stalls the other requests (and
 TensorFlow releases the GIL while it computes, so pooled calls use every core)."""
 import asyncio
 from concurrent import futures
 from typing import Any, Callable
 
-INLINE_MAX_BYTES = 256 << 10  # a few hundred taxi examples, ~3 ms of model time
+INLINE_MAX_BYTES = 256 << 10  # a few hundred examples of a tabular model: a few ms of model time
 
 
 class Dispatcher:

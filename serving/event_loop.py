@@ -1,17 +1,15 @@
 """The server's event loop, which keeps polling for a moment before it sleeps.
 
 A request that arrives while the loop sleeps in epoll has to wake it first, and an idle vCPU wakes
-slowly and with cold caches: measured on a 2-core VM, a one-example gRPC Predict answered 0.2-0.5 ms
-sooner when the loop was still awake (7 of 8 paired runs). So after I/O, the loop polls (epoll
+slowly and with cold caches (measurements: docs/serving.md). So after I/O, the loop polls (epoll
 without waiting) for `busy_poll_seconds` before it blocks, and a client's next request, usually
 sent within a millisecond, finds it awake: KVM's halt polling and Linux's SO_BUSY_POLL do the same
 one level down. asyncio has no such option; a selector is the hook it offers
 (`SelectorEventLoop(selector)`).
 
 While the loop polls, a `KeepAwake` thread keeps a second core from idling too, for the threads
-a request wakes there (gRPC's I/O and completion-queue threads, a client on the same machine):
-one-example gRPC Predict p50 0.08 ms sooner on average here (0.10 ms later to 0.24 ms sooner in
-ten paired runs). It runs at idle priority, so any other thread takes its core at once, and
+a request wakes there (gRPC's I/O and completion-queue threads, a client on the same machine).
+It runs at idle priority, so any other thread takes its core at once, and
 spins in the CPU's pause loop without the GIL.
 
 The cost is bounded: two cores while requests keep coming and for `busy_poll_seconds` after the

@@ -1,13 +1,12 @@
 """A served graph runs on TensorFlow's single-threaded executor wherever the graph allows it.
 
 TF's default executor pushes every node through ready queues and atomic counters, built for graphs
-whose ops run in parallel. A one-example request runs ~700 tiny kernels one after another (the
-taxi model: parsing, Transform's lookups, Keras' layers), so that bookkeeping is much of its cost.
+whose ops run in parallel. A one-example request runs hundreds of tiny kernels one after another
+(parsing, Transform's lookups, Keras' layers), so that bookkeeping is much of its cost.
 TF's single-threaded executor (the one tf.data runs its functions on) runs the same kernels in
 topological order, evaluates each constant once and hands arguments straight to their consumers:
-answers stay bit for bit the same (checked on 500 taxi examples), and measured on 2 cores a
-one-example call is ~15 % faster in-process and a one-example gRPC Predict 0.03-0.48 ms sooner
-(seven paired runs, median 0.22 ms).
+answers stay bit for bit the same (tests/unit/test_executor.py) and small requests are answered
+sooner (measurements: docs/serving.md).
 
 It cannot run reference-typed edges or TF1's low-level control flow, so a graph holding either
 (a TF1 model with `tf.Variable`s of the ref kind or `tf.cond` of the v1 kind) keeps the default.

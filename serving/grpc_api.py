@@ -1,7 +1,7 @@
 """TF Serving's gRPC API (port 8500): the PredictionService and ModelService generated in
 `tensorflow-serving-api`, served by grpcio (Google's gRPC runtime, what TF Serving clients use).
-Its asyncio server shares the event loop with the REST server; measured on 2 cores, it answers
-~0.5 ms sooner than grpcio's thread-pool server."""
+Its asyncio server shares the event loop with the REST server and answers sooner than grpcio's
+thread-pool server (docs/serving.md)."""
 from typing import Callable, Optional
 
 import grpc

@@ -74,9 +74,9 @@ def _accepted_kinds(dtype: tf.DType) -> str:
 class LoadedVersion:
     """One version, loaded as TF Serving loads it: the SavedModel's serving MetaGraph in a Session of
     its own, a signature run by its SignatureDef's tensor names, on TF's single-threaded executor
-    where the graph allows (serving/executor.py). In-process on 2 cores, one taxi example: ~0.3 ms
-    a call, against ~0.8 ms through the TF2 `ConcreteFunction` (per-call argument binding, ops
-    handed to the inter-op pool); benchmarks/serving_latency.py shows both."""
+    where the graph allows (serving/executor.py). For small requests this is about twice as fast as
+    the TF2 `ConcreteFunction` (per-call argument binding, ops handed to the inter-op pool);
+    benchmarks/serving_latency.py measures both."""
 
     # A request's ops run in the thread that handles it: for graphs this small, handing each op to
     # the inter-op pool costs more than running them in parallel saves. Large ops (matmuls over big
@@ -84,7 +84,7 @@ class LoadedVersion:
     SESSION_CONFIG = tf.compat.v1.ConfigProto(inter_op_parallelism_threads=-1)
     # Grappler rewrites the session graph differently from the TF2 function (fused ops), which moved
     # 8 % of the answers by one float32 ulp; without it the server answers bit for bit as the
-    # in-process call and the Evaluator did, for ~0.1 ms more per single-example call.
+    # in-process call and the Evaluator did, for a little more time per single-example call.
     SESSION_CONFIG.graph_options.rewrite_options.disable_meta_optimizer = True
 
     def __init__(self, version: int, path: str):

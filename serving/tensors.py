@@ -1,8 +1,8 @@
 """numpy arrays <-> TensorProtos on the request path, with the same results as TensorFlow's.
 
 `tf.make_ndarray` and `tf.make_tensor_proto` take every dtype and any Python nesting through a long
-generic path. Inside the server, where code runs between network waits with cold caches, they cost
-~0.1 ms each per one-example Predict on 2 cores (measured), a sixth of the model call. Requests and
+generic path. Inside the server, where code runs between network waits with cold caches, that is
+a noticeable share of a one-example Predict (docs/serving.md). Requests and
 answers are nearly always strings or plain numbers: those take the short path here, which builds
 exactly what TensorFlow's functions build (tests/unit/test_tensors.py compares them over shapes and
 dtypes); everything else is handed to TensorFlow's functions.
