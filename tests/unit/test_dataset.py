@@ -99,3 +99,4 @@ def test_bundled_data_meets_the_curated_schema(taxi_frame):
                                          environment="TRAINING")
     assert dict(anomalies.anomaly_info) == {}
     assert np.isnan(taxi_frame["pickup_census_tract"]).sum() > 0  # missing values are real here
+

@@ -35,3 +35,41 @@ def test_a_few_training_steps_reduce_the_loss():
     keras_model.fit(inputs, labels, batch_size=64, epochs=3, verbose=0)
     after = keras_model.evaluate(inputs, labels, verbose=0, return_dict=True)["loss"]
     assert after < 0.8 * before
+
+
+def _dataset(task: str, features: dict, classes=()):
+    from models import dataset
+
+    label = {"column": "y", **({"classes": list(classes)} if classes else {})}
+    return dataset.parse({"name": "d", "task": task, "label": label, "features": features})
+
+
+def test_each_task_gets_its_head_for_numeric_only_and_categorical_only_inputs():
+    numeric_only = {"a": "numeric", "b": "numeric"}
+    categorical_only = {"c": {"kind": "categorical_int", "max_value": 4},
+                        "h": {"kind": "hashed", "buckets": 8}}
+    rng = np.random.default_rng(0)
+    for features in (numeric_only, categorical_only):
+        for task, classes, width, bounded in (("binary", ("n", "y"), 1, True),
+                                              ("multiclass", ("a", "b", "c"), 3, True),
+                                              ("regression", (), 1, False)):
+            declared = _dataset(task, features, classes)
+            keras_model = model.build_model(declared, [4], 0.01)
+            inputs = {f.transformed_name: (rng.normal(size=(6, 1)).astype(np.float32) if f.is_numeric
+                                           else rng.integers(0, f.cardinality, size=(6, 1)))
+                      for f in declared.features}
+            out = keras_model.predict(inputs, verbose=0)
+            assert out.shape == (6, width), (task, features)
+            if bounded:
+                assert np.all((out >= 0) & (out <= 1))
+            if task == "multiclass":
+                np.testing.assert_allclose(out.sum(axis=1), 1.0, rtol=1e-5)
+
+
+def test_the_regression_head_answers_in_the_labels_units():
+    declared = _dataset("regression", {"a": "numeric"})
+    labels = tf.data.Dataset.from_tensor_slices(
+        ({"a_xf": np.zeros((64, 1), np.float32)}, np.full((64, 1), 250.0, np.float32))).batch(16)
+    keras_model = model.build_model(declared, [4], 0.01, model.label_scale(labels))
+    # an untrained head outputs about 0 in standardized units: the label's mean in its own
+    assert abs(float(keras_model.predict({"a_xf": np.zeros((1, 1), np.float32)}, verbose=0)[0, 0]) - 250.0) < 50

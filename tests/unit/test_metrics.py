@@ -1,0 +1,62 @@
+"""What the Evaluator measures and when it blesses, by task (pipeline/metrics.py), and the thresholds
+as the run report writes them."""
+import json
+
+import pytest
+import tensorflow_model_analysis as tfma
+from google.protobuf import json_format
+
+from models import dataset
+from pipeline import metrics, run_report
+
+
+def _declared(task, classes=(), **blessing):
+    label = {"column": "y", **({"classes": list(classes)} if classes else {})}
+    return dataset.parse({"name": "d", "task": task, "label": label, "features": {"x": "numeric"},
+                          "blessing": blessing})
+
+
+def _thresholds(config: tfma.EvalConfig) -> dict:
+    found = {}
+    for spec in config.metrics_specs:
+        for metric in spec.metrics:
+            name = json.loads(metric.config or "{}").get("name", metric.class_name)
+            for per_slice in metric.per_slice_thresholds:
+                found[name] = json_format.MessageToDict(per_slice.threshold)
+    return found
+
+
+def test_regression_errors_have_upper_bounds_and_may_not_grow_against_the_served_model():
+    config = metrics.eval_config(_declared("regression", maximum={"rmse": 40}, max_drop=0.02))
+    rmse = _thresholds(config)["rmse"]
+    assert rmse["valueThreshold"] == {"upperBound": 40.0}
+    assert rmse["changeThreshold"] == {"direction": "LOWER_IS_BETTER", "relative": 0.02}
+    assert config.model_specs[0].prediction_key == "predictions"
+
+
+def test_classification_needs_the_naive_margin_and_no_drop_of_the_main_metric():
+    thresholds = _thresholds(metrics.eval_config(_declared("binary", ("n", "y"), minimum={"auc": 0.8})))
+    assert thresholds["auc"]["valueThreshold"] == {"lowerBound": 0.8}
+    assert thresholds["auc"]["changeThreshold"] == {"direction": "HIGHER_IS_BETTER", "absolute": -0.01}
+    assert thresholds[metrics.SKILL]["valueThreshold"] == {"lowerBound": 0.05}
+
+
+def test_multiclass_reports_macro_averages_over_every_class():
+    config = metrics.eval_config(_declared("multiclass", ("a", "b", "c")))
+    per_class = config.metrics_specs[1]
+    assert list(per_class.binarize.class_ids.values) == [0, 1, 2]
+    assert per_class.aggregate.macro_average
+    assert metrics.key_metrics(dataset.Task.MULTICLASS)[:2] == ("accuracy", "macro_f1")
+
+
+def test_a_bound_on_a_metric_the_task_does_not_have_is_refused():
+    with pytest.raises(ValueError, match="no metric auc for a regression task"):
+        metrics.check_bounds(dataset.Task.REGRESSION, {"auc": 0.8})
+
+
+def test_thresholds_are_written_in_words_whatever_their_direction():
+    texts = run_report._bound_texts  # pylint: disable=protected-access
+    assert texts({"value_threshold": {"upper_bound": 40.0},
+                  "change_threshold": {"relative": 0.01, "direction": "LOWER_IS_BETTER"}}) == [
+        "<= 40.0", "at most 1% worse than the served model"]
+    assert texts({"value_threshold": {"lower_bound": 0.7}}) == [">= 0.7"]
