@@ -8,6 +8,7 @@ import argparse
 import os
 from typing import Optional, Tuple
 
+import schema
 from cli import options
 
 # TFDV (and Beam, TensorFlow) are imported by the commands themselves, not when the command line is
@@ -93,7 +94,7 @@ def add_parsers(subparsers) -> None:
                        help="PATH is serving data (no label): check it and its skew vs this training data")
     options.add_dataset_option(check)
     check.add_argument("--schema", help="curated schema (default: the dataset's schema.pbtxt)")
-    check.add_argument("--report", default="data_validation.html", help="HTML report path")
+    check.add_argument("--report", default=schema.REPORT_FILE, help="HTML report path (default: %(default)s)")
     check.set_defaults(handler=validate)
     diff = subparsers.add_parser("schema-diff", help="what new data would change in the schema")
     diff.add_argument("path", help="CSV file or folder of new data")

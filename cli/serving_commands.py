@@ -131,7 +131,7 @@ def add_parsers(subparsers) -> None:
     options.add_dataset_option(parser)
     parser.add_argument("--serving-dir", default=options.DEFAULTS.serving_dir)
     parser.add_argument("--model-name", help="default: the dataset's name")
-    parser.add_argument("--policy", choices=deploy.POLICIES, default="latest", help="version policy")
+    parser.add_argument("--policy", choices=deploy.POLICIES, default=deploy.DeploySettings.policy, help="version policy")
     parser.add_argument("--version", type=int, action="append", help="served version (policy specific)")
     parser.add_argument("--label", action="append", metavar="NAME=VERSION", help="e.g. stable=1700000000")
     parser.add_argument("--no-batching", action="store_true")

@@ -18,9 +18,10 @@ from tfx.dsl.component.experimental.annotations import InputArtifact, OutputArti
 from tfx.dsl.component.experimental.decorators import component
 from tfx.types import artifact_utils, standard_artifacts
 
+import schema as schema_package
 from schema import checks, report
 
-REPORT_FILE = "data_validation.html"
+REPORT_FILE = schema_package.REPORT_FILE
 
 
 class DataGateReport(types.Artifact):

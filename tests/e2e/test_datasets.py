@@ -226,3 +226,16 @@ def test_data_of_another_dataset_is_refused_with_one_message_pointing_to_init(pe
     assert "tfxpipe init" in run.stderr and "Column missing" not in run.stderr
     assert not os.path.exists(os.path.join(work, "pipelines")), "nothing ran"
     assert snapshot(penguins.serving_dir) == served
+
+
+def test_runs_and_the_run_report_show_the_tasks_own_metrics(trained):
+    main = {"binary": "auc", "multiclass": "accuracy", "regression": "rmse"}[trained.case.task]
+    listing = tfxpipe("runs", "--dataset", trained.folder, "--work-dir", trained.work_dir)
+    assert listing.returncode == 0, listing.stderr[-2000:]
+    header, _, row = listing.stdout.splitlines()[:3]
+    assert header.split()[7:9] == [main, "skill_vs_naive"], header
+    assert row.split()[-2:] == ["yes", trained.summary().pushed_version]
+    report = re.search(r"^Run report: (\S+)$", trained.run.stdout, re.M).group(1)
+    with open(report, encoding="utf-8") as f:
+        page = f.read()
+    assert f"<td>{main}</td>" in page and "Blessed: the model met every threshold." in page
