@@ -16,6 +16,7 @@ import tensorflow_model_analysis as tfma
 from models import signatures
 from models.dataset import LABEL_KEY, Dataset, Task
 from pipeline import naive_skill
+from pipeline.code_digest import code_digest
 
 SKILL = naive_skill.NAME
 # short name -> (TFMA/Keras class name, module or "" for TFMA's registry, config)
@@ -95,8 +96,8 @@ def eval_config(dataset: Dataset) -> tfma.EvalConfig:
     check_bounds(dataset.task, {**dataset.blessing.minimum, **dataset.blessing.maximum})
     metrics = [tfma.MetricConfig(class_name="ExampleCount")]
     metrics += [_metric(dataset, name, *spec) for name, spec in _BY_TASK[dataset.task].items()]
-    metrics.append(_metric(dataset, SKILL, "SkillVsNaive", naive_skill.__name__,
-                           {"task": dataset.task.value}))
+    metrics.append(_metric(dataset, SKILL, "SkillVsNaive", naive_skill.__name__, {
+        "task": dataset.task.value, "code": code_digest(f"{naive_skill.__name__}.SkillVsNaive")}))
     specs = [tfma.MetricsSpec(metrics=metrics)]
     if dataset.task is Task.MULTICLASS:
         class_ids = range(len(dataset.label.classes))

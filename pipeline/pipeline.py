@@ -1,7 +1,5 @@
 """The TFX pipeline definition: one typed `create_pipeline()`, shared by every runner."""
-import ast
 import hashlib
-import importlib.util
 import os
 from typing import Tuple
 
@@ -26,6 +24,7 @@ from tfx.proto import example_gen_pb2, pusher_pb2, trainer_pb2
 from tfx.types import Channel, standard_artifacts
 
 from pipeline import gate, metrics, resolvers
+from pipeline.code_digest import code_digest
 from pipeline import csv_example_gen
 from pipeline.csv_example_gen import CsvExampleGen
 from pipeline.infra_validator import InfraValidator
@@ -37,41 +36,6 @@ from serving.pusher import AtomicPushExecutor
 # wheel of user code is built into the pipeline root (seconds saved per component, cache stable).
 PREPROCESSING_FN = "models.preprocessing.preprocessing_fn"
 RUN_FN = "models.model.run_fn"
-
-
-def code_digest(function_path: str) -> str:
-    """Content hash of the module behind a dotted function path and of every project module it
-    imports, transitively. TFX's cache key holds the dotted path, not the code behind it; with this
-    digest in the component's custom_config, an edit to that code re-runs the component (and what
-    follows), an edit elsewhere does not."""
-    digest = hashlib.sha256()
-    seen, pending = set(), [function_path.rsplit(".", 1)[0]]
-    while pending:
-        name = pending.pop()
-        if name in seen:
-            continue
-        seen.add(name)
-        try:
-            spec = importlib.util.find_spec(name)
-        except ModuleNotFoundError:  # `from package.module import Name`: Name is no module
-            continue
-        if spec is None or not spec.origin or not spec.origin.endswith(".py"):
-            continue
-        with open(spec.origin, "rb") as f:
-            source = f.read()
-        digest.update(name.encode() + b"\0" + source)
-        for node in ast.walk(ast.parse(source)):
-            if isinstance(node, ast.ImportFrom) and node.module:
-                found = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
-            elif isinstance(node, ast.Import):
-                found = [a.name for a in node.names]
-            else:
-                continue
-            pending += [m for m in found if m.split(".")[0] in PROJECT_PACKAGES]
-    return digest.hexdigest()[:16]
-
-
-PROJECT_PACKAGES = ("models", "pipeline", "schema", "serving")
 
 
 def example_gen_input(config: PipelineConfig) -> Tuple[str, example_gen_pb2.Input]:

@@ -48,7 +48,7 @@ def test_progress_shows_one_line_per_component_and_the_pushed_model(cold_run, pu
         assert re.search(rf"^  {component} +\d+\.\d s  done$", cold_run.stdout, re.M), component
     version = os.path.basename(pushed_version_dir)
     assert f"Pushed model version {version} to {pushed_version_dir}" in cold_run.stdout
-    assert "binary_accuracy" in cold_run.stdout and "Blessed: yes" in cold_run.stdout
+    assert "skill_vs_naive" in cold_run.stdout and "Blessed: yes" in cold_run.stdout
     assert "Traceback" not in cold_run.stderr
 
 

@@ -4,7 +4,8 @@ import shutil
 import sys
 
 from pipeline.configs import PROJECT_ROOT
-from pipeline.pipeline import PREPROCESSING_FN, RUN_FN, code_digest
+from pipeline.code_digest import code_digest
+from pipeline.pipeline import PREPROCESSING_FN, RUN_FN
 
 
 def _digests_of_a_copy(tmp_path, monkeypatch, edit=None):

@@ -60,3 +60,29 @@ def test_thresholds_are_written_in_words_whatever_their_direction():
                   "change_threshold": {"relative": 0.01, "direction": "LOWER_IS_BETTER"}}) == [
         "<= 40.0", "at most 1% worse than the served model"]
     assert texts({"value_threshold": {"lower_bound": 0.7}}) == [">= 0.7"]
+
+
+def _skill(task, labels, predictions):
+    import numpy as np  # pylint: disable=import-outside-toplevel
+    from tensorflow_model_analysis.metrics import metric_types  # pylint: disable=import-outside-toplevel
+
+    from pipeline import naive_skill  # pylint: disable=import-outside-toplevel
+
+    (computation,) = naive_skill.SkillVsNaive(task=task).computations()
+    combiner = computation.combiner
+    acc = combiner.create_accumulator()
+    for label, prediction in zip(labels, predictions):
+        acc = combiner.add_input(acc, metric_types.StandardMetricInputs(
+            labels=np.array([label]), predictions=np.array(prediction, dtype=np.float32),
+            example_weights=np.array([1.0])))
+    return next(iter(combiner.extract_output(combiner.merge_accumulators([acc])).values()))
+
+
+def test_skill_is_one_for_a_perfect_model_and_zero_for_the_naive_answer():
+    assert _skill("binary", [1, 0, 0, 0], [[1.0], [0.0], [0.0], [0.0]]) == pytest.approx(1.0)
+    assert _skill("binary", [1, 0, 0, 0], [[0.25]] * 4) == pytest.approx(0.0, abs=1e-6)
+    shares = [0.5, 0.25, 0.25]
+    assert _skill("multiclass", [0, 0, 1, 2], [shares] * 4) == pytest.approx(0.0, abs=1e-6)
+    assert _skill("multiclass", [0, 1, 2], [[1, 0, 0], [0, 1, 0], [0, 0, 1]]) == pytest.approx(1.0)
+    assert _skill("regression", [1.0, 3.0], [[2.0], [2.0]]) == pytest.approx(0.0)
+    assert _skill("regression", [1.0, 3.0], [[3.0], [1.0]]) < 0  # worse than the mean
