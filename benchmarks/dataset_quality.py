@@ -14,6 +14,7 @@ import argparse
 import datetime
 import json
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -39,7 +40,7 @@ WITHIN = 0.05  # "within a few points" of scikit-learn, on the main metric's sca
 
 def _frame(split_uri: str, declaration: dataset_module.Dataset) -> pd.DataFrame:
     """A split of CsvExampleGen's output as a DataFrame of the features and the label's columns."""
-    columns = list(declaration.feature_names()) + list(declaration.label.source_columns)
+    columns = list(dict.fromkeys(declaration.feature_names() + declaration.label.source_columns))
     rows = []
     for record in tf.data.TFRecordDataset(tf.io.gfile.glob(os.path.join(split_uri, "*")),
                                           compression_type="GZIP"):
@@ -57,7 +58,7 @@ def _frame(split_uri: str, declaration: dataset_module.Dataset) -> pd.DataFrame:
 def _target(frame: pd.DataFrame, declaration: dataset_module.Dataset) -> np.ndarray:
     label = declaration.label
     if label.derived:
-        column = frame[label.derived.column].astype(float).fillna(np.nan)
+        column = frame[label.derived.column].astype(float)
         other = frame[label.derived.other_column].astype(float)
         return (column > label.derived.times * other).astype(int).to_numpy()
     if declaration.task is Task.REGRESSION:
@@ -109,9 +110,10 @@ def measure(name: str, folder: str, scratch: str, train_steps: int) -> Dict:
                             train_steps=train_steps).resolved()
     command = [sys.executable, "-m", "cli", "run", "--dataset", folder, "--work-dir", config.work_dir,
                "--serving-dir", config.serving_dir, "--train-steps", str(train_steps)]
+    os.makedirs(scratch, exist_ok=True)
     started = time.monotonic()
     with open(os.path.join(scratch, f"{name}.log"), "w", encoding="utf-8") as log:
-        code = __import__("subprocess").call(command, stdout=log, stderr=log)
+        code = subprocess.call(command, stdout=log, stderr=log)
     seconds = time.monotonic() - started
     if code:
         return {"dataset": name, "error": f"run failed (log in {scratch})"}
@@ -164,9 +166,9 @@ def main() -> int:
                 continue
             data = public.write_folder(os.path.join(scratch, "data"))
             folder = os.path.join(scratch, "datasets", public.name)
-            __import__("subprocess").check_call(
+            subprocess.check_call(
                 [sys.executable, "-m", "cli", "init", data, "--label", public.label, "--out", folder],
-                stdout=__import__("subprocess").DEVNULL)
+                stdout=subprocess.DEVNULL)
             folders[public.name] = folder
         for name, folder in folders.items():
             result = measure(name, folder, os.path.join(scratch, name), args.train_steps)

@@ -5,6 +5,7 @@ import argparse
 import os
 
 from cli import options
+from models.dataset import Task
 from serving import commands, deploy
 
 
@@ -44,7 +45,7 @@ def serve(args: argparse.Namespace) -> int:
 def _predictions_table(dataset, answers) -> str:
     """One line per row: class name and its probability (classification), or the value."""
     label = dataset.label
-    if dataset.task.value == "regression":
+    if dataset.task is Task.REGRESSION:
         lines = [f"{'row':>5}  {label.column:>17}"]
         lines += [f"{i:>5}  {value:>17.4f}" for i, value in enumerate(answers[:, 0])]
         return "\n".join(lines)
