@@ -14,8 +14,8 @@ DATASETS_DIR = configs.DATASETS_DIR
 
 def add_dataset_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dataset", dest="dataset_dir", default=DEFAULTS.dataset_dir,
-                        help="dataset folder: dataset.yaml + schema.pbtxt (default: the bundled taxi "
-                             "sample, %(default)s)")
+                        help="dataset folder: dataset.yaml + schema.pbtxt (default: the bundled demo, "
+                             "%(default)s)")
 
 
 def add_history_options(parser: argparse.ArgumentParser) -> None:

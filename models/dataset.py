@@ -107,8 +107,8 @@ class Feature:
 
 @dataclasses.dataclass(frozen=True)
 class DerivedLabel:
-    """A binary label computed from raw columns: `column > times * other_column` (missing -> 0).
-    The taxi task's "tip > 20 % of fare" is one; a plain label column needs none."""
+    """A binary label computed from raw columns: `column > times * other_column` (missing -> 0),
+    e.g. "the tip is more than 20 % of the fare"; a plain label column needs none."""
     column: str
     other_column: str
     times: float

@@ -6,7 +6,7 @@ only, so numeric-only, categorical-only and mixed datasets all build. The head i
 sigmoid (binary), softmax (multi-class) or linear (regression, on the label's own scale).
 
 The model is Keras 2 (`tf_keras`): TFT's transform layer and TFMA are Keras 2 in TFX 1.16, and mixing
-them with the Keras 3 that TF 2.16 installs is what breaks TFX's own taxi example at Trainer.
+them with the Keras 3 that TF 2.16 installs is what breaks TFX 1.16's own Keras examples at Trainer.
 
 AutoGraph: TensorFlow never converts the `keras` package (its code is graph-ready), but Keras 2 now
 ships as `tf_keras`, which AutoGraph does not know, so it re-transpiles hundreds of Keras internals on

@@ -13,7 +13,7 @@ class Evaluation:
     overall: Dict[str, float]  # candidate model, overall slice
     change: Dict[str, float]  # candidate - baseline, overall slice (empty without a baseline)
     baseline: Dict[str, float]
-    by_slice: List[Tuple[str, Dict[str, float]]]  # ("payment_type = Cash", candidate metrics)
+    by_slice: List[Tuple[str, Dict[str, float]]]  # ("island = Dream", candidate metrics)
     blessed: bool
     failures: List[str]  # thresholds that failed, readable
 
