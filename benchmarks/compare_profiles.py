@@ -13,7 +13,7 @@ import sys
 import tempfile
 
 from benchmarks.compare_with_tfx_example import DOCS, RESULTS, machine
-from benchmarks.measure import TAXI_DATA, TAXI_NAME, finish, replace_between_markers, run_measured
+from benchmarks.measure import TAXI_DATA, TAXI_DATASET, TAXI_NAME, finish, replace_between_markers, run_measured
 from pipeline.configs import PipelineConfig
 
 MARKERS = ("<!-- profiles:start -->", "<!-- profiles:end -->")
@@ -47,7 +47,7 @@ def main() -> int:
     runs = {}
     for profile in PROFILES:
         work = os.path.join(scratch, profile)
-        command = [sys.executable, "-m", "cli", "run", "--data", data, "--work-dir", work,
+        command = [sys.executable, "-m", "cli", "run", "--dataset", TAXI_DATASET, "--data", data, "--work-dir", work,
                    "--serving-dir", os.path.join(work, "serving"), "--profile", profile,
                    "--train-steps", "200", "--eval-steps", "50"]
         runs[profile] = run_measured(profile, command, log_path=os.path.join(scratch, f"{profile}.log"),

@@ -23,7 +23,7 @@ import tfx
 
 from benchmarks import scale
 from benchmarks.measure import (
-    TAXI_DATA, TAXI_NAME, Measurement, finish, replace_between_markers, run_measured,
+    TAXI_DATA, TAXI_DATASET, TAXI_NAME, Measurement, finish, replace_between_markers, run_measured,
 )
 from pipeline.configs import PipelineConfig
 
@@ -36,7 +36,7 @@ TFX_EXAMPLE = "tfx.examples.chicago_taxi_pipeline.taxi_pipeline_native_keras"
 
 def measure_project(scratch: str) -> List[Measurement]:
     work = os.path.join(scratch, "project")
-    command = [sys.executable, "-m", "cli", "run", "--work-dir", work,
+    command = [sys.executable, "-m", "cli", "run", "--dataset", TAXI_DATASET, "--work-dir", work,
                "--serving-dir", os.path.join(work, "serving"), "--train-steps", "1000",
                "--eval-steps", "150"]
     metadata = PipelineConfig(work_dir=work, pipeline_name=TAXI_NAME).metadata_path
@@ -46,7 +46,7 @@ def measure_project(scratch: str) -> List[Measurement]:
 
 def measure_validate(scratch: str) -> Measurement:
     """The `validate` command on the same data: the data gate's verdict without the pipeline."""
-    command = [sys.executable, "-m", "cli", "validate", TAXI_DATA,
+    command = [sys.executable, "-m", "cli", "validate", TAXI_DATA, "--dataset", TAXI_DATASET,
                "--report", os.path.join(scratch, "validate.html")]
     return run_measured("validate command", command, log_path=os.path.join(scratch, "validate.log"))
 

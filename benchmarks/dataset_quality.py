@@ -25,11 +25,11 @@ import pandas as pd
 import tensorflow as tf
 
 from benchmarks import public_datasets
-from benchmarks.measure import replace_between_markers
+from benchmarks.measure import TAXI_DATASET, replace_between_markers
 from models import dataset as dataset_module
 from models.dataset import Kind, Task
 from pipeline import metrics, runs, run_summary
-from pipeline.configs import DEFAULT_DATASET, PipelineConfig
+from pipeline.configs import PipelineConfig
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 RESULTS = os.path.join(HERE, "results")
@@ -160,7 +160,7 @@ def main() -> int:
     chosen = set(args.datasets.split(",")) if args.datasets else None
     results = []
     with tempfile.TemporaryDirectory(prefix="quality-") as scratch:
-        folders = {} if chosen and "taxi" not in chosen else {"taxi": DEFAULT_DATASET}
+        folders = {} if chosen and "taxi" not in chosen else {"taxi": TAXI_DATASET}
         for public in public_datasets.ALL:
             if chosen and public.name not in chosen:
                 continue

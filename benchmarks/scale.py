@@ -12,7 +12,7 @@ from typing import List
 
 import numpy as np
 
-from benchmarks.measure import TAXI_DATA, TAXI_NAME, Measurement, run_measured
+from benchmarks.measure import TAXI_DATA, TAXI_DATASET, TAXI_NAME, Measurement, run_measured
 from pipeline import profiles
 from pipeline.configs import PipelineConfig, input_bytes
 
@@ -51,7 +51,7 @@ def measure_size(rows: int, scratch: str) -> Measurement:
     data = os.path.join(scratch, f"data-{rows}")
     write_synthetic(rows, data)
     work = os.path.join(scratch, f"scale-{rows}")
-    command = [sys.executable, "-m", "cli", "run", "--data", data, "--work-dir", work,
+    command = [sys.executable, "-m", "cli", "run", "--dataset", TAXI_DATASET, "--data", data, "--work-dir", work,
                "--serving-dir", os.path.join(work, "serving")]
     profile = profiles.choose_local(input_bytes(data))
     return run_measured(f"{rows:,} rows ({profile})", command,

@@ -34,7 +34,8 @@ def is_remote(path: str) -> bool:
 
 PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DATASETS_DIR = os.path.join(PROJECT_ROOT, "datasets")
-DEFAULT_DATASET = os.path.join(DATASETS_DIR, "taxi")  # the bundled demo
+# Every command's default dataset: a link to the bundled demo; point it at another folder to change it.
+DEFAULT_DATASET = os.path.join(DATASETS_DIR, "default")
 IMAGE_PROJECT_ROOT = "/pipeline"  # where the Dockerfile puts this project in the pipeline image
 
 

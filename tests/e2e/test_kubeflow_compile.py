@@ -50,7 +50,7 @@ def test_image_pipeline_root_and_profile_beam_args_are_in_the_spec(spec):
         assert arg in text, arg
     assert spec["runtimeConfig"]["gcsOutputDirectory"].startswith(ROOT)
     assert "models.model.run_fn" in text and "models.preprocessing.preprocessing_fn" in text
-    assert "/pipeline/datasets/taxi/schema.pbtxt" in text, "the curated schema's path in the image"
+    assert "/pipeline/datasets/default/schema.pbtxt" in text, "the curated schema's path in the image"
 
 
 def test_profile_without_its_settings_fails_clearly(tmp_path):
