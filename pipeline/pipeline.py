@@ -23,12 +23,11 @@ from tfx.orchestration import pipeline as tfx_pipeline
 from tfx.proto import example_gen_pb2, pusher_pb2, trainer_pb2
 from tfx.types import Channel, standard_artifacts
 
-from pipeline import gate, metrics, resolvers
+from pipeline import csv_example_gen, gate, metrics, resolvers
 from pipeline.code_digest import code_digest
-from pipeline import csv_example_gen
+from pipeline.configs import PipelineConfig, image_path, is_remote
 from pipeline.csv_example_gen import CsvExampleGen
 from pipeline.infra_validator import InfraValidator
-from pipeline.configs import PipelineConfig, image_path, is_remote
 from schema import checks
 from serving.pusher import AtomicPushExecutor
 
