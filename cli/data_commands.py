@@ -6,23 +6,11 @@ so a data CI gets the gate's verdict in seconds: exit 0 when the data meets the 
 """
 import argparse
 import os
-from typing import Optional, Tuple
-
 import schema
 from cli import options
 
 # TFDV (and Beam, TensorFlow) are imported by the commands themselves, not when the command line is
 # built: every `tfxpipe` command would otherwise pay ~5 s of imports (a model server start included).
-
-
-def _latest_and_previous(path: str) -> Tuple[str, Optional[str]]:
-    from schema import checks  # pylint: disable=import-outside-toplevel
-
-    if os.path.isdir(path):
-        spans = checks.spans(path)
-        if spans:
-            return spans[-1][1], (spans[-2][1] if len(spans) > 1 else None)
-    return path, None
 
 
 def validate(args: argparse.Namespace) -> int:
@@ -36,13 +24,12 @@ def validate(args: argparse.Namespace) -> int:
         return 1
     dataset = options.dataset(args)
     missing = dataset.missing_values
-    current, previous = _latest_and_previous(args.path)
+    current, previous = checks.latest_and_previous(args.path)
     previous = args.previous or previous
     curated = tfdv.load_schema_text(args.schema or dataset.schema_file)
     serving = args.skew_against is not None
     columns = checks.expected_columns(curated, "SERVING" if serving else "TRAINING")
-    structural = (checks.check_csv_folder(current, columns, dataset.name) if os.path.isdir(current)
-                  else checks.check_csv_file(current, columns, dataset.name))
+    structural = checks.check_csv_path(current, columns, dataset.name)
     statistics = None
     findings = structural
     if not structural:
@@ -70,7 +57,7 @@ def schema_diff(args: argparse.Namespace) -> int:
     dataset = options.dataset(args)
     schema_file = args.schema or dataset.schema_file
     curated = tfdv.load_schema_text(schema_file)
-    folder, _ = _latest_and_previous(args.path)
+    folder, _ = checks.latest_and_previous(args.path)
     proposed = maintain.updated(curated, checks.statistics_of_csv(folder, dataset.missing_values))
     changes = maintain.differences(curated, proposed)
     if not changes:

@@ -6,7 +6,7 @@ import os
 
 from models import dataset as dataset_module
 from pipeline import configs
-from pipeline.configs import ConfigError, PipelineConfig
+from pipeline.configs import PipelineConfig
 
 DEFAULTS = PipelineConfig()
 DATASETS_DIR = configs.DATASETS_DIR
@@ -24,10 +24,8 @@ def add_history_options(parser: argparse.ArgumentParser) -> None:
 
 
 def dataset(args: argparse.Namespace) -> dataset_module.Dataset:
-    try:
-        return dataset_module.load(args.dataset_dir)
-    except dataset_module.DeclarationError as error:
-        raise ConfigError(str(error)) from None
+    """The `--dataset` declaration (ConfigError, which the command line prints, when it is wrong)."""
+    return dataclasses.replace(DEFAULTS, dataset_dir=args.dataset_dir).dataset()
 
 
 def model_name(args: argparse.Namespace) -> str:

@@ -52,14 +52,13 @@ def input_bytes(data_root: str) -> int:
     """Size of the files a run reads: a CSV file, the newest span-N/ folder, else the whole folder."""
     from schema import checks  # pylint: disable=import-outside-toplevel  (schema imports TFDV)
 
-    if os.path.isfile(data_root):
-        return os.path.getsize(data_root)
-    if not os.path.isdir(data_root):
+    if not os.path.exists(data_root):
         return 0
-    spans = checks.spans(data_root)
-    folder = spans[-1][1] if spans else data_root
+    read, _ = checks.latest_and_previous(data_root)
+    if os.path.isfile(read):
+        return os.path.getsize(read)
     return sum(os.path.getsize(os.path.join(root, name))
-               for root, _, names in os.walk(folder) for name in names)
+               for root, _, names in os.walk(read) for name in names)
 
 
 @dataclasses.dataclass(frozen=True)

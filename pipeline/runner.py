@@ -23,17 +23,12 @@ def check_inputs(config: PipelineConfig) -> None:
     CSV at all (TFX's reader would crash on it); the gate checks everything else in the pipeline."""
     if not os.path.isfile(config.schema_file):
         raise PipelineFailed(f"schema file {config.schema_file} does not exist")
-    columns = checks.expected_columns(tfdv.load_schema_text(config.schema_file))
-    if os.path.isfile(config.data_root):
-        folder = config.data_root
-        findings = checks.check_csv_file(folder, columns, config.dataset().name)
-    elif os.path.isdir(config.data_root):
-        spans = checks.spans(config.data_root)
-        folder = spans[-1][1] if spans else config.data_root
-        findings = checks.check_csv_folder(folder, columns, config.dataset().name)
-    else:
+    if not os.path.exists(config.data_root):
         raise PipelineFailed(f"data {config.data_root} does not exist: give a CSV file or a folder "
                              "of CSV files (--data, or `data` in the dataset's declaration)")
+    folder, _ = checks.latest_and_previous(config.data_root)
+    columns = checks.expected_columns(tfdv.load_schema_text(config.schema_file))
+    findings = checks.check_csv_path(folder, columns, config.dataset().name)
     if findings:
         title = f"Data validation of {folder}"
         path = report.write_html(os.path.join(config.report_dir, gate.REPORT_FILE), findings, title)

@@ -49,6 +49,15 @@ def spans(data_root: str) -> List[Tuple[int, str]]:
     return sorted(found)
 
 
+def latest_and_previous(path: str) -> Tuple[str, Optional[str]]:
+    """What a run reads from `path` and what it is compared with for drift: in a folder of `span-N/`
+    folders the newest span and the one before it; else the file or folder itself, and nothing."""
+    found = spans(path) if os.path.isdir(path) else []
+    if not found:
+        return path, None
+    return found[-1][1], (found[-2][1] if len(found) > 1 else None)
+
+
 def data_files(folder: str) -> List[str]:
     return sorted(
         os.path.join(folder, name)
@@ -119,6 +128,13 @@ def check_csv_folder(folder: str, columns: Sequence[str] = (), dataset: str = ""
     if not files:
         return [Finding(FILE, "No data files", f"{folder} holds no CSV files", "CSV files", "none")]
     return [finding for path in files for finding in check_csv_file(path, columns, dataset)]
+
+
+def check_csv_path(path: str, columns: Sequence[str] = (), dataset: str = "") -> List[Finding]:
+    """`check_csv_folder` for a folder, `check_csv_file` for a file."""
+    if os.path.isdir(path):
+        return check_csv_folder(path, columns, dataset)
+    return check_csv_file(path, columns, dataset)
 
 
 def _expected(feature: Optional[schema_pb2.Feature], schema: schema_pb2.Schema) -> str:

@@ -110,3 +110,13 @@ def test_serving_sample_is_checked_for_skew_against_training_data(tmp_path):
         ("payment_type", "High Linfty distance between training and serving")
     ]
     assert payment == payment_serving  # tips is the last column
+
+
+def test_a_run_reads_the_newest_span_or_the_path_itself(tmp_path):
+    for span in ("span-2", "span-10", "span-9", "notes"):
+        (tmp_path / span).mkdir()
+    assert checks.latest_and_previous(str(tmp_path)) == (str(tmp_path / "span-10"), str(tmp_path / "span-9"))
+    flat = tmp_path / "notes"
+    assert checks.latest_and_previous(str(flat)) == (str(flat), None)
+    (flat / "data.csv").write_text("a\n1\n")
+    assert checks.latest_and_previous(str(flat / "data.csv")) == (str(flat / "data.csv"), None)
