@@ -17,7 +17,7 @@ def validate(args: argparse.Namespace) -> int:
     # pylint: disable=import-outside-toplevel
     import tensorflow_data_validation as tfdv
 
-    from schema import checks, report
+    from schema import checks, distances, report
 
     if not os.path.exists(args.path):
         print(f"error: {args.path} does not exist")
@@ -33,12 +33,13 @@ def validate(args: argparse.Namespace) -> int:
     statistics = None
     findings = structural
     if not structural:
-        statistics = checks.statistics_of_csv(current, missing)
+        compared = distances.stats_options(curated)
+        statistics = checks.statistics_of_csv(current, missing, compared)
         if serving:
-            training = checks.statistics_of_csv(args.skew_against, missing)
+            training = checks.statistics_of_csv(args.skew_against, missing, compared)
             findings = checks.check_skew(statistics, training, curated)
         else:
-            previous_statistics = checks.statistics_of_csv(previous, missing) if previous else None
+            previous_statistics = checks.statistics_of_csv(previous, missing, compared) if previous else None
             findings = checks.check_statistics(statistics, curated, previous_statistics)
     title = f"Data validation of {current}" + (
         f" (serving skew vs {args.skew_against})" if serving
@@ -52,13 +53,14 @@ def schema_diff(args: argparse.Namespace) -> int:
     # pylint: disable=import-outside-toplevel
     import tensorflow_data_validation as tfdv
 
-    from schema import checks, maintain
+    from schema import checks, distances, maintain
 
     dataset = options.dataset(args)
     schema_file = args.schema or dataset.schema_file
     curated = tfdv.load_schema_text(schema_file)
     folder, _ = checks.latest_and_previous(args.path)
-    proposed = maintain.updated(curated, checks.statistics_of_csv(folder, dataset.missing_values))
+    proposed = maintain.updated(curated, checks.statistics_of_csv(
+        folder, dataset.missing_values, distances.stats_options(curated)))
     changes = maintain.differences(curated, proposed)
     if not changes:
         print(f"{folder} fits the curated schema {schema_file}: nothing to change.")
@@ -69,6 +71,41 @@ def schema_diff(args: argparse.Namespace) -> int:
         tfdv.write_schema_text(proposed, schema_file)
         print(f"Updated {schema_file}.")
     else:
+        print("Nothing written; pass --write to update the schema file.")
+    return 0
+
+
+def calibrate(args: argparse.Namespace) -> int:
+    """Measures each feature's drift/skew noise in the data and proposes the schema's thresholds."""
+    # pylint: disable=import-outside-toplevel
+    import tensorflow_data_validation as tfdv
+
+    from models.dataset import Kind
+    from schema import calibration, checks, distances, maintain
+
+    dataset = options.dataset(args)
+    schema_file = args.schema or dataset.schema_file
+    data = checks.latest_and_previous(args.path or dataset.data_root())[0]
+    codes = [f.name for f in dataset.features if f.kind == Kind.CATEGORICAL_INT]
+    curated = tfdv.load_schema_text(schema_file)
+    marked = calibration.mark_codes(curated, codes)
+    statistics_of = lambda stats_options: checks.statistics_of_csv(  # noqa: E731
+        data, dataset.missing_values, stats_options)
+    statistics = statistics_of(distances.stats_options(marked))
+    measured = calibration.calibrate(statistics_of, marked, dataset.feature_names(),
+                                     data if args.path else f"the dataset's data ({data})",
+                                     statistics.datasets[0].num_examples, args.span_rows, args.window_rows)
+    proposed = calibration.with_plausible_ranges(calibration.apply(marked, measured), statistics,
+                                                 [dataset.label.column, *dataset.feature_names()])
+    print("\n".join(line[2:] for line in calibration.comment(measured)[1:-1]))
+    changes = maintain.differences(curated, proposed)
+    print("Changes to the schema:" if changes else "The schema already has these thresholds.")
+    print("\n".join(f"- {change}" for change in changes))
+    if changes and args.write:
+        calibration.write(proposed, schema_file,
+                          calibration.header_comment(schema_file) + calibration.comment(measured))
+        print(f"Updated {schema_file}.")
+    elif changes:
         print("Nothing written; pass --write to update the schema file.")
     return 0
 
@@ -89,6 +126,16 @@ def add_parsers(subparsers) -> None:
     diff.add_argument("--schema", help="curated schema (default: the dataset's schema.pbtxt)")
     diff.add_argument("--write", action="store_true", help="update the schema file")
     diff.set_defaults(handler=schema_diff)
+    measure = subparsers.add_parser("calibrate", help="set drift/skew thresholds from the data's own noise")
+    measure.add_argument("path", nargs="?", help="CSV file or folder (default: the dataset's data)")
+    options.add_dataset_option(measure)
+    measure.add_argument("--schema", help="curated schema (default: the dataset's schema.pbtxt)")
+    measure.add_argument("--span-rows", type=int, default=0,
+                         help="rows of the smallest span drift is checked on (default: half the data)")
+    measure.add_argument("--window-rows", type=int, default=schema.WINDOW_ROWS,
+                         help="requests in the smallest window `monitor` checks (default: %(default)s)")
+    measure.add_argument("--write", action="store_true", help="update the schema file")
+    measure.set_defaults(handler=calibrate)
 
 
 def init(args: argparse.Namespace) -> int:

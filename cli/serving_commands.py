@@ -99,13 +99,14 @@ def monitor(args: argparse.Namespace) -> int:
     import tensorflow_data_validation as tfdv
 
     from pipeline import run_summary
-    from schema import checks, report
+    from schema import checks, distances, report
     from serving import monitor as serving_monitor
 
     dataset = options.dataset(args)
     curated = tfdv.load_schema_text(args.schema or dataset.schema_file)
     if args.training_data:
-        training = checks.statistics_of_csv(args.training_data, dataset.missing_values)
+        training = checks.statistics_of_csv(args.training_data, dataset.missing_values,
+                                            distances.stats_options(curated))
     else:
         config = options.config_for_reading(args)
         training = run_summary.latest_training_statistics(config.metadata_path)

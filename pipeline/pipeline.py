@@ -101,13 +101,15 @@ def create_pipeline(config: PipelineConfig, for_kubeflow: bool = False) -> tfx_p
             )
         ),
     )
-    statistics_gen = StatisticsGen(examples=example_gen.outputs["examples"])
-    # Inferred schema, kept only to compare with the curated one; the curated one drives the rest.
-    inferred_schema = SchemaGen(statistics=statistics_gen.outputs["statistics"])
     # Kubeflow: the schema file is inside the pipeline image, fixed per image.
     curated_schema = ImportSchemaGen(
         schema_file=image_path(config.schema_file) if for_kubeflow
         else content_addressed_schema(config))
+    # With the curated schema, integer codes get per-code statistics (compared by their shares).
+    statistics_gen = StatisticsGen(examples=example_gen.outputs["examples"],
+                                   schema=curated_schema.outputs["schema"])
+    # Inferred schema, kept only to compare with the curated one; the curated one drives the rest.
+    inferred_schema = SchemaGen(statistics=statistics_gen.outputs["statistics"])
     example_validator = ExampleValidator(
         statistics=statistics_gen.outputs["statistics"], schema=curated_schema.outputs["schema"]
     )

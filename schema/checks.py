@@ -19,6 +19,8 @@ from typing import List, Optional, Sequence, Tuple
 import tensorflow_data_validation as tfdv
 from tensorflow_metadata.proto.v0 import schema_pb2, statistics_pb2
 
+from schema import distances
+
 FILE = "(file)"  # `feature` of findings about a whole file
 SPAN_FOLDER = re.compile(r"^span-(\d+)$")
 DELIMITERS = (";", "\t", "|")
@@ -156,13 +158,11 @@ def _expected(feature: Optional[schema_pb2.Feature], schema: schema_pb2.Schema) 
         constraints = feature.distribution_constraints
         mass = constraints.min_domain_mass if feature.HasField("distribution_constraints") else 1.0
         parts.append(f"one of {size} known values" + (f" in at least {mass:.0%} of rows" if mass < 1 else ""))
-    comparator = feature.drift_comparator
-    if comparator.HasField("infinity_norm"):
-        parts.append(f"L-infinity drift vs previous span <= {comparator.infinity_norm.threshold}")
-    if feature.skew_comparator.HasField("infinity_norm"):
-        parts.append(f"L-infinity skew vs training <= {feature.skew_comparator.infinity_norm.threshold}")
-    if comparator.HasField("jensen_shannon_divergence"):
-        parts.append(f"JS divergence vs previous span <= {comparator.jensen_shannon_divergence.threshold}")
+    for comparator, against in ((feature.drift_comparator, "previous span"),
+                                (feature.skew_comparator, "training")):
+        threshold = distances.threshold_of(comparator)
+        if threshold is not None:
+            parts.append(f"{distances.measure(feature)} vs {against} <= {threshold:g}")
     return "; ".join(parts)
 
 
@@ -204,7 +204,7 @@ def check_statistics(
     anomalies = tfdv.validate_statistics(
         statistics, schema, environment=environment, previous_statistics=previous
     )
-    return _findings(anomalies, statistics, schema)
+    return _findings(anomalies, statistics, schema, previous)
 
 
 def check_skew(
@@ -216,27 +216,41 @@ def check_skew(
     its distance to the training data with the schema's skew comparators."""
     skew = tfdv.validate_statistics(training, schema, environment="TRAINING",
                                     serving_statistics=serving)
-    skew_only = [f for f in _findings(skew, serving, schema) if "serving" in f.detail.lower()]
+    skew_only = [f for f in _findings(skew, serving, schema, training) if is_skew(f)]
     return check_statistics(serving, schema, environment="SERVING") + skew_only
 
 
+def is_skew(finding: Finding) -> bool:
+    return "between training and serving" in finding.problem
+
+
+def is_drift(finding: Finding) -> bool:
+    return "between current and previous" in finding.problem
+
+
 def _findings(anomalies, statistics: statistics_pb2.DatasetFeatureStatisticsList,
-              schema: schema_pb2.Schema) -> List[Finding]:
+              schema: schema_pb2.Schema,
+              before: Optional[statistics_pb2.DatasetFeatureStatisticsList] = None) -> List[Finding]:
+    """One finding per anomaly reason; drift and skew say what moved from `before` to `statistics`."""
     dataset = statistics.datasets[0]
     by_name = {s.path.step[-1]: s for s in dataset.features}
+    before_by_name = {s.path.step[-1]: s for s in before.datasets[0].features} if before else {}
     schema_features = {f.name: f for f in schema.feature}
     findings = []
     for name, info in sorted(anomalies.anomaly_info.items()):
         feature, stats = schema_features.get(name), by_name.get(name)
         actual, values = _actual(stats, dataset.num_examples)
         for reason in info.reason:
+            moved = reason.type in distances.COMPARATOR_TYPES
             findings.append(Finding(
                 feature=name,
                 problem=reason.short_description,
-                detail=reason.description,
+                detail=(distances.what_moved(reason, before_by_name.get(name), stats,
+                                             distances.measured(anomalies, name))
+                        if moved else reason.description),
                 expected=_expected(feature, schema),
                 actual=actual,
-                examples=_offending(feature, schema, stats, values),
+                examples=() if moved else _offending(feature, schema, stats, values),
             ))
     if anomalies.HasField("dataset_anomaly_info"):
         for reason in anomalies.dataset_anomaly_info.reason:
@@ -263,15 +277,17 @@ def blank_missing_values(source: str, target: str, missing_values: Sequence[str]
     return blanked
 
 
-def statistics_of_csv(path: str, missing_values: Sequence[str] = ("",)
+def statistics_of_csv(path: str, missing_values: Sequence[str] = ("",),
+                      options: Optional[tfdv.StatsOptions] = None
                       ) -> statistics_pb2.DatasetFeatureStatisticsList:
     """TFDV statistics of a CSV file or of every file in a folder, cells in `missing_values` read
-    as missing (as the pipeline's CsvExampleGen reads them)."""
+    as missing (as the pipeline's CsvExampleGen reads them). Give `options` made with the curated
+    schema (`distances.stats_options`) for statistics the checks compare: integer codes as codes."""
     files = data_files(path) if os.path.isdir(path) else [path]
     if not {v for v in missing_values if v}:
         return tfdv.generate_statistics_from_csv(
-            os.path.join(path, "*") if os.path.isdir(path) else path)
+            os.path.join(path, "*") if os.path.isdir(path) else path, stats_options=options or tfdv.StatsOptions())
     with tempfile.TemporaryDirectory(prefix="blanked-") as scratch:
         for i, source in enumerate(files):
             blank_missing_values(source, os.path.join(scratch, f"{i:05d}.csv"), missing_values)
-        return tfdv.generate_statistics_from_csv(os.path.join(scratch, "*.csv"))
+        return tfdv.generate_statistics_from_csv(os.path.join(scratch, "*.csv"), stats_options=options or tfdv.StatsOptions())

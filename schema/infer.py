@@ -18,7 +18,7 @@ import yaml
 from tensorflow_metadata.proto.v0 import schema_pb2, statistics_pb2
 
 from models import dataset as ds
-from schema import checks
+from schema import calibration, checks
 
 MISSING_TOKENS = ("NA", "N/A", "NaN", "nan", "null", "NULL", "None", "?", "-")
 TASKS = ("auto",) + tuple(t.value for t in ds.Task)
@@ -28,7 +28,7 @@ DATE_SHARE = 0.8  # share of a string column's values that must look like dates
 MAX_CODES, MAX_CODE = 32, 1000  # integer codes: at most 32 distinct values in [0, 1000]
 MAX_VOCAB, HASH_BUCKETS, SLICE_MAX_VALUES = 1000, 100, 10
 HASH_SHARE = 0.5  # strings with more distinct values than half their rows: hashed, not a vocabulary
-DOMAIN_MASS, DISTANCE = 0.9, 0.25  # new categories tolerated up to 10 %; L-infinity drift/skew allowed
+DOMAIN_MASS = 0.9  # new categories tolerated up to 10 % of a column's values
 DATE_REASON = "date: the model would learn calendar time; add calendar columns to the CSV if they matter"
 DATE = re.compile(r"\d{4}-\d{2}-\d{2}([ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?"
                   r"|\d{1,2}/\d{1,2}/\d{4}( \d{1,2}:\d{2}(:\d{2})?( ?[AaPp][Mm])?)?")
@@ -46,6 +46,7 @@ class Draft:
     declaration: dict  # what `models.dataset.parse` accepts (the YAML content, without `data`)
     schema: schema_pb2.Schema  # curated-schema draft
     decisions: List[str]  # one readable line per decision, column by column
+    calibration: List[str]  # the schema's comment: how its drift and skew thresholds were obtained
 
 
 def _read(path: str) -> Tuple[List[str], Dict[str, Counter], int]:
@@ -182,8 +183,10 @@ def _schema(statistics, label: str, classes: List[str], features: Dict[str, dict
             feature.value_count.max = 1
         if spec.get("kind") == "categorical_string" and feature.domain:  # TFDV's domain, loosened
             feature.distribution_constraints.min_domain_mass = DOMAIN_MASS
-            feature.drift_comparator.infinity_norm.threshold = DISTANCE
-            feature.skew_comparator.infinity_norm.threshold = DISTANCE
+        elif spec.get("kind") == "categorical_int":  # codes 0..max_value, compared as categories
+            feature.ClearField("domain_info")
+            feature.int_domain.min, feature.int_domain.max = 0, spec["max_value"]
+            feature.int_domain.is_categorical = True
         elif feature.name == label and classes:  # the classes are the label's domain, nothing else
             feature.ClearField("domain_info")
             if feature.type == schema_pb2.BYTES:
@@ -257,7 +260,16 @@ def infer(path: str, label: str, task: str = "auto", name: Optional[str] = None)
         ds.parse(declaration)
     except ds.DeclarationError as error:
         raise InitError(f"the drafted declaration does not parse: {error}") from None
-    return Draft(declaration, _schema(statistics, label, classes, features, rows), decisions)
+    curated = _schema(statistics, label, classes, features, rows)
+    measured = calibration.calibrate(
+        lambda options: checks.statistics_of_csv(path, missing_values, options), curated, list(features),
+        source=os.path.basename(os.path.normpath(path)), rows=rows)
+    curated = calibration.with_plausible_ranges(calibration.apply(curated, measured), statistics,
+                                                [label, *features])
+    decisions.append(f"drift and skew thresholds: {calibration.FACTOR:g}x the largest distance between "
+                     f"random samples of this data ({measured.pairs} draws), per feature; numeric "
+                     "features accept their observed range widened by its width")
+    return Draft(declaration, curated, decisions, calibration.comment(measured))
 
 
 def write(draft: Draft, out_dir: str, data_path: str) -> Tuple[str, str]:
@@ -274,5 +286,7 @@ def write(draft: Draft, out_dir: str, data_path: str) -> Tuple[str, str]:
             f.write(yaml.safe_dump({key: value}, sort_keys=False, width=100,
                                    default_flow_style=None if isinstance(value, (list, dict))
                                    and key != "excluded" else False))
-    tfdv.write_schema_text(draft.schema, paths[1])
+    calibration.write(draft.schema, paths[1], [
+        f"# Drafted by `tfxpipe init` from {data_path}: review it with {ds.DECLARATION_FILE}.",
+        *draft.calibration])
     return paths

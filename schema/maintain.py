@@ -9,6 +9,8 @@ from typing import List
 import tensorflow_data_validation as tfdv
 from tensorflow_metadata.proto.v0 import schema_pb2, statistics_pb2
 
+from schema import distances
+
 
 def updated(curated: schema_pb2.Schema,
             statistics: statistics_pb2.DatasetFeatureStatisticsList) -> schema_pb2.Schema:
@@ -25,6 +27,8 @@ def _range(feature: schema_pb2.Feature) -> str:
     for name in ("int_domain", "float_domain"):
         if feature.HasField(name):
             domain = getattr(feature, name)
+            if not (domain.HasField("min") or domain.HasField("max")):
+                continue
             low = domain.min if domain.HasField("min") else "-inf"
             high = domain.max if domain.HasField("max") else "inf"
             return f"[{low}, {high}]"
@@ -52,6 +56,14 @@ def differences(old: schema_pb2.Schema, new: schema_pb2.Schema) -> List[str]:
             changes.append(f"'{name}' accepts {len(added)} new value(s): {shown}")
         if _range(before) != _range(after):
             changes.append(f"'{name}' range widens from {_range(before)} to {_range(after)}")
+        if before.HasField("int_domain") and after.int_domain.is_categorical != before.int_domain.is_categorical:
+            changes.append(f"'{name}' is compared as integer codes (value shares), not as numbers")
+        for kind, against in (("drift_comparator", "previous span"), ("skew_comparator", "training")):
+            old_limit = distances.threshold_of(getattr(before, kind))
+            new_limit = distances.threshold_of(getattr(after, kind))
+            if old_limit != new_limit:
+                changes.append(f"'{name}' {distances.measure(after)} vs {against}: at most {new_limit:g} "
+                               f"(was {'unchecked' if old_limit is None else f'{old_limit:g}'})")
         if before.presence.min_fraction != after.presence.min_fraction:
             changes.append(f"'{name}' must be present in {after.presence.min_fraction:.0%} of rows "
                            f"instead of {before.presence.min_fraction:.0%}")

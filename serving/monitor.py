@@ -15,7 +15,7 @@ import tensorflow as tf
 import tensorflow_data_validation as tfdv
 from tensorflow_metadata.proto.v0 import schema_pb2, statistics_pb2
 
-from schema import checks
+from schema import checks, distances
 from serving import request_log
 
 
@@ -28,10 +28,13 @@ class MonitorResult:
 
 
 def serving_schema(curated: schema_pb2.Schema, features: Sequence[str]) -> schema_pb2.Schema:
-    """The curated schema restricted to the model's input `features`."""
+    """The curated schema restricted to the model's input `features`. Two windows of requests are
+    compared with the thresholds calibrated for windows, the skew ones (drift ones are for spans)."""
     restricted = schema_pb2.Schema()
     restricted.CopyFrom(curated)
-    kept = [f for f in curated.feature if f.name in set(features)]
+    kept = [f for f in restricted.feature if f.name in set(features)]
+    for feature in kept:
+        feature.drift_comparator.CopyFrom(feature.skew_comparator)
     del restricted.feature[:]
     restricted.feature.extend(kept)
     return restricted
@@ -41,7 +44,8 @@ def _window_files(directory: str, start: float, end: float) -> List[str]:
     return [f for f in request_log.log_files(directory) if start <= os.path.getmtime(f) < end]
 
 
-def _statistics(files: List[str]) -> Optional[statistics_pb2.DatasetFeatureStatisticsList]:
+def _statistics(files: List[str], schema: schema_pb2.Schema
+                ) -> Optional[statistics_pb2.DatasetFeatureStatisticsList]:
     """TFDV statistics of the examples in `files` (copied into one file: TFDV reads a pattern)."""
     if not files:
         return None
@@ -53,7 +57,8 @@ def _statistics(files: List[str]) -> Optional[statistics_pb2.DatasetFeatureStati
                 for record in tf.data.TFRecordDataset(path):
                     writer.write(record.numpy())
                     count += 1
-        return tfdv.generate_statistics_from_tfrecord(data_location=merged) if count else None
+        return tfdv.generate_statistics_from_tfrecord(
+            data_location=merged, stats_options=distances.stats_options(schema)) if count else None
 
 
 def _count(statistics) -> int:
@@ -64,13 +69,13 @@ def check(log_dir: str, training: statistics_pb2.DatasetFeatureStatisticsList,
           curated: schema_pb2.Schema, features: Sequence[str], window_seconds: float,
           now: Optional[float] = None) -> MonitorResult:
     now = time.time() + 1 if now is None else now
-    current = _statistics(_window_files(log_dir, now - window_seconds, now))
-    previous = _statistics(_window_files(log_dir, now - 2 * window_seconds, now - window_seconds))
+    schema = serving_schema(curated, features)
+    current = _statistics(_window_files(log_dir, now - window_seconds, now), schema)
+    previous = _statistics(_window_files(log_dir, now - 2 * window_seconds, now - window_seconds), schema)
     if current is None:
         return MonitorResult(0, _count(previous), [], None)
-    schema = serving_schema(curated, features)
     findings = checks.check_skew(current, training, schema)
     if previous is not None:
         drift = checks.check_statistics(current, schema, previous, environment="SERVING")
-        findings += [f for f in drift if "drift" in f.detail.lower() or "drift" in f.problem.lower()]
+        findings += [f for f in drift if checks.is_drift(f)]
     return MonitorResult(_count(current), _count(previous), findings, current)

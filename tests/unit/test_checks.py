@@ -4,8 +4,8 @@ import os
 import tensorflow_data_validation as tfdv
 from tensorflow_metadata.proto.v0 import schema_pb2
 
-from schema import checks, maintain, report
-from tests.bad_data import taxi_rows, write_rows
+from schema import checks, distances, maintain, report
+from tests.bad_data import shuffled_slices, taxi_rows, write_rows
 from tests.conftest import TAXI_SCHEMA
 
 COLUMNS = checks.expected_columns(tfdv.load_schema_text(TAXI_SCHEMA))
@@ -90,11 +90,10 @@ def test_schema_differences_in_plain_words():
 
 
 def test_serving_sample_is_checked_for_skew_against_training_data(tmp_path):
-    rows = taxi_rows(4000)
-    header = rows[0]
+    header, (train, requests) = shuffled_slices(0, 2000, 2000)  # the file's order is not random
     tips, payment = header.index("tips"), header.index("payment_type")
-    write_rows(str(tmp_path / "train"), rows[:2001])
-    serving = [[c for i, c in enumerate(row) if i != tips] for row in [header] + rows[2001:]]
+    write_rows(str(tmp_path / "train"), [header] + train)
+    serving = [[c for i, c in enumerate(row) if i != tips] for row in [header] + requests]
     payment_serving = serving[0].index("payment_type")
     shifted = [serving[0]] + [
         row[:payment_serving] + (["Credit Card"] if row[payment_serving] == "Cash" else [row[payment_serving]])
@@ -102,10 +101,13 @@ def test_serving_sample_is_checked_for_skew_against_training_data(tmp_path):
     write_rows(str(tmp_path / "same"), serving)
     write_rows(str(tmp_path / "shifted"), shifted)
     curated = tfdv.load_schema_text(TAXI_SCHEMA)
-    training = checks.statistics_of_csv(str(tmp_path / "train"))
-    same = checks.check_skew(checks.statistics_of_csv(str(tmp_path / "same")), training, curated)
+    compared = distances.stats_options(curated)
+    training = checks.statistics_of_csv(str(tmp_path / "train"), options=compared)
+    same = checks.check_skew(checks.statistics_of_csv(str(tmp_path / "same"), options=compared),
+                             training, curated)
     assert same == []  # no label at serving time is fine: SERVING environment
-    skewed = checks.check_skew(checks.statistics_of_csv(str(tmp_path / "shifted")), training, curated)
+    skewed = checks.check_skew(checks.statistics_of_csv(str(tmp_path / "shifted"), options=compared),
+                               training, curated)
     assert [(f.feature, f.problem) for f in skewed] == [
         ("payment_type", "High Linfty distance between training and serving")
     ]

@@ -1,0 +1,257 @@
+"""Drift and skew thresholds calibrated on the data itself, and drifted features described in words.
+
+TFDV measures the distances: L-infinity between the value shares of categorical columns (strings and
+integer codes) and Jensen-Shannon divergence between quantile histograms of numeric columns
+(`source: QUANTILES`: equal-width histograms are dominated by outliers). TFDV has no opinion on the
+threshold, and none transfers between datasets: the distance between two samples of the *same* data
+depends on their size, on the number of distinct values and on ties. So `calibrate` measures that
+noise, the distance between two random disjoint samples of the data, for many draws, and each
+threshold is a multiple of the largest distance seen. The draws are TFDV slices of one statistics
+pass (a slice function picks the random rows), so calibrating costs one pass over the data.
+
+Noise grows as samples shrink, so there are two sizes: spans (drift between a span and the previous
+one; halves of the data by default) and serving windows (skew against training and drift between
+windows in `monitor`). Thresholds hold for spans and windows at least that large.
+"""
+import dataclasses
+import math
+import re
+import textwrap
+from typing import Dict, Iterator, List, Optional, Sequence, Tuple
+
+import numpy as np
+import pyarrow as pa
+import tensorflow_data_validation as tfdv
+from google.protobuf import text_format
+from tensorflow_metadata.proto.v0 import schema_pb2, statistics_pb2
+
+import schema as schema_package
+from schema.distances import is_categorical, measure, set_threshold, stats_options
+
+PAIRS = 20  # random draws per sample size
+FACTOR = 3.0  # threshold = FACTOR x the largest distance between two samples of the same data
+FLOOR = 0.02  # smallest threshold: data that never varied in the samples still may a little
+PRESENCE_SLACK = 0.1  # an optional column may lose a tenth of its values (or its noise's multiple)
+BEGIN = "# --- calibration (by `tfxpipe calibrate`; run it again when the data changes a lot) ---"
+END = "# --- end of calibration ---"
+
+
+def _random_pairs(shares: Dict[str, float], pairs: int, seed: int):
+    """TFDV slice function: per draw k and size, two disjoint random samples of the rows, each a
+    `share` of them (slices `{size}{k}a` and `{size}{k}b`)."""
+
+    def slices(batch: pa.RecordBatch) -> Iterator[Tuple[str, pa.RecordBatch]]:
+        rng = np.random.default_rng([seed, batch.num_rows])
+        for size, share in shares.items():
+            for k in range(pairs):
+                draw = rng.random(batch.num_rows)
+                for name, mask in (("a", draw < share), ("b", (draw >= share) & (draw < 2 * share))):
+                    if mask.any():
+                        yield f"{size}{k}{name}", batch.filter(pa.array(mask))
+
+    return slices
+
+
+def _single(dataset: statistics_pb2.DatasetFeatureStatistics) -> statistics_pb2.DatasetFeatureStatisticsList:
+    return statistics_pb2.DatasetFeatureStatisticsList(datasets=[dataset])
+
+
+def distances(current: statistics_pb2.DatasetFeatureStatisticsList,
+              previous: statistics_pb2.DatasetFeatureStatisticsList,
+              schema: schema_pb2.Schema, features: Sequence[str]) -> Dict[str, float]:
+    """TFDV's distance between two samples for each of `features`, by the feature's measure."""
+    probe = schema_pb2.Schema()
+    probe.CopyFrom(schema)
+    for feature in probe.feature:
+        feature.ClearField("drift_comparator")
+        feature.ClearField("skew_comparator")
+        if feature.name in features:
+            set_threshold(feature.drift_comparator, feature, 1e-12)  # reports every distance
+    anomalies = tfdv.validate_statistics(current, probe, previous_statistics=previous)
+    found = {name: 0.0 for name in features}
+    for info in anomalies.drift_skew_info:
+        for measurement in info.drift_measurements:
+            found[info.path.step[-1]] = max(found[info.path.step[-1]], measurement.value)
+    return found
+
+
+def _presence(dataset: statistics_pb2.DatasetFeatureStatistics) -> Dict[str, float]:
+    shares = {}
+    for stats in dataset.features:
+        common = getattr(stats, stats.WhichOneof("stats")).common_stats
+        shares[stats.path.step[-1]] = common.num_non_missing / max(dataset.num_examples, 1)
+    return shares
+
+
+@dataclasses.dataclass(frozen=True)
+class Noise:
+    """Largest distance between two random samples of the same data, per feature."""
+    measure: str
+    span: float  # between two spans (drift)
+    window: float  # between two serving windows (skew)
+
+
+@dataclasses.dataclass(frozen=True)
+class Calibration:
+    source: str
+    rows: int
+    span_rows: int
+    window_rows: int
+    pairs: int
+    noise: Dict[str, Noise]
+    presence: Dict[str, float]  # share of rows with a value, per column, in all the data
+    presence_noise: Dict[str, float]  # largest difference of that share between two spans
+
+    def drift(self, name: str) -> float:
+        return _threshold(self.noise[name].span)
+
+    def skew(self, name: str) -> float:
+        return _threshold(self.noise[name].window)
+
+
+def _threshold(noise: float) -> float:
+    return math.ceil(max(FACTOR * noise, FLOOR) * 1000) / 1000
+
+
+def calibrate(statistics_of, schema: schema_pb2.Schema, features: Sequence[str], source: str,
+              rows: int = 0, span_rows: int = 0, window_rows: int = schema_package.WINDOW_ROWS, pairs: int = PAIRS,
+              seed: int = 0) -> Calibration:
+    """Measures the noise of each of `features` in data of `rows` rows. `statistics_of(options)`
+    computes the data's statistics with TFDV options (the caller knows how to read the data)."""
+    rows = rows or statistics_of(stats_options(schema)).datasets[0].num_examples
+    span_rows = min(span_rows or rows // 2, rows // 2)
+    window_rows = min(window_rows, rows // 2)
+    shares = {"span": span_rows / rows, "window": window_rows / rows}
+    options = stats_options(schema, experimental_slice_functions=[_random_pairs(shares, pairs, seed)])
+    sliced = {d.name: d for d in statistics_of(options).datasets}
+    everything = next(d for name, d in sliced.items() if not re.match(r"(span|window)\d+[ab]$", name))
+    by_size: Dict[str, List[Dict[str, float]]] = {"span": [], "window": []}
+    presence_gaps: Dict[str, float] = {}
+    for size in by_size:
+        for k in range(pairs):
+            a, b = sliced.get(f"{size}{k}a"), sliced.get(f"{size}{k}b")
+            if a is None or b is None:
+                continue
+            by_size[size].append(distances(_single(a), _single(b), schema, features))
+            if size == "span":
+                pa_, pb_ = _presence(a), _presence(b)
+                for name in pa_:
+                    presence_gaps[name] = max(presence_gaps.get(name, 0.0),
+                                              abs(pa_[name] - pb_.get(name, 0.0)))
+    by_name = {f.name: f for f in schema.feature}
+    noise = {
+        name: Noise(measure(by_name[name]),
+                    max((d[name] for d in by_size["span"]), default=0.0),
+                    max((d[name] for d in by_size["window"]), default=0.0))
+        for name in features
+    }
+    return Calibration(source, rows, span_rows, window_rows, pairs, noise, _presence(everything),
+                       presence_gaps)
+
+
+def plausible_range(stats: statistics_pb2.FeatureNameStatistics) -> Tuple[float, float]:
+    """The observed range widened by its width on each side; never below 0 for a column without
+    negative values. Catches unit changes (x10, milliseconds for seconds) without hurting outliers."""
+    low, high = stats.num_stats.min, stats.num_stats.max
+    width = max(high - low, abs(high), 1.0)
+    return (max(0.0, low - width) if low >= 0 else low - width), high + width
+
+
+def mark_codes(schema: schema_pb2.Schema, codes: Sequence[str]) -> schema_pb2.Schema:
+    """A copy of `schema` in which the integer columns `codes` are categorical (compared by value
+    shares; TFDV's statistics then count each code)."""
+    result = schema_pb2.Schema()
+    result.CopyFrom(schema)
+    for feature in result.feature:
+        if feature.name in codes and feature.type == schema_pb2.INT:
+            feature.int_domain.is_categorical = True
+    return result
+
+
+def _round_out(value: float, up: bool) -> float:
+    """`value` rounded away from the range's inside to 3 significant digits (a readable bound)."""
+    if value == 0:
+        return 0.0
+    step = 10 ** (math.floor(math.log10(abs(value))) - 2)
+    return (math.ceil if up else math.floor)(value / step) * step
+
+
+def apply(schema: schema_pb2.Schema, calibration: Calibration) -> schema_pb2.Schema:
+    """A copy of `schema` with calibrated drift/skew comparators on the calibrated features and
+    presence minimums on optional columns."""
+    result = schema_pb2.Schema()
+    result.CopyFrom(schema)
+    for feature in result.feature:
+        if feature.name in calibration.noise:
+            set_threshold(feature.drift_comparator, feature, calibration.drift(feature.name))
+            set_threshold(feature.skew_comparator, feature, calibration.skew(feature.name))
+        if feature.presence.min_fraction < 1.0 and feature.name in calibration.presence:
+            share = calibration.presence[feature.name]
+            margin = max(FACTOR * calibration.presence_noise.get(feature.name, 0.0), PRESENCE_SLACK * share)
+            feature.presence.min_fraction = max(0.0, math.floor((share - margin) * 100) / 100)
+    return result
+
+
+def with_plausible_ranges(schema: schema_pb2.Schema, statistics: statistics_pb2.DatasetFeatureStatisticsList,
+                          columns: Sequence[str]) -> schema_pb2.Schema:
+    """A copy of `schema` in which the numeric `columns` without a bound get their plausible range's
+    (bounds curated by hand are kept). Not for IDs and timestamps: they outgrow any observed range."""
+    result = schema_pb2.Schema()
+    result.CopyFrom(schema)
+    by_name = {s.path.step[-1]: s for s in statistics.datasets[0].features}
+    for feature in result.feature:
+        stats = by_name.get(feature.name)
+        if feature.name not in columns or stats is None or not stats.HasField("num_stats") or \
+                is_categorical(feature) or feature.HasField("domain") or feature.HasField("bool_domain"):
+            continue
+        low, high = (_round_out(value, up) for value, up in zip(plausible_range(stats), (False, True)))
+        if feature.type == schema_pb2.INT:
+            domain = feature.int_domain
+            low, high = math.floor(low), math.ceil(high)
+        else:
+            domain = feature.float_domain
+        if not domain.HasField("min"):
+            domain.min = low
+        if not domain.HasField("max"):
+            domain.max = high
+    return result
+
+
+def comment(calibration: Calibration) -> List[str]:
+    """The schema's comment block saying how each threshold was obtained."""
+    prose = (f"Each threshold is {FACTOR:g}x the largest distance TFDV measured between two random "
+             f"disjoint samples of {calibration.source} ({calibration.rows} rows) in {calibration.pairs} "
+             f"draws, and at least {FLOOR}: spans of {calibration.span_rows} rows (drift, span vs "
+             f"previous span) and serving windows of {calibration.window_rows} rows (skew vs training, "
+             "`monitor`). Smaller spans or windows are noisier: calibrate with --span-rows/--window-rows. "
+             "Optional columns must have a value in at least their share of rows less "
+             f"{FACTOR:g}x its largest difference between two spans, or less a tenth of it if more.")
+    lines = [BEGIN] + [f"# {line}" for line in textwrap.wrap(prose, 98)] + [
+             f"#   {'feature':<24} {'measure':<11} {'span noise':>10} {'drift <=':>9} "
+             f"{'window noise':>12} {'skew <=':>8}"]
+    for name, noise in sorted(calibration.noise.items()):
+        lines.append(f"#   {name:<24} {noise.measure:<11} {noise.span:>10.4f} "
+                     f"{calibration.drift(name):>9.3f} {noise.window:>12.4f} {calibration.skew(name):>8.3f}")
+    return lines + [END]
+
+
+def write(schema: schema_pb2.Schema, path: str, header: Sequence[str]) -> None:
+    """Writes `schema` as text under the comment lines `header` (TFDV's writer drops comments)."""
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("".join(f"{line}\n" for line in header))
+        f.write(text_format.MessageToString(schema))
+
+
+def header_comment(path: str) -> List[str]:
+    """The schema file's leading comment lines, without an earlier calibration block."""
+    lines, inside = [], False
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            if not line.startswith("#"):
+                break
+            line = line.rstrip("\n")
+            inside = inside or line == BEGIN
+            if not inside:
+                lines.append(line)
+            inside = inside and line != END
+    return lines
