@@ -26,12 +26,16 @@ from google.protobuf import text_format
 from tensorflow_metadata.proto.v0 import schema_pb2, statistics_pb2
 
 import schema as schema_package
-from schema.distances import is_categorical, measure, set_threshold, stats_options
+from schema.distances import JSD, L_INFINITY, is_categorical, measure, set_threshold, stats_options
 
 PAIRS = 20  # random draws per sample size
-FACTOR = 3.0  # threshold = FACTOR x the largest distance between two samples of the same data
+# threshold = factor x the largest distance between two samples of the same data. L-infinity between
+# value shares is binomial noise with light tails (2x its largest draw is about 5 standard deviations);
+# JSD over quantile histograms jumps when a quantile boundary crosses a tie, so its tail is heavier.
+FACTORS = {L_INFINITY: 2.0, JSD: 3.0}
+PRESENCE_FACTOR = 3.0  # an optional column's share of values may fall by 3x its noise...
 FLOOR = 0.02  # smallest threshold: data that never varied in the samples still may a little
-PRESENCE_SLACK = 0.1  # an optional column may lose a tenth of its values (or its noise's multiple)
+PRESENCE_SLACK = 0.1  # ...or by a tenth of it, if more
 BEGIN = "# --- calibration (by `tfxpipe calibrate`; run it again when the data changes a lot) ---"
 END = "# --- end of calibration ---"
 
@@ -50,6 +54,17 @@ def _random_pairs(shares: Dict[str, float], pairs: int, seed: int):
                         yield f"{size}{k}{name}", batch.filter(pa.array(mask))
 
     return slices
+
+
+def only(statistics: statistics_pb2.DatasetFeatureStatisticsList, names) -> statistics_pb2.DatasetFeatureStatisticsList:
+    """`statistics` of the columns `names` only (what a client sends: the model's features)."""
+    result = statistics_pb2.DatasetFeatureStatisticsList()
+    result.CopyFrom(statistics)
+    for dataset in result.datasets:
+        kept = [f for f in dataset.features if f.path.step[-1] in names]
+        del dataset.features[:]
+        dataset.features.extend(kept)
+    return result
 
 
 def _single(dataset: statistics_pb2.DatasetFeatureStatistics) -> statistics_pb2.DatasetFeatureStatisticsList:
@@ -103,50 +118,66 @@ class Calibration:
     presence_noise: Dict[str, float]  # largest difference of that share between two spans
 
     def drift(self, name: str) -> float:
-        return _threshold(self.noise[name].span)
+        return _threshold(self.noise[name].measure, self.noise[name].span)
 
     def skew(self, name: str) -> float:
-        return _threshold(self.noise[name].window)
+        return _threshold(self.noise[name].measure, self.noise[name].window)
 
 
-def _threshold(noise: float) -> float:
-    return math.ceil(max(FACTOR * noise, FLOOR) * 1000) / 1000
+def _threshold(kind: str, noise: float) -> float:
+    return math.ceil(max(FACTORS[kind] * noise, FLOOR) * 1000) / 1000
 
 
-def calibrate(statistics_of, schema: schema_pb2.Schema, features: Sequence[str], source: str,
-              rows: int = 0, span_rows: int = 0, window_rows: int = schema_package.WINDOW_ROWS, pairs: int = PAIRS,
-              seed: int = 0) -> Calibration:
-    """Measures the noise of each of `features` in data of `rows` rows. `statistics_of(options)`
-    computes the data's statistics with TFDV options (the caller knows how to read the data)."""
-    rows = rows or statistics_of(stats_options(schema)).datasets[0].num_examples
+Pair = Tuple[statistics_pb2.DatasetFeatureStatisticsList, statistics_pb2.DatasetFeatureStatisticsList]
+
+
+@dataclasses.dataclass(frozen=True)
+class Samples:
+    """Statistics of random pairs of disjoint samples of one dataset, from one TFDV pass."""
+    everything: statistics_pb2.DatasetFeatureStatisticsList
+    spans: List[Pair]
+    windows: List[Pair]
+    span_rows: int
+    window_rows: int
+
+
+def sample_pairs(statistics_of, schema: schema_pb2.Schema, rows: int, span_rows: int = 0,
+                 window_rows: int = schema_package.WINDOW_ROWS, pairs: int = PAIRS, seed: int = 0
+                 ) -> Samples:
+    """`pairs` random pairs of spans (halves of the `rows` rows unless `span_rows`) and of serving
+    windows. `statistics_of(options)` computes the data's statistics with TFDV options."""
     span_rows = min(span_rows or rows // 2, rows // 2)
     window_rows = min(window_rows, rows // 2)
     shares = {"span": span_rows / rows, "window": window_rows / rows}
     options = stats_options(schema, experimental_slice_functions=[_random_pairs(shares, pairs, seed)])
     sliced = {d.name: d for d in statistics_of(options).datasets}
     everything = next(d for name, d in sliced.items() if not re.match(r"(span|window)\d+[ab]$", name))
-    by_size: Dict[str, List[Dict[str, float]]] = {"span": [], "window": []}
+    found = {size: [(_single(sliced[f"{size}{k}a"]), _single(sliced[f"{size}{k}b"]))
+                    for k in range(pairs) if f"{size}{k}a" in sliced and f"{size}{k}b" in sliced]
+             for size in shares}
+    return Samples(_single(everything), found["span"], found["window"], span_rows, window_rows)
+
+
+def calibrate(statistics_of, schema: schema_pb2.Schema, features: Sequence[str], source: str,
+              rows: int = 0, span_rows: int = 0, window_rows: int = schema_package.WINDOW_ROWS,
+              pairs: int = PAIRS, seed: int = 0) -> Calibration:
+    """Measures the noise of each of `features` in data of `rows` rows. `statistics_of(options)`
+    computes the data's statistics with TFDV options (the caller knows how to read the data)."""
+    rows = rows or statistics_of(stats_options(schema)).datasets[0].num_examples
+    samples = sample_pairs(statistics_of, schema, rows, span_rows, window_rows, pairs, seed)
+    span_noise = [distances(a, b, schema, features) for a, b in samples.spans]
+    window_noise = [distances(a, b, schema, features) for a, b in samples.windows]
     presence_gaps: Dict[str, float] = {}
-    for size in by_size:
-        for k in range(pairs):
-            a, b = sliced.get(f"{size}{k}a"), sliced.get(f"{size}{k}b")
-            if a is None or b is None:
-                continue
-            by_size[size].append(distances(_single(a), _single(b), schema, features))
-            if size == "span":
-                pa_, pb_ = _presence(a), _presence(b)
-                for name in pa_:
-                    presence_gaps[name] = max(presence_gaps.get(name, 0.0),
-                                              abs(pa_[name] - pb_.get(name, 0.0)))
+    for a, b in samples.spans:
+        share_a, share_b = _presence(a.datasets[0]), _presence(b.datasets[0])
+        for name, share in share_a.items():
+            presence_gaps[name] = max(presence_gaps.get(name, 0.0), abs(share - share_b.get(name, 0.0)))
     by_name = {f.name: f for f in schema.feature}
-    noise = {
-        name: Noise(measure(by_name[name]),
-                    max((d[name] for d in by_size["span"]), default=0.0),
-                    max((d[name] for d in by_size["window"]), default=0.0))
-        for name in features
-    }
-    return Calibration(source, rows, span_rows, window_rows, pairs, noise, _presence(everything),
-                       presence_gaps)
+    noise = {name: Noise(measure(by_name[name]), max((d[name] for d in span_noise), default=0.0),
+                         max((d[name] for d in window_noise), default=0.0))
+             for name in features}
+    return Calibration(source, rows, samples.span_rows, samples.window_rows, pairs, noise,
+                       _presence(samples.everything.datasets[0]), presence_gaps)
 
 
 def plausible_range(stats: statistics_pb2.FeatureNameStatistics) -> Tuple[float, float]:
@@ -187,7 +218,7 @@ def apply(schema: schema_pb2.Schema, calibration: Calibration) -> schema_pb2.Sch
             set_threshold(feature.skew_comparator, feature, calibration.skew(feature.name))
         if feature.presence.min_fraction < 1.0 and feature.name in calibration.presence:
             share = calibration.presence[feature.name]
-            margin = max(FACTOR * calibration.presence_noise.get(feature.name, 0.0), PRESENCE_SLACK * share)
+            margin = max(PRESENCE_FACTOR * calibration.presence_noise.get(feature.name, 0.0), PRESENCE_SLACK * share)
             feature.presence.min_fraction = max(0.0, math.floor((share - margin) * 100) / 100)
     return result
 
@@ -219,13 +250,14 @@ def with_plausible_ranges(schema: schema_pb2.Schema, statistics: statistics_pb2.
 
 def comment(calibration: Calibration) -> List[str]:
     """The schema's comment block saying how each threshold was obtained."""
-    prose = (f"Each threshold is {FACTOR:g}x the largest distance TFDV measured between two random "
+    prose = (f"Each threshold is {FACTORS[L_INFINITY]:g}x (L-infinity) or {FACTORS[JSD]:g}x (JSD) the "
+             "largest distance TFDV measured between two random "
              f"disjoint samples of {calibration.source} ({calibration.rows} rows) in {calibration.pairs} "
              f"draws, and at least {FLOOR}: spans of {calibration.span_rows} rows (drift, span vs "
              f"previous span) and serving windows of {calibration.window_rows} rows (skew vs training, "
              "`monitor`). Smaller spans or windows are noisier: calibrate with --span-rows/--window-rows. "
              "Optional columns must have a value in at least their share of rows less "
-             f"{FACTOR:g}x its largest difference between two spans, or less a tenth of it if more.")
+             f"{PRESENCE_FACTOR:g}x its largest difference between two spans, or less a tenth of it if more.")
     lines = [BEGIN] + [f"# {line}" for line in textwrap.wrap(prose, 98)] + [
              f"#   {'feature':<24} {'measure':<11} {'span noise':>10} {'drift <=':>9} "
              f"{'window noise':>12} {'skew <=':>8}"]

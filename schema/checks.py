@@ -237,7 +237,8 @@ def _findings(anomalies, statistics: statistics_pb2.DatasetFeatureStatisticsList
     before_by_name = {s.path.step[-1]: s for s in before.datasets[0].features} if before else {}
     schema_features = {f.name: f for f in schema.feature}
     findings = []
-    for name, info in sorted(anomalies.anomaly_info.items()):
+    for key, info in sorted(anomalies.anomaly_info.items()):
+        name = info.path.step[-1] if info.path.step else key  # keys quote names with spaces
         feature, stats = schema_features.get(name), by_name.get(name)
         actual, values = _actual(stats, dataset.num_examples)
         for reason in info.reason:

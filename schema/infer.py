@@ -266,9 +266,9 @@ def infer(path: str, label: str, task: str = "auto", name: Optional[str] = None)
         source=os.path.basename(os.path.normpath(path)), rows=rows)
     curated = calibration.with_plausible_ranges(calibration.apply(curated, measured), statistics,
                                                 [label, *features])
-    decisions.append(f"drift and skew thresholds: {calibration.FACTOR:g}x the largest distance between "
-                     f"random samples of this data ({measured.pairs} draws), per feature; numeric "
-                     "features accept their observed range widened by its width")
+    decisions.append(f"drift and skew thresholds: a multiple of the largest distance between random "
+                     f"samples of this data ({measured.pairs} draws), per feature (see {ds.SCHEMA_FILE}); "
+                     "numeric features accept their observed range widened by its width")
     return Draft(declaration, curated, decisions, calibration.comment(measured))
 
 

@@ -7,7 +7,7 @@ import tensorflow_data_validation as tfdv
 from tensorflow_metadata.proto.v0 import schema_pb2
 
 from models import dataset as ds
-from schema import checks, infer
+from schema import calibration, checks, infer
 
 ROWS = 600
 
@@ -122,8 +122,9 @@ def test_string_categories_get_a_vocabulary_a_tolerant_domain_and_a_slice(crafte
     _, _, measure, noise_span, shown_drift, noise_window, shown_skew = line.split()
     assert (measure, shown_drift, shown_skew) == ("L-infinity", f"{drift:.3f}", f"{skew:.3f}")
     noise_span, noise_window = float(noise_span), float(noise_window)
-    assert drift == pytest.approx(max(3 * noise_span, 0.02), abs=1e-3) and 0 < noise_span < 0.2
-    assert skew == pytest.approx(max(3 * noise_window, 0.02), abs=1e-3)
+    factor = calibration.FACTORS[calibration.L_INFINITY]
+    assert drift == pytest.approx(max(factor * noise_span, 0.02), abs=1e-3) and 0 < noise_span < 0.2
+    assert skew == pytest.approx(max(factor * noise_window, 0.02), abs=1e-3)
     assert draft.declaration["slices"] == ["colour"]
 
 
