@@ -100,19 +100,25 @@ def summarize(store: mlmd.MetadataStore, run_id: Optional[str] = None) -> RunSum
 
 
 def latest_training_statistics(metadata_path: str):
-    """The training split's statistics of the latest StatisticsGen run recorded in `metadata_path`
-    (what `monitor` compares serving requests with), or None."""
+    """The training split's statistics of the newest data that passed the data gate (what `monitor`
+    compares serving requests with; data the gate stopped never trained a model), or None."""
     # pylint: disable=import-outside-toplevel
     import os
 
     import tensorflow_data_validation as tfdv
+    from ml_metadata.proto import metadata_store_pb2
 
     if not os.path.exists(metadata_path):
         return None
     store = open_store(metadata_path)
-    produced = [a for a in store.get_artifacts_by_type("ExampleStatistics")
-                if os.path.exists(os.path.join(a.uri, "Split-train", "FeatureStats.pb"))
-                and "/StatisticsGen/" in a.uri]
+    passed = [e.id for t in store.get_execution_types() if t.name.endswith("DataGate")
+              for e in store.get_executions_by_type(t.name)
+              if e.last_known_state in (metadata_store_pb2.Execution.COMPLETE,
+                                        metadata_store_pb2.Execution.CACHED)]
+    inputs = [e.artifact_id for e in store.get_events_by_execution_ids(passed)
+              if e.type == metadata_store_pb2.Event.INPUT and e.path.steps[0].key == "statistics"]
+    produced = [a for a in store.get_artifacts_by_id(inputs)
+                if os.path.exists(os.path.join(a.uri, "Split-train", "FeatureStats.pb"))]
     if not produced:
         return None
     latest = max(produced, key=lambda a: a.id)

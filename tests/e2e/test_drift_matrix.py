@@ -1,0 +1,172 @@
+"""The detection matrix on real data: each data bug of `benchmarks/drift_cases.py` (a unit change,
+a shift, values gone missing, a category mix changed) in a new span of the taxi sample and of two
+public datasets is stopped by `tfxpipe validate`, by the pipeline's gate (nothing trained or pushed)
+and flagged by `monitor` when sent as requests; and the calibrated thresholds raise no alarm on
+random same-distribution spans and request windows."""
+import os
+import shutil
+import subprocess
+import sys
+from typing import Dict, List, Tuple
+
+import pytest
+import tensorflow_data_validation as tfdv
+
+from benchmarks import drift_cases, drift_matrix
+from models import dataset as dataset_module
+from pipeline import run_summary
+from schema import calibration, checks
+from serving import client, examples, monitor
+from serving import process as serving_server
+from tests.e2e.conftest import TRAIN_STEPS, snapshot
+
+DATASETS = ("taxi", "penguins", "breast_cancer")
+# Cases that apply to each dataset: penguins and breast_cancer have no timestamp column, and
+# breast_cancer no categorical one (the tests below check that the case finds its column).
+APPLICABLE = {
+    "taxi": [c.name for c in drift_cases.CASES],
+    "penguins": [c.name for c in drift_cases.CASES if c.name != "milliseconds"],
+    "breast_cancer": [c.name for c in drift_cases.CASES if c.name not in ("milliseconds", "category_mix")],
+}
+WINDOW = 1000  # requests per monitored window: the size skew thresholds are calibrated for
+MATRIX = [(name, case) for name in DATASETS for case in APPLICABLE[name]]
+CASES = {c.name: c for c in drift_cases.CASES}
+
+
+class Prepared:
+    def __init__(self, name: str, root: str):
+        self.name, self.root = name, root
+        self.folder, self.csv = drift_matrix.prepare(name, root)
+        self.declaration = dataset_module.load(self.folder)
+        self.previous, self.span = drift_cases.halves(drift_cases.read(self.csv), drift_matrix.SPAN_SEED)
+        self.work_dir, self.serving_dir = os.path.join(root, "work"), os.path.join(root, "serving")
+        self.data = os.path.join(root, "spans")
+        self.baseline = None  # the run that trained on span-1
+
+    def broken(self, case: str) -> Tuple[str, object]:
+        column, broken = drift_cases.broken_span(CASES[case], self.declaration, self.span)
+        assert column is not None, f"{case} finds no column to break in {self.name}"
+        return column, broken
+
+    def run(self, *extra: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", "cli", "run", "--dataset", self.folder, "--data", self.data,
+             "--work-dir", self.work_dir, "--serving-dir", self.serving_dir, "--train-steps", TRAIN_STEPS,
+             "--eval-steps", "20", "--naive-margin", "-1", *extra],
+            capture_output=True, text=True, timeout=1200, check=False)
+
+    def transforms(self) -> int:
+        store = run_summary.open_store(os.path.join(self.work_dir, "metadata.sqlite"))
+        node = store.get_context_by_type_and_name("node", f"{self.declaration.name}.Transform")
+        return len(store.get_executions_by_context(node.id))
+
+
+@pytest.fixture(scope="module")
+def prepared(tmp_path_factory) -> Dict[str, Prepared]:
+    """Each dataset's folder (init calibrates it) and its span-1 trained and pushed."""
+    found = {}
+    for name in DATASETS:
+        found[name] = dataset = Prepared(name, str(tmp_path_factory.mktemp(f"drift-{name}")))
+        drift_cases.write_spans(dataset.data, [dataset.previous])
+        dataset.baseline = dataset.run()
+        assert dataset.baseline.returncode == 0, dataset.baseline.stdout + dataset.baseline.stderr[-3000:]
+    return found
+
+
+@pytest.mark.parametrize("name,case", MATRIX, ids=[f"{n}-{c}" for n, c in MATRIX])
+def test_validate_stops_a_span_with_the_bug_and_names_the_column(prepared, name, case):
+    dataset = prepared[name]
+    column, broken = dataset.broken(case)
+    data = drift_cases.write_spans(os.path.join(dataset.root, f"validate-{case}"), [dataset.previous, broken])
+    code, output = drift_matrix.tfxpipe("validate", data, "--dataset", dataset.folder,
+                                        "--report", os.path.join(dataset.root, f"{case}.html"))
+    assert code == 1 and f"- {column}: " in output, output
+
+
+@pytest.mark.parametrize("name,case", MATRIX, ids=[f"{n}-{c}" for n, c in MATRIX])
+def test_the_pipeline_gate_stops_the_span_before_anything_is_trained_or_pushed(prepared, name, case):
+    dataset = prepared[name]
+    column, broken = dataset.broken(case)
+    served, transforms = snapshot(dataset.serving_dir), dataset.transforms()
+    drift_cases.write_spans(dataset.data, [dataset.previous, broken])
+    try:
+        run = dataset.run()
+    finally:
+        shutil.rmtree(os.path.join(dataset.data, "span-2"))
+    assert run.returncode == 1, run.stdout + run.stderr[-3000:]
+    assert "DataGate failed" in run.stderr and f"- {column}: " in run.stderr, run.stderr[-3000:]
+    assert dataset.transforms() == transforms and snapshot(dataset.serving_dir) == served
+
+
+def _requests(dataset: Prepared, rows) -> List[bytes]:
+    """What clients send: the model's features of each row (no label), at most one window."""
+    features = dataset.declaration.feature_names()
+    records = [{k: v for k, v in row.items() if k in features}
+               for row in rows.head(WINDOW).to_dict("records")]
+    schema = tfdv.load_schema_text(dataset.declaration.schema_file)
+    return examples.serialize_rows(records, schema, dataset.declaration.missing_values)
+
+
+def _monitor(dataset: Prepared, log_dir: str) -> Tuple[int, str]:
+    return drift_matrix.tfxpipe("monitor", "--request-log", log_dir, "--dataset", dataset.folder,
+                                "--work-dir", dataset.work_dir,
+                                "--report", os.path.join(log_dir, "monitor.html"))
+
+
+@pytest.fixture(scope="module")
+def logged(prepared) -> Dict[Tuple[str, str], str]:
+    """Per dataset, one server on the pushed model; each case's requests (and unbroken ones) are
+    sent to it with their own request log. (dataset, case) -> log folder."""
+    logs = {}
+    for name in DATASETS:
+        dataset = prepared[name]
+        sent = {case: dataset.broken(case)[1] for case in APPLICABLE[name] if case != "milliseconds"}
+        sent["unbroken"] = dataset.span
+        for case, rows in sent.items():
+            log_dir = os.path.join(dataset.root, "requests", case)
+            with serving_server.running(["--serving-dir", dataset.serving_dir, "--model-name",
+                                         dataset.declaration.name, "--request-log", log_dir]) as server:
+                connection = client.GrpcClient(server.grpc_target, dataset.declaration.name)
+                batch = _requests(dataset, rows)
+                for start in range(0, len(batch), 50):
+                    connection.predict(batch[start:start + 50])
+            logs[(name, case)] = log_dir
+    return logs
+
+
+MONITORED = [(n, c) for n, c in MATRIX if c != "milliseconds"]  # not a model input: never sent
+
+
+@pytest.mark.parametrize("name,case", MONITORED, ids=[f"{n}-{c}" for n, c in MONITORED])
+def test_monitor_flags_requests_with_the_bug(prepared, logged, name, case):
+    dataset = prepared[name]
+    column, _ = dataset.broken(case)
+    code, output = _monitor(dataset, logged[(name, case)])
+    assert code == 1 and f"- {column}: " in output, output
+
+
+@pytest.mark.parametrize("name", DATASETS)
+def test_monitor_is_quiet_on_requests_like_the_training_data(prepared, logged, name):
+    code, output = _monitor(prepared[name], logged[(name, "unbroken")])
+    assert code == 0 and "data meets the schema" in output, output
+
+
+@pytest.mark.parametrize("name", DATASETS)
+def test_no_false_alarm_on_20_random_pairs_of_spans_and_of_request_windows(prepared, name):
+    """Fresh draws (another seed than calibration's), through the gate's and monitor's checks."""
+    dataset = prepared[name]
+    curated = tfdv.load_schema_text(dataset.declaration.schema_file)
+    statistics_of = lambda options: checks.statistics_of_csv(  # noqa: E731
+        dataset.csv, dataset.declaration.missing_values, options)
+    samples = calibration.sample_pairs(statistics_of, curated, len(dataset.previous) * 2, pairs=20, seed=99)
+    assert len(samples.spans) == len(samples.windows) == 20
+    features = dataset.declaration.feature_names()
+    served = monitor.serving_schema(curated, features)
+    alarms = [f for current, previous in samples.spans
+              for f in checks.check_statistics(current, curated, previous)]
+    for current, previous in samples.windows:
+        requests = calibration.only(current, features)
+        alarms += checks.check_skew(requests, samples.everything, served)
+        alarms += [f for f in checks.check_statistics(requests, served, calibration.only(previous, features),
+                                                      environment="SERVING") if checks.is_drift(f)]
+    assert alarms == []
