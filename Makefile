@@ -3,7 +3,7 @@ VENV ?= .venv
 STAMP := $(VENV)/.installed
 ARGS ?=
 
-.PHONY: run test test-fast bench bench-quality setup
+.PHONY: run test test-fast bench bench-quality bench-drift setup
 setup: $(STAMP)
 $(STAMP): requirements.lock setup.py bootstrap.sh
 	./bootstrap.sh $(VENV)
@@ -25,3 +25,6 @@ bench: $(STAMP)
 
 bench-quality: $(STAMP)
 	$(VENV)/bin/python -m benchmarks.dataset_quality $(ARGS)
+
+bench-drift: $(STAMP)
+	$(VENV)/bin/python -m benchmarks.drift_matrix $(ARGS)

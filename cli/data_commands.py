@@ -93,7 +93,7 @@ def calibrate(args: argparse.Namespace) -> int:
         data, dataset.missing_values, stats_options)
     statistics = statistics_of(distances.stats_options(marked))
     measured = calibration.calibrate(statistics_of, marked, dataset.feature_names(),
-                                     data if args.path else f"the dataset's data ({data})",
+                                     args.path or dataset.data,
                                      statistics.datasets[0].num_examples, args.span_rows, args.window_rows)
     proposed = calibration.with_plausible_ranges(calibration.apply(marked, measured), statistics,
                                                  [dataset.label.column, *dataset.feature_names()])
@@ -101,7 +101,7 @@ def calibrate(args: argparse.Namespace) -> int:
     changes = maintain.differences(curated, proposed)
     print("Changes to the schema:" if changes else "The schema already has these thresholds.")
     print("\n".join(f"- {change}" for change in changes))
-    if changes and args.write:
+    if args.write:  # the comment block too: it records the latest calibration
         calibration.write(proposed, schema_file,
                           calibration.header_comment(schema_file) + calibration.comment(measured))
         print(f"Updated {schema_file}.")

@@ -28,6 +28,7 @@ from pipeline.code_digest import code_digest
 from pipeline.configs import PipelineConfig, image_path, is_remote
 from pipeline.csv_example_gen import CsvExampleGen
 from pipeline.infra_validator import InfraValidator
+import schema as schema_package
 from schema import checks
 from serving.pusher import AtomicPushExecutor
 
@@ -95,8 +96,10 @@ def create_pipeline(config: PipelineConfig, for_kubeflow: bool = False) -> tfx_p
         output_config=example_gen_pb2.Output(
             split_config=example_gen_pb2.SplitConfig(
                 splits=[
-                    example_gen_pb2.SplitConfig.Split(name="train", hash_buckets=4),
-                    example_gen_pb2.SplitConfig.Split(name="eval", hash_buckets=1),
+                    example_gen_pb2.SplitConfig.Split(
+                        name="train", hash_buckets=schema_package.TRAIN_BUCKETS),
+                    example_gen_pb2.SplitConfig.Split(
+                        name="eval", hash_buckets=schema_package.EVAL_BUCKETS),
                 ]
             )
         ),

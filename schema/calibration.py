@@ -1,4 +1,4 @@
-"""Drift and skew thresholds calibrated on the data itself, and drifted features described in words.
+"""Drift and skew thresholds calibrated on the data itself (`tfxpipe calibrate`, and `init`'s draft).
 
 TFDV measures the distances: L-infinity between the value shares of categorical columns (strings and
 integer codes) and Jensen-Shannon divergence between quantile histograms of numeric columns
@@ -33,8 +33,8 @@ PAIRS = 20  # random draws per sample size
 # value shares is binomial noise with light tails (2x its largest draw is about 5 standard deviations);
 # JSD over quantile histograms jumps when a quantile boundary crosses a tie, so its tail is heavier.
 FACTORS = {L_INFINITY: 2.0, JSD: 3.0}
-PRESENCE_FACTOR = 3.0  # an optional column's share of values may fall by 3x its noise...
 FLOOR = 0.02  # smallest threshold: data that never varied in the samples still may a little
+PRESENCE_FACTOR = 3.0  # an optional column's share of values may fall by 3x its noise...
 PRESENCE_SLACK = 0.1  # ...or by a tenth of it, if more
 BEGIN = "# --- calibration (by `tfxpipe calibrate`; run it again when the data changes a lot) ---"
 END = "# --- end of calibration ---"
@@ -71,7 +71,7 @@ def _single(dataset: statistics_pb2.DatasetFeatureStatistics) -> statistics_pb2.
     return statistics_pb2.DatasetFeatureStatisticsList(datasets=[dataset])
 
 
-def distances(current: statistics_pb2.DatasetFeatureStatisticsList,
+def distance_per_feature(current: statistics_pb2.DatasetFeatureStatisticsList,
               previous: statistics_pb2.DatasetFeatureStatisticsList,
               schema: schema_pb2.Schema, features: Sequence[str]) -> Dict[str, float]:
     """TFDV's distance between two samples for each of `features`, by the feature's measure."""
@@ -92,7 +92,7 @@ def distances(current: statistics_pb2.DatasetFeatureStatisticsList,
 
 def _presence(dataset: statistics_pb2.DatasetFeatureStatistics) -> Dict[str, float]:
     shares = {}
-    for stats in dataset.features:
+    for stats in (s for s in dataset.features if s.WhichOneof("stats")):
         common = getattr(stats, stats.WhichOneof("stats")).common_stats
         shares[stats.path.step[-1]] = common.num_non_missing / max(dataset.num_examples, 1)
     return shares
@@ -144,9 +144,10 @@ class Samples:
 def sample_pairs(statistics_of, schema: schema_pb2.Schema, rows: int, span_rows: int = 0,
                  window_rows: int = schema_package.WINDOW_ROWS, pairs: int = PAIRS, seed: int = 0
                  ) -> Samples:
-    """`pairs` random pairs of spans (halves of the `rows` rows unless `span_rows`) and of serving
-    windows. `statistics_of(options)` computes the data's statistics with TFDV options."""
-    span_rows = min(span_rows or rows // 2, rows // 2)
+    """`pairs` random pairs of spans and of serving windows from data of `rows` rows. A span sample
+    is what the gate compares: the train split (`TRAIN_SHARE`) of a span of `span_rows` rows (by
+    default half the data). `statistics_of(options)` computes the data's statistics."""
+    span_rows = round(schema_package.TRAIN_SHARE * min(span_rows or rows // 2, rows // 2))
     window_rows = min(window_rows, rows // 2)
     shares = {"span": span_rows / rows, "window": window_rows / rows}
     options = stats_options(schema, experimental_slice_functions=[_random_pairs(shares, pairs, seed)])
@@ -165,8 +166,8 @@ def calibrate(statistics_of, schema: schema_pb2.Schema, features: Sequence[str],
     computes the data's statistics with TFDV options (the caller knows how to read the data)."""
     rows = rows or statistics_of(stats_options(schema)).datasets[0].num_examples
     samples = sample_pairs(statistics_of, schema, rows, span_rows, window_rows, pairs, seed)
-    span_noise = [distances(a, b, schema, features) for a, b in samples.spans]
-    window_noise = [distances(a, b, schema, features) for a, b in samples.windows]
+    span_noise = [distance_per_feature(a, b, schema, features) for a, b in samples.spans]
+    window_noise = [distance_per_feature(a, b, schema, features) for a, b in samples.windows]
     presence_gaps: Dict[str, float] = {}
     for a, b in samples.spans:
         share_a, share_b = _presence(a.datasets[0]), _presence(b.datasets[0])
@@ -181,8 +182,9 @@ def calibrate(statistics_of, schema: schema_pb2.Schema, features: Sequence[str],
 
 
 def plausible_range(stats: statistics_pb2.FeatureNameStatistics) -> Tuple[float, float]:
-    """The observed range widened by its width on each side; never below 0 for a column without
-    negative values. Catches unit changes (x10, milliseconds for seconds) without hurting outliers."""
+    """The observed range widened on each side by its width or its largest value, whichever is more
+    (so up to about twice the largest value); never below 0 for a column without negative values.
+    Catches unit changes (x10, milliseconds for seconds) with room for new extremes."""
     low, high = stats.num_stats.min, stats.num_stats.max
     width = max(high - low, abs(high), 1.0)
     return (max(0.0, low - width) if low >= 0 else low - width), high + width
@@ -252,9 +254,11 @@ def comment(calibration: Calibration) -> List[str]:
     """The schema's comment block saying how each threshold was obtained."""
     prose = (f"Each threshold is {FACTORS[L_INFINITY]:g}x (L-infinity) or {FACTORS[JSD]:g}x (JSD) the "
              "largest distance TFDV measured between two random "
-             f"disjoint samples of {calibration.source} ({calibration.rows} rows) in {calibration.pairs} "
-             f"draws, and at least {FLOOR}: spans of {calibration.span_rows} rows (drift, span vs "
-             f"previous span) and serving windows of {calibration.window_rows} rows (skew vs training, "
+             f"disjoint samples of {calibration.source}, {calibration.rows} rows, in {calibration.pairs} "
+             f"draws, and at least {FLOOR}: samples of {calibration.span_rows} rows (drift, span vs "
+             f"previous span: the train split of spans of "
+             f"{round(calibration.span_rows / schema_package.TRAIN_SHARE)} rows) and serving windows of "
+             f"{calibration.window_rows} rows (skew vs training, "
              "`monitor`). Smaller spans or windows are noisier: calibrate with --span-rows/--window-rows. "
              "Optional columns must have a value in at least their share of rows less "
              f"{PRESENCE_FACTOR:g}x its largest difference between two spans, or less a tenth of it if more.")

@@ -268,7 +268,7 @@ def infer(path: str, label: str, task: str = "auto", name: Optional[str] = None)
                                                 [label, *features])
     decisions.append(f"drift and skew thresholds: a multiple of the largest distance between random "
                      f"samples of this data ({measured.pairs} draws), per feature (see {ds.SCHEMA_FILE}); "
-                     "numeric features accept their observed range widened by its width")
+                     "numeric features accept up to about twice their largest value")
     return Draft(declaration, curated, decisions, calibration.comment(measured))
 
 

@@ -57,7 +57,9 @@ def differences(old: schema_pb2.Schema, new: schema_pb2.Schema) -> List[str]:
         if _range(before) != _range(after):
             changes.append(f"'{name}' range widens from {_range(before)} to {_range(after)}")
         if before.HasField("int_domain") and after.int_domain.is_categorical != before.int_domain.is_categorical:
-            changes.append(f"'{name}' is compared as integer codes (value shares), not as numbers")
+            changes.append(f"'{name}' is compared as integer codes (value shares), not as numbers"
+                           if after.int_domain.is_categorical else
+                           f"'{name}' is compared as numbers (quantiles), not as integer codes")
         for kind, against in (("drift_comparator", "previous span"), ("skew_comparator", "training")):
             old_limit = distances.threshold_of(getattr(before, kind))
             new_limit = distances.threshold_of(getattr(after, kind))

@@ -15,6 +15,7 @@ import tensorflow_data_validation as tfdv
 from benchmarks import drift_cases, drift_matrix
 from models import dataset as dataset_module
 from pipeline import run_summary
+from pipeline.configs import PipelineConfig
 from schema import calibration, checks
 from serving import client, examples, monitor
 from serving import process as serving_server
@@ -56,7 +57,8 @@ class Prepared:
             capture_output=True, text=True, timeout=1200, check=False)
 
     def transforms(self) -> int:
-        store = run_summary.open_store(os.path.join(self.work_dir, "metadata.sqlite"))
+        config = PipelineConfig(work_dir=self.work_dir, pipeline_name=self.declaration.name)
+        store = run_summary.open_store(config.metadata_path)
         node = store.get_context_by_type_and_name("node", f"{self.declaration.name}.Transform")
         return len(store.get_executions_by_context(node.id))
 

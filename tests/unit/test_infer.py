@@ -73,8 +73,9 @@ def test_na_tokens_are_declared_missing_and_their_column_stays_numeric(crafted):
     assert draft.declaration["features"]["weight"] == {"kind": "numeric"}
     weight = _feature(draft, "weight")
     assert weight.type == schema_pb2.FLOAT
-    # Optional, with a calibrated minimum: about 90 % have a value; a tenth of those may go missing.
-    assert 0.7 < weight.presence.min_fraction < 0.82 and not weight.presence.min_count
+    # Optional, with a calibrated minimum: about 90 % have a value; at least a tenth of those (more in
+    # small samples: 3x the noise between two 240-row spans) may go missing.
+    assert 0.5 < weight.presence.min_fraction < 0.82 and not weight.presence.min_count
     assert "missing values: 'NA' read as missing (found in weight)" in draft.decisions
 
 

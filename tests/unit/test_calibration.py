@@ -1,0 +1,113 @@
+"""Thresholds from the data's own noise (schema/calibration.py) and drift in words
+(schema/distances.py), on real data: palmerpenguins and the taxi sample."""
+import re
+
+import pytest
+import tensorflow_data_validation as tfdv
+from tensorflow_metadata.proto.v0 import schema_pb2
+
+from benchmarks import public_datasets
+from schema import calibration, checks, distances, maintain
+from tests.bad_data import shuffled_slices, write_rows
+from tests.conftest import TAXI_SCHEMA
+
+PENGUIN_FEATURES = ["island", "bill_length_mm", "flipper_length_mm", "sex"]
+
+
+@pytest.fixture(scope="module")
+def penguins(tmp_path_factory):
+    """The penguins CSV, a schema inferred by TFDV, and its statistics reader."""
+    path = str(tmp_path_factory.mktemp("penguins") / "penguins.csv")
+    public_datasets.PENGUINS.write_csv(path)
+    schema = tfdv.infer_schema(checks.statistics_of_csv(path, ("", "NA")))
+    return path, schema, lambda options: checks.statistics_of_csv(path, ("", "NA"), options)
+
+
+def test_each_threshold_is_its_measures_multiple_of_the_largest_distance_between_two_samples(penguins):
+    path, schema, statistics_of = penguins
+    measured = calibration.calibrate(statistics_of, schema, PENGUIN_FEATURES, "penguins.csv", rows=344)
+    # Spans: the train split (4/5) of halves, what the gate compares; windows: half the data at most.
+    assert (measured.span_rows, measured.window_rows, measured.pairs) == (138, 172, 20)
+    assert measured.noise["island"].measure == "L-infinity"
+    assert measured.noise["bill_length_mm"].measure == "JSD"
+    for name, noise in measured.noise.items():
+        assert 0 < noise.span < 0.5, name
+        factor = calibration.FACTORS[noise.measure]
+        assert measured.drift(name) == pytest.approx(max(factor * noise.span, calibration.FLOOR), abs=1e-3)
+    applied = calibration.apply(schema, measured)
+    island = next(f for f in applied.feature if f.name == "island")
+    assert island.drift_comparator.infinity_norm.threshold == measured.drift("island")
+    bill = next(f for f in applied.feature if f.name == "bill_length_mm")
+    assert bill.drift_comparator.jensen_shannon_divergence.source.type == schema_pb2.HistogramSelection.QUANTILES
+    assert bill.skew_comparator.jensen_shannon_divergence.threshold == measured.skew("bill_length_mm")
+
+
+def test_smaller_spans_are_noisier_so_their_thresholds_are_higher(penguins):
+    _, schema, statistics_of = penguins
+    halves = calibration.calibrate(statistics_of, schema, PENGUIN_FEATURES, "p", rows=344)
+    small = calibration.calibrate(statistics_of, schema, PENGUIN_FEATURES, "p", rows=344, span_rows=40)
+    assert small.span_rows == 32  # the train split of 40-row spans
+    assert all(small.noise[n].span > halves.noise[n].span for n in PENGUIN_FEATURES)
+
+
+def test_the_schema_comment_says_how_each_threshold_was_obtained_and_survives_recalibration(penguins, tmp_path):
+    _, schema, statistics_of = penguins
+    measured = calibration.calibrate(statistics_of, schema, PENGUIN_FEATURES, "penguins.csv", rows=344)
+    path = str(tmp_path / "schema.pbtxt")
+    calibration.write(calibration.apply(schema, measured), path,
+                      ["# Curated by hand."] + calibration.comment(measured))
+    assert tfdv.load_schema_text(path) == calibration.apply(schema, measured)
+    assert calibration.header_comment(path) == ["# Curated by hand."]  # the old block goes
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    row = next(line for line in text.splitlines() if line.startswith("#   island "))
+    assert row.split()[2:5] == ["L-infinity", f"{measured.noise['island'].span:.4f}",
+                                f"{measured.drift('island'):.3f}"]
+    assert "penguins.csv, 344 rows, in 20 draws" in " ".join(text.splitlines()[:6])
+
+
+def test_plausible_ranges_widen_the_observed_range_and_keep_hand_curated_bounds(penguins):
+    path, schema, statistics_of = penguins
+    statistics = statistics_of(tfdv.StatsOptions())
+    tfdv.get_feature(schema, "body_mass_g").int_domain.max = 7000  # curated by hand
+    ranged = calibration.with_plausible_ranges(schema, statistics, ["bill_length_mm", "body_mass_g"])
+    bill = tfdv.get_feature(ranged, "bill_length_mm").float_domain  # observed 32.1 .. 59.6: + 59.6
+    assert (bill.min, bill.max) == (0.0, 120.0)
+    mass = tfdv.get_feature(ranged, "body_mass_g").int_domain  # observed 2700 .. 6300
+    assert (mass.min, mass.max) == (0, 7000)
+    assert not tfdv.get_feature(ranged, "year").HasField("int_domain")  # not asked for
+
+
+def test_a_drifted_number_is_reported_as_what_moved(tmp_path):
+    header, (before, after) = shuffled_slices(3, 3000, 3000)
+    fare = header.index("fare")
+    after = [row[:fare] + [f"{float(row[fare]) * 10:.2f}"] + row[fare + 1:] for row in after]
+    write_rows(str(tmp_path / "span-1"), [header] + before)
+    write_rows(str(tmp_path / "span-2"), [header] + after)
+    curated = tfdv.load_schema_text(TAXI_SCHEMA)
+    compared = distances.stats_options(curated)
+    previous = checks.statistics_of_csv(str(tmp_path / "span-1"), options=compared)
+    current = checks.statistics_of_csv(str(tmp_path / "span-2"), options=compared)
+    [drift] = [f for f in checks.check_statistics(current, curated, previous) if checks.is_drift(f)]
+    assert drift.feature == "fare"
+    moved = re.match(r"median ([\d,.]+) -> ([\d,.]+), p10 .* -> .*, p90 ([\d,.]+) -> ([\d,.]+) "
+                     r"\(JSD ([\d.]+) > ([\d.]+)\)$", drift.detail)
+    assert moved, drift.detail
+    median_before, median_after, p90_before, p90_after, jsd, threshold = (
+        float(v.replace(",", "")) for v in moved.groups())
+    assert median_after == pytest.approx(10 * median_before, rel=0.05)
+    assert p90_after == pytest.approx(10 * p90_before, rel=0.1)
+    limit = tfdv.get_feature(curated, "fare").drift_comparator.jensen_shannon_divergence.threshold
+    assert threshold == pytest.approx(limit, abs=0.005) and jsd > limit
+
+
+def test_schema_changes_name_new_thresholds_and_integer_codes():
+    curated = tfdv.load_schema_text(TAXI_SCHEMA)
+    loosened = schema_pb2.Schema()
+    loosened.CopyFrom(curated)
+    hour = tfdv.get_feature(loosened, "trip_start_hour")
+    hour.int_domain.is_categorical = False
+    hour.drift_comparator.infinity_norm.threshold = 0.5
+    changes = maintain.differences(curated, loosened)
+    assert "'trip_start_hour' is compared as numbers (quantiles), not as integer codes" in changes
+    assert any(c.startswith("'trip_start_hour' JSD vs previous span: at most 0.5 (was 0.0") for c in changes)
