@@ -8,13 +8,15 @@ workers: at 1.5M rows, twice the memory of this executor and more time (docs/ben
 Each file is cut into quote-aware, record-aligned byte ranges (quoted fields spanning lines stay
 whole) that every worker reads twice: once for TFX's type inference, once for TFX's tf.Example
 conversion with the inferred types, so memory stays flat whatever the data size. The output is
-TFX's: the same inference, the same examples, the same split hashing. Cells equal to one of the
-dataset's missing-value tokens (`custom_config`) are read as empty, as TFX reads an empty cell.
+TFX's: the same inference, the same examples but for empty cells (left out, see _ParsedCsvToExample),
+the same split hashing. Cells equal to one of the dataset's missing-value tokens (`custom_config`)
+are read as empty, as TFX reads an empty cell.
 """
 import os
 from typing import Any, Dict, FrozenSet, Iterable, List, Sequence, Tuple
 
 import apache_beam as beam
+import tensorflow as tf
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 from google.protobuf import struct_pb2
@@ -72,12 +74,31 @@ def read_records(byte_range: ByteRange) -> Iterable[str]:
 
 def custom_config(missing_values: Sequence[str]) -> example_gen_pb2.CustomConfig:
     """The component's custom_config: the cells to read as "no value" (the dataset's
-    `missing_values`, e.g. `NA`); TFX's CSV reader knows only the empty cell."""
+    `missing_values`, e.g. `NA`); TFX's CSV reader knows only the empty cell. `empty_cells` names
+    how they are written (left out), so examples written otherwise are never a cache hit."""
     config = example_gen_pb2.CustomConfig()
-    config.custom_config.Pack(struct_pb2.Struct(fields={"missing_values": struct_pb2.Value(
-        list_value=struct_pb2.ListValue(values=[struct_pb2.Value(string_value=v)
-                                                for v in missing_values]))}))
+    config.custom_config.Pack(struct_pb2.Struct(fields={
+        "missing_values": struct_pb2.Value(list_value=struct_pb2.ListValue(
+            values=[struct_pb2.Value(string_value=v) for v in missing_values])),
+        "empty_cells": struct_pb2.Value(string_value="absent")}))
     return config
+
+
+class _ParsedCsvToExample(tfx_csv._ParsedCsvToTfExample):  # pylint: disable=protected-access
+    """TFX's conversion, except that an empty cell leaves its feature out of the example instead
+    of writing it with no values: TFDV counts a feature with no values as present, so the schema's
+    presence minimums could never see values going missing (and clients leave them out too)."""
+
+    def process(self, csv_cells, column_infos):
+        if not self._column_handlers:
+            self._column_handlers = self._make_column_handlers(column_infos)
+        if not csv_cells:  # a blank line
+            return
+        if len(csv_cells) != len(self._column_handlers):
+            raise ValueError(f"Invalid CSV line: {csv_cells}")
+        yield tf.train.Example(features=tf.train.Features(feature={
+            name: handler(cell) for cell, (name, handler) in zip(csv_cells, self._column_handlers)
+            if cell and handler}))
 
 
 def missing_values(exec_properties: Dict[str, Any]) -> FrozenSet[bytes]:
@@ -131,7 +152,7 @@ def _CsvToExample(pipeline: beam.Pipeline, exec_properties: Dict[str, Any],  # p
     # Serialized deterministically: TFX's split partitioning hashes exactly these bytes.
     return (ranges
             | "RowsForExamples" >> _ParsedRows(tokens)  # pylint: disable=no-value-for-parameter
-            | "ToTFExample" >> beam.ParDo(tfx_csv._ParsedCsvToTfExample(), column_infos)  # pylint: disable=protected-access
+            | "ToTFExample" >> beam.ParDo(_ParsedCsvToExample(), column_infos)
             | "Serialize" >> beam.Map(lambda example: example.SerializeToString(deterministic=True)))
 
 

@@ -96,7 +96,7 @@ def test_the_pipeline_gate_stops_the_span_before_anything_is_trained_or_pushed(p
     finally:
         shutil.rmtree(os.path.join(dataset.data, "span-2"))
     assert run.returncode == 1, run.stdout + run.stderr[-3000:]
-    assert "DataGate failed" in run.stderr and f"- {column}: " in run.stderr, run.stderr[-3000:]
+    assert "the data gate stopped the run" in run.stderr and f"- {column}: " in run.stderr, run.stderr[-3000:]
     assert dataset.transforms() == transforms and snapshot(dataset.serving_dir) == served
 
 

@@ -32,8 +32,7 @@ def test_each_threshold_is_its_measures_multiple_of_the_largest_distance_between
     assert measured.noise["bill_length_mm"].measure == "JSD"
     for name, noise in measured.noise.items():
         assert 0 < noise.span < 0.5, name
-        factor = calibration.FACTORS[noise.measure]
-        assert measured.drift(name) == pytest.approx(max(factor * noise.span, calibration.FLOOR), abs=1e-3)
+        assert measured.drift(name) == pytest.approx(max(calibration.FACTOR * noise.span, calibration.FLOOR), abs=1e-3)
     applied = calibration.apply(schema, measured)
     island = next(f for f in applied.feature if f.name == "island")
     assert island.drift_comparator.infinity_norm.threshold == measured.drift("island")

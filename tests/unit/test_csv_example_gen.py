@@ -82,7 +82,15 @@ def _split_examples(uri, split):
                   for record in tf.data.TFRecordDataset(files, compression_type="GZIP"))
 
 
-def test_same_examples_and_splits_as_tfx_csv_example_gen(tmp_path, monkeypatch):
+def _without_empty_features(serialized: bytes) -> bytes:
+    example = tf.train.Example.FromString(serialized)
+    for name in [n for n, f in example.features.feature.items() if f.WhichOneof("kind") is None or
+                 not getattr(f, f.WhichOneof("kind")).value]:
+        del example.features.feature[name]
+    return example.SerializeToString(deterministic=True)
+
+
+def test_tfx_csv_example_gens_examples_with_empty_cells_left_out_split_4_to_1(tmp_path, monkeypatch):
     monkeypatch.setattr(csv_example_gen, "CHUNK_BYTES", 8 << 10)  # many ranges per file
     data = tmp_path / "data"
     data.mkdir()
@@ -92,9 +100,12 @@ def test_same_examples_and_splits_as_tfx_csv_example_gen(tmp_path, monkeypatch):
     theirs = _run(tfx_csv.Executor, str(data), str(tmp_path / "tfx"))
     ours = _run(csv_example_gen.Executor, str(data), str(tmp_path / "ours"))
     assert ours.split_names == theirs.split_names == '["train", "eval"]'
-    for split in ("train", "eval"):
-        expected = _split_examples(theirs.uri, split)
-        assert expected and _split_examples(ours.uri, split) == expected
+    expected = sorted(_without_empty_features(e) for split in ("train", "eval")
+                      for e in _split_examples(theirs.uri, split))
+    train, evaluation = _split_examples(ours.uri, "train"), _split_examples(ours.uri, "eval")
+    assert sorted(train + evaluation) == expected and len(expected) == 600
+    assert expected != sorted(e for split in ("train", "eval") for e in _split_examples(theirs.uri, split))
+    assert 0.7 < len(train) / len(expected) < 0.9  # TFX's hash split of the (shorter) bytes
     assert ours.get_string_custom_property("payload_format") == "FORMAT_TF_EXAMPLE"
     assert ours.get_string_custom_property("file_format") == "tfrecords_gzip"
 

@@ -123,7 +123,7 @@ def test_string_categories_get_a_vocabulary_a_tolerant_domain_and_a_slice(crafte
     _, _, measure, noise_span, shown_drift, noise_window, shown_skew = line.split()
     assert (measure, shown_drift, shown_skew) == ("L-infinity", f"{drift:.3f}", f"{skew:.3f}")
     noise_span, noise_window = float(noise_span), float(noise_window)
-    factor = calibration.FACTORS[calibration.L_INFINITY]
+    factor = calibration.FACTOR
     assert drift == pytest.approx(max(factor * noise_span, 0.02), abs=1e-3) and 0 < noise_span < 0.2
     assert skew == pytest.approx(max(factor * noise_window, 0.02), abs=1e-3)
     assert draft.declaration["slices"] == ["colour"]
