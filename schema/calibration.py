@@ -17,7 +17,7 @@ import dataclasses
 import math
 import re
 import textwrap
-from typing import Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Dict, Iterator, List, Sequence, Tuple
 
 import numpy as np
 import pyarrow as pa
