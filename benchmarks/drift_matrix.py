@@ -11,6 +11,7 @@ for); false alarms are counted on draws made with another seed than the calibrat
 """
 import argparse
 import contextlib
+import dataclasses
 import io
 import os
 import tempfile
@@ -93,14 +94,24 @@ def _distance(declaration: dataset_module.Dataset, data: str, column: str) -> st
     return f"{distances.measure(feature)} {measured:.2f} <= {threshold:.2f}"
 
 
-def false_alarms(folder: str, csv: str, resamples: int) -> Tuple[int, int, List[str]]:
-    """(span pairs with a finding, window pairs with a finding, features that alarmed)."""
+@dataclasses.dataclass(frozen=True)
+class FalseAlarms:
+    spans: int  # pairs of spans checked (the gate's checks)
+    span_alarms: int  # ... with a finding
+    windows: int  # pairs of request windows checked (monitor's checks)
+    window_alarms: int
+    features: List[str]  # features that alarmed
+
+
+def false_alarms(folder: str, csv: str, resamples: int, seed: int = SPAN_SEED + 1) -> FalseAlarms:
+    """Fresh random pairs of spans and of request windows of the data (`seed`: not calibration's)
+    through the gate's and monitor's checks."""
     declaration = dataset_module.load(folder)
     curated = tfdv.load_schema_text(declaration.schema_file)
     statistics_of = lambda options: checks.statistics_of_csv(  # noqa: E731
         csv, declaration.missing_values, options)
     rows = len(drift_cases.read(csv))
-    samples = calibration.sample_pairs(statistics_of, curated, rows, pairs=resamples, seed=SPAN_SEED + 1)
+    samples = calibration.sample_pairs(statistics_of, curated, rows, pairs=resamples, seed=seed)
     served = monitor.serving_schema(curated, declaration.feature_names())
     features = set(declaration.feature_names())
     span_alarms, window_alarms, alarmed = 0, 0, set()
@@ -109,13 +120,13 @@ def false_alarms(folder: str, csv: str, resamples: int) -> Tuple[int, int, List[
         span_alarms += bool(findings)
         alarmed.update(f.feature for f in findings)
     for current, previous in samples.windows:
-        requests = calibration.only(current, features)
-        findings = checks.check_skew(requests, samples.everything, served) + [
-            f for f in checks.check_statistics(requests, served, calibration.only(previous, features),
-                                               environment="SERVING") if checks.is_drift(f)]
+        findings = monitor.window_findings(calibration.only(current, features),
+                                           calibration.only(previous, features),
+                                           samples.everything, served)
         window_alarms += bool(findings)
         alarmed.update(f.feature for f in findings)
-    return span_alarms, window_alarms, sorted(alarmed)
+    return FalseAlarms(len(samples.spans), span_alarms, len(samples.windows), window_alarms,
+                       sorted(alarmed))
 
 
 def main() -> None:
@@ -130,9 +141,9 @@ def main() -> None:
         with tempfile.TemporaryDirectory(prefix=f"drift-{name}-") as root:
             folder, csv = prepare(name, root)
             verdicts = detection(folder, csv, root)
-            spans, windows, alarmed = false_alarms(folder, csv, args.resamples)
-        rows.append((name, verdicts, spans, windows, alarmed))
-        print(name, verdicts, spans, windows, alarmed, flush=True)
+            alarms = false_alarms(folder, csv, args.resamples)
+        rows.append((name, verdicts, alarms.span_alarms, alarms.window_alarms, alarms.features))
+        print(name, verdicts, alarms, flush=True)
     header = ["dataset"] + [c.name for c in drift_cases.CASES] + ["false alarms: spans", "windows"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for name, verdicts, spans, windows, alarmed in rows:

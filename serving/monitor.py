@@ -74,8 +74,18 @@ def check(log_dir: str, training: statistics_pb2.DatasetFeatureStatisticsList,
     previous = _statistics(_window_files(log_dir, now - 2 * window_seconds, now - window_seconds), schema)
     if current is None:
         return MonitorResult(0, _count(previous), [], None)
+    return MonitorResult(_count(current), _count(previous),
+                         window_findings(current, previous, training, schema), current)
+
+
+def window_findings(current: statistics_pb2.DatasetFeatureStatisticsList,
+                    previous: Optional[statistics_pb2.DatasetFeatureStatisticsList],
+                    training: statistics_pb2.DatasetFeatureStatisticsList,
+                    schema: schema_pb2.Schema) -> List[checks.Finding]:
+    """A window of requests checked with `serving_schema`: skew against training, and drift
+    against the window before it (when there is one)."""
     findings = checks.check_skew(current, training, schema)
     if previous is not None:
         drift = checks.check_statistics(current, schema, previous, environment="SERVING")
         findings += [f for f in drift if checks.is_drift(f)]
-    return MonitorResult(_count(current), _count(previous), findings, current)
+    return findings

@@ -16,8 +16,7 @@ from benchmarks import drift_cases, drift_matrix
 from models import dataset as dataset_module
 from pipeline import run_summary
 from pipeline.configs import PipelineConfig
-from schema import calibration, checks
-from serving import client, examples, monitor
+from serving import client, examples
 from serving import process as serving_server
 from tests.e2e.conftest import TRAIN_STEPS, snapshot
 
@@ -157,18 +156,5 @@ def test_monitor_is_quiet_on_requests_like_the_training_data(prepared, logged, n
 def test_no_false_alarm_on_20_random_pairs_of_spans_and_of_request_windows(prepared, name):
     """Fresh draws (another seed than calibration's), through the gate's and monitor's checks."""
     dataset = prepared[name]
-    curated = tfdv.load_schema_text(dataset.declaration.schema_file)
-    statistics_of = lambda options: checks.statistics_of_csv(  # noqa: E731
-        dataset.csv, dataset.declaration.missing_values, options)
-    samples = calibration.sample_pairs(statistics_of, curated, len(dataset.previous) * 2, pairs=20, seed=99)
-    assert len(samples.spans) == len(samples.windows) == 20
-    features = dataset.declaration.feature_names()
-    served = monitor.serving_schema(curated, features)
-    alarms = [f for current, previous in samples.spans
-              for f in checks.check_statistics(current, curated, previous)]
-    for current, previous in samples.windows:
-        requests = calibration.only(current, features)
-        alarms += checks.check_skew(requests, samples.everything, served)
-        alarms += [f for f in checks.check_statistics(requests, served, calibration.only(previous, features),
-                                                      environment="SERVING") if checks.is_drift(f)]
-    assert alarms == []
+    assert drift_matrix.false_alarms(dataset.folder, dataset.csv, 20, seed=99) == \
+        drift_matrix.FalseAlarms(spans=20, span_alarms=0, windows=20, window_alarms=0, features=[])
