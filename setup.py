@@ -21,6 +21,7 @@ setup(
         "tornado==6.5.10",  # serving: REST
         "grpcio==1.85.3",  # serving: gRPC
         "urllib3==1.26.20",  # serving: REST client
+        "psycopg2-binary==2.9.13",  # run lock when ML Metadata is on a PostgreSQL server
     ],
     entry_points={"console_scripts": ["tfxpipe=cli.main:console_main"]},
 )

@@ -28,7 +28,7 @@ from benchmarks import public_datasets
 from benchmarks.measure import TAXI_DATASET, replace_between_markers
 from models import dataset as dataset_module
 from models.dataset import Kind, Task
-from pipeline import metrics, runs, run_summary
+from pipeline import metadata_store, metrics, runs, run_summary
 from pipeline.configs import PipelineConfig
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -118,7 +118,7 @@ def measure(name: str, folder: str, scratch: str, train_steps: int) -> Dict:
     if code:
         return {"dataset": name, "error": f"run failed (log in {scratch})"}
     declaration = config.dataset()
-    store = run_summary.open_store(config.metadata_path)
+    store = metadata_store.open_store(config.metadata_path)
     record = runs.record(store, run_summary.run_ids(store)[-1])
     examples = runs.node_outputs(store, record.run_id, "CsvExampleGen")["Examples"][0]
     train = _frame(os.path.join(examples.uri, "Split-train"), declaration)

@@ -12,7 +12,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import psutil
 
 from models import dataset
-from pipeline import run_summary
+from pipeline import metadata_store, run_summary
 from pipeline.configs import DATASETS_DIR
 
 # The Chicago taxi sample that TFX's own example runs on: the benchmarks compare with that example.
@@ -71,7 +71,7 @@ def run_measured(label: str, command: List[str], env: Optional[Dict[str, str]] =
 
 def component_seconds(metadata_path: str) -> Dict[str, float]:
     """Node id -> seconds of its execution in the latest run recorded in `metadata_path`."""
-    store = run_summary.open_store(metadata_path)
+    store = metadata_store.open_store(metadata_path)
     run = store.get_context_by_type_and_name("pipeline_run", run_summary.run_ids(store)[-1])
     seconds = {}
     for execution in store.get_executions_by_context(run.id):

@@ -8,6 +8,7 @@
   rows, `monitor` checks logged requests for skew and drift, `deploy-config` writes TF Serving's
   deployment files."""
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -57,14 +58,23 @@ def _pipeline_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--beam-arg", dest="beam_args", action="append", help="extra Beam pipeline argument (repeatable)")
 
 
+def _run_options(parser: argparse.ArgumentParser) -> None:
+    """`run` and `resume` only: where runs are recorded and what to do when one is in progress."""
+    options.add_metadata_options(parser)
+    parser.add_argument("--wait", action="store_true", help="when a run of this pipeline is in "
+                        "progress, wait for it to finish instead of stopping at once")
+
+
 def _pipeline_parsers(subparsers) -> None:
     run = subparsers.add_parser("run", help="run the pipeline locally with TFX's LocalDagRunner")
     _pipeline_options(run)
+    _run_options(run)
     run.set_defaults(handler=_run)
     resume = subparsers.add_parser(
         "resume", help="re-run the latest failed run from its failed component (TFX partial run); "
                        "give the same options as the run, with the fix")
     _pipeline_options(resume)
+    _run_options(resume)
     resume.set_defaults(handler=_resume)
     history = subparsers.add_parser("runs", help="pipeline runs from ML Metadata, newest first; "
                                                  "`runs show ID`: one run's lineage and report")
@@ -81,14 +91,18 @@ def _pipeline_parsers(subparsers) -> None:
 
 
 def _run(args: argparse.Namespace, resume: bool = False) -> int:
-    from pipeline import runner  # pylint: disable=import-outside-toplevel  (imports TensorFlow)
+    # pylint: disable=import-outside-toplevel  (imports TensorFlow)
+    from pipeline import run_lock, runner
 
-    config = config_from_args(args).resolved()
+    config = dataclasses.replace(config_from_args(args), metadata=options.metadata_uri(args)).resolved()
     worker_log = None if args.verbose else os.path.join(
-        config.work_dir, "logs", config.pipeline_name, f"{time.strftime('%Y%m%dT%H%M%S')}.log")
+        config.work_dir, "logs", config.pipeline_name, f"{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}.log")
     try:
         with progress.process_output_to(worker_log):
-            runner.run_and_describe(config, resume)
+            runner.run_and_describe(config, resume, wait=args.wait)
+    except run_lock.RunLocked as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     except runner.PipelineFailed as error:
         print(f"error: {error}", file=sys.stderr)
         if worker_log and os.path.exists(worker_log):
@@ -103,22 +117,24 @@ def _resume(args: argparse.Namespace) -> int:
 
 def _runs(args: argparse.Namespace) -> int:
     # pylint: disable=import-outside-toplevel  (MLMD and TFMA load only for this command)
-    from pipeline import run_report, run_summary, runs
+    from pipeline import metadata_store, run_lock, run_report, run_summary, runs
 
     config = options.config_for_reading(args)
-    if not os.path.exists(config.metadata_path):
-        print(f"error: no runs recorded in {config.metadata_path}")
+    if not metadata_store.exists(config.metadata_uri):
+        print(f"error: no runs recorded in {metadata_store.redacted(config.metadata_uri)}")
         return 1
     task = options.dataset(args).task
-    store = run_summary.open_store(config.metadata_path)
+    store = metadata_store.open_store(config.metadata_uri)
+    holder = run_lock.holder(config)
+    running = holder.run_id if holder else None
     if not args.show:
-        print(runs.render_table(runs.records(store), task))
+        print(runs.render_table(runs.records(store, running), task))
         return 0
     if args.run_id not in run_summary.run_ids(store):
         print(f"error: no run {args.run_id!r}; `tfxpipe runs` lists them")
         return 1
     print(runs.lineage(store, args.run_id))
-    record = runs.record(store, args.run_id)
+    record = runs.record(store, args.run_id, running)
     print(f"Run report: {run_report.write(store, record, config.report_dir, task)}")
     return 0
 

@@ -5,7 +5,7 @@ import dataclasses
 import os
 
 from models import dataset as dataset_module
-from pipeline import configs
+from pipeline import configs, metadata_store
 from pipeline.configs import PipelineConfig
 
 DEFAULTS = PipelineConfig()
@@ -18,9 +18,33 @@ def add_dataset_option(parser: argparse.ArgumentParser) -> None:
                              "%(default)s)")
 
 
+def add_metadata_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--metadata", help="ML Metadata store: sqlite:///PATH (default: under the work "
+                        "dir), postgresql://USER@HOST:PORT/DB or mysql://USER@HOST:PORT/DB; password "
+                        f"in ${metadata_store.PASSWORD_VARIABLE} or --metadata-password-file")
+    parser.add_argument("--metadata-password-file", help="file holding the metadata server's password")
+
+
 def add_history_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--work-dir", default=DEFAULTS.work_dir, help="pipeline root and MLMD (default: %(default)s)")
     parser.add_argument("--pipeline-name", help="default: the dataset's name")
+    add_metadata_options(parser)
+
+
+def metadata_uri(args: argparse.Namespace):
+    """`--metadata` checked (ConfigError naming what is wrong); a password file goes where
+    pipeline/metadata_store.py reads it, so the password never sits in a config or a message."""
+    if getattr(args, "metadata_password_file", None):
+        if not os.path.isfile(args.metadata_password_file):
+            raise configs.ConfigError(f"--metadata-password-file {args.metadata_password_file} "
+                                      "does not exist")
+        os.environ[metadata_store.PASSWORD_FILE_VARIABLE] = os.path.abspath(args.metadata_password_file)
+    if args.metadata:
+        try:
+            metadata_store.check(args.metadata)
+        except metadata_store.MetadataURIError as error:
+            raise configs.ConfigError(str(error)) from None
+    return args.metadata
 
 
 def dataset(args: argparse.Namespace) -> dataset_module.Dataset:
@@ -36,4 +60,5 @@ def config_for_reading(args: argparse.Namespace) -> PipelineConfig:
     """Where a dataset's runs are recorded (work dir, pipeline name), for commands that only read."""
     return dataclasses.replace(DEFAULTS, dataset_dir=args.dataset_dir,
                                work_dir=os.path.abspath(args.work_dir),
-                               pipeline_name=args.pipeline_name or dataset(args).name)
+                               pipeline_name=args.pipeline_name or dataset(args).name,
+                               metadata=metadata_uri(args))

@@ -98,7 +98,7 @@ def monitor(args: argparse.Namespace) -> int:
     # pylint: disable=import-outside-toplevel
     import tensorflow_data_validation as tfdv
 
-    from pipeline import run_summary
+    from pipeline import metadata_store, run_summary
     from schema import checks, distances, report
     from serving import monitor as serving_monitor
 
@@ -109,9 +109,11 @@ def monitor(args: argparse.Namespace) -> int:
                                             distances.stats_options(curated))
     else:
         config = options.config_for_reading(args)
-        training = run_summary.latest_training_statistics(config.metadata_path)
+        where = metadata_store.redacted(config.metadata_uri)
+        training = (run_summary.latest_training_statistics(metadata_store.open_store(config.metadata_uri))
+                    if metadata_store.exists(config.metadata_uri) else None)
         if training is None:
-            print(f"error: no training statistics in {config.metadata_path}; run the pipeline or "
+            print(f"error: no training statistics in {where}; run the pipeline or "
                   "pass --training-data")
             return 1
     result = serving_monitor.check(args.request_log, training, curated, dataset.feature_names(),

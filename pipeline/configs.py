@@ -8,7 +8,7 @@ from typing import Any, Dict, Optional, Tuple
 
 from models import dataset as dataset_module
 from models.dataset import Dataset
-from pipeline import profiles
+from pipeline import metadata_store, profiles
 
 
 class ConfigError(ValueError):
@@ -87,6 +87,9 @@ class PipelineConfig:
     extra_beam_args: Tuple[str, ...] = ()
     spans: Optional[bool] = None  # data root holds span-N/ folders; None: look (local paths only)
     enable_cache: bool = True
+    # ML Metadata (pipeline/metadata_store.py): None is SQLite under the work dir; a
+    # postgresql:// or mysql:// URI is a metadata server shared by a team.
+    metadata: Optional[str] = None
 
     def dataset(self) -> Dataset:
         """The declaration, with this config's blessing overrides applied."""
@@ -131,6 +134,8 @@ class PipelineConfig:
             work_dir=absolute(self.work_dir),
             serving_dir=absolute(self.serving_dir),
             schema_file=absolute(self.schema_file or dataset.schema_file),
+            metadata=metadata_store.sqlite_uri(metadata_store.sqlite_path(self.metadata))
+            if self.metadata and metadata_store.is_sqlite(self.metadata) else self.metadata,
         )
 
     @property
@@ -145,6 +150,16 @@ class PipelineConfig:
     @property
     def metadata_path(self) -> str:
         return os.path.join(self.work_dir, "metadata", self.pipeline_name, "metadata.sqlite")
+
+    @property
+    def metadata_uri(self) -> str:
+        """Where runs are recorded: `--metadata`, else the SQLite file under the work dir."""
+        return self.metadata or metadata_store.sqlite_uri(self.metadata_path)
+
+    @property
+    def lock_file(self) -> str:
+        """Held (flock) while a run of this pipeline is in progress (pipeline/run_lock.py)."""
+        return os.path.join(self.work_dir, "locks", f"{self.pipeline_name}.lock")
 
     @property
     def report_dir(self) -> str:

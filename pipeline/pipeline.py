@@ -18,12 +18,11 @@ from tfx.dsl.io import fileio
 from tfx.dsl.input_resolution.strategies.latest_blessed_model_strategy import (
     LatestBlessedModelStrategy,
 )
-from tfx.orchestration import metadata
 from tfx.orchestration import pipeline as tfx_pipeline
 from tfx.proto import example_gen_pb2, pusher_pb2, trainer_pb2
 from tfx.types import Channel, standard_artifacts
 
-from pipeline import csv_example_gen, gate, metrics, resolvers
+from pipeline import csv_example_gen, gate, metadata_store, metrics, resolvers
 from pipeline.code_digest import code_digest
 from pipeline.configs import PipelineConfig, image_path, is_remote
 from pipeline.csv_example_gen import CsvExampleGen
@@ -201,8 +200,7 @@ def create_pipeline(config: PipelineConfig, for_kubeflow: bool = False) -> tfx_p
         ],
         enable_cache=config.enable_cache,
         metadata_connection_config=(
-            metadata.sqlite_metadata_connection_config(config.metadata_path)
-            if not for_kubeflow else None
+            metadata_store.connection_config(config.metadata_uri) if not for_kubeflow else None
         ),
         beam_pipeline_args=list(config.beam_args),
     )

@@ -109,6 +109,7 @@ def write(store, record: runs.RunRecord, report_dir: str, task: Task) -> str:
         report.row(["started", f"{record.started:%Y-%m-%d %H:%M:%S}"]),
         report.row(["duration", f"{record.seconds:.1f} s"]),
         report.row(["data span(s)", ", ".join(map(str, record.spans)) or "-"]),
+        report.row(["status", record.status]),
         report.row(["data gate", record.gate]),
         report.row(["failed component", record.failed_node or "-"]),
         report.row(["infra validation", infra]),

@@ -35,29 +35,52 @@ class RunSummary:
 FAILURE_REASON = "failure_reason"
 
 
-def open_store(metadata_path: str, writable: bool = False) -> mlmd.MetadataStore:
-    config = metadata_store_pb2.ConnectionConfig()
-    config.sqlite.filename_uri = metadata_path
-    config.sqlite.connection_mode = (
-        metadata_store_pb2.SqliteMetadataSourceConfig.READWRITE if writable
-        else metadata_store_pb2.SqliteMetadataSourceConfig.READONLY
-    )
-    return mlmd.MetadataStore(config)
-
-
-def record_failure(store: mlmd.MetadataStore, pipeline_name: str, node_id: str, reason: str) -> None:
-    """Stores why the node's latest execution failed on it, where lineage tools look.
+def record_failure(store: mlmd.MetadataStore, run_id: str, node_id: str, reason: str) -> None:
+    """Stores why the node failed in run `run_id` on its execution, where lineage tools look.
 
     TFX marks a component whose Python code raised as FAILED but keeps no message; the orchestrator
     adds the message as the execution's `failure_reason` custom property.
     """
-    node = store.get_context_by_type_and_name("node", f"{pipeline_name}.{node_id}")
-    failed = [e for e in store.get_executions_by_context(node.id)
+    failed = [e for e in _executions_of(store, run_id, node_id)
               if e.last_known_state == metadata_store_pb2.Execution.FAILED]
     if failed:
         latest = max(failed, key=lambda e: e.id)
         latest.custom_properties[FAILURE_REASON].string_value = reason
         store.put_executions([latest])
+
+
+def _executions_of(store: mlmd.MetadataStore, run_id: str, node_id: str) -> List:
+    run = store.get_context_by_type_and_name("pipeline_run", run_id)
+    if run is None:
+        return []
+    return [e for e in store.get_executions_by_context(run.id)
+            if any(c.type == "node" and c.name.split(".", 1)[-1] == node_id
+                   for c in store.get_contexts_by_execution(e.id))]
+
+
+UNFINISHED = (metadata_store_pb2.Execution.NEW, metadata_store_pb2.Execution.RUNNING)
+ABANDONED = ("abandoned: the process running it ended before it finished (killed or crashed); "
+             "a later run did its work again")
+
+
+def mark_abandoned(store: mlmd.MetadataStore, pipeline_name: str) -> List[str]:
+    """Executions of the pipeline left NEW/RUNNING by a process that died: CANCELED, with the reason.
+    Called by a run holding the pipeline's lock, so no other run can be executing them. Returns the
+    ids of the runs they belonged to."""
+    pipeline = store.get_context_by_type_and_name("pipeline", pipeline_name)
+    if pipeline is None:
+        return []
+    stale = [e for e in store.get_executions_by_context(pipeline.id)
+             if e.last_known_state in UNFINISHED]
+    runs = set()
+    for execution in stale:
+        execution.last_known_state = metadata_store_pb2.Execution.CANCELED
+        execution.custom_properties[FAILURE_REASON].string_value = ABANDONED
+        runs.update(c.name for c in store.get_contexts_by_execution(execution.id)
+                    if c.type == "pipeline_run")
+    if stale:
+        store.put_executions(stale)
+    return sorted(runs)
 
 
 def run_ids(store: mlmd.MetadataStore) -> List[str]:
@@ -99,7 +122,7 @@ def summarize(store: mlmd.MetadataStore, run_id: Optional[str] = None) -> RunSum
     return summary
 
 
-def latest_training_statistics(metadata_path: str):
+def latest_training_statistics(store: mlmd.MetadataStore):
     """The training split's statistics of the newest data that passed the data gate (what `monitor`
     compares serving requests with; data the gate stopped never trained a model), or None."""
     # pylint: disable=import-outside-toplevel
@@ -108,9 +131,6 @@ def latest_training_statistics(metadata_path: str):
     import tensorflow_data_validation as tfdv
     from ml_metadata.proto import metadata_store_pb2
 
-    if not os.path.exists(metadata_path):
-        return None
-    store = open_store(metadata_path)
     passed = [e.id for t in store.get_execution_types() if t.name.endswith("DataGate")
               for e in store.get_executions_by_type(t.name)
               if e.last_known_state in (metadata_store_pb2.Execution.COMPLETE,

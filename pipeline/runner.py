@@ -1,14 +1,17 @@
 """Runs the pipeline on this machine with TFX's LocalDagRunner (Beam runner: the profile's)."""
 import os
 import time
-from typing import Optional, Tuple
+from typing import Optional
 
 import tensorflow_data_validation as tfdv
 from absl import logging as absl_logging
+from tfx.dsl.compiler import constants as tfx_constants
 from tfx.orchestration import pipeline as tfx_pipeline
 from tfx.orchestration.local.local_dag_runner import LocalDagRunner
+from tfx.orchestration.portable import runtime_parameter_utils
+from tfx.proto.orchestration import pipeline_pb2
 
-from pipeline import gate, metrics, progress, run_report, run_summary, runs
+from pipeline import gate, metadata_store, metrics, progress, run_lock, run_report, run_summary, runs
 from pipeline.configs import PipelineConfig
 from pipeline.pipeline import create_pipeline
 from schema import checks, report
@@ -38,13 +41,31 @@ def check_inputs(config: PipelineConfig) -> None:
         )
 
 
+class _LocalRunWithId(LocalDagRunner):
+    """TFX's LocalDagRunner names a run by the time it starts inside `run_with_ir`; this one takes
+    the id chosen before the run, so the lock, the summary, the report and `runs` all name the run
+    they belong to, never "the latest run"."""
+
+    def __init__(self, run_id: str):
+        super().__init__()
+        self._run_id = run_id
+
+    def run_with_ir(self, pipeline: pipeline_pb2.Pipeline,
+                    run_options: Optional[pipeline_pb2.RunOptions] = None) -> None:
+        runtime_parameter_utils.substitute_runtime_parameter(
+            pipeline, {tfx_constants.PIPELINE_RUN_ID_PARAMETER_NAME: self._run_id})
+        super().run_with_ir(pipeline, run_options)
+
+
 def resume_options(config: PipelineConfig) -> tfx_pipeline.RunOptions:
-    """TFX partial run from the component that failed in the latest run: the components before it
-    are not run again, their outputs are taken from that run (TFX's snapshot of it)."""
-    store = (run_summary.open_store(config.metadata_path)
-             if os.path.exists(config.metadata_path) else None)
+    """TFX partial run from the component that failed (or was abandoned by a killed process) in the
+    latest run: the components before it are not run again, their outputs are taken from that run
+    (TFX's snapshot of it)."""
+    where = metadata_store.redacted(config.metadata_uri)
+    store = (metadata_store.open_store(config.metadata_uri)
+             if metadata_store.exists(config.metadata_uri) else None)
     if store is None or not run_summary.run_ids(store):
-        raise PipelineFailed(f"no runs recorded in {config.metadata_path}: nothing to resume")
+        raise PipelineFailed(f"no runs recorded in {where}: nothing to resume")
     latest = runs.record(store, run_summary.run_ids(store)[-1])
     if latest.failed_node is None:
         raise PipelineFailed(f"the latest run {latest.run_id} did not fail: nothing to resume")
@@ -54,23 +75,25 @@ def resume_options(config: PipelineConfig) -> tfx_pipeline.RunOptions:
     return tfx_pipeline.RunOptions(from_nodes=[latest.failed_node])
 
 
-def run(config: PipelineConfig, resume: bool = False) -> None:
-    """Runs every component (cached ones are reused); what the run did is then in MLMD.
-    `resume`: only the latest run's failed component and those after it."""
+def run(config: PipelineConfig, run_id: str, resume: bool = False) -> None:
+    """Runs every component (cached ones are reused) as run `run_id`; what the run did is then in
+    MLMD. `resume`: only the latest run's failed component and those after it. The caller holds the
+    pipeline's run lock (pipeline/run_lock.py)."""
     config = config.resolved()
     check_inputs(config)
     run_options = resume_options(config) if resume else None
-    os.makedirs(os.path.dirname(config.metadata_path), exist_ok=True)
+    store = metadata_store.open_store(config.metadata_uri, writable=True)
+    abandoned = run_summary.mark_abandoned(store, config.pipeline_name)
+    if abandoned:
+        print(f"Earlier run(s) {', '.join(abandoned)} ended without finishing (the process was "
+              "killed or crashed); recorded as abandoned", flush=True)
     handler = progress.ComponentProgress()
     absl_logger = absl_logging.get_absl_logger()
     absl_logger.addHandler(handler)
     try:
-        LocalDagRunner().run(create_pipeline(config), run_options=run_options)
+        _LocalRunWithId(run_id).run(create_pipeline(config), run_options=run_options)
     except checks.DataValidationError as error:
-        run_summary.record_failure(
-            run_summary.open_store(config.metadata_path, writable=True),
-            config.pipeline_name, gate.DataGate.__name__, str(error),
-        )
+        run_summary.record_failure(store, run_id, gate.DataGate.__name__, str(error))
         raise PipelineFailed(f"the data gate stopped the run before Transform:\n{error}") from error
     except Exception as error:  # TFX re-raises the component's own error
         where = handler.report_failure() or "pipeline failed"
@@ -113,35 +136,37 @@ def describe(record: runs.RunRecord, config: PipelineConfig, seconds: float) -> 
     return "\n".join(lines)
 
 
-def write_run_report(config: PipelineConfig) -> Optional[str]:
-    """The latest run's HTML report (pipeline/run_report.py), when a run was recorded."""
-    latest = _latest_record(config)
-    return run_report.write(*latest, config.report_dir, config.dataset().task) if latest else None
-
-
-def _latest_record(config: PipelineConfig) -> Optional[Tuple[object, runs.RunRecord]]:
-    """The MLMD store and the latest run's record (summary and TFMA results, read once)."""
+def write_run_report(config: PipelineConfig, run_id: str) -> Optional[str]:
+    """Run `run_id`'s HTML report (pipeline/run_report.py), when the run was recorded."""
     config = config.resolved()
-    if not os.path.exists(config.metadata_path):
+    if not metadata_store.exists(config.metadata_uri):
         return None
-    store = run_summary.open_store(config.metadata_path)
-    ids = run_summary.run_ids(store)
-    return (store, runs.record(store, ids[-1])) if ids else None
+    store = metadata_store.open_store(config.metadata_uri)
+    if run_id not in run_summary.run_ids(store):
+        return None
+    return run_report.write(store, runs.record(store, run_id), config.report_dir,
+                            config.dataset().task)
 
 
-def run_and_describe(config: PipelineConfig, resume: bool = False) -> runs.RunRecord:
-    started = time.monotonic()
+def run_and_describe(config: PipelineConfig, resume: bool = False,
+                     wait: bool = False) -> runs.RunRecord:
+    """Runs under the pipeline's run lock (run_lock.RunLocked when a run holds it and not `wait`);
+    prints the summary of this run and writes its report."""
     resolved = config.resolved()
-    print(f"Running pipeline '{resolved.pipeline_name}' on {resolved.data_root} (Beam profile "
-          f"{resolved.profile})", flush=True)
-    try:
-        run(config, resume)
-    except PipelineFailed as error:
-        started_run = "the data was rejected before the pipeline started" not in str(error)
-        path = write_run_report(config) if started_run else None
-        raise PipelineFailed(f"{error}\nRun report: {path}" if path else str(error)) from error
-    store, record = _latest_record(config)
-    print(describe(record, resolved, time.monotonic() - started), flush=True)
-    print(f"Run report: {run_report.write(store, record, resolved.report_dir, resolved.dataset().task)}",
-          flush=True)
-    return record
+    with run_lock.held(resolved, wait=wait,
+                       on_wait=lambda message: print(message, flush=True)) as holder:
+        run_id = holder.run_id
+        started = time.monotonic()
+        print(f"Run {run_id} of pipeline '{resolved.pipeline_name}' on {resolved.data_root} "
+              f"(Beam profile {resolved.profile})", flush=True)
+        try:
+            run(config, run_id, resume)
+        except PipelineFailed as error:
+            path = write_run_report(config, run_id)
+            raise PipelineFailed(f"{error}\nRun report: {path}" if path else str(error)) from error
+        store = metadata_store.open_store(resolved.metadata_uri)
+        record = runs.record(store, run_id)
+        print(describe(record, resolved, time.monotonic() - started), flush=True)
+        print(f"Run report: {run_report.write(store, record, resolved.report_dir, resolved.dataset().task)}",
+              flush=True)
+        return record

@@ -16,7 +16,8 @@ from pipeline import evaluation, metrics, run_summary
 _STATE = {metadata_store_pb2.Execution.COMPLETE: "executed",
           metadata_store_pb2.Execution.CACHED: "cached",
           metadata_store_pb2.Execution.FAILED: "FAILED",
-          metadata_store_pb2.Execution.RUNNING: "running"}
+          metadata_store_pb2.Execution.RUNNING: "running",
+          metadata_store_pb2.Execution.CANCELED: "canceled"}
 
 
 @dataclasses.dataclass
@@ -24,6 +25,7 @@ class RunRecord:
     run_id: str
     started: datetime.datetime
     seconds: float
+    status: str  # ok / running / failed / stopped by gate / abandoned (its process died mid-run)
     spans: List[int]
     gate: str  # passed / FAILED / not run
     model_id: Optional[int]
@@ -61,24 +63,41 @@ def node_outputs(store: mlmd.MetadataStore, run_id: str, node: str) -> Dict[str,
     return found
 
 
-def record(store: mlmd.MetadataStore, run_id: str) -> RunRecord:
+def _abandoned(execution, running: bool) -> bool:
+    """Left unfinished by a process that died: marked so by a later run, or still NEW/RUNNING while
+    no run holds the pipeline's lock."""
+    reason = execution.custom_properties.get(run_summary.FAILURE_REASON)
+    if execution.last_known_state == metadata_store_pb2.Execution.CANCELED:
+        return reason is not None and reason.string_value == run_summary.ABANDONED
+    return execution.last_known_state in run_summary.UNFINISHED and not running
+
+
+def record(store: mlmd.MetadataStore, run_id: str, running_run_id: Optional[str] = None) -> RunRecord:
+    """What run `run_id` did; `running_run_id`: the run holding the pipeline's lock now, if any."""
     run = store.get_context_by_type_and_name("pipeline_run", run_id)
     executions = store.get_executions_by_context(run.id)
     types = {t.id: t.name for t in store.get_artifact_types()}
     artifacts = store.get_artifacts_by_context(run.id)
     summary = run_summary.summarize(store, run_id)
-    failed = [e for e in executions if e.last_known_state == metadata_store_pb2.Execution.FAILED]
+    running = run_id == running_run_id
+    abandoned = [e for e in executions if _abandoned(e, running)]
+    failed = sorted([e for e in executions if e.last_known_state == metadata_store_pb2.Execution.FAILED]
+                    + abandoned, key=lambda e: e.id)
     started = min((e.create_time_since_epoch for e in executions), default=run.create_time_since_epoch)
     ended = max((e.last_update_time_since_epoch for e in executions), default=started)
     gate_states = summary.node_states.get("DataGate", [])
     models = [a.id for a in node_outputs(store, run_id, "Trainer").get("Model", [])]
+    gate = "FAILED" if "failed" in gate_states else "passed" if gate_states else "not run"
+    status = ("running" if running else "abandoned" if abandoned else "stopped by gate"
+              if gate == "FAILED" else "failed" if failed else "ok")
     return RunRecord(
         run_id=run_id,
         started=datetime.datetime.fromtimestamp(started / 1000),
         seconds=(ended - started) / 1000,
+        status=status,
         spans=sorted({a.custom_properties["span"].int_value for a in artifacts
                       if types[a.type_id] == "Examples" and "span" in a.custom_properties}),
-        gate="FAILED" if "failed" in gate_states else "passed" if gate_states else "not run",
+        gate=gate,
         model_id=models[0] if models else None,
         failed_node=node_of(store, failed[-1].id) if failed else None,
         summary=summary,
@@ -86,9 +105,9 @@ def record(store: mlmd.MetadataStore, run_id: str) -> RunRecord:
     )
 
 
-def records(store: mlmd.MetadataStore) -> List[RunRecord]:
+def records(store: mlmd.MetadataStore, running_run_id: Optional[str] = None) -> List[RunRecord]:
     """Every run, newest first."""
-    return [record(store, run_id) for run_id in reversed(run_summary.run_ids(store))]
+    return [record(store, run_id, running_run_id) for run_id in reversed(run_summary.run_ids(store))]
 
 
 def render_table(runs: List[RunRecord], task: Task) -> str:
@@ -96,7 +115,7 @@ def render_table(runs: List[RunRecord], task: Task) -> str:
     baseline (changes against the served model in brackets)."""
     shown = metrics.key_metrics(task)
     columns = (shown[0], metrics.SKILL)
-    header = (f"{'run id':<28} {'started':<19} {'secs':>6}  {'span':<5} {'gate':<7} {'model':<7} "
+    header = (f"{'run id':<28} {'started':<19} {'secs':>6}  {'status':<9} {'span':<5} {'gate':<7} {'model':<7} "
               f"{columns[0]:<17} {columns[1]:<17} {'blessed':<7} pushed")
     lines = [header, "-" * len(header)]
     for run in runs:
@@ -111,6 +130,7 @@ def render_table(runs: List[RunRecord], task: Task) -> str:
         outcome = run.pushed_version or (f"failed at {run.failed_node}" if run.failed_node else "-")
         lines.append(
             f"{run.run_id:<28} {run.started:%Y-%m-%d %H:%M:%S} {run.seconds:>6.1f}  "
+            f"{run.status.replace('stopped by gate', 'stopped'):<9} "
             f"{','.join(map(str, run.spans)) or '-':<5} {run.gate:<7} "
             f"{('#' + str(run.model_id)) if run.model_id else '-':<7} {metric(columns[0]):<17} "
             f"{metric(columns[1]):<17} {blessed:<7} {outcome}")

@@ -3,11 +3,16 @@
 TF Serving loads every integer-named sub-folder that holds a `saved_model.pb`, so a version folder
 must appear complete or not at all. `publish` copies into a hidden staging folder (not an integer,
 so never loaded) and renames it into place: a rename within one file system is atomic.
+A push killed half-way leaves only its staging folder, which the next push removes; a push killed
+after the rename but before TFX recorded it is not repeated (the model is already the newest version).
 """
+import errno
+import filecmp
 import os
 import shutil
+import socket
 import time
-from typing import List
+from typing import List, Optional
 
 from tfx.dsl.io import fileio
 from tfx.utils import io_utils
@@ -38,21 +43,75 @@ def _publish_remote(saved_model_dir: str, model_base: str) -> str:
     return target
 
 
+class NoSpaceLeft(OSError):
+    pass
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_abandoned_staging(model_base: str) -> List[str]:
+    """Staging folders of pushes on this machine whose process is gone (killed mid-copy)."""
+    removed = []
+    prefix = f"{STAGING_PREFIX}{socket.gethostname()}-"
+    for name in os.listdir(model_base) if os.path.isdir(model_base) else ():
+        pid = name[len(prefix):].split("-", 1)[0]
+        if name.startswith(prefix) and pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(os.path.join(model_base, name), ignore_errors=True)
+            removed.append(name)
+    return removed
+
+
+def _same_tree(left: str, right: str) -> bool:
+    def files(root):
+        return sorted(os.path.relpath(os.path.join(folder, name), root)
+                      for folder, _, names in os.walk(root) for name in names)
+    names = files(left)
+    if names != files(right):
+        return False
+    _, mismatch, errors = filecmp.cmpfiles(left, right, names, shallow=False)
+    return not mismatch and not errors
+
+
+def already_published(saved_model_dir: str, model_base: str) -> Optional[str]:
+    """The newest version folder when it holds exactly this SavedModel, else None."""
+    existing = versions(model_base)
+    newest = os.path.join(model_base, str(existing[-1])) if existing else None
+    return newest if newest and _same_tree(saved_model_dir, newest) else None
+
+
 def publish(saved_model_dir: str, model_base: str) -> str:
-    """Copies a SavedModel to the next version folder atomically and returns that folder."""
+    """Copies a SavedModel to the next version folder atomically and returns that folder (or the
+    newest version, when it already holds this SavedModel). NoSpaceLeft when the disk fills up:
+    nothing is left behind and the versions already there are untouched."""
     if not fileio.exists(os.path.join(saved_model_dir, "saved_model.pb")):
         raise FileNotFoundError(f"no SavedModel to publish in {saved_model_dir}")
     if "://" in model_base:
         return _publish_remote(saved_model_dir, model_base)
     os.makedirs(model_base, exist_ok=True)
+    remove_abandoned_staging(model_base)
+    done = already_published(saved_model_dir, model_base)
+    if done:
+        return done
     version = next_version(model_base)
-    staging = os.path.join(model_base, f"{STAGING_PREFIX}{version}")
+    staging = os.path.join(model_base, f"{STAGING_PREFIX}{socket.gethostname()}-{os.getpid()}-{version}")
     target = os.path.join(model_base, str(version))
-    shutil.rmtree(staging, ignore_errors=True)
     try:
         shutil.copytree(saved_model_dir, staging)
         os.rename(staging, target)
-    except BaseException:
+    except BaseException as error:
         shutil.rmtree(staging, ignore_errors=True)
+        if isinstance(error, OSError) and error.errno == errno.ENOSPC:
+            raise NoSpaceLeft(
+                errno.ENOSPC, f"no space left on the device of {model_base} while copying the "
+                f"model: nothing was published and the versions there are unchanged; free space and "
+                "run again (the run reuses its cached steps)") from error
         raise
     return target

@@ -12,7 +12,7 @@ from typing import Dict, List, Sequence
 
 import pytest
 
-from pipeline import run_summary
+from pipeline import metadata_store, run_summary
 from pipeline.configs import PipelineConfig
 from tests.bad_data import write_rows
 from tests.conftest import TAXI
@@ -66,7 +66,7 @@ class PipelineWorkspace:
         done = subprocess.run(command, capture_output=True, text=True, timeout=1800, check=False)
         summary = None
         if done.returncode == 0:
-            summary = run_summary.summarize(run_summary.open_store(self.metadata_path))
+            summary = run_summary.summarize(metadata_store.open_store(self.metadata_path))
         return CliRun(done.returncode, done.stdout, done.stderr, offline, summary,
                       snapshot(self.serving_dir))
 

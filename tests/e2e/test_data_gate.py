@@ -7,13 +7,13 @@ import sys
 
 import pytest
 
-from pipeline import run_summary
+from pipeline import metadata_store, run_summary
 from tests.bad_data import CASES, shuffled_slices
 from tests.e2e.conftest import PipelineWorkspace, snapshot
 
 
 def _transform_executions(metadata_path: str) -> int:
-    store = run_summary.open_store(metadata_path)
+    store = metadata_store.open_store(metadata_path)
     node = store.get_context_by_type_and_name("node", "taxi.Transform")
     return len(store.get_executions_by_context(node.id))
 
@@ -51,7 +51,7 @@ def test_failed_gate_is_recorded_in_mlmd(workspace, unreachable_threshold_run, t
     data = str(tmp_path / "data")
     next(c for c in CASES if c.name == "out_of_range").make(data)
     assert workspace.run(["--data", data]).returncode == 1
-    store = run_summary.open_store(workspace.metadata_path)
+    store = metadata_store.open_store(workspace.metadata_path)
     gate = store.get_context_by_type_and_name("node", "taxi.DataGate")
     latest = max(store.get_executions_by_context(gate.id), key=lambda e: e.id)
     assert run_summary._STATE_NAMES[latest.last_known_state] == "failed"  # pylint: disable=protected-access

@@ -19,7 +19,7 @@ import yaml
 
 from benchmarks import public_datasets
 from models import dataset as dataset_module
-from pipeline import run_summary
+from pipeline import metadata_store, run_summary
 from pipeline.configs import PROJECT_ROOT, PipelineConfig
 from serving import client, examples
 from serving import process as serving_server
@@ -62,7 +62,7 @@ class Trained:
                 self.serving_dir, "--train-steps", TRAIN_STEPS, "--eval-steps", "20", *extra)
 
     def summary(self) -> run_summary.RunSummary:
-        return run_summary.summarize(run_summary.open_store(self.config.metadata_path))
+        return run_summary.summarize(metadata_store.open_store(self.config.metadata_path))
 
 
 def _train(case: Case, root) -> Trained:

@@ -14,7 +14,7 @@ import tensorflow_data_validation as tfdv
 
 from benchmarks import drift_cases, drift_matrix
 from models import dataset as dataset_module
-from pipeline import run_summary
+from pipeline import metadata_store, run_summary
 from pipeline.configs import PipelineConfig
 from serving import client, examples
 from serving import process as serving_server
@@ -57,7 +57,7 @@ class Prepared:
 
     def transforms(self) -> int:
         config = PipelineConfig(work_dir=self.work_dir, pipeline_name=self.declaration.name)
-        store = run_summary.open_store(config.metadata_path)
+        store = metadata_store.open_store(config.metadata_path)
         node = store.get_context_by_type_and_name("node", f"{self.declaration.name}.Transform")
         return len(store.get_executions_by_context(node.id))
 

@@ -12,7 +12,7 @@ import pytest
 import tensorflow_data_validation as tfdv
 from ml_metadata.proto import metadata_store_pb2
 
-from pipeline import run_report, run_summary
+from pipeline import metadata_store, run_report, run_summary
 from serving import client, examples
 from serving import process as serving_server
 from tests.bad_data import shuffled_slices
@@ -118,7 +118,7 @@ def test_a_run_failed_at_trainer_resumes_without_redoing_earlier_components(hist
     broken = workspace.run(["--data", data, "--hparams", '{"hidden_units": [-5]}'])
     assert broken.returncode == 1 and "Trainer failed" in broken.stderr
     upstream = ("CsvExampleGen", "StatisticsGen", "DataGate", "Transform")
-    store = run_summary.open_store(workspace.metadata_path)
+    store = metadata_store.open_store(workspace.metadata_path)
     done_before = {node: _completed(store, node) for node in upstream}
 
     resumed = workspace.run(["--data", data, "--hparams", '{"hidden_units": [32, 16]}'],
@@ -128,7 +128,7 @@ def test_a_run_failed_at_trainer_resumes_without_redoing_earlier_components(hist
     assert "Resuming run" in resumed.stdout and "from Trainer" in resumed.stdout
     states = resumed.summary.node_states
     assert {node: states[node] for node in upstream} == {node: ["cached"] for node in upstream}
-    store = run_summary.open_store(workspace.metadata_path)
+    store = metadata_store.open_store(workspace.metadata_path)
     assert {node: _completed(store, node) for node in upstream} == done_before
     assert states["Trainer"] == ["executed"] and states["Evaluator"] == ["executed"]
     nothing_to_resume = workspace.run(["--data", data], command_name="resume")

@@ -1,4 +1,7 @@
+import errno
 import os
+import socket
+import subprocess
 
 import pytest
 import tensorflow as tf
@@ -25,9 +28,36 @@ def test_publish_creates_an_integer_version_with_the_whole_model(saved_model, tm
 
 def test_versions_are_unique_and_increasing_even_within_one_second(saved_model, tmp_path):
     base = str(tmp_path / "taxi")
-    published = [int(os.path.basename(model_dir.publish(str(saved_model), base))) for _ in range(3)]
+    published = []
+    for weights in (b"one", b"two", b"three"):
+        (saved_model / "variables" / "variables.index").write_bytes(weights)
+        published.append(int(os.path.basename(model_dir.publish(str(saved_model), base))))
     assert published == sorted(set(published))
     assert model_dir.versions(base) == published
+
+
+def test_publishing_the_newest_version_again_adds_no_version(saved_model, tmp_path):
+    """What a push killed after its rename, before TFX recorded it, sees when it runs again."""
+    base = str(tmp_path / "taxi")
+    first = model_dir.publish(str(saved_model), base)
+    assert model_dir.publish(str(saved_model), base) == first
+    (saved_model / "saved_model.pb").write_bytes(b"another graph")
+    assert model_dir.publish(str(saved_model), base) != first
+    assert len(model_dir.versions(base)) == 2
+
+
+def test_staging_folders_of_dead_pushes_are_removed_and_live_ones_kept(saved_model, tmp_path):
+    base = tmp_path / "taxi"
+    dead_pid = subprocess.Popen(["true"])
+    dead_pid.wait()
+    host = socket.gethostname()
+    abandoned = base / f"{model_dir.STAGING_PREFIX}{host}-{dead_pid.pid}-100"
+    live = base / f"{model_dir.STAGING_PREFIX}{host}-{os.getpid()}-101"
+    other_host = base / f"{model_dir.STAGING_PREFIX}elsewhere-{dead_pid.pid}-102"
+    for folder in (abandoned, live, other_host):
+        folder.mkdir(parents=True)
+    target = model_dir.publish(str(saved_model), str(base))
+    assert sorted(os.listdir(base)) == sorted([live.name, other_host.name, os.path.basename(target)])
 
 
 def test_non_integer_folders_are_not_versions(tmp_path):
@@ -47,6 +77,23 @@ def test_failed_copy_leaves_no_version_and_no_staging(saved_model, tmp_path, mon
     with pytest.raises(OSError, match="disk full"):
         model_dir.publish(str(saved_model), str(base))
     assert os.listdir(base) == []
+
+
+def test_a_full_disk_names_the_problem_and_leaves_the_served_versions_alone(saved_model, tmp_path,
+                                                                           monkeypatch):
+    base = tmp_path / "taxi"
+    served = model_dir.publish(str(saved_model), str(base))
+    (saved_model / "saved_model.pb").write_bytes(b"new graph")
+
+    def full_disk(src, dst):
+        os.makedirs(dst)
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(model_dir.shutil, "copytree", full_disk)
+    with pytest.raises(model_dir.NoSpaceLeft, match="no space left .* nothing was published"):
+        model_dir.publish(str(saved_model), str(base))
+    assert os.listdir(base) == [os.path.basename(served)]
+    assert (base / os.path.basename(served) / "saved_model.pb").read_bytes() == b"graph"
 
 
 def test_publish_refuses_a_folder_without_saved_model(tmp_path):

@@ -1,0 +1,91 @@
+"""The run lock in a PostgreSQL metadata database, for teams whose machines share one metadata store.
+
+A session-level advisory lock (`pg_try_advisory_lock`) taken on a connection held open for the run:
+the server releases it when that connection ends, also when the process is killed or its machine
+dies, so a crashed run never blocks the next one. The holder names itself in the session's
+`application_name`, which any other machine reads from `pg_stat_activity`.
+MLMD has no lock of its own and its Python API no transactions, hence psycopg2 here.
+"""
+import contextlib
+import hashlib
+import time
+import urllib.parse
+from typing import Callable, Dict, Iterator, Optional
+
+from pipeline import metadata_store
+
+_NAMESPACE = 0x7F1C  # first key of the two-integer advisory lock: "tfxpipe run lock"
+_PREFIX = "tfxpipe"
+POLL_SECONDS = 1.0
+
+
+class UnsupportedDatabase(ValueError):
+    pass
+
+
+def _key(pipeline_name: str) -> int:
+    return int.from_bytes(hashlib.sha256(pipeline_name.encode()).digest()[:4], "big") & 0x7FFFFFFF
+
+
+def _connect(uri: str, application_name: str):
+    import psycopg2  # pylint: disable=import-outside-toplevel  (only for PostgreSQL metadata)
+
+    if metadata_store.scheme(uri) not in ("postgresql", "postgres"):
+        raise UnsupportedDatabase(
+            f"the run lock for {metadata_store.redacted(uri)} is only held in PostgreSQL; with "
+            "MySQL, runs are locked per machine (the lock file under the work dir)")
+    parts = urllib.parse.urlsplit(uri)
+    connection = psycopg2.connect(
+        host=parts.hostname, port=parts.port or 5432, dbname=parts.path.strip("/"),
+        user=urllib.parse.unquote(parts.username), password=metadata_store.password(uri),
+        application_name=application_name[:63], connect_timeout=10)
+    connection.autocommit = True
+    return connection
+
+
+def _name(holder: Dict) -> str:
+    return "|".join([_PREFIX, holder["run_id"], str(holder["pid"]), holder["host"]])
+
+
+def holder(uri: str, pipeline_name: str) -> Optional[Dict]:
+    """The run holding the pipeline's lock on the server, as run_lock.Holder fields, or None."""
+    if metadata_store.scheme(uri) == "mysql":
+        return None
+    with contextlib.closing(_connect(uri, f"{_PREFIX} query")) as connection:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT a.application_name, a.backend_start FROM pg_locks l "
+                "JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory' "
+                "AND l.granted AND l.classid = %s AND l.objid = %s AND l.objsubid = 2 "  # two-int4 form
+                "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+                (_NAMESPACE, _key(pipeline_name)))
+            row = cursor.fetchone()
+    if row is None:
+        return None
+    fields = (row[0].split("|") + ["?", "?", "?"])[1:4]
+    return {"run_id": fields[0], "pid": int(fields[1]) if fields[1].isdigit() else 0,
+            "host": fields[2], "started": row[1].astimezone().isoformat(timespec="seconds")}
+
+
+@contextlib.contextmanager
+def advisory_lock(uri: str, pipeline_name: str, me: Dict, wait: bool,
+                  on_wait: Callable[[str], None]) -> Iterator[bool]:
+    """Yields True while the lock is held by this process, False when another run holds it."""
+    if metadata_store.scheme(uri) == "mysql":
+        yield True
+        return
+    with contextlib.closing(_connect(uri, _name(me))) as connection:
+        with connection.cursor() as cursor:
+            announced = False
+            while True:
+                cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", (_NAMESPACE, _key(pipeline_name)))
+                if cursor.fetchone()[0]:
+                    break
+                if not wait:
+                    yield False
+                    return
+                if not announced:
+                    on_wait("Waiting for the run holding the lock in the metadata database to finish")
+                    announced = True
+                time.sleep(POLL_SECONDS)
+            yield True  # the lock goes with the connection, closed on the way out

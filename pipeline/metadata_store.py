@@ -1,0 +1,121 @@
+"""Where a pipeline's ML Metadata lives: `--metadata URI`, mapped to MLMD's own connection configs.
+
+- `sqlite:///path/metadata.sqlite` (or a plain path): embedded, one machine; the default is
+  `<work dir>/metadata/<pipeline>/metadata.sqlite`.
+- `postgresql://user@host:5432/db`, `mysql://user@host:3306/db`: a database server that a team's
+  machines and schedulers share.
+
+The password is taken from the URI, else from $TFXPIPE_METADATA_PASSWORD, else from the file named
+by $TFXPIPE_METADATA_PASSWORD_FILE (`--metadata-password-file`); it is never printed (`redacted`).
+"""
+import os
+import urllib.parse
+from typing import Optional
+
+import ml_metadata as mlmd
+from ml_metadata.proto import metadata_store_pb2
+
+PASSWORD_VARIABLE = "TFXPIPE_METADATA_PASSWORD"
+PASSWORD_FILE_VARIABLE = "TFXPIPE_METADATA_PASSWORD_FILE"
+_SERVERS = {"postgresql": 5432, "postgres": 5432, "mysql": 3306}
+
+
+class MetadataURIError(ValueError):
+    pass
+
+
+def sqlite_uri(path: str) -> str:
+    return "sqlite://" + os.path.abspath(path)
+
+
+def scheme(uri: str) -> str:
+    return uri.split("://", 1)[0].lower() if "://" in uri else "sqlite"
+
+
+def is_sqlite(uri: str) -> bool:
+    return scheme(uri) == "sqlite"
+
+
+def sqlite_path(uri: str) -> str:
+    return uri[len("sqlite://"):] if uri.lower().startswith("sqlite://") else uri
+
+
+def check(uri: str) -> None:
+    """Raises MetadataURIError naming what is wrong with `uri` (before any work starts)."""
+    kind = scheme(uri)
+    if kind == "sqlite":
+        if not sqlite_path(uri):
+            raise MetadataURIError(f"{uri!r}: give the SQLite file, e.g. sqlite:///work/metadata.sqlite")
+        return
+    if kind not in _SERVERS:
+        raise MetadataURIError(f"metadata URI scheme {kind!r} is not supported: use sqlite:///PATH, "
+                               "postgresql://USER@HOST:PORT/DB or mysql://USER@HOST:PORT/DB")
+    parts = urllib.parse.urlsplit(uri)
+    if not parts.hostname or not parts.username or not parts.path.strip("/"):
+        raise MetadataURIError(f"{redacted(uri)}: give user, host and database, e.g. "
+                               f"{kind}://USER@HOST:{_SERVERS[kind]}/DATABASE")
+    try:
+        parts.port  # pylint: disable=pointless-statement  (raises on a non-numeric port)
+    except ValueError as error:
+        raise MetadataURIError(f"{redacted(uri)}: {error}") from None
+
+
+def redacted(uri: str) -> str:
+    """`uri` with any password replaced by ***, for messages and reports."""
+    parts = urllib.parse.urlsplit(uri)
+    if parts.password is None:
+        return uri
+    netloc = parts.netloc.replace(":" + parts.password + "@", ":***@", 1)
+    return urllib.parse.urlunsplit(parts._replace(netloc=netloc))
+
+
+def password(uri: str) -> Optional[str]:
+    parts = urllib.parse.urlsplit(uri)
+    if parts.password is not None:
+        return urllib.parse.unquote(parts.password)
+    if os.environ.get(PASSWORD_VARIABLE):
+        return os.environ[PASSWORD_VARIABLE]
+    if os.environ.get(PASSWORD_FILE_VARIABLE):
+        with open(os.environ[PASSWORD_FILE_VARIABLE], encoding="utf-8") as f:
+            return f.read().strip()
+    return None
+
+
+def connection_config(uri: str, writable: bool = True) -> metadata_store_pb2.ConnectionConfig:
+    check(uri)
+    config = metadata_store_pb2.ConnectionConfig()
+    kind = scheme(uri)
+    if kind == "sqlite":
+        config.sqlite.filename_uri = sqlite_path(uri)
+        config.sqlite.connection_mode = (
+            metadata_store_pb2.SqliteMetadataSourceConfig.READWRITE_OPENCREATE if writable
+            else metadata_store_pb2.SqliteMetadataSourceConfig.READONLY)
+        return config
+    parts = urllib.parse.urlsplit(uri)
+    secret = password(uri)
+    if kind == "mysql":
+        config.mysql.host = parts.hostname
+        config.mysql.port = parts.port or _SERVERS[kind]
+        config.mysql.database = parts.path.strip("/")
+        config.mysql.user = urllib.parse.unquote(parts.username)
+        if secret is not None:
+            config.mysql.password = secret
+        return config
+    config.postgresql.host = parts.hostname
+    config.postgresql.port = str(parts.port or _SERVERS[kind])
+    config.postgresql.dbname = parts.path.strip("/")
+    config.postgresql.user = urllib.parse.unquote(parts.username)
+    if secret is not None:
+        config.postgresql.password = secret
+    return config
+
+
+def exists(uri: str) -> bool:
+    """Whether anything can have been recorded there (a server is assumed to exist)."""
+    return not is_sqlite(uri) or os.path.exists(sqlite_path(uri))
+
+
+def open_store(uri: str, writable: bool = False) -> mlmd.MetadataStore:
+    if is_sqlite(uri) and writable:
+        os.makedirs(os.path.dirname(sqlite_path(uri)) or ".", exist_ok=True)
+    return mlmd.MetadataStore(connection_config(uri, writable))
