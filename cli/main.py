@@ -16,7 +16,7 @@ import time
 from typing import List, Optional
 
 from cli import data_commands, options, serving_commands
-from pipeline import profiles, progress
+from pipeline import metadata_store, profiles, progress
 from pipeline.configs import ConfigError, PipelineConfig, check_hyperparameters
 
 
@@ -199,7 +199,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     progress.configure_logging(verbose)
     try:
         return args.handler(args)
-    except (profiles.ProfileError, ConfigError) as error:
+    except (profiles.ProfileError, ConfigError, metadata_store.MetadataStoreError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
 

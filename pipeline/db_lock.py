@@ -1,15 +1,16 @@
 """The run lock in a PostgreSQL metadata database, for teams whose machines share one metadata store.
 
 A session-level advisory lock (`pg_try_advisory_lock`) taken on a connection held open for the run:
-the server releases it when that connection ends, also when the process is killed or its machine
-dies, so a crashed run never blocks the next one. The holder names itself in the session's
+the server releases it when that connection ends, also when the process is killed (a machine that
+vanishes from the network: once the server's TCP keepalive gives up on it), so a crashed run never
+blocks the next one. The holder names itself in the session's
 `application_name`, which any other machine reads from `pg_stat_activity`.
-MLMD has no lock of its own and its Python API no transactions, hence psycopg2 here.
+MLMD has no lock of its own and its Python API no transactions, hence psycopg2 here. With MySQL
+metadata, runs are locked per machine only (the lock file under the work dir).
 """
 import contextlib
 import hashlib
 import time
-import urllib.parse
 from typing import Callable, Dict, Iterator, Optional
 
 from pipeline import metadata_store
@@ -19,28 +20,8 @@ _PREFIX = "tfxpipe"
 POLL_SECONDS = 1.0
 
 
-class UnsupportedDatabase(ValueError):
-    pass
-
-
 def _key(pipeline_name: str) -> int:
     return int.from_bytes(hashlib.sha256(pipeline_name.encode()).digest()[:4], "big") & 0x7FFFFFFF
-
-
-def _connect(uri: str, application_name: str):
-    import psycopg2  # pylint: disable=import-outside-toplevel  (only for PostgreSQL metadata)
-
-    if metadata_store.scheme(uri) not in ("postgresql", "postgres"):
-        raise UnsupportedDatabase(
-            f"the run lock for {metadata_store.redacted(uri)} is only held in PostgreSQL; with "
-            "MySQL, runs are locked per machine (the lock file under the work dir)")
-    parts = urllib.parse.urlsplit(uri)
-    connection = psycopg2.connect(
-        host=parts.hostname, port=parts.port or 5432, dbname=parts.path.strip("/"),
-        user=urllib.parse.unquote(parts.username), password=metadata_store.password(uri),
-        application_name=application_name[:63], connect_timeout=10)
-    connection.autocommit = True
-    return connection
 
 
 def _name(holder: Dict) -> str:
@@ -51,7 +32,7 @@ def holder(uri: str, pipeline_name: str) -> Optional[Dict]:
     """The run holding the pipeline's lock on the server, as run_lock.Holder fields, or None."""
     if metadata_store.scheme(uri) == "mysql":
         return None
-    with contextlib.closing(_connect(uri, f"{_PREFIX} query")) as connection:
+    with contextlib.closing(metadata_store.connect_postgresql(uri, f"{_PREFIX} query")) as connection:
         with connection.cursor() as cursor:
             cursor.execute(
                 "SELECT a.application_name, a.backend_start FROM pg_locks l "
@@ -74,7 +55,7 @@ def advisory_lock(uri: str, pipeline_name: str, me: Dict, wait: bool,
     if metadata_store.scheme(uri) == "mysql":
         yield True
         return
-    with contextlib.closing(_connect(uri, _name(me))) as connection:
+    with contextlib.closing(metadata_store.connect_postgresql(uri, _name(me))) as connection:
         with connection.cursor() as cursor:
             announced = False
             while True:

@@ -24,6 +24,10 @@ class MetadataURIError(ValueError):
     pass
 
 
+class MetadataStoreError(RuntimeError):
+    """The store cannot be opened: the message says where and why, never the password."""
+
+
 def sqlite_uri(path: str) -> str:
     return "sqlite://" + os.path.abspath(path)
 
@@ -115,7 +119,31 @@ def exists(uri: str) -> bool:
     return not is_sqlite(uri) or os.path.exists(sqlite_path(uri))
 
 
+def connect_postgresql(uri: str, application_name: str):
+    """A psycopg2 connection (autocommit) to the PostgreSQL server of `uri`."""
+    import psycopg2  # pylint: disable=import-outside-toplevel  (only for PostgreSQL metadata)
+
+    parts = urllib.parse.urlsplit(uri)
+    try:
+        connection = psycopg2.connect(
+            host=parts.hostname, port=parts.port or _SERVERS["postgresql"],
+            dbname=parts.path.strip("/"), user=urllib.parse.unquote(parts.username),
+            password=password(uri), application_name=application_name[:63], connect_timeout=10)
+    except psycopg2.OperationalError as error:
+        raise MetadataStoreError(f"cannot connect to the metadata server {redacted(uri)}: "
+                                 f"{str(error).strip()}") from None
+    connection.autocommit = True
+    return connection
+
+
 def open_store(uri: str, writable: bool = False) -> mlmd.MetadataStore:
     if is_sqlite(uri) and writable:
         os.makedirs(os.path.dirname(sqlite_path(uri)) or ".", exist_ok=True)
-    return mlmd.MetadataStore(connection_config(uri, writable))
+    try:
+        return mlmd.MetadataStore(connection_config(uri, writable))
+    except RuntimeError as error:
+        # MLMD's message for a server is "connection pointer is NULL"; the server's reason (wrong
+        # password, no such database) goes to its C++ log only. A direct connection reports it.
+        if scheme(uri) in ("postgresql", "postgres"):
+            connect_postgresql(uri, "tfxpipe check").close()
+        raise MetadataStoreError(f"cannot open ML Metadata at {redacted(uri)}: {error}") from None

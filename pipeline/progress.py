@@ -17,6 +17,9 @@ def quiet_native_logs(verbose: bool) -> None:
     """Must run before TensorFlow is imported: its C++ logger reads the level once."""
     # Level 3 also hides the CUDA-plugin registration errors TF prints on every CPU-only start.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "0" if verbose else "3")
+    # ML Metadata logs with glog: a line per connection to a metadata server, and its errors, which
+    # metadata_store.MetadataStoreError states in words.
+    os.environ.setdefault("GLOG_minloglevel", "0" if verbose else "3")
     if not verbose:
         warnings.filterwarnings("ignore")
         os.environ.setdefault("PYTHONWARNINGS", "ignore")  # Beam worker processes inherit it

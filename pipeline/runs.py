@@ -88,8 +88,11 @@ def record(store: mlmd.MetadataStore, run_id: str, running_run_id: Optional[str]
     gate_states = summary.node_states.get("DataGate", [])
     models = [a.id for a in node_outputs(store, run_id, "Trainer").get("Model", [])]
     gate = "FAILED" if "failed" in gate_states else "passed" if gate_states else "not run"
+    # Every run ends with the Pusher; one that has not run it, and did not fail, was killed between
+    # two components (no execution left unfinished to show it).
+    finished = any(state in ("executed", "cached") for state in summary.node_states.get("Pusher", []))
     status = ("running" if running else "abandoned" if abandoned else "stopped by gate"
-              if gate == "FAILED" else "failed" if failed else "ok")
+              if gate == "FAILED" else "failed" if failed else "ok" if finished else "abandoned")
     return RunRecord(
         run_id=run_id,
         started=datetime.datetime.fromtimestamp(started / 1000),

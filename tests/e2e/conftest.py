@@ -8,7 +8,7 @@ import hashlib
 import os
 import subprocess
 import sys
-from typing import Dict, List, Sequence
+from typing import Dict, List, Optional, Sequence
 
 import pytest
 
@@ -48,25 +48,35 @@ def snapshot(folder: str) -> Dict[str, str]:
 
 
 class PipelineWorkspace:
-    def __init__(self, root):
+    """A work dir and serving dir for real runs; `metadata`: an MLMD server URI instead of SQLite."""
+
+    def __init__(self, root, metadata: Optional[str] = None):
         self.work_dir = str(root / "work")
         self.serving_dir = str(root / "serving")
         self.config = PipelineConfig(work_dir=self.work_dir, serving_dir=self.serving_dir,
-                                     pipeline_name=TAXI.name, model_name=TAXI.name)
+                                     pipeline_name=TAXI.name, model_name=TAXI.name, metadata=metadata)
         self.metadata_path = self.config.metadata_path
+        self.metadata_uri = self.config.metadata_uri
+        self.metadata_args = ["--metadata", metadata] if metadata else []
         self.model_base = self.config.model_base
         self.report_dir = self.config.report_dir
 
+    def command(self, extra_args: Sequence[str], command_name: str = "run") -> List[str]:
+        return [sys.executable, "-m", "cli", command_name, "--work-dir", self.work_dir,
+                "--serving-dir", self.serving_dir, "--train-steps", TRAIN_STEPS,
+                "--eval-steps", EVAL_STEPS, *self.metadata_args, *extra_args]
+
+    def summary(self, run_id: Optional[str] = None) -> run_summary.RunSummary:
+        return run_summary.summarize(metadata_store.open_store(self.metadata_uri), run_id)
+
     def run(self, extra_args: List[str], offline: bool = False, command_name: str = "run") -> CliRun:
-        command = [sys.executable, "-m", "cli", command_name, "--work-dir", self.work_dir,
-                   "--serving-dir", self.serving_dir, "--train-steps", TRAIN_STEPS,
-                   "--eval-steps", EVAL_STEPS, *extra_args]
+        command = self.command(extra_args, command_name)
         if offline:
             command = ["unshare", "--net", sys.executable, "-m", "tests.offline", *command]
         done = subprocess.run(command, capture_output=True, text=True, timeout=1800, check=False)
         summary = None
         if done.returncode == 0:
-            summary = run_summary.summarize(metadata_store.open_store(self.metadata_path))
+            summary = self.summary()
         return CliRun(done.returncode, done.stdout, done.stderr, offline, summary,
                       snapshot(self.serving_dir))
 

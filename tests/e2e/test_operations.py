@@ -15,6 +15,7 @@ from ml_metadata.proto import metadata_store_pb2
 from pipeline import metadata_store, run_report, run_summary
 from serving import client, examples
 from serving import process as serving_server
+from tests import postgres_server
 from tests.bad_data import shuffled_slices
 from tests.e2e.conftest import PipelineWorkspace, snapshot
 from tests.conftest import TAXI, TAXI_SCHEMA
@@ -27,8 +28,18 @@ def tfxpipe(*args: str) -> subprocess.CompletedProcess:
                           timeout=900, check=False)
 
 
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def metadata(request):
+    """Where runs are recorded: the default SQLite file, or a real PostgreSQL server started here."""
+    if request.param == "sqlite":
+        yield None
+    else:
+        with postgres_server.running_server() as server:
+            yield server.uri
+
+
 @pytest.fixture(scope="module")
-def history(tmp_path_factory):
+def history(tmp_path_factory, metadata):
     """span-1 (real labels) is trained and pushed; span-2 has its tips shuffled between rows."""
     root = tmp_path_factory.mktemp("operations")
     header, (first, second) = shuffled_slices(7, 7000, 7000)
@@ -36,7 +47,7 @@ def history(tmp_path_factory):
     shuffled_tips = np.random.default_rng(8).permutation([row[tips] for row in second])
     second = [row[:tips] + [tip] + row[tips + 1:] for row, tip in zip(second, shuffled_tips)]
     data = str(root / "data")
-    workspace = PipelineWorkspace(root)
+    workspace = PipelineWorkspace(root, metadata)
     good = workspace.run_with_new_span(data, "span-1", [header] + first)
     assert good.returncode == 0, good.stderr[-3000:]
     served_after_good = snapshot(workspace.serving_dir)
@@ -57,19 +68,20 @@ def test_a_span_with_shuffled_labels_trains_a_model_that_is_not_pushed(history):
 
 def test_runs_lists_both_runs_newest_first_with_spans_blessings_and_versions(history):
     workspace, _, good, shuffled, _ = history
-    listing = tfxpipe("runs", "--work-dir", workspace.work_dir)
+    listing = tfxpipe("runs", "--work-dir", workspace.work_dir, *workspace.metadata_args)
     assert listing.returncode == 0, listing.stderr
     lines = [l for l in listing.stdout.splitlines() if l.startswith(("2", "1"))]
     newest, older = lines[0].split(), lines[1].split()
     assert newest[0] == shuffled.summary.run_id and older[0] == good.summary.run_id
-    assert newest[4:6] == ["2", "passed"] and older[4:6] == ["1", "passed"]
+    assert newest[4:7] == ["ok", "2", "passed"] and older[4:7] == ["ok", "1", "passed"]
     assert newest[-2:] == ["NO", "-"]
     assert older[-2:] == ["yes", good.summary.pushed_version]
 
 
 def test_runs_show_prints_the_lineage_from_data_to_pushed_version(history):
     workspace, data, good, _, _ = history
-    shown = tfxpipe("runs", "show", good.summary.run_id, "--work-dir", workspace.work_dir)
+    shown = tfxpipe("runs", "show", good.summary.run_id, "--work-dir", workspace.work_dir,
+                    *workspace.metadata_args)
     assert shown.returncode == 0, shown.stderr
     text = shown.stdout
     chain = [f"data {data}", "out: Examples #", "out: ExampleStatistics #", "TransformGraph #",
@@ -82,7 +94,8 @@ def test_runs_show_prints_the_lineage_from_data_to_pushed_version(history):
     model_id = re.search(r"out: Model #(\d+)", text).group(1)
     assert re.search(rf"Evaluator \[executed\]\n\s+in: [^\n]*\bModel #{model_id}\b", text), \
         "the Evaluator read the model the Trainer wrote"
-    assert tfxpipe("runs", "show", "no-such-run", "--work-dir", workspace.work_dir).returncode == 1
+    assert tfxpipe("runs", "show", "no-such-run", "--work-dir", workspace.work_dir,
+                   *workspace.metadata_args).returncode == 1
 
 
 @pytest.mark.parametrize("which", ["good", "shuffled"])
@@ -118,7 +131,7 @@ def test_a_run_failed_at_trainer_resumes_without_redoing_earlier_components(hist
     broken = workspace.run(["--data", data, "--hparams", '{"hidden_units": [-5]}'])
     assert broken.returncode == 1 and "Trainer failed" in broken.stderr
     upstream = ("CsvExampleGen", "StatisticsGen", "DataGate", "Transform")
-    store = metadata_store.open_store(workspace.metadata_path)
+    store = metadata_store.open_store(workspace.metadata_uri)
     done_before = {node: _completed(store, node) for node in upstream}
 
     resumed = workspace.run(["--data", data, "--hparams", '{"hidden_units": [32, 16]}'],
@@ -128,7 +141,7 @@ def test_a_run_failed_at_trainer_resumes_without_redoing_earlier_components(hist
     assert "Resuming run" in resumed.stdout and "from Trainer" in resumed.stdout
     states = resumed.summary.node_states
     assert {node: states[node] for node in upstream} == {node: ["cached"] for node in upstream}
-    store = metadata_store.open_store(workspace.metadata_path)
+    store = metadata_store.open_store(workspace.metadata_uri)
     assert {node: _completed(store, node) for node in upstream} == done_before
     assert states["Trainer"] == ["executed"] and states["Evaluator"] == ["executed"]
     nothing_to_resume = workspace.run(["--data", data], command_name="resume")
@@ -151,7 +164,7 @@ def test_monitor_reports_skew_of_logged_requests(history, tmp_path, shifted):
         for start in range(0, len(serialized), 50):
             connection.predict(serialized[start:start + 50])
     verdict = tfxpipe("monitor", "--request-log", log_dir, "--work-dir", workspace.work_dir,
-                      "--report", str(tmp_path / "monitor.html"))
+                      *workspace.metadata_args, "--report", str(tmp_path / "monitor.html"))
     assert "1000 examples" in verdict.stdout, verdict.stdout + verdict.stderr[-2000:]
     if shifted:
         assert verdict.returncode == 1

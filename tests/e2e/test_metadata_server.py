@@ -1,0 +1,77 @@
+"""ML Metadata on a real PostgreSQL server (started here): the password from a file or the
+environment, a clear error for a wrong one, and the run lock held in the database, so runs on
+different machines (different work dirs) sharing the store exclude each other. The pipeline run,
+`runs`, `resume` and `monitor` on PostgreSQL are in test_operations.py (its postgresql variant)."""
+import os
+import signal
+import subprocess
+import sys
+
+import pytest
+
+from pipeline import run_lock
+from pipeline.configs import PipelineConfig
+from tests import postgres_server
+from tests.conftest import TAXI
+
+
+@pytest.fixture(scope="module")
+def server():
+    with postgres_server.running_server() as running:
+        yield running
+
+
+def tfxpipe(*args: str, env=None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "cli", *args], capture_output=True, text=True,
+                          timeout=600, check=False, env=env)
+
+
+def without_password(server) -> str:
+    return f"postgresql://{server.user}@{server.host}:{server.port}/{server.dbname}"
+
+
+def test_the_password_comes_from_a_file_or_the_environment(server, tmp_path):
+    secret = tmp_path / "password"
+    secret.write_text(server.password + "\n")
+    from_file = tfxpipe("runs", "--work-dir", str(tmp_path), "--metadata", without_password(server),
+                        "--metadata-password-file", str(secret))
+    assert from_file.returncode == 0, from_file.stderr[-2000:]
+    assert from_file.stdout.startswith("run id")
+    from_environment = tfxpipe("runs", "--work-dir", str(tmp_path), "--metadata",
+                               without_password(server),
+                               env={**os.environ, "TFXPIPE_METADATA_PASSWORD": server.password})
+    assert from_environment.returncode == 0 and from_environment.stdout == from_file.stdout
+
+
+def test_a_wrong_password_is_named_and_never_printed(server, tmp_path):
+    wrong = server.uri.replace(f":{server.password}@", ":not-the-password@")
+    done = tfxpipe("runs", "--work-dir", str(tmp_path), "--metadata", wrong)
+    assert done.returncode == 1
+    assert f"cannot connect to the metadata server postgresql://{server.user}:***@" in done.stderr
+    assert "password authentication failed" in done.stderr
+    assert "not-the-password" not in done.stdout + done.stderr
+
+
+def test_a_run_on_another_machine_is_refused_while_the_database_lock_is_held(server, tmp_path):
+    """Two work dirs stand for two machines: their lock files differ, the database is shared."""
+    holder_config = PipelineConfig(work_dir=str(tmp_path / "machine-a"), metadata=server.uri)
+    holding = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time\n"
+         "from pipeline import run_lock\nfrom pipeline.configs import PipelineConfig\n"
+         f"with run_lock.held(PipelineConfig(work_dir={holder_config.work_dir!r}, "
+         f"metadata={server.uri!r})) as me:\n"
+         "    print(me.run_id, flush=True)\n    time.sleep(600)\n"],
+        stdout=subprocess.PIPE, text=True, start_new_session=True)
+    holder_run_id = holding.stdout.readline().strip()
+    other_machine = PipelineConfig(work_dir=str(tmp_path / "machine-b"), metadata=server.uri)
+    try:
+        found = run_lock.holder(other_machine)
+        assert found is not None and found.run_id == holder_run_id and found.pid == holding.pid
+        refused = tfxpipe("run", "--work-dir", other_machine.work_dir, "--metadata", server.uri)
+        assert refused.returncode == 1
+        assert (f"pipeline '{TAXI.name}' is already running: run {holder_run_id} "
+                f"(pid {holding.pid}") in refused.stderr
+    finally:
+        os.killpg(holding.pid, signal.SIGKILL)
+        holding.wait()
+    assert run_lock.holder(other_machine) is None, "the server released the killed holder's lock"
