@@ -69,6 +69,14 @@ def remove_abandoned_staging(model_base: str) -> List[str]:
     return removed
 
 
+def _disk_full(error: BaseException) -> bool:
+    """ENOSPC, also inside the shutil.Error that copytree raises after trying every file (it keeps
+    only each file's message)."""
+    if isinstance(error, shutil.Error):
+        return any(os.strerror(errno.ENOSPC) in str(entry) for entry in error.args[0])
+    return isinstance(error, OSError) and error.errno == errno.ENOSPC
+
+
 def _same_tree(left: str, right: str) -> bool:
     def files(root):
         return sorted(os.path.relpath(os.path.join(folder, name), root)
@@ -108,7 +116,7 @@ def publish(saved_model_dir: str, model_base: str) -> str:
         os.rename(staging, target)
     except BaseException as error:
         shutil.rmtree(staging, ignore_errors=True)
-        if isinstance(error, OSError) and error.errno == errno.ENOSPC:
+        if _disk_full(error):
             raise NoSpaceLeft(
                 errno.ENOSPC, f"no space left on the device of {model_base} while copying the "
                 f"model: nothing was published and the versions there are unchanged; free space and "

@@ -22,21 +22,25 @@ def _pause() -> None:
 
 
 def pause_while_copying() -> None:
-    real_copytree, real_copy2 = shutil.copytree, shutil.copy2
     copied = []
 
     def copy_then_pause(src, dst, **kwargs):
-        real_copy2(src, dst, **kwargs)
+        shutil.copy2(src, dst, **kwargs)
         copied.append(dst)
         if len(copied) == 2:
             _pause()
 
-    def copytree(src, dst, *args, **kwargs):
-        if model_dir.STAGING_PREFIX in dst:  # only the push's copy
-            kwargs["copy_function"] = copy_then_pause
-        return real_copytree(src, dst, *args, **kwargs)
+    class ShutilForPushes:
+        """What serving/model_dir.py sees as `shutil`: copies files one by one, then pauses."""
 
-    model_dir.shutil.copytree = copytree
+        def __getattr__(self, name):
+            return getattr(shutil, name)
+
+        @staticmethod
+        def copytree(src, dst, **kwargs):
+            return shutil.copytree(src, dst, copy_function=copy_then_pause, **kwargs)
+
+    model_dir.shutil = ShutilForPushes()
 
 
 def pause_once_published() -> None:

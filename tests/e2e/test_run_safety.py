@@ -110,7 +110,7 @@ def crash_matrix(tmp_path_factory):
 
 def test_a_run_is_killed_after_every_component_before_the_pusher(crash_matrix):
     _, killed, _, _, final = crash_matrix
-    assert killed == [node for node in final.summary.node_states if node != "Pusher"]
+    assert sorted(killed) == sorted(node for node in final.summary.node_states if node != "Pusher")
     assert killed[0] == "CsvExampleGen" and killed[-1] == "InfraValidator"
 
 
@@ -160,9 +160,9 @@ def test_a_full_disk_while_pushing_leaves_the_served_versions_byte_identical(cra
     small = tmp_path / "small-disk"
     small.mkdir()
     result_file = str(tmp_path / "after.json")
-    # Room for the served version and for less than half of a new one.
+    # Room for the served version and for less than half of a new one; fewer train steps: a new model.
     command = small_disk.command(used + used // 3, workspace.serving_dir, str(small), result_file,
-                                 *workspace.command(["--serving-dir", str(small)]))
+                                 *workspace.command(["--serving-dir", str(small), "--train-steps", "200"]))
     done = subprocess.run(command, capture_output=True, text=True, timeout=900)
     assert done.returncode == 1, done.stdout + done.stderr[-3000:]
     assert "Pusher failed" in done.stderr and "no space left on the device of" in done.stderr

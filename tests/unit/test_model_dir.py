@@ -1,7 +1,9 @@
 import errno
 import os
+import shutil
 import socket
 import subprocess
+import types
 
 import pytest
 import tensorflow as tf
@@ -85,11 +87,17 @@ def test_a_full_disk_names_the_problem_and_leaves_the_served_versions_alone(save
     served = model_dir.publish(str(saved_model), str(base))
     (saved_model / "saved_model.pb").write_bytes(b"new graph")
 
-    def full_disk(src, dst):
-        os.makedirs(dst)
-        raise OSError(errno.ENOSPC, "No space left on device")
+    real_copytree, real_copy2 = model_dir.shutil.copytree, model_dir.shutil.copy2
+    copied = []
 
-    monkeypatch.setattr(model_dir.shutil, "copytree", full_disk)
+    def copy_until_full(src, dst, **kwargs):
+        if copied:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        copied.append(real_copy2(src, dst, **kwargs))
+
+    monkeypatch.setattr(model_dir, "shutil", types.SimpleNamespace(
+        copytree=lambda src, dst: real_copytree(src, dst, copy_function=copy_until_full),
+        rmtree=shutil.rmtree, Error=shutil.Error))
     with pytest.raises(model_dir.NoSpaceLeft, match="no space left .* nothing was published"):
         model_dir.publish(str(saved_model), str(base))
     assert os.listdir(base) == [os.path.basename(served)]
