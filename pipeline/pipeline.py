@@ -4,7 +4,6 @@ import os
 from typing import Tuple
 
 # Modules, not the `tfx.v1` namespace, which also imports the Google Cloud extensions (seconds a start).
-from tfx.components.evaluator.component import Evaluator
 from tfx.components.example_validator.component import ExampleValidator
 from tfx.components.pusher.component import Pusher
 from tfx.components.schema_gen.component import SchemaGen
@@ -26,6 +25,7 @@ from pipeline import csv_example_gen, gate, metadata_store, metrics, resolvers
 from pipeline.code_digest import code_digest
 from pipeline.configs import PipelineConfig, image_path, is_remote
 from pipeline.csv_example_gen import CsvExampleGen
+from pipeline.evaluator import Evaluator
 from pipeline.infra_validator import InfraValidator
 import schema as schema_package
 from schema import checks

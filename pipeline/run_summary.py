@@ -45,7 +45,9 @@ def record_failure(store: mlmd.MetadataStore, run_id: str, node_id: str, reason:
               if e.last_known_state == metadata_store_pb2.Execution.FAILED]
     if failed:
         latest = max(failed, key=lambda e: e.id)
-        latest.custom_properties[FAILURE_REASON].string_value = reason
+        # MLMD 1.16 on PostgreSQL cannot store a backslash (see pipeline/evaluator.py); a message
+        # quoting data may hold one, shown as the look-alike U+29F5.
+        latest.custom_properties[FAILURE_REASON].string_value = reason.replace("\\", "\u29f5")
         store.put_executions([latest])
 
 

@@ -1,0 +1,58 @@
+"""TFX's Evaluator, with its `eval_config` recorded in ML Metadata without a backslash.
+
+Why: ML Metadata 1.16 on PostgreSQL cannot store a string that holds a backslash (its EscapeString
+strips the quotes libpq's PQescapeLiteral puts around the value, which for such strings leaves
+`E'...` inside MLMD's own quotes: a syntax error, and the Evaluator fails before it runs). TFX records
+the eval_config as JSON, in which every metric's `config` (itself JSON: `{"name": "auc"}`) is escaped
+with backslashes. Here the property is the serialized EvalConfig in URL-safe base64; the executor
+decodes it and hands TFX's own executor the usual JSON. Everything else is TFX's Evaluator.
+"""
+import base64
+from typing import Any, Dict, List
+
+import tensorflow_model_analysis as tfma
+from tfx import types
+from tfx.components.evaluator import executor as tfx_evaluator_executor
+from tfx.dsl.components.base import base_beam_component, executor_spec
+from tfx.types import standard_artifacts, standard_component_specs
+from tfx.types.component_spec import ExecutionParameter
+from tfx.utils import proto_utils
+
+EVAL_CONFIG_KEY = standard_component_specs.EVAL_CONFIG_KEY
+
+
+def encode(eval_config: tfma.EvalConfig) -> str:
+    return base64.urlsafe_b64encode(eval_config.SerializeToString(deterministic=True)).decode("ascii")
+
+
+def decode(recorded: str) -> tfma.EvalConfig:
+    """The EvalConfig from the Evaluator execution's `eval_config` property."""
+    return tfma.EvalConfig.FromString(base64.urlsafe_b64decode(recorded.encode("ascii")))
+
+
+class EvaluatorSpec(standard_component_specs.EvaluatorSpec):
+    PARAMETERS = {**standard_component_specs.EvaluatorSpec.PARAMETERS,
+                  EVAL_CONFIG_KEY: ExecutionParameter(type=str)}
+
+
+class Executor(tfx_evaluator_executor.Executor):
+    def Do(self, input_dict: Dict[str, List[types.Artifact]],
+           output_dict: Dict[str, List[types.Artifact]], exec_properties: Dict[str, Any]) -> None:
+        properties = dict(exec_properties)
+        properties[EVAL_CONFIG_KEY] = proto_utils.proto_to_json(decode(exec_properties[EVAL_CONFIG_KEY]))
+        super().Do(input_dict, output_dict, properties)
+
+
+class Evaluator(base_beam_component.BaseBeamComponent):
+    """TFX's Evaluator (same inputs, outputs and executor) for one candidate and its baseline."""
+
+    SPEC_CLASS = EvaluatorSpec
+    EXECUTOR_SPEC = executor_spec.BeamExecutorSpec(Executor)
+
+    def __init__(self, examples: types.BaseChannel, model: types.BaseChannel,
+                 baseline_model: types.BaseChannel, eval_config: tfma.EvalConfig):
+        super().__init__(spec=EvaluatorSpec(
+            examples=examples, model=model, baseline_model=baseline_model,
+            eval_config=encode(eval_config),
+            evaluation=types.Channel(type=standard_artifacts.ModelEvaluation),
+            blessing=types.Channel(type=standard_artifacts.ModelBlessing)))
