@@ -32,6 +32,10 @@ def sqlite_uri(path: str) -> str:
     return "sqlite://" + os.path.abspath(path)
 
 
+def is_server(uri: str) -> bool:
+    return scheme(uri) in _SERVERS
+
+
 def scheme(uri: str) -> str:
     return uri.split("://", 1)[0].lower() if "://" in uri else "sqlite"
 
@@ -147,3 +151,4 @@ def open_store(uri: str, writable: bool = False) -> mlmd.MetadataStore:
         if scheme(uri) in ("postgresql", "postgres"):
             connect_postgresql(uri, "tfxpipe check").close()
         raise MetadataStoreError(f"cannot open ML Metadata at {redacted(uri)}: {error}") from None
+

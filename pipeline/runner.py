@@ -11,7 +11,8 @@ from tfx.orchestration.local.local_dag_runner import LocalDagRunner
 from tfx.orchestration.portable import runtime_parameter_utils
 from tfx.proto.orchestration import pipeline_pb2
 
-from pipeline import gate, metadata_store, metrics, progress, run_lock, run_report, run_summary, runs
+from pipeline import (gate, metadata_server_fixes, metadata_store, metrics, progress, run_lock,
+                      run_report, run_summary, runs)
 from pipeline.configs import PipelineConfig
 from pipeline.pipeline import create_pipeline
 from schema import checks, report
@@ -91,7 +92,8 @@ def run(config: PipelineConfig, run_id: str, resume: bool = False) -> None:
     absl_logger = absl_logging.get_absl_logger()
     absl_logger.addHandler(handler)
     try:
-        _LocalRunWithId(run_id).run(create_pipeline(config), run_options=run_options)
+        with metadata_server_fixes.applied(config.metadata_uri):
+            _LocalRunWithId(run_id).run(create_pipeline(config), run_options=run_options)
     except checks.DataValidationError as error:
         run_summary.record_failure(store, run_id, gate.DataGate.__name__, str(error))
         raise PipelineFailed(f"the data gate stopped the run before Transform:\n{error}") from error
