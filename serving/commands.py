@@ -23,6 +23,7 @@ def add_serve_options(parser: argparse.ArgumentParser, serving_dir: str, model_n
     parser.add_argument("--ready-file", help="write the bound ports here (JSON) once serving")
     parser.add_argument("--request-log", help="folder to log request examples to, for `tfxpipe monitor`")
     parser.add_argument("--log-sample-rate", type=float, default=DEFAULTS.request_log_sample_rate)
+    parser.add_argument("--shutdown-grace-seconds", type=float, default=DEFAULTS.shutdown_grace_seconds, help="on SIGTERM/SIGINT, stop taking requests and let those in progress finish this long")
     parser.add_argument("--log-max-mb", type=float, default=DEFAULTS.request_log_max_bytes / (1 << 20), help="disk cap of the request log")
 
 
@@ -42,6 +43,7 @@ def serve(args: argparse.Namespace) -> int:
         busy_poll_seconds=args.busy_poll_ms / 1000,
         request_log_dir=args.request_log, request_log_sample_rate=args.log_sample_rate,
         request_log_max_bytes=int(args.log_max_mb * (1 << 20)),
+        shutdown_grace_seconds=args.shutdown_grace_seconds,
     )
     server.serve(config, settings)
     return 0

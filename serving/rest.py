@@ -4,6 +4,7 @@ Tornado: a production HTTP server (not a development server like Werkzeug's or h
 maintained, already installed with TFX (through Jupyter), with a request body cap built in
 (`max_body_size`). Model calls go through serving/dispatch.py (small requests inline, large on a pool).
 """
+import asyncio
 import functools
 import json
 import re
@@ -31,7 +32,10 @@ _INVALID = grpc.StatusCode.INVALID_ARGUMENT
 
 
 def _model_spec(match: re.Match, body: Dict[str, Any]) -> model_pb2.ModelSpec:
-    spec = model_pb2.ModelSpec(name=match["name"], signature_name=body.get("signature_name", ""))
+    signature_name = body.get("signature_name", "")
+    if not isinstance(signature_name, str):
+        raise ServingError(_INVALID, f"signature_name must be a string, not {signature_name!r}")
+    spec = model_pb2.ModelSpec(name=match["name"], signature_name=signature_name)
     if match["version"] is not None:
         if not match["version"].isdigit():
             raise ServingError(_INVALID, f"Malformed request: version {match['version']!r} is not "
@@ -42,12 +46,44 @@ def _model_spec(match: re.Match, body: Dict[str, Any]) -> model_pb2.ModelSpec:
     return spec
 
 
+class InFlight:
+    """Requests being answered, so a shutdown can let them finish (tornado's own
+    `close_all_connections` would cut them off)."""
+
+    def __init__(self):
+        self.count = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    def started(self) -> None:
+        self.count += 1
+        self._idle.clear()
+
+    def finished(self) -> None:
+        self.count -= 1
+        if self.count == 0:
+            self._idle.set()
+
+    async def drained(self, timeout: float) -> bool:
+        try:
+            await asyncio.wait_for(self._idle.wait(), timeout)
+            return True
+        except asyncio.TimeoutError:
+            return False
+
+
 class ApiHandler(tornado.web.RequestHandler):
     def initialize(self, server: api.ModelServer, dispatcher: Dispatcher,
-                   request_log: Optional[RequestLog]):
+                   request_log: Optional[RequestLog], in_flight: InFlight):
         # Not `_log`: that name is tornado.web.RequestHandler's own access-log method.
         self._server, self._dispatcher = server, dispatcher  # pylint: disable=W0201
-        self._request_log = request_log  # pylint: disable=W0201
+        self._request_log, self._in_flight = request_log, in_flight  # pylint: disable=W0201
+
+    def prepare(self) -> None:
+        self._in_flight.started()
+
+    def on_finish(self) -> None:
+        self._in_flight.finished()
 
     async def get(self) -> None:
         await self._answer("GET")
@@ -61,6 +97,8 @@ class ApiHandler(tornado.web.RequestHandler):
                 len(self.request.body), self._dispatch, verb, self.request.path, self.request.body)
         except ServingError as error:
             status, body = rest_json.error_body(error)
+        except RecursionError:  # Python's JSON parser and the conversions recurse per nesting level
+            status, body = 400, {"error": "Malformed request: JSON nested too deeply"}
         except Exception as error:  # pylint: disable=broad-except  (never take the server down)
             status, body = 500, {"error": f"{type(error).__name__}: {error}"}
         self.set_status(status)
@@ -126,15 +164,26 @@ def _json_body(raw: bytes) -> Dict[str, Any]:
     return body
 
 
-def start(server: api.ModelServer, host: str, port: int, max_request_bytes: int,
-          dispatcher: Dispatcher, request_log: Optional[RequestLog] = None) -> int:
-    """Listens on the running event loop; returns the bound port (useful with port 0)."""
-    application = tornado.web.Application(
-        [(r"/.*", ApiHandler, {"server": server, "dispatcher": dispatcher,
-                               "request_log": request_log})],
-        log_function=lambda handler: None,  # no access log line per request
-    )
-    http_server = tornado.httpserver.HTTPServer(application, max_body_size=max_request_bytes)
-    sockets = tornado.netutil.bind_sockets(port, address=host)
-    http_server.add_sockets(sockets)
-    return sockets[0].getsockname()[1]
+class RestServer:
+    """Listens on the running event loop (`port`: the bound one, useful with port 0)."""
+
+    def __init__(self, server: api.ModelServer, host: str, port: int, max_request_bytes: int,
+                 dispatcher: Dispatcher, request_log: Optional[RequestLog] = None):
+        self._in_flight = InFlight()
+        application = tornado.web.Application(
+            [(r"/.*", ApiHandler, {"server": server, "dispatcher": dispatcher,
+                                   "request_log": request_log, "in_flight": self._in_flight})],
+            log_function=lambda handler: None,  # no access log line per request
+        )
+        self._http = tornado.httpserver.HTTPServer(application, max_body_size=max_request_bytes)
+        sockets = tornado.netutil.bind_sockets(port, address=host)
+        self._http.add_sockets(sockets)
+        self.port = sockets[0].getsockname()[1]
+
+    async def stop(self, grace_seconds: float) -> bool:
+        """Stops accepting, lets requests in progress finish (at most `grace_seconds`), then closes
+        every connection. False when some request had to be cut off."""
+        self._http.stop()
+        drained = await self._in_flight.drained(grace_seconds)
+        await self._http.close_all_connections()
+        return drained

@@ -115,6 +115,8 @@ def _feature(name: str, value: Any, feature: tf.train.Feature) -> None:
     if all(isinstance(v, (bytes, str)) for v in values):
         feature.bytes_list.value.extend(v.encode() if isinstance(v, str) else v for v in values)
     elif all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+        if any(not -(1 << 63) <= v < 1 << 63 for v in values):
+            raise ServingError(_INVALID, f"feature {name!r}: {value!r} is out of the int64 range")
         feature.int64_list.value.extend(values)
     elif all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
         feature.float_list.value.extend(values)

@@ -33,6 +33,7 @@ class ServerSettings:
     request_log_dir: Optional[str] = None
     request_log_sample_rate: float = 1.0
     request_log_max_bytes: int = 64 << 20
+    shutdown_grace_seconds: float = 10.0  # SIGTERM/SIGINT: requests in progress may finish this long
 
 
 def build(config: model_server_config_pb2.ModelServerConfig, settings: ServerSettings
@@ -73,8 +74,9 @@ async def _serve(server: api.ModelServer, settings: ServerSettings, dispatcher: 
     grpc_server, grpc_port = await grpc_api.start(server, settings.host, settings.grpc_port,
                                                   settings.max_request_bytes, dispatcher,
                                                   request_log)
-    rest_port = rest.start(server, settings.host, settings.rest_port, settings.max_request_bytes,
-                           dispatcher, request_log)
+    rest_server = rest.RestServer(server, settings.host, settings.rest_port,
+                                  settings.max_request_bytes, dispatcher, request_log)
+    rest_port = rest_server.port
     stop_polling = threading.Event()
     threading.Thread(target=_poll_forever, args=(server, settings.poll_seconds, stop_polling),
                      daemon=True, name="version-poller").start()
@@ -87,8 +89,12 @@ async def _serve(server: api.ModelServer, settings: ServerSettings, dispatcher: 
     for signal_number in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signal_number, stopped.set)
     await stopped.wait()
+    # Graceful: neither port takes new requests; those in progress finish (within the grace time).
     stop_polling.set()
-    await grpc_server.stop(grace=2)
+    grpc_stopped = asyncio.ensure_future(grpc_server.stop(grace=settings.shutdown_grace_seconds))
+    if not await rest_server.stop(settings.shutdown_grace_seconds):
+        print("Stopping: REST requests still running after the grace time were cut off", flush=True)
+    await grpc_stopped
     dispatcher.shutdown()
     if request_log is not None:
         request_log.close()

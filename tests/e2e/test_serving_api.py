@@ -147,6 +147,23 @@ def test_rest_broken_json_and_oversized_bodies_are_refused_and_the_server_stays_
     assert rest(server, "POST", "toy:predict", json={"instances": b64_instances()}).status_code == 200
 
 
+@pytest.mark.parametrize("path, raw", [
+    ("toy:predict", '{"instances": ' + "[" * 5000 + "]" * 5000 + "}"),  # a nesting bomb
+    ("toy:predict", '{"instances": ' + "[" * 900 + "1" + "]" * 900 + "}"),  # parses, too deep to use
+    ("toy:predict", '{"signature_name": 5, "instances": []}'),
+    ("toy:predict", '{"instances": 5}'),
+    ("toy:predict", '{"inputs": {"examples": {"b64": 5}}}'),
+    ("toy:classify", '{"signature_name": ["x"], "examples": []}'),
+    ("toy:classify", '{"examples": [{"trip_miles": 99999999999999999999999}]}'),
+    ("toy:regress", '{"examples": [{"trip_miles": {"nested": 1}}]}'),
+    ("toy:regress", '{"context": 5, "examples": [{"trip_miles": 1.0}]}'),
+])
+def test_rest_malformed_bodies_are_bad_requests_never_server_errors(server, path, raw):
+    response = rest(server, "POST", path, data=raw.encode())
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]
+
+
 # ---- gRPC ---------------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")

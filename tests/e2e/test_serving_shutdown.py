@@ -1,0 +1,55 @@
+"""SIGTERM under load: the server stops taking requests, lets those in progress finish and exits 0."""
+import base64
+import signal
+import threading
+import time
+
+import requests
+
+from serving import process as serving_server
+from tests import serving_models
+
+BIG = 200_000  # examples: a request that takes a second or more to answer
+CLIENTS = 8
+
+
+def test_sigterm_during_load_finishes_requests_in_progress_and_exits_zero(tmp_path):
+    serving_models.build(str(tmp_path / "toy" / "1"), 1.0)
+    example = {"b64": base64.b64encode(serving_models.example(1.0, "Cash")).decode()}
+    statuses, big, stop = [], {}, threading.Event()
+    with serving_server.running(["--serving-dir", str(tmp_path), "--model-name", "toy",
+                                 "--settle-seconds", "0", "--max-request-mb", "64"]) as server:
+        url = f"{server.rest_url}/v1/models/toy:predict"
+
+        def small_requests():
+            with requests.Session() as session:
+                while not stop.is_set():
+                    try:
+                        statuses.append(session.post(url, json={"instances": [example]}, timeout=30).status_code)
+                    except requests.ConnectionError:
+                        statuses.append("refused")
+                        time.sleep(0.01)
+
+        def big_request():
+            started = time.monotonic()
+            response = requests.post(url, json={"instances": [example] * BIG}, timeout=120)
+            big.update(status=response.status_code, rows=len(response.json().get("predictions", [])),
+                       seconds=time.monotonic() - started)
+
+        clients = [threading.Thread(target=small_requests) for _ in range(CLIENTS)]
+        for client in clients:
+            client.start()
+        sender = threading.Thread(target=big_request)
+        sender.start()
+        time.sleep(0.8)  # the big body is sent and being answered
+        server.process.send_signal(signal.SIGTERM)
+        exit_code = server.process.wait(timeout=30)
+        sender.join()
+        stop.set()
+        for client in clients:
+            client.join()
+    assert exit_code == 0
+    assert big == {"status": 200, "rows": BIG, "seconds": big["seconds"]} and big["seconds"] > 0.8
+    answered = [s for s in statuses if s != "refused"]
+    assert answered and set(answered) == {200}, "no request got an error answer, only refusals"
+    assert "refused" in statuses, "after SIGTERM new requests are not taken"
