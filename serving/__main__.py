@@ -3,8 +3,10 @@ validation and the tests start it in a child process (`tfxpipe serve` is the sam
 import argparse
 import os
 import sys
+import warnings
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before TensorFlow loads: CUDA/TensorRT noise
+warnings.filterwarnings("ignore")  # e.g. google-api-core's FutureWarning about Python 3.10
 
 from serving import commands  # noqa: E402
 
