@@ -15,11 +15,13 @@ from tensorflow_serving.apis import (
 )
 
 from serving import tensors
+from serving.metrics import ServingMetrics, Stopwatch
 from serving.servables import InputType, LoadedVersion, ModelVersions, ServingError
 
 DEFAULT_SIGNATURE = "serving_default"
 CLASSIFY_METHOD = "tensorflow/serving/classify"
 REGRESS_METHOD = "tensorflow/serving/regress"
+_API_OF_METHOD = {CLASSIFY_METHOD: "Classify", REGRESS_METHOD: "Regress"}
 _INVALID = grpc.StatusCode.INVALID_ARGUMENT
 _GRPC_CODES = {code.value[0]: code for code in grpc.StatusCode}
 
@@ -27,8 +29,10 @@ _GRPC_CODES = {code.value[0]: code for code in grpc.StatusCode}
 class ModelServer:
     """The models a server serves, by name."""
 
-    def __init__(self, models: Mapping[str, ModelVersions]):
+    def __init__(self, models: Mapping[str, ModelVersions],
+                 metrics: Optional[ServingMetrics] = None):
         self.models = dict(models)
+        self.metrics = metrics
 
     def _model(self, name: str) -> ModelVersions:
         if name not in self.models:
@@ -58,6 +62,7 @@ class ModelServer:
                                f"`{spec.name}`. Send extra: {{{', '.join(extra)}}}. Missing but "
                                f"required: {{{', '.join(missing)}}}.")
         arrays = {key: _checked(key, value, expected[key]) for key, value in inputs.items()}
+        stopwatch = Stopwatch()
         try:
             outputs = loaded.run(name, arrays)
         except tf.errors.OpError as error:  # TF's codes are the canonical gRPC codes
@@ -65,6 +70,11 @@ class ModelServer:
                                _first_line(error)) from None
         except (ValueError, TypeError) as error:  # a feed numpy could not hand to TensorFlow
             raise ServingError(_INVALID, _first_line(error)) from None
+        if self.metrics is not None:
+            first = next(iter(arrays.values()), None)
+            self.metrics.model_run(spec.name, _API_OF_METHOD.get(method, "Predict"),
+                                   len(first) if first is not None and first.ndim else None,
+                                   stopwatch.seconds)
         return loaded, name, outputs
 
     def predict(self, request: predict_pb2.PredictRequest) -> predict_pb2.PredictResponse:

@@ -23,14 +23,20 @@ def add_serve_options(parser: argparse.ArgumentParser, serving_dir: str, model_n
     parser.add_argument("--ready-file", help="write the bound ports here (JSON) once serving")
     parser.add_argument("--request-log", help="folder to log request examples to, for `tfxpipe monitor`")
     parser.add_argument("--log-sample-rate", type=float, default=DEFAULTS.request_log_sample_rate)
+    parser.add_argument("--monitoring-config-file", help="TF Serving's monitoring.config: Prometheus metrics on or off and their path (default: on, at /monitoring/prometheus/metrics)")
     parser.add_argument("--shutdown-grace-seconds", type=float, default=DEFAULTS.shutdown_grace_seconds, help="on SIGTERM/SIGINT, stop taking requests and let those in progress finish this long")
     parser.add_argument("--log-max-mb", type=float, default=DEFAULTS.request_log_max_bytes / (1 << 20), help="disk cap of the request log")
 
 
 def serve(args: argparse.Namespace) -> int:
     # pylint: disable=import-outside-toplevel  (TensorFlow loads only for commands that need it)
-    from serving import server, servables
+    from serving import metrics, server, servables
 
+    try:
+        metrics_path = metrics.read_monitoring_config(args.monitoring_config_file)
+    except (OSError, ValueError) as error:
+        print(f"error: --monitoring-config-file: {error}")
+        return 1
     if args.model_config_file:
         config = servables.read_model_config(args.model_config_file)
     else:
@@ -44,6 +50,7 @@ def serve(args: argparse.Namespace) -> int:
         request_log_dir=args.request_log, request_log_sample_rate=args.log_sample_rate,
         request_log_max_bytes=int(args.log_max_mb * (1 << 20)),
         shutdown_grace_seconds=args.shutdown_grace_seconds,
+        metrics_path=metrics_path,
     )
     server.serve(config, settings)
     return 0

@@ -10,48 +10,56 @@ from tensorflow_serving.apis import model_service_pb2_grpc, prediction_service_p
 
 from serving import api
 from serving.dispatch import Dispatcher
+from serving.metrics import Stopwatch
 from serving.request_log import RequestLog
 from serving.servables import ServingError
 
 
 class _Service:
-    def __init__(self, dispatcher: Dispatcher):
-        self._dispatcher = dispatcher
+    def __init__(self, server: api.ModelServer, dispatcher: Dispatcher):
+        self._server, self._dispatcher = server, dispatcher
 
-    async def _answer(self, context: aio.ServicerContext, operation: Callable, request):
+    async def _answer(self, context: aio.ServicerContext, operation: Callable, request, name: str):
+        """`name`: the API, as TF Serving's metrics label it (Predict, Classify, ...)."""
+        stopwatch, code, message = Stopwatch(), grpc.StatusCode.OK, ""
         try:
             return await self._dispatcher.run(request.ByteSize(), operation, request)
         except ServingError as error:
-            await context.abort(error.code, error.message)
+            code, message = error.code, error.message
         except Exception as error:  # pylint: disable=broad-except  (never take the server down)
-            await context.abort(grpc.StatusCode.INTERNAL, f"{type(error).__name__}: {error}")
+            code, message = grpc.StatusCode.INTERNAL, f"{type(error).__name__}: {error}"
+        finally:
+            if self._server.metrics is not None:
+                self._server.metrics.request(request.model_spec.name, name, "GRPC", code.name,
+                                             stopwatch.seconds)
+        await context.abort(code, message)
         return None  # not reached: abort raises
 
 
 class PredictionService(_Service, prediction_service_pb2_grpc.PredictionServiceServicer):
     def __init__(self, server: api.ModelServer, dispatcher: Dispatcher,
                  request_log: Optional[RequestLog]):
-        super().__init__(dispatcher)
-        self._server, self._request_log = server, request_log
+        super().__init__(server, dispatcher)
+        self._request_log = request_log
 
     async def Predict(self, request, context):
-        response = await self._answer(context, self._server.predict, request)
+        response = await self._answer(context, self._server.predict, request, "Predict")
         if self._request_log is not None and set(request.inputs) == {"examples"}:
             self._request_log.record(list(request.inputs["examples"].string_val))
         return response
 
     async def Classify(self, request, context):
-        response = await self._answer(context, self._server.classify, request)
+        response = await self._answer(context, self._server.classify, request, "Classify")
         self._log_input(request.input)
         return response
 
     async def Regress(self, request, context):
-        response = await self._answer(context, self._server.regress, request)
+        response = await self._answer(context, self._server.regress, request, "Regress")
         self._log_input(request.input)
         return response
 
     async def GetModelMetadata(self, request, context):
-        return await self._answer(context, self._server.metadata, request)
+        return await self._answer(context, self._server.metadata, request, "GetModelMetadata")
 
     def _log_input(self, request_input) -> None:
         if self._request_log is not None:
@@ -60,11 +68,10 @@ class PredictionService(_Service, prediction_service_pb2_grpc.PredictionServiceS
 
 class ModelService(_Service, model_service_pb2_grpc.ModelServiceServicer):
     def __init__(self, server: api.ModelServer, dispatcher: Dispatcher):
-        super().__init__(dispatcher)
-        self._server = server
+        super().__init__(server, dispatcher)
 
     async def GetModelStatus(self, request, context):
-        return await self._answer(context, self._server.status, request)
+        return await self._answer(context, self._server.status, request, "GetModelStatus")
 
 
 async def start(server: api.ModelServer, host: str, port: int, max_request_bytes: int,

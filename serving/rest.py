@@ -20,6 +20,7 @@ from tensorflow_serving.apis import (
 
 from serving import api, rest_json
 from serving.dispatch import Dispatcher
+from serving.metrics import ServingMetrics, Stopwatch
 from serving.request_log import RequestLog
 from serving.servables import ServingError
 
@@ -92,15 +93,21 @@ class ApiHandler(tornado.web.RequestHandler):
         await self._answer("POST")
 
     async def _answer(self, verb: str) -> None:
+        stopwatch, code = Stopwatch(), grpc.StatusCode.OK
         try:
             status, body = await self._dispatcher.run(
                 len(self.request.body), self._dispatch, verb, self.request.path, self.request.body)
         except ServingError as error:
-            status, body = rest_json.error_body(error)
+            code, (status, body) = error.code, rest_json.error_body(error)
         except RecursionError:  # Python's JSON parser and the conversions recurse per nesting level
-            status, body = 400, {"error": "Malformed request: JSON nested too deeply"}
+            code, status, body = _INVALID, 400, {"error": "Malformed request: JSON nested too deeply"}
         except Exception as error:  # pylint: disable=broad-except  (never take the server down)
-            status, body = 500, {"error": f"{type(error).__name__}: {error}"}
+            code, status = grpc.StatusCode.INTERNAL, 500
+            body = {"error": f"{type(error).__name__}: {error}"}
+        if self._server.metrics is not None:
+            match = _PATH.match(self.request.path)
+            self._server.metrics.request(
+                match["name"] if match else "", _api_name(match), "REST", code.name, stopwatch.seconds)
         self.set_status(status)
         self.set_header("Content-Type", "application/json")
         self.finish(json.dumps(body))
@@ -154,6 +161,27 @@ class ApiHandler(tornado.web.RequestHandler):
             self._request_log.record(list(api.serialized_examples(request_input)))
 
 
+def _api_name(match: Optional[re.Match]) -> str:
+    """The API as TF Serving's metrics label it."""
+    if match is None:
+        return "Unknown"
+    if match["method"]:
+        return match["method"].capitalize()
+    return "GetModelMetadata" if match["metadata"] else "GetModelStatus"
+
+
+class MetricsHandler(tornado.web.RequestHandler):
+    """TF Serving's Prometheus endpoint (serving/metrics.py)."""
+
+    def initialize(self, metrics: ServingMetrics):
+        self._metrics = metrics  # pylint: disable=W0201
+
+    def get(self) -> None:
+        text, content_type = self._metrics.exposition()
+        self.set_header("Content-Type", content_type)
+        self.finish(text)
+
+
 def _json_body(raw: bytes) -> Dict[str, Any]:
     try:
         body = json.loads(raw)
@@ -168,11 +196,15 @@ class RestServer:
     """Listens on the running event loop (`port`: the bound one, useful with port 0)."""
 
     def __init__(self, server: api.ModelServer, host: str, port: int, max_request_bytes: int,
-                 dispatcher: Dispatcher, request_log: Optional[RequestLog] = None):
+                 dispatcher: Dispatcher, request_log: Optional[RequestLog] = None,
+                 metrics_path: Optional[str] = None):
+        """`metrics_path`: where the Prometheus metrics are served (None: nowhere)."""
         self._in_flight = InFlight()
+        routes = [(re.escape(metrics_path), MetricsHandler, {"metrics": server.metrics})] \
+            if metrics_path and server.metrics is not None else []
         application = tornado.web.Application(
-            [(r"/.*", ApiHandler, {"server": server, "dispatcher": dispatcher,
-                                   "request_log": request_log, "in_flight": self._in_flight})],
+            routes + [(r"/.*", ApiHandler, {"server": server, "dispatcher": dispatcher,
+                                            "request_log": request_log, "in_flight": self._in_flight})],
             log_function=lambda handler: None,  # no access log line per request
         )
         self._http = tornado.httpserver.HTTPServer(application, max_body_size=max_request_bytes)

@@ -13,8 +13,9 @@ from typing import Optional
 
 from tensorflow_serving.config import model_server_config_pb2
 
-from serving import api, event_loop, grpc_api, rest, warmup
+from serving import api, event_loop, grpc_api, metrics, rest, warmup
 from serving.dispatch import Dispatcher
+from serving.metrics import ServingMetrics, Stopwatch
 from serving.request_log import RequestLog
 from serving.servables import ModelVersions
 
@@ -33,17 +34,30 @@ class ServerSettings:
     request_log_dir: Optional[str] = None
     request_log_sample_rate: float = 1.0
     request_log_max_bytes: int = 64 << 20
+    metrics_path: Optional[str] = metrics.PATH  # Prometheus, on the REST port; None: off
     shutdown_grace_seconds: float = 10.0  # SIGTERM/SIGINT: requests in progress may finish this long
 
 
 def build(config: model_server_config_pb2.ModelServerConfig, settings: ServerSettings
           ) -> api.ModelServer:
-    server = api.ModelServer({})
+    server = api.ModelServer({}, ServingMetrics() if settings.metrics_path else None)
     for model_config in config.model_config_list.config:
         server.models[model_config.name] = ModelVersions(
-            model_config, on_loaded=lambda loaded: warmup.replay(server, loaded),
+            model_config, on_loaded=lambda loaded: _warm_up(server, loaded),
             settle_seconds=settings.settle_seconds, announce=_announce)
     return server
+
+
+def _warm_up(server: api.ModelServer, loaded) -> int:
+    stopwatch, status = Stopwatch(), "OK"
+    try:
+        return warmup.replay(server, loaded)
+    except Exception:
+        status = "FAILED"
+        raise
+    finally:
+        if server.metrics is not None:
+            server.metrics.warmup_latency.labels(loaded.path, status).observe(stopwatch.seconds * 1e6)
 
 
 def _announce(line: str) -> None:
@@ -75,7 +89,8 @@ async def _serve(server: api.ModelServer, settings: ServerSettings, dispatcher: 
                                                   settings.max_request_bytes, dispatcher,
                                                   request_log)
     rest_server = rest.RestServer(server, settings.host, settings.rest_port,
-                                  settings.max_request_bytes, dispatcher, request_log)
+                                  settings.max_request_bytes, dispatcher, request_log,
+                                  settings.metrics_path)
     rest_port = rest_server.port
     stop_polling = threading.Event()
     threading.Thread(target=_poll_forever, args=(server, settings.poll_seconds, stop_polling),

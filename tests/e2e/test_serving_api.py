@@ -11,6 +11,7 @@ import pytest
 import requests
 import tensorflow as tf
 from google.protobuf import text_format
+from prometheus_client.parser import text_string_to_metric_families
 from tensorflow_serving.apis import (
     classification_pb2, get_model_metadata_pb2, get_model_status_pb2, model_pb2,
     model_service_pb2_grpc, predict_pb2, prediction_service_pb2_grpc, regression_pb2,
@@ -238,6 +239,34 @@ def test_grpc_errors_carry_status_codes(channel, request_factory, code, message)
     assert message in raised.value.details()
     after = stub.Predict(predict_request(spec()), timeout=30)  # the server is still up
     assert tf.make_ndarray(after.outputs["probabilities"]).shape == (len(EXAMPLES), 1)
+
+
+def prometheus_counts(server):
+    """(model_name, status) -> requests, from the metrics endpoint, parsed by prometheus-client."""
+    response = requests.get(f"{server.rest_url}/monitoring/prometheus/metrics", timeout=30)
+    assert response.status_code == 200 and response.headers["Content-Type"].startswith("text/plain")
+    families = {f.name: f for f in text_string_to_metric_families(response.text)}
+    assert {":tensorflow:serving:request_latency", ":tensorflow:serving:runtime_latency",
+            ":tensorflow:serving:request_example_counts", ":tensorflow:serving:model_warmup_latency",
+            } <= set(families)
+    counted = families[":tensorflow:serving:request_count"]
+    assert counted.type == "counter"
+    return {(s.labels["model_name"], s.labels["status"]): s.value for s in counted.samples}
+
+
+def test_prometheus_request_count_matches_the_requests_sent_by_status(server, channel):
+    before = prometheus_counts(server)
+    for _ in range(3):
+        assert rest(server, "POST", "toy:predict", json={"instances": b64_instances()}).status_code == 200
+    assert rest(server, "POST", "toy:predict", json={"instances": [1, 2]}).status_code == 400
+    assert rest(server, "GET", "ghost").status_code == 404
+    stub = prediction_service_pb2_grpc.PredictionServiceStub(channel)
+    stub.Predict(predict_request(spec()), timeout=30)
+    with pytest.raises(grpc.RpcError):
+        stub.Predict(predict_request(spec(name="ghost")), timeout=30)
+    after = prometheus_counts(server)
+    changed = {key: after[key] - before.get(key, 0) for key in after if after[key] != before.get(key, 0)}
+    assert changed == {("toy", "OK"): 4, ("toy", "INVALID_ARGUMENT"): 1, ("ghost", "NOT_FOUND"): 2}
 
 
 def test_no_request_left_an_error_in_the_server_log(server):

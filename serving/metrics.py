@@ -1,0 +1,115 @@
+"""TF Serving's Prometheus metrics, under its names and labels, with prometheus-client.
+
+Served on the REST port at `/monitoring/prometheus/metrics` (TF Serving's path, on by default here;
+`--monitoring-config-file` takes TF Serving's monitoring.config). Latencies are in microseconds, as
+TF Serving's are. `:tensorflow:serving:request_count` is written as TF Serving writes it, a counter without the
+`_total` suffix that prometheus-client adds to every counter's name (so dashboards built for TF
+Serving work unchanged): those few lines are rendered here.
+"""
+import threading
+import time
+from collections import Counter
+from typing import Optional, Tuple
+
+import prometheus_client
+from google.protobuf import descriptor_pb2, descriptor_pool, message_factory, text_format
+
+PATH = "/monitoring/prometheus/metrics"
+PREFIX = ":tensorflow:serving:"
+# TF Serving's buckets: 10 us growing by 1.8x, 33 of them (about 3.3 hours at the top).
+LATENCY_BUCKETS = tuple(10 * 1.8 ** i for i in range(33))
+EXAMPLE_BUCKETS = tuple(2 ** i for i in range(21))
+
+prometheus_client.disable_created_metrics()  # no `_created` series: TF Serving exposes none
+
+
+class ServingMetrics:
+    def __init__(self):
+        self.registry = prometheus_client.CollectorRegistry(auto_describe=False)
+        self._lock = threading.Lock()
+        self._requests: Counter = Counter()  # (model name, status) -> requests
+        self.request_latency = prometheus_client.Histogram(
+            f"{PREFIX}request_latency", "Distribution of wall time (in microseconds) for requests.",
+            ["model_name", "API", "entrypoint"], buckets=LATENCY_BUCKETS, registry=self.registry)
+        self.runtime_latency = prometheus_client.Histogram(
+            f"{PREFIX}runtime_latency", "Distribution of wall time (in microseconds) for the model "
+            "run of a request.", ["model_name", "API", "runtime"], buckets=LATENCY_BUCKETS,
+            registry=self.registry)
+        self.example_counts = prometheus_client.Histogram(
+            f"{PREFIX}request_example_counts", "The number of examples (batch size) per request.",
+            ["model_name", "API"], buckets=EXAMPLE_BUCKETS, registry=self.registry)
+        self.warmup_latency = prometheus_client.Histogram(
+            f"{PREFIX}model_warmup_latency", "Distribution of wall time (in microseconds) for "
+            "warming up a model version.", ["model_path", "status"], buckets=LATENCY_BUCKETS,
+            registry=self.registry)
+
+    def _request_count_lines(self) -> str:
+        name = f"{PREFIX}request_count"
+        lines = [f"# HELP {name} The total number of requests.", f"# TYPE {name} counter"]
+        with self._lock:
+            for (model_name, status), count in sorted(self._requests.items()):
+                lines.append(f'{name}{{model_name="{_escaped(model_name)}",status="{status}"}} '
+                             f"{float(count)}")
+        return "\n".join(lines) + "\n"
+
+    def request(self, model_name: str, api: str, entrypoint: str, status: str,
+                seconds: float) -> None:
+        with self._lock:
+            self._requests[(model_name, status)] += 1
+        self.request_latency.labels(model_name, api, entrypoint).observe(seconds * 1e6)
+
+    def model_run(self, model_name: str, api: str, examples: Optional[int], seconds: float) -> None:
+        self.runtime_latency.labels(model_name, api, "TF").observe(seconds * 1e6)
+        if examples is not None:
+            self.example_counts.labels(model_name, api).observe(examples)
+
+    def exposition(self) -> Tuple[bytes, str]:
+        text = self._request_count_lines().encode() + prometheus_client.generate_latest(self.registry)
+        # The classic text format, what TF Serving answers and every Prometheus version scrapes.
+        return text, prometheus_client.CONTENT_TYPE_PLAIN_0_0_4
+
+
+def _escaped(label_value: str) -> str:
+    """The exposition format's escaping of a label value (model names come from requests)."""
+    return label_value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+
+
+class Stopwatch:
+    def __init__(self):
+        self.started = time.perf_counter()
+
+    @property
+    def seconds(self) -> float:
+        return time.perf_counter() - self.started
+
+
+def _monitoring_config_class():
+    """TF Serving's MonitoringConfig message (monitoring_config.proto), which tensorflow-serving-api
+    does not ship: built from its two messages so its text format parses with protobuf's own parser."""
+    proto = descriptor_pb2.FileDescriptorProto(name="tfxpipe_monitoring_config.proto",
+                                               package="tensorflow.serving", syntax="proto3")
+    prometheus = proto.message_type.add(name="PrometheusConfig")
+    prometheus.field.add(name="enable", number=1, type=8, label=1)  # bool
+    prometheus.field.add(name="path", number=2, type=9, label=1)  # string
+    monitoring = proto.message_type.add(name="MonitoringConfig")
+    monitoring.field.add(name="prometheus_config", number=1, type=11, label=1,
+                         type_name=".tensorflow.serving.PrometheusConfig")
+    pool = descriptor_pool.DescriptorPool()
+    pool.Add(proto)
+    descriptor = pool.FindMessageTypeByName("tensorflow.serving.MonitoringConfig")
+    return message_factory.MessageFactory(pool).GetPrototype(descriptor)  # protobuf 3.20's API
+
+
+def read_monitoring_config(path: Optional[str]) -> Optional[str]:
+    """The metrics path from TF Serving's monitoring.config (None: metrics off); without a file,
+    metrics are on at TF Serving's path. ValueError names a malformed file."""
+    if path is None:
+        return PATH
+    config = _monitoring_config_class()()
+    with open(path, encoding="utf-8") as f:
+        try:
+            text_format.Parse(f.read(), config)
+        except text_format.ParseError as error:
+            raise ValueError(f"{path}: not a TF Serving monitoring config: {error}") from None
+    prometheus = config.prometheus_config
+    return (prometheus.path or PATH) if prometheus.enable else None

@@ -1,0 +1,49 @@
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from serving import deploy, metrics
+
+
+def families(serving_metrics):
+    text, content_type = serving_metrics.exposition()
+    assert content_type.startswith("text/plain; version=0.0.4")
+    return {f.name: f for f in text_string_to_metric_families(text.decode())}
+
+
+def test_request_count_is_tf_servings_counter_without_a_total_suffix():
+    recorded = metrics.ServingMetrics()
+    recorded.request("taxi", "Predict", "GRPC", "OK", 0.002)
+    recorded.request("taxi", "Predict", "REST", "OK", 0.004)
+    recorded.request('odd "name"\\', "Classify", "REST", "NOT_FOUND", 0.0001)
+    text = recorded.exposition()[0].decode()
+    assert "# TYPE :tensorflow:serving:request_count counter" in text and "_total" not in text
+    counted = families(recorded)[":tensorflow:serving:request_count"]
+    assert {(s.labels["model_name"], s.labels["status"]): s.value for s in counted.samples} == {
+        ("taxi", "OK"): 2.0, ('odd "name"\\', "NOT_FOUND"): 1.0}
+
+
+def test_latencies_are_in_microseconds_by_api_and_entrypoint():
+    recorded = metrics.ServingMetrics()
+    recorded.request("taxi", "Predict", "GRPC", "OK", 0.002)
+    recorded.model_run("taxi", "Classify", 32, 0.001)
+    found = families(recorded)
+    latency = {s.name: s.value for s in found[":tensorflow:serving:request_latency"].samples
+               if s.labels.get("entrypoint") == "GRPC" and "le" not in s.labels}
+    assert latency[":tensorflow:serving:request_latency_sum"] == pytest.approx(2000)
+    examples = {s.name: s.value for s in found[":tensorflow:serving:request_example_counts"].samples
+                if "le" not in s.labels}
+    assert examples[":tensorflow:serving:request_example_counts_sum"] == 32
+
+
+def test_monitoring_config_turns_metrics_on_off_or_moves_them(tmp_path):
+    assert metrics.read_monitoring_config(None) == metrics.PATH
+    written = tmp_path / "monitoring.config"
+    written.write_text(deploy.monitoring_config())  # what deploy-config writes for TF Serving
+    assert metrics.read_monitoring_config(str(written)) == deploy.PROMETHEUS_PATH == metrics.PATH
+    written.write_text('prometheus_config { enable: true, path: "/metrics" }')
+    assert metrics.read_monitoring_config(str(written)) == "/metrics"
+    written.write_text("prometheus_config { enable: false }")
+    assert metrics.read_monitoring_config(str(written)) is None
+    written.write_text("prometheus { on: yes }")
+    with pytest.raises(ValueError, match="not a TF Serving monitoring config"):
+        metrics.read_monitoring_config(str(written))
