@@ -233,8 +233,8 @@ def test_runs_and_the_run_report_show_the_tasks_own_metrics(trained):
     listing = tfxpipe("runs", "--dataset", trained.folder, "--work-dir", trained.work_dir)
     assert listing.returncode == 0, listing.stderr[-2000:]
     header, _, row = listing.stdout.splitlines()[:3]
-    assert header.split()[7:9] == [main, "skill_vs_naive"], header
-    assert row.split()[-2:] == ["yes", trained.summary().pushed_version]
+    assert header.split()[8:10] == [main, "skill_vs_naive"], header
+    assert row.split()[4] == "ok" and row.split()[-2:] == ["yes", trained.summary().pushed_version]
     report = re.search(r"^Run report: (\S+)$", trained.run.stdout, re.M).group(1)
     with open(report, encoding="utf-8") as f:
         page = f.read()
