@@ -75,8 +75,7 @@ def component_seconds(metadata_path: str) -> Dict[str, float]:
     run = store.get_context_by_type_and_name("pipeline_run", run_summary.run_ids(store)[-1])
     seconds = {}
     for execution in store.get_executions_by_context(run.id):
-        node = next(c.name.split(".", 1)[-1] for c in store.get_contexts_by_execution(execution.id)
-                    if c.type == "node")
+        node = run_summary.node_of(store, execution.id)
         elapsed = execution.last_update_time_since_epoch - execution.create_time_since_epoch
         seconds[node] = elapsed / 1000
     return seconds

@@ -11,7 +11,7 @@ import tensorflow_data_validation as tfdv
 from tfx.utils import proto_utils
 
 from models.dataset import Task
-from pipeline import evaluation, evaluator, metrics, runs
+from pipeline import evaluation, evaluator, metrics, run_summary, runs
 from schema import report
 
 _DECISION = "<p id='decision' class='{cls}'>{text}</p>"
@@ -35,7 +35,8 @@ def _thresholds(store, run_id: str) -> List[str]:
     """The thresholds as the Evaluator was configured in this run (its eval_config property)."""
     run = store.get_context_by_type_and_name("pipeline_run", run_id)
     for execution in store.get_executions_by_context(run.id):
-        if runs.node_of(store, execution.id) == "Evaluator" and "eval_config" in execution.custom_properties:
+        if (run_summary.node_of(store, execution.id) == "Evaluator"
+                and "eval_config" in execution.custom_properties):
             config = json.loads(proto_utils.proto_to_json(
                 evaluator.decode(execution.custom_properties["eval_config"].string_value)))
             rows = []

@@ -51,13 +51,17 @@ def record_failure(store: mlmd.MetadataStore, run_id: str, node_id: str, reason:
         store.put_executions([latest])
 
 
+def node_of(store: mlmd.MetadataStore, execution_id: int) -> str:
+    """The pipeline node (component id) an execution belongs to."""
+    return next(c.name.split(".", 1)[-1] for c in store.get_contexts_by_execution(execution_id)
+                if c.type == "node")
+
+
 def _executions_of(store: mlmd.MetadataStore, run_id: str, node_id: str) -> List:
     run = store.get_context_by_type_and_name("pipeline_run", run_id)
     if run is None:
         return []
-    return [e for e in store.get_executions_by_context(run.id)
-            if any(c.type == "node" and c.name.split(".", 1)[-1] == node_id
-                   for c in store.get_contexts_by_execution(e.id))]
+    return [e for e in store.get_executions_by_context(run.id) if node_of(store, e.id) == node_id]
 
 
 UNFINISHED = (metadata_store_pb2.Execution.NEW, metadata_store_pb2.Execution.RUNNING)
@@ -97,11 +101,7 @@ def summarize(store: mlmd.MetadataStore, run_id: Optional[str] = None) -> RunSum
     run = store.get_context_by_type_and_name("pipeline_run", run_id)
     summary = RunSummary(run_id=run_id, node_states={})
     for execution in store.get_executions_by_context(run.id):
-        node = next(
-            c.name.split(".", 1)[-1]
-            for c in store.get_contexts_by_execution(execution.id)
-            if c.type == "node"
-        )
+        node = node_of(store, execution.id)
         state = _STATE_NAMES.get(execution.last_known_state, str(execution.last_known_state))
         summary.node_states.setdefault(node, []).append(state)
 

@@ -42,11 +42,6 @@ class RunRecord:
         return self.summary.pushed_version if self.summary.pushed else None
 
 
-def node_of(store: mlmd.MetadataStore, execution_id: int) -> str:
-    return next(c.name.split(".", 1)[-1] for c in store.get_contexts_by_execution(execution_id)
-                if c.type == "node")
-
-
 def node_outputs(store: mlmd.MetadataStore, run_id: str, node: str) -> Dict[str, List]:
     """Output artifacts of `node`'s execution(s) in the run, by artifact type name. (The run's
     context also holds artifacts it only read, such as the baseline model.)"""
@@ -54,7 +49,7 @@ def node_outputs(store: mlmd.MetadataStore, run_id: str, node: str) -> Dict[str,
     types = {t.id: t.name for t in store.get_artifact_types()}
     found: Dict[str, List] = {}
     for execution in store.get_executions_by_context(run.id):
-        if node_of(store, execution.id) != node:
+        if run_summary.node_of(store, execution.id) != node:
             continue
         events = [e for e in store.get_events_by_execution_ids([execution.id])
                   if e.type == metadata_store_pb2.Event.OUTPUT]
@@ -102,7 +97,7 @@ def record(store: mlmd.MetadataStore, run_id: str, running_run_id: Optional[str]
                       if types[a.type_id] == "Examples" and "span" in a.custom_properties}),
         gate=gate,
         model_id=models[0] if models else None,
-        failed_node=node_of(store, failed[-1].id) if failed else None,
+        failed_node=run_summary.node_of(store, failed[-1].id) if failed else None,
         summary=summary,
         evaluation=evaluation.load(summary.evaluation_uri),
     )
@@ -172,7 +167,7 @@ def lineage(store: mlmd.MetadataStore, run_id: str) -> str:
         inputs = described(metadata_store_pb2.Event.INPUT)
         outputs = described(metadata_store_pb2.Event.OUTPUT)
         state = _STATE.get(execution.last_known_state, "?")
-        node = node_of(store, execution.id)
+        node = run_summary.node_of(store, execution.id)
         if node == "CsvExampleGen" and "input_base" in execution.custom_properties:
             inputs = [f"data {execution.custom_properties['input_base'].string_value}"]
         lines.append(f"  {node} [{state}]")
