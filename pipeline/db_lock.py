@@ -30,7 +30,7 @@ def _name(holder: Dict) -> str:
 
 def holder(uri: str, pipeline_name: str) -> Optional[Dict]:
     """The run holding the pipeline's lock on the server, as run_lock.Holder fields, or None."""
-    if metadata_store.scheme(uri) == "mysql":
+    if not metadata_store.is_postgresql(uri):
         return None
     with contextlib.closing(metadata_store.connect_postgresql(uri, f"{_PREFIX} query")) as connection:
         with connection.cursor() as cursor:
@@ -52,7 +52,7 @@ def holder(uri: str, pipeline_name: str) -> Optional[Dict]:
 def advisory_lock(uri: str, pipeline_name: str, me: Dict, wait: bool,
                   on_wait: Callable[[str], None]) -> Iterator[bool]:
     """Yields True while the lock is held by this process, False when another run holds it."""
-    if metadata_store.scheme(uri) == "mysql":
+    if not metadata_store.is_postgresql(uri):
         yield True
         return
     with contextlib.closing(metadata_store.connect_postgresql(uri, _name(me))) as connection:

@@ -10,7 +10,7 @@ by $TFXPIPE_METADATA_PASSWORD_FILE (`--metadata-password-file`); it is never pri
 """
 import os
 import urllib.parse
-from typing import Optional
+from typing import NamedTuple, Optional
 
 import ml_metadata as mlmd
 from ml_metadata.proto import metadata_store_pb2
@@ -38,6 +38,10 @@ def is_server(uri: str) -> bool:
 
 def scheme(uri: str) -> str:
     return uri.split("://", 1)[0].lower() if "://" in uri else "sqlite"
+
+
+def is_postgresql(uri: str) -> bool:
+    return scheme(uri) in ("postgresql", "postgres")
 
 
 def is_sqlite(uri: str) -> bool:
@@ -89,32 +93,41 @@ def password(uri: str) -> Optional[str]:
     return None
 
 
+class _Server(NamedTuple):
+    host: str
+    port: int
+    database: str
+    user: str
+    password: Optional[str]
+
+
+def _server(uri: str) -> _Server:
+    """Where a postgresql:// or mysql:// URI points, with its password (`password`)."""
+    parts = urllib.parse.urlsplit(uri)
+    return _Server(parts.hostname, parts.port or _SERVERS[scheme(uri)], parts.path.strip("/"),
+                   urllib.parse.unquote(parts.username), password(uri))
+
+
 def connection_config(uri: str, writable: bool = True) -> metadata_store_pb2.ConnectionConfig:
     check(uri)
     config = metadata_store_pb2.ConnectionConfig()
-    kind = scheme(uri)
-    if kind == "sqlite":
+    if is_sqlite(uri):
         config.sqlite.filename_uri = sqlite_path(uri)
         config.sqlite.connection_mode = (
             metadata_store_pb2.SqliteMetadataSourceConfig.READWRITE_OPENCREATE if writable
             else metadata_store_pb2.SqliteMetadataSourceConfig.READONLY)
         return config
-    parts = urllib.parse.urlsplit(uri)
-    secret = password(uri)
-    if kind == "mysql":
-        config.mysql.host = parts.hostname
-        config.mysql.port = parts.port or _SERVERS[kind]
-        config.mysql.database = parts.path.strip("/")
-        config.mysql.user = urllib.parse.unquote(parts.username)
-        if secret is not None:
-            config.mysql.password = secret
+    server = _server(uri)
+    if scheme(uri) == "mysql":
+        config.mysql.host, config.mysql.port = server.host, server.port
+        config.mysql.database, config.mysql.user = server.database, server.user
+        if server.password is not None:
+            config.mysql.password = server.password
         return config
-    config.postgresql.host = parts.hostname
-    config.postgresql.port = str(parts.port or _SERVERS[kind])
-    config.postgresql.dbname = parts.path.strip("/")
-    config.postgresql.user = urllib.parse.unquote(parts.username)
-    if secret is not None:
-        config.postgresql.password = secret
+    config.postgresql.host, config.postgresql.port = server.host, str(server.port)
+    config.postgresql.dbname, config.postgresql.user = server.database, server.user
+    if server.password is not None:
+        config.postgresql.password = server.password
     return config
 
 
@@ -127,12 +140,11 @@ def connect_postgresql(uri: str, application_name: str):
     """A psycopg2 connection (autocommit) to the PostgreSQL server of `uri`."""
     import psycopg2  # pylint: disable=import-outside-toplevel  (only for PostgreSQL metadata)
 
-    parts = urllib.parse.urlsplit(uri)
+    server = _server(uri)
     try:
         connection = psycopg2.connect(
-            host=parts.hostname, port=parts.port or _SERVERS["postgresql"],
-            dbname=parts.path.strip("/"), user=urllib.parse.unquote(parts.username),
-            password=password(uri), application_name=application_name[:63], connect_timeout=10)
+            host=server.host, port=server.port, dbname=server.database, user=server.user,
+            password=server.password, application_name=application_name[:63], connect_timeout=10)
     except psycopg2.OperationalError as error:
         raise MetadataStoreError(f"cannot connect to the metadata server {redacted(uri)}: "
                                  f"{str(error).strip()}") from None
@@ -148,7 +160,7 @@ def open_store(uri: str, writable: bool = False) -> mlmd.MetadataStore:
     except RuntimeError as error:
         # MLMD's message for a server is "connection pointer is NULL"; the server's reason (wrong
         # password, no such database) goes to its C++ log only. A direct connection reports it.
-        if scheme(uri) in ("postgresql", "postgres"):
+        if is_postgresql(uri):
             connect_postgresql(uri, "tfxpipe check").close()
         raise MetadataStoreError(f"cannot open ML Metadata at {redacted(uri)}: {error}") from None
 
