@@ -94,9 +94,10 @@ class ApiHandler(tornado.web.RequestHandler):
 
     async def _answer(self, verb: str) -> None:
         stopwatch, code = Stopwatch(), grpc.StatusCode.OK
+        match = _PATH.match(self.request.path)
         try:
             status, body = await self._dispatcher.run(
-                len(self.request.body), self._dispatch, verb, self.request.path, self.request.body)
+                len(self.request.body), self._dispatch, verb, match, self.request.body)
         except ServingError as error:
             code, (status, body) = error.code, rest_json.error_body(error)
         except RecursionError:  # Python's JSON parser and the conversions recurse per nesting level
@@ -105,17 +106,15 @@ class ApiHandler(tornado.web.RequestHandler):
             code, status = grpc.StatusCode.INTERNAL, 500
             body = {"error": f"{type(error).__name__}: {error}"}
         if self._server.metrics is not None:
-            match = _PATH.match(self.request.path)
             self._server.metrics.request(
                 match["name"] if match else "", _api_name(match), "REST", code.name, stopwatch.seconds)
         self.set_status(status)
         self.set_header("Content-Type", "application/json")
         self.finish(json.dumps(body))
 
-    def _dispatch(self, verb: str, path: str, raw: bytes) -> Tuple[int, Dict[str, Any]]:
-        match = _PATH.match(path)
+    def _dispatch(self, verb: str, match: Optional[re.Match], raw: bytes) -> Tuple[int, Dict[str, Any]]:
         if match is None or (verb == "GET") != (match["method"] is None):
-            raise ServingError(_INVALID, f"Malformed request: {verb} {path}")
+            raise ServingError(_INVALID, f"Malformed request: {verb} {self.request.path}")
         body = _json_body(raw) if verb == "POST" else {}
         spec = _model_spec(match, body)
         if verb == "GET":

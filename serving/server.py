@@ -15,7 +15,6 @@ from tensorflow_serving.config import model_server_config_pb2
 
 from serving import api, event_loop, grpc_api, metrics, rest, warmup
 from serving.dispatch import Dispatcher
-from serving.metrics import ServingMetrics, Stopwatch
 from serving.request_log import RequestLog
 from serving.servables import ModelVersions
 
@@ -40,7 +39,7 @@ class ServerSettings:
 
 def build(config: model_server_config_pb2.ModelServerConfig, settings: ServerSettings
           ) -> api.ModelServer:
-    server = api.ModelServer({}, ServingMetrics() if settings.metrics_path else None)
+    server = api.ModelServer({}, metrics.ServingMetrics() if settings.metrics_path else None)
     for model_config in config.model_config_list.config:
         server.models[model_config.name] = ModelVersions(
             model_config, on_loaded=lambda loaded: _warm_up(server, loaded),
@@ -49,7 +48,7 @@ def build(config: model_server_config_pb2.ModelServerConfig, settings: ServerSet
 
 
 def _warm_up(server: api.ModelServer, loaded) -> int:
-    stopwatch, status = Stopwatch(), "OK"
+    stopwatch, status = metrics.Stopwatch(), "OK"
     try:
         return warmup.replay(server, loaded)
     except Exception:
