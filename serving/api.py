@@ -15,6 +15,7 @@ from tensorflow_serving.apis import (
 )
 
 from serving import tensors
+from serving.batching import Batcher
 from serving.metrics import ServingMetrics, Stopwatch
 from serving.servables import InputType, LoadedVersion, ModelVersions, ServingError
 
@@ -30,9 +31,10 @@ class ModelServer:
     """The models a server serves, by name."""
 
     def __init__(self, models: Mapping[str, ModelVersions],
-                 metrics: Optional[ServingMetrics] = None):
+                 metrics: Optional[ServingMetrics] = None, batcher: Optional[Batcher] = None):
         self.models = dict(models)
         self.metrics = metrics
+        self.batcher = batcher  # None: each request runs its own Session call
 
     def _model(self, name: str) -> ModelVersions:
         if name not in self.models:
@@ -64,7 +66,8 @@ class ModelServer:
         arrays = {key: _checked(key, value, expected[key]) for key, value in inputs.items()}
         stopwatch = Stopwatch()
         try:
-            outputs = loaded.run(name, arrays)
+            outputs = (self.batcher.run(loaded, name, arrays) if self.batcher is not None
+                       else loaded.run(name, arrays))
         except tf.errors.OpError as error:  # TF's codes are the canonical gRPC codes
             raise ServingError(_GRPC_CODES.get(error.error_code, grpc.StatusCode.INTERNAL),
                                _first_line(error)) from None

@@ -23,20 +23,29 @@ def add_serve_options(parser: argparse.ArgumentParser, serving_dir: str, model_n
     parser.add_argument("--ready-file", help="write the bound ports here (JSON) once serving")
     parser.add_argument("--request-log", help="folder to log request examples to, for `tfxpipe monitor`")
     parser.add_argument("--log-sample-rate", type=float, default=DEFAULTS.request_log_sample_rate)
-    parser.add_argument("--monitoring-config-file", help="TF Serving's monitoring.config: Prometheus metrics on or off and their path (default: on, at /monitoring/prometheus/metrics)")
+    parser.add_argument("--enable-batching", "--enable_batching", action="store_true", help="merge concurrent requests into one model call, as TF Serving's --enable_batching")
+    parser.add_argument("--batching-parameters-file", "--batching_parameters_file", help="TF Serving's batching parameters (text format; implies --enable-batching; default: TF Serving's defaults)")
+    parser.add_argument("--monitoring-config-file", "--monitoring_config_file", help="TF Serving's monitoring.config: Prometheus metrics on or off and their path (default: on, at /monitoring/prometheus/metrics)")
     parser.add_argument("--shutdown-grace-seconds", type=float, default=DEFAULTS.shutdown_grace_seconds, help="on SIGTERM/SIGINT, stop taking requests and let those in progress finish this long")
     parser.add_argument("--log-max-mb", type=float, default=DEFAULTS.request_log_max_bytes / (1 << 20), help="disk cap of the request log")
 
 
 def serve(args: argparse.Namespace) -> int:
     # pylint: disable=import-outside-toplevel  (TensorFlow loads only for commands that need it)
-    from serving import metrics, server, servables
+    from serving import batching, metrics, server, servables
 
     try:
         metrics_path = metrics.read_monitoring_config(args.monitoring_config_file)
     except (OSError, ValueError) as error:
         print(f"error: --monitoring-config-file: {error}")
         return 1
+    batching_parameters = None
+    if args.enable_batching or args.batching_parameters_file:
+        try:
+            batching_parameters = batching.read_parameters(args.batching_parameters_file)
+        except (OSError, ValueError) as error:
+            print(f"error: --batching-parameters-file: {error}")
+            return 1
     if args.model_config_file:
         config = servables.read_model_config(args.model_config_file)
     else:
@@ -50,7 +59,7 @@ def serve(args: argparse.Namespace) -> int:
         request_log_dir=args.request_log, request_log_sample_rate=args.log_sample_rate,
         request_log_max_bytes=int(args.log_max_mb * (1 << 20)),
         shutdown_grace_seconds=args.shutdown_grace_seconds,
-        metrics_path=metrics_path,
+        metrics_path=metrics_path, batching_parameters=batching_parameters,
     )
     server.serve(config, settings)
     return 0

@@ -10,12 +10,13 @@ INLINE_MAX_BYTES = 256 << 10  # a few hundred examples of a tabular model: a few
 
 
 class Dispatcher:
-    def __init__(self, workers: int):
+    def __init__(self, workers: int, inline_max_bytes: int = INLINE_MAX_BYTES):
+        self._inline_max_bytes = inline_max_bytes  # -1: every request on the pool
         self._pool = futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="model")
         self._pooled = 0  # requests on the pool now; read and written on the event loop only
 
     async def run(self, request_bytes: int, function: Callable[..., Any], *args) -> Any:
-        if request_bytes <= INLINE_MAX_BYTES:
+        if request_bytes <= self._inline_max_bytes:
             return function(*args)
         self._pooled += 1
         try:

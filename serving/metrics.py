@@ -42,6 +42,10 @@ class ServingMetrics:
             f"{PREFIX}model_warmup_latency", "Distribution of wall time (in microseconds) for "
             "warming up a model version.", ["model_path", "status"], buckets=LATENCY_BUCKETS,
             registry=self.registry)
+        self.queuing_latency = prometheus_client.Histogram(
+            f"{PREFIX}batching_session:queuing_latency", "Distribution of wall time spent (in "
+            "microseconds) in queuing", ["thread_pool_name"], buckets=LATENCY_BUCKETS,
+            registry=self.registry)
 
     def _request_count_lines(self) -> str:
         name = f"{PREFIX}request_count"
@@ -62,6 +66,9 @@ class ServingMetrics:
         self.runtime_latency.labels(model_name, api, "TF").observe(seconds * 1e6)
         if examples is not None:
             self.example_counts.labels(model_name, api).observe(examples)
+
+    def queued(self, thread_pool_name: str, seconds: float) -> None:
+        self.queuing_latency.labels(thread_pool_name).observe(seconds * 1e6)
 
     def exposition(self) -> Tuple[bytes, str]:
         text = self._request_count_lines().encode() + prometheus_client.generate_latest(self.registry)

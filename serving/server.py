@@ -13,8 +13,8 @@ from typing import Optional
 
 from tensorflow_serving.config import model_server_config_pb2
 
-from serving import api, event_loop, grpc_api, metrics, rest, warmup
-from serving.dispatch import Dispatcher
+from serving import api, batching, event_loop, grpc_api, metrics, rest, warmup
+from serving.dispatch import INLINE_MAX_BYTES, Dispatcher
 from serving.request_log import RequestLog
 from serving.servables import ModelVersions
 
@@ -35,11 +35,17 @@ class ServerSettings:
     request_log_max_bytes: int = 64 << 20
     metrics_path: Optional[str] = metrics.PATH  # Prometheus, on the REST port; None: off
     shutdown_grace_seconds: float = 10.0  # SIGTERM/SIGINT: requests in progress may finish this long
+    batching_parameters: Optional[batching.Parameters] = None  # None: no server-side batching
 
 
 def build(config: model_server_config_pb2.ModelServerConfig, settings: ServerSettings
           ) -> api.ModelServer:
-    server = api.ModelServer({}, metrics.ServingMetrics() if settings.metrics_path else None)
+    server_metrics = metrics.ServingMetrics() if settings.metrics_path else None
+    batcher = None
+    if settings.batching_parameters is not None:
+        batcher = batching.Batcher(settings.batching_parameters,
+                                   server_metrics.queued if server_metrics else None)
+    server = api.ModelServer({}, server_metrics, batcher)
     for model_config in config.model_config_list.config:
         server.models[model_config.name] = ModelVersions(
             model_config, on_loaded=lambda loaded: _warm_up(server, loaded),
@@ -123,6 +129,9 @@ def serve(config: model_server_config_pb2.ModelServerConfig, settings: ServerSet
     threading.Event().wait(settings.settle_seconds)
     for model in server.models.values():
         model.poll()  # ... and load what stayed unchanged
-    dispatcher = Dispatcher(settings.workers)
+    # With batching every model call waits for its batch on a pool thread (as TF Serving's request
+    # threads wait in Session::Run), never on the event loop, which keeps taking requests.
+    dispatcher = Dispatcher(settings.workers, inline_max_bytes=-1 if settings.batching_parameters
+                            else INLINE_MAX_BYTES)
     event_loop.run(_serve(server, settings, dispatcher), settings.busy_poll_seconds,
                    may_poll=dispatcher.pool_idle)

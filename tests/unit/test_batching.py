@@ -1,0 +1,175 @@
+"""Server-side batching (serving/batching.py) on a real SavedModel: TF Serving's signatures over a
+toy model (tests/serving_models.py), loaded as the server loads it."""
+import threading
+
+import grpc
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from serving import batching
+from serving.servables import LoadedVersion, ServingError
+from tests import serving_models
+
+SIGNATURE = "serving_default"
+PAYMENTS = ("Cash", "Credit Card", "Mobile", "Prcard")
+
+
+@pytest.fixture(scope="module")
+def loaded(tmp_path_factory):
+    path = str(tmp_path_factory.mktemp("toy") / "1")
+    serving_models.build(path, 0.7)
+    return LoadedVersion(1, path)
+
+
+class Recording:
+    """A LoadedVersion whose Session calls are counted by batch size, and can be held."""
+
+    def __init__(self, loaded: LoadedVersion):
+        self._loaded, self.batch_sizes = loaded, []
+        self.release = threading.Event()
+        self.release.set()
+
+    def run(self, name, inputs):
+        self.release.wait()
+        self.batch_sizes.append(len(inputs["examples"]))
+        return self._loaded.run(name, inputs)
+
+
+def examples_for(request: int, size: int) -> np.ndarray:
+    return np.array([serving_models.example(request + row / 10, PAYMENTS[(request + row) % 4])
+                     for row in range(size)], dtype=object)
+
+
+def concurrently(batcher, model, requests, signature=SIGNATURE, key="examples"):
+    """Sends every request from its own thread at once; returns answers (or errors) in order."""
+    answers = [None] * len(requests)
+    start = threading.Barrier(len(requests))
+
+    def send(index):
+        start.wait()
+        try:
+            answers[index] = batcher.run(model, signature, {key: requests[index]})
+        except Exception as error:  # pylint: disable=broad-except
+            answers[index] = error
+
+    threads = [threading.Thread(target=send, args=(i,), daemon=True) for i in range(len(requests))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    return answers
+
+
+def test_concurrent_requests_are_merged_and_each_gets_exactly_its_own_rows(loaded):
+    model = Recording(loaded)
+    batcher = batching.Batcher(batching.Parameters(
+        max_batch_size=64, batch_timeout_micros=200_000, num_batch_threads=1))
+    requests = [examples_for(i, 1 + i % 4) for i in range(16)]
+    answers = concurrently(batcher, model, requests)
+    for request, answer in zip(requests, answers):
+        alone = loaded.run(SIGNATURE, {"examples": request})
+        assert set(answer) == set(alone)
+        for key in alone:
+            np.testing.assert_allclose(answer[key], alone[key], rtol=1e-6)
+    assert sum(model.batch_sizes) == sum(len(r) for r in requests)
+    assert len(model.batch_sizes) < len(requests), "requests were merged into fewer Session calls"
+
+
+def test_a_lone_request_waits_for_nothing_with_the_default_timeout(loaded):
+    batcher = batching.Batcher(batching.Parameters())
+    answer = batcher.run(loaded, SIGNATURE, {"examples": examples_for(3, 2)})
+    np.testing.assert_array_equal(answer["probabilities"],
+                                  loaded.run(SIGNATURE, {"examples": examples_for(3, 2)})["probabilities"])
+
+
+def test_a_full_queue_refuses_with_tf_servings_unavailable_message(loaded):
+    model = Recording(loaded)
+    batcher = batching.Batcher(batching.Parameters(
+        max_batch_size=2, max_enqueued_batches=1, num_batch_threads=1, batch_timeout_micros=0))
+    model.release.clear()  # the one batch thread is held inside its Session call
+    running = threading.Thread(target=batcher.run, args=(model, SIGNATURE, {"examples": examples_for(0, 2)}))
+    running.start()
+    while batcher._queues:  # pylint: disable=protected-access  (until the thread took it)
+        threading.Event().wait(0.01)
+    waiting = threading.Thread(target=batcher.run, args=(model, SIGNATURE, {"examples": examples_for(1, 2)}))
+    waiting.start()
+    while not batcher._queues:  # pylint: disable=protected-access
+        threading.Event().wait(0.01)
+    with pytest.raises(ServingError) as refused:
+        batcher.run(model, SIGNATURE, {"examples": examples_for(2, 1)})
+    assert refused.value.code == grpc.StatusCode.UNAVAILABLE
+    assert refused.value.message == batching.QUEUE_FULL
+    model.release.set()
+    running.join(30)
+    waiting.join(30)
+    assert model.batch_sizes == [2, 2]
+
+
+def test_a_request_larger_than_max_batch_size_is_refused_by_name(loaded):
+    batcher = batching.Batcher(batching.Parameters(max_batch_size=4))
+    with pytest.raises(ServingError, match="Task size 5 is larger than maximum input batch size 4"):
+        batcher.run(loaded, SIGNATURE, {"examples": examples_for(0, 5)})
+
+
+def test_allowed_batch_sizes_pad_the_batch_and_the_answer_drops_the_padding(loaded):
+    model = Recording(loaded)
+    batcher = batching.Batcher(batching.Parameters(max_batch_size=8, allowed_batch_sizes=(4, 8)))
+    request = examples_for(5, 3)
+    answer = batcher.run(model, SIGNATURE, {"examples": request})
+    assert model.batch_sizes == [4]
+    np.testing.assert_array_equal(answer["probabilities"],
+                                  loaded.run(SIGNATURE, {"examples": request})["probabilities"])
+
+
+def test_a_malformed_request_fails_alone_when_merged_with_good_ones(loaded):
+    batcher = batching.Batcher(batching.Parameters(batch_timeout_micros=200_000, num_batch_threads=1))
+    good = [examples_for(i, 2) for i in range(5)]
+    requests = good + [np.array([b"not a tf.Example"], dtype=object)]
+    answers = concurrently(batcher, loaded, requests)
+    assert isinstance(answers[-1], tf.errors.InvalidArgumentError)
+    for request, answer in zip(good, answers):
+        np.testing.assert_allclose(answer["probabilities"],
+                                   loaded.run(SIGNATURE, {"examples": request})["probabilities"], rtol=1e-6)
+
+
+class RowSums:
+    """A signature over a [batch, n] float input, for inputs of varying length."""
+
+    def __init__(self):
+        self.shapes = []
+
+    def run(self, name, inputs):
+        self.shapes.append(inputs["x"].shape)
+        return {"sum": inputs["x"].sum(axis=1)}
+
+
+def test_inputs_of_different_lengths_are_padded_with_their_first_value_only_when_asked():
+    requests = [np.array([[1.0, 2.0]]), np.array([[3.0, 4.0, 5.0]])]
+    model = RowSums()
+    answers = concurrently(batching.Batcher(batching.Parameters(
+        batch_timeout_micros=200_000, num_batch_threads=1, pad_variable_length_inputs=True)), model, requests, "sums", "x")
+    assert model.shapes == [(2, 3)]
+    assert [float(a["sum"][0]) for a in answers] == [1.0 + 2.0 + 1.0, 12.0]
+    model = RowSums()
+    answers = concurrently(batching.Batcher(batching.Parameters(
+        batch_timeout_micros=50_000, num_batch_threads=1)), model, requests, "sums", "x")
+    assert sorted(model.shapes) == [(1, 2), (1, 3)], "different shapes are queued apart"
+    assert [float(a["sum"][0]) for a in answers] == [3.0, 12.0]
+
+
+def test_tf_servings_batching_parameters_file_is_read_and_bad_values_are_named(tmp_path):
+    path = tmp_path / "batching.config"
+    path.write_text("max_batch_size { value: 32 }\nbatch_timeout_micros { value: 1000 }\n"
+                    "num_batch_threads { value: 2 }\nallowed_batch_sizes: 8\n"
+                    "allowed_batch_sizes: 32\npad_variable_length_inputs: true\n")
+    parameters = batching.read_parameters(str(path))
+    assert parameters == batching.Parameters(
+        max_batch_size=32, batch_timeout_micros=1000, num_batch_threads=2, max_enqueued_batches=10,
+        allowed_batch_sizes=(8, 32), pad_variable_length_inputs=True)
+    path.write_text("max_batch_size { value: 32 }\nallowed_batch_sizes: 8\nallowed_batch_sizes: 16\n")
+    with pytest.raises(ValueError, match="allowed_batch_sizes must increase and end with max_batch_size"):
+        batching.read_parameters(str(path))
+    path.write_text("max_batch_size: 32\n")
+    with pytest.raises(ValueError, match="not TF Serving batching parameters"):
+        batching.read_parameters(str(path))
