@@ -154,9 +154,9 @@ def _batch_size(inputs: Dict[str, np.ndarray]) -> Optional[int]:
 
 class Batcher:
     def __init__(self, parameters: Parameters,
-                 on_queued: Optional[Callable[[str, float], None]] = None):
+                 on_batch: Optional[Callable[[str, List[float]], None]] = None):
         self.parameters = parameters
-        self._on_queued = on_queued  # metrics: (thread pool name, seconds a task waited)
+        self._on_batch = on_batch  # metrics: (thread pool name, seconds each request waited)
         self._condition = threading.Condition()
         self._queues: Dict[tuple, _Queue] = {}
         for number in range(parameters.num_batch_threads):
@@ -212,10 +212,10 @@ class Batcher:
                 while batch is None:
                     self._condition.wait(wait)
                     batch, wait = self._next_batch()
-            if self._on_queued is not None:
+            if self._on_batch is not None:
                 started = time.monotonic()
-                for task in batch[1]:
-                    self._on_queued(self.parameters.thread_pool_name, started - task.enqueued)
+                self._on_batch(self.parameters.thread_pool_name,
+                               [started - task.enqueued for task in batch[1]])
             self._process(*batch)
 
     def _process(self, queue: _Queue, tasks: List[_Task]) -> None:

@@ -4,12 +4,13 @@ Served on the REST port at `/monitoring/prometheus/metrics` (TF Serving's path, 
 `--monitoring-config-file` takes TF Serving's monitoring.config). Latencies are in microseconds, as
 TF Serving's are. `:tensorflow:serving:request_count` is written as TF Serving writes it, a counter without the
 `_total` suffix that prometheus-client adds to every counter's name (so dashboards built for TF
-Serving work unchanged): those few lines are rendered here.
+Serving work unchanged): those few lines are rendered here, as are those of
+`:tensorflow:serving:batching_session:wrapped_run_count` (model calls made by batching).
 """
 import threading
 import time
 from collections import Counter
-from typing import Optional, Tuple
+from typing import List, Optional, Tuple
 
 import prometheus_client
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory, text_format
@@ -19,6 +20,7 @@ PREFIX = ":tensorflow:serving:"
 # TF Serving's buckets: 10 us growing by 1.8x, 33 of them (about 3.3 hours at the top).
 LATENCY_BUCKETS = tuple(10 * 1.8 ** i for i in range(33))
 EXAMPLE_BUCKETS = tuple(2 ** i for i in range(21))
+QUEUING_BUCKETS = tuple(100 * 1.2 ** i for i in range(52))  # TF Serving's: 100 us to about 1 s
 
 prometheus_client.disable_created_metrics()  # no `_created` series: TF Serving exposes none
 
@@ -28,6 +30,7 @@ class ServingMetrics:
         self.registry = prometheus_client.CollectorRegistry(auto_describe=False)
         self._lock = threading.Lock()
         self._requests: Counter = Counter()  # (model name, status) -> requests
+        self._batched_runs = 0  # model calls made by the batching layer
         self.request_latency = prometheus_client.Histogram(
             f"{PREFIX}request_latency", "Distribution of wall time (in microseconds) for requests.",
             ["model_name", "API", "entrypoint"], buckets=LATENCY_BUCKETS, registry=self.registry)
@@ -44,7 +47,7 @@ class ServingMetrics:
             registry=self.registry)
         self.queuing_latency = prometheus_client.Histogram(
             f"{PREFIX}batching_session:queuing_latency", "Distribution of wall time spent (in "
-            "microseconds) in queuing", ["thread_pool_name"], buckets=LATENCY_BUCKETS,
+            "microseconds) in queuing", ["thread_pool_name"], buckets=QUEUING_BUCKETS,
             registry=self.registry)
 
     def _request_count_lines(self) -> str:
@@ -54,6 +57,10 @@ class ServingMetrics:
             for (model_name, status), count in sorted(self._requests.items()):
                 lines.append(f'{name}{{model_name="{_escaped(model_name)}",status="{status}"}} '
                              f"{float(count)}")
+            if self._batched_runs:
+                name = f"{PREFIX}batching_session:wrapped_run_count"
+                lines += [f"# HELP {name} Total count of run calls on the wrapped session",
+                          f"# TYPE {name} counter", f"{name} {float(self._batched_runs)}"]
         return "\n".join(lines) + "\n"
 
     def request(self, model_name: str, api: str, entrypoint: str, status: str,
@@ -67,8 +74,13 @@ class ServingMetrics:
         if examples is not None:
             self.example_counts.labels(model_name, api).observe(examples)
 
-    def queued(self, thread_pool_name: str, seconds: float) -> None:
-        self.queuing_latency.labels(thread_pool_name).observe(seconds * 1e6)
+    def batched_run(self, thread_pool_name: str, queued_seconds: List[float]) -> None:
+        """One model call of the batching layer, for requests that waited `queued_seconds`."""
+        with self._lock:
+            self._batched_runs += 1
+        latency = self.queuing_latency.labels(thread_pool_name)
+        for seconds in queued_seconds:
+            latency.observe(seconds * 1e6)
 
     def exposition(self) -> Tuple[bytes, str]:
         text = self._request_count_lines().encode() + prometheus_client.generate_latest(self.registry)

@@ -44,7 +44,7 @@ def build(config: model_server_config_pb2.ModelServerConfig, settings: ServerSet
     batcher = None
     if settings.batching_parameters is not None:
         batcher = batching.Batcher(settings.batching_parameters,
-                                   server_metrics.queued if server_metrics else None)
+                                   server_metrics.batched_run if server_metrics else None)
     server = api.ModelServer({}, server_metrics, batcher)
     for model_config in config.model_config_list.config:
         server.models[model_config.name] = ModelVersions(
