@@ -2,8 +2,11 @@
 the served model versions, on the request/response protos of `tensorflow-serving-api`.
 
 Both transports call this module: gRPC passes its protos through, REST converts its JSON to the same
-protos (serving/rest_json.py), so the two answer identically by construction.
+protos (serving/rest_json.py), so the two answer identically by construction. The operations are
+coroutines because a model call may wait for its batch (serving/batching.py) while the event loop
+takes other requests; without batching they never suspend.
 """
+import asyncio
 from typing import Dict, Mapping, Optional, Tuple
 
 import grpc
@@ -46,7 +49,7 @@ class ModelServer:
         version = spec.version.value if spec.HasField("version") else None
         return self._model(spec.name).resolve(version, spec.version_label)
 
-    def run(self, spec: model_pb2.ModelSpec, inputs: Mapping[str, np.ndarray],
+    async def run(self, spec: model_pb2.ModelSpec, inputs: Mapping[str, np.ndarray],
             method: Optional[str] = None, loaded: Optional[LoadedVersion] = None
             ) -> Tuple[LoadedVersion, str, Dict[str, np.ndarray]]:
         """Runs one signature on named numpy inputs, checked against the signature's inputs.
@@ -66,8 +69,10 @@ class ModelServer:
         arrays = {key: _checked(key, value, expected[key]) for key, value in inputs.items()}
         stopwatch = Stopwatch()
         try:
-            outputs = (self.batcher.run(loaded, name, arrays) if self.batcher is not None
-                       else loaded.run(name, arrays))
+            if self.batcher is not None:
+                outputs = await asyncio.wrap_future(self.batcher.submit(loaded, name, arrays))
+            else:
+                outputs = loaded.run(name, arrays)
         except tf.errors.OpError as error:  # TF's codes are the canonical gRPC codes
             raise ServingError(_GRPC_CODES.get(error.error_code, grpc.StatusCode.INTERNAL),
                                _first_line(error)) from None
@@ -80,9 +85,9 @@ class ModelServer:
                                    stopwatch.seconds)
         return loaded, name, outputs
 
-    def predict(self, request: predict_pb2.PredictRequest) -> predict_pb2.PredictResponse:
+    async def predict(self, request: predict_pb2.PredictRequest) -> predict_pb2.PredictResponse:
         inputs = {key: _tensor_proto_to_array(key, proto) for key, proto in request.inputs.items()}
-        loaded, name, outputs = self.run(request.model_spec, inputs)
+        loaded, name, outputs = await self.run(request.model_spec, inputs)
         response = predict_pb2.PredictResponse()
         _fill_spec(response.model_spec, request.model_spec.name, loaded, name)
         wanted = list(request.output_filter) or list(outputs)
@@ -92,9 +97,9 @@ class ModelServer:
             tensors.fill(response.outputs[key], outputs[key])
         return response
 
-    def classify(self, request: classification_pb2.ClassificationRequest
+    async def classify(self, request: classification_pb2.ClassificationRequest
                  ) -> classification_pb2.ClassificationResponse:
-        loaded, name, outputs = self.run(
+        loaded, name, outputs = await self.run(
             request.model_spec, {"inputs": serialized_examples(request.input)}, CLASSIFY_METHOD)
         response = classification_pb2.ClassificationResponse()
         _fill_spec(response.model_spec, request.model_spec.name, loaded, name)
@@ -109,9 +114,9 @@ class ModelServer:
                     item.score = float(scores[row][column])
         return response
 
-    def regress(self, request: regression_pb2.RegressionRequest
+    async def regress(self, request: regression_pb2.RegressionRequest
                 ) -> regression_pb2.RegressionResponse:
-        loaded, name, outputs = self.run(
+        loaded, name, outputs = await self.run(
             request.model_spec, {"inputs": serialized_examples(request.input)}, REGRESS_METHOD)
         values = np.asarray(outputs["outputs"])
         if values.ndim == 2 and values.shape[1] == 1:
@@ -122,7 +127,7 @@ class ModelServer:
             response.result.regressions.add(value=float(value))
         return response
 
-    def metadata(self, request: get_model_metadata_pb2.GetModelMetadataRequest
+    async def metadata(self, request: get_model_metadata_pb2.GetModelMetadataRequest
                  ) -> get_model_metadata_pb2.GetModelMetadataResponse:
         fields = list(request.metadata_field)
         if fields != ["signature_def"]:
@@ -137,7 +142,7 @@ class ModelServer:
         response.metadata["signature_def"].Pack(signature_map)
         return response
 
-    def status(self, request: get_model_status_pb2.GetModelStatusRequest
+    async def status(self, request: get_model_status_pb2.GetModelStatusRequest
                ) -> get_model_status_pb2.GetModelStatusResponse:
         spec = request.model_spec
         model = self.models.get(spec.name)

@@ -159,6 +159,7 @@ class Batcher:
         self._on_batch = on_batch  # metrics: (thread pool name, seconds each request waited)
         self._condition = threading.Condition()
         self._queues: Dict[tuple, _Queue] = {}
+        self._pending = 0  # requests queued or running
         for number in range(parameters.num_batch_threads):
             threading.Thread(target=self._work, daemon=True,
                              name=f"{parameters.thread_pool_name}-{number}").start()
@@ -167,9 +168,20 @@ class Batcher:
             ) -> Dict[str, np.ndarray]:
         """What `loaded.run(signature, inputs)` answers, computed in a batch with concurrent
         requests; blocks the calling thread until then."""
+        return self.submit(loaded, signature, inputs).result()
+
+    def submit(self, loaded: LoadedVersion, signature: str, inputs: Dict[str, np.ndarray]
+               ) -> futures.Future:
+        """Queues the request; the future gets its outputs (or error) from a batch thread.
+        Refusals (queue full, too large) raise at once."""
         size = _batch_size(inputs)
         if size is None:
-            return loaded.run(signature, inputs)
+            task = _Task(inputs, 0)
+            try:
+                task.result.set_result(loaded.run(signature, inputs))
+            except Exception as error:  # pylint: disable=broad-except  (the caller's to handle)
+                task.result.set_exception(error)
+            return task.result
         limit = self.parameters.max_batch_size
         if size > limit:
             raise ServingError(grpc.StatusCode.INVALID_ARGUMENT, f"Task size {size} is larger "
@@ -184,8 +196,13 @@ class Batcher:
                 queue = self._queues[key] = _Queue(loaded, signature)
             if not queue.add(task, self.parameters):
                 raise ServingError(grpc.StatusCode.UNAVAILABLE, QUEUE_FULL)
+            self._pending += 1
             self._condition.notify()
-        return task.result.result()
+        return task.result
+
+    def idle(self) -> bool:
+        """No request queued or running (read without the lock: a hint for the event loop)."""
+        return self._pending == 0
 
     def _next_batch(self) -> Tuple[Optional[Tuple[_Queue, List[_Task]]], Optional[float]]:
         """The ready batch that has waited longest (taken off its queue), else how long to wait."""
@@ -217,6 +234,8 @@ class Batcher:
                 self._on_batch(self.parameters.thread_pool_name,
                                [started - task.enqueued for task in batch[1]])
             self._process(*batch)
+            with self._condition:
+                self._pending -= len(batch[1])
 
     def _process(self, queue: _Queue, tasks: List[_Task]) -> None:
         try:

@@ -2,7 +2,7 @@
 
 Tornado: a production HTTP server (not a development server like Werkzeug's or http.server's),
 maintained, already installed with TFX (through Jupyter), with a request body cap built in
-(`max_body_size`). Model calls go through serving/dispatch.py (small requests inline, large on a pool).
+(`max_body_size`). Requests go through serving/dispatch.py (small ones inline, large ones on a pool).
 """
 import asyncio
 import functools
@@ -112,7 +112,7 @@ class ApiHandler(tornado.web.RequestHandler):
         self.set_header("Content-Type", "application/json")
         self.finish(json.dumps(body))
 
-    def _dispatch(self, verb: str, match: Optional[re.Match], raw: bytes) -> Tuple[int, Dict[str, Any]]:
+    async def _dispatch(self, verb: str, match: Optional[re.Match], raw: bytes) -> Tuple[int, Dict[str, Any]]:
         if match is None or (verb == "GET") != (match["method"] is None):
             raise ServingError(_INVALID, f"Malformed request: {verb} {self.request.path}")
         body = _json_body(raw) if verb == "POST" else {}
@@ -121,10 +121,10 @@ class ApiHandler(tornado.web.RequestHandler):
             if match["metadata"]:
                 request = get_model_metadata_pb2.GetModelMetadataRequest(
                     model_spec=spec, metadata_field=["signature_def"])
-                return 200, rest_json.metadata_response(self._server.metadata(request))
+                return 200, rest_json.metadata_response(await self._server.metadata(request))
             request = get_model_status_pb2.GetModelStatusRequest(model_spec=spec)
-            return 200, rest_json.message(self._server.status(request))
-        return 200, self._methods()[match["method"]](spec, body)
+            return 200, rest_json.message(await self._server.status(request))
+        return 200, await self._methods()[match["method"]](spec, body)
 
     def _methods(self) -> Dict[str, Callable]:
         return {
@@ -137,21 +137,21 @@ class ApiHandler(tornado.web.RequestHandler):
                 rest_json.regress_response),
         }
 
-    def _predict(self, spec: model_pb2.ModelSpec, body: Dict[str, Any]) -> Dict[str, Any]:
+    async def _predict(self, spec: model_pb2.ModelSpec, body: Dict[str, Any]) -> Dict[str, Any]:
         loaded = self._server.resolve(spec)
         # TF Serving's REST layer looks the signature up itself: an unknown one is a bad argument.
         signature_def = loaded.signature(spec.signature_name or api.DEFAULT_SIGNATURE, _INVALID)
         inputs, row_format = rest_json.predict_inputs(body, list(signature_def.inputs))
-        _, _, outputs = self._server.run(spec, inputs, loaded=loaded)
+        _, _, outputs = await self._server.run(spec, inputs, loaded=loaded)
         if self._request_log is not None and set(inputs) == {"examples"}:
             self._request_log.record(list(inputs["examples"]))
         return rest_json.predict_response(outputs, row_format)
 
-    def _on_examples(self, request_type: type, operation: Callable, to_json: Callable,
+    async def _on_examples(self, request_type: type, operation: Callable, to_json: Callable,
                      spec: model_pb2.ModelSpec, body: Dict[str, Any]) -> Dict[str, Any]:
         """Classify and Regress: JSON tf.Examples in, the operation's response out as JSON."""
         request = request_type(model_spec=spec, input=rest_json.examples_input(body))
-        response = operation(request)
+        response = await operation(request)
         self._log_input(request.input)
         return to_json(response)
 

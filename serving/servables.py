@@ -86,6 +86,8 @@ class LoadedVersion:
     # 8 % of the answers by one float32 ulp; without it the server answers bit for bit as the
     # in-process call and the Evaluator did, for a little more time per single-example call.
     SESSION_CONFIG.graph_options.rewrite_options.disable_meta_optimizer = True
+    # False: TF's default executor (`serve --default-executor`, for benchmarks/serving_latency.py)
+    try_single_threaded = True
 
     def __init__(self, version: int, path: str):
         self.version, self.path = version, path
@@ -95,7 +97,8 @@ class LoadedVersion:
         meta_graph = loader.get_meta_graph_def_from_tags([tf.saved_model.SERVING])
         config = config_pb2.ConfigProto()
         config.CopyFrom(self.SESSION_CONFIG)
-        self.single_threaded = executor.use_single_threaded(meta_graph, config)
+        self.single_threaded = (self.try_single_threaded
+                                and executor.use_single_threaded(meta_graph, config))
         graph = tf.Graph()
         self._session = tf.compat.v1.Session(graph=graph, config=config)
         with graph.as_default():

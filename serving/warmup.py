@@ -4,6 +4,7 @@ initialisation (https://www.tensorflow.org/tfx/serving/saved_model_warmup).
 
 The records are PredictionLog protos in a TFRecord file; both TF Serving and our server replay them.
 """
+import asyncio
 import os
 from typing import Iterable, List, Sequence
 
@@ -64,7 +65,12 @@ def read(saved_model_dir: str) -> List[prediction_log_pb2.PredictionLog]:
 
 def replay(server, loaded) -> int:
     """Runs a version's warmup requests on it (before it is served); an error fails the load, as in
-    TF Serving. Returns the number of requests replayed."""
+    TF Serving. Returns the number of requests replayed. Runs on an event loop of its own, in the
+    thread that loads the version."""
+    return asyncio.run(_replay(server, loaded))
+
+
+async def _replay(server, loaded) -> int:
     from serving import api  # pylint: disable=import-outside-toplevel  (api imports servables)
 
     logs = read(loaded.path)
@@ -73,12 +79,12 @@ def replay(server, loaded) -> int:
         if kind == "predict_log":
             request = log.predict_log.request
             inputs = {k: tf.make_ndarray(v) for k, v in request.inputs.items()}
-            server.run(request.model_spec, inputs, loaded=loaded)
+            await server.run(request.model_spec, inputs, loaded=loaded)
         elif kind in ("classify_log", "regress_log"):
             request = getattr(log, kind).request
             method = api.CLASSIFY_METHOD if kind == "classify_log" else api.REGRESS_METHOD
-            server.run(request.model_spec, {"inputs": api.serialized_examples(request.input)},
-                       method, loaded=loaded)
+            await server.run(request.model_spec, {"inputs": api.serialized_examples(request.input)},
+                             method, loaded=loaded)
         else:
             raise ValueError(f"warmup record of type {kind} is not supported")
     return len(logs)

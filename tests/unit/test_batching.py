@@ -173,3 +173,13 @@ def test_tf_servings_batching_parameters_file_is_read_and_bad_values_are_named(t
     path.write_text("max_batch_size: 32\n")
     with pytest.raises(ValueError, match="not TF Serving batching parameters"):
         batching.read_parameters(str(path))
+
+
+def test_the_batching_config_deploy_config_writes_for_tf_serving_is_read_the_same_way(tmp_path):
+    from serving import deploy  # pylint: disable=import-outside-toplevel
+
+    path = tmp_path / "batching.config"
+    path.write_text(deploy.batching_config())
+    parameters = batching.read_parameters(str(path))
+    assert (parameters.max_batch_size, parameters.batch_timeout_micros,
+            parameters.max_enqueued_batches, parameters.num_batch_threads) == (128, 2000, 100, 4)

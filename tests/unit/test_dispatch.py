@@ -2,6 +2,7 @@
 import asyncio
 import threading
 import time
+from concurrent import futures
 
 from serving.dispatch import INLINE_MAX_BYTES, Dispatcher
 
@@ -10,8 +11,8 @@ def test_a_large_request_runs_on_the_pool_while_small_ones_are_answered():
     dispatcher = Dispatcher(workers=2)
     finished = []
 
-    def work(name, seconds):
-        time.sleep(seconds)
+    async def work(name, seconds):
+        time.sleep(seconds)  # blocks whichever loop runs it, as a model call does
         finished.append((name, threading.current_thread().name))
         return name
 
@@ -26,3 +27,15 @@ def test_a_large_request_runs_on_the_pool_while_small_ones_are_answered():
     assert [name for name, _ in finished] == ["small", "large"]
     threads = dict(finished)
     assert threads["small"] == "MainThread" and threads["large"].startswith("model")
+
+
+def test_a_pooled_request_may_wait_on_a_future_resolved_by_another_thread():
+    dispatcher = Dispatcher(workers=1)
+
+    async def waits_for_a_batch_thread():
+        future = futures.Future()
+        threading.Timer(0.05, future.set_result, args=("answered",)).start()
+        return await asyncio.wrap_future(future)
+
+    assert asyncio.run(dispatcher.run(INLINE_MAX_BYTES + 1, waits_for_a_batch_thread)) == "answered"
+    dispatcher.shutdown()

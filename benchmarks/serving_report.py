@@ -1,0 +1,89 @@
+"""The tables and verdicts of benchmarks/serving_latency.py, from its measurements."""
+from typing import Dict, List, Tuple
+
+from benchmarks.compare_with_tfx_example import machine
+
+REFERENCE = "in-process, Session"
+ABLATIONS = {  # each latency measure of the server, and the `serve` options that turn it off
+    "busy-polling loop": ["--busy-poll-ms", "0"], "single-threaded executor": ["--default-executor"]}
+PAYS = 0.05  # a latency measure stays if it gains at least this much on p50 or on throughput
+MAX_RSS_GROWTH_MIB = 64
+
+
+def _by(results: List[dict]) -> Dict[Tuple[str, int, int], dict]:
+    return {(r["transport"], r["batch"], r["clients"]): r for r in results}
+
+
+def verdicts(results: List[dict], mixed: Dict[str, dict]) -> List[Tuple[str, bool]]:
+    """The issue's targets, each as (sentence, met)."""
+    by, found = _by(results), []
+    for transport in ("REST, batching", "gRPC, batching"):
+        ratio = by[(transport, 1, 16)]["requests_per_s"] / by[(REFERENCE, 1, 16)]["requests_per_s"]
+        found.append((f"{transport}, 16 clients x 1 example: {ratio:.2f}x the in-process "
+                      "throughput (target >= 0.6x)", ratio >= 0.6))
+        p99 = by[(transport, 1, 16)]["p99_ms"]
+        found.append((f"{transport}, 16 clients x 1 example: p99 {p99:.1f} ms (target <= 15 ms)",
+                      p99 <= 15))
+    for transport in ("REST", "gRPC", "REST, batching", "gRPC, batching"):
+        at16, at64 = by[(transport, 1, 16)], by[(transport, 1, 64)]
+        found.append((f"{transport}, 64 clients x 1 example: {at64['requests_per_s']:.0f} req/s "
+                      f"vs {at16['requests_per_s']:.0f} at 16, {at64['errors']} errors (target: "
+                      "no lower, no error)", at64["requests_per_s"] >= at16["requests_per_s"] * 0.95
+                      and at64["errors"] == 0))
+    ratio = by[("gRPC, batching", 100, 16)]["examples_per_s"] / by[(REFERENCE, 100, 16)]["examples_per_s"]
+    found.append((f"gRPC, batching, 16 clients x 100 examples: {ratio:.2f}x the in-process "
+                  "examples/s (target >= 0.5x)", ratio >= 0.5))
+    for transport in ("REST", "gRPC"):
+        over = by[(transport, 1, 1)]["p50_ms"] - by[(REFERENCE, 1, 1)]["p50_ms"]
+        found.append((f"{transport}, 1 client x 1 example: p50 {over:+.2f} ms over in-process "
+                      "(target <= +1.5 ms)", over <= 1.5))
+    for name, load in mixed.items():
+        growth = load["rss_after_mib"] - load["rss_before_mib"]
+        found.append((f"mixed load ({name}): {load['valid_failed']} of {load['valid']} valid requests "
+                      f"failed, {load['malformed_not_400']} malformed not answered 400, memory "
+                      f"{growth:+.0f} MiB (target: 0, 0, <= +{MAX_RSS_GROWTH_MIB} MiB)",
+                      load["valid_failed"] == 0 and load["malformed_not_400"] == 0
+                      and growth <= MAX_RSS_GROWTH_MIB))
+    return found
+
+
+def ablation_rows(ablation: List[dict]) -> List[Tuple[str, str, float, float, bool]]:
+    """Per measure and transport: (measure, transport, p50 gain, throughput gain, pays)."""
+    by, rows = _by(ablation), []
+    for measure in ABLATIONS:
+        for transport in ("REST", "gRPC"):
+            on, off = f"{transport}, all on", f"{transport}, without {measure}"
+            p50_gain = 1 - by[(on, 1, 1)]["p50_ms"] / by[(off, 1, 1)]["p50_ms"]
+            rate_gain = by[(on, 1, 16)]["requests_per_s"] / by[(off, 1, 16)]["requests_per_s"] - 1
+            rows.append((measure, transport, p50_gain, rate_gain,
+                         p50_gain >= PAYS or rate_gain >= PAYS))
+    return rows
+
+
+def render(results: List[dict], mixed: Dict[str, dict], ablation: List[dict]) -> str:
+    info, by = machine(), _by(results)
+    lines = [f"{info['cores']} cores, {info['memory_gib']} GiB; {info['date']}; clients and server on "
+             f"the same machine. Ratios against `{REFERENCE}` from as many threads.", "",
+             "| transport | examples | clients | p50 ms | p99 ms | requests/s | examples/s | "
+             "throughput vs in-process | errors |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in results:
+        ratio = r["requests_per_s"] / by[(REFERENCE, r["batch"], r["clients"])]["requests_per_s"]
+        lines.append(f"| {r['transport']} | {r['batch']} | {r['clients']} | {r['p50_ms']:.2f} | "
+                     f"{r['p99_ms']:.2f} | {r['requests_per_s']:.0f} | {r['examples_per_s']:.0f} | "
+                     f"{ratio:.2f}x | {r['errors']} |")
+    lines += ["", "Mixed load, REST, 64 clients for 20 s, 1-32 examples, one request in five malformed:",
+              "", "| server | valid requests | failed | malformed not 400 | p50 ms | p99 ms | "
+              "memory before -> after MiB |", "|---|---:|---:|---:|---:|---:|---:|"]
+    for name, load in mixed.items():
+        lines.append(f"| {name} | {load['valid']} | {load['valid_failed']} | "
+                     f"{load['malformed_not_400']} | {load['p50_ms']:.1f} | {load['p99_ms']:.1f} | "
+                     f"{load['rss_before_mib']:.0f} -> {load['rss_after_mib']:.0f} |")
+    lines += ["", "What each latency measure buys (the server with it on vs off, same run):", "",
+              "| measure | transport | 1 client p50 gain | 16 clients throughput gain | "
+              f"pays (>= {PAYS:.0%}) |", "|---|---|---:|---:|---|"]
+    for measure, transport, p50_gain, rate_gain, pays in ablation_rows(ablation):
+        lines.append(f"| {measure} | {transport} | {p50_gain:+.1%} | "
+                     f"{rate_gain:+.1%} | {'yes' if pays else 'no'} |")
+    lines.append("")
+    lines += [f"- {sentence}: {'met' if met else 'MISSED'}" for sentence, met in verdicts(results, mixed)]
+    return "\n".join(lines) + "\n"
