@@ -12,8 +12,8 @@ function. Everything takes turns in blocks of requests (see `measure`), so a slo
 shared machine falls on all alike. Clients and server share the machine.
 
 Then: a mixed load (64 clients, 1-32 examples, one request in five malformed) with the server's
-memory before and after, and what each latency measure of the server buys: the same server with
-its busy-polling loop or its single-threaded executor off.
+memory before and after, and what the server's single-threaded executor (serving/executor.py)
+buys: the same server with TF's default executor.
 """
 import argparse
 import contextlib

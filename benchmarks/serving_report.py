@@ -5,7 +5,7 @@ from benchmarks.compare_with_tfx_example import machine
 
 REFERENCE = "in-process, Session"
 ABLATIONS = {  # each latency measure of the server, and the `serve` options that turn it off
-    "busy-polling loop": ["--busy-poll-ms", "0"], "single-threaded executor": ["--default-executor"]}
+    "single-threaded executor": ["--default-executor"]}
 PAYS = 0.05  # a latency measure stays if it gains at least this much on p50 or on throughput
 MAX_RSS_GROWTH_MIB = 64
 

@@ -159,7 +159,6 @@ class Batcher:
         self._on_batch = on_batch  # metrics: (thread pool name, seconds each request waited)
         self._condition = threading.Condition()
         self._queues: Dict[tuple, _Queue] = {}
-        self._pending = 0  # requests queued or running
         for number in range(parameters.num_batch_threads):
             threading.Thread(target=self._work, daemon=True,
                              name=f"{parameters.thread_pool_name}-{number}").start()
@@ -196,13 +195,8 @@ class Batcher:
                 queue = self._queues[key] = _Queue(loaded, signature)
             if not queue.add(task, self.parameters):
                 raise ServingError(grpc.StatusCode.UNAVAILABLE, QUEUE_FULL)
-            self._pending += 1
             self._condition.notify()
         return task.result
-
-    def idle(self) -> bool:
-        """No request queued or running (read without the lock: a hint for the event loop)."""
-        return self._pending == 0
 
     def _next_batch(self) -> Tuple[Optional[Tuple[_Queue, List[_Task]]], Optional[float]]:
         """The ready batch that has waited longest (taken off its queue), else how long to wait."""
@@ -234,8 +228,6 @@ class Batcher:
                 self._on_batch(self.parameters.thread_pool_name,
                                [started - task.enqueued for task in batch[1]])
             self._process(*batch)
-            with self._condition:
-                self._pending -= len(batch[1])
 
     def _process(self, queue: _Queue, tasks: List[_Task]) -> None:
         try:

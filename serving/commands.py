@@ -19,7 +19,6 @@ def add_serve_options(parser: argparse.ArgumentParser, serving_dir: str, model_n
     parser.add_argument("--poll-seconds", type=float, default=DEFAULTS.poll_seconds, help="how often to look for new versions")
     parser.add_argument("--settle-seconds", type=float, default=DEFAULTS.settle_seconds, help="a version folder must stay unchanged this long before it loads")
     parser.add_argument("--max-request-mb", type=float, default=DEFAULTS.max_request_bytes / (1 << 20))
-    parser.add_argument("--busy-poll-ms", type=float, default=DEFAULTS.busy_poll_seconds * 1000, help="after I/O, poll this long before sleeping: lower latency for steady clients, at most this much CPU per burst (0: off)")
     parser.add_argument("--default-executor", action="store_true", help=argparse.SUPPRESS)  # benchmarks
     parser.add_argument("--ready-file", help="write the bound ports here (JSON) once serving")
     parser.add_argument("--request-log", help="folder to log request examples to, for `tfxpipe monitor`")
@@ -56,7 +55,6 @@ def serve(args: argparse.Namespace) -> int:
         host=args.host, rest_port=args.rest_port, grpc_port=args.grpc_port,
         poll_seconds=args.poll_seconds, settle_seconds=args.settle_seconds,
         max_request_bytes=int(args.max_request_mb * (1 << 20)), ready_file=args.ready_file,
-        busy_poll_seconds=args.busy_poll_ms / 1000,
         single_threaded_executor=not args.default_executor,
         request_log_dir=args.request_log, request_log_sample_rate=args.log_sample_rate,
         request_log_max_bytes=int(args.log_max_mb * (1 << 20)),

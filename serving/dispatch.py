@@ -13,21 +13,13 @@ INLINE_MAX_BYTES = 256 << 10  # a few hundred examples of a tabular model: a few
 class Dispatcher:
     def __init__(self, workers: int):
         self._pool = futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="model")
-        self._pooled = 0  # requests on the pool now; read and written on the event loop only
 
     async def run(self, request_bytes: int, operation: Callable[..., Awaitable[Any]], *args) -> Any:
         """`await operation(*args)`, here or on the pool."""
         if request_bytes <= INLINE_MAX_BYTES:
             return await operation(*args)
-        self._pooled += 1
-        try:
-            return await asyncio.get_running_loop().run_in_executor(
-                self._pool, lambda: asyncio.run(operation(*args)))
-        finally:
-            self._pooled -= 1
-
-    def pool_idle(self) -> bool:
-        return self._pooled == 0
+        return await asyncio.get_running_loop().run_in_executor(
+            self._pool, lambda: asyncio.run(operation(*args)))
 
     def shutdown(self) -> None:
         self._pool.shutdown(wait=False)

@@ -13,7 +13,7 @@ from typing import Optional
 
 from tensorflow_serving.config import model_server_config_pb2
 
-from serving import api, batching, event_loop, grpc_api, metrics, rest, servables, warmup
+from serving import api, batching, grpc_api, metrics, rest, servables, warmup
 from serving.dispatch import Dispatcher
 from serving.request_log import RequestLog
 from serving.servables import ModelVersions
@@ -28,7 +28,6 @@ class ServerSettings:
     settle_seconds: float = 1.0  # a version folder must stay unchanged this long before loading
     max_request_bytes: int = 16 << 20
     workers: int = 16
-    busy_poll_seconds: float = 0.001  # serving/event_loop.py; 0: the loop sleeps as soon as idle
     ready_file: Optional[str] = None  # JSON {"rest_port", "grpc_port", "pid"} once serving
     request_log_dir: Optional[str] = None
     request_log_sample_rate: float = 1.0
@@ -133,8 +132,4 @@ def serve(config: model_server_config_pb2.ModelServerConfig, settings: ServerSet
     threading.Event().wait(settings.settle_seconds)
     for model in server.models.values():
         model.poll()  # ... and load what stayed unchanged
-    dispatcher = Dispatcher(settings.workers)
-    batcher = server.batcher
-    # The loop does not busy-poll while model calls run elsewhere: they need the cores.
-    event_loop.run(_serve(server, settings, dispatcher), settings.busy_poll_seconds,
-                   may_poll=lambda: dispatcher.pool_idle() and (batcher is None or batcher.idle()))
+    asyncio.run(_serve(server, settings, Dispatcher(settings.workers)))
