@@ -48,6 +48,7 @@ WARMUP_REQUESTS = 10
 # One batch thread: on 2 cores the event loop needs the other. No timeout: requests merge while the
 # thread is busy, and a lone request waits for nothing.
 BATCHING = os.path.join(os.path.dirname(__file__), "batching.config")
+NESTING_BOMB = '{"instances": ' + "[" * 5000 + "]" * 5000 + "}"
 
 
 def pushed_model(model_base: str, scratch: str) -> str:
@@ -125,7 +126,7 @@ def _block(client_calls: List[Callable], batch: List[bytes], warmup: int, reques
 def mixed_load(server: process.ServerProcess, model: str, serialized: List[bytes],
                seconds: float = 20.0, clients: int = 64) -> Dict[str, float]:
     """64 REST clients for `seconds`: 1-32 examples per request, one request in five malformed
-    (a body nested 5,000 deep, or not JSON). Valid requests must all succeed, malformed ones get 400,
+    (a body nested 5,000 deep, or broken JSON). Valid requests must all succeed, malformed ones get 400,
     and the server's memory must not grow (after a first round: the first round of a batching
     server grows it ~60 MiB as TensorFlow's and malloc's caches fill, the next ones 2-5 MiB)."""
     rss_before = psutil.Process(server.process.pid).memory_info().rss
@@ -137,7 +138,7 @@ def mixed_load(server: process.ServerProcess, model: str, serialized: List[bytes
         rest, draw, mine = client.RestClient(server.rest_url, model), random.Random(seed), []
         while time.monotonic() < stop:
             if draw.random() < 0.2:
-                body = "[" * 5000 if draw.random() < 0.5 else '{"instances": [1, 2'
+                body = NESTING_BOMB if draw.random() < 0.5 else '{"instances": [1, 2'
                 if requests.post(url, data=body, timeout=60).status_code != 400:
                     with lock:
                         malformed_not_400[0] += 1

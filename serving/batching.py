@@ -163,24 +163,18 @@ class Batcher:
             threading.Thread(target=self._work, daemon=True,
                              name=f"{parameters.thread_pool_name}-{number}").start()
 
-    def run(self, loaded: LoadedVersion, signature: str, inputs: Dict[str, np.ndarray]
-            ) -> Dict[str, np.ndarray]:
-        """What `loaded.run(signature, inputs)` answers, computed in a batch with concurrent
-        requests; blocks the calling thread until then."""
-        return self.submit(loaded, signature, inputs).result()
-
     def submit(self, loaded: LoadedVersion, signature: str, inputs: Dict[str, np.ndarray]
                ) -> futures.Future:
-        """Queues the request; the future gets its outputs (or error) from a batch thread.
-        Refusals (queue full, too large) raise at once."""
+        """Queues the request; the future gets what `loaded.run(signature, inputs)` would answer
+        (or its error) from a batch thread. Refusals (queue full, too large) raise at once."""
         size = _batch_size(inputs)
-        if size is None:
-            task = _Task(inputs, 0)
+        if size is None:  # cannot be merged: runs alone, here
+            alone: futures.Future = futures.Future()
             try:
-                task.result.set_result(loaded.run(signature, inputs))
+                alone.set_result(loaded.run(signature, inputs))
             except Exception as error:  # pylint: disable=broad-except  (the caller's to handle)
-                task.result.set_exception(error)
-            return task.result
+                alone.set_exception(error)
+            return alone
         limit = self.parameters.max_batch_size
         if size > limit:
             raise ServingError(grpc.StatusCode.INVALID_ARGUMENT, f"Task size {size} is larger "

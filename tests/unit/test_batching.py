@@ -49,7 +49,7 @@ def concurrently(batcher, model, requests, signature=SIGNATURE, key="examples"):
     def send(index):
         start.wait()
         try:
-            answers[index] = batcher.run(model, signature, {key: requests[index]})
+            answers[index] = batcher.submit(model, signature, {key: requests[index]}).result()
         except Exception as error:  # pylint: disable=broad-except
             answers[index] = error
 
@@ -78,7 +78,7 @@ def test_concurrent_requests_are_merged_and_each_gets_exactly_its_own_rows(loade
 
 def test_a_lone_request_waits_for_nothing_with_the_default_timeout(loaded):
     batcher = batching.Batcher(batching.Parameters())
-    answer = batcher.run(loaded, SIGNATURE, {"examples": examples_for(3, 2)})
+    answer = batcher.submit(loaded, SIGNATURE, {"examples": examples_for(3, 2)}).result()
     np.testing.assert_array_equal(answer["probabilities"],
                                   loaded.run(SIGNATURE, {"examples": examples_for(3, 2)})["probabilities"])
 
@@ -88,35 +88,32 @@ def test_a_full_queue_refuses_with_tf_servings_unavailable_message(loaded):
     batcher = batching.Batcher(batching.Parameters(
         max_batch_size=2, max_enqueued_batches=1, num_batch_threads=1, batch_timeout_micros=0))
     model.release.clear()  # the one batch thread is held inside its Session call
-    running = threading.Thread(target=batcher.run, args=(model, SIGNATURE, {"examples": examples_for(0, 2)}))
-    running.start()
+    running = batcher.submit(model, SIGNATURE, {"examples": examples_for(0, 2)})
     while batcher._queues:  # pylint: disable=protected-access  (until the thread took it)
         threading.Event().wait(0.01)
-    waiting = threading.Thread(target=batcher.run, args=(model, SIGNATURE, {"examples": examples_for(1, 2)}))
-    waiting.start()
+    waiting = batcher.submit(model, SIGNATURE, {"examples": examples_for(1, 2)})
     while not batcher._queues:  # pylint: disable=protected-access
         threading.Event().wait(0.01)
     with pytest.raises(ServingError) as refused:
-        batcher.run(model, SIGNATURE, {"examples": examples_for(2, 1)})
+        batcher.submit(model, SIGNATURE, {"examples": examples_for(2, 1)})
     assert refused.value.code == grpc.StatusCode.UNAVAILABLE
     assert refused.value.message == batching.QUEUE_FULL
     model.release.set()
-    running.join(30)
-    waiting.join(30)
+    assert len(running.result(30)["probabilities"]) == len(waiting.result(30)["probabilities"]) == 2
     assert model.batch_sizes == [2, 2]
 
 
 def test_a_request_larger_than_max_batch_size_is_refused_by_name(loaded):
     batcher = batching.Batcher(batching.Parameters(max_batch_size=4))
     with pytest.raises(ServingError, match="Task size 5 is larger than maximum input batch size 4"):
-        batcher.run(loaded, SIGNATURE, {"examples": examples_for(0, 5)})
+        batcher.submit(loaded, SIGNATURE, {"examples": examples_for(0, 5)})
 
 
 def test_allowed_batch_sizes_pad_the_batch_and_the_answer_drops_the_padding(loaded):
     model = Recording(loaded)
     batcher = batching.Batcher(batching.Parameters(max_batch_size=8, allowed_batch_sizes=(4, 8)))
     request = examples_for(5, 3)
-    answer = batcher.run(model, SIGNATURE, {"examples": request})
+    answer = batcher.submit(model, SIGNATURE, {"examples": request}).result()
     assert model.batch_sizes == [4]
     np.testing.assert_array_equal(answer["probabilities"],
                                   loaded.run(SIGNATURE, {"examples": request})["probabilities"])
