@@ -11,9 +11,11 @@ $(STAMP): requirements.lock setup.py bootstrap.sh
 run: $(STAMP)
 	$(VENV)/bin/tfxpipe run $(ARGS)
 
-# The whole suite, what CI runs: unit tests and end-to-end tests on real pipeline runs.
+# The whole suite, what CI runs: unit tests and end-to-end tests on real pipeline runs (one of them
+# on a Flink cluster: its files are fetched once into .cache/flink).
 test: $(STAMP)
 	.ci/ensure_chromium.sh
+	$(VENV)/bin/tfxpipe cluster fetch
 	$(VENV)/bin/python -m pytest tests
 
 # Unit tests only (no pipeline run): a quick local check.

@@ -15,7 +15,7 @@ import sys
 import time
 from typing import List, Optional
 
-from cli import data_commands, options, serving_commands
+from cli import cluster_commands, data_commands, options, serving_commands
 from pipeline import metadata_store, profiles, progress
 from pipeline.configs import ConfigError, PipelineConfig, check_hyperparameters
 
@@ -194,6 +194,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     _pipeline_parsers(subparsers)
     data_commands.add_parsers(subparsers)
     serving_commands.add_parsers(subparsers)
+    cluster_commands.add_parser(subparsers)
     args = parser.parse_args(argv)
     args.verbose = verbose
     progress.configure_logging(verbose)

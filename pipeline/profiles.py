@@ -18,8 +18,10 @@ class Profile:
     description: str
     required: Tuple[str, ...]  # settings the profile cannot run without
     template: Tuple[str, ...]  # Beam args; "{setting}" is filled from the settings
+    optional: Tuple[Tuple[str, str], ...] = ()  # (setting, default)
 
     def beam_args(self, settings: Mapping[str, str]) -> Tuple[str, ...]:
+        settings = {**dict(self.optional), **settings}
         missing = [key for key in self.required if not settings.get(key)]
         if missing:
             given = ", ".join(f"{key}=..." for key in missing)
@@ -27,7 +29,7 @@ class Profile:
                 f"profile '{self.name}' needs the setting(s) {', '.join(missing)} "
                 f"(pass --profile-setting {given.replace(', ', ' --profile-setting ')})"
             )
-        unknown = sorted(set(settings) - set(self.required))
+        unknown = sorted(set(settings) - set(self.required) - set(dict(self.optional)))
         if unknown:
             raise ProfileError(f"profile '{self.name}' has no setting(s) {', '.join(unknown)}")
         return tuple(arg.format(**settings) for arg in self.template)
@@ -53,9 +55,14 @@ PROFILES: Dict[str, Profile] = {
         Profile("dataflow", "Google Cloud Dataflow", ("project", "region", "temp_location"),
                 ("--runner=DataflowRunner", "--project={project}", "--region={region}",
                  "--temp_location={temp_location}")),
+        # `tfxpipe cluster up` starts all three on this machine (pipeline/flink_cluster.py); SDK
+        # workers come from an external pool (EXTERNAL), so no Docker.
         Profile("flink", "Apache Flink cluster through Beam's Flink job server", ("flink_master",),
                 ("--runner=FlinkRunner", "--flink_master={flink_master}",
-                 "--environment_type=DOCKER")),
+                 "--job_endpoint={job_endpoint}", "--environment_type=EXTERNAL",
+                 "--environment_config={worker_pool}", "--parallelism={parallelism}"),
+                (("job_endpoint", "localhost:8099"), ("worker_pool", "localhost:50000"),
+                 ("parallelism", "2"))),
         Profile("spark", "Apache Spark cluster through Beam's Spark job server", ("spark_master_url",),
                 ("--runner=SparkRunner", "--spark_master_url={spark_master_url}",
                  "--environment_type=DOCKER")),

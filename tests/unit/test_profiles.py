@@ -25,6 +25,15 @@ def test_cluster_profiles_fill_their_settings(profile, settings, expected):
     assert all(arg in args for arg in expected), args
 
 
+def test_the_flink_profile_reaches_the_local_cluster_unless_told_otherwise():
+    args = profiles.beam_args("flink", {"flink_master": "localhost:8081"})
+    assert {"--job_endpoint=localhost:8099", "--environment_type=EXTERNAL",
+            "--environment_config=localhost:50000", "--parallelism=2"} <= set(args)
+    args = profiles.beam_args("flink", {"flink_master": "jm:8081", "job_endpoint": "js:8099",
+                                        "worker_pool": "pool:50000", "parallelism": "8"})
+    assert {"--job_endpoint=js:8099", "--environment_config=pool:50000", "--parallelism=8"} <= set(args)
+
+
 def test_missing_setting_is_named_before_anything_runs():
     with pytest.raises(profiles.ProfileError, match="'dataflow' needs the setting.*region, temp_location"):
         profiles.beam_args("dataflow", {"project": "p"})
