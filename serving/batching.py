@@ -29,9 +29,9 @@ from typing import Callable, Deque, Dict, List, Optional, Tuple
 
 import grpc
 import numpy as np
-from google.protobuf import (descriptor_pb2, descriptor_pool, message_factory, text_format,
-                             wrappers_pb2)
+from google.protobuf import descriptor_pb2
 
+from serving import config_protos
 from serving.servables import LoadedVersion, ServingError
 
 QUEUE_FULL = "The batch scheduling queue to which this task was submitted is full"
@@ -61,17 +61,10 @@ class Parameters:
         return found
 
 
-def _batching_parameters_class():
-    """TF Serving's BatchingParameters message, which tensorflow-serving-api does not ship: built
-    from its fields so TF Serving's text files parse with protobuf's own parser."""
-    pool = descriptor_pool.DescriptorPool()
-    wrappers = descriptor_pb2.FileDescriptorProto()
-    wrappers_pb2.DESCRIPTOR.CopyToProto(wrappers)
-    pool.Add(wrappers)
-    proto = descriptor_pb2.FileDescriptorProto(
-        name="tfxpipe_batching_parameters.proto", package="tensorflow.serving", syntax="proto3",
-        dependency=[wrappers.name])
-    message = proto.message_type.add(name="BatchingParameters")
+def _batching_parameters_file() -> descriptor_pb2.FileDescriptorProto:
+    """session_bundle_config.proto's BatchingParameters."""
+    file = config_protos.new_file("tfxpipe_batching_parameters.proto")
+    message = file.message_type.add(name="BatchingParameters")
     for number, name in enumerate(("max_batch_size", "batch_timeout_micros",
                                    "max_enqueued_batches", "num_batch_threads"), start=1):
         message.field.add(name=name, number=number, type=11, label=1,
@@ -80,9 +73,7 @@ def _batching_parameters_class():
                       type_name=".google.protobuf.StringValue")
     message.field.add(name="allowed_batch_sizes", number=6, type=3, label=3)  # repeated int64
     message.field.add(name="pad_variable_length_inputs", number=7, type=8, label=1)  # bool
-    pool.Add(proto)
-    descriptor = pool.FindMessageTypeByName("tensorflow.serving.BatchingParameters")
-    return message_factory.MessageFactory(pool).GetPrototype(descriptor)  # protobuf 3.20's API
+    return file
 
 
 def read_parameters(path: Optional[str]) -> Parameters:
@@ -90,12 +81,8 @@ def read_parameters(path: Optional[str]) -> Parameters:
     ValueError names a malformed file or an invalid value."""
     if path is None:
         return Parameters()
-    message = _batching_parameters_class()()
-    with open(path, encoding="utf-8") as f:
-        try:
-            text_format.Parse(f.read(), message)
-        except text_format.ParseError as error:
-            raise ValueError(f"{path}: not TF Serving batching parameters: {error}") from None
+    message = config_protos.read_text_file(path, _batching_parameters_file(), "BatchingParameters",
+                                           "TF Serving batching parameters")
     defaults, values = Parameters(), {}
     for field in dataclasses.fields(Parameters):
         if field.name == "allowed_batch_sizes":

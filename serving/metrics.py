@@ -13,7 +13,9 @@ from collections import Counter
 from typing import List, Optional, Tuple
 
 import prometheus_client
-from google.protobuf import descriptor_pb2, descriptor_pool, message_factory, text_format
+from google.protobuf import descriptor_pb2
+
+from serving import config_protos
 
 PATH = "/monitoring/prometheus/metrics"
 PREFIX = ":tensorflow:serving:"
@@ -102,21 +104,16 @@ class Stopwatch:
         return time.perf_counter() - self.started
 
 
-def _monitoring_config_class():
-    """TF Serving's MonitoringConfig message (monitoring_config.proto), which tensorflow-serving-api
-    does not ship: built from its two messages so its text format parses with protobuf's own parser."""
-    proto = descriptor_pb2.FileDescriptorProto(name="tfxpipe_monitoring_config.proto",
-                                               package="tensorflow.serving", syntax="proto3")
-    prometheus = proto.message_type.add(name="PrometheusConfig")
+def _monitoring_config_file() -> descriptor_pb2.FileDescriptorProto:
+    """monitoring_config.proto's two messages."""
+    file = config_protos.new_file("tfxpipe_monitoring_config.proto")
+    prometheus = file.message_type.add(name="PrometheusConfig")
     prometheus.field.add(name="enable", number=1, type=8, label=1)  # bool
     prometheus.field.add(name="path", number=2, type=9, label=1)  # string
-    monitoring = proto.message_type.add(name="MonitoringConfig")
+    monitoring = file.message_type.add(name="MonitoringConfig")
     monitoring.field.add(name="prometheus_config", number=1, type=11, label=1,
                          type_name=".tensorflow.serving.PrometheusConfig")
-    pool = descriptor_pool.DescriptorPool()
-    pool.Add(proto)
-    descriptor = pool.FindMessageTypeByName("tensorflow.serving.MonitoringConfig")
-    return message_factory.MessageFactory(pool).GetPrototype(descriptor)  # protobuf 3.20's API
+    return file
 
 
 def read_monitoring_config(path: Optional[str]) -> Optional[str]:
@@ -124,11 +121,7 @@ def read_monitoring_config(path: Optional[str]) -> Optional[str]:
     metrics are on at TF Serving's path. ValueError names a malformed file."""
     if path is None:
         return PATH
-    config = _monitoring_config_class()()
-    with open(path, encoding="utf-8") as f:
-        try:
-            text_format.Parse(f.read(), config)
-        except text_format.ParseError as error:
-            raise ValueError(f"{path}: not a TF Serving monitoring config: {error}") from None
+    config = config_protos.read_text_file(path, _monitoring_config_file(), "MonitoringConfig",
+                                          "a TF Serving monitoring config")
     prometheus = config.prometheus_config
     return (prometheus.path or PATH) if prometheus.enable else None
