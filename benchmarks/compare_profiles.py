@@ -1,23 +1,32 @@
-"""In-process vs multi-process Beam DirectRunner on larger data, in one run.
+"""The runner profiles on larger data, in one run: in-process and multi-process DirectRunner, and a
+Flink cluster on this machine (`tfxpipe cluster up`, started and stopped here).
 
-    .venv/bin/python -m benchmarks.compare_profiles [--rows 150000] [--update-docs]
+    .venv/bin/python -m benchmarks.compare_profiles [--rows 150000] [--profiles local,flink] [--update-docs]
 
 The data is the bundled sample repeated to `--rows` rows, each copy's fares nudged by its copy number
-so rows stay distinct. Both profiles run cold on the same data with 200 train steps; per-component
-times come from MLMD, so the Beam-heavy components can be compared directly.
+so rows stay distinct. Every profile runs cold on the same data with 200 train steps; per-component
+times come from MLMD, so the Beam-heavy components can be compared directly. Memory: the run's
+process tree, and for Flink the cluster's processes (JobManager, TaskManagers, job server, SDK
+workers) as well.
 """
 import argparse
+import contextlib
 import csv
 import os
 import sys
 import tempfile
+import threading
+from typing import Iterator, List
+
+import psutil
 
 from benchmarks.compare_with_tfx_example import DOCS, RESULTS, machine
 from benchmarks.measure import TAXI_DATA, TAXI_DATASET, TAXI_NAME, finish, replace_between_markers, run_measured
+from pipeline import flink_cluster
 from pipeline.configs import PipelineConfig
 
 MARKERS = ("<!-- profiles:start -->", "<!-- profiles:end -->")
-PROFILES = ("local", "local-multiprocess")
+PROFILES = ("local", "local-multiprocess", "flink")
 
 
 def write_data(rows: int, folder: str) -> None:
@@ -36,33 +45,77 @@ def write_data(rows: int, folder: str) -> None:
             writer.writerow(row)
 
 
+@contextlib.contextmanager
+def cluster_memory(settings: flink_cluster.ClusterSettings) -> Iterator[List[float]]:
+    """Samples the Flink cluster's processes (and their children, the SDK workers) every 0.5 s
+    while the block runs; the list gets their peak summed RSS in MiB."""
+    peak, done = [0.0], threading.Event()
+
+    def sample():
+        while not done.wait(0.5):
+            total = 0
+            for pid in flink_cluster.pids(settings):
+                try:
+                    root = psutil.Process(pid)
+                    total += sum(p.memory_info().rss for p in [root, *root.children(recursive=True)])
+                except psutil.Error:
+                    pass
+            peak[0] = max(peak[0], total / 2**20)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    try:
+        yield peak
+    finally:
+        done.set()
+        sampler.join()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=150_000)
+    parser.add_argument("--profiles", default=",".join(PROFILES))
     parser.add_argument("--update-docs", action="store_true")
     args = parser.parse_args()
+    profiles = args.profiles.split(",")
     scratch = tempfile.mkdtemp(prefix="tfx-profiles-")
     data = os.path.join(scratch, "data")
     write_data(args.rows, data)
-    runs = {}
-    for profile in PROFILES:
+    runs, cluster_peak = {}, {}
+    for profile in profiles:
         work = os.path.join(scratch, profile)
         command = [sys.executable, "-m", "cli", "run", "--dataset", TAXI_DATASET, "--data", data, "--work-dir", work,
                    "--serving-dir", os.path.join(work, "serving"), "--profile", profile,
                    "--train-steps", "200", "--eval-steps", "50"]
-        runs[profile] = run_measured(profile, command, log_path=os.path.join(scratch, f"{profile}.log"),
-                                     metadata_path=PipelineConfig(work_dir=work, pipeline_name=TAXI_NAME).metadata_path)
+        metadata_path = PipelineConfig(work_dir=work, pipeline_name=TAXI_NAME).metadata_path
+        log_path = os.path.join(scratch, f"{profile}.log")
+        if profile != "flink":
+            runs[profile] = run_measured(profile, command, log_path=log_path, metadata_path=metadata_path)
+            continue
+        settings = flink_cluster.ClusterSettings()
+        flink_cluster.up(settings)
+        try:
+            with cluster_memory(settings) as peak:
+                runs[profile] = run_measured(
+                    profile, command + ["--profile-setting", f"flink_master=localhost:{flink_cluster.REST_PORT}"],
+                    log_path=log_path, metadata_path=metadata_path)
+            cluster_peak[profile] = peak[0]
+        finally:
+            flink_cluster.down(settings)
     info = machine()
-    base = runs["local"]
+    base = runs[profiles[0]]
     lines = [f"{args.rows} rows; {info['cores']} cores, {info['memory_gib']} GiB; {info['date']}.", "",
-             "| component | " + " | ".join(PROFILES) + " |", "|---|" + "---:|" * len(PROFILES)]
+             "| component | " + " | ".join(profiles) + " |", "|---|" + "---:|" * len(profiles)]
     for component in sorted(base.components):
-        if max(runs[p].components.get(component, 0) for p in PROFILES) >= 0.5:
+        if max(runs[p].components.get(component, 0) for p in profiles) >= 0.5:
             lines.append(f"| {component} | " + " | ".join(
-                f"{runs[p].components.get(component, 0):.1f}" for p in PROFILES) + " |")
-    lines.append("| **whole run (wall)** | " + " | ".join(f"**{runs[p].seconds:.1f}**" for p in PROFILES) + " |")
+                f"{runs[p].components.get(component, 0):.1f}" for p in profiles) + " |")
+    lines.append("| **whole run (wall)** | " + " | ".join(f"**{runs[p].seconds:.1f}**" for p in profiles) + " |")
     lines.append("| peak RSS of the main process and waited-for children (MiB) | "
-                 + " | ".join(f"{runs[p].peak_rss_mib:.0f}" for p in PROFILES) + " |")
+                 + " | ".join(f"{runs[p].peak_rss_mib:.0f}" for p in profiles) + " |")
+    if cluster_peak:
+        lines.append("| peak RSS of the cluster's processes (MiB) | " + " | ".join(
+            f"{cluster_peak[p]:.0f}" if p in cluster_peak else "" for p in profiles) + " |")
     table = "\n".join(lines) + "\n"
     print(table)
     os.makedirs(RESULTS, exist_ok=True)

@@ -13,6 +13,7 @@ interpreter, writes to a log file, and is never killed by id: an SDK worker exit
 its TaskManager closes the control channel; what is left when the pool stops is stopped with it.
 """
 import argparse
+import itertools
 import os
 import signal
 import subprocess
@@ -34,13 +35,14 @@ class WorkerPool(beam_fn_api_pb2_grpc.BeamFnExternalWorkerPoolServicer):
         self._log_dir = log_dir
         self._lock = threading.Lock()
         self._workers: List[subprocess.Popen] = []
+        self._started = itertools.count()  # names each worker's log file
 
     def StartWorker(self, request, context):
         command = [sys.executable, "-c", _HARNESS.format(url=request.control_endpoint.url,
                                                           worker=request.worker_id)]
         with self._lock:
             self._workers = [w for w in self._workers if w.poll() is None]  # reap the finished
-            log_path = os.path.join(self._log_dir, f"worker-{len(self._workers)}-{os.getpid()}.log")
+            log_path = os.path.join(self._log_dir, f"worker-{os.getpid()}-{next(self._started)}.log")
             with open(log_path, "ab") as log:
                 self._workers.append(subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT))
         return beam_fn_api_pb2.StartWorkerResponse()
