@@ -13,7 +13,7 @@ import json
 import os
 import sys
 import time
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
 from cli import cluster_commands, data_commands, options, serving_commands
 from pipeline import metadata_store, profiles, progress
@@ -52,6 +52,10 @@ def _pipeline_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-drop", type=float, help="how far the main metric may fall behind the served model")
     parser.add_argument("--naive-margin", type=float, help="share of the naive baseline's error the model must remove")
     parser.add_argument("--hparams", type=json.loads, default={}, help='JSON, e.g. \'{"learning_rate": 0.01}\'')
+    parser.add_argument("--models", default=",".join(defaults.models), help="model families to train and compare, comma-separated: linear, dnn, wide_deep (default: %(default)s); the best blessed one is pushed")
+    parser.add_argument("--tune", action="store_true", help="search hyperparameters with TFX's Tuner (KerasTuner) before training; without it, each family uses its last tuned ones if any")
+    parser.add_argument("--tune-trials", type=int, default=defaults.tune_trials, help="trials per family (default: %(default)s; the first is the default hyperparameters)")
+    parser.add_argument("--tune-minutes", type=float, help="start no new trial after this many minutes")
     parser.add_argument("--no-cache", dest="enable_cache", action="store_false")
     parser.add_argument("--profile", default=defaults.profile, help="where Beam runs: auto (local or local-multiprocess by data size), local, local-multiprocess, dataflow, flink, spark")
     parser.add_argument("--profile-setting", dest="profile_settings", action="append", metavar="KEY=VALUE", help="setting of the profile, e.g. project=my-project (repeatable)")
@@ -147,8 +151,17 @@ def _compile(args: argparse.Namespace) -> int:
     return 0
 
 
+def _families(value: str) -> Tuple[str, ...]:
+    from models import families  # pylint: disable=import-outside-toplevel
+
+    try:
+        return families.check_families(tuple(n.strip() for n in value.split(",") if n.strip()))
+    except families.UnknownFamilyError as error:
+        raise ConfigError(f"--models: {error}") from None
+
+
 def config_from_args(args: argparse.Namespace) -> PipelineConfig:
-    from models.model import DEFAULT_HYPERPARAMETERS  # pylint: disable=import-outside-toplevel
+    from models import families  # pylint: disable=import-outside-toplevel
     from pipeline import metrics  # pylint: disable=import-outside-toplevel
 
     config = PipelineConfig(
@@ -165,13 +178,19 @@ def config_from_args(args: argparse.Namespace) -> PipelineConfig:
         maximum=_bounds(args.maximum),
         max_drop=args.max_drop,
         naive_margin=args.naive_margin,
-        hyperparameters=check_hyperparameters(args.hparams, DEFAULT_HYPERPARAMETERS),
+        hyperparameters=check_hyperparameters(args.hparams, families.DEFAULT_HYPERPARAMETERS),
+        models=_families(args.models),
+        tune=args.tune,
+        tune_trials=args.tune_trials,
+        tune_minutes=args.tune_minutes,
         enable_cache=args.enable_cache,
         profile=args.profile,
         profile_settings=profiles.parse_settings(args.profile_settings),
         extra_beam_args=tuple(args.beam_args or ()),
         spans=args.spans,
     )
+    if config.tune_trials < 1:
+        raise ConfigError(f"--tune-trials must be at least 1, got {config.tune_trials}")
     task = config.dataset().task
     try:
         metrics.check_bounds(task, {**config.minimum, **config.maximum})

@@ -20,6 +20,8 @@ DECLARATION_FILE = "dataset.yaml"
 SCHEMA_FILE = "schema.pbtxt"
 LABEL_KEY = "label"  # transformed label the model learns (features end in `_xf`: no clash)
 PACKAGE_PREFIX = "package:"  # data shipped inside an installed Python package
+# Hyperparameters whose search range the declaration's `tuning:` may set (models/tuning.py).
+TUNABLE = ("learning_rate", "hidden_layers", "first_layer_units", "dropout", "embedding_scale")
 
 
 class DeclarationError(ValueError):
@@ -157,6 +159,8 @@ class Dataset:
     slices: Tuple[str, ...] = ()  # features the Evaluator also reports per value
     blessing: Blessing = dataclasses.field(default_factory=Blessing)
     excluded: Mapping[str, str] = dataclasses.field(default_factory=dict)  # column -> why
+    # Search ranges for `run --tune`: name -> list of choices or {min, max} (models/tuning.py).
+    tuning: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     folder: str = ""  # where the declaration was read from
 
     @property
@@ -248,6 +252,25 @@ def _label(spec: Mapping[str, Any], task: Task) -> Label:
     return Label(column=spec["column"], task=task, classes=classes, derived=derived)
 
 
+def _tuning(raw: Any) -> Dict[str, Any]:
+    """The `tuning:` section: known names, each a non-empty list of choices or {min: A, max: B}."""
+    if not isinstance(raw, Mapping):
+        raise DeclarationError("tuning: give a mapping of hyperparameter -> choices or {min, max}")
+    checked: Dict[str, Any] = {}
+    for name, value in raw.items():
+        if name not in TUNABLE:
+            raise DeclarationError(f"tuning: unknown hyperparameter {name!r}; known: {', '.join(TUNABLE)}")
+        if isinstance(value, list) and value:
+            checked[name] = list(value)
+        elif (isinstance(value, Mapping) and set(value) == {"min", "max"}
+              and all(isinstance(v, (int, float)) for v in value.values()) and value["min"] < value["max"]):
+            checked[name] = dict(value)
+        else:
+            raise DeclarationError(f"tuning: {name}: give a list of choices or {{min: A, max: B}} "
+                                   f"with A < B, got {value!r}")
+    return checked
+
+
 def parse(raw: Mapping[str, Any], folder: str = "") -> Dataset:
     """A Dataset from the declaration's mapping (as read from YAML or `to_config`)."""
     if not isinstance(raw, Mapping):
@@ -288,7 +311,8 @@ def parse(raw: Mapping[str, Any], folder: str = "") -> Dataset:
     return Dataset(
         name=str(raw["name"]), label=label, features=features, data=str(raw.get("data") or ""),
         missing_values=tuple(str(v) for v in raw.get("missing_values", ("",))),
-        slices=slices, blessing=blessing, excluded=dict(raw.get("excluded") or {}), folder=folder)
+        slices=slices, blessing=blessing, excluded=dict(raw.get("excluded") or {}),
+        tuning=_tuning(raw.get("tuning") or {}), folder=folder)
 
 
 def load(folder: str) -> Dataset:

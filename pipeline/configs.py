@@ -79,6 +79,11 @@ class PipelineConfig:
     max_drop: Optional[float] = None
     naive_margin: Optional[float] = None
     hyperparameters: Dict[str, Any] = dataclasses.field(default_factory=dict)
+    # Model families trained and compared (models/families.py); the best blessed one is pushed.
+    models: Tuple[str, ...] = ("wide_deep",)
+    tune: bool = False  # TFX's Tuner before each Trainer (else each family's last tuned values)
+    tune_trials: int = 10  # per family; the first trial is the default hyperparameters
+    tune_minutes: Optional[float] = None  # no new trial after this
     # Where Beam runs (pipeline/profiles.py). "auto": the in-process DirectRunner for small local data,
     # worker processes from a measured size on. "local": in-process DirectRunner; on one machine and
     # small data, worker processes cost more in start-up and serialization than they save.

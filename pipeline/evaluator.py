@@ -6,6 +6,10 @@ strips the quotes libpq's PQescapeLiteral puts around the value, which for such 
 the eval_config as JSON, in which every metric's `config` (itself JSON: `{"name": "auc"}`) is escaped
 with backslashes. Here the property is the serialized EvalConfig in URL-safe base64; the executor
 decodes it and hands TFX's own executor the usual JSON. Everything else is TFX's Evaluator.
+
+With several candidate models (one Evaluator each), the InfraValidator picks the best blessed one by
+the main metric; TFX's blessing carries only `blessed` and the model, so this executor also records
+on the blessing the candidate's name and its main metric (`CANDIDATE`, `MAIN_METRIC`, `MAIN_VALUE`).
 """
 import base64
 from typing import Any, Dict, List
@@ -18,7 +22,12 @@ from tfx.types import standard_artifacts, standard_component_specs
 from tfx.types.component_spec import ExecutionParameter
 from tfx.utils import proto_utils
 
+from pipeline import evaluation
+
 EVAL_CONFIG_KEY = standard_component_specs.EVAL_CONFIG_KEY
+CANDIDATE = "candidate"
+MAIN_METRIC = "main_metric"
+MAIN_VALUE = "main_metric_value"
 
 
 def encode(eval_config: tfma.EvalConfig) -> str:
@@ -32,7 +41,9 @@ def decode(recorded: str) -> tfma.EvalConfig:
 
 class EvaluatorSpec(standard_component_specs.EvaluatorSpec):
     PARAMETERS = {**standard_component_specs.EvaluatorSpec.PARAMETERS,
-                  EVAL_CONFIG_KEY: ExecutionParameter(type=str)}
+                  EVAL_CONFIG_KEY: ExecutionParameter(type=str),
+                  CANDIDATE: ExecutionParameter(type=str),
+                  MAIN_METRIC: ExecutionParameter(type=str)}
 
 
 class Executor(tfx_evaluator_executor.Executor):
@@ -40,19 +51,29 @@ class Executor(tfx_evaluator_executor.Executor):
            output_dict: Dict[str, List[types.Artifact]], exec_properties: Dict[str, Any]) -> None:
         properties = dict(exec_properties)
         properties[EVAL_CONFIG_KEY] = proto_utils.proto_to_json(decode(exec_properties[EVAL_CONFIG_KEY]))
+        candidate, main_metric = properties.pop(CANDIDATE), properties.pop(MAIN_METRIC)
         super().Do(input_dict, output_dict, properties)
+        blessing = output_dict[standard_component_specs.BLESSING_KEY][0]
+        measured = evaluation.load(output_dict[standard_component_specs.EVALUATION_KEY][0].uri)
+        blessing.set_string_custom_property(CANDIDATE, candidate)
+        blessing.set_string_custom_property(MAIN_METRIC, main_metric)
+        if main_metric in measured.overall:
+            blessing.set_float_custom_property(MAIN_VALUE, measured.overall[main_metric])
 
 
 class Evaluator(base_beam_component.BaseBeamComponent):
-    """TFX's Evaluator (same inputs, outputs and executor) for one candidate and its baseline."""
+    """TFX's Evaluator (same inputs, outputs and executor) for one candidate and its baseline.
+    `candidate`: the candidate's name (its model family); `main_metric`: the metric candidates are
+    ranked by."""
 
     SPEC_CLASS = EvaluatorSpec
     EXECUTOR_SPEC = executor_spec.BeamExecutorSpec(Executor)
 
     def __init__(self, examples: types.BaseChannel, model: types.BaseChannel,
-                 baseline_model: types.BaseChannel, eval_config: tfma.EvalConfig):
+                 baseline_model: types.BaseChannel, eval_config: tfma.EvalConfig,
+                 candidate: str, main_metric: str):
         super().__init__(spec=EvaluatorSpec(
             examples=examples, model=model, baseline_model=baseline_model,
-            eval_config=encode(eval_config),
+            eval_config=encode(eval_config), candidate=candidate, main_metric=main_metric,
             evaluation=types.Channel(type=standard_artifacts.ModelEvaluation),
             blessing=types.Channel(type=standard_artifacts.ModelBlessing)))

@@ -16,9 +16,12 @@ from tfx.dsl.component.experimental.decorators import component
 from tfx.types import artifact_utils, standard_artifacts
 from tfx.utils import io_utils, path_utils
 
+from pipeline import model_choice
 from serving import validation, warmup
 
 EVAL_SPLIT = "eval"
+CHOICE = "choice"
+CURRENT_MODEL_ID = "current_model_id"
 
 
 def serving_examples(examples: standard_artifacts.Examples, count: int, features: List[str]) -> list:
@@ -37,24 +40,27 @@ def serving_examples(examples: standard_artifacts.Examples, count: int, features
 
 @component
 def InfraValidator(  # pylint: disable=invalid-name  (TFX component naming)
-    model: InputArtifact[standard_artifacts.Model],
+    model: InputArtifact[List[standard_artifacts.Model]],
     examples: InputArtifact[standard_artifacts.Examples],
     blessing: OutputArtifact[standard_artifacts.InfraBlessing],
     model_name: Parameter[str],
     serving_features: Parameter[List[str]],
     task: Parameter[str],
-    model_blessing: InputArtifact[standard_artifacts.ModelBlessing] = None,
+    model_blessing: InputArtifact[List[standard_artifacts.ModelBlessing]] = None,
     num_examples: Parameter[int] = 16,
     timeout_seconds: Parameter[int] = 180,
 ) -> None:
-    """`model_blessing`: when the Evaluator did not bless the model, it cannot be pushed anyway, so
-    the model server is not started (seconds saved on every rejected run)."""
-    if model_blessing is not None and model_blessing.get_int_custom_property("blessed") != 1:
-        _record(blessing, "not validated: the Evaluator did not bless this model")
+    """`model_blessing`: when the Evaluator blessed no candidate, none can be pushed anyway, so the
+    model server is not started (seconds saved on every rejected run)."""
+    choice = model_choice.choose(model, model_blessing)
+    blessing.set_string_custom_property(CHOICE, choice.reason)
+    if choice.model is None:
+        _record(blessing, f"not validated: {choice.reason}")
         return
+    blessing.set_int_custom_property(CURRENT_MODEL_ID, choice.model.id)
     serialized = serving_examples(examples, num_examples, serving_features)
     stamped = path_utils.stamped_model_path(blessing.uri)
-    io_utils.copy_dir(path_utils.serving_model_path(model.uri), stamped)
+    io_utils.copy_dir(path_utils.serving_model_path(choice.model.uri), stamped)
     warmup.write(stamped, warmup.requests_for(model_name, serialized, task))
     _record(blessing, validation.check_servable(stamped, model_name, serialized, task,
                                                 timeout_seconds))

@@ -9,7 +9,6 @@ from tfx.components.pusher.component import Pusher
 from tfx.components.schema_gen.component import SchemaGen
 from tfx.components.schema_gen.import_schema_gen.component import ImportSchemaGen
 from tfx.components.statistics_gen.component import StatisticsGen
-from tfx.components.trainer.component import Trainer
 from tfx.components.transform.component import Transform
 from tfx.dsl.components.base import executor_spec
 from tfx.dsl.components.common.resolver import Resolver
@@ -18,14 +17,13 @@ from tfx.dsl.input_resolution.strategies.latest_blessed_model_strategy import (
     LatestBlessedModelStrategy,
 )
 from tfx.orchestration import pipeline as tfx_pipeline
-from tfx.proto import example_gen_pb2, pusher_pb2, trainer_pb2
-from tfx.types import Channel, standard_artifacts
+from tfx.proto import example_gen_pb2, pusher_pb2
+from tfx.types import Channel, channel_utils, standard_artifacts
 
-from pipeline import csv_example_gen, gate, metadata_store, metrics, resolvers
+from pipeline import candidates, csv_example_gen, gate, metadata_store, metrics, resolvers
 from pipeline.code_digest import code_digest
 from pipeline.configs import PipelineConfig, image_path, is_remote
 from pipeline.csv_example_gen import CsvExampleGen
-from pipeline.evaluator import Evaluator
 from pipeline.infra_validator import InfraValidator
 import schema as schema_package
 from schema import checks
@@ -34,7 +32,6 @@ from serving.pusher import AtomicPushExecutor
 # Dotted paths instead of module files: TFX imports them from the installed package, so no per-run
 # wheel of user code is built into the pipeline root (seconds saved per component, cache stable).
 PREPROCESSING_FN = "models.preprocessing.preprocessing_fn"
-RUN_FN = "models.model.run_fn"
 
 
 def example_gen_input(config: PipelineConfig) -> Tuple[str, example_gen_pb2.Input]:
@@ -64,7 +61,8 @@ def baseline_model_resolver(candidate, for_kubeflow: bool) -> Resolver:
     return Resolver(
         strategy_class=resolvers.BaselineModelStrategy,
         **{resolvers.CANDIDATE_KEY: candidate, resolvers.MODEL_KEY: models,
-           resolvers.BLESSING_KEY: blessings},
+           resolvers.BLESSING_KEY: blessings,
+           resolvers.INFRA_BLESSING_KEY: Channel(type=standard_artifacts.InfraBlessing)},
     ).with_id("baseline_model_resolver")
 
 
@@ -146,34 +144,27 @@ def create_pipeline(config: PipelineConfig, for_kubeflow: bool = False) -> tfx_p
         disable_analyzer_cache=True,
     )
     transform.add_upstream_node(data_gate)  # no Transform (nor anything after it) on rejected data
-    trainer = Trainer(
-        run_fn=RUN_FN,
-        examples=transform.outputs["transformed_examples"],
-        transform_graph=transform.outputs["transform_graph"],
-        schema=curated_schema.outputs["schema"],
-        train_args=trainer_pb2.TrainArgs(num_steps=config.train_steps),
-        eval_args=trainer_pb2.EvalArgs(num_steps=config.eval_steps),
-        custom_config={"dataset": dataset.to_config(), "code": code_digest(RUN_FN),
-                       "hyperparameters": dict(config.hyperparameters)},
-    )
-    baseline_resolver = baseline_model_resolver(trainer.outputs["model"], for_kubeflow)
-    evaluator = Evaluator(
-        examples=example_gen.outputs["examples"],
-        model=trainer.outputs["model"],
-        baseline_model=baseline_resolver.outputs[resolvers.MODEL_KEY],
-        eval_config=metrics.eval_config(dataset),
-    )
+    trained = candidates.trainers(config, dataset, transform, curated_schema.outputs["schema"],
+                                      for_kubeflow)
+    models = [c.trainer.outputs["model"] for c in trained]
+    every_model = models[0] if len(models) == 1 else channel_utils.union(models)
+    baseline_resolver = baseline_model_resolver(every_model, for_kubeflow)
+    candidates.add_evaluators(
+        trained, example_gen.outputs["examples"],
+        baseline_resolver.outputs[resolvers.MODEL_KEY], metrics.eval_config(dataset),
+        metrics.MAIN_METRIC[dataset.task])
+    blessings = [c.evaluator.outputs["blessing"] for c in trained]
     infra_validator = InfraValidator(
-        model=trainer.outputs["model"],
+        model=every_model,
         examples=example_gen.outputs["examples"],
-        model_blessing=evaluator.outputs["blessing"],
+        model_blessing=blessings[0] if len(blessings) == 1 else channel_utils.union(blessings),
         model_name=config.model_name,
         serving_features=list(dataset.feature_names()),
         task=dataset.task.value,
     )
-    # No `model` input: the Pusher pushes the infra-validated copy, which carries the warmup file.
+    # No `model` input: the Pusher pushes the infra-validated copy, which carries the warmup file;
+    # the InfraValidator validates only a candidate its Evaluator blessed.
     pusher = Pusher(
-        model_blessing=evaluator.outputs["blessing"],
         infra_blessing=infra_validator.outputs["blessing"],
         push_destination=pusher_pb2.PushDestination(
             filesystem=pusher_pb2.PushDestination.Filesystem(base_directory=config.model_base)
@@ -192,9 +183,9 @@ def create_pipeline(config: PipelineConfig, for_kubeflow: bool = False) -> tfx_p
             *([previous_span_statistics] if previous_span_statistics else []),
             data_gate,
             transform,
-            trainer,
+            *[node for c in trained for node in (c.hyperparameters, c.trainer) if node],
             baseline_resolver,
-            evaluator,
+            *[c.evaluator for c in trained],
             infra_validator,
             pusher,
         ],

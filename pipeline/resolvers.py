@@ -7,6 +7,9 @@ cached candidate itself. The Evaluator's inputs then differ from the first run (
 itself), so it runs again, blesses the same model again, and the Pusher pushes a duplicate version.
 This strategy also takes the Trainer's output of *this* run (`candidate`) and excludes it: an unchanged
 re-run resolves exactly what the first run resolved, so Evaluator and Pusher are cache hits.
+The baseline is the model being served: the newest one the InfraValidator validated (its blessing
+names the chosen candidate, `current_model_id`); stores from before that property fall back to the
+newest model the Evaluator blessed.
 """
 from typing import Dict, List, Optional
 
@@ -21,10 +24,11 @@ CURRENT_STATISTICS_KEY = "current"
 STATISTICS_KEY = "statistics"
 MODEL_KEY = "model"
 BLESSING_KEY = "model_blessing"
+INFRA_BLESSING_KEY = "infra_blessing"
 
 
 class BaselineModelStrategy(resolver.ResolverStrategy):
-    """Newest blessed model that is not this run's candidate (none on a first run)."""
+    """Newest served model that is not one of this run's candidates (none on a first run)."""
 
     def resolve_artifacts(
         self, store: mlmd.MetadataStore, input_dict: Dict[str, List[types.Artifact]]
@@ -35,9 +39,16 @@ class BaselineModelStrategy(resolver.ResolverStrategy):
             for b in input_dict[BLESSING_KEY]
             if b.get_int_custom_property(evaluator_constants.ARTIFACT_PROPERTY_BLESSED_KEY) == 1
         }
-        result = {CANDIDATE_KEY: input_dict[CANDIDATE_KEY], MODEL_KEY: [], BLESSING_KEY: []}
+        served = {
+            b.get_int_custom_property(evaluator_constants.ARTIFACT_PROPERTY_CURRENT_MODEL_ID_KEY)
+            for b in input_dict.get(INFRA_BLESSING_KEY, [])
+            if b.get_int_custom_property(evaluator_constants.ARTIFACT_PROPERTY_BLESSED_KEY) == 1
+            and evaluator_constants.ARTIFACT_PROPERTY_CURRENT_MODEL_ID_KEY in b.mlmd_artifact.custom_properties
+        }
+        result = {**input_dict, MODEL_KEY: [], BLESSING_KEY: []}
         for model in sorted(input_dict[MODEL_KEY], key=lambda a: a.id, reverse=True):
-            if model.id in blessings and model.id not in candidate_ids:
+            if model.id in blessings and model.id not in candidate_ids and (
+                    not served or model.id in served):
                 result[MODEL_KEY] = [model]
                 result[BLESSING_KEY] = [blessings[model.id]]
                 break

@@ -20,6 +20,16 @@ _STATE_NAMES = {
 
 
 @dataclasses.dataclass
+class Candidate:
+    """One candidate model of the run (a model family) as its Evaluator judged it."""
+    name: str
+    model_id: Optional[int]
+    blessed: bool
+    evaluation_uri: Optional[str]
+    chosen: bool = False  # the one the InfraValidator took on (the best blessed)
+
+
+@dataclasses.dataclass
 class RunSummary:
     run_id: str
     node_states: Dict[str, List[str]]  # node id -> states of its executions in this run
@@ -29,7 +39,10 @@ class RunSummary:
     pushed: Optional[bool] = None
     pushed_version: Optional[str] = None
     pushed_destination: Optional[str] = None
-    evaluation_uri: Optional[str] = None
+    evaluation_uri: Optional[str] = None  # the chosen candidate's, else the first one's
+    model_id: Optional[int] = None  # the chosen candidate's, else the first one's
+    candidates: List[Candidate] = dataclasses.field(default_factory=list)
+    choice: str = ""  # why the InfraValidator took the candidate it took
 
 
 FAILURE_REASON = "failure_reason"
@@ -106,22 +119,53 @@ def summarize(store: mlmd.MetadataStore, run_id: Optional[str] = None) -> RunSum
         summary.node_states.setdefault(node, []).append(state)
 
     types = {t.id: t.name for t in store.get_artifact_types()}
+    chosen_id = None
     for artifact in store.get_artifacts_by_context(run.id):
         props = artifact.custom_properties
         kind = types.get(artifact.type_id)
-        if kind == "ModelBlessing":
-            summary.blessed = props["blessed"].int_value == 1
-        elif kind == "InfraBlessing":
+        if kind == "InfraBlessing":
             summary.infra_blessed = props["blessed"].int_value == 1
             summary.infra_failure = props["failure_reason"].string_value
+            summary.choice = props["choice"].string_value
+            if "current_model_id" in props:
+                chosen_id = props["current_model_id"].int_value
         elif kind == "PushedModel":
             summary.pushed = props["pushed"].int_value == 1
             if summary.pushed:
                 summary.pushed_version = props["pushed_version"].string_value
                 summary.pushed_destination = props["pushed_destination"].string_value
-        elif kind == "ModelEvaluation":
-            summary.evaluation_uri = artifact.uri
+    summary.candidates = _candidates(store, run.id, types)
+    for candidate in summary.candidates:
+        candidate.chosen = candidate.model_id == chosen_id
+    if summary.candidates:
+        main = next((c for c in summary.candidates if c.chosen), summary.candidates[0])
+        summary.blessed = main.blessed if len(summary.candidates) == 1 else any(
+            c.blessed for c in summary.candidates)
+        summary.evaluation_uri, summary.model_id = main.evaluation_uri, main.model_id
     return summary
+
+
+def _candidates(store: mlmd.MetadataStore, run_context_id: int, types: Dict[int, str]
+                ) -> List[Candidate]:
+    """Each Evaluator's candidate in the run, by name (the run's context also holds artifacts it only
+    read, so outputs are found through the Evaluators' events)."""
+    found = []
+    for execution in store.get_executions_by_context(run_context_id):
+        if not node_of(store, execution.id).startswith("Evaluator"):
+            continue
+        outputs = [e.artifact_id for e in store.get_events_by_execution_ids([execution.id])
+                   if e.type == metadata_store_pb2.Event.OUTPUT]
+        by_type = {types.get(a.type_id): a for a in store.get_artifacts_by_id(outputs)}
+        blessing, evaluation = by_type.get("ModelBlessing"), by_type.get("ModelEvaluation")
+        if blessing is None:
+            continue
+        props = blessing.custom_properties
+        found.append(Candidate(
+            name=props["candidate"].string_value if "candidate" in props else "model",
+            model_id=props["current_model_id"].int_value if "current_model_id" in props else None,
+            blessed=props["blessed"].int_value == 1,
+            evaluation_uri=evaluation.uri if evaluation else None))
+    return sorted(found, key=lambda c: c.name)
 
 
 def latest_training_statistics(store: mlmd.MetadataStore):

@@ -5,9 +5,12 @@ being served, trained on what, and did it pass?" without opening MLMD or a noteb
 """
 import dataclasses
 import datetime
+import json
+import os
 from typing import Dict, List, Optional
 
 import ml_metadata as mlmd
+import tensorflow as tf
 from ml_metadata.proto import metadata_store_pb2
 
 from models.dataset import Task
@@ -31,7 +34,8 @@ class RunRecord:
     model_id: Optional[int]
     failed_node: Optional[str]
     summary: run_summary.RunSummary
-    evaluation: Optional[evaluation.Evaluation]
+    evaluation: Optional[evaluation.Evaluation]  # the chosen candidate's (or the only one's)
+    tuning: Dict[str, List[Dict]] = dataclasses.field(default_factory=dict)  # tuning_trials()
 
     @property
     def blessed(self) -> Optional[bool]:
@@ -81,7 +85,6 @@ def record(store: mlmd.MetadataStore, run_id: str, running_run_id: Optional[str]
     started = min((e.create_time_since_epoch for e in executions), default=run.create_time_since_epoch)
     ended = max((e.last_update_time_since_epoch for e in executions), default=started)
     gate_states = summary.node_states.get("DataGate", [])
-    models = [a.id for a in node_outputs(store, run_id, "Trainer").get("Model", [])]
     gate = "FAILED" if "failed" in gate_states else "passed" if gate_states else "not run"
     # Every run ends with the Pusher; one that has not run it, and did not fail, was killed between
     # two components (no execution left unfinished to show it).
@@ -96,10 +99,12 @@ def record(store: mlmd.MetadataStore, run_id: str, running_run_id: Optional[str]
         spans=sorted({a.custom_properties["span"].int_value for a in artifacts
                       if types[a.type_id] == "Examples" and "span" in a.custom_properties}),
         gate=gate,
-        model_id=models[0] if models else None,
+        model_id=summary.model_id or next(
+            (a.id for a in node_outputs(store, run_id, "Trainer").get("Model", [])), None),
         failed_node=run_summary.node_of(store, failed[-1].id) if failed else None,
         summary=summary,
         evaluation=evaluation.load(summary.evaluation_uri),
+        tuning=tuning_trials(store, run_id, list(summary.node_states)),
     )
 
 
@@ -135,6 +140,25 @@ def render_table(runs: List[RunRecord], task: Task) -> str:
     return "\n".join(lines)
 
 
+def tuning_trials(store: mlmd.MetadataStore, run_id: str, nodes: List[str]) -> Dict[str, List[Dict]]:
+    """Each Tuner's trials in the run: family -> KerasTuner's records (trial_id, score and the
+    hyperparameters), best first, as TFX's Tuner writes them to its TunerResults artifact."""
+    found = {}
+    for node in (n for n in nodes if n.startswith("Tuner")):
+        outputs = node_outputs(store, run_id, node)
+        best = outputs.get("HyperParameters", [])
+        results = outputs.get("TunerResults", [])
+        if not best or not results:
+            continue
+        family = best[0].custom_properties["family"].string_value if "family" in \
+            best[0].custom_properties else node
+        path = os.path.join(results[0].uri, "tuner_results.json")
+        if tf.io.gfile.exists(path):
+            with tf.io.gfile.GFile(path) as f:
+                found[family] = json.load(f)
+    return found
+
+
 def _describe_artifact(artifact, type_name: str) -> str:
     props = artifact.custom_properties
     details = []
@@ -144,6 +168,10 @@ def _describe_artifact(artifact, type_name: str) -> str:
         details.append("blessed" if props["blessed"].int_value == 1 else "NOT blessed")
     if "passed" in props:
         details.append("passed" if props["passed"].int_value == 1 else "FAILED")
+    if type_name == "ModelBlessing" and "candidate" in props:
+        details.append(props["candidate"].string_value)
+    if type_name == "InfraBlessing" and "current_model_id" in props:
+        details.append(f"validated Model #{props['current_model_id'].int_value}")
     if type_name == "PushedModel":
         details.append(f"version {props['pushed_version'].string_value}"
                        if props["pushed"].int_value == 1 else "not pushed")

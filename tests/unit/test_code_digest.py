@@ -5,7 +5,8 @@ import sys
 
 from pipeline.configs import PROJECT_ROOT
 from pipeline.code_digest import code_digest
-from pipeline.pipeline import PREPROCESSING_FN, RUN_FN
+from pipeline.candidates import RUN_FN
+from pipeline.pipeline import PREPROCESSING_FN
 
 
 def _digests_of_a_copy(tmp_path, monkeypatch, edit=None):
