@@ -35,7 +35,7 @@ def _thresholds(store, run_id: str) -> List[str]:
     """The thresholds as the Evaluator was configured in this run (its eval_config property)."""
     run = store.get_context_by_type_and_name("pipeline_run", run_id)
     for execution in store.get_executions_by_context(run.id):
-        if (run_summary.node_of(store, execution.id) == "Evaluator"
+        if (run_summary.node_of(store, execution.id).startswith("Evaluator")
                 and "eval_config" in execution.custom_properties):
             config = json.loads(proto_utils.proto_to_json(
                 evaluator.decode(execution.custom_properties["eval_config"].string_value)))
@@ -86,6 +86,34 @@ def _metrics(result: Optional[evaluation.Evaluation], task: Task) -> List[str]:
     return out
 
 
+def _candidates(record: runs.RunRecord, task: Task) -> List[str]:
+    """Every candidate's key metrics side by side, which was chosen and why; the tuning trials."""
+    candidates = record.summary.candidates
+    out = []
+    if len(candidates) > 1:
+        names = list(metrics.key_metrics(task))
+        out += ["<h2>Candidates</h2>", f"<p id='choice'>{html.escape(record.summary.choice)}</p>",
+                "<table id='candidates'>", report.row(["candidate", *names, "blessed", "chosen"], "th")]
+        for candidate in candidates:
+            result = evaluation.load(candidate.evaluation_uri)
+            values = result.overall if result else {}
+            out.append(report.row([candidate.name,
+                                   *(f"{values[n]:.4f}" if n in values else "-" for n in names),
+                                   "yes" if candidate.blessed else "NO",
+                                   "yes" if candidate.chosen else ""]))
+        out.append("</table>")
+    for family, trials in record.tuning.items():
+        keys = sorted({k for trial in trials for k in trial} - {"trial_id", "score"})
+        out += [f"<h2>Tuning: {html.escape(family)}</h2>",
+                f"<table class='trials' id='trials-{html.escape(family)}'>",
+                report.row(["trial", "objective", *keys], "th")]
+        out += [report.row([t["trial_id"], f"{t['score']:.4f}",
+                            *(f"{t[k]:.4g}" if isinstance(t.get(k), float) else str(t.get(k, "-"))
+                              for k in keys)]) for t in trials]
+        out.append("</table>")
+    return out
+
+
 def write(store, record: runs.RunRecord, report_dir: str, task: Task) -> str:
     """The run's self-contained HTML report; `record` (runs.record) carries what MLMD and TFMA hold."""
     run_id = record.run_id
@@ -117,7 +145,7 @@ def write(store, record: runs.RunRecord, report_dir: str, task: Task) -> str:
         report.row(["failed component", record.failed_node or "-"]),
         report.row(["infra validation", infra]),
         "</table>",
-        "<h2>Blessing</h2>", decision, *_thresholds(store, run_id),
+        "<h2>Blessing</h2>", decision, *_thresholds(store, run_id), *_candidates(record, task),
         f"<h2>Push</h2><p>{pushed}</p>",
         "<h2>Evaluation (eval split)</h2>", *_metrics(result, task),
         "<h2>Data</h2>", *_statistics(store, run_id),
