@@ -22,7 +22,7 @@ from tfx.types import Channel, channel_utils, standard_artifacts
 
 from pipeline import candidates, csv_example_gen, gate, metadata_store, metrics, resolvers
 from pipeline.code_digest import code_digest
-from pipeline.configs import PipelineConfig, image_path, is_remote
+from pipeline.configs import ConfigError, PipelineConfig, image_path, is_remote
 from pipeline.csv_example_gen import CsvExampleGen
 from pipeline.infra_validator import InfraValidator
 import schema as schema_package
@@ -84,6 +84,12 @@ def create_pipeline(config: PipelineConfig, for_kubeflow: bool = False) -> tfx_p
     """The pipeline for `config`. `for_kubeflow`: MLMD is the orchestrator's, and only resolvers that
     KFP v2 can compile are used (no drift check against the previous span there yet)."""
     config = config.resolved()
+    if for_kubeflow and len(config.models) > 1:
+        # TFX 1.16's KFP v2 compiler takes a single channel per input ("Only single Channel is
+        # supported"), and choosing among candidates needs the union of their models.
+        raise ConfigError(f"a Kubeflow/Vertex pipeline trains one model family (asked for "
+                          f"{', '.join(config.models)}): compile one pipeline per family, or "
+                          "compare families with a local run")
     dataset = config.dataset()
     input_base, input_config = example_gen_input(config)
     example_gen = CsvExampleGen(

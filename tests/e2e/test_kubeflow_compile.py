@@ -37,7 +37,7 @@ def test_every_component_is_in_the_spec_in_order(spec):
     assert "DataGate" in depends["Transform"]
     assert "Transform" in depends["Trainer"]
     assert {"Trainer", "Evaluator"} <= depends["InfraValidator"]
-    assert {"InfraValidator", "Evaluator"} <= depends["Pusher"]
+    assert depends["Pusher"] == {"InfraValidator"}  # which validates only a blessed candidate
 
 
 def test_image_pipeline_root_and_profile_beam_args_are_in_the_spec(spec):
@@ -61,3 +61,21 @@ def test_profile_without_its_settings_fails_clearly(tmp_path):
     assert done.returncode == 1
     assert "profile 'spark' needs the setting(s) spark_master_url" in done.stderr
     assert not (tmp_path / "x.json").exists()
+
+
+def test_a_tuned_pipeline_compiles_with_its_tuner_and_several_families_are_refused(tmp_path):
+    base = [sys.executable, "-m", "cli", "compile", "--image", IMAGE, "--work-dir", ROOT,
+            "--data", "gs://acme-ml/data/taxi", "--serving-dir", "gs://acme-ml/serving",
+            "--profile", "dataflow", "--profile-setting", "project=acme",
+            "--profile-setting", "region=europe-west4", "--profile-setting", "temp_location=gs://acme-ml/tmp"]
+    output = tmp_path / "tuned.json"
+    tuned = subprocess.run(base + ["--output", str(output), "--tune", "--models", "dnn"],
+                           capture_output=True, text=True, timeout=600, check=False)
+    assert tuned.returncode == 0, tuned.stderr[-3000:]
+    with open(output, encoding="utf-8") as f:
+        tasks = _tasks(json.load(f))
+    assert "Tuner" in {dep for dep in tasks["Trainer"].get("dependentTasks", [])}
+    several = subprocess.run(base + ["--output", str(tmp_path / "x.json"), "--models", "linear,dnn"],
+                             capture_output=True, text=True, timeout=600, check=False)
+    assert several.returncode == 1 and not (tmp_path / "x.json").exists()
+    assert "a Kubeflow/Vertex pipeline trains one model family (asked for linear, dnn)" in several.stderr

@@ -16,7 +16,7 @@ COMPONENTS = {
     "CsvExampleGen", "StatisticsGen", "SchemaGen", "ImportSchemaGen", "ExampleValidator",
     "DataGate", "Transform", "Trainer", "Evaluator", "InfraValidator", "Pusher",
 }
-RESOLVERS = {"baseline_model_resolver", "previous_span_statistics_resolver"}
+RESOLVERS = {"baseline_model_resolver", "previous_span_statistics_resolver", "last_tuned_resolver"}
 
 
 @pytest.fixture(scope="module")
