@@ -89,15 +89,24 @@ def hyperparameters(tuned: Optional[Mapping[str, Any]], overrides: Mapping[str, 
     return {**DEFAULT_HYPERPARAMETERS, **tuning.best_hyperparameters(tuned), **overrides}
 
 
+def train(fn_args: FnArgs, dataset: Dataset, family: str, hparams: Mapping[str, Any]
+          ) -> Tuple[keras.Model, Dict[str, List[float]]]:
+    """Seeded training of one `family` model with `hparams`: the Trainer's, and each Tuner trial's, so
+    the trial that wins the search is the model the Trainer rebuilds. Returns it and its history."""
+    hparams = {**DEFAULT_HYPERPARAMETERS, **hparams}
+    keras.utils.set_random_seed(tuning.SEED)
+    train_data, evaluation, scale = datasets(fn_args, dataset, hparams["batch_size"])
+    model = families.build(family, dataset, hparams, scale)
+    history = model.fit(train_data, validation_data=evaluation, verbose=0,
+                        **fit_schedule(fn_args.train_steps, fn_args.eval_steps))
+    return model, history.history
+
+
 def run_fn(fn_args: FnArgs) -> None:
     """TFX Trainer entry point: train on transformed examples, export with the serving signatures."""
     config = dict(fn_args.custom_config or {})
     dataset = Dataset.from_config(config["dataset"])
     hparams = hyperparameters(fn_args.hyperparameters, config.get("hyperparameters", {}))
-    keras.utils.set_random_seed(tuning.SEED)
-    train, evaluation, scale = datasets(fn_args, dataset, hparams["batch_size"])
-    model = families.build(config.get("family", families.DEFAULT_FAMILY), dataset, hparams, scale)
-    model.fit(train, validation_data=evaluation, verbose=0,
-              **fit_schedule(fn_args.train_steps, fn_args.eval_steps))
+    model, _ = train(fn_args, dataset, config.get("family", families.DEFAULT_FAMILY), hparams)
     signatures.export(model, dataset, tft.TFTransformOutput(fn_args.transform_graph_path),
                       fn_args.serving_model_dir)

@@ -15,10 +15,9 @@ match or beat them on the objective (the task's main metric on the eval split); 
 affords). Trials stop at `trials`, or after the trial running when `minutes` have passed.
 """
 import time
-from typing import Any, Dict, Mapping, Optional
+from typing import Any, Callable, Dict, List, Mapping, Optional
 
 import keras_tuner
-import tf_keras as keras
 from tfx.components.trainer.fn_args_utils import FnArgs
 from tfx.components.tuner.component import TunerFnResult
 
@@ -101,17 +100,21 @@ class _Keras2Tuner(keras_tuner.Tuner):
     """KerasTuner's Tuner for Keras 2 models, stopping new trials once `minutes` have passed.
 
     KerasTuner 1.4 runs on the Keras 3 that TF 2.16 installs and refuses any other model class in its
-    own `run_trial`; TFT's layer and TFMA need Keras 2 (`tf_keras`). `run_trial` is KerasTuner's
-    documented override point: here it fits the Keras 2 model and reports the objective's best epoch
-    (what KerasTuner's own run_trial reports). KerasTuner bounds only the trial count, hence the clock.
+    own `run_trial`; TFT's layer and TFMA need Keras 2 (`tf_keras`). `run_trial`, KerasTuner's
+    documented override point, here calls `train` (the Trainer's own training, same seed: the best
+    trial is the model the Trainer then rebuilds) and reports the objective's best epoch, as
+    KerasTuner's run_trial does. KerasTuner bounds only the trial count, hence the clock.
     """
 
-    def __init__(self, minutes: Optional[float], **kwargs):
+    def __init__(self, minutes: Optional[float],
+                 train: Callable[[Dict[str, Any]], Dict[str, List[float]]],
+                 space: Callable[[keras_tuner.HyperParameters], Dict[str, Any]], **kwargs):
         self._deadline = time.monotonic() + minutes * 60 if minutes else None
+        self._train, self._space = train, space
         super().__init__(**kwargs)
 
     def run_trial(self, trial, *args, **kwargs):
-        history = self.hypermodel.build(trial.hyperparameters).fit(*args, **kwargs).history
+        history = self._train(self._space(trial.hyperparameters))
         objective = self.oracle.objective
         best = max if objective.direction == "max" else min
         return {objective.name: best(history[objective.name])}
@@ -123,29 +126,29 @@ class _Keras2Tuner(keras_tuner.Tuner):
 
 
 def tuner_fn(fn_args: FnArgs) -> TunerFnResult:
-    """TFX Tuner entry point: `custom_config` holds the dataset, the family, the declaration's
-    overrides and the budget (`trials`, `minutes`)."""
+    """TFX Tuner entry point: `custom_config` holds the dataset (with its `tuning:` ranges), the
+    family, the run's `--hparams` (they win over tuned values, in trials too) and the budget
+    (`trials`, `minutes`)."""
     from models import model  # pylint: disable=import-outside-toplevel  (model imports TFT)
 
     config = dict(fn_args.custom_config or {})
     dataset = Dataset.from_config(config["dataset"])
     family = config["family"]
-    overrides = dataset.tuning
-    keras.utils.set_random_seed(SEED)
-    train, evaluation, scale = model.datasets(fn_args, dataset, families.DEFAULT_HYPERPARAMETERS["batch_size"])
+    overrides = config.get("hyperparameters", {})
 
-    def build(hp: keras_tuner.HyperParameters) -> keras.Model:
-        return families.build(family, dataset, declare(hp, family, overrides), scale)
+    def space(hp: keras_tuner.HyperParameters) -> Dict[str, Any]:
+        return {**families.DEFAULT_HYPERPARAMETERS, **declare(hp, family, dataset.tuning), **overrides}
 
     tuner = _Keras2Tuner(
         minutes=config.get("minutes"),
+        train=lambda hparams: model.train(fn_args, dataset, family, hparams)[1],
+        space=space,
         oracle=_DefaultsFirstOracle(objective=OBJECTIVE[dataset.task],
                                     max_trials=int(config["trials"]), seed=SEED),
-        hypermodel=build,
+        # Declares the search space (KerasTuner builds it once up front); trials go through `train`.
+        hypermodel=lambda hp: families.build(family, dataset, space(hp)),
         directory=fn_args.working_dir,
         project_name=family,
         overwrite=True,
     )
-    return TunerFnResult(tuner=tuner, fit_kwargs={
-        "x": train, "validation_data": evaluation, "verbose": 0,
-        **model.fit_schedule(fn_args.train_steps, fn_args.eval_steps)})
+    return TunerFnResult(tuner=tuner, fit_kwargs={"verbose": 0})

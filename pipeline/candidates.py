@@ -92,7 +92,7 @@ def _hyperparameters(config: PipelineConfig, dataset: Dataset, family: str, inpu
         return Tuner(
             tuner_fn=TUNER_FN, train_args=train_args, eval_args=eval_args,
             custom_config={"dataset": dataset.to_config(), FAMILY: family,
-                           "trials": config.tune_trials,
+                           "hyperparameters": dict(config.hyperparameters), "trials": config.tune_trials,
                            "minutes": config.tune_minutes, "code": code_digest(TUNER_FN)},
             **inputs,
         ).with_id(node_id("Tuner", family, config.models))

@@ -5,6 +5,7 @@ import time
 import keras_tuner
 import numpy as np
 import pytest
+import tf_keras as keras
 
 from models import dataset, families, model, tuning
 from tests.conftest import TAXI
@@ -70,13 +71,23 @@ def _search(tmp_path, trials, minutes=None):
                                    else rng.integers(0, f.cardinality, size=(256, 1)))
               for f in TAXI.features}
     labels = (inputs["fare_xf"][:, 0] > 0).astype(np.float32).reshape(-1, 1)
+
+    def space(hp):
+        return tuning.declare(hp, families.DNN, {})
+
+    def train(hparams):
+        keras.utils.set_random_seed(1)
+        fitted = families.build(families.DNN, TAXI, hparams).fit(
+            inputs, labels, validation_data=(inputs, labels), epochs=1, batch_size=64, verbose=0)
+        return fitted.history
+
     tuner = tuning._Keras2Tuner(  # pylint: disable=protected-access
-        minutes=minutes,
+        minutes=minutes, train=train, space=space,
         oracle=tuning._DefaultsFirstOracle(  # pylint: disable=protected-access
             objective=tuning.OBJECTIVE[TAXI.task], max_trials=trials, seed=1),
-        hypermodel=lambda hp: families.build(families.DNN, TAXI, tuning.declare(hp, families.DNN, {})),
+        hypermodel=lambda hp: families.build(families.DNN, TAXI, space(hp)),
         directory=str(tmp_path), project_name="dnn", overwrite=True)
-    tuner.search(inputs, labels, validation_data=(inputs, labels), epochs=1, batch_size=64, verbose=0)
+    tuner.search(verbose=0)
     return tuner
 
 
