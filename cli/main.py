@@ -139,6 +139,8 @@ def _runs(args: argparse.Namespace) -> int:
         return 1
     print(runs.lineage(store, args.run_id))
     record = runs.record(store, args.run_id, running)
+    for line in runs.selection_lines(record, task, every_trial=True):
+        print(line)
     print(f"Run report: {run_report.write(store, record, config.report_dir, task)}")
     return 0
 

@@ -120,14 +120,7 @@ def describe(record: runs.RunRecord, config: PipelineConfig, seconds: float) -> 
         )
         chosen = next((c.name for c in summary.candidates if c.chosen), "candidate model")
         lines.append(f"Evaluation (eval split, {chosen}): {shown}")
-    for family, trials in record.tuning.items():
-        best = trials[0] if trials else {}
-        values = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
-                           for k, v in best.items() if k not in ("trial_id", "score"))
-        lines.append(f"Tuning {family}: best of {len(trials)} trials scored "
-                     f"{best.get('score', float('nan')):.4f} ({values})")
-    if len(summary.candidates) > 1:
-        lines.append(f"Candidates: {summary.choice}")
+    lines += runs.selection_lines(record, config.dataset().task)
     if summary.blessed is not None:
         lines.append("Blessed: yes" if summary.blessed else
                      "Blessed: NO: " + ("; ".join(result.failures) if result else "not evaluated"))

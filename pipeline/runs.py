@@ -159,6 +159,35 @@ def tuning_trials(store: mlmd.MetadataStore, run_id: str, nodes: List[str]) -> D
     return found
 
 
+def _values(trial: Dict) -> str:
+    return ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
+                     for k, v in trial.items() if k not in ("trial_id", "score"))
+
+
+def selection_lines(record: RunRecord, task: Task, every_trial: bool = False) -> List[str]:
+    """The run's tuning (best trial, or `every_trial`) and its candidates side by side: which one
+    won and why. For the run summary and `runs show`."""
+    lines = []
+    for family, trials in record.tuning.items():
+        best = trials[0] if trials else {}
+        lines.append(f"Tuning {family}: best of {len(trials)} trials scored "
+                     f"{best.get('score', float('nan')):.4f} ({_values(best)})")
+        if every_trial:
+            lines += [f"  trial {t['trial_id']}: {t['score']:.4f} ({_values(t)})" for t in trials]
+    candidates = record.summary.candidates
+    if len(candidates) > 1:
+        shown = metrics.key_metrics(task)
+        for candidate in candidates:
+            result = evaluation.load(candidate.evaluation_uri)
+            values = ", ".join(f"{n} {result.overall[n]:.4f}" for n in shown
+                               if result and n in result.overall)
+            verdict = "blessed" if candidate.blessed else "NOT blessed"
+            chosen = ", chosen" if candidate.chosen else ""
+            lines.append(f"  {candidate.name}: {values} ({verdict}{chosen})")
+        lines.append(f"Candidates: {record.summary.choice}")
+    return lines
+
+
 def _describe_artifact(artifact, type_name: str) -> str:
     props = artifact.custom_properties
     details = []

@@ -113,3 +113,16 @@ def test_every_family_serves_and_passes_infra_validation(runs):
         problem = validation.check_servable(path_utils.serving_model_path(model.uri),
                                             trained.declaration.name, serialized, "regression")
         assert problem is None, f"{family}: {problem}"
+
+
+def test_runs_show_lists_every_trial_and_the_candidates_side_by_side(runs):
+    trained, store, run_ids, _ = runs
+    shown = tfxpipe("runs", "show", run_ids[0], "--dataset", trained.folder,
+                    "--work-dir", trained.work_dir)
+    assert shown.returncode == 0, shown.stderr[-2000:]
+    lines = shown.stdout.splitlines()
+    for family in FAMILIES:
+        assert any(line.startswith(f"Tuning {family}: best of 2 trials scored") for line in lines)
+        assert any(line.startswith(f"  {family}: rmse ") for line in lines)
+    assert len([line for line in lines if line.startswith("  trial ")]) == 2 * len(FAMILIES)
+    assert any(line.startswith("Candidates: ") and "best blessed rmse" in line for line in lines)
