@@ -22,6 +22,7 @@ setup(
         "grpcio==1.85.3",  # serving: gRPC
         "urllib3==1.26.20",  # serving: REST client
         "psycopg2-binary==2.9.13",  # run lock when ML Metadata is on a PostgreSQL server
+        "matplotlib==3.10.9",  # run report charts (SVG)
     ],
     entry_points={"console_scripts": ["tfxpipe=cli.main:console_main"]},
 )

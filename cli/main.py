@@ -141,7 +141,7 @@ def _runs(args: argparse.Namespace) -> int:
     record = runs.record(store, args.run_id, running)
     for line in runs.selection_lines(record, task, every_trial=True):
         print(line)
-    print(f"Run report: {run_report.write(store, record, config.report_dir, task)}")
+    print(f"Run report: {run_report.write(store, record, config.report_dir, options.dataset(args))}")
     return 0
 
 

@@ -1,9 +1,14 @@
 """What the Evaluator measured and decided, read from its TFMA output: metrics overall and per slice,
-the change against the baseline model, and the thresholds that failed (TFMA's validation result)."""
+the change against the baseline model, the thresholds that failed (TFMA's validation result) and the
+plots. A metric a slice cannot define (AUC of a slice with one class only, which TFMA reports as 0)
+is NaN here, shown "n/a"."""
 import dataclasses
+import math
 from typing import Dict, List, Optional, Tuple
 
 import tensorflow_model_analysis as tfma
+
+from pipeline import evaluation_plots
 
 OVERALL = "overall"
 
@@ -16,6 +21,7 @@ class Evaluation:
     by_slice: List[Tuple[str, Dict[str, float]]]  # ("island = Dream", candidate metrics)
     blessed: bool
     failures: List[str]  # thresholds that failed, readable
+    plots: Dict[str, evaluation_plots.SlicePlots] = dataclasses.field(default_factory=dict)
 
 
 def _slice_name(slice_key) -> str:
@@ -51,6 +57,26 @@ def _failure_text(failure) -> str:
     return f"{name} {value:.4f} is above the threshold {bounds.upper_bound.value:.4f}"
 
 
+# Binary metrics without meaning when a slice holds one class only: no ranking to score.
+_NEED_BOTH_CLASSES = ("auc",)
+
+
+def _mark_undefined(values: Dict[str, float], plots: Optional[evaluation_plots.SlicePlots]) -> None:
+    if plots is None or not plots.thresholds.tp:
+        return
+    if plots.thresholds.positives == 0 or plots.thresholds.negatives == 0:
+        for name in _NEED_BOTH_CLASSES:
+            if name in values:
+                values[name] = math.nan
+
+
+def text(value: Optional[float], digits: int = 4) -> str:
+    """A metric as shown: "-" when not measured, "n/a" when undefined for the slice."""
+    if value is None:
+        return "-"
+    return "n/a" if math.isnan(value) else f"{value:.{digits}f}"
+
+
 def load(evaluation_uri: Optional[str]) -> Optional[Evaluation]:
     if not evaluation_uri:
         return None
@@ -75,6 +101,9 @@ def load(evaluation_uri: Optional[str]) -> Optional[Evaluation]:
             result.overall = values
         else:
             result.by_slice.append((name, values))
+    result.plots = evaluation_plots.load(evaluation_uri, _slice_name)
+    for name, values in [(OVERALL, result.overall), *result.by_slice]:
+        _mark_undefined(values, result.plots.get(name))
     result.by_slice.sort()
     validation = tfma.load_validation_result(evaluation_uri)
     result.blessed = validation.validation_ok

@@ -9,7 +9,7 @@ carry the same short name.
 - all: skill_vs_naive (`pipeline/naive_skill.py`), example_count.
 """
 import json
-from typing import Dict, Mapping, Tuple
+from typing import Dict, List, Mapping, Optional, Tuple
 
 import tensorflow_model_analysis as tfma
 
@@ -91,10 +91,31 @@ def _metric(dataset: Dataset, name: str, class_name: str, module: str, config: D
     return metric
 
 
-def eval_config(dataset: Dataset) -> tfma.EvalConfig:
-    """Metrics overall and per declared slice feature; thresholds from the declaration's blessing."""
+# TFMA's plot metrics the run report draws (pipeline/report_charts.py).
+CALIBRATION_BUCKETS = 20
+
+
+def plots(dataset: Dataset, label_range: Optional[Tuple[float, float]]) -> List[tfma.MetricConfig]:
+    """binary: confusion matrices by threshold (ROC and PR curves) and a calibration histogram;
+    multi-class: the confusion matrix; regression: mean label per prediction bucket over the label's
+    range in the schema (predicted vs actual), none without that range."""
+    if dataset.task is Task.BINARY:
+        return [tfma.MetricConfig(class_name="ConfusionMatrixPlot", config=json.dumps({"num_thresholds": 200})),
+                tfma.MetricConfig(class_name="CalibrationPlot",
+                                  config=json.dumps({"num_buckets": CALIBRATION_BUCKETS}))]
+    if dataset.task is Task.MULTICLASS:
+        return [tfma.MetricConfig(class_name="MultiClassConfusionMatrixPlot")]
+    if label_range is None:
+        return []
+    return [tfma.MetricConfig(class_name="CalibrationPlot", config=json.dumps(
+        {"num_buckets": CALIBRATION_BUCKETS, "left": label_range[0], "right": label_range[1]}))]
+
+
+def eval_config(dataset: Dataset, label_range: Optional[Tuple[float, float]] = None) -> tfma.EvalConfig:
+    """Metrics and plots overall and per declared slice feature; thresholds from the declaration's
+    blessing. `label_range`: the regression label's range in the curated schema."""
     check_bounds(dataset.task, {**dataset.blessing.minimum, **dataset.blessing.maximum})
-    metrics = [tfma.MetricConfig(class_name="ExampleCount")]
+    metrics = [tfma.MetricConfig(class_name="ExampleCount"), *plots(dataset, label_range)]
     metrics += [_metric(dataset, name, *spec) for name, spec in _BY_TASK[dataset.task].items()]
     metrics.append(_metric(dataset, SKILL, "SkillVsNaive", naive_skill.__name__, {
         "task": dataset.task.value, "code": code_digest(f"{naive_skill.__name__}.SkillVsNaive")}))

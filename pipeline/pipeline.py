@@ -1,7 +1,7 @@
 """The TFX pipeline definition: one typed `create_pipeline()`, shared by every runner."""
 import hashlib
 import os
-from typing import Tuple
+from typing import Optional, Tuple
 
 # Modules, not the `tfx.v1` namespace, which also imports the Google Cloud extensions (seconds a start).
 from tfx.components.example_validator.component import ExampleValidator
@@ -25,6 +25,7 @@ from pipeline.code_digest import code_digest
 from pipeline.configs import ConfigError, PipelineConfig, image_path, is_remote
 from pipeline.csv_example_gen import CsvExampleGen
 from pipeline.infra_validator import InfraValidator
+from models.dataset import Task
 import schema as schema_package
 from schema import checks
 from serving.pusher import AtomicPushExecutor
@@ -78,6 +79,22 @@ def content_addressed_schema(config: PipelineConfig) -> str:
         with fileio.open(staged, "wb") as f:
             f.write(content)
     return staged
+
+
+def label_range(schema_file: str, dataset) -> Optional[Tuple[float, float]]:
+    """A regression label's declared range in the curated schema (the report's predicted-vs-actual
+    plot spans it); None for classification or without one."""
+    if dataset.task is not Task.REGRESSION:
+        return None
+    import tensorflow_data_validation as tfdv  # pylint: disable=import-outside-toplevel
+
+    for feature in tfdv.load_schema_text(schema_file).feature:
+        if feature.name == dataset.label.column:
+            domain = (feature.float_domain if feature.HasField("float_domain")
+                      else feature.int_domain if feature.HasField("int_domain") else None)
+            if domain is not None and domain.HasField("min") and domain.HasField("max"):
+                return float(domain.min), float(domain.max)
+    return None
 
 
 def create_pipeline(config: PipelineConfig, for_kubeflow: bool = False) -> tfx_pipeline.Pipeline:
@@ -157,7 +174,8 @@ def create_pipeline(config: PipelineConfig, for_kubeflow: bool = False) -> tfx_p
     baseline_resolver = baseline_model_resolver(every_model, for_kubeflow)
     candidates.add_evaluators(
         trained, example_gen.outputs["examples"],
-        baseline_resolver.outputs[resolvers.MODEL_KEY], metrics.eval_config(dataset),
+        baseline_resolver.outputs[resolvers.MODEL_KEY],
+        metrics.eval_config(dataset, label_range(config.schema_file, dataset)),
         metrics.MAIN_METRIC[dataset.task])
     blessings = [c.evaluator.outputs["blessing"] for c in trained]
     infra_validator = InfraValidator(

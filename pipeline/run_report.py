@@ -11,7 +11,7 @@ import tensorflow_data_validation as tfdv
 from tfx.utils import proto_utils
 
 from models.dataset import Task
-from pipeline import evaluation, evaluator, metrics, run_summary, runs
+from pipeline import evaluation, evaluator, metrics, report_charts, run_summary, runs
 from schema import report
 
 _DECISION = "<p id='decision' class='{cls}'>{text}</p>"
@@ -81,8 +81,47 @@ def _metrics(result: Optional[evaluation.Evaluation], task: Task) -> List[str]:
     names = list(metrics.key_metrics(task))
     out.append(report.row(["slice", *names], "th"))
     for slice_name, values in result.by_slice:
-        out.append(report.row([slice_name, *(f"{values[n]:.4f}" if n in values else "-" for n in names)]))
+        out.append(report.row([slice_name, *(evaluation.text(values.get(n)) for n in names)]))
     out.append("</table>")
+    return out
+
+
+def _threshold_table(curve) -> List[str]:
+    """Precision, recall and false positive rate at round thresholds (TFMA's nearest below)."""
+    out = ["<table id='threshold-table'>",
+           report.row(["threshold", "precision", "recall", "false positive rate"], "th")]
+    for wanted in (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9):
+        i = max(i for i, t in enumerate(curve.threshold) if t <= wanted + 1e-9)
+        tp, fp, tn, fn = curve.tp[i], curve.fp[i], curve.tn[i], curve.fn[i]
+        out.append(report.row([f"{wanted:.1f}", evaluation.text(tp / (tp + fp) if tp + fp else None),
+                               evaluation.text(tp / (tp + fn) if tp + fn else None),
+                               evaluation.text(fp / (fp + tn) if fp + tn else None)]))
+    return out + ["</table>"]
+
+
+def _charts(result: Optional[evaluation.Evaluation], task: Task, classes) -> List[str]:
+    """The model's pictures, from TFMA's plots and metrics (pipeline/report_charts.py)."""
+    if result is None:
+        return []
+    plots = result.plots.get(evaluation.OVERALL)
+    out = ["<div class='charts'>"]
+    if plots and task is Task.BINARY and plots.thresholds.tp:
+        out += report_charts.roc_and_precision_recall(plots.thresholds)
+    if plots and plots.calibration:
+        out += report_charts.calibration(plots.calibration, regression=task is Task.REGRESSION)
+    if plots and task is Task.MULTICLASS and plots.confusion:
+        out.append(report_charts.confusion_matrix(plots.confusion, classes))
+    main = metrics.MAIN_METRIC[task]
+    if result.by_slice:
+        out.append(report_charts.slice_bars(main, [(name, values.get(main))
+                                                   for name, values in result.by_slice]))
+    shown = [n for n in metrics.key_metrics(task) if n in result.overall and n != "example_count"]
+    if result.baseline and shown:
+        out.append(report_charts.candidate_vs_baseline(
+            shown, [result.overall[n] for n in shown], [result.baseline.get(n) for n in shown]))
+    out.append("</div>")
+    if plots and task is Task.BINARY and plots.thresholds.tp:
+        out += ["<h3>Thresholds</h3>", *_threshold_table(plots.thresholds)]
     return out
 
 
@@ -114,9 +153,9 @@ def _candidates(record: runs.RunRecord, task: Task) -> List[str]:
     return out
 
 
-def write(store, record: runs.RunRecord, report_dir: str, task: Task) -> str:
+def write(store, record: runs.RunRecord, report_dir: str, dataset) -> str:
     """The run's self-contained HTML report; `record` (runs.record) carries what MLMD and TFMA hold."""
-    run_id = record.run_id
+    run_id, task = record.run_id, dataset.task
     summary, result = record.summary, record.evaluation
     if record.blessed:
         decision = _DECISION.format(cls="pass", text="Blessed: the model met every threshold.")
@@ -147,7 +186,8 @@ def write(store, record: runs.RunRecord, report_dir: str, task: Task) -> str:
         "</table>",
         "<h2>Blessing</h2>", decision, *_thresholds(store, run_id), *_candidates(record, task),
         f"<h2>Push</h2><p>{pushed}</p>",
-        "<h2>Evaluation (eval split)</h2>", *_metrics(result, task),
+        "<h2>Evaluation (eval split)</h2>", *_charts(result, task, dataset.label.classes),
+        *_metrics(result, task),
         "<h2>Data</h2>", *_statistics(store, run_id),
         f"<h2>Lineage</h2><pre>{html.escape(runs.lineage(store, run_id))}</pre>",
         "</body></html>",

@@ -12,10 +12,11 @@ from tfx.orchestration.portable import runtime_parameter_utils
 from tfx.proto.orchestration import pipeline_pb2
 
 from pipeline import (gate, metadata_server_fixes, metadata_store, metrics, progress, run_lock,
-                      run_report, run_summary, runs)
+                      run_report, run_summary, runs, runs_index)
 from pipeline.configs import PipelineConfig
 from pipeline.pipeline import create_pipeline
 from schema import checks, report
+from serving import model_dir
 
 
 class PipelineFailed(RuntimeError):
@@ -141,15 +142,20 @@ def describe(record: runs.RunRecord, config: PipelineConfig, seconds: float) -> 
 
 
 def write_run_report(config: PipelineConfig, run_id: str) -> Optional[str]:
-    """Run `run_id`'s HTML report (pipeline/run_report.py), when the run was recorded."""
+    """Run `run_id`'s HTML report (pipeline/run_report.py), when the run was recorded, and the runs
+    index beside it (pipeline/runs_index.py); returns the report's path."""
     config = config.resolved()
     if not metadata_store.exists(config.metadata_uri):
         return None
     store = metadata_store.open_store(config.metadata_uri)
     if run_id not in run_summary.run_ids(store):
         return None
-    return run_report.write(store, runs.record(store, run_id), config.report_dir,
-                            config.dataset().task)
+    dataset = config.dataset()
+    path = run_report.write(store, runs.record(store, run_id), config.report_dir, dataset)
+    served = model_dir.versions(config.model_base)
+    runs_index.write(store, config.report_dir, dataset.task, config.pipeline_name,
+                     str(served[-1]) if served else None)
+    return path
 
 
 def run_and_describe(config: PipelineConfig, resume: bool = False,
@@ -171,6 +177,5 @@ def run_and_describe(config: PipelineConfig, resume: bool = False,
         store = metadata_store.open_store(resolved.metadata_uri)
         record = runs.record(store, run_id)
         print(describe(record, resolved, time.monotonic() - started), flush=True)
-        print(f"Run report: {run_report.write(store, record, resolved.report_dir, resolved.dataset().task)}",
-              flush=True)
+        print(f"Run report: {write_run_report(config, run_id)}", flush=True)
         return record

@@ -1,0 +1,62 @@
+"""The runs index page, `<work dir>/reports/<pipeline>/index.html`, rewritten after every run: every
+run recorded in ML Metadata with its status, spans, main metric, blessing and pushed version, a link
+to its report, the main metric over the runs, and which version is being served."""
+import html
+import os
+from typing import List, Optional
+
+import tensorflow as tf
+
+from models.dataset import Task
+from pipeline import evaluation, metrics, report_charts, run_report, runs
+from schema import report
+
+INDEX_FILE = "index.html"
+
+
+def path_for(report_dir: str) -> str:
+    return os.path.join(report_dir, INDEX_FILE)
+
+
+def render(records: List[runs.RunRecord], task: Task, report_dir: str, pipeline_name: str,
+           served_version: Optional[str]) -> str:
+    """`records`: newest first (runs.records)."""
+    main = metrics.MAIN_METRIC[task]
+    title = f"Runs of pipeline {pipeline_name}"
+    served = (f"Serving version <b id='served'>{html.escape(served_version)}</b>." if served_version
+              else "<span id='served'>No version pushed yet.</span>")
+    rows = []
+    for record in records:
+        page = run_report.path_for(report_dir, record.run_id)
+        link = (f"<a href='{html.escape(os.path.relpath(page, report_dir))}'>{html.escape(record.run_id)}</a>"
+                if tf.io.gfile.exists(page) else html.escape(record.run_id))
+        value = record.evaluation.overall.get(main) if record.evaluation else None
+        pushed = record.pushed_version or "-"
+        if record.pushed_version and record.pushed_version == served_version:
+            pushed += " (serving)"
+        cells = [f"{record.started:%Y-%m-%d %H:%M:%S}", record.status,
+                 ", ".join(map(str, record.spans)) or "-", evaluation.text(value),
+                 "-" if record.blessed is None else "yes" if record.blessed else "NO", pushed]
+        rows.append(f"<tr class='run'><td>{link}</td>" +
+                    "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>")
+    points = [(f"{r.started:%m-%d %H:%M}", r.evaluation.overall[main], bool(r.pushed_version))
+              for r in reversed(records) if r.evaluation and main in r.evaluation.overall]
+    chart = report_charts.metric_over_runs(main, points) if points else "<p>No run evaluated yet.</p>"
+    return "\n".join([
+        f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>",
+        f"<style>{report.STYLE}</style></head><body><h1>{html.escape(title)}</h1>",
+        f"<p>{served} {len(records)} run(s), newest first.</p>", chart,
+        "<table id='runs'>",
+        report.row(["run", "started", "status", "span(s)", main, "blessed", "pushed"], "th"),
+        *rows, "</table></body></html>"])
+
+
+def write(store, report_dir: str, task: Task, pipeline_name: str,
+          served_version: Optional[str]) -> str:
+    path = path_for(report_dir)
+    page = render(runs.records(store), task, report_dir, pipeline_name, served_version)
+    tf.io.gfile.makedirs(report_dir)
+    with tf.io.gfile.GFile(path + ".tmp", "w") as f:
+        f.write(page)
+    tf.io.gfile.rename(path + ".tmp", path, overwrite=True)
+    return path
