@@ -158,3 +158,16 @@ def distribution(feature: str, series: Sequence[Tuple[str, List[str], List[float
     axes.legend(frameon=False, fontsize=7)
     return _svg(figure, f"distribution-{feature}", f"{feature}: distribution" +
                 (", drift found by the gate" if drifted else ""))
+
+
+def cumulative(feature: str, curves: Sequence[Tuple[str, Tuple[List[float], List[float]]]],
+               drifted: bool) -> str:
+    """Cumulative share of rows up to each value (TFDV's quantile boundaries), one line per span."""
+    figure, axes = _axes(WIDTH, 2.4)
+    for name, (xs, ys) in curves:
+        axes.step(xs, ys, where="post", label=name)
+    axes.set(ylabel="share of rows <= value", ylim=(0, 1.02),
+             title=f"{feature}{'  (drift found)' if drifted else ''}")
+    axes.legend(frameon=False, fontsize=7)
+    return _svg(figure, f"distribution-{feature}", f"{feature}: cumulative distribution" +
+                (", drift found by the gate" if drifted else ""))

@@ -1,0 +1,86 @@
+"""The data section's pictures: each feature's distribution in this run's span beside the previous
+span's (the statistics the data gate compared), from TFDV's statistics, drift findings marked.
+
+Numeric features are drawn as cumulative shares at TFDV's quantile boundaries (each span has its own
+boundaries, so curves compare where bars could not); categorical ones as the shares of this span's
+most frequent values in both spans.
+"""
+import os
+import re
+from typing import Dict, List, Optional, Set, Tuple
+
+import tensorflow as tf
+import tensorflow_data_validation as tfdv
+from ml_metadata.proto import metadata_store_pb2
+from tensorflow_metadata.proto.v0 import statistics_pb2
+
+from pipeline import report_charts, run_summary
+
+SPLIT = "Split-train"
+TOP_VALUES = 8
+
+
+def _statistics_of(store, run_id: str) -> Tuple[Optional[str], Optional[str], Set[str]]:
+    """URIs of the statistics the run's DataGate read (this span, previous span) and the features
+    its failure names."""
+    run = store.get_context_by_type_and_name("pipeline_run", run_id)
+    for execution in store.get_executions_by_context(run.id):
+        if run_summary.node_of(store, execution.id) != "DataGate":
+            continue
+        events = [e for e in store.get_events_by_execution_ids([execution.id])
+                  if e.type == metadata_store_pb2.Event.INPUT]
+        by_id = {a.id: a.uri for a in store.get_artifacts_by_id([e.artifact_id for e in events])}
+        uris = {e.path.steps[0].key: by_id[e.artifact_id] for e in events}
+        reason = execution.custom_properties.get(run_summary.FAILURE_REASON)
+        flagged = set(re.findall(r"^- ([^:]+):", reason.string_value, re.M)) if reason else set()
+        return uris.get("statistics"), uris.get("previous_statistics"), flagged
+    return None, None, set()
+
+
+def _load(uri: Optional[str]) -> Dict[str, statistics_pb2.FeatureNameStatistics]:
+    path = os.path.join(uri, SPLIT, "FeatureStats.pb") if uri else ""
+    if not path or not tf.io.gfile.exists(path):
+        return {}
+    statistics = tfdv.load_stats_binary(path)
+    return {f.path.step[0]: f for d in statistics.datasets for f in d.features}
+
+
+def _cumulative(feature: statistics_pb2.FeatureNameStatistics) -> Optional[Tuple[List[float], List[float]]]:
+    for histogram in feature.num_stats.histograms:
+        if histogram.type == statistics_pb2.Histogram.QUANTILES and histogram.buckets:
+            total = sum(b.sample_count for b in histogram.buckets) or 1.0
+            xs, ys, seen = [histogram.buckets[0].low_value], [0.0], 0.0
+            for bucket in histogram.buckets:
+                seen += bucket.sample_count
+                xs.append(bucket.high_value)
+                ys.append(seen / total)
+            return xs, ys
+    return None
+
+
+def _shares(feature: statistics_pb2.FeatureNameStatistics) -> Dict[str, float]:
+    string_stats = feature.string_stats
+    rows = string_stats.common_stats.num_non_missing or 1
+    return {v.value: v.frequency / rows for v in string_stats.top_values}
+
+
+def distributions(store, run_id: str) -> List[str]:
+    current_uri, previous_uri, flagged = _statistics_of(store, run_id)
+    current, previous = _load(current_uri), _load(previous_uri)
+    if not current:
+        return []
+    out = ["<div class='charts' id='distributions'>"]
+    for name in sorted(current):
+        series = [("this span", current[name])] + ([("previous span", previous[name])]
+                                                   if name in previous else [])
+        if current[name].HasField("num_stats"):
+            curves = [(label, _cumulative(f)) for label, f in series]
+            curves = [(label, c) for label, c in curves if c]
+            if curves:
+                out.append(report_charts.cumulative(name, curves, name in flagged))
+        elif current[name].HasField("string_stats"):
+            top = list(_shares(current[name]))[:TOP_VALUES]
+            bars = [(label, top, [_shares(f).get(v, 0.0) for v in top]) for label, f in series]
+            if top:
+                out.append(report_charts.distribution(name, bars, name in flagged))
+    return out + ["</div>"]
