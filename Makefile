@@ -3,7 +3,7 @@ VENV ?= .venv
 STAMP := $(VENV)/.installed
 ARGS ?=
 
-.PHONY: run test test-fast bench bench-quality bench-drift setup
+.PHONY: run test test-fast bench bench-quality bench-drift screenshots setup
 setup: $(STAMP)
 $(STAMP): requirements.lock setup.py bootstrap.sh
 	./bootstrap.sh $(VENV)
@@ -21,6 +21,11 @@ test: $(STAMP)
 # Unit tests only (no pipeline run): a quick local check.
 test-fast: $(STAMP)
 	$(VENV)/bin/python -m pytest tests/unit
+
+# A PNG beside every report page under work/reports (REPORTS=DIR for another folder).
+screenshots:
+	.ci/ensure_chromium.sh
+	.ci/screenshots.sh $(REPORTS)
 
 bench: $(STAMP)
 	$(VENV)/bin/python -m benchmarks.compare_with_tfx_example $(ARGS)

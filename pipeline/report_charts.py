@@ -7,6 +7,7 @@ opens on an air-gapped machine and prints), and its SVG is plain paths a test ca
 Every number drawn comes from TFMA's plots and metrics or TFDV's statistics, never recomputed here
 beyond ratios of TFMA's counts (rates from its confusion matrices).
 """
+import html
 import io
 import math
 from typing import List, Optional, Sequence, Tuple
@@ -29,10 +30,10 @@ NOT_DEFINED = "n/a"
 
 def _svg(figure: Figure, chart_id: str, caption: str) -> str:
     buffer = io.StringIO()
-    figure.savefig(buffer, format="svg", bbox_inches="tight")
+    figure.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
     svg = buffer.getvalue()
-    return (f"<figure class='chart' id='chart-{chart_id}'>{svg[svg.index('<svg'):]}"
-            f"<figcaption>{caption}</figcaption></figure>")
+    return (f"<figure class='chart' id='chart-{html.escape(chart_id)}'>{svg[svg.index('<svg'):]}"
+            f"<figcaption>{html.escape(caption)}</figcaption></figure>")
 
 
 def _axes(width: float = WIDTH, height: float = HEIGHT):

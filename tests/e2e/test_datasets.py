@@ -23,6 +23,7 @@ from pipeline import metadata_store, run_summary
 from pipeline.configs import PROJECT_ROOT, PipelineConfig
 from serving import client, examples
 from serving import process as serving_server
+from tests.e2e import browser
 from tests.e2e.conftest import TRAIN_STEPS, network_namespace_available, snapshot
 
 
@@ -239,3 +240,24 @@ def test_runs_and_the_run_report_show_the_tasks_own_metrics(trained):
     with open(report, encoding="utf-8") as f:
         page = f.read()
     assert f"<td>{main}</td>" in page and "Blessed: the model met every threshold." in page
+
+
+TASK_CHARTS = {"binary": ("roc", "pr", "calibration"), "multiclass": ("confusion",),
+               "regression": ("predicted-vs-actual", "residuals")}
+
+
+def test_the_run_report_draws_the_tasks_charts_offline(trained):
+    report = re.search(r"^Run report: (\S+)$", trained.run.stdout, re.M).group(1)
+    page = browser.load(report)
+    assert browser.console_messages(page) == []
+    with open(report, encoding="utf-8") as f:
+        assert not browser.FETCHES.search(f.read())
+    drawn = browser.charts(page.stdout)
+    for chart in TASK_CHARTS[trained.case.task]:
+        assert drawn.get(chart, 0) >= 4, (chart, drawn)
+    features = [f for f in trained.declaration.features]
+    assert all(drawn.get(f"distribution-{f.name}", 0) >= 2 for f in features), drawn
+    if trained.case.task == "multiclass":  # one count per cell, as text
+        cells = re.search(r'id="chart-confusion">(.*?)</figure>', page.stdout, re.S).group(1)
+        classes = len(trained.declaration.label.classes)
+        assert len(re.findall(r"<text[^>]*>\s*\d+\s*</text>", cells)) >= classes * classes

@@ -12,11 +12,13 @@ import pytest
 import tensorflow_data_validation as tfdv
 from ml_metadata.proto import metadata_store_pb2
 
-from pipeline import metadata_store, run_report, run_summary
+from pipeline import evaluation, metadata_store, run_report, run_summary, runs, runs_index
+from pipeline.configs import PROJECT_ROOT
 from serving import client, examples
 from serving import process as serving_server
 from tests import postgres_server
 from tests.bad_data import shuffled_slices
+from tests.e2e import browser
 from tests.e2e.conftest import PipelineWorkspace, snapshot
 from tests.conftest import TAXI, TAXI_SCHEMA
 
@@ -119,6 +121,52 @@ def test_each_run_has_a_report_that_renders_in_headless_chromium(history, which)
     assert '<table id="thresholds">' in dom.stdout and "&gt;= 0.7" in dom.stdout
 
 
+def test_a_binary_report_draws_its_charts_offline_without_requests_or_console_errors(history):
+    workspace, _, _, shuffled, _ = history
+    path = run_report.path_for(workspace.report_dir, shuffled.summary.run_id)
+    page = browser.load(path)
+    with open(path, encoding="utf-8") as f:
+        assert not browser.FETCHES.search(f.read()), "the report must not fetch anything"
+    assert browser.console_messages(page) == []
+    drawn = browser.charts(page.stdout)
+    for chart in ("roc", "pr", "calibration", "slices-auc", "candidate-vs-baseline",
+                  "distribution-fare", "distribution-payment_type"):
+        assert drawn.get(chart, 0) >= 4, (chart, drawn)
+    assert drawn["roc"] >= 100, "one ROC point per TFMA threshold"
+    assert '<table id="threshold-table">' in page.stdout
+
+
+def test_a_slice_with_one_class_shows_auc_as_not_defined(history):
+    workspace, _, good, _, _ = history
+    store = metadata_store.open_store(workspace.metadata_uri)
+    result = evaluation.load(run_summary.summarize(store, good.summary.run_id).evaluation_uri)
+    one_class = [name for name, plots in result.plots.items()
+                 if plots.thresholds.tp and 0 in (plots.thresholds.positives, plots.thresholds.negatives)]
+    two_class = [name for name, plots in result.plots.items()
+                 if plots.thresholds.positives and plots.thresholds.negatives]
+    assert one_class and two_class, "taxi's small payment types hold one class only"
+    page = browser.load(run_report.path_for(workspace.report_dir, good.summary.run_id)).stdout
+    rows = dict(re.findall(r"<tr><td>(payment_type = [^<]+)</td><td>([^<]+)</td>", page))
+    assert all(rows[name] == "n/a" for name in one_class), rows
+    assert all(re.fullmatch(r"\d\.\d{4}", rows[name]) for name in two_class if name in rows), rows
+
+
+def test_the_runs_index_lists_every_run_with_its_status_and_links_that_open(history):
+    workspace, _, good, shuffled, _ = history
+    index = runs_index.path_for(workspace.report_dir)
+    page = browser.load(index).stdout
+    store = metadata_store.open_store(workspace.metadata_uri)
+    listed = re.findall(r'<tr class="run"><td><a href="([^"]+)">([^<]+)</a></td><td>[^<]*</td>'
+                        r'<td>([^<]+)</td>', page)
+    assert [run_id for _, run_id, _ in listed] == list(reversed(run_summary.run_ids(store)))
+    for link, run_id, status in listed:
+        assert status == runs.record(store, run_id).status
+        target = os.path.join(os.path.dirname(index), link)
+        assert os.path.isfile(target) and browser.load(target).stdout.count("<h1>") == 1
+    assert f'<b id="served">{good.summary.pushed_version}</b>' in page
+    assert browser.charts(page)["metric-over-runs"] >= 2
+
+
 def _completed(store, node: str) -> int:
     """Executions of `node` that did the work (COMPLETE), across every run."""
     context = store.get_context_by_type_and_name("node", f"taxi.{node}")
@@ -172,3 +220,18 @@ def test_monitor_reports_skew_of_logged_requests(history, tmp_path, shifted):
     else:
         assert verdict.returncode == 0, verdict.stdout
         assert "data meets the schema" in verdict.stdout
+
+
+def test_make_screenshots_writes_a_picture_of_every_report_page(history):
+    workspace, *_ = history
+    pages = [os.path.join(root, name) for root, _, names in os.walk(workspace.report_dir)
+             for name in names if name.endswith(".html")]
+    done = subprocess.run(["make", "--no-print-directory", "screenshots",
+                           f"REPORTS={workspace.report_dir}"], capture_output=True, text=True,
+                          timeout=600, check=False, cwd=PROJECT_ROOT)
+    assert done.returncode == 0, done.stdout + done.stderr[-2000:]
+    assert f"{len(pages)} screenshot(s) written" in done.stdout
+    for page in pages:
+        with open(page[:-len(".html")] + ".png", "rb") as f:
+            picture = f.read()
+        assert picture.startswith(b"\x89PNG") and len(picture) > 10_000, page

@@ -1,0 +1,63 @@
+"""Charts hold their data points; an undefined metric is shown n/a, never as zero."""
+import math
+import re
+
+from pipeline import evaluation, report_charts
+from pipeline.evaluation_plots import Bucket, SlicePlots, Thresholds
+
+
+def _points(chart: str) -> int:
+    return sum(len(re.findall(r"[ML]", d)) for d in re.findall(r'<path [^>]*?\bd="([^"]*)"', chart))
+
+
+def _curve(scores, labels):
+    """TFMA-like confusion counts at thresholds 0, 0.1, ..., 1 for scored examples."""
+    curve = Thresholds()
+    for step in range(11):
+        threshold = step / 10
+        curve.threshold.append(threshold)
+        curve.tp.append(sum(s > threshold and y for s, y in zip(scores, labels)))
+        curve.fp.append(sum(s > threshold and not y for s, y in zip(scores, labels)))
+        curve.tn.append(sum(s <= threshold and not y for s, y in zip(scores, labels)))
+        curve.fn.append(sum(s <= threshold and y for s, y in zip(scores, labels)))
+    return curve
+
+
+def test_roc_and_precision_recall_draw_one_point_per_threshold():
+    scores = [i / 40 for i in range(40)]
+    curve = _curve(scores, [s > 0.4 for s in scores])
+    roc, pr = report_charts.roc_and_precision_recall(curve)
+    assert "id='chart-roc'" in roc and "id='chart-pr'" in pr
+    assert _points(roc) >= 11 and _points(pr) >= 5
+    assert not re.search(r'(src|href)="(https?:)?//', roc)  # nothing to fetch
+
+
+def test_an_undefined_slice_metric_is_labelled_not_defined_with_no_bar():
+    chart = report_charts.slice_bars("auc", [("a", 0.8), ("b", math.nan), ("c", None)])
+    assert len(re.findall(r">\s*n/a\s*<", chart)) == 2 and re.search(r">\s*0\.800\s*<", chart)
+
+
+def test_a_one_class_slice_has_no_auc():
+    one_class = SlicePlots(thresholds=_curve([0.1, 0.7, 0.9], [False, False, False]))
+    both = SlicePlots(thresholds=_curve([0.1, 0.7, 0.9], [False, True, True]))
+    values = {"auc": 0.0, "accuracy": 1.0}
+    evaluation._mark_undefined(values, one_class)  # pylint: disable=protected-access
+    assert math.isnan(values["auc"]) and values["accuracy"] == 1.0
+    kept = {"auc": 1.0}
+    evaluation._mark_undefined(kept, both)  # pylint: disable=protected-access
+    assert kept == {"auc": 1.0}
+    assert evaluation.text(math.nan) == "n/a" and evaluation.text(None) == "-"
+    assert evaluation.text(0.5) == "0.5000"
+
+
+def test_regression_calibration_draws_predicted_vs_actual_and_residuals():
+    buckets = [Bucket(i, i + 1, 10, i + 0.6, i + 0.5) for i in range(8)]
+    charts = report_charts.calibration(buckets, regression=True)
+    assert [re.search(r"id='chart-([^']+)'", c).group(1) for c in charts] == \
+        ["predicted-vs-actual", "residuals"]
+    assert _points(charts[0]) >= 8
+
+
+def test_a_feature_name_with_quotes_is_escaped_in_its_chart():
+    chart = report_charts.distribution("it's", [("this span", ["a", "b"], [0.4, 0.6])], drifted=True)
+    assert "id='chart-distribution-it&#x27;s'" in chart and "drift found" in chart
