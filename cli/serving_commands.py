@@ -98,7 +98,7 @@ def monitor(args: argparse.Namespace) -> int:
     # pylint: disable=import-outside-toplevel
     import tensorflow_data_validation as tfdv
 
-    from pipeline import metadata_store, run_summary
+    from pipeline import metadata_store, report_data, run_summary
     from schema import checks, distances, report
     from serving import monitor as serving_monitor
 
@@ -125,7 +125,12 @@ def monitor(args: argparse.Namespace) -> int:
     title = (f"Serving requests: {result.examples} examples in the last {args.window_minutes:g} min "
              f"(skew vs training" + (f", drift vs the {result.previous_examples} before" if
                                      result.previous_examples else "") + ")")
-    path = report.write_html(args.report, result.findings, title, result.statistics)
+    charts = report_data.feature_charts(
+        [("requests", report_data.by_feature(result.statistics)),
+         ("training", report_data.by_feature(training)),
+         ("window before", report_data.by_feature(result.previous_statistics))],
+        {finding.feature for finding in result.findings})
+    path = report.write_html(args.report, result.findings, title, result.statistics, charts)
     print(report.render_text(result.findings, title, path))
     return 1 if result.findings else 0
 

@@ -146,7 +146,7 @@ def metric_over_runs(metric: str, points: Sequence[Tuple[str, float, bool]]) -> 
     return _svg(figure, "metric-over-runs", f"{metric} per run (filled: pushed)")
 
 
-def distribution(feature: str, series: Sequence[Tuple[str, List[str], List[float]]], drifted: bool) -> str:
+def distribution(feature: str, series: Sequence[Tuple[str, List[str], List[float]]], flagged: bool) -> str:
     """Share of rows per bucket or value, one set of bars per series (this span, previous, ...)."""
     labels = series[0][1]
     figure, axes = _axes(WIDTH + 0.4, 2.4)
@@ -155,20 +155,20 @@ def distribution(feature: str, series: Sequence[Tuple[str, List[str], List[float
         axes.bar([i + index * width for i in range(len(labels))], shares, width=width, label=name)
     axes.set_xticks([i + 0.4 - width / 2 for i in range(len(labels))], labels, rotation=45, ha="right",
                     fontsize=7)
-    axes.set(ylabel="share of rows", title=f"{feature}{'  (drift found)' if drifted else ''}")
+    axes.set(ylabel="share of rows", title=f"{feature}{'  (anomaly found)' if flagged else ''}")
     axes.legend(frameon=False, fontsize=7)
     return _svg(figure, f"distribution-{feature}", f"{feature}: distribution" +
-                (", drift found by the gate" if drifted else ""))
+                (", flagged by the data check" if flagged else ""))
 
 
 def cumulative(feature: str, curves: Sequence[Tuple[str, Tuple[List[float], List[float]]]],
-               drifted: bool) -> str:
+               flagged: bool) -> str:
     """Cumulative share of rows up to each value (TFDV's quantile boundaries), one line per span."""
     figure, axes = _axes(WIDTH, 2.4)
     for name, (xs, ys) in curves:
         axes.step(xs, ys, where="post", label=name)
     axes.set(ylabel="share of rows <= value", ylim=(0, 1.02),
-             title=f"{feature}{'  (drift found)' if drifted else ''}")
+             title=f"{feature}{'  (anomaly found)' if flagged else ''}")
     axes.legend(frameon=False, fontsize=7)
     return _svg(figure, f"distribution-{feature}", f"{feature}: cumulative distribution" +
-                (", drift found by the gate" if drifted else ""))
+                (", flagged by the data check" if flagged else ""))

@@ -1,5 +1,6 @@
-"""The data section's pictures: each feature's distribution in this run's span beside the previous
-span's (the statistics the data gate compared), from TFDV's statistics, drift findings marked.
+"""Each feature's distribution beside others, from TFDV's statistics, with the features a check
+flagged marked: in a run report this span beside the previous span's (the statistics the data gate
+compared); in `monitor`'s report the logged requests beside the training data and the window before.
 
 Numeric features are drawn as cumulative shares at TFDV's quantile boundaries (each span has its own
 boundaries, so curves compare where bars could not); categorical ones as the shares of this span's
@@ -37,12 +38,18 @@ def _statistics_of(store, run_id: str) -> Tuple[Optional[str], Optional[str], Se
     return None, None, set()
 
 
+def by_feature(statistics: Optional[statistics_pb2.DatasetFeatureStatisticsList]
+               ) -> Dict[str, statistics_pb2.FeatureNameStatistics]:
+    if statistics is None:
+        return {}
+    return {f.path.step[0]: f for d in statistics.datasets for f in d.features}
+
+
 def _load(uri: Optional[str]) -> Dict[str, statistics_pb2.FeatureNameStatistics]:
     path = os.path.join(uri, SPLIT, "FeatureStats.pb") if uri else ""
     if not path or not tf.io.gfile.exists(path):
         return {}
-    statistics = tfdv.load_stats_binary(path)
-    return {f.path.step[0]: f for d in statistics.datasets for f in d.features}
+    return by_feature(tfdv.load_stats_binary(path))
 
 
 def _cumulative(feature: statistics_pb2.FeatureNameStatistics) -> Optional[Tuple[List[float], List[float]]]:
@@ -64,23 +71,32 @@ def _shares(feature: statistics_pb2.FeatureNameStatistics) -> Dict[str, float]:
     return {v.value: v.frequency / rows for v in string_stats.top_values}
 
 
-def distributions(store, run_id: str) -> List[str]:
-    current_uri, previous_uri, flagged = _statistics_of(store, run_id)
-    current, previous = _load(current_uri), _load(previous_uri)
-    if not current:
+Series = Tuple[str, Dict[str, statistics_pb2.FeatureNameStatistics]]
+
+
+def feature_charts(series: List[Series], flagged: Set[str]) -> List[str]:
+    """One chart per feature of the first series, with each other series that has the feature."""
+    first = series[0][1]
+    if not first:
         return []
     out = ["<div class='charts' id='distributions'>"]
-    for name in sorted(current):
-        series = [("this span", current[name])] + ([("previous span", previous[name])]
-                                                   if name in previous else [])
-        if current[name].HasField("num_stats"):
-            curves = [(label, _cumulative(f)) for label, f in series]
+    for name in sorted(first):
+        present = [(label, features[name]) for label, features in series if name in features]
+        if first[name].HasField("num_stats"):
+            curves = [(label, _cumulative(f)) for label, f in present]
             curves = [(label, c) for label, c in curves if c]
             if curves:
                 out.append(report_charts.cumulative(name, curves, name in flagged))
-        elif current[name].HasField("string_stats"):
-            top = list(_shares(current[name]))[:TOP_VALUES]
-            bars = [(label, top, [_shares(f).get(v, 0.0) for v in top]) for label, f in series]
+        elif first[name].HasField("string_stats"):
+            top = list(_shares(first[name]))[:TOP_VALUES]
+            bars = [(label, top, [_shares(f).get(v, 0.0) for v in top]) for label, f in present]
             if top:
                 out.append(report_charts.distribution(name, bars, name in flagged))
     return out + ["</div>"]
+
+
+def distributions(store, run_id: str) -> List[str]:
+    """The run's span beside the previous span, as its data gate compared them."""
+    current_uri, previous_uri, flagged = _statistics_of(store, run_id)
+    return feature_charts([("this span", _load(current_uri)), ("previous span", _load(previous_uri))],
+                          flagged)

@@ -61,8 +61,10 @@ def statistics_table(statistics: statistics_pb2.DatasetFeatureStatisticsList) ->
 
 
 def write_html(path: str, findings: Sequence[Finding], title: str,
-               statistics: Optional[statistics_pb2.DatasetFeatureStatisticsList] = None) -> str:
-    """Writes the report (atomically: a reader never sees half a page) and returns its path."""
+               statistics: Optional[statistics_pb2.DatasetFeatureStatisticsList] = None,
+               charts: Sequence[str] = ()) -> str:
+    """Writes the report (atomically: a reader never sees half a page) and returns its path.
+    `charts`: HTML (inline SVG) shown before the statistics."""
     verdict = (f'<p class="fail">{len(findings)} problem(s): the data does not meet the schema.</p>'
                if findings else '<p class="pass">The data meets the schema.</p>')
     parts = [f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>",
@@ -74,6 +76,7 @@ def write_html(path: str, findings: Sequence[Finding], title: str,
         for f in findings:
             parts.append(row([f.feature, f.problem, f.detail, f.expected, f.actual, ", ".join(f.examples)]))
         parts.append("</table>")
+    parts.extend(charts)
     if statistics is not None:
         parts.extend(statistics_table(statistics))
     parts.append("</body></html>")

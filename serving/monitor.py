@@ -25,6 +25,7 @@ class MonitorResult:
     previous_examples: int
     findings: List[checks.Finding]
     statistics: Optional[statistics_pb2.DatasetFeatureStatisticsList]
+    previous_statistics: Optional[statistics_pb2.DatasetFeatureStatisticsList] = None
 
 
 def serving_schema(curated: schema_pb2.Schema, features: Sequence[str]) -> schema_pb2.Schema:
@@ -73,9 +74,9 @@ def check(log_dir: str, training: statistics_pb2.DatasetFeatureStatisticsList,
     current = _statistics(_window_files(log_dir, now - window_seconds, now), schema)
     previous = _statistics(_window_files(log_dir, now - 2 * window_seconds, now - window_seconds), schema)
     if current is None:
-        return MonitorResult(0, _count(previous), [], None)
+        return MonitorResult(0, _count(previous), [], None, previous)
     return MonitorResult(_count(current), _count(previous),
-                         window_findings(current, previous, training, schema), current)
+                         window_findings(current, previous, training, schema), current, previous)
 
 
 def window_findings(current: statistics_pb2.DatasetFeatureStatisticsList,

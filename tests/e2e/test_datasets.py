@@ -191,7 +191,7 @@ def test_a_change_to_model_code_reruns_trainer_and_what_follows(penguins, tmp_pa
     copy = tmp_path / "edited"
     shutil.copytree(os.path.join(PROJECT_ROOT, "models"), copy / "models",
                     ignore=shutil.ignore_patterns("__pycache__"))
-    module = copy / "models" / "model.py"
+    module = copy / "models" / "families.py"
     source = module.read_text()
     assert '"hidden_units": [64, 32]' in source
     module.write_text(source.replace('"hidden_units": [64, 32]', '"hidden_units": [48, 24]'))

@@ -59,5 +59,5 @@ def test_regression_calibration_draws_predicted_vs_actual_and_residuals():
 
 
 def test_a_feature_name_with_quotes_is_escaped_in_its_chart():
-    chart = report_charts.distribution("it's", [("this span", ["a", "b"], [0.4, 0.6])], drifted=True)
-    assert "id='chart-distribution-it&#x27;s'" in chart and "drift found" in chart
+    chart = report_charts.distribution("it's", [("this span", ["a", "b"], [0.4, 0.6])], flagged=True)
+    assert "id='chart-distribution-it&#x27;s'" in chart and "anomaly found" in chart
