@@ -2,7 +2,6 @@
 the pushed model folder), `tfxpipe predict` (CSV rows -> a server -> predictions, by task) and
 `tfxpipe monitor` (skew/drift of the requests a server logged)."""
 import argparse
-import os
 
 from cli import options
 from models.dataset import Task

@@ -66,13 +66,18 @@ class Trained:
         return run_summary.summarize(metadata_store.open_store(self.config.metadata_path))
 
 
-def _train(case: Case, root) -> Trained:
+def initialized(case: Case, root) -> Trained:
+    """`case`'s CSV written under `root` and its dataset folder drafted by `tfxpipe init`; not run."""
     data = case.write_folder(os.path.join(root, "data"))
     folder = os.path.join(root, "datasets", case.name)
     init = tfxpipe("init", data, "--label", case.label, "--out", folder)
     assert init.returncode == 0, init.stdout + init.stderr[-3000:]
-    trained = Trained(case, data, folder, os.path.join(root, "work"), os.path.join(root, "serving"),
-                      init, None)
+    return Trained(case, data, folder, os.path.join(root, "work"), os.path.join(root, "serving"),
+                   init, None)
+
+
+def _train(case: Case, root) -> Trained:
+    trained = initialized(case, root)
     trained.run = tfxpipe(*trained.run_args(), offline=True)
     assert trained.run.returncode == 0, trained.run.stdout + trained.run.stderr[-5000:]
     return trained

@@ -12,7 +12,7 @@ from tfx.utils import path_utils
 from benchmarks import public_datasets
 from pipeline import evaluation, metadata_store, run_report, run_summary
 from serving import validation
-from tests.e2e.test_datasets import Trained, tfxpipe, _rows
+from tests.e2e.test_datasets import initialized, tfxpipe, _rows
 
 FAMILIES = ("linear", "dnn", "wide_deep")
 TUNE = ("--models", ",".join(FAMILIES), "--tune", "--tune-trials", "2")
@@ -21,14 +21,7 @@ TUNE = ("--models", ",".join(FAMILIES), "--tune", "--tune-trials", "2")
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     """Tuned multi-family run, its unchanged re-run, then a dnn-only run without --tune."""
-    case = public_datasets.DIABETES
-    root = str(tmp_path_factory.mktemp("model_selection"))
-    data = case.write_folder(os.path.join(root, "data"))
-    folder = os.path.join(root, "datasets", case.name)
-    init = tfxpipe("init", data, "--label", case.label, "--out", folder)
-    assert init.returncode == 0, init.stdout + init.stderr[-3000:]
-    trained = Trained(case, data, folder, os.path.join(root, "work"), os.path.join(root, "serving"),
-                      init, None)
+    trained = initialized(public_datasets.DIABETES, str(tmp_path_factory.mktemp("model_selection")))
     done = []
     for args, offline in ((TUNE, True), (TUNE, False), (("--models", "dnn"), False)):
         result = tfxpipe(*trained.run_args(*args), offline=offline)
