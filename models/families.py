@@ -27,14 +27,6 @@ DEFAULT_HYPERPARAMETERS: Dict[str, Any] = {
     "dropout": 0.0,  # after each hidden layer (dnn, wide_deep)
     "embedding_scale": 1.0,  # multiplies each embedding's width (dnn, wide_deep)
 }
-# What each family uses; the others are ignored by it (and not tuned for it).
-USES = {
-    LINEAR: ("batch_size", "learning_rate"),
-    DNN: tuple(DEFAULT_HYPERPARAMETERS),
-    WIDE_DEEP: tuple(DEFAULT_HYPERPARAMETERS),
-}
-
-
 class UnknownFamilyError(ValueError):
     pass
 

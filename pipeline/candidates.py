@@ -80,10 +80,6 @@ class Candidate:
     trainer: Trainer
     evaluator: Optional[Evaluator] = None
 
-    @property
-    def nodes(self) -> List[base_node.BaseNode]:
-        return [n for n in (self.hyperparameters, self.trainer, self.evaluator) if n is not None]
-
 
 def _hyperparameters(config: PipelineConfig, dataset: Dataset, family: str, inputs: Dict[str, Any],
                      train_args: trainer_pb2.TrainArgs, eval_args: trainer_pb2.EvalArgs,

@@ -22,10 +22,13 @@ def test_the_search_space_covers_exactly_the_declarable_names():
 
 
 def test_the_defaults_of_the_search_space_are_the_hand_set_hyperparameters():
-    for family in families.FAMILIES:
+    defaults = families.DEFAULT_HYPERPARAMETERS
+    for family in (families.DNN, families.WIDE_DEEP):
         values = tuning.declare(keras_tuner.HyperParameters(), family, {})
-        expected = {k: families.DEFAULT_HYPERPARAMETERS[k] for k in families.USES[family] if k != "batch_size"}
-        assert values == expected, family
+        assert values == {k: defaults[k] for k in
+                          ("learning_rate", "hidden_units", "dropout", "embedding_scale")}, family
+    assert tuning.declare(keras_tuner.HyperParameters(), families.LINEAR, {}) == {
+        "learning_rate": defaults["learning_rate"]}
 
 
 def test_a_linear_model_tunes_only_its_learning_rate():
