@@ -20,12 +20,12 @@ from tfx.orchestration import pipeline as tfx_pipeline
 from tfx.proto import example_gen_pb2, pusher_pb2
 from tfx.types import Channel, channel_utils, standard_artifacts
 
+from models.dataset import Task
 from pipeline import candidates, csv_example_gen, gate, metadata_store, metrics, resolvers
 from pipeline.code_digest import code_digest
 from pipeline.configs import ConfigError, PipelineConfig, image_path, is_remote
 from pipeline.csv_example_gen import CsvExampleGen
 from pipeline.infra_validator import InfraValidator
-from models.dataset import Task
 import schema as schema_package
 from schema import checks
 from serving.pusher import AtomicPushExecutor
@@ -168,7 +168,7 @@ def create_pipeline(config: PipelineConfig, for_kubeflow: bool = False) -> tfx_p
     )
     transform.add_upstream_node(data_gate)  # no Transform (nor anything after it) on rejected data
     trained = candidates.trainers(config, dataset, transform, curated_schema.outputs["schema"],
-                                      for_kubeflow)
+                                  for_kubeflow)
     models = [c.trainer.outputs["model"] for c in trained]
     every_model = models[0] if len(models) == 1 else channel_utils.union(models)
     baseline_resolver = baseline_model_resolver(every_model, for_kubeflow)
