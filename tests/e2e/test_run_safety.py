@@ -135,7 +135,8 @@ def test_after_every_crash_the_same_command_pushes_exactly_one_complete_version(
     assert final.summary.node_states["Pusher"] == ["executed"]
     redone = [node for node, states in final.summary.node_states.items() if states == ["executed"]]
     assert set(redone) <= {"Pusher", "ImportSchemaGen", "previous_span_statistics_resolver",
-                           "baseline_model_resolver"}, "only the push (and resolvers) ran again"
+                           "baseline_model_resolver", "last_tuned_resolver"}, \
+        "only the push (and resolvers) ran again"
 
 
 def test_every_killed_run_is_recorded_as_abandoned_and_nothing_stays_running(crash_matrix):
