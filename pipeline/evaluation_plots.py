@@ -3,7 +3,7 @@ into plain lists the run report draws: confusion matrices by threshold (binary),
 buckets (binary; regression: mean label per prediction bucket), the multi-class confusion matrix."""
 import dataclasses
 import math
-from typing import Dict, List, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import tensorflow_model_analysis as tfma
 
@@ -24,6 +24,13 @@ class Thresholds:
     @property
     def negatives(self) -> float:
         return self.fp[0] + self.tn[0] if self.tp else 0.0
+
+    def rates(self, index: int) -> Tuple[Optional[float], Optional[float], Optional[float]]:
+        """(precision, recall = true positive rate, false positive rate) at threshold `index`;
+        None where a rate has no denominator."""
+        tp, fp, tn, fn = self.tp[index], self.fp[index], self.tn[index], self.fn[index]
+        return (tp / (tp + fp) if tp + fp else None, tp / (tp + fn) if tp + fn else None,
+                fp / (fp + tn) if fp + tn else None)
 
 
 @dataclasses.dataclass

@@ -41,17 +41,11 @@ def _axes(width: float = WIDTH, height: float = HEIGHT):
     return figure, figure.subplots()
 
 
-def _ratio(a: float, b: float) -> Optional[float]:
-    return a / b if b else None
-
-
 def roc_and_precision_recall(curve: Thresholds) -> List[str]:
     """ROC (TPR vs FPR) and precision-recall from TFMA's confusion matrices by threshold."""
-    tpr = [_ratio(tp, tp + fn) for tp, fn in zip(curve.tp, curve.fn)]
-    fpr = [_ratio(fp, fp + tn) for fp, tn in zip(curve.fp, curve.tn)]
-    precision = [_ratio(tp, tp + fp) for tp, fp in zip(curve.tp, curve.fp)]
-    roc = [(x, y) for x, y in zip(fpr, tpr) if x is not None and y is not None]
-    pr = [(x, y) for x, y in zip(tpr, precision) if x is not None and y is not None]
+    rates = [curve.rates(i) for i in range(len(curve.threshold))]
+    roc = [(fpr, tpr) for _, tpr, fpr in rates if fpr is not None and tpr is not None]
+    pr = [(tpr, precision) for precision, tpr, _ in rates if precision is not None and tpr is not None]
     figure, axes = _axes()
     axes.plot(*zip(*roc), color="tab:blue")
     axes.plot([0, 1], [0, 1], color="grey", linestyle=":", linewidth=0.8)

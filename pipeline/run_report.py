@@ -92,10 +92,7 @@ def _threshold_table(curve) -> List[str]:
            report.row(["threshold", "precision", "recall", "false positive rate"], "th")]
     for wanted in (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9):
         i = max(i for i, t in enumerate(curve.threshold) if t <= wanted + 1e-9)
-        tp, fp, tn, fn = curve.tp[i], curve.fp[i], curve.tn[i], curve.fn[i]
-        out.append(report.row([f"{wanted:.1f}", evaluation.text(tp / (tp + fp) if tp + fp else None),
-                               evaluation.text(tp / (tp + fn) if tp + fn else None),
-                               evaluation.text(fp / (fp + tn) if fp + tn else None)]))
+        out.append(report.row([f"{wanted:.1f}", *map(evaluation.text, curve.rates(i))]))
     return out + ["</table>"]
 
 
@@ -147,8 +144,7 @@ def _candidates(record: runs.RunRecord, task: Task) -> List[str]:
                 f"<table class='trials' id='trials-{html.escape(family)}'>",
                 report.row(["trial", "objective", *keys], "th")]
         out += [report.row([t["trial_id"], f"{t['score']:.4f}",
-                            *(f"{t[k]:.4g}" if isinstance(t.get(k), float) else str(t.get(k, "-"))
-                              for k in keys)]) for t in trials]
+                            *(runs.value_text(t[k]) if k in t else "-" for k in keys)]) for t in trials]
         out.append("</table>")
     return out
 

@@ -150,8 +150,13 @@ def write_run_report(config: PipelineConfig, run_id: str) -> Optional[str]:
     store = metadata_store.open_store(config.metadata_uri)
     if run_id not in run_summary.run_ids(store):
         return None
+    return _write_reports(store, runs.record(store, run_id), config)
+
+
+def _write_reports(store, record: runs.RunRecord, config: PipelineConfig) -> str:
+    """The run's report and the runs index beside it; returns the report's path."""
     dataset = config.dataset()
-    path = run_report.write(store, runs.record(store, run_id), config.report_dir, dataset)
+    path = run_report.write(store, record, config.report_dir, dataset)
     served = model_dir.versions(config.model_base)
     runs_index.write(store, config.report_dir, dataset.task, config.pipeline_name,
                      str(served[-1]) if served else None)
@@ -177,5 +182,5 @@ def run_and_describe(config: PipelineConfig, resume: bool = False,
         store = metadata_store.open_store(resolved.metadata_uri)
         record = runs.record(store, run_id)
         print(describe(record, resolved, time.monotonic() - started), flush=True)
-        print(f"Run report: {write_run_report(config, run_id)}", flush=True)
+        print(f"Run report: {_write_reports(store, record, resolved)}", flush=True)
         return record

@@ -159,9 +159,13 @@ def tuning_trials(store: mlmd.MetadataStore, run_id: str, nodes: List[str]) -> D
     return found
 
 
+def value_text(value) -> str:
+    """A hyperparameter as shown: floats to 4 significant digits."""
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
 def _values(trial: Dict) -> str:
-    return ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
-                     for k, v in trial.items() if k not in ("trial_id", "score"))
+    return ", ".join(f"{k}={value_text(v)}" for k, v in trial.items() if k not in ("trial_id", "score"))
 
 
 def selection_lines(record: RunRecord, task: Task, every_trial: bool = False) -> List[str]:
