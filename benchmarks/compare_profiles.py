@@ -25,7 +25,6 @@ from benchmarks.measure import TAXI_DATA, TAXI_DATASET, TAXI_NAME, finish, repla
 from pipeline import flink_cluster
 from pipeline.configs import PipelineConfig
 
-MARKERS = ("<!-- profiles:start -->", "<!-- profiles:end -->")
 PROFILES = ("local", "local-multiprocess", "flink")
 
 
@@ -77,6 +76,8 @@ def main() -> int:
     parser.add_argument("--profiles", default=",".join(PROFILES))
     parser.add_argument("--update-docs", action="store_true")
     args = parser.parse_args()
+    # Run in the order asked (e.g. the cluster first, to learn early that it works); the table's
+    # columns are always in PROFILES order.
     profiles = args.profiles.split(",")
     scratch = tempfile.mkdtemp(prefix="tfx-profiles-")
     data = os.path.join(scratch, "data")
@@ -103,6 +104,7 @@ def main() -> int:
         finally:
             flink_cluster.down(settings)
     info = machine()
+    profiles = [p for p in PROFILES if p in runs]
     base = runs[profiles[0]]
     lines = [f"{args.rows} rows; {info['cores']} cores, {info['memory_gib']} GiB; {info['date']}.", "",
              "| component | " + " | ".join(profiles) + " |", "|---|" + "---:|" * len(profiles)]
@@ -119,10 +121,12 @@ def main() -> int:
     table = "\n".join(lines) + "\n"
     print(table)
     os.makedirs(RESULTS, exist_ok=True)
-    with open(os.path.join(RESULTS, "compare_profiles.md"), "w", encoding="utf-8") as f:
+    # One table per data size, so the 150k and 1.5M measurements sit side by side.
+    with open(os.path.join(RESULTS, f"compare_profiles_{args.rows}.md"), "w", encoding="utf-8") as f:
         f.write(table)
     if args.update_docs:
-        replace_between_markers(DOCS, MARKERS, table)
+        replace_between_markers(DOCS, (f"<!-- profiles:{args.rows}:start -->", f"<!-- profiles:{args.rows}:end -->"),
+                                table)
     return finish(list(runs.values()), scratch)
 
 

@@ -91,7 +91,7 @@ def _distance(declaration: dataset_module.Dataset, data: str, column: str) -> st
                                                   distances.stats_options(curated))
                          for span in ("span-1", "span-2"))
     measured = calibration.distance_per_feature(current, previous, curated, [column])[column]
-    return f"{distances.measure(feature)} {measured:.2f} <= {threshold:.2f}"
+    return f"{distances.measure(feature.drift_comparator)} {measured:.2f} <= {threshold:.2f}"
 
 
 @dataclasses.dataclass(frozen=True)

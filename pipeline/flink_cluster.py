@@ -59,10 +59,14 @@ class ClusterSettings:
     task_managers: int = 2
     # Transform's analyzers need more network buffers than Flink's default gives a TaskManager, and
     # Beam's data plane to the SDK workers (gRPC, direct buffers) more task off-heap memory: with the
-    # defaults, 150k rows failed with "OutOfMemoryError: Direct buffer memory".
+    # defaults, 150k rows failed with "OutOfMemoryError: Direct buffer memory". Flink's managed memory
+    # (its own sorting and hashing, 40 % by default) is little used when the work runs in Beam's SDK
+    # workers, and what it takes leaves the task heap ~10 MB: 1.5M rows hung CsvExampleGen after
+    # "OutOfMemoryError: Java heap space" in the TaskManager's gRPC thread. 10 % leaves it ~1 GB.
     task_manager_memory: str = "4g"
     network_memory: str = "768mb"
     task_off_heap_memory: str = "1g"
+    managed_memory_fraction: str = "0.1"
 
     @property
     def flink_home(self) -> str:
@@ -185,7 +189,8 @@ def up(settings: ClusterSettings) -> dict:
               "-D", f"taskmanager.memory.process.size={settings.task_manager_memory}",
               "-D", f"taskmanager.memory.network.min={settings.network_memory}",
               "-D", f"taskmanager.memory.network.max={settings.network_memory}",
-              "-D", f"taskmanager.memory.task.off-heap.size={settings.task_off_heap_memory}"],
+              "-D", f"taskmanager.memory.task.off-heap.size={settings.task_off_heap_memory}",
+              "-D", f"taskmanager.memory.managed.fraction={settings.managed_memory_fraction}"],
              "starting a TaskManager", env=env)
     _start_detached(["java", "-cp", os.path.join(os.path.abspath(settings.job_server_lib), "*"),
                      JOB_SERVER_MAIN, f"--flink-master=localhost:{REST_PORT}",

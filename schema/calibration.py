@@ -1,8 +1,9 @@
 """Drift and skew thresholds calibrated on the data itself (`tfxpipe calibrate`, and `init`'s draft).
 
-TFDV measures the distances: L-infinity between the value shares of categorical columns (strings and
-integer codes) and Jensen-Shannon divergence between quantile histograms of numeric columns
-(`source: QUANTILES`: equal-width histograms are dominated by outliers). TFDV has no opinion on the
+TFDV measures the distances: Jensen-Shannon divergence between the value shares of categorical
+columns (strings and integer codes) and between quantile histograms of numeric columns (`source:
+QUANTILES`: equal-width histograms are dominated by outliers); why JSD for both in
+`schema/distances.py`. TFDV has no opinion on the
 threshold, and none transfers between datasets: the distance between two samples of the *same* data
 depends on their size, on the number of distinct values and on ties. So `calibrate` measures that
 noise, the distance between two random disjoint samples of the data, for many draws, and each
@@ -26,14 +27,21 @@ from google.protobuf import text_format
 from tensorflow_metadata.proto.v0 import schema_pb2, statistics_pb2
 
 import schema as schema_package
-from schema.distances import is_categorical, measure, set_threshold, stats_options
+from schema.distances import is_categorical, set_threshold, stats_options
 
 PAIRS = 20  # random draws per sample size
-# threshold = FACTOR x the largest distance between two samples of the same data. Measured: 2x let
-# 20 fresh draws cross it (the largest of 20 draws is itself noisy, more so in small samples, and JSD
-# over quantile histograms jumps when a quantile boundary crosses a tie); 3x did not, on any dataset.
-FACTOR = 3.0
-FLOOR = 0.02  # smallest threshold: data that never varied in the samples still may a little
+# threshold = FACTOR x the largest distance between two samples of the same data, by what JSD compares.
+# Quantiles: 2x let 20 fresh draws cross it (the largest of 20 draws is itself noisy, more so in small
+# samples, and JSD jumps when a quantile boundary crosses a tie); 3x did not, on any dataset.
+# Value shares: between samples of the same data, JSD is a scaled chi-square with (values - 1)
+# degrees of freedom, whose tail is long against the largest of 20 draws: 3x raised false alarms on
+# penguins' two-valued `sex` (2 in 100 span pairs); by simulation, a fresh draw crosses 5x with
+# probability 2.4e-4 for two values, 1.7e-5 for three, less for more.
+FACTOR = {"quantiles": 3.0, "shares": 5.0}
+# Smallest thresholds: data that never varied in the samples still may a little. Over value shares
+# JSD is smaller for the same change (0.005: about an 8-point swing between the two values of a
+# balanced two-valued column) than over quantiles.
+FLOOR = {"quantiles": 0.02, "shares": 0.005}
 PRESENCE_FACTOR = 3.0  # an optional column's share of values may fall by 3x its noise...
 PRESENCE_SLACK = 0.1  # ...or by a tenth of it, if more
 BEGIN = "# --- calibration (by `tfxpipe calibrate`; run it again when the data changes a lot) ---"
@@ -101,7 +109,7 @@ def _presence(dataset: statistics_pb2.DatasetFeatureStatistics) -> Dict[str, flo
 @dataclasses.dataclass(frozen=True)
 class Noise:
     """Largest distance between two random samples of the same data, per feature."""
-    measure: str
+    over: str  # what JSD compares: "shares" of values (categorical) or "quantiles" (numeric)
     span: float  # between two spans (drift)
     window: float  # between two serving windows (skew)
 
@@ -118,14 +126,14 @@ class Calibration:
     presence_noise: Dict[str, float]  # largest difference of that share between two spans
 
     def drift(self, name: str) -> float:
-        return _threshold(self.noise[name].span)
+        return _threshold(self.noise[name].span, self.noise[name].over)
 
     def skew(self, name: str) -> float:
-        return _threshold(self.noise[name].window)
+        return _threshold(self.noise[name].window, self.noise[name].over)
 
 
-def _threshold(noise: float) -> float:
-    return math.ceil(max(FACTOR * noise, FLOOR) * 1000) / 1000
+def _threshold(noise: float, over: str) -> float:
+    return math.ceil(max(FACTOR[over] * noise, FLOOR[over]) * 1000) / 1000
 
 
 Pair = Tuple[statistics_pb2.DatasetFeatureStatisticsList, statistics_pb2.DatasetFeatureStatisticsList]
@@ -174,7 +182,7 @@ def calibrate(statistics_of, schema: schema_pb2.Schema, features: Sequence[str],
         for name, share in share_a.items():
             presence_gaps[name] = max(presence_gaps.get(name, 0.0), abs(share - share_b.get(name, 0.0)))
     by_name = {f.name: f for f in schema.feature}
-    noise = {name: Noise(measure(by_name[name]), max((d[name] for d in span_noise), default=0.0),
+    noise = {name: Noise("shares" if is_categorical(by_name[name]) else "quantiles", max((d[name] for d in span_noise), default=0.0),
                          max((d[name] for d in window_noise), default=0.0))
              for name in features}
     return Calibration(source, rows, samples.span_rows, samples.window_rows, pairs, noise,
@@ -252,9 +260,11 @@ def with_plausible_ranges(schema: schema_pb2.Schema, statistics: statistics_pb2.
 
 def comment(calibration: Calibration) -> List[str]:
     """The schema's comment block saying how each threshold was obtained."""
-    prose = (f"Each threshold is {FACTOR:g}x the largest distance TFDV measured between two random "
-             f"disjoint samples of {calibration.source}, {calibration.rows} rows, in {calibration.pairs} "
-             f"draws, and at least {FLOOR}: samples of {calibration.span_rows} rows (drift, span vs "
+    prose = (f"Each threshold is {FACTOR['quantiles']:g}x ({FACTOR['shares']:g}x over value shares) the "
+             f"largest distance TFDV measured between two random disjoint samples of {calibration.source}, "
+             f"{calibration.rows} rows, in {calibration.pairs} draws, and at least {FLOOR['quantiles']} "
+             f"({FLOOR['shares']} over value shares): samples of "
+             f"{calibration.span_rows} rows (drift, span vs "
              f"previous span: the train split of spans of "
              f"{round(calibration.span_rows / schema_package.TRAIN_SHARE)} rows) and serving windows of "
              f"{calibration.window_rows} rows (skew vs training, "
@@ -262,10 +272,10 @@ def comment(calibration: Calibration) -> List[str]:
              "Optional columns must have a value in at least their share of rows less "
              f"{PRESENCE_FACTOR:g}x its largest difference between two spans, or less a tenth of it if more.")
     lines = [BEGIN] + [f"# {line}" for line in textwrap.wrap(prose, 98)] + [
-             f"#   {'feature':<24} {'measure':<11} {'span noise':>10} {'drift <=':>9} "
+             f"#   {'feature':<24} {'JSD over':<11} {'span noise':>10} {'drift <=':>9} "
              f"{'window noise':>12} {'skew <=':>8}"]
     for name, noise in sorted(calibration.noise.items()):
-        lines.append(f"#   {name:<24} {noise.measure:<11} {noise.span:>10.4f} "
+        lines.append(f"#   {name:<24} {noise.over:<11} {noise.span:>10.4f} "
                      f"{calibration.drift(name):>9.3f} {noise.window:>12.4f} {calibration.skew(name):>8.3f}")
     return lines + [END]
 

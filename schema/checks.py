@@ -162,7 +162,7 @@ def _expected(feature: Optional[schema_pb2.Feature], schema: schema_pb2.Schema) 
                                 (feature.skew_comparator, "training")):
         threshold = distances.threshold_of(comparator)
         if threshold is not None:
-            parts.append(f"{distances.measure(feature)} vs {against} <= {threshold:g}")
+            parts.append(f"{distances.measure(comparator)} vs {against} <= {threshold:g}")
     return "; ".join(parts)
 
 

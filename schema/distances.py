@@ -1,12 +1,17 @@
 """Which distance each column's drift and skew are measured with, and what moved, in words.
 
-Categorical columns (strings, integer codes) are compared by the share of each value (TFDV's
-L-infinity distance); numeric columns by their distribution (TFDV's Jensen-Shannon divergence over
-quantile histograms). TFDV's own anomaly text gives the distance only; a person needs what moved:
-"fare: median 7.25 -> 72.50, p90 15.00 -> 150.00 (JSD 0.62 > 0.08)".
+Every column is compared by TFDV's Jensen-Shannon divergence: categorical columns (strings, integer
+codes) over the share of each value, numeric columns over quantile histograms. For categorical
+columns JSD replaced TFDV's L-infinity (the largest change of one value's share), which missed real
+changes in small spans: thresholds are a multiple of the noise between samples of the same data
+(`schema/calibration.py`), and JSD weighs every value's change (by the square) where L-infinity
+sees the largest one. Measured on palmerpenguins' three nearly even `studyName` values (spans of 137
+rows): the most common collapsed into the second scores L-infinity 0.37 under its threshold 0.45,
+JSD 0.20 over its 0.09. Schemas with L-infinity comparators still work. TFDV's own anomaly text gives the distance only; a
+person needs what moved: "fare: median 7.25 -> 72.50, p90 15.00 -> 150.00 (JSD 0.62 > 0.08)",
+"payment_type: 'Cash' in 40.1% -> 0.0% of rows (JSD 0.31 > 0.02)".
 """
-import re
-from typing import Optional, Tuple
+from typing import Dict, Optional, Tuple
 
 import tensorflow_data_validation as tfdv
 from tensorflow_metadata.proto.v0 import anomalies_pb2, schema_pb2, statistics_pb2
@@ -16,7 +21,6 @@ COMPARATOR_TYPES = {
     anomalies_pb2.AnomalyInfo.COMPARATOR_L_INFTY_HIGH: L_INFINITY,
     anomalies_pb2.AnomalyInfo.COMPARATOR_JENSEN_SHANNON_DIVERGENCE_HIGH: JSD,
 }
-MAX_DIFFERENCE = re.compile(r"The feature value with maximum difference is: (.*)$")
 Stats = statistics_pb2.FeatureNameStatistics
 
 
@@ -26,17 +30,16 @@ def is_categorical(feature: schema_pb2.Feature) -> bool:
         feature.HasField("int_domain") and feature.int_domain.is_categorical)
 
 
-def measure(feature: schema_pb2.Feature) -> str:
-    return L_INFINITY if is_categorical(feature) else JSD
+def measure(comparator: schema_pb2.FeatureComparator) -> str:
+    """The distance a comparator measures (L-infinity in schemas calibrated before JSD)."""
+    return L_INFINITY if comparator.HasField("infinity_norm") else JSD
 
 
 def set_threshold(comparator: schema_pb2.FeatureComparator, feature: schema_pb2.Feature,
                   threshold: float) -> None:
     comparator.Clear()
-    if is_categorical(feature):
-        comparator.infinity_norm.threshold = threshold
-    else:
-        comparator.jensen_shannon_divergence.threshold = threshold
+    comparator.jensen_shannon_divergence.threshold = threshold
+    if not is_categorical(feature):  # categorical columns: over value shares (rank histograms)
         comparator.jensen_shannon_divergence.source.type = schema_pb2.HistogramSelection.QUANTILES
 
 
@@ -72,12 +75,12 @@ def _quantile(stats: Stats, share: float) -> Optional[float]:
     return histogram.buckets[index].high_value
 
 
-def _share(stats: Optional[Stats], value: str) -> float:
+def _shares(stats: Optional[Stats]) -> Dict[str, float]:
+    """Each value's share of the rows with a value (TFDV's rank histogram)."""
     if stats is None or not stats.HasField("string_stats"):
-        return 0.0
+        return {}
     present = stats.string_stats.common_stats.num_non_missing
-    count = next((b.sample_count for b in stats.string_stats.rank_histogram.buckets if b.label == value), 0)
-    return count / present if present else 0.0
+    return {b.label: b.sample_count / present for b in stats.string_stats.rank_histogram.buckets} if present else {}
 
 
 def what_moved(reason: anomalies_pb2.AnomalyInfo.Reason, before: Optional[Stats], after: Optional[Stats],
@@ -85,12 +88,12 @@ def what_moved(reason: anomalies_pb2.AnomalyInfo.Reason, before: Optional[Stats]
     """`reason` (a drift or skew anomaly) in words: the values that moved, then the distance."""
     kind = COMPARATOR_TYPES.get(reason.type)
     scored = f" ({kind} {distance[0]:.2f} > {distance[1]:.2f})" if distance and kind else ""
-    if kind == L_INFINITY:
-        match = MAX_DIFFERENCE.search(reason.description)
-        if match:
-            value = match.group(1).strip()
-            return (f"{value!r} in {_share(before, value):.1%} -> {_share(after, value):.1%} of rows "
-                    f"{scored.strip()}")
+    shares_before, shares_after = _shares(before), _shares(after)
+    if kind and (shares_before or shares_after):  # categorical: the value whose share moved most
+        value = max(set(shares_before) | set(shares_after),
+                    key=lambda v: abs(shares_after.get(v, 0.0) - shares_before.get(v, 0.0)))
+        return (f"{value!r} in {shares_before.get(value, 0.0):.1%} -> {shares_after.get(value, 0.0):.1%} "
+                f"of rows {scored.strip()}")
     if kind == JSD and before is not None and after is not None and \
             before.HasField("num_stats") and after.HasField("num_stats"):
         parts = [f"median {_number(before.num_stats.median)} -> {_number(after.num_stats.median)}"]

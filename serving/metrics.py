@@ -72,7 +72,10 @@ class ServingMetrics:
         self.request_latency.labels(model_name, api, entrypoint).observe(seconds * 1e6)
 
     def model_run(self, model_name: str, api: str, examples: Optional[int], seconds: float) -> None:
-        self.runtime_latency.labels(model_name, api, "TF").observe(seconds * 1e6)
+        """A request's model run. As in TF Serving, whose session-based runtime is labelled "TF1" and
+        times `session->Run` on the BatchingSession when batching is on, this includes the time the
+        request waited in the batch queue (that wait alone: `queuing_latency`)."""
+        self.runtime_latency.labels(model_name, api, "TF1").observe(seconds * 1e6)
         if examples is not None:
             self.example_counts.labels(model_name, api).observe(examples)
 

@@ -95,7 +95,7 @@ def test_drifted_span_is_stopped_by_the_drift_comparator(span_workspace):
     run = workspace.run_with_new_span(data, "span-3", [header] + drifted)
 
     assert run.returncode == 1
-    assert "payment_type" in run.stderr and "Linfty distance" in run.stderr, run.stderr[-3000:]
+    assert "payment_type" in run.stderr and "Jensen-Shannon divergence" in run.stderr, run.stderr[-3000:]
     assert snapshot(workspace.serving_dir) == served_before
     verdict = _validate(data, os.path.join(workspace.work_dir, "validate.html"))
     assert verdict.returncode == 1 and "payment_type" in verdict.stdout

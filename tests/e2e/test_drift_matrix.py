@@ -20,13 +20,14 @@ from serving import client, examples
 from serving import process as serving_server
 from tests.e2e.conftest import TRAIN_STEPS, snapshot
 
-DATASETS = ("taxi", "penguins", "breast_cancer")
-# Cases that apply to each dataset: penguins and breast_cancer have no timestamp column, and
-# breast_cancer no categorical one (the tests below check that the case finds its column).
+DATASETS = ("taxi", "penguins", "penguins_raw")
+# Cases that apply to each dataset: only taxi has a timestamp column (the tests below check that the
+# case finds its column). penguins_raw's category mix is its three study names, nearly even: the
+# hardest categorical case of the benchmark's datasets.
 APPLICABLE = {
     "taxi": [c.name for c in drift_cases.CASES],
     "penguins": [c.name for c in drift_cases.CASES if c.name != "milliseconds"],
-    "breast_cancer": [c.name for c in drift_cases.CASES if c.name not in ("milliseconds", "category_mix")],
+    "penguins_raw": [c.name for c in drift_cases.CASES if c.name != "milliseconds"],
 }
 WINDOW = 1000  # requests per monitored window: the size skew thresholds are calibrated for
 MATRIX = [(name, case) for name in DATASETS for case in APPLICABLE[name]]

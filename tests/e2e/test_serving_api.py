@@ -4,6 +4,7 @@ Two toy versions (tests/serving_models.py) under a models.config with labels; ev
 with the in-process SavedModel call on the same inputs.
 """
 import base64
+from collections import Counter
 
 import grpc
 import numpy as np
@@ -242,7 +243,8 @@ def test_grpc_errors_carry_status_codes(channel, request_factory, code, message)
 
 
 def prometheus_counts(server):
-    """(model_name, status) -> requests, from the metrics endpoint, parsed by prometheus-client."""
+    """(model_name, status) -> requests, and runtime label -> model runs, from the metrics endpoint,
+    parsed by prometheus-client."""
     response = requests.get(f"{server.rest_url}/monitoring/prometheus/metrics", timeout=30)
     assert response.status_code == 200 and response.headers["Content-Type"].startswith("text/plain")
     families = {f.name: f for f in text_string_to_metric_families(response.text)}
@@ -251,11 +253,15 @@ def prometheus_counts(server):
             } <= set(families)
     counted = families[":tensorflow:serving:request_count"]
     assert counted.type == "counter"
-    return {(s.labels["model_name"], s.labels["status"]): s.value for s in counted.samples}
+    runs = Counter()
+    for sample in families[":tensorflow:serving:runtime_latency"].samples:
+        if sample.name.endswith("_count"):
+            runs[sample.labels["runtime"]] += sample.value
+    return {(s.labels["model_name"], s.labels["status"]): s.value for s in counted.samples}, runs
 
 
 def test_prometheus_request_count_matches_the_requests_sent_by_status(server, channel):
-    before = prometheus_counts(server)
+    before, runs_before = prometheus_counts(server)
     for _ in range(3):
         assert rest(server, "POST", "toy:predict", json={"instances": b64_instances()}).status_code == 200
     assert rest(server, "POST", "toy:predict", json={"instances": [1, 2]}).status_code == 400
@@ -264,9 +270,12 @@ def test_prometheus_request_count_matches_the_requests_sent_by_status(server, ch
     stub.Predict(predict_request(spec()), timeout=30)
     with pytest.raises(grpc.RpcError):
         stub.Predict(predict_request(spec(name="ghost")), timeout=30)
-    after = prometheus_counts(server)
+    after, runs_after = prometheus_counts(server)
     changed = {key: after[key] - before.get(key, 0) for key in after if after[key] != before.get(key, 0)}
     assert changed == {("toy", "OK"): 4, ("toy", "INVALID_ARGUMENT"): 1, ("ghost", "NOT_FOUND"): 2}
+    # One model run per answered request, under TF Serving's label for its session runtime, "TF1"
+    # (predict_util.cc), which dashboards filter on.
+    assert {key: runs_after[key] - runs_before.get(key, 0) for key in runs_after} == {"TF1": 4}
 
 
 def test_no_request_left_an_error_in_the_server_log(server):

@@ -28,14 +28,16 @@ def test_each_threshold_is_its_measures_multiple_of_the_largest_distance_between
     measured = calibration.calibrate(statistics_of, schema, PENGUIN_FEATURES, "penguins.csv", rows=344)
     # Spans: the train split (4/5) of halves, what the gate compares; windows: half the data at most.
     assert (measured.span_rows, measured.window_rows, measured.pairs) == (138, 172, 20)
-    assert measured.noise["island"].measure == "L-infinity"
-    assert measured.noise["bill_length_mm"].measure == "JSD"
+    assert measured.noise["island"].over == "shares"
+    assert measured.noise["bill_length_mm"].over == "quantiles"
     for name, noise in measured.noise.items():
         assert 0 < noise.span < 0.5, name
-        assert measured.drift(name) == pytest.approx(max(calibration.FACTOR * noise.span, calibration.FLOOR), abs=1e-3)
+        factor, floor = calibration.FACTOR[noise.over], calibration.FLOOR[noise.over]
+        assert measured.drift(name) == pytest.approx(max(factor * noise.span, floor), abs=1e-3)
     applied = calibration.apply(schema, measured)
     island = next(f for f in applied.feature if f.name == "island")
-    assert island.drift_comparator.infinity_norm.threshold == measured.drift("island")
+    assert island.drift_comparator.jensen_shannon_divergence.threshold == measured.drift("island")
+    assert not island.drift_comparator.jensen_shannon_divergence.HasField("source")  # over value shares
     bill = next(f for f in applied.feature if f.name == "bill_length_mm")
     assert bill.drift_comparator.jensen_shannon_divergence.source.type == schema_pb2.HistogramSelection.QUANTILES
     assert bill.skew_comparator.jensen_shannon_divergence.threshold == measured.skew("bill_length_mm")
@@ -60,7 +62,7 @@ def test_the_schema_comment_says_how_each_threshold_was_obtained_and_survives_re
     with open(path, encoding="utf-8") as f:
         text = f.read()
     row = next(line for line in text.splitlines() if line.startswith("#   island "))
-    assert row.split()[2:5] == ["L-infinity", f"{measured.noise['island'].span:.4f}",
+    assert row.split()[2:5] == ["shares", f"{measured.noise['island'].span:.4f}",
                                 f"{measured.drift('island'):.3f}"]
     assert "penguins.csv, 344 rows, in 20 draws" in " ".join(text.splitlines()[:6])
 
@@ -106,7 +108,7 @@ def test_schema_changes_name_new_thresholds_and_integer_codes():
     loosened.CopyFrom(curated)
     hour = tfdv.get_feature(loosened, "trip_start_hour")
     hour.int_domain.is_categorical = False
-    hour.drift_comparator.infinity_norm.threshold = 0.5
+    hour.drift_comparator.jensen_shannon_divergence.threshold = 0.5
     changes = maintain.differences(curated, loosened)
     assert "'trip_start_hour' is compared as numbers (quantiles), not as integer codes" in changes
     assert any(c.startswith("'trip_start_hour' JSD vs previous span: at most 0.5 (was 0.0") for c in changes)

@@ -1,6 +1,8 @@
 """Structural CSV checks and the readable report, on files made from the bundled data."""
 import os
+import re
 
+import pytest
 import tensorflow_data_validation as tfdv
 from tensorflow_metadata.proto.v0 import schema_pb2
 
@@ -109,8 +111,16 @@ def test_serving_sample_is_checked_for_skew_against_training_data(tmp_path):
     skewed = checks.check_skew(checks.statistics_of_csv(str(tmp_path / "shifted"), options=compared),
                                training, curated)
     assert [(f.feature, f.problem) for f in skewed] == [
-        ("payment_type", "High Linfty distance between training and serving")
+        ("payment_type", "High approximate Jensen-Shannon divergence between training and serving")
     ]
+    cash = sum(row[payment] == "Cash" for row in requests) / len(requests)
+    # What moved, in words: cash trips now recorded as card ones (either value moved by the cash share).
+    moved = re.match(r"'(Cash|Credit Card)' in ([\d.]+)% -> ([\d.]+)% of rows \(JSD ([\d.]+) > ([\d.]+)\)$",
+                     skewed[0].detail)
+    assert moved, skewed[0].detail
+    _, before, after, jsd, threshold = moved.groups()
+    assert abs(float(after) - float(before)) == pytest.approx(100 * cash, abs=3)
+    assert float(jsd) > float(threshold)
     assert payment == payment_serving  # tips is the last column
 
 

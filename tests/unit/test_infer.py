@@ -97,7 +97,9 @@ def test_small_integer_codes_are_categorical_with_their_largest_code(crafted):
     assert draft.declaration["features"]["grade"] == {"kind": "categorical_int", "max_value": 6}
     grade = _feature(draft, "grade")
     assert (grade.int_domain.min, grade.int_domain.max, grade.int_domain.is_categorical) == (0, 6, True)
-    assert grade.drift_comparator.HasField("infinity_norm")  # compared by the share of each code
+    # compared by the share of each code, not by quantiles
+    assert grade.drift_comparator.HasField("jensen_shannon_divergence")
+    assert not grade.drift_comparator.jensen_shannon_divergence.HasField("source")
 
 
 def test_floats_are_numeric_within_their_range_widened_by_its_width(crafted):
@@ -118,14 +120,15 @@ def test_string_categories_get_a_vocabulary_a_tolerant_domain_and_a_slice(crafte
     [domain] = [d for d in draft.schema.string_domain if d.name == colour.domain]
     assert sorted(domain.value) == ["blue", "green", "grey", "red"]
     assert colour.distribution_constraints.min_domain_mass == pytest.approx(0.9)
-    drift, skew = colour.drift_comparator.infinity_norm.threshold, colour.skew_comparator.infinity_norm.threshold
+    drift = colour.drift_comparator.jensen_shannon_divergence.threshold
+    skew = colour.skew_comparator.jensen_shannon_divergence.threshold
     [line] = [c for c in draft.calibration if c.startswith("#   colour ")]
     _, _, measure, noise_span, shown_drift, noise_window, shown_skew = line.split()
-    assert (measure, shown_drift, shown_skew) == ("L-infinity", f"{drift:.3f}", f"{skew:.3f}")
+    assert (measure, shown_drift, shown_skew) == ("shares", f"{drift:.3f}", f"{skew:.3f}")
     noise_span, noise_window = float(noise_span), float(noise_window)
-    factor = calibration.FACTOR
-    assert drift == pytest.approx(max(factor * noise_span, 0.02), abs=1e-3) and 0 < noise_span < 0.2
-    assert skew == pytest.approx(max(factor * noise_window, 0.02), abs=1e-3)
+    factor, floor = calibration.FACTOR["shares"], calibration.FLOOR["shares"]
+    assert drift == pytest.approx(max(factor * noise_span, floor), abs=1e-3) and 0 < noise_span < 0.2
+    assert skew == pytest.approx(max(factor * noise_window, floor), abs=1e-3)
     assert draft.declaration["slices"] == ["colour"]
 
 
