@@ -125,8 +125,8 @@ def main() -> int:
     with open(os.path.join(RESULTS, f"compare_profiles_{args.rows}.md"), "w", encoding="utf-8") as f:
         f.write(table)
     if args.update_docs:
-        replace_between_markers(DOCS, (f"<!-- profiles:{args.rows}:start -->", f"<!-- profiles:{args.rows}:end -->"),
-                                table)
+        markers = (f"<!-- profiles:{args.rows}:start -->", f"<!-- profiles:{args.rows}:end -->")
+        replace_between_markers(DOCS, markers, table)
     return finish(list(runs.values()), scratch)
 
 

@@ -3,12 +3,12 @@
 TFDV measures the distances: Jensen-Shannon divergence between the value shares of categorical
 columns (strings and integer codes) and between quantile histograms of numeric columns (`source:
 QUANTILES`: equal-width histograms are dominated by outliers); why JSD for both in
-`schema/distances.py`. TFDV has no opinion on the
-threshold, and none transfers between datasets: the distance between two samples of the *same* data
-depends on their size, on the number of distinct values and on ties. So `calibrate` measures that
-noise, the distance between two random disjoint samples of the data, for many draws, and each
-threshold is a multiple of the largest distance seen. The draws are TFDV slices of one statistics
-pass (a slice function picks the random rows), so calibrating costs one pass over the data.
+`schema/distances.py`. TFDV has no opinion on the threshold, and none transfers between datasets:
+the distance between two samples of the *same* data depends on their size, on the number of
+distinct values and on ties. So `calibrate` measures that noise, the distance between two random
+disjoint samples of the data, for many draws, and each threshold is a multiple of the largest
+distance seen. The draws are TFDV slices of one statistics pass (a slice function picks the random
+rows), so calibrating costs one pass over the data.
 
 Noise grows as samples shrink, so there are two sizes: spans (drift between a span and the previous
 one; halves of the data by default) and serving windows (skew against training and drift between
@@ -182,7 +182,8 @@ def calibrate(statistics_of, schema: schema_pb2.Schema, features: Sequence[str],
         for name, share in share_a.items():
             presence_gaps[name] = max(presence_gaps.get(name, 0.0), abs(share - share_b.get(name, 0.0)))
     by_name = {f.name: f for f in schema.feature}
-    noise = {name: Noise("shares" if is_categorical(by_name[name]) else "quantiles", max((d[name] for d in span_noise), default=0.0),
+    noise = {name: Noise("shares" if is_categorical(by_name[name]) else "quantiles",
+                         max((d[name] for d in span_noise), default=0.0),
                          max((d[name] for d in window_noise), default=0.0))
              for name in features}
     return Calibration(source, rows, samples.span_rows, samples.window_rows, pairs, noise,
@@ -263,9 +264,8 @@ def comment(calibration: Calibration) -> List[str]:
     prose = (f"Each threshold is {FACTOR['quantiles']:g}x ({FACTOR['shares']:g}x over value shares) the "
              f"largest distance TFDV measured between two random disjoint samples of {calibration.source}, "
              f"{calibration.rows} rows, in {calibration.pairs} draws, and at least {FLOOR['quantiles']} "
-             f"({FLOOR['shares']} over value shares): samples of "
-             f"{calibration.span_rows} rows (drift, span vs "
-             f"previous span: the train split of spans of "
+             f"({FLOOR['shares']} over value shares): samples of {calibration.span_rows} rows (drift, "
+             "span vs previous span: the train split of spans of "
              f"{round(calibration.span_rows / schema_package.TRAIN_SHARE)} rows) and serving windows of "
              f"{calibration.window_rows} rows (skew vs training, "
              "`monitor`). Smaller spans or windows are noisier: calibrate with --span-rows/--window-rows. "
