@@ -5,9 +5,9 @@ Flink cluster on this machine (`tfxpipe cluster up`, started and stopped here).
 
 The data is the bundled sample repeated to `--rows` rows, each copy's fares nudged by its copy number
 so rows stay distinct. Every profile runs cold on the same data with 200 train steps; per-component
-times come from MLMD, so the Beam-heavy components can be compared directly. Memory: the run's
-process tree, and for Flink the cluster's processes (JobManager, TaskManagers, job server, SDK
-workers) as well.
+times come from MLMD, so the Beam-heavy components can be compared directly. Memory: the largest
+summed RSS of the run's process tree while each component ran, and for Flink that of the cluster's
+processes (JobManager, TaskManagers, job server, SDK workers) as well.
 """
 import argparse
 import contextlib
@@ -16,12 +16,14 @@ import os
 import sys
 import tempfile
 import threading
-from typing import Iterator, List
+import time
+from typing import Dict, Iterator, Optional
 
 import psutil
 
 from benchmarks.compare_with_tfx_example import DOCS, RESULTS, machine
-from benchmarks.measure import TAXI_DATA, TAXI_DATASET, TAXI_NAME, finish, replace_between_markers, run_measured
+from benchmarks.measure import (TAXI_DATA, TAXI_DATASET, TAXI_NAME, Measurement, Samples, finish,
+                                replace_between_markers, run_measured)
 from pipeline import flink_cluster
 from pipeline.configs import PipelineConfig
 
@@ -45,10 +47,10 @@ def write_data(rows: int, folder: str) -> None:
 
 
 @contextlib.contextmanager
-def cluster_memory(settings: flink_cluster.ClusterSettings) -> Iterator[List[float]]:
+def cluster_memory(settings: flink_cluster.ClusterSettings) -> Iterator[Samples]:
     """Samples the Flink cluster's processes (and their children, the SDK workers) every 0.5 s
-    while the block runs; the list gets their peak summed RSS in MiB."""
-    peak, done = [0.0], threading.Event()
+    while the block runs: (time, summed RSS in MiB) into the list."""
+    samples, done = [], threading.Event()
 
     def sample():
         while not done.wait(0.5):
@@ -59,15 +61,47 @@ def cluster_memory(settings: flink_cluster.ClusterSettings) -> Iterator[List[flo
                     total += sum(p.memory_info().rss for p in [root, *root.children(recursive=True)])
                 except psutil.Error:
                     pass
-            peak[0] = max(peak[0], total / 2**20)
+            samples.append((time.time(), total / 2**20))
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
     try:
-        yield peak
+        yield samples
     finally:
         done.set()
         sampler.join()
+
+
+def _gib(mib: Optional[float]) -> str:
+    return "-" if mib is None else f"{mib / 1024:.1f}"
+
+
+def table(rows: int, runs: Dict[str, Measurement], cluster: Dict[str, Samples]) -> str:
+    """Per component: seconds, and peak GiB of the run (+ the cluster's, for a cluster profile)."""
+    info = machine()
+    profiles = [p for p in PROFILES if p in runs]
+    lines = [f"{rows} rows; {info['cores']} cores, {info['memory_gib']} GiB; {info['date']}. Each cell: "
+             "seconds, peak GiB of the run's processes (+ the cluster's) while the component ran.", "",
+             "| component | " + " | ".join(profiles) + " |", "|---|" + "---:|" * len(profiles)]
+
+    def cell(profile: str, component: str) -> str:
+        run = runs[profile]
+        if component not in run.components:
+            return "-"
+        text = f"{run.components[component]:.1f} s, {_gib(run.component_peak_mib(component))}"
+        if profile in cluster:
+            text += f" + {_gib(run.component_peak_mib(component, cluster[profile]))}"
+        return text
+
+    components = sorted({c for run in runs.values() for c in run.components})
+    for component in components:
+        if max(runs[p].components.get(component, 0) for p in profiles) >= 0.5:
+            lines.append(f"| {component} | " + " | ".join(cell(p, component) for p in profiles) + " |")
+    lines.append("| **whole run** | " + " | ".join(
+        f"**{runs[p].seconds:.1f} s, {_gib(runs[p].peak_rss_mib)}"
+        + (f" + {_gib(max((m for _, m in cluster[p]), default=None))}" if p in cluster else "") + "**"
+        for p in profiles) + " |")
+    return "\n".join(lines) + "\n"
 
 
 def main() -> int:
@@ -82,7 +116,7 @@ def main() -> int:
     scratch = tempfile.mkdtemp(prefix="tfx-profiles-")
     data = os.path.join(scratch, "data")
     write_data(args.rows, data)
-    runs, cluster_peak = {}, {}
+    runs, cluster = {}, {}
     for profile in profiles:
         work = os.path.join(scratch, profile)
         command = [sys.executable, "-m", "cli", "run", "--dataset", TAXI_DATASET, "--data", data, "--work-dir", work,
@@ -96,37 +130,22 @@ def main() -> int:
         settings = flink_cluster.ClusterSettings()
         flink_cluster.up(settings)
         try:
-            with cluster_memory(settings) as peak:
+            with cluster_memory(settings) as samples:
                 runs[profile] = run_measured(
                     profile, command + ["--profile-setting", f"flink_master=localhost:{flink_cluster.REST_PORT}"],
                     log_path=log_path, metadata_path=metadata_path)
-            cluster_peak[profile] = peak[0]
+            cluster[profile] = samples
         finally:
             flink_cluster.down(settings)
-    info = machine()
-    profiles = [p for p in PROFILES if p in runs]
-    base = runs[profiles[0]]
-    lines = [f"{args.rows} rows; {info['cores']} cores, {info['memory_gib']} GiB; {info['date']}.", "",
-             "| component | " + " | ".join(profiles) + " |", "|---|" + "---:|" * len(profiles)]
-    for component in sorted(base.components):
-        if max(runs[p].components.get(component, 0) for p in profiles) >= 0.5:
-            lines.append(f"| {component} | " + " | ".join(
-                f"{runs[p].components.get(component, 0):.1f}" for p in profiles) + " |")
-    lines.append("| **whole run (wall)** | " + " | ".join(f"**{runs[p].seconds:.1f}**" for p in profiles) + " |")
-    lines.append("| peak RSS of the main process and waited-for children (MiB) | "
-                 + " | ".join(f"{runs[p].peak_rss_mib:.0f}" for p in profiles) + " |")
-    if cluster_peak:
-        lines.append("| peak RSS of the cluster's processes (MiB) | " + " | ".join(
-            f"{cluster_peak[p]:.0f}" if p in cluster_peak else "" for p in profiles) + " |")
-    table = "\n".join(lines) + "\n"
-    print(table)
+    text = table(args.rows, runs, cluster)
+    print(text)
     os.makedirs(RESULTS, exist_ok=True)
     # One table per data size, so the 150k and 1.5M measurements sit side by side.
     with open(os.path.join(RESULTS, f"compare_profiles_{args.rows}.md"), "w", encoding="utf-8") as f:
-        f.write(table)
+        f.write(text)
     if args.update_docs:
         markers = (f"<!-- profiles:{args.rows}:start -->", f"<!-- profiles:{args.rows}:end -->")
-        replace_between_markers(DOCS, markers, table)
+        replace_between_markers(DOCS, markers, text)
     return finish(list(runs.values()), scratch)
 
 

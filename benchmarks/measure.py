@@ -1,5 +1,6 @@
 """Run a command as a child process and measure its wall time and peak memory; read per-component
-times back from the run's MLMD (execution registered -> execution published)."""
+times back from the run's MLMD (execution registered -> execution published), and each component's
+peak memory from the samples taken while it ran."""
 import dataclasses
 import os
 import shutil
@@ -21,6 +22,9 @@ TAXI_NAME = dataset.load(TAXI_DATASET).name
 TAXI_DATA = dataset.load(TAXI_DATASET).data_root()
 
 
+Samples = List[Tuple[float, float]]  # (time.time(), MiB)
+
+
 @dataclasses.dataclass
 class Measurement:
     label: str
@@ -28,6 +32,14 @@ class Measurement:
     peak_rss_mib: float
     returncode: int
     components: Dict[str, float]
+    windows: Dict[str, Tuple[float, float]] = dataclasses.field(default_factory=dict)  # node -> (start, end)
+    memory: Samples = dataclasses.field(default_factory=list)  # the process tree's RSS over the run
+
+    def component_peak_mib(self, node: str, samples: Optional[Samples] = None) -> Optional[float]:
+        """The largest of `samples` (default: the run's own) taken while `node` ran; None if none was."""
+        start, end = self.windows[node]
+        during = [mib for at, mib in (self.memory if samples is None else samples) if start <= at <= end]
+        return max(during) if during else None
 
 
 def _tree_rss(root: psutil.Process) -> int:
@@ -45,7 +57,7 @@ def run_measured(label: str, command: List[str], env: Optional[Dict[str, str]] =
     """Peak memory is the largest *sum* of RSS over the child and all its descendants (Beam worker
     processes run at the same time), sampled every 0.2 s; `ru_maxrss` would give one process only."""
     started = time.monotonic()
-    peak, done = [0], threading.Event()
+    peak, done, memory = [0], threading.Event(), []
     with open(log_path or os.devnull, "w", encoding="utf-8") as log:
         child = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
         root = psutil.Process(child.pid)
@@ -53,9 +65,11 @@ def run_measured(label: str, command: List[str], env: Optional[Dict[str, str]] =
         def sample():
             while not done.wait(0.2):
                 try:
-                    peak[0] = max(peak[0], _tree_rss(root))
+                    rss = _tree_rss(root)
                 except psutil.Error:
                     return
+                peak[0] = max(peak[0], rss)
+                memory.append((time.time(), rss / 2**20))
 
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
@@ -63,22 +77,20 @@ def run_measured(label: str, command: List[str], env: Optional[Dict[str, str]] =
         done.set()
         sampler.join()
     seconds = time.monotonic() - started
-    components = component_seconds(metadata_path) if metadata_path and status == 0 else {}
+    windows = component_windows(metadata_path) if metadata_path and status == 0 else {}
     peak_bytes = max(peak[0], usage.ru_maxrss * 1024)
     return Measurement(label, seconds, peak_bytes / 2**20, os.waitstatus_to_exitcode(status),
-                       components)
+                       {node: end - start for node, (start, end) in windows.items()}, windows, memory)
 
 
-def component_seconds(metadata_path: str) -> Dict[str, float]:
-    """Node id -> seconds of its execution in the latest run recorded in `metadata_path`."""
+def component_windows(metadata_path: str) -> Dict[str, Tuple[float, float]]:
+    """Node id -> (start, end) of its execution, in seconds since 1970, in the latest run recorded in
+    `metadata_path`."""
     store = metadata_store.open_store(metadata_path)
     run = store.get_context_by_type_and_name("pipeline_run", run_summary.run_ids(store)[-1])
-    seconds = {}
-    for execution in store.get_executions_by_context(run.id):
-        node = run_summary.node_of(store, execution.id)
-        elapsed = execution.last_update_time_since_epoch - execution.create_time_since_epoch
-        seconds[node] = elapsed / 1000
-    return seconds
+    return {run_summary.node_of(store, execution.id): (execution.create_time_since_epoch / 1000,
+                                                       execution.last_update_time_since_epoch / 1000)
+            for execution in store.get_executions_by_context(run.id)}
 
 
 def replace_between_markers(path: str, markers: Tuple[str, str], text: str) -> None:
