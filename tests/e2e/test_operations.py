@@ -221,7 +221,9 @@ def test_monitor_reports_skew_of_logged_requests(history, tmp_path, shifted):
     assert ("anomaly found" in chart) == shifted
     if shifted:
         assert verdict.returncode == 1
-        assert "payment_type: High Linfty distance between training and serving" in verdict.stdout
+        assert ("payment_type: High approximate Jensen-Shannon divergence between training and serving"
+                in verdict.stdout), verdict.stdout
+        assert "'Cash' in " in verdict.stdout and "-> 100.0% of rows (JSD" in verdict.stdout, verdict.stdout
     else:
         assert verdict.returncode == 0, verdict.stdout
         assert "data meets the schema" in verdict.stdout
