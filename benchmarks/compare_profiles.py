@@ -23,7 +23,7 @@ import psutil
 
 from benchmarks.compare_with_tfx_example import DOCS, RESULTS, machine
 from benchmarks.measure import (TAXI_DATA, TAXI_DATASET, TAXI_NAME, Measurement, Samples, finish,
-                                replace_between_markers, run_measured)
+                                replace_between_markers, run_measured, tree_rss)
 from pipeline import flink_cluster
 from pipeline.configs import PipelineConfig
 
@@ -57,9 +57,8 @@ def cluster_memory(settings: flink_cluster.ClusterSettings) -> Iterator[Samples]
             total = 0
             for pid in flink_cluster.pids(settings):
                 try:
-                    root = psutil.Process(pid)
-                    total += sum(p.memory_info().rss for p in [root, *root.children(recursive=True)])
-                except psutil.Error:
+                    total += tree_rss(psutil.Process(pid))
+                except psutil.Error:  # stopped between listing and reading
                     pass
             samples.append((time.time(), total / 2**20))
 

@@ -155,8 +155,8 @@ def main() -> int:
     with open(os.path.join(RESULTS, "compare_with_tfx_example.md"), "w", encoding="utf-8") as f:
         f.write(table)
     with open(os.path.join(RESULTS, "compare_with_tfx_example.json"), "w", encoding="utf-8") as f:
-        json.dump({"machine": info, "runs": [m.__dict__ for m in measurements],
-                   "scale": [m.__dict__ for m in scale_runs]}, f, indent=2)
+        json.dump({"machine": info, "runs": [m.summary() for m in measurements],
+                   "scale": [m.summary() for m in scale_runs]}, f, indent=2)
     if args.update_docs:
         replace_between_markers(DOCS, MARKERS, table)
     return finish(measurements + scale_runs, scratch)

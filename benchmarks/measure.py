@@ -31,9 +31,18 @@ class Measurement:
     seconds: float
     peak_rss_mib: float
     returncode: int
-    components: Dict[str, float]
-    windows: Dict[str, Tuple[float, float]] = dataclasses.field(default_factory=dict)  # node -> (start, end)
-    memory: Samples = dataclasses.field(default_factory=list)  # the process tree's RSS over the run
+    windows: Dict[str, Tuple[float, float]]  # node -> (start, end) of its execution, from MLMD
+    memory: Samples  # the process tree's RSS over the run
+
+    @property
+    def components(self) -> Dict[str, float]:
+        """Node -> seconds of its execution."""
+        return {node: end - start for node, (start, end) in self.windows.items()}
+
+    def summary(self) -> Dict:
+        """What the results' JSON keeps: the figures, not the memory samples."""
+        return {"label": self.label, "seconds": self.seconds, "peak_rss_mib": self.peak_rss_mib,
+                "returncode": self.returncode, "components": self.components}
 
     def component_peak_mib(self, node: str, samples: Optional[Samples] = None) -> Optional[float]:
         """The largest of `samples` (default: the run's own) taken while `node` ran; None if none was."""
@@ -42,7 +51,7 @@ class Measurement:
         return max(during) if during else None
 
 
-def _tree_rss(root: psutil.Process) -> int:
+def tree_rss(root: psutil.Process) -> int:
     total = 0
     for process in [root, *root.children(recursive=True)]:
         try:
@@ -65,7 +74,7 @@ def run_measured(label: str, command: List[str], env: Optional[Dict[str, str]] =
         def sample():
             while not done.wait(0.2):
                 try:
-                    rss = _tree_rss(root)
+                    rss = tree_rss(root)
                 except psutil.Error:
                     return
                 peak[0] = max(peak[0], rss)
@@ -79,8 +88,7 @@ def run_measured(label: str, command: List[str], env: Optional[Dict[str, str]] =
     seconds = time.monotonic() - started
     windows = component_windows(metadata_path) if metadata_path and status == 0 else {}
     peak_bytes = max(peak[0], usage.ru_maxrss * 1024)
-    return Measurement(label, seconds, peak_bytes / 2**20, os.waitstatus_to_exitcode(status),
-                       {node: end - start for node, (start, end) in windows.items()}, windows, memory)
+    return Measurement(label, seconds, peak_bytes / 2**20, os.waitstatus_to_exitcode(status), windows, memory)
 
 
 def component_windows(metadata_path: str) -> Dict[str, Tuple[float, float]]:

@@ -16,6 +16,7 @@ from ml_metadata.proto import metadata_store_pb2
 from tensorflow_metadata.proto.v0 import statistics_pb2
 
 from pipeline import report_charts, run_summary
+from schema import distances
 
 SPLIT = "Split-train"
 TOP_VALUES = 8
@@ -65,12 +66,6 @@ def _cumulative(feature: statistics_pb2.FeatureNameStatistics) -> Optional[Tuple
     return None
 
 
-def _shares(feature: statistics_pb2.FeatureNameStatistics) -> Dict[str, float]:
-    string_stats = feature.string_stats
-    rows = string_stats.common_stats.num_non_missing or 1
-    return {v.value: v.frequency / rows for v in string_stats.top_values}
-
-
 Series = Tuple[str, Dict[str, statistics_pb2.FeatureNameStatistics]]
 
 
@@ -88,8 +83,9 @@ def feature_charts(series: List[Series], flagged: Set[str]) -> List[str]:
             if curves:
                 out.append(report_charts.cumulative(name, curves, name in flagged))
         elif first[name].HasField("string_stats"):
-            top = list(_shares(first[name]))[:TOP_VALUES]
-            bars = [(label, top, [_shares(f).get(v, 0.0) for v in top]) for label, f in present]
+            top = list(distances.value_shares(first[name]))[:TOP_VALUES]
+            shares = [(label, distances.value_shares(f)) for label, f in present]
+            bars = [(label, top, [of.get(v, 0.0) for v in top]) for label, of in shares]
             if top:
                 out.append(report_charts.distribution(name, bars, name in flagged))
     return out + ["</div>"]

@@ -77,8 +77,8 @@ def _quantile(stats: Stats, share: float) -> Optional[float]:
     return histogram.buckets[index].high_value
 
 
-def _shares(stats: Optional[Stats]) -> Dict[str, float]:
-    """Each value's share of the rows with a value (TFDV's rank histogram)."""
+def value_shares(stats: Optional[Stats]) -> Dict[str, float]:
+    """Each value's share of the rows with a value, most frequent first (TFDV's rank histogram)."""
     if stats is None or not stats.HasField("string_stats"):
         return {}
     present = stats.string_stats.common_stats.num_non_missing
@@ -91,7 +91,7 @@ def what_moved(reason: anomalies_pb2.AnomalyInfo.Reason, before: Optional[Stats]
     """`reason` (a drift or skew anomaly) in words: the values that moved, then the distance."""
     kind = COMPARATOR_TYPES.get(reason.type)
     scored = f" ({kind} {distance[0]:.2f} > {distance[1]:.2f})" if distance and kind else ""
-    shares_before, shares_after = _shares(before), _shares(after)
+    shares_before, shares_after = value_shares(before), value_shares(after)
     if kind and (shares_before or shares_after):  # categorical: the value whose share moved most
         value = max(set(shares_before) | set(shares_after),
                     key=lambda v: abs(shares_after.get(v, 0.0) - shares_before.get(v, 0.0)))
