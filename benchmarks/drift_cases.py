@@ -14,9 +14,7 @@ import numpy as np
 import pandas as pd
 
 from models import dataset as ds
-from schema.infer import MISSING_TOKENS
-
-EPOCH_SECONDS = (9.4e8, 4.2e9)  # 2000 to 2100, in seconds since 1970
+from schema.infer import EPOCH, MISSING_TOKENS
 
 
 @dataclasses.dataclass(frozen=True)
@@ -78,10 +76,10 @@ def _categorical_feature(declaration: ds.Dataset, frame: pd.DataFrame) -> Option
 
 
 def _timestamp_column(declaration: ds.Dataset, frame: pd.DataFrame) -> Optional[str]:
-    """An integer column of seconds since 1970, feature or not."""
+    """An integer column of seconds since 1970 (a time from 2000 to 2100), feature or not."""
     for column in frame.columns:
         values = _numbers(frame[column]).dropna()
-        low, high = EPOCH_SECONDS
+        low, high = EPOCH
         if len(values) and (values % 1 == 0).all() and values.between(low, high).all():
             return column
     return None

@@ -1,7 +1,7 @@
 """Real public tabular datasets that ship inside installable packages (palmerpenguins,
-scikit-learn), written as the CSV a user would bring: the any-dataset tests and the quality
-benchmark run on them. Nothing here is typed by hand; each writer copies or converts the package's
-own data."""
+scikit-learn, vega_datasets), written as the CSV a user would bring: the any-dataset tests, the drift
+matrix and the quality benchmark run on them. Nothing here is typed by hand; each writer copies or
+converts the package's own data."""
 import dataclasses
 import os
 import shutil
@@ -31,6 +31,20 @@ def _diabetes(path: str) -> None:
     datasets.load_diabetes(as_frame=True, scaled=False).frame.to_csv(path, index=False)
 
 
+def _vega(name: str) -> Callable[[str], None]:
+    """A vega_datasets CSV with its `date` written as seconds since 1970 (UTC), the way event logs
+    and database exports carry time: the drift matrix's timestamp case needs such a column, and no
+    packaged dataset found has one besides the taxi sample."""
+    def write(path: str) -> None:
+        import pandas as pd  # pylint: disable=import-outside-toplevel
+        import vega_datasets  # pylint: disable=import-outside-toplevel
+
+        frame = pd.read_csv(os.path.join(os.path.dirname(vega_datasets.__file__), "_data", name))
+        frame["date"] = pd.to_datetime(frame["date"]).astype("int64") // 10**9
+        frame.to_csv(path, index=False)
+    return write
+
+
 @dataclasses.dataclass(frozen=True)
 class PublicDataset:
     name: str
@@ -56,4 +70,11 @@ DIABETES = PublicDataset("diabetes", "target", "regression", _diabetes,
 PENGUINS_RAW = PublicDataset("penguins_raw", "Species", "multiclass",
                              _palmerpenguins("penguins-raw.csv"),
                              "palmerpenguins raw: spaces and brackets in names, a date, IDs, comments")
+SEATTLE_WEATHER = PublicDataset("seattle_weather", "weather", "multiclass",
+                                _vega("seattle-weather.csv"),
+                                "vega_datasets: 1,461 days of Seattle weather (NOAA), time in epoch seconds")
+STOCKS = PublicDataset("stocks", "price", "regression", _vega("stocks.csv"),
+                       "vega_datasets: 560 monthly prices of 5 stocks, time in epoch seconds")
 ALL: Tuple[PublicDataset, ...] = (PENGUINS, BREAST_CANCER, DIABETES, PENGUINS_RAW)
+# Datasets with a timestamp column, for the drift matrix only: each any-dataset test is a full run.
+TIMESTAMPED: Tuple[PublicDataset, ...] = (SEATTLE_WEATHER, STOCKS)

@@ -11,6 +11,7 @@ import csv
 import dataclasses
 import os
 import re
+from datetime import datetime, timezone
 from typing import Counter, Dict, List, Optional, Tuple
 
 import tensorflow_data_validation as tfdv
@@ -29,7 +30,13 @@ MAX_CODES, MAX_CODE = 32, 1000  # integer codes: at most 32 distinct values in [
 MAX_VOCAB, HASH_BUCKETS, SLICE_MAX_VALUES = 1000, 100, 10
 HASH_SHARE = 0.5  # strings with more distinct values than half their rows: hashed, not a vocabulary
 DOMAIN_MASS = 0.9  # new categories tolerated up to 10 % of a column's values
-DATE_REASON = "date: the model would learn calendar time; add calendar columns to the CSV if they matter"
+CALENDAR = "the model would learn calendar time; add calendar columns to the CSV if they matter"
+DATE_REASON = f"date: {CALENDAR}"
+# Integers that are all times from 2000 to 2100 (UTC) in one of these units are timestamps: excluded
+# like dates, and the schema keeps them in those years, so a unit change fails the gate; no drift
+# check (each new span is a later period by nature).
+EPOCH = (946684800, 4102444800)  # 2000-01-01 and 2100-01-01 in seconds since 1970
+TIME_UNITS = {"seconds": 1, "milliseconds": 1000}
 DATE = re.compile(r"\d{4}-\d{2}-\d{2}([ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?"
                   r"|\d{1,2}/\d{1,2}/\d{4}( \d{1,2}:\d{2}(:\d{2})?( ?[AaPp][Mm])?)?")
 NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
@@ -97,6 +104,14 @@ def _is_date(cells: Counter) -> bool:
     return dates >= DATE_SHARE * sum(cells.values())
 
 
+def _time_unit(stat: Stats) -> Optional[str]:
+    """The unit of an integer column whose every value is a time from 2000 to 2100, else None."""
+    if stat.type != INT:
+        return None
+    return next((unit for unit, scale in TIME_UNITS.items() if EPOCH[0] * scale <= stat.num_stats.min
+                 and stat.num_stats.max <= EPOCH[1] * scale), None)
+
+
 def _label(column: str, stat: Optional[Stats], cells: Counter, task: str, rows: int
            ) -> Tuple[str, List[str], str]:
     """(task, classes, decision) for the label column; InitError when it cannot be learned."""
@@ -144,6 +159,12 @@ def _feature(column: str, stat: Optional[Stats], cells: Counter, rows: int
         return None, f"constant: its only value is {next(iter(cells))}", 1
     if kind == STRING and _is_date(cells):
         return None, DATE_REASON, distinct
+    unit = _time_unit(stat)
+    if unit:
+        first, last = (datetime.fromtimestamp(v / TIME_UNITS[unit], timezone.utc).date()
+                       for v in (stat.num_stats.min, stat.num_stats.max))
+        return (None, f"timestamp in {unit} since 1970 ({first} to {last}): {CALENDAR}; the gate "
+                      "keeps its values in 2000-2100", distinct)
     if kind in (INT, STRING) and present > ID_MIN_ROWS and distinct >= ID_SHARE * present:
         return None, f"ID-like ({distinct} distinct values in {present} rows)", distinct
     if kind == FLOAT:
@@ -170,7 +191,8 @@ def _schema(statistics, label: str, classes: List[str], features: Dict[str, dict
             ) -> schema_pb2.Schema:
     schema = tfdv.infer_schema(statistics, max_string_domain_size=MAX_VOCAB, infer_feature_shape=False)
     schema.default_environment[:] = ["TRAINING", "SERVING"]
-    present = {s.path.step[0]: _present(s) for s in statistics.datasets[0].features}
+    by_name = {s.path.step[0]: s for s in statistics.datasets[0].features}
+    present = {name: _present(s) for name, s in by_name.items()}
     for feature in schema.feature:
         spec = features.get(feature.name, {})
         if feature.name == label:
@@ -201,6 +223,9 @@ def _schema(statistics, label: str, classes: List[str], features: Dict[str, dict
                 feature.float_domain.min, feature.float_domain.max = map(float, (classes[0], classes[-1]))
         else:  # numbers: no hard range; hashed and excluded strings: new values pass
             feature.ClearField("domain_info")
+        unit = feature.name != label and _time_unit(by_name[feature.name])
+        if unit:
+            feature.int_domain.min, feature.int_domain.max = (t * TIME_UNITS[unit] for t in EPOCH)
     kept = [d for d in schema.string_domain if d.name in {f.domain for f in schema.feature}]
     del schema.string_domain[:]
     schema.string_domain.extend(kept)

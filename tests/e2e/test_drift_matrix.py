@@ -1,8 +1,9 @@
 """The detection matrix on real data: each data bug of `benchmarks/drift_cases.py` (a unit change,
-a shift, values gone missing, a category mix changed) in a new span of the taxi sample and of two
-public datasets is stopped by `tfxpipe validate`, by the pipeline's gate (nothing trained or pushed)
-and flagged by `monitor` when sent as requests; and the calibrated thresholds raise no alarm on
-random same-distribution spans and request windows."""
+timestamps in milliseconds, a shift, values gone missing, a category mix changed) in a new span of
+the taxi sample and of at least two public datasets is stopped by `tfxpipe validate`, by the
+pipeline's gate (nothing trained or pushed) and flagged by `monitor` when sent as requests (all but
+timestamps, which are no model input); and the calibrated thresholds raise no alarm on random
+same-distribution spans and request windows."""
 import os
 import shutil
 import subprocess
@@ -20,14 +21,17 @@ from serving import client, examples
 from serving import process as serving_server
 from tests.e2e.conftest import TRAIN_STEPS, snapshot
 
-DATASETS = ("taxi", "penguins", "penguins_raw")
-# Cases that apply to each dataset: only taxi has a timestamp column (the tests below check that the
-# case finds its column). penguins_raw's category mix is its three study names, nearly even: the
-# hardest categorical case of the benchmark's datasets.
+DATASETS = ("taxi", "penguins_raw", "seattle_weather", "stocks")
+# Cases that apply to each dataset (the tests below check that each case finds its column), so that
+# every case runs on taxi and on two public datasets: penguins_raw's category mix is its three study
+# names, nearly even (the benchmark's hardest categorical case); seattle_weather and stocks carry time
+# as seconds since 1970; stocks' one numeric column is its label.
+ALL_CASES = [c.name for c in drift_cases.CASES]
 APPLICABLE = {
-    "taxi": [c.name for c in drift_cases.CASES],
-    "penguins": [c.name for c in drift_cases.CASES if c.name != "milliseconds"],
-    "penguins_raw": [c.name for c in drift_cases.CASES if c.name != "milliseconds"],
+    "taxi": ALL_CASES,
+    "penguins_raw": [c for c in ALL_CASES if c != "milliseconds"],
+    "seattle_weather": [c for c in ALL_CASES if c != "category_mix"],
+    "stocks": ["milliseconds", "category_mix"],
 }
 WINDOW = 1000  # requests per monitored window: the size skew thresholds are calibrated for
 MATRIX = [(name, case) for name in DATASETS for case in APPLICABLE[name]]
@@ -136,7 +140,7 @@ def logged(prepared) -> Dict[Tuple[str, str], str]:
     return logs
 
 
-MONITORED = [(n, c) for n, c in MATRIX if c != "milliseconds"]  # not a model input: never sent
+MONITORED = [(n, c) for n, c in MATRIX if c != "milliseconds"]  # timestamps are no model input
 
 
 @pytest.mark.parametrize("name,case", MONITORED, ids=[f"{n}-{c}" for n, c in MONITORED])

@@ -6,6 +6,7 @@ import pytest
 import tensorflow_data_validation as tfdv
 from tensorflow_metadata.proto.v0 import schema_pb2
 
+from benchmarks import public_datasets
 from models import dataset as ds
 from schema import calibration, checks, infer
 
@@ -65,6 +66,26 @@ def test_date_column_is_excluded_because_the_model_would_learn_calendar_time(cra
     _, draft = crafted
     assert draft.declaration["excluded"]["recorded"] == infer.DATE_REASON
     assert "calendar time" in infer.DATE_REASON and "recorded" not in draft.declaration["features"]
+
+
+@pytest.mark.parametrize("unit, scale", [("seconds", 1), ("milliseconds", 1000)])
+def test_epoch_timestamps_are_excluded_and_kept_in_2000_to_2100_in_their_unit(tmp_path, unit, scale):
+    """Seattle's weather days as seconds since 1970 (and the same in milliseconds): a timestamp, not
+    a feature nor an ID; the schema bounds it to this century in its unit, without a drift check."""
+    path = str(tmp_path / "weather.csv")
+    public_datasets.SEATTLE_WEATHER.write_csv(path)
+    frame = pd.read_csv(path)
+    frame["date"] *= scale
+    draft = infer.infer(_csv(tmp_path, frame, "weather.csv"), "weather")
+    assert draft.declaration["excluded"]["date"].startswith(
+        f"timestamp in {unit} since 1970 (2012-01-01 to 2015-12-31): {infer.CALENDAR}")
+    date = _feature(draft, "date")
+    assert (date.int_domain.min, date.int_domain.max) == (946684800 * scale, 4102444800 * scale)
+    assert not date.HasField("drift_comparator") and "date" not in draft.declaration["features"]
+    assert not checks.check_statistics(checks.statistics_of_csv(path, [""]), draft.schema)
+    frame["date"] *= 1000  # the next unit up: out of range
+    findings = checks.check_statistics(checks.statistics_of_csv(_csv(tmp_path, frame), [""]), draft.schema)
+    assert [f.feature for f in findings] == ["date"]
 
 
 def test_na_tokens_are_declared_missing_and_their_column_stays_numeric(crafted):
