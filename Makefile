@@ -16,7 +16,7 @@ run: $(STAMP)
 test: $(STAMP)
 	.ci/ensure_chromium.sh
 	$(VENV)/bin/tfxpipe cluster fetch
-	$(VENV)/bin/python -m pytest tests
+	$(VENV)/bin/python -m pytest tests --durations=15
 
 # Unit tests only (no pipeline run): a quick local check.
 test-fast: $(STAMP)
