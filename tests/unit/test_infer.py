@@ -72,11 +72,11 @@ def test_date_column_is_excluded_because_the_model_would_learn_calendar_time(cra
 def test_epoch_timestamps_are_excluded_and_kept_in_2000_to_2100_in_their_unit(tmp_path, unit, scale):
     """Seattle's weather days as seconds since 1970 (and the same in milliseconds): a timestamp, not
     a feature nor an ID; the schema bounds it to this century in its unit, without a drift check."""
-    path = str(tmp_path / "weather.csv")
-    public_datasets.SEATTLE_WEATHER.write_csv(path)
-    frame = pd.read_csv(path)
+    public_datasets.SEATTLE_WEATHER.write_csv(str(tmp_path / "seconds.csv"))
+    frame = pd.read_csv(tmp_path / "seconds.csv")
     frame["date"] *= scale
-    draft = infer.infer(_csv(tmp_path, frame, "weather.csv"), "weather")
+    path = _csv(tmp_path, frame, "weather.csv")
+    draft = infer.infer(path, "weather")
     assert draft.declaration["excluded"]["date"].startswith(
         f"timestamp in {unit} since 1970 (2012-01-01 to 2015-12-31): {infer.CALENDAR}")
     date = _feature(draft, "date")
