@@ -204,6 +204,12 @@ class Batcher:
                 while batch is None:
                     self._condition.wait(wait)
                     batch, wait = self._next_batch()
+            # A request whose caller has gone (a client that disconnected cancels its future) is
+            # dropped; the others can no longer be cancelled, so answering them cannot fail.
+            queue, tasks = batch
+            batch = queue, [task for task in tasks if task.result.set_running_or_notify_cancel()]
+            if not batch[1]:
+                continue
             if self._on_batch is not None:
                 started = time.monotonic()
                 self._on_batch(self.parameters.thread_pool_name,

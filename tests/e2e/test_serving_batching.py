@@ -105,3 +105,23 @@ def test_a_full_batch_queue_answers_unavailable_and_503_with_tf_servings_message
         samples = metric_samples(server)
     assert samples[(":tensorflow:serving:request_count_total",
                     (("model_name", "toy"), ("status", "UNAVAILABLE")))] == 2
+
+
+def test_a_request_abandoned_by_its_client_does_not_stop_the_batching_of_later_ones(tmp_path):
+    serving_models.build(str(tmp_path / "toy" / "1"), 1.0)
+    parameters = tmp_path / "batching.config"
+    # A batch waits 1 s to fill: long enough for the first client's deadline to pass while queued.
+    parameters.write_text("max_batch_size { value: 8 }\nbatch_timeout_micros { value: 1000000 }\n"
+                          "num_batch_threads { value: 1 }\n")
+    one = [serving_models.example(1.0, "Cash")]
+    with serving_server.running(["--serving-dir", str(tmp_path), "--model-name", "toy",
+                                 "--settle-seconds", "0", "--enable_batching",
+                                 "--batching_parameters_file", str(parameters)]) as server:
+        with pytest.raises(client.ServerError) as abandoned:
+            client.GrpcClient(server.grpc_target, "toy", timeout=0.3).predict(one)
+        assert abandoned.value.status == "DEADLINE_EXCEEDED"
+        threading.Event().wait(1.5)  # the abandoned request's batch has been taken by now
+        for later in (client.GrpcClient(server.grpc_target, "toy", timeout=10),
+                      client.RestClient(server.rest_url, "toy", timeout=10)):
+            assert later.predict(one).shape == (1, 1)
+        assert "Traceback" not in server.log()

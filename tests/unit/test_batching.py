@@ -103,6 +103,23 @@ def test_a_full_queue_refuses_with_tf_servings_unavailable_message(loaded):
     assert model.batch_sizes == [2, 2]
 
 
+def test_a_request_whose_client_went_away_is_dropped_and_the_batch_thread_keeps_answering(loaded):
+    model = Recording(loaded)
+    batcher = batching.Batcher(batching.Parameters(
+        max_batch_size=8, num_batch_threads=1, batch_timeout_micros=0))
+    model.release.clear()  # the one batch thread is held inside its Session call
+    running = batcher.submit(model, SIGNATURE, {"examples": examples_for(0, 1)})
+    while batcher._queues:  # pylint: disable=protected-access  (until the thread took it)
+        threading.Event().wait(0.01)
+    gone = batcher.submit(model, SIGNATURE, {"examples": examples_for(1, 2)})
+    assert gone.cancel()  # what asyncio.wrap_future does when the server cancels the handler
+    model.release.set()
+    assert len(running.result(30)["probabilities"]) == 1
+    after = batcher.submit(model, SIGNATURE, {"examples": examples_for(2, 3)})
+    assert len(after.result(30)["probabilities"]) == 3
+    assert model.batch_sizes == [1, 3], "the cancelled request was not run"
+
+
 def test_a_request_larger_than_max_batch_size_is_refused_by_name(loaded):
     batcher = batching.Batcher(batching.Parameters(max_batch_size=4))
     with pytest.raises(ServingError, match="Task size 5 is larger than maximum input batch size 4"):
