@@ -207,14 +207,14 @@ class Batcher:
             # A request whose caller has gone (a client that disconnected cancels its future) is
             # dropped; the others can no longer be cancelled, so answering them cannot fail.
             queue, tasks = batch
-            batch = queue, [task for task in tasks if task.result.set_running_or_notify_cancel()]
-            if not batch[1]:
+            tasks = [task for task in tasks if task.result.set_running_or_notify_cancel()]
+            if not tasks:
                 continue
             if self._on_batch is not None:
                 started = time.monotonic()
                 self._on_batch(self.parameters.thread_pool_name,
-                               [started - task.enqueued for task in batch[1]])
-            self._process(*batch)
+                               [started - task.enqueued for task in tasks])
+            self._process(queue, tasks)
 
     def _process(self, queue: _Queue, tasks: List[_Task]) -> None:
         try:
