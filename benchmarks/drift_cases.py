@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from models import dataset as ds
-from schema.infer import EPOCH, MISSING_TOKENS
+from schema.columns import EPOCH, MISSING_TOKENS
 
 
 @dataclasses.dataclass(frozen=True)

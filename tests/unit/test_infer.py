@@ -8,7 +8,7 @@ from tensorflow_metadata.proto.v0 import schema_pb2
 
 from benchmarks import public_datasets
 from models import dataset as ds
-from schema import calibration, checks, infer
+from schema import calibration, checks, columns, infer
 
 ROWS = 600
 
@@ -64,8 +64,8 @@ def test_identifier_column_is_excluded_as_id_like(crafted):
 
 def test_date_column_is_excluded_because_the_model_would_learn_calendar_time(crafted):
     _, draft = crafted
-    assert draft.declaration["excluded"]["recorded"] == infer.DATE_REASON
-    assert "calendar time" in infer.DATE_REASON and "recorded" not in draft.declaration["features"]
+    assert draft.declaration["excluded"]["recorded"] == columns.DATE_REASON
+    assert "calendar time" in columns.DATE_REASON and "recorded" not in draft.declaration["features"]
 
 
 @pytest.mark.parametrize("unit, scale", [("seconds", 1), ("milliseconds", 1000)])
@@ -78,7 +78,7 @@ def test_epoch_timestamps_are_excluded_and_kept_in_2000_to_2100_in_their_unit(tm
     path = _csv(tmp_path, frame, "weather.csv")
     draft = infer.infer(path, "weather")
     assert draft.declaration["excluded"]["date"].startswith(
-        f"timestamp in {unit} since 1970 (2012-01-01 to 2015-12-31): {infer.CALENDAR}")
+        f"timestamp in {unit} since 1970 (2012-01-01 to 2015-12-31): {columns.CALENDAR}")
     date = _feature(draft, "date")
     assert (date.int_domain.min, date.int_domain.max) == (946684800 * scale, 4102444800 * scale)
     assert not date.HasField("drift_comparator") and "date" not in draft.declaration["features"]

@@ -1,0 +1,139 @@
+"""How `tfxpipe init` reads each column of a CSV: which cell tokens mean "missing", the label's task
+and classes, and each feature's kind or the reason it is excluded (see schema/infer.py for what comes
+from TFDV's statistics and what from plain cell counts, and why).
+"""
+import collections
+import re
+from datetime import datetime, timezone
+from typing import Counter, Dict, List, Optional, Tuple
+
+from tensorflow_metadata.proto.v0 import statistics_pb2
+
+MISSING_TOKENS = ("NA", "N/A", "NaN", "nan", "null", "NULL", "None", "?", "-")
+MAX_CLASSES, AUTO_MAX_INT_CLASSES = 50, 10
+ID_SHARE, ID_MIN_ROWS = 0.95, 20  # distinct values / present rows from which a column is an identifier
+DATE_SHARE = 0.8  # share of a string column's values that must look like dates
+MAX_CODES, MAX_CODE = 32, 1000  # integer codes: at most 32 distinct values in [0, 1000]
+MAX_VOCAB, HASH_BUCKETS = 1000, 100
+HASH_SHARE = 0.5  # strings with more distinct values than half their rows: hashed, not a vocabulary
+CALENDAR = "the model would learn calendar time; add calendar columns to the CSV if they matter"
+DATE_REASON = f"date: {CALENDAR}"
+# Integers that are all times from 2000 to 2100 (UTC) in one of these units are timestamps: excluded
+# like dates, and the schema keeps them in those years, so a unit change fails the gate; no drift
+# check (each new span is a later period by nature).
+EPOCH = (946684800, 4102444800)  # 2000-01-01 and 2100-01-01 in seconds since 1970
+TIME_UNITS = {"seconds": 1, "milliseconds": 1000}
+DATE = re.compile(r"\d{4}-\d{2}-\d{2}([ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?"
+                  r"|\d{1,2}/\d{1,2}/\d{4}( \d{1,2}:\d{2}(:\d{2})?( ?[AaPp][Mm])?)?")
+NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
+Stats = statistics_pb2.FeatureNameStatistics
+INT, FLOAT, STRING = Stats.INT, Stats.FLOAT, Stats.STRING
+
+
+
+class InitError(ValueError):
+    """`init` refuses the data; the message says what is wrong and what to do."""
+
+
+def missing_tokens(counts: Dict[str, Counter]) -> Dict[str, List[str]]:
+    """Token -> columns where it stands for "missing": the column's other non-empty cells are numbers."""
+    found: Dict[str, List[str]] = collections.defaultdict(list)
+    for column, cells in counts.items():
+        tokens = [c for c in cells if c in MISSING_TOKENS]
+        others = [c for c in cells if c and c not in MISSING_TOKENS]
+        if tokens and others and all(NUMBER.fullmatch(c.strip()) for c in others):
+            for token in tokens:
+                found[token].append(column)
+    return found
+
+
+def present_count(stat: Optional[Stats]) -> int:
+    return getattr(stat, stat.WhichOneof("stats")).common_stats.num_non_missing if stat else 0
+
+
+def _is_date(cells: Counter) -> bool:
+    dates = sum(n for value, n in cells.items() if DATE.fullmatch(value.strip()))
+    return dates >= DATE_SHARE * sum(cells.values())
+
+
+def time_unit(stat: Stats) -> Optional[str]:
+    """The unit of an integer column whose every value is a time from 2000 to 2100, else None."""
+    if stat.type != INT:
+        return None
+    return next((unit for unit, scale in TIME_UNITS.items() if EPOCH[0] * scale <= stat.num_stats.min
+                 and stat.num_stats.max <= EPOCH[1] * scale), None)
+
+
+def label_decision(column: str, stat: Optional[Stats], cells: Counter, task: str, rows: int
+                   ) -> Tuple[str, List[str], str]:
+    """(task, classes, decision) for the label column; InitError when it cannot be learned."""
+    missing = rows - present_count(stat)
+    if missing:
+        raise InitError(f"label {column!r} is missing in {missing} of {rows} rows: every training row "
+                        "needs a label; fill in or drop those rows")
+    kind = stat.type
+    numbers = sorted({float(c) for c in cells}) if kind in (INT, FLOAT) else []
+    values = ([str(int(v)) for v in numbers] if all(v.is_integer() for v in numbers) else
+              [f"{v:g}" for v in numbers]) if numbers else sorted(cells)
+    if len(values) < 2:
+        raise InitError(f"label {column!r} has one value ({values[0]!r}) in all {rows} rows: there is "
+                        "nothing to predict; choose another --label")
+    if task == "auto":
+        classify = kind == STRING or (kind == INT and len(values) <= AUTO_MAX_INT_CLASSES)
+        task = ("binary" if len(values) == 2 else "multiclass") if classify else "regression"
+    if task == "regression":
+        if not numbers:
+            raise InitError(f"--task regression needs a numeric label; {column!r} holds text (e.g. "
+                            f"{', '.join(values[:3])}): use --task binary or multiclass")
+        return task, [], f"{column}: label, regression (numbers from {numbers[0]:g} to {numbers[-1]:g})"
+    if not all(v.is_integer() for v in numbers):
+        raise InitError(f"label {column!r} holds fractional numbers, not classes: use --task regression")
+    if len(values) > MAX_CLASSES:
+        raise InitError(f"label {column!r} has {len(values)} distinct values, more than {MAX_CLASSES} "
+                        "classes: if it is a quantity use --task regression, else group it into fewer classes")
+    if task == "binary" and len(values) != 2:
+        raise InitError(f"--task binary needs a label with two values; {column!r} has {len(values)}: "
+                        "use --task multiclass")
+    shown = ", ".join(values[:10]) + (", ..." if len(values) > 10 else "")
+    return task, values, f"{column}: label, {task} with {len(values)} classes ({shown})"
+
+
+def feature_decision(column: str, stat: Optional[Stats], cells: Counter, rows: int
+                     ) -> Tuple[Optional[dict], str, int]:
+    """(spec or None when excluded, decision or exclusion reason, distinct values) of one column."""
+    present = present_count(stat)
+    if not present:
+        return None, "no values: every cell is empty", 0
+    kind = stat.type
+    distinct = stat.string_stats.unique if kind == STRING else len({float(c) for c in cells})
+    gaps = f", {present / rows:.0%} present" if present < rows else ""
+    if distinct == 1:
+        return None, f"constant: its only value is {next(iter(cells))}", 1
+    if kind == STRING and _is_date(cells):
+        return None, DATE_REASON, distinct
+    unit = time_unit(stat)
+    if unit:
+        first, last = (datetime.fromtimestamp(v / TIME_UNITS[unit], timezone.utc).date()
+                       for v in (stat.num_stats.min, stat.num_stats.max))
+        return (None, f"timestamp in {unit} since 1970 ({first} to {last}): {CALENDAR}; the gate "
+                      "keeps its values in 2000-2100", distinct)
+    if kind in (INT, STRING) and present > ID_MIN_ROWS and distinct >= ID_SHARE * present:
+        return None, f"ID-like ({distinct} distinct values in {present} rows)", distinct
+    if kind == FLOAT:
+        low, high = stat.num_stats.min, stat.num_stats.max
+        return {"kind": "numeric"}, f"numeric (float values from {low:g} to {high:g}{gaps})", distinct
+    if kind == INT:
+        low, high = int(stat.num_stats.min), int(stat.num_stats.max)
+        if distinct <= MAX_CODES and low >= 0 and high <= MAX_CODE:
+            return ({"kind": "categorical_int", "max_value": high},
+                    f"categorical_int, max_value {high} (integer codes: {distinct} distinct values in "
+                    f"{low}..{high}{gaps})", distinct)
+        return ({"kind": "numeric"},
+                f"numeric (integers, {distinct} distinct from {low} to {high}{gaps})", distinct)
+    if distinct <= MAX_VOCAB and distinct <= HASH_SHARE * present:
+        return ({"kind": "categorical_string", "vocab_size": distinct, "oov_buckets": 1},
+                f"categorical_string, vocab_size {distinct}, oov_buckets 1 "
+                f"({distinct} distinct strings{gaps})", distinct)
+    return ({"kind": "hashed", "buckets": HASH_BUCKETS},
+            f"hashed, buckets {HASH_BUCKETS} ({distinct} distinct strings in {present} rows: too many for "
+            f"a vocabulary, too few for an ID{gaps})", distinct)
