@@ -20,6 +20,7 @@ setup(
         "dill",
         "tornado==6.5.10",  # serving: REST
         "grpcio==1.85.3",  # serving: gRPC
+        "uvloop==0.23.0",  # serving: the event loop (benchmarks/serving_latency.py measures it)
         "urllib3==1.26.20",  # serving: REST client
         "psycopg2-binary==2.9.13",  # run lock when ML Metadata is on a PostgreSQL server
         "matplotlib==3.10.9",  # run report charts (SVG)

@@ -12,8 +12,9 @@ function. Everything takes turns in blocks of requests (see `measure`), so a slo
 shared machine falls on all alike. Clients and server share the machine.
 
 Then: a mixed load (64 clients, 1-32 examples, one request in five malformed) with the server's
-memory before and after, and what the server's single-threaded executor (serving/executor.py)
-buys: the same server with TF's default executor.
+memory before and after, and what each of the server's latency measures buys (`ABLATIONS` in
+benchmarks/serving_report.py): the single-threaded executor (serving/executor.py) against TF's
+default one, uvloop against asyncio's own event loop.
 """
 import argparse
 import contextlib
@@ -35,7 +36,7 @@ import tensorflow_data_validation as tfdv
 
 from benchmarks.compare_with_tfx_example import DOCS, RESULTS, machine
 from benchmarks.measure import replace_between_markers
-from benchmarks.serving_report import ABLATIONS, REFERENCE, render, verdicts
+from benchmarks.serving_report import ABLATIONS, BASES, REFERENCE, render, verdicts
 from models import dataset as dataset_module
 from pipeline.configs import DEFAULT_DATASET, PipelineConfig
 from serving import client, examples, model_dir, process, servables
@@ -45,9 +46,6 @@ CASES = ((1, 1), (1, 16), (1, 64), (100, 1), (100, 16))  # (examples per request
 REQUESTS_PER_CLIENT = {1: 480, 16: 48, 64: 16}
 ROUNDS = 8
 WARMUP_REQUESTS = 10
-# One batch thread: on 2 cores the event loop needs the other. No timeout: requests merge while the
-# thread is busy, and a lone request waits for nothing.
-BATCHING = os.path.join(os.path.dirname(__file__), "batching.config")
 NESTING_BOMB = '{"instances": ' + "[" * 5000 + "]" * 5000 + "}"
 
 
@@ -194,7 +192,7 @@ def main() -> int:
     }
     results, ablation = [], []
     with process.running(serve_args) as plain, \
-            process.running(serve_args + ["--batching-parameters-file", BATCHING]) as batched:
+            process.running(serve_args + BASES["batching"]) as batched:
         transports = {**in_process, **transports_of("", plain), **transports_of(", batching", batched)}
         for batch_size, clients in CASES:
             measured = measure(transports, serialized[:batch_size], clients)
@@ -205,8 +203,12 @@ def main() -> int:
             mixed_load(server, model, serialized, seconds=10)  # allocators and caches fill first
             mixed[name] = mixed_load(server, model, serialized)
     with contextlib.ExitStack() as servers:  # each measure off in turn, against all of them on
+        variants = {f"{base}, all on": options for base, options in BASES.items()
+                    if base in {base_of for _, base_of in ABLATIONS.values()}}
+        variants.update({f"{base}, without {measure}": BASES[base] + off
+                         for measure, (off, base) in ABLATIONS.items()})
         transports = {}
-        for name, extra in {"all on": [], **{f"without {m}": o for m, o in ABLATIONS.items()}}.items():
+        for name, extra in variants.items():
             server = servers.enter_context(process.running(serve_args + extra))
             transports.update(transports_of(f", {name}", server))
         for batch_size, clients in ((1, 1), (1, 16)):

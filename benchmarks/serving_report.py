@@ -1,11 +1,18 @@
 """The tables and verdicts of benchmarks/serving_latency.py, from its measurements."""
+import os
 from typing import Dict, List, Tuple
 
 from benchmarks.compare_with_tfx_example import machine
 
 REFERENCE = "in-process, Session"
-ABLATIONS = {  # each latency measure of the server, and the `serve` options that turn it off
-    "single-threaded executor": ["--default-executor"]}
+BATCHING = os.path.join(os.path.dirname(__file__), "batching.config")  # see its comment
+# Each latency measure of the server: the `serve` options that turn it off, and the server it is
+# measured on (the event loop is the bound where requests are batched; the executor everywhere).
+ABLATIONS = {
+    "single-threaded executor": (["--default-executor"], "plain"),
+    "uvloop event loop": (["--asyncio-loop"], "batching"),
+}
+BASES = {"plain": [], "batching": ["--batching-parameters-file", BATCHING]}
 PAYS = 0.05  # a latency measure stays if it gains at least this much on p50 or on throughput
 MAX_RSS_GROWTH_MIB = 16
 
@@ -50,9 +57,9 @@ def verdicts(results: List[dict], mixed: Dict[str, dict]) -> List[Tuple[str, boo
 def ablation_rows(ablation: List[dict]) -> List[Tuple[str, str, float, float, bool]]:
     """Per measure and transport: (measure, transport, p50 gain, throughput gain, pays)."""
     by, rows = _by(ablation), []
-    for measure in ABLATIONS:
+    for measure, (_, base) in ABLATIONS.items():
         for transport in ("REST", "gRPC"):
-            on, off = f"{transport}, all on", f"{transport}, without {measure}"
+            on, off = f"{transport}, {base}, all on", f"{transport}, {base}, without {measure}"
             p50_gain = 1 - by[(on, 1, 1)]["p50_ms"] / by[(off, 1, 1)]["p50_ms"]
             rate_gain = by[(on, 1, 16)]["requests_per_s"] / by[(off, 1, 16)]["requests_per_s"] - 1
             rows.append((measure, transport, p50_gain, rate_gain,
@@ -80,10 +87,10 @@ def render(results: List[dict], mixed: Dict[str, dict], ablation: List[dict]) ->
                      f"{load['malformed_not_400']} | {load['p50_ms']:.1f} | {load['p99_ms']:.1f} | "
                      f"{load['rss_before_mib']:.0f} -> {load['rss_after_mib']:.0f} |")
     lines += ["", "What each latency measure buys (the server with it on vs off, same run):", "",
-              "| measure | transport | 1 client p50 gain | 16 clients throughput gain | "
-              f"pays (>= {PAYS:.0%}) |", "|---|---|---:|---:|---|"]
+              "| measure | server | transport | 1 client p50 gain | 16 clients throughput gain | "
+              f"pays (>= {PAYS:.0%}) |", "|---|---|---|---:|---:|---|"]
     for measure, transport, p50_gain, rate_gain, pays in ablation_rows(ablation):
-        lines.append(f"| {measure} | {transport} | {p50_gain:+.1%} | "
+        lines.append(f"| {measure} | {ABLATIONS[measure][1]} | {transport} | {p50_gain:+.1%} | "
                      f"{rate_gain:+.1%} | {'yes' if pays else 'no'} |")
     lines.append("")
     lines += [f"- {sentence}: {'met' if met else 'MISSED'}" for sentence, met in verdicts(results, mixed)]

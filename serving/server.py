@@ -11,6 +11,7 @@ import signal
 import threading
 from typing import Optional
 
+import uvloop
 from tensorflow_serving.config import model_server_config_pb2
 
 from serving import api, batching, grpc_api, metrics, rest, servables, warmup
@@ -38,6 +39,9 @@ class ServerSettings:
     # serving/executor.py where the graph allows; off (`--default-executor`, hidden) only for
     # benchmarks/serving_latency.py, which measures what it buys
     single_threaded_executor: bool = True
+    # uvloop (libuv) in place of asyncio's own event loop: the event loop is the server's bound under
+    # load; off (`--asyncio-loop`, hidden) only for benchmarks/serving_latency.py, which measures it
+    uvloop: bool = True
 
 
 def build(config: model_server_config_pb2.ModelServerConfig, settings: ServerSettings
@@ -132,4 +136,5 @@ def serve(config: model_server_config_pb2.ModelServerConfig, settings: ServerSet
     threading.Event().wait(settings.settle_seconds)
     for model in server.models.values():
         model.poll()  # ... and load what stayed unchanged
-    asyncio.run(_serve(server, settings, Dispatcher(settings.workers)))
+    serving = _serve(server, settings, Dispatcher(settings.workers))
+    (uvloop.run if settings.uvloop else asyncio.run)(serving)

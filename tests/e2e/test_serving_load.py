@@ -3,7 +3,8 @@ request in five malformed (a JSON nesting bomb, or broken JSON), plain and with 
 import pytest
 import tensorflow_data_validation as tfdv
 
-from benchmarks.serving_latency import BATCHING, mixed_load
+from benchmarks.serving_latency import mixed_load
+from benchmarks.serving_report import BATCHING
 from serving import examples
 from serving import process as serving_server
 from tests.conftest import TAXI, TAXI_CSV, TAXI_SCHEMA
