@@ -12,12 +12,14 @@ function. Everything takes turns in blocks of requests (see `measure`), so a slo
 shared machine falls on all alike. Clients and server share the machine.
 
 Then: a mixed load (64 clients, 1-32 examples, one request in five malformed) with the server's
-memory before and after, and what each of the server's latency measures buys (`ABLATIONS` in
+memory before and after, also on the batching server without its frozen heap (what `gc.freeze`
+buys shows under sustained load), and what the other latency measures buy (`ABLATIONS` in
 benchmarks/serving_report.py): the single-threaded executor (serving/executor.py) against TF's
 default one, uvloop against asyncio's own event loop.
 """
 import argparse
 import contextlib
+import gc
 import json
 import os
 import random
@@ -36,7 +38,7 @@ import tensorflow_data_validation as tfdv
 
 from benchmarks.compare_with_tfx_example import DOCS, RESULTS, machine
 from benchmarks.measure import replace_between_markers
-from benchmarks.serving_report import ABLATIONS, BASES, REFERENCE, render, verdicts
+from benchmarks.serving_report import ABLATIONS, BASES, REFERENCE, UNFROZEN, render, verdicts
 from models import dataset as dataset_module
 from pipeline.configs import DEFAULT_DATASET, PipelineConfig
 from serving import client, examples, model_dir, process, servables
@@ -180,6 +182,7 @@ def main() -> int:
     signature = tf.saved_model.load(version_dir).signatures["serving_default"]
     session_version = servables.LoadedVersion(0, version_dir)  # how `tfxpipe serve` runs it
     serve_args = ["--serving-dir", os.path.dirname(model_base), "--model-name", model]
+    gc.freeze()  # as the server does: this process's full collections must not stall the clients
 
     def transports_of(name: str, server: process.ServerProcess) -> Dict[str, Callable]:
         return {f"REST{name}": lambda: client.RestClient(server.rest_url, model).predict,
@@ -192,14 +195,15 @@ def main() -> int:
     }
     results, ablation = [], []
     with process.running(serve_args) as plain, \
-            process.running(serve_args + BASES["batching"]) as batched:
+            process.running(serve_args + BASES["batching"]) as batched, \
+            process.running(serve_args + UNFROZEN[1]) as unfrozen:
         transports = {**in_process, **transports_of("", plain), **transports_of(", batching", batched)}
         for batch_size, clients in CASES:
             measured = measure(transports, serialized[:batch_size], clients)
             results.extend({"transport": transport, "batch": batch_size, "clients": clients,
                             **result} for transport, result in measured.items())
         mixed = {}
-        for name, server in (("plain", plain), ("batching", batched)):
+        for name, server in (("plain", plain), ("batching", batched), (UNFROZEN[0], unfrozen)):
             mixed_load(server, model, serialized, seconds=10)  # allocators and caches fill first
             mixed[name] = mixed_load(server, model, serialized)
     with contextlib.ExitStack() as servers:  # each measure off in turn, against all of them on

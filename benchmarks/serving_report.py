@@ -13,7 +13,10 @@ ABLATIONS = {
     "uvloop event loop": (["--asyncio-loop"], "batching"),
 }
 BASES = {"plain": [], "batching": ["--batching-parameters-file", BATCHING]}
-PAYS = 0.05  # a latency measure stays if it gains at least this much on p50 or on throughput
+# The frozen heap spares the pauses of full garbage collections, which come about once a second
+# under sustained load: measured on the mixed load (the ablation's short blocks seldom meet one).
+UNFROZEN = ("batching, without frozen heap", BASES["batching"] + ["--no-gc-freeze"])
+PAYS = 0.05  # a latency measure stays if it gains this much on one client's p50 or at 16 clients
 MAX_RSS_GROWTH_MIB = 16
 
 
@@ -44,7 +47,7 @@ def verdicts(results: List[dict], mixed: Dict[str, dict]) -> List[Tuple[str, boo
         over = by[(transport, 1, 1)]["p50_ms"] - by[(REFERENCE, 1, 1)]["p50_ms"]
         found.append((f"{transport}, 1 client x 1 example: p50 {over:+.2f} ms over in-process "
                       "(target <= +1.5 ms)", over <= 1.5))
-    for name, load in mixed.items():
+    for name, load in ((name, mixed[name]) for name in BASES):  # not the ablation's server
         growth = load["rss_after_mib"] - load["rss_before_mib"]
         found.append((f"mixed load ({name}): {load['valid_failed']} of {load['valid']} valid requests "
                       f"failed, {load['malformed_not_400']} malformed not answered 400, memory "
@@ -54,16 +57,18 @@ def verdicts(results: List[dict], mixed: Dict[str, dict]) -> List[Tuple[str, boo
     return found
 
 
-def ablation_rows(ablation: List[dict]) -> List[Tuple[str, str, float, float, bool]]:
-    """Per measure and transport: (measure, transport, p50 gain, throughput gain, pays)."""
+def ablation_rows(ablation: List[dict]) -> List[Tuple[str, str, float, float, float, bool]]:
+    """Per measure and transport: (measure, transport, 1-client p50 gain, 16-client throughput
+    gain, 16-client p99 gain, pays)."""
     by, rows = _by(ablation), []
     for measure, (_, base) in ABLATIONS.items():
         for transport in ("REST", "gRPC"):
             on, off = f"{transport}, {base}, all on", f"{transport}, {base}, without {measure}"
             p50_gain = 1 - by[(on, 1, 1)]["p50_ms"] / by[(off, 1, 1)]["p50_ms"]
             rate_gain = by[(on, 1, 16)]["requests_per_s"] / by[(off, 1, 16)]["requests_per_s"] - 1
-            rows.append((measure, transport, p50_gain, rate_gain,
-                         p50_gain >= PAYS or rate_gain >= PAYS))
+            p99_gain = 1 - by[(on, 1, 16)]["p99_ms"] / by[(off, 1, 16)]["p99_ms"]
+            rows.append((measure, transport, p50_gain, rate_gain, p99_gain,
+                         max(p50_gain, rate_gain, p99_gain) >= PAYS))
     return rows
 
 
@@ -88,10 +93,15 @@ def render(results: List[dict], mixed: Dict[str, dict], ablation: List[dict]) ->
                      f"{load['rss_before_mib']:.0f} -> {load['rss_after_mib']:.0f} |")
     lines += ["", "What each latency measure buys (the server with it on vs off, same run):", "",
               "| measure | server | transport | 1 client p50 gain | 16 clients throughput gain | "
-              f"pays (>= {PAYS:.0%}) |", "|---|---|---|---:|---:|---|"]
-    for measure, transport, p50_gain, rate_gain, pays in ablation_rows(ablation):
+              f"16 clients p99 gain | pays (>= {PAYS:.0%}) |", "|---|---|---|---:|---:|---:|---|"]
+    for measure, transport, p50_gain, rate_gain, p99_gain, pays in ablation_rows(ablation):
         lines.append(f"| {measure} | {ABLATIONS[measure][1]} | {transport} | {p50_gain:+.1%} | "
-                     f"{rate_gain:+.1%} | {'yes' if pays else 'no'} |")
-    lines.append("")
+                     f"{rate_gain:+.1%} | {p99_gain:+.1%} | {'yes' if pays else 'no'} |")
+    frozen, unfrozen = mixed["batching"], mixed[UNFROZEN[0]]
+    p99_gain = 1 - frozen["p99_ms"] / unfrozen["p99_ms"]
+    valid_gain = frozen["valid"] / unfrozen["valid"] - 1
+    lines += ["", f"- frozen heap (gc.freeze), batching server, mixed load: p99 {unfrozen['p99_ms']:.0f} -> "
+              f"{frozen['p99_ms']:.0f} ms ({p99_gain:+.1%}), valid requests answered {valid_gain:+.1%}: "
+              f"pays: {'yes' if max(p99_gain, valid_gain) >= PAYS else 'no'}", ""]
     lines += [f"- {sentence}: {'met' if met else 'MISSED'}" for sentence, met in verdicts(results, mixed)]
     return "\n".join(lines) + "\n"

@@ -213,9 +213,11 @@ class ModelVersions:
             return False  # failed to load as it is: retried only once its files change
         return now - seen[1] >= self._settle_seconds
 
-    def poll(self) -> None:
-        """One pass of TF Serving's file system poll: load wanted versions, then retire others."""
+    def poll(self) -> bool:
+        """One pass of TF Serving's file system poll: load wanted versions, then retire others.
+        True when a version was loaded, retired or failed to load."""
         with self._lock:
+            before = dict(self._states)
             now = time.monotonic()
             wanted = self._wanted(self._on_disk())
             for version in wanted:
@@ -224,6 +226,7 @@ class ModelVersions:
             if any(v in self._available for v in wanted):
                 for version in [v for v in self._available if v not in wanted]:
                     self._retire(version)
+            return self._states != before
 
     def _load(self, version: int) -> None:
         path = os.path.join(self.config.base_path, str(version))

@@ -72,6 +72,15 @@ def test_latest_policy_swaps_to_the_new_version_then_retires_the_old(built, tmp_
         model.resolve(1)
 
 
+def test_a_poll_says_whether_it_loaded_or_retired_a_version(built, tmp_path):
+    place(built, tmp_path, 1, 1)
+    model = versions_of(tmp_path)
+    assert [model.poll(), model.poll(), model.poll()] == [False, True, False]  # seen, loaded, same
+    place(built, tmp_path, 2, 2)
+    assert [model.poll(), model.poll(), model.poll()] == [False, True, False]  # 2 loaded, 1 retired
+    assert sorted(model.states()) == [1, 2] and model.states()[1].state == State.END
+
+
 def test_half_written_folders_are_never_loaded(built, tmp_path):
     place(built, tmp_path, 1, 1)
     model = versions_of(tmp_path)
