@@ -30,7 +30,6 @@ Stats = statistics_pb2.FeatureNameStatistics
 INT, FLOAT, STRING = Stats.INT, Stats.FLOAT, Stats.STRING
 
 
-
 class InitError(ValueError):
     """`init` refuses the data; the message says what is wrong and what to do."""
 
