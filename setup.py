@@ -18,7 +18,8 @@ setup(
         "tensorflow-serving-api==2.16.1",
         "ml-metadata==1.16.0",
         "dill",
-        "tornado==6.5.10",  # serving: REST
+        "uvicorn==0.54.0",  # serving: REST (ASGI server)
+        "httptools==0.9.0",  # serving: REST (uvicorn's HTTP parser)
         "grpcio==1.85.3",  # serving: gRPC
         "uvloop==0.23.0",  # serving: the event loop (benchmarks/serving_latency.py measures it)
         "urllib3==1.26.20",  # serving: REST client

@@ -1,26 +1,28 @@
-"""TF Serving's REST API (port 8501) on Tornado.
+"""TF Serving's REST API (port 8501): an ASGI application served by uvicorn.
 
-Tornado: a production HTTP server (not a development server like Werkzeug's or http.server's),
-maintained, already installed with TFX (through Jupyter), with a request body cap built in
-(`max_body_size`). Requests go through serving/dispatch.py (small ones inline, large ones on a pool).
+uvicorn with httptools (llhttp, Node.js's HTTP parser) on the uvloop event loop: under load the
+event loop is this server's bound, and tornado's pure-Python HTTP layer took about half of it
+(docs/serving.md, "Latency and load"). The application is plain ASGI rather than a framework's, as
+there is one route table (`_PATH`) and JSON in and out. Requests go through serving/dispatch.py
+(small ones inline, large ones on a pool).
 """
 import asyncio
+import contextlib
 import functools
 import json
 import re
-from typing import Any, Callable, Dict, Optional, Tuple
+import socket
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import grpc
-import tornado.httpserver
-import tornado.netutil
-import tornado.web
+import uvicorn
 from tensorflow_serving.apis import (
     classification_pb2, get_model_metadata_pb2, get_model_status_pb2, model_pb2, regression_pb2,
 )
 
 from serving import api, rest_json
 from serving.dispatch import Dispatcher
-from serving.metrics import ServingMetrics, Stopwatch
+from serving.metrics import Stopwatch
 from serving.request_log import RequestLog
 from serving.servables import ServingError
 
@@ -30,6 +32,8 @@ _PATH = re.compile(
     r"(?:/(?P<metadata>metadata)|:(?P<method>predict|classify|regress))?$"
 )
 _INVALID = grpc.StatusCode.INVALID_ARGUMENT
+_JSON = (b"content-type", b"application/json")
+KEEP_ALIVE_SECONDS = 75  # an idle connection stays open this long (as nginx's default)
 
 
 def _model_spec(match: re.Match, body: Dict[str, Any]) -> model_pb2.ModelSpec:
@@ -47,74 +51,90 @@ def _model_spec(match: re.Match, body: Dict[str, Any]) -> model_pb2.ModelSpec:
     return spec
 
 
-class InFlight:
-    """Requests being answered, so a shutdown can let them finish (tornado's own
-    `close_all_connections` would cut them off)."""
+class _ClientGone(Exception):
+    """The client disconnected before its request body arrived: nothing to answer."""
 
-    def __init__(self):
-        self.count = 0
-        self._idle = asyncio.Event()
-        self._idle.set()
 
-    def started(self) -> None:
-        self.count += 1
-        self._idle.clear()
+class _TooLarge(Exception):
+    """A request body over --max-request-mb: answered 413 without reading the rest of it."""
 
-    def finished(self) -> None:
-        self.count -= 1
-        if self.count == 0:
-            self._idle.set()
 
-    async def drained(self, timeout: float) -> bool:
+class RestApi:
+    """The ASGI application: TF Serving's routes, plus the Prometheus metrics on `metrics_path`."""
+
+    def __init__(self, server: api.ModelServer, dispatcher: Dispatcher, max_request_bytes: int,
+                 request_log: Optional[RequestLog] = None, metrics_path: Optional[str] = None):
+        self._server, self._dispatcher = server, dispatcher
+        self._max_request_bytes, self._request_log = max_request_bytes, request_log
+        self._metrics_path = metrics_path if server.metrics is not None else None
+        self.cut_off = 0  # requests still running when the shutdown's grace time ran out
+
+    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
+        if scope["type"] != "http":
+            return  # uvicorn runs without lifespan events; websockets are not served
         try:
-            await asyncio.wait_for(self._idle.wait(), timeout)
-            return True
-        except asyncio.TimeoutError:
-            return False
+            status, headers, payload = await self._respond(scope, receive)
+        except _ClientGone:
+            return
+        except asyncio.CancelledError:  # uvicorn cancels what outlives the shutdown's grace time
+            self.cut_off += 1
+            raise
+        headers.append((b"content-length", str(len(payload)).encode()))  # else chunked
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": payload})
 
-
-class ApiHandler(tornado.web.RequestHandler):
-    def initialize(self, server: api.ModelServer, dispatcher: Dispatcher,
-                   request_log: Optional[RequestLog], in_flight: InFlight):
-        # Not `_log`: that name is tornado.web.RequestHandler's own access-log method.
-        self._server, self._dispatcher = server, dispatcher  # pylint: disable=W0201
-        self._request_log, self._in_flight = request_log, in_flight  # pylint: disable=W0201
-
-    def prepare(self) -> None:
-        self._in_flight.started()
-
-    def on_finish(self) -> None:
-        self._in_flight.finished()
-
-    async def get(self) -> None:
-        await self._answer("GET")
-
-    async def post(self) -> None:
-        await self._answer("POST")
-
-    async def _answer(self, verb: str) -> None:
+    async def _respond(self, scope: dict, receive: Callable) -> Tuple[int, List, bytes]:
+        path, verb = scope["path"], scope["method"]
+        if path == self._metrics_path and verb == "GET":
+            text, content_type = self._server.metrics.exposition()
+            return 200, [(b"content-type", content_type.encode())], text
         stopwatch, code = Stopwatch(), grpc.StatusCode.OK
-        match = _PATH.match(self.request.path)
+        match = _PATH.match(path)
         try:
+            raw = await self._body(scope, receive)
             status, body = await self._dispatcher.run(
-                len(self.request.body), self._dispatch, verb, match, self.request.body)
+                len(raw), self._dispatch, verb, path, match, raw)
         except ServingError as error:
             code, (status, body) = error.code, rest_json.error_body(error)
+        except _TooLarge as error:
+            code, status, body = grpc.StatusCode.RESOURCE_EXHAUSTED, 413, {"error": str(error)}
         except RecursionError:  # Python's JSON parser and the conversions recurse per nesting level
             code, status, body = _INVALID, 400, {"error": "Malformed request: JSON nested too deeply"}
+        except _ClientGone:
+            raise
         except Exception as error:  # pylint: disable=broad-except  (never take the server down)
             code, status = grpc.StatusCode.INTERNAL, 500
             body = {"error": f"{type(error).__name__}: {error}"}
         if self._server.metrics is not None:
             self._server.metrics.request(
                 match["name"] if match else "", _api_name(match), "REST", code.name, stopwatch.seconds)
-        self.set_status(status)
-        self.set_header("Content-Type", "application/json")
-        self.finish(json.dumps(body))
+        return status, [_JSON], json.dumps(body).encode()
 
-    async def _dispatch(self, verb: str, match: Optional[re.Match], raw: bytes) -> Tuple[int, Dict[str, Any]]:
-        if match is None or (verb == "GET") != (match["method"] is None):
-            raise ServingError(_INVALID, f"Malformed request: {verb} {self.request.path}")
+    async def _body(self, scope: dict, receive: Callable) -> bytes:
+        """The request body, refused (413) past --max-request-mb before or while it arrives."""
+        declared = next((value for name, value in scope["headers"] if name == b"content-length"), b"")
+        if declared.isdigit() and int(declared) > self._max_request_bytes:
+            raise self._too_large(int(declared))
+        chunks, size = [], 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                raise _ClientGone()
+            chunks.append(message.get("body", b""))
+            size += len(chunks[-1])
+            if size > self._max_request_bytes:
+                raise self._too_large(size)
+            if not message.get("more_body"):
+                return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+    def _too_large(self, size: int) -> _TooLarge:
+        return _TooLarge(f"Request body of {size} bytes is over the limit of "
+                         f"{self._max_request_bytes} bytes (serve --max-request-mb)")
+
+    async def _dispatch(self, verb: str, path: str, match: Optional[re.Match], raw: bytes
+                        ) -> Tuple[int, Dict[str, Any]]:
+        if match is None or verb not in ("GET", "POST") or (verb == "GET") != (match["method"] is None):
+            raise ServingError(_INVALID, f"Malformed request: {verb} {path}")
         body = _json_body(raw) if verb == "POST" else {}
         spec = _model_spec(match, body)
         if verb == "GET":
@@ -148,16 +168,13 @@ class ApiHandler(tornado.web.RequestHandler):
         return rest_json.predict_response(outputs, row_format)
 
     async def _on_examples(self, request_type: type, operation: Callable, to_json: Callable,
-                     spec: model_pb2.ModelSpec, body: Dict[str, Any]) -> Dict[str, Any]:
+                           spec: model_pb2.ModelSpec, body: Dict[str, Any]) -> Dict[str, Any]:
         """Classify and Regress: JSON tf.Examples in, the operation's response out as JSON."""
         request = request_type(model_spec=spec, input=rest_json.examples_input(body))
         response = await operation(request)
-        self._log_input(request.input)
-        return to_json(response)
-
-    def _log_input(self, request_input) -> None:
         if self._request_log is not None:
-            self._request_log.record(list(api.serialized_examples(request_input)))
+            self._request_log.record(list(api.serialized_examples(request.input)))
+        return to_json(response)
 
 
 def _api_name(match: Optional[re.Match]) -> str:
@@ -167,18 +184,6 @@ def _api_name(match: Optional[re.Match]) -> str:
     if match["method"]:
         return match["method"].capitalize()
     return "GetModelMetadata" if match["metadata"] else "GetModelStatus"
-
-
-class MetricsHandler(tornado.web.RequestHandler):
-    """TF Serving's Prometheus endpoint (serving/metrics.py)."""
-
-    def initialize(self, metrics: ServingMetrics):
-        self._metrics = metrics  # pylint: disable=W0201
-
-    def get(self) -> None:
-        text, content_type = self._metrics.exposition()
-        self.set_header("Content-Type", content_type)
-        self.finish(text)
 
 
 def _json_body(raw: bytes) -> Dict[str, Any]:
@@ -191,30 +196,44 @@ def _json_body(raw: bytes) -> Dict[str, Any]:
     return body
 
 
+class _EmbeddedUvicorn(uvicorn.Server):
+    """uvicorn as one part of the model server: SIGTERM and SIGINT are the model server's to handle
+    (it stops both ports, serving/server.py), not uvicorn's."""
+
+    @contextlib.contextmanager
+    def capture_signals(self):
+        yield
+
+
 class RestServer:
-    """Listens on the running event loop (`port`: the bound one, useful with port 0)."""
+    """Listens on the running event loop once `start`ed (`port`: the bound one, useful with 0)."""
 
     def __init__(self, server: api.ModelServer, host: str, port: int, max_request_bytes: int,
                  dispatcher: Dispatcher, request_log: Optional[RequestLog] = None,
-                 metrics_path: Optional[str] = None):
+                 metrics_path: Optional[str] = None, shutdown_grace_seconds: float = 10.0):
         """`metrics_path`: where the Prometheus metrics are served (None: nowhere)."""
-        self._in_flight = InFlight()
-        routes = [(re.escape(metrics_path), MetricsHandler, {"metrics": server.metrics})] \
-            if metrics_path and server.metrics is not None else []
-        application = tornado.web.Application(
-            routes + [(r"/.*", ApiHandler, {"server": server, "dispatcher": dispatcher,
-                                            "request_log": request_log, "in_flight": self._in_flight})],
-            log_function=lambda handler: None,  # no access log line per request
-        )
-        self._http = tornado.httpserver.HTTPServer(application, max_body_size=max_request_bytes)
-        sockets = tornado.netutil.bind_sockets(port, address=host)
-        self._http.add_sockets(sockets)
-        self.port = sockets[0].getsockname()[1]
+        self._app = RestApi(server, dispatcher, max_request_bytes, request_log, metrics_path)
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        self._socket = socket.create_server((host, port), family=family)
+        self.port = self._socket.getsockname()[1]
+        config = uvicorn.Config(
+            self._app, http="httptools", ws="none", lifespan="off", interface="asgi3",
+            log_config=None, log_level="warning", access_log=False, proxy_headers=False,
+            server_header=False, timeout_keep_alive=KEEP_ALIVE_SECONDS,
+            timeout_graceful_shutdown=shutdown_grace_seconds)
+        self._uvicorn = _EmbeddedUvicorn(config)
+        self._serving: Optional[asyncio.Future] = None
 
-    async def stop(self, grace_seconds: float) -> bool:
-        """Stops accepting, lets requests in progress finish (at most `grace_seconds`), then closes
+    async def start(self) -> None:
+        self._serving = asyncio.ensure_future(self._uvicorn.serve(sockets=[self._socket]))
+        while not self._uvicorn.started:
+            if self._serving.done():
+                self._serving.result()  # raises what stopped it
+            await asyncio.sleep(0.01)
+
+    async def stop(self) -> bool:
+        """Stops accepting, lets requests in progress finish (at most the grace time), then closes
         every connection. False when some request had to be cut off."""
-        self._http.stop()
-        drained = await self._in_flight.drained(grace_seconds)
-        await self._http.close_all_connections()
-        return drained
+        self._uvicorn.should_exit = True
+        await self._serving
+        return self._app.cut_off == 0

@@ -120,7 +120,8 @@ async def _serve(server: api.ModelServer, settings: ServerSettings, dispatcher: 
                                                   request_log)
     rest_server = rest.RestServer(server, settings.host, settings.rest_port,
                                   settings.max_request_bytes, dispatcher, request_log,
-                                  settings.metrics_path)
+                                  settings.metrics_path, settings.shutdown_grace_seconds)
+    await rest_server.start()
     rest_port = rest_server.port
     stop_polling = threading.Event()
     threading.Thread(target=_poll_forever, args=(server, settings, stop_polling),
@@ -137,7 +138,7 @@ async def _serve(server: api.ModelServer, settings: ServerSettings, dispatcher: 
     # Graceful: neither port takes new requests; those in progress finish (within the grace time).
     stop_polling.set()
     grpc_stopped = asyncio.ensure_future(grpc_server.stop(grace=settings.shutdown_grace_seconds))
-    if not await rest_server.stop(settings.shutdown_grace_seconds):
+    if not await rest_server.stop():
         print("Stopping: REST requests still running after the grace time were cut off", flush=True)
     await grpc_stopped
     dispatcher.shutdown()
