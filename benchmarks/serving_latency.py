@@ -5,17 +5,19 @@ against the same model called in this process.
 
 Serves the newest pushed version of the taxi model (with no pushed model, the pipeline first runs
 into a scratch folder with 300 train steps) and sends it batches of 1 and 100 raw examples from 1,
-16 and 64 concurrent clients. The reference is "in-process, Session": the signature run the way the
-server runs it (serving/servables.py), called from the same number of threads in this process, so
-the ratios show what the transport costs; "in-process, TF2" is the SavedModel's `serving_default`
-function. Everything takes turns in blocks of requests (see `measure`), so a slow spell of this
-shared machine falls on all alike. Clients and server share the machine.
+16 and 64 concurrent clients: ghz (gRPC) and hey (REST), native load generators that leave the
+shared cores to the server (benchmarks/load_generators.py; built with Go on first use). The
+reference is "in-process, Session": the signature run the way the server runs it
+(serving/servables.py), called from the same number of threads in this process, so the ratios show
+what the transport costs; "in-process, TF2" is the SavedModel's `serving_default` function.
+Everything takes turns in blocks of requests (see `measure`), so a slow spell of this shared machine
+falls on all alike.
 
-Then: a mixed load (64 clients, 1-32 examples, one request in five malformed) with the server's
-memory before and after, also on the batching server without its frozen heap (what `gc.freeze`
-buys shows under sustained load), and what the other latency measures buy (`ABLATIONS` in
-benchmarks/serving_report.py): the single-threaded executor (serving/executor.py) against TF's
-default one, uvloop against asyncio's own event loop.
+Then: a mixed load from Python clients (64 clients, 1-32 examples, one request in five malformed)
+with the server's memory before and after, also on the batching server without its frozen heap
+(what `gc.freeze` buys shows under sustained load), and what the other latency measures buy
+(`ABLATIONS` in benchmarks/serving_report.py): the single-threaded executor (serving/executor.py)
+against TF's default one, uvloop against asyncio's own event loop.
 """
 import argparse
 import contextlib
@@ -28,7 +30,7 @@ import sys
 import tempfile
 import threading
 import time
-from typing import Callable, Dict, List, Tuple
+from typing import Callable, Dict, List, Union
 
 import numpy as np
 import psutil
@@ -37,6 +39,7 @@ import tensorflow as tf
 import tensorflow_data_validation as tfdv
 
 from benchmarks.compare_with_tfx_example import DOCS, RESULTS, machine
+from benchmarks.load_generators import Block, LoadGenerator
 from benchmarks.measure import replace_between_markers
 from benchmarks.serving_report import ABLATIONS, BASES, REFERENCE, UNFROZEN, render, verdicts
 from models import dataset as dataset_module
@@ -45,8 +48,8 @@ from serving import client, examples, model_dir, process, servables
 
 MARKERS = ("<!-- serving:start -->", "<!-- serving:end -->")
 CASES = ((1, 1), (1, 16), (1, 64), (100, 1), (100, 16))  # (examples per request, clients)
-REQUESTS_PER_CLIENT = {1: 480, 16: 48, 64: 16}
-ROUNDS = 8
+REQUESTS_PER_CLIENT = {1: 600, 16: 320, 64: 80}
+ROUNDS = 4
 WARMUP_REQUESTS = 10
 NESTING_BOMB = '{"instances": ' + "[" * 5000 + "]" * 5000 + "}"
 
@@ -63,18 +66,22 @@ def pushed_model(model_base: str, scratch: str) -> str:
     return os.path.join(scratch, "serving", os.path.basename(model_base))
 
 
-def measure(transports: Dict[str, Callable[[], Callable]], batch: List[bytes], clients: int
+# A server (its load generator), or in-process: a factory of one callable per client thread.
+Transport = Union[LoadGenerator, Callable[[], Callable]]
+
+
+def measure(transports: Dict[str, Transport], batch: List[bytes], clients: int
             ) -> Dict[str, Dict[str, float]]:
     """Each transport's latencies, throughput and errors at `clients` concurrent clients. The
     transports take turns in ROUNDS blocks of requests; within a block requests go back to back."""
-    calls = {name: [make_call() for _ in range(clients)] for name, make_call in transports.items()}
+    runners = {name: _runner(transport, clients) for name, transport in transports.items()}
     latencies = {name: [] for name in transports}
     walls, errors = dict.fromkeys(transports, 0.0), dict.fromkeys(transports, 0)
     per_block = REQUESTS_PER_CLIENT[clients] // ROUNDS
     for round_number in range(ROUNDS):
-        for name, client_calls in calls.items():
+        for name, run in runners.items():
             warmup = WARMUP_REQUESTS if round_number == 0 else 0
-            block, wall, failed = _block(client_calls, batch, warmup, per_block)
+            block, wall, failed = run(batch, warmup, per_block)
             latencies[name].extend(block)
             walls[name] += wall
             errors[name] += failed
@@ -89,10 +96,22 @@ def measure(transports: Dict[str, Callable[[], Callable]], batch: List[bytes], c
     return results
 
 
-def _block(client_calls: List[Callable], batch: List[bytes], warmup: int, requests_each: int
-           ) -> Tuple[List[float], float, int]:
-    """`requests_each` timed calls from each client at once (after `warmup` untimed ones): latencies
-    in ms, the wall seconds the timed calls took, and how many failed."""
+def _runner(transport: Transport, clients: int) -> Callable[[List[bytes], int, int], Block]:
+    """(batch, warmup, requests_each) -> a timed block of `requests_each` requests per client,
+    after `warmup` untimed ones."""
+    if isinstance(transport, LoadGenerator):
+        def run(batch, warmup, requests_each):
+            if warmup:
+                transport.block(batch, clients, warmup)
+            return transport.block(batch, clients, requests_each)
+        return run
+    calls = [transport() for _ in range(clients)]
+    return lambda batch, warmup, requests_each: _threads(calls, batch, warmup, requests_each)
+
+
+def _threads(client_calls: List[Callable], batch: List[bytes], warmup: int, requests_each: int
+             ) -> Block:
+    """`requests_each` timed calls from each thread at once (after `warmup` untimed ones)."""
     latencies, failures, lock = [], [], threading.Lock()
     ready = threading.Barrier(len(client_calls) + 1)
 
@@ -184,9 +203,9 @@ def main() -> int:
     serve_args = ["--serving-dir", os.path.dirname(model_base), "--model-name", model]
     gc.freeze()  # as the server does: this process's full collections must not stall the clients
 
-    def transports_of(name: str, server: process.ServerProcess) -> Dict[str, Callable]:
-        return {f"REST{name}": lambda: client.RestClient(server.rest_url, model).predict,
-                f"gRPC{name}": lambda: client.GrpcClient(server.grpc_target, model).predict}
+    def transports_of(name: str, server: process.ServerProcess) -> Dict[str, LoadGenerator]:
+        return {f"REST{name}": LoadGenerator("REST", server.rest_url, model),
+                f"gRPC{name}": LoadGenerator("gRPC", server.grpc_target, model)}
 
     in_process = {
         "in-process, TF2": lambda: (lambda b: signature(examples=tf.constant(b))["probabilities"].numpy()),

@@ -196,6 +196,20 @@ def _json_body(raw: bytes) -> Dict[str, Any]:
     return body
 
 
+def _listening_socket(host: str, port: int) -> socket.socket:
+    """Bound here, not by uvicorn, so the port is known (and a bind error raised) before serving.
+    Made with IPPROTO_TCP: asyncio's own event loop (`--asyncio-loop`) switches Nagle's algorithm
+    off only on connections of such a socket; on one from `socket.create_server` (protocol 0) each
+    answer waited ~40 ms for the client's delayed ACK."""
+    family, kind, proto, _, address = socket.getaddrinfo(
+        host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)[0]
+    listening = socket.socket(family, kind, proto)
+    listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listening.bind(address)
+    listening.listen(2048)
+    return listening
+
+
 class _EmbeddedUvicorn(uvicorn.Server):
     """uvicorn as one part of the model server: SIGTERM and SIGINT are the model server's to handle
     (it stops both ports, serving/server.py), not uvicorn's."""
@@ -213,8 +227,7 @@ class RestServer:
                  metrics_path: Optional[str] = None, shutdown_grace_seconds: float = 10.0):
         """`metrics_path`: where the Prometheus metrics are served (None: nowhere)."""
         self._app = RestApi(server, dispatcher, max_request_bytes, request_log, metrics_path)
-        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
-        self._socket = socket.create_server((host, port), family=family)
+        self._socket = _listening_socket(host, port)
         self.port = self._socket.getsockname()[1]
         config = uvicorn.Config(
             self._app, http="httptools", ws="none", lifespan="off", interface="asgi3",
