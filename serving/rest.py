@@ -7,20 +7,17 @@ there is one route table (`_PATH`) and JSON in and out. Requests go through serv
 (small ones inline, large ones on a pool).
 """
 import asyncio
-import contextlib
 import functools
 import json
 import re
-import socket
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import grpc
-import uvicorn
 from tensorflow_serving.apis import (
     classification_pb2, get_model_metadata_pb2, get_model_status_pb2, model_pb2, regression_pb2,
 )
 
-from serving import api, rest_json
+from serving import api, rest_json, uvicorn_embedded
 from serving.dispatch import Dispatcher
 from serving.metrics import Stopwatch
 from serving.request_log import RequestLog
@@ -33,7 +30,6 @@ _PATH = re.compile(
 )
 _INVALID = grpc.StatusCode.INVALID_ARGUMENT
 _JSON = (b"content-type", b"application/json")
-KEEP_ALIVE_SECONDS = 75  # an idle connection stays open this long (as nginx's default)
 
 
 def _model_spec(match: re.Match, body: Dict[str, Any]) -> model_pb2.ModelSpec:
@@ -196,29 +192,6 @@ def _json_body(raw: bytes) -> Dict[str, Any]:
     return body
 
 
-def _listening_socket(host: str, port: int) -> socket.socket:
-    """Bound here, not by uvicorn, so the port is known (and a bind error raised) before serving.
-    Made with IPPROTO_TCP: asyncio's own event loop (`--asyncio-loop`) switches Nagle's algorithm
-    off only on connections of such a socket; on one from `socket.create_server` (protocol 0) each
-    answer waited ~40 ms for the client's delayed ACK."""
-    family, kind, proto, _, address = socket.getaddrinfo(
-        host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)[0]
-    listening = socket.socket(family, kind, proto)
-    listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listening.bind(address)
-    listening.listen(2048)
-    return listening
-
-
-class _EmbeddedUvicorn(uvicorn.Server):
-    """uvicorn as one part of the model server: SIGTERM and SIGINT are the model server's to handle
-    (it stops both ports, serving/server.py), not uvicorn's."""
-
-    @contextlib.contextmanager
-    def capture_signals(self):
-        yield
-
-
 class RestServer:
     """Listens on the running event loop once `start`ed (`port`: the bound one, useful with 0)."""
 
@@ -227,26 +200,16 @@ class RestServer:
                  metrics_path: Optional[str] = None, shutdown_grace_seconds: float = 10.0):
         """`metrics_path`: where the Prometheus metrics are served (None: nowhere)."""
         self._app = RestApi(server, dispatcher, max_request_bytes, request_log, metrics_path)
-        self._socket = _listening_socket(host, port)
-        self.port = self._socket.getsockname()[1]
-        config = uvicorn.Config(
-            self._app, http="httptools", ws="none", lifespan="off", interface="asgi3",
-            log_config=None, log_level="warning", access_log=False, proxy_headers=False,
-            server_header=False, timeout_keep_alive=KEEP_ALIVE_SECONDS,
-            timeout_graceful_shutdown=shutdown_grace_seconds)
-        self._uvicorn = _EmbeddedUvicorn(config)
-        self._serving: Optional[asyncio.Future] = None
+        listening = uvicorn_embedded.listening_socket(host, port)
+        self.port = listening.getsockname()[1]
+        self._uvicorn = uvicorn_embedded.EmbeddedUvicorn(self._app, listening,
+                                                         shutdown_grace_seconds)
 
     async def start(self) -> None:
-        self._serving = asyncio.ensure_future(self._uvicorn.serve(sockets=[self._socket]))
-        while not self._uvicorn.started:
-            if self._serving.done():
-                self._serving.result()  # raises what stopped it
-            await asyncio.sleep(0.01)
+        await self._uvicorn.start()
 
     async def stop(self) -> bool:
         """Stops accepting, lets requests in progress finish (at most the grace time), then closes
         every connection. False when some request had to be cut off."""
-        self._uvicorn.should_exit = True
-        await self._serving
+        await self._uvicorn.stop()
         return self._app.cut_off == 0

@@ -3,39 +3,45 @@ on both event loops it runs on."""
 import asyncio
 import http.client
 import json
+import socket
 import time
 
 import pytest
 import uvloop
 
-from serving import api, rest
+from serving import api, rest, uvicorn_embedded
 from serving.dispatch import Dispatcher
 
 LIMIT = 1 << 10
 
 
-def exchange(run_loop, requests):
-    """Serves on `run_loop` (asyncio.run or uvloop.run) and sends `requests` ((verb, path, body))
-    over one keep-alive connection: [(status, JSON body)] and the seconds they took."""
+def serving(run_loop, client, limit=LIMIT):
+    """`client(port)`, run in a thread while a REST server with no models serves on `run_loop`
+    (asyncio.run or uvloop.run)."""
     async def serve_and_send():
-        server = rest.RestServer(api.ModelServer({}), "127.0.0.1", 0, LIMIT, Dispatcher(1))
+        server = rest.RestServer(api.ModelServer({}), "127.0.0.1", 0, limit, Dispatcher(1))
         await server.start()
-
-        def send():
-            connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
-            answers, started = [], time.perf_counter()
-            for verb, path, body in requests:
-                connection.request(verb, path, body=body)
-                response = connection.getresponse()
-                answers.append((response.status, json.loads(response.read())))
-            return answers, time.perf_counter() - started
-
         try:
-            return await asyncio.to_thread(send)
+            return await asyncio.to_thread(client, server.port)
         finally:
             assert await server.stop()
 
     return run_loop(serve_and_send())
+
+
+def exchange(run_loop, requests, limit=LIMIT):
+    """Sends `requests` ((verb, path, body)) over one keep-alive connection: [(status, JSON
+    body)] and the seconds they took."""
+    def send(port):
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        answers, started = [], time.perf_counter()
+        for verb, path, body in requests:
+            connection.request(verb, path, body=body)
+            response = connection.getresponse()
+            answers.append((response.status, json.loads(response.read())))
+        return answers, time.perf_counter() - started
+
+    return serving(run_loop, send, limit)
 
 
 @pytest.mark.parametrize("run_loop", [asyncio.run, uvloop.run], ids=["asyncio", "uvloop"])
@@ -56,3 +62,32 @@ def test_a_body_over_the_limit_is_refused_with_413_naming_the_limit_and_the_conn
     assert "--max-request-mb" in refused["error"]
     assert broken == 400 and "JSON Parse error" in parse_error["error"]
     assert wrong_verb == 400 and "Malformed request: PUT" in malformed["error"]
+
+
+@pytest.mark.parametrize("headers", [
+    [b"X-Big: " + b"a" * (4 << 20)],  # one header of 4 MiB
+    [b"X-Many-%d: %s" % (i, b"b" * 140) for i in range(4000)],  # 4,000 headers, ~600 KB
+], ids=["one huge header", "many headers"])
+def test_a_request_head_over_the_cap_is_answered_431_and_its_connection_closed(headers):
+    def send(port):
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
+            head = b"GET /v1/models/toy HTTP/1.1\r\nHost: x\r\n" + b"\r\n".join(headers) + b"\r\n\r\n"
+            try:
+                for start in range(0, len(head), 1 << 16):
+                    connection.sendall(head[start:start + (1 << 16)])
+            except OSError:  # the server closed the connection before the head was all sent
+                pass
+            answer = b""
+            while chunk := connection.recv(1 << 16):
+                answer += chunk
+            return answer
+
+    answer = serving(uvloop.run, send)
+    assert answer.startswith(b"HTTP/1.1 431 "), answer[:100]
+    assert b"over %d bytes" % uvicorn_embedded.MAX_HEAD_BYTES in answer
+
+
+def test_a_large_body_behind_a_small_head_is_not_taken_for_a_large_head():
+    body = json.dumps({"instances": ["x" * 100] * 5000}).encode()  # ~0.5 MB, sent in one go
+    answers, _ = exchange(uvloop.run, [("POST", "/v1/models/toy:predict", body)], limit=len(body))
+    assert answers[0][0] == 404 and "toy" in answers[0][1]["error"]
