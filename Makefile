@@ -3,7 +3,7 @@ VENV ?= .venv
 STAMP := $(VENV)/.installed
 ARGS ?=
 
-.PHONY: run test test-fast bench bench-quality bench-drift screenshots setup
+.PHONY: run test test-fast bench bench-quality bench-drift bench-serving screenshots setup
 setup: $(STAMP)
 $(STAMP): requirements.lock setup.py bootstrap.sh
 	./bootstrap.sh $(VENV)
@@ -35,3 +35,6 @@ bench-quality: $(STAMP)
 
 bench-drift: $(STAMP)
 	$(VENV)/bin/python -m benchmarks.drift_matrix $(ARGS)
+
+bench-serving: $(STAMP)
+	$(VENV)/bin/python -m benchmarks.serving_latency $(ARGS)
