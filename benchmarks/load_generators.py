@@ -7,7 +7,6 @@ clients the benchmark measured its clients as much as the server. ghz spends ~0.
 ~0.04 ms per request (measured with psutil under 16 clients), so the server gets the cores.
 Each call runs `clients` concurrent connections, each sending `requests_each` requests back to back.
 """
-import base64
 import csv
 import io
 import json
@@ -18,9 +17,9 @@ import tempfile
 from typing import Dict, List, Sequence, Tuple
 
 from google.protobuf import descriptor_pb2
-from tensorflow_serving.apis import predict_pb2, prediction_service_pb2
+from tensorflow_serving.apis import prediction_service_pb2
 
-from serving import client, tensors
+from serving import client
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.join(ROOT, ".cache", "loadgen")
@@ -78,24 +77,17 @@ class LoadGenerator:
         if len(batch) not in self._bodies:
             path = os.path.join(self._scratch, f"request-{len(batch)}")
             if self._transport == "gRPC":
-                request = predict_pb2.PredictRequest()
-                request.model_spec.name = self._model
-                request.model_spec.signature_name = client.SIGNATURE
-                tensors.fill_strings(request.inputs["examples"], batch)
-                payload = request.SerializeToString()
+                payload = client.grpc_predict_request(self._model, batch).SerializeToString()
             else:
-                payload = json.dumps({"signature_name": client.SIGNATURE, "instances": [
-                    {"b64": base64.b64encode(e).decode()} for e in batch]}).encode()
+                payload = json.dumps(client.rest_predict_body(batch)).encode()
             with open(path, "wb") as f:
                 f.write(payload)
             self._bodies[len(batch)] = path
         return self._bodies[len(batch)]
 
     def block(self, batch: Sequence[bytes], clients: int, requests_each: int) -> Block:
-        total = clients * requests_each
-        if self._transport == "gRPC":
-            return self._ghz(self._body(batch), clients, total)
-        return self._hey(self._body(batch), clients, total)
+        send = self._ghz if self._transport == "gRPC" else self._hey
+        return send(self._body(batch), clients, clients * requests_each)
 
     def _ghz(self, body: str, clients: int, total: int) -> Block:
         output = subprocess.run(

@@ -8,13 +8,30 @@ import grpc
 import numpy as np
 import urllib3
 from tensorflow_serving.apis import (
-    get_model_status_pb2, model_pb2, model_service_pb2_grpc, predict_pb2,
+    get_model_status_pb2, model_service_pb2_grpc, predict_pb2,
     prediction_service_pb2_grpc,
 )
 
 from serving import tensors
 
 SIGNATURE = "serving_default"
+
+
+def rest_predict_body(serialized_examples: Sequence[bytes]) -> dict:
+    """TF Serving's JSON for a Predict on serialized tf.Examples (rows of base64 bytes)."""
+    return {"signature_name": SIGNATURE,
+            "instances": [{"b64": base64.b64encode(e).decode()} for e in serialized_examples]}
+
+
+def grpc_predict_request(model: str, serialized_examples: Sequence[bytes],
+                         version: Optional[int] = None) -> predict_pb2.PredictRequest:
+    request = predict_pb2.PredictRequest()  # built in place: no copies
+    request.model_spec.name = model
+    request.model_spec.signature_name = SIGNATURE
+    if version is not None:
+        request.model_spec.version.value = version
+    tensors.fill_strings(request.inputs["examples"], serialized_examples)
+    return request
 
 
 class ServerError(RuntimeError):
@@ -54,9 +71,8 @@ class RestClient:
                 ) -> np.ndarray:
         """The predict signature's answer for each example: [n, 1] (binary: P(second class);
         regression: the value) or [n, n_classes] (multi-class probabilities)."""
-        instances = [{"b64": base64.b64encode(e).decode()} for e in serialized_examples]
-        body = {"signature_name": SIGNATURE, "instances": instances}
-        payload = self._send("POST", f"{self._path(version)}:predict", body)
+        payload = self._send("POST", f"{self._path(version)}:predict",
+                             rest_predict_body(serialized_examples))
         return np.asarray(payload["predictions"], dtype=np.float32)
 
     def status(self) -> dict:
@@ -74,19 +90,10 @@ class GrpcClient:
         self._model = model
         self._timeout = timeout
 
-    def _fill_spec(self, spec: model_pb2.ModelSpec, version: Optional[int], signature: str = ""
-                   ) -> None:
-        spec.name = self._model
-        spec.signature_name = signature
-        if version is not None:
-            spec.version.value = version
-
     def predict_with_version(self, serialized_examples: Sequence[bytes],
                              version: Optional[int] = None) -> Tuple[np.ndarray, int]:
         """The predict signature's (single) output for each example, and the version that answered."""
-        request = predict_pb2.PredictRequest()  # built in place: no copies
-        self._fill_spec(request.model_spec, version, SIGNATURE)
-        tensors.fill_strings(request.inputs["examples"], serialized_examples)
+        request = grpc_predict_request(self._model, serialized_examples, version)
         try:
             response = self._predictions.Predict(request, timeout=self._timeout)
         except grpc.RpcError as error:
@@ -100,7 +107,7 @@ class GrpcClient:
 
     def status(self) -> get_model_status_pb2.GetModelStatusResponse:
         request = get_model_status_pb2.GetModelStatusRequest()
-        self._fill_spec(request.model_spec, None)
+        request.model_spec.name = self._model
         try:
             return self._models.GetModelStatus(request, timeout=self._timeout)
         except grpc.RpcError as error:
