@@ -14,7 +14,7 @@ run: $(STAMP)
 # The whole suite, what CI runs: unit tests and end-to-end tests on real pipeline runs (one of them
 # on a Flink cluster: its files are fetched once into .cache/flink).
 test: $(STAMP)
-	.ci/ensure_chromium.sh
+	.ci/ensure_debian_package.sh chromium chromium chromium-browser
 	$(VENV)/bin/tfxpipe cluster fetch
 	$(VENV)/bin/python -m pytest tests --durations=15
 
@@ -24,7 +24,7 @@ test-fast: $(STAMP)
 
 # A PNG beside every report page under work/reports (REPORTS=DIR for another folder).
 screenshots:
-	.ci/ensure_chromium.sh
+	.ci/ensure_debian_package.sh chromium chromium chromium-browser
 	.ci/screenshots.sh $(REPORTS)
 
 bench: $(STAMP)
@@ -37,4 +37,5 @@ bench-drift: $(STAMP)
 	$(VENV)/bin/python -m benchmarks.drift_matrix $(ARGS)
 
 bench-serving: $(STAMP)
+	.ci/ensure_debian_package.sh nghttp2-client h2load
 	$(VENV)/bin/python -m benchmarks.serving_latency $(ARGS)

@@ -6,7 +6,7 @@ set -euo pipefail
 reports="${1:-work/reports}"
 browser="$(command -v chromium || command -v chromium-browser || true)"
 if [ -z "$browser" ]; then
-  echo "error: chromium is needed for screenshots: run .ci/ensure_chromium.sh (Debian's package)" >&2
+  echo "error: chromium is needed for screenshots: run .ci/ensure_debian_package.sh chromium chromium" >&2
   exit 1
 fi
 if [ ! -d "$reports" ]; then

@@ -5,8 +5,8 @@ against the same model called in this process.
 
 Serves the newest pushed version of the taxi model (with no pushed model, the pipeline first runs
 into a scratch folder with 300 train steps) and sends it batches of 1 and 100 raw examples from 1,
-16 and 64 concurrent clients: ghz (gRPC) and hey (REST), native load generators that leave the
-shared cores to the server (benchmarks/load_generators.py; built with Go on first use). The
+16 and 64 concurrent clients: h2load (gRPC) and hey (REST), native load generators that leave the
+shared cores to the server (benchmarks/load_generators.py). The
 reference is "in-process, Session": the signature run the way the server runs it
 (serving/servables.py), called from the same number of threads in this process, so the ratios show
 what the transport costs; "in-process, TF2" is the SavedModel's `serving_default` function.
@@ -204,8 +204,8 @@ def main() -> int:
     gc.freeze()  # as the server does: this process's full collections must not stall the clients
 
     def transports_of(name: str, server: process.ServerProcess) -> Dict[str, LoadGenerator]:
-        return {f"REST{name}": LoadGenerator("REST", server.rest_url, model),
-                f"gRPC{name}": LoadGenerator("gRPC", server.grpc_target, model)}
+        return {f"REST{name}": LoadGenerator("REST", server, model),
+                f"gRPC{name}": LoadGenerator("gRPC", server, model)}
 
     in_process = {
         "in-process, TF2": lambda: (lambda b: signature(examples=tf.constant(b))["probabilities"].numpy()),

@@ -74,7 +74,7 @@ def ablation_rows(ablation: List[dict]) -> List[Tuple[str, str, float, float, fl
 
 def render(results: List[dict], mixed: Dict[str, dict], ablation: List[dict]) -> str:
     info, by = machine(), _by(results)
-    lines = [f"{info['cores']} cores, {info['memory_gib']} GiB; {info['date']}; clients (ghz for gRPC, hey "
+    lines = [f"{info['cores']} cores, {info['memory_gib']} GiB; {info['date']}; clients (h2load for gRPC, hey "
              f"for REST) and server on the same machine. Ratios against `{REFERENCE}` from as many "
              "threads.", "",
              "| transport | examples | clients | p50 ms | p99 ms | requests/s | examples/s | "
