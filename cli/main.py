@@ -18,6 +18,7 @@ from typing import List, Optional, Tuple
 from cli import cluster_commands, data_commands, options, serving_commands
 from pipeline import metadata_store, profiles, progress
 from pipeline.configs import ConfigError, PipelineConfig, check_hyperparameters
+from serving import process_exit
 
 
 def _bounds(pairs) -> dict:
@@ -227,9 +228,5 @@ def main(argv: Optional[List[str]] = None) -> int:
 
 
 def console_main() -> None:
-    """Console-script entry: exits without running TensorFlow's object finalizers, which print
-    spurious `AtomicFunction.__del__` tracebacks at interpreter shutdown (TF 2.16)."""
-    code = main()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)  # pylint: disable=protected-access
+    """Console-script entry (ends the process as serving/process_exit.py explains)."""
+    process_exit.exit_now(main())
