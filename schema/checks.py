@@ -284,11 +284,15 @@ def statistics_of_csv(path: str, missing_values: Sequence[str] = ("",),
     """TFDV statistics of a CSV file or of every file in a folder, cells in `missing_values` read
     as missing (as the pipeline's CsvExampleGen reads them). Give `options` made with the curated
     schema (`distances.stats_options`) for statistics the checks compare: integer codes as codes."""
-    files = data_files(path) if os.path.isdir(path) else [path]
-    if not {v for v in missing_values if v}:
+    with tempfile.TemporaryDirectory(prefix="statistics-") as scratch:
+        pattern = os.path.join(path, "*") if os.path.isdir(path) else path
+        if {v for v in missing_values if v}:
+            files = data_files(path) if os.path.isdir(path) else [path]
+            for i, source in enumerate(files):
+                blank_missing_values(source, os.path.join(scratch, f"{i:05d}.csv"), missing_values)
+            pattern = os.path.join(scratch, "*.csv")
+        # TFDV writes its result to a file as well, in a folder of its own it never deletes,
+        # unless given one
         return tfdv.generate_statistics_from_csv(
-            os.path.join(path, "*") if os.path.isdir(path) else path, stats_options=options or tfdv.StatsOptions())
-    with tempfile.TemporaryDirectory(prefix="blanked-") as scratch:
-        for i, source in enumerate(files):
-            blank_missing_values(source, os.path.join(scratch, f"{i:05d}.csv"), missing_values)
-        return tfdv.generate_statistics_from_csv(os.path.join(scratch, "*.csv"), stats_options=options or tfdv.StatsOptions())
+            pattern, stats_options=options or tfdv.StatsOptions(),
+            output_path=os.path.join(scratch, "statistics.tfrecord"))

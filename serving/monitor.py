@@ -58,8 +58,9 @@ def _statistics(files: List[str], schema: schema_pb2.Schema
                 for record in tf.data.TFRecordDataset(path):
                     writer.write(record.numpy())
                     count += 1
-        return tfdv.generate_statistics_from_tfrecord(
-            data_location=merged, stats_options=distances.stats_options(schema)) if count else None
+        return tfdv.generate_statistics_from_tfrecord(  # its output file: in scratch, not left behind
+            data_location=merged, stats_options=distances.stats_options(schema),
+            output_path=os.path.join(scratch, "statistics.tfrecord")) if count else None
 
 
 def _count(statistics) -> int:

@@ -219,9 +219,13 @@ def test_monitor_reports_skew_of_logged_requests(history, tmp_path, shifted):
         connection = client.GrpcClient(server.grpc_target, TAXI.name)
         for start in range(0, len(serialized), 50):
             connection.predict(serialized[start:start + 50])
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
     verdict = tfxpipe("monitor", "--request-log", log_dir, "--work-dir", workspace.work_dir,
-                      *workspace.metadata_args, "--report", str(tmp_path / "monitor.html"))
+                      *workspace.metadata_args, "--report", str(tmp_path / "monitor.html"),
+                      env={**os.environ, "TMPDIR": str(temporary)})
     assert "1000 examples" in verdict.stdout, verdict.stdout + verdict.stderr[-2000:]
+    assert os.listdir(temporary) == []  # the merged window and TFDV's own output are not left
     page = browser.load(str(tmp_path / "monitor.html")).stdout
     chart = re.search(r'id="chart-distribution-payment_type">(.*?)</figure>', page, re.S).group(1)
     assert browser.charts(page)["distribution-payment_type"] >= 4

@@ -1,6 +1,7 @@
 """Structural CSV checks and the readable report, on files made from the bundled data."""
 import os
 import re
+import tempfile
 
 import pytest
 import tensorflow_data_validation as tfdv
@@ -59,6 +60,21 @@ def test_report_names_feature_problem_and_offending_values(tmp_path):
     assert "<td>payment_type</td>" in html and "<td>Bitcoin</td>" in html
     assert "Check &lt;1&gt;" in html  # escaped
     assert not os.path.exists(page + ".tmp")
+
+
+@pytest.mark.parametrize("missing_values", [("",), ("", "NA")])
+def test_statistics_of_a_csv_leave_nothing_in_the_temporary_folder(tmp_path, monkeypatch,
+                                                                    missing_values):
+    """`validate`, `infer` and calibration call it many times: TFDV's own output file (in a folder
+    TFDV makes and never deletes) and the blanked copies must not pile up."""
+    data, temporary = tmp_path / "data", tmp_path / "tmp"
+    data.mkdir()
+    temporary.mkdir()
+    write_rows(str(data), taxi_rows(50))
+    monkeypatch.setattr(tempfile, "tempdir", str(temporary))
+    statistics = checks.statistics_of_csv(str(data), missing_values)
+    assert statistics.datasets[0].num_examples == 50
+    assert os.listdir(temporary) == []
 
 
 def test_statistics_check_finds_unknown_values_with_real_tfdv(tmp_path):
