@@ -191,7 +191,8 @@ def main() -> int:
         PipelineConfig.serving_dir, dataset_module.load(DEFAULT_DATASET).name))
     parser.add_argument("--update-docs", action="store_true")
     args = parser.parse_args()
-    model_base = pushed_model(args.model_base, tempfile.mkdtemp(prefix="tfx-serving-bench-"))
+    scratch = tempfile.TemporaryDirectory(prefix="tfx-serving-bench-")  # gone at exit
+    model_base = pushed_model(args.model_base, scratch.name)
     model = os.path.basename(model_base)
     version_dir = os.path.join(model_base, str(model_dir.versions(model_base)[-1]))
     dataset = dataset_module.load(DEFAULT_DATASET)
