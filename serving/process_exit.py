@@ -9,8 +9,8 @@ def exit_now(code: int) -> None:
     """Flushes output and ends the process with `code`, without the interpreter's shutdown: there
     TensorFlow's object finalizers print spurious `AtomicFunction.__del__` tracebacks (TF 2.16).
     `os._exit` also skips `atexit`, where TensorFlow's autograph deletes the module files it wrote
-    to the temporary folder for each function it converted (a cold pipeline run leaves ~8): they
-    are deleted here. Autograph keeps those modules in `sys.modules` under its file prefix."""
+    to the temporary folder for each function it converted, so they would pile up there: they are
+    deleted here. Autograph keeps those modules in `sys.modules` under its file prefix."""
     for name, module in list(sys.modules.items()):
         path = getattr(module, "__file__", None)
         if name.startswith(_AUTOGRAPH_MODULE_PREFIX) and path:
