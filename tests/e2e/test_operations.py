@@ -25,9 +25,9 @@ from tests.conftest import TAXI, TAXI_SCHEMA
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
-def tfxpipe(*args: str) -> subprocess.CompletedProcess:
+def tfxpipe(*args: str, env=None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "cli", *args], capture_output=True, text=True,
-                          timeout=900, check=False)
+                          timeout=900, check=False, env=env)
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
