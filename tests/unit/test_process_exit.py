@@ -22,7 +22,7 @@ exit_now(3)
 
 def _autograph_files_left(tmp_path, source):
     """Runs `source` as a script (autograph reads the source of what it converts) with its own
-    temporary folder; returns its exit code and the autograph files left in that folder."""
+    temporary folder; checks it ended with code 3 and returns the autograph files left there."""
     script, temporary = tmp_path / "child.py", tmp_path / "tmp"
     script.write_text(source)
     temporary.mkdir()
