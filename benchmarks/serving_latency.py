@@ -17,7 +17,8 @@ Then: a mixed load from Python clients (64 clients, 1-32 examples, one request i
 with the server's memory before and after, also on the batching server without its frozen heap
 (what `gc.freeze` buys shows under sustained load), and what the other latency measures buy
 (`ABLATIONS` in benchmarks/serving_report.py): the single-threaded executor (serving/executor.py)
-against TF's default one, uvloop against asyncio's own event loop.
+against TF's default one, uvloop against asyncio's own event loop, several gRPC acceptors
+(serving/grpc_api.py) against one.
 """
 import argparse
 import contextlib
@@ -228,9 +229,9 @@ def main() -> int:
             mixed[name] = mixed_load(server, model, serialized)
     with contextlib.ExitStack() as servers:  # each measure off in turn, against all of them on
         variants = {f"{base}, all on": options for base, options in BASES.items()
-                    if base in {base_of for _, base_of in ABLATIONS.values()}}
+                    if base in {base_of for _, base_of, _ in ABLATIONS.values()}}
         variants.update({f"{base}, without {measure}": BASES[base] + off
-                         for measure, (off, base) in ABLATIONS.items()})
+                         for measure, (off, base, _) in ABLATIONS.items()})
         transports = {}
         for name, extra in variants.items():
             server = servers.enter_context(process.running(serve_args + extra))

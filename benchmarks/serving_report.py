@@ -6,11 +6,13 @@ from benchmarks.compare_with_tfx_example import machine
 
 REFERENCE = "in-process, Session"
 BATCHING = os.path.join(os.path.dirname(__file__), "batching.config")  # see its comment
-# Each latency measure of the server: the `serve` options that turn it off, and the server it is
-# measured on (the event loop is the bound where requests are batched; the executor everywhere).
+# Each latency measure of the server: the `serve` options that turn it off, the server it is
+# measured on (the event loop is the bound where requests are batched; the executor everywhere)
+# and the transports it concerns.
 ABLATIONS = {
-    "single-threaded executor": (["--default-executor"], "plain"),
-    "uvloop event loop": (["--asyncio-loop"], "batching"),
+    "single-threaded executor": (["--default-executor"], "plain", ("REST", "gRPC")),
+    "uvloop event loop": (["--asyncio-loop"], "batching", ("REST", "gRPC")),
+    "several gRPC acceptors": (["--grpc-acceptors", "1"], "batching", ("gRPC",)),
 }
 BASES = {"plain": [], "batching": ["--batching-parameters-file", BATCHING]}
 # The frozen heap spares the pauses of full garbage collections, which come about once a second
@@ -61,8 +63,8 @@ def ablation_rows(ablation: List[dict]) -> List[Tuple[str, str, float, float, fl
     """Per measure and transport: (measure, transport, 1-client p50 gain, 16-client throughput
     gain, 16-client p99 gain, pays)."""
     by, rows = _by(ablation), []
-    for measure, (_, base) in ABLATIONS.items():
-        for transport in ("REST", "gRPC"):
+    for measure, (_, base, transports) in ABLATIONS.items():
+        for transport in transports:
             on, off = f"{transport}, {base}, all on", f"{transport}, {base}, without {measure}"
             p50_gain = 1 - by[(on, 1, 1)]["p50_ms"] / by[(off, 1, 1)]["p50_ms"]
             rate_gain = by[(on, 1, 16)]["requests_per_s"] / by[(off, 1, 16)]["requests_per_s"] - 1

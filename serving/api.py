@@ -6,7 +6,6 @@ protos (serving/rest_json.py), so the two answer identically by construction. Th
 coroutines because a model call may wait for its batch (serving/batching.py) while the event loop
 takes other requests; without batching they never suspend.
 """
-import asyncio
 from typing import Dict, Mapping, Optional, Tuple
 
 import grpc
@@ -70,7 +69,7 @@ class ModelServer:
         stopwatch = Stopwatch()
         try:
             if self.batcher is not None:
-                outputs = await asyncio.wrap_future(self.batcher.submit(loaded, name, arrays))
+                outputs = await self.batcher.run(loaded, name, arrays)
             else:
                 outputs = loaded.run(name, arrays)
         except tf.errors.OpError as error:  # TF's codes are the canonical gRPC codes

@@ -19,13 +19,14 @@ malformed request fails alone (TF Serving fails every request of its batch).
 Written here because TF Serving's batching session is C++ inside the model server binary (not on
 PyPI), and TensorFlow's own batching op (`BatchFunction`) would mean rebuilding the SavedModel.
 """
+import asyncio
 import collections
 import dataclasses
 import os
 import threading
 import time
 from concurrent import futures
-from typing import Callable, Deque, Dict, List, Optional, Tuple
+from typing import Callable, Deque, Dict, List, Optional, Tuple, Union
 
 import grpc
 import numpy as np
@@ -34,6 +35,7 @@ from google.protobuf import descriptor_pb2
 from serving import config_protos
 from serving.servables import LoadedVersion, ServingError
 
+Outcome = Union[Dict[str, np.ndarray], Exception]  # a request's outputs, or the error that fails it
 QUEUE_FULL = "The batch scheduling queue to which this task was submitted is full"
 
 
@@ -102,8 +104,16 @@ def read_parameters(path: Optional[str]) -> Parameters:
 class _Task:
     inputs: Dict[str, np.ndarray]
     size: int
+    result: Union[futures.Future, asyncio.Future]
+    loop: Optional[asyncio.AbstractEventLoop] = None  # set: `result` belongs to this event loop
     enqueued: float = dataclasses.field(default_factory=time.monotonic)
-    result: futures.Future = dataclasses.field(default_factory=futures.Future)
+
+    def wanted(self) -> bool:
+        """False when its caller has gone (a client that disconnected cancels its future); a
+        thread's future can no longer be cancelled after this."""
+        if self.loop is None:
+            return self.result.set_running_or_notify_cancel()
+        return not self.result.cancelled()
 
 
 class _Queue:
@@ -154,14 +164,25 @@ class Batcher:
                ) -> futures.Future:
         """Queues the request; the future gets what `loaded.run(signature, inputs)` would answer
         (or its error) from a batch thread. Refusals (queue full, too large) raise at once."""
+        return self._enqueue(loaded, signature, inputs, futures.Future(), None)
+
+    async def run(self, loaded: LoadedVersion, signature: str, inputs: Dict[str, np.ndarray]
+                  ) -> Dict[str, np.ndarray]:
+        """`submit` for a coroutine on an event loop: what `loaded.run(signature, inputs)` answers,
+        from a batch thread."""
+        loop = asyncio.get_running_loop()
+        return await self._enqueue(loaded, signature, inputs, loop.create_future(), loop)
+
+    def _enqueue(self, loaded: LoadedVersion, signature: str, inputs: Dict[str, np.ndarray],
+                 result: Union[futures.Future, asyncio.Future],
+                 loop: Optional[asyncio.AbstractEventLoop]):
         size = _batch_size(inputs)
         if size is None:  # cannot be merged: runs alone, here
-            alone: futures.Future = futures.Future()
             try:
-                alone.set_result(loaded.run(signature, inputs))
+                result.set_result(loaded.run(signature, inputs))
             except Exception as error:  # pylint: disable=broad-except  (the caller's to handle)
-                alone.set_exception(error)
-            return alone
+                result.set_exception(error)
+            return result
         limit = self.parameters.max_batch_size
         if size > limit:
             raise ServingError(grpc.StatusCode.INVALID_ARGUMENT, f"Task size {size} is larger "
@@ -169,7 +190,7 @@ class Batcher:
         key = (id(loaded), signature)
         if not self.parameters.pad_variable_length_inputs:
             key += tuple(inputs[name].shape[1:] for name in sorted(inputs))
-        task = _Task(inputs, size)
+        task = _Task(inputs, size, result, loop)
         with self._condition:
             queue = self._queues.get(key)
             if queue is None:
@@ -177,7 +198,7 @@ class Batcher:
             if not queue.add(task, self.parameters):
                 raise ServingError(grpc.StatusCode.UNAVAILABLE, QUEUE_FULL)
             self._condition.notify()
-        return task.result
+        return result
 
     def _next_batch(self) -> Tuple[Optional[Tuple[_Queue, List[_Task]]], Optional[float]]:
         """The ready batch that has waited longest (taken off its queue), else how long to wait."""
@@ -204,33 +225,27 @@ class Batcher:
                 while batch is None:
                     self._condition.wait(wait)
                     batch, wait = self._next_batch()
-            # A request whose caller has gone (a client that disconnected cancels its future) is
-            # dropped; the others can no longer be cancelled, so answering them cannot fail.
             queue, tasks = batch
-            tasks = [task for task in tasks if task.result.set_running_or_notify_cancel()]
+            tasks = [task for task in tasks if task.wanted()]
             if not tasks:
                 continue
             if self._on_batch is not None:
                 started = time.monotonic()
                 self._on_batch(self.parameters.thread_pool_name,
                                [started - task.enqueued for task in tasks])
-            self._process(queue, tasks)
+            _settle(tasks, self._outcomes(queue, tasks))
 
-    def _process(self, queue: _Queue, tasks: List[_Task]) -> None:
+    def _outcomes(self, queue: _Queue, tasks: List[_Task]) -> List[Outcome]:
+        """Each task's outputs, or the error that fails it."""
         try:
             if len(tasks) == 1 and not self.parameters.allowed_batch_sizes:
-                outputs = [queue.loaded.run(queue.signature, tasks[0].inputs)]
-            else:
-                outputs = self._run_merged(queue, tasks)
+                return [queue.loaded.run(queue.signature, tasks[0].inputs)]
+            return self._run_merged(queue, tasks)
         except Exception as error:  # pylint: disable=broad-except  (handed to the requests)
             if len(tasks) == 1:
-                tasks[0].result.set_exception(error)
-                return
-            for task in tasks:  # one bad request must not fail the others: each alone
-                self._process(queue, [task])
-            return
-        for task, output in zip(tasks, outputs):
-            task.result.set_result(output)
+                return [error]
+            # one bad request must not fail the others: each alone
+            return [self._outcomes(queue, [task])[0] for task in tasks]
 
     def _run_merged(self, queue: _Queue, tasks: List[_Task]) -> List[Dict[str, np.ndarray]]:
         total = sum(task.size for task in tasks)
@@ -254,6 +269,37 @@ class Batcher:
             answers.append({name: value[start:start + task.size] for name, value in outputs.items()})
             start += task.size
         return answers
+
+
+def _settle(tasks: List[_Task], outcomes: List[Outcome]) -> None:
+    """Hands each task its outcome: a thread's future at once, an event loop's futures in one
+    callback per loop and batch. A callback from another thread wakes the loop, and woken once per
+    request (what `asyncio.wrap_future` does) the event loop spent about as long on the wake-ups of
+    a small gRPC request as on the rest of it (benchmarks/serving_latency.py measures the server)."""
+    by_loop: Dict[asyncio.AbstractEventLoop, List[Tuple[asyncio.Future, Outcome]]] = {}
+    for task, outcome in zip(tasks, outcomes):
+        if task.loop is None:
+            _set(task.result, outcome)
+        else:
+            by_loop.setdefault(task.loop, []).append((task.result, outcome))
+    for loop, settled in by_loop.items():
+        try:
+            loop.call_soon_threadsafe(_set_all, settled)
+        except RuntimeError:  # that loop has closed, and its requests with it
+            pass
+
+
+def _set_all(settled: List[Tuple[asyncio.Future, Outcome]]) -> None:
+    for result, outcome in settled:
+        if not result.done():  # cancelled meanwhile: its caller has gone
+            _set(result, outcome)
+
+
+def _set(result: Union[futures.Future, asyncio.Future], outcome: Outcome) -> None:
+    if isinstance(outcome, Exception):
+        result.set_exception(outcome)
+    else:
+        result.set_result(outcome)
 
 
 def _same_shapes(arrays: List[np.ndarray]) -> List[np.ndarray]:

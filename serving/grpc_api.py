@@ -2,7 +2,8 @@
 `tensorflow-serving-api`, served by grpcio (Google's gRPC runtime, what TF Serving clients use).
 Its asyncio server shares the event loop with the REST server and answers sooner than grpcio's
 thread-pool server (docs/serving.md)."""
-from typing import Callable, Optional
+import asyncio
+from typing import Callable, List, Optional
 
 import grpc
 from grpc import aio
@@ -75,16 +76,36 @@ class ModelService(_Service, model_service_pb2_grpc.ModelServiceServicer):
 
 
 async def start(server: api.ModelServer, host: str, port: int, max_request_bytes: int,
-                dispatcher: Dispatcher, request_log: Optional[RequestLog] = None
-                ) -> "tuple[aio.Server, int]":
-    """Starts serving on the running event loop; returns the server and the bound port."""
-    grpc_server = aio.server(options=[("grpc.max_receive_message_length", max_request_bytes)])
-    prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server(
-        PredictionService(server, dispatcher, request_log), grpc_server)
-    model_service_pb2_grpc.add_ModelServiceServicer_to_server(
-        ModelService(server, dispatcher), grpc_server)
-    bound = grpc_server.add_insecure_port(f"{host}:{port}")
-    if bound == 0:
-        raise OSError(f"cannot bind gRPC to {host}:{port}")
-    await grpc_server.start()
-    return grpc_server, bound
+                dispatcher: Dispatcher, request_log: Optional[RequestLog] = None, acceptors: int = 1
+                ) -> "tuple[List[aio.Server], int]":
+    """Starts serving on the running event loop; returns the servers and the bound port.
+
+    `acceptors`: how many grpc.aio servers listen on the port (SO_REUSEPORT, on by default in
+    gRPC on Linux: the kernel spreads connections over them). A grpc.aio server takes new calls
+    one at a time (one `request_call` outstanding, then a trip through its completion-queue thread
+    and a turn of the event loop before the next: grpc/grpc#43436), which bounds concurrent load
+    well below what the handlers could answer; each further server on the same loop takes calls
+    alongside (benchmarks/serving_latency.py measures it). Where the port cannot be shared, the
+    first server serves alone."""
+    options = [("grpc.max_receive_message_length", max_request_bytes), ("grpc.so_reuseport", 1)]
+    servers: List[aio.Server] = []
+    for _ in range(acceptors):
+        grpc_server = aio.server(options=options)
+        prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server(
+            PredictionService(server, dispatcher, request_log), grpc_server)
+        model_service_pb2_grpc.add_ModelServiceServicer_to_server(
+            ModelService(server, dispatcher), grpc_server)
+        bound = grpc_server.add_insecure_port(f"{host}:{port}")
+        if bound == 0:
+            if not servers:
+                raise OSError(f"cannot bind gRPC to {host}:{port}")
+            break
+        port = bound  # the others share the port the first was given (port 0: a free one)
+        await grpc_server.start()
+        servers.append(grpc_server)
+    return servers, port
+
+
+async def stop(servers: List[aio.Server], grace: float) -> None:
+    """Stops taking calls on every server; calls in progress may finish within `grace` seconds."""
+    await asyncio.gather(*(grpc_server.stop(grace=grace) for grpc_server in servers))

@@ -43,6 +43,9 @@ class ServerSettings:
     # uvloop (libuv) in place of asyncio's own event loop: the event loop is the server's bound under
     # load; off (`--asyncio-loop`, hidden) only for benchmarks/serving_latency.py, which measures it
     uvloop: bool = True
+    # grpc.aio servers sharing the gRPC port (serving/grpc_api.py: why); 1 (`--grpc-acceptors 1`,
+    # hidden) only for benchmarks/serving_latency.py, which measures what more of them buy
+    grpc_acceptors: int = 4
     # `freeze_heap` once models are loaded; off (`--no-gc-freeze`, hidden) only for the benchmark
     gc_freeze: bool = True
 
@@ -115,9 +118,9 @@ async def _serve(server: api.ModelServer, settings: ServerSettings, dispatcher: 
     request_log = (RequestLog(settings.request_log_dir, settings.request_log_sample_rate,
                               settings.request_log_max_bytes)
                    if settings.request_log_dir else None)
-    grpc_server, grpc_port = await grpc_api.start(server, settings.host, settings.grpc_port,
-                                                  settings.max_request_bytes, dispatcher,
-                                                  request_log)
+    grpc_servers, grpc_port = await grpc_api.start(server, settings.host, settings.grpc_port,
+                                                   settings.max_request_bytes, dispatcher,
+                                                   request_log, settings.grpc_acceptors)
     rest_server = rest.RestServer(server, settings.host, settings.rest_port,
                                   settings.max_request_bytes, dispatcher, request_log,
                                   settings.metrics_path, settings.shutdown_grace_seconds)
@@ -137,7 +140,8 @@ async def _serve(server: api.ModelServer, settings: ServerSettings, dispatcher: 
     await stopped.wait()
     # Graceful: neither port takes new requests; those in progress finish (within the grace time).
     stop_polling.set()
-    grpc_stopped = asyncio.ensure_future(grpc_server.stop(grace=settings.shutdown_grace_seconds))
+    grpc_stopped = asyncio.ensure_future(grpc_api.stop(grpc_servers,
+                                                      settings.shutdown_grace_seconds))
     if not await rest_server.stop():
         print("Stopping: REST requests still running after the grace time were cut off", flush=True)
     await grpc_stopped

@@ -1,5 +1,6 @@
 """Server-side batching (serving/batching.py) on a real SavedModel: TF Serving's signatures over a
 toy model (tests/serving_models.py), loaded as the server loads it."""
+import asyncio
 import threading
 
 import grpc
@@ -118,6 +119,43 @@ def test_a_request_whose_client_went_away_is_dropped_and_the_batch_thread_keeps_
     after = batcher.submit(model, SIGNATURE, {"examples": examples_for(2, 3)})
     assert len(after.result(30)["probabilities"]) == 3
     assert model.batch_sizes == [1, 3], "the cancelled request was not run"
+
+
+def test_coroutines_get_their_own_rows_with_one_wake_up_of_their_loop_per_batch(loaded):
+    model = Recording(loaded)
+    batcher = batching.Batcher(batching.Parameters(
+        max_batch_size=64, num_batch_threads=1, batch_timeout_micros=0))
+    requests = [examples_for(i, 1 + i % 3) for i in range(6)]
+    wake_ups = []
+
+    async def send_all():
+        loop = asyncio.get_running_loop()
+        call_soon_threadsafe = loop.call_soon_threadsafe
+
+        def counted(callback, *args):
+            wake_ups.append(callback)
+            return call_soon_threadsafe(callback, *args)
+
+        loop.call_soon_threadsafe = counted
+        model.release.clear()  # the one batch thread is held inside its Session call ...
+        first = asyncio.ensure_future(batcher.run(model, SIGNATURE, {"examples": requests[0]}))
+        await asyncio.sleep(0)  # (queued)
+        while batcher._queues:  # pylint: disable=protected-access  (until the thread took it)
+            await asyncio.sleep(0.01)
+        rest = [asyncio.ensure_future(batcher.run(model, SIGNATURE, {"examples": r}))
+                for r in requests[1:]]
+        gone = asyncio.ensure_future(batcher.run(model, SIGNATURE, {"examples": examples_for(9, 2)}))
+        await asyncio.sleep(0.05)  # ... while the others queue up, and one caller goes away
+        gone.cancel()
+        model.release.set()
+        return await asyncio.gather(first, *rest)
+
+    answers = asyncio.run(send_all())
+    for request, answer in zip(requests, answers):
+        np.testing.assert_allclose(answer["probabilities"], loaded.run(
+            SIGNATURE, {"examples": request})["probabilities"], rtol=1e-6)
+    assert model.batch_sizes == [1, sum(len(r) for r in requests[1:])], "the cancelled one not run"
+    assert len(wake_ups) == 2, "the event loop was woken once per batch, not once per request"
 
 
 def test_a_request_larger_than_max_batch_size_is_refused_by_name(loaded):
