@@ -75,7 +75,7 @@ def _warm_up(server: api.ModelServer, loaded) -> int:
         raise
     finally:
         if server.metrics is not None:
-            server.metrics.warmup_latency.labels(loaded.path, status).observe(stopwatch.seconds * 1e6)
+            server.metrics.warmup_latency.observe((loaded.path, status), stopwatch.seconds * 1e6)
 
 
 def _announce(line: str) -> None:

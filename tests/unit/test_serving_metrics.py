@@ -47,3 +47,17 @@ def test_monitoring_config_turns_metrics_on_off_or_moves_them(tmp_path):
     written.write_text("prometheus { on: yes }")
     with pytest.raises(ValueError, match="not a TF Serving monitoring config"):
         metrics.read_monitoring_config(str(written))
+
+
+def test_histogram_buckets_are_cumulative_and_a_value_on_a_bound_counts_in_that_bucket():
+    recorded = metrics.ServingMetrics()
+    first, second = metrics.EXAMPLE_BUCKETS[:2]  # 1, 2 examples
+    for examples in (first, second, second, metrics.EXAMPLE_BUCKETS[-1] + 1):
+        recorded.model_run("taxi", "Predict", examples, 0.001)
+    samples = {(s.name, s.labels.get("le")): s.value
+               for s in families(recorded)[":tensorflow:serving:request_example_counts"].samples}
+    name = ":tensorflow:serving:request_example_counts"
+    assert samples[(f"{name}_bucket", "1.0")] == 1
+    assert samples[(f"{name}_bucket", "2.0")] == 3, "cumulative, and 2 counts in le=2"
+    assert samples[(f"{name}_bucket", "+Inf")] == samples[(f"{name}_count", None)] == 4
+    assert samples[(f"{name}_sum", None)] == first + 2 * second + metrics.EXAMPLE_BUCKETS[-1] + 1
