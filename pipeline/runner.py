@@ -1,7 +1,9 @@
 """Runs the pipeline on this machine with TFX's LocalDagRunner (Beam runner: the profile's)."""
+import contextlib
 import os
+import tempfile
 import time
-from typing import Optional
+from typing import Iterator, Optional
 
 import tensorflow_data_validation as tfdv
 from absl import logging as absl_logging
@@ -59,6 +61,26 @@ class _LocalRunWithId(LocalDagRunner):
         super().run_with_ir(pipeline, run_options)
 
 
+@contextlib.contextmanager
+def _temporary_files_removed_after() -> Iterator[None]:
+    """Points the temporary directory of the run (this process's `tempfile`, and TMPDIR for the
+    processes it starts) at a folder removed when the run ends. What the libraries leave there is
+    theirs to clean and they do not: for remote Beam runners TFX builds an sdist of itself per Beam
+    component in a `mkdtemp` (tfx/utils/dependency_utils.py, ~50 MB each), Beam's stager leaves its
+    staging folder, and Beam's worker processes end without autograph's cleanup."""
+    saved = os.environ.get("TMPDIR"), tempfile.tempdir
+    with tempfile.TemporaryDirectory(prefix="tfxpipe-run-", ignore_cleanup_errors=True) as scratch:
+        os.environ["TMPDIR"] = tempfile.tempdir = scratch
+        try:
+            yield
+        finally:
+            if saved[0] is None:
+                os.environ.pop("TMPDIR", None)
+            else:
+                os.environ["TMPDIR"] = saved[0]
+            tempfile.tempdir = saved[1]
+
+
 def resume_options(config: PipelineConfig) -> tfx_pipeline.RunOptions:
     """TFX partial run from the component that failed (or was abandoned by a killed process) in the
     latest run: the components before it are not run again, their outputs are taken from that run
@@ -93,7 +115,7 @@ def run(config: PipelineConfig, run_id: str, resume: bool = False) -> None:
     absl_logger = absl_logging.get_absl_logger()
     absl_logger.addHandler(handler)
     try:
-        with metadata_server_fixes.applied(config.metadata_uri):
+        with metadata_server_fixes.applied(config.metadata_uri), _temporary_files_removed_after():
             _LocalRunWithId(run_id).run(create_pipeline(config), run_options=run_options)
     except checks.DataValidationError as error:
         run_summary.record_failure(store, run_id, gate.DataGate.__name__, str(error))

@@ -69,11 +69,13 @@ class PipelineWorkspace:
     def summary(self, run_id: Optional[str] = None) -> run_summary.RunSummary:
         return run_summary.summarize(metadata_store.open_store(self.metadata_uri), run_id)
 
-    def run(self, extra_args: List[str], offline: bool = False, command_name: str = "run") -> CliRun:
+    def run(self, extra_args: List[str], offline: bool = False, command_name: str = "run",
+            env: Optional[dict] = None) -> CliRun:
         command = self.command(extra_args, command_name)
         if offline:
             command = ["unshare", "--net", sys.executable, "-m", "tests.offline", *command]
-        done = subprocess.run(command, capture_output=True, text=True, timeout=1800, check=False)
+        done = subprocess.run(command, capture_output=True, text=True, timeout=1800, check=False,
+                              env=env)
         summary = None
         if done.returncode == 0:
             summary = self.summary()

@@ -5,11 +5,15 @@ from tests.bad_data import taxi_rows, write_rows
 from tests.e2e.conftest import PipelineWorkspace
 
 
-def test_pipeline_runs_with_beam_worker_processes(tmp_path):
+def test_pipeline_runs_with_beam_worker_processes_and_leaves_no_temporary_files(tmp_path):
     data = str(tmp_path / "data")
     write_rows(data, taxi_rows(3000))
     workspace = PipelineWorkspace(tmp_path)
-    run = workspace.run(["--data", data, "--profile", "local-multiprocess", "--train-steps", "50"])
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    run = workspace.run(["--data", data, "--profile", "local-multiprocess", "--train-steps", "50"],
+                        env={**os.environ, "TMPDIR": str(temporary)})
     assert run.returncode == 0, run.stdout + run.stderr[-3000:]
     assert all(states == ["executed"] for states in run.summary.node_states.values())
     assert run.summary.pushed and os.path.isdir(run.summary.pushed_destination)
+    assert not os.listdir(temporary), "what the run's libraries and worker processes left is removed"
