@@ -1,8 +1,8 @@
 """Benchmarks: each prints a table with verdicts and writes it to docs/benchmarks.md.
 
-Quiet like every command of the project: TensorFlow's C++ start-up noise is hidden (its logger reads
-the level once, when TensorFlow loads).
+Quiet like every command of the project (`pipeline.progress.quiet_native_logs`, set here before any
+benchmark loads TensorFlow): TensorFlow's C++ start-up noise and library warnings are hidden.
 """
-import os
+from pipeline import progress
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+progress.quiet_native_logs(verbose=False)

@@ -16,13 +16,8 @@ from typing import Dict, List
 
 from benchmarks import measure
 from models import dataset as dataset_module
-from pipeline import progress
-
-progress.quiet_native_logs(verbose=False)  # before TensorFlow is imported below
-
-# pylint: disable=wrong-import-position
-from pipeline import evaluation, metadata_store, metrics, run_summary  # noqa: E402
-from pipeline.configs import PipelineConfig  # noqa: E402
+from pipeline import evaluation, metadata_store, metrics, progress, run_summary
+from pipeline.configs import PipelineConfig
 
 FAMILIES = ("linear", "dnn", "wide_deep")
 DOC = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "docs", "benchmarks.md")
