@@ -11,7 +11,7 @@ from tfx.proto import example_gen_pb2
 from tfx.types import standard_artifacts
 from tfx.utils import proto_utils
 
-from pipeline import csv_example_gen
+from pipeline import csv_example_gen, profiles
 from tests.bad_data import taxi_rows
 
 # Quoted fields with commas, doubled quotes and line breaks, and empty cells: what must stay whole.
@@ -70,7 +70,9 @@ def _run(executor_class, input_base, output_uri,
         "output_data_format": example_gen_pb2.FORMAT_TF_EXAMPLE,
         "output_file_format": file_format,
     }
-    context = executor_class.Context(beam_pipeline_args=["--runner=DirectRunner"],
+    # The local profile's args, as a run passes them: with bare args TFX would build an sdist of
+    # itself for remote workers (pipeline/profiles.py)
+    context = executor_class.Context(beam_pipeline_args=list(profiles.beam_args("local", {})),
                                      tmp_dir=os.path.join(output_uri, "tmp"))
     executor_class(context).Do({}, {"examples": [examples]}, exec_properties)
     return examples
