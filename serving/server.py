@@ -45,7 +45,7 @@ class ServerSettings:
     uvloop: bool = True
     # grpc.aio servers sharing the gRPC port (serving/grpc_api.py: why); 1 (`--grpc-acceptors 1`,
     # hidden) only for benchmarks/serving_latency.py, which measures what more of them buy
-    grpc_acceptors: int = 4
+    grpc_acceptors: int = 8
     # `freeze_heap` once models are loaded; off (`--no-gc-freeze`, hidden) only for the benchmark
     gc_freeze: bool = True
 
