@@ -68,17 +68,17 @@ def _temporary_files_removed_after() -> Iterator[None]:
     theirs to clean and they do not: for remote Beam runners TFX builds an sdist of itself per Beam
     component in a `mkdtemp` (tfx/utils/dependency_utils.py, ~50 MB each), Beam's stager leaves its
     staging folder, and Beam's worker processes end without autograph's cleanup."""
-    saved = os.environ.get("TMPDIR"), tempfile.tempdir
+    saved_variable, saved_tempdir = os.environ.get("TMPDIR"), tempfile.tempdir
     with tempfile.TemporaryDirectory(prefix="tfxpipe-run-", ignore_cleanup_errors=True) as scratch:
         os.environ["TMPDIR"] = tempfile.tempdir = scratch
         try:
             yield
         finally:
-            if saved[0] is None:
+            if saved_variable is None:
                 os.environ.pop("TMPDIR", None)
             else:
-                os.environ["TMPDIR"] = saved[0]
-            tempfile.tempdir = saved[1]
+                os.environ["TMPDIR"] = saved_variable
+            tempfile.tempdir = saved_tempdir
 
 
 def resume_options(config: PipelineConfig) -> tfx_pipeline.RunOptions:
