@@ -18,7 +18,8 @@ with the server's memory before and after, also on the batching server without i
 (what `gc.freeze` buys shows under sustained load), and what the other latency measures buy
 (`ABLATIONS` in benchmarks/serving_report.py): the single-threaded executor (serving/executor.py)
 against TF's default one, uvloop against asyncio's own event loop, several gRPC acceptors
-(serving/grpc_api.py) against one.
+(serving/grpc_api.py) against one, TF's intra-op threads without spinning (serving/server.py) against
+TF's default.
 """
 import argparse
 import contextlib

@@ -13,6 +13,7 @@ ABLATIONS = {
     "single-threaded executor": (["--default-executor"], "plain", ("REST", "gRPC")),
     "uvloop event loop": (["--asyncio-loop"], "batching", ("REST", "gRPC")),
     "several gRPC acceptors": (["--grpc-acceptors", "1"], "batching", ("gRPC",)),
+    "TF threads not spinning": (["--tf-thread-spinning"], "batching", ("REST", "gRPC")),
 }
 BASES = {"plain": [], "batching": ["--batching-parameters-file", BATCHING]}
 # The frozen heap spares the pauses of full garbage collections, which come about once a second

@@ -22,6 +22,7 @@ def add_serve_options(parser: argparse.ArgumentParser, serving_dir: str, model_n
     parser.add_argument("--default-executor", action="store_true", help=argparse.SUPPRESS)  # benchmarks
     parser.add_argument("--asyncio-loop", action="store_true", help=argparse.SUPPRESS)  # benchmarks
     parser.add_argument("--no-gc-freeze", action="store_true", help=argparse.SUPPRESS)  # benchmarks
+    parser.add_argument("--tf-thread-spinning", action="store_true", help=argparse.SUPPRESS)  # benchmarks
     parser.add_argument("--grpc-acceptors", type=int, default=DEFAULTS.grpc_acceptors, help=argparse.SUPPRESS)  # benchmarks
     parser.add_argument("--ready-file", help="write the bound ports here (JSON) once serving")
     parser.add_argument("--request-log", help="folder to log request examples to, for `tfxpipe monitor`")
@@ -60,6 +61,7 @@ def serve(args: argparse.Namespace) -> int:
         max_request_bytes=int(args.max_request_mb * (1 << 20)), ready_file=args.ready_file,
         single_threaded_executor=not args.default_executor, uvloop=not args.asyncio_loop,
         gc_freeze=not args.no_gc_freeze, grpc_acceptors=args.grpc_acceptors,
+        tf_thread_spinning=args.tf_thread_spinning,
         request_log_dir=args.request_log, request_log_sample_rate=args.log_sample_rate,
         request_log_max_bytes=int(args.log_max_mb * (1 << 20)),
         shutdown_grace_seconds=args.shutdown_grace_seconds,

@@ -88,6 +88,10 @@ class LoadedVersion:
     SESSION_CONFIG.graph_options.rewrite_options.disable_meta_optimizer = True
     # False: TF's default executor (`serve --default-executor`, for benchmarks/serving_latency.py)
     try_single_threaded = True
+    # TF's intra-op threads spin a while after each piece of work, waiting for more (TF's default);
+    # the batching server turns it off (serving/server.py: why). TensorFlow makes that pool once
+    # per process, with the first Session's setting.
+    thread_spinning = True
 
     def __init__(self, version: int, path: str):
         self.version, self.path = version, path
@@ -97,6 +101,7 @@ class LoadedVersion:
         meta_graph = loader.get_meta_graph_def_from_tags([tf.saved_model.SERVING])
         config = config_pb2.ConfigProto()
         config.CopyFrom(self.SESSION_CONFIG)
+        config.experimental.disable_thread_spinning = not self.thread_spinning
         self.single_threaded = (self.try_single_threaded
                                 and executor.use_single_threaded(meta_graph, config))
         graph = tf.Graph()
