@@ -25,7 +25,6 @@ import dataclasses
 import os
 import threading
 import time
-from concurrent import futures
 from typing import Callable, Deque, Dict, List, Optional, Tuple, Union
 
 import grpc
@@ -104,15 +103,12 @@ def read_parameters(path: Optional[str]) -> Parameters:
 class _Task:
     inputs: Dict[str, np.ndarray]
     size: int
-    result: Union[futures.Future, asyncio.Future]
-    loop: Optional[asyncio.AbstractEventLoop] = None  # set: `result` belongs to this event loop
+    result: asyncio.Future
+    loop: asyncio.AbstractEventLoop  # the event loop `result` belongs to
     enqueued: float = dataclasses.field(default_factory=time.monotonic)
 
     def wanted(self) -> bool:
-        """False when its caller has gone (a client that disconnected cancels its future); a
-        thread's future can no longer be cancelled after this."""
-        if self.loop is None:
-            return self.result.set_running_or_notify_cancel()
+        """False when its caller has gone (a client that disconnected cancels its future)."""
         return not self.result.cancelled()
 
 
@@ -160,29 +156,14 @@ class Batcher:
             threading.Thread(target=self._work, daemon=True,
                              name=f"{parameters.thread_pool_name}-{number}").start()
 
-    def submit(self, loaded: LoadedVersion, signature: str, inputs: Dict[str, np.ndarray]
-               ) -> futures.Future:
-        """Queues the request; the future gets what `loaded.run(signature, inputs)` would answer
-        (or its error) from a batch thread. Refusals (queue full, too large) raise at once."""
-        return self._enqueue(loaded, signature, inputs, futures.Future(), None)
-
     async def run(self, loaded: LoadedVersion, signature: str, inputs: Dict[str, np.ndarray]
                   ) -> Dict[str, np.ndarray]:
-        """`submit` for a coroutine on an event loop: what `loaded.run(signature, inputs)` answers,
-        from a batch thread."""
-        loop = asyncio.get_running_loop()
-        return await self._enqueue(loaded, signature, inputs, loop.create_future(), loop)
-
-    def _enqueue(self, loaded: LoadedVersion, signature: str, inputs: Dict[str, np.ndarray],
-                 result: Union[futures.Future, asyncio.Future],
-                 loop: Optional[asyncio.AbstractEventLoop]):
+        """What `loaded.run(signature, inputs)` answers (or its error), from a batch thread; any
+        event loop may call it (the server's, and those of its pool threads, serving/dispatch.py).
+        Refusals (queue full, too large) raise at once."""
         size = _batch_size(inputs)
         if size is None:  # cannot be merged: runs alone, here
-            try:
-                result.set_result(loaded.run(signature, inputs))
-            except Exception as error:  # pylint: disable=broad-except  (the caller's to handle)
-                result.set_exception(error)
-            return result
+            return loaded.run(signature, inputs)
         limit = self.parameters.max_batch_size
         if size > limit:
             raise ServingError(grpc.StatusCode.INVALID_ARGUMENT, f"Task size {size} is larger "
@@ -190,7 +171,8 @@ class Batcher:
         key = (id(loaded), signature)
         if not self.parameters.pad_variable_length_inputs:
             key += tuple(inputs[name].shape[1:] for name in sorted(inputs))
-        task = _Task(inputs, size, result, loop)
+        loop = asyncio.get_running_loop()
+        task = _Task(inputs, size, loop.create_future(), loop)
         with self._condition:
             queue = self._queues.get(key)
             if queue is None:
@@ -198,7 +180,7 @@ class Batcher:
             if not queue.add(task, self.parameters):
                 raise ServingError(grpc.StatusCode.UNAVAILABLE, QUEUE_FULL)
             self._condition.notify()
-        return result
+        return await task.result
 
     def _next_batch(self) -> Tuple[Optional[Tuple[_Queue, List[_Task]]], Optional[float]]:
         """The ready batch that has waited longest (taken off its queue), else how long to wait."""
@@ -272,16 +254,13 @@ class Batcher:
 
 
 def _settle(tasks: List[_Task], outcomes: List[Outcome]) -> None:
-    """Hands each task its outcome: a thread's future at once, an event loop's futures in one
-    callback per loop and batch. A callback from another thread wakes the loop; woken once per
-    request instead (what `asyncio.wrap_future` does), the server answered 8-10 % fewer one-example
-    gRPC requests from 16 clients (docs/serving.md)."""
+    """Hands each task its outcome, in one callback per event loop and batch. A callback from
+    another thread wakes the loop; woken once per request instead (what `asyncio.wrap_future`
+    does), the server answered 8-10 % fewer one-example gRPC requests from 16 clients
+    (docs/serving.md)."""
     by_loop: Dict[asyncio.AbstractEventLoop, List[Tuple[asyncio.Future, Outcome]]] = {}
     for task, outcome in zip(tasks, outcomes):
-        if task.loop is None:
-            _set(task.result, outcome)
-        else:
-            by_loop.setdefault(task.loop, []).append((task.result, outcome))
+        by_loop.setdefault(task.loop, []).append((task.result, outcome))
     for loop, settled in by_loop.items():
         try:
             loop.call_soon_threadsafe(_set_all, settled)
@@ -291,15 +270,12 @@ def _settle(tasks: List[_Task], outcomes: List[Outcome]) -> None:
 
 def _set_all(settled: List[Tuple[asyncio.Future, Outcome]]) -> None:
     for result, outcome in settled:
-        if not result.done():  # cancelled meanwhile: its caller has gone
-            _set(result, outcome)
-
-
-def _set(result: Union[futures.Future, asyncio.Future], outcome: Outcome) -> None:
-    if isinstance(outcome, Exception):
-        result.set_exception(outcome)
-    else:
-        result.set_result(outcome)
+        if result.done():  # cancelled meanwhile: its caller has gone
+            continue
+        if isinstance(outcome, Exception):
+            result.set_exception(outcome)
+        else:
+            result.set_result(outcome)
 
 
 def _same_shapes(arrays: List[np.ndarray]) -> List[np.ndarray]:

@@ -42,6 +42,11 @@ def examples_for(request: int, size: int) -> np.ndarray:
                      for row in range(size)], dtype=object)
 
 
+def answer(batcher, model, inputs, signature=SIGNATURE):
+    """`batcher.run` on an event loop of this thread's own, as the server's pool threads call it."""
+    return asyncio.run(batcher.run(model, signature, inputs))
+
+
 def concurrently(batcher, model, requests, signature=SIGNATURE, key="examples"):
     """Sends every request from its own thread at once; returns answers (or errors) in order."""
     answers = [None] * len(requests)
@@ -50,7 +55,7 @@ def concurrently(batcher, model, requests, signature=SIGNATURE, key="examples"):
     def send(index):
         start.wait()
         try:
-            answers[index] = batcher.submit(model, signature, {key: requests[index]}).result()
+            answers[index] = answer(batcher, model, {key: requests[index]}, signature)
         except Exception as error:  # pylint: disable=broad-except
             answers[index] = error
 
@@ -79,8 +84,8 @@ def test_concurrent_requests_are_merged_and_each_gets_exactly_its_own_rows(loade
 
 def test_a_lone_request_waits_for_nothing_with_the_default_timeout(loaded):
     batcher = batching.Batcher(batching.Parameters())
-    answer = batcher.submit(loaded, SIGNATURE, {"examples": examples_for(3, 2)}).result()
-    np.testing.assert_array_equal(answer["probabilities"],
+    answered = answer(batcher, loaded, {"examples": examples_for(3, 2)})
+    np.testing.assert_array_equal(answered["probabilities"],
                                   loaded.run(SIGNATURE, {"examples": examples_for(3, 2)})["probabilities"])
 
 
@@ -88,19 +93,25 @@ def test_a_full_queue_refuses_with_tf_servings_unavailable_message(loaded):
     model = Recording(loaded)
     batcher = batching.Batcher(batching.Parameters(
         max_batch_size=2, max_enqueued_batches=1, num_batch_threads=1, batch_timeout_micros=0))
-    model.release.clear()  # the one batch thread is held inside its Session call
-    running = batcher.submit(model, SIGNATURE, {"examples": examples_for(0, 2)})
-    while batcher._queues:  # pylint: disable=protected-access  (until the thread took it)
-        threading.Event().wait(0.01)
-    waiting = batcher.submit(model, SIGNATURE, {"examples": examples_for(1, 2)})
-    while not batcher._queues:  # pylint: disable=protected-access
-        threading.Event().wait(0.01)
-    with pytest.raises(ServingError) as refused:
-        batcher.submit(model, SIGNATURE, {"examples": examples_for(2, 1)})
-    assert refused.value.code == grpc.StatusCode.UNAVAILABLE
-    assert refused.value.message == batching.QUEUE_FULL
-    model.release.set()
-    assert len(running.result(30)["probabilities"]) == len(waiting.result(30)["probabilities"]) == 2
+
+    async def send_three():
+        model.release.clear()  # the one batch thread is held inside its Session call
+        running = asyncio.ensure_future(batcher.run(model, SIGNATURE, {"examples": examples_for(0, 2)}))
+        await asyncio.sleep(0)  # (queued)
+        while batcher._queues:  # pylint: disable=protected-access  (until the thread took it)
+            await asyncio.sleep(0.01)
+        waiting = asyncio.ensure_future(batcher.run(model, SIGNATURE, {"examples": examples_for(1, 2)}))
+        await asyncio.sleep(0)
+        assert batcher._queues  # pylint: disable=protected-access
+        with pytest.raises(ServingError) as refused:
+            await batcher.run(model, SIGNATURE, {"examples": examples_for(2, 1)})
+        model.release.set()
+        return refused.value, await running, await waiting
+
+    refused, running, waiting = asyncio.run(send_three())
+    assert refused.code == grpc.StatusCode.UNAVAILABLE
+    assert refused.message == batching.QUEUE_FULL
+    assert len(running["probabilities"]) == len(waiting["probabilities"]) == 2
     assert model.batch_sizes == [2, 2]
 
 
@@ -108,16 +119,22 @@ def test_a_request_whose_client_went_away_is_dropped_and_the_batch_thread_keeps_
     model = Recording(loaded)
     batcher = batching.Batcher(batching.Parameters(
         max_batch_size=8, num_batch_threads=1, batch_timeout_micros=0))
-    model.release.clear()  # the one batch thread is held inside its Session call
-    running = batcher.submit(model, SIGNATURE, {"examples": examples_for(0, 1)})
-    while batcher._queues:  # pylint: disable=protected-access  (until the thread took it)
-        threading.Event().wait(0.01)
-    gone = batcher.submit(model, SIGNATURE, {"examples": examples_for(1, 2)})
-    assert gone.cancel()  # what asyncio.wrap_future does when the server cancels the handler
-    model.release.set()
-    assert len(running.result(30)["probabilities"]) == 1
-    after = batcher.submit(model, SIGNATURE, {"examples": examples_for(2, 3)})
-    assert len(after.result(30)["probabilities"]) == 3
+
+    async def send_and_go_away():
+        model.release.clear()  # the one batch thread is held inside its Session call
+        running = asyncio.ensure_future(batcher.run(model, SIGNATURE, {"examples": examples_for(0, 1)}))
+        await asyncio.sleep(0)  # (queued)
+        while batcher._queues:  # pylint: disable=protected-access  (until the thread took it)
+            await asyncio.sleep(0.01)
+        gone = asyncio.ensure_future(batcher.run(model, SIGNATURE, {"examples": examples_for(1, 2)}))
+        await asyncio.sleep(0)  # (queued)
+        assert gone.cancel()  # what the server's handler gets when its client disconnects
+        model.release.set()
+        return await running
+
+    assert len(asyncio.run(send_and_go_away())["probabilities"]) == 1
+    after = answer(batcher, model, {"examples": examples_for(2, 3)})
+    assert len(after["probabilities"]) == 3
     assert model.batch_sizes == [1, 3], "the cancelled request was not run"
 
 
@@ -161,16 +178,16 @@ def test_coroutines_get_their_own_rows_with_one_wake_up_of_their_loop_per_batch(
 def test_a_request_larger_than_max_batch_size_is_refused_by_name(loaded):
     batcher = batching.Batcher(batching.Parameters(max_batch_size=4))
     with pytest.raises(ServingError, match="Task size 5 is larger than maximum input batch size 4"):
-        batcher.submit(loaded, SIGNATURE, {"examples": examples_for(0, 5)})
+        answer(batcher, loaded, {"examples": examples_for(0, 5)})
 
 
 def test_allowed_batch_sizes_pad_the_batch_and_the_answer_drops_the_padding(loaded):
     model = Recording(loaded)
     batcher = batching.Batcher(batching.Parameters(max_batch_size=8, allowed_batch_sizes=(4, 8)))
     request = examples_for(5, 3)
-    answer = batcher.submit(model, SIGNATURE, {"examples": request}).result()
+    answered = answer(batcher, model, {"examples": request})
     assert model.batch_sizes == [4]
-    np.testing.assert_array_equal(answer["probabilities"],
+    np.testing.assert_array_equal(answered["probabilities"],
                                   loaded.run(SIGNATURE, {"examples": request})["probabilities"])
 
 
