@@ -47,6 +47,17 @@ def answer(batcher, model, inputs, signature=SIGNATURE):
     return asyncio.run(batcher.run(model, signature, inputs))
 
 
+async def held_in_its_session_call(batcher, model, request):
+    """Starts `request` and holds the one batch thread inside its Session call with it; returns the
+    running request, so that those sent next queue up behind it."""
+    model.release.clear()
+    running = asyncio.ensure_future(batcher.run(model, SIGNATURE, {"examples": request}))
+    await asyncio.sleep(0)  # (queued)
+    while batcher._queues:  # pylint: disable=protected-access  (until the thread took it)
+        await asyncio.sleep(0.01)
+    return running
+
+
 def concurrently(batcher, model, requests, signature=SIGNATURE, key="examples"):
     """Sends every request from its own thread at once; returns answers (or errors) in order."""
     answers = [None] * len(requests)
@@ -95,11 +106,7 @@ def test_a_full_queue_refuses_with_tf_servings_unavailable_message(loaded):
         max_batch_size=2, max_enqueued_batches=1, num_batch_threads=1, batch_timeout_micros=0))
 
     async def send_three():
-        model.release.clear()  # the one batch thread is held inside its Session call
-        running = asyncio.ensure_future(batcher.run(model, SIGNATURE, {"examples": examples_for(0, 2)}))
-        await asyncio.sleep(0)  # (queued)
-        while batcher._queues:  # pylint: disable=protected-access  (until the thread took it)
-            await asyncio.sleep(0.01)
+        running = await held_in_its_session_call(batcher, model, examples_for(0, 2))
         waiting = asyncio.ensure_future(batcher.run(model, SIGNATURE, {"examples": examples_for(1, 2)}))
         await asyncio.sleep(0)
         assert batcher._queues  # pylint: disable=protected-access
@@ -121,11 +128,7 @@ def test_a_request_whose_client_went_away_is_dropped_and_the_batch_thread_keeps_
         max_batch_size=8, num_batch_threads=1, batch_timeout_micros=0))
 
     async def send_and_go_away():
-        model.release.clear()  # the one batch thread is held inside its Session call
-        running = asyncio.ensure_future(batcher.run(model, SIGNATURE, {"examples": examples_for(0, 1)}))
-        await asyncio.sleep(0)  # (queued)
-        while batcher._queues:  # pylint: disable=protected-access  (until the thread took it)
-            await asyncio.sleep(0.01)
+        running = await held_in_its_session_call(batcher, model, examples_for(0, 1))
         gone = asyncio.ensure_future(batcher.run(model, SIGNATURE, {"examples": examples_for(1, 2)}))
         await asyncio.sleep(0)  # (queued)
         assert gone.cancel()  # what the server's handler gets when its client disconnects
@@ -154,15 +157,11 @@ def test_coroutines_get_their_own_rows_with_one_wake_up_of_their_loop_per_batch(
             return call_soon_threadsafe(callback, *args)
 
         loop.call_soon_threadsafe = counted
-        model.release.clear()  # the one batch thread is held inside its Session call ...
-        first = asyncio.ensure_future(batcher.run(model, SIGNATURE, {"examples": requests[0]}))
-        await asyncio.sleep(0)  # (queued)
-        while batcher._queues:  # pylint: disable=protected-access  (until the thread took it)
-            await asyncio.sleep(0.01)
+        first = await held_in_its_session_call(batcher, model, requests[0])
         rest = [asyncio.ensure_future(batcher.run(model, SIGNATURE, {"examples": r}))
                 for r in requests[1:]]
         gone = asyncio.ensure_future(batcher.run(model, SIGNATURE, {"examples": examples_for(9, 2)}))
-        await asyncio.sleep(0.05)  # ... while the others queue up, and one caller goes away
+        await asyncio.sleep(0.05)  # while the others queue up, and one caller goes away
         gone.cancel()
         model.release.set()
         return await asyncio.gather(first, *rest)
