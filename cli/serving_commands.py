@@ -19,18 +19,19 @@ def _labels(pairs):
 
 
 def deploy_config(args: argparse.Namespace) -> int:
-    settings = deploy.DeploySettings(
-        model_name=options.model_name(args), serving_dir=args.serving_dir, policy=args.policy,
-        versions=tuple(args.version or ()), labels=_labels(args.label),
-        batching=not args.no_batching,
-    )
     try:
+        settings = deploy.DeploySettings(
+            model_name=options.model_name(args), serving_dir=args.serving_dir, policy=args.policy,
+            versions=tuple(args.version or ()), labels=_labels(args.label),
+            batching=not args.no_batching,
+        )
         paths = deploy.write_all(settings, args.out)
     except ValueError as error:
         print(f"error: {error}")
         return 1
     print("\n".join(f"wrote {path}" for path in paths.values()))
-    print(f"Copy models.config, monitoring.config and batching.config into {args.serving_dir}, then\n"
+    configs = ", ".join(name for name in paths if name.endswith(".config"))
+    print(f"Copy {configs} into {args.serving_dir}, then\n"
           f"  docker compose -f {paths['docker-compose.yaml']} up")
     return 0
 
@@ -142,7 +143,7 @@ def add_parsers(subparsers) -> None:
     parser.add_argument("--policy", choices=deploy.POLICIES, default=deploy.DeploySettings.policy, help="version policy")
     parser.add_argument("--version", type=int, action="append", help="served version (policy specific)")
     parser.add_argument("--label", action="append", metavar="NAME=VERSION", help="e.g. stable=1700000000")
-    parser.add_argument("--no-batching", action="store_true")
+    parser.add_argument("--no-batching", action="store_true", help="TF Serving without server-side batching (no batching.config)")
     parser.add_argument("--out", default="deploy", help="folder for the artefacts (default: %(default)s)")
     parser.set_defaults(handler=deploy_config)
 

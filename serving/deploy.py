@@ -69,8 +69,13 @@ def monitoring_config() -> str:
 
 
 def batching_config() -> str:
-    """Small-latency batching for single-example requests on CPU."""
-    return ("max_batch_size { value: 128 }\nbatch_timeout_micros { value: 2000 }\n"
+    """TF Serving's starting point for batching on CPU (its batching guide, "CPU-only: One
+    Approach"): no timeout, so requests merge while the batch threads are busy and a lone request
+    waits for nothing; one batch thread per core of the serving host."""
+    return ("# TF Serving batching parameters (text format), written by `tfxpipe deploy-config`.\n"
+            "# num_batch_threads: one per CPU core of the serving host. A batch_timeout_micros of\n"
+            "# 1000-10000 can make batches larger; every lone request then waits that long.\n"
+            "max_batch_size { value: 1024 }\nbatch_timeout_micros { value: 0 }\n"
             "max_enqueued_batches { value: 100 }\nnum_batch_threads { value: 4 }\n")
 
 
@@ -127,10 +132,11 @@ def write_all(settings: DeploySettings, out_dir: str) -> Dict[str, str]:
     contents = {
         "models.config": text_format.MessageToString(model_server_config(settings)),
         "monitoring.config": monitoring_config(),
-        "batching.config": batching_config(),
         "docker-compose.yaml": yaml.safe_dump(compose_file(settings), sort_keys=False),
         "kubernetes.yaml": yaml.safe_dump_all(kubernetes_manifest(settings), sort_keys=False),
     }
+    if settings.batching:
+        contents["batching.config"] = batching_config()
     paths = {}
     for name, text in contents.items():
         paths[name] = os.path.join(out_dir, name)

@@ -250,4 +250,4 @@ def test_the_batching_config_deploy_config_writes_for_tf_serving_is_read_the_sam
     path.write_text(deploy.batching_config())
     parameters = batching.read_parameters(str(path))
     assert (parameters.max_batch_size, parameters.batch_timeout_micros,
-            parameters.max_enqueued_batches, parameters.num_batch_threads) == (128, 2000, 100, 4)
+            parameters.max_enqueued_batches, parameters.num_batch_threads) == (1024, 0, 100, 4)

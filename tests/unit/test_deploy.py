@@ -67,3 +67,24 @@ def test_compose_and_kubernetes_run_tf_serving_on_both_ports(serving_dir, tmp_pa
     assert svc["kind"] == "Service" and {p["port"] for p in svc["spec"]["ports"]} == {8500, 8501}
     with open(paths["monitoring.config"], encoding="utf-8") as f:
         assert 'path: "/monitoring/prometheus/metrics"' in f.read()
+
+
+@pytest.mark.parametrize("batching", [True, False], ids=["batching", "no-batching"])
+def test_batching_is_written_and_switched_on_only_when_asked_for(serving_dir, tmp_path, batching):
+    paths = deploy.write_all(deploy.DeploySettings("taxi", serving_dir, batching=batching),
+                             str(tmp_path / "out"))
+    assert ("batching.config" in paths) == os.path.exists(tmp_path / "out" / "batching.config") == batching
+    with open(paths["docker-compose.yaml"], encoding="utf-8") as f:
+        command = yaml.safe_load(f)["services"]["tf-serving"]["command"]
+    assert ("--enable_batching" in command) == batching
+    assert ("--batching_parameters_file=/models/batching.config" in command) == batching
+
+
+def test_a_malformed_label_is_an_error_line_not_a_traceback(serving_dir, tmp_path, capsys):
+    from cli import main  # pylint: disable=import-outside-toplevel
+
+    for label in ("stable", "stable=x"):
+        assert main.main(["deploy-config", "--serving-dir", serving_dir, "--model-name", "taxi",
+                          "--label", label, "--out", str(tmp_path / "out")]) == 1
+        assert f"error: label {label!r} is not NAME=VERSION" in capsys.readouterr().out
+    assert not os.path.exists(tmp_path / "out")
