@@ -1,6 +1,6 @@
 """Pipeline settings in one place. The command line reads its defaults here and overrides any of them.
 
-Every path is resolved against the current directory or given explicitly: nothing lives under $HOME.
+Every path is resolved against the current directory or given explicitly: none lives under $HOME.
 """
 import dataclasses
 import os

@@ -4,7 +4,7 @@ defined here, once, with their defaults from `ServerSettings`; `tfxpipe serve` a
 import argparse
 import os
 
-from serving.server import ServerSettings
+from serving.settings import ServerSettings
 
 DEFAULTS = ServerSettings()
 
@@ -55,7 +55,7 @@ def serve(args: argparse.Namespace) -> int:
     else:
         config = servables.single_model_config(
             args.model_name, os.path.join(args.serving_dir, args.model_name))
-    settings = server.ServerSettings(
+    settings = ServerSettings(
         host=args.host, rest_port=args.rest_port, grpc_port=args.grpc_port,
         poll_seconds=args.poll_seconds, settle_seconds=args.settle_seconds,
         max_request_bytes=int(args.max_request_mb * (1 << 20)), ready_file=args.ready_file,

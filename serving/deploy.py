@@ -13,7 +13,6 @@ import yaml
 from google.protobuf import text_format
 from tensorflow_serving.config import model_server_config_pb2
 
-from serving import model_dir
 
 SERVING_IMAGE = "tensorflow/serving:2.16.1"  # same minor version as the TF that trains the model
 GRPC_PORT, REST_PORT = 8500, 8501
@@ -35,6 +34,9 @@ class DeploySettings:
 def model_server_config(settings: DeploySettings) -> model_server_config_pb2.ModelServerConfig:
     if settings.policy not in POLICIES:
         raise ValueError(f"version policy {settings.policy!r} is not one of {', '.join(POLICIES)}")
+    # pylint: disable=import-outside-toplevel  (tfx's file I/O loads TensorFlow: not for every command)
+    from serving import model_dir
+
     available = set(model_dir.versions(os.path.join(settings.serving_dir, settings.model_name)))
     wanted = set(settings.versions) | set((settings.labels or {}).values())
     missing = sorted(wanted - available)

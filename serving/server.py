@@ -3,15 +3,12 @@ same model directory layout, models.config and warmup files), for where the real
 `tensorflow_model_server` cannot run: laptops without Docker, CI, infra validation before a push.
 """
 import asyncio
-import dataclasses
 import gc
 import json
 import logging
 import os
 import signal
 import threading
-from typing import Optional
-
 import uvloop
 from tensorflow_serving.config import model_server_config_pb2
 
@@ -19,38 +16,7 @@ from serving import api, batching, grpc_api, metrics, rest, servables, warmup
 from serving.dispatch import Dispatcher
 from serving.request_log import RequestLog
 from serving.servables import ModelVersions
-
-
-@dataclasses.dataclass(frozen=True)
-class ServerSettings:
-    host: str = "127.0.0.1"  # reachable from this machine only, unless told otherwise
-    rest_port: int = 8501
-    grpc_port: int = 8500
-    poll_seconds: float = 1.0  # TF Serving's --file_system_poll_wait_seconds
-    settle_seconds: float = 1.0  # a version folder must stay unchanged this long before loading
-    max_request_bytes: int = 16 << 20
-    workers: int = 16
-    ready_file: Optional[str] = None  # JSON {"rest_port", "grpc_port", "pid"} once serving
-    request_log_dir: Optional[str] = None
-    request_log_sample_rate: float = 1.0
-    request_log_max_bytes: int = 64 << 20
-    metrics_path: Optional[str] = metrics.PATH  # Prometheus, on the REST port; None: off
-    shutdown_grace_seconds: float = 10.0  # SIGTERM/SIGINT: requests in progress may finish this long
-    batching_parameters: Optional[batching.Parameters] = None  # None: no server-side batching
-    # serving/executor.py where the graph allows; off (`--default-executor`, hidden) only for
-    # benchmarks/serving_latency.py, which measures what it buys
-    single_threaded_executor: bool = True
-    # uvloop (libuv) in place of asyncio's own event loop: the event loop is the server's bound under
-    # load; off (`--asyncio-loop`, hidden) only for benchmarks/serving_latency.py, which measures it
-    uvloop: bool = True
-    # grpc.aio servers sharing the gRPC port (serving/grpc_api.py: why); 1 (`--grpc-acceptors 1`,
-    # hidden) only for benchmarks/serving_latency.py, which measures what more of them buy
-    grpc_acceptors: int = 8
-    # `freeze_heap` once models are loaded; off (`--no-gc-freeze`, hidden) only for the benchmark
-    gc_freeze: bool = True
-    # With batching, TensorFlow's intra-op threads do not spin (`build`: why); TF's default
-    # (`--tf-thread-spinning`, hidden) only for the benchmark, which measures it
-    tf_thread_spinning: bool = False
+from serving.settings import ServerSettings
 
 
 def build(config: model_server_config_pb2.ModelServerConfig, settings: ServerSettings

@@ -1,7 +1,10 @@
 """Imports flow one way: cli -> pipeline -> serving -> schema -> models (each may skip layers),
-never back up, so each layer can be read, tested and reused without the ones above it."""
+never back up, so each layer can be read, tested and reused without the ones above it. And the
+command line is built without TensorFlow, which only the commands that need it import."""
 import ast
 import os
+import subprocess
+import sys
 from typing import Dict, Set
 
 from pipeline.configs import PROJECT_ROOT
@@ -38,3 +41,15 @@ def test_the_scan_sees_the_imports_that_are_there():
     imports = imported_packages()
     assert "pipeline" in imports["cli"] and "serving" in imports["pipeline"]
     assert "models" in imports["schema"] and imports["models"] == set()
+
+
+def test_the_command_line_is_built_without_importing_tensorflow():
+    """~2 s of imports every `tfxpipe` command (`--help`, `runs`, `predict` ...) would pay."""
+    script = ("import contextlib, io, sys, cli.main\n"
+              "with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):\n"
+              "    cli.main.main(['--help'])  # builds every command's parser\n"
+              "print(sorted(m for m in ('tensorflow', 'tfx', 'tensorflow_data_validation', "
+              "'apache_beam') if m in sys.modules))")
+    loaded = subprocess.run([sys.executable, "-c", script], cwd=PROJECT_ROOT, capture_output=True,
+                            text=True, check=True)
+    assert loaded.stdout.strip() == "[]"

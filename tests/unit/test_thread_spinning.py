@@ -4,15 +4,16 @@ import pytest
 
 from serving import batching, servables, server
 from serving.servables import LoadedVersion
+from serving.settings import ServerSettings
 from tests import serving_models
 
 EMPTY_CONFIG = servables.single_model_config("toy", "/nonexistent/toy")
 
 
 @pytest.mark.parametrize("settings, spinning", [
-    (server.ServerSettings(batching_parameters=batching.Parameters(num_batch_threads=1)), False),
-    (server.ServerSettings(), True),
-    (server.ServerSettings(batching_parameters=batching.Parameters(num_batch_threads=1),
+    (ServerSettings(batching_parameters=batching.Parameters(num_batch_threads=1)), False),
+    (ServerSettings(), True),
+    (ServerSettings(batching_parameters=batching.Parameters(num_batch_threads=1),
                            tf_thread_spinning=True), True),
 ])
 def test_a_batching_server_loads_its_versions_without_thread_spinning(monkeypatch, settings,
