@@ -9,6 +9,7 @@ import logging
 import os
 import signal
 import threading
+
 import uvloop
 from tensorflow_serving.config import model_server_config_pb2
 
