@@ -233,6 +233,14 @@ class ModelVersions:
                     self._retire(version)
             return self._states != before
 
+    def announce_if_empty(self) -> None:
+        """Says so when no version is served (after start-up's polls, as TF Serving logs it), so a
+        wrong --serving-dir or --model-name shows at start, not as 404s later."""
+        if not self._available:
+            self._announce(f"model {self.name}: no version available under {self.config.base_path} "
+                           "(a folder per version, named by an integer, holding saved_model.pb); "
+                           "it is served once one loads")
+
     def _load(self, version: int) -> None:
         path = os.path.join(self.config.base_path, str(version))
         self._states[version] = VersionState(State.LOADING)

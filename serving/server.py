@@ -136,6 +136,7 @@ def serve(config: model_server_config_pb2.ModelServerConfig, settings: ServerSet
     threading.Event().wait(settings.settle_seconds)
     for model in server.models.values():
         model.poll()  # ... and load what stayed unchanged
+        model.announce_if_empty()
     if settings.gc_freeze:
         freeze_heap()
     serving = _serve(server, settings, Dispatcher(settings.workers))

@@ -24,13 +24,14 @@ def place(built, base, version, weight):
     shutil.copytree(built[weight], os.path.join(base, str(version)))
 
 
-def versions_of(base, policy=None, labels=None, on_loaded=lambda loaded: None):
+def versions_of(base, policy=None, labels=None, on_loaded=lambda loaded: None,
+                announce=lambda line: None):
     config = model_server_config_pb2.ModelConfig(name="toy", base_path=str(base))
     if policy:
         config.model_version_policy.CopyFrom(policy)
     for label, version in (labels or {}).items():
         config.version_labels[label] = version
-    return ModelVersions(config, on_loaded=on_loaded, settle_seconds=0)
+    return ModelVersions(config, on_loaded=on_loaded, settle_seconds=0, announce=announce)
 
 
 def poll_twice(model):
@@ -146,3 +147,16 @@ def test_specific_and_all_policies_and_labels(built, tmp_path):
     poll_twice(model)
     assert sorted(model.states()) == [1, 2, 3]
     assert np.isfinite(answer(model, 3))
+
+
+def test_a_model_with_nothing_to_serve_says_so_and_a_served_one_does_not(built, tmp_path):
+    lines = []
+    empty = versions_of(tmp_path / "missing" / "toy", announce=lines.append)
+    poll_twice(empty)
+    empty.announce_if_empty()
+    assert len(lines) == 1 and f"no version available under {tmp_path / 'missing' / 'toy'}" in lines[0]
+    place(built, tmp_path / "toy", 1, 1)
+    served = versions_of(tmp_path / "toy", announce=lines.append)
+    poll_twice(served)
+    served.announce_if_empty()
+    assert len(lines) == 2 and "toy version 1 available" in lines[1]  # its load, nothing more
