@@ -26,7 +26,7 @@ DATE_REASON = f"date: {CALENDAR}"
 # check (each new span is a later period by nature).
 EPOCH = (946684800, 4102444800)  # 2000-01-01 and 2100-01-01 in seconds since 1970
 TIME_UNITS = {"seconds": 1, "milliseconds": 1000}
-DATE = re.compile(r"\d{4}-\d{2}-\d{2}([ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?"
+DATE = re.compile(r"\d{4}(-\d{2}-|/\d{2}/)\d{2}([ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?"
                   r"|\d{1,2}/\d{1,2}/\d{4}( \d{1,2}:\d{2}(:\d{2})?( ?[AaPp][Mm])?)?")
 NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
 Stats = statistics_pb2.FeatureNameStatistics

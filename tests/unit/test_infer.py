@@ -69,6 +69,14 @@ def test_date_column_is_excluded_because_the_model_would_learn_calendar_time(cra
     assert "calendar time" in columns.DATE_REASON and "recorded" not in draft.declaration["features"]
 
 
+@pytest.mark.parametrize("cell, is_date", [
+    ("2021-01-31", True), ("2021-01-31T12:30:00Z", True), ("2021-01-31 12:30:00.5+01:00", True),
+    ("2010/01/01 00:00", True), ("1/31/2021 3:15 PM", True),
+    ("2021", False), ("12/31", False), ("2021/01-31", False), ("20210131", False), ("1.5", False)])
+def test_dates_are_recognised_in_their_common_written_forms(cell, is_date):
+    assert bool(columns.DATE.fullmatch(cell)) is is_date
+
+
 @pytest.mark.parametrize("unit, scale", [("seconds", 1), ("milliseconds", 1000)])
 def test_epoch_timestamps_are_excluded_and_kept_in_2000_to_2100_in_their_unit(tmp_path, unit, scale):
     """Seattle's weather days as seconds since 1970 (and the same in milliseconds): a timestamp, not
