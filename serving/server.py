@@ -110,12 +110,19 @@ async def _serve(server: api.ModelServer, settings: ServerSettings, dispatcher: 
           f"gRPC {grpc_port}", flush=True)
     if settings.ready_file:
         _write_ready_file(settings.ready_file, rest_port, grpc_port)
-    stopped = asyncio.Event()
     loop = asyncio.get_running_loop()
+    stopped: "asyncio.Future[signal.Signals]" = loop.create_future()
+
+    def on_signal(number: signal.Signals) -> None:
+        if not stopped.done():  # a second signal while stopping changes nothing
+            stopped.set_result(number)
+
     for signal_number in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signal_number, stopped.set)
-    await stopped.wait()
+        loop.add_signal_handler(signal_number, on_signal, signal_number)
+    received = await stopped
     # Graceful: neither port takes new requests; those in progress finish (within the grace time).
+    print(f"Stopping on {received.name}: no new requests; those in progress get up to "
+          f"{settings.shutdown_grace_seconds:g} s to finish", flush=True)
     stop_polling.set()
     grpc_stopped = asyncio.ensure_future(grpc_api.stop(grpc_servers,
                                                       settings.shutdown_grace_seconds))
@@ -125,6 +132,7 @@ async def _serve(server: api.ModelServer, settings: ServerSettings, dispatcher: 
     dispatcher.shutdown()
     if request_log is not None:
         request_log.close()
+    print("Stopped", flush=True)
 
 
 def serve(config: model_server_config_pb2.ModelServerConfig, settings: ServerSettings) -> None:

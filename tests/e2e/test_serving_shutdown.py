@@ -44,6 +44,7 @@ def test_sigterm_during_load_finishes_requests_in_progress_and_exits_zero(tmp_pa
         time.sleep(0.8)  # the big body is sent and being answered
         server.process.send_signal(signal.SIGTERM)
         exit_code = server.process.wait(timeout=30)
+        log = server.log()
         sender.join()
         stop.set()
         for client in clients:
@@ -53,3 +54,5 @@ def test_sigterm_during_load_finishes_requests_in_progress_and_exits_zero(tmp_pa
     answered = [s for s in statuses if s != "refused"]
     assert answered and set(answered) == {200}, "no request got an error answer, only refusals"
     assert "refused" in statuses, "after SIGTERM new requests are not taken"
+    assert "Stopping on SIGTERM: no new requests; those in progress get up to" in log
+    assert log.rstrip().endswith("Stopped"), log[-500:]
