@@ -51,6 +51,17 @@ def test_smaller_spans_are_noisier_so_their_thresholds_are_higher(penguins):
     assert all(small.noise[n].span > halves.noise[n].span for n in PENGUIN_FEATURES)
 
 
+def test_sketched_value_counts_give_the_same_noise_as_exact_ones(penguins, monkeypatch):
+    """The calibration's sliced pass counts values with TFDV's sketch (it is faster): for columns of
+    up to 1,024 values the distances must be those of TFDV's exact counts, which the gate uses."""
+    _, schema, statistics_of = penguins
+    sketched = calibration.calibrate(statistics_of, schema, PENGUIN_FEATURES, "p", rows=344, pairs=4)
+    monkeypatch.setattr(calibration, "stats_options", lambda schema, **options: distances.stats_options(
+        schema, **{**options, "use_sketch_based_topk_uniques": False}))
+    exact = calibration.calibrate(statistics_of, schema, PENGUIN_FEATURES, "p", rows=344, pairs=4)
+    assert sketched.noise == exact.noise and sketched.noise["island"].span > 0
+
+
 def test_the_schema_comment_says_how_each_threshold_was_obtained_and_survives_recalibration(penguins, tmp_path):
     _, schema, statistics_of = penguins
     measured = calibration.calibrate(statistics_of, schema, PENGUIN_FEATURES, "penguins.csv", rows=344)
