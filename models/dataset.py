@@ -235,6 +235,7 @@ def _feature(name: str, spec: Any) -> Feature:
 def _label(spec: Mapping[str, Any], task: Task) -> Label:
     if not isinstance(spec, Mapping) or "column" not in spec:
         raise DeclarationError("label: give at least `column`, the CSV column the model predicts")
+    _known("label: ", spec, [f.name for f in dataclasses.fields(Label)])
     derived = None
     if spec.get("derived"):
         d = spec["derived"]
@@ -271,10 +272,19 @@ def _tuning(raw: Any) -> Dict[str, Any]:
     return checked
 
 
+def _known(section: str, raw: Mapping[str, Any], known) -> None:
+    """A misspelt setting would otherwise be ignored without a word (`slice:` for `slices:`)."""
+    unknown = sorted(str(key) for key in set(raw) - set(known))
+    if unknown:
+        raise DeclarationError(f"{section}unknown setting(s) {', '.join(unknown)}; "
+                               f"known: {', '.join(sorted(known))}")
+
+
 def parse(raw: Mapping[str, Any], folder: str = "") -> Dataset:
     """A Dataset from the declaration's mapping (as read from YAML or `to_config`)."""
     if not isinstance(raw, Mapping):
         raise DeclarationError("the declaration must be a mapping of settings")
+    _known("", raw, [f.name for f in dataclasses.fields(Dataset)] + ["task"])
     missing = [key for key in ("name", "task", "label", "features") if key not in raw]
     if missing:
         raise DeclarationError(f"missing setting(s): {', '.join(missing)}")
@@ -304,6 +314,7 @@ def parse(raw: Mapping[str, Any], folder: str = "") -> Dataset:
     if unknown_slices:
         raise DeclarationError(f"slices {', '.join(unknown_slices)} are not declared features")
     blessing_raw = dict(raw.get("blessing") or {})
+    _known("blessing: ", blessing_raw, [f.name for f in dataclasses.fields(Blessing)])
     blessing = Blessing(
         minimum=dict(blessing_raw.pop("minimum", {}) or {}),
         maximum=dict(blessing_raw.pop("maximum", {}) or {}),
