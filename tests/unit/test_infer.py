@@ -272,6 +272,17 @@ def test_too_few_rows_are_refused(tmp_path):
         infer.infer(_csv(tmp_path, _crafted(49)), "outcome")
 
 
+def test_a_file_that_is_not_comma_separated_is_refused_naming_the_file_once(tmp_path):
+    public_datasets.PENGUINS.write_csv(str(tmp_path / "comma.csv"))
+    path = str(tmp_path / "penguins.csv")
+    pd.read_csv(tmp_path / "comma.csv").to_csv(path, sep=";", index=False)
+    with pytest.raises(infer.InitError) as refused:
+        infer.infer(path, "species")
+    assert str(refused.value) == (f"{path} is not comma-separated (one column; ';' separates the "
+                                  "header); expected comma-separated columns: fix the file or move it "
+                                  "out of the data folder")
+
+
 @pytest.mark.parametrize("make, message", [
     (lambda tmp: str(tmp / "absent.csv"), "does not exist"),
     (lambda tmp: str(tmp), "holds no CSV files"),
