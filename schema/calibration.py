@@ -161,7 +161,8 @@ def sample_pairs(statistics_of, schema: schema_pb2.Schema, rows: int, span_rows:
     # Sketch-based top-k: TFDV's exact top-k emits a statistics proto per slice and column, which
     # its final merge re-serializes quadratically (80 slices of the taxi sample: 12,000 merge
     # inputs, 200 MB, half the time of `calibrate`); the sketch's 1,024 counters count exactly
-    # any column of up to 1,024 values, so every vocabulary (test_calibration.py compares).
+    # any column of up to 1,024 values, so every vocabulary `init` drafts (test_calibration.py
+    # compares); above that (hashed strings) the counts of rare values are approximate.
     options = stats_options(schema, experimental_slice_functions=[_random_pairs(shares, pairs, seed)],
                             use_sketch_based_topk_uniques=True)
     sliced = {d.name: d for d in statistics_of(options).datasets}
