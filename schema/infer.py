@@ -46,10 +46,7 @@ def _read(path: str) -> Tuple[List[str], Dict[str, Counter], int]:
     rows = 0
     for file in files:
         for finding in checks.check_csv_file(file, header):
-            name = os.path.basename(file)  # the detail may start with it: name the file once
-            detail = file + finding.detail[len(name):] if finding.detail.startswith(name) else \
-                f"{file}: {finding.detail}"
-            raise InitError(f"{detail} ({finding.actual}); expected {finding.expected}: "
+            raise InitError(f"{finding.detail} ({finding.actual}); expected {finding.expected}: "
                             "fix the file or move it out of the data folder")
         with open(file, newline="", encoding="utf-8") as f:
             reader = csv.reader(f)

@@ -278,7 +278,7 @@ def test_a_file_that_is_not_comma_separated_is_refused_naming_the_file_once(tmp_
     pd.read_csv(tmp_path / "comma.csv").to_csv(path, sep=";", index=False)
     with pytest.raises(infer.InitError) as refused:
         infer.infer(path, "species")
-    assert str(refused.value) == (f"{path} is not comma-separated (one column; ';' separates the "
+    assert str(refused.value) == ("penguins.csv is not comma-separated (one column; ';' separates the "
                                   "header); expected comma-separated columns: fix the file or move it "
                                   "out of the data folder")
 
