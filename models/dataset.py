@@ -12,7 +12,7 @@ import dataclasses
 import enum
 import os
 import re
-from typing import Any, Dict, Mapping, Optional, Tuple
+from typing import Any, Dict, Mapping, Optional, Sequence, Tuple
 
 import yaml
 
@@ -272,7 +272,7 @@ def _tuning(raw: Any) -> Dict[str, Any]:
     return checked
 
 
-def _known(section: str, raw: Mapping[str, Any], known) -> None:
+def _known(section: str, raw: Mapping[str, Any], known: Sequence[str]) -> None:
     """A misspelt setting would otherwise be ignored without a word (`slice:` for `slices:`)."""
     unknown = sorted(str(key) for key in set(raw) - set(known))
     if unknown:
