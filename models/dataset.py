@@ -220,9 +220,7 @@ def _feature(name: str, spec: Any) -> Feature:
         kind = Kind(spec["kind"])
     except ValueError:
         raise DeclarationError(f"feature {name!r}: unknown kind {spec['kind']!r}; one of {kinds}") from None
-    unknown = set(spec) - {f.name for f in dataclasses.fields(Feature)}
-    if unknown:
-        raise DeclarationError(f"feature {name!r}: unknown setting(s) {', '.join(sorted(unknown))}")
+    _known(f"feature {name!r}: ", spec, [f.name for f in dataclasses.fields(Feature) if f.name != "name"])
     feature = Feature(**{**spec, "name": name, "kind": kind})
     if kind in (Kind.BUCKETIZED, Kind.HASHED) and feature.buckets < 1:
         raise DeclarationError(f"feature {name!r}: {kind.value} needs `buckets` >= 1")

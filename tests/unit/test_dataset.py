@@ -71,6 +71,7 @@ def _write(tmp_path, **changes):
     ({"features": {"x": {"kind": "hashed"}}}, "needs `buckets`"),
     ({"features": {"a b": "numeric", "a-b": "numeric"}}, "differ only in punctuation"),
     ({"slices": ["z"]}, "not declared features"),
+    ({"features": {"x": {"kind": "numeric", "bukets": 3}}}, "feature 'x': unknown setting.s. bukets; known: "),
     ({"slice": ["x"]}, "unknown setting.s. slice; known: blessing, data, "),
     ({"blessing": {"max_dorp": 0.1}}, "blessing: unknown setting.s. max_dorp; known: "),
     ({"label": {"column": "y", "classes": ["a", "b"], "clases": []}}, "label: unknown setting.s. clases"),
