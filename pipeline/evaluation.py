@@ -34,7 +34,9 @@ def _slice_name(slice_key) -> str:
 
 
 def metric_name(key) -> str:
-    """TFMA's metric key as shown: `precision[Adelie]` per class, `macro_f1` averaged."""
+    """TFMA's metric key as shown. Per-class scores carry their class in their name
+    (`pipeline/class_scores.py`); TFMA's own macro averages and class ids are read from results
+    written before it."""
     if key.HasField("aggregation_type"):
         return f"macro_{key.name}"
     if key.sub_key.HasField("class_id"):

@@ -4,7 +4,8 @@ Metric names are the short ones users write in the declaration's `blessing` and 
 (`--min auc=0.8`, `--max rmse=40`); each maps to a TFMA or Keras metric, renamed so TFMA's results
 carry the same short name.
 - binary: auc, accuracy, precision, recall, calibration; main metric auc;
-- multi-class: accuracy, macro_f1 (and precision/recall per class); main metric accuracy;
+- multi-class: accuracy, macro_f1, macro_precision, macro_recall (each with its score per class,
+  `pipeline/class_scores.py`); main metric accuracy;
 - regression: rmse, mae; main metric rmse (lower is better);
 - all: skill_vs_naive (`pipeline/naive_skill.py`), example_count.
 """
@@ -15,7 +16,7 @@ import tensorflow_model_analysis as tfma
 
 from models import signatures
 from models.dataset import LABEL_KEY, Dataset, Task
-from pipeline import naive_skill
+from pipeline import class_scores, naive_skill
 from pipeline.code_digest import code_digest
 
 SKILL = naive_skill.NAME
@@ -35,9 +36,6 @@ _REGRESSION = {
 _BY_TASK = {Task.BINARY: _BINARY, Task.MULTICLASS: _MULTICLASS, Task.REGRESSION: _REGRESSION}
 MAIN_METRIC = {Task.BINARY: "auc", Task.MULTICLASS: "accuracy", Task.REGRESSION: "rmse"}
 LOWER_IS_BETTER = {"rmse", "mae"}
-# Per-class metrics of multi-class models (TFMA binarizes by class id), averaged into macro_<name>.
-_PER_CLASS = ("precision", "recall", "f1")
-_PER_CLASS_CLASSES = {"precision": "Precision", "recall": "Recall", "f1": "F1Score"}
 
 
 def key_metrics(task: Task) -> Tuple[str, ...]:
@@ -48,7 +46,7 @@ def key_metrics(task: Task) -> Tuple[str, ...]:
 
 
 def known_metrics(task: Task) -> Tuple[str, ...]:
-    per_class = tuple(f"macro_{m}" for m in _PER_CLASS) if task is Task.MULTICLASS else ()
+    per_class = tuple(f"macro_{m}" for m in class_scores.SCORES) if task is Task.MULTICLASS else ()
     return (*_BY_TASK[task], *per_class, SKILL)
 
 
@@ -119,16 +117,10 @@ def eval_config(dataset: Dataset, label_range: Optional[Tuple[float, float]] = N
     metrics += [_metric(dataset, name, *spec) for name, spec in _BY_TASK[dataset.task].items()]
     metrics.append(_metric(dataset, SKILL, "SkillVsNaive", naive_skill.__name__, {
         "task": dataset.task.value, "code": code_digest(f"{naive_skill.__name__}.SkillVsNaive")}))
-    specs = [tfma.MetricsSpec(metrics=metrics)]
     if dataset.task is Task.MULTICLASS:
-        class_ids = range(len(dataset.label.classes))
-        per_class = tfma.MetricsSpec(
-            metrics=[tfma.MetricConfig(class_name=_PER_CLASS_CLASSES[m],
-                                       config=json.dumps({"name": m})) for m in _PER_CLASS],
-            binarize=tfma.BinarizationOptions(class_ids={"values": class_ids}),
-            aggregate=tfma.AggregationOptions(macro_average=True,
-                                              class_weights={i: 1.0 for i in class_ids}))
-        specs.append(per_class)
+        metrics += [_metric(dataset, f"macro_{score}", "ClassScores", class_scores.__name__, {
+            "score": score, "classes": list(dataset.label.classes),
+            "code": code_digest(f"{class_scores.__name__}.ClassScores")}) for score in class_scores.SCORES]
     return tfma.EvalConfig(
         # tf_generic: TFMA calls the exported serving signature, what TF Serving answers with. Left
         # unset, TFMA loads the model as Keras when it can (it can, under Keras 2) and evaluates
@@ -141,5 +133,5 @@ def eval_config(dataset: Dataset, label_range: Optional[Tuple[float, float]] = N
             preprocessing_function_names=["transform_features"])],
         slicing_specs=[tfma.SlicingSpec(),
                        *(tfma.SlicingSpec(feature_keys=[s]) for s in dataset.slices)],
-        metrics_specs=specs,
+        metrics_specs=[tfma.MetricsSpec(metrics=metrics)],
     )

@@ -19,7 +19,7 @@ import yaml
 
 from benchmarks import public_datasets
 from models import dataset as dataset_module
-from pipeline import metadata_store, run_summary
+from pipeline import evaluation, metadata_store, run_summary
 from pipeline.configs import PROJECT_ROOT, PipelineConfig
 from serving import client, examples
 from serving import process as serving_server
@@ -245,6 +245,13 @@ def test_runs_and_the_run_report_show_the_tasks_own_metrics(trained):
     with open(report, encoding="utf-8") as f:
         page = f.read()
     assert f"<td>{main}</td>" in page and "Blessed: the model met every threshold." in page
+    if trained.case.task == "multiclass":  # each class's recall: its row of the confusion matrix
+        result = evaluation.load(trained.summary().evaluation_uri)
+        confusion = result.plots[evaluation.OVERALL].confusion
+        for i, name in enumerate(trained.declaration.label.classes):
+            row = sum(count for (actual, _), count in confusion.items() if actual == i)
+            assert result.overall[f"recall[{name}]"] == pytest.approx(confusion.get((i, i), 0) / row)
+            assert f"<td>recall[{name}]</td>" in page
 
 
 TASK_CHARTS = {"binary": ("roc", "pr", "calibration"), "multiclass": ("confusion",),

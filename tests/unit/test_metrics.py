@@ -41,12 +41,48 @@ def test_classification_needs_the_naive_margin_and_no_drop_of_the_main_metric():
     assert thresholds[metrics.SKILL]["valueThreshold"] == {"lowerBound": 0.05}
 
 
-def test_multiclass_reports_macro_averages_over_every_class():
-    config = metrics.eval_config(_declared("multiclass", ("a", "b", "c")))
-    per_class = config.metrics_specs[1]
-    assert list(per_class.binarize.class_ids.values) == [0, 1, 2]
-    assert per_class.aggregate.macro_average
+def test_multiclass_macro_averages_carry_the_declared_bounds_and_the_class_names():
+    config = metrics.eval_config(_declared("multiclass", ("a", "b", "c"), minimum={"macro_f1": 0.8},
+                                           maximum={}))
+    assert _thresholds(config)["macro_f1"]["valueThreshold"] == {"lowerBound": 0.8}
+    scored = {json.loads(m.config)["name"]: json.loads(m.config) for m in config.metrics_specs[0].metrics
+              if m.class_name == "ClassScores"}
+    assert sorted(scored) == ["macro_f1", "macro_precision", "macro_recall"]
+    assert all(c["classes"] == ["a", "b", "c"] for c in scored.values())
     assert metrics.key_metrics(dataset.Task.MULTICLASS)[:2] == ("accuracy", "macro_f1")
+
+
+def test_class_scores_equal_scikit_learns_on_a_real_classifier():
+    """Wine (scikit-learn's bundled data), a logistic regression fitted on half and scored on the
+    other half: each class's precision, recall and F1 of the class ranked first, and their macro
+    averages, as scikit-learn computes them."""
+    import numpy as np  # pylint: disable=import-outside-toplevel
+    from sklearn import datasets, linear_model, metrics as sk_metrics  # pylint: disable=import-outside-toplevel
+    from tensorflow_model_analysis.metrics import metric_types  # pylint: disable=import-outside-toplevel
+
+    from pipeline import class_scores  # pylint: disable=import-outside-toplevel
+
+    features, labels = datasets.load_wine(return_X_y=True)
+    order = np.random.default_rng(0).permutation(len(labels))
+    train, test = order[::2], order[1::2]
+    model = linear_model.LogisticRegression(max_iter=200).fit(features[train][:, :2], labels[train])
+    probabilities = model.predict_proba(features[test][:, :2])  # two features: room for mistakes
+    expected = sk_metrics.precision_recall_fscore_support(
+        labels[test], probabilities.argmax(axis=1), zero_division=0)
+    assert 0.4 < expected[1].mean() < 0.95, "the check needs a model that is neither perfect nor useless"
+    names = ["class_0", "class_1", "class_2"]
+    for score, wanted in zip(class_scores.SCORES, expected[:3]):
+        (computation,) = class_scores.ClassScores(name=f"macro_{score}", score=score,
+                                                  classes=names).computations()
+        combiner = computation.combiner
+        halves = [combiner.create_accumulator(), combiner.create_accumulator()]
+        for i, (label, probability) in enumerate(zip(labels[test], probabilities)):
+            halves[i % 2] = combiner.add_input(halves[i % 2], metric_types.StandardMetricInputs(
+                labels=np.array([label]), predictions=probability.astype(np.float32),
+                example_weights=np.array([1.0])))
+        found = {k.name: v for k, v in combiner.extract_output(combiner.merge_accumulators(halves)).items()}
+        assert found[f"macro_{score}"] == pytest.approx(wanted.mean())
+        assert [found[f"{score}[{n}]"] for n in names] == pytest.approx(list(wanted))
 
 
 def test_a_bound_on_a_metric_the_task_does_not_have_is_refused():
