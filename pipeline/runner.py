@@ -17,7 +17,7 @@ from pipeline import (gate, metadata_server_fixes, metadata_store, metrics, prog
                       run_report, run_summary, runs, runs_index)
 from pipeline.configs import PipelineConfig
 from pipeline.pipeline import create_pipeline
-from schema import checks, report
+from schema import checks, declaration_fit, report
 from serving import model_dir
 
 
@@ -26,15 +26,21 @@ class PipelineFailed(RuntimeError):
 
 
 def check_inputs(config: PipelineConfig) -> None:
-    """Fails before any component runs when the schema is missing or the data cannot be parsed as
-    CSV at all (TFX's reader would crash on it); the gate checks everything else in the pipeline."""
+    """Fails before any component runs when the schema is missing or does not fit the declaration,
+    or the data cannot be parsed as CSV at all (TFX's reader would crash on it); the gate checks
+    everything else in the pipeline."""
     if not os.path.isfile(config.schema_file):
         raise PipelineFailed(f"schema file {config.schema_file} does not exist")
     if not os.path.exists(config.data_root):
         raise PipelineFailed(f"data {config.data_root} does not exist: give a CSV file or a folder "
                              "of CSV files (--data, or `data` in the dataset's declaration)")
+    curated = tfdv.load_schema_text(config.schema_file)
+    disagreements = declaration_fit.mismatches(config.dataset(), curated)
+    if disagreements:
+        raise PipelineFailed(f"the dataset's declaration and its schema {config.schema_file} "
+                             "disagree:\n" + "\n".join(f"- {d}" for d in disagreements))
     folder, _ = checks.latest_and_previous(config.data_root)
-    columns = checks.expected_columns(tfdv.load_schema_text(config.schema_file))
+    columns = checks.expected_columns(curated)
     findings = checks.check_csv_path(folder, columns, config.dataset().name)
     if findings:
         title = f"Data validation of {folder}"

@@ -1,0 +1,54 @@
+"""Does a dataset's declaration (`dataset.yaml`) fit its curated schema (`schema.pbtxt`)?
+
+Both are edited by hand after `tfxpipe init`, and they can drift apart: a feature declared but
+absent from the schema, or declared `numeric` where the schema holds text. Neither the data gate
+(it checks data against the schema) nor TFX notices; Transform then fails on a KeyError or on
+TensorFlow's "Cast string to float is not supported", many lines into a traceback. Checked before a
+run starts, with what to change.
+"""
+from typing import List
+
+from tensorflow_metadata.proto.v0 import schema_pb2
+
+from models.dataset import Dataset, Kind, Task
+
+_TYPE_WORDS = {schema_pb2.BYTES: "text (BYTES)", schema_pb2.INT: "integers (INT)",
+               schema_pb2.FLOAT: "numbers (FLOAT)"}
+_NUMBERS = (schema_pb2.INT, schema_pb2.FLOAT)
+_FOR_TEXT = "declare it categorical_string or hashed, or correct its type in the schema"
+
+
+def _needs(kind: Kind, max_value) -> tuple:
+    """Schema types a feature of `kind` can be transformed from (models/preprocessing.py)."""
+    if kind in (Kind.NUMERIC, Kind.BUCKETIZED):
+        return _NUMBERS
+    if kind is Kind.CATEGORICAL_INT and max_value is not None:
+        return (schema_pb2.INT,)  # identity ids: the value is the id
+    return (schema_pb2.BYTES, *_NUMBERS)  # vocabulary or hashing take either
+
+
+def mismatches(dataset: Dataset, schema: schema_pb2.Schema) -> List[str]:
+    """One line per disagreement, naming the column and what to change; empty when they fit."""
+    types = {f.name: f.type for f in schema.feature}
+    found = []
+    for feature in dataset.features:
+        if feature.name not in types:
+            found.append(f"feature '{feature.name}' is declared but is not a column of the schema: "
+                         "add it to schema.pbtxt (and to the data) or remove it from dataset.yaml")
+        elif types[feature.name] not in _needs(feature.kind, feature.max_value):
+            advice = (_FOR_TEXT if types[feature.name] == schema_pb2.BYTES
+                      else "declare it numeric, or correct its type in the schema")
+            range_note = " with max_value" if feature.max_value is not None else ""
+            found.append(f"feature '{feature.name}' is declared {feature.kind.value}{range_note} but "
+                         f"the schema holds {_TYPE_WORDS.get(types[feature.name], 'no type')}: "
+                         f"{advice}")
+    label = dataset.label
+    for column in label.source_columns:
+        if column not in types:
+            found.append(f"label column '{column}' is not a column of the schema: add it to "
+                         "schema.pbtxt, or name the right column under `label:` in dataset.yaml")
+        elif (label.task is Task.REGRESSION or label.derived) and types[column] not in _NUMBERS:
+            found.append(f"label column '{column}' must hold numbers for a "
+                         f"{'derived' if label.derived else 'regression'} label, but the schema "
+                         f"holds {_TYPE_WORDS.get(types[column], 'no type')}")
+    return found

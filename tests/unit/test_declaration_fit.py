@@ -1,0 +1,63 @@
+"""The declaration and its curated schema must fit each other before a run starts
+(schema/declaration_fit.py): on the bundled taxi folder, edited as a user would edit it."""
+import dataclasses
+import shutil
+
+import pytest
+import tensorflow_data_validation as tfdv
+
+from models.dataset import Feature, Kind, Label, Task
+from pipeline import runner
+from pipeline.configs import PipelineConfig
+from schema import declaration_fit
+from tests.conftest import TAXI, TAXI_SCHEMA
+
+SCHEMA = tfdv.load_schema_text(TAXI_SCHEMA)
+
+
+def _with(**changes):
+    return dataclasses.replace(TAXI, **changes)
+
+
+def test_the_bundled_declaration_fits_its_schema():
+    assert declaration_fit.mismatches(TAXI, SCHEMA) == []
+
+
+def test_a_declared_feature_the_schema_lacks_is_named_with_the_fix():
+    (problem,) = declaration_fit.mismatches(_with(features=(*TAXI.features, Feature("Colour", Kind.NUMERIC))),
+                                            SCHEMA)
+    assert problem.startswith("feature 'Colour' is declared but is not a column of the schema")
+    assert "remove it from dataset.yaml" in problem
+
+
+def test_a_kind_the_schemas_type_cannot_feed_is_named_with_the_kinds_that_can():
+    retyped = {"payment_type": Feature("payment_type", Kind.NUMERIC),  # text
+               "trip_miles": Feature("trip_miles", Kind.CATEGORICAL_INT, max_value=50)}  # floats
+    features = tuple(retyped.get(f.name, f) for f in TAXI.features)
+    floats, text = declaration_fit.mismatches(_with(features=features), SCHEMA)  # declaration order
+    assert text == ("feature 'payment_type' is declared numeric but the schema holds text (BYTES): "
+                    "declare it categorical_string or hashed, or correct its type in the schema")
+    assert floats.startswith("feature 'trip_miles' is declared categorical_int with max_value but "
+                             "the schema holds numbers (FLOAT)")
+    hashed = tuple(Feature(f.name, Kind.HASHED, buckets=10) if f.name == "trip_miles" else f
+                   for f in TAXI.features)
+    assert declaration_fit.mismatches(_with(features=hashed), SCHEMA) == []  # hashing takes numbers
+
+
+def test_a_regression_label_on_text_or_a_missing_label_column_is_named():
+    assert declaration_fit.mismatches(_with(label=Label("company", Task.REGRESSION)), SCHEMA) == [
+        "label column 'company' must hold numbers for a regression label, but the schema holds "
+        "text (BYTES)"]
+    (missing,) = declaration_fit.mismatches(_with(label=Label("tip_share", Task.REGRESSION)), SCHEMA)
+    assert missing.startswith("label column 'tip_share' is not a column of the schema")
+
+
+def test_a_run_stops_before_any_component_when_they_disagree(tmp_path):
+    folder = shutil.copytree(TAXI.folder, tmp_path / "taxi")
+    declaration = folder / "dataset.yaml"
+    declaration.write_text(declaration.read_text().replace("  fare: numeric\n",
+                                                          "  fare: numeric\n  Colour: numeric\n"))
+    config = PipelineConfig(dataset_dir=str(folder), work_dir=str(tmp_path / "work")).resolved()
+    with pytest.raises(runner.PipelineFailed, match=r"(?s)declaration and its schema .* disagree:\n"
+                                                    r"- feature 'Colour' is declared"):
+        runner.check_inputs(config)
