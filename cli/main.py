@@ -111,7 +111,7 @@ def _run(args: argparse.Namespace, resume: bool = False) -> int:
     except runner.PipelineFailed as error:
         print(f"error: {error}", file=sys.stderr)
         if worker_log and os.path.exists(worker_log):
-            print(f"Output of Beam workers and native libraries: {worker_log}", file=sys.stderr)
+            print(f"Details (library logs, output of Beam workers): {worker_log}", file=sys.stderr)
         return 1
     return 0
 

@@ -10,6 +10,7 @@ Caching stays correct: a passing gate is cached with its inputs; a failed one is
 """
 import dataclasses
 import os
+from typing import Dict, List, Tuple
 
 import tensorflow_data_validation as tfdv
 from tfx import types
@@ -35,6 +36,11 @@ def _split_statistics(artifact: types.Artifact, split: str):
     return stats_artifact_utils.load_statistics(artifact, split).proto()
 
 
+def _where(splits: List[str]) -> str:
+    also = f"; also in the {' and '.join(splits[1:])} split" if len(splits) > 1 else ""
+    return f"{splits[0]} split{also}"
+
+
 @component
 def DataGate(  # pylint: disable=invalid-name  (TFX component naming)
     statistics: InputArtifact[standard_artifacts.ExampleStatistics],
@@ -48,7 +54,8 @@ def DataGate(  # pylint: disable=invalid-name  (TFX component naming)
         set(artifact_utils.decode_split_names(previous_statistics.split_names))
         if previous_statistics else set()
     )
-    findings, shown = [], None
+    found: Dict[Tuple[str, str], Tuple[checks.Finding, List[str]]] = {}  # (column, problem) ->
+    shown = None
     for split in artifact_utils.decode_split_names(statistics.split_names):
         stats = _split_statistics(statistics, split)
         shown = shown or stats
@@ -57,7 +64,10 @@ def DataGate(  # pylint: disable=invalid-name  (TFX component naming)
         previous = (_split_statistics(previous_statistics, split)
                     if split == DRIFT_SPLIT and split in previous_splits else None)
         for finding in checks.check_statistics(stats, curated, previous):
-            findings.append(dataclasses.replace(finding, detail=f"[{split} split] {finding.detail}"))
+            found.setdefault((finding.feature, finding.problem), (finding, []))[1].append(split)
+    # A problem of the span shows in each split: told once, with the first split's figures.
+    findings = [dataclasses.replace(finding, detail=f"[{_where(splits)}] {finding.detail}")
+                for finding, splits in found.values()]
     title = "Data validation (pipeline data gate)"
     path = report.write_html(os.path.join(report_dir, REPORT_FILE), findings, title, shown)
     report.write_html(os.path.join(report_out.uri, REPORT_FILE), findings, title, shown)

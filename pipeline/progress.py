@@ -46,10 +46,11 @@ def configure_logging(verbose: bool) -> None:
 @contextlib.contextmanager
 def process_output_to(path: Optional[str]) -> Iterator[None]:
     """While the block runs, what is written to this process's stderr *file descriptor* goes to
-    `path` (None: no change); Python's `sys.stderr` (errors, the console log handler) stays on the
-    terminal. Beam's worker processes inherit the descriptor and write to it directly: without
+    `path` (None: no change): Beam's worker processes inherit it and write to it directly (without
     this, every multi-process run ends with TensorFlow's finalizer tracebacks from each exiting
-    worker. The file is removed if nothing was written."""
+    worker), and so does the console log handler, whose ERROR records from TFX and Beam repeat, with
+    tracebacks, what the run's one error line says. Python's `sys.stderr`, where the run's own
+    messages go, stays on the terminal. The file is removed if nothing was written."""
     if path is None:
         yield
         return
@@ -58,20 +59,15 @@ def process_output_to(path: Optional[str]) -> Iterator[None]:
     terminal_fd = os.dup(2)
     terminal = os.fdopen(os.dup(terminal_fd), "w", buffering=1, errors="backslashreplace")
     diverted, sys.stderr = sys.stderr, terminal
-    handlers = [h for h in logging.getLogger().handlers
-                if isinstance(h, logging.StreamHandler) and h.stream is diverted]
-    for handler in handlers:
-        handler.setStream(terminal)
     log_fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     os.dup2(log_fd, 2)
     os.close(log_fd)
     try:
         yield
     finally:
+        diverted.flush()
         os.dup2(terminal_fd, 2)
         os.close(terminal_fd)
-        for handler in handlers:
-            handler.setStream(diverted)
         sys.stderr = diverted
         terminal.close()
         if os.path.getsize(path) == 0:

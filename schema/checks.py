@@ -16,6 +16,7 @@ import re
 import tempfile
 from typing import List, Optional, Sequence, Tuple
 
+import numpy as np
 import tensorflow_data_validation as tfdv
 from tensorflow_metadata.proto.v0 import schema_pb2, statistics_pb2
 
@@ -139,6 +140,11 @@ def check_csv_path(path: str, columns: Sequence[str] = (), dataset: str = "") ->
     return check_csv_file(path, columns, dataset)
 
 
+def _as_written(value: float) -> str:
+    """A float32 of the schema as written there (49.6, not 49.599998474121094)."""
+    return np.format_float_positional(np.float32(value), trim="-")
+
+
 def _expected(feature: Optional[schema_pb2.Feature], schema: schema_pb2.Schema) -> str:
     if feature is None:
         return "no such column in the schema"
@@ -150,8 +156,8 @@ def _expected(feature: Optional[schema_pb2.Feature], schema: schema_pb2.Schema) 
     if feature.HasField("int_domain"):
         parts.append(f"values in [{feature.int_domain.min}, {feature.int_domain.max}]")
     if feature.HasField("float_domain"):
-        low = feature.float_domain.min if feature.float_domain.HasField("min") else "-inf"
-        high = feature.float_domain.max if feature.float_domain.HasField("max") else "inf"
+        low = _as_written(feature.float_domain.min) if feature.float_domain.HasField("min") else "-inf"
+        high = _as_written(feature.float_domain.max) if feature.float_domain.HasField("max") else "inf"
         parts.append(f"values in [{low}, {high}]")
     if feature.domain:
         size = next((len(d.value) for d in schema.string_domain if d.name == feature.domain), 0)
@@ -228,6 +234,10 @@ def is_drift(finding: Finding) -> bool:
     return "between current and previous" in finding.problem
 
 
+# TFDV's aside on how its range messages round, glued to the numbers ("455000>910(upto six ...").
+_UNSAID = re.compile(r"\s*\(upto six significant digits\)")
+
+
 def _findings(anomalies, statistics: statistics_pb2.DatasetFeatureStatisticsList,
               schema: schema_pb2.Schema,
               before: Optional[statistics_pb2.DatasetFeatureStatisticsList] = None) -> List[Finding]:
@@ -248,7 +258,7 @@ def _findings(anomalies, statistics: statistics_pb2.DatasetFeatureStatisticsList
                 problem=reason.short_description,
                 detail=(distances.what_moved(reason, before_by_name.get(name), stats,
                                              distances.measured(anomalies, name))
-                        if moved else reason.description),
+                        if moved else _UNSAID.sub("", reason.description)),
                 expected=_expected(feature, schema),
                 actual=actual,
                 examples=() if moved else _offending(feature, schema, stats, values),

@@ -35,6 +35,8 @@ def test_bad_data_stops_the_run_before_transform(case, workspace, unreachable_th
     assert run.returncode == 1
     output = run.stdout + run.stderr
     assert case.feature in output and re.search(case.problem, output), output[-3000:]
+    told = re.findall(rf"^- {re.escape(case.feature)}: (.+?)\. \[", run.stderr, re.M)
+    assert len(told) == len(set(told)), "a problem of the span is told once, not once per split"
     assert _transform_executions(workspace.metadata_path) == transforms_before
     assert snapshot(workspace.serving_dir) == served_before
     report = os.path.join(workspace.report_dir, "data_validation.html")

@@ -89,6 +89,20 @@ def test_statistics_check_finds_unknown_values_with_real_tfdv(tmp_path):
     assert findings[0].examples == ("Bitcoin",)
 
 
+def test_an_out_of_range_value_reads_as_the_schema_and_the_data_say_it(tmp_path):
+    """Bounds as written in the schema (41.6, not float32's 41.599998474121094), and TFDV's
+    description without its aside on rounding."""
+    rows = taxi_rows(300)
+    index = rows[0].index("pickup_latitude")
+    for row in rows[1:20]:
+        row[index] = "4190"  # a slipped decimal point
+    write_rows(str(tmp_path), rows)
+    (finding,) = checks.check_statistics(checks.statistics_of_csv(str(tmp_path)),
+                                         tfdv.load_schema_text(TAXI_SCHEMA))
+    assert finding.feature == "pickup_latitude" and "values in [41.6, 42.1]" in finding.expected
+    assert finding.detail == "Unexpectedly high value: 4190>42.1", finding.detail
+
+
 def test_schema_differences_in_plain_words():
     old = schema_pb2.Schema()
     feature = old.feature.add(name="payment_type", type=schema_pb2.BYTES)
