@@ -71,7 +71,8 @@ def predict(args: argparse.Namespace) -> int:
     schema = tfdv.load_schema_text(args.schema or dataset.schema_file)
     not_sent = {f.name for f in schema.feature} - set(dataset.feature_names())
     try:
-        rows = examples.read_csv_rows(args.csv, drop_columns=not_sent)[: args.limit]
+        every_row = examples.read_csv_rows(args.csv, drop_columns=not_sent)
+        rows = every_row[: args.limit] if args.limit > 0 else every_row
         serialized = examples.serialize_rows(rows, schema, dataset.missing_values)
     except (OSError, ValueError) as error:
         print(f"error: {args.csv}: {error}")
@@ -79,6 +80,9 @@ def predict(args: argparse.Namespace) -> int:
     if not serialized:
         print(f"error: {args.csv} has no data rows")
         return 1
+    absent = [name for name in dataset.feature_names() if name not in rows[0]]
+    if absent:  # the model answers without them, as TF Serving would: said, not refused
+        print(f"note: no column {', '.join(absent)} in {args.csv}: sent as missing values")
     connection = client.connect(args.server, options.model_name(args))
     try:
         answers = np.asarray(connection.predict(serialized))
@@ -86,11 +90,14 @@ def predict(args: argparse.Namespace) -> int:
         print(f"error: the server refused the request: {error}")
         return 1
     except (urllib3.exceptions.HTTPError, client.grpc.RpcError) as error:
-        print(f"error: cannot reach {args.server}: {type(error).__name__}")
+        print(f"error: cannot reach {args.server}: {type(error).__name__}; is a server running "
+              "there (`tfxpipe serve --dataset ...`)? --server names another")
         return 1
     finally:
         connection.close()
     print(_predictions_table(dataset, answers))
+    if len(rows) < len(every_row):
+        print(f"(the first {len(rows)} of {len(every_row)} rows; --limit 0 sends them all)")
     return 0
 
 
@@ -153,13 +160,15 @@ def add_parsers(subparsers) -> None:
     parser.set_defaults(handler=serve)
 
     parser = subparsers.add_parser("predict", help="send CSV rows to a model server, print predictions")
-    parser.add_argument("csv", help="CSV file with the raw feature columns (extra schema columns are ignored)")
+    parser.add_argument("csv", help="CSV file with the dataset's columns: the label and excluded "
+                        "columns are left out, a column the schema does not know is refused")
     options.add_dataset_option(parser)
     parser.add_argument("--server", default=f"http://127.0.0.1:{commands.DEFAULTS.rest_port}",
                         help="http://host:port (REST) or grpc://host:port")
     parser.add_argument("--model-name", help="default: the dataset's name")
     parser.add_argument("--schema", help="default: the dataset's schema.pbtxt")
-    parser.add_argument("--limit", type=int, default=20, help="rows to send (default: %(default)s)")
+    parser.add_argument("--limit", type=int, default=20,
+                        help="rows to send, 0 for all (default: %(default)s)")
     parser.set_defaults(handler=predict)
 
     parser = subparsers.add_parser("monitor", help="skew and drift of logged serving requests; exit 1 when a threshold is crossed")

@@ -12,6 +12,10 @@ from tensorflow_metadata.proto.v0 import statistics_pb2
 MISSING_TOKENS = ("NA", "N/A", "NaN", "nan", "null", "NULL", "None", "?", "-")
 MAX_CLASSES, AUTO_MAX_INT_CLASSES = 50, 10
 ID_SHARE, ID_MIN_ROWS = 0.95, 20  # distinct values / present rows from which a column is an identifier
+# Integer IDs number the rows (1..n, 10001..10120): at most twice as wide as they are many. Counts and
+# amounts of a small table are all distinct too, but spread wider (employment 129,726..143,093 in
+# 120 monthly rows): they stay numeric.
+ID_SPREAD = 2
 DATE_SHARE = 0.8  # share of a string column's values that must look like dates
 # Integer codes (hours, months, ratings, grades): at most 32 distinct values in [0, 1000] that fill at
 # least half of their range. Fewer values spread wider are a quantity seen in a small sample (ages
@@ -120,7 +124,12 @@ def feature_decision(column: str, stat: Optional[Stats], cells: Counter, rows: i
         return (None, f"timestamp in {unit} since 1970 ({first} to {last}): {CALENDAR}; the gate "
                       "keeps its values in 2000-2100", distinct)
     if kind in (INT, STRING) and present > ID_MIN_ROWS and distinct >= ID_SHARE * present:
-        return None, f"ID-like ({distinct} distinct values in {present} rows)", distinct
+        if kind == STRING:
+            return None, f"ID-like ({distinct} distinct values in {present} rows)", distinct
+        low, high = int(stat.num_stats.min), int(stat.num_stats.max)
+        if high - low + 1 <= ID_SPREAD * distinct:
+            return None, (f"ID-like ({distinct} distinct values in {present} rows, numbered "
+                          f"{low}..{high})"), distinct
     if kind == FLOAT:
         low, high = stat.num_stats.min, stat.num_stats.max
         return {"kind": "numeric"}, f"numeric (float values from {low:g} to {high:g}{gaps})", distinct

@@ -1,10 +1,12 @@
 """The model the pipeline pushed: infra-validated, with warmup requests, served over REST and gRPC
 with the same answers as the in-process SavedModel call, and queried with `tfxpipe predict`."""
 import re
+import socket
 import subprocess
 import sys
 
 import numpy as np
+import pandas as pd
 import pytest
 import tensorflow as tf
 import tensorflow_data_validation as tfdv
@@ -75,6 +77,32 @@ def test_predict_command_prints_the_models_probabilities(server, in_process, sch
     printed = [float(p) for p in re.findall(r"^\s+\d+\s+[01]\s+[0-9.]+\s+0 [0-9.]+, 1 ([0-9.]+)$",
                                             done.stdout, re.M)]
     np.testing.assert_allclose(printed, in_process[:5, 0], atol=5e-5)
+    total = len(examples.read_csv_rows(TAXI_CSV))
+    assert f"(the first 5 of {total} rows; --limit 0 sends them all)" in done.stdout
+
+
+def _predict(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "cli", "predict", *args], capture_output=True,
+                          text=True, timeout=300, check=False)
+
+
+def test_predict_names_the_features_a_file_lacks_and_sends_them_as_missing(server, tmp_path):
+    frame = pd.read_csv(TAXI_CSV).head(3).drop(columns=["company", "fare"])
+    frame.to_csv(tmp_path / "partial.csv", index=False)
+    done = _predict(str(tmp_path / "partial.csv"), "--server", server.rest_url, "--limit", "0")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"note: no column fare, company in {tmp_path / 'partial.csv'}: sent as missing values" \
+        in done.stdout
+    assert len(re.findall(r"^\s+\d+\s+[01]\s", done.stdout, re.M)) == 3 and "--limit 0" not in done.stdout
+
+
+def test_predict_without_a_server_says_how_to_start_one(tmp_path):
+    with socket.socket() as unused:  # a port nothing listens on
+        unused.bind(("127.0.0.1", 0))
+        address = f"http://127.0.0.1:{unused.getsockname()[1]}"
+    done = _predict(TAXI_CSV, "--server", address, "--limit", "1")
+    assert done.returncode == 1
+    assert f"error: cannot reach {address}" in done.stdout and "tfxpipe serve --dataset" in done.stdout
 
 
 def test_a_rejected_model_is_not_infra_validated_and_not_pushed(unreachable_threshold_run):

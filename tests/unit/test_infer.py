@@ -1,5 +1,7 @@
 """`tfxpipe init`'s drafting (schema/infer.py) on small crafted CSVs and on iris: each column decision,
 the schema draft, writing, and each refusal."""
+import os
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -61,6 +63,21 @@ def test_identifier_column_is_excluded_as_id_like(crafted):
     _, draft = crafted
     assert draft.declaration["excluded"]["sample_id"] == "ID-like (600 distinct values in 600 rows)"
     assert _decision(draft, "sample_id") == "sample_id: excluded, ID-like (600 distinct values in 600 rows)"
+
+
+def test_integer_ids_number_the_rows_while_all_distinct_counts_stay_numeric(tmp_path):
+    """vega_datasets' US employment: 120 months of job counts in thousands, mostly all distinct (a
+    small table), plus the row number a spreadsheet export carries."""
+    import vega_datasets  # pylint: disable=import-outside-toplevel
+
+    frame = pd.read_csv(os.path.join(os.path.dirname(vega_datasets.__file__), "_data", "us-employment.csv"))
+    frame.insert(0, "row_number", range(1, len(frame) + 1))
+    draft = infer.infer(_csv(tmp_path, frame, "employment.csv"), "nonfarm_change")
+    assert draft.declaration["excluded"]["row_number"] == \
+        "ID-like (120 distinct values in 120 rows, numbered 1..120)"
+    counts = [c for c in frame.columns[2:] if frame[c].dtype.kind == "i" and c != "nonfarm_change"]
+    assert draft.declaration["features"]["nonfarm"] == {"kind": "numeric"}  # 120 distinct in 120 rows
+    assert {c: draft.declaration["features"].get(c) for c in counts} == {c: {"kind": "numeric"} for c in counts}
 
 
 def test_date_column_is_excluded_because_the_model_would_learn_calendar_time(crafted):
