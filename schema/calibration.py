@@ -42,6 +42,10 @@ FACTOR = {"quantiles": 3.0, "shares": 5.0}
 # JSD is smaller for the same change (0.005: about an 8-point swing between the two values of a
 # balanced two-valued column) than over quantiles.
 FLOOR = {"quantiles": 0.02, "shares": 0.005}
+# JSD is at most 1: a threshold there is crossed by no distance. Columns whose same-data samples
+# already differ that much (names, free text: values that rarely repeat) get no drift or skew check
+# rather than a number that reads like one (vega_datasets' car names: noise 0.84, 5x = 4.2).
+JSD_MAX = 1.0
 PRESENCE_FACTOR = 3.0  # an optional column's share of values may fall by 3x its noise...
 PRESENCE_SLACK = 0.1  # ...or by a tenth of it, if more
 BEGIN = "# --- calibration (by `tfxpipe calibrate`; run it again when the data changes a lot) ---"
@@ -231,8 +235,12 @@ def apply(schema: schema_pb2.Schema, calibration: Calibration) -> schema_pb2.Sch
     result.CopyFrom(schema)
     for feature in result.feature:
         if feature.name in calibration.noise:
-            set_threshold(feature.drift_comparator, feature, calibration.drift(feature.name))
-            set_threshold(feature.skew_comparator, feature, calibration.skew(feature.name))
+            for field, threshold in (("drift_comparator", calibration.drift(feature.name)),
+                                     ("skew_comparator", calibration.skew(feature.name))):
+                if threshold < JSD_MAX:
+                    set_threshold(getattr(feature, field), feature, threshold)
+                else:
+                    feature.ClearField(field)
         if feature.presence.min_fraction < 1.0 and feature.name in calibration.presence:
             share = calibration.presence[feature.name]
             margin = max(PRESENCE_FACTOR * calibration.presence_noise.get(feature.name, 0.0), PRESENCE_SLACK * share)
@@ -276,13 +284,18 @@ def comment(calibration: Calibration) -> List[str]:
              f"{calibration.window_rows} rows (skew vs training, "
              "`monitor`). Smaller spans or windows are noisier: calibrate with --span-rows/--window-rows. "
              "Optional columns must have a value in at least their share of rows less "
-             f"{PRESENCE_FACTOR:g}x its largest difference between two spans, or less a tenth of it if more.")
+             f"{PRESENCE_FACTOR:g}x its largest difference between two spans, or less a tenth of it if more. "
+             f"'-': not checked, as the threshold would reach {JSD_MAX:g}, the largest JSD there is "
+             "(the column's values rarely repeat).")
     lines = [BEGIN] + [f"# {line}" for line in textwrap.wrap(prose, 98)] + [
              f"#   {'feature':<24} {'JSD over':<11} {'span noise':>10} {'drift <=':>9} "
              f"{'window noise':>12} {'skew <=':>8}"]
+    def shown(threshold: float) -> str:
+        return f"{threshold:.3f}" if threshold < JSD_MAX else "-"
+
     for name, noise in sorted(calibration.noise.items()):
         lines.append(f"#   {name:<24} {noise.over:<11} {noise.span:>10.4f} "
-                     f"{calibration.drift(name):>9.3f} {noise.window:>12.4f} {calibration.skew(name):>8.3f}")
+                     f"{shown(calibration.drift(name)):>9} {noise.window:>12.4f} {shown(calibration.skew(name)):>8}")
     return lines + [END]
 
 

@@ -43,6 +43,29 @@ def test_each_threshold_is_its_measures_multiple_of_the_largest_distance_between
     assert bill.skew_comparator.jensen_shannon_divergence.threshold == measured.skew("bill_length_mm")
 
 
+def test_a_column_whose_values_rarely_repeat_gets_no_check_rather_than_one_nothing_can_cross(tmp_path):
+    """vega_datasets' cars: the model names (nearly one per car) differ between any two samples of
+    the same data, so 5x that noise passes JSD's largest value, 1: no distance could cross it."""
+    import os  # pylint: disable=import-outside-toplevel
+
+    import pandas as pd  # pylint: disable=import-outside-toplevel
+    import vega_datasets  # pylint: disable=import-outside-toplevel
+
+    path = str(tmp_path / "cars.csv")
+    pd.read_json(os.path.join(os.path.dirname(vega_datasets.__file__), "_data", "cars.json")).to_csv(
+        path, index=False)
+    schema = tfdv.infer_schema(checks.statistics_of_csv(path))
+    measured = calibration.calibrate(lambda options: checks.statistics_of_csv(path, ("",), options),
+                                     schema, ["Name", "Horsepower"], "cars.csv", rows=406, pairs=4)
+    assert measured.drift("Name") >= calibration.JSD_MAX > measured.drift("Horsepower")
+    assert measured.skew("Name") >= calibration.JSD_MAX > measured.skew("Horsepower")
+    applied = {f.name: f for f in calibration.apply(schema, measured).feature}
+    assert not applied["Name"].HasField("drift_comparator") and not applied["Name"].HasField("skew_comparator")
+    assert applied["Horsepower"].drift_comparator.jensen_shannon_divergence.threshold == measured.drift("Horsepower")
+    row = next(line for line in calibration.comment(measured) if line.startswith("#   Name "))
+    assert row.split()[4] == "-" and row.split()[6] == "-", row
+
+
 def test_smaller_spans_are_noisier_so_their_thresholds_are_higher(penguins):
     _, schema, statistics_of = penguins
     halves = calibration.calibrate(statistics_of, schema, PENGUIN_FEATURES, "p", rows=344)
