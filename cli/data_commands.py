@@ -163,5 +163,6 @@ def add_init_parser(subparsers) -> None:
     parser.add_argument("--label", required=True, help="the column the model predicts")
     parser.add_argument("--task", default="auto", choices=["auto", "binary", "multiclass", "regression"])
     parser.add_argument("--name", help="dataset name (default: the file or folder name)")
-    parser.add_argument("--out", help="dataset folder to write (default: datasets/NAME)")
+    parser.add_argument("--out", help=f"dataset folder to write (default: {options.DATASETS_DIR}/NAME, "
+                        "the project's datasets folder)")
     parser.set_defaults(handler=init)

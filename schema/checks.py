@@ -73,9 +73,19 @@ def expected_columns(schema: schema_pb2.Schema, environment: str = "TRAINING") -
     return [f.name for f in schema.feature if environment not in f.not_in_environment]
 
 
+def _listed(names: Sequence[str], width: int = 120) -> str:
+    """Whole names, joined, up to about `width` characters, then how many more there are."""
+    shown: List[str] = []
+    for name in names:
+        if shown and len(", ".join([*shown, name])) > width:
+            return ", ".join(shown) + f", ... ({len(names) - len(shown)} more)"
+        shown.append(name)
+    return ", ".join(shown)
+
+
 def _header_findings(name: str, header: List[str], columns: Sequence[str], dataset: str = ""
                      ) -> List[Finding]:
-    shown = ", ".join(header)[:120]
+    shown = _listed(header)
     missing = [c for c in columns if c not in header]
     unexpected = [c for c in header if c not in columns]
     if dataset and len(missing) * 2 > len(columns):

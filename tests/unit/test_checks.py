@@ -43,6 +43,19 @@ def test_missing_and_unexpected_columns_are_named(tmp_path):
     assert sorted(_problems(tmp_path)) == [("company", "Column missing"), ("firm", "Unexpected column")]
 
 
+def test_a_long_header_is_shown_by_whole_names_and_says_how_many_more(tmp_path):
+    from sklearn import datasets  # pylint: disable=import-outside-toplevel
+
+    frame = datasets.load_wine(as_frame=True).frame  # 14 columns, some with long names
+    frame.drop(columns=["hue"]).to_csv(tmp_path / "wine.csv", index=False)
+    (finding,) = checks.check_csv_folder(str(tmp_path), list(frame.columns))
+    assert finding.feature == "hue" and finding.problem == "Column missing"
+    shown, more = re.fullmatch(r"header: (.*), \.\.\. \((\d+) more\)", finding.actual).groups()
+    names = shown.split(", ")
+    assert names == [c for c in frame.columns if c != "hue"][:len(names)]  # whole names, in order
+    assert len(names) + int(more) == len(frame.columns) - 1
+
+
 def test_spans_are_found_in_order_and_other_folders_ignored(tmp_path):
     for name in ("span-10", "span-2", "other", "span-x"):
         os.makedirs(tmp_path / name)
