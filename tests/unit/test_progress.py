@@ -38,20 +38,16 @@ def test_failure_names_the_running_component():
 def test_child_process_output_and_library_errors_go_to_the_log_while_python_stderr_stays_on_the_terminal(
         tmp_path, capfd, monkeypatch):
     log = tmp_path / "logs" / "run.log"
-    # sys.stderr on descriptor 2, as outside pytest, and the console handler configure_logging
+    # sys.stderr on descriptor 2, as outside pytest, and the one console handler configure_logging
     # makes on it before the run
     monkeypatch.setattr(sys, "stderr", open(2, "w", buffering=1, closefd=False))  # pylint: disable=consider-using-with
-    console = logging.StreamHandler(sys.stderr)
-    logging.getLogger().addHandler(console)
-    try:
-        with process_output_to(str(log)):
-            subprocess.run([sys.executable, "-c", "import sys; sys.stderr.write('worker noise\\n')"],
-                           check=True)
-            logging.getLogger("apache_beam.runners.common").error(
-                "An error occurred while trying to apply the transformation")
-            print("for the user", file=sys.stderr)
-    finally:
-        logging.getLogger().removeHandler(console)
+    monkeypatch.setattr(logging.getLogger(), "handlers", [logging.StreamHandler(sys.stderr)])
+    with process_output_to(str(log)):
+        subprocess.run([sys.executable, "-c", "import sys; sys.stderr.write('worker noise\\n')"],
+                       check=True)
+        logging.getLogger("apache_beam.runners.common").error(
+            "An error occurred while trying to apply the transformation")
+        print("for the user", file=sys.stderr)
     captured = capfd.readouterr().err
     assert log.read_text() == "worker noise\nAn error occurred while trying to apply the transformation\n"
     assert "for the user" in captured and "worker noise" not in captured and "transformation" not in captured
