@@ -6,6 +6,7 @@ protos (serving/rest_json.py), so the two answer identically by construction. Th
 coroutines because a model call may wait for its batch (serving/batching.py) while the event loop
 takes other requests; without batching they never suspend.
 """
+import re
 from typing import Dict, Mapping, Optional, Tuple
 
 import grpc
@@ -217,9 +218,12 @@ def _text(value) -> str:
     return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
 
 
+_FUNCTION_NODE = re.compile(r"\{\{function_node [^}]*\}\}\s*")  # which traced function raised it
+
+
 def _first_line(error: Exception) -> str:
     """The part of an error a client can act on: TF's runtime errors wrap it in graph trace lines."""
-    text = getattr(error, "message", None) or str(error)
+    text = _FUNCTION_NODE.sub("", getattr(error, "message", None) or str(error))
     noise = ("Graph execution error", "Detected at node", "<stack traces unavailable>", "[[")
     lines = [line.strip() for line in text.splitlines()
              if line.strip() and not line.strip().startswith(noise)]

@@ -138,6 +138,16 @@ def test_rest_errors_carry_tf_serving_status_codes(server, verb, path, body, sta
     assert message in response.json()["error"]
 
 
+def test_rest_an_integer_for_a_float_feature_is_a_bad_request_naming_the_feature(server):
+    """As in TF Serving, a JSON number without a decimal point is an int64 feature."""
+    response = rest(server, "POST", "toy:classify",
+                    json={"signature_name": "classify", "examples": [{"trip_miles": 12, "payment_type": "Cash"}]})
+    assert response.status_code == 400, response.text
+    error = response.json()["error"]
+    assert "Key: trip_miles" in error and "Data types don't match" in error and "int64" in error, error
+    assert "function_node" not in error, error  # the traced function's name says nothing to a client
+
+
 def test_rest_broken_json_and_oversized_bodies_are_refused_and_the_server_stays_up(server):
     broken = rest(server, "POST", "toy:predict", data=b'{"instances": [')
     assert broken.status_code == 400 and "JSON" in broken.json()["error"]
