@@ -168,6 +168,12 @@ def infer(path: str, label: str, task: str = "auto", name: Optional[str] = None)
     decisions.append(f"drift and skew thresholds: a multiple of the largest distance between random "
                      f"samples of this data ({measured.pairs} draws), per feature (see {ds.SCHEMA_FILE}); "
                      "numeric features accept up to about twice their largest value")
+    for name in sorted(measured.noise):
+        off = [check for check, threshold in (("drift", measured.drift(name)), ("skew", measured.skew(name)))
+               if threshold >= calibration.JSD_MAX]
+        if off:
+            decisions.append(f"no {' or '.join(off)} check on {name}: two samples of the same data "
+                             "already differ almost entirely (its values rarely repeat)")
     return Draft(declaration, curated, decisions, calibration.comment(measured))
 
 

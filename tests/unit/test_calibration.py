@@ -1,5 +1,6 @@
 """Thresholds from the data's own noise (schema/calibration.py) and drift in words
-(schema/distances.py), on real data: palmerpenguins and the taxi sample."""
+(schema/distances.py), on real data: palmerpenguins, vega_datasets' cars and the taxi sample."""
+import os
 import re
 
 import pytest
@@ -43,17 +44,22 @@ def test_each_threshold_is_its_measures_multiple_of_the_largest_distance_between
     assert bill.skew_comparator.jensen_shannon_divergence.threshold == measured.skew("bill_length_mm")
 
 
-def test_a_column_whose_values_rarely_repeat_gets_no_check_rather_than_one_nothing_can_cross(tmp_path):
-    """vega_datasets' cars: the model names (nearly one per car) differ between any two samples of
-    the same data, so 5x that noise passes JSD's largest value, 1: no distance could cross it."""
-    import os  # pylint: disable=import-outside-toplevel
-
+@pytest.fixture(scope="module")
+def cars_csv(tmp_path_factory) -> str:
+    """vega_datasets' cars (406 rows) as a CSV: its model names nearly all differ."""
     import pandas as pd  # pylint: disable=import-outside-toplevel
     import vega_datasets  # pylint: disable=import-outside-toplevel
 
-    path = str(tmp_path / "cars.csv")
+    path = str(tmp_path_factory.mktemp("cars") / "cars.csv")
     pd.read_json(os.path.join(os.path.dirname(vega_datasets.__file__), "_data", "cars.json")).to_csv(
         path, index=False)
+    return path
+
+
+def test_a_column_whose_values_rarely_repeat_gets_no_check_rather_than_one_nothing_can_cross(cars_csv):
+    """The car model names differ between any two samples of the same data, so 5x that noise
+    passes JSD's largest value, 1: no distance could cross it."""
+    path = cars_csv
     schema = tfdv.infer_schema(checks.statistics_of_csv(path))
     measured = calibration.calibrate(lambda options: checks.statistics_of_csv(path, ("",), options),
                                      schema, ["Name", "Horsepower"], "cars.csv", rows=406, pairs=4)
@@ -64,6 +70,15 @@ def test_a_column_whose_values_rarely_repeat_gets_no_check_rather_than_one_nothi
     assert applied["Horsepower"].drift_comparator.jensen_shannon_divergence.threshold == measured.drift("Horsepower")
     row = next(line for line in calibration.comment(measured) if line.startswith("#   Name "))
     assert row.split()[4] == "-" and row.split()[6] == "-", row
+
+
+def test_init_says_which_columns_get_no_drift_check(cars_csv):
+    from schema import infer  # pylint: disable=import-outside-toplevel
+
+    draft = infer.infer(cars_csv, "Origin")
+    assert [d for d in draft.decisions if d.startswith("no ")] == [
+        "no drift or skew check on Name: two samples of the same data already differ almost entirely "
+        "(its values rarely repeat)"]
 
 
 def test_smaller_spans_are_noisier_so_their_thresholds_are_higher(penguins):
