@@ -42,6 +42,12 @@ def serve(args: argparse.Namespace) -> int:
     return commands.serve(args)
 
 
+def _row_count(text: str) -> int:
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of rows (0 for all)")
+    return int(text)
+
+
 def _predictions_table(dataset, answers) -> str:
     """One line per row: class name and its probability (classification), or the value."""
     label = dataset.label
@@ -84,14 +90,16 @@ def predict(args: argparse.Namespace) -> int:
     if absent:  # the model answers without them, as TF Serving would: said, not refused
         print(f"note: no column {', '.join(absent)} in {args.csv}: sent as missing values")
     connection = client.connect(args.server, options.model_name(args))
+    unreachable = (f"error: cannot reach {args.server}: {{}}; is a server running there "
+                   "(`tfxpipe serve --dataset ...`)? --server names another")
     try:
         answers = np.asarray(connection.predict(serialized))
     except client.ServerError as error:
-        print(f"error: the server refused the request: {error}")
+        print(unreachable.format(error) if error.status == "UNAVAILABLE"
+              else f"error: the server refused the request: {error}")
         return 1
     except (urllib3.exceptions.HTTPError, client.grpc.RpcError) as error:
-        print(f"error: cannot reach {args.server}: {type(error).__name__}; is a server running "
-              "there (`tfxpipe serve --dataset ...`)? --server names another")
+        print(unreachable.format(type(error).__name__))
         return 1
     finally:
         connection.close()
@@ -167,7 +175,7 @@ def add_parsers(subparsers) -> None:
                         help="http://host:port (REST) or grpc://host:port")
     parser.add_argument("--model-name", help="default: the dataset's name")
     parser.add_argument("--schema", help="default: the dataset's schema.pbtxt")
-    parser.add_argument("--limit", type=int, default=20,
+    parser.add_argument("--limit", type=_row_count, default=20,
                         help="rows to send, 0 for all (default: %(default)s)")
     parser.set_defaults(handler=predict)
 

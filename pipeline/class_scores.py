@@ -11,8 +11,9 @@ makes them agree, but its macro average then looks the classes up without `top_k
 a metric configured here has.
 
 Averages are over the classes present in the slice's labels (a class absent from a slice has no
-recall there); a class that is never predicted has precision 0, as in scikit-learn with
-`zero_division=0`.
+recall there; scikit-learn would also average in a class that is only predicted, at precision 0);
+a class that is never predicted has precision 0, as in scikit-learn with `zero_division=0`. Rows
+count once each: example weights are not applied (the pipeline declares none).
 """
 from typing import Dict, List, Optional, Sequence
 
@@ -86,7 +87,8 @@ class _ConfusionCombiner(beam.CombineFn):
             label, prediction = np.asarray(label).ravel(), np.asarray(prediction).ravel()
             # TFMA may hand the sparse class label one-hot encoded to match the probabilities.
             actual = int(np.argmax(label)) if label.size > 1 else int(label[0])
-            acc[actual, int(np.argmax(prediction))] += 1
+            if 0 <= actual < len(acc):  # -1: a value outside the classes, which the gate stops
+                acc[actual, int(np.argmax(prediction))] += 1
         return acc
 
     def merge_accumulators(self, accumulators) -> np.ndarray:

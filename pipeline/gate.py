@@ -10,7 +10,8 @@ Caching stays correct: a passing gate is cached with its inputs; a failed one is
 """
 import dataclasses
 import os
-from typing import Dict, List, Tuple
+import re
+from typing import Dict, List, Sequence, Tuple
 
 import tensorflow_data_validation as tfdv
 from tfx import types
@@ -36,6 +37,24 @@ def _split_statistics(artifact: types.Artifact, split: str):
     return stats_artifact_utils.load_statistics(artifact, split).proto()
 
 
+_FIGURES = re.compile(r"-?\d[\d.,]*")
+
+
+def merged(per_split: Sequence[Tuple[str, Sequence[checks.Finding]]]) -> List[checks.Finding]:
+    """A problem of the span shows in each split: told once, naming the splits it shows in, with the
+    first one's figures. Problems are told apart by their words as well as their column and title:
+    TFDV titles a column's too small and too large values both "Out-of-range values"."""
+    found: Dict[Tuple[str, str, str], Tuple[checks.Finding, List[str]]] = {}
+    for split, findings in per_split:
+        for finding in findings:
+            key = (finding.feature, finding.problem, _FIGURES.sub("#", finding.detail))
+            splits = found.setdefault(key, (finding, []))[1]
+            if split not in splits:
+                splits.append(split)
+    return [dataclasses.replace(finding, detail=f"[{_where(splits)}] {finding.detail}")
+            for finding, splits in found.values()]
+
+
 def _where(splits: List[str]) -> str:
     also = f"; also in the {' and '.join(splits[1:])} split" if len(splits) > 1 else ""
     return f"{splits[0]} split{also}"
@@ -54,8 +73,7 @@ def DataGate(  # pylint: disable=invalid-name  (TFX component naming)
         set(artifact_utils.decode_split_names(previous_statistics.split_names))
         if previous_statistics else set()
     )
-    found: Dict[Tuple[str, str], Tuple[checks.Finding, List[str]]] = {}  # (column, problem) ->
-    shown = None
+    per_split, shown = [], None
     for split in artifact_utils.decode_split_names(statistics.split_names):
         stats = _split_statistics(statistics, split)
         shown = shown or stats
@@ -63,11 +81,8 @@ def DataGate(  # pylint: disable=invalid-name  (TFX component naming)
         # smaller samples are noisier than the thresholds were calibrated for.
         previous = (_split_statistics(previous_statistics, split)
                     if split == DRIFT_SPLIT and split in previous_splits else None)
-        for finding in checks.check_statistics(stats, curated, previous):
-            found.setdefault((finding.feature, finding.problem), (finding, []))[1].append(split)
-    # A problem of the span shows in each split: told once, with the first split's figures.
-    findings = [dataclasses.replace(finding, detail=f"[{_where(splits)}] {finding.detail}")
-                for finding, splits in found.values()]
+        per_split.append((split, checks.check_statistics(stats, curated, previous)))
+    findings = merged(per_split)
     title = "Data validation (pipeline data gate)"
     path = report.write_html(os.path.join(report_dir, REPORT_FILE), findings, title, shown)
     report.write_html(os.path.join(report_out.uri, REPORT_FILE), findings, title, shown)

@@ -24,7 +24,9 @@ def _needs(kind: Kind, max_value) -> tuple:
         return _NUMBERS
     if kind is Kind.CATEGORICAL_INT and max_value is not None:
         return (schema_pb2.INT,)  # identity ids: the value is the id
-    return (schema_pb2.BYTES, *_NUMBERS)  # vocabulary or hashing take either
+    if kind is Kind.HASHED:
+        return (schema_pb2.BYTES, *_NUMBERS)  # hashed as text
+    return (schema_pb2.BYTES, schema_pb2.INT)  # TFT's vocabulary takes strings or integers
 
 
 def mismatches(dataset: Dataset, schema: schema_pb2.Schema) -> List[str]:
@@ -36,8 +38,10 @@ def mismatches(dataset: Dataset, schema: schema_pb2.Schema) -> List[str]:
             found.append(f"feature '{feature.name}' is declared but is not a column of the schema: "
                          "add it to schema.pbtxt (and to the data) or remove it from dataset.yaml")
         elif types[feature.name] not in _needs(feature.kind, feature.max_value):
-            advice = (_FOR_TEXT if types[feature.name] == schema_pb2.BYTES
-                      else "declare it numeric, or correct its type in the schema")
+            advice = {schema_pb2.BYTES: _FOR_TEXT,
+                      schema_pb2.FLOAT: "declare it numeric, bucketized or hashed, or correct its "
+                                        "type in the schema"}.get(
+                types[feature.name], "declare it numeric, or correct its type in the schema")
             range_note = " with max_value" if feature.max_value is not None else ""
             found.append(f"feature '{feature.name}' is declared {feature.kind.value}{range_note} but "
                          f"the schema holds {_TYPE_WORDS.get(types[feature.name], 'no type')}: "

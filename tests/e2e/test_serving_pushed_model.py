@@ -96,13 +96,19 @@ def test_predict_names_the_features_a_file_lacks_and_sends_them_as_missing(serve
     assert len(re.findall(r"^\s+\d+\s+[01]\s", done.stdout, re.M)) == 3 and "--limit 0" not in done.stdout
 
 
-def test_predict_without_a_server_says_how_to_start_one(tmp_path):
+@pytest.mark.parametrize("scheme", ["http", "grpc"])
+def test_predict_without_a_server_says_how_to_start_one(scheme):
     with socket.socket() as unused:  # a port nothing listens on
         unused.bind(("127.0.0.1", 0))
-        address = f"http://127.0.0.1:{unused.getsockname()[1]}"
+        address = f"{scheme}://127.0.0.1:{unused.getsockname()[1]}"
     done = _predict(TAXI_CSV, "--server", address, "--limit", "1")
     assert done.returncode == 1
     assert f"error: cannot reach {address}" in done.stdout and "tfxpipe serve --dataset" in done.stdout
+
+
+def test_predict_refuses_a_negative_row_count():
+    done = _predict(TAXI_CSV, "--limit", "-1")
+    assert done.returncode == 2 and "'-1' is not a number of rows (0 for all)" in done.stderr
 
 
 def test_a_rejected_model_is_not_infra_validated_and_not_pushed(unreachable_threshold_run):

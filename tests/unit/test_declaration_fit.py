@@ -42,6 +42,13 @@ def test_a_kind_the_schemas_type_cannot_feed_is_named_with_the_kinds_that_can():
     hashed = tuple(Feature(f.name, Kind.HASHED, buckets=10) if f.name == "trip_miles" else f
                    for f in TAXI.features)
     assert declaration_fit.mismatches(_with(features=hashed), SCHEMA) == []  # hashing takes numbers
+    for vocabulary in (Feature("trip_miles", Kind.CATEGORICAL_STRING, vocab_size=10),
+                       Feature("trip_miles", Kind.CATEGORICAL_INT, vocab_size=10)):  # no max_value
+        features = tuple(vocabulary if f.name == "trip_miles" else f for f in TAXI.features)
+        (problem,) = declaration_fit.mismatches(_with(features=features), SCHEMA)
+        assert problem == (f"feature 'trip_miles' is declared {vocabulary.kind.value} but the schema "
+                           "holds numbers (FLOAT): declare it numeric, bucketized or hashed, or "
+                           "correct its type in the schema")
 
 
 def test_a_regression_label_on_text_or_a_missing_label_column_is_named():

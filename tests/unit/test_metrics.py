@@ -83,6 +83,12 @@ def test_class_scores_equal_scikit_learns_on_a_real_classifier():
         found = {k.name: v for k, v in combiner.extract_output(combiner.merge_accumulators(halves)).items()}
         assert found[f"macro_{score}"] == pytest.approx(wanted.mean())
         assert [found[f"{score}[{n}]"] for n in names] == pytest.approx(list(wanted))
+    # A label outside the classes (-1, which the gate stops first) is no row of any class.
+    before = combiner.create_accumulator()
+    after = combiner.add_input(combiner.create_accumulator(), metric_types.StandardMetricInputs(
+        labels=np.array([-1]), predictions=probabilities[0].astype(np.float32),
+        example_weights=np.array([1.0])))
+    assert (after == before).all()
 
 
 def test_a_bound_on_a_metric_the_task_does_not_have_is_refused():

@@ -36,11 +36,13 @@ def test_failure_names_the_running_component():
 
 
 def test_child_process_output_and_library_errors_go_to_the_log_while_python_stderr_stays_on_the_terminal(
-        tmp_path, capfd, monkeypatch):
+        tmp_path, capfd, monkeypatch, request):
     log = tmp_path / "logs" / "run.log"
     # sys.stderr on descriptor 2, as outside pytest, and the one console handler configure_logging
     # makes on it before the run
-    monkeypatch.setattr(sys, "stderr", open(2, "w", buffering=1, closefd=False))  # pylint: disable=consider-using-with
+    stream = open(2, "w", buffering=1, closefd=False)  # pylint: disable=consider-using-with
+    request.addfinalizer(stream.close)
+    monkeypatch.setattr(sys, "stderr", stream)
     monkeypatch.setattr(logging.getLogger(), "handlers", [logging.StreamHandler(sys.stderr)])
     with process_output_to(str(log)):
         subprocess.run([sys.executable, "-c", "import sys; sys.stderr.write('worker noise\\n')"],

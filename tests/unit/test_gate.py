@@ -1,0 +1,32 @@
+"""The data gate tells each problem of a span once, though it shows in both splits
+(pipeline/gate.py), on real TFDV findings for taxi rows."""
+import tensorflow_data_validation as tfdv
+
+from pipeline import gate
+from schema import checks
+from tests.bad_data import taxi_rows, write_rows
+from tests.conftest import TAXI_SCHEMA
+
+
+def _findings(folder, rows):
+    write_rows(str(folder), rows)
+    return checks.check_statistics(checks.statistics_of_csv(str(folder)), tfdv.load_schema_text(TAXI_SCHEMA))
+
+
+def test_a_problem_in_both_splits_is_told_once_and_a_columns_low_and_high_values_apart(tmp_path):
+    rows = taxi_rows(300)
+    index = rows[0].index("pickup_latitude")
+    for row in rows[1:10]:
+        row[index] = "-41.9"  # a minus sign too many: below the range
+    for row in rows[10:20]:
+        row[index] = "4190"  # a slipped decimal point: above it
+    train = _findings(tmp_path / "train", rows)
+    evaluation = _findings(tmp_path / "eval", [rows[0]] + rows[10:20] + rows[100:200])  # high only
+    assert len(train) == 2 and len(evaluation) == 1
+
+    told = gate.merged([("train", train), ("eval", evaluation)])
+
+    assert [f.feature for f in told] == ["pickup_latitude"] * 2
+    details = sorted(f.detail for f in told)
+    assert details[0] == "[train split; also in the eval split] Unexpectedly high value: 4190>42.1"
+    assert details[1] == "[train split] Unexpectedly low values: -41.9<41.6"
