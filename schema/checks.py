@@ -127,7 +127,7 @@ def check_csv_file(path: str, columns: Sequence[str] = (), dataset: str = "") ->
     data = [row for row in rows[1:] if row]
     if not data:
         return [Finding(FILE, "No data rows", f"{name} has a header but no rows",
-                        "at least one data row", "header only", (",".join(header)[:80],))]
+                        "at least one data row", "header only", (_listed(header, 80),))]
     ragged = [i + 2 for i, row in enumerate(data) if len(row) != len(header)]
     if ragged:
         return [Finding(FILE, "Ragged rows", f"{name}: rows with a different number of fields than the header",
