@@ -15,7 +15,9 @@ from models.dataset import Dataset, Kind, Task
 _TYPE_WORDS = {schema_pb2.BYTES: "text (BYTES)", schema_pb2.INT: "integers (INT)",
                schema_pb2.FLOAT: "numbers (FLOAT)"}
 _NUMBERS = (schema_pb2.INT, schema_pb2.FLOAT)
-_FOR_TEXT = "declare it categorical_string or hashed, or correct its type in the schema"
+# What a column of each type can be declared (INT feeds every kind).
+_ADVICE = {schema_pb2.BYTES: "declare it categorical_string or hashed",
+           schema_pb2.FLOAT: "declare it numeric, bucketized or hashed"}
 
 
 def _needs(kind: Kind, max_value) -> tuple:
@@ -38,10 +40,8 @@ def mismatches(dataset: Dataset, schema: schema_pb2.Schema) -> List[str]:
             found.append(f"feature '{feature.name}' is declared but is not a column of the schema: "
                          "add it to schema.pbtxt (and to the data) or remove it from dataset.yaml")
         elif types[feature.name] not in _needs(feature.kind, feature.max_value):
-            advice = {schema_pb2.BYTES: _FOR_TEXT,
-                      schema_pb2.FLOAT: "declare it numeric, bucketized or hashed, or correct its "
-                                        "type in the schema"}.get(
-                types[feature.name], "declare it numeric, or correct its type in the schema")
+            advice = (f"{_ADVICE[types[feature.name]]}, or correct its type in the schema"
+                      if types[feature.name] in _ADVICE else "give the column a type in schema.pbtxt")
             range_note = " with max_value" if feature.max_value is not None else ""
             found.append(f"feature '{feature.name}' is declared {feature.kind.value}{range_note} but "
                          f"the schema holds {_TYPE_WORDS.get(types[feature.name], 'no type')}: "
