@@ -34,14 +34,14 @@ def check_inputs(config: PipelineConfig) -> None:
     if not os.path.exists(config.data_root):
         raise PipelineFailed(f"data {config.data_root} does not exist: give a CSV file or a folder "
                              "of CSV files (--data, or `data` in the dataset's declaration)")
-    curated = tfdv.load_schema_text(config.schema_file)
-    disagreements = declaration_fit.mismatches(config.dataset(), curated)
+    curated, dataset = tfdv.load_schema_text(config.schema_file), config.dataset()
+    disagreements = declaration_fit.mismatches(dataset, curated)
     if disagreements:
         raise PipelineFailed(f"the dataset's declaration and its schema {config.schema_file} "
                              "disagree:\n" + "\n".join(f"- {d}" for d in disagreements))
     folder, _ = checks.latest_and_previous(config.data_root)
     columns = checks.expected_columns(curated)
-    findings = checks.check_csv_path(folder, columns, config.dataset().name)
+    findings = checks.check_csv_path(folder, columns, dataset.name)
     if findings:
         title = f"Data validation of {folder}"
         path = report.write_html(os.path.join(config.report_dir, gate.REPORT_FILE), findings, title)
