@@ -18,7 +18,7 @@ import dataclasses
 import math
 import re
 import textwrap
-from typing import Dict, Iterator, List, Sequence, Tuple
+from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 import pyarrow as pa
@@ -129,15 +129,18 @@ class Calibration:
     presence: Dict[str, float]  # share of rows with a value, per column, in all the data
     presence_noise: Dict[str, float]  # largest difference of that share between two spans
 
-    def drift(self, name: str) -> float:
+    def drift(self, name: str) -> Optional[float]:
+        """The drift threshold of `name`; None: not checked (it would reach JSD_MAX)."""
         return _threshold(self.noise[name].span, self.noise[name].over)
 
-    def skew(self, name: str) -> float:
+    def skew(self, name: str) -> Optional[float]:
+        """The skew threshold of `name`; None: not checked (it would reach JSD_MAX)."""
         return _threshold(self.noise[name].window, self.noise[name].over)
 
 
-def _threshold(noise: float, over: str) -> float:
-    return math.ceil(max(FACTOR[over] * noise, FLOOR[over]) * 1000) / 1000
+def _threshold(noise: float, over: str) -> Optional[float]:
+    threshold = math.ceil(max(FACTOR[over] * noise, FLOOR[over]) * 1000) / 1000
+    return threshold if threshold < JSD_MAX else None
 
 
 Pair = Tuple[statistics_pb2.DatasetFeatureStatisticsList, statistics_pb2.DatasetFeatureStatisticsList]
@@ -237,7 +240,7 @@ def apply(schema: schema_pb2.Schema, calibration: Calibration) -> schema_pb2.Sch
         if feature.name in calibration.noise:
             for field, threshold in (("drift_comparator", calibration.drift(feature.name)),
                                      ("skew_comparator", calibration.skew(feature.name))):
-                if threshold < JSD_MAX:
+                if threshold is not None:
                     set_threshold(getattr(feature, field), feature, threshold)
                 else:
                     feature.ClearField(field)
@@ -290,8 +293,8 @@ def comment(calibration: Calibration) -> List[str]:
     lines = [BEGIN] + [f"# {line}" for line in textwrap.wrap(prose, 98)] + [
              f"#   {'feature':<24} {'JSD over':<11} {'span noise':>10} {'drift <=':>9} "
              f"{'window noise':>12} {'skew <=':>8}"]
-    def shown(threshold: float) -> str:
-        return f"{threshold:.3f}" if threshold < JSD_MAX else "-"
+    def shown(threshold: Optional[float]) -> str:
+        return "-" if threshold is None else f"{threshold:.3f}"
 
     for name, noise in sorted(calibration.noise.items()):
         lines.append(f"#   {name:<24} {noise.over:<11} {noise.span:>10.4f} "
