@@ -81,7 +81,7 @@ def calibrate(args: argparse.Namespace) -> int:
     import tensorflow_data_validation as tfdv
 
     from models.dataset import Kind
-    from schema import calibration, checks, distances, maintain
+    from schema import calibration, checks, distances, maintain, ranges
 
     dataset = options.dataset(args)
     schema_file = args.schema or dataset.schema_file
@@ -95,7 +95,7 @@ def calibrate(args: argparse.Namespace) -> int:
     measured = calibration.calibrate(statistics_of, marked, dataset.feature_names(),
                                      args.path or dataset.data,
                                      statistics.datasets[0].num_examples, args.span_rows, args.window_rows)
-    proposed = calibration.with_plausible_ranges(calibration.apply(marked, measured), statistics,
+    proposed = ranges.with_plausible_ranges(calibration.apply(marked, measured), statistics,
                                                  [dataset.label.column, *dataset.feature_names()])
     print("\n".join(line[2:] for line in calibration.comment(measured)[1:-1]))
     changes = maintain.differences(curated, proposed)

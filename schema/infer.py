@@ -17,7 +17,7 @@ import yaml
 from tensorflow_metadata.proto.v0 import schema_pb2
 
 from models import dataset as ds
-from schema import calibration, checks
+from schema import calibration, checks, ranges
 from schema.columns import EPOCH, MAX_VOCAB, MISSING_TOKENS, TIME_UNITS, InitError, feature_decision, \
     label_decision, missing_tokens, present_count, time_unit
 
@@ -163,7 +163,7 @@ def infer(path: str, label: str, task: str = "auto", name: Optional[str] = None)
     measured = calibration.calibrate(
         lambda options: checks.statistics_of_csv(path, missing_values, options), curated, list(features),
         source=os.path.basename(os.path.normpath(path)), rows=rows)
-    curated = calibration.with_plausible_ranges(calibration.apply(curated, measured), statistics,
+    curated = ranges.with_plausible_ranges(calibration.apply(curated, measured), statistics,
                                                 [label, *features])
     decisions.append(f"drift and skew thresholds: a multiple of the largest distance between random "
                      f"samples of this data ({measured.pairs} draws), per feature (see {ds.SCHEMA_FILE}); "
