@@ -25,7 +25,7 @@ def validate(args: argparse.Namespace) -> int:
     dataset = options.dataset(args)
     missing = dataset.missing_values
     current, previous = checks.latest_and_previous(args.path)
-    previous = args.previous or previous
+    previous = args.previous or previous or _declared_data(dataset, current)
     curated = tfdv.load_schema_text(args.schema or dataset.schema_file)
     serving = args.skew_against is not None
     columns = checks.expected_columns(curated, "SERVING" if serving else "TRAINING")
@@ -47,6 +47,22 @@ def validate(args: argparse.Namespace) -> int:
     path = report.write_html(args.report, findings, title, statistics)
     print(report.render_text(findings, title, path))
     return 1 if findings else 0
+
+
+def _declared_data(dataset, current: str):
+    """The dataset's own data (its newest span): what drift is checked against when neither
+    `--previous` nor an older span is given, as the pipeline checks a new run's data against data
+    it accepted before. None when it is not there, or is `current` itself."""
+    from models.dataset import DeclarationError  # pylint: disable=import-outside-toplevel
+    from schema import checks  # pylint: disable=import-outside-toplevel
+
+    try:
+        declared = checks.latest_and_previous(dataset.data_root())[0]
+    except DeclarationError:
+        return None
+    if not os.path.exists(declared) or os.path.realpath(declared) == os.path.realpath(current):
+        return None
+    return declared
 
 
 def schema_diff(args: argparse.Namespace) -> int:
@@ -113,7 +129,7 @@ def calibrate(args: argparse.Namespace) -> int:
 def add_parsers(subparsers) -> None:
     check = subparsers.add_parser("validate", help="check a CSV file or folder against the schema")
     check.add_argument("path", help="CSV file, folder of CSV files, or folder of span-N/ folders")
-    check.add_argument("--previous", help="CSV file or folder to check drift against")
+    check.add_argument("--previous", help="CSV file or folder to check drift against (default: the older span, else the dataset's own data)")
     check.add_argument("--skew-against", metavar="TRAINING_DATA",
                        help="PATH is serving data (no label): check it and its skew vs this training data")
     options.add_dataset_option(check)

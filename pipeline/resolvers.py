@@ -11,7 +11,7 @@ The baseline is the model being served: the newest one the InfraValidator valida
 names the chosen candidate, `current_model_id`); stores from before that property fall back to the
 newest model the Evaluator blessed.
 """
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Set
 
 import ml_metadata as mlmd
 from ml_metadata.proto import metadata_store_pb2
@@ -19,12 +19,15 @@ from tfx import types
 from tfx.components.evaluator import constants as evaluator_constants
 from tfx.dsl.components.common import resolver
 
+from pipeline.gate import DataGateReport
+
 CANDIDATE_KEY = "candidate"
 CURRENT_STATISTICS_KEY = "current"
 STATISTICS_KEY = "statistics"
 MODEL_KEY = "model"
 BLESSING_KEY = "model_blessing"
 INFRA_BLESSING_KEY = "infra_blessing"
+GATE_STATISTICS_KEY = "statistics"  # the DataGate's input of the data it checks
 
 
 class BaselineModelStrategy(resolver.ResolverStrategy):
@@ -79,9 +82,30 @@ def statistics_spans(store: mlmd.MetadataStore, statistics_ids: List[int]) -> Di
     return {a: span_of_execution[x] for a, x in producer.items() if x in span_of_execution}
 
 
+def accepted_statistics(store: mlmd.MetadataStore, statistics_ids: List[int]) -> Set[int]:
+    """The statistics among `statistics_ids` whose data the DataGate passed: the `statistics` input
+    of a gate execution whose report says `passed` (a failed gate publishes no report)."""
+    inputs = [e for e in store.get_events_by_artifact_ids(statistics_ids)
+              if e.type == metadata_store_pb2.Event.INPUT and e.path.steps
+              and e.path.steps[0].key == GATE_STATISTICS_KEY]
+    if not inputs:
+        return set()
+    report_type = store.get_artifact_type(DataGateReport.TYPE_NAME).id  # exists once a gate ran
+    outputs = [e for e in store.get_events_by_execution_ids(list({e.execution_id for e in inputs}))
+               if e.type == metadata_store_pb2.Event.OUTPUT]
+    producer = {e.artifact_id: e.execution_id for e in outputs}
+    passed_by = {producer[report.id] for report in store.get_artifacts_by_id(list(producer))
+                 if report.type_id == report_type and report.custom_properties["passed"].int_value == 1}
+    return {e.artifact_id for e in inputs if e.execution_id in passed_by}
+
+
 class PreviousSpanStatisticsStrategy(resolver.ResolverStrategy):
-    """Statistics of the newest span older than this run's span (none for the first span), so the
-    data gate can check drift between consecutive spans with the schema's comparators."""
+    """Statistics of the newest data the gate accepted before this run's data, so the data gate
+    checks drift against it with the schema's comparators: the newest accepted older span, or, in a
+    data folder without spans (every run is span 0), the data of an earlier run. Data the gate
+    refused is never the reference: a refused span would otherwise make every later span that
+    resembles the accepted ones fail, and pass one that repeats the refused change. An unchanged
+    re-run resolves what the first run resolved (its statistics are the cached artifact itself)."""
 
     def resolve_artifacts(
         self, store: mlmd.MetadataStore, input_dict: Dict[str, List[types.Artifact]]
@@ -92,8 +116,10 @@ class PreviousSpanStatisticsStrategy(resolver.ResolverStrategy):
             return result
         candidates = input_dict[STATISTICS_KEY]
         spans = statistics_spans(store, [a.id for a in current + candidates])
-        span = spans.get(current[0].id, 0)
-        older = [a for a in candidates if spans.get(a.id, span) < span]
-        if older:
-            result[STATISTICS_KEY] = [max(older, key=lambda a: (spans[a.id], a.id))]
+        accepted = accepted_statistics(store, [a.id for a in candidates])
+        now = (spans.get(current[0].id, 0), current[0].id)
+        earlier = [a for a in candidates
+                   if a.id in accepted and (spans.get(a.id, 0), a.id) < now]
+        if earlier:
+            result[STATISTICS_KEY] = [max(earlier, key=lambda a: (spans.get(a.id, 0), a.id))]
         return result

@@ -87,6 +87,9 @@ CASES = [
          "trip_start_hour", "Out-of-range values"),
     Case("required_all_empty", lambda d: write_rows(d, _set_column(
         taxi_rows(), "payment_type", lambda i, v: "")), "payment_type", "Missing values|Column dropped"),
+    # Inside the schema's range: only the drift check against earlier data sees it.
+    Case("rescaled_within_range", lambda d: write_rows(d, _set_column(
+        taxi_rows(), "fare", lambda i, v: f"{float(v) / 10:.2f}" if v else None)), "fare", r"JSD \d\.\d+"),
     Case("empty_file", lambda d: _bytes(d, b""), "(file)", "Empty file"),
     Case("header_only", lambda d: write_rows(d, taxi_rows(0)), "(file)", "No data rows"),
     Case("wrong_delimiter", lambda d: write_rows(d, taxi_rows(), delimiter=";"),

@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from pipeline import metadata_store, run_summary
-from tests.bad_data import CASES, shuffled_slices
+from tests.bad_data import CASES, shuffled_slices, write_rows
 from tests.e2e.conftest import PipelineWorkspace, snapshot
 
 
@@ -47,6 +47,17 @@ def test_bad_data_stops_the_run_before_transform(case, workspace, unreachable_th
     verdict = _validate(data, str(tmp_path / "validate.html"))
     assert verdict.returncode == 1, verdict.stdout
     assert case.feature in verdict.stdout and re.search(case.problem, verdict.stdout)
+
+
+def test_validate_passes_a_random_sample_of_the_datasets_own_data(tmp_path):
+    """Without --previous, drift is checked against the dataset's declared data: a sample of that
+    data must not raise a false alarm."""
+    header, (sample,) = shuffled_slices(11, 6000)
+    data = str(tmp_path / "sample")
+    write_rows(data, [header] + sample)
+    verdict = _validate(data, str(tmp_path / "validate.html"))
+    assert verdict.returncode == 0, verdict.stdout
+    assert "drift vs " in verdict.stdout
 
 
 def test_failed_gate_is_recorded_in_mlmd(workspace, unreachable_threshold_run, tmp_path):
@@ -101,3 +112,16 @@ def test_drifted_span_is_stopped_by_the_drift_comparator(span_workspace):
     assert snapshot(workspace.serving_dir) == served_before
     verdict = _validate(data, os.path.join(workspace.work_dir, "validate.html"))
     assert verdict.returncode == 1 and "payment_type" in verdict.stdout
+
+
+def test_a_refused_span_is_not_what_the_next_span_is_compared_with(span_workspace):
+    """After span-3 was refused, span-4, like the spans accepted before it, passes: drift is checked
+    against the newest span the gate accepted, never against refused data."""
+    workspace, data, header, halves = span_workspace
+    if not os.path.isdir(os.path.join(data, "span-3")):
+        test_drifted_span_is_stopped_by_the_drift_comparator(span_workspace)
+
+    run = workspace.run_with_new_span(data, "span-4", [header] + halves[0], ["--max-drop", "1"])
+
+    assert run.returncode == 0, run.stdout + run.stderr[-3000:]
+    assert run.summary.node_states["DataGate"] == ["executed"]
