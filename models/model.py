@@ -15,6 +15,7 @@ not-to-convert restores what Keras 2 always had; TF has no public API for a pack
 import math
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
+import numpy as np
 import tensorflow as tf
 import tensorflow_transform as tft
 import tf_keras as keras
@@ -102,11 +103,30 @@ def train(fn_args: FnArgs, dataset: Dataset, family: str, hparams: Mapping[str, 
     return model, history.history
 
 
+class TrainingDiverged(ValueError):
+    """The trained weights are not finite: exporting them would fail only later, in the Evaluator."""
+
+
+def check_finite(model: keras.Model, history: Mapping[str, List[float]], hparams: Mapping[str, Any]) -> None:
+    """Refuses a model whose weights became NaN or infinite (a learning rate too high for the data),
+    naming the epoch whose loss was first not finite and what to change."""
+    if all(np.isfinite(weights).all() for weights in model.get_weights()):
+        return
+    losses = history.get("loss", [])
+    epoch = next((i + 1 for i, loss in enumerate(losses) if not math.isfinite(loss)), None)
+    when = f"the training loss was {losses[epoch - 1]} at epoch {epoch} of {len(losses)}" if epoch \
+        else "its weights are not finite"
+    raise TrainingDiverged(
+        f"training diverged: {when} (learning_rate {hparams.get('learning_rate')}); nothing was exported. "
+        "Lower the learning rate, e.g. --hparams '{\"learning_rate\": 0.001}', and run or resume again")
+
+
 def run_fn(fn_args: FnArgs) -> None:
     """TFX Trainer entry point: train on transformed examples, export with the serving signatures."""
     config = dict(fn_args.custom_config or {})
     dataset = Dataset.from_config(config["dataset"])
     hparams = hyperparameters(fn_args.hyperparameters, config.get("hyperparameters", {}))
-    model, _ = train(fn_args, dataset, config.get("family", families.DEFAULT_FAMILY), hparams)
+    model, history = train(fn_args, dataset, config.get("family", families.DEFAULT_FAMILY), hparams)
+    check_finite(model, history, hparams)
     signatures.export(model, dataset, tft.TFTransformOutput(fn_args.transform_graph_path),
                       fn_args.serving_model_dir)

@@ -54,7 +54,7 @@ def record_failure(store: mlmd.MetadataStore, run_id: str, node_id: str, reason:
     TFX marks a component whose Python code raised as FAILED but keeps no message; the orchestrator
     adds the message as the execution's `failure_reason` custom property.
     """
-    failed = [e for e in _executions_of(store, run_id, node_id)
+    failed = [e for e in executions_of(store, run_id, node_id)
               if e.last_known_state == metadata_store_pb2.Execution.FAILED]
     if failed:
         latest = max(failed, key=lambda e: e.id)
@@ -70,7 +70,7 @@ def node_of(store: mlmd.MetadataStore, execution_id: int) -> str:
                 if c.type == "node")
 
 
-def _executions_of(store: mlmd.MetadataStore, run_id: str, node_id: str) -> List:
+def executions_of(store: mlmd.MetadataStore, run_id: str, node_id: str) -> List:
     run = store.get_context_by_type_and_name("pipeline_run", run_id)
     if run is None:
         return []

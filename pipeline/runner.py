@@ -7,7 +7,10 @@ from typing import Iterator, Optional
 
 import tensorflow_data_validation as tfdv
 from absl import logging as absl_logging
+from ml_metadata.proto import metadata_store_pb2
+from tfx.dsl.compiler import compiler
 from tfx.dsl.compiler import constants as tfx_constants
+from tfx.orchestration import data_types_utils
 from tfx.orchestration import pipeline as tfx_pipeline
 from tfx.orchestration.local.local_dag_runner import LocalDagRunner
 from tfx.orchestration.portable import runtime_parameter_utils
@@ -101,8 +104,36 @@ def resume_options(config: PipelineConfig) -> tfx_pipeline.RunOptions:
         raise PipelineFailed(f"the latest run {latest.run_id} did not fail: nothing to resume")
     if latest.failed_node == gate.DataGate.__name__:
         raise PipelineFailed("the latest run was stopped by the data gate: fix the data and run again")
-    print(f"Resuming run {latest.run_id} from {latest.failed_node}", flush=True)
-    return tfx_pipeline.RunOptions(from_nodes=[latest.failed_node])
+    start = first_changed_node(store, latest.run_id, config, latest.failed_node)
+    why = (f" (its settings changed since that run; {latest.failed_node} failed)"
+           if start != latest.failed_node else "")
+    print(f"Resuming run {latest.run_id} from {start}{why}", flush=True)
+    return tfx_pipeline.RunOptions(from_nodes=[start])
+
+
+def first_changed_node(store, run_id: str, config: PipelineConfig, failed_node: str) -> str:
+    """The first component, in pipeline order, up to `failed_node`, whose settings (TFX's exec
+    properties: hyperparameters, train steps, the declaration...) differ from those it ran with in
+    run `run_id`. Resuming from the failed component alone would reuse such a component's old
+    outputs and silently ignore the fix (new --hparams for a Trainer whose diverged model made the
+    Evaluator fail)."""
+    ir = compiler.Compiler().compile(create_pipeline(config))
+    done = (metadata_store_pb2.Execution.COMPLETE, metadata_store_pb2.Execution.CACHED)
+    for node in (n.pipeline_node for n in ir.nodes):
+        node_id = node.node_info.id
+        if node_id == failed_node:
+            break
+        executions = [e for e in run_summary.executions_of(store, run_id, node_id)
+                      if e.last_known_state in done]
+        if not executions:
+            continue
+        recorded = max(executions, key=lambda e: e.id).custom_properties
+        for key, parameter in node.parameters.parameters.items():
+            if parameter.HasField("field_value") and key in recorded and (
+                    data_types_utils.get_metadata_value(recorded[key])
+                    != data_types_utils.get_metadata_value(parameter.field_value)):
+                return node_id
+    return failed_node
 
 
 def run(config: PipelineConfig, run_id: str, resume: bool = False) -> None:

@@ -1,6 +1,7 @@
 """Operating the pipeline over time: two spans (the second with shuffled labels), run history and
 lineage, per-run reports in a real headless browser, resuming a failed run, and monitoring the
 requests a server logged."""
+import dataclasses
 import os
 import re
 import shutil
@@ -12,14 +13,14 @@ import pytest
 import tensorflow_data_validation as tfdv
 from ml_metadata.proto import metadata_store_pb2
 
-from pipeline import evaluation, metadata_store, run_report, run_summary, runs, runs_index
+from pipeline import evaluation, metadata_store, run_report, run_summary, runner, runs, runs_index
 from pipeline.configs import PROJECT_ROOT
 from serving import client, examples
 from serving import process as serving_server
 from tests import postgres_server
 from tests.bad_data import shuffled_slices
 from tests.e2e import browser
-from tests.e2e.conftest import PipelineWorkspace, snapshot
+from tests.e2e.conftest import EVAL_STEPS, TRAIN_STEPS, PipelineWorkspace, snapshot
 from tests.conftest import TAXI, TAXI_SCHEMA
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -202,6 +203,21 @@ def test_a_run_failed_at_trainer_resumes_without_redoing_earlier_components(hist
     assert states["Trainer"] == ["executed"] and states["Evaluator"] == ["executed"]
     nothing_to_resume = workspace.run(["--data", data], command_name="resume")
     assert nothing_to_resume.returncode == 1 and "nothing to resume" in nothing_to_resume.stderr
+
+
+def test_resume_starts_at_the_first_component_whose_settings_changed(history):
+    """A fix to a component before the failed one (new --hparams, when a model that trained badly
+    made a later component fail) must run that component again, not reuse its old output."""
+    workspace, data, _, shuffled, _ = history
+    store = metadata_store.open_store(workspace.metadata_uri)
+    as_run = dataclasses.replace(workspace.config, data_root=data, train_steps=int(TRAIN_STEPS),
+                                 eval_steps=int(EVAL_STEPS)).resolved()
+    run_id = shuffled.summary.run_id
+
+    assert runner.first_changed_node(store, run_id, as_run, "Pusher") == "Pusher"
+    fixed = dataclasses.replace(as_run, hyperparameters={"learning_rate": 0.003})
+    assert runner.first_changed_node(store, run_id, fixed, "Pusher") == "Trainer"
+    assert runner.first_changed_node(store, run_id, fixed, "Transform") == "Transform"
 
 
 @pytest.mark.parametrize("shifted", [False, True])
