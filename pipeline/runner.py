@@ -111,6 +111,11 @@ def resume_options(config: PipelineConfig) -> tfx_pipeline.RunOptions:
     return tfx_pipeline.RunOptions(from_nodes=[start])
 
 
+# Recorded as the component's driver resolved it, not as compiled: ExampleGen's `span-{SPAN}/*`
+# pattern is recorded as `span-2/*`.
+DRIVER_RESOLVED = frozenset({"input_config"})
+
+
 def first_changed_node(store, run_id: str, config: PipelineConfig, failed_node: str) -> str:
     """The first component, in pipeline order, up to `failed_node`, whose settings (TFX's exec
     properties: hyperparameters, train steps, the declaration...) differ from those it ran with in
@@ -129,7 +134,7 @@ def first_changed_node(store, run_id: str, config: PipelineConfig, failed_node: 
             continue
         recorded = max(executions, key=lambda e: e.id).custom_properties
         for key, parameter in node.parameters.parameters.items():
-            if parameter.HasField("field_value") and key in recorded and (
+            if parameter.HasField("field_value") and key in recorded and key not in DRIVER_RESOLVED and (
                     data_types_utils.get_metadata_value(recorded[key])
                     != data_types_utils.get_metadata_value(parameter.field_value)):
                 return node_id
