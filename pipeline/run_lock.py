@@ -112,6 +112,9 @@ def _database_lock(config: PipelineConfig, me: Holder, wait: bool,
     if metadata_store.is_sqlite(config.metadata_uri):
         yield
         return
+    # The lock's connection needs the database; MLMD creates a missing one (where the user may),
+    # which the run would otherwise do only after the lock was taken.
+    metadata_store.open_store(config.metadata_uri, writable=True)
     with db_lock.advisory_lock(config.metadata_uri, config.pipeline_name,
                                dataclasses.asdict(me), wait, on_wait) as taken:
         if not taken:

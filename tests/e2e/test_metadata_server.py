@@ -52,6 +52,15 @@ def test_a_wrong_password_is_named_and_never_printed(server, tmp_path):
     assert "not-the-password" not in done.stdout + done.stderr
 
 
+def test_the_first_run_on_a_database_that_does_not_exist_yet_creates_it(server, tmp_path):
+    """The run lock is taken before any component runs; MLMD creates the database, where the user
+    may, so the lock must not fail on a database MLMD has not created yet."""
+    fresh = PipelineConfig(work_dir=str(tmp_path), metadata=server.uri.rsplit("/", 1)[0] + "/fresh")
+    with run_lock.held(fresh) as me:
+        assert run_lock.holder(fresh).run_id == me.run_id
+    assert run_lock.holder(fresh) is None
+
+
 def test_a_run_on_another_machine_is_refused_while_the_database_lock_is_held(server, tmp_path):
     """Two work dirs stand for two machines: their lock files differ, the database is shared."""
     holder_config = PipelineConfig(work_dir=str(tmp_path / "machine-a"), metadata=server.uri)
