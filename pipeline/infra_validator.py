@@ -16,7 +16,7 @@ from tfx.dsl.component.experimental.decorators import component
 from tfx.types import artifact_utils, standard_artifacts
 from tfx.utils import io_utils, path_utils
 
-from pipeline import model_choice
+from pipeline import model_choice, run_summary
 from serving import validation, warmup
 
 EVAL_SPLIT = "eval"
@@ -55,7 +55,7 @@ def InfraValidator(  # pylint: disable=invalid-name  (TFX component naming)
     choice = model_choice.choose(model, model_blessing)
     blessing.set_string_custom_property(CHOICE, choice.reason)
     if choice.model is None:
-        _record(blessing, f"not validated: {choice.reason}")
+        _record(blessing, f"{run_summary.NOT_VALIDATED}{choice.reason}")
         return
     blessing.set_int_custom_property(CURRENT_MODEL_ID, choice.model.id)
     serialized = serving_examples(examples, num_examples, serving_features)

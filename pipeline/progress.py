@@ -100,9 +100,14 @@ class ComponentProgress(logging.Handler):
             self._out.write(f"  {node:<34} {seconds:7.1f} s  {outcome}\n")
             self._out.flush()
 
+    @property
+    def failed_node(self) -> Optional[str]:
+        """The component that was running when the run failed (None: it failed between two)."""
+        return None if self._current is None or self._current in self.durations else self._current
+
     def report_failure(self) -> Optional[str]:
         """Name and elapsed time of the component that was running when the run failed."""
-        if self._current is None or self._current in self.durations:
+        if self.failed_node is None:
             return None
         seconds = self._clock() - self._started[self._current]
         return f"{self._current} failed after {seconds:.1f} s"

@@ -88,9 +88,9 @@ def accepted_statistics(store: mlmd.MetadataStore, statistics_ids: List[int]) ->
     inputs = [e for e in store.get_events_by_artifact_ids(statistics_ids)
               if e.type == metadata_store_pb2.Event.INPUT and e.path.steps
               and e.path.steps[0].key == GATE_STATISTICS_KEY]
-    if not inputs:
+    report_type = {t.name: t.id for t in store.get_artifact_types()}.get(DataGateReport.TYPE_NAME)
+    if not inputs or report_type is None:  # the type exists once a gate has run
         return set()
-    report_type = store.get_artifact_type(DataGateReport.TYPE_NAME).id  # exists once a gate ran
     outputs = [e for e in store.get_events_by_execution_ids(list({e.execution_id for e in inputs}))
                if e.type == metadata_store_pb2.Event.OUTPUT]
     producer = {e.artifact_id: e.execution_id for e in outputs}

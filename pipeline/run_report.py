@@ -166,7 +166,8 @@ def write(store, record: runs.RunRecord, report_dir: str, dataset) -> str:
     else:
         pushed = "<span id='pushed'>Nothing pushed</span>; the served model is unchanged."
     infra = ("-" if summary.infra_blessed is None else "passed" if summary.infra_blessed
-             else f"FAILED: {summary.infra_failure}")
+             else f"skipped: {summary.infra_failure[len(run_summary.NOT_VALIDATED):]}"
+             if summary.infra_failure.startswith(run_summary.NOT_VALIDATED) else f"FAILED: {summary.infra_failure}")
     title = f"Pipeline run {run_id}"
     parts = [
         f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>",
@@ -180,6 +181,8 @@ def write(store, record: runs.RunRecord, report_dir: str, dataset) -> str:
         report.row(["failed component", record.failed_node or "-"]),
         report.row(["infra validation", infra]),
         "</table>",
+        *([f"<h2>Why {html.escape(record.failed_node)} failed</h2>",
+           f"<pre id='failure'>{html.escape(record.failure)}</pre>"] if record.failure else []),
         "<h2>Blessing</h2>", decision, *_thresholds(store, run_id), *_candidates(record, task),
         f"<h2>Push</h2><p>{pushed}</p>",
         "<h2>Evaluation (eval split)</h2>", *_charts(result, task, dataset.label.classes),

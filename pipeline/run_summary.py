@@ -46,6 +46,8 @@ class RunSummary:
 
 
 FAILURE_REASON = "failure_reason"
+RESOLVER_TYPE = "tfx.dsl.components.common.resolver.Resolver"
+NOT_VALIDATED = "not validated: "  # how an InfraBlessing's failure reason starts when no candidate was blessed
 
 
 def record_failure(store: mlmd.MetadataStore, run_id: str, node_id: str, reason: str) -> None:
@@ -113,14 +115,21 @@ def summarize(store: mlmd.MetadataStore, run_id: Optional[str] = None) -> RunSum
     run_id = run_id or run_ids(store)[-1]
     run = store.get_context_by_type_and_name("pipeline_run", run_id)
     summary = RunSummary(run_id=run_id, node_states={})
-    for execution in store.get_executions_by_context(run.id):
+    executions = store.get_executions_by_context(run.id)
+    for execution in executions:
         node = node_of(store, execution.id)
         state = _STATE_NAMES.get(execution.last_known_state, str(execution.last_known_state))
         summary.node_states.setdefault(node, []).append(state)
 
     types = {t.id: t.name for t in store.get_artifact_types()}
     chosen_id = None
-    for artifact in store.get_artifacts_by_context(run.id):
+    # What this run's components produced (cached ones included), not what its resolvers looked up
+    # (their outputs are earlier runs' artifacts, such as the served model's InfraBlessing).
+    resolver = {t.name: t.id for t in store.get_execution_types()}.get(RESOLVER_TYPE)
+    produced = [e.artifact_id for e in store.get_events_by_execution_ids(
+                    [x.id for x in executions if x.type_id != resolver])
+                if e.type == metadata_store_pb2.Event.OUTPUT]
+    for artifact in sorted(store.get_artifacts_by_id(produced), key=lambda a: a.id):
         props = artifact.custom_properties
         kind = types.get(artifact.type_id)
         if kind == "InfraBlessing":

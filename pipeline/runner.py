@@ -28,6 +28,9 @@ class PipelineFailed(RuntimeError):
     pass
 
 
+FAILURE_CHARS = 4000  # of a component's error kept in MLMD (a traceback's message can be long)
+
+
 def check_inputs(config: PipelineConfig) -> None:
     """Fails before any component runs when the schema is missing or does not fit the declaration,
     or the data cannot be parsed as CSV at all (TFX's reader would crash on it); the gate checks
@@ -164,6 +167,9 @@ def run(config: PipelineConfig, run_id: str, resume: bool = False) -> None:
         raise PipelineFailed(f"the data gate stopped the run before Transform:\n{error}") from error
     except Exception as error:  # TFX re-raises the component's own error
         where = handler.report_failure() or "pipeline failed"
+        if handler.failed_node is not None:  # kept for `runs show` and the run report
+            run_summary.record_failure(store, run_id, handler.failed_node,
+                                       f"{type(error).__name__}: {error}"[:FAILURE_CHARS])
         raise PipelineFailed(f"{where}: {type(error).__name__}: {error}") from error
     finally:
         absl_logger.removeHandler(handler)

@@ -33,6 +33,7 @@ class RunRecord:
     gate: str  # passed / FAILED / not run
     model_id: Optional[int]
     failed_node: Optional[str]
+    failure: str  # why `failed_node` failed, as recorded in MLMD ("" when not recorded)
     summary: run_summary.RunSummary
     evaluation: Optional[evaluation.Evaluation]  # the chosen candidate's (or the only one's)
     tuning: Dict[str, List[Dict]] = dataclasses.field(default_factory=dict)  # tuning_trials()
@@ -102,6 +103,8 @@ def record(store: mlmd.MetadataStore, run_id: str, running_run_id: Optional[str]
         model_id=summary.model_id or next(
             (a.id for a in node_outputs(store, run_id, "Trainer").get("Model", [])), None),
         failed_node=run_summary.node_of(store, failed[-1].id) if failed else None,
+        failure=failed[-1].custom_properties[run_summary.FAILURE_REASON].string_value
+        if failed and run_summary.FAILURE_REASON in failed[-1].custom_properties else "",
         summary=summary,
         evaluation=evaluation.load(summary.evaluation_uri),
         tuning=tuning_trials(store, run_id, list(summary.node_states)),
@@ -236,5 +239,6 @@ def lineage(store: mlmd.MetadataStore, run_id: str) -> str:
         lines.append(f"      out: {', '.join(outputs) or '-'}")
         reason = execution.custom_properties.get(run_summary.FAILURE_REASON)
         if reason is not None:
-            lines.append(f"      why: {reason.string_value.splitlines()[0]}")
+            why = reason.string_value.splitlines() or [""]
+            lines.extend([f"      why: {why[0]}", *(f"           {line}" for line in why[1:])])
     return "\n".join(lines)

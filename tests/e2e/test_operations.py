@@ -189,6 +189,14 @@ def test_a_run_failed_at_trainer_resumes_without_redoing_earlier_components(hist
     assert broken.returncode == 1 and "Trainer failed" in broken.stderr
     upstream = ("CsvExampleGen", "StatisticsGen", "DataGate", "Transform")
     store = metadata_store.open_store(workspace.metadata_uri)
+    broken_id = run_summary.run_ids(store)[-1]
+    failed = runs.record(store, broken_id)
+    assert failed.failed_node == "Trainer" and failed.failure, "why it failed is kept in MLMD"
+    assert failed.failure.splitlines()[0] in broken.stderr
+    shown = tfxpipe("runs", "show", broken_id, "--work-dir", workspace.work_dir, *workspace.metadata_args)
+    assert f"why: {failed.failure.splitlines()[0]}" in shown.stdout, shown.stdout[-3000:]
+    with open(run_report.path_for(workspace.report_dir, broken_id), encoding="utf-8") as f:
+        assert "id='failure'" in f.read()
     done_before = {node: _completed(store, node) for node in upstream}
 
     resumed = workspace.run(["--data", data, "--hparams", '{"hidden_units": [32, 16]}'],
