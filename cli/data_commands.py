@@ -69,7 +69,8 @@ def schema_diff(args: argparse.Namespace) -> int:
     # pylint: disable=import-outside-toplevel
     import tensorflow_data_validation as tfdv
 
-    from schema import checks, distances, maintain
+    from models import dataset as ds
+    from schema import checks, declaration_fit, distances, maintain
 
     dataset = options.dataset(args)
     schema_file = args.schema or dataset.schema_file
@@ -83,6 +84,10 @@ def schema_diff(args: argparse.Namespace) -> int:
         return 0
     print(f"To accept {folder}, the curated schema would change:")
     print("\n".join(f"- {change}" for change in changes))
+    unfit = declaration_fit.mismatches(dataset, proposed)
+    if unfit:  # a new label value is a new class: the declaration must say so too
+        print(f"Then {ds.DECLARATION_FILE} must change too, or runs are refused:")
+        print("\n".join(f"- {problem}" for problem in unfit))
     if args.write:
         tfdv.write_schema_text(proposed, schema_file)
         print(f"Updated {schema_file}.")

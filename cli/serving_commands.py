@@ -2,10 +2,17 @@
 the pushed model folder), `tfxpipe predict` (CSV rows -> a server -> predictions, by task) and
 `tfxpipe monitor` (skew/drift of the requests a server logged)."""
 import argparse
+import os
 
 from cli import options
 from models.dataset import Task
 from serving import commands, deploy
+
+
+NOTHING_TO_CHECK = 2  # `monitor`'s exit code when there is nothing to check (1: a finding)
+MONITOR_NEXT_STEPS = ("What to do: where clients send such data on purpose, the model now serves data "
+                      "unlike what it learned from: add recent data as a new span and run the pipeline "
+                      "again; otherwise correct the clients.")
 
 
 def _labels(pairs):
@@ -118,6 +125,10 @@ def monitor(args: argparse.Namespace) -> int:
     from serving import monitor as serving_monitor
 
     dataset = options.dataset(args)
+    if not os.path.isdir(args.request_log):
+        print(f"error: request log folder {args.request_log} does not exist: give the folder "
+              "`tfxpipe serve --request-log` writes to")
+        return NOTHING_TO_CHECK
     curated = tfdv.load_schema_text(args.schema or dataset.schema_file)
     if args.training_data:
         training = checks.statistics_of_csv(args.training_data, dataset.missing_values,
@@ -136,7 +147,7 @@ def monitor(args: argparse.Namespace) -> int:
     if not result.examples:
         print(f"error: no requests logged in {args.request_log} in the last {args.window_minutes:g} "
               "minutes")
-        return 1
+        return NOTHING_TO_CHECK
     title = (f"Serving requests: {result.examples} examples in the last {args.window_minutes:g} min "
              f"(skew vs training" + (f", drift vs the {result.previous_examples} before" if
                                      result.previous_examples else "") + ")")
@@ -146,7 +157,7 @@ def monitor(args: argparse.Namespace) -> int:
          ("window before", report_data.by_feature(result.previous_statistics))],
         {finding.feature for finding in result.findings})
     path = report.write_html(args.report, result.findings, title, result.statistics, charts)
-    print(report.render_text(result.findings, title, path))
+    print(report.render_text(result.findings, title, path, next_steps=MONITOR_NEXT_STEPS))
     return 1 if result.findings else 0
 
 

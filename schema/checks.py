@@ -155,10 +155,18 @@ def _as_written(value: float) -> str:
     return np.format_float_positional(np.float32(value), trim="-")
 
 
+# Types in words: TFDV calls text BYTES in a schema and STRING in statistics, which reads as a mismatch.
+_SCHEMA_TYPES = {schema_pb2.BYTES: "text", schema_pb2.INT: "integers", schema_pb2.FLOAT: "numbers"}
+_DATA_TYPES = {statistics_pb2.FeatureNameStatistics.STRING: "text",
+               statistics_pb2.FeatureNameStatistics.BYTES: "text",
+               statistics_pb2.FeatureNameStatistics.INT: "integers",
+               statistics_pb2.FeatureNameStatistics.FLOAT: "numbers"}
+
+
 def _expected(feature: Optional[schema_pb2.Feature], schema: schema_pb2.Schema) -> str:
     if feature is None:
         return "no such column in the schema"
-    parts = [schema_pb2.FeatureType.Name(feature.type)]
+    parts = [_SCHEMA_TYPES.get(feature.type, "no type")]
     if feature.presence.min_fraction >= 1.0:
         parts.append("present in every row")
     elif feature.presence.min_fraction > 0:
@@ -174,7 +182,7 @@ def _expected(feature: Optional[schema_pb2.Feature], schema: schema_pb2.Schema) 
         constraints = feature.distribution_constraints
         mass = constraints.min_domain_mass if feature.HasField("distribution_constraints") else 1.0
         parts.append(f"one of {size} known values" + (f" in at least {mass:.0%} of rows" if mass < 1 else ""))
-    for comparator, against in ((feature.drift_comparator, "previous span"),
+    for comparator, against in ((feature.drift_comparator, "earlier data"),
                                 (feature.skew_comparator, "training")):
         threshold = distances.threshold_of(comparator)
         if threshold is not None:
@@ -189,7 +197,7 @@ def _actual(stats: Optional[statistics_pb2.FeatureNameStatistics], rows: int) ->
     kind = stats.WhichOneof("stats")
     common = getattr(stats, kind).common_stats
     present = common.num_non_missing / rows if rows else 0.0
-    parts = [statistics_pb2.FeatureNameStatistics.Type.Name(stats.type), f"present in {present:.1%} of rows"]
+    parts = [_DATA_TYPES.get(stats.type, "other"), f"present in {present:.1%} of rows"]
     values: Tuple[str, ...] = ()
     if kind == "num_stats":
         parts.append(f"min {stats.num_stats.min:g}, max {stats.num_stats.max:g}, mean {stats.num_stats.mean:g}")
@@ -244,6 +252,7 @@ def is_drift(finding: Finding) -> bool:
     return "between current and previous" in finding.problem
 
 
+EMPTY_COLUMN = "Column empty"
 # TFDV's aside on how its range messages round, glued to the numbers ("455000>910(upto six ...").
 _UNSAID = re.compile(r"\s*\(upto six significant digits\)")
 
@@ -263,12 +272,16 @@ def _findings(anomalies, statistics: statistics_pb2.DatasetFeatureStatisticsList
         actual, values = _actual(stats, dataset.num_examples)
         for reason in info.reason:
             moved = reason.type in distances.COMPARATOR_TYPES
+            problem, detail = reason.short_description, _UNSAID.sub("", reason.description)
+            if problem == "Column dropped" and stats is not None:  # TFDV's words for "all empty"
+                problem, detail = EMPTY_COLUMN, ("The column is in the data, but every cell is empty "
+                                                 "(or a missing-value token).")
             findings.append(Finding(
                 feature=name,
-                problem=reason.short_description,
+                problem=problem,
                 detail=(distances.what_moved(reason, before_by_name.get(name), stats,
                                              distances.measured(anomalies, name))
-                        if moved else _UNSAID.sub("", reason.description)),
+                        if moved else detail),
                 expected=_expected(feature, schema),
                 actual=actual,
                 examples=() if moved else _offending(feature, schema, stats, values),

@@ -18,7 +18,13 @@ th{background:#eee}.fail{color:#b00}.pass{color:#070}code{background:#f4f4f4}
 .charts{display:flex;flex-wrap:wrap;gap:1em}figure.chart{margin:0}figcaption{font-size:80%;color:#555}"""
 
 
-def render_text(findings: Sequence[Finding], title: str, report_path: Optional[str] = None) -> str:
+NEXT_STEPS = ("What to do: correct the data; or, where the change is real and expected, accept it in "
+              "the schema: `tfxpipe schema-diff DATA --write` (new values, wider ranges), `tfxpipe "
+              "calibrate --write` (drift thresholds), or edit schema.pbtxt.")
+
+
+def render_text(findings: Sequence[Finding], title: str, report_path: Optional[str] = None,
+                next_steps: str = NEXT_STEPS) -> str:
     if not findings:
         return f"{title}: data meets the schema."
     lines = [f"{title}: {len(findings)} problem(s) found; the data does not meet the schema."]
@@ -28,6 +34,7 @@ def render_text(findings: Sequence[Finding], title: str, report_path: Optional[s
         lines.append(f"    found:    {f.actual}")
         if f.examples:
             lines.append(f"    e.g.:     {', '.join(f.examples)}")
+    lines.append(next_steps)
     if report_path:
         lines.append(f"Report: {report_path}")
     return "\n".join(lines)

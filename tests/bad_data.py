@@ -86,7 +86,7 @@ CASES = [
         taxi_rows(), "trip_start_hour", lambda i, v: "30" if i % 20 == 0 else None)),
          "trip_start_hour", "Out-of-range values"),
     Case("required_all_empty", lambda d: write_rows(d, _set_column(
-        taxi_rows(), "payment_type", lambda i, v: "")), "payment_type", "Missing values|Column dropped"),
+        taxi_rows(), "payment_type", lambda i, v: "")), "payment_type", "Missing values|Column empty"),
     # Inside the schema's range: only the drift check against earlier data sees it.
     Case("rescaled_within_range", lambda d: write_rows(d, _set_column(
         taxi_rows(), "fare", lambda i, v: f"{float(v) / 10:.2f}" if v else None)), "fare", r"JSD \d\.\d+"),

@@ -116,6 +116,22 @@ def test_an_out_of_range_value_reads_as_the_schema_and_the_data_say_it(tmp_path)
     assert finding.detail == "Unexpectedly high value: 4190>42.1", finding.detail
 
 
+def test_an_empty_column_and_types_are_told_in_words(tmp_path):
+    """TFDV calls a column whose every cell is empty "dropped", and text BYTES in the schema but
+    STRING in statistics: both read as something else than what happened."""
+    rows = taxi_rows(300)
+    index = rows[0].index("payment_type")
+    for row in rows[1:]:
+        row[index] = ""
+    write_rows(str(tmp_path), rows)
+    (finding,) = checks.check_statistics(checks.statistics_of_csv(str(tmp_path)),
+                                         tfdv.load_schema_text(TAXI_SCHEMA))
+    assert (finding.feature, finding.problem) == ("payment_type", checks.EMPTY_COLUMN)
+    assert "every cell is empty" in finding.detail
+    assert finding.expected.startswith("text; present in every row")
+    assert finding.actual.startswith("text; present in 0.0% of rows")
+
+
 def test_schema_differences_in_plain_words():
     old = schema_pb2.Schema()
     feature = old.feature.add(name="payment_type", type=schema_pb2.BYTES)

@@ -59,6 +59,20 @@ def test_a_regression_label_on_text_or_a_missing_label_column_is_named():
     assert missing.startswith("label column 'tip_share' is not a column of the schema")
 
 
+def test_a_class_the_schema_accepts_but_the_declaration_lacks_is_named():
+    """`schema-diff --write` can add a new label value to the schema's domain; a model that was not
+    declared that class would train on it as an unknown label and fail in the Evaluator."""
+    features = tuple(f for f in TAXI.features if f.name != "payment_type")
+    payment = _with(features=features, label=Label(column="payment_type", task=Task.MULTICLASS,
+                                                   classes=("Cash", "Credit Card", "Dispute", "No Charge")))
+    (problem,) = declaration_fit.mismatches(payment, SCHEMA)
+    assert problem.startswith("label column 'payment_type': the schema accepts 'Pcard', 'Prcard', "
+                              "'Unknown', which dataset.yaml does not declare"), problem
+    every_class = ("Cash", "Credit Card", "Dispute", "No Charge", "Pcard", "Prcard", "Unknown")
+    declared = dataclasses.replace(payment, label=dataclasses.replace(payment.label, classes=every_class))
+    assert declaration_fit.mismatches(declared, SCHEMA) == []
+
+
 def test_a_run_stops_before_any_component_when_they_disagree(tmp_path):
     folder = shutil.copytree(TAXI.folder, tmp_path / "taxi")
     declaration = folder / "dataset.yaml"
