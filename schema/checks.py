@@ -140,7 +140,28 @@ def check_csv_folder(folder: str, columns: Sequence[str] = (), dataset: str = ""
     files = data_files(folder)
     if not files:
         return [Finding(FILE, "No data files", f"{folder} holds no CSV files", "CSV files", "none")]
-    return [finding for path in files for finding in check_csv_file(path, columns, dataset)]
+    found = [finding for path in files for finding in check_csv_file(path, columns, dataset)]
+    return found or _header_agreement(files)
+
+
+def _header_agreement(files: Sequence[str]) -> List[Finding]:
+    """The files of one folder are read as one table under one header (TFX's CSV reader refuses
+    others with "Files in same split ... have different header", naming none)."""
+    def header(path):
+        with open(path, newline="", encoding="utf-8") as f:
+            return next(csv.reader(f))
+
+    first = header(files[0])
+    differ = [path for path in files[1:] if header(path) != first]
+    if not differ:
+        return []
+    names = [os.path.basename(p) for p in differ]
+    return [Finding(FILE, "Different headers",
+                    f"{_listed(names, 80)} list(s) the columns differently from "
+                    f"{os.path.basename(files[0])}: the files of one folder are read as one table. "
+                    "Write every file with the same columns in the same order",
+                    f"the header of {os.path.basename(files[0])}: {_listed(first)}",
+                    f"{names[0]}: {_listed(header(differ[0]))}")]
 
 
 def check_csv_path(path: str, columns: Sequence[str] = (), dataset: str = "") -> List[Finding]:

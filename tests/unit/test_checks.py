@@ -56,6 +56,18 @@ def test_a_long_header_is_shown_by_whole_names_and_says_how_many_more(tmp_path):
     assert len(names) + int(more) == len(frame.columns) - 1
 
 
+def test_files_of_one_folder_with_different_column_orders_are_named(tmp_path):
+    rows = taxi_rows(50)
+    write_rows(str(tmp_path), rows, name="a.csv")
+    write_rows(str(tmp_path), [row[::-1] for row in rows], name="b.csv")
+    (finding,) = checks.check_csv_folder(str(tmp_path), rows[0])
+    assert (finding.feature, finding.problem) == (checks.FILE, "Different headers")
+    assert finding.detail.startswith("b.csv list(s) the columns differently from a.csv")
+    assert finding.actual.startswith(f"b.csv: {rows[0][-1]}, ")
+    write_rows(str(tmp_path), rows, name="b.csv")
+    assert checks.check_csv_folder(str(tmp_path), rows[0]) == []
+
+
 def test_spans_are_found_in_order_and_other_folders_ignored(tmp_path):
     for name in ("span-10", "span-2", "other", "span-x"):
         os.makedirs(tmp_path / name)
