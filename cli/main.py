@@ -135,6 +135,10 @@ def _runs(args: argparse.Namespace) -> int:
     if not args.show:
         print(runs.render_table(runs.records(store, running), task))
         return 0
+    if args.run_id is None:
+        print("error: give the run: `tfxpipe runs show RUN_ID` (`tfxpipe runs` lists them)")
+        return 1
+    args.run_id = runs.run_id_of(args.run_id)
     if args.run_id not in run_summary.run_ids(store):
         print(f"error: no run {args.run_id!r}; `tfxpipe runs` lists them")
         return 1

@@ -22,6 +22,11 @@ class Profile:
 
     def beam_args(self, settings: Mapping[str, str]) -> Tuple[str, ...]:
         settings = {**dict(self.optional), **settings}
+        known = [*self.required, *dict(self.optional)]
+        unknown = sorted(set(settings) - set(known))
+        if unknown:  # first: a misspelt setting is also why a required one seems missing
+            raise ProfileError(f"profile '{self.name}' has no setting(s) {', '.join(unknown)}; "
+                               f"its settings: {', '.join(known) or 'none'}")
         missing = [key for key in self.required if not settings.get(key)]
         if missing:
             given = ", ".join(f"{key}=..." for key in missing)
@@ -29,9 +34,6 @@ class Profile:
                 f"profile '{self.name}' needs the setting(s) {', '.join(missing)} "
                 f"(pass --profile-setting {given.replace(', ', ' --profile-setting ')})"
             )
-        unknown = sorted(set(settings) - set(self.required) - set(dict(self.optional)))
-        if unknown:
-            raise ProfileError(f"profile '{self.name}' has no setting(s) {', '.join(unknown)}")
         return tuple(arg.format(**settings) for arg in self.template)
 
 

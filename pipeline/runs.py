@@ -7,6 +7,7 @@ import dataclasses
 import datetime
 import json
 import os
+import re
 from typing import Dict, List, Optional
 
 import ml_metadata as mlmd
@@ -45,6 +46,14 @@ class RunRecord:
     @property
     def pushed_version(self) -> Optional[str]:
         return self.summary.pushed_version if self.summary.pushed else None
+
+
+def run_id_of(text: str) -> str:
+    """A run id as `runs` prints it, or as its report's file is named (`2026-12-02T04-49-06.890538`,
+    no colons in file names) or given as that file's path."""
+    name = os.path.basename(text)
+    name = name[:-len(".html")] if name.endswith(".html") else name
+    return re.sub(r"T(\d\d)-(\d\d)-(\d\d)", r"T\1:\2:\3", name)
 
 
 def node_outputs(store: mlmd.MetadataStore, run_id: str, node: str) -> Dict[str, List]:

@@ -48,6 +48,13 @@ def test_unknown_profile_and_setting_are_refused():
         profiles.parse_settings(["project"])
 
 
+def test_a_misspelt_setting_is_named_rather_than_the_setting_it_was_meant_to_be():
+    with pytest.raises(profiles.ProfileError) as error:
+        profiles.beam_args("dataflow", {"project": "p", "regoin": "r", "temp_location": "gs://b/t"})
+    assert str(error.value) == ("profile 'dataflow' has no setting(s) regoin; its settings: project, "
+                                "region, temp_location")
+
+
 def test_auto_profile_follows_the_size_of_the_data_a_run_reads(tmp_path):
     from pipeline.configs import PipelineConfig  # pylint: disable=import-outside-toplevel
 
