@@ -153,8 +153,12 @@ def _runs(args: argparse.Namespace) -> int:
 def _compile(args: argparse.Namespace) -> int:
     from pipeline import kubeflow  # pylint: disable=import-outside-toplevel  (imports TFX)
 
-    path = kubeflow.compile_pipeline(config_from_args(args), args.image, args.output)
+    config = config_from_args(args)
+    path = kubeflow.compile_pipeline(config, args.image, args.output)
     print(f"Pipeline spec for {args.image} written to {path}")
+    for setting in kubeflow.local_settings(config.resolved()):
+        print(f"warning: {setting}: the cluster's pods may not see it; give gs:// (or s3://, hdfs://) "
+              "paths and a cluster profile unless that is what you mean", file=sys.stderr)
     return 0
 
 

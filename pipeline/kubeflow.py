@@ -5,11 +5,25 @@ names (`models.model.run_fn`), so TFX builds no wheel of it onto cloud storage a
 container image (see Dockerfile) has this package installed.
 """
 import os
+from typing import List
 
 from tfx.orchestration.kubeflow.v2 import kubeflow_v2_dag_runner
 
-from pipeline.configs import PipelineConfig
+from pipeline import profiles
+from pipeline.configs import PipelineConfig, is_remote
 from pipeline.pipeline import create_pipeline
+
+
+def local_settings(config: PipelineConfig) -> List[str]:
+    """Settings of a resolved `config` that point at this machine: a pod sees such a path only where
+    it is mounted (Vertex mounts Cloud Storage at /gcs/BUCKET), and a local Beam runner runs the
+    data work inside one pod."""
+    found = [f"{flag} {path} is a path on this machine" for flag, path in (
+        ("--work-dir", config.work_dir), ("--data", config.data_root),
+        ("--serving-dir", config.serving_dir)) if not is_remote(path)]
+    if config.profile in profiles.LOCAL_PROFILES:
+        found.append(f"--profile {config.profile} runs Beam inside the component's pod")
+    return found
 
 
 def compile_pipeline(config: PipelineConfig, image: str, output: str) -> str:

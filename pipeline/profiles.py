@@ -73,6 +73,7 @@ PROFILES: Dict[str, Profile] = {
 
 
 AUTO = "auto"
+LOCAL_PROFILES = ("local", "local-multiprocess")  # Beam on the machine the component runs on
 # Measured on 2 cores (benchmarks/compare_profiles.py): worker processes lose below ~10 MB of CSV
 # (start-up and serialization cost more than they save) and win from ~20 MB (150k rows: -11 %).
 AUTO_MULTIPROCESS_BYTES = 8 << 20
@@ -80,7 +81,8 @@ AUTO_MULTIPROCESS_BYTES = 8 << 20
 
 def choose_local(data_bytes: int) -> str:
     """The `auto` profile: in-process for small data, worker processes for larger."""
-    return "local-multiprocess" if data_bytes >= AUTO_MULTIPROCESS_BYTES else "local"
+    local, multiprocess = LOCAL_PROFILES
+    return multiprocess if data_bytes >= AUTO_MULTIPROCESS_BYTES else local
 
 
 def beam_args(profile: str, settings: Mapping[str, str]) -> Tuple[str, ...]:

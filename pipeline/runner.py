@@ -185,7 +185,7 @@ def describe(record: runs.RunRecord, config: PipelineConfig, seconds: float) -> 
     ]
     if result:
         shown = ", ".join(
-            f"{name} {result.overall[name]:.3f}"
+            f"{name} {result.overall[name]:.{0 if name == 'example_count' else 3}f}"
             + (f" ({result.change[name]:+.3f} vs baseline)" if name in result.change else "")
             for name in metrics.key_metrics(config.dataset().task) if name in result.overall
         )

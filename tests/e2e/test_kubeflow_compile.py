@@ -21,8 +21,19 @@ def spec(tmp_path_factory):
     ]
     done = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
     assert done.returncode == 0, done.stdout + done.stderr[-3000:]
+    assert "warning" not in done.stderr, "cluster paths and a cluster profile: nothing to warn of"
     with open(output, encoding="utf-8") as f:
         return json.load(f)
+
+
+def test_paths_on_this_machine_and_a_local_profile_are_warned_of(tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-m", "cli", "compile", "--image", IMAGE, "--output", str(tmp_path / "k.json"),
+         "--work-dir", str(tmp_path / "work")], capture_output=True, text=True, timeout=600, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    warnings = [line for line in done.stderr.splitlines() if line.startswith("warning: ")]
+    assert [w.split(" ")[1] for w in warnings] == ["--work-dir", "--data", "--serving-dir", "--profile"]
+    assert f"--work-dir {tmp_path / 'work'} is a path on this machine" in warnings[0]
 
 
 def _tasks(spec):
