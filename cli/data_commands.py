@@ -17,29 +17,29 @@ def validate(args: argparse.Namespace) -> int:
     # pylint: disable=import-outside-toplevel
     import tensorflow_data_validation as tfdv
 
-    from schema import checks, distances, report
+    from schema import checks, csv_files, distances, report
 
     if not os.path.exists(args.path):
         print(f"error: {args.path} does not exist")
         return 1
     dataset = options.dataset(args)
     missing = dataset.missing_values
-    current, previous = checks.latest_and_previous(args.path)
+    current, previous = csv_files.latest_and_previous(args.path)
     previous = args.previous or previous or _declared_data(dataset, current)
     curated = tfdv.load_schema_text(args.schema or dataset.schema_file)
     serving = args.skew_against is not None
     columns = checks.expected_columns(curated, "SERVING" if serving else "TRAINING")
-    structural = checks.check_csv_path(current, columns, dataset.name)
+    structural = csv_files.check_csv_path(current, columns, dataset.name)
     statistics = None
     findings = structural
     if not structural:
         compared = distances.stats_options(curated)
-        statistics = checks.statistics_of_csv(current, missing, compared)
+        statistics = csv_files.statistics_of_csv(current, missing, compared)
         if serving:
-            training = checks.statistics_of_csv(args.skew_against, missing, compared)
+            training = csv_files.statistics_of_csv(args.skew_against, missing, compared)
             findings = checks.check_skew(statistics, training, curated)
         else:
-            previous_statistics = checks.statistics_of_csv(previous, missing, compared) if previous else None
+            previous_statistics = csv_files.statistics_of_csv(previous, missing, compared) if previous else None
             findings = checks.check_statistics(statistics, curated, previous_statistics)
     title = f"Data validation of {current}" + (
         f" (serving skew vs {args.skew_against})" if serving
@@ -54,10 +54,10 @@ def _declared_data(dataset, current: str):
     `--previous` nor an older span is given, as the pipeline checks a new run's data against data
     it accepted before. None when it is not there, or is `current` itself."""
     from models.dataset import DeclarationError  # pylint: disable=import-outside-toplevel
-    from schema import checks  # pylint: disable=import-outside-toplevel
+    from schema import csv_files  # pylint: disable=import-outside-toplevel
 
     try:
-        declared = checks.latest_and_previous(dataset.data_root())[0]
+        declared = csv_files.latest_and_previous(dataset.data_root())[0]
     except DeclarationError:
         return None
     if not os.path.exists(declared) or os.path.realpath(declared) == os.path.realpath(current):
@@ -70,13 +70,13 @@ def schema_diff(args: argparse.Namespace) -> int:
     import tensorflow_data_validation as tfdv
 
     from models import dataset as ds
-    from schema import checks, declaration_fit, distances, maintain
+    from schema import csv_files, declaration_fit, distances, maintain
 
     dataset = options.dataset(args)
     schema_file = args.schema or dataset.schema_file
     curated = tfdv.load_schema_text(schema_file)
-    folder, _ = checks.latest_and_previous(args.path)
-    proposed = maintain.updated(curated, checks.statistics_of_csv(
+    folder, _ = csv_files.latest_and_previous(args.path)
+    proposed = maintain.updated(curated, csv_files.statistics_of_csv(
         folder, dataset.missing_values, distances.stats_options(curated)))
     changes = maintain.differences(curated, proposed)
     if not changes:
@@ -102,15 +102,15 @@ def calibrate(args: argparse.Namespace) -> int:
     import tensorflow_data_validation as tfdv
 
     from models.dataset import Kind
-    from schema import calibration, checks, distances, maintain, ranges
+    from schema import calibration, csv_files, distances, maintain, ranges
 
     dataset = options.dataset(args)
     schema_file = args.schema or dataset.schema_file
-    data = checks.latest_and_previous(args.path or dataset.data_root())[0]
+    data = csv_files.latest_and_previous(args.path or dataset.data_root())[0]
     codes = [f.name for f in dataset.features if f.kind == Kind.CATEGORICAL_INT]
     curated = tfdv.load_schema_text(schema_file)
     marked = calibration.mark_codes(curated, codes)
-    statistics_of = lambda stats_options: checks.statistics_of_csv(  # noqa: E731
+    statistics_of = lambda stats_options: csv_files.statistics_of_csv(  # noqa: E731
         data, dataset.missing_values, stats_options)
     statistics = statistics_of(distances.stats_options(marked))
     measured = calibration.calibrate(statistics_of, marked, dataset.feature_names(),

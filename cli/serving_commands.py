@@ -121,7 +121,7 @@ def monitor(args: argparse.Namespace) -> int:
     import tensorflow_data_validation as tfdv
 
     from pipeline import metadata_store, report_data, run_summary
-    from schema import checks, distances, report
+    from schema import csv_files, distances, report
     from serving import monitor as serving_monitor
 
     dataset = options.dataset(args)
@@ -131,7 +131,7 @@ def monitor(args: argparse.Namespace) -> int:
         return NOTHING_TO_CHECK
     curated = tfdv.load_schema_text(args.schema or dataset.schema_file)
     if args.training_data:
-        training = checks.statistics_of_csv(args.training_data, dataset.missing_values,
+        training = csv_files.statistics_of_csv(args.training_data, dataset.missing_values,
                                             distances.stats_options(curated))
     else:
         config = options.config_for_reading(args)

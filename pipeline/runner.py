@@ -20,7 +20,7 @@ from pipeline import (gate, metadata_server_fixes, metadata_store, metrics, prog
                       run_report, run_summary, runs, runs_index)
 from pipeline.configs import PipelineConfig
 from pipeline.pipeline import create_pipeline
-from schema import checks, declaration_fit, report
+from schema import checks, csv_files, declaration_fit, report
 from serving import model_dir
 
 
@@ -45,9 +45,9 @@ def check_inputs(config: PipelineConfig) -> None:
     if disagreements:
         raise PipelineFailed(f"the dataset's declaration and its schema {config.schema_file} "
                              "disagree:\n" + "\n".join(f"- {d}" for d in disagreements))
-    folder, _ = checks.latest_and_previous(config.data_root)
+    folder, _ = csv_files.latest_and_previous(config.data_root)
     columns = checks.expected_columns(curated)
-    findings = checks.check_csv_path(folder, columns, dataset.name)
+    findings = csv_files.check_csv_path(folder, columns, dataset.name)
     if findings:
         title = f"Data validation of {folder}"
         path = report.write_html(os.path.join(config.report_dir, gate.REPORT_FILE), findings, title)

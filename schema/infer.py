@@ -17,7 +17,7 @@ import yaml
 from tensorflow_metadata.proto.v0 import schema_pb2
 
 from models import dataset as ds
-from schema import calibration, checks, ranges
+from schema import calibration, csv_files, ranges
 from schema.columns import EPOCH, MAX_VOCAB, MISSING_TOKENS, TIME_UNITS, InitError, feature_decision, \
     label_decision, missing_tokens, present_count, time_unit
 
@@ -38,14 +38,14 @@ def _read(path: str) -> Tuple[List[str], Dict[str, Counter], int]:
     """The header, each column's cell counts and the number of rows, files checked as the gate does."""
     if not os.path.exists(path):
         raise InitError(f"{path} does not exist: give a CSV file or a folder of CSV files")
-    files = checks.data_files(path) if os.path.isdir(path) else [path]
+    files = csv_files.data_files(path) if os.path.isdir(path) else [path]
     if not files:
         raise InitError(f"{path} holds no CSV files: put the data's CSV file(s) in it")
     header: List[str] = []
     counts: Dict[str, Counter] = {}
     rows = 0
     for file in files:
-        for finding in checks.check_csv_file(file, header):
+        for finding in csv_files.check_csv_file(file, header):
             raise InitError(f"{finding.detail} ({finding.actual}); expected {finding.expected}: "
                             "fix the file or move it out of the data folder")
         with open(file, newline="", encoding="utf-8") as f:
@@ -122,7 +122,7 @@ def infer(path: str, label: str, task: str = "auto", name: Optional[str] = None)
                  for t in missing_values[1:]]
     cells = {c: collections.Counter({v: n for v, n in counts[c].items() if v not in missing_values})
              for c in header}
-    statistics = checks.statistics_of_csv(path, missing_values)
+    statistics = csv_files.statistics_of_csv(path, missing_values)
     by_name = {s.path.step[0]: s for s in statistics.datasets[0].features}
     task, classes, decision = label_decision(label, by_name.get(label), cells[label], task, rows)
     decisions.append(decision)
@@ -161,7 +161,7 @@ def infer(path: str, label: str, task: str = "auto", name: Optional[str] = None)
         raise InitError(f"the drafted declaration does not parse: {error}") from None
     curated = _schema(statistics, label, classes, features, rows)
     measured = calibration.calibrate(
-        lambda options: checks.statistics_of_csv(path, missing_values, options), curated, list(features),
+        lambda options: csv_files.statistics_of_csv(path, missing_values, options), curated, list(features),
         source=os.path.basename(os.path.normpath(path)), rows=rows)
     curated = ranges.with_plausible_ranges(calibration.apply(curated, measured), statistics,
                                                 [label, *features])

@@ -7,7 +7,7 @@ import pytest
 import tensorflow_data_validation as tfdv
 from tensorflow_metadata.proto.v0 import schema_pb2
 
-from schema import checks, distances, maintain, report
+from schema import checks, csv_files, distances, maintain, report
 from tests.bad_data import shuffled_slices, taxi_rows, write_rows
 from tests.conftest import TAXI_SCHEMA
 
@@ -15,7 +15,7 @@ COLUMNS = checks.expected_columns(tfdv.load_schema_text(TAXI_SCHEMA))
 
 
 def _problems(folder):
-    return [(f.feature, f.problem) for f in checks.check_csv_folder(str(folder), COLUMNS)]
+    return [(f.feature, f.problem) for f in csv_files.check_csv_folder(str(folder), COLUMNS)]
 
 
 def test_bundled_rows_pass_the_structural_checks(tmp_path):
@@ -33,7 +33,7 @@ def test_ragged_rows_are_reported_with_their_line_numbers(tmp_path):
     rows = taxi_rows(10)
     rows[3] = rows[3][:5]
     write_rows(str(tmp_path), rows)
-    [finding] = checks.check_csv_folder(str(tmp_path), COLUMNS)
+    [finding] = csv_files.check_csv_folder(str(tmp_path), COLUMNS)
     assert finding.problem == "Ragged rows" and finding.examples == ("line 4",)
 
 
@@ -48,7 +48,7 @@ def test_a_long_header_is_shown_by_whole_names_and_says_how_many_more(tmp_path):
 
     frame = datasets.load_wine(as_frame=True).frame  # 14 columns, some with long names
     frame.drop(columns=["hue"]).to_csv(tmp_path / "wine.csv", index=False)
-    (finding,) = checks.check_csv_folder(str(tmp_path), list(frame.columns))
+    (finding,) = csv_files.check_csv_folder(str(tmp_path), list(frame.columns))
     assert finding.feature == "hue" and finding.problem == "Column missing"
     shown, more = re.fullmatch(r"header: (.*), \.\.\. \((\d+) more\)", finding.actual).groups()
     names = shown.split(", ")
@@ -60,18 +60,18 @@ def test_files_of_one_folder_with_different_column_orders_are_named(tmp_path):
     rows = taxi_rows(50)
     write_rows(str(tmp_path), rows, name="a.csv")
     write_rows(str(tmp_path), [row[::-1] for row in rows], name="b.csv")
-    (finding,) = checks.check_csv_folder(str(tmp_path), rows[0])
+    (finding,) = csv_files.check_csv_folder(str(tmp_path), rows[0])
     assert (finding.feature, finding.problem) == (checks.FILE, "Different headers")
     assert finding.detail.startswith("b.csv list(s) the columns differently from a.csv")
     assert finding.actual.startswith(f"b.csv: {rows[0][-1]}, ")
     write_rows(str(tmp_path), rows, name="b.csv")
-    assert checks.check_csv_folder(str(tmp_path), rows[0]) == []
+    assert csv_files.check_csv_folder(str(tmp_path), rows[0]) == []
 
 
 def test_spans_are_found_in_order_and_other_folders_ignored(tmp_path):
     for name in ("span-10", "span-2", "other", "span-x"):
         os.makedirs(tmp_path / name)
-    assert [n for n, _ in checks.spans(str(tmp_path))] == [2, 10]
+    assert [n for n, _ in csv_files.spans(str(tmp_path))] == [2, 10]
 
 
 def test_report_names_feature_problem_and_offending_values(tmp_path):
@@ -97,7 +97,7 @@ def test_statistics_of_a_csv_leave_nothing_in_the_temporary_folder(tmp_path, mon
     temporary.mkdir()
     write_rows(str(data), taxi_rows(50))
     monkeypatch.setattr(tempfile, "tempdir", str(temporary))
-    statistics = checks.statistics_of_csv(str(data), missing_values)
+    statistics = csv_files.statistics_of_csv(str(data), missing_values)
     assert statistics.datasets[0].num_examples == 50
     assert os.listdir(temporary) == []
 
@@ -108,7 +108,7 @@ def test_statistics_check_finds_unknown_values_with_real_tfdv(tmp_path):
     for row in rows[1:50]:
         row[index] = "Bitcoin"
     write_rows(str(tmp_path), rows)
-    findings = checks.check_statistics(checks.statistics_of_csv(str(tmp_path)),
+    findings = checks.check_statistics(csv_files.statistics_of_csv(str(tmp_path)),
                                        tfdv.load_schema_text(TAXI_SCHEMA))
     assert [(f.feature, f.problem) for f in findings] == [("payment_type", "Unexpected string values")]
     assert findings[0].examples == ("Bitcoin",)
@@ -122,7 +122,7 @@ def test_an_out_of_range_value_reads_as_the_schema_and_the_data_say_it(tmp_path)
     for row in rows[1:20]:
         row[index] = "4190"  # a slipped decimal point
     write_rows(str(tmp_path), rows)
-    (finding,) = checks.check_statistics(checks.statistics_of_csv(str(tmp_path)),
+    (finding,) = checks.check_statistics(csv_files.statistics_of_csv(str(tmp_path)),
                                          tfdv.load_schema_text(TAXI_SCHEMA))
     assert finding.feature == "pickup_latitude" and "values in [41.6, 42.1]" in finding.expected
     assert finding.detail == "Unexpectedly high value: 4190>42.1", finding.detail
@@ -136,7 +136,7 @@ def test_an_empty_column_and_types_are_told_in_words(tmp_path):
     for row in rows[1:]:
         row[index] = ""
     write_rows(str(tmp_path), rows)
-    (finding,) = checks.check_statistics(checks.statistics_of_csv(str(tmp_path)),
+    (finding,) = checks.check_statistics(csv_files.statistics_of_csv(str(tmp_path)),
                                          tfdv.load_schema_text(TAXI_SCHEMA))
     assert (finding.feature, finding.problem) == ("payment_type", checks.EMPTY_COLUMN)
     assert "every cell is empty" in finding.detail
@@ -175,11 +175,11 @@ def test_serving_sample_is_checked_for_skew_against_training_data(tmp_path):
     write_rows(str(tmp_path / "shifted"), shifted)
     curated = tfdv.load_schema_text(TAXI_SCHEMA)
     compared = distances.stats_options(curated)
-    training = checks.statistics_of_csv(str(tmp_path / "train"), options=compared)
-    same = checks.check_skew(checks.statistics_of_csv(str(tmp_path / "same"), options=compared),
+    training = csv_files.statistics_of_csv(str(tmp_path / "train"), options=compared)
+    same = checks.check_skew(csv_files.statistics_of_csv(str(tmp_path / "same"), options=compared),
                              training, curated)
     assert same == []  # no label at serving time is fine: SERVING environment
-    skewed = checks.check_skew(checks.statistics_of_csv(str(tmp_path / "shifted"), options=compared),
+    skewed = checks.check_skew(csv_files.statistics_of_csv(str(tmp_path / "shifted"), options=compared),
                                training, curated)
     assert [(f.feature, f.problem) for f in skewed] == [
         ("payment_type", "High approximate Jensen-Shannon divergence between training and serving")
@@ -198,8 +198,8 @@ def test_serving_sample_is_checked_for_skew_against_training_data(tmp_path):
 def test_a_run_reads_the_newest_span_or_the_path_itself(tmp_path):
     for span in ("span-2", "span-10", "span-9", "notes"):
         (tmp_path / span).mkdir()
-    assert checks.latest_and_previous(str(tmp_path)) == (str(tmp_path / "span-10"), str(tmp_path / "span-9"))
+    assert csv_files.latest_and_previous(str(tmp_path)) == (str(tmp_path / "span-10"), str(tmp_path / "span-9"))
     flat = tmp_path / "notes"
-    assert checks.latest_and_previous(str(flat)) == (str(flat), None)
+    assert csv_files.latest_and_previous(str(flat)) == (str(flat), None)
     (flat / "data.csv").write_text("a\n1\n")
-    assert checks.latest_and_previous(str(flat / "data.csv")) == (str(flat / "data.csv"), None)
+    assert csv_files.latest_and_previous(str(flat / "data.csv")) == (str(flat / "data.csv"), None)

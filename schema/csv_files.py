@@ -1,0 +1,183 @@
+"""CSV files as the pipeline reads them: the layout of a data folder (`span-N/` folders, the files
+of one span), what TFX's CSV reader cannot even parse (empty or header-only files, undecodable
+bytes, a wrong delimiter, ragged rows, files whose headers differ) and a header that does not match
+the schema's columns (TFDV cannot tell an absent column from an empty optional one), and TFDV's
+statistics of a CSV read as CsvExampleGen reads it. Files with structural problems never reach
+CsvExampleGen; `schema/checks.py` checks the statistics of the rest.
+"""
+import csv
+import os
+import re
+import tempfile
+from typing import List, Optional, Sequence, Tuple
+
+import tensorflow_data_validation as tfdv
+from tensorflow_metadata.proto.v0 import statistics_pb2
+
+from schema.checks import FILE, MAX_EXAMPLES, Finding
+
+SPAN_FOLDER = re.compile(r"^span-(\d+)$")
+DELIMITERS = (";", "\t", "|")
+
+
+def spans(data_root: str) -> List[Tuple[int, str]]:
+    """(span number, folder) of `span-N/` sub-folders, oldest first; empty for a flat folder."""
+    found = []
+    for name in os.listdir(data_root):
+        match = SPAN_FOLDER.match(name)
+        if match and os.path.isdir(os.path.join(data_root, name)):
+            found.append((int(match.group(1)), os.path.join(data_root, name)))
+    return sorted(found)
+
+
+def latest_and_previous(path: str) -> Tuple[str, Optional[str]]:
+    """What a run reads from `path` and what it is compared with for drift: in a folder of `span-N/`
+    folders the newest span and the one before it; else the file or folder itself, and nothing."""
+    found = spans(path) if os.path.isdir(path) else []
+    if not found:
+        return path, None
+    return found[-1][1], (found[-2][1] if len(found) > 1 else None)
+
+
+def data_files(folder: str) -> List[str]:
+    return sorted(
+        os.path.join(folder, name)
+        for name in os.listdir(folder)
+        if not name.startswith(".") and os.path.isfile(os.path.join(folder, name))
+    )
+
+
+def _listed(names: Sequence[str], width: int = 120) -> str:
+    """Whole names, joined, up to about `width` characters, then how many more there are."""
+    shown: List[str] = []
+    for name in names:
+        if shown and len(", ".join([*shown, name])) > width:
+            return ", ".join(shown) + f", ... ({len(names) - len(shown)} more)"
+        shown.append(name)
+    return ", ".join(shown)
+
+
+def _header_findings(name: str, header: List[str], columns: Sequence[str], dataset: str = ""
+                     ) -> List[Finding]:
+    shown = _listed(header)
+    missing = [c for c in columns if c not in header]
+    unexpected = [c for c in header if c not in columns]
+    if dataset and len(missing) * 2 > len(columns):
+        # Most of the dataset's columns absent: not a broken file of this dataset but other data.
+        return [Finding(FILE, "Not this dataset's data",
+                        f"{name} does not match dataset '{dataset}': {len(columns) - len(missing)} "
+                        f"of its {len(columns)} columns are in the header. For a new dataset, draft "
+                        f"its folder with `tfxpipe init {name} --label COLUMN`; else pass the right "
+                        f"--dataset", f"the columns of dataset '{dataset}'", f"header: {shown}")]
+    return [Finding(c, "Column missing", f"{name} has no '{c}' column", f"a '{c}' column",
+                    f"header: {shown}") for c in missing] + [
+            Finding(c, "Unexpected column", f"{name} has a '{c}' column the schema does not know",
+                    "only the schema's columns", f"header: {shown}") for c in unexpected]
+
+
+def check_csv_file(path: str, columns: Sequence[str] = (), dataset: str = "") -> List[Finding]:
+    """Structural problems of one CSV file; with `columns`, also a header that does not match
+    (with `dataset`, a header that has little in common with it is called out as such, once)."""
+    name = os.path.basename(path)
+    with open(path, "rb") as f:
+        raw = f.read()
+    if not raw.strip():
+        return [Finding(FILE, "Empty file", f"{name} is empty", "a header row and data rows", "0 rows")]
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = raw[: error.start].count(b"\n") + 1
+        bad = raw[error.start : error.start + 8]
+        return [Finding(FILE, "Undecodable bytes", f"{name} is not UTF-8 text (line {line})",
+                        "UTF-8 encoded CSV", f"byte {bad[:1]!r} at offset {error.start}", (repr(bad),))]
+    rows = list(csv.reader(text.splitlines()))
+    header = rows[0]
+    if len(header) == 1:
+        for delimiter in DELIMITERS:
+            if delimiter in header[0]:
+                return [Finding(FILE, "Wrong delimiter", f"{name} is not comma-separated",
+                                "comma-separated columns", f"one column; {delimiter!r} separates the header",
+                                (header[0][:80],))]
+    data = [row for row in rows[1:] if row]
+    if not data:
+        return [Finding(FILE, "No data rows", f"{name} has a header but no rows",
+                        "at least one data row", "header only", (_listed(header, 80),))]
+    ragged = [i + 2 for i, row in enumerate(data) if len(row) != len(header)]
+    if ragged:
+        return [Finding(FILE, "Ragged rows", f"{name}: rows with a different number of fields than the header",
+                        f"{len(header)} fields per row", f"{len(ragged)} rows differ",
+                        tuple(f"line {n}" for n in ragged[:MAX_EXAMPLES]))]
+    return _header_findings(name, header, columns, dataset) if columns else []
+
+
+def check_csv_folder(folder: str, columns: Sequence[str] = (), dataset: str = "") -> List[Finding]:
+    files = data_files(folder)
+    if not files:
+        return [Finding(FILE, "No data files", f"{folder} holds no CSV files", "CSV files", "none")]
+    found = [finding for path in files for finding in check_csv_file(path, columns, dataset)]
+    return found or _header_agreement(files)
+
+
+def _header_agreement(files: Sequence[str]) -> List[Finding]:
+    """The files of one folder are read as one table under one header (TFX's CSV reader refuses
+    others with "Files in same split ... have different header", naming none)."""
+    def header(path):
+        with open(path, newline="", encoding="utf-8") as f:
+            return next(csv.reader(f))
+
+    first = header(files[0])
+    differ = [path for path in files[1:] if header(path) != first]
+    if not differ:
+        return []
+    names = [os.path.basename(p) for p in differ]
+    return [Finding(FILE, "Different headers",
+                    f"{_listed(names, 80)} list(s) the columns differently from "
+                    f"{os.path.basename(files[0])}: the files of one folder are read as one table. "
+                    "Write every file with the same columns in the same order",
+                    f"the header of {os.path.basename(files[0])}: {_listed(first)}",
+                    f"{names[0]}: {_listed(header(differ[0]))}")]
+
+
+def check_csv_path(path: str, columns: Sequence[str] = (), dataset: str = "") -> List[Finding]:
+    """`check_csv_folder` for a folder, `check_csv_file` for a file."""
+    if os.path.isdir(path):
+        return check_csv_folder(path, columns, dataset)
+    return check_csv_file(path, columns, dataset)
+
+
+def blank_missing_values(source: str, target: str, missing_values: Sequence[str]) -> int:
+    """Copies CSV `source` to `target` with every cell in `missing_values` made empty (what TFX's
+    CSV reader takes as "no value"; `NA` would otherwise turn a numeric column into strings).
+    Returns the number of cells blanked."""
+    tokens = {v for v in missing_values if v}
+    blanked = 0
+    with open(source, newline="", encoding="utf-8") as f_in, \
+            open(target, "w", newline="", encoding="utf-8") as f_out:
+        writer = csv.writer(f_out)
+        for i, row in enumerate(csv.reader(f_in)):
+            if i and tokens:
+                hits = [cell in tokens for cell in row]
+                blanked += sum(hits)
+                row = ["" if hit else cell for cell, hit in zip(row, hits)]
+            writer.writerow(row)
+    return blanked
+
+
+def statistics_of_csv(path: str, missing_values: Sequence[str] = ("",),
+                      options: Optional[tfdv.StatsOptions] = None
+                      ) -> statistics_pb2.DatasetFeatureStatisticsList:
+    """TFDV statistics of a CSV file or of every file in a folder, cells in `missing_values` read
+    as missing (as the pipeline's CsvExampleGen reads them). Give `options` made with the curated
+    schema (`distances.stats_options`) for statistics the checks compare: integer codes as codes."""
+    with tempfile.TemporaryDirectory(prefix="statistics-") as scratch:
+        pattern = os.path.join(path, "*") if os.path.isdir(path) else path
+        if {v for v in missing_values if v}:
+            files = data_files(path) if os.path.isdir(path) else [path]
+            for i, source in enumerate(files):
+                blank_missing_values(source, os.path.join(scratch, f"{i:05d}.csv"), missing_values)
+            pattern = os.path.join(scratch, "*.csv")
+        # TFDV writes its result to a file as well, in a folder of its own it never deletes,
+        # unless given one
+        return tfdv.generate_statistics_from_csv(
+            pattern, stats_options=options or tfdv.StatsOptions(),
+            output_path=os.path.join(scratch, "statistics.tfrecord"))
