@@ -14,7 +14,20 @@ from schema import distances
 
 def updated(curated: schema_pb2.Schema,
             statistics: statistics_pb2.DatasetFeatureStatisticsList) -> schema_pb2.Schema:
-    return tfdv.update_schema(curated, statistics)
+    """`curated`, relaxed to accept `statistics`. New values of a column that tolerates some
+    (`min_domain_mass` below 1: the gate lets them pass unsaid) are added too, so `schema-diff` tells
+    them; the tolerance itself is kept."""
+    strict = schema_pb2.Schema()
+    strict.CopyFrom(curated)
+    for feature in strict.feature:
+        feature.ClearField("distribution_constraints")
+    result = tfdv.update_schema(strict, statistics)
+    tolerances = {f.name: f.distribution_constraints for f in curated.feature
+                  if f.HasField("distribution_constraints")}
+    for feature in result.feature:
+        if feature.name in tolerances:
+            feature.distribution_constraints.CopyFrom(tolerances[feature.name])
+    return result
 
 
 def _domain_values(schema: schema_pb2.Schema, feature: schema_pb2.Feature) -> List[str]:

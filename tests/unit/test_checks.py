@@ -144,6 +144,22 @@ def test_an_empty_column_and_types_are_told_in_words(tmp_path):
     assert finding.actual.startswith("text; present in 0.0% of rows")
 
 
+def test_schema_diff_tells_new_values_the_gate_tolerates(tmp_path):
+    """`company` accepts 10 % of rows outside its domain: such values pass the gate unsaid, so
+    schema-diff is where a user learns of them; the tolerance stays as curated."""
+    rows = taxi_rows(300)
+    index = rows[0].index("company")
+    for row in rows[1:7]:
+        row[index] = "Acme Cab"
+    write_rows(str(tmp_path), rows)
+    curated = tfdv.load_schema_text(TAXI_SCHEMA)
+    statistics = csv_files.statistics_of_csv(str(tmp_path), options=distances.stats_options(curated))
+    assert checks.check_statistics(statistics, curated) == []
+    proposed = maintain.updated(curated, statistics)
+    assert "'company' accepts 1 new value(s): 'Acme Cab'" in maintain.differences(curated, proposed)
+    assert tfdv.get_feature(proposed, "company").distribution_constraints.min_domain_mass == 0.9
+
+
 def test_schema_differences_in_plain_words():
     old = schema_pb2.Schema()
     feature = old.feature.add(name="payment_type", type=schema_pb2.BYTES)
