@@ -34,7 +34,7 @@ SPAN_SEED = 1
 SHORT = {  # TFDV's anomaly titles, shortened for the table
     "High approximate Jensen-Shannon divergence between current and previous": "JSD drift",
     "High Linfty distance between current and previous": "L-infinity drift",
-    "Out-of-range values": "range", "Column dropped": "presence", "Unexpected data type": "type",
+    "Out-of-range values": "range", checks.EMPTY_COLUMN: "presence", "Unexpected data type": "type",
 }
 
 

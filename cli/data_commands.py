@@ -45,14 +45,15 @@ def validate(args: argparse.Namespace) -> int:
         f" (serving skew vs {args.skew_against})" if serving
         else f" (drift vs {previous})" if previous else "")
     path = report.write_html(args.report, findings, title, statistics)
-    print(report.render_text(findings, title, path))
+    print(report.render_text(findings, title, path,
+                             next_steps=report.FILE_NEXT_STEPS if structural else report.NEXT_STEPS))
     return 1 if findings else 0
 
 
 def _declared_data(dataset, current: str):
     """The dataset's own data (its newest span): what drift is checked against when neither
-    `--previous` nor an older span is given, as the pipeline checks a new run's data against data
-    it accepted before. None when it is not there, or is `current` itself."""
+    `--previous` nor an older span is given, as the pipeline checks a new run's data against the
+    data it accepted before. None when it is not there, or is `current` itself."""
     from models.dataset import DeclarationError  # pylint: disable=import-outside-toplevel
     from schema import csv_files  # pylint: disable=import-outside-toplevel
 

@@ -1,7 +1,7 @@
 """Command line `tfxpipe`, on top of the pipeline and the model server:
 - `init` drafts a dataset folder (declaration + curated schema) from a CSV and its label column;
-- `run` runs the pipeline locally, `resume` a failed run from its failed component, `runs` lists
-  the run history, `compile` writes the pipeline for Kubeflow / Vertex;
+- `run` runs the pipeline locally, `resume` a failed run from its failed component (and from what
+  the fix changed), `runs` lists the run history, `compile` writes the pipeline for Kubeflow / Vertex;
 - `validate` checks data against a dataset's curated schema, `schema-diff` shows what new data
   would change in it;
 - `serve` serves pushed models with TF Serving's REST/gRPC APIs, `predict` queries a server with CSV
@@ -76,7 +76,8 @@ def _pipeline_parsers(subparsers) -> None:
     _run_options(run)
     run.set_defaults(handler=_run)
     resume = subparsers.add_parser(
-        "resume", help="re-run the latest failed run from its failed component (TFX partial run); "
+        "resume", help="re-run the latest failed run from its failed component, and from earlier "
+                       "ones whose settings the fix changes (TFX partial run); "
                        "give the same options as the run, with the fix")
     _pipeline_options(resume)
     _run_options(resume)
@@ -157,8 +158,7 @@ def _compile(args: argparse.Namespace) -> int:
     path = kubeflow.compile_pipeline(config, args.image, args.output)
     print(f"Pipeline spec for {args.image} written to {path}")
     for setting in kubeflow.local_settings(config.resolved()):
-        print(f"warning: {setting}: the cluster's pods may not see it; give gs:// (or s3://, hdfs://) "
-              "paths and a cluster profile unless that is what you mean", file=sys.stderr)
+        print(f"warning: {setting}", file=sys.stderr)
     return 0
 
 

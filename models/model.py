@@ -116,9 +116,11 @@ def check_finite(model: keras.Model, history: Mapping[str, List[float]], hparams
     epoch = next((i + 1 for i, loss in enumerate(losses) if not math.isfinite(loss)), None)
     when = f"the training loss was {losses[epoch - 1]} at epoch {epoch} of {len(losses)}" if epoch \
         else "its weights are not finite"
+    rate = hparams.get("learning_rate")
+    lower = f"{rate / 10:g}" if isinstance(rate, (int, float)) else "0.001"
     raise TrainingDiverged(
-        f"training diverged: {when} (learning_rate {hparams.get('learning_rate')}); nothing was exported. "
-        "Lower the learning rate, e.g. --hparams '{\"learning_rate\": 0.001}', and run or resume again")
+        f"training diverged: {when} (learning_rate {rate}); nothing was exported. Lower the "
+        f"learning rate, e.g. --hparams '{{\"learning_rate\": {lower}}}', and run or resume again")
 
 
 def run_fn(fn_args: FnArgs) -> None:

@@ -18,11 +18,13 @@ def local_settings(config: PipelineConfig) -> List[str]:
     """Settings of a resolved `config` that point at this machine: a pod sees such a path only where
     it is mounted (Vertex mounts Cloud Storage at /gcs/BUCKET), and a local Beam runner runs the
     data work inside one pod."""
-    found = [f"{flag} {path} is a path on this machine" for flag, path in (
+    found = [f"{flag} {path} is a path on this machine: the cluster's pods see it only where it is "
+             "mounted (Vertex: /gcs/BUCKET/...); give gs:// (or s3://, hdfs://) paths" for flag, path in (
         ("--work-dir", config.work_dir), ("--data", config.data_root),
         ("--serving-dir", config.serving_dir)) if not is_remote(path)]
     if config.profile in profiles.LOCAL_PROFILES:
-        found.append(f"--profile {config.profile} runs Beam inside the component's pod")
+        found.append(f"Beam runs inside each component's pod (profile {config.profile}): name a "
+                     "cluster profile (dataflow, flink, spark) for data beyond one machine")
     return found
 
 

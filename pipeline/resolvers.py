@@ -68,9 +68,13 @@ def statistics_spans(store: mlmd.MetadataStore, statistics_ids: List[int]) -> Di
         e for e in store.get_events_by_artifact_ids(statistics_ids)
         if e.type == metadata_store_pb2.Event.OUTPUT
     ]
-    producer = {e.artifact_id: e.execution_id for e in output_events}
+    # Several executions may output one artifact: the one that made it, and cache hits (a partial
+    # run's have no inputs recorded), so the span comes from any of them that read Examples.
+    producers: Dict[int, List[int]] = {}
+    for e in output_events:
+        producers.setdefault(e.artifact_id, []).append(e.execution_id)
     input_events = [
-        e for e in store.get_events_by_execution_ids(list(set(producer.values())))
+        e for e in store.get_events_by_execution_ids(list({x for xs in producers.values() for x in xs}))
         if e.type == metadata_store_pb2.Event.INPUT
     ]
     inputs = {a.id: a for a in store.get_artifacts_by_id([e.artifact_id for e in input_events])}
@@ -79,7 +83,8 @@ def statistics_spans(store: mlmd.MetadataStore, statistics_ids: List[int]) -> Di
         for e in input_events
         if "span" in inputs[e.artifact_id].custom_properties
     }
-    return {a: span_of_execution[x] for a, x in producer.items() if x in span_of_execution}
+    return {a: next(span_of_execution[x] for x in xs if x in span_of_execution)
+            for a, xs in producers.items() if any(x in span_of_execution for x in xs)}
 
 
 def accepted_statistics(store: mlmd.MetadataStore, statistics_ids: List[int]) -> Set[int]:
@@ -101,8 +106,9 @@ def accepted_statistics(store: mlmd.MetadataStore, statistics_ids: List[int]) ->
 
 class PreviousSpanStatisticsStrategy(resolver.ResolverStrategy):
     """Statistics of the newest data the gate accepted before this run's data, so the data gate
-    checks drift against it with the schema's comparators: the newest accepted older span, or, in a
-    data folder without spans (every run is span 0), the data of an earlier run. Data the gate
+    checks drift against it with the schema's comparators: the newest accepted older span (or an
+    earlier accepted version of this span, if it was rewritten), or, in a data folder without spans
+    (every run is span 0), the data of an earlier run. Data the gate
     refused is never the reference: a refused span would otherwise make every later span that
     resembles the accepted ones fail, and pass one that repeats the refused change. An unchanged
     re-run resolves what the first run resolved (its statistics are the cached artifact itself)."""
@@ -118,8 +124,8 @@ class PreviousSpanStatisticsStrategy(resolver.ResolverStrategy):
         spans = statistics_spans(store, [a.id for a in current + candidates])
         accepted = accepted_statistics(store, [a.id for a in candidates])
         now = (spans.get(current[0].id, 0), current[0].id)
-        earlier = [a for a in candidates
-                   if a.id in accepted and (spans.get(a.id, 0), a.id) < now]
+        earlier = [a for a in candidates  # a span unknown (never read Examples): not a reference
+                   if a.id in accepted and a.id in spans and (spans[a.id], a.id) < now]
         if earlier:
-            result[STATISTICS_KEY] = [max(earlier, key=lambda a: (spans.get(a.id, 0), a.id))]
+            result[STATISTICS_KEY] = [max(earlier, key=lambda a: (spans[a.id], a.id))]
         return result

@@ -3,7 +3,7 @@ import contextlib
 import os
 import tempfile
 import time
-from typing import Iterator, Optional
+from typing import Iterator, List, Optional
 
 import tensorflow_data_validation as tfdv
 from absl import logging as absl_logging
@@ -53,7 +53,7 @@ def check_inputs(config: PipelineConfig) -> None:
         path = report.write_html(os.path.join(config.report_dir, gate.REPORT_FILE), findings, title)
         raise PipelineFailed(
             "the data was rejected before the pipeline started:\n"
-            + report.render_text(findings, title, path)
+            + report.render_text(findings, title, path, next_steps=report.FILE_NEXT_STEPS)
         )
 
 
@@ -95,8 +95,9 @@ def _temporary_files_removed_after() -> Iterator[None]:
 
 def resume_options(config: PipelineConfig) -> tfx_pipeline.RunOptions:
     """TFX partial run from the component that failed (or was abandoned by a killed process) in the
-    latest run: the components before it are not run again, their outputs are taken from that run
-    (TFX's snapshot of it)."""
+    latest run, and from any earlier component whose settings changed since (`changed_nodes`): the
+    other components before them are not run again, their outputs are taken from that run (TFX's
+    snapshot of it)."""
     where = metadata_store.redacted(config.metadata_uri)
     store = (metadata_store.open_store(config.metadata_uri)
              if metadata_store.exists(config.metadata_uri) else None)
@@ -107,11 +108,11 @@ def resume_options(config: PipelineConfig) -> tfx_pipeline.RunOptions:
         raise PipelineFailed(f"the latest run {latest.run_id} did not fail: nothing to resume")
     if latest.failed_node == gate.DataGate.__name__:
         raise PipelineFailed("the latest run was stopped by the data gate: fix the data and run again")
-    start = first_changed_node(store, latest.run_id, config, latest.failed_node)
-    why = (f" (its settings changed since that run; {latest.failed_node} failed)"
-           if start != latest.failed_node else "")
-    print(f"Resuming run {latest.run_id} from {start}{why}", flush=True)
-    return tfx_pipeline.RunOptions(from_nodes=[start])
+    changed = changed_nodes(store, config, latest.failed_node)
+    why = (f" (their settings changed since; {latest.failed_node} failed)" if changed else "")
+    starts = [*changed, latest.failed_node]
+    print(f"Resuming run {latest.run_id} from {', '.join(starts)}{why}", flush=True)
+    return tfx_pipeline.RunOptions(from_nodes=starts)
 
 
 # Recorded as the component's driver resolved it, not as compiled: ExampleGen's `span-{SPAN}/*`
@@ -119,29 +120,33 @@ def resume_options(config: PipelineConfig) -> tfx_pipeline.RunOptions:
 DRIVER_RESOLVED = frozenset({"input_config"})
 
 
-def first_changed_node(store, run_id: str, config: PipelineConfig, failed_node: str) -> str:
-    """The first component, in pipeline order, up to `failed_node`, whose settings (TFX's exec
-    properties: hyperparameters, train steps, the declaration...) differ from those it ran with in
-    run `run_id`. Resuming from the failed component alone would reuse such a component's old
-    outputs and silently ignore the fix (new --hparams for a Trainer whose diverged model made the
-    Evaluator fail)."""
+def changed_nodes(store, config: PipelineConfig, failed_node: str) -> List[str]:
+    """The components before `failed_node`, in pipeline order, whose settings (TFX's exec
+    properties: hyperparameters, train steps, the declaration...) differ from those of the outputs
+    a resume would reuse: their latest successful execution with recorded settings (a partial run
+    records the components it skips without them; a cache hit has the same settings as the
+    execution it reuses). Resuming from the failed component alone would silently ignore such a fix
+    (new --hparams for a Trainer whose model made a later component fail). Each of them, not only
+    the first, runs again: another model family's Trainer is not downstream of the first."""
     ir = compiler.Compiler().compile(create_pipeline(config))
     done = (metadata_store_pb2.Execution.COMPLETE, metadata_store_pb2.Execution.CACHED)
+    changed = []
     for node in (n.pipeline_node for n in ir.nodes):
         node_id = node.node_info.id
         if node_id == failed_node:
             break
-        executions = [e for e in run_summary.executions_of(store, run_id, node_id)
-                      if e.last_known_state in done]
+        context = store.get_context_by_type_and_name("node", f"{config.pipeline_name}.{node_id}")
+        executions = [e for e in (store.get_executions_by_context(context.id) if context else [])
+                      if e.last_known_state in done and e.custom_properties]
         if not executions:
             continue
         recorded = max(executions, key=lambda e: e.id).custom_properties
-        for key, parameter in node.parameters.parameters.items():
-            if parameter.HasField("field_value") and key in recorded and key not in DRIVER_RESOLVED and (
-                    data_types_utils.get_metadata_value(recorded[key])
-                    != data_types_utils.get_metadata_value(parameter.field_value)):
-                return node_id
-    return failed_node
+        if any(parameter.HasField("field_value") and key in recorded and key not in DRIVER_RESOLVED
+               and data_types_utils.get_metadata_value(recorded[key])
+               != data_types_utils.get_metadata_value(parameter.field_value)
+               for key, parameter in node.parameters.parameters.items()):
+            changed.append(node_id)
+    return changed
 
 
 def run(config: PipelineConfig, run_id: str, resume: bool = False) -> None:
@@ -168,8 +173,11 @@ def run(config: PipelineConfig, run_id: str, resume: bool = False) -> None:
     except Exception as error:  # TFX re-raises the component's own error
         where = handler.report_failure() or "pipeline failed"
         if handler.failed_node is not None:  # kept for `runs show` and the run report
-            run_summary.record_failure(store, run_id, handler.failed_node,
-                                       f"{type(error).__name__}: {error}"[:FAILURE_CHARS])
+            try:
+                run_summary.record_failure(store, run_id, handler.failed_node,
+                                           f"{type(error).__name__}: {error}"[:FAILURE_CHARS])
+            except Exception as unrecorded:  # pylint: disable=broad-except  (the run's error comes first)
+                absl_logging.warning("could not record why %s failed: %s", handler.failed_node, unrecorded)
         raise PipelineFailed(f"{where}: {type(error).__name__}: {error}") from error
     finally:
         absl_logger.removeHandler(handler)

@@ -82,7 +82,7 @@ def _expected(feature: Optional[schema_pb2.Feature], schema: schema_pb2.Schema) 
 def _actual(stats: Optional[statistics_pb2.FeatureNameStatistics], rows: int) -> Tuple[str, Tuple[str, ...]]:
     """Plain description of a column's statistics, and its most frequent values (strings)."""
     if stats is None:
-        return "column absent", ()
+        return "no value in any row", ()
     kind = stats.WhichOneof("stats")
     common = getattr(stats, kind).common_stats
     present = common.num_non_missing / rows if rows else 0.0
@@ -162,9 +162,9 @@ def _findings(anomalies, statistics: statistics_pb2.DatasetFeatureStatisticsList
         for reason in info.reason:
             moved = reason.type in distances.COMPARATOR_TYPES
             problem, detail = reason.short_description, _UNSAID.sub("", reason.description)
-            if problem == "Column dropped" and stats is not None:  # TFDV's words for "all empty"
-                problem, detail = EMPTY_COLUMN, ("The column is in the data, but every cell is empty "
-                                                 "(or a missing-value token).")
+            if problem == "Column dropped":  # the header has it (checked first): no row has a value
+                problem, detail = EMPTY_COLUMN, ("No row has a value: every cell is empty (or a "
+                                                 "missing-value token); requests: never sent.")
             findings.append(Finding(
                 feature=name,
                 problem=problem,

@@ -18,6 +18,7 @@ th{background:#eee}.fail{color:#b00}.pass{color:#070}code{background:#f4f4f4}
 .charts{display:flex;flex-wrap:wrap;gap:1em}figure.chart{margin:0}figcaption{font-size:80%;color:#555}"""
 
 
+FILE_NEXT_STEPS = "What to do: correct the file(s) named above; nothing was read from them."
 NEXT_STEPS = ("What to do: correct the data; or, where the change is real and expected, accept it in "
               "the schema: `tfxpipe schema-diff DATA --write` (new values, wider ranges), `tfxpipe "
               "calibrate --write` (drift thresholds), or edit schema.pbtxt.")

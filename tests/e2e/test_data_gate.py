@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from pipeline import metadata_store, run_summary
+from pipeline import metadata_store, resolvers, run_summary
 from tests.bad_data import CASES, shuffled_slices, write_rows
 from tests.e2e.conftest import PipelineWorkspace, snapshot
 
@@ -125,3 +125,9 @@ def test_a_refused_span_is_not_what_the_next_span_is_compared_with(span_workspac
 
     assert run.returncode == 0, run.stdout + run.stderr[-3000:]
     assert run.summary.node_states["DataGate"] == ["executed"]
+    store = metadata_store.open_store(workspace.metadata_path)
+    gate = store.get_context_by_type_and_name("node", "taxi.DataGate")
+    latest = max(store.get_executions_by_context(gate.id), key=lambda e: e.id)
+    (reference,) = [e.artifact_id for e in store.get_events_by_execution_ids([latest.id])
+                    if e.path.steps and e.path.steps[0].key == "previous_statistics"]
+    assert resolvers.statistics_spans(store, [reference]) == {reference: 2}, "span-2, not span-3"

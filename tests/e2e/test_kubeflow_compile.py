@@ -32,7 +32,7 @@ def test_paths_on_this_machine_and_a_local_profile_are_warned_of(tmp_path):
          "--work-dir", str(tmp_path / "work")], capture_output=True, text=True, timeout=600, check=False)
     assert done.returncode == 0, done.stderr[-3000:]
     warnings = [line for line in done.stderr.splitlines() if line.startswith("warning: ")]
-    assert [w.split(" ")[1] for w in warnings] == ["--work-dir", "--data", "--serving-dir", "--profile"]
+    assert [w.split(" ")[1] for w in warnings] == ["--work-dir", "--data", "--serving-dir", "Beam"]
     assert f"--work-dir {tmp_path / 'work'} is a path on this machine" in warnings[0]
 
 
