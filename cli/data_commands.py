@@ -135,7 +135,8 @@ def calibrate(args: argparse.Namespace) -> int:
 def add_parsers(subparsers) -> None:
     check = subparsers.add_parser("validate", help="check a CSV file or folder against the schema")
     check.add_argument("path", help="CSV file, folder of CSV files, or folder of span-N/ folders")
-    check.add_argument("--previous", help="CSV file or folder to check drift against (default: the older span, else the dataset's own data)")
+    check.add_argument("--previous", help="CSV file or folder to check drift against (default: the "
+                                           "older span, else the dataset's own data)")
     check.add_argument("--skew-against", metavar="TRAINING_DATA",
                        help="PATH is serving data (no label): check it and its skew vs this training data")
     options.add_dataset_option(check)

@@ -11,6 +11,7 @@ from typing import List
 from tensorflow_metadata.proto.v0 import schema_pb2
 
 from models.dataset import Dataset, Kind, Task
+from schema import maintain
 
 _TYPE_WORDS = {schema_pb2.BYTES: "text (BYTES)", schema_pb2.INT: "integers (INT)",
                schema_pb2.FLOAT: "numbers (FLOAT)"}
@@ -56,7 +57,8 @@ def mismatches(dataset: Dataset, schema: schema_pb2.Schema) -> List[str]:
                          f"{'derived' if label.derived else 'regression'} label, but the schema "
                          f"holds {_TYPE_WORDS.get(types[column], 'no type')}")
     if label.task.is_classification and not label.derived and label.column in types:
-        undeclared = [v for v in _domain(schema, label.column) if v not in label.classes]
+        column = next(f for f in schema.feature if f.name == label.column)
+        undeclared = [v for v in maintain.domain_values(schema, column) if v not in label.classes]
         if undeclared:
             found.append(
                 f"label column '{label.column}': the schema accepts {_quoted(undeclared)}, which "
@@ -65,16 +67,6 @@ def mismatches(dataset: Dataset, schema: schema_pb2.Schema) -> List[str]:
                 "in schema.pbtxt (the gate then refuses such rows), or add it to `classes` (more than "
                 "two make a binary task multiclass) and run again")
     return found
-
-
-def _domain(schema: schema_pb2.Schema, column: str) -> List[str]:
-    """The string values the schema accepts for `column` (its own domain or a named one)."""
-    feature = next(f for f in schema.feature if f.name == column)
-    if feature.HasField("string_domain"):
-        return list(feature.string_domain.value)
-    if feature.HasField("domain"):
-        return next((list(d.value) for d in schema.string_domain if d.name == feature.domain), [])
-    return []
 
 
 def _quoted(values: List[str]) -> str:
