@@ -1,6 +1,7 @@
 """Data bugs the gate must catch, made from a real dataset: a span is one random half of the data,
 the previous span the other half, and each case breaks one column of the new span the way
-production data breaks (a unit change, a shift, values gone missing, a category mix changed).
+production data breaks (a unit change, a shift, values gone missing, a category mix changed, the
+label's classes or units changed).
 
 Shared by the detection-matrix tests (tests/e2e/test_drift_matrix.py) and the benchmark
 (benchmarks/drift_matrix.py). Cells are kept as the CSV's own strings; only the broken column is
@@ -75,6 +76,18 @@ def _categorical_feature(declaration: ds.Dataset, frame: pd.DataFrame) -> Option
     return next((f.name for kind in kinds for f in declaration.features if f.kind == kind), None)
 
 
+def _class_label(declaration: ds.Dataset, frame: pd.DataFrame) -> Optional[str]:
+    """The label column of a classification dataset whose classes are in the data (not derived)."""
+    label = declaration.label
+    return label.column if label.task.is_classification and not label.derived else None
+
+
+def _numeric_target(declaration: ds.Dataset, frame: pd.DataFrame) -> Optional[str]:
+    """The column a regression target or a derived label (taxi's `tips`) is read from."""
+    label = declaration.label
+    return label.label_only_column if label.task is ds.Task.REGRESSION or label.derived else None
+
+
 def _timestamp_column(declaration: ds.Dataset, frame: pd.DataFrame) -> Optional[str]:
     """An integer column of seconds since 1970 (a time from 2000 to 2100), feature or not."""
     for column in frame.columns:
@@ -119,6 +132,10 @@ CASES: Tuple[DriftCase, ...] = (
     DriftCase("missing_30pct", "30 % of a column's values newly missing", _optional_or_numeric, _missing),
     DriftCase("category_mix", "the most common category collapsed into the second most common",
               _categorical_feature, _mix_changed),
+    DriftCase("class_mix", "the label's most common class relabelled as the second (a remapped label)",
+              _class_label, _mix_changed),
+    DriftCase("target_times_0.1", "the label's numbers x0.1 (the target recorded in another unit)",
+              _numeric_target, _scaled(0.1)),
 )
 
 

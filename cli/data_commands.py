@@ -108,7 +108,9 @@ def calibrate(args: argparse.Namespace) -> int:
     dataset = options.dataset(args)
     schema_file = args.schema or dataset.schema_file
     data = csv_files.latest_and_previous(args.path or dataset.data_root())[0]
-    codes = [f.name for f in dataset.features if f.kind == Kind.CATEGORICAL_INT]
+    label = dataset.label
+    codes = [f.name for f in dataset.features if f.kind == Kind.CATEGORICAL_INT] + (
+        [label.column] if label.task.is_classification and not label.derived else [])  # classes by share
     curated = tfdv.load_schema_text(schema_file)
     marked = calibration.mark_codes(curated, codes)
     statistics_of = lambda stats_options: csv_files.statistics_of_csv(  # noqa: E731
@@ -116,7 +118,8 @@ def calibrate(args: argparse.Namespace) -> int:
     statistics = statistics_of(distances.stats_options(marked))
     measured = calibration.calibrate(statistics_of, marked, dataset.feature_names(),
                                      args.path or dataset.data,
-                                     statistics.datasets[0].num_examples, args.span_rows, args.window_rows)
+                                     statistics.datasets[0].num_examples, args.span_rows, args.window_rows,
+                                     label=label.label_only_column)
     proposed = ranges.with_plausible_ranges(calibration.apply(marked, measured), statistics,
                                                  [dataset.label.column, *dataset.feature_names()])
     print("\n".join(line[2:] for line in calibration.comment(measured)[1:-1]))

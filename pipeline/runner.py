@@ -152,9 +152,8 @@ def changed_nodes(store, config: PipelineConfig, failed_node: str) -> List[str]:
 def run(config: PipelineConfig, run_id: str, resume: bool = False) -> None:
     """Runs every component (cached ones are reused) as run `run_id`; what the run did is then in
     MLMD. `resume`: only the latest run's failed component and those after it. The caller holds the
-    pipeline's run lock (pipeline/run_lock.py)."""
+    pipeline's run lock (pipeline/run_lock.py) and has checked the inputs (`check_inputs`)."""
     config = config.resolved()
-    check_inputs(config)
     run_options = resume_options(config) if resume else None
     store = metadata_store.open_store(config.metadata_uri, writable=True)
     abandoned = run_summary.mark_abandoned(store, config.pipeline_name)
@@ -248,6 +247,7 @@ def run_and_describe(config: PipelineConfig, resume: bool = False,
     resolved = config.resolved()
     with run_lock.held(resolved, wait=wait,
                        on_wait=lambda message: print(message, flush=True)) as holder:
+        check_inputs(resolved)  # refused data makes no run: no run id is printed, `runs` has none
         run_id = holder.run_id
         started = time.monotonic()
         print(f"Run {run_id} of pipeline '{resolved.pipeline_name}' on {resolved.data_root} "

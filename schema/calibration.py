@@ -128,13 +128,16 @@ class Calibration:
     noise: Dict[str, Noise]
     presence: Dict[str, float]  # share of rows with a value, per column, in all the data
     presence_noise: Dict[str, float]  # largest difference of that share between two spans
+    label: str = ""  # checked for drift only: serving requests carry no label
 
     def drift(self, name: str) -> Optional[float]:
         """The drift threshold of `name`; None: not checked (it would reach JSD_MAX)."""
         return _threshold(self.noise[name].span, self.noise[name].over)
 
     def skew(self, name: str) -> Optional[float]:
-        """The skew threshold of `name`; None: not checked (it would reach JSD_MAX)."""
+        """The skew threshold of `name`; None: not checked (the label, or it would reach JSD_MAX)."""
+        if name == self.label:
+            return None
         return _threshold(self.noise[name].window, self.noise[name].over)
 
 
@@ -182,9 +185,12 @@ def sample_pairs(statistics_of, schema: schema_pb2.Schema, rows: int, span_rows:
 
 def calibrate(statistics_of, schema: schema_pb2.Schema, features: Sequence[str], source: str,
               rows: int = 0, span_rows: int = 0, window_rows: int = schema_package.WINDOW_ROWS,
-              pairs: int = PAIRS, seed: int = 0) -> Calibration:
-    """Measures the noise of each of `features` in data of `rows` rows. `statistics_of(options)`
-    computes the data's statistics with TFDV options (the caller knows how to read the data)."""
+              pairs: int = PAIRS, seed: int = 0, label: str = "") -> Calibration:
+    """Measures the noise of each of `features`, and of the `label` column (for drift: a changed
+    class balance or target distribution is a change in the data too), in data of `rows` rows.
+    `statistics_of(options)` computes the data's statistics with TFDV options (the caller knows how
+    to read the data)."""
+    features = [*([label] if label else []), *(f for f in features if f != label)]
     rows = rows or statistics_of(stats_options(schema)).datasets[0].num_examples
     samples = sample_pairs(statistics_of, schema, rows, span_rows, window_rows, pairs, seed)
     span_noise = [distance_per_feature(a, b, schema, features) for a, b in samples.spans]
@@ -200,7 +206,7 @@ def calibrate(statistics_of, schema: schema_pb2.Schema, features: Sequence[str],
                          max((d[name] for d in window_noise), default=0.0))
              for name in features}
     return Calibration(source, rows, samples.span_rows, samples.window_rows, pairs, noise,
-                       _presence(samples.everything.datasets[0]), presence_gaps)
+                       _presence(samples.everything.datasets[0]), presence_gaps, label)
 
 
 def mark_codes(schema: schema_pb2.Schema, codes: Sequence[str]) -> schema_pb2.Schema:
@@ -247,7 +253,7 @@ def comment(calibration: Calibration) -> List[str]:
              "Optional columns must have a value in at least their share of rows less "
              f"{PRESENCE_FACTOR:g}x its largest difference between two spans, or less a tenth of it if more. "
              f"'-': not checked, as the threshold would reach {JSD_MAX:g}, the largest JSD there is "
-             "(the column's values rarely repeat).")
+             "(the column's values rarely repeat), or, for the label (*), as requests carry no label.")
     lines = [BEGIN] + [f"# {line}" for line in textwrap.wrap(prose, 98)] + [
              f"#   {'feature':<24} {'JSD over':<11} {'span noise':>10} {'drift <=':>9} "
              f"{'window noise':>12} {'skew <=':>8}"]
@@ -255,7 +261,8 @@ def comment(calibration: Calibration) -> List[str]:
         return "-" if threshold is None else f"{threshold:.3f}"
 
     for name, noise in sorted(calibration.noise.items()):
-        lines.append(f"#   {name:<24} {noise.over:<11} {noise.span:>10.4f} "
+        shown_name = f"{name} *" if name == calibration.label else name
+        lines.append(f"#   {shown_name:<24} {noise.over:<11} {noise.span:>10.4f} "
                      f"{shown(calibration.drift(name)):>9} {noise.window:>12.4f} {shown(calibration.skew(name)):>8}")
     return lines + [END]
 

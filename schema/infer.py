@@ -91,8 +91,9 @@ def _schema(statistics, label: str, classes: List[str], features: Dict[str, dict
                 domain.ClearField("value")
                 domain.value.extend(classes)
                 feature.domain = label
-            elif feature.type == schema_pb2.INT:
+            elif feature.type == schema_pb2.INT:  # classes: drift compares their shares
                 feature.int_domain.min, feature.int_domain.max = int(classes[0]), int(classes[-1])
+                feature.int_domain.is_categorical = True
             else:
                 feature.float_domain.min, feature.float_domain.max = map(float, (classes[0], classes[-1]))
         else:  # numbers: no hard range; hashed and excluded strings: new values pass
@@ -162,15 +163,16 @@ def infer(path: str, label: str, task: str = "auto", name: Optional[str] = None)
     curated = _schema(statistics, label, classes, features, rows)
     measured = calibration.calibrate(
         lambda options: csv_files.statistics_of_csv(path, missing_values, options), curated, list(features),
-        source=os.path.basename(os.path.normpath(path)), rows=rows)
+        source=os.path.basename(os.path.normpath(path)), rows=rows, label=label)
     curated = ranges.with_plausible_ranges(calibration.apply(curated, measured), statistics,
                                                 [label, *features])
     decisions.append(f"drift and skew thresholds: a multiple of the largest distance between random "
-                     f"samples of this data ({measured.pairs} draws), per feature (see {ds.SCHEMA_FILE}); "
+                     f"samples of this data ({measured.pairs} draws), per feature, and for the label drift only "
+                     f"(see {ds.SCHEMA_FILE}); "
                      "numeric features accept up to about twice their largest value")
     for name in sorted(measured.noise):
         off = [check for check, threshold in (("drift", measured.drift(name)), ("skew", measured.skew(name)))
-               if threshold is None]
+               if threshold is None and not (check == "skew" and name == label)]
         if off:
             decisions.append(f"no {' or '.join(off)} check on {name}: two samples of the same data "
                              "already differ almost entirely (its values rarely repeat)")

@@ -29,12 +29,18 @@ def test_bad_data_stops_the_run_before_transform(case, workspace, unreachable_th
     case.make(data)
     served_before = snapshot(workspace.serving_dir)
     transforms_before = _transform_executions(workspace.metadata_path)
+    runs_before = run_summary.run_ids(metadata_store.open_store(workspace.metadata_path))
 
     run = workspace.run(["--data", data])
 
     assert run.returncode == 1
     output = run.stdout + run.stderr
     assert case.feature in output and re.search(case.problem, output), output[-3000:]
+    # Data refused before the pipeline started makes no run: no run id printed, none in the history.
+    started = "rejected before the pipeline started" not in run.stderr
+    assert bool(re.search(r"^Run \S+ of pipeline", run.stdout, re.M)) == started, run.stdout
+    runs_after = run_summary.run_ids(metadata_store.open_store(workspace.metadata_path))
+    assert len(runs_after) == len(runs_before) + started
     told = re.findall(rf"^- {re.escape(case.feature)}: (.+?)\. \[", run.stderr, re.M)
     assert len(told) == len(set(told)), "a problem of the span is told once, not once per split"
     assert _transform_executions(workspace.metadata_path) == transforms_before

@@ -150,3 +150,48 @@ def test_schema_changes_name_new_thresholds_and_integer_codes():
     changes = maintain.differences(curated, loosened)
     assert "'trip_start_hour' is compared as numbers (quantiles), not as integer codes" in changes
     assert any(c.startswith("'trip_start_hour' JSD vs previous span: at most 0.5 (was 0.0") for c in changes)
+
+
+def _one_class_lost(frame, label):
+    """An upstream filter or join lost every row of the rarer class."""
+    return frame[frame[label] == frame[label].mode()[0]]
+
+
+def _rescale_target(frame, label):
+    """The target recorded in another unit (a tenth): inside the label's plausible range, no
+    feature changes."""
+    return frame.assign(**{label: frame[label] / 10})
+
+
+@pytest.mark.parametrize("public, corrupt", [(public_datasets.BREAST_CANCER, _one_class_lost),
+                                             (public_datasets.DIABETES, _rescale_target)],
+                         ids=["binary class lost", "regression target rescaled"])
+def test_a_changed_label_distribution_is_drift_on_the_label_and_an_unchanged_half_passes(
+        public, corrupt, tmp_path):
+    """`init` calibrates the label for drift (not skew: requests carry no label). One random half
+    of the data is the earlier span; the other half passes as it is, and is refused for drift on
+    the label once its label's distribution changed."""
+    import pandas as pd  # pylint: disable=import-outside-toplevel
+    from schema import infer  # pylint: disable=import-outside-toplevel
+
+    path = str(tmp_path / "data.csv")
+    public.write_csv(path)
+    draft = infer.infer(path, public.label)
+    label = tfdv.get_feature(draft.schema, public.label)
+    assert label.drift_comparator.jensen_shannon_divergence.threshold > 0
+    assert not label.HasField("skew_comparator")
+    frame = pd.read_csv(path)
+    earlier = frame.sample(frac=0.5, random_state=0)
+    later = frame.drop(earlier.index)
+    compared = distances.stats_options(draft.schema)
+
+    def statistics(part, name):
+        part.to_csv(str(tmp_path / name), index=False)
+        return csv_files.statistics_of_csv(str(tmp_path / name), options=compared)
+
+    previous = statistics(earlier, "earlier.csv")
+    assert checks.check_statistics(statistics(later, "later.csv"), draft.schema, previous) == []
+    found = checks.check_statistics(statistics(corrupt(later, public.label), "corrupt.csv"),
+                                    draft.schema, previous)
+    assert (public.label, True) in [(f.feature, checks.is_drift(f)) for f in found], found
+    assert all(checks.is_drift(f) for f in found), found
