@@ -16,7 +16,7 @@ run: $(STAMP)
 test: $(STAMP)
 	.ci/ensure_debian_package.sh chromium chromium chromium-browser
 	$(VENV)/bin/tfxpipe cluster fetch
-	$(VENV)/bin/python -m pytest tests --durations=15
+	$(VENV)/bin/python -m pytest tests --durations=40
 
 # Unit tests only (no pipeline run): a quick local check.
 test-fast: $(STAMP)
