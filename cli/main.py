@@ -35,6 +35,14 @@ def _bounds(pairs) -> dict:
     return bounds
 
 
+def _json_object(text: str) -> dict:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise argparse.ArgumentTypeError(f"not valid JSON ({error}): give an object, e.g. "
+                                         '\'{"learning_rate": 0.01}\'') from None
+
+
 def _pipeline_options(parser: argparse.ArgumentParser) -> None:
     """Settings shared by `run`, `resume` and `compile` (defaults in pipeline/configs.py)."""
     defaults = options.DEFAULTS
@@ -52,7 +60,7 @@ def _pipeline_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max", dest="maximum", action="append", metavar="METRIC=VALUE", help="bless only with METRIC <= VALUE, e.g. rmse=40")
     parser.add_argument("--max-drop", type=float, help="how far the main metric may fall behind the served model")
     parser.add_argument("--naive-margin", type=float, help="share of the naive baseline's error the model must remove")
-    parser.add_argument("--hparams", type=json.loads, default={}, help='JSON, e.g. \'{"learning_rate": 0.01}\'')
+    parser.add_argument("--hparams", type=_json_object, default={}, help='JSON, e.g. \'{"learning_rate": 0.01}\'')
     parser.add_argument("--models", default=",".join(defaults.models), help="model families to train and compare, comma-separated: linear, dnn, wide_deep (default: %(default)s); the best blessed one is pushed")
     parser.add_argument("--tune", action="store_true", help="search hyperparameters with TFX's Tuner (KerasTuner) before training; without it, each family uses its last tuned ones if any")
     parser.add_argument("--tune-trials", type=int, default=defaults.tune_trials, help="trials per family (default: %(default)s; the first is the default hyperparameters)")
@@ -200,8 +208,12 @@ def config_from_args(args: argparse.Namespace) -> PipelineConfig:
         extra_beam_args=tuple(args.beam_args or ()),
         spans=args.spans,
     )
-    if config.tune_trials < 1:
-        raise ConfigError(f"--tune-trials must be at least 1, got {config.tune_trials}")
+    for option, value in (("--train-steps", config.train_steps), ("--eval-steps", config.eval_steps),
+                           ("--tune-trials", config.tune_trials)):
+        if value < 1:
+            raise ConfigError(f"{option} must be at least 1, got {value}")
+    if config.tune_minutes is not None and config.tune_minutes <= 0:
+        raise ConfigError(f"--tune-minutes must be above 0, got {config.tune_minutes:g}")
     task = config.dataset().task
     try:
         metrics.check_bounds(task, {**config.minimum, **config.maximum})

@@ -16,6 +16,8 @@ from typing import Any, Dict, Mapping, Optional, Sequence, Tuple
 
 import yaml
 
+from models import hyperparameter_values
+
 DECLARATION_FILE = "dataset.yaml"
 SCHEMA_FILE = "schema.pbtxt"
 LABEL_KEY = "label"  # transformed label the model learns (features end in `_xf`: no clash)
@@ -148,6 +150,16 @@ class Blessing:
     max_drop: float = 0.01
     naive_margin: float = 0.05
 
+    def __post_init__(self):
+        # Either would make every push impossible, without a word until the Evaluator's verdict.
+        if self.max_drop < 0:
+            raise DeclarationError(f"blessing: max_drop (--max-drop) must be >= 0, got {self.max_drop:g}: "
+                                   "it is how far the main metric may fall behind the served model")
+        if self.naive_margin >= 1:
+            raise DeclarationError(f"blessing: naive_margin (--naive-margin) must be below 1, got "
+                                   f"{self.naive_margin:g}: a model removes at most all of the naive "
+                                   "baseline's error")
+
 
 @dataclasses.dataclass(frozen=True)
 class Dataset:
@@ -260,9 +272,15 @@ def _tuning(raw: Any) -> Dict[str, Any]:
         if name not in TUNABLE:
             raise DeclarationError(f"tuning: unknown hyperparameter {name!r}; known: {', '.join(TUNABLE)}")
         if isinstance(value, list) and value:
+            bad = [p for p in (hyperparameter_values.problem(name, v) for v in value) if p]
+            if bad:
+                raise DeclarationError(f"tuning: {bad[0]}")
             checked[name] = list(value)
         elif (isinstance(value, Mapping) and set(value) == {"min", "max"}
               and all(isinstance(v, (int, float)) for v in value.values()) and value["min"] < value["max"]):
+            bad = [p for p in (hyperparameter_values.problem(name, v) for v in value.values()) if p]
+            if bad:
+                raise DeclarationError(f"tuning: {bad[0]}")
             checked[name] = dict(value)
         else:
             raise DeclarationError(f"tuning: {name}: give a list of choices or {{min: A, max: B}} "

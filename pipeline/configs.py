@@ -7,6 +7,7 @@ import os
 from typing import Any, Dict, Optional, Tuple
 
 from models import dataset as dataset_module
+from models import hyperparameter_values
 from models.dataset import Dataset
 from pipeline import metadata_store, profiles
 
@@ -21,9 +22,14 @@ def check_hyperparameters(overrides: Any, known: Dict[str, Any]) -> Dict[str, An
         raise ConfigError(f"hyperparameters must be a JSON object, got {overrides!r}")
     unknown = sorted(set(overrides) - set(known))
     if unknown:
+        searched = sorted(set(unknown) & {"hidden_layers", "first_layer_units"})
         raise ConfigError(
             f"unknown hyperparameter(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
-        )
+            + (f" ({' and '.join(searched)}: the declaration's `tuning:` ranges; --hparams sets "
+               "hidden_units, e.g. [64, 32])" if searched else ""))
+    problems = [p for p in (hyperparameter_values.problem(n, v) for n, v in overrides.items()) if p]
+    if problems:
+        raise ConfigError("; ".join(problems))
     return dict(overrides)
 
 
@@ -109,7 +115,10 @@ class PipelineConfig:
             overrides["max_drop"] = self.max_drop
         if self.naive_margin is not None:
             overrides["naive_margin"] = self.naive_margin
-        return dataclasses.replace(declared, blessing=dataclasses.replace(blessing, **overrides))
+        try:
+            return dataclasses.replace(declared, blessing=dataclasses.replace(blessing, **overrides))
+        except dataset_module.DeclarationError as error:
+            raise ConfigError(str(error)) from None
 
     def resolved(self) -> "PipelineConfig":
         """Same settings with the dataset's defaults filled in and every path absolute, as TFX and

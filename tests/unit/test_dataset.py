@@ -75,6 +75,8 @@ def _write(tmp_path, **changes):
     ({"slice": ["x"]}, "unknown setting.s. slice; known: blessing, data, "),
     ({"blessing": {"max_dorp": 0.1}}, "blessing: unknown setting.s. max_dorp; known: "),
     ({"label": {"column": "y", "classes": ["a", "b"], "clases": []}}, "label: unknown setting.s. clases"),
+    ({"blessing": {"max_drop": -1}}, r"max_drop \(--max-drop\) must be >= 0, got -1"),
+    ({"blessing": {"naive_margin": 2}}, r"naive_margin \(--naive-margin\) must be below 1, got 2"),
 ])
 def test_a_wrong_declaration_says_what_is_wrong(tmp_path, changes, message):
     with pytest.raises(DeclarationError, match=message):

@@ -1,3 +1,5 @@
+import re
+
 import pytest
 
 from pipeline import pipeline, runner
@@ -53,3 +55,44 @@ def test_unknown_or_malformed_hyperparameters_are_named():
         check_hyperparameters({"hidden_unit": [8]}, DEFAULT_HYPERPARAMETERS)
     with pytest.raises(ConfigError, match="must be a JSON object"):
         check_hyperparameters([1, 2], DEFAULT_HYPERPARAMETERS)
+    with pytest.raises(ConfigError, match=r"hidden_layers: the declaration's `tuning:` ranges; --hparams sets hidden_units"):
+        check_hyperparameters({"hidden_layers": 2}, DEFAULT_HYPERPARAMETERS)
+
+
+@pytest.mark.parametrize("hparams, message", [
+    ({"learning_rate": -1}, "learning_rate must be a number > 0, got -1"),
+    ({"learning_rate": "fast"}, "learning_rate must be a number > 0, got 'fast'"),
+    ({"dropout": 1.5}, r"dropout must be a number from 0 up to, not including, 1, got 1.5"),
+    ({"hidden_units": [64, 0]}, r"hidden_units must be a list of whole numbers >= 1"),
+    ({"batch_size": 3.5}, "batch_size must be a whole number >= 1, got 3.5"),
+])
+def test_a_hyperparameter_value_the_model_cannot_take_is_refused_before_the_run(hparams, message):
+    from pipeline.configs import ConfigError, check_hyperparameters
+    from models.model import DEFAULT_HYPERPARAMETERS
+
+    with pytest.raises(ConfigError, match=message):
+        check_hyperparameters(hparams, DEFAULT_HYPERPARAMETERS)
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--train-steps", "0"], "--train-steps must be at least 1, got 0"),
+    (["--train-steps", "-5"], "--train-steps must be at least 1, got -5"),
+    (["--eval-steps", "0"], "--eval-steps must be at least 1, got 0"),
+    (["--tune-minutes", "-1"], "--tune-minutes must be above 0, got -1"),
+    (["--max-drop", "-1"], r"max_drop \(--max-drop\) must be >= 0, got -1"),
+    (["--naive-margin", "2"], r"naive_margin \(--naive-margin\) must be below 1, got 2"),
+])
+def test_run_settings_that_would_train_nothing_or_never_bless_are_refused(argv, message, capsys):
+    from cli import main as cli
+
+    assert cli.main(["run", *argv]) == 1
+    assert re.search(message, capsys.readouterr().err)
+
+
+def test_malformed_hparams_json_says_what_to_give(capsys):
+    from cli import main as cli
+
+    with pytest.raises(SystemExit):
+        cli.main(["run", "--hparams", '{"learning_rate": 0.01'])
+    error = capsys.readouterr().err
+    assert "--hparams: not valid JSON" in error and "give an object" in error

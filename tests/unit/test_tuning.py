@@ -50,6 +50,8 @@ def test_the_declaration_narrows_the_search():
     ({"momentum": [0.9]}, "unknown hyperparameter 'momentum'"),
     ({"dropout": []}, "give a list of choices"),
     ({"learning_rate": {"min": 0.1, "max": 0.01}}, "with A < B"),
+    ({"dropout": [0.1, 2.0]}, r"tuning: dropout must be a number from 0 up to, not including, 1, got 2.0"),
+    ({"hidden_layers": {"min": 0, "max": 3}}, "tuning: hidden_layers must be a whole number >= 1, got 0"),
 ])
 def test_a_wrong_tuning_section_is_named(section, message):
     with pytest.raises(dataset.DeclarationError, match=message):
