@@ -3,6 +3,7 @@ the pushed model folder), `tfxpipe predict` (CSV rows -> a server -> predictions
 `tfxpipe monitor` (skew/drift of the requests a server logged)."""
 import argparse
 import os
+from typing import Optional
 
 from cli import options
 from models.dataset import Task
@@ -55,6 +56,21 @@ def _row_count(text: str) -> int:
     return int(text)
 
 
+def _misfit(dataset, answers) -> Optional[str]:
+    """Why `answers` cannot come from a model of `dataset` (a server or --model-name of another
+    dataset answers too: missing features are allowed); None when they can."""
+    task, classes = dataset.task, len(dataset.label.classes)
+    width = classes if task is Task.MULTICLASS else 1
+    expected = (f"{classes} class probabilities" if task is Task.MULTICLASS
+                else "one probability (of the second class)" if task is Task.BINARY else "one value")
+    if answers.ndim != 2 or answers.shape[1] != width:
+        got = answers.shape[1] if answers.ndim == 2 else "not a table of"
+        return f"the model answers {got} value(s) per row, but a {task.value} model of {dataset.name!r} answers {expected}"
+    if task is not Task.REGRESSION and ((answers < 0) | (answers > 1)).any():
+        return f"the model answers values outside 0..1, but a {task.value} model answers probabilities"
+    return None
+
+
 def _predictions_table(dataset, answers) -> str:
     """One line per row: class name and its probability (classification), or the value."""
     label = dataset.label
@@ -99,6 +115,8 @@ def predict(args: argparse.Namespace) -> int:
     connection = client.connect(args.server, options.model_name(args))
     unreachable = (f"error: cannot reach {args.server}: {{}}; is a server running there "
                    "(`tfxpipe serve --dataset ...`)? --server names another")
+    if "://" not in args.server:  # a REST port given without http:// answers gRPC in HTTP/1
+        unreachable += f" (HOST:PORT is read as gRPC; REST is http://{args.server})"
     try:
         answers = np.asarray(connection.predict(serialized))
     except client.ServerError as error:
@@ -110,6 +128,11 @@ def predict(args: argparse.Namespace) -> int:
         return 1
     finally:
         connection.close()
+    misfit = _misfit(dataset, answers)
+    if misfit:
+        print(f"error: {misfit}: is model {options.model_name(args)!r} at {args.server} trained on "
+              f"this dataset? --model-name and --server name the model, --dataset its dataset")
+        return 1
     print(_predictions_table(dataset, answers))
     if len(rows) < len(every_row):
         print(f"(the first {len(rows)} of {len(every_row)} rows; --limit 0 sends them all)")

@@ -45,6 +45,11 @@ def key_metrics(task: Task) -> Tuple[str, ...]:
     return (MAIN_METRIC[task], *extra, SKILL, "example_count")
 
 
+def shown(name: str, value: float, digits: int = 4) -> str:
+    """A metric's value as printed: a count as a whole number."""
+    return f"{value:.0f}" if name == "example_count" else f"{value:.{digits}f}"
+
+
 def known_metrics(task: Task) -> Tuple[str, ...]:
     per_class = tuple(f"macro_{m}" for m in class_scores.SCORES) if task is Task.MULTICLASS else ()
     return (*_BY_TASK[task], *per_class, SKILL)

@@ -75,7 +75,8 @@ def _metrics(result: Optional[evaluation.Evaluation], task: Task) -> List[str]:
     for name, value in sorted(result.overall.items()):
         baseline = result.baseline.get(name)
         change = result.change.get(name)
-        out.append(report.row([name, f"{value:.4f}", "-" if baseline is None else f"{baseline:.4f}",
+        out.append(report.row([name, metrics.shown(name, value),
+                               "-" if baseline is None else metrics.shown(name, baseline),
                                "-" if change is None else f"{change:+.4f}"]))
     out.append("</table><h3>By slice</h3><table id='slices'>")
     names = list(metrics.key_metrics(task))
@@ -134,7 +135,7 @@ def _candidates(record: runs.RunRecord, task: Task) -> List[str]:
             result = evaluation.load(candidate.evaluation_uri)
             values = result.overall if result else {}
             out.append(report.row([candidate.name,
-                                   *(f"{values[n]:.4f}" if n in values else "-" for n in names),
+                                   *(metrics.shown(n, values[n]) if n in values else "-" for n in names),
                                    "yes" if candidate.blessed else "NO",
                                    "yes" if candidate.chosen else ""]))
         out.append("</table>")

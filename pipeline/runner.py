@@ -149,12 +149,12 @@ def changed_nodes(store, config: PipelineConfig, failed_node: str) -> List[str]:
     return changed
 
 
-def run(config: PipelineConfig, run_id: str, resume: bool = False) -> None:
+def run(config: PipelineConfig, run_id: str,
+        run_options: Optional[tfx_pipeline.RunOptions] = None) -> None:
     """Runs every component (cached ones are reused) as run `run_id`; what the run did is then in
-    MLMD. `resume`: only the latest run's failed component and those after it. The caller holds the
+    MLMD. `run_options`: a resume's (`resume_options`), else every component. The caller holds the
     pipeline's run lock (pipeline/run_lock.py) and has checked the inputs (`check_inputs`)."""
     config = config.resolved()
-    run_options = resume_options(config) if resume else None
     store = metadata_store.open_store(config.metadata_uri, writable=True)
     abandoned = run_summary.mark_abandoned(store, config.pipeline_name)
     if abandoned:
@@ -192,7 +192,7 @@ def describe(record: runs.RunRecord, config: PipelineConfig, seconds: float) -> 
     ]
     if result:
         shown = ", ".join(
-            f"{name} {result.overall[name]:.{0 if name == 'example_count' else 3}f}"
+            f"{name} {metrics.shown(name, result.overall[name], 3)}"
             + (f" ({result.change[name]:+.3f} vs baseline)" if name in result.change else "")
             for name in metrics.key_metrics(config.dataset().task) if name in result.overall
         )
@@ -248,12 +248,13 @@ def run_and_describe(config: PipelineConfig, resume: bool = False,
     with run_lock.held(resolved, wait=wait,
                        on_wait=lambda message: print(message, flush=True)) as holder:
         check_inputs(resolved)  # refused data makes no run: no run id is printed, `runs` has none
+        run_options = resume_options(resolved) if resume else None  # nothing to resume: no run either
         run_id = holder.run_id
         started = time.monotonic()
         print(f"Run {run_id} of pipeline '{resolved.pipeline_name}' on {resolved.data_root} "
               f"(Beam profile {resolved.profile})", flush=True)
         try:
-            run(config, run_id, resume)
+            run(config, run_id, run_options)
         except PipelineFailed as error:
             path = write_run_report(config, run_id)
             raise PipelineFailed(f"{error}\nRun report: {path}" if path else str(error)) from error

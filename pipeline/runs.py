@@ -139,7 +139,7 @@ def render_table(runs: List[RunRecord], task: Task) -> str:
             if result is None or name not in result.overall:
                 return "-"
             change = f" ({result.change[name]:+.3f})" if name in result.change else ""
-            return f"{result.overall[name]:.3f}{change}"
+            return f"{metrics.shown(name, result.overall[name], 3)}{change}"
 
         blessed = "-" if run.blessed is None else "yes" if run.blessed else "NO"
         outcome = run.pushed_version or (f"failed at {run.failed_node}" if run.failed_node else "-")
@@ -195,7 +195,7 @@ def selection_lines(record: RunRecord, task: Task, every_trial: bool = False) ->
         shown = metrics.key_metrics(task)
         for candidate in candidates:
             result = evaluation.load(candidate.evaluation_uri)
-            values = ", ".join(f"{n} {result.overall[n]:.4f}" for n in shown
+            values = ", ".join(f"{n} {metrics.shown(n, result.overall[n])}" for n in shown
                                if result and n in result.overall)
             verdict = "blessed" if candidate.blessed else "NOT blessed"
             chosen = ", chosen" if candidate.chosen else ""

@@ -3,6 +3,8 @@ defined here, once, with their defaults from `ServerSettings`; `tfxpipe serve` a
 `python -m serving` (what infra validation and the tests start) share them."""
 import argparse
 import os
+import socket
+from typing import List
 
 from serving.settings import ServerSettings
 
@@ -34,10 +36,31 @@ def add_serve_options(parser: argparse.ArgumentParser, serving_dir: str, model_n
     parser.add_argument("--log-max-mb", type=float, default=DEFAULTS.request_log_max_bytes / (1 << 20), help="disk cap of the request log")
 
 
+def ports_in_use(host: str, ports: dict) -> List[str]:
+    """`ports` (option -> port) that another process listens on at `host`, checked before the model
+    loads: the servers' own bind errors come after it, as tracebacks, and gRPC's listener shares a
+    port (SO_REUSEPORT) with a second `serve` without a word. A plain bind fails on either."""
+    busy = []
+    for option, port in ports.items():
+        if not port:  # 0: any free port
+            continue
+        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # TIME_WAIT is no listener
+            try:
+                probe.bind((host, port))
+            except OSError:
+                busy.append(f"port {port} ({option}) is in use on {host}")
+    return busy
+
+
 def serve(args: argparse.Namespace) -> int:
     # pylint: disable=import-outside-toplevel  (TensorFlow loads only for commands that need it)
     from serving import batching, metrics, server, servables
 
+    busy = ports_in_use(args.host, {"--rest-port": args.rest_port, "--grpc-port": args.grpc_port})
+    if busy:
+        print(f"error: {'; '.join(busy)}: another server listens there; stop it, or give another port")
+        return 1
     try:
         metrics_path = metrics.read_monitoring_config(args.monitoring_config_file)
     except (OSError, ValueError) as error:

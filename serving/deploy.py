@@ -37,7 +37,13 @@ def model_server_config(settings: DeploySettings) -> model_server_config_pb2.Mod
     # pylint: disable=import-outside-toplevel  (tfx's file I/O loads TensorFlow: not for every command)
     from serving import model_dir
 
+    if settings.versions and settings.policy != "specific":
+        raise ValueError(f"--version names versions to serve, which only policy 'specific' does "
+                         f"(policy {settings.policy!r} chooses its own): add --policy specific")
     available = set(model_dir.versions(os.path.join(settings.serving_dir, settings.model_name)))
+    if not available:  # TF Serving would start and serve nothing, its readiness probe never passing
+        raise ValueError(f"no pushed version of model {settings.model_name!r} in {settings.serving_dir}: "
+                         "run the pipeline first, or give --model-name / --serving-dir of a pushed model")
     wanted = set(settings.versions) | set((settings.labels or {}).values())
     missing = sorted(wanted - available)
     if missing:
@@ -101,7 +107,17 @@ def compose_file(settings: DeploySettings) -> dict:
     }}}
 
 
-def kubernetes_manifest(settings: DeploySettings, claim: str = "tf-serving-models") -> List[dict]:
+CLAIM = "tf-serving-models"
+
+
+class _Plain(yaml.SafeDumper):
+    """Each repeated mapping written out (the labels), not as a YAML anchor and alias."""
+
+    def ignore_aliases(self, data):
+        return True
+
+
+def kubernetes_manifest(settings: DeploySettings, claim: str = CLAIM) -> List[dict]:
     labels = {"app": f"tf-serving-{settings.model_name}"}
     container = {
         "name": "tf-serving", "image": SERVING_IMAGE, "args": server_args(settings),
@@ -135,7 +151,10 @@ def write_all(settings: DeploySettings, out_dir: str) -> Dict[str, str]:
         "models.config": text_format.MessageToString(model_server_config(settings)),
         "monitoring.config": monitoring_config(),
         "docker-compose.yaml": yaml.safe_dump(compose_file(settings), sort_keys=False),
-        "kubernetes.yaml": yaml.safe_dump_all(kubernetes_manifest(settings), sort_keys=False),
+        "kubernetes.yaml": (
+            f"# Mounts the PersistentVolumeClaim {CLAIM!r} (create it) at {CONTAINER_MODELS}: it must hold\n"
+            f"# {settings.model_name}/<version>/ from {settings.serving_dir}, and models.config beside it.\n"
+            + yaml.dump_all(kubernetes_manifest(settings), Dumper=_Plain, sort_keys=False)),
     }
     if settings.batching:
         contents["batching.config"] = batching_config()

@@ -51,6 +51,14 @@ def test_unknown_version_or_policy_is_refused(serving_dir, tmp_path):
         deploy.model_server_config(deploy.DeploySettings("taxi", serving_dir, policy="newest"))
 
 
+def test_versions_without_the_specific_policy_or_a_model_never_pushed_are_refused(serving_dir):
+    with pytest.raises(ValueError, match="only policy 'specific' does .policy 'latest' chooses its own.: "
+                                         "add --policy specific"):
+        deploy.model_server_config(deploy.DeploySettings("taxi", serving_dir, versions=(100,)))
+    with pytest.raises(ValueError, match="no pushed version of model 'nope' in .*: run the pipeline first"):
+        deploy.model_server_config(deploy.DeploySettings("nope", serving_dir))
+
+
 def test_compose_and_kubernetes_run_tf_serving_on_both_ports(serving_dir, tmp_path):
     paths = deploy.write_all(deploy.DeploySettings("taxi", serving_dir), str(tmp_path / "out"))
     with open(paths["docker-compose.yaml"], encoding="utf-8") as f:
@@ -61,7 +69,11 @@ def test_compose_and_kubernetes_run_tf_serving_on_both_ports(serving_dir, tmp_pa
     assert "--model_config_file=/models/models.config" in service["command"]
     assert "--monitoring_config_file=/models/monitoring.config" in service["command"]
     with open(paths["kubernetes.yaml"], encoding="utf-8") as f:
-        deployment, svc = list(yaml.safe_load_all(f))
+        text = f.read()
+    assert "&" not in text and "*" not in text, "labels written out, not as YAML anchors"
+    assert text.startswith("# Mounts the PersistentVolumeClaim 'tf-serving-models'")
+    deployment, svc = list(yaml.safe_load_all(text))
+    assert deployment["spec"]["selector"]["matchLabels"] == svc["spec"]["selector"] == {"app": "tf-serving-taxi"}
     container = deployment["spec"]["template"]["spec"]["containers"][0]
     assert {p["containerPort"] for p in container["ports"]} == {8500, 8501}
     assert svc["kind"] == "Service" and {p["port"] for p in svc["spec"]["ports"]} == {8500, 8501}

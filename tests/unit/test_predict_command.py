@@ -1,0 +1,37 @@
+"""`tfxpipe predict` reads the answers by the dataset's task: answers of a model of another
+dataset (another --model-name or server) are refused, not printed as impossible probabilities."""
+import re
+
+import numpy as np
+import pytest
+
+from cli import serving_commands
+from models import dataset
+from tests.conftest import TAXI
+
+PENGUINS = dataset.parse({"name": "penguins", "task": "multiclass",
+                          "label": {"column": "species", "classes": ["Adelie", "Chinstrap", "Gentoo"]},
+                          "features": {"bill_length_mm": "numeric"}})
+REGRESSION = dataset.parse({"name": "cars", "task": "regression", "label": {"column": "mpg"},
+                            "features": {"weight": "numeric"}})
+
+
+@pytest.mark.parametrize("declaration, answers", [
+    (PENGUINS, [[0.1, 0.2, 0.7]]),
+    (TAXI, [[0.3]]),
+    (REGRESSION, [[21.8]]),
+])
+def test_answers_of_a_model_of_the_dataset_are_printed(declaration, answers):
+    assert serving_commands._misfit(declaration, np.array(answers)) is None  # pylint: disable=protected-access
+    assert serving_commands._predictions_table(declaration, np.array(answers)).count("\n") == 1  # pylint: disable=protected-access
+
+
+@pytest.mark.parametrize("declaration, answers, message", [
+    (PENGUINS, [[21.8]], "answers 1 value.s. per row, but a multiclass model of 'penguins' answers 3 class probabilities"),
+    (TAXI, [[0.1, 0.2, 0.7]], "answers 3 value.s. per row, but a binary model"),
+    (TAXI, [[21.8]], "values outside 0..1, but a binary model answers probabilities"),
+    (REGRESSION, [[0.5, 0.5]], "answers 2 value.s. per row, but a regression model of 'cars' answers one value"),
+])
+def test_answers_of_a_model_of_another_dataset_are_refused(declaration, answers, message):
+    misfit = serving_commands._misfit(declaration, np.array(answers))  # pylint: disable=protected-access
+    assert misfit is not None and re.search(message, misfit), misfit

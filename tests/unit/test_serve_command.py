@@ -1,0 +1,36 @@
+"""`tfxpipe serve` on a port another process listens on stops at once with one line naming the
+port and its option, before any model loads (the servers' own bind errors are tracebacks, and
+gRPC's listener would share the port with a second server without a word)."""
+import socket
+
+import pytest
+
+from cli import main as cli
+from serving import commands
+
+
+@pytest.fixture
+def listener():
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        yield taken.getsockname()[1]
+
+
+def test_a_port_another_process_listens_on_is_named_and_a_free_one_is_not(listener):
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        unused = free.getsockname()[1]
+    assert commands.ports_in_use("127.0.0.1", {"--rest-port": listener, "--grpc-port": unused}) == [
+        f"port {listener} (--rest-port) is in use on 127.0.0.1"]
+    assert commands.ports_in_use("0.0.0.0", {"--grpc-port": listener}) == [
+        f"port {listener} (--grpc-port) is in use on 0.0.0.0"]
+
+
+@pytest.mark.parametrize("option", ["--rest-port", "--grpc-port"])
+def test_serve_on_a_busy_port_exits_with_one_line_before_loading_a_model(listener, option, tmp_path, capsys):
+    code = cli.main(["serve", "--host", "127.0.0.1", "--rest-port", "0", "--grpc-port", "0",
+                     option, str(listener), "--serving-dir", str(tmp_path)])
+    assert code == 1
+    assert capsys.readouterr().out == (f"error: port {listener} ({option}) is in use on 127.0.0.1: another "
+                                       "server listens there; stop it, or give another port\n")
