@@ -73,10 +73,11 @@ def DataGate(  # pylint: disable=invalid-name  (TFX component naming)
         set(artifact_utils.decode_split_names(previous_statistics.split_names))
         if previous_statistics else set()
     )
-    per_split, shown = [], None
+    per_split, shown, shown_split = [], None, ""
     for split in artifact_utils.decode_split_names(statistics.split_names):
         stats = _split_statistics(statistics, split)
-        shown = shown or stats
+        if shown is None:  # the report shows the first split's statistics
+            shown, shown_split = stats, f"{split} split"
         # Drift on the train split only: the eval split is a random fifth of the same span, and its
         # smaller samples are noisier than the thresholds were calibrated for.
         previous = (_split_statistics(previous_statistics, split)
@@ -84,8 +85,10 @@ def DataGate(  # pylint: disable=invalid-name  (TFX component naming)
         per_split.append((split, checks.check_statistics(stats, curated, previous)))
     findings = merged(per_split)
     title = "Data validation (pipeline data gate)"
-    path = report.write_html(os.path.join(report_dir, REPORT_FILE), findings, title, shown)
-    report.write_html(os.path.join(report_out.uri, REPORT_FILE), findings, title, shown)
+    path = report.write_html(os.path.join(report_dir, REPORT_FILE), findings, title, shown,
+                             statistics_name=shown_split)
+    report.write_html(os.path.join(report_out.uri, REPORT_FILE), findings, title, shown,
+                      statistics_name=shown_split)
     report_out.set_int_custom_property("passed", int(not findings))
     report_out.set_int_custom_property("problems", len(findings))
     if findings:

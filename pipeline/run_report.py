@@ -28,7 +28,7 @@ def _statistics(store, run_id: str) -> List[str]:
     path = os.path.join(artifacts[0].uri, "Split-train", "FeatureStats.pb")
     if not tf.io.gfile.exists(path):
         return [f"<p>Statistics not found at {html.escape(path)}.</p>"]
-    return report.statistics_table(tfdv.load_stats_binary(path))
+    return report.statistics_table(tfdv.load_stats_binary(path), "train split")
 
 
 def _thresholds(store, run_id: str) -> List[str]:
@@ -78,6 +78,9 @@ def _metrics(result: Optional[evaluation.Evaluation], task: Task) -> List[str]:
         out.append(report.row([name, metrics.shown(name, value),
                                "-" if baseline is None else metrics.shown(name, baseline),
                                "-" if change is None else f"{change:+.4f}"]))
+    if not result.by_slice:
+        return out + ["</table><p>No slices: `slices:` in dataset.yaml names features to report "
+                      "each metric per value of.</p>"]
     out.append("</table><h3>By slice</h3><table id='slices'>")
     names = list(metrics.key_metrics(task))
     out.append(report.row(["slice", *names], "th"))

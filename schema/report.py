@@ -45,10 +45,11 @@ def row(cells: Sequence[str], tag: str = "td") -> str:
     return "<tr>" + "".join(f"<{tag}>{html.escape(str(c))}</{tag}>" for c in cells) + "</tr>"
 
 
-def statistics_table(statistics: statistics_pb2.DatasetFeatureStatisticsList) -> List[str]:
+def statistics_table(statistics: statistics_pb2.DatasetFeatureStatisticsList, name: str = "") -> List[str]:
+    """`name`: what the rows are (a pipeline's statistics are of one split, not of all the data)."""
     out = []
     for dataset in statistics.datasets:
-        out.append(f"<h3>Statistics: {html.escape(dataset.name or 'data')} "
+        out.append(f"<h3>Statistics: {html.escape(name or dataset.name or 'data')} "
                    f"({dataset.num_examples} rows)</h3><table>")
         out.append(row(["feature", "type", "present", "summary"], "th"))
         for feature in dataset.features:
@@ -70,9 +71,9 @@ def statistics_table(statistics: statistics_pb2.DatasetFeatureStatisticsList) ->
 
 def write_html(path: str, findings: Sequence[Finding], title: str,
                statistics: Optional[statistics_pb2.DatasetFeatureStatisticsList] = None,
-               charts: Sequence[str] = ()) -> str:
+               charts: Sequence[str] = (), statistics_name: str = "") -> str:
     """Writes the report (atomically: a reader never sees half a page) and returns its path.
-    `charts`: HTML (inline SVG) shown before the statistics."""
+    `charts`: HTML (inline SVG) shown before the statistics, named `statistics_name`."""
     verdict = (f'<p class="fail">{len(findings)} problem(s): the data does not meet the schema.</p>'
                if findings else '<p class="pass">The data meets the schema.</p>')
     parts = [f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>",
@@ -86,7 +87,7 @@ def write_html(path: str, findings: Sequence[Finding], title: str,
         parts.append("</table>")
     parts.extend(charts)
     if statistics is not None:
-        parts.extend(statistics_table(statistics))
+        parts.extend(statistics_table(statistics, statistics_name))
     parts.append("</body></html>")
     tf.io.gfile.makedirs(os.path.dirname(path) or ".")  # gfile: also gs:// on a cluster
     staging = f"{path}.tmp"

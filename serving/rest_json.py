@@ -6,6 +6,7 @@ Written by hand because TF Serving's own converter (json_tensor.cc) is C++ insid
 features from JSON (integers -> int64_list, other numbers -> float_list, strings -> bytes_list).
 """
 import base64
+import json
 from typing import Any, Dict, Mapping, Sequence, Tuple
 
 import grpc
@@ -109,6 +110,12 @@ def predict_response(outputs: Mapping[str, np.ndarray], row_format: bool) -> Dic
     return {"predictions": [{key: value[i] for key, value in values.items()} for i in range(batch)]}
 
 
+def _as_sent(value: Any) -> str:
+    """A JSON value as the client wrote it (`true`, `null`), not as Python shows it."""
+    text = json.dumps(value)
+    return text if len(text) <= 80 else f"{text[:77]}..."
+
+
 def _feature(name: str, value: Any, feature: tf.train.Feature) -> None:
     values = value if isinstance(value, list) else [value]
     values = _decode_b64(values)
@@ -116,12 +123,12 @@ def _feature(name: str, value: Any, feature: tf.train.Feature) -> None:
         feature.bytes_list.value.extend(v.encode() if isinstance(v, str) else v for v in values)
     elif all(isinstance(v, int) and not isinstance(v, bool) for v in values):
         if any(not -(1 << 63) <= v < 1 << 63 for v in values):
-            raise ServingError(_INVALID, f"feature {name!r}: {value!r} is out of the int64 range")
+            raise ServingError(_INVALID, f"feature {name!r}: {_as_sent(value)} is out of the int64 range")
         feature.int64_list.value.extend(values)
     elif all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
         feature.float_list.value.extend(values)
     else:
-        raise ServingError(_INVALID, f"feature {name!r}: {value!r} is not a number, a string, "
+        raise ServingError(_INVALID, f"feature {name!r}: {_as_sent(value)} is not a number, a string, "
                            "{\"b64\": ...} or a list of one kind of these")
 
 

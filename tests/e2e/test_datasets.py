@@ -273,3 +273,8 @@ def test_the_run_report_draws_the_tasks_charts_offline(trained):
         cells = re.search(r'id="chart-confusion">(.*?)</figure>', page.stdout, re.S).group(1)
         classes = len(trained.declaration.label.classes)
         assert len(re.findall(r"<text[^>]*>\s*\d+\s*</text>", cells)) >= classes * classes
+    with open(report, encoding="utf-8") as f:
+        text = f.read()
+    assert re.search(r"<h3>Statistics: train split \(\d+ rows\)</h3>", text), "the rows are one split's"
+    assert ("<table id='slices'>" in text) == bool(trained.declaration.slices)
+    assert ("No slices: `slices:` in dataset.yaml" in text) != bool(trained.declaration.slices)

@@ -1,5 +1,6 @@
 """TF Serving's REST JSON conventions, converted without a server."""
 import base64
+import re
 
 import grpc
 import numpy as np
@@ -105,3 +106,9 @@ def test_status_json_prints_defaults_like_tf_serving():
     status.status.error_code = 0  # as the server fills it: OK
     assert rest_json.message(response) == {"model_version_status": [
         {"version": "3", "state": "AVAILABLE", "status": {"error_code": "OK", "error_message": ""}}]}
+
+
+@pytest.mark.parametrize("value, shown", [(None, "null"), (True, "true"), ([1, "a"], '[1, "a"]')])
+def test_a_wrong_feature_value_is_quoted_as_the_client_wrote_it(value, shown):
+    with pytest.raises(ServingError, match=rf"feature 'x': {re.escape(shown)} is not a number"):
+        rest_json.examples_input({"examples": [{"x": value}]})
