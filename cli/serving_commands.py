@@ -139,11 +139,33 @@ def predict(args: argparse.Namespace) -> int:
     return 0
 
 
+def _training_statistics(args: argparse.Namespace):
+    """(statistics, what they are): of the data the served model (the newest version in the serving
+    folder) was trained on, from its lineage in MLMD; else of the newest data the gate accepted.
+    (None, why) when there are none."""
+    # pylint: disable=import-outside-toplevel
+    from pipeline import metadata_store, run_summary
+    from serving import model_dir
+
+    config = options.config_for_reading(args)
+    if not metadata_store.exists(config.metadata_uri):
+        return None, f"no training statistics in {metadata_store.redacted(config.metadata_uri)}"
+    store = metadata_store.open_store(config.metadata_uri)
+    served = model_dir.versions(os.path.join(args.serving_dir, options.model_name(args)))
+    training = run_summary.served_model_training_statistics(store, str(served[-1])) if served else None
+    if training is not None:
+        return training, f"the training data of served version {served[-1]}"
+    training = run_summary.latest_training_statistics(store)
+    if training is None:
+        return None, f"no training statistics in {metadata_store.redacted(config.metadata_uri)}"
+    return training, "the newest accepted training data"
+
+
 def monitor(args: argparse.Namespace) -> int:
     # pylint: disable=import-outside-toplevel
     import tensorflow_data_validation as tfdv
 
-    from pipeline import metadata_store, report_data, run_summary
+    from pipeline import report_data
     from schema import csv_files, distances, report
     from serving import monitor as serving_monitor
 
@@ -156,14 +178,11 @@ def monitor(args: argparse.Namespace) -> int:
     if args.training_data:
         training = csv_files.statistics_of_csv(args.training_data, dataset.missing_values,
                                             distances.stats_options(curated))
+        against = "training"
     else:
-        config = options.config_for_reading(args)
-        where = metadata_store.redacted(config.metadata_uri)
-        training = (run_summary.latest_training_statistics(metadata_store.open_store(config.metadata_uri))
-                    if metadata_store.exists(config.metadata_uri) else None)
+        training, against = _training_statistics(args)
         if training is None:
-            print(f"error: no training statistics in {where}; run the pipeline or "
-                  "pass --training-data")
+            print(f"error: {against}; run the pipeline or pass --training-data")
             return 1
     result = serving_monitor.check(args.request_log, training, curated, dataset.feature_names(),
                                    args.window_minutes * 60)
@@ -172,7 +191,7 @@ def monitor(args: argparse.Namespace) -> int:
               "minutes")
         return NOTHING_TO_CHECK
     title = (f"Serving requests: {result.examples} examples in the last {args.window_minutes:g} min "
-             f"(skew vs training" + (f", drift vs the {result.previous_examples} before" if
+             f"(skew vs {against}" + (f", drift vs the {result.previous_examples} before" if
                                      result.previous_examples else "") + ")")
     charts = report_data.feature_charts(
         [("requests", report_data.by_feature(result.statistics)),
@@ -218,6 +237,10 @@ def add_parsers(subparsers) -> None:
     options.add_dataset_option(parser)
     options.add_history_options(parser)
     parser.add_argument("--training-data", help="training CSV instead of the pipeline's statistics")
+    parser.add_argument("--serving-dir", default=options.DEFAULTS.serving_dir,
+                        help="model base folders: skew is checked against the data the served (newest) "
+                             "version was trained on (default: %(default)s)")
+    parser.add_argument("--model-name", help="default: the dataset's name")
     parser.add_argument("--schema", help="default: the dataset's schema.pbtxt")
     parser.add_argument("--window-minutes", type=float, default=60.0, help="checked window; drift is vs the window before")
     parser.add_argument("--report", default="monitor.html", help="HTML report (default: %(default)s)")

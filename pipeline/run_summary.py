@@ -177,24 +177,56 @@ def _candidates(store: mlmd.MetadataStore, run_context_id: int, types: Dict[int,
     return sorted(found, key=lambda c: c.name)
 
 
-def latest_training_statistics(store: mlmd.MetadataStore):
-    """The training split's statistics of the newest data that passed the data gate (what `monitor`
-    compares serving requests with; data the gate stopped never trained a model), or None."""
+def _train_split_statistics(artifact):
+    """The train split's statistics of an ExampleStatistics artifact, or None when not on disk."""
     # pylint: disable=import-outside-toplevel
     import os
 
     import tensorflow_data_validation as tfdv
-    from ml_metadata.proto import metadata_store_pb2
 
+    path = os.path.join(artifact.uri, "Split-train", "FeatureStats.pb")
+    return tfdv.load_stats_binary(path) if os.path.exists(path) else None
+
+
+def latest_training_statistics(store: mlmd.MetadataStore):
+    """The training split's statistics of the newest data that passed the data gate (data the gate
+    stopped never trained a model), or None."""
     passed = [e.id for t in store.get_execution_types() if t.name.endswith("DataGate")
               for e in store.get_executions_by_type(t.name)
               if e.last_known_state in (metadata_store_pb2.Execution.COMPLETE,
                                         metadata_store_pb2.Execution.CACHED)]
     inputs = [e.artifact_id for e in store.get_events_by_execution_ids(passed)
               if e.type == metadata_store_pb2.Event.INPUT and e.path.steps[0].key == "statistics"]
-    produced = [a for a in store.get_artifacts_by_id(inputs)
-                if os.path.exists(os.path.join(a.uri, "Split-train", "FeatureStats.pb"))]
-    if not produced:
-        return None
-    latest = max(produced, key=lambda a: a.id)
-    return tfdv.load_stats_binary(os.path.join(latest.uri, "Split-train", "FeatureStats.pb"))
+    for artifact in sorted(store.get_artifacts_by_id(inputs), key=lambda a: -a.id):
+        statistics = _train_split_statistics(artifact)
+        if statistics is not None:
+            return statistics
+    return None
+
+
+def _linked(store: mlmd.MetadataStore, artifact_ids: List[int], direction, key: str) -> List[int]:
+    """Artifacts one execution away from `artifact_ids`: `direction` OUTPUT goes to what made
+    them (through the producer's input `key`), INPUT to what was made from them (output `key`)."""
+    events = [e for e in store.get_events_by_artifact_ids(artifact_ids) if e.type == direction]
+    other = (metadata_store_pb2.Event.INPUT if direction == metadata_store_pb2.Event.OUTPUT
+             else metadata_store_pb2.Event.OUTPUT)
+    return [e.artifact_id for e in store.get_events_by_execution_ids(list({e.execution_id for e in events}))
+            if e.type == other and e.path.steps and e.path.steps[0].key == key]
+
+
+def served_model_training_statistics(store: mlmd.MetadataStore, version: str):
+    """The training split's statistics of the data model version `version` was trained on, read
+    from its lineage (PushedModel <- Pusher <- InfraValidator, whose `examples` are the run's data
+    <- StatisticsGen), or None when MLMD has no push of that version. Not the newest accepted data:
+    a later span can pass the gate and train a model that is never pushed."""
+    made, upstream = metadata_store_pb2.Event.OUTPUT, metadata_store_pb2.Event.INPUT
+    pushed = [a.id for t in store.get_artifact_types() if t.name == "PushedModel"
+              for a in store.get_artifacts_by_type(t.name)
+              if a.custom_properties["pushed_version"].string_value == version]
+    examples = _linked(store, _linked(store, pushed, made, "infra_blessing"), made, "examples")
+    statistics = store.get_artifacts_by_id(_linked(store, examples, upstream, "statistics"))
+    for artifact in sorted(statistics, key=lambda a: -a.id):
+        found = _train_split_statistics(artifact)
+        if found is not None:
+            return found
+    return None

@@ -185,8 +185,10 @@ def _completed(store, node: str) -> int:
 
 def test_a_run_failed_at_trainer_resumes_without_redoing_earlier_components(history):
     workspace, data, _, _, _ = history
-    broken = workspace.run(["--data", data, "--hparams", '{"hidden_units": [-5]}'])
-    assert broken.returncode == 1 and "Trainer failed" in broken.stderr
+    # A learning rate no check refuses (it is a number > 0) that makes the weights overflow.
+    broken = workspace.run(["--data", data, "--hparams", '{"learning_rate": 1e30}'])
+    assert broken.returncode == 1 and "Trainer failed" in broken.stderr, broken.stderr[-3000:]
+    assert "TrainingDiverged" in broken.stderr
     upstream = ("CsvExampleGen", "StatisticsGen", "DataGate", "Transform")
     store = metadata_store.open_store(workspace.metadata_uri)
     broken_id = run_summary.run_ids(store)[-1]
@@ -240,9 +242,12 @@ def test_monitor_reports_skew_of_logged_requests(history, tmp_path, shifted):
     temporary = tmp_path / "tmp"
     temporary.mkdir()
     verdict = tfxpipe("monitor", "--request-log", log_dir, "--work-dir", workspace.work_dir,
+                      "--serving-dir", workspace.serving_dir,
                       *workspace.metadata_args, "--report", str(tmp_path / "monitor.html"),
                       env={**os.environ, "TMPDIR": str(temporary)})
     assert "1000 examples" in verdict.stdout, verdict.stdout + verdict.stderr[-2000:]
+    served = history[2].summary.pushed_version  # span-1's model: span-2's was never pushed
+    assert f"skew vs the training data of served version {served}" in verdict.stdout, verdict.stdout
     assert os.listdir(temporary) == []  # the merged window and TFDV's own output are not left
     page = browser.load(str(tmp_path / "monitor.html")).stdout
     chart = re.search(r'id="chart-distribution-payment_type">(.*?)</figure>', page, re.S).group(1)
@@ -257,6 +262,22 @@ def test_monitor_reports_skew_of_logged_requests(history, tmp_path, shifted):
     else:
         assert verdict.returncode == 0, verdict.stdout
         assert "data meets the schema" in verdict.stdout
+
+
+def test_the_served_models_training_data_is_found_by_its_lineage_not_the_newest_accepted_span(history):
+    """span-2 passed the gate and trained a model that was not pushed: `monitor` compares requests
+    with span-1's statistics, the data of the model being served."""
+    workspace, _, good, shuffled, _ = history
+    store = metadata_store.open_store(workspace.metadata_uri)
+
+    def train_statistics(run):
+        (artifact,) = runs.node_outputs(store, run.summary.run_id, "StatisticsGen")["ExampleStatistics"]
+        return tfdv.load_stats_binary(os.path.join(artifact.uri, "Split-train", "FeatureStats.pb"))
+
+    found = run_summary.served_model_training_statistics(store, good.summary.pushed_version)
+    assert found == train_statistics(good) and found != train_statistics(shuffled)
+    assert run_summary.latest_training_statistics(store) == train_statistics(shuffled)
+    assert run_summary.served_model_training_statistics(store, "1") is None  # never pushed
 
 
 @SQLITE_ONLY
