@@ -78,8 +78,7 @@ def _categorical_feature(declaration: ds.Dataset, frame: pd.DataFrame) -> Option
 
 def _class_label(declaration: ds.Dataset, frame: pd.DataFrame) -> Optional[str]:
     """The label column of a classification dataset whose classes are in the data (not derived)."""
-    label = declaration.label
-    return label.column if label.task.is_classification and not label.derived else None
+    return declaration.label.column if declaration.label.classes_in_column else None
 
 
 def _numeric_target(declaration: ds.Dataset, frame: pd.DataFrame) -> Optional[str]:

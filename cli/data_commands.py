@@ -110,7 +110,7 @@ def calibrate(args: argparse.Namespace) -> int:
     data = csv_files.latest_and_previous(args.path or dataset.data_root())[0]
     label = dataset.label
     codes = [f.name for f in dataset.features if f.kind == Kind.CATEGORICAL_INT] + (
-        [label.column] if label.task.is_classification and not label.derived else [])  # classes by share
+        [label.column] if label.classes_in_column else [])  # drift compares the classes' shares
     curated = tfdv.load_schema_text(schema_file)
     marked = calibration.mark_codes(curated, codes)
     statistics_of = lambda stats_options: csv_files.statistics_of_csv(  # noqa: E731

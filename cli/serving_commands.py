@@ -5,6 +5,8 @@ import argparse
 import os
 from typing import Optional
 
+import numpy as np
+
 from cli import options
 from models.dataset import Task
 from serving import commands, deploy
@@ -63,9 +65,12 @@ def _misfit(dataset, answers) -> Optional[str]:
     width = classes if task is Task.MULTICLASS else 1
     expected = (f"{classes} class probabilities" if task is Task.MULTICLASS
                 else "one probability (of the second class)" if task is Task.BINARY else "one value")
-    if answers.ndim != 2 or answers.shape[1] != width:
-        got = answers.shape[1] if answers.ndim == 2 else "not a table of"
-        return f"the model answers {got} value(s) per row, but a {task.value} model of {dataset.name!r} answers {expected}"
+    if answers.ndim != 2 or not np.issubdtype(answers.dtype, np.number):
+        return f"the model's answer is not a table of numbers, one row per example: a {task.value} model answers {expected}"
+    if answers.shape[1] != width:
+        return f"the model answers {answers.shape[1]} value(s) per row, but a {task.value} model of {dataset.name!r} answers {expected}"
+    if not np.isfinite(answers).all():
+        return "the model answers values that are not finite numbers (NaN or infinite)"
     if task is not Task.REGRESSION and ((answers < 0) | (answers > 1)).any():
         return f"the model answers values outside 0..1, but a {task.value} model answers probabilities"
     return None
@@ -115,8 +120,8 @@ def predict(args: argparse.Namespace) -> int:
     connection = client.connect(args.server, options.model_name(args))
     unreachable = (f"error: cannot reach {args.server}: {{}}; is a server running there "
                    "(`tfxpipe serve --dataset ...`)? --server names another")
-    if "://" not in args.server:  # a REST port given without http:// answers gRPC in HTTP/1
-        unreachable += f" (HOST:PORT is read as gRPC; REST is http://{args.server})"
+    if "://" not in args.server:  # HOST:PORT is a gRPC address; a REST port would not answer gRPC
+        unreachable += f" (HOST:PORT is read as gRPC; if {args.server} is a REST port, give http://{args.server})"
     try:
         answers = np.asarray(connection.predict(serialized))
     except client.ServerError as error:
@@ -151,10 +156,14 @@ def _training_statistics(args: argparse.Namespace):
     if not metadata_store.exists(config.metadata_uri):
         return None, f"no training statistics in {metadata_store.redacted(config.metadata_uri)}"
     store = metadata_store.open_store(config.metadata_uri)
-    served = model_dir.versions(os.path.join(args.serving_dir, options.model_name(args)))
+    folder = os.path.join(args.serving_dir, options.model_name(args))
+    served = model_dir.versions(folder)
     training = run_summary.served_model_training_statistics(store, str(served[-1])) if served else None
     if training is not None:
         return training, f"the training data of served version {served[-1]}"
+    print(f"note: {f'no push of version {served[-1]} in MLMD' if served else f'no model version in {folder}'}"
+          "; comparing with the newest data the gate accepted, which the served model may not have "
+          "been trained on (--serving-dir, --model-name name the served model)")
     training = run_summary.latest_training_statistics(store)
     if training is None:
         return None, f"no training statistics in {metadata_store.redacted(config.metadata_uri)}"

@@ -133,6 +133,11 @@ class Label:
         return (self.column,)
 
     @property
+    def classes_in_column(self) -> bool:
+        """Classification whose classes are the column's own values (not computed from others)."""
+        return self.task.is_classification and not self.derived
+
+    @property
     def label_only_column(self) -> str:
         """The raw column that exists only in training data, never in a serving request."""
         return self.derived.column if self.derived else self.column

@@ -79,8 +79,8 @@ def _metrics(result: Optional[evaluation.Evaluation], task: Task) -> List[str]:
                                "-" if baseline is None else metrics.shown(name, baseline),
                                "-" if change is None else f"{change:+.4f}"]))
     if not result.by_slice:
-        return out + ["</table><p>No slices: `slices:` in dataset.yaml names features to report "
-                      "each metric per value of.</p>"]
+        return out + ["</table><p>No metric by slice: features named under `slices:` in dataset.yaml "
+                      "get each metric per value.</p>"]
     out.append("</table><h3>By slice</h3><table id='slices'>")
     names = list(metrics.key_metrics(task))
     out.append(report.row(["slice", *names], "th"))

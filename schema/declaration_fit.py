@@ -56,7 +56,7 @@ def mismatches(dataset: Dataset, schema: schema_pb2.Schema) -> List[str]:
             found.append(f"label column '{column}' must hold numbers for a "
                          f"{'derived' if label.derived else 'regression'} label, but the schema "
                          f"holds {_TYPE_WORDS.get(types[column], 'no type')}")
-    if label.task.is_classification and not label.derived and label.column in types:
+    if label.classes_in_column and label.column in types:
         column = next(f for f in schema.feature if f.name == label.column)
         undeclared = [v for v in maintain.domain_values(schema, column) if v not in label.classes]
         if undeclared:

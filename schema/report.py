@@ -73,7 +73,8 @@ def write_html(path: str, findings: Sequence[Finding], title: str,
                statistics: Optional[statistics_pb2.DatasetFeatureStatisticsList] = None,
                charts: Sequence[str] = (), statistics_name: str = "") -> str:
     """Writes the report (atomically: a reader never sees half a page) and returns its path.
-    `charts`: HTML (inline SVG) shown before the statistics, named `statistics_name`."""
+    `charts`: HTML (inline SVG) shown before the statistics; `statistics_name`: what the statistics
+    are of (a split)."""
     verdict = (f'<p class="fail">{len(findings)} problem(s): the data does not meet the schema.</p>'
                if findings else '<p class="pass">The data meets the schema.</p>')
     parts = [f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>",

@@ -2,6 +2,7 @@
 defined here, once, with their defaults from `ServerSettings`; `tfxpipe serve` and
 `python -m serving` (what infra validation and the tests start) share them."""
 import argparse
+import errno
 import os
 import socket
 from typing import List
@@ -36,30 +37,35 @@ def add_serve_options(parser: argparse.ArgumentParser, serving_dir: str, model_n
     parser.add_argument("--log-max-mb", type=float, default=DEFAULTS.request_log_max_bytes / (1 << 20), help="disk cap of the request log")
 
 
-def ports_in_use(host: str, ports: dict) -> List[str]:
-    """`ports` (option -> port) that another process listens on at `host`, checked before the model
+def unbindable_ports(host: str, ports: dict) -> List[str]:
+    """Why each of `ports` (option -> port) cannot be bound at `host`, checked before the model
     loads: the servers' own bind errors come after it, as tracebacks, and gRPC's listener shares a
-    port (SO_REUSEPORT) with a second `serve` without a word. A plain bind fails on either."""
-    busy = []
+    port (SO_REUSEPORT) with a second `serve` without a word. A plain bind fails on either. The
+    address is resolved as the REST server resolves it (serving/uvicorn_embedded.py)."""
+    problems = []
     for option, port in ports.items():
         if not port:  # 0: any free port
             continue
-        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
-            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # TIME_WAIT is no listener
-            try:
-                probe.bind((host, port))
-            except OSError:
-                busy.append(f"port {port} ({option}) is in use on {host}")
-    return busy
+        try:
+            family, kind, proto, _, address = socket.getaddrinfo(
+                host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)[0]
+            with socket.socket(family, kind, proto) as probe:
+                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # TIME_WAIT: no listener
+                probe.bind(address)
+        except OSError as error:
+            problems.append(f"port {port} ({option}) is in use on {host}: another server listens there"
+                            if error.errno == errno.EADDRINUSE else
+                            f"cannot bind {host} port {port} ({option}): {error.strerror or error}")
+    return problems
 
 
 def serve(args: argparse.Namespace) -> int:
     # pylint: disable=import-outside-toplevel  (TensorFlow loads only for commands that need it)
     from serving import batching, metrics, server, servables
 
-    busy = ports_in_use(args.host, {"--rest-port": args.rest_port, "--grpc-port": args.grpc_port})
-    if busy:
-        print(f"error: {'; '.join(busy)}: another server listens there; stop it, or give another port")
+    unbindable = unbindable_ports(args.host, {"--rest-port": args.rest_port, "--grpc-port": args.grpc_port})
+    if unbindable:
+        print(f"error: {'; '.join(unbindable)}; stop it, or give another port or --host")
         return 1
     try:
         metrics_path = metrics.read_monitoring_config(args.monitoring_config_file)

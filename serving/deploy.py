@@ -153,7 +153,8 @@ def write_all(settings: DeploySettings, out_dir: str) -> Dict[str, str]:
         "docker-compose.yaml": yaml.safe_dump(compose_file(settings), sort_keys=False),
         "kubernetes.yaml": (
             f"# Mounts the PersistentVolumeClaim {CLAIM!r} (create it) at {CONTAINER_MODELS}: it must hold\n"
-            f"# {settings.model_name}/<version>/ from {settings.serving_dir}, and models.config beside it.\n"
+            f"# {settings.model_name}/<version>/ from {settings.serving_dir}, and beside it models.config,\n"
+            f"# monitoring.config{', batching.config' if settings.batching else ''} (written with this file).\n"
             + yaml.dump_all(kubernetes_manifest(settings), Dumper=_Plain, sort_keys=False)),
     }
     if settings.batching:

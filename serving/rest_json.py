@@ -112,7 +112,7 @@ def predict_response(outputs: Mapping[str, np.ndarray], row_format: bool) -> Dic
 
 def _as_sent(value: Any) -> str:
     """A JSON value as the client wrote it (`true`, `null`), not as Python shows it."""
-    text = json.dumps(value)
+    text = json.dumps(value, ensure_ascii=False)
     return text if len(text) <= 80 else f"{text[:77]}..."
 
 

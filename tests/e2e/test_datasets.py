@@ -277,4 +277,4 @@ def test_the_run_report_draws_the_tasks_charts_offline(trained):
         text = f.read()
     assert re.search(r"<h3>Statistics: train split \(\d+ rows\)</h3>", text), "the rows are one split's"
     assert ("<table id='slices'>" in text) == bool(trained.declaration.slices)
-    assert ("No slices: `slices:` in dataset.yaml" in text) != bool(trained.declaration.slices)
+    assert ("No metric by slice: features named under `slices:`" in text) != bool(trained.declaration.slices)

@@ -120,7 +120,7 @@ def _requests(dataset: Prepared, rows) -> List[bytes]:
 
 def _monitor(dataset: Prepared, log_dir: str) -> Tuple[int, str]:
     return drift_matrix.tfxpipe("monitor", "--request-log", log_dir, "--dataset", dataset.folder,
-                                "--work-dir", dataset.work_dir,
+                                "--work-dir", dataset.work_dir, "--serving-dir", dataset.serving_dir,
                                 "--report", os.path.join(log_dir, "monitor.html"))
 
 
@@ -145,8 +145,6 @@ def logged(prepared) -> Dict[Tuple[str, str], str]:
     return logs
 
 
-
-
 @pytest.mark.parametrize("name,case", MONITORED, ids=[f"{n}-{c}" for n, c in MONITORED])
 def test_monitor_flags_requests_with_the_bug(prepared, logged, name, case):
     dataset = prepared[name]
@@ -159,6 +157,7 @@ def test_monitor_flags_requests_with_the_bug(prepared, logged, name, case):
 def test_monitor_is_quiet_on_requests_like_the_training_data(prepared, logged, name):
     code, output = _monitor(prepared[name], logged[(name, "unbroken")])
     assert code == 0 and "data meets the schema" in output, output
+    assert "skew vs the training data of served version" in output, output  # found by lineage
 
 
 @pytest.mark.parametrize("name", DATASETS)

@@ -163,9 +163,21 @@ def _rescale_target(frame, label):
     return frame.assign(**{label: frame[label] / 10})
 
 
+def _breast_cancer_codes(path: str) -> None:
+    """scikit-learn's breast cancer with its own 0/1 `target`: classes as integer codes."""
+    from sklearn import datasets  # pylint: disable=import-outside-toplevel
+
+    datasets.load_breast_cancer(as_frame=True).frame.to_csv(path, index=False)
+
+
+BREAST_CANCER_CODES = public_datasets.PublicDataset("breast_cancer_codes", "target", "binary",
+                                                    _breast_cancer_codes, "classes as 0/1")
+
+
 @pytest.mark.parametrize("public, corrupt", [(public_datasets.BREAST_CANCER, _one_class_lost),
+                                             (BREAST_CANCER_CODES, _one_class_lost),
                                              (public_datasets.DIABETES, _rescale_target)],
-                         ids=["binary class lost", "regression target rescaled"])
+                         ids=["binary class lost", "integer class lost", "regression target rescaled"])
 def test_a_changed_label_distribution_is_drift_on_the_label_and_an_unchanged_half_passes(
         public, corrupt, tmp_path):
     """`init` calibrates the label for drift (not skew: requests carry no label). One random half
@@ -180,6 +192,9 @@ def test_a_changed_label_distribution_is_drift_on_the_label_and_an_unchanged_hal
     label = tfdv.get_feature(draft.schema, public.label)
     assert label.drift_comparator.jensen_shannon_divergence.threshold > 0
     assert not label.HasField("skew_comparator")
+    # Classes, names or integer codes, are compared by their shares; a target by its quantiles.
+    assert distances.is_categorical(label) == (public.task != "regression")
+    assert label.drift_comparator.jensen_shannon_divergence.HasField("source") == (public.task == "regression")
     frame = pd.read_csv(path)
     earlier = frame.sample(frac=0.5, random_state=0)
     later = frame.drop(earlier.index)

@@ -31,6 +31,8 @@ def test_answers_of_a_model_of_the_dataset_are_printed(declaration, answers):
     (TAXI, [[0.1, 0.2, 0.7]], "answers 3 value.s. per row, but a binary model"),
     (TAXI, [[21.8]], "values outside 0..1, but a binary model answers probabilities"),
     (REGRESSION, [[0.5, 0.5]], "answers 2 value.s. per row, but a regression model of 'cars' answers one value"),
+    (REGRESSION, [21.8, 20.1], "not a table of numbers, one row per example"),
+    (TAXI, [[float("nan")]], "not finite numbers"),
 ])
 def test_answers_of_a_model_of_another_dataset_are_refused(declaration, answers, message):
     misfit = serving_commands._misfit(declaration, np.array(answers))  # pylint: disable=protected-access

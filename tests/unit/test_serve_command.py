@@ -21,10 +21,15 @@ def test_a_port_another_process_listens_on_is_named_and_a_free_one_is_not(listen
     with socket.socket() as free:
         free.bind(("127.0.0.1", 0))
         unused = free.getsockname()[1]
-    assert commands.ports_in_use("127.0.0.1", {"--rest-port": listener, "--grpc-port": unused}) == [
-        f"port {listener} (--rest-port) is in use on 127.0.0.1"]
-    assert commands.ports_in_use("0.0.0.0", {"--grpc-port": listener}) == [
-        f"port {listener} (--grpc-port) is in use on 0.0.0.0"]
+    assert commands.unbindable_ports("127.0.0.1", {"--rest-port": listener, "--grpc-port": unused}) == [
+        f"port {listener} (--rest-port) is in use on 127.0.0.1: another server listens there"]
+    assert commands.unbindable_ports("0.0.0.0", {"--grpc-port": listener}) == [
+        f"port {listener} (--grpc-port) is in use on 0.0.0.0: another server listens there"]
+
+
+def test_an_address_not_on_this_machine_is_not_called_a_busy_port():
+    [problem] = commands.unbindable_ports("192.0.2.1", {"--rest-port": 8501})  # TEST-NET-1
+    assert problem.startswith("cannot bind 192.0.2.1 port 8501 (--rest-port): ") and "in use" not in problem
 
 
 @pytest.mark.parametrize("option", ["--rest-port", "--grpc-port"])
@@ -33,4 +38,4 @@ def test_serve_on_a_busy_port_exits_with_one_line_before_loading_a_model(listene
                      option, str(listener), "--serving-dir", str(tmp_path)])
     assert code == 1
     assert capsys.readouterr().out == (f"error: port {listener} ({option}) is in use on 127.0.0.1: another "
-                                       "server listens there; stop it, or give another port\n")
+                                       "server listens there; stop it, or give another port or --host\n")
