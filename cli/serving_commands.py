@@ -153,8 +153,9 @@ def _training_statistics(args: argparse.Namespace):
     from serving import model_dir
 
     config = options.config_for_reading(args)
+    nothing = f"no training statistics in {metadata_store.redacted(config.metadata_uri)}"
     if not metadata_store.exists(config.metadata_uri):
-        return None, f"no training statistics in {metadata_store.redacted(config.metadata_uri)}"
+        return None, nothing
     store = metadata_store.open_store(config.metadata_uri)
     folder = os.path.join(args.serving_dir, options.model_name(args))
     served = model_dir.versions(folder)
@@ -166,7 +167,7 @@ def _training_statistics(args: argparse.Namespace):
           "been trained on (--serving-dir, --model-name name the served model)")
     training = run_summary.latest_training_statistics(store)
     if training is None:
-        return None, f"no training statistics in {metadata_store.redacted(config.metadata_uri)}"
+        return None, nothing
     return training, "the newest accepted training data"
 
 

@@ -277,19 +277,17 @@ def _tuning(raw: Any) -> Dict[str, Any]:
         if name not in TUNABLE:
             raise DeclarationError(f"tuning: unknown hyperparameter {name!r}; known: {', '.join(TUNABLE)}")
         if isinstance(value, list) and value:
-            bad = [p for p in (hyperparameter_values.problem(name, v) for v in value) if p]
-            if bad:
-                raise DeclarationError(f"tuning: {bad[0]}")
             checked[name] = list(value)
         elif (isinstance(value, Mapping) and set(value) == {"min", "max"}
               and all(isinstance(v, (int, float)) for v in value.values()) and value["min"] < value["max"]):
-            bad = [p for p in (hyperparameter_values.problem(name, v) for v in value.values()) if p]
-            if bad:
-                raise DeclarationError(f"tuning: {bad[0]}")
             checked[name] = dict(value)
         else:
             raise DeclarationError(f"tuning: {name}: give a list of choices or {{min: A, max: B}} "
                                    f"with A < B, got {value!r}")
+        values = value if isinstance(value, list) else value.values()
+        bad = [p for p in (hyperparameter_values.problem(name, v) for v in values) if p]
+        if bad:
+            raise DeclarationError(f"tuning: {bad[0]}")
     return checked
 
 

@@ -177,15 +177,19 @@ def _candidates(store: mlmd.MetadataStore, run_context_id: int, types: Dict[int,
     return sorted(found, key=lambda c: c.name)
 
 
-def _train_split_statistics(artifact):
-    """The train split's statistics of an ExampleStatistics artifact, or None when not on disk."""
+def _newest_train_split(artifacts):
+    """The train split's statistics of the newest ExampleStatistics artifact among `artifacts` that
+    has them on disk, or None."""
     # pylint: disable=import-outside-toplevel
     import os
 
     import tensorflow_data_validation as tfdv
 
-    path = os.path.join(artifact.uri, "Split-train", "FeatureStats.pb")
-    return tfdv.load_stats_binary(path) if os.path.exists(path) else None
+    for artifact in sorted(artifacts, key=lambda a: -a.id):
+        path = os.path.join(artifact.uri, "Split-train", "FeatureStats.pb")
+        if os.path.exists(path):
+            return tfdv.load_stats_binary(path)
+    return None
 
 
 def latest_training_statistics(store: mlmd.MetadataStore):
@@ -197,11 +201,7 @@ def latest_training_statistics(store: mlmd.MetadataStore):
                                         metadata_store_pb2.Execution.CACHED)]
     inputs = [e.artifact_id for e in store.get_events_by_execution_ids(passed)
               if e.type == metadata_store_pb2.Event.INPUT and e.path.steps[0].key == "statistics"]
-    for artifact in sorted(store.get_artifacts_by_id(inputs), key=lambda a: -a.id):
-        statistics = _train_split_statistics(artifact)
-        if statistics is not None:
-            return statistics
-    return None
+    return _newest_train_split(store.get_artifacts_by_id(inputs))
 
 
 def _linked(store: mlmd.MetadataStore, artifact_ids: List[int], direction, key: str) -> List[int]:
@@ -224,9 +224,4 @@ def served_model_training_statistics(store: mlmd.MetadataStore, version: str):
               for a in store.get_artifacts_by_type(t.name)
               if a.custom_properties["pushed_version"].string_value == version]
     examples = _linked(store, _linked(store, pushed, made, "infra_blessing"), made, "examples")
-    statistics = store.get_artifacts_by_id(_linked(store, examples, upstream, "statistics"))
-    for artifact in sorted(statistics, key=lambda a: -a.id):
-        found = _train_split_statistics(artifact)
-        if found is not None:
-            return found
-    return None
+    return _newest_train_split(store.get_artifacts_by_id(_linked(store, examples, upstream, "statistics")))
