@@ -214,6 +214,10 @@ def config_from_args(args: argparse.Namespace) -> PipelineConfig:
             raise ConfigError(f"{option} must be at least 1, got {value}")
     if config.tune_minutes is not None and config.tune_minutes <= 0:
         raise ConfigError(f"--tune-minutes must be above 0, got {config.tune_minutes:g}")
+    unused = families.unused_hyperparameters(config.models, config.hyperparameters)
+    if unused:
+        raise ConfigError(f"--hparams {', '.join(unused)}: the linear model has no hidden layers "
+                          "or embeddings; add dnn or wide_deep to --models, or leave them out")
     task = config.dataset().task
     try:
         metrics.check_bounds(task, {**config.minimum, **config.maximum})

@@ -27,6 +27,8 @@ DEFAULT_HYPERPARAMETERS: Dict[str, Any] = {
     "dropout": 0.0,  # after each hidden layer (dnn, wide_deep)
     "embedding_scale": 1.0,  # multiplies each embedding's width (dnn, wide_deep)
 }
+# The settings of hidden layers and embeddings: the linear family has neither.
+DEEP_ONLY_HYPERPARAMETERS = ("hidden_units", "dropout", "embedding_scale")
 class UnknownFamilyError(ValueError):
     pass
 
@@ -40,6 +42,14 @@ def check_families(names: Tuple[str, ...]) -> Tuple[str, ...]:
     if not names:
         raise UnknownFamilyError(f"name at least one model family: {', '.join(FAMILIES)}")
     return tuple(dict.fromkeys(names))
+
+
+def unused_hyperparameters(names: Tuple[str, ...], hparams: Mapping[str, Any]) -> List[str]:
+    """The settings in `hparams` that none of the families `names` would use, so that one set for
+    a family that is not trained is an error rather than silently ignored."""
+    if any(name != LINEAR for name in names):
+        return []
+    return sorted(set(hparams) & set(DEEP_ONLY_HYPERPARAMETERS))
 
 
 def embedding_dim(cardinality: int, scale: float = 1.0) -> int:

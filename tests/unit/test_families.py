@@ -121,3 +121,10 @@ def test_an_unknown_family_is_named_with_the_known_ones():
     with pytest.raises(families.UnknownFamilyError, match="unknown model family gbdt; known: linear, dnn, wide_deep"):
         families.check_families(("dnn", "gbdt"))
     assert families.check_families(("dnn", "linear", "dnn")) == ("dnn", "linear")
+
+
+def test_deep_settings_are_unused_only_when_every_family_is_linear():
+    deep = {"hidden_units": [8], "dropout": 0.1, "learning_rate": 0.01}
+    assert families.unused_hyperparameters((families.LINEAR,), deep) == ["dropout", "hidden_units"]
+    assert families.unused_hyperparameters((families.LINEAR, families.DNN), deep) == []
+    assert families.unused_hyperparameters((families.LINEAR,), {"learning_rate": 0.01}) == []

@@ -81,6 +81,8 @@ def test_a_hyperparameter_value_the_model_cannot_take_is_refused_before_the_run(
     (["--tune-minutes", "-1"], "--tune-minutes must be above 0, got -1"),
     (["--max-drop", "-1"], r"max_drop \(--max-drop\) must be >= 0, got -1"),
     (["--naive-margin", "2"], r"naive_margin \(--naive-margin\) must be below 1, got 2"),
+    (["--models", "linear", "--hparams", '{"hidden_units": [8], "learning_rate": 0.01}'],
+     r"--hparams hidden_units: the linear model has no hidden layers or embeddings"),
 ])
 def test_run_settings_that_would_train_nothing_or_never_bless_are_refused(argv, message, capsys):
     from cli import main as cli
