@@ -45,7 +45,11 @@ class RunRecord:
 
     @property
     def pushed_version(self) -> Optional[str]:
-        return self.summary.pushed_version if self.summary.pushed else None
+        """The version this run pushed. A cached Pusher pushed nothing: its PushedModel is the
+        earlier run's, whose version is the one still served."""
+        summary = self.summary
+        newly = summary.pushed and summary.node_states.get("Pusher") != ["cached"]
+        return summary.pushed_version if newly else None
 
 
 def run_id_of(text: str) -> str:
