@@ -228,6 +228,21 @@ def _describe_artifact(artifact, type_name: str) -> str:
     return f"{type_name} #{artifact.id}{suffix}"
 
 
+def _data_read(props) -> str:
+    """The files ExampleGen read: its folder, the pattern with the span resolved (TFX's driver
+    writes it back into `input_config`) and the count and size from TFX's input fingerprint."""
+    read = props["input_base"].string_value
+    if "input_config" in props:
+        patterns = [s.get("pattern", "") for s in json.loads(props["input_config"].string_value).get("splits", [])]
+        read = ", ".join(os.path.join(read, p) for p in patterns) or read
+    fingerprint = dict(part.split(":", 1) for part in props["input_fingerprint"].string_value.split(",")
+                       if ":" in part) if "input_fingerprint" in props else {}
+    if {"num_files", "total_bytes"} <= set(fingerprint):
+        files = int(fingerprint["num_files"])
+        read += f" ({files} file{'s' if files != 1 else ''}, {int(fingerprint['total_bytes']) / 1e6:.1f} MB)"
+    return f"data {read}"
+
+
 def lineage(store: mlmd.MetadataStore, run_id: str) -> str:
     """Each execution of the run, in order: what it read and what it wrote (artifact ids link them)."""
     run = store.get_context_by_type_and_name("pipeline_run", run_id)
@@ -246,7 +261,7 @@ def lineage(store: mlmd.MetadataStore, run_id: str) -> str:
         state = _STATE.get(execution.last_known_state, "?")
         node = run_summary.node_of(store, execution.id)
         if node == "CsvExampleGen" and "input_base" in execution.custom_properties:
-            inputs = [f"data {execution.custom_properties['input_base'].string_value}"]
+            inputs = [_data_read(execution.custom_properties)]
         lines.append(f"  {node} [{state}]")
         lines.append(f"      in:  {', '.join(inputs) or '-'}")
         lines.append(f"      out: {', '.join(outputs) or '-'}")

@@ -92,7 +92,7 @@ def test_runs_show_prints_the_lineage_from_data_to_pushed_version(history):
                     *workspace.metadata_args)
     assert shown.returncode == 0, shown.stderr
     text = shown.stdout
-    chain = [f"data {data}", "out: Examples #", "out: ExampleStatistics #", "TransformGraph #",
+    chain = [f"data {data}/span-1/* (1 file, ", "out: Examples #", "out: ExampleStatistics #", "TransformGraph #",
              "out: Model #", "ModelEvaluation #", "InfraBlessing #", "PushedModel #"]
     position = 0
     for step in chain:  # each step appears after the one before it
