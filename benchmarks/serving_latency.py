@@ -8,7 +8,7 @@ into a scratch folder with 300 train steps) and sends it batches of 1 and 100 ra
 16 and 64 concurrent clients: h2load (gRPC) and hey (REST), native load generators that leave the
 shared cores to the server (benchmarks/load_generators.py). The
 reference is "in-process, Session": the signature run the way the server runs it
-(serving/servables.py), called from the same number of threads in this process, so the ratios show
+(serving/loaded_version.py), called from the same number of threads in this process, so the ratios show
 what the transport costs; "in-process, TF2" is the SavedModel's `serving_default` function.
 Everything takes turns in blocks of requests (see `measure`), so a slow spell of this shared machine
 falls on all alike.
@@ -46,7 +46,7 @@ from benchmarks.measure import replace_between_markers
 from benchmarks.serving_report import ABLATIONS, BASES, REFERENCE, UNFROZEN, render, verdicts
 from models import dataset as dataset_module
 from pipeline.configs import DEFAULT_DATASET, PipelineConfig
-from serving import client, examples, model_dir, process, servables
+from serving import client, examples, loaded_version, model_dir, process
 
 MARKERS = ("<!-- serving:start -->", "<!-- serving:end -->")
 CASES = ((1, 1), (1, 16), (1, 64), (100, 1), (100, 16))  # (examples per request, clients)
@@ -202,7 +202,7 @@ def main() -> int:
     rows = [{k: v for k, v in row.items() if k in dataset.feature_names()} for row in rows]
     serialized = examples.serialize_rows(rows, tfdv.load_schema_text(dataset.schema_file))
     signature = tf.saved_model.load(version_dir).signatures["serving_default"]
-    session_version = servables.LoadedVersion(0, version_dir)  # how `tfxpipe serve` runs it
+    session_version = loaded_version.LoadedVersion(0, version_dir)  # how `tfxpipe serve` runs it
     serve_args = ["--serving-dir", os.path.dirname(model_base), "--model-name", model]
     gc.freeze()  # as the server does: this process's full collections must not stall the clients
 

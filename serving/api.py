@@ -20,7 +20,8 @@ from tensorflow_serving.apis import (
 from serving import tensors
 from serving.batching import Batcher
 from serving.metrics import ServingMetrics, Stopwatch
-from serving.servables import InputType, LoadedVersion, ModelVersions, ServingError
+from serving.loaded_version import InputType, LoadedVersion, ServingError
+from serving.servables import ModelVersions
 
 DEFAULT_SIGNATURE = "serving_default"
 CLASSIFY_METHOD = "tensorflow/serving/classify"

@@ -32,7 +32,7 @@ import numpy as np
 from google.protobuf import descriptor_pb2
 
 from serving import config_protos
-from serving.servables import LoadedVersion, ServingError
+from serving.loaded_version import LoadedVersion, ServingError
 
 Outcome = Union[Dict[str, np.ndarray], Exception]  # a request's outputs, or the error that fails it
 QUEUE_FULL = "The batch scheduling queue to which this task was submitted is full"

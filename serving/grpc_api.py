@@ -13,7 +13,7 @@ from serving import api
 from serving.dispatch import Dispatcher
 from serving.metrics import Stopwatch
 from serving.request_log import RequestLog
-from serving.servables import ServingError
+from serving.loaded_version import ServingError
 
 
 class _Service:

@@ -21,7 +21,7 @@ from serving import api, rest_json, uvicorn_embedded
 from serving.dispatch import Dispatcher
 from serving.metrics import Stopwatch
 from serving.request_log import RequestLog
-from serving.servables import ServingError
+from serving.loaded_version import ServingError
 
 _PATH = re.compile(
     r"^/v1/models/(?P<name>[^/:]+)"

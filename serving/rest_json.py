@@ -17,7 +17,7 @@ from tensorflow_serving.apis import (
     classification_pb2, get_model_metadata_pb2, input_pb2, regression_pb2,
 )
 
-from serving.servables import ServingError
+from serving.loaded_version import ServingError
 
 _INVALID = grpc.StatusCode.INVALID_ARGUMENT
 

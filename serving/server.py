@@ -13,7 +13,7 @@ import threading
 import uvloop
 from tensorflow_serving.config import model_server_config_pb2
 
-from serving import api, batching, grpc_api, metrics, rest, servables, warmup
+from serving import api, batching, grpc_api, loaded_version, metrics, rest, warmup
 from serving.dispatch import Dispatcher
 from serving.request_log import RequestLog
 from serving.servables import ModelVersions
@@ -22,13 +22,13 @@ from serving.settings import ServerSettings
 
 def build(config: model_server_config_pb2.ModelServerConfig, settings: ServerSettings
           ) -> api.ModelServer:
-    servables.LoadedVersion.try_single_threaded = settings.single_threaded_executor
+    loaded_version.LoadedVersion.try_single_threaded = settings.single_threaded_executor
     # A batched call of several examples hands work to TF's intra-op threads (ParseExample splits
     # its batch into minibatches over them), which then spin, waiting for more, on the cores the
     # event loop and the batch thread need: ~0.05 ms of CPU per call of 8 examples, ~5 % of the
     # answers per second at 16 clients (docs/serving.md). One-example calls seldom wake those
     # threads, so the server without batching keeps TF's default.
-    servables.LoadedVersion.thread_spinning = (settings.batching_parameters is None
+    loaded_version.LoadedVersion.thread_spinning = (settings.batching_parameters is None
                                                or settings.tf_thread_spinning)
     server_metrics = metrics.ServingMetrics() if settings.metrics_path else None
     batcher = None

@@ -9,7 +9,7 @@ import pytest
 import tensorflow as tf
 
 from serving import batching
-from serving.servables import LoadedVersion, ServingError
+from serving.loaded_version import LoadedVersion, ServingError
 from tests import serving_models
 
 SIGNATURE = "serving_default"

@@ -5,7 +5,7 @@ import pytest
 import tensorflow as tf
 
 from serving import executor
-from serving.servables import LoadedVersion
+from serving.loaded_version import LoadedVersion
 from tests import serving_models
 
 

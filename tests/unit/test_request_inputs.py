@@ -5,7 +5,7 @@ import tensorflow as tf
 from tensorflow.core.protobuf import meta_graph_pb2
 
 from serving import api
-from serving.servables import InputType, ServingError, input_type
+from serving.loaded_version import InputType, ServingError, input_type
 
 
 def tensor_info(dtype: tf.DType, shape) -> InputType:

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from serving import rest_json
-from serving.servables import ServingError
+from serving.loaded_version import ServingError
 
 
 def b64(data: bytes) -> dict:

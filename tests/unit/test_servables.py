@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 from tensorflow_serving.config import model_server_config_pb2
 
-from serving.servables import ModelVersions, ServingError, State
+from serving.loaded_version import ServingError
+from serving.servables import ModelVersions, State
 from tests import serving_models
 
 EXAMPLE = serving_models.example(1.0, "Credit Card")

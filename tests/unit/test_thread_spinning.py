@@ -3,7 +3,7 @@ a server without batching, and the benchmark's `--tf-thread-spinning`, keep TF's
 import pytest
 
 from serving import batching, servables, server
-from serving.servables import LoadedVersion
+from serving.loaded_version import LoadedVersion
 from serving.settings import ServerSettings
 from tests import serving_models
 
