@@ -12,11 +12,18 @@ run: $(STAMP)
 	$(VENV)/bin/tfxpipe run $(ARGS)
 
 # The whole suite, what CI runs: unit tests and end-to-end tests on real pipeline runs (one of them
-# on a Flink cluster: its files are fetched once into .cache/flink).
+# on a Flink cluster: its files are fetched once into .cache/flink). A pipeline run keeps about one
+# core busy, so test files run TEST_WORKERS at a time (pytest-xdist, a file's tests together, so
+# they share its runs); the timed tests (marked `serial`) run after them, alone. Both parts always
+# run; the target fails if either did.
+TEST_WORKERS ?= 2
 test: $(STAMP)
 	.ci/ensure_debian_package.sh chromium chromium chromium-browser
 	$(VENV)/bin/tfxpipe cluster fetch
-	$(VENV)/bin/python -m pytest tests --durations=40
+	status=0; \
+	$(VENV)/bin/python -m pytest tests -m "not serial" -n $(TEST_WORKERS) --dist loadfile --durations=40 || status=1; \
+	$(VENV)/bin/python -m pytest tests -m serial --durations=10 || status=1; \
+	exit $$status
 
 # Unit tests only (no pipeline run): a quick local check.
 test-fast: $(STAMP)

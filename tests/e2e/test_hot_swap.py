@@ -3,11 +3,15 @@ import threading
 import time
 
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from serving import client, model_dir
 from serving import process as serving_server
 from tests import serving_models
+
+# Timed: run alone, after the tests that run two at a time (Makefile).
+pytestmark = pytest.mark.serial  # requests kept flowing through a version swap, with a deadline
 
 EXAMPLES = [serving_models.example(3.0, "Cash"), serving_models.example(0.25, "Prcard")]
 CLIENTS_PER_TRANSPORT = 4

@@ -16,6 +16,9 @@ from serving import process as serving_server
 from tests import serving_models
 from tests.conftest import TAXI, TAXI_CSV, TAXI_SCHEMA
 
+# Timed: run alone, after the tests that run two at a time (Makefile).
+pytestmark = pytest.mark.serial  # concurrent requests merged and a queue filled on time
+
 CLIENTS = 16
 ROUNDS = 6
 QUEUE_FULL = "The batch scheduling queue to which this task was submitted is full"

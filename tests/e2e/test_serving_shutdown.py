@@ -4,10 +4,14 @@ import signal
 import threading
 import time
 
+import pytest
 import requests
 
 from serving import process as serving_server
 from tests import serving_models
+
+# Timed: run alone, after the tests that run two at a time (Makefile).
+pytestmark = pytest.mark.serial  # requests timed against the shutdown's grace period
 
 BIG = 200_000  # examples: a request that takes a second or more to answer
 CLIENTS = 8

@@ -12,6 +12,9 @@ import uvloop
 from serving import api, rest, uvicorn_embedded
 from serving.dispatch import Dispatcher
 
+# Timed: run alone, after the tests that run two at a time (Makefile).
+pytestmark = pytest.mark.serial  # answers timed against a bound
+
 LIMIT = 1 << 10
 
 

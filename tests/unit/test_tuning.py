@@ -10,6 +10,9 @@ import tf_keras as keras
 from models import dataset, families, model, tuning
 from tests.conftest import TAXI
 
+# Timed: run alone, after the tests that run two at a time (Makefile).
+pytestmark = pytest.mark.serial  # a tuning budget timed against a bound
+
 
 def _declared(tuning_section):
     raw = {"name": "d", "task": "binary", "label": {"column": "y", "classes": ["0", "1"]},
