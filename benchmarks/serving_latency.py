@@ -8,8 +8,8 @@ into a scratch folder with 300 train steps) and sends it batches of 1 and 100 ra
 16 and 64 concurrent clients: h2load (gRPC) and hey (REST), native load generators that leave the
 shared cores to the server (benchmarks/load_generators.py). The
 reference is "in-process, Session": the signature run the way the server runs it
-(serving/loaded_version.py), called from the same number of threads in this process, so the ratios show
-what the transport costs; "in-process, TF2" is the SavedModel's `serving_default` function.
+(serving/loaded_version.py), called from the same number of threads in this process, so the ratios
+show what the transport costs; "in-process, TF2" is the SavedModel's `serving_default` function.
 Everything takes turns in blocks of requests (see `measure`), so a slow spell of this shared machine
 falls on all alike.
 

@@ -27,8 +27,14 @@ DEFAULT_HYPERPARAMETERS: Dict[str, Any] = {
     "dropout": 0.0,  # after each hidden layer (dnn, wide_deep)
     "embedding_scale": 1.0,  # multiplies each embedding's width (dnn, wide_deep)
 }
-# The settings of hidden layers and embeddings: the linear family has neither.
-DEEP_ONLY_HYPERPARAMETERS = ("hidden_units", "dropout", "embedding_scale")
+# What each family's network uses: the linear one has no hidden layers or embeddings.
+USED_HYPERPARAMETERS = {
+    LINEAR: frozenset({"batch_size", "learning_rate"}),
+    DNN: frozenset(DEFAULT_HYPERPARAMETERS),
+    WIDE_DEEP: frozenset(DEFAULT_HYPERPARAMETERS),
+}
+
+
 class UnknownFamilyError(ValueError):
     pass
 
@@ -45,11 +51,10 @@ def check_families(names: Tuple[str, ...]) -> Tuple[str, ...]:
 
 
 def unused_hyperparameters(names: Tuple[str, ...], hparams: Mapping[str, Any]) -> List[str]:
-    """The settings in `hparams` that none of the families `names` would use, so that one set for
-    a family that is not trained is an error rather than silently ignored."""
-    if any(name != LINEAR for name in names):
-        return []
-    return sorted(set(hparams) & set(DEEP_ONLY_HYPERPARAMETERS))
+    """The settings in `hparams` that none of the families `names` uses, so that one set for a
+    family that is not trained is an error rather than silently ignored."""
+    used = frozenset().union(*(USED_HYPERPARAMETERS[name] for name in names))
+    return sorted(set(hparams) - used)
 
 
 def embedding_dim(cardinality: int, scale: float = 1.0) -> int:

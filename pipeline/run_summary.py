@@ -44,6 +44,11 @@ class RunSummary:
     candidates: List[Candidate] = dataclasses.field(default_factory=list)
     choice: str = ""  # why the InfraValidator took the candidate it took
 
+    @property
+    def pushed_by_this_run(self) -> bool:
+        """A cached Pusher pushed nothing: its PushedModel, and version, are an earlier run's."""
+        return bool(self.pushed) and self.node_states.get("Pusher") != ["cached"]
+
 
 FAILURE_REASON = "failure_reason"
 RESOLVER_TYPE = "tfx.dsl.components.common.resolver.Resolver"

@@ -205,8 +205,7 @@ def describe(record: runs.RunRecord, config: PipelineConfig, seconds: float) -> 
     if summary.blessed and summary.infra_blessed is not None:
         lines.append("Infra validation: served and answered gRPC and REST requests"
                       if summary.infra_blessed else f"Infra validation: FAILED ({summary.infra_failure})")
-    pusher_cached = summary.node_states.get("Pusher") == ["cached"]
-    if summary.pushed and pusher_cached:
+    if summary.pushed and not summary.pushed_by_this_run:
         lines.append(
             f"Serving: unchanged inputs, nothing new pushed; version {summary.pushed_version} "
             f"at {summary.pushed_destination} is current."

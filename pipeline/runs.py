@@ -8,11 +8,12 @@ import datetime
 import json
 import os
 import re
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 import ml_metadata as mlmd
 import tensorflow as tf
 from ml_metadata.proto import metadata_store_pb2
+from tfx.components.example_gen import utils as example_gen_utils
 
 from models.dataset import Task
 from pipeline import evaluation, metrics, run_summary
@@ -45,11 +46,8 @@ class RunRecord:
 
     @property
     def pushed_version(self) -> Optional[str]:
-        """The version this run pushed. A cached Pusher pushed nothing: its PushedModel is the
-        earlier run's, whose version is the one still served."""
-        summary = self.summary
-        newly = summary.pushed and summary.node_states.get("Pusher") != ["cached"]
-        return summary.pushed_version if newly else None
+        """The version this run pushed (none for a cached Pusher: an earlier run pushed it)."""
+        return self.summary.pushed_version if self.summary.pushed_by_this_run else None
 
 
 def run_id_of(text: str) -> str:
@@ -228,18 +226,40 @@ def _describe_artifact(artifact, type_name: str) -> str:
     return f"{type_name} #{artifact.id}{suffix}"
 
 
-def _data_read(props) -> str:
-    """The files ExampleGen read: its folder, the pattern with the span resolved (TFX's driver
-    writes it back into `input_config`) and the count and size from TFX's input fingerprint."""
-    read = props["input_base"].string_value
-    if "input_config" in props:
-        patterns = [s.get("pattern", "") for s in json.loads(props["input_config"].string_value).get("splits", [])]
-        read = ", ".join(os.path.join(read, p) for p in patterns) or read
-    fingerprint = dict(part.split(":", 1) for part in props["input_fingerprint"].string_value.split(",")
-                       if ":" in part) if "input_fingerprint" in props else {}
-    if {"num_files", "total_bytes"} <= set(fingerprint):
-        files = int(fingerprint["num_files"])
-        read += f" ({files} file{'s' if files != 1 else ''}, {int(fingerprint['total_bytes']) / 1e6:.1f} MB)"
+def _fingerprint_totals(fingerprint: str) -> Tuple[int, int]:
+    """(files, bytes) of TFX's input fingerprint: a line per split, each
+    `split:NAME,num_files:N,total_bytes:B,...`."""
+    files = size = 0
+    for line in fingerprint.splitlines():
+        fields = dict(part.split(":", 1) for part in line.split(",") if ":" in part)
+        files += int(fields.get("num_files", 0))
+        size += int(fields.get("total_bytes", 0))
+    return files, size
+
+
+def _data_read(execution, examples) -> str:
+    """The files ExampleGen read: its folder, each split's file pattern with the span filled in,
+    and their count and size. Span and fingerprint come from the Examples it wrote (`examples`,
+    None if it wrote none): TFX's driver records them there, and a cached execution keeps its
+    properties as compiled (`span-{SPAN}/*`, no fingerprint)."""
+    props = execution.custom_properties
+    base = props["input_base"].string_value
+    splits = json.loads(props["input_config"].string_value).get("splits", []) \
+        if "input_config" in props else []
+    patterns = [split["pattern"] for split in splits if split.get("pattern")]
+    if examples is None:
+        return f"data {', '.join(os.path.join(base, p) for p in patterns) or base}"
+    found = examples.custom_properties
+    span = found["span"].int_value if "span" in found else 0
+    version = found["version"].int_value if "version" in found else None
+    resolved = [example_gen_utils.get_pattern_for_span_version(
+        p, bool(re.search(example_gen_utils.SPAN_FULL_REGEX, p)), False,
+        bool(re.search(example_gen_utils.VERSION_FULL_REGEX, p)), span, version) for p in patterns]
+    read = ", ".join(os.path.join(base, p) for p in resolved) or base
+    if "input_fingerprint" in found:
+        files, size = _fingerprint_totals(found["input_fingerprint"].string_value)
+        shown = f"{size / 1e6:.1f} MB" if size >= 1e6 else f"{size / 1e3:.0f} kB"
+        read += f" ({files} file{'s' if files != 1 else ''}, {shown})"
     return f"data {read}"
 
 
@@ -261,7 +281,9 @@ def lineage(store: mlmd.MetadataStore, run_id: str) -> str:
         state = _STATE.get(execution.last_known_state, "?")
         node = run_summary.node_of(store, execution.id)
         if node == "CsvExampleGen" and "input_base" in execution.custom_properties:
-            inputs = [_data_read(execution.custom_properties)]
+            examples = [by_id[e.artifact_id] for e in events if e.type == metadata_store_pb2.Event.OUTPUT
+                        and types[by_id[e.artifact_id].type_id] == "Examples"]
+            inputs = [_data_read(execution, examples[0] if examples else None)]
         lines.append(f"  {node} [{state}]")
         lines.append(f"      in:  {', '.join(inputs) or '-'}")
         lines.append(f"      out: {', '.join(outputs) or '-'}")

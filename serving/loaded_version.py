@@ -1,6 +1,6 @@
-"""One model version loaded as TF Serving loads it (`LoadedVersion`), and the error type with the
-gRPC status code every API answers with (`ServingError`). What versions are loaded, swapped and
-retired is `serving/servables.py`."""
+"""One model version loaded as TF Serving loads it (`LoadedVersion`), its signature inputs as
+requests are checked against them (`InputType`), and the error with the gRPC status code every API
+answers with (`ServingError`). Which versions are loaded, swapped and retired: serving/servables.py."""
 from typing import Callable, Dict, NamedTuple, Optional, Tuple
 
 import grpc

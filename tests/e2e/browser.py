@@ -4,6 +4,7 @@ the charts it holds."""
 import re
 import shutil
 import subprocess
+import tempfile
 from typing import Dict, List
 
 from tests.e2e.conftest import network_namespace_available
@@ -15,11 +16,12 @@ FETCHES = re.compile(r"""(?:\bsrc|\bhref)\s*=\s*["']?(?:https?:)?//|url\(\s*["']
 
 def load(path: str) -> subprocess.CompletedProcess:
     assert CHROMIUM, "the report tests need Debian's chromium (`make test` installs it)"
-    command = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--enable-logging=stderr",
-               "--v=0", "--dump-dom", f"file://{path}"]
-    if network_namespace_available():
-        command = ["unshare", "--net", *command]
-    page = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+    with tempfile.TemporaryDirectory() as profile:  # its own: tests run two at a time (Makefile)
+        command = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", f"--user-data-dir={profile}",
+                   "--enable-logging=stderr", "--v=0", "--dump-dom", f"file://{path}"]
+        if network_namespace_available():
+            command = ["unshare", "--net", *command]
+        page = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
     assert page.returncode == 0, page.stderr[-2000:]
     return page
 

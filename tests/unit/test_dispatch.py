@@ -4,7 +4,12 @@ import threading
 import time
 from concurrent import futures
 
+import pytest
+
 from serving.dispatch import INLINE_MAX_BYTES, Dispatcher
+
+# Timed: run alone, after the tests that run two at a time (Makefile).
+pytestmark = pytest.mark.serial  # which of two threads finishes first, 0.25 s apart
 
 
 def test_a_large_request_runs_on_the_pool_while_small_ones_are_answered():

@@ -15,7 +15,6 @@ pytestmark = pytest.mark.serial  # waits timed against a bound
 HOLD = """import sys, time
 from pipeline import run_lock
 from pipeline.configs import PipelineConfig
-
 with run_lock.held(PipelineConfig(work_dir=sys.argv[1])) as me:
     print(me.run_id, flush=True)
     time.sleep(float(sys.argv[2]))

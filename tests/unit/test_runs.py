@@ -1,7 +1,9 @@
 """`runs show` takes a run id as `runs` prints it or as its report file is named (pipeline/runs.py)."""
 import datetime
+import json
 
 import pytest
+from ml_metadata.proto import metadata_store_pb2
 
 from pipeline import run_report, run_summary, runs
 
@@ -17,10 +19,34 @@ def test_a_run_id_is_read_from_the_report_file_name_too(given):
 def _record(pusher_state: str) -> runs.RunRecord:
     summary = run_summary.RunSummary("run", {"Pusher": [pusher_state]}, blessed=True, pushed=True,
                                      pushed_version="1701", pushed_destination="serving/taxi/1701")
-    return runs.RunRecord("run", datetime.datetime(2026, 12, 2), 5.0, "ok", [1], "passed", 3, None,
-                          "", summary, None)
+    return runs.RunRecord(run_id="run", started=datetime.datetime(2026, 12, 2), seconds=5.0,
+                          status="ok", spans=[1], gate="passed", model_id=3, failed_node=None,
+                          failure="", summary=summary, evaluation=None)
 
 
 def test_a_run_whose_pusher_was_cached_pushed_no_version_of_its_own():
     assert _record("executed").pushed_version == "1701"
     assert _record("cached").pushed_version is None  # 1701 was pushed by an earlier run
+
+
+def _properties(message, **values):
+    for name, value in values.items():
+        if isinstance(value, int):
+            message.custom_properties[name].int_value = value
+        else:
+            message.custom_properties[name].string_value = value
+    return message
+
+
+def test_the_lineage_names_the_files_a_cached_example_gen_read_with_its_span_filled_in():
+    # A cached execution keeps its properties as compiled; the Examples it points to hold the span
+    # and TFX's fingerprint (here of two splits, one line each).
+    splits = {"splits": [{"name": "data", "pattern": "span-{SPAN}/*"}]}
+    compiled = _properties(metadata_store_pb2.Execution(), input_base="/data",
+                           input_config=json.dumps(splits))
+    examples = _properties(metadata_store_pb2.Artifact(), span=2, input_fingerprint=(
+        "split:train,num_files:2,total_bytes:1500000,xor_checksum:1,sum_checksum:1\n"
+        "split:eval,num_files:1,total_bytes:500000,xor_checksum:2,sum_checksum:2"))
+    read = runs._data_read  # pylint: disable=protected-access
+    assert read(compiled, examples) == "data /data/span-2/* (3 files, 2.0 MB)"
+    assert read(compiled, None) == "data /data/span-{SPAN}/*", "it wrote no Examples: as compiled"
