@@ -13,9 +13,9 @@ run: $(STAMP)
 
 # The whole suite, what CI runs: unit tests and end-to-end tests on real pipeline runs (one of them
 # on a Flink cluster: its files are fetched once into .cache/flink). A pipeline run keeps about one
-# core busy, so test files run TEST_WORKERS at a time (pytest-xdist, a file's tests together, so
-# they share its runs); the timed tests (marked `serial`) run after them, alone. Both parts always
-# run; the target fails if either did.
+# core busy, so test files run TEST_WORKERS at a time (pytest-xdist; a file's tests on one worker,
+# so they share its runs); the timed tests (marked `serial`) run after them, alone. Both parts
+# always run; the target fails if either did.
 TEST_WORKERS ?= 2
 test: $(STAMP)
 	.ci/ensure_debian_package.sh chromium chromium chromium-browser

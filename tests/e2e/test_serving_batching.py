@@ -16,9 +16,6 @@ from serving import process as serving_server
 from tests import serving_models
 from tests.conftest import TAXI, TAXI_CSV, TAXI_SCHEMA
 
-# Timed: run alone, after the tests that run two at a time (Makefile).
-pytestmark = pytest.mark.serial  # concurrent requests merged and a queue filled on time
-
 CLIENTS = 16
 ROUNDS = 6
 QUEUE_FULL = "The batch scheduling queue to which this task was submitted is full"
@@ -82,6 +79,7 @@ def test_concurrent_batched_answers_equal_the_in_process_answers_row_for_row(
                     (("model_name", TAXI.name), ("status", "OK")))] == sent
 
 
+@pytest.mark.serial  # timed: requests sent while a batch waits 3 s (run alone, Makefile)
 def test_a_full_batch_queue_answers_unavailable_and_503_with_tf_servings_message(tmp_path):
     serving_models.build(str(tmp_path / "toy" / "1"), 1.0)
     parameters = tmp_path / "batching.config"
@@ -110,6 +108,7 @@ def test_a_full_batch_queue_answers_unavailable_and_503_with_tf_servings_message
                     (("model_name", "toy"), ("status", "UNAVAILABLE")))] == 2
 
 
+@pytest.mark.serial  # timed: a 0.3 s deadline passes while a batch waits 1 s (run alone, Makefile)
 def test_a_request_abandoned_by_its_client_does_not_stop_the_batching_of_later_ones(tmp_path):
     serving_models.build(str(tmp_path / "toy" / "1"), 1.0)
     parameters = tmp_path / "batching.config"

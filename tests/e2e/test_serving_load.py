@@ -9,9 +9,6 @@ from serving import examples
 from serving import process as serving_server
 from tests.conftest import TAXI, TAXI_CSV, TAXI_SCHEMA
 
-# Timed: run alone, after the tests that run two at a time (Makefile).
-pytestmark = pytest.mark.serial  # 64 concurrent clients and the server's memory over time
-
 MAX_GROWTH_MIB = 32  # after a first round (caches filling) later rounds grew the server 2-5 MiB
 
 
