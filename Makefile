@@ -21,7 +21,7 @@ test: $(STAMP)
 	.ci/ensure_debian_package.sh chromium chromium chromium-browser
 	$(VENV)/bin/tfxpipe cluster fetch
 	status=0; \
-	$(VENV)/bin/python -m pytest tests -m "not serial" -n $(TEST_WORKERS) --dist loadfile --durations=40 || status=1; \
+	$(VENV)/bin/python -m pytest tests -m "not serial" -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder --durations=40 || status=1; \
 	$(VENV)/bin/python -m pytest tests -m serial --durations=10 || status=1; \
 	exit $$status
 
