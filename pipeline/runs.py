@@ -247,15 +247,14 @@ def _data_read(execution, examples) -> str:
     splits = json.loads(props["input_config"].string_value).get("splits", []) \
         if "input_config" in props else []
     patterns = [split["pattern"] for split in splits if split.get("pattern")]
-    if examples is None:
-        return f"data {', '.join(os.path.join(base, p) for p in patterns) or base}"
-    found = examples.custom_properties
-    span = found["span"].int_value if "span" in found else 0
-    version = found["version"].int_value if "version" in found else None
-    resolved = [example_gen_utils.get_pattern_for_span_version(
-        p, bool(re.search(example_gen_utils.SPAN_FULL_REGEX, p)), False,
-        bool(re.search(example_gen_utils.VERSION_FULL_REGEX, p)), span, version) for p in patterns]
-    read = ", ".join(os.path.join(base, p) for p in resolved) or base
+    found = examples.custom_properties if examples is not None else {}
+    if examples is not None:
+        span = found["span"].int_value if "span" in found else 0
+        version = found["version"].int_value if "version" in found else None
+        patterns = [example_gen_utils.get_pattern_for_span_version(
+            p, bool(re.search(example_gen_utils.SPAN_FULL_REGEX, p)), False,
+            bool(re.search(example_gen_utils.VERSION_FULL_REGEX, p)), span, version) for p in patterns]
+    read = ", ".join(os.path.join(base, p) for p in patterns) or base
     if "input_fingerprint" in found:
         files, size = _fingerprint_totals(found["input_fingerprint"].string_value)
         shown = f"{size / 1e6:.1f} MB" if size >= 1e6 else f"{size / 1e3:.0f} kB"
