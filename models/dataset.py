@@ -11,159 +11,24 @@ The declaration travels to Transform and Trainer as a plain dict in their `custo
 import dataclasses
 import enum
 import os
-import re
-from typing import Any, Dict, Mapping, Optional, Sequence, Tuple
+from typing import Any, Dict, Mapping, Tuple
 
 import yaml
 
-from models import hyperparameter_values
+# The declaration's parts, re-exported: callers import every declared type from here.
+from models.declaration_parts import (
+    CATEGORICAL_KINDS, TUNABLE, Blessing, DeclarationError, DerivedLabel, Feature, Kind, Label, Task,
+    check_known, parse_feature, parse_label, parse_tuning, safe_name,
+)
+
+__all__ = ["CATEGORICAL_KINDS", "DECLARATION_FILE", "LABEL_KEY", "PACKAGE_PREFIX", "SCHEMA_FILE",
+           "TUNABLE", "Blessing", "Dataset", "DeclarationError", "DerivedLabel", "Feature", "Kind",
+           "Label", "Task", "load", "parse", "safe_name"]
 
 DECLARATION_FILE = "dataset.yaml"
 SCHEMA_FILE = "schema.pbtxt"
 LABEL_KEY = "label"  # transformed label the model learns (features end in `_xf`: no clash)
 PACKAGE_PREFIX = "package:"  # data shipped inside an installed Python package
-# Hyperparameters whose search range the declaration's `tuning:` may set (models/tuning.py).
-TUNABLE = ("learning_rate", "hidden_layers", "first_layer_units", "dropout", "embedding_scale")
-
-
-class DeclarationError(ValueError):
-    """The declaration file is missing, malformed or inconsistent; the message says what to fix."""
-
-
-class Task(enum.Enum):
-    BINARY = "binary"
-    MULTICLASS = "multiclass"
-    REGRESSION = "regression"
-
-    @property
-    def is_classification(self) -> bool:
-        return self is not Task.REGRESSION
-
-
-class Kind(enum.Enum):
-    NUMERIC = "numeric"  # z-scored; missing -> 0 (the mean)
-    CATEGORICAL_STRING = "categorical_string"  # vocabulary of the top values + OOV buckets
-    # Integer codes: identity ids when the range [0, max_value] is declared (no analyzer pass over the
-    # data, out-of-range values get one OOV id), else a vocabulary like strings.
-    CATEGORICAL_INT = "categorical_int"
-    BUCKETIZED = "bucketized"  # quantile buckets of a continuous value (coordinates)
-    HASHED = "hashed"  # high-cardinality strings: hash buckets, no vocabulary pass
-
-
-CATEGORICAL_KINDS = (Kind.CATEGORICAL_STRING, Kind.CATEGORICAL_INT)
-
-
-def safe_name(name: str) -> str:
-    """A column name as TensorFlow op and Keras input names accept it ("Body Mass (g)" ->
-    "body_mass_g"); CSV columns and tf.Example keys keep the original name."""
-    cleaned = re.sub(r"[^0-9a-zA-Z]+", "_", name).strip("_").lower()
-    return cleaned if cleaned and cleaned[0].isalpha() else f"f_{cleaned}"
-
-
-@dataclasses.dataclass(frozen=True)
-class Feature:
-    name: str  # CSV column
-    kind: Kind
-    vocab_size: int = 0  # categorical: most frequent values kept in the vocabulary
-    oov_buckets: int = 0  # categorical: hash buckets for values outside the vocabulary
-    buckets: int = 0  # bucketized / hashed: number of buckets
-    max_value: Optional[int] = None  # categorical int: declared range [0, max_value] -> identity ids
-
-    @property
-    def transformed_name(self) -> str:
-        return f"{safe_name(self.name)}_xf"
-
-    @property
-    def is_numeric(self) -> bool:
-        return self.kind is Kind.NUMERIC
-
-    @property
-    def uses_vocabulary(self) -> bool:
-        return self.kind is Kind.CATEGORICAL_STRING or (
-            self.kind is Kind.CATEGORICAL_INT and self.max_value is None
-        )
-
-    @property
-    def oov_id(self) -> int:
-        """Identity-coded feature: the id of a value outside [0, max_value]."""
-        if self.max_value is None:
-            raise ValueError(f"feature {self.name!r} has no declared range")
-        return self.max_value + 1
-
-    @property
-    def cardinality(self) -> int:
-        """Number of distinct ids the transformed feature can take, the missing-value id included."""
-        if self.kind is Kind.CATEGORICAL_INT and self.max_value is not None:
-            return self.max_value + 3  # 0..max_value, the OOV id, the missing id
-        if self.kind in CATEGORICAL_KINDS:
-            return self.vocab_size + self.oov_buckets + 1
-        if self.kind in (Kind.BUCKETIZED, Kind.HASHED):
-            return self.buckets + 1
-        return 0
-
-    @property
-    def missing_id(self) -> int:
-        """Id reserved for a missing value: the last one, after the vocabulary, OOV buckets or buckets."""
-        if self.is_numeric:
-            raise ValueError(f"numeric feature {self.name!r} has no missing id (missing -> 0.0)")
-        return self.cardinality - 1
-
-
-@dataclasses.dataclass(frozen=True)
-class DerivedLabel:
-    """A binary label computed from raw columns: `column > times * other_column` (missing -> 0),
-    e.g. "the tip is more than 20 % of the fare"; a plain label column needs none."""
-    column: str
-    other_column: str
-    times: float
-
-
-@dataclasses.dataclass(frozen=True)
-class Label:
-    column: str  # CSV column (or, when derived, the name of the computed label)
-    task: Task
-    classes: Tuple[str, ...] = ()  # classification: class names as they appear in the column
-    derived: Optional[DerivedLabel] = None
-
-    @property
-    def source_columns(self) -> Tuple[str, ...]:
-        """Raw columns the label is computed from (a derived label may read a feature too)."""
-        if self.derived:
-            return (self.derived.column, self.derived.other_column)
-        return (self.column,)
-
-    @property
-    def classes_in_column(self) -> bool:
-        """Classification whose classes are the column's own values (not computed from others)."""
-        return self.task.is_classification and not self.derived
-
-    @property
-    def label_only_column(self) -> str:
-        """The raw column that exists only in training data, never in a serving request."""
-        return self.derived.column if self.derived else self.column
-
-
-@dataclasses.dataclass(frozen=True)
-class Blessing:
-    """When the Evaluator blesses a candidate (overall slice). `minimum`/`maximum`: absolute bounds
-    per metric name (`metrics.py` names); `max_drop`: how far the main metric may fall behind the
-    served model; `naive_margin`: the share of a naive baseline's error (majority class / mean
-    predictor on the same eval split) the candidate must remove, a bar that transfers across
-    datasets where absolute thresholds do not."""
-    minimum: Mapping[str, float] = dataclasses.field(default_factory=dict)
-    maximum: Mapping[str, float] = dataclasses.field(default_factory=dict)
-    max_drop: float = 0.01
-    naive_margin: float = 0.05
-
-    def __post_init__(self):
-        # Either would make every push impossible, without a word until the Evaluator's verdict.
-        if self.max_drop < 0:
-            raise DeclarationError(f"blessing: max_drop (--max-drop) must be >= 0, got {self.max_drop:g}: "
-                                   "it is how far the main metric may fall behind the served model")
-        if self.naive_margin >= 1:
-            raise DeclarationError(f"blessing: naive_margin (--naive-margin) must be below 1, got "
-                                   f"{self.naive_margin:g}: a model removes at most all of the naive "
-                                   "baseline's error")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -227,83 +92,11 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _feature(name: str, spec: Any) -> Feature:
-    if isinstance(spec, str):
-        spec = {"kind": spec}
-    if not isinstance(spec, Mapping) or "kind" not in spec:
-        raise DeclarationError(f"feature {name!r}: give a kind, e.g. `{name}: numeric`")
-    kinds = ", ".join(k.value for k in Kind)
-    try:
-        kind = Kind(spec["kind"])
-    except ValueError:
-        raise DeclarationError(f"feature {name!r}: unknown kind {spec['kind']!r}; one of {kinds}") from None
-    _known(f"feature {name!r}: ", spec, [f.name for f in dataclasses.fields(Feature) if f.name != "name"])
-    feature = Feature(**{**spec, "name": name, "kind": kind})
-    if kind in (Kind.BUCKETIZED, Kind.HASHED) and feature.buckets < 1:
-        raise DeclarationError(f"feature {name!r}: {kind.value} needs `buckets` >= 1")
-    if feature.uses_vocabulary and feature.vocab_size < 1:
-        raise DeclarationError(f"feature {name!r}: {kind.value} needs `vocab_size` >= 1 "
-                               "(or `max_value` for integer codes)")
-    return feature
-
-
-def _label(spec: Mapping[str, Any], task: Task) -> Label:
-    if not isinstance(spec, Mapping) or "column" not in spec:
-        raise DeclarationError("label: give at least `column`, the CSV column the model predicts")
-    _known("label: ", spec, [f.name for f in dataclasses.fields(Label)])
-    derived = None
-    if spec.get("derived"):
-        d = spec["derived"]
-        derived = DerivedLabel(column=d["column"], other_column=d["other_column"],
-                               times=float(d["times"]))
-        if task is not Task.BINARY:
-            raise DeclarationError("label: a derived label is binary; set `task: binary`")
-    classes = tuple(str(c) for c in spec.get("classes", ()))
-    if task.is_classification and len(classes) < 2:
-        raise DeclarationError(f"label: a {task.value} task needs at least two `classes`")
-    if task is Task.BINARY and len(classes) != 2:
-        raise DeclarationError(f"label: a binary task has two classes, {len(classes)} declared")
-    if task is Task.REGRESSION and classes:
-        raise DeclarationError("label: a regression task has no classes")
-    return Label(column=spec["column"], task=task, classes=classes, derived=derived)
-
-
-def _tuning(raw: Any) -> Dict[str, Any]:
-    """The `tuning:` section: known names, each a non-empty list of choices or {min: A, max: B}."""
-    if not isinstance(raw, Mapping):
-        raise DeclarationError("tuning: give a mapping of hyperparameter -> choices or {min, max}")
-    checked: Dict[str, Any] = {}
-    for name, value in raw.items():
-        if name not in TUNABLE:
-            raise DeclarationError(f"tuning: unknown hyperparameter {name!r}; known: {', '.join(TUNABLE)}")
-        if isinstance(value, list) and value:
-            checked[name] = list(value)
-        elif (isinstance(value, Mapping) and set(value) == {"min", "max"}
-              and all(isinstance(v, (int, float)) for v in value.values()) and value["min"] < value["max"]):
-            checked[name] = dict(value)
-        else:
-            raise DeclarationError(f"tuning: {name}: give a list of choices or {{min: A, max: B}} "
-                                   f"with A < B, got {value!r}")
-        values = value if isinstance(value, list) else value.values()
-        bad = [p for p in (hyperparameter_values.problem(name, v) for v in values) if p]
-        if bad:
-            raise DeclarationError(f"tuning: {bad[0]}")
-    return checked
-
-
-def _known(section: str, raw: Mapping[str, Any], known: Sequence[str]) -> None:
-    """A misspelt setting would otherwise be ignored without a word (`slice:` for `slices:`)."""
-    unknown = sorted(str(key) for key in set(raw) - set(known))
-    if unknown:
-        raise DeclarationError(f"{section}unknown setting(s) {', '.join(unknown)}; "
-                               f"known: {', '.join(sorted(known))}")
-
-
 def parse(raw: Mapping[str, Any], folder: str = "") -> Dataset:
     """A Dataset from the declaration's mapping (as read from YAML or `to_config`)."""
     if not isinstance(raw, Mapping):
         raise DeclarationError("the declaration must be a mapping of settings")
-    _known("", raw, [f.name for f in dataclasses.fields(Dataset)] + ["task"])
+    check_known("", raw, [f.name for f in dataclasses.fields(Dataset)] + ["task"])
     missing = [key for key in ("name", "task", "label", "features") if key not in raw]
     if missing:
         raise DeclarationError(f"missing setting(s): {', '.join(missing)}")
@@ -312,13 +105,13 @@ def parse(raw: Mapping[str, Any], folder: str = "") -> Dataset:
     except ValueError:
         raise DeclarationError(f"unknown task {raw['task']!r}; one of "
                                f"{', '.join(t.value for t in Task)}") from None
-    label = _label(raw["label"], task)
+    label = parse_label(raw["label"], task)
     features_raw = raw["features"]
     if isinstance(features_raw, list):  # to_config's form: a list of feature dicts
-        features = tuple(_feature(f["name"], {k: v for k, v in f.items() if k != "name"})
+        features = tuple(parse_feature(f["name"], {k: v for k, v in f.items() if k != "name"})
                          for f in features_raw)
     else:
-        features = tuple(_feature(name, spec) for name, spec in (features_raw or {}).items())
+        features = tuple(parse_feature(name, spec) for name, spec in (features_raw or {}).items())
     if not features:
         raise DeclarationError("no features declared")
     if label.label_only_column in {f.name for f in features}:
@@ -333,7 +126,7 @@ def parse(raw: Mapping[str, Any], folder: str = "") -> Dataset:
     if unknown_slices:
         raise DeclarationError(f"slices {', '.join(unknown_slices)} are not declared features")
     blessing_raw = dict(raw.get("blessing") or {})
-    _known("blessing: ", blessing_raw, [f.name for f in dataclasses.fields(Blessing)])
+    check_known("blessing: ", blessing_raw, [f.name for f in dataclasses.fields(Blessing)])
     blessing = Blessing(
         minimum=dict(blessing_raw.pop("minimum", {}) or {}),
         maximum=dict(blessing_raw.pop("maximum", {}) or {}),
@@ -342,7 +135,7 @@ def parse(raw: Mapping[str, Any], folder: str = "") -> Dataset:
         name=str(raw["name"]), label=label, features=features, data=str(raw.get("data") or ""),
         missing_values=tuple(str(v) for v in raw.get("missing_values", ("",))),
         slices=slices, blessing=blessing, excluded=dict(raw.get("excluded") or {}),
-        tuning=_tuning(raw.get("tuning") or {}), folder=folder)
+        tuning=parse_tuning(raw.get("tuning") or {}), folder=folder)
 
 
 def load(folder: str) -> Dataset:
