@@ -44,7 +44,9 @@ def validate(args: argparse.Namespace) -> int:
     title = f"Data validation of {current}" + (
         f" (serving skew vs {args.skew_against})" if serving
         else f" (drift vs {previous})" if previous else "")
-    path = report.write_html(args.report, findings, title, statistics)
+    report_dir = options.config_for_dataset_reports(args.work_dir, dataset.name).report_dir
+    path = report.write_html(args.report or os.path.join(report_dir, "validate", schema.REPORT_FILE),
+                             findings, title, statistics)
     print(report.render_text(findings, title, path,
                              next_steps=report.FILE_NEXT_STEPS if structural else report.NEXT_STEPS))
     return 1 if findings else 0
@@ -144,7 +146,10 @@ def add_parsers(subparsers) -> None:
                        help="PATH is serving data (no label): check it and its skew vs this training data")
     options.add_dataset_option(check)
     check.add_argument("--schema", help="curated schema (default: the dataset's schema.pbtxt)")
-    check.add_argument("--report", default=schema.REPORT_FILE, help="HTML report path (default: %(default)s)")
+    check.add_argument("--work-dir", default=options.DEFAULTS.work_dir,
+                       help="the report goes under its reports/ folder (default: %(default)s)")
+    check.add_argument("--report", help="HTML report path (default: WORK_DIR/reports/DATASET/validate/"
+                       f"{schema.REPORT_FILE}; TFDV's Facets view beside it)")
     check.set_defaults(handler=validate)
     diff = subparsers.add_parser("schema-diff", help="what new data would change in the schema")
     diff.add_argument("path", help="CSV file or folder of new data")

@@ -56,6 +56,13 @@ def model_name(args: argparse.Namespace) -> str:
     return args.model_name or dataset(args).name
 
 
+def config_for_dataset_reports(work_dir: str, dataset_name: str) -> PipelineConfig:
+    """Where reports about a dataset go without a pipeline run: the work dir's reports, under the
+    pipeline name a run of the dataset takes by default (a cluster path stays as it is)."""
+    return dataclasses.replace(DEFAULTS, pipeline_name=dataset_name, work_dir=work_dir
+                               if configs.is_remote(work_dir) else os.path.abspath(work_dir))
+
+
 def config_for_reading(args: argparse.Namespace) -> PipelineConfig:
     """Where a dataset's runs are recorded (work dir, pipeline name), for commands that only read."""
     return dataclasses.replace(DEFAULTS, dataset_dir=args.dataset_dir,

@@ -208,7 +208,9 @@ def monitor(args: argparse.Namespace) -> int:
          ("training", report_data.by_feature(training)),
          ("window before", report_data.by_feature(result.previous_statistics))],
         {finding.feature for finding in result.findings})
-    path = report.write_html(args.report, result.findings, title, result.statistics, charts)
+    path = report.write_html(
+        args.report or os.path.join(options.config_for_reading(args).report_dir, "monitor", "monitor.html"),
+        result.findings, title, result.statistics, charts)
     print(report.render_text(result.findings, title, path, next_steps=MONITOR_NEXT_STEPS))
     return 1 if result.findings else 0
 
@@ -253,5 +255,6 @@ def add_parsers(subparsers) -> None:
     parser.add_argument("--model-name", help="default: the dataset's name")
     parser.add_argument("--schema", help="default: the dataset's schema.pbtxt")
     parser.add_argument("--window-minutes", type=float, default=60.0, help="checked window; drift is vs the window before")
-    parser.add_argument("--report", default="monitor.html", help="HTML report (default: %(default)s)")
+    parser.add_argument("--report", help="HTML report (default: WORK_DIR/reports/PIPELINE/monitor/"
+                        "monitor.html; TFDV's Facets view beside it)")
     parser.set_defaults(handler=monitor)

@@ -1,7 +1,7 @@
 """What each hyperparameter may be, checked before a run: a bad value would otherwise fail deep in
 Keras, in the Trainer or a Tuner trial, with an error that names neither the setting nor where it was
 given (`dropout: 1.5` -> "Invalid value 1.5 received for `rate`"). Shared by `--hparams`
-(pipeline/configs.py) and the declaration's `tuning:` ranges (models/dataset.py)."""
+(pipeline/configs.py) and the declaration's `tuning:` ranges (models/declaration_parts.py)."""
 from typing import Any, Callable, Dict, Optional, Tuple
 
 

@@ -26,7 +26,7 @@ from models.dataset import Dataset, Task
 
 SEED = 42
 # Name -> choices, or a {min, max} range (log scale for the learning rate); the declaration's
-# `tuning:` replaces any of them (models/dataset.py TUNABLE). Defaults: families.DEFAULT_HYPERPARAMETERS.
+# `tuning:` replaces any of them (models/declaration_parts.py TUNABLE). Defaults: families.DEFAULT_HYPERPARAMETERS.
 SPACE: Dict[str, Any] = {
     "learning_rate": {"min": 0.0003, "max": 0.01},
     "hidden_layers": [1, 2, 3],

@@ -27,7 +27,7 @@ NEXT_STEPS = ("What to do: correct the data; or, where the change is real and ex
 def render_text(findings: Sequence[Finding], title: str, report_path: Optional[str] = None,
                 next_steps: str = NEXT_STEPS) -> str:
     if not findings:
-        return f"{title}: data meets the schema."
+        return f"{title}: data meets the schema." + (f"\nReport: {report_path}" if report_path else "")
     lines = [f"{title}: {len(findings)} problem(s) found; the data does not meet the schema."]
     for f in findings:
         lines.append(f"- {f.feature}: {f.problem}. {f.detail}")

@@ -4,10 +4,12 @@ import os
 import re
 import subprocess
 import sys
+from typing import Optional
 
 import pytest
 
 from pipeline import metadata_store, resolvers, run_summary
+from pipeline.configs import PROJECT_ROOT
 from tests.bad_data import CASES, shuffled_slices, write_rows
 from tests.e2e.conftest import PipelineWorkspace, snapshot
 
@@ -18,9 +20,10 @@ def _transform_executions(metadata_path: str) -> int:
     return len(store.get_executions_by_context(node.id))
 
 
-def _validate(path: str, report: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "cli", "validate", path, "--report", report],
-                          capture_output=True, text=True, timeout=600, check=False)
+def _validate(path: str, *options: str, cwd: Optional[str] = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "cli", "validate", path, *options], cwd=cwd,
+                          env={**os.environ, "PYTHONPATH": PROJECT_ROOT}, capture_output=True,
+                          text=True, timeout=600, check=False)
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
@@ -50,20 +53,26 @@ def test_bad_data_stops_the_run_before_transform(case, workspace, unreachable_th
         page = f.read()
     assert case.feature in page and re.search(case.problem, page)
 
-    verdict = _validate(data, str(tmp_path / "validate.html"))
+    verdict = _validate(data, "--report", str(tmp_path / "validate.html"))
     assert verdict.returncode == 1, verdict.stdout
     assert case.feature in verdict.stdout and re.search(case.problem, verdict.stdout)
 
 
 def test_validate_passes_a_random_sample_of_the_datasets_own_data(tmp_path):
     """Without --previous, drift is checked against the dataset's declared data: a sample of that
-    data must not raise a false alarm."""
+    data must not raise a false alarm. Without --report, the report goes under the work dir's
+    reports, not into the folder the command was started from."""
     header, (sample,) = shuffled_slices(11, 6000)
     data = str(tmp_path / "sample")
     write_rows(data, [header] + sample)
-    verdict = _validate(data, str(tmp_path / "validate.html"))
+    started_in = tmp_path / "elsewhere"
+    started_in.mkdir()
+    verdict = _validate(data, cwd=str(started_in))
     assert verdict.returncode == 0, verdict.stdout
     assert "drift vs " in verdict.stdout
+    report = started_in / "work" / "reports" / "taxi" / "validate" / "data_validation.html"
+    assert str(report) in verdict.stdout and "The data meets the schema" in report.read_text()
+    assert sorted(p.name for p in started_in.iterdir()) == ["work"]
 
 
 def test_failed_gate_is_recorded_in_mlmd(workspace, unreachable_threshold_run, tmp_path):
@@ -116,7 +125,7 @@ def test_drifted_span_is_stopped_by_the_drift_comparator(span_workspace):
     assert run.returncode == 1
     assert "payment_type" in run.stderr and "Jensen-Shannon divergence" in run.stderr, run.stderr[-3000:]
     assert snapshot(workspace.serving_dir) == served_before
-    verdict = _validate(data, os.path.join(workspace.work_dir, "validate.html"))
+    verdict = _validate(data, "--report", os.path.join(workspace.work_dir, "validate.html"))
     assert verdict.returncode == 1 and "payment_type" in verdict.stdout
 
 

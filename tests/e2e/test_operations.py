@@ -243,13 +243,14 @@ def test_monitor_reports_skew_of_logged_requests(history, tmp_path, shifted):
     temporary.mkdir()
     verdict = tfxpipe("monitor", "--request-log", log_dir, "--work-dir", workspace.work_dir,
                       "--serving-dir", workspace.serving_dir,
-                      *workspace.metadata_args, "--report", str(tmp_path / "monitor.html"),
-                      env={**os.environ, "TMPDIR": str(temporary)})
+                      *workspace.metadata_args, env={**os.environ, "TMPDIR": str(temporary)})
     assert "1000 examples" in verdict.stdout, verdict.stdout + verdict.stderr[-2000:]
     served = history[2].summary.pushed_version  # span-1's model: span-2's was never pushed
     assert f"skew vs the training data of served version {served}" in verdict.stdout, verdict.stdout
     assert os.listdir(temporary) == []  # the merged window and TFDV's own output are not left
-    page = browser.load(str(tmp_path / "monitor.html")).stdout
+    report = os.path.join(workspace.report_dir, "monitor", "monitor.html")  # the default place
+    assert f"Report: {report}" in verdict.stdout, verdict.stdout
+    page = browser.load(report).stdout
     chart = re.search(r'id="chart-distribution-payment_type">(.*?)</figure>', page, re.S).group(1)
     assert browser.charts(page)["distribution-payment_type"] >= 4
     assert all(re.search(rf">\s*{series}\s*<", chart) for series in ("requests", "training"))
