@@ -98,3 +98,14 @@ def test_malformed_hparams_json_says_what_to_give(capsys):
         cli.main(["run", "--hparams", '{"learning_rate": 0.01'])
     error = capsys.readouterr().err
     assert "--hparams: not valid JSON" in error and "give an object" in error
+
+
+def test_reports_without_a_run_go_under_the_work_dir_resolved_as_a_run_resolves_it(tmp_path, monkeypatch):
+    from cli import options  # pylint: disable=import-outside-toplevel
+
+    monkeypatch.chdir(tmp_path)
+    local = options.config_for_dataset_reports("work", "penguins").report_dir
+    assert local == str(tmp_path / "work" / "reports" / "penguins")
+    assert local == PipelineConfig(work_dir="work", pipeline_name="penguins").resolved().report_dir
+    assert options.config_for_dataset_reports("gs://bucket/work", "penguins").report_dir == \
+        "gs://bucket/work/reports/penguins"
