@@ -56,20 +56,16 @@ def model_name(args: argparse.Namespace) -> str:
     return args.model_name or dataset(args).name
 
 
-def _work_dir(path: str) -> str:
-    """`--work-dir` as the pipeline resolves it: absolute, a cluster path (gs://...) as it is."""
-    return path if configs.is_remote(path) else os.path.abspath(path)
-
-
 def config_for_dataset_reports(work_dir: str, dataset_name: str) -> PipelineConfig:
     """Where reports about a dataset go without a pipeline run: the work dir's reports, under the
     pipeline name a run of the dataset takes by default."""
-    return dataclasses.replace(DEFAULTS, pipeline_name=dataset_name, work_dir=_work_dir(work_dir))
+    return dataclasses.replace(DEFAULTS, pipeline_name=dataset_name,
+                               work_dir=configs.absolute_path(work_dir))
 
 
 def config_for_reading(args: argparse.Namespace) -> PipelineConfig:
     """Where a dataset's runs are recorded (work dir, pipeline name), for commands that only read."""
     return dataclasses.replace(DEFAULTS, dataset_dir=args.dataset_dir,
-                               work_dir=_work_dir(args.work_dir),
+                               work_dir=configs.absolute_path(args.work_dir),
                                pipeline_name=args.pipeline_name or dataset(args).name,
                                metadata=metadata_uri(args))

@@ -38,6 +38,11 @@ def is_remote(path: str) -> bool:
     return "://" in path
 
 
+def absolute_path(path: str) -> str:
+    """A local path made absolute (against the current folder); a cluster path as it is."""
+    return path if is_remote(path) else os.path.abspath(path)
+
+
 PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DATASETS_DIR = os.path.join(PROJECT_ROOT, "datasets")
 # Every command's default dataset: a link to the bundled demo; point it at another folder to change it.
@@ -123,9 +128,6 @@ class PipelineConfig:
     def resolved(self) -> "PipelineConfig":
         """Same settings with the dataset's defaults filled in and every path absolute, as TFX and
         TF Serving configs need."""
-        def absolute(path: str) -> str:
-            return path if is_remote(path) else os.path.abspath(path)
-
         dataset = self.dataset()
         data_root = self.data_root
         if data_root is None:
@@ -140,14 +142,14 @@ class PipelineConfig:
             profile = profiles.choose_local(input_bytes(data_root))
         return dataclasses.replace(
             self,
-            dataset_dir=absolute(self.dataset_dir),
+            dataset_dir=absolute_path(self.dataset_dir),
             pipeline_name=self.pipeline_name or dataset.name,
             model_name=self.model_name or dataset.name,
             profile=profile,
-            data_root=absolute(data_root),
-            work_dir=absolute(self.work_dir),
-            serving_dir=absolute(self.serving_dir),
-            schema_file=absolute(self.schema_file or dataset.schema_file),
+            data_root=absolute_path(data_root),
+            work_dir=absolute_path(self.work_dir),
+            serving_dir=absolute_path(self.serving_dir),
+            schema_file=absolute_path(self.schema_file or dataset.schema_file),
             metadata=metadata_store.sqlite_uri(metadata_store.sqlite_path(self.metadata))
             if self.metadata and metadata_store.is_sqlite(self.metadata) else self.metadata,
         )
