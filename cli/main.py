@@ -55,6 +55,7 @@ def _pipeline_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--pipeline-name", help="default: the dataset's name")
     parser.add_argument("--schema", dest="schema_file", help="curated schema.pbtxt (default: the dataset's)")
     parser.add_argument("--train-steps", type=int, default=defaults.train_steps)
+    parser.add_argument("--train-spans", type=int, default=defaults.train_spans, help="train on this run's span and the newest earlier spans the gate accepted, this many in all (default: %(default)s)")
     parser.add_argument("--eval-steps", type=int, default=defaults.eval_steps)
     parser.add_argument("--min", dest="minimum", action="append", metavar="METRIC=VALUE", help="bless only with METRIC >= VALUE (repeatable; on top of the dataset's blessing)")
     parser.add_argument("--max", dest="maximum", action="append", metavar="METRIC=VALUE", help="bless only with METRIC <= VALUE, e.g. rmse=40")
@@ -207,9 +208,11 @@ def config_from_args(args: argparse.Namespace) -> PipelineConfig:
         profile_settings=profiles.parse_settings(args.profile_settings),
         extra_beam_args=tuple(args.beam_args or ()),
         spans=args.spans,
+        train_spans=args.train_spans,
     )
     for option, value in (("--train-steps", config.train_steps), ("--eval-steps", config.eval_steps),
-                           ("--tune-trials", config.tune_trials)):
+                           ("--tune-trials", config.tune_trials),
+                           ("--train-spans", config.train_spans)):
         if value < 1:
             raise ConfigError(f"{option} must be at least 1, got {value}")
     if config.tune_minutes is not None and config.tune_minutes <= 0:

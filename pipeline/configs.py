@@ -102,6 +102,9 @@ class PipelineConfig:
     profile_settings: Dict[str, str] = dataclasses.field(default_factory=dict)
     extra_beam_args: Tuple[str, ...] = ()
     spans: Optional[bool] = None  # data root holds span-N/ folders; None: look (local paths only)
+    # Transform and the Trainer learn from this run's span and the newest earlier spans the gate
+    # accepted, this many in all (1: the newest span alone); evaluation stays on this run's span.
+    train_spans: int = 1
     enable_cache: bool = True
     # ML Metadata (pipeline/metadata_store.py): None is SQLite under the work dir; a
     # postgresql:// or mysql:// URI is a metadata server shared by a team.

@@ -107,6 +107,10 @@ def create_pipeline(config: PipelineConfig, for_kubeflow: bool = False) -> tfx_p
         raise ConfigError(f"a Kubeflow/Vertex pipeline trains one model family (asked for "
                           f"{', '.join(config.models)}): compile one pipeline per family, or "
                           "compare families with a local run")
+    if for_kubeflow and config.train_spans > 1:
+        raise ConfigError("a Kubeflow/Vertex pipeline trains on its run's span: the training window "
+                          f"(--train-spans {config.train_spans}) needs the data gate's record of "
+                          "earlier spans, which only a local run resolves; compile with --train-spans 1")
     dataset = config.dataset()
     input_base, input_config = example_gen_input(config)
     example_gen = CsvExampleGen(
@@ -154,8 +158,18 @@ def create_pipeline(config: PipelineConfig, for_kubeflow: bool = False) -> tfx_p
         ),
         report_dir=config.report_dir,
     )
+    # Only with a window: a pipeline of one span keeps its nodes (and its cache) as they were.
+    training_window = Resolver(
+        strategy_class=resolvers.TrainingWindowStrategy,
+        config={"spans": config.train_spans},
+        **{
+            resolvers.CURRENT_EXAMPLES_KEY: example_gen.outputs["examples"],
+            resolvers.EXAMPLES_KEY: Channel(type=standard_artifacts.Examples),
+        },
+    ).with_id("training_window_resolver") if config.train_spans > 1 else None
     transform = Transform(
-        examples=example_gen.outputs["examples"],
+        examples=(training_window.outputs[resolvers.EXAMPLES_KEY] if training_window
+                  else example_gen.outputs["examples"]),
         schema=curated_schema.outputs["schema"],
         preprocessing_fn=PREPROCESSING_FN,
         custom_config={"dataset": dataset.to_config(), "code": code_digest(PREPROCESSING_FN)},
@@ -206,6 +220,7 @@ def create_pipeline(config: PipelineConfig, for_kubeflow: bool = False) -> tfx_p
             example_validator,
             *([previous_span_statistics] if previous_span_statistics else []),
             data_gate,
+            *([training_window] if training_window else []),
             transform,
             *[node for c in trained for node in (c.hyperparameters, c.trainer) if node],
             baseline_resolver,

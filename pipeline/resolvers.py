@@ -1,4 +1,4 @@
-"""Resolver strategies: which earlier artifacts a run compares itself with.
+"""Resolver strategies: which earlier artifacts a run compares itself with, and which it trains on.
 
 Baseline model (for the Evaluator):
 
@@ -128,4 +128,53 @@ class PreviousSpanStatisticsStrategy(resolver.ResolverStrategy):
                    if a.id in accepted and a.id in spans and (spans[a.id], a.id) < now]
         if earlier:
             result[STATISTICS_KEY] = [max(earlier, key=lambda a: (spans[a.id], a.id))]
+        return result
+
+
+CURRENT_EXAMPLES_KEY = "current"
+EXAMPLES_KEY = "examples"
+STATISTICS_INPUT_KEY = "examples"  # StatisticsGen's input of the data it describes
+
+
+def accepted_examples(store: mlmd.MetadataStore, examples_ids: List[int]) -> Set[int]:
+    """The Examples among `examples_ids` the DataGate passed: those whose statistics (StatisticsGen's
+    output from them) were the `statistics` input of a gate execution that passed."""
+    inputs = [e for e in store.get_events_by_artifact_ids(examples_ids)
+              if e.type == metadata_store_pb2.Event.INPUT and e.path.steps
+              and e.path.steps[0].key == STATISTICS_INPUT_KEY]
+    if not inputs:
+        return set()
+    outputs = [e for e in store.get_events_by_execution_ids(list({e.execution_id for e in inputs}))
+               if e.type == metadata_store_pb2.Event.OUTPUT]
+    passed = {e.execution_id for e in outputs
+              if e.artifact_id in accepted_statistics(store, [o.artifact_id for o in outputs])}
+    return {e.artifact_id for e in inputs if e.execution_id in passed}
+
+
+class TrainingWindowStrategy(resolver.ResolverStrategy):
+    """This run's span and the newest earlier spans the gate accepted, `spans` in all, so Transform
+    and the Trainer learn from a window of recent data instead of the newest span alone (TFX's
+    RollingRange counts spans ExampleGen made, refused ones included; here data the gate refused never
+    trains). Per span, its newest accepted version. In a data folder without spans every run is span
+    0, so the window is this run's data. An unchanged re-run resolves the same window (cached)."""
+
+    def __init__(self, spans: int):
+        self._spans = spans
+
+    def resolve_artifacts(
+        self, store: mlmd.MetadataStore, input_dict: Dict[str, List[types.Artifact]]
+    ) -> Optional[Dict[str, List[types.Artifact]]]:
+        current = input_dict[CURRENT_EXAMPLES_KEY]
+        result = {CURRENT_EXAMPLES_KEY: current, EXAMPLES_KEY: list(current)}
+        if not current:
+            return result
+        span = current[0].get_int_custom_property("span")
+        older = [a for a in input_dict[EXAMPLES_KEY] if a.get_int_custom_property("span") < span]
+        accepted = accepted_examples(store, [a.id for a in older]) if older else set()
+        newest: Dict[int, types.Artifact] = {}
+        for artifact in sorted((a for a in older if a.id in accepted),
+                               key=lambda a: (a.get_int_custom_property("version"), a.id)):
+            newest[artifact.get_int_custom_property("span")] = artifact
+        window = [newest[s] for s in sorted(newest, reverse=True)][:self._spans - 1]
+        result[EXAMPLES_KEY] = list(current) + window
         return result

@@ -4,11 +4,12 @@ import os
 import re
 import subprocess
 import sys
-from typing import Optional
+from typing import List, Optional
 
 import pytest
+from ml_metadata.proto import metadata_store_pb2
 
-from pipeline import metadata_store, resolvers, run_summary
+from pipeline import metadata_store, resolvers, run_summary, runs
 from pipeline.configs import PROJECT_ROOT
 from tests.bad_data import CASES, shuffled_slices, write_rows
 from tests.e2e.conftest import PipelineWorkspace, snapshot
@@ -146,3 +147,34 @@ def test_a_refused_span_is_not_what_the_next_span_is_compared_with(span_workspac
     (reference,) = [e.artifact_id for e in store.get_events_by_execution_ids([latest.id])
                     if e.path.steps and e.path.steps[0].key == "previous_statistics"]
     assert resolvers.statistics_spans(store, [reference]) == {reference: 2}, "span-2, not span-3"
+
+
+def _input_spans(store, node: str) -> List[int]:
+    """Spans of the Examples the newest execution of `node` read (its `examples` input)."""
+    context = store.get_context_by_type_and_name("node", f"taxi.{node}")
+    latest = max(store.get_executions_by_context(context.id), key=lambda e: e.id)
+    ids = [e.artifact_id for e in store.get_events_by_execution_ids([latest.id])
+           if e.type == metadata_store_pb2.Event.INPUT and e.path.steps[0].key == "examples"]
+    return sorted(a.custom_properties["span"].int_value for a in store.get_artifacts_by_id(ids))
+
+
+def test_a_training_window_learns_from_the_newest_accepted_spans_never_a_refused_one(span_workspace):
+    """`--train-spans 3` after span-3 was refused: Transform reads spans 4, 2 and 1, the Trainer
+    their transformed examples, the Evaluator span-4 alone; an unchanged re-run is cached."""
+    workspace, data, _, _ = span_workspace
+    if not os.path.isdir(os.path.join(data, "span-4")):
+        test_a_refused_span_is_not_what_the_next_span_is_compared_with(span_workspace)
+    options = ["--data", data, "--train-spans", "3", "--max-drop", "1"]
+
+    run = workspace.run(options)
+
+    assert run.returncode == 0, run.stdout + run.stderr[-3000:]
+    assert run.summary.node_states["Transform"] == ["executed"] and run.summary.pushed
+    store = metadata_store.open_store(workspace.metadata_path)
+    assert _input_spans(store, "Transform") == [1, 2, 4]
+    assert len(_input_spans(store, "Trainer")) == 3  # transformed examples, one per span
+    assert _input_spans(store, "Evaluator") == [4]
+    assert runs.record(store, run.summary.run_id).spans == [1, 2, 4]
+    again = workspace.run(options)
+    assert again.returncode == 0 and again.summary.node_states["Trainer"] == ["cached"]
+    assert again.serving_snapshot == run.serving_snapshot and "nothing new pushed" in again.stdout

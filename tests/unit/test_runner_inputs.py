@@ -78,6 +78,7 @@ def test_a_hyperparameter_value_the_model_cannot_take_is_refused_before_the_run(
     (["--train-steps", "0"], "--train-steps must be at least 1, got 0"),
     (["--train-steps", "-5"], "--train-steps must be at least 1, got -5"),
     (["--eval-steps", "0"], "--eval-steps must be at least 1, got 0"),
+    (["--train-spans", "0"], "--train-spans must be at least 1, got 0"),
     (["--tune-minutes", "-1"], "--tune-minutes must be above 0, got -1"),
     (["--max-drop", "-1"], r"max_drop \(--max-drop\) must be >= 0, got -1"),
     (["--naive-margin", "2"], r"naive_margin \(--naive-margin\) must be below 1, got 2"),
