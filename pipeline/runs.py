@@ -127,6 +127,17 @@ def records(store: mlmd.MetadataStore, running_run_id: Optional[str] = None) -> 
     return [record(store, run_id, running_run_id) for run_id in reversed(run_summary.run_ids(store))]
 
 
+def span_text(spans: List[int]) -> str:
+    """Spans as ranges, so a run with a training window stays one short cell: [1, 2, 3, 5] -> "1-3,5"."""
+    ranges: List[List[int]] = []
+    for span in sorted(spans):
+        if ranges and span == ranges[-1][-1] + 1:
+            ranges[-1].append(span)
+        else:
+            ranges.append([span])
+    return ",".join(f"{r[0]}-{r[-1]}" if len(r) > 2 else ",".join(map(str, r)) for r in ranges) or "-"
+
+
 def render_table(runs: List[RunRecord], task: Task) -> str:
     """One row per run; the metric columns are the task's main metric and the skill over the naive
     baseline (changes against the served model in brackets)."""
@@ -148,7 +159,7 @@ def render_table(runs: List[RunRecord], task: Task) -> str:
         lines.append(
             f"{run.run_id:<28} {run.started:%Y-%m-%d %H:%M:%S} {run.seconds:>6.1f}  "
             f"{run.status.replace('stopped by gate', 'stopped'):<9} "
-            f"{','.join(map(str, run.spans)) or '-':<5} {run.gate:<7} "
+            f"{span_text(run.spans):<5} {run.gate:<7} "
             f"{('#' + str(run.model_id)) if run.model_id else '-':<7} {metric(columns[0]):<17} "
             f"{metric(columns[1]):<17} {blessed:<7} {outcome}")
     return "\n".join(lines)

@@ -35,7 +35,7 @@ def render(records: List[runs.RunRecord], task: Task, report_dir: str, pipeline_
         if record.pushed_version and record.pushed_version == served_version:
             pushed += " (serving)"
         cells = [f"{record.started:%Y-%m-%d %H:%M:%S}", record.status,
-                 ", ".join(map(str, record.spans)) or "-", evaluation.text(value),
+                 runs.span_text(record.spans), evaluation.text(value),
                  "-" if record.blessed is None else "yes" if record.blessed else "NO", pushed]
         rows.append(f"<tr class='run'><td>{link}</td>" +
                     "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>")

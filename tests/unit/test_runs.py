@@ -50,3 +50,9 @@ def test_the_lineage_names_the_files_a_cached_example_gen_read_with_its_span_fil
     read = runs._data_read  # pylint: disable=protected-access
     assert read(compiled, examples) == "data /data/span-2/* (3 files, 2.0 MB)"
     assert read(compiled, None) == "data /data/span-{SPAN}/*", "it wrote no Examples: as compiled"
+
+
+def test_the_spans_of_a_training_window_are_shown_as_ranges():
+    assert runs.span_text([4, 2, 1]) == "1,2,4"
+    assert runs.span_text([5, 1, 2, 3, 7, 8, 9, 10]) == "1-3,5,7-10"
+    assert runs.span_text([0]) == "0" and runs.span_text([]) == "-"
