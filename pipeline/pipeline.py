@@ -113,6 +113,11 @@ def create_pipeline(config: PipelineConfig, for_kubeflow: bool = False) -> tfx_p
                           "earlier spans, which only a local run resolves; compile with --train-spans 1")
     dataset = config.dataset()
     input_base, input_config = example_gen_input(config)
+    if config.train_spans > 1 and "{SPAN}" not in input_config.splits[0].pattern:
+        raise ConfigError(f"--train-spans {config.train_spans} trains on several spans, but "
+                          f"{config.data_root} holds no span-N/ folders (each run reads all of it): "
+                          "put each batch of data in its own span-N/ folder (--spans for a cluster "
+                          "path), or leave --train-spans out")
     example_gen = CsvExampleGen(
         input_base=input_base,
         custom_config=csv_example_gen.custom_config(dataset.missing_values),
@@ -167,6 +172,8 @@ def create_pipeline(config: PipelineConfig, for_kubeflow: bool = False) -> tfx_p
             resolvers.EXAMPLES_KEY: Channel(type=standard_artifacts.Examples),
         },
     ).with_id("training_window_resolver") if config.train_spans > 1 else None
+    if training_window:  # resolved once the gate passed: a stopped run trained on (and lists) nothing
+        training_window.add_upstream_node(data_gate)
     transform = Transform(
         examples=(training_window.outputs[resolvers.EXAMPLES_KEY] if training_window
                   else example_gen.outputs["examples"]),

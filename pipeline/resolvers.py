@@ -146,8 +146,8 @@ def accepted_examples(store: mlmd.MetadataStore, examples_ids: List[int]) -> Set
         return set()
     outputs = [e for e in store.get_events_by_execution_ids(list({e.execution_id for e in inputs}))
                if e.type == metadata_store_pb2.Event.OUTPUT]
-    passed = {e.execution_id for e in outputs
-              if e.artifact_id in accepted_statistics(store, [o.artifact_id for o in outputs])}
+    accepted = accepted_statistics(store, [e.artifact_id for e in outputs])
+    passed = {e.execution_id for e in outputs if e.artifact_id in accepted}
     return {e.artifact_id for e in inputs if e.execution_id in passed}
 
 
@@ -169,7 +169,10 @@ class TrainingWindowStrategy(resolver.ResolverStrategy):
         if not current:
             return result
         span = current[0].get_int_custom_property("span")
-        older = [a for a in input_dict[EXAMPLES_KEY] if a.get_int_custom_property("span") < span]
+        # The channel holds every Examples artifact of the pipeline, Transform's outputs too: only
+        # ExampleGen's carry a span.
+        older = [a for a in input_dict[EXAMPLES_KEY] if "span" in a.mlmd_artifact.custom_properties
+                 and a.get_int_custom_property("span") < span]
         accepted = accepted_examples(store, [a.id for a in older]) if older else set()
         newest: Dict[int, types.Artifact] = {}
         for artifact in sorted((a for a in older if a.id in accepted),

@@ -149,12 +149,17 @@ def test_a_refused_span_is_not_what_the_next_span_is_compared_with(span_workspac
     assert resolvers.statistics_spans(store, [reference]) == {reference: 2}, "span-2, not span-3"
 
 
-def _input_spans(store, node: str) -> List[int]:
-    """Spans of the Examples the newest execution of `node` read (its `examples` input)."""
+def _latest_io(store, node: str, kind, key: str) -> List[int]:
+    """Ids of the artifacts the newest execution of `node` read (INPUT) or wrote (OUTPUT) as `key`."""
     context = store.get_context_by_type_and_name("node", f"taxi.{node}")
     latest = max(store.get_executions_by_context(context.id), key=lambda e: e.id)
-    ids = [e.artifact_id for e in store.get_events_by_execution_ids([latest.id])
-           if e.type == metadata_store_pb2.Event.INPUT and e.path.steps[0].key == "examples"]
+    return sorted(e.artifact_id for e in store.get_events_by_execution_ids([latest.id])
+                  if e.type == kind and e.path.steps[0].key == key)
+
+
+def _input_spans(store, node: str) -> List[int]:
+    """Spans of the Examples the newest execution of `node` read (its `examples` input)."""
+    ids = _latest_io(store, node, metadata_store_pb2.Event.INPUT, "examples")
     return sorted(a.custom_properties["span"].int_value for a in store.get_artifacts_by_id(ids))
 
 
@@ -172,7 +177,9 @@ def test_a_training_window_learns_from_the_newest_accepted_spans_never_a_refused
     assert run.summary.node_states["Transform"] == ["executed"] and run.summary.pushed
     store = metadata_store.open_store(workspace.metadata_path)
     assert _input_spans(store, "Transform") == [1, 2, 4]
-    assert len(_input_spans(store, "Trainer")) == 3  # transformed examples, one per span
+    transformed = _latest_io(store, "Transform", metadata_store_pb2.Event.OUTPUT, "transformed_examples")
+    assert len(transformed) == 3  # one per span
+    assert _latest_io(store, "Trainer", metadata_store_pb2.Event.INPUT, "examples") == transformed
     assert _input_spans(store, "Evaluator") == [4]
     assert runs.record(store, run.summary.run_id).spans == [1, 2, 4]
     again = workspace.run(options)

@@ -1,5 +1,7 @@
 """The training window (`--train-spans`): this run's span and the newest earlier spans the data gate
 accepted, read from lineage recorded in a real (in-memory) ML Metadata store."""
+import shutil
+
 import ml_metadata as mlmd
 import pytest
 from ml_metadata.proto import metadata_store_pb2
@@ -9,6 +11,7 @@ from pipeline import resolvers
 from pipeline.configs import ConfigError, PipelineConfig
 from pipeline.gate import DataGateReport
 from pipeline.pipeline import create_pipeline
+from tests.conftest import TAXI, TAXI_CSV
 
 
 class Store:
@@ -53,8 +56,8 @@ class Store:
         self._execution("StatisticsGen", [("examples", examples)], [("statistics", statistics)])
         report = self._artifact(DataGateReport.TYPE_NAME, passed=int(passed))
         self._execution("DataGate", [("statistics", statistics)], [("report", report)])
-        # Transform's output is also of type Examples, fed to the Trainer, never to a gate.
-        self._artifact("Examples", span=span)
+        # Transform's output is also of type Examples (no span: ExampleGen's driver sets it).
+        self._artifact("Examples")
         return examples
 
     def every_examples(self):
@@ -120,12 +123,17 @@ def test_examples_of_later_spans_never_train_an_earlier_one():
 
 
 def test_a_window_puts_its_resolver_between_example_gen_and_transform_and_one_span_adds_nothing(tmp_path):
-    windowed = create_pipeline(PipelineConfig(work_dir=str(tmp_path / "work"), train_spans=3))
+    (tmp_path / "data" / "span-1").mkdir(parents=True)
+    shutil.copy(TAXI_CSV, tmp_path / "data" / "span-1")
+    windowed = create_pipeline(PipelineConfig(work_dir=str(tmp_path / "work"), train_spans=3,
+                                              data_root=str(tmp_path / "data")))
     transform = next(c for c in windowed.components if c.id == "Transform")
     assert transform.inputs["examples"].producer_component_id == "training_window_resolver"
     resolver = next(c for c in windowed.components if c.id == "training_window_resolver")
     assert resolver.exec_properties["source_uri"] == {"spans": 3}  # TFX keeps the config there
-    single = create_pipeline(PipelineConfig(work_dir=str(tmp_path / "work")))
+    assert "DataGate" in {n.id for n in resolver.upstream_nodes}, "resolved once the gate passed"
+    single = create_pipeline(PipelineConfig(work_dir=str(tmp_path / "work"),
+                                            data_root=str(tmp_path / "data")))
     assert "training_window_resolver" not in {c.id for c in single.components}
     transform = next(c for c in single.components if c.id == "Transform")
     assert transform.inputs["examples"].producer_component_id == "CsvExampleGen"
@@ -134,3 +142,8 @@ def test_a_window_puts_its_resolver_between_example_gen_and_transform_and_one_sp
 def test_a_kubeflow_pipeline_refuses_a_window_with_the_reason(tmp_path):
     with pytest.raises(ConfigError, match="--train-spans 2"):
         create_pipeline(PipelineConfig(work_dir=str(tmp_path / "work"), train_spans=2), for_kubeflow=True)
+
+
+def test_a_window_over_data_without_spans_is_refused_with_what_to_do(tmp_path):
+    with pytest.raises(ConfigError, match="holds no span-N/ folders"):
+        create_pipeline(PipelineConfig(work_dir=str(tmp_path / "work"), data_root=TAXI.data_root(), train_spans=2))
