@@ -190,6 +190,9 @@ def describe(record: runs.RunRecord, config: PipelineConfig, seconds: float) -> 
         f"Run {summary.run_id} finished in {seconds:.1f} s: "
         f"{states.count('executed')} components executed, {states.count('cached')} cached."
     ]
+    if config.train_spans > 1 and record.spans:
+        lines.append(f"Trained on spans {runs.span_text(record.spans)} (window of {config.train_spans}); "
+                     f"evaluated on span {max(record.spans)}")
     if result:
         shown = ", ".join(
             f"{name} {metrics.shown(name, result.overall[name], 3)}"

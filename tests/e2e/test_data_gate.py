@@ -88,6 +88,9 @@ def test_failed_gate_is_recorded_in_mlmd(workspace, unreachable_threshold_run, t
     assert "trip_start_hour: Out-of-range values" in reason
 
 
+WINDOW_OPTIONS = ["--max-drop", "1", "--train-spans", "3"]
+
+
 @pytest.fixture(scope="module")
 def span_workspace(tmp_path_factory):
     """span-1 runs through the whole pipeline; later spans are added to the same data root."""
@@ -132,14 +135,16 @@ def test_drifted_span_is_stopped_by_the_drift_comparator(span_workspace):
 
 def test_a_refused_span_is_not_what_the_next_span_is_compared_with(span_workspace):
     """After span-3 was refused, span-4, like the spans accepted before it, passes: drift is checked
-    against the newest span the gate accepted, never against refused data."""
+    against the newest span the gate accepted, never against refused data. It trains on a window of
+    three spans (the next test checks which)."""
     workspace, data, header, halves = span_workspace
     if not os.path.isdir(os.path.join(data, "span-3")):
         test_drifted_span_is_stopped_by_the_drift_comparator(span_workspace)
 
-    run = workspace.run_with_new_span(data, "span-4", [header] + halves[0], ["--max-drop", "1"])
+    run = workspace.run_with_new_span(data, "span-4", [header] + halves[0], WINDOW_OPTIONS)
 
     assert run.returncode == 0, run.stdout + run.stderr[-3000:]
+    assert "Trained on spans 1,2,4 (window of 3); evaluated on span 4" in run.stdout
     assert run.summary.node_states["DataGate"] == ["executed"]
     store = metadata_store.open_store(workspace.metadata_path)
     gate = store.get_context_by_type_and_name("node", "taxi.DataGate")
@@ -164,24 +169,21 @@ def _input_spans(store, node: str) -> List[int]:
 
 
 def test_a_training_window_learns_from_the_newest_accepted_spans_never_a_refused_one(span_workspace):
-    """`--train-spans 3` after span-3 was refused: Transform reads spans 4, 2 and 1, the Trainer
-    their transformed examples, the Evaluator span-4 alone; an unchanged re-run is cached."""
+    """span-4's run with `--train-spans 3`, after span-3 was refused: Transform read spans 4, 2 and
+    1, the Trainer their transformed examples, the Evaluator span-4 alone; a re-run is cached."""
     workspace, data, _, _ = span_workspace
     if not os.path.isdir(os.path.join(data, "span-4")):
         test_a_refused_span_is_not_what_the_next_span_is_compared_with(span_workspace)
-    options = ["--data", data, "--train-spans", "3", "--max-drop", "1"]
-
-    run = workspace.run(options)
-
-    assert run.returncode == 0, run.stdout + run.stderr[-3000:]
-    assert run.summary.node_states["Transform"] == ["executed"] and run.summary.pushed
     store = metadata_store.open_store(workspace.metadata_path)
     assert _input_spans(store, "Transform") == [1, 2, 4]
     transformed = _latest_io(store, "Transform", metadata_store_pb2.Event.OUTPUT, "transformed_examples")
     assert len(transformed) == 3  # one per span
     assert _latest_io(store, "Trainer", metadata_store_pb2.Event.INPUT, "examples") == transformed
     assert _input_spans(store, "Evaluator") == [4]
-    assert runs.record(store, run.summary.run_id).spans == [1, 2, 4]
-    again = workspace.run(options)
+    assert runs.record(store, run_summary.run_ids(store)[-1]).spans == [1, 2, 4]
+    served = snapshot(workspace.serving_dir)
+
+    again = workspace.run(["--data", data, *WINDOW_OPTIONS])
+
     assert again.returncode == 0 and again.summary.node_states["Trainer"] == ["cached"]
-    assert again.serving_snapshot == run.serving_snapshot and "nothing new pushed" in again.stdout
+    assert again.serving_snapshot == served and "nothing new pushed" in again.stdout
