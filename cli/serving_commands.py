@@ -144,12 +144,12 @@ def predict(args: argparse.Namespace) -> int:
     return 0
 
 
-def _training_statistics(args: argparse.Namespace):
+def _training_statistics(args: argparse.Namespace, schema):
     """(statistics, what they are): of the data the served model (the newest version in the serving
-    folder) was trained on, from its lineage in MLMD; else of the newest data the gate accepted.
-    (None, why) when there are none."""
+    folder) was trained on, every span of its training window, from its lineage in MLMD; else of the
+    newest data the gate accepted. (None, why) when there are none."""
     # pylint: disable=import-outside-toplevel
-    from pipeline import metadata_store, run_summary
+    from pipeline import metadata_store, run_summary, runs
     from serving import model_dir
 
     config = options.config_for_reading(args)
@@ -159,9 +159,12 @@ def _training_statistics(args: argparse.Namespace):
     store = metadata_store.open_store(config.metadata_uri)
     folder = os.path.join(args.serving_dir, options.model_name(args))
     served = model_dir.versions(folder)
-    training = run_summary.served_model_training_statistics(store, str(served[-1])) if served else None
+    examples = run_summary.served_model_training_examples(store, str(served[-1])) if served else []
+    training = run_summary.training_statistics(store, examples, schema)
     if training is not None:
-        return training, f"the training data of served version {served[-1]}"
+        spans = [a.custom_properties["span"].int_value for a in examples]
+        window = f" (spans {runs.span_text(spans)})" if len(spans) > 1 else ""
+        return training, f"the training data of served version {served[-1]}{window}"
     print(f"note: {f'no push of version {served[-1]} in MLMD' if served else f'no model version in {folder}'}"
           "; comparing with the newest data the gate accepted, which the served model may not have "
           "been trained on (--serving-dir, --model-name name the served model)")
@@ -190,7 +193,7 @@ def monitor(args: argparse.Namespace) -> int:
                                             distances.stats_options(curated))
         against = "training"
     else:
-        training, against = _training_statistics(args)
+        training, against = _training_statistics(args, curated)
         if training is None:
             print(f"error: {against}; run the pipeline or pass --training-data")
             return 1

@@ -4,6 +4,8 @@ MLMD is the source of truth (TFX records every execution, cached or not, with th
 the terminal summary and the tests read the same facts instead of parsing logs.
 """
 import dataclasses
+import os
+import tempfile
 from typing import Dict, List, Optional
 
 import ml_metadata as mlmd
@@ -185,10 +187,7 @@ def _candidates(store: mlmd.MetadataStore, run_context_id: int, types: Dict[int,
 def _newest_train_split(artifacts):
     """The train split's statistics of the newest ExampleStatistics artifact among `artifacts` that
     has them on disk, or None."""
-    # pylint: disable=import-outside-toplevel
-    import os
-
-    import tensorflow_data_validation as tfdv
+    import tensorflow_data_validation as tfdv  # pylint: disable=import-outside-toplevel
 
     for artifact in sorted(artifacts, key=lambda a: -a.id):
         path = os.path.join(artifact.uri, "Split-train", "FeatureStats.pb")
@@ -219,14 +218,37 @@ def _linked(store: mlmd.MetadataStore, artifact_ids: List[int], direction, key: 
             if e.type == other and e.path.steps and e.path.steps[0].key == key]
 
 
-def served_model_training_statistics(store: mlmd.MetadataStore, version: str):
-    """The training split's statistics of the data model version `version` was trained on, read
-    from its lineage (PushedModel <- Pusher <- InfraValidator, whose `examples` are the run's data
-    <- StatisticsGen), or None when MLMD has no push of that version. Not the newest accepted data:
-    a later span can pass the gate and train a model that is never pushed."""
-    made, upstream = metadata_store_pb2.Event.OUTPUT, metadata_store_pb2.Event.INPUT
+def served_model_training_examples(store: mlmd.MetadataStore, version: str) -> List[metadata_store_pb2.Artifact]:
+    """ExampleGen's Examples model version `version` was trained on (one per span of a training
+    window), oldest span first, read from its lineage: PushedModel <- Pusher <- InfraValidator's
+    `model` <- Trainer's `examples` (Transform's output) <- Transform's `examples`. [] when MLMD has
+    no push of that version. Not the newest accepted data: a later span can pass the gate and train
+    a model that is never pushed."""
+    made = metadata_store_pb2.Event.OUTPUT
     pushed = [a.id for t in store.get_artifact_types() if t.name == "PushedModel"
               for a in store.get_artifacts_by_type(t.name)
               if a.custom_properties["pushed_version"].string_value == version]
-    examples = _linked(store, _linked(store, pushed, made, "infra_blessing"), made, "examples")
-    return _newest_train_split(store.get_artifacts_by_id(_linked(store, examples, upstream, "statistics")))
+    models = _linked(store, _linked(store, pushed, made, "infra_blessing"), made, "model")
+    raw = set(_linked(store, _linked(store, models, made, "examples"), made, "examples"))
+    return sorted(store.get_artifacts_by_id(list(raw)),
+                  key=lambda a: (a.custom_properties["span"].int_value, a.id))
+
+
+def training_statistics(store: mlmd.MetadataStore, examples: List[metadata_store_pb2.Artifact], schema):
+    """Statistics of the train splits of `examples` (as `served_model_training_examples` gives
+    them), or None: StatisticsGen's for one artifact; for a training window computed over its spans
+    together with `schema`, as StatisticsGen computes them (TFDV has no merge of finished statistics:
+    its quantiles and histograms cannot be added up)."""
+    import tensorflow_data_validation as tfdv  # pylint: disable=import-outside-toplevel
+
+    if len(examples) == 1:
+        made_from = metadata_store_pb2.Event.INPUT
+        return _newest_train_split(store.get_artifacts_by_id(
+            _linked(store, [examples[0].id], made_from, "statistics")))
+    if not examples:
+        return None
+    with tempfile.TemporaryDirectory() as scratch:  # TFDV writes its result to a file first
+        return tfdv.generate_statistics_from_tfrecord(
+            [os.path.join(a.uri, "Split-train", "*") for a in examples],
+            output_path=os.path.join(scratch, "statistics.tfrecord"),
+            stats_options=tfdv.StatsOptions(schema=schema))

@@ -7,11 +7,14 @@ import sys
 from typing import List, Optional
 
 import pytest
+import tensorflow_data_validation as tfdv
 from ml_metadata.proto import metadata_store_pb2
 
 from pipeline import metadata_store, resolvers, run_summary, runs
 from pipeline.configs import PROJECT_ROOT
+from serving import model_dir
 from tests.bad_data import CASES, shuffled_slices, write_rows
+from tests.conftest import TAXI_SCHEMA
 from tests.e2e.conftest import PipelineWorkspace, snapshot
 
 
@@ -168,6 +171,17 @@ def _input_spans(store, node: str) -> List[int]:
     return sorted(a.custom_properties["span"].int_value for a in store.get_artifacts_by_id(ids))
 
 
+def _the_served_models_training_statistics_cover_its_window(store, workspace):
+    """What `monitor` compares requests with: the train splits of spans 1, 2 and 4 together."""
+    version = str(model_dir.versions(workspace.model_base)[-1])
+    examples = run_summary.served_model_training_examples(store, version)
+    assert [a.custom_properties["span"].int_value for a in examples] == [1, 2, 4]
+    schema = tfdv.load_schema_text(TAXI_SCHEMA)
+    window = run_summary.training_statistics(store, examples, schema)
+    each = [run_summary.training_statistics(store, [a], schema) for a in examples]
+    assert window.datasets[0].num_examples == sum(s.datasets[0].num_examples for s in each) > 0
+
+
 def test_a_training_window_learns_from_the_newest_accepted_spans_never_a_refused_one(span_workspace):
     """span-4's run with `--train-spans 3`, after span-3 was refused: Transform read spans 4, 2 and
     1, the Trainer their transformed examples, the Evaluator span-4 alone; a re-run is cached."""
@@ -181,6 +195,7 @@ def test_a_training_window_learns_from_the_newest_accepted_spans_never_a_refused
     assert _latest_io(store, "Trainer", metadata_store_pb2.Event.INPUT, "examples") == transformed
     assert _input_spans(store, "Evaluator") == [4]
     assert runs.record(store, run_summary.run_ids(store)[-1]).spans == [1, 2, 4]
+    _the_served_models_training_statistics_cover_its_window(store, workspace)
     served = snapshot(workspace.serving_dir)
 
     again = workspace.run(["--data", data, *WINDOW_OPTIONS])

@@ -275,10 +275,11 @@ def test_the_served_models_training_data_is_found_by_its_lineage_not_the_newest_
         (artifact,) = runs.node_outputs(store, run.summary.run_id, "StatisticsGen")["ExampleStatistics"]
         return tfdv.load_stats_binary(os.path.join(artifact.uri, "Split-train", "FeatureStats.pb"))
 
-    found = run_summary.served_model_training_statistics(store, good.summary.pushed_version)
+    examples = run_summary.served_model_training_examples(store, good.summary.pushed_version)
+    found = run_summary.training_statistics(store, examples, schema=None)  # one span: StatisticsGen's
     assert found == train_statistics(good) and found != train_statistics(shuffled)
     assert run_summary.latest_training_statistics(store) == train_statistics(shuffled)
-    assert run_summary.served_model_training_statistics(store, "1") is None  # never pushed
+    assert run_summary.served_model_training_examples(store, "1") == []  # never pushed
 
 
 @SQLITE_ONLY
