@@ -34,7 +34,8 @@ SPAN_SEED = 1
 SHORT = {  # TFDV's anomaly titles, shortened for the table
     "High approximate Jensen-Shannon divergence between current and previous": "JSD drift",
     "High Linfty distance between current and previous": "L-infinity drift",
-    "Out-of-range values": "range", checks.EMPTY_COLUMN: "presence", "Unexpected data type": "type",
+    "Out-of-range values": "range", checks.EMPTY_COLUMN: "presence", checks.MISSING_VALUES: "presence",
+    "Unexpected data type": "type",
 }
 
 

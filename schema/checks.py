@@ -13,7 +13,7 @@ from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 import tensorflow_data_validation as tfdv
-from tensorflow_metadata.proto.v0 import schema_pb2, statistics_pb2
+from tensorflow_metadata.proto.v0 import anomalies_pb2, schema_pb2, statistics_pb2
 
 from schema import distances
 
@@ -142,6 +142,7 @@ def is_drift(finding: Finding) -> bool:
 
 
 EMPTY_COLUMN = "Column empty"
+MISSING_VALUES = "Missing values"
 # TFDV's aside on how its range messages round, glued to the numbers ("455000>910(upto six ...").
 _UNSAID = re.compile(r"\s*\(upto six significant digits\)")
 
@@ -162,7 +163,12 @@ def _findings(anomalies, statistics: statistics_pb2.DatasetFeatureStatisticsList
         for reason in info.reason:
             moved = reason.type in distances.COMPARATOR_TYPES
             problem, detail = reason.short_description, _UNSAID.sub("", reason.description)
-            if problem == "Column dropped":  # the header has it (checked first): no row has a value
+            # TFDV titles both "Column dropped"; the header has the column (checked first).
+            if reason.type == anomalies_pb2.AnomalyInfo.FEATURE_TYPE_LOW_FRACTION_PRESENT:
+                problem, detail = MISSING_VALUES, ("Fewer rows have a value than the schema requires: "
+                                                   "the others are empty (or a missing-value token); "
+                                                   "requests: sent without it.")
+            elif problem == "Column dropped":
                 problem, detail = EMPTY_COLUMN, ("No row has a value: every cell is empty (or a "
                                                  "missing-value token); requests: never sent.")
             findings.append(Finding(

@@ -144,6 +144,21 @@ def test_an_empty_column_and_types_are_told_in_words(tmp_path):
     assert finding.actual.startswith("text; present in 0.0% of rows")
 
 
+def test_a_required_column_with_some_cells_empty_is_missing_values_not_an_empty_column(tmp_path):
+    """TFDV titles a column present in too few rows "Column dropped", as it does an empty one."""
+    rows = taxi_rows(300)
+    index = rows[0].index("payment_type")
+    for row in rows[1:31]:
+        row[index] = ""
+    write_rows(str(tmp_path), rows)
+    (finding,) = checks.check_statistics(csv_files.statistics_of_csv(str(tmp_path)),
+                                         tfdv.load_schema_text(TAXI_SCHEMA))
+    assert (finding.feature, finding.problem) == ("payment_type", checks.MISSING_VALUES)
+    assert "Fewer rows have a value than the schema requires" in finding.detail
+    assert finding.expected.startswith("text; present in every row")
+    assert finding.actual.startswith("text; present in 90.0% of rows"), finding.actual
+
+
 def test_schema_diff_tells_new_values_the_gate_tolerates(tmp_path):
     """`company` accepts 10 % of rows outside its domain: such values pass the gate unsaid, so
     schema-diff is where a user learns of them; the tolerance stays as curated."""
