@@ -164,7 +164,7 @@ def _training_statistics(args: argparse.Namespace, schema):
     if training is not None:
         spans = [a.custom_properties["span"].int_value for a in examples]
         window = f" (spans {runs.span_text(spans)})" if len(spans) > 1 else ""
-        return training, f"the training data of served version {served[-1]}{window}"
+        return training, f"the training data{window} of served version {served[-1]}"
     print(f"note: {f'no push of version {served[-1]} in MLMD' if served else f'no model version in {folder}'}"
           "; comparing with the newest data the gate accepted, which the served model may not have "
           "been trained on (--serving-dir, --model-name name the served model)")

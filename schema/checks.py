@@ -179,7 +179,8 @@ def _findings(anomalies, statistics: statistics_pb2.DatasetFeatureStatisticsList
                         if moved else detail),
                 expected=_expected(feature, schema),
                 actual=actual,
-                examples=() if moved else _offending(feature, schema, stats, values),
+                examples=(() if moved or problem == MISSING_VALUES  # no value is what is wrong
+                          else _offending(feature, schema, stats, values)),
             ))
     if anomalies.HasField("dataset_anomaly_info"):
         for reason in anomalies.dataset_anomaly_info.reason:
