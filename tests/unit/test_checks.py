@@ -102,14 +102,19 @@ def test_statistics_of_a_csv_leave_nothing_in_the_temporary_folder(tmp_path, mon
     assert os.listdir(temporary) == []
 
 
+def _findings_with(folder, column: str, value: str, rows: slice):
+    """The statistics check's findings on 300 bundled rows whose `column` holds `value` in `rows`."""
+    data = taxi_rows(300)
+    index = data[0].index(column)
+    for row in data[rows]:
+        row[index] = value
+    write_rows(str(folder), data)
+    return checks.check_statistics(csv_files.statistics_of_csv(str(folder)),
+                                   tfdv.load_schema_text(TAXI_SCHEMA))
+
+
 def test_statistics_check_finds_unknown_values_with_real_tfdv(tmp_path):
-    rows = taxi_rows(300)
-    index = rows[0].index("payment_type")
-    for row in rows[1:50]:
-        row[index] = "Bitcoin"
-    write_rows(str(tmp_path), rows)
-    findings = checks.check_statistics(csv_files.statistics_of_csv(str(tmp_path)),
-                                       tfdv.load_schema_text(TAXI_SCHEMA))
+    findings = _findings_with(tmp_path, "payment_type", "Bitcoin", slice(1, 50))
     assert [(f.feature, f.problem) for f in findings] == [("payment_type", "Unexpected string values")]
     assert findings[0].examples == ("Bitcoin",)
 
@@ -117,13 +122,7 @@ def test_statistics_check_finds_unknown_values_with_real_tfdv(tmp_path):
 def test_an_out_of_range_value_reads_as_the_schema_and_the_data_say_it(tmp_path):
     """Bounds as written in the schema (41.6, not float32's 41.599998474121094), and TFDV's
     description without its aside on rounding."""
-    rows = taxi_rows(300)
-    index = rows[0].index("pickup_latitude")
-    for row in rows[1:20]:
-        row[index] = "4190"  # a slipped decimal point
-    write_rows(str(tmp_path), rows)
-    (finding,) = checks.check_statistics(csv_files.statistics_of_csv(str(tmp_path)),
-                                         tfdv.load_schema_text(TAXI_SCHEMA))
+    (finding,) = _findings_with(tmp_path, "pickup_latitude", "4190", slice(1, 20))  # a slipped decimal point
     assert finding.feature == "pickup_latitude" and "values in [41.6, 42.1]" in finding.expected
     assert finding.detail == "Unexpectedly high value: 4190>42.1", finding.detail
 
@@ -131,13 +130,7 @@ def test_an_out_of_range_value_reads_as_the_schema_and_the_data_say_it(tmp_path)
 def test_an_empty_column_and_types_are_told_in_words(tmp_path):
     """TFDV calls a column whose every cell is empty "dropped", and text BYTES in the schema but
     STRING in statistics: both read as something else than what happened."""
-    rows = taxi_rows(300)
-    index = rows[0].index("payment_type")
-    for row in rows[1:]:
-        row[index] = ""
-    write_rows(str(tmp_path), rows)
-    (finding,) = checks.check_statistics(csv_files.statistics_of_csv(str(tmp_path)),
-                                         tfdv.load_schema_text(TAXI_SCHEMA))
+    (finding,) = _findings_with(tmp_path, "payment_type", "", slice(1, None))
     assert (finding.feature, finding.problem) == ("payment_type", checks.EMPTY_COLUMN)
     assert "every cell is empty" in finding.detail
     assert finding.expected.startswith("text; present in every row")
@@ -146,13 +139,7 @@ def test_an_empty_column_and_types_are_told_in_words(tmp_path):
 
 def test_a_required_column_with_some_cells_empty_is_missing_values_not_an_empty_column(tmp_path):
     """TFDV titles a column present in too few rows "Column dropped", as it does an empty one."""
-    rows = taxi_rows(300)
-    index = rows[0].index("payment_type")
-    for row in rows[1:31]:
-        row[index] = ""
-    write_rows(str(tmp_path), rows)
-    (finding,) = checks.check_statistics(csv_files.statistics_of_csv(str(tmp_path)),
-                                         tfdv.load_schema_text(TAXI_SCHEMA))
+    (finding,) = _findings_with(tmp_path, "payment_type", "", slice(1, 31))  # 30 of 300 rows
     assert (finding.feature, finding.problem) == ("payment_type", checks.MISSING_VALUES)
     assert "Fewer rows have a value than the schema requires" in finding.detail
     assert finding.expected.startswith("text; present in every row")
