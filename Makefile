@@ -25,9 +25,12 @@ test: $(STAMP)
 	$(VENV)/bin/python -m pytest tests -m serial --durations=10 || status=1; \
 	exit $$status
 
-# Unit tests only (no pipeline run): a quick local check.
+# Unit tests only (no pipeline run): a quick local check, split like `test`.
 test-fast: $(STAMP)
-	$(VENV)/bin/python -m pytest tests/unit
+	status=0; \
+	$(VENV)/bin/python -m pytest tests/unit -m "not serial" -n $(TEST_WORKERS) --dist loadfile || status=1; \
+	$(VENV)/bin/python -m pytest tests/unit -m serial || status=1; \
+	exit $$status
 
 # A PNG beside every report page under work/reports (REPORTS=DIR for another folder).
 screenshots:

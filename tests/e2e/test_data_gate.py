@@ -148,6 +148,8 @@ def test_a_refused_span_is_not_what_the_next_span_is_compared_with(span_workspac
 
     assert run.returncode == 0, run.stdout + run.stderr[-3000:]
     assert "Trained on spans 1,2,4 (window of 3); evaluated on span 4" in run.stdout
+    with open(re.search(r"^Run report: (\S+)$", run.stdout, re.M).group(1), encoding="utf-8") as page:
+        assert "1,2,4: trained on these, evaluated on span 4" in page.read()
     assert run.summary.node_states["DataGate"] == ["executed"]
     store = metadata_store.open_store(workspace.metadata_path)
     gate = store.get_context_by_type_and_name("node", "taxi.DataGate")
