@@ -180,7 +180,7 @@ def write(store, record: runs.RunRecord, report_dir: str, dataset) -> str:
         report.row(["started", f"{record.started:%Y-%m-%d %H:%M:%S}"]),
         report.row(["duration", f"{record.seconds:.1f} s"]),
         report.row(["data span(s)", runs.span_text(record.spans) + (
-            f": trained on these, evaluated on span {max(record.spans)}" if len(record.spans) > 1 else "")]),
+            f": trained on these, evaluated on span {record.evaluated_span}" if len(record.spans) > 1 else "")]),
         report.row(["status", record.status]),
         report.row(["data gate", record.gate]),
         report.row(["failed component", record.failed_node or "-"]),

@@ -239,7 +239,10 @@ def training_statistics(store: mlmd.MetadataStore, examples: List[metadata_store
     them), or None: StatisticsGen's for one artifact; for a training window computed over its spans
     together with `schema`, as StatisticsGen computes them (TFDV has no merge of finished statistics:
     its quantiles and histograms cannot be added up)."""
-    import tensorflow_data_validation as tfdv  # pylint: disable=import-outside-toplevel
+    # pylint: disable=import-outside-toplevel
+    import tensorflow_data_validation as tfdv
+
+    from schema import distances
 
     if len(examples) == 1:
         made_from = metadata_store_pb2.Event.INPUT
@@ -251,4 +254,4 @@ def training_statistics(store: mlmd.MetadataStore, examples: List[metadata_store
         return tfdv.generate_statistics_from_tfrecord(
             [os.path.join(a.uri, "Split-train", "*") for a in examples],
             output_path=os.path.join(scratch, "statistics.tfrecord"),
-            stats_options=tfdv.StatsOptions(schema=schema))
+            stats_options=distances.stats_options(schema))

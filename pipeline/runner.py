@@ -192,7 +192,7 @@ def describe(record: runs.RunRecord, config: PipelineConfig, seconds: float) -> 
     ]
     if config.train_spans > 1 and record.spans:
         lines.append(f"Trained on spans {runs.span_text(record.spans)} (window of {config.train_spans}); "
-                     f"evaluated on span {max(record.spans)}")
+                     f"evaluated on span {record.evaluated_span}")
     if result:
         shown = ", ".join(
             f"{name} {metrics.shown(name, result.overall[name], 3)}"

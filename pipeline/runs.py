@@ -41,6 +41,11 @@ class RunRecord:
     tuning: Dict[str, List[Dict]] = dataclasses.field(default_factory=dict)  # tuning_trials()
 
     @property
+    def evaluated_span(self) -> Optional[int]:
+        """The span this run read, the one it evaluated on: a training window adds earlier spans."""
+        return max(self.spans) if self.spans else None
+
+    @property
     def blessed(self) -> Optional[bool]:
         return self.summary.blessed
 
