@@ -8,8 +8,9 @@ workers: at 1.5M rows, twice the memory of this executor and more time (docs/ben
 Each file is cut into quote-aware, record-aligned byte ranges (quoted fields spanning lines stay
 whole) that every worker reads twice: once for TFX's type inference, once for TFX's tf.Example
 conversion with the inferred types, so memory stays flat whatever the data size. The output is
-TFX's: the same inference, the same examples but for empty cells (left out, see _ParsedCsvToExample),
-the same split hashing. Cells equal to one of the dataset's missing-value tokens (`custom_config`)
+TFX's: the same inference, the same examples but for empty cells (left out, see _ParsedCsvToExample)
+and for a header with quoted names or a byte-order mark (read as CSV, see _column_names), the same
+split hashing. Cells equal to one of the dataset's missing-value tokens (`custom_config`)
 are read as empty, as TFX reads an empty cell.
 """
 import os
@@ -30,8 +31,10 @@ from tfx.dsl.components.base import executor_spec
 from tfx.dsl.io import fileio
 from tfx.proto import example_gen_pb2
 from tfx.types import artifact_utils, standard_component_specs
-from tfx.utils import io_utils, proto_utils
+from tfx.utils import proto_utils
 from tfx_bsl.coders import csv_decoder
+
+from schema import csv_files
 
 CHUNK_BYTES = 4 << 20  # tens of thousands of rows: enough ranges to keep every worker busy
 
@@ -127,6 +130,13 @@ def _ParsedRows(ranges, tokens: FrozenSet[bytes]):  # pylint: disable=invalid-na
     return rows | "BlankMissing" >> beam.Map(blank, tokens) if tokens else rows
 
 
+def _column_names(path: str) -> List[str]:
+    """The header parsed as CSV, as `init` and the gate's file checks read it (TFX splits it at
+    commas, keeping quotes and a byte-order mark in the names)."""
+    with fileio.open(path, "rb") as f:
+        return csv_files.parse_header(f.readline())
+
+
 @beam.ptransform_fn
 def _CsvToExample(pipeline: beam.Pipeline, exec_properties: Dict[str, Any],  # pylint: disable=invalid-name
                   split_pattern: str):
@@ -136,9 +146,9 @@ def _CsvToExample(pipeline: beam.Pipeline, exec_properties: Dict[str, Any],  # p
     if not csv_files:
         raise RuntimeError(f"Split pattern {pattern} does not match any files.")
     tokens = missing_values(exec_properties)
-    column_names = io_utils.load_csv_column_names(csv_files[0])
+    column_names = _column_names(csv_files[0])
     for csv_file in csv_files[1:]:
-        if io_utils.load_csv_column_names(csv_file) != column_names:
+        if _column_names(csv_file) != column_names:
             raise RuntimeError(f"Files in same split {pattern} have different header.")
     ranges = (pipeline
               | "Files" >> beam.Create(csv_files)

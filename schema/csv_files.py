@@ -5,6 +5,7 @@ the schema's columns (TFDV cannot tell an absent column from an empty optional o
 statistics of a CSV read as CsvExampleGen reads it. Files with structural problems never reach
 CsvExampleGen; `schema/checks.py` checks the statistics of the rest.
 """
+import codecs
 import csv
 import os
 import re
@@ -18,6 +19,17 @@ from schema.checks import FILE, MAX_EXAMPLES, Finding
 
 SPAN_FOLDER = re.compile(r"^span-(\d+)$")
 DELIMITERS = (";", "\t", "|")
+# UTF-8, with the byte-order mark that Excel's "CSV UTF-8" and Windows tools write dropped (else it
+# becomes part of the first column's name)
+ENCODING = "utf-8-sig"
+
+
+def parse_header(first_line: bytes) -> List[str]:
+    """The column names in a CSV file's first line, parsed as CSV: quoted names unquoted (R's
+    write.csv and pandas' QUOTE_NONNUMERIC quote every name), commas inside quotes kept, a
+    byte-order mark dropped. TFX's CSV reader splits the line at commas instead
+    (`io_utils.load_csv_column_names`), which names a column `"species"`, quotes included."""
+    return next(csv.reader([first_line.decode(ENCODING).rstrip("\r\n")]), [])
 
 
 def spans(data_root: str) -> List[Tuple[int, str]]:
@@ -84,7 +96,7 @@ def check_csv_file(path: str, columns: Sequence[str] = (), dataset: str = "") ->
     if not raw.strip():
         return [Finding(FILE, "Empty file", f"{name} is empty", "a header row and data rows", "0 rows")]
     try:
-        text = raw.decode("utf-8")
+        text = raw.decode(ENCODING)
     except UnicodeDecodeError as error:
         line = raw[: error.start].count(b"\n") + 1
         bad = raw[error.start : error.start + 8]
@@ -122,8 +134,8 @@ def _header_agreement(files: Sequence[str]) -> List[Finding]:
     """The files of one folder are read as one table under one header (TFX's CSV reader refuses
     others with "Files in same split ... have different header", naming none)."""
     def header(path):
-        with open(path, newline="", encoding="utf-8") as f:
-            return next(csv.reader(f))
+        with open(path, "rb") as f:
+            return parse_header(f.readline())
 
     first = header(files[0])
     differ = [path for path in files[1:] if header(path) != first]
@@ -151,7 +163,7 @@ def blank_missing_values(source: str, target: str, missing_values: Sequence[str]
     Returns the number of cells blanked."""
     tokens = {v for v in missing_values if v}
     blanked = 0
-    with open(source, newline="", encoding="utf-8") as f_in, \
+    with open(source, newline="", encoding=ENCODING) as f_in, \
             open(target, "w", newline="", encoding="utf-8") as f_out:
         writer = csv.writer(f_out)
         for i, row in enumerate(csv.reader(f_in)):
@@ -163,6 +175,11 @@ def blank_missing_values(source: str, target: str, missing_values: Sequence[str]
     return blanked
 
 
+def _starts_with_bom(path: str) -> bool:
+    with open(path, "rb") as f:
+        return f.read(3) == codecs.BOM_UTF8
+
+
 def statistics_of_csv(path: str, missing_values: Sequence[str] = ("",),
                       options: Optional[tfdv.StatsOptions] = None
                       ) -> statistics_pb2.DatasetFeatureStatisticsList:
@@ -171,8 +188,9 @@ def statistics_of_csv(path: str, missing_values: Sequence[str] = ("",),
     schema (`distances.stats_options`) for statistics the checks compare: integer codes as codes."""
     with tempfile.TemporaryDirectory(prefix="statistics-") as scratch:
         pattern = os.path.join(path, "*") if os.path.isdir(path) else path
-        if {v for v in missing_values if v}:
-            files = data_files(path) if os.path.isdir(path) else [path]
+        files = data_files(path) if os.path.isdir(path) else [path]
+        # TFDV reads neither missing-value tokens nor a byte-order mark: such files go as a copy
+        if {v for v in missing_values if v} or any(_starts_with_bom(f) for f in files):
             for i, source in enumerate(files):
                 blank_missing_values(source, os.path.join(scratch, f"{i:05d}.csv"), missing_values)
             pattern = os.path.join(scratch, "*.csv")

@@ -48,7 +48,7 @@ def _read(path: str) -> Tuple[List[str], Dict[str, Counter], int]:
         for finding in csv_files.check_csv_file(file, header):
             raise InitError(f"{finding.detail} ({finding.actual}); expected {finding.expected}: "
                             "fix the file or move it out of the data folder")
-        with open(file, newline="", encoding="utf-8") as f:
+        with open(file, newline="", encoding=csv_files.ENCODING) as f:
             reader = csv.reader(f)
             header = header or next(reader)
             if file != files[0]:

@@ -46,5 +46,5 @@ def serialize_rows(rows: Iterable[Mapping[str, str]], schema: schema_pb2.Schema,
 def read_csv_rows(path: str, drop_columns: Iterable[str] = ()) -> List[Dict[str, str]]:
     """Rows of a CSV file as dicts, without `drop_columns` (e.g. the label at serving time)."""
     dropped = set(drop_columns)
-    with open(path, newline="", encoding="utf-8") as f:
+    with open(path, newline="", encoding="utf-8-sig") as f:  # a byte-order mark dropped
         return [{k: v for k, v in row.items() if k not in dropped} for row in csv.DictReader(f)]

@@ -1,4 +1,5 @@
 """Structural CSV checks and the readable report, on files made from the bundled data."""
+import csv
 import os
 import re
 import tempfile
@@ -21,6 +22,18 @@ def _problems(folder):
 def test_bundled_rows_pass_the_structural_checks(tmp_path):
     write_rows(str(tmp_path), taxi_rows(100))
     assert _problems(tmp_path) == []
+
+
+def test_rows_saved_by_excel_or_r_pass_the_checks_as_the_plain_ones(tmp_path):
+    """A byte-order mark and CRLF (Excel's "CSV UTF-8"), every field quoted (R's write.csv):
+    the header's names and the statistics are the plain file's."""
+    rows = taxi_rows(300)
+    with open(tmp_path / "data.csv", "w", newline="", encoding="utf-8-sig") as f:
+        csv.writer(f, quoting=csv.QUOTE_ALL, lineterminator="\r\n").writerows(rows)
+    assert _problems(tmp_path) == []
+    statistics = csv_files.statistics_of_csv(str(tmp_path))
+    assert {f.path.step[0] for f in statistics.datasets[0].features} == set(rows[0])
+    assert checks.check_statistics(statistics, tfdv.load_schema_text(TAXI_SCHEMA)) == []
 
 
 def test_label_column_is_expected_in_training_data_only():

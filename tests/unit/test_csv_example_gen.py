@@ -138,3 +138,21 @@ def test_an_output_format_it_cannot_write_is_refused_by_name(tmp_path):
         _run(csv_example_gen.Executor, str(data), str(tmp_path / "ours"),
              example_gen_pb2.FILE_FORMAT_PARQUET)
     assert not (tmp_path / "ours").exists()
+
+
+def test_a_csv_saved_by_excel_or_r_gives_the_same_examples_as_the_plain_file(tmp_path):
+    """Every field quoted (R's write.csv, pandas' QUOTE_ALL), a UTF-8 byte-order mark and CRLF line
+    ends (Excel's "CSV UTF-8"): TFX's header parse named the first column '\\ufeff"pickup..."'."""
+    rows = taxi_rows(200)
+    plain, saved = tmp_path / "plain", tmp_path / "saved"
+    plain.mkdir()
+    saved.mkdir()
+    _write(str(plain / "data.csv"), rows)
+    with open(saved / "data.csv", "w", newline="", encoding="utf-8-sig") as f:
+        csv.writer(f, quoting=csv.QUOTE_ALL, lineterminator="\r\n").writerows(rows)
+    ours = _run(csv_example_gen.Executor, str(plain), str(tmp_path / "plain_examples"))
+    theirs = _run(csv_example_gen.Executor, str(saved), str(tmp_path / "saved_examples"))
+    for split in ("train", "eval"):
+        assert _split_examples(theirs.uri, split) == _split_examples(ours.uri, split)
+    [example] = _split_examples(ours.uri, "eval")[:1]
+    assert set(tf.train.Example.FromString(example).features.feature) <= set(rows[0])

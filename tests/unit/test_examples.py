@@ -1,7 +1,10 @@
+import csv
+
 import pytest
 import tensorflow_data_validation as tfdv
 
 from serving import examples
+from tests.bad_data import taxi_rows
 from tests.conftest import TAXI_SCHEMA
 
 
@@ -26,3 +29,14 @@ def test_bad_values_and_unknown_columns_are_named(types):
         examples.to_example({"fare": "abc"}, types)
     with pytest.raises(ValueError, match="column 'colour' is not in the schema"):
         examples.to_example({"colour": "red"}, types)
+
+
+def test_rows_saved_by_excel_read_as_the_plain_file(tmp_path):
+    """`predict`'s rows: a byte-order mark (Excel's "CSV UTF-8") is not part of the first name."""
+    rows = taxi_rows(20)
+    for name, encoding in (("plain.csv", "utf-8"), ("excel.csv", "utf-8-sig")):
+        with open(tmp_path / name, "w", newline="", encoding=encoding) as f:
+            csv.writer(f, lineterminator="\r\n").writerows(rows)
+    excel = examples.read_csv_rows(str(tmp_path / "excel.csv"), drop_columns=["tips"])
+    assert excel == examples.read_csv_rows(str(tmp_path / "plain.csv"), drop_columns=["tips"])
+    assert list(excel[0]) == [c for c in rows[0] if c != "tips"] and len(excel) == 20

@@ -1,5 +1,6 @@
 """`tfxpipe init`'s drafting (schema/infer.py) on small crafted CSVs and on iris: each column decision,
 the schema draft, writing, and each refusal."""
+import csv
 import os
 
 import numpy as np
@@ -287,6 +288,19 @@ def test_unlearnable_labels_are_refused_with_what_to_do(tmp_path, column, values
 def test_too_few_rows_are_refused(tmp_path):
     with pytest.raises(infer.InitError, match="too few rows: .* has 49, at least 50"):
         infer.infer(_csv(tmp_path, _crafted(49)), "outcome")
+
+
+def test_a_csv_saved_by_excel_or_r_drafts_the_same_dataset_as_the_plain_file(tmp_path):
+    """Excel's "CSV UTF-8" starts with a byte-order mark and ends lines with CRLF; R's write.csv
+    quotes every name and string. The mark must not become part of the first column's name."""
+    public_datasets.PENGUINS.write_csv(str(tmp_path / "penguins.csv"))
+    frame = pd.read_csv(tmp_path / "penguins.csv", keep_default_na=False)
+    frame.to_csv(tmp_path / "saved.csv", index=False, encoding="utf-8-sig", lineterminator="\r\n",
+                 quoting=csv.QUOTE_NONNUMERIC)
+    plain = infer.infer(str(tmp_path / "penguins.csv"), "species", name="penguins")
+    saved = infer.infer(str(tmp_path / "saved.csv"), "species", name="penguins")
+    assert saved.declaration == plain.declaration and saved.schema == plain.schema
+    assert saved.decisions == plain.decisions
 
 
 def test_a_file_that_is_not_comma_separated_is_refused_naming_the_file_once(tmp_path):
