@@ -110,6 +110,12 @@ def check_csv_file(path: str, columns: Sequence[str] = (), dataset: str = "") ->
                 return [Finding(FILE, "Wrong delimiter", f"{name} is not comma-separated",
                                 "comma-separated columns", f"one column; {delimiter!r} separates the header",
                                 (header[0][:80],))]
+    repeated = sorted({column for column in header if header.count(column) > 1})
+    if repeated:
+        return [Finding(FILE, "Repeated column names",
+                        f"{name} names more than one column {', '.join(map(repr, repeated))}: each "
+                        "column needs a name of its own", "distinct column names",
+                        f"header: {_listed(header)}", tuple(repeated))]
     data = [row for row in rows[1:] if row]
     if not data:
         return [Finding(FILE, "No data rows", f"{name} has a header but no rows",

@@ -138,7 +138,7 @@ def infer(path: str, label: str, task: str = "auto", name: Optional[str] = None)
             spec, text = None, f"same name as {clash!r} without punctuation and case; rename it to use it"
         if spec is None:
             excluded[column] = text
-            decisions.append(f"{column}: excluded, {text}")
+            decisions.append(f"{column or '(unnamed column)'}: excluded, {text}")
             continue
         names[ds.safe_name(column)] = column
         features[column] = spec

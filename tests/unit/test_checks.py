@@ -36,6 +36,16 @@ def test_rows_saved_by_excel_or_r_pass_the_checks_as_the_plain_ones(tmp_path):
     assert checks.check_statistics(statistics, tfdv.load_schema_text(TAXI_SCHEMA)) == []
 
 
+def test_a_column_name_used_twice_is_refused_naming_it(tmp_path):
+    """TFDV would count both columns' cells as one feature's and fail with 'Value out of range'."""
+    rows = taxi_rows(50)
+    rows[0][rows[0].index("fare")] = "tips"
+    write_rows(str(tmp_path), rows)
+    [finding] = csv_files.check_csv_folder(str(tmp_path), COLUMNS)
+    assert (finding.problem, finding.examples) == ("Repeated column names", ("tips",))
+    assert "names more than one column 'tips'" in finding.detail
+
+
 def test_label_column_is_expected_in_training_data_only():
     assert "tips" in COLUMNS
     serving = checks.expected_columns(tfdv.load_schema_text(TAXI_SCHEMA), "SERVING")

@@ -303,6 +303,17 @@ def test_a_csv_saved_by_excel_or_r_drafts_the_same_dataset_as_the_plain_file(tmp
     assert saved.decisions == plain.decisions
 
 
+def test_an_unnamed_index_column_as_pandas_writes_it_is_excluded_and_the_rest_drafted_alike(tmp_path):
+    public_datasets.PENGUINS.write_csv(str(tmp_path / "penguins.csv"))
+    pd.read_csv(tmp_path / "penguins.csv").to_csv(tmp_path / "indexed.csv")  # index=True, unnamed
+    plain = infer.infer(str(tmp_path / "penguins.csv"), "species", name="penguins")
+    indexed = infer.infer(str(tmp_path / "indexed.csv"), "species", name="penguins")
+    assert indexed.declaration["features"] == plain.declaration["features"]
+    assert indexed.declaration["excluded"] == {"": columns.UNNAMED_REASON}
+    assert f"(unnamed column): excluded, {columns.UNNAMED_REASON}" in indexed.decisions
+    ds.parse(indexed.declaration)
+
+
 def test_a_file_that_is_not_comma_separated_is_refused_naming_the_file_once(tmp_path):
     public_datasets.PENGUINS.write_csv(str(tmp_path / "comma.csv"))
     path = str(tmp_path / "penguins.csv")
