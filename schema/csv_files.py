@@ -108,8 +108,10 @@ def check_csv_file(path: str, columns: Sequence[str] = (), dataset: str = "") ->
         for delimiter in DELIMITERS:
             if delimiter in header[0]:
                 return [Finding(FILE, "Wrong delimiter", f"{name} is not comma-separated",
-                                "comma-separated columns", f"one column; {delimiter!r} separates the header",
-                                (header[0][:80],))]
+                                "comma-separated columns (convert it, e.g. with pandas: pd.read_csv("
+                                f"FILE, sep={delimiter!r}).to_csv(NEW_FILE, index=False), adding "
+                                "decimal=',' for numbers written 3,14)",
+                                f"one column; {delimiter!r} separates the header", (header[0][:80],))]
     repeated = sorted({column for column in header if header.count(column) > 1})
     if repeated:
         return [Finding(FILE, "Repeated column names",

@@ -95,4 +95,8 @@ CASES = [
     Case("wrong_delimiter", lambda d: write_rows(d, taxi_rows(), delimiter=";"),
          "(file)", "Wrong delimiter"),
     Case("undecodable_bytes", _undecodable, "(file)", "Undecodable bytes"),
+    Case("repeated_column_name", lambda d: write_rows(d, [["tips" if c == "fare" else c for c in r]
+                                                          if i == 0 else r
+                                                          for i, r in enumerate(taxi_rows())]),
+         "(file)", "Repeated column names"),
 ]

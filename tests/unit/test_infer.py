@@ -321,8 +321,10 @@ def test_a_file_that_is_not_comma_separated_is_refused_naming_the_file_once(tmp_
     with pytest.raises(infer.InitError) as refused:
         infer.infer(path, "species")
     assert str(refused.value) == ("penguins.csv is not comma-separated (one column; ';' separates the "
-                                  "header); expected comma-separated columns: fix the file or move it "
-                                  "out of the data folder")
+                                  "header); expected comma-separated columns (convert it, e.g. with "
+                                  "pandas: pd.read_csv(FILE, sep=';').to_csv(NEW_FILE, index=False), "
+                                  "adding decimal=',' for numbers written 3,14): fix the file or move "
+                                  "it out of the data folder")
 
 
 @pytest.mark.parametrize("make, message", [
