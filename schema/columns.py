@@ -85,7 +85,10 @@ def label_decision(column: str, stat: Optional[Stats], cells: Counter, task: str
         raise InitError(f"label {column!r} has one value ({values[0]!r}) in all {rows} rows: there is "
                         "nothing to predict; choose another --label")
     if task == "auto":
-        classify = kind == STRING or (kind == INT and len(values) <= AUTO_MAX_INT_CLASSES)
+        # Two whole numbers written as floats (0.0/1.0, as pandas writes a 0/1 column that had
+        # gaps or went through arithmetic) are a yes/no label, not a quantity
+        two_whole = len(numbers) == 2 and all(v.is_integer() for v in numbers)
+        classify = kind == STRING or two_whole or (kind == INT and len(values) <= AUTO_MAX_INT_CLASSES)
         task = ("binary" if len(values) == 2 else "multiclass") if classify else "regression"
     if task == "regression":
         if not numbers:

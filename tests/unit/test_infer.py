@@ -267,6 +267,16 @@ def test_iris_is_multiclass_with_three_classes_and_four_numeric_features(tmp_pat
     ds.parse(draft.declaration)
 
 
+def test_a_0_1_label_written_as_floats_is_binary_and_other_float_labels_regression(tmp_path):
+    sklearn_datasets = pytest.importorskip("sklearn.datasets")
+    cancer = sklearn_datasets.load_breast_cancer(as_frame=True).frame
+    cancer["target"] = cancer["target"].astype(float)  # written 0.0 / 1.0
+    draft = infer.infer(_csv(tmp_path, cancer, "cancer.csv"), "target")
+    assert (draft.declaration["task"], draft.declaration["label"]["classes"]) == ("binary", ["0", "1"])
+    cancer["target"] = cancer["target"] * 2 + cancer["mean radius"] / 100  # a quantity
+    assert infer.infer(_csv(tmp_path, cancer, "cancer.csv"), "target").declaration["task"] == "regression"
+
+
 @pytest.mark.parametrize("column, values, task, message", [
     ("outcome", None, "auto", r"'nope' is not in .*; its columns: sample_id, recorded, weight"),
     ("outcome", ["same"], "auto", r"label 'outcome' has one value \('same'\)"),
