@@ -19,6 +19,12 @@ from schema.checks import FILE, MAX_EXAMPLES, Finding
 
 SPAN_FOLDER = re.compile(r"^span-(\d+)$")
 DELIMITERS = (";", "\t", "|")
+# What a data folder sometimes holds instead of CSV text, by the bytes it starts with
+PACKED = ((b"\x1f\x8b", "gzip-compressed", "decompress it with gunzip"),
+          (b"PK\x03\x04", "a zip archive or an Excel workbook", "unzip it, or save the sheet as CSV"),
+          (b"\xd0\xcf\x11\xe0", "an Excel 97-2003 workbook", "save the sheet as CSV"),
+          (b"\xfd7zXZ\x00", "xz-compressed", "decompress it with unxz"),
+          (b"PAR1", "a Parquet file", "write it as CSV, e.g. pd.read_parquet(FILE).to_csv(NEW_FILE)"))
 # UTF-8, with the byte-order mark that Excel's "CSV UTF-8" and Windows tools write dropped (else it
 # becomes part of the first column's name)
 ENCODING = "utf-8-sig"
@@ -95,6 +101,10 @@ def check_csv_file(path: str, columns: Sequence[str] = (), dataset: str = "") ->
         raw = f.read()
     if not raw.strip():
         return [Finding(FILE, "Empty file", f"{name} is empty", "a header row and data rows", "0 rows")]
+    for magic, what, action in PACKED:
+        if raw.startswith(magic):
+            return [Finding(FILE, "Not a CSV file", f"{name} is {what}, not CSV text",
+                            f"plain CSV text ({action})", f"starts with {raw[:4]!r}")]
     try:
         text = raw.decode(ENCODING)
     except UnicodeDecodeError as error:

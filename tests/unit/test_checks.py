@@ -4,6 +4,7 @@ import os
 import re
 import tempfile
 
+import pandas as pd
 import pytest
 import tensorflow_data_validation as tfdv
 from tensorflow_metadata.proto.v0 import schema_pb2
@@ -44,6 +45,23 @@ def test_a_column_name_used_twice_is_refused_naming_it(tmp_path):
     [finding] = csv_files.check_csv_folder(str(tmp_path), COLUMNS)
     assert (finding.problem, finding.examples) == ("Repeated column names", ("tips",))
     assert "names more than one column 'tips'" in finding.detail
+
+
+@pytest.mark.parametrize("name, write, told", [
+    ("data.csv.gz", lambda frame, path: frame.to_csv(path, index=False, compression="gzip"),
+     "gzip-compressed, not CSV text"),
+    ("data.zip", lambda frame, path: frame.to_csv(path, index=False, compression="zip"),
+     "a zip archive or an Excel workbook, not CSV text"),
+    ("data.csv.xz", lambda frame, path: frame.to_csv(path, index=False, compression="xz"),
+     "xz-compressed, not CSV text"),
+    ("data.parquet", lambda frame, path: frame.to_parquet(path), "a Parquet file, not CSV text"),
+])
+def test_a_compressed_file_or_another_format_is_named_as_such(tmp_path, name, write, told):
+    """Not "not UTF-8 text (byte 0x8b)", which leaves the user guessing."""
+    rows = taxi_rows(50)
+    write(pd.DataFrame(rows[1:], columns=rows[0]), str(tmp_path / name))
+    [finding] = csv_files.check_csv_folder(str(tmp_path), COLUMNS)
+    assert (finding.problem, finding.detail) == ("Not a CSV file", f"{name} is {told}")
 
 
 def test_label_column_is_expected_in_training_data_only():
