@@ -2,6 +2,7 @@
 scikit-learn, vega_datasets), written as the CSV a user would bring: the any-dataset tests, the drift
 matrix and the quality benchmark run on them. Nothing here is typed by hand; each writer copies or
 converts the package's own data."""
+import csv
 import dataclasses
 import os
 import shutil
@@ -14,6 +15,19 @@ def _palmerpenguins(name: str) -> Callable[[str], None]:
 
         shutil.copy(os.path.join(os.path.dirname(palmerpenguins.__file__), "data", name), path)
     return write
+
+
+def _as_excel_saves_it(write: Callable[[str], None]) -> Callable[[str], None]:
+    """The same cells saved as Excel's "CSV UTF-8" does (a byte-order mark, CRLF line ends), every
+    field quoted as R's write.csv quotes text: how much real data arrives; TFX's own CSV reader
+    misreads such a header."""
+    def saved(path: str) -> None:
+        write(path)
+        with open(path, newline="", encoding="utf-8") as f:
+            rows = list(csv.reader(f))
+        with open(path, "w", newline="", encoding="utf-8-sig") as f:
+            csv.writer(f, quoting=csv.QUOTE_ALL, lineterminator="\r\n").writerows(rows)
+    return saved
 
 
 def _breast_cancer(path: str) -> None:
@@ -68,8 +82,9 @@ BREAST_CANCER = PublicDataset("breast_cancer", "diagnosis", "binary", _breast_ca
 DIABETES = PublicDataset("diabetes", "target", "regression", _diabetes,
                          "scikit-learn: 442 patients, disease progression after a year")
 PENGUINS_RAW = PublicDataset("penguins_raw", "Species", "multiclass",
-                             _palmerpenguins("penguins-raw.csv"),
-                             "palmerpenguins raw: spaces and brackets in names, a date, IDs, comments")
+                             _as_excel_saves_it(_palmerpenguins("penguins-raw.csv")),
+                             "palmerpenguins raw: spaces and brackets in names, a date, IDs, comments; "
+                             "saved as Excel saves CSV, every field quoted")
 SEATTLE_WEATHER = PublicDataset("seattle_weather", "weather", "multiclass",
                                 _vega("seattle-weather.csv"),
                                 "vega_datasets: 1,461 days of Seattle weather (NOAA), time in epoch seconds")
