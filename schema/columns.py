@@ -109,14 +109,15 @@ def label_decision(column: str, stat: Optional[Stats], cells: Counter, task: str
 
 UNNAMED_REASON = ("unnamed: most often a row index (pandas' to_csv writes one by default), not a "
                   "property of the row; name the column in the header to use it")
+UNNAMED_EMPTY_REASON = "unnamed and empty: a comma at the end of every line"
 
 
 def feature_decision(column: str, stat: Optional[Stats], cells: Counter, rows: int
                      ) -> Tuple[Optional[dict], str, int]:
     """(spec or None when excluded, decision or exclusion reason, distinct values) of one column."""
-    if not column:
-        return None, UNNAMED_REASON, 0
     present = present_count(stat)
+    if not column:
+        return None, UNNAMED_REASON if present else UNNAMED_EMPTY_REASON, 0
     if not present:
         return None, "no values: every cell is empty", 0
     kind = stat.type

@@ -19,6 +19,9 @@ from schema.checks import FILE, MAX_EXAMPLES, Finding
 
 SPAN_FOLDER = re.compile(r"^span-(\d+)$")
 DELIMITERS = (";", "\t", "|")
+# A file whose fields nearly all start with a space (UCI's adult.data, some exports) was written with
+# ", " between fields; CSV readers, TFX's included, keep the space, so no number in it reads as one
+SPACE_ROWS, SPACE_SHARE = 200, 0.9
 # What a data folder sometimes holds instead of CSV text, by the bytes it starts with
 PACKED = ((b"\x1f\x8b", "gzip-compressed", "decompress it with gunzip"),
           (b"PK\x03\x04", "a zip archive or an Excel workbook", "unzip it, or save the sheet as CSV"),
@@ -122,6 +125,15 @@ def check_csv_file(path: str, columns: Sequence[str] = (), dataset: str = "") ->
                                 f"FILE, sep={delimiter!r}).to_csv(NEW_FILE, index=False), adding "
                                 "decimal=',' for numbers written 3,14)",
                                 f"one column; {delimiter!r} separates the header", (header[0][:80],))]
+    spaced = [cell for row in rows[:SPACE_ROWS] for cell in row[1:] if cell]
+    if spaced and sum(cell.startswith(" ") for cell in spaced) >= SPACE_SHARE * len(spaced):
+        numbers = [cell for cell in spaced if re.fullmatch(r" +-?[\d.]+", cell)]
+        return [Finding(FILE, "Spaces after commas",
+                        f"{name} separates its fields with ', ': a cell such as "
+                        f"{(numbers or spaced)[0]!r} keeps its space, so it reads as text",
+                        "no space after the comma (convert it, e.g. with pandas: pd.read_csv(FILE, "
+                        "skipinitialspace=True).to_csv(NEW_FILE, index=False))",
+                        "fields that start with a space", tuple(map(repr, spaced[:MAX_EXAMPLES])))]
     repeated = sorted({column for column in header if header.count(column) > 1})
     if repeated:
         return [Finding(FILE, "Repeated column names",

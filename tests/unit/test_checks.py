@@ -64,6 +64,15 @@ def test_a_compressed_file_or_another_format_is_named_as_such(tmp_path, name, wr
     assert (finding.problem, finding.detail) == ("Not a CSV file", f"{name} is {told}")
 
 
+def test_fields_separated_by_comma_and_space_are_refused_with_how_to_convert(tmp_path):
+    """As UCI's adult.data is written: every reader keeps the space, so no number reads as one."""
+    with open(tmp_path / "data.csv", "w", encoding="utf-8") as f:
+        f.writelines(", ".join(row) + "\n" for row in taxi_rows(100))
+    [finding] = csv_files.check_csv_folder(str(tmp_path), COLUMNS)
+    assert finding.problem == "Spaces after commas" and "skipinitialspace=True" in finding.expected
+    assert re.search(r"a cell such as ' [\d.]+' keeps its space", finding.detail), finding.detail
+
+
 def test_label_column_is_expected_in_training_data_only():
     assert "tips" in COLUMNS
     serving = checks.expected_columns(tfdv.load_schema_text(TAXI_SCHEMA), "SERVING")

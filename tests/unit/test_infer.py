@@ -324,6 +324,17 @@ def test_an_unnamed_index_column_as_pandas_writes_it_is_excluded_and_the_rest_dr
     ds.parse(indexed.declaration)
 
 
+def test_a_comma_at_the_end_of_every_line_makes_an_empty_unnamed_column_that_is_excluded(tmp_path):
+    public_datasets.PENGUINS.write_csv(str(tmp_path / "penguins.csv"))
+    with open(tmp_path / "penguins.csv", encoding="utf-8") as f:
+        lines = f.read().splitlines()
+    (tmp_path / "trailing.csv").write_text("".join(line + ",\n" for line in lines), encoding="utf-8")
+    plain = infer.infer(str(tmp_path / "penguins.csv"), "species", name="penguins")
+    trailing = infer.infer(str(tmp_path / "trailing.csv"), "species", name="penguins")
+    assert trailing.declaration["features"] == plain.declaration["features"]
+    assert trailing.declaration["excluded"] == {"": columns.UNNAMED_EMPTY_REASON}
+
+
 def test_a_file_that_is_not_comma_separated_is_refused_naming_the_file_once(tmp_path):
     public_datasets.PENGUINS.write_csv(str(tmp_path / "comma.csv"))
     path = str(tmp_path / "penguins.csv")
