@@ -270,6 +270,7 @@ def test_iris_is_multiclass_with_three_classes_and_four_numeric_features(tmp_pat
 def test_a_0_1_label_written_as_floats_is_binary_and_other_float_labels_regression(tmp_path):
     sklearn_datasets = pytest.importorskip("sklearn.datasets")
     cancer = sklearn_datasets.load_breast_cancer(as_frame=True).frame
+    cancer = cancer[["mean radius", "mean texture", "mean smoothness", "target"]].copy()  # faster
     cancer["target"] = cancer["target"].astype(float)  # written 0.0 / 1.0
     draft = infer.infer(_csv(tmp_path, cancer, "cancer.csv"), "target")
     assert (draft.declaration["task"], draft.declaration["label"]["classes"]) == ("binary", ["0", "1"])
@@ -300,23 +301,29 @@ def test_too_few_rows_are_refused(tmp_path):
         infer.infer(_csv(tmp_path, _crafted(49)), "outcome")
 
 
-def test_a_csv_saved_by_excel_or_r_drafts_the_same_dataset_as_the_plain_file(tmp_path):
+@pytest.fixture(scope="module")
+def penguins(tmp_path_factory):
+    """palmerpenguins' CSV as the package ships it, the frame read from it, and its draft."""
+    path = str(tmp_path_factory.mktemp("penguins") / "penguins.csv")
+    public_datasets.PENGUINS.write_csv(path)
+    return path, pd.read_csv(path, keep_default_na=False), infer.infer(path, "species", name="penguins")
+
+
+def test_a_csv_saved_by_excel_or_r_drafts_the_same_dataset_as_the_plain_file(tmp_path, penguins):
     """Excel's "CSV UTF-8" starts with a byte-order mark and ends lines with CRLF; R's write.csv
     quotes every name and string. The mark must not become part of the first column's name."""
-    public_datasets.PENGUINS.write_csv(str(tmp_path / "penguins.csv"))
-    frame = pd.read_csv(tmp_path / "penguins.csv", keep_default_na=False)
+    _, frame, plain = penguins
     frame.to_csv(tmp_path / "saved.csv", index=False, encoding="utf-8-sig", lineterminator="\r\n",
                  quoting=csv.QUOTE_NONNUMERIC)
-    plain = infer.infer(str(tmp_path / "penguins.csv"), "species", name="penguins")
     saved = infer.infer(str(tmp_path / "saved.csv"), "species", name="penguins")
     assert saved.declaration == plain.declaration and saved.schema == plain.schema
     assert saved.decisions == plain.decisions
 
 
-def test_an_unnamed_index_column_as_pandas_writes_it_is_excluded_and_the_rest_drafted_alike(tmp_path):
-    public_datasets.PENGUINS.write_csv(str(tmp_path / "penguins.csv"))
-    pd.read_csv(tmp_path / "penguins.csv").to_csv(tmp_path / "indexed.csv")  # index=True, unnamed
-    plain = infer.infer(str(tmp_path / "penguins.csv"), "species", name="penguins")
+def test_an_unnamed_index_column_as_pandas_writes_it_is_excluded_and_the_rest_drafted_alike(
+        tmp_path, penguins):
+    _, frame, plain = penguins
+    frame.to_csv(tmp_path / "indexed.csv")  # index=True: an unnamed first column
     indexed = infer.infer(str(tmp_path / "indexed.csv"), "species", name="penguins")
     assert indexed.declaration["features"] == plain.declaration["features"]
     assert indexed.declaration["excluded"] == {"": columns.UNNAMED_REASON}
@@ -324,12 +331,12 @@ def test_an_unnamed_index_column_as_pandas_writes_it_is_excluded_and_the_rest_dr
     ds.parse(indexed.declaration)
 
 
-def test_a_comma_at_the_end_of_every_line_makes_an_empty_unnamed_column_that_is_excluded(tmp_path):
-    public_datasets.PENGUINS.write_csv(str(tmp_path / "penguins.csv"))
-    with open(tmp_path / "penguins.csv", encoding="utf-8") as f:
+def test_a_comma_at_the_end_of_every_line_makes_an_empty_unnamed_column_that_is_excluded(
+        tmp_path, penguins):
+    path, _, plain = penguins
+    with open(path, encoding="utf-8") as f:
         lines = f.read().splitlines()
     (tmp_path / "trailing.csv").write_text("".join(line + ",\n" for line in lines), encoding="utf-8")
-    plain = infer.infer(str(tmp_path / "penguins.csv"), "species", name="penguins")
     trailing = infer.infer(str(tmp_path / "trailing.csv"), "species", name="penguins")
     assert trailing.declaration["features"] == plain.declaration["features"]
     assert trailing.declaration["excluded"] == {"": columns.UNNAMED_EMPTY_REASON}
