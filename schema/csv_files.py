@@ -1,7 +1,8 @@
 """CSV files as the pipeline reads them: the layout of a data folder (`span-N/` folders, the files
-of one span), what TFX's CSV reader cannot even parse (empty or header-only files, undecodable
-bytes, a wrong delimiter, ragged rows, files whose headers differ) and a header that does not match
-the schema's columns (TFDV cannot tell an absent column from an empty optional one), and TFDV's
+of one span), the header as CSV writers write it (quoted names, a byte-order mark), what TFX's CSV
+reader cannot parse or would misread (empty or header-only files, compressed files and other
+formats, undecodable bytes, a wrong delimiter, a space after every comma, a name used twice, ragged
+rows, files whose headers differ) and a header that does not match the schema's columns (TFDV cannot tell an absent column from an empty optional one), and TFDV's
 statistics of a CSV read as CsvExampleGen reads it. Files with structural problems never reach
 CsvExampleGen; `schema/checks.py` checks the statistics of the rest.
 """
