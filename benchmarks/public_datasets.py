@@ -6,7 +6,7 @@ import csv
 import dataclasses
 import os
 import shutil
-from typing import Callable, Tuple
+from typing import Callable, List, Tuple
 
 
 def _palmerpenguins(name: str) -> Callable[[str], None]:
@@ -17,16 +17,21 @@ def _palmerpenguins(name: str) -> Callable[[str], None]:
     return write
 
 
+def save_as_excel_does(path: str, rows: List[List[str]]) -> None:
+    """`rows` saved as Excel's "CSV UTF-8" does (a byte-order mark, CRLF line ends), every field
+    quoted as R's write.csv quotes text: how much real data arrives; TFX's own CSV reader misreads
+    such a header."""
+    with open(path, "w", newline="", encoding="utf-8-sig") as f:
+        csv.writer(f, quoting=csv.QUOTE_ALL, lineterminator="\r\n").writerows(rows)
+
+
 def _as_excel_saves_it(write: Callable[[str], None]) -> Callable[[str], None]:
-    """The same cells saved as Excel's "CSV UTF-8" does (a byte-order mark, CRLF line ends), every
-    field quoted as R's write.csv quotes text: how much real data arrives; TFX's own CSV reader
-    misreads such a header."""
+    """The same cells as `write` writes them, saved by `save_as_excel_does`."""
     def saved(path: str) -> None:
         write(path)
         with open(path, newline="", encoding="utf-8") as f:
             rows = list(csv.reader(f))
-        with open(path, "w", newline="", encoding="utf-8-sig") as f:
-            csv.writer(f, quoting=csv.QUOTE_ALL, lineterminator="\r\n").writerows(rows)
+        save_as_excel_does(path, rows)
     return saved
 
 

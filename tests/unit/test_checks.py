@@ -1,5 +1,4 @@
 """Structural CSV checks and the readable report, on files made from the bundled data."""
-import csv
 import os
 import re
 import tempfile
@@ -9,6 +8,7 @@ import pytest
 import tensorflow_data_validation as tfdv
 from tensorflow_metadata.proto.v0 import schema_pb2
 
+from benchmarks import public_datasets
 from schema import checks, csv_files, distances, maintain, report
 from tests.bad_data import shuffled_slices, taxi_rows, write_rows
 from tests.conftest import TAXI_SCHEMA
@@ -29,8 +29,7 @@ def test_rows_saved_by_excel_or_r_pass_the_checks_as_the_plain_ones(tmp_path):
     """A byte-order mark and CRLF (Excel's "CSV UTF-8"), every field quoted (R's write.csv):
     the header's names and the statistics are the plain file's."""
     rows = taxi_rows(300)
-    with open(tmp_path / "data.csv", "w", newline="", encoding="utf-8-sig") as f:
-        csv.writer(f, quoting=csv.QUOTE_ALL, lineterminator="\r\n").writerows(rows)
+    public_datasets.save_as_excel_does(str(tmp_path / "data.csv"), rows)
     assert _problems(tmp_path) == []
     statistics = csv_files.statistics_of_csv(str(tmp_path))
     assert {f.path.step[0] for f in statistics.datasets[0].features} == set(rows[0])

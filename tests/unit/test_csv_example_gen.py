@@ -11,6 +11,7 @@ from tfx.proto import example_gen_pb2
 from tfx.types import standard_artifacts
 from tfx.utils import proto_utils
 
+from benchmarks import public_datasets
 from pipeline import csv_example_gen, profiles
 from tests.bad_data import taxi_rows
 
@@ -148,8 +149,7 @@ def test_a_csv_saved_by_excel_or_r_gives_the_same_examples_as_the_plain_file(tmp
     plain.mkdir()
     saved.mkdir()
     _write(str(plain / "data.csv"), rows)
-    with open(saved / "data.csv", "w", newline="", encoding="utf-8-sig") as f:
-        csv.writer(f, quoting=csv.QUOTE_ALL, lineterminator="\r\n").writerows(rows)
+    public_datasets.save_as_excel_does(str(saved / "data.csv"), rows)
     ours = _run(csv_example_gen.Executor, str(plain), str(tmp_path / "plain_examples"))
     theirs = _run(csv_example_gen.Executor, str(saved), str(tmp_path / "saved_examples"))
     for split in ("train", "eval"):
