@@ -174,7 +174,9 @@ def init(args: argparse.Namespace) -> int:
     from schema import infer  # pylint: disable=import-outside-toplevel  (imports TFDV)
 
     try:
-        draft = infer.infer(args.path, args.label, args.task, args.name)
+        print(f"Drafting a dataset from {args.path}", flush=True)
+        draft = infer.infer(args.path, args.label, args.task, args.name,
+                            progress=lambda line: print(line, flush=True))
         name = draft.declaration["name"]
         out = args.out or os.path.join(options.DATASETS_DIR, name)
         declaration, schema = infer.write(draft, out, os.path.abspath(args.path))

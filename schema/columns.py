@@ -9,6 +9,8 @@ from typing import Counter, Dict, List, Optional, Tuple
 
 from tensorflow_metadata.proto.v0 import statistics_pb2
 
+from schema.cell_counts import ColumnCells
+
 MISSING_TOKENS = ("NA", "N/A", "NaN", "nan", "null", "NULL", "None", "?", "-")
 MAX_CLASSES, AUTO_MAX_INT_CLASSES = 50, 10
 ID_SHARE, ID_MIN_ROWS = 0.95, 20  # distinct values / present rows from which a column is an identifier
@@ -41,13 +43,13 @@ class InitError(ValueError):
     """`init` refuses the data; the message says what is wrong and what to do."""
 
 
-def missing_tokens(counts: Dict[str, Counter]) -> Dict[str, List[str]]:
+def missing_tokens(columns: Dict[str, ColumnCells]) -> Dict[str, List[str]]:
     """Token -> columns where it stands for "missing": the column's other non-empty cells are numbers."""
     found: Dict[str, List[str]] = collections.defaultdict(list)
-    for column, cells in counts.items():
-        tokens = [c for c in cells if c in MISSING_TOKENS]
-        others = [c for c in cells if c and c not in MISSING_TOKENS]
-        if tokens and others and all(NUMBER.fullmatch(c.strip()) for c in others):
+    for column, cells in columns.items():
+        tokens = [c for c in cells.counts if c in MISSING_TOKENS]
+        others = [c for c in cells.counts if c and c not in MISSING_TOKENS]
+        if tokens and others and not cells.text_past_counts and all(NUMBER.fullmatch(c.strip()) for c in others):
             for token in tokens:
                 found[token].append(column)
     return found
@@ -70,9 +72,10 @@ def time_unit(stat: Stats) -> Optional[str]:
                  and stat.num_stats.max <= EPOCH[1] * scale), None)
 
 
-def label_decision(column: str, stat: Optional[Stats], cells: Counter, task: str, rows: int
-                   ) -> Tuple[str, List[str], str]:
-    """(task, classes, decision) for the label column; InitError when it cannot be learned."""
+def label_decision(column: str, stat: Optional[Stats], cells: Counter, task: str, rows: int,
+                   estimate: Optional[int] = None) -> Tuple[str, List[str], str]:
+    """(task, classes, decision) for the label column; InitError when it cannot be learned. `cells`:
+    the counted values; `estimate`: the distinct values when there are more (schema/cell_counts.py)."""
     missing = rows - present_count(stat)
     if missing:
         raise InitError(f"label {column!r} is missing in {missing} of {rows} rows: every training row "
@@ -81,24 +84,25 @@ def label_decision(column: str, stat: Optional[Stats], cells: Counter, task: str
     numbers = sorted({float(c) for c in cells}) if kind in (INT, FLOAT) else []
     values = ([str(int(v)) for v in numbers] if all(v.is_integer() for v in numbers) else
               [f"{v:g}" for v in numbers]) if numbers else sorted(cells)
-    if len(values) < 2:
+    count = estimate or len(values)
+    if count < 2:
         raise InitError(f"label {column!r} has one value ({values[0]!r}) in all {rows} rows: there is "
                         "nothing to predict; choose another --label")
     if task == "auto":
         # Two whole numbers written as floats (0.0/1.0, as pandas writes a 0/1 column that had
         # gaps or went through arithmetic) are a yes/no label, not a quantity
         two_whole = len(numbers) == 2 and all(v.is_integer() for v in numbers)
-        classify = kind == STRING or two_whole or (kind == INT and len(values) <= AUTO_MAX_INT_CLASSES)
-        task = ("binary" if len(values) == 2 else "multiclass") if classify else "regression"
+        classify = kind == STRING or two_whole or (kind == INT and count <= AUTO_MAX_INT_CLASSES)
+        task = ("binary" if count == 2 else "multiclass") if classify else "regression"
     if task == "regression":
         if not numbers:
             raise InitError(f"--task regression needs a numeric label; {column!r} holds text (e.g. "
                             f"{', '.join(values[:3])}): use --task binary or multiclass")
-        return task, [], f"{column}: label, regression (numbers from {numbers[0]:g} to {numbers[-1]:g})"
+        return task, [], f"{column}: label, regression (numbers from {stat.num_stats.min:g} to {stat.num_stats.max:g})"
     if not all(v.is_integer() for v in numbers):
         raise InitError(f"label {column!r} holds fractional numbers, not classes: use --task regression")
-    if len(values) > MAX_CLASSES:
-        raise InitError(f"label {column!r} has {len(values)} distinct values, more than {MAX_CLASSES} "
+    if count > MAX_CLASSES:
+        raise InitError(f"label {column!r} has {'about ' if estimate else ''}{count} distinct values, more than {MAX_CLASSES} "
                         "classes: if it is a quantity use --task regression, else group it into fewer classes")
     if task == "binary" and len(values) != 2:
         raise InitError(f"--task binary needs a label with two values; {column!r} has {len(values)}: "
@@ -112,16 +116,17 @@ UNNAMED_REASON = ("unnamed: most often a row index (pandas' to_csv writes one by
 UNNAMED_EMPTY_REASON = "unnamed and empty: a comma at the end of every line"
 
 
-def feature_decision(column: str, stat: Optional[Stats], cells: Counter, rows: int
-                     ) -> Tuple[Optional[dict], str, int]:
-    """(spec or None when excluded, decision or exclusion reason, distinct values) of one column."""
+def feature_decision(column: str, stat: Optional[Stats], cells: Counter, rows: int,
+                     estimate: Optional[int] = None) -> Tuple[Optional[dict], str, int]:
+    """(spec or None when excluded, decision or exclusion reason, distinct values) of one column.
+    `cells`: the counted values; `estimate`: the distinct values when there are more."""
     present = present_count(stat)
     if not column:
         return None, UNNAMED_REASON if present else UNNAMED_EMPTY_REASON, 0
     if not present:
         return None, "no values: every cell is empty", 0
     kind = stat.type
-    distinct = stat.string_stats.unique if kind == STRING else len({float(c) for c in cells})
+    distinct = stat.string_stats.unique if kind == STRING else estimate or len({float(c) for c in cells})
     gaps = f", {present / rows:.0%} present" if present < rows else ""
     if distinct == 1:
         return None, f"constant: its only value is {next(iter(cells))}", 1

@@ -4,14 +4,16 @@ reader cannot parse or would misread (empty or header-only files, compressed fil
 formats, undecodable bytes, a wrong delimiter, a space after every comma, a name used twice, ragged
 rows, files whose headers differ) and a header that does not match the schema's columns (TFDV cannot tell an absent column from an empty optional one), and TFDV's
 statistics of a CSV read as CsvExampleGen reads it. Files with structural problems never reach
-CsvExampleGen; `schema/checks.py` checks the statistics of the rest.
+CsvExampleGen; `schema/checks.py` checks the statistics of the rest. The checks stream each file, so
+they run on a file of any size in flat memory, as the pipeline reads it.
 """
 import codecs
 import csv
+import dataclasses
 import os
 import re
 import tempfile
-from typing import List, Optional, Sequence, Tuple
+from typing import Iterator, List, Optional, Sequence, Tuple
 
 import tensorflow_data_validation as tfdv
 from tensorflow_metadata.proto.v0 import statistics_pb2
@@ -97,26 +99,72 @@ def _header_findings(name: str, header: List[str], columns: Sequence[str], datas
                     "only the schema's columns", f"header: {shown}") for c in unexpected]
 
 
+@dataclasses.dataclass
+class _Scan:
+    """What the checks read of a file, in one streaming pass: flat memory whatever its size (the
+    pipeline's own reader is; a whole file in memory as rows takes 15 times its size)."""
+    rows: List[List[str]] = dataclasses.field(default_factory=list)  # the first SPACE_ROWS, header included
+    data_rows: int = 0  # non-blank rows after the header
+    ragged_count: int = 0  # of them, rows with another number of fields than the header
+    ragged: List[int] = dataclasses.field(default_factory=list)  # the first few: index among data rows + 2
+    blank: bool = True  # nothing but whitespace so far
+    undecodable: Optional[Tuple[int, int, bytes]] = None  # line, byte offset, bytes from there
+
+
+def _decoded_lines(f, scan: _Scan) -> Iterator[str]:
+    """The text lines of binary file `f` (as `str.splitlines` splits them); stops at the first line
+    that is not UTF-8, noting where in `scan`."""
+    offset = 0
+    for number, line in enumerate(f, 1):
+        try:
+            text = line.decode(ENCODING if number == 1 else "utf-8")
+        except UnicodeDecodeError as error:
+            at = error.start + (len(codecs.BOM_UTF8) if number == 1 and line.startswith(codecs.BOM_UTF8) else 0)
+            scan.undecodable = (number, offset + at, line[at : at + 8])
+            return
+        scan.blank = scan.blank and not line.strip()
+        offset += len(line)
+        yield from text.splitlines()
+
+
+def _scan(f) -> _Scan:
+    scan = _Scan()
+    reader = csv.reader(_decoded_lines(f, scan))
+    header = next(reader, None)
+    if header is None:
+        return scan
+    scan.rows.append(header)
+    for row in reader:
+        if len(scan.rows) < SPACE_ROWS:
+            scan.rows.append(row)
+        if row:
+            scan.data_rows += 1
+            if len(row) != len(header):
+                scan.ragged_count += 1
+                if len(scan.ragged) < MAX_EXAMPLES:
+                    scan.ragged.append(scan.data_rows + 1)
+    return scan
+
+
 def check_csv_file(path: str, columns: Sequence[str] = (), dataset: str = "") -> List[Finding]:
     """Structural problems of one CSV file; with `columns`, also a header that does not match
     (with `dataset`, a header that has little in common with it is called out as such, once)."""
     name = os.path.basename(path)
     with open(path, "rb") as f:
-        raw = f.read()
-    if not raw.strip():
-        return [Finding(FILE, "Empty file", f"{name} is empty", "a header row and data rows", "0 rows")]
-    for magic, what, action in PACKED:
-        if raw.startswith(magic):
-            return [Finding(FILE, "Not a CSV file", f"{name} is {what}, not CSV text",
-                            f"plain CSV text ({action})", f"starts with {raw[:4]!r}")]
-    try:
-        text = raw.decode(ENCODING)
-    except UnicodeDecodeError as error:
-        line = raw[: error.start].count(b"\n") + 1
-        bad = raw[error.start : error.start + 8]
+        start = f.read(max(len(magic) for magic, _, _ in PACKED))
+        for magic, what, action in PACKED:
+            if start.startswith(magic):
+                return [Finding(FILE, "Not a CSV file", f"{name} is {what}, not CSV text",
+                                f"plain CSV text ({action})", f"starts with {start[:4]!r}")]
+        f.seek(0)
+        scan = _scan(f)
+    if scan.undecodable:
+        line, offset, bad = scan.undecodable
         return [Finding(FILE, "Undecodable bytes", f"{name} is not UTF-8 text (line {line})",
-                        "UTF-8 encoded CSV", f"byte {bad[:1]!r} at offset {error.start}", (repr(bad),))]
-    rows = list(csv.reader(text.splitlines()))
+                        "UTF-8 encoded CSV", f"byte {bad[:1]!r} at offset {offset}", (repr(bad),))]
+    if scan.blank:
+        return [Finding(FILE, "Empty file", f"{name} is empty", "a header row and data rows", "0 rows")]
+    rows = scan.rows
     header = rows[0]
     if len(header) == 1:
         for delimiter in DELIMITERS:
@@ -141,15 +189,13 @@ def check_csv_file(path: str, columns: Sequence[str] = (), dataset: str = "") ->
                         f"{name} names more than one column {', '.join(map(repr, repeated))}: each "
                         "column needs a name of its own", "distinct column names",
                         f"header: {_listed(header)}", tuple(repeated))]
-    data = [row for row in rows[1:] if row]
-    if not data:
+    if not scan.data_rows:
         return [Finding(FILE, "No data rows", f"{name} has a header but no rows",
                         "at least one data row", "header only", (_listed(header, 80),))]
-    ragged = [i + 2 for i, row in enumerate(data) if len(row) != len(header)]
-    if ragged:
+    if scan.ragged:
         return [Finding(FILE, "Ragged rows", f"{name}: rows with a different number of fields than the header",
-                        f"{len(header)} fields per row", f"{len(ragged)} rows differ",
-                        tuple(f"line {n}" for n in ragged[:MAX_EXAMPLES]))]
+                        f"{len(header)} fields per row", f"{scan.ragged_count} rows differ",
+                        tuple(f"line {n}" for n in scan.ragged[:MAX_EXAMPLES]))]
     return _header_findings(name, header, columns, dataset) if columns else []
 
 

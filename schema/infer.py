@@ -9,8 +9,10 @@ numeric statistics carry no distinct count; the classes are those values).
 import collections
 import csv
 import dataclasses
+import itertools
 import os
-from typing import Counter, Dict, List, Optional, Tuple
+import time
+from typing import Callable, Dict, List, Optional, Tuple
 
 import tensorflow_data_validation as tfdv
 import yaml
@@ -18,11 +20,13 @@ from tensorflow_metadata.proto.v0 import schema_pb2
 
 from models import dataset as ds
 from schema import calibration, csv_files, ranges
+from schema.cell_counts import ColumnCells
 from schema.columns import EPOCH, MAX_VOCAB, MISSING_TOKENS, TIME_UNITS, InitError, feature_decision, \
     label_decision, missing_tokens, present_count, time_unit
 
 TASKS = ("auto",) + tuple(t.value for t in ds.Task)
 MIN_ROWS, SLICE_MAX_VALUES = 50, 10
+CHUNK_ROWS = 10_000  # rows counted at a time, column by column
 DOMAIN_MASS = 0.9  # new categories tolerated up to 10 % of a column's values
 
 
@@ -34,15 +38,15 @@ class Draft:
     calibration: List[str]  # the schema's comment: how its drift and skew thresholds were obtained
 
 
-def _read(path: str) -> Tuple[List[str], Dict[str, Counter], int]:
-    """The header, each column's cell counts and the number of rows, files checked as the gate does."""
+def _read(path: str) -> Tuple[List[str], Dict[str, ColumnCells], int]:
+    """The header, each column's cells and the number of rows, files checked as the gate does."""
     if not os.path.exists(path):
         raise InitError(f"{path} does not exist: give a CSV file or a folder of CSV files")
     files = csv_files.data_files(path) if os.path.isdir(path) else [path]
     if not files:
         raise InitError(f"{path} holds no CSV files: put the data's CSV file(s) in it")
     header: List[str] = []
-    counts: Dict[str, Counter] = {}
+    cells: Dict[str, ColumnCells] = {}
     rows = 0
     for file in files:
         for finding in csv_files.check_csv_file(file, header):
@@ -53,12 +57,15 @@ def _read(path: str) -> Tuple[List[str], Dict[str, Counter], int]:
             header = header or next(reader)
             if file != files[0]:
                 next(reader)  # the same header again: check_csv_file compared it
-            counts = counts or {column: collections.Counter() for column in header}
-            for row in (r for r in reader if r):
-                rows += 1
-                for column, cell in zip(header, row):
-                    counts[column][cell] += 1
-    return header, counts, rows
+            cells = cells or {column: ColumnCells(("", *MISSING_TOKENS)) for column in header}
+            while True:
+                chunk = [r for r in itertools.islice(reader, CHUNK_ROWS) if r]
+                if not chunk:
+                    break
+                rows += len(chunk)
+                for column, values in zip(header, zip(*chunk)):
+                    cells[column].add(list(values))
+    return header, cells, rows
 
 
 def _schema(statistics, label: str, classes: List[str], features: Dict[str, dict], rows: int
@@ -107,11 +114,20 @@ def _schema(statistics, label: str, classes: List[str], features: Dict[str, dict
     return schema
 
 
-def infer(path: str, label: str, task: str = "auto", name: Optional[str] = None) -> Draft:
-    """Drafts the declaration and the curated schema of the CSV file or folder `path`."""
+def _timed(step: str, started: float, note: str = "") -> str:
+    """A progress line as `run` prints one per component: step, seconds since `started`, note."""
+    return f"  {step:<34} {time.monotonic() - started:7.1f} s  {note}".rstrip()
+
+
+def infer(path: str, label: str, task: str = "auto", name: Optional[str] = None,
+          progress: Callable[[str], None] = lambda line: None) -> Draft:
+    """Drafts the declaration and the curated schema of the CSV file or folder `path`; `progress`
+    gets one line per step with its time (a large file takes minutes)."""
     if task not in TASKS:
         raise InitError(f"unknown task {task!r}: use one of {', '.join(TASKS)}")
+    started = time.monotonic()
     header, counts, rows = _read(path)
+    progress(_timed("cells counted", started, f"{rows:,} rows, {len(header)} columns"))
     if label not in header:
         raise InitError(f"label column {label!r} is not in {path}; its columns: {', '.join(header)}")
     if rows < MIN_ROWS:
@@ -121,18 +137,22 @@ def infer(path: str, label: str, task: str = "auto", name: Optional[str] = None)
     missing_values = [""] + [t for t in MISSING_TOKENS if t in tokens]
     decisions = [f"missing values: {t!r} read as missing (found in {', '.join(tokens[t])})"
                  for t in missing_values[1:]]
-    cells = {c: collections.Counter({v: n for v, n in counts[c].items() if v not in missing_values})
+    cells = {c: collections.Counter({v: n for v, n in counts[c].counts.items() if v not in missing_values})
              for c in header}
+    started = time.monotonic()
     statistics = csv_files.statistics_of_csv(path, missing_values)
+    progress(_timed("statistics (TFDV)", started))
     by_name = {s.path.step[0]: s for s in statistics.datasets[0].features}
-    task, classes, decision = label_decision(label, by_name.get(label), cells[label], task, rows)
+    task, classes, decision = label_decision(label, by_name.get(label), cells[label], task, rows,
+                                             counts[label].estimate(missing_values))
     decisions.append(decision)
     features: Dict[str, dict] = {}
     excluded: Dict[str, str] = {}
     names: Dict[str, str] = {}
     slices: List[str] = []
     for column in (c for c in header if c != label):
-        spec, text, distinct = feature_decision(column, by_name.get(column), cells[column], rows)
+        spec, text, distinct = feature_decision(column, by_name.get(column), cells[column], rows,
+                                                counts[column].estimate(missing_values))
         clash = names.get(ds.safe_name(column))
         if spec and clash:
             spec, text = None, f"same name as {clash!r} without punctuation and case; rename it to use it"
@@ -161,9 +181,11 @@ def infer(path: str, label: str, task: str = "auto", name: Optional[str] = None)
     except ds.DeclarationError as error:
         raise InitError(f"the drafted declaration does not parse: {error}") from None
     curated = _schema(statistics, label, classes, features, rows)
+    started = time.monotonic()
     measured = calibration.calibrate(
         lambda options: csv_files.statistics_of_csv(path, missing_values, options), curated, list(features),
         source=os.path.basename(os.path.normpath(path)), rows=rows, label=label)
+    progress(_timed("drift thresholds calibrated", started, f"{measured.pairs} random draws"))
     curated = ranges.with_plausible_ranges(calibration.apply(curated, measured), statistics,
                                                 [label, *features])
     decisions.append(f"drift and skew thresholds: a multiple of the largest distance between random "

@@ -2,6 +2,7 @@
 import os
 import re
 import tempfile
+import tracemalloc
 
 import pandas as pd
 import pytest
@@ -70,6 +71,34 @@ def test_fields_separated_by_comma_and_space_are_refused_with_how_to_convert(tmp
     [finding] = csv_files.check_csv_folder(str(tmp_path), COLUMNS)
     assert finding.problem == "Spaces after commas" and "skipinitialspace=True" in finding.expected
     assert re.search(r"a cell such as ' [\d.]+' keeps its space", finding.detail), finding.detail
+
+
+def test_a_file_is_checked_in_less_memory_than_its_size(tmp_path):
+    """The checks run before every pipeline run and `init`; held whole in memory as rows, a file
+    takes about 15 times its size (1.5M rows: 3 GB), while the pipeline itself reads in flat memory."""
+    rows = taxi_rows(15_000)
+    write_rows(str(tmp_path), rows)
+    size = os.path.getsize(tmp_path / "data.csv")
+    tracemalloc.start()
+    try:
+        assert csv_files.check_csv_file(str(tmp_path / "data.csv"), COLUMNS) == []
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < size / 4, f"peak {peak} bytes for a file of {size}"
+
+
+@pytest.mark.parametrize("content, problem, detail", [
+    (b"fare,tips\n1.5,0.2\n2.5,\xff\xfe\n", "Undecodable bytes", r"line 3\).* offset 22$"),
+    (b"\xef\xbb\xbffare,tips\n1.5,\xe9\n", "Undecodable bytes", r"line 2\).* offset 17$"),
+    (b" \r\n\n\t\n", "Empty file", ""),
+    (b"fare,tips\r\n\r\n", "No data rows", ""),
+], ids=["undecodable", "undecodable-after-bom", "whitespace-only", "header-and-blank-line"])
+def test_where_a_file_breaks_is_told_by_line_and_offset(tmp_path, content, problem, detail):
+    (tmp_path / "data.csv").write_bytes(content)
+    [finding] = csv_files.check_csv_file(str(tmp_path / "data.csv"))
+    assert finding.problem == problem
+    assert re.search(detail, f"{finding.detail} {finding.actual}"), (finding.detail, finding.actual)
 
 
 def test_label_column_is_expected_in_training_data_only():

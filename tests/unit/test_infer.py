@@ -11,7 +11,7 @@ from tensorflow_metadata.proto.v0 import schema_pb2
 
 from benchmarks import public_datasets
 from models import dataset as ds
-from schema import calibration, checks, columns, csv_files, infer
+from schema import calibration, cell_counts, checks, columns, csv_files, infer
 
 ROWS = 600
 
@@ -66,11 +66,14 @@ def test_identifier_column_is_excluded_as_id_like(crafted):
     assert _decision(draft, "sample_id") == "sample_id: excluded, ID-like (600 distinct values in 600 rows)"
 
 
-def test_integer_ids_number_the_rows_while_all_distinct_counts_stay_numeric(tmp_path):
+@pytest.mark.parametrize("counted", [cell_counts.COUNTED, 30], ids=["all-counted", "estimated"])
+def test_integer_ids_number_the_rows_while_all_distinct_counts_stay_numeric(tmp_path, monkeypatch, counted):
     """vega_datasets' US employment: 120 months of job counts in thousands, mostly all distinct (a
-    small table), plus the row number a spreadsheet export carries."""
+    small table), plus the row number a spreadsheet export carries. Decided alike when a column's
+    distinct values are estimated past the counted ones, as in a large file."""
     import vega_datasets  # pylint: disable=import-outside-toplevel
 
+    monkeypatch.setattr(cell_counts, "COUNTED", counted)
     frame = pd.read_csv(os.path.join(os.path.dirname(vega_datasets.__file__), "_data", "us-employment.csv"))
     frame.insert(0, "row_number", range(1, len(frame) + 1))
     draft = infer.infer(_csv(tmp_path, frame, "employment.csv"), "nonfarm_change")
@@ -318,6 +321,16 @@ def test_a_csv_saved_by_excel_or_r_drafts_the_same_dataset_as_the_plain_file(tmp
     saved = infer.infer(str(tmp_path / "saved.csv"), "species", name="penguins")
     assert saved.declaration == plain.declaration and saved.schema == plain.schema
     assert saved.decisions == plain.decisions
+
+
+def test_a_draft_from_bounded_cell_counts_equals_the_draft_from_every_value_counted(penguins, monkeypatch):
+    """Past `COUNTED` distinct values a column is estimated (a large file in bounded memory): with
+    20 counted, every penguin measurement is, and `NA` cells past them must still read as missing."""
+    path, _, exact = penguins
+    monkeypatch.setattr(cell_counts, "COUNTED", 20)
+    bounded = infer.infer(path, "species", name="penguins")
+    assert bounded.declaration == exact.declaration and bounded.schema == exact.schema
+    assert bounded.decisions == exact.decisions
 
 
 def test_an_unnamed_index_column_as_pandas_writes_it_is_excluded_and_the_rest_drafted_alike(

@@ -1,0 +1,50 @@
+"""`init`'s cell counts (schema/cell_counts.py): exact while a column's values repeat, bounded and
+estimated past `COUNTED` distinct values, missing-value tokens and text never lost."""
+from schema import cell_counts
+from schema.cell_counts import COUNTED, ColumnCells
+from schema.columns import MISSING_TOKENS, missing_tokens
+
+TOKENS = ("", *MISSING_TOKENS)
+CHUNK = 10_000
+
+
+def _column(cells):
+    column = ColumnCells(TOKENS)
+    for start in range(0, len(cells), CHUNK):
+        column.add(cells[start:start + CHUNK])
+    return column
+
+
+def test_a_column_whose_values_repeat_is_counted_exactly():
+    cells = [str(i % 500) for i in range(60_000)] + ["NA"] * 7
+    column = _column(cells)
+    assert column.estimate(["", "NA"]) is None
+    assert column.counts == {**{str(i): 120 for i in range(500)}, "NA": 7}
+
+
+def test_past_the_counted_values_memory_stays_bounded_and_distinct_values_are_estimated():
+    rows = 5 * COUNTED
+    column = _column([f"{i}.5" for i in range(rows)] + [""] * 3)
+    assert len(column.counts) <= COUNTED + CHUNK + 1
+    estimate = column.estimate([""])
+    assert abs(estimate - rows) < 0.05 * rows, estimate
+
+
+def test_few_distinct_values_past_the_counted_ones_are_estimated_exactly(monkeypatch):
+    monkeypatch.setattr(cell_counts, "COUNTED", 100)
+    column = _column([str(i) for i in range(3000)] * 2 + ["NA", ""])
+    assert column.estimate(["", "NA"]) == 3000
+
+
+def test_a_missing_value_token_first_seen_past_the_counted_values_is_still_found():
+    numbers = [f"{i / 7:.4f}" for i in range(3 * COUNTED)]
+    late_token = _column(numbers + ["NA", "NA"])
+    assert late_token.counts["NA"] == 2 and not late_token.text_past_counts
+    assert missing_tokens({"weight": late_token}) == {"NA": ["weight"]}
+
+
+def test_text_past_the_counted_values_keeps_a_token_from_reading_as_missing():
+    numbers = [f"{i / 7:.4f}" for i in range(3 * COUNTED)]
+    texts = _column(["NA"] + numbers + ["about 3"])
+    assert texts.text_past_counts
+    assert missing_tokens({"weight": texts}) == {}
