@@ -11,16 +11,42 @@ estimate of its distinct values (about 1.5 % off) only tells an ID from a quanti
 are still checked for missing-value tokens and for text among numbers.
 """
 import collections
-from typing import Counter, Iterable, List, Optional
+from typing import Counter, Dict, Iterable, List, Optional
 
 import pyarrow as pa
 import pyarrow.compute as pc
+from tensorflow_metadata.proto.v0 import schema_pb2
 from tfx_bsl import sketches
+from tfx_bsl.coders import csv_decoder
 
 COUNTED = 20_000  # distinct values counted exactly per column
 KMV_BUCKETS = 4096  # relative error about 1 / sqrt(buckets)
 # schema.columns.NUMBER, anchored, with the cell's surrounding spaces (RE2, as Arrow matches)
 NUMBER_CELL = r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$"
+
+
+ColumnType = csv_decoder.ColumnType
+# The schema type TFDV gives each CSV column type; a column without values is typed as TFDV types it
+SCHEMA_TYPE = {ColumnType.UNKNOWN: schema_pb2.BYTES, ColumnType.INT: schema_pb2.INT,
+               ColumnType.FLOAT: schema_pb2.FLOAT, ColumnType.STRING: schema_pb2.BYTES}
+
+
+def column_type(values: Iterable[str]) -> ColumnType:
+    """The type TFX's CSV readers (CsvExampleGen, TFDV) infer for a column of `values`: tfx_bsl's own
+    inference, value by value (empty: UNKNOWN, then INT < FLOAT < STRING)."""
+    inferrer = csv_decoder.ColumnTypeInferrer(column_names=["column"], skip_blank_lines=True)
+    accumulator: dict = {}
+    for value in values:
+        accumulator = inferrer.add_input(accumulator, [value.encode()])
+    return inferrer.extract_output(accumulator)[0].type
+
+
+def types_schema(types: Dict[str, ColumnType]) -> schema_pb2.Schema:
+    """A schema of the columns' types only: given to TFDV with `infer_type_from_schema`, its CSV
+    reader skips its own type-inference pass, which holds every parsed row in memory (1.5M rows:
+    2.6 GB against 0.7, and twice the time)."""
+    return schema_pb2.Schema(feature=[schema_pb2.Feature(name=name, type=SCHEMA_TYPE[kind])
+                                      for name, kind in types.items()])
 
 
 class ColumnCells:
@@ -34,6 +60,7 @@ class ColumnCells:
         self._tokens = frozenset(tokens)
         self._sketch: Optional[sketches.KmvSketch] = None
         self.text_past_counts = False  # a cell past the counted ones was neither empty, a token nor a number
+        self._type_past_counts = ColumnType.UNKNOWN  # of the cells past the counted ones but tokens
 
     def add(self, cells: List[str]) -> None:
         if self._sketch is None:
@@ -46,9 +73,11 @@ class ColumnCells:
         distinct = set(cells)
         for token in self._tokens.intersection(distinct):
             self.counts[token] += cells.count(token)
-        others = [] if self.text_past_counts else [c for c in distinct if c not in self._tokens]
-        if others:
+        others = [c for c in distinct if c not in self._tokens]
+        if others and not self.text_past_counts:
             self.text_past_counts = not pc.all(pc.match_substring_regex(pa.array(others), NUMBER_CELL)).as_py()
+        if others and self._type_past_counts < ColumnType.STRING:
+            self._type_past_counts = max(self._type_past_counts, column_type(others))
 
     def estimate(self, missing: Iterable[str]) -> Optional[int]:
         """The sketch's estimate of the column's distinct values but the `missing` ones (exact below
@@ -56,3 +85,8 @@ class ColumnCells:
         if self._sketch is None:
             return None
         return self._sketch.Estimate() - sum(1 for value in set(missing) if value in self.counts)
+
+    def column_type(self, missing: Iterable[str]) -> ColumnType:
+        """The column's type as TFX's CSV readers infer it, cells in `missing` read as empty."""
+        missing = set(missing)
+        return max(self._type_past_counts, column_type(v for v in self.counts if v not in missing))

@@ -19,7 +19,7 @@ import yaml
 from tensorflow_metadata.proto.v0 import schema_pb2
 
 from models import dataset as ds
-from schema import calibration, csv_files, ranges
+from schema import calibration, cell_counts, csv_files, ranges
 from schema.cell_counts import ColumnCells
 from schema.columns import EPOCH, MAX_VOCAB, MISSING_TOKENS, TIME_UNITS, InitError, feature_decision, \
     label_decision, missing_tokens, present_count, time_unit
@@ -140,7 +140,10 @@ def infer(path: str, label: str, task: str = "auto", name: Optional[str] = None,
     cells = {c: collections.Counter({v: n for v, n in counts[c].counts.items() if v not in missing_values})
              for c in header}
     started = time.monotonic()
-    statistics = csv_files.statistics_of_csv(path, missing_values)
+    # The types are known from the cells, so TFDV need not infer them (see cell_counts.types_schema)
+    typed = cell_counts.types_schema({c: counts[c].column_type(missing_values) for c in header})
+    statistics = csv_files.statistics_of_csv(
+        path, missing_values, tfdv.StatsOptions(schema=typed, infer_type_from_schema=True))
     progress(_timed("statistics (TFDV)", started))
     by_name = {s.path.step[0]: s for s in statistics.datasets[0].features}
     task, classes, decision = label_decision(label, by_name.get(label), cells[label], task, rows,
@@ -182,9 +185,12 @@ def infer(path: str, label: str, task: str = "auto", name: Optional[str] = None,
         raise InitError(f"the drafted declaration does not parse: {error}") from None
     curated = _schema(statistics, label, classes, features, rows)
     started = time.monotonic()
-    measured = calibration.calibrate(
-        lambda options: csv_files.statistics_of_csv(path, missing_values, options), curated, list(features),
-        source=os.path.basename(os.path.normpath(path)), rows=rows, label=label)
+    def statistics_of(options: tfdv.StatsOptions):  # the draft's types are the data's
+        options.infer_type_from_schema = True
+        return csv_files.statistics_of_csv(path, missing_values, options)
+
+    measured = calibration.calibrate(statistics_of, curated, list(features),
+                                     source=os.path.basename(os.path.normpath(path)), rows=rows, label=label)
     progress(_timed("drift thresholds calibrated", started, f"{measured.pairs} random draws"))
     curated = ranges.with_plausible_ranges(calibration.apply(curated, measured), statistics,
                                                 [label, *features])

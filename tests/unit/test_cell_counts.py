@@ -1,6 +1,12 @@
 """`init`'s cell counts (schema/cell_counts.py): exact while a column's values repeat, bounded and
-estimated past `COUNTED` distinct values, missing-value tokens and text never lost."""
-from schema import cell_counts
+estimated past `COUNTED` distinct values, missing-value tokens and text never lost; column types as
+TFDV infers them."""
+import pytest
+import tensorflow_data_validation as tfdv
+from tensorflow_metadata.proto.v0 import schema_pb2
+
+from benchmarks import public_datasets
+from schema import cell_counts, csv_files, infer
 from schema.cell_counts import COUNTED, ColumnCells
 from schema.columns import MISSING_TOKENS, missing_tokens
 
@@ -48,3 +54,18 @@ def test_text_past_the_counted_values_keeps_a_token_from_reading_as_missing():
     texts = _column(["NA"] + numbers + ["about 3"])
     assert texts.text_past_counts
     assert missing_tokens({"weight": texts}) == {}
+
+
+@pytest.mark.parametrize("dataset", [public_datasets.PENGUINS, public_datasets.PENGUINS_RAW], ids=lambda d: d.name)
+def test_column_types_from_the_cells_give_tfdv_the_statistics_of_its_own_type_inference(tmp_path, dataset):
+    """`init` hands TFDV the types (its CSV reader then keeps no row in memory): they must be the
+    ones TFDV infers itself, `NA` read as missing, text, dates, integers and floats alike."""
+    path = str(tmp_path / f"{dataset.name}.csv")
+    dataset.write_csv(path)
+    header, counts, _ = infer._read(path)
+    missing = ["", "NA"]
+    typed = cell_counts.types_schema({c: counts[c].column_type(missing) for c in header})
+    inferred = csv_files.statistics_of_csv(path, missing)
+    given = csv_files.statistics_of_csv(path, missing, tfdv.StatsOptions(schema=typed, infer_type_from_schema=True))
+    assert {f.type for f in typed.feature} == {schema_pb2.INT, schema_pb2.FLOAT, schema_pb2.BYTES}
+    assert given == inferred
