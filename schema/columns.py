@@ -9,7 +9,7 @@ from typing import Counter, Dict, List, Optional, Tuple
 
 from tensorflow_metadata.proto.v0 import statistics_pb2
 
-from schema.cell_counts import ColumnCells
+from schema.cell_counts import NUMBER, ColumnCells
 
 MISSING_TOKENS = ("NA", "N/A", "NaN", "nan", "null", "NULL", "None", "?", "-")
 MAX_CLASSES, AUTO_MAX_INT_CLASSES = 50, 10
@@ -34,7 +34,6 @@ EPOCH = (946684800, 4102444800)  # 2000-01-01 and 2100-01-01 in seconds since 19
 TIME_UNITS = {"seconds": 1, "milliseconds": 1000}
 DATE = re.compile(r"\d{4}(-\d{2}-|/\d{2}/)\d{2}([ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?"
                   r"|\d{1,2}/\d{1,2}/\d{4}( \d{1,2}:\d{2}(:\d{2})?( ?[AaPp][Mm])?)?")
-NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
 Stats = statistics_pb2.FeatureNameStatistics
 INT, FLOAT, STRING = Stats.INT, Stats.FLOAT, Stats.STRING
 

@@ -101,8 +101,8 @@ def _header_findings(name: str, header: List[str], columns: Sequence[str], datas
 
 @dataclasses.dataclass
 class _Scan:
-    """What the checks read of a file, in one streaming pass: flat memory whatever its size (the
-    pipeline's own reader is; a whole file in memory as rows takes 15 times its size)."""
+    """What the checks read of a file, in one streaming pass: flat memory whatever its size, as the
+    pipeline's own reader (a whole file held as rows takes many times its size)."""
     rows: List[List[str]] = dataclasses.field(default_factory=list)  # the first SPACE_ROWS, header included
     data_rows: int = 0  # non-blank rows after the header
     ragged_count: int = 0  # of them, rows with another number of fields than the header
