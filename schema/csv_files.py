@@ -1,8 +1,8 @@
 """CSV files as the pipeline reads them: the layout of a data folder (`span-N/` folders, the files
 of one span), the header as CSV writers write it (quoted names, a byte-order mark), what TFX's CSV
 reader cannot parse or would misread (empty or header-only files, compressed files and other
-formats, undecodable bytes, a wrong delimiter, a space after every comma, a name used twice, ragged
-rows, files whose headers differ) and a header that does not match the schema's columns (TFDV cannot tell an absent column from an empty optional one), and TFDV's
+formats, undecodable bytes, a wrong delimiter, a space after every comma, a name used twice, a quote
+that never closes, a NUL byte, ragged rows, files whose headers differ) and a header that does not match the schema's columns (TFDV cannot tell an absent column from an empty optional one), and TFDV's
 statistics of a CSV read as CsvExampleGen reads it. Files with structural problems never reach
 CsvExampleGen; `schema/checks.py` checks the statistics of the rest. The checks stream each file, so
 they run on a file of any size in flat memory, as the pipeline reads it.
@@ -109,6 +109,9 @@ class _Scan:
     ragged: List[int] = dataclasses.field(default_factory=list)  # the first few: index among data rows + 2
     blank: bool = True  # nothing but whitespace so far
     undecodable: Optional[Tuple[int, int, bytes]] = None  # line, byte offset, bytes from there
+    # line and text where a quote opened that no later line closes (CsvExampleGen's rule, quote parity)
+    open_quote: Optional[Tuple[int, str]] = None
+    unreadable: Optional[Tuple[int, str]] = None  # line where the CSV reader failed, and why
 
 
 def _decoded_lines(f, scan: _Scan) -> Iterator[str]:
@@ -124,25 +127,30 @@ def _decoded_lines(f, scan: _Scan) -> Iterator[str]:
             return
         scan.blank = scan.blank and not line.strip()
         offset += len(line)
+        if text.count('"') % 2:
+            scan.open_quote = None if scan.open_quote else (number, text.strip()[:80])
         yield from text.splitlines()
 
 
 def _scan(f) -> _Scan:
     scan = _Scan()
     reader = csv.reader(_decoded_lines(f, scan))
-    header = next(reader, None)
-    if header is None:
-        return scan
-    scan.rows.append(header)
-    for row in reader:
-        if len(scan.rows) < SPACE_ROWS:
-            scan.rows.append(row)
-        if row:
-            scan.data_rows += 1
-            if len(row) != len(header):
-                scan.ragged_count += 1
-                if len(scan.ragged) < MAX_EXAMPLES:
-                    scan.ragged.append(scan.data_rows + 1)
+    try:
+        header = next(reader, None)
+        if header is None:
+            return scan
+        scan.rows.append(header)
+        for row in reader:
+            if len(scan.rows) < SPACE_ROWS:
+                scan.rows.append(row)
+            if row:
+                scan.data_rows += 1
+                if len(row) != len(header):
+                    scan.ragged_count += 1
+                    if len(scan.ragged) < MAX_EXAMPLES:
+                        scan.ragged.append(scan.data_rows + 1)
+    except csv.Error as error:  # a NUL byte; a field past csv's size limit (an unclosed quote)
+        scan.unreadable = (reader.line_num, str(error))
     return scan
 
 
@@ -162,6 +170,17 @@ def check_csv_file(path: str, columns: Sequence[str] = (), dataset: str = "") ->
         line, offset, bad = scan.undecodable
         return [Finding(FILE, "Undecodable bytes", f"{name} is not UTF-8 text (line {line})",
                         "UTF-8 encoded CSV", f"byte {bad[:1]!r} at offset {offset}", (repr(bad),))]
+    if scan.open_quote:
+        line, text = scan.open_quote
+        return [Finding(FILE, "Unclosed quote",
+                        f"{name}: a quote (\") on line {line} opens a field that no later line closes, "
+                        "so the rest of the file would read as one cell",
+                        'quotes in pairs (a quote inside a quoted field is doubled: "")', f"line {line}",
+                        (text,))]
+    if scan.unreadable:
+        line, error = scan.unreadable
+        return [Finding(FILE, "Unreadable CSV", f"{name}: line {line} cannot be read as CSV ({error})",
+                        "CSV text (a NUL byte comes from a binary or damaged file)", f"line {line}")]
     if scan.blank:
         return [Finding(FILE, "Empty file", f"{name} is empty", "a header row and data rows", "0 rows")]
     rows = scan.rows

@@ -101,6 +101,30 @@ def test_where_a_file_breaks_is_told_by_line_and_offset(tmp_path, content, probl
     assert re.search(detail, f"{finding.detail} {finding.actual}"), (finding.detail, finding.actual)
 
 
+@pytest.mark.parametrize("rows_after", [2, 20_000], ids=["small-file", "past-csv-field-limit"])
+def test_a_stray_quote_is_refused_at_the_line_where_it_opens(tmp_path, rows_after):
+    """A quote that never closes makes the rest of the file one cell: TFX's reader fails on it, and
+    Python's CSV reader fails past its field-size limit, with a traceback before this check."""
+    rows = taxi_rows(rows_after + 2)
+    write_rows(str(tmp_path), rows)
+    lines = (tmp_path / "data.csv").read_text(encoding="utf-8").splitlines(keepends=True)
+    lines[2] = lines[2].replace(",", ',"', 1)
+    (tmp_path / "data.csv").write_text("".join(lines), encoding="utf-8")
+    [finding] = csv_files.check_csv_file(str(tmp_path / "data.csv"), COLUMNS)
+    assert (finding.problem, finding.actual) == ("Unclosed quote", "line 3")
+    assert finding.examples == (lines[2].strip()[:80],)
+
+
+def test_a_nul_byte_is_refused_with_its_line_not_a_traceback(tmp_path):
+    write_rows(str(tmp_path), taxi_rows(20))
+    content = (tmp_path / "data.csv").read_bytes().split(b"\n")
+    content[5] = content[5].replace(b",", b",\x00", 1)
+    (tmp_path / "data.csv").write_bytes(b"\n".join(content))
+    [finding] = csv_files.check_csv_file(str(tmp_path / "data.csv"), COLUMNS)
+    assert (finding.problem, finding.actual) == ("Unreadable CSV", "line 6")
+    assert "NUL" in finding.detail
+
+
 def test_label_column_is_expected_in_training_data_only():
     assert "tips" in COLUMNS
     serving = checks.expected_columns(tfdv.load_schema_text(TAXI_SCHEMA), "SERVING")
