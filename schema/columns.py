@@ -97,12 +97,14 @@ def label_decision(column: str, stat: Optional[Stats], cells: Counter, task: str
         if not numbers:
             raise InitError(f"--task regression needs a numeric label; {column!r} holds text (e.g. "
                             f"{', '.join(values[:3])}): use --task binary or multiclass")
-        return task, [], f"{column}: label, regression (numbers from {stat.num_stats.min:g} to {stat.num_stats.max:g})"
+        low, high = stat.num_stats.min, stat.num_stats.max  # every value, counted or not
+        return task, [], f"{column}: label, regression (numbers from {low:g} to {high:g})"
     if not all(v.is_integer() for v in numbers):
         raise InitError(f"label {column!r} holds fractional numbers, not classes: use --task regression")
     if count > MAX_CLASSES:
-        raise InitError(f"label {column!r} has {'about ' if estimate else ''}{count} distinct values, more than {MAX_CLASSES} "
-                        "classes: if it is a quantity use --task regression, else group it into fewer classes")
+        about = "about " if estimate else ""
+        raise InitError(f"label {column!r} has {about}{count} distinct values, more than {MAX_CLASSES} classes: "
+                        "if it is a quantity use --task regression, else group it into fewer classes")
     if task == "binary" and len(values) != 2:
         raise InitError(f"--task binary needs a label with two values; {column!r} has {len(values)}: "
                         "use --task multiclass")
