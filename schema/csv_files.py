@@ -214,7 +214,7 @@ def check_csv_file(path: str, columns: Sequence[str] = (), dataset: str = "") ->
     if scan.ragged:
         return [Finding(FILE, "Ragged rows", f"{name}: rows with a different number of fields than the header",
                         f"{len(header)} fields per row", f"{scan.ragged_count} rows differ",
-                        tuple(f"line {n}" for n in scan.ragged[:MAX_EXAMPLES]))]
+                        tuple(f"line {n}" for n in scan.ragged))]
     return _header_findings(name, header, columns, dataset) if columns else []
 
 

@@ -126,28 +126,28 @@ def infer(path: str, label: str, task: str = "auto", name: Optional[str] = None,
     if task not in TASKS:
         raise InitError(f"unknown task {task!r}: use one of {', '.join(TASKS)}")
     started = time.monotonic()
-    header, counts, rows = _read(path)
+    header, columns, rows = _read(path)
     progress(_timed("cells counted", started, f"{rows:,} rows, {len(header)} columns"))
     if label not in header:
         raise InitError(f"label column {label!r} is not in {path}; its columns: {', '.join(header)}")
     if rows < MIN_ROWS:
         raise InitError(f"too few rows: {path} has {rows}, at least {MIN_ROWS} are needed to train "
                         "and evaluate a model")
-    tokens = missing_tokens(counts)
+    tokens = missing_tokens(columns)
     missing_values = [""] + [t for t in MISSING_TOKENS if t in tokens]
     decisions = [f"missing values: {t!r} read as missing (found in {', '.join(tokens[t])})"
                  for t in missing_values[1:]]
-    cells = {c: collections.Counter({v: n for v, n in counts[c].counts.items() if v not in missing_values})
+    cells = {c: collections.Counter({v: n for v, n in columns[c].counts.items() if v not in missing_values})
              for c in header}
     started = time.monotonic()
     # The types are known from the cells, so TFDV need not infer them (see cell_counts.types_schema)
-    typed = cell_counts.types_schema({c: counts[c].column_type(missing_values) for c in header})
+    typed = cell_counts.types_schema({c: columns[c].column_type(missing_values) for c in header})
     statistics = csv_files.statistics_of_csv(
         path, missing_values, tfdv.StatsOptions(schema=typed, infer_type_from_schema=True))
     progress(_timed("statistics (TFDV)", started))
     by_name = {s.path.step[0]: s for s in statistics.datasets[0].features}
     task, classes, decision = label_decision(label, by_name.get(label), cells[label], task, rows,
-                                             counts[label].estimate(missing_values))
+                                             columns[label].estimate(missing_values))
     decisions.append(decision)
     features: Dict[str, dict] = {}
     excluded: Dict[str, str] = {}
@@ -155,7 +155,7 @@ def infer(path: str, label: str, task: str = "auto", name: Optional[str] = None,
     slices: List[str] = []
     for column in (c for c in header if c != label):
         spec, text, distinct = feature_decision(column, by_name.get(column), cells[column], rows,
-                                                counts[column].estimate(missing_values))
+                                                columns[column].estimate(missing_values))
         clash = names.get(ds.safe_name(column))
         if spec and clash:
             spec, text = None, f"same name as {clash!r} without punctuation and case; rename it to use it"
@@ -184,11 +184,11 @@ def infer(path: str, label: str, task: str = "auto", name: Optional[str] = None,
     except ds.DeclarationError as error:
         raise InitError(f"the drafted declaration does not parse: {error}") from None
     curated = _schema(statistics, label, classes, features, rows)
-    started = time.monotonic()
     def statistics_of(options: tfdv.StatsOptions):  # the draft's types are the data's
         options.infer_type_from_schema = True
         return csv_files.statistics_of_csv(path, missing_values, options)
 
+    started = time.monotonic()
     measured = calibration.calibrate(statistics_of, curated, list(features),
                                      source=os.path.basename(os.path.normpath(path)), rows=rows, label=label)
     progress(_timed("drift thresholds calibrated", started, f"{measured.pairs} random draws"))
