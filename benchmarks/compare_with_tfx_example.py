@@ -102,7 +102,12 @@ def _verdict(value: float, limit: float, unit: str) -> str:
     return "met" if value <= limit else f"MISSED by {value - limit:.2f}{unit}"
 
 
-def targets(measurements: List[Measurement], scale_runs: List[Measurement]) -> str:
+def _by_size(runs: List[Measurement]) -> Dict[int, Measurement]:
+    return {int(m.label.split()[0].replace(",", "")): m for m in runs}
+
+
+def targets(measurements: List[Measurement], scale_runs: List[Measurement],
+            scoring_runs: List[Measurement]) -> str:
     """Issue targets, each with its measured value and by how much it is met or missed."""
     by_label = {m.label: m for m in measurements}
     cold = by_label["this project, cold"].seconds / by_label["TFX taxi example, cold"].seconds
@@ -113,7 +118,7 @@ def targets(measurements: List[Measurement], scale_runs: List[Measurement]) -> s
              f"| cached re-run <= 10 s | {cached.seconds:.1f} s | {_verdict(cached.seconds, 10, ' s')} |",
              f"| cached re-run <= 0.3x TFX example's | {cached_ratio:.2f}x | "
              f"{_verdict(cached_ratio, 0.3, 'x')} |"]
-    sizes = {int(m.label.split()[0].replace(",", "")): m for m in scale_runs}
+    sizes, scored = _by_size(scale_runs), _by_size(scoring_runs)
     if 1_500_000 in sizes:
         big = sizes[1_500_000]
         lines += [f"| 1.5M rows <= 900 s | {big.seconds:.0f} s | {_verdict(big.seconds, 900, ' s')} |",
@@ -122,6 +127,26 @@ def targets(measurements: List[Measurement], scale_runs: List[Measurement]) -> s
         if 150_000 in sizes:
             growth = big.seconds / sizes[150_000].seconds
             lines.append(f"| time(1.5M) / time(150k) <= 11 | {growth:.1f} | {_verdict(growth, 11, '')} |")
+    if 1_500_000 in scored and 1_500_000 in sizes:
+        share = scored[1_500_000].seconds / sizes[1_500_000].seconds
+        lines.append(f"| scoring 1.5M rows <= 0.25x their cold run | {share:.2f}x | {_verdict(share, 0.25, 'x')} |")
+        if 150_000 in scored:  # both with worker processes: the same processes, more rows
+            growth = scored[1_500_000].peak_rss_mib / scored[150_000].peak_rss_mib
+            lines.append(f"| scoring peak memory(1.5M) / (150k) <= 1.25 | {growth:.2f} | "
+                         f"{_verdict(growth, 1.25, '')} |")
+    return "\n".join(lines) + "\n"
+
+
+def scoring_table(scale_runs: List[Measurement], scoring_runs: List[Measurement]) -> str:
+    if not scoring_runs:
+        return ""
+    cold = _by_size(scale_runs)
+    lines = ["", "Scoring the same data with the model each run pushed (`tfxpipe score`):", "",
+             "| data | wall time (s) | ratio to its cold run | peak memory (MiB, all processes) | exit |",
+             "|---|---:|---:|---:|---:|"]
+    for size, m in _by_size(scoring_runs).items():
+        lines.append(f"| {m.label} | {m.seconds:.1f} | {m.seconds / cold[size].seconds:.2f}x | "
+                     f"{m.peak_rss_mib:.0f} | {m.returncode} |")
     return "\n".join(lines) + "\n"
 
 
@@ -147,19 +172,21 @@ def main() -> int:
     scratch = tempfile.mkdtemp(prefix="tfx-bench-")
     measurements = (measure_project(scratch) + [measure_validate(scratch)]
                     + measure_tfx_example(scratch))
-    scale_runs = scale.measure([int(s) for s in args.sizes.split(",") if s], scratch)
+    scale_runs, scoring_runs = scale.measure([int(s) for s in args.sizes.split(",") if s], scratch)
     info = machine()
-    table = markdown(measurements, info) + scale_table(scale_runs) + targets(measurements, scale_runs)
+    table = (markdown(measurements, info) + scale_table(scale_runs)
+             + scoring_table(scale_runs, scoring_runs) + targets(measurements, scale_runs, scoring_runs))
     print(table)
     os.makedirs(RESULTS, exist_ok=True)
     with open(os.path.join(RESULTS, "compare_with_tfx_example.md"), "w", encoding="utf-8") as f:
         f.write(table)
     with open(os.path.join(RESULTS, "compare_with_tfx_example.json"), "w", encoding="utf-8") as f:
         json.dump({"machine": info, "runs": [m.summary() for m in measurements],
-                   "scale": [m.summary() for m in scale_runs]}, f, indent=2)
+                   "scale": [m.summary() for m in scale_runs],
+                   "scoring": [m.summary() for m in scoring_runs]}, f, indent=2)
     if args.update_docs:
         replace_between_markers(DOCS, MARKERS, table)
-    return finish(measurements + scale_runs, scratch)
+    return finish(measurements + scale_runs + scoring_runs, scratch)
 
 
 if __name__ == "__main__":

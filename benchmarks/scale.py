@@ -8,7 +8,7 @@ therefore keeps the sample's distribution.
 import csv
 import os
 import sys
-from typing import List
+from typing import List, Tuple
 
 import numpy as np
 
@@ -59,5 +59,18 @@ def measure_size(rows: int, scratch: str) -> Measurement:
                         metadata_path=PipelineConfig(work_dir=work, pipeline_name=TAXI_NAME).metadata_path)
 
 
-def measure(sizes: List[int], scratch: str) -> List[Measurement]:
-    return [measure_size(rows, scratch) for rows in sizes]
+def measure_scoring(rows: int, scratch: str) -> Measurement:
+    """`tfxpipe score` of the same rows with the model that run pushed (profile `auto`)."""
+    data = os.path.join(scratch, f"data-{rows}", "data.csv")
+    work = os.path.join(scratch, f"scale-{rows}")
+    command = [sys.executable, "-m", "cli", "score", data, "--dataset", TAXI_DATASET,
+               "--serving-dir", os.path.join(work, "serving"), "--out", os.path.join(work, "scored.csv")]
+    profile = profiles.choose_local(input_bytes(data))
+    return run_measured(f"{rows:,} rows ({profile})", command,
+                        log_path=os.path.join(scratch, f"score-{rows}.log"))
+
+
+def measure(sizes: List[int], scratch: str) -> Tuple[List[Measurement], List[Measurement]]:
+    """Per size: the pipeline's cold run, then the scoring of its data."""
+    runs = [measure_size(rows, scratch) for rows in sizes]
+    return runs, [measure_scoring(rows, scratch) for rows in sizes]

@@ -6,7 +6,8 @@
   would change in it;
 - `serve` serves pushed models with TF Serving's REST/gRPC APIs, `predict` queries a server with CSV
   rows, `monitor` checks logged requests for skew and drift, `deploy-config` writes TF Serving's
-  deployment files."""
+  deployment files;
+- `score` writes every row of a CSV file back with a pushed model's predictions, without a server."""
 import argparse
 import dataclasses
 import json
@@ -15,7 +16,7 @@ import sys
 import time
 from typing import List, Optional, Tuple
 
-from cli import cluster_commands, data_commands, options, serving_commands
+from cli import cluster_commands, data_commands, options, score_command, serving_commands
 from pipeline import metadata_store, profiles, progress
 from pipeline.configs import ConfigError, PipelineConfig, check_hyperparameters
 from serving import process_exit
@@ -243,6 +244,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     _pipeline_parsers(subparsers)
     data_commands.add_parsers(subparsers)
     serving_commands.add_parsers(subparsers)
+    score_command.add_parser(subparsers)
     cluster_commands.add_parser(subparsers)
     args = parser.parse_args(argv)
     args.verbose = verbose

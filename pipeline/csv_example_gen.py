@@ -14,7 +14,7 @@ split hashing. Cells equal to one of the dataset's missing-value tokens (`custom
 are read as empty, as TFX reads an empty cell.
 """
 import os
-from typing import Any, Dict, FrozenSet, Iterable, List, Sequence, Tuple
+from typing import Any, Dict, FrozenSet, Iterable, List, NamedTuple, Sequence
 
 import apache_beam as beam
 import tensorflow as tf
@@ -38,29 +38,35 @@ from schema import csv_files
 
 CHUNK_BYTES = 4 << 20  # tens of thousands of rows: enough ranges to keep every worker busy
 
-ByteRange = Tuple[str, int, int]  # file, start offset, end offset
+class ByteRange(NamedTuple):
+    path: str
+    start: int  # offset of its first record
+    end: int  # offset past its last record
+    line: int  # the file's line number (from 1) where its first record starts
 
 
 def plan_ranges(path: str, chunk_bytes: int) -> Iterable[ByteRange]:
     """Record-aligned byte ranges of about `chunk_bytes` covering a CSV file after its header."""
     with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as f:
         start = offset = len(f.readline())
+        start_line = lines = 2
         open_quotes = False
         for line in f:
             offset += len(line)
+            lines += 1
             open_quotes ^= line.count(b'"') % 2 == 1
             if not open_quotes and offset - start >= chunk_bytes:
-                yield path, start, offset
-                start = offset
+                yield ByteRange(path, start, offset, start_line)
+                start, start_line = offset, lines
         if open_quotes:
             raise ValueError(f"Csv record had unbalanced quotes. File: {path}")
         if offset > start:
-            yield path, start, offset
+            yield ByteRange(path, start, offset, start_line)
 
 
 def read_records(byte_range: ByteRange) -> Iterable[str]:
     """The CSV records of one range, multi-line quoted fields joined (as TFX's reader does)."""
-    path, start, end = byte_range
+    path, start, end, _ = byte_range
     buffer = tfx_csv._CsvLineBuffer()  # pylint: disable=protected-access
     with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as f:
         f.seek(start)

@@ -123,6 +123,11 @@ class LoadedVersion:
                 key: input_type(info) for key, info in self.signature(name).inputs.items()}
         return types
 
+    def close(self) -> None:
+        """Frees the Session and its callables now, not whenever the object is collected."""
+        self._callables.clear()
+        self._session.close()
+
     def run(self, name: str, inputs: Dict[str, np.ndarray]) -> Dict[str, np.ndarray]:
         """Runs signature `name` on numpy inputs keyed by its input names (the caller checks them);
         returns every output by name. Thread-safe, as Session callables are."""

@@ -148,6 +148,33 @@ def test_served_answers_equal_the_in_process_call_and_predict_names_the_classes(
     assert accuracy >= 0.75, f"the first rows' classes are mostly wrong: {accuracy:.2f}"
 
 
+def test_score_writes_every_row_back_with_the_pushed_models_answers(trained, tmp_path):
+    source = os.path.join(trained.data, f"{trained.case.name}.csv")
+    out = str(tmp_path / "scored.csv")
+    scored = tfxpipe("score", source, "--dataset", trained.folder, "--serving-dir",
+                     trained.serving_dir, "--out", out, offline=True)
+    assert scored.returncode == 0, scored.stdout + scored.stderr[-3000:]
+    frame = pd.read_csv(source, dtype=str, keep_default_na=False)
+    written = pd.read_csv(out, dtype=str, keep_default_na=False)
+    assert f"Scored {len(frame):,} rows" in scored.stdout
+    pd.testing.assert_frame_equal(written[list(frame.columns)], frame)  # every row, in order
+    serialized, _ = _rows(trained, len(frame))
+    in_process = tf.saved_model.load(trained.summary().pushed_destination).signatures[
+        "serving_default"](examples=tf.constant(serialized))
+    (expected,) = [v.numpy() for v in in_process.values()]
+    declaration = trained.declaration
+    label = declaration.label
+    if declaration.task.value == "regression":
+        np.testing.assert_allclose(written[f"predicted_{label.column}"].astype(np.float32),
+                                   expected[:, 0], rtol=1e-5)
+        return
+    probabilities = expected if expected.shape[1] > 1 else np.hstack([1 - expected, expected])
+    columns = [f"probability_{name}" for name in label.classes]
+    np.testing.assert_allclose(written[columns].astype(np.float32), probabilities, rtol=1e-5, atol=1e-6)
+    assert list(written[f"predicted_{label.column}"]) == [label.classes[i] for i in
+                                                          written[columns].astype(np.float32).to_numpy().argmax(axis=1)]
+
+
 def test_penguins_missing_values_written_na_are_missing_not_strings(tmp_path_factory):
     declaration = dataset_module.load(_init_only(CASES[0], tmp_path_factory))
     assert "NA" in declaration.missing_values

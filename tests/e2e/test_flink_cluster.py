@@ -2,14 +2,18 @@
 JobManager, two TaskManagers, Beam's job server, SDK workers from this environment), compared
 with the DirectRunner's cold run of the same data. `make test` fetches the cluster's files first
 (`tfxpipe cluster fetch`); the run itself downloads nothing."""
+import filecmp
 import json
 import os
+import subprocess
+import sys
 import urllib.request
 
 import pytest
 import tensorflow_data_validation as tfdv
 
 from pipeline import evaluation, flink_cluster, metadata_store, runs
+from tests.conftest import TAXI_CSV
 from tests.e2e.conftest import PipelineWorkspace
 
 BEAM_COMPONENTS = ("CsvExampleGen", "StatisticsGen", "Transform", "Evaluator")
@@ -68,6 +72,24 @@ def test_the_cluster_run_pushed_a_model_with_the_same_statistics_and_metrics_as_
     direct_metrics = evaluation.load(cold_run.summary.evaluation_uri).overall
     assert flink_metrics["example_count"] == direct_metrics["example_count"]
     assert abs(flink_metrics["auc"] - direct_metrics["auc"]) < 0.02  # same data, same split
+
+
+def test_scoring_on_the_cluster_writes_what_the_direct_runner_writes(flink_run, tmp_path):
+    flink_workspace, _, jobs_before, temporary = flink_run
+    profiles = {"flink": ["--profile-setting", f"flink_master=localhost:{flink_cluster.REST_PORT}"],
+                "local": []}
+    for profile, settings in profiles.items():
+        scored = subprocess.run(
+            [sys.executable, "-m", "cli", "score", TAXI_CSV, "--serving-dir", flink_workspace.serving_dir,
+             "--out", str(tmp_path / f"{profile}.csv"), "--profile", profile, *settings],
+            capture_output=True, text=True, timeout=600, check=False,
+            env={**os.environ, "TMPDIR": str(temporary)})
+        assert scored.returncode == 0, f"{scored.stdout}\n{scored.stderr[-5000:]}"
+        assert "Scored 15,002 rows" in scored.stdout
+    assert filecmp.cmp(tmp_path / "flink.csv", tmp_path / "local.csv", shallow=False)
+    with urllib.request.urlopen(f"http://localhost:{flink_cluster.REST_PORT}/jobs/overview") as r:
+        jobs = json.load(r)["jobs"]
+    assert [job["state"] for job in jobs].count("FINISHED") == len(jobs_before) + 1
 
 
 def test_the_cluster_run_leaves_no_temporary_files(flink_run):

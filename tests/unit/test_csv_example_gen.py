@@ -38,13 +38,16 @@ def _records(path, chunk_bytes):
 
 
 @pytest.mark.parametrize("chunk_bytes", [1, 20, 1 << 20])
-def test_ranges_cover_every_record_once_and_keep_quoted_line_breaks_whole(tmp_path, chunk_bytes):
+def test_ranges_cover_every_record_once_keep_quoted_line_breaks_whole_and_know_their_line(tmp_path, chunk_bytes):
     path = str(tmp_path / "data.csv")
     _write(path, TRICKY_ROWS)
     ranges, records = _records(path, chunk_bytes)
     assert [list(next(csv.reader(io.StringIO(r)))) for r in records] == TRICKY_ROWS[1:]
     assert all(a[2] == b[1] for a, b in zip(ranges, ranges[1:]))  # contiguous, no overlap
     assert ranges[-1][2] == os.path.getsize(path)
+    with open(path, "rb") as f:
+        data = f.read()
+    assert [r.line for r in ranges] == [data[:r.start].count(b"\n") + 1 for r in ranges]
     if chunk_bytes == 1:
         assert len(ranges) == len(TRICKY_ROWS) - 1  # one record per range at the smallest size
 

@@ -1,0 +1,258 @@
+"""Batch scoring: every row of a CSV file through a pushed model version, into a CSV file, on Beam.
+
+TFX's BulkInferrer scores examples inside a pipeline run, from ExampleGen's output, into
+PredictionLog records; a user holding a file of new rows wants the rows back with their
+predictions. Here the file is read as the pipeline's CsvExampleGen reads it (record-aligned byte
+ranges, in parallel, in flat memory: `csv_example_gen`), each row becomes the tf.Example a serving
+client sends (`serving/examples.py`: the curated schema's types, the dataset's missing-value tokens),
+and the model's `serving_default` signature runs as the model server runs it
+(`serving/loaded_version.py`), on batches of rows.
+
+Why each byte range is scored and written whole by one DoFn call rather than through tfx_bsl's
+RunInference: RunInference takes examples one by one and answers PredictionLogs, so rows lose their
+order and their line in the file. A range keeps both: its rows are written, in order, to a part file
+of their own, the parts are joined in the file's order, and a cell that cannot be converted is named
+by its line. The output appears complete or not at all (written beside, then renamed).
+"""
+import atexit
+import csv
+import dataclasses
+import io
+import os
+import re
+import time
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+
+import apache_beam as beam
+import numpy as np
+from apache_beam.io.filesystems import FileSystems
+from apache_beam.metrics.metric import MetricsFilter
+from apache_beam.options.pipeline_options import PipelineOptions
+from apache_beam.utils import shared
+from tensorflow.python.saved_model import loader_impl  # pylint: disable=no-name-in-module
+from tensorflow_metadata.proto.v0 import schema_pb2
+
+from models import signatures
+from models.dataset import Dataset, Task
+from pipeline import csv_example_gen
+from schema import csv_files
+from serving import examples
+from serving.loaded_version import LoadedVersion
+
+BATCH_ROWS = 1024  # rows per model call: past a few hundred, the call's cost per row is flat
+SIGNATURE = "serving_default"
+ROWS_COUNTER = "rows"
+
+
+class ScoringError(ValueError):
+    """The file, the model or the output cannot be scored as asked; the message says why."""
+
+
+def prediction_columns(dataset: Dataset) -> List[str]:
+    """The columns added to each row: the predicted class (or value), then classification's
+    probability of every class, in the declaration's order."""
+    label = dataset.label
+    if dataset.task is Task.REGRESSION:
+        return [f"predicted_{label.column}"]
+    return [f"predicted_{label.column}", *(f"probability_{name}" for name in label.classes)]
+
+
+def check_signature(version_dir: str, dataset: Dataset) -> str:
+    """serving_default's output name, after checking that its answers are those of a model of
+    `dataset` (a version of another dataset's model would be scored into nonsense columns)."""
+    meta_graph = loader_impl.SavedModelLoader(version_dir).get_meta_graph_def_from_tags(["serve"])
+    signature = meta_graph.signature_def.get(SIGNATURE)
+    key = signatures.prediction_key(dataset.task)
+    classes = len(dataset.label.classes)
+    width = classes if dataset.task is Task.MULTICLASS else 1
+    if signature is None or key not in signature.outputs:
+        answers = ", ".join(signature.outputs) if signature else f"no {SIGNATURE} signature"
+        raise ScoringError(f"{version_dir} answers {answers}, not the {key!r} of a "
+                           f"{dataset.task.value} model: is it a model of dataset {dataset.name!r}?")
+    dims = [d.size for d in signature.outputs[key].tensor_shape.dim]
+    if len(dims) != 2 or dims[1] != width:
+        raise ScoringError(f"{version_dir} answers {key} of shape {dims}, but a {dataset.task.value} "
+                           f"model of {dataset.name!r} answers {width} value(s) per row: is it a "
+                           "model of this dataset?")
+    return key
+
+
+@dataclasses.dataclass(frozen=True)
+class Job:
+    """What every worker needs to score its ranges (pickled to them)."""
+    csv_path: str
+    header: Tuple[str, ...]
+    sent: Tuple[Tuple[int, str], ...]  # (column index, name) of the model's features
+    types: Dict[str, int]  # schema type of each sent feature
+    missing_values: Tuple[str, ...]
+    model_path: str
+    output: str  # serving_default's output
+    classes: Tuple[str, ...]  # () for regression
+    parts_dir: str
+
+    def part(self, index: int) -> str:
+        return FileSystems.join(self.parts_dir, f"part-{index:06d}.csv")
+
+
+def _prediction_cells(job: Job, answers: np.ndarray) -> List[List[str]]:
+    if not job.classes:
+        return [[str(value)] for value in answers[:, 0]]
+    if answers.shape[1] == 1:  # binary: P(second class)
+        answers = np.hstack([np.float32(1) - answers, answers])
+    best = answers.argmax(axis=1)
+    return [[job.classes[b], *map(str, row)] for b, row in zip(best, answers)]
+
+
+def _load(version: int, path: str) -> LoadedVersion:
+    model = LoadedVersion(version, path)
+    # Closed while TensorFlow is still loaded: a worker process's interpreter shutdown would free
+    # the Session's callables after TensorFlow's modules, and print their failing finalizers.
+    atexit.register(model.close)
+    return model
+
+
+class _ScoreRange(beam.DoFn):
+    """One byte range: its rows converted, scored in batches and written, in order, to its part."""
+
+    def __init__(self, job: Job):
+        self._job = job
+        self._shared = shared.Shared()  # one loaded model per worker process, whatever its threads
+        self._model: Optional[LoadedVersion] = None
+        self._rows = beam.metrics.Metrics.counter(__name__, ROWS_COUNTER)
+
+    def setup(self):
+        path = self._job.model_path
+        version = int(os.path.basename(path.rstrip("/")))
+        self._model = self._shared.acquire(lambda: _load(version, path), tag=path)
+
+    def _score(self, rows: List[List[str]], serialized: List[bytes], out) -> None:
+        answers = self._model.run(SIGNATURE, {"examples": np.array(serialized, dtype=object)})
+        text = io.StringIO()
+        writer = csv.writer(text, lineterminator="\n")
+        for row, predicted in zip(rows, _prediction_cells(self._job, answers[self._job.output])):
+            writer.writerow(row + predicted)
+        out.write(text.getvalue().encode("utf-8"))
+        self._rows.inc(len(rows))
+
+    def process(self, indexed_range: Tuple[int, csv_example_gen.ByteRange]) -> Iterable[int]:
+        index, byte_range = indexed_range
+        job = self._job
+        name, width = os.path.basename(job.csv_path), len(job.header)
+        line = byte_range.line
+        rows: List[List[str]] = []
+        serialized: List[bytes] = []
+        with FileSystems.create(job.part(index)) as out:
+            for record in csv_example_gen.read_records(byte_range):
+                cells = next(csv.reader([record]), [])
+                if cells:  # a blank line is no row, as in CsvExampleGen
+                    if len(cells) != width:
+                        raise ScoringError(f"{name} line {line}: {len(cells)} fields, but its "
+                                           f"header has {width}")
+                    try:
+                        example = examples.to_example({n: cells[i] for i, n in job.sent},
+                                                      job.types, job.missing_values)
+                    except ValueError as error:
+                        raise ScoringError(f"{name} line {line}: {error}") from None
+                    rows.append(cells)
+                    serialized.append(example.SerializeToString())
+                    if len(rows) == BATCH_ROWS:
+                        self._score(rows, serialized, out)
+                        rows, serialized = [], []
+                line += record.count("\n") or 1
+            if rows:
+                self._score(rows, serialized, out)
+        yield index
+
+
+def _indexed_ranges(path: str) -> Iterable[Tuple[int, csv_example_gen.ByteRange]]:
+    return enumerate(csv_example_gen.plan_ranges(path, csv_example_gen.CHUNK_BYTES))
+
+
+@dataclasses.dataclass(frozen=True)
+class Scored:
+    rows: int
+    seconds: float
+    passed_through: Tuple[str, ...]  # columns written back but not sent to the model
+
+
+def _join(job: Job, header: Sequence[str], target: str) -> None:
+    """Header, then the parts in the file's order, into `target`."""
+    text = io.StringIO()
+    csv.writer(text, lineterminator="\n").writerow(header)
+    with FileSystems.create(target) as out:
+        out.write(text.getvalue().encode("utf-8"))
+        pattern = FileSystems.join(job.parts_dir, "part-*.csv")
+        parts = sorted(m.path for m in FileSystems.match([pattern])[0].metadata_list)
+        for part in parts:
+            with FileSystems.open(part) as f:
+                for chunk in iter(lambda f=f: f.read(1 << 20), b""):
+                    out.write(chunk)
+
+
+def score(csv_path: str, out_path: str, dataset: Dataset, schema: schema_pb2.Schema,
+          version_dir: str, beam_args: Sequence[str]) -> Scored:
+    """Writes `out_path`: every row of `csv_path` (a checked CSV file) with the predictions of
+    the model in `version_dir`. Raises ScoringError, leaving nothing behind, when it cannot."""
+    with FileSystems.open(csv_path) as f:
+        header = tuple(csv_files.parse_header(f.readline()))
+    features = dataset.feature_names()
+    missing = [name for name in features if name not in header]
+    if missing:
+        raise ScoringError(f"{os.path.basename(csv_path)} has no column {', '.join(missing)}: the "
+                           "model needs every feature it was trained on (a column with no values "
+                           "can be written empty)")
+    added = prediction_columns(dataset)
+    clash = sorted(set(added) & set(header))
+    if clash:
+        raise ScoringError(f"{os.path.basename(csv_path)} already has column(s) {', '.join(clash)}, "
+                           "which scoring adds: rename them")
+    types = examples.feature_types(schema)
+    job = Job(csv_path=csv_path, header=header,
+              sent=tuple((i, name) for i, name in enumerate(header) if name in features),
+              types={name: types[name] for name in features},
+              missing_values=tuple(dataset.missing_values),
+              model_path=version_dir, output=check_signature(version_dir, dataset),
+              classes=tuple(dataset.label.classes) if dataset.task.is_classification else (),
+              parts_dir=_beside(out_path, "parts"))
+    partial = _beside(out_path, "partial")
+    started = time.monotonic()
+    try:
+        with beam.Pipeline(options=PipelineOptions(list(beam_args))) as pipeline:
+            _ = (pipeline
+                 | "File" >> beam.Create([csv_path])
+                 | "PlanRanges" >> beam.FlatMap(_indexed_ranges)
+                 | "SpreadRanges" >> beam.Reshuffle()
+                 | "Score" >> beam.ParDo(_ScoreRange(job)))
+        _join(job, [*header, *added], partial)
+        FileSystems.rename([partial], [out_path])
+    except Exception as error:  # pylint: disable=broad-except
+        message = _worker_error(error)
+        if message is None:
+            raise
+        raise ScoringError(message) from None
+    finally:
+        _remove(partial, job.parts_dir)
+    counters = pipeline.result.metrics().query(MetricsFilter().with_name(ROWS_COUNTER))["counters"]
+    return Scored(rows=sum(c.committed for c in counters), seconds=time.monotonic() - started,
+                  passed_through=tuple(name for name in header if name not in features))
+
+
+def _worker_error(error: Exception) -> Optional[str]:
+    """The message of a ScoringError raised in a worker, which reaches here as the runner wraps it:
+    the same exception with the step's name added (in-process), or a RuntimeError carrying the
+    worker's traceback (worker processes, clusters)."""
+    found = re.findall(r"ScoringError: (.+?)(?: \[while running '[^']*'\])*$",
+                       f"{type(error).__name__}: {error}", re.MULTILINE)
+    return found[-1] if found else None
+
+
+def _beside(path: str, what: str) -> str:
+    """A hidden path next to `path`, unique to this process."""
+    folder, name = os.path.split(path)
+    return FileSystems.join(folder or ".", f".{name}.{what}-{os.getpid()}")
+
+
+def _remove(*paths: str) -> None:
+    existing = [path for path in paths if FileSystems.exists(path)]
+    if existing:
+        FileSystems.delete(existing)
