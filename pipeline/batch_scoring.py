@@ -34,7 +34,7 @@ from tensorflow_metadata.proto.v0 import schema_pb2
 
 from models import signatures
 from models.dataset import Dataset, Task
-from pipeline import csv_example_gen
+from pipeline import csv_example_gen, runner
 from schema import csv_files
 from serving import examples
 from serving.loaded_version import LoadedVersion
@@ -217,7 +217,8 @@ def score(csv_path: str, out_path: str, dataset: Dataset, schema: schema_pb2.Sch
     partial = _beside(out_path, "partial")
     started = time.monotonic()
     try:
-        with beam.Pipeline(options=PipelineOptions(list(beam_args))) as pipeline:
+        with runner.temporary_files_removed_after(), beam.Pipeline(
+                options=PipelineOptions(list(beam_args))) as pipeline:
             _ = (pipeline
                  | "File" >> beam.Create([csv_path])
                  | "PlanRanges" >> beam.FlatMap(_indexed_ranges)

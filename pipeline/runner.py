@@ -74,7 +74,7 @@ class _LocalRunWithId(LocalDagRunner):
 
 
 @contextlib.contextmanager
-def _temporary_files_removed_after() -> Iterator[None]:
+def temporary_files_removed_after() -> Iterator[None]:
     """Points the temporary directory of the run (this process's `tempfile`, and TMPDIR for the
     processes it starts) at a folder removed when the run ends. What the libraries leave there is
     theirs to clean and they do not: for remote Beam runners TFX builds an sdist of itself per Beam
@@ -164,7 +164,7 @@ def run(config: PipelineConfig, run_id: str,
     absl_logger = absl_logging.get_absl_logger()
     absl_logger.addHandler(handler)
     try:
-        with metadata_server_fixes.applied(config.metadata_uri), _temporary_files_removed_after():
+        with metadata_server_fixes.applied(config.metadata_uri), temporary_files_removed_after():
             _LocalRunWithId(run_id).run(create_pipeline(config), run_options=run_options)
     except checks.DataValidationError as error:
         run_summary.record_failure(store, run_id, gate.DataGate.__name__, str(error))

@@ -169,10 +169,10 @@ def test_score_writes_every_row_back_with_the_pushed_models_answers(trained, tmp
                                    expected[:, 0], rtol=1e-5)
         return
     probabilities = expected if expected.shape[1] > 1 else np.hstack([1 - expected, expected])
-    columns = [f"probability_{name}" for name in label.classes]
-    np.testing.assert_allclose(written[columns].astype(np.float32), probabilities, rtol=1e-5, atol=1e-6)
-    assert list(written[f"predicted_{label.column}"]) == [label.classes[i] for i in
-                                                          written[columns].astype(np.float32).to_numpy().argmax(axis=1)]
+    scores = written[[f"probability_{name}" for name in label.classes]].astype(np.float32).to_numpy()
+    np.testing.assert_allclose(scores, probabilities, rtol=1e-5, atol=1e-6)
+    best = [label.classes[i] for i in scores.argmax(axis=1)]
+    assert list(written[f"predicted_{label.column}"]) == best
 
 
 def test_penguins_missing_values_written_na_are_missing_not_strings(tmp_path_factory):
