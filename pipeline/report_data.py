@@ -6,6 +6,7 @@ Numeric features are drawn as cumulative shares at TFDV's quantile boundaries (e
 boundaries, so curves compare where bars could not); categorical ones as the shares of this span's
 most frequent values in both spans.
 """
+import json
 import os
 import re
 from typing import Dict, List, Optional, Set, Tuple
@@ -15,7 +16,7 @@ import tensorflow_data_validation as tfdv
 from ml_metadata.proto import metadata_store_pb2
 from tensorflow_metadata.proto.v0 import statistics_pb2
 
-from pipeline import report_charts, run_summary
+from pipeline import code_digest, report_charts, run_summary
 from schema import distances
 
 SPLIT = "Split-train"
@@ -91,8 +92,26 @@ def feature_charts(series: List[Series], flagged: Set[str]) -> List[str]:
     return out + ["</div>"]
 
 
-def distributions(store, run_id: str) -> List[str]:
-    """The run's span beside the previous span, as its data gate compared them."""
+def distributions(store, run_id: str, cache_path: Optional[str] = None) -> List[str]:
+    """The run's span beside the previous span, as its data gate compared them.
+
+    Drawing takes seconds (a matplotlib chart per feature), most of an unchanged re-run's report,
+    and such a re-run compares the same statistics: with `cache_path`, the charts last drawn are
+    kept there and reused while the statistics (artifacts, never rewritten, named by their URIs),
+    the flagged features and the drawing code are the same."""
     current_uri, previous_uri, flagged = _statistics_of(store, run_id)
-    return feature_charts([("this span", _load(current_uri)), ("previous span", _load(previous_uri))],
-                          flagged)
+    key = [current_uri, previous_uri, sorted(flagged), code_digest.code_digest(f"{__name__}.feature_charts")]
+    if cache_path and tf.io.gfile.exists(cache_path):
+        with tf.io.gfile.GFile(cache_path) as f:
+            cached = json.load(f)
+        if cached["key"] == key:
+            return cached["charts"]
+    charts = feature_charts([("this span", _load(current_uri)), ("previous span", _load(previous_uri))],
+                            flagged)
+    if cache_path:
+        tf.io.gfile.makedirs(os.path.dirname(cache_path))
+        partial = f"{cache_path}.{os.getpid()}"
+        with tf.io.gfile.GFile(partial, "w") as f:
+            json.dump({"key": key, "charts": charts}, f)
+        tf.io.gfile.rename(partial, cache_path, overwrite=True)
+    return charts

@@ -17,6 +17,9 @@ from schema import report
 _DECISION = "<p id='decision' class='{cls}'>{text}</p>"
 
 
+CHARTS_CACHE = ".distributions.json"  # the data charts last drawn (report_data.distributions)
+
+
 def path_for(report_dir: str, run_id: str) -> str:
     return os.path.join(report_dir, "runs", run_id.replace(":", "-") + ".html")
 
@@ -173,6 +176,7 @@ def write(store, record: runs.RunRecord, report_dir: str, dataset) -> str:
              else f"skipped: {summary.infra_failure[len(run_summary.NOT_VALIDATED):]}"
              if summary.infra_failure.startswith(run_summary.NOT_VALIDATED) else f"FAILED: {summary.infra_failure}")
     title = f"Pipeline run {run_id}"
+    charts_cache = os.path.join(os.path.dirname(path_for(report_dir, run_id)), CHARTS_CACHE)
     parts = [
         f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>",
         f"<style>{report.STYLE}</style></head><body><h1>{html.escape(title)}</h1>",
@@ -192,7 +196,8 @@ def write(store, record: runs.RunRecord, report_dir: str, dataset) -> str:
         f"<h2>Push</h2><p>{pushed}</p>",
         "<h2>Evaluation (eval split)</h2>", *_charts(result, task, dataset.label.classes),
         *_metrics(result, task),
-        "<h2>Data</h2>", *report_data.distributions(store, run_id), *_statistics(store, run_id),
+        "<h2>Data</h2>", *report_data.distributions(store, run_id, charts_cache),
+        *_statistics(store, run_id),
         f"<h2>Lineage</h2><pre>{html.escape(runs.lineage(store, run_id))}</pre>",
         "</body></html>",
     ]

@@ -2,7 +2,7 @@
 import math
 import re
 
-from pipeline import evaluation, report_charts
+from pipeline import evaluation, report_charts, report_data
 from pipeline.evaluation_plots import Bucket, SlicePlots, Thresholds
 
 
@@ -61,3 +61,44 @@ def test_regression_calibration_draws_predicted_vs_actual_and_residuals():
 def test_a_feature_name_with_quotes_is_escaped_in_its_chart():
     chart = report_charts.distribution("it's", [("this span", ["a", "b"], [0.4, 0.6])], flagged=True)
     assert "id='chart-distribution-it&#x27;s'" in chart and "anomaly found" in chart
+
+
+def _statistics_folder(root, frame) -> str:
+    """A StatisticsGen-like artifact folder: TFDV statistics of `frame` as its train split."""
+    import tensorflow_data_validation as tfdv  # pylint: disable=import-outside-toplevel
+
+    split = root / report_data.SPLIT
+    split.mkdir(parents=True)
+    statistics = tfdv.generate_statistics_from_dataframe(frame)
+    (split / "FeatureStats.pb").write_bytes(statistics.SerializeToString())
+    return str(root)
+
+
+def test_a_rerun_on_the_same_statistics_reuses_the_charts_and_new_statistics_are_drawn(
+        taxi_frame, tmp_path, monkeypatch):
+    columns = ["fare", "payment_type", "trip_miles"]
+    first = _statistics_folder(tmp_path / "span-1", taxi_frame[columns][:7000])
+    second = _statistics_folder(tmp_path / "span-2", taxi_frame[columns][7000:])
+    compared = {"run": (second, first, set())}
+    monkeypatch.setattr(report_data, "_statistics_of", lambda store, run_id: compared[run_id])
+    drawn = []
+
+    def draw(name, *_):  # each drawing its own: a chart drawn again is another chart
+        drawn.append(name)
+        return f"<svg>{name} {len(drawn)}</svg>"
+
+    monkeypatch.setattr(report_charts, "cumulative", draw)
+    monkeypatch.setattr(report_charts, "distribution", draw)
+    cache = str(tmp_path / "reports" / "runs" / ".distributions.json")
+    charts = report_data.distributions(None, "run", cache)
+    assert sorted(drawn) == columns and len(charts) == 5  # three charts in their <div>
+    assert report_data.distributions(None, "run", cache) == charts and len(drawn) == 3
+    compared["run"] = (second, first, {"fare"})  # the gate flagged a feature: drawn again
+    assert report_data.distributions(None, "run", cache) != charts and len(drawn) == 6
+    compared["run"] = (second, second, {"fare"})  # the same span against other statistics
+    report_data.distributions(None, "run", cache)
+    assert len(drawn) == 9
+    compared["run"] = (first, second, {"fare"})
+    report_data.distributions(None, "run", cache)
+    assert len(drawn) == 12
+    assert report_data.distributions(None, "run", None) and len(drawn) == 15  # no cache: drawn
