@@ -38,8 +38,6 @@ def score(args: argparse.Namespace) -> int:
     from pipeline import batch_scoring
     from schema import csv_files, report
 
-    if not args.verbose:  # a worker's error is reported once, below, not as Beam logs it
-        logging.getLogger("apache_beam").setLevel(logging.CRITICAL)
     dataset = options.dataset(args)
     if not os.path.isfile(args.csv):
         print(f"error: {args.csv} is not a file")
@@ -54,6 +52,10 @@ def score(args: argparse.Namespace) -> int:
     beam_args = (*profiles.beam_args(profile, profiles.parse_settings(args.profile_settings)),
                  *(args.beam_args or ()))
     print(f"Scoring {args.csv} with {version_dir} (profile {profile})", flush=True)
+    beam_logger = logging.getLogger("apache_beam")
+    level = beam_logger.level
+    if not args.verbose:  # a worker's error is reported once, below, not also as Beam logs it
+        beam_logger.setLevel(logging.CRITICAL)
     try:
         scored = batch_scoring.score(os.path.abspath(args.csv), os.path.abspath(out), dataset,
                                      tfdv.load_schema_text(args.schema or dataset.schema_file),
@@ -61,6 +63,8 @@ def score(args: argparse.Namespace) -> int:
     except batch_scoring.ScoringError as error:
         print(f"error: {error}; nothing was written")
         return 1
+    finally:
+        beam_logger.setLevel(level)
     print(f"Scored {scored.rows:,} rows in {scored.seconds:.1f} s: {out}")
     print(f"Added columns: {', '.join(batch_scoring.prediction_columns(dataset))}")
     if scored.passed_through:

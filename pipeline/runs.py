@@ -127,9 +127,11 @@ def record(store: mlmd.MetadataStore, run_id: str, running_run_id: Optional[str]
     )
 
 
-def records(store: mlmd.MetadataStore, running_run_id: Optional[str] = None) -> List[RunRecord]:
-    """Every run, newest first."""
-    return [record(store, run_id, running_run_id) for run_id in reversed(run_summary.run_ids(store))]
+def records(store: mlmd.MetadataStore, running_run_id: Optional[str] = None,
+            newest: Optional[int] = None) -> List[RunRecord]:
+    """Every run (or the `newest` ones), newest first."""
+    run_ids = run_summary.run_ids(store)[::-1][:newest]
+    return [record(store, run_id, running_run_id) for run_id in run_ids]
 
 
 def span_text(spans: List[int]) -> str:

@@ -1,6 +1,6 @@
-"""The runs index page, `<work dir>/reports/<pipeline>/index.html`, rewritten after every run: every
-run recorded in ML Metadata with its status, spans, main metric, blessing and pushed version, a link
-to its report, the main metric over the runs, and which version is being served."""
+"""The runs index page, `<work dir>/reports/<pipeline>/index.html`, rewritten after every run: the
+last INDEX_RUNS runs recorded in ML Metadata, each with its status, spans, main metric, blessing,
+pushed version and a link to its report; the main metric over those runs; which version is served."""
 import html
 import os
 from typing import List, Optional
@@ -8,10 +8,14 @@ from typing import List, Optional
 import tensorflow as tf
 
 from models.dataset import Task
-from pipeline import evaluation, metrics, report_charts, run_report, runs
+from pipeline import evaluation, metrics, report_charts, run_report, run_summary, runs
 from schema import report
 
 INDEX_FILE = "index.html"
+# Runs listed: reading a run's record from MLMD and TFMA takes ~16 ms, and the index is rewritten
+# after every run, so listing every run would make each run slower than the one before (a run
+# every ten minutes: a thousand runs in a week). `tfxpipe runs` lists them all.
+INDEX_RUNS = 100
 
 
 def path_for(report_dir: str) -> str:
@@ -19,8 +23,8 @@ def path_for(report_dir: str) -> str:
 
 
 def render(records: List[runs.RunRecord], task: Task, report_dir: str, pipeline_name: str,
-           served_version: Optional[str]) -> str:
-    """`records`: newest first (runs.records)."""
+           served_version: Optional[str], total: int) -> str:
+    """`records`: the newest of `total` runs, newest first (runs.records)."""
     main = metrics.MAIN_METRIC[task]
     title = f"Runs of pipeline {pipeline_name}"
     served = (f"Serving version <b id='served'>{html.escape(served_version)}</b>." if served_version
@@ -42,19 +46,23 @@ def render(records: List[runs.RunRecord], task: Task, report_dir: str, pipeline_
     points = [(f"{r.started:%m-%d %H:%M}", r.evaluation.overall[main], bool(r.pushed_version))
               for r in reversed(records) if r.evaluation and main in r.evaluation.overall]
     chart = report_charts.metric_over_runs(main, points) if points else "<p>No run evaluated yet.</p>"
+    shown = (f"{total} run(s)" if total == len(records) else
+             f"The last {len(records)} of {total} runs (<code>tfxpipe runs</code> lists them all)")
     return "\n".join([
         f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>",
         f"<style>{report.STYLE}</style></head><body><h1>{html.escape(title)}</h1>",
-        f"<p>{served} {len(records)} run(s), newest first.</p>", chart,
+        f"<p>{served} {shown}, newest first.</p>", chart,
         "<table id='runs'>",
         report.row(["run", "started", "status", "span(s)", main, "blessed", "pushed"], "th"),
         *rows, "</table></body></html>"])
 
 
 def write(store, report_dir: str, task: Task, pipeline_name: str,
-          served_version: Optional[str]) -> str:
+          served_version: Optional[str], newest: int = INDEX_RUNS) -> str:
     path = path_for(report_dir)
-    page = render(runs.records(store), task, report_dir, pipeline_name, served_version)
+    total = len(run_summary.run_ids(store))
+    page = render(runs.records(store, newest=newest), task, report_dir, pipeline_name,
+                  served_version, total)
     tf.io.gfile.makedirs(report_dir)
     with tf.io.gfile.GFile(path + ".tmp", "w") as f:
         f.write(page)

@@ -13,6 +13,7 @@ import pytest
 import tensorflow_data_validation as tfdv
 from ml_metadata.proto import metadata_store_pb2
 
+from models.dataset import Task
 from pipeline import evaluation, metadata_store, run_report, run_summary, runner, runs, runs_index
 from pipeline.configs import PROJECT_ROOT
 from serving import client, examples
@@ -160,7 +161,7 @@ def test_a_slice_with_one_class_shows_auc_as_not_defined(history):
     assert all(re.fullmatch(r"\d\.\d{4}", rows[name]) for name in two_class if name in rows), rows
 
 
-def test_the_runs_index_lists_every_run_with_its_status_and_links_that_open(history):
+def test_the_runs_index_lists_every_run_with_its_status_and_links_that_open(history, tmp_path):
     workspace, _, good, shuffled, _ = history
     index = runs_index.path_for(workspace.report_dir)
     page = browser.load(index).stdout
@@ -174,6 +175,11 @@ def test_the_runs_index_lists_every_run_with_its_status_and_links_that_open(hist
         assert os.path.isfile(target) and browser.load(target).stdout.count("<h1>") == 1
     assert f'<b id="served">{good.summary.pushed_version}</b>' in page
     assert browser.charts(page)["metric-over-runs"] >= 2
+    bounded = runs_index.write(store, str(tmp_path), Task.BINARY, "taxi", None, newest=1)
+    with open(bounded, encoding="utf-8") as f:
+        page = f.read()
+    assert re.findall(r"<tr class='run'><td>([^<]+)</td>", page) == [run_summary.run_ids(store)[-1]]
+    assert f"The last 1 of {len(listed)} runs" in page
 
 
 def _completed(store, node: str) -> int:
