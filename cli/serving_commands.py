@@ -83,8 +83,9 @@ def _predictions_table(dataset, answers) -> str:
         lines = [f"{'row':>5}  {label.column:>17}"]
         lines += [f"{i:>5}  {value:>17.4f}" for i, value in enumerate(answers[:, 0])]
         return "\n".join(lines)
-    if answers.shape[1] == 1:  # binary: P(second class)
-        answers = [[1.0 - p, p] for p in answers[:, 0]]
+    from models import signatures  # pylint: disable=import-outside-toplevel  (imports TensorFlow)
+
+    answers = signatures.class_probabilities(answers)
     lines = [f"{'row':>5}  {'class':<24} {'probability':>11}  all classes"]
     for i, probabilities in enumerate(answers):
         best = max(range(len(probabilities)), key=lambda c: probabilities[c])

@@ -14,6 +14,7 @@ client sends raw feature values and nothing is recomputed by hand (no training/s
 import os
 from typing import Any, Callable, Dict, Sequence
 
+import numpy as np
 import tensorflow as tf
 import tensorflow_transform as tft
 import tf_keras as keras
@@ -31,6 +32,12 @@ METHOD_NAMES = {CLASSIFY_SIGNATURE: CLASSIFY_METHOD_NAME, REGRESS_SIGNATURE: REG
 def prediction_key(task: Task) -> str:
     """Name of `serving_default`'s output."""
     return "predictions" if task is Task.REGRESSION else "probabilities"
+
+
+def class_probabilities(answers: np.ndarray) -> np.ndarray:
+    """A classification model's `serving_default` answers as one probability per class
+    ([batch, n_classes]): a binary model answers P(second class) alone, as `classify` widens it."""
+    return np.concatenate([1 - answers, answers], axis=1) if answers.shape[1] == 1 else answers
 
 
 def export(model: keras.Model, dataset: Dataset, tf_transform_output: tft.TFTransformOutput,

@@ -97,8 +97,7 @@ class Job:
 def _prediction_cells(job: Job, answers: np.ndarray) -> List[List[str]]:
     if not job.classes:
         return [[str(value)] for value in answers[:, 0]]
-    if answers.shape[1] == 1:  # binary: P(second class)
-        answers = np.hstack([np.float32(1) - answers, answers])
+    answers = signatures.class_probabilities(answers)
     best = answers.argmax(axis=1)
     return [[job.classes[b], *map(str, row)] for b, row in zip(best, answers)]
 
