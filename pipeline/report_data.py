@@ -17,7 +17,7 @@ from ml_metadata.proto import metadata_store_pb2
 from tensorflow_metadata.proto.v0 import statistics_pb2
 
 from pipeline import code_digest, report_charts, run_summary
-from schema import distances
+from schema import distances, report
 
 SPLIT = "Split-train"
 TOP_VALUES = 8
@@ -109,9 +109,5 @@ def distributions(store, run_id: str, cache_path: Optional[str] = None) -> List[
     charts = feature_charts([("this span", _load(current_uri)), ("previous span", _load(previous_uri))],
                             flagged)
     if cache_path:
-        tf.io.gfile.makedirs(os.path.dirname(cache_path))
-        partial = f"{cache_path}.{os.getpid()}"
-        with tf.io.gfile.GFile(partial, "w") as f:
-            json.dump({"key": key, "charts": charts}, f)
-        tf.io.gfile.rename(partial, cache_path, overwrite=True)
+        report.write_atomically(cache_path, json.dumps({"key": key, "charts": charts}))
     return charts

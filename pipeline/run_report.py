@@ -202,8 +202,5 @@ def write(store, record: runs.RunRecord, report_dir: str, dataset) -> str:
         "</body></html>",
     ]
     path = path_for(report_dir, run_id)
-    tf.io.gfile.makedirs(os.path.dirname(path))
-    with tf.io.gfile.GFile(path + ".tmp", "w") as f:
-        f.write("\n".join(parts))
-    tf.io.gfile.rename(path + ".tmp", path, overwrite=True)
+    report.write_atomically(path, "\n".join(parts))
     return path

@@ -63,8 +63,5 @@ def write(store, report_dir: str, task: Task, pipeline_name: str,
     total = len(run_summary.run_ids(store))
     page = render(runs.records(store, newest=newest), task, report_dir, pipeline_name,
                   served_version, total)
-    tf.io.gfile.makedirs(report_dir)
-    with tf.io.gfile.GFile(path + ".tmp", "w") as f:
-        f.write(page)
-    tf.io.gfile.rename(path + ".tmp", path, overwrite=True)
+    report.write_atomically(path, page)
     return path

@@ -69,6 +69,16 @@ def statistics_table(statistics: statistics_pb2.DatasetFeatureStatisticsList, na
     return out
 
 
+def write_atomically(path: str, text: str) -> None:
+    """Writes `path` whole or not at all, so a reader never sees half a page (tf.io.gfile: also
+    gs:// on a cluster)."""
+    tf.io.gfile.makedirs(os.path.dirname(path) or ".")
+    staging = f"{path}.tmp-{os.getpid()}"
+    with tf.io.gfile.GFile(staging, "w") as f:
+        f.write(text)
+    tf.io.gfile.rename(staging, path, overwrite=True)
+
+
 def write_html(path: str, findings: Sequence[Finding], title: str,
                statistics: Optional[statistics_pb2.DatasetFeatureStatisticsList] = None,
                charts: Sequence[str] = (), statistics_name: str = "") -> str:
@@ -90,11 +100,7 @@ def write_html(path: str, findings: Sequence[Finding], title: str,
     if statistics is not None:
         parts.extend(statistics_table(statistics, statistics_name))
     parts.append("</body></html>")
-    tf.io.gfile.makedirs(os.path.dirname(path) or ".")  # gfile: also gs:// on a cluster
-    staging = f"{path}.tmp"
-    with tf.io.gfile.GFile(staging, "w") as f:
-        f.write("\n".join(parts))
-    tf.io.gfile.rename(staging, path, overwrite=True)
+    write_atomically(path, "\n".join(parts))
     if statistics is not None:
         _write_facets(os.path.join(os.path.dirname(path), "statistics_facets.html"), statistics)
     return path

@@ -186,7 +186,7 @@ def test_report_names_feature_problem_and_offending_values(tmp_path):
         html = f.read()
     assert "<td>payment_type</td>" in html and "<td>Bitcoin</td>" in html
     assert "Check &lt;1&gt;" in html  # escaped
-    assert not os.path.exists(page + ".tmp")
+    assert os.listdir(tmp_path) == ["r.html"]  # no staging copy left beside it
 
 
 @pytest.mark.parametrize("missing_values", [("",), ("", "NA")])
