@@ -26,7 +26,7 @@ def to_example(row: Mapping[str, str], types: Mapping[str, int],
         feature = example.features.feature[name]
         try:
             if types[name] == _INT:
-                feature.int64_list.value.append(int(float(text)))
+                feature.int64_list.value.append(_integer(text))
             elif types[name] == _FLOAT:
                 feature.float_list.value.append(float(text))
             else:
@@ -35,6 +35,19 @@ def to_example(row: Mapping[str, str], types: Mapping[str, int],
             kind = schema_pb2.FeatureType.Name(types[name])
             raise ValueError(f"column {name!r}: {text!r} is not a valid {kind} value") from None
     return example
+
+
+def _integer(text: str) -> int:
+    """An INT cell: `7`, or `7.0` as pandas writes an integer column with gaps; `7.5` is refused,
+    not cut to 7 (the pipeline's CSV reader would have typed such a column FLOAT, and the gate
+    stops it)."""
+    try:
+        return int(text)
+    except ValueError:
+        number = float(text)
+    if not number.is_integer():
+        raise ValueError(text)
+    return int(number)
 
 
 def serialize_rows(rows: Iterable[Mapping[str, str]], schema: schema_pb2.Schema,

@@ -31,6 +31,16 @@ def test_bad_values_and_unknown_columns_are_named(types):
         examples.to_example({"colour": "red"}, types)
 
 
+def test_an_integer_column_takes_whole_numbers_and_refuses_fractions(types):
+    """`7.0` (pandas writes an integer column with gaps so) is 7; `7.5` is not cut to 7."""
+    for text in ("7", "7.0", "+7", " 7"):
+        assert examples.to_example({"trip_start_hour": text}, types).features.feature[
+            "trip_start_hour"].int64_list.value == [7]
+    for text in ("7.5", "nan", "inf", "seven"):
+        with pytest.raises(ValueError, match=f"column 'trip_start_hour': '{text}' is not a valid INT value"):
+            examples.to_example({"trip_start_hour": text}, types)
+
+
 def test_rows_saved_by_excel_read_as_the_plain_file(tmp_path):
     """`predict`'s rows: a byte-order mark (Excel's "CSV UTF-8") is not part of the first name."""
     rows = taxi_rows(20)
