@@ -22,6 +22,7 @@ from typing import Dict, List
 import tfx
 
 from benchmarks import scale
+from benchmarks.scale import ScaleRuns
 from benchmarks.measure import (
     TAXI_DATA, TAXI_DATASET, TAXI_NAME, Measurement, finish, replace_between_markers, run_measured,
 )
@@ -106,8 +107,7 @@ def _by_size(runs: List[Measurement]) -> Dict[int, Measurement]:
     return {int(m.label.split()[0].replace(",", "")): m for m in runs}
 
 
-def targets(measurements: List[Measurement], scale_runs: List[Measurement],
-            scoring_runs: List[Measurement]) -> str:
+def targets(measurements: List[Measurement], scale: ScaleRuns) -> str:
     """Issue targets, each with its measured value and by how much it is met or missed."""
     by_label = {m.label: m for m in measurements}
     cold = by_label["this project, cold"].seconds / by_label["TFX taxi example, cold"].seconds
@@ -118,7 +118,7 @@ def targets(measurements: List[Measurement], scale_runs: List[Measurement],
              f"| cached re-run <= 10 s | {cached.seconds:.1f} s | {_verdict(cached.seconds, 10, ' s')} |",
              f"| cached re-run <= 0.3x TFX example's | {cached_ratio:.2f}x | "
              f"{_verdict(cached_ratio, 0.3, 'x')} |"]
-    sizes, scored = _by_size(scale_runs), _by_size(scoring_runs)
+    sizes = _by_size(scale.runs)
     if 1_500_000 in sizes:
         big = sizes[1_500_000]
         lines += [f"| 1.5M rows <= 900 s | {big.seconds:.0f} s | {_verdict(big.seconds, 900, ' s')} |",
@@ -127,24 +127,28 @@ def targets(measurements: List[Measurement], scale_runs: List[Measurement],
         if 150_000 in sizes:
             growth = big.seconds / sizes[150_000].seconds
             lines.append(f"| time(1.5M) / time(150k) <= 11 | {growth:.1f} | {_verdict(growth, 11, '')} |")
-    if 1_500_000 in scored and 1_500_000 in sizes:
-        share = scored[1_500_000].seconds / sizes[1_500_000].seconds
-        lines.append(f"| scoring 1.5M rows <= 0.25x their cold run | {share:.2f}x | {_verdict(share, 0.25, 'x')} |")
-        if 150_000 in scored:  # both with worker processes: the same processes, more rows
-            growth = scored[1_500_000].peak_rss_mib / scored[150_000].peak_rss_mib
-            lines.append(f"| scoring peak memory(1.5M) / (150k) <= 1.25 | {growth:.2f} | "
-                         f"{_verdict(growth, 1.25, '')} |")
+    for command, runs in (("scoring", scale.scoring), ("validate", scale.validation)):
+        done = _by_size(runs)
+        if 1_500_000 in done and 1_500_000 in sizes:
+            share = done[1_500_000].seconds / sizes[1_500_000].seconds
+            lines.append(f"| {command} 1.5M rows <= 0.25x their cold run | {share:.2f}x | "
+                         f"{_verdict(share, 0.25, 'x')} |")
+            if 150_000 in done:  # memory that does not grow with the data
+                growth = done[1_500_000].peak_rss_mib / done[150_000].peak_rss_mib
+                lines.append(f"| {command} peak memory(1.5M) / (150k) <= 1.25 | {growth:.2f} | "
+                             f"{_verdict(growth, 1.25, '')} |")
     return "\n".join(lines) + "\n"
 
 
-def scoring_table(scale_runs: List[Measurement], scoring_runs: List[Measurement]) -> str:
-    if not scoring_runs:
+def after_run_table(title: str, runs: List[Measurement], scale_runs: List[Measurement]) -> str:
+    """A command's runs on each size's data, against that size's cold pipeline run."""
+    if not runs:
         return ""
     cold = _by_size(scale_runs)
-    lines = ["", "Scoring the same data with the model each run pushed (`tfxpipe score`):", "",
+    lines = ["", title, "",
              "| data | wall time (s) | ratio to its cold run | peak memory (MiB, all processes) | exit |",
              "|---|---:|---:|---:|---:|"]
-    for size, m in _by_size(scoring_runs).items():
+    for size, m in _by_size(runs).items():
         lines.append(f"| {m.label} | {m.seconds:.1f} | {m.seconds / cold[size].seconds:.2f}x | "
                      f"{m.peak_rss_mib:.0f} | {m.returncode} |")
     return "\n".join(lines) + "\n"
@@ -172,21 +176,26 @@ def main() -> int:
     scratch = tempfile.mkdtemp(prefix="tfx-bench-")
     measurements = (measure_project(scratch) + [measure_validate(scratch)]
                     + measure_tfx_example(scratch))
-    scale_runs, scoring_runs = scale.measure([int(s) for s in args.sizes.split(",") if s], scratch)
+    scaled = scale.measure([int(s) for s in args.sizes.split(",") if s], scratch)
     info = machine()
-    table = (markdown(measurements, info) + scale_table(scale_runs)
-             + scoring_table(scale_runs, scoring_runs) + targets(measurements, scale_runs, scoring_runs))
+    table = (markdown(measurements, info) + scale_table(scaled.runs)
+             + after_run_table("Scoring the same data with the model each run pushed (`tfxpipe score`):",
+                               scaled.scoring, scaled.runs)
+             + after_run_table("Checking the same data as the data gate does (`tfxpipe validate`):",
+                               scaled.validation, scaled.runs)
+             + targets(measurements, scaled))
     print(table)
     os.makedirs(RESULTS, exist_ok=True)
     with open(os.path.join(RESULTS, "compare_with_tfx_example.md"), "w", encoding="utf-8") as f:
         f.write(table)
     with open(os.path.join(RESULTS, "compare_with_tfx_example.json"), "w", encoding="utf-8") as f:
         json.dump({"machine": info, "runs": [m.summary() for m in measurements],
-                   "scale": [m.summary() for m in scale_runs],
-                   "scoring": [m.summary() for m in scoring_runs]}, f, indent=2)
+                   "scale": [m.summary() for m in scaled.runs],
+                   "scoring": [m.summary() for m in scaled.scoring],
+                   "validation": [m.summary() for m in scaled.validation]}, f, indent=2)
     if args.update_docs:
         replace_between_markers(DOCS, MARKERS, table)
-    return finish(measurements + scale_runs + scoring_runs, scratch)
+    return finish(measurements + scaled.runs + scaled.scoring + scaled.validation, scratch)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ therefore keeps the sample's distribution.
 import csv
 import os
 import sys
-from typing import List, Tuple
+from typing import List, NamedTuple
 
 import numpy as np
 
@@ -70,7 +70,22 @@ def measure_scoring(rows: int, scratch: str) -> Measurement:
                         log_path=os.path.join(scratch, f"score-{rows}.log"))
 
 
-def measure(sizes: List[int], scratch: str) -> Tuple[List[Measurement], List[Measurement]]:
-    """Per size: the pipeline's cold run, then the scoring of its data."""
+def measure_validation(rows: int, scratch: str) -> Measurement:
+    """`tfxpipe validate` of the same rows: the data gate's checks without the pipeline."""
+    data = os.path.join(scratch, f"data-{rows}", "data.csv")
+    command = [sys.executable, "-m", "cli", "validate", data, "--dataset", TAXI_DATASET,
+               "--report", os.path.join(scratch, f"validate-{rows}.html")]
+    return run_measured(f"{rows:,} rows", command, log_path=os.path.join(scratch, f"validate-{rows}.log"))
+
+
+class ScaleRuns(NamedTuple):
+    runs: List[Measurement]  # the pipeline's cold runs
+    scoring: List[Measurement]  # `score` of each run's data with the model it pushed
+    validation: List[Measurement]  # `validate` of each run's data
+
+
+def measure(sizes: List[int], scratch: str) -> ScaleRuns:
+    """Per size: the pipeline's cold run, then the scoring and the validation of its data."""
     runs = [measure_size(rows, scratch) for rows in sizes]
-    return runs, [measure_scoring(rows, scratch) for rows in sizes]
+    return ScaleRuns(runs, [measure_scoring(rows, scratch) for rows in sizes],
+                     [measure_validation(rows, scratch) for rows in sizes])

@@ -15,9 +15,14 @@ import re
 import tempfile
 from typing import Iterator, List, Optional, Sequence, Tuple
 
+import apache_beam as beam
 import tensorflow_data_validation as tfdv
+from tensorflow_data_validation.constants import DEFAULT_DESIRED_INPUT_BATCH_SIZE
+from tensorflow_data_validation.utils import stats_gen_lib
 from tensorflow_metadata.proto.v0 import statistics_pb2
+from tfx_bsl.coders import csv_decoder
 
+from schema import cell_counts
 from schema.checks import FILE, MAX_EXAMPLES, Finding
 
 SPAN_FOLDER = re.compile(r"^span-(\d+)$")
@@ -281,7 +286,10 @@ def statistics_of_csv(path: str, missing_values: Sequence[str] = ("",),
                       ) -> statistics_pb2.DatasetFeatureStatisticsList:
     """TFDV statistics of a CSV file or of every file in a folder, cells in `missing_values` read
     as missing (as the pipeline's CsvExampleGen reads them). Give `options` made with the curated
-    schema (`distances.stats_options`) for statistics the checks compare: integer codes as codes."""
+    schema (`distances.stats_options`) for statistics the checks compare: integer codes as codes.
+    What `tfdv.generate_statistics_from_csv` does, but with the columns' types inferred in a pass
+    of their own (`cell_counts.inferred_types`), so memory does not grow with the data."""
+    options = options or tfdv.StatsOptions()
     with tempfile.TemporaryDirectory(prefix="statistics-") as scratch:
         pattern = os.path.join(path, "*") if os.path.isdir(path) else path
         files = data_files(path) if os.path.isdir(path) else [path]
@@ -290,8 +298,16 @@ def statistics_of_csv(path: str, missing_values: Sequence[str] = ("",),
             for i, source in enumerate(files):
                 blank_missing_values(source, os.path.join(scratch, f"{i:05d}.csv"), missing_values)
             pattern = os.path.join(scratch, "*.csv")
-        # TFDV writes its result to a file as well, in a folder of its own it never deletes,
-        # unless given one
-        return tfdv.generate_statistics_from_csv(
-            pattern, stats_options=options or tfdv.StatsOptions(),
-            output_path=os.path.join(scratch, "statistics.tfrecord"))
+        columns = stats_gen_lib.get_csv_header(pattern, ",")
+        typed = options.schema if options.infer_type_from_schema else \
+            cell_counts.types_schema(cell_counts.inferred_types(pattern, columns, scratch))
+        output = os.path.join(scratch, "statistics.pb")
+        with beam.Pipeline() as pipeline:
+            _ = (pipeline
+                 | "Read" >> beam.io.ReadFromText(pattern, skip_header_lines=1)
+                 | "Decode" >> csv_decoder.CSVToRecordBatch(
+                     columns, delimiter=",", skip_blank_lines=True, schema=typed,
+                     desired_batch_size=options.desired_batch_size or DEFAULT_DESIRED_INPUT_BATCH_SIZE)
+                 | "Statistics" >> tfdv.GenerateStatistics(options)
+                 | "Write" >> tfdv.WriteStatisticsToBinaryFile(output))
+        return tfdv.load_stats_binary(output)
