@@ -23,7 +23,7 @@ from benchmarks import drift_cases, public_datasets
 from benchmarks.measure import TAXI_DATASET, replace_between_markers
 from cli import main as cli
 from models import dataset as dataset_module
-from schema import calibration, checks, csv_files, distances
+from schema import calibration, checks, csv_statistics, distances
 from serving import monitor
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -88,7 +88,7 @@ def _distance(declaration: dataset_module.Dataset, data: str, column: str) -> st
     threshold = distances.threshold_of(feature.drift_comparator)
     if threshold is None:
         return "no drift comparator"
-    previous, current = (csv_files.statistics_of_csv(os.path.join(data, span), declaration.missing_values,
+    previous, current = (csv_statistics.statistics_of_csv(os.path.join(data, span), declaration.missing_values,
                                                   distances.stats_options(curated))
                          for span in ("span-1", "span-2"))
     measured = calibration.distance_per_feature(current, previous, curated, [column])[column]
@@ -109,7 +109,7 @@ def false_alarms(folder: str, csv: str, resamples: int, seed: int = SPAN_SEED + 
     through the gate's and monitor's checks."""
     declaration = dataset_module.load(folder)
     curated = tfdv.load_schema_text(declaration.schema_file)
-    statistics_of = lambda options: csv_files.statistics_of_csv(  # noqa: E731
+    statistics_of = lambda options: csv_statistics.statistics_of_csv(  # noqa: E731
         csv, declaration.missing_values, options)
     rows = len(drift_cases.read(csv))
     samples = calibration.sample_pairs(statistics_of, curated, rows, pairs=resamples, seed=seed)

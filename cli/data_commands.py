@@ -17,7 +17,7 @@ def validate(args: argparse.Namespace) -> int:
     # pylint: disable=import-outside-toplevel
     import tensorflow_data_validation as tfdv
 
-    from schema import checks, csv_files, distances, report
+    from schema import checks, csv_files, csv_statistics, distances, report
 
     if not os.path.exists(args.path):
         print(f"error: {args.path} does not exist")
@@ -34,12 +34,12 @@ def validate(args: argparse.Namespace) -> int:
     findings = structural
     if not structural:
         compared = distances.stats_options(curated)
-        statistics = csv_files.statistics_of_csv(current, missing, compared)
+        statistics = csv_statistics.statistics_of_csv(current, missing, compared)
         if serving:
-            training = csv_files.statistics_of_csv(args.skew_against, missing, compared)
+            training = csv_statistics.statistics_of_csv(args.skew_against, missing, compared)
             findings = checks.check_skew(statistics, training, curated)
         else:
-            previous_statistics = csv_files.statistics_of_csv(previous, missing, compared) if previous else None
+            previous_statistics = csv_statistics.statistics_of_csv(previous, missing, compared) if previous else None
             findings = checks.check_statistics(statistics, curated, previous_statistics)
     title = f"Data validation of {current}" + (
         f" (serving skew vs {args.skew_against})" if serving
@@ -73,13 +73,13 @@ def schema_diff(args: argparse.Namespace) -> int:
     import tensorflow_data_validation as tfdv
 
     from models import dataset as ds
-    from schema import csv_files, declaration_fit, distances, maintain
+    from schema import csv_files, csv_statistics, declaration_fit, distances, maintain
 
     dataset = options.dataset(args)
     schema_file = args.schema or dataset.schema_file
     curated = tfdv.load_schema_text(schema_file)
     folder, _ = csv_files.latest_and_previous(args.path)
-    proposed = maintain.updated(curated, csv_files.statistics_of_csv(
+    proposed = maintain.updated(curated, csv_statistics.statistics_of_csv(
         folder, dataset.missing_values, distances.stats_options(curated)))
     changes = maintain.differences(curated, proposed)
     if not changes:
@@ -105,7 +105,7 @@ def calibrate(args: argparse.Namespace) -> int:
     import tensorflow_data_validation as tfdv
 
     from models.dataset import Kind
-    from schema import calibration, csv_files, distances, maintain, ranges
+    from schema import calibration, csv_files, csv_statistics, distances, maintain, ranges
 
     dataset = options.dataset(args)
     schema_file = args.schema or dataset.schema_file
@@ -115,7 +115,7 @@ def calibrate(args: argparse.Namespace) -> int:
         [label.column] if label.classes_in_column else [])  # drift compares the classes' shares
     curated = tfdv.load_schema_text(schema_file)
     marked = calibration.mark_codes(curated, codes)
-    statistics_of = lambda stats_options: csv_files.statistics_of_csv(  # noqa: E731
+    statistics_of = lambda stats_options: csv_statistics.statistics_of_csv(  # noqa: E731
         data, dataset.missing_values, stats_options)
     statistics = statistics_of(distances.stats_options(marked))
     measured = calibration.calibrate(statistics_of, marked, dataset.feature_names(),

@@ -180,7 +180,7 @@ def monitor(args: argparse.Namespace) -> int:
     import tensorflow_data_validation as tfdv
 
     from pipeline import report_data
-    from schema import csv_files, distances, report
+    from schema import csv_statistics, distances, report
     from serving import monitor as serving_monitor
 
     dataset = options.dataset(args)
@@ -190,7 +190,7 @@ def monitor(args: argparse.Namespace) -> int:
         return NOTHING_TO_CHECK
     curated = tfdv.load_schema_text(args.schema or dataset.schema_file)
     if args.training_data:
-        training = csv_files.statistics_of_csv(args.training_data, dataset.missing_values,
+        training = csv_statistics.statistics_of_csv(args.training_data, dataset.missing_values,
                                             distances.stats_options(curated))
         against = "training"
     else:

@@ -3,7 +3,7 @@
 TFX's BulkInferrer scores examples inside a pipeline run, from ExampleGen's output, into
 PredictionLog records; a user holding a file of new rows wants the rows back with their
 predictions. Here the file is read as the pipeline's CsvExampleGen reads it (record-aligned byte
-ranges, in parallel, in flat memory: `csv_example_gen`), each row becomes the tf.Example a serving
+ranges, in parallel, in flat memory: `schema/csv_records.py`), each row becomes the tf.Example a serving
 client sends (`serving/examples.py`: the curated schema's types, the dataset's missing-value tokens),
 and the model's `serving_default` signature runs as the model server runs it
 (`serving/loaded_version.py`), on batches of rows.
@@ -34,8 +34,8 @@ from tensorflow_metadata.proto.v0 import schema_pb2
 
 from models import signatures
 from models.dataset import Dataset, Task
-from pipeline import csv_example_gen, runner
-from schema import csv_files
+from pipeline import runner
+from schema import csv_files, csv_records
 from serving import examples
 from serving.loaded_version import LoadedVersion
 
@@ -133,7 +133,7 @@ class _ScoreRange(beam.DoFn):
         out.write(text.getvalue().encode("utf-8"))
         self._rows.inc(len(rows))
 
-    def process(self, indexed_range: Tuple[int, csv_example_gen.ByteRange]) -> Iterable[int]:
+    def process(self, indexed_range: Tuple[int, csv_records.ByteRange]) -> Iterable[int]:
         index, byte_range = indexed_range
         job = self._job
         name, width = os.path.basename(job.csv_path), len(job.header)
@@ -141,7 +141,7 @@ class _ScoreRange(beam.DoFn):
         rows: List[List[str]] = []
         serialized: List[bytes] = []
         with FileSystems.create(job.part(index)) as out:
-            for record in csv_example_gen.read_records(byte_range):
+            for record in csv_records.read_records(byte_range):
                 cells = next(csv.reader([record]), [])
                 if cells:  # a blank line is no row, as in CsvExampleGen
                     if len(cells) != width:
@@ -163,8 +163,8 @@ class _ScoreRange(beam.DoFn):
         yield index
 
 
-def _indexed_ranges(path: str) -> Iterable[Tuple[int, csv_example_gen.ByteRange]]:
-    return enumerate(csv_example_gen.plan_ranges(path, csv_example_gen.CHUNK_BYTES))
+def _indexed_ranges(path: str) -> Iterable[Tuple[int, csv_records.ByteRange]]:
+    return enumerate(csv_records.plan_ranges(path, csv_records.CHUNK_BYTES))
 
 
 @dataclasses.dataclass(frozen=True)

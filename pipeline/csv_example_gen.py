@@ -6,19 +6,18 @@ multi-process DirectRunner the shuffle holds the whole dataset in the runner and
 workers: at 1.5M rows, twice the memory of this executor and more time (docs/benchmarks.md).
 
 Each file is cut into quote-aware, record-aligned byte ranges (quoted fields spanning lines stay
-whole) that every worker reads twice: once for TFX's type inference, once for TFX's tf.Example
-conversion with the inferred types, so memory stays flat whatever the data size. The output is
+whole; `schema/csv_records.py`) that every worker reads twice: once for TFX's type inference, once
+for TFX's tf.Example conversion with the inferred types, so memory stays flat whatever the data size. The output is
 TFX's: the same inference, the same examples but for empty cells (left out, see _ParsedCsvToExample)
 and for a header with quoted names or a byte-order mark (read as CSV, see _column_names), the same
 split hashing. Cells equal to one of the dataset's missing-value tokens (`custom_config`)
 are read as empty, as TFX reads an empty cell.
 """
 import os
-from typing import Any, Dict, FrozenSet, Iterable, List, NamedTuple, Sequence
+from typing import Any, Dict, FrozenSet, List, Sequence
 
 import apache_beam as beam
 import tensorflow as tf
-from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 from google.protobuf import struct_pb2
 from tfx import types
@@ -35,50 +34,7 @@ from tfx.utils import proto_utils
 from tfx_bsl.coders import csv_decoder
 
 from schema import csv_files
-
-CHUNK_BYTES = 4 << 20  # tens of thousands of rows: enough ranges to keep every worker busy
-
-class ByteRange(NamedTuple):
-    path: str
-    start: int  # offset of its first record
-    end: int  # offset past its last record
-    line: int  # the file's line number (from 1) where its first record starts
-
-
-def plan_ranges(path: str, chunk_bytes: int) -> Iterable[ByteRange]:
-    """Record-aligned byte ranges of about `chunk_bytes` covering a CSV file after its header."""
-    with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as f:
-        start = offset = len(f.readline())
-        start_line = lines = 2
-        open_quotes = False
-        for line in f:
-            offset += len(line)
-            lines += 1
-            open_quotes ^= line.count(b'"') % 2 == 1
-            if not open_quotes and offset - start >= chunk_bytes:
-                yield ByteRange(path, start, offset, start_line)
-                start, start_line = offset, lines
-        if open_quotes:
-            raise ValueError(f"Csv record had unbalanced quotes. File: {path}")
-        if offset > start:
-            yield ByteRange(path, start, offset, start_line)
-
-
-def read_records(byte_range: ByteRange) -> Iterable[str]:
-    """The CSV records of one range, multi-line quoted fields joined (as TFX's reader does)."""
-    path, start, end, _ = byte_range
-    buffer = tfx_csv._CsvLineBuffer()  # pylint: disable=protected-access
-    with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as f:
-        f.seek(start)
-        offset = start
-        while offset < end:
-            line = f.readline()
-            if not line:
-                raise ValueError(f"{path} changed while it was read (ends before byte {end})")
-            offset += len(line)
-            buffer.write(line.decode("utf-8"))
-            if buffer.is_complete_line():
-                yield buffer.read()
+from schema.csv_records import CHUNK_BYTES, plan_ranges, read_records
 
 
 def custom_config(missing_values: Sequence[str]) -> example_gen_pb2.CustomConfig:

@@ -23,6 +23,8 @@ from tensorflow_metadata.proto.v0 import schema_pb2
 from tfx_bsl import sketches
 from tfx_bsl.coders import csv_decoder
 
+from schema.csv_records import ByteRange, read_records
+
 COUNTED = 20_000  # distinct values counted exactly per column
 KMV_BUCKETS = 4096  # relative error about 1 / sqrt(buckets)
 NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")  # a number as a CSV cell writes it
@@ -52,16 +54,16 @@ def types_schema(types: Dict[str, ColumnType]) -> schema_pb2.Schema:
                                       for name, kind in types.items()])
 
 
-def inferred_types(pattern: str, column_names: List[str], scratch: str) -> Dict[str, ColumnType]:
-    """The types TFDV's CSV reader infers for the columns of the files matching `pattern` (each with
-    its header line), in a Beam pass of its own that streams the rows (tfx_bsl's inference, so the
-    types are TFDV's). TFDV infers them in the pass that decodes the rows, and for that the runner
-    holds every parsed row in memory: about 1.4 KiB a row, 2.5 GiB for 1.5M rows. `scratch`: a
-    folder for the pass's result."""
+def inferred_types(ranges: List[ByteRange], column_names: List[str], scratch: str) -> Dict[str, ColumnType]:
+    """The types TFDV's CSV reader infers for the columns of the CSV records in `ranges`, in a Beam
+    pass of its own that streams the rows (tfx_bsl's inference, so the types are TFDV's). TFDV infers
+    them in the pass that decodes the rows, and for that the runner holds every parsed row in memory:
+    about 1.4 KiB a row, 2.5 GiB for 1.5M rows. `scratch`: a folder for the pass's result."""
     result = os.path.join(scratch, "column-types.json")
     with beam.Pipeline() as pipeline:
         _ = (pipeline
-             | "Read" >> beam.io.ReadFromText(pattern, skip_header_lines=1)
+             | "Ranges" >> beam.Create(ranges)
+             | "Read" >> beam.FlatMap(read_records)
              | "Parse" >> beam.ParDo(csv_decoder.ParseCSVLine(delimiter=","))
              | "Cells" >> beam.Keys()
              | "Infer" >> beam.CombineGlobally(csv_decoder.ColumnTypeInferrer(column_names, skip_blank_lines=True))

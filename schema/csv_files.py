@@ -2,9 +2,10 @@
 of one span), the header as CSV writers write it (quoted names, a byte-order mark), what TFX's CSV
 reader cannot parse or would misread (empty or header-only files, compressed files and other
 formats, undecodable bytes, a wrong delimiter, a space after every comma, a name used twice, a quote
-that never closes, a NUL byte, ragged rows, files whose headers differ) and a header that does not match the schema's columns (TFDV cannot tell an absent column from an empty optional one), and TFDV's
-statistics of a CSV read as CsvExampleGen reads it. Files with structural problems never reach
-CsvExampleGen; `schema/checks.py` checks the statistics of the rest. The checks stream each file, so
+that never closes, a NUL byte, ragged rows, files whose headers differ) and a header that does not
+match the schema's columns (TFDV cannot tell an absent column from an empty optional one). Files with
+structural problems never reach CsvExampleGen; `schema/checks.py` checks the statistics of the rest
+(`schema/csv_statistics.py`). The checks stream each file, so
 they run on a file of any size in flat memory, as the pipeline reads it.
 """
 import codecs
@@ -12,17 +13,8 @@ import csv
 import dataclasses
 import os
 import re
-import tempfile
 from typing import Iterator, List, Optional, Sequence, Tuple
 
-import apache_beam as beam
-import tensorflow_data_validation as tfdv
-from tensorflow_data_validation.constants import DEFAULT_DESIRED_INPUT_BATCH_SIZE
-from tensorflow_data_validation.utils import stats_gen_lib
-from tensorflow_metadata.proto.v0 import statistics_pb2
-from tfx_bsl.coders import csv_decoder
-
-from schema import cell_counts
 from schema.checks import FILE, MAX_EXAMPLES, Finding
 
 SPAN_FOLDER = re.compile(r"^span-(\d+)$")
@@ -256,58 +248,3 @@ def check_csv_path(path: str, columns: Sequence[str] = (), dataset: str = "") ->
     if os.path.isdir(path):
         return check_csv_folder(path, columns, dataset)
     return check_csv_file(path, columns, dataset)
-
-
-def blank_missing_values(source: str, target: str, missing_values: Sequence[str]) -> int:
-    """Copies CSV `source` to `target` with every cell in `missing_values` made empty (what TFX's
-    CSV reader takes as "no value"; `NA` would otherwise turn a numeric column into strings).
-    Returns the number of cells blanked."""
-    tokens = {v for v in missing_values if v}
-    blanked = 0
-    with open(source, newline="", encoding=ENCODING) as f_in, \
-            open(target, "w", newline="", encoding="utf-8") as f_out:
-        writer = csv.writer(f_out)
-        for i, row in enumerate(csv.reader(f_in)):
-            if i and tokens:
-                hits = [cell in tokens for cell in row]
-                blanked += sum(hits)
-                row = ["" if hit else cell for cell, hit in zip(row, hits)]
-            writer.writerow(row)
-    return blanked
-
-
-def _starts_with_bom(path: str) -> bool:
-    with open(path, "rb") as f:
-        return f.read(3) == codecs.BOM_UTF8
-
-
-def statistics_of_csv(path: str, missing_values: Sequence[str] = ("",),
-                      options: Optional[tfdv.StatsOptions] = None
-                      ) -> statistics_pb2.DatasetFeatureStatisticsList:
-    """TFDV statistics of a CSV file or of every file in a folder, cells in `missing_values` read
-    as missing (as the pipeline's CsvExampleGen reads them). Give `options` made with the curated
-    schema (`distances.stats_options`) for statistics the checks compare: integer codes as codes.
-    What `tfdv.generate_statistics_from_csv` does, but with the columns' types inferred in a pass
-    of their own (`cell_counts.inferred_types`), so memory does not grow with the data."""
-    options = options or tfdv.StatsOptions()
-    with tempfile.TemporaryDirectory(prefix="statistics-") as scratch:
-        pattern = os.path.join(path, "*") if os.path.isdir(path) else path
-        files = data_files(path) if os.path.isdir(path) else [path]
-        # TFDV reads neither missing-value tokens nor a byte-order mark: such files go as a copy
-        if {v for v in missing_values if v} or any(_starts_with_bom(f) for f in files):
-            for i, source in enumerate(files):
-                blank_missing_values(source, os.path.join(scratch, f"{i:05d}.csv"), missing_values)
-            pattern = os.path.join(scratch, "*.csv")
-        columns = stats_gen_lib.get_csv_header(pattern, ",")
-        typed = options.schema if options.infer_type_from_schema else \
-            cell_counts.types_schema(cell_counts.inferred_types(pattern, columns, scratch))
-        output = os.path.join(scratch, "statistics.pb")
-        with beam.Pipeline() as pipeline:
-            _ = (pipeline
-                 | "Read" >> beam.io.ReadFromText(pattern, skip_header_lines=1)
-                 | "Decode" >> csv_decoder.CSVToRecordBatch(
-                     columns, delimiter=",", skip_blank_lines=True, schema=typed,
-                     desired_batch_size=options.desired_batch_size or DEFAULT_DESIRED_INPUT_BATCH_SIZE)
-                 | "Statistics" >> tfdv.GenerateStatistics(options)
-                 | "Write" >> tfdv.WriteStatisticsToBinaryFile(output))
-        return tfdv.load_stats_binary(output)

@@ -19,7 +19,7 @@ import yaml
 from tensorflow_metadata.proto.v0 import schema_pb2
 
 from models import dataset as ds
-from schema import calibration, cell_counts, csv_files, ranges
+from schema import calibration, cell_counts, csv_files, csv_statistics, ranges
 from schema.cell_counts import ColumnCells
 from schema.columns import EPOCH, MAX_VOCAB, MISSING_TOKENS, TIME_UNITS, InitError, feature_decision, \
     label_decision, missing_tokens, present_count, time_unit
@@ -142,7 +142,7 @@ def infer(path: str, label: str, task: str = "auto", name: Optional[str] = None,
     started = time.monotonic()
     # The types are known from the cells, so TFDV need not infer them (see cell_counts.types_schema)
     typed = cell_counts.types_schema({c: columns[c].column_type(missing_values) for c in header})
-    statistics = csv_files.statistics_of_csv(
+    statistics = csv_statistics.statistics_of_csv(
         path, missing_values, tfdv.StatsOptions(schema=typed, infer_type_from_schema=True))
     progress(_timed("statistics (TFDV)", started))
     by_name = {s.path.step[0]: s for s in statistics.datasets[0].features}
@@ -186,7 +186,7 @@ def infer(path: str, label: str, task: str = "auto", name: Optional[str] = None,
     curated = _schema(statistics, label, classes, features, rows)
     def statistics_of(options: tfdv.StatsOptions):  # the draft's types are the data's
         options.infer_type_from_schema = True
-        return csv_files.statistics_of_csv(path, missing_values, options)
+        return csv_statistics.statistics_of_csv(path, missing_values, options)
 
     started = time.monotonic()
     measured = calibration.calibrate(statistics_of, curated, list(features),

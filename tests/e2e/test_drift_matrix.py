@@ -15,7 +15,7 @@ import tensorflow_data_validation as tfdv
 
 from benchmarks import drift_cases, drift_matrix
 from models import dataset as dataset_module
-from pipeline import metadata_store, run_summary
+from pipeline import metadata_store
 from pipeline.configs import PipelineConfig
 from serving import client, examples
 from serving import process as serving_server

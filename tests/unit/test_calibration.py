@@ -8,7 +8,7 @@ import tensorflow_data_validation as tfdv
 from tensorflow_metadata.proto.v0 import schema_pb2
 
 from benchmarks import public_datasets
-from schema import calibration, checks, csv_files, distances, maintain
+from schema import calibration, checks, csv_statistics, distances, maintain
 from tests.bad_data import shuffled_slices, write_rows
 from tests.conftest import TAXI_SCHEMA
 
@@ -20,8 +20,8 @@ def penguins(tmp_path_factory):
     """The penguins CSV, a schema inferred by TFDV, and its statistics reader."""
     path = str(tmp_path_factory.mktemp("penguins") / "penguins.csv")
     public_datasets.PENGUINS.write_csv(path)
-    schema = tfdv.infer_schema(csv_files.statistics_of_csv(path, ("", "NA")))
-    return path, schema, lambda options: csv_files.statistics_of_csv(path, ("", "NA"), options)
+    schema = tfdv.infer_schema(csv_statistics.statistics_of_csv(path, ("", "NA")))
+    return path, schema, lambda options: csv_statistics.statistics_of_csv(path, ("", "NA"), options)
 
 
 def test_each_threshold_is_its_measures_multiple_of_the_largest_distance_between_two_samples(penguins):
@@ -60,8 +60,8 @@ def test_a_column_whose_values_rarely_repeat_gets_no_check_rather_than_one_nothi
     """The car model names differ between any two samples of the same data, so 5x that noise
     passes JSD's largest value, 1: no distance could cross it."""
     path = cars_csv
-    schema = tfdv.infer_schema(csv_files.statistics_of_csv(path))
-    measured = calibration.calibrate(lambda options: csv_files.statistics_of_csv(path, ("",), options),
+    schema = tfdv.infer_schema(csv_statistics.statistics_of_csv(path))
+    measured = calibration.calibrate(lambda options: csv_statistics.statistics_of_csv(path, ("",), options),
                                      schema, ["Name", "Horsepower"], "cars.csv", rows=406, pairs=4)
     assert measured.drift("Name") is None and measured.skew("Name") is None
     assert measured.noise["Name"].span * calibration.FACTOR["shares"] >= calibration.JSD_MAX
@@ -125,8 +125,8 @@ def test_a_drifted_number_is_reported_as_what_moved(tmp_path):
     write_rows(str(tmp_path / "span-2"), [header] + after)
     curated = tfdv.load_schema_text(TAXI_SCHEMA)
     compared = distances.stats_options(curated)
-    previous = csv_files.statistics_of_csv(str(tmp_path / "span-1"), options=compared)
-    current = csv_files.statistics_of_csv(str(tmp_path / "span-2"), options=compared)
+    previous = csv_statistics.statistics_of_csv(str(tmp_path / "span-1"), options=compared)
+    current = csv_statistics.statistics_of_csv(str(tmp_path / "span-2"), options=compared)
     [drift] = [f for f in checks.check_statistics(current, curated, previous) if checks.is_drift(f)]
     assert drift.feature == "fare"
     moved = re.match(r"median ([\d,.]+) -> ([\d,.]+), p10 .* -> .*, p90 ([\d,.]+) -> ([\d,.]+) "
@@ -202,7 +202,7 @@ def test_a_changed_label_distribution_is_drift_on_the_label_and_an_unchanged_hal
 
     def statistics(part, name):
         part.to_csv(str(tmp_path / name), index=False)
-        return csv_files.statistics_of_csv(str(tmp_path / name), options=compared)
+        return csv_statistics.statistics_of_csv(str(tmp_path / name), options=compared)
 
     previous = statistics(earlier, "earlier.csv")
     assert checks.check_statistics(statistics(later, "later.csv"), draft.schema, previous) == []

@@ -1,13 +1,12 @@
 """`init`'s cell counts (schema/cell_counts.py): exact while a column's values repeat, bounded and
 estimated past `COUNTED` distinct values, missing-value tokens and text never lost; column types as
 TFDV infers them."""
-import pandas as pd
 import pytest
 import tensorflow_data_validation as tfdv
 from tensorflow_metadata.proto.v0 import schema_pb2
 
 from benchmarks import public_datasets
-from schema import calibration, cell_counts, csv_files, infer
+from schema import cell_counts, csv_statistics, infer
 from schema.cell_counts import COUNTED, ColumnCells
 from schema.columns import MISSING_TOKENS, missing_tokens
 
@@ -57,14 +56,6 @@ def test_text_past_the_counted_values_keeps_a_token_from_reading_as_missing():
     assert missing_tokens({"weight": texts}) == {}
 
 
-def _tfdv_statistics(path: str, missing, tmp_path, options=None):
-    """TFDV's own `generate_statistics_from_csv`, which infers the types in its decoding pass."""
-    copy = str(tmp_path / "blanked.csv")
-    csv_files.blank_missing_values(path, copy, missing)
-    return tfdv.generate_statistics_from_csv(copy, stats_options=options or tfdv.StatsOptions(),
-                                             output_path=str(tmp_path / "tfdv.tfrecord"))
-
-
 @pytest.mark.parametrize("dataset", [public_datasets.PENGUINS, public_datasets.PENGUINS_RAW], ids=lambda d: d.name)
 def test_column_types_from_the_cells_give_tfdv_the_statistics_of_its_own_type_inference(tmp_path, dataset):
     """`init` hands TFDV the types (its CSV reader then keeps no row in memory): they must be the
@@ -74,27 +65,7 @@ def test_column_types_from_the_cells_give_tfdv_the_statistics_of_its_own_type_in
     header, counts, _ = infer._read(path)
     missing = ["", "NA"]
     typed = cell_counts.types_schema({c: counts[c].column_type(missing) for c in header})
-    given = csv_files.statistics_of_csv(path, missing, tfdv.StatsOptions(schema=typed, infer_type_from_schema=True))
+    inferred = csv_statistics.statistics_of_csv(path, missing)
+    given = csv_statistics.statistics_of_csv(path, missing, tfdv.StatsOptions(schema=typed, infer_type_from_schema=True))
     assert {f.type for f in typed.feature} == {schema_pb2.INT, schema_pb2.FLOAT, schema_pb2.BYTES}
-    assert given == _tfdv_statistics(path, missing, tmp_path)
-
-
-@pytest.mark.parametrize("emptied", ["", "Comments", "Culmen Length (mm)"])
-def test_statistics_with_the_types_inferred_in_a_pass_of_their_own_are_tfdvs(tmp_path, emptied):
-    """`validate`, `calibrate`, `schema-diff` and `monitor` get TFDV's statistics, types inferred
-    from the data, without TFDV's pass that holds every row: the same statistics, also for a column
-    left with no value at all (a text and a number column emptied), and with the curated schema's
-    options (integer codes)."""
-    path = str(tmp_path / "penguins_raw.csv")
-    public_datasets.PENGUINS_RAW.write_csv(path)
-    if emptied:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-        frame[emptied] = ""
-        frame.to_csv(path, index=False)
-    missing = ["", "NA"]
-    assert csv_files.statistics_of_csv(path, missing) == _tfdv_statistics(path, missing, tmp_path)
-    typed = tfdv.infer_schema(_tfdv_statistics(path, missing, tmp_path))
-    codes = tfdv.StatsOptions(schema=calibration.mark_codes(typed, ["Sample Number"]))
-    coded = csv_files.statistics_of_csv(path, missing, codes)
-    assert coded == _tfdv_statistics(path, missing, tmp_path, codes)
-    assert next(f for f in coded.datasets[0].features if f.path.step == ["Sample Number"]).string_stats.unique
+    assert given == inferred

@@ -10,7 +10,7 @@ import tensorflow_data_validation as tfdv
 from tensorflow_metadata.proto.v0 import schema_pb2
 
 from benchmarks import public_datasets
-from schema import checks, csv_files, distances, maintain, report
+from schema import checks, csv_files, csv_statistics, distances, maintain, report
 from tests.bad_data import shuffled_slices, taxi_rows, write_rows
 from tests.conftest import TAXI_SCHEMA
 
@@ -32,7 +32,7 @@ def test_rows_saved_by_excel_or_r_pass_the_checks_as_the_plain_ones(tmp_path):
     rows = taxi_rows(300)
     public_datasets.save_as_excel_does(str(tmp_path / "data.csv"), rows)
     assert _problems(tmp_path) == []
-    statistics = csv_files.statistics_of_csv(str(tmp_path))
+    statistics = csv_statistics.statistics_of_csv(str(tmp_path))
     assert {f.path.step[0] for f in statistics.datasets[0].features} == set(rows[0])
     assert checks.check_statistics(statistics, tfdv.load_schema_text(TAXI_SCHEMA)) == []
 
@@ -199,7 +199,7 @@ def test_statistics_of_a_csv_leave_nothing_in_the_temporary_folder(tmp_path, mon
     temporary.mkdir()
     write_rows(str(data), taxi_rows(50))
     monkeypatch.setattr(tempfile, "tempdir", str(temporary))
-    statistics = csv_files.statistics_of_csv(str(data), missing_values)
+    statistics = csv_statistics.statistics_of_csv(str(data), missing_values)
     assert statistics.datasets[0].num_examples == 50
     assert os.listdir(temporary) == []
 
@@ -211,7 +211,7 @@ def _findings_with(folder, column: str, value: str, rows: slice):
     for row in data[rows]:
         row[index] = value
     write_rows(str(folder), data)
-    return checks.check_statistics(csv_files.statistics_of_csv(str(folder)),
+    return checks.check_statistics(csv_statistics.statistics_of_csv(str(folder)),
                                    tfdv.load_schema_text(TAXI_SCHEMA))
 
 
@@ -258,7 +258,7 @@ def test_schema_diff_tells_new_values_the_gate_tolerates(tmp_path):
         row[index] = "Acme Cab"
     write_rows(str(tmp_path), rows)
     curated = tfdv.load_schema_text(TAXI_SCHEMA)
-    statistics = csv_files.statistics_of_csv(str(tmp_path), options=distances.stats_options(curated))
+    statistics = csv_statistics.statistics_of_csv(str(tmp_path), options=distances.stats_options(curated))
     assert checks.check_statistics(statistics, curated) == []
     proposed = maintain.updated(curated, statistics)
     assert "'company' accepts 1 new value(s): 'Acme Cab'" in maintain.differences(curated, proposed)
@@ -296,11 +296,11 @@ def test_serving_sample_is_checked_for_skew_against_training_data(tmp_path):
     write_rows(str(tmp_path / "shifted"), shifted)
     curated = tfdv.load_schema_text(TAXI_SCHEMA)
     compared = distances.stats_options(curated)
-    training = csv_files.statistics_of_csv(str(tmp_path / "train"), options=compared)
-    same = checks.check_skew(csv_files.statistics_of_csv(str(tmp_path / "same"), options=compared),
+    training = csv_statistics.statistics_of_csv(str(tmp_path / "train"), options=compared)
+    same = checks.check_skew(csv_statistics.statistics_of_csv(str(tmp_path / "same"), options=compared),
                              training, curated)
     assert same == []  # no label at serving time is fine: SERVING environment
-    skewed = checks.check_skew(csv_files.statistics_of_csv(str(tmp_path / "shifted"), options=compared),
+    skewed = checks.check_skew(csv_statistics.statistics_of_csv(str(tmp_path / "shifted"), options=compared),
                                training, curated)
     assert [(f.feature, f.problem) for f in skewed] == [
         ("payment_type", "High approximate Jensen-Shannon divergence between training and serving")

@@ -1,7 +1,5 @@
 """The chunked CSV executor: record-aligned ranges, and the same examples and splits as TFX's own."""
-import csv
 import glob
-import io
 import os
 
 import pytest
@@ -13,51 +11,7 @@ from tfx.utils import proto_utils
 
 from benchmarks import public_datasets
 from pipeline import csv_example_gen, profiles
-from tests.bad_data import taxi_rows
-
-# Quoted fields with commas, doubled quotes and line breaks, and empty cells: what must stay whole.
-TRICKY_ROWS = [
-    ["id", "note", "amount"],
-    ["1", "plain", "1.5"],
-    ["2", "comma, inside", ""],
-    ["3", 'said "hi"\nthen left', "2"],
-    ["4", "", "3.25"],
-    ["5", "two\nline\nbreaks", "4"],
-    ["6", "last", "5"],
-]
-
-
-def _write(path, rows):
-    with open(path, "w", newline="", encoding="utf-8") as f:
-        csv.writer(f).writerows(rows)
-
-
-def _records(path, chunk_bytes):
-    ranges = list(csv_example_gen.plan_ranges(path, chunk_bytes))
-    return ranges, [r for byte_range in ranges for r in csv_example_gen.read_records(byte_range)]
-
-
-@pytest.mark.parametrize("chunk_bytes", [1, 20, 1 << 20])
-def test_ranges_cover_every_record_once_keep_quoted_line_breaks_whole_and_know_their_line(tmp_path, chunk_bytes):
-    path = str(tmp_path / "data.csv")
-    _write(path, TRICKY_ROWS)
-    ranges, records = _records(path, chunk_bytes)
-    assert [list(next(csv.reader(io.StringIO(r)))) for r in records] == TRICKY_ROWS[1:]
-    assert all(a[2] == b[1] for a, b in zip(ranges, ranges[1:]))  # contiguous, no overlap
-    assert ranges[-1][2] == os.path.getsize(path)
-    with open(path, "rb") as f:
-        data = f.read()
-    assert [r.line for r in ranges] == [data[:r.start].count(b"\n") + 1 for r in ranges]
-    if chunk_bytes == 1:
-        assert len(ranges) == len(TRICKY_ROWS) - 1  # one record per range at the smallest size
-
-
-def test_unbalanced_quotes_are_refused_naming_the_file(tmp_path):
-    path = tmp_path / "data.csv"
-    path.write_text('a,b\n1,"open\n2,3\n', encoding="utf-8")
-    with pytest.raises(ValueError, match="unbalanced quotes.*data.csv"):
-        list(csv_example_gen.plan_ranges(str(path), 4))
-
+from tests.bad_data import taxi_rows, write_rows
 
 def _run(executor_class, input_base, output_uri,
          file_format=example_gen_pb2.FORMAT_TFRECORDS_GZIP):
@@ -101,8 +55,8 @@ def test_tfx_csv_example_gens_examples_with_empty_cells_left_out_split_4_to_1(tm
     data = tmp_path / "data"
     data.mkdir()
     taxi = taxi_rows(600)
-    _write(str(data / "a.csv"), taxi[:301])
-    _write(str(data / "b.csv"), [taxi[0]] + taxi[301:])
+    write_rows(str(data), taxi[:301], name="a.csv")
+    write_rows(str(data), [taxi[0]] + taxi[301:], name="b.csv")
     theirs = _run(tfx_csv.Executor, str(data), str(tmp_path / "tfx"))
     ours = _run(csv_example_gen.Executor, str(data), str(tmp_path / "ours"))
     assert ours.split_names == theirs.split_names == '["train", "eval"]'
@@ -125,7 +79,7 @@ def test_type_inference_sees_every_range(tmp_path, monkeypatch):
     rows[-1][fare] = "twelve"
     data = tmp_path / "data"
     data.mkdir()
-    _write(str(data / "data.csv"), rows)
+    write_rows(str(data), rows)
     ours = _run(csv_example_gen.Executor, str(data), str(tmp_path / "ours"))
     examples = [tf.train.Example.FromString(e)
                 for split in ("train", "eval") for e in _split_examples(ours.uri, split)]
@@ -137,7 +91,7 @@ def test_type_inference_sees_every_range(tmp_path, monkeypatch):
 def test_an_output_format_it_cannot_write_is_refused_by_name(tmp_path):
     data = tmp_path / "data"
     data.mkdir()
-    _write(str(data / "data.csv"), taxi_rows(10))
+    write_rows(str(data), taxi_rows(10))
     with pytest.raises(ValueError, match="FILE_FORMAT_PARQUET.*gzipped TFRecords only"):
         _run(csv_example_gen.Executor, str(data), str(tmp_path / "ours"),
              example_gen_pb2.FILE_FORMAT_PARQUET)
@@ -151,7 +105,7 @@ def test_a_csv_saved_by_excel_or_r_gives_the_same_examples_as_the_plain_file(tmp
     plain, saved = tmp_path / "plain", tmp_path / "saved"
     plain.mkdir()
     saved.mkdir()
-    _write(str(plain / "data.csv"), rows)
+    write_rows(str(plain), rows)
     public_datasets.save_as_excel_does(str(saved / "data.csv"), rows)
     ours = _run(csv_example_gen.Executor, str(plain), str(tmp_path / "plain_examples"))
     theirs = _run(csv_example_gen.Executor, str(saved), str(tmp_path / "saved_examples"))

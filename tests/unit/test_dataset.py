@@ -10,7 +10,7 @@ import yaml
 from models import dataset
 from models.dataset import DeclarationError, Feature, Kind, Task
 from models.preprocessing import label_tensor
-from schema import csv_files
+from schema import csv_statistics
 from tests.conftest import TAXI, TAXI_CSV, TAXI_SCHEMA
 
 
@@ -101,7 +101,7 @@ def test_label_column_is_absent_from_serving_environment():
 
 
 def test_bundled_data_meets_the_curated_schema(taxi_frame):
-    stats = csv_files.statistics_of_csv(TAXI_CSV)  # TFDV's, its output file not left in the temp folder
+    stats = csv_statistics.statistics_of_csv(TAXI_CSV)  # TFDV's, its output file not left in the temp folder
     anomalies = tfdv.validate_statistics(stats, tfdv.load_schema_text(TAXI_SCHEMA),
                                          environment="TRAINING")
     assert dict(anomalies.anomaly_info) == {}

@@ -3,14 +3,14 @@
 import tensorflow_data_validation as tfdv
 
 from pipeline import gate
-from schema import checks, csv_files
+from schema import checks, csv_statistics
 from tests.bad_data import taxi_rows, write_rows
 from tests.conftest import TAXI_SCHEMA
 
 
 def _findings(folder, rows):
     write_rows(str(folder), rows)
-    return checks.check_statistics(csv_files.statistics_of_csv(str(folder)), tfdv.load_schema_text(TAXI_SCHEMA))
+    return checks.check_statistics(csv_statistics.statistics_of_csv(str(folder)), tfdv.load_schema_text(TAXI_SCHEMA))
 
 
 def test_a_problem_in_both_splits_is_told_once_and_a_columns_low_and_high_values_apart(tmp_path):

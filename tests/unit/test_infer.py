@@ -11,7 +11,7 @@ from tensorflow_metadata.proto.v0 import schema_pb2
 
 from benchmarks import public_datasets
 from models import dataset as ds
-from schema import calibration, cell_counts, checks, columns, csv_files, infer
+from schema import calibration, cell_counts, checks, columns, csv_statistics, infer
 
 ROWS = 600
 
@@ -112,9 +112,9 @@ def test_epoch_timestamps_are_excluded_and_kept_in_2000_to_2100_in_their_unit(tm
     date = _feature(draft, "date")
     assert (date.int_domain.min, date.int_domain.max) == (946684800 * scale, 4102444800 * scale)
     assert not date.HasField("drift_comparator") and "date" not in draft.declaration["features"]
-    assert not checks.check_statistics(csv_files.statistics_of_csv(path, [""]), draft.schema)
+    assert not checks.check_statistics(csv_statistics.statistics_of_csv(path, [""]), draft.schema)
     frame["date"] *= 1000  # the next unit up: out of range
-    findings = checks.check_statistics(csv_files.statistics_of_csv(_csv(tmp_path, frame), [""]), draft.schema)
+    findings = checks.check_statistics(csv_statistics.statistics_of_csv(_csv(tmp_path, frame), [""]), draft.schema)
     assert [f.feature for f in findings] == ["date"]
 
 
@@ -208,7 +208,7 @@ def test_schema_has_every_csv_column_and_the_data_meets_it(crafted):
     header = list(pd.read_csv(path, nrows=0).columns)
     assert checks.expected_columns(draft.schema) == header
     assert "outcome" not in checks.expected_columns(draft.schema, "SERVING")
-    statistics = csv_files.statistics_of_csv(path, draft.declaration["missing_values"])
+    statistics = csv_statistics.statistics_of_csv(path, draft.declaration["missing_values"])
     assert checks.check_statistics(statistics, draft.schema) == []
 
 

@@ -2,13 +2,13 @@
 import tensorflow_data_validation as tfdv
 
 from benchmarks import public_datasets
-from schema import csv_files, ranges
+from schema import csv_statistics, ranges
 
 
 def test_plausible_ranges_widen_the_observed_range_and_keep_hand_curated_bounds(tmp_path):
     path = str(tmp_path / "penguins.csv")
     public_datasets.PENGUINS.write_csv(path)
-    statistics = csv_files.statistics_of_csv(path, ("", "NA"))
+    statistics = csv_statistics.statistics_of_csv(path, ("", "NA"))
     schema = tfdv.infer_schema(statistics)
     tfdv.get_feature(schema, "body_mass_g").int_domain.max = 7000  # curated by hand
     ranged = ranges.with_plausible_ranges(schema, statistics, ["bill_length_mm", "body_mass_g"])

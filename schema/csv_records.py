@@ -1,0 +1,56 @@
+"""CSV records as the pipeline reads them: a file cut into record-aligned byte ranges, each range's
+records with quoted line breaks kept whole (as TFX's CSV reader joins them). The pipeline's
+CsvExampleGen (`pipeline/csv_example_gen.py`), `score` and the statistics of `validate`
+(`csv_statistics.statistics_of_csv`) read their files through it, so all three see the same rows;
+Beam's `ReadFromText`, which TFDV's own CSV reader uses, cuts a quoted line break into two rows.
+"""
+from typing import Iterable, NamedTuple
+
+from apache_beam.io.filesystem import CompressionTypes
+from apache_beam.io.filesystems import FileSystems
+from tfx.components.example_gen.csv_example_gen import executor as tfx_csv
+
+CHUNK_BYTES = 4 << 20  # tens of thousands of rows: enough ranges to keep every worker busy
+
+
+class ByteRange(NamedTuple):
+    path: str
+    start: int  # offset of its first record
+    end: int  # offset past its last record
+    line: int  # the file's line number (from 1) where its first record starts
+
+
+def plan_ranges(path: str, chunk_bytes: int) -> Iterable[ByteRange]:
+    """Record-aligned byte ranges of about `chunk_bytes` covering a CSV file after its header."""
+    with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as f:
+        start = offset = len(f.readline())
+        start_line = lines = 2
+        open_quotes = False
+        for line in f:
+            offset += len(line)
+            lines += 1
+            open_quotes ^= line.count(b'"') % 2 == 1
+            if not open_quotes and offset - start >= chunk_bytes:
+                yield ByteRange(path, start, offset, start_line)
+                start, start_line = offset, lines
+        if open_quotes:
+            raise ValueError(f"Csv record had unbalanced quotes. File: {path}")
+        if offset > start:
+            yield ByteRange(path, start, offset, start_line)
+
+
+def read_records(byte_range: ByteRange) -> Iterable[str]:
+    """The CSV records of one range, multi-line quoted fields joined (as TFX's reader does)."""
+    path, start, end, _ = byte_range
+    buffer = tfx_csv._CsvLineBuffer()  # pylint: disable=protected-access
+    with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as f:
+        f.seek(start)
+        offset = start
+        while offset < end:
+            line = f.readline()
+            if not line:
+                raise ValueError(f"{path} changed while it was read (ends before byte {end})")
+            offset += len(line)
+            buffer.write(line.decode("utf-8"))
+            if buffer.is_complete_line():
+                yield buffer.read()
