@@ -57,8 +57,8 @@ def types_schema(types: Dict[str, ColumnType]) -> schema_pb2.Schema:
 def inferred_types(ranges: List[ByteRange], column_names: List[str], scratch: str) -> Dict[str, ColumnType]:
     """The types TFDV's CSV reader infers for the columns of the CSV records in `ranges`, in a Beam
     pass of its own that streams the rows (tfx_bsl's inference, so the types are TFDV's). TFDV infers
-    them in the pass that decodes the rows, and for that the runner holds every parsed row in memory:
-    about 1.4 KiB a row, 2.5 GiB for 1.5M rows. `scratch`: a folder for the pass's result."""
+    them in the pass that decodes the rows, and for that the runner holds every parsed row in memory.
+    `scratch`: a folder for the pass's result."""
     result = os.path.join(scratch, "column-types.json")
     with beam.Pipeline() as pipeline:
         _ = (pipeline
@@ -67,7 +67,7 @@ def inferred_types(ranges: List[ByteRange], column_names: List[str], scratch: st
              | "Parse" >> beam.ParDo(csv_decoder.ParseCSVLine(delimiter=","))
              | "Cells" >> beam.Keys()
              | "Infer" >> beam.CombineGlobally(csv_decoder.ColumnTypeInferrer(column_names, skip_blank_lines=True))
-             | "Name" >> beam.Map(lambda infos: json.dumps([int(info.type) for info in infos]))
+             | "Serialize" >> beam.Map(lambda infos: json.dumps([int(info.type) for info in infos]))
              | "Write" >> beam.io.WriteToText(result, shard_name_template=""))
     with open(result, encoding="utf-8") as f:
         return dict(zip(column_names, (ColumnType(kind) for kind in json.loads(f.read()))))

@@ -4,7 +4,7 @@
 `tfdv.generate_statistics_from_csv` would do, but for three things: it reads lines with Beam's
 `ReadFromText`, which cuts a quoted line break into two rows (the pipeline keeps the record whole);
 it infers the columns' types in the pass that decodes the rows, and the runner holds every parsed row
-for it (memory in proportion to the data: 2.5 GiB at 1.5M taxi rows); and it reads neither the
+for it (memory in proportion to the data; measured in docs/operations.md); and it reads neither the
 dataset's missing-value tokens nor a byte-order mark.
 """
 import codecs
@@ -52,9 +52,8 @@ def statistics_of_csv(path: str, missing_values: Sequence[str] = ("",),
     """TFDV statistics of a CSV file or of every file in a folder, cells in `missing_values` read
     as missing (as the pipeline's CsvExampleGen reads them). Give `options` made with the curated
     schema (`distances.stats_options`) for statistics the checks compare: integer codes as codes.
-    What `tfdv.generate_statistics_from_csv` does, but with the columns' types inferred in a pass
-    of their own (`cell_counts.inferred_types`), so memory does not grow with the data, and with
-    the records read as the pipeline reads them (`csv_records`: quoted line breaks kept whole)."""
+    Without `infer_type_from_schema` in `options`, the columns' types are the data's, inferred in a
+    pass of their own (`cell_counts.inferred_types`)."""
     options = options or tfdv.StatsOptions()
     with tempfile.TemporaryDirectory(prefix="statistics-") as scratch:
         files = data_files(path) if os.path.isdir(path) else [path]
