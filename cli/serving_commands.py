@@ -191,7 +191,7 @@ def monitor(args: argparse.Namespace) -> int:
     curated = tfdv.load_schema_text(args.schema or dataset.schema_file)
     if args.training_data:
         training = csv_statistics.statistics_of_csv(args.training_data, dataset.missing_values,
-                                            distances.stats_options(curated))
+                                                    distances.stats_options(curated))
         against = "training"
     else:
         training, against = _training_statistics(args, curated)

@@ -3,9 +3,9 @@
 TFX's BulkInferrer scores examples inside a pipeline run, from ExampleGen's output, into
 PredictionLog records; a user holding a file of new rows wants the rows back with their
 predictions. Here the file is read as the pipeline's CsvExampleGen reads it (record-aligned byte
-ranges, in parallel, in flat memory: `schema/csv_records.py`), each row becomes the tf.Example a serving
-client sends (`serving/examples.py`: the curated schema's types, the dataset's missing-value tokens),
-and the model's `serving_default` signature runs as the model server runs it
+ranges, in parallel, in flat memory: `schema/csv_records.py`), each row becomes the tf.Example a
+serving client sends (`serving/examples.py`: the curated schema's types, the dataset's missing-value
+tokens), and the model's `serving_default` signature runs as the model server runs it
 (`serving/loaded_version.py`), on batches of rows.
 
 Why each byte range is scored and written whole by one DoFn call rather than through tfx_bsl's
