@@ -34,7 +34,7 @@ from tfx.utils import proto_utils
 from tfx_bsl.coders import csv_decoder
 
 from schema import csv_files
-from schema.csv_records import CHUNK_BYTES, plan_ranges, read_records
+from schema.csv_records import CHUNK_BYTES, ParsedRows, plan_ranges
 
 
 def custom_config(missing_values: Sequence[str]) -> example_gen_pb2.CustomConfig:
@@ -79,19 +79,6 @@ def missing_values(exec_properties: Dict[str, Any]) -> FrozenSet[bytes]:
                      if v.string_value)
 
 
-def blank(cells: List[bytes], tokens: FrozenSet[bytes]) -> List[bytes]:
-    return [b"" if cell in tokens else cell for cell in cells]
-
-
-@beam.ptransform_fn
-def _ParsedRows(ranges, tokens: FrozenSet[bytes]):  # pylint: disable=invalid-name
-    rows = (ranges
-            | "Read" >> beam.FlatMap(read_records)
-            | "Parse" >> beam.ParDo(csv_decoder.ParseCSVLine(delimiter=","))
-            | "Cells" >> beam.Keys())
-    return rows | "BlankMissing" >> beam.Map(blank, tokens) if tokens else rows
-
-
 def _column_names(path: str) -> List[str]:
     """The header parsed as CSV, as `init` and the gate's file checks read it (TFX splits it at
     commas, keeping quotes and a byte-order mark in the names)."""
@@ -118,12 +105,12 @@ def _CsvToExample(pipeline: beam.Pipeline, exec_properties: Dict[str, Any],  # p
               | "SpreadRanges" >> beam.Reshuffle())
     column_infos = beam.pvalue.AsSingleton(
         ranges
-        | "RowsForTypes" >> _ParsedRows(tokens)  # pylint: disable=no-value-for-parameter
+        | "RowsForTypes" >> ParsedRows(tokens)  # pylint: disable=no-value-for-parameter
         | "InferColumnTypes" >> beam.CombineGlobally(
             csv_decoder.ColumnTypeInferrer(column_names, skip_blank_lines=True)))
     # Serialized deterministically: TFX's split partitioning hashes exactly these bytes.
     return (ranges
-            | "RowsForExamples" >> _ParsedRows(tokens)  # pylint: disable=no-value-for-parameter
+            | "RowsForExamples" >> ParsedRows(tokens)  # pylint: disable=no-value-for-parameter
             | "ToTFExample" >> beam.ParDo(_ParsedCsvToExample(), column_infos)
             | "Serialize" >> beam.Map(lambda example: example.SerializeToString(deterministic=True)))
 

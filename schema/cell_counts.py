@@ -23,7 +23,7 @@ from tensorflow_metadata.proto.v0 import schema_pb2
 from tfx_bsl import sketches
 from tfx_bsl.coders import csv_decoder
 
-from schema.csv_records import ByteRange, read_records
+from schema.csv_records import ByteRange, ParsedRows
 
 COUNTED = 20_000  # distinct values counted exactly per column
 KMV_BUCKETS = 4096  # relative error about 1 / sqrt(buckets)
@@ -63,9 +63,7 @@ def inferred_types(ranges: List[ByteRange], column_names: List[str], scratch: st
     with beam.Pipeline() as pipeline:
         _ = (pipeline
              | "Ranges" >> beam.Create(ranges)
-             | "Read" >> beam.FlatMap(read_records)
-             | "Parse" >> beam.ParDo(csv_decoder.ParseCSVLine(delimiter=","))
-             | "Cells" >> beam.Keys()
+             | "Rows" >> ParsedRows()  # pylint: disable=no-value-for-parameter
              | "Infer" >> beam.CombineGlobally(csv_decoder.ColumnTypeInferrer(column_names, skip_blank_lines=True))
              | "Serialize" >> beam.Map(lambda infos: json.dumps([int(info.type) for info in infos]))
              | "Write" >> beam.io.WriteToText(result, shard_name_template=""))

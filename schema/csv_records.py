@@ -1,14 +1,17 @@
 """CSV records as the pipeline reads them: a file cut into record-aligned byte ranges, each range's
-records with quoted line breaks kept whole (as TFX's CSV reader joins them). The pipeline's
-CsvExampleGen (`pipeline/csv_example_gen.py`), `score` and the statistics of `validate`
-(`csv_statistics.statistics_of_csv`) read their files through it, so all three see the same rows;
-Beam's `ReadFromText`, which TFDV's own CSV reader uses, cuts a quoted line break into two rows.
+records with quoted line breaks kept whole (as TFX's CSV reader joins them), and on Beam their cells
+(`ParsedRows`). The pipeline's CsvExampleGen (`pipeline/csv_example_gen.py`), `score` and the
+statistics of `validate` (`csv_statistics.statistics_of_csv`) read their files through it, so all
+three see the same rows; Beam's `ReadFromText`, which TFDV's own CSV reader uses, cuts a quoted line
+break into two rows.
 """
-from typing import Iterable, NamedTuple
+from typing import FrozenSet, Iterable, List, NamedTuple
 
+import apache_beam as beam
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 from tfx.components.example_gen.csv_example_gen import executor as tfx_csv
+from tfx_bsl.coders import csv_decoder
 
 CHUNK_BYTES = 4 << 20  # tens of thousands of rows: enough ranges to keep every worker busy
 
@@ -54,3 +57,18 @@ def read_records(byte_range: ByteRange) -> Iterable[str]:
             buffer.write(line.decode("utf-8"))
             if buffer.is_complete_line():
                 yield buffer.read()
+
+
+def _blank(cells: List[bytes], tokens: FrozenSet[bytes]) -> List[bytes]:
+    return [b"" if cell in tokens else cell for cell in cells]
+
+
+@beam.ptransform_fn
+def ParsedRows(ranges, tokens: FrozenSet[bytes] = frozenset()):  # pylint: disable=invalid-name
+    """`ByteRange`s -> each record's cells (bytes), parsed as TFX's CSV reader parses them, cells in
+    `tokens` (the dataset's missing-value tokens) made empty."""
+    rows = (ranges
+            | "Read" >> beam.FlatMap(read_records)
+            | "Parse" >> beam.ParDo(csv_decoder.ParseCSVLine(delimiter=","))
+            | "Cells" >> beam.Keys())
+    return rows | "BlankMissing" >> beam.Map(_blank, tokens) if tokens else rows
