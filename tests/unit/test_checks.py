@@ -189,6 +189,13 @@ def test_report_names_feature_problem_and_offending_values(tmp_path):
     assert os.listdir(tmp_path) == ["r.html"]  # no staging copy left beside it
 
 
+def test_a_value_with_a_line_break_is_shown_on_its_finding_line():
+    finding = checks.Finding("Comments", "Unexpected string values", "", "one of 10 known values",
+                             "11 distinct values", ("Adult not sampled.\nchecked", "NA\r\nchecked"))
+    lines = report.render_text([finding], "Check").splitlines()
+    assert "    e.g.:     Adult not sampled.\\nchecked, NA\\r\\nchecked" in lines
+
+
 @pytest.mark.parametrize("missing_values", [("",), ("", "NA")])
 def test_statistics_of_a_csv_leave_nothing_in_the_temporary_folder(tmp_path, monkeypatch,
                                                                     missing_values):
