@@ -33,7 +33,7 @@ def render_text(findings: Sequence[Finding], title: str, report_path: Optional[s
         lines.append(f"- {f.feature}: {f.problem}. {f.detail}")
         lines.append(f"    expected: {f.expected}")
         lines.append(f"    found:    {f.actual}")
-        if f.examples:  # a line break inside a value written as \\n, as in TFDV's descriptions
+        if f.examples:  # a line break inside a value written as \n, as in TFDV's descriptions
             shown = (e.replace("\r", "\\r").replace("\n", "\\n") for e in f.examples)
             lines.append(f"    e.g.:     {', '.join(shown)}")
     lines.append(next_steps)
