@@ -5,9 +5,8 @@
 `ReadFromText`, which cuts a quoted line break into two rows (the pipeline keeps the record whole);
 it infers the columns' types in the pass that decodes the rows, and the runner holds every parsed row
 for it (memory in proportion to the data; measured in docs/operations.md); and it reads neither the
-dataset's missing-value tokens nor a byte-order mark.
+dataset's missing-value tokens nor a header that starts with a byte-order mark.
 """
-import codecs
 import csv
 import os
 import tempfile
@@ -41,11 +40,6 @@ def blank_missing_values(source: str, target: str, missing_values: Sequence[str]
     return blanked
 
 
-def _starts_with_bom(path: str) -> bool:
-    with open(path, "rb") as f:
-        return f.read(3) == codecs.BOM_UTF8
-
-
 def statistics_of_csv(path: str, missing_values: Sequence[str] = ("",),
                       options: Optional[tfdv.StatsOptions] = None
                       ) -> statistics_pb2.DatasetFeatureStatisticsList:
@@ -57,8 +51,9 @@ def statistics_of_csv(path: str, missing_values: Sequence[str] = ("",),
     options = options or tfdv.StatsOptions()
     with tempfile.TemporaryDirectory(prefix="statistics-") as scratch:
         files = data_files(path) if os.path.isdir(path) else [path]
-        # TFDV reads neither missing-value tokens nor a byte-order mark: such files go as a copy
-        if {v for v in missing_values if v} or any(_starts_with_bom(f) for f in files):
+        # TFDV's decoder reads no missing-value token: files with tokens go as a copy (a byte-order
+        # mark needs none: only the header holds it, and `parse_header` drops it)
+        if {v for v in missing_values if v}:
             copies = [os.path.join(scratch, f"{i:05d}.csv") for i in range(len(files))]
             for source, copy in zip(files, copies):
                 blank_missing_values(source, copy, missing_values)
