@@ -31,9 +31,9 @@ from tfx.dsl.io import fileio
 from tfx.proto import example_gen_pb2
 from tfx.types import artifact_utils, standard_component_specs
 from tfx.utils import proto_utils
-from tfx_bsl.coders import csv_decoder
 
 from schema import csv_files
+from schema.cell_counts import ColumnTypes
 from schema.csv_records import CHUNK_BYTES, ParsedRows, plan_ranges
 
 
@@ -107,7 +107,7 @@ def _CsvToExample(pipeline: beam.Pipeline, exec_properties: Dict[str, Any],  # p
         ranges
         | "RowsForTypes" >> ParsedRows(tokens)  # pylint: disable=no-value-for-parameter
         | "InferColumnTypes" >> beam.CombineGlobally(
-            csv_decoder.ColumnTypeInferrer(column_names, skip_blank_lines=True)))
+            ColumnTypes(column_names)))
     # Serialized deterministically: TFX's split partitioning hashes exactly these bytes.
     return (ranges
             | "RowsForExamples" >> ParsedRows(tokens)  # pylint: disable=no-value-for-parameter

@@ -1,11 +1,11 @@
 """CSV records as the pipeline reads them: a file cut into record-aligned byte ranges, each range's
 records with quoted line breaks kept whole (as TFX's CSV reader joins them), and on Beam their cells
-(`ParsedRows`). The pipeline's CsvExampleGen (`pipeline/csv_example_gen.py`), `score` and the
+(`ParsedRecords`, `ParsedRows`). The pipeline's CsvExampleGen (`pipeline/csv_example_gen.py`), `score` and the
 statistics of `validate` (`csv_statistics.statistics_of_csv`) read their files through it, so all
 three see the same rows; Beam's `ReadFromText`, which TFDV's own CSV reader uses, cuts a quoted line
 break into two rows.
 """
-from typing import FrozenSet, Iterable, List, NamedTuple
+from typing import FrozenSet, Iterable, List, NamedTuple, Tuple
 
 import apache_beam as beam
 from apache_beam.io.filesystem import CompressionTypes
@@ -59,16 +59,29 @@ def read_records(byte_range: ByteRange) -> Iterable[str]:
                 yield buffer.read()
 
 
-def _blank(cells: List[bytes], tokens: FrozenSet[bytes]) -> List[bytes]:
-    return [b"" if cell in tokens else cell for cell in cells]
+class _ParseRecord(csv_decoder.ParseCSVLine):
+    """tfx_bsl's parse of a CSV record into (cells, text), cells in `tokens` made empty in the same
+    step (a step of its own costs the runner's per-element overhead again)."""
+
+    def __init__(self, tokens: FrozenSet[bytes]):
+        super().__init__(delimiter=",")
+        self._tokens = tokens
+
+    def process(self, csv_line: str) -> Iterable[Tuple[List[bytes], str]]:
+        for cells, text in super().process(csv_line):
+            yield [b"" if cell in self._tokens else cell for cell in cells], text
+
+
+@beam.ptransform_fn
+def ParsedRecords(ranges, tokens: FrozenSet[bytes] = frozenset()):  # pylint: disable=invalid-name
+    """`ByteRange`s -> each record as (its cells (bytes), its text), parsed as TFX's CSV reader parses
+    it (tfx_bsl's `ParseCSVLine`, whose pairs tfx_bsl's decoders take), cells in `tokens` (the
+    dataset's missing-value tokens) made empty."""
+    parse = _ParseRecord(tokens) if tokens else csv_decoder.ParseCSVLine(delimiter=",")
+    return ranges | "Read" >> beam.FlatMap(read_records) | "Parse" >> beam.ParDo(parse)
 
 
 @beam.ptransform_fn
 def ParsedRows(ranges, tokens: FrozenSet[bytes] = frozenset()):  # pylint: disable=invalid-name
-    """`ByteRange`s -> each record's cells (bytes), parsed as TFX's CSV reader parses them, cells in
-    `tokens` (the dataset's missing-value tokens) made empty."""
-    rows = (ranges
-            | "Read" >> beam.FlatMap(read_records)
-            | "Parse" >> beam.ParDo(csv_decoder.ParseCSVLine(delimiter=","))
-            | "Cells" >> beam.Keys())
-    return rows | "BlankMissing" >> beam.Map(_blank, tokens) if tokens else rows
+    """`ByteRange`s -> each record's cells, as `ParsedRecords` parses them."""
+    return ranges | "Records" >> ParsedRecords(tokens) | "Cells" >> beam.Keys()  # pylint: disable=no-value-for-parameter

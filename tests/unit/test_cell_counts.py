@@ -1,13 +1,16 @@
 """`init`'s cell counts (schema/cell_counts.py): exact while a column's values repeat, bounded and
 estimated past `COUNTED` distinct values, missing-value tokens and text never lost; column types as
 TFDV infers them."""
+import csv
+
 import pytest
 import tensorflow_data_validation as tfdv
 from tensorflow_metadata.proto.v0 import schema_pb2
+from tfx_bsl.coders import csv_decoder
 
 from benchmarks import public_datasets
 from schema import cell_counts, csv_statistics, infer
-from schema.cell_counts import COUNTED, ColumnCells
+from schema.cell_counts import COUNTED, ColumnCells, ColumnType
 from schema.columns import MISSING_TOKENS, missing_tokens
 
 TOKENS = ("", *MISSING_TOKENS)
@@ -69,3 +72,42 @@ def test_column_types_from_the_cells_give_tfdv_the_statistics_of_its_own_type_in
     given = csv_statistics.statistics_of_csv(path, missing, tfdv.StatsOptions(schema=typed, infer_type_from_schema=True))
     assert {f.type for f in typed.feature} == {schema_pb2.INT, schema_pb2.FLOAT, schema_pb2.BYTES}
     assert given == inferred
+
+
+def _types(inferrer, rows):
+    accumulator = inferrer.create_accumulator()
+    for row in rows:
+        accumulator = inferrer.add_input(accumulator, row)
+    return [info.type for info in inferrer.extract_output(accumulator)]
+
+
+@pytest.mark.parametrize("remembered", [100_000, 3])
+def test_column_types_are_tfx_bsls_own_for_every_kind_of_cell_and_public_dataset(tmp_path, monkeypatch, remembered):
+    """`ColumnTypes` (CsvExampleGen's and the statistics' type pass) infers what tfx_bsl's
+    ColumnTypeInferrer infers, with each distinct cell's type remembered (or, past `REMEMBERED`, not)
+    and STRING columns no longer looked at: cells of every type and order, an integer too long for
+    int64 (STRING), and every column of the public datasets."""
+    monkeypatch.setattr(cell_counts.ColumnTypes, "REMEMBERED", remembered)
+    cells = [b"", b"7", b"-3", b"7.5", b"1e5", b"nan", b"inf", b"99999999999999999999", b"abc", b" 4 "]
+    columns = [cells[i:] + cells[:i] for i in range(len(cells))]  # each column its own order
+    rows = [list(row) for row in zip(*columns)] + [[b""] * len(columns), []]
+    rows += [[cells[j % 3] for j in range(len(columns))]] * 3  # repeated cells: remembered
+    names = [f"c{i}" for i in range(len(columns))]
+    assert _types(cell_counts.ColumnTypes(names), rows) == \
+        _types(csv_decoder.ColumnTypeInferrer(names, skip_blank_lines=True), rows)
+    seen = set()
+    for dataset in public_datasets.ALL:
+        path = tmp_path / f"{dataset.name}.csv"
+        dataset.write_csv(str(path))
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            header, *table = [[cell.encode() for cell in row] for row in csv.reader(f)]
+        names = [name.decode() for name in header]
+        ours = _types(cell_counts.ColumnTypes(names), table)
+        assert ours == _types(csv_decoder.ColumnTypeInferrer(names, skip_blank_lines=True), table)
+        seen.update(ours)
+    assert seen == {ColumnType.INT, ColumnType.FLOAT, ColumnType.STRING}
+
+
+def test_a_row_with_too_few_cells_is_refused_as_tfx_bsl_refuses_it():
+    with pytest.raises(ValueError, match="Columns do not match specified csv headers"):
+        _types(cell_counts.ColumnTypes(["a", "b"]), [[b"1"]])

@@ -1,5 +1,7 @@
 """TFDV's statistics of a CSV read as the pipeline reads it (schema/csv_statistics.py): TFDV's own
 statistics, without its pass that holds every row, and with quoted line breaks kept whole."""
+import csv
+
 import pandas as pd
 import pytest
 import tensorflow_data_validation as tfdv
@@ -9,9 +11,12 @@ from schema import calibration, csv_statistics
 
 
 def _tfdv_statistics(path: str, missing, tmp_path, options=None):
-    """TFDV's own `generate_statistics_from_csv`, which infers the types in its decoding pass."""
+    """TFDV's own `generate_statistics_from_csv`, which infers the types in its decoding pass, of a
+    copy of `path` with its `missing` cells made empty (TFDV reads only empty cells as missing)."""
     copy = str(tmp_path / "blanked.csv")
-    csv_statistics.blank_missing_values(path, copy, missing)
+    with open(path, newline="", encoding="utf-8-sig") as source, open(copy, "w", newline="") as target:
+        header, *rows = csv.reader(source)
+        csv.writer(target).writerows([header, *([("" if c in missing else c) for c in r] for r in rows)])
     return tfdv.generate_statistics_from_csv(copy, stats_options=options or tfdv.StatsOptions(),
                                              output_path=str(tmp_path / "tfdv.tfrecord"))
 
