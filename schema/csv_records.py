@@ -59,17 +59,9 @@ def read_records(byte_range: ByteRange) -> Iterable[str]:
                 yield buffer.read()
 
 
-class _ParseRecord(csv_decoder.ParseCSVLine):
-    """tfx_bsl's parse of a CSV record into (cells, text), cells in `tokens` made empty in the same
-    step (a step of its own costs the runner's per-element overhead again)."""
-
-    def __init__(self, tokens: FrozenSet[bytes]):
-        super().__init__(delimiter=",")
-        self._tokens = tokens
-
-    def process(self, csv_line: str) -> Iterable[Tuple[List[bytes], str]]:
-        for cells, text in super().process(csv_line):
-            yield [b"" if cell in self._tokens else cell for cell in cells], text
+def _blank(record: Tuple[List[bytes], str], tokens: FrozenSet[bytes]) -> Tuple[List[bytes], str]:
+    cells, text = record
+    return [b"" if cell in tokens else cell for cell in cells], text
 
 
 @beam.ptransform_fn
@@ -77,8 +69,10 @@ def ParsedRecords(ranges, tokens: FrozenSet[bytes] = frozenset()):  # pylint: di
     """`ByteRange`s -> each record as (its cells (bytes), its text), parsed as TFX's CSV reader parses
     it (tfx_bsl's `ParseCSVLine`, whose pairs tfx_bsl's decoders take), cells in `tokens` (the
     dataset's missing-value tokens) made empty."""
-    parse = _ParseRecord(tokens) if tokens else csv_decoder.ParseCSVLine(delimiter=",")
-    return ranges | "Read" >> beam.FlatMap(read_records) | "Parse" >> beam.ParDo(parse)
+    records = (ranges
+               | "Read" >> beam.FlatMap(read_records)
+               | "Parse" >> beam.ParDo(csv_decoder.ParseCSVLine(delimiter=",")))
+    return records | "BlankMissing" >> beam.Map(_blank, tokens) if tokens else records
 
 
 @beam.ptransform_fn
