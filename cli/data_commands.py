@@ -17,7 +17,7 @@ def validate(args: argparse.Namespace) -> int:
     # pylint: disable=import-outside-toplevel
     import tensorflow_data_validation as tfdv
 
-    from schema import checks, csv_files, csv_statistics, distances, report
+    from schema import cell_lines, checks, csv_files, csv_statistics, distances, report
 
     if not os.path.exists(args.path):
         print(f"error: {args.path} does not exist")
@@ -41,6 +41,7 @@ def validate(args: argparse.Namespace) -> int:
         else:
             previous_statistics = csv_statistics.statistics_of_csv(previous, missing, compared) if previous else None
             findings = checks.check_statistics(statistics, curated, previous_statistics)
+        findings = cell_lines.located(findings, current, curated, missing)
     title = f"Data validation of {current}" + (
         f" (serving skew vs {args.skew_against})" if serving
         else f" (drift vs {previous})" if previous else "")
@@ -69,34 +70,50 @@ def _declared_data(dataset, current: str):
 
 
 def schema_diff(args: argparse.Namespace) -> int:
+    """What accepting new data would change in the curated schema; exit 1 when no change would
+    accept it (the data is to be corrected), and then nothing is written."""
     # pylint: disable=import-outside-toplevel
     import tensorflow_data_validation as tfdv
 
     from models import dataset as ds
-    from schema import csv_files, csv_statistics, declaration_fit, distances, maintain
+    from schema import (calibration, cell_lines, checks, csv_files, csv_statistics, declaration_fit, distances,
+                        maintain, report)
 
     dataset = options.dataset(args)
     schema_file = args.schema or dataset.schema_file
     curated = tfdv.load_schema_text(schema_file)
     folder, _ = csv_files.latest_and_previous(args.path)
-    proposed = maintain.updated(curated, csv_statistics.statistics_of_csv(
+    unreadable = csv_files.check_csv_path(folder, checks.expected_columns(curated), dataset.name)
+    if unreadable:  # the schema holds values and ranges; a file or its columns are the data's to fix
+        print(report.render_text(unreadable, f"{folder} cannot be accepted by changing the schema",
+                                 next_steps=report.FILE_NEXT_STEPS))
+        return 1
+    proposal = maintain.propose(curated, csv_statistics.statistics_of_csv(
         folder, dataset.missing_values, distances.stats_options(curated)))
-    changes = maintain.differences(curated, proposed)
-    if not changes:
+    if proposal.changes:
+        print(f"To accept {folder}, the curated schema would change:")
+        print("\n".join(f"- {change}" for change in proposal.changes))
+    if proposal.refused:
+        refused = cell_lines.located(proposal.refused, folder, curated, dataset.missing_values)
+        print(report.render_text(refused, f"Even so, {folder}" if proposal.changes else folder,
+                                 next_steps=REFUSED_NEXT_STEPS))
+        return 1
+    if not proposal.changes:
         print(f"{folder} fits the curated schema {schema_file}: nothing to change.")
         return 0
-    print(f"To accept {folder}, the curated schema would change:")
-    print("\n".join(f"- {change}" for change in changes))
-    unfit = declaration_fit.mismatches(dataset, proposed)
+    unfit = declaration_fit.mismatches(dataset, proposal.schema)
     if unfit:  # a new label value is a new class: the declaration must say so too
         print(f"Then {ds.DECLARATION_FILE} must change too, or runs are refused:")
         print("\n".join(f"- {problem}" for problem in unfit))
-    if args.write:
-        tfdv.write_schema_text(proposed, schema_file)
+    if args.write:  # under the schema's own comment lines (the calibration table among them)
+        calibration.write(proposal.schema, schema_file, calibration.header_comment(schema_file, keep_calibration=True))
         print(f"Updated {schema_file}.")
     else:
         print("Nothing written; pass --write to update the schema file.")
     return 0
+
+
+REFUSED_NEXT_STEPS = "What to do: correct the data as said above, then run schema-diff again. Nothing was written."
 
 
 def calibrate(args: argparse.Namespace) -> int:

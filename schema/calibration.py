@@ -274,15 +274,16 @@ def write(schema: schema_pb2.Schema, path: str, header: Sequence[str]) -> None:
         f.write(text_format.MessageToString(schema))
 
 
-def header_comment(path: str) -> List[str]:
-    """The schema file's leading comment lines, without an earlier calibration block."""
+def header_comment(path: str, keep_calibration: bool = False) -> List[str]:
+    """The schema file's leading comment lines, without an earlier calibration block unless
+    `keep_calibration`."""
     lines, inside = [], False
     with open(path, encoding="utf-8") as f:
         for line in f:
             if not line.startswith("#"):
                 break
             line = line.rstrip("\n")
-            inside = inside or line == BEGIN
+            inside = not keep_calibration and (inside or line == BEGIN)
             if not inside:
                 lines.append(line)
             inside = inside and line != END

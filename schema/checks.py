@@ -100,6 +100,8 @@ def _offending(feature: Optional[schema_pb2.Feature], schema: schema_pb2.Schema,
                stats: Optional[statistics_pb2.FeatureNameStatistics], values: Sequence[str]) -> Tuple[str, ...]:
     if feature is None or stats is None:
         return tuple(values[:MAX_EXAMPLES])
+    if feature.type in _NUMBER_TYPES and stats.type == statistics_pb2.FeatureNameStatistics.STRING:
+        return tuple(v for v in values if not is_number(v, feature.type))[:MAX_EXAMPLES]
     if feature.domain:
         known = set(next((d.value for d in schema.string_domain if d.name == feature.domain), []))
         return tuple(v for v in values if v not in known)[:MAX_EXAMPLES]
@@ -108,16 +110,57 @@ def _offending(feature: Optional[schema_pb2.Feature], schema: schema_pb2.Schema,
     return tuple(values[:MAX_EXAMPLES])
 
 
+_NUMBER_TYPES = (schema_pb2.INT, schema_pb2.FLOAT)
+_NUMBER = re.compile(r"\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*")
+_INTEGER = re.compile(r"\s*[-+]?\d+\s*")
+
+
+def is_number(cell: str, schema_type: int) -> bool:
+    """Whether a CSV cell reads as a value of an INT or FLOAT schema column."""
+    return bool((_INTEGER if schema_type == schema_pb2.INT else _NUMBER).fullmatch(cell))
+
+
+def is_training_only(feature: Optional[schema_pb2.Feature]) -> bool:
+    """The label: a column requests do not carry (the schema's SERVING environment leaves it out)."""
+    return feature is not None and "SERVING" in feature.not_in_environment
+
+
+def is_type_problem(finding: Finding, schema: schema_pb2.Schema) -> bool:
+    """Cells of a numeric column that are not its numbers (text, or fractions in an INT column)."""
+    feature = next((f for f in schema.feature if f.name == finding.feature), None)
+    return finding.problem == WRONG_TYPE and feature is not None and feature.type in _NUMBER_TYPES
+
+
 def check_statistics(
     statistics: statistics_pb2.DatasetFeatureStatisticsList,
     schema: schema_pb2.Schema,
     previous: Optional[statistics_pb2.DatasetFeatureStatisticsList] = None,
     environment: str = "TRAINING",
 ) -> List[Finding]:
+    compared = _without_distances_on_text(schema, statistics, previous)
     anomalies = tfdv.validate_statistics(
-        statistics, schema, environment=environment, previous_statistics=previous
+        statistics, compared, environment=environment, previous_statistics=previous
     )
     return _findings(anomalies, statistics, schema, previous)
+
+
+def _without_distances_on_text(schema: schema_pb2.Schema,
+                               *statistics: Optional[statistics_pb2.DatasetFeatureStatisticsList]
+                               ) -> schema_pb2.Schema:
+    """`schema` less the drift and skew comparators of numeric columns that hold text: their type
+    problem is what is wrong (the finding says so), and TFDV, finding no histogram to compare,
+    would print a C++ warning to the terminal."""
+    text = {s.path.step[-1] for stats in statistics if stats for s in stats.datasets[0].features
+            if s.type == statistics_pb2.FeatureNameStatistics.STRING}
+    if not any(f.name in text and f.type in _NUMBER_TYPES for f in schema.feature):
+        return schema
+    result = schema_pb2.Schema()
+    result.CopyFrom(schema)
+    for feature in result.feature:
+        if feature.name in text and feature.type in _NUMBER_TYPES:
+            feature.ClearField("drift_comparator")
+            feature.ClearField("skew_comparator")
+    return result
 
 
 def check_skew(
@@ -142,6 +185,11 @@ def is_drift(finding: Finding) -> bool:
 
 
 EMPTY_COLUMN = "Column empty"
+WRONG_TYPE = "Unexpected data type"
+# What TFDV adds to WRONG_TYPE when the cells are text ("String values that were not floats were
+# found, such as ..."): told in the same finding, as one problem.
+_TEXT_REASONS = (anomalies_pb2.AnomalyInfo.FLOAT_TYPE_STRING_NOT_FLOAT,
+                 anomalies_pb2.AnomalyInfo.INT_TYPE_NOT_INT_STRING)
 MISSING_VALUES = "Missing values"
 # TFDV's aside on how its range messages round, glued to the numbers ("455000>910(upto six ...").
 _UNSAID = re.compile(r"\s*\(upto six significant digits\)")
@@ -160,14 +208,22 @@ def _findings(anomalies, statistics: statistics_pb2.DatasetFeatureStatisticsList
         name = info.path.step[-1] if info.path.step else key  # keys quote names with spaces
         feature, stats = schema_features.get(name), by_name.get(name)
         actual, values = _actual(stats, dataset.num_examples)
+        wrong_type = any(reason.short_description == WRONG_TYPE for reason in info.reason)
+        text_said = " ".join(r.description for r in info.reason if r.type in _TEXT_REASONS)
         for reason in info.reason:
+            if wrong_type and reason.type in _TEXT_REASONS:
+                continue
             moved = reason.type in distances.COMPARATOR_TYPES
             problem, detail = reason.short_description, _UNSAID.sub("", reason.description)
             # TFDV titles both "Column dropped"; the header has the column (checked first).
             if reason.type == anomalies_pb2.AnomalyInfo.FEATURE_TYPE_LOW_FRACTION_PRESENT:
                 problem, detail = MISSING_VALUES, ("Fewer rows have a value than the schema requires: "
                                                    "the others are empty (or a missing-value token); "
-                                                   "requests: sent without it.")
+                                                   + ("every training row needs a label: fill in or "
+                                                      "drop the others." if is_training_only(feature)
+                                                      else "requests: sent without it."))
+            elif problem == WRONG_TYPE and text_said:
+                detail = f"{detail}. {text_said}"
             elif problem == "Column dropped":
                 problem, detail = EMPTY_COLUMN, ("No row has a value: every cell is empty (or a "
                                                  "missing-value token); requests: never sent.")

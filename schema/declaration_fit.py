@@ -34,8 +34,13 @@ def _needs(kind: Kind, max_value) -> tuple:
 
 def mismatches(dataset: Dataset, schema: schema_pb2.Schema) -> List[str]:
     """One line per disagreement, naming the column and what to change; empty when they fit."""
+    label_columns = set(dataset.label.source_columns)
+    declared = label_columns | {feature.name for feature in dataset.features}
     types = {f.name: f.type for f in schema.feature}
-    found = []
+    found = [f"{'label ' if f.name in label_columns else ''}column '{f.name}' is marked "
+             f"{_stage(f)} in schema.pbtxt, so Transform would not read it: remove that line from "
+             "its entry (and correct its data), or take it out of dataset.yaml"
+             for f in schema.feature if f.name in declared and maintain.is_unread(f)]
     for feature in dataset.features:
         if feature.name not in types:
             found.append(f"feature '{feature.name}' is declared but is not a column of the schema: "
@@ -67,6 +72,12 @@ def mismatches(dataset: Dataset, schema: schema_pb2.Schema) -> List[str]:
                 "in schema.pbtxt (the gate then refuses such rows), or add it to `classes` (more than "
                 "two make a binary task multiclass) and run again")
     return found
+
+
+def _stage(feature: schema_pb2.Feature) -> str:
+    if feature.lifecycle_stage:
+        return f"lifecycle_stage: {schema_pb2.LifecycleStage.Name(feature.lifecycle_stage)}"
+    return "deprecated: true"
 
 
 def _quoted(values: List[str]) -> str:

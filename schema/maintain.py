@@ -3,20 +3,36 @@
 TFDV's `update_schema` relaxes the curated schema just enough to accept the new statistics (new
 values in a domain, wider ranges, lower presence); everything curated by hand is kept. Nothing is
 written unless asked to.
+
+What no schema change should accept is told apart: TFDV deprecates a column whose data changed type
+(a text cell among numbers), and a deprecated column is one that TFDV checks no longer and Transform
+does not read, so the run would fail later on a KeyError. Such a column keeps its curated form here
+and the data is to be corrected; the gate's own checks, run against the proposed schema, say what.
 """
+import dataclasses
 from typing import List
 
 import tensorflow_data_validation as tfdv
 from tensorflow_metadata.proto.v0 import schema_pb2, statistics_pb2
 
-from schema import distances
+from schema import checks, distances
+
+# Lifecycle stages with which tfx_bsl leaves a column out of what Transform and the model read
+# (tfx_bsl.tfxio.tensor_representation_util._DISQUALIFYING_LIFECYCLE_STAGES).
+UNREAD_STAGES = (schema_pb2.DEPRECATED, schema_pb2.DISABLED, schema_pb2.PLANNED, schema_pb2.ALPHA,
+                 schema_pb2.DEBUG_ONLY, schema_pb2.VALIDATION_DERIVED)
+
+
+def is_unread(feature: schema_pb2.Feature) -> bool:
+    return feature.deprecated or feature.lifecycle_stage in UNREAD_STAGES
 
 
 def updated(curated: schema_pb2.Schema,
             statistics: statistics_pb2.DatasetFeatureStatisticsList) -> schema_pb2.Schema:
     """`curated`, relaxed to accept `statistics`. New values of a column that tolerates some
     (`min_domain_mass` below 1: the gate lets them pass unsaid) are added too, so `schema-diff` tells
-    them; the tolerance itself is kept."""
+    them; the tolerance itself is kept. A column TFDV would deprecate keeps its curated form, and
+    the label its presence (every training row needs one)."""
     strict = schema_pb2.Schema()
     strict.CopyFrom(curated)
     for feature in strict.feature:
@@ -24,10 +40,30 @@ def updated(curated: schema_pb2.Schema,
     result = tfdv.update_schema(strict, statistics)
     tolerances = {f.name: f.distribution_constraints for f in curated.feature
                   if f.HasField("distribution_constraints")}
+    kept = {f.name: f for f in curated.feature}
     for feature in result.feature:
+        if feature.name in kept and is_unread(feature) and not is_unread(kept[feature.name]):
+            feature.CopyFrom(kept[feature.name])
+            continue
         if feature.name in tolerances:
             feature.distribution_constraints.CopyFrom(tolerances[feature.name])
+        if checks.is_training_only(kept.get(feature.name)):
+            feature.presence.CopyFrom(kept[feature.name].presence)
     return result
+
+
+@dataclasses.dataclass(frozen=True)
+class Proposal:
+    schema: schema_pb2.Schema  # the curated schema, relaxed to accept the data
+    changes: List[str]  # from the curated schema to `schema`, in words
+    refused: List[checks.Finding]  # what the data would still fail: to correct in the data
+
+
+def propose(curated: schema_pb2.Schema,
+            statistics: statistics_pb2.DatasetFeatureStatisticsList) -> Proposal:
+    """What accepting `statistics` would change in `curated`, and what no change accepts."""
+    proposed = updated(curated, statistics)
+    return Proposal(proposed, differences(curated, proposed), checks.check_statistics(statistics, proposed))
 
 
 def domain_values(schema: schema_pb2.Schema, feature: schema_pb2.Feature) -> List[str]:
@@ -68,8 +104,14 @@ def differences(old: schema_pb2.Schema, new: schema_pb2.Schema) -> List[str]:
         if added:
             shown = ", ".join(repr(v) for v in added[:10])
             changes.append(f"'{name}' accepts {len(added)} new value(s): {shown}")
+        if is_unread(after) and not is_unread(before):
+            stage = schema_pb2.LifecycleStage.Name(after.lifecycle_stage) if after.lifecycle_stage else "DEPRECATED"
+            changes.append(f"'{name}' would be {stage}: no longer checked, and the model would not read it")
         if _range(before) != _range(after):
-            changes.append(f"'{name}' range widens from {_range(before)} to {_range(after)}")
+            changes.append(f"'{name}' range widens from {_range(before)} to {_range(after)}"
+                           if _range(before) and _range(after) else
+                           f"'{name}' gets the range {_range(after)}" if _range(after) else
+                           f"'{name}' loses its range {_range(before)}")
         if before.HasField("int_domain") and after.int_domain.is_categorical != before.int_domain.is_categorical:
             changes.append(f"'{name}' is compared as integer codes (value shares), not as numbers"
                            if after.int_domain.is_categorical else

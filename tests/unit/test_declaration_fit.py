@@ -5,6 +5,7 @@ import shutil
 
 import pytest
 import tensorflow_data_validation as tfdv
+from tensorflow_metadata.proto.v0 import schema_pb2
 
 from models.dataset import Feature, Kind, Label, Task
 from pipeline import runner
@@ -82,3 +83,19 @@ def test_a_run_stops_before_any_component_when_they_disagree(tmp_path):
     with pytest.raises(runner.PipelineFailed, match=r"(?s)declaration and its schema .* disagree:\n"
                                                     r"- feature 'Colour' is declared"):
         runner.check_inputs(config)
+
+
+@pytest.mark.parametrize("column, mark", [("trip_miles", "lifecycle_stage: DEPRECATED"),
+                                          ("tips", "deprecated: true")])
+def test_a_declared_column_the_schema_marks_unread_is_named(column, mark):
+    """TFDV's `update_schema` deprecates a column whose data changed type; Transform then does not
+    read it and the run fails on a KeyError, so a run is refused before it starts."""
+    marked = tfdv.load_schema_text(TAXI_SCHEMA)
+    feature = tfdv.get_feature(marked, column)
+    if mark.startswith("deprecated"):
+        feature.deprecated = True
+    else:
+        feature.lifecycle_stage = schema_pb2.DEPRECATED
+    (problem,) = declaration_fit.mismatches(TAXI, marked)
+    assert problem.startswith(f"{'label ' if column == 'tips' else ''}column '{column}' is marked {mark}"), problem
+    assert "remove that line" in problem

@@ -1,0 +1,70 @@
+"""Where the cells are that make a numeric column fail the gate's type check: how many, and on which
+lines ("line 57: 'lost'").
+
+TFDV's statistics tell that a column of numbers holds text, with at most one such value in words and
+the column's most frequent values (numbers, mostly) beside it: not enough to find a typo in a large
+file. Statistics hold no line numbers, so the file is read again, only when such a problem was found
+and only for those columns (`validate`, `schema-diff`; `init` for the label).
+"""
+import csv
+import dataclasses
+import os
+from typing import Dict, List, Sequence
+
+from tensorflow_metadata.proto.v0 import schema_pb2
+
+from schema.checks import MAX_EXAMPLES, Finding, is_number, is_type_problem
+from schema.csv_files import ENCODING, data_files
+
+
+@dataclasses.dataclass
+class Misfits:
+    count: int = 0
+    first: List[str] = dataclasses.field(default_factory=list)  # "line 57: 'lost'", the first few
+
+
+def misfit_cells(path: str, columns: Dict[str, int], missing_values: Sequence[str] = ("",)
+                 ) -> Dict[str, Misfits]:
+    """Per column (name -> schema type, INT or FLOAT): its cells that are neither empty, a
+    missing-value token, nor a value of that type. `path`: a CSV file or a folder of them."""
+    files = data_files(path) if os.path.isdir(path) else [path]
+    found = {column: Misfits() for column in columns}
+    skipped = set(missing_values) | {""}
+    for file in files:
+        where = f"{os.path.basename(file)} line" if len(files) > 1 else "line"
+        with open(file, encoding=ENCODING, newline="") as f:
+            reader = csv.reader(f)
+            header = next(reader, [])
+            wanted = [(header.index(c), c, t) for c, t in columns.items() if c in header]
+            for row in reader:
+                for index, column, schema_type in wanted:
+                    cell = row[index] if index < len(row) else ""
+                    if cell in skipped or is_number(cell, schema_type):
+                        continue
+                    misfits = found[column]
+                    misfits.count += 1
+                    if len(misfits.first) < MAX_EXAMPLES:
+                        misfits.first.append(f"{where} {reader.line_num}: {cell!r}")
+    return found
+
+
+def located(findings: List[Finding], path: str, schema: schema_pb2.Schema,
+            missing_values: Sequence[str] = ("",)) -> List[Finding]:
+    """`findings`, each type problem of a numeric column saying how many cells of `path` are not
+    its numbers and on which lines."""
+    types = {f.name: f.type for f in schema.feature}
+    columns = {f.feature: types[f.feature] for f in findings if is_type_problem(f, schema)}
+    if not columns:
+        return findings
+    cells = misfit_cells(path, columns, missing_values)
+    result = []
+    for finding in findings:
+        misfits = cells.get(finding.feature) if finding.feature in columns else None
+        if misfits and misfits.count:
+            kind = "integers" if columns[finding.feature] == schema_pb2.INT else "numbers"
+            finding = dataclasses.replace(
+                finding, detail=f"{misfits.count} cell(s) are not {kind}: correct them, or, for a "
+                                "word that means no value (such as 'n.a.'), list it under `missing_values` "
+                                "in dataset.yaml", examples=tuple(misfits.first))
+        result.append(finding)
+    return result

@@ -1,0 +1,65 @@
+"""Where a numeric column's misfit cells are: counted, and named by file and line."""
+import pandas as pd
+import tensorflow_data_validation as tfdv
+from tensorflow_metadata.proto.v0 import schema_pb2
+
+from benchmarks import public_datasets
+from schema import cell_lines, checks, csv_statistics
+
+
+def _penguins(tmp_path) -> pd.DataFrame:
+    path = str(tmp_path / "penguins.csv")
+    public_datasets.PENGUINS.write_csv(path)
+    return pd.read_csv(path, keep_default_na=False, dtype=str)  # cells as written, `NA` included
+
+
+def test_cells_that_are_not_numbers_are_counted_and_named_by_line(tmp_path):
+    frame = _penguins(tmp_path)
+    frame.loc[[10, 200, 201], "bill_length_mm"] = ["39,1", "n.a.", " "]
+    frame.loc[50, "year"] = "2007.5"  # integers' column: a fraction does not fit
+    frame.loc[60, "body_mass_g"] = "4,250"
+    frame.to_csv(tmp_path / "edited.csv", index=False)
+
+    found = cell_lines.misfit_cells(str(tmp_path / "edited.csv"),
+                                    {"bill_length_mm": schema_pb2.FLOAT, "year": schema_pb2.INT,
+                                     "flipper_length_mm": schema_pb2.FLOAT}, missing_values=("", "NA"))
+    # line = row + 2 (the header is line 1); `NA`, the file's own missing-value token, is no misfit
+    assert found["bill_length_mm"].first == ["line 12: '39,1'", "line 202: 'n.a.'", "line 203: ' '"]
+    assert found["bill_length_mm"].count == 3
+    assert (found["year"].count, found["year"].first) == (1, ["line 52: '2007.5'"])
+    assert found["flipper_length_mm"].count == 0
+    assert "body_mass_g" not in found  # only the columns asked about are read
+
+
+def test_in_a_folder_each_misfit_names_its_file(tmp_path):
+    frame = _penguins(tmp_path)
+    (tmp_path / "spans").mkdir()
+    frame.iloc[:100].to_csv(tmp_path / "spans" / "a.csv", index=False)
+    late = frame.iloc[100:].copy()
+    late.iloc[4, late.columns.get_loc("bill_depth_mm")] = "deep"
+    late.to_csv(tmp_path / "spans" / "b.csv", index=False)
+    found = cell_lines.misfit_cells(str(tmp_path / "spans"), {"bill_depth_mm": schema_pb2.FLOAT}, ("", "NA"))
+    assert found["bill_depth_mm"].first == ["b.csv line 6: 'deep'"]
+
+
+def test_a_type_finding_is_one_problem_naming_the_cells_and_prints_nothing_else(tmp_path, capfd):
+    """TFDV gives two reasons for text in a numeric column and, where the schema compares the column
+    by JSD, a C++ warning on the terminal; the report tells it once, with the lines."""
+    frame = _penguins(tmp_path)
+    clean = str(tmp_path / "clean.csv")
+    frame.to_csv(clean, index=False)
+    curated = tfdv.infer_schema(csv_statistics.statistics_of_csv(clean, ("", "NA")))
+    curated.default_environment.append("TRAINING")
+    tfdv.get_feature(curated, "bill_length_mm").drift_comparator.jensen_shannon_divergence.threshold = 0.3
+    frame.loc[99, "bill_length_mm"] = "unknown"
+    edited = str(tmp_path / "edited.csv")
+    frame.to_csv(edited, index=False)
+    capfd.readouterr()
+
+    found = checks.check_statistics(csv_statistics.statistics_of_csv(edited, ("", "NA")), curated,
+                                    csv_statistics.statistics_of_csv(clean, ("", "NA")))
+    (finding,) = cell_lines.located(found, edited, curated, ("", "NA"))
+    assert (finding.feature, finding.problem) == ("bill_length_mm", checks.WRONG_TYPE)
+    assert finding.detail.startswith("1 cell(s) are not numbers")
+    assert finding.examples == ("line 101: 'unknown'",)
+    assert "jensen_shannon" not in capfd.readouterr().err

@@ -1,0 +1,132 @@
+"""Schema maintenance (`schema-diff`): what new data would change in the curated schema, and what
+no change of the schema should accept, on a public dataset and the bundled one."""
+import shutil
+
+import pandas as pd
+import pytest
+import tensorflow_data_validation as tfdv
+from tensorflow_metadata.proto.v0 import schema_pb2
+
+from benchmarks import public_datasets
+from cli import main as cli
+from schema import checks, csv_statistics, distances, maintain
+from tests.bad_data import taxi_rows, write_rows
+from tests.conftest import TAXI
+
+LABEL = public_datasets.DIABETES.label
+
+
+@pytest.fixture(scope="module")
+def diabetes(tmp_path_factory):
+    """scikit-learn's diabetes table and a curated schema of it: TFDV's inferred one, with the
+    label left out of requests as `tfxpipe init` writes it."""
+    folder = tmp_path_factory.mktemp("diabetes")
+    path = str(folder / "diabetes.csv")
+    public_datasets.DIABETES.write_csv(path)
+    curated = tfdv.infer_schema(csv_statistics.statistics_of_csv(path))
+    curated.default_environment.extend(["TRAINING", "SERVING"])
+    tfdv.get_feature(curated, LABEL).not_in_environment.append("SERVING")
+    return path, curated
+
+
+def _proposal(tmp_path, frame: pd.DataFrame, curated: schema_pb2.Schema) -> maintain.Proposal:
+    path = str(tmp_path / "new.csv")
+    frame.to_csv(path, index=False)
+    return maintain.propose(curated, csv_statistics.statistics_of_csv(path, options=distances.stats_options(curated)))
+
+
+def test_a_word_among_numbers_is_refused_where_tfdv_would_deprecate_the_column(diabetes, tmp_path):
+    """TFDV's update_schema marks a column DEPRECATED when its data changed type; Transform then
+    does not read it and the run fails on a KeyError long after the gate passed."""
+    path, curated = diabetes
+    frame = pd.read_csv(path)
+    frame = frame.astype({"bmi": object, LABEL: object})
+    frame.loc[7, "bmi"], frame.loc[9, LABEL] = "n.a.", "lost"
+    proposal = _proposal(tmp_path, frame, curated)
+
+    tfdv_own = tfdv.update_schema(curated, csv_statistics.statistics_of_csv(str(tmp_path / "new.csv")))
+    assert maintain.is_unread(tfdv.get_feature(tfdv_own, "bmi"))  # what this guards against
+    assert not any(maintain.is_unread(f) for f in proposal.schema.feature)
+    assert tfdv.get_feature(proposal.schema, "bmi") == tfdv.get_feature(curated, "bmi")
+    assert not any("DEPRECATED" in change for change in proposal.changes), proposal.changes
+    refused = {(f.feature, f.problem): f for f in proposal.refused}
+    assert set(refused) == {("bmi", checks.WRONG_TYPE), (LABEL, checks.WRONG_TYPE)}, refused
+    assert refused[("bmi", checks.WRONG_TYPE)].examples == ("n.a.",)  # the word, not the numbers beside it
+
+
+def test_the_labels_presence_is_kept_and_rows_without_one_are_refused(diabetes, tmp_path):
+    path, curated = diabetes
+    frame = pd.read_csv(path)
+    frame.loc[[3, 30], LABEL] = None
+    frame.loc[[4, 40, 44], "bp"] = None
+    proposal = _proposal(tmp_path, frame, curated)
+
+    assert "'bp' must be present in 99% of rows instead of 100%" in proposal.changes
+    assert tfdv.get_feature(proposal.schema, LABEL).presence == tfdv.get_feature(curated, LABEL).presence
+    (refused,) = proposal.refused
+    assert (refused.feature, refused.problem) == (LABEL, checks.MISSING_VALUES)
+    assert "every training row needs a label" in refused.detail
+
+
+def test_new_values_and_wider_ranges_are_accepted_with_nothing_refused(diabetes, tmp_path):
+    path, curated = diabetes
+    frame = pd.read_csv(path)
+    ranged = schema_pb2.Schema()
+    ranged.CopyFrom(curated)
+    tfdv.get_feature(ranged, "bmi").float_domain.CopyFrom(schema_pb2.FloatDomain(min=18, max=43))
+    frame.loc[0, "bmi"] = 50.5
+    proposal = _proposal(tmp_path, frame, ranged)
+    assert proposal.refused == []
+    assert proposal.changes == ["'bmi' range widens from [18.0, 43.0] to [18.0, 50.5]"]
+
+
+def test_a_column_made_unread_or_losing_its_range_is_said():
+    old = schema_pb2.Schema()
+    fare = old.feature.add(name="fare", type=schema_pb2.FLOAT)
+    fare.float_domain.min, fare.float_domain.max = 0.0, 132.0
+    old.feature.add(name="miles", type=schema_pb2.FLOAT)
+    new = schema_pb2.Schema()
+    new.CopyFrom(old)
+    new.feature[0].ClearField("float_domain")
+    new.feature[0].lifecycle_stage = schema_pb2.DEPRECATED
+    new.feature[1].float_domain.max = 9.0
+    assert maintain.differences(old, new) == [
+        "'fare' would be DEPRECATED: no longer checked, and the model would not read it",
+        "'fare' loses its range [0.0, 132.0]",
+        "'miles' gets the range [-inf, 9.0]",
+    ]
+
+
+def _taxi_folder(tmp_path, rows):
+    folder = shutil.copytree(TAXI.folder, tmp_path / "taxi")
+    write_rows(str(tmp_path / "data"), rows)
+    return folder, str(tmp_path / "data")
+
+
+def test_schema_diff_writes_under_the_schemas_own_comments(tmp_path, capsys):
+    rows = taxi_rows(300)
+    company = rows[0].index("company")
+    rows[5][company] = "Acme Cab"
+    folder, data = _taxi_folder(tmp_path, rows)
+    schema_file = folder / "schema.pbtxt"
+    comments = [line for line in schema_file.read_text().splitlines() if line.startswith("#")]
+
+    assert cli.main(["schema-diff", data, "--dataset", str(folder), "--write"]) == 0
+    assert "'company' accepts 1 new value(s): 'Acme Cab'" in capsys.readouterr().out
+    written = schema_file.read_text().splitlines()
+    assert written[:len(comments)] == comments
+    assert "Acme Cab" in tfdv.get_domain(tfdv.load_schema_text(str(schema_file)), "company").value
+
+
+def test_schema_diff_refuses_to_write_what_the_data_must_fix(tmp_path, capsys):
+    rows = taxi_rows(300)
+    fare = rows[0].index("fare")
+    rows[12][fare] = "twelve"
+    folder, data = _taxi_folder(tmp_path, rows)
+    before = (folder / "schema.pbtxt").read_text()
+
+    assert cli.main(["schema-diff", data, "--dataset", str(folder), "--write"]) == 1
+    out = capsys.readouterr().out
+    assert "- fare: Unexpected data type. 1 cell(s) are not numbers" in out, out
+    assert "line 13: 'twelve'" in out and "Nothing was written" in out
+    assert (folder / "schema.pbtxt").read_text() == before
