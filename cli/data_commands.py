@@ -191,11 +191,12 @@ def init(args: argparse.Namespace) -> int:
     from schema import infer  # pylint: disable=import-outside-toplevel  (imports TFDV)
 
     try:
+        out = args.out or os.path.join(options.DATASETS_DIR, args.name or infer.default_name(args.path))
+        infer.refuse_existing(out)
         print(f"Drafting a dataset from {args.path}", flush=True)
         draft = infer.infer(args.path, args.label, args.task, args.name,
-                            progress=lambda line: print(line, flush=True))
+                            progress=lambda line: print(line, flush=True), missing=args.missing_value)
         name = draft.declaration["name"]
-        out = args.out or os.path.join(options.DATASETS_DIR, name)
         declaration, schema = infer.write(draft, out, os.path.abspath(args.path))
     except infer.InitError as error:
         print(f"error: {error}")
@@ -213,6 +214,9 @@ def add_init_parser(subparsers) -> None:
     parser.add_argument("--label", required=True, help="the column the model predicts")
     parser.add_argument("--task", default="auto", choices=["auto", "binary", "multiclass", "regression"])
     parser.add_argument("--name", help="dataset name (default: the file or folder name)")
+    parser.add_argument("--missing-value", action="append", default=[], metavar="WORD",
+                        help="a cell value that means no value (repeat for more), besides the common "
+                             "ones init finds itself (NA, null, ?, ...)")
     parser.add_argument("--out", help=f"dataset folder to write (default: {options.DATASETS_DIR}/NAME, "
                         "the project's datasets folder)")
     parser.set_defaults(handler=init)

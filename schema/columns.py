@@ -11,7 +11,11 @@ from tensorflow_metadata.proto.v0 import statistics_pb2
 
 from schema.cell_counts import NUMBER, ColumnCells
 
-MISSING_TOKENS = ("NA", "N/A", "NaN", "nan", "null", "NULL", "None", "?", "-")
+MISSING_TOKENS = ("NA", "N/A", "n/a", "#N/A", "NaN", "nan", "null", "NULL", "None", "?", "-")
+# A column of numbers but for a few cells (a decimal comma "13,2", a word such as "n.a.") is read as
+# text: hashed or a vocabulary, every number a category of its own. At most this share of its cells
+# and this many distinct values: `init` names them rather than draft such a column.
+FEW_MISFITS_SHARE, FEW_MISFITS_VALUES = 0.02, 5
 MAX_CLASSES, AUTO_MAX_INT_CLASSES = 50, 10
 ID_SHARE, ID_MIN_ROWS = 0.95, 20  # distinct values / present rows from which a column is an identifier
 # Integer IDs number the rows (1..n, 10001..10120): at most twice as wide as they are many. Counts and
@@ -52,6 +56,16 @@ def missing_tokens(columns: Dict[str, ColumnCells]) -> Dict[str, List[str]]:
             for token in tokens:
                 found[token].append(column)
     return found
+
+
+def misfits_among_numbers(cells: ColumnCells, missing: List[str]) -> List[str]:
+    """The few distinct values of a column of numbers that are not numbers; empty when there are
+    none, or too many to be slips (FEW_MISFITS_*). Counted cells only (`ColumnCells.counts`)."""
+    present = {v: n for v, n in cells.counts.items() if v not in missing}
+    misfits = {v: n for v, n in present.items() if not NUMBER.fullmatch(v.strip())}
+    if not misfits or len(misfits) == len(present) or len(misfits) > FEW_MISFITS_VALUES:
+        return []
+    return sorted(misfits) if sum(misfits.values()) <= FEW_MISFITS_SHARE * sum(present.values()) else []
 
 
 def present_count(stat: Optional[Stats]) -> int:

@@ -12,17 +12,17 @@ import dataclasses
 import itertools
 import os
 import time
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import tensorflow_data_validation as tfdv
 import yaml
 from tensorflow_metadata.proto.v0 import schema_pb2
 
 from models import dataset as ds
-from schema import calibration, cell_counts, csv_files, csv_statistics, ranges
-from schema.cell_counts import ColumnCells
+from schema import calibration, cell_counts, cell_lines, csv_files, csv_statistics, ranges
+from schema.cell_counts import ColumnCells, ColumnType
 from schema.columns import EPOCH, MAX_VOCAB, MISSING_TOKENS, TIME_UNITS, InitError, feature_decision, \
-    label_decision, missing_tokens, present_count, time_unit
+    label_decision, misfits_among_numbers, missing_tokens, present_count, time_unit
 
 TASKS = ("auto",) + tuple(t.value for t in ds.Task)
 MIN_ROWS, SLICE_MAX_VALUES = 50, 10
@@ -38,7 +38,23 @@ class Draft:
     calibration: List[str]  # the schema's comment: how its drift and skew thresholds were obtained
 
 
-def _read(path: str) -> Tuple[List[str], Dict[str, ColumnCells], int]:
+def _refuse_misfits_among_numbers(path: str, header: List[str], columns: Dict[str, ColumnCells],
+                                  missing_values: List[str]) -> None:
+    """InitError naming the cells (and lines) of each column of numbers that a few other cells
+    would make a text column."""
+    slips = [c for c in header if columns[c].column_type(missing_values) == ColumnType.STRING
+             and misfits_among_numbers(columns[c], missing_values)]
+    if not slips:
+        return
+    found = cell_lines.misfit_cells(path, {c: schema_pb2.FLOAT for c in slips}, missing_values)
+    told = "; ".join(f"{c!r}: {found[c].count} cell(s), {', '.join(found[c].first)}" for c in slips)
+    raise InitError(f"{len(slips)} column(s) hold numbers but for a few cells, which would make each a "
+                    f"text column, every number a category of its own: {told}. Correct those cells (a "
+                    "decimal comma: 13.2, not 13,2), or, for a word that means no value, pass "
+                    "--missing-value WORD (as many times as there are such words); then run init again")
+
+
+def _read(path: str, missing: Sequence[str] = ()) -> Tuple[List[str], Dict[str, ColumnCells], int]:
     """The header, each column's cells and the number of rows, files checked as the gate does."""
     if not os.path.exists(path):
         raise InitError(f"{path} does not exist: give a CSV file or a folder of CSV files")
@@ -57,7 +73,7 @@ def _read(path: str) -> Tuple[List[str], Dict[str, ColumnCells], int]:
             header = header or next(reader)
             if file != files[0]:
                 next(reader)  # the same header again: check_csv_file compared it
-            cells = cells or {column: ColumnCells(("", *MISSING_TOKENS)) for column in header}
+            cells = cells or {column: ColumnCells(("", *MISSING_TOKENS, *missing)) for column in header}
             while True:
                 chunk = [r for r in itertools.islice(reader, CHUNK_ROWS) if r]
                 if not chunk:
@@ -120,13 +136,14 @@ def _timed(step: str, started: float, note: str = "") -> str:
 
 
 def infer(path: str, label: str, task: str = "auto", name: Optional[str] = None,
-          progress: Callable[[str], None] = lambda line: None) -> Draft:
+          progress: Callable[[str], None] = lambda line: None, missing: Sequence[str] = ()) -> Draft:
     """Drafts the declaration and the curated schema of the CSV file or folder `path`; `progress`
-    gets one line per step with its time (a large file takes minutes)."""
+    gets one line per step with its time (a large file takes minutes). `missing`: cell values that
+    mean "no value", besides the common ones found in the data (MISSING_TOKENS)."""
     if task not in TASKS:
         raise InitError(f"unknown task {task!r}: use one of {', '.join(TASKS)}")
     started = time.monotonic()
-    header, columns, rows = _read(path)
+    header, columns, rows = _read(path, missing)
     progress(_timed("cells counted", started, f"{rows:,} rows, {len(header)} columns"))
     if label not in header:
         raise InitError(f"label column {label!r} is not in {path}; its columns: {', '.join(header)}")
@@ -137,6 +154,10 @@ def infer(path: str, label: str, task: str = "auto", name: Optional[str] = None,
     missing_values = [""] + [t for t in MISSING_TOKENS if t in tokens]
     decisions = [f"missing values: {t!r} read as missing (found in {', '.join(tokens[t])})"
                  for t in missing_values[1:]]
+    given = [t for t in missing if t not in missing_values]
+    missing_values += given
+    decisions += [f"missing values: {t!r} read as missing (--missing-value)" for t in given]
+    _refuse_misfits_among_numbers(path, header, columns, missing_values)
     cells = {c: collections.Counter({v: n for v, n in columns[c].counts.items() if v not in missing_values})
              for c in header}
     started = time.monotonic()
@@ -171,10 +192,8 @@ def infer(path: str, label: str, task: str = "auto", name: Optional[str] = None,
     if not features:
         raise InitError("no usable feature columns, every column but the label is excluded: "
                         + "; ".join(decisions))
-    default = os.path.splitext(os.path.basename(path))[0] if os.path.isfile(path) else \
-        os.path.basename(os.path.normpath(path))
     declaration = {
-        "name": name or ds.safe_name(default), "task": task,
+        "name": name or default_name(path), "task": task,
         "label": {"column": label, **({"classes": classes} if classes else {})},
         "missing_values": missing_values, "features": features, "excluded": excluded, "slices": slices,
         "blessing": {"minimum": {}, "maximum": {}, "max_drop": 0.01, "naive_margin": 0.05},
@@ -207,11 +226,25 @@ def infer(path: str, label: str, task: str = "auto", name: Optional[str] = None,
     return Draft(declaration, curated, decisions, calibration.comment(measured))
 
 
-def write(draft: Draft, out_dir: str, data_path: str) -> Tuple[str, str]:
-    """Writes `dataset.yaml` (data: `data_path`) and `schema.pbtxt` into `out_dir`; never overwrites."""
+def default_name(path: str) -> str:
+    """The dataset's name when none is given: its file's or folder's."""
+    base = os.path.splitext(os.path.basename(path))[0] if os.path.isfile(path) else \
+        os.path.basename(os.path.normpath(path))
+    return ds.safe_name(base)
+
+
+def refuse_existing(out_dir: str) -> Tuple[str, str]:
+    """The paths `write` writes in `out_dir`; InitError when one exists (checked again as it writes,
+    and before the work, which takes minutes on a large file)."""
     paths = (os.path.join(out_dir, ds.DECLARATION_FILE), os.path.join(out_dir, ds.SCHEMA_FILE))
     for existing in (p for p in paths if os.path.exists(p)):
         raise InitError(f"{existing} already exists: edit it, or give another --out folder")
+    return paths
+
+
+def write(draft: Draft, out_dir: str, data_path: str) -> Tuple[str, str]:
+    """Writes `dataset.yaml` (data: `data_path`) and `schema.pbtxt` into `out_dir`; never overwrites."""
+    paths = refuse_existing(out_dir)
     os.makedirs(out_dir, exist_ok=True)
     declaration = {"name": draft.declaration["name"], "data": data_path, **draft.declaration}
     with open(paths[0], "w", encoding="utf-8") as f:

@@ -380,3 +380,44 @@ def test_missing_data_is_refused(tmp_path, make, message):
 def test_unknown_task_is_refused_with_the_choices(tmp_path):
     with pytest.raises(infer.InitError, match="unknown task 'ranking': use one of auto, binary"):
         infer.infer(_csv(tmp_path, _crafted(60)), "outcome", task="ranking")
+
+
+def test_a_few_words_among_numbers_are_named_by_line_not_drafted_as_text(tmp_path, penguins):
+    """One decimal comma or one `n.a.` would make a measurement a text column (hashed, each number a
+    category): init names the cells; a word for "no value" is then passed as --missing-value."""
+    _, frame, plain = penguins
+    frame = frame.copy()
+    frame.loc[10, "bill_length_mm"] = "39,1"
+    frame.loc[[20, 30], "body_mass_g"] = "n.a."
+    path = _csv(tmp_path, frame, "penguins.csv")
+    with pytest.raises(infer.InitError) as refused:
+        infer.infer(path, "species")
+    message = str(refused.value)
+    assert message.startswith("2 column(s) hold numbers but for a few cells"), message
+    assert "'bill_length_mm': 1 cell(s), line 12: '39,1'; 'body_mass_g': 2 cell(s), line 22: 'n.a.', " \
+           "line 32: 'n.a.'" in message
+    assert "--missing-value WORD" in message
+
+    frame.loc[10, "bill_length_mm"] = "39.1"
+    draft = infer.infer(_csv(tmp_path, frame, "penguins.csv"), "species", name="penguins", missing=["n.a."])
+    assert draft.declaration["missing_values"] == ["", "NA", "n.a."]
+    assert draft.declaration["features"] == plain.declaration["features"]
+    assert "missing values: 'n.a.' read as missing (--missing-value)" in draft.decisions
+
+
+def test_text_columns_with_some_numbers_are_drafted_as_text(tmp_path):
+    """palmerpenguins' raw table: sample numbers, comments and IDs mix words and numbers on purpose."""
+    path = str(tmp_path / "raw.csv")
+    public_datasets.PENGUINS_RAW.write_csv(path)
+    draft = infer.infer(path, "Species")
+    assert draft.declaration["features"]  # drafted, not refused
+
+
+def test_init_into_an_existing_dataset_folder_is_refused_before_reading_the_data(tmp_path, capsys):
+    from cli import main as cli  # pylint: disable=import-outside-toplevel
+
+    (tmp_path / "taken").mkdir()
+    (tmp_path / "taken" / ds.DECLARATION_FILE).write_text("name: taken\n")
+    assert cli.main(["init", str(tmp_path / "absent.csv"), "--label", "y", "--out", str(tmp_path / "taken")]) == 1
+    out = capsys.readouterr().out
+    assert "dataset.yaml already exists" in out and "Drafting" not in out and "does not exist" not in out
