@@ -36,7 +36,7 @@ def score(args: argparse.Namespace) -> int:
     import tensorflow_data_validation as tfdv
 
     from pipeline import batch_scoring
-    from schema import csv_files, report
+    from schema import csv_files, ranges, report
 
     dataset = options.dataset(args)
     if not os.path.isfile(args.csv):
@@ -69,6 +69,10 @@ def score(args: argparse.Namespace) -> int:
     print(f"Added columns: {', '.join(batch_scoring.prediction_columns(dataset))}")
     if scored.passed_through:
         print(f"Written back as read, not sent to the model: {', '.join(scored.passed_through)}")
+    if scored.outside_range:
+        print(ranges.outside_warning(scored.outside_range, scored.rows, scored.bounds,
+                                     f"`tfxpipe validate {args.csv} --skew-against TRAINING_DATA` checks "
+                                     "the file against the schema."))
     return 0
 
 

@@ -100,6 +100,7 @@ def predict(args: argparse.Namespace) -> int:
     import tensorflow_data_validation as tfdv
     import urllib3
 
+    from schema import ranges
     from serving import client, examples
 
     dataset = options.dataset(args)
@@ -115,6 +116,11 @@ def predict(args: argparse.Namespace) -> int:
     if not serialized:
         print(f"error: {args.csv} has no data rows")
         return 1
+    bounds = ranges.declared_ranges(schema, dataset.feature_names())
+    outside = ranges.outside_counts(rows, bounds)
+    if outside:
+        print(ranges.outside_warning(outside, len(rows), bounds, f"`tfxpipe validate {args.csv} "
+                                     "--skew-against TRAINING_DATA` checks the file against the schema."))
     absent = [name for name in dataset.feature_names() if name not in rows[0]]
     if absent:  # the model answers without them, as TF Serving would: said, not refused
         print(f"note: no column {', '.join(absent)} in {args.csv}: sent as missing values")

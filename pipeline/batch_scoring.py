@@ -35,13 +35,14 @@ from tensorflow_metadata.proto.v0 import schema_pb2
 from models import signatures
 from models.dataset import Dataset, Task
 from pipeline import runner
-from schema import csv_files, csv_records
+from schema import csv_files, csv_records, ranges
 from serving import examples
 from serving.loaded_version import LoadedVersion
 
 BATCH_ROWS = 1024  # rows per model call: past a few hundred, the call's cost per row is flat
 SIGNATURE = "serving_default"
 ROWS_COUNTER = "rows"
+OUTSIDE_COUNTER = "outside_range:"  # + a feature's name: its values outside the schema's range
 
 
 class ScoringError(ValueError):
@@ -89,6 +90,7 @@ class Job:
     output: str  # serving_default's output
     classes: Tuple[str, ...]  # () for regression
     parts_dir: str
+    bounds: Tuple[Tuple[int, str, Tuple[float, float]], ...] = ()  # (column index, name, schema range)
 
     def part(self, index: int) -> str:
         return FileSystems.join(self.parts_dir, f"part-{index:06d}.csv")
@@ -140,6 +142,7 @@ class _ScoreRange(beam.DoFn):
         line = byte_range.line
         rows: List[List[str]] = []
         serialized: List[bytes] = []
+        outside: Dict[str, int] = {}
         with FileSystems.create(job.part(index)) as out:
             for record in csv_records.read_records(byte_range):
                 cells = next(csv.reader([record]), [])
@@ -152,6 +155,9 @@ class _ScoreRange(beam.DoFn):
                                                       job.types, job.missing_values)
                     except ValueError as error:
                         raise ScoringError(f"{name} line {line}: {error}") from None
+                    for i, feature, limits in job.bounds:
+                        if cells[i] not in job.missing_values and ranges.is_outside(cells[i], limits):
+                            outside[feature] = outside.get(feature, 0) + 1
                     rows.append(cells)
                     serialized.append(example.SerializeToString())
                     if len(rows) == BATCH_ROWS:
@@ -160,6 +166,8 @@ class _ScoreRange(beam.DoFn):
                 line += record.count("\n") or 1
             if rows:
                 self._score(rows, serialized, out)
+        for feature, count in outside.items():  # Beam's counters sum them over workers
+            beam.metrics.Metrics.counter(__name__, OUTSIDE_COUNTER + feature).inc(count)
         yield index
 
 
@@ -172,6 +180,8 @@ class Scored:
     rows: int
     seconds: float
     passed_through: Tuple[str, ...]  # columns written back but not sent to the model
+    outside_range: Dict[str, int]  # feature -> rows with a value outside the schema's range
+    bounds: Dict[str, Tuple[float, float]]  # the schema's ranges of the features
 
 
 def _join(job: Job, header: Sequence[str], target: str) -> None:
@@ -206,13 +216,15 @@ def score(csv_path: str, out_path: str, dataset: Dataset, schema: schema_pb2.Sch
         raise ScoringError(f"{os.path.basename(csv_path)} already has column(s) {', '.join(clash)}, "
                            "which scoring adds: rename them")
     types = examples.feature_types(schema)
+    bounds = ranges.declared_ranges(schema, features)
     job = Job(csv_path=csv_path, header=header,
               sent=tuple((i, name) for i, name in enumerate(header) if name in features),
               types={name: types[name] for name in features},
               missing_values=tuple(dataset.missing_values),
               model_path=version_dir, output=check_signature(version_dir, dataset),
               classes=tuple(dataset.label.classes) if dataset.task.is_classification else (),
-              parts_dir=_beside(out_path, "parts"))
+              parts_dir=_beside(out_path, "parts"),
+              bounds=tuple((i, name, bounds[name]) for i, name in enumerate(header) if name in bounds))
     partial = _beside(out_path, "partial")
     started = time.monotonic()
     try:
@@ -232,9 +244,13 @@ def score(csv_path: str, out_path: str, dataset: Dataset, schema: schema_pb2.Sch
         raise ScoringError(message) from None
     finally:
         _remove(partial, job.parts_dir)
-    counters = pipeline.result.metrics().query(MetricsFilter().with_name(ROWS_COUNTER))["counters"]
-    return Scored(rows=sum(c.committed for c in counters), seconds=time.monotonic() - started,
-                  passed_through=tuple(name for name in header if name not in features))
+    counters = pipeline.result.metrics().query(MetricsFilter().with_namespace(__name__))["counters"]
+    counted = {c.key.metric.name: c.committed for c in counters}
+    return Scored(rows=counted.get(ROWS_COUNTER, 0), seconds=time.monotonic() - started,
+                  passed_through=tuple(name for name in header if name not in features),
+                  outside_range={name[len(OUTSIDE_COUNTER):]: n for name, n in counted.items()
+                                 if name.startswith(OUTSIDE_COUNTER) and n},
+                  bounds=bounds)
 
 
 def _worker_error(error: Exception) -> Optional[str]:

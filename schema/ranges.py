@@ -1,7 +1,8 @@
 """Plausible ranges for numeric columns: the bounds `init` and `calibrate` draft from the data's
-observed range, wide enough for new extremes, narrow enough to catch a unit change."""
+observed range, wide enough for new extremes, narrow enough to catch a unit change; and the values
+`score` and `predict` send outside them (a model extrapolates there: said, not refused)."""
 import math
-from typing import Sequence, Tuple
+from typing import Dict, Iterable, Mapping, Sequence, Tuple
 
 from tensorflow_metadata.proto.v0 import schema_pb2, statistics_pb2
 
@@ -48,3 +49,45 @@ def with_plausible_ranges(schema: schema_pb2.Schema, statistics: statistics_pb2.
         if not domain.HasField("max"):
             domain.max = high
     return result
+
+
+def declared_ranges(schema: schema_pb2.Schema, columns: Iterable[str]) -> Dict[str, Tuple[float, float]]:
+    """(min, max) of each of the numeric `columns` that `schema` bounds (-inf/inf for an open side)."""
+    wanted, found = set(columns), {}
+    for feature in schema.feature:
+        domain = feature.float_domain if feature.HasField("float_domain") else \
+            feature.int_domain if feature.HasField("int_domain") else None
+        if feature.name in wanted and domain is not None and (domain.HasField("min") or domain.HasField("max")):
+            found[feature.name] = (domain.min if domain.HasField("min") else -math.inf,
+                                   domain.max if domain.HasField("max") else math.inf)
+    return found
+
+
+def is_outside(cell: str, bounds: Tuple[float, float]) -> bool:
+    """Whether a CSV cell is a number outside `bounds` (text is a type problem, told elsewhere)."""
+    try:
+        value = float(cell)
+    except ValueError:
+        return False
+    return not math.isnan(value) and not bounds[0] <= value <= bounds[1]
+
+
+def outside_counts(rows: Iterable[Mapping[str, str]], bounds: Mapping[str, Tuple[float, float]]
+                   ) -> Dict[str, int]:
+    """Per bounded column, how many of `rows` (dicts of cells) hold a number outside its range."""
+    counts = {name: 0 for name in bounds}
+    for row in rows:
+        for name, limits in bounds.items():
+            cell = row.get(name)
+            if cell and is_outside(cell, limits):
+                counts[name] += 1
+    return {name: n for name, n in counts.items() if n}
+
+
+def outside_warning(counts: Mapping[str, int], rows: int, bounds: Mapping[str, Tuple[float, float]],
+                    check: str) -> str:
+    """The warning `score` and `predict` print when values fall outside the schema's ranges."""
+    told = ", ".join(f"{name} in {n:,} row(s) (range [{bounds[name][0]:g}, {bounds[name][1]:g}])"
+                     for name, n in sorted(counts.items()))
+    return (f"warning: values outside the schema's ranges: {told} of {rows:,}; the model never saw such "
+            f"values (another unit?), its answers there are guesses. {check}")

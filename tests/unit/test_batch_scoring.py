@@ -65,6 +65,7 @@ def test_every_row_comes_back_in_the_files_order_with_the_models_answers(version
     assert [row[-3] for row in written] == [TOY.label.classes[i] for i in probabilities.argmax(axis=1)]
     assert {row[-3] for row in written} == {"small", "big"}
     assert set(scored.passed_through) == set(header) - {"trip_miles", "payment_type"}
+    assert scored.outside_range == {} and "trip_miles" in scored.bounds  # no warning
     assert _leftovers(tmp_path) == []
 
 
@@ -144,3 +145,32 @@ def test_the_command_refuses_what_it_cannot_score_in_one_line(version_dir, tmp_p
     empty.write_text("")
     assert cli.main(["score", str(empty), *common, "--model-name", "toy"]) == 1
     assert "empty.csv is empty" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("profile", ["local", "local-multiprocess"])
+def test_values_outside_the_schemas_range_are_counted_and_said(version_dir, tmp_path, profile, capsys):
+    """Miles sent as metres (x1000): the model answers anyway; rows past the schema's range are
+    counted over every worker and `score` says so."""
+    header, *rows = _rows(TAXI_CSV)
+    rows = rows[:3000]
+    miles = header.index("trip_miles")
+    for row in rows[::3]:
+        row[miles] = str(float(row[miles]) * 1000) if row[miles] else row[miles]
+    path = str(tmp_path / "metres.csv")
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        csv.writer(f).writerows([header, *rows])
+    low, high = batch_scoring.ranges.declared_ranges(SCHEMA, ["trip_miles"])["trip_miles"]
+    expected = sum(1 for row in rows if row[miles] and not low <= float(row[miles]) <= high)
+    assert expected > 100
+
+    scored = batch_scoring.score(path, str(tmp_path / "out.csv"), TOY, SCHEMA, version_dir,
+                                 profiles.beam_args(profile, {}))
+    assert scored.outside_range == {"trip_miles": expected}
+    if profile == "local":  # the command's warning, once
+        serving_dir = os.path.dirname(os.path.dirname(version_dir))
+        assert cli.main(["score", path, "--dataset", "datasets/taxi", "--serving-dir", serving_dir,
+                         "--model-name", "toy", "--out", str(tmp_path / "cli.csv")]) == 0
+        out = capsys.readouterr().out
+        assert f"warning: values outside the schema's ranges: trip_miles in {expected:,} row(s) " \
+               f"(range [{low:g}, {high:g}]) of 3,000" in out, out
+

@@ -1,4 +1,7 @@
-"""Plausible ranges drafted from the observed one (schema/ranges.py), on palmerpenguins."""
+"""Plausible ranges drafted from the observed one, and values outside them (schema/ranges.py), on
+palmerpenguins."""
+import csv
+
 import tensorflow_data_validation as tfdv
 
 from benchmarks import public_datasets
@@ -17,3 +20,24 @@ def test_plausible_ranges_widen_the_observed_range_and_keep_hand_curated_bounds(
     mass = tfdv.get_feature(ranged, "body_mass_g").int_domain  # observed 2700 .. 6300
     assert (mass.min, mass.max) == (0, 7000)
     assert not tfdv.get_feature(ranged, "year").HasField("int_domain")  # not asked for
+
+
+def test_values_outside_the_ranges_are_counted_per_column_as_predict_warns(tmp_path):
+    """Grams sent as kilograms and a missing-value token: only numbers outside a range count."""
+    path = str(tmp_path / "penguins.csv")
+    public_datasets.PENGUINS.write_csv(path)
+    statistics = csv_statistics.statistics_of_csv(path, ("", "NA"))
+    schema = ranges.with_plausible_ranges(tfdv.infer_schema(statistics), statistics,
+                                          ["bill_length_mm", "body_mass_g"])
+    bounds = ranges.declared_ranges(schema, ["bill_length_mm", "body_mass_g", "island"])
+    assert bounds == {"bill_length_mm": (0.0, 120.0), "body_mass_g": (0, 12600)}
+    with open(path, newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    assert ranges.outside_counts(rows, bounds) == {}
+    for row in rows[:40]:
+        row["body_mass_g"] = "NA" if row["body_mass_g"] == "NA" else str(int(row["body_mass_g"]) * 1000)
+    kilograms = sum(row["body_mass_g"] != "NA" for row in rows[:40])
+    assert ranges.outside_counts(rows, bounds) == {"body_mass_g": kilograms}
+    warning = ranges.outside_warning({"body_mass_g": kilograms}, len(rows), bounds, "Check it.")
+    assert warning.startswith(f"warning: values outside the schema's ranges: body_mass_g in {kilograms} "
+                              f"row(s) (range [0, 12600]) of 344;")
