@@ -253,7 +253,8 @@ def comment(calibration: Calibration) -> List[str]:
              "Optional columns must have a value in at least their share of rows less "
              f"{PRESENCE_FACTOR:g}x its largest difference between two spans, or less a tenth of it if more. "
              f"'-': not checked, as the threshold would reach {JSD_MAX:g}, the largest JSD there is "
-             "(the column's values rarely repeat), or, for the label (*), as requests carry no label.")
+             "(the column's values rarely repeat, or the data is too small for its shares to settle), "
+             "or, for the label (*), as requests carry no label.")
     lines = [BEGIN] + [f"# {line}" for line in textwrap.wrap(prose, 98)] + [
              f"#   {'feature':<24} {'JSD over':<11} {'span noise':>10} {'drift <=':>9} "
              f"{'window noise':>12} {'skew <=':>8}"]

@@ -71,6 +71,8 @@ def _expected(feature: Optional[schema_pb2.Feature], schema: schema_pb2.Schema) 
         constraints = feature.distribution_constraints
         mass = constraints.min_domain_mass if feature.HasField("distribution_constraints") else 1.0
         parts.append(f"one of {size} known values" + (f" in at least {mass:.0%} of rows" if mass < 1 else ""))
+    if feature.HasField("unique_constraints") and feature.unique_constraints.min > 1:
+        parts.append(f"at least {feature.unique_constraints.min} distinct values")
     for comparator, against in ((feature.drift_comparator, "earlier data"),
                                 (feature.skew_comparator, "training")):
         threshold = distances.threshold_of(comparator)

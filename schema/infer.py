@@ -10,6 +10,7 @@ import collections
 import csv
 import dataclasses
 import itertools
+import math
 import os
 import time
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
@@ -18,16 +19,19 @@ import tensorflow_data_validation as tfdv
 import yaml
 from tensorflow_metadata.proto.v0 import schema_pb2
 
+import schema as schema_package
 from models import dataset as ds
 from schema import calibration, cell_counts, cell_lines, csv_files, csv_statistics, ranges
 from schema.cell_counts import ColumnCells, ColumnType
-from schema.columns import EPOCH, MAX_VOCAB, MISSING_TOKENS, TIME_UNITS, InitError, feature_decision, \
+from schema.columns import EPOCH, HASH_SHARE, MAX_VOCAB, MISSING_TOKENS, TIME_UNITS, InitError, feature_decision, \
     label_decision, misfits_among_numbers, missing_tokens, present_count, time_unit
 
 TASKS = ("auto",) + tuple(t.value for t in ds.Task)
 MIN_ROWS, SLICE_MAX_VALUES = 50, 10
 CHUNK_ROWS = 10_000  # rows counted at a time, column by column
 DOMAIN_MASS = 0.9  # new categories tolerated up to 10 % of a column's values
+NO_LIMIT = 2**31 - 1  # unique_constraints' max: TFDV reads an unset one as 0
+ONE_IN_A_MILLION = 1e-6
 
 
 @dataclasses.dataclass
@@ -84,8 +88,22 @@ def _read(path: str, missing: Sequence[str] = ()) -> Tuple[List[str], Dict[str, 
     return header, cells, rows
 
 
-def _schema(statistics, label: str, classes: List[str], features: Dict[str, dict], rows: int
-            ) -> schema_pb2.Schema:
+def _never_one_value(cells: Dict[str, collections.Counter], columns: List[str], rows: int) -> List[str]:
+    """Of `columns`, those whose every row in a split of a span (half the data, as `calibrate`
+    assumes; its eval split the smallest part the gate checks) holding one value would be a
+    one-in-a-million draw: for them one value is a broken export."""
+    split_rows = rows / 2 * (1 - schema_package.TRAIN_SHARE)
+    found = []
+    for column in columns:
+        counted = cells[column]
+        top = counted.most_common(1)[0][1] / sum(counted.values()) if counted else 1.0
+        if top < 1 and split_rows * math.log(top) < math.log(ONE_IN_A_MILLION):
+            found.append(column)
+    return found
+
+
+def _schema(statistics, label: str, classes: List[str], features: Dict[str, dict], rows: int,
+            several_values: Sequence[str] = ()) -> schema_pb2.Schema:
     schema = tfdv.infer_schema(statistics, max_string_domain_size=MAX_VOCAB, infer_feature_shape=False)
     schema.default_environment[:] = ["TRAINING", "SERVING"]
     by_name = {s.path.step[0]: s for s in statistics.datasets[0].features}
@@ -100,6 +118,8 @@ def _schema(statistics, label: str, classes: List[str], features: Dict[str, dict
             feature.presence.min_fraction = 0.0
             feature.value_count.ClearField("min")
             feature.value_count.max = 1
+        if feature.name in several_values:  # one value in every row is refused whatever drift can
+            feature.unique_constraints.min, feature.unique_constraints.max = 2, NO_LIMIT  # tell
         if spec.get("kind") == "categorical_string" and feature.domain:  # TFDV's domain, loosened
             feature.distribution_constraints.min_domain_mass = DOMAIN_MASS
         elif spec.get("kind") == "categorical_int":  # codes 0..max_value, compared as categories
@@ -173,10 +193,12 @@ def infer(path: str, label: str, task: str = "auto", name: Optional[str] = None,
     features: Dict[str, dict] = {}
     excluded: Dict[str, str] = {}
     names: Dict[str, str] = {}
+    distinct_share: Dict[str, float] = {}  # distinct values per row with a value
     slices: List[str] = []
     for column in (c for c in header if c != label):
         spec, text, distinct = feature_decision(column, by_name.get(column), cells[column], rows,
                                                 columns[column].estimate(missing_values))
+        distinct_share[column] = distinct / max(present_count(by_name.get(column)), 1)
         clash = names.get(ds.safe_name(column))
         if spec and clash:
             spec, text = None, f"same name as {clash!r} without punctuation and case; rename it to use it"
@@ -202,7 +224,9 @@ def infer(path: str, label: str, task: str = "auto", name: Optional[str] = None,
         ds.parse(declaration)
     except ds.DeclarationError as error:
         raise InitError(f"the drafted declaration does not parse: {error}") from None
-    curated = _schema(statistics, label, classes, features, rows)
+    categories = [c for c, spec in features.items() if spec["kind"] in ("categorical_string", "categorical_int")]
+    curated = _schema(statistics, label, classes, features, rows,
+                      _never_one_value(cells, categories + ([label] if classes else []), rows))
     def statistics_of(options: tfdv.StatsOptions):  # the draft's types are the data's
         options.infer_type_from_schema = True
         return csv_statistics.statistics_of_csv(path, missing_values, options)
@@ -221,8 +245,10 @@ def infer(path: str, label: str, task: str = "auto", name: Optional[str] = None,
         off = [check for check, threshold in (("drift", measured.drift(name)), ("skew", measured.skew(name)))
                if threshold is None and not (check == "skew" and name == label)]
         if off:
+            why = ("its values rarely repeat" if distinct_share.get(name, 0) >= HASH_SHARE
+                   else "too few rows for its values' shares to settle: calibrate again when there is more data")
             decisions.append(f"no {' or '.join(off)} check on {name}: two samples of the same data "
-                             "already differ almost entirely (its values rarely repeat)")
+                             f"already differ almost entirely ({why})")
     return Draft(declaration, curated, decisions, calibration.comment(measured))
 
 

@@ -31,8 +31,9 @@ def updated(curated: schema_pb2.Schema,
             statistics: statistics_pb2.DatasetFeatureStatisticsList) -> schema_pb2.Schema:
     """`curated`, relaxed to accept `statistics`. New values of a column that tolerates some
     (`min_domain_mass` below 1: the gate lets them pass unsaid) are added too, so `schema-diff` tells
-    them; the tolerance itself is kept. A column TFDV would deprecate keeps its curated form, and
-    the label its presence (every training row needs one)."""
+    them; the tolerance itself is kept. A column TFDV would deprecate keeps its curated form, the
+    label its presence (every training row needs one), a column of categories its least number of
+    distinct values (one value in every row is a broken export, not a change to accept)."""
     strict = schema_pb2.Schema()
     strict.CopyFrom(curated)
     for feature in strict.feature:
@@ -49,6 +50,8 @@ def updated(curated: schema_pb2.Schema,
             feature.distribution_constraints.CopyFrom(tolerances[feature.name])
         if checks.is_training_only(kept.get(feature.name)):
             feature.presence.CopyFrom(kept[feature.name].presence)
+        if feature.name in kept and kept[feature.name].HasField("unique_constraints"):
+            feature.unique_constraints.CopyFrom(kept[feature.name].unique_constraints)
     return result
 
 

@@ -11,7 +11,7 @@ from tensorflow_metadata.proto.v0 import schema_pb2
 
 from benchmarks import public_datasets
 from models import dataset as ds
-from schema import calibration, cell_counts, checks, columns, csv_statistics, infer
+from schema import calibration, cell_counts, checks, columns, csv_statistics, distances, infer
 
 ROWS = 600
 
@@ -208,7 +208,8 @@ def test_schema_has_every_csv_column_and_the_data_meets_it(crafted):
     header = list(pd.read_csv(path, nrows=0).columns)
     assert checks.expected_columns(draft.schema) == header
     assert "outcome" not in checks.expected_columns(draft.schema, "SERVING")
-    statistics = csv_statistics.statistics_of_csv(path, draft.declaration["missing_values"])
+    statistics = csv_statistics.statistics_of_csv(path, draft.declaration["missing_values"],
+                                                  distances.stats_options(draft.schema))  # as the gate's
     assert checks.check_statistics(statistics, draft.schema) == []
 
 
@@ -421,3 +422,24 @@ def test_init_into_an_existing_dataset_folder_is_refused_before_reading_the_data
     assert cli.main(["init", str(tmp_path / "absent.csv"), "--label", "y", "--out", str(tmp_path / "taken")]) == 1
     out = capsys.readouterr().out
     assert "dataset.yaml already exists" in out and "Drafting" not in out and "does not exist" not in out
+
+
+def test_a_category_collapsed_to_one_value_is_refused_where_drift_cannot_tell(tmp_path, penguins):
+    """Every penguin from one island (a broken export): the draft's least number of distinct values
+    refuses it, whether or not the island's drift threshold is checked on 344 rows; a column whose
+    eval split could hold one value by chance (one value in 99 % of rows) gets no such floor."""
+    path, frame, draft = penguins
+    several = {f.name for f in draft.schema.feature if f.unique_constraints.min == 2}
+    assert several == {"island", "species", "sex"}, several
+    collapsed = frame.assign(island="Biscoe")
+    statistics = csv_statistics.statistics_of_csv(_csv(tmp_path, collapsed), ("", "NA"),
+                                                  tfdv.StatsOptions(schema=draft.schema, infer_type_from_schema=True))
+    found = checks.check_statistics(statistics, draft.schema)
+    assert [(f.feature, f.problem) for f in found] == [("island", "Low number of unique values")], found
+    assert "at least 2 distinct values" in found[0].expected
+    assert checks.check_statistics(csv_statistics.statistics_of_csv(
+        path, ("", "NA"), tfdv.StatsOptions(schema=draft.schema, infer_type_from_schema=True)), draft.schema) == []
+
+    mostly_one = frame.assign(island=["Torgersen" if i % 100 == 0 else "Biscoe" for i in range(len(frame))])
+    rare = infer.infer(_csv(tmp_path, mostly_one, "rare.csv"), "species")
+    assert not _feature(rare, "island").HasField("unique_constraints")  # 4 of 344: a split may hold none
