@@ -139,22 +139,24 @@ def check_statistics(
     previous: Optional[statistics_pb2.DatasetFeatureStatisticsList] = None,
     environment: str = "TRAINING",
 ) -> List[Finding]:
-    compared = _without_distances_on_text(schema, statistics, previous)
+    compared = _as_compared(schema, environment, statistics, previous)
     anomalies = tfdv.validate_statistics(
         statistics, compared, environment=environment, previous_statistics=previous
     )
     return _findings(anomalies, statistics, schema, previous)
 
 
-def _without_distances_on_text(schema: schema_pb2.Schema,
-                               *statistics: Optional[statistics_pb2.DatasetFeatureStatisticsList]
-                               ) -> schema_pb2.Schema:
-    """`schema` less the drift and skew comparators of numeric columns that hold text: their type
-    problem is what is wrong (the finding says so), and TFDV, finding no histogram to compare,
-    would print a C++ warning to the terminal."""
+def _as_compared(schema: schema_pb2.Schema, environment: str,
+                 *statistics: Optional[statistics_pb2.DatasetFeatureStatisticsList]) -> schema_pb2.Schema:
+    """`schema` less what does not apply: the drift and skew comparators of numeric columns that
+    hold text (their type problem is what is wrong, and TFDV, finding no histogram to compare, would
+    print a C++ warning to the terminal); at serving time, the least number of distinct values (a
+    window of requests may all come from one segment, one island, one shop)."""
     text = {s.path.step[-1] for stats in statistics if stats for s in stats.datasets[0].features
             if s.type == statistics_pb2.FeatureNameStatistics.STRING}
-    if not any(f.name in text and f.type in _NUMBER_TYPES for f in schema.feature):
+    serving = environment == "SERVING"
+    if not any((f.name in text and f.type in _NUMBER_TYPES) or (serving and f.HasField("unique_constraints"))
+               for f in schema.feature):
         return schema
     result = schema_pb2.Schema()
     result.CopyFrom(schema)
@@ -162,6 +164,8 @@ def _without_distances_on_text(schema: schema_pb2.Schema,
         if feature.name in text and feature.type in _NUMBER_TYPES:
             feature.ClearField("drift_comparator")
             feature.ClearField("skew_comparator")
+        if serving:
+            feature.ClearField("unique_constraints")
     return result
 
 
