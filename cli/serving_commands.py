@@ -77,17 +77,18 @@ def _misfit(dataset, answers) -> Optional[str]:
 
 
 def _predictions_table(dataset, answers) -> str:
-    """One line per row: class name and its probability (classification), or the value."""
+    """One line per row (numbered from 1, the first data row): class name and its probability
+    (classification), or the value."""
     label = dataset.label
     if dataset.task is Task.REGRESSION:
         lines = [f"{'row':>5}  {label.column:>17}"]
-        lines += [f"{i:>5}  {value:>17.4f}" for i, value in enumerate(answers[:, 0])]
+        lines += [f"{i:>5}  {value:>17.4f}" for i, value in enumerate(answers[:, 0], 1)]
         return "\n".join(lines)
     from models import signatures  # pylint: disable=import-outside-toplevel  (imports TensorFlow)
 
     answers = signatures.class_probabilities(answers)
     lines = [f"{'row':>5}  {'class':<24} {'probability':>11}  all classes"]
-    for i, probabilities in enumerate(answers):
+    for i, probabilities in enumerate(answers, 1):
         best = max(range(len(probabilities)), key=lambda c: probabilities[c])
         every = ", ".join(f"{name} {p:.4f}" for name, p in zip(label.classes, probabilities))
         lines.append(f"{i:>5}  {label.classes[best]:<24} {probabilities[best]:>11.4f}  {every}")

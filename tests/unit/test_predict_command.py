@@ -23,7 +23,8 @@ REGRESSION = dataset.parse({"name": "cars", "task": "regression", "label": {"col
 ])
 def test_answers_of_a_model_of_the_dataset_are_printed(declaration, answers):
     assert serving_commands._misfit(declaration, np.array(answers)) is None  # pylint: disable=protected-access
-    assert serving_commands._predictions_table(declaration, np.array(answers)).count("\n") == 1  # pylint: disable=protected-access
+    table = serving_commands._predictions_table(declaration, np.array(answers))  # pylint: disable=protected-access
+    assert table.count("\n") == 1 and table.splitlines()[1].split()[0] == "1"  # the first data row is row 1
 
 
 @pytest.mark.parametrize("declaration, answers, message", [
