@@ -15,7 +15,7 @@ from typing import List
 import tensorflow_data_validation as tfdv
 from tensorflow_metadata.proto.v0 import schema_pb2, statistics_pb2
 
-from schema import checks, distances
+from schema import calibration, checks, distances
 
 # Lifecycle stages with which tfx_bsl leaves a column out of what Transform and the model read
 # (tfx_bsl.tfxio.tensor_representation_util._DISQUALIFYING_LIFECYCLE_STAGES).
@@ -50,6 +50,10 @@ def updated(curated: schema_pb2.Schema,
             feature.distribution_constraints.CopyFrom(tolerances[feature.name])
         if checks.is_training_only(kept.get(feature.name)):
             feature.presence.CopyFrom(kept[feature.name].presence)
+        elif feature.name in kept and feature.presence.min_fraction < kept[feature.name].presence.min_fraction:
+            # TFDV lowers it to the share seen in the whole file; the gate checks each split, whose
+            # shares scatter around it: less a tenth, as `calibrate`'s smallest margin
+            feature.presence.min_fraction *= 1 - calibration.PRESENCE_SLACK
         if feature.name in kept and kept[feature.name].HasField("unique_constraints"):
             feature.unique_constraints.CopyFrom(kept[feature.name].unique_constraints)
     return result

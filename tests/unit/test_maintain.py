@@ -61,7 +61,8 @@ def test_the_labels_presence_is_kept_and_rows_without_one_are_refused(diabetes, 
     frame.loc[[4, 40, 44], "bp"] = None
     proposal = _proposal(tmp_path, frame, curated)
 
-    assert "'bp' must be present in 99% of rows instead of 100%" in proposal.changes
+    # 439 of 442 rows less a tenth (the splits the gate checks scatter around the file's share)
+    assert "'bp' must be present in 89% of rows instead of 100%" in proposal.changes
     assert tfdv.get_feature(proposal.schema, LABEL).presence == tfdv.get_feature(curated, LABEL).presence
     (refused,) = proposal.refused
     assert (refused.feature, refused.problem) == (LABEL, checks.MISSING_VALUES)
