@@ -106,7 +106,8 @@ def schema_diff(args: argparse.Namespace) -> int:
         print(f"Then {ds.DECLARATION_FILE} must change too, or runs are refused:")
         print("\n".join(f"- {problem}" for problem in unfit))
     if args.write:  # under the schema's own comment lines (the calibration table among them)
-        calibration.write(proposal.schema, schema_file, calibration.header_comment(schema_file, keep_calibration=True))
+        comments = calibration.header_comment(schema_file, keep_calibration=True)
+        calibration.write(proposal.schema, schema_file, comments)
         print(f"Updated {schema_file}.")
     else:
         print("Nothing written; pass --write to update the schema file.")
