@@ -20,8 +20,8 @@ th{background:#eee}.fail{color:#b00}.pass{color:#070}code{background:#f4f4f4}
 
 FILE_NEXT_STEPS = "What to do: correct the file(s) named above; nothing was read from them."
 NEXT_STEPS = ("What to do: correct the data; or, where the change is real and expected, accept it in "
-              "the schema: `tfxpipe schema-diff DATA --write` (new values, wider ranges), `tfxpipe "
-              "calibrate --write` (drift thresholds), or edit schema.pbtxt.")
+              "the schema: `tfxpipe schema-diff DATA --write` (new values, wider ranges; it says what "
+              "only the data can fix), `tfxpipe calibrate --write` (drift thresholds), or edit schema.pbtxt.")
 
 
 def render_text(findings: Sequence[Finding], title: str, report_path: Optional[str] = None,
