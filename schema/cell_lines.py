@@ -9,7 +9,7 @@ and only for those columns (`validate`, `schema-diff`; `init` for the label).
 import csv
 import dataclasses
 import os
-from typing import Dict, List, Sequence
+from typing import Dict, List, Sequence, Set
 
 from tensorflow_metadata.proto.v0 import schema_pb2
 
@@ -17,10 +17,14 @@ from schema.checks import MAX_EXAMPLES, Finding, is_number, is_type_problem
 from schema.csv_files import ENCODING, data_files
 
 
+DISTINCT_KEPT = 100  # distinct misfit values kept: enough to tell a few slips from a text column
+
+
 @dataclasses.dataclass
 class Misfits:
     count: int = 0
     first: List[str] = dataclasses.field(default_factory=list)  # "line 57: 'lost'", the first few
+    values: Set[str] = dataclasses.field(default_factory=set)  # distinct, up to DISTINCT_KEPT
 
 
 def misfit_cells(path: str, columns: Dict[str, int], missing_values: Sequence[str] = ("",)
@@ -43,6 +47,8 @@ def misfit_cells(path: str, columns: Dict[str, int], missing_values: Sequence[st
                         continue
                     misfits = found[column]
                     misfits.count += 1
+                    if len(misfits.values) < DISTINCT_KEPT:
+                        misfits.values.add(cell)
                     if len(misfits.first) < MAX_EXAMPLES:
                         misfits.first.append(f"{where} {reader.line_num}: {cell!r}")
     return found

@@ -58,14 +58,20 @@ def missing_tokens(columns: Dict[str, ColumnCells]) -> Dict[str, List[str]]:
     return found
 
 
-def misfits_among_numbers(cells: ColumnCells, missing: List[str]) -> List[str]:
-    """The few distinct values of a column of numbers that are not numbers; empty when there are
-    none, or too many to be slips (FEW_MISFITS_*). Counted cells only (`ColumnCells.counts`)."""
+def may_be_numbers(cells: ColumnCells, missing: List[str]) -> bool:
+    """Whether a text column may be numbers with a few slips (FEW_MISFITS_*), by its counted cells:
+    a few non-numbers among them, or none and text past them. The file then tells (`is_few`)."""
     present = {v: n for v, n in cells.counts.items() if v not in missing}
     misfits = {v: n for v, n in present.items() if not NUMBER.fullmatch(v.strip())}
-    if not misfits or len(misfits) == len(present) or len(misfits) > FEW_MISFITS_VALUES:
-        return []
-    return sorted(misfits) if sum(misfits.values()) <= FEW_MISFITS_SHARE * sum(present.values()) else []
+    if not misfits:
+        return cells.text_past_counts and bool(present)
+    return len(misfits) < len(present) and len(misfits) <= FEW_MISFITS_VALUES and \
+        sum(misfits.values()) <= FEW_MISFITS_SHARE * sum(present.values())
+
+
+def is_few(misfits: int, distinct: int, present: int) -> bool:
+    """`misfits` cells of `distinct` values among `present` ones are slips, not a text column."""
+    return 0 < misfits <= FEW_MISFITS_SHARE * present and distinct <= FEW_MISFITS_VALUES
 
 
 def present_count(stat: Optional[Stats]) -> int:

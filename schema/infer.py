@@ -24,7 +24,7 @@ from models import dataset as ds
 from schema import calibration, cell_counts, cell_lines, csv_files, csv_statistics, ranges
 from schema.cell_counts import ColumnCells, ColumnType
 from schema.columns import EPOCH, HASH_SHARE, MAX_VOCAB, MISSING_TOKENS, TIME_UNITS, InitError, feature_decision, \
-    label_decision, misfits_among_numbers, missing_tokens, present_count, time_unit
+    is_few, label_decision, may_be_numbers, missing_tokens, present_count, time_unit
 
 TASKS = ("auto",) + tuple(t.value for t in ds.Task)
 MIN_ROWS, SLICE_MAX_VALUES = 50, 10
@@ -43,14 +43,18 @@ class Draft:
 
 
 def _refuse_misfits_among_numbers(path: str, header: List[str], columns: Dict[str, ColumnCells],
-                                  missing_values: List[str]) -> None:
+                                  missing_values: List[str], rows: int) -> None:
     """InitError naming the cells (and lines) of each column of numbers that a few other cells
     would make a text column."""
-    slips = [c for c in header if columns[c].column_type(missing_values) == ColumnType.STRING
-             and misfits_among_numbers(columns[c], missing_values)]
+    candidates = [c for c in header if columns[c].column_type(missing_values) == ColumnType.STRING
+                  and may_be_numbers(columns[c], missing_values)]
+    if not candidates:
+        return
+    found = cell_lines.misfit_cells(path, {c: schema_pb2.FLOAT for c in candidates}, missing_values)
+    slips = [c for c in candidates if is_few(found[c].count, len(found[c].values),
+                                             rows - sum(columns[c].counts[v] for v in missing_values))]
     if not slips:
         return
-    found = cell_lines.misfit_cells(path, {c: schema_pb2.FLOAT for c in slips}, missing_values)
     told = "; ".join(f"{c!r}: {found[c].count} cell(s), {', '.join(found[c].first)}" for c in slips)
     raise InitError(f"{len(slips)} column(s) hold numbers but for a few cells, which would make each a "
                     f"text column, every number a category of its own: {told}. Correct those cells (a "
@@ -177,7 +181,7 @@ def infer(path: str, label: str, task: str = "auto", name: Optional[str] = None,
     given = [t for t in missing if t not in missing_values]
     missing_values += given
     decisions += [f"missing values: {t!r} read as missing (--missing-value)" for t in given]
-    _refuse_misfits_among_numbers(path, header, columns, missing_values)
+    _refuse_misfits_among_numbers(path, header, columns, missing_values, rows)
     cells = {c: collections.Counter({v: n for v, n in columns[c].counts.items() if v not in missing_values})
              for c in header}
     started = time.monotonic()

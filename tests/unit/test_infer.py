@@ -447,3 +447,16 @@ def test_a_category_collapsed_to_one_value_is_refused_where_drift_cannot_tell(tm
     mostly_one = frame.assign(island=["Torgersen" if i % 100 == 0 else "Biscoe" for i in range(len(frame))])
     rare = infer.infer(_csv(tmp_path, mostly_one, "rare.csv"), "species")
     assert not _feature(rare, "island").HasField("unique_constraints")  # 4 of 344: a split may hold none
+
+
+def test_a_word_among_numbers_past_the_counted_cells_is_named_too(tmp_path, penguins, monkeypatch):
+    """A large file's columns are counted up to `COUNTED` distinct values; a slip further down
+    still makes the column text, and is found by reading the file again."""
+    _, frame, _ = penguins
+    frame = frame.copy()
+    frame.loc[330, "flipper_length_mm"] = "n.a."
+    monkeypatch.setattr(cell_counts, "COUNTED", 20)
+    monkeypatch.setattr(infer, "CHUNK_ROWS", 50)  # counted as a large file is: a chunk at a time
+    with pytest.raises(infer.InitError, match=r"^1 column\(s\) hold numbers but for a few cells.*"
+                                              r"'flipper_length_mm': 1 cell\(s\), line 332: 'n.a.'"):
+        infer.infer(_csv(tmp_path, frame, "late.csv"), "species")
