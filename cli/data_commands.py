@@ -83,8 +83,10 @@ def schema_diff(args: argparse.Namespace) -> int:
     schema_file = args.schema or dataset.schema_file
     curated = tfdv.load_schema_text(schema_file)
     folder, _ = csv_files.latest_and_previous(args.path)
-    unreadable = csv_files.check_csv_path(folder, checks.expected_columns(curated), dataset.name)
-    if unreadable:  # the schema holds values and ranges; a file or its columns are the data's to fix
+    unreadable = [finding for finding in csv_files.check_csv_path(folder, checks.expected_columns(curated),
+                                                                  dataset.name)
+                  if finding.problem != csv_files.UNEXPECTED_COLUMN]  # a new column is proposed below
+    if unreadable:  # a file that cannot be read, a column gone: the data's to fix
         print(report.render_text(unreadable, f"{folder} cannot be accepted by changing the schema",
                                  next_steps=report.FILE_NEXT_STEPS))
         return 1
@@ -196,7 +198,8 @@ def init(args: argparse.Namespace) -> int:
         infer.refuse_existing(out)
         print(f"Drafting a dataset from {args.path}", flush=True)
         draft = infer.infer(args.path, args.label, args.task, args.name,
-                            progress=lambda line: print(line, flush=True), missing=args.missing_value)
+                            progress=lambda line: print(line, flush=True), missing=args.missing_value,
+                            text_columns=args.text_column)
         name = draft.declaration["name"]
         declaration, schema = infer.write(draft, out, os.path.abspath(args.path))
     except infer.InitError as error:
@@ -218,6 +221,9 @@ def add_init_parser(subparsers) -> None:
     parser.add_argument("--missing-value", action="append", default=[], metavar="WORD",
                         help="a cell value that means no value (repeat for more), besides the common "
                              "ones init finds itself (NA, null, ?, ...)")
+    parser.add_argument("--text-column", action="append", default=[], metavar="NAME",
+                        help="a column of numbers and a few words that is text as it is (codes such as "
+                             "floors 1, 2, G); repeat for more")
     parser.add_argument("--out", help=f"dataset folder to write (default: {options.DATASETS_DIR}/NAME, "
                         "the project's datasets folder)")
     parser.set_defaults(handler=init)

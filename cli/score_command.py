@@ -70,9 +70,8 @@ def score(args: argparse.Namespace) -> int:
     if scored.passed_through:
         print(f"Written back as read, not sent to the model: {', '.join(scored.passed_through)}")
     if scored.outside_range:
-        print(ranges.outside_warning(scored.outside_range, scored.rows, scored.bounds,
-                                     f"`tfxpipe validate {args.csv} --skew-against TRAINING_DATA` checks "
-                                     "the file against the schema."))
+        has_label = set(dataset.label.source_columns) <= set(scored.passed_through)
+        print(ranges.outside_warning(scored.outside_range, scored.rows, scored.bounds, args.csv, has_label))
     return 0
 
 

@@ -101,7 +101,7 @@ def predict(args: argparse.Namespace) -> int:
     import tensorflow_data_validation as tfdv
     import urllib3
 
-    from schema import ranges
+    from schema import csv_files, ranges
     from serving import client, examples
 
     dataset = options.dataset(args)
@@ -118,10 +118,12 @@ def predict(args: argparse.Namespace) -> int:
         print(f"error: {args.csv} has no data rows")
         return 1
     bounds = ranges.declared_ranges(schema, dataset.feature_names())
-    outside = ranges.outside_counts(rows, bounds)
+    outside = ranges.outside_counts(rows, bounds, dataset.missing_values)
     if outside:
-        print(ranges.outside_warning(outside, len(rows), bounds, f"`tfxpipe validate {args.csv} "
-                                     "--skew-against TRAINING_DATA` checks the file against the schema."))
+        with open(args.csv, "rb") as f:
+            header = csv_files.parse_header(f.readline())
+        print(ranges.outside_warning(outside, len(rows), bounds, args.csv,
+                                     set(dataset.label.source_columns) <= set(header)))
     absent = [name for name in dataset.feature_names() if name not in rows[0]]
     if absent:  # the model answers without them, as TF Serving would: said, not refused
         print(f"note: no column {', '.join(absent)} in {args.csv}: sent as missing values")

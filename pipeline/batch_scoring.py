@@ -245,7 +245,9 @@ def score(csv_path: str, out_path: str, dataset: Dataset, schema: schema_pb2.Sch
     finally:
         _remove(partial, job.parts_dir)
     counters = pipeline.result.metrics().query(MetricsFilter().with_namespace(__name__))["counters"]
-    counted = {c.key.metric.name: c.committed for c in counters}
+    counted: Dict[str, int] = {}
+    for counter in counters:  # a runner may report a name once per step
+        counted[counter.key.metric.name] = counted.get(counter.key.metric.name, 0) + counter.committed
     return Scored(rows=counted.get(ROWS_COUNTER, 0), seconds=time.monotonic() - started,
                   passed_through=tuple(name for name in header if name not in features),
                   outside_range={name[len(OUTSIDE_COUNTER):]: n for name, n in counted.items()

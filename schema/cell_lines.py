@@ -40,7 +40,11 @@ def misfit_cells(path: str, columns: Dict[str, int], missing_values: Sequence[st
             reader = csv.reader(f)
             header = next(reader, [])
             wanted = [(header.index(c), c, t) for c, t in columns.items() if c in header]
-            for row in reader:
+            while True:
+                line = reader.line_num + 1  # where the record starts (a quoted line break spans lines)
+                row = next(reader, None)
+                if row is None:
+                    break
                 for index, column, schema_type in wanted:
                     cell = row[index] if index < len(row) else ""
                     if cell in skipped or is_number(cell, schema_type):
@@ -50,7 +54,7 @@ def misfit_cells(path: str, columns: Dict[str, int], missing_values: Sequence[st
                     if len(misfits.values) < DISTINCT_KEPT:
                         misfits.values.add(cell)
                     if len(misfits.first) < MAX_EXAMPLES:
-                        misfits.first.append(f"{where} {reader.line_num}: {cell!r}")
+                        misfits.first.append(f"{where} {line}: {cell!r}")
     return found
 
 

@@ -14,6 +14,7 @@ from typing import List, Optional, Sequence, Tuple
 import numpy as np
 import tensorflow_data_validation as tfdv
 from tensorflow_metadata.proto.v0 import anomalies_pb2, schema_pb2, statistics_pb2
+from tfx_bsl.coders import csv_decoder
 
 from schema import distances
 
@@ -113,13 +114,15 @@ def _offending(feature: Optional[schema_pb2.Feature], schema: schema_pb2.Schema,
 
 
 _NUMBER_TYPES = (schema_pb2.INT, schema_pb2.FLOAT)
-_NUMBER = re.compile(r"\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*")
-_INTEGER = re.compile(r"\s*[-+]?\d+\s*")
+ColumnType = csv_decoder.ColumnType
 
 
 def is_number(cell: str, schema_type: int) -> bool:
-    """Whether a CSV cell reads as a value of an INT or FLOAT schema column."""
-    return bool((_INTEGER if schema_type == schema_pb2.INT else _NUMBER).fullmatch(cell))
+    """Whether a CSV cell reads as a value of an INT or FLOAT schema column, by the rule TFX's CSV
+    reader types cells with (tfx_bsl's; `1_000` and `inf` are numbers to it, a 20-digit integer not)."""
+    kind = csv_decoder._InferValueType(cell.encode())  # pylint: disable=protected-access
+    allowed = (ColumnType.INT,) if schema_type == schema_pb2.INT else (ColumnType.INT, ColumnType.FLOAT)
+    return kind in allowed
 
 
 def is_training_only(feature: Optional[schema_pb2.Feature]) -> bool:
@@ -143,7 +146,7 @@ def check_statistics(
     anomalies = tfdv.validate_statistics(
         statistics, compared, environment=environment, previous_statistics=previous
     )
-    return _findings(anomalies, statistics, schema, previous)
+    return _findings(anomalies, statistics, compared, previous)
 
 
 def _as_compared(schema: schema_pb2.Schema, environment: str,
@@ -176,8 +179,8 @@ def check_skew(
 ) -> List[Finding]:
     """A sample of serving data (e.g. logged requests) against the schema's SERVING environment, and
     its distance to the training data with the schema's skew comparators."""
-    skew = tfdv.validate_statistics(training, schema, environment="TRAINING",
-                                    serving_statistics=serving)
+    skew = tfdv.validate_statistics(training, _as_compared(schema, "SERVING", serving, training),
+                                    environment="TRAINING", serving_statistics=serving)
     skew_only = [f for f in _findings(skew, serving, schema, training) if is_skew(f)]
     return check_statistics(serving, schema, environment="SERVING") + skew_only
 

@@ -5,11 +5,12 @@ from TFDV's statistics and what from plain cell counts, and why).
 import collections
 import re
 from datetime import datetime, timezone
-from typing import Counter, Dict, List, Optional, Tuple
+from typing import Counter, Dict, List, Optional, Sequence, Tuple
 
-from tensorflow_metadata.proto.v0 import statistics_pb2
+from tensorflow_metadata.proto.v0 import schema_pb2, statistics_pb2
 
 from schema.cell_counts import NUMBER, ColumnCells
+from schema.checks import is_number
 
 MISSING_TOKENS = ("NA", "N/A", "n/a", "#N/A", "NaN", "nan", "null", "NULL", "None", "?", "-")
 # A column of numbers but for a few cells (a decimal comma "13,2", a word such as "n.a.") is read as
@@ -46,12 +47,13 @@ class InitError(ValueError):
     """`init` refuses the data; the message says what is wrong and what to do."""
 
 
-def missing_tokens(columns: Dict[str, ColumnCells]) -> Dict[str, List[str]]:
-    """Token -> columns where it stands for "missing": the column's other non-empty cells are numbers."""
+def missing_tokens(columns: Dict[str, ColumnCells], given: Sequence[str] = ()) -> Dict[str, List[str]]:
+    """Token -> columns where it stands for "missing": the column's other non-empty cells are numbers
+    (or `given` words for "no value")."""
     found: Dict[str, List[str]] = collections.defaultdict(list)
     for column, cells in columns.items():
         tokens = [c for c in cells.counts if c in MISSING_TOKENS]
-        others = [c for c in cells.counts if c and c not in MISSING_TOKENS]
+        others = [c for c in cells.counts if c and c not in MISSING_TOKENS and c not in given]
         if tokens and others and not cells.text_past_counts and all(NUMBER.fullmatch(c.strip()) for c in others):
             for token in tokens:
                 found[token].append(column)
@@ -62,7 +64,7 @@ def may_be_numbers(cells: ColumnCells, missing: List[str]) -> bool:
     """Whether a text column may be numbers with a few slips (FEW_MISFITS_*), by its counted cells:
     a few non-numbers among them, or none and text past them. The file then tells (`is_few`)."""
     present = {v: n for v, n in cells.counts.items() if v not in missing}
-    misfits = {v: n for v, n in present.items() if not NUMBER.fullmatch(v.strip())}
+    misfits = {v: n for v, n in present.items() if not is_number(v, schema_pb2.FLOAT)}
     if not misfits:
         return cells.text_past_counts and bool(present)
     return len(misfits) < len(present) and len(misfits) <= FEW_MISFITS_VALUES and \

@@ -18,6 +18,7 @@ from typing import Iterator, List, Optional, Sequence, Tuple
 from schema.checks import FILE, MAX_EXAMPLES, Finding
 
 SPAN_FOLDER = re.compile(r"^span-(\d+)$")
+UNEXPECTED_COLUMN = "Unexpected column"  # a header's column the schema does not know
 DELIMITERS = (";", "\t", "|")
 # A file whose fields nearly all start with a space (UCI's adult.data, some exports) was written with
 # ", " between fields; CSV readers, TFX's included, keep the space, so no number in it reads as one
@@ -92,7 +93,7 @@ def _header_findings(name: str, header: List[str], columns: Sequence[str], datas
                         f"--dataset", f"the columns of dataset '{dataset}'", f"header: {shown}")]
     return [Finding(c, "Column missing", f"{name} has no '{c}' column", f"a '{c}' column",
                     f"header: {shown}") for c in missing] + [
-            Finding(c, "Unexpected column", f"{name} has a '{c}' column the schema does not know",
+            Finding(c, UNEXPECTED_COLUMN, f"{name} has a '{c}' column the schema does not know",
                     "only the schema's columns", f"header: {shown}") for c in unexpected]
 
 

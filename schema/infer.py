@@ -43,10 +43,10 @@ class Draft:
 
 
 def _refuse_misfits_among_numbers(path: str, header: List[str], columns: Dict[str, ColumnCells],
-                                  missing_values: List[str], rows: int) -> None:
+                                  missing_values: List[str], rows: int, text: Sequence[str]) -> None:
     """InitError naming the cells (and lines) of each column of numbers that a few other cells
-    would make a text column."""
-    candidates = [c for c in header if columns[c].column_type(missing_values) == ColumnType.STRING
+    would make a text column; not for the `text` columns (codes such as floors 1, 2, G)."""
+    candidates = [c for c in header if c not in text and columns[c].column_type(missing_values) == ColumnType.STRING
                   and may_be_numbers(columns[c], missing_values)]
     if not candidates:
         return
@@ -59,7 +59,9 @@ def _refuse_misfits_among_numbers(path: str, header: List[str], columns: Dict[st
     raise InitError(f"{len(slips)} column(s) hold numbers but for a few cells, which would make each a "
                     f"text column, every number a category of its own: {told}. Correct those cells (a "
                     "decimal comma: 13.2, not 13,2), or, for a word that means no value, pass "
-                    "--missing-value WORD (as many times as there are such words); then run init again")
+                    "--missing-value WORD (as many times as there are such words); then run init again. "
+                    "A column of codes that are text at times (floors 1, 2, G) is kept as text with "
+                    "--text-column NAME")
 
 
 def _read(path: str, missing: Sequence[str] = ()) -> Tuple[List[str], Dict[str, ColumnCells], int]:
@@ -100,8 +102,9 @@ def _never_one_value(cells: Dict[str, collections.Counter], columns: List[str], 
     found = []
     for column in columns:
         counted = cells[column]
-        top = counted.most_common(1)[0][1] / sum(counted.values()) if counted else 1.0
-        if top < 1 and split_rows * math.log(top) < math.log(ONE_IN_A_MILLION):
+        values = sum(counted.values())  # a sparse column's split holds fewer values than rows
+        top = counted.most_common(1)[0][1] / values if counted else 1.0
+        if top < 1 and split_rows * values / rows * math.log(top) < math.log(ONE_IN_A_MILLION):
             found.append(column)
     return found
 
@@ -160,10 +163,12 @@ def _timed(step: str, started: float, note: str = "") -> str:
 
 
 def infer(path: str, label: str, task: str = "auto", name: Optional[str] = None,
-          progress: Callable[[str], None] = lambda line: None, missing: Sequence[str] = ()) -> Draft:
+          progress: Callable[[str], None] = lambda line: None, missing: Sequence[str] = (),
+          text_columns: Sequence[str] = ()) -> Draft:
     """Drafts the declaration and the curated schema of the CSV file or folder `path`; `progress`
     gets one line per step with its time (a large file takes minutes). `missing`: cell values that
-    mean "no value", besides the common ones found in the data (MISSING_TOKENS)."""
+    mean "no value", besides the common ones found in the data (MISSING_TOKENS); `text_columns`:
+    columns of numbers and a few words that are text as they are."""
     if task not in TASKS:
         raise InitError(f"unknown task {task!r}: use one of {', '.join(TASKS)}")
     started = time.monotonic()
@@ -174,14 +179,14 @@ def infer(path: str, label: str, task: str = "auto", name: Optional[str] = None,
     if rows < MIN_ROWS:
         raise InitError(f"too few rows: {path} has {rows}, at least {MIN_ROWS} are needed to train "
                         "and evaluate a model")
-    tokens = missing_tokens(columns)
+    tokens = missing_tokens(columns, missing)
     missing_values = [""] + [t for t in MISSING_TOKENS if t in tokens]
     decisions = [f"missing values: {t!r} read as missing (found in {', '.join(tokens[t])})"
                  for t in missing_values[1:]]
     given = [t for t in missing if t not in missing_values]
     missing_values += given
     decisions += [f"missing values: {t!r} read as missing (--missing-value)" for t in given]
-    _refuse_misfits_among_numbers(path, header, columns, missing_values, rows)
+    _refuse_misfits_among_numbers(path, header, columns, missing_values, rows, text_columns)
     cells = {c: collections.Counter({v: n for v, n in columns[c].counts.items() if v not in missing_values})
              for c in header}
     started = time.monotonic()
@@ -193,11 +198,11 @@ def infer(path: str, label: str, task: str = "auto", name: Optional[str] = None,
     by_name = {s.path.step[0]: s for s in statistics.datasets[0].features}
     task, classes, decision = label_decision(label, by_name.get(label), cells[label], task, rows,
                                              columns[label].estimate(missing_values))
+    distinct_share = {label: (columns[label].estimate(missing_values) or len(cells[label])) / rows}
     decisions.append(decision)
     features: Dict[str, dict] = {}
     excluded: Dict[str, str] = {}
     names: Dict[str, str] = {}
-    distinct_share: Dict[str, float] = {}  # distinct values per row with a value
     slices: List[str] = []
     for column in (c for c in header if c != label):
         spec, text, distinct = feature_decision(column, by_name.get(column), cells[column], rows,

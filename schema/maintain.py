@@ -111,14 +111,9 @@ def differences(old: schema_pb2.Schema, new: schema_pb2.Schema) -> List[str]:
         if added:
             shown = ", ".join(repr(v) for v in added[:10])
             changes.append(f"'{name}' accepts {len(added)} new value(s): {shown}")
-        if is_unread(after) and not is_unread(before):
-            stage = schema_pb2.LifecycleStage.Name(after.lifecycle_stage) if after.lifecycle_stage else "DEPRECATED"
-            changes.append(f"'{name}' would be {stage}: no longer checked, and the model would not read it")
-        if _range(before) != _range(after):
+        if _range(before) != _range(after):  # wider (schema-diff), or drafted (calibrate)
             changes.append(f"'{name}' range widens from {_range(before)} to {_range(after)}"
-                           if _range(before) and _range(after) else
-                           f"'{name}' gets the range {_range(after)}" if _range(after) else
-                           f"'{name}' loses its range {_range(before)}")
+                           if _range(before) else f"'{name}' gets the range {_range(after)}")
         if before.HasField("int_domain") and after.int_domain.is_categorical != before.int_domain.is_categorical:
             changes.append(f"'{name}' is compared as integer codes (value shares), not as numbers"
                            if after.int_domain.is_categorical else

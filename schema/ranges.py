@@ -52,9 +52,12 @@ def with_plausible_ranges(schema: schema_pb2.Schema, statistics: statistics_pb2.
 
 
 def declared_ranges(schema: schema_pb2.Schema, columns: Iterable[str]) -> Dict[str, Tuple[float, float]]:
-    """(min, max) of each of the numeric `columns` that `schema` bounds (-inf/inf for an open side)."""
+    """(min, max) of each of the numeric `columns` that `schema` bounds (-inf/inf for an open side);
+    not integer codes (a code past them is an unknown category, not another unit)."""
     wanted, found = set(columns), {}
     for feature in schema.feature:
+        if is_categorical(feature):
+            continue
         domain = feature.float_domain if feature.HasField("float_domain") else \
             feature.int_domain if feature.HasField("int_domain") else None
         if feature.name in wanted and domain is not None and (domain.HasField("min") or domain.HasField("max")):
@@ -72,22 +75,27 @@ def is_outside(cell: str, bounds: Tuple[float, float]) -> bool:
     return not math.isnan(value) and not bounds[0] <= value <= bounds[1]
 
 
-def outside_counts(rows: Iterable[Mapping[str, str]], bounds: Mapping[str, Tuple[float, float]]
-                   ) -> Dict[str, int]:
-    """Per bounded column, how many of `rows` (dicts of cells) hold a number outside its range."""
+def outside_counts(rows: Iterable[Mapping[str, str]], bounds: Mapping[str, Tuple[float, float]],
+                   missing_values: Sequence[str] = ("",)) -> Dict[str, int]:
+    """Per bounded column, how many of `rows` (dicts of cells) hold a number outside its range
+    (a missing-value token, even a number such as -999, is no value)."""
     counts = {name: 0 for name in bounds}
     for row in rows:
         for name, limits in bounds.items():
             cell = row.get(name)
-            if cell and is_outside(cell, limits):
+            if cell and cell not in missing_values and is_outside(cell, limits):
                 counts[name] += 1
     return {name: n for name, n in counts.items() if n}
 
 
 def outside_warning(counts: Mapping[str, int], rows: int, bounds: Mapping[str, Tuple[float, float]],
-                    check: str) -> str:
-    """The warning `score` and `predict` print when values fall outside the schema's ranges."""
+                    path: str, has_label: bool) -> str:
+    """The warning `score` and `predict` print when values of `path` fall outside the schema's
+    ranges, with the `validate` command that checks the file (as training data if it has the label,
+    else as requests)."""
     told = ", ".join(f"{name} in {n:,} row(s) (range [{bounds[name][0]:g}, {bounds[name][1]:g}])"
                      for name, n in sorted(counts.items()))
+    check = f"tfxpipe validate {path}" + ("" if has_label else " --skew-against TRAINING_DATA")
     return (f"warning: values outside the schema's ranges: {told} of {rows:,}; the model never saw such "
-            f"values (another unit?), its answers there are guesses. {check}")
+            f"values (another unit?), its answers there are guesses. `{check}` checks the file against "
+            "the schema.")

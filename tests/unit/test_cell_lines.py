@@ -16,17 +16,25 @@ def _penguins(tmp_path) -> pd.DataFrame:
 def test_cells_that_are_not_numbers_are_counted_and_named_by_line(tmp_path):
     frame = _penguins(tmp_path)
     frame.loc[[10, 200, 201], "bill_length_mm"] = ["39,1", "n.a.", " "]
+    frame.loc[100, "island"] = "Two\nLines"  # a quoted line break: the rows after it a line further
     frame.loc[50, "year"] = "2007.5"  # integers' column: a fraction does not fit
     frame.loc[60, "body_mass_g"] = "4,250"
+    frame.loc[70, "bill_length_mm"] = "inf"  # a number to TFX's CSV reader, as `1_000` is
     frame.to_csv(tmp_path / "edited.csv", index=False)
 
     found = cell_lines.misfit_cells(str(tmp_path / "edited.csv"),
                                     {"bill_length_mm": schema_pb2.FLOAT, "year": schema_pb2.INT,
                                      "flipper_length_mm": schema_pb2.FLOAT}, missing_values=("", "NA"))
     # line = row + 2 (the header is line 1); `NA`, the file's own missing-value token, is no misfit
-    assert found["bill_length_mm"].first == ["line 12: '39,1'", "line 202: 'n.a.'", "line 203: ' '"]
+    assert found["bill_length_mm"].first == ["line 12: '39,1'", "line 203: 'n.a.'", "line 204: ' '"]
     assert found["bill_length_mm"].count == 3
     assert (found["year"].count, found["year"].first) == (1, ["line 52: '2007.5'"])
+    # where a record starts, as `score` names lines: a misfit on a record spanning two lines
+    frame.loc[120, ["island", "bill_depth_mm"]] = ["Three\nLines", "deep"]
+    frame.to_csv(tmp_path / "spanning.csv", index=False)
+    spanning = cell_lines.misfit_cells(str(tmp_path / "spanning.csv"), {"bill_depth_mm": schema_pb2.FLOAT},
+                                       ("", "NA"))
+    assert spanning["bill_depth_mm"].first == ["line 123: 'deep'"]
     assert found["flipper_length_mm"].count == 0
     assert "body_mass_g" not in found  # only the columns asked about are read
 

@@ -401,7 +401,7 @@ def test_a_few_words_among_numbers_are_named_by_line_not_drafted_as_text(tmp_pat
 
     frame.loc[10, "bill_length_mm"] = "39.1"
     draft = infer.infer(_csv(tmp_path, frame, "penguins.csv"), "species", name="penguins", missing=["n.a."])
-    assert draft.declaration["missing_values"] == ["", "NA", "n.a."]
+    assert draft.declaration["missing_values"] == ["", "NA", "n.a."]  # NA still found beside the word
     assert draft.declaration["features"] == plain.declaration["features"]
     assert "missing values: 'n.a.' read as missing (--missing-value)" in draft.decisions
 
@@ -460,3 +460,28 @@ def test_a_word_among_numbers_past_the_counted_cells_is_named_too(tmp_path, peng
     with pytest.raises(infer.InitError, match=r"^1 column\(s\) hold numbers but for a few cells.*"
                                               r"'flipper_length_mm': 1 cell\(s\), line 332: 'n.a.'"):
         infer.infer(_csv(tmp_path, frame, "late.csv"), "species")
+
+
+def test_a_column_of_codes_with_a_few_words_is_kept_as_text_when_asked(tmp_path, penguins):
+    """Floors 1, 2, G: numbers and a word, text as they are (--text-column)."""
+    _, frame, _ = penguins
+    frame = frame.copy()
+    frame["floor"] = np.resize(["1", "2", "3"], len(frame))
+    frame.loc[5, "floor"] = "G"
+    path = _csv(tmp_path, frame, "floors.csv")
+    with pytest.raises(infer.InitError, match="'floor': 1 cell.*--text-column NAME"):
+        infer.infer(path, "species")
+    draft = infer.infer(path, "species", text_columns=["floor"])
+    assert draft.declaration["features"]["floor"]["kind"] == "categorical_string"
+
+
+def test_a_word_given_as_missing_does_not_hide_the_common_tokens_beside_it(tmp_path, penguins):
+    _, frame, _ = penguins
+    frame = frame.copy()
+    mass = frame["body_mass_g"].copy()
+    frame = frame.replace("NA", "")  # NA left in one column only, beside the given word
+    frame["body_mass_g"] = mass
+    frame.loc[[20, 30], "body_mass_g"] = "n.a."
+    draft = infer.infer(_csv(tmp_path, frame, "mass.csv"), "species", missing=["n.a."])
+    assert draft.declaration["missing_values"] == ["", "NA", "n.a."]
+    assert draft.declaration["features"]["body_mass_g"] == {"kind": "numeric"}

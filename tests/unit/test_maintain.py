@@ -81,21 +81,14 @@ def test_new_values_and_wider_ranges_are_accepted_with_nothing_refused(diabetes,
     assert proposal.changes == ["'bmi' range widens from [18.0, 43.0] to [18.0, 50.5]"]
 
 
-def test_a_column_made_unread_or_losing_its_range_is_said():
+def test_a_range_drafted_where_there_was_none_is_said():
+    """`calibrate` drafts ranges for numeric columns that have none."""
     old = schema_pb2.Schema()
-    fare = old.feature.add(name="fare", type=schema_pb2.FLOAT)
-    fare.float_domain.min, fare.float_domain.max = 0.0, 132.0
     old.feature.add(name="miles", type=schema_pb2.FLOAT)
     new = schema_pb2.Schema()
     new.CopyFrom(old)
-    new.feature[0].ClearField("float_domain")
-    new.feature[0].lifecycle_stage = schema_pb2.DEPRECATED
-    new.feature[1].float_domain.max = 9.0
-    assert maintain.differences(old, new) == [
-        "'fare' would be DEPRECATED: no longer checked, and the model would not read it",
-        "'fare' loses its range [0.0, 132.0]",
-        "'miles' gets the range [-inf, 9.0]",
-    ]
+    new.feature[0].float_domain.max = 9.0
+    assert maintain.differences(old, new) == ["'miles' gets the range [-inf, 9.0]"]
 
 
 def _taxi_folder(tmp_path, rows):
@@ -108,12 +101,14 @@ def test_schema_diff_writes_under_the_schemas_own_comments(tmp_path, capsys):
     rows = taxi_rows(300)
     company = rows[0].index("company")
     rows[5][company] = "Acme Cab"
+    rows = [row + (["driver_rating"] if i == 0 else [str(i % 5)]) for i, row in enumerate(rows)]
     folder, data = _taxi_folder(tmp_path, rows)
     schema_file = folder / "schema.pbtxt"
     comments = [line for line in schema_file.read_text().splitlines() if line.startswith("#")]
 
     assert cli.main(["schema-diff", data, "--dataset", str(folder), "--write"]) == 0
-    assert "'company' accepts 1 new value(s): 'Acme Cab'" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "- new column 'driver_rating' (INT)" in out and "'company' accepts 1 new value(s): 'Acme Cab'" in out
     written = schema_file.read_text().splitlines()
     assert written[:len(comments)] == comments
     assert "Acme Cab" in tfdv.get_domain(tfdv.load_schema_text(str(schema_file)), "company").value

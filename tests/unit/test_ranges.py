@@ -1,8 +1,10 @@
 """Plausible ranges drafted from the observed one, and values outside them (schema/ranges.py), on
 palmerpenguins."""
 import csv
+import math
 
 import tensorflow_data_validation as tfdv
+from tensorflow_metadata.proto.v0 import schema_pb2
 
 from benchmarks import public_datasets
 from schema import csv_statistics, ranges
@@ -38,6 +40,21 @@ def test_values_outside_the_ranges_are_counted_per_column_as_predict_warns(tmp_p
         row["body_mass_g"] = "NA" if row["body_mass_g"] == "NA" else str(int(row["body_mass_g"]) * 1000)
     kilograms = sum(row["body_mass_g"] != "NA" for row in rows[:40])
     assert ranges.outside_counts(rows, bounds) == {"body_mass_g": kilograms}
-    warning = ranges.outside_warning({"body_mass_g": kilograms}, len(rows), bounds, "Check it.")
+    rows[50]["body_mass_g"] = "-999"  # a file's number for "no value", declared so
+    assert ranges.outside_counts(rows, bounds, ("", "NA", "-999")) == {"body_mass_g": kilograms}
+    assert ranges.outside_counts(rows, bounds, ("", "NA")) == {"body_mass_g": kilograms + 1}
+    warning = ranges.outside_warning({"body_mass_g": kilograms}, len(rows), bounds, "p.csv", has_label=True)
     assert warning.startswith(f"warning: values outside the schema's ranges: body_mass_g in {kilograms} "
                               f"row(s) (range [0, 12600]) of 344;")
+    assert warning.endswith("`tfxpipe validate p.csv` checks the file against the schema.")
+    assert "--skew-against" in ranges.outside_warning({"body_mass_g": 1}, 1, bounds, "p.csv", has_label=False)
+
+
+def test_integer_codes_have_no_range_to_fall_outside():
+    """A code past `max_value` is an unknown category (an OOV bucket), not another unit."""
+    schema = schema_pb2.Schema()
+    hour = schema.feature.add(name="hour", type=schema_pb2.INT)
+    hour.int_domain.min, hour.int_domain.max, hour.int_domain.is_categorical = 0, 23, True
+    fare = schema.feature.add(name="fare", type=schema_pb2.FLOAT)
+    fare.float_domain.max = 500.0
+    assert ranges.declared_ranges(schema, ["hour", "fare"]) == {"fare": (-math.inf, 500.0)}
