@@ -43,12 +43,17 @@ _FIGURES = re.compile(r"-?\d[\d.,]*")
 def merged(per_split: Sequence[Tuple[str, Sequence[checks.Finding]]]) -> List[checks.Finding]:
     """A problem of the span shows in each split: told once, naming the splits it shows in, with the
     first one's figures. Problems are told apart by their words as well as their column and title:
-    TFDV titles a column's too small and too large values both "Out-of-range values"."""
+    TFDV titles a column's too small and too large values both "Out-of-range values". A column's
+    type problem is one whatever the words (the split that holds the text cells says more: its
+    finding is kept)."""
     found: Dict[Tuple[str, str, str], Tuple[checks.Finding, List[str]]] = {}
     for split, findings in per_split:
         for finding in findings:
-            key = (finding.feature, finding.problem, _FIGURES.sub("#", finding.detail))
-            splits = found.setdefault(key, (finding, []))[1]
+            words = "" if finding.problem == checks.WRONG_TYPE else _FIGURES.sub("#", finding.detail)
+            key = (finding.feature, finding.problem, words)
+            kept, splits = found.setdefault(key, (finding, []))
+            if len(finding.detail) > len(kept.detail):
+                found[key] = (finding, splits)
             if split not in splits:
                 splits.append(split)
     return [dataclasses.replace(finding, detail=f"[{_where(splits)}] {finding.detail}")

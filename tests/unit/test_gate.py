@@ -1,6 +1,7 @@
 """The data gate tells each problem of a span once, though it shows in both splits
 (pipeline/gate.py), on real TFDV findings for taxi rows."""
 import tensorflow_data_validation as tfdv
+from tensorflow_metadata.proto.v0 import schema_pb2
 
 from pipeline import gate
 from schema import checks, csv_statistics
@@ -30,3 +31,26 @@ def test_a_problem_in_both_splits_is_told_once_and_a_columns_low_and_high_values
     details = sorted(f.detail for f in told)
     assert details[0] == "[train split; also in the eval split] Unexpectedly high value: 4190>42.1"
     assert details[1] == "[train split] Unexpectedly low values: -41.9<41.6"
+
+
+def test_text_among_numbers_is_one_problem_though_only_one_split_holds_the_text(tmp_path):
+    """CsvExampleGen types a column for the whole span: with a word in the train split, the eval
+    split's fares are text too, a type problem told in fewer words. One finding, the fuller one."""
+    rows = taxi_rows(300)
+    index = rows[0].index("fare")
+    rows[5][index] = "twelve"
+    train = _findings(tmp_path / "train", rows)
+    write_rows(str(tmp_path / "eval"), [rows[0]] + rows[100:200])
+    as_typed = tfdv.load_schema_text(TAXI_SCHEMA)  # the span's types: fare is text
+    tfdv.get_feature(as_typed, "fare").type = schema_pb2.BYTES
+    evaluation = checks.check_statistics(
+        csv_statistics.statistics_of_csv(str(tmp_path / "eval"), options=tfdv.StatsOptions(
+            schema=as_typed, infer_type_from_schema=True)), tfdv.load_schema_text(TAXI_SCHEMA))
+    assert [(f.feature, f.problem) for f in train] == [(f.feature, f.problem) for f in evaluation] == [
+        ("fare", checks.WRONG_TYPE)]
+    assert "twelve" not in evaluation[0].detail
+
+    for order in ([("eval", evaluation), ("train", train)], [("train", train), ("eval", evaluation)]):
+        (told,) = gate.merged(order)
+        assert "String values that were not floats were found, such as \"twelve\"" in told.detail
+        assert told.examples == ("twelve",)
