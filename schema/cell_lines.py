@@ -4,7 +4,8 @@ lines ("line 57: 'lost'").
 TFDV's statistics tell that a column of numbers holds text, with at most one such value in words and
 the column's most frequent values (numbers, mostly) beside it: not enough to find a typo in a large
 file. Statistics hold no line numbers, so the file is read again, only when such a problem was found
-and only for those columns (`validate`, `schema-diff`; `init` for the label).
+and only for those columns (`validate`, `schema-diff`; `init` for a column of numbers with a few
+words).
 """
 import csv
 import dataclasses
