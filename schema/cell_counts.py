@@ -13,12 +13,10 @@ column's type.
 import collections
 import json
 import os
-import re
 from typing import Counter, Dict, FrozenSet, Iterable, List, Optional
 
 import apache_beam as beam
 import pyarrow as pa
-import pyarrow.compute as pc
 from tensorflow_metadata.proto.v0 import schema_pb2
 from tfx_bsl import sketches
 from tfx_bsl.coders import csv_decoder
@@ -27,8 +25,6 @@ from schema.csv_records import ByteRange, ParsedRows
 
 COUNTED = 20_000  # distinct values counted exactly per column
 KMV_BUCKETS = 4096  # relative error about 1 / sqrt(buckets)
-NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")  # a number as a CSV cell writes it
-NUMBER_CELL = rf"^\s*{NUMBER.pattern}\s*$"  # the same in a whole cell, for Arrow's (RE2) matcher
 
 
 ColumnType = csv_decoder.ColumnType
@@ -112,7 +108,6 @@ class ColumnCells:
         self.counts: Counter = collections.Counter()
         self._tokens = frozenset(tokens)
         self._sketch: Optional[sketches.KmvSketch] = None
-        self.text_past_counts = False  # a cell past the counted ones was neither empty, a token nor a number
         self._type_past_counts = ColumnType.UNKNOWN  # of the cells past the counted ones but tokens
 
     def add(self, cells: List[str]) -> None:
@@ -127,10 +122,13 @@ class ColumnCells:
         for token in self._tokens.intersection(distinct):
             self.counts[token] += cells.count(token)
         others = [c for c in distinct if c not in self._tokens]
-        if others and not self.text_past_counts:
-            self.text_past_counts = not pc.all(pc.match_substring_regex(pa.array(others), NUMBER_CELL)).as_py()
         if others and self._type_past_counts < ColumnType.STRING:
             self._type_past_counts = max(self._type_past_counts, column_type(others))
+
+    @property
+    def text_past_counts(self) -> bool:
+        """Whether a cell past the counted ones was neither empty, a token nor a number."""
+        return self._type_past_counts == ColumnType.STRING
 
     def estimate(self, missing: Iterable[str]) -> Optional[int]:
         """The sketch's estimate of the column's distinct values but the `missing` ones (exact below

@@ -5,12 +5,13 @@ TFDV's statistics tell that a column of numbers holds text, with at most one suc
 the column's most frequent values (numbers, mostly) beside it: not enough to find a typo in a large
 file. Statistics hold no line numbers, so the file is read again, only when such a problem was found
 and only for those columns (`validate`, `schema-diff`; `init` for a column of numbers with a few
-words).
+words, or with infinite values).
 """
 import csv
 import dataclasses
+import math
 import os
-from typing import Dict, List, Sequence, Set
+from typing import Callable, Dict, List, Sequence, Set
 
 from tensorflow_metadata.proto.v0 import schema_pb2
 
@@ -32,6 +33,21 @@ def misfit_cells(path: str, columns: Dict[str, int], missing_values: Sequence[st
                  ) -> Dict[str, Misfits]:
     """Per column (name -> schema type, INT or FLOAT): its cells that are neither empty, a
     missing-value token, nor a value of that type. `path`: a CSV file or a folder of them."""
+    return _cells_where(path, {column: lambda cell, kind=kind: not is_number(cell, kind)
+                               for column, kind in columns.items()}, missing_values)
+
+
+def infinite_cells(path: str, columns: Sequence[str], missing_values: Sequence[str] = ("",)
+                   ) -> Dict[str, Misfits]:
+    """Per column, its cells that the CSV reader takes for an infinite number (`Inf`, `-inf`, `1e999`)."""
+    def is_infinite(cell: str) -> bool:
+        return is_number(cell, schema_pb2.FLOAT) and math.isinf(float(cell))
+    return _cells_where(path, {column: is_infinite for column in columns}, missing_values)
+
+
+def _cells_where(path: str, columns: Dict[str, Callable[[str], bool]], missing_values: Sequence[str]
+                 ) -> Dict[str, Misfits]:
+    """Per column, its cells (neither empty nor a missing-value token) for which its test holds."""
     files = data_files(path) if os.path.isdir(path) else [path]
     found = {column: Misfits() for column in columns}
     skipped = set(missing_values) | {""}
@@ -40,15 +56,15 @@ def misfit_cells(path: str, columns: Dict[str, int], missing_values: Sequence[st
         with open(file, encoding=ENCODING, newline="") as f:
             reader = csv.reader(f)
             header = next(reader, [])
-            wanted = [(header.index(c), c, t) for c, t in columns.items() if c in header]
+            wanted = [(header.index(c), c, test) for c, test in columns.items() if c in header]
             while True:
                 line = reader.line_num + 1  # where the record starts (a quoted line break spans lines)
                 row = next(reader, None)
                 if row is None:
                     break
-                for index, column, schema_type in wanted:
+                for index, column, test in wanted:
                     cell = row[index] if index < len(row) else ""
-                    if cell in skipped or is_number(cell, schema_type):
+                    if cell in skipped or not test(cell):
                         continue
                     misfits = found[column]
                     misfits.count += 1

@@ -9,7 +9,7 @@ from typing import Counter, Dict, List, Optional, Sequence, Tuple
 
 from tensorflow_metadata.proto.v0 import schema_pb2, statistics_pb2
 
-from schema.cell_counts import NUMBER, ColumnCells
+from schema.cell_counts import ColumnCells, ColumnType, column_type
 from schema.checks import is_number
 
 MISSING_TOKENS = ("NA", "N/A", "n/a", "#N/A", "NaN", "nan", "null", "NULL", "None", "?", "-")
@@ -54,7 +54,7 @@ def missing_tokens(columns: Dict[str, ColumnCells], given: Sequence[str] = ()) -
     for column, cells in columns.items():
         tokens = [c for c in cells.counts if c in MISSING_TOKENS]
         others = [c for c in cells.counts if c and c not in MISSING_TOKENS and c not in given]
-        if tokens and others and not cells.text_past_counts and all(NUMBER.fullmatch(c.strip()) for c in others):
+        if tokens and others and not cells.text_past_counts and column_type(others) != ColumnType.STRING:
             for token in tokens:
                 found[token].append(column)
     return found

@@ -64,6 +64,20 @@ def _refuse_misfits_among_numbers(path: str, header: List[str], columns: Dict[st
                     "--text-column NAME")
 
 
+def _refuse_infinities(path: str, statistics, missing_values: List[str]) -> None:
+    """InitError naming the cells (and lines) of each numeric column that holds an infinite value
+    (R writes `Inf`): a model can neither scale nor learn from one, and no range bounds it."""
+    infinite = [s.path.step[0] for s in statistics.datasets[0].features if s.HasField("num_stats")
+                and (math.isinf(s.num_stats.min) or math.isinf(s.num_stats.max))]
+    if not infinite:
+        return
+    found = cell_lines.infinite_cells(path, infinite, missing_values)
+    told = "; ".join(f"{c!r}: {found[c].count} cell(s), {', '.join(found[c].first)}" for c in infinite)
+    raise InitError(f"{len(infinite)} column(s) hold infinite values, which a model can neither scale nor "
+                    f"learn from: {told}. Make those cells empty (no value), or, where a word such as "
+                    "Inf stands for no value, pass --missing-value WORD; then run init again")
+
+
 def _read(path: str, missing: Sequence[str] = ()) -> Tuple[List[str], Dict[str, ColumnCells], int]:
     """The header, each column's cells and the number of rows, files checked as the gate does."""
     if not os.path.exists(path):
@@ -176,6 +190,10 @@ def infer(path: str, label: str, task: str = "auto", name: Optional[str] = None,
     progress(_timed("cells counted", started, f"{rows:,} rows, {len(header)} columns"))
     if label not in header:
         raise InitError(f"label column {label!r} is not in {path}; its columns: {', '.join(header)}")
+    unknown = [c for c in text_columns if c not in header]
+    if unknown:
+        raise InitError(f"--text-column {', '.join(map(repr, unknown))}: no such column in {path}; its columns: "
+                        f"{', '.join(header)}")
     if rows < MIN_ROWS:
         raise InitError(f"too few rows: {path} has {rows}, at least {MIN_ROWS} are needed to train "
                         "and evaluate a model")
@@ -185,7 +203,9 @@ def infer(path: str, label: str, task: str = "auto", name: Optional[str] = None,
                  for t in missing_values[1:]]
     given = [t for t in missing if t not in missing_values]
     missing_values += given
-    decisions += [f"missing values: {t!r} read as missing (--missing-value)" for t in given]
+    decisions += [f"missing values: {t!r} read as missing (--missing-value)" if any(
+        columns[c].counts[t] for c in header) else f"missing values: {t!r} (--missing-value) is in no cell "
+        "of the data: read as missing if it comes" for t in given]
     _refuse_misfits_among_numbers(path, header, columns, missing_values, rows, text_columns)
     cells = {c: collections.Counter({v: n for v, n in columns[c].counts.items() if v not in missing_values})
              for c in header}
@@ -195,6 +215,7 @@ def infer(path: str, label: str, task: str = "auto", name: Optional[str] = None,
     statistics = csv_statistics.statistics_of_csv(
         path, missing_values, tfdv.StatsOptions(schema=typed, infer_type_from_schema=True))
     progress(_timed("statistics (TFDV)", started))
+    _refuse_infinities(path, statistics, missing_values)
     by_name = {s.path.step[0]: s for s in statistics.datasets[0].features}
     task, classes, decision = label_decision(label, by_name.get(label), cells[label], task, rows,
                                              columns[label].estimate(missing_values))

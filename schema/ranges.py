@@ -36,7 +36,8 @@ def with_plausible_ranges(schema: schema_pb2.Schema, statistics: statistics_pb2.
     for feature in result.feature:
         stats = by_name.get(feature.name)
         if feature.name not in columns or stats is None or not stats.HasField("num_stats") or \
-                is_categorical(feature) or feature.HasField("domain") or feature.HasField("bool_domain"):
+                is_categorical(feature) or feature.HasField("domain") or feature.HasField("bool_domain") or \
+                not math.isfinite(stats.num_stats.max - stats.num_stats.min):  # no bound from `Inf` cells
             continue
         low, high = (_round_out(value, up) for value, up in zip(plausible_range(stats), (False, True)))
         if feature.type == schema_pb2.INT:

@@ -59,6 +59,18 @@ def test_text_past_the_counted_values_keeps_a_token_from_reading_as_missing():
     assert missing_tokens({"weight": texts}) == {}
 
 
+def test_a_token_reads_as_missing_where_the_csv_reader_takes_the_other_cells_for_numbers():
+    """Numbers by tfx_bsl's own rule, the one that types the column in the run: R writes infinities
+    as `Inf`, spreadsheets pad cells with spaces; a 20-digit integer is text to the reader."""
+    numbers = [f"{i / 7:.4f}" for i in range(3 * COUNTED)]
+    as_r_writes = _column(["NA", "Inf", "-Inf", " 2.5 "] + numbers)
+    assert missing_tokens({"rate": as_r_writes}) == {"NA": ["rate"]}
+    assert as_r_writes.column_type(["", "NA"]) == ColumnType.FLOAT
+    long_integer = _column(["NA"] + numbers + ["12345678901234567890123"])
+    assert long_integer.text_past_counts
+    assert missing_tokens({"id": long_integer}) == {}
+
+
 @pytest.mark.parametrize("dataset", [public_datasets.PENGUINS, public_datasets.PENGUINS_RAW], ids=lambda d: d.name)
 def test_column_types_from_the_cells_give_tfdv_the_statistics_of_its_own_type_inference(tmp_path, dataset):
     """`init` hands TFDV the types (its CSV reader then keeps no row in memory): they must be the

@@ -485,3 +485,28 @@ def test_a_word_given_as_missing_does_not_hide_the_common_tokens_beside_it(tmp_p
     draft = infer.infer(_csv(tmp_path, frame, "mass.csv"), "species", missing=["n.a."])
     assert draft.declaration["missing_values"] == ["", "NA", "n.a."]
     assert draft.declaration["features"]["body_mass_g"] == {"kind": "numeric"}
+
+
+def test_infinite_numbers_are_named_by_line_and_a_word_for_them_can_be_read_as_missing(tmp_path, penguins):
+    """R writes infinities as `Inf`; TFX's CSV reader takes them for numbers, which no model can
+    scale: init names the cells rather than crash on the range or draft a feature that turns NaN."""
+    _, frame, plain = penguins
+    frame = frame.copy()
+    frame.loc[[4, 9], "flipper_length_mm"] = ["Inf", "-Inf"]
+    path = _csv(tmp_path, frame, "infinite.csv")
+    with pytest.raises(infer.InitError, match=r"^1 column\(s\) hold infinite values.*'flipper_length_mm': "
+                                              r"2 cell\(s\), line 6: 'Inf', line 11: '-Inf'\. Make those cells empty"):
+        infer.infer(path, "species")
+    draft = infer.infer(path, "species", name="penguins", missing=["Inf", "-Inf"])
+    assert draft.declaration["features"] == plain.declaration["features"]
+
+
+def test_a_text_column_or_missing_word_the_data_does_not_have_is_told(tmp_path, penguins):
+    """A misspelt --text-column refuses the draft; a --missing-value word found in no cell is said."""
+    path, _, _ = penguins
+    with pytest.raises(infer.InitError, match=r"--text-column 'Island': no such column in .*; its columns: "
+                                              "species, island,"):
+        infer.infer(path, "species", text_columns=["Island"])
+    draft = infer.infer(path, "species", missing=["n.a."])
+    assert "missing values: 'n.a.' (--missing-value) is in no cell of the data: read as missing if it comes" \
+        in draft.decisions

@@ -23,6 +23,14 @@ def test_plausible_ranges_widen_the_observed_range_and_keep_hand_curated_bounds(
     assert (mass.min, mass.max) == (0, 7000)
     assert not tfdv.get_feature(ranged, "year").HasField("int_domain")  # not asked for
 
+    rows = list(csv.reader(open(path, encoding="utf-8")))
+    rows[3][rows[0].index("bill_length_mm")] = "Inf"  # calibrate on data with an infinity: no bound from it
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        csv.writer(f).writerows(rows)
+    infinite = csv_statistics.statistics_of_csv(path, ("", "NA"))
+    unbounded = ranges.with_plausible_ranges(tfdv.infer_schema(infinite), infinite, ["bill_length_mm"])
+    assert not tfdv.get_feature(unbounded, "bill_length_mm").HasField("float_domain")
+
 
 def test_values_outside_the_ranges_are_counted_per_column_as_predict_warns(tmp_path):
     """Grams sent as kilograms and a missing-value token: only numbers outside a range count."""
