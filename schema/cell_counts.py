@@ -26,7 +26,6 @@ from schema.csv_records import ByteRange, ParsedRows
 COUNTED = 20_000  # distinct values counted exactly per column
 KMV_BUCKETS = 4096  # relative error about 1 / sqrt(buckets)
 
-
 ColumnType = csv_decoder.ColumnType
 # The schema type TFDV gives each CSV column type; a column without values is typed as TFDV types it
 SCHEMA_TYPE = {ColumnType.UNKNOWN: schema_pb2.BYTES, ColumnType.INT: schema_pb2.INT,
@@ -56,12 +55,24 @@ class ColumnTypes(csv_decoder.ColumnTypeInferrer):
                 continue
             kind = self._types.get(cell)
             if kind is None:
-                kind = csv_decoder._InferValueType(cell)  # pylint: disable=protected-access
+                kind = _cell_type(cell)
                 if len(self._types) < self.REMEMBERED:
                     self._types[cell] = kind
             if previous is None or kind > previous:
                 accumulator[name] = kind
         return accumulator
+
+
+def _cell_type(cell: bytes) -> ColumnType:
+    """A cell's type by tfx_bsl's rule (private in tfx_bsl: no public function types one cell)."""
+    return csv_decoder._InferValueType(cell)  # pylint: disable=protected-access
+
+
+def is_number(cell: str, schema_type: int) -> bool:
+    """Whether a CSV cell reads as a value of an INT or FLOAT schema column, by the rule TFX's CSV
+    reader types cells with (tfx_bsl's; `1_000` and `inf` are numbers to it, a 20-digit integer not)."""
+    allowed = (ColumnType.INT,) if schema_type == schema_pb2.INT else (ColumnType.INT, ColumnType.FLOAT)
+    return _cell_type(cell.encode()) in allowed
 
 
 def column_type(values: Iterable[str]) -> ColumnType:

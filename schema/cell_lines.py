@@ -15,7 +15,8 @@ from typing import Callable, Dict, List, Sequence, Set
 
 from tensorflow_metadata.proto.v0 import schema_pb2
 
-from schema.checks import MAX_EXAMPLES, Finding, is_number, is_type_problem
+from schema.cell_counts import is_number
+from schema.checks import MAX_EXAMPLES, Finding, is_type_problem
 from schema.csv_files import ENCODING, data_files
 
 

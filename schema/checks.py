@@ -14,9 +14,9 @@ from typing import List, Optional, Sequence, Tuple
 import numpy as np
 import tensorflow_data_validation as tfdv
 from tensorflow_metadata.proto.v0 import anomalies_pb2, schema_pb2, statistics_pb2
-from tfx_bsl.coders import csv_decoder
 
 from schema import distances
+from schema.cell_counts import is_number
 
 FILE = "(file)"  # `feature` of findings about a whole file
 MAX_EXAMPLES = 5
@@ -114,15 +114,6 @@ def _offending(feature: Optional[schema_pb2.Feature], schema: schema_pb2.Schema,
 
 
 _NUMBER_TYPES = (schema_pb2.INT, schema_pb2.FLOAT)
-ColumnType = csv_decoder.ColumnType
-
-
-def is_number(cell: str, schema_type: int) -> bool:
-    """Whether a CSV cell reads as a value of an INT or FLOAT schema column, by the rule TFX's CSV
-    reader types cells with (tfx_bsl's; `1_000` and `inf` are numbers to it, a 20-digit integer not)."""
-    kind = csv_decoder._InferValueType(cell.encode())  # pylint: disable=protected-access
-    allowed = (ColumnType.INT,) if schema_type == schema_pb2.INT else (ColumnType.INT, ColumnType.FLOAT)
-    return kind in allowed
 
 
 def is_training_only(feature: Optional[schema_pb2.Feature]) -> bool:

@@ -9,8 +9,7 @@ from typing import Counter, Dict, List, Optional, Sequence, Tuple
 
 from tensorflow_metadata.proto.v0 import schema_pb2, statistics_pb2
 
-from schema.cell_counts import ColumnCells, ColumnType, column_type
-from schema.checks import is_number
+from schema.cell_counts import ColumnCells, ColumnType, column_type, is_number
 
 MISSING_TOKENS = ("NA", "N/A", "n/a", "#N/A", "NaN", "nan", "null", "NULL", "None", "?", "-")
 # A column of numbers but for a few cells (a decimal comma "13,2", a word such as "n.a.") is read as

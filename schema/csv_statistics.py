@@ -20,9 +20,9 @@ from tensorflow_metadata.proto.v0 import schema_pb2, statistics_pb2
 from tfx_bsl.coders import batch_util, csv_decoder
 
 from schema import cell_counts, csv_records
+from schema.cell_counts import ColumnType
 from schema.csv_files import data_files, parse_header
 
-ColumnType = csv_decoder.ColumnType
 # The column type tfx_bsl's CSV decoder gives each schema type (as CSVToRecordBatch maps a schema)
 COLUMN_TYPE = {schema_pb2.INT: ColumnType.INT, schema_pb2.FLOAT: ColumnType.FLOAT,
                schema_pb2.BYTES: ColumnType.STRING}
