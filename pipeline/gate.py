@@ -65,6 +65,18 @@ def _where(splits: List[str]) -> str:
     return f"{splits[0]} split{also}"
 
 
+LINES_HINT = (" Cells that are not numbers: `tfxpipe validate` on the span's file or folder names "
+              "each one's line.")
+
+
+def next_steps(findings: Sequence[checks.Finding], schema) -> str:
+    """What to do; for text among numbers, how to find its lines (statistics carry none, and the
+    gate reads statistics, not the file: `validate` reads the file again for them)."""
+    if any(checks.is_type_problem(finding, schema) for finding in findings):
+        return report.NEXT_STEPS + LINES_HINT
+    return report.NEXT_STEPS
+
+
 @component
 def DataGate(  # pylint: disable=invalid-name  (TFX component naming)
     statistics: InputArtifact[standard_artifacts.ExampleStatistics],
@@ -97,4 +109,4 @@ def DataGate(  # pylint: disable=invalid-name  (TFX component naming)
     report_out.set_int_custom_property("passed", int(not findings))
     report_out.set_int_custom_property("problems", len(findings))
     if findings:
-        raise checks.DataValidationError(report.render_text(findings, title, path))
+        raise checks.DataValidationError(report.render_text(findings, title, path, next_steps(findings, curated)))

@@ -1,10 +1,10 @@
-"""The data gate tells each problem of a span once, though it shows in both splits
-(pipeline/gate.py), on real TFDV findings for taxi rows."""
+"""The data gate tells each problem of a span once, though it shows in both splits, and how to
+find the lines of text among numbers (pipeline/gate.py), on real TFDV findings for taxi rows."""
 import tensorflow_data_validation as tfdv
 from tensorflow_metadata.proto.v0 import schema_pb2
 
 from pipeline import gate
-from schema import checks, csv_statistics
+from schema import checks, csv_statistics, report
 from tests.bad_data import taxi_rows, write_rows
 from tests.conftest import TAXI_SCHEMA
 
@@ -31,6 +31,7 @@ def test_a_problem_in_both_splits_is_told_once_and_a_columns_low_and_high_values
     details = sorted(f.detail for f in told)
     assert details[0] == "[train split; also in the eval split] Unexpectedly high value: 4190>42.1"
     assert details[1] == "[train split] Unexpectedly low values: -41.9<41.6"
+    assert gate.next_steps(told, tfdv.load_schema_text(TAXI_SCHEMA)) == report.NEXT_STEPS  # no lines to find
 
 
 def test_text_among_numbers_is_one_problem_though_only_one_split_holds_the_text(tmp_path):
@@ -54,3 +55,4 @@ def test_text_among_numbers_is_one_problem_though_only_one_split_holds_the_text(
         (told,) = gate.merged(order)
         assert "String values that were not floats were found, such as \"twelve\"" in told.detail
         assert told.examples == ("twelve",)
+        assert gate.next_steps([told], tfdv.load_schema_text(TAXI_SCHEMA)).endswith(gate.LINES_HINT)
