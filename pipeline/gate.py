@@ -65,8 +65,8 @@ def _where(splits: List[str]) -> str:
     return f"{splits[0]} split{also}"
 
 
-LINES_HINT = (" Cells that are not numbers: `tfxpipe validate` on the span's file or folder names "
-              "each one's line.")
+LINES_HINT = (" Cells not of their column's type: `tfxpipe validate` on the span's file or folder names "
+              "their lines and what to do.")
 
 
 def next_steps(findings: Sequence[checks.Finding], schema) -> str:

@@ -79,7 +79,7 @@ def _cells_where(path: str, columns: Dict[str, Callable[[str], bool]], missing_v
 def located(findings: List[Finding], path: str, schema: schema_pb2.Schema,
             missing_values: Sequence[str] = ("",)) -> List[Finding]:
     """`findings`, each type problem of a numeric column saying how many cells of `path` are not
-    its numbers and on which lines."""
+    its numbers, on which lines, and what to do about such cells."""
     types = {f.name: f.type for f in schema.feature}
     columns = {f.feature: types[f.feature] for f in findings if is_type_problem(f, schema)}
     if not columns:
@@ -87,12 +87,26 @@ def located(findings: List[Finding], path: str, schema: schema_pb2.Schema,
     cells = misfit_cells(path, columns, missing_values)
     result = []
     for finding in findings:
-        misfits = cells.get(finding.feature) if finding.feature in columns else None
+        misfits = cells[finding.feature] if is_type_problem(finding, schema) else None
         if misfits and misfits.count:
-            kind = "integers" if columns[finding.feature] == schema_pb2.INT else "numbers"
-            finding = dataclasses.replace(
-                finding, detail=f"{misfits.count} cell(s) are not {kind}: correct them, or, for a "
-                                "word that means no value (such as 'n.a.'), list it under `missing_values` "
-                                "in dataset.yaml", examples=tuple(misfits.first))
+            finding = dataclasses.replace(finding, detail=_what_to_do(misfits, columns[finding.feature]),
+                                          examples=tuple(misfits.first))
         result.append(finding)
     return result
+
+
+def _what_to_do(misfits: Misfits, schema_type: int) -> str:
+    """How many cells do not fit, and the advice that fits what they are: words, whole numbers
+    written with a decimal point, or fractions in a column of integers."""
+    numbers = [float(v) for v in misfits.values if is_number(v, schema_pb2.FLOAT)]
+    if schema_type == schema_pb2.INT and numbers and len(numbers) == len(misfits.values):
+        if all(n.is_integer() for n in numbers):
+            return (f"{misfits.count} cell(s) are whole numbers written with a decimal point, as pandas "
+                    "writes a column of integers that has a gap: write them as integers (pandas: "
+                    "`.astype('Int64')` before `to_csv`)")
+        return (f"{misfits.count} cell(s) hold fractions where the schema has integers: correct them, or, "
+                "if the column now holds fractions, make it a FLOAT column in schema.pbtxt (`type: FLOAT`, "
+                "a `float_domain` for its range)")
+    kind = "integers" if schema_type == schema_pb2.INT else "numbers"
+    return (f"{misfits.count} cell(s) are not {kind}: correct them, or, for a word that means no value "
+            "(such as 'n.a.'), list it under `missing_values` in dataset.yaml")

@@ -71,3 +71,35 @@ def test_a_type_finding_is_one_problem_naming_the_cells_and_prints_nothing_else(
     assert finding.detail.startswith("1 cell(s) are not numbers")
     assert finding.examples == ("line 101: 'unknown'",)
     assert "jensen_shannon" not in capfd.readouterr().err
+
+
+def test_each_kind_of_misfit_gets_its_own_advice_and_other_problems_keep_theirs(tmp_path):
+    """A column of integers written `3750.0` (pandas does so once the column has a gap), fractions
+    in it, and its gap: the type problem says which, the missing-values problem stays its own."""
+    frame = _penguins(tmp_path)
+    clean = str(tmp_path / "clean.csv")
+    frame.to_csv(clean, index=False)
+    curated = tfdv.infer_schema(csv_statistics.statistics_of_csv(clean, ("", "NA")))
+    curated.default_environment.append("TRAINING")
+    tfdv.get_feature(curated, "body_mass_g").presence.min_fraction = 0.99
+    masses = pd.to_numeric(frame["body_mass_g"], errors="coerce")  # NA: a gap, as pandas reads it
+    frame["body_mass_g"] = masses.where(frame.index >= 10)  # ten more gaps
+    written = int(frame["body_mass_g"].notna().sum())
+    whole = str(tmp_path / "whole.csv")
+    frame.to_csv(whole, index=False)
+
+    found = cell_lines.located(checks.check_statistics(csv_statistics.statistics_of_csv(whole, ("", "NA")),
+                                                       curated), whole, curated, ("", "NA"))
+    by_problem = {f.problem: f for f in found if f.feature == "body_mass_g"}
+    assert set(by_problem) == {checks.WRONG_TYPE, "Missing values"}, found
+    assert by_problem[checks.WRONG_TYPE].detail.startswith(
+        f"{written} cell(s) are whole numbers written with a decimal point, as pandas writes")
+    assert by_problem[checks.WRONG_TYPE].examples[0] == f"line 12: '{masses[10]:.1f}'"
+    assert "cell(s)" not in by_problem["Missing values"].detail
+
+    frame.loc[50, "body_mass_g"] = 3750.5
+    frame.to_csv(whole, index=False)
+    found = cell_lines.located(checks.check_statistics(csv_statistics.statistics_of_csv(whole, ("", "NA")),
+                                                       curated), whole, curated, ("", "NA"))
+    (typed,) = [f for f in found if f.problem == checks.WRONG_TYPE]
+    assert typed.detail.startswith(f"{written} cell(s) hold fractions where the schema has integers"), typed.detail
