@@ -29,7 +29,8 @@ def validate(args: argparse.Namespace) -> int:
     curated = tfdv.load_schema_text(args.schema or dataset.schema_file)
     serving = args.skew_against is not None
     columns = checks.expected_columns(curated, "SERVING" if serving else "TRAINING")
-    structural = csv_files.check_csv_path(current, columns, dataset.name)
+    structural = csv_files.check_csv_path(current, columns, dataset.name,
+                                          checks.optional_columns(curated, dataset.read_columns()))
     statistics = None
     findings = structural
     if not structural:
@@ -83,8 +84,9 @@ def schema_diff(args: argparse.Namespace) -> int:
     schema_file = args.schema or dataset.schema_file
     curated = tfdv.load_schema_text(schema_file)
     folder, _ = csv_files.latest_and_previous(args.path)
-    unreadable = [finding for finding in csv_files.check_csv_path(folder, checks.expected_columns(curated),
-                                                                  dataset.name)
+    unreadable = [finding for finding in csv_files.check_csv_path(
+                      folder, checks.expected_columns(curated), dataset.name,
+                      checks.optional_columns(curated, dataset.read_columns()))
                   if finding.problem != csv_files.UNEXPECTED_COLUMN]  # a new column is proposed below
     if unreadable:  # a file that cannot be read, a column gone: the data's to fix
         print(report.render_text(unreadable, f"{folder} cannot be accepted by changing the schema",

@@ -57,6 +57,10 @@ class Dataset:
         """Raw columns a client sends at serving time: the features, not the label's columns."""
         return tuple(f.name for f in self.features)
 
+    def read_columns(self) -> Tuple[str, ...]:
+        """Raw columns a run reads: the features and the columns the label comes from."""
+        return tuple(dict.fromkeys(self.feature_names() + self.label.source_columns))
+
     def data_root(self) -> str:
         """The declared data folder, resolved (a `package:` path inside an installed package)."""
         if not self.data:

@@ -46,8 +46,8 @@ def check_inputs(config: PipelineConfig) -> None:
         raise PipelineFailed(f"the dataset's declaration and its schema {config.schema_file} "
                              "disagree:\n" + "\n".join(f"- {d}" for d in disagreements))
     folder, _ = csv_files.latest_and_previous(config.data_root)
-    columns = checks.expected_columns(curated)
-    findings = csv_files.check_csv_path(folder, columns, dataset.name)
+    findings = csv_files.check_csv_path(folder, checks.expected_columns(curated), dataset.name,
+                                        checks.optional_columns(curated, dataset.read_columns()))
     if findings:
         title = f"Data validation of {folder}"
         path = report.write_html(os.path.join(config.report_dir, gate.REPORT_FILE), findings, title)

@@ -205,8 +205,10 @@ def calibrate(statistics_of, schema: schema_pb2.Schema, features: Sequence[str],
                          max((d[name] for d in span_noise), default=0.0),
                          max((d[name] for d in window_noise), default=0.0))
              for name in features}
+    presence = {name: share for name, share in _presence(samples.everything.datasets[0]).items()
+                if name in features}  # a column the model does not read may be left out
     return Calibration(source, rows, samples.span_rows, samples.window_rows, pairs, noise,
-                       _presence(samples.everything.datasets[0]), presence_gaps, label)
+                       presence, presence_gaps, label)
 
 
 def mark_codes(schema: schema_pb2.Schema, codes: Sequence[str]) -> schema_pb2.Schema:

@@ -40,6 +40,13 @@ def expected_columns(schema: schema_pb2.Schema, environment: str = "TRAINING") -
     return [f.name for f in schema.feature if environment not in f.not_in_environment]
 
 
+def optional_columns(schema: schema_pb2.Schema, read: Sequence[str]) -> List[str]:
+    """Columns a file may leave out: those the model does not `read` (its features and label) whose
+    presence the schema does not require (such as a row index `init` excluded)."""
+    return [f.name for f in schema.feature if f.name not in read
+            and not (f.presence.min_count or f.presence.min_fraction)]
+
+
 def _as_written(value: float) -> str:
     """A float32 of the schema as written there (49.6, not 49.599998474121094)."""
     return np.format_float_positional(np.float32(value), trim="-")

@@ -13,7 +13,7 @@ import csv
 import dataclasses
 import os
 import re
-from typing import Iterator, List, Optional, Sequence, Tuple
+from typing import Collection, Iterator, List, Optional, Sequence, Tuple
 
 from schema.checks import FILE, MAX_EXAMPLES, Finding
 
@@ -79,10 +79,10 @@ def _listed(names: Sequence[str], width: int = 120) -> str:
     return ", ".join(shown)
 
 
-def _header_findings(name: str, header: List[str], columns: Sequence[str], dataset: str = ""
-                     ) -> List[Finding]:
+def _header_findings(name: str, header: List[str], columns: Sequence[str], dataset: str = "",
+                     optional: Collection[str] = ()) -> List[Finding]:
     shown = _listed(header)
-    missing = [c for c in columns if c not in header]
+    missing = [c for c in columns if c not in header and c not in optional]
     unexpected = [c for c in header if c not in columns]
     if dataset and len(missing) * 2 > len(columns):
         # Most of the dataset's columns absent: not a broken file of this dataset but other data.
@@ -152,9 +152,11 @@ def _scan(f) -> _Scan:
     return scan
 
 
-def check_csv_file(path: str, columns: Sequence[str] = (), dataset: str = "") -> List[Finding]:
-    """Structural problems of one CSV file; with `columns`, also a header that does not match
-    (with `dataset`, a header that has little in common with it is called out as such, once)."""
+def check_csv_file(path: str, columns: Sequence[str] = (), dataset: str = "",
+                   optional: Collection[str] = ()) -> List[Finding]:
+    """Structural problems of one CSV file; with `columns`, also a header that does not match: one
+    that lacks a column but an `optional` one, or has another (with `dataset`, a header that has
+    little in common with it is called out as such, once)."""
     name = os.path.basename(path)
     with open(path, "rb") as f:
         start = f.read(max(len(magic) for magic, _, _ in PACKED))
@@ -213,14 +215,15 @@ def check_csv_file(path: str, columns: Sequence[str] = (), dataset: str = "") ->
         return [Finding(FILE, "Ragged rows", f"{name}: rows with a different number of fields than the header",
                         f"{len(header)} fields per row", f"{scan.ragged_count} rows differ",
                         tuple(f"line {n}" for n in scan.ragged))]
-    return _header_findings(name, header, columns, dataset) if columns else []
+    return _header_findings(name, header, columns, dataset, optional) if columns else []
 
 
-def check_csv_folder(folder: str, columns: Sequence[str] = (), dataset: str = "") -> List[Finding]:
+def check_csv_folder(folder: str, columns: Sequence[str] = (), dataset: str = "",
+                     optional: Collection[str] = ()) -> List[Finding]:
     files = data_files(folder)
     if not files:
         return [Finding(FILE, "No data files", f"{folder} holds no CSV files", "CSV files", "none")]
-    found = [finding for path in files for finding in check_csv_file(path, columns, dataset)]
+    found = [finding for path in files for finding in check_csv_file(path, columns, dataset, optional)]
     return found or _header_agreement(files)
 
 
@@ -244,8 +247,9 @@ def _header_agreement(files: Sequence[str]) -> List[Finding]:
                     f"{names[0]}: {_listed(header(differ[0]))}")]
 
 
-def check_csv_path(path: str, columns: Sequence[str] = (), dataset: str = "") -> List[Finding]:
+def check_csv_path(path: str, columns: Sequence[str] = (), dataset: str = "",
+                   optional: Collection[str] = ()) -> List[Finding]:
     """`check_csv_folder` for a folder, `check_csv_file` for a file."""
     if os.path.isdir(path):
-        return check_csv_folder(path, columns, dataset)
-    return check_csv_file(path, columns, dataset)
+        return check_csv_folder(path, columns, dataset, optional)
+    return check_csv_file(path, columns, dataset, optional)

@@ -134,7 +134,8 @@ def _schema(statistics, label: str, classes: List[str], features: Dict[str, dict
         if feature.name == label:
             feature.not_in_environment.append("SERVING")
             feature.presence.min_fraction, feature.presence.min_count = 1.0, 1
-        elif present.get(feature.name, 0) < rows:  # optional: later data with gaps passes
+        elif present.get(feature.name, 0) < rows or feature.name not in features:
+            # optional: later data with gaps passes; a column the model does not read may be left out
             feature.ClearField("presence")
             feature.presence.min_fraction = 0.0
             feature.value_count.ClearField("min")

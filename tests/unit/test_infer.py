@@ -11,7 +11,7 @@ from tensorflow_metadata.proto.v0 import schema_pb2
 
 from benchmarks import public_datasets
 from models import dataset as ds
-from schema import calibration, cell_counts, checks, columns, csv_statistics, distances, infer
+from schema import calibration, cell_counts, checks, columns, csv_files, csv_statistics, distances, infer
 
 ROWS = 600
 
@@ -342,7 +342,20 @@ def test_an_unnamed_index_column_as_pandas_writes_it_is_excluded_and_the_rest_dr
     assert indexed.declaration["features"] == plain.declaration["features"]
     assert indexed.declaration["excluded"] == {"": columns.UNNAMED_REASON}
     assert f"(unnamed column): excluded, {columns.UNNAMED_REASON}" in indexed.decisions
-    ds.parse(indexed.declaration)
+    dataset = ds.parse(indexed.declaration)
+    # the same rows saved without the index (to_csv(index=False)) meet the draft, header and statistics
+    plain_path = str(tmp_path / "plain.csv")
+    frame.to_csv(plain_path, index=False)
+    optional = checks.optional_columns(indexed.schema, dataset.read_columns())
+    assert optional == [""]
+    assert csv_files.check_csv_file(plain_path, checks.expected_columns(indexed.schema), "penguins", optional) == []
+    assert checks.check_statistics(csv_statistics.statistics_of_csv(
+        plain_path, ("", "NA"), tfdv.StatsOptions(schema=indexed.schema, infer_type_from_schema=True)),
+        indexed.schema) == []
+    without_mass = str(tmp_path / "no_mass.csv")
+    frame.drop(columns="body_mass_g").to_csv(without_mass, index=False)  # a feature stays required
+    assert [f.feature for f in csv_files.check_csv_file(
+        without_mass, checks.expected_columns(indexed.schema), "penguins", optional)] == ["body_mass_g"]
 
 
 def test_a_comma_at_the_end_of_every_line_makes_an_empty_unnamed_column_that_is_excluded(
