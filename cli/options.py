@@ -18,6 +18,11 @@ def add_dataset_option(parser: argparse.ArgumentParser) -> None:
                              "%(default)s)")
 
 
+def dataset_flag(args: argparse.Namespace) -> str:
+    """` --dataset DIR` for a command this one suggests, when DIR is not the default one."""
+    return "" if args.dataset_dir == DEFAULTS.dataset_dir else f" --dataset {args.dataset_dir}"
+
+
 def add_metadata_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--metadata", help="ML Metadata store: sqlite:///PATH (default: under the work "
                         "dir), postgresql://USER@HOST:PORT/DB or mysql://USER@HOST:PORT/DB; password "

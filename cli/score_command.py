@@ -71,7 +71,8 @@ def score(args: argparse.Namespace) -> int:
         print(f"Written back as read, not sent to the model: {', '.join(scored.passed_through)}")
     if scored.outside_range:
         has_label = set(dataset.label.source_columns) <= set(scored.passed_through)
-        print(ranges.outside_warning(scored.outside_range, scored.rows, scored.bounds, args.csv, has_label))
+        print(ranges.outside_warning(scored.outside_range, scored.rows, scored.bounds, args.csv, has_label,
+                                     options.dataset_flag(args)))
     return 0
 
 

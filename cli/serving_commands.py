@@ -123,7 +123,7 @@ def predict(args: argparse.Namespace) -> int:
         with open(args.csv, "rb") as f:
             header = csv_files.parse_header(f.readline())
         print(ranges.outside_warning(outside, len(rows), bounds, args.csv,
-                                     set(dataset.label.source_columns) <= set(header)))
+                                     set(dataset.label.source_columns) <= set(header), options.dataset_flag(args)))
     absent = [name for name in dataset.feature_names() if name not in rows[0]]
     if absent:  # the model answers without them, as TF Serving would: said, not refused
         print(f"note: no column {', '.join(absent)} in {args.csv}: sent as missing values")

@@ -90,13 +90,13 @@ def outside_counts(rows: Iterable[Mapping[str, str]], bounds: Mapping[str, Tuple
 
 
 def outside_warning(counts: Mapping[str, int], rows: int, bounds: Mapping[str, Tuple[float, float]],
-                    path: str, has_label: bool) -> str:
+                    path: str, has_label: bool, dataset_flag: str = "") -> str:
     """The warning `score` and `predict` print when values of `path` fall outside the schema's
     ranges, with the `validate` command that checks the file (as training data if it has the label,
-    else as requests)."""
+    else as requests; `dataset_flag`: its `--dataset` option)."""
     told = ", ".join(f"{name} in {n:,} row(s) (range [{bounds[name][0]:g}, {bounds[name][1]:g}])"
                      for name, n in sorted(counts.items()))
-    check = f"tfxpipe validate {path}" + ("" if has_label else " --skew-against TRAINING_DATA")
+    check = f"tfxpipe validate {path}{dataset_flag}" + ("" if has_label else " --skew-against TRAINING_DATA")
     return (f"warning: values outside the schema's ranges: {told} of {rows:,}; the model never saw such "
             f"values (another unit?), its answers there are guesses. `{check}` checks the file against "
             "the schema.")

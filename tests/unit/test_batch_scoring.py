@@ -168,9 +168,11 @@ def test_values_outside_the_schemas_range_are_counted_and_said(version_dir, tmp_
     assert scored.outside_range == {"trip_miles": expected}
     if profile == "local":  # the command's warning, once
         serving_dir = os.path.dirname(os.path.dirname(version_dir))
-        assert cli.main(["score", path, "--dataset", "datasets/taxi", "--serving-dir", serving_dir,
+        taxi = os.path.abspath("datasets/taxi")  # not the default spelling: named in the advice
+        assert cli.main(["score", path, "--dataset", taxi, "--serving-dir", serving_dir,
                          "--model-name", "toy", "--out", str(tmp_path / "cli.csv")]) == 0
         out = capsys.readouterr().out
         assert f"warning: values outside the schema's ranges: trip_miles in {expected:,} row(s) " \
                f"(range [{low:g}, {high:g}]) of 3,000" in out, out
+        assert f"`tfxpipe validate {path} --dataset {taxi}" in out, out
 

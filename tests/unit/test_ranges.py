@@ -56,6 +56,8 @@ def test_values_outside_the_ranges_are_counted_per_column_as_predict_warns(tmp_p
                               f"row(s) (range [0, 12600]) of 344;")
     assert warning.endswith("`tfxpipe validate p.csv` checks the file against the schema.")
     assert "--skew-against" in ranges.outside_warning({"body_mass_g": 1}, 1, bounds, "p.csv", has_label=False)
+    assert "`tfxpipe validate p.csv --dataset datasets/penguins` checks" in ranges.outside_warning(
+        {"body_mass_g": 1}, 1, bounds, "p.csv", True, " --dataset datasets/penguins")
 
 
 def test_integer_codes_have_no_range_to_fall_outside():
