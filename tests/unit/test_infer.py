@@ -283,7 +283,7 @@ def test_a_0_1_label_written_as_floats_is_binary_and_other_float_labels_regressi
 
 
 @pytest.mark.parametrize("column, values, task, message", [
-    ("outcome", None, "auto", r"'nope' is not in .*; its columns: sample_id, recorded, weight"),
+    ("outcome", None, "auto", r"'nope' is not in .*; its columns: 'sample_id', 'recorded', 'weight'"),
     ("outcome", ["same"], "auto", r"label 'outcome' has one value \('same'\)"),
     ("outcome", ["yes", "no"], "regression", r"--task regression needs a numeric label"),
     ("outcome", ["yes", "no", ""], "auto", r"missing in 40 of 120 rows: every training row needs a label"),
@@ -514,11 +514,18 @@ def test_infinite_numbers_are_named_by_line_and_a_word_for_them_can_be_read_as_m
     assert draft.declaration["features"] == plain.declaration["features"]
 
 
-def test_a_text_column_or_missing_word_the_data_does_not_have_is_told(tmp_path, penguins):
-    """A misspelt --text-column refuses the draft; a --missing-value word found in no cell is said."""
-    path, _, _ = penguins
-    with pytest.raises(infer.InitError, match=r"--text-column 'Island': no such column in .*; its columns: "
-                                              "species, island,"):
+def test_a_label_text_column_or_missing_word_the_data_does_not_have_is_told(tmp_path, penguins):
+    """A misspelt label or --text-column refuses the draft, naming the header's near match (a name
+    with a trailing space looks the same when listed unquoted); a --missing-value word found in no
+    cell is said."""
+    path, frame, _ = penguins
+    spaced = _csv(tmp_path, frame.rename(columns={"species": "species "}), "spaced.csv")
+    with pytest.raises(infer.InitError, match=r"label column 'species' is not in .* \(did you mean 'species '\?\); "
+                                              r"its columns: 'species ', 'island'"):
+        infer.infer(spaced, "species")
+    with pytest.raises(infer.InitError, match=r"--text-column 'Island': no such column in .* \(did you mean "
+                                              r"'island'\?\); its columns: "
+                                              "'species', 'island',"):
         infer.infer(path, "species", text_columns=["Island"])
     draft = infer.infer(path, "species", missing=["n.a."])
     assert "missing values: 'n.a.' (--missing-value) is in no cell of the data: read as missing if it comes" \
