@@ -8,7 +8,7 @@ from tests.conftest import TAXI_CSV
 
 
 def test_missing_data_folder_is_named(tmp_path):
-    config = PipelineConfig(data_root=str(tmp_path / "nope")).resolved()
+    config = PipelineConfig(data_root=str(tmp_path / "nope"), work_dir=str(tmp_path / "work")).resolved()
     with pytest.raises(runner.PipelineFailed, match=r"data .*nope does not exist: give a CSV file"):
         runner.check_inputs(config)
 
@@ -16,12 +16,13 @@ def test_missing_data_folder_is_named(tmp_path):
 def test_empty_data_folder_is_refused(tmp_path):
     (tmp_path / ".hidden").write_text("x")
     with pytest.raises(runner.PipelineFailed, match="holds no CSV files"):
-        runner.check_inputs(PipelineConfig(data_root=str(tmp_path)).resolved())
+        runner.check_inputs(PipelineConfig(data_root=str(tmp_path), work_dir=str(tmp_path / "work")).resolved())
 
 
 def test_missing_schema_is_named(tmp_path):
     (tmp_path / "data.csv").write_text("a,b\n1,2\n")
-    config = PipelineConfig(data_root=str(tmp_path), schema_file=str(tmp_path / "s.pbtxt"))
+    config = PipelineConfig(data_root=str(tmp_path), schema_file=str(tmp_path / "s.pbtxt"),
+                            work_dir=str(tmp_path / "work"))
     with pytest.raises(runner.PipelineFailed, match=r"schema file .*s\.pbtxt does not exist"):
         runner.check_inputs(config.resolved())
 
@@ -29,14 +30,14 @@ def test_missing_schema_is_named(tmp_path):
 def test_a_single_csv_file_is_read_as_the_data(tmp_path):
     data = tmp_path / "trips.csv"
     data.write_text(open(TAXI_CSV, encoding="utf-8").read())
-    config = PipelineConfig(data_root=str(data)).resolved()
+    config = PipelineConfig(data_root=str(data), work_dir=str(tmp_path / "work")).resolved()
     runner.check_inputs(config)
     base, input_config = pipeline.example_gen_input(config)
     assert (base, input_config.splits[0].pattern) == (str(tmp_path), "trips.csv")
 
 
-def test_bundled_data_and_schema_pass():
-    runner.check_inputs(PipelineConfig().resolved())
+def test_bundled_data_and_schema_pass(tmp_path):
+    runner.check_inputs(PipelineConfig(work_dir=str(tmp_path / "work")).resolved())
 
 
 def test_paths_resolve_against_the_current_directory_not_home(tmp_path, monkeypatch):
