@@ -135,8 +135,13 @@ def predict(args: argparse.Namespace) -> int:
     try:
         answers = np.asarray(connection.predict(serialized))
     except client.ServerError as error:
-        print(unreachable.format(error) if error.status == "UNAVAILABLE"
-              else f"error: the server refused the request: {error}")
+        if error.status in (404, "NOT_FOUND"):  # TF Serving's answer for a model it does not serve
+            print(f"error: {args.server} serves no model {options.model_name(args)!r} ({error.message}): "
+                  "--model-name names the served one; or serve this dataset's model: "
+                  f"`tfxpipe serve{options.dataset_flag(args)}`")
+        else:
+            print(unreachable.format(error) if error.status == "UNAVAILABLE"
+                  else f"error: the server refused the request: {error}")
         return 1
     except (urllib3.exceptions.HTTPError, client.grpc.RpcError) as error:
         print(unreachable.format(type(error).__name__))

@@ -4,7 +4,7 @@ plots. A metric a slice cannot define (AUC of a slice with one class only, which
 is NaN here, shown "n/a"."""
 import dataclasses
 import math
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import tensorflow_model_analysis as tfma
 
@@ -112,3 +112,26 @@ def load(evaluation_uri: Optional[str]) -> Optional[Evaluation]:
     result.failures = [_failure_text(f) for per_slice in validation.metric_validations_per_slice
                        for f in per_slice.failures]
     return result
+
+
+def never_predicted(result: Evaluation, classes: Sequence[str]) -> List[str]:
+    """The classes no eval row of which the model predicts as such at its default decision (a
+    binary model's 0.5 threshold, a multi-class model's most probable class): on imbalanced data a
+    model can rank well (AUC) and still never say the rare class."""
+    if "recall" in result.overall:  # binary: the recall of the positive class, the second
+        return [classes[-1]] if classes and result.overall["recall"] == 0 else []
+    return [c for c in classes if result.overall.get(f"recall[{c}]") == 0]
+
+
+def never_predicted_warning(result: Evaluation, classes: Sequence[str]) -> Optional[str]:
+    """What the run summary and report say when `never_predicted` finds classes, and what to do."""
+    missed = never_predicted(result, classes)
+    if not missed:
+        return None
+    binary = "recall" in result.overall
+    bound = "recall: 0.1" if binary else "macro_recall: 0.5"
+    where = "at the 0.5 threshold" if binary else "as its most probable class"
+    return (f"warning: the model predicts no eval row of class {', '.join(map(repr, missed))} as such ({where}). "
+            "Its probabilities may still rank them (see auc): `score` writes each row's probability_CLASS "
+            "for a threshold of your own. To refuse such a model, add "
+            f"`minimum: {{{bound}}}` under `blessing:` in dataset.yaml.")

@@ -16,7 +16,7 @@ from tfx.orchestration.local.local_dag_runner import LocalDagRunner
 from tfx.orchestration.portable import runtime_parameter_utils
 from tfx.proto.orchestration import pipeline_pb2
 
-from pipeline import (gate, metadata_server_fixes, metadata_store, metrics, progress, run_lock,
+from pipeline import (evaluation, gate, metadata_server_fixes, metadata_store, metrics, progress, run_lock,
                       run_report, run_summary, runs, runs_index)
 from pipeline.configs import PipelineConfig
 from pipeline.pipeline import create_pipeline
@@ -201,6 +201,9 @@ def describe(record: runs.RunRecord, config: PipelineConfig, seconds: float) -> 
         )
         chosen = next((c.name for c in summary.candidates if c.chosen), "candidate model")
         lines.append(f"Evaluation (eval split, {chosen}): {shown}")
+        warning = evaluation.never_predicted_warning(result, config.dataset().label.classes)
+        if warning:
+            lines.append(warning)
     lines += runs.selection_lines(record, config.dataset().task)
     if summary.blessed is not None:
         lines.append("Blessed: yes" if summary.blessed else

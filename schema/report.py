@@ -14,7 +14,7 @@ from schema.checks import Finding
 
 STYLE = """body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;margin:1em 0}
 td,th{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top}
-th{background:#eee}.fail{color:#b00}.pass{color:#070}code{background:#f4f4f4}
+th{background:#eee}.fail{color:#b00}.pass{color:#070}.warning{color:#a50}code{background:#f4f4f4}
 .charts{display:flex;flex-wrap:wrap;gap:1em}figure.chart{margin:0}figcaption{font-size:80%;color:#555}"""
 
 

@@ -272,6 +272,7 @@ def test_runs_and_the_run_report_show_the_tasks_own_metrics(trained):
     with open(report, encoding="utf-8") as f:
         page = f.read()
     assert f"<td>{main}</td>" in page and "Blessed: the model met every threshold." in page
+    assert "predicts no eval row" not in trained.run.stdout + page  # every class is predicted here
     if trained.case.task == "multiclass":  # each class's recall: its row of the confusion matrix
         result = evaluation.load(trained.summary().evaluation_uri)
         confusion = result.plots[evaluation.OVERALL].confusion

@@ -106,6 +106,15 @@ def test_predict_without_a_server_says_how_to_start_one(scheme):
     assert f"error: cannot reach {address}" in done.stdout and "tfxpipe serve --dataset" in done.stdout
 
 
+@pytest.mark.parametrize("scheme", ["http", "grpc"])
+def test_predict_for_a_model_the_server_does_not_serve_names_it(server, scheme):
+    address = server.rest_url if scheme == "http" else f"grpc://{server.grpc_target}"
+    done = _predict(TAXI_CSV, "--server", address, "--model-name", "penguins", "--limit", "1")
+    assert done.returncode == 1
+    assert f"error: {address} serves no model 'penguins' (" in done.stdout, done.stdout
+    assert "--model-name names the served one" in done.stdout
+
+
 def test_predict_refuses_a_negative_row_count():
     done = _predict(TAXI_CSV, "--limit", "-1")
     assert done.returncode == 2 and "'-1' is not a number of rows (0 for all)" in done.stderr

@@ -1,0 +1,26 @@
+"""A model that never predicts a class at its default decision is said, with what to do
+(pipeline/evaluation.py); metric names as TFMA's results carry them (tests/e2e/test_datasets.py
+checks them on real runs, where every class is predicted and nothing is said)."""
+from pipeline import evaluation
+
+CLASSES = ("Adelie", "Chinstrap", "Gentoo")
+
+
+def _result(overall):
+    return evaluation.Evaluation(overall, {}, {}, [], True, [])
+
+
+def test_a_binary_model_that_never_predicts_the_positive_class_is_warned_about():
+    rare = _result({"auc": 0.77, "accuracy": 0.94, "precision": float("nan"), "recall": 0.0})
+    assert evaluation.never_predicted(rare, ("No", "Yes")) == ["Yes"]
+    warning = evaluation.never_predicted_warning(rare, ("No", "Yes"))
+    assert warning.startswith("warning: the model predicts no eval row of class 'Yes' as such (at the 0.5 threshold)")
+    assert "`minimum: {recall: 0.1}` under `blessing:`" in warning
+    assert evaluation.never_predicted_warning(_result({"auc": 0.9, "recall": 0.2}), ("No", "Yes")) is None
+
+
+def test_a_multiclass_model_names_each_class_it_never_predicts():
+    overall = {"accuracy": 0.8, "recall[Adelie]": 0.9, "recall[Chinstrap]": 0.0, "recall[Gentoo]": 1.0}
+    assert evaluation.never_predicted(_result(overall), CLASSES) == ["Chinstrap"]
+    assert "macro_recall: 0.5" in evaluation.never_predicted_warning(_result(overall), CLASSES)
+    assert evaluation.never_predicted(_result({"rmse": 3.0}), ()) == []  # regression: no classes
