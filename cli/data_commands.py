@@ -5,6 +5,7 @@ and the data checks of the pipeline, without running it.
 so a data CI gets the gate's verdict in seconds: exit 0 when the data meets the schema, 1 otherwise.
 """
 import argparse
+import dataclasses
 import os
 import schema
 from cli import options
@@ -31,6 +32,8 @@ def validate(args: argparse.Namespace) -> int:
     columns = checks.expected_columns(curated, "SERVING" if serving else "TRAINING")
     structural = csv_files.check_csv_path(current, columns, dataset.name,
                                           checks.optional_columns(curated, dataset.read_columns()))
+    if serving:
+        structural = [_label_in_requests(f, dataset.label.label_only_column) for f in structural]
     statistics = None
     findings = structural
     if not structural:
@@ -52,6 +55,18 @@ def validate(args: argparse.Namespace) -> int:
     print(report.render_text(findings, title, path,
                              next_steps=report.FILE_NEXT_STEPS if structural else report.NEXT_STEPS))
     return 1 if findings else 0
+
+
+def _label_in_requests(finding, label: str):
+    """The label's column in serving data told as such, not as a column the schema does not know."""
+    from schema import csv_files  # pylint: disable=import-outside-toplevel
+    if finding.problem != csv_files.UNEXPECTED_COLUMN or finding.feature != label:
+        return finding
+    return dataclasses.replace(
+        finding, problem="Label in serving data",
+        detail=f"'{label}' holds the label, which requests do not carry: for training data, validate without "
+               "--skew-against; for requests joined with their outcomes, drop the column first",
+        expected="the features a request carries")
 
 
 def _declared_data(dataset, current: str):

@@ -323,6 +323,20 @@ def test_serving_sample_is_checked_for_skew_against_training_data(tmp_path):
     assert payment == payment_serving  # tips is the last column
 
 
+def test_training_data_checked_as_serving_data_is_told_it_holds_the_label(tmp_path, capsys):
+    from cli import main as cli  # pylint: disable=import-outside-toplevel
+
+    header, (train, requests) = shuffled_slices(0, 1000, 300)
+    write_rows(str(tmp_path / "train"), [header] + train)
+    write_rows(str(tmp_path / "requests"), [header] + requests)  # tips kept: the label's column
+    assert cli.main(["validate", str(tmp_path / "requests"), "--skew-against", str(tmp_path / "train"),
+                     "--dataset", "datasets/taxi", "--work-dir", str(tmp_path / "work")]) == 1
+    out = capsys.readouterr().out
+    assert "- tips: Label in serving data. 'tips' holds the label, which requests do not carry: for " \
+           "training data, validate without --skew-against" in out, out
+    assert "Unexpected column" not in out
+
+
 def test_a_run_reads_the_newest_span_or_the_path_itself(tmp_path):
     for span in ("span-2", "span-10", "span-9", "notes"):
         (tmp_path / span).mkdir()
