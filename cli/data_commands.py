@@ -18,7 +18,7 @@ def validate(args: argparse.Namespace) -> int:
     # pylint: disable=import-outside-toplevel
     import tensorflow_data_validation as tfdv
 
-    from schema import cell_lines, checks, csv_files, csv_statistics, distances, report
+    from schema import calibration, cell_lines, checks, csv_files, csv_statistics, distances, report
 
     if not os.path.exists(args.path):
         print(f"error: {args.path} does not exist")
@@ -35,7 +35,7 @@ def validate(args: argparse.Namespace) -> int:
     if serving:
         structural = [_label_in_requests(f, dataset.label.label_only_column) for f in structural]
     statistics = None
-    findings = structural
+    findings, steps = structural, report.FILE_NEXT_STEPS if structural else report.NEXT_STEPS
     if not structural:
         compared = distances.stats_options(curated)
         statistics = csv_statistics.statistics_of_csv(current, missing, compared)
@@ -45,6 +45,9 @@ def validate(args: argparse.Namespace) -> int:
         else:
             previous_statistics = csv_statistics.statistics_of_csv(previous, missing, compared) if previous else None
             findings = checks.check_statistics(statistics, curated, previous_statistics)
+            if any(checks.is_drift(f) for f in findings):
+                steps += calibration.small_sample_note(args.schema or dataset.schema_file, min(
+                    statistics.datasets[0].num_examples, previous_statistics.datasets[0].num_examples))
         findings = cell_lines.located(findings, current, curated, missing)
     title = f"Data validation of {current}" + (
         f" (serving skew vs {args.skew_against})" if serving
@@ -52,8 +55,7 @@ def validate(args: argparse.Namespace) -> int:
     report_dir = options.config_for_dataset_reports(args.work_dir, dataset.name).report_dir
     path = report.write_html(args.report or os.path.join(report_dir, "validate", schema.REPORT_FILE),
                              findings, title, statistics)
-    print(report.render_text(findings, title, path,
-                             next_steps=report.FILE_NEXT_STEPS if structural else report.NEXT_STEPS))
+    print(report.render_text(findings, title, path, next_steps=steps))
     return 1 if findings else 0
 
 

@@ -21,7 +21,7 @@ from tfx.dsl.component.experimental.decorators import component
 from tfx.types import artifact_utils, standard_artifacts
 
 import schema as schema_package
-from schema import checks, report
+from schema import calibration, checks, report
 
 REPORT_FILE = schema_package.REPORT_FILE
 DRIFT_SPLIT = "train"
@@ -69,12 +69,16 @@ LINES_HINT = (" Cells not of their column's type: `tfxpipe validate` on the span
               "their lines and what to do.")
 
 
-def next_steps(findings: Sequence[checks.Finding], schema) -> str:
+def next_steps(findings: Sequence[checks.Finding], schema, schema_path: str = "", drift_rows: int = 0) -> str:
     """What to do; for text among numbers, how to find its lines (statistics carry none, and the
-    gate reads statistics, not the file: `validate` reads the file again for them)."""
+    gate reads statistics, not the file: `validate` reads the file again for them); for drift on a
+    split of `drift_rows` rows far smaller than the thresholds were calibrated for, that too."""
+    steps = report.NEXT_STEPS
     if any(checks.is_type_problem(finding, schema) for finding in findings):
-        return report.NEXT_STEPS + LINES_HINT
-    return report.NEXT_STEPS
+        steps += LINES_HINT
+    if drift_rows and any(checks.is_drift(finding) for finding in findings):
+        steps += calibration.small_sample_note(schema_path, drift_rows)
+    return steps
 
 
 @component
@@ -85,12 +89,13 @@ def DataGate(  # pylint: disable=invalid-name  (TFX component naming)
     report_dir: Parameter[str],
     previous_statistics: InputArtifact[standard_artifacts.ExampleStatistics] = None,
 ) -> None:
-    curated = tfdv.load_schema_text(os.path.join(schema.uri, "schema.pbtxt"))
+    schema_path = os.path.join(schema.uri, "schema.pbtxt")  # ImportSchemaGen's copy, comments kept
+    curated = tfdv.load_schema_text(schema_path)
     previous_splits = (
         set(artifact_utils.decode_split_names(previous_statistics.split_names))
         if previous_statistics else set()
     )
-    per_split, shown, shown_split = [], None, ""
+    per_split, shown, shown_split, drift_rows = [], None, "", 0
     for split in artifact_utils.decode_split_names(statistics.split_names):
         stats = _split_statistics(statistics, split)
         if shown is None:  # the report shows the first split's statistics
@@ -99,6 +104,8 @@ def DataGate(  # pylint: disable=invalid-name  (TFX component naming)
         # smaller samples are noisier than the thresholds were calibrated for.
         previous = (_split_statistics(previous_statistics, split)
                     if split == DRIFT_SPLIT and split in previous_splits else None)
+        if previous:
+            drift_rows = min(stats.datasets[0].num_examples, previous.datasets[0].num_examples)
         per_split.append((split, checks.check_statistics(stats, curated, previous)))
     findings = merged(per_split)
     title = "Data validation (pipeline data gate)"
@@ -109,4 +116,5 @@ def DataGate(  # pylint: disable=invalid-name  (TFX component naming)
     report_out.set_int_custom_property("passed", int(not findings))
     report_out.set_int_custom_property("problems", len(findings))
     if findings:
-        raise checks.DataValidationError(report.render_text(findings, title, path, next_steps(findings, curated)))
+        steps = next_steps(findings, curated, schema_path, drift_rows)
+        raise checks.DataValidationError(report.render_text(findings, title, path, steps))

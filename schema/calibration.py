@@ -291,3 +291,26 @@ def header_comment(path: str, keep_calibration: bool = False) -> List[str]:
                 lines.append(line)
             inside = inside and line != END
     return lines
+
+
+_SAMPLE_ROWS = re.compile(r"samples of (\d+) rows \(drift")
+SMALL_SAMPLE = 0.7  # a drift sample this much smaller than the calibrated one is said to be
+
+
+def calibrated_sample_rows(path: str) -> Optional[int]:
+    """The rows of the samples the drift thresholds of the schema file `path` were calibrated on
+    (its calibration comment, as `comment` writes it), or None without one."""
+    text = " ".join(line.lstrip("#").strip() for line in header_comment(path, keep_calibration=True))
+    found = _SAMPLE_ROWS.search(text)
+    return int(found.group(1)) if found else None
+
+
+def small_sample_note(path: str, rows: int) -> str:
+    """For drift found on samples of `rows` rows, far fewer than the thresholds in the schema file
+    `path` were calibrated for: that smaller samples differ more by chance, and how to calibrate."""
+    calibrated = calibrated_sample_rows(path)
+    if not calibrated or rows >= SMALL_SAMPLE * calibrated:
+        return ""
+    return (f" Drift was measured on {rows:,} rows, fewer than the {calibrated:,} its thresholds were "
+            "calibrated for, and smaller samples differ more by chance: if nothing changed, calibrate "
+            f"for this size, `tfxpipe calibrate --span-rows {round(rows / schema_package.TRAIN_SHARE)} --write`.")

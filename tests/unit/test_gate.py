@@ -4,8 +4,8 @@ import tensorflow_data_validation as tfdv
 from tensorflow_metadata.proto.v0 import schema_pb2
 
 from pipeline import gate
-from schema import checks, csv_statistics, report
-from tests.bad_data import taxi_rows, write_rows
+from schema import calibration, checks, csv_statistics, distances, report
+from tests.bad_data import shuffled_slices, taxi_rows, write_rows
 from tests.conftest import TAXI_SCHEMA
 
 
@@ -56,3 +56,28 @@ def test_text_among_numbers_is_one_problem_though_only_one_split_holds_the_text(
         assert "String values that were not floats were found, such as \"twelve\"" in told.detail
         assert told.examples == ("twelve",)
         assert gate.next_steps([told], tfdv.load_schema_text(TAXI_SCHEMA)).endswith(gate.LINES_HINT)
+
+
+def test_drift_on_a_split_far_smaller_than_calibrated_for_says_so_and_how_to_calibrate(tmp_path):
+    """The taxi schema's thresholds are calibrated on samples of 6,001 rows; drift found between two
+    samples of 400 rows may be chance: the gate says so, with the calibrate command for that size."""
+    header, (earlier, later) = shuffled_slices(1, 400, 400)
+    fare = header.index("fare")
+    for row in later:
+        row[fare] = f"{float(row[fare] or 0) * 3:.2f}"  # a real change: fares tripled
+    schema = tfdv.load_schema_text(TAXI_SCHEMA)
+    write_rows(str(tmp_path / "earlier"), [header] + earlier)
+    write_rows(str(tmp_path / "later"), [header] + later)
+    compared = distances.stats_options(schema)
+    found = checks.check_statistics(csv_statistics.statistics_of_csv(str(tmp_path / "later"), options=compared),
+                                    schema, csv_statistics.statistics_of_csv(str(tmp_path / "earlier"),
+                                                                             options=compared))
+    assert any(checks.is_drift(f) for f in found), found
+    assert calibration.calibrated_sample_rows(TAXI_SCHEMA) == 6001
+    steps = gate.next_steps(found, schema, TAXI_SCHEMA, drift_rows=400)
+    assert steps.endswith(" Drift was measured on 400 rows, fewer than the 6,001 its thresholds were calibrated "
+                          "for, and smaller samples differ more by chance: if nothing changed, calibrate for "
+                          "this size, `tfxpipe calibrate --span-rows 500 --write`."), steps
+    assert gate.next_steps(found, schema, TAXI_SCHEMA, drift_rows=6001) == report.NEXT_STEPS
+    no_drift = [f for f in found if not checks.is_drift(f)]
+    assert gate.next_steps(no_drift, schema, TAXI_SCHEMA, drift_rows=400) == report.NEXT_STEPS
