@@ -10,6 +10,7 @@ carry the same short name.
 - all: skill_vs_naive (`pipeline/naive_skill.py`), example_count.
 """
 import json
+import math
 from typing import Dict, List, Mapping, Optional, Tuple
 
 import tensorflow_model_analysis as tfma
@@ -45,9 +46,13 @@ def key_metrics(task: Task) -> Tuple[str, ...]:
     return (MAIN_METRIC[task], *extra, SKILL, "example_count")
 
 
-def shown(name: str, value: float, digits: int = 4) -> str:
-    """A metric's value as printed: a count as a whole number."""
-    return f"{value:.0f}" if name == "example_count" else f"{value:.{digits}f}"
+def shown(name: str, value: float, digits: int = 4, change: bool = False) -> str:
+    """A metric's value (`change`: a difference, signed) as printed: a count as a whole number,
+    an undefined value (precision without a positive prediction) "n/a"."""
+    if math.isnan(value):
+        return "n/a"
+    sign = "+" if change else ""
+    return f"{value:{sign}.0f}" if name == "example_count" else f"{value:{sign}.{digits}f}"
 
 
 def known_metrics(task: Task) -> Tuple[str, ...]:

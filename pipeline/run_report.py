@@ -80,7 +80,7 @@ def _metrics(result: Optional[evaluation.Evaluation], task: Task) -> List[str]:
         change = result.change.get(name)
         out.append(report.row([name, metrics.shown(name, value),
                                "-" if baseline is None else metrics.shown(name, baseline),
-                               "-" if change is None else f"{change:+.4f}"]))
+                               "-" if change is None else metrics.shown(name, change, change=True)]))
     if not result.by_slice:
         return out + ["</table><p>No metric by slice: features named under `slices:` in dataset.yaml "
                       "get each metric per value.</p>"]
@@ -88,7 +88,8 @@ def _metrics(result: Optional[evaluation.Evaluation], task: Task) -> List[str]:
     names = list(metrics.key_metrics(task))
     out.append(report.row(["slice", *names], "th"))
     for slice_name, values in result.by_slice:
-        out.append(report.row([slice_name, *(evaluation.text(values.get(n)) for n in names)]))
+        out.append(report.row([slice_name, *("-" if values.get(n) is None else metrics.shown(n, values[n])
+                                             for n in names)]))
     out.append("</table>")
     return out
 

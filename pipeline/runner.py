@@ -196,7 +196,8 @@ def describe(record: runs.RunRecord, config: PipelineConfig, seconds: float) -> 
     if result:
         shown = ", ".join(
             f"{name} {metrics.shown(name, result.overall[name], 3)}"
-            + (f" ({result.change[name]:+.3f} vs baseline)" if name in result.change else "")
+            + (f" ({metrics.shown(name, result.change[name], 3, change=True)} vs baseline)"
+               if name in result.change and name != "example_count" else "")
             for name in metrics.key_metrics(config.dataset().task) if name in result.overall
         )
         chosen = next((c.name for c in summary.candidates if c.chosen), "candidate model")

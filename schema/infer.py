@@ -96,8 +96,8 @@ def _read(path: str, missing: Sequence[str] = ()) -> Tuple[List[str], Dict[str, 
     rows = 0
     for file in files:
         for finding in csv_files.check_csv_file(file, header):
-            raise InitError(f"{finding.detail} ({finding.actual}); expected {finding.expected}: "
-                            "fix the file or move it out of the data folder")
+            raise InitError(f"{finding.detail} ({finding.actual}); expected {finding.expected}: fix the file"
+                            + (" or move it out of the data folder" if len(files) > 1 else ""))
         with open(file, newline="", encoding=csv_files.ENCODING) as f:
             reader = csv.reader(f)
             header = header or next(reader)

@@ -378,8 +378,13 @@ def test_a_file_that_is_not_comma_separated_is_refused_naming_the_file_once(tmp_
     assert str(refused.value) == ("penguins.csv is not comma-separated (one column; ';' separates the "
                                   "header); expected comma-separated columns (convert it, e.g. with "
                                   "pandas: pd.read_csv(FILE, sep=';').to_csv(NEW_FILE, index=False), "
-                                  "adding decimal=',' for numbers written 3,14): fix the file or move "
-                                  "it out of the data folder")
+                                  "adding decimal=',' for numbers written 3,14): fix the file")
+    (tmp_path / "folder").mkdir()  # in a folder of files, moving it out is a way too
+    os.replace(path, tmp_path / "folder" / "b.csv")
+    public_datasets.PENGUINS.write_csv(str(tmp_path / "folder" / "a.csv"))
+    with pytest.raises(infer.InitError, match=r"^b\.csv is not comma-separated .*: fix the file or move it out "
+                                              r"of the data folder$"):
+        infer.infer(str(tmp_path / "folder"), "species")
 
 
 @pytest.mark.parametrize("make, message", [
