@@ -200,7 +200,8 @@ def describe(record: runs.RunRecord, config: PipelineConfig, seconds: float) -> 
                if name in result.change and name != "example_count" else "")
             for name in metrics.key_metrics(config.dataset().task) if name in result.overall
         )
-        chosen = next((c.name for c in summary.candidates if c.chosen), "candidate model")
+        only = summary.candidates[0].name if len(summary.candidates) == 1 else "candidate model"
+        chosen = next((c.name for c in summary.candidates if c.chosen), only)
         lines.append(f"Evaluation (eval split, {chosen}): {shown}")
         warning = evaluation.never_predicted_warning(result, config.dataset().label.classes)
         if warning:

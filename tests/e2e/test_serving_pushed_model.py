@@ -124,4 +124,6 @@ def test_a_rejected_model_is_not_infra_validated_and_not_pushed(unreachable_thre
     summary = unreachable_threshold_run.summary
     assert summary.infra_blessed is False
     assert summary.infra_failure == "not validated: the Evaluator blessed no candidate (wide_deep)"
+    assert "Evaluation (eval split, wide_deep): auc " in unreachable_threshold_run.stdout  # named, though refused
+    assert "example_count" in unreachable_threshold_run.stdout and "+0 vs" not in unreachable_threshold_run.stdout
     assert summary.pushed is False
