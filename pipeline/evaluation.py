@@ -131,7 +131,8 @@ def never_predicted_warning(result: Evaluation, classes: Sequence[str]) -> Optio
     binary = "recall" in result.overall
     bound = "recall: 0.1" if binary else "macro_recall: 0.5"
     where = "at the 0.5 threshold" if binary else "as its most probable class"
+    columns = f"probability_{missed[0]}" if len(missed) == 1 else "probability_<class>"
     return (f"warning: the model predicts no eval row of class {', '.join(map(repr, missed))} as such ({where}). "
-            "Its probabilities may still rank them (see auc): `score` writes each row's probability_CLASS "
+            f"Its probabilities may still rank them (see auc): `score` writes each row's {columns} "
             "for a threshold of your own. To refuse such a model, add "
             f"`minimum: {{{bound}}}` under `blessing:` in dataset.yaml.")
