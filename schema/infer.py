@@ -315,9 +315,10 @@ def write(draft: Draft, out_dir: str, data_path: str) -> Tuple[str, str]:
         f.write(f"# Drafted by `tfxpipe init` from {data_path}: check each feature's kind and each\n"
                 f"# exclusion, and tighten {ds.SCHEMA_FILE} (ranges, required columns) before the first run.\n")
         for key, value in declaration.items():  # excluded: one reason a line; features: one a line
-            f.write(yaml.safe_dump({key: value}, sort_keys=False, width=100,
-                                   default_flow_style=None if isinstance(value, (list, dict))
-                                   and key != "excluded" else False))
+            text = yaml.safe_dump({key: value}, sort_keys=False, width=100,
+                                  default_flow_style=None if isinstance(value, (list, dict))
+                                  and key != "excluded" else False)
+            f.write(text.replace("? ''\n  : ", "'': "))  # PyYAML writes an empty name as a complex key
     calibration.write(draft.schema, paths[1], [
         f"# Drafted by `tfxpipe init` from {data_path}: review it with {ds.DECLARATION_FILE}.",
         *draft.calibration])

@@ -343,6 +343,10 @@ def test_an_unnamed_index_column_as_pandas_writes_it_is_excluded_and_the_rest_dr
     assert indexed.declaration["excluded"] == {"": columns.UNNAMED_REASON}
     assert f"(unnamed column): excluded, {columns.UNNAMED_REASON}" in indexed.decisions
     dataset = ds.parse(indexed.declaration)
+    infer.write(indexed, str(tmp_path / "drafted"), str(tmp_path / "indexed.csv"))
+    written = (tmp_path / "drafted" / ds.DECLARATION_FILE).read_text(encoding="utf-8")
+    assert "\n  '': 'unnamed: " in written and "? ''" not in written  # a plain key, as users write
+    assert ds.load(str(tmp_path / "drafted")).excluded == {"": columns.UNNAMED_REASON}
     # the same rows saved without the index (to_csv(index=False)) meet the draft, header and statistics
     plain_path = str(tmp_path / "plain.csv")
     frame.to_csv(plain_path, index=False)
