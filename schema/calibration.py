@@ -16,6 +16,7 @@ windows in `monitor`). Thresholds hold for spans and windows at least that large
 """
 import dataclasses
 import math
+import os
 import re
 import textwrap
 from typing import Dict, Iterator, List, Optional, Sequence, Tuple
@@ -299,7 +300,9 @@ SMALL_SAMPLE = 0.7  # a drift sample this much smaller than the calibrated one i
 
 def calibrated_sample_rows(path: str) -> Optional[int]:
     """The rows of the samples the drift thresholds of the schema file `path` were calibrated on
-    (its calibration comment, as `comment` writes it), or None without one."""
+    (its calibration comment, as `comment` writes it), or None without one (or a file not local)."""
+    if not os.path.isfile(path):
+        return None
     text = " ".join(line.lstrip("#").strip() for line in header_comment(path, keep_calibration=True))
     found = _SAMPLE_ROWS.search(text)
     return int(found.group(1)) if found else None
