@@ -136,7 +136,8 @@ def predict(args: argparse.Namespace) -> int:
         answers = np.asarray(connection.predict(serialized))
     except client.ServerError as error:
         if error.status in (404, "NOT_FOUND"):  # TF Serving's answer for a model it does not serve
-            print(f"error: {args.server} serves no model {options.model_name(args)!r} ({error.message}): "
+            print(f"error: {args.server} serves no model {options.model_name(args)!r}, or no version of it yet "
+                  f"({error.message}): "
                   "--model-name names the served one; or serve this dataset's model: "
                   f"`tfxpipe serve{options.dataset_flag(args)}`")
         else:

@@ -129,10 +129,10 @@ def never_predicted_warning(result: Evaluation, classes: Sequence[str]) -> Optio
     if not missed:
         return None
     binary = "recall" in result.overall
-    bound = "recall: 0.1" if binary else "macro_recall: 0.5"
+    bound = "recall: 0.1" if binary else "macro_recall: 0.5"  # a line of the blessing's `minimum:`
     where = "at the 0.5 threshold" if binary else "as its most probable class"
     columns = f"probability_{missed[0]}" if len(missed) == 1 else "probability_<class>"
     return (f"warning: the model predicts no eval row of class {', '.join(map(repr, missed))} as such ({where}). "
             f"Its probabilities may still rank them (see auc): `score` writes each row's {columns} "
-            "for a threshold of your own. To refuse such a model, add "
-            f"`minimum: {{{bound}}}` under `blessing:` in dataset.yaml.")
+            f"for a threshold of your own. To refuse such a model, add `{bound}` to `minimum:` under "
+            "`blessing:` in dataset.yaml.")

@@ -16,7 +16,7 @@ from tfx.orchestration.local.local_dag_runner import LocalDagRunner
 from tfx.orchestration.portable import runtime_parameter_utils
 from tfx.proto.orchestration import pipeline_pb2
 
-from pipeline import (evaluation, gate, metadata_server_fixes, metadata_store, metrics, progress, run_lock,
+from pipeline import (configs, evaluation, gate, metadata_server_fixes, metadata_store, metrics, progress, run_lock,
                       run_report, run_summary, runs, runs_index)
 from pipeline.configs import PipelineConfig
 from pipeline.pipeline import create_pipeline
@@ -168,7 +168,9 @@ def run(config: PipelineConfig, run_id: str,
             _LocalRunWithId(run_id).run(create_pipeline(config), run_options=run_options)
     except checks.DataValidationError as error:
         run_summary.record_failure(store, run_id, gate.DataGate.__name__, str(error))
-        raise PipelineFailed(f"the data gate stopped the run before Transform:\n{error}") from error
+        told = report.naming_dataset(str(error), "" if config.dataset_dir == configs.DEFAULT_DATASET
+                                     else f" --dataset {config.dataset_dir}")  # both absolute
+        raise PipelineFailed(f"the data gate stopped the run before Transform:\n{told}") from error
     except Exception as error:  # TFX re-raises the component's own error
         where = handler.report_failure() or "pipeline failed"
         if handler.failed_node is not None:  # kept for `runs show` and the run report

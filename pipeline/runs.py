@@ -158,7 +158,7 @@ def render_table(runs: List[RunRecord], task: Task) -> str:
             result = run.evaluation
             if result is None or name not in result.overall:
                 return "-"
-            change = f" ({result.change[name]:+.3f})" if name in result.change else ""
+            change = f" ({metrics.shown(name, result.change[name], 3, change=True)})" if name in result.change else ""
             return f"{metrics.shown(name, result.overall[name], 3)}{change}"
 
         blessed = "-" if run.blessed is None else "yes" if run.blessed else "NO"

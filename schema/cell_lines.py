@@ -13,6 +13,7 @@ import math
 import os
 from typing import Callable, Dict, List, Sequence, Set
 
+import numpy as np
 from tensorflow_metadata.proto.v0 import schema_pb2
 
 from schema.cell_counts import is_number
@@ -20,6 +21,7 @@ from schema.checks import MAX_EXAMPLES, Finding, is_type_problem
 from schema.csv_files import ENCODING, data_files
 
 
+FLOAT32_MAX = float(np.finfo(np.float32).max)
 DISTINCT_KEPT = 100  # distinct misfit values kept: enough to tell a few slips from a text column
 
 
@@ -41,8 +43,8 @@ def misfit_cells(path: str, columns: Dict[str, int], missing_values: Sequence[st
 def infinite_cells(path: str, columns: Sequence[str], missing_values: Sequence[str] = ("",)
                    ) -> Dict[str, Misfits]:
     """Per column, its cells that the CSV reader takes for an infinite number (`Inf`, `-inf`, `1e999`)."""
-    def is_infinite(cell: str) -> bool:
-        return is_number(cell, schema_pb2.FLOAT) and math.isinf(float(cell))
+    def is_infinite(cell: str) -> bool:  # as the reader's float32 holds it (1e39 is infinite there too)
+        return is_number(cell, schema_pb2.FLOAT) and abs(float(cell)) > FLOAT32_MAX
     return _cells_where(path, {column: is_infinite for column in columns}, missing_values)
 
 
@@ -98,15 +100,15 @@ def located(findings: List[Finding], path: str, schema: schema_pb2.Schema,
 def _what_to_do(misfits: Misfits, schema_type: int) -> str:
     """How many cells do not fit, and the advice that fits what they are: words, whole numbers
     written with a decimal point, or fractions in a column of integers."""
-    numbers = [float(v) for v in misfits.values if is_number(v, schema_pb2.FLOAT)]
+    numbers = [float(v) for v in misfits.values if is_number(v, schema_pb2.FLOAT) and math.isfinite(float(v))]
     if schema_type == schema_pb2.INT and numbers and len(numbers) == len(misfits.values):
         if all(n.is_integer() for n in numbers):
             return (f"{misfits.count} cell(s) are whole numbers written with a decimal point, as pandas "
                     "writes a column of integers that has a gap: write them as integers (pandas: "
                     "`.astype('Int64')` before `to_csv`)")
-        return (f"{misfits.count} cell(s) hold fractions where the schema has integers: correct them, or, "
-                "if the column now holds fractions, make it a FLOAT column in schema.pbtxt (`type: FLOAT`, "
-                "a `float_domain` for its range)")
+        return (f"{misfits.count} cell(s) are not integers, fractions among them: correct them, or, if the "
+                "column now holds fractions, make it a FLOAT column in schema.pbtxt (`type: FLOAT`, a "
+                "`float_domain` for its range) and a numeric feature in dataset.yaml")
     kind = "integers" if schema_type == schema_pb2.INT else "numbers"
     return (f"{misfits.count} cell(s) are not {kind}: correct them, or, for a word that means no value "
             "(such as 'n.a.'), list it under `missing_values` in dataset.yaml")

@@ -228,7 +228,7 @@ def _findings(anomalies, statistics: statistics_pb2.DatasetFeatureStatisticsList
                                                    "the others are empty (or a missing-value token); "
                                                    + ("every training row needs a label: fill in or "
                                                       "drop the others." if is_training_only(feature)
-                                                      else "in serving data, requests sent without it."))
+                                                      else "in requests, the feature left out."))
             elif problem == WRONG_TYPE and text_said:
                 detail = f"{detail}. {text_said}"
             elif problem == "Column dropped":

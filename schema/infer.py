@@ -75,7 +75,8 @@ def _refuse_infinities(path: str, statistics, missing_values: List[str]) -> None
     told = "; ".join(f"{c!r}: {found[c].count} cell(s), {', '.join(found[c].first)}" for c in infinite)
     raise InitError(f"{len(infinite)} column(s) hold infinite values, which a model can neither scale nor "
                     f"learn from: {told}. Make those cells empty (no value), or, where a word such as "
-                    "Inf stands for no value, pass --missing-value WORD; then run init again")
+                    "Inf stands for no value, pass --missing-value WORD (once per word: Inf, -Inf); then run "
+                    "init again")
 
 
 def _near(name: str, header: List[str]) -> str:

@@ -24,6 +24,17 @@ NEXT_STEPS = ("What to do: correct the data; or, where the change is real and ex
               "only the data can fix), `tfxpipe calibrate --write` (drift thresholds), or edit schema.pbtxt.")
 
 
+SUGGESTED = ("`tfxpipe calibrate", "`tfxpipe schema-diff", "`tfxpipe validate")
+
+
+def naming_dataset(text: str, dataset_flag: str) -> str:
+    """`text` with each command it suggests given `dataset_flag` (` --dataset DIR`; run as written
+    without it, a command works on the default dataset, and `--write` would change its schema)."""
+    for command in SUGGESTED if dataset_flag else ():
+        text = text.replace(command, command + dataset_flag)
+    return text
+
+
 def render_text(findings: Sequence[Finding], title: str, report_path: Optional[str] = None,
                 next_steps: str = NEXT_STEPS) -> str:
     if not findings:

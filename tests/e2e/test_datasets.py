@@ -273,6 +273,8 @@ def test_runs_and_the_run_report_show_the_tasks_own_metrics(trained):
         page = f.read()
     assert f"<td>{main}</td>" in page and "Blessed: the model met every threshold." in page
     assert "predicts no eval row" not in trained.run.stdout + page  # every class is predicted here
+    if trained.case.task == "binary":  # the recall the warning reads (each class's, below)
+        assert "recall" in evaluation.load(trained.summary().evaluation_uri).overall
     if trained.case.task == "multiclass":  # each class's recall: its row of the confusion matrix
         result = evaluation.load(trained.summary().evaluation_uri)
         confusion = result.plots[evaluation.OVERALL].confusion

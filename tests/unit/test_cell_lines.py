@@ -102,4 +102,4 @@ def test_each_kind_of_misfit_gets_its_own_advice_and_other_problems_keep_theirs(
     found = cell_lines.located(checks.check_statistics(csv_statistics.statistics_of_csv(whole, ("", "NA")),
                                                        curated), whole, curated, ("", "NA"))
     (typed,) = [f for f in found if f.problem == checks.WRONG_TYPE]
-    assert typed.detail.startswith(f"{written} cell(s) hold fractions where the schema has integers"), typed.detail
+    assert typed.detail.startswith(f"{written} cell(s) are not integers, fractions among them"), typed.detail

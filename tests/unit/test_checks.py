@@ -337,6 +337,23 @@ def test_training_data_checked_as_serving_data_is_told_it_holds_the_label(tmp_pa
     assert "Unexpected column" not in out
 
 
+def test_the_commands_validate_suggests_name_the_dataset_it_was_given(tmp_path, capsys):
+    """Run as written without --dataset, `calibrate --write` would change the default dataset's schema."""
+    from cli import main as cli  # pylint: disable=import-outside-toplevel
+
+    rows = taxi_rows(300)
+    fare = rows[0].index("fare")
+    for row in rows[1:50]:
+        row[fare] = "-5"  # below the schema's range
+    write_rows(str(tmp_path / "data"), rows)
+    assert cli.main(["validate", str(tmp_path / "data"), "--dataset", "datasets/taxi",
+                     "--work-dir", str(tmp_path / "work")]) == 1
+    out = capsys.readouterr().out
+    assert "`tfxpipe schema-diff --dataset datasets/taxi DATA --write`" in out, out
+    assert "`tfxpipe calibrate --dataset datasets/taxi --write`" in out
+    assert report.naming_dataset(report.NEXT_STEPS, "") == report.NEXT_STEPS
+
+
 def test_a_run_reads_the_newest_span_or_the_path_itself(tmp_path):
     for span in ("span-2", "span-10", "span-9", "notes"):
         (tmp_path / span).mkdir()

@@ -15,7 +15,7 @@ def test_a_binary_model_that_never_predicts_the_positive_class_is_warned_about()
     assert evaluation.never_predicted(rare, ("No", "Yes")) == ["Yes"]
     warning = evaluation.never_predicted_warning(rare, ("No", "Yes"))
     assert warning.startswith("warning: the model predicts no eval row of class 'Yes' as such (at the 0.5 threshold)")
-    assert "`minimum: {recall: 0.1}` under `blessing:`" in warning and "each row's probability_Yes " in warning
+    assert "add `recall: 0.1` to `minimum:` under `blessing:`" in warning and "each row's probability_Yes " in warning
     assert evaluation.never_predicted_warning(_result({"auc": 0.9, "recall": 0.2}), ("No", "Yes")) is None
 
 

@@ -514,11 +514,13 @@ def test_infinite_numbers_are_named_by_line_and_a_word_for_them_can_be_read_as_m
     scale: init names the cells rather than crash on the range or draft a feature that turns NaN."""
     _, frame, plain = penguins
     frame = frame.copy()
-    frame.loc[[4, 9], "flipper_length_mm"] = ["Inf", "-Inf"]
+    frame.loc[[4, 9, 12], "flipper_length_mm"] = ["Inf", "-Inf", "1e39"]  # 1e39: past float32's range
     path = _csv(tmp_path, frame, "infinite.csv")
     with pytest.raises(infer.InitError, match=r"^1 column\(s\) hold infinite values.*'flipper_length_mm': "
-                                              r"2 cell\(s\), line 6: 'Inf', line 11: '-Inf'\. Make those cells empty"):
+                                              r"3 cell\(s\), line 6: 'Inf', line 11: '-Inf', line 14: '1e39'\. Make those cells empty"):
         infer.infer(path, "species")
+    frame.loc[12, "flipper_length_mm"] = "NA"
+    path = _csv(tmp_path, frame, "infinite.csv")
     draft = infer.infer(path, "species", name="penguins", missing=["Inf", "-Inf"])
     assert draft.declaration["features"] == plain.declaration["features"]
 
