@@ -111,7 +111,7 @@ def test_predict_for_a_model_the_server_does_not_serve_names_it(server, scheme):
     address = server.rest_url if scheme == "http" else f"grpc://{server.grpc_target}"
     done = _predict(TAXI_CSV, "--server", address, "--model-name", "penguins", "--limit", "1")
     assert done.returncode == 1
-    assert f"error: {address} serves no model 'penguins' (" in done.stdout, done.stdout
+    assert f"error: {address} serves no model 'penguins', or no version of it yet (" in done.stdout, done.stdout
     assert "--model-name names the served one" in done.stdout
 
 
