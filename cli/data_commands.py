@@ -27,7 +27,8 @@ def validate(args: argparse.Namespace) -> int:
     missing = dataset.missing_values
     current, previous = csv_files.latest_and_previous(args.path)
     previous = args.previous or previous or _declared_data(dataset, current)
-    curated = tfdv.load_schema_text(args.schema or dataset.schema_file)
+    schema_file = args.schema or dataset.schema_file
+    curated = tfdv.load_schema_text(schema_file)
     serving = args.skew_against is not None
     columns = checks.expected_columns(curated, "SERVING" if serving else "TRAINING")
     structural = csv_files.check_csv_path(current, columns, dataset.name,
@@ -46,7 +47,7 @@ def validate(args: argparse.Namespace) -> int:
             previous_statistics = csv_statistics.statistics_of_csv(previous, missing, compared) if previous else None
             findings = checks.check_statistics(statistics, curated, previous_statistics)
             if any(checks.is_drift(f) for f in findings):
-                steps += calibration.small_sample_note(args.schema or dataset.schema_file, min(
+                steps += calibration.small_sample_note(schema_file, min(
                     statistics.datasets[0].num_examples, previous_statistics.datasets[0].num_examples))
         findings = cell_lines.located(findings, current, curated, missing)
     title = f"Data validation of {current}" + (

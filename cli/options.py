@@ -20,7 +20,7 @@ def add_dataset_option(parser: argparse.ArgumentParser) -> None:
 
 def dataset_flag(args: argparse.Namespace) -> str:
     """` --dataset DIR` for a command this one suggests, when DIR is not the default one."""
-    return "" if args.dataset_dir == DEFAULTS.dataset_dir else f" --dataset {args.dataset_dir}"
+    return configs.dataset_flag(args.dataset_dir)
 
 
 def add_metadata_options(parser: argparse.ArgumentParser) -> None:

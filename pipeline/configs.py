@@ -43,6 +43,12 @@ def absolute_path(path: str) -> str:
     return path if is_remote(path) else os.path.abspath(path)
 
 
+def dataset_flag(dataset_dir: str) -> str:
+    """` --dataset DIR` for a command suggested to the user, unless DIR is the default dataset (run
+    as written without it, a command works on the default one: `--write` would change its schema)."""
+    return "" if absolute_path(dataset_dir) == DEFAULT_DATASET else f" --dataset {dataset_dir}"
+
+
 PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DATASETS_DIR = os.path.join(PROJECT_ROOT, "datasets")
 # Every command's default dataset: a link to the bundled demo; point it at another folder to change it.
