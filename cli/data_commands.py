@@ -5,7 +5,6 @@ and the data checks of the pipeline, without running it.
 so a data CI gets the gate's verdict in seconds: exit 0 when the data meets the schema, 1 otherwise.
 """
 import argparse
-import dataclasses
 import os
 import schema
 from cli import options
@@ -18,7 +17,7 @@ def validate(args: argparse.Namespace) -> int:
     # pylint: disable=import-outside-toplevel
     import tensorflow_data_validation as tfdv
 
-    from schema import calibration, cell_lines, checks, csv_files, csv_statistics, distances, report
+    from schema import cell_lines, checks, csv_files, csv_statistics, distances, report, schema_text
 
     if not os.path.exists(args.path):
         print(f"error: {args.path} does not exist")
@@ -30,11 +29,8 @@ def validate(args: argparse.Namespace) -> int:
     schema_file = args.schema or dataset.schema_file
     curated = tfdv.load_schema_text(schema_file)
     serving = args.skew_against is not None
-    columns = checks.expected_columns(curated, "SERVING" if serving else "TRAINING")
-    structural = csv_files.check_csv_path(current, columns, dataset.name,
-                                          checks.optional_columns(curated, dataset.read_columns()))
-    if serving:
-        structural = [_label_in_requests(f, dataset.label.label_only_column) for f in structural]
+    structural = csv_files.check_against_schema(current, curated, dataset.name, dataset.read_columns(),
+                                                "SERVING" if serving else "TRAINING")
     statistics = None
     findings, steps = structural, report.FILE_NEXT_STEPS if structural else report.NEXT_STEPS
     if not structural:
@@ -47,7 +43,7 @@ def validate(args: argparse.Namespace) -> int:
             previous_statistics = csv_statistics.statistics_of_csv(previous, missing, compared) if previous else None
             findings = checks.check_statistics(statistics, curated, previous_statistics)
             if any(checks.is_drift(f) for f in findings):
-                steps += calibration.small_sample_note(schema_file, min(
+                steps += schema_text.small_sample_note(schema_file, min(
                     statistics.datasets[0].num_examples, previous_statistics.datasets[0].num_examples))
         findings = cell_lines.located(findings, current, curated, missing)
     title = f"Data validation of {current}" + (
@@ -59,18 +55,6 @@ def validate(args: argparse.Namespace) -> int:
     named = options.dataset_flag(args) + (f" --schema {args.schema}" if args.schema else "")
     print(report.naming_dataset(report.render_text(findings, title, path, next_steps=steps), named))
     return 1 if findings else 0
-
-
-def _label_in_requests(finding, label: str):
-    """The label's column in serving data told as such, not as a column the schema does not know."""
-    from schema import csv_files  # pylint: disable=import-outside-toplevel
-    if finding.problem != csv_files.UNEXPECTED_COLUMN or finding.feature != label:
-        return finding
-    return dataclasses.replace(
-        finding, problem="Label in serving data",
-        detail=f"'{label}' holds the label, which requests do not carry: for training data, validate without "
-               "--skew-against; for requests joined with their outcomes, drop the column first",
-        expected="the features a request carries")
 
 
 def _declared_data(dataset, current: str):
@@ -96,16 +80,15 @@ def schema_diff(args: argparse.Namespace) -> int:
     import tensorflow_data_validation as tfdv
 
     from models import dataset as ds
-    from schema import (calibration, cell_lines, checks, csv_files, csv_statistics, declaration_fit, distances,
-                        maintain, report)
+    from schema import (cell_lines, csv_files, csv_statistics, declaration_fit, distances,
+                        maintain, report, schema_text)
 
     dataset = options.dataset(args)
     schema_file = args.schema or dataset.schema_file
     curated = tfdv.load_schema_text(schema_file)
     folder, _ = csv_files.latest_and_previous(args.path)
-    unreadable = [finding for finding in csv_files.check_csv_path(
-                      folder, checks.expected_columns(curated), dataset.name,
-                      checks.optional_columns(curated, dataset.read_columns()))
+    unreadable = [finding for finding in csv_files.check_against_schema(
+                      folder, curated, dataset.name, dataset.read_columns())
                   if finding.problem != csv_files.UNEXPECTED_COLUMN]  # a new column is proposed below
     if unreadable:  # a file that cannot be read, a column gone: the data's to fix
         print(report.render_text(unreadable, f"{folder} cannot be accepted by changing the schema",
@@ -129,8 +112,8 @@ def schema_diff(args: argparse.Namespace) -> int:
         print(f"Then {ds.DECLARATION_FILE} must change too, or runs are refused:")
         print("\n".join(f"- {problem}" for problem in unfit))
     if args.write:  # under the schema's own comment lines (the calibration table among them)
-        comments = calibration.header_comment(schema_file, keep_calibration=True)
-        calibration.write(proposal.schema, schema_file, comments)
+        comments = schema_text.header_comment(schema_file, keep_calibration=True)
+        schema_text.write(proposal.schema, schema_file, comments)
         print(f"Updated {schema_file}.")
     else:
         print("Nothing written; pass --write to update the schema file.")
@@ -146,7 +129,7 @@ def calibrate(args: argparse.Namespace) -> int:
     import tensorflow_data_validation as tfdv
 
     from models.dataset import Kind
-    from schema import calibration, csv_files, csv_statistics, distances, maintain, ranges
+    from schema import calibration, csv_files, csv_statistics, distances, maintain, ranges, schema_text
 
     dataset = options.dataset(args)
     schema_file = args.schema or dataset.schema_file
@@ -165,13 +148,13 @@ def calibrate(args: argparse.Namespace) -> int:
                                      label=label.label_only_column)
     proposed = ranges.with_plausible_ranges(calibration.apply(marked, measured), statistics,
                                                  [dataset.label.column, *dataset.feature_names()])
-    print("\n".join(line[2:] for line in calibration.comment(measured)[1:-1]))
+    print("\n".join(line[2:] for line in schema_text.comment(measured)[1:-1]))
     changes = maintain.differences(curated, proposed)
     print("Changes to the schema:" if changes else "The schema already has these thresholds.")
     print("\n".join(f"- {change}" for change in changes))
     if args.write:  # the comment block too: it records the latest calibration
-        calibration.write(proposed, schema_file,
-                          calibration.header_comment(schema_file) + calibration.comment(measured))
+        schema_text.write(proposed, schema_file,
+                          schema_text.header_comment(schema_file) + schema_text.comment(measured))
         print(f"Updated {schema_file}.")
     elif changes:
         print("Nothing written; pass --write to update the schema file.")

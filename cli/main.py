@@ -133,7 +133,7 @@ def _resume(args: argparse.Namespace) -> int:
 
 def _runs(args: argparse.Namespace) -> int:
     # pylint: disable=import-outside-toplevel  (MLMD and TFMA load only for this command)
-    from pipeline import metadata_store, run_lock, run_report, run_summary, runs
+    from pipeline import lineage, metadata_store, run_lock, run_report, run_summary, runs
 
     config = options.config_for_reading(args)
     if not metadata_store.exists(config.metadata_uri):
@@ -153,7 +153,7 @@ def _runs(args: argparse.Namespace) -> int:
     if args.run_id not in run_summary.run_ids(store):
         print(f"error: no run {args.run_id!r}; `tfxpipe runs` lists them")
         return 1
-    print(runs.lineage(store, args.run_id))
+    print(lineage.text(store, args.run_id))
     record = runs.record(store, args.run_id, running)
     for line in runs.selection_lines(record, task, every_trial=True):
         print(line)

@@ -21,7 +21,7 @@ from tfx.dsl.component.experimental.decorators import component
 from tfx.types import artifact_utils, standard_artifacts
 
 import schema as schema_package
-from schema import calibration, checks, report
+from schema import checks, report, schema_text
 
 REPORT_FILE = schema_package.REPORT_FILE
 DRIFT_SPLIT = "train"
@@ -77,7 +77,7 @@ def next_steps(findings: Sequence[checks.Finding], schema, schema_path: str = ""
     if any(checks.is_type_problem(finding, schema) for finding in findings):
         steps += LINES_HINT
     if drift_rows and any(checks.is_drift(finding) for finding in findings):
-        steps += calibration.small_sample_note(schema_path, drift_rows)
+        steps += schema_text.small_sample_note(schema_path, drift_rows)
     return steps
 
 

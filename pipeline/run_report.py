@@ -11,7 +11,7 @@ import tensorflow_data_validation as tfdv
 from tfx.utils import proto_utils
 
 from models.dataset import Task
-from pipeline import evaluation, evaluator, metrics, report_charts, report_data, run_summary, runs
+from pipeline import evaluation, evaluator, lineage, metrics, report_charts, report_data, run_summary, runs
 from schema import report
 
 _DECISION = "<p id='decision' class='{cls}'>{text}</p>"
@@ -205,7 +205,7 @@ def write(store, record: runs.RunRecord, report_dir: str, dataset) -> str:
         *_metrics(result, task),
         "<h2>Data</h2>", *report_data.distributions(store, run_id, charts_cache),
         *_statistics(store, run_id),
-        f"<h2>Lineage</h2><pre>{html.escape(runs.lineage(store, run_id))}</pre>",
+        f"<h2>Lineage</h2><pre>{html.escape(lineage.text(store, run_id))}</pre>",
         "</body></html>",
     ]
     path = path_for(report_dir, run_id)

@@ -46,8 +46,7 @@ def check_inputs(config: PipelineConfig) -> None:
         raise PipelineFailed(f"the dataset's declaration and its schema {config.schema_file} "
                              "disagree:\n" + "\n".join(f"- {d}" for d in disagreements))
     folder, _ = csv_files.latest_and_previous(config.data_root)
-    findings = csv_files.check_csv_path(folder, checks.expected_columns(curated), dataset.name,
-                                        checks.optional_columns(curated, dataset.read_columns()))
+    findings = csv_files.check_against_schema(folder, curated, dataset.name, dataset.read_columns())
     if findings:
         title = f"Data validation of {folder}"
         path = report.write_html(os.path.join(config.report_dir, gate.REPORT_FILE), findings, title)

@@ -8,17 +8,16 @@ import datetime
 import json
 import os
 import re
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional
 
 import ml_metadata as mlmd
 import tensorflow as tf
 from ml_metadata.proto import metadata_store_pb2
-from tfx.components.example_gen import utils as example_gen_utils
 
 from models.dataset import Task
 from pipeline import evaluation, metrics, run_summary
 
-_STATE = {metadata_store_pb2.Execution.COMPLETE: "executed",
+STATES = {metadata_store_pb2.Execution.COMPLETE: "executed",
           metadata_store_pb2.Execution.CACHED: "cached",
           metadata_store_pb2.Execution.FAILED: "FAILED",
           metadata_store_pb2.Execution.RUNNING: "running",
@@ -222,90 +221,3 @@ def selection_lines(record: RunRecord, task: Task, every_trial: bool = False) ->
             lines.append(f"  {candidate.name}: {values} ({verdict}{chosen})")
         lines.append(f"Candidates: {record.summary.choice}")
     return lines
-
-
-def _describe_artifact(artifact, type_name: str) -> str:
-    props = artifact.custom_properties
-    details = []
-    if "span" in props and type_name == "Examples":
-        details.append(f"span {props['span'].int_value}")
-    if "blessed" in props and type_name in ("ModelBlessing", "InfraBlessing"):
-        details.append("blessed" if props["blessed"].int_value == 1 else "NOT blessed")
-    if "passed" in props:
-        details.append("passed" if props["passed"].int_value == 1 else "FAILED")
-    if type_name == "ModelBlessing" and "candidate" in props:
-        details.append(props["candidate"].string_value)
-    if type_name == "InfraBlessing" and "current_model_id" in props:
-        details.append(f"validated Model #{props['current_model_id'].int_value}")
-    if type_name == "PushedModel":
-        details.append(f"version {props['pushed_version'].string_value}"
-                       if props["pushed"].int_value == 1 else "not pushed")
-    suffix = f" ({', '.join(details)})" if details else ""
-    return f"{type_name} #{artifact.id}{suffix}"
-
-
-def _fingerprint_totals(fingerprint: str) -> Tuple[int, int]:
-    """(files, bytes) of TFX's input fingerprint: a line per split, each
-    `split:NAME,num_files:N,total_bytes:B,...`."""
-    files = size = 0
-    for line in fingerprint.splitlines():
-        fields = dict(part.split(":", 1) for part in line.split(",") if ":" in part)
-        files += int(fields.get("num_files", 0))
-        size += int(fields.get("total_bytes", 0))
-    return files, size
-
-
-def _data_read(execution, examples) -> str:
-    """The files ExampleGen read: its folder, each split's file pattern with the span filled in,
-    and their count and size. Span and fingerprint come from the Examples it wrote (`examples`,
-    None if it wrote none): TFX's driver records them there, and a cached execution keeps its
-    properties as compiled (`span-{SPAN}/*`, no fingerprint)."""
-    props = execution.custom_properties
-    base = props["input_base"].string_value
-    splits = json.loads(props["input_config"].string_value).get("splits", []) \
-        if "input_config" in props else []
-    patterns = [split["pattern"] for split in splits if split.get("pattern")]
-    found = examples.custom_properties if examples is not None else {}
-    if examples is not None:
-        span = found["span"].int_value if "span" in found else 0
-        version = found["version"].int_value if "version" in found else None
-        patterns = [example_gen_utils.get_pattern_for_span_version(
-            p, bool(re.search(example_gen_utils.SPAN_FULL_REGEX, p)), False,
-            bool(re.search(example_gen_utils.VERSION_FULL_REGEX, p)), span, version) for p in patterns]
-    read = ", ".join(os.path.join(base, p) for p in patterns) or base
-    if "input_fingerprint" in found:
-        files, size = _fingerprint_totals(found["input_fingerprint"].string_value)
-        shown = f"{size / 1e6:.1f} MB" if size >= 1e6 else f"{size / 1e3:.0f} kB"
-        read += f" ({files} file{'s' if files != 1 else ''}, {shown})"
-    return f"data {read}"
-
-
-def lineage(store: mlmd.MetadataStore, run_id: str) -> str:
-    """Each execution of the run, in order: what it read and what it wrote (artifact ids link them)."""
-    run = store.get_context_by_type_and_name("pipeline_run", run_id)
-    types = {t.id: t.name for t in store.get_artifact_types()}
-    lines = [f"Run {run_id}: lineage from data to served model"]
-    for execution in sorted(store.get_executions_by_context(run.id), key=lambda e: e.id):
-        events = store.get_events_by_execution_ids([execution.id])
-        by_id = {a.id: a for a in store.get_artifacts_by_id([e.artifact_id for e in events])}
-        def described(kind):
-            chosen = sorted((by_id[e.artifact_id] for e in events if e.type == kind),
-                            key=lambda a: (types[a.type_id], a.id))
-            return [_describe_artifact(a, types[a.type_id]) for a in chosen]
-
-        inputs = described(metadata_store_pb2.Event.INPUT)
-        outputs = described(metadata_store_pb2.Event.OUTPUT)
-        state = _STATE.get(execution.last_known_state, "?")
-        node = run_summary.node_of(store, execution.id)
-        if node == "CsvExampleGen" and "input_base" in execution.custom_properties:
-            examples = [by_id[e.artifact_id] for e in events if e.type == metadata_store_pb2.Event.OUTPUT
-                        and types[by_id[e.artifact_id].type_id] == "Examples"]
-            inputs = [_data_read(execution, examples[0] if examples else None)]
-        lines.append(f"  {node} [{state}]")
-        lines.append(f"      in:  {', '.join(inputs) or '-'}")
-        lines.append(f"      out: {', '.join(outputs) or '-'}")
-        reason = execution.custom_properties.get(run_summary.FAILURE_REASON)
-        if reason is not None:
-            why = reason.string_value.splitlines() or [""]
-            lines.extend([f"      why: {why[0]}", *(f"           {line}" for line in why[1:])])
-    return "\n".join(lines)

@@ -15,10 +15,13 @@ import os
 import re
 from typing import Collection, Iterator, List, Optional, Sequence, Tuple
 
-from schema.checks import FILE, MAX_EXAMPLES, Finding
+from tensorflow_metadata.proto.v0 import schema_pb2
+
+from schema.checks import FILE, MAX_EXAMPLES, Finding, expected_columns, optional_columns
 
 SPAN_FOLDER = re.compile(r"^span-(\d+)$")
 UNEXPECTED_COLUMN = "Unexpected column"  # a header's column the schema does not know
+TRAINING_ONLY_COLUMN = "Label in serving data"  # a column the schema keeps out of SERVING: the label
 DELIMITERS = (";", "\t", "|")
 # A file whose fields nearly all start with a space (UCI's adult.data, some exports) was written with
 # ", " between fields; CSV readers, TFX's included, keep the space, so no number in it reads as one
@@ -253,3 +256,21 @@ def check_csv_path(path: str, columns: Sequence[str] = (), dataset: str = "",
     if os.path.isdir(path):
         return check_csv_folder(path, columns, dataset, optional)
     return check_csv_file(path, columns, dataset, optional)
+
+
+def check_against_schema(path: str, schema: schema_pb2.Schema, dataset: str, read: Sequence[str],
+                         environment: str = "TRAINING") -> List[Finding]:
+    """`check_csv_path` with the columns `schema` expects in `environment` (TRAINING or SERVING):
+    columns the model does not `read` (features and label) and the schema does not require may be
+    left out; in serving data, a column the schema keeps for training (the label) is told as such,
+    not as one the schema does not know."""
+    findings = check_csv_path(path, expected_columns(schema, environment), dataset,
+                              optional_columns(schema, read))
+    training_only = set(expected_columns(schema)) - set(expected_columns(schema, environment))
+    return [dataclasses.replace(
+        finding, problem=TRAINING_ONLY_COLUMN,
+        detail=f"'{finding.feature}' holds the label, which requests do not carry: for training data, "
+               "validate without --skew-against; for requests joined with their outcomes, drop the "
+               "column first", expected="the features a request carries")
+        if finding.problem == UNEXPECTED_COLUMN and finding.feature in training_only else finding
+        for finding in findings]

@@ -19,19 +19,15 @@ import tensorflow_data_validation as tfdv
 import yaml
 from tensorflow_metadata.proto.v0 import schema_pb2
 
-import schema as schema_package
 from models import dataset as ds
-from schema import calibration, cell_counts, cell_lines, csv_files, csv_statistics, ranges
+from schema import calibration, cell_counts, cell_lines, csv_files, csv_statistics, ranges, schema_draft, schema_text
 from schema.cell_counts import ColumnCells, ColumnType
-from schema.columns import EPOCH, HASH_SHARE, MAX_VOCAB, MISSING_TOKENS, TIME_UNITS, InitError, feature_decision, \
-    is_few, label_decision, may_be_numbers, missing_tokens, present_count, time_unit
+from schema.columns import HASH_SHARE, MISSING_TOKENS, InitError, feature_decision, is_few, label_decision, \
+    may_be_numbers, missing_tokens, present_count
 
 TASKS = ("auto",) + tuple(t.value for t in ds.Task)
 MIN_ROWS, SLICE_MAX_VALUES = 50, 10
 CHUNK_ROWS = 10_000  # rows counted at a time, column by column
-DOMAIN_MASS = 0.9  # new categories tolerated up to 10 % of a column's values
-NO_LIMIT = 2**31 - 1  # unique_constraints' max: TFDV reads an unset one as 0
-ONE_IN_A_MILLION = 1e-6
 
 
 @dataclasses.dataclass
@@ -113,70 +109,6 @@ def _read(path: str, missing: Sequence[str] = ()) -> Tuple[List[str], Dict[str, 
                 for column, values in zip(header, zip(*chunk)):
                     cells[column].add(list(values))
     return header, cells, rows
-
-
-def _never_one_value(cells: Dict[str, collections.Counter], columns: List[str], rows: int) -> List[str]:
-    """Of `columns`, those whose every row in a split of a span (half the data, as `calibrate`
-    assumes; its eval split the smallest part the gate checks) holding one value would be a
-    one-in-a-million draw: for them one value is a broken export."""
-    split_rows = rows / 2 * (1 - schema_package.TRAIN_SHARE)
-    found = []
-    for column in columns:
-        counted = cells[column]
-        values = sum(counted.values())  # a sparse column's split holds fewer values than rows
-        top = counted.most_common(1)[0][1] / values if counted else 1.0
-        if top < 1 and split_rows * values / rows * math.log(top) < math.log(ONE_IN_A_MILLION):
-            found.append(column)
-    return found
-
-
-def _schema(statistics, label: str, classes: List[str], features: Dict[str, dict], rows: int,
-            several_values: Sequence[str] = ()) -> schema_pb2.Schema:
-    schema = tfdv.infer_schema(statistics, max_string_domain_size=MAX_VOCAB, infer_feature_shape=False)
-    schema.default_environment[:] = ["TRAINING", "SERVING"]
-    by_name = {s.path.step[0]: s for s in statistics.datasets[0].features}
-    present = {name: present_count(s) for name, s in by_name.items()}
-    for feature in schema.feature:
-        spec = features.get(feature.name, {})
-        if feature.name == label:
-            feature.not_in_environment.append("SERVING")
-            feature.presence.min_fraction, feature.presence.min_count = 1.0, 1
-        elif present.get(feature.name, 0) < rows or feature.name not in features:
-            # optional: later data with gaps passes; a column the model does not read may be left out
-            feature.ClearField("presence")
-            feature.presence.min_fraction = 0.0
-            feature.value_count.ClearField("min")
-            feature.value_count.max = 1
-        if feature.name in several_values:  # one value in every row is refused whatever drift can
-            feature.unique_constraints.min, feature.unique_constraints.max = 2, NO_LIMIT  # tell
-        if spec.get("kind") == "categorical_string" and feature.domain:  # TFDV's domain, loosened
-            feature.distribution_constraints.min_domain_mass = DOMAIN_MASS
-        elif spec.get("kind") == "categorical_int":  # codes 0..max_value, compared as categories
-            feature.ClearField("domain_info")
-            feature.int_domain.min, feature.int_domain.max = 0, spec["max_value"]
-            feature.int_domain.is_categorical = True
-        elif feature.name == label and classes:  # the classes are the label's domain, nothing else
-            feature.ClearField("domain_info")
-            if feature.type == schema_pb2.BYTES:
-                domain = next((d for d in schema.string_domain if d.name == label), None) or \
-                    schema.string_domain.add(name=label)
-                domain.ClearField("value")
-                domain.value.extend(classes)
-                feature.domain = label
-            elif feature.type == schema_pb2.INT:  # classes: drift compares their shares
-                feature.int_domain.min, feature.int_domain.max = int(classes[0]), int(classes[-1])
-                feature.int_domain.is_categorical = True
-            else:
-                feature.float_domain.min, feature.float_domain.max = map(float, (classes[0], classes[-1]))
-        else:  # numbers: no hard range; hashed and excluded strings: new values pass
-            feature.ClearField("domain_info")
-        unit = feature.name != label and time_unit(by_name[feature.name])
-        if unit:
-            feature.int_domain.min, feature.int_domain.max = (t * TIME_UNITS[unit] for t in EPOCH)
-    kept = [d for d in schema.string_domain if d.name in {f.domain for f in schema.feature}]
-    del schema.string_domain[:]
-    schema.string_domain.extend(kept)
-    return schema
 
 
 def _timed(step: str, started: float, note: str = "") -> str:
@@ -264,8 +196,9 @@ def infer(path: str, label: str, task: str = "auto", name: Optional[str] = None,
     except ds.DeclarationError as error:
         raise InitError(f"the drafted declaration does not parse: {error}") from None
     categories = [c for c, spec in features.items() if spec["kind"] in ("categorical_string", "categorical_int")]
-    curated = _schema(statistics, label, classes, features, rows,
-                      _never_one_value(cells, categories + ([label] if classes else []), rows))
+    curated = schema_draft.curated_schema(
+        statistics, label, classes, features, rows,
+        schema_draft.never_one_value(cells, categories + ([label] if classes else []), rows))
     def statistics_of(options: tfdv.StatsOptions):  # the draft's types are the data's
         options.infer_type_from_schema = True
         return csv_statistics.statistics_of_csv(path, missing_values, options)
@@ -288,7 +221,7 @@ def infer(path: str, label: str, task: str = "auto", name: Optional[str] = None,
                    else "too few rows for its values' shares to settle: calibrate again when there is more data")
             decisions.append(f"no {' or '.join(off)} check on {name}: two samples of the same data "
                              f"already differ almost entirely ({why})")
-    return Draft(declaration, curated, decisions, calibration.comment(measured))
+    return Draft(declaration, curated, decisions, schema_text.comment(measured))
 
 
 def default_name(path: str) -> str:
@@ -320,7 +253,7 @@ def write(draft: Draft, out_dir: str, data_path: str) -> Tuple[str, str]:
                                   default_flow_style=None if isinstance(value, (list, dict))
                                   and key != "excluded" else False)
             f.write(text.replace("? ''\n  : ", "'': "))  # PyYAML writes an empty name as a complex key
-    calibration.write(draft.schema, paths[1], [
+    schema_text.write(draft.schema, paths[1], [
         f"# Drafted by `tfxpipe init` from {data_path}: review it with {ds.DECLARATION_FILE}.",
         *draft.calibration])
     return paths

@@ -8,7 +8,7 @@ import tensorflow_data_validation as tfdv
 from tensorflow_metadata.proto.v0 import schema_pb2
 
 from benchmarks import public_datasets
-from schema import calibration, checks, csv_statistics, distances, maintain
+from schema import calibration, checks, csv_statistics, distances, maintain, schema_text
 from tests.bad_data import shuffled_slices, write_rows
 from tests.conftest import TAXI_SCHEMA
 
@@ -69,7 +69,7 @@ def test_a_column_whose_values_rarely_repeat_gets_no_check_rather_than_one_nothi
     applied = {f.name: f for f in calibration.apply(schema, measured).feature}
     assert not applied["Name"].HasField("drift_comparator") and not applied["Name"].HasField("skew_comparator")
     assert applied["Horsepower"].drift_comparator.jensen_shannon_divergence.threshold == measured.drift("Horsepower")
-    row = next(line for line in calibration.comment(measured) if line.startswith("#   Name "))
+    row = next(line for line in schema_text.comment(measured) if line.startswith("#   Name "))
     assert row.split()[4] == "-" and row.split()[6] == "-", row
 
 
@@ -105,10 +105,10 @@ def test_the_schema_comment_says_how_each_threshold_was_obtained_and_survives_re
     _, schema, statistics_of = penguins
     measured = calibration.calibrate(statistics_of, schema, PENGUIN_FEATURES, "penguins.csv", rows=344)
     path = str(tmp_path / "schema.pbtxt")
-    calibration.write(calibration.apply(schema, measured), path,
-                      ["# Curated by hand."] + calibration.comment(measured))
+    schema_text.write(calibration.apply(schema, measured), path,
+                      ["# Curated by hand."] + schema_text.comment(measured))
     assert tfdv.load_schema_text(path) == calibration.apply(schema, measured)
-    assert calibration.header_comment(path) == ["# Curated by hand."]  # the old block goes
+    assert schema_text.header_comment(path) == ["# Curated by hand."]  # the old block goes
     with open(path, encoding="utf-8") as f:
         text = f.read()
     row = next(line for line in text.splitlines() if line.startswith("#   island "))

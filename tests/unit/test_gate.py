@@ -4,7 +4,7 @@ import tensorflow_data_validation as tfdv
 from tensorflow_metadata.proto.v0 import schema_pb2
 
 from pipeline import gate
-from schema import calibration, checks, csv_statistics, distances, report
+from schema import checks, csv_statistics, distances, report, schema_text
 from tests.bad_data import shuffled_slices, taxi_rows, write_rows
 from tests.conftest import TAXI_SCHEMA
 
@@ -73,7 +73,7 @@ def test_drift_on_a_split_far_smaller_than_calibrated_for_says_so_and_how_to_cal
                                     schema, csv_statistics.statistics_of_csv(str(tmp_path / "earlier"),
                                                                              options=compared))
     assert any(checks.is_drift(f) for f in found), found
-    assert calibration.calibrated_sample_rows(TAXI_SCHEMA) == 6001
+    assert schema_text.calibrated_sample_rows(TAXI_SCHEMA) == 6001
     steps = gate.next_steps(found, schema, TAXI_SCHEMA, drift_rows=400)
     assert steps.endswith(" Drift was measured on 400 rows, fewer than the 6,001 its thresholds were calibrated "
                           "for, and smaller samples differ more by chance: if nothing changed, calibrate for "

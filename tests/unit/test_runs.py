@@ -5,7 +5,7 @@ import json
 import pytest
 from ml_metadata.proto import metadata_store_pb2
 
-from pipeline import run_report, run_summary, runs
+from pipeline import lineage, run_report, run_summary, runs
 
 RUN_ID = "2026-12-02T04:49:06.890538"
 
@@ -47,7 +47,7 @@ def test_the_lineage_names_the_files_a_cached_example_gen_read_with_its_span_fil
     examples = _properties(metadata_store_pb2.Artifact(), span=2, input_fingerprint=(
         "split:train,num_files:2,total_bytes:1500000,xor_checksum:1,sum_checksum:1\n"
         "split:eval,num_files:1,total_bytes:500000,xor_checksum:2,sum_checksum:2"))
-    read = runs._data_read  # pylint: disable=protected-access
+    read = lineage._data_read  # pylint: disable=protected-access
     assert read(compiled, examples) == "data /data/span-2/* (3 files, 2.0 MB)"
     assert read(compiled, None) == "data /data/span-{SPAN}/*", "it wrote no Examples: as compiled"
 

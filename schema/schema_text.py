@@ -1,0 +1,93 @@
+"""The schema file as text: TFDV's text format under comment lines that say where it came from and
+how its drift and skew thresholds were calibrated (the calibration block `comment` writes, which
+`calibrate --write` replaces and the gate reads back to tell a small sample from a real change).
+TFDV's own writer and reader drop comments, hence this module."""
+import os
+import re
+import textwrap
+from typing import List, Optional, Sequence
+
+from google.protobuf import text_format
+from tensorflow_metadata.proto.v0 import schema_pb2
+
+import schema as schema_package
+from schema.calibration import FACTOR, FLOOR, JSD_MAX, PRESENCE_FACTOR, Calibration
+
+BEGIN = "# --- calibration (by `tfxpipe calibrate`; run it again when the data changes a lot) ---"
+END = "# --- end of calibration ---"
+
+
+def comment(calibration: Calibration) -> List[str]:
+    """The schema's comment block saying how each threshold was obtained."""
+    prose = (f"Each threshold is {FACTOR['quantiles']:g}x ({FACTOR['shares']:g}x over value shares) the "
+             f"largest distance TFDV measured between two random disjoint samples of {calibration.source}, "
+             f"{calibration.rows} rows, in {calibration.pairs} draws, and at least {FLOOR['quantiles']} "
+             f"({FLOOR['shares']} over value shares): samples of {calibration.span_rows} rows (drift, "
+             "span vs previous span: the train split of spans of "
+             f"{round(calibration.span_rows / schema_package.TRAIN_SHARE)} rows) and serving windows of "
+             f"{calibration.window_rows} rows (skew vs training, "
+             "`monitor`). Smaller spans or windows are noisier: calibrate with --span-rows/--window-rows. "
+             "Optional columns must have a value in at least their share of rows less "
+             f"{PRESENCE_FACTOR:g}x its largest difference between two spans, or less a tenth of it if more. "
+             f"'-': not checked, as the threshold would reach {JSD_MAX:g}, the largest JSD there is "
+             "(the column's values rarely repeat, or the data is too small for its shares to settle), "
+             "or, for the label (*), as requests carry no label.")
+    lines = [BEGIN] + [f"# {line}" for line in textwrap.wrap(prose, 98)] + [
+             f"#   {'feature':<24} {'JSD over':<11} {'span noise':>10} {'drift <=':>9} "
+             f"{'window noise':>12} {'skew <=':>8}"]
+    def shown(threshold: Optional[float]) -> str:
+        return "-" if threshold is None else f"{threshold:.3f}"
+
+    for name, noise in sorted(calibration.noise.items()):
+        shown_name = f"{name} *" if name == calibration.label else name
+        lines.append(f"#   {shown_name:<24} {noise.over:<11} {noise.span:>10.4f} "
+                     f"{shown(calibration.drift(name)):>9} {noise.window:>12.4f} {shown(calibration.skew(name)):>8}")
+    return lines + [END]
+
+
+def write(schema: schema_pb2.Schema, path: str, header: Sequence[str]) -> None:
+    """Writes `schema` as text under the comment lines `header` (TFDV's writer drops comments)."""
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("".join(f"{line}\n" for line in header))
+        f.write(text_format.MessageToString(schema))
+
+
+def header_comment(path: str, keep_calibration: bool = False) -> List[str]:
+    """The schema file's leading comment lines, without an earlier calibration block unless
+    `keep_calibration`."""
+    lines, inside = [], False
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            if not line.startswith("#"):
+                break
+            line = line.rstrip("\n")
+            inside = not keep_calibration and (inside or line == BEGIN)
+            if not inside:
+                lines.append(line)
+            inside = inside and line != END
+    return lines
+
+
+_SAMPLE_ROWS = re.compile(r"samples of (\d+) rows \(drift")
+SMALL_SAMPLE = 0.7  # a drift sample this much smaller than the calibrated one is said to be
+
+
+def calibrated_sample_rows(path: str) -> Optional[int]:
+    """The rows of the samples the drift thresholds of the schema file `path` were calibrated on
+    (its calibration comment, as `comment` writes it), or None without one (or a file not local)."""
+    if not os.path.isfile(path):
+        return None
+    text = " ".join(line.lstrip("#").strip() for line in header_comment(path, keep_calibration=True))
+    found = _SAMPLE_ROWS.search(text)
+    return int(found.group(1)) if found else None
+
+
+def small_sample_note(path: str, rows: int) -> str:
+    """For drift found on samples of `rows` rows, far fewer than the thresholds in the schema file
+    `path` were calibrated for: that smaller samples differ more by chance, and how to calibrate."""
+    calibrated = calibrated_sample_rows(path)
+    if not calibrated or rows >= SMALL_SAMPLE * calibrated:
+        return ""
+    return (f" Drift was measured on {rows:,} rows, fewer than the {calibrated:,} its thresholds were "
+            "calibrated for, and smaller samples differ more by chance: if nothing changed, calibrate "
+            f"for this size, `tfxpipe calibrate --span-rows {round(rows / schema_package.TRAIN_SHARE)} --write`.")
