@@ -36,7 +36,7 @@ def score(args: argparse.Namespace) -> int:
     import tensorflow_data_validation as tfdv
 
     from pipeline import batch_scoring
-    from schema import csv_files, ranges, report
+    from schema import csv_files, ranges, report, vocabularies
 
     dataset = options.dataset(args)
     if not os.path.isfile(args.csv):
@@ -69,10 +69,13 @@ def score(args: argparse.Namespace) -> int:
     print(f"Added columns: {', '.join(batch_scoring.prediction_columns(dataset))}")
     if scored.passed_through:
         print(f"Written back as read, not sent to the model: {', '.join(scored.passed_through)}")
+    has_label = set(dataset.label.source_columns) <= set(scored.passed_through)
     if scored.outside_range:
-        has_label = set(dataset.label.source_columns) <= set(scored.passed_through)
         print(ranges.outside_warning(scored.outside_range, scored.rows, scored.bounds, args.csv, has_label,
                                      options.dataset_flag(args)))
+    if scored.unseen.counts:
+        print(vocabularies.unseen_warning(scored.unseen, scored.rows, args.csv, has_label,
+                                          options.dataset_flag(args)))
     return 0
 
 

@@ -101,7 +101,7 @@ def predict(args: argparse.Namespace) -> int:
     import tensorflow_data_validation as tfdv
     import urllib3
 
-    from schema import csv_files, ranges
+    from schema import csv_files, ranges, vocabularies
     from serving import client, examples
 
     dataset = options.dataset(args)
@@ -119,11 +119,16 @@ def predict(args: argparse.Namespace) -> int:
         return 1
     bounds = ranges.declared_ranges(schema, dataset.feature_names())
     outside = ranges.outside_counts(rows, bounds, dataset.missing_values)
+    unseen = vocabularies.Unseen()
+    known = vocabularies.known_values(schema, dataset.feature_names())
+    for row in rows:
+        unseen.check(row, known, dataset.missing_values)
+    with open(args.csv, "rb") as f:
+        has_label = set(dataset.label.source_columns) <= set(csv_files.parse_header(f.readline()))
     if outside:
-        with open(args.csv, "rb") as f:
-            header = csv_files.parse_header(f.readline())
-        print(ranges.outside_warning(outside, len(rows), bounds, args.csv,
-                                     set(dataset.label.source_columns) <= set(header), options.dataset_flag(args)))
+        print(ranges.outside_warning(outside, len(rows), bounds, args.csv, has_label, options.dataset_flag(args)))
+    if unseen.counts:
+        print(vocabularies.unseen_warning(unseen, len(rows), args.csv, has_label, options.dataset_flag(args)))
     absent = [name for name in dataset.feature_names() if name not in rows[0]]
     if absent:  # the model answers without them, as TF Serving would: said, not refused
         print(f"note: no column {', '.join(absent)} in {args.csv}: sent as missing values")

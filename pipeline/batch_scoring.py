@@ -18,6 +18,7 @@ import atexit
 import csv
 import dataclasses
 import io
+import json
 import os
 import re
 import time
@@ -35,7 +36,7 @@ from tensorflow_metadata.proto.v0 import schema_pb2
 from models import signatures
 from models.dataset import Dataset, Task
 from pipeline import runner
-from schema import csv_files, csv_records, ranges
+from schema import csv_files, csv_records, ranges, vocabularies
 from serving import examples
 from serving.loaded_version import LoadedVersion
 
@@ -43,6 +44,9 @@ BATCH_ROWS = 1024  # rows per model call: past a few hundred, the call's cost pe
 SIGNATURE = "serving_default"
 ROWS_COUNTER = "rows"
 OUTSIDE_COUNTER = "outside_range:"  # + a feature's name: its values outside the schema's range
+# + a feature's name: its categories outside the schema's vocabulary; + JSON [name, value]: one of
+# them (the first few a worker met; Beam's counters are how workers' counts reach the caller)
+UNSEEN_COUNTER, UNSEEN_VALUE = "unseen:", "unseen_value:"
 
 
 class ScoringError(ValueError):
@@ -91,6 +95,7 @@ class Job:
     classes: Tuple[str, ...]  # () for regression
     parts_dir: str
     bounds: Tuple[Tuple[int, str, Tuple[float, float]], ...] = ()  # (column index, name, schema range)
+    known: Tuple[Tuple[int, str, vocabularies.Known], ...] = ()  # (column index, name, vocabulary)
 
     def part(self, index: int) -> str:
         return FileSystems.join(self.parts_dir, f"part-{index:06d}.csv")
@@ -143,6 +148,7 @@ class _ScoreRange(beam.DoFn):
         rows: List[List[str]] = []
         serialized: List[bytes] = []
         outside: Dict[str, int] = {}
+        unseen = vocabularies.Unseen()
         with FileSystems.create(job.part(index)) as out:
             for record in csv_records.read_records(byte_range):
                 cells = next(csv.reader([record]), [])
@@ -158,6 +164,9 @@ class _ScoreRange(beam.DoFn):
                     for i, feature, limits in job.bounds:
                         if cells[i] not in job.missing_values and ranges.is_outside(cells[i], limits):
                             outside[feature] = outside.get(feature, 0) + 1
+                    for i, feature, known in job.known:
+                        if cells[i] not in job.missing_values and vocabularies.is_unseen(cells[i], known):
+                            unseen.add(feature, cells[i])
                     rows.append(cells)
                     serialized.append(example.SerializeToString())
                     if len(rows) == BATCH_ROWS:
@@ -168,7 +177,30 @@ class _ScoreRange(beam.DoFn):
                 self._score(rows, serialized, out)
         for feature, count in outside.items():  # Beam's counters sum them over workers
             beam.metrics.Metrics.counter(__name__, OUTSIDE_COUNTER + feature).inc(count)
+        _count_unseen(unseen)
         yield index
+
+
+def _count_unseen(unseen: vocabularies.Unseen) -> None:
+    """A worker's unseen categories into Beam's counters (see UNSEEN_COUNTER)."""
+    counter = beam.metrics.Metrics.counter
+    for feature, count in unseen.counts.items():
+        counter(__name__, UNSEEN_COUNTER + feature).inc(count)
+        for value in unseen.values[feature]:
+            counter(__name__, UNSEEN_VALUE + json.dumps([feature, value])).inc()
+
+
+def _counted_unseen(counted: Dict[str, int]) -> vocabularies.Unseen:
+    """Every worker's unseen categories, from Beam's counters; the values most workers met named."""
+    unseen = vocabularies.Unseen()
+    named = sorted(((-n, *json.loads(name[len(UNSEEN_VALUE):])) for name, n in counted.items()
+                    if name.startswith(UNSEEN_VALUE)))
+    for _, feature, value in named:
+        unseen.add(feature, value, 0)
+    for name, n in counted.items():
+        if name.startswith(UNSEEN_COUNTER) and n:
+            unseen.counts[name[len(UNSEEN_COUNTER):]] = n
+    return unseen
 
 
 def _indexed_ranges(path: str) -> Iterable[Tuple[int, csv_records.ByteRange]]:
@@ -182,6 +214,7 @@ class Scored:
     passed_through: Tuple[str, ...]  # columns written back but not sent to the model
     outside_range: Dict[str, int]  # feature -> rows with a value outside the schema's range
     bounds: Dict[str, Tuple[float, float]]  # the schema's ranges of the features
+    unseen: vocabularies.Unseen  # categories outside the schema's vocabularies, per feature
 
 
 def _join(job: Job, header: Sequence[str], target: str) -> None:
@@ -217,6 +250,7 @@ def score(csv_path: str, out_path: str, dataset: Dataset, schema: schema_pb2.Sch
                            "which scoring adds: rename them")
     types = examples.feature_types(schema)
     bounds = ranges.declared_ranges(schema, features)
+    known = vocabularies.known_values(schema, features)
     job = Job(csv_path=csv_path, header=header,
               sent=tuple((i, name) for i, name in enumerate(header) if name in features),
               types={name: types[name] for name in features},
@@ -224,7 +258,8 @@ def score(csv_path: str, out_path: str, dataset: Dataset, schema: schema_pb2.Sch
               model_path=version_dir, output=check_signature(version_dir, dataset),
               classes=tuple(dataset.label.classes) if dataset.task.is_classification else (),
               parts_dir=_beside(out_path, "parts"),
-              bounds=tuple((i, name, bounds[name]) for i, name in enumerate(header) if name in bounds))
+              bounds=tuple((i, name, bounds[name]) for i, name in enumerate(header) if name in bounds),
+              known=tuple((i, name, known[name]) for i, name in enumerate(header) if name in known))
     partial = _beside(out_path, "partial")
     started = time.monotonic()
     try:
@@ -252,7 +287,7 @@ def score(csv_path: str, out_path: str, dataset: Dataset, schema: schema_pb2.Sch
                   passed_through=tuple(name for name in header if name not in features),
                   outside_range={name[len(OUTSIDE_COUNTER):]: n for name, n in counted.items()
                                  if name.startswith(OUTSIDE_COUNTER) and n},
-                  bounds=bounds)
+                  bounds=bounds, unseen=_counted_unseen(counted))
 
 
 def _worker_error(error: Exception) -> Optional[str]:

@@ -96,7 +96,12 @@ def outside_warning(counts: Mapping[str, int], rows: int, bounds: Mapping[str, T
     else as requests; `dataset_flag`: its `--dataset` option)."""
     told = ", ".join(f"{name} in {n:,} row(s) (range [{bounds[name][0]:g}, {bounds[name][1]:g}])"
                      for name, n in sorted(counts.items()))
-    check = f"tfxpipe validate {path}{dataset_flag}" + ("" if has_label else " --skew-against TRAINING_DATA")
     return (f"warning: values outside the schema's ranges: {told} of {rows:,}; the model never saw such "
-            f"values (another unit?), its answers there are guesses. `{check}` checks the file against "
-            "the schema.")
+            f"values (another unit?), its answers there are guesses. "
+            f"`{validate_command(path, has_label, dataset_flag)}` checks the file against the schema.")
+
+
+def validate_command(path: str, has_label: bool, dataset_flag: str = "") -> str:
+    """The `validate` command that checks `path`: as training data if it has the label, else as
+    requests; `dataset_flag`: its `--dataset` option."""
+    return f"tfxpipe validate {path}{dataset_flag}" + ("" if has_label else " --skew-against TRAINING_DATA")

@@ -148,14 +148,19 @@ def test_the_command_refuses_what_it_cannot_score_in_one_line(version_dir, tmp_p
 
 
 @pytest.mark.parametrize("profile", ["local", "local-multiprocess"])
-def test_values_outside_the_schemas_range_are_counted_and_said(version_dir, tmp_path, profile, capsys):
-    """Miles sent as metres (x1000): the model answers anyway; rows past the schema's range are
-    counted over every worker and `score` says so."""
+def test_values_outside_the_schemas_range_and_unseen_categories_are_counted_and_said(
+        version_dir, tmp_path, profile, capsys):
+    """Miles sent as metres (x1000) and payment types the schema does not list: the model answers
+    anyway; rows past the schema's range and unseen categories are counted over every worker, the
+    categories named, and `score` says so."""
     header, *rows = _rows(TAXI_CSV)
     rows = rows[:3000]
-    miles = header.index("trip_miles")
+    miles, payment = header.index("trip_miles"), header.index("payment_type")
     for row in rows[::3]:
         row[miles] = str(float(row[miles]) * 1000) if row[miles] else row[miles]
+    for row in rows[::7]:
+        row[payment] = "Bitcoin"
+    rows[1][payment] = "cash"  # lower case: not the schema's 'Cash'
     path = str(tmp_path / "metres.csv")
     with open(path, "w", newline="", encoding="utf-8") as f:
         csv.writer(f).writerows([header, *rows])
@@ -166,6 +171,8 @@ def test_values_outside_the_schemas_range_are_counted_and_said(version_dir, tmp_
     scored = batch_scoring.score(path, str(tmp_path / "out.csv"), TOY, SCHEMA, version_dir,
                                  profiles.beam_args(profile, {}))
     assert scored.outside_range == {"trip_miles": expected}
+    assert scored.unseen.counts == {"payment_type": len(rows[::7]) + 1}
+    assert sorted(scored.unseen.values["payment_type"]) == ["Bitcoin", "cash"]
     if profile == "local":  # the command's warning, once
         serving_dir = os.path.dirname(os.path.dirname(version_dir))
         taxi = os.path.abspath("datasets/taxi")  # not the default spelling: named in the advice
@@ -175,4 +182,6 @@ def test_values_outside_the_schemas_range_are_counted_and_said(version_dir, tmp_
         assert f"warning: values outside the schema's ranges: trip_miles in {expected:,} row(s) " \
                f"(range [{low:g}, {high:g}]) of 3,000" in out, out
         assert f"`tfxpipe validate {path} --dataset {taxi}" in out, out
+        assert f"warning: categories the model never saw, among 3,000 rows: payment_type in " \
+               f"{len(rows[::7]) + 1:,} ('Bitcoin', 'cash')" in out, out
 

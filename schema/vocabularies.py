@@ -1,0 +1,72 @@
+"""Categories the model never saw: values of a categorical column that the schema's vocabulary does
+not list (a string column's domain; an integer code past its range), in the rows `score` and
+`predict` send. The model reads each as an unknown category (TFT's out-of-vocabulary bucket), so
+its answer for that row ignores what the value means: said, not refused, as numbers outside the
+schema's ranges are (`schema/ranges.py`). The values are named in the warning: the gate tolerates a
+few new categories (the domain's `min_domain_mass`), so `validate` does not list a handful of them.
+"""
+from typing import Dict, FrozenSet, Iterable, List, Mapping, Sequence, Tuple, Union
+
+from tensorflow_metadata.proto.v0 import schema_pb2
+
+from schema import ranges
+
+Known = Union[FrozenSet[str], Tuple[int, int]]  # a vocabulary, or the range of integer codes
+SHOWN = 3  # unseen values named per column
+
+
+def known_values(schema: schema_pb2.Schema, columns: Iterable[str]) -> Dict[str, Known]:
+    """The vocabulary of each categorical column of `columns` that `schema` lists one for."""
+    wanted, found = set(columns), {}
+    domains = {d.name: d for d in schema.string_domain}
+    for feature in (f for f in schema.feature if f.name in wanted):
+        if feature.type == schema_pb2.BYTES:
+            domain = feature.string_domain if feature.HasField("string_domain") else domains.get(feature.domain)
+            if domain is not None and domain.value:
+                found[feature.name] = frozenset(domain.value)
+        elif feature.type == schema_pb2.INT and feature.int_domain.is_categorical \
+                and feature.int_domain.HasField("min") and feature.int_domain.HasField("max"):
+            found[feature.name] = (feature.int_domain.min, feature.int_domain.max)
+    return found
+
+
+def is_unseen(cell: str, known: Known) -> bool:
+    """Whether a CSV cell holds a category outside `known` (not a code at all: a type problem, told
+    elsewhere)."""
+    if isinstance(known, frozenset):
+        return cell not in known
+    try:
+        return not known[0] <= int(cell) <= known[1]
+    except ValueError:
+        return False
+
+
+class Unseen:
+    """Counts of unseen categories per column, with the first few values of each."""
+
+    def __init__(self):
+        self.counts: Dict[str, int] = {}
+        self.values: Dict[str, List[str]] = {}  # the first SHOWN distinct values
+
+    def add(self, column: str, cell: str, count: int = 1) -> None:
+        self.counts[column] = self.counts.get(column, 0) + count
+        kept = self.values.setdefault(column, [])
+        if cell not in kept and len(kept) < SHOWN:
+            kept.append(cell)
+
+    def check(self, row: Mapping[str, str], known: Mapping[str, Known], missing_values: Sequence[str]) -> None:
+        for column, vocabulary in known.items():
+            cell = row.get(column)
+            if cell and cell not in missing_values and is_unseen(cell, vocabulary):
+                self.add(column, cell)
+
+
+def unseen_warning(unseen: Unseen, rows: int, path: str, has_label: bool, dataset_flag: str = "") -> str:
+    """The warning `score` and `predict` print when rows of `path` hold categories the model never
+    saw, naming them, with the `validate` command that checks the file."""
+    told = "; ".join(f"{name} in {n:,} ({', '.join(map(repr, unseen.values.get(name, [])))})"
+                     for name, n in sorted(unseen.counts.items()))
+    return (f"warning: categories the model never saw, among {rows:,} rows: {told}. It reads each as an "
+            "unknown category, so its answers there ignore what the value means (a new category, or a "
+            f"misspelt one?). `{ranges.validate_command(path, has_label, dataset_flag)}` checks the file "
+            "against the schema.")
