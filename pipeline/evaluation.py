@@ -119,8 +119,17 @@ def never_predicted(result: Evaluation, classes: Sequence[str]) -> List[str]:
     binary model's 0.5 threshold, a multi-class model's most probable class): on imbalanced data a
     model can rank well (AUC) and still never say the rare class."""
     if "recall" in result.overall:  # binary: the recall of the positive class, the second
-        return [classes[-1]] if classes and result.overall["recall"] == 0 else []
+        return [classes[-1]] if classes and result.overall["recall"] == 0 else \
+            [classes[0]] if classes and _every_row_positive(result.overall) else []
     return [c for c in classes if result.overall.get(f"recall[{c}]") == 0]
+
+
+def _every_row_positive(overall: Dict[str, float]) -> bool:
+    """A binary model that says the positive class for every eval row, some of them negative:
+    every positive found (recall 1), and as many right as were called positive (accuracy equals
+    precision, which is below 1: no negative row was told as such)."""
+    precision, accuracy = overall.get("precision", math.nan), overall.get("accuracy", math.nan)
+    return overall["recall"] == 1 and precision < 1 and abs(accuracy - precision) < 1e-6
 
 
 def never_predicted_warning(result: Evaluation, classes: Sequence[str]) -> Optional[str]:
@@ -129,7 +138,10 @@ def never_predicted_warning(result: Evaluation, classes: Sequence[str]) -> Optio
     if not missed:
         return None
     binary = "recall" in result.overall
-    bound = "recall: 0.1" if binary else "macro_recall: 0.5"  # a line of the blessing's `minimum:`
+    # a line of the blessing's `minimum:`; a model that calls every row positive has the positive
+    # share as its precision, which a bound just above refuses
+    bound = "macro_recall: 0.5" if not binary else "recall: 0.1" if missed[0] == classes[-1] else \
+        f"precision: {math.floor(result.overall['precision'] * 100 + 1) / 100:g}"
     where = "at the 0.5 threshold" if binary else "as its most probable class"
     columns = f"probability_{missed[0]}" if len(missed) == 1 else "probability_<class>"
     return (f"warning: the model predicts no eval row of class {', '.join(map(repr, missed))} as such ({where}). "

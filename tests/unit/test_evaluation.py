@@ -19,6 +19,21 @@ def test_a_binary_model_that_never_predicts_the_positive_class_is_warned_about()
     assert evaluation.never_predicted_warning(_result({"auc": 0.9, "recall": 0.2}), ("No", "Yes")) is None
 
 
+def test_a_binary_model_that_calls_every_row_positive_is_warned_about_the_negative_class():
+    """The positive class the majority (94 % 'Yes'): recall 1 and accuracy equal to precision, the
+    positive share, is a model that never says 'No'."""
+    always = _result({"auc": 0.71, "accuracy": 0.9412, "precision": 0.9412, "recall": 1.0})
+    assert evaluation.never_predicted(always, ("No", "Yes")) == ["No"]
+    warning = evaluation.never_predicted_warning(always, ("No", "Yes"))
+    assert "predicts no eval row of class 'No' as such (at the 0.5 threshold)" in warning
+    assert "add `precision: 0.95` to `minimum:`" in warning and "each row's probability_No " in warning
+    # every positive found, some negatives too (accuracy above precision); or no negative row at all
+    assert evaluation.never_predicted(_result({"accuracy": 0.96, "precision": 0.9515, "recall": 1.0}),
+                                      ("No", "Yes")) == []
+    assert evaluation.never_predicted(_result({"accuracy": 1.0, "precision": 1.0, "recall": 1.0}),
+                                      ("No", "Yes")) == []
+
+
 def test_a_multiclass_model_names_each_class_it_never_predicts():
     overall = {"accuracy": 0.8, "recall[Adelie]": 0.9, "recall[Chinstrap]": 0.0, "recall[Gentoo]": 1.0}
     assert evaluation.never_predicted(_result(overall), CLASSES) == ["Chinstrap"]
