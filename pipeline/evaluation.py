@@ -72,13 +72,6 @@ def _mark_undefined(values: Dict[str, float], plots: Optional[evaluation_plots.S
                 values[name] = math.nan
 
 
-def text(value: Optional[float], digits: int = 4) -> str:
-    """A metric as shown: "-" when not measured, "n/a" when undefined for the slice."""
-    if value is None:
-        return "-"
-    return "n/a" if math.isnan(value) else f"{value:.{digits}f}"
-
-
 def load(evaluation_uri: Optional[str]) -> Optional[Evaluation]:
     if not evaluation_uri:
         return None

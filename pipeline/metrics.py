@@ -46,9 +46,11 @@ def key_metrics(task: Task) -> Tuple[str, ...]:
     return (MAIN_METRIC[task], *extra, SKILL, "example_count")
 
 
-def shown(name: str, value: float, digits: int = 4, change: bool = False) -> str:
+def shown(name: str, value: Optional[float], digits: int = 4, change: bool = False) -> str:
     """A metric's value (`change`: a difference, signed) as printed: a count as a whole number,
-    an undefined value (precision without a positive prediction) "n/a"."""
+    an undefined value (precision without a positive prediction) "n/a", one not measured "-"."""
+    if value is None:
+        return "-"
     if math.isnan(value):
         return "n/a"
     sign = "+" if change else ""

@@ -76,11 +76,8 @@ def _metrics(result: Optional[evaluation.Evaluation], task: Task) -> List[str]:
         return ["<p>The model was not evaluated in this run.</p>"]
     out = ["<table id='metrics'>", report.row(["metric", "candidate", "baseline", "change"], "th")]
     for name, value in sorted(result.overall.items()):
-        baseline = result.baseline.get(name)
-        change = result.change.get(name)
-        out.append(report.row([name, metrics.shown(name, value),
-                               "-" if baseline is None else metrics.shown(name, baseline),
-                               "-" if change is None else metrics.shown(name, change, change=True)]))
+        out.append(report.row([name, metrics.shown(name, value), metrics.shown(name, result.baseline.get(name)),
+                               metrics.shown(name, result.change.get(name), change=True)]))
     if not result.by_slice:
         return out + ["</table><p>No metric by slice: features named under `slices:` in dataset.yaml "
                       "get each metric per value.</p>"]
@@ -88,8 +85,7 @@ def _metrics(result: Optional[evaluation.Evaluation], task: Task) -> List[str]:
     names = list(metrics.key_metrics(task))
     out.append(report.row(["slice", *names], "th"))
     for slice_name, values in result.by_slice:
-        out.append(report.row([slice_name, *("-" if values.get(n) is None else metrics.shown(n, values[n])
-                                             for n in names)]))
+        out.append(report.row([slice_name, *(metrics.shown(n, values.get(n)) for n in names)]))
     out.append("</table>")
     return out
 
@@ -100,7 +96,7 @@ def _threshold_table(curve) -> List[str]:
            report.row(["threshold", "precision", "recall", "false positive rate"], "th")]
     for wanted in (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9):
         i = max(i for i, t in enumerate(curve.threshold) if t <= wanted + 1e-9)
-        out.append(report.row([f"{wanted:.1f}", *map(evaluation.text, curve.rates(i))]))
+        out.append(report.row([f"{wanted:.1f}", *(metrics.shown("rate", rate) for rate in curve.rates(i))]))
     return out + ["</table>"]
 
 

@@ -130,9 +130,10 @@ def test_skill_is_one_for_a_perfect_model_and_zero_for_the_naive_answer():
     assert _skill("regression", [1.0, 3.0], [[3.0], [1.0]]) < 0  # worse than the mean
 
 
-def test_counts_print_whole_undefined_values_n_a_and_changes_signed():
+def test_counts_print_whole_undefined_values_n_a_unmeasured_ones_a_dash_and_changes_signed():
     assert metrics.shown("example_count", 130.0) == "130"
     assert metrics.shown("example_count", 0.0, change=True) == "+0"
     assert metrics.shown("auc", 0.76912, 3) == "0.769"
     assert metrics.shown("auc", -0.0123, change=True) == "-0.0123"
     assert metrics.shown("precision", float("nan")) == "n/a"  # no positive prediction: undefined
+    assert metrics.shown("auc", None, change=True) == "-"  # no baseline

@@ -2,7 +2,7 @@
 import math
 import re
 
-from pipeline import evaluation, report_charts, report_data
+from pipeline import evaluation, metrics, report_charts, report_data
 from pipeline.evaluation_plots import Bucket, SlicePlots, Thresholds
 
 
@@ -46,8 +46,8 @@ def test_a_one_class_slice_has_no_auc():
     kept = {"auc": 1.0}
     evaluation._mark_undefined(kept, both)  # pylint: disable=protected-access
     assert kept == {"auc": 1.0}
-    assert evaluation.text(math.nan) == "n/a" and evaluation.text(None) == "-"
-    assert evaluation.text(0.5) == "0.5000"
+    assert metrics.shown("auc", math.nan) == "n/a" and metrics.shown("auc", None) == "-"
+    assert metrics.shown("auc", 0.5) == "0.5000"
 
 
 def test_regression_calibration_draws_predicted_vs_actual_and_residuals():
