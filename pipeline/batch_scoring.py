@@ -18,7 +18,6 @@ import atexit
 import csv
 import dataclasses
 import io
-import json
 import os
 import re
 import time
@@ -44,9 +43,6 @@ BATCH_ROWS = 1024  # rows per model call: past a few hundred, the call's cost pe
 SIGNATURE = "serving_default"
 ROWS_COUNTER = "rows"
 OUTSIDE_COUNTER = "outside_range:"  # + a feature's name: its values outside the schema's range
-# + a feature's name: its categories outside the schema's vocabulary; + JSON [name, value]: one of
-# them (the first few a worker met; Beam's counters are how workers' counts reach the caller)
-UNSEEN_COUNTER, UNSEEN_VALUE = "unseen:", "unseen_value:"
 
 
 class ScoringError(ValueError):
@@ -175,32 +171,10 @@ class _ScoreRange(beam.DoFn):
                 line += record.count("\n") or 1
             if rows:
                 self._score(rows, serialized, out)
-        for feature, count in outside.items():  # Beam's counters sum them over workers
-            beam.metrics.Metrics.counter(__name__, OUTSIDE_COUNTER + feature).inc(count)
-        _count_unseen(unseen)
+        counters = {OUTSIDE_COUNTER + feature: count for feature, count in outside.items()}
+        for name, count in {**counters, **unseen.as_counters()}.items():  # Beam sums them over workers
+            beam.metrics.Metrics.counter(__name__, name).inc(count)
         yield index
-
-
-def _count_unseen(unseen: vocabularies.Unseen) -> None:
-    """A worker's unseen categories into Beam's counters (see UNSEEN_COUNTER)."""
-    counter = beam.metrics.Metrics.counter
-    for feature, count in unseen.counts.items():
-        counter(__name__, UNSEEN_COUNTER + feature).inc(count)
-        for value in unseen.values[feature]:
-            counter(__name__, UNSEEN_VALUE + json.dumps([feature, value])).inc()
-
-
-def _counted_unseen(counted: Dict[str, int]) -> vocabularies.Unseen:
-    """Every worker's unseen categories, from Beam's counters; the values most workers met named."""
-    unseen = vocabularies.Unseen()
-    named = sorted(((-n, *json.loads(name[len(UNSEEN_VALUE):])) for name, n in counted.items()
-                    if name.startswith(UNSEEN_VALUE)))
-    for _, feature, value in named:
-        unseen.add(feature, value, 0)
-    for name, n in counted.items():
-        if name.startswith(UNSEEN_COUNTER) and n:
-            unseen.counts[name[len(UNSEEN_COUNTER):]] = n
-    return unseen
 
 
 def _indexed_ranges(path: str) -> Iterable[Tuple[int, csv_records.ByteRange]]:
@@ -287,7 +261,7 @@ def score(csv_path: str, out_path: str, dataset: Dataset, schema: schema_pb2.Sch
                   passed_through=tuple(name for name in header if name not in features),
                   outside_range={name[len(OUTSIDE_COUNTER):]: n for name, n in counted.items()
                                  if name.startswith(OUTSIDE_COUNTER) and n},
-                  bounds=bounds, unseen=_counted_unseen(counted))
+                  bounds=bounds, unseen=vocabularies.Unseen.from_counters(counted))
 
 
 def _worker_error(error: Exception) -> Optional[str]:

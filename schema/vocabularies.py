@@ -5,6 +5,7 @@ its answer for that row ignores what the value means: said, not refused, as numb
 schema's ranges are (`schema/ranges.py`). The values are named in the warning: the gate tolerates a
 few new categories (the domain's `min_domain_mass`), so `validate` does not list a handful of them.
 """
+import json
 from typing import Dict, FrozenSet, Iterable, List, Mapping, Sequence, Tuple, Union
 
 from tensorflow_metadata.proto.v0 import schema_pb2
@@ -13,6 +14,9 @@ from schema import ranges
 
 Known = Union[FrozenSet[str], Tuple[int, int]]  # a vocabulary, or the range of integer codes
 SHOWN = 3  # unseen values named per column
+# Counter names (`score` sums workers' counts with Beam's counters): + a column's name, its count;
+# + JSON [column, value], one of the values named (counted once per worker that met it first)
+COUNT, VALUE = "unseen:", "unseen_value:"
 
 
 def known_values(schema: schema_pb2.Schema, columns: Iterable[str]) -> Dict[str, Known]:
@@ -53,6 +57,23 @@ class Unseen:
         kept = self.values.setdefault(column, [])
         if cell not in kept and len(kept) < SHOWN:
             kept.append(cell)
+
+    def as_counters(self) -> Dict[str, int]:
+        """The counts and named values as counters, which summed over workers `from_counters` reads."""
+        counters = {COUNT + column: count for column, count in self.counts.items()}
+        counters.update({VALUE + json.dumps([column, value]): 1
+                         for column, values in self.values.items() for value in values})
+        return counters
+
+    @classmethod
+    def from_counters(cls, counted: Mapping[str, int]) -> "Unseen":
+        """Every worker's counts; named, the values most workers met first."""
+        unseen = cls()
+        named = sorted((-n, *json.loads(name[len(VALUE):])) for name, n in counted.items() if name.startswith(VALUE))
+        for _, column, value in named:
+            unseen.add(column, value, 0)
+        unseen.counts = {name[len(COUNT):]: n for name, n in counted.items() if name.startswith(COUNT) and n}
+        return unseen
 
     def check(self, row: Mapping[str, str], known: Mapping[str, Known], missing_values: Sequence[str]) -> None:
         for column, vocabulary in known.items():

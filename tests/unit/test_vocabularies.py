@@ -37,3 +37,17 @@ def test_unseen_categories_are_counted_per_column_and_named_but_not_missing_valu
     assert warning.startswith("warning: categories the model never saw, among 500 rows: payment_type in 5 "
                               "('Bitcoin', 'Crypto', 'cash'); trip_start_hour in 2 ('24', '-1'). "), warning
     assert "`tfxpipe validate new.csv --dataset datasets/taxi --skew-against TRAINING_DATA` checks" in warning
+
+
+def test_workers_counts_sum_through_counters_and_the_values_most_workers_met_are_named():
+    workers = [vocabularies.Unseen() for _ in range(3)]
+    for worker, values in zip(workers, (["Crypto", "Bitcoin"], ["Bitcoin", "Gold", "Barter", "Shells"], ["Bitcoin"])):
+        for value in values:
+            worker.add("payment_type", value)
+    summed = {}
+    for worker in workers:
+        for name, count in worker.as_counters().items():
+            summed[name] = summed.get(name, 0) + count
+    merged = vocabularies.Unseen.from_counters(summed)
+    assert merged.counts == {"payment_type": 7}
+    assert merged.values == {"payment_type": ["Bitcoin", "Barter", "Crypto"]}  # 3 workers, then by name
