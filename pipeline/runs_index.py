@@ -8,7 +8,7 @@ from typing import List, Optional
 import tensorflow as tf
 
 from models.dataset import Task
-from pipeline import evaluation, metrics, report_charts, run_report, run_summary, runs
+from pipeline import metrics, report_charts, run_report, run_summary, runs
 from schema import report
 
 INDEX_FILE = "index.html"
@@ -39,7 +39,7 @@ def render(records: List[runs.RunRecord], task: Task, report_dir: str, pipeline_
         if record.pushed_version and record.pushed_version == served_version:
             pushed += " (serving)"
         cells = [f"{record.started:%Y-%m-%d %H:%M:%S}", record.status,
-                 runs.span_text(record.spans), evaluation.text(value),
+                 runs.span_text(record.spans), metrics.shown(main, value),
                  "-" if record.blessed is None else "yes" if record.blessed else "NO", pushed]
         rows.append(f"<tr class='run'><td>{link}</td>" +
                     "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>")
