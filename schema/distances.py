@@ -99,10 +99,13 @@ def what_moved(reason: anomalies_pb2.AnomalyInfo.Reason, before: Optional[Stats]
                 f"of rows {scored.strip()}")
     if kind == JSD and before is not None and after is not None and \
             before.HasField("num_stats") and after.HasField("num_stats"):
-        parts = [f"median {_number(before.num_stats.median)} -> {_number(after.num_stats.median)}"]
+        pairs = [("median", before.num_stats.median, after.num_stats.median)]
         for share, label in ((0.1, "p10"), (0.9, "p90")):
             low, high = _quantile(before, share), _quantile(after, share)
             if low is not None and high is not None:
-                parts.append(f"{label} {_number(low)} -> {_number(high)}")
-        return ", ".join(parts) + scored
+                pairs.append((label, low, high))
+        # the mean too: a column of few values (0/1) can move with its quantiles put (a 0/1 column's
+        # mean is its share of ones)
+        pairs.append(("mean", before.num_stats.mean, after.num_stats.mean))
+        return ", ".join(f"{label} {_number(a)} -> {_number(b)}" for label, a, b in pairs) + scored
     return reason.description

@@ -11,6 +11,7 @@ from tensorflow_metadata.proto.v0 import schema_pb2
 
 import schema as schema_package
 from schema.columns import EPOCH, MAX_VOCAB, TIME_UNITS, present_count, time_unit
+from schema.distances import is_categorical
 
 DOMAIN_MASS = 0.9  # new categories tolerated up to 10 % of a column's values
 NO_LIMIT = 2**31 - 1  # unique_constraints' max: TFDV reads an unset one as 0
@@ -51,8 +52,6 @@ def curated_schema(statistics, label: str, classes: List[str], features: Dict[st
             feature.presence.min_fraction = 0.0
             feature.value_count.ClearField("min")
             feature.value_count.max = 1
-        if feature.name in several_values:  # one value in every row is refused whatever drift can
-            feature.unique_constraints.min, feature.unique_constraints.max = 2, NO_LIMIT  # tell
         if spec.get("kind") == "categorical_string" and feature.domain:  # TFDV's domain, loosened
             feature.distribution_constraints.min_domain_mass = DOMAIN_MASS
         elif spec.get("kind") == "categorical_int":  # codes 0..max_value, compared as categories
@@ -77,6 +76,10 @@ def curated_schema(statistics, label: str, classes: List[str], features: Dict[st
         unit = feature.name != label and time_unit(by_name[feature.name])
         if unit:
             feature.int_domain.min, feature.int_domain.max = (t * TIME_UNITS[unit] for t in EPOCH)
+        # one value in every row is refused whatever drift can tell; TFDV counts distinct values of
+        # categorical columns only (not of classes written 0.0/1.0, a FLOAT column)
+        if feature.name in several_values and is_categorical(feature):
+            feature.unique_constraints.min, feature.unique_constraints.max = 2, NO_LIMIT
     kept = [d for d in schema.string_domain if d.name in {f.domain for f in schema.feature}]
     del schema.string_domain[:]
     schema.string_domain.extend(kept)

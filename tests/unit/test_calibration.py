@@ -129,7 +129,7 @@ def test_a_drifted_number_is_reported_as_what_moved(tmp_path):
     current = csv_statistics.statistics_of_csv(str(tmp_path / "span-2"), options=compared)
     [drift] = [f for f in checks.check_statistics(current, curated, previous) if checks.is_drift(f)]
     assert drift.feature == "fare"
-    moved = re.match(r"median ([\d,.]+) -> ([\d,.]+), p10 .* -> .*, p90 ([\d,.]+) -> ([\d,.]+) "
+    moved = re.match(r"median ([\d,.]+) -> ([\d,.]+), p10 .* -> .*, p90 ([\d,.]+) -> ([\d,.]+), mean .* -> .* "
                      r"\(JSD ([\d.]+) > ([\d.]+)\)$", drift.detail)
     assert moved, drift.detail
     median_before, median_after, p90_before, p90_after, jsd, threshold = (

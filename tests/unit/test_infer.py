@@ -276,8 +276,20 @@ def test_a_0_1_label_written_as_floats_is_binary_and_other_float_labels_regressi
     cancer = sklearn_datasets.load_breast_cancer(as_frame=True).frame
     cancer = cancer[["mean radius", "mean texture", "mean smoothness", "target"]].copy()  # faster
     cancer["target"] = cancer["target"].astype(float)  # written 0.0 / 1.0
-    draft = infer.infer(_csv(tmp_path, cancer, "cancer.csv"), "target")
+    path = _csv(tmp_path, cancer, "cancer.csv")
+    draft = infer.infer(path, "target")
     assert (draft.declaration["task"], draft.declaration["label"]["classes"]) == ("binary", ["0", "1"])
+    # TFDV counts no distinct values of a FLOAT column: a constraint on them would refuse this very data
+    assert not tfdv.get_feature(draft.schema, "target").HasField("unique_constraints")
+    def statistics(file):
+        return csv_statistics.statistics_of_csv(file, ("",), distances.stats_options(draft.schema))
+
+    drafted_from = statistics(path)
+    assert checks.check_statistics(drafted_from, draft.schema) == []
+    # the class balance changed (63 % -> 16 % ones): the quantiles of 0/1 stay put, the mean says it
+    shifted = pd.concat([cancer[cancer["target"] == 0], cancer[cancer["target"] == 1].head(40)])
+    moved = checks.check_statistics(statistics(_csv(tmp_path, shifted, "shifted.csv")), draft.schema, drafted_from)
+    assert "mean 0.63 -> 0.16" in next(f.detail for f in moved if f.feature == "target" and checks.is_drift(f))
     cancer["target"] = cancer["target"] * 2 + cancer["mean radius"] / 100  # a quantity
     assert infer.infer(_csv(tmp_path, cancer, "cancer.csv"), "target").declaration["task"] == "regression"
 
