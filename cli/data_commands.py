@@ -198,13 +198,15 @@ def init(args: argparse.Namespace) -> int:
     from schema import infer  # pylint: disable=import-outside-toplevel  (imports TFDV)
 
     try:
-        out = args.out or os.path.join(options.DATASETS_DIR, args.name or infer.default_name(args.path))
+        # named after its folder: two folders drafted from one file (two labels) are two pipelines,
+        # each with its own runs and served model
+        name = args.name or infer.default_name(args.out or args.path)
+        out = args.out or os.path.join(options.DATASETS_DIR, name)
         infer.refuse_existing(out)
         print(f"Drafting a dataset from {args.path}", flush=True)
-        draft = infer.infer(args.path, args.label, args.task, args.name,
+        draft = infer.infer(args.path, args.label, args.task, name,
                             progress=lambda line: print(line, flush=True), missing=args.missing_value,
                             text_columns=args.text_column)
-        name = draft.declaration["name"]
         declaration, schema = infer.write(draft, out, os.path.abspath(args.path))
     except infer.InitError as error:
         print(f"error: {error}")
@@ -221,7 +223,8 @@ def add_init_parser(subparsers) -> None:
     parser.add_argument("path", help="CSV file or folder of CSV files")
     parser.add_argument("--label", required=True, help="the column the model predicts")
     parser.add_argument("--task", default="auto", choices=["auto", "binary", "multiclass", "regression"])
-    parser.add_argument("--name", help="dataset name (default: the file or folder name)")
+    parser.add_argument("--name", help="dataset name (default: the --out folder's name, else the file or "
+                        "folder name)")
     parser.add_argument("--missing-value", action="append", default=[], metavar="WORD",
                         help="a cell value that means no value (repeat for more), besides the common "
                              "ones init finds itself (NA, null, ?, ...)")

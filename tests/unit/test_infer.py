@@ -458,6 +458,20 @@ def test_init_into_an_existing_dataset_folder_is_refused_before_reading_the_data
     assert "dataset.yaml already exists" in out and "Drafting" not in out and "does not exist" not in out
 
 
+def test_two_folders_drafted_from_one_file_are_named_after_their_folders(tmp_path, capsys):
+    """Two labels of one file: two datasets, so two pipelines, each with its runs and served model
+    (named after the file, both would compare a species model with the served island one)."""
+    from cli import main as cli  # pylint: disable=import-outside-toplevel
+
+    path = str(tmp_path / "penguins.csv")
+    public_datasets.PENGUINS.write_csv(path)
+    for label in ("species", "island"):
+        assert cli.main(["init", path, "--label", label, "--out", str(tmp_path / f"by_{label}")]) == 0
+        assert f"Dataset 'by_{label}' (multiclass, label '{label}')" in capsys.readouterr().out
+    assert [ds.load(str(tmp_path / f"by_{label}")).name for label in ("species", "island")] == \
+        ["by_species", "by_island"]
+
+
 def test_a_category_collapsed_to_one_value_is_refused_where_drift_cannot_tell(tmp_path, penguins):
     """Every penguin from one island (a broken export): the draft's least number of distinct values
     refuses it, whether or not the island's drift threshold is checked on 344 rows; a column whose
