@@ -24,8 +24,10 @@ ID_SHARE, ID_MIN_ROWS = 0.95, 20  # distinct values / present rows from which a 
 ID_SPREAD = 2
 DATE_SHARE = 0.8  # share of a string column's values that must look like dates
 # Integer codes (hours, months, ratings, grades): at most 32 distinct values in [0, 1000] that fill at
-# least half of their range. Fewer values spread wider are a quantity seen in a small sample (ages
-# 15..87 in 63 rows: 30 values), which a model reads better as a number than as unrelated codes.
+# least half of 0..their largest (codes count from 0 or 1; the model gives each of 0..max an id of its
+# own). Fewer values spread wider, or far from 0, are a quantity seen in a small sample (ages 15..87
+# in 63 rows: 30 values; wheelbases 90..119 in inches; two-digit years 63..92), which a model reads
+# better as a number than as unrelated codes, and whose next value is no unknown code.
 MAX_CODES, MAX_CODE, CODE_FILL = 32, 1000, 0.5
 MAX_VOCAB, HASH_BUCKETS = 1000, 100
 HASH_SHARE = 0.5  # strings with more distinct values than half their rows: hashed, not a vocabulary
@@ -172,8 +174,7 @@ def feature_decision(column: str, stat: Optional[Stats], cells: Counter, rows: i
         return {"kind": "numeric"}, f"numeric (float values from {low:g} to {high:g}{gaps})", distinct
     if kind == INT:
         low, high = int(stat.num_stats.min), int(stat.num_stats.max)
-        if distinct <= MAX_CODES and low >= 0 and high <= MAX_CODE and \
-                distinct >= CODE_FILL * (high - low + 1):
+        if distinct <= MAX_CODES and low >= 0 and high <= MAX_CODE and distinct >= CODE_FILL * (high + 1):
             return ({"kind": "categorical_int", "max_value": high},
                     f"categorical_int, max_value {high} (integer codes: {distinct} distinct values in "
                     f"{low}..{high}{gaps})", distinct)

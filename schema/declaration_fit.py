@@ -52,6 +52,13 @@ def mismatches(dataset: Dataset, schema: schema_pb2.Schema) -> List[str]:
             found.append(f"feature '{feature.name}' is declared {feature.kind.value}{range_note} but "
                          f"the schema holds {_TYPE_WORDS.get(types[feature.name], 'no type')}: "
                          f"{advice}")
+        elif feature.max_value is not None and types[feature.name] == schema_pb2.INT:
+            domain = next(f for f in schema.feature if f.name == feature.name).int_domain
+            if domain.HasField("max") and domain.max > feature.max_value:
+                found.append(f"feature '{feature.name}': the schema accepts codes up to {domain.max} but "
+                             f"dataset.yaml's max_value is {feature.max_value}, so codes above it would "
+                             f"share one unknown-code id: raise max_value to {domain.max} (or lower the "
+                             "schema's int_domain max)")
     label = dataset.label
     for column in label.source_columns:
         if column not in types:

@@ -52,6 +52,17 @@ def test_a_kind_the_schemas_type_cannot_feed_is_named_with_the_kinds_that_can():
                            "correct its type in the schema")
 
 
+def test_codes_the_schema_accepts_past_the_declared_max_value_are_named():
+    """`schema-diff --write` widened the hour codes to 0..30; the identity ids still end at 23."""
+    widened = schema_pb2.Schema()
+    widened.CopyFrom(SCHEMA)
+    tfdv.get_feature(widened, "trip_start_hour").int_domain.max = 30
+    (problem,) = declaration_fit.mismatches(TAXI, widened)
+    assert problem == ("feature 'trip_start_hour': the schema accepts codes up to 30 but dataset.yaml's "
+                       "max_value is 23, so codes above it would share one unknown-code id: raise "
+                       "max_value to 30 (or lower the schema's int_domain max)")
+
+
 def test_a_regression_label_on_text_or_a_missing_label_column_is_named():
     assert declaration_fit.mismatches(_with(label=Label("company", Task.REGRESSION)), SCHEMA) == [
         "label column 'company' must hold numbers for a regression label, but the schema holds "

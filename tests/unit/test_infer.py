@@ -160,6 +160,18 @@ def test_few_integers_spread_over_a_wide_range_are_a_numeric_quantity_not_codes(
     assert _feature(draft, "age").type == schema_pb2.INT
 
 
+def test_integers_that_fill_a_range_far_from_zero_are_a_quantity_not_codes(tmp_path):
+    """Gentoo penguins' flippers, 203..231 mm in 25 distinct values: they fill their own range, but
+    codes count from 0 or 1; read as codes, 0..202 would be ids never seen and 232 mm an unknown code."""
+    palmerpenguins = pytest.importorskip("palmerpenguins")
+    frame = palmerpenguins.load_penguins()
+    gentoo = frame[frame["species"] == "Gentoo"].dropna().astype({"flipper_length_mm": int, "body_mass_g": int})
+    draft = infer.infer(_csv(tmp_path, gentoo.drop(columns=["species", "island"]), "gentoo.csv"), "sex")
+    assert draft.declaration["features"]["flipper_length_mm"] == {"kind": "numeric"}
+    assert _decision(draft, "flipper_length_mm") == "flipper_length_mm: numeric (integers, 25 distinct from 203 to 231)"
+    assert draft.declaration["features"]["year"] == {"kind": "numeric"}  # 2007..2009: past any code
+
+
 def test_floats_are_numeric_within_their_range_widened_by_its_width(crafted):
     _, draft = crafted
     assert draft.declaration["features"]["ratio"] == {"kind": "numeric"}
