@@ -93,8 +93,19 @@ def located(findings: List[Finding], path: str, schema: schema_pb2.Schema,
         if misfits and misfits.count:
             finding = dataclasses.replace(finding, detail=_what_to_do(misfits, columns[finding.feature]),
                                           examples=tuple(misfits.first))
+        elif misfits and columns[finding.feature] == schema_pb2.FLOAT:  # every cell a number, none a fraction
+            finding = dataclasses.replace(finding, detail=WHOLE_NUMBERS_FOR_FLOAT)
         result.append(finding)
     return result
+
+
+# A FLOAT column whose every cell is a whole number written without a decimal point (an export after
+# `.astype(int)`) is read as integers, which Transform, built for floats, cannot take
+WHOLE_NUMBERS_FOR_FLOAT = (
+    "every value is a whole number written without a decimal point, where the schema expects numbers "
+    "with fractions (FLOAT): the pipeline would read the column as integers. Write them as floats "
+    "(pandas: `.astype(float)` before `to_csv`), or, if the column holds integers from now on, make it "
+    "`type: INT` in schema.pbtxt (an `int_domain` for its range)")
 
 
 def _what_to_do(misfits: Misfits, schema_type: int) -> str:

@@ -103,3 +103,23 @@ def test_each_kind_of_misfit_gets_its_own_advice_and_other_problems_keep_theirs(
                                                        curated), whole, curated, ("", "NA"))
     (typed,) = [f for f in found if f.problem == checks.WRONG_TYPE]
     assert typed.detail.startswith(f"{written} cell(s) are not integers, fractions among them"), typed.detail
+
+
+def test_a_float_column_exported_as_integers_is_told_how_to_write_it(tmp_path):
+    """Bill lengths trained as `39.1`, later exported rounded to whole millimetres (`.astype(int)`):
+    TFDV types them INT; no cell is a misfit, the advice names the export."""
+    frame = _penguins(tmp_path)
+    clean = str(tmp_path / "clean.csv")
+    frame.to_csv(clean, index=False)
+    curated = tfdv.infer_schema(csv_statistics.statistics_of_csv(clean, ("", "NA")))
+    curated.default_environment.append("TRAINING")
+    assert tfdv.get_feature(curated, "bill_length_mm").type == schema_pb2.FLOAT
+    lengths = pd.to_numeric(frame["bill_length_mm"], errors="coerce")
+    frame["bill_length_mm"] = lengths.round().astype("Int64")
+    rounded = str(tmp_path / "rounded.csv")
+    frame.to_csv(rounded, index=False)
+    found = cell_lines.located(checks.check_statistics(csv_statistics.statistics_of_csv(rounded, ("", "NA")),
+                                                       curated), rounded, curated, ("", "NA"))
+    (typed,) = [f for f in found if f.feature == "bill_length_mm"]
+    assert typed.problem == checks.WRONG_TYPE and typed.detail == cell_lines.WHOLE_NUMBERS_FOR_FLOAT
+    assert "`.astype(float)` before `to_csv`" in typed.detail
