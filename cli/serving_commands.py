@@ -106,9 +106,11 @@ def predict(args: argparse.Namespace) -> int:
 
     dataset = options.dataset(args)
     schema = tfdv.load_schema_text(args.schema or dataset.schema_file)
-    not_sent = {f.name for f in schema.feature} - set(dataset.feature_names())
+    features = set(dataset.feature_names())
     try:
-        every_row = examples.read_csv_rows(args.csv, drop_columns=not_sent)
+        with open(args.csv, "rb") as f:
+            header = csv_files.parse_header(f.readline())
+        every_row = examples.read_csv_rows(args.csv, drop_columns=[c for c in header if c not in features])
         rows = every_row[: args.limit] if args.limit > 0 else every_row
         serialized = examples.serialize_rows(rows, schema, dataset.missing_values)
     except (OSError, ValueError) as error:
@@ -123,8 +125,10 @@ def predict(args: argparse.Namespace) -> int:
     known = vocabularies.known_values(schema, dataset.feature_names())
     for row in rows:
         unseen.check(row, known, dataset.missing_values)
-    with open(args.csv, "rb") as f:
-        has_label = set(dataset.label.source_columns) <= set(csv_files.parse_header(f.readline()))
+    has_label = set(dataset.label.source_columns) <= set(header)
+    unknown = [c for c in header if c not in {f.name for f in schema.feature}]
+    if unknown:  # as `score` passes them through: an ID, pandas' index
+        print(f"note: {', '.join(map(repr, unknown))}: not among the model's features, not sent")
     if outside:
         print(ranges.outside_warning(outside, len(rows), bounds, args.csv, has_label, options.dataset_flag(args)))
     if unseen.counts:

@@ -110,18 +110,22 @@ def label_decision(column: str, stat: Optional[Stats], cells: Counter, task: str
     if count < 2:
         raise InitError(f"label {column!r} has one value ({values[0]!r}) in all {rows} rows: there is "
                         "nothing to predict; choose another --label")
+    whole = bool(numbers) and all(v.is_integer() for v in numbers)
+    hint = ""
     if task == "auto":
-        # Two whole numbers written as floats (0.0/1.0, as pandas writes a 0/1 column that had
-        # gaps or went through arithmetic) are a yes/no label, not a quantity
-        two_whole = len(numbers) == 2 and all(v.is_integer() for v in numbers)
-        classify = kind == STRING or two_whole or (kind == INT and count <= AUTO_MAX_INT_CLASSES)
+        # Few whole numbers are classes, written as integers or as floats (0.0/1.0, 0.0..6.0: pandas
+        # and statsmodels write integer columns so once they had gaps or went through arithmetic)
+        classify = kind == STRING or (whole and count <= AUTO_MAX_INT_CLASSES)
         task = ("binary" if count == 2 else "multiclass") if classify else "regression"
+        if whole and count <= MAX_CLASSES:  # either way a guess: how to take the other
+            hint = ("; --task regression if they are a quantity" if classify
+                    else f"; {count} whole values: --task multiclass if they are classes")
     if task == "regression":
         if not numbers:
             raise InitError(f"--task regression needs a numeric label; {column!r} holds text (e.g. "
                             f"{', '.join(values[:3])}): use --task binary or multiclass")
         low, high = stat.num_stats.min, stat.num_stats.max  # every value, counted or not
-        return task, [], f"{column}: label, regression (numbers from {low:g} to {high:g})"
+        return task, [], f"{column}: label, regression (numbers from {low:g} to {high:g}{hint})"
     if not all(v.is_integer() for v in numbers):
         raise InitError(f"label {column!r} holds fractional numbers, not classes: use --task regression")
     if count > MAX_CLASSES:
@@ -132,7 +136,7 @@ def label_decision(column: str, stat: Optional[Stats], cells: Counter, task: str
         raise InitError(f"--task binary needs a label with two values; {column!r} has {len(values)}: "
                         "use --task multiclass")
     shown = ", ".join(values[:10]) + (", ..." if len(values) > 10 else "")
-    return task, values, f"{column}: label, {task} with {len(values)} classes ({shown})"
+    return task, values, f"{column}: label, {task} with {len(values)} classes ({shown}{hint})"
 
 
 UNNAMED_REASON = ("unnamed: most often a row index (pandas' to_csv writes one by default), not a "

@@ -98,13 +98,14 @@ def test_predict_names_the_features_a_file_lacks_and_sends_them_as_missing(serve
 
 def test_predict_names_the_categories_the_model_never_saw(server, tmp_path):
     """A payment type the schema does not list and an hour code past 0..23: answered (read as unknown
-    categories), and named."""
+    categories), and named. pandas' index column, which `score` passes through, is not sent."""
     frame = pd.read_csv(TAXI_CSV, dtype=str, keep_default_na=False).head(4)
     frame.loc[0, "payment_type"] = "Bitcoin"
     frame.loc[1:2, "trip_start_hour"] = "30"
-    frame.to_csv(tmp_path / "new.csv", index=False)
+    frame.to_csv(tmp_path / "new.csv")  # with the index, an unnamed first column
     done = _predict(str(tmp_path / "new.csv"), "--server", server.rest_url)
     assert done.returncode == 0, done.stdout + done.stderr
+    assert "note: '': not among the model's features, not sent" in done.stdout
     assert "warning: categories the model never saw, among 4 rows: payment_type in 1 ('Bitcoin'); " \
            "trip_start_hour in 2 ('30'). It reads each as an unknown category" in done.stdout, done.stdout
     assert len(re.findall(r"^\s+\d+\s+[01]\s", done.stdout, re.M)) == 4

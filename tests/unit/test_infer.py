@@ -283,6 +283,26 @@ def test_iris_is_multiclass_with_three_classes_and_four_numeric_features(tmp_pat
     ds.parse(draft.declaration)
 
 
+def test_few_whole_number_labels_are_classes_written_as_integers_or_floats_and_init_says_how_to_switch(tmp_path):
+    """statsmodels writes every column as floats: iris' species codes 0.0/1.0/2.0 are the classes they
+    are as 0/1/2; 25 distinct flipper lengths are a quantity. Either guess names the other --task."""
+    sklearn_datasets = pytest.importorskip("sklearn.datasets")
+    palmerpenguins = pytest.importorskip("palmerpenguins")
+    iris = sklearn_datasets.load_iris(as_frame=True).frame
+    iris["target"] = iris["target"].astype(float)
+    draft = infer.infer(_csv(tmp_path, iris, "iris.csv"), "target")
+    assert (draft.declaration["task"], draft.declaration["label"]["classes"]) == ("multiclass", ["0", "1", "2"])
+    assert "target: label, multiclass with 3 classes (0, 1, 2; --task regression if they are a quantity)" \
+        in draft.decisions
+    penguins = palmerpenguins.load_penguins()
+    gentoo = penguins[penguins["species"] == "Gentoo"].dropna()
+    draft = infer.infer(_csv(tmp_path, gentoo.drop(columns=["species", "island"]), "gentoo.csv"),
+                        "flipper_length_mm")
+    assert draft.declaration["task"] == "regression"
+    assert "flipper_length_mm: label, regression (numbers from 203 to 231; 25 whole values: --task " \
+           "multiclass if they are classes)" in draft.decisions
+
+
 def test_a_0_1_label_written_as_floats_is_binary_and_other_float_labels_regression(tmp_path):
     sklearn_datasets = pytest.importorskip("sklearn.datasets")
     cancer = sklearn_datasets.load_breast_cancer(as_frame=True).frame
