@@ -138,6 +138,6 @@ def never_predicted_warning(result: Evaluation, classes: Sequence[str]) -> Optio
     where = "at the 0.5 threshold" if binary else "as its most probable class"
     columns = f"probability_{missed[0]}" if len(missed) == 1 else "probability_<class>"
     return (f"warning: the model predicts no eval row of class {', '.join(map(repr, missed))} as such ({where}). "
-            f"Its probabilities may still rank them (see auc): `score` writes each row's {columns} "
+            f"Its probabilities may still rank them{' (see auc)' if binary else ''}: `score` writes each row's {columns} "
             f"for a threshold of your own. To refuse such a model, add `{bound}` to `minimum:` under "
             "`blessing:` in dataset.yaml.")

@@ -8,6 +8,7 @@ Two layers, shared by the pipeline's data gate and the `validate` command so bot
   schema's comparators. The schema is the one place where tolerances live.
 """
 import dataclasses
+import math
 import re
 from typing import List, Optional, Sequence, Tuple
 
@@ -117,6 +118,10 @@ def _offending(feature: Optional[schema_pb2.Feature], schema: schema_pb2.Schema,
         return tuple(v for v in values if v not in known)[:MAX_EXAMPLES]
     if stats.HasField("num_stats") and (feature.HasField("float_domain") or feature.HasField("int_domain")):
         return (f"min {stats.num_stats.min:g}", f"max {stats.num_stats.max:g}")
+    if feature.int_domain.is_categorical:  # codes, counted as values: those past the range, if common
+        low, high = feature.int_domain.min if feature.int_domain.HasField("min") else -math.inf, \
+            feature.int_domain.max if feature.int_domain.HasField("max") else math.inf
+        return tuple(v for v in values if is_number(v, schema_pb2.INT) and not low <= int(v) <= high)[:MAX_EXAMPLES]
     return tuple(values[:MAX_EXAMPLES])
 
 

@@ -144,6 +144,14 @@ UNNAMED_REASON = ("unnamed: most often a row index (pandas' to_csv writes one by
 UNNAMED_EMPTY_REASON = "unnamed and empty: a comma at the end of every line"
 
 
+def _share(part: int, whole: int) -> str:
+    """`part` of `whole` (less than all) as a percentage that never reads 100 % (227 of 228: 99.6%)."""
+    for text in (f"{part / whole:.0%}", f"{part / whole:.1%}"):
+        if not text.startswith("100"):
+            return text
+    return "over 99.9%"
+
+
 def feature_decision(column: str, stat: Optional[Stats], cells: Counter, rows: int,
                      estimate: Optional[int] = None) -> Tuple[Optional[dict], str, int]:
     """(spec or None when excluded, decision or exclusion reason, distinct values) of one column.
@@ -155,7 +163,7 @@ def feature_decision(column: str, stat: Optional[Stats], cells: Counter, rows: i
         return None, "no values: every cell is empty", 0
     kind = stat.type
     distinct = stat.string_stats.unique if kind == STRING else estimate or len({float(c) for c in cells})
-    gaps = f", {present / rows:.0%} present" if present < rows else ""
+    gaps = f", {_share(present, rows)} present" if present < rows else ""
     if distinct == 1:
         return None, f"constant: its only value is {next(iter(cells))}", 1
     if kind == STRING and _is_date(cells):

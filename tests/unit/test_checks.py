@@ -362,3 +362,18 @@ def test_a_run_reads_the_newest_span_or_the_path_itself(tmp_path):
     assert csv_files.latest_and_previous(str(flat)) == (str(flat), None)
     (flat / "data.csv").write_text("a\n1\n")
     assert csv_files.latest_and_previous(str(flat / "data.csv")) == (str(flat / "data.csv"), None)
+
+
+def test_codes_past_their_range_are_the_examples_of_their_finding(tmp_path):
+    """Hours written 24..30 (a clock past midnight): the finding's examples are those codes, not the
+    hours most trips start at."""
+    schema = tfdv.load_schema_text(TAXI_SCHEMA)
+    rows = taxi_rows(1000)
+    hour = rows[0].index("trip_start_hour")
+    for i, row in enumerate(rows[1:301]):
+        row[hour] = str(24 + i % 7)
+    write_rows(str(tmp_path), rows)
+    statistics = csv_statistics.statistics_of_csv(str(tmp_path), ("",), distances.stats_options(schema))
+    (past,) = [f for f in checks.check_statistics(statistics, schema)
+               if f.feature == "trip_start_hour" and "large" in f.detail.lower()]
+    assert past.examples and set(past.examples) <= {str(h) for h in range(24, 31)}, past

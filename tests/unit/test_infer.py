@@ -160,6 +160,15 @@ def test_few_integers_spread_over_a_wide_range_are_a_numeric_quantity_not_codes(
     assert _feature(draft, "age").type == schema_pb2.INT
 
 
+def test_a_column_with_one_gap_is_never_said_to_be_100_percent_present(tmp_path):
+    palmerpenguins = pytest.importorskip("palmerpenguins")
+    frame = palmerpenguins.load_penguins().dropna()
+    frame.loc[frame.index[0], "bill_length_mm"] = None
+    draft = infer.infer(_csv(tmp_path, frame, "penguins.csv"), "species")
+    share = (len(frame) - 1) / len(frame)
+    assert _decision(draft, "bill_length_mm").endswith(f", {share:.1%} present)") and share > 0.995
+
+
 def test_integers_that_fill_a_range_far_from_zero_are_a_quantity_not_codes(tmp_path):
     """Gentoo penguins' flippers, 203..231 mm in 25 distinct values: they fill their own range, but
     codes count from 0 or 1; read as codes, 0..202 would be ids never seen and 232 mm an unknown code."""
@@ -328,6 +337,7 @@ def test_a_0_1_label_written_as_floats_is_binary_and_other_float_labels_regressi
 
 @pytest.mark.parametrize("column, values, task, message", [
     ("outcome", None, "auto", r"'nope' is not in .*; its columns: 'sample_id', 'recorded', 'weight'"),
+    ("", None, "auto", r"--label is empty: name the column the model predicts; the columns of .*'sample_id'"),
     ("outcome", ["same"], "auto", r"label 'outcome' has one value \('same'\)"),
     ("outcome", ["yes", "no"], "regression", r"--task regression needs a numeric label"),
     ("outcome", ["yes", "no", ""], "auto", r"missing in 40 of 120 rows: every training row needs a label"),
@@ -338,7 +348,7 @@ def test_unlearnable_labels_are_refused_with_what_to_do(tmp_path, column, values
     frame = _crafted(120)
     if values is not None:
         frame[column] = np.resize(values, 120)
-    else:
+    elif column:
         column = "nope"
     with pytest.raises(infer.InitError, match=message):
         infer.infer(_csv(tmp_path, frame), column, task=task)
