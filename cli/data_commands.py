@@ -195,7 +195,8 @@ def add_parsers(subparsers) -> None:
 
 def init(args: argparse.Namespace) -> int:
     """Drafts `datasets/NAME/` (declaration + curated schema) from a CSV and its label column."""
-    from schema import infer  # pylint: disable=import-outside-toplevel  (imports TFDV)
+    # pylint: disable=import-outside-toplevel
+    from schema import csv_files, infer  # (imports TFDV)
 
     try:
         # named after its folder: two folders drafted from one file (two labels) are two pipelines,
@@ -203,8 +204,10 @@ def init(args: argparse.Namespace) -> int:
         name = args.name or infer.default_name(args.out or args.path)
         out = args.out or os.path.join(options.DATASETS_DIR, name)
         infer.refuse_existing(out)
-        print(f"Drafting a dataset from {args.path}", flush=True)
-        draft = infer.infer(args.path, args.label, args.task, name,
+        # a folder of span-N/ folders (the layout a run reads) is drafted from its newest span
+        source = csv_files.latest_and_previous(args.path)[0] if os.path.isdir(args.path) else args.path
+        print(f"Drafting a dataset from {source}", flush=True)
+        draft = infer.infer(source, args.label, args.task, name,
                             progress=lambda line: print(line, flush=True), missing=args.missing_value,
                             text_columns=args.text_column)
         declaration, schema = infer.write(draft, out, os.path.abspath(args.path))

@@ -514,6 +514,21 @@ def test_two_folders_drafted_from_one_file_are_named_after_their_folders(tmp_pat
         ["by_species", "by_island"]
 
 
+def test_a_folder_of_spans_is_drafted_from_its_newest_span_and_declared_whole(tmp_path, capsys):
+    """The layout a run reads (`span-N/` folders): init drafts from the newest span, as a run trains
+    on it, and declares the whole folder as the data."""
+    from cli import main as cli  # pylint: disable=import-outside-toplevel
+
+    frame = pd.read_csv(public_datasets.PENGUINS.write_folder(str(tmp_path / "raw")) + "/penguins.csv",
+                        keep_default_na=False, dtype=str)
+    for span, part in ((1, frame[:172]), (2, frame[172:])):
+        (tmp_path / "data" / f"span-{span}").mkdir(parents=True)
+        part.to_csv(tmp_path / "data" / f"span-{span}" / "penguins.csv", index=False)
+    assert cli.main(["init", str(tmp_path / "data"), "--label", "species", "--out", str(tmp_path / "spans")]) == 0
+    assert f"Drafting a dataset from {tmp_path / 'data' / 'span-2'}" in capsys.readouterr().out
+    assert ds.load(str(tmp_path / "spans")).data == str(tmp_path / "data")
+
+
 def test_a_category_collapsed_to_one_value_is_refused_where_drift_cannot_tell(tmp_path, penguins):
     """Every penguin from one island (a broken export): the draft's least number of distinct values
     refuses it, whether or not the island's drift threshold is checked on 344 rows; a column whose
