@@ -141,3 +141,23 @@ def never_predicted_warning(result: Evaluation, classes: Sequence[str]) -> Optio
             f"Its probabilities may still rank them{' (see auc)' if binary else ''}: `score` writes each row's {columns} "
             f"for a threshold of your own. To refuse such a model, add `{bound}` to `minimum:` under "
             "`blessing:` in dataset.yaml.")
+
+
+FEW_EVAL_ROWS = 50  # below this, one row more or less right moves accuracy by over two points
+
+
+def few_rows_warning(result: Evaluation) -> Optional[str]:
+    """What the run summary and report say when the eval split is too small for its metrics (and
+    the blessing they decide) to mean much."""
+    rows = result.overall.get("example_count")
+    if rows is None or rows >= FEW_EVAL_ROWS:
+        return None
+    return (f"warning: evaluated on {rows:.0f} rows only (the eval split, a fifth of the data): one row "
+            f"more or less right moves each metric by {1 / max(rows, 1):.0%} or so, so they, and the "
+            "blessing they decide, are rough. More data makes them firm.")
+
+
+def warnings(result: Evaluation, classes: Sequence[str]) -> Dict[str, str]:
+    """The warnings about an evaluation the run summary and report show, by a name for each."""
+    found = {"few-eval-rows": few_rows_warning(result), "never-predicted": never_predicted_warning(result, classes)}
+    return {name: text for name, text in found.items() if text}

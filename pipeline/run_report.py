@@ -100,9 +100,9 @@ def _threshold_table(curve) -> List[str]:
     return out + ["</table>"]
 
 
-def _never_predicted(result: Optional[evaluation.Evaluation], classes) -> List[str]:
-    warning = result and evaluation.never_predicted_warning(result, classes)
-    return [f"<p class='warning' id='never-predicted'>{html.escape(warning)}</p>"] if warning else []
+def _warnings(result: Optional[evaluation.Evaluation], classes) -> List[str]:
+    shown = evaluation.warnings(result, classes) if result else {}
+    return [f"<p class='warning' id='{name}'>{html.escape(text)}</p>" for name, text in shown.items()]
 
 
 def _charts(result: Optional[evaluation.Evaluation], task: Task, classes) -> List[str]:
@@ -196,7 +196,7 @@ def write(store, record: runs.RunRecord, report_dir: str, dataset) -> str:
            f"<pre id='failure'>{html.escape(record.failure)}</pre>"] if record.failure else []),
         "<h2>Blessing</h2>", decision, *_thresholds(store, run_id), *_candidates(record, task),
         f"<h2>Push</h2><p>{pushed}</p>",
-        "<h2>Evaluation (eval split)</h2>", *_never_predicted(result, dataset.label.classes),
+        "<h2>Evaluation (eval split)</h2>", *_warnings(result, dataset.label.classes),
         *_charts(result, task, dataset.label.classes),
         *_metrics(result, task),
         "<h2>Data</h2>", *report_data.distributions(store, run_id, charts_cache),

@@ -203,9 +203,7 @@ def describe(record: runs.RunRecord, config: PipelineConfig, seconds: float) -> 
         only = summary.candidates[0].name if len(summary.candidates) == 1 else "candidate model"
         chosen = next((c.name for c in summary.candidates if c.chosen), only)
         lines.append(f"Evaluation (eval split, {chosen}): {shown}")
-        warning = evaluation.never_predicted_warning(result, config.dataset().label.classes)
-        if warning:
-            lines.append(warning)
+        lines += evaluation.warnings(result, config.dataset().label.classes).values()
     lines += runs.selection_lines(record, config.dataset().task)
     if summary.blessed is not None:
         lines.append("Blessed: yes" if summary.blessed else
