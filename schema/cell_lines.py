@@ -17,7 +17,7 @@ import numpy as np
 from tensorflow_metadata.proto.v0 import schema_pb2
 
 from schema.cell_counts import is_number
-from schema.checks import MAX_EXAMPLES, Finding, is_type_problem
+from schema.checks import MAX_EXAMPLES, WRONG_TYPE, Finding, is_type_problem
 from schema.csv_files import ENCODING, data_files
 
 
@@ -81,12 +81,11 @@ def _cells_where(path: str, columns: Dict[str, Callable[[str], bool]], missing_v
 def located(findings: List[Finding], path: str, schema: schema_pb2.Schema,
             missing_values: Sequence[str] = ("",)) -> List[Finding]:
     """`findings`, each type problem of a numeric column saying how many cells of `path` are not
-    its numbers, on which lines, and what to do about such cells."""
+    its numbers, on which lines, and what to do about such cells; a column of another type than the
+    schema's throughout (whole numbers in a FLOAT column, numbers in a text one) told what that is."""
     types = {f.name: f.type for f in schema.feature}
     columns = {f.feature: types[f.feature] for f in findings if is_type_problem(f, schema)}
-    if not columns:
-        return findings
-    cells = misfit_cells(path, columns, missing_values)
+    cells = misfit_cells(path, columns, missing_values) if columns else {}
     result = []
     for finding in findings:
         misfits = cells[finding.feature] if is_type_problem(finding, schema) else None
@@ -95,14 +94,21 @@ def located(findings: List[Finding], path: str, schema: schema_pb2.Schema,
                                           examples=tuple(misfits.first))
         elif misfits and columns[finding.feature] == schema_pb2.FLOAT:  # every cell a number, none a fraction
             finding = dataclasses.replace(finding, detail=WHOLE_NUMBERS_FOR_FLOAT)
+        elif finding.problem == WRONG_TYPE and types.get(finding.feature) == schema_pb2.BYTES:
+            finding = dataclasses.replace(finding, detail=NUMBERS_FOR_TEXT)
         result.append(finding)
     return result
 
 
+# A text column whose every cell is a number: most often codes written in place of the names
+NUMBERS_FOR_TEXT = (
+    "Every value is a number where the schema expects text: codes in place of names (1, 2, 3 for "
+    "the categories)? Write the names the schema lists; if the column holds numbers from now on, it "
+    "is a new column to the model: draft the dataset again with `tfxpipe init`")
 # A FLOAT column whose every cell is a whole number written without a decimal point (an export after
 # `.astype(int)`) is read as integers, which Transform, built for floats, cannot take
 WHOLE_NUMBERS_FOR_FLOAT = (
-    "every value is a whole number written without a decimal point, where the schema expects numbers "
+    "Every value is a whole number written without a decimal point, where the schema expects numbers "
     "with fractions (FLOAT): the pipeline would read the column as integers. Write them as floats "
     "(pandas: `.astype(float)` before `to_csv`), or, if the column holds integers from now on, make it "
     "`type: INT` in schema.pbtxt (an `int_domain` for its range)")

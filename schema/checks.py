@@ -154,25 +154,31 @@ def check_statistics(
 
 def _as_compared(schema: schema_pb2.Schema, environment: str,
                  *statistics: Optional[statistics_pb2.DatasetFeatureStatisticsList]) -> schema_pb2.Schema:
-    """`schema` less what does not apply: the drift and skew comparators of numeric columns that
-    hold text (their type problem is what is wrong, and TFDV, finding no histogram to compare, would
-    print a C++ warning to the terminal); at serving time, the least number of distinct values (a
-    window of requests may all come from one segment, one island, one shop)."""
-    text = {s.path.step[-1] for stats in statistics if stats for s in stats.datasets[0].features
-            if s.type == statistics_pb2.FeatureNameStatistics.STRING}
+    """`schema` less what does not apply: for columns whose data is of another type, numeric columns
+    that hold text and text columns that hold numbers, the drift and skew comparators and the least
+    number of distinct values (their type problem is what is wrong; TFDV, finding no histogram or no
+    values counted to compare, would print a C++ warning to the terminal and a second, technical
+    finding); at serving time, the least number of distinct values (a window of requests may all
+    come from one segment, one island, one shop)."""
+    data_types = {(s.path.step[-1], s.type) for stats in statistics if stats for s in stats.datasets[0].features}
+    retyped = {f.name for f in schema.feature if (
+        (f.type in _NUMBER_TYPES and (f.name, statistics_pb2.FeatureNameStatistics.STRING) in data_types)
+        or (f.type == schema_pb2.BYTES and any((f.name, t) in data_types for t in _NUMBER_STATISTICS)))}
     serving = environment == "SERVING"
-    if not any((f.name in text and f.type in _NUMBER_TYPES) or (serving and f.HasField("unique_constraints"))
-               for f in schema.feature):
+    if not retyped and not (serving and any(f.HasField("unique_constraints") for f in schema.feature)):
         return schema
     result = schema_pb2.Schema()
     result.CopyFrom(schema)
     for feature in result.feature:
-        if feature.name in text and feature.type in _NUMBER_TYPES:
+        if feature.name in retyped:
             feature.ClearField("drift_comparator")
             feature.ClearField("skew_comparator")
-        if serving:
+        if serving or feature.name in retyped:
             feature.ClearField("unique_constraints")
     return result
+
+
+_NUMBER_STATISTICS = (statistics_pb2.FeatureNameStatistics.INT, statistics_pb2.FeatureNameStatistics.FLOAT)
 
 
 def check_skew(

@@ -4,7 +4,7 @@ import tensorflow_data_validation as tfdv
 from tensorflow_metadata.proto.v0 import schema_pb2
 
 from benchmarks import public_datasets
-from schema import cell_lines, checks, csv_statistics
+from schema import cell_lines, checks, csv_statistics, distances
 
 
 def _penguins(tmp_path) -> pd.DataFrame:
@@ -123,3 +123,27 @@ def test_a_float_column_exported_as_integers_is_told_how_to_write_it(tmp_path):
     (typed,) = [f for f in found if f.feature == "bill_length_mm"]
     assert typed.problem == checks.WRONG_TYPE and typed.detail == cell_lines.WHOLE_NUMBERS_FOR_FLOAT
     assert "`.astype(float)` before `to_csv`" in typed.detail
+
+
+def test_codes_in_place_of_names_are_one_problem_said_as_such_and_print_nothing_else(tmp_path, capfd):
+    """Species written 1, 2, 3: one type problem with what it likely is, not also TFDV's distinct-
+    values jargon, and no C++ warning about a histogram (drift compared against the names)."""
+    frame = _penguins(tmp_path)
+    clean = str(tmp_path / "clean.csv")
+    frame.to_csv(clean, index=False)
+    compared = distances.stats_options
+    curated = tfdv.infer_schema(csv_statistics.statistics_of_csv(clean, ("", "NA")))
+    curated.default_environment.append("TRAINING")
+    species = tfdv.get_feature(curated, "species")
+    species.unique_constraints.min = 2
+    species.drift_comparator.jensen_shannon_divergence.threshold = 0.1
+    frame["species"] = frame["species"].map({"Adelie": "1", "Gentoo": "2", "Chinstrap": "3"})
+    codes = str(tmp_path / "codes.csv")
+    frame.to_csv(codes, index=False)
+    capfd.readouterr()
+    found = cell_lines.located(checks.check_statistics(
+        csv_statistics.statistics_of_csv(codes, ("", "NA"), compared(curated)), curated,
+        csv_statistics.statistics_of_csv(clean, ("", "NA"), compared(curated))), codes, curated, ("", "NA"))
+    assert [(f.feature, f.problem, f.detail) for f in found] == [
+        ("species", checks.WRONG_TYPE, cell_lines.NUMBERS_FOR_TEXT)]
+    assert capfd.readouterr().err == ""
