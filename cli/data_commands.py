@@ -60,15 +60,23 @@ def validate(args: argparse.Namespace) -> int:
 def _declared_data(dataset, current: str):
     """The dataset's own data (its newest span): what drift is checked against when neither
     `--previous` nor an older span is given, as the pipeline checks a new run's data against the
-    data it accepted before. None when it is not there, or is `current` itself."""
+    data it accepted before. For a span of that data (or a file in one), the span before it; None
+    when there is none, the data is not there, or is `current` itself."""
     from models.dataset import DeclarationError  # pylint: disable=import-outside-toplevel
     from schema import csv_files  # pylint: disable=import-outside-toplevel
 
     try:
-        declared = csv_files.latest_and_previous(dataset.data_root())[0]
+        root = dataset.data_root()
     except DeclarationError:
         return None
-    if not os.path.exists(declared) or os.path.realpath(declared) == os.path.realpath(current):
+    spans = [folder for _, folder in csv_files.spans(root)] if os.path.isdir(root) else []
+    here = os.path.realpath(current)
+    within = [i for i, folder in enumerate(spans) if os.path.commonpath([here, os.path.realpath(folder)])
+              == os.path.realpath(folder)]
+    if within:
+        return spans[within[0] - 1] if within[0] > 0 else None
+    declared = csv_files.latest_and_previous(root)[0]
+    if not os.path.exists(declared) or os.path.realpath(declared) == here:
         return None
     return declared
 

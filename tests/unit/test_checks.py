@@ -377,3 +377,24 @@ def test_codes_past_their_range_are_the_examples_of_their_finding(tmp_path):
     (past,) = [f for f in checks.check_statistics(statistics, schema)
                if f.feature == "trip_start_hour" and "large" in f.detail.lower()]
     assert past.examples and set(past.examples) <= {str(h) for h in range(24, 31)}, past
+
+
+def test_a_span_of_the_datasets_own_data_is_checked_for_drift_against_the_span_before_it(tmp_path, capsys):
+    """`validate span-2/data.csv` compares with span-1, as the run that read span-2 did, not with the
+    newest span, which came after it."""
+    import shutil  # pylint: disable=import-outside-toplevel
+
+    from cli import main as cli  # pylint: disable=import-outside-toplevel
+
+    for span in (1, 2, 3):
+        write_rows(str(tmp_path / "data" / f"span-{span}"), taxi_rows(300))
+    shutil.copytree("datasets/taxi", tmp_path / "taxi")
+    declaration = tmp_path / "taxi" / "dataset.yaml"
+    declaration.write_text(re.sub(r"(?m)^data: .*$", f"data: {tmp_path / 'data'}",
+                                  declaration.read_text(encoding="utf-8")), encoding="utf-8")
+    for checked, against in (("span-2/data.csv", "span-1"), ("span-1", None), ("span-3", "span-2")):
+        cli.main(["validate", str(tmp_path / "data" / checked), "--dataset", str(tmp_path / "taxi"),
+                  "--work-dir", str(tmp_path / "work")])
+        title = capsys.readouterr().out.splitlines()[0]
+        assert title.startswith(f"Data validation of {tmp_path / 'data' / checked}"
+                                + (f" (drift vs {tmp_path / 'data' / against})" if against else ":")), title
