@@ -1,5 +1,5 @@
-"""Where the cells are that make a numeric column fail the gate's type check: how many, and on which
-lines ("line 57: 'lost'").
+"""Where the cells are that make a numeric column fail the gate's type or range check: how many, and
+on which lines ("line 57: 'lost'", "line 12: '5000000'").
 
 TFDV's statistics tell that a column of numbers holds text, with at most one such value in words and
 the column's most frequent values (numbers, mostly) beside it: not enough to find a typo in a large
@@ -11,7 +11,7 @@ import csv
 import dataclasses
 import math
 import os
-from typing import Callable, Dict, List, Sequence, Set
+from typing import Callable, Dict, List, Optional, Sequence, Set, Tuple
 
 import numpy as np
 from tensorflow_metadata.proto.v0 import schema_pb2
@@ -82,14 +82,25 @@ def located(findings: List[Finding], path: str, schema: schema_pb2.Schema,
             missing_values: Sequence[str] = ("",)) -> List[Finding]:
     """`findings`, each type problem of a numeric column saying how many cells of `path` are not
     its numbers, on which lines, and what to do about such cells; a column of another type than the
-    schema's throughout (whole numbers in a FLOAT column, numbers in a text one) told what that is."""
+    schema's throughout (whole numbers in a FLOAT column, numbers in a text one) told what that is;
+    values past a column's range counted and named by line."""
     types = {f.name: f.type for f in schema.feature}
     columns = {f.feature: types[f.feature] for f in findings if is_type_problem(f, schema)}
     cells = misfit_cells(path, columns, missing_values) if columns else {}
+    bounds = {f.feature: _range(f.feature, schema) for f in findings
+              if f.problem == OUT_OF_RANGE and f.feature not in columns and _range(f.feature, schema)}
+    outside = _cells_where(path, {column: lambda cell, low_high=low_high: is_number(cell, schema_pb2.FLOAT)
+                                  and not low_high[0] <= float(cell) <= low_high[1]
+                                  for column, low_high in bounds.items()}, missing_values) if bounds else {}
     result = []
     for finding in findings:
         misfits = cells[finding.feature] if is_type_problem(finding, schema) else None
-        if misfits and misfits.count:
+        if finding.problem == OUT_OF_RANGE and outside.get(finding.feature, Misfits()).count:
+            low, high = bounds[finding.feature]
+            found = outside[finding.feature]
+            finding = dataclasses.replace(finding, detail=f"{finding.detail.rstrip('.')}. {found.count} cell(s) "
+                                          f"outside [{low:g}, {high:g}]", examples=tuple(found.first))
+        elif misfits and misfits.count:
             finding = dataclasses.replace(finding, detail=_what_to_do(misfits, columns[finding.feature]),
                                           examples=tuple(misfits.first))
         elif misfits and columns[finding.feature] == schema_pb2.FLOAT:  # every cell a number, none a fraction
@@ -98,6 +109,19 @@ def located(findings: List[Finding], path: str, schema: schema_pb2.Schema,
             finding = dataclasses.replace(finding, detail=NUMBERS_FOR_TEXT)
         result.append(finding)
     return result
+
+
+OUT_OF_RANGE = "Out-of-range values"  # TFDV's name for values past a float_domain or int_domain
+
+
+def _range(column: str, schema: schema_pb2.Schema) -> Optional[Tuple[float, float]]:
+    """The [min, max] the schema gives a numeric column (codes too), -inf/inf for an open side."""
+    feature = next((f for f in schema.feature if f.name == column), None)
+    domain = None if feature is None else feature.float_domain if feature.HasField("float_domain") else \
+        feature.int_domain if feature.HasField("int_domain") else None
+    if domain is None or not (domain.HasField("min") or domain.HasField("max")):
+        return None
+    return (domain.min if domain.HasField("min") else -math.inf, domain.max if domain.HasField("max") else math.inf)
 
 
 # A text column whose every cell is a number: most often codes written in place of the names

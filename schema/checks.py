@@ -69,8 +69,10 @@ def _expected(feature: Optional[schema_pb2.Feature], schema: schema_pb2.Schema) 
         parts.append("present in every row")
     elif feature.presence.min_fraction > 0:
         parts.append(f"present in at least {feature.presence.min_fraction:.0%} of rows")
-    if feature.HasField("int_domain"):
-        parts.append(f"values in [{feature.int_domain.min}, {feature.int_domain.max}]")
+    domain = feature.int_domain
+    if feature.HasField("int_domain") and (domain.HasField("min") or domain.HasField("max")):
+        parts.append(f"values in [{domain.min if domain.HasField('min') else '-inf'}, "
+                     f"{domain.max if domain.HasField('max') else 'inf'}]")
     if feature.HasField("float_domain"):
         low = _as_written(feature.float_domain.min) if feature.float_domain.HasField("min") else "-inf"
         high = _as_written(feature.float_domain.max) if feature.float_domain.HasField("max") else "inf"

@@ -147,3 +147,25 @@ def test_codes_in_place_of_names_are_one_problem_said_as_such_and_print_nothing_
     assert [(f.feature, f.problem, f.detail) for f in found] == [
         ("species", checks.WRONG_TYPE, cell_lines.NUMBERS_FOR_TEXT)]
     assert capfd.readouterr().err == ""
+
+
+def test_values_past_a_columns_range_are_counted_and_named_by_line(tmp_path):
+    """Five body masses in milligrams among 344 in grams: TFDV says only the largest; the lines say
+    where each is."""
+    frame = _penguins(tmp_path)
+    clean = str(tmp_path / "clean.csv")
+    frame.to_csv(clean, index=False)
+    curated = tfdv.infer_schema(csv_statistics.statistics_of_csv(clean, ("", "NA")))
+    curated.default_environment.append("TRAINING")
+    mass = tfdv.get_feature(curated, "body_mass_g")
+    mass.int_domain.min, mass.int_domain.max = 2000, 7000
+    rows = [20, 100, 101, 200, 300]
+    for row in rows:
+        frame.loc[row, "body_mass_g"] = str(int(frame.loc[row, "body_mass_g"]) * 1000)
+    milligrams = str(tmp_path / "milligrams.csv")
+    frame.to_csv(milligrams, index=False)
+    found = cell_lines.located(checks.check_statistics(csv_statistics.statistics_of_csv(milligrams, ("", "NA")),
+                                                       curated), milligrams, curated, ("", "NA"))
+    (past,) = [f for f in found if f.feature == "body_mass_g"]
+    assert past.problem == cell_lines.OUT_OF_RANGE and past.detail.endswith(". 5 cell(s) outside [2000, 7000]")
+    assert past.examples == tuple(f"line {row + 2}: '{frame.loc[row, 'body_mass_g']}'" for row in rows)

@@ -398,3 +398,11 @@ def test_a_span_of_the_datasets_own_data_is_checked_for_drift_against_the_span_b
         title = capsys.readouterr().out.splitlines()[0]
         assert title.startswith(f"Data validation of {tmp_path / 'data' / checked}"
                                 + (f" (drift vs {tmp_path / 'data' / against})" if against else ":")), title
+
+
+def test_codes_without_a_declared_range_are_not_said_to_lie_in_0_0():
+    tract = tfdv.get_feature(tfdv.load_schema_text(TAXI_SCHEMA), "dropoff_census_tract")
+    assert tract.int_domain.is_categorical and not tract.int_domain.HasField("max")
+    assert "values in" not in checks._expected(tract, tfdv.load_schema_text(TAXI_SCHEMA))  # pylint: disable=protected-access
+    hour = tfdv.get_feature(tfdv.load_schema_text(TAXI_SCHEMA), "trip_start_hour")
+    assert "values in [0, 23]" in checks._expected(hour, tfdv.load_schema_text(TAXI_SCHEMA))  # pylint: disable=protected-access
