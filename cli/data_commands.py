@@ -71,8 +71,8 @@ def _declared_data(dataset, current: str):
         return None
     spans = [folder for _, folder in csv_files.spans(root)] if os.path.isdir(root) else []
     here = os.path.realpath(current)
-    within = [i for i, folder in enumerate(spans) if os.path.commonpath([here, os.path.realpath(folder)])
-              == os.path.realpath(folder)]
+    within = [i for i, folder in enumerate(spans)
+              if (here + os.sep).startswith(os.path.realpath(folder) + os.sep)]
     if within:
         return spans[within[0] - 1] if within[0] > 0 else None
     declared = csv_files.latest_and_previous(root)[0]
@@ -209,7 +209,7 @@ def init(args: argparse.Namespace) -> int:
     try:
         # named after its folder: two folders drafted from one file (two labels) are two pipelines,
         # each with its own runs and served model
-        name = args.name or infer.default_name(args.out or args.path)
+        name = args.name or infer.default_name(os.path.abspath(args.out) if args.out else args.path)
         out = args.out or os.path.join(options.DATASETS_DIR, name)
         infer.refuse_existing(out)
         # a folder of span-N/ folders (the layout a run reads) is drafted from its newest span

@@ -161,8 +161,9 @@ class _ScoreRange(beam.DoFn):
                         if cells[i] not in job.missing_values and ranges.is_outside(cells[i], limits):
                             outside[feature] = outside.get(feature, 0) + 1
                     for i, feature, known in job.known:
-                        if cells[i] not in job.missing_values and vocabularies.is_unseen(cells[i], known):
-                            unseen.add(feature, cells[i])
+                        cell = cells[i]
+                        if cell and cell not in job.missing_values and vocabularies.is_unseen(cell, known):
+                            unseen.add(feature, cell)
                     rows.append(cells)
                     serialized.append(example.SerializeToString())
                     if len(rows) == BATCH_ROWS:

@@ -132,15 +132,18 @@ def never_predicted_warning(result: Evaluation, classes: Sequence[str]) -> Optio
         return None
     binary = "recall" in result.overall
     # a line of the blessing's `minimum:`; a model that calls every row positive has the positive
-    # share as its precision, which a bound just above refuses
-    bound = "macro_recall: 0.5" if not binary else "recall: 0.1" if missed[0] == classes[-1] else \
-        f"precision: {math.floor(result.overall['precision'] * 100 + 1) / 100:g}"
+    # share as its precision, which the next hundredth refuses (none below 1 when it is 0.99 or more)
+    bound: Optional[str] = "macro_recall: 0.5" if not binary else "recall: 0.1"
+    if binary and missed[0] == classes[0]:
+        hundredths = math.floor(round(result.overall["precision"] * 100, 6)) + 1
+        bound = f"precision: {hundredths / 100:g}" if hundredths < 100 else None
     where = "at the 0.5 threshold" if binary else "as its most probable class"
     columns = f"probability_{missed[0]}" if len(missed) == 1 else "probability_<class>"
+    refuse = (f" To refuse such a model, add `{bound}` to `minimum:` under `blessing:` in dataset.yaml."
+              if bound else "")
     return (f"warning: the model predicts no eval row of class {', '.join(map(repr, missed))} as such ({where}). "
             f"Its probabilities may still rank them{' (see auc)' if binary else ''}: `score` writes each row's {columns} "
-            f"for a threshold of your own. To refuse such a model, add `{bound}` to `minimum:` under "
-            "`blessing:` in dataset.yaml.")
+            f"for a threshold of your own.{refuse}")
 
 
 FEW_EVAL_ROWS = 50  # below this, one row more or less right moves accuracy by over two points
@@ -152,7 +155,7 @@ def few_rows_warning(result: Evaluation) -> Optional[str]:
     rows = result.overall.get("example_count")
     if rows is None or rows >= FEW_EVAL_ROWS:
         return None
-    return (f"warning: evaluated on {rows:.0f} rows only (the eval split, a fifth of the data): one row "
+    return (f"warning: evaluated on {rows:.0f} rows only (the eval split): one row "
             f"more or less right moves each metric by {1 / max(rows, 1):.0%} or so, so they, and the "
             "blessing they decide, are rough. More data makes them firm.")
 

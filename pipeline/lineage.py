@@ -10,7 +10,15 @@ import ml_metadata as mlmd
 from ml_metadata.proto import metadata_store_pb2
 from tfx.components.example_gen import utils as example_gen_utils
 
-from pipeline import run_summary, runs
+from pipeline import run_summary
+
+
+STATES = {  # an execution's state in words
+          metadata_store_pb2.Execution.COMPLETE: "executed",
+          metadata_store_pb2.Execution.CACHED: "cached",
+          metadata_store_pb2.Execution.FAILED: "FAILED",
+          metadata_store_pb2.Execution.RUNNING: "running",
+          metadata_store_pb2.Execution.CANCELED: "canceled"}
 
 
 def _describe_artifact(artifact, type_name: str) -> str:
@@ -84,7 +92,7 @@ def text(store: mlmd.MetadataStore, run_id: str) -> str:
 
         inputs = described(metadata_store_pb2.Event.INPUT)
         outputs = described(metadata_store_pb2.Event.OUTPUT)
-        state = runs.STATES.get(execution.last_known_state, "?")
+        state = STATES.get(execution.last_known_state, "?")
         node = run_summary.node_of(store, execution.id)
         if node == "CsvExampleGen" and "input_base" in execution.custom_properties:
             examples = [by_id[e.artifact_id] for e in events if e.type == metadata_store_pb2.Event.OUTPUT

@@ -17,12 +17,6 @@ from ml_metadata.proto import metadata_store_pb2
 from models.dataset import Task
 from pipeline import evaluation, metrics, run_summary
 
-STATES = {metadata_store_pb2.Execution.COMPLETE: "executed",
-          metadata_store_pb2.Execution.CACHED: "cached",
-          metadata_store_pb2.Execution.FAILED: "FAILED",
-          metadata_store_pb2.Execution.RUNNING: "running",
-          metadata_store_pb2.Execution.CANCELED: "canceled"}
-
 
 @dataclasses.dataclass
 class RunRecord:

@@ -17,7 +17,7 @@ import numpy as np
 from tensorflow_metadata.proto.v0 import schema_pb2
 
 from schema.cell_counts import is_number
-from schema.checks import MAX_EXAMPLES, WRONG_TYPE, Finding, is_type_problem
+from schema.checks import MAX_EXAMPLES, OUT_OF_RANGE, WRONG_TYPE, Finding, is_type_problem
 from schema.csv_files import ENCODING, data_files
 
 
@@ -89,17 +89,19 @@ def located(findings: List[Finding], path: str, schema: schema_pb2.Schema,
     cells = misfit_cells(path, columns, missing_values) if columns else {}
     bounds = {f.feature: _range(f.feature, schema) for f in findings
               if f.problem == OUT_OF_RANGE and f.feature not in columns and _range(f.feature, schema)}
-    outside = _cells_where(path, {column: lambda cell, low_high=low_high: is_number(cell, schema_pb2.FLOAT)
-                                  and not low_high[0] <= float(cell) <= low_high[1]
-                                  for column, low_high in bounds.items()}, missing_values) if bounds else {}
+    below, above = ({} if not bounds else _cells_where(path, {
+        column: lambda cell, edge=edge[side]: _past(cell, edge, side) for column, edge in bounds.items()},
+        missing_values) for side in (0, 1))
     result = []
     for finding in findings:
         misfits = cells[finding.feature] if is_type_problem(finding, schema) else None
-        if finding.problem == OUT_OF_RANGE and outside.get(finding.feature, Misfits()).count:
-            low, high = bounds[finding.feature]
-            found = outside[finding.feature]
-            finding = dataclasses.replace(finding, detail=f"{finding.detail.rstrip('.')}. {found.count} cell(s) "
-                                          f"outside [{low:g}, {high:g}]", examples=tuple(found.first))
+        if finding.problem == OUT_OF_RANGE and finding.feature in bounds:
+            low = any(word in finding.detail.lower() for word in ("low", "small"))
+            found = (below if low else above)[finding.feature]
+            if found.count:
+                edge = bounds[finding.feature][0 if low else 1]
+                finding = dataclasses.replace(finding, examples=tuple(found.first), detail=(
+                    f"{finding.detail.rstrip('.')}. {found.count} cell(s) {'below' if low else 'above'} {edge:g}"))
         elif misfits and misfits.count:
             finding = dataclasses.replace(finding, detail=_what_to_do(misfits, columns[finding.feature]),
                                           examples=tuple(misfits.first))
@@ -111,7 +113,13 @@ def located(findings: List[Finding], path: str, schema: schema_pb2.Schema,
     return result
 
 
-OUT_OF_RANGE = "Out-of-range values"  # TFDV's name for values past a float_domain or int_domain
+def _past(cell: str, edge: float, side: int) -> bool:
+    """Whether a cell's number, as the pipeline's float32 holds it (0.9 is 0.89999998 there, as in
+    the schema), lies below the low `edge` (side 0) or above the high one (side 1); NaN is neither."""
+    if not is_number(cell, schema_pb2.FLOAT):
+        return False
+    value = float(np.float32(float(cell)))
+    return value < edge if side == 0 else value > edge
 
 
 def _range(column: str, schema: schema_pb2.Schema) -> Optional[Tuple[float, float]]:

@@ -110,7 +110,8 @@ def _actual(stats: Optional[statistics_pb2.FeatureNameStatistics], rows: int) ->
 
 
 def _offending(feature: Optional[schema_pb2.Feature], schema: schema_pb2.Schema,
-               stats: Optional[statistics_pb2.FeatureNameStatistics], values: Sequence[str]) -> Tuple[str, ...]:
+               stats: Optional[statistics_pb2.FeatureNameStatistics], values: Sequence[str],
+               out_of_range: bool = False) -> Tuple[str, ...]:
     if feature is None or stats is None:
         return tuple(values[:MAX_EXAMPLES])
     if feature.type in _NUMBER_TYPES and stats.type == statistics_pb2.FeatureNameStatistics.STRING:
@@ -120,7 +121,7 @@ def _offending(feature: Optional[schema_pb2.Feature], schema: schema_pb2.Schema,
         return tuple(v for v in values if v not in known)[:MAX_EXAMPLES]
     if stats.HasField("num_stats") and (feature.HasField("float_domain") or feature.HasField("int_domain")):
         return (f"min {stats.num_stats.min:g}", f"max {stats.num_stats.max:g}")
-    if feature.int_domain.is_categorical:  # codes, counted as values: those past the range, if common
+    if feature.int_domain.is_categorical and out_of_range:  # codes, counted as values: those past the range
         low, high = feature.int_domain.min if feature.int_domain.HasField("min") else -math.inf, \
             feature.int_domain.max if feature.int_domain.HasField("max") else math.inf
         return tuple(v for v in values if is_number(v, schema_pb2.INT) and not low <= int(v) <= high)[:MAX_EXAMPLES]
@@ -205,6 +206,7 @@ def is_drift(finding: Finding) -> bool:
 
 
 EMPTY_COLUMN = "Column empty"
+OUT_OF_RANGE = "Out-of-range values"  # TFDV's name for values past a float_domain or int_domain
 WRONG_TYPE = "Unexpected data type"
 # What TFDV adds to WRONG_TYPE when the cells are text ("String values that were not floats were
 # found, such as ..."): told in the same finding, as one problem.
@@ -256,7 +258,7 @@ def _findings(anomalies, statistics: statistics_pb2.DatasetFeatureStatisticsList
                 expected=_expected(feature, schema),
                 actual=actual,
                 examples=(() if moved or problem == MISSING_VALUES  # no value is what is wrong
-                          else _offending(feature, schema, stats, values)),
+                          else _offending(feature, schema, stats, values, problem == OUT_OF_RANGE)),
             ))
     if anomalies.HasField("dataset_anomaly_info"):
         for reason in anomalies.dataset_anomaly_info.reason:

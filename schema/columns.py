@@ -117,7 +117,7 @@ def label_decision(column: str, stat: Optional[Stats], cells: Counter, task: str
         # and statsmodels write integer columns so once they had gaps or went through arithmetic)
         classify = kind == STRING or (whole and count <= AUTO_MAX_INT_CLASSES)
         task = ("binary" if count == 2 else "multiclass") if classify else "regression"
-        if whole and count <= MAX_CLASSES:  # either way a guess: how to take the other
+        if whole and 2 < count <= MAX_CLASSES:  # either way a guess (not for 0/1): how to take the other
             hint = ("; --task regression if they are a quantity" if classify
                     else f"; {count} whole values: --task multiclass if they are classes")
     if task == "regression":
@@ -145,11 +145,12 @@ UNNAMED_EMPTY_REASON = "unnamed and empty: a comma at the end of every line"
 
 
 def _share(part: int, whole: int) -> str:
-    """`part` of `whole` (less than all) as a percentage that never reads 100 % (227 of 228: 99.6%)."""
+    """`part` of `whole` (some, not all) as a percentage that reads neither 100 % nor 0 % (227 of
+    228: 99.6%; 1 of 300: 0.3%)."""
     for text in (f"{part / whole:.0%}", f"{part / whole:.1%}"):
-        if not text.startswith("100"):
+        if not text.startswith("100") and text.strip("0.%"):
             return text
-    return "over 99.9%"
+    return "over 99.9%" if part * 2 > whole else "under 0.1%"
 
 
 def feature_decision(column: str, stat: Optional[Stats], cells: Counter, rows: int,

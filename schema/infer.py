@@ -125,12 +125,11 @@ def infer(path: str, label: str, task: str = "auto", name: Optional[str] = None,
     columns of numbers and a few words that are text as they are."""
     if task not in TASKS:
         raise InitError(f"unknown task {task!r}: use one of {', '.join(TASKS)}")
+    if not label.strip():  # an unset shell variable; the unnamed column is pandas' index
+        raise InitError("--label is empty: name the column the model predicts")
     started = time.monotonic()
     header, columns, rows = _read(path, missing)
     progress(_timed("cells counted", started, f"{rows:,} rows, {len(header)} columns"))
-    if not label.strip():  # an unset shell variable; the unnamed column is pandas' index
-        raise InitError(f"--label is empty: name the column the model predicts; the columns of {path}: "
-                        f"{', '.join(map(repr, header))}")
     if label not in header:
         raise InitError(f"label column {label!r} is not in {path}{_near(label, header)}; its columns: "
                         f"{', '.join(map(repr, header))}")

@@ -1,9 +1,11 @@
-"""Categories the model never saw: values of a categorical column that the schema's vocabulary does
+"""Categories outside the schema's vocabulary: values of a categorical column that the schema does
 not list (a string column's domain; an integer code past its range), in the rows `score` and
-`predict` send. The model reads each as an unknown category (TFT's out-of-vocabulary bucket), so
-its answer for that row ignores what the value means: said, not refused, as numbers outside the
-schema's ranges are (`schema/ranges.py`). The values are named in the warning: the gate tolerates a
-few new categories (the domain's `min_domain_mass`), so `validate` does not list a handful of them.
+`predict` send. The model most likely never saw them: its vocabulary was learned from data the gate
+held to that domain (a few new values tolerated, `min_domain_mass`, and the rarest cut by
+`vocab_size`), so it reads each as an unknown category (TFT's out-of-vocabulary bucket) and its
+answer for that row ignores what the value means. Said, not refused, as numbers outside the schema's
+ranges are (`schema/ranges.py`). The values are named in the warning, as `validate` does not list a
+handful of them (the tolerance again).
 """
 import json
 from typing import Dict, FrozenSet, Iterable, List, Mapping, Sequence, Tuple, Union
@@ -15,7 +17,7 @@ from schema import ranges
 Known = Union[FrozenSet[str], Tuple[int, int]]  # a vocabulary, or the range of integer codes
 SHOWN = 3  # unseen values named per column
 # Counter names (`score` sums workers' counts with Beam's counters): + a column's name, its count;
-# + JSON [column, value], one of the values named (counted once per worker that met it first)
+# + JSON [column, value], one of the values named (counted once per byte range that met it first)
 COUNT, VALUE = "unseen:", "unseen_value:"
 
 
@@ -40,9 +42,10 @@ def is_unseen(cell: str, known: Known) -> bool:
     if isinstance(known, frozenset):
         return cell not in known
     try:
-        return not known[0] <= int(cell) <= known[1]
+        code = float(cell)  # `30.0` too: pandas writes codes so in a column with gaps
     except ValueError:
         return False
+    return code.is_integer() and not known[0] <= code <= known[1]
 
 
 class Unseen:
@@ -67,7 +70,7 @@ class Unseen:
 
     @classmethod
     def from_counters(cls, counted: Mapping[str, int]) -> "Unseen":
-        """Every worker's counts; named, the values most workers met first."""
+        """Every byte range's counts; named, the values most ranges met first."""
         unseen = cls()
         named = sorted((-n, *json.loads(name[len(VALUE):])) for name, n in counted.items() if name.startswith(VALUE))
         for _, column, value in named:
@@ -83,11 +86,11 @@ class Unseen:
 
 
 def unseen_warning(unseen: Unseen, rows: int, path: str, has_label: bool, dataset_flag: str = "") -> str:
-    """The warning `score` and `predict` print when rows of `path` hold categories the model never
-    saw, naming them, with the `validate` command that checks the file."""
+    """The warning `score` and `predict` print when rows of `path` hold categories the schema does
+    not list, naming them, with the `validate` command that checks the file."""
     told = "; ".join(f"{name} in {n:,} ({', '.join(map(repr, unseen.values.get(name, [])))})"
                      for name, n in sorted(unseen.counts.items()))
-    return (f"warning: categories the model never saw, among {rows:,} rows: {told}. It reads each as an "
-            "unknown category, so its answers there ignore what the value means (a new category, or a "
-            f"misspelt one?). `{ranges.validate_command(path, has_label, dataset_flag)}` checks the file "
-            "against the schema.")
+    return (f"warning: categories the schema does not list, among {rows:,} rows: {told}. The model most "
+            "likely never saw them and reads each as an unknown category, so its answers there ignore "
+            "what the value means (a new category, or a misspelt one?). "
+            f"`{ranges.validate_command(path, has_label, dataset_flag)}` checks the file against the schema.")

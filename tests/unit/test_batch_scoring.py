@@ -182,6 +182,6 @@ def test_values_outside_the_schemas_range_and_unseen_categories_are_counted_and_
         assert f"warning: values outside the schema's ranges: trip_miles in {expected:,} row(s) " \
                f"(range [{low:g}, {high:g}]) of 3,000" in out, out
         assert f"`tfxpipe validate {path} --dataset {taxi}" in out, out
-        assert f"warning: categories the model never saw, among 3,000 rows: payment_type in " \
+        assert f"warning: categories the schema does not list, among 3,000 rows: payment_type in " \
                f"{len(rows[::7]) + 1:,} ('Bitcoin', 'cash')" in out, out
 

@@ -167,5 +167,32 @@ def test_values_past_a_columns_range_are_counted_and_named_by_line(tmp_path):
     found = cell_lines.located(checks.check_statistics(csv_statistics.statistics_of_csv(milligrams, ("", "NA")),
                                                        curated), milligrams, curated, ("", "NA"))
     (past,) = [f for f in found if f.feature == "body_mass_g"]
-    assert past.problem == cell_lines.OUT_OF_RANGE and past.detail.endswith(". 5 cell(s) outside [2000, 7000]")
+    assert past.problem == cell_lines.OUT_OF_RANGE and past.detail.endswith(". 5 cell(s) above 7000")
     assert past.examples == tuple(f"line {row + 2}: '{frame.loc[row, 'body_mass_g']}'" for row in rows)
+
+
+def test_each_side_of_a_range_names_its_own_cells_and_the_bounds_themselves_are_inside(tmp_path):
+    """Bill lengths bounded by their own extremes, 32.1 and 59.6 (float32 in the schema, as the
+    pipeline reads cells): those cells are inside; two lengths in centimetres fall below, three in
+    tenths of a millimetre above, and each finding names its own."""
+    frame = _penguins(tmp_path)
+    clean = str(tmp_path / "clean.csv")
+    frame.to_csv(clean, index=False)
+    curated = tfdv.infer_schema(csv_statistics.statistics_of_csv(clean, ("", "NA")))
+    curated.default_environment.append("TRAINING")
+    lengths = pd.to_numeric(frame["bill_length_mm"], errors="coerce")
+    bill = tfdv.get_feature(curated, "bill_length_mm")
+    bill.float_domain.min, bill.float_domain.max = lengths.min(), lengths.max()
+    assert {"32.1", "59.6"} <= set(frame["bill_length_mm"])
+    for row in (10, 11):
+        frame.loc[row, "bill_length_mm"] = f"{lengths[row] / 10:.2f}"
+    for row in (20, 21, 22):
+        frame.loc[row, "bill_length_mm"] = f"{lengths[row] * 10:.0f}"
+    odd = str(tmp_path / "odd.csv")
+    frame.to_csv(odd, index=False)
+    found = cell_lines.located(checks.check_statistics(csv_statistics.statistics_of_csv(odd, ("", "NA")),
+                                                       curated), odd, curated, ("", "NA"))
+    sides = {f.detail.split(". ")[-1]: f.examples for f in found if f.feature == "bill_length_mm"}
+    assert sides == {
+        "2 cell(s) below 32.1": tuple(f"line {r + 2}: '{frame.loc[r, 'bill_length_mm']}'" for r in (10, 11)),
+        "3 cell(s) above 59.6": tuple(f"line {r + 2}: '{frame.loc[r, 'bill_length_mm']}'" for r in (20, 21, 22))}

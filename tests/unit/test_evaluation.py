@@ -27,6 +27,11 @@ def test_a_binary_model_that_calls_every_row_positive_is_warned_about_the_negati
     warning = evaluation.never_predicted_warning(always, ("No", "Yes"))
     assert "predicts no eval row of class 'No' as such (at the 0.5 threshold)" in warning
     assert "add `precision: 0.95` to `minimum:`" in warning and "each row's probability_No " in warning
+    # the next hundredth, whatever float arithmetic makes of 0.58 x 100; none at 0.99 and more
+    at_58 = _result({"accuracy": 0.58, "precision": 0.58, "recall": 1.0})
+    assert "add `precision: 0.59` to `minimum:`" in evaluation.never_predicted_warning(at_58, ("No", "Yes"))
+    nearly_all = _result({"accuracy": 0.995, "precision": 0.995, "recall": 1.0})
+    assert "To refuse" not in evaluation.never_predicted_warning(nearly_all, ("No", "Yes"))
     # every positive found, some negatives too (accuracy above precision); or no negative row at all
     assert evaluation.never_predicted(_result({"accuracy": 0.96, "precision": 0.9515, "recall": 1.0}),
                                       ("No", "Yes")) == []
@@ -47,6 +52,6 @@ def test_an_evaluation_on_few_rows_is_said_to_be_rough():
     few = _result({"accuracy": 0.75, "example_count": 16.0})
     assert evaluation.warnings(few, CLASSES) == {"few-eval-rows": evaluation.few_rows_warning(few)}
     assert evaluation.few_rows_warning(few).startswith(
-        "warning: evaluated on 16 rows only (the eval split, a fifth of the data): one row more or less "
+        "warning: evaluated on 16 rows only (the eval split): one row more or less "
         "right moves each metric by 6% or so")
     assert evaluation.warnings(_result({"accuracy": 0.75, "example_count": 70.0}), CLASSES) == {}

@@ -320,6 +320,7 @@ def test_a_0_1_label_written_as_floats_is_binary_and_other_float_labels_regressi
     path = _csv(tmp_path, cancer, "cancer.csv")
     draft = infer.infer(path, "target")
     assert (draft.declaration["task"], draft.declaration["label"]["classes"]) == ("binary", ["0", "1"])
+    assert "target: label, binary with 2 classes (0, 1)" in draft.decisions  # no --task hint for 0/1
     # TFDV counts no distinct values of a FLOAT column: a constraint on them would refuse this very data
     assert not tfdv.get_feature(draft.schema, "target").HasField("unique_constraints")
     def statistics(file):
@@ -337,7 +338,7 @@ def test_a_0_1_label_written_as_floats_is_binary_and_other_float_labels_regressi
 
 @pytest.mark.parametrize("column, values, task, message", [
     ("outcome", None, "auto", r"'nope' is not in .*; its columns: 'sample_id', 'recorded', 'weight'"),
-    ("", None, "auto", r"--label is empty: name the column the model predicts; the columns of .*'sample_id'"),
+    ("", None, "auto", r"--label is empty: name the column the model predicts"),
     ("outcome", ["same"], "auto", r"label 'outcome' has one value \('same'\)"),
     ("outcome", ["yes", "no"], "regression", r"--task regression needs a numeric label"),
     ("outcome", ["yes", "no", ""], "auto", r"missing in 40 of 120 rows: every training row needs a label"),

@@ -1,4 +1,4 @@
-"""Categories the model never saw (schema/vocabularies.py), against the taxi sample's curated schema."""
+"""Categories outside the schema's vocabulary (schema/vocabularies.py), against the taxi sample's curated schema."""
 import tensorflow_data_validation as tfdv
 
 from schema import vocabularies
@@ -28,14 +28,15 @@ def test_unseen_categories_are_counted_per_column_and_named_but_not_missing_valu
     for i, value in enumerate(["Bitcoin", "NA", "", "Crypto", "Bitcoin", "cash", "Check"]):
         rows[i]["payment_type"] = value
     rows[0]["trip_start_hour"], rows[1]["trip_start_hour"], rows[2]["trip_start_hour"] = "24", "-1", "noon"
+    rows[3]["trip_start_hour"], rows[4]["trip_start_hour"] = "30.0", "3.5"  # a code as pandas writes it; a fraction
     for row in rows:
         unseen.check(row, known, ("", "NA"))
-    assert unseen.counts == {"payment_type": 5, "trip_start_hour": 2}  # "noon" is a type problem
-    assert unseen.values == {"payment_type": ["Bitcoin", "Crypto", "cash"], "trip_start_hour": ["24", "-1"]}
+    assert unseen.counts == {"payment_type": 5, "trip_start_hour": 3}  # "noon", "3.5": type problems
+    assert unseen.values == {"payment_type": ["Bitcoin", "Crypto", "cash"], "trip_start_hour": ["24", "-1", "30.0"]}
     warning = vocabularies.unseen_warning(unseen, len(rows), "new.csv", has_label=False,
                                           dataset_flag=" --dataset datasets/taxi")
-    assert warning.startswith("warning: categories the model never saw, among 500 rows: payment_type in 5 "
-                              "('Bitcoin', 'Crypto', 'cash'); trip_start_hour in 2 ('24', '-1'). "), warning
+    assert warning.startswith("warning: categories the schema does not list, among 500 rows: payment_type in 5 "
+                              "('Bitcoin', 'Crypto', 'cash'); trip_start_hour in 3 ('24', '-1', '30.0'). "), warning
     assert "`tfxpipe validate new.csv --dataset datasets/taxi --skew-against TRAINING_DATA` checks" in warning
 
 
