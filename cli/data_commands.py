@@ -75,7 +75,7 @@ def _declared_data(dataset, current: str):
               if (here + os.sep).startswith(os.path.realpath(folder) + os.sep)]
     if within:
         return spans[within[0] - 1] if within[0] > 0 else None
-    declared = csv_files.latest_and_previous(root)[0]
+    declared = spans[-1] if spans else root  # what a run reads (csv_files.latest_and_previous)
     if not os.path.exists(declared) or os.path.realpath(declared) == here:
         return None
     return declared
@@ -213,7 +213,7 @@ def init(args: argparse.Namespace) -> int:
         out = args.out or os.path.join(options.DATASETS_DIR, name)
         infer.refuse_existing(out)
         # a folder of span-N/ folders (the layout a run reads) is drafted from its newest span
-        source = csv_files.latest_and_previous(args.path)[0] if os.path.isdir(args.path) else args.path
+        source = csv_files.latest_and_previous(args.path)[0]
         print(f"Drafting a dataset from {source}", flush=True)
         draft = infer.infer(source, args.label, args.task, name,
                             progress=lambda line: print(line, flush=True), missing=args.missing_value,

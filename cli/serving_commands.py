@@ -126,7 +126,8 @@ def predict(args: argparse.Namespace) -> int:
     for row in rows:
         unseen.check(row, known, dataset.missing_values)
     has_label = set(dataset.label.source_columns) <= set(header)
-    unknown = [c for c in header if c not in {f.name for f in schema.feature}]
+    in_schema = {f.name for f in schema.feature}
+    unknown = [c for c in header if c not in in_schema]
     if unknown:  # as `score` passes them through: an ID, pandas' index
         print(f"note: {', '.join(map(repr, unknown))}: not among the model's features, not sent")
     if outside:

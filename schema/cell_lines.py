@@ -11,11 +11,12 @@ import csv
 import dataclasses
 import math
 import os
-from typing import Callable, Dict, List, Optional, Sequence, Set, Tuple
+from typing import Callable, Dict, List, Sequence, Set
 
 import numpy as np
 from tensorflow_metadata.proto.v0 import schema_pb2
 
+from schema import ranges
 from schema.cell_counts import is_number
 from schema.checks import MAX_EXAMPLES, OUT_OF_RANGE, WRONG_TYPE, Finding, is_type_problem
 from schema.csv_files import ENCODING, data_files
@@ -84,14 +85,16 @@ def located(findings: List[Finding], path: str, schema: schema_pb2.Schema,
     its numbers, on which lines, and what to do about such cells; a column of another type than the
     schema's throughout (whole numbers in a FLOAT column, numbers in a text one) told what that is;
     values past a column's range counted and named by line."""
-    types = {f.name: f.type for f in schema.feature}
+    features = {f.name: f for f in schema.feature}
+    types = {name: feature.type for name, feature in features.items()}
     columns = {f.feature: types[f.feature] for f in findings if is_type_problem(f, schema)}
     cells = misfit_cells(path, columns, missing_values) if columns else {}
-    bounds = {f.feature: _range(f.feature, schema) for f in findings
-              if f.problem == OUT_OF_RANGE and f.feature not in columns and _range(f.feature, schema)}
+    bounds = {f.feature: ranges.domain_bounds(features[f.feature]) for f in findings
+              if f.problem == OUT_OF_RANGE and f.feature in features and f.feature not in columns}
+    bounds = {column: low_high for column, low_high in bounds.items() if low_high}
     below, above = ({} if not bounds else _cells_where(path, {
-        column: lambda cell, edge=edge[side]: _past(cell, edge, side) for column, edge in bounds.items()},
-        missing_values) for side in (0, 1))
+        column: lambda cell, low_high=low_high, side=side: ranges.side_of(cell, low_high) == side
+        for column, low_high in bounds.items()}, missing_values) for side in (-1, 1))
     result = []
     for finding in findings:
         misfits = cells[finding.feature] if is_type_problem(finding, schema) else None
@@ -111,25 +114,6 @@ def located(findings: List[Finding], path: str, schema: schema_pb2.Schema,
             finding = dataclasses.replace(finding, detail=NUMBERS_FOR_TEXT)
         result.append(finding)
     return result
-
-
-def _past(cell: str, edge: float, side: int) -> bool:
-    """Whether a cell's number, as the pipeline's float32 holds it (0.9 is 0.89999998 there, as in
-    the schema), lies below the low `edge` (side 0) or above the high one (side 1); NaN is neither."""
-    if not is_number(cell, schema_pb2.FLOAT):
-        return False
-    value = float(np.float32(float(cell)))
-    return value < edge if side == 0 else value > edge
-
-
-def _range(column: str, schema: schema_pb2.Schema) -> Optional[Tuple[float, float]]:
-    """The [min, max] the schema gives a numeric column (codes too), -inf/inf for an open side."""
-    feature = next((f for f in schema.feature if f.name == column), None)
-    domain = None if feature is None else feature.float_domain if feature.HasField("float_domain") else \
-        feature.int_domain if feature.HasField("int_domain") else None
-    if domain is None or not (domain.HasField("min") or domain.HasField("max")):
-        return None
-    return (domain.min if domain.HasField("min") else -math.inf, domain.max if domain.HasField("max") else math.inf)
 
 
 # A text column whose every cell is a number: most often codes written in place of the names

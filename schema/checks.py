@@ -8,7 +8,6 @@ Two layers, shared by the pipeline's data gate and the `validate` command so bot
   schema's comparators. The schema is the one place where tolerances live.
 """
 import dataclasses
-import math
 import re
 from typing import List, Optional, Sequence, Tuple
 
@@ -16,7 +15,7 @@ import numpy as np
 import tensorflow_data_validation as tfdv
 from tensorflow_metadata.proto.v0 import anomalies_pb2, schema_pb2, statistics_pb2
 
-from schema import distances
+from schema import distances, ranges
 from schema.cell_counts import is_number
 
 FILE = "(file)"  # `feature` of findings about a whole file
@@ -122,9 +121,8 @@ def _offending(feature: Optional[schema_pb2.Feature], schema: schema_pb2.Schema,
     if stats.HasField("num_stats") and (feature.HasField("float_domain") or feature.HasField("int_domain")):
         return (f"min {stats.num_stats.min:g}", f"max {stats.num_stats.max:g}")
     if feature.int_domain.is_categorical and out_of_range:  # codes, counted as values: those past the range
-        low, high = feature.int_domain.min if feature.int_domain.HasField("min") else -math.inf, \
-            feature.int_domain.max if feature.int_domain.HasField("max") else math.inf
-        return tuple(v for v in values if is_number(v, schema_pb2.INT) and not low <= int(v) <= high)[:MAX_EXAMPLES]
+        bounds = ranges.domain_bounds(feature)
+        return tuple(v for v in values if bounds and ranges.is_outside(v, bounds))[:MAX_EXAMPLES]
     return tuple(values[:MAX_EXAMPLES])
 
 

@@ -2,8 +2,9 @@
 observed range, wide enough for new extremes, narrow enough to catch a unit change; and the values
 `score` and `predict` send outside them (a model extrapolates there: said, not refused)."""
 import math
-from typing import Dict, Iterable, Mapping, Sequence, Tuple
+from typing import Dict, Iterable, Mapping, Optional, Sequence, Tuple
 
+import numpy as np
 from tensorflow_metadata.proto.v0 import schema_pb2, statistics_pb2
 
 from schema.distances import is_categorical
@@ -52,28 +53,42 @@ def with_plausible_ranges(schema: schema_pb2.Schema, statistics: statistics_pb2.
     return result
 
 
+def domain_bounds(feature: schema_pb2.Feature) -> Optional[Tuple[float, float]]:
+    """The [min, max] of `feature`'s float or int domain (codes too), -inf/inf for an open side;
+    None when it declares neither."""
+    domain = feature.float_domain if feature.HasField("float_domain") else \
+        feature.int_domain if feature.HasField("int_domain") else None
+    if domain is None or not (domain.HasField("min") or domain.HasField("max")):
+        return None
+    return (domain.min if domain.HasField("min") else -math.inf, domain.max if domain.HasField("max") else math.inf)
+
+
 def declared_ranges(schema: schema_pb2.Schema, columns: Iterable[str]) -> Dict[str, Tuple[float, float]]:
     """(min, max) of each of the numeric `columns` that `schema` bounds (-inf/inf for an open side);
     not integer codes (a code past them is an unknown category, not another unit)."""
-    wanted, found = set(columns), {}
-    for feature in schema.feature:
-        if is_categorical(feature):
-            continue
-        domain = feature.float_domain if feature.HasField("float_domain") else \
-            feature.int_domain if feature.HasField("int_domain") else None
-        if feature.name in wanted and domain is not None and (domain.HasField("min") or domain.HasField("max")):
-            found[feature.name] = (domain.min if domain.HasField("min") else -math.inf,
-                                   domain.max if domain.HasField("max") else math.inf)
-    return found
+    wanted = set(columns)
+    found = {f.name: domain_bounds(f) for f in schema.feature if f.name in wanted and not is_categorical(f)}
+    return {name: bounds for name, bounds in found.items() if bounds}
 
 
-def is_outside(cell: str, bounds: Tuple[float, float]) -> bool:
-    """Whether a CSV cell is a number outside `bounds` (text is a type problem, told elsewhere)."""
+def side_of(cell: str, bounds: Tuple[float, float]) -> int:
+    """-1 when a CSV cell's number lies below `bounds`, 1 above, 0 inside or not a number (text is a
+    type problem, told elsewhere; NaN is no value). Compared as the pipeline reads it, in float32,
+    as the schema holds its bounds: a cell written 0.9 is at a bound of 0.9, not past it."""
     try:
         value = float(cell)
     except ValueError:
-        return False
-    return not math.isnan(value) and not bounds[0] <= value <= bounds[1]
+        return 0
+    if math.isnan(value) or bounds[0] <= value <= bounds[1]:
+        return 0
+    with np.errstate(over="ignore"):  # past float32's largest: infinite, as the reader holds it
+        value = float(np.float32(value))
+    return -1 if value < bounds[0] else 1 if value > bounds[1] else 0
+
+
+def is_outside(cell: str, bounds: Tuple[float, float]) -> bool:
+    """Whether a CSV cell is a number outside `bounds` (`side_of`)."""
+    return side_of(cell, bounds) != 0
 
 
 def outside_counts(rows: Iterable[Mapping[str, str]], bounds: Mapping[str, Tuple[float, float]],

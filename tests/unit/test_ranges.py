@@ -68,3 +68,16 @@ def test_integer_codes_have_no_range_to_fall_outside():
     fare = schema.feature.add(name="fare", type=schema_pb2.FLOAT)
     fare.float_domain.max = 500.0
     assert ranges.declared_ranges(schema, ["hour", "fare"]) == {"fare": (-math.inf, 500.0)}
+
+
+def test_a_cell_at_a_bound_is_inside_as_the_pipeline_reads_it_in_float32():
+    """A schema holds 0.9 as float32 (0.89999998); a cell written 0.9 is read so too: at the bound,
+    not past it. Each side is told; NaN and text are neither (no value; a type problem)."""
+    schema = schema_pb2.Schema()
+    feature = schema.feature.add(name="share", type=schema_pb2.FLOAT)
+    feature.float_domain.min, feature.float_domain.max = 0.1, 0.9
+    bounds = ranges.domain_bounds(feature)
+    assert bounds[1] < 0.9  # float32
+    assert [ranges.side_of(cell, bounds) for cell in ("0.1", "0.9", "0.5", "0.09", "0.91", "nan", "n.a.", "1e39")] \
+        == [0, 0, 0, -1, 1, 0, 0, 1]
+    assert ranges.outside_counts([{"share": "0.9"}, {"share": "0.95"}], {"share": bounds}) == {"share": 1}
