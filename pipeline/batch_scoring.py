@@ -161,9 +161,7 @@ class _ScoreRange(beam.DoFn):
                         if cells[i] not in job.missing_values and ranges.is_outside(cells[i], limits):
                             outside[feature] = outside.get(feature, 0) + 1
                     for i, feature, known in job.known:
-                        cell = cells[i]
-                        if cell and cell not in job.missing_values and vocabularies.is_unseen(cell, known):
-                            unseen.add(feature, cell)
+                        unseen.check_cell(feature, cells[i], known, job.missing_values)
                     rows.append(cells)
                     serialized.append(example.SerializeToString())
                     if len(rows) == BATCH_ROWS:

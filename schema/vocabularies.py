@@ -8,7 +8,7 @@ ranges are (`schema/ranges.py`). The values are named in the warning, as `valida
 handful of them (the tolerance again).
 """
 import json
-from typing import Dict, FrozenSet, Iterable, List, Mapping, Sequence, Tuple, Union
+from typing import Dict, FrozenSet, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
 from tensorflow_metadata.proto.v0 import schema_pb2
 
@@ -78,11 +78,15 @@ class Unseen:
         unseen.counts = {name[len(COUNT):]: n for name, n in counted.items() if name.startswith(COUNT) and n}
         return unseen
 
+    def check_cell(self, column: str, cell: Optional[str], vocabulary: Known, missing_values: Sequence[str]) -> None:
+        """Counts `cell` of `column` if it holds a value (not empty, not a missing-value token)
+        outside `vocabulary`."""
+        if cell and cell not in missing_values and is_unseen(cell, vocabulary):
+            self.add(column, cell)
+
     def check(self, row: Mapping[str, str], known: Mapping[str, Known], missing_values: Sequence[str]) -> None:
         for column, vocabulary in known.items():
-            cell = row.get(column)
-            if cell and cell not in missing_values and is_unseen(cell, vocabulary):
-                self.add(column, cell)
+            self.check_cell(column, row.get(column), vocabulary, missing_values)
 
 
 def unseen_warning(unseen: Unseen, rows: int, path: str, has_label: bool, dataset_flag: str = "") -> str:
