@@ -9,16 +9,19 @@ This strategy also takes the Trainer's output of *this* run (`candidate`) and ex
 re-run resolves exactly what the first run resolved, so Evaluator and Pusher are cache hits.
 The baseline is the model being served: the newest one the InfraValidator validated (its blessing
 names the chosen candidate, `current_model_id`); stores from before that property fall back to the
-newest model the Evaluator blessed.
+newest model the Evaluator blessed. A served model that predicts something else, or cannot read this
+run's data, is no baseline (pipeline/model_contract.py).
 """
-from typing import Dict, List, Optional, Set
+from typing import Dict, List, Optional, Set, Tuple
 
 import ml_metadata as mlmd
 from ml_metadata.proto import metadata_store_pb2
 from tfx import types
 from tfx.components.evaluator import constants as evaluator_constants
 from tfx.dsl.components.common import resolver
+from tfx.types import artifact_utils
 
+from pipeline import model_contract
 from pipeline.gate import DataGateReport
 
 CANDIDATE_KEY = "candidate"
@@ -30,32 +33,67 @@ INFRA_BLESSING_KEY = "infra_blessing"
 GATE_STATISTICS_KEY = "statistics"  # the DataGate's input of the data it checks
 
 
+def served_model(input_dict: Dict[str, List[types.Artifact]]
+                 ) -> Optional[Tuple[types.Artifact, types.Artifact]]:
+    """The model being served and its blessing, not one of the candidates (none on a first run)."""
+    candidate_ids = {a.id for a in input_dict[CANDIDATE_KEY]}
+    blessings = {
+        b.get_int_custom_property(evaluator_constants.ARTIFACT_PROPERTY_CURRENT_MODEL_ID_KEY): b
+        for b in input_dict[BLESSING_KEY]
+        if b.get_int_custom_property(evaluator_constants.ARTIFACT_PROPERTY_BLESSED_KEY) == 1
+    }
+    served = {
+        b.get_int_custom_property(evaluator_constants.ARTIFACT_PROPERTY_CURRENT_MODEL_ID_KEY)
+        for b in input_dict.get(INFRA_BLESSING_KEY, [])
+        if b.get_int_custom_property(evaluator_constants.ARTIFACT_PROPERTY_BLESSED_KEY) == 1
+        and evaluator_constants.ARTIFACT_PROPERTY_CURRENT_MODEL_ID_KEY in b.mlmd_artifact.custom_properties
+    }
+    for model in sorted(input_dict[MODEL_KEY], key=lambda a: a.id, reverse=True):
+        if model.id in blessings and model.id not in candidate_ids and (not served or model.id in served):
+            return model, blessings[model.id]
+    return None
+
+
 class BaselineModelStrategy(resolver.ResolverStrategy):
-    """Newest served model that is not one of this run's candidates (none on a first run)."""
+    """The served model (`served_model`), unless it predicts something else or cannot read this
+    run's data (`model_contract.change`): then none, as on a first run."""
 
     def resolve_artifacts(
         self, store: mlmd.MetadataStore, input_dict: Dict[str, List[types.Artifact]]
     ) -> Optional[Dict[str, List[types.Artifact]]]:
-        candidate_ids = {a.id for a in input_dict[CANDIDATE_KEY]}
-        blessings = {
-            b.get_int_custom_property(evaluator_constants.ARTIFACT_PROPERTY_CURRENT_MODEL_ID_KEY): b
-            for b in input_dict[BLESSING_KEY]
-            if b.get_int_custom_property(evaluator_constants.ARTIFACT_PROPERTY_BLESSED_KEY) == 1
-        }
-        served = {
-            b.get_int_custom_property(evaluator_constants.ARTIFACT_PROPERTY_CURRENT_MODEL_ID_KEY)
-            for b in input_dict.get(INFRA_BLESSING_KEY, [])
-            if b.get_int_custom_property(evaluator_constants.ARTIFACT_PROPERTY_BLESSED_KEY) == 1
-            and evaluator_constants.ARTIFACT_PROPERTY_CURRENT_MODEL_ID_KEY in b.mlmd_artifact.custom_properties
-        }
         result = {**input_dict, MODEL_KEY: [], BLESSING_KEY: []}
-        for model in sorted(input_dict[MODEL_KEY], key=lambda a: a.id, reverse=True):
-            if model.id in blessings and model.id not in candidate_ids and (
-                    not served or model.id in served):
-                result[MODEL_KEY] = [model]
-                result[BLESSING_KEY] = [blessings[model.id]]
-                break
+        served = served_model(input_dict)
+        candidates = input_dict[CANDIDATE_KEY]
+        if served and not (store and candidates and model_contract.change(store, served[0].id, candidates[0].id)):
+            result[MODEL_KEY], result[BLESSING_KEY] = [served[0]], [served[1]]
         return result
+
+
+NEW_CONTRACT = ("Not compared with the model served before it: {reason}. Evaluated as a first model; "
+                "once pushed, it replaces that model, so its clients must follow the new contract.")
+
+
+def why_no_baseline(store: mlmd.MetadataStore, run_context_id: int, candidate_ids: List[int]) -> str:
+    """Why run `run_context_id`'s candidates were compared with no served model although one was
+    served before it ("" when none was, or when it was compared): `BaselineModelStrategy`'s decision
+    read back from the pipeline's artifacts in MLMD, for the run summary and report."""
+    executions = store.get_executions_by_context(run_context_id)
+    pipeline_type = store.get_context_type("pipeline").id
+    pipeline = next((c for c in (store.get_contexts_by_execution(executions[0].id) if executions else [])
+                     if c.type_id == pipeline_type), None)
+    if pipeline is None or not candidate_ids:
+        return ""
+    artifact_types = {t.id: t for t in store.get_artifact_types()}
+    keys = {"Model": MODEL_KEY, "ModelBlessing": BLESSING_KEY, "InfraBlessing": INFRA_BLESSING_KEY}
+    found: Dict[str, List[types.Artifact]] = {key: [] for key in keys.values()}
+    for artifact in store.get_artifacts_by_context(pipeline.id):
+        kind = artifact_types[artifact.type_id]
+        if kind.name in keys:
+            found[keys[kind.name]].append(artifact_utils.deserialize_artifact(kind, artifact))
+    found[CANDIDATE_KEY] = [a for a in found[MODEL_KEY] if a.id in candidate_ids]
+    served = served_model(found)
+    reason = served and model_contract.change(store, served[0].id, candidate_ids[0])
+    return NEW_CONTRACT.format(reason=reason) if reason else ""
 
 
 def statistics_spans(store: mlmd.MetadataStore, statistics_ids: List[int]) -> Dict[int, int]:

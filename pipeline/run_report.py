@@ -197,6 +197,8 @@ def write(store, record: runs.RunRecord, report_dir: str, dataset) -> str:
         "<h2>Blessing</h2>", decision, *_thresholds(store, run_id), *_candidates(record, task),
         f"<h2>Push</h2><p>{pushed}</p>",
         "<h2>Evaluation (eval split)</h2>", *_warnings(result, dataset.label.classes),
+        *([f"<p class='warning' id='not-compared'>{html.escape(record.not_compared)}</p>"]
+          if record.not_compared else []),
         *_charts(result, task, dataset.label.classes),
         *_metrics(result, task),
         "<h2>Data</h2>", *report_data.distributions(store, run_id, charts_cache),

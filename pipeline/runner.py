@@ -204,6 +204,7 @@ def describe(record: runs.RunRecord, config: PipelineConfig, seconds: float) -> 
         chosen = next((c.name for c in summary.candidates if c.chosen), only)
         lines.append(f"Evaluation (eval split, {chosen}): {shown}")
         lines += evaluation.warnings(result, config.dataset().label.classes).values()
+        lines += [record.not_compared] if record.not_compared else []
     lines += runs.selection_lines(record, config.dataset().task)
     if summary.blessed is not None:
         lines.append("Blessed: yes" if summary.blessed else

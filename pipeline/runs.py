@@ -15,7 +15,7 @@ import tensorflow as tf
 from ml_metadata.proto import metadata_store_pb2
 
 from models.dataset import Task
-from pipeline import evaluation, metrics, run_summary
+from pipeline import evaluation, metrics, resolvers, run_summary
 
 
 @dataclasses.dataclass
@@ -32,6 +32,7 @@ class RunRecord:
     summary: run_summary.RunSummary
     evaluation: Optional[evaluation.Evaluation]  # the chosen candidate's (or the only one's)
     tuning: Dict[str, List[Dict]] = dataclasses.field(default_factory=dict)  # tuning_trials()
+    not_compared: str = ""  # why a served model was not the candidates' baseline (resolvers.why_no_baseline)
 
     @property
     def evaluated_span(self) -> Optional[int]:
@@ -99,6 +100,7 @@ def record(store: mlmd.MetadataStore, run_id: str, running_run_id: Optional[str]
     # Every run ends with the Pusher; one that has not run it, and did not fail, was killed between
     # two components (no execution left unfinished to show it).
     finished = any(state in ("executed", "cached") for state in summary.node_states.get("Pusher", []))
+    result = evaluation.load(summary.evaluation_uri)
     status = ("running" if running else "abandoned" if abandoned else "stopped by gate"
               if gate == "FAILED" else "failed" if failed else "ok" if finished else "abandoned")
     return RunRecord(
@@ -115,8 +117,10 @@ def record(store: mlmd.MetadataStore, run_id: str, running_run_id: Optional[str]
         failure=failed[-1].custom_properties[run_summary.FAILURE_REASON].string_value
         if failed and run_summary.FAILURE_REASON in failed[-1].custom_properties else "",
         summary=summary,
-        evaluation=evaluation.load(summary.evaluation_uri),
+        evaluation=result,
         tuning=tuning_trials(store, run_id, list(summary.node_states)),
+        not_compared=resolvers.why_no_baseline(store, run.id, [c.model_id for c in summary.candidates])
+        if result and not result.change else "",
     )
 
 

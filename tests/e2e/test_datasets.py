@@ -16,6 +16,7 @@ import pytest
 import tensorflow as tf
 import tensorflow_data_validation as tfdv
 import yaml
+from ml_metadata.proto import metadata_store_pb2
 
 from benchmarks import public_datasets
 from models import dataset as dataset_module
@@ -259,6 +260,45 @@ def test_data_of_another_dataset_is_refused_with_one_message_pointing_to_init(pe
     assert "tfxpipe init" in run.stderr and "Column missing" not in run.stderr
     assert not os.path.exists(os.path.join(work, "pipelines")), "nothing ran"
     assert snapshot(penguins.serving_dir) == served
+
+
+def _evaluator_inputs(trained: Trained) -> Dict[str, list]:
+    """The latest run's Evaluator's input artifacts by key, read from MLMD."""
+    store = metadata_store.open_store(trained.config.metadata_path)
+    run = store.get_context_by_type_and_name("pipeline_run", run_summary.run_ids(store)[-1])
+    evaluator = next(e for e in store.get_executions_by_context(run.id)
+                     if run_summary.node_of(store, e.id).startswith("Evaluator"))
+    found: Dict[str, list] = {}
+    for event in store.get_events_by_execution_ids([evaluator.id]):
+        if event.type == metadata_store_pb2.Event.INPUT:
+            found.setdefault(event.path.steps[0].key, []).append(event.artifact_id)
+    return found
+
+
+def test_a_declaration_that_predicts_another_label_is_not_compared_with_the_served_model(penguins):
+    """The served model predicts species; the edited declaration a derived binary label (body mass
+    against flipper length), without body mass as a feature. TFMA would
+    evaluate the served model against the new label (and fail): the run says why it compares with
+    no served model, and pushes as a first run would."""
+    path = os.path.join(penguins.folder, dataset_module.DECLARATION_FILE)
+    with open(path, encoding="utf-8") as f:
+        raw = yaml.safe_load(f)
+    raw["task"] = "binary"
+    raw["label"] = {"column": "heavy", "classes": ["0", "1"],
+                    "derived": {"column": "body_mass_g", "other_column": "flipper_length_mm", "times": 20}}
+    raw["features"].pop("body_mass_g")
+    raw["excluded"] = {**(raw.get("excluded") or {}), "species": "the label of the served model"}
+    with open(path, "w", encoding="utf-8") as f:
+        yaml.safe_dump(raw, f)
+    served = set(os.listdir(os.path.join(penguins.serving_dir, penguins.declaration.name)))
+    assert served, "a species model is served"
+    run = tfxpipe(*penguins.run_args())
+    assert run.returncode == 0, run.stdout + run.stderr[-3000:]
+    assert ("Not compared with the model served before it: that model predicts species (multiclass: "
+            "Adelie, Chinstrap, Gentoo), this one heavy (binary: body_mass_g > 20 x flipper_length_mm)") in run.stdout, run.stdout
+    assert "baseline_model" not in _evaluator_inputs(penguins)
+    assert penguins.summary().pushed_by_this_run
+    assert len(os.listdir(os.path.join(penguins.serving_dir, penguins.declaration.name))) == len(served) + 1
 
 
 def test_runs_and_the_run_report_show_the_tasks_own_metrics(trained):

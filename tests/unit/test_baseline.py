@@ -1,6 +1,17 @@
+import dataclasses
+import json
+
+import ml_metadata as mlmd
+import pytest
+import tensorflow_data_validation as tfdv
+from ml_metadata.proto import metadata_store_pb2
+from tensorflow_metadata.proto.v0 import schema_pb2
 from tfx.types import standard_artifacts
 
+from models import dataset
+from pipeline import model_contract
 from pipeline import resolvers as baseline
+from tests.conftest import TAXI
 
 
 def _model(artifact_id):
@@ -43,3 +54,95 @@ def test_new_candidate_is_compared_with_the_newest_blessed_model():
     result = _resolve(m4, [m1, m3, m2, m4], blessings)
     assert [m.id for m in result[baseline.MODEL_KEY]] == [2]
     assert result[baseline.BLESSING_KEY][0].get_int_custom_property("current_model_id") == 2
+
+
+class Trainers:
+    """MLMD in memory with what a Trainer run records: the declaration in its `custom_config`, the
+    curated schema it read (`schema`), the model it wrote (`model`)."""
+
+    def __init__(self, folder):
+        config = metadata_store_pb2.ConnectionConfig()
+        config.fake_database.SetInParent()
+        self.store = mlmd.MetadataStore(config)
+        self.folder = folder
+        self.types = {name: self.store.put_artifact_type(metadata_store_pb2.ArtifactType(name=name))
+                      for name in ("Schema", "Model")}
+        self.trainer = self.store.put_execution_type(metadata_store_pb2.ExecutionType(name="Trainer"))
+
+    def model(self, declaration: dataset.Dataset, schema: schema_pb2.Schema) -> int:
+        uri = self.folder / f"schema-{len(list(self.folder.iterdir()))}"
+        uri.mkdir()
+        tfdv.write_schema_text(schema, str(uri / "schema.pbtxt"))
+        schema_artifact = metadata_store_pb2.Artifact(type_id=self.types["Schema"], uri=str(uri))
+        model = metadata_store_pb2.Artifact(type_id=self.types["Model"])
+        schema_artifact.id, model.id = self.store.put_artifacts([schema_artifact, model])
+        execution = metadata_store_pb2.Execution(type_id=self.trainer)
+        execution.custom_properties["custom_config"].string_value = json.dumps(
+            {"dataset": declaration.to_config()})
+        events = []
+        for kind, key, artifact in ((metadata_store_pb2.Event.INPUT, "schema", schema_artifact),
+                                    (metadata_store_pb2.Event.OUTPUT, "model", model)):
+            event = metadata_store_pb2.Event(type=kind)
+            event.path.steps.add().key = key
+            events.append((artifact, event))
+        self.store.put_execution(execution, events, [])
+        return model.id
+
+
+@pytest.fixture
+def trainers(tmp_path):
+    return Trainers(tmp_path)
+
+
+def _schema(**changes) -> schema_pb2.Schema:
+    """The taxi sample's curated schema with `changes` applied: column -> new type, or None to drop it."""
+    schema = tfdv.load_schema_text(TAXI.schema_file)
+    for name, kind in changes.items():
+        feature = tfdv.get_feature(schema, name)
+        if kind is None:
+            schema.feature.remove(feature)
+        else:
+            feature.ClearField("int_domain")
+            feature.type = kind
+    return schema
+
+
+def _resolve_with_store(trainers, served_id, candidate_id):
+    def as_tfx(artifact_id):
+        return next(m for m in [_model(served_id), _model(candidate_id)] if m.id == artifact_id)
+    served, candidate = as_tfx(served_id), as_tfx(candidate_id)
+    return baseline.BaselineModelStrategy().resolve_artifacts(trainers.store, {
+        baseline.CANDIDATE_KEY: [candidate], baseline.MODEL_KEY: [served, candidate],
+        baseline.BLESSING_KEY: [_blessing(served_id, True)]})[baseline.MODEL_KEY]
+
+
+def test_a_served_model_of_the_same_label_and_columns_is_the_baseline(trainers):
+    served = trainers.model(TAXI, _schema())
+    candidate = trainers.model(TAXI, _schema())  # another schema file, same columns and types
+    assert model_contract.change(trainers.store, served, candidate) is None
+    assert [m.id for m in _resolve_with_store(trainers, served, candidate)] == [served]
+
+
+def test_a_served_model_of_another_label_is_no_baseline_and_the_reason_names_both(trainers):
+    served = trainers.model(TAXI, _schema())
+    tips = dataclasses.replace(TAXI, label=dataset.Label(column="tips", task=dataset.Task.REGRESSION),
+                               features=tuple(f for f in TAXI.features if f.name != "tips"))
+    candidate = trainers.model(tips, _schema())
+    assert model_contract.change(trainers.store, served, candidate) == (
+        "that model predicts big_tipper (binary: tips > 0.2 x fare), this one tips (regression)")
+    assert _resolve_with_store(trainers, served, candidate) == []
+
+
+def test_a_served_model_that_reads_a_column_as_integers_cannot_read_it_written_as_floats(trainers):
+    served = trainers.model(TAXI, _schema())
+    candidate = trainers.model(TAXI, _schema(trip_seconds=schema_pb2.FLOAT, company=None))
+    assert model_contract.change(trainers.store, served, candidate) == (
+        "that model cannot read this run's data (columns this run's schema lacks: company; "
+        "columns of another type: trip_seconds int64 -> float32)")
+    assert _resolve_with_store(trainers, served, candidate) == []
+
+
+def test_a_model_whose_trainer_recorded_no_declaration_keeps_its_baseline(trainers):
+    candidate = trainers.model(TAXI, _schema())
+    unrecorded = trainers.store.put_artifacts([metadata_store_pb2.Artifact(type_id=trainers.types["Model"])])[0]
+    assert model_contract.change(trainers.store, unrecorded, candidate) is None
