@@ -157,6 +157,8 @@ def _runs(args: argparse.Namespace) -> int:
     record = runs.record(store, args.run_id, running)
     for line in runs.selection_lines(record, task, every_trial=True):
         print(line)
+    if record.not_compared:
+        print(record.not_compared)
     print(f"Run report: {run_report.write(store, record, config.report_dir, options.dataset(args))}")
     return 0
 

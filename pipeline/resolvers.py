@@ -76,7 +76,8 @@ NEW_CONTRACT = ("Not compared with the model served before it: {reason}. Evaluat
 def why_no_baseline(store: mlmd.MetadataStore, run_context_id: int, candidate_ids: List[int]) -> str:
     """Why run `run_context_id`'s candidates were compared with no served model although one was
     served before it ("" when none was, or when it was compared): `BaselineModelStrategy`'s decision
-    read back from the pipeline's artifacts in MLMD, for the run summary and report."""
+    read back from the pipeline's artifacts in MLMD, for the run summary and report. Only artifacts
+    older than the candidates count (ids grow): what the resolver saw, even after later pushes."""
     executions = store.get_executions_by_context(run_context_id)
     pipeline_type = store.get_context_type("pipeline").id
     pipeline = next((c for c in (store.get_contexts_by_execution(executions[0].id) if executions else [])
@@ -88,7 +89,7 @@ def why_no_baseline(store: mlmd.MetadataStore, run_context_id: int, candidate_id
     found: Dict[str, List[types.Artifact]] = {key: [] for key in keys.values()}
     for artifact in store.get_artifacts_by_context(pipeline.id):
         kind = artifact_types[artifact.type_id]
-        if kind.name in keys:
+        if kind.name in keys and (artifact.id < min(candidate_ids) or artifact.id in candidate_ids):
             found[keys[kind.name]].append(artifact_utils.deserialize_artifact(kind, artifact))
     found[CANDIDATE_KEY] = [a for a in found[MODEL_KEY] if a.id in candidate_ids]
     served = served_model(found)

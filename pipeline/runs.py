@@ -82,8 +82,10 @@ def _abandoned(execution, running: bool) -> bool:
     return execution.last_known_state in run_summary.UNFINISHED and not running
 
 
-def record(store: mlmd.MetadataStore, run_id: str, running_run_id: Optional[str] = None) -> RunRecord:
-    """What run `run_id` did; `running_run_id`: the run holding the pipeline's lock now, if any."""
+def record(store: mlmd.MetadataStore, run_id: str, running_run_id: Optional[str] = None,
+           why_not_compared: bool = True) -> RunRecord:
+    """What run `run_id` did; `running_run_id`: the run holding the pipeline's lock now, if any;
+    `why_not_compared`: look up why no served model was its baseline (the run table leaves it out)."""
     run = store.get_context_by_type_and_name("pipeline_run", run_id)
     executions = store.get_executions_by_context(run.id)
     types = {t.id: t.name for t in store.get_artifact_types()}
@@ -120,7 +122,7 @@ def record(store: mlmd.MetadataStore, run_id: str, running_run_id: Optional[str]
         evaluation=result,
         tuning=tuning_trials(store, run_id, list(summary.node_states)),
         not_compared=resolvers.why_no_baseline(store, run.id, [c.model_id for c in summary.candidates])
-        if result and not result.change else "",
+        if why_not_compared and result and not result.change else "",
     )
 
 
@@ -128,7 +130,7 @@ def records(store: mlmd.MetadataStore, running_run_id: Optional[str] = None,
             newest: Optional[int] = None) -> List[RunRecord]:
     """Every run (or the `newest` ones), newest first."""
     run_ids = run_summary.run_ids(store)[::-1][:newest]
-    return [record(store, run_id, running_run_id) for run_id in run_ids]
+    return [record(store, run_id, running_run_id, why_not_compared=False) for run_id in run_ids]
 
 
 def span_text(spans: List[int]) -> str:
