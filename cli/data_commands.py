@@ -24,8 +24,9 @@ def validate(args: argparse.Namespace) -> int:
         return 1
     dataset = options.dataset(args)
     missing = dataset.missing_values
-    current, previous = csv_files.latest_and_previous(args.path)
-    previous = args.previous or previous or _declared_data(dataset, current)
+    refused = _refused_spans(args, dataset.name)
+    current, previous = csv_files.latest_and_previous(args.path, refused)
+    previous = args.previous or previous or _declared_data(dataset, current, refused)
     schema_file = args.schema or dataset.schema_file
     curated = tfdv.load_schema_text(schema_file)
     serving = args.skew_against is not None
@@ -57,11 +58,20 @@ def validate(args: argparse.Namespace) -> int:
     return 1 if findings else 0
 
 
-def _declared_data(dataset, current: str):
+def _refused_spans(args: argparse.Namespace, pipeline_name: str):
+    """Spans the pipeline's data gate refused (and never accepted), from the runs recorded in the
+    work dir's ML Metadata: `validate` then takes the same drift reference as the gate."""
+    from pipeline import metadata_store, resolvers  # pylint: disable=import-outside-toplevel
+
+    uri = options.config_for_dataset_reports(args.work_dir, pipeline_name).resolved().metadata_uri
+    return resolvers.refused_spans(metadata_store.open_store(uri)) if metadata_store.exists(uri) else set()
+
+
+def _declared_data(dataset, current: str, refused):
     """The dataset's own data (its newest span): what drift is checked against when neither
     `--previous` nor an older span is given, as the pipeline checks a new run's data against the
-    data it accepted before. For a span of that data (or a file in one), the span before it; None
-    when there is none, the data is not there, or is `current` itself."""
+    data it accepted before. For a span of that data (or a file in one), the newest span before it
+    not in `refused`; None when there is none, the data is not there, or is `current` itself."""
     from models.dataset import DeclarationError  # pylint: disable=import-outside-toplevel
     from schema import csv_files  # pylint: disable=import-outside-toplevel
 
@@ -69,14 +79,16 @@ def _declared_data(dataset, current: str):
         root = dataset.data_root()
     except DeclarationError:
         return None
-    spans = [folder for _, folder in csv_files.spans(root)] if os.path.isdir(root) else []
+    spans = csv_files.spans(root) if os.path.isdir(root) else []
     here = os.path.realpath(current)
-    within = [i for i, folder in enumerate(spans)
+    within = [i for i, (_, folder) in enumerate(spans)
               if (here + os.sep).startswith(os.path.realpath(folder) + os.sep)]
     if within:
-        return spans[within[0] - 1] if within[0] > 0 else None
-    declared = spans[-1] if spans else root  # what a run reads (csv_files.latest_and_previous)
-    if not os.path.exists(declared) or os.path.realpath(declared) == here:
+        earlier = [folder for span, folder in spans[:within[0]] if span not in refused]
+        return earlier[-1] if earlier else None
+    accepted = [folder for span, folder in spans if span not in refused]
+    declared = accepted[-1] if accepted else None if spans else root  # what a run read last
+    if declared is None or not os.path.exists(declared) or os.path.realpath(declared) == here:
         return None
     return declared
 
@@ -173,7 +185,8 @@ def add_parsers(subparsers) -> None:
     check = subparsers.add_parser("validate", help="check a CSV file or folder against the schema")
     check.add_argument("path", help="CSV file, folder of CSV files, or folder of span-N/ folders")
     check.add_argument("--previous", help="CSV file or folder to check drift against (default: the "
-                                           "older span, else the dataset's own data)")
+                                           "newest older span the data gate did not refuse in the "
+                                           "runs under --work-dir, else the dataset's own data)")
     check.add_argument("--skew-against", metavar="TRAINING_DATA",
                        help="PATH is serving data (no label): check it and its skew vs this training data")
     options.add_dataset_option(check)

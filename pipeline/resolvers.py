@@ -143,6 +143,21 @@ def accepted_statistics(store: mlmd.MetadataStore, statistics_ids: List[int]) ->
     return {e.artifact_id for e in inputs if e.execution_id in passed_by}
 
 
+def refused_spans(store: mlmd.MetadataStore) -> Set[int]:
+    """Spans the data gate checked and never accepted: never a drift reference, for `validate` as
+    for `PreviousSpanStatisticsStrategy`."""
+    gates = [e.id for t in store.get_execution_types() if t.name.endswith("DataGate")
+             for e in store.get_executions_by_type(t.name)]
+    checked = list({e.artifact_id for e in store.get_events_by_execution_ids(gates)
+                    if e.type == metadata_store_pb2.Event.INPUT and e.path.steps
+                    and e.path.steps[0].key == GATE_STATISTICS_KEY})
+    if not checked:
+        return set()
+    spans = statistics_spans(store, checked)
+    accepted = {spans[a] for a in accepted_statistics(store, checked) if a in spans}
+    return {spans[a] for a in checked if a in spans} - accepted
+
+
 class PreviousSpanStatisticsStrategy(resolver.ResolverStrategy):
     """Statistics of the newest data the gate accepted before this run's data, so the data gate
     checks drift against it with the schema's comparators: the newest accepted older span (or an

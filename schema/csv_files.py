@@ -1,8 +1,8 @@
 """CSV files as the pipeline reads them: the layout of a data folder (`span-N/` folders, the files
 of one span), the header as CSV writers write it (quoted names, a byte-order mark), what TFX's CSV
 reader cannot parse or would misread (empty or header-only files, compressed files and other
-formats, undecodable bytes, a wrong delimiter, a space after every comma, a name used twice, a quote
-that never closes, a NUL byte, ragged rows, files whose headers differ) and a header that does not
+formats, UTF-16 and other undecodable bytes, a wrong delimiter, a space after every comma, a name
+used twice, a quote that never closes, a NUL byte, ragged rows, files whose headers differ) and a header that does not
 match the schema's columns (TFDV cannot tell an absent column from an empty optional one). Files with
 structural problems never reach CsvExampleGen; `schema/checks.py` checks the statistics of the rest
 (`schema/csv_statistics.py`). The checks stream each file, so
@@ -13,7 +13,7 @@ import csv
 import dataclasses
 import os
 import re
-from typing import Collection, Iterator, List, Optional, Sequence, Tuple
+from typing import AbstractSet, Collection, Iterator, List, Optional, Sequence, Tuple
 
 from tensorflow_metadata.proto.v0 import schema_pb2
 
@@ -35,6 +35,8 @@ PACKED = ((b"\x1f\x8b", "gzip-compressed", "decompress it with gunzip"),
 # UTF-8, with the byte-order mark that Excel's "CSV UTF-8" and Windows tools write dropped (else it
 # becomes part of the first column's name)
 ENCODING = "utf-8-sig"
+# Excel's "Unicode text" and Windows tools write UTF-16, which starts with one of these byte-order marks
+UTF16_MARKS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 
 
 def parse_header(first_line: bytes) -> List[str]:
@@ -55,13 +57,15 @@ def spans(data_root: str) -> List[Tuple[int, str]]:
     return sorted(found)
 
 
-def latest_and_previous(path: str) -> Tuple[str, Optional[str]]:
+def latest_and_previous(path: str, refused: AbstractSet[int] = frozenset()) -> Tuple[str, Optional[str]]:
     """What a run reads from `path` and what it is compared with for drift: in a folder of `span-N/`
-    folders the newest span and the one before it; else the file or folder itself, and nothing."""
+    folders the newest span and the newest earlier one not in `refused` (spans the data gate
+    refused are never a reference); else the file or folder itself, and nothing."""
     found = spans(path) if os.path.isdir(path) else []
     if not found:
         return path, None
-    return found[-1][1], (found[-2][1] if len(found) > 1 else None)
+    earlier = [folder for span, folder in found[:-1] if span not in refused]
+    return found[-1][1], (earlier[-1] if earlier else None)
 
 
 def data_files(folder: str) -> List[str]:
@@ -167,6 +171,11 @@ def check_csv_file(path: str, columns: Sequence[str] = (), dataset: str = "",
             if start.startswith(magic):
                 return [Finding(FILE, "Not a CSV file", f"{name} is {what}, not CSV text",
                                 f"plain CSV text ({action})", f"starts with {start[:4]!r}")]
+        if start.startswith(UTF16_MARKS):
+            return [Finding(FILE, "Undecodable bytes", f"{name} is UTF-16 text, not UTF-8",
+                            "UTF-8 encoded CSV (convert it, e.g. with pandas: pd.read_csv(FILE, "
+                            "encoding='utf-16').to_csv(NEW_FILE, index=False))",
+                            f"starts with the UTF-16 byte-order mark {start[:2]!r}")]
         f.seek(0)
         scan = _scan(f)
     if scan.undecodable:

@@ -138,7 +138,8 @@ def test_drifted_span_is_stopped_by_the_drift_comparator(span_workspace):
 
 def test_a_refused_span_is_not_what_the_next_span_is_compared_with(span_workspace):
     """After span-3 was refused, span-4, like the spans accepted before it, passes: drift is checked
-    against the newest span the gate accepted, never against refused data. It trains on a window of
+    against the newest span the gate accepted, never against refused data; `validate` takes the
+    same reference. It trains on a window of
     three spans (the next test checks which)."""
     workspace, data, header, halves = span_workspace
     if not os.path.isdir(os.path.join(data, "span-3")):
@@ -157,6 +158,10 @@ def test_a_refused_span_is_not_what_the_next_span_is_compared_with(span_workspac
     (reference,) = [e.artifact_id for e in store.get_events_by_execution_ids([latest.id])
                     if e.path.steps and e.path.steps[0].key == "previous_statistics"]
     assert resolvers.statistics_spans(store, [reference]) == {reference: 2}, "span-2, not span-3"
+    verdict = _validate(data, "--work-dir", workspace.work_dir,  # the gate's reference, from MLMD
+                        "--report", os.path.join(workspace.work_dir, "validate-span-4.html"))
+    assert verdict.returncode == 0, verdict.stdout + verdict.stderr[-2000:]
+    assert f"(drift vs {os.path.join(data, 'span-2')})" in verdict.stdout, verdict.stdout
 
 
 def _latest_io(store, node: str, kind, key: str) -> List[int]:
