@@ -166,8 +166,8 @@ def run(config: PipelineConfig, run_id: str,
         with metadata_server_fixes.applied(config.metadata_uri), temporary_files_removed_after():
             _LocalRunWithId(run_id).run(create_pipeline(config), run_options=run_options)
     except checks.DataValidationError as error:
-        run_summary.record_failure(store, run_id, gate.DataGate.__name__, str(error))
         told = report.naming_dataset(str(error), configs.dataset_flag(config.dataset_dir))
+        run_summary.record_failure(store, run_id, gate.DataGate.__name__, told)  # as `runs show` shows it
         raise PipelineFailed(f"the data gate stopped the run before Transform:\n{told}") from error
     except Exception as error:  # TFX re-raises the component's own error
         where = handler.report_failure() or "pipeline failed"

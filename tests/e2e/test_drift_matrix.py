@@ -15,7 +15,7 @@ import tensorflow_data_validation as tfdv
 
 from benchmarks import drift_cases, drift_matrix
 from models import dataset as dataset_module
-from pipeline import metadata_store
+from pipeline import metadata_store, run_summary, runs
 from pipeline.configs import PipelineConfig
 from serving import client, examples
 from serving import process as serving_server
@@ -107,6 +107,10 @@ def test_the_pipeline_gate_stops_the_span_before_anything_is_trained_or_pushed(p
     assert run.returncode == 1, run.stdout + run.stderr[-3000:]
     assert "the data gate stopped the run" in run.stderr and f"- {column}: " in run.stderr, run.stderr[-3000:]
     assert dataset.transforms() == transforms and snapshot(dataset.serving_dir) == served
+    store = metadata_store.open_store(PipelineConfig(work_dir=dataset.work_dir,
+                                                     pipeline_name=dataset.declaration.name).metadata_path)
+    kept = runs.record(store, run_summary.run_ids(store)[-1]).failure  # what `runs show` tells later
+    assert kept in run.stderr and f"--dataset {dataset.folder}" in kept, kept
 
 
 def _requests(dataset: Prepared, rows) -> List[bytes]:
