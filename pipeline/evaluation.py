@@ -44,15 +44,20 @@ def metric_name(key) -> str:
     return key.name
 
 
-def _failure_text(failure) -> str:
+def _failure_text(failure, baseline: Dict[str, float]) -> str:
+    """A failed threshold in words; a relative bound on the change against the served model is
+    compared with the relative change (against `baseline`, the served model's metrics)."""
     key, threshold = failure.metric_key, failure.metric_threshold
     value = failure.metric_value.double_value.value
     name = metric_name(key)
     if key.is_diff:
         change = threshold.change_threshold
-        allowed = (f"{change.relative.value:+.1%} relative" if change.HasField("relative")
-                   else f"{change.absolute.value:+.4f}")
-        return f"{name} change vs the served model {value:+.4f} is past the allowed {allowed}"
+        if change.HasField("relative"):
+            served = baseline.get(name)
+            relative = f" ({value / served:+.1%})" if served else ""
+            return (f"{name} change vs the served model {value:+.4f}{relative} is past the allowed "
+                    f"{change.relative.value:+.1%} relative")
+        return f"{name} change vs the served model {value:+.4f} is past the allowed {change.absolute.value:+.4f}"
     bounds = threshold.value_threshold
     if bounds.HasField("lower_bound") and value < bounds.lower_bound.value:
         return f"{name} {value:.4f} is below the threshold {bounds.lower_bound.value:.4f}"
@@ -102,7 +107,7 @@ def load(evaluation_uri: Optional[str]) -> Optional[Evaluation]:
     result.by_slice.sort()
     validation = tfma.load_validation_result(evaluation_uri)
     result.blessed = validation.validation_ok
-    result.failures = [_failure_text(f) for per_slice in validation.metric_validations_per_slice
+    result.failures = [_failure_text(f, result.baseline) for per_slice in validation.metric_validations_per_slice
                        for f in per_slice.failures]
     return result
 

@@ -1,6 +1,8 @@
 """A model that never predicts a class at its default decision is said, with what to do
 (pipeline/evaluation.py); metric names as TFMA's results carry them (tests/e2e/test_datasets.py
 checks them on real runs, where every class is predicted and nothing is said)."""
+from tensorflow_model_analysis.proto import config_pb2, metrics_for_slice_pb2, validation_result_pb2
+
 from pipeline import evaluation
 
 CLASSES = ("Adelie", "Chinstrap", "Gentoo")
@@ -55,3 +57,14 @@ def test_an_evaluation_on_few_rows_is_said_to_be_rough():
         "warning: evaluated on 16 rows only (the eval split): one row more or less "
         "right moves each metric by 6% or so")
     assert evaluation.warnings(_result({"accuracy": 0.75, "example_count": 70.0}), CLASSES) == {}
+
+
+def test_a_relative_bound_on_the_change_is_compared_with_the_relative_change():
+    """rmse 690.1 against the served model's 672.2: +17.9 is +2.7 %, past the allowed +1 %."""
+    failure = validation_result_pb2.ValidationFailure(
+        metric_key=metrics_for_slice_pb2.MetricKey(name="rmse", is_diff=True),
+        metric_threshold=config_pb2.MetricThreshold(change_threshold=config_pb2.GenericChangeThreshold(
+            relative={"value": 0.01}, direction=config_pb2.MetricDirection.LOWER_IS_BETTER)),
+        metric_value=metrics_for_slice_pb2.MetricValue(double_value={"value": 17.9495}))
+    assert evaluation._failure_text(failure, {"rmse": 672.2}) == (
+        "rmse change vs the served model +17.9495 (+2.7%) is past the allowed +1.0% relative")
