@@ -33,7 +33,9 @@ def to_example(row: Mapping[str, str], types: Mapping[str, int],
                 feature.bytes_list.value.append(text.encode())
         except ValueError:
             kind = schema_pb2.FeatureType.Name(types[name])
-            raise ValueError(f"column {name!r}: {text!r} is not a valid {kind} value") from None
+            hint = ("; if it means no value, list it under `missing_values` in dataset.yaml"
+                    if not any(c.isdigit() for c in text) else "")  # `NA`, `n.a.`, `-`: a word, no number
+            raise ValueError(f"column {name!r}: {text!r} is not a valid {kind} value{hint}") from None
     return example
 
 

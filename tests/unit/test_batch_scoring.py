@@ -105,7 +105,8 @@ def test_a_cell_that_is_not_its_columns_type_is_named_by_its_line_and_nothing_is
     out.write_text("an earlier result\n")
     with pytest.raises(batch_scoring.ScoringError) as raised:
         batch_scoring.score(path, str(out), TOY, SCHEMA, version_dir, profiles.beam_args(profile, {}))
-    assert str(raised.value) == "bad.csv line 12345: column 'trip_miles': 'twelve' is not a valid FLOAT value"
+    assert str(raised.value) == ("bad.csv line 12345: column 'trip_miles': 'twelve' is not a valid FLOAT "
+                                 "value; if it means no value, list it under `missing_values` in dataset.yaml")
     assert out.read_text() == "an earlier result\n"
     assert _leftovers(tmp_path) == []
 

@@ -31,6 +31,17 @@ def test_bad_values_and_unknown_columns_are_named(types):
         examples.to_example({"colour": "red"}, types)
 
 
+def test_a_word_among_numbers_is_told_how_to_read_it_as_no_value(types):
+    """R and spreadsheets write `NA` for a missing number: the dataset's `missing_values` reads it."""
+    with pytest.raises(ValueError) as raised:
+        examples.to_example({"fare": "NA"}, types)
+    assert str(raised.value) == ("column 'fare': 'NA' is not a valid FLOAT value; if it means no value, "
+                                 "list it under `missing_values` in dataset.yaml")
+    with pytest.raises(ValueError) as raised:
+        examples.to_example({"fare": "12.5.1"}, types)
+    assert str(raised.value) == "column 'fare': '12.5.1' is not a valid FLOAT value"
+
+
 def test_an_integer_column_takes_whole_numbers_and_refuses_fractions(types):
     """`7.0` (pandas writes an integer column with gaps so) is 7; `7.5` is not cut to 7."""
     for text in ("7", "7.0", "+7", " 7"):
