@@ -149,7 +149,7 @@ def _candidates(record: runs.RunRecord, task: Task) -> List[str]:
         out.append("</table>")
     for family, trials in record.tuning.items():
         keys = sorted({k for trial in trials for k in trial} - {"trial_id", "score"})
-        out += [f"<h2>Tuning: {html.escape(family)}</h2>",
+        out += [f"<h2>Tuning: {html.escape(family)}</h2>", f"<p>{html.escape(runs.objective_text(task))}</p>",
                 f"<table class='trials' id='trials-{html.escape(family)}'>",
                 report.row(["trial", "objective", *keys], "th")]
         out += [report.row([t["trial_id"], f"{t['score']:.4f}",

@@ -14,6 +14,7 @@ import ml_metadata as mlmd
 import tensorflow as tf
 from ml_metadata.proto import metadata_store_pb2
 
+from models import tuning
 from models.dataset import Task
 from pipeline import evaluation, metrics, resolvers, run_summary
 
@@ -199,6 +200,12 @@ def _values(trial: Dict) -> str:
     return ", ".join(f"{k}={value_text(v)}" for k, v in trial.items() if k not in ("trial_id", "score"))
 
 
+def objective_text(task: Task) -> str:
+    """What a trial's score is: KerasTuner's objective for `task`, e.g. `val_loss, lower is better`."""
+    objective = tuning.OBJECTIVE[task]
+    return f"score: {objective.name}, {'higher' if objective.direction == 'max' else 'lower'} is better"
+
+
 def selection_lines(record: RunRecord, task: Task, every_trial: bool = False) -> List[str]:
     """The run's tuning (best trial, or `every_trial`) and its candidates side by side: which one
     won and why. For the run summary and `runs show`."""
@@ -206,7 +213,7 @@ def selection_lines(record: RunRecord, task: Task, every_trial: bool = False) ->
     for family, trials in record.tuning.items():
         best = trials[0] if trials else {}
         lines.append(f"Tuning {family}: best of {len(trials)} trials scored "
-                     f"{best.get('score', float('nan')):.4f} ({_values(best)})")
+                     f"{best.get('score', float('nan')):.4f} ({_values(best)}); {objective_text(task)}")
         if every_trial:
             lines += [f"  trial {t['trial_id']}: {t['score']:.4f} ({_values(t)})" for t in trials]
     candidates = record.summary.candidates

@@ -115,7 +115,8 @@ def test_runs_show_lists_every_trial_and_the_candidates_side_by_side(runs):
     assert shown.returncode == 0, shown.stderr[-2000:]
     lines = shown.stdout.splitlines()
     for family in FAMILIES:
-        assert any(line.startswith(f"Tuning {family}: best of 2 trials scored") for line in lines)
+        assert any(line.startswith(f"Tuning {family}: best of 2 trials scored")
+                   and line.endswith("; score: val_loss, lower is better") for line in lines), lines
         assert any(line.startswith(f"  {family}: rmse ") for line in lines)
     assert len([line for line in lines if line.startswith("  trial ")]) == 2 * len(FAMILIES)
     assert any(line.startswith("Candidates: ") and "best blessed rmse" in line for line in lines)
