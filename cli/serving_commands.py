@@ -263,7 +263,7 @@ def add_parsers(subparsers) -> None:
 
     parser = subparsers.add_parser("predict", help="send CSV rows to a model server, print predictions")
     parser.add_argument("csv", help="CSV file with the dataset's columns: the label and excluded "
-                        "columns are left out, a column the schema does not know is refused")
+                        "columns are left out, and so is a column the schema does not know (with a note)")
     options.add_dataset_option(parser)
     parser.add_argument("--server", default=f"http://127.0.0.1:{commands.DEFAULTS.rest_port}",
                         help="http://host:port (REST) or grpc://host:port")
