@@ -10,10 +10,12 @@ makes them agree, but its macro average then looks the classes up without `top_k
 (KeyError). And a blessing bound needs a metric of the bound's name (`--min macro_f1=0.8`), which
 a metric configured here has.
 
-Averages are over the classes present in the slice's labels (a class absent from a slice has no
-recall there; scikit-learn would also average in a class that is only predicted, at precision 0);
-a class that is never predicted has precision 0, as in scikit-learn with `zero_division=0`. Rows
-count once each: example weights are not applied (the pipeline declares none).
+Averages are over the classes present in the slice's labels or predicted there, as scikit-learn's
+(`labels=None`, `zero_division=0`): a class the model predicts for rows of other classes counts at
+precision 0 even when the slice has none of its rows (averaging over the labels' classes alone hid
+those mistakes: a macro F1 above the accuracy); a score whose denominator is 0 is 0. A class neither
+present nor predicted is left out (NaN). Rows count once each: example weights are not applied (the
+pipeline declares none).
 """
 from typing import Dict, List, Optional, Sequence
 
@@ -57,15 +59,15 @@ def _computations(name: str = "macro_f1", score: str = "f1", classes: Sequence[s
 
 def scores(confusion: np.ndarray, score: str) -> np.ndarray:
     """Per-class `score` from a confusion matrix (rows: actual class, columns: predicted); NaN for
-    a class absent from the labels."""
+    a class neither in the labels nor predicted."""
     hits = np.diag(confusion).astype(float)
     actual, predicted = confusion.sum(axis=1), confusion.sum(axis=0)
+    precision = hits / np.maximum(predicted, 1)  # 0 where nothing was predicted (or nothing right)
+    recall = hits / np.maximum(actual, 1)
     with np.errstate(divide="ignore", invalid="ignore"):
-        precision = np.where(predicted > 0, hits / np.maximum(predicted, 1), 0.0)
-        recall = np.where(actual > 0, hits / np.maximum(actual, 1), np.nan)
         f1 = np.where(precision + recall > 0, 2 * precision * recall / (precision + recall), 0.0)
     chosen = {"precision": precision, "recall": recall, "f1": f1}[score]
-    return np.where(actual > 0, chosen, np.nan)
+    return np.where((actual > 0) | (predicted > 0), chosen, np.nan)
 
 
 class _ConfusionCombiner(beam.CombineFn):

@@ -52,6 +52,45 @@ def test_multiclass_macro_averages_carry_the_declared_bounds_and_the_class_names
     assert metrics.key_metrics(dataset.Task.MULTICLASS)[:2] == ("accuracy", "macro_f1")
 
 
+def _class_scores(labels, probabilities, names, score):
+    """ClassScores' output over (label, probabilities) rows, accumulated in two merged halves."""
+    import numpy as np  # pylint: disable=import-outside-toplevel
+    from tensorflow_model_analysis.metrics import metric_types  # pylint: disable=import-outside-toplevel
+
+    from pipeline import class_scores  # pylint: disable=import-outside-toplevel
+
+    (computation,) = class_scores.ClassScores(name=f"macro_{score}", score=score, classes=names).computations()
+    combiner = computation.combiner
+    halves = [combiner.create_accumulator(), combiner.create_accumulator()]
+    for i, (label, probability) in enumerate(zip(labels, probabilities)):
+        halves[i % 2] = combiner.add_input(halves[i % 2], metric_types.StandardMetricInputs(
+            labels=np.array([label]), predictions=probability.astype(np.float32),
+            example_weights=np.array([1.0])))
+    return {k.name: v for k, v in combiner.extract_output(combiner.merge_accumulators(halves)).items()}
+
+
+def test_a_class_predicted_for_a_slice_without_its_rows_counts_at_precision_zero_as_in_scikit_learn():
+    """Wine's eval half without class_2's rows, scored by a model that still predicts class_2 for
+    some of them: those mistakes lower the macro averages, as scikit-learn counts them."""
+    import numpy as np  # pylint: disable=import-outside-toplevel
+    from sklearn import datasets, linear_model, metrics as sk_metrics  # pylint: disable=import-outside-toplevel
+
+    features, labels = datasets.load_wine(return_X_y=True)
+    order = np.random.default_rng(0).permutation(len(labels))
+    train, test = order[::2], order[1::2]
+    model = linear_model.LogisticRegression(max_iter=200).fit(features[train][:, :2], labels[train])
+    test = test[labels[test] != 2]
+    probabilities = model.predict_proba(features[test][:, :2])
+    predicted = probabilities.argmax(axis=1)
+    assert (predicted == 2).sum() > 0, "the check needs rows wrongly called class_2"
+    names = ["class_0", "class_1", "class_2"]
+    expected = sk_metrics.precision_recall_fscore_support(labels[test], predicted, zero_division=0)
+    for score, wanted in zip(("precision", "recall", "f1"), expected[:3]):
+        found = _class_scores(labels[test], probabilities, names, score)
+        assert found[f"macro_{score}"] == pytest.approx(wanted.mean())
+        assert found[f"{score}[class_2]"] == 0.0
+
+
 def test_class_scores_equal_scikit_learns_on_a_real_classifier():
     """Wine (scikit-learn's bundled data), a logistic regression fitted on half and scored on the
     other half: each class's precision, recall and F1 of the class ranked first, and their macro
@@ -72,17 +111,11 @@ def test_class_scores_equal_scikit_learns_on_a_real_classifier():
     assert 0.4 < expected[1].mean() < 0.95, "the check needs a model that is neither perfect nor useless"
     names = ["class_0", "class_1", "class_2"]
     for score, wanted in zip(class_scores.SCORES, expected[:3]):
-        (computation,) = class_scores.ClassScores(name=f"macro_{score}", score=score,
-                                                  classes=names).computations()
-        combiner = computation.combiner
-        halves = [combiner.create_accumulator(), combiner.create_accumulator()]
-        for i, (label, probability) in enumerate(zip(labels[test], probabilities)):
-            halves[i % 2] = combiner.add_input(halves[i % 2], metric_types.StandardMetricInputs(
-                labels=np.array([label]), predictions=probability.astype(np.float32),
-                example_weights=np.array([1.0])))
-        found = {k.name: v for k, v in combiner.extract_output(combiner.merge_accumulators(halves)).items()}
+        found = _class_scores(labels[test], probabilities, names, score)
         assert found[f"macro_{score}"] == pytest.approx(wanted.mean())
         assert [found[f"{score}[{n}]"] for n in names] == pytest.approx(list(wanted))
+    (computation,) = class_scores.ClassScores(classes=names).computations()
+    combiner = computation.combiner
     # A label outside the classes (-1, which the gate stops first) is no row of any class.
     before = combiner.create_accumulator()
     after = combiner.add_input(combiner.create_accumulator(), metric_types.StandardMetricInputs(
