@@ -86,17 +86,34 @@ def value_shares(stats: Optional[Stats]) -> Dict[str, float]:
     return {b.label: b.sample_count / present for b in buckets} if present else {}
 
 
+NEW_VALUES_SHOWN = 3  # values a drifted categorical column did not have before, named in its finding
+
+
+def _distinct(distance: float, threshold: float) -> Tuple[str, str]:
+    """A distance and its threshold with the digits that tell them apart (0.0104 > 0.0100, not
+    0.01 > 0.01)."""
+    for digits in range(2, 6):
+        shown = f"{distance:.{digits}f}", f"{threshold:.{digits}f}"
+        if shown[0] != shown[1]:
+            return shown
+    return shown
+
+
 def what_moved(reason: anomalies_pb2.AnomalyInfo.Reason, before: Optional[Stats], after: Optional[Stats],
                distance: Optional[Tuple[float, float]]) -> str:
     """`reason` (a drift or skew anomaly) in words: the values that moved, then the distance."""
     kind = COMPARATOR_TYPES.get(reason.type)
-    scored = f" ({kind} {distance[0]:.2f} > {distance[1]:.2f})" if distance and kind else ""
+    scored = f" ({kind} {' > '.join(_distinct(*distance))})" if distance and kind else ""
     shares_before, shares_after = value_shares(before), value_shares(after)
     if kind and (shares_before or shares_after):  # categorical: the value whose share moved most
-        value = max(set(shares_before) | set(shares_after),
+        new = sorted((v for v in shares_after if v not in shares_before) if shares_before else (),
+                     key=lambda v: -shares_after[v])
+        named = (f"new values {', '.join(f'{v!r} {shares_after[v]:.1%}' for v in new[:NEW_VALUES_SHOWN])}"
+                 + (f" ({len(new)} in all)" if len(new) > NEW_VALUES_SHOWN else "") + "; ") if new else ""
+        value = max(set(shares_before) | (set(shares_after) - set(new)),
                     key=lambda v: abs(shares_after.get(v, 0.0) - shares_before.get(v, 0.0)))
-        return (f"{value!r} in {shares_before.get(value, 0.0):.1%} -> {shares_after.get(value, 0.0):.1%} "
-                f"of rows {scored.strip()}")
+        return (f"{named}{value!r} in {shares_before.get(value, 0.0):.1%} -> "
+                f"{shares_after.get(value, 0.0):.1%} of rows {scored.strip()}")
     if kind == JSD and before is not None and after is not None and \
             before.HasField("num_stats") and after.HasField("num_stats"):
         pairs = [("median", before.num_stats.median, after.num_stats.median)]

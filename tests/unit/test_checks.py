@@ -314,7 +314,8 @@ def test_serving_sample_is_checked_for_skew_against_training_data(tmp_path):
     ]
     cash = sum(row[payment] == "Cash" for row in requests) / len(requests)
     # What moved, in words: cash trips now recorded as card ones (either value moved by the cash share).
-    moved = re.match(r"'(Cash|Credit Card)' in ([\d.]+)% -> ([\d.]+)% of rows \(JSD ([\d.]+) > ([\d.]+)\)$",
+    moved = re.match(r"(?:new values [^;]+; )?'(Cash|Credit Card)' in ([\d.]+)% -> ([\d.]+)% of rows "
+                     r"\(JSD ([\d.]+) > ([\d.]+)\)$",
                      skewed[0].detail)
     assert moved, skewed[0].detail
     _, before, after, jsd, threshold = moved.groups()
@@ -414,3 +415,32 @@ def test_codes_without_a_declared_range_are_not_said_to_lie_in_0_0():
     assert "values in" not in checks._expected(tract, tfdv.load_schema_text(TAXI_SCHEMA))  # pylint: disable=protected-access
     hour = tfdv.get_feature(tfdv.load_schema_text(TAXI_SCHEMA), "trip_start_hour")
     assert "values in [0, 23]" in checks._expected(hour, tfdv.load_schema_text(TAXI_SCHEMA))  # pylint: disable=protected-access
+
+
+def test_a_drifted_category_names_the_values_it_did_not_have_before(tmp_path):
+    """A third of the cash trips exported as 'Cash ' (a trailing space): the finding names the new
+    value and its share, not only the old value whose share fell; the distance and its threshold
+    are shown with the digits that tell them apart."""
+    header, (before, after) = shuffled_slices(4, 3000, 3000)
+    payment = header.index("payment_type")
+    after = [row[:payment] + ["Cash " if row[payment] == "Cash" and i % 3 == 0 else row[payment]]
+             + row[payment + 1:] for i, row in enumerate(after)]
+    write_rows(str(tmp_path / "span-1"), [header] + before)
+    write_rows(str(tmp_path / "span-2"), [header] + after)
+    curated = tfdv.load_schema_text(TAXI_SCHEMA)
+    compared = distances.stats_options(curated)
+    previous = csv_statistics.statistics_of_csv(str(tmp_path / "span-1"), options=compared)
+    current = csv_statistics.statistics_of_csv(str(tmp_path / "span-2"), options=compared)
+    [drift] = [f for f in checks.check_statistics(current, curated, previous) if checks.is_drift(f)]
+    moved = re.match(r"new values 'Cash ' ([\d.]+)%; 'Cash' in ([\d.]+)% -> ([\d.]+)% of rows "
+                     r"\(JSD ([\d.]+) > ([\d.]+)\)$", drift.detail)
+    assert drift.feature == "payment_type" and moved, drift.detail
+    spaced, cash_before, cash_after, jsd, threshold = (float(v) for v in moved.groups())
+    share = 100 * sum(row[payment] == "Cash " for row in after) / sum(row[payment] != "" for row in after)
+    assert spaced == pytest.approx(share, abs=0.1) and cash_after < cash_before
+    assert jsd > threshold
+
+
+def test_a_distance_just_past_its_threshold_is_shown_with_the_digits_that_tell_them_apart():
+    assert distances._distinct(0.0104, 0.01) == ("0.0104", "0.0100")
+    assert distances._distinct(0.25, 0.1) == ("0.25", "0.10")
