@@ -33,7 +33,7 @@ def validate(args: argparse.Namespace) -> int:
     structural = csv_files.check_against_schema(current, curated, dataset.name, dataset.read_columns(),
                                                 "SERVING" if serving else "TRAINING")
     statistics = None
-    findings, steps = structural, report.FILE_NEXT_STEPS if structural else report.NEXT_STEPS
+    findings, steps = structural, report.FILE_NEXT_STEPS
     if not structural:
         compared = distances.stats_options(curated)
         statistics = csv_statistics.statistics_of_csv(current, missing, compared)
@@ -43,9 +43,10 @@ def validate(args: argparse.Namespace) -> int:
         else:
             previous_statistics = csv_statistics.statistics_of_csv(previous, missing, compared) if previous else None
             findings = checks.check_statistics(statistics, curated, previous_statistics)
-            if any(checks.is_drift(f) for f in findings):
-                steps += schema_text.small_sample_note(schema_file, min(
-                    statistics.datasets[0].num_examples, previous_statistics.datasets[0].num_examples))
+        steps = report.next_steps(findings)
+        if not serving and any(checks.is_drift(f) for f in findings):
+            steps += schema_text.small_sample_note(schema_file, min(
+                statistics.datasets[0].num_examples, previous_statistics.datasets[0].num_examples))
         findings = cell_lines.located(findings, current, curated, missing)
     title = f"Data validation of {current}" + (
         f" (serving skew vs {args.skew_against})" if serving

@@ -73,7 +73,7 @@ def next_steps(findings: Sequence[checks.Finding], schema, schema_path: str = ""
     """What to do; for text among numbers, how to find its lines (statistics carry none, and the
     gate reads statistics, not the file: `validate` reads the file again for them); for drift on a
     split of `drift_rows` rows far smaller than the thresholds were calibrated for, that too."""
-    steps = report.NEXT_STEPS
+    steps = report.next_steps(findings)
     if any(checks.is_type_problem(finding, schema) for finding in findings):
         steps += LINES_HINT
     if drift_rows and any(checks.is_drift(finding) for finding in findings):

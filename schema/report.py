@@ -10,7 +10,7 @@ from typing import List, Optional, Sequence
 import tensorflow as tf
 from tensorflow_metadata.proto.v0 import statistics_pb2
 
-from schema.checks import Finding
+from schema.checks import Finding, is_drift
 
 STYLE = """body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;margin:1em 0}
 td,th{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top}
@@ -22,6 +22,20 @@ FILE_NEXT_STEPS = "What to do: correct the file(s) named above; nothing was read
 NEXT_STEPS = ("What to do: correct the data; or, where the change is real and expected, accept it in "
               "the schema: `tfxpipe schema-diff DATA --write` (new values, wider ranges; it says what "
               "only the data can fix), `tfxpipe calibrate --write` (drift thresholds), or edit schema.pbtxt.")
+
+
+DRIFT_NEXT_STEPS = ("What to do: find out why these columns moved. Data that is wrong (a unit, an export, a "
+                    "join) is to be corrected. A change that is real and expected is accepted in schema.pbtxt: "
+                    "raise the column's drift threshold (its `drift_comparator`), or remove the comparator "
+                    "of a column that moves by design (a year, a running count); `tfxpipe calibrate --write` "
+                    "only sets thresholds from the data's own sampling noise, and `schema-diff` changes no "
+                    "threshold.")
+
+
+def next_steps(findings: Sequence[Finding]) -> str:
+    """What to do about `findings`: drift alone is not accepted the way new values or wider ranges
+    are (`schema-diff` proposes no threshold), so it gets its own advice."""
+    return DRIFT_NEXT_STEPS if findings and all(is_drift(f) for f in findings) else NEXT_STEPS
 
 
 SUGGESTED = ("`tfxpipe calibrate", "`tfxpipe schema-diff", "`tfxpipe validate")

@@ -78,6 +78,8 @@ def test_drift_on_a_split_far_smaller_than_calibrated_for_says_so_and_how_to_cal
     assert steps.endswith(" Drift was measured on 400 rows, fewer than the 6,001 its thresholds were calibrated "
                           "for, and smaller samples differ more by chance: if nothing changed, calibrate for "
                           "this size, `tfxpipe calibrate --span-rows 500 --write`."), steps
-    assert gate.next_steps(found, schema, TAXI_SCHEMA, drift_rows=6001) == report.NEXT_STEPS
+    # Drift alone: schema-diff and calibrate accept no real change; the comparator is what to edit.
+    assert gate.next_steps(found, schema, TAXI_SCHEMA, drift_rows=6001) == report.DRIFT_NEXT_STEPS
+    assert "`drift_comparator`" in report.DRIFT_NEXT_STEPS
     no_drift = [f for f in found if not checks.is_drift(f)]
     assert gate.next_steps(no_drift, schema, TAXI_SCHEMA, drift_rows=400) == report.NEXT_STEPS
