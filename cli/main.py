@@ -13,11 +13,12 @@ import dataclasses
 import json
 import os
 import sys
+import tempfile
 import time
 from typing import List, Optional, Tuple
 
 from cli import cluster_commands, data_commands, options, score_command, serving_commands
-from pipeline import metadata_store, profiles, progress
+from pipeline import configs, metadata_store, profiles, progress
 from pipeline.configs import ConfigError, PipelineConfig, check_hyperparameters
 from serving import process_exit
 
@@ -233,6 +234,15 @@ def config_from_args(args: argparse.Namespace) -> PipelineConfig:
     return config
 
 
+# Commands whose libraries (TFDV's C++ statistics, Beam's workers) write to the process's stderr
+# directly, past TF_CPP_MIN_LOG_LEVEL (absl's "All log messages before absl::InitializeLog()", TFDV's
+# feature_util warnings): their native output goes to a log file (`--verbose` shows it instead), kept
+# only when something was written. `run` and `resume` divert their own (`_run`); `serve` keeps its
+# console.
+NATIVE_LOGS_DIVERTED = ("init", "validate", "schema-diff", "calibrate", "monitor", "score", "predict",
+                        "runs", "compile")
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     verbose = "--verbose" in argv  # before or after the command: `make run ARGS=--verbose` works
@@ -251,8 +261,13 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = parser.parse_args(argv)
     args.verbose = verbose
     progress.configure_logging(verbose)
+    native_log = None if verbose or args.command not in NATIVE_LOGS_DIVERTED else os.path.join(
+        os.path.join(configs.absolute_path(args.work_dir), "logs") if getattr(args, "work_dir", None)
+        else os.path.join(tempfile.gettempdir(), "tfxpipe-logs"),  # `init` makes no work dir
+        f"{args.command}-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}.log")
     try:
-        return args.handler(args)
+        with progress.process_output_to(native_log):
+            return args.handler(args)
     except (profiles.ProfileError, ConfigError, metadata_store.MetadataStoreError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

@@ -1,6 +1,8 @@
 """Structural CSV checks and the readable report, on files made from the bundled data."""
 import os
 import re
+import subprocess
+import sys
 import tempfile
 import tracemalloc
 
@@ -444,3 +446,20 @@ def test_a_drifted_category_names_the_values_it_did_not_have_before(tmp_path):
 def test_a_distance_just_past_its_threshold_is_shown_with_the_digits_that_tell_them_apart():
     assert distances._distinct(0.0104, 0.01) == ("0.0104", "0.0100")
     assert distances._distinct(0.25, 0.1) == ("0.25", "0.10")
+
+
+def test_validate_keeps_native_library_warnings_off_the_console_and_in_a_log(tmp_path):
+    """Hours exported as `7.0`: TFDV's C++ code warns (through absl, past TF_CPP_MIN_LOG_LEVEL) that
+    the column's drift comparator has no histogram. The console shows the finding only; the warning
+    is in the command's log under the work dir."""
+    header, (before, after) = shuffled_slices(2, 2000, 2000)
+    hour = header.index("trip_start_hour")
+    after = [row[:hour] + [f"{float(row[hour]):.1f}" if row[hour] else ""] + row[hour + 1:] for row in after]
+    write_rows(str(tmp_path / "data" / "span-1"), [header] + before)
+    write_rows(str(tmp_path / "data" / "span-2"), [header] + after)
+    done = subprocess.run([sys.executable, "-m", "cli", "validate", str(tmp_path / "data"),
+                           "--work-dir", str(tmp_path / "work")], capture_output=True, text=True, check=False)
+    assert done.returncode == 1 and "- trip_start_hour: " in done.stdout, done.stdout + done.stderr
+    assert done.stderr == ""
+    (log,) = os.listdir(tmp_path / "work" / "logs")
+    assert "feature_util" in (tmp_path / "work" / "logs" / log).read_text()
