@@ -7,6 +7,7 @@ import re
 from datetime import datetime, timezone
 from typing import Counter, Dict, List, Optional, Sequence, Tuple
 
+import pandas as pd
 from tensorflow_metadata.proto.v0 import schema_pb2, statistics_pb2
 
 from schema.cell_counts import ColumnCells, ColumnType, column_type, is_number
@@ -22,13 +23,19 @@ ID_SHARE, ID_MIN_ROWS = 0.95, 20  # distinct values / present rows from which a 
 # amounts of a small table are all distinct too, but spread wider (employment 129,726..143,093 in
 # 120 monthly rows): they stay numeric.
 ID_SPREAD = 2
+# A column named as an identifier (`id`, `PID`, `user_id`, `customerId`, `key`: a whole word of its
+# name, not `width` or `paid`) is one when its values are distinct (ID_SHARE), however they are spread
+# (counties numbered 561..3052); an all-distinct column not named so may be a measurement
+ID_WORDS = frozenset({"id", "pid", "uid", "uuid", "guid", "key", "identifier"})
+NAME_WORDS = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")  # user_id, customerId, PID, HTTPStatus
 DATE_SHARE = 0.8  # share of a string column's values that must look like dates
-# Integer codes (hours, months, ratings, grades): at most 32 distinct values in [0, 1000] that fill at
-# least half of 0..their largest (codes count from 0 or 1; the model gives each of 0..max an id of its
-# own). Fewer values spread wider, or far from 0, are a quantity seen in a small sample (ages 15..87
-# in 63 rows: 30 values; wheelbases 90..119 in inches; two-digit years 63..92), which a model reads
-# better as a number than as unrelated codes, and whose next value is no unknown code.
-MAX_CODES, MAX_CODE, CODE_FILL = 32, 1000, 0.5
+# Integer codes (hours, months, ratings, grades): at most 32 distinct values in [0, 1000], the least 0
+# or 1 (codes count from there), that fill at least half of 0..their largest (the model gives each of
+# 0..max an id of its own). Fewer values spread wider, or starting past 1, are a quantity seen in a
+# small sample (ages 15..87 in 63 rows: 30 values; wheelbases 90..119 in inches; two-digit years
+# 63..92; highway mpg 12..44), which a model reads better as a number than as unrelated codes, and
+# whose next value (47 mpg) is no unknown code.
+MAX_CODES, MAX_CODE, CODE_FILL, FIRST_CODES = 32, 1000, 0.5, (0, 1)
 MAX_VOCAB, HASH_BUCKETS = 1000, 100
 HASH_SHARE = 0.5  # strings with more distinct values than half their rows: hashed, not a vocabulary
 CALENDAR = "the model would learn calendar time; add calendar columns to the CSV if they matter"
@@ -40,6 +47,9 @@ EPOCH = (946684800, 4102444800)  # 2000-01-01 and 2100-01-01 in seconds since 19
 TIME_UNITS = {"seconds": 1, "milliseconds": 1000}
 DATE = re.compile(r"\d{4}(-\d{2}-|/\d{2}/)\d{2}([ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?"
                   r"|\d{1,2}/\d{1,2}/\d{4}( \d{1,2}:\d{2}(:\d{2})?( ?[AaPp][Mm])?)?")
+# Dates as European spreadsheets, monthly reports and US exports write them (31.01.2011, Jan 2011,
+# January 2011, Jan 31 2011): strptime formats, parsed by pandas
+WRITTEN_DATES = ("%d.%m.%Y", "%b %Y", "%B %Y", "%b %d %Y")
 Stats = statistics_pb2.FeatureNameStatistics
 INT, FLOAT, STRING = Stats.INT, Stats.FLOAT, Stats.STRING
 
@@ -82,8 +92,17 @@ def present_count(stat: Optional[Stats]) -> int:
 
 
 def _is_date(cells: Counter) -> bool:
-    dates = sum(n for value, n in cells.items() if DATE.fullmatch(value.strip()))
-    return dates >= DATE_SHARE * sum(cells.values())
+    """Whether at least DATE_SHARE of the counted cells are dates (DATE or WRITTEN_DATES)."""
+    values = pd.Series([value.strip() for value in cells], dtype=object)
+    dated = values.map(lambda value: bool(DATE.fullmatch(value)))
+    for written in WRITTEN_DATES:
+        dated |= pd.to_datetime(values, format=written, errors="coerce").notna()
+    return sum(n for n, is_date in zip(cells.values(), dated) if is_date) >= DATE_SHARE * sum(cells.values())
+
+
+def is_identifier_name(column: str) -> bool:
+    """Whether a word of the column's name (ID_WORDS) says it identifies the row."""
+    return any(word.lower() in ID_WORDS for word in NAME_WORDS.findall(column))
 
 
 def time_unit(stat: Stats) -> Optional[str]:
@@ -182,12 +201,16 @@ def feature_decision(column: str, stat: Optional[Stats], cells: Counter, rows: i
         if high - low + 1 <= ID_SPREAD * distinct:
             return None, (f"ID-like ({distinct} distinct values in {present} rows, numbered "
                           f"{low}..{high})"), distinct
+        if is_identifier_name(column):
+            return None, (f"ID-like ({distinct} distinct values in {present} rows, {low}..{high}, "
+                          "named as an identifier)"), distinct
     if kind == FLOAT:
         low, high = stat.num_stats.min, stat.num_stats.max
         return {"kind": "numeric"}, f"numeric (float values from {low:g} to {high:g}{gaps})", distinct
     if kind == INT:
         low, high = int(stat.num_stats.min), int(stat.num_stats.max)
-        if distinct <= MAX_CODES and low >= 0 and high <= MAX_CODE and distinct >= CODE_FILL * (high + 1):
+        if distinct <= MAX_CODES and low in FIRST_CODES and high <= MAX_CODE and \
+                distinct >= CODE_FILL * (high + 1):
             return ({"kind": "categorical_int", "max_value": high},
                     f"categorical_int, max_value {high} (integer codes: {distinct} distinct values in "
                     f"{low}..{high}{gaps})", distinct)

@@ -20,7 +20,8 @@ import yaml
 from tensorflow_metadata.proto.v0 import schema_pb2
 
 from models import dataset as ds
-from schema import calibration, cell_counts, cell_lines, csv_files, csv_statistics, ranges, schema_draft, schema_text
+from schema import calibration, cell_counts, cell_lines, csv_files, csv_statistics, ranges, schema_draft, \
+    schema_text, written_numbers
 from schema.cell_counts import ColumnCells, ColumnType
 from schema.columns import HASH_SHARE, MISSING_TOKENS, InitError, feature_decision, is_few, label_decision, \
     may_be_numbers, missing_tokens, present_count
@@ -149,6 +150,7 @@ def infer(path: str, label: str, task: str = "auto", name: Optional[str] = None,
     decisions += [f"missing values: {t!r} read as missing (--missing-value)" if any(
         columns[c].counts[t] for c in header) else f"missing values: {t!r} (--missing-value) is in no cell "
         "of the data: read as missing if it comes" for t in given]
+    written_numbers.refuse_numbers_written_for_people(path, header, columns, missing_values, text_columns)
     _refuse_misfits_among_numbers(path, header, columns, missing_values, rows, text_columns)
     cells = {c: collections.Counter({v: n for v, n in columns[c].counts.items() if v not in missing_values})
              for c in header}

@@ -11,7 +11,8 @@ from tensorflow_metadata.proto.v0 import schema_pb2
 
 from benchmarks import public_datasets
 from models import dataset as ds
-from schema import calibration, cell_counts, checks, columns, csv_files, csv_statistics, distances, infer
+from schema import calibration, cell_counts, checks, columns, csv_files, csv_statistics, distances, infer, \
+    written_numbers
 
 ROWS = 600
 
@@ -625,3 +626,122 @@ def test_a_label_text_column_or_missing_word_the_data_does_not_have_is_told(tmp_
     draft = infer.infer(path, "species", missing=["n.a."])
     assert "missing values: 'n.a.' (--missing-value) is in no cell of the data: read as missing if it comes" \
         in draft.decisions
+
+
+def test_integers_that_fill_a_range_starting_past_1_are_a_quantity_not_codes(tmp_path):
+    """vega_datasets' cars: cylinders 3..8, and accelerations rounded to whole seconds 8..25, fill
+    half of 0..their largest as codes do, but codes count from 0 or 1 (hours, months, ratings): read
+    as codes, a later 10-cylinder engine or 26 s would be an unknown code, refused by the gate."""
+    import vega_datasets  # pylint: disable=import-outside-toplevel
+
+    frame = pd.read_json(os.path.join(os.path.dirname(vega_datasets.__file__), "_data", "cars.json"))
+    frame["Acceleration"] = frame["Acceleration"].round().astype(int)
+    draft = infer.infer(_csv(tmp_path, frame, "cars.csv"), "Origin")
+    assert _decision(draft, "Cylinders") == "Cylinders: numeric (integers, 5 distinct from 3 to 8)"
+    assert _decision(draft, "Acceleration") == "Acceleration: numeric (integers, 17 distinct from 8 to 25)"
+
+
+def _penguin_measurements(folder) -> pd.DataFrame:
+    """palmerpenguins as the package ships it, read as numbers (empty where `NA`)."""
+    public_datasets.PENGUINS.write_csv(str(folder / "shipped.csv"))
+    return pd.read_csv(folder / "shipped.csv")
+
+
+@pytest.mark.parametrize("written, write, told, read", [
+    ("decimal commas", lambda frame, path: frame.to_csv(path, index=False, decimal=","),
+     "4 column(s) hold numbers written for people to read, which TFX's CSV reader takes for text, every "
+     "number a category of its own: decimal commas in 'bill_length_mm' (line 2: '39,1'), 'bill_depth_mm' "
+     "(line 2: '18,7'), 'flipper_length_mm' (line 2: '181,0'), 'body_mass_g' (line 2: '3750,0'): convert "
+     "the file, e.g. with pandas: pd.read_csv(FILE, decimal=',', thousands='.')", {"decimal": ",", "thousands": "."}),
+    ("thousands separators", lambda frame, path: frame.assign(
+        body_mass_g=frame["body_mass_g"].map("{:,.0f}".format, na_action="ignore")).to_csv(path, index=False),
+     "1 column(s) hold numbers written for people to read, which TFX's CSV reader takes for text, every "
+     "number a category of its own: thousands separators in 'body_mass_g' (line 2: '3,750'): convert the "
+     "file, e.g. with pandas: pd.read_csv(FILE, thousands=',')", {"thousands": ","}),
+])
+def test_a_column_of_numbers_written_with_decimal_commas_or_thousands_separators_is_refused_with_the_conversion(
+        tmp_path, written, write, told, read):
+    """Read as text, each such number would be a category of its own; the pandas call init names
+    reads the file back as the numbers it holds."""
+    frame = _penguin_measurements(tmp_path)
+    path = str(tmp_path / f"{written}.csv")
+    write(frame, path)
+    with pytest.raises(infer.InitError) as refused:
+        infer.infer(path, "species")
+    assert str(refused.value) == f"{told}.to_csv(NEW_FILE, index=False); then run init on the converted file"
+    pd.testing.assert_frame_equal(pd.read_csv(path, **read), frame)
+
+
+def test_text_with_commas_and_plain_numbers_are_not_numbers_written_for_people(tmp_path):
+    """palmerpenguins' raw table: stages written with a comma and a number ("Adult, 1 Egg Stage"),
+    integers, decimals, IDs and comments; none is a column of numbers written with commas."""
+    path = str(tmp_path / "raw.csv")
+    public_datasets.PENGUINS_RAW.write_csv(path)
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    assert frame["Stage"].str.contains(",").all()
+    written = {}
+    for column in frame.columns:
+        cells = cell_counts.ColumnCells(("", "NA"))
+        cells.add(list(frame[column]))
+        written[column] = written_numbers.writing(cells, ["", "NA"])
+    assert written == {column: None for column in frame.columns}
+
+
+def test_dates_written_with_dots_or_month_names_are_excluded_as_dates(tmp_path):
+    """palmerpenguins' raw table's egg dates as European spreadsheets (11.11.2007) and monthly
+    reports (Nov 2007, November 2007) write them, and vega_datasets' stock prices' dates as the
+    package ships them (Jan 1 2000)."""
+    import vega_datasets  # pylint: disable=import-outside-toplevel
+
+    path = str(tmp_path / "raw.csv")
+    public_datasets.PENGUINS_RAW.write_csv(path)
+    frame = pd.read_csv(path)
+    stocks = pd.read_csv(os.path.join(os.path.dirname(vega_datasets.__file__), "_data", "stocks.csv"))
+    laid = pd.to_datetime(frame["Date Egg"])
+    dates = {"laid": laid.dt.strftime("%d.%m.%Y"), "laid_month": laid.dt.strftime("%b %Y"),
+             "laid_month_name": laid.dt.strftime("%B %Y"), "priced": stocks["date"].head(len(frame))}
+    frame = frame[["Species", "Culmen Length (mm)"]].assign(**dates)
+    draft = infer.infer(_csv(tmp_path, frame, "dated.csv"), "Species")
+    assert draft.declaration["excluded"] == {column: columns.DATE_REASON for column in dates}
+
+
+def test_distinct_integers_named_as_an_identifier_are_excluded_however_they_are_spread(tmp_path):
+    """palmerpenguins' raw table numbers its samples per species (1..152): species and number make
+    an ID, 1001..3124, as counties' PIDs are made (not the row numbers: 344 values over 2124). Its
+    name says what it is; the sample numbers, which repeat, stay numeric."""
+    path = str(tmp_path / "raw.csv")
+    public_datasets.PENGUINS_RAW.write_csv(path)
+    frame = pd.read_csv(path)
+    species = frame["Species"].astype("category").cat.codes + 1
+    frame = frame[["Island", "Sample Number", "Culmen Length (mm)"]]
+    frame.insert(0, "PID", species * 1000 + frame["Sample Number"])
+    draft = infer.infer(_csv(tmp_path, frame, "identified.csv"), "Island")
+    assert draft.declaration["excluded"] == {
+        "PID": "ID-like (344 distinct values in 344 rows, 1001..3124, named as an identifier)"}
+    assert draft.declaration["features"]["Sample Number"] == {"kind": "numeric"}
+
+
+@pytest.mark.parametrize("name, is_identifier", [
+    ("id", True), ("ID", True), ("PID", True), ("user_id", True), ("customerId", True), ("CustomerID", True),
+    ("key", True), ("Individual ID", True), ("width", False), ("valid", False), ("paid", False),
+    ("monkey", False), ("Sample Number", False)])
+def test_a_column_is_named_an_identifier_by_a_word_of_its_name_not_by_letters_inside_one(name, is_identifier):
+    assert columns.is_identifier_name(name) is is_identifier
+
+
+def test_a_utf16_file_is_refused_as_such_with_how_to_convert_it_by_init_and_by_the_gate(tmp_path, penguins):
+    """Excel's "Unicode text" and Windows tools write UTF-16. The check is the gate's (`run`,
+    `validate`, `score`), and the conversion it names gives a file the gate accepts."""
+    _, frame, _ = penguins
+    path = str(tmp_path / "penguins.csv")
+    frame.to_csv(path, index=False, encoding="utf-16")
+    with pytest.raises(infer.InitError) as refused:
+        infer.infer(path, "species")
+    assert str(refused.value) == (
+        "penguins.csv is UTF-16 text, not UTF-8 (starts with the UTF-16 byte-order mark b'\\xff\\xfe'); "
+        "expected UTF-8 encoded CSV (convert it, e.g. with pandas: pd.read_csv(FILE, encoding='utf-16')"
+        ".to_csv(NEW_FILE, index=False)): fix the file")
+    assert [f.detail for f in csv_files.check_csv_file(path)] == ["penguins.csv is UTF-16 text, not UTF-8"]
+    converted = str(tmp_path / "converted.csv")
+    pd.read_csv(path, encoding="utf-16", keep_default_na=False).to_csv(converted, index=False)
+    assert csv_files.check_csv_file(converted) == []
