@@ -68,7 +68,8 @@ def score(args: argparse.Namespace) -> int:
     print(f"Scored {scored.rows:,} rows in {scored.seconds:.1f} s: {out}")
     print(f"Added columns: {', '.join(batch_scoring.prediction_columns(dataset))}")
     if scored.passed_through:
-        print(f"Written back as read, not sent to the model: {', '.join(scored.passed_through)}")
+        print("Written back as read, not sent to the model: "
+              + ", ".join(name or csv_files.UNNAMED for name in scored.passed_through))
     has_label = set(dataset.label.source_columns) <= set(scored.passed_through)
     if scored.outside_range:
         print(ranges.outside_warning(scored.outside_range, scored.rows, scored.bounds, args.csv, has_label,

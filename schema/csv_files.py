@@ -86,6 +86,11 @@ def _listed(names: Sequence[str], width: int = 120) -> str:
     return ", ".join(shown)
 
 
+UNNAMED = "(unnamed column)"
+UNNAMED_COLUMN = ("an unnamed column, most often a row index (pandas' to_csv writes one unless given "
+                  "index=False)")
+
+
 def _header_findings(name: str, header: List[str], columns: Sequence[str], dataset: str = "",
                      optional: Collection[str] = ()) -> List[Finding]:
     shown = _listed(header)
@@ -100,8 +105,9 @@ def _header_findings(name: str, header: List[str], columns: Sequence[str], datas
                         f"--dataset", f"the columns of dataset '{dataset}'", f"header: {shown}")]
     return [Finding(c, "Column missing", f"{name} has no '{c}' column", f"a '{c}' column",
                     f"header: {shown}") for c in missing] + [
-            Finding(c, UNEXPECTED_COLUMN, f"{name} has a '{c}' column the schema does not know",
-                    "only the schema's columns", f"header: {shown}") for c in unexpected]
+            Finding(c or UNNAMED, UNEXPECTED_COLUMN, f"{name} has a '{c}' column the schema does not know"
+                    if c else f"{name} has {UNNAMED_COLUMN}", "only the schema's columns", f"header: {shown}")
+            for c in unexpected]
 
 
 @dataclasses.dataclass

@@ -147,6 +147,15 @@ def test_missing_and_unexpected_columns_are_named(tmp_path):
     assert sorted(_problems(tmp_path)) == [("company", "Column missing"), ("firm", "Unexpected column")]
 
 
+def test_a_row_index_written_by_pandas_is_named_as_such_not_as_a_blank_column(tmp_path):
+    frame = pd.DataFrame(taxi_rows(5)[1:], columns=taxi_rows(5)[0])
+    frame.to_csv(tmp_path / "indexed.csv")  # pandas' default: the index first, its name empty
+    [finding] = csv_files.check_csv_file(str(tmp_path / "indexed.csv"), frame.columns.tolist())
+    assert (finding.feature, finding.problem) == (csv_files.UNNAMED, csv_files.UNEXPECTED_COLUMN)
+    assert finding.detail == ("indexed.csv has an unnamed column, most often a row index (pandas' to_csv "
+                              "writes one unless given index=False)")
+
+
 def test_a_long_header_is_shown_by_whole_names_and_says_how_many_more(tmp_path):
     from sklearn import datasets  # pylint: disable=import-outside-toplevel
 
