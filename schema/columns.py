@@ -37,6 +37,7 @@ DATE_SHARE = 0.8  # share of a string column's values that must look like dates
 # whose next value (47 mpg) is no unknown code.
 MAX_CODES, MAX_CODE, CODE_FILL, FIRST_CODES = 32, 1000, 0.5, (0, 1)
 MAX_VOCAB, HASH_BUCKETS = 1000, 100
+FEW_CLASS_ROWS = 5  # a class with fewer rows may have none in the eval split, and its scores mean little
 HASH_SHARE = 0.5  # strings with more distinct values than half their rows: hashed, not a vocabulary
 CALENDAR = "the model would learn calendar time; add calendar columns to the CSV if they matter"
 DATE_REASON = f"date: {CALENDAR}"
@@ -155,6 +156,14 @@ def label_decision(column: str, stat: Optional[Stats], cells: Counter, task: str
         raise InitError(f"--task binary needs a label with two values; {column!r} has {len(values)}: "
                         "use --task multiclass")
     shown = ", ".join(values[:10]) + (", ..." if len(values) > 10 else "")
+    rows_of = collections.Counter()
+    for cell, n in cells.items():
+        rows_of[str(int(float(cell))) if numbers else cell] += n
+    rare = [f"{v} ({rows_of[v]})" for v in values if rows_of[v] < FEW_CLASS_ROWS]
+    if rare:
+        hint += (f"; {len(rare)} class(es) with fewer than {FEW_CLASS_ROWS} rows, too few to learn or "
+                 f"to measure: {', '.join(rare[:5])}{', ...' if len(rare) > 5 else ''}; merge them or "
+                 "gather more rows")
     return task, values, f"{column}: label, {task} with {len(values)} classes ({shown}{hint})"
 
 

@@ -170,6 +170,19 @@ def test_a_column_with_one_gap_is_never_said_to_be_100_percent_present(tmp_path)
     assert _decision(draft, "bill_length_mm").endswith(f", {share:.1%} present)") and share > 0.995
 
 
+def test_classes_with_too_few_rows_to_learn_or_measure_are_named_with_their_counts(tmp_path):
+    """palmerpenguins with all but 3 Chinstraps left out: init drafts the label and names the class
+    whose eval split may hold none of its rows."""
+    palmerpenguins = pytest.importorskip("palmerpenguins")
+    frame = palmerpenguins.load_penguins().dropna()
+    few = pd.concat([frame[frame["species"] != "Chinstrap"], frame[frame["species"] == "Chinstrap"].head(3)])
+    draft = infer.infer(_csv(tmp_path, few, "penguins.csv"), "species")
+    assert _decision(draft, "species") == (
+        "species: label, multiclass with 3 classes (Adelie, Chinstrap, Gentoo; 1 class(es) with fewer "
+        "than 5 rows, too few to learn or to measure: Chinstrap (3); merge them or gather more rows)")
+    assert "fewer than" not in _decision(infer.infer(_csv(tmp_path, frame, "all.csv"), "species"), "species")
+
+
 def test_integers_that_fill_a_range_far_from_zero_are_a_quantity_not_codes(tmp_path):
     """Gentoo penguins' flippers, 203..231 mm in 25 distinct values: they fill their own range, but
     codes count from 0 or 1; read as codes, 0..202 would be ids never seen and 232 mm an unknown code."""
