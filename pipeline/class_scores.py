@@ -13,9 +13,10 @@ a metric configured here has.
 Averages are over the classes present in the slice's labels or predicted there, as scikit-learn's
 (`labels=None`, `zero_division=0`): a class the model predicts for rows of other classes counts at
 precision 0 even when the slice has none of its rows (averaging over the labels' classes alone hid
-those mistakes: a macro F1 above the accuracy); a score whose denominator is 0 is 0. A class neither
-present nor predicted is left out (NaN). Rows count once each: example weights are not applied (the
-pipeline declares none).
+those mistakes: a macro F1 above the accuracy); a score whose denominator is 0 counts 0. Shown per
+class, the recall of a class with no rows is not defined (NaN, "n/a"), not 0: the run's "never
+predicts class X" warning reads a 0 recall. A class neither present nor predicted is left out.
+Rows count once each: example weights are not applied (the pipeline declares none).
 """
 from typing import Dict, List, Optional, Sequence
 
@@ -98,8 +99,10 @@ class _ConfusionCombiner(beam.CombineFn):
 
     def extract_output(self, acc: np.ndarray) -> Dict[metric_types.MetricKey, float]:
         per_class = scores(acc, self._score)
-        present = per_class[~np.isnan(per_class)]
-        found = {self._average: float(present.mean()) if present.size else float("nan")}
+        counted = per_class[~np.isnan(per_class)]
+        found = {self._average: float(counted.mean()) if counted.size else float("nan")}
+        if self._score == "recall":  # no rows: nothing to recall
+            per_class = np.where(acc.sum(axis=1) > 0, per_class, np.nan)
         found.update({key: float(value) for key, value in zip(self._per_class, per_class)})
         return found
 
