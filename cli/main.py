@@ -18,7 +18,7 @@ import time
 from typing import List, Optional, Tuple
 
 from cli import cluster_commands, data_commands, options, score_command, serving_commands
-from pipeline import configs, metadata_store, profiles, progress
+from pipeline import metadata_store, profiles, progress
 from pipeline.configs import ConfigError, PipelineConfig, check_hyperparameters
 from serving import process_exit
 
@@ -237,8 +237,8 @@ def config_from_args(args: argparse.Namespace) -> PipelineConfig:
 # Commands whose libraries (TFDV's C++ statistics, Beam's workers) write to the process's stderr
 # directly, past TF_CPP_MIN_LOG_LEVEL (absl's "All log messages before absl::InitializeLog()", TFDV's
 # feature_util warnings): their native output goes to a log file (`--verbose` shows it instead), kept
-# only when something was written. `run` and `resume` divert their own (`_run`); `serve` keeps its
-# console.
+# only when something was written, named when the command crashes. `run` and `resume` divert their
+# own (`_run`); `serve` keeps its console.
 NATIVE_LOGS_DIVERTED = ("init", "validate", "schema-diff", "calibrate", "monitor", "score", "predict",
                         "runs", "compile")
 
@@ -261,16 +261,29 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = parser.parse_args(argv)
     args.verbose = verbose
     progress.configure_logging(verbose)
-    native_log = None if verbose or args.command not in NATIVE_LOGS_DIVERTED else os.path.join(
-        os.path.join(configs.absolute_path(args.work_dir), "logs") if getattr(args, "work_dir", None)
-        else os.path.join(tempfile.gettempdir(), "tfxpipe-logs"),  # `init` makes no work dir
-        f"{args.command}-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}.log")
+    native_log = None if verbose or args.command not in NATIVE_LOGS_DIVERTED else _private_log(args.command)
     try:
         with progress.process_output_to(native_log):
             return args.handler(args)
     except (profiles.ProfileError, ConfigError, metadata_store.MetadataStoreError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
+    except BaseException:
+        if native_log and os.path.exists(native_log):
+            print(f"Details (library logs): {native_log}", file=sys.stderr)
+        raise
+
+
+def _private_log(command: str) -> Optional[str]:
+    """A new file of the temporary folder that only this user reads (a work dir may be remote, or
+    not made yet), for a command's native output; None when none can be made (then nothing is
+    diverted)."""
+    try:
+        handle, path = tempfile.mkstemp(prefix=f"tfxpipe-{command}-", suffix=".log")
+    except OSError:
+        return None
+    os.close(handle)
+    return path
 
 
 def console_main() -> None:
