@@ -17,37 +17,42 @@ import os
 from typing import Any, Dict, List, Optional, Tuple
 
 import ml_metadata as mlmd
+import tensorflow as tf
 import tensorflow_data_validation as tfdv
+from absl import logging as absl_logging
 from ml_metadata.proto import metadata_store_pb2
 from tensorflow_transform.tf_metadata import schema_utils
+
+from models.dataset import Dataset, DeclarationError, Label
 
 SCHEMA_INPUT_KEY = "schema"  # the Trainer's input of the curated schema
 SCHEMA_FILE = "schema.pbtxt"  # in an ImportSchemaGen / SchemaGen output
 
 
-def _trainer_inputs(store: mlmd.MetadataStore, model_id: int) -> Optional[Tuple[Dict[str, Any], str]]:
-    """The declaration (as `Dataset.to_config` wrote it) and the schema file of the Trainer run that
-    made model `model_id`; None when MLMD does not hold both."""
+def _trainer_inputs(store: mlmd.MetadataStore, model_id: int) -> Optional[Tuple[Label, str]]:
+    """The declared label and the schema file of the Trainer run that made model `model_id` (of its
+    executions, the one that recorded both: a cache hit of a partial run records no inputs); None
+    when MLMD does not hold them."""
     made = [e.execution_id for e in store.get_events_by_artifact_ids([model_id])
             if e.type == metadata_store_pb2.Event.OUTPUT]
-    if not made:
-        return None
-    execution = store.get_executions_by_id(made[:1])[0]
-    config = json.loads(execution.custom_properties["custom_config"].string_value or "{}") \
-        if "custom_config" in execution.custom_properties else {}
-    schemas = [e.artifact_id for e in store.get_events_by_execution_ids(made[:1])
+    schemas = {e.execution_id: e.artifact_id for e in store.get_events_by_execution_ids(made)
                if e.type == metadata_store_pb2.Event.INPUT and e.path.steps
-               and e.path.steps[0].key == SCHEMA_INPUT_KEY]
-    if "dataset" not in config or not schemas:
-        return None
-    return config["dataset"], os.path.join(store.get_artifacts_by_id(schemas[:1])[0].uri, SCHEMA_FILE)
+               and e.path.steps[0].key == SCHEMA_INPUT_KEY}
+    for execution in store.get_executions_by_id(list(schemas)):
+        config = json.loads(execution.custom_properties["custom_config"].string_value or "{}") \
+            if "custom_config" in execution.custom_properties else {}
+        if "dataset" in config:
+            label = Dataset.from_config(config["dataset"]).label
+            schema = store.get_artifacts_by_id([schemas[execution.id]])[0]
+            return label, os.path.join(schema.uri, SCHEMA_FILE)
+    return None
 
 
-def _label_text(label: Dict[str, Any]) -> str:
-    derived = label.get("derived")
-    how = (f"{derived['column']} > {derived['times']:g} x {derived['other_column']}" if derived
-           else ", ".join(label.get("classes") or ()))
-    return f"{label['column']} ({label['task']}{': ' + how if how else ''})"
+def _label_text(label: Label) -> str:
+    derived = label.derived
+    how = (f"{derived.column} > {derived.times:g} x {derived.other_column}" if derived
+           else ", ".join(label.classes))
+    return f"{label.column} ({label.task.value}{': ' + how if how else ''})"
 
 
 def _feature_spec(schema_file: str) -> Dict[str, Any]:
@@ -66,18 +71,20 @@ def _input_changes(served: Dict[str, Any], candidate: Dict[str, Any]) -> List[st
 
 
 def change(store: mlmd.MetadataStore, served_model_id: int, candidate_model_id: int) -> Optional[str]:
-    """Why the served model cannot be the candidate's baseline, or None when it can (or when MLMD
-    does not say: stores from before the declaration was recorded keep their baseline)."""
-    served, candidate = (_trainer_inputs(store, i) for i in (served_model_id, candidate_model_id))
-    if served is None or candidate is None:
+    """Why the served model cannot be the candidate's baseline, or None when it can, or when MLMD or
+    the files do not say (stores from before the declaration was recorded, a schema folder since
+    deleted): the baseline is then kept, as before this check existed."""
+    try:
+        served, candidate = (_trainer_inputs(store, i) for i in (served_model_id, candidate_model_id))
+        if served is None or candidate is None:
+            return None
+        (served_label, served_schema), (label, schema) = served, candidate
+        if served_label != label:
+            return f"that model predicts {_label_text(served_label)}, this one {_label_text(label)}"
+        if served_schema == schema:
+            return None
+        changes = _input_changes(_feature_spec(served_schema), _feature_spec(schema))
+    except (DeclarationError, ValueError, KeyError, TypeError, OSError, tf.errors.OpError) as error:
+        absl_logging.warning("kept the served model as baseline: its contract could not be read (%s)", error)
         return None
-    (served_dataset, served_schema), (dataset, schema) = served, candidate
-    if served_dataset["label"] != dataset["label"]:
-        return (f"that model predicts {_label_text(served_dataset['label'])}, this one "
-                f"{_label_text(dataset['label'])}")
-    if served_schema == schema:
-        return None
-    changes = _input_changes(_feature_spec(served_schema), _feature_spec(schema))
-    if not changes:
-        return None
-    return "that model cannot read this run's data (" + "; ".join(changes) + ")"
+    return "that model cannot read this run's data (" + "; ".join(changes) + ")" if changes else None

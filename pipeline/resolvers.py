@@ -69,8 +69,8 @@ class BaselineModelStrategy(resolver.ResolverStrategy):
         return result
 
 
-NEW_CONTRACT = ("Not compared with the model served before it: {reason}. Evaluated as a first model; "
-                "once pushed, it replaces that model, so its clients must follow the new contract.")
+NEW_CONTRACT = ("Evaluated without the model served before it as baseline, as a first model: {reason}. "
+                "Pushed, it replaces that model, and its clients must follow the new contract.")
 
 
 def why_no_baseline(store: mlmd.MetadataStore, run_context_id: int, candidate_ids: List[int]) -> str:

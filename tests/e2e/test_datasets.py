@@ -294,13 +294,14 @@ def test_a_declaration_that_predicts_another_label_is_not_compared_with_the_serv
     assert served, "a species model is served"
     run = tfxpipe(*penguins.run_args())
     assert run.returncode == 0, run.stdout + run.stderr[-3000:]
-    assert ("Not compared with the model served before it: that model predicts species (multiclass: "
-            "Adelie, Chinstrap, Gentoo), this one heavy (binary: body_mass_g > 20 x flipper_length_mm)") in run.stdout, run.stdout
+    assert ("Evaluated without the model served before it as baseline, as a first model: that model "
+            "predicts species (multiclass: Adelie, Chinstrap, Gentoo), this one heavy (binary: "
+            "body_mass_g > 20 x flipper_length_mm)") in run.stdout, run.stdout
     assert "baseline_model" not in _evaluator_inputs(penguins)
     assert penguins.summary().pushed_by_this_run
     shown = tfxpipe("runs", "show", penguins.summary().run_id, "--dataset", penguins.folder,
                     "--work-dir", penguins.work_dir)
-    assert "Not compared with the model served before it: that model predicts species" in shown.stdout, \
+    assert "as a first model: that model predicts species" in shown.stdout, \
         shown.stdout + shown.stderr[-2000:]
     assert len(os.listdir(os.path.join(penguins.serving_dir, penguins.declaration.name))) == len(served) + 1
 

@@ -1,5 +1,6 @@
 import dataclasses
 import json
+import shutil
 
 import ml_metadata as mlmd
 import pytest
@@ -146,3 +147,12 @@ def test_a_model_whose_trainer_recorded_no_declaration_keeps_its_baseline(traine
     candidate = trainers.model(TAXI, _schema())
     unrecorded = trainers.store.put_artifacts([metadata_store_pb2.Artifact(type_id=trainers.types["Model"])])[0]
     assert model_contract.change(trainers.store, unrecorded, candidate) is None
+
+
+def test_a_served_model_whose_schema_is_gone_stays_the_baseline_rather_than_failing_the_run(trainers):
+    served = trainers.model(TAXI, _schema())
+    candidate = trainers.model(TAXI, _schema(trip_seconds=schema_pb2.FLOAT))
+    (schema_uri,) = [a.uri for a in trainers.store.get_artifacts_by_type("Schema")][:1]
+    shutil.rmtree(schema_uri)
+    assert model_contract.change(trainers.store, served, candidate) is None
+    assert [m.id for m in _resolve_with_store(trainers, served, candidate)] == [served]
