@@ -24,9 +24,9 @@ def validate(args: argparse.Namespace) -> int:
         return 1
     dataset = options.dataset(args)
     missing = dataset.missing_values
-    refused = _refused_spans(args, dataset.name)
-    current, previous = csv_files.latest_and_previous(args.path, refused)
-    previous = args.previous or previous or _declared_data(dataset, current, refused)
+    current, previous = csv_files.latest_and_previous(args.path, _accepted_spans(args, dataset.name, args.path))
+    previous = args.previous or previous or _declared_data(
+        dataset, current, lambda root: _accepted_spans(args, dataset.name, root))
     schema_file = args.schema or dataset.schema_file
     curated = tfdv.load_schema_text(schema_file)
     serving = args.skew_against is not None
@@ -59,20 +59,29 @@ def validate(args: argparse.Namespace) -> int:
     return 1 if findings else 0
 
 
-def _refused_spans(args: argparse.Namespace, pipeline_name: str):
-    """Spans the pipeline's data gate refused (and never accepted), from the runs recorded in the
-    work dir's ML Metadata: `validate` then takes the same drift reference as the gate."""
+def _accepted_spans(args: argparse.Namespace, pipeline_name: str, path: str):
+    """Spans of the data folder holding `path` (a folder of `span-N/` folders, one of them, or a
+    file in one) that the pipeline's data gate accepted, from the runs recorded in the work dir's
+    ML Metadata: `validate` then takes the gate's drift reference. None when no gate checked data
+    from that folder: the span before is taken."""
     from pipeline import metadata_store, resolvers  # pylint: disable=import-outside-toplevel
+    from schema import csv_files  # pylint: disable=import-outside-toplevel
 
+    here = os.path.realpath(path)
+    around = (here, os.path.dirname(here), os.path.dirname(os.path.dirname(here)))  # a span's file, up
+    root = next((folder for folder in around if os.path.isdir(folder) and csv_files.spans(folder)), None)
+    if root is None:
+        return None
     uri = options.config_for_dataset_reports(args.work_dir, pipeline_name).resolved().metadata_uri
-    return resolvers.refused_spans(metadata_store.open_store(uri)) if metadata_store.exists(uri) else set()
+    return resolvers.accepted_spans(metadata_store.open_store(uri), root) if metadata_store.exists(uri) else None
 
 
-def _declared_data(dataset, current: str, refused):
+def _declared_data(dataset, current: str, accepted_of):
     """The dataset's own data (its newest span): what drift is checked against when neither
     `--previous` nor an older span is given, as the pipeline checks a new run's data against the
-    data it accepted before. For a span of that data (or a file in one), the newest span before it
-    not in `refused`; None when there is none, the data is not there, or is `current` itself."""
+    data it accepted before. For a span of that data (or a file in one), the span before it (of
+    those the gate accepted, `accepted_of(data folder)`, once a gate checked them); None when there
+    is none, the data is not there, or is `current` itself."""
     from models.dataset import DeclarationError  # pylint: disable=import-outside-toplevel
     from schema import csv_files  # pylint: disable=import-outside-toplevel
 
@@ -81,14 +90,15 @@ def _declared_data(dataset, current: str, refused):
     except DeclarationError:
         return None
     spans = csv_files.spans(root) if os.path.isdir(root) else []
+    accepted = accepted_of(root) if spans else None
     here = os.path.realpath(current)
     within = [i for i, (_, folder) in enumerate(spans)
               if (here + os.sep).startswith(os.path.realpath(folder) + os.sep)]
     if within:
-        earlier = [folder for span, folder in spans[:within[0]] if span not in refused]
+        earlier = [folder for span, folder in spans[:within[0]] if accepted is None or span in accepted]
         return earlier[-1] if earlier else None
-    accepted = [folder for span, folder in spans if span not in refused]
-    declared = accepted[-1] if accepted else None if spans else root  # what a run read last
+    kept = [folder for span, folder in spans if accepted is None or span in accepted]
+    declared = kept[-1] if kept else None if spans else root  # what a run read last
     if declared is None or not os.path.exists(declared) or os.path.realpath(declared) == here:
         return None
     return declared
@@ -186,8 +196,8 @@ def add_parsers(subparsers) -> None:
     check = subparsers.add_parser("validate", help="check a CSV file or folder against the schema")
     check.add_argument("path", help="CSV file, folder of CSV files, or folder of span-N/ folders")
     check.add_argument("--previous", help="CSV file or folder to check drift against (default: the "
-                                           "newest older span the data gate did not refuse in the "
-                                           "runs under --work-dir, else the dataset's own data)")
+                                           "older span: the newest one the data gate accepted in the "
+                                           "runs under --work-dir, if any; else the dataset's own data)")
     check.add_argument("--skew-against", metavar="TRAINING_DATA",
                        help="PATH is serving data (no label): check it and its skew vs this training data")
     options.add_dataset_option(check)

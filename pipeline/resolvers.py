@@ -12,6 +12,7 @@ names the chosen candidate, `current_model_id`); stores from before that propert
 newest model the Evaluator blessed. A served model that predicts something else, or cannot read this
 run's data, is no baseline (pipeline/model_contract.py).
 """
+import os
 from typing import Dict, List, Optional, Set, Tuple
 
 import ml_metadata as mlmd
@@ -21,7 +22,7 @@ from tfx.components.evaluator import constants as evaluator_constants
 from tfx.dsl.components.common import resolver
 from tfx.types import artifact_utils
 
-from pipeline import model_contract
+from pipeline import model_contract, run_summary
 from pipeline.gate import DataGateReport
 
 CANDIDATE_KEY = "candidate"
@@ -143,19 +144,32 @@ def accepted_statistics(store: mlmd.MetadataStore, statistics_ids: List[int]) ->
     return {e.artifact_id for e in inputs if e.execution_id in passed_by}
 
 
-def refused_spans(store: mlmd.MetadataStore) -> Set[int]:
-    """Spans the data gate checked and never accepted: never a drift reference, for `validate` as
-    for `PreviousSpanStatisticsStrategy`."""
+def accepted_spans(store: mlmd.MetadataStore, data_root: str) -> Optional[Set[int]]:
+    """Spans of `data_root` whose data the data gate accepted; None when no gate has checked data
+    read from there. `validate` takes its drift reference among them, as
+    `PreviousSpanStatisticsStrategy` does."""
     gates = [e.id for t in store.get_execution_types() if t.name.endswith("DataGate")
              for e in store.get_executions_by_type(t.name)]
     checked = list({e.artifact_id for e in store.get_events_by_execution_ids(gates)
                     if e.type == metadata_store_pb2.Event.INPUT and e.path.steps
                     and e.path.steps[0].key == GATE_STATISTICS_KEY})
-    if not checked:
-        return set()
-    spans = statistics_spans(store, checked)
-    accepted = {spans[a] for a in accepted_statistics(store, checked) if a in spans}
-    return {spans[a] for a in checked if a in spans} - accepted
+    read_there = [a for a in checked if _data_root_of(store, a) == os.path.realpath(data_root)]
+    if not read_there:
+        return None
+    spans = statistics_spans(store, read_there)
+    return {spans[a] for a in accepted_statistics(store, read_there) if a in spans}
+
+
+def _data_root_of(store: mlmd.MetadataStore, statistics_id: int) -> Optional[str]:
+    """The folder ExampleGen read the data of statistics `statistics_id` from (its `input_base`):
+    statistics <- StatisticsGen's `examples` <- ExampleGen."""
+    made = metadata_store_pb2.Event.OUTPUT
+    examples = run_summary.linked(store, [statistics_id], made, STATISTICS_INPUT_KEY)
+    producers = [e.execution_id for e in store.get_events_by_artifact_ids(examples) if e.type == made]
+    for execution in store.get_executions_by_id(producers):
+        if "input_base" in execution.custom_properties:
+            return os.path.realpath(execution.custom_properties["input_base"].string_value)
+    return None
 
 
 class PreviousSpanStatisticsStrategy(resolver.ResolverStrategy):

@@ -208,7 +208,7 @@ def latest_training_statistics(store: mlmd.MetadataStore):
     return _newest_train_split(store.get_artifacts_by_id(inputs))
 
 
-def _linked(store: mlmd.MetadataStore, artifact_ids: List[int], direction, key: str) -> List[int]:
+def linked(store: mlmd.MetadataStore, artifact_ids: List[int], direction, key: str) -> List[int]:
     """Artifacts one execution away from `artifact_ids`: `direction` OUTPUT goes to what made
     them (through the producer's input `key`), INPUT to what was made from them (output `key`)."""
     events = [e for e in store.get_events_by_artifact_ids(artifact_ids) if e.type == direction]
@@ -228,8 +228,8 @@ def served_model_training_examples(store: mlmd.MetadataStore, version: str) -> L
     pushed = [a.id for t in store.get_artifact_types() if t.name == "PushedModel"
               for a in store.get_artifacts_by_type(t.name)
               if a.custom_properties["pushed_version"].string_value == version]
-    models = _linked(store, _linked(store, pushed, made, "infra_blessing"), made, "model")
-    raw = set(_linked(store, _linked(store, models, made, "examples"), made, "examples"))
+    models = linked(store, linked(store, pushed, made, "infra_blessing"), made, "model")
+    raw = set(linked(store, linked(store, models, made, "examples"), made, "examples"))
     return sorted(store.get_artifacts_by_id(list(raw)),
                   key=lambda a: (a.custom_properties["span"].int_value, a.id))
 
@@ -247,7 +247,7 @@ def training_statistics(store: mlmd.MetadataStore, examples: List[metadata_store
     if len(examples) == 1:
         made_from = metadata_store_pb2.Event.INPUT
         return _newest_train_split(store.get_artifacts_by_id(
-            _linked(store, [examples[0].id], made_from, "statistics")))
+            linked(store, [examples[0].id], made_from, "statistics")))
     if not examples:
         return None
     with tempfile.TemporaryDirectory() as scratch:  # TFDV writes its result to a file first

@@ -57,14 +57,14 @@ def spans(data_root: str) -> List[Tuple[int, str]]:
     return sorted(found)
 
 
-def latest_and_previous(path: str, refused: AbstractSet[int] = frozenset()) -> Tuple[str, Optional[str]]:
+def latest_and_previous(path: str, accepted: Optional[AbstractSet[int]] = None) -> Tuple[str, Optional[str]]:
     """What a run reads from `path` and what it is compared with for drift: in a folder of `span-N/`
-    folders the newest span and the newest earlier one not in `refused` (spans the data gate
-    refused are never a reference); else the file or folder itself, and nothing."""
+    folders the newest span and the span before it, or, given the spans the data gate `accepted`,
+    the newest of those before it (as the gate compares); else the file or folder itself, and nothing."""
     found = spans(path) if os.path.isdir(path) else []
     if not found:
         return path, None
-    earlier = [folder for span, folder in found[:-1] if span not in refused]
+    earlier = [folder for span, folder in found[:-1] if accepted is None or span in accepted]
     return found[-1][1], (earlier[-1] if earlier else None)
 
 

@@ -376,12 +376,13 @@ def test_a_run_reads_the_newest_span_or_the_path_itself(tmp_path):
     assert csv_files.latest_and_previous(str(flat / "data.csv")) == (str(flat / "data.csv"), None)
 
 
-def test_drift_is_checked_against_the_newest_earlier_span_the_gate_did_not_refuse(tmp_path):
+def test_drift_is_checked_against_the_newest_earlier_span_the_gate_accepted(tmp_path):
     for span in ("span-2", "span-9", "span-10"):
         (tmp_path / span).mkdir()
-    assert csv_files.latest_and_previous(str(tmp_path), refused={9}) == (
+    assert csv_files.latest_and_previous(str(tmp_path), accepted={2}) == (
         str(tmp_path / "span-10"), str(tmp_path / "span-2"))
-    assert csv_files.latest_and_previous(str(tmp_path), refused={2, 9})[1] is None
+    assert csv_files.latest_and_previous(str(tmp_path), accepted=set())[1] is None
+    assert csv_files.latest_and_previous(str(tmp_path))[1] == str(tmp_path / "span-9")  # no gate ran
 
 
 def test_codes_past_their_range_are_the_examples_of_their_finding(tmp_path):
