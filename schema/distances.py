@@ -96,7 +96,7 @@ def _distinct(distance: float, threshold: float) -> Tuple[str, str]:
         shown = f"{distance:.{digits}f}", f"{threshold:.{digits}f}"
         if shown[0] != shown[1]:
             return shown
-    return shown
+    return f"{distance:.3g}", f"{threshold:.3g}"  # tiny, or equal to 5 decimals
 
 
 def what_moved(reason: anomalies_pb2.AnomalyInfo.Reason, before: Optional[Stats], after: Optional[Stats],
@@ -106,7 +106,9 @@ def what_moved(reason: anomalies_pb2.AnomalyInfo.Reason, before: Optional[Stats]
     scored = f" ({kind} {' > '.join(_distinct(*distance))})" if distance and kind else ""
     shares_before, shares_after = value_shares(before), value_shares(after)
     if kind and (shares_before or shares_after):  # categorical: the value whose share moved most
-        new = sorted((v for v in shares_after if v not in shares_before) if shares_before else (),
+        # New only when the earlier rank histogram holds every value it had (TFDV keeps the top 1,000)
+        complete = bool(shares_before) and len(shares_before) >= before.string_stats.unique
+        new = sorted((v for v in shares_after if v not in shares_before) if complete else (),
                      key=lambda v: -shares_after[v])
         named = (f"new values {', '.join(f'{v!r} {shares_after[v]:.1%}' for v in new[:NEW_VALUES_SHOWN])}"
                  + (f" ({len(new)} in all)" if len(new) > NEW_VALUES_SHOWN else "") + "; ") if new else ""

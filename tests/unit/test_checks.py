@@ -456,6 +456,7 @@ def test_a_drifted_category_names_the_values_it_did_not_have_before(tmp_path):
 def test_a_distance_just_past_its_threshold_is_shown_with_the_digits_that_tell_them_apart():
     assert distances._distinct(0.0104, 0.01) == ("0.0104", "0.0100")
     assert distances._distinct(0.25, 0.1) == ("0.25", "0.10")
+    assert distances._distinct(1e-7, 1e-8) == ("1e-07", "1e-08")
 
 
 def test_validate_keeps_native_library_warnings_off_the_console_and_in_a_log(tmp_path):
