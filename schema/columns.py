@@ -49,8 +49,8 @@ TIME_UNITS = {"seconds": 1, "milliseconds": 1000}
 DATE = re.compile(r"\d{4}(-\d{2}-|/\d{2}/)\d{2}([ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?"
                   r"|\d{1,2}/\d{1,2}/\d{4}( \d{1,2}:\d{2}(:\d{2})?( ?[AaPp][Mm])?)?")
 # Dates as European spreadsheets, monthly reports and US exports write them (31.01.2011, Jan 2011,
-# January 2011, Jan 31 2011): strptime formats, parsed by pandas
-WRITTEN_DATES = ("%d.%m.%Y", "%b %Y", "%B %Y", "%b %d %Y")
+# January 2011, Jan 31 2011, Jan 31, 2011, January 31, 2011): strptime formats, parsed by pandas
+WRITTEN_DATES = ("%d.%m.%Y", "%b %Y", "%B %Y", "%b %d %Y", "%b %d, %Y", "%B %d, %Y")
 Stats = statistics_pb2.FeatureNameStatistics
 INT, FLOAT, STRING = Stats.INT, Stats.FLOAT, Stats.STRING
 

@@ -1,5 +1,6 @@
 """`tfxpipe init`'s drafting (schema/infer.py) on small crafted CSVs and on iris: each column decision,
 the schema draft, writing, and each refusal."""
+import collections
 import csv
 import os
 
@@ -97,6 +98,13 @@ def test_date_column_is_excluded_because_the_model_would_learn_calendar_time(cra
     ("2021", False), ("12/31", False), ("2021/01-31", False), ("20210131", False), ("1.5", False)])
 def test_dates_are_recognised_in_their_common_written_forms(cell, is_date):
     assert bool(columns.DATE.fullmatch(cell)) is is_date
+
+
+@pytest.mark.parametrize("cell", ["31.01.2021", "Jan 2021", "January 2021", "Jan 31 2021", "Jan 31, 2021",
+                                  "January 31, 2021"])
+def test_dates_written_with_dots_or_month_names_count_as_dates(cell):
+    assert columns._is_date(collections.Counter({cell: 1}))
+    assert not columns._is_date(collections.Counter({cell.replace("2021", "20x1"): 1}))
 
 
 @pytest.mark.parametrize("unit, scale", [("seconds", 1), ("milliseconds", 1000)])
