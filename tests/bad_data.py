@@ -36,6 +36,24 @@ def write_rows(folder: str, rows: List[List[str]], delimiter: str = ",", name: s
         csv.writer(f, delimiter=delimiter).writerows(rows)
 
 
+def drift_between(folder: str, header: List[str], before: List[List[str]], after: List[List[str]]) -> list:
+    """The drift findings of the taxi schema's checks on `after` against `before`, written as
+    span-1 and span-2 under `folder`, their statistics computed as `validate` computes them."""
+    # pylint: disable=import-outside-toplevel  (TFDV: only the tests that need it load it)
+    import tensorflow_data_validation as tfdv
+
+    from schema import checks, csv_statistics, distances
+    from tests.conftest import TAXI_SCHEMA
+
+    write_rows(os.path.join(folder, "span-1"), [header] + before)
+    write_rows(os.path.join(folder, "span-2"), [header] + after)
+    curated = tfdv.load_schema_text(TAXI_SCHEMA)
+    compared = distances.stats_options(curated)
+    previous, current = (csv_statistics.statistics_of_csv(os.path.join(folder, span), options=compared)
+                         for span in ("span-1", "span-2"))
+    return [f for f in checks.check_statistics(current, curated, previous) if checks.is_drift(f)]
+
+
 def _set_column(rows, column, value_for_row):
     index = rows[0].index(column)
     for i, row in enumerate(rows[1:]):

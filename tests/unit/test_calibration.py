@@ -9,7 +9,7 @@ from tensorflow_metadata.proto.v0 import schema_pb2
 
 from benchmarks import public_datasets
 from schema import calibration, checks, csv_statistics, distances, maintain, schema_text
-from tests.bad_data import shuffled_slices, write_rows
+from tests.bad_data import drift_between, shuffled_slices
 from tests.conftest import TAXI_SCHEMA
 
 PENGUIN_FEATURES = ["island", "bill_length_mm", "flipper_length_mm", "sex"]
@@ -121,13 +121,7 @@ def test_a_drifted_number_is_reported_as_what_moved(tmp_path):
     header, (before, after) = shuffled_slices(3, 3000, 3000)
     fare = header.index("fare")
     after = [row[:fare] + [f"{float(row[fare]) * 10:.2f}"] + row[fare + 1:] for row in after]
-    write_rows(str(tmp_path / "span-1"), [header] + before)
-    write_rows(str(tmp_path / "span-2"), [header] + after)
-    curated = tfdv.load_schema_text(TAXI_SCHEMA)
-    compared = distances.stats_options(curated)
-    previous = csv_statistics.statistics_of_csv(str(tmp_path / "span-1"), options=compared)
-    current = csv_statistics.statistics_of_csv(str(tmp_path / "span-2"), options=compared)
-    [drift] = [f for f in checks.check_statistics(current, curated, previous) if checks.is_drift(f)]
+    [drift] = drift_between(str(tmp_path), header, before, after)
     assert drift.feature == "fare"
     moved = re.match(r"median ([\d,.]+) -> ([\d,.]+), p10 .* -> .*, p90 ([\d,.]+) -> ([\d,.]+), mean .* -> .* "
                      r"\(JSD ([\d.]+) > ([\d.]+)\)$", drift.detail)
@@ -136,6 +130,7 @@ def test_a_drifted_number_is_reported_as_what_moved(tmp_path):
         float(v.replace(",", "")) for v in moved.groups())
     assert median_after == pytest.approx(10 * median_before, rel=0.05)
     assert p90_after == pytest.approx(10 * p90_before, rel=0.1)
+    curated = tfdv.load_schema_text(TAXI_SCHEMA)
     limit = tfdv.get_feature(curated, "fare").drift_comparator.jensen_shannon_divergence.threshold
     assert threshold == pytest.approx(limit, abs=0.005) and jsd > limit
 

@@ -13,7 +13,7 @@ from tensorflow_metadata.proto.v0 import schema_pb2
 
 from benchmarks import public_datasets
 from schema import checks, csv_files, csv_statistics, distances, maintain, report
-from tests.bad_data import shuffled_slices, taxi_rows, write_rows
+from tests.bad_data import drift_between, shuffled_slices, taxi_rows, write_rows
 from tests.conftest import TAXI_SCHEMA
 
 COLUMNS = checks.expected_columns(tfdv.load_schema_text(TAXI_SCHEMA))
@@ -437,13 +437,7 @@ def test_a_drifted_category_names_the_values_it_did_not_have_before(tmp_path):
     payment = header.index("payment_type")
     after = [row[:payment] + ["Cash " if row[payment] == "Cash" and i % 3 == 0 else row[payment]]
              + row[payment + 1:] for i, row in enumerate(after)]
-    write_rows(str(tmp_path / "span-1"), [header] + before)
-    write_rows(str(tmp_path / "span-2"), [header] + after)
-    curated = tfdv.load_schema_text(TAXI_SCHEMA)
-    compared = distances.stats_options(curated)
-    previous = csv_statistics.statistics_of_csv(str(tmp_path / "span-1"), options=compared)
-    current = csv_statistics.statistics_of_csv(str(tmp_path / "span-2"), options=compared)
-    [drift] = [f for f in checks.check_statistics(current, curated, previous) if checks.is_drift(f)]
+    [drift] = drift_between(str(tmp_path), header, before, after)
     moved = re.match(r"new values 'Cash ' ([\d.]+)%; 'Cash' in ([\d.]+)% -> ([\d.]+)% of rows "
                      r"\(JSD ([\d.]+) > ([\d.]+)\)$", drift.detail)
     assert drift.feature == "payment_type" and moved, drift.detail
