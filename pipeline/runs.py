@@ -145,30 +145,33 @@ def span_text(spans: List[int]) -> str:
     return ",".join(f"{r[0]}-{r[-1]}" if len(r) > 2 else ",".join(map(str, r)) for r in ranges) or "-"
 
 
+def _metric_cell(run: RunRecord, name: str) -> str:
+    result = run.evaluation
+    if result is None or name not in result.overall:
+        return "-"
+    change = f" ({metrics.shown(name, result.change[name], 3, change=True)})" if name in result.change else ""
+    return f"{metrics.shown(name, result.overall[name], 3)}{change}"
+
+
 def render_table(runs: List[RunRecord], task: Task) -> str:
     """One row per run; the metric columns are the task's main metric and the skill over the naive
-    baseline (changes against the served model in brackets)."""
+    baseline (changes against the served model in brackets), each as wide as its widest cell."""
     shown = metrics.key_metrics(task)
     columns = (shown[0], metrics.SKILL)
+    cells = [[_metric_cell(run, name) for name in columns] for run in runs]
+    widths = [max([len(name), *(len(row[i]) for row in cells)]) for i, name in enumerate(columns)]
     header = (f"{'run id':<28} {'started':<19} {'secs':>6}  {'status':<9} {'span':<5} {'gate':<7} {'model':<7} "
-              f"{columns[0]:<17} {columns[1]:<17} {'blessed':<7} pushed")
+              f"{columns[0]:<{widths[0]}} {columns[1]:<{widths[1]}} {'blessed':<7} pushed")
     lines = [header, "-" * len(header)]
-    for run in runs:
-        def metric(name):
-            result = run.evaluation
-            if result is None or name not in result.overall:
-                return "-"
-            change = f" ({metrics.shown(name, result.change[name], 3, change=True)})" if name in result.change else ""
-            return f"{metrics.shown(name, result.overall[name], 3)}{change}"
-
+    for run, (main, skill) in zip(runs, cells):
         blessed = "-" if run.blessed is None else "yes" if run.blessed else "NO"
         outcome = run.pushed_version or (f"failed at {run.failed_node}" if run.failed_node else "-")
         lines.append(
             f"{run.run_id:<28} {run.started:%Y-%m-%d %H:%M:%S} {run.seconds:>6.1f}  "
             f"{run.status.replace('stopped by gate', 'stopped'):<9} "
             f"{span_text(run.spans):<5} {run.gate:<7} "
-            f"{('#' + str(run.model_id)) if run.model_id else '-':<7} {metric(columns[0]):<17} "
-            f"{metric(columns[1]):<17} {blessed:<7} {outcome}")
+            f"{('#' + str(run.model_id)) if run.model_id else '-':<7} {main:<{widths[0]}} "
+            f"{skill:<{widths[1]}} {blessed:<7} {outcome}")
     return "\n".join(lines)
 
 

@@ -56,3 +56,20 @@ def test_the_spans_of_a_training_window_are_shown_as_ranges():
     assert runs.span_text([4, 2, 1]) == "1,2,4"
     assert runs.span_text([5, 1, 2, 3, 7, 8, 9, 10]) == "1-3,5,7-10"
     assert runs.span_text([0]) == "0" and runs.span_text([]) == "-"
+
+
+def test_the_run_table_keeps_its_columns_aligned_whatever_the_width_of_a_metric():
+    """A regression run's rmse with its change (house prices: `24,302.746 (+1,017.949)`) is wider than
+    the column's header."""
+    from pipeline import evaluation  # pylint: disable=import-outside-toplevel
+    from models.dataset import Task  # pylint: disable=import-outside-toplevel
+
+    wide = _record("executed")
+    wide.evaluation = evaluation.Evaluation({"rmse": 24302.746, "skill_vs_naive": 0.871},
+                                            {"rmse": 1017.949, "skill_vs_naive": -0.0125}, {}, [], True, [])
+    narrow = _record("cached")
+    lines = runs.render_table([wide, narrow], Task.REGRESSION).splitlines()
+    header, wide_row, narrow_row = lines[0], lines[2], lines[3]
+    assert header.index("blessed") == wide_row.index(" yes ") + 1 == narrow_row.index(" yes ") + 1, \
+        "\n".join(lines)
+    assert len(wide_row.split()[8] + wide_row.split()[9]) > 17, wide_row  # wider than the old fixed column
