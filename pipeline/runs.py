@@ -122,7 +122,8 @@ def record(store: mlmd.MetadataStore, run_id: str, running_run_id: Optional[str]
         summary=summary,
         evaluation=result,
         tuning=tuning_trials(store, run_id, list(summary.node_states)),
-        not_compared=resolvers.why_no_baseline(store, run.id, [c.model_id for c in summary.candidates])
+        not_compared=resolvers.why_no_baseline(  # a blessing from before `current_model_id` names none
+            store, run.id, [c.model_id for c in summary.candidates if c.model_id is not None])
         if why_not_compared and result and not result.change else "",
     )
 
