@@ -25,6 +25,8 @@ setup(
         "urllib3==1.26.20",  # serving: REST client
         "psycopg2-binary==2.9.13",  # run lock when ML Metadata is on a PostgreSQL server
         "matplotlib==3.10.9",  # run report charts (SVG)
+        "scikit-learn==1.5.1",  # init: features that copy the label (schema/label_copies.py)
+        "scipy==1.12.0",  # init: rank correlation of a feature with a numeric label
     ],
     entry_points={"console_scripts": ["tfxpipe=cli.main:console_main"]},
 )

@@ -248,6 +248,7 @@ def init(args: argparse.Namespace) -> int:
         return 1
     print(f"Dataset {name!r} ({draft.declaration['task']}, label {args.label!r}):")
     print("\n".join(f"  {line}" for line in draft.decisions))
+    print("".join(f"Check: {line}\n" for line in draft.checks), end="")
     print(f"Wrote {declaration} and {schema}: review them, then\n"
           f"  tfxpipe run --dataset {out}")
     return 0

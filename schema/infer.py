@@ -20,8 +20,8 @@ import yaml
 from tensorflow_metadata.proto.v0 import schema_pb2
 
 from models import dataset as ds
-from schema import calibration, cell_counts, cell_lines, csv_files, csv_statistics, ranges, schema_draft, \
-    schema_text, written_numbers
+from schema import calibration, cell_counts, cell_lines, csv_files, csv_statistics, label_copies, ranges, \
+    schema_draft, schema_text, written_numbers
 from schema.cell_counts import ColumnCells, ColumnType
 from schema.columns import HASH_SHARE, MISSING_TOKENS, InitError, feature_decision, is_few, label_decision, \
     may_be_numbers, missing_tokens, present_count
@@ -37,6 +37,7 @@ class Draft:
     schema: schema_pb2.Schema  # curated-schema draft
     decisions: List[str]  # one readable line per decision, column by column
     calibration: List[str]  # the schema's comment: how its drift and skew thresholds were obtained
+    checks: List[str] = dataclasses.field(default_factory=list)  # what a person must look at (label copies)
 
 
 def _refuse_misfits_among_numbers(path: str, header: List[str], columns: Dict[str, ColumnCells],
@@ -199,6 +200,9 @@ def infer(path: str, label: str, task: str = "auto", name: Optional[str] = None,
         ds.parse(declaration)
     except ds.DeclarationError as error:
         raise InitError(f"the drafted declaration does not parse: {error}") from None
+    started = time.monotonic()
+    copies = label_copies.label_copies(path, label, task, features, missing_values)
+    progress(_timed("features checked for label copies", started))
     categories = [c for c, spec in features.items() if spec["kind"] in ("categorical_string", "categorical_int")]
     curated = schema_draft.curated_schema(
         statistics, label, classes, features, rows,
@@ -225,7 +229,8 @@ def infer(path: str, label: str, task: str = "auto", name: Optional[str] = None,
                    else "too few rows for its values' shares to settle: calibrate again when there is more data")
             decisions.append(f"no {' or '.join(off)} check on {name}: two samples of the same data "
                              f"already differ almost entirely ({why})")
-    return Draft(declaration, curated, decisions, schema_text.comment(measured))
+    return Draft(declaration, curated, decisions, schema_text.comment(measured),
+                 [label_copies.check_line(copies)] if copies else [])
 
 
 def default_name(path: str) -> str:
@@ -252,6 +257,7 @@ def write(draft: Draft, out_dir: str, data_path: str) -> Tuple[str, str]:
     with open(paths[0], "w", encoding="utf-8") as f:
         f.write(f"# Drafted by `tfxpipe init` from {data_path}: check each feature's kind and each\n"
                 f"# exclusion, and tighten {ds.SCHEMA_FILE} (ranges, required columns) before the first run.\n")
+        f.writelines(f"# Check: {line}\n" for line in draft.checks)
         for key, value in declaration.items():  # excluded: one reason a line; features: one a line
             text = yaml.safe_dump({key: value}, sort_keys=False, width=100,
                                   default_flow_style=None if isinstance(value, (list, dict))

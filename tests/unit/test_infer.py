@@ -772,3 +772,38 @@ def test_a_utf16_file_is_refused_as_such_with_how_to_convert_it_by_init_and_by_t
     converted = str(tmp_path / "converted.csv")
     pd.read_csv(path, encoding="utf-16", keep_default_na=False).to_csv(converted, index=False)
     assert csv_files.check_csv_file(converted) == []
+
+
+def test_a_numeric_label_measured_again_in_other_features_is_named_as_copied_by_them(tmp_path):
+    """scikit-learn's breast cancer tumours: the mean area is πr² of the mean radius and grows with
+    the mean perimeter. As the label, both are named; the worst area (rank correlation 0.98, a
+    different measurement) is not, nor is any feature for the diagnosis."""
+    path = str(tmp_path / "breast_cancer.csv")
+    public_datasets.BREAST_CANCER.write_csv(path)
+    by_area = infer.infer(path, "mean area", name="tumour_area")
+    [check] = by_area.checks
+    assert check.startswith("'mean radius' (rank correlation +1.000) and 'mean perimeter' (rank correlation "
+                            "+0.997) each predict the label nearly perfectly on its own. Where a feature's value "
+                            "is known only with or after the label")
+    assert "move it from `features` to `excluded` in dataset.yaml" in check
+    assert "'worst area'" not in check
+    infer.write(by_area, str(tmp_path / "tumour_area"), path)
+    with open(tmp_path / "tumour_area" / "dataset.yaml", encoding="utf-8") as f:
+        assert f"# Check: {check}\n" in f.read()
+    assert infer.infer(path, "diagnosis").checks == []
+
+
+@pytest.mark.parametrize("label, source, derive", [
+    ("heavy", "body_mass_g", lambda f: np.where(f["body_mass_g"].astype(float) > 4000, "yes", "no")),
+    ("adelie", "species", lambda f: np.where(f["species"] == "Adelie", "yes", "no")),
+], ids=["from-a-number", "from-a-category"])
+def test_a_label_derived_from_a_column_the_csv_keeps_names_that_column(tmp_path, penguins, label, source, derive):
+    """A binary label made from a kept column (heavier than 4 kg; Adelie or not) is predicted by that
+    column alone on held-out rows; palmerpenguins' own species label is copied by no column."""
+    _, frame, draft = penguins
+    assert draft.checks == []
+    frame = frame[frame["body_mass_g"] != "NA"].copy()
+    frame[label] = derive(frame)
+    [check] = infer.infer(_csv(tmp_path, frame), label).checks
+    assert check.startswith(f"{source!r} (accuracy 1.000 on held-out rows, 0.5")
+    assert "predicts the label nearly perfectly" in check

@@ -1,0 +1,115 @@
+"""Features that nearly copy the label, which `tfxpipe init` names for a person to check.
+
+A column recorded with or after the outcome (the answer under another name or unit, a total that
+includes it, the column a label was derived from) gives a model that scores near perfectly in
+evaluation and fails where it serves, where that column is not yet known; only a person can tell
+whether it is. TFDV measures no column's power to predict another (its lift statistics cover pairs of
+categorical columns only), so each drafted feature is scored alone with scikit-learn on a sample of
+rows: a shallow tree for numbers, the class or mean of each value for categories, both judged on rows
+they were not fitted on, and for a numeric label the rank correlation (a copy in another unit or on a
+log scale is monotone).
+"""
+import dataclasses
+import os
+from typing import Dict, List, Optional, Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+from sklearn import metrics, model_selection, tree
+
+from models import dataset as ds
+from schema import csv_files
+
+SAMPLE_ROWS = 50_000  # rows read: enough to tell a copy, seconds on a file of millions
+HELD_OUT, MIN_HELD_OUT, SEED = 0.3, 30, 0
+TREE_DEPTH = 4  # at most 16 intervals of a number: a rule, not a lookup of its values
+# A copy predicts at least this share of the held-out classes right, with at most this share of
+# the errors that always answering the most common class makes (so 99.5 % of one class is no copy)
+COPY_ACCURACY, COPY_ERROR_SHARE = 0.99, 0.1
+COPY_RANK_CORRELATION, COPY_R2 = 0.99, 0.98  # numeric label: a number's |Spearman|, a category's R²
+NUMBER_KINDS = ("numeric", "categorical_int")
+
+
+@dataclasses.dataclass(frozen=True)
+class Copy:
+    column: str
+    score: str  # how well it predicts the label alone, e.g. "accuracy 1.00 on held-out rows"
+
+
+def check_line(copies: Sequence[Copy]) -> str:
+    """What a person must check about `copies` and what to do: one line."""
+    named = " and ".join(f"{c.column!r} ({c.score})" for c in copies)
+    return (f"{named} {'each predict' if len(copies) > 1 else 'predicts'} the label nearly perfectly on "
+            "its own. Where a feature's value is known only with or after the label (the answer under "
+            "another name or unit, a total that includes it, the column the label was derived from), move "
+            f"it from `features` to `excluded` in {ds.DECLARATION_FILE}: a model would score well in "
+            "evaluation and fail where it serves")
+
+
+def _sample(path: str, columns: Sequence[str], missing_values: Sequence[str]) -> pd.DataFrame:
+    """The first SAMPLE_ROWS rows of `columns` in the file or folder `path`, as text (NaN: missing)."""
+    files = csv_files.data_files(path) if os.path.isdir(path) else [path]
+    frames, rows = [], 0
+    for file in files:
+        frame = pd.read_csv(file, usecols=list(columns), dtype=str, keep_default_na=False,
+                            na_values=list(missing_values), nrows=SAMPLE_ROWS - rows, encoding=csv_files.ENCODING)
+        frames.append(frame)
+        rows += len(frame)
+        if rows >= SAMPLE_ROWS:
+            break
+    return pd.concat(frames, ignore_index=True)
+
+
+def _by_value(x_fit: pd.Series, y_fit: pd.Series, x_test: pd.Series, classify: bool) -> np.ndarray:
+    """Each held-out value's most common class (or mean) among the fitted rows with that value; the
+    overall one for a value they do not have."""
+    frame = pd.DataFrame({"x": x_fit.values, "y": y_fit.values})
+    if classify:
+        table, overall = frame.groupby("x")["y"].agg(lambda v: v.mode().iloc[0]), y_fit.mode().iloc[0]
+    else:
+        table, overall = frame.groupby("x")["y"].mean(), y_fit.mean()
+    return x_test.map(table).fillna(overall).to_numpy()
+
+
+def _copy_score(x: pd.Series, y: pd.Series, kind: str, classify: bool) -> Optional[str]:
+    """How well `x` alone predicts `y` when it nearly copies it, else None."""
+    present = x.notna()
+    x, y = x[present], y[present]
+    if kind in NUMBER_KINDS:
+        x = pd.to_numeric(x, errors="coerce")
+        x, y = x[x.notna()], y[x.notna()]
+        if not classify:
+            rho = stats.spearmanr(x, y).statistic if x.nunique() > 1 else 0.0
+            return f"rank correlation {rho:+.3f}" if abs(rho) >= COPY_RANK_CORRELATION else None
+    if len(x) * HELD_OUT < MIN_HELD_OUT:
+        return None
+    x_fit, x_test, y_fit, y_test = model_selection.train_test_split(x, y, test_size=HELD_OUT, random_state=SEED)
+    if kind in NUMBER_KINDS:
+        model = tree.DecisionTreeClassifier(max_depth=TREE_DEPTH, random_state=SEED)
+        predicted = model.fit(x_fit.to_frame(), y_fit).predict(x_test.to_frame())
+    else:
+        predicted = _by_value(x_fit, y_fit, x_test, classify)
+    if not classify:
+        r2 = metrics.r2_score(y_test, predicted)
+        return f"R² {r2:.3f} on held-out rows" if r2 >= COPY_R2 else None
+    accuracy = metrics.accuracy_score(y_test, predicted)
+    majority = y_test.value_counts(normalize=True).iloc[0]
+    if accuracy >= COPY_ACCURACY and 1 - accuracy <= COPY_ERROR_SHARE * (1 - majority):
+        return f"accuracy {accuracy:.3f} on held-out rows, {majority:.3f} for the most common class"
+    return None
+
+
+def label_copies(path: str, label: str, task: str, features: Dict[str, dict],
+                 missing_values: Sequence[str]) -> List[Copy]:
+    """The drafted `features` (name -> spec) of the CSV file or folder `path` that alone predict
+    `label` nearly perfectly on a sample of its rows."""
+    frame = _sample(path, [label, *features], missing_values)
+    classify = task != "regression"
+    y = frame[label] if classify else pd.to_numeric(frame[label], errors="coerce")
+    found = []
+    for column, spec in features.items():
+        score = _copy_score(frame[column][y.notna()], y[y.notna()], spec["kind"], classify)
+        if score:
+            found.append(Copy(column, score))
+    return found
