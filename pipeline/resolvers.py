@@ -22,7 +22,7 @@ from tfx.components.evaluator import constants as evaluator_constants
 from tfx.dsl.components.common import resolver
 from tfx.types import artifact_utils
 
-from pipeline import model_contract, run_summary
+from pipeline import model_contract
 from pipeline.gate import DataGateReport
 
 CANDIDATE_KEY = "candidate"
@@ -153,23 +153,30 @@ def accepted_spans(store: mlmd.MetadataStore, data_root: str) -> Optional[Set[in
     checked = list({e.artifact_id for e in store.get_events_by_execution_ids(gates)
                     if e.type == metadata_store_pb2.Event.INPUT and e.path.steps
                     and e.path.steps[0].key == GATE_STATISTICS_KEY})
-    read_there = [a for a in checked if _data_root_of(store, a) == os.path.realpath(data_root)]
+    roots = _data_roots(store, checked)
+    read_there = [a for a in checked if roots.get(a) == os.path.realpath(data_root)]
     if not read_there:
         return None
     spans = statistics_spans(store, read_there)
     return {spans[a] for a in accepted_statistics(store, read_there) if a in spans}
 
 
-def _data_root_of(store: mlmd.MetadataStore, statistics_id: int) -> Optional[str]:
-    """The folder ExampleGen read the data of statistics `statistics_id` from (its `input_base`):
-    statistics <- StatisticsGen's `examples` <- ExampleGen."""
+def _data_roots(store: mlmd.MetadataStore, statistics_ids: List[int]) -> Dict[int, str]:
+    """Statistics id -> the folder ExampleGen read its data from (its `input_base`): statistics <-
+    StatisticsGen's `examples` <- ExampleGen, a few queries for any number of statistics."""
     made = metadata_store_pb2.Event.OUTPUT
-    examples = run_summary.linked(store, [statistics_id], made, STATISTICS_INPUT_KEY)
-    producers = [e.execution_id for e in store.get_events_by_artifact_ids(examples) if e.type == made]
-    for execution in store.get_executions_by_id(producers):
-        if "input_base" in execution.custom_properties:
-            return os.path.realpath(execution.custom_properties["input_base"].string_value)
-    return None
+    statistics_gen = {e.artifact_id: e.execution_id for e in store.get_events_by_artifact_ids(statistics_ids)
+                      if e.type == made}
+    examples = {e.execution_id: e.artifact_id for e in store.get_events_by_execution_ids(
+        list(set(statistics_gen.values()))) if e.type == metadata_store_pb2.Event.INPUT
+        and e.path.steps and e.path.steps[0].key == STATISTICS_INPUT_KEY}
+    example_gen = {e.artifact_id: e.execution_id for e in store.get_events_by_artifact_ids(
+        list(set(examples.values()))) if e.type == made}
+    bases = {x.id: os.path.realpath(x.custom_properties["input_base"].string_value)
+             for x in store.get_executions_by_id(list(set(example_gen.values())))
+             if "input_base" in x.custom_properties}
+    roots = {s: bases.get(example_gen.get(examples.get(execution))) for s, execution in statistics_gen.items()}
+    return {s: root for s, root in roots.items() if root}
 
 
 class PreviousSpanStatisticsStrategy(resolver.ResolverStrategy):
