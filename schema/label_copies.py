@@ -22,7 +22,8 @@ from models import dataset as ds
 from schema import csv_files
 
 SAMPLE_ROWS = 50_000  # rows read: enough to tell a copy, seconds on a file of millions
-HELD_OUT, MIN_HELD_OUT, SEED = 0.3, 30, 0
+HELD_OUT, SEED = 0.3, 0
+MIN_ROWS = 50  # rows where the feature is present: fewer tell no copy (3 rows rank-correlate perfectly)
 TREE_DEPTH = 4  # at most 16 intervals of a number: a rule, not a lookup of its values
 # A copy predicts at least this share of the held-out classes right, with at most this share of
 # the errors that always answering the most common class makes (so 99.5 % of one class is no copy)
@@ -79,11 +80,11 @@ def _copy_score(x: pd.Series, y: pd.Series, kind: str, classify: bool) -> Option
     if kind in NUMBER_KINDS:
         x = pd.to_numeric(x, errors="coerce")
         x, y = x[x.notna()], y[x.notna()]
-        if not classify:
-            rho = stats.spearmanr(x, y).statistic if x.nunique() > 1 else 0.0
-            return f"rank correlation {rho:+.3f}" if abs(rho) >= COPY_RANK_CORRELATION else None
-    if len(x) * HELD_OUT < MIN_HELD_OUT:
+    if len(x) < MIN_ROWS:
         return None
+    if kind in NUMBER_KINDS and not classify:
+        rho = stats.spearmanr(x, y).statistic if x.nunique() > 1 else 0.0
+        return f"rank correlation {rho:+.3f}" if abs(rho) >= COPY_RANK_CORRELATION else None
     x_fit, x_test, y_fit, y_test = model_selection.train_test_split(x, y, test_size=HELD_OUT, random_state=SEED)
     if kind in NUMBER_KINDS:
         model = tree.DecisionTreeClassifier(max_depth=TREE_DEPTH, random_state=SEED)

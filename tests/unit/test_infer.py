@@ -13,7 +13,7 @@ from tensorflow_metadata.proto.v0 import schema_pb2
 from benchmarks import public_datasets
 from models import dataset as ds
 from schema import calibration, cell_counts, checks, columns, csv_files, csv_statistics, distances, infer, \
-    written_numbers
+    label_copies, written_numbers
 
 ROWS = 600
 
@@ -807,3 +807,16 @@ def test_a_label_derived_from_a_column_the_csv_keeps_names_that_column(tmp_path,
     [check] = infer.infer(_csv(tmp_path, frame), label).checks
     assert check.startswith(f"{source!r} (accuracy 1.000 on held-out rows, 0.5")
     assert "predicts the label nearly perfectly" in check
+
+
+def test_a_copy_is_not_told_from_the_few_rows_where_a_feature_is_present(tmp_path):
+    """Any 3 rows rank-correlate perfectly: the mean radius present in 40 tumours says nothing."""
+    path = str(tmp_path / "breast_cancer.csv")
+    public_datasets.BREAST_CANCER.write_csv(path)
+    frame = pd.read_csv(path, dtype=str)
+    features = {"mean radius": {"kind": "numeric"}}
+    assert [c.column for c in label_copies.label_copies(path, "mean area", "regression", features, [""])] == \
+        ["mean radius"]
+    frame.loc[40:, "mean radius"] = ""
+    sparse = _csv(tmp_path, frame, "sparse.csv")
+    assert label_copies.label_copies(sparse, "mean area", "regression", features, [""]) == []
