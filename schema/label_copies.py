@@ -6,7 +6,8 @@ evaluation and fails where it serves, where that column is not yet known; only a
 whether it is. TFDV measures no column's power to predict another (its lift statistics cover pairs of
 categorical columns only), so each drafted feature is scored alone with scikit-learn on a sample of
 rows: a shallow tree for numbers, the class or mean of each value for categories, both judged on rows
-they were not fitted on, and for a numeric label the rank correlation (a copy in another unit or on a
+they were not fitted on, with a missing value one more value for classes (a date of death is filled
+in for the dead only), and for a numeric label the rank correlation (a copy in another unit or on a
 log scale is monotone).
 """
 import dataclasses
@@ -23,13 +24,15 @@ from schema import csv_files
 
 SAMPLE_ROWS = 50_000  # rows read: enough to tell a copy, seconds on a file of millions
 HELD_OUT, SEED = 0.3, 0
-MIN_ROWS = 50  # rows where the feature is present: fewer tell no copy (3 rows rank-correlate perfectly)
+MIN_ROWS = 50  # rows compared: fewer tell no copy (any 3 rows rank-correlate perfectly)
 TREE_DEPTH = 4  # at most 16 intervals of a number: a rule, not a lookup of its values
 # A copy predicts at least this share of the held-out classes right, with at most this share of
-# the errors that always answering the most common class makes (so 99.5 % of one class is no copy)
-COPY_ACCURACY, COPY_ERROR_SHARE = 0.99, 0.1
+# the errors that always answering the most common class makes (so 99.5 % of one class is no copy;
+# the recorded week of an arrest, 52 for none, copies the arrest but for 4 rows in 432)
+COPY_ACCURACY, COPY_ERROR_SHARE = 0.97, 0.15
 COPY_RANK_CORRELATION, COPY_R2 = 0.99, 0.98  # numeric label: a number's |Spearman|, a category's R²
 NUMBER_KINDS = ("numeric", "categorical_int")
+MISSING = "(missing)"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -43,7 +46,8 @@ def check_line(copies: Sequence[Copy]) -> str:
     named = " and ".join(f"{c.column!r} ({c.score})" for c in copies)
     return (f"{named} {'each predict' if len(copies) > 1 else 'predicts'} the label nearly perfectly on "
             "its own. Where a feature's value is known only with or after the label (the answer under "
-            "another name or unit, a total that includes it, the column the label was derived from), move "
+            "another name or unit, a total that includes it, a column filled in only once the outcome is "
+            "known, the column the label was derived from), move "
             f"it from `features` to `excluded` in {ds.DECLARATION_FILE}: a model would score well in "
             "evaluation and fail where it serves")
 
@@ -74,16 +78,20 @@ def _by_value(x_fit: pd.Series, y_fit: pd.Series, x_test: pd.Series, classify: b
 
 
 def _copy_score(x: pd.Series, y: pd.Series, kind: str, classify: bool) -> Optional[str]:
-    """How well `x` alone predicts `y` when it nearly copies it, else None."""
-    present = x.notna()
-    x, y = x[present], y[present]
+    """How well `x` alone predicts `y` when it nearly copies it, else None. For classes a missing
+    value is one more value (a column filled in only for one class copies it as well)."""
     if kind in NUMBER_KINDS:
         x = pd.to_numeric(x, errors="coerce")
+    if not classify:
         x, y = x[x.notna()], y[x.notna()]
-    if len(x) < MIN_ROWS:
+    elif kind in NUMBER_KINDS:  # below every value, where a tree's split can set it apart
+        x = x.fillna(x.min() - 1 - (x.max() - x.min()) if x.notna().any() else 0.0)
+    else:
+        x = x.fillna(MISSING)
+    if len(x) < MIN_ROWS or x.nunique() < 2:
         return None
     if kind in NUMBER_KINDS and not classify:
-        rho = stats.spearmanr(x, y).statistic if x.nunique() > 1 else 0.0
+        rho = stats.spearmanr(x, y).statistic
         return f"rank correlation {rho:+.3f}" if abs(rho) >= COPY_RANK_CORRELATION else None
     x_fit, x_test, y_fit, y_test = model_selection.train_test_split(x, y, test_size=HELD_OUT, random_state=SEED)
     if kind in NUMBER_KINDS:

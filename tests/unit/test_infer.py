@@ -820,3 +820,22 @@ def test_a_copy_is_not_told_from_the_few_rows_where_a_feature_is_present(tmp_pat
     frame.loc[40:, "mean radius"] = ""
     sparse = _csv(tmp_path, frame, "sparse.csv")
     assert label_copies.label_copies(sparse, "mean area", "regression", features, [""]) == []
+
+
+def test_a_column_filled_in_only_for_one_class_is_named_by_where_it_is_missing(tmp_path, penguins):
+    """Gentoo penguins' body mass kept, the others' left empty, as a record filled in only once the
+    outcome is known: among the rows where it is present, every penguin is a Gentoo, so only its
+    missing cells tell the classes apart; they are one more value, not rows left out."""
+    _, frame, _ = penguins
+    frame = frame.copy()
+    frame["gentoo_mass"] = np.where(frame["species"] == "Gentoo", frame["body_mass_g"], "NA")
+    frame.loc[frame["gentoo_mass"] == "NA", "gentoo_mass"] = ""
+    frame["gentoo"] = np.where(frame["species"] == "Gentoo", "yes", "no")
+    frame = frame.drop(columns=["species", "body_mass_g"])
+    copies = label_copies.label_copies(_csv(tmp_path, frame), "gentoo", "binary",
+                                       {"gentoo_mass": {"kind": "numeric"}, "island": {"kind": "categorical_string"}},
+                                       ["", "NA"])
+    majority = (frame["gentoo"] == "no").mean()
+    assert [c.column for c in copies] == ["gentoo_mass"]
+    assert copies[0].score.startswith("accuracy 1.000 on held-out rows, 0.")
+    assert abs(float(copies[0].score.rsplit(", ", 1)[1].split()[0]) - majority) < 0.1
