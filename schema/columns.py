@@ -23,10 +23,10 @@ ID_SHARE, ID_MIN_ROWS = 0.95, 20  # distinct values / present rows from which a 
 # amounts of a small table are all distinct too, but spread wider (employment 129,726..143,093 in
 # 120 monthly rows): they stay numeric.
 ID_SPREAD = 2
-# A column named as an identifier (`id`, `PID`, `user_id`, `customerId`, `key`: a whole word of its
+# A column named as an identifier (`id`, `PID`, `user_id`, `customerId`, `key`, `SEQN`: a whole word of its
 # name, not `width` or `paid`) is one when its values are distinct (ID_SHARE), however they are spread
 # (counties numbered 561..3052); an all-distinct column not named so may be a measurement
-ID_WORDS = frozenset({"id", "pid", "uid", "uuid", "guid", "key", "identifier"})
+ID_WORDS = frozenset({"id", "pid", "uid", "uuid", "guid", "key", "identifier", "seqn"})  # seqn: NHANES' respondent
 NAME_WORDS = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")  # user_id, customerId, PID, HTTPStatus
 DATE_SHARE = 0.8  # share of a string column's values that must look like dates
 # Integer codes (hours, months, ratings, grades): at most 32 distinct values in [0, 1000], the least 0
@@ -203,7 +203,9 @@ def feature_decision(column: str, stat: Optional[Stats], cells: Counter, rows: i
                        for v in (stat.num_stats.min, stat.num_stats.max))
         return (None, f"timestamp in {unit} since 1970 ({first} to {last}): {CALENDAR}; the gate "
                       "keeps its values in 2000-2100", distinct)
-    if kind in (INT, STRING) and present > ID_MIN_ROWS and distinct >= ID_SHARE * present:
+    # whole numbers written as floats (233.0: pandas writes an integer column with gaps so) number rows too
+    whole = kind == INT or (kind == FLOAT and all(float(c).is_integer() for c in cells))
+    if (whole or kind == STRING) and present > ID_MIN_ROWS and distinct >= ID_SHARE * present:
         if kind == STRING:
             return None, f"ID-like ({distinct} distinct values in {present} rows)", distinct
         low, high = int(stat.num_stats.min), int(stat.num_stats.max)

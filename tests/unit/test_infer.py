@@ -732,16 +732,18 @@ def test_dates_written_with_dots_or_month_names_are_excluded_as_dates(tmp_path):
     assert draft.declaration["excluded"] == {column: columns.DATE_REASON for column in dates}
 
 
-def test_distinct_integers_named_as_an_identifier_are_excluded_however_they_are_spread(tmp_path):
+@pytest.mark.parametrize("written", [int, float], ids=["as-integers", "as-floats"])
+def test_distinct_integers_named_as_an_identifier_are_excluded_however_they_are_spread(tmp_path, written):
     """palmerpenguins' raw table numbers its samples per species (1..152): species and number make
     an ID, 1001..3124, as counties' PIDs are made (not the row numbers: 344 values over 2124). Its
-    name says what it is; the sample numbers, which repeat, stay numeric."""
+    name says what it is; the sample numbers, which repeat, stay numeric. Written `1001.0` as pandas
+    writes an integer column that had gaps, it is the same ID."""
     path = str(tmp_path / "raw.csv")
     public_datasets.PENGUINS_RAW.write_csv(path)
     frame = pd.read_csv(path)
     species = frame["Species"].astype("category").cat.codes + 1
     frame = frame[["Island", "Sample Number", "Culmen Length (mm)"]]
-    frame.insert(0, "PID", species * 1000 + frame["Sample Number"])
+    frame.insert(0, "PID", (species * 1000 + frame["Sample Number"]).astype(written))
     draft = infer.infer(_csv(tmp_path, frame, "identified.csv"), "Island")
     assert draft.declaration["excluded"] == {
         "PID": "ID-like (344 distinct values in 344 rows, 1001..3124, named as an identifier)"}
@@ -751,7 +753,7 @@ def test_distinct_integers_named_as_an_identifier_are_excluded_however_they_are_
 @pytest.mark.parametrize("name, is_identifier", [
     ("id", True), ("ID", True), ("PID", True), ("user_id", True), ("customerId", True), ("CustomerID", True),
     ("key", True), ("Individual ID", True), ("width", False), ("valid", False), ("paid", False),
-    ("monkey", False), ("Sample Number", False)])
+    ("monkey", False), ("Sample Number", False), ("SEQN", True), ("sequence", False)])
 def test_a_column_is_named_an_identifier_by_a_word_of_its_name_not_by_letters_inside_one(name, is_identifier):
     assert columns.is_identifier_name(name) is is_identifier
 
