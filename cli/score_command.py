@@ -31,6 +31,20 @@ def _out_path(args: argparse.Namespace) -> str:
     return out
 
 
+def _trained_features_note(trained, declared, version_dir: str) -> str:
+    """What was sent where the version was trained on other features than the declaration lists
+    now (a feature excluded since, and no newer model blessed): "" when they agree."""
+    dropped = [name for name in trained if name not in declared]
+    added = [name for name in declared if name not in trained]
+    if not dropped and not added:
+        return ""
+    told = [f"{', '.join(dropped)} (no longer declared, sent)"] if dropped else []
+    told += [f"{', '.join(added)} (declared since, not read by it)"] if added else []
+    return (f"note: scored with the features {version_dir} was trained on, which the declaration has "
+            f"changed since: {'; '.join(told)}. A model of the current declaration scores them once a "
+            "run pushes one")
+
+
 def score(args: argparse.Namespace) -> int:
     # pylint: disable=import-outside-toplevel
     import tensorflow_data_validation as tfdv
@@ -66,6 +80,9 @@ def score(args: argparse.Namespace) -> int:
     finally:
         beam_logger.setLevel(level)
     print(f"Scored {scored.rows:,} rows in {scored.seconds:.1f} s: {out}")
+    trained_note = _trained_features_note(scored.features, dataset.feature_names(), version_dir)
+    if trained_note:
+        print(trained_note)
     print(f"Added columns: {', '.join(batch_scoring.prediction_columns(dataset))}")
     if scored.passed_through:
         print("Written back as read, not sent to the model: "

@@ -5,8 +5,9 @@ data contract). `preprocessing_fn`, the Keras model's inputs and head, the loss,
 thresholds, the serving signatures, infra validation and `predict` are all derived from it, so a new
 CSV needs a new folder (`tfxpipe init` drafts one), never new code.
 
-The declaration travels to Transform and Trainer as a plain dict in their `custom_config`
-(`to_config` / `from_config`), so it is part of TFX's cache key: an edit re-runs what it affects.
+What training depends on travels to Transform and Trainer as a plain dict in their `custom_config`
+(`to_config` / `from_config`), so it is part of TFX's cache key: an edit re-runs what it affects, and
+an edit of the blessing or slices (the Evaluator's) or of where the data lies re-runs no training.
 """
 import dataclasses
 import enum
@@ -76,8 +77,12 @@ class Dataset:
         return self.data if os.path.isabs(self.data) else os.path.join(self.folder, self.data)
 
     def to_config(self) -> Dict[str, Any]:
-        """JSON-able form for TFX `custom_config` (the folder is left out: not part of the model)."""
-        return {**_plain(dataclasses.replace(self, folder="")), "task": self.task.value}
+        """JSON-able form for Transform's and Trainer's `custom_config`: what the model depends on.
+        The folder, the data's place, the blessing and slices are left out: a tightened threshold
+        would otherwise train again, and training is not bit-for-bit repeatable (a new model may then
+        fail the max_drop it was meant to be judged by)."""
+        plain = {k: v for k, v in _plain(self).items() if k not in ("folder", "data", "blessing", "slices")}
+        return {**plain, "task": self.task.value}
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> "Dataset":

@@ -11,8 +11,9 @@ client sends raw feature values and nothing is recomputed by hand (no training/s
 - `transform_features`: raw examples (label included) -> transformed features; TFMA uses it to get
   the label the model was trained on.
 """
+import json
 import os
-from typing import Any, Callable, Dict, Sequence
+from typing import Any, Callable, Dict, List, Optional, Sequence
 
 import numpy as np
 import tensorflow as tf
@@ -27,6 +28,10 @@ CLASSIFY_SIGNATURE = "classify"
 REGRESS_METHOD_NAME = "tensorflow/serving/regress"
 REGRESS_SIGNATURE = "regress"
 METHOD_NAMES = {CLASSIFY_SIGNATURE: CLASSIFY_METHOD_NAME, REGRESS_SIGNATURE: REGRESS_METHOD_NAME}
+# The raw feature names the model parses, in the declaration's order: the signatures take serialized
+# examples, which name no inputs, and `score` must send what this version was trained on, not what the
+# declaration says today. In `assets.extra`, where TF Serving keeps files it does not load.
+FEATURES_FILE = os.path.join("assets.extra", "features.json")
 
 
 def prediction_key(task: Task) -> str:
@@ -64,6 +69,22 @@ def export(model: keras.Model, dataset: Dataset, tf_transform_output: tft.TFTran
                     "transform_features": transform_features},
     )
     set_method_names(export_dir, METHOD_NAMES)
+    write_trained_features(export_dir, dataset.feature_names())
+
+
+def write_trained_features(export_dir: str, names: Sequence[str]) -> None:
+    tf.io.gfile.makedirs(os.path.join(export_dir, os.path.dirname(FEATURES_FILE)))
+    with tf.io.gfile.GFile(os.path.join(export_dir, FEATURES_FILE), "w") as f:
+        f.write(json.dumps(list(names)))
+
+
+def trained_features(export_dir: str) -> Optional[List[str]]:
+    """The raw features the model in `export_dir` parses; None for a model exported without the list."""
+    path = os.path.join(export_dir, FEATURES_FILE)
+    if not tf.io.gfile.exists(path):
+        return None
+    with tf.io.gfile.GFile(path) as f:
+        return json.loads(f.read())
 
 
 def tf_serving_signatures(model_output: Callable[[tf.Tensor], tf.Tensor], task: Task = Task.BINARY,

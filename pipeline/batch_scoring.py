@@ -185,6 +185,7 @@ class Scored:
     rows: int
     seconds: float
     passed_through: Tuple[str, ...]  # columns written back but not sent to the model
+    features: Tuple[str, ...]  # the model's features, as it was trained (not as declared since)
     outside_range: Dict[str, int]  # feature -> rows with a value outside the schema's range
     bounds: Dict[str, Tuple[float, float]]  # the schema's ranges of the features
     unseen: vocabularies.Unseen  # categories outside the schema's vocabularies, per feature
@@ -210,7 +211,12 @@ def score(csv_path: str, out_path: str, dataset: Dataset, schema: schema_pb2.Sch
     the model in `version_dir`. Raises ScoringError, leaving nothing behind, when it cannot."""
     with FileSystems.open(csv_path) as f:
         header = tuple(csv_files.parse_header(f.readline()))
-    features = dataset.feature_names()
+    # what this version was trained on, which the declaration may since have changed
+    features = signatures.trained_features(version_dir) or dataset.feature_names()
+    unknown = [name for name in features if name not in examples.feature_types(schema)]
+    if unknown:
+        raise ScoringError(f"{version_dir} reads {', '.join(unknown)}, which the schema no longer has: "
+                           "score with the schema it was trained with (--schema)")
     missing = [name for name in features if name not in header]
     if missing:
         raise ScoringError(f"{os.path.basename(csv_path)} has no column {', '.join(missing)}: the "
@@ -257,7 +263,7 @@ def score(csv_path: str, out_path: str, dataset: Dataset, schema: schema_pb2.Sch
     for counter in counters:  # a runner may report a name once per step
         counted[counter.key.metric.name] = counted.get(counter.key.metric.name, 0) + counter.committed
     return Scored(rows=counted.get(ROWS_COUNTER, 0), seconds=time.monotonic() - started,
-                  passed_through=tuple(name for name in header if name not in features),
+                  passed_through=tuple(name for name in header if name not in features), features=tuple(features),
                   outside_range={name[len(OUTSIDE_COUNTER):]: n for name, n in counted.items()
                                  if name.startswith(OUTSIDE_COUNTER) and n},
                   bounds=bounds, unseen=vocabularies.Unseen.from_counters(counted))

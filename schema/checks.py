@@ -127,6 +127,28 @@ def _offending(feature: Optional[schema_pb2.Feature], schema: schema_pb2.Schema,
 
 
 _NUMBER_TYPES = (schema_pb2.INT, schema_pb2.FLOAT)
+# TFDV lists every value missing from the schema ("A (<1%), B'S (~5%)."), escaped as C strings: a
+# column of names lists hundreds. The first MAX_LISTED are kept, with how many more and the share of
+# rows they hold, against the share the schema tolerates: the number the verdict turns on.
+MAX_LISTED = 10
+_LISTED = re.compile(r"(.*?) \((<1|~?\d+)%\)(?:, |\.?\s*$)")
+
+
+def _unlisted(description: str, feature: Optional[schema_pb2.Feature], schema: schema_pb2.Schema,
+              stats: Optional[statistics_pb2.FeatureNameStatistics]) -> str:
+    head, _, listed = description.partition(": ")
+    values = [m.group(1).replace("\\'", "'").replace('\\"', '"') for m in _LISTED.finditer(listed)]
+    if not values or feature is None or stats is None or not stats.HasField("string_stats"):
+        return description
+    known = set(next((d.value for d in schema.string_domain if d.name == feature.domain), []))
+    histogram = stats.string_stats.rank_histogram.buckets
+    present = stats.string_stats.common_stats.num_non_missing or 1
+    unlisted = sum(b.sample_count for b in histogram if b.label not in known) / present
+    whole = len(histogram) >= stats.string_stats.unique  # TFDV keeps the commonest values only
+    mass = feature.distribution_constraints.min_domain_mass if feature.HasField("distribution_constraints") else 1.0
+    shown = ", ".join(values[:MAX_LISTED]) + (f", and {len(values) - MAX_LISTED} more" if len(values) > MAX_LISTED else "")
+    return (f"{head}: {len(values)} value(s), in {'' if whole else 'at least '}{unlisted:.1%} of rows "
+            f"(the schema tolerates {1 - mass:.0%}): {shown}.")
 
 
 def is_training_only(feature: Optional[schema_pb2.Feature]) -> bool:
@@ -242,6 +264,8 @@ def _findings(anomalies, statistics: statistics_pb2.DatasetFeatureStatisticsList
                                                    + ("every training row needs a label: fill in or "
                                                       "drop the others." if is_training_only(feature)
                                                       else "in requests, the feature left out."))
+            elif reason.type == anomalies_pb2.AnomalyInfo.ENUM_TYPE_UNEXPECTED_STRING_VALUES:
+                detail = _unlisted(detail, feature, schema, stats)
             elif problem == WRONG_TYPE and text_said:
                 detail = f"{detail}. {text_said}"
             elif problem == "Column dropped":

@@ -250,6 +250,22 @@ def test_a_change_to_the_declaration_reruns_what_it_affects(penguins):
     assert states["Transform"] == states["Trainer"] == states["Evaluator"] == "executed"
 
 
+def test_a_blessing_edit_judges_the_trained_model_again_without_training_another(penguins):
+    """Thresholds are the Evaluator's: a tightened naive margin re-runs it (and what follows), never
+    Transform or the Trainer, whose new model would differ (training is not bit-for-bit repeatable)."""
+    path = os.path.join(penguins.folder, dataset_module.DECLARATION_FILE)
+    with open(path, encoding="utf-8") as f:
+        raw = yaml.safe_load(f)
+    raw["blessing"]["naive_margin"] = raw["blessing"].get("naive_margin", 0.05) + 0.01
+    with open(path, "w", encoding="utf-8") as f:
+        yaml.safe_dump(raw, f)
+    run = tfxpipe(*penguins.run_args())
+    assert run.returncode == 0, run.stdout + run.stderr[-3000:]
+    states = _states(penguins)
+    assert states["Transform"] == states["Trainer"] == "cached"
+    assert states["Evaluator"] == "executed"
+
+
 def test_data_of_another_dataset_is_refused_with_one_message_pointing_to_init(penguins, tmp_path):
     served = snapshot(penguins.serving_dir)
     work = str(tmp_path / "work")

@@ -11,6 +11,7 @@ import pytest
 import tensorflow as tf
 import tensorflow_data_validation as tfdv
 
+from models import signatures
 from serving import client, examples, warmup
 from serving import process as serving_server
 from tests.conftest import TAXI, TAXI_CSV, TAXI_SCHEMA
@@ -42,7 +43,9 @@ def test_the_pushed_model_passed_infra_validation(cold_run):
     assert "Infra validation: served and answered" in cold_run.stdout
 
 
-def test_the_pushed_version_carries_warmup_requests_from_real_examples(cold_run):
+def test_the_pushed_version_carries_warmup_requests_from_real_examples_and_its_features(cold_run):
+    """Its features as trained: `score` sends them, whatever the declaration lists since."""
+    assert signatures.trained_features(cold_run.summary.pushed_destination) == list(TAXI.feature_names())
     logs = warmup.read(cold_run.summary.pushed_destination)
     kinds = [log.WhichOneof("log_type") for log in logs]
     assert kinds == ["predict_log", "predict_log", "classify_log"]

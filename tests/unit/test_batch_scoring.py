@@ -10,7 +10,8 @@ import tensorflow as tf
 import tensorflow_data_validation as tfdv
 
 from cli import main as cli
-from models import dataset
+from cli import score_command
+from models import dataset, signatures
 from pipeline import batch_scoring, csv_example_gen, profiles
 from serving import examples
 from tests import serving_models
@@ -186,3 +187,28 @@ def test_values_outside_the_schemas_range_and_unseen_categories_are_counted_and_
         assert f"warning: categories the schema does not list, among 3,000 rows: payment_type in " \
                f"{len(rows[::7]) + 1:,} ('Bitcoin', 'cash')" in out, out
 
+
+
+def test_a_version_is_sent_the_features_it_was_trained_on_not_those_declared_since(tmp_path):
+    """The toy model reads trip_miles and payment_type; since it was pushed, trip_miles was moved to
+    `excluded` and no newer model was blessed. Scoring with that version still sends trip_miles (its
+    answers without it are answers to another question), and the command says so."""
+    version = serving_models.build(str(tmp_path / "served" / "toy" / "3"), 0.35)
+    signatures.write_trained_features(version, TOY.feature_names())
+    narrowed = dataset.parse({"name": "toy", "task": "binary", "missing_values": ["", "NA"],
+                              "label": {"column": "tips", "classes": ["small", "big"]},
+                              "features": {"payment_type": {"kind": "categorical_string", "vocab_size": 10}},
+                              "excluded": {"trip_miles": "known only after the trip"}})
+    header, *rows = _rows(TAXI_CSV)
+    path = str(tmp_path / "taxi.csv")
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        csv.writer(f).writerows([header, *rows[:2000]])
+    scored = batch_scoring.score(path, str(tmp_path / "out.csv"), narrowed, SCHEMA, version, LOCAL)
+    assert scored.features == ("trip_miles", "payment_type")
+    _, *written = _rows(tmp_path / "out.csv")
+    np.testing.assert_allclose([[float(r[-2]), float(r[-1])] for r in written],
+                               _in_process(version, rows[:2000], header), atol=1e-6)
+    assert score_command._trained_features_note(scored.features, narrowed.feature_names(), version) == (
+        f"note: scored with the features {version} was trained on, which the declaration has changed "
+        "since: trip_miles (no longer declared, sent). A model of the current declaration scores them "
+        "once a run pushes one")

@@ -471,3 +471,24 @@ def test_validate_keeps_native_library_warnings_off_the_console_and_in_a_log(tmp
     assert done.stderr == ""
     (log,) = [name for name in os.listdir(logs) if name.startswith("tfxpipe-validate-")]
     assert "feature_util" in (logs / log).read_text()
+
+
+def test_many_unlisted_categories_are_shortened_unescaped_and_weighed_against_the_tolerance(tmp_path):
+    """A re-export that writes each trip's company with its cab's fleet number (`Blue Ribbon Taxi
+    Association Inc.'s cab 12`): TFDV lists every such value, escaped, in one line. The finding keeps
+    the first ten as written, how many more, and the share of rows they hold against the 10 % the
+    schema tolerates."""
+    data = taxi_rows(300)
+    company = data[0].index("company")
+    renamed = [row for row in data[1:] if row[company]][:120]
+    for i, row in enumerate(renamed):
+        row[company] = f"{row[company]}'s cab {i}"
+    write_rows(str(tmp_path), data)
+    statistics = csv_statistics.statistics_of_csv(str(tmp_path))
+    findings = checks.check_statistics(statistics, tfdv.load_schema_text(TAXI_SCHEMA))
+    [detail] = [f.detail for f in findings if f.feature == "company"]
+    present = next(f for f in statistics.datasets[0].features if f.path.step[0] == "company")
+    share = len(renamed) / present.string_stats.common_stats.num_non_missing
+    assert detail.startswith(f"Examples contain values missing from the schema: 120 value(s), in {share:.1%} "
+                             "of rows (the schema tolerates 10%): "), detail
+    assert detail.endswith(", and 110 more.") and detail.count("'s cab ") == 10 and "\\'" not in detail

@@ -50,10 +50,24 @@ def test_class_labels_become_indices_of_the_declared_classes():
     assert label_tensor(binary, {"target": tf.constant([[1], [0]], tf.int64)}).numpy().ravel().tolist() == [1, 0]
 
 
-def test_declaration_round_trips_through_custom_config():
+def test_what_training_depends_on_round_trips_through_custom_config():
     again = dataset.Dataset.from_config(TAXI.to_config())
-    assert (again.features, again.label, again.blessing, again.slices) == (
-        TAXI.features, TAXI.label, TAXI.blessing, TAXI.slices)
+    assert (again.name, again.features, again.label, again.missing_values, again.tuning) == (
+        TAXI.name, TAXI.features, TAXI.label, TAXI.missing_values, TAXI.tuning)
+
+
+def test_a_blessing_slice_or_data_edit_leaves_the_training_config_and_so_the_trained_model_as_it_was(tmp_path):
+    """custom_config is part of TFX's cache key: Transform and Trainer re-run when it changes. A
+    tightened naive margin, another slice or another data folder are the Evaluator's and ExampleGen's."""
+    edited = dataset.load(_write(tmp_path, blessing={"naive_margin": 0.06, "minimum": {"auc": 0.7}},
+                                 slices=["x"], data="elsewhere"))
+    assert (edited.blessing.naive_margin, edited.slices, edited.data) == (0.06, ("x",), "elsewhere")
+    (tmp_path / "plain").mkdir()
+    (tmp_path / "other").mkdir()
+    plain = dataset.load(_write(tmp_path / "plain"))
+    assert edited.to_config() == plain.to_config()
+    assert dataset.load(_write(tmp_path / "other", features={"x": "numeric", "z": "numeric"})).to_config() \
+        != plain.to_config()
 
 
 def _write(tmp_path, **changes):
