@@ -126,7 +126,8 @@ def schema_diff(args: argparse.Namespace) -> int:
                                  next_steps=report.FILE_NEXT_STEPS))
         return 1
     proposal = maintain.propose(curated, csv_statistics.statistics_of_csv(
-        folder, dataset.missing_values, distances.stats_options(curated)))
+        folder, dataset.missing_values,
+        distances.stats_options(curated, num_rank_histogram_buckets=maintain.EVERY_VALUE)))
     if proposal.changes:
         print(f"To accept {folder}, the curated schema would change:")
         print("\n".join(f"- {change}" for change in proposal.changes))

@@ -23,6 +23,12 @@ UNREAD_STAGES = (schema_pb2.DEPRECATED, schema_pb2.DISABLED, schema_pb2.PLANNED,
                  schema_pb2.DEBUG_ONLY, schema_pb2.VALIDATION_DERIVED)
 
 
+# Values a column's statistics list (TFDV's rank histogram, 1000 by default, the most common first):
+# a new span of names (restaurants) brings more new values than that, and a schema updated from the
+# first 1000 would leave the rest unknown, and say nothing of them after `--write`
+EVERY_VALUE = 100_000
+
+
 def is_unread(feature: schema_pb2.Feature) -> bool:
     return feature.deprecated or feature.lifecycle_stage in UNREAD_STAGES
 

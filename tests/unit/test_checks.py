@@ -1,6 +1,7 @@
 """Structural CSV checks and the readable report, on files made from the bundled data."""
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -492,3 +493,24 @@ def test_many_unlisted_categories_are_shortened_unescaped_and_weighed_against_th
     assert detail.startswith(f"Examples contain values missing from the schema: 120 value(s), in {share:.1%} "
                              "of rows (the schema tolerates 10%): "), detail
     assert detail.endswith(", and 110 more.") and detail.count("'s cab ") == 10 and "\\'" not in detail
+
+
+def test_schema_diff_accepts_every_new_value_not_the_first_thousand(tmp_path, capsys):
+    """1,200 trips whose company is written with its cab number: more new values than TFDV's rank
+    histogram keeps by default (1000, known ones included). `schema-diff` proposes all of them, and
+    after `--write` the same data fits."""
+    from cli import main as cli  # pylint: disable=import-outside-toplevel
+
+    rows = taxi_rows(2000)
+    company = rows[0].index("company")
+    renamed = [row for row in rows[1:] if row[company]][:1200]
+    for i, row in enumerate(renamed):
+        row[company] = f"{row[company]} cab {i}"
+    data = tmp_path / "data"
+    write_rows(str(data), rows)
+    dataset_dir = tmp_path / "taxi"
+    shutil.copytree(os.path.dirname(TAXI_SCHEMA), dataset_dir, ignore=shutil.ignore_patterns("data"))
+    assert cli.main(["schema-diff", str(data), "--dataset", str(dataset_dir), "--write"]) == 0
+    assert "'company' accepts 1200 new value(s)" in capsys.readouterr().out
+    assert cli.main(["schema-diff", str(data), "--dataset", str(dataset_dir)]) == 0
+    assert "fits the curated schema" in capsys.readouterr().out
