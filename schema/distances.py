@@ -64,8 +64,12 @@ def measured(anomalies: anomalies_pb2.Anomalies, name: str) -> Optional[Tuple[fl
     return max(found) if found else None
 
 
-def _number(value: float) -> str:
-    return f"{value:,.2f}" if abs(value) < 1e6 else f"{value:.4g}"
+def _numbers(*values: float) -> Tuple[str, ...]:
+    """Values compared with each other, written alike: 2005 -> 1998 (whole, as years and codes are,
+    no separator), 7.85 -> 78.50, 12,345.00, 1.235e+06."""
+    if all(float(v).is_integer() and abs(v) < 10_000 for v in values):
+        return tuple(f"{v:.0f}" for v in values)
+    return tuple(f"{v:,.2f}" if abs(v) < 1e6 else f"{v:.4g}" for v in values)
 
 
 def _quantile(stats: Stats, share: float) -> Optional[float]:
@@ -87,6 +91,7 @@ def value_shares(stats: Optional[Stats]) -> Dict[str, float]:
 
 
 NEW_VALUES_SHOWN = 3  # values a drifted categorical column did not have before, named in its finding
+GONE_SHARE = 0.01  # a value no row has now is named from this share before (a rarer one comes and goes)
 
 
 def _distinct(distance: float, threshold: float) -> Tuple[str, str]:
@@ -112,7 +117,14 @@ def what_moved(reason: anomalies_pb2.AnomalyInfo.Reason, before: Optional[Stats]
                      key=lambda v: -shares_after[v])
         named = (f"new values {', '.join(f'{v!r} {shares_after[v]:.1%}' for v in new[:NEW_VALUES_SHOWN])}"
                  + (f" ({len(new)} in all)" if len(new) > NEW_VALUES_SHOWN else "") + "; ") if new else ""
-        value = max(set(shares_before) | (set(shares_after) - set(new)),
+        # Gone only when the later rank histogram holds every value it has (a class no row has now)
+        whole_after = after is not None and bool(shares_after) and len(shares_after) >= after.string_stats.unique
+        gone = sorted((v for v in shares_before if v not in shares_after and shares_before[v] >= GONE_SHARE)
+                      if whole_after else (),
+                      key=lambda v: -shares_before[v])
+        named += (f"no row has {', '.join(f'{v!r} ({shares_before[v]:.1%} before)' for v in gone[:NEW_VALUES_SHOWN])}"
+                  + (f" ({len(gone)} in all)" if len(gone) > NEW_VALUES_SHOWN else "") + "; ") if gone else ""
+        value = max((set(shares_before) - set(gone)) | (set(shares_after) - set(new)) or set(shares_before),
                     key=lambda v: abs(shares_after.get(v, 0.0) - shares_before.get(v, 0.0)))
         return (f"{named}{value!r} in {shares_before.get(value, 0.0):.1%} -> "
                 f"{shares_after.get(value, 0.0):.1%} of rows {scored.strip()}")
@@ -126,5 +138,5 @@ def what_moved(reason: anomalies_pb2.AnomalyInfo.Reason, before: Optional[Stats]
         # the mean too: a column of few values (0/1) can move with its quantiles put (a 0/1 column's
         # mean is its share of ones)
         pairs.append(("mean", before.num_stats.mean, after.num_stats.mean))
-        return ", ".join(f"{label} {_number(a)} -> {_number(b)}" for label, a, b in pairs) + scored
+        return ", ".join(f"{label} {' -> '.join(_numbers(a, b))}" for label, a, b in pairs) + scored
     return reason.description

@@ -326,7 +326,8 @@ def test_serving_sample_is_checked_for_skew_against_training_data(tmp_path):
     ]
     cash = sum(row[payment] == "Cash" for row in requests) / len(requests)
     # What moved, in words: cash trips now recorded as card ones (either value moved by the cash share).
-    moved = re.match(r"(?:new values [^;]+; )?'(Cash|Credit Card)' in ([\d.]+)% -> ([\d.]+)% of rows "
+    moved = re.match(r"(?:new values [^;]+; )?(?:no row has 'Cash' [^;]+; )?'(Cash|Credit Card)' in ([\d.]+)% -> "
+                     r"([\d.]+)% of rows "
                      r"\(JSD ([\d.]+) > ([\d.]+)\)$",
                      skewed[0].detail)
     assert moved, skewed[0].detail
@@ -514,3 +515,22 @@ def test_schema_diff_accepts_every_new_value_not_the_first_thousand(tmp_path, ca
     assert "'company' accepts 1200 new value(s)" in capsys.readouterr().out
     assert cli.main(["schema-diff", str(data), "--dataset", str(dataset_dir)]) == 0
     assert "fits the curated schema" in capsys.readouterr().out
+
+
+def test_a_category_no_row_has_any_more_is_named_with_its_share_before(tmp_path):
+    """A re-export that lost its cash trips: the finding names the value now gone with its share
+    before, beside the value whose share moved most (the tips drift too: cash trips tip nothing)."""
+    header, (before, after) = shuffled_slices(4, 3000, 3000)
+    payment = header.index("payment_type")
+    after = [row for row in after if row[payment] != "Cash"]
+    [drift] = [f for f in drift_between(str(tmp_path), header, before, after) if f.feature == "payment_type"]
+    share = 100 * sum(row[payment] == "Cash" for row in before) / sum(row[payment] != "" for row in before)
+    moved = re.match(r"no row has 'Cash' \(([\d.]+)% before\); '[^']+' in [\d.]+% -> [\d.]+% of rows", drift.detail)
+    assert drift.feature == "payment_type" and moved, drift.detail
+    assert float(moved.group(1)) == pytest.approx(share, abs=0.1)
+
+
+def test_whole_numbers_such_as_years_are_shown_without_separators_or_decimals():
+    assert distances._numbers(2005.0, 1998) == ("2005", "1998")
+    assert distances._numbers(28.45, 275.0) == ("28.45", "275.00")
+    assert distances._numbers(12345.0, 2.5e6) == ("12,345.00", "2.5e+06")
