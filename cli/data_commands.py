@@ -55,7 +55,8 @@ def validate(args: argparse.Namespace) -> int:
     path = report.write_html(args.report or os.path.join(report_dir, "validate", schema.REPORT_FILE),
                              findings, title, statistics)
     named = options.dataset_flag(args) + (f" --schema {args.schema}" if args.schema else "")
-    print(report.naming_dataset(report.render_text(findings, title, path, next_steps=steps), named))
+    print(report.naming_dataset(report.render_text(findings, title, path,
+                                                   next_steps=report.naming_data(steps, args.path)), named))
     return 1 if findings else 0
 
 

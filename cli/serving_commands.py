@@ -212,7 +212,7 @@ def monitor(args: argparse.Namespace) -> int:
     import tensorflow_data_validation as tfdv
 
     from pipeline import report_data
-    from schema import csv_statistics, distances, report
+    from schema import csv_statistics, distances, report, schema_text
     from serving import monitor as serving_monitor
 
     dataset = options.dataset(args)
@@ -247,7 +247,9 @@ def monitor(args: argparse.Namespace) -> int:
     path = report.write_html(
         args.report or os.path.join(options.config_for_reading(args).report_dir, "monitor", "monitor.html"),
         result.findings, title, result.statistics, charts)
-    print(report.render_text(result.findings, title, path, next_steps=MONITOR_NEXT_STEPS))
+    steps = MONITOR_NEXT_STEPS + (schema_text.small_window_note(args.schema or dataset.schema_file, result.examples)
+                                  if result.findings else "")
+    print(report.render_text(result.findings, title, path, next_steps=steps))
     return 1 if result.findings else 0
 
 

@@ -106,7 +106,9 @@ def resume_options(config: PipelineConfig) -> tfx_pipeline.RunOptions:
     if latest.failed_node is None:
         raise PipelineFailed(f"the latest run {latest.run_id} did not fail: nothing to resume")
     if latest.failed_node == gate.DataGate.__name__:
-        raise PipelineFailed("the latest run was stopped by the data gate: fix the data and run again")
+        raise PipelineFailed("the latest run was stopped by the data gate, which reads the data again: "
+                             "correct the data, or accept a real change in the schema (the run's report "
+                             "says which: `tfxpipe schema-diff`, a drift threshold), then `tfxpipe run`")
     changed = changed_nodes(store, config, latest.failed_node)
     why = (f" (their settings changed since; {latest.failed_node} failed)" if changed else "")
     starts = [*changed, latest.failed_node]
@@ -166,7 +168,8 @@ def run(config: PipelineConfig, run_id: str,
         with metadata_server_fixes.applied(config.metadata_uri), temporary_files_removed_after():
             _LocalRunWithId(run_id).run(create_pipeline(config), run_options=run_options)
     except checks.DataValidationError as error:
-        told = report.naming_dataset(str(error), configs.dataset_flag(config.dataset_dir))
+        told = report.naming_dataset(report.naming_data(str(error), config.data_root),
+                                     configs.dataset_flag(config.dataset_dir))
         run_summary.record_failure(store, run_id, gate.DataGate.__name__, told)  # as `runs show` shows it
         raise PipelineFailed(f"the data gate stopped the run before Transform:\n{told}") from error
     except Exception as error:  # TFX re-raises the component's own error

@@ -226,6 +226,9 @@ def infer(path: str, label: str, task: str = "auto", name: Optional[str] = None,
                if threshold is None and not (check == "skew" and name == label)]
         if off:
             why = ("its values rarely repeat" if distinct_share.get(name, 0) >= HASH_SHARE
+                   else f"too few requests in a serving window ({measured.window_rows:,}) for its values' shares "
+                        "to settle: calibrate for larger windows (`tfxpipe calibrate --window-rows N --write`) and "
+                        "give `monitor` windows that hold as many (`--window-minutes`)" if off == ["skew"]
                    else "too few rows for its values' shares to settle: calibrate again when there is more data")
             decisions.append(f"no {' or '.join(off)} check on {name}: two samples of the same data "
                              f"already differ almost entirely ({why})")

@@ -5,6 +5,7 @@ written beside the report, `statistics_facets.html`, for those who have a browse
 """
 import html
 import os
+import shlex
 from typing import List, Optional, Sequence
 
 import tensorflow as tf
@@ -39,6 +40,12 @@ def next_steps(findings: Sequence[Finding]) -> str:
 
 
 SUGGESTED = ("`tfxpipe calibrate", "`tfxpipe schema-diff", "`tfxpipe validate")
+
+
+def naming_data(text: str, data: str) -> str:
+    """`text` with the data its `schema-diff` suggestion is to read: the file or folder just checked
+    (a folder of spans: schema-diff reads its newest, the one checked)."""
+    return text.replace("`tfxpipe schema-diff DATA", f"`tfxpipe schema-diff {shlex.quote(data)}")
 
 
 def naming_dataset(text: str, dataset_flag: str) -> str:

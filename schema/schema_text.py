@@ -72,14 +72,30 @@ _SAMPLE_ROWS = re.compile(r"samples of (\d+) rows \(drift")
 SMALL_SAMPLE = 0.7  # a drift sample this much smaller than the calibrated one is said to be
 
 
-def calibrated_sample_rows(path: str) -> Optional[int]:
-    """The rows of the samples the drift thresholds of the schema file `path` were calibrated on
-    (its calibration comment, as `comment` writes it), or None without one (or a file not local)."""
+_WINDOW_ROWS = re.compile(r"serving windows of (\d+) rows")
+
+
+def calibrated_sample_rows(path: str, sample: "re.Pattern[str]" = _SAMPLE_ROWS) -> Optional[int]:
+    """The rows of the samples the drift thresholds (`_WINDOW_ROWS`: skew) of the schema file `path`
+    were calibrated on (its calibration comment, as `comment` writes it), or None without one (or a
+    file not local)."""
     if not os.path.isfile(path):
         return None
     text = " ".join(line.lstrip("#").strip() for line in header_comment(path, keep_calibration=True))
-    found = _SAMPLE_ROWS.search(text)
+    found = sample.search(text)
     return int(found.group(1)) if found else None
+
+
+def small_window_note(path: str, requests: int) -> str:
+    """For `monitor`'s findings on a window of `requests` examples, far fewer than the serving windows
+    the thresholds of the schema file `path` were calibrated for: that they may be chance."""
+    calibrated = calibrated_sample_rows(path, _WINDOW_ROWS)
+    if not calibrated or requests >= SMALL_SAMPLE * calibrated:
+        return ""
+    return (f" The window holds {requests:,} requests, fewer than the {calibrated:,} its thresholds were "
+            "calibrated for, and smaller samples differ more by chance: check a longer window "
+            "(--window-minutes), or calibrate for this size (`tfxpipe calibrate --window-rows "
+            f"{requests} --write`).")
 
 
 def small_sample_note(path: str, rows: int) -> str:

@@ -208,3 +208,13 @@ def test_a_changed_label_distribution_is_drift_on_the_label_and_an_unchanged_hal
     collapsed = [f for f in found if f.problem == "Low number of unique values"]
     assert [f.feature for f in collapsed] == ([public.label] if public.task != "regression" else [])
     assert all(checks.is_drift(f) for f in found if f not in collapsed), found
+
+
+def test_monitor_says_when_its_window_holds_far_fewer_requests_than_the_thresholds_were_calibrated_for():
+    calibrated = schema_text.calibrated_sample_rows(TAXI_SCHEMA, schema_text._WINDOW_ROWS)
+    assert calibrated and calibrated >= 100
+    note = schema_text.small_window_note(TAXI_SCHEMA, 16)
+    assert note.startswith(f" The window holds 16 requests, fewer than the {calibrated:,} its thresholds were "
+                           "calibrated for"), note
+    assert "`tfxpipe calibrate --window-rows 16 --write`" in note
+    assert schema_text.small_window_note(TAXI_SCHEMA, calibrated) == ""

@@ -351,8 +351,9 @@ def test_training_data_checked_as_serving_data_is_told_it_holds_the_label(tmp_pa
     assert "Unexpected column" not in out
 
 
-def test_the_commands_validate_suggests_name_the_dataset_it_was_given(tmp_path, capsys):
-    """Run as written without --dataset, `calibrate --write` would change the default dataset's schema."""
+def test_the_commands_validate_suggests_name_the_dataset_and_the_data_it_was_given(tmp_path, capsys):
+    """Run as written without --dataset, `calibrate --write` would change the default dataset's schema;
+    `schema-diff` is to read the data just checked, not a placeholder."""
     from cli import main as cli  # pylint: disable=import-outside-toplevel
 
     rows = taxi_rows(300)
@@ -363,7 +364,7 @@ def test_the_commands_validate_suggests_name_the_dataset_it_was_given(tmp_path, 
     assert cli.main(["validate", str(tmp_path / "data"), "--dataset", "datasets/taxi",
                      "--work-dir", str(tmp_path / "work")]) == 1
     out = capsys.readouterr().out
-    assert "`tfxpipe schema-diff --dataset datasets/taxi DATA --write`" in out, out
+    assert f"`tfxpipe schema-diff --dataset datasets/taxi {tmp_path / 'data'} --write`" in out, out
     assert "`tfxpipe calibrate --dataset datasets/taxi --write`" in out
     assert report.naming_dataset(report.NEXT_STEPS, "") == report.NEXT_STEPS
 
