@@ -43,6 +43,16 @@ def absolute_path(path: str) -> str:
     return path if is_remote(path) else os.path.abspath(path)
 
 
+def _in_project_datasets(dataset_dir: str) -> str:
+    """"; the project's datasets folder has one: --dataset /abs/datasets/my" when `--dataset
+    datasets/my`, relative to the current folder, misses the folder `init` wrote there."""
+    there = os.path.join(DATASETS_DIR, os.path.basename(os.path.normpath(dataset_dir)))
+    if is_remote(dataset_dir) or os.path.isdir(dataset_dir) or not os.path.isfile(
+            os.path.join(there, dataset_module.DECLARATION_FILE)):
+        return ""
+    return f"; the project's datasets folder has one: --dataset {there}"
+
+
 def dataset_flag(dataset_dir: str) -> str:
     """` --dataset DIR` for a command suggested to the user, unless DIR is the default dataset (run
     as written without it, a command works on the default one: `--write` would change its schema)."""
@@ -121,7 +131,7 @@ class PipelineConfig:
         try:
             declared = dataset_module.load(self.dataset_dir)
         except dataset_module.DeclarationError as error:
-            raise ConfigError(str(error)) from None
+            raise ConfigError(str(error) + _in_project_datasets(self.dataset_dir)) from None
         blessing = declared.blessing
         overrides = {"minimum": {**blessing.minimum, **self.minimum},
                      "maximum": {**blessing.maximum, **self.maximum}}

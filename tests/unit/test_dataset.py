@@ -1,5 +1,6 @@
 """The dataset declaration: ids derived from it, its checks, the taxi dataset against its schema."""
 import math
+import os
 
 import numpy as np
 import pytest
@@ -121,3 +122,17 @@ def test_bundled_data_meets_the_curated_schema(taxi_frame):
     assert dict(anomalies.anomaly_info) == {}
     assert np.isnan(taxi_frame["pickup_census_tract"]).sum() > 0  # missing values are real here
 
+
+
+def test_a_relative_dataset_folder_missed_from_another_folder_names_the_projects_one(tmp_path, monkeypatch):
+    """`--dataset datasets/taxi` run from outside the project: the folder `init` writes to is named."""
+    from pipeline import configs  # pylint: disable=import-outside-toplevel
+
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(configs.ConfigError) as missed:
+        configs.PipelineConfig(dataset_dir="datasets/taxi").dataset()
+    assert str(missed.value).endswith(
+        f"; the project's datasets folder has one: --dataset {os.path.join(configs.DATASETS_DIR, 'taxi')}")
+    with pytest.raises(configs.ConfigError) as unknown:
+        configs.PipelineConfig(dataset_dir="datasets/nowhere").dataset()
+    assert "project's datasets folder" not in str(unknown.value)
