@@ -106,10 +106,7 @@ def predict(args: argparse.Namespace) -> int:
 
     dataset = options.dataset(args)
     schema = tfdv.load_schema_text(args.schema or dataset.schema_file)
-    # Every column of the schema but the label's (a feature the label is also derived from, taxi's
-    # fare, is sent): the served version parses what it was trained on (a column excluded since is
-    # still read by it) and ignores the rest, as TF Serving does
-    sent = ({f.name for f in schema.feature} - set(dataset.label.source_columns)) | set(dataset.feature_names())
+    features = set(dataset.feature_names())
     try:
         with open(args.csv, "rb") as f:
             header = csv_files.parse_header(f.readline())
@@ -117,7 +114,7 @@ def predict(args: argparse.Namespace) -> int:
             print(f"error: {args.csv} has none of the features of dataset {dataset.name!r} "
                   f"({', '.join(dataset.feature_names())}): is it this dataset's file? --dataset names the dataset")
             return 1
-        every_row = examples.read_csv_rows(args.csv, drop_columns=[c for c in header if c not in sent])
+        every_row = examples.read_csv_rows(args.csv, drop_columns=[c for c in header if c not in features])
         rows = every_row[: args.limit] if args.limit > 0 else every_row
         serialized = examples.serialize_rows(rows, schema, dataset.missing_values)
     except (OSError, ValueError) as error:

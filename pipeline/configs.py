@@ -47,7 +47,7 @@ def _in_project_datasets(dataset_dir: str) -> str:
     """"; the project's datasets folder has one: --dataset /abs/datasets/my" when `--dataset
     datasets/my`, relative to the current folder, misses the folder `init` wrote there."""
     there = os.path.join(DATASETS_DIR, os.path.basename(os.path.normpath(dataset_dir)))
-    if is_remote(dataset_dir) or os.path.isdir(dataset_dir) or not os.path.isfile(
+    if is_remote(dataset_dir) or os.path.isabs(dataset_dir) or os.path.isdir(dataset_dir) or not os.path.isfile(
             os.path.join(there, dataset_module.DECLARATION_FILE)):
         return ""
     return f"; the project's datasets folder has one: --dataset {there}"

@@ -163,20 +163,34 @@ def accepted_spans(store: mlmd.MetadataStore, data_root: str) -> Optional[Set[in
 
 def _data_roots(store: mlmd.MetadataStore, statistics_ids: List[int]) -> Dict[int, str]:
     """Statistics id -> the folder ExampleGen read its data from (its `input_base`): statistics <-
-    StatisticsGen's `examples` <- ExampleGen, a few queries for any number of statistics."""
+    StatisticsGen's `examples` <- ExampleGen, a few queries for any number of statistics. An artifact
+    may have several producers (cache hits of a partial run record outputs and no inputs): any chain
+    that reaches an `input_base` counts, as in `statistics_spans`."""
     made = metadata_store_pb2.Event.OUTPUT
-    statistics_gen = {e.artifact_id: e.execution_id for e in store.get_events_by_artifact_ids(statistics_ids)
-                      if e.type == made}
-    examples = {e.execution_id: e.artifact_id for e in store.get_events_by_execution_ids(
-        list(set(statistics_gen.values()))) if e.type == metadata_store_pb2.Event.INPUT
-        and e.path.steps and e.path.steps[0].key == STATISTICS_INPUT_KEY}
-    example_gen = {e.artifact_id: e.execution_id for e in store.get_events_by_artifact_ids(
-        list(set(examples.values()))) if e.type == made}
+
+    def producers(artifact_ids) -> Dict[int, List[int]]:
+        found: Dict[int, List[int]] = {}
+        for e in store.get_events_by_artifact_ids(list(artifact_ids)):
+            if e.type == made:
+                found.setdefault(e.artifact_id, []).append(e.execution_id)
+        return found
+
+    statistics_gen = producers(statistics_ids)
+    examples: Dict[int, List[int]] = {}  # StatisticsGen execution -> the Examples it read
+    for e in store.get_events_by_execution_ids(list({x for xs in statistics_gen.values() for x in xs})):
+        if e.type == metadata_store_pb2.Event.INPUT and e.path.steps and e.path.steps[0].key == STATISTICS_INPUT_KEY:
+            examples.setdefault(e.execution_id, []).append(e.artifact_id)
+    example_gen = producers({a for xs in examples.values() for a in xs})
     bases = {x.id: os.path.realpath(x.custom_properties["input_base"].string_value)
-             for x in store.get_executions_by_id(list(set(example_gen.values())))
+             for x in store.get_executions_by_id(list({x for xs in example_gen.values() for x in xs}))
              if "input_base" in x.custom_properties}
-    roots = {s: bases.get(example_gen.get(examples.get(execution))) for s, execution in statistics_gen.items()}
-    return {s: root for s, root in roots.items() if root}
+    roots = {}
+    for statistics, executions in statistics_gen.items():
+        found = [bases[g] for x in executions for a in examples.get(x, []) for g in example_gen.get(a, [])
+                 if g in bases]
+        if found:
+            roots[statistics] = found[0]
+    return roots
 
 
 class PreviousSpanStatisticsStrategy(resolver.ResolverStrategy):

@@ -140,7 +140,8 @@ def _unlisted(description: str, feature: Optional[schema_pb2.Feature], schema: s
     values = [m.group(1).replace("\\'", "'").replace('\\"', '"') for m in _LISTED.finditer(listed)]
     if not values or feature is None or stats is None or not stats.HasField("string_stats"):
         return description
-    known = set(next((d.value for d in schema.string_domain if d.name == feature.domain), []))
+    known = set(feature.string_domain.value if feature.HasField("string_domain") else
+                next((d.value for d in schema.string_domain if d.name == feature.domain), []))
     histogram = stats.string_stats.rank_histogram.buckets
     present = stats.string_stats.common_stats.num_non_missing or 1
     unlisted = sum(b.sample_count for b in histogram if b.label not in known) / present

@@ -204,8 +204,8 @@ def feature_decision(column: str, stat: Optional[Stats], cells: Counter, rows: i
         return (None, f"timestamp in {unit} since 1970 ({first} to {last}): {CALENDAR}; the gate "
                       "keeps its values in 2000-2100", distinct)
     # whole numbers written as floats (233.0: pandas writes an integer column with gaps so) number rows too
-    whole = kind == INT or (kind == FLOAT and all(float(c).is_integer() for c in cells))
-    if (whole or kind == STRING) and present > ID_MIN_ROWS and distinct >= ID_SHARE * present:
+    many = present > ID_MIN_ROWS and distinct >= ID_SHARE * present
+    if many and (kind in (INT, STRING) or (kind == FLOAT and all(float(c).is_integer() for c in cells))):
         if kind == STRING:
             return None, f"ID-like ({distinct} distinct values in {present} rows)", distinct
         low, high = int(stat.num_stats.min), int(stat.num_stats.max)

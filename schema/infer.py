@@ -201,7 +201,7 @@ def infer(path: str, label: str, task: str = "auto", name: Optional[str] = None,
     except ds.DeclarationError as error:
         raise InitError(f"the drafted declaration does not parse: {error}") from None
     started = time.monotonic()
-    copies = label_copies.label_copies(path, label, task, features, missing_values)
+    copies = label_copies.label_copies(path, label, task, features, missing_values, rows)
     progress(_timed("features checked for label copies", started))
     categories = [c for c, spec in features.items() if spec["kind"] in ("categorical_string", "categorical_int")]
     curated = schema_draft.curated_schema(

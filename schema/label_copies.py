@@ -22,7 +22,9 @@ from sklearn import metrics, model_selection, tree
 from models import dataset as ds
 from schema import csv_files
 
-SAMPLE_ROWS = 50_000  # rows read: enough to tell a copy, seconds on a file of millions
+# Rows read, at random over the whole file (a file sorted by its label starts with one class): enough
+# to tell a copy, seconds on a file of millions; fewer for a wide file, so memory stays bounded
+SAMPLE_ROWS, SAMPLE_CELLS = 50_000, 2_000_000
 HELD_OUT, SEED = 0.3, 0
 MIN_ROWS = 50  # rows compared: fewer tell no copy (any 3 rows rank-correlate perfectly)
 TREE_DEPTH = 4  # at most 16 intervals of a number: a rule, not a lookup of its values
@@ -31,7 +33,7 @@ TREE_DEPTH = 4  # at most 16 intervals of a number: a rule, not a lookup of its 
 # the recorded week of an arrest, 52 for none, copies the arrest but for 4 rows in 432)
 COPY_ACCURACY, COPY_ERROR_SHARE = 0.97, 0.15
 COPY_RANK_CORRELATION, COPY_R2 = 0.99, 0.98  # numeric label: a number's |Spearman|, a category's R²
-NUMBER_KINDS = ("numeric", "categorical_int")
+NUMBER_KINDS = ("numeric",)  # integer codes are categories: their order means nothing
 MISSING = "(missing)"
 
 
@@ -52,17 +54,16 @@ def check_line(copies: Sequence[Copy]) -> str:
             "evaluation and fail where it serves")
 
 
-def _sample(path: str, columns: Sequence[str], missing_values: Sequence[str]) -> pd.DataFrame:
-    """The first SAMPLE_ROWS rows of `columns` in the file or folder `path`, as text (NaN: missing)."""
+def _sample(path: str, columns: Sequence[str], missing_values: Sequence[str], rows: int) -> pd.DataFrame:
+    """About SAMPLE_ROWS (fewer for many columns) of the `rows` rows of `columns` in the file or
+    folder `path`, drawn at random, as text (NaN: missing)."""
     files = csv_files.data_files(path) if os.path.isdir(path) else [path]
-    frames, rows = [], 0
-    for file in files:
-        frame = pd.read_csv(file, usecols=list(columns), dtype=str, keep_default_na=False,
-                            na_values=list(missing_values), nrows=SAMPLE_ROWS - rows, encoding=csv_files.ENCODING)
-        frames.append(frame)
-        rows += len(frame)
-        if rows >= SAMPLE_ROWS:
-            break
+    share = min(SAMPLE_ROWS, SAMPLE_CELLS // max(len(columns), 1)) / max(rows, 1)
+    draw = np.random.RandomState(SEED)
+    frames = [pd.read_csv(file, usecols=list(columns), dtype=str, keep_default_na=False,
+                          na_values=list(missing_values), encoding=csv_files.ENCODING,
+                          skiprows=lambda i: i > 0 and draw.random_sample() >= share)
+              for file in files]
     return pd.concat(frames, ignore_index=True)
 
 
@@ -71,7 +72,9 @@ def _by_value(x_fit: pd.Series, y_fit: pd.Series, x_test: pd.Series, classify: b
     overall one for a value they do not have."""
     frame = pd.DataFrame({"x": x_fit.values, "y": y_fit.values})
     if classify:
-        table, overall = frame.groupby("x")["y"].agg(lambda v: v.mode().iloc[0]), y_fit.mode().iloc[0]
+        counts = frame.groupby(["x", "y"]).size()
+        table = counts.groupby(level="x").idxmax().map(lambda pair: pair[1])
+        overall = y_fit.mode().iloc[0]
     else:
         table, overall = frame.groupby("x")["y"].mean(), y_fit.mean()
     return x_test.map(table).fillna(overall).to_numpy()
@@ -104,18 +107,22 @@ def _copy_score(x: pd.Series, y: pd.Series, kind: str, classify: bool) -> Option
         return f"R² {r2:.3f} on held-out rows" if r2 >= COPY_R2 else None
     accuracy = metrics.accuracy_score(y_test, predicted)
     majority = y_test.value_counts(normalize=True).iloc[0]
+    if majority == 1.0:
+        return None
     if accuracy >= COPY_ACCURACY and 1 - accuracy <= COPY_ERROR_SHARE * (1 - majority):
         return f"accuracy {accuracy:.3f} on held-out rows, {majority:.3f} for the most common class"
     return None
 
 
 def label_copies(path: str, label: str, task: str, features: Dict[str, dict],
-                 missing_values: Sequence[str]) -> List[Copy]:
-    """The drafted `features` (name -> spec) of the CSV file or folder `path` that alone predict
-    `label` nearly perfectly on a sample of its rows."""
-    frame = _sample(path, [label, *features], missing_values)
+                 missing_values: Sequence[str], rows: int) -> List[Copy]:
+    """The drafted `features` (name -> spec) of the CSV file or folder `path` (`rows` rows) that
+    alone predict `label` nearly perfectly on a sample of its rows."""
+    frame = _sample(path, [label, *features], missing_values, rows)
     classify = task != "regression"
     y = frame[label] if classify else pd.to_numeric(frame[label], errors="coerce")
+    if y.nunique() < 2:  # nothing to tell apart: every feature would "predict" the one class
+        return []
     found = []
     for column, spec in features.items():
         score = _copy_score(frame[column][y.notna()], y[y.notna()], spec["kind"], classify)

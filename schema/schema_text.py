@@ -92,7 +92,7 @@ def small_window_note(path: str, requests: int) -> str:
     calibrated = calibrated_sample_rows(path, _WINDOW_ROWS)
     if not calibrated or requests >= SMALL_SAMPLE * calibrated:
         return ""
-    return (f" The window holds {requests:,} requests, fewer than the {calibrated:,} its thresholds were "
+    return (f" The window holds {requests:,} logged examples, fewer than the {calibrated:,} its thresholds were "
             "calibrated for, and smaller samples differ more by chance: check a longer window "
             "(--window-minutes), or calibrate for this size (`tfxpipe calibrate --window-rows "
             f"{requests} --write`).")

@@ -156,3 +156,33 @@ def test_a_served_model_whose_schema_is_gone_stays_the_baseline_rather_than_fail
     shutil.rmtree(schema_uri)
     assert model_contract.change(trainers.store, served, candidate) is None
     assert [m.id for m in _resolve_with_store(trainers, served, candidate)] == [served]
+
+
+def test_the_data_folder_of_gate_checked_statistics_is_found_past_a_partial_runs_cache_hits(tmp_path):
+    """A resumed run records its cache hits as executions that output the same artifacts with no
+    inputs and no properties: the folder ExampleGen read is still found through the first producers,
+    so `validate` knows which spans the gate accepted."""
+    config = metadata_store_pb2.ConnectionConfig()
+    config.fake_database.SetInParent()
+    store = mlmd.MetadataStore(config)
+    kind = store.put_artifact_type(metadata_store_pb2.ArtifactType(name="Examples"))
+    run = store.put_execution_type(metadata_store_pb2.ExecutionType(name="Component"))
+    examples, statistics = store.put_artifacts([metadata_store_pb2.Artifact(type_id=kind)] * 2)
+    example_gen = metadata_store_pb2.Execution(type_id=run)
+    example_gen.custom_properties["input_base"].string_value = str(tmp_path / "data")
+    example_gen_id, statistics_gen_id, hit_id, example_hit_id = store.put_executions(
+        [example_gen] + [metadata_store_pb2.Execution(type_id=run)] * 3)
+
+    def event(artifact, execution, kind_of_event, key):
+        made = metadata_store_pb2.Event(artifact_id=artifact, execution_id=execution, type=kind_of_event)
+        made.path.steps.add().key = key
+        return made
+
+    made, read = metadata_store_pb2.Event.OUTPUT, metadata_store_pb2.Event.INPUT
+    store.put_events([event(examples, example_gen_id, made, "examples"),
+                      event(examples, statistics_gen_id, read, baseline.STATISTICS_INPUT_KEY),
+                      event(statistics, statistics_gen_id, made, "statistics")])
+    found = str((tmp_path / "data").resolve())
+    assert baseline._data_roots(store, [statistics]) == {statistics: found}
+    store.put_events([event(statistics, hit_id, made, "statistics"), event(examples, example_hit_id, made, "examples")])
+    assert baseline._data_roots(store, [statistics]) == {statistics: found}

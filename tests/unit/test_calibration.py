@@ -214,7 +214,7 @@ def test_monitor_says_when_its_window_holds_far_fewer_requests_than_the_threshol
     calibrated = schema_text.calibrated_sample_rows(TAXI_SCHEMA, schema_text._WINDOW_ROWS)
     assert calibrated and calibrated >= 100
     note = schema_text.small_window_note(TAXI_SCHEMA, 16)
-    assert note.startswith(f" The window holds 16 requests, fewer than the {calibrated:,} its thresholds were "
+    assert note.startswith(f" The window holds 16 logged examples, fewer than the {calibrated:,} its thresholds were "
                            "calibrated for"), note
     assert "`tfxpipe calibrate --window-rows 16 --write`" in note
     assert schema_text.small_window_note(TAXI_SCHEMA, calibrated) == ""

@@ -817,11 +817,11 @@ def test_a_copy_is_not_told_from_the_few_rows_where_a_feature_is_present(tmp_pat
     public_datasets.BREAST_CANCER.write_csv(path)
     frame = pd.read_csv(path, dtype=str)
     features = {"mean radius": {"kind": "numeric"}}
-    assert [c.column for c in label_copies.label_copies(path, "mean area", "regression", features, [""])] == \
+    assert [c.column for c in label_copies.label_copies(path, "mean area", "regression", features, [""], 569)] == \
         ["mean radius"]
     frame.loc[40:, "mean radius"] = ""
     sparse = _csv(tmp_path, frame, "sparse.csv")
-    assert label_copies.label_copies(sparse, "mean area", "regression", features, [""]) == []
+    assert label_copies.label_copies(sparse, "mean area", "regression", features, [""], 569) == []
 
 
 def test_a_column_filled_in_only_for_one_class_is_named_by_where_it_is_missing(tmp_path, penguins):
@@ -836,8 +836,25 @@ def test_a_column_filled_in_only_for_one_class_is_named_by_where_it_is_missing(t
     frame = frame.drop(columns=["species", "body_mass_g"])
     copies = label_copies.label_copies(_csv(tmp_path, frame), "gentoo", "binary",
                                        {"gentoo_mass": {"kind": "numeric"}, "island": {"kind": "categorical_string"}},
-                                       ["", "NA"])
+                                       ["", "NA"], len(frame))
     majority = (frame["gentoo"] == "no").mean()
     assert [c.column for c in copies] == ["gentoo_mass"]
     assert copies[0].score.startswith("accuracy 1.000 on held-out rows, 0.")
     assert abs(float(copies[0].score.rsplit(", ", 1)[1].split()[0]) - majority) < 0.1
+
+
+def test_a_file_sorted_by_its_label_is_sampled_over_all_its_rows(tmp_path, monkeypatch):
+    """Tumours sorted by diagnosis, 212 malignant first, and a sample of 150 rows: read from the top,
+    the sample would hold one class, which every feature "predicts". Drawn over the file, no feature
+    copies the diagnosis; a file of one class gets no check at all."""
+    path = str(tmp_path / "breast_cancer.csv")
+    public_datasets.BREAST_CANCER.write_csv(path)
+    frame = pd.read_csv(path, dtype=str).sort_values("diagnosis")
+    features = {c: {"kind": "numeric"} for c in frame.columns if c != "diagnosis"}
+    monkeypatch.setattr(label_copies, "SAMPLE_ROWS", 150)
+    by_label = _csv(tmp_path, frame, "sorted.csv")
+    drawn = label_copies._sample(by_label, ["diagnosis", "mean radius"], [""], len(frame))["diagnosis"]
+    assert 100 < len(drawn) < 200 and 0.25 < (drawn == "malignant").mean() < 0.5
+    assert label_copies.label_copies(by_label, "diagnosis", "binary", features, [""], len(frame)) == []
+    one_class = _csv(tmp_path, frame[frame["diagnosis"] == "malignant"], "malignant.csv")
+    assert label_copies.label_copies(one_class, "diagnosis", "binary", features, [""], 212) == []

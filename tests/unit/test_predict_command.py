@@ -4,14 +4,12 @@ import re
 
 import numpy as np
 import pytest
-import tensorflow as tf
 
 from benchmarks import public_datasets
 from cli import main as cli
 from cli import serving_commands
 from models import dataset
-from serving import client
-from tests.conftest import TAXI, TAXI_CSV
+from tests.conftest import TAXI
 
 PENGUINS = dataset.parse({"name": "penguins", "task": "multiclass",
                           "label": {"column": "species", "classes": ["Adelie", "Chinstrap", "Gentoo"]},
@@ -42,33 +40,6 @@ def test_answers_of_a_model_of_the_dataset_are_printed(declaration, answers):
 def test_answers_of_a_model_of_another_dataset_are_refused(declaration, answers, message):
     misfit = serving_commands._misfit(declaration, np.array(answers))  # pylint: disable=protected-access
     assert misfit is not None and re.search(message, misfit), misfit
-
-
-class _Recording:
-    """A server that records what it is sent and answers a binary model's probability."""
-
-    def __init__(self):
-        self.sent = []
-
-    def predict(self, serialized):
-        self.sent = [tf.train.Example.FromString(s) for s in serialized]
-        return [[0.25]] * len(serialized)
-
-    def close(self):
-        pass
-
-
-def test_predict_sends_the_columns_a_served_version_may_read_but_never_the_label(monkeypatch, capsys):
-    """The served version may have been trained before a column was excluded (no newer model
-    blessed): every schema column but the label is sent, and the version parses what it reads."""
-    recording = _Recording()
-    monkeypatch.setattr(client, "connect", lambda *args: recording)
-    assert cli.main(["predict", TAXI_CSV, "--server", "http://127.0.0.1:1", "--limit", "2"]) == 0
-    sent = set().union(*(example.features.feature for example in recording.sent))
-    assert "trip_start_timestamp" in TAXI.excluded and "trip_start_timestamp" in sent
-    assert {"trip_miles", "payment_type", "company"} <= sent and "tips" not in sent
-    assert "fare" in TAXI.label.source_columns and "fare" in sent  # a feature the label is derived from
-    assert "0.25" in capsys.readouterr().out
 
 
 def test_predict_refuses_a_file_with_none_of_the_datasets_features(tmp_path, capsys):
