@@ -8,7 +8,7 @@ import re
 import shutil
 import subprocess
 import sys
-from typing import Dict
+from typing import Callable, Dict
 
 import numpy as np
 import pandas as pd
@@ -236,16 +236,22 @@ def test_a_change_to_model_code_reruns_trainer_and_what_follows(penguins, tmp_pa
     assert states["Trainer"] == states["Evaluator"] == "executed"
 
 
-def test_a_change_to_the_declaration_reruns_what_it_affects(penguins):
-    path = os.path.join(penguins.folder, dataset_module.DECLARATION_FILE)
+def _run_after_editing_the_declaration(trained: Trained, edit: Callable[[dict], None]) -> Dict[str, str]:
+    """Each component's state in a run after `edit` changed the dataset's declaration."""
+    path = os.path.join(trained.folder, dataset_module.DECLARATION_FILE)
     with open(path, encoding="utf-8") as f:
         raw = yaml.safe_load(f)
-    raw["features"]["year"] = {"kind": "categorical_int", "vocab_size": 5, "oov_buckets": 1}
+    edit(raw)
     with open(path, "w", encoding="utf-8") as f:
         yaml.safe_dump(raw, f)
-    run = tfxpipe(*penguins.run_args())
+    run = tfxpipe(*trained.run_args())
     assert run.returncode == 0, run.stdout + run.stderr[-3000:]
-    states = _states(penguins)
+    return _states(trained)
+
+
+def test_a_change_to_the_declaration_reruns_what_it_affects(penguins):
+    states = _run_after_editing_the_declaration(penguins, lambda raw: raw["features"].update(
+        year={"kind": "categorical_int", "vocab_size": 5, "oov_buckets": 1}))
     assert states["CsvExampleGen"] == states["StatisticsGen"] == "cached"
     assert states["Transform"] == states["Trainer"] == states["Evaluator"] == "executed"
 
@@ -253,15 +259,8 @@ def test_a_change_to_the_declaration_reruns_what_it_affects(penguins):
 def test_a_blessing_edit_judges_the_trained_model_again_without_training_another(penguins):
     """Thresholds are the Evaluator's: a tightened naive margin re-runs it (and what follows), never
     Transform or the Trainer, whose new model would differ (training is not bit-for-bit repeatable)."""
-    path = os.path.join(penguins.folder, dataset_module.DECLARATION_FILE)
-    with open(path, encoding="utf-8") as f:
-        raw = yaml.safe_load(f)
-    raw["blessing"]["naive_margin"] = raw["blessing"].get("naive_margin", 0.05) + 0.01
-    with open(path, "w", encoding="utf-8") as f:
-        yaml.safe_dump(raw, f)
-    run = tfxpipe(*penguins.run_args())
-    assert run.returncode == 0, run.stdout + run.stderr[-3000:]
-    states = _states(penguins)
+    states = _run_after_editing_the_declaration(penguins, lambda raw: raw["blessing"].update(
+        naive_margin=raw["blessing"].get("naive_margin", 0.05) + 0.01))
     assert states["Transform"] == states["Trainer"] == "cached"
     assert states["Evaluator"] == "executed"
 
