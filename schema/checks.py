@@ -108,6 +108,16 @@ def _actual(stats: Optional[statistics_pb2.FeatureNameStatistics], rows: int) ->
     return "; ".join(parts), values
 
 
+def _known_values(feature: schema_pb2.Feature, schema: schema_pb2.Schema) -> Optional[set]:
+    """The values a string column's domain lists (named at the schema's top level, or inline), or
+    None without a domain."""
+    if feature.HasField("string_domain"):
+        return set(feature.string_domain.value)
+    if feature.domain:
+        return set(next((d.value for d in schema.string_domain if d.name == feature.domain), []))
+    return None
+
+
 def _offending(feature: Optional[schema_pb2.Feature], schema: schema_pb2.Schema,
                stats: Optional[statistics_pb2.FeatureNameStatistics], values: Sequence[str],
                out_of_range: bool = False) -> Tuple[str, ...]:
@@ -115,8 +125,8 @@ def _offending(feature: Optional[schema_pb2.Feature], schema: schema_pb2.Schema,
         return tuple(values[:MAX_EXAMPLES])
     if feature.type in _NUMBER_TYPES and stats.type == statistics_pb2.FeatureNameStatistics.STRING:
         return tuple(v for v in values if not is_number(v, feature.type))[:MAX_EXAMPLES]
-    if feature.domain:
-        known = set(next((d.value for d in schema.string_domain if d.name == feature.domain), []))
+    known = _known_values(feature, schema)
+    if known is not None:
         return tuple(v for v in values if v not in known)[:MAX_EXAMPLES]
     if stats.HasField("num_stats") and (feature.HasField("float_domain") or feature.HasField("int_domain")):
         return (f"min {stats.num_stats.min:g}", f"max {stats.num_stats.max:g}")
@@ -140,8 +150,7 @@ def _unlisted(description: str, feature: Optional[schema_pb2.Feature], schema: s
     values = [m.group(1).replace("\\'", "'").replace('\\"', '"') for m in _LISTED.finditer(listed)]
     if not values or feature is None or stats is None or not stats.HasField("string_stats"):
         return description
-    known = set(feature.string_domain.value if feature.HasField("string_domain") else
-                next((d.value for d in schema.string_domain if d.name == feature.domain), []))
+    known = _known_values(feature, schema) or set()
     histogram = stats.string_stats.rank_histogram.buckets
     present = stats.string_stats.common_stats.num_non_missing or 1
     unlisted = sum(b.sample_count for b in histogram if b.label not in known) / present
