@@ -213,7 +213,8 @@ def score(csv_path: str, out_path: str, dataset: Dataset, schema: schema_pb2.Sch
         header = tuple(csv_files.parse_header(f.readline()))
     # what this version was trained on, which the declaration may since have changed
     features = signatures.trained_features(version_dir) or dataset.feature_names()
-    unknown = [name for name in features if name not in examples.feature_types(schema)]
+    types = examples.feature_types(schema)
+    unknown = [name for name in features if name not in types]
     if unknown:
         raise ScoringError(f"{version_dir} reads {', '.join(unknown)}, which the schema no longer has: "
                            "score with the schema it was trained with (--schema)")
@@ -227,7 +228,6 @@ def score(csv_path: str, out_path: str, dataset: Dataset, schema: schema_pb2.Sch
     if clash:
         raise ScoringError(f"{os.path.basename(csv_path)} already has column(s) {', '.join(clash)}, "
                            "which scoring adds: rename them")
-    types = examples.feature_types(schema)
     bounds = ranges.declared_ranges(schema, features)
     known = vocabularies.known_values(schema, features)
     job = Job(csv_path=csv_path, header=header,

@@ -98,21 +98,24 @@ def why_no_baseline(store: mlmd.MetadataStore, run_context_id: int, candidate_id
     return NEW_CONTRACT.format(reason=reason) if reason else ""
 
 
+def _producers(store: mlmd.MetadataStore, artifact_ids) -> Dict[int, List[int]]:
+    """Artifact id -> the executions that output it (its maker, and any cache hits since)."""
+    found: Dict[int, List[int]] = {}
+    for e in store.get_events_by_artifact_ids(list(artifact_ids)):
+        if e.type == metadata_store_pb2.Event.OUTPUT:
+            found.setdefault(e.artifact_id, []).append(e.execution_id)
+    return found
+
+
 def statistics_spans(store: mlmd.MetadataStore, statistics_ids: List[int]) -> Dict[int, int]:
     """Statistics artifact id -> span of the Examples it was computed from.
 
     StatisticsGen leaves its output's `span` at 0; the span lives on the input Examples (a custom
     property set by ExampleGen), so it is read through the lineage recorded in MLMD.
     """
-    output_events = [
-        e for e in store.get_events_by_artifact_ids(statistics_ids)
-        if e.type == metadata_store_pb2.Event.OUTPUT
-    ]
     # Several executions may output one artifact: the one that made it, and cache hits (a partial
     # run's have no inputs recorded), so the span comes from any of them that read Examples.
-    producers: Dict[int, List[int]] = {}
-    for e in output_events:
-        producers.setdefault(e.artifact_id, []).append(e.execution_id)
+    producers = _producers(store, statistics_ids)
     input_events = [
         e for e in store.get_events_by_execution_ids(list({x for xs in producers.values() for x in xs}))
         if e.type == metadata_store_pb2.Event.INPUT
@@ -166,21 +169,12 @@ def _data_roots(store: mlmd.MetadataStore, statistics_ids: List[int]) -> Dict[in
     StatisticsGen's `examples` <- ExampleGen, a few queries for any number of statistics. An artifact
     may have several producers (cache hits of a partial run record outputs and no inputs): any chain
     that reaches an `input_base` counts, as in `statistics_spans`."""
-    made = metadata_store_pb2.Event.OUTPUT
-
-    def producers(artifact_ids) -> Dict[int, List[int]]:
-        found: Dict[int, List[int]] = {}
-        for e in store.get_events_by_artifact_ids(list(artifact_ids)):
-            if e.type == made:
-                found.setdefault(e.artifact_id, []).append(e.execution_id)
-        return found
-
-    statistics_gen = producers(statistics_ids)
+    statistics_gen = _producers(store, statistics_ids)
     examples: Dict[int, List[int]] = {}  # StatisticsGen execution -> the Examples it read
     for e in store.get_events_by_execution_ids(list({x for xs in statistics_gen.values() for x in xs})):
         if e.type == metadata_store_pb2.Event.INPUT and e.path.steps and e.path.steps[0].key == STATISTICS_INPUT_KEY:
             examples.setdefault(e.execution_id, []).append(e.artifact_id)
-    example_gen = producers({a for xs in examples.values() for a in xs})
+    example_gen = _producers(store, {a for xs in examples.values() for a in xs})
     bases = {x.id: os.path.realpath(x.custom_properties["input_base"].string_value)
              for x in store.get_executions_by_id(list({x for xs in example_gen.values() for x in xs}))
              if "input_base" in x.custom_properties}

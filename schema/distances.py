@@ -13,7 +13,7 @@ TFDV's own anomaly text gives the distance only; a person needs what moved: "far
 72.50, p90 15.00 -> 150.00 (JSD 0.62 > 0.08)", "payment_type: 'Credit Card' in 33.8% -> 99.5% of
 rows (JSD 0.45 > 0.01)".
 """
-from typing import Dict, Optional, Tuple
+from typing import Callable, Dict, List, Optional, Tuple
 
 import tensorflow_data_validation as tfdv
 from tensorflow_metadata.proto.v0 import anomalies_pb2, schema_pb2, statistics_pb2
@@ -94,6 +94,12 @@ NEW_VALUES_SHOWN = 3  # values a drifted categorical column did not have before,
 GONE_SHARE = 0.01  # a value no row has now is named from this share before (a rarer one comes and goes)
 
 
+def _some(values: List[str], described: Callable[[str], str]) -> str:
+    """The first NEW_VALUES_SHOWN `values` described, and how many in all when there are more."""
+    shown = ", ".join(described(v) for v in values[:NEW_VALUES_SHOWN])
+    return shown + (f" ({len(values)} in all)" if len(values) > NEW_VALUES_SHOWN else "")
+
+
 def _distinct(distance: float, threshold: float) -> Tuple[str, str]:
     """A distance and its threshold with the digits that tell them apart (0.0104 > 0.0100, not
     0.01 > 0.01)."""
@@ -115,15 +121,13 @@ def what_moved(reason: anomalies_pb2.AnomalyInfo.Reason, before: Optional[Stats]
         complete = bool(shares_before) and len(shares_before) >= before.string_stats.unique
         new = sorted((v for v in shares_after if v not in shares_before) if complete else (),
                      key=lambda v: -shares_after[v])
-        named = (f"new values {', '.join(f'{v!r} {shares_after[v]:.1%}' for v in new[:NEW_VALUES_SHOWN])}"
-                 + (f" ({len(new)} in all)" if len(new) > NEW_VALUES_SHOWN else "") + "; ") if new else ""
+        named = f"new values {_some(new, lambda v: f'{v!r} {shares_after[v]:.1%}')}; " if new else ""
         # Gone only when the later rank histogram holds every value it has (a class no row has now)
         whole_after = after is not None and bool(shares_after) and len(shares_after) >= after.string_stats.unique
         gone = sorted((v for v in shares_before if v not in shares_after and shares_before[v] >= GONE_SHARE)
                       if whole_after else (),
                       key=lambda v: -shares_before[v])
-        named += (f"no row has {', '.join(f'{v!r} ({shares_before[v]:.1%} before)' for v in gone[:NEW_VALUES_SHOWN])}"
-                  + (f" ({len(gone)} in all)" if len(gone) > NEW_VALUES_SHOWN else "") + "; ") if gone else ""
+        named += f"no row has {_some(gone, lambda v: f'{v!r} ({shares_before[v]:.1%} before)')}; " if gone else ""
         value = max((set(shares_before) - set(gone)) | (set(shares_after) - set(new)) or set(shares_before),
                     key=lambda v: abs(shares_after.get(v, 0.0) - shares_before.get(v, 0.0)))
         return (f"{named}{value!r} in {shares_before.get(value, 0.0):.1%} -> "
