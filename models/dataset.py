@@ -58,6 +58,11 @@ class Dataset:
         """Raw columns a client sends at serving time: the features, not the label's columns."""
         return tuple(f.name for f in self.features)
 
+    def number_names(self) -> Tuple[str, ...]:
+        """Features the model reads as numbers (numeric, bucketized): their schema ranges are units,
+        where an integer code's range is its list of categories."""
+        return tuple(f.name for f in self.features if f.kind in (Kind.NUMERIC, Kind.BUCKETIZED))
+
     def read_columns(self) -> Tuple[str, ...]:
         """Raw columns a run reads: the features and the columns the label comes from."""
         return tuple(dict.fromkeys(self.feature_names() + self.label.source_columns))

@@ -228,8 +228,9 @@ def score(csv_path: str, out_path: str, dataset: Dataset, schema: schema_pb2.Sch
     if clash:
         raise ScoringError(f"{os.path.basename(csv_path)} already has column(s) {', '.join(clash)}, "
                            "which scoring adds: rename them")
-    bounds = ranges.declared_ranges(schema, features)
-    known = vocabularies.known_values(schema, features)
+    numbers = set(dataset.number_names())
+    bounds = ranges.declared_ranges(schema, [name for name in features if name in numbers])
+    known = vocabularies.known_values(schema, [name for name in features if name not in numbers])
     job = Job(csv_path=csv_path, header=header,
               sent=tuple((i, name) for i, name in enumerate(header) if name in features),
               types={name: types[name] for name in features},

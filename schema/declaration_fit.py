@@ -52,14 +52,6 @@ def mismatches(dataset: Dataset, schema: schema_pb2.Schema) -> List[str]:
             found.append(f"feature '{feature.name}' is declared {feature.kind.value}{range_note} but "
                          f"the schema holds {_TYPE_WORDS.get(types[feature.name], 'no type')}: "
                          f"{advice}")
-        elif feature.kind in (Kind.NUMERIC, Kind.BUCKETIZED) and _as_codes(schema, feature.name):
-            domain = _as_codes(schema, feature.name)
-            found.append(f"feature '{feature.name}' is declared {feature.kind.value}, but schema.pbtxt keeps "
-                         f"it as integer codes (int_domain {{ max: {domain.max} is_categorical: true }}): "
-                         f"the gate would refuse any value past {domain.max} and measure drift as shares "
-                         "of codes; in schema.pbtxt remove `is_categorical: true` and raise its max (init "
-                         "gives a numeric column about twice its largest value), or declare it "
-                         "categorical_int")
         elif feature.max_value is not None and types[feature.name] == schema_pb2.INT:
             domain = next(f for f in schema.feature if f.name == feature.name).int_domain
             if domain.HasField("max") and domain.max > feature.max_value:
@@ -87,12 +79,6 @@ def mismatches(dataset: Dataset, schema: schema_pb2.Schema) -> List[str]:
                 "in schema.pbtxt (the gate then refuses such rows), or add it to `classes` (more than "
                 "two make a binary task multiclass) and run again")
     return found
-
-
-def _as_codes(schema: schema_pb2.Schema, name: str):
-    """The column's int_domain when the schema reads it as integer codes, else None."""
-    domain = next(f for f in schema.feature if f.name == name).int_domain
-    return domain if domain.is_categorical else None
 
 
 def _stage(feature: schema_pb2.Feature) -> str:

@@ -23,8 +23,8 @@ from models import dataset as ds
 from schema import calibration, cell_counts, cell_lines, csv_files, csv_statistics, label_copies, ranges, \
     schema_draft, schema_text, written_numbers
 from schema.cell_counts import ColumnCells, ColumnType
-from schema.columns import HASH_SHARE, MISSING_TOKENS, InitError, feature_decision, is_few, label_decision, \
-    may_be_numbers, missing_tokens, present_count
+from schema.columns import FEW_VALUES, HASH_SHARE, MISSING_TOKENS, InitError, feature_decision, is_few, \
+    label_decision, may_be_numbers, missing_tokens, present_count
 
 TASKS = ("auto",) + tuple(t.value for t in ds.Task)
 MIN_ROWS, SLICE_MAX_VALUES = 50, 10
@@ -165,16 +165,17 @@ def infer(path: str, label: str, task: str = "auto", name: Optional[str] = None,
     by_name = {s.path.step[0]: s for s in statistics.datasets[0].features}
     task, classes, decision = label_decision(label, by_name.get(label), cells[label], task, rows,
                                              columns[label].estimate(missing_values))
-    distinct_share = {label: (columns[label].estimate(missing_values) or len(cells[label])) / rows}
+    distinct = {label: columns[label].estimate(missing_values) or len(cells[label])}
+    distinct_share = {label: distinct[label] / rows}
     decisions.append(decision)
     features: Dict[str, dict] = {}
     excluded: Dict[str, str] = {}
     names: Dict[str, str] = {}
     slices: List[str] = []
     for column in (c for c in header if c != label):
-        spec, text, distinct = feature_decision(column, by_name.get(column), cells[column], rows,
-                                                columns[column].estimate(missing_values))
-        distinct_share[column] = distinct / max(present_count(by_name.get(column)), 1)
+        spec, text, distinct[column] = feature_decision(column, by_name.get(column), cells[column], rows,
+                                                        columns[column].estimate(missing_values))
+        distinct_share[column] = distinct[column] / max(present_count(by_name.get(column)), 1)
         clash = names.get(ds.safe_name(column))
         if spec and clash:
             spec, text = None, f"same name as {clash!r} without punctuation and case; rename it to use it"
@@ -185,7 +186,7 @@ def infer(path: str, label: str, task: str = "auto", name: Optional[str] = None,
         names[ds.safe_name(column)] = column
         features[column] = spec
         decisions.append(f"{column}: {text}")
-        if spec["kind"] == "categorical_string" and distinct <= SLICE_MAX_VALUES and not slices:
+        if spec["kind"] == "categorical_string" and distinct[column] <= SLICE_MAX_VALUES and not slices:
             slices.append(column)
     if not features:
         raise InitError("no usable feature columns, every column but the label is excluded: "
@@ -204,9 +205,11 @@ def infer(path: str, label: str, task: str = "auto", name: Optional[str] = None,
     copies = label_copies.label_copies(path, label, task, features, missing_values, rows)
     progress(_timed("features checked for label copies", started))
     categories = [c for c, spec in features.items() if spec["kind"] in ("categorical_string", "categorical_int")]
+    numbers = [c for c, spec in features.items() if spec["kind"] == "numeric"] + ([] if classes else [label])
     curated = schema_draft.curated_schema(
         statistics, label, classes, features, rows,
-        schema_draft.never_one_value(cells, categories + ([label] if classes else []), rows))
+        schema_draft.never_one_value(cells, categories + ([label] if classes else []), rows),
+        [c for c in numbers if distinct[c] <= FEW_VALUES])
     def statistics_of(options: tfdv.StatsOptions):  # the draft's types are the data's
         options.infer_type_from_schema = True
         return csv_statistics.statistics_of_csv(path, missing_values, options)

@@ -121,9 +121,9 @@ def differences(old: schema_pb2.Schema, new: schema_pb2.Schema) -> List[str]:
             changes.append(f"'{name}' range widens from {_range(before)} to {_range(after)}"
                            if _range(before) else f"'{name}' gets the range {_range(after)}")
         if before.HasField("int_domain") and after.int_domain.is_categorical != before.int_domain.is_categorical:
-            changes.append(f"'{name}' is compared as integer codes (value shares), not as numbers"
+            changes.append(f"'{name}' is compared by its values' shares, not by quantiles"
                            if after.int_domain.is_categorical else
-                           f"'{name}' is compared as numbers (quantiles), not as integer codes")
+                           f"'{name}' is compared by quantiles, not by its values' shares")
         for kind, against in (("drift_comparator", "previous span"), ("skew_comparator", "training")):
             old_limit = distances.threshold_of(getattr(before, kind))
             new_limit = distances.threshold_of(getattr(after, kind))

@@ -7,7 +7,6 @@ from typing import Dict, Iterable, Mapping, Optional, Sequence, Tuple
 import numpy as np
 from tensorflow_metadata.proto.v0 import schema_pb2, statistics_pb2
 
-from schema.distances import is_categorical
 
 
 def plausible_range(stats: statistics_pb2.FeatureNameStatistics) -> Tuple[float, float]:
@@ -30,14 +29,15 @@ def _round_out(value: float, up: bool) -> float:
 def with_plausible_ranges(schema: schema_pb2.Schema, statistics: statistics_pb2.DatasetFeatureStatisticsList,
                           columns: Sequence[str]) -> schema_pb2.Schema:
     """A copy of `schema` in which the numeric `columns` without a bound get their plausible range's
-    (bounds curated by hand are kept). Not for IDs and timestamps: they outgrow any observed range."""
+    (bounds curated by hand are kept; integer codes have both). Not for IDs and timestamps: they
+    outgrow any observed range."""
     result = schema_pb2.Schema()
     result.CopyFrom(schema)
     by_name = {s.path.step[-1]: s for s in statistics.datasets[0].features}
     for feature in result.feature:
         stats = by_name.get(feature.name)
         if feature.name not in columns or stats is None or not stats.HasField("num_stats") or \
-                is_categorical(feature) or feature.HasField("domain") or feature.HasField("bool_domain") or \
+                feature.HasField("domain") or feature.HasField("bool_domain") or \
                 not math.isfinite(stats.num_stats.max - stats.num_stats.min):  # no bound from `Inf` cells
             continue
         low, high = (_round_out(value, up) for value, up in zip(plausible_range(stats), (False, True)))
@@ -63,11 +63,12 @@ def domain_bounds(feature: schema_pb2.Feature) -> Optional[Tuple[float, float]]:
     return (domain.min if domain.HasField("min") else -math.inf, domain.max if domain.HasField("max") else math.inf)
 
 
-def declared_ranges(schema: schema_pb2.Schema, columns: Iterable[str]) -> Dict[str, Tuple[float, float]]:
-    """(min, max) of each of the numeric `columns` that `schema` bounds (-inf/inf for an open side);
-    not integer codes (a code past them is an unknown category, not another unit)."""
-    wanted = set(columns)
-    found = {f.name: domain_bounds(f) for f in schema.feature if f.name in wanted and not is_categorical(f)}
+def declared_ranges(schema: schema_pb2.Schema, numbers: Iterable[str]) -> Dict[str, Tuple[float, float]]:
+    """(min, max) of each of the columns declared `numbers` that `schema` bounds (-inf/inf for an
+    open side). Not integer codes: a code past them is an unknown category, not another unit (the
+    declaration tells them apart: numbers of few values are `is_categorical` in the schema too)."""
+    wanted = set(numbers)
+    found = {f.name: domain_bounds(f) for f in schema.feature if f.name in wanted}
     return {name: bounds for name, bounds in found.items() if bounds}
 
 

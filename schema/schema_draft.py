@@ -1,7 +1,8 @@
 """The curated schema `tfxpipe init` drafts from TFDV's inferred one: the label required in training
 and absent in serving, columns with gaps (or that the model does not read) optional, vocabularies
-loosened to tolerate a few new values, integer codes and classes compared as categories, time
-columns bounded to plausible dates, and columns that must never hold a single value marked so."""
+loosened to tolerate a few new values, integer codes, classes and integer numbers of few values
+compared by value shares, time columns bounded to plausible dates, and columns that must never hold
+a single value marked so."""
 import collections
 import math
 from typing import Dict, List, Sequence
@@ -34,9 +35,10 @@ def never_one_value(cells: Dict[str, collections.Counter], columns: List[str], r
 
 
 def curated_schema(statistics, label: str, classes: List[str], features: Dict[str, dict], rows: int,
-                   several_values: Sequence[str] = ()) -> schema_pb2.Schema:
+                   several_values: Sequence[str] = (), few_values: Sequence[str] = ()) -> schema_pb2.Schema:
     """TFDV's schema of `statistics`, curated as the module says; `several_values`: columns that
-    must never hold one value in every row."""
+    must never hold one value in every row; `few_values`: integer numbers compared by value shares
+    (`schema.columns.FEW_VALUES`)."""
     schema = tfdv.infer_schema(statistics, max_string_domain_size=MAX_VOCAB, infer_feature_shape=False)
     schema.default_environment[:] = ["TRAINING", "SERVING"]
     by_name = {s.path.step[0]: s for s in statistics.datasets[0].features}
@@ -73,6 +75,8 @@ def curated_schema(statistics, label: str, classes: List[str], features: Dict[st
                 feature.float_domain.min, feature.float_domain.max = map(float, (classes[0], classes[-1]))
         else:  # numbers: no hard range; hashed and excluded strings: new values pass
             feature.ClearField("domain_info")
+            if feature.name in few_values and feature.type == schema_pb2.INT:
+                feature.int_domain.is_categorical = True
         unit = feature.name != label and time_unit(by_name[feature.name])
         if unit:
             feature.int_domain.min, feature.int_domain.max = (t * TIME_UNITS[unit] for t in EPOCH)

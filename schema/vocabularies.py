@@ -21,9 +21,10 @@ SHOWN = 3  # unseen values named per column
 COUNT, VALUE = "unseen:", "unseen_value:"
 
 
-def known_values(schema: schema_pb2.Schema, columns: Iterable[str]) -> Dict[str, Known]:
-    """The vocabulary of each categorical column of `columns` that `schema` lists one for."""
-    wanted, found = set(columns), {}
+def known_values(schema: schema_pb2.Schema, categories: Iterable[str]) -> Dict[str, Known]:
+    """The vocabulary of each of the columns declared `categories` that `schema` lists one for (not
+    numbers: those of few values are `is_categorical` too, their range is a unit's)."""
+    wanted, found = set(categories), {}
     domains = {d.name: d for d in schema.string_domain}
     for feature in (f for f in schema.feature if f.name in wanted):
         if feature.type == schema_pb2.BYTES:

@@ -63,16 +63,12 @@ def test_codes_the_schema_accepts_past_the_declared_max_value_are_named():
                        "max_value to 30 (or lower the schema's int_domain max)")
 
 
-def test_a_feature_declared_numeric_that_the_schema_keeps_as_codes_is_named_with_the_fix():
-    """The hour changed to numeric in dataset.yaml only: the schema still refuses an hour past 23
-    and measures its drift as shares of codes."""
+def test_a_feature_declared_numeric_that_the_schema_compares_by_value_shares_fits():
+    """Integer numbers of few values are `is_categorical` in the schema (drift over their shares),
+    read by the model as numbers: both hold together, as init drafts them."""
     features = tuple(Feature(f.name, Kind.NUMERIC) if f.name == "trip_start_hour" else f for f in TAXI.features)
-    (problem,) = declaration_fit.mismatches(_with(features=features), SCHEMA)
-    assert problem == ("feature 'trip_start_hour' is declared numeric, but schema.pbtxt keeps it as integer "
-                       "codes (int_domain { max: 23 is_categorical: true }): the gate would refuse any "
-                       "value past 23 and measure drift as shares of codes; in schema.pbtxt remove "
-                       "`is_categorical: true` and raise its max (init gives a numeric column about twice "
-                       "its largest value), or declare it categorical_int")
+    assert tfdv.get_feature(SCHEMA, "trip_start_hour").int_domain.is_categorical
+    assert declaration_fit.mismatches(_with(features=features), SCHEMA) == []
 
 
 def test_a_regression_label_on_text_or_a_missing_label_column_is_named():

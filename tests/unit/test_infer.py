@@ -201,6 +201,9 @@ def test_integers_that_fill_a_range_far_from_zero_are_a_quantity_not_codes(tmp_p
     assert draft.declaration["features"]["flipper_length_mm"] == {"kind": "numeric"}
     assert _decision(draft, "flipper_length_mm") == "flipper_length_mm: numeric (integers, 25 distinct from 203 to 231)"
     assert draft.declaration["features"]["year"] == {"kind": "numeric"}  # 2007..2009: past any code
+    assert distances.is_categorical(_feature(draft, "year")) and not distances.is_categorical(
+        _feature(draft, "flipper_length_mm"))  # 3 years compared by their shares, 25 lengths by quantiles
+    assert _decision(draft, "year").endswith("3 distinct from 2007 to 2009; drift compared by each value's share)")
 
 
 def test_floats_are_numeric_within_their_range_widened_by_its_width(crafted):
@@ -658,8 +661,9 @@ def test_integers_that_fill_a_range_starting_past_1_are_a_quantity_not_codes(tmp
     frame = pd.read_json(os.path.join(os.path.dirname(vega_datasets.__file__), "_data", "cars.json"))
     frame["Acceleration"] = frame["Acceleration"].round().astype(int)
     draft = infer.infer(_csv(tmp_path, frame, "cars.csv"), "Origin")
-    assert _decision(draft, "Cylinders") == "Cylinders: numeric (integers, 5 distinct from 3 to 8)"
-    assert _decision(draft, "Acceleration") == "Acceleration: numeric (integers, 17 distinct from 8 to 25)"
+    shares = "; drift compared by each value's share"
+    assert _decision(draft, "Cylinders") == f"Cylinders: numeric (integers, 5 distinct from 3 to 8{shares})"
+    assert _decision(draft, "Acceleration") == f"Acceleration: numeric (integers, 17 distinct from 8 to 25{shares})"
 
 
 def _penguin_measurements(folder) -> pd.DataFrame:

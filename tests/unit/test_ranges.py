@@ -7,7 +7,7 @@ import tensorflow_data_validation as tfdv
 from tensorflow_metadata.proto.v0 import schema_pb2
 
 from benchmarks import public_datasets
-from schema import csv_statistics, ranges
+from schema import csv_statistics, ranges, vocabularies
 
 
 def test_plausible_ranges_widen_the_observed_range_and_keep_hand_curated_bounds(tmp_path):
@@ -60,14 +60,18 @@ def test_values_outside_the_ranges_are_counted_per_column_as_predict_warns(tmp_p
         {"body_mass_g": 1}, 1, bounds, "p.csv", True, " --dataset datasets/penguins")
 
 
-def test_integer_codes_have_no_range_to_fall_outside():
-    """A code past `max_value` is an unknown category (an OOV bucket), not another unit."""
+def test_integer_codes_have_no_range_to_fall_outside_and_numbers_of_few_values_have_one():
+    """A code past `max_value` is an unknown category (an OOV bucket), not another unit; a count of
+    few values is compared by its shares (`is_categorical` too) and its range is a unit's. The
+    declaration tells them apart."""
     schema = schema_pb2.Schema()
-    hour = schema.feature.add(name="hour", type=schema_pb2.INT)
-    hour.int_domain.min, hour.int_domain.max, hour.int_domain.is_categorical = 0, 23, True
+    for name, high in (("hour", 23), ("cylinders", 16)):
+        counted = schema.feature.add(name=name, type=schema_pb2.INT)
+        counted.int_domain.min, counted.int_domain.max, counted.int_domain.is_categorical = 0, high, True
     fare = schema.feature.add(name="fare", type=schema_pb2.FLOAT)
     fare.float_domain.max = 500.0
-    assert ranges.declared_ranges(schema, ["hour", "fare"]) == {"fare": (-math.inf, 500.0)}
+    assert ranges.declared_ranges(schema, ["cylinders", "fare"]) == {"cylinders": (0, 16), "fare": (-math.inf, 500.0)}
+    assert vocabularies.known_values(schema, ["hour"]) == {"hour": (0, 23)}
 
 
 def test_a_cell_at_a_bound_is_inside_as_the_pipeline_reads_it_in_float32():
