@@ -61,7 +61,8 @@ def _pipeline_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--eval-steps", type=int, default=defaults.eval_steps)
     parser.add_argument("--min", dest="minimum", action="append", metavar="METRIC=VALUE", help="bless only with METRIC >= VALUE (repeatable; on top of the dataset's blessing)")
     parser.add_argument("--max", dest="maximum", action="append", metavar="METRIC=VALUE", help="bless only with METRIC <= VALUE, e.g. rmse=40")
-    parser.add_argument("--max-drop", type=float, help="how far the main metric may fall behind the served model")
+    parser.add_argument("--max-drop", type=float, help="how far the main metric may fall behind the served model: absolute for classes "
+                        "(0.01: one point of AUC or accuracy), relative for regression (0.01: 1%% more error)")
     parser.add_argument("--naive-margin", type=float, help="share of the naive baseline's error the model must remove")
     parser.add_argument("--hparams", type=_json_object, default={}, help='JSON, e.g. \'{"learning_rate": 0.01}\'')
     parser.add_argument("--models", default=",".join(defaults.models), help="model families to train and compare, comma-separated: linear, dnn, wide_deep (default: %(default)s); the best blessed one is pushed")

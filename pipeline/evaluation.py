@@ -8,7 +8,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import tensorflow_model_analysis as tfma
 
-from pipeline import evaluation_plots
+from pipeline import evaluation_plots, naive_skill
 
 OVERALL = "overall"
 
@@ -165,7 +165,24 @@ def few_rows_warning(result: Evaluation) -> Optional[str]:
             "blessing they decide, are rough. More data makes them firm.")
 
 
+# Skill this close to 1 is rare in tabular data: most often a feature computed from the label. init
+# names single features that copy it (schema/label_copies.py); a sum or ratio of several goes unseen
+# there (a test score that is the mean of its reading and maths parts: skill 0.996).
+NEAR_PERFECT = 0.99
+
+
+def near_perfect_warning(result: Evaluation) -> Optional[str]:
+    skill = result.overall.get(naive_skill.NAME)
+    if skill is None or not skill >= NEAR_PERFECT:
+        return None
+    return (f"warning: {naive_skill.NAME} {skill:.3f}: the model is nearly perfect. Unless the label is that "
+            "easy to tell, a feature may be computed from it (init names single features that copy it; "
+            "a sum or ratio of several goes unseen): check what each feature means before trusting the "
+            "model, and move such columns to `excluded:` in dataset.yaml.")
+
+
 def warnings(result: Evaluation, classes: Sequence[str]) -> Dict[str, str]:
     """The warnings about an evaluation the run summary and report show, by a name for each."""
-    found = {"few-eval-rows": few_rows_warning(result), "never-predicted": never_predicted_warning(result, classes)}
+    found = {"few-eval-rows": few_rows_warning(result), "never-predicted": never_predicted_warning(result, classes),
+             "near-perfect": near_perfect_warning(result)}
     return {name: text for name, text in found.items() if text}

@@ -89,6 +89,18 @@ def _listed(names: Sequence[str], width: int = 120) -> str:
 UNNAMED = "(unnamed column)"
 UNNAMED_COLUMN = ("an unnamed column, most often a row index (pandas' to_csv writes one unless given "
                   "index=False)")
+# pandas' read_csv names a column with an empty header so: the row index of a file read and written again
+_PANDAS_UNNAMED = re.compile(r"Unnamed: \d+")
+
+
+def _unexpected(name: str, column: str) -> str:
+    if not column:
+        return f"{name} has {UNNAMED_COLUMN}"
+    if _PANDAS_UNNAMED.fullmatch(column):
+        return (f"{name} has a '{column}' column, pandas' name for a column with an empty header: most often "
+                "the row index of a file read with read_csv and written again with to_csv; read it with "
+                "index_col=0 or write it with index=False")
+    return f"{name} has a '{column}' column the schema does not know"
 
 
 def _header_findings(name: str, header: List[str], columns: Sequence[str], dataset: str = "",
@@ -99,15 +111,14 @@ def _header_findings(name: str, header: List[str], columns: Sequence[str], datas
     if dataset and len(missing) * 2 > len(columns):
         # Most of the dataset's columns absent: not a broken file of this dataset but other data.
         return [Finding(FILE, "Not this dataset's data",
-                        f"{name} does not match dataset '{dataset}': {len(columns) - len(missing)} "
-                        f"of its {len(columns)} columns are in the header. For a new dataset, draft "
+                        f"{name} does not match dataset '{dataset}': its header holds {len(columns) - len(missing)} "
+                        f"of the dataset's {len(columns)} columns. For a new dataset, draft "
                         f"its folder with `tfxpipe init {name} --label COLUMN`; else pass the right "
                         f"--dataset", f"the columns of dataset '{dataset}'", f"header: {shown}")]
     return [Finding(c, "Column missing", f"{name} has no '{c}' column", f"a '{c}' column",
                     f"header: {shown}") for c in missing] + [
-            Finding(c or UNNAMED, UNEXPECTED_COLUMN, f"{name} has a '{c}' column the schema does not know"
-                    if c else f"{name} has {UNNAMED_COLUMN}", "only the schema's columns", f"header: {shown}")
-            for c in unexpected]
+            Finding(c or UNNAMED, UNEXPECTED_COLUMN, _unexpected(name, c), "only the schema's columns",
+                    f"header: {shown}") for c in unexpected]
 
 
 @dataclasses.dataclass

@@ -157,6 +157,18 @@ def test_a_row_index_written_by_pandas_is_named_as_such_not_as_a_blank_column(tm
                               "writes one unless given index=False)")
 
 
+def test_a_row_index_read_back_and_written_again_by_pandas_is_named_with_the_fix(tmp_path):
+    """read_csv names the empty header `Unnamed: 0`; to_csv then writes that name."""
+    frame = pd.DataFrame(taxi_rows(5)[1:], columns=taxi_rows(5)[0])
+    frame.to_csv(tmp_path / "indexed.csv")
+    pd.read_csv(tmp_path / "indexed.csv").to_csv(tmp_path / "again.csv", index=False)
+    [finding] = csv_files.check_csv_file(str(tmp_path / "again.csv"), frame.columns.tolist())
+    assert (finding.feature, finding.problem) == ("Unnamed: 0", csv_files.UNEXPECTED_COLUMN)
+    assert finding.detail == ("again.csv has a 'Unnamed: 0' column, pandas' name for a column with an empty "
+                              "header: most often the row index of a file read with read_csv and written "
+                              "again with to_csv; read it with index_col=0 or write it with index=False")
+
+
 def test_a_long_header_is_shown_by_whole_names_and_says_how_many_more(tmp_path):
     from sklearn import datasets  # pylint: disable=import-outside-toplevel
 

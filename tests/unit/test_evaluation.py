@@ -59,6 +59,17 @@ def test_an_evaluation_on_few_rows_is_said_to_be_rough():
     assert evaluation.warnings(_result({"accuracy": 0.75, "example_count": 70.0}), CLASSES) == {}
 
 
+def test_a_nearly_perfect_model_is_said_to_be_checked_for_a_feature_computed_from_the_label():
+    """caschool's test score is the mean of its reading and maths scores, two features: skill 0.996."""
+    copied = _result({"rmse": 1.28, "skill_vs_naive": 0.996, "example_count": 84.0})
+    assert evaluation.warnings(copied, ()) == {"near-perfect": evaluation.near_perfect_warning(copied)}
+    assert evaluation.near_perfect_warning(copied).startswith(
+        "warning: skill_vs_naive 0.996: the model is nearly perfect. Unless the label is that easy to tell, "
+        "a feature may be computed from it")
+    assert evaluation.warnings(_result({"rmse": 40.0, "skill_vs_naive": 0.62, "example_count": 84.0}), ()) == {}
+    assert evaluation.near_perfect_warning(_result({"rmse": 40.0})) is None  # no skill measured
+
+
 def test_a_relative_bound_on_the_change_is_compared_with_the_relative_change():
     """rmse 690.1 against the served model's 672.2: +17.9 is +2.7 %, past the allowed +1 %."""
     failure = validation_result_pb2.ValidationFailure(
