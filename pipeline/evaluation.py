@@ -22,6 +22,7 @@ class Evaluation:
     blessed: bool
     failures: List[str]  # thresholds that failed, readable
     plots: Dict[str, evaluation_plots.SlicePlots] = dataclasses.field(default_factory=dict)
+    refused_by_change: bool = False  # a failed threshold is on the change against the served model
 
 
 def _slice_name(slice_key) -> str:
@@ -107,8 +108,9 @@ def load(evaluation_uri: Optional[str]) -> Optional[Evaluation]:
     result.by_slice.sort()
     validation = tfma.load_validation_result(evaluation_uri)
     result.blessed = validation.validation_ok
-    result.failures = [_failure_text(f, result.baseline) for per_slice in validation.metric_validations_per_slice
-                       for f in per_slice.failures]
+    failures = [f for per_slice in validation.metric_validations_per_slice for f in per_slice.failures]
+    result.failures = [_failure_text(f, result.baseline) for f in failures]
+    result.refused_by_change = any(f.metric_key.is_diff for f in failures)
     return result
 
 

@@ -29,8 +29,8 @@ SCHEMA_INPUT_KEY = "schema"  # the Trainer's input of the curated schema
 SCHEMA_FILE = "schema.pbtxt"  # in an ImportSchemaGen / SchemaGen output
 
 
-def _trainer_inputs(store: mlmd.MetadataStore, model_id: int) -> Optional[Tuple[Label, str]]:
-    """The declared label and the schema file of the Trainer run that made model `model_id` (of its
+def _trainer_inputs(store: mlmd.MetadataStore, model_id: int) -> Optional[Tuple[Dataset, str]]:
+    """The declaration and the schema file of the Trainer run that made model `model_id` (of its
     executions, the one that recorded both: a cache hit of a partial run records no inputs); None
     when MLMD does not hold them."""
     made = [e.execution_id for e in store.get_events_by_artifact_ids([model_id])
@@ -42,9 +42,8 @@ def _trainer_inputs(store: mlmd.MetadataStore, model_id: int) -> Optional[Tuple[
         config = json.loads(execution.custom_properties["custom_config"].string_value or "{}") \
             if "custom_config" in execution.custom_properties else {}
         if "dataset" in config:
-            label = Dataset.from_config(config["dataset"]).label
             schema = store.get_artifacts_by_id([schemas[execution.id]])[0]
-            return label, os.path.join(schema.uri, SCHEMA_FILE)
+            return Dataset.from_config(config["dataset"]), os.path.join(schema.uri, SCHEMA_FILE)
     return None
 
 
@@ -78,7 +77,8 @@ def change(store: mlmd.MetadataStore, served_model_id: int, candidate_model_id: 
         served, candidate = (_trainer_inputs(store, i) for i in (served_model_id, candidate_model_id))
         if served is None or candidate is None:
             return None
-        (served_label, served_schema), (label, schema) = served, candidate
+        (served_declaration, served_schema), (declaration, schema) = served, candidate
+        served_label, label = served_declaration.label, declaration.label
         if served_label != label:
             return f"that model predicts {_label_text(served_label)}, this one {_label_text(label)}"
         if served_schema == schema:
@@ -88,3 +88,18 @@ def change(store: mlmd.MetadataStore, served_model_id: int, candidate_model_id: 
         absl_logging.warning("kept the served model as baseline: its contract could not be read (%s)", error)
         return None
     return "that model cannot read this run's data (" + "; ".join(changes) + ")" if changes else None
+
+
+def features_gone(store: mlmd.MetadataStore, served_model_id: int, candidate_model_id: int) -> List[str]:
+    """The features the served model read that the candidate's declaration no longer has (excluded
+    since, most often as a copy of the label): a served model that read one is no fair bar for the
+    candidate. Empty when MLMD does not say."""
+    try:
+        served, candidate = (_trainer_inputs(store, i) for i in (served_model_id, candidate_model_id))
+    except (DeclarationError, ValueError, KeyError, TypeError) as error:
+        absl_logging.warning("could not read the served model's declaration (%s)", error)
+        return []
+    if served is None or candidate is None:
+        return []
+    kept = set(candidate[0].feature_names())
+    return [name for name in served[0].feature_names() if name not in kept]

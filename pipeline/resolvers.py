@@ -74,17 +74,16 @@ NEW_CONTRACT = ("Evaluated without the model served before it as baseline, as a 
                 "Pushed, it replaces that model, and its clients must follow the new contract.")
 
 
-def why_no_baseline(store: mlmd.MetadataStore, run_context_id: int, candidate_ids: List[int]) -> str:
-    """Why run `run_context_id`'s candidates were compared with no served model although one was
-    served before it ("" when none was, or when it was compared): `BaselineModelStrategy`'s decision
-    read back from the pipeline's artifacts in MLMD, for the run summary and report. Only artifacts
+def served_model_id(store: mlmd.MetadataStore, run_context_id: int, candidate_ids: List[int]) -> Optional[int]:
+    """The model served when run `run_context_id`'s candidates were made (None when none was):
+    `BaselineModelStrategy`'s choice read back from the pipeline's artifacts in MLMD. Only artifacts
     older than the candidates count (ids grow): what the resolver saw, even after later pushes."""
     executions = store.get_executions_by_context(run_context_id)
     pipeline_type = store.get_context_type("pipeline").id
     pipeline = next((c for c in (store.get_contexts_by_execution(executions[0].id) if executions else [])
                      if c.type_id == pipeline_type), None)
     if pipeline is None or not candidate_ids:
-        return ""
+        return None
     artifact_types = {t.id: t for t in store.get_artifact_types()}
     keys = {"Model": MODEL_KEY, "ModelBlessing": BLESSING_KEY, "InfraBlessing": INFRA_BLESSING_KEY}
     found: Dict[str, List[types.Artifact]] = {key: [] for key in keys.values()}
@@ -94,7 +93,14 @@ def why_no_baseline(store: mlmd.MetadataStore, run_context_id: int, candidate_id
             found[keys[kind.name]].append(artifact_utils.deserialize_artifact(kind, artifact))
     found[CANDIDATE_KEY] = [a for a in found[MODEL_KEY] if a.id in candidate_ids]
     served = served_model(found)
-    reason = served and model_contract.change(store, served[0].id, candidate_ids[0])
+    return served[0].id if served else None
+
+
+def why_no_baseline(store: mlmd.MetadataStore, run_context_id: int, candidate_ids: List[int]) -> str:
+    """Why run `run_context_id`'s candidates were compared with no served model although one was
+    served before it ("" when none was, or when it was compared), for the run summary and report."""
+    served = served_model_id(store, run_context_id, candidate_ids)
+    reason = served is not None and model_contract.change(store, served, candidate_ids[0])
     return NEW_CONTRACT.format(reason=reason) if reason else ""
 
 

@@ -199,6 +199,9 @@ def write(store, record: runs.RunRecord, report_dir: str, dataset) -> str:
         "<h2>Evaluation (eval split)</h2>", *_warnings(result, dataset.label.classes),
         *([f"<p class='warning' id='not-compared'>{html.escape(record.not_compared)}</p>"]
           if record.not_compared else []),
+        *([f"<p class='warning' id='served-read-gone'>"
+           f"{html.escape(runs.served_read_gone_note(record.served_read_gone, task))}</p>"]
+          if record.served_read_gone else []),
         *_charts(result, task, dataset.label.classes),
         *_metrics(result, task),
         "<h2>Data</h2>", *report_data.distributions(store, run_id, charts_cache),

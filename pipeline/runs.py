@@ -8,7 +8,7 @@ import datetime
 import json
 import os
 import re
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 import ml_metadata as mlmd
 import tensorflow as tf
@@ -16,7 +16,7 @@ from ml_metadata.proto import metadata_store_pb2
 
 from models import tuning
 from models.dataset import Task
-from pipeline import evaluation, metrics, resolvers, run_summary
+from pipeline import evaluation, metrics, model_contract, resolvers, run_summary
 
 
 @dataclasses.dataclass
@@ -34,6 +34,8 @@ class RunRecord:
     evaluation: Optional[evaluation.Evaluation]  # the chosen candidate's (or the only one's)
     tuning: Dict[str, List[Dict]] = dataclasses.field(default_factory=dict)  # tuning_trials()
     not_compared: str = ""  # why a served model was not the candidates' baseline (resolvers.why_no_baseline)
+    # refused against the served model: the features that model read that this run's declaration lacks
+    served_read_gone: Tuple[str, ...] = ()
 
     @property
     def evaluated_span(self) -> Optional[int]:
@@ -96,6 +98,7 @@ def record(store: mlmd.MetadataStore, run_id: str, running_run_id: Optional[str]
     abandoned = [e for e in executions if _abandoned(e, running)]
     failed = sorted([e for e in executions if e.last_known_state == metadata_store_pb2.Execution.FAILED]
                     + abandoned, key=lambda e: e.id)
+    candidates = [c.model_id for c in summary.candidates if c.model_id is not None]
     started = min((e.create_time_since_epoch for e in executions), default=run.create_time_since_epoch)
     ended = max((e.last_update_time_since_epoch for e in executions), default=started)
     gate_states = summary.node_states.get("DataGate", [])
@@ -123,9 +126,24 @@ def record(store: mlmd.MetadataStore, run_id: str, running_run_id: Optional[str]
         evaluation=result,
         tuning=tuning_trials(store, run_id, list(summary.node_states)),
         not_compared=resolvers.why_no_baseline(  # a blessing from before `current_model_id` names none
-            store, run.id, [c.model_id for c in summary.candidates if c.model_id is not None])
-        if why_not_compared and result and not result.change else "",
+            store, run.id, candidates) if why_not_compared and result and not result.change else "",
+        served_read_gone=_served_read_gone(store, run.id, candidates)
+        if why_not_compared and result and result.refused_by_change else (),
     )
+
+
+def _served_read_gone(store: mlmd.MetadataStore, run_context_id: int, candidates: List[int]) -> Tuple[str, ...]:
+    served = resolvers.served_model_id(store, run_context_id, candidates)
+    return tuple(model_contract.features_gone(store, served, candidates[0])) if served is not None else ()
+
+
+def served_read_gone_note(names: Tuple[str, ...], task: Task) -> str:
+    """What to do when the served model that refused this run's candidate read features since taken
+    out of the declaration: an honest model may never reach one that read a copy of the label."""
+    drop = "1" if task.is_classification else "1000"  # absolute for classes, relative for an error
+    return (f"note: the served model read {', '.join(names)}, which dataset.yaml no longer declares. If that was "
+            "a copy of the label, the served model is no fair bar: replace it by running once with "
+            f"`--max-drop {drop}` (any drop is then accepted; the other thresholds still hold), then without.")
 
 
 def records(store: mlmd.MetadataStore, running_run_id: Optional[str] = None,

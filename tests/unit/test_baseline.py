@@ -10,7 +10,7 @@ from tensorflow_metadata.proto.v0 import schema_pb2
 from tfx.types import standard_artifacts
 
 from models import dataset
-from pipeline import model_contract
+from pipeline import model_contract, runs
 from pipeline import resolvers as baseline
 from tests.conftest import TAXI
 
@@ -186,3 +186,21 @@ def test_the_data_folder_of_gate_checked_statistics_is_found_past_a_partial_runs
     assert baseline._data_roots(store, [statistics]) == {statistics: found}
     store.put_events([event(statistics, hit_id, made, "statistics"), event(examples, example_hit_id, made, "examples")])
     assert baseline._data_roots(store, [statistics]) == {statistics: found}
+
+
+def test_the_features_a_served_model_read_that_the_declaration_since_excluded_are_named(trainers):
+    """A feature excluded as a copy of the label stays a schema column: the served model that read it
+    stays the baseline, and beats every honest candidate; the refusal names it (`runs`)."""
+    served = trainers.model(TAXI, _schema())
+    honest = dataclasses.replace(TAXI, features=tuple(f for f in TAXI.features if f.name != "fare"),
+                                 excluded={"fare": "copies the label"})
+    candidate = trainers.model(honest, _schema())
+    assert model_contract.change(trainers.store, served, candidate) is None  # still the baseline
+    assert model_contract.features_gone(trainers.store, served, candidate) == ["fare"]
+    assert model_contract.features_gone(trainers.store, candidate, served) == []  # a feature added
+    unrecorded = trainers.store.put_artifacts([metadata_store_pb2.Artifact(type_id=trainers.types["Model"])])[0]
+    assert model_contract.features_gone(trainers.store, unrecorded, candidate) == []
+    note = runs.served_read_gone_note(("fare",), TAXI.task)
+    assert note.startswith("note: the served model read fare, which dataset.yaml no longer declares.")
+    assert "`--max-drop 1` " in note and "`--max-drop 1000` " in runs.served_read_gone_note(
+        ("fare",), dataset.Task.REGRESSION)
