@@ -259,7 +259,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     serving_commands.add_parsers(subparsers)
     score_command.add_parser(subparsers)
     cluster_commands.add_parser(subparsers)
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:  # argparse's own error shows tfxpipe's usage; the command's names the options it takes
+        subparsers.choices[args.command].error(f"unrecognized arguments: {' '.join(unknown)}")
     args.verbose = verbose
     progress.configure_logging(verbose)
     native_log = None if verbose or args.command not in NATIVE_LOGS_DIVERTED else _private_log(args.command)

@@ -95,7 +95,9 @@ def _read(path: str, missing: Sequence[str] = ()) -> Tuple[List[str], Dict[str, 
     rows = 0
     for file in files:
         for finding in csv_files.check_csv_file(file, header):
-            raise InitError(f"{finding.detail} ({finding.actual}); expected {finding.expected}: fix the file"
+            lines = [e for e in finding.examples if e.startswith("line ")]  # where, as the gate says it
+            at = f": {', '.join(lines)}" if lines else ""
+            raise InitError(f"{finding.detail} ({finding.actual}{at}); expected {finding.expected}: fix the file"
                             + (" or move it out of the data folder" if len(files) > 1 else ""))
         with open(file, newline="", encoding=csv_files.ENCODING) as f:
             reader = csv.reader(f)

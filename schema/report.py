@@ -11,7 +11,7 @@ from typing import List, Optional, Sequence
 import tensorflow as tf
 from tensorflow_metadata.proto.v0 import statistics_pb2
 
-from schema.checks import Finding, is_drift
+from schema.checks import WRONG_TYPE, Finding, is_drift
 
 STYLE = """body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;margin:1em 0}
 td,th{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top}
@@ -33,10 +33,22 @@ DRIFT_NEXT_STEPS = ("What to do: find out why these columns moved. Data that is 
                     "threshold.")
 
 
+TYPE_NEXT_STEPS = ("What to do: correct the data: its cells are not of the type the schema gives the "
+                   "column (text among numbers, decimals among integers, a re-export that wrote 181 as "
+                   "181.0), and a model trained on that type cannot read them. If the new type is right, "
+                   "change the column's `type` in schema.pbtxt (and its kind in dataset.yaml where it "
+                   "needs one); the next model then starts a new contract, with no served model to beat. "
+                   "`schema-diff` does not change types.")
+
+
 def next_steps(findings: Sequence[Finding]) -> str:
     """What to do about `findings`: drift alone is not accepted the way new values or wider ranges
-    are (`schema-diff` proposes no threshold), so it gets its own advice."""
-    return DRIFT_NEXT_STEPS if findings and all(is_drift(f) for f in findings) else NEXT_STEPS
+    are (`schema-diff` proposes no threshold), nor is a changed type, so each gets its own advice."""
+    if findings and all(is_drift(f) for f in findings):
+        return DRIFT_NEXT_STEPS
+    if findings and all(f.problem == WRONG_TYPE for f in findings):
+        return TYPE_NEXT_STEPS
+    return NEXT_STEPS
 
 
 SUGGESTED = ("`tfxpipe calibrate", "`tfxpipe schema-diff", "`tfxpipe validate")

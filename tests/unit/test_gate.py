@@ -56,6 +56,9 @@ def test_text_among_numbers_is_one_problem_though_only_one_split_holds_the_text(
         assert "String values that were not floats were found, such as \"twelve\"" in told.detail
         assert told.examples == ("twelve",)
         assert gate.next_steps([told], tfdv.load_schema_text(TAXI_SCHEMA)).endswith(gate.LINES_HINT)
+    steps = report.next_steps(train)  # a type change alone: schema-diff changes no type
+    assert steps == report.TYPE_NEXT_STEPS and "schema-diff DATA --write" not in steps
+    assert report.next_steps(train + evaluation) == report.TYPE_NEXT_STEPS
 
 
 def test_drift_on_a_split_far_smaller_than_calibrated_for_says_so_and_how_to_calibrate(tmp_path):

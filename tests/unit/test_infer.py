@@ -862,3 +862,16 @@ def test_a_file_sorted_by_its_label_is_sampled_over_all_its_rows(tmp_path, monke
     assert label_copies.label_copies(by_label, "diagnosis", "binary", features, [""], len(frame)) == []
     one_class = _csv(tmp_path, frame[frame["diagnosis"] == "malignant"], "malignant.csv")
     assert label_copies.label_copies(one_class, "diagnosis", "binary", features, [""], 212) == []
+
+
+def test_ragged_rows_are_refused_with_their_line_numbers(tmp_path, penguins):
+    _, frame, _ = penguins
+    path = tmp_path / "penguins.csv"
+    frame.to_csv(path, index=False)
+    lines = path.read_text(encoding="utf-8").splitlines()
+    lines[50] += ",extra"  # line 51 of the file
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(infer.InitError) as refused:
+        infer.infer(str(path), "species")
+    assert str(refused.value) == ("penguins.csv: rows with a different number of fields than the header "
+                                  f"(1 rows differ: line 51); expected {len(frame.columns)} fields per row: fix the file")

@@ -102,6 +102,16 @@ def test_malformed_hparams_json_says_what_to_give(capsys):
     assert "--hparams: not valid JSON" in error and "give an object" in error
 
 
+def test_an_unknown_option_is_refused_with_the_usage_of_its_command(capsys):
+    from cli import main as cli
+
+    with pytest.raises(SystemExit) as exited:
+        cli.main(["run", "--epochs", "3"])
+    error = capsys.readouterr().err
+    assert exited.value.code == 2 and error.startswith("usage: tfxpipe run ")
+    assert error.rstrip().endswith("tfxpipe run: error: unrecognized arguments: --epochs 3")
+
+
 def test_reports_without_a_run_go_under_the_work_dir_resolved_as_a_run_resolves_it(tmp_path, monkeypatch):
     from cli import options  # pylint: disable=import-outside-toplevel
 
