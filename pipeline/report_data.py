@@ -18,6 +18,7 @@ from tensorflow_metadata.proto.v0 import statistics_pb2
 
 from pipeline import code_digest, report_charts, run_summary
 from schema import distances, report
+from schema.csv_files import UNNAMED
 
 SPLIT = "Split-train"
 TOP_VALUES = 8
@@ -82,13 +83,13 @@ def feature_charts(series: List[Series], flagged: Set[str]) -> List[str]:
             curves = [(label, _cumulative(f)) for label, f in present]
             curves = [(label, c) for label, c in curves if c]
             if curves:
-                out.append(report_charts.cumulative(name, curves, name in flagged))
+                out.append(report_charts.cumulative(name or UNNAMED, curves, name in flagged))
         elif first[name].HasField("string_stats"):
             top = list(distances.value_shares(first[name]))[:TOP_VALUES]
             shares = [(label, distances.value_shares(f)) for label, f in present]
             bars = [(label, top, [of.get(v, 0.0) for v in top]) for label, of in shares]
             if top:
-                out.append(report_charts.distribution(name, bars, name in flagged))
+                out.append(report_charts.distribution(name or UNNAMED, bars, name in flagged))
     return out + ["</div>"]
 
 

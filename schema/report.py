@@ -12,6 +12,7 @@ import tensorflow as tf
 from tensorflow_metadata.proto.v0 import statistics_pb2
 
 from schema.checks import WRONG_TYPE, Finding, is_drift
+from schema.csv_files import UNNAMED
 
 STYLE = """body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;margin:1em 0}
 td,th{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top}
@@ -107,7 +108,7 @@ def statistics_table(statistics: statistics_pb2.DatasetFeatureStatisticsList, na
             else:
                 top = ", ".join(b.label for b in feature.string_stats.rank_histogram.buckets[:5])
                 summary = f"{feature.string_stats.unique} distinct; top: {top}"
-            out.append(row([feature.path.step[-1],
+            out.append(row([feature.path.step[-1] or UNNAMED,
                              statistics_pb2.FeatureNameStatistics.Type.Name(feature.type),
                              f"{present:.1%}", summary]))
         out.append("</table>")

@@ -102,3 +102,21 @@ def test_a_rerun_on_the_same_statistics_reuses_the_charts_and_new_statistics_are
     report_data.distributions(None, "run", cache)
     assert len(drawn) == 12
     assert report_data.distributions(None, "run", None) and len(drawn) == 15  # no cache: drawn
+
+
+def test_a_column_with_an_empty_header_is_charted_and_listed_as_unnamed(tmp_path):
+    """R's write.csv and pandas' to_csv name their row index column "": its chart and statistics row
+    say what it is rather than showing an empty name."""
+    import pandas as pd  # pylint: disable=import-outside-toplevel
+
+    from benchmarks import public_datasets  # pylint: disable=import-outside-toplevel
+    from schema import csv_statistics, report  # pylint: disable=import-outside-toplevel
+
+    public_datasets.PENGUINS.write_csv(str(tmp_path / "penguins.csv"))
+    pd.read_csv(tmp_path / "penguins.csv").to_csv(tmp_path / "indexed.csv")  # the index, its header empty
+    statistics = csv_statistics.statistics_of_csv(str(tmp_path / "indexed.csv"), ("", "NA"))
+    charts = report_data.feature_charts([("this span", report_data.by_feature(statistics))], set())
+    assert "<figcaption>(unnamed column): cumulative distribution</figcaption>" in "".join(charts)
+    page = report.write_html(str(tmp_path / "report.html"), [], "Data validation", statistics)
+    with open(page, encoding="utf-8") as f:
+        assert "<td>(unnamed column)</td>" in f.read()
