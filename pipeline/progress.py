@@ -74,8 +74,16 @@ def process_output_to(path: Optional[str]) -> Iterator[None]:
             os.remove(path)
 
 
+# What a component that ran but had nothing to do logs (TFX's Pusher; pipeline/infra_validator.py):
+# "done" would read as a model validated or pushed.
+_NOT_BLESSED = ("Model on %s was not blessed by model validation", "Model on %s was not blessed by infra validator")
+_INFRA_REFUSED = "Infra validation: the model will not be pushed: %s"
+_NOTHING_TO_VALIDATE = "not validated: "  # run_summary.NOT_VALIDATED: no candidate was blessed
+
+
 class ComponentProgress(logging.Handler):
-    """Prints `  <component>  <seconds>  executed|cached` as each component finishes."""
+    """Prints `  <component>  <seconds>  done|cached|skipped (not blessed)|not servable` as each
+    component finishes."""
 
     def __init__(self, out: TextIO = sys.stdout, clock: Callable[[], float] = time.monotonic):
         super().__init__(logging.INFO)
@@ -84,19 +92,25 @@ class ComponentProgress(logging.Handler):
         self._started: Dict[str, float] = {}
         self._current: Optional[str] = None
         self._cached = False
+        self._outcome: Optional[str] = None  # what the running component said it did, when not "done"
         self.durations: Dict[str, float] = {}
 
     def emit(self, record: logging.LogRecord) -> None:
         if record.msg == "Component %s is running.":
-            self._current, self._cached = record.args[0], False
+            self._current, self._cached, self._outcome = record.args[0], False, None
             self._started[self._current] = self._clock()
         elif record.msg == "A cached execution %d is used.":
             self._cached = True
+        elif record.msg in _NOT_BLESSED:
+            self._outcome = "skipped (not blessed)"
+        elif record.msg == _INFRA_REFUSED:
+            self._outcome = ("skipped (not blessed)" if str(record.args[0]).startswith(_NOTHING_TO_VALIDATE)
+                             else "not servable")
         elif record.msg == "Component %s is finished." and record.args[0] in self._started:
             node = record.args[0]
             seconds = self._clock() - self._started[node]
             self.durations[node] = seconds
-            outcome = "cached" if self._cached else "done"
+            outcome = "cached" if self._cached else self._outcome or "done"
             self._out.write(f"  {node:<34} {seconds:7.1f} s  {outcome}\n")
             self._out.flush()
 

@@ -61,3 +61,24 @@ def test_an_empty_output_log_is_removed(tmp_path):
     with process_output_to(str(tmp_path / "run.log")):
         pass
     assert not (tmp_path / "run.log").exists()
+
+
+def test_components_with_no_blessed_model_are_said_skipped_not_done():
+    """A refused run's InfraValidator starts no server and its Pusher pushes nothing: "done" would
+    read as a model validated and pushed."""
+    from pipeline import run_summary  # pylint: disable=import-outside-toplevel
+
+    out = io.StringIO()
+    handler = ComponentProgress(out=out, clock=lambda: 0.0)
+    for node, message, args in [
+            ("InfraValidator", "Infra validation: the model will not be pushed: %s",
+             (f"{run_summary.NOT_VALIDATED}no candidate was blessed",)),
+            ("Pusher", "Model on %s was not blessed by model validation", ("model/1",)),
+            ("InfraValidator", "Infra validation: the model will not be pushed: %s", ("no answer in 180 s",)),
+            ("Pusher", "Model on %s was not blessed by infra validator", ("model/2",)),
+            ("Pusher", "Model pushed to %s", ("serving/1",))]:
+        _log(handler, "Component %s is running.", node)
+        _log(handler, message, *args)
+        _log(handler, "Component %s is finished.", node)
+    assert [line.split(None, 3)[3] for line in out.getvalue().splitlines()] == [
+        "skipped (not blessed)", "skipped (not blessed)", "not servable", "skipped (not blessed)", "done"]
