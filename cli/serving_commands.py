@@ -123,10 +123,10 @@ def predict(args: argparse.Namespace) -> int:
     if not serialized:
         print(f"error: {args.csv} has no data rows")
         return 1
-    bounds = ranges.declared_ranges(schema, dataset.number_names())
+    numbers = dataset.number_names()
+    bounds = ranges.declared_ranges(schema, numbers)
     outside = ranges.outside_counts(rows, bounds, dataset.missing_values)
     unseen = vocabularies.Unseen()
-    numbers = dataset.number_names()
     known = vocabularies.known_values(schema, [name for name in dataset.feature_names() if name not in numbers])
     for row in rows:
         unseen.check(row, known, dataset.missing_values)

@@ -35,7 +35,7 @@ from tensorflow_metadata.proto.v0 import schema_pb2
 from models import signatures
 from models.dataset import Dataset, Task
 from pipeline import runner
-from schema import csv_files, csv_records, ranges, vocabularies
+from schema import csv_files, csv_records, distances, ranges, vocabularies
 from serving import examples
 from serving.loaded_version import LoadedVersion
 
@@ -205,6 +205,16 @@ def _join(job: Job, header: Sequence[str], target: str) -> None:
                     out.write(chunk)
 
 
+def _numbers(features: Sequence[str], dataset: Dataset, schema: schema_pb2.Schema) -> set:
+    """Of `features`, those read as numbers: as declared, and for a feature the version was trained
+    on that the declaration has since dropped, as its schema type says (integer codes are
+    `is_categorical`; so are integer numbers of few values, which the declaration alone tells apart)."""
+    declared, by_name = set(dataset.feature_names()), {f.name: f for f in schema.feature}
+    return set(dataset.number_names()) | {
+        name for name in features if name not in declared and name in by_name
+        and by_name[name].type in (schema_pb2.INT, schema_pb2.FLOAT) and not distances.is_categorical(by_name[name])}
+
+
 def score(csv_path: str, out_path: str, dataset: Dataset, schema: schema_pb2.Schema,
           version_dir: str, beam_args: Sequence[str]) -> Scored:
     """Writes `out_path`: every row of `csv_path` (a checked CSV file) with the predictions of
@@ -228,7 +238,7 @@ def score(csv_path: str, out_path: str, dataset: Dataset, schema: schema_pb2.Sch
     if clash:
         raise ScoringError(f"{os.path.basename(csv_path)} already has column(s) {', '.join(clash)}, "
                            "which scoring adds: rename them")
-    numbers = set(dataset.number_names())
+    numbers = _numbers(features, dataset, schema)
     bounds = ranges.declared_ranges(schema, [name for name in features if name in numbers])
     known = vocabularies.known_values(schema, [name for name in features if name not in numbers])
     job = Job(csv_path=csv_path, header=header,

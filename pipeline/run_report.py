@@ -200,7 +200,7 @@ def write(store, record: runs.RunRecord, report_dir: str, dataset) -> str:
         *([f"<p class='warning' id='not-compared'>{html.escape(record.not_compared)}</p>"]
           if record.not_compared else []),
         *([f"<p class='warning' id='served-read-gone'>"
-           f"{html.escape(runs.served_read_gone_note(record.served_read_gone, task))}</p>"]
+           f"{html.escape(runs.served_read_gone_note(record.served_read_gone, task, result))}</p>"]
           if record.served_read_gone else []),
         *_charts(result, task, dataset.label.classes),
         *_metrics(result, task),

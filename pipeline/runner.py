@@ -213,7 +213,7 @@ def describe(record: runs.RunRecord, config: PipelineConfig, seconds: float) -> 
         lines.append("Blessed: yes" if summary.blessed else
                      "Blessed: NO: " + ("; ".join(result.failures) if result else "not evaluated"))
     if record.served_read_gone:
-        lines.append(runs.served_read_gone_note(record.served_read_gone, config.dataset().task))
+        lines.append(runs.served_read_gone_note(record.served_read_gone, config.dataset().task, result))
     if summary.blessed and summary.infra_blessed is not None:
         lines.append("Infra validation: served and answered gRPC and REST requests"
                       if summary.infra_blessed else f"Infra validation: FAILED ({summary.infra_failure})")

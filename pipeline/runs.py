@@ -6,6 +6,7 @@ being served, trained on what, and did it pass?" without opening MLMD or a noteb
 import dataclasses
 import datetime
 import json
+import math
 import os
 import re
 from typing import Dict, List, Optional, Tuple
@@ -137,13 +138,28 @@ def _served_read_gone(store: mlmd.MetadataStore, run_context_id: int, candidates
     return tuple(model_contract.features_gone(store, served, candidates[0])) if served is not None else ()
 
 
-def served_read_gone_note(names: Tuple[str, ...], task: Task) -> str:
+def served_read_gone_note(names: Tuple[str, ...], task: Task,
+                          result: Optional[evaluation.Evaluation] = None) -> str:
     """What to do when the served model that refused this run's candidate read features since taken
     out of the declaration: an honest model may never reach one that read a copy of the label."""
-    drop = "1" if task.is_classification else "1000"  # absolute for classes, relative for an error
     return (f"note: the served model read {', '.join(names)}, which dataset.yaml no longer declares. If that was "
             "a copy of the label, the served model is no fair bar: replace it by running once with "
-            f"`--max-drop {drop}` (any drop is then accepted; the other thresholds still hold), then without.")
+            f"`--max-drop {_max_drop_any_passes(task, result)}` (any drop this run saw then passes; the other "
+            "thresholds still hold), then without.")
+
+
+def _max_drop_any_passes(task: Task, result: Optional[evaluation.Evaluation]) -> str:
+    """A --max-drop the refused change passes: for classes the drop is absolute (at most 1); for
+    regression the rise of the error is relative to the served model's, so twice the one seen, as
+    the next power of ten (a large one when the served error is unknown; at 0 no relative bound
+    passes, as TFMA divides by it)."""
+    if task.is_classification:
+        return "1"
+    main = metrics.MAIN_METRIC[task]
+    served, change = (result.baseline.get(main), result.change.get(main)) if result else (None, None)
+    if not served or change is None or served <= 0:
+        return "1000000"
+    return f"{10 ** math.ceil(math.log10(max(2 * change / served, 1.0))):g}"
 
 
 def records(store: mlmd.MetadataStore, running_run_id: Optional[str] = None,

@@ -10,6 +10,8 @@ from typing import Counter, Dict, List, Optional, Sequence, Tuple
 import pandas as pd
 from tensorflow_metadata.proto.v0 import schema_pb2, statistics_pb2
 
+import schema as schema_package
+
 from schema.cell_counts import ColumnCells, ColumnType, column_type, is_number
 
 MISSING_TOKENS = ("NA", "N/A", "n/a", "#N/A", "NaN", "nan", "null", "NULL", "None", "?", "-")
@@ -42,8 +44,16 @@ MAX_VOCAB, HASH_BUCKETS = 1000, 100
 # bounds sit on tied values, and JSD between two random halves of the same data jumps when one
 # moves to the next value (a survey's 7 years: 0.0002 in most draws, 0.10 in one; vega cars'
 # 5 cylinder counts: 0.006 median, 0.10). Calibration's 20 draws can miss the jump, so the gate then
-# refuses good spans; over shares the same halves stay within 0.001 and 0.02.
-FEW_VALUES = 20
+# refuses good spans; over shares the same halves stay within 0.001 and 0.02. Shares need rows to
+# settle, though: with fewer than ROWS_PER_VALUE rows per value in a span's train split (halves of the
+# data, as calibration assumes) their noise can reach JSD's top and leave no check at all, and the
+# column keeps its quantiles (20 values in 120 rows; cars' 17 rounded accelerations in 406).
+FEW_VALUES, ROWS_PER_VALUE = 20, 10
+
+
+def compared_by_shares(distinct: int, rows: int) -> bool:
+    """Whether an integer number of `distinct` values in `rows` rows is compared by value shares."""
+    return distinct <= FEW_VALUES and rows / 2 * schema_package.TRAIN_SHARE >= ROWS_PER_VALUE * distinct
 FEW_CLASS_ROWS = 5  # a class with fewer rows may have none in the eval split, and its scores mean little
 HASH_SHARE = 0.5  # strings with more distinct values than half their rows: hashed, not a vocabulary
 CALENDAR = "the model would learn calendar time; add calendar columns to the CSV if they matter"
@@ -232,7 +242,7 @@ def feature_decision(column: str, stat: Optional[Stats], cells: Counter, rows: i
             return ({"kind": "categorical_int", "max_value": high},
                     f"categorical_int, max_value {high} (integer codes: {distinct} distinct values in "
                     f"{low}..{high}{gaps})", distinct)
-        shares = "; drift compared by each value's share" if distinct <= FEW_VALUES else ""
+        shares = "; drift compared by each value's share" if compared_by_shares(distinct, rows) else ""
         return ({"kind": "numeric"},
                 f"numeric (integers, {distinct} distinct from {low} to {high}{gaps}{shares})", distinct)
     if distinct <= MAX_VOCAB and distinct <= HASH_SHARE * present:

@@ -86,11 +86,12 @@ def _listed(names: Sequence[str], width: int = 120) -> str:
     return ", ".join(shown)
 
 
+RAGGED_ROWS = "Ragged rows"
 UNNAMED = "(unnamed column)"
 UNNAMED_COLUMN = ("an unnamed column, most often a row index (pandas' to_csv writes one unless given "
                   "index=False)")
 # pandas' read_csv names a column with an empty header so: the row index of a file read and written again
-_PANDAS_UNNAMED = re.compile(r"Unnamed: \d+")
+_PANDAS_UNNAMED = re.compile(r"Unnamed: \d+(\.\d+)?")  # `.1`: a second one, after two round trips
 
 
 def _unexpected(name: str, column: str) -> str:
@@ -241,8 +242,9 @@ def check_csv_file(path: str, columns: Sequence[str] = (), dataset: str = "",
         return [Finding(FILE, "No data rows", f"{name} has a header but no rows",
                         "at least one data row", "header only", (_listed(header, 80),))]
     if scan.ragged:
-        return [Finding(FILE, "Ragged rows", f"{name}: rows with a different number of fields than the header",
-                        f"{len(header)} fields per row", f"{scan.ragged_count} rows differ",
+        return [Finding(FILE, RAGGED_ROWS, f"{name}: rows with a different number of fields than the header",
+                        f"{len(header)} fields per row",
+                        f"{scan.ragged_count} {'rows differ' if scan.ragged_count > 1 else 'row differs'}",
                         tuple(f"line {n}" for n in scan.ragged))]
     return _header_findings(name, header, columns, dataset, optional) if columns else []
 

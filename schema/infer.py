@@ -23,8 +23,8 @@ from models import dataset as ds
 from schema import calibration, cell_counts, cell_lines, csv_files, csv_statistics, label_copies, ranges, \
     schema_draft, schema_text, written_numbers
 from schema.cell_counts import ColumnCells, ColumnType
-from schema.columns import FEW_VALUES, HASH_SHARE, MISSING_TOKENS, InitError, feature_decision, is_few, \
-    label_decision, may_be_numbers, missing_tokens, present_count
+from schema.columns import HASH_SHARE, MISSING_TOKENS, InitError, compared_by_shares, feature_decision, \
+    is_few, label_decision, may_be_numbers, missing_tokens, present_count
 
 TASKS = ("auto",) + tuple(t.value for t in ds.Task)
 MIN_ROWS, SLICE_MAX_VALUES = 50, 10
@@ -95,8 +95,7 @@ def _read(path: str, missing: Sequence[str] = ()) -> Tuple[List[str], Dict[str, 
     rows = 0
     for file in files:
         for finding in csv_files.check_csv_file(file, header):
-            lines = [e for e in finding.examples if e.startswith("line ")]  # where, as the gate says it
-            at = f": {', '.join(lines)}" if lines else ""
+            at = f": {', '.join(finding.examples)}" if finding.problem == csv_files.RAGGED_ROWS else ""
             raise InitError(f"{finding.detail} ({finding.actual}{at}); expected {finding.expected}: fix the file"
                             + (" or move it out of the data folder" if len(files) > 1 else ""))
         with open(file, newline="", encoding=csv_files.ENCODING) as f:
@@ -211,7 +210,7 @@ def infer(path: str, label: str, task: str = "auto", name: Optional[str] = None,
     curated = schema_draft.curated_schema(
         statistics, label, classes, features, rows,
         schema_draft.never_one_value(cells, categories + ([label] if classes else []), rows),
-        [c for c in numbers if distinct[c] <= FEW_VALUES])
+        [c for c in numbers if compared_by_shares(distinct[c], rows)])
     def statistics_of(options: tfdv.StatsOptions):  # the draft's types are the data's
         options.infer_type_from_schema = True
         return csv_statistics.statistics_of_csv(path, missing_values, options)

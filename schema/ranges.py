@@ -8,7 +8,6 @@ import numpy as np
 from tensorflow_metadata.proto.v0 import schema_pb2, statistics_pb2
 
 
-
 def plausible_range(stats: statistics_pb2.FeatureNameStatistics) -> Tuple[float, float]:
     """The observed range widened on each side by its width or its largest value, whichever is more
     (so up to about twice the largest value); never below 0 for a column without negative values.

@@ -38,7 +38,7 @@ def curated_schema(statistics, label: str, classes: List[str], features: Dict[st
                    several_values: Sequence[str] = (), few_values: Sequence[str] = ()) -> schema_pb2.Schema:
     """TFDV's schema of `statistics`, curated as the module says; `several_values`: columns that
     must never hold one value in every row; `few_values`: integer numbers compared by value shares
-    (`schema.columns.FEW_VALUES`)."""
+    (`schema.columns.compared_by_shares`)."""
     schema = tfdv.infer_schema(statistics, max_string_domain_size=MAX_VOCAB, infer_feature_shape=False)
     schema.default_environment[:] = ["TRAINING", "SERVING"]
     by_name = {s.path.step[0]: s for s in statistics.datasets[0].features}

@@ -205,6 +205,7 @@ def test_a_version_is_sent_the_features_it_was_trained_on_not_those_declared_sin
         csv.writer(f).writerows([header, *rows[:2000]])
     scored = batch_scoring.score(path, str(tmp_path / "out.csv"), narrowed, SCHEMA, version, LOCAL)
     assert scored.features == ("trip_miles", "payment_type")
+    assert "trip_miles" in scored.bounds  # a number the version reads: its range is still told
     _, *written = _rows(tmp_path / "out.csv")
     np.testing.assert_allclose([[float(r[-2]), float(r[-1])] for r in written],
                                _in_process(version, rows[:2000], header), atol=1e-6)

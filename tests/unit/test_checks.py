@@ -167,6 +167,11 @@ def test_a_row_index_read_back_and_written_again_by_pandas_is_named_with_the_fix
     assert finding.detail == ("again.csv has a 'Unnamed: 0' column, pandas' name for a column with an empty "
                               "header: most often the row index of a file read with read_csv and written "
                               "again with to_csv; read it with index_col=0 or write it with index=False")
+    pd.read_csv(tmp_path / "indexed.csv").to_csv(tmp_path / "twice.csv")  # a second index, then both read
+    pd.read_csv(tmp_path / "twice.csv").to_csv(tmp_path / "twice.csv", index=False)
+    findings = csv_files.check_csv_file(str(tmp_path / "twice.csv"), frame.columns.tolist())
+    assert sorted(f.feature for f in findings) == ["Unnamed: 0", "Unnamed: 0.1"]
+    assert all("pandas' name for a column with an empty header" in f.detail for f in findings)
 
 
 def test_a_long_header_is_shown_by_whole_names_and_says_how_many_more(tmp_path):

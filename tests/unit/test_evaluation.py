@@ -79,3 +79,23 @@ def test_a_relative_bound_on_the_change_is_compared_with_the_relative_change():
         metric_value=metrics_for_slice_pb2.MetricValue(double_value={"value": 17.9495}))
     assert evaluation._failure_text(failure, {"rmse": 672.2}) == (
         "rmse change vs the served model +17.9495 (+2.7%) is past the allowed +1.0% relative")
+
+
+def test_a_refusal_on_the_change_against_the_served_model_is_told_apart_from_one_on_a_bound(monkeypatch):
+    """`runs` looks for what the served model read only when it was the change that refused."""
+    def failure(is_diff):
+        return validation_result_pb2.ValidationFailure(
+            metric_key=metrics_for_slice_pb2.MetricKey(name="accuracy", is_diff=is_diff),
+            metric_threshold=config_pb2.MetricThreshold(
+                change_threshold=config_pb2.GenericChangeThreshold(absolute={"value": -0.01}),
+                value_threshold=config_pb2.GenericValueThreshold(lower_bound={"value": 0.9})),
+            metric_value=metrics_for_slice_pb2.MetricValue(double_value={"value": -0.04}))
+
+    monkeypatch.setattr(evaluation.tfma, "load_metrics", lambda uri: [])
+    monkeypatch.setattr(evaluation.evaluation_plots, "load", lambda uri, name: {})
+    for is_diff in (True, False):
+        result = validation_result_pb2.ValidationResult(validation_ok=False)
+        result.metric_validations_per_slice.add().failures.append(failure(is_diff))
+        monkeypatch.setattr(evaluation.tfma, "load_validation_result", lambda uri, result=result: result)
+        loaded = evaluation.load("evaluation")
+        assert not loaded.blessed and loaded.refused_by_change == is_diff
