@@ -11,7 +11,6 @@ import pandas as pd
 from tensorflow_metadata.proto.v0 import schema_pb2, statistics_pb2
 
 import schema as schema_package
-
 from schema.cell_counts import ColumnCells, ColumnType, column_type, is_number
 
 MISSING_TOKENS = ("NA", "N/A", "n/a", "#N/A", "NaN", "nan", "null", "NULL", "None", "?", "-")
@@ -49,11 +48,6 @@ MAX_VOCAB, HASH_BUCKETS = 1000, 100
 # data, as calibration assumes) their noise can reach JSD's top and leave no check at all, and the
 # column keeps its quantiles (20 values in 120 rows; cars' 17 rounded accelerations in 406).
 FEW_VALUES, ROWS_PER_VALUE = 20, 10
-
-
-def compared_by_shares(distinct: int, rows: int) -> bool:
-    """Whether an integer number of `distinct` values in `rows` rows is compared by value shares."""
-    return distinct <= FEW_VALUES and rows / 2 * schema_package.TRAIN_SHARE >= ROWS_PER_VALUE * distinct
 FEW_CLASS_ROWS = 5  # a class with fewer rows may have none in the eval split, and its scores mean little
 HASH_SHARE = 0.5  # strings with more distinct values than half their rows: hashed, not a vocabulary
 CALENDAR = "the model would learn calendar time; add calendar columns to the CSV if they matter"
@@ -196,6 +190,11 @@ def _share(part: int, whole: int) -> str:
         if not text.startswith("100") and text.strip("0.%"):
             return text
     return "over 99.9%" if part * 2 > whole else "under 0.1%"
+
+
+def compared_by_shares(distinct: int, rows: int) -> bool:
+    """Whether an integer number of `distinct` values in `rows` rows is compared by value shares."""
+    return distinct <= FEW_VALUES and rows / 2 * schema_package.TRAIN_SHARE >= ROWS_PER_VALUE * distinct
 
 
 def feature_decision(column: str, stat: Optional[Stats], cells: Counter, rows: int,
