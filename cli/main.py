@@ -261,7 +261,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     cluster_commands.add_parser(subparsers)
     args, unknown = parser.parse_known_args(argv)
     if unknown:  # argparse's own error shows tfxpipe's usage; the command's names the options it takes
-        subparsers.choices[args.command].error(f"unrecognized arguments: {' '.join(unknown)}")
+        before = unknown[0] in argv and argv.index(unknown[0]) < argv.index(args.command)
+        (parser if before else subparsers.choices[args.command]).error(
+            f"unrecognized arguments: {' '.join(unknown)}")
     args.verbose = verbose
     progress.configure_logging(verbose)
     native_log = None if verbose or args.command not in NATIVE_LOGS_DIVERTED else _private_log(args.command)

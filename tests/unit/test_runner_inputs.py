@@ -110,6 +110,9 @@ def test_an_unknown_option_is_refused_with_the_usage_of_its_command(capsys):
     error = capsys.readouterr().err
     assert exited.value.code == 2 and error.startswith("usage: tfxpipe run ")
     assert error.rstrip().endswith("tfxpipe run: error: unrecognized arguments: --epochs 3")
+    with pytest.raises(SystemExit):
+        cli.main(["--quiet", "run"])  # before the command: an option of tfxpipe's, not of run's
+    assert capsys.readouterr().err.rstrip().endswith("tfxpipe: error: unrecognized arguments: --quiet")
 
 
 def test_reports_without_a_run_go_under_the_work_dir_resolved_as_a_run_resolves_it(tmp_path, monkeypatch):
