@@ -108,14 +108,18 @@ def _actual(stats: Optional[statistics_pb2.FeatureNameStatistics], rows: int) ->
     return "; ".join(parts), values
 
 
-def _known_values(feature: schema_pb2.Feature, schema: schema_pb2.Schema) -> Optional[set]:
-    """The values a string column's domain lists (named at the schema's top level, or inline), or
-    None without a domain."""
+def domain_values(schema: schema_pb2.Schema, feature: schema_pb2.Feature) -> List[str]:
+    """The string values `schema` accepts for `feature` (its own domain or one named at the schema's
+    top level); none without a domain."""
     if feature.HasField("string_domain"):
-        return set(feature.string_domain.value)
-    if feature.domain:
-        return set(next((d.value for d in schema.string_domain if d.name == feature.domain), []))
-    return None
+        return list(feature.string_domain.value)
+    return next((list(d.value) for d in schema.string_domain if d.name == feature.domain), [])
+
+
+def _known_values(feature: schema_pb2.Feature, schema: schema_pb2.Schema) -> Optional[set]:
+    """The values a string column's domain lists, or None without a domain."""
+    has_domain = feature.HasField("string_domain") or feature.domain
+    return set(domain_values(schema, feature)) if has_domain else None
 
 
 def _offending(feature: Optional[schema_pb2.Feature], schema: schema_pb2.Schema,

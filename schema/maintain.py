@@ -79,13 +79,6 @@ def propose(curated: schema_pb2.Schema,
     return Proposal(proposed, differences(curated, proposed), checks.check_statistics(statistics, proposed))
 
 
-def domain_values(schema: schema_pb2.Schema, feature: schema_pb2.Feature) -> List[str]:
-    """The string values `schema` accepts for `feature` (its own domain or a named one)."""
-    if feature.HasField("string_domain"):
-        return list(feature.string_domain.value)
-    return next((list(d.value) for d in schema.string_domain if d.name == feature.domain), [])
-
-
 def _range(feature: schema_pb2.Feature) -> str:
     for name in ("int_domain", "float_domain"):
         if feature.HasField(name):
@@ -113,7 +106,7 @@ def differences(old: schema_pb2.Schema, new: schema_pb2.Schema) -> List[str]:
         if before.type != after.type:
             changes.append(f"'{name}' changes type from {schema_pb2.FeatureType.Name(before.type)} "
                            f"to {schema_pb2.FeatureType.Name(after.type)}")
-        added = [v for v in domain_values(new, after) if v not in set(domain_values(old, before))]
+        added = [v for v in checks.domain_values(new, after) if v not in set(checks.domain_values(old, before))]
         if added:
             shown = ", ".join(repr(v) for v in added[:10])
             changes.append(f"'{name}' accepts {len(added)} new value(s): {shown}")

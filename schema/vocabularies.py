@@ -12,7 +12,7 @@ from typing import Dict, FrozenSet, Iterable, List, Mapping, Optional, Sequence,
 
 from tensorflow_metadata.proto.v0 import schema_pb2
 
-from schema import ranges
+from schema import checks, ranges
 
 Known = Union[FrozenSet[str], Tuple[int, int]]  # a vocabulary, or the range of integer codes
 SHOWN = 3  # unseen values named per column
@@ -25,12 +25,11 @@ def known_values(schema: schema_pb2.Schema, categories: Iterable[str]) -> Dict[s
     """The vocabulary of each of the columns declared `categories` that `schema` lists one for (not
     numbers: those of few values are `is_categorical` too, their range is a unit's)."""
     wanted, found = set(categories), {}
-    domains = {d.name: d for d in schema.string_domain}
     for feature in (f for f in schema.feature if f.name in wanted):
         if feature.type == schema_pb2.BYTES:
-            domain = feature.string_domain if feature.HasField("string_domain") else domains.get(feature.domain)
-            if domain is not None and domain.value:
-                found[feature.name] = frozenset(domain.value)
+            values = checks.domain_values(schema, feature)
+            if values:
+                found[feature.name] = frozenset(values)
         elif feature.type == schema_pb2.INT and feature.int_domain.is_categorical \
                 and feature.int_domain.HasField("min") and feature.int_domain.HasField("max"):
             found[feature.name] = (feature.int_domain.min, feature.int_domain.max)
