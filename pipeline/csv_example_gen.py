@@ -11,15 +11,19 @@ for TFX's tf.Example conversion with the inferred types, so memory stays flat wh
 TFX's: the same inference, the same examples but for empty cells (left out, see _ParsedCsvToExample)
 and for a header with quoted names or a byte-order mark (read as CSV, see _column_names), the same
 split hashing. Cells equal to one of the dataset's missing-value tokens (`custom_config`)
-are read as empty, as TFX reads an empty cell.
+are read as empty, as TFX reads an empty cell. Whole numbers are read by the type the curated schema
+declares (`custom_config` again): `540.0` in an INT column is 540, `3` in a FLOAT column 3.0, where
+TFX would type that span's column FLOAT or INT by how pandas happened to write it that day (a gap
+makes an integer column floats), and the gate would refuse a type change no one made.
 """
 import os
-from typing import Any, Dict, FrozenSet, List, Sequence
+from typing import Any, Dict, FrozenSet, List, Optional, Sequence, Tuple
 
 import apache_beam as beam
 import tensorflow as tf
 from apache_beam.io.filesystems import FileSystems
-from google.protobuf import struct_pb2
+from google.protobuf import struct_pb2, text_format
+from tensorflow_metadata.proto.v0 import schema_pb2
 from tfx import types
 from tfx.components.example_gen import utils, write_split
 from tfx.components.example_gen.base_example_gen_executor import BaseExampleGenExecutor
@@ -33,18 +37,32 @@ from tfx.types import artifact_utils, standard_component_specs
 from tfx.utils import proto_utils
 
 from schema import csv_files
-from schema.cell_counts import ColumnTypes
+from schema.cell_counts import ColumnTypes, declared_numbers
 from schema.csv_records import CHUNK_BYTES, ParsedRows, plan_ranges
 
 
-def custom_config(missing_values: Sequence[str]) -> example_gen_pb2.CustomConfig:
+def _names(values: Sequence[str]) -> struct_pb2.Value:
+    return struct_pb2.Value(list_value=struct_pb2.ListValue(values=[struct_pb2.Value(string_value=v)
+                                                                    for v in values]))
+
+
+def load_schema(path: str) -> schema_pb2.Schema:
+    """The curated schema, read without TFDV (which takes seconds to import where only the pipeline
+    is being built)."""
+    with fileio.open(path, "r") as f:
+        return text_format.Parse(f.read(), schema_pb2.Schema())
+
+
+def custom_config(missing_values: Sequence[str], schema: schema_pb2.Schema) -> example_gen_pb2.CustomConfig:
     """The component's custom_config: the cells to read as "no value" (the dataset's
-    `missing_values`, e.g. `NA`); TFX's CSV reader knows only the empty cell. `empty_cells` names
-    how they are written (left out), so examples written otherwise are never a cache hit."""
+    `missing_values`, e.g. `NA`), which TFX's CSV reader knows only as the empty cell, and the columns
+    the curated `schema` types INT and FLOAT, whose whole numbers are read as that type. `empty_cells`
+    names how they are written (left out), so examples written otherwise are never a cache hit."""
     config = example_gen_pb2.CustomConfig()
     config.custom_config.Pack(struct_pb2.Struct(fields={
-        "missing_values": struct_pb2.Value(list_value=struct_pb2.ListValue(
-            values=[struct_pb2.Value(string_value=v) for v in missing_values])),
+        "missing_values": _names(missing_values),
+        "integer_columns": _names([f.name for f in schema.feature if f.type == schema_pb2.INT]),
+        "float_columns": _names([f.name for f in schema.feature if f.type == schema_pb2.FLOAT]),
         "empty_cells": struct_pb2.Value(string_value="absent")}))
     return config
 
@@ -66,17 +84,33 @@ class _ParsedCsvToExample(tfx_csv._ParsedCsvToTfExample):  # pylint: disable=pro
             if cell and handler}))
 
 
-def missing_values(exec_properties: Dict[str, Any]) -> FrozenSet[bytes]:
+def _config(exec_properties: Dict[str, Any]) -> Optional[struct_pb2.Struct]:
     serialized = exec_properties.get(standard_component_specs.CUSTOM_CONFIG_KEY)
     if not serialized:
-        return frozenset()
+        return None
     config = example_gen_pb2.CustomConfig()
     proto_utils.json_to_proto(serialized, config)
     struct = struct_pb2.Struct()
-    if not config.custom_config.Unpack(struct) or "missing_values" not in struct.fields:
-        return frozenset()
-    return frozenset(v.string_value.encode() for v in struct.fields["missing_values"].list_value.values
-                     if v.string_value)
+    return struct if config.custom_config.Unpack(struct) else None
+
+
+def _listed(exec_properties: Dict[str, Any], key: str) -> List[str]:
+    struct = _config(exec_properties)
+    if struct is None or key not in struct.fields:
+        return []
+    return [v.string_value for v in struct.fields[key].list_value.values if v.string_value]
+
+
+def missing_values(exec_properties: Dict[str, Any]) -> FrozenSet[bytes]:
+    return frozenset(v.encode() for v in _listed(exec_properties, "missing_values"))
+
+
+def declared(exec_properties: Dict[str, Any], column_names: List[str]) -> Tuple[FrozenSet[int], FrozenSet[str]]:
+    """`cell_counts.declared_numbers` of the schema types `custom_config` carries."""
+    types = {**{name: schema_pb2.INT for name in _listed(exec_properties, "integer_columns")},
+             **{name: schema_pb2.FLOAT for name in _listed(exec_properties, "float_columns")}}
+    return declared_numbers(schema_pb2.Schema(feature=[schema_pb2.Feature(name=name, type=kind)
+                                                      for name, kind in types.items()]), column_names)
 
 
 def _column_names(path: str) -> List[str]:
@@ -99,18 +133,19 @@ def _CsvToExample(pipeline: beam.Pipeline, exec_properties: Dict[str, Any],  # p
     for csv_file in csv_files[1:]:
         if _column_names(csv_file) != column_names:
             raise RuntimeError(f"Files in same split {pattern} have different header.")
+    integers, floats = declared(exec_properties, column_names)
     ranges = (pipeline
               | "Files" >> beam.Create(csv_files)
               | "PlanRanges" >> beam.FlatMap(plan_ranges, CHUNK_BYTES)
               | "SpreadRanges" >> beam.Reshuffle())
     column_infos = beam.pvalue.AsSingleton(
         ranges
-        | "RowsForTypes" >> ParsedRows(tokens)  # pylint: disable=no-value-for-parameter
+        | "RowsForTypes" >> ParsedRows(tokens, integers)  # pylint: disable=no-value-for-parameter
         | "InferColumnTypes" >> beam.CombineGlobally(
-            ColumnTypes(column_names)))
+            ColumnTypes(column_names, floats)))
     # Serialized deterministically: TFX's split partitioning hashes exactly these bytes.
     return (ranges
-            | "RowsForExamples" >> ParsedRows(tokens)  # pylint: disable=no-value-for-parameter
+            | "RowsForExamples" >> ParsedRows(tokens, integers)  # pylint: disable=no-value-for-parameter
             | "ToTFExample" >> beam.ParDo(_ParsedCsvToExample(), column_infos)
             | "Serialize" >> beam.Map(lambda example: example.SerializeToString(deterministic=True)))
 

@@ -120,7 +120,8 @@ def create_pipeline(config: PipelineConfig, for_kubeflow: bool = False) -> tfx_p
                           "path), or leave --train-spans out")
     example_gen = CsvExampleGen(
         input_base=input_base,
-        custom_config=csv_example_gen.custom_config(dataset.missing_values),
+        custom_config=csv_example_gen.custom_config(dataset.missing_values,
+                                                    csv_example_gen.load_schema(config.schema_file)),
         input_config=input_config,
         output_config=example_gen_pb2.Output(
             split_config=example_gen_pb2.SplitConfig(

@@ -13,7 +13,7 @@ column's type.
 import collections
 import json
 import os
-from typing import Counter, Dict, FrozenSet, Iterable, List, Optional
+from typing import Collection, Counter, Dict, FrozenSet, Iterable, List, Optional, Tuple
 
 import apache_beam as beam
 import pyarrow as pa
@@ -21,7 +21,7 @@ from tensorflow_metadata.proto.v0 import schema_pb2
 from tfx_bsl import sketches
 from tfx_bsl.coders import csv_decoder
 
-from schema.csv_records import ByteRange, ParsedRows
+from schema.csv_records import ByteRange, ParsedRows, as_integer
 
 COUNTED = 20_000  # distinct values counted exactly per column
 KMV_BUCKETS = 4096  # relative error about 1 / sqrt(buckets)
@@ -38,12 +38,15 @@ class ColumnTypes(csv_decoder.ColumnTypeInferrer):
     time: tfx_bsl works out every cell's type anew, and that was half of a CSV pass over the data.
     Here a distinct cell's type is worked out once (cells repeat: codes, categories, rounded numbers)
     and a column already typed STRING, the top, is not looked at again. Same types, by tfx_bsl's own
-    per-cell rule (tests/unit/test_cell_counts.py)."""
+    per-cell rule (tests/unit/test_cell_counts.py). A column in `floats` (the schema types it FLOAT)
+    whose cells are all integers is FLOAT: `2`, `3` are numbers of a FLOAT column written without
+    fractions, as pandas writes a float column of whole values after `.astype(int)`."""
     REMEMBERED = 100_000  # distinct cells whose type is kept (a few MiB)
 
-    def __init__(self, column_names: List[str]):
+    def __init__(self, column_names: List[str], floats: Collection[str] = ()):
         super().__init__(column_names, skip_blank_lines=True)
         self._names = list(column_names)
+        self._floats = frozenset(floats)
         self._types: Dict[bytes, ColumnType] = {}
 
     def add_input(self, accumulator: Dict[str, ColumnType], cells: List[bytes]) -> Dict[str, ColumnType]:
@@ -62,6 +65,19 @@ class ColumnTypes(csv_decoder.ColumnTypeInferrer):
                 accumulator[name] = kind
         return accumulator
 
+    def extract_output(self, accumulator: Dict[str, ColumnType]) -> List[csv_decoder.ColumnInfo]:
+        return [csv_decoder.ColumnInfo(info.name, ColumnType.FLOAT)
+                if info.name in self._floats and info.type == ColumnType.INT else info
+                for info in super().extract_output(accumulator)]
+
+
+def declared_numbers(schema: schema_pb2.Schema, column_names: List[str]) -> Tuple[FrozenSet[int], FrozenSet[str]]:
+    """How the CSV readers read the numbers `schema` declares: the indexes of the columns it types
+    INT (`ParsedRecords`' `integers`) and the names of those it types FLOAT (`ColumnTypes`' `floats`)."""
+    types = {feature.name: feature.type for feature in schema.feature}
+    return (frozenset(i for i, name in enumerate(column_names) if types.get(name) == schema_pb2.INT),
+            frozenset(name for name in column_names if types.get(name) == schema_pb2.FLOAT))
+
 
 def _cell_type(cell: bytes) -> ColumnType:
     """A cell's type by tfx_bsl's rule (private in tfx_bsl: no public function types one cell)."""
@@ -70,9 +86,11 @@ def _cell_type(cell: bytes) -> ColumnType:
 
 def is_number(cell: str, schema_type: int) -> bool:
     """Whether a CSV cell reads as a value of an INT or FLOAT schema column, by the rule TFX's CSV
-    reader types cells with (tfx_bsl's; `1_000` and `inf` are numbers to it, a 20-digit integer not)."""
-    allowed = (ColumnType.INT,) if schema_type == schema_pb2.INT else (ColumnType.INT, ColumnType.FLOAT)
-    return _cell_type(cell.encode()) in allowed
+    reader types cells with (tfx_bsl's; `1_000` and `inf` are numbers to it, a 20-digit integer not),
+    whole numbers written as floats (`540.0`) integers (`as_integer`)."""
+    if schema_type == schema_pb2.INT:
+        return _cell_type(as_integer(cell.encode())) == ColumnType.INT
+    return _cell_type(cell.encode()) in (ColumnType.INT, ColumnType.FLOAT)
 
 
 def column_type(values: Iterable[str]) -> ColumnType:
@@ -92,17 +110,21 @@ def types_schema(types: Dict[str, ColumnType]) -> schema_pb2.Schema:
 
 
 def inferred_types(ranges: List[ByteRange], column_names: List[str], scratch: str,
-                   tokens: FrozenSet[bytes] = frozenset()) -> Dict[str, ColumnType]:
+                   tokens: FrozenSet[bytes] = frozenset(),
+                   declared: Tuple[FrozenSet[int], FrozenSet[str]] = (frozenset(), frozenset())
+                   ) -> Dict[str, ColumnType]:
     """The types TFDV's CSV reader infers for the columns of the CSV records in `ranges` (cells in
-    `tokens` read as missing), in a Beam pass of its own that streams the rows (tfx_bsl's inference,
-    so the types are TFDV's). TFDV infers them in the pass that decodes the rows, and for that the
-    runner holds every parsed row in memory. `scratch`: a folder for the pass's result."""
+    `tokens` read as missing, numbers as `declared` by a schema: `declared_numbers`), in a Beam pass
+    of its own that streams the rows (tfx_bsl's inference, so the types are TFDV's). TFDV infers them
+    in the pass that decodes the rows, and for that the runner holds every parsed row in memory.
+    `scratch`: a folder for the pass's result."""
     result = os.path.join(scratch, "column-types.json")
+    integers, floats = declared
     with beam.Pipeline() as pipeline:
         _ = (pipeline
              | "Ranges" >> beam.Create(ranges)
-             | "Rows" >> ParsedRows(tokens)  # pylint: disable=no-value-for-parameter
-             | "Infer" >> beam.CombineGlobally(ColumnTypes(column_names))
+             | "Rows" >> ParsedRows(tokens, integers)  # pylint: disable=no-value-for-parameter
+             | "Infer" >> beam.CombineGlobally(ColumnTypes(column_names, floats))
              | "Serialize" >> beam.Map(lambda infos: json.dumps([int(info.type) for info in infos]))
              | "Write" >> beam.io.WriteToText(result, shard_name_template=""))
     with open(result, encoding="utf-8") as f:

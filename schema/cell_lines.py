@@ -82,9 +82,8 @@ def _cells_where(path: str, columns: Dict[str, Callable[[str], bool]], missing_v
 def located(findings: List[Finding], path: str, schema: schema_pb2.Schema,
             missing_values: Sequence[str] = ("",)) -> List[Finding]:
     """`findings`, each type problem of a numeric column saying how many cells of `path` are not
-    its numbers, on which lines, and what to do about such cells; a column of another type than the
-    schema's throughout (whole numbers in a FLOAT column, numbers in a text one) told what that is;
-    values past a column's range counted and named by line."""
+    its numbers, on which lines, and what to do about such cells; a text column of numbers throughout
+    told what that likely is; values past a column's range counted and named by line."""
     features = {f.name: f for f in schema.feature}
     types = {name: feature.type for name, feature in features.items()}
     columns = {f.feature: types[f.feature] for f in findings if is_type_problem(f, schema)}
@@ -108,8 +107,6 @@ def located(findings: List[Finding], path: str, schema: schema_pb2.Schema,
         elif misfits and misfits.count:
             finding = dataclasses.replace(finding, detail=_what_to_do(misfits, columns[finding.feature]),
                                           examples=tuple(misfits.first))
-        elif misfits and columns[finding.feature] == schema_pb2.FLOAT:  # every cell a number, none a fraction
-            finding = dataclasses.replace(finding, detail=WHOLE_NUMBERS_FOR_FLOAT)
         elif finding.problem == WRONG_TYPE and types.get(finding.feature) == schema_pb2.BYTES:
             finding = dataclasses.replace(finding, detail=NUMBERS_FOR_TEXT)
         result.append(finding)
@@ -121,25 +118,14 @@ NUMBERS_FOR_TEXT = (
     "Every value is a number where the schema expects text: codes in place of names (1, 2, 3 for "
     "the categories)? Write the names the schema lists; if the column holds numbers from now on, it "
     "is a new column to the model: draft the dataset again with `tfxpipe init`")
-# A FLOAT column whose every cell is a whole number written without a decimal point (an export after
-# `.astype(int)`) is read as integers, which Transform, built for floats, cannot take
-WHOLE_NUMBERS_FOR_FLOAT = (
-    "Every value is a whole number written without a decimal point, where the schema expects numbers "
-    "with fractions (FLOAT): the pipeline would read the column as integers. Write them as floats "
-    "(pandas: `.astype(float)` before `to_csv`), or, if the column holds integers from now on, make it "
-    "`type: INT` in schema.pbtxt (an `int_domain` for its range)")
 
 
 def _what_to_do(misfits: Misfits, schema_type: int) -> str:
-    """How many cells do not fit, and the advice that fits what they are: words, whole numbers
-    written with a decimal point, or fractions in a column of integers."""
+    """How many cells do not fit, and the advice that fits what they are: words, or fractions in a
+    column of integers (whole numbers written as floats, `540.0`, are its integers: `as_integer`)."""
     numbers = [float(v) for v in misfits.values if is_number(v, schema_pb2.FLOAT) and math.isfinite(float(v))]
     if schema_type == schema_pb2.INT and numbers and len(numbers) == len(misfits.values):
-        if all(n.is_integer() for n in numbers):
-            return (f"{misfits.count} cell(s) are whole numbers written with a decimal point, as pandas "
-                    "writes a column of integers that has a gap: write them as integers (pandas: "
-                    "`.astype('Int64')` before `to_csv`)")
-        return (f"{misfits.count} cell(s) are not integers, fractions among them: correct them, or, if the "
+        return (f"{misfits.count} cell(s) are fractions in a column of integers: correct them, or, if the "
                 "column now holds fractions, make it a FLOAT column in schema.pbtxt (`type: FLOAT`, a "
                 "`float_domain` for its range) and a numeric feature in dataset.yaml")
     kind = "integers" if schema_type == schema_pb2.INT else "numbers"

@@ -4,6 +4,11 @@ records with quoted line breaks kept whole (as TFX's CSV reader joins them), and
 statistics of `validate` (`csv_statistics.statistics_of_csv`) read their files through it, so all
 three see the same rows; Beam's `ReadFromText`, which TFDV's own CSV reader uses, cuts a quoted line
 break into two rows.
+
+Cells are read by the column's declared type where the schema gives one: a whole number written as a
+float (`540.0`) is an integer in a column the schema types INT (`as_integer`), as pandas writes an
+integer column on a day it has a gap; TFX's reader would type that day's column FLOAT, and the gate
+would refuse a type change no one made.
 """
 from typing import FrozenSet, Iterable, List, NamedTuple, Tuple
 
@@ -59,23 +64,49 @@ def read_records(byte_range: ByteRange) -> Iterable[str]:
                 yield buffer.read()
 
 
-def _blank(record: Tuple[List[bytes], str], tokens: FrozenSet[bytes]) -> Tuple[List[bytes], str]:
+WHOLE_LIMIT = 2 ** 53  # from it on a float64 no longer holds every integer: such a cell stays a float
+
+
+def as_integer(cell: bytes) -> bytes:
+    """A cell of a column the schema types INT, as the reader types and converts it: a whole number
+    written as a float (`540.0`, `1e3`) as its integer text; any other cell as it is (a fraction
+    stays one, and the gate refuses the FLOAT type it gives the column)."""
+    if cell.isdigit() or (b"." not in cell and b"e" not in cell.lower()):
+        return cell
+    try:
+        number = float(cell)
+    except ValueError:
+        return cell
+    return b"%d" % number if number.is_integer() and abs(number) < WHOLE_LIMIT else cell
+
+
+def _read(record: Tuple[List[bytes], str], tokens: FrozenSet[bytes], integers: FrozenSet[int]
+          ) -> Tuple[List[bytes], str]:
     cells, text = record
-    return [b"" if cell in tokens else cell for cell in cells], text
+    cells = [b"" if cell in tokens else cell for cell in cells]
+    for index in integers:
+        if index < len(cells):
+            cells[index] = as_integer(cells[index])
+    return cells, text
 
 
 @beam.ptransform_fn
-def ParsedRecords(ranges, tokens: FrozenSet[bytes] = frozenset()):  # pylint: disable=invalid-name
+def ParsedRecords(ranges, tokens: FrozenSet[bytes] = frozenset(),  # pylint: disable=invalid-name
+                  integers: FrozenSet[int] = frozenset()):
     """`ByteRange`s -> each record as (its cells (bytes), its text), parsed as TFX's CSV reader parses
     it (tfx_bsl's `ParseCSVLine`, whose pairs tfx_bsl's decoders take), cells in `tokens` (the
-    dataset's missing-value tokens) made empty."""
+    dataset's missing-value tokens) made empty, and in the columns at the indexes `integers` (those
+    the schema types INT) whole numbers written as floats made integers (`as_integer`)."""
     records = (ranges
                | "Read" >> beam.FlatMap(read_records)
                | "Parse" >> beam.ParDo(csv_decoder.ParseCSVLine(delimiter=",")))
-    return records | "BlankMissing" >> beam.Map(_blank, tokens) if tokens else records
+    if not tokens and not integers:
+        return records
+    return records | "ReadByType" >> beam.Map(_read, tokens, integers)
 
 
 @beam.ptransform_fn
-def ParsedRows(ranges, tokens: FrozenSet[bytes] = frozenset()):  # pylint: disable=invalid-name
+def ParsedRows(ranges, tokens: FrozenSet[bytes] = frozenset(),  # pylint: disable=invalid-name
+               integers: FrozenSet[int] = frozenset()):
     """`ByteRange`s -> each record's cells, as `ParsedRecords` parses them."""
-    return ranges | "Records" >> ParsedRecords(tokens) | "Cells" >> beam.Keys()  # pylint: disable=no-value-for-parameter
+    return ranges | "Records" >> ParsedRecords(tokens, integers) | "Cells" >> beam.Keys()  # pylint: disable=no-value-for-parameter

@@ -6,8 +6,9 @@
 it infers the columns' types in the pass that decodes the rows, and the runner holds every parsed row
 for it (memory in proportion to the data; measured in docs/operations.md); and it reads neither the
 dataset's missing-value tokens nor a header that starts with a byte-order mark. So the records come
-from `csv_records` (tokens made empty as they are parsed), and go to tfx_bsl's own decoder and TFDV's
-own statistics.
+from `csv_records` (tokens made empty as they are parsed, numbers read by the type the schema in the
+options declares, as CsvExampleGen reads them), and go to tfx_bsl's own decoder and TFDV's own
+statistics.
 """
 import os
 import tempfile
@@ -35,21 +36,23 @@ def statistics_of_csv(path: str, missing_values: Sequence[str] = ("",),
     as missing (as the pipeline's CsvExampleGen reads them). Give `options` made with the curated
     schema (`distances.stats_options`) for statistics the checks compare: integer codes as codes.
     Without `infer_type_from_schema` in `options`, the columns' types are the data's, inferred in a
-    pass of their own (`cell_counts.inferred_types`)."""
+    pass of their own (`cell_counts.inferred_types`); whole numbers in a column the options' schema
+    types INT or FLOAT are that type's either way (`540.0` an integer, `3` a float)."""
     options = options or tfdv.StatsOptions()
     tokens = frozenset(v.encode() for v in missing_values if v)
     files = data_files(path) if os.path.isdir(path) else [path]
     with open(files[0], "rb") as f:
         columns = parse_header(f.readline())  # a byte-order mark, the header's only place, dropped
     ranges = [r for file in files for r in csv_records.plan_ranges(file, csv_records.CHUNK_BYTES)]
+    declared = cell_counts.declared_numbers(options.schema or schema_pb2.Schema(), columns)
     with tempfile.TemporaryDirectory(prefix="statistics-") as scratch:
         types = _schema_types(options.schema, columns) if options.infer_type_from_schema else \
-            cell_counts.inferred_types(ranges, columns, scratch, tokens)
+            cell_counts.inferred_types(ranges, columns, scratch, tokens, declared)
         output = os.path.join(scratch, "statistics.pb")
         with beam.Pipeline() as pipeline:
             _ = (pipeline
                  | "Ranges" >> beam.Create(ranges)
-                 | "Records" >> csv_records.ParsedRecords(tokens)  # pylint: disable=no-value-for-parameter
+                 | "Records" >> csv_records.ParsedRecords(tokens, declared[0])  # pylint: disable=no-value-for-parameter
                  | "Batch" >> batch_util.BatchRecords(  # pylint: disable=no-value-for-parameter
                      options.desired_batch_size or DEFAULT_DESIRED_INPUT_BATCH_SIZE, ["CSVToRecordBatch"],
                      record_size_fn=lambda record: len(record[1]) << 1)

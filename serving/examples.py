@@ -6,6 +6,8 @@ from typing import Dict, Iterable, List, Mapping, Sequence
 import tensorflow as tf
 from tensorflow_metadata.proto.v0 import schema_pb2
 
+from schema.csv_records import as_integer
+
 _INT, _FLOAT, _BYTES = schema_pb2.INT, schema_pb2.FLOAT, schema_pb2.BYTES
 
 
@@ -40,16 +42,10 @@ def to_example(row: Mapping[str, str], types: Mapping[str, int],
 
 
 def _integer(text: str) -> int:
-    """An INT cell: `7`, or `7.0` as pandas writes an integer column with gaps; `7.5` is refused,
-    not cut to 7 (the pipeline's CSV reader would have typed such a column FLOAT, and the gate
-    stops it)."""
-    try:
-        return int(text)
-    except ValueError:
-        number = float(text)
-    if not number.is_integer():
-        raise ValueError(text)
-    return int(number)
+    """An INT cell: `7`, or `7.0` as pandas writes an integer column with gaps (read as the
+    pipeline's CSV reader reads it: `csv_records.as_integer`); `7.5` is refused, not cut to 7 (the
+    pipeline's reader types such a column FLOAT, and the gate stops it)."""
+    return int(as_integer(text.encode()))
 
 
 def serialize_rows(rows: Iterable[Mapping[str, str]], schema: schema_pb2.Schema,

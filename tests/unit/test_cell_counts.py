@@ -9,7 +9,7 @@ from tensorflow_metadata.proto.v0 import schema_pb2
 from tfx_bsl.coders import csv_decoder
 
 from benchmarks import public_datasets
-from schema import cell_counts, csv_statistics, infer
+from schema import cell_counts, csv_records, csv_statistics, infer
 from schema.cell_counts import COUNTED, ColumnCells, ColumnType
 from schema.columns import MISSING_TOKENS, missing_tokens
 
@@ -123,3 +123,23 @@ def test_column_types_are_tfx_bsls_own_for_every_kind_of_cell_and_public_dataset
 def test_a_row_with_too_few_cells_is_refused_as_tfx_bsl_refuses_it():
     with pytest.raises(ValueError, match="Columns do not match specified csv headers"):
         _types(cell_counts.ColumnTypes(["a", "b"]), [[b"1"]])
+
+
+@pytest.mark.parametrize("cell, read", [
+    (b"540.0", b"540"), (b"-3.0", b"-3"), (b"1e3", b"1000"), (b"2E2", b"200"), (b"-0.0", b"0"),
+    (b"540", b"540"), (b"540.5", b"540.5"), (b"nan", b"nan"), (b"inf", b"inf"), (b"", b""), (b"n.a.", b"n.a."),
+    (b"9007199254740993.0", b"9007199254740993.0"),  # past 2**53 a float holds no exact integer
+])
+def test_a_whole_number_written_as_a_float_reads_as_an_integer_and_nothing_else_changes(cell, read):
+    assert csv_records.as_integer(cell) == read
+    assert cell_counts.is_number(cell.decode(), schema_pb2.INT) == (
+        read != b"" and csv_decoder._InferValueType(read) == ColumnType.INT)  # pylint: disable=protected-access
+
+
+def test_columns_the_schema_declares_are_typed_by_its_whole_numbers():
+    """`540.0` cells, read as integers, keep an INT column INT; a FLOAT column of integer cells is
+    FLOAT; undeclared columns are typed as tfx_bsl types them."""
+    rows = [[csv_records.as_integer(b"540.0"), b"3", b"3"], [b"7", b"4", b"4"]]
+    assert _types(cell_counts.ColumnTypes(["seconds", "fare", "count"], floats={"fare"}), rows) == \
+        [ColumnType.INT, ColumnType.FLOAT, ColumnType.INT]
+    assert _types(cell_counts.ColumnTypes(["seconds"]), [[b"540.0"], [b"7"]]) == [ColumnType.FLOAT]

@@ -474,12 +474,13 @@ def test_a_distance_just_past_its_threshold_is_shown_with_the_digits_that_tell_t
 
 
 def test_validate_keeps_native_library_warnings_off_the_console_and_in_a_log(tmp_path):
-    """Hours exported as `7.0`: TFDV's C++ code warns (through absl, past TF_CPP_MIN_LOG_LEVEL) that
-    the column's drift comparator has no histogram. The console shows the finding only; the warning
-    is in the command's private log file in the temporary folder."""
+    """Hours exported as fractions (`7.5`, half-hours): the integer codes' column is FLOAT, and
+    TFDV's C++ code warns (through absl, past TF_CPP_MIN_LOG_LEVEL) that its drift comparator has no
+    histogram. The console shows the finding only; the warning is in the command's private log file
+    in the temporary folder."""
     header, (before, after) = shuffled_slices(2, 2000, 2000)
     hour = header.index("trip_start_hour")
-    after = [row[:hour] + [f"{float(row[hour]):.1f}" if row[hour] else ""] + row[hour + 1:] for row in after]
+    after = [row[:hour] + [f"{float(row[hour]) + 0.5}" if row[hour] else ""] + row[hour + 1:] for row in after]
     write_rows(str(tmp_path / "data" / "span-1"), [header] + before)
     write_rows(str(tmp_path / "data" / "span-2"), [header] + after)
     logs = tmp_path / "tmp"

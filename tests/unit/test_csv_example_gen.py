@@ -12,9 +12,10 @@ from tfx.utils import proto_utils
 from benchmarks import public_datasets
 from pipeline import csv_example_gen, profiles
 from tests.bad_data import taxi_rows, write_rows
+from tests.conftest import TAXI_SCHEMA
 
 def _run(executor_class, input_base, output_uri,
-         file_format=example_gen_pb2.FORMAT_TFRECORDS_GZIP):
+         file_format=example_gen_pb2.FORMAT_TFRECORDS_GZIP, custom_config=None):
     examples = standard_artifacts.Examples()
     examples.uri = output_uri
     split = example_gen_pb2.SplitConfig.Split
@@ -28,6 +29,8 @@ def _run(executor_class, input_base, output_uri,
         "output_data_format": example_gen_pb2.FORMAT_TF_EXAMPLE,
         "output_file_format": file_format,
     }
+    if custom_config is not None:
+        exec_properties["custom_config"] = proto_utils.proto_to_json(custom_config)
     # The local profile's args, as a run passes them: with bare args TFX would build an sdist of
     # itself for remote workers (pipeline/profiles.py)
     context = executor_class.Context(beam_pipeline_args=list(profiles.beam_args("local", {})),
@@ -113,3 +116,37 @@ def test_a_csv_saved_by_excel_or_r_gives_the_same_examples_as_the_plain_file(tmp
         assert _split_examples(theirs.uri, split) == _split_examples(ours.uri, split)
     [example] = _split_examples(ours.uri, "eval")[:1]
     assert set(tf.train.Example.FromString(example).features.feature) <= set(rows[0])
+
+
+def test_whole_numbers_are_read_as_the_type_the_schema_declares_however_pandas_wrote_them(tmp_path):
+    """A span where pandas wrote the INT column trip_seconds as floats (`540.0`: it had a gap) and
+    the FLOAT column fare without fractions (`12`): TFX types such a span's columns FLOAT and INT, and
+    the gate would refuse a type change no one made. A fraction in an INT column stays a float."""
+    rows = taxi_rows(300)
+    seconds, fare = rows[0].index("trip_seconds"), rows[0].index("fare")
+    for row in rows[1:]:
+        row[seconds] = f"{float(row[seconds])}" if row[seconds] else ""
+        row[fare] = f"{round(float(row[fare]))}" if row[fare] else ""
+    data = tmp_path / "data"
+    write_rows(str(data), rows)
+    config = csv_example_gen.custom_config(["NA"], csv_example_gen.load_schema(TAXI_SCHEMA))
+    examples = [tf.train.Example.FromString(e) for e in _all_examples(
+        _run(csv_example_gen.Executor, str(data), str(tmp_path / "ours"), custom_config=config))]
+    written = {int(float(row[seconds])) for row in rows[1:] if row[seconds]}
+    assert {v for e in examples for v in e.features.feature["trip_seconds"].int64_list.value} == written
+    assert all(not e.features.feature["trip_seconds"].float_list.value for e in examples)
+    assert {e.features.feature["fare"].WhichOneof("kind") for e in examples} == {"float_list"}
+    undeclared = _all_examples(_run(csv_example_gen.Executor, str(data), str(tmp_path / "tfx_types")))
+    assert {tf.train.Example.FromString(e).features.feature["fare"].WhichOneof("kind")
+            for e in undeclared} == {"int64_list"}
+
+    rows[5][seconds] = "540.5"
+    write_rows(str(data), rows)
+    examples = [tf.train.Example.FromString(e) for e in _all_examples(
+        _run(csv_example_gen.Executor, str(data), str(tmp_path / "fraction"), custom_config=config))]
+    kinds = {e.features.feature["trip_seconds"].WhichOneof("kind") for e in examples}
+    assert "float_list" in kinds and "int64_list" not in kinds
+
+
+def _all_examples(artifact):
+    return [e for split in ("train", "eval") for e in _split_examples(artifact.uri, split)]
