@@ -83,7 +83,7 @@ def as_integer(cell: bytes) -> bytes:
 def _read(record: Tuple[List[bytes], str], tokens: FrozenSet[bytes], integers: FrozenSet[int]
           ) -> Tuple[List[bytes], str]:
     cells, text = record
-    cells = [b"" if cell in tokens else cell for cell in cells]
+    cells = [b"" if cell in tokens else cell for cell in cells] if tokens else list(cells)
     for index in integers:
         if index < len(cells):
             cells[index] = as_integer(cells[index])
