@@ -107,10 +107,9 @@ def missing_values(exec_properties: Dict[str, Any]) -> FrozenSet[bytes]:
 
 def declared(exec_properties: Dict[str, Any], column_names: List[str]) -> Tuple[FrozenSet[int], FrozenSet[str]]:
     """`cell_counts.declared_numbers` of the schema types `custom_config` carries."""
-    types = {**{name: schema_pb2.INT for name in _listed(exec_properties, "integer_columns")},
-             **{name: schema_pb2.FLOAT for name in _listed(exec_properties, "float_columns")}}
-    return declared_numbers(schema_pb2.Schema(feature=[schema_pb2.Feature(name=name, type=kind)
-                                                      for name, kind in types.items()]), column_names)
+    return declared_numbers({**{name: schema_pb2.INT for name in _listed(exec_properties, "integer_columns")},
+                             **{name: schema_pb2.FLOAT for name in _listed(exec_properties, "float_columns")}},
+                            column_names)
 
 
 def _column_names(path: str) -> List[str]:

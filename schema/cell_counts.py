@@ -71,10 +71,10 @@ class ColumnTypes(csv_decoder.ColumnTypeInferrer):
                 for info in super().extract_output(accumulator)]
 
 
-def declared_numbers(schema: schema_pb2.Schema, column_names: List[str]) -> Tuple[FrozenSet[int], FrozenSet[str]]:
-    """How the CSV readers read the numbers `schema` declares: the indexes of the columns it types
-    INT (`ParsedRecords`' `integers`) and the names of those it types FLOAT (`ColumnTypes`' `floats`)."""
-    types = {feature.name: feature.type for feature in schema.feature}
+def declared_numbers(types: Dict[str, int], column_names: List[str]) -> Tuple[FrozenSet[int], FrozenSet[str]]:
+    """How the CSV readers read the numbers a schema declares (`types`: column -> schema type): the
+    indexes of the columns it types INT (`ParsedRecords`' `integers`) and the names of those it types
+    FLOAT (`ColumnTypes`' `floats`)."""
     return (frozenset(i for i, name in enumerate(column_names) if types.get(name) == schema_pb2.INT),
             frozenset(name for name in column_names if types.get(name) == schema_pb2.FLOAT))
 

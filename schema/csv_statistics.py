@@ -44,7 +44,8 @@ def statistics_of_csv(path: str, missing_values: Sequence[str] = ("",),
     with open(files[0], "rb") as f:
         columns = parse_header(f.readline())  # a byte-order mark, the header's only place, dropped
     ranges = [r for file in files for r in csv_records.plan_ranges(file, csv_records.CHUNK_BYTES)]
-    declared = cell_counts.declared_numbers(options.schema or schema_pb2.Schema(), columns)
+    declared = cell_counts.declared_numbers(
+        {feature.name: feature.type for feature in (options.schema or schema_pb2.Schema()).feature}, columns)
     with tempfile.TemporaryDirectory(prefix="statistics-") as scratch:
         types = _schema_types(options.schema, columns) if options.infer_type_from_schema else \
             cell_counts.inferred_types(ranges, columns, scratch, tokens, declared)
