@@ -102,8 +102,9 @@ def _some(values: List[str], described: Callable[[str], str]) -> str:
 
 def _distinct(distance: float, threshold: float) -> Tuple[str, str]:
     """A distance and its threshold with the digits that tell them apart (0.0104 > 0.0100, not
-    0.01 > 0.01)."""
-    for digits in range(2, 6):
+    0.01 > 0.01), never fewer than the threshold has in the schema (0.97 > 0.015, not 0.97 > 0.01)."""
+    written = f"{threshold:g}"
+    for digits in range(max(2, len(written.partition(".")[2]) if "e" not in written else 2), 6):
         shown = f"{distance:.{digits}f}", f"{threshold:.{digits}f}"
         if shown[0] != shown[1]:
             return shown

@@ -121,7 +121,9 @@ def differences(old: schema_pb2.Schema, new: schema_pb2.Schema) -> List[str]:
             old_limit = distances.threshold_of(getattr(before, kind))
             new_limit = distances.threshold_of(getattr(after, kind))
             if old_limit != new_limit:
-                changes.append(f"'{name}' {distances.measure(getattr(after, kind))} vs {against}: at most {new_limit:g} "
+                measure = distances.measure(getattr(before if new_limit is None else after, kind))
+                now = "unchecked" if new_limit is None else f"at most {new_limit:g}"
+                changes.append(f"'{name}' {measure} vs {against}: {now} "
                                f"(was {'unchecked' if old_limit is None else f'{old_limit:g}'})")
         if before.presence.min_fraction != after.presence.min_fraction:
             changes.append(f"'{name}' must be present in {after.presence.min_fraction:.0%} of rows "

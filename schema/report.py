@@ -35,8 +35,7 @@ DRIFT_NEXT_STEPS = ("What to do: find out why these columns moved. Data that is 
 
 
 TYPE_NEXT_STEPS = ("What to do: correct the data: its cells are not of the type the schema gives the "
-                   "column (text among numbers, decimals among integers, a re-export that wrote 181 as "
-                   "181.0), and a model trained on that type cannot read them. If the new type is right, the "
+                   "column (text among numbers, fractions among integers), and a model trained on that type cannot read them. If the new type is right, the "
                    "column is a new input to the model: change its `type` in schema.pbtxt and, where the "
                    "kind no longer fits, its kind in dataset.yaml (or draft the dataset again with `tfxpipe "
                    "init`); the next model then starts a new contract, with no served model to beat. "

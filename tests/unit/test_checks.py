@@ -471,6 +471,7 @@ def test_a_distance_just_past_its_threshold_is_shown_with_the_digits_that_tell_t
     assert distances._distinct(0.0104, 0.01) == ("0.0104", "0.0100")
     assert distances._distinct(0.25, 0.1) == ("0.25", "0.10")
     assert distances._distinct(1e-7, 1e-8) == ("1e-07", "1e-08")
+    assert distances._distinct(0.97, 0.015) == ("0.970", "0.015")  # the schema's threshold, not 0.01
 
 
 def test_validate_keeps_native_library_warnings_off_the_console_and_in_a_log(tmp_path):

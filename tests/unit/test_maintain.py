@@ -91,6 +91,16 @@ def test_a_range_drafted_where_there_was_none_is_said():
     assert maintain.differences(old, new) == ["'miles' gets the range [-inf, 9.0]"]
 
 
+def test_a_threshold_that_calibration_drops_is_said_as_unchecked():
+    """At a smaller span size a column's noise can leave no threshold at all (calibrate prints `-`)."""
+    old = schema_pb2.Schema()
+    old.feature.add(name="name", type=schema_pb2.BYTES).drift_comparator.jensen_shannon_divergence.threshold = 0.785
+    new = schema_pb2.Schema()
+    new.feature.add(name="name", type=schema_pb2.BYTES)
+    assert maintain.differences(old, new) == ["'name' JSD vs previous span: unchecked (was 0.785)"]
+    assert maintain.differences(new, old) == ["'name' JSD vs previous span: at most 0.785 (was unchecked)"]
+
+
 def _taxi_folder(tmp_path, rows):
     folder = shutil.copytree(TAXI.folder, tmp_path / "taxi")
     write_rows(str(tmp_path / "data"), rows)
