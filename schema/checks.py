@@ -191,8 +191,8 @@ def check_statistics(
 
 def _as_compared(schema: schema_pb2.Schema, environment: str,
                  *statistics: Optional[statistics_pb2.DatasetFeatureStatisticsList]) -> schema_pb2.Schema:
-    """`schema` less what does not apply: for columns whose data is of another type, numeric columns
-    that hold text and text columns that hold numbers, the drift and skew comparators and the least
+    """`schema` less what does not apply: for columns whose data is of another type (numeric columns
+    that hold text, text columns that hold numbers), the drift and skew comparators and the least
     number of distinct values (their type problem is what is wrong; TFDV, finding no histogram or no
     values counted to compare, would print a C++ warning to the terminal and a second, technical
     finding); at serving time, the least number of distinct values (a window of requests may all
@@ -201,8 +201,12 @@ def _as_compared(schema: schema_pb2.Schema, environment: str,
     retyped = {f.name for f in schema.feature if (
         (f.type in _NUMBER_TYPES and (f.name, statistics_pb2.FeatureNameStatistics.STRING) in data_types)
         or (f.type == schema_pb2.BYTES and any((f.name, t) in data_types for t in _NUMBER_STATISTICS)))}
+    # An INT column with fractions: its FLOAT statistics count no distinct values (TFDV's comparator,
+    # finding no histogram of its kind, only logs that natively, and finds nothing more)
+    fractions = {f.name for f in schema.feature
+                 if f.type == schema_pb2.INT and (f.name, statistics_pb2.FeatureNameStatistics.FLOAT) in data_types}
     serving = environment == "SERVING"
-    if not retyped and not (serving and any(f.HasField("unique_constraints") for f in schema.feature)):
+    if not retyped | fractions and not (serving and any(f.HasField("unique_constraints") for f in schema.feature)):
         return schema
     result = schema_pb2.Schema()
     result.CopyFrom(schema)
@@ -210,7 +214,7 @@ def _as_compared(schema: schema_pb2.Schema, environment: str,
         if feature.name in retyped:
             feature.ClearField("drift_comparator")
             feature.ClearField("skew_comparator")
-        if serving or feature.name in retyped:
+        if serving or feature.name in retyped | fractions:
             feature.ClearField("unique_constraints")
     return result
 

@@ -68,6 +68,13 @@ def mismatches(dataset: Dataset, schema: schema_pb2.Schema) -> List[str]:
             found.append(f"label column '{column}' must hold numbers for a "
                          f"{'derived' if label.derived else 'regression'} label, but the schema "
                          f"holds {_TYPE_WORDS.get(types[column], 'no type')}")
+    if label.classes_in_column and types.get(label.column) == schema_pb2.FLOAT:
+        codes = sorted(int(float(c)) for c in label.classes if _is_whole(c))
+        domain = f"min: {codes[0]} max: {codes[-1]} " if codes else ""
+        found.append(f"label column '{label.column}' is typed FLOAT in schema.pbtxt, so a fraction passes the "
+                     "gate and is read as a class (0.5 as 0): make it `type: INT` with `int_domain "
+                     f"{{ {domain}is_categorical: true }}` in place of its float_domain (classes written 1.0 "
+                     "are read as 1)")
     if label.classes_in_column and label.column in types:
         column = next(f for f in schema.feature if f.name == label.column)
         undeclared = [v for v in checks.domain_values(schema, column) if v not in label.classes]
@@ -79,6 +86,13 @@ def mismatches(dataset: Dataset, schema: schema_pb2.Schema) -> List[str]:
                 "in schema.pbtxt (the gate then refuses such rows), or add it to `classes` (more than "
                 "two make a binary task multiclass) and run again")
     return found
+
+
+def _is_whole(text: str) -> bool:
+    try:
+        return float(text).is_integer()
+    except ValueError:
+        return False
 
 
 def _stage(feature: schema_pb2.Feature) -> str:

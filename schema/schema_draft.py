@@ -68,11 +68,10 @@ def curated_schema(statistics, label: str, classes: List[str], features: Dict[st
                 domain.ClearField("value")
                 domain.value.extend(classes)
                 feature.domain = label
-            elif feature.type == schema_pb2.INT:  # classes: drift compares their shares
+            else:  # whole numbers (0.0/1.0 read as 0/1): a fraction is then a type change the gate refuses
+                feature.type = schema_pb2.INT
                 feature.int_domain.min, feature.int_domain.max = int(classes[0]), int(classes[-1])
-                feature.int_domain.is_categorical = True
-            else:
-                feature.float_domain.min, feature.float_domain.max = map(float, (classes[0], classes[-1]))
+                feature.int_domain.is_categorical = True  # classes: drift compares their shares
         else:  # numbers: no hard range; hashed and excluded strings: new values pass
             feature.ClearField("domain_info")
             if feature.name in few_values and feature.type == schema_pb2.INT:

@@ -93,6 +93,14 @@ def test_a_class_the_schema_accepts_but_the_declaration_lacks_is_named():
     assert declaration_fit.mismatches(declared, SCHEMA) == []
 
 
+def test_a_class_label_typed_float_is_named_since_a_fraction_would_pass_as_a_class():
+    """A 0/1 label written 0.0/1.0, typed FLOAT (by an earlier init): 0.5 passed the gate and trained
+    as class 0."""
+    (problem,) = declaration_fit.mismatches(_with(label=Label("tips", Task.BINARY, classes=("0", "1"))), SCHEMA)
+    assert problem.startswith("label column 'tips' is typed FLOAT in schema.pbtxt, so a fraction passes"), problem
+    assert "`type: INT` with `int_domain { min: 0 max: 1 is_categorical: true }`" in problem
+
+
 def test_a_run_stops_before_any_component_when_they_disagree(tmp_path):
     folder = shutil.copytree(TAXI.folder, tmp_path / "taxi")
     declaration = folder / "dataset.yaml"

@@ -358,17 +358,27 @@ def test_a_0_1_label_written_as_floats_is_binary_and_other_float_labels_regressi
     draft = infer.infer(path, "target")
     assert (draft.declaration["task"], draft.declaration["label"]["classes"]) == ("binary", ["0", "1"])
     assert "target: label, binary with 2 classes (0, 1)" in draft.decisions  # no --task hint for 0/1
-    # TFDV counts no distinct values of a FLOAT column: a constraint on them would refuse this very data
-    assert not tfdv.get_feature(draft.schema, "target").HasField("unique_constraints")
+    # classes written 1.0 are read as 1: the label is INT, so a fraction is a type change, not class 0
+    label = tfdv.get_feature(draft.schema, "target")
+    assert label.type == schema_pb2.INT and label.int_domain.is_categorical
+    assert (label.int_domain.min, label.int_domain.max) == (0, 1)
+
     def statistics(file):
         return csv_statistics.statistics_of_csv(file, ("",), distances.stats_options(draft.schema))
 
     drafted_from = statistics(path)
     assert checks.check_statistics(drafted_from, draft.schema) == []
-    # the class balance changed (63 % -> 16 % ones): the quantiles of 0/1 stay put, the mean says it
+    # the class balance changed (63 % -> 16 % ones): the classes' shares say it
     shifted = pd.concat([cancer[cancer["target"] == 0], cancer[cancer["target"] == 1].head(40)])
     moved = checks.check_statistics(statistics(_csv(tmp_path, shifted, "shifted.csv")), draft.schema, drafted_from)
-    assert "mean 0.63 -> 0.16" in next(f.detail for f in moved if f.feature == "target" and checks.is_drift(f))
+    drift = next(f.detail for f in moved if f.feature == "target" and checks.is_drift(f))
+    ones, zeros = (f"'1' in {cancer['target'].mean():.1%} -> {shifted['target'].mean():.1%} of rows",
+                   f"'0' in {1 - cancer['target'].mean():.1%} -> {1 - shifted['target'].mean():.1%} of rows")
+    assert ones in drift or zeros in drift, drift  # both moved as much
+    halves = cancer.copy()
+    halves.loc[halves.index[:3], "target"] = 0.5
+    typed = checks.check_statistics(statistics(_csv(tmp_path, halves, "halves.csv")), draft.schema)
+    assert [f.problem for f in typed if f.feature == "target"] == [checks.WRONG_TYPE], typed
     cancer["target"] = cancer["target"] * 2 + cancer["mean radius"] / 100  # a quantity
     assert infer.infer(_csv(tmp_path, cancer, "cancer.csv"), "target").declaration["task"] == "regression"
 
