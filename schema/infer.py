@@ -208,7 +208,7 @@ def infer(path: str, label: str, task: str = "auto", name: Optional[str] = None,
     categories = [c for c, spec in features.items() if spec["kind"] in ("categorical_string", "categorical_int")]
     numbers = [c for c, spec in features.items() if spec["kind"] == "numeric"] + ([] if classes else [label])
     curated = schema_draft.curated_schema(
-        statistics, label, classes, features, rows,
+        statistics, label, classes, features,
         schema_draft.never_one_value(cells, categories + ([label] if classes else []), rows),
         [c for c in numbers if compared_by_shares(distinct[c], rows)])
     def statistics_of(options: tfdv.StatsOptions):  # the draft's types are the data's

@@ -1,5 +1,6 @@
 """The curated schema `tfxpipe init` drafts from TFDV's inferred one: the label required in training
-and absent in serving, columns with gaps (or that the model does not read) optional, vocabularies
+and absent in serving, every other column optional (a feature with a calibrated minimum share of
+values, which tolerates a few gaps), vocabularies
 loosened to tolerate a few new values, integer codes, classes and integer numbers of few values
 compared by value shares, time columns bounded to plausible dates, and columns that must never hold
 a single value marked so."""
@@ -11,7 +12,7 @@ import tensorflow_data_validation as tfdv
 from tensorflow_metadata.proto.v0 import schema_pb2
 
 import schema as schema_package
-from schema.columns import EPOCH, MAX_VOCAB, TIME_UNITS, present_count, time_unit
+from schema.columns import EPOCH, MAX_VOCAB, TIME_UNITS, time_unit
 from schema.distances import is_categorical
 
 DOMAIN_MASS = 0.9  # new categories tolerated up to 10 % of a column's values
@@ -34,7 +35,7 @@ def never_one_value(cells: Dict[str, collections.Counter], columns: List[str], r
     return found
 
 
-def curated_schema(statistics, label: str, classes: List[str], features: Dict[str, dict], rows: int,
+def curated_schema(statistics, label: str, classes: List[str], features: Dict[str, dict],
                    several_values: Sequence[str] = (), few_values: Sequence[str] = ()) -> schema_pb2.Schema:
     """TFDV's schema of `statistics`, curated as the module says; `several_values`: columns that
     must never hold one value in every row; `few_values`: integer numbers compared by value shares
@@ -42,14 +43,15 @@ def curated_schema(statistics, label: str, classes: List[str], features: Dict[st
     schema = tfdv.infer_schema(statistics, max_string_domain_size=MAX_VOCAB, infer_feature_shape=False)
     schema.default_environment[:] = ["TRAINING", "SERVING"]
     by_name = {s.path.step[0]: s for s in statistics.datasets[0].features}
-    present = {name: present_count(s) for name, s in by_name.items()}
     for feature in schema.feature:
         spec = features.get(feature.name, {})
         if feature.name == label:
             feature.not_in_environment.append("SERVING")
             feature.presence.min_fraction, feature.presence.min_count = 1.0, 1
-        elif present.get(feature.name, 0) < rows or feature.name not in features:
-            # optional: later data with gaps passes; a column the model does not read may be left out
+        else:
+            # a few gaps pass, in a column without any here too: a draft of a few hundred rows has
+            # none where the same data's next span has one (calibration sets a feature's minimum
+            # share of values); a column the model does not read may be left out
             feature.ClearField("presence")
             feature.presence.min_fraction = 0.0
             feature.value_count.ClearField("min")

@@ -139,6 +139,26 @@ def test_na_tokens_are_declared_missing_and_their_column_stays_numeric(crafted):
     assert "missing values: 'NA' read as missing (found in weight)" in draft.decisions
 
 
+def test_a_feature_without_gaps_in_the_draft_lets_a_few_pass_and_refuses_a_column_gone_mostly_empty(tmp_path):
+    """A draft from half of penguins without gaps; the other half, as the same data's next span, has
+    one: it passes. A tenth of a column's cells gone empty is refused."""
+    palmerpenguins = pytest.importorskip("palmerpenguins")
+    frame = palmerpenguins.load_penguins().dropna().sample(frac=1.0, random_state=0)
+    first, second = frame.iloc[: len(frame) // 2], frame.iloc[len(frame) // 2:].copy()
+    draft = infer.infer(_csv(tmp_path, first, "first.csv"), "species")
+    length = _feature(draft, "bill_length_mm")
+    assert length.presence.min_fraction == 0.9 and _feature(draft, "species").presence.min_fraction == 1.0
+
+    def gaps_found(frame):
+        statistics = csv_statistics.statistics_of_csv(_csv(tmp_path, frame, "next.csv"), ("", "NA"),
+                                                      distances.stats_options(draft.schema))
+        return [f.problem for f in checks.check_statistics(statistics, draft.schema) if f.feature == "bill_length_mm"]
+    second.iloc[0, second.columns.get_loc("bill_length_mm")] = None
+    assert gaps_found(second) == []
+    second.iloc[: len(second) // 8, second.columns.get_loc("bill_length_mm")] = None
+    assert gaps_found(second) == [checks.MISSING_VALUES]
+
+
 def test_constant_column_is_excluded(crafted):
     _, draft = crafted
     assert draft.declaration["excluded"]["source"] == "constant: its only value is lab"
