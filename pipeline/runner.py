@@ -224,8 +224,10 @@ def describe(record: runs.RunRecord, config: PipelineConfig, seconds: float) -> 
         )
     elif summary.pushed:
         lines.append(f"Pushed model version {summary.pushed_version} to {summary.pushed_destination}")
-    else:
+    elif model_dir.versions(config.model_base):
         lines.append(f"Nothing pushed; the serving directory {config.model_base} is unchanged.")
+    else:
+        lines.append(f"Nothing pushed; no model is served from {config.model_base} yet.")
     return "\n".join(lines)
 
 

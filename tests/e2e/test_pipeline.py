@@ -107,4 +107,4 @@ def test_unmet_threshold_blesses_nothing_and_serving_is_untouched(
     assert summary.blessed is False and summary.pushed is False
     assert unreachable_threshold_run.serving_snapshot == unchanged_rerun.serving_snapshot
     assert "Blessed: NO" in unreachable_threshold_run.stdout
-    assert "Nothing pushed" in unreachable_threshold_run.stdout
+    assert re.search(r"Nothing pushed; the serving directory \S+ is unchanged", unreachable_threshold_run.stdout)

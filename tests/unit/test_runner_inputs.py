@@ -1,3 +1,4 @@
+import os
 import re
 
 import pytest
@@ -124,3 +125,21 @@ def test_reports_without_a_run_go_under_the_work_dir_resolved_as_a_run_resolves_
     assert local == PipelineConfig(work_dir="work", pipeline_name="penguins").resolved().report_dir
     assert options.config_for_dataset_reports("gs://bucket/work", "penguins").report_dir == \
         "gs://bucket/work/reports/penguins"
+
+
+@pytest.mark.parametrize("served", [True, False])
+def test_a_run_that_pushed_nothing_says_whether_a_model_is_served_there(tmp_path, served):
+    """A first run that is not blessed leaves no serving directory: it says so, not "unchanged"."""
+    from types import SimpleNamespace  # pylint: disable=import-outside-toplevel
+
+    config = PipelineConfig(serving_dir=str(tmp_path / "serving"))
+    model_base = config.resolved().model_base
+    if served:
+        os.makedirs(os.path.join(model_base, "1"))
+    summary = SimpleNamespace(run_id="r", node_states={}, blessed=False, pushed=False, infra_blessed=None,
+                              candidates=[])
+    record = SimpleNamespace(summary=summary, evaluation=None, spans=[], tuning={}, served_read_gone=())
+    text = runner.describe(record, config, 1.0)
+    expected = (f"the serving directory {model_base} is unchanged" if served
+                else f"no model is served from {model_base} yet")
+    assert f"Nothing pushed; {expected}." in text, text
