@@ -183,8 +183,31 @@ def near_perfect_warning(result: Evaluation) -> Optional[str]:
             "model, and move such columns to `excluded:` in dataset.yaml.")
 
 
+# A refusal by the change against the served model worth fewer eval rows than this may be chance:
+# two models of the same data disagree on a few rows either way (mroz's 80 eval rows: AUC 0.023
+# behind, under two rows' worth, on a random half of the same data)
+CLOSE_CALL_ROWS = 5
+
+
+def close_call_warning(result: Evaluation, classes: Sequence[str]) -> Optional[str]:
+    """What the run summary and report say when a classifier was refused for falling behind the
+    served model by a few eval rows' worth of its main metric (AUC for two classes, accuracy for
+    more): the unit of the --max-drop comparison, one row, is then near the drop itself."""
+    if not result.refused_by_change or len(classes) < 2:
+        return None
+    main = "auc" if len(classes) == 2 else "accuracy"
+    rows, change = result.overall.get("example_count"), result.change.get(main)
+    if not rows or change is None or -change * rows >= CLOSE_CALL_ROWS:
+        return None
+    allowed = math.ceil(-change * 100) / 100
+    return (f"warning: the {main} drop that refused this model, {-change:.4f}, is worth {-change * rows:.1f} of "
+            f"the {rows:.0f} eval rows (one row moves {main} by {1 / rows:.4f}{' or more' if main == 'auc' else ''}): "
+            "so small a difference on so few rows may be chance, not a worse model. Bigger spans make the "
+            f"comparison firm; to replace the served model anyway, run once with `--max-drop {allowed:g}`.")
+
+
 def warnings(result: Evaluation, classes: Sequence[str]) -> Dict[str, str]:
     """The warnings about an evaluation the run summary and report show, by a name for each."""
     found = {"few-eval-rows": few_rows_warning(result), "never-predicted": never_predicted_warning(result, classes),
-             "near-perfect": near_perfect_warning(result)}
+             "near-perfect": near_perfect_warning(result), "close-call": close_call_warning(result, classes)}
     return {name: text for name, text in found.items() if text}
