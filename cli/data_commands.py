@@ -156,17 +156,36 @@ def schema_diff(args: argparse.Namespace) -> int:
 REFUSED_NEXT_STEPS = "What to do: correct the data as said above, then run schema-diff again. Nothing was written."
 
 
+def _calibrated_on(args: argparse.Namespace, dataset, root: str):
+    """(the data `calibrate` measures, the span rows it calibrates for): in a folder of `span-N/`
+    folders, every span the data gate accepted (every span before any run) and the newest one's rows,
+    as the gate compares whole spans; else the file or folder, and --span-rows (0: half of it)."""
+    from pipeline import runs  # pylint: disable=import-outside-toplevel
+    from schema import csv_files, csv_records  # pylint: disable=import-outside-toplevel
+
+    found = csv_files.spans(root) if os.path.isdir(root) else []
+    if not found:
+        return root, args.span_rows
+    accepted = _accepted_spans(args, dataset.name, root)
+    used = [(span, folder) for span, folder in found if accepted is None or span in accepted] or found
+    span_rows = args.span_rows or csv_records.record_count(csv_files.data_files(used[-1][1]))
+    told = " (those the data gate accepted)" if accepted is not None and len(used) < len(found) else ""
+    print(f"Calibrating on spans {runs.span_text([span for span, _ in used])}{told} of {root}, "
+          f"for spans of {span_rows} rows")
+    return [folder for _, folder in used], span_rows
+
+
 def calibrate(args: argparse.Namespace) -> int:
     """Measures each feature's drift/skew noise in the data and proposes the schema's thresholds."""
     # pylint: disable=import-outside-toplevel
     import tensorflow_data_validation as tfdv
 
     from models.dataset import Kind
-    from schema import calibration, csv_files, csv_statistics, distances, maintain, ranges, schema_text
+    from schema import calibration, csv_statistics, distances, maintain, ranges, schema_text
 
     dataset = options.dataset(args)
     schema_file = args.schema or dataset.schema_file
-    data = csv_files.latest_and_previous(args.path or dataset.data_root())[0]
+    data, span_rows = _calibrated_on(args, dataset, args.path or dataset.data_root())
     label = dataset.label
     codes = [f.name for f in dataset.features if f.kind == Kind.CATEGORICAL_INT] + (
         [label.column] if label.classes_in_column else [])  # drift compares the classes' shares
@@ -175,9 +194,13 @@ def calibrate(args: argparse.Namespace) -> int:
     statistics_of = lambda stats_options: csv_statistics.statistics_of_csv(  # noqa: E731
         data, dataset.missing_values, stats_options)
     statistics = statistics_of(distances.stats_options(marked))
+    rows = statistics.datasets[0].num_examples
+    if span_rows > rows // 2:
+        print(f"note: two spans of {span_rows} rows need {2 * span_rows} rows to be drawn from, and the data has "
+              f"{rows}: calibrated for spans of {rows // 2} rows, which are noisier, so the thresholds are looser "
+              "than spans of that size need; calibrate on more data (a folder of several spans) to make them firm")
     measured = calibration.calibrate(statistics_of, marked, dataset.feature_names(),
-                                     args.path or dataset.data,
-                                     statistics.datasets[0].num_examples, args.span_rows, args.window_rows,
+                                     args.path or dataset.data, rows, span_rows, args.window_rows,
                                      label=label.label_only_column)
     proposed = ranges.with_plausible_ranges(calibration.apply(marked, measured), statistics,
                                                  [dataset.label.column, *dataset.feature_names()])
@@ -220,7 +243,10 @@ def add_parsers(subparsers) -> None:
     options.add_dataset_option(measure)
     measure.add_argument("--schema", help="curated schema (default: the dataset's schema.pbtxt)")
     measure.add_argument("--span-rows", type=int, default=0,
-                         help="rows of the smallest span drift is checked on (default: half the data)")
+                         help="rows of the smallest span drift is checked on (default: the newest span's "
+                              "rows in a folder of spans, else half the data)")
+    measure.add_argument("--work-dir", default=options.DEFAULTS.work_dir,
+                         help="its runs tell which spans the data gate accepted (default: %(default)s)")
     measure.add_argument("--window-rows", type=int, default=schema.WINDOW_ROWS,
                          help="requests in the smallest window `monitor` checks (default: %(default)s)")
     measure.add_argument("--write", action="store_true", help="update the schema file")

@@ -12,7 +12,7 @@ statistics.
 """
 import os
 import tempfile
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Union
 
 import apache_beam as beam
 import tensorflow_data_validation as tfdv
@@ -29,10 +29,10 @@ COLUMN_TYPE = {schema_pb2.INT: ColumnType.INT, schema_pb2.FLOAT: ColumnType.FLOA
                schema_pb2.BYTES: ColumnType.STRING}
 
 
-def statistics_of_csv(path: str, missing_values: Sequence[str] = ("",),
+def statistics_of_csv(path: Union[str, Sequence[str]], missing_values: Sequence[str] = ("",),
                       options: Optional[tfdv.StatsOptions] = None
                       ) -> statistics_pb2.DatasetFeatureStatisticsList:
-    """TFDV statistics of a CSV file or of every file in a folder, cells in `missing_values` read
+    """TFDV statistics of a CSV file or of every file in a folder (or of several such), cells in `missing_values` read
     as missing (as the pipeline's CsvExampleGen reads them). Give `options` made with the curated
     schema (`distances.stats_options`) for statistics the checks compare: integer codes as codes.
     Without `infer_type_from_schema` in `options`, the columns' types are the data's, inferred in a
@@ -40,7 +40,8 @@ def statistics_of_csv(path: str, missing_values: Sequence[str] = ("",),
     types INT or FLOAT are that type's either way (`540.0` an integer, `3` a float)."""
     options = options or tfdv.StatsOptions()
     tokens = frozenset(v.encode() for v in missing_values if v)
-    files = data_files(path) if os.path.isdir(path) else [path]
+    files = [file for one in ([path] if isinstance(path, str) else path)
+             for file in (data_files(one) if os.path.isdir(one) else [one])]
     with open(files[0], "rb") as f:
         columns = parse_header(f.readline())  # a byte-order mark, the header's only place, dropped
     ranges = [r for file in files for r in csv_records.plan_ranges(file, csv_records.CHUNK_BYTES)]

@@ -1,6 +1,7 @@
 """Thresholds from the data's own noise (schema/calibration.py) and drift in words
 (schema/distances.py), on real data: palmerpenguins, vega_datasets' cars and the taxi sample."""
 import os
+import shutil
 import re
 
 import pytest
@@ -10,7 +11,7 @@ from tensorflow_metadata.proto.v0 import schema_pb2
 from benchmarks import public_datasets
 from cli import main as cli
 from schema import calibration, checks, csv_statistics, distances, infer, maintain, schema_text
-from tests.bad_data import drift_between, shuffled_slices
+from tests.bad_data import drift_between, shuffled_slices, write_rows
 from tests.conftest import TAXI_SCHEMA
 
 PENGUIN_FEATURES = ["island", "bill_length_mm", "flipper_length_mm", "sex"]
@@ -242,3 +243,26 @@ def test_monitor_says_when_its_window_holds_far_fewer_requests_than_the_threshol
                            "calibrated for"), note
     assert "`tfxpipe calibrate --window-rows 16 --write`" in note
     assert schema_text.small_window_note(TAXI_SCHEMA, calibrated) == ""
+
+
+def test_calibrate_on_a_folder_of_spans_measures_every_span_for_the_size_the_gate_compares(tmp_path, capsys):
+    """Three spans of 700 trips: calibrated on all of them for spans of 700 rows (the gate compares a
+    span's 560-row train split), not on the newest span for half of it. A span size the data cannot
+    give two of is said, not silently cut."""
+    header, slices = shuffled_slices(5, 700, 700, 700)
+    data = tmp_path / "data"
+    for span, rows in enumerate(slices, 1):
+        write_rows(str(data / f"span-{span}"), [header] + rows)
+    taxi = os.path.dirname(TAXI_SCHEMA)
+    args = ["calibrate", str(data), "--dataset", taxi, "--schema", str(tmp_path / "schema.pbtxt"),
+            "--work-dir", str(tmp_path / "work")]
+    shutil.copy(TAXI_SCHEMA, tmp_path / "schema.pbtxt")
+    assert cli.main(args) == 0
+    out = " ".join(capsys.readouterr().out.split())  # the comment block is wrapped
+    assert f"Calibrating on spans 1-3 of {data}, for spans of 700 rows" in out
+    assert "2100 rows, in 20 draws" in out and "samples of 560 rows (drift" in out, out
+    assert cli.main(args + ["--span-rows", "1500"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "note: two spans of 1500 rows need 3000 rows to be drawn from, and the data has 2100: calibrated " \
+           "for spans of 1050 rows" in out
+    assert "samples of 840 rows (drift" in out
