@@ -6,6 +6,8 @@ so a data CI gets the gate's verdict in seconds: exit 0 when the data meets the 
 """
 import argparse
 import os
+from typing import List
+
 import schema
 from cli import options
 
@@ -167,12 +169,27 @@ def _calibrated_on(args: argparse.Namespace, dataset, root: str):
     if not found:
         return root, args.span_rows
     accepted = _accepted_spans(args, dataset.name, root)
-    used = [(span, folder) for span, folder in found if accepted is None or span in accepted] or found
-    span_rows = args.span_rows or csv_records.record_count(csv_files.data_files(used[-1][1]))
-    told = " (those the data gate accepted)" if accepted is not None and len(used) < len(found) else ""
-    print(f"Calibrating on spans {runs.span_text([span for span, _ in used])}{told} of {root}, "
+    used = [(span, folder) for span, folder in found if accepted is None or span in accepted]
+    notes = ["those the data gate accepted"] if accepted is not None and len(used) < len(found) else []
+    if not used:
+        used, notes = found[-1:], ["the data gate accepted none: the newest"]
+    header = _header(used[-1][1])
+    kept = [(span, folder) for span, folder in used if _header(folder) == header]  # columns as the newest
+    if len(kept) < len(used):
+        other = [span for span, folder in used if _header(folder) != header]
+        notes.append(f"not {runs.span_text(other)}, whose columns differ")
+    span_rows = args.span_rows or csv_records.record_count(csv_files.data_files(kept[-1][1]))
+    told = f" ({'; '.join(notes)})" if notes else ""
+    print(f"Calibrating on spans {runs.span_text([span for span, _ in kept])} of {root}{told}, "
           f"for spans of {span_rows} rows")
-    return [folder for _, folder in used], span_rows
+    return [folder for _, folder in kept], span_rows
+
+
+def _header(folder: str) -> List[str]:
+    from schema import csv_files  # pylint: disable=import-outside-toplevel
+
+    with open(csv_files.data_files(folder)[0], "rb") as f:
+        return csv_files.parse_header(f.readline())
 
 
 def calibrate(args: argparse.Namespace) -> int:
@@ -198,7 +215,7 @@ def calibrate(args: argparse.Namespace) -> int:
     if span_rows > rows // 2:
         print(f"note: two spans of {span_rows} rows need {2 * span_rows} rows to be drawn from, and the data has "
               f"{rows}: calibrated for spans of {rows // 2} rows, which are noisier, so the thresholds are looser "
-              "than spans of that size need; calibrate on more data (a folder of several spans) to make them firm")
+              "than spans of that size need; they firm up as the data grows (more spans)")
     measured = calibration.calibrate(statistics_of, marked, dataset.feature_names(),
                                      args.path or dataset.data, rows, span_rows, args.window_rows,
                                      label=label.label_only_column)

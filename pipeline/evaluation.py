@@ -200,8 +200,8 @@ def close_call_warning(result: Evaluation, classes: Sequence[str]) -> Optional[s
     if not rows or change is None or -change * rows >= CLOSE_CALL_ROWS:
         return None
     allowed = math.ceil(-change * 100) / 100
-    return (f"warning: the {main} drop that refused this model, {-change:.4f}, is worth {-change * rows:.1f} of "
-            f"the {rows:.0f} eval rows (one row moves {main} by {1 / rows:.4f}{' or more' if main == 'auc' else ''}): "
+    return (f"warning: the {main} drop that refused this model, {-change:.4f}, is {-change * rows:.1f} times the "
+            f"share of one of the {rows:.0f} eval rows (1/{rows:.0f} = {1 / rows:.4f}): "
             "so small a difference on so few rows may be chance, not a worse model. Bigger spans make the "
             f"comparison firm; to replace the served model anyway, run once with `--max-drop {allowed:g}`.")
 

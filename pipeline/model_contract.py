@@ -5,8 +5,8 @@ TFMA evaluates the baseline on this run's eval split, through the baseline's own
 That only holds when both models predict the same thing from columns this run's data has:
 - a baseline that predicts another label, task, class list or derived rule gives a meaningless
   comparison, or crashes the Evaluator (a multi-class model's metrics against a regression label);
-- a baseline that parses a column with another type (a CSV re-exported with `181.0` for `181` makes
-  the column FLOAT) fails inside TensorFlow's ParseExample; one that reads a column this run's
+- a baseline that parses a column with another type (a schema edited to read integers as
+  fractions, or a class label made INT) fails inside TensorFlow's ParseExample; one that reads a column this run's
   schema no longer has would be judged on data that may lack it.
 Such a candidate is a new contract: it is evaluated as on a first run (no served model to beat),
 and the run says why. Both sides are read from ML Metadata: the Trainer execution that made each

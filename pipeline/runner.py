@@ -1,6 +1,7 @@
 """Runs the pipeline on this machine with TFX's LocalDagRunner (Beam runner: the profile's)."""
 import contextlib
 import os
+import sys
 import tempfile
 import time
 from typing import Iterator, List, Optional
@@ -45,6 +46,9 @@ def check_inputs(config: PipelineConfig) -> None:
     if disagreements:
         raise PipelineFailed(f"the dataset's declaration and its schema {config.schema_file} "
                              "disagree:\n" + "\n".join(f"- {d}" for d in disagreements))
+    label_note = declaration_fit.float_class_label(dataset, curated)
+    if label_note:
+        print(f"warning: {label_note}", file=sys.stderr)
     folder, _ = csv_files.latest_and_previous(config.data_root)
     findings = csv_files.check_against_schema(folder, curated, dataset.name, dataset.read_columns())
     if findings:

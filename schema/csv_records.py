@@ -10,6 +10,7 @@ float (`540.0`) is an integer in a column the schema types INT (`as_integer`), a
 integer column on a day it has a gap; TFX's reader would type that day's column FLOAT, and the gate
 would refuse a type change no one made.
 """
+import decimal
 from typing import FrozenSet, Iterable, List, NamedTuple, Tuple
 
 import apache_beam as beam
@@ -79,11 +80,12 @@ def as_integer(cell: bytes) -> bytes:
     stays one, and the gate refuses the FLOAT type it gives the column)."""
     if cell.isdigit() or (b"." not in cell and b"e" not in cell.lower()):
         return cell
-    try:
-        number = float(cell)
-    except ValueError:
+    try:  # exactly, as written: a float would round 1.0000000000000001 to a whole 1
+        number = decimal.Decimal(cell.decode())
+    except (decimal.InvalidOperation, UnicodeDecodeError):
         return cell
-    return b"%d" % number if number.is_integer() and abs(number) < WHOLE_LIMIT else cell
+    whole = number.is_finite() and abs(number) < WHOLE_LIMIT and number == number.to_integral_value()
+    return b"%d" % int(number) if whole else cell
 
 
 def _read(record: Tuple[List[bytes], str], tokens: FrozenSet[bytes], integers: FrozenSet[int]
@@ -92,7 +94,8 @@ def _read(record: Tuple[List[bytes], str], tokens: FrozenSet[bytes], integers: F
     cells = [b"" if cell in tokens else cell for cell in cells] if tokens else list(cells)
     for index in integers:
         if index < len(cells):
-            cells[index] = as_integer(cells[index])
+            whole = as_integer(cells[index])
+            cells[index] = b"" if whole in tokens else whole  # `-999.0` is the token `-999` too
     return cells, text
 
 

@@ -42,8 +42,15 @@ def statistics_of_csv(path: Union[str, Sequence[str]], missing_values: Sequence[
     tokens = frozenset(v.encode() for v in missing_values if v)
     files = [file for one in ([path] if isinstance(path, str) else path)
              for file in (data_files(one) if os.path.isdir(one) else [one])]
-    with open(files[0], "rb") as f:
-        columns = parse_header(f.readline())  # a byte-order mark, the header's only place, dropped
+    headers = {}
+    for file in files:
+        with open(file, "rb") as f:
+            headers.setdefault(tuple(parse_header(f.readline())), file)  # a byte-order mark dropped
+    if len(headers) > 1:
+        raise ValueError("the files read together have different headers ("
+                         + "; ".join(f"{file}: {', '.join(names)}" for names, file in headers.items())
+                         + "): give them the same columns in the same order")
+    columns = list(next(iter(headers)))
     ranges = [r for file in files for r in csv_records.plan_ranges(file, csv_records.CHUNK_BYTES)]
     declared = cell_counts.declared_numbers(
         {feature.name: feature.type for feature in (options.schema or schema_pb2.Schema()).feature}, columns)

@@ -6,7 +6,7 @@ absent from the schema, or declared `numeric` where the schema holds text. Neith
 TensorFlow's "Cast string to float is not supported", many lines into a traceback. Checked before a
 run starts, with what to change.
 """
-from typing import List
+from typing import List, Optional
 
 from tensorflow_metadata.proto.v0 import schema_pb2
 
@@ -68,13 +68,6 @@ def mismatches(dataset: Dataset, schema: schema_pb2.Schema) -> List[str]:
             found.append(f"label column '{column}' must hold numbers for a "
                          f"{'derived' if label.derived else 'regression'} label, but the schema "
                          f"holds {_TYPE_WORDS.get(types[column], 'no type')}")
-    if label.classes_in_column and types.get(label.column) == schema_pb2.FLOAT:
-        codes = sorted(int(float(c)) for c in label.classes if _is_whole(c))
-        domain = f"min: {codes[0]} max: {codes[-1]} " if codes else ""
-        found.append(f"label column '{label.column}' is typed FLOAT in schema.pbtxt, so a fraction passes the "
-                     "gate and is read as a class (0.5 as 0): make it `type: INT` with `int_domain "
-                     f"{{ {domain}is_categorical: true }}` in place of its float_domain (classes written 1.0 "
-                     "are read as 1)")
     if label.classes_in_column and label.column in types:
         column = next(f for f in schema.feature if f.name == label.column)
         undeclared = [v for v in checks.domain_values(schema, column) if v not in label.classes]
@@ -86,6 +79,24 @@ def mismatches(dataset: Dataset, schema: schema_pb2.Schema) -> List[str]:
                 "in schema.pbtxt (the gate then refuses such rows), or add it to `classes` (more than "
                 "two make a binary task multiclass) and run again")
     return found
+
+
+def float_class_label(dataset: Dataset, schema: schema_pb2.Schema) -> Optional[str]:
+    """What to change when the label's classes are numbers in a column the schema types FLOAT (as
+    `init` drafted 0.0/1.0 before it read them as integers): a fraction then passes the gate and
+    trains as a class. Said, not refused: the change starts a new contract (the served model parsed
+    the label as floats, so it is no baseline for examples that carry it as integers)."""
+    label = dataset.label
+    if not label.classes_in_column or label.column not in {f.name: f for f in schema.feature} or \
+            next(f for f in schema.feature if f.name == label.column).type != schema_pb2.FLOAT:
+        return None
+    codes = sorted(int(float(c)) for c in label.classes if _is_whole(c))
+    domain = f"min: {codes[0]} max: {codes[-1]} " if codes else ""
+    return (f"label column '{label.column}' is typed FLOAT in schema.pbtxt, so a fraction passes the gate and "
+            "trains as a class (0.5 as 0): make it `type: INT` with `int_domain "
+            f"{{ {domain}is_categorical: true }}` in place of its float_domain (classes written 1.0 are read "
+            "as 1). The next model then starts a new contract: the served model, which read the label as "
+            "floats, is no baseline for it")
 
 
 def _is_whole(text: str) -> bool:

@@ -263,7 +263,7 @@ def write(draft: Draft, out_dir: str, data_path: str) -> Tuple[str, str]:
     declaration = {"name": draft.declaration["name"], "data": data_path, **draft.declaration}
     with open(paths[0], "w", encoding="utf-8") as f:
         f.write(f"# Drafted by `tfxpipe init` from {data_path}: check each feature's kind and each\n"
-                f"# exclusion, and tighten {ds.SCHEMA_FILE} (ranges, required columns) before the first run.\n")
+                f"# exclusion, and tighten {ds.SCHEMA_FILE} (ranges, presence minimums) before the first run.\n")
         f.writelines(f"# Check: {line}\n" for line in draft.checks)
         for key, value in declaration.items():  # excluded: one reason a line; features: one a line
             text = yaml.safe_dump({key: value}, sort_keys=False, width=100,

@@ -82,7 +82,7 @@ def curated_schema(statistics, label: str, classes: List[str], features: Dict[st
         if unit:
             feature.int_domain.min, feature.int_domain.max = (t * TIME_UNITS[unit] for t in EPOCH)
         # one value in every row is refused whatever drift can tell; TFDV counts distinct values of
-        # categorical columns only (not of classes written 0.0/1.0, a FLOAT column)
+        # categorical columns only (strings, and integers marked is_categorical)
         if feature.name in several_values and is_categorical(feature):
             feature.unique_constraints.min, feature.unique_constraints.max = 2, NO_LIMIT
     kept = [d for d in schema.string_domain if d.name in {f.domain for f in schema.feature}]

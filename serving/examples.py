@@ -23,8 +23,9 @@ def to_example(row: Mapping[str, str], types: Mapping[str, int],
     for name, text in row.items():
         if name not in types:
             raise ValueError(f"column {name!r} is not in the schema")
-        if text is None or text == "" or text in missing_values:
-            continue
+        if text is None or text == "" or text in missing_values or (
+                types[name] == _INT and as_integer(text.encode()).decode() in missing_values):
+            continue  # `-999.0` in an INT column is the token `-999` too, as the pipeline reads it
         feature = example.features.feature[name]
         try:
             if types[name] == _INT:

@@ -129,6 +129,8 @@ def test_a_row_with_too_few_cells_is_refused_as_tfx_bsl_refuses_it():
     (b"540.0", b"540"), (b"-3.0", b"-3"), (b"1e3", b"1000"), (b"2E2", b"200"), (b"-0.0", b"0"),
     (b"540", b"540"), (b"540.5", b"540.5"), (b"nan", b"nan"), (b"inf", b"inf"), (b"", b""), (b"n.a.", b"n.a."),
     (b"9007199254740993.0", b"9007199254740993.0"),  # past 2**53 a float holds no exact integer
+    (b"1.0000000000000001", b"1.0000000000000001"), (b"1e-400", b"1e-400"), (b"1.5e3", b"1500"),  # as written
+    (b"1e999999", b"1e999999"), (b"+5.0", b"5"),
 ])
 def test_a_whole_number_written_as_a_float_reads_as_an_integer_and_nothing_else_changes(cell, read):
     assert csv_records.as_integer(cell) == read
@@ -143,3 +145,10 @@ def test_columns_the_schema_declares_are_typed_by_its_whole_numbers():
     assert _types(cell_counts.ColumnTypes(["seconds", "fare", "count"], floats={"fare"}), rows) == \
         [ColumnType.INT, ColumnType.FLOAT, ColumnType.INT]
     assert _types(cell_counts.ColumnTypes(["seconds"]), [[b"540.0"], [b"7"]]) == [ColumnType.FLOAT]
+
+
+def test_a_missing_value_token_written_as_a_float_in_an_integer_column_is_missing():
+    """pandas writes the sentinel -999 as -999.0 once the column has a gap: still the token."""
+    cells, _ = csv_records._read(([b"-999.0", b"NA", b"3.0", b"-999.0"], "text"),  # pylint: disable=protected-access
+                                 frozenset({b"-999", b"NA"}), frozenset({0, 1, 2}))
+    assert cells == [b"", b"", b"3", b"-999.0"]  # the last column is not declared INT: as TFX reads it

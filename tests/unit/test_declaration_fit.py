@@ -93,12 +93,16 @@ def test_a_class_the_schema_accepts_but_the_declaration_lacks_is_named():
     assert declaration_fit.mismatches(declared, SCHEMA) == []
 
 
-def test_a_class_label_typed_float_is_named_since_a_fraction_would_pass_as_a_class():
+def test_a_class_label_typed_float_is_said_since_a_fraction_would_pass_as_a_class():
     """A 0/1 label written 0.0/1.0, typed FLOAT (by an earlier init): 0.5 passed the gate and trained
-    as class 0."""
-    (problem,) = declaration_fit.mismatches(_with(label=Label("tips", Task.BINARY, classes=("0", "1"))), SCHEMA)
-    assert problem.startswith("label column 'tips' is typed FLOAT in schema.pbtxt, so a fraction passes"), problem
-    assert "`type: INT` with `int_domain { min: 0 max: 1 is_categorical: true }`" in problem
+    as class 0. Said, not refused: changing the type starts a new contract."""
+    floats = _with(label=Label("tips", Task.BINARY, classes=("0", "1")))
+    assert declaration_fit.mismatches(floats, SCHEMA) == []
+    note = declaration_fit.float_class_label(floats, SCHEMA)
+    assert note.startswith("label column 'tips' is typed FLOAT in schema.pbtxt, so a fraction passes"), note
+    assert "`type: INT` with `int_domain { min: 0 max: 1 is_categorical: true }`" in note
+    assert "no baseline" in note
+    assert declaration_fit.float_class_label(TAXI, SCHEMA) is None  # a derived label: computed, not read
 
 
 def test_a_run_stops_before_any_component_when_they_disagree(tmp_path):

@@ -108,8 +108,8 @@ def test_a_refusal_by_the_served_model_worth_a_few_eval_rows_is_said_to_be_maybe
     close = evaluation.Evaluation({"auc": 0.81, "example_count": 80.0}, {"auc": -0.0233}, {"auc": 0.8333},
                                   [], False, ["auc change ..."], refused_by_change=True)
     warning = evaluation.close_call_warning(close, ("0", "1"))
-    assert warning.startswith("warning: the auc drop that refused this model, 0.0233, is worth 1.9 of the 80 "
-                              "eval rows (one row moves auc by 0.0125 or more)"), warning
+    assert warning.startswith("warning: the auc drop that refused this model, 0.0233, is 1.9 times the share "
+                              "of one of the 80 eval rows (1/80 = 0.0125)"), warning
     assert warning.endswith("run once with `--max-drop 0.03`.")
     assert evaluation.warnings(close, ("0", "1")) == {"close-call": warning}
     far = evaluation.Evaluation({"auc": 0.7, "example_count": 2988.0}, {"auc": -0.1}, {"auc": 0.8},
@@ -117,7 +117,7 @@ def test_a_refusal_by_the_served_model_worth_a_few_eval_rows_is_said_to_be_maybe
     assert evaluation.close_call_warning(far, ("0", "1")) is None  # 299 rows' worth: a worse model
     multiclass = evaluation.Evaluation({"accuracy": 0.9, "example_count": 60.0}, {"accuracy": -1 / 60}, {},
                                        [], False, ["accuracy change ..."], refused_by_change=True)
-    assert "the accuracy drop that refused this model, 0.0167, is worth 1.0 of the 60 eval rows (one row " \
-           "moves accuracy by 0.0167):" in evaluation.close_call_warning(multiclass, CLASSES)
+    assert "the accuracy drop that refused this model, 0.0167, is 1.0 times the share of one of the 60 eval " \
+           "rows (1/60 = 0.0167):" in evaluation.close_call_warning(multiclass, CLASSES)
     by_threshold = dataclasses.replace(close, refused_by_change=False)
     assert evaluation.close_call_warning(by_threshold, ("0", "1")) is None

@@ -47,9 +47,11 @@ def test_an_integer_column_takes_whole_numbers_and_refuses_fractions(types):
     for text in ("7", "7.0", "+7", " 7"):
         assert examples.to_example({"trip_start_hour": text}, types).features.feature[
             "trip_start_hour"].int64_list.value == [7]
-    for text in ("7.5", "nan", "inf", "seven"):
+    for text in ("7.5", "nan", "inf", "seven", "7.0000000000000001"):
         with pytest.raises(ValueError, match=f"column 'trip_start_hour': '{text}' is not a valid INT value"):
             examples.to_example({"trip_start_hour": text}, types)
+    sentinel = examples.to_example({"trip_start_hour": "-999.0"}, types, ("", "-999"))  # the token, as pandas writes it
+    assert "trip_start_hour" not in sentinel.features.feature
 
 
 def test_rows_saved_by_excel_read_as_the_plain_file(tmp_path):
