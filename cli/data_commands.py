@@ -6,7 +6,6 @@ so a data CI gets the gate's verdict in seconds: exit 0 when the data meets the 
 """
 import argparse
 import os
-from typing import List
 
 import schema
 from cli import options
@@ -26,9 +25,9 @@ def validate(args: argparse.Namespace) -> int:
         return 1
     dataset = options.dataset(args)
     missing = dataset.missing_values
-    current, previous = csv_files.latest_and_previous(args.path, _accepted_spans(args, dataset.name, args.path))
+    current, previous = csv_files.latest_and_previous(args.path, accepted_spans(args, dataset.name, args.path))
     previous = args.previous or previous or _declared_data(
-        dataset, current, lambda root: _accepted_spans(args, dataset.name, root))
+        dataset, current, lambda root: accepted_spans(args, dataset.name, root))
     schema_file = args.schema or dataset.schema_file
     curated = tfdv.load_schema_text(schema_file)
     serving = args.skew_against is not None
@@ -62,7 +61,7 @@ def validate(args: argparse.Namespace) -> int:
     return 1 if findings else 0
 
 
-def _accepted_spans(args: argparse.Namespace, pipeline_name: str, path: str):
+def accepted_spans(args: argparse.Namespace, pipeline_name: str, path: str):
     """Spans of the data folder holding `path` (a folder of `span-N/` folders, one of them, or a
     file in one) that the pipeline's data gate accepted, from the runs recorded in the work dir's
     ML Metadata: `validate` then takes the gate's drift reference. None when no gate checked data
@@ -158,82 +157,6 @@ def schema_diff(args: argparse.Namespace) -> int:
 REFUSED_NEXT_STEPS = "What to do: correct the data as said above, then run schema-diff again. Nothing was written."
 
 
-def _calibrated_on(args: argparse.Namespace, dataset, root: str):
-    """(the data `calibrate` measures, the span rows it calibrates for): in a folder of `span-N/`
-    folders, every span the data gate accepted (every span before any run) and the newest one's rows,
-    as the gate compares whole spans; else the file or folder, and --span-rows (0: half of it)."""
-    from pipeline import runs  # pylint: disable=import-outside-toplevel
-    from schema import csv_files, csv_records  # pylint: disable=import-outside-toplevel
-
-    found = csv_files.spans(root) if os.path.isdir(root) else []
-    if not found:
-        return root, args.span_rows
-    accepted = _accepted_spans(args, dataset.name, root)
-    used = [(span, folder) for span, folder in found if accepted is None or span in accepted]
-    notes = ["those the data gate accepted"] if accepted is not None and len(used) < len(found) else []
-    if not used:
-        used, notes = found[-1:], ["the data gate accepted none: the newest"]
-    header = _header(used[-1][1])
-    kept = [(span, folder) for span, folder in used if _header(folder) == header]  # columns as the newest
-    if len(kept) < len(used):
-        other = [span for span, folder in used if _header(folder) != header]
-        notes.append(f"not {runs.span_text(other)}, whose columns differ")
-    span_rows = args.span_rows or csv_records.record_count(csv_files.data_files(kept[-1][1]))
-    told = f" ({'; '.join(notes)})" if notes else ""
-    print(f"Calibrating on spans {runs.span_text([span for span, _ in kept])} of {root}{told}, "
-          f"for spans of {span_rows} rows")
-    return [folder for _, folder in kept], span_rows
-
-
-def _header(folder: str) -> List[str]:
-    from schema import csv_files  # pylint: disable=import-outside-toplevel
-
-    with open(csv_files.data_files(folder)[0], "rb") as f:
-        return csv_files.parse_header(f.readline())
-
-
-def calibrate(args: argparse.Namespace) -> int:
-    """Measures each feature's drift/skew noise in the data and proposes the schema's thresholds."""
-    # pylint: disable=import-outside-toplevel
-    import tensorflow_data_validation as tfdv
-
-    from models.dataset import Kind
-    from schema import calibration, csv_statistics, distances, maintain, ranges, schema_text
-
-    dataset = options.dataset(args)
-    schema_file = args.schema or dataset.schema_file
-    data, span_rows = _calibrated_on(args, dataset, args.path or dataset.data_root())
-    label = dataset.label
-    codes = [f.name for f in dataset.features if f.kind == Kind.CATEGORICAL_INT] + (
-        [label.column] if label.classes_in_column else [])  # drift compares the classes' shares
-    curated = tfdv.load_schema_text(schema_file)
-    marked = calibration.mark_codes(curated, codes)
-    statistics_of = lambda stats_options: csv_statistics.statistics_of_csv(  # noqa: E731
-        data, dataset.missing_values, stats_options)
-    statistics = statistics_of(distances.stats_options(marked))
-    rows = statistics.datasets[0].num_examples
-    if span_rows > rows // 2:
-        print(f"note: two spans of {span_rows} rows need {2 * span_rows} rows to be drawn from, and the data has "
-              f"{rows}: calibrated for spans of {rows // 2} rows, which are noisier, so the thresholds are looser "
-              "than spans of that size need; they firm up as the data grows (more spans)")
-    measured = calibration.calibrate(statistics_of, marked, dataset.feature_names(),
-                                     args.path or dataset.data, rows, span_rows, args.window_rows,
-                                     label=label.label_only_column)
-    proposed = ranges.with_plausible_ranges(calibration.apply(marked, measured), statistics,
-                                                 [dataset.label.column, *dataset.feature_names()])
-    print("\n".join(line[2:] for line in schema_text.comment(measured)[1:-1]))
-    changes = maintain.differences(curated, proposed)
-    print("Changes to the schema:" if changes else "The schema already has these thresholds.")
-    print("\n".join(f"- {change}" for change in changes))
-    if args.write:  # the comment block too: it records the latest calibration
-        schema_text.write(proposed, schema_file,
-                          schema_text.header_comment(schema_file) + schema_text.comment(measured))
-        print(f"Updated {schema_file}.")
-    elif changes:
-        print("Nothing written; pass --write to update the schema file.")
-    return 0
-
-
 def add_parsers(subparsers) -> None:
     check = subparsers.add_parser("validate", help="check a CSV file or folder against the schema")
     check.add_argument("path", help="CSV file, folder of CSV files, or folder of span-N/ folders")
@@ -255,19 +178,6 @@ def add_parsers(subparsers) -> None:
     diff.add_argument("--schema", help="curated schema (default: the dataset's schema.pbtxt)")
     diff.add_argument("--write", action="store_true", help="update the schema file")
     diff.set_defaults(handler=schema_diff)
-    measure = subparsers.add_parser("calibrate", help="set drift/skew thresholds from the data's own noise")
-    measure.add_argument("path", nargs="?", help="CSV file or folder (default: the dataset's data)")
-    options.add_dataset_option(measure)
-    measure.add_argument("--schema", help="curated schema (default: the dataset's schema.pbtxt)")
-    measure.add_argument("--span-rows", type=int, default=0,
-                         help="rows of the smallest span drift is checked on (default: the newest span's "
-                              "rows in a folder of spans, else half the data)")
-    measure.add_argument("--work-dir", default=options.DEFAULTS.work_dir,
-                         help="its runs tell which spans the data gate accepted (default: %(default)s)")
-    measure.add_argument("--window-rows", type=int, default=schema.WINDOW_ROWS,
-                         help="requests in the smallest window `monitor` checks (default: %(default)s)")
-    measure.add_argument("--write", action="store_true", help="update the schema file")
-    measure.set_defaults(handler=calibrate)
 
 
 def init(args: argparse.Namespace) -> int:

@@ -17,7 +17,7 @@ import tempfile
 import time
 from typing import List, Optional, Tuple
 
-from cli import cluster_commands, data_commands, options, score_command, serving_commands
+from cli import calibrate_command, cluster_commands, data_commands, options, score_command, serving_commands
 from pipeline import metadata_store, profiles, progress
 from pipeline.configs import ConfigError, PipelineConfig, check_hyperparameters
 from serving import process_exit
@@ -256,6 +256,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     data_commands.add_init_parser(subparsers)
     _pipeline_parsers(subparsers)
     data_commands.add_parsers(subparsers)
+    calibrate_command.add_parser(subparsers)
     serving_commands.add_parsers(subparsers)
     score_command.add_parser(subparsers)
     cluster_commands.add_parser(subparsers)
