@@ -18,7 +18,7 @@ from tensorflow_metadata.proto.v0 import schema_pb2
 
 from schema import ranges
 from schema.cell_counts import is_number
-from schema.checks import MAX_EXAMPLES, OUT_OF_RANGE, WRONG_TYPE, Finding, is_type_problem
+from schema.checks import MAX_EXAMPLES, OUT_OF_RANGE, WRONG_TYPE, Finding, is_training_only, is_type_problem
 from schema.csv_files import ENCODING, data_files
 
 
@@ -105,7 +105,8 @@ def located(findings: List[Finding], path: str, schema: schema_pb2.Schema,
                 finding = dataclasses.replace(finding, examples=tuple(found.first), detail=(
                     f"{finding.detail.rstrip('.')}. {found.count} cell(s) {'below' if low else 'above'} {edge:g}"))
         elif misfits and misfits.count:
-            finding = dataclasses.replace(finding, detail=_what_to_do(misfits, columns[finding.feature]),
+            finding = dataclasses.replace(finding, detail=_what_to_do(
+                misfits, columns[finding.feature], is_training_only(features.get(finding.feature))),
                                           examples=tuple(misfits.first))
         elif finding.problem == WRONG_TYPE and types.get(finding.feature) == schema_pb2.BYTES:
             finding = dataclasses.replace(finding, detail=NUMBERS_FOR_TEXT)
@@ -120,10 +121,15 @@ NUMBERS_FOR_TEXT = (
     "is a new column to the model: draft the dataset again with `tfxpipe init`")
 
 
-def _what_to_do(misfits: Misfits, schema_type: int) -> str:
+def _what_to_do(misfits: Misfits, schema_type: int, label: bool = False) -> str:
     """How many cells do not fit, and the advice that fits what they are: words, or fractions in a
-    column of integers (whole numbers written as floats, `540.0`, are its integers: `as_integer`)."""
+    column of integers (whole numbers written as floats, `540.0`, are its integers: `as_integer`);
+    in the `label`'s column, a fraction is no class at all, and no feature advice applies."""
     numbers = [float(v) for v in misfits.values if is_number(v, schema_pb2.FLOAT) and math.isfinite(float(v))]
+    if schema_type == schema_pb2.INT and numbers and len(numbers) == len(misfits.values) and label:
+        return (f"{misfits.count} cell(s) are fractions in the label's column of integers: correct them (a "
+                "class is one of the values dataset.yaml declares), or, for a regression label that now holds "
+                "fractions, make it `type: FLOAT` in schema.pbtxt (a `float_domain` for its range)")
     if schema_type == schema_pb2.INT and numbers and len(numbers) == len(misfits.values):
         return (f"{misfits.count} cell(s) are fractions in a column of integers: correct them, or, if the "
                 "column now holds fractions, make it a FLOAT column in schema.pbtxt (`type: FLOAT`, a "

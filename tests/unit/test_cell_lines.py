@@ -197,3 +197,23 @@ def test_each_side_of_a_range_names_its_own_cells_and_the_bounds_themselves_are_
     assert sides == {
         "2 cell(s) below 32.1": tuple(f"line {r + 2}: '{frame.loc[r, 'bill_length_mm']}'" for r in (10, 11)),
         "3 cell(s) above 59.6": tuple(f"line {r + 2}: '{frame.loc[r, 'bill_length_mm']}'" for r in (20, 21, 22))}
+
+
+def test_fractions_in_an_integer_label_are_told_as_the_label_not_as_a_feature(tmp_path):
+    """A 0/1 label with 0.5 in three rows: no feature advice (`numeric feature in dataset.yaml`)."""
+    frame = _penguins(tmp_path)[["bill_length_mm", "year"]].copy()
+    frame["label"] = (frame.index % 2).astype(int)
+    clean = str(tmp_path / "clean.csv")
+    frame.to_csv(clean, index=False)
+    curated = tfdv.infer_schema(csv_statistics.statistics_of_csv(clean, ("", "NA")))
+    curated.default_environment[:] = ["TRAINING", "SERVING"]
+    tfdv.get_feature(curated, "label").not_in_environment.append("SERVING")
+    frame["label"] = frame["label"].astype(float)
+    frame.loc[[3, 4, 5], "label"] = 0.5
+    halves = str(tmp_path / "halves.csv")
+    frame.to_csv(halves, index=False)
+    statistics = csv_statistics.statistics_of_csv(halves, ("", "NA"), distances.stats_options(curated))
+    (typed,) = [f for f in cell_lines.located(checks.check_statistics(statistics, curated), halves, curated,
+                                              ("", "NA")) if f.feature == "label"]
+    assert typed.detail.startswith("3 cell(s) are fractions in the label's column of integers: correct them"), typed
+    assert "feature in dataset.yaml" not in typed.detail
