@@ -4,7 +4,6 @@
 compares."""
 import argparse
 import os
-from typing import List
 
 import schema
 from cli import options
@@ -26,23 +25,17 @@ def _calibrated_on(args: argparse.Namespace, dataset, root: str):
     notes = ["those the data gate accepted"] if accepted is not None and len(used) < len(found) else []
     if not used:
         used, notes = found[-1:], ["the data gate accepted none: the newest"]
-    header = _header(used[-1][1])
-    kept = [(span, folder) for span, folder in used if _header(folder) == header]  # columns as the newest
+    headers = {span: csv_files.file_header(csv_files.data_files(folder)[0]) for span, folder in used}
+    newest = headers[used[-1][0]]
+    kept = [(span, folder) for span, folder in used if headers[span] == newest]  # columns as the newest
     if len(kept) < len(used):
-        other = [span for span, folder in used if _header(folder) != header]
+        other = [span for span, _ in used if headers[span] != newest]
         notes.append(f"not {runs.span_text(other)}, whose columns differ")
     span_rows = args.span_rows or csv_records.record_count(csv_files.data_files(kept[-1][1]))
     told = f" ({'; '.join(notes)})" if notes else ""
     print(f"Calibrating on spans {runs.span_text([span for span, _ in kept])} of {root}{told}, "
           f"for spans of {span_rows} rows")
     return [folder for _, folder in kept], span_rows
-
-
-def _header(folder: str) -> List[str]:
-    from schema import csv_files  # pylint: disable=import-outside-toplevel
-
-    with open(csv_files.data_files(folder)[0], "rb") as f:
-        return csv_files.parse_header(f.readline())
 
 
 def calibrate(args: argparse.Namespace) -> int:

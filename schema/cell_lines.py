@@ -126,11 +126,11 @@ def _what_to_do(misfits: Misfits, schema_type: int, label: bool = False) -> str:
     column of integers (whole numbers written as floats, `540.0`, are its integers: `as_integer`);
     in the `label`'s column, a fraction is no class at all, and no feature advice applies."""
     numbers = [float(v) for v in misfits.values if is_number(v, schema_pb2.FLOAT) and math.isfinite(float(v))]
-    if schema_type == schema_pb2.INT and numbers and len(numbers) == len(misfits.values) and label:
-        return (f"{misfits.count} cell(s) are fractions in the label's column of integers: correct them (a "
-                "class is one of the values dataset.yaml declares), or, for a regression label that now holds "
-                "fractions, make it `type: FLOAT` in schema.pbtxt (a `float_domain` for its range)")
     if schema_type == schema_pb2.INT and numbers and len(numbers) == len(misfits.values):
+        if label:
+            return (f"{misfits.count} cell(s) are fractions in the label's column of integers: correct them (a "
+                    "class is one of the values dataset.yaml declares), or, for a regression label that now "
+                    "holds fractions, make it `type: FLOAT` in schema.pbtxt (a `float_domain` for its range)")
         return (f"{misfits.count} cell(s) are fractions in a column of integers: correct them, or, if the "
                 "column now holds fractions, make it a FLOAT column in schema.pbtxt (`type: FLOAT`, a "
                 "`float_domain` for its range) and a numeric feature in dataset.yaml")

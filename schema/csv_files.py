@@ -47,6 +47,12 @@ def parse_header(first_line: bytes) -> List[str]:
     return next(csv.reader([first_line.decode(ENCODING).rstrip("\r\n")]), [])
 
 
+def file_header(path: str) -> List[str]:
+    """The column names of a local CSV file (`parse_header` of its first line)."""
+    with open(path, "rb") as f:
+        return parse_header(f.readline())
+
+
 def spans(data_root: str) -> List[Tuple[int, str]]:
     """(span number, folder) of `span-N/` sub-folders, oldest first; empty for a flat folder."""
     found = []
@@ -261,12 +267,8 @@ def check_csv_folder(folder: str, columns: Sequence[str] = (), dataset: str = ""
 def _header_agreement(files: Sequence[str]) -> List[Finding]:
     """The files of one folder are read as one table under one header (TFX's CSV reader refuses
     others with "Files in same split ... have different header", naming none)."""
-    def header(path):
-        with open(path, "rb") as f:
-            return parse_header(f.readline())
-
-    first = header(files[0])
-    differ = [path for path in files[1:] if header(path) != first]
+    first = file_header(files[0])
+    differ = [path for path in files[1:] if file_header(path) != first]
     if not differ:
         return []
     names = [os.path.basename(p) for p in differ]
@@ -275,7 +277,7 @@ def _header_agreement(files: Sequence[str]) -> List[Finding]:
                     f"{os.path.basename(files[0])}: the files of one folder are read as one table. "
                     "Write every file with the same columns in the same order",
                     f"the header of {os.path.basename(files[0])}: {_listed(first)}",
-                    f"{names[0]}: {_listed(header(differ[0]))}")]
+                    f"{names[0]}: {_listed(file_header(differ[0]))}")]
 
 
 def check_csv_path(path: str, columns: Sequence[str] = (), dataset: str = "",

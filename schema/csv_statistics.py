@@ -22,7 +22,7 @@ from tfx_bsl.coders import batch_util, csv_decoder
 
 from schema import cell_counts, csv_records
 from schema.cell_counts import ColumnType
-from schema.csv_files import data_files, parse_header
+from schema.csv_files import data_files, file_header
 
 # The column type tfx_bsl's CSV decoder gives each schema type (as CSVToRecordBatch maps a schema)
 COLUMN_TYPE = {schema_pb2.INT: ColumnType.INT, schema_pb2.FLOAT: ColumnType.FLOAT,
@@ -44,8 +44,7 @@ def statistics_of_csv(path: Union[str, Sequence[str]], missing_values: Sequence[
              for file in (data_files(one) if os.path.isdir(one) else [one])]
     headers = {}
     for file in files:
-        with open(file, "rb") as f:
-            headers.setdefault(tuple(parse_header(f.readline())), file)  # a byte-order mark dropped
+        headers.setdefault(tuple(file_header(file)), file)  # a byte-order mark dropped
     if len(headers) > 1:
         raise ValueError("the files read together have different headers ("
                          + "; ".join(f"{file}: {', '.join(names)}" for names, file in headers.items())

@@ -87,8 +87,8 @@ def float_class_label(dataset: Dataset, schema: schema_pb2.Schema) -> Optional[s
     trains as a class. Said, not refused: the change starts a new contract (the served model parsed
     the label as floats, so it is no baseline for examples that carry it as integers)."""
     label = dataset.label
-    if not label.classes_in_column or label.column not in {f.name: f for f in schema.feature} or \
-            next(f for f in schema.feature if f.name == label.column).type != schema_pb2.FLOAT:
+    column = next((f for f in schema.feature if f.name == label.column), None)
+    if not label.classes_in_column or column is None or column.type != schema_pb2.FLOAT:
         return None
     codes = sorted(int(float(c)) for c in label.classes if _is_whole(c))
     domain = f"min: {codes[0]} max: {codes[-1]} " if codes else ""
