@@ -3,6 +3,7 @@ and classes, and each feature's kind or the reason it is excluded (see schema/in
 from TFDV's statistics and what from plain cell counts, and why).
 """
 import collections
+import math
 import re
 from datetime import datetime, timezone
 from typing import Counter, Dict, List, Optional, Sequence, Tuple
@@ -37,6 +38,15 @@ DATE_SHARE = 0.8  # share of a string column's values that must look like dates
 # 63..92; highway mpg 12..44), which a model reads better as a number than as unrelated codes, and
 # whose next value (47 mpg) is no unknown code.
 MAX_CODES, MAX_CODE, CODE_FILL, FIRST_CODES = 32, 1000, 0.5, (0, 1)
+# Counts (children, nodes, visits, dependants) look like codes, 0..a small largest value, but a later
+# span may hold a larger count, which as a code would be an unknown category the gate refuses (and
+# the model reads as one shared "other" id). Their shares fall off towards the largest: under
+# COUNT_TAIL of the rows lie in the upper half of the range (children under 6 in 0..3: 4 %; positive
+# nodes in 1..38), where codes spread over theirs (hours, months, weekdays: about half). So they are
+# numbers, with a plausible range up to about twice their largest. Two or three values are flags and
+# levels, kept as codes. A count of larger mean (visits 0..22 around 10) spreads like codes and
+# stays one: `dataset.yaml` says so, and `numeric` changes it.
+COUNT_TAIL, COUNT_MIN_VALUES = 0.1, 4
 MAX_VOCAB, HASH_BUCKETS = 1000, 100
 # Integer numbers with at most this many distinct values (counts, years, ratings) are compared by
 # their values' shares, not by quantile histograms: with a tenth of the rows per bucket, bucket
@@ -197,6 +207,12 @@ def compared_by_shares(distinct: int, rows: int) -> bool:
     return distinct <= FEW_VALUES and rows / 2 * schema_package.TRAIN_SHARE >= ROWS_PER_VALUE * distinct
 
 
+def upper_half_share(cells: Counter, low: int, high: int) -> float:
+    """The share of the counted cells (integers) that lie in the upper half of low..high."""
+    middle = (low + high) / 2
+    return sum(n for cell, n in cells.items() if float(cell) > middle) / (sum(cells.values()) or 1)
+
+
 def feature_decision(column: str, stat: Optional[Stats], cells: Counter, rows: int,
                      estimate: Optional[int] = None) -> Tuple[Optional[dict], str, int]:
     """(spec or None when excluded, decision or exclusion reason, distinct values) of one column.
@@ -236,14 +252,19 @@ def feature_decision(column: str, stat: Optional[Stats], cells: Counter, rows: i
         return {"kind": "numeric"}, f"numeric (float values from {low:g} to {high:g}{gaps})", distinct
     if kind == INT:
         low, high = int(stat.num_stats.min), int(stat.num_stats.max)
+        counts = ""
         if distinct <= MAX_CODES and low in FIRST_CODES and high <= MAX_CODE and \
                 distinct >= CODE_FILL * (high + 1):
-            return ({"kind": "categorical_int", "max_value": high},
-                    f"categorical_int, max_value {high} (integer codes: {distinct} distinct values in "
-                    f"{low}..{high}{gaps})", distinct)
+            tail = upper_half_share(cells, low, high)
+            if distinct < COUNT_MIN_VALUES or tail >= COUNT_TAIL:
+                return ({"kind": "categorical_int", "max_value": high},
+                        f"categorical_int, max_value {high} (integer codes: {distinct} distinct values in "
+                        f"{low}..{high}{gaps})", distinct)
+            counts = (f"; counts, not codes: most are small ({_share(round(tail * present), present)} in "
+                      f"{math.floor((low + high) / 2) + 1}..{high}), so a later span may hold a larger one")
         shares = "; drift compared by each value's share" if compared_by_shares(distinct, rows) else ""
         return ({"kind": "numeric"},
-                f"numeric (integers, {distinct} distinct from {low} to {high}{gaps}{shares})", distinct)
+                f"numeric (integers, {distinct} distinct from {low} to {high}{gaps}{counts}{shares})", distinct)
     if distinct <= MAX_VOCAB and distinct <= HASH_SHARE * present:
         return ({"kind": "categorical_string", "vocab_size": distinct, "oov_buckets": 1},
                 f"categorical_string, vocab_size {distinct}, oov_buckets 1 "

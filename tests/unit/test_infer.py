@@ -226,6 +226,24 @@ def test_integers_that_fill_a_range_far_from_zero_are_a_quantity_not_codes(tmp_p
     assert _decision(draft, "year").endswith("3 distinct from 2007 to 2009; drift compared by each value's share)")
 
 
+def test_counts_that_fall_off_towards_their_largest_are_numbers_and_a_larger_count_later_passes(tmp_path):
+    """Children per household (0..a few, most none) look like codes 0..max, but the next span may
+    hold a larger count: as a code the gate would refuse it as unknown. Hours fill their range and
+    stay codes, whose next value past 23 is refused."""
+    rng = np.random.default_rng(3)
+    frame = pd.DataFrame({"children": rng.geometric(0.6, ROWS) - 1, "hour": rng.integers(0, 24, ROWS),
+                          "outcome": rng.choice(["yes", "no"], ROWS)})
+    draft = infer.infer(_csv(tmp_path, frame, "households.csv"), "outcome")
+    assert draft.declaration["features"]["children"] == {"kind": "numeric"}
+    assert "counts, not codes" in _decision(draft, "children")
+    assert draft.declaration["features"]["hour"] == {"kind": "categorical_int", "max_value": 23}
+    later = frame.copy()
+    later.loc[later.index[:3], "children"] = frame["children"].max() + 2
+    later.loc[later.index[:3], "hour"] = 24
+    statistics = csv_statistics.statistics_of_csv(_csv(tmp_path, later, "later.csv"), [""])
+    assert {f.feature for f in checks.check_statistics(statistics, draft.schema)} == {"hour"}
+
+
 def test_a_number_of_few_values_keeps_its_quantiles_where_too_few_rows_would_leave_its_shares_unsettled(tmp_path):
     """60 penguins: a span's train split holds 24 rows, 8 per year, under the 10 per value that value
     shares need to settle (with fewer, their noise can reach JSD's top and leave no check at all):
