@@ -50,7 +50,7 @@ def score(args: argparse.Namespace) -> int:
     import tensorflow_data_validation as tfdv
 
     from pipeline import batch_scoring
-    from schema import csv_files, ranges, report, vocabularies
+    from schema import csv_files, gaps, ranges, report, vocabularies
 
     dataset = options.dataset(args)
     if not os.path.isfile(args.csv):
@@ -70,9 +70,9 @@ def score(args: argparse.Namespace) -> int:
     level = beam_logger.level
     if not args.verbose:  # a worker's error is reported once, below, not also as Beam logs it
         beam_logger.setLevel(logging.CRITICAL)
+    schema = tfdv.load_schema_text(args.schema or dataset.schema_file)
     try:
-        scored = batch_scoring.score(os.path.abspath(args.csv), os.path.abspath(out), dataset,
-                                     tfdv.load_schema_text(args.schema or dataset.schema_file),
+        scored = batch_scoring.score(os.path.abspath(args.csv), os.path.abspath(out), dataset, schema,
                                      os.path.abspath(version_dir), beam_args)
     except batch_scoring.ScoringError as error:
         print(f"error: {error}; nothing was written")
@@ -94,6 +94,10 @@ def score(args: argparse.Namespace) -> int:
     if scored.unseen.counts:
         print(vocabularies.unseen_warning(scored.unseen, scored.rows, args.csv, has_label,
                                           options.dataset_flag(args)))
+    required = gaps.required_shares(schema, scored.features)
+    short = gaps.short_of_required(scored.missing, scored.rows, required)
+    if short:
+        print(gaps.missing_warning(short, scored.rows, required, args.csv, has_label, options.dataset_flag(args)))
     return 0
 
 

@@ -43,6 +43,7 @@ BATCH_ROWS = 1024  # rows per model call: past a few hundred, the call's cost pe
 SIGNATURE = "serving_default"
 ROWS_COUNTER = "rows"
 OUTSIDE_COUNTER = "outside_range:"  # + a feature's name: its values outside the schema's range
+MISSING_COUNTER = "missing:"  # + a feature's name: its rows without a value
 
 
 class ScoringError(ValueError):
@@ -144,6 +145,7 @@ class _ScoreRange(beam.DoFn):
         rows: List[List[str]] = []
         serialized: List[bytes] = []
         outside: Dict[str, int] = {}
+        missing = {feature: 0 for _, feature in job.sent}
         unseen = vocabularies.Unseen()
         with FileSystems.create(job.part(index)) as out:
             for record in csv_records.read_records(byte_range):
@@ -157,6 +159,9 @@ class _ScoreRange(beam.DoFn):
                                                       job.types, job.missing_values)
                     except ValueError as error:
                         raise ScoringError(f"{name} line {line}: {error}") from None
+                    for i, feature in job.sent:
+                        if cells[i] in job.missing_values or not cells[i]:
+                            missing[feature] += 1
                     for i, feature, limits in job.bounds:
                         if cells[i] not in job.missing_values and ranges.is_outside(cells[i], limits):
                             outside[feature] = outside.get(feature, 0) + 1
@@ -171,6 +176,7 @@ class _ScoreRange(beam.DoFn):
             if rows:
                 self._score(rows, serialized, out)
         counters = {OUTSIDE_COUNTER + feature: count for feature, count in outside.items()}
+        counters.update({MISSING_COUNTER + feature: count for feature, count in missing.items() if count})
         for name, count in {**counters, **unseen.as_counters()}.items():  # Beam sums them over workers
             beam.metrics.Metrics.counter(__name__, name).inc(count)
         yield index
@@ -189,6 +195,7 @@ class Scored:
     outside_range: Dict[str, int]  # feature -> rows with a value outside the schema's range
     bounds: Dict[str, Tuple[float, float]]  # the schema's ranges of the features
     unseen: vocabularies.Unseen  # categories outside the schema's vocabularies, per feature
+    missing: Dict[str, int]  # feature -> rows without a value
 
 
 def _join(job: Job, header: Sequence[str], target: str) -> None:
@@ -277,7 +284,9 @@ def score(csv_path: str, out_path: str, dataset: Dataset, schema: schema_pb2.Sch
                   passed_through=tuple(name for name in header if name not in features), features=tuple(features),
                   outside_range={name[len(OUTSIDE_COUNTER):]: n for name, n in counted.items()
                                  if name.startswith(OUTSIDE_COUNTER) and n},
-                  bounds=bounds, unseen=vocabularies.Unseen.from_counters(counted))
+                  bounds=bounds, unseen=vocabularies.Unseen.from_counters(counted),
+                  missing={name[len(MISSING_COUNTER):]: n for name, n in counted.items()
+                           if name.startswith(MISSING_COUNTER) and n})
 
 
 def _worker_error(error: Exception) -> Optional[str]:

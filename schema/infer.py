@@ -21,7 +21,7 @@ from tensorflow_metadata.proto.v0 import schema_pb2
 
 from models import dataset as ds
 from schema import calibration, cell_counts, cell_lines, csv_files, csv_statistics, label_copies, ranges, \
-    schema_draft, schema_text, written_numbers
+    schema_draft, schema_text, sentinels, written_numbers
 from schema.cell_counts import ColumnCells, ColumnType
 from schema.columns import HASH_SHARE, MISSING_TOKENS, InitError, compared_by_shares, feature_decision, \
     is_few, label_decision, may_be_numbers, missing_tokens, present_count
@@ -236,8 +236,10 @@ def infer(path: str, label: str, task: str = "auto", name: Optional[str] = None,
                    else "too few rows for its values' shares to settle: calibrate again when there is more data")
             decisions.append(f"no {' or '.join(off)} check on {name}: two samples of the same data "
                              f"already differ almost entirely ({why})")
+    codes = [c for c in categories if features[c]["kind"] == "categorical_int"]
+    coded = [sentinels.check_line(c, cells[c]) for c in numbers + codes]
     return Draft(declaration, curated, decisions, schema_text.comment(measured),
-                 [label_copies.check_line(copies)] if copies else [])
+                 ([label_copies.check_line(copies)] if copies else []) + [line for line in coded if line])
 
 
 def default_name(path: str) -> str:

@@ -99,18 +99,22 @@ def test_predict_names_the_features_a_file_lacks_and_sends_them_as_missing(serve
     assert len(re.findall(r"^\s+\d+\s+[01]\s", done.stdout, re.M)) == 3 and "--limit 0" not in done.stdout
 
 
-def test_predict_names_the_categories_the_model_never_saw(server, tmp_path):
-    """A payment type the schema does not list and an hour code past 0..23: answered (read as unknown
-    categories), and named. pandas' index column, which `score` passes through, is not sent."""
+def test_predict_names_the_categories_the_model_never_saw_and_the_gaps_the_schema_forbids(server, tmp_path):
+    """A payment type the schema does not list, an hour code past 0..23 and fares left empty (the
+    schema requires one in every row): answered (unknown categories, filled-in fares), and named.
+    pandas' index column, which `score` passes through, is not sent."""
     frame = pd.read_csv(TAXI_CSV, dtype=str, keep_default_na=False).head(4)
     frame.loc[0, "payment_type"] = "Bitcoin"
     frame.loc[1:2, "trip_start_hour"] = "30"
+    frame.loc[2:3, "fare"] = ""
     frame.to_csv(tmp_path / "new.csv")  # with the index, an unnamed first column
     done = _predict(str(tmp_path / "new.csv"), "--server", server.rest_url)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "note: '': not among the model's features, not sent" in done.stdout
     assert "warning: categories the schema does not list, among 4 rows: payment_type in 1 ('Bitcoin'); " \
            "trip_start_hour in 2 ('30'). The model most likely never saw them" in done.stdout, done.stdout
+    assert "warning: values missing, among 4 rows: " in done.stdout and \
+        "fare in 2 (the schema requires a value in 100% of rows)" in done.stdout, done.stdout
     assert len(re.findall(r"^\s+\d+\s+[01]\s", done.stdout, re.M)) == 4
 
 

@@ -150,16 +150,21 @@ def test_the_command_refuses_what_it_cannot_score_in_one_line(version_dir, tmp_p
 
 
 @pytest.mark.parametrize("profile", ["local", "local-multiprocess"])
-def test_values_outside_the_schemas_range_and_unseen_categories_are_counted_and_said(
+def test_values_outside_the_schemas_range_unseen_categories_and_gaps_are_counted_and_said(
         version_dir, tmp_path, profile, capsys):
-    """Miles sent as metres (x1000) and payment types the schema does not list: the model answers
-    anyway; rows past the schema's range and unseen categories are counted over every worker, the
-    categories named, and `score` says so."""
+    """Miles sent as metres (x1000), payment types the schema does not list, and miles left empty in
+    some rows (the schema requires them in every row): the model answers anyway; rows past the
+    schema's range, unseen categories and gaps are counted over every worker, the categories named,
+    and `score` says so."""
     header, *rows = _rows(TAXI_CSV)
     rows = rows[:3000]
     miles, payment = header.index("trip_miles"), header.index("payment_type")
     for row in rows[::3]:
         row[miles] = str(float(row[miles]) * 1000) if row[miles] else row[miles]
+    for row in rows[1::10]:
+        row[miles] = ""
+    gaps = {name: sum(1 for row in rows if not row[header.index(name)]) for name in ("trip_miles", "payment_type")}
+    assert gaps["trip_miles"] >= 300
     for row in rows[::7]:
         row[payment] = "Bitcoin"
     rows[1][payment] = "cash"  # lower case: not the schema's 'Cash'
@@ -175,6 +180,7 @@ def test_values_outside_the_schemas_range_and_unseen_categories_are_counted_and_
     assert scored.outside_range == {"trip_miles": expected}
     assert scored.unseen.counts == {"payment_type": len(rows[::7]) + 1}
     assert sorted(scored.unseen.values["payment_type"]) == ["Bitcoin", "cash"]
+    assert scored.missing == {name: n for name, n in gaps.items() if n}
     if profile == "local":  # the command's warning, once
         serving_dir = os.path.dirname(os.path.dirname(version_dir))
         taxi = os.path.abspath("datasets/taxi")  # not the default spelling: named in the advice
@@ -186,6 +192,8 @@ def test_values_outside_the_schemas_range_and_unseen_categories_are_counted_and_
         assert f"`tfxpipe validate {path} --dataset {taxi}" in out, out
         assert f"warning: categories the schema does not list, among 3,000 rows: payment_type in " \
                f"{len(rows[::7]) + 1:,} ('Bitcoin', 'cash')" in out, out
+        assert f"warning: values missing, among 3,000 rows: trip_miles in {gaps['trip_miles']:,} (the schema " \
+               f"requires a value in 100% of rows)" in out, out
 
 
 

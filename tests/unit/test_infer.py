@@ -938,3 +938,24 @@ def test_ragged_rows_are_refused_with_their_line_numbers(tmp_path, penguins):
         infer.infer(str(path), "species")
     assert str(refused.value) == ("penguins.csv: rows with a different number of fields than the header "
                                   f"(1 row differs: line 51); expected {len(frame.columns)} fields per row: fix the file")
+
+
+def test_numbers_written_for_no_value_are_named_for_review_and_real_extremes_are_not(tmp_path):
+    """palmerpenguins with its missing body masses written 9999 and bill lengths -999, as database
+    exports write them: init names both codes and the `--missing-value` that reads them as gaps;
+    drafted again so, the codes are gone. The penguins as published get no such check."""
+    palmerpenguins = pytest.importorskip("palmerpenguins")
+    frame = palmerpenguins.load_penguins()
+    assert not any("no value" in line for line in infer.infer(_csv(tmp_path, frame, "p.csv"), "species").checks)
+    gaps = frame["body_mass_g"].isna()
+    frame["body_mass_g"] = frame["body_mass_g"].fillna(9999).astype(int)
+    frame["bill_length_mm"] = frame["bill_length_mm"].fillna(-999)
+    path = _csv(tmp_path, frame, "coded.csv")
+    coded = infer.infer(path, "species")
+    checks_ = coded.checks
+    assert f"body_mass_g: 9999 in {gaps.sum()} row(s), far from its other values (2700 to 6300): a code for " \
+           "\"no value\"? If so, draft again with `--missing-value 9999`" in "\n".join(checks_), checks_
+    assert any(line.startswith("bill_length_mm: -999.0 in 2 row(s)") for line in checks_), checks_
+    again = infer.infer(path, "species", missing=["9999", "-999.0"])
+    assert not any("no value" in line for line in again.checks), again.checks
+    assert _feature(again, "body_mass_g").int_domain.max < _feature(coded, "body_mass_g").int_domain.max
