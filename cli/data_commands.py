@@ -113,13 +113,14 @@ def schema_diff(args: argparse.Namespace) -> int:
     import tensorflow_data_validation as tfdv
 
     from models import dataset as ds
-    from schema import (cell_lines, csv_files, csv_statistics, declaration_fit, distances,
+    from schema import (cell_lines, checks, csv_files, csv_statistics, declaration_fit, distances,
                         maintain, report, schema_text)
 
     dataset = options.dataset(args)
     schema_file = args.schema or dataset.schema_file
     curated = tfdv.load_schema_text(schema_file)
-    folder, _ = csv_files.latest_and_previous(args.path)
+    folder, previous = csv_files.latest_and_previous(args.path, accepted_spans(args, dataset.name, args.path))
+    previous = previous or _declared_data(dataset, folder, lambda root: accepted_spans(args, dataset.name, root))
     unreadable = [finding for finding in csv_files.check_against_schema(
                       folder, curated, dataset.name, dataset.read_columns())
                   if finding.problem != csv_files.UNEXPECTED_COLUMN]  # a new column is proposed below
@@ -127,9 +128,9 @@ def schema_diff(args: argparse.Namespace) -> int:
         print(report.render_text(unreadable, f"{folder} cannot be accepted by changing the schema",
                                  next_steps=report.FILE_NEXT_STEPS))
         return 1
-    proposal = maintain.propose(curated, csv_statistics.statistics_of_csv(
-        folder, dataset.missing_values,
-        distances.stats_options(curated, num_rank_histogram_buckets=maintain.EVERY_VALUE)))
+    compared = distances.stats_options(curated, num_rank_histogram_buckets=maintain.EVERY_VALUE)
+    statistics = csv_statistics.statistics_of_csv(folder, dataset.missing_values, compared)
+    proposal = maintain.propose(curated, statistics)
     if proposal.changes:
         print(f"To accept {folder}, the curated schema would change:")
         print("\n".join(f"- {change}" for change in proposal.changes))
@@ -138,8 +139,15 @@ def schema_diff(args: argparse.Namespace) -> int:
         print(report.render_text(refused, f"Even so, {folder}" if proposal.changes else folder,
                                  next_steps=REFUSED_NEXT_STEPS))
         return 1
+    drift = previous and [finding for finding in checks.check_statistics(
+        statistics, proposal.schema, csv_statistics.statistics_of_csv(previous, dataset.missing_values, compared))
+        if checks.is_drift(finding)]
+    if drift:  # a unit change: its range widened, a run stops on drift all the same
+        print(report.render_text(drift, f"{'Even so, a' if proposal.changes else 'A'} run of {folder} stops on "
+                                 f"drift vs {previous}", next_steps=report.DRIFT_NEXT_STEPS))
     if not proposal.changes:
-        print(f"{folder} fits the curated schema {schema_file}: nothing to change.")
+        print(f"{folder} fits the curated schema {schema_file}" + (
+            ": no change of its values or ranges accepts the drift." if drift else ": nothing to change."))
         return 0
     unfit = declaration_fit.mismatches(dataset, proposal.schema)
     if unfit:  # a new label value is a new class: the declaration must say so too
@@ -177,6 +185,8 @@ def add_parsers(subparsers) -> None:
     options.add_dataset_option(diff)
     diff.add_argument("--schema", help="curated schema (default: the dataset's schema.pbtxt)")
     diff.add_argument("--write", action="store_true", help="update the schema file")
+    diff.add_argument("--work-dir", default=options.DEFAULTS.work_dir,
+                      help="whose runs tell the spans the gate accepted, drift's reference (default: %(default)s)")
     diff.set_defaults(handler=schema_diff)
 
 

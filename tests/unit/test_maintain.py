@@ -136,3 +136,22 @@ def test_schema_diff_refuses_to_write_what_the_data_must_fix(tmp_path, capsys):
     assert "- fare: Unexpected data type. 1 cell(s) are not numbers" in out, out
     assert "line 13: 'twelve'" in out and "Nothing was written" in out
     assert (folder / "schema.pbtxt").read_text() == before
+
+
+def test_schema_diff_says_when_a_widened_range_still_leaves_a_run_stopped_by_drift(tmp_path, capsys):
+    """Fares sent in cents (x100) in 5,000 rows of the taxi sample: `--write` widens the fare's range as
+    asked, and says that drift against the dataset's own data would stop the run all the same, with
+    what to do about drift (schema-diff changes no threshold)."""
+    rows = taxi_rows(5000)
+    fare = rows[0].index("fare")
+    for row in rows[1:]:
+        row[fare] = str(round(float(row[fare]) * 100, 2)) if row[fare] else row[fare]
+    folder, data = _taxi_folder(tmp_path, rows)
+
+    assert cli.main(["schema-diff", data, "--dataset", str(folder), "--write",
+                     "--work-dir", str(tmp_path / "work")]) == 0
+    out = capsys.readouterr().out
+    assert "'fare' range widens from" in out, out
+    assert f"Even so, a run of {data} stops on drift vs " in out, out
+    assert "- fare: High approximate Jensen-Shannon divergence between current and previous" in out
+    assert "raise the column's drift threshold" in out and f"Updated {folder / 'schema.pbtxt'}." in out
