@@ -19,9 +19,8 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_transform as tft
 import tf_keras as keras
-from tfx.components.trainer.fn_args_utils import DataAccessor, FnArgs
+from tfx.components.trainer.fn_args_utils import FnArgs
 from tensorflow.python.autograph.core import config as _autograph_config
-from tfx_bsl.public import tfxio
 
 from models import families, signatures, tuning
 from models.dataset import LABEL_KEY, Dataset, Task
@@ -33,27 +32,42 @@ if not any(rule.matches("tf_keras") for rule in _autograph_config.CONVERSION_RUL
     ) + _autograph_config.CONVERSION_RULES
 
 # Training runs as this many epochs of train_steps / CHECKPOINTS steps, each followed by a pass over
-# the eval split: training stops when that loss has not improved for PATIENCE passes, and the best
-# weights are kept. Without it, small datasets (a few hundred rows) are overfit long before the
-# declared steps are done and score worse than the naive baseline.
+# the held-out part of the train split: training stops when that loss has not improved for PATIENCE
+# passes, and the best weights are kept. Without it, small datasets (a few hundred rows) are overfit
+# long before the declared steps are done and score worse than the naive baseline.
 CHECKPOINTS = 10
 PATIENCE = 3
+# Every HOLDOUT-th example of the train split (by its place in Transform's output) is held out of
+# fitting: early stopping and the Tuner's objective are measured on it, never on the eval split.
+# The Evaluator blesses on the eval split, and weights or hyperparameters picked by their score on
+# it would score better there than on new data (picked, among several, for that very sample).
+HOLDOUT = 10
+SHUFFLE_BUFFER = 10_000  # examples (tfxio's default, which this replaces)
 # Batches read to adapt the regression head to the label's mean and spread.
 LABEL_SCALE_BATCHES = 200
+FITTED, HELD_OUT = "fitted", "held_out"
 
 
-def make_dataset(
-    file_pattern: List[str],
-    data_accessor: DataAccessor,
-    tf_transform_output: tft.TFTransformOutput,
-    batch_size: int,
-) -> tf.data.Dataset:
-    """Endless batches of (transformed features, label) read from Transform's output."""
-    return data_accessor.tf_dataset_factory(
-        file_pattern,
-        tfxio.TensorFlowDatasetOptions(batch_size=batch_size, label_key=LABEL_KEY),
-        tf_transform_output.transformed_metadata.schema,
-    ).repeat()
+def make_dataset(file_patterns: List[str], tf_transform_output: tft.TFTransformOutput, batch_size: int,
+                 part: str) -> tf.data.Dataset:
+    """Endless batches of (transformed features, label) of Transform's output of the train split:
+    its FITTED part, shuffled, or its HELD_OUT one. Records are read in file order and counted so
+    that the parts never share an example, whatever the epoch; tfxio's dataset factory, which TFX's
+    examples use, hands out parsed batches, too late to tell examples apart."""
+    files = tf.data.Dataset.list_files(file_patterns, shuffle=False)
+    records = tf.data.TFRecordDataset(files, compression_type="GZIP").enumerate()
+    held = part == HELD_OUT
+    records = records.filter(lambda i, _: tf.equal(i % HOLDOUT, 0) if held else tf.not_equal(i % HOLDOUT, 0))
+    records = records.map(lambda _, record: record)
+    if not held:
+        records = records.shuffle(SHUFFLE_BUFFER, seed=tuning.SEED)
+    spec = tf_transform_output.transformed_feature_spec()
+
+    def parsed(batch):
+        features = tf.io.parse_example(batch, spec)
+        return features, features.pop(LABEL_KEY)
+    return records.repeat().batch(batch_size).map(parsed, num_parallel_calls=tf.data.AUTOTUNE) \
+        .prefetch(tf.data.AUTOTUNE)
 
 
 def label_scale(train: tf.data.Dataset) -> keras.layers.Layer:
@@ -65,18 +79,18 @@ def label_scale(train: tf.data.Dataset) -> keras.layers.Layer:
 
 def datasets(fn_args: FnArgs, dataset: Dataset, batch_size: int
              ) -> Tuple[tf.data.Dataset, tf.data.Dataset, Optional[keras.layers.Layer]]:
-    """Training and eval batches, and the label scale for a regression head (else None)."""
+    """Fitting and held-out batches of the train split, and the label scale for a regression head
+    (else None). The eval split is the Evaluator's alone."""
     tf_transform_output = tft.TFTransformOutput(fn_args.transform_graph_path)
-    train = make_dataset(fn_args.train_files, fn_args.data_accessor, tf_transform_output, batch_size)
-    evaluation = make_dataset(fn_args.eval_files, fn_args.data_accessor, tf_transform_output,
-                              batch_size)
-    scale = label_scale(train) if dataset.task is Task.REGRESSION else None
-    return train, evaluation, scale
+    fitted = make_dataset(fn_args.train_files, tf_transform_output, batch_size, FITTED)
+    held_out = make_dataset(fn_args.train_files, tf_transform_output, batch_size, HELD_OUT)
+    scale = label_scale(fitted) if dataset.task is Task.REGRESSION else None
+    return fitted, held_out, scale
 
 
 def fit_schedule(train_steps: int, eval_steps: int) -> Dict[str, Any]:
     """`fit` arguments shared by the Trainer and the Tuner's trials: CHECKPOINTS epochs, early
-    stopping on the eval loss, best weights kept."""
+    stopping on the held-out loss, best weights kept."""
     steps_per_epoch = max(1, math.ceil(train_steps / CHECKPOINTS))
     return {
         "steps_per_epoch": steps_per_epoch,
@@ -96,9 +110,9 @@ def train(fn_args: FnArgs, dataset: Dataset, family: str, hparams: Mapping[str, 
     the trial that wins the search is the model the Trainer rebuilds. Returns it and its history."""
     hparams = {**DEFAULT_HYPERPARAMETERS, **hparams}
     keras.utils.set_random_seed(tuning.SEED)
-    train_data, evaluation, scale = datasets(fn_args, dataset, hparams["batch_size"])
+    fitted, held_out, scale = datasets(fn_args, dataset, hparams["batch_size"])
     model = families.build(family, dataset, hparams, scale)
-    history = model.fit(train_data, validation_data=evaluation, verbose=0,
+    history = model.fit(fitted, validation_data=held_out, verbose=0,
                         **fit_schedule(fn_args.train_steps, fn_args.eval_steps))
     return model, history.history
 

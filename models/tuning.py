@@ -10,9 +10,9 @@ dataset declaration's `tuning:` section overrides any range: a list is a set of 
       hidden_layers: [1, 2]
 
 The first trial is always the hand-set defaults (`DEFAULT_HYPERPARAMETERS`), so a search can only
-match or beat them on the objective (the task's main metric on the eval split); the rest are random
-(KerasTuner's RandomSearch oracle; Hyperband's brackets need far more trials than a pipeline run
-affords). Trials stop at `trials`, or after the trial running when `minutes` have passed.
+match or beat them on the objective: the task's main metric on the held-out part of the train split
+(`models/model.py`), the eval split being left to the Evaluator. The rest are random (KerasTuner's
+RandomSearch oracle; Hyperband's brackets need far more trials than a pipeline run affords). Trials stop at `trials`, or after the trial running when `minutes` have passed.
 """
 import time
 from typing import Any, Callable, Dict, List, Mapping, Optional

@@ -108,3 +108,43 @@ def test_unmet_threshold_blesses_nothing_and_serving_is_untouched(
     assert unreachable_threshold_run.serving_snapshot == unchanged_rerun.serving_snapshot
     assert "Blessed: NO" in unreachable_threshold_run.stdout
     assert re.search(r"Nothing pushed; the serving directory \S+ is unchanged", unreachable_threshold_run.stdout)
+
+
+def test_early_stopping_holds_out_a_tenth_of_the_train_split_and_never_reads_the_eval_split(workspace, cold_run):
+    """The Trainer's held-out examples (early stopping, the Tuner's objective) are every tenth of
+    Transform's train split, never fitted, and none of the eval split on which the Evaluator
+    blesses: picked by their score on that split, weights would score better there than on new data."""
+    import glob  # pylint: disable=import-outside-toplevel
+
+    import tensorflow_transform as tft  # pylint: disable=import-outside-toplevel
+
+    from models import model  # pylint: disable=import-outside-toplevel
+
+    transform = os.path.join(workspace.work_dir, "pipelines", TAXI.name, "Transform")
+    graph = glob.glob(os.path.join(transform, "transform_graph", "*"))
+    split = {name: glob.glob(os.path.join(transform, "transformed_examples", "*", f"Split-{name}", "*"))
+             for name in ("train", "eval")}
+    assert len(graph) == 1 and split["train"] and split["eval"], (graph, split)
+    output = tft.TFTransformOutput(graph[0])
+    records = {name: [r.numpy() for r in tf.data.TFRecordDataset(files, compression_type="GZIP")]
+               for name, files in split.items()}
+    count = len(records["train"])
+
+    def as_row(features, label) -> tuple:
+        values = {**features, "label": label}
+        return tuple(sorted((k, float(np.ravel(np.asarray(v))[0])) for k, v in values.items()))
+
+    def rows(part: str, limit: int) -> list:
+        batches = model.make_dataset(split["train"], output, 64, part).unbatch().take(limit)
+        return [as_row(features, label) for features, label in batches]
+
+    def parsed(records_) -> list:
+        found = []
+        for record in records_:
+            features = tf.io.parse_single_example(record, output.transformed_feature_spec())
+            found.append(as_row(features, features.pop(model.LABEL_KEY)))
+        return found
+    held_out = rows(model.HELD_OUT, len(records["train"][::model.HOLDOUT]))
+    fitted = rows(model.FITTED, count - len(held_out))
+    assert held_out == parsed(records["train"][::model.HOLDOUT])  # in file order, every tenth
+    assert sorted(fitted) == sorted(parsed([r for i, r in enumerate(records["train"]) if i % model.HOLDOUT]))
