@@ -31,7 +31,8 @@ ID_SPREAD = 2
 ID_WORDS = frozenset({"id", "pid", "uid", "uuid", "guid", "key", "identifier", "seqn"})  # seqn: NHANES' respondent
 NAME_WORDS = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")  # user_id, customerId, PID, HTTPStatus
 DATE_SHARE = 0.8  # share of a string column's values that must look like dates
-# Integer codes (hours, months, ratings, grades): at most 32 distinct values in [0, 1000], the least 0
+# Integer codes (hours, months, ratings, grades): at most 32 distinct values (MAX_PLAIN_CODES unless
+# named as a calendar part) in [0, 1000], the least 0
 # or 1 (codes count from there), that fill at least half of 0..their largest (the model gives each of
 # 0..max an id of its own). Fewer values spread wider, or starting past 1, are a quantity seen in a
 # small sample (ages 15..87 in 63 rows: 30 values; wheelbases 90..119 in inches; two-digit years
@@ -47,6 +48,13 @@ MAX_CODES, MAX_CODE, CODE_FILL, FIRST_CODES = 32, 1000, 0.5, (0, 1)
 # levels, kept as codes. A count of larger mean (visits 0..22 around 10) spreads like codes and
 # stays one: `dataset.yaml` says so, and `numeric` changes it.
 COUNT_TAIL, COUNT_MIN_VALUES = 0.1, 4
+# Codes of more than MAX_PLAIN_CODES values are calendar parts, named so (hour, month, day, weekday,
+# week, quarter: a whole word of the name). Otherwise 13 to 32 integers from 0 or 1 are more often
+# a quantity (years in the majors 1..24, errors 0..32, an advertising budget 0..29, years of school
+# 0..18), whose next span may hold a larger one: as a code, the gate would refuse it.
+MAX_PLAIN_CODES = 12
+CALENDAR_WORDS = frozenset({"hour", "hr", "month", "mnth", "mon", "day", "dom", "weekday", "wday", "dow",
+                            "dayofweek", "week", "wk", "quarter", "qtr"})
 MAX_VOCAB, HASH_BUCKETS = 1000, 100
 # Integer numbers with at most this many distinct values (counts, years, ratings) are compared by
 # their values' shares, not by quantile histograms: with a tenth of the rows per bucket, bucket
@@ -125,6 +133,11 @@ def _is_date(cells: Counter) -> bool:
 def is_identifier_name(column: str) -> bool:
     """Whether a word of the column's name (ID_WORDS) says it identifies the row."""
     return any(word.lower() in ID_WORDS for word in NAME_WORDS.findall(column))
+
+
+def is_calendar_name(column: str) -> bool:
+    """Whether a word of the column's name (CALENDAR_WORDS) says it is a part of a date."""
+    return any(word.lower() in CALENDAR_WORDS for word in NAME_WORDS.findall(column))
 
 
 def time_unit(stat: Stats) -> Optional[str]:
@@ -253,8 +266,8 @@ def feature_decision(column: str, stat: Optional[Stats], cells: Counter, rows: i
     if kind == INT:
         low, high = int(stat.num_stats.min), int(stat.num_stats.max)
         counts = ""
-        if distinct <= MAX_CODES and low in FIRST_CODES and high <= MAX_CODE and \
-                distinct >= CODE_FILL * (high + 1):
+        most = MAX_CODES if is_calendar_name(column) else MAX_PLAIN_CODES
+        if distinct <= most and low in FIRST_CODES and high <= MAX_CODE and distinct >= CODE_FILL * (high + 1):
             tail = upper_half_share(cells, low, high)
             if distinct < COUNT_MIN_VALUES or tail >= COUNT_TAIL:
                 return ({"kind": "categorical_int", "max_value": high},

@@ -14,6 +14,7 @@ from benchmarks import public_datasets
 from models import dataset as ds
 from schema import calibration, cell_counts, checks, columns, csv_files, csv_statistics, distances, infer, \
     label_copies, written_numbers
+from tests.conftest import TAXI_CSV
 
 ROWS = 600
 
@@ -242,6 +243,18 @@ def test_counts_that_fall_off_towards_their_largest_are_numbers_and_a_larger_cou
     later.loc[later.index[:3], "hour"] = 24
     statistics = csv_statistics.statistics_of_csv(_csv(tmp_path, later, "later.csv"), [""])
     assert {f.feature for f in checks.check_statistics(statistics, draft.schema)} == {"hour"}
+
+
+def test_more_than_twelve_codes_are_a_calendar_part_named_so_else_a_quantity(tmp_path):
+    """The taxi sample's start hours (0..23) are codes under their own name; the same cells under a
+    name that says no calendar part are a quantity (years in the majors, errors, a budget: a later
+    span may hold a larger one). Months (12 values) are codes whatever their name."""
+    frame = pd.read_csv(TAXI_CSV, usecols=["trip_start_hour", "trip_start_month", "payment_type"]).head(3000)
+    frame["slot"], frame["period"] = frame["trip_start_hour"], frame["trip_start_month"]
+    features = infer.infer(_csv(tmp_path, frame, "taxi.csv"), "payment_type").declaration["features"]
+    assert features["trip_start_hour"] == {"kind": "categorical_int", "max_value": 23}
+    assert features["slot"] == {"kind": "numeric"}
+    assert features["trip_start_month"] == features["period"] == {"kind": "categorical_int", "max_value": 12}
 
 
 def test_a_number_of_few_values_keeps_its_quantiles_where_too_few_rows_would_leave_its_shares_unsettled(tmp_path):
