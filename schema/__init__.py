@@ -7,3 +7,12 @@ WINDOW_ROWS = 1000  # the serving window (requests) drift and skew thresholds ar
 # (the eval split is a random fifth of the same span), so a span's drift is measured on this share.
 TRAIN_BUCKETS, EVAL_BUCKETS = 4, 1
 TRAIN_SHARE = TRAIN_BUCKETS / (TRAIN_BUCKETS + EVAL_BUCKETS)
+# A column of calendar years (`year`, `YearBuilt`) moves by design: each new span may bring later
+# years, so it has no drift or skew check, and its range is these years (a two-digit year or another
+# unit fails the gate). `init` drafts it so, and `calibrate` leaves it so.
+CALENDAR_YEARS = (1900, 2100)
+
+
+def is_calendar_year(feature) -> bool:
+    """Whether a schema feature is kept in CALENDAR_YEARS: a column of years."""
+    return feature.HasField("int_domain") and (feature.int_domain.min, feature.int_domain.max) == CALENDAR_YEARS

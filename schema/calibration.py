@@ -219,12 +219,15 @@ def mark_codes(schema: schema_pb2.Schema, codes: Sequence[str]) -> schema_pb2.Sc
 
 
 def apply(schema: schema_pb2.Schema, calibration: Calibration) -> schema_pb2.Schema:
-    """A copy of `schema` with calibrated drift/skew comparators on the calibrated features and
-    presence minimums on optional columns."""
+    """A copy of `schema` with calibrated drift/skew comparators on the calibrated features (none on
+    calendar years) and presence minimums on optional columns."""
     result = schema_pb2.Schema()
     result.CopyFrom(schema)
     for feature in result.feature:
-        if feature.name in calibration.noise:
+        if schema_package.is_calendar_year(feature):  # moves by design
+            feature.ClearField("drift_comparator")
+            feature.ClearField("skew_comparator")
+        elif feature.name in calibration.noise:
             for field, threshold in (("drift_comparator", calibration.drift(feature.name)),
                                      ("skew_comparator", calibration.skew(feature.name))):
                 if threshold is not None:

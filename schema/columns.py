@@ -55,6 +55,7 @@ COUNT_TAIL, COUNT_MIN_VALUES = 0.1, 4
 MAX_PLAIN_CODES = 12
 CALENDAR_WORDS = frozenset({"hour", "hr", "month", "mnth", "mon", "day", "dom", "weekday", "wday", "dow",
                             "dayofweek", "week", "wk", "quarter", "qtr"})
+YEAR_WORDS = frozenset({"year", "yr", "yyyy"})
 MAX_VOCAB, HASH_BUCKETS = 1000, 100
 # Integer numbers with at most this many distinct values (counts, years, ratings) are compared by
 # their values' shares, not by quantile histograms: with a tenth of the rows per bucket, bucket
@@ -133,6 +134,14 @@ def _is_date(cells: Counter) -> bool:
 def is_identifier_name(column: str) -> bool:
     """Whether a word of the column's name (ID_WORDS) says it identifies the row."""
     return any(word.lower() in ID_WORDS for word in NAME_WORDS.findall(column))
+
+
+def is_year(column: str, stat: Stats) -> bool:
+    """Whether a column of integers is calendar years: named so (a whole word of its name: `year`,
+    `yr`), its values within schema.CALENDAR_YEARS."""
+    low, high = schema_package.CALENDAR_YEARS
+    return stat.type == INT and any(word.lower() in YEAR_WORDS for word in NAME_WORDS.findall(column)) and \
+        low <= stat.num_stats.min and stat.num_stats.max <= high
 
 
 def is_calendar_name(column: str) -> bool:
@@ -265,6 +274,11 @@ def feature_decision(column: str, stat: Optional[Stats], cells: Counter, rows: i
         return {"kind": "numeric"}, f"numeric (float values from {low:g} to {high:g}{gaps})", distinct
     if kind == INT:
         low, high = int(stat.num_stats.min), int(stat.num_stats.max)
+        if is_year(column, stat):
+            first, last = schema_package.CALENDAR_YEARS
+            return ({"kind": "numeric"},
+                    f"numeric (years {low} to {high}{gaps}; kept in {first}..{last}, no drift or skew check: "
+                    "a new span may bring later years)", distinct)
         counts = ""
         most = MAX_CODES if is_calendar_name(column) else MAX_PLAIN_CODES
         if distinct <= most and low in FIRST_CODES and high <= MAX_CODE and distinct >= CODE_FILL * (high + 1):

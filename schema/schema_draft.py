@@ -12,7 +12,7 @@ import tensorflow_data_validation as tfdv
 from tensorflow_metadata.proto.v0 import schema_pb2
 
 import schema as schema_package
-from schema.columns import EPOCH, MAX_VOCAB, TIME_UNITS, time_unit
+from schema.columns import EPOCH, MAX_VOCAB, TIME_UNITS, is_year, time_unit
 from schema.distances import is_categorical
 
 DOMAIN_MASS = 0.9  # new categories tolerated up to 10 % of a column's values
@@ -78,6 +78,8 @@ def curated_schema(statistics, label: str, classes: List[str], features: Dict[st
             feature.ClearField("domain_info")
             if feature.name in few_values and feature.type == schema_pb2.INT:
                 feature.int_domain.is_categorical = True
+        if feature.name in features and is_year(feature.name, by_name[feature.name]):
+            feature.int_domain.min, feature.int_domain.max = schema_package.CALENDAR_YEARS
         unit = feature.name != label and time_unit(by_name[feature.name])
         if unit:
             feature.int_domain.min, feature.int_domain.max = (t * TIME_UNITS[unit] for t in EPOCH)

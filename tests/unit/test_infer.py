@@ -218,13 +218,39 @@ def test_integers_that_fill_a_range_far_from_zero_are_a_quantity_not_codes(tmp_p
     palmerpenguins = pytest.importorskip("palmerpenguins")
     frame = palmerpenguins.load_penguins()
     gentoo = frame[frame["species"] == "Gentoo"].dropna().astype({"flipper_length_mm": int, "body_mass_g": int})
-    draft = infer.infer(_csv(tmp_path, gentoo.drop(columns=["species", "island"]), "gentoo.csv"), "sex")
+    gentoo = gentoo.drop(columns=["species", "island"]).rename(columns={"year": "cohort"})  # not named a year
+    draft = infer.infer(_csv(tmp_path, gentoo, "gentoo.csv"), "sex")
     assert draft.declaration["features"]["flipper_length_mm"] == {"kind": "numeric"}
     assert _decision(draft, "flipper_length_mm") == "flipper_length_mm: numeric (integers, 25 distinct from 203 to 231)"
-    assert draft.declaration["features"]["year"] == {"kind": "numeric"}  # 2007..2009: past any code
-    assert distances.is_categorical(_feature(draft, "year")) and not distances.is_categorical(
-        _feature(draft, "flipper_length_mm"))  # 3 years compared by their shares, 25 lengths by quantiles
-    assert _decision(draft, "year").endswith("3 distinct from 2007 to 2009; drift compared by each value's share)")
+    assert draft.declaration["features"]["cohort"] == {"kind": "numeric"}  # 2007..2009: past any code
+    assert distances.is_categorical(_feature(draft, "cohort")) and not distances.is_categorical(
+        _feature(draft, "flipper_length_mm"))  # 3 values compared by their shares, 25 lengths by quantiles
+    assert _decision(draft, "cohort").endswith("3 distinct from 2007 to 2009; drift compared by each value's share)")
+
+
+def test_calendar_years_have_no_drift_check_and_keep_to_calendar_years(tmp_path):
+    """Penguins observed 2007..2009: a later span of 2010 alone is no drift (each span may bring
+    later years), but years written with two digits are out of range; `calibrate` adds no check."""
+    palmerpenguins = pytest.importorskip("palmerpenguins")
+    frame = palmerpenguins.load_penguins()
+    draft = infer.infer(_csv(tmp_path, frame, "penguins.csv"), "species")
+    year = _feature(draft, "year")
+    assert _decision(draft, "year").startswith("year: numeric (years 2007 to 2009; kept in 1900..2100, no drift")
+    assert (year.int_domain.min, year.int_domain.max) == (1900, 2100)
+    assert not year.HasField("drift_comparator") and not year.HasField("skew_comparator")
+    before = csv_statistics.statistics_of_csv(_csv(tmp_path, frame, "before.csv"), ["", "NA"],
+                                              distances.stats_options(draft.schema))
+
+    def problems(years) -> set:
+        later = frame.assign(year=years)
+        statistics = csv_statistics.statistics_of_csv(_csv(tmp_path, later, "later.csv"), ["", "NA"],
+                                                      distances.stats_options(draft.schema))
+        return {(f.feature, f.problem) for f in checks.check_statistics(statistics, draft.schema, before)}
+    assert problems(2010) == set()
+    assert problems(frame["year"] - 2000) == {("year", checks.OUT_OF_RANGE)}
+    measured = calibration.calibrate(lambda options: before, draft.schema, ["year"], "penguins", pairs=2)
+    assert not calibration.apply(draft.schema, measured).feature[
+        [f.name for f in draft.schema.feature].index("year")].HasField("drift_comparator")
 
 
 def test_counts_that_fall_off_towards_their_largest_are_numbers_and_a_larger_count_later_passes(tmp_path):
@@ -258,15 +284,15 @@ def test_more_than_twelve_codes_are_a_calendar_part_named_so_else_a_quantity(tmp
 
 
 def test_a_number_of_few_values_keeps_its_quantiles_where_too_few_rows_would_leave_its_shares_unsettled(tmp_path):
-    """60 penguins: a span's train split holds 24 rows, 8 per year, under the 10 per value that value
-    shares need to settle (with fewer, their noise can reach JSD's top and leave no check at all):
-    the year keeps its quantiles, and its check."""
+    """60 penguins: a span's train split holds 24 rows, 8 per cohort (their year, under another
+    name), under the 10 per value that value shares need to settle (with fewer, their noise can reach
+    JSD's top and leave no check at all): the cohort keeps its quantiles, and its check."""
     palmerpenguins = pytest.importorskip("palmerpenguins")
-    few = palmerpenguins.load_penguins().sample(60, random_state=0)
+    few = palmerpenguins.load_penguins().sample(60, random_state=0).rename(columns={"year": "cohort"})
     draft = infer.infer(_csv(tmp_path, few, "few.csv"), "species")
-    year = _feature(draft, "year")
-    assert not distances.is_categorical(year) and year.HasField("drift_comparator")
-    assert _decision(draft, "year").endswith("3 distinct from 2007 to 2009)")
+    cohort = _feature(draft, "cohort")
+    assert not distances.is_categorical(cohort) and cohort.HasField("drift_comparator")
+    assert _decision(draft, "cohort").endswith("3 distinct from 2007 to 2009)")
 
 
 def test_floats_are_numeric_within_their_range_widened_by_its_width(crafted):
