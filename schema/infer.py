@@ -205,6 +205,13 @@ def infer(path: str, label: str, task: str = "auto", name: Optional[str] = None,
     started = time.monotonic()
     copies = label_copies.label_copies(path, label, task, features, missing_values, rows)
     progress(_timed("features checked for label copies", started))
+    exact = [c for c in copies if c.exact] if len(features) > len([c for c in copies if c.exact]) else []
+    for copy in exact:  # features and excluded are the declaration's own
+        del features[copy.column]
+        excluded[copy.column] = label_copies.exclusion_reason(copy)
+        decisions[:] = [f"{copy.column}: excluded, {excluded[copy.column]}" if line.startswith(f"{copy.column}: ")
+                        else line for line in decisions]
+    copies = [c for c in copies if c not in exact]
     categories = [c for c, spec in features.items() if spec["kind"] in ("categorical_string", "categorical_int")]
     numbers = [c for c, spec in features.items() if spec["kind"] == "numeric"] + ([] if classes else [label])
     curated = schema_draft.curated_schema(

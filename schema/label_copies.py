@@ -33,6 +33,9 @@ TREE_DEPTH = 4  # at most 16 intervals of a number: a rule, not a lookup of its 
 # the recorded week of an arrest, 52 for none, copies the arrest but for 4 rows in 432)
 COPY_ACCURACY, COPY_ERROR_SHARE = 0.97, 0.15
 COPY_RANK_CORRELATION, COPY_R2 = 0.99, 0.98  # numeric label: a number's |Spearman|, a category's R²
+# A number in the label's own order throughout (its logarithm, another unit) is the label: `init`
+# excludes it rather than ask, since no request can carry it that would not make the model needless
+EXACT_RANK_CORRELATION = 0.9995
 NUMBER_KINDS = ("numeric",)  # integer codes are categories: their order means nothing
 MISSING = "(missing)"
 
@@ -41,6 +44,13 @@ MISSING = "(missing)"
 class Copy:
     column: str
     score: str  # how well it predicts the label alone, e.g. "accuracy 1.00 on held-out rows"
+    exact: bool = False  # the label in another unit or scale: excluded, not only named
+
+
+def exclusion_reason(copy: Copy) -> str:
+    """Why `init` excludes an exact copy of the label."""
+    return (f"the label in another unit or scale ({copy.score}): known only with it; move it back to "
+            "`features` if requests carry it")
 
 
 def check_line(copies: Sequence[Copy]) -> str:
@@ -80,9 +90,10 @@ def _by_value(x_fit: pd.Series, y_fit: pd.Series, x_test: pd.Series, classify: b
     return x_test.map(table).fillna(overall).to_numpy()
 
 
-def _copy_score(x: pd.Series, y: pd.Series, kind: str, classify: bool) -> Optional[str]:
-    """How well `x` alone predicts `y` when it nearly copies it, else None. For classes a missing
-    value is one more value (a column filled in only for one class copies it as well)."""
+def _copy_score(x: pd.Series, y: pd.Series, kind: str, classify: bool) -> Optional[Copy]:
+    """How well `x` alone predicts `y` when it nearly copies it (a Copy without its column), else
+    None. For classes a missing value is one more value (a column filled in only for one class
+    copies it as well)."""
     if kind in NUMBER_KINDS:
         x = pd.to_numeric(x, errors="coerce")
     if not classify:
@@ -95,7 +106,8 @@ def _copy_score(x: pd.Series, y: pd.Series, kind: str, classify: bool) -> Option
         return None
     if kind in NUMBER_KINDS and not classify:
         rho = stats.spearmanr(x, y).statistic
-        return f"rank correlation {rho:+.3f}" if abs(rho) >= COPY_RANK_CORRELATION else None
+        return Copy("", f"rank correlation {rho:+.3f}", abs(rho) >= EXACT_RANK_CORRELATION) \
+            if abs(rho) >= COPY_RANK_CORRELATION else None
     x_fit, x_test, y_fit, y_test = model_selection.train_test_split(x, y, test_size=HELD_OUT, random_state=SEED)
     if kind in NUMBER_KINDS:
         model = tree.DecisionTreeClassifier(max_depth=TREE_DEPTH, random_state=SEED)
@@ -104,13 +116,13 @@ def _copy_score(x: pd.Series, y: pd.Series, kind: str, classify: bool) -> Option
         predicted = _by_value(x_fit, y_fit, x_test, classify)
     if not classify:
         r2 = metrics.r2_score(y_test, predicted)
-        return f"R² {r2:.3f} on held-out rows" if r2 >= COPY_R2 else None
+        return Copy("", f"R² {r2:.3f} on held-out rows") if r2 >= COPY_R2 else None
     accuracy = metrics.accuracy_score(y_test, predicted)
     majority = y_test.value_counts(normalize=True).iloc[0]
     if majority == 1.0:
         return None
     if accuracy >= COPY_ACCURACY and 1 - accuracy <= COPY_ERROR_SHARE * (1 - majority):
-        return f"accuracy {accuracy:.3f} on held-out rows, {majority:.3f} for the most common class"
+        return Copy("", f"accuracy {accuracy:.3f} on held-out rows, {majority:.3f} for the most common class")
     return None
 
 
@@ -125,7 +137,7 @@ def label_copies(path: str, label: str, task: str, features: Dict[str, dict],
         return []
     found = []
     for column, spec in features.items():
-        score = _copy_score(frame[column][y.notna()], y[y.notna()], spec["kind"], classify)
-        if score:
-            found.append(Copy(column, score))
+        copy = _copy_score(frame[column][y.notna()], y[y.notna()], spec["kind"], classify)
+        if copy:
+            found.append(dataclasses.replace(copy, column=column))
     return found

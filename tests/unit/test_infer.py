@@ -884,15 +884,19 @@ def test_a_utf16_file_is_refused_as_such_with_how_to_convert_it_by_init_and_by_t
 
 def test_a_numeric_label_measured_again_in_other_features_is_named_as_copied_by_them(tmp_path):
     """scikit-learn's breast cancer tumours: the mean area is πr² of the mean radius and grows with
-    the mean perimeter. As the label, both are named; the worst area (rank correlation 0.98, a
-    different measurement) is not, nor is any feature for the diagnosis."""
+    the mean perimeter. As the label, the radius is the label on another scale (in its order in
+    every row): excluded, with the reason; the perimeter is named; the worst area (rank correlation
+    0.98, a different measurement) is not, nor is any feature for the diagnosis."""
     path = str(tmp_path / "breast_cancer.csv")
     public_datasets.BREAST_CANCER.write_csv(path)
     by_area = infer.infer(path, "mean area", name="tumour_area")
+    assert "mean radius" not in by_area.declaration["features"]
+    assert by_area.declaration["excluded"]["mean radius"].startswith(
+        "the label in another unit or scale (rank correlation +1.000): known only with it")
+    assert "mean radius: excluded, the label in another unit or scale" in "\n".join(by_area.decisions)
     [check] = by_area.checks
-    assert check.startswith("'mean radius' (rank correlation +1.000) and 'mean perimeter' (rank correlation "
-                            "+0.997) each predict the label nearly perfectly on its own. Where a feature's value "
-                            "is known only with or after the label")
+    assert check.startswith("'mean perimeter' (rank correlation +0.997) predicts the label nearly perfectly on "
+                            "its own. Where a feature's value is known only with or after the label")
     assert "move it from `features` to `excluded` in dataset.yaml" in check
     assert "'worst area'" not in check
     infer.write(by_area, str(tmp_path / "tumour_area"), path)
