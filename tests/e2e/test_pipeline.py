@@ -110,8 +110,8 @@ def test_unmet_threshold_blesses_nothing_and_serving_is_untouched(
     assert re.search(r"Nothing pushed; the serving directory \S+ is unchanged", unreachable_threshold_run.stdout)
 
 
-def test_early_stopping_holds_out_a_tenth_of_the_train_split_and_never_reads_the_eval_split(workspace, cold_run):
-    """The Trainer's held-out examples (early stopping, the Tuner's objective) are every tenth of
+def test_early_stopping_holds_out_a_fifth_of_the_train_split_and_never_reads_the_eval_split(workspace, cold_run):
+    """The Trainer's held-out examples (early stopping, the Tuner's objective) are every fifth of
     Transform's train split, never fitted, and none of the eval split on which the Evaluator
     blesses: picked by their score on that split, weights would score better there than on new data."""
     import glob  # pylint: disable=import-outside-toplevel
@@ -146,5 +146,5 @@ def test_early_stopping_holds_out_a_tenth_of_the_train_split_and_never_reads_the
         return found
     held_out = rows(model.HELD_OUT, len(records["train"][::model.HOLDOUT]))
     fitted = rows(model.FITTED, count - len(held_out))
-    assert held_out == parsed(records["train"][::model.HOLDOUT])  # in file order, every tenth
+    assert held_out == parsed(records["train"][::model.HOLDOUT])  # in file order, every fifth
     assert sorted(fitted) == sorted(parsed([r for i, r in enumerate(records["train"]) if i % model.HOLDOUT]))
