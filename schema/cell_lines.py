@@ -103,7 +103,7 @@ def located(findings: List[Finding], path: str, schema: schema_pb2.Schema,
             if found.count:
                 edge = bounds[finding.feature][0 if low else 1]
                 finding = dataclasses.replace(finding, examples=tuple(found.first), detail=(
-                    f"{finding.detail.rstrip('.')}. {found.count} cell(s) {'below' if low else 'above'} {edge:g}"))
+                    f"{finding.detail.rstrip('.')}. {found.count} cell(s) {'below' if low else 'above'} {ranges.plain(edge)}"))
         elif misfits and misfits.count:
             finding = dataclasses.replace(finding, detail=_what_to_do(
                 misfits, columns[finding.feature], is_training_only(features.get(finding.feature))),

@@ -101,7 +101,8 @@ def _actual(stats: Optional[statistics_pb2.FeatureNameStatistics], rows: int) ->
     parts = [_DATA_TYPES.get(stats.type, "other"), f"present in {present:.1%} of rows"]
     values: Tuple[str, ...] = ()
     if kind == "num_stats":
-        parts.append(f"min {stats.num_stats.min:g}, max {stats.num_stats.max:g}, mean {stats.num_stats.mean:g}")
+        numbers = stats.num_stats
+        parts.append(f"min {ranges.plain(numbers.min)}, max {ranges.plain(numbers.max)}, mean {numbers.mean:g}")
     elif kind == "string_stats":
         parts.append(f"{stats.string_stats.unique} distinct values")
         values = tuple(b.label for b in stats.string_stats.rank_histogram.buckets)
@@ -133,7 +134,7 @@ def _offending(feature: Optional[schema_pb2.Feature], schema: schema_pb2.Schema,
     if known is not None:
         return tuple(v for v in values if v not in known)[:MAX_EXAMPLES]
     if stats.HasField("num_stats") and (feature.HasField("float_domain") or feature.HasField("int_domain")):
-        return (f"min {stats.num_stats.min:g}", f"max {stats.num_stats.max:g}")
+        return (f"min {ranges.plain(stats.num_stats.min)}", f"max {ranges.plain(stats.num_stats.max)}")
     if feature.int_domain.is_categorical and out_of_range:  # codes, counted as values: those past the range
         bounds = ranges.domain_bounds(feature)
         return tuple(v for v in values if bounds and ranges.is_outside(v, bounds))[:MAX_EXAMPLES]

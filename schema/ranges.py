@@ -71,6 +71,13 @@ def declared_ranges(schema: schema_pb2.Schema, numbers: Iterable[str]) -> Dict[s
     return {name: bounds for name, bounds in found.items() if bounds}
 
 
+def plain(value: float) -> str:
+    """A number as a person reads it: whole numbers in full (7355420, not 7.35542e+06), others in
+    6 significant digits."""
+    return str(int(value)) if math.isfinite(value) and float(value).is_integer() and abs(value) < 1e15 \
+        else f"{value:g}"
+
+
 def side_of(cell: str, bounds: Tuple[float, float]) -> int:
     """-1 when a CSV cell's number lies below `bounds`, 1 above, 0 inside or not a number (text is a
     type problem, told elsewhere; NaN is no value). Compared as the pipeline reads it, in float32,
@@ -109,7 +116,7 @@ def outside_warning(counts: Mapping[str, int], rows: int, bounds: Mapping[str, T
     """The warning `score` and `predict` print when values of `path` fall outside the schema's
     ranges, with the `validate` command that checks the file (as training data if it has the label,
     else as requests; `dataset_flag`: its `--dataset` option)."""
-    told = ", ".join(f"{name} in {n:,} row(s) (range [{bounds[name][0]:g}, {bounds[name][1]:g}])"
+    told = ", ".join(f"{name} in {n:,} row(s) (range [{plain(bounds[name][0])}, {plain(bounds[name][1])}])"
                      for name, n in sorted(counts.items()))
     return (f"warning: values outside the schema's ranges: {told} of {rows:,}; the model never saw such "
             f"values (another unit?), its answers there are guesses. "

@@ -85,3 +85,11 @@ def test_a_cell_at_a_bound_is_inside_as_the_pipeline_reads_it_in_float32():
     assert [ranges.side_of(cell, bounds) for cell in ("0.1", "0.9", "0.5", "0.09", "0.91", "nan", "n.a.", "1e39")] \
         == [0, 0, 0, -1, 1, 0, 0, 1]
     assert ranges.outside_counts([{"share": "0.9"}, {"share": "0.95"}], {"share": bounds}) == {"share": 1}
+
+
+def test_numbers_in_findings_and_warnings_read_as_written_not_in_exponent_notation():
+    """An income sent x100 (7,355,420) was told as 7.35542e+06, which reads as a different number."""
+    assert [ranges.plain(v) for v in (7355420.0, 148000, -3.0, 0.25, 1 / 3, 2.5e20, math.inf)] == \
+        ["7355420", "148000", "-3", "0.25", "0.333333", "2.5e+20", "inf"]
+    warning = ranges.outside_warning({"income": 2}, 10, {"income": (0, 1480000)}, "p.csv", True)
+    assert "income in 2 row(s) (range [0, 1480000]) of 10" in warning
