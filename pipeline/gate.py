@@ -9,9 +9,10 @@ component over `tfx.dsl.Cond`: a Cond would record the run as successful and sil
 Caching stays correct: a passing gate is cached with its inputs; a failed one is never a cache hit.
 """
 import dataclasses
+import json
 import os
 import re
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import tensorflow_data_validation as tfdv
 from tfx import types
@@ -21,7 +22,8 @@ from tfx.dsl.component.experimental.decorators import component
 from tfx.types import artifact_utils, standard_artifacts
 
 import schema as schema_package
-from schema import checks, report, schema_text
+from pipeline import configs
+from schema import cell_lines, checks, report, schema_text
 
 REPORT_FILE = schema_package.REPORT_FILE
 DRIFT_SPLIT = "train"
@@ -69,12 +71,24 @@ LINES_HINT = (" Cells not of their column's type: `tfxpipe validate` on the span
               "their lines and what to do.")
 
 
-def next_steps(findings: Sequence[checks.Finding], schema, schema_path: str = "", drift_rows: int = 0) -> str:
-    """What to do; for text among numbers, how to find its lines (statistics carry none, and the
-    gate reads statistics, not the file: `validate` reads the file again for them); for drift on a
+def data_read(data_files: str, span: int) -> Optional[str]:
+    """The local CSV file or folder a run's CsvExampleGen read (`data_files`: its input base joined
+    with its pattern, `span-{SPAN}/*`, `*` or a file name), if it is still there; None for data
+    elsewhere (a bucket), which the gate does not read again."""
+    if not data_files or configs.is_remote(data_files):
+        return None
+    path = data_files.replace("{SPAN}", str(span))
+    path = path[:-2] if path.endswith(os.sep + "*") else path
+    return path if os.path.exists(path) else None
+
+
+def next_steps(findings: Sequence[checks.Finding], schema, schema_path: str = "", drift_rows: int = 0,
+               lines_named: bool = False) -> str:
+    """What to do; for text among numbers, how to find its lines where the gate could not name them
+    (statistics carry none: the file is read again for them, as `validate` does); for drift on a
     split of `drift_rows` rows far smaller than the thresholds were calibrated for, that too."""
     steps = report.next_steps(findings)
-    if any(checks.is_type_problem(finding, schema) for finding in findings):
+    if not lines_named and any(checks.is_type_problem(finding, schema) for finding in findings):
         steps += LINES_HINT
     if drift_rows and any(checks.is_drift(finding) for finding in findings):
         steps += schema_text.small_sample_note(schema_path, drift_rows)
@@ -88,7 +102,13 @@ def DataGate(  # pylint: disable=invalid-name  (TFX component naming)
     report_out: OutputArtifact[DataGateReport],
     report_dir: Parameter[str],
     previous_statistics: InputArtifact[standard_artifacts.ExampleStatistics] = None,
+    examples: InputArtifact[standard_artifacts.Examples] = None,
+    data_files: Parameter[str] = "",
+    missing_values: Parameter[str] = "[]",
 ) -> None:
+    """`examples`, `data_files` (CsvExampleGen's input base joined with its pattern) and
+    `missing_values` (JSON): where the span's CSV cells are, to name the lines of cells of another
+    type or out of range in the report, as `validate` does."""
     schema_path = os.path.join(schema.uri, "schema.pbtxt")  # ImportSchemaGen's copy, comments kept
     curated = tfdv.load_schema_text(schema_path)
     previous_splits = (
@@ -108,6 +128,9 @@ def DataGate(  # pylint: disable=invalid-name  (TFX component naming)
             drift_rows = min(stats.datasets[0].num_examples, previous.datasets[0].num_examples)
         per_split.append((split, checks.check_statistics(stats, curated, previous)))
     findings = merged(per_split)
+    read = data_read(data_files, examples.get_int_custom_property("span")) if findings and examples else None
+    if read:
+        findings = cell_lines.located(findings, read, curated, json.loads(missing_values))
     title = "Data validation (pipeline data gate)"
     path = report.write_html(os.path.join(report_dir, REPORT_FILE), findings, title, shown,
                              statistics_name=shown_split)
@@ -116,5 +139,5 @@ def DataGate(  # pylint: disable=invalid-name  (TFX component naming)
     report_out.set_int_custom_property("passed", int(not findings))
     report_out.set_int_custom_property("problems", len(findings))
     if findings:
-        steps = next_steps(findings, curated, schema_path, drift_rows)
+        steps = next_steps(findings, curated, schema_path, drift_rows, lines_named=bool(read))
         raise checks.DataValidationError(report.render_text(findings, title, path, steps))

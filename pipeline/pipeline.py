@@ -1,5 +1,6 @@
 """The TFX pipeline definition: one typed `create_pipeline()`, shared by every runner."""
 import hashlib
+import json
 import os
 from typing import Optional, Tuple
 
@@ -163,6 +164,9 @@ def create_pipeline(config: PipelineConfig, for_kubeflow: bool = False) -> tfx_p
             if previous_span_statistics else None
         ),
         report_dir=config.report_dir,
+        examples=example_gen.outputs["examples"],
+        data_files="" if for_kubeflow else os.path.join(input_base, input_config.splits[0].pattern),
+        missing_values=json.dumps(dataset.missing_values),
     )
     # Only with a window: a pipeline of one span keeps its nodes (and its cache) as they were.
     training_window = Resolver(
