@@ -108,7 +108,8 @@ def _declared_data(dataset, current: str, accepted_of):
 
 def schema_diff(args: argparse.Namespace) -> int:
     """What accepting new data would change in the curated schema; exit 1 when no change would
-    accept it (the data is to be corrected), and then nothing is written."""
+    accept it (the data is to be corrected), and then nothing is written. Drift that would still stop
+    a run is told, not an exit status: it is a threshold's matter, which schema-diff does not change."""
     # pylint: disable=import-outside-toplevel
     import tensorflow_data_validation as tfdv
 
@@ -146,8 +147,8 @@ def schema_diff(args: argparse.Namespace) -> int:
         print(report.render_text(drift, f"{'Even so, a' if proposal.changes else 'A'} run of {folder} stops on "
                                  f"drift vs {previous}", next_steps=report.DRIFT_NEXT_STEPS))
     if not proposal.changes:
-        print(f"{folder} fits the curated schema {schema_file}" + (
-            ": no change of its values or ranges accepts the drift." if drift else ": nothing to change."))
+        print(f"{folder} has the values and ranges of the curated schema {schema_file}; " + (
+            "its drift is what stops a run." if drift else "nothing to change."))
         return 0
     unfit = declaration_fit.mismatches(dataset, proposal.schema)
     if unfit:  # a new label value is a new class: the declaration must say so too

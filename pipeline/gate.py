@@ -23,7 +23,7 @@ from tfx.types import artifact_utils, standard_artifacts
 
 import schema as schema_package
 from pipeline import configs
-from schema import cell_lines, checks, report, schema_text
+from schema import cell_lines, checks, csv_files, report, schema_text
 
 REPORT_FILE = schema_package.REPORT_FILE
 DRIFT_SPLIT = "train"
@@ -77,9 +77,12 @@ def data_read(data_files: str, span: int) -> Optional[str]:
     elsewhere (a bucket), which the gate does not read again."""
     if not data_files or configs.is_remote(data_files):
         return None
-    path = data_files.replace("{SPAN}", str(span))
-    path = path[:-2] if path.endswith(os.sep + "*") else path
-    return path if os.path.exists(path) else None
+    base, spanned, _ = data_files.partition("span-{SPAN}")
+    if spanned:  # span-3 or span-03: the folder whose number it is
+        path = dict(csv_files.spans(base.rstrip(os.sep))).get(span, "") if os.path.isdir(base) else ""
+    else:
+        path = data_files[:-2] if data_files.endswith(os.sep + "*") else data_files
+    return path if path and os.path.exists(path) else None
 
 
 def next_steps(findings: Sequence[checks.Finding], schema, schema_path: str = "", drift_rows: int = 0,
@@ -131,6 +134,7 @@ def DataGate(  # pylint: disable=invalid-name  (TFX component naming)
     read = data_read(data_files, examples.get_int_custom_property("span")) if findings and examples else None
     if read:
         findings = cell_lines.located(findings, read, curated, json.loads(missing_values))
+    lines_named = any(example.startswith("line ") for finding in findings for example in finding.examples)
     title = "Data validation (pipeline data gate)"
     path = report.write_html(os.path.join(report_dir, REPORT_FILE), findings, title, shown,
                              statistics_name=shown_split)
@@ -139,5 +143,5 @@ def DataGate(  # pylint: disable=invalid-name  (TFX component naming)
     report_out.set_int_custom_property("passed", int(not findings))
     report_out.set_int_custom_property("problems", len(findings))
     if findings:
-        steps = next_steps(findings, curated, schema_path, drift_rows, lines_named=bool(read))
+        steps = next_steps(findings, curated, schema_path, drift_rows, lines_named)
         raise checks.DataValidationError(report.render_text(findings, title, path, steps))

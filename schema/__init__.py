@@ -15,4 +15,6 @@ CALENDAR_YEARS = (1900, 2100)
 
 def is_calendar_year(feature) -> bool:
     """Whether a schema feature is kept in CALENDAR_YEARS: a column of years."""
-    return feature.HasField("int_domain") and (feature.int_domain.min, feature.int_domain.max) == CALENDAR_YEARS
+    domain = feature.int_domain if feature.HasField("int_domain") else \
+        feature.float_domain if feature.HasField("float_domain") else None
+    return domain is not None and (domain.min, domain.max) == CALENDAR_YEARS

@@ -200,7 +200,7 @@ def calibrate(statistics_of, schema: schema_pb2.Schema, features: Sequence[str],
     noise = {name: Noise("shares" if is_categorical(by_name[name]) else "quantiles",
                          max((d[name] for d in span_noise), default=0.0),
                          max((d[name] for d in window_noise), default=0.0))
-             for name in features}
+             for name in features if not schema_package.is_calendar_year(by_name[name])}  # no threshold
     presence = {name: share for name, share in _presence(samples.everything.datasets[0]).items()
                 if name in features}  # a column the model does not read may be left out
     return Calibration(source, rows, samples.span_rows, samples.window_rows, pairs, noise,

@@ -137,10 +137,10 @@ def is_identifier_name(column: str) -> bool:
 
 
 def is_year(column: str, stat: Stats) -> bool:
-    """Whether a column of integers is calendar years: named so (a whole word of its name: `year`,
-    `yr`), its values within schema.CALENDAR_YEARS."""
+    """Whether a column of numbers is calendar years: named so (a whole word of its name: `year`,
+    `yr`), its values within schema.CALENDAR_YEARS (written `2007` or, with gaps, `2007.0`)."""
     low, high = schema_package.CALENDAR_YEARS
-    return stat.type == INT and any(word.lower() in YEAR_WORDS for word in NAME_WORDS.findall(column)) and \
+    return stat.type in (INT, FLOAT) and any(word.lower() in YEAR_WORDS for word in NAME_WORDS.findall(column)) and \
         low <= stat.num_stats.min and stat.num_stats.max <= high
 
 
@@ -269,16 +269,16 @@ def feature_decision(column: str, stat: Optional[Stats], cells: Counter, rows: i
         if is_identifier_name(column):
             return None, (f"ID-like ({distinct} distinct values in {present} rows, {low}..{high}, "
                           "named as an identifier)"), distinct
+    if kind in (INT, FLOAT) and is_year(column, stat):
+        first, last = schema_package.CALENDAR_YEARS
+        return ({"kind": "numeric"},
+                f"numeric (years {stat.num_stats.min:g} to {stat.num_stats.max:g}{gaps}; kept in {first}..{last}, "
+                "no drift or skew check: a new span may bring later years)", distinct)
     if kind == FLOAT:
         low, high = stat.num_stats.min, stat.num_stats.max
         return {"kind": "numeric"}, f"numeric (float values from {low:g} to {high:g}{gaps})", distinct
     if kind == INT:
         low, high = int(stat.num_stats.min), int(stat.num_stats.max)
-        if is_year(column, stat):
-            first, last = schema_package.CALENDAR_YEARS
-            return ({"kind": "numeric"},
-                    f"numeric (years {low} to {high}{gaps}; kept in {first}..{last}, no drift or skew check: "
-                    "a new span may bring later years)", distinct)
         counts = ""
         most = MAX_CODES if is_calendar_name(column) else MAX_PLAIN_CODES
         if distinct <= most and low in FIRST_CODES and high <= MAX_CODE and distinct >= CODE_FILL * (high + 1):

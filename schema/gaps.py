@@ -47,7 +47,8 @@ def short_of_required(counts: Mapping[str, int], rows: int, required: Mapping[st
 def missing_warning(short: Mapping[str, int], rows: int, required: Mapping[str, float], path: str,
                     has_label: bool, dataset_flag: str = "") -> str:
     """The warning `score` and `predict` print for the features `short_of_required` found."""
-    told = ", ".join(f"{name} in {n:,} (the schema requires a value in {required[name]:.0%} of rows)"
+    told = ", ".join(f"{name} has none in {n:,} (the schema requires one in "
+                     f"{'every row' if required[name] >= 1 else format(required[name], '.1%') + ' of rows'})"
                      for name, n in sorted(short.items()))
     return (f"warning: values missing, among {rows:,} rows: {told}; the model fills them in, so its answers "
             f"there rest on the other features alone. "

@@ -243,8 +243,9 @@ def infer(path: str, label: str, task: str = "auto", name: Optional[str] = None,
                    else "too few rows for its values' shares to settle: calibrate again when there is more data")
             decisions.append(f"no {' or '.join(off)} check on {name}: two samples of the same data "
                              f"already differ almost entirely ({why})")
-    codes = [c for c in categories if features[c]["kind"] == "categorical_int"]
-    coded = [sentinels.check_line(c, cells[c]) for c in numbers + codes]
+    # (integer codes never reach a repeated-digit code: 66 and up would leave half of 0..max unfilled)
+    coded = [sentinels.check_line(c, cells[c], columns[c].estimate(missing_values) is None, label=c == label)
+             for c in numbers]
     return Draft(declaration, curated, decisions, schema_text.comment(measured),
                  ([label_copies.check_line(copies)] if copies else []) + [line for line in coded if line])
 

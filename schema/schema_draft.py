@@ -79,7 +79,8 @@ def curated_schema(statistics, label: str, classes: List[str], features: Dict[st
             if feature.name in few_values and feature.type == schema_pb2.INT:
                 feature.int_domain.is_categorical = True
         if feature.name in features and is_year(feature.name, by_name[feature.name]):
-            feature.int_domain.min, feature.int_domain.max = schema_package.CALENDAR_YEARS
+            domain = feature.int_domain if feature.type == schema_pb2.INT else feature.float_domain
+            domain.min, domain.max = schema_package.CALENDAR_YEARS
         unit = feature.name != label and time_unit(by_name[feature.name])
         if unit:
             feature.int_domain.min, feature.int_domain.max = (t * TIME_UNITS[unit] for t in EPOCH)

@@ -10,6 +10,8 @@ a real outlier gives too; what tells a code is how it is written (one repeated d
 import re
 from typing import Counter, List, Optional, Tuple
 
+from schema.ranges import plain
+
 # 99, 999999, -999, 7777, 666.0: surveys' "refused" (7), "don't know" (8), "missing" (9), and 666
 REPEATED_DIGIT = re.compile(r"-?([6-9])\1+(\.0+)?")
 MAX_SHARE = 0.5  # a code marks some rows; a column mostly of it is another matter
@@ -35,14 +37,19 @@ def codes_for_missing(cells: Counter) -> List[Tuple[str, int]]:
     return sorted(found, key=lambda pair: -pair[1])
 
 
-def check_line(column: str, cells: Counter) -> Optional[str]:
-    """What `init` asks the reviewer to look at in a numeric column, if anything."""
+def check_line(column: str, cells: Counter, all_counted: bool = True, label: bool = False) -> Optional[str]:
+    """What `init` asks the reviewer to look at in a numeric column, if anything. `all_counted`:
+    whether `cells` counts every row (a column of many distinct values is counted up to a limit,
+    `schema/cell_counts.py`); `label`: the column is the label, whose rows without a value are dropped,
+    not read as gaps."""
     codes = codes_for_missing(cells)
     if not codes:
         return None
     rest = {float(c) for c in cells} - {float(cell) for cell, _ in codes}
-    told = ", ".join(f"{cell} in {count:,} row(s)" for cell, count in codes)
+    told = ", ".join(f"{cell} in {'' if all_counted else 'at least '}{count:,} row(s)" for cell, count in codes)
     flags = " ".join(f"--missing-value {cell}" for cell, _ in codes)
-    return (f"{column}: {told}, far from its other values ({min(rest):g} to {max(rest):g}): a code "
-            f"for \"no value\"? If so, draft again with `{flags}`; as it is, the model reads it as a number "
-            "and the schema's range stretches to hold it.")
+    fix = ("drop those rows: the label needs a value" if label
+           else f"draft again with `{flags}`; as it is, the model reads it as a number and the schema's "
+                "range stretches to hold it")
+    return (f"{column}: {told}, far from its other values ({plain(min(rest))} to {plain(max(rest))}): a code "
+            f"for \"no value\"? If so, {fix}.")

@@ -110,24 +110,23 @@ def test_unmet_threshold_blesses_nothing_and_serving_is_untouched(
     assert re.search(r"Nothing pushed; the serving directory \S+ is unchanged", unreachable_threshold_run.stdout)
 
 
-def test_early_stopping_holds_out_a_fifth_of_the_train_split_and_never_reads_the_eval_split(workspace, cold_run):
+def test_early_stopping_holds_out_every_fifth_train_example_and_fits_the_rest(workspace, cold_run, monkeypatch):
     """The Trainer's held-out examples (early stopping, the Tuner's objective) are every fifth of
-    Transform's train split, never fitted, and none of the eval split on which the Evaluator
-    blesses: picked by their score on that split, weights would score better there than on new data."""
+    Transform's train split, never fitted; `datasets` reads no eval file (the Evaluator's split:
+    weights picked by their score on it would score better there than on new data)."""
     import glob  # pylint: disable=import-outside-toplevel
 
     import tensorflow_transform as tft  # pylint: disable=import-outside-toplevel
+    from tfx.components.trainer.fn_args_utils import FnArgs  # pylint: disable=import-outside-toplevel
 
     from models import model  # pylint: disable=import-outside-toplevel
 
     transform = os.path.join(workspace.work_dir, "pipelines", TAXI.name, "Transform")
     graph = glob.glob(os.path.join(transform, "transform_graph", "*"))
-    split = {name: glob.glob(os.path.join(transform, "transformed_examples", "*", f"Split-{name}", "*"))
-             for name in ("train", "eval")}
-    assert len(graph) == 1 and split["train"] and split["eval"], (graph, split)
+    train = sorted(glob.glob(os.path.join(transform, "transformed_examples", "*", "Split-train", "*")))
+    assert len(graph) == 1 and train, (graph, train)
     output = tft.TFTransformOutput(graph[0])
-    records = {name: [r.numpy() for r in tf.data.TFRecordDataset(files, compression_type="GZIP")]
-               for name, files in split.items()}
+    records = {"train": [r.numpy() for r in tf.data.TFRecordDataset(train, compression_type="GZIP")]}
     count = len(records["train"])
 
     def as_row(features, label) -> tuple:
@@ -135,7 +134,7 @@ def test_early_stopping_holds_out_a_fifth_of_the_train_split_and_never_reads_the
         return tuple(sorted((k, float(np.ravel(np.asarray(v))[0])) for k, v in values.items()))
 
     def rows(part: str, limit: int) -> list:
-        batches = model.make_dataset(split["train"], output, 64, part).unbatch().take(limit)
+        batches = model.make_dataset(train, output, 64, part).unbatch().take(limit)
         return [as_row(features, label) for features, label in batches]
 
     def parsed(records_) -> list:
@@ -148,3 +147,7 @@ def test_early_stopping_holds_out_a_fifth_of_the_train_split_and_never_reads_the
     fitted = rows(model.FITTED, count - len(held_out))
     assert held_out == parsed(records["train"][::model.HOLDOUT])  # in file order, every fifth
     assert sorted(fitted) == sorted(parsed([r for i, r in enumerate(records["train"]) if i % model.HOLDOUT]))
+    read, make_dataset = [], model.make_dataset  # the files `datasets` reads
+    monkeypatch.setattr(model, "make_dataset", lambda files, *rest: read.append(files) or make_dataset(files, *rest))
+    model.datasets(FnArgs(transform_graph_path=graph[0], train_files=train, eval_files=["/no/eval/*"]), TAXI, 64)
+    assert read == [train, train]

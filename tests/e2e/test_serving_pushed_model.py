@@ -114,7 +114,7 @@ def test_predict_names_the_categories_the_model_never_saw_and_the_gaps_the_schem
     assert "warning: categories the schema does not list, among 4 rows: payment_type in 1 ('Bitcoin'); " \
            "trip_start_hour in 2 ('30'). The model most likely never saw them" in done.stdout, done.stdout
     assert "warning: values missing, among 4 rows: " in done.stdout and \
-        "fare in 2 (the schema requires a value in 100% of rows)" in done.stdout, done.stdout
+        "fare has none in 2 (the schema requires one in every row)" in done.stdout, done.stdout
     assert len(re.findall(r"^\s+\d+\s+[01]\s", done.stdout, re.M)) == 4
 
 

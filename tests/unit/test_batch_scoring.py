@@ -192,8 +192,8 @@ def test_values_outside_the_schemas_range_unseen_categories_and_gaps_are_counted
         assert f"`tfxpipe validate {path} --dataset {taxi}" in out, out
         assert f"warning: categories the schema does not list, among 3,000 rows: payment_type in " \
                f"{len(rows[::7]) + 1:,} ('Bitcoin', 'cash')" in out, out
-        assert f"warning: values missing, among 3,000 rows: trip_miles in {gaps['trip_miles']:,} (the schema " \
-               f"requires a value in 100% of rows)" in out, out
+        assert f"warning: values missing, among 3,000 rows: trip_miles has none in {gaps['trip_miles']:,} (the " \
+               f"schema requires one in every row)" in out, out
 
 
 

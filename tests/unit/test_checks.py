@@ -534,7 +534,7 @@ def test_schema_diff_accepts_every_new_value_not_the_first_thousand(tmp_path, ca
     assert cli.main(["schema-diff", str(data), "--dataset", str(dataset_dir), "--write"]) == 0
     assert "'company' accepts 1200 new value(s)" in capsys.readouterr().out
     assert cli.main(["schema-diff", str(data), "--dataset", str(dataset_dir)]) == 0
-    assert "fits the curated schema" in capsys.readouterr().out
+    assert "has the values and ranges of the curated schema" in capsys.readouterr().out
 
 
 def test_a_category_no_row_has_any_more_is_named_with_its_share_before(tmp_path):

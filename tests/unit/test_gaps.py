@@ -35,6 +35,8 @@ def test_features_missing_in_more_rows_than_the_schema_tolerates_are_warned_abou
     required["sex"] = 1.0
     assert gaps.short_of_required(counts, len(rows), required) == {"island": 344, "sex": 11}
     warning = gaps.missing_warning(short, len(rows), required, "p.csv", has_label=False)
-    assert warning.startswith("warning: values missing, among 344 rows: island in 344 (the schema requires "
-                              "a value in 100% of rows); the model fills them in")
+    assert warning.startswith("warning: values missing, among 344 rows: island has none in 344 (the schema "
+                              "requires one in every row); the model fills them in")
+    assert "sex has none in 11 (the schema requires one in 99.6% of rows)" in gaps.missing_warning(
+        {"sex": 11}, 344, {"sex": 0.996}, "p.csv", has_label=True)
     assert warning.endswith("`tfxpipe validate p.csv --skew-against TRAINING_DATA` checks the file against the schema.")

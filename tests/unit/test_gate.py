@@ -1,5 +1,7 @@
 """The data gate tells each problem of a span once, though it shows in both splits, and how to
 find the lines of text among numbers (pipeline/gate.py), on real TFDV findings for taxi rows."""
+import os
+
 import tensorflow_data_validation as tfdv
 from tensorflow_metadata.proto.v0 import schema_pb2
 
@@ -86,3 +88,15 @@ def test_drift_on_a_split_far_smaller_than_calibrated_for_says_so_and_how_to_cal
     assert "`drift_comparator`" in report.DRIFT_NEXT_STEPS
     no_drift = [f for f in found if not checks.is_drift(f)]
     assert gate.next_steps(no_drift, schema, TAXI_SCHEMA, drift_rows=400) == report.NEXT_STEPS
+
+
+def test_the_gate_finds_the_spans_csv_it_names_lines_in_whatever_the_folders_digits(tmp_path):
+    """CsvExampleGen reads `span-03/` as span 3: the gate reads that folder again for the lines, a
+    file or flat folder as given, and nothing for data in a bucket or gone since."""
+    (tmp_path / "span-03").mkdir()
+    (tmp_path / "span-03" / "data.csv").write_text("a\n1\n")
+    assert gate.data_read(os.path.join(str(tmp_path), "span-{SPAN}", "*"), 3) == str(tmp_path / "span-03")
+    assert gate.data_read(os.path.join(str(tmp_path), "span-{SPAN}", "*"), 4) is None
+    assert gate.data_read(os.path.join(str(tmp_path / "span-03"), "*"), 0) == str(tmp_path / "span-03")
+    assert gate.data_read(str(tmp_path / "span-03" / "data.csv"), 0) == str(tmp_path / "span-03" / "data.csv")
+    assert gate.data_read("gs://bucket/data/*", 0) is None and gate.data_read("", 0) is None

@@ -251,6 +251,12 @@ def test_calendar_years_have_no_drift_check_and_keep_to_calendar_years(tmp_path)
     measured = calibration.calibrate(lambda options: before, draft.schema, ["year"], "penguins", pairs=2)
     assert not calibration.apply(draft.schema, measured).feature[
         [f.name for f in draft.schema.feature].index("year")].HasField("drift_comparator")
+    gappy = frame.astype({"year": float})
+    gappy.loc[gappy.index[:5], "year"] = None  # pandas writes the column 2007.0 then
+    floats = infer.infer(_csv(tmp_path, gappy, "gappy.csv"), "species")
+    year = _feature(floats, "year")
+    assert year.type == schema_pb2.FLOAT and (year.float_domain.min, year.float_domain.max) == (1900, 2100)
+    assert not year.HasField("drift_comparator") and "year" not in "".join(floats.calibration)
 
 
 def test_counts_that_fall_off_towards_their_largest_are_numbers_and_a_larger_count_later_passes(tmp_path):
