@@ -19,7 +19,6 @@ MISSING_TOKENS = ("NA", "N/A", "n/a", "#N/A", "NaN", "nan", "null", "NULL", "Non
 # text: hashed or a vocabulary, every number a category of its own. At most this share of its cells
 # and this many distinct values: `init` names them rather than draft such a column.
 FEW_MISFITS_SHARE, FEW_MISFITS_VALUES = 0.02, 5
-MAX_CLASSES, AUTO_MAX_INT_CLASSES = 50, 10
 ID_SHARE, ID_MIN_ROWS = 0.95, 20  # distinct values / present rows from which a column is an identifier
 # Integer IDs number the rows (1..n, 10001..10120): at most twice as wide as they are many. Counts and
 # amounts of a small table are all distinct too, but spread wider (employment 129,726..143,093 in
@@ -67,7 +66,6 @@ MAX_VOCAB, HASH_BUCKETS = 1000, 100
 # data, as calibration assumes) their noise can reach JSD's top and leave no check at all, and the
 # column keeps its quantiles (20 values in 120 rows; cars' 17 rounded accelerations in 406).
 FEW_VALUES, ROWS_PER_VALUE = 20, 10
-FEW_CLASS_ROWS = 5  # a class with fewer rows may have none in the eval split, and its scores mean little
 HASH_SHARE = 0.5  # strings with more distinct values than half their rows: hashed, not a vocabulary
 CALENDAR = "the model would learn calendar time; add calendar columns to the CSV if they matter"
 DATE_REASON = f"date: {CALENDAR}"
@@ -155,59 +153,6 @@ def time_unit(stat: Stats) -> Optional[str]:
         return None
     return next((unit for unit, scale in TIME_UNITS.items() if EPOCH[0] * scale <= stat.num_stats.min
                  and stat.num_stats.max <= EPOCH[1] * scale), None)
-
-
-def label_decision(column: str, stat: Optional[Stats], cells: Counter, task: str, rows: int,
-                   estimate: Optional[int] = None) -> Tuple[str, List[str], str]:
-    """(task, classes, decision) for the label column; InitError when it cannot be learned. `cells`:
-    the counted values; `estimate`: the distinct values when there are more (schema/cell_counts.py)."""
-    missing = rows - present_count(stat)
-    if missing:
-        raise InitError(f"label {column!r} is missing in {missing} of {rows} rows: every training row "
-                        "needs a label; fill in or drop those rows")
-    kind = stat.type
-    numbers = sorted({float(c) for c in cells}) if kind in (INT, FLOAT) else []
-    values = ([str(int(v)) for v in numbers] if all(v.is_integer() for v in numbers) else
-              [f"{v:g}" for v in numbers]) if numbers else sorted(cells)
-    count = estimate or len(values)
-    if count < 2:
-        raise InitError(f"label {column!r} has one value ({values[0]!r}) in all {rows} rows: there is "
-                        "nothing to predict; choose another --label")
-    whole = bool(numbers) and all(v.is_integer() for v in numbers)
-    hint = ""
-    if task == "auto":
-        # Few whole numbers are classes, written as integers or as floats (0.0/1.0, 0.0..6.0: pandas
-        # and statsmodels write integer columns so once they had gaps or went through arithmetic)
-        classify = kind == STRING or (whole and count <= AUTO_MAX_INT_CLASSES)
-        task = ("binary" if count == 2 else "multiclass") if classify else "regression"
-        if whole and 2 < count <= MAX_CLASSES:  # either way a guess (not for 0/1): how to take the other
-            hint = ("; --task regression if they are a quantity" if classify
-                    else f"; {count} whole values: --task multiclass if they are classes")
-    if task == "regression":
-        if not numbers:
-            raise InitError(f"--task regression needs a numeric label; {column!r} holds text (e.g. "
-                            f"{', '.join(values[:3])}): use --task binary or multiclass")
-        low, high = stat.num_stats.min, stat.num_stats.max  # every value, counted or not
-        return task, [], f"{column}: label, regression (numbers from {low:g} to {high:g}{hint})"
-    if not all(v.is_integer() for v in numbers):
-        raise InitError(f"label {column!r} holds fractional numbers, not classes: use --task regression")
-    if count > MAX_CLASSES:
-        about = "about " if estimate else ""
-        raise InitError(f"label {column!r} has {about}{count} distinct values, more than {MAX_CLASSES} classes: "
-                        "if it is a quantity use --task regression, else group it into fewer classes")
-    if task == "binary" and len(values) != 2:
-        raise InitError(f"--task binary needs a label with two values; {column!r} has {len(values)}: "
-                        "use --task multiclass")
-    shown = ", ".join(values[:10]) + (", ..." if len(values) > 10 else "")
-    rows_of = collections.Counter()
-    for cell, n in cells.items():
-        rows_of[str(int(float(cell))) if numbers else cell] += n
-    rare = [f"{v} ({rows_of[v]})" for v in values if rows_of[v] < FEW_CLASS_ROWS]
-    if rare:
-        hint += (f"; {len(rare)} class(es) with fewer than {FEW_CLASS_ROWS} rows, too few to learn or "
-                 f"to measure: {', '.join(rare[:5])}{', ...' if len(rare) > 5 else ''}; merge them or "
-                 "gather more rows")
-    return task, values, f"{column}: label, {task} with {len(values)} classes ({shown}{hint})"
 
 
 UNNAMED_REASON = ("unnamed: most often a row index (pandas' to_csv writes one by default), not a "

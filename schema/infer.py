@@ -24,7 +24,8 @@ from schema import calibration, cell_counts, cell_lines, csv_files, csv_statisti
     schema_draft, schema_text, sentinels, written_numbers
 from schema.cell_counts import ColumnCells, ColumnType
 from schema.columns import HASH_SHARE, MISSING_TOKENS, InitError, compared_by_shares, feature_decision, \
-    is_few, label_decision, may_be_numbers, missing_tokens, present_count
+    is_few, may_be_numbers, missing_tokens, present_count
+from schema.label_column import label_decision
 
 TASKS = ("auto",) + tuple(t.value for t in ds.Task)
 MIN_ROWS, SLICE_MAX_VALUES = 50, 10
