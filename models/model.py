@@ -61,8 +61,11 @@ def make_dataset(file_patterns: List[str], tf_transform_output: tft.TFTransformO
     held = part == HELD_OUT
     records = records.filter(lambda i, _: tf.equal(i % HOLDOUT, 0) if held else tf.not_equal(i % HOLDOUT, 0))
     records = records.map(lambda _, record: record)
-    if not held:
-        records = records.shuffle(SHUFFLE_BUFFER, seed=tuning.SEED)
+    # Held out: kept in memory once a validation pass has read it whole (serialized; a pass that
+    # reads only its first `eval_steps` batches keeps nothing), as each pass would otherwise read and
+    # drop the other four fifths again (taxi: Trainer 13.0 s without, 9.2 s with, 8.6 s before the
+    # split). Fitted: shuffled.
+    records = records.cache() if held else records.shuffle(SHUFFLE_BUFFER, seed=tuning.SEED)
     spec = tf_transform_output.transformed_feature_spec()
 
     def parsed(batch):
