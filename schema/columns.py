@@ -129,22 +129,27 @@ def _is_date(cells: Counter) -> bool:
     return sum(n for n, is_date in zip(cells.values(), dated) if is_date) >= DATE_SHARE * sum(cells.values())
 
 
+def has_name_word(column: str, words: frozenset) -> bool:
+    """Whether a whole word of the column's name (NAME_WORDS, any case) is one of `words`."""
+    return any(word.lower() in words for word in NAME_WORDS.findall(column))
+
+
 def is_identifier_name(column: str) -> bool:
     """Whether a word of the column's name (ID_WORDS) says it identifies the row."""
-    return any(word.lower() in ID_WORDS for word in NAME_WORDS.findall(column))
+    return has_name_word(column, ID_WORDS)
 
 
 def is_year(column: str, stat: Stats) -> bool:
     """Whether a column of numbers is calendar years: named so (a whole word of its name: `year`,
     `yr`), its values within schema.CALENDAR_YEARS (written `2007` or, with gaps, `2007.0`)."""
     low, high = schema_package.CALENDAR_YEARS
-    return stat.type in (INT, FLOAT) and any(word.lower() in YEAR_WORDS for word in NAME_WORDS.findall(column)) and \
+    return stat.type in (INT, FLOAT) and has_name_word(column, YEAR_WORDS) and \
         low <= stat.num_stats.min and stat.num_stats.max <= high
 
 
 def is_calendar_name(column: str) -> bool:
     """Whether a word of the column's name (CALENDAR_WORDS) says it is a part of a date."""
-    return any(word.lower() in CALENDAR_WORDS for word in NAME_WORDS.findall(column))
+    return has_name_word(column, CALENDAR_WORDS)
 
 
 def time_unit(stat: Stats) -> Optional[str]:
