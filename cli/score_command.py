@@ -94,10 +94,9 @@ def score(args: argparse.Namespace) -> int:
     if scored.unseen.counts:
         print(vocabularies.unseen_warning(scored.unseen, scored.rows, args.csv, has_label,
                                           options.dataset_flag(args)))
-    required = gaps.required_shares(schema, scored.features)
-    short = gaps.short_of_required(scored.missing, scored.rows, required)
-    if short:
-        print(gaps.missing_warning(short, scored.rows, required, args.csv, has_label, options.dataset_flag(args)))
+    missing = gaps.warning_for(schema, scored.missing, scored.rows, args.csv, has_label, options.dataset_flag(args))
+    if missing:
+        print(missing)
     return 0
 
 

@@ -140,11 +140,11 @@ def predict(args: argparse.Namespace) -> int:
     if unseen.counts:
         print(vocabularies.unseen_warning(unseen, len(rows), args.csv, has_label, options.dataset_flag(args)))
     absent = [name for name in dataset.feature_names() if name not in rows[0]]
-    required = gaps.required_shares(schema, [name for name in dataset.feature_names() if name not in absent])
-    short = gaps.short_of_required(gaps.missing_counts(rows, list(required), dataset.missing_values),
-                                   len(rows), required)
-    if short:
-        print(gaps.missing_warning(short, len(rows), required, args.csv, has_label, options.dataset_flag(args)))
+    sent = [name for name in dataset.feature_names() if name not in absent]
+    missing = gaps.warning_for(schema, gaps.missing_counts(rows, sent, dataset.missing_values), len(rows),
+                               args.csv, has_label, options.dataset_flag(args))
+    if missing:
+        print(missing)
     if absent:  # the model answers without them, as TF Serving would: said, not refused
         print(f"note: no column {', '.join(absent)} in {args.csv}: sent as missing values")
     connection = client.connect(args.server, options.model_name(args))

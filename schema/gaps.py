@@ -5,7 +5,7 @@ there rest on the other features alone: said, not refused, as values outside the
 are (`schema/ranges.py`). The usual cause is an export that lost a column's values.
 """
 import math
-from typing import Dict, Iterable, Mapping, Sequence
+from typing import Dict, Iterable, Mapping, Optional, Sequence
 
 from tensorflow_metadata.proto.v0 import schema_pb2
 
@@ -44,9 +44,18 @@ def short_of_required(counts: Mapping[str, int], rows: int, required: Mapping[st
     return {name: n for name, n in counts.items() if name in required and n > allowed(required[name])}
 
 
+def warning_for(schema: schema_pb2.Schema, counts: Mapping[str, int], rows: int, path: str,
+                has_label: bool, dataset_flag: str = "") -> Optional[str]:
+    """The warning `score` and `predict` print for the features of `counts` (rows without a value,
+    of `rows` sent) that are short of what `schema` requires, or None."""
+    required = required_shares(schema, counts)
+    short = short_of_required(counts, rows, required)
+    return missing_warning(short, rows, required, path, has_label, dataset_flag) if short else None
+
+
 def missing_warning(short: Mapping[str, int], rows: int, required: Mapping[str, float], path: str,
                     has_label: bool, dataset_flag: str = "") -> str:
-    """The warning `score` and `predict` print for the features `short_of_required` found."""
+    """The warning for the features `short_of_required` found."""
     told = ", ".join(f"{name} has none in {n:,} (the schema requires one in "
                      f"{'every row' if required[name] >= 1 else format(required[name], '.1%') + ' of rows'})"
                      for name, n in sorted(short.items()))

@@ -206,7 +206,8 @@ def infer(path: str, label: str, task: str = "auto", name: Optional[str] = None,
     started = time.monotonic()
     copies = label_copies.label_copies(path, label, task, features, missing_values, rows)
     progress(_timed("features checked for label copies", started))
-    exact = [c for c in copies if c.exact] if len(features) > len([c for c in copies if c.exact]) else []
+    exact = [c for c in copies if c.exact]
+    exact = exact if len(exact) < len(features) else []  # never every feature: one copy is then named only
     for copy in exact:  # features and excluded are the declaration's own
         del features[copy.column]
         excluded[copy.column] = label_copies.exclusion_reason(copy)
