@@ -49,11 +49,12 @@ def exchange(run_loop, requests, limit=LIMIT):
 
 @pytest.mark.parametrize("run_loop", [asyncio.run, uvloop.run], ids=["asyncio", "uvloop"])
 def test_answers_on_a_kept_alive_connection_do_not_wait_for_delayed_acks(run_loop):
-    answers, seconds = exchange(run_loop, [("GET", "/v1/models/ghost", None)] * 20)
-    assert [status for status, _ in answers] == [404] * 20
+    answers, seconds = exchange(run_loop, [("GET", "/v1/models/ghost", None)] * 50)
+    assert [status for status, _ in answers] == [404] * 50
     assert "ghost" in answers[0][1]["error"]
-    # With Nagle's algorithm on, each answer's second write waits ~40 ms for the client's ACK.
-    assert seconds < 0.3, f"20 answers took {seconds:.2f} s"
+    # With Nagle's algorithm on, each answer's second write waits ~40 ms for the client's ACK:
+    # 2 s for 50. Half that leaves room for a slow, busy machine.
+    assert seconds < 1.0, f"50 answers took {seconds:.2f} s"
 
 
 def test_a_body_over_the_limit_is_refused_with_413_naming_the_limit_and_the_connection_goes_on():
