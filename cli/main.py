@@ -17,7 +17,8 @@ import tempfile
 import time
 from typing import List, Optional, Tuple
 
-from cli import calibrate_command, cluster_commands, data_commands, options, score_command, serving_commands
+from cli import (calibrate_command, cluster_commands, data_commands, options, predict_command, score_command,
+                 serving_commands)
 from pipeline import metadata_store, profiles, progress
 from pipeline.configs import ConfigError, PipelineConfig, check_hyperparameters
 from serving import process_exit
@@ -258,6 +259,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     data_commands.add_parsers(subparsers)
     calibrate_command.add_parser(subparsers)
     serving_commands.add_parsers(subparsers)
+    predict_command.add_parser(subparsers)
     score_command.add_parser(subparsers)
     cluster_commands.add_parser(subparsers)
     args, unknown = parser.parse_known_args(argv)

@@ -8,46 +8,32 @@ serving client sends (`serving/examples.py`: the curated schema's types, the dat
 tokens), and the model's `serving_default` signature runs as the model server runs it
 (`serving/loaded_version.py`), on batches of rows.
 
-Why each byte range is scored and written whole by one DoFn call rather than through tfx_bsl's
-RunInference: RunInference takes examples one by one and answers PredictionLogs, so rows lose their
-order and their line in the file. A range keeps both: its rows are written, in order, to a part file
-of their own, the parts are joined in the file's order, and a cell that cannot be converted is named
-by its line. The output appears complete or not at all (written beside, then renamed).
+Each byte range is scored by a worker of its own into a part file (`pipeline/scoring_ranges.py`,
+which says why not tfx_bsl's RunInference); the parts are joined here in the file's order. The
+output appears complete or not at all (written beside, then renamed).
 """
-import atexit
 import csv
 import dataclasses
 import io
 import os
 import re
 import time
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import apache_beam as beam
-import numpy as np
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.options.pipeline_options import PipelineOptions
-from apache_beam.utils import shared
 from tensorflow.python.saved_model import loader_impl  # pylint: disable=no-name-in-module
 from tensorflow_metadata.proto.v0 import schema_pb2
 
 from models import signatures
 from models.dataset import Dataset, Task
-from pipeline import runner
-from schema import csv_files, csv_records, distances, ranges, vocabularies
+from pipeline import runner, scoring_ranges
+from pipeline.scoring_ranges import (COUNTERS, MISSING_COUNTER, OUTSIDE_COUNTER, ROWS_COUNTER, SIGNATURE,
+                                     Job, ScoringError)
+from schema import csv_files, distances, ranges, vocabularies
 from serving import examples
-from serving.loaded_version import LoadedVersion
-
-BATCH_ROWS = 1024  # rows per model call: past a few hundred, the call's cost per row is flat
-SIGNATURE = "serving_default"
-ROWS_COUNTER = "rows"
-OUTSIDE_COUNTER = "outside_range:"  # + a feature's name: its values outside the schema's range
-MISSING_COUNTER = "missing:"  # + a feature's name: its rows without a value
-
-
-class ScoringError(ValueError):
-    """The file, the model or the output cannot be scored as asked; the message says why."""
 
 
 def prediction_columns(dataset: Dataset) -> List[str]:
@@ -77,113 +63,6 @@ def check_signature(version_dir: str, dataset: Dataset) -> str:
                            f"model of {dataset.name!r} answers {width} value(s) per row: is it a "
                            "model of this dataset?")
     return key
-
-
-@dataclasses.dataclass(frozen=True)
-class Job:
-    """What every worker needs to score its ranges (pickled to them)."""
-    csv_path: str
-    header: Tuple[str, ...]
-    sent: Tuple[Tuple[int, str], ...]  # (column index, name) of the model's features
-    types: Dict[str, int]  # schema type of each sent feature
-    missing_values: Tuple[str, ...]
-    model_path: str
-    output: str  # serving_default's output
-    classes: Tuple[str, ...]  # () for regression
-    parts_dir: str
-    bounds: Tuple[Tuple[int, str, Tuple[float, float]], ...] = ()  # (column index, name, schema range)
-    known: Tuple[Tuple[int, str, vocabularies.Known], ...] = ()  # (column index, name, vocabulary)
-
-    def part(self, index: int) -> str:
-        return FileSystems.join(self.parts_dir, f"part-{index:06d}.csv")
-
-
-def _prediction_cells(job: Job, answers: np.ndarray) -> List[List[str]]:
-    if not job.classes:
-        return [[str(value)] for value in answers[:, 0]]
-    answers = signatures.class_probabilities(answers)
-    best = answers.argmax(axis=1)
-    return [[job.classes[b], *map(str, row)] for b, row in zip(best, answers)]
-
-
-def _load(version: int, path: str) -> LoadedVersion:
-    model = LoadedVersion(version, path)
-    # Closed while TensorFlow is still loaded: a worker process's interpreter shutdown would free
-    # the Session's callables after TensorFlow's modules, and print their failing finalizers.
-    atexit.register(model.close)
-    return model
-
-
-class _ScoreRange(beam.DoFn):
-    """One byte range: its rows converted, scored in batches and written, in order, to its part."""
-
-    def __init__(self, job: Job):
-        self._job = job
-        self._shared = shared.Shared()  # one loaded model per worker process, whatever its threads
-        self._model: Optional[LoadedVersion] = None
-        self._rows = beam.metrics.Metrics.counter(__name__, ROWS_COUNTER)
-
-    def setup(self):
-        path = self._job.model_path
-        version = int(os.path.basename(path.rstrip("/")))
-        self._model = self._shared.acquire(lambda: _load(version, path), tag=path)
-
-    def _score(self, rows: List[List[str]], serialized: List[bytes], out) -> None:
-        answers = self._model.run(SIGNATURE, {"examples": np.array(serialized, dtype=object)})
-        text = io.StringIO()
-        writer = csv.writer(text, lineterminator="\n")
-        for row, predicted in zip(rows, _prediction_cells(self._job, answers[self._job.output])):
-            writer.writerow(row + predicted)
-        out.write(text.getvalue().encode("utf-8"))
-        self._rows.inc(len(rows))
-
-    def process(self, indexed_range: Tuple[int, csv_records.ByteRange]) -> Iterable[int]:
-        index, byte_range = indexed_range
-        job = self._job
-        name, width = os.path.basename(job.csv_path), len(job.header)
-        line = byte_range.line
-        rows: List[List[str]] = []
-        serialized: List[bytes] = []
-        outside: Dict[str, int] = {}
-        missing = {feature: 0 for _, feature in job.sent}
-        unseen = vocabularies.Unseen()
-        with FileSystems.create(job.part(index)) as out:
-            for record in csv_records.read_records(byte_range):
-                cells = next(csv.reader([record]), [])
-                if cells:  # a blank line is no row, as in CsvExampleGen
-                    if len(cells) != width:
-                        raise ScoringError(f"{name} line {line}: {len(cells)} fields, but its "
-                                           f"header has {width}")
-                    try:
-                        example = examples.to_example({n: cells[i] for i, n in job.sent},
-                                                      job.types, job.missing_values)
-                    except ValueError as error:
-                        raise ScoringError(f"{name} line {line}: {error}") from None
-                    for i, feature in job.sent:
-                        if cells[i] in job.missing_values or not cells[i]:
-                            missing[feature] += 1
-                    for i, feature, limits in job.bounds:
-                        if cells[i] not in job.missing_values and ranges.is_outside(cells[i], limits):
-                            outside[feature] = outside.get(feature, 0) + 1
-                    for i, feature, known in job.known:
-                        unseen.check_cell(feature, cells[i], known, job.missing_values)
-                    rows.append(cells)
-                    serialized.append(example.SerializeToString())
-                    if len(rows) == BATCH_ROWS:
-                        self._score(rows, serialized, out)
-                        rows, serialized = [], []
-                line += record.count("\n") or 1
-            if rows:
-                self._score(rows, serialized, out)
-        counters = {OUTSIDE_COUNTER + feature: count for feature, count in outside.items()}
-        counters.update({MISSING_COUNTER + feature: count for feature, count in missing.items() if count})
-        for name, count in {**counters, **unseen.as_counters()}.items():  # Beam sums them over workers
-            beam.metrics.Metrics.counter(__name__, name).inc(count)
-        yield index
-
-
-def _indexed_ranges(path: str) -> Iterable[Tuple[int, csv_records.ByteRange]]:
-    return enumerate(csv_records.plan_ranges(path, csv_records.CHUNK_BYTES))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -264,9 +143,9 @@ def score(csv_path: str, out_path: str, dataset: Dataset, schema: schema_pb2.Sch
                 options=PipelineOptions(list(beam_args))) as pipeline:
             _ = (pipeline
                  | "File" >> beam.Create([csv_path])
-                 | "PlanRanges" >> beam.FlatMap(_indexed_ranges)
+                 | "PlanRanges" >> beam.FlatMap(scoring_ranges.indexed_ranges)
                  | "SpreadRanges" >> beam.Reshuffle()
-                 | "Score" >> beam.ParDo(_ScoreRange(job)))
+                 | "Score" >> beam.ParDo(scoring_ranges.ScoreRange(job)))
         _join(job, [*header, *added], partial)
         FileSystems.rename([partial], [out_path])
     except Exception as error:  # pylint: disable=broad-except
@@ -276,7 +155,7 @@ def score(csv_path: str, out_path: str, dataset: Dataset, schema: schema_pb2.Sch
         raise ScoringError(message) from None
     finally:
         _remove(partial, job.parts_dir)
-    counters = pipeline.result.metrics().query(MetricsFilter().with_namespace(__name__))["counters"]
+    counters = pipeline.result.metrics().query(MetricsFilter().with_namespace(COUNTERS))["counters"]
     counted: Dict[str, int] = {}
     for counter in counters:  # a runner may report a name once per step
         counted[counter.key.metric.name] = counted.get(counter.key.metric.name, 0) + counter.committed

@@ -18,8 +18,9 @@ from tensorflow_metadata.proto.v0 import schema_pb2
 
 from schema import ranges
 from schema.cell_counts import is_number
-from schema.checks import MAX_EXAMPLES, OUT_OF_RANGE, WRONG_TYPE, Finding, is_training_only, is_type_problem
+from schema.checks import OUT_OF_RANGE, WRONG_TYPE, Finding, is_training_only, is_type_problem
 from schema.csv_files import ENCODING, data_files
+from schema.descriptions import MAX_EXAMPLES
 
 
 FLOAT32_MAX = float(np.finfo(np.float32).max)

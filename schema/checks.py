@@ -11,15 +11,12 @@ import dataclasses
 import re
 from typing import List, Optional, Sequence, Tuple
 
-import numpy as np
 import tensorflow_data_validation as tfdv
 from tensorflow_metadata.proto.v0 import anomalies_pb2, schema_pb2, statistics_pb2
 
-from schema import distances, ranges
-from schema.cell_counts import is_number
+from schema import descriptions, distances
 
 FILE = "(file)"  # `feature` of findings about a whole file
-MAX_EXAMPLES = 5
 
 
 @dataclasses.dataclass(frozen=True)
@@ -47,125 +44,6 @@ def optional_columns(schema: schema_pb2.Schema, read: Sequence[str]) -> List[str
             and not (f.presence.min_count or f.presence.min_fraction)]
 
 
-def _as_written(value: float) -> str:
-    """A float32 of the schema as written there (49.6, not 49.599998474121094)."""
-    return np.format_float_positional(np.float32(value), trim="-")
-
-
-# Types in words: TFDV calls text BYTES in a schema and STRING in statistics, which reads as a mismatch.
-_SCHEMA_TYPES = {schema_pb2.BYTES: "text", schema_pb2.INT: "integers", schema_pb2.FLOAT: "numbers"}
-_DATA_TYPES = {statistics_pb2.FeatureNameStatistics.STRING: "text",
-               statistics_pb2.FeatureNameStatistics.BYTES: "text",
-               statistics_pb2.FeatureNameStatistics.INT: "integers",
-               statistics_pb2.FeatureNameStatistics.FLOAT: "numbers"}
-
-
-def _expected(feature: Optional[schema_pb2.Feature], schema: schema_pb2.Schema) -> str:
-    if feature is None:
-        return "no such column in the schema"
-    parts = [_SCHEMA_TYPES.get(feature.type, "no type")]
-    if feature.presence.min_fraction >= 1.0:
-        parts.append("present in every row")
-    elif feature.presence.min_fraction > 0:
-        parts.append(f"present in at least {feature.presence.min_fraction:.0%} of rows")
-    domain = feature.int_domain
-    if feature.HasField("int_domain") and (domain.HasField("min") or domain.HasField("max")):
-        parts.append(f"values in [{domain.min if domain.HasField('min') else '-inf'}, "
-                     f"{domain.max if domain.HasField('max') else 'inf'}]")
-    if feature.HasField("float_domain"):
-        low = _as_written(feature.float_domain.min) if feature.float_domain.HasField("min") else "-inf"
-        high = _as_written(feature.float_domain.max) if feature.float_domain.HasField("max") else "inf"
-        parts.append(f"values in [{low}, {high}]")
-    if feature.domain:
-        size = next((len(d.value) for d in schema.string_domain if d.name == feature.domain), 0)
-        constraints = feature.distribution_constraints
-        mass = constraints.min_domain_mass if feature.HasField("distribution_constraints") else 1.0
-        parts.append(f"one of {size} known values" + (f" in at least {mass:.0%} of rows" if mass < 1 else ""))
-    if feature.HasField("unique_constraints") and feature.unique_constraints.min > 1:
-        parts.append(f"at least {feature.unique_constraints.min} distinct values")
-    for comparator, against in ((feature.drift_comparator, "earlier data"),
-                                (feature.skew_comparator, "training")):
-        threshold = distances.threshold_of(comparator)
-        if threshold is not None:
-            parts.append(f"{distances.measure(comparator)} vs {against} <= {threshold:g}")
-    return "; ".join(parts)
-
-
-def _actual(stats: Optional[statistics_pb2.FeatureNameStatistics], rows: int) -> Tuple[str, Tuple[str, ...]]:
-    """Plain description of a column's statistics, and its most frequent values (strings)."""
-    if stats is None:
-        return "no value in any row", ()
-    kind = stats.WhichOneof("stats")
-    common = getattr(stats, kind).common_stats
-    present = common.num_non_missing / rows if rows else 0.0
-    parts = [_DATA_TYPES.get(stats.type, "other"), f"present in {present:.1%} of rows"]
-    values: Tuple[str, ...] = ()
-    if kind == "num_stats":
-        numbers = stats.num_stats
-        parts.append(f"min {ranges.plain(numbers.min)}, max {ranges.plain(numbers.max)}, mean {numbers.mean:g}")
-    elif kind == "string_stats":
-        parts.append(f"{stats.string_stats.unique} distinct values")
-        values = tuple(b.label for b in stats.string_stats.rank_histogram.buckets)
-    return "; ".join(parts), values
-
-
-def domain_values(schema: schema_pb2.Schema, feature: schema_pb2.Feature) -> List[str]:
-    """The string values `schema` accepts for `feature` (its own domain or one named at the schema's
-    top level); none without a domain."""
-    if feature.HasField("string_domain"):
-        return list(feature.string_domain.value)
-    return next((list(d.value) for d in schema.string_domain if d.name == feature.domain), [])
-
-
-def _known_values(feature: schema_pb2.Feature, schema: schema_pb2.Schema) -> Optional[set]:
-    """The values a string column's domain lists, or None without a domain."""
-    has_domain = feature.HasField("string_domain") or feature.domain
-    return set(domain_values(schema, feature)) if has_domain else None
-
-
-def _offending(feature: Optional[schema_pb2.Feature], schema: schema_pb2.Schema,
-               stats: Optional[statistics_pb2.FeatureNameStatistics], values: Sequence[str],
-               out_of_range: bool = False) -> Tuple[str, ...]:
-    if feature is None or stats is None:
-        return tuple(values[:MAX_EXAMPLES])
-    if feature.type in _NUMBER_TYPES and stats.type == statistics_pb2.FeatureNameStatistics.STRING:
-        return tuple(v for v in values if not is_number(v, feature.type))[:MAX_EXAMPLES]
-    known = _known_values(feature, schema)
-    if known is not None:
-        return tuple(v for v in values if v not in known)[:MAX_EXAMPLES]
-    if stats.HasField("num_stats") and (feature.HasField("float_domain") or feature.HasField("int_domain")):
-        return (f"min {ranges.plain(stats.num_stats.min)}", f"max {ranges.plain(stats.num_stats.max)}")
-    if feature.int_domain.is_categorical and out_of_range:  # codes, counted as values: those past the range
-        bounds = ranges.domain_bounds(feature)
-        return tuple(v for v in values if bounds and ranges.is_outside(v, bounds))[:MAX_EXAMPLES]
-    return tuple(values[:MAX_EXAMPLES])
-
-
-_NUMBER_TYPES = (schema_pb2.INT, schema_pb2.FLOAT)
-# TFDV lists every value missing from the schema ("A (<1%), B'S (~5%)."), escaped as C strings: a
-# column of names lists hundreds. The first MAX_LISTED are kept, with how many more and the share of
-# rows they hold, against the share the schema tolerates: the number the verdict turns on.
-MAX_LISTED = 10
-_LISTED = re.compile(r"(.*?) \((<1|~?\d+)%\)(?:, |\.?\s*$)")
-
-
-def _unlisted(description: str, feature: Optional[schema_pb2.Feature], schema: schema_pb2.Schema,
-              stats: Optional[statistics_pb2.FeatureNameStatistics]) -> str:
-    head, _, listed = description.partition(": ")
-    values = [m.group(1).replace("\\'", "'").replace('\\"', '"') for m in _LISTED.finditer(listed)]
-    if not values or feature is None or stats is None or not stats.HasField("string_stats"):
-        return description
-    known = _known_values(feature, schema) or set()
-    histogram = stats.string_stats.rank_histogram.buckets
-    present = stats.string_stats.common_stats.num_non_missing or 1
-    unlisted = sum(b.sample_count for b in histogram if b.label not in known) / present
-    whole = len(histogram) >= stats.string_stats.unique  # TFDV keeps the commonest values only
-    mass = feature.distribution_constraints.min_domain_mass if feature.HasField("distribution_constraints") else 1.0
-    shown = ", ".join(values[:MAX_LISTED]) + (f", and {len(values) - MAX_LISTED} more" if len(values) > MAX_LISTED else "")
-    return (f"{head}: {len(values)} value(s), in {'' if whole else 'at least '}{unlisted:.1%} of rows "
-            f"(the schema tolerates {1 - mass:.0%}): {shown}.")
-
-
 def is_training_only(feature: Optional[schema_pb2.Feature]) -> bool:
     """The label: a column requests do not carry (the schema's SERVING environment leaves it out)."""
     return feature is not None and "SERVING" in feature.not_in_environment
@@ -174,7 +52,7 @@ def is_training_only(feature: Optional[schema_pb2.Feature]) -> bool:
 def is_type_problem(finding: Finding, schema: schema_pb2.Schema) -> bool:
     """Cells of a numeric column that are not its numbers (text, or fractions in an INT column)."""
     feature = next((f for f in schema.feature if f.name == finding.feature), None)
-    return finding.problem == WRONG_TYPE and feature is not None and feature.type in _NUMBER_TYPES
+    return finding.problem == WRONG_TYPE and feature is not None and feature.type in descriptions.NUMBER_TYPES
 
 
 def check_statistics(
@@ -200,7 +78,7 @@ def _as_compared(schema: schema_pb2.Schema, environment: str,
     come from one segment, one island, one shop)."""
     data_types = {(s.path.step[-1], s.type) for stats in statistics if stats for s in stats.datasets[0].features}
     retyped = {f.name for f in schema.feature if (
-        (f.type in _NUMBER_TYPES and (f.name, statistics_pb2.FeatureNameStatistics.STRING) in data_types)
+        (f.type in descriptions.NUMBER_TYPES and (f.name, statistics_pb2.FeatureNameStatistics.STRING) in data_types)
         or (f.type == schema_pb2.BYTES and any((f.name, t) in data_types for t in _NUMBER_STATISTICS)))}
     # An INT column with fractions: its FLOAT statistics count no distinct values (TFDV's comparator,
     # finding no histogram of its kind, only logs that natively, and finds nothing more)
@@ -268,7 +146,7 @@ def _findings(anomalies, statistics: statistics_pb2.DatasetFeatureStatisticsList
     for key, info in sorted(anomalies.anomaly_info.items()):
         name = info.path.step[-1] if info.path.step else key  # keys quote names with spaces
         feature, stats = schema_features.get(name), by_name.get(name)
-        actual, values = _actual(stats, dataset.num_examples)
+        actual, values = descriptions.actual(stats, dataset.num_examples)
         wrong_type = any(reason.short_description == WRONG_TYPE for reason in info.reason)
         text_said = " ".join(r.description for r in info.reason if r.type in _TEXT_REASONS)
         for reason in info.reason:
@@ -284,7 +162,7 @@ def _findings(anomalies, statistics: statistics_pb2.DatasetFeatureStatisticsList
                                                       "drop the others." if is_training_only(feature)
                                                       else "in requests, the feature left out."))
             elif reason.type == anomalies_pb2.AnomalyInfo.ENUM_TYPE_UNEXPECTED_STRING_VALUES:
-                detail = _unlisted(detail, feature, schema, stats)
+                detail = descriptions.unlisted(detail, feature, schema, stats)
             elif problem == WRONG_TYPE and text_said:
                 detail = f"{detail}. {text_said}"
             elif problem == "Column dropped":
@@ -296,10 +174,10 @@ def _findings(anomalies, statistics: statistics_pb2.DatasetFeatureStatisticsList
                 detail=(distances.what_moved(reason, before_by_name.get(name), stats,
                                              distances.measured(anomalies, name))
                         if moved else detail),
-                expected=_expected(feature, schema),
+                expected=descriptions.expected(feature, schema),
                 actual=actual,
                 examples=(() if moved or problem == MISSING_VALUES  # no value is what is wrong
-                          else _offending(feature, schema, stats, values, problem == OUT_OF_RANGE)),
+                          else descriptions.offending(feature, schema, stats, values, problem == OUT_OF_RANGE)),
             ))
     if anomalies.HasField("dataset_anomaly_info"):
         for reason in anomalies.dataset_anomaly_info.reason:

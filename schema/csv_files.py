@@ -17,7 +17,8 @@ from typing import AbstractSet, Collection, Iterator, List, Optional, Sequence, 
 
 from tensorflow_metadata.proto.v0 import schema_pb2
 
-from schema.checks import FILE, MAX_EXAMPLES, Finding, expected_columns, optional_columns
+from schema.checks import FILE, Finding, expected_columns, optional_columns
+from schema.descriptions import MAX_EXAMPLES
 
 SPAN_FOLDER = re.compile(r"^span-(\d+)$")
 UNEXPECTED_COLUMN = "Unexpected column"  # a header's column the schema does not know

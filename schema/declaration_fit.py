@@ -11,7 +11,7 @@ from typing import List, Optional
 from tensorflow_metadata.proto.v0 import schema_pb2
 
 from models.dataset import Dataset, Kind, Task
-from schema import checks, maintain
+from schema import descriptions, maintain
 
 _TYPE_WORDS = {schema_pb2.BYTES: "text (BYTES)", schema_pb2.INT: "integers (INT)",
                schema_pb2.FLOAT: "numbers (FLOAT)"}
@@ -70,7 +70,7 @@ def mismatches(dataset: Dataset, schema: schema_pb2.Schema) -> List[str]:
                          f"holds {_TYPE_WORDS.get(types[column], 'no type')}")
     if label.classes_in_column and label.column in types:
         column = next(f for f in schema.feature if f.name == label.column)
-        undeclared = [v for v in checks.domain_values(schema, column) if v not in label.classes]
+        undeclared = [v for v in descriptions.domain_values(schema, column) if v not in label.classes]
         if undeclared:
             found.append(
                 f"label column '{label.column}': the schema accepts {_quoted(undeclared)}, which "

@@ -15,7 +15,7 @@ from typing import List
 import tensorflow_data_validation as tfdv
 from tensorflow_metadata.proto.v0 import schema_pb2, statistics_pb2
 
-from schema import calibration, checks, distances
+from schema import calibration, checks, descriptions, distances
 
 # Lifecycle stages with which tfx_bsl leaves a column out of what Transform and the model read
 # (tfx_bsl.tfxio.tensor_representation_util._DISQUALIFYING_LIFECYCLE_STAGES).
@@ -106,7 +106,7 @@ def differences(old: schema_pb2.Schema, new: schema_pb2.Schema) -> List[str]:
         if before.type != after.type:
             changes.append(f"'{name}' changes type from {schema_pb2.FeatureType.Name(before.type)} "
                            f"to {schema_pb2.FeatureType.Name(after.type)}")
-        added = [v for v in checks.domain_values(new, after) if v not in set(checks.domain_values(old, before))]
+        added = [v for v in descriptions.domain_values(new, after) if v not in set(descriptions.domain_values(old, before))]
         if added:
             shown = ", ".join(repr(v) for v in added[:10])
             changes.append(f"'{name}' accepts {len(added)} new value(s): {shown}")

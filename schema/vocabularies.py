@@ -12,7 +12,7 @@ from typing import Dict, FrozenSet, Iterable, List, Mapping, Optional, Sequence,
 
 from tensorflow_metadata.proto.v0 import schema_pb2
 
-from schema import checks, ranges
+from schema import descriptions, ranges
 
 Known = Union[FrozenSet[str], Tuple[int, int]]  # a vocabulary, or the range of integer codes
 SHOWN = 3  # unseen values named per column
@@ -27,7 +27,7 @@ def known_values(schema: schema_pb2.Schema, categories: Iterable[str]) -> Dict[s
     wanted, found = set(categories), {}
     for feature in (f for f in schema.feature if f.name in wanted):
         if feature.type == schema_pb2.BYTES:
-            values = checks.domain_values(schema, feature)
+            values = descriptions.domain_values(schema, feature)
             if values:
                 found[feature.name] = frozenset(values)
         elif feature.type == schema_pb2.INT and feature.int_domain.is_categorical \

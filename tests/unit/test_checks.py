@@ -13,7 +13,7 @@ import tensorflow_data_validation as tfdv
 from tensorflow_metadata.proto.v0 import schema_pb2
 
 from benchmarks import public_datasets
-from schema import checks, csv_files, csv_statistics, distances, maintain, report
+from schema import checks, csv_files, csv_statistics, descriptions, distances, maintain, report
 from tests.bad_data import drift_between, shuffled_slices, taxi_rows, write_rows
 from tests.conftest import TAXI_SCHEMA
 
@@ -444,9 +444,9 @@ def test_a_span_of_the_datasets_own_data_is_checked_for_drift_against_the_span_b
 def test_codes_without_a_declared_range_are_not_said_to_lie_in_0_0():
     tract = tfdv.get_feature(tfdv.load_schema_text(TAXI_SCHEMA), "dropoff_census_tract")
     assert tract.int_domain.is_categorical and not tract.int_domain.HasField("max")
-    assert "values in" not in checks._expected(tract, tfdv.load_schema_text(TAXI_SCHEMA))  # pylint: disable=protected-access
+    assert "values in" not in descriptions.expected(tract, tfdv.load_schema_text(TAXI_SCHEMA))
     hour = tfdv.get_feature(tfdv.load_schema_text(TAXI_SCHEMA), "trip_start_hour")
-    assert "values in [0, 23]" in checks._expected(hour, tfdv.load_schema_text(TAXI_SCHEMA))  # pylint: disable=protected-access
+    assert "values in [0, 23]" in descriptions.expected(hour, tfdv.load_schema_text(TAXI_SCHEMA))
 
 
 def test_a_drifted_category_names_the_values_it_did_not_have_before(tmp_path):

@@ -7,7 +7,7 @@ import pytest
 
 from benchmarks import public_datasets
 from cli import main as cli
-from cli import serving_commands
+from cli import predict_command
 from models import dataset
 from tests.conftest import TAXI
 
@@ -24,8 +24,8 @@ REGRESSION = dataset.parse({"name": "cars", "task": "regression", "label": {"col
     (REGRESSION, [[21.8]]),
 ])
 def test_answers_of_a_model_of_the_dataset_are_printed(declaration, answers):
-    assert serving_commands._misfit(declaration, np.array(answers)) is None  # pylint: disable=protected-access
-    table = serving_commands._predictions_table(declaration, np.array(answers))  # pylint: disable=protected-access
+    assert predict_command._misfit(declaration, np.array(answers)) is None  # pylint: disable=protected-access
+    table = predict_command._predictions_table(declaration, np.array(answers))  # pylint: disable=protected-access
     assert table.count("\n") == 1 and table.splitlines()[1].split()[0] == "1"  # the first data row is row 1
 
 
@@ -38,7 +38,7 @@ def test_answers_of_a_model_of_the_dataset_are_printed(declaration, answers):
     (TAXI, [[float("nan")]], "not finite numbers"),
 ])
 def test_answers_of_a_model_of_another_dataset_are_refused(declaration, answers, message):
-    misfit = serving_commands._misfit(declaration, np.array(answers))  # pylint: disable=protected-access
+    misfit = predict_command._misfit(declaration, np.array(answers))  # pylint: disable=protected-access
     assert misfit is not None and re.search(message, misfit), misfit
 
 
