@@ -66,7 +66,7 @@ def _pipeline_options(parser: argparse.ArgumentParser) -> None:
                         "(0.01: one point of AUC or accuracy), relative for regression (0.01: 1%% more error)")
     parser.add_argument("--naive-margin", type=float, help="share of the naive baseline's error the model must remove")
     parser.add_argument("--hparams", type=_json_object, default={}, help='JSON, e.g. \'{"learning_rate": 0.01}\'')
-    parser.add_argument("--models", default=",".join(defaults.models), help="model families to train and compare, comma-separated: linear, dnn, wide_deep (default: %(default)s); the best blessed one is pushed")
+    parser.add_argument("--models", default=",".join(defaults.models), help="model families to train and compare, comma-separated: linear, dnn, wide_deep (default: %(default)s); of the blessed ones, the lowest held-out loss is pushed")
     parser.add_argument("--tune", action="store_true", help="search hyperparameters with TFX's Tuner (KerasTuner) before training; without it, each family uses its last tuned ones if any")
     parser.add_argument("--tune-trials", type=int, default=defaults.tune_trials, help="trials per family (default: %(default)s; the first is the default hyperparameters)")
     parser.add_argument("--tune-minutes", type=float, help="start no new trial after this many minutes")

@@ -12,7 +12,9 @@ ships as `tf_keras`, which AutoGraph does not know, so it re-transpiles hundreds
 the first `fit` (many times the training itself on small data). Registering `tf_keras` as
 not-to-convert restores what Keras 2 always had; TF has no public API for a package-wide rule.
 """
+import json
 import math
+import os
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 import numpy as np
@@ -48,6 +50,10 @@ SHUFFLE_BUFFER = 10_000  # examples (tfxio's default, which this replaces)
 # Batches read to adapt the regression head to the label's mean and spread.
 LABEL_SCALE_BATCHES = 200
 FITTED, HELD_OUT = "fitted", "held_out"
+# Written beside the exported SavedModel (in the Model artifact, next to `Format-Serving`): the kept
+# weights' loss on the held-out part, by which `pipeline/model_choice.py` picks among the blessed
+# candidates of several families without using the eval split they were blessed on.
+HELD_OUT_LOSS_FILE = "held_out_loss.json"
 
 
 def make_dataset(file_patterns: List[str], tf_transform_output: tft.TFTransformOutput, batch_size: int,
@@ -151,3 +157,22 @@ def run_fn(fn_args: FnArgs) -> None:
     check_finite(model, history, hparams)
     signatures.export(model, dataset, tft.TFTransformOutput(fn_args.transform_graph_path),
                       fn_args.serving_model_dir)
+    write_held_out_loss(history, fn_args.serving_model_dir)
+
+
+def write_held_out_loss(history: Mapping[str, List[float]], serving_model_dir: str) -> None:
+    """The kept (best) weights' held-out loss, beside `serving_model_dir` (TFX's `Format-Serving`)."""
+    losses = [loss for loss in history.get("val_loss", []) if math.isfinite(loss)]
+    if losses:
+        path = os.path.join(os.path.dirname(serving_model_dir.rstrip("/")), HELD_OUT_LOSS_FILE)
+        with tf.io.gfile.GFile(path, "w") as f:
+            f.write(json.dumps({"loss": min(losses)}))
+
+
+def held_out_loss(model_uri: str) -> Optional[float]:
+    """What `write_held_out_loss` wrote for the Model artifact at `model_uri`; None without it."""
+    path = os.path.join(model_uri, HELD_OUT_LOSS_FILE)
+    if not tf.io.gfile.exists(path):
+        return None
+    with tf.io.gfile.GFile(path) as f:
+        return float(json.load(f)["loss"])

@@ -7,8 +7,8 @@ TFX's component cache makes an unchanged re-run with `--tune` reuse the last sea
 
 With one family the nodes keep their plain names (Tuner, Trainer, Evaluator); with several, each is
 suffixed with its family (Trainer_linear, Evaluator_dnn, ...). Every Evaluator measures its candidate
-on the same eval split against the same served baseline; the InfraValidator then takes the best
-blessed one (`pipeline/model_choice.py`).
+on the same eval split against the same served baseline; the InfraValidator then takes, of the
+blessed ones, the one with the lowest held-out loss (`pipeline/model_choice.py`).
 """
 import dataclasses
 import json

@@ -106,7 +106,8 @@ class PipelineConfig:
     max_drop: Optional[float] = None
     naive_margin: Optional[float] = None
     hyperparameters: Dict[str, Any] = dataclasses.field(default_factory=dict)
-    # Model families trained and compared (models/families.py); the best blessed one is pushed.
+    # Model families trained and compared (models/families.py); of the blessed ones, the one with the
+    # lowest held-out loss is pushed (pipeline/model_choice.py).
     models: Tuple[str, ...] = ("wide_deep",)
     tune: bool = False  # TFX's Tuner before each Trainer (else each family's last tuned values)
     tune_trials: int = 10  # per family; the first trial is the default hyperparameters

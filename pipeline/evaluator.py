@@ -7,9 +7,10 @@ the eval_config as JSON, in which every metric's `config` (itself JSON: `{"name"
 with backslashes. Here the property is the serialized EvalConfig in URL-safe base64; the executor
 decodes it and hands TFX's own executor the usual JSON. Everything else is TFX's Evaluator.
 
-With several candidate models (one Evaluator each), the InfraValidator picks the best blessed one by
-the main metric; TFX's blessing carries only `blessed` and the model, so this executor also records
-on the blessing the candidate's name and its main metric (`CANDIDATE`, `MAIN_METRIC`, `MAIN_VALUE`).
+With several candidate models (one Evaluator each), the InfraValidator picks one of the blessed ones
+(`pipeline/model_choice.py`) and says how each did; TFX's blessing carries only `blessed` and the
+model, so this executor also records on the blessing the candidate's name and its main metric
+(`CANDIDATE`, `MAIN_METRIC`, `MAIN_VALUE`).
 """
 import base64
 from typing import Any, Dict, List

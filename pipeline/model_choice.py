@@ -1,9 +1,13 @@
-"""Which candidate model goes on to infra validation and the push: the best one its Evaluator blessed.
+"""Which candidate model goes on to infra validation and the push: one its Evaluator blessed.
 
 Each candidate (one per model family) has its own Evaluator on the same eval split, against the same
 served baseline, with the same thresholds; its blessing records the candidate's name and main metric
-(`pipeline/evaluator.py`). The winner is the blessed candidate with the best main metric (lowest for
-errors such as rmse); a candidate its Evaluator did not bless is never pushed, however it scores.
+(`pipeline/evaluator.py`). A candidate its Evaluator did not bless is never pushed, however it scores.
+Of several blessed ones, the winner is the one whose Trainer kept the lowest loss on the held-out
+part of the train split (`models/model.py`): the same examples and loss for every family, and not the
+eval split, which would make the winner's blessing optimistic (picked, among several, for scoring
+well on that very sample). Without held-out losses (a model trained before they were recorded), the
+best main metric on the eval split decides (lowest for errors such as rmse).
 """
 import dataclasses
 from typing import List, Optional, Sequence
@@ -11,6 +15,7 @@ from typing import List, Optional, Sequence
 from tfx import types
 from tfx.components.evaluator import constants
 
+from models.model import held_out_loss
 from pipeline import evaluator
 from pipeline.metrics import LOWER_IS_BETTER
 
@@ -18,7 +23,7 @@ from pipeline.metrics import LOWER_IS_BETTER
 @dataclasses.dataclass
 class Choice:
     model: Optional[types.Artifact]  # None: nothing may be pushed
-    reason: str  # one line a person reads, e.g. "dnn: auc 0.9123, best of linear 0.8801, dnn 0.9123"
+    reason: str  # one line a person reads: which candidate, by which measure, and how the others did
 
 
 def _name(blessing: types.Artifact) -> str:
@@ -42,18 +47,29 @@ def choose(models: Sequence[types.Artifact], blessings: Optional[Sequence[types.
     metric = blessed[0].get_string_custom_property(evaluator.MAIN_METRIC)
     sign = -1 if metric in LOWER_IS_BETTER else 1
 
+    def model_of(blessing: types.Artifact) -> types.Artifact:
+        return by_id[blessing.get_int_custom_property(constants.ARTIFACT_PROPERTY_CURRENT_MODEL_ID_KEY)]
+
     def score(blessing: types.Artifact) -> float:
         if evaluator.MAIN_VALUE not in blessing.mlmd_artifact.custom_properties:
             return float("-inf")
         return sign * blessing.get_float_custom_property(evaluator.MAIN_VALUE)
 
-    best = max(blessed, key=lambda b: (score(b), -b.id))  # a tie goes to the earlier candidate
-    model = by_id[best.get_int_custom_property(constants.ARTIFACT_PROPERTY_CURRENT_MODEL_ID_KEY)]
+    losses = {b.id: held_out_loss(model_of(b).uri) for b in blessed}
+    by_loss = len(blessed) > 1 and None not in losses.values()
+    if by_loss:  # a tie goes to the earlier candidate
+        best = min(blessed, key=lambda b: (losses[b.id], b.id))
+    else:
+        best = max(blessed, key=lambda b: (score(b), -b.id))
     if len(blessings) == 1:
-        return Choice(model, f"{_name(best)}: blessed by the Evaluator")
-    others = ", ".join(
+        return Choice(model_of(best), f"{_name(best)}: blessed by the Evaluator")
+    on_eval = ", ".join(
         f"{_name(b)} {b.get_float_custom_property(evaluator.MAIN_VALUE):.4f}"
         if b in blessed else f"{_name(b)} not blessed"
         for b in sorted(blessings, key=_name))
+    if by_loss:
+        held_out = ", ".join(f"{_name(b)} {losses[b.id]:.4f}" for b in sorted(blessed, key=_name))
+        return Choice(model_of(best), f"{_name(best)}: lowest held-out loss of the blessed ({held_out}); "
+                                      f"{metric} on the eval split: {on_eval}")
     value = best.get_float_custom_property(evaluator.MAIN_VALUE)
-    return Choice(model, f"{_name(best)}: best blessed {metric} {value:.4f} of {others}")
+    return Choice(model_of(best), f"{_name(best)}: best blessed {metric} {value:.4f} of {on_eval}")

@@ -28,7 +28,7 @@ class Candidate:
     model_id: Optional[int]
     blessed: bool
     evaluation_uri: Optional[str]
-    chosen: bool = False  # the one the InfraValidator took on (the best blessed)
+    chosen: bool = False  # the one the InfraValidator took on (of the blessed, the lowest held-out loss)
 
 
 @dataclasses.dataclass

@@ -1,13 +1,24 @@
-"""The InfraValidator takes the best candidate its Evaluator blessed, never an unblessed one."""
+"""The InfraValidator takes, of the candidates its Evaluator blessed, the one with the lowest
+held-out loss (else the best main metric), never an unblessed one."""
+import os
+
 import pytest
 from tfx.types import standard_artifacts
 
+from models.model import write_held_out_loss
 from pipeline import evaluator, model_choice
 
 
-def _candidate(model_id, name, metric, value, blessed):
+def _candidate(model_id, name, metric, value, blessed, held_out=None, folder=None):
+    """A candidate's Model and ModelBlessing; given `held_out`, its Trainer's held-out loss, written
+    as `models/model.py` writes it (into `folder`, the Model artifact's)."""
     model = standard_artifacts.Model()
     model.id = model_id
+    if held_out is not None:
+        model.uri = str(folder / name)
+        os.makedirs(model.uri)
+        write_held_out_loss({"val_loss": [held_out * 2, held_out, held_out * 1.5]},
+                            os.path.join(model.uri, "Format-Serving"))
     blessing = standard_artifacts.ModelBlessing()
     blessing.id = 100 + model_id
     blessing.set_int_custom_property("blessed", int(blessed))
@@ -29,6 +40,15 @@ def test_the_best_blessed_candidate_wins_and_the_reason_names_every_one():
     assert choice.model.id == 2
     assert choice.reason == ("dnn: best blessed auc 0.9300 of dnn 0.9300, linear 0.9000, "
                              "wide_deep not blessed")
+
+
+def test_of_several_blessed_candidates_the_lowest_held_out_loss_wins_not_the_eval_metric(tmp_path):
+    choice = _choose(_candidate(1, "linear", "auc", 0.90, True, 0.31, tmp_path),
+                     _candidate(2, "dnn", "auc", 0.93, True, 0.35, tmp_path),
+                     _candidate(3, "wide_deep", "auc", 0.97, False, 0.20, tmp_path))
+    assert choice.model.id == 1  # its kept weights' loss, 0.31: the smallest of each history
+    assert choice.reason == ("linear: lowest held-out loss of the blessed (dnn 0.3500, linear 0.3100); "
+                             "auc on the eval split: dnn 0.9300, linear 0.9000, wide_deep not blessed")
 
 
 def test_lower_is_better_for_errors():
