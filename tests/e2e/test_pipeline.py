@@ -147,6 +147,9 @@ def test_early_stopping_holds_out_every_fifth_train_example_and_fits_the_rest(wo
     fitted = rows(model.FITTED, count - len(held_out))
     assert held_out == parsed(records["train"][::model.HOLDOUT])  # in file order, every fifth
     assert sorted(fitted) == sorted(parsed([r for i, r in enumerate(records["train"]) if i % model.HOLDOUT]))
+    # A validation pass of 3 batches reads the same first held-out examples each time.
+    passes = model.make_dataset(train, output, 64, model.HELD_OUT, 3 * 64).unbatch().take(2 * 3 * 64)
+    assert [as_row(features, label) for features, label in passes] == held_out[:3 * 64] * 2
     read, make_dataset = [], model.make_dataset  # the files `datasets` reads
     monkeypatch.setattr(model, "make_dataset", lambda files, *rest: read.append(files) or make_dataset(files, *rest))
     model.datasets(FnArgs(transform_graph_path=graph[0], train_files=train, eval_files=["/no/eval/*"]), TAXI, 64)
