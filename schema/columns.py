@@ -55,6 +55,9 @@ MAX_PLAIN_CODES = 12
 CALENDAR_WORDS = frozenset({"hour", "hr", "month", "mnth", "mon", "day", "dom", "weekday", "wday", "dow",
                             "dayofweek", "week", "wk", "quarter", "qtr"})
 YEAR_WORDS = frozenset({"year", "yr", "yyyy"})
+# Numbers named as a date or a time whose values all lie in schema.CALENDAR_YEARS are years too:
+# R's decimal years (2000.083 for February 2000, as `time()` of a monthly series writes them).
+DATED_WORDS = frozenset({"date", "time"})
 MAX_VOCAB, HASH_BUCKETS = 1000, 100
 # Integer numbers with at most this many distinct values (counts, years, ratings) are compared by
 # their values' shares, not by quantile histograms: with a tenth of the rows per bucket, bucket
@@ -141,9 +144,10 @@ def is_identifier_name(column: str) -> bool:
 
 def is_year(column: str, stat: Stats) -> bool:
     """Whether a column of numbers is calendar years: named so (a whole word of its name: `year`,
-    `yr`), its values within schema.CALENDAR_YEARS (written `2007` or, with gaps, `2007.0`)."""
+    `yr`, or `date`, `time` for decimal years), its values within schema.CALENDAR_YEARS (written
+    `2007`, `2007.0` with gaps, or `2007.083`)."""
     low, high = schema_package.CALENDAR_YEARS
-    return stat.type in (INT, FLOAT) and has_name_word(column, YEAR_WORDS) and \
+    return stat.type in (INT, FLOAT) and has_name_word(column, YEAR_WORDS | DATED_WORDS) and \
         low <= stat.num_stats.min and stat.num_stats.max <= high
 
 

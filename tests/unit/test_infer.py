@@ -259,6 +259,32 @@ def test_calendar_years_have_no_drift_check_and_keep_to_calendar_years(tmp_path)
     assert not year.HasField("drift_comparator") and "year" not in "".join(floats.calibration)
 
 
+def test_decimal_years_named_as_a_date_are_years_and_a_later_span_is_no_drift(tmp_path):
+    """palmerpenguins' raw table's egg dates as R writes a date as a number (`time()` of a series,
+    plotnine's txhousing `date`): 2007.863 for 11 November 2007. Each span brings later dates, so
+    like a year column it has no drift check, and `calibrate` adds none."""
+    path = str(tmp_path / "raw.csv")
+    public_datasets.PENGUINS_RAW.write_csv(path)
+    frame = pd.read_csv(path)
+    laid = pd.to_datetime(frame["Date Egg"])
+    frame = frame[["Species", "Culmen Length (mm)"]].assign(
+        date=(laid.dt.year + (laid.dt.dayofyear - 1) / 365).round(3))
+    assert (frame["date"] % 1 > 0).all()
+    draft = infer.infer(_csv(tmp_path, frame, "eggs.csv"), "Species")
+    assert draft.declaration["features"]["date"] == {"kind": "numeric"}
+    decision = _decision(draft, "date")
+    assert decision.startswith("date: numeric (years 2007.8") and " to 2009.9" in decision
+    assert "; kept in 1900..2100, no drift or skew check" in decision
+    date = _feature(draft, "date")
+    assert (date.float_domain.min, date.float_domain.max) == (1900, 2100) and not date.HasField("drift_comparator")
+    assert "date" not in "".join(draft.calibration)
+    before = csv_statistics.statistics_of_csv(_csv(tmp_path, frame, "before.csv"), ["", "NA"],
+                                              distances.stats_options(draft.schema))
+    later = csv_statistics.statistics_of_csv(_csv(tmp_path, frame.assign(date=frame["date"] + 3), "later.csv"),
+                                             ["", "NA"], distances.stats_options(draft.schema))
+    assert checks.check_statistics(later, draft.schema, before) == []
+
+
 def test_counts_that_fall_off_towards_their_largest_are_numbers_and_a_larger_count_later_passes(tmp_path):
     """Children per household (0..a few, most none) look like codes 0..max, but the next span may
     hold a larger count: as a code the gate would refuse it as unknown. Hours fill their range and
