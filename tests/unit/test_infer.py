@@ -261,7 +261,7 @@ def test_calendar_years_have_no_drift_check_and_keep_to_calendar_years(tmp_path)
 
 def test_decimal_years_named_as_a_date_are_years_and_a_later_span_is_no_drift(tmp_path):
     """palmerpenguins' raw table's egg dates as R writes a date as a number (`time()` of a series,
-    plotnine's txhousing `date`): 2007.863 for 11 November 2007. Each span brings later dates, so
+    plotnine's txhousing `date`): 2007.86 for 11 November 2007. Each span brings later dates, so
     like a year column it has no drift check, and `calibrate` adds none."""
     path = str(tmp_path / "raw.csv")
     public_datasets.PENGUINS_RAW.write_csv(path)
