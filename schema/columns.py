@@ -55,8 +55,9 @@ MAX_PLAIN_CODES = 12
 CALENDAR_WORDS = frozenset({"hour", "hr", "month", "mnth", "mon", "day", "dom", "weekday", "wday", "dow",
                             "dayofweek", "week", "wk", "quarter", "qtr"})
 YEAR_WORDS = frozenset({"year", "yr", "yyyy"})
-# Numbers named as a date or a time whose values all lie in schema.CALENDAR_YEARS are years too:
-# R's decimal years (2000.083 for February 2000, as `time()` of a monthly series writes them).
+# Fractional numbers named as a date or a time whose values all lie in schema.CALENDAR_YEARS are
+# years too: R's decimal years (2000.083 for February 2000, as `time()` of a monthly series writes
+# them). Not integers: a clock time written HHMM (19:30 is 1930) or seconds would be taken for years.
 DATED_WORDS = frozenset({"date", "time"})
 MAX_VOCAB, HASH_BUCKETS = 1000, 100
 # Integer numbers with at most this many distinct values (counts, years, ratings) are compared by
@@ -144,11 +145,11 @@ def is_identifier_name(column: str) -> bool:
 
 def is_year(column: str, stat: Stats) -> bool:
     """Whether a column of numbers is calendar years: named so (a whole word of its name: `year`,
-    `yr`, or `date`, `time` for decimal years), its values within schema.CALENDAR_YEARS (written
-    `2007`, `2007.0` with gaps, or `2007.083`)."""
+    `yr`; `date`, `time` for decimal years, which are floats), its values within
+    schema.CALENDAR_YEARS (written `2007`, `2007.0` with gaps, or `2007.083`)."""
     low, high = schema_package.CALENDAR_YEARS
-    return stat.type in (INT, FLOAT) and has_name_word(column, YEAR_WORDS | DATED_WORDS) and \
-        low <= stat.num_stats.min and stat.num_stats.max <= high
+    named = has_name_word(column, YEAR_WORDS) or (stat.type == FLOAT and has_name_word(column, DATED_WORDS))
+    return stat.type in (INT, FLOAT) and named and low <= stat.num_stats.min and stat.num_stats.max <= high
 
 
 def is_calendar_name(column: str) -> bool:

@@ -272,6 +272,9 @@ def test_decimal_years_named_as_a_date_are_years_and_a_later_span_is_no_drift(tm
     assert (frame["date"] % 1 > 0).all()
     draft = infer.infer(_csv(tmp_path, frame, "eggs.csv"), "Species")
     assert draft.declaration["features"]["date"] == {"kind": "numeric"}
+    # integers named so are not: a clock time written HHMM (19:30 is 1930) would be taken for years
+    timed = frame.assign(time=frame["date"].round().astype(int))
+    assert "years" not in _decision(infer.infer(_csv(tmp_path, timed, "timed.csv"), "Species"), "time")
     decision = _decision(draft, "date")
     assert decision.startswith("date: numeric (years 2007.8") and " to 2009.9" in decision
     assert "; kept in 1900..2100, no drift or skew check" in decision
