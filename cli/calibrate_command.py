@@ -1,7 +1,8 @@
 """`tfxpipe calibrate`: the schema's drift and skew thresholds measured from the data's own noise
 (`schema/calibration.py` says how), printed as a table and as the changes to the schema, written with
-`--write`. On a folder of spans it measures the spans the data gate accepted, for the size the gate
-compares."""
+`--write`. A threshold raised or removed by hand since the last calibration is kept (the schema's
+calibration comment says what that calibration set). On a folder of spans it measures the spans
+the data gate accepted, for the size the gate compares."""
 import argparse
 import os
 
@@ -67,7 +68,13 @@ def calibrate(args: argparse.Namespace) -> int:
                                      label=label.label_only_column)
     proposed = ranges.with_plausible_ranges(calibration.apply(marked, measured), statistics,
                                                  [dataset.label.column, *dataset.feature_names()])
+    kept = []
+    if not args.discard_edits:
+        proposed, kept = maintain.keep_hand_edits(curated, proposed, schema_text.calibrated_thresholds(schema_file))
     print("\n".join(line[2:] for line in schema_text.comment(measured)[1:-1]))
+    if kept:
+        print("Kept as edited by hand since the last calibration (--discard-edits takes the calibrated ones):")
+        print("\n".join(f"- {comparator}" for comparator in kept))
     changes = maintain.differences(curated, proposed)
     print("Changes to the schema:" if changes else "The schema already has these thresholds.")
     print("\n".join(f"- {change}" for change in changes))
@@ -92,5 +99,8 @@ def add_parser(subparsers) -> None:
                          help="its runs tell which spans the data gate accepted (default: %(default)s)")
     measure.add_argument("--window-rows", type=int, default=schema.WINDOW_ROWS,
                          help="requests in the smallest window `monitor` checks (default: %(default)s)")
+    measure.add_argument("--discard-edits", action="store_true",
+                         help="set every threshold as calibrated, also those raised or removed by hand since "
+                              "the last calibration (kept by default)")
     measure.add_argument("--write", action="store_true", help="update the schema file")
     measure.set_defaults(handler=calibrate)

@@ -10,7 +10,7 @@ does not read, so the run would fail later on a KeyError. Such a column keeps it
 and the data is to be corrected; the gate's own checks, run against the proposed schema, say what.
 """
 import dataclasses
-from typing import List
+from typing import Dict, List, Optional, Tuple
 
 import tensorflow_data_validation as tfdv
 from tensorflow_metadata.proto.v0 import schema_pb2, statistics_pb2
@@ -129,3 +129,39 @@ def differences(old: schema_pb2.Schema, new: schema_pb2.Schema) -> List[str]:
             changes.append(f"'{name}' must be present in {after.presence.min_fraction:.0%} of rows "
                            f"instead of {before.presence.min_fraction:.0%}")
     return changes
+
+
+COMPARATORS = (("drift_comparator", "drift vs previous span"), ("skew_comparator", "skew vs training"))
+
+
+def keep_hand_edits(curated: schema_pb2.Schema, proposed: schema_pb2.Schema,
+                    calibrated: Dict[str, Tuple[Optional[float], Optional[float]]]
+                    ) -> Tuple[schema_pb2.Schema, List[str]]:
+    """`proposed` with the comparators of `curated` that were edited by hand since its last
+    calibration (`calibrated`: what that calibration set, `schema_text.calibrated_thresholds`) put
+    back, and one sentence per comparator kept. A threshold raised, or a comparator removed, as the
+    gate advises for a column that moves by design, is a decision a new calibration must not undo;
+    a column that calibration never measured (added since, or only ever in TFDV's inference) is not
+    an edit."""
+    result = schema_pb2.Schema()
+    result.CopyFrom(proposed)
+    before = {f.name: f for f in curated.feature}
+    kept = []
+    for feature in (f for f in result.feature if f.name in calibrated and f.name in before):
+        for (field, what), recorded in zip(COMPARATORS, calibrated[feature.name]):
+            edited = getattr(before[feature.name], field)
+            now, calibrated_now = distances.threshold_of(edited), distances.threshold_of(getattr(feature, field))
+            if _same(now, recorded) or _same(now, calibrated_now):
+                continue  # as last calibrated, or as calibrated now
+            if now is None:
+                feature.ClearField(field)
+            else:
+                getattr(feature, field).CopyFrom(edited)
+            kept.append(f"'{feature.name}' {what}: {'unchecked' if now is None else f'at most {now:g}'} "
+                        f"(calibrated: {'unchecked' if calibrated_now is None else f'{calibrated_now:g}'})")
+    return result, kept
+
+
+def _same(threshold: Optional[float], other: Optional[float]) -> bool:
+    """Equal as the calibration comment writes thresholds (3 decimals), or both unchecked."""
+    return (threshold is None) == (other is None) and (threshold is None or abs(threshold - other) < 5e-4)

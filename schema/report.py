@@ -29,9 +29,9 @@ NEXT_STEPS = ("What to do: correct the data; or, where the change is real and ex
 DRIFT_NEXT_STEPS = ("What to do: find out why these columns moved. Data that is wrong (a unit, an export, a "
                     "join) is to be corrected. A change that is real and expected is accepted in schema.pbtxt: "
                     "raise the column's drift threshold (its `drift_comparator`), or remove the comparator "
-                    "of a column that moves by design (a year, a running count); `tfxpipe calibrate --write` "
-                    "only sets thresholds from the data's own sampling noise, and `schema-diff` changes no "
-                    "threshold.")
+                    "of a column that moves by design (a year, a running count), which a later `tfxpipe calibrate "
+                    "--write` keeps; `calibrate` only sets thresholds from the data's own sampling noise, and "
+                    "`schema-diff` changes no threshold.")
 
 
 TYPE_NEXT_STEPS = ("What to do: correct the data: its cells are not of the type the schema gives the "

@@ -5,7 +5,7 @@ TFDV's own writer and reader drop comments, hence this module."""
 import os
 import re
 import textwrap
-from typing import List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 from google.protobuf import text_format
 from tensorflow_metadata.proto.v0 import schema_pb2
@@ -107,3 +107,19 @@ def small_sample_note(path: str, rows: int) -> str:
     return (f" Drift was measured on {rows:,} rows, fewer than the {calibrated:,} its thresholds were "
             "calibrated for, and smaller samples differ more by chance: if nothing changed, calibrate "
             f"for this size, `tfxpipe calibrate --span-rows {round(rows / schema_package.TRAIN_SHARE)} --write`.")
+
+
+_ROW = re.compile(r"#   (.+?)(?: \*)? +(?:shares|quantiles) +[\d.]+ +([\d.]+|-) +[\d.]+ +([\d.]+|-)$")
+
+
+def calibrated_thresholds(path: str) -> Dict[str, Tuple[Optional[float], Optional[float]]]:
+    """(drift, skew) threshold of each feature as the last calibration of the schema file `path` set
+    them (None: '-', left unchecked), read from its calibration comment; {} without one."""
+    if not os.path.isfile(path):
+        return {}
+    found = {}
+    for line in header_comment(path, keep_calibration=True):
+        row = _ROW.match(line)
+        if row:
+            found[row.group(1)] = tuple(None if value == "-" else float(value) for value in row.group(2, 3))
+    return found

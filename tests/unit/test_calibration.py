@@ -265,8 +265,18 @@ def test_calibrate_on_a_folder_of_spans_measures_every_span_for_the_size_the_gat
     out = " ".join(capsys.readouterr().out.split())  # the comment block is wrapped
     assert f"Calibrating on spans 1-3 of {data} (not 0, whose columns differ), for spans of 700 rows" in out
     assert "2100 rows, in 20 draws" in out and "samples of 560 rows (drift" in out, out
-    assert cli.main(args + ["--span-rows", "1500"]) == 0
+    # the gate's advice for a column that moves by design, taken: calibrate --write keeps it
+    edited = tfdv.load_schema_text(str(tmp_path / "schema.pbtxt"))
+    next(f for f in edited.feature if f.name == "fare").ClearField("drift_comparator")
+    schema_text.write(edited, str(tmp_path / "schema.pbtxt"), schema_text.header_comment(
+        str(tmp_path / "schema.pbtxt"), keep_calibration=True))
+    assert cli.main(args + ["--span-rows", "1500", "--write"]) == 0
     out = " ".join(capsys.readouterr().out.split())
     assert "note: two spans of 1500 rows need 3000 rows to be drawn from, and the data has 2100: calibrated " \
            "for spans of 1050 rows" in out
     assert "samples of 840 rows (drift" in out
+    assert "Kept as edited by hand since the last calibration (--discard-edits takes the calibrated ones): " \
+           "- 'fare' drift vs previous span: unchecked (calibrated: " in out
+    written = {f.name: f for f in tfdv.load_schema_text(str(tmp_path / "schema.pbtxt")).feature}
+    assert not written["fare"].HasField("drift_comparator") and written["trip_miles"].HasField("drift_comparator")
+    assert schema_text.calibrated_thresholds(str(tmp_path / "schema.pbtxt"))["fare"][0] > 0  # still said: kept

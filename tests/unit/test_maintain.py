@@ -9,7 +9,7 @@ from tensorflow_metadata.proto.v0 import schema_pb2
 
 from benchmarks import public_datasets
 from cli import main as cli
-from schema import checks, csv_statistics, distances, maintain
+from schema import checks, csv_statistics, distances, maintain, schema_text
 from tests.bad_data import taxi_rows, write_rows
 from tests.conftest import TAXI
 
@@ -99,6 +99,41 @@ def test_a_threshold_that_calibration_drops_is_said_as_unchecked():
     new.feature.add(name="name", type=schema_pb2.BYTES)
     assert maintain.differences(old, new) == ["'name' JSD vs previous span: unchecked (was 0.785)"]
     assert maintain.differences(new, old) == ["'name' JSD vs previous span: at most 0.785 (was unchecked)"]
+
+
+def test_a_new_calibration_keeps_thresholds_raised_or_removed_by_hand_since_the_last_one():
+    """The gate advises raising a moving column's drift threshold or removing its comparator; the
+    next `calibrate --write` must not undo that. What the last calibration left unchecked as too
+    noisy, or never measured, takes the new calibration."""
+    calibrated = schema_text.calibrated_thresholds(TAXI.schema_file)
+    assert calibrated["fare"][0] > 0 and calibrated["tips"][1] is None  # the label: no skew
+    curated = tfdv.load_schema_text(TAXI.schema_file)
+    by_name = {f.name: f for f in curated.feature}
+    by_name["fare"].ClearField("drift_comparator")
+    by_name["trip_miles"].drift_comparator.jensen_shannon_divergence.threshold = 0.5
+    by_name["trip_seconds"].ClearField("drift_comparator")  # ... as the last calibration found it too noisy
+    calibrated["trip_seconds"] = (None, calibrated["trip_seconds"][1])
+    proposed = schema_pb2.Schema()  # a new calibration: every threshold a little higher
+    proposed.CopyFrom(tfdv.load_schema_text(TAXI.schema_file))
+    for feature in proposed.feature:
+        for comparator in (feature.drift_comparator, feature.skew_comparator):
+            if distances.threshold_of(comparator) is not None:
+                comparator.jensen_shannon_divergence.threshold = round(distances.threshold_of(comparator) + 0.01, 3)
+    calibrated_skew = calibrated.pop("company")[1]  # never calibrated: takes the new thresholds
+    by_name["company"].skew_comparator.jensen_shannon_divergence.threshold = 0.9
+
+    result, kept = maintain.keep_hand_edits(curated, proposed, calibrated)
+    new = {f.name: distances.threshold_of(f.drift_comparator) for f in proposed.feature}
+    assert kept == [f"'fare' drift vs previous span: unchecked (calibrated: {new['fare']:g})",
+                    f"'trip_miles' drift vs previous span: at most 0.5 (calibrated: {new['trip_miles']:g})"]
+    features = {f.name: f for f in result.feature}
+    assert not features["fare"].HasField("drift_comparator")
+    assert features["fare"].skew_comparator == {f.name: f for f in proposed.feature}["fare"].skew_comparator
+    assert distances.threshold_of(features["trip_miles"].drift_comparator) == 0.5
+    assert distances.threshold_of(features["trip_seconds"].drift_comparator) == new["trip_seconds"]
+    assert distances.threshold_of(features["company"].skew_comparator) == pytest.approx(calibrated_skew + 0.01)
+    assert maintain.keep_hand_edits(tfdv.load_schema_text(TAXI.schema_file), proposed,
+                                    schema_text.calibrated_thresholds(TAXI.schema_file)) == (proposed, [])
 
 
 def _taxi_folder(tmp_path, rows):
