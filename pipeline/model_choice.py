@@ -72,4 +72,7 @@ def choose(models: Sequence[types.Artifact], blessings: Optional[Sequence[types.
         return Choice(model_of(best), f"{_name(best)}: lowest held-out loss of the blessed ({held_out}); "
                                       f"{metric} on the eval split: {on_eval}")
     value = best.get_float_custom_property(evaluator.MAIN_VALUE)
-    return Choice(model_of(best), f"{_name(best)}: best blessed {metric} {value:.4f} of {on_eval}")
+    missing = sorted(_name(b) for b in blessed if losses[b.id] is None)
+    why = (f" ({', '.join(missing)} recorded no held-out loss: trained before it was recorded)"
+           if len(blessed) > 1 else "")
+    return Choice(model_of(best), f"{_name(best)}: best blessed {metric} {value:.4f} of {on_eval}{why}")
