@@ -16,9 +16,9 @@ def _calibrated_on(args: argparse.Namespace, dataset, root: str):
     folders, every span the data gate accepted (every span before any run) and the newest one's rows,
     as the gate compares whole spans; else the file or folder, and --span-rows (0: half of it)."""
     from pipeline import runs  # pylint: disable=import-outside-toplevel
-    from schema import csv_files, csv_records  # pylint: disable=import-outside-toplevel
+    from schema import csv_files, csv_records, data_folder  # pylint: disable=import-outside-toplevel
 
-    found = csv_files.spans(root) if os.path.isdir(root) else []
+    found = data_folder.spans(root) if os.path.isdir(root) else []
     if not found:
         return root, args.span_rows
     accepted = accepted_spans(args, dataset.name, root)
@@ -26,13 +26,13 @@ def _calibrated_on(args: argparse.Namespace, dataset, root: str):
     notes = ["those the data gate accepted"] if accepted is not None and len(used) < len(found) else []
     if not used:
         used, notes = found[-1:], ["the data gate accepted none: the newest"]
-    headers = {span: csv_files.file_header(csv_files.data_files(folder)[0]) for span, folder in used}
+    headers = {span: csv_files.file_header(data_folder.data_files(folder)[0]) for span, folder in used}
     newest = headers[used[-1][0]]
     kept = [(span, folder) for span, folder in used if headers[span] == newest]  # columns as the newest
     if len(kept) < len(used):
         other = [span for span, _ in used if headers[span] != newest]
         notes.append(f"not {runs.span_text(other)}, whose columns differ")
-    span_rows = args.span_rows or csv_records.record_count(csv_files.data_files(kept[-1][1]))
+    span_rows = args.span_rows or csv_records.record_count(data_folder.data_files(kept[-1][1]))
     told = f" ({'; '.join(notes)})" if notes else ""
     print(f"Calibrating on spans {runs.span_text([span for span, _ in kept])} of {root}{told}, "
           f"for spans of {span_rows} rows")

@@ -18,14 +18,14 @@ def validate(args: argparse.Namespace) -> int:
     # pylint: disable=import-outside-toplevel
     import tensorflow_data_validation as tfdv
 
-    from schema import cell_lines, checks, csv_files, csv_statistics, distances, report, schema_text
+    from schema import cell_lines, checks, csv_files, csv_statistics, data_folder, distances, report, schema_text
 
     if not os.path.exists(args.path):
         print(f"error: {args.path} does not exist")
         return 1
     dataset = options.dataset(args)
     missing = dataset.missing_values
-    current, previous = csv_files.latest_and_previous(args.path, accepted_spans(args, dataset.name, args.path))
+    current, previous = data_folder.latest_and_previous(args.path, accepted_spans(args, dataset.name, args.path))
     previous = args.previous or previous or _declared_data(
         dataset, current, lambda root: accepted_spans(args, dataset.name, root))
     schema_file = args.schema or dataset.schema_file
@@ -67,11 +67,11 @@ def accepted_spans(args: argparse.Namespace, pipeline_name: str, path: str):
     ML Metadata: `validate` then takes the gate's drift reference. None when no gate checked data
     from that folder: the span before is taken."""
     from pipeline import metadata_store, resolvers  # pylint: disable=import-outside-toplevel
-    from schema import csv_files  # pylint: disable=import-outside-toplevel
+    from schema import data_folder  # pylint: disable=import-outside-toplevel
 
     here = os.path.realpath(path)
     around = (here, os.path.dirname(here), os.path.dirname(os.path.dirname(here)))  # a span's file, up
-    root = next((folder for folder in around if os.path.isdir(folder) and csv_files.spans(folder)), None)
+    root = next((folder for folder in around if os.path.isdir(folder) and data_folder.spans(folder)), None)
     if root is None:
         return None
     uri = options.config_for_dataset_reports(args.work_dir, pipeline_name).resolved().metadata_uri
@@ -85,13 +85,13 @@ def _declared_data(dataset, current: str, accepted_of):
     those the gate accepted, `accepted_of(data folder)`, once a gate checked them); None when there
     is none, the data is not there, or is `current` itself."""
     from models.dataset import DeclarationError  # pylint: disable=import-outside-toplevel
-    from schema import csv_files  # pylint: disable=import-outside-toplevel
+    from schema import data_folder  # pylint: disable=import-outside-toplevel
 
     try:
         root = dataset.data_root()
     except DeclarationError:
         return None
-    spans = csv_files.spans(root) if os.path.isdir(root) else []
+    spans = data_folder.spans(root) if os.path.isdir(root) else []
     accepted = accepted_of(root) if spans else None
     here = os.path.realpath(current)
     within = [i for i, (_, folder) in enumerate(spans)
@@ -114,13 +114,13 @@ def schema_diff(args: argparse.Namespace) -> int:
     import tensorflow_data_validation as tfdv
 
     from models import dataset as ds
-    from schema import (cell_lines, checks, csv_files, csv_statistics, declaration_fit, distances,
+    from schema import (cell_lines, checks, csv_files, csv_statistics, data_folder, declaration_fit, distances,
                         maintain, report, schema_text)
 
     dataset = options.dataset(args)
     schema_file = args.schema or dataset.schema_file
     curated = tfdv.load_schema_text(schema_file)
-    folder, previous = csv_files.latest_and_previous(args.path, accepted_spans(args, dataset.name, args.path))
+    folder, previous = data_folder.latest_and_previous(args.path, accepted_spans(args, dataset.name, args.path))
     previous = previous or _declared_data(dataset, folder, lambda root: accepted_spans(args, dataset.name, root))
     unreadable = [finding for finding in csv_files.check_against_schema(
                       folder, curated, dataset.name, dataset.read_columns())
@@ -194,7 +194,7 @@ def add_parsers(subparsers) -> None:
 def init(args: argparse.Namespace) -> int:
     """Drafts `datasets/NAME/` (declaration + curated schema) from a CSV and its label column."""
     # pylint: disable=import-outside-toplevel
-    from schema import csv_files, infer  # (imports TFDV)
+    from schema import data_folder, infer  # (imports TFDV)
 
     try:
         # named after its folder: two folders drafted from one file (two labels) are two pipelines,
@@ -203,7 +203,7 @@ def init(args: argparse.Namespace) -> int:
         out = args.out or os.path.join(options.DATASETS_DIR, name)
         infer.refuse_existing(out)
         # a folder of span-N/ folders (the layout a run reads) is drafted from its newest span
-        source = csv_files.latest_and_previous(args.path)[0]
+        source = data_folder.latest_and_previous(args.path)[0]
         print(f"Drafting a dataset from {source}", flush=True)
         draft = infer.infer(source, args.label, args.task, name,
                             progress=lambda line: print(line, flush=True), missing=args.missing_value,

@@ -77,11 +77,11 @@ def image_path(local_path: str) -> str:
 
 def input_bytes(data_root: str) -> int:
     """Size of the files a run reads: a CSV file, the newest span-N/ folder, else the whole folder."""
-    from schema import csv_files  # pylint: disable=import-outside-toplevel  (schema imports TFDV)
+    from schema import data_folder  # pylint: disable=import-outside-toplevel  (schema imports TFDV)
 
     if not os.path.exists(data_root):
         return 0
-    read, _ = csv_files.latest_and_previous(data_root)
+    read, _ = data_folder.latest_and_previous(data_root)
     if os.path.isfile(read):
         return os.path.getsize(read)
     return sum(os.path.getsize(os.path.join(root, name))

@@ -23,7 +23,7 @@ from tfx.types import artifact_utils, standard_artifacts
 
 import schema as schema_package
 from pipeline import configs
-from schema import cell_lines, checks, csv_files, report, schema_text
+from schema import cell_lines, checks, data_folder, report, schema_text
 
 REPORT_FILE = schema_package.REPORT_FILE
 DRIFT_SPLIT = "train"
@@ -79,7 +79,7 @@ def data_read(data_files: str, span: int) -> Optional[str]:
         return None
     base, spanned, _ = data_files.partition("span-{SPAN}")
     if spanned:  # span-3 or span-03: the folder whose number it is
-        path = dict(csv_files.spans(base.rstrip(os.sep))).get(span, "") if os.path.isdir(base) else ""
+        path = dict(data_folder.spans(base.rstrip(os.sep))).get(span, "") if os.path.isdir(base) else ""
     else:
         path = data_files[:-2] if data_files.endswith(os.sep + "*") else data_files
     return path if path and os.path.exists(path) else None

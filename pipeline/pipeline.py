@@ -28,7 +28,7 @@ from pipeline.configs import ConfigError, PipelineConfig, image_path, is_remote
 from pipeline.csv_example_gen import CsvExampleGen
 from pipeline.infra_validator import InfraValidator
 import schema as schema_package
-from schema import csv_files
+from schema import data_folder
 from serving.pusher import AtomicPushExecutor
 
 # Dotted paths instead of module files: TFX imports them from the installed package, so no per-run
@@ -44,7 +44,7 @@ def example_gen_input(config: PipelineConfig) -> Tuple[str, example_gen_pb2.Inpu
     else:
         spans = config.spans
         if spans is None:
-            spans = not is_remote(config.data_root) and bool(csv_files.spans(config.data_root))
+            spans = not is_remote(config.data_root) and bool(data_folder.spans(config.data_root))
         base, pattern = config.data_root, "span-{SPAN}/*" if spans else "*"
     return base, example_gen_pb2.Input(
         splits=[example_gen_pb2.Input.Split(name="data", pattern=pattern)])

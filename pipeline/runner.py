@@ -21,7 +21,7 @@ from pipeline import (configs, evaluation, gate, metadata_server_fixes, metadata
                       run_report, run_summary, runs, runs_index)
 from pipeline.configs import PipelineConfig
 from pipeline.pipeline import create_pipeline
-from schema import checks, csv_files, declaration_fit, report
+from schema import checks, csv_files, data_folder, declaration_fit, report
 from serving import model_dir
 
 
@@ -49,7 +49,7 @@ def check_inputs(config: PipelineConfig) -> None:
     label_note = declaration_fit.float_class_label(dataset, curated)
     if label_note:
         print(f"warning: {label_note}", file=sys.stderr)
-    folder, _ = csv_files.latest_and_previous(config.data_root)
+    folder, _ = data_folder.latest_and_previous(config.data_root)
     findings = csv_files.check_against_schema(folder, curated, dataset.name, dataset.read_columns())
     if findings:
         title = f"Data validation of {folder}"

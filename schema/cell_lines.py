@@ -19,7 +19,8 @@ from tensorflow_metadata.proto.v0 import schema_pb2
 from schema import ranges
 from schema.cell_counts import is_number
 from schema.checks import OUT_OF_RANGE, WRONG_TYPE, Finding, is_training_only, is_type_problem
-from schema.csv_files import ENCODING, data_files
+from schema.csv_files import ENCODING
+from schema.data_folder import data_files
 from schema.descriptions import MAX_EXAMPLES
 
 

@@ -1,26 +1,26 @@
-"""CSV files as the pipeline reads them: the layout of a data folder (`span-N/` folders, the files
-of one span), the header as CSV writers write it (quoted names, a byte-order mark), what TFX's CSV
-reader cannot parse or would misread (empty or header-only files, compressed files and other
-formats, UTF-16 and other undecodable bytes, a wrong delimiter, a space after every comma, a name
-used twice, a quote that never closes, a NUL byte, ragged rows, files whose headers differ) and a header that does not
-match the schema's columns (TFDV cannot tell an absent column from an empty optional one). Files with
+"""CSV files as the pipeline reads them (the folders that hold them: `schema/data_folder.py`): the
+header as CSV writers write it (quoted names, a byte-order mark), what TFX's CSV reader cannot parse
+or would misread (empty or header-only files, compressed files and other formats, UTF-16 and other
+undecodable bytes, a wrong delimiter, a space after every comma, a name used twice, a quote that
+never closes, a NUL byte, ragged rows, files whose headers differ) and a header that does not match
+the schema's columns (TFDV cannot tell an absent column from an empty optional one). Files with
 structural problems never reach CsvExampleGen; `schema/checks.py` checks the statistics of the rest
-(`schema/csv_statistics.py`). The checks stream each file, so
-they run on a file of any size in flat memory, as the pipeline reads it.
+(`schema/csv_statistics.py`). The checks stream each file, so they run on a file of any size in
+flat memory, as the pipeline reads it.
 """
 import codecs
 import csv
 import dataclasses
 import os
 import re
-from typing import AbstractSet, Collection, Iterator, List, Optional, Sequence, Tuple
+from typing import Collection, Iterator, List, Optional, Sequence, Tuple
 
 from tensorflow_metadata.proto.v0 import schema_pb2
 
 from schema.checks import FILE, Finding, expected_columns, optional_columns
+from schema.data_folder import data_files
 from schema.descriptions import MAX_EXAMPLES
 
-SPAN_FOLDER = re.compile(r"^span-(\d+)$")
 UNEXPECTED_COLUMN = "Unexpected column"  # a header's column the schema does not know
 TRAINING_ONLY_COLUMN = "Label in serving data"  # a column the schema keeps out of SERVING: the label
 DELIMITERS = (";", "\t", "|")
@@ -52,35 +52,6 @@ def file_header(path: str) -> List[str]:
     """The column names of a local CSV file (`parse_header` of its first line)."""
     with open(path, "rb") as f:
         return parse_header(f.readline())
-
-
-def spans(data_root: str) -> List[Tuple[int, str]]:
-    """(span number, folder) of `span-N/` sub-folders, oldest first; empty for a flat folder."""
-    found = []
-    for name in os.listdir(data_root):
-        match = SPAN_FOLDER.match(name)
-        if match and os.path.isdir(os.path.join(data_root, name)):
-            found.append((int(match.group(1)), os.path.join(data_root, name)))
-    return sorted(found)
-
-
-def latest_and_previous(path: str, accepted: Optional[AbstractSet[int]] = None) -> Tuple[str, Optional[str]]:
-    """What a run reads from `path` and what it is compared with for drift: in a folder of `span-N/`
-    folders the newest span and the span before it, or, given the spans the data gate `accepted`,
-    the newest of those before it (as the gate compares); else the file or folder itself, and nothing."""
-    found = spans(path) if os.path.isdir(path) else []
-    if not found:
-        return path, None
-    earlier = [folder for span, folder in found[:-1] if accepted is None or span in accepted]
-    return found[-1][1], (earlier[-1] if earlier else None)
-
-
-def data_files(folder: str) -> List[str]:
-    return sorted(
-        os.path.join(folder, name)
-        for name in os.listdir(folder)
-        if not name.startswith(".") and os.path.isfile(os.path.join(folder, name))
-    )
 
 
 def _listed(names: Sequence[str], width: int = 120) -> str:

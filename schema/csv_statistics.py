@@ -22,7 +22,8 @@ from tfx_bsl.coders import batch_util, csv_decoder
 
 from schema import cell_counts, csv_records
 from schema.cell_counts import ColumnType
-from schema.csv_files import data_files, file_header
+from schema.csv_files import file_header
+from schema.data_folder import data_files
 
 # The column type tfx_bsl's CSV decoder gives each schema type (as CSVToRecordBatch maps a schema)
 COLUMN_TYPE = {schema_pb2.INT: ColumnType.INT, schema_pb2.FLOAT: ColumnType.FLOAT,

@@ -20,7 +20,7 @@ import yaml
 from tensorflow_metadata.proto.v0 import schema_pb2
 
 from models import dataset as ds
-from schema import calibration, cell_counts, cell_lines, csv_files, csv_statistics, label_copies, ranges, \
+from schema import calibration, cell_counts, cell_lines, csv_files, csv_statistics, data_folder, label_copies, ranges, \
     schema_draft, schema_text, sentinels, written_numbers
 from schema.cell_counts import ColumnCells, ColumnType
 from schema.columns import HASH_SHARE, MISSING_TOKENS, InitError, compared_by_shares, feature_decision, \
@@ -88,7 +88,7 @@ def _read(path: str, missing: Sequence[str] = ()) -> Tuple[List[str], Dict[str, 
     """The header, each column's cells and the number of rows, files checked as the gate does."""
     if not os.path.exists(path):
         raise InitError(f"{path} does not exist: give a CSV file or a folder of CSV files")
-    files = csv_files.data_files(path) if os.path.isdir(path) else [path]
+    files = data_folder.data_files(path) if os.path.isdir(path) else [path]
     if not files:
         raise InitError(f"{path} holds no CSV files: put the data's CSV file(s) in it")
     header: List[str] = []

@@ -20,7 +20,7 @@ from scipy import stats
 from sklearn import metrics, model_selection, tree
 
 from models import dataset as ds
-from schema import csv_files
+from schema import csv_files, data_folder
 
 # Rows read, at random over the whole file (a file sorted by its label starts with one class): enough
 # to tell a copy, seconds on a file of millions; fewer for a wide file, so memory stays bounded
@@ -67,7 +67,7 @@ def check_line(copies: Sequence[Copy]) -> str:
 def _sample(path: str, columns: Sequence[str], missing_values: Sequence[str], rows: int) -> pd.DataFrame:
     """About SAMPLE_ROWS (fewer for many columns) of the `rows` rows of `columns` in the file or
     folder `path`, drawn at random, as text (NaN: missing)."""
-    files = csv_files.data_files(path) if os.path.isdir(path) else [path]
+    files = data_folder.data_files(path) if os.path.isdir(path) else [path]
     share = min(SAMPLE_ROWS, SAMPLE_CELLS // max(len(columns), 1)) / max(rows, 1)
     draw = np.random.RandomState(SEED)
     frames = [pd.read_csv(file, usecols=list(columns), dtype=str, keep_default_na=False,

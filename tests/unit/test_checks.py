@@ -13,7 +13,7 @@ import tensorflow_data_validation as tfdv
 from tensorflow_metadata.proto.v0 import schema_pb2
 
 from benchmarks import public_datasets
-from schema import checks, csv_files, csv_statistics, descriptions, distances, maintain, report
+from schema import checks, csv_files, csv_statistics, data_folder, descriptions, distances, maintain, report
 from tests.bad_data import drift_between, shuffled_slices, taxi_rows, write_rows
 from tests.conftest import TAXI_SCHEMA
 
@@ -202,7 +202,7 @@ def test_files_of_one_folder_with_different_column_orders_are_named(tmp_path):
 def test_spans_are_found_in_order_and_other_folders_ignored(tmp_path):
     for name in ("span-10", "span-2", "other", "span-x"):
         os.makedirs(tmp_path / name)
-    assert [n for n, _ in csv_files.spans(str(tmp_path))] == [2, 10]
+    assert [n for n, _ in data_folder.spans(str(tmp_path))] == [2, 10]
 
 
 def test_report_names_feature_problem_and_offending_values(tmp_path):
@@ -389,20 +389,20 @@ def test_the_commands_validate_suggests_name_the_dataset_and_the_data_it_was_giv
 def test_a_run_reads_the_newest_span_or_the_path_itself(tmp_path):
     for span in ("span-2", "span-10", "span-9", "notes"):
         (tmp_path / span).mkdir()
-    assert csv_files.latest_and_previous(str(tmp_path)) == (str(tmp_path / "span-10"), str(tmp_path / "span-9"))
+    assert data_folder.latest_and_previous(str(tmp_path)) == (str(tmp_path / "span-10"), str(tmp_path / "span-9"))
     flat = tmp_path / "notes"
-    assert csv_files.latest_and_previous(str(flat)) == (str(flat), None)
+    assert data_folder.latest_and_previous(str(flat)) == (str(flat), None)
     (flat / "data.csv").write_text("a\n1\n")
-    assert csv_files.latest_and_previous(str(flat / "data.csv")) == (str(flat / "data.csv"), None)
+    assert data_folder.latest_and_previous(str(flat / "data.csv")) == (str(flat / "data.csv"), None)
 
 
 def test_drift_is_checked_against_the_newest_earlier_span_the_gate_accepted(tmp_path):
     for span in ("span-2", "span-9", "span-10"):
         (tmp_path / span).mkdir()
-    assert csv_files.latest_and_previous(str(tmp_path), accepted={2}) == (
+    assert data_folder.latest_and_previous(str(tmp_path), accepted={2}) == (
         str(tmp_path / "span-10"), str(tmp_path / "span-2"))
-    assert csv_files.latest_and_previous(str(tmp_path), accepted=set())[1] is None
-    assert csv_files.latest_and_previous(str(tmp_path))[1] == str(tmp_path / "span-9")  # no gate ran
+    assert data_folder.latest_and_previous(str(tmp_path), accepted=set())[1] is None
+    assert data_folder.latest_and_previous(str(tmp_path))[1] == str(tmp_path / "span-9")  # no gate ran
 
 
 def test_codes_past_their_range_are_the_examples_of_their_finding(tmp_path):
