@@ -10,7 +10,6 @@
 - `score` writes every row of a CSV file back with a pushed model's predictions, without a server."""
 import argparse
 import dataclasses
-import json
 import os
 import sys
 import tempfile
@@ -22,28 +21,6 @@ from cli import (calibrate_command, cluster_commands, data_commands, options, pr
 from pipeline import metadata_store, profiles, progress
 from pipeline.configs import ConfigError, PipelineConfig, check_hyperparameters
 from serving import process_exit
-
-
-def _bounds(pairs) -> dict:
-    """['auc=0.8'] -> {'auc': 0.8}."""
-    bounds = {}
-    for pair in pairs or ():
-        name, sep, value = pair.partition("=")
-        try:
-            bounds[name] = float(value)
-        except ValueError:
-            raise ConfigError(f"{pair!r} is not METRIC=NUMBER") from None
-        if not sep or not name:
-            raise ConfigError(f"{pair!r} is not METRIC=NUMBER")
-    return bounds
-
-
-def _json_object(text: str) -> dict:
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as error:
-        raise argparse.ArgumentTypeError(f"not valid JSON ({error}): give an object, e.g. "
-                                         '\'{"learning_rate": 0.01}\'') from None
 
 
 def _pipeline_options(parser: argparse.ArgumentParser) -> None:
@@ -65,7 +42,7 @@ def _pipeline_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-drop", type=float, help="how far the main metric may fall behind the served model: absolute for classes "
                         "(0.01: one point of AUC or accuracy), relative for regression (0.01: 1%% more error)")
     parser.add_argument("--naive-margin", type=float, help="share of the naive baseline's error the model must remove")
-    parser.add_argument("--hparams", type=_json_object, default={}, help='JSON, e.g. \'{"learning_rate": 0.01}\'')
+    parser.add_argument("--hparams", type=options.json_object, default={}, help='JSON, e.g. \'{"learning_rate": 0.01}\'')
     parser.add_argument("--models", default=",".join(defaults.models), help="model families to train and compare, comma-separated: linear, dnn, wide_deep (default: %(default)s); of the blessed ones, the lowest held-out loss is pushed")
     parser.add_argument("--tune", action="store_true", help="search hyperparameters with TFX's Tuner (KerasTuner) before training; without it, each family uses its last tuned ones if any")
     parser.add_argument("--tune-trials", type=int, default=defaults.tune_trials, help="trials per family (default: %(default)s; the first is the default hyperparameters)")
@@ -200,8 +177,8 @@ def config_from_args(args: argparse.Namespace) -> PipelineConfig:
         schema_file=args.schema_file,
         train_steps=args.train_steps,
         eval_steps=args.eval_steps,
-        minimum=_bounds(args.minimum),
-        maximum=_bounds(args.maximum),
+        minimum=options.bounds(args.minimum),
+        maximum=options.bounds(args.maximum),
         max_drop=args.max_drop,
         naive_margin=args.naive_margin,
         hyperparameters=check_hyperparameters(args.hparams, families.DEFAULT_HYPERPARAMETERS),
@@ -276,6 +253,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     except (profiles.ProfileError, ConfigError, metadata_store.MetadataStoreError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:  # Ctrl-C: one line, not the traceback of wherever it landed
+        resumable = " (`tfxpipe runs` lists it as abandoned; `tfxpipe resume` with the same options goes on " \
+                    "from where it stopped)" if args.command in ("run", "resume") else ""
+        print(f"\ninterrupted: tfxpipe {args.command} stopped{resumable}", file=sys.stderr)
+        return 130
     except BaseException:
         if native_log and os.path.exists(native_log):
             print(f"Details (library logs): {native_log}", file=sys.stderr)

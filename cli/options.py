@@ -2,6 +2,7 @@
 (`pipeline/configs.py`), never typed again here."""
 import argparse
 import dataclasses
+import json
 import os
 
 from models import dataset as dataset_module
@@ -74,3 +75,25 @@ def config_for_reading(args: argparse.Namespace) -> PipelineConfig:
                                work_dir=configs.absolute_path(args.work_dir),
                                pipeline_name=args.pipeline_name or dataset(args).name,
                                metadata=metadata_uri(args))
+
+
+def bounds(pairs) -> dict:
+    """['auc=0.8'] -> {'auc': 0.8}."""
+    found = {}
+    for pair in pairs or ():
+        name, sep, value = pair.partition("=")
+        try:
+            found[name] = float(value)
+        except ValueError:
+            raise configs.ConfigError(f"{pair!r} is not METRIC=NUMBER") from None
+        if not sep or not name:
+            raise configs.ConfigError(f"{pair!r} is not METRIC=NUMBER")
+    return found
+
+
+def json_object(text: str) -> dict:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise argparse.ArgumentTypeError(f"not valid JSON ({error}): give an object, e.g. "
+                                         '\'{"learning_rate": 0.01}\'') from None
