@@ -119,7 +119,8 @@ def _runs(args: argparse.Namespace) -> int:
     if not metadata_store.exists(config.metadata_uri):
         print(f"error: no runs recorded in {metadata_store.redacted(config.metadata_uri)}")
         return 1
-    task = options.dataset(args).task
+    dataset = options.dataset_of_pipeline(args)
+    task = dataset.task
     store = metadata_store.open_store(config.metadata_uri)
     holder = run_lock.holder(config)
     running = holder.run_id if holder else None
@@ -139,7 +140,7 @@ def _runs(args: argparse.Namespace) -> int:
         print(line)
     if record.not_compared:
         print(record.not_compared)
-    print(f"Run report: {run_report.write(store, record, config.report_dir, options.dataset(args))}")
+    print(f"Run report: {run_report.write(store, record, config.report_dir, dataset)}")
     return 0
 
 

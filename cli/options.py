@@ -58,6 +58,22 @@ def dataset(args: argparse.Namespace) -> dataset_module.Dataset:
     return dataclasses.replace(DEFAULTS, dataset_dir=args.dataset_dir).dataset()
 
 
+def dataset_of_pipeline(args: argparse.Namespace) -> dataset_module.Dataset:
+    """The dataset whose runs a reading command shows (its task picks the metric columns): the
+    `--dataset` given; with `--dataset` left at its default and `--pipeline-name` naming another
+    pipeline, the folder of that name under datasets/, else a ConfigError asking for `--dataset`
+    (the default dataset's task would show another task's metrics)."""
+    default = dataset(args)
+    name = getattr(args, "pipeline_name", None)
+    if not name or name == default.name or args.dataset_dir != DEFAULTS.dataset_dir:
+        return default
+    folder = os.path.join(DATASETS_DIR, name)
+    if os.path.isfile(os.path.join(folder, dataset_module.DECLARATION_FILE)):
+        return dataset_module.load(folder)
+    raise configs.ConfigError(f"pipeline {name!r} is not the default dataset's ({default.name}) and "
+                              f"{folder} holds no dataset: give the pipeline's --dataset")
+
+
 def model_name(args: argparse.Namespace) -> str:
     return args.model_name or dataset(args).name
 
