@@ -59,8 +59,12 @@ class ModelServer:
         name = spec.signature_name or DEFAULT_SIGNATURE
         signature_def = loaded.signature(name)
         if method and signature_def.method_name != method:
-            raise ServingError(_INVALID, f"Expected {method.split('/')[-1]} signature method_name "
-                               f"to be {method}. Was: {signature_def.method_name}")
+            verb = method.split('/')[-1]
+            fitting = sorted(n for n, s in loaded.signature_defs.items() if s.method_name == method)
+            hint = (f"; this model's {verb} signature: give \"signature_name\": \"{fitting[0]}\""
+                    if fitting and not spec.signature_name else "")  # the default is serving_default
+            raise ServingError(_INVALID, f"Expected {verb} signature method_name "
+                               f"to be {method}. Was: {signature_def.method_name}{hint}")
         expected = loaded.input_types(name)
         extra, missing = sorted(set(inputs) - set(expected)), sorted(set(expected) - set(inputs))
         if extra or missing:
