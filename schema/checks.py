@@ -8,6 +8,7 @@ Two layers, shared by the pipeline's data gate and the `validate` command so bot
   schema's comparators. The schema is the one place where tolerances live.
 """
 import dataclasses
+import math
 import re
 from typing import List, Optional, Sequence, Tuple
 
@@ -65,7 +66,58 @@ def check_statistics(
     anomalies = tfdv.validate_statistics(
         statistics, compared, environment=environment, previous_statistics=previous
     )
-    return _findings(anomalies, statistics, compared, previous)
+    copies = new_label_copies(statistics, previous, schema) if previous and environment == "TRAINING" else []
+    return _findings(anomalies, statistics, compared, previous) + copies
+
+
+COPIES_LABEL = "Copies the label"
+
+
+def new_label_copies(statistics: statistics_pb2.DatasetFeatureStatisticsList,
+                     previous: statistics_pb2.DatasetFeatureStatisticsList,
+                     schema: schema_pb2.Schema) -> List[Finding]:
+    """Columns that hold the label's own values in `statistics` (the same count, mean, spread,
+    extremes and median, or the same count of every value) and did not in `previous`: a column
+    overwritten by the label in an export or a join, from which a model learns the answer and then
+    fails where it serves. Its drift alone may pass in small spans. TFDV compares no column with
+    another, hence this check. Columns with two values or fewer are left out: theirs can match the
+    label's by chance; a column that copied the label before too is `init`'s to name."""
+    labels = [f.name for f in schema.feature if is_training_only(f)]
+    now = {s.path.step[-1]: _values(s) for s in statistics.datasets[0].features}
+    before = {s.path.step[-1]: _values(s) for s in previous.datasets[0].features}
+    found = []
+    for label in (name for name in labels if now.get(name)):
+        for name, values in now.items():
+            if name != label and _same(values, now[label]) and not _same(before.get(name), before.get(label)):
+                found.append(Finding(
+                    name, COPIES_LABEL,
+                    f"'{name}' holds the label's own values here (the same as '{label}' in every statistic) "
+                    "and did not in the previous span: most often a column overwritten by the label in an "
+                    "export or a join. A model trained on it learns the answer from the question.",
+                    "values of its own", f"the values of '{label}'"))
+    return found
+
+
+def _values(stats: statistics_pb2.FeatureNameStatistics) -> Optional[tuple]:
+    """What identifies a column's values in its statistics; None for two values or fewer."""
+    if stats.HasField("num_stats"):
+        numbers = stats.num_stats
+        quantiles = next((h for h in numbers.histograms if h.type == statistics_pb2.Histogram.QUANTILES), None)
+        if quantiles is None or len({v for b in quantiles.buckets for v in (b.low_value, b.high_value)}) < 3:
+            return None
+        return (numbers.common_stats.num_non_missing, numbers.mean, numbers.std_dev, numbers.min,
+                numbers.median, numbers.max)
+    if stats.HasField("string_stats") and stats.string_stats.unique > 2:
+        return (stats.string_stats.common_stats.num_non_missing,
+                tuple(sorted((b.label, b.sample_count) for b in stats.string_stats.rank_histogram.buckets)))
+    return None
+
+
+def _same(values: Optional[tuple], others: Optional[tuple]) -> bool:
+    if values is None or others is None or len(values) != len(others):
+        return False
+    return all(math.isclose(a, b, rel_tol=1e-9) if isinstance(a, float) else a == b
+               for a, b in zip(values, others))
 
 
 def _as_compared(schema: schema_pb2.Schema, environment: str,

@@ -89,6 +89,12 @@ def _undecodable(folder: str) -> None:
     _bytes(folder, content[:5000] + b"Caf\xe9 Cab \xff" + content[5000:])
 
 
+def _fare_overwritten_by_tips(folder: str) -> None:
+    rows = taxi_rows()
+    fare, tips = rows[0].index("fare"), rows[0].index("tips")
+    write_rows(folder, [rows[0]] + [row[:fare] + [row[tips]] + row[fare + 1:] for row in rows[1:]])
+
+
 CASES = [
     Case("missing_column", lambda d: write_rows(d, _drop_column(taxi_rows(), "payment_type")),
          "payment_type", "Column missing"),
@@ -108,6 +114,8 @@ CASES = [
     # Inside the schema's range: only the drift check against earlier data sees it.
     Case("rescaled_within_range", lambda d: write_rows(d, _set_column(
         taxi_rows(), "fare", lambda i, v: f"{float(v) / 10:.2f}" if v else None)), "fare", r"JSD \d\.\d+"),
+    # An export or join slip: a feature overwritten by the label, which drift alone misses in small spans.
+    Case("feature_overwritten_by_label", _fare_overwritten_by_tips, "fare", "Copies the label"),
     Case("empty_file", lambda d: _bytes(d, b""), "(file)", "Empty file"),
     Case("header_only", lambda d: write_rows(d, taxi_rows(0)), "(file)", "No data rows"),
     Case("wrong_delimiter", lambda d: write_rows(d, taxi_rows(), delimiter=";"),

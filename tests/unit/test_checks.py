@@ -554,3 +554,41 @@ def test_whole_numbers_such_as_years_are_shown_without_separators_or_decimals():
     assert distances._numbers(2005.0, 1998) == ("2005", "1998")
     assert distances._numbers(28.45, 275.0) == ("28.45", "275.00")
     assert distances._numbers(12345.0, 2.5e6) == ("12,345.00", "2.5e+06")
+
+
+def _copied(rows, column, label):
+    """`rows` (header first) with `column` overwritten by the label's cell of each row."""
+    at, source = rows[0].index(column), rows[0].index(label)
+    return [rows[0]] + [row[:at] + [row[source]] + row[at + 1:] for row in rows[1:]]
+
+
+def _statistics_of(tmp_path, name, rows, schema, missing=("",)):
+    write_rows(str(tmp_path / name), rows)
+    return csv_statistics.statistics_of_csv(str(tmp_path / name), missing, distances.stats_options(schema))
+
+
+def test_a_column_overwritten_by_the_label_since_the_previous_span_is_refused(tmp_path):
+    """A feature that came to hold the label's values (an export or join slip) is named, on numbers
+    (taxi's fare overwritten by its tips) and on text (the penguins' island by their species);
+    unchanged spans, and a copy already in the previous span, are not."""
+    header, (before, after) = shuffled_slices(5, 3000, 3000)
+    taxi = tfdv.load_schema_text(TAXI_SCHEMA)
+    previous = _statistics_of(tmp_path, "taxi-1", [header] + before, taxi)
+    copied = _statistics_of(tmp_path, "taxi-2", _copied([header] + after, "fare", "tips"), taxi)
+    [finding] = [f for f in checks.check_statistics(copied, taxi, previous) if f.problem == checks.COPIES_LABEL]
+    assert finding.feature == "fare" and "the same as 'tips' in every statistic" in finding.detail
+    unchanged = _statistics_of(tmp_path, "taxi-3", [header] + after, taxi)
+    assert checks.new_label_copies(unchanged, previous, taxi) == []
+    copied_before = _statistics_of(tmp_path, "taxi-4", _copied([header] + before, "fare", "tips"), taxi)
+    assert checks.new_label_copies(copied, copied_before, taxi) == []  # init's to name, not new
+
+    path = str(tmp_path / "penguins.csv")
+    public_datasets.PENGUINS.write_csv(path)
+    rows = pd.read_csv(path, keep_default_na=False, dtype=str).values.tolist()
+    columns = list(pd.read_csv(path, nrows=0).columns)
+    first, second = [columns] + rows[::2], [columns] + rows[1::2]
+    penguins = tfdv.infer_schema(csv_statistics.statistics_of_csv(path, ("", "NA")))
+    next(f for f in penguins.feature if f.name == "species").not_in_environment.append("SERVING")
+    earlier = _statistics_of(tmp_path, "penguins-1", first, penguins, ("", "NA"))
+    islands = _statistics_of(tmp_path, "penguins-2", _copied(second, "island", "species"), penguins, ("", "NA"))
+    assert [f.feature for f in checks.new_label_copies(islands, earlier, penguins)] == ["island"]
