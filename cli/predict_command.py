@@ -1,6 +1,7 @@
 """`tfxpipe predict`: CSV rows -> a running model server (REST or gRPC) -> predictions, by task, with
 the same warnings as `score` about data unlike the training data; `score` needs no server."""
 import argparse
+import sys
 from typing import Optional
 
 import numpy as np
@@ -69,16 +70,16 @@ def predict(args: argparse.Namespace) -> int:
             header = csv_files.parse_header(f.readline())
         if not set(dataset.feature_names()) & set(header):
             print(f"error: {args.csv} has none of the features of dataset {dataset.name!r} "
-                  f"({', '.join(dataset.feature_names())}): is it this dataset's file? --dataset names the dataset")
+                  f"({', '.join(dataset.feature_names())}): is it this dataset's file? --dataset names the dataset", file=sys.stderr)
             return 1
         every_row = examples.read_csv_rows(args.csv, drop_columns=[c for c in header if c not in features])
         rows = every_row[: args.limit] if args.limit > 0 else every_row
         serialized = examples.serialize_rows(rows, schema, dataset.missing_values)
     except (OSError, ValueError) as error:
-        print(f"error: {args.csv}: {error}")
+        print(f"error: {args.csv}: {error}", file=sys.stderr)
         return 1
     if not serialized:
-        print(f"error: {args.csv} has no data rows")
+        print(f"error: {args.csv} has no data rows", file=sys.stderr)
         return 1
     numbers = dataset.number_names()
     bounds = ranges.declared_ranges(schema, numbers)
@@ -116,20 +117,20 @@ def predict(args: argparse.Namespace) -> int:
             print(f"error: {args.server} serves no model {options.model_name(args)!r}, or no version of it yet "
                   f"({error.message}): "
                   "--model-name names the served one; or serve this dataset's model: "
-                  f"`tfxpipe serve{options.dataset_flag(args)}`")
+                  f"`tfxpipe serve{options.dataset_flag(args)}`", file=sys.stderr)
         else:
             print(unreachable.format(error) if error.status == "UNAVAILABLE"
-                  else f"error: the server refused the request: {error}")
+                  else f"error: the server refused the request: {error}", file=sys.stderr)
         return 1
     except (urllib3.exceptions.HTTPError, client.grpc.RpcError) as error:
-        print(unreachable.format(type(error).__name__))
+        print(unreachable.format(type(error).__name__), file=sys.stderr)
         return 1
     finally:
         connection.close()
     misfit = _misfit(dataset, answers)
     if misfit:
         print(f"error: {misfit}: is model {options.model_name(args)!r} at {args.server} trained on "
-              f"this dataset? --model-name and --server name the model, --dataset its dataset")
+              f"this dataset? --model-name and --server name the model, --dataset its dataset", file=sys.stderr)
         return 1
     print(_predictions_table(dataset, answers))
     if len(rows) < len(every_row):

@@ -51,8 +51,16 @@ def _integer(text: str) -> int:
 
 def serialize_rows(rows: Iterable[Mapping[str, str]], schema: schema_pb2.Schema,
                    missing_values: Sequence[str] = ("",)) -> List[bytes]:
+    """`rows` as serialized examples; a cell not of its column's type is a ValueError naming its
+    data row (1: the first after the header)."""
     types = feature_types(schema)
-    return [to_example(row, types, missing_values).SerializeToString() for row in rows]
+    serialized = []
+    for number, row in enumerate(rows, 1):
+        try:
+            serialized.append(to_example(row, types, missing_values).SerializeToString())
+        except ValueError as error:
+            raise ValueError(f"data row {number}: {error}") from None
+    return serialized
 
 
 def read_csv_rows(path: str, drop_columns: Iterable[str] = ()) -> List[Dict[str, str]]:

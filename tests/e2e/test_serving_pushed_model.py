@@ -125,7 +125,7 @@ def test_predict_without_a_server_says_how_to_start_one(scheme):
         address = f"{scheme}://127.0.0.1:{unused.getsockname()[1]}"
     done = _predict(TAXI_CSV, "--server", address, "--limit", "1")
     assert done.returncode == 1
-    assert f"error: cannot reach {address}" in done.stdout and "tfxpipe serve --dataset" in done.stdout
+    assert f"error: cannot reach {address}" in done.stderr and "tfxpipe serve --dataset" in done.stderr
 
 
 @pytest.mark.parametrize("scheme", ["http", "grpc"])
@@ -133,8 +133,8 @@ def test_predict_for_a_model_the_server_does_not_serve_names_it(server, scheme):
     address = server.rest_url if scheme == "http" else f"grpc://{server.grpc_target}"
     done = _predict(TAXI_CSV, "--server", address, "--model-name", "penguins", "--limit", "1")
     assert done.returncode == 1
-    assert f"error: {address} serves no model 'penguins', or no version of it yet (" in done.stdout, done.stdout
-    assert "--model-name names the served one" in done.stdout
+    assert f"error: {address} serves no model 'penguins', or no version of it yet (" in done.stderr, done.stderr
+    assert "--model-name names the served one" in done.stderr
 
 
 def test_predict_refuses_a_negative_row_count():

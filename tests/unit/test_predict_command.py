@@ -42,11 +42,25 @@ def test_answers_of_a_model_of_another_dataset_are_refused(declaration, answers,
     assert misfit is not None and re.search(message, misfit), misfit
 
 
-def test_predict_refuses_a_file_with_none_of_the_datasets_features(tmp_path, capsys):
+def test_predict_refuses_a_file_with_none_of_the_datasets_features(tmp_path, capfd):
     """palmerpenguins' CSV sent to the taxi model: no answer for a file of another dataset."""
     path = str(tmp_path / "penguins.csv")
     public_datasets.PENGUINS.write_csv(path)
     assert cli.main(["predict", path, "--server", "http://127.0.0.1:1"]) == 1
-    out = capsys.readouterr().out
-    assert f"error: {path} has none of the features of dataset 'taxi' (fare, trip_miles, " in out, out
-    assert "is it this dataset's file? --dataset names the dataset" in out
+    err = capfd.readouterr().err  # errors go to the terminal's stderr, past the diverted native log
+    assert f"error: {path} has none of the features of dataset 'taxi' (fare, trip_miles, " in err, err
+    assert "is it this dataset's file? --dataset names the dataset" in err
+
+
+def test_predict_names_the_data_row_of_a_cell_not_of_its_columns_type(tmp_path, capfd):
+    """The taxi sample with text in one fare: refused before anything is sent, the row named."""
+    import pandas as pd  # pylint: disable=import-outside-toplevel
+
+    from tests.conftest import TAXI_CSV  # pylint: disable=import-outside-toplevel
+    frame = pd.read_csv(TAXI_CSV, dtype=str, keep_default_na=False).head(5)
+    frame.loc[3, "fare"] = "twelve"
+    path = str(tmp_path / "text.csv")
+    frame.to_csv(path, index=False)
+    assert cli.main(["predict", path, "--server", "http://127.0.0.1:1"]) == 1
+    err = capfd.readouterr().err  # errors go to the terminal's stderr, past the diverted native log
+    assert f"error: {path}: data row 4: column 'fare': 'twelve' is not a valid FLOAT value" in err, err
