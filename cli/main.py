@@ -78,7 +78,7 @@ def _pipeline_parsers(subparsers) -> None:
     history.add_argument("run_id", nargs="?")
     options.add_dataset_option(history)
     options.add_history_options(history)
-    history.set_defaults(handler=_runs)
+    history.set_defaults(handler=_runs, dataset_dir=None)  # None: not given (options.dataset_of_pipeline)
     build = subparsers.add_parser("compile", help="compile for Kubeflow Pipelines v2 / Vertex AI")
     _pipeline_options(build)
     build.add_argument("--image", required=True, help="container image with this package (see Dockerfile)")
@@ -115,12 +115,12 @@ def _runs(args: argparse.Namespace) -> int:
     # pylint: disable=import-outside-toplevel  (MLMD and TFMA load only for this command)
     from pipeline import lineage, metadata_store, run_lock, run_report, run_summary, runs
 
+    dataset = options.dataset_of_pipeline(args)
+    task = dataset.task
     config = options.config_for_reading(args)
     if not metadata_store.exists(config.metadata_uri):
         print(f"error: no runs recorded in {metadata_store.redacted(config.metadata_uri)}")
         return 1
-    dataset = options.dataset_of_pipeline(args)
-    task = dataset.task
     store = metadata_store.open_store(config.metadata_uri)
     holder = run_lock.holder(config)
     running = holder.run_id if holder else None
@@ -255,8 +255,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:  # Ctrl-C: one line, not the traceback of wherever it landed
-        resumable = " (`tfxpipe runs` lists it as abandoned; `tfxpipe resume` with the same options goes on " \
-                    "from where it stopped)" if args.command in ("run", "resume") else ""
+        resumable = " (if the run had started, `tfxpipe runs` lists it as abandoned, and `tfxpipe resume` with " \
+                    "the same options goes on from where it stopped)" if args.command in ("run", "resume") else ""
         print(f"\ninterrupted: tfxpipe {args.command} stopped{resumable}", file=sys.stderr)
         return 130
     except BaseException:

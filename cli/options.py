@@ -4,6 +4,7 @@ import argparse
 import dataclasses
 import json
 import os
+import sys
 
 from models import dataset as dataset_module
 from pipeline import configs, metadata_store
@@ -59,19 +60,21 @@ def dataset(args: argparse.Namespace) -> dataset_module.Dataset:
 
 
 def dataset_of_pipeline(args: argparse.Namespace) -> dataset_module.Dataset:
-    """The dataset whose runs a reading command shows (its task picks the metric columns): the
-    `--dataset` given; with `--dataset` left at its default and `--pipeline-name` naming another
-    pipeline, the folder of that name under datasets/, else a ConfigError asking for `--dataset`
-    (the default dataset's task would show another task's metrics)."""
-    default = dataset(args)
-    name = getattr(args, "pipeline_name", None)
-    if not name or name == default.name or args.dataset_dir != DEFAULTS.dataset_dir:
-        return default
-    folder = os.path.join(DATASETS_DIR, name)
-    if os.path.isfile(os.path.join(folder, dataset_module.DECLARATION_FILE)):
-        return dataset_module.load(folder)
-    raise configs.ConfigError(f"pipeline {name!r} is not the default dataset's ({default.name}) and "
-                              f"{folder} holds no dataset: give the pipeline's --dataset")
+    """The dataset whose runs a reading command shows (its task picks the metric columns), for a
+    command whose --dataset defaults to None: the --dataset given; else, for a --pipeline-name other
+    than the default dataset's, the folder of that name under datasets/ if there is one, else the
+    default dataset, with a note that the pipeline may be another dataset's. `args.dataset_dir`
+    becomes the folder taken."""
+    if args.dataset_dir is None:
+        args.dataset_dir = DEFAULTS.dataset_dir
+        name, default = args.pipeline_name, dataset(args)
+        folder = os.path.join(DATASETS_DIR, name or "")
+        if name and name != default.name and os.path.isfile(os.path.join(folder, dataset_module.DECLARATION_FILE)):
+            args.dataset_dir = folder
+        elif name and name != default.name:
+            print(f"note: pipeline {name!r} is read as the default dataset's ({default.name}, "
+                  f"{default.task.value}); if it is another dataset's, give that --dataset", file=sys.stderr)
+    return dataset(args)
 
 
 def model_name(args: argparse.Namespace) -> str:

@@ -73,6 +73,7 @@ def choose(models: Sequence[types.Artifact], blessings: Optional[Sequence[types.
                                       f"{metric} on the eval split: {on_eval}")
     value = best.get_float_custom_property(evaluator.MAIN_VALUE)
     missing = sorted(_name(b) for b in blessed if losses[b.id] is None)
-    why = (f" ({', '.join(missing)} recorded no held-out loss: trained before it was recorded)"
+    why = (f" ({', '.join(missing)} recorded no held-out loss: trained before it was recorded, or no "
+           "finite loss)"
            if len(blessed) > 1 else "")
     return Choice(model_of(best), f"{_name(best)}: best blessed {metric} {value:.4f} of {on_eval}{why}")

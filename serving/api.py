@@ -61,7 +61,7 @@ class ModelServer:
         if method and signature_def.method_name != method:
             verb = method.split('/')[-1]
             fitting = sorted(n for n, s in loaded.signature_defs.items() if s.method_name == method)
-            hint = (f"; this model's {verb} signature: give \"signature_name\": \"{fitting[0]}\""
+            hint = (f"; this model's {verb} signature is {fitting[0]!r}: give it as the signature_name"
                     if fitting and not spec.signature_name else "")  # the default is serving_default
             raise ServingError(_INVALID, f"Expected {verb} signature method_name "
                                f"to be {method}. Was: {signature_def.method_name}{hint}")

@@ -89,7 +89,8 @@ def test_ctrl_c_stops_a_run_with_one_line_and_exit_130_and_the_run_is_listed_as_
     _, err = run.communicate(timeout=300)
     assert run.returncode == 130, err[-3000:]
     assert "Traceback" not in err, err[-3000:]
-    assert "interrupted: tfxpipe run stopped (`tfxpipe runs` lists it as abandoned; `tfxpipe resume`" in err
+    assert "interrupted: tfxpipe run stopped (if the run had started, `tfxpipe runs` lists it as abandoned, " \
+           "and `tfxpipe resume`" in err
     row = tfxpipe_runs(workspace)[0]
     assert row[4] == "abandoned", row
 

@@ -128,8 +128,8 @@ def test_rest_classify_and_regress_take_json_examples(server, in_process):
     ("POST", "toy:predict", {"instances": [{"b64": "bm90IGFuIGV4YW1wbGU="}]}, 400, "parse"),
     ("POST", "toy:predict", {"signature_name": "missing", "instances": [1]}, 400, "missing"),
     ("POST", "toy:classify", {"examples": [{"trip_miles": 1.0}]}, 400,
-     'to be tensorflow/serving/classify. Was: tensorflow/serving/predict; this model\'s classify signature: '
-     'give "signature_name": "classify"'),
+     "to be tensorflow/serving/classify. Was: tensorflow/serving/predict; this model's classify signature is "
+     "'classify': give it as the signature_name"),
     ("POST", "toy:explode", {}, 400, "Malformed request"),
     ("GET", "toy:predict", None, 400, "Malformed request"),
     ("GET", "toy/versions/x", None, 400, "not an integer"),

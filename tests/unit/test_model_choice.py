@@ -40,7 +40,7 @@ def test_the_best_blessed_candidate_wins_and_the_reason_names_every_one():
     assert choice.model.id == 2
     assert choice.reason == ("dnn: best blessed auc 0.9300 of dnn 0.9300, linear 0.9000, "
                              "wide_deep not blessed (dnn, linear recorded no held-out loss: trained before "
-                             "it was recorded)")
+                             "it was recorded, or no finite loss)")
 
 
 def test_when_a_blessed_candidate_has_no_held_out_loss_the_eval_metric_decides_and_the_reason_says_why(tmp_path):
@@ -48,7 +48,7 @@ def test_when_a_blessed_candidate_has_no_held_out_loss_the_eval_metric_decides_a
                      _candidate(2, "dnn", "auc", 0.93, True))
     assert choice.model.id == 2
     assert choice.reason == ("dnn: best blessed auc 0.9300 of dnn 0.9300, linear 0.9000 (dnn recorded no "
-                             "held-out loss: trained before it was recorded)")
+                             "held-out loss: trained before it was recorded, or no finite loss)")
 
 
 def test_of_several_blessed_candidates_the_lowest_held_out_loss_wins_not_the_eval_metric(tmp_path):
