@@ -140,9 +140,14 @@ def schema_diff(args: argparse.Namespace) -> int:
         print(report.render_text(refused, f"Even so, {folder}" if proposal.changes else folder,
                                  next_steps=REFUSED_NEXT_STEPS))
         return 1
-    drift = previous and [finding for finding in checks.check_statistics(
-        statistics, proposal.schema, csv_statistics.statistics_of_csv(previous, dataset.missing_values, compared))
-        if checks.is_drift(finding)]
+    against_previous = checks.check_statistics(statistics, proposal.schema, csv_statistics.statistics_of_csv(
+        previous, dataset.missing_values, compared)) if previous else []
+    copies = [finding for finding in against_previous if finding.problem == checks.COPIES_LABEL]
+    if copies:  # the data's to correct, as what the proposal refuses
+        print(report.render_text(copies, f"Even so, {folder}" if proposal.changes else folder,
+                                 next_steps=report.COPY_NEXT_STEPS))
+        return 1
+    drift = [finding for finding in against_previous if checks.is_drift(finding)]
     if drift:  # a unit change: its range widened, a run stops on drift all the same
         print(report.render_text(drift, f"{'Even so, a' if proposal.changes else 'A'} run of {folder} stops on "
                                  f"drift vs {previous}", next_steps=report.DRIFT_NEXT_STEPS))

@@ -80,8 +80,10 @@ def new_label_copies(statistics: statistics_pb2.DatasetFeatureStatisticsList,
     extremes and median, or the same count of every value) and did not in `previous`: a column
     overwritten by the label in an export or a join, from which a model learns the answer and then
     fails where it serves. Its drift alone may pass in small spans. TFDV compares no column with
-    another, hence this check. Columns with two values or fewer are left out: theirs can match the
-    label's by chance; a column that copied the label before too is `init`'s to name."""
+    another, hence this check. Columns with two values or fewer (a binary label), or fewer than
+    COPY_MIN_VALUES values, are left out: theirs can match the label's by chance; so is a copy
+    into a column of another type (a number written as text). A column that copied the label
+    before too is `init`'s to name."""
     labels = [f.name for f in schema.feature if is_training_only(f)]
     now = {s.path.step[-1]: _values(s) for s in statistics.datasets[0].features}
     before = {s.path.step[-1]: _values(s) for s in previous.datasets[0].features}
@@ -98,8 +100,15 @@ def new_label_copies(statistics: statistics_pb2.DatasetFeatureStatisticsList,
     return found
 
 
+COPY_MIN_VALUES = 100  # fewer values: a column of a few codes can match the label's counts by chance
+
+
 def _values(stats: statistics_pb2.FeatureNameStatistics) -> Optional[tuple]:
-    """What identifies a column's values in its statistics; None for two values or fewer."""
+    """What identifies a column's values in its statistics; None for two values or fewer, or fewer
+    than COPY_MIN_VALUES values."""
+    common = stats.num_stats.common_stats if stats.HasField("num_stats") else stats.string_stats.common_stats
+    if common.num_non_missing < COPY_MIN_VALUES:
+        return None
     if stats.HasField("num_stats"):
         numbers = stats.num_stats
         quantiles = next((h for h in numbers.histograms if h.type == statistics_pb2.Histogram.QUANTILES), None)

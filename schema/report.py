@@ -11,7 +11,7 @@ from typing import List, Optional, Sequence
 import tensorflow as tf
 from tensorflow_metadata.proto.v0 import statistics_pb2
 
-from schema.checks import WRONG_TYPE, Finding, is_drift
+from schema.checks import COPIES_LABEL, WRONG_TYPE, Finding, is_drift
 from schema.csv_files import UNNAMED
 
 STYLE = """body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;margin:1em 0}
@@ -42,9 +42,21 @@ TYPE_NEXT_STEPS = ("What to do: correct the data: its cells are not of the type 
                    "`schema-diff` does not change types.")
 
 
+COPY_ADVICE = ("A column that holds the label's values was most often written so by an export or a join "
+               "that put the label into it, and no schema change accepts that: correct the data. If the "
+               "column is meant to be known only with the label, take it out of the model's features "
+               "(`excluded:` in dataset.yaml).")
+COPY_NEXT_STEPS = f"What to do: {COPY_ADVICE}"
+
+
 def next_steps(findings: Sequence[Finding]) -> str:
     """What to do about `findings`: drift alone is not accepted the way new values or wider ranges
-    are (`schema-diff` proposes no threshold), nor is a changed type, so each gets its own advice."""
+    are (`schema-diff` proposes no threshold), nor is a changed type or a column that copies the
+    label, so each gets its own advice."""
+    if findings and all(f.problem == COPIES_LABEL for f in findings):
+        return COPY_NEXT_STEPS
+    if any(f.problem == COPIES_LABEL for f in findings):
+        return f"{NEXT_STEPS} {COPY_ADVICE}"
     if findings and all(is_drift(f) for f in findings):
         return DRIFT_NEXT_STEPS
     if findings and all(f.problem == WRONG_TYPE for f in findings):

@@ -13,6 +13,7 @@ import tensorflow_data_validation as tfdv
 from tensorflow_metadata.proto.v0 import schema_pb2
 
 from benchmarks import public_datasets
+from cli import main as cli
 from schema import checks, csv_files, csv_statistics, data_folder, descriptions, distances, maintain, report
 from tests.bad_data import drift_between, shuffled_slices, taxi_rows, write_rows
 from tests.conftest import TAXI_SCHEMA
@@ -567,7 +568,7 @@ def _statistics_of(tmp_path, name, rows, schema, missing=("",)):
     return csv_statistics.statistics_of_csv(str(tmp_path / name), missing, distances.stats_options(schema))
 
 
-def test_a_column_overwritten_by_the_label_since_the_previous_span_is_refused(tmp_path):
+def test_a_column_overwritten_by_the_label_since_the_previous_span_is_refused(tmp_path, capsys):
     """A feature that came to hold the label's values (an export or join slip) is named, on numbers
     (taxi's fare overwritten by its tips) and on text (the penguins' island by their species);
     unchanged spans, and a copy already in the previous span, are not."""
@@ -581,6 +582,10 @@ def test_a_column_overwritten_by_the_label_since_the_previous_span_is_refused(tm
     assert checks.new_label_copies(unchanged, previous, taxi) == []
     copied_before = _statistics_of(tmp_path, "taxi-4", _copied([header] + before, "fare", "tips"), taxi)
     assert checks.new_label_copies(copied, copied_before, taxi) == []  # init's to name, not new
+    # schema-diff: no schema change accepts it (drift against the dataset's own data, as the gate's)
+    assert cli.main(["schema-diff", str(tmp_path / "taxi-2"), "--work-dir", str(tmp_path / "work")]) == 1
+    out = " ".join(capsys.readouterr().out.split())
+    assert "- fare: Copies the label." in out and report.COPY_NEXT_STEPS in out, out
 
     path = str(tmp_path / "penguins.csv")
     public_datasets.PENGUINS.write_csv(path)
