@@ -68,19 +68,24 @@ def calibrate(args: argparse.Namespace) -> int:
                                      label=label.label_only_column)
     proposed = ranges.with_plausible_ranges(calibration.apply(marked, measured), statistics,
                                                  [dataset.label.column, *dataset.feature_names()])
-    kept = []
+    edits = maintain.HandEdits(proposed, {}, [])
+    recorded = schema_text.calibrated_thresholds(schema_file)
     if not args.discard_edits:
-        proposed, kept = maintain.keep_hand_edits(curated, proposed, schema_text.calibrated_thresholds(schema_file))
-    print("\n".join(line[2:] for line in schema_text.comment(measured)[1:-1]))
-    if kept:
-        print("Kept as edited by hand since the last calibration (--discard-edits takes the calibrated ones):")
-        print("\n".join(f"- {comparator}" for comparator in kept))
+        edits = maintain.keep_hand_edits(curated, proposed, recorded)
+    if not recorded and any(f.HasField("drift_comparator") or f.HasField("skew_comparator") for f in curated.feature):
+        print(f"note: {schema_file} has no calibration block (`init` and `calibrate --write` write one), so "
+              "thresholds set by hand cannot be told from calibrated ones: every one is set as calibrated")
+    print("\n".join(line[2:] for line in schema_text.comment(measured, edits.kept)[1:-1]))
+    if edits.said:
+        print("Kept as set by hand (--discard-edits takes the calibrated ones):")
+        print("\n".join(f"- {comparator}" for comparator in edits.said))
+    proposed = edits.schema
     changes = maintain.differences(curated, proposed)
     print("Changes to the schema:" if changes else "The schema already has these thresholds.")
     print("\n".join(f"- {change}" for change in changes))
     if args.write:  # the comment block too: it records the latest calibration
         schema_text.write(proposed, schema_file,
-                          schema_text.header_comment(schema_file) + schema_text.comment(measured))
+                          schema_text.header_comment(schema_file) + schema_text.comment(measured, edits.kept))
         print(f"Updated {schema_file}.")
     elif changes:
         print("Nothing written; pass --write to update the schema file.")

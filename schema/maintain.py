@@ -15,7 +15,7 @@ from typing import Dict, List, Optional, Tuple
 import tensorflow_data_validation as tfdv
 from tensorflow_metadata.proto.v0 import schema_pb2, statistics_pb2
 
-from schema import calibration, checks, descriptions, distances
+from schema import calibration, checks, descriptions, distances, schema_text
 
 # Lifecycle stages with which tfx_bsl leaves a column out of what Transform and the model read
 # (tfx_bsl.tfxio.tensor_representation_util._DISQUALIFYING_LIFECYCLE_STAGES).
@@ -131,35 +131,42 @@ def differences(old: schema_pb2.Schema, new: schema_pb2.Schema) -> List[str]:
     return changes
 
 
-COMPARATORS = (("drift_comparator", "drift vs previous span"), ("skew_comparator", "skew vs training"))
+COMPARATORS = (("drift", "drift_comparator", "drift vs previous span"), ("skew", "skew_comparator", "skew vs training"))
+
+
+@dataclasses.dataclass(frozen=True)
+class HandEdits:
+    schema: schema_pb2.Schema  # the proposed schema with the comparators set by hand put back
+    kept: Dict[Tuple[str, str], Optional[float]]  # (feature, "drift"/"skew") -> its threshold by hand
+    said: List[str]  # one sentence per comparator kept, with the calibrated value
 
 
 def keep_hand_edits(curated: schema_pb2.Schema, proposed: schema_pb2.Schema,
-                    calibrated: Dict[str, Tuple[Optional[float], Optional[float]]]
-                    ) -> Tuple[schema_pb2.Schema, List[str]]:
-    """`proposed` with the comparators of `curated` that were edited by hand since its last
-    calibration (`calibrated`: what that calibration set, `schema_text.calibrated_thresholds`) put
-    back, and one sentence per comparator kept. A threshold raised, or a comparator removed, as the
-    gate advises for a column that moves by design, is a decision a new calibration must not undo;
-    a column that calibration never measured (added since, or only ever in TFDV's inference) is not
-    an edit."""
+                    calibrated: Dict[str, Tuple[schema_text.Recorded, schema_text.Recorded]]) -> HandEdits:
+    """`proposed` with the comparators of `curated` set by hand put back: those that differ from
+    what its last calibration recorded (`calibrated`, `schema_text.calibrated_thresholds`), or that
+    it recorded as kept by hand already. A threshold raised, or a comparator removed, as the gate
+    advises for a column that moves by design, is a decision a new calibration must not undo; the
+    calibration comment marks it so that the next one keeps it too. A column that calibration
+    never measured (added since, or only ever in TFDV's inference) is not an edit."""
     result = schema_pb2.Schema()
     result.CopyFrom(proposed)
     before = {f.name: f for f in curated.feature}
-    kept = []
+    kept, said = {}, []
     for feature in (f for f in result.feature if f.name in calibrated and f.name in before):
-        for (field, what), recorded in zip(COMPARATORS, calibrated[feature.name]):
+        for (check, field, what), recorded in zip(COMPARATORS, calibrated[feature.name]):
             edited = getattr(before[feature.name], field)
             now, calibrated_now = distances.threshold_of(edited), distances.threshold_of(getattr(feature, field))
-            if _same(now, recorded) or _same(now, calibrated_now):
-                continue  # as last calibrated, or as calibrated now
+            if recorded != schema_text.BY_HAND and _same(now, recorded):
+                continue  # as the last calibration set it
             if now is None:
                 feature.ClearField(field)
             else:
                 getattr(feature, field).CopyFrom(edited)
-            kept.append(f"'{feature.name}' {what}: {'unchecked' if now is None else f'at most {now:g}'} "
+            kept[(feature.name, check)] = now
+            said.append(f"'{feature.name}' {what}: {'unchecked' if now is None else f'at most {now:g}'} "
                         f"(calibrated: {'unchecked' if calibrated_now is None else f'{calibrated_now:g}'})")
-    return result, kept
+    return HandEdits(result, kept, said)
 
 
 def _same(threshold: Optional[float], other: Optional[float]) -> bool:

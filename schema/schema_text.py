@@ -5,7 +5,7 @@ TFDV's own writer and reader drop comments, hence this module."""
 import os
 import re
 import textwrap
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 from google.protobuf import text_format
 from tensorflow_metadata.proto.v0 import schema_pb2
@@ -17,8 +17,14 @@ BEGIN = "# --- calibration (by `tfxpipe calibrate`; run it again when the data c
 END = "# --- end of calibration ---"
 
 
-def comment(calibration: Calibration) -> List[str]:
-    """The schema's comment block saying how each threshold was obtained."""
+BY_HAND = "h"  # after a threshold in the block: set by hand, kept by `calibrate` (schema/maintain.py)
+
+
+def comment(calibration: Calibration, by_hand: Optional[Mapping[Tuple[str, str], Optional[float]]] = None
+            ) -> List[str]:
+    """The schema's comment block saying how each threshold was obtained; `by_hand`: (feature,
+    "drift" or "skew") -> the threshold kept as set by hand, shown instead, marked BY_HAND."""
+    by_hand = by_hand or {}
     prose = (f"Each threshold is {FACTOR['quantiles']:g}x ({FACTOR['shares']:g}x over value shares) the "
              f"largest distance TFDV measured between two random disjoint samples of {calibration.source}, "
              f"{calibration.rows} rows, in {calibration.pairs} draws, and at least {FLOOR['quantiles']} "
@@ -31,17 +37,22 @@ def comment(calibration: Calibration) -> List[str]:
              f"{PRESENCE_FACTOR:g}x its largest difference between two spans, or less a tenth of it if more. "
              f"'-': not checked, as the threshold would reach {JSD_MAX:g}, the largest JSD there is "
              "(the column's values rarely repeat, or the data is too small for its shares to settle), "
-             "or, for the label (*), as requests carry no label.")
+             f"or, for the label (*), as requests carry no label. '{BY_HAND}' after a threshold: set by hand "
+             "(raised, or '-' removed) and kept by `calibrate` until `--discard-edits`.")
     lines = [BEGIN] + [f"# {line}" for line in textwrap.wrap(prose, 98)] + [
              f"#   {'feature':<24} {'JSD over':<11} {'span noise':>10} {'drift <=':>9} "
              f"{'window noise':>12} {'skew <=':>8}"]
-    def shown(threshold: Optional[float]) -> str:
+    def shown(name: str, check: str, threshold: Optional[float]) -> str:
+        if (name, check) in by_hand:
+            kept = by_hand[(name, check)]
+            return ("-" if kept is None else f"{kept:.3f}") + BY_HAND
         return "-" if threshold is None else f"{threshold:.3f}"
 
     for name, noise in sorted(calibration.noise.items()):
         shown_name = f"{name} *" if name == calibration.label else name
         lines.append(f"#   {shown_name:<24} {noise.over:<11} {noise.span:>10.4f} "
-                     f"{shown(calibration.drift(name)):>9} {noise.window:>12.4f} {shown(calibration.skew(name)):>8}")
+                     f"{shown(name, 'drift', calibration.drift(name)):>9} {noise.window:>12.4f} "
+                     f"{shown(name, 'skew', calibration.skew(name)):>8}")
     return lines + [END]
 
 
@@ -60,7 +71,7 @@ def header_comment(path: str, keep_calibration: bool = False) -> List[str]:
         for line in f:
             if not line.startswith("#"):
                 break
-            line = line.rstrip("\n")
+            line = line.rstrip("\r\n")
             inside = not keep_calibration and (inside or line == BEGIN)
             if not inside:
                 lines.append(line)
@@ -109,17 +120,20 @@ def small_sample_note(path: str, rows: int) -> str:
             f"for this size, `tfxpipe calibrate --span-rows {round(rows / schema_package.TRAIN_SHARE)} --write`.")
 
 
-_ROW = re.compile(r"#   (.+?)(?: \*)? +(?:shares|quantiles) +[\d.]+ +([\d.]+|-) +[\d.]+ +([\d.]+|-)$")
+_ROW = re.compile(r"#   (.+?)(?: \*)? +(?:shares|quantiles) +[\d.]+ +([\d.]+|-)(h?) +[\d.]+ +([\d.]+|-)(h?)$")
+Recorded = Union[None, float, str]  # a threshold, None for '-', BY_HAND for one kept as set by hand
 
 
-def calibrated_thresholds(path: str) -> Dict[str, Tuple[Optional[float], Optional[float]]]:
+def calibrated_thresholds(path: str) -> Dict[str, Tuple[Recorded, Recorded]]:
     """(drift, skew) threshold of each feature as the last calibration of the schema file `path` set
-    them (None: '-', left unchecked), read from its calibration comment; {} without one."""
+    them (None: '-', left unchecked; BY_HAND: kept as set by hand), read from its calibration
+    comment; {} without one."""
     if not os.path.isfile(path):
         return {}
     found = {}
     for line in header_comment(path, keep_calibration=True):
-        row = _ROW.match(line)
+        row = _ROW.match(line.rstrip("\r"))
         if row:
-            found[row.group(1)] = tuple(None if value == "-" else float(value) for value in row.group(2, 3))
+            found[row.group(1)] = tuple(BY_HAND if hand else None if value == "-" else float(value)
+                                        for value, hand in (row.group(2, 3), row.group(4, 5)))
     return found

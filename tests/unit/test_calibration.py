@@ -275,8 +275,14 @@ def test_calibrate_on_a_folder_of_spans_measures_every_span_for_the_size_the_gat
     assert "note: two spans of 1500 rows need 3000 rows to be drawn from, and the data has 2100: calibrated " \
            "for spans of 1050 rows" in out
     assert "samples of 840 rows (drift" in out
-    assert "Kept as edited by hand since the last calibration (--discard-edits takes the calibrated ones): " \
+    assert "Kept as set by hand (--discard-edits takes the calibrated ones): " \
            "- 'fare' drift vs previous span: unchecked (calibrated: " in out
     written = {f.name: f for f in tfdv.load_schema_text(str(tmp_path / "schema.pbtxt")).feature}
     assert not written["fare"].HasField("drift_comparator") and written["trip_miles"].HasField("drift_comparator")
-    assert schema_text.calibrated_thresholds(str(tmp_path / "schema.pbtxt"))["fare"][0] > 0  # still said: kept
+    recorded = schema_text.calibrated_thresholds(str(tmp_path / "schema.pbtxt"))
+    assert recorded["fare"][0] == schema_text.BY_HAND and recorded["trip_miles"][0] > 0  # the next one keeps it
+    assert cli.main(args + ["--span-rows", "1500", "--write", "--discard-edits"]) == 0
+    capsys.readouterr()
+    written = {f.name: f for f in tfdv.load_schema_text(str(tmp_path / "schema.pbtxt")).feature}
+    assert written["fare"].HasField("drift_comparator")
+    assert schema_text.calibrated_thresholds(str(tmp_path / "schema.pbtxt"))["fare"][0] > 0

@@ -122,18 +122,26 @@ def test_a_new_calibration_keeps_thresholds_raised_or_removed_by_hand_since_the_
     calibrated_skew = calibrated.pop("company")[1]  # never calibrated: takes the new thresholds
     by_name["company"].skew_comparator.jensen_shannon_divergence.threshold = 0.9
 
-    result, kept = maintain.keep_hand_edits(curated, proposed, calibrated)
+    edits = maintain.keep_hand_edits(curated, proposed, calibrated)
+    result, kept = edits.schema, edits.said
     new = {f.name: distances.threshold_of(f.drift_comparator) for f in proposed.feature}
     assert kept == [f"'fare' drift vs previous span: unchecked (calibrated: {new['fare']:g})",
                     f"'trip_miles' drift vs previous span: at most 0.5 (calibrated: {new['trip_miles']:g})"]
+    assert edits.kept == {("fare", "drift"): None, ("trip_miles", "drift"): 0.5}  # marked in the comment
     features = {f.name: f for f in result.feature}
     assert not features["fare"].HasField("drift_comparator")
     assert features["fare"].skew_comparator == {f.name: f for f in proposed.feature}["fare"].skew_comparator
     assert distances.threshold_of(features["trip_miles"].drift_comparator) == 0.5
     assert distances.threshold_of(features["trip_seconds"].drift_comparator) == new["trip_seconds"]
     assert distances.threshold_of(features["company"].skew_comparator) == pytest.approx(calibrated_skew + 0.01)
-    assert maintain.keep_hand_edits(tfdv.load_schema_text(TAXI.schema_file), proposed,
-                                    schema_text.calibrated_thresholds(TAXI.schema_file)) == (proposed, [])
+    unedited = maintain.keep_hand_edits(tfdv.load_schema_text(TAXI.schema_file), proposed,
+                                        schema_text.calibrated_thresholds(TAXI.schema_file))
+    assert unedited.schema == proposed and unedited.said == []
+    # marked as set by hand in the comment: kept, even where it equals what was calibrated then
+    recorded = schema_text.calibrated_thresholds(TAXI.schema_file)
+    marked = {**recorded, "fare": (schema_text.BY_HAND, recorded["fare"][1])}
+    again = maintain.keep_hand_edits(tfdv.load_schema_text(TAXI.schema_file), proposed, marked)
+    assert list(again.kept) == [("fare", "drift")] and list(again.kept.values()) == [calibrated["fare"][0]]
 
 
 def _taxi_folder(tmp_path, rows):
