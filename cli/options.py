@@ -14,7 +14,13 @@ DEFAULTS = PipelineConfig()
 DATASETS_DIR = configs.DATASETS_DIR
 
 
-def add_dataset_option(parser: argparse.ArgumentParser) -> None:
+def add_dataset_option(parser: argparse.ArgumentParser, by_pipeline_name: bool = False) -> None:
+    """`--dataset`; `by_pipeline_name`: its default is None, resolved by `dataset_of_pipeline`."""
+    if by_pipeline_name:
+        parser.add_argument("--dataset", dest="dataset_dir", default=None,
+                            help="dataset folder: dataset.yaml + schema.pbtxt (default: the folder under "
+                                 f"datasets/ named as --pipeline-name, else the bundled demo, {DEFAULTS.dataset_dir})")
+        return
     parser.add_argument("--dataset", dest="dataset_dir", default=DEFAULTS.dataset_dir,
                         help="dataset folder: dataset.yaml + schema.pbtxt (default: the bundled demo, "
                              "%(default)s)")
