@@ -11,8 +11,10 @@
 import argparse
 import dataclasses
 import os
+import signal
 import sys
 import tempfile
+import threading
 import time
 from typing import List, Optional, Tuple
 
@@ -223,6 +225,15 @@ NATIVE_LOGS_DIVERTED = ("init", "validate", "schema-diff", "calibrate", "monitor
                         "runs", "compile")
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (a scheduler stopping a job, `kill`, `timeout`): stopped as Ctrl-C stops it, rather
+    than dying silently mid-component (`serve` handles both signals itself, finishing requests)."""
+
+
+def _terminated(*_) -> None:
+    raise Terminated()
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     verbose = "--verbose" in argv  # before or after the command: `make run ARGS=--verbose` works
@@ -248,21 +259,27 @@ def main(argv: Optional[List[str]] = None) -> int:
     args.verbose = verbose
     progress.configure_logging(verbose)
     native_log = None if verbose or args.command not in NATIVE_LOGS_DIVERTED else _private_log(args.command)
+    in_main_thread = threading.current_thread() is threading.main_thread()  # where handlers can be set
+    on_sigterm = signal.signal(signal.SIGTERM, _terminated) if in_main_thread else None
     try:
         with progress.process_output_to(native_log):
             return args.handler(args)
     except (profiles.ProfileError, ConfigError, metadata_store.MetadataStoreError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:  # Ctrl-C: one line, not the traceback of wherever it landed
+    except KeyboardInterrupt as stop:  # Ctrl-C, SIGTERM: one line, not the traceback of wherever it landed
         resumable = " (if the run had started, `tfxpipe runs` lists it as abandoned, and `tfxpipe resume` with " \
                     "the same options goes on from where it stopped)" if args.command in ("run", "resume") else ""
-        print(f"\ninterrupted: tfxpipe {args.command} stopped{resumable}", file=sys.stderr)
-        return 130
+        how = "terminated (SIGTERM)" if isinstance(stop, Terminated) else "interrupted"
+        print(f"\n{how}: tfxpipe {args.command} stopped{resumable}", file=sys.stderr)
+        return 143 if isinstance(stop, Terminated) else 130
     except BaseException:
         if native_log and os.path.exists(native_log):
             print(f"Details (library logs): {native_log}", file=sys.stderr)
         raise
+    finally:
+        if in_main_thread:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL if on_sigterm is None else on_sigterm)
 
 
 def _private_log(command: str) -> Optional[str]:

@@ -81,15 +81,19 @@ def test_a_second_run_is_refused_naming_the_first_and_a_waiting_one_runs_cached(
             assert run_id in f.read()
 
 
-def test_ctrl_c_stops_a_run_with_one_line_and_exit_130_and_the_run_is_listed_as_abandoned(tmp_path):
+@pytest.mark.parametrize("stop, code, said", [
+    (lambda run: os.killpg(run.pid, signal.SIGINT), 130, "interrupted"),  # Ctrl-C: the whole foreground group
+    (lambda run: os.kill(run.pid, signal.SIGTERM), 143, "terminated (SIGTERM)"),  # a scheduler, `kill`
+], ids=["ctrl_c", "sigterm"])
+def test_ctrl_c_or_sigterm_stops_a_run_with_one_line_and_the_run_is_listed_as_abandoned(tmp_path, stop, code, said):
     workspace = PipelineWorkspace(tmp_path)
     run = start(workspace.command([]))
     read_until(run, lambda text: (found := PROGRESS.match(text)) is not None and found.group(2) == "done")
-    os.killpg(run.pid, signal.SIGINT)  # what Ctrl-C in a terminal sends: the whole foreground group
+    stop(run)
     _, err = run.communicate(timeout=300)
-    assert run.returncode == 130, err[-3000:]
+    assert run.returncode == code, err[-3000:]
     assert "Traceback" not in err, err[-3000:]
-    assert "interrupted: tfxpipe run stopped (if the run had started, `tfxpipe runs` lists it as abandoned, " \
+    assert f"{said}: tfxpipe run stopped (if the run had started, `tfxpipe runs` lists it as abandoned, " \
            "and `tfxpipe resume`" in err
     row = tfxpipe_runs(workspace)[0]
     assert row[4] == "abandoned", row
