@@ -114,10 +114,9 @@ def _values(stats: statistics_pb2.FeatureNameStatistics) -> Optional[tuple]:
         quantiles = next((h for h in numbers.histograms if h.type == statistics_pb2.Histogram.QUANTILES), None)
         if quantiles is None or len({v for b in quantiles.buckets for v in (b.low_value, b.high_value)}) < 3:
             return None
-        return (numbers.common_stats.num_non_missing, numbers.mean, numbers.std_dev, numbers.min,
-                numbers.median, numbers.max)
+        return common.num_non_missing, numbers.mean, numbers.std_dev, numbers.min, numbers.median, numbers.max
     if stats.HasField("string_stats") and stats.string_stats.unique > 2:
-        return (stats.string_stats.common_stats.num_non_missing,
+        return (common.num_non_missing,
                 tuple(sorted((b.label, b.sample_count) for b in stats.string_stats.rank_histogram.buckets)))
     return None
 

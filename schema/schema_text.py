@@ -132,7 +132,7 @@ def calibrated_thresholds(path: str) -> Dict[str, Tuple[Recorded, Recorded]]:
         return {}
     found = {}
     for line in header_comment(path, keep_calibration=True):
-        row = _ROW.match(line.rstrip("\r"))
+        row = _ROW.match(line)  # header_comment drops "\r\n"
         if row:
             found[row.group(1)] = tuple(BY_HAND if hand else None if value == "-" else float(value)
                                         for value, hand in (row.group(2, 3), row.group(4, 5)))
