@@ -82,6 +82,17 @@ def content_addressed_schema(config: PipelineConfig) -> str:
     return staged
 
 
+def compared_statistics(schema_file: str):
+    """StatisticsGen's options: those of `distances.stats_options` but the schema, which comes from
+    ImportSchemaGen's channel (StatisticsGen refuses both)."""
+    import tensorflow_data_validation as tfdv  # pylint: disable=import-outside-toplevel
+
+    from schema import distances  # pylint: disable=import-outside-toplevel
+
+    buckets = distances.quantile_buckets(tfdv.load_schema_text(schema_file))
+    return tfdv.StatsOptions(num_quantiles_histogram_buckets=buckets)
+
+
 def label_range(schema_file: str, dataset) -> Optional[Tuple[float, float]]:
     """A regression label's declared range in the curated schema (the report's predicted-vs-actual
     plot spans it); None for classification or without one."""
@@ -139,9 +150,11 @@ def create_pipeline(config: PipelineConfig, for_kubeflow: bool = False) -> tfx_p
     curated_schema = ImportSchemaGen(
         schema_file=image_path(config.schema_file) if for_kubeflow
         else content_addressed_schema(config))
-    # With the curated schema, integer codes get per-code statistics (compared by their shares).
+    # With the curated schema, integer codes get per-code statistics (compared by their shares), and
+    # numeric columns the quantile histograms its thresholds were calibrated for.
     statistics_gen = StatisticsGen(examples=example_gen.outputs["examples"],
-                                   schema=curated_schema.outputs["schema"])
+                                   schema=curated_schema.outputs["schema"],
+                                   stats_options=compared_statistics(config.schema_file))
     # Inferred schema, kept only to compare with the curated one; the curated one drives the rest.
     inferred_schema = SchemaGen(statistics=statistics_gen.outputs["statistics"])
     example_validator = ExampleValidator(

@@ -25,7 +25,8 @@ import tensorflow_data_validation as tfdv
 from tensorflow_metadata.proto.v0 import schema_pb2, statistics_pb2
 
 import schema as schema_package
-from schema.distances import is_categorical, set_threshold, stats_options
+from schema.distances import (DEFAULT_QUANTILE_BUCKETS, is_categorical, quantile_buckets, set_quantile_buckets,
+                              set_threshold, stats_options)
 
 PAIRS = 20  # random draws per sample size
 # threshold = FACTOR x the largest distance between two samples of the same data, by what JSD compares.
@@ -46,6 +47,17 @@ FLOOR = {"quantiles": 0.02, "shares": 0.005}
 JSD_MAX = 1.0
 PRESENCE_FACTOR = 3.0  # an optional column's share of values may fall by 3x its noise...
 PRESENCE_SLACK = 0.1  # ...or by a tenth of it, if more
+# Quantile buckets of numeric columns (why more than TFDV's 10: `schema/distances.py`). 100 from span
+# samples of 3,000 rows (30 rows a bucket), where they were measured: on the taxi sample's 6,000-row
+# samples a miles -> km change on `trip_miles` went from 0.9x to 4x the same-data noise. Smaller
+# spans keep 10: a bucket of a row or two is noise.
+FINE_QUANTILE_BUCKETS = 100
+FINE_BUCKETS_MIN_ROWS = 3000
+
+
+def buckets_for(span_sample_rows: int) -> int:
+    """The quantile buckets thresholds calibrated on span samples of `span_sample_rows` rows use."""
+    return FINE_QUANTILE_BUCKETS if span_sample_rows >= FINE_BUCKETS_MIN_ROWS else DEFAULT_QUANTILE_BUCKETS
 
 
 def _random_pairs(shares: Dict[str, float], pairs: int, seed: int):
@@ -125,6 +137,7 @@ class Calibration:
     presence: Dict[str, float]  # share of rows with a value, per column, in all the data
     presence_noise: Dict[str, float]  # largest difference of that share between two spans
     label: str = ""  # checked for drift only: serving requests carry no label
+    quantile_buckets: int = DEFAULT_QUANTILE_BUCKETS  # of the numeric columns' histograms compared
 
     def drift(self, name: str) -> Optional[float]:
         """The drift threshold of `name`; None: not checked (it would reach JSD_MAX)."""
@@ -155,13 +168,19 @@ class Samples:
     window_rows: int
 
 
+def span_sample_rows(rows: int, span_rows: int = 0) -> int:
+    """The rows the gate compares in a span of `span_rows` rows (by default half the data's `rows`):
+    its train split (`TRAIN_SHARE`)."""
+    return round(schema_package.TRAIN_SHARE * min(span_rows or rows // 2, rows // 2))
+
+
 def sample_pairs(statistics_of, schema: schema_pb2.Schema, rows: int, span_rows: int = 0,
                  window_rows: int = schema_package.WINDOW_ROWS, pairs: int = PAIRS, seed: int = 0
                  ) -> Samples:
-    """`pairs` random pairs of spans and of serving windows from data of `rows` rows. A span sample
-    is what the gate compares: the train split (`TRAIN_SHARE`) of a span of `span_rows` rows (by
-    default half the data). `statistics_of(options)` computes the data's statistics."""
-    span_rows = round(schema_package.TRAIN_SHARE * min(span_rows or rows // 2, rows // 2))
+    """`pairs` random pairs of spans (`span_sample_rows`) and of serving windows from data of `rows`
+    rows, with the quantile buckets `schema` says. `statistics_of(options)` computes the data's
+    statistics."""
+    span_rows = span_sample_rows(rows, span_rows)
     window_rows = min(window_rows, rows // 2)
     shares = {"span": span_rows / rows, "window": window_rows / rows}
     # Sketch-based top-k: TFDV's exact top-k emits a statistics proto per slice and column, which
@@ -188,6 +207,7 @@ def calibrate(statistics_of, schema: schema_pb2.Schema, features: Sequence[str],
     to read the data)."""
     features = [*([label] if label else []), *(f for f in features if f != label)]
     rows = rows or statistics_of(stats_options(schema)).datasets[0].num_examples
+    schema = with_quantile_buckets(schema, buckets_for(span_sample_rows(rows, span_rows)))
     samples = sample_pairs(statistics_of, schema, rows, span_rows, window_rows, pairs, seed)
     span_noise = [distance_per_feature(a, b, schema, features) for a, b in samples.spans]
     window_noise = [distance_per_feature(a, b, schema, features) for a, b in samples.windows]
@@ -204,7 +224,14 @@ def calibrate(statistics_of, schema: schema_pb2.Schema, features: Sequence[str],
     presence = {name: share for name, share in _presence(samples.everything.datasets[0]).items()
                 if name in features}  # a column the model does not read may be left out
     return Calibration(source, rows, samples.span_rows, samples.window_rows, pairs, noise,
-                       presence, presence_gaps, label)
+                       presence, presence_gaps, label, quantile_buckets(schema))
+
+
+def with_quantile_buckets(schema: schema_pb2.Schema, buckets: int) -> schema_pb2.Schema:
+    result = schema_pb2.Schema()
+    result.CopyFrom(schema)
+    set_quantile_buckets(result, buckets)
+    return result
 
 
 def mark_codes(schema: schema_pb2.Schema, codes: Sequence[str]) -> schema_pb2.Schema:
@@ -220,9 +247,8 @@ def mark_codes(schema: schema_pb2.Schema, codes: Sequence[str]) -> schema_pb2.Sc
 
 def apply(schema: schema_pb2.Schema, calibration: Calibration) -> schema_pb2.Schema:
     """A copy of `schema` with calibrated drift/skew comparators on the calibrated features (none on
-    calendar years) and presence minimums on optional columns."""
-    result = schema_pb2.Schema()
-    result.CopyFrom(schema)
+    calendar years), the quantile buckets they hold for, and presence minimums on optional columns."""
+    result = with_quantile_buckets(schema, calibration.quantile_buckets)
     for feature in result.feature:
         if schema_package.is_calendar_year(feature):  # moves by design
             feature.ClearField("drift_comparator")

@@ -62,6 +62,7 @@ def check_statistics(
     previous: Optional[statistics_pb2.DatasetFeatureStatisticsList] = None,
     environment: str = "TRAINING",
 ) -> List[Finding]:
+    statistics, previous = distances.comparable(statistics, previous)
     compared = _as_compared(schema, environment, statistics, previous)
     anomalies = tfdv.validate_statistics(
         statistics, compared, environment=environment, previous_statistics=previous
@@ -168,6 +169,7 @@ def check_skew(
 ) -> List[Finding]:
     """A sample of serving data (e.g. logged requests) against the schema's SERVING environment, and
     its distance to the training data with the schema's skew comparators."""
+    serving, training = distances.comparable(serving, training)
     skew = tfdv.validate_statistics(training, _as_compared(schema, "SERVING", serving, training),
                                     environment="TRAINING", serving_statistics=serving)
     skew_only = [f for f in _findings(skew, serving, schema, training) if is_skew(f)]

@@ -45,9 +45,80 @@ def set_threshold(comparator: schema_pb2.FeatureComparator, feature: schema_pb2.
         comparator.jensen_shannon_divergence.source.type = schema_pb2.HistogramSelection.QUANTILES
 
 
+# Quantile histograms of numeric columns: TFDV's default of 10 buckets turns a tied value (0 miles)
+# into a zero-width bucket in some samples and not in others, which TFDV compares as point masses, so
+# two samples of the same data differ by as much as a unit change (miles -> km) moves them; with 100,
+# ties span many buckets in every sample (docs/benchmarks.md). Thresholds hold for the bucket count
+# they were calibrated with, so the schema says it (`calibrate` writes it); a schema calibrated before
+# says nothing and keeps TFDV's 10.
+DEFAULT_QUANTILE_BUCKETS = 10
+_BUCKETS_TAG = "quantile_histogram_buckets: "
+
+
+def quantile_buckets(schema: schema_pb2.Schema) -> int:
+    """The quantile histogram buckets `schema`'s thresholds were calibrated for (an annotation tag)."""
+    tag = next((t for t in schema.annotation.tag if t.startswith(_BUCKETS_TAG)), None)
+    return int(tag[len(_BUCKETS_TAG):]) if tag else DEFAULT_QUANTILE_BUCKETS
+
+
+def set_quantile_buckets(schema: schema_pb2.Schema, buckets: int) -> None:
+    kept = [t for t in schema.annotation.tag if not t.startswith(_BUCKETS_TAG)]
+    del schema.annotation.tag[:]
+    schema.annotation.tag.extend(kept + ([] if buckets == DEFAULT_QUANTILE_BUCKETS else [f"{_BUCKETS_TAG}{buckets}"]))
+    if not schema.annotation.tag and not schema.annotation.comment and not schema.annotation.extra_metadata:
+        schema.ClearField("annotation")
+
+
 def stats_options(schema: schema_pb2.Schema, **kwargs) -> tfdv.StatsOptions:
-    """Statistics as the checks compare them: with the schema, integer codes get value shares."""
+    """Statistics as the checks compare them: with the schema, integer codes get value shares, and
+    numeric columns the quantile histograms its thresholds were calibrated for."""
+    kwargs.setdefault("num_quantiles_histogram_buckets", quantile_buckets(schema))
     return tfdv.StatsOptions(schema=schema, **kwargs)
+
+
+def _quantiles(stats: Stats) -> Optional[statistics_pb2.Histogram]:
+    return next((h for h in stats.num_stats.histograms if h.type == statistics_pb2.Histogram.QUANTILES), None)
+
+
+def _merged(histogram: statistics_pb2.Histogram, buckets: int) -> None:
+    """`histogram`'s quantile buckets merged into `buckets` (a divisor of its count): those of 100
+    into 10 hold the same quantile boundaries as TFDV's own 10."""
+    step = len(histogram.buckets) // buckets
+    old = list(histogram.buckets)
+    del histogram.buckets[:]
+    for start in range(0, len(old), step):
+        group = old[start:start + step]
+        histogram.buckets.add(low_value=group[0].low_value, high_value=group[-1].high_value,
+                              sample_count=sum(b.sample_count for b in group))
+
+
+def comparable(*statistics: Optional[statistics_pb2.DatasetFeatureStatisticsList]
+               ) -> List[Optional[statistics_pb2.DatasetFeatureStatisticsList]]:
+    """`statistics` (the first dataset of each) with each numeric column's quantile histograms at one
+    bucket count: the fewest among them. Statistics computed before the schema was calibrated for
+    another count (a previous span's, a training run's) otherwise differ by the buckets alone (JSD
+    0.2-0.6 between 10 and 100 buckets of the same data), which would read as drift."""
+    counts: Dict[str, set] = {}
+    for stats in filter(None, statistics):
+        for feature in stats.datasets[0].features:
+            histogram = _quantiles(feature) if feature.HasField("num_stats") else None
+            if histogram is not None and histogram.buckets:
+                counts.setdefault(feature.path.step[-1], set()).add(len(histogram.buckets))
+    fewest = {name: min(found) for name, found in counts.items() if len(found) > 1
+              and all(count % min(found) == 0 for count in found)}
+    if not fewest:
+        return list(statistics)
+    result = []
+    for stats in statistics:
+        if stats is not None:
+            stats = statistics_pb2.DatasetFeatureStatisticsList.FromString(stats.SerializeToString())
+            for feature in stats.datasets[0].features:
+                histogram = _quantiles(feature) if feature.HasField("num_stats") else None
+                name = feature.path.step[-1]
+                if histogram is not None and name in fewest and len(histogram.buckets) > fewest[name]:
+                    _merged(histogram, fewest[name])
+        result.append(stats)
+    return result
 
 
 def threshold_of(comparator: schema_pb2.FeatureComparator) -> Optional[float]:
@@ -73,8 +144,7 @@ def _numbers(*values: float) -> Tuple[str, ...]:
 
 
 def _quantile(stats: Stats, share: float) -> Optional[float]:
-    histogram = next((h for h in stats.num_stats.histograms
-                      if h.type == statistics_pb2.Histogram.QUANTILES), None)
+    histogram = _quantiles(stats)
     if histogram is None or not histogram.buckets:
         return None
     index = min(int(share * len(histogram.buckets)), len(histogram.buckets)) - 1

@@ -94,6 +94,9 @@ def _range(feature: schema_pb2.Feature) -> str:
 def differences(old: schema_pb2.Schema, new: schema_pb2.Schema) -> List[str]:
     """One sentence per change from `old` to `new`."""
     changes = []
+    if distances.quantile_buckets(old) != distances.quantile_buckets(new):
+        changes.append(f"numeric columns are compared over quantile histograms of {distances.quantile_buckets(new)} "
+                       f"buckets (was {distances.quantile_buckets(old)}), as their thresholds are calibrated")
     old_features = {f.name: f for f in old.feature}
     new_features = {f.name: f for f in new.feature}
     for name in sorted(set(new_features) - set(old_features)):

@@ -26,7 +26,8 @@ def comment(calibration: Calibration, by_hand: Optional[Mapping[Tuple[str, str],
     "drift" or "skew") -> the threshold kept as set by hand, shown instead, marked BY_HAND."""
     by_hand = by_hand or {}
     prose = (f"Each threshold is {FACTOR['quantiles']:g}x ({FACTOR['shares']:g}x over value shares) the "
-             f"largest distance TFDV measured between two random disjoint samples of {calibration.source}, "
+             f"largest distance TFDV measured (numeric columns over quantile histograms of "
+             f"{calibration.quantile_buckets} buckets) between two random disjoint samples of {calibration.source}, "
              f"{calibration.rows} rows, in {calibration.pairs} draws, and at least {FLOOR['quantiles']} "
              f"({FLOOR['shares']} over value shares): samples of {calibration.span_rows} rows (drift, "
              "span vs previous span: the train split of spans of "

@@ -1,5 +1,6 @@
 """Thresholds from the data's own noise (schema/calibration.py) and drift in words
 (schema/distances.py), on real data: palmerpenguins, vega_datasets' cars and the taxi sample."""
+import dataclasses
 import os
 import shutil
 import re
@@ -139,7 +140,7 @@ def test_the_schema_comment_says_how_each_threshold_was_obtained_and_survives_re
     row = next(line for line in text.splitlines() if line.startswith("#   island "))
     assert row.split()[2:5] == ["shares", f"{measured.noise['island'].span:.4f}",
                                 f"{measured.drift('island'):.3f}"]
-    assert "penguins.csv, 344 rows, in 20 draws" in " ".join(text.splitlines()[:6])
+    assert "penguins.csv, 344 rows, in 20 draws" in " ".join(line.lstrip("# ") for line in text.splitlines()[:8])
 
 
 def test_a_drifted_number_is_reported_as_what_moved(tmp_path):
@@ -286,3 +287,62 @@ def test_calibrate_on_a_folder_of_spans_measures_every_span_for_the_size_the_gat
     written = {f.name: f for f in tfdv.load_schema_text(str(tmp_path / "schema.pbtxt")).feature}
     assert written["fare"].HasField("drift_comparator")
     assert schema_text.calibrated_thresholds(str(tmp_path / "schema.pbtxt"))["fare"][0] > 0
+
+
+def _scaled(header, rows, column, factor):
+    index = header.index(column)
+    whole = column == "trip_seconds"
+    return [row[:index] + [(str(round(float(row[index]) * factor)) if whole else f"{float(row[index]) * factor:.2f}")
+                           if row[index] else ""] + row[index + 1:] for row in rows]
+
+
+def test_unit_conversions_by_small_factors_are_drift_even_on_columns_with_many_ties(tmp_path):
+    """Miles -> km and back, on trip_miles (many trips of 0 miles) and trip_seconds: with TFDV's 10
+    quantile buckets two samples of the same data differed as much (docs/benchmarks.md); the taxi
+    schema is calibrated over 100."""
+    assert distances.quantile_buckets(tfdv.load_schema_text(TAXI_SCHEMA)) == calibration.FINE_QUANTILE_BUCKETS
+    header, (before, after) = shuffled_slices(11, 6000, 6000)
+    assert drift_between(str(tmp_path), header, before, after) == []
+    for column, factor in (("trip_miles", 1.609), ("trip_miles", 0.621), ("trip_seconds", 1.609)):
+        found = drift_between(str(tmp_path), header, before, _scaled(header, after, column, factor))
+        assert [f.feature for f in found] == [column], (column, factor, found)
+
+
+def test_statistics_made_before_a_recalibration_are_compared_at_their_own_bucket_count(tmp_path):
+    """A previous span's statistics computed over 10 quantile buckets against this span's over 100
+    (the schema recalibrated in between): the same data passes, a change is still found."""
+    header, (before, after) = shuffled_slices(12, 6000, 6000)
+    write_rows(str(tmp_path / "before"), [header] + before)
+    write_rows(str(tmp_path / "after"), [header] + after)
+    curated = tfdv.load_schema_text(TAXI_SCHEMA)
+    old = csv_statistics.statistics_of_csv(str(tmp_path / "before"), options=distances.stats_options(
+        curated, num_quantiles_histogram_buckets=distances.DEFAULT_QUANTILE_BUCKETS))
+    new = csv_statistics.statistics_of_csv(str(tmp_path / "after"), options=distances.stats_options(curated))
+    assert checks.check_statistics(new, curated, old) == []
+    merged = distances.comparable(new, old)[0]
+    fare = next(f for f in merged.datasets[0].features if f.path.step[-1] == "fare")
+    assert len(fare.num_stats.histograms[-1].buckets) == distances.DEFAULT_QUANTILE_BUCKETS
+    write_rows(str(tmp_path / "after"), [header] + _scaled(header, after, "fare", 10))
+    rescaled = csv_statistics.statistics_of_csv(str(tmp_path / "after"), options=distances.stats_options(curated))
+    assert [f.feature for f in checks.check_statistics(rescaled, curated, old) if checks.is_drift(f)] == ["fare"]
+
+
+def test_spans_of_thousands_of_rows_are_calibrated_over_100_quantile_buckets_and_the_schema_says_so(
+        penguins, tmp_path):
+    assert calibration.buckets_for(calibration.FINE_BUCKETS_MIN_ROWS) == calibration.FINE_QUANTILE_BUCKETS
+    assert calibration.buckets_for(calibration.FINE_BUCKETS_MIN_ROWS - 1) == distances.DEFAULT_QUANTILE_BUCKETS
+    _, schema, statistics_of = penguins
+    measured = calibration.calibrate(statistics_of, schema, PENGUIN_FEATURES, "penguins.csv", rows=344)
+    assert measured.quantile_buckets == distances.DEFAULT_QUANTILE_BUCKETS  # spans of 137 rows
+    assert not calibration.apply(schema, measured).HasField("annotation")  # as schemas before: 10
+    fine = dataclasses.replace(measured, quantile_buckets=calibration.FINE_QUANTILE_BUCKETS)
+    path = str(tmp_path / "schema.pbtxt")
+    schema_text.write(calibration.apply(schema, fine), path, schema_text.comment(fine))
+    written = tfdv.load_schema_text(path)
+    assert distances.stats_options(written).num_quantiles_histogram_buckets == calibration.FINE_QUANTILE_BUCKETS
+    assert "quantile histograms of 100 buckets" in " ".join(schema_text.header_comment(path, keep_calibration=True))
+    assert any("quantile histograms of 100 buckets (was 10)" in change
+               for change in maintain.differences(schema, written))
+    stats = statistics_of(distances.stats_options(written))
+    bill = next(f for f in stats.datasets[0].features if f.path.step[-1] == "bill_length_mm")
+    assert {len(h.buckets) for h in bill.num_stats.histograms if h.type == h.QUANTILES} == {100}
