@@ -19,7 +19,7 @@ import time
 from typing import List, Optional, Tuple
 
 from cli import (calibrate_command, cluster_commands, data_commands, options, predict_command, score_command,
-                 serving_commands)
+                 serving_commands, span_commands)
 from pipeline import metadata_store, profiles, progress
 from pipeline.configs import ConfigError, PipelineConfig, check_hyperparameters
 from serving import process_exit
@@ -222,7 +222,7 @@ def config_from_args(args: argparse.Namespace) -> PipelineConfig:
 # only when something was written, named when the command crashes. `run` and `resume` divert their
 # own (`_run`); `serve` keeps its console.
 NATIVE_LOGS_DIVERTED = ("init", "validate", "schema-diff", "calibrate", "monitor", "score", "predict",
-                        "runs", "compile")
+                        "runs", "compile", "exclude-span")
 
 
 class Terminated(KeyboardInterrupt):
@@ -251,6 +251,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     predict_command.add_parser(subparsers)
     score_command.add_parser(subparsers)
     cluster_commands.add_parser(subparsers)
+    span_commands.add_parser(subparsers)
     args, unknown = parser.parse_known_args(argv)
     if unknown:  # argparse's own error shows tfxpipe's usage; the command's names the options it takes
         before = unknown[0] in argv and argv.index(unknown[0]) < argv.index(args.command)

@@ -22,7 +22,7 @@ from tfx.components.evaluator import constants as evaluator_constants
 from tfx.dsl.components.common import resolver
 from tfx.types import artifact_utils
 
-from pipeline import model_contract
+from pipeline import excluded_spans, model_contract
 from pipeline.gate import DataGateReport
 
 CANDIDATE_KEY = "candidate"
@@ -136,9 +136,21 @@ def statistics_spans(store: mlmd.MetadataStore, statistics_ids: List[int]) -> Di
             for a, xs in producers.items() if any(x in span_of_execution for x in xs)}
 
 
+def _from_excluded(store: mlmd.MetadataStore, statistics_ids: List[int]) -> Set[int]:
+    """The statistics among `statistics_ids` made from Examples excluded by hand (`excluded_spans`)."""
+    producers = _producers(store, statistics_ids)
+    reads = [e for e in store.get_events_by_execution_ids(list({x for xs in producers.values() for x in xs}))
+             if e.type == metadata_store_pb2.Event.INPUT and e.path.steps
+             and e.path.steps[0].key == STATISTICS_INPUT_KEY]
+    marked = excluded_spans.excluded(store, {e.artifact_id for e in reads})
+    from_marked = {e.execution_id for e in reads if e.artifact_id in marked}
+    return {a for a, xs in producers.items() if from_marked.intersection(xs)}
+
+
 def accepted_statistics(store: mlmd.MetadataStore, statistics_ids: List[int]) -> Set[int]:
     """The statistics among `statistics_ids` whose data the DataGate passed: the `statistics` input
-    of a gate execution whose report says `passed` (a failed gate publishes no report)."""
+    of a gate execution whose report says `passed` (a failed gate publishes no report), less those
+    of spans excluded by hand since."""
     inputs = [e for e in store.get_events_by_artifact_ids(statistics_ids)
               if e.type == metadata_store_pb2.Event.INPUT and e.path.steps
               and e.path.steps[0].key == GATE_STATISTICS_KEY]
@@ -150,7 +162,8 @@ def accepted_statistics(store: mlmd.MetadataStore, statistics_ids: List[int]) ->
     producer = {e.artifact_id: e.execution_id for e in outputs}
     passed_by = {producer[report.id] for report in store.get_artifacts_by_id(list(producer))
                  if report.type_id == report_type and report.custom_properties["passed"].int_value == 1}
-    return {e.artifact_id for e in inputs if e.execution_id in passed_by}
+    accepted = {e.artifact_id for e in inputs if e.execution_id in passed_by}
+    return accepted - _from_excluded(store, list(accepted)) if accepted else accepted
 
 
 def accepted_spans(store: mlmd.MetadataStore, data_root: str) -> Optional[Set[int]]:
@@ -198,7 +211,7 @@ class PreviousSpanStatisticsStrategy(resolver.ResolverStrategy):
     checks drift against it with the schema's comparators: the newest accepted older span (or an
     earlier accepted version of this span, if it was rewritten), or, in a data folder without spans
     (every run is span 0), the data of an earlier run. Data the gate
-    refused is never the reference: a refused span would otherwise make every later span that
+    refused, or a span excluded by hand (`excluded_spans`), is never the reference: a refused span would otherwise make every later span that
     resembles the accepted ones fail, and pass one that repeats the refused change. An unchanged
     re-run resolves what the first run resolved (its statistics are the cached artifact itself)."""
 
@@ -243,8 +256,8 @@ def accepted_examples(store: mlmd.MetadataStore, examples_ids: List[int]) -> Set
 class TrainingWindowStrategy(resolver.ResolverStrategy):
     """This run's span and the newest earlier spans the gate accepted, `spans` in all, so Transform
     and the Trainer learn from a window of recent data instead of the newest span alone (TFX's
-    RollingRange counts spans ExampleGen made, refused ones included; here data the gate refused never
-    trains). Per span, its newest accepted version. In a data folder without spans every run is span
+    RollingRange counts spans ExampleGen made, refused ones included; here data the gate refused, or
+    a span excluded by hand, never trains). Per span, its newest accepted version. In a data folder without spans every run is span
     0, so the window is this run's data. An unchanged re-run resolves the same window (cached)."""
 
     def __init__(self, spans: int):

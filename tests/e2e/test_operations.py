@@ -14,7 +14,7 @@ import tensorflow_data_validation as tfdv
 from ml_metadata.proto import metadata_store_pb2
 
 from models.dataset import Task
-from pipeline import evaluation, metadata_store, run_report, run_summary, runner, runs, runs_index
+from pipeline import evaluation, metadata_store, resolvers, run_report, run_summary, runner, runs, runs_index
 from pipeline.configs import PROJECT_ROOT
 from serving import client, examples
 from serving import process as serving_server
@@ -105,6 +105,28 @@ def test_runs_show_prints_the_lineage_from_data_to_pushed_version(history):
         "the Evaluator read the model the Trainer wrote"
     assert tfxpipe("runs", "show", "no-such-run", "--work-dir", workspace.work_dir,
                    *workspace.metadata_args).returncode == 1
+
+
+def test_a_span_that_passed_the_gate_with_wrong_labels_is_excluded_by_hand_and_put_back(history):
+    """span-2's tips are shuffled (the gate passed it): excluded, it is no longer accepted, so no
+    drift reference or training window takes it; `--undo` puts it back."""
+    workspace, data, *_ = history
+    where = ("--work-dir", workspace.work_dir, *workspace.metadata_args, "--data", data)
+    store = lambda: metadata_store.open_store(workspace.metadata_uri)  # noqa: E731  (read afresh)
+    assert resolvers.accepted_spans(store(), data) == {1, 2}
+    try:
+        excluded = tfxpipe("exclude-span", "2", "--reason", "tips shuffled by a broken join", *where)
+        assert excluded.returncode == 0, excluded.stdout + excluded.stderr
+        assert f"Excluded span 2 of {data} (1 version read by runs): tips shuffled by a broken join" in excluded.stdout
+        assert "span 2 is the newest" in excluded.stdout
+        assert resolvers.accepted_spans(store(), data) == {1}
+    finally:
+        put_back = tfxpipe("exclude-span", "2", "--undo", *where)
+    assert put_back.returncode == 0 and "Put back span 2" in put_back.stdout, put_back.stdout
+    assert resolvers.accepted_spans(store(), data) == {1, 2}
+    unknown = tfxpipe("exclude-span", "7", "--reason", "x", *where)
+    assert unknown.returncode == 1 and "no run read span 7" in unknown.stdout and "spans read: 1, 2" in unknown.stdout
+    assert tfxpipe("exclude-span", "2", *where).returncode == 2  # no reason given
 
 
 @SQLITE_ONLY

@@ -9,6 +9,8 @@ import tensorflow_data_validation as tfdv
 from tensorflow.core.protobuf import saved_model_pb2
 
 from models import signatures
+from pipeline import metadata_store, runs
+from schema import distances
 from serving import examples, model_dir
 from tests.conftest import TAXI, TAXI_CSV, TAXI_SCHEMA
 
@@ -50,6 +52,17 @@ def test_progress_shows_one_line_per_component_and_the_pushed_model(cold_run, pu
     assert f"Pushed model version {version} to {pushed_version_dir}" in cold_run.stdout
     assert "skill_vs_naive" in cold_run.stdout and "Blessed: yes" in cold_run.stdout
     assert "Traceback" not in cold_run.stderr
+
+
+def test_the_gates_statistics_have_the_quantile_buckets_the_schemas_thresholds_were_calibrated_for(
+        workspace, cold_run):
+    store = metadata_store.open_store(workspace.metadata_uri)
+    (artifact,) = runs.node_outputs(store, cold_run.summary.run_id, "StatisticsGen")["ExampleStatistics"]
+    statistics = tfdv.load_stats_binary(os.path.join(artifact.uri, "Split-train", "FeatureStats.pb"))
+    fare = tfdv.get_feature_stats(statistics.datasets[0], tfdv.FeaturePath(["fare"]))
+    quantiles = [h for h in fare.num_stats.histograms if h.type == h.QUANTILES]
+    assert [len(h.buckets) for h in quantiles] == [distances.quantile_buckets(tfdv.load_schema_text(TAXI_SCHEMA))]
+    assert len(quantiles[0].buckets) != distances.DEFAULT_QUANTILE_BUCKETS  # the taxi schema asks more
 
 
 def test_pushed_model_follows_tf_serving_layout(workspace, pushed_version_dir):

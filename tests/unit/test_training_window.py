@@ -7,7 +7,7 @@ import pytest
 from ml_metadata.proto import metadata_store_pb2
 from tfx.types import artifact_utils
 
-from pipeline import resolvers
+from pipeline import excluded_spans, resolvers
 from pipeline.configs import ConfigError, PipelineConfig
 from pipeline.gate import DataGateReport
 from pipeline.pipeline import create_pipeline
@@ -23,6 +23,7 @@ class Store:
         config.fake_database.SetInParent()
         self.mlmd = mlmd.MetadataStore(config)
         self.types = {}
+        self.statistics = {}
 
     def _type_id(self, name, execution=False):
         if name not in self.types:
@@ -39,8 +40,10 @@ class Store:
         (artifact.id,) = self.mlmd.put_artifacts([artifact])
         return artifact
 
-    def _execution(self, name, inputs, outputs):
+    def _execution(self, name, inputs, outputs, **properties):
         execution = metadata_store_pb2.Execution(type_id=self._type_id(name, execution=True))
+        for key, value in properties.items():
+            execution.custom_properties[key].string_value = value
         events = []
         for kind, pairs in ((metadata_store_pb2.Event.INPUT, inputs), (metadata_store_pb2.Event.OUTPUT, outputs)):
             for key, artifact in pairs:
@@ -49,10 +52,13 @@ class Store:
                 events.append((artifact, event))
         self.mlmd.put_execution(execution, events, [])
 
-    def span(self, span, passed, version=0):
-        """A span ExampleGen read, described by StatisticsGen and checked by the gate; its Examples."""
+    def span(self, span, passed, version=0, data_root="/data"):
+        """A span ExampleGen read from `data_root`, described by StatisticsGen and checked by the
+        gate; its Examples (`self.statistics`: Examples id -> its statistics)."""
         examples = self._artifact("Examples", span=span, version=version)
+        self._execution("CsvExampleGen", [], [("examples", examples)], input_base=data_root)
         statistics = self._artifact("ExampleStatistics")
+        self.statistics[examples.id] = statistics
         self._execution("StatisticsGen", [("examples", examples)], [("statistics", statistics)])
         report = self._artifact(DataGateReport.TYPE_NAME, passed=int(passed))
         self._execution("DataGate", [("statistics", statistics)], [("report", report)])
@@ -120,6 +126,36 @@ def test_examples_of_later_spans_never_train_an_earlier_one():
     store.span(2, passed=True)
     assert _window(store, one, 3) == [(1, one.id)]
 
+
+
+def _reference(store, current):
+    """The statistics PreviousSpanStatisticsStrategy gives the gate of `current`'s run."""
+    kind = metadata_store_pb2.ArtifactType(name="ExampleStatistics")
+    every = [artifact_utils.deserialize_artifact(kind, a) for a in store.mlmd.get_artifacts_by_type(kind.name)]
+    mine = next(a for a in every if a.id == store.statistics[current.id].id)
+    result = resolvers.PreviousSpanStatisticsStrategy().resolve_artifacts(
+        store.mlmd, {resolvers.CURRENT_STATISTICS_KEY: [mine], resolvers.STATISTICS_KEY: every})
+    return [a.id for a in result[resolvers.STATISTICS_KEY]]
+
+
+def test_a_span_excluded_by_hand_neither_trains_nor_is_the_drift_reference_until_put_back():
+    store = Store()
+    one, two = store.span(1, passed=True), store.span(2, passed=True)
+    three = store.span(3, passed=True)
+    read = excluded_spans.read_from(store.mlmd, "/data")
+    assert {span: [a.id for a in found] for span, found in read.items()} == {1: [one.id], 2: [two.id], 3: [three.id]}
+    excluded_spans.mark(store.mlmd, read[2], "tips from a broken join")
+    assert _window(store, three, 3) == [(3, three.id), (1, one.id)]
+    assert _reference(store, three) == [store.statistics[one.id].id]
+    assert resolvers.accepted_spans(store.mlmd, "/data") == {1, 3}
+    assert excluded_spans.reason(store.mlmd.get_artifacts_by_id([two.id])[0]) == "tips from a broken join"
+    assert excluded_spans.excluded(store.mlmd, [one.id, three.id]) == set()
+    excluded_spans.mark(store.mlmd, excluded_spans.read_from(store.mlmd, "/data")[2], "")
+    assert _window(store, three, 3) == [(3, three.id), (2, two.id), (1, one.id)]
+    assert _reference(store, three) == [store.statistics[two.id].id]
+    another = Store()
+    another.span(2, passed=True, data_root="/elsewhere")
+    assert excluded_spans.read_from(another.mlmd, "/data") == {}  # spans are a data folder's
 
 
 def test_a_window_puts_its_resolver_between_example_gen_and_transform_and_one_span_adds_nothing(tmp_path):
