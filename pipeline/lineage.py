@@ -10,7 +10,7 @@ import ml_metadata as mlmd
 from ml_metadata.proto import metadata_store_pb2
 from tfx.components.example_gen import utils as example_gen_utils
 
-from pipeline import run_summary
+from pipeline import excluded_spans, run_summary
 
 
 STATES = {  # an execution's state in words
@@ -26,6 +26,8 @@ def _describe_artifact(artifact, type_name: str) -> str:
     details = []
     if "span" in props and type_name == "Examples":
         details.append(f"span {props['span'].int_value}")
+        if excluded_spans.reason(artifact):
+            details.append(f"excluded by hand: {excluded_spans.reason(artifact)}")
     if "blessed" in props and type_name in ("ModelBlessing", "InfraBlessing"):
         details.append("blessed" if props["blessed"].int_value == 1 else "NOT blessed")
     if "passed" in props:
