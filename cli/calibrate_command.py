@@ -87,6 +87,12 @@ def calibrate(args: argparse.Namespace) -> int:
         schema_text.write(proposed, schema_file,
                           schema_text.header_comment(schema_file) + schema_text.comment(measured, edits.kept))
         print(f"Updated {schema_file}.")
+        if distances.quantile_buckets(curated) != measured.quantile_buckets:
+            print(f"note: numeric columns are now compared over {measured.quantile_buckets} quantile buckets; "
+                  "statistics made before (the previous span's, the served model's training data) have "
+                  f"{distances.quantile_buckets(curated)}, so the next span's numeric drift, and `monitor`'s "
+                  "skew until the next training run, are not checked: `tfxpipe validate` on the new span "
+                  "compares it at the new count")
     elif changes:
         print("Nothing written; pass --write to update the schema file.")
     return 0

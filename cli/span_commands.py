@@ -10,7 +10,7 @@ from cli import options
 
 def exclude_span(args: argparse.Namespace) -> int:
     # pylint: disable=import-outside-toplevel  (MLMD loads only for this command)
-    from pipeline import excluded_spans, metadata_store, run_lock
+    from pipeline import configs, excluded_spans, metadata_store, run_lock
     from schema import data_folder
 
     if not args.undo and not (args.reason or "").strip():
@@ -18,7 +18,8 @@ def exclude_span(args: argparse.Namespace) -> int:
         return 2
     dataset = options.dataset_of_pipeline(args)
     root = args.data or dataset.data_root()
-    if not os.path.isdir(root) or not data_folder.spans(root):
+    local = not configs.is_remote(root)
+    if local and (not os.path.isdir(root) or not data_folder.spans(root)):
         print(f"error: {root} holds no span-N folders: only a folder of spans has spans to exclude "
               "(give the one the runs read with --data)")
         return 1
@@ -51,7 +52,7 @@ def exclude_span(args: argparse.Namespace) -> int:
           "accepted by `validate` and `calibrate`. Models already trained on it stay as they are: the next "
           "run trains without it (`tfxpipe runs` shows which runs read it). Files of the span changed "
           "from now on are new data, which the gate checks again. `--undo` puts it back.")
-    if args.span == data_folder.spans(root)[-1][0]:
+    if local and args.span == data_folder.spans(root)[-1][0]:
         print(f"note: span {args.span} is the newest: a run on its unchanged files repeats what was done "
               "(cached); add the next span, or correct this one's files")
     return 0

@@ -84,13 +84,15 @@ def content_addressed_schema(config: PipelineConfig) -> str:
 
 def compared_statistics(schema_file: str):
     """StatisticsGen's options: those of `distances.stats_options` but the schema, which comes from
-    ImportSchemaGen's channel (StatisticsGen refuses both)."""
+    ImportSchemaGen's channel (StatisticsGen refuses both); None for TFDV's defaults, so that the
+    cache of pipelines whose schema asks nothing else stays valid."""
     import tensorflow_data_validation as tfdv  # pylint: disable=import-outside-toplevel
 
     from schema import distances  # pylint: disable=import-outside-toplevel
 
     buckets = distances.quantile_buckets(tfdv.load_schema_text(schema_file))
-    return tfdv.StatsOptions(num_quantiles_histogram_buckets=buckets)
+    return None if buckets == distances.DEFAULT_QUANTILE_BUCKETS else tfdv.StatsOptions(
+        num_quantiles_histogram_buckets=buckets)
 
 
 def label_range(schema_file: str, dataset) -> Optional[Tuple[float, float]]:

@@ -17,10 +17,10 @@ from tfx.orchestration.local.local_dag_runner import LocalDagRunner
 from tfx.orchestration.portable import runtime_parameter_utils
 from tfx.proto.orchestration import pipeline_pb2
 
-from pipeline import (configs, evaluation, gate, metadata_server_fixes, metadata_store, metrics, progress, run_lock,
-                      run_report, run_summary, runs, runs_index)
+from pipeline import (configs, evaluation, excluded_spans, gate, metadata_server_fixes, metadata_store, metrics,
+                      progress, run_lock, run_report, run_summary, runs, runs_index)
 from pipeline.configs import PipelineConfig
-from pipeline.pipeline import create_pipeline
+from pipeline.pipeline import create_pipeline, example_gen_input
 from schema import checks, csv_files, data_folder, declaration_fit, report
 from serving import model_dir
 
@@ -58,6 +58,11 @@ def check_inputs(config: PipelineConfig) -> None:
             "the data was rejected before the pipeline started:\n"
             + report.render_text(findings, title, path, next_steps=report.FILE_NEXT_STEPS)
         )
+    base, input_config = example_gen_input(config)
+    if "{SPAN}" in input_config.splits[0].pattern and metadata_store.exists(config.metadata_uri):
+        excluded = excluded_spans.refusal(metadata_store.open_store(config.metadata_uri), base, input_config)
+        if excluded:
+            raise PipelineFailed(excluded)
 
 
 class _LocalRunWithId(LocalDagRunner):

@@ -10,7 +10,7 @@ Two layers, shared by the pipeline's data gate and the `validate` command so bot
 import dataclasses
 import math
 import re
-from typing import List, Optional, Sequence, Tuple
+from typing import List, Optional, Sequence, Set, Tuple
 
 import tensorflow_data_validation as tfdv
 from tensorflow_metadata.proto.v0 import anomalies_pb2, schema_pb2, statistics_pb2
@@ -62,8 +62,8 @@ def check_statistics(
     previous: Optional[statistics_pb2.DatasetFeatureStatisticsList] = None,
     environment: str = "TRAINING",
 ) -> List[Finding]:
-    statistics, previous = distances.comparable(statistics, previous)
-    compared = _as_compared(schema, environment, statistics, previous)
+    unchecked = distances.uncompared(schema, statistics, previous) if previous else set()
+    compared = _as_compared(schema, environment, statistics, previous, unchecked=unchecked)
     anomalies = tfdv.validate_statistics(
         statistics, compared, environment=environment, previous_statistics=previous
     )
@@ -130,13 +130,15 @@ def _same(values: Optional[tuple], others: Optional[tuple]) -> bool:
 
 
 def _as_compared(schema: schema_pb2.Schema, environment: str,
-                 *statistics: Optional[statistics_pb2.DatasetFeatureStatisticsList]) -> schema_pb2.Schema:
+                 *statistics: Optional[statistics_pb2.DatasetFeatureStatisticsList],
+                 unchecked: Set[str] = frozenset()) -> schema_pb2.Schema:
     """`schema` less what does not apply: for columns whose data is of another type (numeric columns
     that hold text, text columns that hold numbers), the drift and skew comparators and the least
     number of distinct values (their type problem is what is wrong; TFDV, finding no histogram or no
     values counted to compare, would print a C++ warning to the terminal and a second, technical
     finding); at serving time, the least number of distinct values (a window of requests may all
-    come from one segment, one island, one shop)."""
+    come from one segment, one island, one shop); the drift and skew comparators of `unchecked`
+    columns (`distances.uncompared`)."""
     data_types = {(s.path.step[-1], s.type) for stats in statistics if stats for s in stats.datasets[0].features}
     retyped = {f.name for f in schema.feature if (
         (f.type in descriptions.NUMBER_TYPES and (f.name, statistics_pb2.FeatureNameStatistics.STRING) in data_types)
@@ -146,12 +148,13 @@ def _as_compared(schema: schema_pb2.Schema, environment: str,
     fractions = {f.name for f in schema.feature
                  if f.type == schema_pb2.INT and (f.name, statistics_pb2.FeatureNameStatistics.FLOAT) in data_types}
     serving = environment == "SERVING"
-    if not retyped | fractions and not (serving and any(f.HasField("unique_constraints") for f in schema.feature)):
+    if not retyped | fractions | unchecked and not (
+            serving and any(f.HasField("unique_constraints") for f in schema.feature)):
         return schema
     result = schema_pb2.Schema()
     result.CopyFrom(schema)
     for feature in result.feature:
-        if feature.name in retyped:
+        if feature.name in retyped | unchecked:
             feature.ClearField("drift_comparator")
             feature.ClearField("skew_comparator")
         if serving or feature.name in retyped | fractions:
@@ -169,8 +172,8 @@ def check_skew(
 ) -> List[Finding]:
     """A sample of serving data (e.g. logged requests) against the schema's SERVING environment, and
     its distance to the training data with the schema's skew comparators."""
-    serving, training = distances.comparable(serving, training)
-    skew = tfdv.validate_statistics(training, _as_compared(schema, "SERVING", serving, training),
+    unchecked = distances.uncompared(schema, serving, training)
+    skew = tfdv.validate_statistics(training, _as_compared(schema, "SERVING", serving, training, unchecked=unchecked),
                                     environment="TRAINING", serving_statistics=serving)
     skew_only = [f for f in _findings(skew, serving, schema, training) if is_skew(f)]
     return check_statistics(serving, schema, environment="SERVING") + skew_only

@@ -13,7 +13,7 @@ TFDV's own anomaly text gives the distance only; a person needs what moved: "far
 72.50, p90 15.00 -> 150.00 (JSD 0.62 > 0.08)", "payment_type: 'Credit Card' in 33.8% -> 99.5% of
 rows (JSD 0.45 > 0.01)".
 """
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import Callable, Dict, List, Optional, Set, Tuple
 
 import tensorflow_data_validation as tfdv
 from tensorflow_metadata.proto.v0 import anomalies_pb2, schema_pb2, statistics_pb2
@@ -58,7 +58,13 @@ _BUCKETS_TAG = "quantile_histogram_buckets: "
 def quantile_buckets(schema: schema_pb2.Schema) -> int:
     """The quantile histogram buckets `schema`'s thresholds were calibrated for (an annotation tag)."""
     tag = next((t for t in schema.annotation.tag if t.startswith(_BUCKETS_TAG)), None)
-    return int(tag[len(_BUCKETS_TAG):]) if tag else DEFAULT_QUANTILE_BUCKETS
+    if tag is None:
+        return DEFAULT_QUANTILE_BUCKETS
+    count = tag[len(_BUCKETS_TAG):].strip()
+    if not count.isdigit() or int(count) < 2:
+        raise ValueError(f"the schema's annotation tag {tag!r} needs a whole number of buckets, at least 2: "
+                         "`tfxpipe calibrate --write` sets it with the thresholds it holds for")
+    return int(count)
 
 
 def set_quantile_buckets(schema: schema_pb2.Schema, buckets: int) -> None:
@@ -80,45 +86,21 @@ def _quantiles(stats: Stats) -> Optional[statistics_pb2.Histogram]:
     return next((h for h in stats.num_stats.histograms if h.type == statistics_pb2.Histogram.QUANTILES), None)
 
 
-def _merged(histogram: statistics_pb2.Histogram, buckets: int) -> None:
-    """`histogram`'s quantile buckets merged into `buckets` (a divisor of its count): those of 100
-    into 10 hold the same quantile boundaries as TFDV's own 10."""
-    step = len(histogram.buckets) // buckets
-    old = list(histogram.buckets)
-    del histogram.buckets[:]
-    for start in range(0, len(old), step):
-        group = old[start:start + step]
-        histogram.buckets.add(low_value=group[0].low_value, high_value=group[-1].high_value,
-                              sample_count=sum(b.sample_count for b in group))
-
-
-def comparable(*statistics: Optional[statistics_pb2.DatasetFeatureStatisticsList]
-               ) -> List[Optional[statistics_pb2.DatasetFeatureStatisticsList]]:
-    """`statistics` (the first dataset of each) with each numeric column's quantile histograms at one
-    bucket count: the fewest among them. Statistics computed before the schema was calibrated for
-    another count (a previous span's, a training run's) otherwise differ by the buckets alone (JSD
-    0.2-0.6 between 10 and 100 buckets of the same data), which would read as drift."""
-    counts: Dict[str, set] = {}
+def uncompared(schema: schema_pb2.Schema, *statistics: Optional[statistics_pb2.DatasetFeatureStatisticsList]
+               ) -> Set[str]:
+    """Numeric columns whose quantile histograms in `statistics` are not all of the bucket count
+    `schema`'s thresholds hold for: statistics made before a recalibration changed it (a previous
+    span's, a training run's). Between counts the buckets alone differ (JSD 0.2-0.6 between 10 and
+    100 buckets of the same data), and merging 100 buckets into 10 would hold 10 buckets' noise
+    against thresholds calibrated for 100, so such a column's drift or skew is left unchecked until
+    both sides have the schema's count: from the next span on (`calibrate --write` says so)."""
+    wanted, found = quantile_buckets(schema), set()
     for stats in filter(None, statistics):
         for feature in stats.datasets[0].features:
             histogram = _quantiles(feature) if feature.HasField("num_stats") else None
-            if histogram is not None and histogram.buckets:
-                counts.setdefault(feature.path.step[-1], set()).add(len(histogram.buckets))
-    fewest = {name: min(found) for name, found in counts.items() if len(found) > 1
-              and all(count % min(found) == 0 for count in found)}
-    if not fewest:
-        return list(statistics)
-    result = []
-    for stats in statistics:
-        if stats is not None:
-            stats = statistics_pb2.DatasetFeatureStatisticsList.FromString(stats.SerializeToString())
-            for feature in stats.datasets[0].features:
-                histogram = _quantiles(feature) if feature.HasField("num_stats") else None
-                name = feature.path.step[-1]
-                if histogram is not None and name in fewest and len(histogram.buckets) > fewest[name]:
-                    _merged(histogram, fewest[name])
-        result.append(stats)
-    return result
+            if histogram is not None and histogram.buckets and len(histogram.buckets) != wanted:
+                found.add(feature.path.step[-1])
+    return found
 
 
 def threshold_of(comparator: schema_pb2.FeatureComparator) -> Optional[float]:

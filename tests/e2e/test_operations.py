@@ -110,7 +110,7 @@ def test_runs_show_prints_the_lineage_from_data_to_pushed_version(history):
 def test_a_span_that_passed_the_gate_with_wrong_labels_is_excluded_by_hand_and_put_back(history):
     """span-2's tips are shuffled (the gate passed it): excluded, it is no longer accepted, so no
     drift reference or training window takes it; `--undo` puts it back."""
-    workspace, data, _, shuffled, _ = history
+    workspace, data, _, shuffled, served_after_good = history
     where = ("--work-dir", workspace.work_dir, *workspace.metadata_args, "--data", data)
     store = lambda: metadata_store.open_store(workspace.metadata_uri)  # noqa: E731  (read afresh)
     assert resolvers.accepted_spans(store(), data) == {1, 2}
@@ -122,6 +122,10 @@ def test_a_span_that_passed_the_gate_with_wrong_labels_is_excluded_by_hand_and_p
         assert resolvers.accepted_spans(store(), data) == {1}
         shown = tfxpipe("runs", "show", shuffled.summary.run_id, *where[:-2])
         assert "(span 2, excluded by hand: tips shuffled by a broken join)" in shown.stdout, shown.stdout
+        again = workspace.run(["--data", data, "--train-steps", "7"])  # a change the gate's cache ignores
+        assert again.returncode == 1 and "span 2 of" in again.stderr + again.stdout, again.stderr[-2000:]
+        assert "excluded by hand (tips shuffled by a broken join) and its files are unchanged" in again.stderr + again.stdout
+        assert again.serving_snapshot == served_after_good
     finally:
         put_back = tfxpipe("exclude-span", "2", "--undo", *where)
     assert put_back.returncode == 0 and "Put back span 2" in put_back.stdout, put_back.stdout
