@@ -210,9 +210,9 @@ class PreviousSpanStatisticsStrategy(resolver.ResolverStrategy):
     """Statistics of the newest data the gate accepted before this run's data, so the data gate
     checks drift against it with the schema's comparators: the newest accepted older span (or an
     earlier accepted version of this span, if it was rewritten), or, in a data folder without spans
-    (every run is span 0), the data of an earlier run. Data the gate
-    refused, or a span excluded by hand (`excluded_spans`), is never the reference: a refused span would otherwise make every later span that
-    resembles the accepted ones fail, and pass one that repeats the refused change. An unchanged
+    (every run is span 0), the data of an earlier run. Data the gate refused, or a span excluded
+    by hand (`excluded_spans`), is never the reference: a refused span would otherwise make every
+    later span that resembles the accepted ones fail, and pass one that repeats the refused change. An unchanged
     re-run resolves what the first run resolved (its statistics are the cached artifact itself)."""
 
     def resolve_artifacts(
@@ -257,8 +257,8 @@ class TrainingWindowStrategy(resolver.ResolverStrategy):
     """This run's span and the newest earlier spans the gate accepted, `spans` in all, so Transform
     and the Trainer learn from a window of recent data instead of the newest span alone (TFX's
     RollingRange counts spans ExampleGen made, refused ones included; here data the gate refused, or
-    a span excluded by hand, never trains). Per span, its newest accepted version. In a data folder without spans every run is span
-    0, so the window is this run's data. An unchanged re-run resolves the same window (cached)."""
+    a span excluded by hand, never trains). Per span, its newest accepted version. In a data folder
+    without spans every run is span 0, so the window is this run's data. An unchanged re-run resolves the same window (cached)."""
 
     def __init__(self, spans: int):
         self._spans = spans
