@@ -53,8 +53,8 @@ def exclude_span(args: argparse.Namespace) -> int:
           "run trains without it (`tfxpipe runs` shows which runs read it). Files of the span changed "
           "from now on are new data, which the gate checks again. `--undo` puts it back.")
     if local and args.span == data_folder.spans(root)[-1][0]:
-        print(f"note: span {args.span} is the newest: a run on its unchanged files repeats what was done "
-              "(cached); add the next span, or correct this one's files")
+        print(f"note: span {args.span} is the newest: a run on its unchanged files is refused before it "
+              "starts; add the next span, or correct this one's files")
     return 0
 
 
