@@ -1,7 +1,7 @@
 """`tfxpipe exclude-span N --reason TEXT`: a span that passed the data gate but is wrong (labels
 from a broken join) is taken out of use: no longer the gate's drift reference, in any later
 `--train-spans` window, or accepted by `validate` and `calibrate` (pipeline/excluded_spans.py says
-why a mark in ML Metadata). `--undo` puts it back."""
+why a mark in ML Metadata, and where). `--undo` puts it back."""
 import argparse
 import os
 
@@ -41,7 +41,7 @@ def exclude_span(args: argparse.Namespace) -> int:
               "`tfxpipe runs` lists the runs and their spans")
         return 1
     versions = read[args.span]
-    excluded_spans.mark(store, versions, "" if args.undo else args.reason.strip())
+    excluded_spans.mark(store, root, args.span, versions, "" if args.undo else args.reason.strip())
     what = f"span {args.span} of {root} ({len(versions)} version{'s' * (len(versions) > 1)} read by runs)"
     if args.undo:
         print(f"Put back {what}: the data gate's drift reference, --train-spans windows, `validate` and "

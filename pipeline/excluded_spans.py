@@ -4,31 +4,42 @@ A span can pass the data gate and still be wrong in a way no statistic shows: la
 broken join, a vendor's test feed with plausible values. Found later, it must stop being used: as
 the gate's drift reference, in later `--train-spans` windows, as what `validate` and `calibrate`
 count as accepted. Deleting its folder does none of that (ExampleGen's copy lives on in the
-pipeline root, and ML Metadata lists it), so the mark goes where those choices are read: an
-`excluded` custom property (the reason) on the span's Examples, which `resolvers` checks through
-lineage. Files of the span changed afterwards are new data: ExampleGen makes a new, unmarked
-version, which the gate checks again.
+pipeline root, and ML Metadata lists it), so the mark goes where those choices are read: an MLMD
+context of its own type per span (its reason a property), attributed to the span's Examples, which
+`resolvers` checks through lineage. Not a property on the Examples themselves: TFX's cache key
+hashes each input artifact whole, update time included, so marking one (or taking the mark off)
+would make every component that read it run again. Files of the span changed afterwards are new
+data: ExampleGen makes a new, unmarked version, which the gate checks again.
 """
 import os
 from typing import Dict, List, Set
 
 import ml_metadata as mlmd
+from ml_metadata import errors
 from ml_metadata.proto import metadata_store_pb2
 from tfx.components.example_gen import utils as example_gen_utils
 from tfx.proto import example_gen_pb2
 
-EXCLUDED = "excluded"  # custom property of ExampleGen's Examples: why the span is out of use
+EXCLUSION_TYPE = "tfxpipe.ExcludedSpan"  # a context per span: `reason` ("" once put back)
+REASON = "reason"
 EXAMPLES_TYPE = "Examples"
 
 
-def reason(artifact: metadata_store_pb2.Artifact) -> str:
-    """Why `artifact` is excluded; "" when it is not."""
-    return artifact.custom_properties[EXCLUDED].string_value if EXCLUDED in artifact.custom_properties else ""
+def reasons(store: mlmd.MetadataStore) -> Dict[int, str]:
+    """Examples artifact id -> why it is excluded, for every Examples excluded now."""
+    if EXCLUSION_TYPE not in {t.name for t in store.get_context_types()}:
+        return {}
+    found = {}
+    for context in store.get_contexts_by_type(EXCLUSION_TYPE):
+        why = context.custom_properties[REASON].string_value if REASON in context.custom_properties else ""
+        if why:
+            found.update({artifact.id: why for artifact in store.get_artifacts_by_context(context.id)})
+    return found
 
 
 def excluded(store: mlmd.MetadataStore, examples_ids) -> Set[int]:
-    """The Examples among `examples_ids` marked excluded."""
-    return {a.id for a in store.get_artifacts_by_id(list(examples_ids)) if reason(a)}
+    """The Examples among `examples_ids` excluded now."""
+    return set(examples_ids) & set(reasons(store))
 
 
 def read_from(store: mlmd.MetadataStore, data_root: str) -> Dict[int, List[metadata_store_pb2.Artifact]]:
@@ -53,14 +64,21 @@ def read_from(store: mlmd.MetadataStore, data_root: str) -> Dict[int, List[metad
     return found
 
 
-def mark(store: mlmd.MetadataStore, artifacts: List[metadata_store_pb2.Artifact], why: str) -> None:
-    """Marks `artifacts` excluded for `why`, or takes the mark off when `why` is ""."""
-    for artifact in artifacts:
-        if why:
-            artifact.custom_properties[EXCLUDED].string_value = why
-        elif EXCLUDED in artifact.custom_properties:
-            del artifact.custom_properties[EXCLUDED]
-    store.put_artifacts(artifacts)
+def mark(store: mlmd.MetadataStore, data_root: str, span: int,
+         artifacts: List[metadata_store_pb2.Artifact], why: str) -> None:
+    """Marks `artifacts` (span `span` of `data_root`) excluded for `why`, or puts them back when `why`
+    is "" (MLMD deletes no context: its reason is emptied)."""
+    try:
+        type_id = store.get_context_type(EXCLUSION_TYPE).id
+    except errors.NotFoundError:
+        type_id = store.put_context_type(metadata_store_pb2.ContextType(name=EXCLUSION_TYPE))
+    name = f"{os.path.realpath(data_root)}#span-{span}"
+    context = store.get_context_by_type_and_name(EXCLUSION_TYPE, name) or \
+        metadata_store_pb2.Context(type_id=type_id, name=name)
+    context.custom_properties[REASON].string_value = why
+    (context_id,) = store.put_contexts([context])
+    store.put_attributions_and_associations(
+        [metadata_store_pb2.Attribution(context_id=context_id, artifact_id=a.id) for a in artifacts], [])
 
 
 def refusal(store: mlmd.MetadataStore, input_base: str, input_config: example_gen_pb2.Input) -> str:
@@ -69,10 +87,11 @@ def refusal(store: mlmd.MetadataStore, input_base: str, input_config: example_ge
     otherwise. The gate cannot refuse it: its result is cached while its inputs are unchanged."""
     fingerprint, span, _ = example_gen_utils.calculate_splits_fingerprint_span_and_version(
         input_base, input_config.splits)
+    why = reasons(store)
     for artifact in read_from(store, input_base).get(span, []):
         recorded = artifact.custom_properties.get(example_gen_utils.FINGERPRINT_PROPERTY_NAME)
-        if reason(artifact) and recorded is not None and recorded.string_value == fingerprint:
-            return (f"span {span} of {input_base} was excluded by hand ({reason(artifact)}) and its files are "
+        if artifact.id in why and recorded is not None and recorded.string_value == fingerprint:
+            return (f"span {span} of {input_base} was excluded by hand ({why[artifact.id]}) and its files are "
                     f"unchanged since: correct them (changed files are new data, which the gate checks), add "
                     f"span {span + 1}, or put it back: `tfxpipe exclude-span {span} --undo`")
     return ""

@@ -4,7 +4,7 @@ for ExampleGen, the files it read with the span filled in."""
 import json
 import os
 import re
-from typing import Tuple
+from typing import Dict, Tuple
 
 import ml_metadata as mlmd
 from ml_metadata.proto import metadata_store_pb2
@@ -21,13 +21,14 @@ STATES = {  # an execution's state in words
           metadata_store_pb2.Execution.CANCELED: "canceled"}
 
 
-def _describe_artifact(artifact, type_name: str) -> str:
+def _describe_artifact(artifact, type_name: str, excluded: Dict[int, str]) -> str:
+    """`excluded`: Examples id -> why it was excluded by hand (`excluded_spans.reasons`)."""
     props = artifact.custom_properties
     details = []
     if "span" in props and type_name == "Examples":
         details.append(f"span {props['span'].int_value}")
-        if excluded_spans.reason(artifact):
-            details.append(f"excluded by hand: {excluded_spans.reason(artifact)}")
+        if artifact.id in excluded:
+            details.append(f"excluded by hand: {excluded[artifact.id]}")
     if "blessed" in props and type_name in ("ModelBlessing", "InfraBlessing"):
         details.append("blessed" if props["blessed"].int_value == 1 else "NOT blessed")
     if "passed" in props:
@@ -83,6 +84,7 @@ def text(store: mlmd.MetadataStore, run_id: str) -> str:
     """Each execution of the run, in order: what it read and what it wrote (artifact ids link them)."""
     run = store.get_context_by_type_and_name("pipeline_run", run_id)
     types = {t.id: t.name for t in store.get_artifact_types()}
+    excluded = excluded_spans.reasons(store)
     lines = [f"Run {run_id}: lineage from data to served model"]
     for execution in sorted(store.get_executions_by_context(run.id), key=lambda e: e.id):
         events = store.get_events_by_execution_ids([execution.id])
@@ -90,7 +92,7 @@ def text(store: mlmd.MetadataStore, run_id: str) -> str:
         def described(kind):
             chosen = sorted((by_id[e.artifact_id] for e in events if e.type == kind),
                             key=lambda a: (types[a.type_id], a.id))
-            return [_describe_artifact(a, types[a.type_id]) for a in chosen]
+            return [_describe_artifact(a, types[a.type_id], excluded) for a in chosen]
 
         inputs = described(metadata_store_pb2.Event.INPUT)
         outputs = described(metadata_store_pb2.Event.OUTPUT)

@@ -144,13 +144,17 @@ def test_a_span_excluded_by_hand_neither_trains_nor_is_the_drift_reference_until
     three = store.span(3, passed=True)
     read = excluded_spans.read_from(store.mlmd, "/data")
     assert {span: [a.id for a in found] for span, found in read.items()} == {1: [one.id], 2: [two.id], 3: [three.id]}
-    excluded_spans.mark(store.mlmd, read[2], "tips from a broken join")
+    before = store.mlmd.get_artifacts_by_id([two.id])
+    excluded_spans.mark(store.mlmd, "/data", 2, read[2], "tips from a broken join")
+    # The Examples stay as they were: TFX's cache key hashes its inputs whole (update time too)
+    assert store.mlmd.get_artifacts_by_id([two.id]) == before
     assert _window(store, three, 3) == [(3, three.id), (1, one.id)]
     assert _reference(store, three) == [store.statistics[one.id].id]
     assert resolvers.accepted_spans(store.mlmd, "/data") == {1, 3}
-    assert excluded_spans.reason(store.mlmd.get_artifacts_by_id([two.id])[0]) == "tips from a broken join"
+    assert excluded_spans.reasons(store.mlmd) == {two.id: "tips from a broken join"}
     assert excluded_spans.excluded(store.mlmd, [one.id, three.id]) == set()
-    excluded_spans.mark(store.mlmd, excluded_spans.read_from(store.mlmd, "/data")[2], "")
+    excluded_spans.mark(store.mlmd, "/data", 2, excluded_spans.read_from(store.mlmd, "/data")[2], "")
+    assert excluded_spans.reasons(store.mlmd) == {}
     assert _window(store, three, 3) == [(3, three.id), (2, two.id), (1, one.id)]
     assert _reference(store, three) == [store.statistics[two.id].id]
     another = Store()
