@@ -19,7 +19,8 @@ def exclude_span(args: argparse.Namespace) -> int:
     dataset = options.dataset_of_pipeline(args)
     root = args.data or dataset.data_root()
     local = not configs.is_remote(root)
-    if local and (not os.path.isdir(root) or not data_folder.spans(root)):
+    spans = data_folder.spans(root) if local and os.path.isdir(root) else []
+    if local and not spans:
         print(f"error: {root} holds no span-N folders: only a folder of spans has spans to exclude "
               "(give the one the runs read with --data)")
         return 1
@@ -52,7 +53,7 @@ def exclude_span(args: argparse.Namespace) -> int:
           "accepted by `validate` and `calibrate`. Models already trained on it stay as they are: the next "
           "run trains without it (`tfxpipe runs` shows which runs read it). Files of the span changed "
           "from now on are new data, which the gate checks again. `--undo` puts it back.")
-    if local and args.span == data_folder.spans(root)[-1][0]:
+    if local and args.span == spans[-1][0]:
         print(f"note: span {args.span} is the newest: a run on its unchanged files is refused before it "
               "starts; add the next span, or correct this one's files")
     return 0

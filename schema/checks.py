@@ -112,7 +112,7 @@ def _values(stats: statistics_pb2.FeatureNameStatistics) -> Optional[tuple]:
         return None
     if stats.HasField("num_stats"):
         numbers = stats.num_stats
-        quantiles = next((h for h in numbers.histograms if h.type == statistics_pb2.Histogram.QUANTILES), None)
+        quantiles = distances.quantile_histogram(stats)
         if quantiles is None or len({v for b in quantiles.buckets for v in (b.low_value, b.high_value)}) < 3:
             return None
         return common.num_non_missing, numbers.mean, numbers.std_dev, numbers.min, numbers.median, numbers.max

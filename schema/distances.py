@@ -82,7 +82,8 @@ def stats_options(schema: schema_pb2.Schema, **kwargs) -> tfdv.StatsOptions:
     return tfdv.StatsOptions(schema=schema, **kwargs)
 
 
-def _quantiles(stats: Stats) -> Optional[statistics_pb2.Histogram]:
+def quantile_histogram(stats: Stats) -> Optional[statistics_pb2.Histogram]:
+    """A numeric column's quantile histogram in its statistics, or None."""
     return next((h for h in stats.num_stats.histograms if h.type == statistics_pb2.Histogram.QUANTILES), None)
 
 
@@ -97,7 +98,7 @@ def uncompared(schema: schema_pb2.Schema, *statistics: Optional[statistics_pb2.D
     wanted, found = quantile_buckets(schema), set()
     for stats in filter(None, statistics):
         for feature in stats.datasets[0].features:
-            histogram = _quantiles(feature) if feature.HasField("num_stats") else None
+            histogram = quantile_histogram(feature) if feature.HasField("num_stats") else None
             if histogram is not None and histogram.buckets and len(histogram.buckets) != wanted:
                 found.add(feature.path.step[-1])
     return found
@@ -126,7 +127,7 @@ def _numbers(*values: float) -> Tuple[str, ...]:
 
 
 def _quantile(stats: Stats, share: float) -> Optional[float]:
-    histogram = _quantiles(stats)
+    histogram = quantile_histogram(stats)
     if histogram is None or not histogram.buckets:
         return None
     index = min(int(share * len(histogram.buckets)), len(histogram.buckets)) - 1
