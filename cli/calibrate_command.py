@@ -42,7 +42,6 @@ def _calibrated_on(args: argparse.Namespace, dataset, root: str):
 def calibrate(args: argparse.Namespace) -> int:
     """Measures each feature's drift/skew noise in the data and proposes the schema's thresholds."""
     # pylint: disable=import-outside-toplevel
-    import tensorflow_data_validation as tfdv
 
     from models.dataset import Kind
     from schema import calibration, csv_statistics, distances, maintain, ranges, schema_text
@@ -53,7 +52,7 @@ def calibrate(args: argparse.Namespace) -> int:
     label = dataset.label
     codes = [f.name for f in dataset.features if f.kind == Kind.CATEGORICAL_INT] + (
         [label.column] if label.classes_in_column else [])  # drift compares the classes' shares
-    curated = tfdv.load_schema_text(schema_file)
+    curated = schema_text.read(schema_file)
     marked = calibration.mark_codes(curated, codes)
     statistics_of = lambda stats_options: csv_statistics.statistics_of_csv(  # noqa: E731
         data, dataset.missing_values, stats_options)

@@ -16,7 +16,6 @@ from cli import options
 
 def validate(args: argparse.Namespace) -> int:
     # pylint: disable=import-outside-toplevel
-    import tensorflow_data_validation as tfdv
 
     from schema import cell_lines, checks, csv_files, csv_statistics, data_folder, distances, report, schema_text
 
@@ -29,7 +28,7 @@ def validate(args: argparse.Namespace) -> int:
     previous = args.previous or previous or _declared_data(
         dataset, current, lambda root: accepted_spans(args, dataset.name, root))
     schema_file = args.schema or dataset.schema_file
-    curated = tfdv.load_schema_text(schema_file)
+    curated = schema_text.read(schema_file)
     serving = args.skew_against is not None
     structural = csv_files.check_against_schema(current, curated, dataset.name, dataset.read_columns(),
                                                 "SERVING" if serving else "TRAINING")
@@ -111,7 +110,6 @@ def schema_diff(args: argparse.Namespace) -> int:
     accept it (the data is to be corrected), and then nothing is written. Drift that would still stop
     a run is told, not an exit status: it is a threshold's matter, which schema-diff does not change."""
     # pylint: disable=import-outside-toplevel
-    import tensorflow_data_validation as tfdv
 
     from models import dataset as ds
     from schema import (cell_lines, checks, csv_files, csv_statistics, data_folder, declaration_fit, distances,
@@ -119,7 +117,7 @@ def schema_diff(args: argparse.Namespace) -> int:
 
     dataset = options.dataset(args)
     schema_file = args.schema or dataset.schema_file
-    curated = tfdv.load_schema_text(schema_file)
+    curated = schema_text.read(schema_file)
     folder, previous = data_folder.latest_and_previous(args.path, accepted_spans(args, dataset.name, args.path))
     previous = previous or _declared_data(dataset, folder, lambda root: accepted_spans(args, dataset.name, root))
     unreadable = [finding for finding in csv_files.check_against_schema(

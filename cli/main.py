@@ -22,6 +22,7 @@ from cli import (calibrate_command, cluster_commands, data_commands, options, pr
                  serving_commands, span_commands)
 from pipeline import metadata_store, profiles, progress
 from pipeline.configs import ConfigError, PipelineConfig, check_hyperparameters
+from schema import SchemaFileError
 from serving import process_exit
 
 
@@ -265,7 +266,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     try:
         with progress.process_output_to(native_log):
             return args.handler(args)
-    except (profiles.ProfileError, ConfigError, metadata_store.MetadataStoreError) as error:
+    except (profiles.ProfileError, ConfigError, metadata_store.MetadataStoreError, SchemaFileError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt as stop:  # Ctrl-C, SIGTERM: one line, not the traceback of wherever it landed

@@ -56,14 +56,13 @@ def _predictions_table(dataset, answers) -> str:
 
 def predict(args: argparse.Namespace) -> int:
     # pylint: disable=import-outside-toplevel
-    import tensorflow_data_validation as tfdv
     import urllib3
 
-    from schema import csv_files, gaps, ranges, vocabularies
+    from schema import csv_files, gaps, ranges, schema_text, vocabularies
     from serving import client, examples
 
     dataset = options.dataset(args)
-    schema = tfdv.load_schema_text(args.schema or dataset.schema_file)
+    schema = schema_text.read(args.schema or dataset.schema_file)
     features = set(dataset.feature_names())
     try:
         with open(args.csv, "rb") as f:

@@ -47,10 +47,8 @@ def _trained_features_note(trained, declared, version_dir: str) -> str:
 
 def score(args: argparse.Namespace) -> int:
     # pylint: disable=import-outside-toplevel
-    import tensorflow_data_validation as tfdv
-
     from pipeline import batch_scoring
-    from schema import csv_files, gaps, ranges, report, vocabularies
+    from schema import csv_files, gaps, ranges, report, schema_text, vocabularies
 
     dataset = options.dataset(args)
     if not os.path.isfile(args.csv):
@@ -70,7 +68,7 @@ def score(args: argparse.Namespace) -> int:
     level = beam_logger.level
     if not args.verbose:  # a worker's error is reported once, below, not also as Beam logs it
         beam_logger.setLevel(logging.CRITICAL)
-    schema = tfdv.load_schema_text(args.schema or dataset.schema_file)
+    schema = schema_text.read(args.schema or dataset.schema_file)
     try:
         scored = batch_scoring.score(os.path.abspath(args.csv), os.path.abspath(out), dataset, schema,
                                      os.path.abspath(version_dir), beam_args)

@@ -80,7 +80,6 @@ def _training_statistics(args: argparse.Namespace, schema):
 
 def monitor(args: argparse.Namespace) -> int:
     # pylint: disable=import-outside-toplevel
-    import tensorflow_data_validation as tfdv
 
     from pipeline import report_data
     from schema import csv_statistics, distances, report, schema_text
@@ -91,7 +90,7 @@ def monitor(args: argparse.Namespace) -> int:
         print(f"error: request log folder {args.request_log} does not exist: give the folder "
               "`tfxpipe serve --request-log` writes to")
         return NOTHING_TO_CHECK
-    curated = tfdv.load_schema_text(args.schema or dataset.schema_file)
+    curated = schema_text.read(args.schema or dataset.schema_file)
     if args.training_data:
         training = csv_statistics.statistics_of_csv(args.training_data, dataset.missing_values,
                                                     distances.stats_options(curated))

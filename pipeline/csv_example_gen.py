@@ -22,7 +22,7 @@ from typing import Any, Dict, FrozenSet, List, Optional, Sequence, Tuple
 import apache_beam as beam
 import tensorflow as tf
 from apache_beam.io.filesystems import FileSystems
-from google.protobuf import struct_pb2, text_format
+from google.protobuf import struct_pb2
 from tensorflow_metadata.proto.v0 import schema_pb2
 from tfx import types
 from tfx.components.example_gen import utils, write_split
@@ -44,13 +44,6 @@ from schema.csv_records import CHUNK_BYTES, ParsedRows, plan_ranges
 def _names(values: Sequence[str]) -> struct_pb2.Value:
     return struct_pb2.Value(list_value=struct_pb2.ListValue(values=[struct_pb2.Value(string_value=v)
                                                                     for v in values]))
-
-
-def load_schema(path: str) -> schema_pb2.Schema:
-    """The curated schema, read without TFDV (which takes seconds to import where only the pipeline
-    is being built)."""
-    with fileio.open(path, "r") as f:
-        return text_format.Parse(f.read(), schema_pb2.Schema())
 
 
 def custom_config(missing_values: Sequence[str], schema: schema_pb2.Schema) -> example_gen_pb2.CustomConfig:

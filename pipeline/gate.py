@@ -14,7 +14,6 @@ import os
 import re
 from typing import Dict, List, Optional, Sequence, Tuple
 
-import tensorflow_data_validation as tfdv
 from tfx import types
 from tfx.components.statistics_gen import stats_artifact_utils
 from tfx.dsl.component.experimental.annotations import InputArtifact, OutputArtifact, Parameter
@@ -113,7 +112,7 @@ def DataGate(  # pylint: disable=invalid-name  (TFX component naming)
     `missing_values` (JSON): where the span's CSV cells are, to name the lines of cells of another
     type or out of range in the report, as `validate` does."""
     schema_path = os.path.join(schema.uri, "schema.pbtxt")  # ImportSchemaGen's copy, comments kept
-    curated = tfdv.load_schema_text(schema_path)
+    curated = schema_text.read(schema_path)
     previous_splits = (
         set(artifact_utils.decode_split_names(previous_statistics.split_names))
         if previous_statistics else set()

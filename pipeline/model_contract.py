@@ -18,12 +18,12 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import ml_metadata as mlmd
 import tensorflow as tf
-import tensorflow_data_validation as tfdv
 from absl import logging as absl_logging
 from ml_metadata.proto import metadata_store_pb2
 from tensorflow_transform.tf_metadata import schema_utils
 
 from models.dataset import Dataset, DeclarationError, Label
+from schema import schema_text
 
 SCHEMA_INPUT_KEY = "schema"  # the Trainer's input of the curated schema
 SCHEMA_FILE = "schema.pbtxt"  # in an ImportSchemaGen / SchemaGen output
@@ -57,7 +57,7 @@ def _label_text(label: Label) -> str:
 def _feature_spec(schema_file: str) -> Dict[str, Any]:
     """How a model trained on this schema parses each raw column: TFT's feature spec, the one its
     `transform_features` signature was built with."""
-    return schema_utils.schema_as_feature_spec(tfdv.load_schema_text(schema_file)).feature_spec
+    return schema_utils.schema_as_feature_spec(schema_text.read(schema_file)).feature_spec
 
 
 def _input_changes(served: Dict[str, Any], candidate: Dict[str, Any]) -> List[str]:

@@ -28,7 +28,7 @@ from pipeline.configs import ConfigError, PipelineConfig, image_path, is_remote
 from pipeline.csv_example_gen import CsvExampleGen
 from pipeline.infra_validator import InfraValidator
 import schema as schema_package
-from schema import data_folder
+from schema import data_folder, distances, schema_text
 from serving.pusher import AtomicPushExecutor
 
 # Dotted paths instead of module files: TFX imports them from the installed package, so no per-run
@@ -88,9 +88,7 @@ def compared_statistics(schema_file: str):
     cache of pipelines whose schema asks nothing else stays valid."""
     import tensorflow_data_validation as tfdv  # pylint: disable=import-outside-toplevel
 
-    from schema import distances  # pylint: disable=import-outside-toplevel
-
-    buckets = distances.quantile_buckets(tfdv.load_schema_text(schema_file))
+    buckets = distances.quantile_buckets(schema_text.read(schema_file))
     return None if buckets == distances.DEFAULT_QUANTILE_BUCKETS else tfdv.StatsOptions(
         num_quantiles_histogram_buckets=buckets)
 
@@ -100,9 +98,7 @@ def label_range(schema_file: str, dataset) -> Optional[Tuple[float, float]]:
     plot spans it); None for classification or without one."""
     if dataset.task is not Task.REGRESSION:
         return None
-    import tensorflow_data_validation as tfdv  # pylint: disable=import-outside-toplevel
-
-    for feature in tfdv.load_schema_text(schema_file).feature:
+    for feature in schema_text.read(schema_file).feature:
         if feature.name == dataset.label.column:
             domain = (feature.float_domain if feature.HasField("float_domain")
                       else feature.int_domain if feature.HasField("int_domain") else None)
@@ -135,7 +131,7 @@ def create_pipeline(config: PipelineConfig, for_kubeflow: bool = False) -> tfx_p
     example_gen = CsvExampleGen(
         input_base=input_base,
         custom_config=csv_example_gen.custom_config(dataset.missing_values,
-                                                    csv_example_gen.load_schema(config.schema_file)),
+                                                    schema_text.read(config.schema_file)),
         input_config=input_config,
         output_config=example_gen_pb2.Output(
             split_config=example_gen_pb2.SplitConfig(

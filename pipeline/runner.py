@@ -6,7 +6,6 @@ import tempfile
 import time
 from typing import Iterator, List, Optional
 
-import tensorflow_data_validation as tfdv
 from absl import logging as absl_logging
 from ml_metadata.proto import metadata_store_pb2
 from tfx.dsl.compiler import compiler
@@ -21,7 +20,7 @@ from pipeline import (configs, evaluation, excluded_spans, gate, metadata_server
                       progress, run_lock, run_report, run_summary, runs, runs_index)
 from pipeline.configs import PipelineConfig
 from pipeline.pipeline import create_pipeline, example_gen_input
-from schema import checks, csv_files, data_folder, declaration_fit, report
+from schema import checks, csv_files, data_folder, declaration_fit, report, schema_text
 from serving import model_dir
 
 
@@ -41,7 +40,7 @@ def check_inputs(config: PipelineConfig) -> None:
     if not os.path.exists(config.data_root):
         raise PipelineFailed(f"data {config.data_root} does not exist: give a CSV file or a folder "
                              "of CSV files (--data, or `data` in the dataset's declaration)")
-    curated, dataset = tfdv.load_schema_text(config.schema_file), config.dataset()
+    curated, dataset = schema_text.read(config.schema_file), config.dataset()
     disagreements = declaration_fit.mismatches(dataset, curated)
     if disagreements:
         raise PipelineFailed(f"the dataset's declaration and its schema {config.schema_file} "

@@ -13,6 +13,11 @@ TRAIN_SHARE = TRAIN_BUCKETS / (TRAIN_BUCKETS + EVAL_BUCKETS)
 CALENDAR_YEARS = (1900, 2100)
 
 
+class SchemaFileError(ValueError):
+    """A schema file that is missing or cannot be read (`schema_text.read` names the line and how to
+    mend it); defined here, where the command line catches it without importing TensorFlow."""
+
+
 def is_calendar_year(feature) -> bool:
     """Whether a schema feature is kept in CALENDAR_YEARS: a column of years."""
     domain = feature.int_domain if feature.HasField("int_domain") else \

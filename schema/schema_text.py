@@ -7,11 +7,14 @@ import re
 import textwrap
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
+import tensorflow as tf
 from google.protobuf import text_format
 from tensorflow_metadata.proto.v0 import schema_pb2
 
 import schema as schema_package
+from schema import SchemaFileError
 from schema.calibration import FACTOR, FLOOR, JSD_MAX, PRESENCE_FACTOR, Calibration
+from schema.distances import quantile_buckets
 
 BEGIN = "# --- calibration (by `tfxpipe calibrate`; run it again when the data changes a lot) ---"
 END = "# --- end of calibration ---"
@@ -55,6 +58,29 @@ def comment(calibration: Calibration, by_hand: Optional[Mapping[Tuple[str, str],
                      f"{shown(name, 'drift', calibration.drift(name)):>9} {noise.window:>12.4f} "
                      f"{shown(name, 'skew', calibration.skew(name)):>8}")
     return lines + [END]
+
+
+def read(path: str) -> schema_pb2.Schema:
+    """The schema file `path` (local or remote), as `tfdv.load_schema_text` reads it, but a file that
+    is missing, does not parse (a hand edit gone wrong) or holds a malformed calibration tag raises
+    SchemaFileError naming the file, the line and the way back, not protobuf's traceback."""
+    if not tf.io.gfile.exists(path):
+        raise SchemaFileError(f"schema file {path} does not exist: `tfxpipe init` drafts one from a CSV, "
+                              "or give --schema the curated schema's path")
+    try:
+        with tf.io.gfile.GFile(path, "r") as f:
+            schema = text_format.Parse(f.read(), schema_pb2.Schema())
+        quantile_buckets(schema)
+    except text_format.ParseError as error:
+        where = f", line {error.GetLine()}" if error.GetLine() else ""
+        what = re.sub(r"^\d+:\d+ : ", "", str(error)).rstrip(".")
+        raise SchemaFileError(
+            f"schema file {path}{where} is not TFDV's schema text format ({what}): mend the edit "
+            "(fields: tensorflow_metadata's schema.proto), or take the committed file back; "
+            "`tfxpipe schema-diff --write` changes a schema without editing it by hand") from None
+    except ValueError as error:
+        raise SchemaFileError(f"schema file {path}: {error}") from None
+    return schema
 
 
 def write(schema: schema_pb2.Schema, path: str, header: Sequence[str]) -> None:

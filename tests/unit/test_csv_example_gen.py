@@ -11,6 +11,7 @@ from tfx.utils import proto_utils
 
 from benchmarks import public_datasets
 from pipeline import csv_example_gen, profiles
+from schema import schema_text
 from tests.bad_data import taxi_rows, write_rows
 from tests.conftest import TAXI_SCHEMA
 
@@ -129,7 +130,7 @@ def test_whole_numbers_are_read_as_the_type_the_schema_declares_however_pandas_w
         row[fare] = f"{round(float(row[fare]))}" if row[fare] else ""
     data = tmp_path / "data"
     write_rows(str(data), rows)
-    config = csv_example_gen.custom_config(["NA"], csv_example_gen.load_schema(TAXI_SCHEMA))
+    config = csv_example_gen.custom_config(["NA"], schema_text.read(TAXI_SCHEMA))
     examples = [tf.train.Example.FromString(e) for e in _all_examples(
         _run(csv_example_gen.Executor, str(data), str(tmp_path / "ours"), custom_config=config))]
     written = {int(float(row[seconds])) for row in rows[1:] if row[seconds]}
