@@ -8,7 +8,8 @@ import os
 
 import schema
 from cli import options
-from cli.data_commands import accepted_spans
+from cli.data_commands import accepted_spans, excluded_spans
+from pipeline.configs import ConfigError
 
 
 def _calibrated_on(args: argparse.Namespace, dataset, root: str):
@@ -24,8 +25,14 @@ def _calibrated_on(args: argparse.Namespace, dataset, root: str):
     accepted = accepted_spans(args, dataset.name, root)
     used = [(span, folder) for span, folder in found if accepted is None or span in accepted]
     notes = ["those the data gate accepted"] if accepted is not None and len(used) < len(found) else []
-    if not used:
-        used, notes = found[-1:], ["the data gate accepted none: the newest"]
+    if not used:  # the newest of those left in use, so a span with wrong labels still stays out
+        excluded = excluded_spans(args, dataset.name, root)
+        left = [(span, folder) for span, folder in found if span not in excluded]
+        if not left:
+            raise ConfigError(f"every span of {root} is excluded by hand (`tfxpipe exclude-span`): nothing is left "
+                              "to calibrate on; add a span, or put one back with `tfxpipe exclude-span N --undo`")
+        used, notes = left[-1:], ["the data gate accepted none in use: the newest not excluded by hand" if excluded
+                                  else "the data gate accepted none: the newest"]
     headers = {span: csv_files.file_header(data_folder.data_files(folder)[0]) for span, folder in used}
     newest = headers[used[-1][0]]
     kept = [(span, folder) for span, folder in used if headers[span] == newest]  # columns as the newest

@@ -6,6 +6,7 @@ so a data CI gets the gate's verdict in seconds: exit 0 when the data meets the 
 """
 import argparse
 import os
+from typing import Set
 
 import schema
 from cli import options
@@ -60,21 +61,36 @@ def validate(args: argparse.Namespace) -> int:
     return 1 if findings else 0
 
 
-def accepted_spans(args: argparse.Namespace, pipeline_name: str, path: str):
-    """Spans of the data folder holding `path` (a folder of `span-N/` folders, one of them, or a
-    file in one) that the pipeline's data gate accepted, from the runs recorded in the work dir's
-    ML Metadata: `validate` then takes the gate's drift reference. None when no gate checked data
-    from that folder: the span before is taken."""
-    from pipeline import metadata_store, resolvers  # pylint: disable=import-outside-toplevel
+def _runs_on_spans(args: argparse.Namespace, pipeline_name: str, path: str):
+    """(the pipeline's ML Metadata store in the work dir, the data folder of `span-N/` folders holding
+    `path`: that folder, one of its spans or a file in one); None without either."""
+    from pipeline import metadata_store  # pylint: disable=import-outside-toplevel
     from schema import data_folder  # pylint: disable=import-outside-toplevel
 
     here = os.path.realpath(path)
     around = (here, os.path.dirname(here), os.path.dirname(os.path.dirname(here)))  # a span's file, up
     root = next((folder for folder in around if os.path.isdir(folder) and data_folder.spans(folder)), None)
-    if root is None:
-        return None
     uri = options.config_for_dataset_reports(args.work_dir, pipeline_name).resolved().metadata_uri
-    return resolvers.accepted_spans(metadata_store.open_store(uri), root) if metadata_store.exists(uri) else None
+    return None if root is None or not metadata_store.exists(uri) else (metadata_store.open_store(uri), root)
+
+
+def accepted_spans(args: argparse.Namespace, pipeline_name: str, path: str):
+    """Spans of the data folder holding `path` (`_runs_on_spans`) that the pipeline's data gate
+    accepted, from the runs recorded in the work dir's ML Metadata, less those excluded by hand since:
+    `validate` then takes the gate's drift reference. None when no gate checked data from that
+    folder: the span before is taken."""
+    from pipeline import resolvers  # pylint: disable=import-outside-toplevel
+
+    found = _runs_on_spans(args, pipeline_name, path)
+    return resolvers.accepted_spans(*found) if found else None
+
+
+def excluded_spans(args: argparse.Namespace, pipeline_name: str, path: str) -> Set[int]:
+    """Spans of the data folder holding `path` (`_runs_on_spans`) excluded by hand (`exclude-span`)."""
+    from pipeline import excluded_spans as exclusions  # pylint: disable=import-outside-toplevel
+
+    found = _runs_on_spans(args, pipeline_name, path)
+    return exclusions.spans(*found) if found else set()
 
 
 def _declared_data(dataset, current: str, accepted_of):

@@ -42,6 +42,12 @@ def excluded(store: mlmd.MetadataStore, examples_ids) -> Set[int]:
     return set(examples_ids) & set(reasons(store))
 
 
+def spans(store: mlmd.MetadataStore, data_root: str) -> Set[int]:
+    """Spans of `data_root` excluded now: their newest version read is (older ones were changed since)."""
+    why = reasons(store)
+    return {span for span, versions in read_from(store, data_root).items() if versions[-1].id in why}
+
+
 def read_from(store: mlmd.MetadataStore, data_root: str) -> Dict[int, List[metadata_store_pb2.Artifact]]:
     """Span -> the Examples ExampleGen made from `data_root`'s span-N folders (every version)."""
     if EXAMPLES_TYPE not in {t.name for t in store.get_artifact_types()}:

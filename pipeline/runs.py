@@ -17,7 +17,7 @@ from ml_metadata.proto import metadata_store_pb2
 
 from models import tuning
 from models.dataset import Task
-from pipeline import evaluation, metrics, model_contract, resolvers, run_summary
+from pipeline import evaluation, excluded_spans, metrics, model_contract, resolvers, run_summary
 
 
 @dataclasses.dataclass
@@ -37,6 +37,7 @@ class RunRecord:
     not_compared: str = ""  # why a served model was not the candidates' baseline (resolvers.why_no_baseline)
     # refused against the served model: the features that model read that this run's declaration lacks
     served_read_gone: Tuple[str, ...] = ()
+    excluded_spans: Tuple[int, ...] = ()  # spans it read that `tfxpipe exclude-span` has taken out of use since
 
     @property
     def evaluated_span(self) -> Optional[int]:
@@ -87,14 +88,17 @@ def _abandoned(execution, running: bool) -> bool:
 
 
 def record(store: mlmd.MetadataStore, run_id: str, running_run_id: Optional[str] = None,
-           why_not_compared: bool = True) -> RunRecord:
+           why_not_compared: bool = True, excluded: Optional[Dict[int, str]] = None) -> RunRecord:
     """What run `run_id` did; `running_run_id`: the run holding the pipeline's lock now, if any;
-    `why_not_compared`: look up why no served model was its baseline (the run table leaves it out)."""
+    `why_not_compared`: look up why no served model was its baseline (the run table leaves it out);
+    `excluded`: `excluded_spans.reasons(store)`, when the caller has read it already."""
     run = store.get_context_by_type_and_name("pipeline_run", run_id)
     executions = store.get_executions_by_context(run.id)
     types = {t.id: t.name for t in store.get_artifact_types()}
     artifacts = store.get_artifacts_by_context(run.id)
     summary = run_summary.summarize(store, run_id)
+    examples = [a for a in artifacts if types[a.type_id] == "Examples" and "span" in a.custom_properties]
+    excluded = excluded_spans.reasons(store) if excluded is None else excluded
     running = run_id == running_run_id
     abandoned = [e for e in executions if _abandoned(e, running)]
     failed = sorted([e for e in executions if e.last_known_state == metadata_store_pb2.Execution.FAILED]
@@ -115,8 +119,7 @@ def record(store: mlmd.MetadataStore, run_id: str, running_run_id: Optional[str]
         started=datetime.datetime.fromtimestamp(started / 1000),
         seconds=(ended - started) / 1000,
         status=status,
-        spans=sorted({a.custom_properties["span"].int_value for a in artifacts
-                      if types[a.type_id] == "Examples" and "span" in a.custom_properties}),
+        spans=sorted({a.custom_properties["span"].int_value for a in examples}),
         gate=gate,
         model_id=summary.model_id or next(
             (a.id for a in node_outputs(store, run_id, "Trainer").get("Model", [])), None),
@@ -130,6 +133,7 @@ def record(store: mlmd.MetadataStore, run_id: str, running_run_id: Optional[str]
             store, run.id, candidates) if why_not_compared and result and not result.change else "",
         served_read_gone=_served_read_gone(store, run.id, candidates)
         if why_not_compared and result and result.refused_by_change else (),
+        excluded_spans=tuple(sorted({a.custom_properties["span"].int_value for a in examples if a.id in excluded})),
     )
 
 
@@ -166,18 +170,21 @@ def records(store: mlmd.MetadataStore, running_run_id: Optional[str] = None,
             newest: Optional[int] = None) -> List[RunRecord]:
     """Every run (or the `newest` ones), newest first."""
     run_ids = run_summary.run_ids(store)[::-1][:newest]
-    return [record(store, run_id, running_run_id, why_not_compared=False) for run_id in run_ids]
+    excluded = excluded_spans.reasons(store)
+    return [record(store, run_id, running_run_id, why_not_compared=False, excluded=excluded) for run_id in run_ids]
 
 
-def span_text(spans: List[int]) -> str:
-    """Spans as ranges, so a run with a training window stays one short cell: [1, 2, 3, 5] -> "1-3,5"."""
+def span_text(spans: List[int], starred: Tuple[int, ...] = ()) -> str:
+    """Spans as ranges, so a run with a training window stays one short cell: [1, 2, 3, 5] -> "1-3,5";
+    a `starred` span stands alone, starred: [1, 2, 3, 5] with 2 starred -> "1,2*,3,5"."""
     ranges: List[List[int]] = []
     for span in sorted(spans):
-        if ranges and span == ranges[-1][-1] + 1:
+        if ranges and span == ranges[-1][-1] + 1 and span not in starred and ranges[-1][-1] not in starred:
             ranges[-1].append(span)
         else:
             ranges.append([span])
-    return ",".join(f"{r[0]}-{r[-1]}" if len(r) > 2 else ",".join(map(str, r)) for r in ranges) or "-"
+    return ",".join(f"{r[0]}*" if r[0] in starred else f"{r[0]}-{r[-1]}" if len(r) > 2 else ",".join(map(str, r))
+                    for r in ranges) or "-"
 
 
 def _metric_cell(run: RunRecord, name: str) -> str:
@@ -190,7 +197,8 @@ def _metric_cell(run: RunRecord, name: str) -> str:
 
 def render_table(runs: List[RunRecord], task: Task) -> str:
     """One row per run; the metric columns are the task's main metric and the skill over the naive
-    baseline (changes against the served model in brackets), each as wide as its widest cell."""
+    baseline (changes against the served model in brackets), each as wide as its widest cell; a span
+    taken out of use since (`tfxpipe exclude-span`) is starred, and a line under the table says so."""
     shown = metrics.key_metrics(task)
     columns = (shown[0], metrics.SKILL)
     cells = [[_metric_cell(run, name) for name in columns] for run in runs]
@@ -204,10 +212,16 @@ def render_table(runs: List[RunRecord], task: Task) -> str:
         lines.append(
             f"{run.run_id:<28} {run.started:%Y-%m-%d %H:%M:%S} {run.seconds:>6.1f}  "
             f"{run.status.replace('stopped by gate', 'stopped'):<9} "
-            f"{span_text(run.spans):<5} {run.gate:<7} "
+            f"{span_text(run.spans, run.excluded_spans):<5} {run.gate:<7} "
             f"{('#' + str(run.model_id)) if run.model_id else '-':<7} {main:<{widths[0]}} "
             f"{skill:<{widths[1]}} {blessed:<7} {outcome}")
+    if any(run.excluded_spans for run in runs):
+        lines.append(EXCLUDED_NOTE)
     return "\n".join(lines)
+
+
+EXCLUDED_NOTE = ("* span excluded by hand since (`tfxpipe runs show RUN_ID` says why): no drift reference or "
+                 "training window takes it")
 
 
 def tuning_trials(store: mlmd.MetadataStore, run_id: str, nodes: List[str]) -> Dict[str, List[Dict]]:

@@ -122,6 +122,9 @@ def test_a_span_that_passed_the_gate_with_wrong_labels_is_excluded_by_hand_and_p
         assert resolvers.accepted_spans(store(), data) == {1}
         shown = tfxpipe("runs", "show", shuffled.summary.run_id, *where[:-2])
         assert "(span 2, excluded by hand: tips shuffled by a broken join)" in shown.stdout, shown.stdout
+        table = tfxpipe("runs", *where[:-2]).stdout.splitlines()
+        assert [row.split()[5] for row in table if row.startswith(shuffled.summary.run_id)] == ["2*"], table
+        assert table[-1] == runs.EXCLUDED_NOTE, table
         again = workspace.run(["--data", data, "--train-steps", "7"])  # a change the gate's cache ignores
         assert again.returncode == 1 and "span 2 of" in again.stderr + again.stdout, again.stderr[-2000:]
         assert "excluded by hand (tips shuffled by a broken join) and its files are unchanged" in again.stderr + again.stdout

@@ -1,5 +1,6 @@
 """Thresholds from the data's own noise (schema/calibration.py) and drift in words
 (schema/distances.py), on real data: palmerpenguins, vega_datasets' cars and the taxi sample."""
+import argparse
 import dataclasses
 import os
 import shutil
@@ -13,7 +14,8 @@ from benchmarks import public_datasets
 from cli import main as cli
 from schema import calibration, checks, csv_statistics, distances, infer, maintain, schema_text
 from tests.bad_data import drift_between, shuffled_slices, write_rows
-from tests.conftest import TAXI_SCHEMA
+from pipeline.configs import ConfigError
+from tests.conftest import TAXI, TAXI_SCHEMA
 
 PENGUIN_FEATURES = ["island", "bill_length_mm", "flipper_length_mm", "sex"]
 
@@ -349,3 +351,23 @@ def test_spans_of_thousands_of_rows_are_calibrated_over_100_quantile_buckets_and
     stats = statistics_of(distances.stats_options(written))
     bill = next(f for f in stats.datasets[0].features if f.path.step[-1] == "bill_length_mm")
     assert {len(h.buckets) for h in bill.num_stats.histograms if h.type == h.QUANTILES} == {100}
+
+
+def test_calibrate_never_falls_back_on_a_span_excluded_by_hand(tmp_path, monkeypatch, capsys):
+    """The gate accepted only span 3, since excluded (wrong labels): calibrate takes the newest span
+    left in use, and refuses when none is."""
+    from cli import calibrate_command  # pylint: disable=import-outside-toplevel
+
+    header, slices = shuffled_slices(6, 50, 50, 50)
+    for span, rows in enumerate(slices, 1):
+        write_rows(str(tmp_path / f"span-{span}"), [header] + rows)
+    excluded = {3}
+    monkeypatch.setattr(calibrate_command, "accepted_spans", lambda *_: set())  # 3 less the excluded
+    monkeypatch.setattr(calibrate_command, "excluded_spans", lambda *_: excluded)
+    args = argparse.Namespace(span_rows=0)
+    folders, rows = calibrate_command._calibrated_on(args, TAXI, str(tmp_path))  # pylint: disable=protected-access
+    assert folders == [str(tmp_path / "span-2")] and rows == 50
+    assert "(the data gate accepted none in use: the newest not excluded by hand)" in capsys.readouterr().out
+    excluded.update({1, 2})
+    with pytest.raises(ConfigError, match=r"every span of .* is excluded by hand .* `tfxpipe exclude-span N --undo`"):
+        calibrate_command._calibrated_on(args, TAXI, str(tmp_path))  # pylint: disable=protected-access

@@ -58,6 +58,18 @@ def test_the_spans_of_a_training_window_are_shown_as_ranges():
     assert runs.span_text([0]) == "0" and runs.span_text([]) == "-"
 
 
+def test_a_span_excluded_by_hand_is_starred_in_the_run_table_and_the_star_explained():
+    assert runs.span_text([1, 2, 3, 4, 5, 6], starred=(4,)) == "1-3,4*,5,6"
+    assert runs.span_text([2], starred=(2,)) == "2*"
+    excluded, kept = _record("executed"), _record("executed")
+    excluded.excluded_spans = (1,)
+    from models.dataset import Task  # pylint: disable=import-outside-toplevel
+
+    table = runs.render_table([excluded, kept], Task.BINARY).splitlines()
+    assert table[2].split()[5] == "1*" and table[3].split()[5] == "1" and table[-1] == runs.EXCLUDED_NOTE
+    assert runs.EXCLUDED_NOTE not in runs.render_table([kept], Task.BINARY)
+
+
 def test_the_run_table_keeps_its_columns_aligned_whatever_the_width_of_a_metric():
     """A regression run's rmse with its change (house prices: `24,302.746 (+1,017.949)`) is wider than
     the column's header."""

@@ -153,13 +153,23 @@ def test_a_span_excluded_by_hand_neither_trains_nor_is_the_drift_reference_until
     assert resolvers.accepted_spans(store.mlmd, "/data") == {1, 3}
     assert excluded_spans.reasons(store.mlmd) == {two.id: "tips from a broken join"}
     assert excluded_spans.excluded(store.mlmd, [one.id, three.id]) == set()
+    assert excluded_spans.spans(store.mlmd, "/data") == {2}
     excluded_spans.mark(store.mlmd, "/data", 2, excluded_spans.read_from(store.mlmd, "/data")[2], "")
-    assert excluded_spans.reasons(store.mlmd) == {}
+    assert excluded_spans.reasons(store.mlmd) == {} and excluded_spans.spans(store.mlmd, "/data") == set()
     assert _window(store, three, 3) == [(3, three.id), (2, two.id), (1, one.id)]
     assert _reference(store, three) == [store.statistics[two.id].id]
     another = Store()
     another.span(2, passed=True, data_root="/elsewhere")
     assert excluded_spans.read_from(another.mlmd, "/data") == {}  # spans are a data folder's
+
+
+def test_a_span_whose_files_changed_after_it_was_excluded_is_new_data_in_use_again():
+    store = Store()
+    store.span(1, passed=True)
+    excluded_spans.mark(store.mlmd, "/data", 1, excluded_spans.read_from(store.mlmd, "/data")[1], "test feed")
+    assert excluded_spans.spans(store.mlmd, "/data") == {1} and resolvers.accepted_spans(store.mlmd, "/data") == set()
+    store.span(1, passed=True, version=1)  # ExampleGen read the corrected files: a new version
+    assert excluded_spans.spans(store.mlmd, "/data") == set() and resolvers.accepted_spans(store.mlmd, "/data") == {1}
 
 
 def test_a_window_puts_its_resolver_between_example_gen_and_transform_and_one_span_adds_nothing(tmp_path):
