@@ -104,6 +104,18 @@ def missing_tokens(columns: Dict[str, ColumnCells], given: Sequence[str] = ()) -
     return found
 
 
+def tokens_read_as_values(columns: Dict[str, ColumnCells], missing_values: Sequence[str]) -> Dict[str, List[str]]:
+    """Token -> columns where a MISSING_TOKENS word is read as a value (it is not in `missing_values`):
+    in a text column it may be one (a code `NA`, a `-` rating), or mean "no value" (airports with
+    state `NA`), which only the user knows, so `init` says so."""
+    found: Dict[str, List[str]] = collections.defaultdict(list)
+    for column, cells in columns.items():
+        for token in MISSING_TOKENS:
+            if token not in missing_values and cells.counts[token]:
+                found[token].append(column)
+    return found
+
+
 def may_be_numbers(cells: ColumnCells, missing: List[str]) -> bool:
     """Whether a text column may be numbers with a few slips (FEW_MISFITS_*), by its counted cells:
     a few non-numbers among them, or none and text past them. The file then tells (`is_few`)."""

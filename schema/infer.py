@@ -24,7 +24,7 @@ from schema import calibration, cell_counts, cell_lines, csv_files, csv_statisti
     schema_draft, schema_text, sentinels, written_numbers
 from schema.cell_counts import ColumnCells, ColumnType
 from schema.columns import HASH_SHARE, MISSING_TOKENS, InitError, compared_by_shares, feature_decision, \
-    is_few, may_be_numbers, missing_tokens, present_count
+    is_few, may_be_numbers, missing_tokens, present_count, tokens_read_as_values
 from schema.label_column import label_decision
 
 TASKS = ("auto",) + tuple(t.value for t in ds.Task)
@@ -153,6 +153,9 @@ def infer(path: str, label: str, task: str = "auto", name: Optional[str] = None,
     decisions += [f"missing values: {t!r} read as missing (--missing-value)" if any(
         columns[c].counts[t] for c in header) else f"missing values: {t!r} (--missing-value) is in no cell "
         "of the data: read as missing if it comes" for t in given]
+    decisions += [f"missing values: {t!r} read as a value in text columns {', '.join(map(repr, cs))}: if it "
+                  f"means no value there, run init again with --missing-value {t!r}"
+                  for t, cs in tokens_read_as_values(columns, missing_values).items()]
     written_numbers.refuse_numbers_written_for_people(path, header, columns, missing_values, text_columns)
     _refuse_misfits_among_numbers(path, header, columns, missing_values, rows, text_columns)
     cells = {c: collections.Counter({v: n for v, n in columns[c].counts.items() if v not in missing_values})

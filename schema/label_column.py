@@ -5,7 +5,7 @@ from typing import Counter, List, Optional, Tuple
 
 from schema.columns import FLOAT, INT, STRING, InitError, Stats, present_count
 
-MAX_CLASSES, AUTO_MAX_INT_CLASSES = 50, 10
+MAX_CLASSES, AUTO_MAX_INT_CLASSES = 100, 10  # more: an ID or a quantity, not classes (57 US states are)
 FEW_CLASS_ROWS = 5  # a class with fewer rows may have none in the eval split, and its scores mean little
 
 

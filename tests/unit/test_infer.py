@@ -3,6 +3,7 @@ the schema draft, writing, and each refusal."""
 import collections
 import csv
 import os
+import shutil
 
 import numpy as np
 import pandas as pd
@@ -501,7 +502,7 @@ def test_a_0_1_label_written_as_floats_is_binary_and_other_float_labels_regressi
     ("outcome", ["same"], "auto", r"label 'outcome' has one value \('same'\)"),
     ("outcome", ["yes", "no"], "regression", r"--task regression needs a numeric label"),
     ("outcome", ["yes", "no", ""], "auto", r"missing in 40 of 120 rows: every training row needs a label"),
-    ("outcome", [f"c{i}" for i in range(60)], "multiclass", r"60 distinct values.*--task regression"),
+    ("outcome", [f"c{i}" for i in range(110)], "multiclass", r"110 distinct values.*--task regression"),
     ("outcome", ["yes", "no", "maybe"], "binary", r"--task binary needs a label with two values"),
 ])
 def test_unlearnable_labels_are_refused_with_what_to_do(tmp_path, column, values, task, message):
@@ -801,6 +802,24 @@ def test_integers_that_fill_a_range_starting_past_1_are_a_quantity_not_codes(tmp
     assert not distances.is_categorical(_feature(draft, "Acceleration"))
     assert _feature(draft, "Acceleration").drift_comparator.jensen_shannon_divergence.source.type == \
         schema_pb2.HistogramSelection.QUANTILES
+
+
+def test_a_label_of_57_us_states_is_classes_and_a_state_written_na_may_mean_no_value(tmp_path):
+    """vega_datasets' airports: `state` holds 57 states and territories, and `NA` where an airport
+    has none, in `city` too. Text columns may hold `NA` as a value, so init reads it as one and says
+    how to read it as missing; a label of thousands of values (`city`) is no classes."""
+    import vega_datasets  # pylint: disable=import-outside-toplevel
+
+    path = shutil.copy(os.path.join(os.path.dirname(vega_datasets.__file__), "_data", "airports.csv"), tmp_path)
+    draft = infer.infer(path, "state")
+    assert draft.declaration["task"] == "multiclass" and len(draft.declaration["label"]["classes"]) == 57
+    assert "NA" in draft.declaration["label"]["classes"] and "NA" not in draft.declaration["missing_values"]
+    assert "missing values: 'NA' read as a value in text columns 'city', 'state': if it means no value there, " \
+           "run init again with --missing-value 'NA'" in draft.decisions
+    with pytest.raises(infer.InitError, match=r"label 'state' is missing in 12 of 3376 rows"):
+        infer.infer(path, "state", missing=["NA"])
+    with pytest.raises(infer.InitError, match=r"label 'city' has (about )?\d+ distinct values, more than 100 classes"):
+        infer.infer(path, "city")
 
 
 def _penguin_measurements(folder) -> pd.DataFrame:
