@@ -114,6 +114,7 @@ def add_parser(subparsers) -> None:
                               "rows in a folder of spans, else half the data)")
     measure.add_argument("--work-dir", default=options.DEFAULTS.work_dir,
                          help="its runs tell which spans the data gate accepted (default: %(default)s)")
+    options.add_metadata_options(measure)  # the runs' store, when not the work dir's SQLite file
     measure.add_argument("--window-rows", type=int, default=schema.WINDOW_ROWS,
                          help="requests in the smallest window `monitor` checks (default: %(default)s)")
     measure.add_argument("--discard-edits", action="store_true",

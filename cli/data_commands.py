@@ -5,6 +5,7 @@ and the data checks of the pipeline, without running it.
 so a data CI gets the gate's verdict in seconds: exit 0 when the data meets the schema, 1 otherwise.
 """
 import argparse
+import dataclasses
 import os
 from typing import Set
 
@@ -70,8 +71,11 @@ def _runs_on_spans(args: argparse.Namespace, pipeline_name: str, path: str):
     here = os.path.realpath(path)
     around = (here, os.path.dirname(here), os.path.dirname(os.path.dirname(here)))  # a span's file, up
     root = next((folder for folder in around if os.path.isdir(folder) and data_folder.spans(folder)), None)
-    uri = options.config_for_dataset_reports(args.work_dir, pipeline_name).resolved().metadata_uri
-    return None if root is None or not metadata_store.exists(uri) else (metadata_store.open_store(uri), root)
+    if root is None:
+        return None
+    uri = dataclasses.replace(options.config_for_dataset_reports(args.work_dir, pipeline_name),
+                              metadata=options.metadata_uri(args)).resolved().metadata_uri
+    return (metadata_store.open_store(uri), root) if metadata_store.exists(uri) else None
 
 
 def accepted_spans(args: argparse.Namespace, pipeline_name: str, path: str):
@@ -197,6 +201,7 @@ def add_parsers(subparsers) -> None:
     check.add_argument("--schema", help="curated schema (default: the dataset's schema.pbtxt)")
     check.add_argument("--work-dir", default=options.DEFAULTS.work_dir,
                        help="the report goes under its reports/ folder (default: %(default)s)")
+    options.add_metadata_options(check)  # the runs' store, when not the work dir's SQLite file
     check.add_argument("--report", help="HTML report path (default: WORK_DIR/reports/DATASET/validate/"
                        f"{schema.REPORT_FILE}; TFDV's Facets view beside it)")
     check.set_defaults(handler=validate)
@@ -207,6 +212,7 @@ def add_parsers(subparsers) -> None:
     diff.add_argument("--write", action="store_true", help="update the schema file")
     diff.add_argument("--work-dir", default=options.DEFAULTS.work_dir,
                       help="whose runs tell the spans the gate accepted, drift's reference (default: %(default)s)")
+    options.add_metadata_options(diff)
     diff.set_defaults(handler=schema_diff)
 
 

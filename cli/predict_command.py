@@ -103,9 +103,9 @@ def predict(args: argparse.Namespace) -> int:
     if missing:
         print(missing)
     if absent:  # the model answers without them, as TF Serving would: said, not refused
-        print(f"note: no column {', '.join(absent)} in {args.csv}: sent as missing values, as a request "
-              "without them is; the model answers with what it learned for a missing value, so these "
-              "predictions may be far from those of rows that have them (`tfxpipe score` refuses such a file)")
+        print(f"note: no column {', '.join(absent)} in {args.csv}: sent as missing values, as TF Serving "
+              "takes a request without them; the model uses what it learned for missing values, so these "
+              "predictions may differ from those of rows that have them (`tfxpipe score` refuses such a file)")
     connection = client.connect(args.server, options.model_name(args))
     unreachable = (f"error: cannot reach {args.server}: {{}}; is a server running there "
                    "(`tfxpipe serve --dataset ...`)? --server names another")

@@ -58,6 +58,7 @@ def score(args: argparse.Namespace) -> int:
     if findings:
         print(report.render_text(findings, f"Scoring {args.csv}", next_steps=report.FILE_NEXT_STEPS))
         return 1
+    schema = schema_text.read(args.schema or dataset.schema_file)
     version_dir, out = _version_dir(args), _out_path(args)
     profile = (profiles.choose_local(os.path.getsize(args.csv)) if args.profile == profiles.AUTO
                else args.profile)
@@ -68,7 +69,6 @@ def score(args: argparse.Namespace) -> int:
     level = beam_logger.level
     if not args.verbose:  # a worker's error is reported once, below, not also as Beam logs it
         beam_logger.setLevel(logging.CRITICAL)
-    schema = schema_text.read(args.schema or dataset.schema_file)
     try:
         scored = batch_scoring.score(os.path.abspath(args.csv), os.path.abspath(out), dataset, schema,
                                      os.path.abspath(version_dir), beam_args)

@@ -4,6 +4,8 @@ import json
 import os
 from typing import Optional, Tuple
 
+import tensorflow_data_validation as tfdv
+
 # Modules, not the `tfx.v1` namespace, which also imports the Google Cloud extensions (seconds a start).
 from tfx.components.example_validator.component import ExampleValidator
 from tfx.components.pusher.component import Pusher
@@ -86,8 +88,6 @@ def compared_statistics(schema_file: str):
     """StatisticsGen's options: those of `distances.stats_options` but the schema, which comes from
     ImportSchemaGen's channel (StatisticsGen refuses both); None for TFDV's defaults, so that the
     cache of pipelines whose schema asks nothing else stays valid."""
-    import tensorflow_data_validation as tfdv  # pylint: disable=import-outside-toplevel
-
     buckets = distances.quantile_buckets(schema_text.read(schema_file))
     return None if buckets == distances.DEFAULT_QUANTILE_BUCKETS else tfdv.StatsOptions(
         num_quantiles_histogram_buckets=buckets)

@@ -203,16 +203,18 @@ def render_table(runs: List[RunRecord], task: Task) -> str:
     columns = (shown[0], metrics.SKILL)
     cells = [[_metric_cell(run, name) for name in columns] for run in runs]
     widths = [max([len(name), *(len(row[i]) for row in cells)]) for i, name in enumerate(columns)]
-    header = (f"{'run id':<28} {'started':<19} {'secs':>6}  {'status':<9} {'span':<5} {'gate':<7} {'model':<7} "
+    spans = [span_text(run.spans, run.excluded_spans) for run in runs]
+    span_width = max([5, *map(len, spans)])  # a training window with a starred span is wider
+    header = (f"{'run id':<28} {'started':<19} {'secs':>6}  {'status':<9} {'span':<{span_width}} {'gate':<7} {'model':<7} "
               f"{columns[0]:<{widths[0]}} {columns[1]:<{widths[1]}} {'blessed':<7} pushed")
     lines = [header, "-" * len(header)]
-    for run, (main, skill) in zip(runs, cells):
+    for run, shown_spans, (main, skill) in zip(runs, spans, cells):
         blessed = "-" if run.blessed is None else "yes" if run.blessed else "NO"
         outcome = run.pushed_version or (f"failed at {run.failed_node}" if run.failed_node else "-")
         lines.append(
             f"{run.run_id:<28} {run.started:%Y-%m-%d %H:%M:%S} {run.seconds:>6.1f}  "
             f"{run.status.replace('stopped by gate', 'stopped'):<9} "
-            f"{span_text(run.spans, run.excluded_spans):<5} {run.gate:<7} "
+            f"{shown_spans:<{span_width}} {run.gate:<7} "
             f"{('#' + str(run.model_id)) if run.model_id else '-':<7} {main:<{widths[0]}} "
             f"{skill:<{widths[1]}} {blessed:<7} {outcome}")
     if any(run.excluded_spans for run in runs):

@@ -52,25 +52,26 @@ def set_threshold(comparator: schema_pb2.FeatureComparator, feature: schema_pb2.
 # they were calibrated with, so the schema says it (`calibrate` writes it); a schema calibrated before
 # says nothing and keeps TFDV's 10.
 DEFAULT_QUANTILE_BUCKETS = 10
-_BUCKETS_TAG = "quantile_histogram_buckets: "
+BUCKETS_TAG = "quantile_histogram_buckets: "
 
 
 def quantile_buckets(schema: schema_pb2.Schema) -> int:
     """The quantile histogram buckets `schema`'s thresholds were calibrated for (an annotation tag)."""
-    tag = next((t for t in schema.annotation.tag if t.startswith(_BUCKETS_TAG)), None)
+    tag = next((t for t in schema.annotation.tag if t.startswith(BUCKETS_TAG)), None)
     if tag is None:
         return DEFAULT_QUANTILE_BUCKETS
-    count = tag[len(_BUCKETS_TAG):].strip()
+    count = tag[len(BUCKETS_TAG):].strip()
     if not count.isdigit() or int(count) < 2:
         raise ValueError(f"the schema's annotation tag {tag!r} needs a whole number of buckets, at least 2: "
-                         "`tfxpipe calibrate --write` sets it with the thresholds it holds for")
+                         "give the count the drift thresholds were calibrated for, or delete the tag and run "
+                         "`tfxpipe calibrate --write`, which sets it with the thresholds it holds for")
     return int(count)
 
 
 def set_quantile_buckets(schema: schema_pb2.Schema, buckets: int) -> None:
-    kept = [t for t in schema.annotation.tag if not t.startswith(_BUCKETS_TAG)]
+    kept = [t for t in schema.annotation.tag if not t.startswith(BUCKETS_TAG)]
     del schema.annotation.tag[:]
-    schema.annotation.tag.extend(kept + ([] if buckets == DEFAULT_QUANTILE_BUCKETS else [f"{_BUCKETS_TAG}{buckets}"]))
+    schema.annotation.tag.extend(kept + ([] if buckets == DEFAULT_QUANTILE_BUCKETS else [f"{BUCKETS_TAG}{buckets}"]))
     if not schema.annotation.tag and not schema.annotation.comment and not schema.annotation.extra_metadata:
         schema.ClearField("annotation")
 

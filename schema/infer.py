@@ -153,8 +153,9 @@ def infer(path: str, label: str, task: str = "auto", name: Optional[str] = None,
     decisions += [f"missing values: {t!r} read as missing (--missing-value)" if any(
         columns[c].counts[t] for c in header) else f"missing values: {t!r} (--missing-value) is in no cell "
         "of the data: read as missing if it comes" for t in given]
-    decisions += [f"missing values: {t!r} read as a value in text columns {', '.join(map(repr, cs))}: if it "
-                  f"means no value there, run init again with --missing-value {t!r}"
+    decisions += [f"missing values: {t!r} read as a value in {', '.join(map(repr, cs))} (text): if it means no "
+                  f"value there, run init again with --missing-value {t!r}"
+                  + (" (rows without a label are then to be dropped or filled)" if label in cs else "")
                   for t, cs in tokens_read_as_values(columns, missing_values).items()]
     written_numbers.refuse_numbers_written_for_people(path, header, columns, missing_values, text_columns)
     _refuse_misfits_among_numbers(path, header, columns, missing_values, rows, text_columns)

@@ -14,7 +14,7 @@ from tensorflow_metadata.proto.v0 import schema_pb2
 import schema as schema_package
 from schema import SchemaFileError
 from schema.calibration import FACTOR, FLOOR, JSD_MAX, PRESENCE_FACTOR, Calibration
-from schema.distances import quantile_buckets
+from schema.distances import BUCKETS_TAG, quantile_buckets
 
 BEGIN = "# --- calibration (by `tfxpipe calibrate`; run it again when the data changes a lot) ---"
 END = "# --- end of calibration ---"
@@ -62,24 +62,36 @@ def comment(calibration: Calibration, by_hand: Optional[Mapping[Tuple[str, str],
 
 def read(path: str) -> schema_pb2.Schema:
     """The schema file `path` (local or remote), as `tfdv.load_schema_text` reads it, but a file that
-    is missing, does not parse (a hand edit gone wrong) or holds a malformed calibration tag raises
-    SchemaFileError naming the file, the line and the way back, not protobuf's traceback."""
-    if not tf.io.gfile.exists(path):
-        raise SchemaFileError(f"schema file {path} does not exist: `tfxpipe init` drafts one from a CSV, "
-                              "or give --schema the curated schema's path")
+    is missing or unreadable, does not parse (a hand edit gone wrong), has no feature or holds a
+    malformed calibration tag raises SchemaFileError naming the file, the line and the way back, not
+    protobuf's or TensorFlow's traceback."""
     try:
-        with tf.io.gfile.GFile(path, "r") as f:
-            schema = text_format.Parse(f.read(), schema_pb2.Schema())
-        quantile_buckets(schema)
+        if tf.io.gfile.isdir(path) or not tf.io.gfile.exists(path):
+            raise SchemaFileError(f"schema file {path} does not exist: `tfxpipe init` drafts one from a CSV, "
+                                  "or give --schema the curated schema's path")
+        with tf.io.gfile.GFile(path, "rb") as f:
+            text = f.read().decode("utf-8")
+    except (tf.errors.OpError, OSError) as error:
+        raise SchemaFileError(f"schema file {path} cannot be read: {error}") from None
+    except UnicodeDecodeError:
+        raise SchemaFileError(f"schema file {path} is not text (a binary schema?): give the schema.pbtxt "
+                              "`tfxpipe init` drafts (TFDV's text format)") from None
+    try:
+        schema = text_format.Parse(text, schema_pb2.Schema())
     except text_format.ParseError as error:
         where = f", line {error.GetLine()}" if error.GetLine() else ""
-        what = re.sub(r"^\d+:\d+ : ", "", str(error)).rstrip(".")
+        what = re.sub(r"^\d+(:\d+)? : ", "", str(error)).rstrip(".")
         raise SchemaFileError(
             f"schema file {path}{where} is not TFDV's schema text format ({what}): mend the edit "
             "(fields: tensorflow_metadata's schema.proto), or take the committed file back; "
             "`tfxpipe schema-diff --write` changes a schema without editing it by hand") from None
+    if not schema.feature:
+        raise SchemaFileError(f"schema file {path} declares no feature: `tfxpipe init` drafts one from a CSV")
+    try:
+        quantile_buckets(schema)
     except ValueError as error:
-        raise SchemaFileError(f"schema file {path}: {error}") from None
+        line = next((n for n, text_line in enumerate(text.splitlines(), 1) if BUCKETS_TAG in text_line), None)
+        raise SchemaFileError(f"schema file {path}{f', line {line}' if line else ''}: {error}") from None
     return schema
 
 

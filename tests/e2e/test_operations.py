@@ -129,6 +129,13 @@ def test_a_span_that_passed_the_gate_with_wrong_labels_is_excluded_by_hand_and_p
         assert again.returncode == 1 and "span 2 of" in again.stderr + again.stdout, again.stderr[-2000:]
         assert "excluded by hand (tips shuffled by a broken join) and its files are unchanged" in again.stderr + again.stdout
         assert again.serving_snapshot == served_after_good
+        assert tfxpipe("exclude-span", "1", "--reason", "a test feed", *where).returncode == 0
+        try:  # no span left in use: calibrate (reading the same store) has nothing to measure
+            calibrated = tfxpipe("calibrate", data, *where[:-2])
+            assert calibrated.returncode == 1, calibrated.stdout + calibrated.stderr
+            assert f"every span of {data} is excluded by hand" in calibrated.stderr, calibrated.stderr
+        finally:
+            assert tfxpipe("exclude-span", "1", "--undo", *where).returncode == 0
     finally:
         put_back = tfxpipe("exclude-span", "2", "--undo", *where)
     assert put_back.returncode == 0 and "Put back span 2" in put_back.stdout, put_back.stdout

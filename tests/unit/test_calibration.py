@@ -12,9 +12,9 @@ from tensorflow_metadata.proto.v0 import schema_pb2
 
 from benchmarks import public_datasets
 from cli import main as cli
+from pipeline.configs import ConfigError
 from schema import calibration, checks, csv_statistics, distances, infer, maintain, schema_text
 from tests.bad_data import drift_between, shuffled_slices, write_rows
-from pipeline.configs import ConfigError
 from tests.conftest import TAXI, TAXI_SCHEMA
 
 PENGUIN_FEATURES = ["island", "bill_length_mm", "flipper_length_mm", "sex"]

@@ -814,8 +814,8 @@ def test_a_label_of_57_us_states_is_classes_and_a_state_written_na_may_mean_no_v
     draft = infer.infer(path, "state")
     assert draft.declaration["task"] == "multiclass" and len(draft.declaration["label"]["classes"]) == 57
     assert "NA" in draft.declaration["label"]["classes"] and "NA" not in draft.declaration["missing_values"]
-    assert "missing values: 'NA' read as a value in text columns 'city', 'state': if it means no value there, " \
-           "run init again with --missing-value 'NA'" in draft.decisions
+    assert "missing values: 'NA' read as a value in 'city', 'state' (text): if it means no value there, run init " \
+           "again with --missing-value 'NA' (rows without a label are then to be dropped or filled)" in draft.decisions
     with pytest.raises(infer.InitError, match=r"label 'state' is missing in 12 of 3376 rows"):
         infer.infer(path, "state", missing=["NA"])
     with pytest.raises(infer.InitError, match=r"label 'city' has (about )?\d+ distinct values, more than 100 classes"):

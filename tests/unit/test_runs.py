@@ -68,6 +68,11 @@ def test_a_span_excluded_by_hand_is_starred_in_the_run_table_and_the_star_explai
     table = runs.render_table([excluded, kept], Task.BINARY).splitlines()
     assert table[2].split()[5] == "1*" and table[3].split()[5] == "1" and table[-1] == runs.EXCLUDED_NOTE
     assert runs.EXCLUDED_NOTE not in runs.render_table([kept], Task.BINARY)
+    window = _record("executed")
+    window.spans, window.excluded_spans = [1, 2, 3, 4, 5, 6], (4,)
+    header, _, row, kept_row, _ = runs.render_table([window, kept], Task.BINARY).splitlines()
+    assert row.split()[5] == "1-3,4*,5,6"
+    assert header.index(" gate ") == row.index(" passed ") == kept_row.index(" passed "), (header, row)
 
 
 def test_the_run_table_keeps_its_columns_aligned_whatever_the_width_of_a_metric():

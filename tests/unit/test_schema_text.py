@@ -26,22 +26,43 @@ def test_the_curated_schema_reads_as_tfdv_reads_it():
     ("quantile_histogram_buckets: 100", "quantile_histogram_buckets: many",
      r"'quantile_histogram_buckets: many' needs a whole number of buckets"),
 ])
-@pytest.mark.parametrize("command", ["run", "validate", "schema-diff", "calibrate"])
+@pytest.mark.parametrize("command", ["run", "validate", "schema-diff", "calibrate", "score", "predict", "monitor"])
 def test_a_schema_broken_by_hand_is_named_in_one_line_by_every_command(tmp_path, capsys, old, new, named, command):
     from cli import main as cli
 
     schema = _taxi_schema_edited(tmp_path, old, new)
-    argv = {"run": ["run", "--work-dir", str(tmp_path / "work")], "calibrate": ["calibrate"]}.get(
-        command, [command, TAXI_CSV])
+    written = open(schema, encoding="utf-8").read()
+    (tmp_path / "requests").mkdir()
+    argv = {"run": ["run", "--work-dir", str(tmp_path / "work")], "calibrate": ["calibrate", "--write"],
+            "monitor": ["monitor", "--request-log", str(tmp_path / "requests")]}.get(command, [command, TAXI_CSV])
     assert cli.main([*argv, "--schema", schema]) == 1
     error = capsys.readouterr().err
     assert error.startswith(f"error: schema file {schema}") and error.count("\n") == 1
     assert re.search(named, error)
     work = tmp_path / "work"  # a run takes its lock and log folder, then refuses before it starts
     assert {p.name for p in work.iterdir()} <= {"locks", "logs"} if work.exists() else True
-    assert open(schema, encoding="utf-8").read().count(new) == 1  # calibrate wrote nothing
+    assert open(schema, encoding="utf-8").read() == written  # calibrate --write left it as it was
 
 
-def test_a_missing_schema_file_says_how_to_get_one(tmp_path):
-    with pytest.raises(schema_text.SchemaFileError, match=r"nope\.pbtxt does not exist: `tfxpipe init` drafts one"):
-        schema_text.read(str(tmp_path / "nope.pbtxt"))
+@pytest.mark.parametrize("content, named", [
+    (None, r"does not exist: `tfxpipe init` drafts one"),
+    (b"", r"declares no feature"),
+    (b"# only a comment\n", r"declares no feature"),
+    (b"\x0a\x0b\xff\xfe binary", r"is not text \(a binary schema\?\)"),
+    (b"feature { name: 'a' type: FLOAT }\nfeature {", r"line \d+ is not TFDV's schema text format"),
+])
+def test_a_schema_file_that_cannot_be_read_says_why(tmp_path, content, named):
+    path = tmp_path / "schema.pbtxt"
+    if content is not None:
+        path.write_bytes(content)
+    with pytest.raises(schema_text.SchemaFileError, match=named):
+        schema_text.read(str(path))
+    with pytest.raises(schema_text.SchemaFileError, match="does not exist"):
+        schema_text.read(str(tmp_path))  # a folder
+
+
+def test_a_malformed_bucket_tag_is_named_with_its_line(tmp_path):
+    path = _taxi_schema_edited(tmp_path, "quantile_histogram_buckets: 100", "quantile_histogram_buckets: 1")
+    line = next(n for n, text in enumerate(open(path, encoding="utf-8"), 1) if "quantile_histogram_buckets" in text)
+    with pytest.raises(schema_text.SchemaFileError, match=rf"schema.pbtxt, line {line}: .*at least 2: give the count"):
+        schema_text.read(path)
