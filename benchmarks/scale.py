@@ -1,8 +1,9 @@
 """Taxi-shaped synthetic data at any size, and the pipeline's wall time and peak memory on it.
 
 Rows are drawn with replacement from the bundled 15,002-row sample (seeded, so every run of the
-benchmark sees the same data); continuous columns get a small multiplicative jitter so rows are not
-exact copies, categorical columns and empty cells are kept as drawn. The label rule (tips vs fare)
+benchmark sees the same data); continuous columns get a small multiplicative jitter, at the steps
+their values are written in, so rows are not exact copies; categorical columns and empty cells are
+kept as drawn. The label rule (tips vs fare)
 therefore keeps the sample's distribution.
 """
 import csv
@@ -38,12 +39,23 @@ def write_synthetic(rows: int, folder: str) -> str:
             for pick, factor in zip(picks, factors):
                 row = list(sample[pick])
                 for column, scale in zip(jittered, factor):
-                    value = row[column]
-                    if value:  # integer columns stay integers (the schema's types are checked)
-                        row[column] = (str(round(int(value) * scale)) if value.isdigit()
-                                       else f"{float(value) * scale:.2f}")
+                    if row[column]:
+                        row[column] = _jittered(row[column], scale)
                 writer.writerow(row)
     return path
+
+
+def _jittered(cell: str, scale: float) -> str:
+    """`cell` x `scale` at the step it was written with: integers stay integers, whole minutes of
+    seconds whole minutes (99.9 % of trip_seconds), whole dollars whole (88 % of tips), a decimal keeps
+    its decimals. A jitter finer than the data's own steps would break its ties, which the data gate
+    rightly sees as drift (seconds no longer rounded to the minute), and `validate` would fail."""
+    if cell.isdigit():
+        step = 60 if int(cell) % 60 == 0 else 1
+        return str(round(int(cell) * scale / step) * step)
+    decimals = len(cell.split(".")[1]) if "." in cell else 0
+    step = 1.0 if float(cell).is_integer() else 10.0 ** -decimals
+    return f"{round(float(cell) * scale / step) * step:.{decimals}f}"
 
 
 def measure_size(rows: int, scratch: str) -> Measurement:

@@ -3,6 +3,7 @@ from a broken join) is taken out of use: no longer the gate's drift reference, i
 `--train-spans` window, or accepted by `validate` and `calibrate` (pipeline/excluded_spans.py says
 why a mark in ML Metadata, and where). `--undo` puts it back."""
 import argparse
+import dataclasses
 import os
 
 from cli import options
@@ -10,7 +11,7 @@ from cli import options
 
 def exclude_span(args: argparse.Namespace) -> int:
     # pylint: disable=import-outside-toplevel  (MLMD loads only for this command)
-    from pipeline import configs, excluded_spans, metadata_store, run_lock
+    from pipeline import configs, excluded_spans, metadata_store, run_lock, run_summary, runs_index
     from schema import data_folder
 
     if not args.undo and not (args.reason or "").strip():
@@ -43,6 +44,11 @@ def exclude_span(args: argparse.Namespace) -> int:
         return 1
     versions = read[args.span]
     excluded_spans.mark(store, root, args.span, versions, "" if args.undo else args.reason.strip())
+    # The index's rows star the span (or no longer); its serving folder is where the runs pushed to
+    pushed = next(filter(None, (run_summary.summarize(store, run_id).pushed_destination  # newest first
+                                for run_id in reversed(run_summary.run_ids(store)))), None)
+    runs_index.write_for(store, dataclasses.replace(config, data_root=root).resolved(),
+                         os.path.dirname(pushed) if pushed else None)
     what = f"span {args.span} of {root} ({len(versions)} version{'s' * (len(versions) > 1)} read by runs)"
     if args.undo:
         print(f"Put back {what}: the data gate's drift reference, --train-spans windows, `validate` and "

@@ -185,8 +185,9 @@ def write(store, record: runs.RunRecord, report_dir: str, dataset) -> str:
         "<table id='summary'>",
         report.row(["started", f"{record.started:%Y-%m-%d %H:%M:%S}"]),
         report.row(["duration", f"{record.seconds:.1f} s"]),
-        report.row(["data span(s)", runs.span_text(record.spans) + (
-            f": trained on these, evaluated on span {record.evaluated_span}" if len(record.spans) > 1 else "")]),
+        report.row(["data span(s)", runs.span_text(record.spans, record.excluded_spans) + (
+            f": trained on these, evaluated on span {record.evaluated_span}" if len(record.spans) > 1 else "")
+            + (f" ({runs.EXCLUDED_NOTE})" if record.excluded_spans else "")]),
         report.row(["status", record.status]),
         report.row(["data gate", record.gate]),
         report.row(["failed component", record.failed_node or "-"]),

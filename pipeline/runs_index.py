@@ -10,6 +10,7 @@ import tensorflow as tf
 from models.dataset import Task
 from pipeline import metrics, report_charts, run_report, run_summary, runs
 from schema import report
+from serving import model_dir
 
 INDEX_FILE = "index.html"
 # Runs listed: reading a run's record from MLMD and TFMA takes ~16 ms, and the index is rewritten
@@ -39,7 +40,7 @@ def render(records: List[runs.RunRecord], task: Task, report_dir: str, pipeline_
         if record.pushed_version and record.pushed_version == served_version:
             pushed += " (serving)"
         cells = [f"{record.started:%Y-%m-%d %H:%M:%S}", record.status,
-                 runs.span_text(record.spans), metrics.shown(main, value),
+                 runs.span_text(record.spans, record.excluded_spans), metrics.shown(main, value),
                  "-" if record.blessed is None else "yes" if record.blessed else "NO", pushed]
         rows.append(f"<tr class='run'><td>{link}</td>" +
                     "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>")
@@ -54,7 +55,9 @@ def render(records: List[runs.RunRecord], task: Task, report_dir: str, pipeline_
         f"<p>{served} {shown}, newest first.</p>", chart,
         "<table id='runs'>",
         report.row(["run", "started", "status", "span(s)", main, "blessed", "pushed"], "th"),
-        *rows, "</table></body></html>"])
+        *rows, "</table>",
+        *([f"<p id='excluded'>{html.escape(runs.EXCLUDED_NOTE)}</p>"] if any(r.excluded_spans for r in records) else []),
+        "</body></html>"])
 
 
 def write(store, report_dir: str, task: Task, pipeline_name: str,
@@ -65,3 +68,11 @@ def write(store, report_dir: str, task: Task, pipeline_name: str,
                   served_version, total)
     report.write_atomically(path, page)
     return path
+
+
+def write_for(store, config, model_base: Optional[str] = None) -> str:
+    """The index of a resolved PipelineConfig's pipeline, naming the newest version in `model_base`
+    (default: the config's): after a run, and after `exclude-span` changes what its rows show."""
+    served = model_dir.versions(model_base or config.model_base)
+    return write(store, config.report_dir, config.dataset().task, config.pipeline_name,
+                 str(served[-1]) if served else None)

@@ -110,7 +110,8 @@ def test_runs_show_prints_the_lineage_from_data_to_pushed_version(history):
 def test_a_span_that_passed_the_gate_with_wrong_labels_is_excluded_by_hand_and_put_back(history):
     """span-2's tips are shuffled (the gate passed it): excluded, it is no longer accepted, so no
     drift reference or training window takes it; `--undo` puts it back."""
-    workspace, data, _, shuffled, served_after_good = history
+    workspace, data, good, shuffled, served_after_good = history
+    good_version = good.summary.pushed_version
     where = ("--work-dir", workspace.work_dir, *workspace.metadata_args, "--data", data)
     store = lambda: metadata_store.open_store(workspace.metadata_uri)  # noqa: E731  (read afresh)
     assert resolvers.accepted_spans(store(), data) == {1, 2}
@@ -125,6 +126,9 @@ def test_a_span_that_passed_the_gate_with_wrong_labels_is_excluded_by_hand_and_p
         table = tfxpipe("runs", *where[:-2]).stdout.splitlines()
         assert [row.split()[5] for row in table if row.startswith(shuffled.summary.run_id)] == ["2*"], table
         assert table[-1] == runs.EXCLUDED_NOTE, table
+        index = open(runs_index.path_for(os.path.join(workspace.work_dir, "reports", "taxi")), encoding="utf-8").read()
+        assert "<td>2*</td>" in index and "id='excluded'" in index  # rewritten by exclude-span, not the next run
+        assert f"<b id='served'>{good_version}</b>" in index  # the runs' serving folder, not the default one
         again = workspace.run(["--data", data, "--train-steps", "7"])  # a change the gate's cache ignores
         assert again.returncode == 1 and "span 2 of" in again.stderr + again.stdout, again.stderr[-2000:]
         assert "excluded by hand (tips shuffled by a broken join) and its files are unchanged" in again.stderr + again.stdout
@@ -139,6 +143,8 @@ def test_a_span_that_passed_the_gate_with_wrong_labels_is_excluded_by_hand_and_p
     finally:
         put_back = tfxpipe("exclude-span", "2", "--undo", *where)
     assert put_back.returncode == 0 and "Put back span 2" in put_back.stdout, put_back.stdout
+    index = open(runs_index.path_for(os.path.join(workspace.work_dir, "reports", "taxi")), encoding="utf-8").read()
+    assert "2*" not in index and "id='excluded'" not in index
     assert resolvers.accepted_spans(store(), data) == {1, 2}
     unknown = tfxpipe("exclude-span", "7", "--reason", "x", *where)
     assert unknown.returncode == 1 and "no run read span 7" in unknown.stdout and "spans read: 1, 2" in unknown.stdout
