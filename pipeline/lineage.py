@@ -10,7 +10,7 @@ import ml_metadata as mlmd
 from ml_metadata.proto import metadata_store_pb2
 from tfx.components.example_gen import utils as example_gen_utils
 
-from pipeline import excluded_spans, run_summary
+from pipeline import excluded_spans, resolvers, run_summary
 
 
 STATES = {  # an execution's state in words
@@ -21,10 +21,13 @@ STATES = {  # an execution's state in words
           metadata_store_pb2.Execution.CANCELED: "canceled"}
 
 
-def _describe_artifact(artifact, type_name: str, excluded: Dict[int, str]) -> str:
-    """`excluded`: Examples id -> why it was excluded by hand (`excluded_spans.reasons`)."""
+def _describe_artifact(artifact, type_name: str, excluded: Dict[int, str], spans: Dict[int, int]) -> str:
+    """`excluded`: Examples id -> why it was excluded by hand (`excluded_spans.reasons`); `spans`:
+    statistics id -> the span they describe (the gate's drift reference is an earlier one's)."""
     props = artifact.custom_properties
     details = []
+    if type_name == "ExampleStatistics" and artifact.id in spans:
+        details.append(f"span {spans[artifact.id]}")
     if "span" in props and type_name == "Examples":
         details.append(f"span {props['span'].int_value}")
         if artifact.id in excluded:
@@ -89,10 +92,13 @@ def text(store: mlmd.MetadataStore, run_id: str) -> str:
     for execution in sorted(store.get_executions_by_context(run.id), key=lambda e: e.id):
         events = store.get_events_by_execution_ids([execution.id])
         by_id = {a.id: a for a in store.get_artifacts_by_id([e.artifact_id for e in events])}
+        statistics = [a.id for a in by_id.values() if types[a.type_id] == "ExampleStatistics"]
+        spans = resolvers.statistics_spans(store, statistics) if statistics else {}
+
         def described(kind):
             chosen = sorted((by_id[e.artifact_id] for e in events if e.type == kind),
                             key=lambda a: (types[a.type_id], a.id))
-            return [_describe_artifact(a, types[a.type_id], excluded) for a in chosen]
+            return [_describe_artifact(a, types[a.type_id], excluded, spans) for a in chosen]
 
         inputs = described(metadata_store_pb2.Event.INPUT)
         outputs = described(metadata_store_pb2.Event.OUTPUT)

@@ -123,6 +123,8 @@ def test_a_span_that_passed_the_gate_with_wrong_labels_is_excluded_by_hand_and_p
         assert resolvers.accepted_spans(store(), data) == {1}
         shown = tfxpipe("runs", "show", shuffled.summary.run_id, *where[:-2])
         assert "(span 2, excluded by hand: tips shuffled by a broken join)" in shown.stdout, shown.stdout
+        assert re.search(r"DataGate \[executed\]\n\s+in: [^\n]*ExampleStatistics #\d+ \(span 1\)[^\n]*"
+                         r"ExampleStatistics #\d+ \(span 2\)", shown.stdout), "its drift reference and its span"
         table = tfxpipe("runs", *where[:-2]).stdout.splitlines()
         assert [row.split()[5] for row in table if row.startswith(shuffled.summary.run_id)] == ["2*"], table
         assert table[-1] == runs.EXCLUDED_NOTE, table
