@@ -136,3 +136,25 @@ def test_a_relative_dataset_folder_missed_from_another_folder_names_the_projects
     with pytest.raises(configs.ConfigError) as unknown:
         configs.PipelineConfig(dataset_dir="datasets/nowhere").dataset()
     assert "project's datasets folder" not in str(unknown.value)
+
+
+def test_a_reading_command_given_only_a_pipeline_name_reads_the_dataset_folder_of_that_name(
+        tmp_path, monkeypatch, capsys):
+    """`tfxpipe runs --pipeline-name fares`: the declaration under datasets/fares/ (its task picks the
+    metric columns); a name with no folder there is read as the default dataset's, with a note."""
+    import argparse  # pylint: disable=import-outside-toplevel
+    import shutil  # pylint: disable=import-outside-toplevel
+
+    from cli import options  # pylint: disable=import-outside-toplevel
+
+    folder = tmp_path / "datasets" / "fares"
+    shutil.copytree(os.path.dirname(TAXI_SCHEMA), folder)
+    declaration = (folder / "dataset.yaml").read_text(encoding="utf-8")
+    (folder / "dataset.yaml").write_text(declaration.replace("name: taxi", "name: fares"), encoding="utf-8")
+    monkeypatch.setattr(options, "DATASETS_DIR", str(tmp_path / "datasets"))
+    args = argparse.Namespace(dataset_dir=None, pipeline_name="fares")
+    assert options.dataset_of_pipeline(args).name == "fares" and args.dataset_dir == str(folder)
+    assert capsys.readouterr().err == ""
+    other = argparse.Namespace(dataset_dir=None, pipeline_name="elsewhere")
+    assert options.dataset_of_pipeline(other).name == TAXI.name
+    assert "pipeline 'elsewhere' is read as the default dataset's (taxi, binary)" in capsys.readouterr().err
