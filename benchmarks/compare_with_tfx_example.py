@@ -100,7 +100,8 @@ def markdown(measurements: List[Measurement], info: Dict[str, str]) -> str:
 
 
 def _verdict(value: float, limit: float, unit: str) -> str:
-    return "met" if value <= limit else f"MISSED by {value - limit:.2f}{unit}"
+    missed = value - limit  # a small ratio's miss in two significant digits: 0.0042x, not 0.00x
+    return "met" if value <= limit else f"MISSED by {missed:.2g}{unit}" if missed < 1 else f"MISSED by {missed:.1f}{unit}"
 
 
 def _by_size(runs: List[Measurement]) -> Dict[int, Measurement]:
@@ -114,7 +115,7 @@ def targets(measurements: List[Measurement], scale: ScaleRuns) -> str:
     cached = by_label["this project, cached re-run"]
     cached_ratio = cached.seconds / by_label["TFX taxi example, cached re-run"].seconds
     lines = ["", "Targets:", "", "| target | measured | verdict |", "|---|---:|---|",
-             f"| cold run <= 0.5x TFX example | {cold:.2f}x | {_verdict(cold, 0.5, 'x')} |",
+             f"| cold run <= 0.5x TFX example | {cold:.3f}x | {_verdict(cold, 0.5, 'x')} |",
              f"| cached re-run <= 10 s | {cached.seconds:.1f} s | {_verdict(cached.seconds, 10, ' s')} |",
              f"| cached re-run <= 0.3x TFX example's | {cached_ratio:.2f}x | "
              f"{_verdict(cached_ratio, 0.3, 'x')} |"]

@@ -3,7 +3,6 @@ from a broken join) is taken out of use: no longer the gate's drift reference, i
 `--train-spans` window, or accepted by `validate` and `calibrate` (pipeline/excluded_spans.py says
 why a mark in ML Metadata, and where). `--undo` puts it back."""
 import argparse
-import dataclasses
 import os
 
 from cli import options
@@ -44,11 +43,11 @@ def exclude_span(args: argparse.Namespace) -> int:
         return 1
     versions = read[args.span]
     excluded_spans.mark(store, root, args.span, versions, "" if args.undo else args.reason.strip())
-    # The index's rows star the span (or no longer); its serving folder is where the runs pushed to
-    pushed = next(filter(None, (run_summary.summarize(store, run_id).pushed_destination  # newest first
-                                for run_id in reversed(run_summary.run_ids(store)))), None)
-    runs_index.write_for(store, dataclasses.replace(config, data_root=root).resolved(),
-                         os.path.dirname(pushed) if pushed else None)
+    try:  # the index's rows star the span (or no longer); the mark is made whatever happens here
+        runs_index.write(store, config.report_dir, dataset.task, config.pipeline_name,
+                         run_summary.newest_pushed_version(store, config.pipeline_name))
+    except Exception as error:  # pylint: disable=broad-except  (a page, remote or local: the mark stands)
+        print(f"note: the runs index was not rewritten ({error}); the next run rewrites it")
     what = f"span {args.span} of {root} ({len(versions)} version{'s' * (len(versions) > 1)} read by runs)"
     if args.undo:
         print(f"Put back {what}: the data gate's drift reference, --train-spans windows, `validate` and "

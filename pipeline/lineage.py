@@ -89,11 +89,13 @@ def text(store: mlmd.MetadataStore, run_id: str) -> str:
     types = {t.id: t.name for t in store.get_artifact_types()}
     excluded = excluded_spans.reasons(store)
     lines = [f"Run {run_id}: lineage from data to served model"]
-    for execution in sorted(store.get_executions_by_context(run.id), key=lambda e: e.id):
-        events = store.get_events_by_execution_ids([execution.id])
-        by_id = {a.id: a for a in store.get_artifacts_by_id([e.artifact_id for e in events])}
-        statistics = [a.id for a in by_id.values() if types[a.type_id] == "ExampleStatistics"]
-        spans = resolvers.statistics_spans(store, statistics) if statistics else {}
+    executions = sorted(store.get_executions_by_context(run.id), key=lambda e: e.id)
+    every_event = store.get_events_by_execution_ids([e.id for e in executions])
+    by_id = {a.id: a for a in store.get_artifacts_by_id(list({e.artifact_id for e in every_event}))}
+    statistics = [a.id for a in by_id.values() if types[a.type_id] == "ExampleStatistics"]
+    spans = resolvers.statistics_spans(store, statistics) if statistics else {}
+    for execution in executions:
+        events = [e for e in every_event if e.execution_id == execution.id]
 
         def described(kind):
             chosen = sorted((by_id[e.artifact_id] for e in events if e.type == kind),

@@ -218,6 +218,15 @@ def linked(store: mlmd.MetadataStore, artifact_ids: List[int], direction, key: s
             if e.type == other and e.path.steps and e.path.steps[0].key == key]
 
 
+def newest_pushed_version(store: mlmd.MetadataStore, pipeline_name: str) -> Optional[str]:
+    """The version the pipeline's newest push wrote (its PushedModel artifacts), None before any: what
+    a serving folder holds newest unless changed by hand, for a command that is not told the folder."""
+    pipeline = store.get_context_by_type_and_name("pipeline", pipeline_name)
+    pushed = [a for a in (store.get_artifacts_by_context(pipeline.id) if pipeline else [])
+              if "pushed_version" in a.custom_properties and a.custom_properties["pushed"].int_value == 1]
+    return max(pushed, key=lambda a: a.id).custom_properties["pushed_version"].string_value if pushed else None
+
+
 def served_model_training_examples(store: mlmd.MetadataStore, version: str) -> List[metadata_store_pb2.Artifact]:
     """ExampleGen's Examples model version `version` was trained on (one per span of a training
     window), oldest span first, read from its lineage: PushedModel <- Pusher <- InfraValidator's

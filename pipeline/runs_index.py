@@ -70,9 +70,9 @@ def write(store, report_dir: str, task: Task, pipeline_name: str,
     return path
 
 
-def write_for(store, config, model_base: Optional[str] = None) -> str:
-    """The index of a resolved PipelineConfig's pipeline, naming the newest version in `model_base`
-    (default: the config's): after a run, and after `exclude-span` changes what its rows show."""
-    served = model_dir.versions(model_base or config.model_base)
+def write_for(store, config) -> str:
+    """The index of a resolved PipelineConfig's pipeline, naming the newest version in its serving
+    folder (after a run)."""
+    served = model_dir.versions(config.model_base)
     return write(store, config.report_dir, config.dataset().task, config.pipeline_name,
                  str(served[-1]) if served else None)
