@@ -66,7 +66,9 @@ def read(path: str) -> schema_pb2.Schema:
     malformed calibration tag raises SchemaFileError naming the file, the line and the way back, not
     protobuf's or TensorFlow's traceback."""
     try:
-        if tf.io.gfile.isdir(path) or not tf.io.gfile.exists(path):
+        if tf.io.gfile.isdir(path):
+            raise SchemaFileError(f"schema file {path} is a folder: give the schema.pbtxt file in it")
+        if not tf.io.gfile.exists(path):
             raise SchemaFileError(f"schema file {path} does not exist: `tfxpipe init` drafts one from a CSV, "
                                   "or give --schema the curated schema's path")
         with tf.io.gfile.GFile(path, "rb") as f:

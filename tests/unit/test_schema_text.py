@@ -57,8 +57,8 @@ def test_a_schema_file_that_cannot_be_read_says_why(tmp_path, content, named):
         path.write_bytes(content)
     with pytest.raises(schema_text.SchemaFileError, match=named):
         schema_text.read(str(path))
-    with pytest.raises(schema_text.SchemaFileError, match="does not exist"):
-        schema_text.read(str(tmp_path))  # a folder
+    with pytest.raises(schema_text.SchemaFileError, match="is a folder: give the schema.pbtxt file in it"):
+        schema_text.read(str(tmp_path))
 
 
 def test_a_malformed_bucket_tag_is_named_with_its_line(tmp_path):
