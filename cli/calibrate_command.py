@@ -49,7 +49,6 @@ def _calibrated_on(args: argparse.Namespace, dataset, root: str):
 def calibrate(args: argparse.Namespace) -> int:
     """Measures each feature's drift/skew noise in the data and proposes the schema's thresholds."""
     # pylint: disable=import-outside-toplevel
-
     from models.dataset import Kind
     from schema import calibration, csv_statistics, distances, maintain, ranges, schema_text
 

@@ -18,7 +18,6 @@ from cli import options
 
 def validate(args: argparse.Namespace) -> int:
     # pylint: disable=import-outside-toplevel
-
     from schema import cell_lines, checks, csv_files, csv_statistics, data_folder, distances, report, schema_text
 
     if not os.path.exists(args.path):
@@ -63,8 +62,8 @@ def validate(args: argparse.Namespace) -> int:
 
 
 def _runs_on_spans(args: argparse.Namespace, pipeline_name: str, path: str):
-    """(the pipeline's ML Metadata store in the work dir, the data folder of `span-N/` folders holding
-    `path`: that folder, one of its spans or a file in one); None without either."""
+    """(the pipeline's ML Metadata store: --metadata, else the work dir's; the data folder of `span-N/`
+    folders holding `path`: that folder, one of its spans or a file in one); None without either."""
     from pipeline import metadata_store  # pylint: disable=import-outside-toplevel
     from schema import data_folder  # pylint: disable=import-outside-toplevel
 
@@ -80,7 +79,7 @@ def _runs_on_spans(args: argparse.Namespace, pipeline_name: str, path: str):
 
 def accepted_spans(args: argparse.Namespace, pipeline_name: str, path: str):
     """Spans of the data folder holding `path` (`_runs_on_spans`) that the pipeline's data gate
-    accepted, from the runs recorded in the work dir's ML Metadata, less those excluded by hand since:
+    accepted, from the runs recorded in ML Metadata, less those excluded by hand since:
     `validate` then takes the gate's drift reference. None when no gate checked data from that
     folder: the span before is taken."""
     from pipeline import resolvers  # pylint: disable=import-outside-toplevel
@@ -130,7 +129,6 @@ def schema_diff(args: argparse.Namespace) -> int:
     accept it (the data is to be corrected), and then nothing is written. Drift that would still stop
     a run is told, not an exit status: it is a threshold's matter, which schema-diff does not change."""
     # pylint: disable=import-outside-toplevel
-
     from models import dataset as ds
     from schema import (cell_lines, checks, csv_files, csv_statistics, data_folder, declaration_fit, distances,
                         maintain, report, schema_text)
