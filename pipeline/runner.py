@@ -253,8 +253,11 @@ def write_run_report(config: PipelineConfig, run_id: str) -> Optional[str]:
 
 def _write_reports(store, record: runs.RunRecord, config: PipelineConfig) -> str:
     """The run's report and the runs index beside it; returns the report's path."""
-    path = run_report.write(store, record, config.report_dir, config.dataset())
-    runs_index.write_for(store, config)
+    dataset = config.dataset()
+    path = run_report.write(store, record, config.report_dir, dataset)
+    served = model_dir.versions(config.model_base)
+    runs_index.write(store, config.report_dir, dataset.task, config.pipeline_name,
+                     str(served[-1]) if served else None)
     return path
 
 

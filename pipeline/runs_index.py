@@ -10,7 +10,6 @@ import tensorflow as tf
 from models.dataset import Task
 from pipeline import metrics, report_charts, run_report, run_summary, runs
 from schema import report
-from serving import model_dir
 
 INDEX_FILE = "index.html"
 # Runs listed: reading a run's record from MLMD and TFMA takes ~16 ms, and the index is rewritten
@@ -68,11 +67,3 @@ def write(store, report_dir: str, task: Task, pipeline_name: str,
                   served_version, total)
     report.write_atomically(path, page)
     return path
-
-
-def write_for(store, config) -> str:
-    """The index of a resolved PipelineConfig's pipeline, naming the newest version in its serving
-    folder (after a run)."""
-    served = model_dir.versions(config.model_base)
-    return write(store, config.report_dir, config.dataset().task, config.pipeline_name,
-                 str(served[-1]) if served else None)

@@ -57,6 +57,9 @@ def test_a_schema_file_that_cannot_be_read_says_why(tmp_path, content, named):
         path.write_bytes(content)
     with pytest.raises(schema_text.SchemaFileError, match=named):
         schema_text.read(str(path))
+
+
+def test_a_folder_given_as_the_schema_is_named_as_one(tmp_path):
     with pytest.raises(schema_text.SchemaFileError, match="is a folder: give the schema.pbtxt file in it"):
         schema_text.read(str(tmp_path))
 
