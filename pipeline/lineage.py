@@ -110,6 +110,8 @@ def text(store: mlmd.MetadataStore, run_id: str) -> str:
             examples = [by_id[e.artifact_id] for e in events if e.type == metadata_store_pb2.Event.OUTPUT
                         and types[by_id[e.artifact_id].type_id] == "Examples"]
             inputs = [_data_read(execution, examples[0] if examples else None)]
+        if node == run_summary.INPUT_CHECK and run_summary.REFUSED_DATA in execution.custom_properties:
+            inputs = [f"data {execution.custom_properties[run_summary.REFUSED_DATA].string_value}"]
         lines.append(f"  {node} [{state}]")
         lines.append(f"      in:  {', '.join(inputs) or '-'}")
         lines.append(f"      out: {', '.join(outputs) or '-'}")

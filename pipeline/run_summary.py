@@ -73,6 +73,38 @@ def record_failure(store: mlmd.MetadataStore, run_id: str, node_id: str, reason:
         store.put_executions([latest])
 
 
+# The node of a run refused before any component ran (pipeline/runner.check_inputs: data missing or
+# not parseable as CSV, columns missing, a span excluded by hand, a schema that does not fit the
+# declaration). Its execution keeps the data it looked at and, in a folder of spans, the span.
+INPUT_CHECK = "InputCheck"
+REFUSED_DATA, REFUSED_SPAN = "data", "span"
+
+
+def record_refusal(store: mlmd.MetadataStore, pipeline_name: str, run_id: str, reason: str,
+                   data: str, span: Optional[int] = None) -> None:
+    """Records run `run_id` as refused before it started: one FAILED execution of INPUT_CHECK under
+    TFX's own context types (pipeline, pipeline_run, node), so `runs`, the runs index and `runs
+    show` list it beside the runs that started. TFX records nothing for a run it never started, and
+    a nightly run whose data was refused would otherwise leave no trace where runs are looked at."""
+    contexts = []
+    for type_name, name in (("pipeline", pipeline_name), ("pipeline_run", run_id),
+                            ("node", f"{pipeline_name}.{INPUT_CHECK}")):
+        context = store.get_context_by_type_and_name(type_name, name)
+        if context is None:
+            type_id = store.put_context_type(metadata_store_pb2.ContextType(name=type_name))
+            [context_id] = store.put_contexts([metadata_store_pb2.Context(type_id=type_id, name=name)])
+            [context] = store.get_contexts_by_id([context_id])
+        contexts.append(context)
+    execution = metadata_store_pb2.Execution(
+        type_id=store.put_execution_type(metadata_store_pb2.ExecutionType(name=f"tfxpipe.{INPUT_CHECK}")),
+        last_known_state=metadata_store_pb2.Execution.FAILED)
+    execution.custom_properties[FAILURE_REASON].string_value = reason.replace("\\", "\u29f5")  # see record_failure
+    execution.custom_properties[REFUSED_DATA].string_value = data.replace("\\", "\u29f5")
+    if span is not None:
+        execution.custom_properties[REFUSED_SPAN].int_value = span
+    store.put_execution(execution, [], contexts)
+
+
 def node_of(store: mlmd.MetadataStore, execution_id: int) -> str:
     """The pipeline node (component id) an execution belongs to."""
     return next(c.name.split(".", 1)[-1] for c in store.get_contexts_by_execution(execution_id)

@@ -113,6 +113,10 @@ def resume_options(config: PipelineConfig) -> tfx_pipeline.RunOptions:
     latest = runs.record(store, run_summary.run_ids(store)[-1])
     if latest.failed_node is None:
         raise PipelineFailed(f"the latest run {latest.run_id} did not fail: nothing to resume")
+    if latest.status == "refused":
+        raise PipelineFailed(f"the latest run {latest.run_id} was refused before it started (`tfxpipe runs show "
+                             f"{latest.run_id}` says why): nothing to resume; correct what it names, then "
+                             "`tfxpipe run` (unchanged components come from cache)")
     if latest.failed_node == gate.DataGate.__name__:
         raise PipelineFailed("the latest run was stopped by the data gate, which reads the data again: "
                              "correct the data, or accept a real change in the schema (the run's report "
@@ -261,6 +265,24 @@ def _write_reports(store, record: runs.RunRecord, config: PipelineConfig) -> str
     return path
 
 
+def _recorded_refusal(config: PipelineConfig, run_id: str, reason: str) -> str:
+    """Records run `run_id` as refused before it started (run_summary.record_refusal) and writes its
+    report and the runs index; returns the line naming the report. Not recorded (a store that cannot
+    be written): says so, as the refusal itself comes first. A schema file that does not parse
+    (schema.SchemaFileError) is no refused run: `cli` names it in one line and nothing is written."""
+    folder = config.data_root
+    if os.path.isdir(folder):
+        folder, _ = data_folder.latest_and_previous(folder)
+    span = data_folder.SPAN_FOLDER.match(os.path.basename(os.path.normpath(folder)))
+    try:
+        store = metadata_store.open_store(config.metadata_uri, writable=True)
+        run_summary.record_refusal(store, config.pipeline_name, run_id, reason[:FAILURE_CHARS], folder,
+                                   int(span.group(1)) if span else None)
+        return f"\nRun {run_id} recorded as refused; run report: {write_run_report(config, run_id)}"
+    except Exception as unrecorded:  # pylint: disable=broad-except  (the refusal is what the user needs)
+        return f"\n(the refusal could not be recorded in ML Metadata: {type(unrecorded).__name__}: {unrecorded})"
+
+
 def run_and_describe(config: PipelineConfig, resume: bool = False,
                      wait: bool = False) -> runs.RunRecord:
     """Runs under the pipeline's run lock (run_lock.RunLocked when a run holds it and not `wait`);
@@ -268,9 +290,12 @@ def run_and_describe(config: PipelineConfig, resume: bool = False,
     resolved = config.resolved()
     with run_lock.held(resolved, wait=wait,
                        on_wait=lambda message: print(message, flush=True)) as holder:
-        check_inputs(resolved)  # refused data makes no run: no run id is printed, `runs` has none
-        run_options = resume_options(resolved) if resume else None  # nothing to resume: no run either
         run_id = holder.run_id
+        try:
+            check_inputs(resolved)
+        except PipelineFailed as refusal:
+            raise PipelineFailed(f"{refusal}{_recorded_refusal(resolved, run_id, str(refusal))}") from refusal
+        run_options = resume_options(resolved) if resume else None  # nothing to resume: no run
         started = time.monotonic()
         print(f"Run {run_id} of pipeline '{resolved.pipeline_name}' on {resolved.data_root} "
               f"(Beam profile {resolved.profile})", flush=True)

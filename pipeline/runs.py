@@ -25,7 +25,9 @@ class RunRecord:
     run_id: str
     started: datetime.datetime
     seconds: float
-    status: str  # ok / running / failed / stopped by gate / abandoned (its process died mid-run)
+    # ok / running / failed / stopped by gate / abandoned (its process died mid-run) / refused (before
+    # it started: run_summary.INPUT_CHECK)
+    status: str
     spans: List[int]
     gate: str  # passed / FAILED / not run
     model_id: Optional[int]
@@ -112,18 +114,23 @@ def record(store: mlmd.MetadataStore, run_id: str, running_run_id: Optional[str]
     # two components (no execution left unfinished to show it).
     finished = any(state in ("executed", "cached") for state in summary.node_states.get("Pusher", []))
     result = evaluation.load(summary.evaluation_uri)
+    failed_node = run_summary.node_of(store, failed[-1].id) if failed else None
     status = ("running" if running else "abandoned" if abandoned else "stopped by gate"
-              if gate == "FAILED" else "failed" if failed else "ok" if finished else "abandoned")
+              if gate == "FAILED" else "refused" if failed_node == run_summary.INPUT_CHECK
+              else "failed" if failed else "ok" if finished else "abandoned")
+    spans = {a.custom_properties["span"].int_value for a in examples} or {
+        e.custom_properties[run_summary.REFUSED_SPAN].int_value for e in failed
+        if run_summary.REFUSED_SPAN in e.custom_properties}
     return RunRecord(
         run_id=run_id,
         started=datetime.datetime.fromtimestamp(started / 1000),
         seconds=(ended - started) / 1000,
         status=status,
-        spans=sorted({a.custom_properties["span"].int_value for a in examples}),
+        spans=sorted(spans),
         gate=gate,
         model_id=summary.model_id or next(
             (a.id for a in node_outputs(store, run_id, "Trainer").get("Model", [])), None),
-        failed_node=run_summary.node_of(store, failed[-1].id) if failed else None,
+        failed_node=failed_node,
         failure=failed[-1].custom_properties[run_summary.FAILURE_REASON].string_value
         if failed and run_summary.FAILURE_REASON in failed[-1].custom_properties else "",
         summary=summary,
@@ -210,7 +217,8 @@ def render_table(runs: List[RunRecord], task: Task) -> str:
     lines = [header, "-" * len(header)]
     for run, shown_spans, (main, skill) in zip(runs, spans, cells):
         blessed = "-" if run.blessed is None else "yes" if run.blessed else "NO"
-        outcome = run.pushed_version or (f"failed at {run.failed_node}" if run.failed_node else "-")
+        outcome = run.pushed_version or ("refused before it started" if run.status == "refused" else
+                                         f"failed at {run.failed_node}" if run.failed_node else "-")
         lines.append(
             f"{run.run_id:<28} {run.started:%Y-%m-%d %H:%M:%S} {run.seconds:>6.1f}  "
             f"{run.status.replace('stopped by gate', 'stopped'):<9} "

@@ -44,11 +44,16 @@ def test_bad_data_stops_the_run_before_transform(case, workspace, unreachable_th
     assert run.returncode == 1
     output = run.stdout + run.stderr
     assert case.feature in output and re.search(case.problem, output), output[-3000:]
-    # Data refused before the pipeline started makes no run: no run id printed, none in the history.
+    # Data refused before the pipeline started runs no component (no "Run ... of pipeline" line), and
+    # is recorded, as refused and why, where runs are looked at; the gate's refusals are stopped runs.
     started = "rejected before the pipeline started" not in run.stderr
     assert bool(re.search(r"^Run \S+ of pipeline", run.stdout, re.M)) == started, run.stdout
-    runs_after = run_summary.run_ids(metadata_store.open_store(workspace.metadata_path))
-    assert len(runs_after) == len(runs_before) + started
+    store = metadata_store.open_store(workspace.metadata_path)
+    runs_after = run_summary.run_ids(store)
+    assert runs_after[:-1] == runs_before
+    record = runs.record(store, runs_after[-1])
+    assert record.status == ("stopped by gate" if started else "refused") and case.feature in record.failure
+    assert started or f"Run {record.run_id} recorded as refused" in run.stderr
     told = re.findall(rf"^- {re.escape(case.feature)}: (.+?)\. \[", run.stderr, re.M)
     assert len(told) == len(set(told)), "a problem of the span is told once, not once per split"
     if case.name in ("string_in_numeric", "out_of_range"):  # the gate reads the span again for the lines

@@ -135,6 +135,8 @@ def test_a_span_that_passed_the_gate_with_wrong_labels_is_excluded_by_hand_and_p
         assert again.returncode == 1 and "span 2 of" in again.stderr + again.stdout, again.stderr[-2000:]
         assert "excluded by hand (tips shuffled by a broken join) and its files are unchanged" in again.stderr + again.stdout
         assert again.serving_snapshot == served_after_good
+        refused = runs.record(store(), run_summary.run_ids(store())[-1])  # listed as refused, with why
+        assert (refused.status, refused.spans) == ("refused", [2]) and "excluded by hand" in refused.failure
         assert tfxpipe("exclude-span", "1", "--reason", "a test feed", *where).returncode == 0
         try:  # no span left in use: calibrate (reading the same store) has nothing to measure
             calibrated = tfxpipe("calibrate", data, *where[:-2])
@@ -148,6 +150,9 @@ def test_a_span_that_passed_the_gate_with_wrong_labels_is_excluded_by_hand_and_p
     index = open(runs_index.path_for(os.path.join(workspace.work_dir, "reports", "taxi")), encoding="utf-8").read()
     assert "2*" not in index and "id='excluded'" not in index
     assert resolvers.accepted_spans(store(), data) == {1, 2}
+    nothing = workspace.run(["--data", data], command_name="resume")  # the latest run never started
+    assert nothing.returncode == 1, nothing.stdout
+    assert f"the latest run {refused.run_id} was refused before it started" in nothing.stderr, nothing.stderr
     unknown = tfxpipe("exclude-span", "7", "--reason", "x", *where)
     assert unknown.returncode == 1 and "no run read span 7" in unknown.stdout and "spans read: 1, 2" in unknown.stdout
     assert tfxpipe("exclude-span", "2", *where).returncode == 2  # no reason given

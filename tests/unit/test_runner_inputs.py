@@ -143,3 +143,50 @@ def test_a_run_that_pushed_nothing_says_whether_a_model_is_served_there(tmp_path
     expected = (f"the serving directory {model_base} is unchanged" if served
                 else f"no model is served from {model_base} yet")
     assert f"Nothing pushed; {expected}." in text, text
+
+
+def test_a_run_refused_before_it_started_is_recorded_where_runs_are_looked_at(tmp_path):
+    """A nightly run whose new span lost a column stops before any component: `runs`, `runs show`,
+    the run report and the runs index still list it, as refused, with why and the span it read;
+    `resume` then has nothing to resume."""
+    import csv  # pylint: disable=import-outside-toplevel
+    from pipeline import lineage, metadata_store, run_report, run_summary, runs, runs_index  # pylint: disable=import-outside-toplevel
+
+    data = tmp_path / "data"
+    for span in ("span-1", "span-2"):
+        (data / span).mkdir(parents=True)
+    with open(TAXI_CSV, encoding="utf-8", newline="") as f:
+        rows = list(csv.reader(f))
+    with open(data / "span-1" / "data.csv", "w", encoding="utf-8", newline="") as f:
+        csv.writer(f).writerows(rows)
+    dropped = rows[0].index("pickup_community_area")
+    with open(data / "span-2" / "data.csv", "w", encoding="utf-8", newline="") as f:
+        csv.writer(f).writerows(row[:dropped] + row[dropped + 1:] for row in rows)
+    config = PipelineConfig(data_root=str(data), work_dir=str(tmp_path / "work"),
+                            serving_dir=str(tmp_path / "serving")).resolved()
+
+    with pytest.raises(runner.PipelineFailed) as refused:
+        runner.run_and_describe(config)
+
+    store = metadata_store.open_store(config.metadata_uri)
+    [run_id] = run_summary.run_ids(store)
+    report_path = run_report.path_for(config.report_dir, run_id)
+    assert str(refused.value).startswith("the data was rejected before the pipeline started")
+    assert str(refused.value).endswith(f"Run {run_id} recorded as refused; run report: {report_path}")
+    record = runs.record(store, run_id)
+    assert (record.status, record.spans, record.failed_node, record.gate) == (
+        "refused", [2], run_summary.INPUT_CHECK, "not run")
+    assert "pickup_community_area: Column missing" in record.failure
+    assert f"InputCheck [FAILED]\n      in:  data {data / 'span-2'}\n" in lineage.text(store, run_id)
+    assert runs.render_table([record], config.dataset().task).splitlines()[2].endswith("refused before it started")
+    with open(report_path, encoding="utf-8") as f:
+        assert "Column missing" in f.read()
+    with open(runs_index.path_for(config.report_dir), encoding="utf-8") as f:
+        assert re.search(rf">{re.escape(run_id)}</a></td><td>[^<]+</td><td>refused</td><td>2</td>", f.read())
+
+    (data / "span-2" / "data.csv").unlink()
+    (data / "span-2").rmdir()
+    with pytest.raises(runner.PipelineFailed, match=rf"the latest run {re.escape(run_id)} was refused before it "
+                                                     r"started .*: nothing to resume"):
+        runner.run_and_describe(config, resume=True)
+    assert run_summary.run_ids(metadata_store.open_store(config.metadata_uri)) == [run_id]

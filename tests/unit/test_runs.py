@@ -90,3 +90,26 @@ def test_the_run_table_keeps_its_columns_aligned_whatever_the_width_of_a_metric(
     assert header.index("blessed") == wide_row.index(" yes ") + 1 == narrow_row.index(" yes ") + 1, \
         "\n".join(lines)
     assert len(wide_row.split()[8] + wide_row.split()[9]) > 17, wide_row  # wider than the old fixed column
+
+
+def test_a_refusal_is_recorded_under_the_contexts_tfx_registers_for_the_pipeline_and_its_runs(tmp_path):
+    """The first run of a pipeline may be refused before TFX ever wrote to the store: the contexts
+    recorded then are the ones TFX finds and reuses when the next run starts."""
+    from tfx.orchestration import metadata  # pylint: disable=import-outside-toplevel
+    from tfx.orchestration.portable.mlmd import context_lib  # pylint: disable=import-outside-toplevel
+
+    from pipeline import metadata_store  # pylint: disable=import-outside-toplevel
+
+    uri = metadata_store.sqlite_uri(str(tmp_path / "metadata.sqlite"))
+    store = metadata_store.open_store(uri, writable=True)
+    run_summary.record_refusal(store, "taxi", RUN_ID, "data /d does not exist", "/d")
+    run_summary.record_refusal(store, "taxi", "2026-12-03T00:00:00.000001", "again", "/d/span-4", 4)
+    with metadata.Metadata(metadata.sqlite_metadata_connection_config(str(tmp_path / "metadata.sqlite"))) as handle:
+        pipeline = context_lib.register_context_if_not_exists(handle, "pipeline", "taxi")
+        run = context_lib.register_context_if_not_exists(handle, "pipeline_run", RUN_ID)
+    assert pipeline.id == store.get_context_by_type_and_name("pipeline", "taxi").id
+    assert run.id == store.get_context_by_type_and_name("pipeline_run", RUN_ID).id
+    assert len(store.get_executions_by_context(pipeline.id)) == 2, "both refusals are the pipeline's"
+    first, second = (runs.record(store, run_id) for run_id in run_summary.run_ids(store))
+    assert (first.status, first.spans, first.failure) == ("refused", [], "data /d does not exist")
+    assert (second.status, second.spans, second.failure) == ("refused", [4], "again")
