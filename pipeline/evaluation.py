@@ -168,8 +168,8 @@ def few_rows_warning(result: Evaluation) -> Optional[str]:
 
 
 # Skill this close to 1 is rare in tabular data: most often a feature computed from the label. init
-# names single features that copy it (schema/label_copies.py); a sum or ratio of several goes unseen
-# there (a test score that is the mean of its reading and maths parts: skill 0.996).
+# names single features that copy it and a label that adds up from several (schema/label_copies.py: a
+# test score that is the mean of its reading and maths parts, skill 0.996); a ratio goes unseen there.
 NEAR_PERFECT = 0.99
 
 
@@ -178,8 +178,8 @@ def near_perfect_warning(result: Evaluation) -> Optional[str]:
     if skill is None or not skill >= NEAR_PERFECT:
         return None
     return (f"warning: {naive_skill.NAME} {skill:.3f}: the model is nearly perfect. Unless the label is that "
-            "easy to tell, a feature may be computed from it (init names single features that copy it; "
-            "a sum or ratio of several goes unseen): check what each feature means before trusting the "
+            "easy to tell, a feature may be computed from it (init names single features that copy it "
+            "and sums of several; a ratio goes unseen): check what each feature means before trusting the "
             "model, and move such columns to `excluded:` in dataset.yaml.")
 
 

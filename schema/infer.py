@@ -208,7 +208,8 @@ def infer(path: str, label: str, task: str = "auto", name: Optional[str] = None,
     except ds.DeclarationError as error:
         raise InitError(f"the drafted declaration does not parse: {error}") from None
     started = time.monotonic()
-    copies = label_copies.label_copies(path, label, task, features, missing_values, rows)
+    frame = label_copies.sample(path, [label, *features], missing_values, rows)
+    copies = label_copies.label_copies(path, label, task, features, missing_values, rows, frame)
     progress(_timed("features checked for label copies", started))
     exact = [c for c in copies if c.exact]
     exact = exact if len(exact) < len(features) else []  # never every feature: one copy is then named only
@@ -218,6 +219,8 @@ def infer(path: str, label: str, task: str = "auto", name: Optional[str] = None,
         decisions[:] = [f"{copy.column}: excluded, {excluded[copy.column]}" if line.startswith(f"{copy.column}: ")
                         else line for line in decisions]
     copies = [c for c in copies if c not in exact]
+    combined = None if classes else label_copies.linear_combination(
+        frame, label, [c for c, spec in features.items() if spec["kind"] in label_copies.NUMBER_KINDS])
     categories = [c for c, spec in features.items() if spec["kind"] in ("categorical_string", "categorical_int")]
     numbers = [c for c, spec in features.items() if spec["kind"] == "numeric"] + ([] if classes else [label])
     curated = schema_draft.curated_schema(
@@ -253,7 +256,9 @@ def infer(path: str, label: str, task: str = "auto", name: Optional[str] = None,
     coded = [sentinels.check_line(c, cells[c], columns[c].estimate(missing_values) is None, label=c == label)
              for c in numbers]
     return Draft(declaration, curated, decisions, schema_text.comment(measured),
-                 ([label_copies.check_line(copies)] if copies else []) + [line for line in coded if line])
+                 ([label_copies.check_line(copies)] if copies else [])
+                 + ([label_copies.combination_line(label, *combined)] if combined else [])
+                 + [line for line in coded if line])
 
 
 def default_name(path: str) -> str:

@@ -8,11 +8,13 @@ categorical columns only), so each drafted feature is scored alone with scikit-l
 rows: a shallow tree for numbers, the class or mean of each value for categories, both judged on rows
 they were not fitted on, with a missing value one more value for classes (a date of death is filled
 in for the dead only), and for a numeric label the rank correlation (a copy in another unit or on a
-log scale is monotone).
+log scale is monotone). A numeric label may also add up from several features (a total of its parts,
+total minus fare for the tip): least squares on their numbers, which scikit-learn's models would fit
+no better, names its fewest parts (`linear_combination`).
 """
 import dataclasses
 import os
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import pandas as pd
@@ -36,6 +38,9 @@ COPY_RANK_CORRELATION, COPY_R2 = 0.99, 0.98  # numeric label: a number's |Spearm
 # A number in the label's own order throughout (its logarithm, another unit) is the label: `init`
 # excludes it rather than ask, since no request can carry it that would not make the model needless
 EXACT_RANK_CORRELATION = 0.9995
+# A numeric label this close to a weighted sum of at most COMBINED numeric features (of those present
+# in PRESENT_SHARE of rows) is a total or a difference of them: no measurement is that exact.
+EXACT_R2, COMBINED, PRESENT_SHARE = 0.9999, 4, 0.95
 NUMBER_KINDS = ("numeric",)  # integer codes are categories: their order means nothing
 MISSING = "(missing)"
 
@@ -64,7 +69,41 @@ def check_line(copies: Sequence[Copy]) -> str:
             "evaluation and fail where it serves")
 
 
-def _sample(path: str, columns: Sequence[str], missing_values: Sequence[str], rows: int) -> pd.DataFrame:
+def combination_line(label: str, columns: Sequence[str], r2: float) -> str:
+    """What a person must check when the label is a sum or difference of `columns`: one line."""
+    return (f"'{label}' is a linear combination of {', '.join(map(repr, columns))} (R² {r2:.4f} on held-out "
+            "rows): a total that includes the label or a difference that leaves it (total minus fare for "
+            "the tip) is known only with the label. Unless requests carry all of them, move at least one "
+            f"from `features` to `excluded` in {ds.DECLARATION_FILE}")
+
+
+def linear_combination(frame: pd.DataFrame, label: str, numbers: Sequence[str]) -> Optional[Tuple[List[str], float]]:
+    """The fewest (up to COMBINED) of the `numbers` columns of `frame` whose weighted sum is the numeric
+    `label` (held-out R² of a least-squares fit at least EXACT_R2), and that R²; None when none is.
+    A column alone is a copy (`label_copies`); picked greedily, each step the column that leaves the
+    least residual, as a sum's parts can be written several ways (a total of its subtotals)."""
+    values = frame[[label, *numbers]].apply(pd.to_numeric, errors="coerce")
+    values = values.loc[:, values.notna().mean() >= PRESENT_SHARE].dropna()
+    candidates = [c for c in values.columns if c != label and values[c].nunique() > 1]
+    if label not in values or len(values) < MIN_ROWS or len(candidates) < 2:
+        return None
+    fit, test = model_selection.train_test_split(values, test_size=HELD_OUT, random_state=SEED)
+
+    def residual(columns: List[str], rows: pd.DataFrame, fitted: pd.DataFrame) -> np.ndarray:
+        weights = np.linalg.lstsq(np.c_[np.ones(len(fitted)), fitted[columns]], fitted[label], rcond=None)[0]
+        return rows[label].to_numpy() - np.c_[np.ones(len(rows)), rows[columns]] @ weights
+
+    chosen: List[str] = []
+    for _ in range(min(COMBINED, len(candidates))):
+        chosen.append(min((c for c in candidates if c not in chosen),
+                          key=lambda c: float(np.sum(residual([*chosen, c], fit, fit) ** 2))))
+        r2 = 1 - np.sum(residual(chosen, test, fit) ** 2) / np.sum((test[label] - test[label].mean()) ** 2)
+        if r2 >= EXACT_R2:  # one column alone: a copy in another unit, which `label_copies` names
+            return (chosen, float(r2)) if len(chosen) > 1 else None
+    return None
+
+
+def sample(path: str, columns: Sequence[str], missing_values: Sequence[str], rows: int) -> pd.DataFrame:
     """About SAMPLE_ROWS (fewer for many columns) of the `rows` rows of `columns` in the file or
     folder `path`, drawn at random, as text (NaN: missing)."""
     files = data_folder.data_files(path) if os.path.isdir(path) else [path]
@@ -127,10 +166,10 @@ def _copy_score(x: pd.Series, y: pd.Series, kind: str, classify: bool) -> Option
 
 
 def label_copies(path: str, label: str, task: str, features: Dict[str, dict],
-                 missing_values: Sequence[str], rows: int) -> List[Copy]:
+                 missing_values: Sequence[str], rows: int, frame: Optional[pd.DataFrame] = None) -> List[Copy]:
     """The drafted `features` (name -> spec) of the CSV file or folder `path` (`rows` rows) that
-    alone predict `label` nearly perfectly on a sample of its rows."""
-    frame = _sample(path, [label, *features], missing_values, rows)
+    alone predict `label` nearly perfectly on a sample of its rows (`frame`: that sample, if drawn)."""
+    frame = sample(path, [label, *features], missing_values, rows) if frame is None else frame
     classify = task != "regression"
     y = frame[label] if classify else pd.to_numeric(frame[label], errors="coerce")
     if y.nunique() < 2:  # nothing to tell apart: every feature would "predict" the one class

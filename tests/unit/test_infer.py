@@ -1017,7 +1017,7 @@ def test_a_file_sorted_by_its_label_is_sampled_over_all_its_rows(tmp_path, monke
     features = {c: {"kind": "numeric"} for c in frame.columns if c != "diagnosis"}
     monkeypatch.setattr(label_copies, "SAMPLE_ROWS", 150)
     by_label = _csv(tmp_path, frame, "sorted.csv")
-    drawn = label_copies._sample(by_label, ["diagnosis", "mean radius"], [""], len(frame))["diagnosis"]
+    drawn = label_copies.sample(by_label, ["diagnosis", "mean radius"], [""], len(frame))["diagnosis"]
     assert 100 < len(drawn) < 200 and 0.25 < (drawn == "malignant").mean() < 0.5
     assert label_copies.label_copies(by_label, "diagnosis", "binary", features, [""], len(frame)) == []
     one_class = _csv(tmp_path, frame[frame["diagnosis"] == "malignant"], "malignant.csv")
