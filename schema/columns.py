@@ -177,6 +177,34 @@ def time_unit(stat: Stats) -> Optional[str]:
                  and stat.num_stats.max <= EPOCH[1] * scale), None)
 
 
+def calendar_columns_hint(column: str, stat: Stats, cells: Counter) -> Optional[str]:
+    """For a column excluded as a date or a timestamp: the pandas line that adds the parts of it that
+    vary in the data (hour, weekday, month) as columns of their own, which `init` drafts as
+    categories: cycles a model can learn from, where the date itself is calendar time. Monthly data
+    (every date on the same day of the month) gets no weekday."""
+    values = pd.Series([v for v in cells if v])
+    unit = time_unit(stat)
+    if unit:
+        shown = {"seconds": "s", "milliseconds": "ms"}[unit]
+        parse, times = f", unit={shown!r}", pd.to_datetime(values.astype("int64"), unit=shown)
+    elif stat.type == STRING and _is_date(cells):
+        written = next((f for f in WRITTEN_DATES if pd.to_datetime(values, format=f, errors="coerce").notna().mean()
+                        >= DATE_SHARE), None)
+        parse = f", format={written!r}" if written else ""
+        times = pd.to_datetime(values, format=written, errors="coerce").dropna()
+    else:
+        return None
+    cycles = {"hour": "daily", "weekday": "weekly", "month": "yearly"}
+    parts = [p for p in cycles if getattr(times.dt, p).nunique() > 1 and (p != "weekday" or times.dt.day.nunique() > 1)]
+    if not parts:
+        return None
+    added = ", ".join(f"df[{f'{column}_{part}'!r}]" for part in parts)
+    return (f"{column}: its {', '.join(parts)} as columns of their own ({', '.join(cycles[p] for p in parts)} "
+            "cycles; requests then carry them too), then init again, e.g. with pandas: "
+            f"`t = pd.to_datetime(df[{column!r}]{parse}); {added} = {', '.join(f't.dt.{p}' for p in parts)}`"
+            + (" (hours in UTC)" if unit and "hour" in parts else ""))
+
+
 UNNAMED_REASON = ("unnamed: most often a row index (pandas' to_csv writes one by default), not a "
                   "property of the row; name the column in the header to use it")
 UNNAMED_EMPTY_REASON = "unnamed and empty: a comma at the end of every line"

@@ -892,6 +892,39 @@ def test_dates_written_with_dots_or_month_names_are_excluded_as_dates(tmp_path):
     assert draft.declaration["excluded"] == {column: columns.DATE_REASON for column in dates}
 
 
+def test_each_date_left_out_comes_with_a_pandas_line_that_adds_the_calendar_parts_that_vary(tmp_path):
+    """Egg dates (dots, month names: one day of the month), monthly stock prices, and vega_datasets'
+    hourly Seattle temperatures as written and as seconds since 1970: each hint's line, run on the
+    file as pandas reads it, adds exactly the hour (when there are times), weekday (not for monthly
+    data) and month of each date."""
+    import vega_datasets  # pylint: disable=import-outside-toplevel
+
+    path = str(tmp_path / "raw.csv")
+    public_datasets.PENGUINS_RAW.write_csv(path)
+    frame = pd.read_csv(path)
+    shipped = os.path.join(os.path.dirname(vega_datasets.__file__), "_data")
+    stocks = pd.read_csv(os.path.join(shipped, "stocks.csv"))["date"].head(len(frame))
+    hourly = pd.read_csv(os.path.join(shipped, "seattle-temps.csv"))["date"].iloc[::7].head(len(frame)).reset_index(drop=True)
+    laid = pd.to_datetime(frame["Date Egg"])
+    dates = {"laid": laid.dt.strftime("%d.%m.%Y"), "egg_month": laid.dt.strftime("%b %Y"), "priced": stocks,
+             "measured": hourly, "stamped": pd.to_datetime(hourly).astype("int64") // 10**9}
+    truth = {"laid": laid, "egg_month": laid.dt.to_period("M").dt.to_timestamp(), "priced": pd.to_datetime(stocks),
+             "measured": pd.to_datetime(hourly), "stamped": pd.to_datetime(hourly)}
+    data = _csv(tmp_path, frame[["Species", "Culmen Length (mm)"]].assign(**dates), "dated.csv")
+    decisions = infer.infer(data, "Species").decisions
+    expected = {"laid": ["weekday", "month"], "egg_month": ["month"], "priced": ["month"],
+                "measured": ["hour", "weekday", "month"], "stamped": ["hour", "weekday", "month"]}
+    for column, parts in expected.items():
+        [hint] = [d for d in decisions if d.startswith(f"{column}: its ")]
+        assert hint.startswith(f"{column}: its {', '.join(parts)} as columns of their own"), hint
+        df = pd.read_csv(data)
+        read = list(df.columns)
+        exec(hint.split("`")[1], {"pd": pd, "df": df})  # pylint: disable=exec-used  (the line a user runs)
+        assert list(df.columns[len(read):]) == [f"{column}_{p}" for p in parts]
+        for part in parts:
+            assert df[f"{column}_{part}"].tolist() == getattr(truth[column].dt, part).tolist(), (column, part)
+
+
 @pytest.mark.parametrize("written", [int, float], ids=["as-integers", "as-floats"])
 def test_distinct_integers_named_as_an_identifier_are_excluded_however_they_are_spread(tmp_path, written):
     """palmerpenguins' raw table numbers its samples per species (1..152): species and number make
@@ -1056,3 +1089,14 @@ def test_numbers_written_for_no_value_are_named_for_review_and_real_extremes_are
     again = infer.infer(path, "species", missing=["9999", "-999.0"])
     assert not any("no value" in line for line in again.checks), again.checks
     assert _feature(again, "body_mass_g").int_domain.max < _feature(coded, "body_mass_g").int_domain.max
+
+
+def test_a_date_and_the_label_alone_are_refused_with_the_columns_to_add(tmp_path):
+    """vega_datasets' hourly Seattle temperatures: the date is the only column besides the label."""
+    import vega_datasets  # pylint: disable=import-outside-toplevel
+
+    path = str(tmp_path / "seattle-temps.csv")
+    shutil.copy(os.path.join(os.path.dirname(vega_datasets.__file__), "_data", "seattle-temps.csv"), path)
+    with pytest.raises(columns.InitError, match=r"no usable feature columns, .*date: its hour, weekday, month as "
+                                                r"columns of their own .*`t = pd.to_datetime\(df\['date'\]\); "):
+        infer.infer(path, "temp")
