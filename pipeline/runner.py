@@ -108,15 +108,14 @@ def resume_options(config: PipelineConfig) -> tfx_pipeline.RunOptions:
     where = metadata_store.redacted(config.metadata_uri)
     store = (metadata_store.open_store(config.metadata_uri)
              if metadata_store.exists(config.metadata_uri) else None)
-    if store is None or not run_summary.run_ids(store):
-        raise PipelineFailed(f"no runs recorded in {where}: nothing to resume")
-    latest = runs.record(store, run_summary.run_ids(store)[-1])
+    # a run refused before it started ran nothing to resume from, and may be a refused resume
+    started = (record for record in (runs.record(store, run_id) for run_id in reversed(run_summary.run_ids(store)))
+               if record.status != "refused") if store is not None else iter(())
+    latest = next(started, None)
+    if latest is None:
+        raise PipelineFailed(f"no run that started is recorded in {where}: nothing to resume")
     if latest.failed_node is None:
-        raise PipelineFailed(f"the latest run {latest.run_id} did not fail: nothing to resume")
-    if latest.status == "refused":
-        raise PipelineFailed(f"the latest run {latest.run_id} was refused before it started (`tfxpipe runs show "
-                             f"{latest.run_id}` says why): nothing to resume; correct what it names, then "
-                             "`tfxpipe run` (unchanged components come from cache)")
+        raise PipelineFailed(f"the latest run that started, {latest.run_id}, did not fail: nothing to resume")
     if latest.failed_node == gate.DataGate.__name__:
         raise PipelineFailed("the latest run was stopped by the data gate, which reads the data again: "
                              "correct the data, or accept a real change in the schema (the run's report "
@@ -270,11 +269,11 @@ def _recorded_refusal(config: PipelineConfig, run_id: str, reason: str) -> str:
     report and the runs index; returns the line naming the report. Not recorded (a store that cannot
     be written): says so, as the refusal itself comes first. A schema file that does not parse
     (schema.SchemaFileError) is no refused run: `cli` names it in one line and nothing is written."""
-    folder = config.data_root
-    if os.path.isdir(folder):
-        folder, _ = data_folder.latest_and_previous(folder)
-    span = data_folder.SPAN_FOLDER.match(os.path.basename(os.path.normpath(folder)))
     try:
+        folder = config.data_root
+        if os.path.isdir(folder):
+            folder, _ = data_folder.latest_and_previous(folder)
+        span = data_folder.SPAN_FOLDER.match(os.path.basename(os.path.normpath(folder)))
         store = metadata_store.open_store(config.metadata_uri, writable=True)
         run_summary.record_refusal(store, config.pipeline_name, run_id, reason[:FAILURE_CHARS], folder,
                                    int(span.group(1)) if span else None)

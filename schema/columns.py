@@ -187,12 +187,22 @@ def calendar_columns_hint(column: str, stat: Stats, cells: Counter) -> Optional[
     if unit:
         shown = {"seconds": "s", "milliseconds": "ms"}[unit]
         parse, times = f", unit={shown!r}", pd.to_datetime(values.astype("int64"), unit=shown)
+        in_utc = True
     elif stat.type == STRING and _is_date(cells):
         written = next((f for f in WRITTEN_DATES if pd.to_datetime(values, format=f, errors="coerce").notna().mean()
                         >= DATE_SHARE), None)
-        parse = f", format={written!r}" if written else ""
-        times = pd.to_datetime(values, format=written, errors="coerce").dropna()
+        options = {"format": written} if written else {}
+        if not written and (values.str.extract(r"^(\d{1,2})/\d{1,2}/", expand=False).astype(float) > 12).any():
+            options["dayfirst"] = True  # 31/01/2021: pandas reads d/m/y as m/d/y (US order) unless told
+        if values.str.contains(r"(?:Z|[+-]\d{2}:?\d{2})$").any():  # offsets, which may change (summer time)
+            options["utc"] = True
+        options["errors"] = "coerce"  # a cell that is no date gives no parts, not an error
+        parse = "".join(f", {key}={value!r}" for key, value in options.items())
+        times = pd.to_datetime(values, **options).dropna()
+        in_utc = bool(options.get("utc"))
     else:
+        return None
+    if not pd.api.types.is_datetime64_any_dtype(times):
         return None
     cycles = {"hour": "daily", "weekday": "weekly", "month": "yearly"}
     parts = [p for p in cycles if getattr(times.dt, p).nunique() > 1 and (p != "weekday" or times.dt.day.nunique() > 1)]
@@ -202,7 +212,7 @@ def calendar_columns_hint(column: str, stat: Stats, cells: Counter) -> Optional[
     return (f"{column}: its {', '.join(parts)} as columns of their own ({', '.join(cycles[p] for p in parts)} "
             "cycles; requests then carry them too), then init again, e.g. with pandas: "
             f"`t = pd.to_datetime(df[{column!r}]{parse}); {added} = {', '.join(f't.dt.{p}' for p in parts)}`"
-            + (" (hours in UTC)" if unit and "hour" in parts else ""))
+            + (" (hours in UTC)" if in_utc and "hour" in parts else ""))
 
 
 UNNAMED_REASON = ("unnamed: most often a row index (pandas' to_csv writes one by default), not a "

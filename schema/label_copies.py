@@ -83,10 +83,16 @@ def linear_combination(frame: pd.DataFrame, label: str, numbers: Sequence[str]) 
     A column alone is a copy (`label_copies`); picked greedily, each step the column that leaves the
     least residual, as a sum's parts can be written several ways (a total of its subtotals)."""
     values = frame[[label, *numbers]].apply(pd.to_numeric, errors="coerce")
-    values = values.loc[:, values.notna().mean() >= PRESENT_SHARE].dropna()
-    candidates = [c for c in values.columns if c != label and values[c].nunique() > 1]
-    if label not in values or len(values) < MIN_ROWS or len(candidates) < 2:
+    values = values[np.isfinite(values[label])]
+    kept = [c for c in numbers if values[c].notna().mean() >= PRESENT_SHARE]
+    values = values[[label, *kept]].dropna()
+    values = values[np.isfinite(values).all(axis=1)]
+    spread = values.std()
+    candidates = [c for c in kept if spread[c] > 0]
+    if len(values) < MIN_ROWS or len(candidates) < 2 or not spread[label] > 0:
         return None
+    # standardized, so that sums of squares neither overflow nor vanish whatever the units
+    values = (values[[label, *candidates]] - values.mean()) / spread
     fit, test = model_selection.train_test_split(values, test_size=HELD_OUT, random_state=SEED)
 
     def residual(columns: List[str], rows: pd.DataFrame, fitted: pd.DataFrame) -> np.ndarray:
@@ -97,7 +103,8 @@ def linear_combination(frame: pd.DataFrame, label: str, numbers: Sequence[str]) 
     for _ in range(min(COMBINED, len(candidates))):
         chosen.append(min((c for c in candidates if c not in chosen),
                           key=lambda c: float(np.sum(residual([*chosen, c], fit, fit) ** 2))))
-        r2 = 1 - np.sum(residual(chosen, test, fit) ** 2) / np.sum((test[label] - test[label].mean()) ** 2)
+        spread_held_out = np.sum((test[label] - test[label].mean()) ** 2)
+        r2 = 1 - np.sum(residual(chosen, test, fit) ** 2) / spread_held_out if spread_held_out > 0 else 0.0
         if r2 >= EXACT_R2:  # one column alone: a copy in another unit, which `label_copies` names
             return (chosen, float(r2)) if len(chosen) > 1 else None
     return None

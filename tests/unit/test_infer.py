@@ -893,10 +893,11 @@ def test_dates_written_with_dots_or_month_names_are_excluded_as_dates(tmp_path):
 
 
 def test_each_date_left_out_comes_with_a_pandas_line_that_adds_the_calendar_parts_that_vary(tmp_path):
-    """Egg dates (dots, month names: one day of the month), monthly stock prices, and vega_datasets'
-    hourly Seattle temperatures as written and as seconds since 1970: each hint's line, run on the
-    file as pandas reads it, adds exactly the hour (when there are times), weekday (not for monthly
-    data) and month of each date."""
+    """Egg dates (dots, day-first slashes, month names: one day of the month), monthly stock prices,
+    and vega_datasets' hourly Seattle temperatures as written, as seconds since 1970 and with their
+    summer-time offsets: each hint's line, run on the file as pandas reads it, adds exactly the hour
+    (when there are times; in UTC where offsets are written), weekday (not for monthly data) and
+    month of each date."""
     import vega_datasets  # pylint: disable=import-outside-toplevel
 
     path = str(tmp_path / "raw.csv")
@@ -906,14 +907,19 @@ def test_each_date_left_out_comes_with_a_pandas_line_that_adds_the_calendar_part
     stocks = pd.read_csv(os.path.join(shipped, "stocks.csv"))["date"].head(len(frame))
     hourly = pd.read_csv(os.path.join(shipped, "seattle-temps.csv"))["date"].iloc[::7].head(len(frame)).reset_index(drop=True)
     laid = pd.to_datetime(frame["Date Egg"])
+    local = pd.to_datetime(hourly).dt.tz_localize("America/Los_Angeles", ambiguous=False, nonexistent="shift_forward")
     dates = {"laid": laid.dt.strftime("%d.%m.%Y"), "egg_month": laid.dt.strftime("%b %Y"), "priced": stocks,
-             "measured": hourly, "stamped": pd.to_datetime(hourly).astype("int64") // 10**9}
+             "measured": hourly, "stamped": pd.to_datetime(hourly).astype("int64") // 10**9,
+             "laid_slashed": laid.dt.strftime("%d/%m/%Y"),  # day first, as pandas does not read it unless told
+             "observed": local.map(lambda t: t.isoformat())}  # offsets -08:00 and -07:00 (summer time)
     truth = {"laid": laid, "egg_month": laid.dt.to_period("M").dt.to_timestamp(), "priced": pd.to_datetime(stocks),
-             "measured": pd.to_datetime(hourly), "stamped": pd.to_datetime(hourly)}
+             "measured": pd.to_datetime(hourly), "stamped": pd.to_datetime(hourly), "laid_slashed": laid,
+             "observed": local.dt.tz_convert("UTC")}
     data = _csv(tmp_path, frame[["Species", "Culmen Length (mm)"]].assign(**dates), "dated.csv")
     decisions = infer.infer(data, "Species").decisions
     expected = {"laid": ["weekday", "month"], "egg_month": ["month"], "priced": ["month"],
-                "measured": ["hour", "weekday", "month"], "stamped": ["hour", "weekday", "month"]}
+                "measured": ["hour", "weekday", "month"], "stamped": ["hour", "weekday", "month"],
+                "laid_slashed": ["weekday", "month"], "observed": ["hour", "weekday", "month"]}
     for column, parts in expected.items():
         [hint] = [d for d in decisions if d.startswith(f"{column}: its ")]
         assert hint.startswith(f"{column}: its {', '.join(parts)} as columns of their own"), hint
@@ -1098,5 +1104,5 @@ def test_a_date_and_the_label_alone_are_refused_with_the_columns_to_add(tmp_path
     path = str(tmp_path / "seattle-temps.csv")
     shutil.copy(os.path.join(os.path.dirname(vega_datasets.__file__), "_data", "seattle-temps.csv"), path)
     with pytest.raises(columns.InitError, match=r"no usable feature columns, .*date: its hour, weekday, month as "
-                                                r"columns of their own .*`t = pd.to_datetime\(df\['date'\]\); "):
+                                                r"columns of their own .*`t = pd.to_datetime\(df\['date'\], errors='coerce'\); "):
         infer.infer(path, "temp")

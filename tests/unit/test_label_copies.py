@@ -68,3 +68,19 @@ def test_init_names_the_columns_a_label_adds_up_to(tmp_path):
     checks = infer.infer(path, "nonfarm").checks
     assert any(check.startswith("'nonfarm' is a linear combination of 'private', 'government' (R² 1.0000")
                for check in checks), checks
+
+
+def test_a_label_missing_in_some_rows_is_checked_on_the_rows_that_have_it():
+    """A tenth of the months without their total: the rows that have it still add up."""
+    frame = _us_employment()
+    frame.loc[frame.index % 10 == 3, "nonfarm"] = None
+    found = label_copies.linear_combination(frame, "nonfarm", _numbers(frame, "nonfarm"))
+    assert found is not None and found[0] == ["private", "government"]
+
+
+def test_counts_in_any_unit_add_up_alike():
+    """Jobs counted one by one in hundreds of trillions (1e3 x 1e14): sums of squares stay finite."""
+    frame = _us_employment()
+    columns = ["nonfarm", "private", "government", "construction", "information"]
+    huge = frame[columns].astype(float) * 1e17
+    assert label_copies.linear_combination(huge, "nonfarm", columns[1:])[0] == ["private", "government"]
