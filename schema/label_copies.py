@@ -99,11 +99,11 @@ def linear_combination(frame: pd.DataFrame, label: str, numbers: Sequence[str]) 
         weights = np.linalg.lstsq(np.c_[np.ones(len(fitted)), fitted[columns]], fitted[label], rcond=None)[0]
         return rows[label].to_numpy() - np.c_[np.ones(len(rows)), rows[columns]] @ weights
 
+    spread_held_out = np.sum((test[label] - test[label].mean()) ** 2)
     chosen: List[str] = []
     for _ in range(min(COMBINED, len(candidates))):
         chosen.append(min((c for c in candidates if c not in chosen),
                           key=lambda c: float(np.sum(residual([*chosen, c], fit, fit) ** 2))))
-        spread_held_out = np.sum((test[label] - test[label].mean()) ** 2)
         r2 = 1 - np.sum(residual(chosen, test, fit) ** 2) / spread_held_out if spread_held_out > 0 else 0.0
         if r2 >= EXACT_R2:  # one column alone: a copy in another unit, which `label_copies` names
             return (chosen, float(r2)) if len(chosen) > 1 else None
