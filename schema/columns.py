@@ -177,11 +177,17 @@ def time_unit(stat: Stats) -> Optional[str]:
                  and stat.num_stats.max <= EPOCH[1] * scale), None)
 
 
-def calendar_columns_hint(column: str, stat: Stats, cells: Counter) -> Optional[str]:
+# Words of other columns' names that say the data has a calendar part already (taxi's trip_start_day)
+PART_WORDS = {"hour": frozenset({"hour", "hr"}), "weekday": frozenset({"weekday", "wday", "dow", "dayofweek", "day"}),
+              "month": frozenset({"month", "mnth", "mon"})}
+
+
+def calendar_columns_hint(column: str, stat: Stats, cells: Counter, others: Sequence[str] = ()) -> Optional[str]:
     """For a column excluded as a date or a timestamp: the pandas line that adds the parts of it that
     vary in the data (hour, weekday, month) as columns of their own, which `init` drafts as
     categories: cycles a model can learn from, where the date itself is calendar time. Monthly data
-    (every date on the same day of the month) gets no weekday."""
+    (every date on the same day of the month) gets no weekday; a part that one of the `others`
+    columns is named after is there already."""
     values = pd.Series([v for v in cells if v])
     unit = time_unit(stat)
     if unit:
@@ -205,7 +211,8 @@ def calendar_columns_hint(column: str, stat: Stats, cells: Counter) -> Optional[
     if not pd.api.types.is_datetime64_any_dtype(times):
         return None
     cycles = {"hour": "daily", "weekday": "weekly", "month": "yearly"}
-    parts = [p for p in cycles if getattr(times.dt, p).nunique() > 1 and (p != "weekday" or times.dt.day.nunique() > 1)]
+    parts = [p for p in cycles if getattr(times.dt, p).nunique() > 1 and (p != "weekday" or times.dt.day.nunique() > 1)
+             and not any(has_name_word(other, PART_WORDS[p]) for other in others)]
     if not parts:
         return None
     added = ", ".join(f"df[{f'{column}_{part}'!r}]" for part in parts)

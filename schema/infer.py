@@ -188,7 +188,7 @@ def infer(path: str, label: str, task: str = "auto", name: Optional[str] = None,
         if spec is None:
             excluded[column] = text
             decisions.append(f"{column or '(unnamed column)'}: excluded, {text}")
-            hint = calendar_columns_hint(column, by_name[column], cells[column]) \
+            hint = calendar_columns_hint(column, by_name[column], cells[column], [c for c in header if c != column]) \
                 if CALENDAR in text and column in by_name else None
             decisions += [hint] if hint else []
             continue

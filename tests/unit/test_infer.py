@@ -908,16 +908,16 @@ def test_each_date_left_out_comes_with_a_pandas_line_that_adds_the_calendar_part
     hourly = pd.read_csv(os.path.join(shipped, "seattle-temps.csv"))["date"].iloc[::7].head(len(frame)).reset_index(drop=True)
     laid = pd.to_datetime(frame["Date Egg"])
     local = pd.to_datetime(hourly).dt.tz_localize("America/Los_Angeles", ambiguous=False, nonexistent="shift_forward")
-    dates = {"laid": laid.dt.strftime("%d.%m.%Y"), "egg_month": laid.dt.strftime("%b %Y"), "priced": stocks,
+    dates = {"laid": laid.dt.strftime("%d.%m.%Y"), "egg_period": laid.dt.strftime("%b %Y"), "priced": stocks,
              "measured": hourly, "stamped": pd.to_datetime(hourly).astype("int64") // 10**9,
              "laid_slashed": laid.dt.strftime("%d/%m/%Y"),  # day first, as pandas does not read it unless told
              "observed": local.map(lambda t: t.isoformat())}  # offsets -08:00 and -07:00 (summer time)
-    truth = {"laid": laid, "egg_month": laid.dt.to_period("M").dt.to_timestamp(), "priced": pd.to_datetime(stocks),
+    truth = {"laid": laid, "egg_period": laid.dt.to_period("M").dt.to_timestamp(), "priced": pd.to_datetime(stocks),
              "measured": pd.to_datetime(hourly), "stamped": pd.to_datetime(hourly), "laid_slashed": laid,
              "observed": local.dt.tz_convert("UTC")}
     data = _csv(tmp_path, frame[["Species", "Culmen Length (mm)"]].assign(**dates), "dated.csv")
     decisions = infer.infer(data, "Species").decisions
-    expected = {"laid": ["weekday", "month"], "egg_month": ["month"], "priced": ["month"],
+    expected = {"laid": ["weekday", "month"], "egg_period": ["month"], "priced": ["month"],
                 "measured": ["hour", "weekday", "month"], "stamped": ["hour", "weekday", "month"],
                 "laid_slashed": ["weekday", "month"], "observed": ["hour", "weekday", "month"]}
     for column, parts in expected.items():
@@ -1106,3 +1106,19 @@ def test_a_date_and_the_label_alone_are_refused_with_the_columns_to_add(tmp_path
     with pytest.raises(columns.InitError, match=r"no usable feature columns, .*date: its hour, weekday, month as "
                                                 r"columns of their own .*`t = pd.to_datetime\(df\['date'\], errors='coerce'\); "):
         infer.infer(path, "temp")
+
+
+def test_a_timestamp_whose_calendar_parts_the_data_has_already_gets_no_hint():
+    """The taxi trips carry trip_start_hour, _day (of the week) and _month beside the timestamp."""
+    from tensorflow_metadata.proto.v0 import statistics_pb2  # pylint: disable=import-outside-toplevel
+
+    frame = pd.read_csv(TAXI_CSV, dtype=str)
+    stamps = frame["trip_start_timestamp"]
+    stat = statistics_pb2.FeatureNameStatistics(type=statistics_pb2.FeatureNameStatistics.INT)
+    stat.num_stats.min, stat.num_stats.max = stamps.astype(int).min(), stamps.astype(int).max()
+    cells = collections.Counter(stamps)
+    others = [c for c in frame.columns if c != "trip_start_timestamp"]
+    assert columns.calendar_columns_hint("trip_start_timestamp", stat, cells, others) is None
+    without_hours = [c for c in others if c != "trip_start_hour"]
+    assert columns.calendar_columns_hint("trip_start_timestamp", stat, cells, without_hours).startswith(
+        "trip_start_timestamp: its hour as columns of their own (daily cycles;")
