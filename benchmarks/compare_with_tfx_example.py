@@ -3,7 +3,8 @@
     .venv/bin/python -m benchmarks.compare_with_tfx_example [--update-docs]
 
 Both run at TFX's example settings (1000 train / 150 eval steps) on the same 15,002-row sample, each
-cold (empty pipeline root) and then fully cached, as separate processes. Then this project's
+cold (empty pipeline root; the fastest of COLD_RUNS, alternating) and then fully cached, as separate
+processes. Then this project's
 pipeline runs cold on synthetic taxi-shaped data of each `--sizes` (benchmarks/scale.py). TFX's example runs unmodified
 apart from its paths (it puts everything under $HOME, so HOME points at a scratch folder) and with
 TF_USE_LEGACY_KERAS=1, without which it fails at Trainer under Keras 3. Ratios are taken within this
@@ -35,14 +36,22 @@ MARKERS = ("<!-- benchmark:start -->", "<!-- benchmark:end -->")
 TFX_EXAMPLE = "tfx.examples.chicago_taxi_pipeline.taxi_pipeline_native_keras"
 
 
-def measure_project(scratch: str) -> List[Measurement]:
-    work = os.path.join(scratch, "project")
+# Each cold run is taken this many times (alternating with the other pipeline's, each in a fresh
+# folder) and its fastest kept: one sample of a 35 s run moved the ratio by 0.02x between two runs of
+# the benchmark, as much as the cold target's margin; the fastest of several is the least disturbed.
+COLD_RUNS = 2
+
+
+def measure_project(scratch: str, attempt: int = 1) -> List[Measurement]:
+    """Cold, then (first attempt only) cached re-run."""
+    work = os.path.join(scratch, f"project-{attempt}")
     command = [sys.executable, "-m", "cli", "run", "--dataset", TAXI_DATASET, "--work-dir", work,
                "--serving-dir", os.path.join(work, "serving"), "--train-steps", "1000",
                "--eval-steps", "150"]
     metadata = PipelineConfig(work_dir=work, pipeline_name=TAXI_NAME).metadata_path
-    return [run_measured(f"this project, {kind}", command, log_path=os.path.join(scratch, f"project-{kind}.log"),
-                         metadata_path=metadata) for kind in ("cold", "cached re-run")]
+    return [run_measured(f"this project, {kind}", command, metadata_path=metadata,
+                         log_path=os.path.join(scratch, f"project-{kind}-{attempt}.log"))
+            for kind in ("cold", "cached re-run")[:2 if attempt == 1 else 1]]
 
 
 def measure_validate(scratch: str) -> Measurement:
@@ -52,8 +61,9 @@ def measure_validate(scratch: str) -> Measurement:
     return run_measured("validate command", command, log_path=os.path.join(scratch, "validate.log"))
 
 
-def measure_tfx_example(scratch: str) -> List[Measurement]:
-    home = os.path.join(scratch, "home")
+def measure_tfx_example(scratch: str, attempt: int = 1) -> List[Measurement]:
+    """Cold, then (first attempt only) cached re-run."""
+    home = os.path.join(scratch, f"home-{attempt}")
     taxi_root = os.path.join(home, "taxi")
     shutil.copytree(TAXI_DATA, os.path.join(taxi_root, "data", "simple"))
     example_dir = os.path.join(os.path.dirname(tfx.__file__), "examples", "chicago_taxi_pipeline")
@@ -61,8 +71,16 @@ def measure_tfx_example(scratch: str) -> List[Measurement]:
     env = {**os.environ, "HOME": home, "TF_USE_LEGACY_KERAS": "1"}
     metadata = os.path.join(home, "tfx", "metadata", "chicago_taxi_native_keras", "metadata.db")
     return [run_measured(f"TFX taxi example, {kind}", [sys.executable, "-m", TFX_EXAMPLE], env=env,
-                         log_path=os.path.join(scratch, f"tfx-{kind}.log"), metadata_path=metadata)
-            for kind in ("cold", "cached re-run")]
+                         log_path=os.path.join(scratch, f"tfx-{kind}-{attempt}.log"), metadata_path=metadata)
+            for kind in ("cold", "cached re-run")[:2 if attempt == 1 else 1]]
+
+
+def fastest_cold_runs(measurements: List[Measurement], repeats: List[Measurement]) -> List[Measurement]:
+    """`measurements` with each cold run replaced by the fastest of it and its `repeats`."""
+    def fastest(m: Measurement) -> Measurement:
+        same = [r for r in repeats if r.label == m.label and r.returncode == 0]
+        return min([m, *same], key=lambda r: r.seconds) if m.returncode == 0 else m
+    return [fastest(m) for m in measurements]
 
 
 def machine() -> Dict[str, str]:
@@ -81,7 +99,8 @@ def markdown(measurements: List[Measurement], info: Dict[str, str]) -> str:
         "validate command": "this project, cold",
     }
     lines = [f"Machine: {info['cores']} cores, {info['memory_gib']} GiB; Python {info['python']}, "
-             f"TFX {info['tfx']}; {info['date']}. 1000 train / 150 eval steps.", "",
+             f"TFX {info['tfx']}; {info['date']}. 1000 train / 150 eval steps; each cold run the "
+             f"fastest of {COLD_RUNS}.", "",
              "| run | wall time (s) | ratio | ratio against | peak RSS (MiB) | exit |",
              "|---|---:|---:|---|---:|---:|"]
     for m in measurements:
@@ -177,6 +196,9 @@ def main() -> int:
     scratch = tempfile.mkdtemp(prefix="tfx-bench-")
     measurements = (measure_project(scratch) + [measure_validate(scratch)]
                     + measure_tfx_example(scratch))
+    repeats = [m for attempt in range(2, COLD_RUNS + 1)
+               for m in measure_project(scratch, attempt) + measure_tfx_example(scratch, attempt)]
+    measurements = fastest_cold_runs(measurements, repeats)
     scaled = scale.measure([int(s) for s in args.sizes.split(",") if s], scratch)
     info = machine()
     table = (markdown(measurements, info) + scale_table(scaled.runs)
