@@ -198,6 +198,7 @@ def main() -> int:
                     + measure_tfx_example(scratch))
     repeats = [m for attempt in range(2, COLD_RUNS + 1)
                for m in measure_project(scratch, attempt) + measure_tfx_example(scratch, attempt)]
+    cold_samples = [m.summary() for m in measurements + repeats if m.label.endswith(", cold")]
     measurements = fastest_cold_runs(measurements, repeats)
     scaled = scale.measure([int(s) for s in args.sizes.split(",") if s], scratch)
     info = machine()
@@ -212,7 +213,7 @@ def main() -> int:
     with open(os.path.join(RESULTS, "compare_with_tfx_example.md"), "w", encoding="utf-8") as f:
         f.write(table)
     with open(os.path.join(RESULTS, "compare_with_tfx_example.json"), "w", encoding="utf-8") as f:
-        json.dump({"machine": info, "runs": [m.summary() for m in measurements],
+        json.dump({"machine": info, "runs": [m.summary() for m in measurements], "cold_samples": cold_samples,
                    "scale": [m.summary() for m in scaled.runs],
                    "scoring": [m.summary() for m in scaled.scoring],
                    "validation": [m.summary() for m in scaled.validation]}, f, indent=2)
