@@ -87,11 +87,12 @@ def linear_combination(frame: pd.DataFrame, label: str, numbers: Sequence[str]) 
     kept = [c for c in numbers if values[c].notna().mean() >= PRESENT_SHARE]
     values = values[[label, *kept]].dropna()
     values = values[np.isfinite(values).all(axis=1)]
+    values = values / values.abs().max().replace(0, 1)  # within ±1 first: std() squares the values
     spread = values.std()
     candidates = [c for c in kept if spread[c] > 0]
     if len(values) < MIN_ROWS or len(candidates) < 2 or not spread[label] > 0:
         return None
-    # standardized, so that sums of squares neither overflow nor vanish whatever the units
+    # standardized, so that sums of squares neither overflow nor vanish, whatever the units
     values = (values[[label, *candidates]] - values.mean()) / spread
     fit, test = model_selection.train_test_split(values, test_size=HELD_OUT, random_state=SEED)
 

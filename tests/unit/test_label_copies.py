@@ -78,9 +78,10 @@ def test_a_label_missing_in_some_rows_is_checked_on_the_rows_that_have_it():
     assert found is not None and found[0] == ["private", "government"]
 
 
-def test_counts_in_any_unit_add_up_alike():
-    """Jobs counted one by one in hundreds of trillions (1e3 x 1e14): sums of squares stay finite."""
+@pytest.mark.parametrize("unit", [1e-200, 1e200, 1e300])
+def test_counts_in_any_unit_add_up_alike(unit):
+    """The job counts in units so small or so large that their squares underflow or overflow a float."""
     frame = _us_employment()
     columns = ["nonfarm", "private", "government", "construction", "information"]
-    huge = frame[columns].astype(float) * 1e17
-    assert label_copies.linear_combination(huge, "nonfarm", columns[1:])[0] == ["private", "government"]
+    scaled = frame[columns].astype(float) * unit
+    assert label_copies.linear_combination(scaled, "nonfarm", columns[1:])[0] == ["private", "government"]
