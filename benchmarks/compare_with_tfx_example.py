@@ -18,7 +18,7 @@ import platform
 import shutil
 import sys
 import tempfile
-from typing import Dict, List
+from typing import Dict, List, Tuple
 
 import tfx
 
@@ -42,8 +42,12 @@ TFX_EXAMPLE = "tfx.examples.chicago_taxi_pipeline.taxi_pipeline_native_keras"
 COLD_RUNS = 2
 
 
+def _kinds(attempt: int) -> Tuple[str, ...]:
+    """The runs of an attempt: cold, then (first attempt only) fully cached."""
+    return ("cold", "cached re-run") if attempt == 1 else ("cold",)
+
+
 def measure_project(scratch: str, attempt: int = 1) -> List[Measurement]:
-    """Cold, then (first attempt only) cached re-run."""
     work = os.path.join(scratch, f"project-{attempt}")
     command = [sys.executable, "-m", "cli", "run", "--dataset", TAXI_DATASET, "--work-dir", work,
                "--serving-dir", os.path.join(work, "serving"), "--train-steps", "1000",
@@ -51,7 +55,7 @@ def measure_project(scratch: str, attempt: int = 1) -> List[Measurement]:
     metadata = PipelineConfig(work_dir=work, pipeline_name=TAXI_NAME).metadata_path
     return [run_measured(f"this project, {kind}", command, metadata_path=metadata,
                          log_path=os.path.join(scratch, f"project-{kind}-{attempt}.log"))
-            for kind in ("cold", "cached re-run")[:2 if attempt == 1 else 1]]
+            for kind in _kinds(attempt)]
 
 
 def measure_validate(scratch: str) -> Measurement:
@@ -62,7 +66,6 @@ def measure_validate(scratch: str) -> Measurement:
 
 
 def measure_tfx_example(scratch: str, attempt: int = 1) -> List[Measurement]:
-    """Cold, then (first attempt only) cached re-run."""
     home = os.path.join(scratch, f"home-{attempt}")
     taxi_root = os.path.join(home, "taxi")
     shutil.copytree(TAXI_DATA, os.path.join(taxi_root, "data", "simple"))
@@ -72,7 +75,7 @@ def measure_tfx_example(scratch: str, attempt: int = 1) -> List[Measurement]:
     metadata = os.path.join(home, "tfx", "metadata", "chicago_taxi_native_keras", "metadata.db")
     return [run_measured(f"TFX taxi example, {kind}", [sys.executable, "-m", TFX_EXAMPLE], env=env,
                          log_path=os.path.join(scratch, f"tfx-{kind}-{attempt}.log"), metadata_path=metadata)
-            for kind in ("cold", "cached re-run")[:2 if attempt == 1 else 1]]
+            for kind in _kinds(attempt)]
 
 
 def fastest_cold_runs(measurements: List[Measurement], repeats: List[Measurement]) -> List[Measurement]:

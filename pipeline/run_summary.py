@@ -57,6 +57,12 @@ RESOLVER_TYPE = "tfx.dsl.components.common.resolver.Resolver"
 NOT_VALIDATED = "not validated: "  # how an InfraBlessing's failure reason starts when no candidate was blessed
 
 
+def _storable(text: str) -> str:
+    """`text` as MLMD 1.16 on PostgreSQL can store it: no backslash (see pipeline/evaluator.py); a
+    message quoting data may hold one, shown as the look-alike U+29F5."""
+    return text.replace("\\", "\u29f5")
+
+
 def record_failure(store: mlmd.MetadataStore, run_id: str, node_id: str, reason: str) -> None:
     """Stores why the node failed in run `run_id` on its execution, where lineage tools look.
 
@@ -67,9 +73,7 @@ def record_failure(store: mlmd.MetadataStore, run_id: str, node_id: str, reason:
               if e.last_known_state == metadata_store_pb2.Execution.FAILED]
     if failed:
         latest = max(failed, key=lambda e: e.id)
-        # MLMD 1.16 on PostgreSQL cannot store a backslash (see pipeline/evaluator.py); a message
-        # quoting data may hold one, shown as the look-alike U+29F5.
-        latest.custom_properties[FAILURE_REASON].string_value = reason.replace("\\", "\u29f5")
+        latest.custom_properties[FAILURE_REASON].string_value = _storable(reason)
         store.put_executions([latest])
 
 
@@ -98,8 +102,8 @@ def record_refusal(store: mlmd.MetadataStore, pipeline_name: str, run_id: str, r
     execution = metadata_store_pb2.Execution(
         type_id=store.put_execution_type(metadata_store_pb2.ExecutionType(name=f"tfxpipe.{INPUT_CHECK}")),
         last_known_state=metadata_store_pb2.Execution.FAILED)
-    execution.custom_properties[FAILURE_REASON].string_value = reason.replace("\\", "\u29f5")  # see record_failure
-    execution.custom_properties[REFUSED_DATA].string_value = data.replace("\\", "\u29f5")
+    execution.custom_properties[FAILURE_REASON].string_value = _storable(reason)
+    execution.custom_properties[REFUSED_DATA].string_value = _storable(data)
     if span is not None:
         execution.custom_properties[REFUSED_SPAN].int_value = span
     store.put_execution(execution, [], contexts)

@@ -270,13 +270,10 @@ def _recorded_refusal(config: PipelineConfig, run_id: str, reason: str) -> str:
     be written): says so, as the refusal itself comes first. A schema file that does not parse
     (schema.SchemaFileError) is no refused run: `cli` names it in one line and nothing is written."""
     try:
-        folder = config.data_root
-        if os.path.isdir(folder):
-            folder, _ = data_folder.latest_and_previous(folder)
-        span = data_folder.SPAN_FOLDER.match(os.path.basename(os.path.normpath(folder)))
+        found = data_folder.spans(config.data_root) if os.path.isdir(config.data_root) else []
+        span, folder = found[-1] if found else (None, config.data_root)  # what check_inputs read
         store = metadata_store.open_store(config.metadata_uri, writable=True)
-        run_summary.record_refusal(store, config.pipeline_name, run_id, reason[:FAILURE_CHARS], folder,
-                                   int(span.group(1)) if span else None)
+        run_summary.record_refusal(store, config.pipeline_name, run_id, reason[:FAILURE_CHARS], folder, span)
         return f"\nRun {run_id} recorded as refused; run report: {write_run_report(config, run_id)}"
     except Exception as unrecorded:  # pylint: disable=broad-except  (the refusal is what the user needs)
         return f"\n(the refusal could not be recorded in ML Metadata: {type(unrecorded).__name__}: {unrecorded})"

@@ -183,7 +183,7 @@ PART_WORDS = {"hour": frozenset({"hour", "hr"}), "weekday": frozenset({"weekday"
 
 
 def calendar_columns_hint(column: str, stat: Stats, cells: Counter, others: Sequence[str] = ()) -> Optional[str]:
-    """For a column excluded as a date or a timestamp: the pandas line that adds the parts of it that
+    """For a column `feature_decision` excluded as a date or a timestamp: the pandas line that adds the parts of it that
     vary in the data (hour, weekday, month) as columns of their own, which `init` drafts as
     categories: cycles a model can learn from, where the date itself is calendar time. Monthly data
     (every date on the same day of the month) gets no weekday; a part that one of the `others`
@@ -194,7 +194,7 @@ def calendar_columns_hint(column: str, stat: Stats, cells: Counter, others: Sequ
         shown = {"seconds": "s", "milliseconds": "ms"}[unit]
         parse, times = f", unit={shown!r}", pd.to_datetime(values.astype("int64"), unit=shown)
         in_utc = True
-    elif stat.type == STRING and _is_date(cells):
+    elif stat.type == STRING:  # `feature_decision` told it a date (`_is_date`)
         written = next((f for f in WRITTEN_DATES if pd.to_datetime(values, format=f, errors="coerce").notna().mean()
                         >= DATE_SHARE), None)
         options = {"format": written} if written else {}
