@@ -177,51 +177,6 @@ def time_unit(stat: Stats) -> Optional[str]:
                  and stat.num_stats.max <= EPOCH[1] * scale), None)
 
 
-# Words of other columns' names that say the data has a calendar part already (taxi's trip_start_day)
-PART_WORDS = {"hour": frozenset({"hour", "hr"}), "weekday": frozenset({"weekday", "wday", "dow", "dayofweek", "day"}),
-              "month": frozenset({"month", "mnth", "mon"})}
-
-
-def calendar_columns_hint(column: str, stat: Stats, cells: Counter, others: Sequence[str] = ()) -> Optional[str]:
-    """For a column `feature_decision` excluded as a date or a timestamp: the pandas line that adds the parts of it that
-    vary in the data (hour, weekday, month) as columns of their own, which `init` drafts as
-    categories: cycles a model can learn from, where the date itself is calendar time. Monthly data
-    (every date on the same day of the month) gets no weekday; a part that one of the `others`
-    columns is named after is there already."""
-    values = pd.Series([v for v in cells if v])
-    unit = time_unit(stat)
-    if unit:
-        shown = {"seconds": "s", "milliseconds": "ms"}[unit]
-        parse, times = f", unit={shown!r}", pd.to_datetime(values.astype("int64"), unit=shown)
-        in_utc = True
-    elif stat.type == STRING:  # `feature_decision` told it a date (`_is_date`)
-        written = next((f for f in WRITTEN_DATES if pd.to_datetime(values, format=f, errors="coerce").notna().mean()
-                        >= DATE_SHARE), None)
-        options = {"format": written} if written else {}
-        if not written and (values.str.extract(r"^(\d{1,2})/\d{1,2}/", expand=False).astype(float) > 12).any():
-            options["dayfirst"] = True  # 31/01/2021: pandas reads d/m/y as m/d/y (US order) unless told
-        if values.str.contains(r"(?:Z|[+-]\d{2}:?\d{2})$").any():  # offsets, which may change (summer time)
-            options["utc"] = True
-        options["errors"] = "coerce"  # a cell that is no date gives no parts, not an error
-        parse = "".join(f", {key}={value!r}" for key, value in options.items())
-        times = pd.to_datetime(values, **options).dropna()
-        in_utc = bool(options.get("utc"))
-    else:
-        return None
-    if not pd.api.types.is_datetime64_any_dtype(times):
-        return None
-    cycles = {"hour": "daily", "weekday": "weekly", "month": "yearly"}
-    parts = [p for p in cycles if getattr(times.dt, p).nunique() > 1 and (p != "weekday" or times.dt.day.nunique() > 1)
-             and not any(has_name_word(other, PART_WORDS[p]) for other in others)]
-    if not parts:
-        return None
-    added = ", ".join(f"df[{f'{column}_{part}'!r}]" for part in parts)
-    return (f"{column}: its {', '.join(parts)} as columns of their own ({', '.join(cycles[p] for p in parts)} "
-            "cycles; requests then carry them too), then init again, e.g. with pandas: "
-            f"`t = pd.to_datetime(df[{column!r}]{parse}); {added} = {', '.join(f't.dt.{p}' for p in parts)}`"
-            + (" (hours in UTC)" if in_utc and "hour" in parts else ""))
-
-
 UNNAMED_REASON = ("unnamed: most often a row index (pandas' to_csv writes one by default), not a "
                   "property of the row; name the column in the header to use it")
 UNNAMED_EMPTY_REASON = "unnamed and empty: a comma at the end of every line"
@@ -269,6 +224,11 @@ def feature_decision(column: str, stat: Optional[Stats], cells: Counter, rows: i
                        for v in (stat.num_stats.min, stat.num_stats.max))
         return (None, f"timestamp in {unit} since 1970 ({first} to {last}): {CALENDAR}; the gate "
                       "keeps its values in 2000-2100", distinct)
+    if kind in (INT, FLOAT) and is_year(column, stat):  # one row a year too (a yearly series): no identifier
+        first, last = schema_package.CALENDAR_YEARS
+        return ({"kind": "numeric"},
+                f"numeric (years {stat.num_stats.min:g} to {stat.num_stats.max:g}{gaps}; kept in {first}..{last}, "
+                "no drift or skew check: a new span may bring later years)", distinct)
     # whole numbers written as floats (233.0: pandas writes an integer column with gaps so) number rows too
     many = present > ID_MIN_ROWS and distinct >= ID_SHARE * present
     if many and (kind in (INT, STRING) or (kind == FLOAT and all(float(c).is_integer() for c in cells))):
@@ -281,11 +241,6 @@ def feature_decision(column: str, stat: Optional[Stats], cells: Counter, rows: i
         if is_identifier_name(column):
             return None, (f"ID-like ({distinct} distinct values in {present} rows, {low}..{high}, "
                           "named as an identifier)"), distinct
-    if kind in (INT, FLOAT) and is_year(column, stat):
-        first, last = schema_package.CALENDAR_YEARS
-        return ({"kind": "numeric"},
-                f"numeric (years {stat.num_stats.min:g} to {stat.num_stats.max:g}{gaps}; kept in {first}..{last}, "
-                "no drift or skew check: a new span may bring later years)", distinct)
     if kind == FLOAT:
         low, high = stat.num_stats.min, stat.num_stats.max
         return {"kind": "numeric"}, f"numeric (float values from {low:g} to {high:g}{gaps})", distinct

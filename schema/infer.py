@@ -22,9 +22,10 @@ from tensorflow_metadata.proto.v0 import schema_pb2
 from models import dataset as ds
 from schema import calibration, cell_counts, cell_lines, csv_files, csv_statistics, data_folder, label_copies, ranges, \
     schema_draft, schema_text, sentinels, written_numbers
+from schema.calendar_hint import calendar_columns_hint
 from schema.cell_counts import ColumnCells, ColumnType
-from schema.columns import CALENDAR, HASH_SHARE, MISSING_TOKENS, InitError, calendar_columns_hint, \
-    compared_by_shares, feature_decision, is_few, may_be_numbers, missing_tokens, present_count, tokens_read_as_values
+from schema.columns import CALENDAR, HASH_SHARE, MISSING_TOKENS, InitError, compared_by_shares, feature_decision, \
+    is_few, may_be_numbers, missing_tokens, present_count, tokens_read_as_values
 from schema.label_column import label_decision
 
 TASKS = ("auto",) + tuple(t.value for t in ds.Task)
@@ -188,7 +189,8 @@ def infer(path: str, label: str, task: str = "auto", name: Optional[str] = None,
         if spec is None:
             excluded[column] = text
             decisions.append(f"{column or '(unnamed column)'}: excluded, {text}")
-            hint = calendar_columns_hint(column, by_name[column], cells[column], [c for c in header if c != column]) \
+            others = {c: cells[c] for c in header if c != column}
+            hint = calendar_columns_hint(column, by_name[column], cells[column], others) \
                 if CALENDAR in text and column in by_name else None
             decisions += [hint] if hint else []
             continue

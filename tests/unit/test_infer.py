@@ -260,6 +260,18 @@ def test_calendar_years_have_no_drift_check_and_keep_to_calendar_years(tmp_path)
     assert not year.HasField("drift_comparator") and "year" not in "".join(floats.calibration)
 
 
+def test_years_one_row_each_are_years_not_an_identifier(tmp_path):
+    """vega_datasets' driving (miles and gas price per year, 1956..2010): each year once, numbered
+    as row IDs are, but named a year and in calendar years: a feature, kept as years."""
+    import vega_datasets  # pylint: disable=import-outside-toplevel
+
+    frame = pd.read_json(os.path.join(os.path.dirname(vega_datasets.__file__), "_data", "driving.json"))
+    assert frame["year"].is_unique
+    draft = infer.infer(_csv(tmp_path, frame, "driving.csv"), "gas")
+    assert _decision(draft, "year").startswith("year: numeric (years 1956 to 2010; kept in 1900..2100")
+    assert draft.declaration["features"]["year"] == {"kind": "numeric"}
+
+
 def test_decimal_years_named_as_a_date_are_years_and_a_later_span_is_no_drift(tmp_path):
     """palmerpenguins' raw table's egg dates as R writes a date as a number (`time()` of a series,
     plotnine's txhousing `date`): 2007.86 for 11 November 2007. Each span brings later dates, so
@@ -892,45 +904,6 @@ def test_dates_written_with_dots_or_month_names_are_excluded_as_dates(tmp_path):
     assert draft.declaration["excluded"] == {column: columns.DATE_REASON for column in dates}
 
 
-def test_each_date_left_out_comes_with_a_pandas_line_that_adds_the_calendar_parts_that_vary(tmp_path):
-    """Egg dates (dots, day-first slashes, month names: one day of the month), monthly stock prices,
-    and vega_datasets' hourly Seattle temperatures as written, as seconds since 1970 and with their
-    summer-time offsets: each hint's line, run on the file as pandas reads it, adds exactly the hour
-    (when there are times; in UTC where offsets are written), weekday (not for monthly data) and
-    month of each date."""
-    import vega_datasets  # pylint: disable=import-outside-toplevel
-
-    path = str(tmp_path / "raw.csv")
-    public_datasets.PENGUINS_RAW.write_csv(path)
-    frame = pd.read_csv(path)
-    shipped = os.path.join(os.path.dirname(vega_datasets.__file__), "_data")
-    stocks = pd.read_csv(os.path.join(shipped, "stocks.csv"))["date"].head(len(frame))
-    hourly = pd.read_csv(os.path.join(shipped, "seattle-temps.csv"))["date"].iloc[::7].head(len(frame)).reset_index(drop=True)
-    laid = pd.to_datetime(frame["Date Egg"])
-    local = pd.to_datetime(hourly).dt.tz_localize("America/Los_Angeles", ambiguous=False, nonexistent="shift_forward")
-    dates = {"laid": laid.dt.strftime("%d.%m.%Y"), "egg_period": laid.dt.strftime("%b %Y"), "priced": stocks,
-             "measured": hourly, "stamped": pd.to_datetime(hourly).astype("int64") // 10**9,
-             "laid_slashed": laid.dt.strftime("%d/%m/%Y"),  # day first, as pandas does not read it unless told
-             "observed": local.map(lambda t: t.isoformat())}  # offsets -08:00 and -07:00 (summer time)
-    truth = {"laid": laid, "egg_period": laid.dt.to_period("M").dt.to_timestamp(), "priced": pd.to_datetime(stocks),
-             "measured": pd.to_datetime(hourly), "stamped": pd.to_datetime(hourly), "laid_slashed": laid,
-             "observed": local.dt.tz_convert("UTC")}
-    data = _csv(tmp_path, frame[["Species", "Culmen Length (mm)"]].assign(**dates), "dated.csv")
-    decisions = infer.infer(data, "Species").decisions
-    expected = {"laid": ["weekday", "month"], "egg_period": ["month"], "priced": ["month"],
-                "measured": ["hour", "weekday", "month"], "stamped": ["hour", "weekday", "month"],
-                "laid_slashed": ["weekday", "month"], "observed": ["hour", "weekday", "month"]}
-    for column, parts in expected.items():
-        [hint] = [d for d in decisions if d.startswith(f"{column}: its ")]
-        assert hint.startswith(f"{column}: its {', '.join(parts)} as columns of their own"), hint
-        df = pd.read_csv(data)
-        read = list(df.columns)
-        exec(hint.split("`")[1], {"pd": pd, "df": df})  # pylint: disable=exec-used  (the line a user runs)
-        assert list(df.columns[len(read):]) == [f"{column}_{p}" for p in parts]
-        for part in parts:
-            assert df[f"{column}_{part}"].tolist() == getattr(truth[column].dt, part).tolist(), (column, part)
-
-
 @pytest.mark.parametrize("written", [int, float], ids=["as-integers", "as-floats"])
 def test_distinct_integers_named_as_an_identifier_are_excluded_however_they_are_spread(tmp_path, written):
     """palmerpenguins' raw table numbers its samples per species (1..152): species and number make
@@ -1106,19 +1079,3 @@ def test_a_date_and_the_label_alone_are_refused_with_the_columns_to_add(tmp_path
     with pytest.raises(columns.InitError, match=r"no usable feature columns, .*date: its hour, weekday, month as "
                                                 r"columns of their own .*`t = pd.to_datetime\(df\['date'\], errors='coerce'\); "):
         infer.infer(path, "temp")
-
-
-def test_a_timestamp_whose_calendar_parts_the_data_has_already_gets_no_hint():
-    """The taxi trips carry trip_start_hour, _day (of the week) and _month beside the timestamp."""
-    from tensorflow_metadata.proto.v0 import statistics_pb2  # pylint: disable=import-outside-toplevel
-
-    frame = pd.read_csv(TAXI_CSV, dtype=str)
-    stamps = frame["trip_start_timestamp"]
-    stat = statistics_pb2.FeatureNameStatistics(type=statistics_pb2.FeatureNameStatistics.INT)
-    stat.num_stats.min, stat.num_stats.max = stamps.astype(int).min(), stamps.astype(int).max()
-    cells = collections.Counter(stamps)
-    others = [c for c in frame.columns if c != "trip_start_timestamp"]
-    assert columns.calendar_columns_hint("trip_start_timestamp", stat, cells, others) is None
-    without_hours = [c for c in others if c != "trip_start_hour"]
-    assert columns.calendar_columns_hint("trip_start_timestamp", stat, cells, without_hours).startswith(
-        "trip_start_timestamp: its hour as columns of their own (daily cycles;")

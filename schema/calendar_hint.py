@@ -1,0 +1,76 @@
+"""What `tfxpipe init` says about a date or a timestamp it leaves out (schema/columns.py: the model
+would learn calendar time): the pandas line that adds what of it a model can learn from as columns
+of their own, which `init` then drafts. pandas reads the dates; which parts of them vary, and which
+the data has already, is this project's question, so it is written here."""
+from typing import Counter, Mapping, Optional, Tuple
+
+import pandas as pd
+
+from schema.columns import DATE_SHARE, STRING, WRITTEN_DATES, YEAR_WORDS, Stats, has_name_word, time_unit
+
+CYCLES = {"hour": "daily", "weekday": "weekly", "month": "yearly"}
+# Another column is a part already when a word of its name says so (taxi's trip_start_day) and it
+# holds no more values than the part has: a `day` of 1..31 is the day of the month, an `hr` of
+# 40..180 a heart rate; neither is the weekday or the hour.
+PART_WORDS = {"hour": frozenset({"hour", "hr"}), "weekday": frozenset({"weekday", "wday", "dow", "dayofweek", "day"}),
+              "month": frozenset({"month", "mnth", "mon"})}
+PART_VALUES = {"hour": 24, "weekday": 7, "month": 12}
+
+
+def _parsed(stat: Stats, cells: Counter) -> Optional[Tuple[str, pd.Series, bool]]:
+    """(pd.to_datetime's arguments besides the column, as written in the hint; the times; whether
+    they are in UTC) of the counted cells, or None when they are no dates."""
+    values = pd.Series([v for v in cells if v])
+    unit = time_unit(stat)
+    if unit:
+        shown = {"seconds": "s", "milliseconds": "ms"}[unit]
+        return f", unit={shown!r}", pd.to_datetime(values.astype("int64"), unit=shown), True
+    if stat.type != STRING:
+        return None
+    written = next((f for f in WRITTEN_DATES if pd.to_datetime(values, format=f, errors="coerce").notna().mean()
+                    >= DATE_SHARE), None)
+    options = {"format": written} if written else {}
+    if not written and (values.str.extract(r"^(\d{1,2})/\d{1,2}/", expand=False).astype(float) > 12).any():
+        options["dayfirst"] = True  # 31/01/2021: pandas reads d/m/y as m/d/y (US order) unless told
+    if values.str.contains(r"(?:Z|[+-]\d{2}:?\d{2})$").any():  # offsets, which may change (summer time)
+        options["utc"] = True
+    options["errors"] = "coerce"  # a cell that is no date gives no parts, not an error
+    times = pd.to_datetime(values, **options).dropna()
+    if not pd.api.types.is_datetime64_any_dtype(times):
+        return None
+    return "".join(f", {key}={value!r}" for key, value in options.items()), times, bool(options.get("utc"))
+
+
+def _is_there(part: str, others: Mapping[str, Counter]) -> bool:
+    """Whether one of the other columns (name -> counted cells) is that calendar part already."""
+    return any(has_name_word(name, PART_WORDS[part]) and sum(1 for v in cells if v) <= PART_VALUES[part]
+               for name, cells in others.items())
+
+
+def calendar_columns_hint(column: str, stat: Stats, cells: Counter, others: Mapping[str, Counter]) -> Optional[str]:
+    """For a column `feature_decision` excluded as a date or a timestamp (`cells` its counted
+    values, `others` the other columns'): the pandas line that adds the parts of it that vary (hour,
+    weekday, month), cycles a model can learn from where the date itself is calendar time; monthly
+    data (every date on the same day of the month) gets no weekday. Dates of which only the year
+    varies (a car's model year written 1970-01-01) get the line that writes their year, which `init`
+    keeps as years. None when nothing varies or the data has the parts already."""
+    parsed = _parsed(stat, cells)
+    if parsed is None:
+        return None
+    parse, times, in_utc = parsed
+    varying = [p for p in CYCLES if getattr(times.dt, p).nunique() > 1 and (p != "weekday" or times.dt.day.nunique() > 1)]
+    parts = [p for p in varying if not _is_there(p, others)]
+    if parts:
+        added = ", ".join(f"df[{f'{column}_{part}'!r}]" for part in parts)
+        return (f"{column}: its {', '.join(parts)} as columns of their own ({', '.join(CYCLES[p] for p in parts)} "
+                "cycles; requests then carry them too), then init again, e.g. with pandas: "
+                f"`t = pd.to_datetime(df[{column!r}]{parse}); {added} = {', '.join(f't.dt.{p}' for p in parts)}`"
+                + (" (hours in UTC)" if in_utc and "hour" in parts else ""))
+    years = times.dt.year
+    if varying or years.nunique() < 2 or any(has_name_word(name, YEAR_WORDS) for name in others):
+        return None
+    target = column if has_name_word(column, YEAR_WORDS) else f"{column}_year"
+    return (f"{column}: only its year varies ({years.min()} to {years.max()}); if the year describes the row (a "
+            "model year, the year built) rather than when it was recorded, write it as a number, which init "
+            f"keeps as years, then init again, e.g. with pandas: `df[{target!r}] = pd.to_datetime(df[{column!r}]"
+            f"{parse}).dt.year`")
