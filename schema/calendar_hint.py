@@ -59,7 +59,8 @@ def calendar_columns_hint(column: str, stat: Stats, cells: Counter, others: Mapp
         return None
     parse, times, in_utc = parsed
     varying = [p for p in CYCLES if getattr(times.dt, p).nunique() > 1 and (p != "weekday" or times.dt.day.nunique() > 1)]
-    parts = [p for p in varying if not _is_there(p, others)]
+    # a column by the name the line would give a part is that part, or the line would overwrite it
+    parts = [p for p in varying if not _is_there(p, others) and f"{column}_{p}" not in others]
     if parts:
         added = ", ".join(f"df[{f'{column}_{part}'!r}]" for part in parts)
         return (f"{column}: its {', '.join(parts)} as columns of their own ({', '.join(CYCLES[p] for p in parts)} "

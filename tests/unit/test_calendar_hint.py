@@ -84,15 +84,19 @@ def test_a_timestamp_whose_calendar_parts_the_data_has_already_gets_no_hint():
 def test_a_column_named_day_or_hr_is_the_weekday_or_hour_only_when_it_holds_as_few_values(tmp_path):
     """vega_datasets' hourly Seattle temperatures with a `day` column: the day of the month (1..31)
     leaves the weekday to add, the weekday itself does not; an `hr` of other values (the temperature
-    shifted, as a heart rate would be) leaves the hour to add."""
+    shifted, as a heart rate would be) leaves the hour to add; a column by the name the line would
+    give the hour is not overwritten."""
     frame = pd.read_csv(os.path.join(SHIPPED, "seattle-temps.csv")).iloc[::7]
     times = pd.to_datetime(frame["date"])
     expected = {"of-month": (frame.assign(day=times.dt.day), ["hour", "weekday", "month"]),
                 "of-week": (frame.assign(day=times.dt.weekday), ["hour", "month"]),
-                "heart-rate": (frame.assign(hr=(frame["temp"] + 40).round()), ["hour", "weekday", "month"])}
+                "heart-rate": (frame.assign(hr=(frame["temp"] + 40).round()), ["hour", "weekday", "month"]),
+                "name-taken": (frame.assign(date_hour=(frame["temp"] + 40).round()), ["weekday", "month"])}
     for case, (data, parts) in expected.items():
-        decisions = infer.infer(_csv(tmp_path, data, f"{case}.csv"), "temp").decisions
-        assert _hint(decisions, "date").startswith(f"date: its {', '.join(parts)} as columns"), case
+        path = _csv(tmp_path, data, f"{case}.csv")
+        hint = _hint(infer.infer(path, "temp").decisions, "date")
+        assert hint.startswith(f"date: its {', '.join(parts)} as columns"), case
+        assert _after_line(hint, path)[data.columns].equals(pd.read_csv(path)), case  # no column overwritten
 
 
 def test_dates_of_which_only_the_year_varies_get_the_line_that_writes_the_year_init_keeps(tmp_path):
