@@ -41,9 +41,12 @@ def _parsed(stat: Stats, cells: Counter) -> Optional[Tuple[str, pd.Series, bool]
     return "".join(f", {key}={value!r}" for key, value in options.items()), times, bool(options.get("utc"))
 
 
-def _is_there(part: str, others: Mapping[str, Counter]) -> bool:
-    """Whether one of the other columns (name -> counted cells) is that calendar part already."""
-    return any(has_name_word(name, PART_WORDS[part]) and sum(1 for v in cells if v) <= PART_VALUES[part]
+def _is_there(part: str, times: pd.Series, others: Mapping[str, Counter]) -> bool:
+    """Whether one of the other columns (name -> counted cells) is that calendar part of `times`
+    already: named after it, and holding as many values as the part does in `times` and no more
+    than the part can (a 0/1 `mon` is a Monday flag, not the month)."""
+    least = getattr(times.dt, part).nunique()
+    return any(has_name_word(name, PART_WORDS[part]) and least <= sum(1 for v in cells if v) <= PART_VALUES[part]
                for name, cells in others.items())
 
 
@@ -53,14 +56,15 @@ def calendar_columns_hint(column: str, stat: Stats, cells: Counter, others: Mapp
     weekday, month), cycles a model can learn from where the date itself is calendar time; monthly
     data (every date on the same day of the month) gets no weekday. Dates of which only the year
     varies (a car's model year written 1970-01-01) get the line that writes their year, which `init`
-    keeps as years. None when nothing varies or the data has the parts already."""
+    keeps as years, like any column of years. None when nothing varies or the data has the parts
+    already."""
     parsed = _parsed(stat, cells)
     if parsed is None:
         return None
     parse, times, in_utc = parsed
     varying = [p for p in CYCLES if getattr(times.dt, p).nunique() > 1 and (p != "weekday" or times.dt.day.nunique() > 1)]
     # a column by the name the line would give a part is that part, or the line would overwrite it
-    parts = [p for p in varying if not _is_there(p, others) and f"{column}_{p}" not in others]
+    parts = [p for p in varying if not _is_there(p, times, others) and f"{column}_{p}" not in others]
     if parts:
         added = ", ".join(f"df[{f'{column}_{part}'!r}]" for part in parts)
         return (f"{column}: its {', '.join(parts)} as columns of their own ({', '.join(CYCLES[p] for p in parts)} "
@@ -68,10 +72,11 @@ def calendar_columns_hint(column: str, stat: Stats, cells: Counter, others: Mapp
                 f"`t = pd.to_datetime(df[{column!r}]{parse}); {added} = {', '.join(f't.dt.{p}' for p in parts)}`"
                 + (" (hours in UTC)" if in_utc and "hour" in parts else ""))
     years = times.dt.year
-    if varying or years.nunique() < 2 or any(has_name_word(name, YEAR_WORDS) for name in others):
+    # written offsets are read in UTC, where a year's first hours may fall in the year before
+    if varying or times.dt.day.nunique() > 1 or years.nunique() < 2 or "utc=" in parse \
+            or any(has_name_word(name, YEAR_WORDS) for name in others):
         return None
     target = column if has_name_word(column, YEAR_WORDS) else f"{column}_year"
-    return (f"{column}: only its year varies ({years.min()} to {years.max()}); if the year describes the row (a "
-            "model year, the year built) rather than when it was recorded, write it as a number, which init "
-            f"keeps as years, then init again, e.g. with pandas: `df[{target!r}] = pd.to_datetime(df[{column!r}]"
-            f"{parse}).dt.year`")
+    return (f"{column}: only its year varies ({years.min()} to {years.max()}): as a number, which init keeps as "
+            "years (a model year, the year built, a yearly figure's year), then init again, e.g. with pandas: "
+            f"`df[{target!r}] = pd.to_datetime(df[{column!r}]{parse}).dt.year`")

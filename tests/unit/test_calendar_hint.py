@@ -84,14 +84,15 @@ def test_a_timestamp_whose_calendar_parts_the_data_has_already_gets_no_hint():
 def test_a_column_named_day_or_hr_is_the_weekday_or_hour_only_when_it_holds_as_few_values(tmp_path):
     """vega_datasets' hourly Seattle temperatures with a `day` column: the day of the month (1..31)
     leaves the weekday to add, the weekday itself does not; an `hr` of other values (the temperature
-    shifted, as a heart rate would be) leaves the hour to add; a column by the name the line would
-    give the hour is not overwritten."""
+    shifted, as a heart rate would be) leaves the hour to add, a 0/1 `mon` (a Monday flag) the
+    month; a column by the name the line would give the hour is not overwritten."""
     frame = pd.read_csv(os.path.join(SHIPPED, "seattle-temps.csv")).iloc[::7]
     times = pd.to_datetime(frame["date"])
     expected = {"of-month": (frame.assign(day=times.dt.day), ["hour", "weekday", "month"]),
                 "of-week": (frame.assign(day=times.dt.weekday), ["hour", "month"]),
                 "heart-rate": (frame.assign(hr=(frame["temp"] + 40).round()), ["hour", "weekday", "month"]),
-                "name-taken": (frame.assign(date_hour=(frame["temp"] + 40).round()), ["weekday", "month"])}
+                "name-taken": (frame.assign(date_hour=(frame["temp"] + 40).round()), ["weekday", "month"]),
+                "monday-flag": (frame.assign(mon=(times.dt.weekday == 0).astype(int)), ["hour", "weekday", "month"])}
     for case, (data, parts) in expected.items():
         path = _csv(tmp_path, data, f"{case}.csv")
         hint = _hint(infer.infer(path, "temp").decisions, "date")
@@ -102,15 +103,25 @@ def test_a_column_named_day_or_hr_is_the_weekday_or_hour_only_when_it_holds_as_f
 def test_dates_of_which_only_the_year_varies_get_the_line_that_writes_the_year_init_keeps(tmp_path):
     """vega_datasets' cars (model years written 1970-01-01) and Iowa's electricity by source and
     year (2001-01-01): the line writes each year in place of the date, and init drafts the column
-    as years (monthly dates get their month instead: the test above)."""
+    as years (monthly dates get their month instead: the test above). Not said of the cars' years
+    written at local midnight with an offset (read in UTC, 1970-01-01T00:00+01:00 is in 1969), nor
+    of dates on other days of the month from year to year (a Thursday late in November each year:
+    more than the year varies)."""
     frames = {"cars": pd.read_json(os.path.join(SHIPPED, "cars.json"))}
     frames["iowa"] = pd.read_csv(os.path.join(SHIPPED, "iowa-electricity.csv"))
     for name, label, column, years in (("cars", "Origin", "Year", (1970, 1982)),
                                        ("iowa", "net_generation", "year", (2001, 2017))):
         path = _csv(tmp_path, frames[name], f"{name}.csv")
         hint = _hint(infer.infer(path, label).decisions, column)
-        assert hint.startswith(f"{column}: only its year varies ({years[0]} to {years[1]}); "), hint
+        assert hint.startswith(f"{column}: only its year varies ({years[0]} to {years[1]}): "), hint
         written = _after_line(hint, path)
         assert written[column].tolist() == pd.to_datetime(frames[name][column]).dt.year.tolist()
         again = infer.infer(_csv(tmp_path, written, f"{name}-years.csv"), label)
         assert f"{column}: numeric (years {years[0]} to {years[1]}; kept in 1900..2100" in "\n".join(again.decisions)
+    model_years = pd.to_datetime(frames["cars"]["Year"])
+    thanksgiving = model_years + pd.offsets.DateOffset(months=10) + pd.offsets.Week(4, weekday=3)
+    for case, dates in (("offset", model_years.dt.tz_localize("Europe/Berlin").map(lambda t: t.isoformat())),
+                        ("thanksgiving", thanksgiving.dt.strftime("%Y-%m-%d"))):
+        assert dates.nunique() == model_years.nunique() > 1 and not pd.to_datetime(dates, utc=True).dt.month.nunique() > 1, case
+        decisions = infer.infer(_csv(tmp_path, frames["cars"].assign(Year=dates), f"{case}.csv"), "Origin").decisions
+        assert not any(d.startswith("Year: only its year varies") for d in decisions), (case, decisions)
