@@ -5,8 +5,7 @@ training and tuning cost (component times read from MLMD).
     python -m benchmarks.model_families [--dataset datasets/taxi] [--trials 10] [--update-docs]
 
 Two runs in one work dir: `--models linear,dnn,wide_deep`, then the same with `--tune`. Verdict: a
-tuned family is never worse than its defaults on the main metric (the search's first trial is the
-defaults, and the Trainer retrains the winner with the same seed).
+tuned family is not worse than its defaults on the main metric beyond chance (`allowed_drop`).
 """
 import argparse
 import os
@@ -17,15 +16,23 @@ from typing import Dict, List
 from benchmarks import measure
 from models import dataset as dataset_module
 from pipeline import evaluation, metadata_store, metrics, progress, run_summary
+from pipeline.evaluation import CLOSE_CALL_ROWS
 from pipeline.configs import PipelineConfig
 
 FAMILIES = ("linear", "dnn", "wide_deep")
 DOC = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "docs", "benchmarks.md")
 MARKERS = ("<!-- families:start -->", "<!-- families:end -->")
-# The search ranks trials by Keras' metric during training (AUC over 200 thresholds on the eval
-# batches); the table shows TFMA's on the whole eval split, which may rank two close models the other
-# way round by less than this.
+# The search's first trial is the defaults, so the tuned model is never worse on the Tuner's
+# objective: a metric on the train split's held-out part (models/model.py). On the eval split, where
+# the table measures, two close models differ by chance by a few rows either way: a tuned model may
+# fall behind by CLOSE_CALL_ROWS eval rows' worth of AUC or accuracy (one row is 1/rows of it, as the
+# blessing's close-call warning counts) or, for other metrics, by TOLERANCE.
 TOLERANCE = 0.001
+
+
+def allowed_drop(main_metric: str, eval_rows: float) -> float:
+    """How far behind its defaults a tuned model may fall on the eval split's `main_metric`."""
+    return CLOSE_CALL_ROWS / eval_rows if main_metric in ("auc", "accuracy") and eval_rows else TOLERANCE
 
 
 def _results(metadata_path: str, main_metric: str) -> Dict[str, Dict]:
@@ -35,6 +42,7 @@ def _results(metadata_path: str, main_metric: str) -> Dict[str, Dict]:
     for candidate in summary.candidates:
         result = evaluation.load(candidate.evaluation_uri)
         found[candidate.name] = {"metric": result.overall.get(main_metric) if result else None,
+                                 "rows": result.overall.get("example_count", 0) if result else 0,
                                  "blessed": candidate.blessed, "chosen": candidate.chosen}
     return found
 
@@ -75,13 +83,14 @@ def main() -> int:
         default, default_times = results["defaults"][0][family], results["defaults"][1]
         tuned, tuned_times = results["tuned"][0][family], results["tuned"][1]
         gain = (tuned["metric"] - default["metric"]) * (-1 if lower_is_better else 1)
-        ok = gain >= -TOLERANCE
+        allowed = allowed_drop(main_metric, tuned["rows"])
+        ok = gain >= -allowed
         verdicts.append(ok)
         lines.append(
             f"| {family} | {default['metric']:.4f} | {tuned['metric']:.4f} | "
             f"{default_times.get(f'Trainer_{family}', 0):.1f} | {tuned_times.get(f'Tuner_{family}', 0):.1f} | "
             f"{'yes' if tuned['chosen'] else ''} | "
-            f"{'met' if ok else 'MISSED'}: tuned {'+' if gain >= 0 else ''}{gain:.4f} |")
+            f"{'met' if ok else 'MISSED'}: tuned {gain:+.4f} (at most {allowed:.4f} behind) |")
     lines += ["", f"Whole runs: defaults {measurements[0].seconds:.0f} s (peak {measurements[0].peak_rss_mib:.0f} MiB), "
               f"tuned {measurements[1].seconds:.0f} s (peak {measurements[1].peak_rss_mib:.0f} MiB)."]
     table = "\n".join(lines)
