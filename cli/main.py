@@ -76,7 +76,8 @@ def _pipeline_parsers(subparsers) -> None:
     _run_options(resume)
     resume.set_defaults(handler=_resume)
     history = subparsers.add_parser("runs", help="pipeline runs from ML Metadata, newest first; "
-                                                 "`runs show ID`: one run's lineage and report")
+                                                 "`runs show [ID]`: one run's lineage and report (default: "
+                                                 "the latest run)")
     history.add_argument("show", nargs="?", choices=["show"])
     history.add_argument("run_id", nargs="?")
     options.add_dataset_option(history, by_pipeline_name=True)
@@ -130,11 +131,12 @@ def _runs(args: argparse.Namespace) -> int:
     if not args.show:
         print(runs.render_table(runs.records(store, running), task))
         return 0
-    if args.run_id is None:
-        print("error: give the run: `tfxpipe runs show RUN_ID` (`tfxpipe runs` lists them)")
+    recorded = run_summary.run_ids(store)  # oldest first
+    if not recorded:
+        print(f"error: no runs recorded in {metadata_store.redacted(config.metadata_uri)}")
         return 1
-    args.run_id = runs.run_id_of(args.run_id)
-    if args.run_id not in run_summary.run_ids(store):
+    args.run_id = runs.run_id_of(args.run_id) if args.run_id else recorded[-1]
+    if args.run_id not in recorded:
         print(f"error: no run {args.run_id!r}; `tfxpipe runs` lists them")
         return 1
     print(lineage.text(store, args.run_id))

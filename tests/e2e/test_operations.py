@@ -252,8 +252,9 @@ def test_a_run_failed_at_trainer_resumes_without_redoing_earlier_components(hist
     failed = runs.record(store, broken_id)
     assert failed.failed_node == "Trainer" and failed.failure, "why it failed is kept in MLMD"
     assert failed.failure.splitlines()[0] in broken.stderr
-    shown = tfxpipe("runs", "show", broken_id, "--work-dir", workspace.work_dir, *workspace.metadata_args)
-    assert f"why: {failed.failure.splitlines()[0]}" in shown.stdout, shown.stdout[-3000:]
+    shown = tfxpipe("runs", "show", "--work-dir", workspace.work_dir, *workspace.metadata_args)  # the latest
+    assert shown.stdout.startswith(f"Run {broken_id}: ") and f"why: {failed.failure.splitlines()[0]}" in shown.stdout, \
+        shown.stdout[-3000:]
     with open(run_report.path_for(workspace.report_dir, broken_id), encoding="utf-8") as f:
         assert "id='failure'" in f.read()
     done_before = {node: _completed(store, node) for node in upstream}
