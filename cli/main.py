@@ -129,9 +129,9 @@ def _runs(args: argparse.Namespace) -> int:
     holder = run_lock.holder(config)
     running = holder.run_id if holder else None
     if not args.show:
-        print(runs.render_table(runs.records(store, running), task))
+        print(runs.render_table(runs.records(store, config.pipeline_name, running), task))
         return 0
-    recorded = run_summary.run_ids(store)  # oldest first
+    recorded = run_summary.run_ids(store, config.pipeline_name)  # oldest first
     if not recorded:
         print(f"error: no runs recorded in {metadata_store.redacted(config.metadata_uri)}")
         return 1
@@ -299,5 +299,11 @@ def _private_log(command: str) -> Optional[str]:
 
 
 def console_main() -> None:
-    """Console-script entry (ends the process as serving/process_exit.py explains)."""
-    process_exit.exit_now(main())
+    """Console-script entry (ends the process as serving/process_exit.py explains). Output read by
+    a command that stops early (`tfxpipe runs | head`) ends it quietly, as other Unix tools end."""
+    try:
+        code = main()
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing left to flush there
+        code = 1
+    process_exit.exit_now(code)

@@ -99,6 +99,9 @@ def record_refusal(store: mlmd.MetadataStore, pipeline_name: str, run_id: str, r
             [context_id] = store.put_contexts([metadata_store_pb2.Context(type_id=type_id, name=name)])
             [context] = store.get_contexts_by_id([context_id])
         contexts.append(context)
+    pipeline, run = contexts[:2]
+    if pipeline.id not in {c.id for c in store.get_parent_contexts_by_context(run.id)}:  # as TFX links them
+        store.put_parent_contexts([metadata_store_pb2.ParentContext(child_id=run.id, parent_id=pipeline.id)])
     execution = metadata_store_pb2.Execution(
         type_id=store.put_execution_type(metadata_store_pb2.ExecutionType(name=f"tfxpipe.{INPUT_CHECK}")),
         last_known_state=metadata_store_pb2.Execution.FAILED)
@@ -147,9 +150,16 @@ def mark_abandoned(store: mlmd.MetadataStore, pipeline_name: str) -> List[str]:
     return sorted(runs)
 
 
-def run_ids(store: mlmd.MetadataStore) -> List[str]:
-    """Pipeline run ids, oldest first."""
-    runs = store.get_contexts_by_type("pipeline_run")
+def run_ids(store: mlmd.MetadataStore, pipeline_name: Optional[str] = None) -> List[str]:
+    """Run ids of pipeline `pipeline_name`, oldest first: the pipeline_run contexts TFX records as
+    children of the pipeline's context (a store a team shares holds other pipelines' runs too);
+    without a name, every run in the store."""
+    if pipeline_name is None:
+        runs = store.get_contexts_by_type("pipeline_run")
+    else:
+        pipeline = store.get_context_by_type_and_name("pipeline", pipeline_name)
+        runs = [c for c in store.get_children_contexts_by_context(pipeline.id) if c.type == "pipeline_run"] \
+            if pipeline is not None else []
     return [c.name for c in sorted(runs, key=lambda c: (c.create_time_since_epoch, c.id))]
 
 

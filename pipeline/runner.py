@@ -109,8 +109,8 @@ def resume_options(config: PipelineConfig) -> tfx_pipeline.RunOptions:
     store = (metadata_store.open_store(config.metadata_uri)
              if metadata_store.exists(config.metadata_uri) else None)
     # a run refused before it started ran nothing to resume from, and may be a refused resume
-    started = (record for record in (runs.record(store, run_id) for run_id in reversed(run_summary.run_ids(store)))
-               if record.status != "refused") if store is not None else iter(())
+    recorded = reversed(run_summary.run_ids(store, config.pipeline_name)) if store is not None else ()
+    started = (record for record in (runs.record(store, run_id) for run_id in recorded) if record.status != "refused")
     latest = next(started, None)
     if latest is None:
         raise PipelineFailed(f"no run that started is recorded in {where}: nothing to resume")
@@ -249,7 +249,7 @@ def write_run_report(config: PipelineConfig, run_id: str) -> Optional[str]:
     if not metadata_store.exists(config.metadata_uri):
         return None
     store = metadata_store.open_store(config.metadata_uri)
-    if run_id not in run_summary.run_ids(store):
+    if run_id not in run_summary.run_ids(store, config.pipeline_name):
         return None
     return _write_reports(store, runs.record(store, run_id), config)
 
@@ -287,6 +287,9 @@ def run_and_describe(config: PipelineConfig, resume: bool = False,
     with run_lock.held(resolved, wait=wait,
                        on_wait=lambda message: print(message, flush=True)) as holder:
         run_id = holder.run_id
+        foreign = metadata_store.foreign_outputs(resolved.metadata_uri, resolved.pipeline_name, resolved.pipeline_root)
+        if foreign:
+            raise PipelineFailed(foreign)
         try:
             check_inputs(resolved)
         except PipelineFailed as refusal:

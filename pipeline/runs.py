@@ -173,10 +173,10 @@ def _max_drop_any_passes(task: Task, result: Optional[evaluation.Evaluation]) ->
     return f"{10 ** math.ceil(math.log10(max(2 * change / served, 1.0))):g}"
 
 
-def records(store: mlmd.MetadataStore, running_run_id: Optional[str] = None,
+def records(store: mlmd.MetadataStore, pipeline_name: str, running_run_id: Optional[str] = None,
             newest: Optional[int] = None) -> List[RunRecord]:
-    """Every run (or the `newest` ones), newest first."""
-    run_ids = run_summary.run_ids(store)[::-1][:newest]
+    """Every run of the pipeline (or the `newest` ones), newest first."""
+    run_ids = run_summary.run_ids(store, pipeline_name)[::-1][:newest]
     excluded = excluded_spans.reasons(store)
     return [record(store, run_id, running_run_id, why_not_compared=False, excluded=excluded) for run_id in run_ids]
 

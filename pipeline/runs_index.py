@@ -62,8 +62,8 @@ def render(records: List[runs.RunRecord], task: Task, report_dir: str, pipeline_
 def write(store, report_dir: str, task: Task, pipeline_name: str,
           served_version: Optional[str], newest: int = INDEX_RUNS) -> str:
     path = path_for(report_dir)
-    total = len(run_summary.run_ids(store))
-    page = render(runs.records(store, newest=newest), task, report_dir, pipeline_name,
+    total = len(run_summary.run_ids(store, pipeline_name))
+    page = render(runs.records(store, pipeline_name, newest=newest), task, report_dir, pipeline_name,
                   served_version, total)
     report.write_atomically(path, page)
     return path

@@ -252,8 +252,9 @@ def test_a_run_failed_at_trainer_resumes_without_redoing_earlier_components(hist
     failed = runs.record(store, broken_id)
     assert failed.failed_node == "Trainer" and failed.failure, "why it failed is kept in MLMD"
     assert failed.failure.splitlines()[0] in broken.stderr
+    [started_id] = re.findall(r"^Run (\S+) of pipeline", broken.stdout, re.M)
     shown = tfxpipe("runs", "show", "--work-dir", workspace.work_dir, *workspace.metadata_args)  # the latest
-    assert shown.stdout.startswith(f"Run {broken_id}: ") and f"why: {failed.failure.splitlines()[0]}" in shown.stdout, \
+    assert started_id == broken_id and shown.stdout.startswith(f"Run {broken_id}: ") and f"why: {failed.failure.splitlines()[0]}" in shown.stdout, \
         shown.stdout[-3000:]
     with open(run_report.path_for(workspace.report_dir, broken_id), encoding="utf-8") as f:
         assert "id='failure'" in f.read()

@@ -123,6 +123,21 @@ def test_unmet_threshold_blesses_nothing_and_serving_is_untouched(
     assert re.search(r"Nothing pushed; the serving directory \S+ is unchanged", unreachable_threshold_run.stdout)
 
 
+def test_a_work_dir_whose_runs_another_metadata_store_recorded_is_refused_before_any_component(
+    workspace, unreachable_threshold_run, tmp_path
+):
+    """Moving a pipeline to a new store (a team's database server, a deleted SQLite file) with its
+    work dir kept: TFX would name the new store's first outputs after folders that exist, and fail
+    in some component on "file already exists"; the run says why and what to do instead."""
+    other = metadata_store.sqlite_uri(str(tmp_path / "new" / "metadata.sqlite"))
+    refused = workspace.run(["--metadata", other])
+    assert refused.returncode == 1
+    assert f"holds outputs of pipeline '{TAXI.name}' that no run recorded in {other} made" in refused.stderr, \
+        refused.stderr[-3000:]
+    assert "Run with a new --work-dir, or with the metadata store those runs were recorded in" in refused.stderr
+    assert not os.path.exists(tmp_path / "new") and refused.serving_snapshot == unreachable_threshold_run.serving_snapshot
+
+
 def test_early_stopping_holds_out_every_fifth_train_example_and_fits_the_rest(workspace, cold_run, monkeypatch):
     """The Trainer's held-out examples (early stopping, the Tuner's objective) are every fifth of
     Transform's train split, never fitted; `datasets` reads no eval file (the Evaluator's split:

@@ -113,3 +113,32 @@ def test_a_refusal_is_recorded_under_the_contexts_tfx_registers_for_the_pipeline
     first, second = (runs.record(store, run_id) for run_id in run_summary.run_ids(store))
     assert (first.status, first.spans, first.failure) == ("refused", [], "data /d does not exist")
     assert (second.status, second.spans, second.failure) == ("refused", [4], "again")
+
+
+def test_a_store_shared_by_two_pipelines_lists_each_pipelines_runs_only(tmp_path):
+    """A team's metadata server holds every pipeline's runs: `runs`, `runs show`'s latest run and
+    `resume` read the pipeline's own, the pipeline_run contexts TFX links to its pipeline context
+    (as `record_refusal` links a refused run's)."""
+    from tfx.orchestration import metadata  # pylint: disable=import-outside-toplevel
+    from tfx.orchestration.portable.mlmd import context_lib  # pylint: disable=import-outside-toplevel
+    from tfx.proto.orchestration import pipeline_pb2  # pylint: disable=import-outside-toplevel
+
+    from pipeline import metadata_store  # pylint: disable=import-outside-toplevel
+
+    path = str(tmp_path / "metadata.sqlite")
+    store = metadata_store.open_store(metadata_store.sqlite_uri(path), writable=True)
+    ids = [f"2026-12-06T01:0{i}:00.000001" for i in range(4)]
+    run_summary.record_refusal(store, "taxi", ids[0], "data /t does not exist", "/t")
+    run_summary.record_refusal(store, "penguins", ids[1], "data /p does not exist", "/p")
+    contexts = pipeline_pb2.NodeContexts()
+    for type_name, name in (("pipeline", "penguins"), ("pipeline_run", ids[2]), ("node", "penguins.Trainer")):
+        spec = contexts.contexts.add()
+        spec.type.name, spec.name.field_value.string_value = type_name, name
+    with metadata.Metadata(metadata.sqlite_metadata_connection_config(path)) as handle:
+        context_lib.prepare_contexts(handle, contexts)  # what TFX registers when a run starts
+    run_summary.record_refusal(store, "taxi", ids[3], "again", "/t")
+    assert run_summary.run_ids(store, "taxi") == [ids[0], ids[3]]
+    assert run_summary.run_ids(store, "penguins") == [ids[1], ids[2]]
+    assert run_summary.run_ids(store, "iris") == []
+    assert [r.run_id for r in runs.records(store, "taxi")] == [ids[3], ids[0]]
+    assert run_summary.run_ids(store) == ids  # every run in the store
