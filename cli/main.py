@@ -303,7 +303,10 @@ def console_main() -> None:
     a command that stops early (`tfxpipe runs | head`) ends it quietly, as other Unix tools end."""
     try:
         code = main()
+        sys.stdout.flush()
     except BrokenPipeError:
+        if not process_exit.reader_gone(sys.stdout):
+            raise
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing left to flush there
         code = 1
     process_exit.exit_now(code)

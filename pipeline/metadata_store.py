@@ -10,7 +10,7 @@ by $TFXPIPE_METADATA_PASSWORD_FILE (`--metadata-password-file`); it is never pri
 """
 import os
 import urllib.parse
-from typing import NamedTuple, Optional
+from typing import List, NamedTuple, Optional
 
 import ml_metadata as mlmd
 from ml_metadata.proto import metadata_store_pb2
@@ -166,12 +166,20 @@ def open_store(uri: str, writable: bool = False) -> mlmd.MetadataStore:
 
 
 
+def _entries(folder: str) -> List[str]:
+    return sorted(os.listdir(folder)) if os.path.isdir(folder) else []
+
+
 def foreign_outputs(uri: str, pipeline_name: str, pipeline_root: str) -> Optional[str]:
     """Why a run cannot start: `pipeline_root` holds component outputs, yet the store at `uri` has
     no component execution of the pipeline (a new store, a deleted SQLite file). TFX names output
     folders by execution id, which a new store counts from 1 again, so its first run would fail on
     "file already exists" in some component. None when the two belong together."""
-    if not os.path.isdir(pipeline_root) or not os.listdir(pipeline_root):
+    # TFX's outputs: <node>/<output key>/<execution id>/ (not this project's curated_schema/, written first)
+    made = [os.path.join(node, key, entry) for node in _entries(pipeline_root) if node != "curated_schema"
+            for key in _entries(os.path.join(pipeline_root, node))
+            for entry in _entries(os.path.join(pipeline_root, node, key)) if entry.isdigit()]
+    if not made:
         return None
     if exists(uri):
         store = open_store(uri)

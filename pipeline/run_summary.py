@@ -99,9 +99,6 @@ def record_refusal(store: mlmd.MetadataStore, pipeline_name: str, run_id: str, r
             [context_id] = store.put_contexts([metadata_store_pb2.Context(type_id=type_id, name=name)])
             [context] = store.get_contexts_by_id([context_id])
         contexts.append(context)
-    pipeline, run = contexts[:2]
-    if pipeline.id not in {c.id for c in store.get_parent_contexts_by_context(run.id)}:  # as TFX links them
-        store.put_parent_contexts([metadata_store_pb2.ParentContext(child_id=run.id, parent_id=pipeline.id)])
     execution = metadata_store_pb2.Execution(
         type_id=store.put_execution_type(metadata_store_pb2.ExecutionType(name=f"tfxpipe.{INPUT_CHECK}")),
         last_known_state=metadata_store_pb2.Execution.FAILED)
@@ -151,15 +148,22 @@ def mark_abandoned(store: mlmd.MetadataStore, pipeline_name: str) -> List[str]:
 
 
 def run_ids(store: mlmd.MetadataStore, pipeline_name: Optional[str] = None) -> List[str]:
-    """Run ids of pipeline `pipeline_name`, oldest first: the pipeline_run contexts TFX records as
-    children of the pipeline's context (a store a team shares holds other pipelines' runs too);
-    without a name, every run in the store."""
+    """Run ids of pipeline `pipeline_name`, oldest first (a store a team shares holds other
+    pipelines' runs too): the pipeline_run contexts TFX records as children of the pipeline's
+    context, and the runs refused before they started (`record_refusal`), which are no child of it:
+    TFX's partial run takes the pipeline's newest child run as the one to resume. Without a name,
+    every run in the store."""
     if pipeline_name is None:
         runs = store.get_contexts_by_type("pipeline_run")
     else:
         pipeline = store.get_context_by_type_and_name("pipeline", pipeline_name)
-        runs = [c for c in store.get_children_contexts_by_context(pipeline.id) if c.type == "pipeline_run"] \
-            if pipeline is not None else []
+        if pipeline is None:
+            return []
+        runs = [c for c in store.get_children_contexts_by_context(pipeline.id) if c.type == "pipeline_run"]
+        for refusal in store.get_executions_by_type(f"tfxpipe.{INPUT_CHECK}"):
+            contexts = store.get_contexts_by_execution(refusal.id)
+            if any(c.id == pipeline.id for c in contexts):
+                runs += [c for c in contexts if c.type == "pipeline_run"]
     return [c.name for c in sorted(runs, key=lambda c: (c.create_time_since_epoch, c.id))]
 
 

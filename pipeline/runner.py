@@ -124,7 +124,7 @@ def resume_options(config: PipelineConfig) -> tfx_pipeline.RunOptions:
     why = (f" (their settings changed since; {latest.failed_node} failed)" if changed else "")
     starts = [*changed, latest.failed_node]
     print(f"Resuming run {latest.run_id} from {', '.join(starts)}{why}", flush=True)
-    return tfx_pipeline.RunOptions(from_nodes=starts)
+    return tfx_pipeline.RunOptions(from_nodes=starts, base_pipeline_run_id=latest.run_id)
 
 
 # Recorded as the component's driver resolved it, not as compiled: ExampleGen's `span-{SPAN}/*`

@@ -1,5 +1,6 @@
 """How `tfxpipe` and the model server (`python -m serving`) end their process."""
 import os
+import select
 import sys
 
 _AUTOGRAPH_MODULE_PREFIX = "__autograph_generated_file"
@@ -21,3 +22,11 @@ def exit_now(code: int) -> None:
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)  # pylint: disable=protected-access
+
+
+def reader_gone(stream) -> bool:
+    """Whether `stream` is a pipe whose reading end was closed (`tfxpipe runs | head`): poll
+    reports an error on it."""
+    poller = select.poll()
+    poller.register(stream.fileno(), select.POLLOUT)
+    return any(events & select.POLLERR for _, events in poller.poll(0))

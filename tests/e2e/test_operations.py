@@ -259,12 +259,15 @@ def test_a_run_failed_at_trainer_resumes_without_redoing_earlier_components(hist
     with open(run_report.path_for(workspace.report_dir, broken_id), encoding="utf-8") as f:
         assert "id='failure'" in f.read()
     done_before = {node: _completed(store, node) for node in upstream}
+    # a run refused before it started, in between: no run to resume, nor one TFX takes as the base
+    refused = workspace.run(["--data", os.path.join(data, "gone")])
+    assert refused.returncode == 1 and "recorded as refused" in refused.stderr, refused.stderr[-3000:]
 
     resumed = workspace.run(["--data", data, "--hparams", '{"hidden_units": [32, 16]}'],
                             command_name="resume")
 
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr[-3000:]
-    assert "Resuming run" in resumed.stdout and "from Trainer" in resumed.stdout
+    assert f"Resuming run {broken_id} from Trainer" in resumed.stdout
     states = resumed.summary.node_states
     assert {node: states[node] for node in upstream} == {node: ["cached"] for node in upstream}
     store = metadata_store.open_store(workspace.metadata_uri)

@@ -41,3 +41,13 @@ def test_a_process_ended_by_exit_now_keeps_its_code_and_leaves_no_autograph_file
 def test_the_child_does_write_autograph_files_which_a_bare_os_exit_leaves_behind(tmp_path):
     """The check above can fail: the same child ended by os._exit leaves autograph's files."""
     assert _autograph_files_left(tmp_path, CHILD.replace("exit_now(3)", "import os; os._exit(3)"))
+
+
+def test_output_whose_reader_stopped_ends_the_command_quietly(tmp_path):
+    """`tfxpipe runs | head -0`: the reader closes the pipe before the command writes; the command
+    ends with exit 1 and no traceback, as Unix tools end (the output is buffered, as in a shell)."""
+    child = subprocess.Popen([sys.executable, "-m", "cli", "runs", "--work-dir", str(tmp_path)], cwd=ROOT,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, "PYTHONUNBUFFERED": ""})
+    child.stdout.close()
+    _, errors = child.communicate(timeout=300)
+    assert child.returncode == 1 and b"Traceback" not in errors and b"BrokenPipe" not in errors, errors[-3000:]

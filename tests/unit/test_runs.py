@@ -117,8 +117,9 @@ def test_a_refusal_is_recorded_under_the_contexts_tfx_registers_for_the_pipeline
 
 def test_a_store_shared_by_two_pipelines_lists_each_pipelines_runs_only(tmp_path):
     """A team's metadata server holds every pipeline's runs: `runs`, `runs show`'s latest run and
-    `resume` read the pipeline's own, the pipeline_run contexts TFX links to its pipeline context
-    (as `record_refusal` links a refused run's)."""
+    `resume` read the pipeline's own: the pipeline_run contexts TFX links to its pipeline context,
+    and its refused runs, which are no child of it (TFX's partial run would take the newest child
+    as the run to resume, and a refused run has no outputs to reuse)."""
     from tfx.orchestration import metadata  # pylint: disable=import-outside-toplevel
     from tfx.orchestration.portable.mlmd import context_lib  # pylint: disable=import-outside-toplevel
     from tfx.proto.orchestration import pipeline_pb2  # pylint: disable=import-outside-toplevel
@@ -142,3 +143,5 @@ def test_a_store_shared_by_two_pipelines_lists_each_pipelines_runs_only(tmp_path
     assert run_summary.run_ids(store, "iris") == []
     assert [r.run_id for r in runs.records(store, "taxi")] == [ids[3], ids[0]]
     assert run_summary.run_ids(store) == ids  # every run in the store
+    penguins = store.get_context_by_type_and_name("pipeline", "penguins")
+    assert [c.name for c in store.get_children_contexts_by_context(penguins.id)] == [ids[2]]
