@@ -53,7 +53,7 @@ def _training_statistics(args: argparse.Namespace, schema):
     folder) was trained on, every span of its training window, from its lineage in MLMD; else of the
     newest data the gate accepted. (None, why) when there are none."""
     # pylint: disable=import-outside-toplevel
-    from pipeline import metadata_store, run_summary, runs
+    from pipeline import metadata_store, runs, training_data
     from serving import model_dir
 
     config = options.config_for_reading(args)
@@ -63,8 +63,9 @@ def _training_statistics(args: argparse.Namespace, schema):
     store = metadata_store.open_store(config.metadata_uri)
     folder = os.path.join(args.serving_dir, options.model_name(args))
     served = model_dir.versions(folder)
-    examples = run_summary.served_model_training_examples(store, str(served[-1])) if served else []
-    training = run_summary.training_statistics(store, examples, schema)
+    examples = training_data.served_model_training_examples(store, config.pipeline_name, str(served[-1])) \
+        if served else []
+    training = training_data.training_statistics(store, examples, schema)
     if training is not None:
         spans = [a.custom_properties["span"].int_value for a in examples]
         window = f" (spans {runs.span_text(spans)})" if len(spans) > 1 else ""
@@ -72,7 +73,7 @@ def _training_statistics(args: argparse.Namespace, schema):
     print(f"note: {f'no push of version {served[-1]} in MLMD' if served else f'no model version in {folder}'}"
           "; comparing with the newest data the gate accepted, which the served model may not have "
           "been trained on (--serving-dir, --model-name name the served model)")
-    training = run_summary.latest_training_statistics(store)
+    training = training_data.latest_training_statistics(store, config.pipeline_name)
     if training is None:
         return None, nothing
     return training, "the newest accepted training data"

@@ -10,7 +10,7 @@ from cli import options
 
 def exclude_span(args: argparse.Namespace) -> int:
     # pylint: disable=import-outside-toplevel  (MLMD loads only for this command)
-    from pipeline import configs, excluded_spans, metadata_store, run_lock, run_summary, runs_index
+    from pipeline import configs, excluded_spans, metadata_store, run_lock, runs_index, training_data
     from schema import data_folder
 
     if not args.undo and not (args.reason or "").strip():
@@ -45,7 +45,7 @@ def exclude_span(args: argparse.Namespace) -> int:
     excluded_spans.mark(store, root, args.span, versions, "" if args.undo else args.reason.strip())
     try:  # the index's rows star the span (or no longer); the mark is made whatever happens here
         runs_index.write(store, config.report_dir, dataset.task, config.pipeline_name,
-                         run_summary.newest_pushed_version(store, config.pipeline_name))
+                         training_data.newest_pushed_version(store, config.pipeline_name))
     except Exception as error:  # pylint: disable=broad-except  (a page, remote or local: the mark stands)
         print(f"note: the runs index was not rewritten ({error}); the next run rewrites it")
     what = f"span {args.span} of {root} ({len(versions)} version{'s' * (len(versions) > 1)} read by runs)"

@@ -11,11 +11,11 @@ import tensorflow_data_validation as tfdv
 from ml_metadata.proto import metadata_store_pb2
 from tensorflow_metadata.proto.v0 import schema_pb2
 
-from pipeline import metadata_store, resolvers, run_summary, runs
+from pipeline import metadata_store, resolvers, run_summary, runs, training_data
 from pipeline.configs import PROJECT_ROOT
 from serving import model_dir
 from tests.bad_data import CASES, shuffled_slices, write_rows
-from tests.conftest import TAXI_SCHEMA
+from tests.conftest import TAXI, TAXI_SCHEMA
 from tests.e2e.conftest import PipelineWorkspace, snapshot
 
 
@@ -197,11 +197,11 @@ def _input_spans(store, node: str) -> List[int]:
 def _the_served_models_training_statistics_cover_its_window(store, workspace):
     """What `monitor` compares requests with: the train splits of spans 1, 2 and 4 together."""
     version = str(model_dir.versions(workspace.model_base)[-1])
-    examples = run_summary.served_model_training_examples(store, version)
+    examples = training_data.served_model_training_examples(store, TAXI.name, version)
     assert [a.custom_properties["span"].int_value for a in examples] == [1, 2, 4]
     schema = tfdv.load_schema_text(TAXI_SCHEMA)
-    window = run_summary.training_statistics(store, examples, schema)
-    each = [run_summary.training_statistics(store, [a], schema) for a in examples]
+    window = training_data.training_statistics(store, examples, schema)
+    each = [training_data.training_statistics(store, [a], schema) for a in examples]
     assert window.datasets[0].num_examples == sum(s.datasets[0].num_examples for s in each) > 0
 
 

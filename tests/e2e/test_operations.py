@@ -14,7 +14,7 @@ import tensorflow_data_validation as tfdv
 from ml_metadata.proto import metadata_store_pb2
 
 from models.dataset import Task
-from pipeline import evaluation, metadata_store, resolvers, run_report, run_summary, runner, runs, runs_index
+from pipeline import evaluation, metadata_store, resolvers, run_report, run_summary, runner, runs, runs_index, training_data
 from pipeline.configs import PROJECT_ROOT
 from serving import client, examples
 from serving import process as serving_server
@@ -337,11 +337,11 @@ def test_the_served_models_training_data_is_found_by_its_lineage_not_the_newest_
         (artifact,) = runs.node_outputs(store, run.summary.run_id, "StatisticsGen")["ExampleStatistics"]
         return tfdv.load_stats_binary(os.path.join(artifact.uri, "Split-train", "FeatureStats.pb"))
 
-    examples = run_summary.served_model_training_examples(store, good.summary.pushed_version)
-    found = run_summary.training_statistics(store, examples, schema=None)  # one span: StatisticsGen's
+    examples = training_data.served_model_training_examples(store, TAXI.name, good.summary.pushed_version)
+    found = training_data.training_statistics(store, examples, schema=None)  # one span: StatisticsGen's
     assert found == train_statistics(good) and found != train_statistics(shuffled)
-    assert run_summary.latest_training_statistics(store) == train_statistics(shuffled)
-    assert run_summary.served_model_training_examples(store, "1") == []  # never pushed
+    assert training_data.latest_training_statistics(store, TAXI.name) == train_statistics(shuffled)
+    assert training_data.served_model_training_examples(store, TAXI.name, "1") == []  # never pushed
 
 
 @SQLITE_ONLY
