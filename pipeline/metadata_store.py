@@ -165,7 +165,6 @@ def open_store(uri: str, writable: bool = False) -> mlmd.MetadataStore:
         raise MetadataStoreError(f"cannot open ML Metadata at {redacted(uri)}: {error}") from None
 
 
-
 def _entries(folder: str) -> List[str]:
     return sorted(os.listdir(folder)) if os.path.isdir(folder) else []
 
