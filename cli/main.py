@@ -122,8 +122,9 @@ def _runs(args: argparse.Namespace) -> int:
     dataset = options.dataset_of_pipeline(args)
     task = dataset.task
     config = options.config_for_reading(args)
+    nothing = f"error: no runs recorded in {metadata_store.redacted(config.metadata_uri)}"
     if not metadata_store.exists(config.metadata_uri):
-        print(f"error: no runs recorded in {metadata_store.redacted(config.metadata_uri)}")
+        print(nothing)
         return 1
     store = metadata_store.open_store(config.metadata_uri)
     holder = run_lock.holder(config)
@@ -133,7 +134,7 @@ def _runs(args: argparse.Namespace) -> int:
         return 0
     recorded = run_summary.run_ids(store, config.pipeline_name)  # oldest first
     if not recorded:
-        print(f"error: no runs recorded in {metadata_store.redacted(config.metadata_uri)}")
+        print(nothing)
         return 1
     args.run_id = runs.run_id_of(args.run_id) if args.run_id else recorded[-1]
     if args.run_id not in recorded:

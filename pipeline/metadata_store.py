@@ -10,7 +10,7 @@ by $TFXPIPE_METADATA_PASSWORD_FILE (`--metadata-password-file`); it is never pri
 """
 import os
 import urllib.parse
-from typing import List, NamedTuple, Optional
+from typing import NamedTuple, Optional
 
 import ml_metadata as mlmd
 from ml_metadata.proto import metadata_store_pb2
@@ -164,30 +164,3 @@ def open_store(uri: str, writable: bool = False) -> mlmd.MetadataStore:
             connect_postgresql(uri, "tfxpipe check").close()
         raise MetadataStoreError(f"cannot open ML Metadata at {redacted(uri)}: {error}") from None
 
-
-def _entries(folder: str) -> List[str]:
-    return sorted(os.listdir(folder)) if os.path.isdir(folder) else []
-
-
-def foreign_outputs(uri: str, pipeline_name: str, pipeline_root: str) -> Optional[str]:
-    """Why a run cannot start: `pipeline_root` holds component outputs, yet the store at `uri` has
-    no component execution of the pipeline (a new store, a deleted SQLite file). TFX names output
-    folders by execution id, which a new store counts from 1 again, so its first run would fail on
-    "file already exists" in some component. None when the two belong together."""
-    # TFX's outputs: <node>/<output key>/<execution id>/ (not this project's curated_schema/, written first)
-    made = [os.path.join(node, key, entry) for node in _entries(pipeline_root) if node != "curated_schema"
-            for key in _entries(os.path.join(pipeline_root, node))
-            for entry in _entries(os.path.join(pipeline_root, node, key)) if entry.isdigit()]
-    if not made:
-        return None
-    if exists(uri):
-        store = open_store(uri)
-        pipeline = store.get_context_by_type_and_name("pipeline", pipeline_name)
-        if pipeline is not None and any(not e.type.startswith("tfxpipe.")  # refusals wrote no output
-                                        for e in store.get_executions_by_context(pipeline.id)):
-            return None
-    return (f"{pipeline_root} holds outputs of pipeline '{pipeline_name}' that no run recorded in "
-            f"{redacted(uri)} made: they were made with another metadata store (TFX names output folders "
-            "by execution id, which a new store counts from 1 again, so components would find their "
-            "folders taken). Run with a new --work-dir, or with the metadata store those runs were "
-            "recorded in (--metadata)")

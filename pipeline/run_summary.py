@@ -4,10 +4,13 @@ MLMD is the source of truth (TFX records every execution, cached or not, with th
 the terminal summary and the tests read the same facts instead of parsing logs.
 """
 import dataclasses
+import os
 from typing import Dict, List, Optional
 
 import ml_metadata as mlmd
 from ml_metadata.proto import metadata_store_pb2
+
+from pipeline import metadata_store
 
 _STATE_NAMES = {
     metadata_store_pb2.Execution.COMPLETE: "executed",
@@ -79,6 +82,7 @@ def record_failure(store: mlmd.MetadataStore, run_id: str, node_id: str, reason:
 # not parseable as CSV, columns missing, a span excluded by hand, a schema that does not fit the
 # declaration). Its execution keeps the data it looked at and, in a folder of spans, the span.
 INPUT_CHECK = "InputCheck"
+INPUT_CHECK_TYPE = f"tfxpipe.{INPUT_CHECK}"  # its execution type
 REFUSED_DATA, REFUSED_SPAN = "data", "span"
 
 
@@ -98,7 +102,7 @@ def record_refusal(store: mlmd.MetadataStore, pipeline_name: str, run_id: str, r
             [context] = store.get_contexts_by_id([context_id])
         contexts.append(context)
     execution = metadata_store_pb2.Execution(
-        type_id=store.put_execution_type(metadata_store_pb2.ExecutionType(name=f"tfxpipe.{INPUT_CHECK}")),
+        type_id=store.put_execution_type(metadata_store_pb2.ExecutionType(name=INPUT_CHECK_TYPE)),
         last_known_state=metadata_store_pb2.Execution.FAILED)
     execution.custom_properties[FAILURE_REASON].string_value = _storable(reason)
     execution.custom_properties[REFUSED_DATA].string_value = _storable(data)
@@ -158,7 +162,7 @@ def run_ids(store: mlmd.MetadataStore, pipeline_name: Optional[str] = None) -> L
         if pipeline is None:
             return []
         runs = [c for c in store.get_children_contexts_by_context(pipeline.id) if c.type == "pipeline_run"]
-        for refusal in store.get_executions_by_type(f"tfxpipe.{INPUT_CHECK}"):
+        for refusal in store.get_executions_by_type(INPUT_CHECK_TYPE):
             contexts = store.get_contexts_by_execution(refusal.id)
             if any(c.id == pipeline.id for c in contexts):
                 runs += [c for c in contexts if c.type == "pipeline_run"]
@@ -230,3 +234,30 @@ def _candidates(store: mlmd.MetadataStore, run_context_id: int, types: Dict[int,
             blessed=props["blessed"].int_value == 1,
             evaluation_uri=evaluation.uri if evaluation else None))
     return sorted(found, key=lambda c: c.name)
+
+
+def _entries(folder: str) -> List[str]:
+    return sorted(os.listdir(folder)) if os.path.isdir(folder) else []
+
+
+def foreign_outputs(uri: str, pipeline_name: str, pipeline_root: str) -> Optional[str]:
+    """Why a run cannot start: `pipeline_root` holds component outputs, yet the store at `uri` has
+    no component execution of the pipeline (a new store, a deleted SQLite file). TFX names output
+    folders by execution id, which a new store counts from 1 again, so its first run would fail on
+    "file already exists" in some component. None when the two belong together."""
+    # TFX's outputs: <node>/<output key>/<execution id>/ (not this project's curated_schema/, written first)
+    if not any(entry.isdigit() for node in _entries(pipeline_root) if node != "curated_schema"
+               for key in _entries(os.path.join(pipeline_root, node))
+               for entry in _entries(os.path.join(pipeline_root, node, key))):
+        return None
+    if metadata_store.exists(uri):
+        store = metadata_store.open_store(uri)
+        pipeline = store.get_context_by_type_and_name("pipeline", pipeline_name)
+        if pipeline is not None and any(e.type != INPUT_CHECK_TYPE  # refusals wrote no output
+                                        for e in store.get_executions_by_context(pipeline.id)):
+            return None
+    return (f"{pipeline_root} holds outputs of pipeline '{pipeline_name}' that no run recorded in "
+            f"{metadata_store.redacted(uri)} made: they were made with another metadata store (TFX names "
+            "output folders by execution id, which a new store counts from 1 again, so components would "
+            "find their folders taken). Run with a new --work-dir, or with the metadata store those runs "
+            "were recorded in (--metadata)")

@@ -287,7 +287,7 @@ def run_and_describe(config: PipelineConfig, resume: bool = False,
     with run_lock.held(resolved, wait=wait,
                        on_wait=lambda message: print(message, flush=True)) as holder:
         run_id = holder.run_id
-        foreign = metadata_store.foreign_outputs(resolved.metadata_uri, resolved.pipeline_name, resolved.pipeline_root)
+        foreign = run_summary.foreign_outputs(resolved.metadata_uri, resolved.pipeline_name, resolved.pipeline_root)
         if foreign:
             raise PipelineFailed(foreign)
         try:

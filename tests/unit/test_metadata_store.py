@@ -55,20 +55,3 @@ def test_messages_never_show_the_password():
 def test_a_wrong_uri_is_named_before_any_work(uri, complaint):
     with pytest.raises(metadata_store.MetadataURIError, match=complaint.replace("*", r"\*")):
         metadata_store.check(uri)
-
-
-def test_a_work_dir_holding_another_stores_outputs_is_told_from_one_that_holds_none_yet(tmp_path):
-    """TFX's outputs are <component>/<key>/<execution id>/ folders; this project's copy of the curated
-    schema is written before any execution, and a refused run writes nothing: neither makes a work
-    dir another store's."""
-    from pipeline import run_summary  # pylint: disable=import-outside-toplevel
-
-    root, uri = tmp_path / "pipelines" / "taxi", metadata_store.sqlite_uri(str(tmp_path / "m.sqlite"))
-    (root / "curated_schema" / "0123abcd").mkdir(parents=True)
-    (root / "curated_schema" / "0123abcd" / "schema.pbtxt").write_text("")
-    assert metadata_store.foreign_outputs(uri, "taxi", str(root)) is None
-    (root / "CsvExampleGen" / "examples" / "1").mkdir(parents=True)
-    assert "holds outputs of pipeline 'taxi' that no run recorded in" in metadata_store.foreign_outputs(uri, "taxi", str(root))
-    run_summary.record_refusal(metadata_store.open_store(uri, writable=True), "taxi", "2026-12-06T01:00:00.000001",
-                               "data /t does not exist", "/t")
-    assert metadata_store.foreign_outputs(uri, "taxi", str(root)) is not None  # a refusal made no outputs

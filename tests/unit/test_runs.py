@@ -145,3 +145,20 @@ def test_a_store_shared_by_two_pipelines_lists_each_pipelines_runs_only(tmp_path
     assert run_summary.run_ids(store) == ids  # every run in the store
     penguins = store.get_context_by_type_and_name("pipeline", "penguins")
     assert [c.name for c in store.get_children_contexts_by_context(penguins.id)] == [ids[2]]
+
+
+def test_a_work_dir_holding_another_stores_outputs_is_told_from_one_that_holds_none_yet(tmp_path):
+    """TFX's outputs are <component>/<key>/<execution id>/ folders; this project's copy of the curated
+    schema is written before any execution, and a refused run writes nothing: neither makes a work
+    dir another store's."""
+    from pipeline import metadata_store  # pylint: disable=import-outside-toplevel
+
+    root, uri = tmp_path / "pipelines" / "taxi", metadata_store.sqlite_uri(str(tmp_path / "m.sqlite"))
+    (root / "curated_schema" / "0123abcd").mkdir(parents=True)
+    (root / "curated_schema" / "0123abcd" / "schema.pbtxt").write_text("")
+    assert run_summary.foreign_outputs(uri, "taxi", str(root)) is None
+    (root / "CsvExampleGen" / "examples" / "1").mkdir(parents=True)
+    assert "holds outputs of pipeline 'taxi' that no run recorded in" in run_summary.foreign_outputs(uri, "taxi", str(root))
+    run_summary.record_refusal(metadata_store.open_store(uri, writable=True), "taxi", "2026-12-06T01:00:00.000001",
+                               "data /t does not exist", "/t")
+    assert run_summary.foreign_outputs(uri, "taxi", str(root)) is not None  # a refusal made no outputs
