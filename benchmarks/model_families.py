@@ -16,7 +16,6 @@ from typing import Dict, List
 from benchmarks import measure
 from models import dataset as dataset_module
 from pipeline import evaluation, metadata_store, metrics, progress, run_summary
-from pipeline.evaluation import CLOSE_CALL_ROWS
 from pipeline.configs import PipelineConfig
 
 FAMILIES = ("linear", "dnn", "wide_deep")
@@ -25,14 +24,14 @@ MARKERS = ("<!-- families:start -->", "<!-- families:end -->")
 # The search's first trial is the defaults, so the tuned model is never worse on the Tuner's
 # objective: a metric on the train split's held-out part (models/model.py). On the eval split, where
 # the table measures, two close models differ by chance by a few rows either way: a tuned model may
-# fall behind by CLOSE_CALL_ROWS eval rows' worth of AUC or accuracy (one row is 1/rows of it, as the
-# blessing's close-call warning counts) or, for other metrics, by TOLERANCE.
+# fall behind by evaluation.CLOSE_CALL_ROWS eval rows' worth of AUC or accuracy (one row is 1/rows of
+# it, as the blessing's close-call warning counts) or, for other metrics, by TOLERANCE.
 TOLERANCE = 0.001
 
 
 def allowed_drop(main_metric: str, eval_rows: float) -> float:
     """How far behind its defaults a tuned model may fall on the eval split's `main_metric`."""
-    return CLOSE_CALL_ROWS / eval_rows if main_metric in ("auc", "accuracy") and eval_rows else TOLERANCE
+    return evaluation.CLOSE_CALL_ROWS / eval_rows if main_metric in ("auc", "accuracy") and eval_rows else TOLERANCE
 
 
 def _results(metadata_path: str, main_metric: str) -> Dict[str, Dict]:

@@ -43,11 +43,16 @@ def linked(store: mlmd.MetadataStore, artifact_ids: List[int], direction, key: s
             if e.type == other and e.path.steps and e.path.steps[0].key == key]
 
 
+def _artifacts_of(store: mlmd.MetadataStore, pipeline_name: str) -> List[metadata_store_pb2.Artifact]:
+    """Every artifact of the pipeline (a store a team shares holds other pipelines' too)."""
+    pipeline = store.get_context_by_type_and_name("pipeline", pipeline_name)
+    return store.get_artifacts_by_context(pipeline.id) if pipeline else []
+
+
 def newest_pushed_version(store: mlmd.MetadataStore, pipeline_name: str) -> Optional[str]:
     """The version the pipeline's newest push wrote (its PushedModel artifacts), None before any: what
     a serving folder holds newest unless changed by hand, for a command that is not told the folder."""
-    pipeline = store.get_context_by_type_and_name("pipeline", pipeline_name)
-    pushed = [a for a in (store.get_artifacts_by_context(pipeline.id) if pipeline else [])
+    pushed = [a for a in _artifacts_of(store, pipeline_name)
               if "pushed_version" in a.custom_properties and a.custom_properties["pushed"].int_value == 1]
     return max(pushed, key=lambda a: a.id).custom_properties["pushed_version"].string_value if pushed else None
 
@@ -60,8 +65,7 @@ def served_model_training_examples(store: mlmd.MetadataStore, pipeline_name: str
     no push of that version. Not the newest accepted data: a later span can pass the gate and train
     a model that is never pushed."""
     made = metadata_store_pb2.Event.OUTPUT
-    pipeline = store.get_context_by_type_and_name("pipeline", pipeline_name)
-    pushed = [a.id for a in (store.get_artifacts_by_context(pipeline.id) if pipeline else [])
+    pushed = [a.id for a in _artifacts_of(store, pipeline_name)
               if a.type == "PushedModel" and a.custom_properties["pushed_version"].string_value == version]
     models = linked(store, linked(store, pushed, made, "infra_blessing"), made, "model")
     raw = set(linked(store, linked(store, models, made, "examples"), made, "examples"))
