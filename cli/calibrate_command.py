@@ -68,11 +68,13 @@ def calibrate(args: argparse.Namespace) -> int:
         print(f"note: two spans of {span_rows} rows need {2 * span_rows} rows to be drawn from, and the data has "
               f"{rows}: calibrated for spans of {rows // 2} rows, which are noisier, so the thresholds are looser "
               "than spans of that size need; they firm up as the data grows (more spans)")
+    dates = [f.name for f in dataset.features if f.kind is Kind.DATE]  # a later span is a later period
+    compared = [name for name in dataset.feature_names() if name not in dates]
     measured = calibration.calibrate(statistics_of, marked, dataset.feature_names(),
                                      args.path or dataset.data, rows, span_rows, args.window_rows,
-                                     label=label.label_only_column)
+                                     label=label.label_only_column, dates=dates)
     proposed = ranges.with_plausible_ranges(calibration.apply(marked, measured), statistics,
-                                                 [dataset.label.column, *dataset.feature_names()])
+                                                 [dataset.label.column, *compared])
     edits = maintain.HandEdits(proposed, {}, [])
     recorded = schema_text.calibrated_thresholds(schema_file)
     if not args.discard_edits:

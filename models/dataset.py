@@ -18,13 +18,13 @@ import yaml
 
 # The declaration's parts, re-exported: callers import every declared type from here.
 from models.declaration_parts import (
-    CATEGORICAL_KINDS, TUNABLE, Blessing, DeclarationError, DerivedLabel, Feature, Kind, Label, Task,
-    check_known, parse_feature, parse_label, parse_tuning, safe_name,
+    CATEGORICAL_KINDS, TUNABLE, Blessing, DeclarationError, DerivedLabel, Feature, Kind, Label, ModelInput,
+    Task, check_known, parse_feature, parse_label, parse_tuning, safe_name,
 )
 
 __all__ = ["CATEGORICAL_KINDS", "DECLARATION_FILE", "LABEL_KEY", "PACKAGE_PREFIX", "SCHEMA_FILE",
            "TUNABLE", "Blessing", "Dataset", "DeclarationError", "DerivedLabel", "Feature", "Kind",
-           "Label", "Task", "load", "parse", "safe_name"]
+           "Label", "ModelInput", "Task", "load", "parse", "safe_name"]
 
 DECLARATION_FILE = "dataset.yaml"
 SCHEMA_FILE = "schema.pbtxt"
@@ -62,6 +62,14 @@ class Dataset:
         """Features the model reads as numbers (numeric, bucketized): their schema ranges are units,
         where an integer code's range is its list of categories."""
         return tuple(f.name for f in self.features if f.kind in (Kind.NUMERIC, Kind.BUCKETIZED))
+
+    def model_inputs(self) -> Tuple[ModelInput, ...]:
+        """The model's inputs, in the declaration's order: Transform's outputs but the label."""
+        return tuple(i for f in self.features for i in f.model_inputs)
+
+    def dates_written_as_text(self) -> Tuple[str, ...]:
+        """Date features written as text, which the gate checks cell by cell (models/calendar.py)."""
+        return tuple(f.name for f in self.features if f.kind is Kind.DATE and not f.unit)
 
     def read_columns(self) -> Tuple[str, ...]:
         """Raw columns a run reads: the features and the columns the label comes from."""
@@ -130,7 +138,7 @@ def parse(raw: Mapping[str, Any], folder: str = "") -> Dataset:
         raise DeclarationError("no features declared")
     if label.label_only_column in {f.name for f in features}:
         raise DeclarationError(f"{label.label_only_column}: the label cannot also be a feature")
-    names = [f.transformed_name for f in features]
+    names = [i.name for f in features for i in f.model_inputs]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
         raise DeclarationError(f"features whose names differ only in punctuation or case: "

@@ -6,7 +6,7 @@ import enum
 import re
 from typing import Any, Dict, Mapping, Optional, Sequence, Tuple
 
-from models import hyperparameter_values
+from models import calendar, hyperparameter_values
 
 # Hyperparameters whose search range the declaration's `tuning:` may set (models/tuning.py).
 TUNABLE = ("learning_rate", "hidden_layers", "first_layer_units", "dropout", "embedding_scale")
@@ -34,6 +34,9 @@ class Kind(enum.Enum):
     CATEGORICAL_INT = "categorical_int"
     BUCKETIZED = "bucketized"  # quantile buckets of a continuous value (coordinates)
     HASHED = "hashed"  # high-cardinality strings: hash buckets, no vocabulary pass
+    # A date or a timestamp: the declared `parts` (hour, weekday, month), each an input of its own,
+    # computed in the graph from the value as written (models/calendar.py); `unit` for integers.
+    DATE = "date"
 
 
 CATEGORICAL_KINDS = (Kind.CATEGORICAL_STRING, Kind.CATEGORICAL_INT)
@@ -54,6 +57,8 @@ class Feature:
     oov_buckets: int = 0  # categorical: hash buckets for values outside the vocabulary
     buckets: int = 0  # bucketized / hashed: number of buckets
     max_value: Optional[int] = None  # categorical int: declared range [0, max_value] -> identity ids
+    parts: Tuple[str, ...] = ()  # date: calendar parts the model reads (calendar.PARTS)
+    unit: str = ""  # date written as an integer since 1970: seconds or milliseconds
 
     @property
     def transformed_name(self) -> str:
@@ -77,6 +82,14 @@ class Feature:
         return self.max_value + 1
 
     @property
+    def model_inputs(self) -> Tuple["ModelInput", ...]:
+        """What the model reads of this feature: one input, or one per calendar part of a date."""
+        if self.kind is Kind.DATE:
+            return tuple(ModelInput(f"{safe_name(self.name)}_{part}_xf", calendar.PARTS[part] + 1)
+                         for part in self.parts)
+        return (ModelInput(self.transformed_name, self.cardinality),)
+
+    @property
     def cardinality(self) -> int:
         """Number of distinct ids the transformed feature can take, the missing-value id included."""
         if self.kind is Kind.CATEGORICAL_INT and self.max_value is not None:
@@ -93,6 +106,17 @@ class Feature:
         if self.is_numeric:
             raise ValueError(f"numeric feature {self.name!r} has no missing id (missing -> 0.0)")
         return self.cardinality - 1
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelInput:
+    """One input of the model: a transformed feature, numbers (cardinality 0) or ids 0..cardinality-1."""
+    name: str
+    cardinality: int
+
+    @property
+    def is_numeric(self) -> bool:
+        return not self.cardinality
 
 
 @dataclasses.dataclass(frozen=True)
@@ -163,13 +187,27 @@ def parse_feature(name: str, spec: Any) -> Feature:
     except ValueError:
         raise DeclarationError(f"feature {name!r}: unknown kind {spec['kind']!r}; one of {kinds}") from None
     check_known(f"feature {name!r}: ", spec, [f.name for f in dataclasses.fields(Feature) if f.name != "name"])
-    feature = Feature(**{**spec, "name": name, "kind": kind})
+    feature = Feature(**{**spec, "name": name, "kind": kind, "parts": tuple(spec.get("parts") or ())})
+    if kind is Kind.DATE:
+        _check_date(feature)
+    elif feature.parts or feature.unit:
+        raise DeclarationError(f"feature {name!r}: `parts` and `unit` are a date's settings, not {kind.value}'s")
     if kind in (Kind.BUCKETIZED, Kind.HASHED) and feature.buckets < 1:
         raise DeclarationError(f"feature {name!r}: {kind.value} needs `buckets` >= 1")
     if feature.uses_vocabulary and feature.vocab_size < 1:
         raise DeclarationError(f"feature {name!r}: {kind.value} needs `vocab_size` >= 1 "
                                "(or `max_value` for integer codes)")
     return feature
+
+
+def _check_date(feature: Feature) -> None:
+    known = ", ".join(calendar.PARTS)
+    if not feature.parts or set(feature.parts) - set(calendar.PARTS) or len(set(feature.parts)) < len(feature.parts):
+        raise DeclarationError(f"feature {feature.name!r}: a date needs `parts`, some of {known} (each once), "
+                               f"e.g. `parts: [hour, weekday]`; got {list(feature.parts)}")
+    if feature.unit and feature.unit not in calendar.UNITS:
+        raise DeclarationError(f"feature {feature.name!r}: unit {feature.unit!r}: one of {', '.join(calendar.UNITS)} "
+                               f"(integers since 1970), or none for dates written {calendar.WRITTEN}")
 
 
 def parse_label(spec: Mapping[str, Any], task: Task) -> Label:

@@ -99,19 +99,19 @@ def build(family: str, dataset: Dataset, hparams: Mapping[str, Any],
     numeric: List[tf.Tensor] = []
     one_hot: List[tf.Tensor] = []
     embedded: List[tf.Tensor] = []
-    for feature in dataset.features:
-        name = feature.transformed_name
-        if feature.is_numeric:
+    for model_input in dataset.model_inputs():
+        name = model_input.name
+        if model_input.is_numeric:
             inputs[name] = keras.Input(shape=(1,), name=name, dtype=tf.float32)
             numeric.append(inputs[name])
             continue
         inputs[name] = keras.Input(shape=(1,), name=name, dtype=tf.int64)
         if family in (LINEAR, WIDE_DEEP):
             one_hot.append(keras.layers.CategoryEncoding(
-                feature.cardinality, output_mode="one_hot")(inputs[name]))
+                model_input.cardinality, output_mode="one_hot")(inputs[name]))
         if family in (DNN, WIDE_DEEP):
-            width = embedding_dim(feature.cardinality, hparams["embedding_scale"])
-            embedding = keras.layers.Embedding(feature.cardinality, width)
+            width = embedding_dim(model_input.cardinality, hparams["embedding_scale"])
+            embedding = keras.layers.Embedding(model_input.cardinality, width)
             embedded.append(keras.layers.Flatten()(embedding(inputs[name])))
 
     if family == LINEAR:

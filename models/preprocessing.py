@@ -4,7 +4,8 @@ TFX hands the declaration in through Transform's `custom_config` (it is part of 
 Only strings and undeclared-range integers need a vocabulary: each vocabulary is a multi-stage Beam
 analysis, and on small data Transform's time is mostly per-stage overhead.
 Missing values are handled explicitly, after the analyzers have seen only the values that are present:
-numeric -> 0.0 (the mean, once z-scored); categorical, hashed and bucketized -> the `missing_id`.
+numeric -> 0.0 (the mean, once z-scored); categorical, hashed and bucketized -> the `missing_id`; a
+date's calendar parts -> their own missing id, as for a value that is no date (models/calendar.py).
 Every transformed feature is a dense [batch, 1] tensor, which is what the Keras model takes.
 """
 from typing import Any, Dict, Mapping, Union
@@ -12,6 +13,7 @@ from typing import Any, Dict, Mapping, Union
 import tensorflow as tf
 import tensorflow_transform as tft
 
+from models import calendar
 from models.dataset import LABEL_KEY, Dataset, Feature, Kind, Label, Task
 
 AnyTensor = Union[tf.Tensor, tf.SparseTensor]
@@ -39,7 +41,21 @@ def _identity_ids(x: AnyTensor, feature: Feature) -> AnyTensor:
     return _map_values(x, ids)
 
 
-def _transform_feature(feature: Feature, x: AnyTensor) -> tf.Tensor:
+def _calendar_parts(feature: Feature, x: AnyTensor) -> Dict[str, tf.Tensor]:
+    present = _densify(_map_values(x, lambda values: tf.ones_like(values, tf.bool)), False)
+    values = _densify(x, "" if x.dtype == tf.string else 0)
+    ids = calendar.part_ids(values, present, feature.unit, feature.parts)
+    return {model_input.name: ids[part] for part, model_input in zip(feature.parts, feature.model_inputs)}
+
+
+def _transform_feature(feature: Feature, x: AnyTensor) -> Dict[str, tf.Tensor]:
+    """The feature's model inputs (Feature.model_inputs) by name."""
+    if feature.kind is Kind.DATE:
+        return _calendar_parts(feature, x)
+    return {feature.transformed_name: _transformed(feature, x)}
+
+
+def _transformed(feature: Feature, x: AnyTensor) -> tf.Tensor:
     if feature.kind is Kind.NUMERIC:
         return _densify(tft.scale_to_z_score(tf.cast(x, tf.float32)), 0.0)
     if feature.kind is Kind.BUCKETIZED:
@@ -91,6 +107,6 @@ def preprocessing_fn(inputs: Dict[str, AnyTensor], custom_config: Dict[str, Any]
     At serving time the label's column is absent; TFT then prunes the label output, nothing else.
     """
     dataset = Dataset.from_config(custom_config["dataset"])
-    outputs = {f.transformed_name: _transform_feature(f, inputs[f.name]) for f in dataset.features}
+    outputs = {name: tensor for f in dataset.features for name, tensor in _transform_feature(f, inputs[f.name]).items()}
     outputs[LABEL_KEY] = label_tensor(dataset.label, inputs)
     return outputs

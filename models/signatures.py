@@ -50,7 +50,7 @@ def export(model: keras.Model, dataset: Dataset, tf_transform_output: tft.TFTran
     model.tft_layer = tf_transform_output.transform_features_layer()  # tracked: saved with the model
     raw_spec = tf_transform_output.raw_feature_spec()
     serving_spec = {name: raw_spec[name] for name in dataset.feature_names()}
-    feature_keys = [f.transformed_name for f in dataset.features]
+    feature_keys = [model_input.name for model_input in dataset.model_inputs()]
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string)], autograph=False)
     def model_output(serialized: tf.Tensor) -> tf.Tensor:

@@ -107,10 +107,12 @@ def DataGate(  # pylint: disable=invalid-name  (TFX component naming)
     examples: InputArtifact[standard_artifacts.Examples] = None,
     data_files: Parameter[str] = "",
     missing_values: Parameter[str] = "[]",
+    date_columns: Parameter[str] = "[]",
 ) -> None:
     """`examples`, `data_files` (CsvExampleGen's input base joined with its pattern) and
     `missing_values` (JSON): where the span's CSV cells are, to name the lines of cells of another
-    type or out of range in the report, as `validate` does."""
+    type or out of range in the report, as `validate` does, and to check the cells of the date
+    features written as text (`date_columns`, JSON)."""
     schema_path = os.path.join(schema.uri, "schema.pbtxt")  # ImportSchemaGen's copy, comments kept
     curated = schema_text.read(schema_path)
     previous_splits = (
@@ -130,9 +132,11 @@ def DataGate(  # pylint: disable=invalid-name  (TFX component naming)
             drift_rows = min(stats.datasets[0].num_examples, previous.datasets[0].num_examples)
         per_split.append((split, checks.check_statistics(stats, curated, previous)))
     findings = merged(per_split)
-    read = data_read(data_files, examples.get_int_custom_property("span")) if findings and examples else None
+    dates = json.loads(date_columns)
+    read = data_read(data_files, examples.get_int_custom_property("span")) if (findings or dates) and examples else None
     if read:
-        findings = cell_lines.located(findings, read, curated, json.loads(missing_values))
+        findings = cell_lines.located(findings, read, curated, json.loads(missing_values)) \
+            + cell_lines.undated_cells(read, dates, json.loads(missing_values))
     lines_named = any(example.startswith("line ") for finding in findings for example in finding.examples)
     title = "Data validation (pipeline data gate)"
     path = report.write_html(os.path.join(report_dir, REPORT_FILE), findings, title, shown,

@@ -178,6 +178,8 @@ def create_pipeline(config: PipelineConfig, for_kubeflow: bool = False) -> tfx_p
         examples=example_gen.outputs["examples"],
         data_files="" if for_kubeflow else os.path.join(input_base, input_config.splits[0].pattern),
         missing_values=json.dumps(dataset.missing_values),
+        # only where there are: a parameter more would change every other dataset's cache key
+        **({"date_columns": json.dumps(dataset.dates_written_as_text())} if dataset.dates_written_as_text() else {}),
     )
     # Only with a window: a pipeline of one span keeps its nodes (and its cache) as they were.
     training_window = Resolver(

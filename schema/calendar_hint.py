@@ -1,14 +1,16 @@
-"""What `tfxpipe init` says about a date or a timestamp it leaves out (schema/columns.py: the model
-would learn calendar time): the pandas line that adds what of it a model can learn from as columns
-of their own, which `init` then drafts. pandas reads the dates; which parts of them vary, and which
-the data has already, is this project's question, so it is written here."""
-from typing import Counter, Mapping, Optional, Tuple
+"""What `tfxpipe init` makes of a date or a timestamp (schema/columns.py excludes it as such: the model
+would learn calendar time). Written as the graph reads dates (models/calendar.py), its calendar parts
+that vary become a `date` feature; written otherwise, init prints the pandas line that adds them as
+columns of their own, which `init` then drafts. pandas reads the dates; which parts of them vary, and
+which the data has already, is this project's question, so it is written here."""
+from typing import Counter, List, Mapping, Optional, Tuple
 
 import pandas as pd
 
+from models import calendar
 from schema.columns import DATE_SHARE, STRING, WRITTEN_DATES, YEAR_WORDS, Stats, has_name_word, time_unit
 
-CYCLES = {"hour": "daily", "weekday": "weekly", "month": "yearly"}
+CYCLES = calendar.CYCLES
 # Another column is a part already when a word of its name says so (taxi's trip_start_day) and it
 # holds no more values than the part has: a `day` of 1..31 is the day of the month, an `hr` of
 # 40..180 a heart rate; neither is the weekday or the hour.
@@ -50,6 +52,42 @@ def _is_there(part: str, times: pd.Series, others: Mapping[str, Counter]) -> boo
                for name, cells in others.items())
 
 
+def _varying(times: pd.Series) -> List[str]:
+    return [p for p in CYCLES if getattr(times.dt, p).nunique() > 1 and (p != "weekday" or times.dt.day.nunique() > 1)]
+
+
+def _new_parts(column: str, times: pd.Series, others: Mapping[str, Counter]) -> List[str]:
+    """The calendar parts of `times` that vary (no weekday for monthly data: every date on one day
+    of the month) and that no other column is already."""
+    varying = _varying(times)
+    # a column by the name the line would give a part is that part, or the line would overwrite it
+    return [p for p in varying if not _is_there(p, times, others) and f"{column}_{p}" not in others]
+
+
+def date_feature(column: str, stat: Stats, cells: Counter, others: Mapping[str, Counter]
+                 ) -> Optional[Tuple[dict, str]]:
+    """(declaration, decision) of a date the model's graph reads (every counted cell written as
+    calendar.WRITTEN, or integer seconds or milliseconds since 1970) whose calendar parts vary and
+    are no column of the data already; None otherwise."""
+    values = [v for v in cells if v]
+    unit = time_unit(stat)
+    if unit:
+        times = pd.to_datetime(pd.Series(values).astype("int64"), unit={"seconds": "s", "milliseconds": "ms"}[unit])
+    elif stat.type == STRING and all(calendar.is_date(v) for v in values):
+        read = pd.DataFrame([calendar.written_parts(v) for v in values], columns=["year", "month", "day", "hour"])
+        times = pd.to_datetime(read.fillna({"hour": 0}).astype(int))  # hours as written: the graph applies no offset
+    else:
+        return None
+    parts = _new_parts(column, times, others)
+    if not parts:
+        return None
+    read_from = f"its {unit} since 1970 (UTC; the gate keeps them in 2000-2100)" if unit else \
+        "the date as written" + (" (hours as written: no offset applied)" if "hour" in parts else "")
+    return ({"kind": "date", "parts": parts, **({"unit": unit} if unit else {})},
+            f"date, parts {', '.join(parts)} ({', '.join(CYCLES[p] for p in parts)} cycles, computed in the model "
+            f"from {read_from}; requests send the date itself)")
+
+
 def calendar_columns_hint(column: str, stat: Stats, cells: Counter, others: Mapping[str, Counter]) -> Optional[str]:
     """For a column `feature_decision` excluded as a date or a timestamp (`cells` its counted
     values, `others` the other columns'): the pandas line that adds the parts of it that vary (hour,
@@ -62,9 +100,8 @@ def calendar_columns_hint(column: str, stat: Stats, cells: Counter, others: Mapp
     if parsed is None:
         return None
     parse, times, in_utc = parsed
-    varying = [p for p in CYCLES if getattr(times.dt, p).nunique() > 1 and (p != "weekday" or times.dt.day.nunique() > 1)]
-    # a column by the name the line would give a part is that part, or the line would overwrite it
-    parts = [p for p in varying if not _is_there(p, times, others) and f"{column}_{p}" not in others]
+    parts = _new_parts(column, times, others)
+    varying = _varying(times)
     if parts:
         added = ", ".join(f"df[{f'{column}_{part}'!r}]" for part in parts)
         return (f"{column}: its {', '.join(parts)} as columns of their own ({', '.join(CYCLES[p] for p in parts)} "

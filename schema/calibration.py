@@ -202,12 +202,14 @@ def sample_pairs(statistics_of, schema: schema_pb2.Schema, rows: int, span_rows:
 
 def calibrate(statistics_of, schema: schema_pb2.Schema, features: Sequence[str], source: str,
               rows: int = 0, span_rows: int = 0, window_rows: int = schema_package.WINDOW_ROWS,
-              pairs: int = PAIRS, seed: int = 0, label: str = "") -> Calibration:
+              pairs: int = PAIRS, seed: int = 0, label: str = "", dates: Sequence[str] = ()) -> Calibration:
     """Measures the noise of each of `features`, and of the `label` column (for drift: a changed
-    class balance or target distribution is a change in the data too), in data of `rows` rows.
-    `statistics_of(options)` computes the data's statistics with TFDV options (the caller knows how
-    to read the data)."""
-    features = [*([label] if label else []), *(f for f in features if f != label)]
+    class balance or target distribution is a change in the data too), in data of `rows` rows; of
+    the `dates` among them only how often they are present (a later span is a later period: no
+    threshold). `statistics_of(options)` computes the data's statistics with TFDV options (the
+    caller knows how to read the data)."""
+    columns = [*([label] if label else []), *(f for f in features if f != label)]
+    features = [f for f in columns if f not in dates]
     rows = rows or statistics_of(stats_options(schema)).datasets[0].num_examples
     schema = with_quantile_buckets(schema, buckets_for(span_sample_rows(rows, span_rows)))
     samples = sample_pairs(statistics_of, schema, rows, span_rows, window_rows, pairs, seed)
@@ -224,7 +226,7 @@ def calibrate(statistics_of, schema: schema_pb2.Schema, features: Sequence[str],
                          max((d[name] for d in window_noise), default=0.0))
              for name in features if not schema_package.is_calendar_year(by_name[name])}  # no threshold
     presence = {name: share for name, share in _presence(samples.everything.datasets[0]).items()
-                if name in features}  # a column the model does not read may be left out
+                if name in columns}  # a column the model does not read may be left out
     return Calibration(source, rows, samples.span_rows, samples.window_rows, pairs, noise,
                        presence, presence_gaps, label, quantile_buckets(schema))
 

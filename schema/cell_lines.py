@@ -1,5 +1,6 @@
 """Where the cells are that make a numeric column fail the gate's type or range check: how many, and
-on which lines ("line 57: 'lost'", "line 12: '5000000'").
+on which lines ("line 57: 'lost'", "line 12: '5000000'"); and the cells of a date feature written as
+text that are no date the model reads (statistics cannot tell a date from other text).
 
 TFDV's statistics tell that a column of numbers holds text, with at most one such value in words and
 the column's most frequent values (numbers, mostly) beside it: not enough to find a typo in a large
@@ -16,9 +17,10 @@ from typing import Callable, Dict, List, Sequence, Set
 import numpy as np
 from tensorflow_metadata.proto.v0 import schema_pb2
 
+from models import calendar
 from schema import ranges
 from schema.cell_counts import is_number
-from schema.checks import OUT_OF_RANGE, WRONG_TYPE, Finding, is_training_only, is_type_problem
+from schema.checks import NOT_A_DATE, OUT_OF_RANGE, WRONG_TYPE, Finding, is_training_only, is_type_problem
 from schema.csv_files import ENCODING
 from schema.data_folder import data_files
 from schema.descriptions import MAX_EXAMPLES
@@ -79,6 +81,18 @@ def _cells_where(path: str, columns: Dict[str, Callable[[str], bool]], missing_v
                     if len(misfits.first) < MAX_EXAMPLES:
                         misfits.first.append(f"{where} {line}: {cell!r}")
     return found
+
+
+def undated_cells(path: str, columns: Sequence[str], missing_values: Sequence[str] = ("",)) -> List[Finding]:
+    """A finding for each date feature of `columns` (written as text) with cells of `path` that the
+    model's graph reads as no date (models/calendar.py): their calendar parts would all be missing."""
+    found = _cells_where(path, {column: lambda cell: not calendar.is_date(cell) for column in columns},
+                         missing_values)
+    return [Finding(column, NOT_A_DATE,
+                    f"{misfits.count} cell(s) are no date the model reads, which it would take for a missing "
+                    f"one: write them {calendar.WRITTEN}, or leave them empty where there is no date",
+                    expected=calendar.WRITTEN, actual=f"{misfits.count} other cell(s)", examples=tuple(misfits.first))
+            for column, misfits in found.items() if misfits.count]
 
 
 def located(findings: List[Finding], path: str, schema: schema_pb2.Schema,

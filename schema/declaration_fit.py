@@ -10,7 +10,7 @@ from typing import List, Optional
 
 from tensorflow_metadata.proto.v0 import schema_pb2
 
-from models.dataset import Dataset, Kind, Task
+from models.dataset import Dataset, Feature, Kind, Task
 from schema import descriptions, maintain
 
 _TYPE_WORDS = {schema_pb2.BYTES: "text (BYTES)", schema_pb2.INT: "integers (INT)",
@@ -21,8 +21,11 @@ _ADVICE = {schema_pb2.BYTES: "declare it categorical_string or hashed",
            schema_pb2.FLOAT: "declare it numeric, bucketized or hashed"}
 
 
-def _needs(kind: Kind, max_value) -> tuple:
-    """Schema types a feature of `kind` can be transformed from (models/preprocessing.py)."""
+def _needs(feature: Feature) -> tuple:
+    """Schema types `feature` can be transformed from (models/preprocessing.py)."""
+    kind, max_value = feature.kind, feature.max_value
+    if kind is Kind.DATE:  # integers since 1970 in its unit, else text (models/calendar.py)
+        return (schema_pb2.INT,) if feature.unit else (schema_pb2.BYTES,)
     if kind in (Kind.NUMERIC, Kind.BUCKETIZED):
         return _NUMBERS
     if kind is Kind.CATEGORICAL_INT and max_value is not None:
@@ -45,9 +48,12 @@ def mismatches(dataset: Dataset, schema: schema_pb2.Schema) -> List[str]:
         if feature.name not in types:
             found.append(f"feature '{feature.name}' is declared but is not a column of the schema: "
                          "add it to schema.pbtxt (and to the data) or remove it from dataset.yaml")
-        elif types[feature.name] not in _needs(feature.kind, feature.max_value):
+        elif types[feature.name] not in _needs(feature):
             advice = (f"{_ADVICE[types[feature.name]]}, or correct its type in the schema"
                       if types[feature.name] in _ADVICE else "give the column a type in schema.pbtxt")
+            if feature.kind is Kind.DATE:
+                advice = ("a date written as text has no `unit`; one written as integers since 1970 needs "
+                          "one (seconds or milliseconds)")
             range_note = " with max_value" if feature.max_value is not None else ""
             found.append(f"feature '{feature.name}' is declared {feature.kind.value}{range_note} but "
                          f"the schema holds {_TYPE_WORDS.get(types[feature.name], 'no type')}: "

@@ -22,7 +22,7 @@ from tensorflow_metadata.proto.v0 import schema_pb2
 from models import dataset as ds
 from schema import calibration, cell_counts, cell_lines, csv_files, csv_statistics, data_folder, label_copies, ranges, \
     schema_draft, schema_text, sentinels, written_numbers
-from schema.calendar_hint import calendar_columns_hint
+from schema.calendar_hint import calendar_columns_hint, date_feature
 from schema.cell_counts import ColumnCells, ColumnType
 from schema.columns import CALENDAR, HASH_SHARE, MISSING_TOKENS, InitError, compared_by_shares, feature_decision, \
     is_few, may_be_numbers, missing_tokens, present_count, tokens_read_as_values
@@ -186,10 +186,14 @@ def infer(path: str, label: str, task: str = "auto", name: Optional[str] = None,
         clash = names.get(ds.safe_name(column))
         if spec and clash:
             spec, text = None, f"same name as {clash!r} without punctuation and case; rename it to use it"
+        others = {c: cells[c] for c in header if c != column}
+        dated = date_feature(column, by_name[column], cells[column], others) \
+            if spec is None and CALENDAR in text else None
+        if dated:
+            spec, text = dated
         if spec is None:
             excluded[column] = text
             decisions.append(f"{column or '(unnamed column)'}: excluded, {text}")
-            others = {c: cells[c] for c in header if c != column}
             hint = calendar_columns_hint(column, by_name[column], cells[column], others) \
                 if CALENDAR in text and column in by_name else None
             decisions += [hint] if hint else []
@@ -237,11 +241,13 @@ def infer(path: str, label: str, task: str = "auto", name: Optional[str] = None,
         return csv_statistics.statistics_of_csv(path, missing_values, options)
 
     started = time.monotonic()
+    dates = [c for c, spec in features.items() if spec["kind"] == "date"]
     measured = calibration.calibrate(statistics_of, curated, list(features),
-                                     source=os.path.basename(os.path.normpath(path)), rows=rows, label=label)
+                                     source=os.path.basename(os.path.normpath(path)), rows=rows, label=label,
+                                     dates=dates)
     progress(_timed("drift thresholds calibrated", started, f"{measured.pairs} random draws"))
     curated = ranges.with_plausible_ranges(calibration.apply(curated, measured), statistics,
-                                                [label, *features])
+                                                [label, *(c for c in features if c not in dates)])
     decisions.append(f"drift and skew thresholds: a multiple of the largest distance between random "
                      f"samples of this data ({measured.pairs} draws), per feature, and for the label drift only "
                      f"(see {ds.SCHEMA_FILE}); "

@@ -1,6 +1,7 @@
-"""What `tfxpipe init` says about a date or a timestamp it leaves out (schema/calendar_hint.py): the
-pandas line it prints, run on real files, adds exactly the calendar parts that vary, or the year
-that init then keeps as years; parts the data has already are not added twice."""
+"""What `tfxpipe init` makes of a date or a timestamp (schema/calendar_hint.py): a `date` feature of
+the calendar parts that vary where the model's graph reads the dates; elsewhere the pandas line it
+prints, run on real files, adds exactly those parts, or the year that init then keeps as years; parts
+the data has already are not added twice."""
 import collections
 import os
 
@@ -33,12 +34,12 @@ def _after_line(hint: str, path: str) -> pd.DataFrame:
     return df
 
 
-def test_each_date_left_out_comes_with_a_pandas_line_that_adds_the_calendar_parts_that_vary(tmp_path):
-    """Egg dates (dots, day-first slashes, month names: one day of the month), monthly stock prices,
-    and vega_datasets' hourly Seattle temperatures as written, as seconds since 1970 and with their
-    summer-time offsets: each hint's line, run on the file as pandas reads it, adds exactly the hour
-    (when there are times; in UTC where offsets are written), weekday (not for monthly data) and
-    month of each date."""
+def test_dates_the_graph_reads_are_features_and_the_others_get_a_pandas_line_for_their_parts(tmp_path):
+    """vega_datasets' hourly Seattle temperatures as written (2010/01/01 00:00), as seconds since
+    1970 and with their summer-time offsets are date features of the parts that vary. Egg dates
+    (dots, day-first slashes, month names: one day of the month) and monthly stock prices (Jan 1
+    2000), which it does not read, are left out with a line that, run on the file as pandas reads it,
+    adds exactly the weekday (not for monthly data) and month of each date."""
     path = str(tmp_path / "raw.csv")
     public_datasets.PENGUINS_RAW.write_csv(path)
     frame = pd.read_csv(path)
@@ -51,15 +52,18 @@ def test_each_date_left_out_comes_with_a_pandas_line_that_adds_the_calendar_part
              "laid_slashed": laid.dt.strftime("%d/%m/%Y"),  # day first, as pandas does not read it unless told
              "observed": local.map(lambda t: t.isoformat())}  # offsets -08:00 and -07:00 (summer time)
     truth = {"laid": laid, "egg_period": laid.dt.to_period("M").dt.to_timestamp(), "priced": pd.to_datetime(stocks),
-             "measured": pd.to_datetime(hourly), "stamped": pd.to_datetime(hourly), "laid_slashed": laid,
-             "observed": local.dt.tz_convert("UTC")}
+             "laid_slashed": laid}
     data = _csv(tmp_path, frame[["Species", "Culmen Length (mm)"]].assign(**dates), "dated.csv")
-    decisions = infer.infer(data, "Species").decisions
+    draft = infer.infer(data, "Species")
+    every_part = ["hour", "weekday", "month"]
+    assert {c: draft.declaration["features"].get(c) for c in ("measured", "stamped", "observed")} == {
+        "measured": {"kind": "date", "parts": every_part}, "observed": {"kind": "date", "parts": every_part},
+        "stamped": {"kind": "date", "parts": every_part, "unit": "seconds"}}
     expected = {"laid": ["weekday", "month"], "egg_period": ["month"], "priced": ["month"],
-                "measured": ["hour", "weekday", "month"], "stamped": ["hour", "weekday", "month"],
-                "laid_slashed": ["weekday", "month"], "observed": ["hour", "weekday", "month"]}
+                "laid_slashed": ["weekday", "month"]}
+    assert sorted(draft.declaration["excluded"]) == sorted(expected)
     for column, parts in expected.items():
-        hint = _hint(decisions, column)
+        hint = _hint(draft.decisions, column)
         assert hint.startswith(f"{column}: its {', '.join(parts)} as columns of their own"), hint
         df = _after_line(hint, data)
         assert list(df.columns[len(dates) + 2:]) == [f"{column}_{p}" for p in parts]
@@ -85,19 +89,25 @@ def test_a_column_named_day_or_hr_is_the_weekday_or_hour_only_when_it_holds_as_f
     """vega_datasets' hourly Seattle temperatures with a `day` column: the day of the month (1..31)
     leaves the weekday to add, the weekday itself does not; an `hr` of other values (the temperature
     shifted, as a heart rate would be) leaves the hour to add, a 0/1 `mon` (a Monday flag) the
-    month; a column by the name the line would give the hour is not overwritten."""
+    month; a column by the name the line would give the hour is not overwritten (nor a model input
+    of a date feature given its name). Dates written as the package writes them are date features;
+    written US style (01/31/2010 08:00), which the graph does not read, they get the line."""
     frame = pd.read_csv(os.path.join(SHIPPED, "seattle-temps.csv")).iloc[::7]
     times = pd.to_datetime(frame["date"])
+    us_style = times.dt.strftime("%m/%d/%Y %H:%M")
     expected = {"of-month": (frame.assign(day=times.dt.day), ["hour", "weekday", "month"]),
                 "of-week": (frame.assign(day=times.dt.weekday), ["hour", "month"]),
                 "heart-rate": (frame.assign(hr=(frame["temp"] + 40).round()), ["hour", "weekday", "month"]),
                 "name-taken": (frame.assign(date_hour=(frame["temp"] + 40).round()), ["weekday", "month"]),
                 "monday-flag": (frame.assign(mon=(times.dt.weekday == 0).astype(int)), ["hour", "weekday", "month"])}
     for case, (data, parts) in expected.items():
-        path = _csv(tmp_path, data, f"{case}.csv")
-        hint = _hint(infer.infer(path, "temp").decisions, "date")
-        assert hint.startswith(f"date: its {', '.join(parts)} as columns"), case
-        assert _after_line(hint, path)[data.columns].equals(pd.read_csv(path)), case  # no column overwritten
+        draft = infer.infer(_csv(tmp_path, data, f"{case}.csv"), "temp")
+        assert draft.declaration["features"]["date"] == {"kind": "date", "parts": parts}, case
+    data, parts = expected["name-taken"]  # the line's parts are the same parts (one function tells both)
+    path = _csv(tmp_path, data.assign(date=us_style), "name-taken-us.csv")
+    hint = _hint(infer.infer(path, "temp").decisions, "date")
+    assert hint.startswith(f"date: its {', '.join(parts)} as columns")
+    assert _after_line(hint, path)[data.columns].equals(pd.read_csv(path))  # no column overwritten
 
 
 def test_dates_of_which_only_the_year_varies_get_the_line_that_writes_the_year_init_keeps(tmp_path):

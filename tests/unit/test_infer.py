@@ -88,10 +88,11 @@ def test_integer_ids_number_the_rows_while_all_distinct_counts_stay_numeric(tmp_
     assert {c: draft.declaration["features"].get(c) for c in counts} == {c: {"kind": "numeric"} for c in counts}
 
 
-def test_date_column_is_excluded_because_the_model_would_learn_calendar_time(crafted):
+def test_an_iso_date_column_is_a_date_feature_of_its_parts_not_calendar_time(crafted):
+    """200 days from 2021-01-01: weekday and month vary, no time of day; never a number."""
     _, draft = crafted
-    assert draft.declaration["excluded"]["recorded"] == columns.DATE_REASON
-    assert "calendar time" in columns.DATE_REASON and "recorded" not in draft.declaration["features"]
+    assert draft.declaration["features"]["recorded"] == {"kind": "date", "parts": ["weekday", "month"]}
+    assert "recorded" not in draft.declaration["excluded"]
 
 
 @pytest.mark.parametrize("cell, is_date", [
@@ -110,19 +111,21 @@ def test_dates_written_with_dots_or_month_names_count_as_dates(cell):
 
 
 @pytest.mark.parametrize("unit, scale", [("seconds", 1), ("milliseconds", 1000)])
-def test_epoch_timestamps_are_excluded_and_kept_in_2000_to_2100_in_their_unit(tmp_path, unit, scale):
-    """Seattle's weather days as seconds since 1970 (and the same in milliseconds): a timestamp, not
-    a feature nor an ID; the schema bounds it to this century in its unit, without a drift check."""
+def test_epoch_timestamps_are_date_features_kept_in_2000_to_2100_in_their_unit(tmp_path, unit, scale):
+    """Seattle's weather days as seconds since 1970 (and the same in milliseconds): a date whose
+    weekday and month the model reads (daily data: no hour), not a number nor an ID; the schema
+    bounds it to this century in its unit, without a drift check (a later span is a later period)."""
     public_datasets.SEATTLE_WEATHER.write_csv(str(tmp_path / "seconds.csv"))
     frame = pd.read_csv(tmp_path / "seconds.csv")
     frame["date"] *= scale
     path = _csv(tmp_path, frame, "weather.csv")
     draft = infer.infer(path, "weather")
-    assert draft.declaration["excluded"]["date"].startswith(
-        f"timestamp in {unit} since 1970 (2012-01-01 to 2015-12-31): {columns.CALENDAR}")
+    assert draft.declaration["features"]["date"] == {"kind": "date", "parts": ["weekday", "month"], "unit": unit}
+    assert _decision(draft, "date").startswith(f"date: date, parts weekday, month (weekly, yearly cycles, "
+                                               f"computed in the model from its {unit} since 1970")
     date = _feature(draft, "date")
     assert (date.int_domain.min, date.int_domain.max) == (946684800 * scale, 4102444800 * scale)
-    assert not date.HasField("drift_comparator") and "date" not in draft.declaration["features"]
+    assert not date.HasField("drift_comparator") and not date.HasField("skew_comparator")
     assert not checks.check_statistics(csv_statistics.statistics_of_csv(path, [""]), draft.schema)
     frame["date"] *= 1000  # the next unit up: out of range
     findings = checks.check_statistics(csv_statistics.statistics_of_csv(_csv(tmp_path, frame), [""]), draft.schema)
@@ -400,8 +403,8 @@ def test_draft_parses_as_a_declaration_named_after_the_file(crafted):
     _, draft = crafted
     dataset = ds.parse(draft.declaration)
     assert dataset.name == "trial_data"
-    assert set(dataset.feature_names()) == {"weight", "comment", "grade", "age", "ratio", "colour"}
-    assert set(dataset.excluded) == {"sample_id", "recorded", "source"}
+    assert set(dataset.feature_names()) == {"recorded", "weight", "comment", "grade", "age", "ratio", "colour"}
+    assert set(dataset.excluded) == {"sample_id", "source"}
 
 
 def test_write_creates_a_loadable_folder_and_refuses_to_overwrite_it(crafted, tmp_path):
@@ -1070,12 +1073,18 @@ def test_numbers_written_for_no_value_are_named_for_review_and_real_extremes_are
     assert _feature(again, "body_mass_g").int_domain.max < _feature(coded, "body_mass_g").int_domain.max
 
 
-def test_a_date_and_the_label_alone_are_refused_with_the_columns_to_add(tmp_path):
-    """vega_datasets' hourly Seattle temperatures: the date is the only column besides the label."""
+def test_a_date_and_the_label_alone_train_on_its_parts_or_are_refused_with_the_columns_to_add(tmp_path):
+    """vega_datasets' hourly Seattle temperatures: the date is the only column besides the label.
+    As the package writes it (2010/01/01 00:00), the model reads its hour, weekday and month; written
+    US style (01/01/2010 00:00), which the graph does not read, init names the columns to add."""
     import vega_datasets  # pylint: disable=import-outside-toplevel
 
     path = str(tmp_path / "seattle-temps.csv")
     shutil.copy(os.path.join(os.path.dirname(vega_datasets.__file__), "_data", "seattle-temps.csv"), path)
+    assert infer.infer(path, "temp").declaration["features"] == {
+        "date": {"kind": "date", "parts": ["hour", "weekday", "month"]}}
+    frame = pd.read_csv(path)
+    us_style = _csv(tmp_path, frame.assign(date=pd.to_datetime(frame["date"]).dt.strftime("%m/%d/%Y %H:%M")), "us.csv")
     with pytest.raises(columns.InitError, match=r"no usable feature columns, .*date: its hour, weekday, month as "
                                                 r"columns of their own .*`t = pd.to_datetime\(df\['date'\], errors='coerce'\); "):
-        infer.infer(path, "temp")
+        infer.infer(us_style, "temp")

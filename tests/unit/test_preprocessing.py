@@ -1,4 +1,5 @@
 """preprocessing_fn run through TFT's real Beam implementation on a sample of the bundled data."""
+import dataclasses
 import functools
 import math
 
@@ -10,7 +11,7 @@ import tensorflow_transform.beam as tft_beam
 from tensorflow_transform.tf_metadata import dataset_metadata, schema_utils
 
 from models import preprocessing
-from models.dataset import LABEL_KEY
+from models.dataset import LABEL_KEY, Feature, Kind
 from tests.conftest import TAXI, TAXI_SCHEMA
 
 SAMPLE_ROWS = 3000
@@ -122,3 +123,20 @@ def test_label_matches_the_big_tipper_rule(sample, transformed):
     expected = (tips > np.float32(0.2) * fare).astype(int)
     assert np.array_equal(columns[LABEL_KEY].ravel(), expected)
     assert 0.2 < expected.mean() < 0.8  # both classes are present
+
+
+def test_a_dates_calendar_parts_are_the_ones_the_taxi_data_writes_beside_it(sample, raw_metadata, tmp_path):
+    """The taxi trips' start timestamps declared a date (seconds since 1970): the graph's hour,
+    weekday and month of each are the trip_start_hour, _day (Sunday 1) and _month the data carries."""
+    dated = dataclasses.replace(TAXI, features=TAXI.features + (Feature(
+        "trip_start_timestamp", Kind.DATE, parts=("hour", "weekday", "month"), unit="seconds"),))
+    head = sample.head(500)
+    with tft_beam.Context(temp_dir=str(tmp_path), force_tf_compat_v1=False):
+        (rows, _), _ = (_instances(head), raw_metadata) | tft_beam.AnalyzeAndTransformDataset(functools.partial(
+            preprocessing.preprocessing_fn, custom_config={"dataset": dated.to_config()}))
+    parts = {key: np.array([np.ravel(r[key])[0] for r in rows]) for key in
+             ("trip_start_timestamp_hour_xf", "trip_start_timestamp_weekday_xf", "trip_start_timestamp_month_xf")}
+    assert np.array_equal(parts["trip_start_timestamp_hour_xf"], head["trip_start_hour"].astype(int))
+    assert np.array_equal(parts["trip_start_timestamp_weekday_xf"], (head["trip_start_day"].astype(int) + 5) % 7)
+    assert np.array_equal(parts["trip_start_timestamp_month_xf"], head["trip_start_month"].astype(int) - 1)
+    assert len(set(parts["trip_start_timestamp_weekday_xf"])) == 7  # every weekday: no constant passes
