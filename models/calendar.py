@@ -28,6 +28,7 @@ PATTERN = (r"([0-9]{4})[-/]([0-9]{1,2})[-/]([0-9]{1,2})"
            r"(?:Z| ?[+-][0-9]{2}:?[0-9]{2})?")
 WRITTEN = "ISO 8601 (2021-01-31, 2021-01-31T08:05:00Z, 2021/01/31 08:05)"
 _MATCH = re.compile(PATTERN)
+ASCII_SPACE = " \t\n\r\x0b\x0c"  # what tf.strings.strip strips (str.strip strips Unicode spaces too)
 SECONDS_PER_DAY = 86_400
 THURSDAY = 3  # 1970-01-01, with Monday 0 as pandas and Python count weekdays
 
@@ -35,7 +36,7 @@ THURSDAY = 3  # 1970-01-01, with Monday 0 as pandas and Python count weekdays
 def written_parts(cell: str) -> Optional[Tuple[int, int, int, Optional[int]]]:
     """(year, month, day, hour or None) of a date as the graph reads it, or None when it is no date
     (not the PATTERN, or no such day or time: 2021-02-30, 24:00)."""
-    found = _MATCH.fullmatch(cell.strip())
+    found = _MATCH.fullmatch(cell.strip(ASCII_SPACE))
     if not found:
         return None
     year, month, day, hour, minute = (int(g) if g is not None else None for g in found.groups())
@@ -88,7 +89,7 @@ def _from_text(text):
         tf.strings.to_number(tf.strings.split(fields, " ").to_tensor(shape=[None, 5]), tf.int64), axis=-1)
     timed = tf.strings.regex_full_match(tf.strings.strip(text), r"[0-9/-]+[T ][0-9].*")
     next_month = days_from_civil(year + month // 12, month % 12 + 1, tf.ones_like(day))
-    valid = matched & (month >= 1) & (month <= 12) & (day >= 1) & (hour <= 23) & (minute <= 59) \
+    valid = matched & (year >= 1) & (month >= 1) & (month <= 12) & (day >= 1) & (hour <= 23) & (minute <= 59) \
         & (days_from_civil(year, month, day) < next_month)
     return days_from_civil(year, month, day), tf.where(timed, hour, -tf.ones_like(hour)), valid
 

@@ -59,9 +59,9 @@ class Dataset:
         return tuple(f.name for f in self.features)
 
     def number_names(self) -> Tuple[str, ...]:
-        """Features the model reads as numbers (numeric, bucketized): their schema ranges are units,
-        where an integer code's range is its list of categories."""
-        return tuple(f.name for f in self.features if f.kind in (Kind.NUMERIC, Kind.BUCKETIZED))
+        """Features the model reads as numbers (numeric, bucketized; timestamps, integers since 1970):
+        their schema ranges are units, where an integer code's range is its list of categories."""
+        return tuple(f.name for f in self.features if f.kind in (Kind.NUMERIC, Kind.BUCKETIZED) or f.unit)
 
     def model_inputs(self) -> Tuple[ModelInput, ...]:
         """The model's inputs, in the declaration's order: Transform's outputs but the label."""
@@ -141,8 +141,9 @@ def parse(raw: Mapping[str, Any], folder: str = "") -> Dataset:
     names = [i.name for f in features for i in f.model_inputs]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
-        raise DeclarationError(f"features whose names differ only in punctuation or case: "
-                               f"{', '.join(duplicates)}; exclude or rename one")
+        raise DeclarationError(f"model inputs of the same name: {', '.join(duplicates)} (feature names that differ "
+                               "only in punctuation or case, or a date's part named like another feature); "
+                               "exclude or rename one")
     slices = tuple(raw.get("slices") or ())
     unknown_slices = [s for s in slices if s not in {f.name for f in features}]
     if unknown_slices:

@@ -8,6 +8,7 @@ from typing import Counter, List, Mapping, Optional, Tuple
 import pandas as pd
 
 from models import calendar
+from models.dataset import safe_name
 from schema.columns import DATE_SHARE, STRING, WRITTEN_DATES, YEAR_WORDS, Stats, has_name_word, time_unit
 
 CYCLES = calendar.CYCLES
@@ -60,8 +61,10 @@ def _new_parts(column: str, times: pd.Series, others: Mapping[str, Counter]) -> 
     """The calendar parts of `times` that vary (no weekday for monthly data: every date on one day
     of the month) and that no other column is already."""
     varying = _varying(times)
-    # a column by the name the line would give a part is that part, or the line would overwrite it
-    return [p for p in varying if not _is_there(p, times, others) and f"{column}_{p}" not in others]
+    # a column by the name the line would give a part is that part, or the line would overwrite it (a
+    # date feature's part would share its model input's name)
+    taken = {safe_name(name) for name in others}
+    return [p for p in varying if not _is_there(p, times, others) and safe_name(f"{column}_{p}") not in taken]
 
 
 def date_feature(column: str, stat: Stats, cells: Counter, others: Mapping[str, Counter]
@@ -75,7 +78,9 @@ def date_feature(column: str, stat: Stats, cells: Counter, others: Mapping[str, 
         times = pd.to_datetime(pd.Series(values).astype("int64"), unit={"seconds": "s", "milliseconds": "ms"}[unit])
     elif stat.type == STRING and all(calendar.is_date(v) for v in values):
         read = pd.DataFrame([calendar.written_parts(v) for v in values], columns=["year", "month", "day", "hour"])
-        times = pd.to_datetime(read.fillna({"hour": 0}).astype(int))  # hours as written: the graph applies no offset
+        # hours as written (the graph applies no offset); a date pandas cannot hold (9999-12-31 for "no
+        # end") tells no part, and the graph reads it as any other
+        times = pd.to_datetime(read.fillna({"hour": 0}).astype(int), errors="coerce").dropna()
     else:
         return None
     parts = _new_parts(column, times, others)

@@ -183,14 +183,14 @@ def infer(path: str, label: str, task: str = "auto", name: Optional[str] = None,
         spec, text, distinct[column] = feature_decision(column, by_name.get(column), cells[column], rows,
                                                         columns[column].estimate(missing_values))
         distinct_share[column] = distinct[column] / max(present_count(by_name.get(column)), 1)
-        clash = names.get(ds.safe_name(column))
-        if spec and clash:
-            spec, text = None, f"same name as {clash!r} without punctuation and case; rename it to use it"
         others = {c: cells[c] for c in header if c != column}
         dated = date_feature(column, by_name[column], cells[column], others) \
             if spec is None and CALENDAR in text else None
         if dated:
             spec, text = dated
+        clash = names.get(ds.safe_name(column))
+        if spec and clash:
+            spec, text = None, f"same name as {clash!r} without punctuation and case; rename it to use it"
         if spec is None:
             excluded[column] = text
             decisions.append(f"{column or '(unnamed column)'}: excluded, {text}")

@@ -1,6 +1,7 @@
 """A date feature's calendar parts (models/calendar.py), computed in the graph from dates as real
 files write them, equal pandas'; the gate's Python test of a cell agrees with what the graph reads;
 the declaration and the schema say what is wrong with a date declared amiss."""
+import collections
 import os
 
 import numpy as np
@@ -8,18 +9,19 @@ import pandas as pd
 import pytest
 import tensorflow as tf
 import vega_datasets
-from tensorflow_metadata.proto.v0 import schema_pb2
+from tensorflow_metadata.proto.v0 import schema_pb2, statistics_pb2
 
 from benchmarks import public_datasets
 from models import calendar
 from models.dataset import DeclarationError, Feature, parse
-from schema import cell_lines, checks, declaration_fit
+from schema import calendar_hint, cell_lines, checks, declaration_fit
 
 SHIPPED = os.path.join(os.path.dirname(vega_datasets.__file__), "_data")
 EVERY_PART = ("hour", "weekday", "month")
 # Cells the graph must not read as a date: no such day or time, another order, a date in words
 NO_DATES = ["2021-02-30", "2021-13-01", "2021-00-10", "2021-01-01 24:00", "2021-01-01 10:60", "31.01.2021",
-            "01/31/2021", "Jan 31 2021", "2021", "2021-01", "20210131", "2021-01-31 8", "today"]
+            "01/31/2021", "Jan 31 2021", "2021", "2021-01", "20210131", "2021-01-31 8", "today",
+            "0000-01-01", "2021-01-31\xa0"]  # no year 0; a space TensorFlow does not strip (str.strip does)
 
 
 def _ids(values, unit: str = "") -> dict:
@@ -130,3 +132,15 @@ def test_a_date_whose_unit_does_not_fit_the_schemas_type_is_named_before_a_run()
     [problem] = declaration_fit.mismatches(declaration, schema)
     assert "feature 'laid' is declared date" in problem and "holds text (BYTES)" in problem
     assert "a date written as text has no `unit`" in problem
+
+
+def test_init_drafts_egg_dates_with_a_no_end_date_among_them_and_leaves_a_parts_name_to_its_column(egg_dates):
+    """`9999-12-31` (an open end, past what pandas holds) among the egg dates still drafts a date
+    feature; a part whose model input would share another column's name (`Date_Egg month`) is not
+    drafted."""
+    stat = statistics_pb2.FeatureNameStatistics(type=statistics_pb2.FeatureNameStatistics.STRING)
+    cells = collections.Counter(egg_dates.tolist() + ["9999-12-31"])
+    spec, decision = calendar_hint.date_feature("Date Egg", stat, cells, {})
+    assert spec == {"kind": "date", "parts": ["weekday", "month"]} and decision.startswith("date, parts weekday, month")
+    spec, _ = calendar_hint.date_feature("Date Egg", stat, cells, {"Date_Egg month": collections.Counter({"11": 3})})
+    assert spec == {"kind": "date", "parts": ["weekday"]}
