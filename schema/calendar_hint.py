@@ -87,7 +87,7 @@ def date_feature(column: str, stat: Stats, cells: Counter, others: Mapping[str, 
     if not parts:
         return None
     read_from = f"its {unit} since 1970 (UTC; the gate keeps them in 2000-2100)" if unit else \
-        "the date as written" + (" (hours as written: no offset applied)" if "hour" in parts else "")
+        "the date as written" + (", hours with no offset applied" if "hour" in parts else "")
     return ({"kind": "date", "parts": parts, **({"unit": unit} if unit else {})},
             f"date, parts {', '.join(parts)} ({', '.join(CYCLES[p] for p in parts)} cycles, computed in the model "
             f"from {read_from}; requests send the date itself)")
