@@ -81,13 +81,14 @@ def month_from_days(days):
 def _from_text(text):
     """(days since 1970, hour or -1 without a time, whether the cell is a date) of string cells."""
     tf = _tf()
-    matched = tf.strings.regex_full_match(tf.strings.strip(text), PATTERN)
+    text = tf.strings.strip(text)
+    matched = tf.strings.regex_full_match(text, PATTERN)
     # "0" before the optional groups: an absent time reads 0 there, told apart by `timed`
-    fields = tf.strings.regex_replace(tf.strings.strip(text), f"^{PATTERN}$", r"\1 \2 \3 0\4 0\5")
+    fields = tf.strings.regex_replace(text, f"^{PATTERN}$", r"\1 \2 \3 0\4 0\5")
     fields = tf.where(matched, fields, "1970 1 1 0 0")
     year, month, day, hour, minute = tf.unstack(
         tf.strings.to_number(tf.strings.split(fields, " ").to_tensor(shape=[None, 5]), tf.int64), axis=-1)
-    timed = tf.strings.regex_full_match(tf.strings.strip(text), r"[0-9/-]+[T ][0-9].*")
+    timed = tf.strings.regex_full_match(text, r"[0-9/-]+[T ][0-9].*")
     next_month = days_from_civil(year + month // 12, month % 12 + 1, tf.ones_like(day))
     valid = matched & (year >= 1) & (month >= 1) & (month <= 12) & (day >= 1) & (hour <= 23) & (minute <= 59) \
         & (days_from_civil(year, month, day) < next_month)

@@ -132,11 +132,10 @@ def DataGate(  # pylint: disable=invalid-name  (TFX component naming)
             drift_rows = min(stats.datasets[0].num_examples, previous.datasets[0].num_examples)
         per_split.append((split, checks.check_statistics(stats, curated, previous)))
     findings = merged(per_split)
-    dates = json.loads(date_columns)
+    dates, missing = json.loads(date_columns), json.loads(missing_values)
     read = data_read(data_files, examples.get_int_custom_property("span")) if (findings or dates) and examples else None
     if read:
-        findings = cell_lines.located(findings, read, curated, json.loads(missing_values)) \
-            + cell_lines.undated_cells(read, dates, json.loads(missing_values))
+        findings = cell_lines.located(findings, read, curated, missing) + cell_lines.undated_cells(read, dates, missing)
     lines_named = any(example.startswith("line ") for finding in findings for example in finding.examples)
     title = "Data validation (pipeline data gate)"
     path = report.write_html(os.path.join(report_dir, REPORT_FILE), findings, title, shown,

@@ -167,6 +167,7 @@ def create_pipeline(config: PipelineConfig, for_kubeflow: bool = False) -> tfx_p
             ),
         },
     ).with_id("previous_span_statistics_resolver")
+    dates = dataset.dates_written_as_text()  # their cells are checked by the gate
     data_gate = gate.DataGate(
         statistics=statistics_gen.outputs["statistics"],
         schema=curated_schema.outputs["schema"],
@@ -179,7 +180,7 @@ def create_pipeline(config: PipelineConfig, for_kubeflow: bool = False) -> tfx_p
         data_files="" if for_kubeflow else os.path.join(input_base, input_config.splits[0].pattern),
         missing_values=json.dumps(dataset.missing_values),
         # only where there are: a parameter more would change every other dataset's cache key
-        **({"date_columns": json.dumps(dataset.dates_written_as_text())} if dataset.dates_written_as_text() else {}),
+        **({"date_columns": json.dumps(dates)} if dates else {}),
     )
     # Only with a window: a pipeline of one span keeps its nodes (and its cache) as they were.
     training_window = Resolver(

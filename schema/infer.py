@@ -183,9 +183,9 @@ def infer(path: str, label: str, task: str = "auto", name: Optional[str] = None,
         spec, text, distinct[column] = feature_decision(column, by_name.get(column), cells[column], rows,
                                                         columns[column].estimate(missing_values))
         distinct_share[column] = distinct[column] / max(present_count(by_name.get(column)), 1)
-        others = {c: cells[c] for c in header if c != column}
-        dated = date_feature(column, by_name[column], cells[column], others) \
-            if spec is None and CALENDAR in text else None
+        dated_out = spec is None and CALENDAR in text  # a date or a timestamp, which the others tell more of
+        others = {c: cells[c] for c in header if c != column} if dated_out else {}
+        dated = date_feature(column, by_name[column], cells[column], others) if dated_out else None
         if dated:
             spec, text = dated
         clash = names.get(ds.safe_name(column))
