@@ -3,6 +3,8 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
+import functools  # noqa: E402
+
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
@@ -18,3 +20,19 @@ TAXI_SCHEMA = TAXI.schema_file
 def taxi_frame() -> pd.DataFrame:
     """The bundled Chicago taxi sample as a DataFrame (15,002 rows, 18 columns)."""
     return pd.read_csv(TAXI_CSV)
+
+
+DRAFTING_DRAWS = 3
+
+
+@pytest.fixture
+def few_calibration_draws(request, monkeypatch):
+    """Tests of `init`'s drafting decisions (kinds, exclusions, refusals) calibrate its thresholds on
+    `DRAFTING_DRAWS` random draws instead of `calibration.PAIRS`: the draws are most of the time an
+    `init` of a small file takes, and no drafting decision reads them. A test that reads the
+    thresholds is marked `all_draws`."""
+    from schema import calibration  # pylint: disable=import-outside-toplevel  (TFDV: unit tests only)
+
+    if request.node.get_closest_marker("all_draws") is None:
+        monkeypatch.setattr(calibration, "calibrate",
+                            functools.partial(calibration.calibrate, pairs=DRAFTING_DRAWS))

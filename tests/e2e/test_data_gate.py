@@ -11,6 +11,7 @@ import tensorflow_data_validation as tfdv
 from ml_metadata.proto import metadata_store_pb2
 from tensorflow_metadata.proto.v0 import schema_pb2
 
+from benchmarks import drift_matrix
 from pipeline import metadata_store, resolvers, run_summary, runs, training_data
 from pipeline.configs import PROJECT_ROOT
 from serving import model_dir
@@ -66,9 +67,9 @@ def test_bad_data_stops_the_run_before_transform(case, workspace, unreachable_th
         page = f.read()
     assert case.feature in page and re.search(case.problem, page)
 
-    verdict = _validate(data, "--report", str(tmp_path / "validate.html"))
-    assert verdict.returncode == 1, verdict.stdout
-    assert case.feature in verdict.stdout and re.search(case.problem, verdict.stdout)
+    code, output = drift_matrix.tfxpipe("validate", data, "--report", str(tmp_path / "validate.html"))
+    assert code == 1, output
+    assert case.feature in output and re.search(case.problem, output)
 
 
 def test_validate_passes_a_random_sample_of_the_datasets_own_data(tmp_path):

@@ -78,15 +78,27 @@ def initialized(case: Case, root) -> Trained:
 
 
 def _train(case: Case, root) -> Trained:
-    trained = initialized(case, root)
+    return _run(initialized(case, root))
+
+
+def _run(trained: Trained) -> Trained:
     trained.run = tfxpipe(*trained.run_args(), offline=True)
     assert trained.run.returncode == 0, trained.run.stdout + trained.run.stderr[-5000:]
     return trained
 
 
+_DRAFTED: Dict[str, Trained] = {}  # case name -> its folder drafted by init (one init per case)
+
+
+def _drafted(case: Case, tmp_path_factory) -> Trained:
+    if case.name not in _DRAFTED:
+        _DRAFTED[case.name] = initialized(case, tmp_path_factory.mktemp(case.name))
+    return _DRAFTED[case.name]
+
+
 @pytest.fixture(scope="module", params=CASES, ids=[c.name for c in CASES])
 def trained(request, tmp_path_factory) -> Trained:
-    return _train(request.param, tmp_path_factory.mktemp(request.param.name))
+    return _run(_drafted(request.param, tmp_path_factory))
 
 
 def _rows(trained: Trained, count: int):
@@ -177,29 +189,20 @@ def test_score_writes_every_row_back_with_the_pushed_models_answers(trained, tmp
 
 
 def test_penguins_missing_values_written_na_are_missing_not_strings(tmp_path_factory):
-    declaration = dataset_module.load(_init_only(CASES[0], tmp_path_factory))
+    declaration = _drafted(CASES[0], tmp_path_factory).declaration
     assert "NA" in declaration.missing_values
     kinds = {f.name: f.kind.value for f in declaration.features}
     assert kinds["bill_length_mm"] == kinds["body_mass_g"] == "numeric"
 
 
 def test_penguins_raw_columns_are_kept_or_excluded_with_a_reason(tmp_path_factory):
-    declaration = dataset_module.load(_init_only(CASES[3], tmp_path_factory))
+    declaration = _drafted(CASES[3], tmp_path_factory).declaration
     kinds = {f.name: f.kind.value for f in declaration.features}
     [laid] = [f for f in declaration.features if f.name == "Date Egg"]  # read in the graph: requests send it
     assert (laid.kind.value, laid.parts, laid.unit) == ("date", ("weekday", "month"), "")
     assert "constant" in declaration.excluded["Region"]
     assert kinds["Individual ID"] == "hashed"
     assert kinds["Body Mass (g)"] == "numeric" and kinds["Island"] == "categorical_string"
-
-
-def _init_only(case: Case, tmp_path_factory) -> str:
-    root = tmp_path_factory.mktemp(f"init-{case.name}")
-    data = case.write_folder(str(root))
-    folder = os.path.join(root, "dataset")
-    done = tfxpipe("init", data, "--label", case.label, "--out", folder)
-    assert done.returncode == 0, done.stdout + done.stderr[-2000:]
-    return folder
 
 
 @pytest.fixture(scope="module")

@@ -6,12 +6,15 @@ import collections
 import os
 
 import pandas as pd
+import pytest
 import vega_datasets
 from tensorflow_metadata.proto.v0 import statistics_pb2
 
 from benchmarks import public_datasets
 from schema import calendar_hint, infer
 from tests.conftest import TAXI_CSV
+
+pytestmark = pytest.mark.usefixtures("few_calibration_draws")
 
 SHIPPED = os.path.join(os.path.dirname(vega_datasets.__file__), "_data")
 

@@ -17,6 +17,8 @@ from schema import calibration, cell_counts, checks, columns, csv_files, csv_sta
     label_copies, written_numbers
 from tests.conftest import TAXI_CSV
 
+pytestmark = pytest.mark.usefixtures("few_calibration_draws")
+
 ROWS = 600
 
 
@@ -543,6 +545,7 @@ def penguins(tmp_path_factory):
     return path, pd.read_csv(path, keep_default_na=False), infer.infer(path, "species", name="penguins")
 
 
+@pytest.mark.all_draws  # compared with the `penguins` draft, made with all draws
 def test_a_csv_saved_by_excel_or_r_drafts_the_same_dataset_as_the_plain_file(tmp_path, penguins):
     """Excel's "CSV UTF-8" starts with a byte-order mark and ends lines with CRLF; R's write.csv
     quotes every name and string. The mark must not become part of the first column's name."""
@@ -554,6 +557,7 @@ def test_a_csv_saved_by_excel_or_r_drafts_the_same_dataset_as_the_plain_file(tmp
     assert saved.decisions == plain.decisions
 
 
+@pytest.mark.all_draws  # compared with the `penguins` draft, made with all draws
 def test_a_draft_from_bounded_cell_counts_equals_the_draft_from_every_value_counted(penguins, monkeypatch):
     """Past `COUNTED` distinct values a column is estimated (a large file in bounded memory): with
     20 counted, every penguin measurement is, and `NA` cells past them must still read as missing."""
