@@ -42,10 +42,10 @@ APPLICABLE = {
 }
 WINDOW = 1000  # requests per monitored window: the size skew thresholds are calibrated for
 MATRIX = [(name, case) for name in DATASETS for case in APPLICABLE[name]]
-# The gate reads what `validate` reads through the same checks (the statistics of both are compared in
-# tests/unit/test_csv_statistics.py), so the whole matrix runs through `validate` and each case once
-# through a pipeline run stopped at the gate, every dataset at least once: a run costs several times
-# what a `validate` call does.
+# The gate checks StatisticsGen's statistics of each split with the checks `validate` runs on the whole
+# span, so the whole matrix runs through `validate` and each case once through a pipeline run stopped
+# at the gate (its split statistics), every dataset at least once: a run costs several times what a
+# `validate` call does.
 GATED = [("taxi", "times_10"), ("taxi", "target_times_0.1"), ("penguins_raw", "category_mix"),
          ("penguins_raw", "class_mix"), ("seattle_weather", "times_0.1"),
          ("seattle_weather", "mean_shift"), ("seattle_weather", "missing_30pct"),

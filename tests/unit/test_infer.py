@@ -336,6 +336,7 @@ def test_more_than_twelve_codes_are_a_calendar_part_named_so_else_a_quantity(tmp
     assert features["trip_start_month"] == features["period"] == {"kind": "categorical_int", "max_value": 12}
 
 
+@pytest.mark.all_draws  # its check must survive the noise of every draw
 def test_a_number_of_few_values_keeps_its_quantiles_where_too_few_rows_would_leave_its_shares_unsettled(tmp_path):
     """60 penguins: a span's train split holds 24 rows, 8 per cohort (their year, under another
     name), under the 10 per value that value shares need to settle (with fewer, their noise can reach
