@@ -15,10 +15,24 @@ from ml_metadata.proto import metadata_store_pb2
 from pipeline import metadata_store, run_report, run_summary
 from serving import model_dir
 from tests import paused_push, small_disk
+from tests.bad_data import taxi_rows, write_rows
 from tests.e2e.conftest import PipelineWorkspace, snapshot
 
 PROGRESS = re.compile(r"^\s+(\S+)\s+[\d.]+ s\s+(done|cached)$")
 RUN_STARTED = re.compile(r"^Run (\S+) of pipeline")
+
+
+class SampleWorkspace(PipelineWorkspace):
+    """Runs on 3,000 rows of the taxi sample: where a run is stopped matters here, not how much data
+    it reads (a fifth of the data, a shorter run)."""
+
+    def __init__(self, root):
+        super().__init__(root)
+        self.data = str(root / "data")
+        write_rows(self.data, taxi_rows(3000))
+
+    def command(self, extra_args, command_name: str = "run") -> List[str]:
+        return super().command(["--data", self.data, *extra_args], command_name)
 
 
 def start(command: List[str]) -> subprocess.Popen:
@@ -50,7 +64,7 @@ def tfxpipe_runs(workspace: PipelineWorkspace) -> List[List[str]]:
 
 
 def test_a_second_run_is_refused_naming_the_first_and_a_waiting_one_runs_cached(tmp_path):
-    workspace = PipelineWorkspace(tmp_path)
+    workspace = SampleWorkspace(tmp_path)
     first = start(workspace.command([]))
     line, _ = read_until(first, RUN_STARTED.match)
     first_id = RUN_STARTED.match(line).group(1)
@@ -86,7 +100,7 @@ def test_a_second_run_is_refused_naming_the_first_and_a_waiting_one_runs_cached(
     (lambda run: os.kill(run.pid, signal.SIGTERM), 143, "terminated (SIGTERM)"),  # a scheduler, `kill`
 ], ids=["ctrl_c", "sigterm"])
 def test_ctrl_c_or_sigterm_stops_a_run_with_one_line_and_the_run_is_listed_as_abandoned(tmp_path, stop, code, said):
-    workspace = PipelineWorkspace(tmp_path)
+    workspace = SampleWorkspace(tmp_path)
     run = start(workspace.command([]))
     read_until(run, lambda text: (found := PROGRESS.match(text)) is not None and found.group(2) == "done")
     stop(run)
@@ -103,7 +117,7 @@ def test_ctrl_c_or_sigterm_stops_a_run_with_one_line_and_the_run_is_listed_as_ab
 def crash_matrix(tmp_path_factory):
     """Kills one run after each component in turn (the next run redoes only what was left), then
     two runs inside the push, then lets the last run finish."""
-    workspace = PipelineWorkspace(tmp_path_factory.mktemp("crashes"))
+    workspace = SampleWorkspace(tmp_path_factory.mktemp("crashes"))
     killed, abandoned_right_after = [], None
     while "InfraValidator" not in killed:
         run = start(workspace.command([]))
