@@ -14,7 +14,7 @@ import pytest
 
 from pipeline import metadata_store, run_summary
 from pipeline.configs import PipelineConfig
-from tests.bad_data import write_rows
+from tests.bad_data import taxi_rows, write_rows
 from tests.conftest import TAXI
 
 TRAIN_STEPS = "300"
@@ -87,6 +87,19 @@ class PipelineWorkspace:
         """Adds folder `span` (header + rows) to the data root `data`, then runs on it."""
         write_rows(os.path.join(data, span), rows)
         return self.run(["--data", data, *extra_args])
+
+
+class SampleWorkspace(PipelineWorkspace):
+    """Runs on 3,000 rows of the taxi sample (under `root`/data), for tests of how a run behaves
+    (stopped, killed, run in worker processes), not of what it learns from all the data."""
+
+    def __init__(self, root):
+        super().__init__(root)
+        self.data = str(root / "data")
+        write_rows(self.data, taxi_rows(3000))
+
+    def command(self, extra_args: Sequence[str], command_name: str = "run") -> List[str]:
+        return super().command(["--data", self.data, *extra_args], command_name)
 
 
 @pytest.fixture(scope="session")

@@ -1,17 +1,14 @@
 """The `local-multiprocess` profile: the same pipeline with Beam work in separate worker processes."""
 import os
 
-from tests.bad_data import taxi_rows, write_rows
-from tests.e2e.conftest import PipelineWorkspace
+from tests.e2e.conftest import SampleWorkspace
 
 
 def test_pipeline_runs_with_beam_worker_processes_and_leaves_no_temporary_files(tmp_path):
-    data = str(tmp_path / "data")
-    write_rows(data, taxi_rows(3000))
-    workspace = PipelineWorkspace(tmp_path)
+    workspace = SampleWorkspace(tmp_path)
     temporary = tmp_path / "tmp"
     temporary.mkdir()
-    run = workspace.run(["--data", data, "--profile", "local-multiprocess", "--train-steps", "50"],
+    run = workspace.run(["--profile", "local-multiprocess", "--train-steps", "50"],
                         env={**os.environ, "TMPDIR": str(temporary)})
     assert run.returncode == 0, run.stdout + run.stderr[-3000:]
     assert all(states == ["executed"] for states in run.summary.node_states.values())

@@ -15,24 +15,10 @@ from ml_metadata.proto import metadata_store_pb2
 from pipeline import metadata_store, run_report, run_summary
 from serving import model_dir
 from tests import paused_push, small_disk
-from tests.bad_data import taxi_rows, write_rows
-from tests.e2e.conftest import PipelineWorkspace, snapshot
+from tests.e2e.conftest import PipelineWorkspace, SampleWorkspace, snapshot
 
 PROGRESS = re.compile(r"^\s+(\S+)\s+[\d.]+ s\s+(done|cached)$")
 RUN_STARTED = re.compile(r"^Run (\S+) of pipeline")
-
-
-class SampleWorkspace(PipelineWorkspace):
-    """Runs on 3,000 rows of the taxi sample: where a run is stopped matters here, not how much data
-    it reads (a fifth of the data, a shorter run)."""
-
-    def __init__(self, root):
-        super().__init__(root)
-        self.data = str(root / "data")
-        write_rows(self.data, taxi_rows(3000))
-
-    def command(self, extra_args, command_name: str = "run") -> List[str]:
-        return super().command(["--data", self.data, *extra_args], command_name)
 
 
 def start(command: List[str]) -> subprocess.Popen:
