@@ -6,8 +6,9 @@ Flink cluster on this machine (`tfxpipe cluster up`, started and stopped here).
 The data is the bundled sample repeated to `--rows` rows, each copy's fares nudged by its copy number
 so rows stay distinct. Every profile runs cold on the same data with 200 train steps; per-component
 times come from MLMD, so the Beam-heavy components can be compared directly. Memory: the largest
-summed RSS of the run's process tree while each component ran, and for Flink that of the cluster's
-processes (JobManager, TaskManagers, job server, SDK workers) as well.
+summed RSS of the run's process tree while each component ran, and for Flink the summed PSS of the
+cluster's processes (JobManager, TaskManagers, job server, SDK workers) as well: the SDK workers are
+forks sharing their imported libraries' pages, which RSS would count once per worker.
 """
 import argparse
 import contextlib
@@ -23,7 +24,7 @@ import psutil
 
 from benchmarks.compare_with_tfx_example import DOCS, RESULTS, machine
 from benchmarks.measure import (TAXI_DATA, TAXI_DATASET, TAXI_NAME, Measurement, Samples, finish,
-                                replace_between_markers, run_measured, tree_rss)
+                                replace_between_markers, run_measured)
 from pipeline import flink_cluster
 from pipeline.configs import PipelineConfig
 
@@ -49,7 +50,7 @@ def write_data(rows: int, folder: str) -> None:
 @contextlib.contextmanager
 def cluster_memory(settings: flink_cluster.ClusterSettings) -> Iterator[Samples]:
     """Samples the Flink cluster's processes (and their children, the SDK workers) every 0.5 s
-    while the block runs: (time, summed RSS in MiB) into the list."""
+    while the block runs: (time, summed PSS in MiB) into the list."""
     samples, done = [], threading.Event()
 
     def sample():
@@ -57,9 +58,15 @@ def cluster_memory(settings: flink_cluster.ClusterSettings) -> Iterator[Samples]
             total = 0
             for pid in flink_cluster.pids(settings):
                 try:
-                    total += tree_rss(psutil.Process(pid))
+                    root = psutil.Process(pid)
+                    processes = [root, *root.children(recursive=True)]
                 except psutil.Error:  # stopped between listing and reading
-                    pass
+                    continue
+                for process in processes:
+                    try:
+                        total += process.memory_full_info().pss
+                    except psutil.Error:
+                        pass
             samples.append((time.time(), total / 2**20))
 
     sampler = threading.Thread(target=sample, daemon=True)
