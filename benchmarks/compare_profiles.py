@@ -87,7 +87,7 @@ def table(rows: int, runs: Dict[str, Measurement], cluster: Dict[str, Samples]) 
     info = machine()
     profiles = [p for p in PROFILES if p in runs]
     lines = [f"{rows} rows; {info['cores']} cores, {info['memory_gib']} GiB; {info['date']}. Each cell: "
-             "seconds, peak GiB of the run's processes (+ the cluster's) while the component ran.", "",
+             "seconds, peak GiB of the run's processes (RSS) + the cluster's (PSS) while the component ran.", "",
              "| component | " + " | ".join(profiles) + " |", "|---|" + "---:|" * len(profiles)]
 
     def cell(profile: str, component: str) -> str:

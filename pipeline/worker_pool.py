@@ -15,8 +15,9 @@ its TaskManager closes the control channel; what is left when the pool stops is 
 Every Beam job starts SDK workers of its own (some 45 in a run of the taxi sample), and each
 imported TensorFlow, TFX, TFDV, TFT and TFMA before its first bundle: seconds of a core per worker,
 most of a cluster run's time on a small machine. So workers are forks of one process that imported
-them once (multiprocessing's forkserver, which never runs the pool's gRPC server, so no gRPC state
-is forked); they start at once and share those pages until they write them.
+them once (multiprocessing's forkserver, started with the pool: it imports gRPC's module but never
+starts gRPC, which a fork could not carry over); once it has imported them (the first workers wait
+for that), workers start at once and share those pages until they write them.
 """
 import argparse
 import itertools
@@ -45,6 +46,8 @@ def _run_worker(control_url: str, worker_id: str, log_path: str) -> None:
     os.dup2(log, 2)
     from apache_beam.runners.worker.sdk_worker import SdkHarness  # pylint: disable=import-outside-toplevel
     SdkHarness(control_url, worker_id=worker_id, state_cache_size=0, data_buffer_time_limit_ms=-1).run()
+    sys.stdout.flush()
+    sys.stderr.flush()
     if os.fstat(log).st_size == 0:
         os.remove(log_path)
 
@@ -63,7 +66,7 @@ class WorkerPool(beam_fn_api_pb2_grpc.BeamFnExternalWorkerPoolServicer):
         with self._lock:
             self._workers = [w for w in self._workers if w.is_alive()]  # reap the finished
             log_path = os.path.join(self._log_dir, f"worker-{os.getpid()}-{next(self._started)}.log")
-            worker = self._forks.Process(target=_run_worker, daemon=False,
+            worker = self._forks.Process(target=_run_worker,
                                          args=(request.control_endpoint.url, request.worker_id, log_path))
             worker.start()
             self._workers.append(worker)
