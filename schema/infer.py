@@ -256,11 +256,13 @@ def infer(path: str, label: str, task: str = "auto", name: Optional[str] = None,
         off = [check for check, threshold in (("drift", measured.drift(name)), ("skew", measured.skew(name)))
                if threshold is None and not (check == "skew" and name == label)]
         if off:
-            why = ("its values rarely repeat" if distinct_share.get(name, 0) >= HASH_SHARE
-                   else f"too few requests in a serving window ({measured.window_rows:,}) for its values' shares "
+            # numbers are compared by quantiles, which values that never repeat settle as well as any
+            measure = "values' shares" if measured.noise[name].over == "shares" else "quantiles"
+            why = ("its values rarely repeat" if measure != "quantiles" and distinct_share.get(name, 0) >= HASH_SHARE
+                   else f"too few requests in a serving window ({measured.window_rows:,}) for its {measure} "
                         "to settle: calibrate for larger windows (`tfxpipe calibrate --window-rows N --write`) and "
                         "give `monitor` windows that hold as many (`--window-minutes`)" if off == ["skew"]
-                   else "too few rows for its values' shares to settle: calibrate again when there is more data")
+                   else f"too few rows for its {measure} to settle: calibrate again when there is more data")
             decisions.append(f"no {' or '.join(off)} check on {name}: two samples of the same data "
                              f"already differ almost entirely ({why})")
     # (integer codes never reach a repeated-digit code: 66 and up would leave half of 0..max unfilled)

@@ -40,7 +40,8 @@ def comment(calibration: Calibration, by_hand: Optional[Mapping[Tuple[str, str],
              "Optional columns must have a value in at least their share of rows less "
              f"{PRESENCE_FACTOR:g}x its largest difference between two spans, or less a tenth of it if more. "
              f"'-': not checked, as the threshold would reach {JSD_MAX:g}, the largest JSD there is "
-             "(the column's values rarely repeat, or the data is too small for its shares to settle), "
+             "(the column's values rarely repeat, or the data is too small for its shares or quantiles to "
+             "settle), "
              f"or, for the label (*), as requests carry no label. '{BY_HAND}' after a threshold: set by hand "
              "(raised, or '-' removed) and kept by `calibrate` until `--discard-edits`.")
     lines = [BEGIN] + [f"# {line}" for line in textwrap.wrap(prose, 98)] + [

@@ -110,6 +110,21 @@ def test_init_says_which_columns_get_no_drift_check(cars_csv):
         "(its values rarely repeat)"]
 
 
+def test_a_number_left_unchecked_is_said_to_need_more_rows_not_to_never_repeat(tmp_path):
+    """vega_datasets' LA riots (63 rows): coordinates never repeat, which quantiles compare as well as
+    anything; what leaves some unchecked is samples of 25 rows."""
+    import vega_datasets  # pylint: disable=import-outside-toplevel
+
+    path = shutil.copy(os.path.join(os.path.dirname(vega_datasets.__file__), "_data", "la-riots.csv"), tmp_path)
+    draft = infer.infer(path, "type")
+    over_quantiles = {line.split()[1] for line in draft.calibration if line.split()[2:3] == ["quantiles"]}
+    unchecked = {line.split(" check on ")[1].split(":")[0]: line for line in draft.decisions if line.startswith("no ")}
+    assert "latitude" in over_quantiles & set(unchecked)  # else this checks nothing
+    for name in over_quantiles & set(unchecked):
+        assert unchecked[name].endswith("(too few rows for its quantiles to settle: calibrate again when there "
+                                        "is more data)"), unchecked[name]
+
+
 def test_smaller_spans_are_noisier_so_their_thresholds_are_higher(penguins):
     _, schema, statistics_of = penguins
     halves = calibration.calibrate(statistics_of, schema, PENGUIN_FEATURES, "p", rows=344)
