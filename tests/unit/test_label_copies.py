@@ -1,6 +1,6 @@
 """A numeric label that is a sum or a difference of features (schema/label_copies.linear_combination),
 on real public data: vega_datasets' US employment counts add up exactly, the other datasets' labels
-are measured, not added up. (The single-column copies are tested with `init` in test_infer.py.)"""
+are measured, not added up. (The single-column copies are tested with `init` in test_infer_labels.py.)"""
 import os
 
 import pandas as pd
