@@ -256,7 +256,7 @@ def infer(path: str, label: str, task: str = "auto", name: Optional[str] = None,
         off = [check for check, threshold in (("drift", measured.drift(name)), ("skew", measured.skew(name)))
                if threshold is None and not (check == "skew" and name == label)]
         if off:
-            # numbers are compared by quantiles, which values that never repeat settle as well as any
+            # quantiles need no repeated values (value shares do): only too few rows leave them unsettled
             measure = "values' shares" if measured.noise[name].over == "shares" else "quantiles"
             why = ("its values rarely repeat" if measure != "quantiles" and distinct_share.get(name, 0) >= HASH_SHARE
                    else f"too few requests in a serving window ({measured.window_rows:,}) for its {measure} "

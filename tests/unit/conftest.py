@@ -6,10 +6,11 @@ from benchmarks import public_datasets
 from schema import infer
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def penguins_draft(tmp_path_factory):
-    """palmerpenguins' CSV as the package ships it, the frame read from it, and its draft (module-scoped:
-    made before the function-scoped `few_calibration_draws`, so on all calibration draws)."""
+    """palmerpenguins' CSV as the package ships it, the frame read from it, and its draft (made once,
+    before the function-scoped `few_calibration_draws`, so on all calibration draws). Read-only: copy
+    the frame before changing it."""
     path = str(tmp_path_factory.mktemp("penguins") / "penguins.csv")
     public_datasets.PENGUINS.write_csv(path)
     return path, pd.read_csv(path, keep_default_na=False), infer.infer(path, "species", name="penguins")

@@ -1,7 +1,7 @@
 """`tfxpipe init`'s drafting (schema/infer.py), column by column, on small crafted CSVs: IDs, dates,
 missing-value tokens, constants, hashed strings, codes, years, quantities, categories; the schema
-draft and writing it. Labels: `test_infer_labels.py`; the files init reads or refuses:
-`test_infer_files.py`."""
+draft, its string label, and writing it. Other labels: `test_infer_labels.py`; the files init reads
+or refuses: `test_infer_files.py`."""
 import collections
 import os
 import shutil

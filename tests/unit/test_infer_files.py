@@ -1,6 +1,7 @@
 """The files `tfxpipe init` reads and refuses (schema/infer.py): Excel's and R's CSVs, pandas' index
 column, folders and spans, bounded cell counts, words among numbers, numbers written for people,
-infinite numbers, UTF-16, ragged rows, missing data, an existing dataset folder, too few rows."""
+infinite numbers, UTF-16, ragged rows, files not comma-separated, a category collapsed to one
+value, missing data, an unknown task, an existing dataset folder, too few rows."""
 import csv
 import os
 
