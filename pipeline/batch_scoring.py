@@ -29,7 +29,7 @@ from tensorflow_metadata.proto.v0 import schema_pb2
 
 from models import signatures
 from models.dataset import Dataset, Task
-from pipeline import runner, scoring_ranges
+from pipeline import scoring_ranges, scratch
 from pipeline.scoring_ranges import (COUNTERS, MISSING_COUNTER, OUTSIDE_COUNTER, ROWS_COUNTER, SIGNATURE,
                                      Job, ScoringError)
 from schema import csv_files, distances, ranges, vocabularies
@@ -139,7 +139,7 @@ def score(csv_path: str, out_path: str, dataset: Dataset, schema: schema_pb2.Sch
     partial = _beside(out_path, "partial")
     started = time.monotonic()
     try:
-        with runner.temporary_files_removed_after(), beam.Pipeline(
+        with scratch.temporary_files_removed_after(), beam.Pipeline(
                 options=PipelineOptions(list(beam_args))) as pipeline:
             _ = (pipeline
                  | "File" >> beam.Create([csv_path])

@@ -1,10 +1,8 @@
 """Runs the pipeline on this machine with TFX's LocalDagRunner (Beam runner: the profile's)."""
-import contextlib
 import os
 import sys
-import tempfile
 import time
-from typing import Iterator, List, Optional
+from typing import List, Optional
 
 from absl import logging as absl_logging
 from ml_metadata.proto import metadata_store_pb2
@@ -17,7 +15,7 @@ from tfx.orchestration.portable import runtime_parameter_utils
 from tfx.proto.orchestration import pipeline_pb2
 
 from pipeline import (configs, evaluation, excluded_spans, gate, metadata_server_fixes, metadata_store, metrics,
-                      progress, run_lock, run_report, run_summary, runs, runs_index)
+                      progress, run_lock, run_report, run_summary, runs, runs_index, scratch)
 from pipeline.configs import PipelineConfig
 from pipeline.pipeline import create_pipeline, example_gen_input
 from schema import checks, csv_files, data_folder, declaration_fit, report, schema_text
@@ -78,26 +76,6 @@ class _LocalRunWithId(LocalDagRunner):
         runtime_parameter_utils.substitute_runtime_parameter(
             pipeline, {tfx_constants.PIPELINE_RUN_ID_PARAMETER_NAME: self._run_id})
         super().run_with_ir(pipeline, run_options)
-
-
-@contextlib.contextmanager
-def temporary_files_removed_after() -> Iterator[None]:
-    """Points the temporary directory of the run (this process's `tempfile`, and TMPDIR for the
-    processes it starts) at a folder removed when the run ends. What the libraries leave there is
-    theirs to clean and they do not: for remote Beam runners TFX builds an sdist of itself per Beam
-    component in a `mkdtemp` (tfx/utils/dependency_utils.py, ~50 MB each), Beam's stager leaves its
-    staging folder, and Beam's worker processes end without autograph's cleanup."""
-    saved_variable, saved_tempdir = os.environ.get("TMPDIR"), tempfile.tempdir
-    with tempfile.TemporaryDirectory(prefix="tfxpipe-run-", ignore_cleanup_errors=True) as scratch:
-        os.environ["TMPDIR"] = tempfile.tempdir = scratch
-        try:
-            yield
-        finally:
-            if saved_variable is None:
-                os.environ.pop("TMPDIR", None)
-            else:
-                os.environ["TMPDIR"] = saved_variable
-            tempfile.tempdir = saved_tempdir
 
 
 def resume_options(config: PipelineConfig) -> tfx_pipeline.RunOptions:
@@ -176,7 +154,7 @@ def run(config: PipelineConfig, run_id: str,
     absl_logger = absl_logging.get_absl_logger()
     absl_logger.addHandler(handler)
     try:
-        with metadata_server_fixes.applied(config.metadata_uri), temporary_files_removed_after():
+        with metadata_server_fixes.applied(config.metadata_uri), scratch.temporary_files_removed_after():
             _LocalRunWithId(run_id).run(create_pipeline(config), run_options=run_options)
     except checks.DataValidationError as error:
         told = report.naming_dataset(report.naming_data(str(error), config.data_root),

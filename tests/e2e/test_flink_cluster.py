@@ -94,6 +94,6 @@ def test_scoring_on_the_cluster_writes_what_the_direct_runner_writes(flink_run, 
 
 def test_the_cluster_run_leaves_no_temporary_files(flink_run):
     # TFX builds an sdist of itself per Beam component for remote runners, Beam's stager a staging
-    # folder: both in the temporary directory, neither removed by them (pipeline/runner.py)
+    # folder: both in the temporary directory, neither removed by them (pipeline/scratch.py)
     *_, temporary = flink_run
     assert not os.listdir(temporary)
