@@ -7,7 +7,7 @@ import re
 import signal
 import subprocess
 import sys
-from typing import List, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import pytest
 from ml_metadata.proto import metadata_store_pb2
@@ -21,9 +21,9 @@ PROGRESS = re.compile(r"^\s+(\S+)\s+[\d.]+ s\s+(done|cached)$")
 RUN_STARTED = re.compile(r"^Run (\S+) of pipeline")
 
 
-def start(command: List[str]) -> subprocess.Popen:
+def start(command: List[str], env: Optional[Dict[str, str]] = None) -> subprocess.Popen:
     return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
+                            start_new_session=True, env=env)
 
 
 def read_until(process: subprocess.Popen, wanted) -> Tuple[str, List[str]]:
@@ -102,11 +102,14 @@ def test_ctrl_c_or_sigterm_stops_a_run_with_one_line_and_the_run_is_listed_as_ab
 @pytest.fixture(scope="module")
 def crash_matrix(tmp_path_factory):
     """Kills one run after each component in turn (the next run redoes only what was left), then
-    two runs inside the push, then lets the last run finish."""
+    two runs inside the push, then lets the last run finish; the runs' temporary folder is one of
+    the test's own, listed before the last run and after it."""
     workspace = SampleWorkspace(tmp_path_factory.mktemp("crashes"))
+    temporary = tmp_path_factory.mktemp("tmp")
+    env = {**os.environ, "TMPDIR": str(temporary)}
     killed, abandoned_right_after = [], None
     while "InfraValidator" not in killed:
-        run = start(workspace.command([]))
+        run = start(workspace.command([]), env)
         line, _ = read_until(run, lambda text: (found := PROGRESS.match(text)) is not None
                              and found.group(2) == "done" and found.group(1) not in killed)
         kill(run)
@@ -116,19 +119,26 @@ def crash_matrix(tmp_path_factory):
             abandoned_right_after = tfxpipe_runs(workspace)[0]
     in_push = {}
     for point in ("copying", "published"):
-        run = start([sys.executable, "-m", "tests.paused_push", point, *workspace.command([])[3:]])
+        run = start([sys.executable, "-m", "tests.paused_push", point, *workspace.command([])[3:]], env)
         read_until(run, lambda text: text == paused_push.MARKER)
         kill(run)
         in_push[point] = (model_dir.versions(workspace.model_base), os.listdir(workspace.model_base))
-    final = workspace.run([])
+    left_by_the_kills = os.listdir(temporary)
+    final = workspace.run([], env=env)
     assert final.returncode == 0, final.stdout + final.stderr[-3000:]
-    return workspace, killed, abandoned_right_after, in_push, final
+    return workspace, killed, abandoned_right_after, in_push, final, (left_by_the_kills, os.listdir(temporary))
 
 
 def test_a_run_is_killed_after_every_component_before_the_pusher(crash_matrix):
-    _, killed, _, _, final = crash_matrix
+    _, killed, _, _, final, _ = crash_matrix
     assert sorted(killed) == sorted(node for node in final.summary.node_states if node != "Pusher")
     assert killed[0] == "CsvExampleGen" and killed[-1] == "InfraValidator"
+
+
+def test_what_killed_runs_left_in_the_temporary_folder_is_removed_by_the_next_run(crash_matrix):
+    left_by_the_kills, after_the_next_run = crash_matrix[5]
+    assert len(left_by_the_kills) == 1  # the last killed run's: each run removed those killed before it
+    assert after_the_next_run == []
 
 
 def test_a_killed_run_is_listed_as_abandoned_at_once(crash_matrix):
@@ -143,7 +153,7 @@ def test_a_push_killed_mid_copy_leaves_only_a_hidden_staging_folder(crash_matrix
 
 
 def test_after_every_crash_the_same_command_pushes_exactly_one_complete_version(crash_matrix):
-    workspace, _, _, in_push, final = crash_matrix
+    workspace, _, _, in_push, final, _ = crash_matrix
     published_before_the_kill = in_push["published"][0]
     assert len(published_before_the_kill) == 1
     assert model_dir.versions(workspace.model_base) == published_before_the_kill
@@ -157,7 +167,7 @@ def test_after_every_crash_the_same_command_pushes_exactly_one_complete_version(
 
 
 def test_every_killed_run_is_recorded_as_abandoned_and_nothing_stays_running(crash_matrix):
-    workspace, killed, _, _, final = crash_matrix
+    workspace, killed, _, _, final, _ = crash_matrix
     rows = tfxpipe_runs(workspace)
     assert rows[0][0] == final.summary.run_id and rows[0][4] == "ok"
     assert [row[4] for row in rows[1:]] == ["abandoned"] * (len(killed) + 2)
