@@ -50,7 +50,7 @@ class NoSpaceLeft(OSError):
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
-    except ProcessLookupError:
+    except (ProcessLookupError, OverflowError):  # OverflowError: no process can have that id
         return False
     except PermissionError:
         return True

@@ -29,9 +29,9 @@ DRAFTING_DRAWS = 3
 def few_calibration_draws(request, monkeypatch):
     """Tests of `init`'s drafting decisions (kinds, exclusions, refusals) calibrate its thresholds on
     `DRAFTING_DRAWS` random draws instead of `calibration.PAIRS`: the draws are most of the time an
-    `init` of a small file takes, and no drafting decision reads them. Module-scoped drafts are made
-    before this fixture applies, so on all draws; a test that compares thresholds or needs a check
-    to survive every draw's noise is marked `all_draws`."""
+    `init` of a small file takes, and no drafting decision reads them. Module- and session-scoped
+    drafts are made before this fixture applies, so on all draws; a test that compares thresholds or
+    needs a check to survive every draw's noise is marked `all_draws`."""
     from schema import calibration  # pylint: disable=import-outside-toplevel  (TFDV: unit tests only)
 
     if request.node.get_closest_marker("all_draws") is None:

@@ -56,7 +56,8 @@ def test_staging_folders_of_dead_pushes_are_removed_and_live_ones_kept(saved_mod
     abandoned = base / f"{model_dir.STAGING_PREFIX}{host}-{dead_pid.pid}-100"
     live = base / f"{model_dir.STAGING_PREFIX}{host}-{os.getpid()}-101"
     other_host = base / f"{model_dir.STAGING_PREFIX}elsewhere-{dead_pid.pid}-102"
-    for folder in (abandoned, live, other_host):
+    impossible = base / f"{model_dir.STAGING_PREFIX}{host}-{2 ** 70}-103"  # no process id that large
+    for folder in (abandoned, live, other_host, impossible):
         folder.mkdir(parents=True)
     target = model_dir.publish(str(saved_model), str(base))
     assert sorted(os.listdir(base)) == sorted([live.name, other_host.name, os.path.basename(target)])
