@@ -21,7 +21,7 @@ from tfx.dsl.component.experimental.decorators import component
 from tfx.types import artifact_utils, standard_artifacts
 
 import schema as schema_package
-from pipeline import configs
+from pipeline import accepted_statistics, configs
 from schema import cell_lines, checks, data_folder, report, schema_text
 
 REPORT_FILE = schema_package.REPORT_FILE
@@ -108,11 +108,17 @@ def DataGate(  # pylint: disable=invalid-name  (TFX component naming)
     data_files: Parameter[str] = "",
     missing_values: Parameter[str] = "[]",
     date_columns: Parameter[str] = "[]",
+    accepted_record_dir: Parameter[str] = "",
 ) -> None:
     """`examples`, `data_files` (CsvExampleGen's input base joined with its pattern) and
     `missing_values` (JSON): where the span's CSV cells are, to name the lines of cells of another
     type or out of range in the report, as `validate` does, and to check the cells of the date
-    features written as text (`date_columns`, JSON)."""
+    features written as text (`date_columns`, JSON). `accepted_record_dir` (Kubeflow, where no
+    `previous_statistics` are resolved): the drift reference is read from the gate's record of the
+    statistics it accepted, and this span's are recorded there when it passes."""
+    span = examples.get_int_custom_property("span") if examples else 0
+    if accepted_record_dir:
+        previous_statistics = accepted_statistics.previous(accepted_record_dir, statistics, span, DRIFT_SPLIT)
     schema_path = os.path.join(schema.uri, "schema.pbtxt")  # ImportSchemaGen's copy, comments kept
     curated = schema_text.read(schema_path)
     previous_splits = (
@@ -133,7 +139,7 @@ def DataGate(  # pylint: disable=invalid-name  (TFX component naming)
         per_split.append((split, checks.check_statistics(stats, curated, previous)))
     findings = merged(per_split)
     dates, missing = json.loads(date_columns), json.loads(missing_values)
-    read = data_read(data_files, examples.get_int_custom_property("span")) if (findings or dates) and examples else None
+    read = data_read(data_files, span) if (findings or dates) and examples else None
     if read:
         findings = cell_lines.located(findings, read, curated, missing) + cell_lines.undated_cells(read, dates, missing)
     lines_named = any(example.startswith("line ") for finding in findings for example in finding.examples)
@@ -147,3 +153,5 @@ def DataGate(  # pylint: disable=invalid-name  (TFX component naming)
     if findings:
         steps = next_steps(findings, curated, schema_path, drift_rows, lines_named)
         raise checks.DataValidationError(report.render_text(findings, title, path, steps))
+    if accepted_record_dir:
+        accepted_statistics.record(accepted_record_dir, statistics, span)

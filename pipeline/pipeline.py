@@ -24,7 +24,8 @@ from tfx.proto import example_gen_pb2, pusher_pb2
 from tfx.types import Channel, channel_utils, standard_artifacts
 
 from models.dataset import Task
-from pipeline import candidates, csv_example_gen, gate, metadata_store, metrics, resolvers
+from pipeline import (accepted_statistics, candidates, csv_example_gen, gate, metadata_store, metrics,
+                      resolvers)
 from pipeline.code_digest import code_digest
 from pipeline.configs import ConfigError, PipelineConfig, image_path, is_remote
 from pipeline.csv_example_gen import CsvExampleGen
@@ -109,7 +110,8 @@ def label_range(schema_file: str, dataset) -> Optional[Tuple[float, float]]:
 
 def create_pipeline(config: PipelineConfig, for_kubeflow: bool = False) -> tfx_pipeline.Pipeline:
     """The pipeline for `config`. `for_kubeflow`: MLMD is the orchestrator's, and only resolvers that
-    KFP v2 can compile are used (no drift check against the previous span there yet)."""
+    KFP v2 can compile are used (the gate finds the previous span's statistics in its own record
+    under the pipeline root: `accepted_statistics`)."""
     config = config.resolved()
     if for_kubeflow and len(config.models) > 1:
         # TFX 1.16's KFP v2 compiler takes a single channel per input ("Only single Channel is
@@ -181,6 +183,7 @@ def create_pipeline(config: PipelineConfig, for_kubeflow: bool = False) -> tfx_p
         missing_values=json.dumps(dataset.missing_values),
         # only where there are: a parameter more would change every other dataset's cache key
         **({"date_columns": json.dumps(dates)} if dates else {}),
+        **({"accepted_record_dir": accepted_statistics.folder(config.pipeline_root)} if for_kubeflow else {}),
     )
     # Only with a window: a pipeline of one span keeps its nodes (and its cache) as they were.
     training_window = Resolver(

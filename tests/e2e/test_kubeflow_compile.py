@@ -64,6 +64,14 @@ def test_image_pipeline_root_and_profile_beam_args_are_in_the_spec(spec):
     assert "/pipeline/datasets/default/schema.pbtxt" in text, "the curated schema's path in the image"
 
 
+def test_the_gate_keeps_its_record_of_accepted_statistics_in_the_pipeline_root(spec):
+    """Its drift reference there (KFP v2 compiles no resolver that finds the previous span's)."""
+    parameters = _tasks(spec)["DataGate"]["inputs"]["parameters"]
+    record_dir = parameters["accepted_record_dir"]["runtimeValue"]["constantValue"]["stringValue"]
+    assert record_dir == f"{ROOT}/pipelines/taxi/accepted_statistics"
+    assert "previous_statistics" not in _tasks(spec)["DataGate"]["inputs"].get("artifacts", {})
+
+
 def test_profile_without_its_settings_fails_clearly(tmp_path):
     done = subprocess.run(
         [sys.executable, "-m", "cli", "compile", "--image", IMAGE, "--output",
