@@ -8,7 +8,7 @@ numeric -> 0.0 (the mean, once z-scored); categorical, hashed and bucketized -> 
 date's calendar parts -> their own missing id, as for a value that is no date (models/calendar.py).
 Every transformed feature is a dense [batch, 1] tensor, which is what the Keras model takes.
 """
-from typing import Any, Dict, Mapping, Union
+from typing import Any, Dict, Mapping, Sequence, Union
 
 import tensorflow as tf
 import tensorflow_transform as tft
@@ -55,9 +55,20 @@ def _transform_feature(feature: Feature, x: AnyTensor) -> Dict[str, tf.Tensor]:
     return {feature.transformed_name: _transformed(feature, x)}
 
 
+def _z_scored(numeric: Sequence[Feature], inputs: Mapping[str, AnyTensor]) -> Dict[str, tf.Tensor]:
+    """The numeric features z-scored by one elementwise mean-and-variance analyzer over all of them:
+    one analyzer per column made Transform's tracing and Beam graph grow with the column count
+    (benchmarks/wide_transform.py). A missing value is NaN until scaled (TFT's mean and variance
+    skip NaN, as they skip a sparse column's absent values), then 0.0, the mean."""
+    if not numeric:
+        return {}
+    columns = tf.concat([_densify(tf.cast(inputs[f.name], tf.float32), float("nan")) for f in numeric], axis=1)
+    scaled = tft.scale_to_z_score(columns, elementwise=True)
+    scaled = tf.where(tf.math.is_nan(scaled), tf.zeros_like(scaled), scaled)
+    return {f.transformed_name: scaled[:, i:i + 1] for i, f in enumerate(numeric)}
+
+
 def _transformed(feature: Feature, x: AnyTensor) -> tf.Tensor:
-    if feature.kind is Kind.NUMERIC:
-        return _densify(tft.scale_to_z_score(tf.cast(x, tf.float32)), 0.0)
     if feature.kind is Kind.BUCKETIZED:
         return _densify(tft.bucketize(tf.cast(x, tf.float32), feature.buckets), feature.missing_id)
     if feature.kind is Kind.HASHED:
@@ -107,6 +118,9 @@ def preprocessing_fn(inputs: Dict[str, AnyTensor], custom_config: Dict[str, Any]
     At serving time the label's column is absent; TFT then prunes the label output, nothing else.
     """
     dataset = Dataset.from_config(custom_config["dataset"])
-    outputs = {name: tensor for f in dataset.features for name, tensor in _transform_feature(f, inputs[f.name]).items()}
+    numeric = [f for f in dataset.features if f.kind is Kind.NUMERIC]
+    outputs = _z_scored(numeric, inputs)
+    outputs.update({name: tensor for f in dataset.features if f.kind is not Kind.NUMERIC
+                    for name, tensor in _transform_feature(f, inputs[f.name]).items()})
     outputs[LABEL_KEY] = label_tensor(dataset.label, inputs)
     return outputs

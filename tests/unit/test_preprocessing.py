@@ -71,6 +71,19 @@ def test_numerics_are_z_scored_and_missing_is_the_mean(sample, transformed):
         assert np.all(values[~present] == 0.0), name
 
 
+def test_each_numeric_feature_is_scaled_by_its_own_mean_and_deviation(sample, transformed):
+    """All numeric columns share one analyzer: each must still get its own column's figures."""
+    columns, _, _ = transformed
+    numeric = [f.name for f in TAXI.features if f.kind is Kind.NUMERIC]
+    assert len(numeric) >= 3
+    for name in numeric:
+        present = sample[name].notna().to_numpy()
+        raw = sample[name][present].astype(float).to_numpy()
+        expected = (raw - raw.mean()) / raw.std()
+        values = columns[FEATURES[name].transformed_name].ravel()[present]
+        np.testing.assert_allclose(values, expected, rtol=1e-4, atol=1e-4, err_msg=name)
+
+
 def test_vocabulary_holds_the_most_frequent_values_first(sample, transformed):
     columns, output, _ = transformed
     vocabulary = output.vocabulary_by_name(FEATURES["payment_type"].transformed_name)
