@@ -101,7 +101,7 @@ def table(results: List[Dict]) -> str:
     lines = [f"Machine: {os.cpu_count()} cores; {datetime.date.today()}; the faster of "
              f"{len(results and results[0]['repeats'])} alternated runs each.", "",
              f"| dataset | rows | numeric columns | per-column analyzers (s) | one analyzer (s) | ratio "
-             f"(target <= {TARGET}) | largest output difference (relative) | verdict |",
+             f"(target <= {TARGET}) | largest output difference (relative; absolute below 1) | verdict |",
              "|---|---:|---:|---:|---:|---:|---:|---|"]
     for r in results:
         lines.append(f"| {r['dataset']} | {r['rows']:,} | {r['columns']} | {r['per_column']:.1f} | "

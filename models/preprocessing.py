@@ -59,7 +59,7 @@ def _z_scored(numeric: Sequence[Feature], inputs: Mapping[str, AnyTensor]) -> Di
     """The numeric features z-scored by one elementwise mean-and-variance analyzer over all of them:
     one analyzer per column made Transform's tracing and Beam graph grow with the column count
     (benchmarks/wide_transform.py). A missing value is NaN until scaled (TFT's mean and variance
-    skip NaN, as they skip a sparse column's absent values), then 0.0, the mean."""
+    skip NaN, as they skip a sparse column's absent values), then 0.0, the mean, as is a NaN cell."""
     if not numeric:
         return {}
     columns = tf.concat([_densify(tf.cast(inputs[f.name], tf.float32), float("nan")) for f in numeric], axis=1)

@@ -11,6 +11,7 @@ statistics artifact's folder, in the pipeline root that every step can read (a b
 import json
 import os
 import time
+import uuid
 from typing import List, Optional, Tuple
 
 from tfx.dsl.io import fileio
@@ -38,7 +39,7 @@ def record(record_dir: str, statistics: standard_artifacts.ExampleStatistics, sp
     """Records that the gate accepted `statistics`, the statistics of span `span`; returns the file.
     Written under another name and renamed, so a reader never meets half a record."""
     fileio.makedirs(record_dir)
-    name = f"{span:010d}-{time.time_ns():020d}.json"
+    name = f"{span:010d}-{time.time_ns():020d}-{uuid.uuid4().hex[:8]}.json"  # never another's name
     path = os.path.join(record_dir, name)
     partial = os.path.join(record_dir, f".{name}.partial")
     with fileio.open(partial, "w") as f:
