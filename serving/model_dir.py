@@ -3,7 +3,8 @@
 TF Serving loads every integer-named sub-folder that holds a `saved_model.pb`, so a version folder
 must appear complete or not at all. `publish` copies into a hidden staging folder (not an integer,
 so never loaded) and renames it into place: a rename within one file system is atomic.
-A push killed half-way leaves only its staging folder, which the next push removes; a push killed
+A push killed half-way leaves only its staging folder, which the next push removes (the next on
+another machine, once the folder is a day old); a push killed
 after the rename but before TFX recorded it is not repeated (the model is already the newest version).
 """
 import errno
@@ -18,6 +19,9 @@ from tfx.dsl.io import fileio
 from tfx.utils import io_utils
 
 STAGING_PREFIX = ".staging-"
+# A push copies one model: minutes at most. A staging folder of another machine left for a day is
+# one whose push was killed.
+ABANDONED_AFTER_SECONDS = 24 * 3600
 
 
 def versions(model_base: str) -> List[int]:
@@ -58,15 +62,29 @@ def _alive(pid: int) -> bool:
 
 
 def remove_abandoned_staging(model_base: str) -> List[str]:
-    """Staging folders of pushes on this machine whose process is gone (killed mid-copy)."""
+    """Staging folders of pushes killed mid-copy: on this machine, those whose process is gone; from
+    other machines (pods sharing the serving volume, each named differently), those untouched for
+    `ABANDONED_AFTER_SECONDS`, where no process here can tell whether theirs still runs."""
     removed = []
     prefix = f"{STAGING_PREFIX}{socket.gethostname()}-"
     for name in os.listdir(model_base) if os.path.isdir(model_base) else ():
+        path = os.path.join(model_base, name)
         pid = name[len(prefix):].split("-", 1)[0]
-        if name.startswith(prefix) and pid.isdigit() and not _alive(int(pid)):
-            shutil.rmtree(os.path.join(model_base, name), ignore_errors=True)
+        if name.startswith(prefix):
+            abandoned = pid.isdigit() and not _alive(int(pid))
+        else:
+            abandoned = name.startswith(STAGING_PREFIX) and _untouched_for(path, ABANDONED_AFTER_SECONDS)
+        if abandoned:
+            shutil.rmtree(path, ignore_errors=True)
             removed.append(name)
     return removed
+
+
+def _untouched_for(path: str, seconds: float) -> bool:
+    try:
+        return time.time() - os.stat(path).st_mtime > seconds
+    except FileNotFoundError:  # removed meanwhile by its own push
+        return False
 
 
 def _disk_full(error: BaseException) -> bool:

@@ -3,6 +3,7 @@ import os
 import shutil
 import socket
 import subprocess
+import time
 import types
 
 import pytest
@@ -57,8 +58,11 @@ def test_staging_folders_of_dead_pushes_are_removed_and_live_ones_kept(saved_mod
     live = base / f"{model_dir.STAGING_PREFIX}{host}-{os.getpid()}-101"
     other_host = base / f"{model_dir.STAGING_PREFIX}elsewhere-{dead_pid.pid}-102"
     impossible = base / f"{model_dir.STAGING_PREFIX}{host}-{2 ** 70}-103"  # no process id that large
-    for folder in (abandoned, live, other_host, impossible):
+    stale_other_host = base / f"{model_dir.STAGING_PREFIX}elsewhere-{dead_pid.pid}-104"
+    for folder in (abandoned, live, other_host, impossible, stale_other_host):
         folder.mkdir(parents=True)
+    a_day_ago = time.time() - model_dir.ABANDONED_AFTER_SECONDS - 60
+    os.utime(stale_other_host, (a_day_ago, a_day_ago))  # a pod killed mid-push, a day ago
     target = model_dir.publish(str(saved_model), str(base))
     assert sorted(os.listdir(base)) == sorted([live.name, other_host.name, os.path.basename(target)])
 
