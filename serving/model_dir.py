@@ -4,7 +4,7 @@ TF Serving loads every integer-named sub-folder that holds a `saved_model.pb`, s
 must appear complete or not at all. `publish` copies into a hidden staging folder (not an integer,
 so never loaded) and renames it into place: a rename within one file system is atomic.
 A push killed half-way leaves only its staging folder, which the next push removes (the next on
-another machine, once the folder is a day old); a push killed
+another machine, once that push started a day ago); a push killed
 after the rename but before TFX recorded it is not repeated (the model is already the newest version).
 """
 import errno
@@ -19,8 +19,8 @@ from tfx.dsl.io import fileio
 from tfx.utils import io_utils
 
 STAGING_PREFIX = ".staging-"
-# A push copies one model: minutes at most. A staging folder of another machine left for a day is
-# one whose push was killed.
+# A push copies one model: minutes at most. A staging folder of another machine whose push started
+# a day ago is one whose push was killed.
 ABANDONED_AFTER_SECONDS = 24 * 3600
 
 
@@ -63,28 +63,25 @@ def _alive(pid: int) -> bool:
 
 def remove_abandoned_staging(model_base: str) -> List[str]:
     """Staging folders of pushes killed mid-copy: on this machine, those whose process is gone; from
-    other machines (pods sharing the serving volume, each named differently), those untouched for
-    `ABANDONED_AFTER_SECONDS`, where no process here can tell whether theirs still runs."""
+    other machines (pods sharing the serving volume, each named differently), those whose push
+    started `ABANDONED_AFTER_SECONDS` ago, where no process here can tell whether theirs still runs.
+    A push's start is the version in the folder's name (the time it began, or later): the folder's
+    own time is the source's once copytree copies its metadata, a day old for a cached model."""
     removed = []
     prefix = f"{STAGING_PREFIX}{socket.gethostname()}-"
-    for name in os.listdir(model_base) if os.path.isdir(model_base) else ():
-        path = os.path.join(model_base, name)
-        pid = name[len(prefix):].split("-", 1)[0]
-        if name.startswith(prefix):
+    for entry in os.scandir(model_base) if os.path.isdir(model_base) else ():
+        if not (entry.name.startswith(STAGING_PREFIX) and entry.is_dir(follow_symlinks=False)):
+            continue
+        if entry.name.startswith(prefix):
+            pid = entry.name[len(prefix):].split("-", 1)[0]
             abandoned = pid.isdigit() and not _alive(int(pid))
         else:
-            abandoned = name.startswith(STAGING_PREFIX) and _untouched_for(path, ABANDONED_AFTER_SECONDS)
+            started = entry.name.rsplit("-", 1)[-1]
+            abandoned = started.isdigit() and time.time() - int(started) > ABANDONED_AFTER_SECONDS
         if abandoned:
-            shutil.rmtree(path, ignore_errors=True)
-            removed.append(name)
+            shutil.rmtree(entry.path, ignore_errors=True)
+            removed.append(entry.name)
     return removed
-
-
-def _untouched_for(path: str, seconds: float) -> bool:
-    try:
-        return time.time() - os.stat(path).st_mtime > seconds
-    except FileNotFoundError:  # removed meanwhile by its own push
-        return False
 
 
 def _disk_full(error: BaseException) -> bool:

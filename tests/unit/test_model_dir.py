@@ -56,13 +56,14 @@ def test_staging_folders_of_dead_pushes_are_removed_and_live_ones_kept(saved_mod
     host = socket.gethostname()
     abandoned = base / f"{model_dir.STAGING_PREFIX}{host}-{dead_pid.pid}-100"
     live = base / f"{model_dir.STAGING_PREFIX}{host}-{os.getpid()}-101"
-    other_host = base / f"{model_dir.STAGING_PREFIX}elsewhere-{dead_pid.pid}-102"
     impossible = base / f"{model_dir.STAGING_PREFIX}{host}-{2 ** 70}-103"  # no process id that large
-    stale_other_host = base / f"{model_dir.STAGING_PREFIX}elsewhere-{dead_pid.pid}-104"
+    now = int(time.time())
+    other_host = base / f"{model_dir.STAGING_PREFIX}elsewhere-{dead_pid.pid}-{now}"
+    a_day_ago = now - model_dir.ABANDONED_AFTER_SECONDS - 60
+    stale_other_host = base / f"{model_dir.STAGING_PREFIX}elsewhere-{dead_pid.pid}-{a_day_ago}"  # a killed pod
     for folder in (abandoned, live, other_host, impossible, stale_other_host):
         folder.mkdir(parents=True)
-    a_day_ago = time.time() - model_dir.ABANDONED_AFTER_SECONDS - 60
-    os.utime(stale_other_host, (a_day_ago, a_day_ago))  # a pod killed mid-push, a day ago
+    os.utime(other_host, (a_day_ago, a_day_ago))  # a live push's folder once copytree copied the source's times
     target = model_dir.publish(str(saved_model), str(base))
     assert sorted(os.listdir(base)) == sorted([live.name, other_host.name, os.path.basename(target)])
 
