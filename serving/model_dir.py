@@ -4,8 +4,8 @@ TF Serving loads every integer-named sub-folder that holds a `saved_model.pb`, s
 must appear complete or not at all. `publish` copies into a hidden staging folder (not an integer,
 so never loaded) and renames it into place: a rename within one file system is atomic.
 A push killed half-way leaves only its staging folder, which the next push removes (the next on
-another machine, once that push started a day ago); a push killed
-after the rename but before TFX recorded it is not repeated (the model is already the newest version).
+another machine, once that push started a day ago); a push killed after the rename but before TFX
+recorded it is not repeated (the model is already the newest version).
 """
 import errno
 import filecmp
