@@ -17,6 +17,8 @@ from typing import List, Optional, Tuple
 from tfx.dsl.io import fileio
 from tfx.types import artifact_utils, standard_artifacts
 
+from schema import report
+
 FOLDER = "accepted_statistics"
 
 
@@ -36,16 +38,23 @@ def _records(record_dir: str) -> List[Tuple[int, str]]:
 
 
 def record(record_dir: str, statistics: standard_artifacts.ExampleStatistics, span: int) -> str:
-    """Records that the gate accepted `statistics`, the statistics of span `span`; returns the file.
-    Written under another name and renamed, so a reader never meets half a record."""
-    fileio.makedirs(record_dir)
+    """Records that the gate accepted `statistics`, the statistics of span `span`; returns the file,
+    written whole or not at all (its partial copy's name is no record's)."""
     name = f"{span:010d}-{time.time_ns():020d}-{uuid.uuid4().hex[:8]}.json"  # never another's name
     path = os.path.join(record_dir, name)
-    partial = os.path.join(record_dir, f".{name}.partial")
-    with fileio.open(partial, "w") as f:
-        f.write(json.dumps({"span": span, "uri": statistics.uri, "split_names": statistics.split_names}))
-    fileio.rename(partial, path, overwrite=True)
+    report.write_atomically(path, json.dumps(
+        {"span": span, "uri": statistics.uri, "split_names": statistics.split_names}))
     return path
+
+
+def _read(path: str) -> dict:
+    try:
+        with fileio.open(path, "r") as f:
+            entry = json.loads(f.read())
+        return {key: entry[key] for key in ("uri", "split_names")}
+    except (ValueError, KeyError, TypeError) as error:
+        raise ValueError(f"{path} is no record of statistics the data gate accepted ({error!r}): "
+                         "delete it (the span it named is then no drift reference)") from None
 
 
 def previous(record_dir: str, statistics: standard_artifacts.ExampleStatistics, span: int,
@@ -57,8 +66,7 @@ def previous(record_dir: str, statistics: standard_artifacts.ExampleStatistics, 
     for recorded_span, name in reversed(_records(record_dir)):
         if recorded_span > span:
             continue
-        with fileio.open(os.path.join(record_dir, name), "r") as f:
-            entry = json.loads(f.read())
+        entry = _read(os.path.join(record_dir, name))
         if entry["uri"].rstrip("/") == statistics.uri.rstrip("/"):
             continue
         accepted = standard_artifacts.ExampleStatistics()

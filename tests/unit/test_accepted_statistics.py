@@ -2,6 +2,7 @@
 it accepted of this span or an older one, as the local resolver chooses it from MLMD."""
 import os
 
+import pytest
 from tfx.types import artifact_utils, standard_artifacts
 
 from pipeline import accepted_statistics
@@ -51,13 +52,22 @@ def test_records_whose_statistics_are_gone_or_lack_the_split_are_passed_over(tmp
     assert accepted_statistics.previous(records, current, 4, "train").uri == kept.uri
 
 
+def test_a_damaged_record_is_named_with_what_to_do(tmp_path):
+    records = tmp_path / "records"
+    records.mkdir()
+    (records / "0000000002-1-ab.json").write_text('{"span": 2, "uri"')  # cut short by hand
+    with pytest.raises(ValueError, match=r"0000000002-1-ab.json is no record of statistics the data "
+                                         r"gate accepted .*: delete it"):
+        accepted_statistics.previous(str(records), _statistics(tmp_path / "now", "train"), 3, "train")
+
+
 def test_a_record_is_written_whole_and_other_files_in_the_folder_are_not_records(tmp_path):
     records = str(tmp_path / "records")
     os.makedirs(records)
-    for stray in ("notes.txt", "x-1.json", ".0000000001-1.json.partial"):
+    for stray in ("notes.txt", "x-1.json", "0000000001-1.json.tmp-12"):
         (tmp_path / "records" / stray).write_text("{")
     path = accepted_statistics.record(records, _statistics(tmp_path / "s", "train"), 7)
-    assert sorted(os.listdir(records)) == sorted(["notes.txt", "x-1.json", ".0000000001-1.json.partial",
+    assert sorted(os.listdir(records)) == sorted(["notes.txt", "x-1.json", "0000000001-1.json.tmp-12",
                                                   os.path.basename(path)])
     assert accepted_statistics.previous(records, _statistics(tmp_path / "now", "train"), 9,
                                         "train").uri == str(tmp_path / "s")
