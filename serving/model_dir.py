@@ -68,16 +68,18 @@ def remove_abandoned_staging(model_base: str) -> List[str]:
     A push's start is the version in the folder's name (the time it began, or later): the folder's
     own time is the source's once copytree copies its metadata, a day old for a cached model."""
     removed = []
-    prefix = f"{STAGING_PREFIX}{socket.gethostname()}-"
     for entry in os.scandir(model_base) if os.path.isdir(model_base) else ():
         if not (entry.name.startswith(STAGING_PREFIX) and entry.is_dir(follow_symlinks=False)):
             continue
-        if entry.name.startswith(prefix):
-            pid = entry.name[len(prefix):].split("-", 1)[0]
-            abandoned = pid.isdigit() and not _alive(int(pid))
+        # `<host>-<pid>-<version>`, read from the right: a host name may hold dashes (`web-2`).
+        parts = entry.name[len(STAGING_PREFIX):].rsplit("-", 2)
+        if len(parts) != 3 or not (parts[1].isdigit() and parts[2].isdigit()):
+            continue
+        host, pid, started = parts
+        if host == socket.gethostname():
+            abandoned = not _alive(int(pid))
         else:
-            started = entry.name.rsplit("-", 1)[-1]
-            abandoned = started.isdigit() and time.time() - int(started) > ABANDONED_AFTER_SECONDS
+            abandoned = time.time() - int(started) > ABANDONED_AFTER_SECONDS
         if abandoned:
             shutil.rmtree(entry.path, ignore_errors=True)
             removed.append(entry.name)

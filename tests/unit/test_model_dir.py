@@ -61,7 +61,9 @@ def test_staging_folders_of_dead_pushes_are_removed_and_live_ones_kept(saved_mod
     other_host = base / f"{model_dir.STAGING_PREFIX}elsewhere-{dead_pid.pid}-{now}"
     a_day_ago = now - model_dir.ABANDONED_AFTER_SECONDS - 60
     stale_other_host = base / f"{model_dir.STAGING_PREFIX}elsewhere-{dead_pid.pid}-{a_day_ago}"  # a killed pod
-    for folder in (abandoned, live, other_host, impossible, stale_other_host):
+    # Host `<our name>-<our pid>` (as `web-2` beside `web`): its folder is judged by age, not by our pid.
+    stale_longer_host = base / f"{model_dir.STAGING_PREFIX}{host}-{os.getpid()}-{dead_pid.pid}-{a_day_ago}"
+    for folder in (abandoned, live, other_host, impossible, stale_other_host, stale_longer_host):
         folder.mkdir(parents=True)
     os.utime(other_host, (a_day_ago, a_day_ago))  # a live push's folder once copytree copied the source's times
     target = model_dir.publish(str(saved_model), str(base))
