@@ -16,7 +16,9 @@ def label_decision(column: str, stat: Optional[Stats], cells: Counter, task: str
     missing = rows - present_count(stat)
     if missing:
         raise InitError(f"label {column!r} is missing in {missing} of {rows} rows: every training row "
-                        "needs a label; fill in or drop those rows")
+                        "needs a label; fill in or drop those rows, e.g. with pandas: "
+                        f"`df = df.dropna(subset=[{column!r}])`, then init again (once a model is "
+                        "pushed, `tfxpipe score` predicts the rows left out)")
     kind = stat.type
     numbers = sorted({float(c) for c in cells}) if kind in (INT, FLOAT) else []
     values = ([str(int(v)) for v in numbers] if all(v.is_integer() for v in numbers) else
