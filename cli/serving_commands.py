@@ -100,16 +100,21 @@ def monitor(args: argparse.Namespace) -> int:
         training, against = _training_statistics(args, curated)
         if training is None:
             print(f"error: {against}; run the pipeline or pass --training-data")
-            return 1
+            return NOTHING_TO_CHECK
     result = serving_monitor.check(args.request_log, training, curated, dataset.feature_names(),
                                    args.window_minutes * 60)
+    for path in result.cut_off:
+        print(f"note: {path} ends in a cut-off or damaged record (a server stopped mid-write, or a "
+              "full disk): the examples before it are counted")
     if not result.examples:
         print(f"error: no requests logged in {args.request_log} in the last {args.window_minutes:g} "
               "minutes")
         return NOTHING_TO_CHECK
     title = (f"Serving requests: {result.examples} examples in the last {args.window_minutes:g} min "
-             f"(skew vs {against}" + (f", drift vs the {result.previous_examples} before" if
-                                     result.previous_examples else "") + ")")
+             f"(skew vs {against}, " + (f"drift vs the {result.previous_examples} before" if
+                                       result.previous_examples else
+                                       f"no drift check: the log holds none from the {args.window_minutes:g} "
+                                       "min before") + ")")
     charts = report_data.feature_charts(
         [("requests", report_data.by_feature(result.statistics)),
          ("training", report_data.by_feature(training)),

@@ -9,7 +9,7 @@ import dataclasses
 import os
 import tempfile
 import time
-from typing import List, Optional, Sequence
+from typing import Iterator, List, Optional, Sequence
 
 import tensorflow as tf
 import tensorflow_data_validation as tfdv
@@ -26,6 +26,7 @@ class MonitorResult:
     findings: List[checks.Finding]
     statistics: Optional[statistics_pb2.DatasetFeatureStatisticsList]
     previous_statistics: Optional[statistics_pb2.DatasetFeatureStatisticsList] = None
+    cut_off: List[str] = dataclasses.field(default_factory=list)  # files read up to a broken record
 
 
 def serving_schema(curated: schema_pb2.Schema, features: Sequence[str]) -> schema_pb2.Schema:
@@ -42,10 +43,28 @@ def serving_schema(curated: schema_pb2.Schema, features: Sequence[str]) -> schem
 
 
 def _window_files(directory: str, start: float, end: float) -> List[str]:
-    return [f for f in request_log.log_files(directory) if start <= os.path.getmtime(f) < end]
+    def written_at(path: str) -> float:
+        try:
+            return os.path.getmtime(path)
+        except FileNotFoundError:  # removed by the log's size cap since it was listed
+            return -1.0
+    return [f for f in request_log.log_files(directory) if start <= written_at(f) < end]
 
 
-def _statistics(files: List[str], schema: schema_pb2.Schema
+def _records(path: str, cut_off: List[str]) -> Iterator[bytes]:
+    """The examples of one log file, up to a record cut off or damaged (a server killed mid-write, a
+    full disk, or the live file caught mid-write: the complete ones before it still count; the file
+    goes into `cut_off`); none when the log's size cap removed the file after it was listed."""
+    try:
+        for record in tf.data.TFRecordDataset(path):
+            yield record.numpy()
+    except tf.errors.DataLossError:
+        cut_off.append(path)
+    except tf.errors.NotFoundError:
+        return
+
+
+def _statistics(files: List[str], schema: schema_pb2.Schema, cut_off: List[str]
                 ) -> Optional[statistics_pb2.DatasetFeatureStatisticsList]:
     """TFDV statistics of the examples in `files` (copied into one file: TFDV reads a pattern)."""
     if not files:
@@ -55,8 +74,8 @@ def _statistics(files: List[str], schema: schema_pb2.Schema
         count = 0
         with tf.io.TFRecordWriter(merged) as writer:
             for path in files:
-                for record in tf.data.TFRecordDataset(path):
-                    writer.write(record.numpy())
+                for record in _records(path, cut_off):
+                    writer.write(record)
                     count += 1
         return tfdv.generate_statistics_from_tfrecord(  # its output file: in scratch, not left behind
             data_location=merged, stats_options=distances.stats_options(schema),
@@ -71,13 +90,14 @@ def check(log_dir: str, training: statistics_pb2.DatasetFeatureStatisticsList,
           curated: schema_pb2.Schema, features: Sequence[str], window_seconds: float,
           now: Optional[float] = None) -> MonitorResult:
     now = time.time() + 1 if now is None else now
-    schema = serving_schema(curated, features)
-    current = _statistics(_window_files(log_dir, now - window_seconds, now), schema)
-    previous = _statistics(_window_files(log_dir, now - 2 * window_seconds, now - window_seconds), schema)
+    schema, cut_off = serving_schema(curated, features), []
+    current = _statistics(_window_files(log_dir, now - window_seconds, now), schema, cut_off)
+    previous = _statistics(_window_files(log_dir, now - 2 * window_seconds, now - window_seconds), schema,
+                           cut_off)
     if current is None:
-        return MonitorResult(0, _count(previous), [], None, previous)
+        return MonitorResult(0, _count(previous), [], None, previous, cut_off)
     return MonitorResult(_count(current), _count(previous),
-                         window_findings(current, previous, training, schema), current, previous)
+                         window_findings(current, previous, training, schema), current, previous, cut_off)
 
 
 def window_findings(current: statistics_pb2.DatasetFeatureStatisticsList,
