@@ -85,6 +85,7 @@ def monitor(args: argparse.Namespace) -> int:
     from pipeline import report_data
     from schema import csv_statistics, distances, report, schema_text
     from serving import monitor as serving_monitor
+    from serving import request_log
 
     dataset = options.dataset(args)
     if not os.path.isdir(args.request_log):
@@ -101,14 +102,17 @@ def monitor(args: argparse.Namespace) -> int:
         if training is None:
             print(f"error: {against}; run the pipeline or pass --training-data")
             return NOTHING_TO_CHECK
-    result = serving_monitor.check(args.request_log, training, curated, dataset.feature_names(),
+    log_dir = request_log.model_folder(args.request_log, options.model_name(args))
+    if not os.path.isdir(log_dir) and request_log.log_files(args.request_log):
+        log_dir = args.request_log  # the model's own folder given
+    result = serving_monitor.check(log_dir, training, curated, dataset.feature_names(),
                                    args.window_minutes * 60)
     for path in result.cut_off:
         print(f"note: {path} ends in a cut-off or damaged record (a server stopped mid-write, or a "
               "full disk): the examples before it are counted")
     if not result.examples:
-        print(f"error: no requests logged in {args.request_log} in the last {args.window_minutes:g} "
-              "minutes")
+        print(f"error: no requests for model {options.model_name(args)!r} logged in {log_dir} in the "
+              f"last {args.window_minutes:g} minutes")
         return NOTHING_TO_CHECK
     title = (f"Serving requests: {result.examples} examples in the last {args.window_minutes:g} min "
              f"(skew vs {against}, " + (f"drift vs the {result.previous_examples} before" if

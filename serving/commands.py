@@ -28,13 +28,13 @@ def add_serve_options(parser: argparse.ArgumentParser, serving_dir: str, model_n
     parser.add_argument("--tf-thread-spinning", action="store_true", help=argparse.SUPPRESS)  # benchmarks
     parser.add_argument("--grpc-acceptors", type=int, default=DEFAULTS.grpc_acceptors, help=argparse.SUPPRESS)  # benchmarks
     parser.add_argument("--ready-file", help="write the bound ports here (JSON) once serving")
-    parser.add_argument("--request-log", help="folder to log request examples to, for `tfxpipe monitor`")
+    parser.add_argument("--request-log", help="folder to log request examples to (a folder per model), for `tfxpipe monitor`")
     parser.add_argument("--log-sample-rate", type=float, default=DEFAULTS.request_log_sample_rate)
     parser.add_argument("--enable-batching", "--enable_batching", action="store_true", help="merge concurrent requests into one model call, as TF Serving's --enable_batching")
     parser.add_argument("--batching-parameters-file", "--batching_parameters_file", help="TF Serving's batching parameters (text format; implies --enable-batching; default: TF Serving's defaults)")
     parser.add_argument("--monitoring-config-file", "--monitoring_config_file", help="TF Serving's monitoring.config: Prometheus metrics on or off and their path (default: on, at /monitoring/prometheus/metrics)")
     parser.add_argument("--shutdown-grace-seconds", type=float, default=DEFAULTS.shutdown_grace_seconds, help="on SIGTERM/SIGINT, stop taking requests and let those in progress finish this long")
-    parser.add_argument("--log-max-mb", type=float, default=DEFAULTS.request_log_max_bytes / (1 << 20), help="disk cap of the request log")
+    parser.add_argument("--log-max-mb", type=float, default=DEFAULTS.request_log_max_bytes / (1 << 20), help="disk cap of each model's request log")
 
 
 def unbindable_ports(host: str, ports: dict) -> List[str]:

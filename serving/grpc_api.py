@@ -12,7 +12,7 @@ from tensorflow_serving.apis import model_service_pb2_grpc, prediction_service_p
 from serving import api
 from serving.dispatch import Dispatcher
 from serving.metrics import Stopwatch
-from serving.request_log import RequestLog
+from serving.request_log import RequestLogs
 from serving.loaded_version import ServingError
 
 
@@ -39,32 +39,32 @@ class _Service:
 
 class PredictionService(_Service, prediction_service_pb2_grpc.PredictionServiceServicer):
     def __init__(self, server: api.ModelServer, dispatcher: Dispatcher,
-                 request_log: Optional[RequestLog]):
+                 request_log: Optional[RequestLogs]):
         super().__init__(server, dispatcher)
         self._request_log = request_log
 
     async def Predict(self, request, context):
         response = await self._answer(context, self._server.predict, request, "Predict")
         if self._request_log is not None and set(request.inputs) == {"examples"}:
-            self._request_log.record(list(request.inputs["examples"].string_val))
+            self._request_log.record(request.model_spec.name, list(request.inputs["examples"].string_val))
         return response
 
     async def Classify(self, request, context):
         response = await self._answer(context, self._server.classify, request, "Classify")
-        self._log_input(request.input)
+        self._log_input(request)
         return response
 
     async def Regress(self, request, context):
         response = await self._answer(context, self._server.regress, request, "Regress")
-        self._log_input(request.input)
+        self._log_input(request)
         return response
 
     async def GetModelMetadata(self, request, context):
         return await self._answer(context, self._server.metadata, request, "GetModelMetadata")
 
-    def _log_input(self, request_input) -> None:
+    def _log_input(self, request) -> None:
         if self._request_log is not None:
-            self._request_log.record(list(api.serialized_examples(request_input)))
+            self._request_log.record(request.model_spec.name, list(api.serialized_examples(request.input)))
 
 
 class ModelService(_Service, model_service_pb2_grpc.ModelServiceServicer):
@@ -76,7 +76,7 @@ class ModelService(_Service, model_service_pb2_grpc.ModelServiceServicer):
 
 
 async def start(server: api.ModelServer, host: str, port: int, max_request_bytes: int,
-                dispatcher: Dispatcher, request_log: Optional[RequestLog] = None, acceptors: int = 1
+                dispatcher: Dispatcher, request_log: Optional[RequestLogs] = None, acceptors: int = 1
                 ) -> "tuple[List[aio.Server], int]":
     """Starts serving on the running event loop; returns the servers and the bound port.
 

@@ -12,7 +12,7 @@ import os
 import random
 import threading
 import time
-from typing import Optional, Sequence
+from typing import Dict, Optional, Sequence
 
 import tensorflow as tf
 
@@ -20,11 +20,15 @@ FILE_PREFIX = "requests-"
 FILES_KEPT = 8
 
 
+def _check_rate(sample_rate: float) -> None:
+    if not 0.0 < sample_rate <= 1.0:
+        raise ValueError(f"sample rate must be in (0, 1], got {sample_rate}")
+
+
 class RequestLog:
     def __init__(self, directory: str, sample_rate: float = 1.0, max_bytes: int = 64 << 20,
                  seed: Optional[int] = None, rotate_seconds: float = 300.0):
-        if not 0.0 < sample_rate <= 1.0:
-            raise ValueError(f"sample rate must be in (0, 1], got {sample_rate}")
+        _check_rate(sample_rate)
         self.directory = directory
         self._sample_rate = sample_rate
         self._max_bytes = max_bytes
@@ -75,6 +79,35 @@ class RequestLog:
             if self._writer is not None:
                 self._writer.close()
                 self._writer = None
+
+
+class RequestLogs:
+    """A `RequestLog` per served model, in `<directory>/<model name>/` (each with the disk cap), so
+    that `monitor` checks one model's requests against that model's training data: a server with a
+    model config file serves several."""
+
+    def __init__(self, directory: str, **options):
+        _check_rate(options.get("sample_rate", 1.0))  # at start-up, not at the first request
+        self.directory, self._options = directory, options
+        self._logs: Dict[str, RequestLog] = {}
+        self._lock = threading.Lock()
+
+    def record(self, model_name: str, serialized_examples: Sequence[bytes]) -> None:
+        with self._lock:
+            log = self._logs.get(model_name)
+            if log is None:
+                log = self._logs[model_name] = RequestLog(model_folder(self.directory, model_name), **self._options)
+        log.record(serialized_examples)
+
+    def close(self) -> None:
+        with self._lock:
+            for log in self._logs.values():
+                log.close()
+
+
+def model_folder(directory: str, model_name: str) -> str:
+    """Where `RequestLogs` logs a model's requests."""
+    return os.path.join(directory, model_name)
 
 
 def log_files(directory: str) -> list:

@@ -20,7 +20,7 @@ from tensorflow_serving.apis import (
 from serving import api, rest_json, uvicorn_embedded
 from serving.dispatch import Dispatcher
 from serving.metrics import Stopwatch
-from serving.request_log import RequestLog
+from serving.request_log import RequestLogs
 from serving.loaded_version import ServingError
 
 _PATH = re.compile(
@@ -59,7 +59,7 @@ class RestApi:
     """The ASGI application: TF Serving's routes, plus the Prometheus metrics on `metrics_path`."""
 
     def __init__(self, server: api.ModelServer, dispatcher: Dispatcher, max_request_bytes: int,
-                 request_log: Optional[RequestLog] = None, metrics_path: Optional[str] = None):
+                 request_log: Optional[RequestLogs] = None, metrics_path: Optional[str] = None):
         self._server, self._dispatcher = server, dispatcher
         self._max_request_bytes, self._request_log = max_request_bytes, request_log
         self._metrics_path = metrics_path if server.metrics is not None else None
@@ -160,7 +160,7 @@ class RestApi:
         inputs, row_format = rest_json.predict_inputs(body, list(signature_def.inputs))
         _, _, outputs = await self._server.run(spec, inputs, loaded=loaded)
         if self._request_log is not None and set(inputs) == {"examples"}:
-            self._request_log.record(list(inputs["examples"]))
+            self._request_log.record(spec.name, list(inputs["examples"]))
         return rest_json.predict_response(outputs, row_format)
 
     async def _on_examples(self, request_type: type, operation: Callable, to_json: Callable,
@@ -169,7 +169,7 @@ class RestApi:
         request = request_type(model_spec=spec, input=rest_json.examples_input(body))
         response = await operation(request)
         if self._request_log is not None:
-            self._request_log.record(list(api.serialized_examples(request.input)))
+            self._request_log.record(spec.name, list(api.serialized_examples(request.input)))
         return to_json(response)
 
 
@@ -196,7 +196,7 @@ class RestServer:
     """Listens on the running event loop once `start`ed (`port`: the bound one, useful with 0)."""
 
     def __init__(self, server: api.ModelServer, host: str, port: int, max_request_bytes: int,
-                 dispatcher: Dispatcher, request_log: Optional[RequestLog] = None,
+                 dispatcher: Dispatcher, request_log: Optional[RequestLogs] = None,
                  metrics_path: Optional[str] = None, shutdown_grace_seconds: float = 10.0):
         """`metrics_path`: where the Prometheus metrics are served (None: nowhere)."""
         self._app = RestApi(server, dispatcher, max_request_bytes, request_log, metrics_path)

@@ -15,7 +15,7 @@ from tensorflow_serving.config import model_server_config_pb2
 
 from serving import api, batching, grpc_api, loaded_version, metrics, rest, warmup
 from serving.dispatch import Dispatcher
-from serving.request_log import RequestLog
+from serving.request_log import RequestLogs
 from serving.servables import ModelVersions
 from serving.settings import ServerSettings
 
@@ -92,8 +92,8 @@ def _write_ready_file(path: str, rest_port: int, grpc_port: int) -> None:
 
 async def _serve(server: api.ModelServer, settings: ServerSettings, dispatcher: Dispatcher
                  ) -> None:
-    request_log = (RequestLog(settings.request_log_dir, settings.request_log_sample_rate,
-                              settings.request_log_max_bytes)
+    request_log = (RequestLogs(settings.request_log_dir, sample_rate=settings.request_log_sample_rate,
+                               max_bytes=settings.request_log_max_bytes)
                    if settings.request_log_dir else None)
     grpc_servers, grpc_port = await grpc_api.start(server, settings.host, settings.grpc_port,
                                                    settings.max_request_bytes, dispatcher,

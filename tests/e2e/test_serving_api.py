@@ -20,6 +20,7 @@ from tensorflow_serving.apis import (
 from tensorflow_serving.config import model_server_config_pb2
 
 from serving import process as serving_server
+from serving import request_log
 from tests import serving_models
 
 ROWS = [(2.0, "Cash"), (0.5, "Credit Card"), (7.25, "Mobile")]
@@ -37,16 +38,25 @@ def toy_dir(tmp_path_factory):
     model.model_version_policy.all.SetInParent()
     model.version_labels["stable"] = 1
     model.version_labels["canary"] = 2
+    other = base.parent / "other"  # a second model: its requests are logged apart
+    serving_models.build(str(other / "1"), 3.0)
+    config.model_config_list.config.add(name="other", base_path=str(other))
     config_path = base.parent / "models.config"
     config_path.write_text(text_format.MessageToString(config))
     return base, str(config_path)
 
 
 @pytest.fixture(scope="module")
-def server(toy_dir):
+def request_log_dir(tmp_path_factory):
+    return str(tmp_path_factory.mktemp("requests"))
+
+
+@pytest.fixture(scope="module")
+def server(toy_dir, request_log_dir):
     _, config_path = toy_dir
     with serving_server.running(["--model-config-file", config_path, "--settle-seconds", "0",
-                                 "--max-request-mb", str(MAX_REQUEST_MB)]) as process:
+                                 "--max-request-mb", str(MAX_REQUEST_MB),
+                                 "--request-log", request_log_dir]) as process:
         yield process
 
 
@@ -288,6 +298,24 @@ def test_prometheus_request_count_matches_the_requests_sent_by_status(server, ch
     # One model run per answered request, under TF Serving's label for its session runtime, "TF1"
     # (predict_util.cc), which dashboards filter on.
     assert {key: runs_after[key] - runs_before.get(key, 0) for key in runs_after} == {"TF1": 4}
+
+
+def test_each_models_requests_are_logged_in_its_own_folder(server, channel, request_log_dir):
+    """`monitor` checks one model's requests against that model's training data."""
+    others = [serving_models.example(miles, "Prcard") for miles in (11.0, 12.0)]
+    stub = prediction_service_pb2_grpc.PredictionServiceStub(channel)
+    stub.Predict(predict_request(spec(name="other"), {"examples": tf.make_tensor_proto(others)}), timeout=30)
+    assert rest(server, "POST", "other:predict",
+                json={"instances": [{"b64": base64.b64encode(others[0]).decode()}]}).status_code == 200
+    assert rest(server, "POST", "toy:predict", json={"instances": b64_instances()}).status_code == 200
+
+    def logged(model):
+        folder = request_log.model_folder(request_log_dir, model)
+        return [r.numpy() for path in request_log.log_files(folder) for r in tf.data.TFRecordDataset(path)]
+    assert logged("other") == others + others[:1]
+    toy = logged("toy")
+    assert toy[-len(EXAMPLES):] == EXAMPLES and not set(toy) & set(others)
+    assert not request_log.log_files(request_log_dir)  # nothing outside the models' folders
 
 
 def test_no_request_left_an_error_in_the_server_log(server):
