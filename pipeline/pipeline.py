@@ -201,7 +201,9 @@ def create_pipeline(config: PipelineConfig, for_kubeflow: bool = False) -> tfx_p
                   else example_gen.outputs["examples"]),
         schema=curated_schema.outputs["schema"],
         preprocessing_fn=PREPROCESSING_FN,
-        custom_config={"dataset": dataset.to_config(), "code": code_digest(PREPROCESSING_FN)},
+        custom_config={"dataset": dataset.to_config(), "code": code_digest(PREPROCESSING_FN),
+                       # the window's size, which the resolver does not record: a resume sees it change
+                       **({"train_spans": config.train_spans} if training_window else {})},
         # StatisticsGen and ExampleValidator already cover the raw data; TFT's own pre/post-transform
         # statistics would repeat that work inside Transform.
         disable_statistics=True,

@@ -98,8 +98,13 @@ def resume_options(config: PipelineConfig) -> tfx_pipeline.RunOptions:
         raise PipelineFailed("the latest run was stopped by the data gate, which reads the data again: "
                              "correct the data, or accept a real change in the schema (the run's report "
                              "says which: `tfxpipe schema-diff`, a drift threshold), then `tfxpipe run`")
-    changed = changed_nodes(store, config, latest.failed_node)
-    why = (f" (their settings changed since; {latest.failed_node} failed)" if changed else "")
+    if latest.excluded_spans:
+        raise PipelineFailed(
+            f"run {latest.run_id} read span(s) {runs.span_text(latest.excluded_spans)}, excluded by hand since "
+            "(`tfxpipe runs show` says why): a resume would reuse what was made from them; `tfxpipe run` "
+            "(unchanged components come from its cache) trains without them")
+    changed = changed_nodes(store, config, latest.failed_node, latest.run_id)
+    why = (f" (new, or their settings changed since; {latest.failed_node} failed)" if changed else "")
     starts = [*changed, latest.failed_node]
     print(f"Resuming run {latest.run_id} from {', '.join(starts)}{why}", flush=True)
     return tfx_pipeline.RunOptions(from_nodes=starts, base_pipeline_run_id=latest.run_id)
@@ -110,8 +115,10 @@ def resume_options(config: PipelineConfig) -> tfx_pipeline.RunOptions:
 DRIVER_RESOLVED = frozenset({"input_config"})
 
 
-def changed_nodes(store, config: PipelineConfig, failed_node: str) -> List[str]:
-    """The components before `failed_node`, in pipeline order, whose settings (TFX's exec
+def changed_nodes(store, config: PipelineConfig, failed_node: str, base_run_id: str) -> List[str]:
+    """The components before `failed_node`, in pipeline order, that a resume of run `base_run_id`
+    must run again: those the run did not have (a node the fix adds: `--tune`'s Tuner, another
+    `--models` family's Trainer, a `--train-spans` window), and those whose settings (TFX's exec
     properties: hyperparameters, train steps, the declaration...) differ from those of the outputs
     a resume would reuse: their latest successful execution with recorded settings (a partial run
     records the components it skips without them; a cache hit has the same settings as the
@@ -120,14 +127,19 @@ def changed_nodes(store, config: PipelineConfig, failed_node: str) -> List[str]:
     the first, runs again: another model family's Trainer is not downstream of the first."""
     ir = compiler.Compiler().compile(create_pipeline(config))
     done = (metadata_store_pb2.Execution.COMPLETE, metadata_store_pb2.Execution.CACHED)
+    base_run = store.get_context_by_type_and_name("pipeline_run", base_run_id)
+    in_base_run = {e.id for e in store.get_executions_by_context(base_run.id)} if base_run else set()
     changed = []
     for node in (n.pipeline_node for n in ir.nodes):
         node_id = node.node_info.id
         if node_id == failed_node:
             break
         context = store.get_context_by_type_and_name("node", f"{config.pipeline_name}.{node_id}")
-        executions = [e for e in (store.get_executions_by_context(context.id) if context else [])
-                      if e.last_known_state in done and e.custom_properties]
+        node_executions = store.get_executions_by_context(context.id) if context else []
+        if not any(e.id in in_base_run for e in node_executions):
+            changed.append(node_id)
+            continue
+        executions = [e for e in node_executions if e.last_known_state in done and e.custom_properties]
         if not executions:
             continue
         recorded = max(executions, key=lambda e: e.id).custom_properties

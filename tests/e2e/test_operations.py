@@ -14,7 +14,7 @@ import tensorflow_data_validation as tfdv
 from ml_metadata.proto import metadata_store_pb2
 
 from models.dataset import Task
-from pipeline import evaluation, metadata_store, resolvers, run_report, run_summary, runner, runs, runs_index, training_data
+from pipeline import evaluation, excluded_spans, metadata_store, resolvers, run_report, run_summary, runner, runs, runs_index, training_data
 from pipeline.configs import PROJECT_ROOT
 from serving import client, examples
 from serving import process as serving_server
@@ -264,6 +264,15 @@ def test_a_run_failed_at_trainer_resumes_without_redoing_earlier_components(hist
     # a run refused before it started, in between: no run to resume, nor one TFX takes as the base
     refused = workspace.run(["--data", os.path.join(data, "gone")])
     assert refused.returncode == 1 and "recorded as refused" in refused.stderr, refused.stderr[-3000:]
+    # span 2 excluded after the failure: a resume would reuse what Transform made of it
+    writable = metadata_store.open_store(workspace.metadata_uri, writable=True)
+    span_2 = excluded_spans.read_from(writable, data)[2]
+    excluded_spans.mark(writable, data, 2, span_2, "a test feed")
+    try:
+        with pytest.raises(runner.PipelineFailed, match=rf"run {broken_id} read span\(s\) 2, excluded by hand since"):
+            runner.resume_options(dataclasses.replace(workspace.config, data_root=data).resolved())
+    finally:
+        excluded_spans.mark(writable, data, 2, span_2, "")
 
     resumed = workspace.run(["--data", data, "--hparams", '{"hidden_units": [32, 16]}'],
                             command_name="resume")
@@ -280,10 +289,15 @@ def test_a_run_failed_at_trainer_resumes_without_redoing_earlier_components(hist
     # skipped are recorded without settings, their earlier executions have them).
     as_resumed = dataclasses.replace(workspace.config, data_root=data, train_steps=int(TRAIN_STEPS),
                                      eval_steps=int(EVAL_STEPS), hyperparameters={"hidden_units": [32, 16]})
-    assert runner.changed_nodes(store, as_resumed.resolved(), "Pusher") == []
+    resumed_id = resumed.summary.run_id
+    assert runner.changed_nodes(store, as_resumed.resolved(), "Pusher", resumed_id) == []
     refixed = dataclasses.replace(as_resumed, hyperparameters={"hidden_units": [16]}).resolved()
-    assert runner.changed_nodes(store, refixed, "Pusher") == ["Trainer"]
-    assert runner.changed_nodes(store, refixed, "Transform") == []
+    assert runner.changed_nodes(store, refixed, "Pusher", resumed_id) == ["Trainer"]
+    assert runner.changed_nodes(store, refixed, "Transform", resumed_id) == []
+    # a node the run did not have runs: a training window's resolver (and Transform, whose settings
+    # carry the window's size, which the resolver does not record)
+    windowed = dataclasses.replace(as_resumed, train_spans=2).resolved()
+    assert runner.changed_nodes(store, windowed, "Pusher", resumed_id) == ["training_window_resolver", "Transform"]
     nothing_to_resume = workspace.run(["--data", data], command_name="resume")
     assert nothing_to_resume.returncode == 1 and "nothing to resume" in nothing_to_resume.stderr
 
