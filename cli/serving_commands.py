@@ -62,7 +62,10 @@ def _training_statistics(args: argparse.Namespace, schema):
         return None, nothing
     store = metadata_store.open_store(config.metadata_uri)
     folder = os.path.join(args.serving_dir, options.model_name(args))
-    served = model_dir.versions(folder)
+    versions = model_dir.versions(folder)
+    if args.version is not None and args.version not in versions:
+        return None, f"{folder} has no version {args.version}; it has {', '.join(map(str, versions)) or 'none'}"
+    served = [args.version] if args.version is not None else versions[-1:]
     examples = training_data.served_model_training_examples(store, config.pipeline_name, str(served[-1])) \
         if served else []
     training = training_data.training_statistics(store, examples, schema)
@@ -72,7 +75,7 @@ def _training_statistics(args: argparse.Namespace, schema):
         return training, f"the training data{window} of served version {served[-1]}"
     print(f"note: {f'no push of version {served[-1]} in MLMD' if served else f'no model version in {folder}'}"
           "; comparing with the newest data the gate accepted, which the served model may not have "
-          "been trained on (--serving-dir, --model-name name the served model)")
+          "been trained on (--serving-dir, --model-name, --version name the served model)")
     training = training_data.latest_training_statistics(store, config.pipeline_name)
     if training is None:
         return None, nothing
@@ -159,6 +162,8 @@ def add_parsers(subparsers) -> None:
                         help="model base folders: skew is checked against the data the served (newest) "
                              "version was trained on (default: %(default)s)")
     parser.add_argument("--model-name", help="default: the dataset's name")
+    parser.add_argument("--version", type=int, help="the version served, where it is not the newest (a "
+                        "`specific` version policy, a label): its training data is the reference")
     parser.add_argument("--schema", help="default: the dataset's schema.pbtxt")
     parser.add_argument("--window-minutes", type=float, default=60.0, help="checked window; drift is vs the window before")
     parser.add_argument("--report", help="HTML report (default: WORK_DIR/reports/PIPELINE/monitor/"

@@ -92,7 +92,7 @@ def resume_options(config: PipelineConfig) -> tfx_pipeline.RunOptions:
     latest = next(started, None)
     if latest is None:
         raise PipelineFailed(f"no run that started is recorded in {where}: nothing to resume")
-    if latest.failed_node is None:
+    if latest.failed_node is None and latest.status != "abandoned":
         raise PipelineFailed(f"the latest run that started, {latest.run_id}, did not fail: nothing to resume")
     if latest.failed_node == gate.DataGate.__name__:
         raise PipelineFailed("the latest run was stopped by the data gate, which reads the data again: "
@@ -104,8 +104,11 @@ def resume_options(config: PipelineConfig) -> tfx_pipeline.RunOptions:
             "(`tfxpipe runs show` says why): a resume would reuse what was made from them; `tfxpipe run` "
             "(unchanged components come from its cache) trains without them")
     changed = changed_nodes(store, config, latest.failed_node, latest.run_id)
-    why = (f" (new, or their settings changed since; {latest.failed_node} failed)" if changed else "")
-    starts = [*changed, latest.failed_node]
+    if latest.failed_node is None:  # killed between two components: from those it had not run
+        why, starts = " (the components it had not run, or whose settings changed since)", changed
+    else:
+        why = (f" (new, or their settings changed since; {latest.failed_node} failed)" if changed else "")
+        starts = [*changed, latest.failed_node]
     print(f"Resuming run {latest.run_id} from {', '.join(starts)}{why}", flush=True)
     return tfx_pipeline.RunOptions(from_nodes=starts, base_pipeline_run_id=latest.run_id)
 
@@ -115,8 +118,8 @@ def resume_options(config: PipelineConfig) -> tfx_pipeline.RunOptions:
 DRIVER_RESOLVED = frozenset({"input_config"})
 
 
-def changed_nodes(store, config: PipelineConfig, failed_node: str, base_run_id: str) -> List[str]:
-    """The components before `failed_node`, in pipeline order, that a resume of run `base_run_id`
+def changed_nodes(store, config: PipelineConfig, failed_node: Optional[str], base_run_id: str) -> List[str]:
+    """The components before `failed_node` (None: all), in pipeline order, that a resume of run `base_run_id`
     must run again: those the run did not have (a node the fix adds: `--tune`'s Tuner, another
     `--models` family's Trainer, a `--train-spans` window), and those whose settings (TFX's exec
     properties: hyperparameters, train steps, the declaration...) differ from those of the outputs

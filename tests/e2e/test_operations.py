@@ -11,6 +11,7 @@ import sys
 import numpy as np
 import pytest
 import tensorflow_data_validation as tfdv
+from tfx.orchestration import pipeline as tfx_pipeline
 from ml_metadata.proto import metadata_store_pb2
 
 from models.dataset import Task
@@ -300,6 +301,16 @@ def test_a_run_failed_at_trainer_resumes_without_redoing_earlier_components(hist
     assert runner.changed_nodes(store, windowed, "Pusher", resumed_id) == ["training_window_resolver", "Transform"]
     nothing_to_resume = workspace.run(["--data", data], command_name="resume")
     assert nothing_to_resume.returncode == 1 and "nothing to resume" in nothing_to_resume.stderr
+    # A run killed between two components (no component left unfinished; here one TFX stopped
+    # after the gate) resumes from the components it had not run.
+    stopped = dataclasses.replace(as_resumed, hyperparameters={}).resolved()
+    runner.run(stopped, "stopped-after-the-gate", tfx_pipeline.RunOptions(to_nodes=["DataGate"]))
+    store = metadata_store.open_store(workspace.metadata_uri)
+    assert runs.record(store, "stopped-after-the-gate").status == "abandoned"
+    options = runner.resume_options(stopped)
+    assert options.base_pipeline_run_id == "stopped-after-the-gate"
+    assert {"Transform", "Trainer", "Pusher"} <= set(options.from_nodes)
+    assert not {"CsvExampleGen", "StatisticsGen", "DataGate"} & set(options.from_nodes)
 
 
 @pytest.mark.parametrize("shifted", [False, True])
@@ -319,11 +330,12 @@ def test_monitor_reports_skew_of_logged_requests(history, tmp_path, shifted):
             connection.predict(serialized[start:start + 50])
     temporary = tmp_path / "tmp"
     temporary.mkdir()
+    served = history[2].summary.pushed_version  # span-1's model: span-2's was never pushed
+    named = ["--version", served] if not shifted else []  # the newest, named or by default
     verdict = tfxpipe("monitor", "--request-log", log_dir, "--work-dir", workspace.work_dir,
-                      "--serving-dir", workspace.serving_dir,
+                      "--serving-dir", workspace.serving_dir, *named,
                       *workspace.metadata_args, env={**os.environ, "TMPDIR": str(temporary)})
     assert "1000 examples" in verdict.stdout, verdict.stdout + verdict.stderr[-2000:]
-    served = history[2].summary.pushed_version  # span-1's model: span-2's was never pushed
     assert f"skew vs the training data of served version {served}" in verdict.stdout, verdict.stdout
     assert os.listdir(temporary) == []  # the merged window and TFDV's own output are not left
     report = os.path.join(workspace.report_dir, "monitor", "monitor.html")  # the default place
