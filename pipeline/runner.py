@@ -103,14 +103,22 @@ def resume_options(config: PipelineConfig) -> tfx_pipeline.RunOptions:
             f"run {latest.run_id} read span(s) {runs.span_text(latest.excluded_spans)}, excluded by hand since "
             "(`tfxpipe runs show` says why): a resume would reuse what was made from them; `tfxpipe run` "
             "(unchanged components come from its cache) trains without them")
-    changed = changed_nodes(store, config, latest.failed_node, latest.run_id)
-    if latest.failed_node is None:  # killed between two components: from those it had not run
+    # None: killed between two components, or the fix removed the failed one (another --models)
+    failed = latest.failed_node if latest.failed_node in _node_ids(config) else None
+    changed = changed_nodes(store, config, failed, latest.run_id)
+    if failed is None:
+        if not changed:
+            raise PipelineFailed(f"run {latest.run_id} ran every component: nothing to resume")
         why, starts = " (the components it had not run, or whose settings changed since)", changed
     else:
-        why = (f" (new, or their settings changed since; {latest.failed_node} failed)" if changed else "")
-        starts = [*changed, latest.failed_node]
+        why = (f" (new, or their settings changed since; {failed} failed)" if changed else "")
+        starts = [*changed, failed]
     print(f"Resuming run {latest.run_id} from {', '.join(starts)}{why}", flush=True)
     return tfx_pipeline.RunOptions(from_nodes=starts, base_pipeline_run_id=latest.run_id)
+
+
+def _node_ids(config: PipelineConfig) -> List[str]:
+    return [n.pipeline_node.node_info.id for n in compiler.Compiler().compile(create_pipeline(config)).nodes]
 
 
 # Recorded as the component's driver resolved it, not as compiled: ExampleGen's `span-{SPAN}/*`
