@@ -38,7 +38,6 @@ class RequestLog:
         self._rotate_seconds = rotate_seconds
         self._writer, self._written, self._opened_at = None, 0, 0.0
         self._failed = False
-        os.makedirs(directory, exist_ok=True)
 
     def record(self, serialized_examples: Sequence[bytes]) -> None:
         """Logs each example of a request with probability `sample_rate`."""
@@ -67,6 +66,7 @@ class RequestLog:
     def _rotate(self) -> None:
         if self._writer is not None:
             self._writer.close()
+        os.makedirs(self.directory, exist_ok=True)  # here: a failure is the request log's, never the request's
         path = os.path.join(self.directory, f"{FILE_PREFIX}{time.time_ns()}.tfrecord")
         self._writer, self._written = tf.io.TFRecordWriter(path), 0
         self._opened_at = time.time()

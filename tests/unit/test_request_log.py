@@ -4,7 +4,7 @@ import os
 import pytest
 import tensorflow as tf
 
-from serving.request_log import RequestLog, log_files
+from serving.request_log import RequestLog, RequestLogs, log_files
 
 EXAMPLE = tf.train.Example(features=tf.train.Features(feature={
     "trip_miles": tf.train.Feature(float_list=tf.train.FloatList(value=[1.5]))})).SerializeToString()
@@ -56,9 +56,8 @@ def test_files_rotate_on_time_so_a_quiet_server_still_fills_windows(tmp_path):
 
 def test_a_failing_disk_never_fails_the_request(tmp_path, caplog):
     folder = tmp_path / "requests"
-    log = RequestLog(str(folder))
-    folder.rmdir()
-    folder.write_text("not a folder any more")  # every write now fails
-    log.record([EXAMPLE])  # no exception: logging is best effort
-    log.record([EXAMPLE])
+    folder.write_text("not a folder")  # no model's folder can be made in it: every write fails
+    logs = RequestLogs(str(folder))
+    logs.record("taxi", [EXAMPLE])  # no exception: logging is best effort
+    logs.record("taxi", [EXAMPLE])
     assert sum("request log" in r.getMessage() for r in caplog.records) == 1, "reported once"
