@@ -111,8 +111,8 @@ def monitor(args: argparse.Namespace) -> int:
     result = serving_monitor.check(log_dir, training, curated, dataset.feature_names(),
                                    args.window_minutes * 60)
     for path in result.cut_off:
-        print(f"note: {path} ends in a cut-off or damaged record (a server stopped mid-write, or a "
-              "full disk): the examples before it are counted")
+        print(f"note: {path} ends in a cut-off or damaged record (a server stopped mid-write, a full "
+              "disk, or the record being written now): the examples before it are counted")
     if not result.examples:
         print(f"error: no requests for model {options.model_name(args)!r} logged in {log_dir} in the "
               f"last {args.window_minutes:g} minutes")

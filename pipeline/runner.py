@@ -80,7 +80,7 @@ class _LocalRunWithId(LocalDagRunner):
 
 def resume_options(config: PipelineConfig) -> tfx_pipeline.RunOptions:
     """TFX partial run from the component that failed (or was abandoned by a killed process) in the
-    latest run, and from any earlier component whose settings changed since (`changed_nodes`): the
+    latest run, and from any component the fix changed or the run had not run (`resume_starts`): the
     other components before them are not run again, their outputs are taken from that run (TFX's
     snapshot of it)."""
     where = metadata_store.redacted(config.metadata_uri)
@@ -103,22 +103,16 @@ def resume_options(config: PipelineConfig) -> tfx_pipeline.RunOptions:
             f"run {latest.run_id} read span(s) {runs.span_text(latest.excluded_spans)}, excluded by hand since "
             "(`tfxpipe runs show` says why): a resume would reuse what was made from them; `tfxpipe run` "
             "(unchanged components come from its cache) trains without them")
-    # None: killed between two components, or the fix removed the failed one (another --models)
-    failed = latest.failed_node if latest.failed_node in _node_ids(config) else None
-    changed = changed_nodes(store, config, failed, latest.run_id)
-    if failed is None:
-        if not changed:
-            raise PipelineFailed(f"run {latest.run_id} ran every component: nothing to resume")
-        why, starts = " (the components it had not run, or whose settings changed since)", changed
+    starts = resume_starts(store, config, latest.failed_node, latest.run_id)
+    if not starts:
+        raise PipelineFailed(f"run {latest.run_id} ran every component: nothing to resume")
+    if latest.failed_node is None:  # killed between two components
+        why = " (the components it had not run, or whose settings changed since)"
     else:
-        why = (f" (new, or their settings changed since; {failed} failed)" if changed else "")
-        starts = [*changed, failed]
+        why = ("" if starts == [latest.failed_node] else f" ({latest.failed_node} failed; the others had not "
+               "run in it, or their settings changed since)")
     print(f"Resuming run {latest.run_id} from {', '.join(starts)}{why}", flush=True)
     return tfx_pipeline.RunOptions(from_nodes=starts, base_pipeline_run_id=latest.run_id)
-
-
-def _node_ids(config: PipelineConfig) -> List[str]:
-    return [n.pipeline_node.node_info.id for n in compiler.Compiler().compile(create_pipeline(config)).nodes]
 
 
 # Recorded as the component's driver resolved it, not as compiled: ExampleGen's `span-{SPAN}/*`
@@ -126,40 +120,43 @@ def _node_ids(config: PipelineConfig) -> List[str]:
 DRIVER_RESOLVED = frozenset({"input_config"})
 
 
-def changed_nodes(store, config: PipelineConfig, failed_node: Optional[str], base_run_id: str) -> List[str]:
-    """The components before `failed_node` (None: all), in pipeline order, that a resume of run `base_run_id`
-    must run again: those the run did not have (a node the fix adds: `--tune`'s Tuner, another
-    `--models` family's Trainer, a `--train-spans` window), and those whose settings (TFX's exec
-    properties: hyperparameters, train steps, the declaration...) differ from those of the outputs
-    a resume would reuse: their latest successful execution with recorded settings (a partial run
+def resume_starts(store, config: PipelineConfig, failed_node: Optional[str], base_run_id: str) -> List[str]:
+    """The components a resume of run `base_run_id` starts from, in pipeline order (TFX runs them
+    and everything after them; the others' outputs are taken from that run): the failed one
+    (`failed_node`; None for a run killed between two components), those the run did not have (a
+    node the fix adds: `--tune`'s Tuner, another `--models` family's Trainer, a `--train-spans`
+    window; a family's Trainer the failure kept from running), and those whose settings (TFX's exec
+    properties: hyperparameters, train steps, the declaration...) differ from those of the outputs a
+    resume would reuse: their latest successful execution with recorded settings (a partial run
     records the components it skips without them; a cache hit has the same settings as the
     execution it reuses). Resuming from the failed component alone would silently ignore such a fix
-    (new --hparams for a Trainer whose model made a later component fail). Each of them, not only
-    the first, runs again: another model family's Trainer is not downstream of the first."""
-    ir = compiler.Compiler().compile(create_pipeline(config))
+    (new --hparams for a Trainer whose model made a later component fail). A component after
+    another of them runs anyway and is left out."""
+    nodes = [n.pipeline_node for n in compiler.Compiler().compile(create_pipeline(config)).nodes]
     done = (metadata_store_pb2.Execution.COMPLETE, metadata_store_pb2.Execution.CACHED)
     base_run = store.get_context_by_type_and_name("pipeline_run", base_run_id)
     in_base_run = {e.id for e in store.get_executions_by_context(base_run.id)} if base_run else set()
-    changed = []
-    for node in (n.pipeline_node for n in ir.nodes):
+    starts = []
+    for node in nodes:
         node_id = node.node_info.id
-        if node_id == failed_node:
-            break
         context = store.get_context_by_type_and_name("node", f"{config.pipeline_name}.{node_id}")
         node_executions = store.get_executions_by_context(context.id) if context else []
-        if not any(e.id in in_base_run for e in node_executions):
-            changed.append(node_id)
-            continue
         executions = [e for e in node_executions if e.last_known_state in done and e.custom_properties]
-        if not executions:
-            continue
-        recorded = max(executions, key=lambda e: e.id).custom_properties
-        if any(parameter.HasField("field_value") and key in recorded and key not in DRIVER_RESOLVED
-               and data_types_utils.get_metadata_value(recorded[key])
-               != data_types_utils.get_metadata_value(parameter.field_value)
-               for key, parameter in node.parameters.parameters.items()):
-            changed.append(node_id)
-    return changed
+        recorded = max(executions, key=lambda e: e.id).custom_properties if executions else {}
+        if node_id == failed_node or not any(e.id in in_base_run for e in node_executions) or any(
+                parameter.HasField("field_value") and key in recorded and key not in DRIVER_RESOLVED
+                and data_types_utils.get_metadata_value(recorded[key])
+                != data_types_utils.get_metadata_value(parameter.field_value)
+                for key, parameter in node.parameters.parameters.items()):
+            starts.append(node_id)
+    following = {n.node_info.id: list(n.downstream_nodes) for n in nodes}
+    after_a_start, reached = set(), [d for s in starts for d in following[s]]
+    while reached:
+        node_id = reached.pop()
+        if node_id not in after_a_start:
+            after_a_start.add(node_id)
+            reached.extend(following[node_id])
+    return [s for s in starts if s not in after_a_start]
 
 
 def run(config: PipelineConfig, run_id: str,

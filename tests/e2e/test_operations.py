@@ -285,20 +285,24 @@ def test_a_run_failed_at_trainer_resumes_without_redoing_earlier_components(hist
     store = metadata_store.open_store(workspace.metadata_uri)
     assert {node: _completed(store, node) for node in upstream} == done_before
     assert states["Trainer"] == ["executed"] and states["Evaluator"] == ["executed"]
-    # What a resume would run again, had a later component failed: the components whose settings
+    # Where a resume would start, had a later component failed: the components whose settings
     # differ from those of the outputs it would reuse (here, after a resume: the components it
-    # skipped are recorded without settings, their earlier executions have them).
+    # skipped are recorded without settings, their earlier executions have them), or that the run
+    # did not have; not those after another start, which run anyway.
     as_resumed = dataclasses.replace(workspace.config, data_root=data, train_steps=int(TRAIN_STEPS),
                                      eval_steps=int(EVAL_STEPS), hyperparameters={"hidden_units": [32, 16]})
     resumed_id = resumed.summary.run_id
-    assert runner.changed_nodes(store, as_resumed.resolved(), "Pusher", resumed_id) == []
+    assert runner.resume_starts(store, as_resumed.resolved(), "Pusher", resumed_id) == ["Pusher"]
     refixed = dataclasses.replace(as_resumed, hyperparameters={"hidden_units": [16]}).resolved()
-    assert runner.changed_nodes(store, refixed, "Pusher", resumed_id) == ["Trainer"]
-    assert runner.changed_nodes(store, refixed, "Transform", resumed_id) == []
-    # a node the run did not have runs: a training window's resolver (and Transform, whose settings
-    # carry the window's size, which the resolver does not record)
-    windowed = dataclasses.replace(as_resumed, train_spans=2).resolved()
-    assert runner.changed_nodes(store, windowed, "Pusher", resumed_id) == ["training_window_resolver", "Transform"]
+    assert runner.resume_starts(store, refixed, "Pusher", resumed_id) == ["Trainer"]
+    assert runner.resume_starts(store, refixed, "Transform", resumed_id) == ["Transform"]
+    windowed = dataclasses.replace(as_resumed, train_spans=2).resolved()  # a window: a node more
+    assert runner.resume_starts(store, windowed, "Pusher", resumed_id) == ["training_window_resolver"]
+    # two families where the run trained one: each family's nodes are new (the failed Trainer is gone)
+    two = runner.resume_starts(store, dataclasses.replace(as_resumed, models=("wide_deep", "linear")).resolved(),
+                               "Trainer", resumed_id)
+    assert {start.rsplit("_", 1)[-1] for start in two} >= {"deep", "linear"}, two
+    assert not {"CsvExampleGen", "StatisticsGen", "DataGate", "Transform"} & set(two), two
     nothing_to_resume = workspace.run(["--data", data], command_name="resume")
     assert nothing_to_resume.returncode == 1 and "nothing to resume" in nothing_to_resume.stderr
     # A run killed between two components (no component left unfinished; here one TFX stopped
@@ -307,10 +311,12 @@ def test_a_run_failed_at_trainer_resumes_without_redoing_earlier_components(hist
     runner.run(stopped, "stopped-after-the-gate", tfx_pipeline.RunOptions(to_nodes=["DataGate"]))
     store = metadata_store.open_store(workspace.metadata_uri)
     assert runs.record(store, "stopped-after-the-gate").status == "abandoned"
-    options = runner.resume_options(stopped)
-    assert options.base_pipeline_run_id == "stopped-after-the-gate"
-    assert {"Transform", "Trainer", "Pusher"} <= set(options.from_nodes)
-    assert not {"CsvExampleGen", "StatisticsGen", "DataGate"} & set(options.from_nodes)
+    finished = workspace.run(["--data", data], command_name="resume")
+    assert finished.returncode == 0, finished.stdout + finished.stderr[-3000:]
+    starts = re.search(r"^Resuming run stopped-after-the-gate from (.*?) \(the components it had not run", finished.stdout,
+                       re.M).group(1).split(", ")
+    assert "Transform" in starts and not {"CsvExampleGen", "StatisticsGen", "DataGate"} & set(starts), starts
+    assert finished.summary.node_states["Pusher"], "the run got to its end"
 
 
 @pytest.mark.parametrize("shifted", [False, True])
@@ -353,6 +359,10 @@ def test_monitor_reports_skew_of_logged_requests(history, tmp_path, shifted):
     else:
         assert verdict.returncode == 0, verdict.stdout
         assert "data meets the schema" in verdict.stdout
+    if not shifted and not workspace.metadata_args:  # a version not served is nothing to compare with
+        unknown = tfxpipe("monitor", "--request-log", log_dir, "--work-dir", workspace.work_dir,
+                          "--serving-dir", workspace.serving_dir, "--version", "1")
+        assert unknown.returncode == 2 and f"has no version 1; it has {served}" in unknown.stdout, unknown.stdout
 
 
 def test_the_served_models_training_data_is_found_by_its_lineage_not_the_newest_accepted_span(history):
