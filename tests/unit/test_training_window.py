@@ -1,5 +1,6 @@
 """The training window (`--train-spans`): this run's span and the newest earlier spans the data gate
 accepted, read from lineage recorded in a real (in-memory) ML Metadata store."""
+import json
 import shutil
 
 import ml_metadata as mlmd
@@ -179,6 +180,8 @@ def test_a_window_puts_its_resolver_between_example_gen_and_transform_and_one_sp
                                               data_root=str(tmp_path / "data")))
     transform = next(c for c in windowed.components if c.id == "Transform")
     assert transform.inputs["examples"].producer_component_id == "training_window_resolver"
+    # its size, which the resolver's execution does not record, is Transform's: a resume sees it change
+    assert json.loads(transform.exec_properties["custom_config"])["train_spans"] == 3
     resolver = next(c for c in windowed.components if c.id == "training_window_resolver")
     assert resolver.exec_properties["source_uri"] == {"spans": 3}  # TFX keeps the config there
     assert "DataGate" in {n.id for n in resolver.upstream_nodes}, "resolved once the gate passed"
@@ -187,6 +190,7 @@ def test_a_window_puts_its_resolver_between_example_gen_and_transform_and_one_sp
     assert "training_window_resolver" not in {c.id for c in single.components}
     transform = next(c for c in single.components if c.id == "Transform")
     assert transform.inputs["examples"].producer_component_id == "CsvExampleGen"
+    assert "train_spans" not in json.loads(transform.exec_properties["custom_config"])  # its cache key unchanged
 
 
 def test_a_kubeflow_pipeline_refuses_a_window_with_the_reason(tmp_path):
