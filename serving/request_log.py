@@ -12,6 +12,7 @@ import os
 import random
 import threading
 import time
+import urllib.parse
 from typing import Dict, Optional, Sequence
 
 import tensorflow as tf
@@ -106,8 +107,10 @@ class RequestLogs:
 
 
 def model_folder(directory: str, model_name: str) -> str:
-    """Where `RequestLogs` logs a model's requests."""
-    return os.path.join(directory, model_name)
+    """Where `RequestLogs` logs a model's requests: a folder of `directory` whatever the name (a
+    model config file may name a model `a/b` or `..`), escaped as in a URL."""
+    name = urllib.parse.quote(model_name, safe="")
+    return os.path.join(directory, name.replace(".", "%2E") if name in (".", "..") else name)
 
 
 def log_files(directory: str) -> list:

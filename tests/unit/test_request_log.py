@@ -4,7 +4,7 @@ import os
 import pytest
 import tensorflow as tf
 
-from serving.request_log import RequestLog, RequestLogs, log_files
+from serving.request_log import RequestLog, RequestLogs, log_files, model_folder
 
 EXAMPLE = tf.train.Example(features=tf.train.Features(feature={
     "trip_miles": tf.train.Feature(float_list=tf.train.FloatList(value=[1.5]))})).SerializeToString()
@@ -61,3 +61,16 @@ def test_a_failing_disk_never_fails_the_request(tmp_path, caplog):
     logs.record("taxi", [EXAMPLE])  # no exception: logging is best effort
     logs.record("taxi", [EXAMPLE])
     assert sum("request log" in r.getMessage() for r in caplog.records) == 1, "reported once"
+
+
+def test_each_model_is_logged_in_a_folder_of_the_log_whatever_its_name(tmp_path):
+    logs = RequestLogs(str(tmp_path / "requests"))
+    for name in ("taxi", "team/taxi", "..", "../elsewhere"):
+        logs.record(name, [EXAMPLE])
+    logs.close()
+    folders = sorted(os.listdir(tmp_path / "requests"))
+    assert folders == sorted(os.path.basename(model_folder("requests", n))
+                             for n in ("taxi", "team/taxi", "..", "../elsewhere"))
+    assert len(folders) == 4 and os.listdir(tmp_path) == ["requests"]  # nothing written beside the log
+    assert model_folder("requests", "taxi") == os.path.join("requests", "taxi")
+    assert logged(model_folder(str(tmp_path / "requests"), "..")) == [EXAMPLE]
