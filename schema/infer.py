@@ -171,7 +171,8 @@ def infer(path: str, label: str, task: str = "auto", name: Optional[str] = None,
     _refuse_infinities(path, statistics, missing_values)
     by_name = {s.path.step[0]: s for s in statistics.datasets[0].features}
     task, classes, decision = label_decision(label, by_name.get(label), cells[label], task, rows,
-                                             columns[label].estimate(missing_values))
+                                             columns[label].estimate(missing_values),
+                                             [t for t in missing_values if columns[label].counts[t]])
     distinct = {label: columns[label].estimate(missing_values) or len(cells[label])}
     distinct_share = {label: distinct[label] / rows}
     decisions.append(decision)

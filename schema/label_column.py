@@ -1,7 +1,7 @@
 """`tfxpipe init`'s decision about the label column: the task (classes or a quantity), the classes
 in their order, and each refusal (no label, one value, fractions as classes, too many classes)."""
 import collections
-from typing import Counter, List, Optional, Tuple
+from typing import Counter, List, Optional, Sequence, Tuple
 
 from schema.columns import FLOAT, INT, STRING, InitError, Stats, present_count
 
@@ -9,15 +9,23 @@ MAX_CLASSES, AUTO_MAX_INT_CLASSES = 100, 10  # more: an ID or a quantity, not cl
 FEW_CLASS_ROWS = 5  # a class with fewer rows may have none in the eval split, and its scores mean little
 
 
+# Cells pandas' read_csv reads as missing by default (pandas._libs.parsers.STR_NA_VALUES).
+PANDAS_MISSING = frozenset({"", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND",
+                            "1.#QNAN", "<NA>", "N/A", "NA", "NULL", "NaN", "n/a", "nan", "null"})
+
+
 def label_decision(column: str, stat: Optional[Stats], cells: Counter, task: str, rows: int,
-                   estimate: Optional[int] = None) -> Tuple[str, List[str], str]:
+                   estimate: Optional[int] = None, missing_tokens: Sequence[str] = ()) -> Tuple[str, List[str], str]:
     """(task, classes, decision) for the label column; InitError when it cannot be learned. `cells`:
-    the counted values; `estimate`: the distinct values when there are more (schema/cell_counts.py)."""
+    the counted values; `estimate`: the distinct values when there are more (schema/cell_counts.py);
+    `missing_tokens`: the cells of the label read as missing."""
     missing = rows - present_count(stat)
     if missing:
+        others = sorted(set(missing_tokens) - PANDAS_MISSING)  # pandas reads them as values unless told
+        read = f"pd.read_csv(FILE, na_values={others!r})" if others else "df"
         raise InitError(f"label {column!r} is missing in {missing} of {rows} rows: every training row "
                         "needs a label; fill in or drop those rows, e.g. with pandas: "
-                        f"`df = df.dropna(subset=[{column!r}])`, then init again (once a model is "
+                        f"`df = {read}.dropna(subset=[{column!r}])`, then init again (once a model is "
                         "pushed, `tfxpipe score` predicts the rows left out)")
     kind = stat.type
     numbers = sorted({float(c) for c in cells}) if kind in (INT, FLOAT) else []

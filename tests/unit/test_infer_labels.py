@@ -113,6 +113,13 @@ def test_a_0_1_label_written_as_floats_is_binary_and_other_float_labels_regressi
     assert infer.infer(write_csv(tmp_path, cancer, "cancer.csv"), "target").declaration["task"] == "regression"
 
 
+def test_a_label_missing_as_a_word_pandas_reads_as_a_value_gets_the_line_that_reads_it_as_missing(tmp_path):
+    frame = crafted_frame(120)
+    frame["outcome"] = np.resize(["yes", "no", "?"], 120)
+    with pytest.raises(infer.InitError, match=r"pd\.read_csv\(FILE, na_values=\['\?'\]\)\.dropna\(subset=\['outcome'\]\)"):
+        infer.infer(write_csv(tmp_path, frame), "outcome", missing=["?"])
+
+
 @pytest.mark.parametrize("column, values, task, message", [
     ("outcome", None, "auto", r"'nope' is not in .*; its columns: 'sample_id', 'recorded', 'weight'"),
     ("", None, "auto", r"--label is empty: name the column the model predicts"),
