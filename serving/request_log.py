@@ -4,9 +4,13 @@ TF Serving logs PredictionLogs through a log collector that is not part of its o
 here the examples themselves go into TFRecord files, the format TFDV reads directly, so monitoring
 is TFDV's statistics over them. Files rotate at `max_bytes / 8` or after `rotate_seconds` (so a
 quiet server's examples still fall into `monitor`'s time windows); the oldest go once the total
-exceeds `max_bytes`, so a busy server never fills the disk. Logging is best effort: a failed write
-is reported once and never fails the request it describes.
+exceeds `max_bytes`, so a busy server never fills the disk. Several servers may log into one folder
+(replicas of a model on a shared volume): the cap then removes only files no server can still write,
+its own closed ones and any other untouched for `rotate_seconds` (its writer rotates before writing
+again), never another server's open file. Logging is best effort: a failed write is reported once
+and never fails the request it describes.
 """
+import contextlib
 import logging
 import os
 import random
@@ -38,6 +42,7 @@ class RequestLog:
         self._lock = threading.Lock()
         self._rotate_seconds = rotate_seconds
         self._writer, self._written, self._opened_at = None, 0, 0.0
+        self._path, self._closed = None, set()  # this log's file being written, and its closed ones
         self._failed = False
 
     def record(self, serialized_examples: Sequence[bytes]) -> None:
@@ -67,13 +72,33 @@ class RequestLog:
     def _rotate(self) -> None:
         if self._writer is not None:
             self._writer.close()
+            self._closed.add(self._path)
         os.makedirs(self.directory, exist_ok=True)  # here: a failure is the request log's, never the request's
-        path = os.path.join(self.directory, f"{FILE_PREFIX}{time.time_ns()}.tfrecord")
-        self._writer, self._written = tf.io.TFRecordWriter(path), 0
+        self._path = os.path.join(self.directory, f"{FILE_PREFIX}{time.time_ns()}-{os.getpid()}.tfrecord")
+        self._writer, self._written = tf.io.TFRecordWriter(self._path), 0
         self._opened_at = time.time()
-        files = log_files(self.directory)
-        while files and sum(os.path.getsize(f) for f in files) > self._max_bytes:
-            os.remove(files.pop(0))
+        self._remove_over_cap()
+
+    def _remove_over_cap(self) -> None:
+        """Removes the oldest files no writer can still write while the folder holds more than
+        `max_bytes`: this log's closed files, and any file untouched for `rotate_seconds`."""
+        sizes = {}
+        for path in log_files(self.directory):
+            try:
+                status = os.stat(path)
+            except FileNotFoundError:  # another server's cap removed it meanwhile
+                continue
+            idle = time.time() - status.st_mtime >= self._rotate_seconds
+            sizes[path] = (status.st_size, path in self._closed or (idle and path != self._path))
+        total = sum(size for size, _ in sizes.values())
+        for path, (size, removable) in sizes.items():
+            if total <= self._max_bytes:
+                break
+            if removable:
+                with contextlib.suppress(FileNotFoundError):
+                    os.remove(path)
+                self._closed.discard(path)
+                total -= size
 
     def close(self) -> None:
         with self._lock:

@@ -41,6 +41,28 @@ def test_the_log_stays_within_its_disk_cap(tmp_path):
     assert len(logged(str(tmp_path))) < 2000, "the oldest files were dropped"
 
 
+def test_servers_sharing_a_folder_never_remove_each_others_open_file(tmp_path):
+    """Two servers (replicas on a shared volume) log into one folder: the cap keeps the other's file
+    being written, and removes it once untouched for `rotate_seconds` (its writer rotates first)."""
+    cap = 64 * 1024
+    quiet, busy = (RequestLog(str(tmp_path), max_bytes=cap, rotate_seconds=60) for _ in range(2))
+    quiet.record([EXAMPLE])
+    [open_file] = log_files(str(tmp_path))
+    for _ in range(2000):
+        busy.record([EXAMPLE])
+    assert open_file in log_files(str(tmp_path))
+    total = sum(os.path.getsize(f) for f in log_files(str(tmp_path)))
+    assert total <= cap + 2 * cap // 8, total  # the cap, plus each server's file being written
+    quiet.record([EXAMPLE])
+    assert [r.numpy() for r in tf.data.TFRecordDataset(open_file)] == [EXAMPLE] * 2, "nothing lost"
+    os.utime(open_file, (1, 1))  # untouched for longer than rotate_seconds
+    for _ in range(300):
+        busy.record([EXAMPLE])
+    assert open_file not in log_files(str(tmp_path))
+    quiet.close()
+    busy.close()
+
+
 def test_a_sample_rate_outside_0_1_is_refused(tmp_path):
     with pytest.raises(ValueError, match="sample rate"):
         RequestLog(str(tmp_path), sample_rate=0)
