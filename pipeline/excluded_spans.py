@@ -11,6 +11,7 @@ hashes each input artifact whole, update time included, so marking one (or takin
 would make every component that read it run again. Files of the span changed afterwards are new
 data: ExampleGen makes a new, unmarked version, which the gate checks again.
 """
+import copy
 import os
 from typing import Dict, List, Set
 
@@ -89,15 +90,34 @@ def mark(store: mlmd.MetadataStore, data_root: str, span: int,
 
 def refusal(store: mlmd.MetadataStore, input_base: str, input_config: example_gen_pb2.Input) -> str:
     """Why a run must not read the span ExampleGen would read now (its input folder and config):
-    a span excluded by hand whose files are still those excluded (TFX's fingerprint of them); ""
-    otherwise. The gate cannot refuse it: its result is cached while its inputs are unchanged."""
+    a span excluded by hand whose files are still those excluded (TFX's fingerprint of them: count,
+    sizes and modification times), here or in the folder they were moved from; "" otherwise. The
+    gate cannot refuse it: its result is cached while its inputs are unchanged, and a moved folder's
+    span passed the gate before."""
     fingerprint, span, _ = example_gen_utils.calculate_splits_fingerprint_span_and_version(
-        input_base, input_config.splits)
+        input_base, copy.deepcopy(input_config).splits)  # it fills the span into the pattern given
     why = reasons(store)
-    for artifact in read_from(store, input_base).get(span, []):
+    for artifact in store.get_artifacts_by_id(sorted(why)):
         recorded = artifact.custom_properties.get(example_gen_utils.FINGERPRINT_PROPERTY_NAME)
-        if artifact.id in why and recorded is not None and recorded.string_value == fingerprint:
-            return (f"span {span} of {input_base} was excluded by hand ({why[artifact.id]}) and its files are "
-                    f"unchanged since: correct them (changed files are new data, which the gate checks), add "
-                    f"span {span + 1}, or put it back: `tfxpipe exclude-span {span} --undo`")
+        read_span = artifact.custom_properties.get("span")
+        if read_span is None or read_span.int_value != span or recorded is None \
+                or recorded.string_value != fingerprint:
+            continue
+        where = _excluded_in(store, artifact.id)
+        undo = f"`tfxpipe exclude-span {span} --undo`"
+        if where != os.path.realpath(input_base):
+            where_said = f" as span {span} of {where}, where its files were,"
+            undo = f"`tfxpipe exclude-span {span} --undo --data {where}`"
+        else:
+            where_said = ""
+        return (f"span {span} of {input_base} was excluded by hand ({why[artifact.id]}){where_said} and its "
+                f"files are unchanged since: correct them (changed files are new data, which the gate checks), "
+                f"add span {span + 1}, or put it back: {undo}")
     return ""
+
+
+def _excluded_in(store: mlmd.MetadataStore, artifact_id: int) -> str:
+    """The data folder of the exclusion that holds `artifact_id` (its context is named for it)."""
+    names = [c.name for c in store.get_contexts_by_artifact(artifact_id) if c.type_id in
+             {t.id for t in store.get_context_types() if t.name == EXCLUSION_TYPE}]
+    return names[0].rsplit("#span-", 1)[0] if names else ""

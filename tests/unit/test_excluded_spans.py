@@ -1,0 +1,61 @@
+"""A span excluded by hand stays out of use while its files are unchanged, also once its data
+folder is moved (ExampleGen then reads it afresh, and the gate passed it before)."""
+import copy
+import os
+
+import ml_metadata as mlmd
+from ml_metadata.proto import metadata_store_pb2
+from tfx.components.example_gen import utils as example_gen_utils
+
+from pipeline import excluded_spans, pipeline
+from pipeline.configs import PipelineConfig
+from tests.bad_data import taxi_rows, write_rows
+
+
+def _store(tmp_path) -> mlmd.MetadataStore:
+    config = metadata_store_pb2.ConnectionConfig()
+    config.sqlite.filename_uri = str(tmp_path / "metadata.sqlite")
+    config.sqlite.connection_mode = metadata_store_pb2.SqliteMetadataSourceConfig.READWRITE_OPENCREATE
+    return mlmd.MetadataStore(config)
+
+
+def _read_by_example_gen(store, data_root: str):
+    """What CsvExampleGen records for the newest span of `data_root`: its Examples (span and
+    fingerprint) as the output of an execution that read `data_root`."""
+    base, input_config = pipeline.example_gen_input(PipelineConfig(data_root=data_root).resolved())
+    fingerprint, span, _ = example_gen_utils.calculate_splits_fingerprint_span_and_version(
+        base, copy.deepcopy(input_config).splits)  # it fills the span into the pattern it is given
+    artifact = metadata_store_pb2.Artifact(
+        type_id=store.put_artifact_type(metadata_store_pb2.ArtifactType(name=excluded_spans.EXAMPLES_TYPE)))
+    artifact.custom_properties["span"].int_value = span
+    artifact.custom_properties[example_gen_utils.FINGERPRINT_PROPERTY_NAME].string_value = fingerprint
+    artifact.id = store.put_artifacts([artifact])[0]
+    execution = metadata_store_pb2.Execution(
+        type_id=store.put_execution_type(metadata_store_pb2.ExecutionType(name="CsvExampleGen")))
+    execution.custom_properties["input_base"].string_value = base
+    [execution_id] = store.put_executions([execution])
+    store.put_events([metadata_store_pb2.Event(artifact_id=artifact.id, execution_id=execution_id,
+                                               type=metadata_store_pb2.Event.OUTPUT)])
+    return artifact, input_config
+
+
+def test_a_moved_folder_of_an_excluded_span_is_refused_naming_where_it_was_excluded(tmp_path):
+    store = _store(tmp_path)
+    old, moved = str(tmp_path / "feed"), str(tmp_path / "archive" / "feed")
+    write_rows(os.path.join(old, "span-2"), taxi_rows(50))
+    artifact, input_config = _read_by_example_gen(store, old)
+    excluded_spans.mark(store, old, 2, [artifact], "labels shuffled by a broken join")
+    said = excluded_spans.refusal(store, old, input_config)
+    assert said.startswith(f"span 2 of {old} was excluded by hand (labels shuffled by a broken join) and its files")
+    assert said.endswith("`tfxpipe exclude-span 2 --undo`"), said
+
+    os.makedirs(os.path.dirname(moved))
+    os.rename(old, moved)  # as `mv` and `rsync -a` do: the files' sizes and times are kept
+
+    said = excluded_spans.refusal(store, moved, input_config)
+    assert f"span 2 of {moved} was excluded by hand (labels shuffled by a broken join) as span 2 of {old}, " \
+           "where its files were, and its files are unchanged since" in said, said
+    assert said.endswith(f"`tfxpipe exclude-span 2 --undo --data {old}`"), said
+    with open(os.path.join(moved, "span-2", "data.csv"), "a", encoding="utf-8") as f:
+        f.write(",".join(taxi_rows(1)[1]) + "\n")  # corrected: new data, which the gate checks
+    assert excluded_spans.refusal(store, moved, input_config) == ""
