@@ -20,7 +20,7 @@ def exclude_span(args: argparse.Namespace) -> int:
     root = args.data or dataset.data_root()
     local = not configs.is_remote(root)
     spans = data_folder.spans(root) if local and os.path.isdir(root) else []
-    if local and not spans:
+    if local and not spans and not args.undo:  # a span is put back where it was excluded, even moved since
         print(f"error: {root} holds no span-N folders: only a folder of spans has spans to exclude "
               "(give the one the runs read with --data)")
         return 1

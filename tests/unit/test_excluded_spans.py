@@ -7,14 +7,18 @@ import ml_metadata as mlmd
 from ml_metadata.proto import metadata_store_pb2
 from tfx.components.example_gen import utils as example_gen_utils
 
+from cli import main as cli
 from pipeline import excluded_spans, pipeline
 from pipeline.configs import PipelineConfig
 from tests.bad_data import taxi_rows, write_rows
 
 
 def _store(tmp_path) -> mlmd.MetadataStore:
+    """The store `tfxpipe` reads for the taxi pipeline under the work dir `tmp_path/work`."""
+    path = PipelineConfig(work_dir=str(tmp_path / "work")).resolved().metadata_path
+    os.makedirs(os.path.dirname(path))
     config = metadata_store_pb2.ConnectionConfig()
-    config.sqlite.filename_uri = str(tmp_path / "metadata.sqlite")
+    config.sqlite.filename_uri = path
     config.sqlite.connection_mode = metadata_store_pb2.SqliteMetadataSourceConfig.READWRITE_OPENCREATE
     return mlmd.MetadataStore(config)
 
@@ -39,7 +43,7 @@ def _read_by_example_gen(store, data_root: str):
     return artifact, input_config
 
 
-def test_a_moved_folder_of_an_excluded_span_is_refused_naming_where_it_was_excluded(tmp_path):
+def test_a_moved_folder_of_an_excluded_span_is_refused_naming_where_it_was_excluded(tmp_path, capsys):
     store = _store(tmp_path)
     old, moved = str(tmp_path / "feed"), str(tmp_path / "archive" / "feed")
     write_rows(os.path.join(old, "span-2"), taxi_rows(50))
@@ -56,6 +60,11 @@ def test_a_moved_folder_of_an_excluded_span_is_refused_naming_where_it_was_exclu
     assert f"span 2 of {moved} was excluded by hand (labels shuffled by a broken join) as span 2 of {old}, " \
            "where its files were, and its files are unchanged since" in said, said
     assert said.endswith(f"`tfxpipe exclude-span 2 --undo --data {old}`"), said
+    undo = ["exclude-span", "2", "--undo", "--data", old, "--work-dir", str(tmp_path / "work")]
+    assert cli.main(undo) == 0  # as said, though that folder is gone
+    assert f"Put back span 2 of {old}" in capsys.readouterr().out
+    assert excluded_spans.refusal(store, moved, input_config) == ""
+    excluded_spans.mark(store, old, 2, [artifact], "labels shuffled by a broken join")
     with open(os.path.join(moved, "span-2", "data.csv"), "a", encoding="utf-8") as f:
         f.write(",".join(taxi_rows(1)[1]) + "\n")  # corrected: new data, which the gate checks
     assert excluded_spans.refusal(store, moved, input_config) == ""
