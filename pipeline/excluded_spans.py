@@ -60,10 +60,10 @@ def read_from(store: mlmd.MetadataStore, data_root: str) -> Dict[int, List[metad
     for event in store.get_events_by_artifact_ids(list(spanned)):
         if event.type == metadata_store_pb2.Event.OUTPUT:
             made_by.setdefault(event.artifact_id, set()).add(event.execution_id)
-    root = os.path.realpath(data_root)
+    root = _folder(data_root)
     there = {x.id for x in store.get_executions_by_id(list(set().union(*made_by.values())))
              if "input_base" in x.custom_properties
-             and os.path.realpath(x.custom_properties["input_base"].string_value) == root}
+             and _folder(x.custom_properties["input_base"].string_value) == root}
     found: Dict[int, List[metadata_store_pb2.Artifact]] = {}
     for artifact_id, artifact in sorted(spanned.items()):
         if made_by.get(artifact_id, set()) & there:
@@ -74,18 +74,31 @@ def read_from(store: mlmd.MetadataStore, data_root: str) -> Dict[int, List[metad
 def mark(store: mlmd.MetadataStore, data_root: str, span: int,
          artifacts: List[metadata_store_pb2.Artifact], why: str) -> None:
     """Marks `artifacts` (span `span` of `data_root`) excluded for `why`, or puts them back when `why`
-    is "" (MLMD deletes no context: its reason is emptied)."""
+    is "" (MLMD deletes no context: its reason is emptied), from every exclusion that holds them (one
+    made under the path the folder had then, when a link now leads there by another)."""
     try:
         type_id = store.get_context_type(EXCLUSION_TYPE).id
     except errors.NotFoundError:
         type_id = store.put_context_type(metadata_store_pb2.ContextType(name=EXCLUSION_TYPE))
-    name = f"{os.path.realpath(data_root)}#span-{span}"
+    name = f"{_folder(data_root)}#span-{span}"
     context = store.get_context_by_type_and_name(EXCLUSION_TYPE, name) or \
         metadata_store_pb2.Context(type_id=type_id, name=name)
     context.custom_properties[REASON].string_value = why
     (context_id,) = store.put_contexts([context])
     store.put_attributions_and_associations(
         [metadata_store_pb2.Attribution(context_id=context_id, artifact_id=a.id) for a in artifacts], [])
+    if not why:
+        others = {c.id: c for a in artifacts for c in store.get_contexts_by_artifact(a.id)
+                  if c.type_id == type_id and c.id != context_id}
+        for other in others.values():
+            other.custom_properties[REASON].string_value = ""
+        if others:
+            store.put_contexts(list(others.values()))
+
+
+def _folder(path: str) -> str:
+    """A data folder as exclusions name it: the real path of a local one, a remote URI as it is."""
+    return path if "://" in path else os.path.realpath(path)
 
 
 def refusal(store: mlmd.MetadataStore, input_base: str, input_config: example_gen_pb2.Input) -> str:
@@ -105,7 +118,7 @@ def refusal(store: mlmd.MetadataStore, input_base: str, input_config: example_ge
             continue
         where = _excluded_in(store, artifact.id)
         undo = f"`tfxpipe exclude-span {span} --undo`"
-        if where != os.path.realpath(input_base):
+        if where not in (_folder(input_base), os.path.abspath(input_base)):  # moved, not linked
             where_said = f" as span {span} of {where}, where its files were,"
             undo = f"`tfxpipe exclude-span {span} --undo --data {where}`"
         else:
@@ -117,7 +130,8 @@ def refusal(store: mlmd.MetadataStore, input_base: str, input_config: example_ge
 
 
 def _excluded_in(store: mlmd.MetadataStore, artifact_id: int) -> str:
-    """The data folder of the exclusion that holds `artifact_id` (its context is named for it)."""
-    names = [c.name for c in store.get_contexts_by_artifact(artifact_id) if c.type_id in
-             {t.id for t in store.get_context_types() if t.name == EXCLUSION_TYPE}]
+    """The data folder of the exclusion in force that holds `artifact_id` (named for it)."""
+    type_id = store.get_context_type(EXCLUSION_TYPE).id
+    names = [c.name for c in store.get_contexts_by_artifact(artifact_id)
+             if c.type_id == type_id and c.custom_properties[REASON].string_value]
     return names[0].rsplit("#span-", 1)[0] if names else ""

@@ -6,8 +6,8 @@ is TFDV's statistics over them. Files rotate at `max_bytes / 8` or after `rotate
 quiet server's examples still fall into `monitor`'s time windows); the oldest go once the total
 exceeds `max_bytes`, so a busy server never fills the disk. Several servers may log into one folder
 (replicas of a model on a shared volume): the cap then removes only files no server can still write,
-its own closed ones and any other untouched for `rotate_seconds` (its writer rotates before writing
-again), never another server's open file. Logging is best effort: a failed write is reported once
+its own closed ones and any other untouched for twice `rotate_seconds` (its writer rotates before
+writing again), never another server's open file. Logging is best effort: a failed write is reported once
 and never fails the request it describes.
 """
 import contextlib
@@ -74,22 +74,25 @@ class RequestLog:
             self._writer.close()
             self._closed.add(self._path)
         os.makedirs(self.directory, exist_ok=True)  # here: a failure is the request log's, never the request's
+        self._opened_at = time.time()  # before the file exists: never later than its first mtime
         self._path = os.path.join(self.directory, f"{FILE_PREFIX}{time.time_ns()}-{os.getpid()}.tfrecord")
         self._writer, self._written = tf.io.TFRecordWriter(self._path), 0
-        self._opened_at = time.time()
         self._remove_over_cap()
 
     def _remove_over_cap(self) -> None:
         """Removes the oldest files no writer can still write while the folder holds more than
-        `max_bytes`: this log's closed files, and any file untouched for `rotate_seconds`."""
+        `max_bytes`: this log's closed files, and any file untouched for twice `rotate_seconds` (its
+        writer rotates before writing again; twice, for file times that lag and clocks that differ
+        between the hosts sharing a volume)."""
         sizes = {}
         for path in log_files(self.directory):
             try:
                 status = os.stat(path)
             except FileNotFoundError:  # another server's cap removed it meanwhile
                 continue
-            idle = time.time() - status.st_mtime >= self._rotate_seconds
+            idle = time.time() - status.st_mtime >= 2 * self._rotate_seconds
             sizes[path] = (status.st_size, path in self._closed or (idle and path != self._path))
+        self._closed &= set(sizes)  # those another server removed are gone
         total = sum(size for size, _ in sizes.values())
         for path, (size, removable) in sizes.items():
             if total <= self._max_bytes:

@@ -68,3 +68,19 @@ def test_a_moved_folder_of_an_excluded_span_is_refused_naming_where_it_was_exclu
     with open(os.path.join(moved, "span-2", "data.csv"), "a", encoding="utf-8") as f:
         f.write(",".join(taxi_rows(1)[1]) + "\n")  # corrected: new data, which the gate checks
     assert excluded_spans.refusal(store, moved, input_config) == ""
+
+
+def test_a_span_is_put_back_though_a_link_now_leads_to_its_folder_by_another_path(tmp_path, capsys):
+    """Excluded as span 2 of feed; then feed was moved to archive and feed made a link to it: the
+    undo (feed now resolves to archive) empties the exclusion made under the old path too."""
+    store = _store(tmp_path)
+    old, moved = str(tmp_path / "feed"), str(tmp_path / "archive")
+    write_rows(os.path.join(old, "span-2"), taxi_rows(50))
+    artifact, input_config = _read_by_example_gen(store, old)
+    excluded_spans.mark(store, old, 2, [artifact], "a test feed")
+    os.rename(old, moved)
+    os.symlink(moved, old)
+    said = excluded_spans.refusal(store, old, input_config)
+    assert "where its files were" not in said and said.endswith("`tfxpipe exclude-span 2 --undo`"), said
+    assert cli.main(["exclude-span", "2", "--undo", "--data", old, "--work-dir", str(tmp_path / "work")]) == 0
+    assert excluded_spans.refusal(store, old, input_config) == "" and excluded_spans.reasons(store) == {}
