@@ -229,15 +229,6 @@ NATIVE_LOGS_DIVERTED = ("init", "validate", "schema-diff", "calibrate", "monitor
                         "runs", "compile", "exclude-span")
 
 
-class Terminated(KeyboardInterrupt):
-    """SIGTERM (a scheduler stopping a job, `kill`, `timeout`): stopped as Ctrl-C stops it, rather
-    than dying silently mid-component (`serve` handles both signals itself, finishing requests)."""
-
-
-def _terminated(*_) -> None:
-    raise Terminated()
-
-
 def main(argv: Optional[List[str]] = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     verbose = "--verbose" in argv  # before or after the command: `make run ARGS=--verbose` works
@@ -265,7 +256,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     progress.configure_logging(verbose)
     native_log = None if verbose or args.command not in NATIVE_LOGS_DIVERTED else _private_log(args.command)
     in_main_thread = threading.current_thread() is threading.main_thread()  # where handlers can be set
-    on_sigterm = signal.signal(signal.SIGTERM, _terminated) if in_main_thread else None
+    progress.forget_stop()
+    replaced = {}  # SIGTERM always; SIGINT where it is Python's default (not ignored, as in `nohup`)
+    for number in (signal.SIGTERM, signal.SIGINT) if in_main_thread else ():
+        if number == signal.SIGTERM or signal.getsignal(number) is signal.default_int_handler:
+            replaced[number] = signal.signal(number, progress.stop_on_signal)
     try:
         with progress.process_output_to(native_log):
             return args.handler(args)
@@ -275,16 +270,16 @@ def main(argv: Optional[List[str]] = None) -> int:
     except KeyboardInterrupt as stop:  # Ctrl-C, SIGTERM: one line, not the traceback of wherever it landed
         resumable = " (if the run had started, `tfxpipe runs` lists it as abandoned, and `tfxpipe resume` with " \
                     "the same options goes on from where it stopped)" if args.command in ("run", "resume") else ""
-        how = "terminated (SIGTERM)" if isinstance(stop, Terminated) else "interrupted"
+        how = "terminated (SIGTERM)" if isinstance(stop, progress.Terminated) else "interrupted"
         print(f"\n{how}: tfxpipe {args.command} stopped{resumable}", file=sys.stderr)
-        return 143 if isinstance(stop, Terminated) else 130
+        return 143 if isinstance(stop, progress.Terminated) else 130
     except BaseException:
         if native_log and os.path.exists(native_log):
             print(f"Details (library logs): {native_log}", file=sys.stderr)
         raise
     finally:
-        if in_main_thread:
-            signal.signal(signal.SIGTERM, signal.SIG_DFL if on_sigterm is None else on_sigterm)
+        for number, before in replaced.items():
+            signal.signal(number, signal.SIG_DFL if before is None else before)
 
 
 def _private_log(command: str) -> Optional[str]:

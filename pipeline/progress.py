@@ -7,10 +7,11 @@ plus one line per component with its wall time, built from the LocalDagRunner's 
 import contextlib
 import logging
 import os
+import signal
 import sys
 import time
 import warnings
-from typing import Callable, Dict, Iterator, Optional, TextIO
+from typing import Callable, Dict, Iterator, Optional, TextIO, Type
 
 
 def quiet_native_logs(verbose: bool) -> None:
@@ -74,6 +75,28 @@ def process_output_to(path: Optional[str]) -> Iterator[None]:
             os.remove(path)
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (a scheduler stopping a job, `kill`, `timeout`): stopped as Ctrl-C stops it, rather
+    than dying silently mid-component (`serve` handles both signals itself, finishing requests)."""
+
+
+_asked_to_stop: Optional[Type[KeyboardInterrupt]] = None
+
+
+def stop_on_signal(signal_number: int, _frame=None) -> None:
+    """The commands' SIGINT and SIGTERM handler: raises where the signal lands and remembers it, so
+    that a stop swallowed there (native code that checks for signals and clears the error, a
+    finalizer, which drops what it raises) is raised again as the next component starts or ends."""
+    global _asked_to_stop  # pylint: disable=global-statement  (a process's signal state is global)
+    _asked_to_stop = Terminated if signal_number == signal.SIGTERM else KeyboardInterrupt
+    raise _asked_to_stop()
+
+
+def forget_stop() -> None:
+    global _asked_to_stop  # pylint: disable=global-statement
+    _asked_to_stop = None
+
+
 # What a component that ran but had nothing to do logs (TFX's Pusher; pipeline/infra_validator.py):
 # "done" would read as a model validated or pushed.
 _NOT_BLESSED = ("Model on %s was not blessed by model validation", "Model on %s was not blessed by infra validator")
@@ -96,6 +119,8 @@ class ComponentProgress(logging.Handler):
         self.durations: Dict[str, float] = {}
 
     def emit(self, record: logging.LogRecord) -> None:
+        if _asked_to_stop is not None and record.msg in ("Component %s is running.", "Component %s is finished."):
+            raise _asked_to_stop()
         if record.msg == "Component %s is running.":
             self._current, self._cached, self._outcome = record.args[0], False, None
             self._started[self._current] = self._clock()

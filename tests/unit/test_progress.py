@@ -1,9 +1,13 @@
 import io
 import itertools
 import logging
+import signal
 import subprocess
 import sys
 
+import pytest
+
+from pipeline import progress
 from pipeline.progress import ComponentProgress, process_output_to
 
 
@@ -82,3 +86,20 @@ def test_components_with_no_blessed_model_are_said_skipped_not_done():
         _log(handler, "Component %s is finished.", node)
     assert [line.split(None, 3)[3] for line in out.getvalue().splitlines()] == [
         "skipped (not blessed)", "skipped (not blessed)", "not servable", "skipped (not blessed)", "done"]
+
+
+@pytest.mark.parametrize("number, raised", [(signal.SIGINT, KeyboardInterrupt), (signal.SIGTERM, progress.Terminated)])
+def test_a_stop_swallowed_where_it_landed_is_raised_again_as_the_next_component_starts(number, raised):
+    """A Ctrl-C that native code cleared where it landed must not let the run go on to push."""
+    progress.forget_stop()
+    handler = ComponentProgress(out=io.StringIO())
+    _log(handler, "Component %s is running.", "Transform")  # no stop asked: nothing raised
+    try:
+        progress.stop_on_signal(number)
+    except KeyboardInterrupt:
+        pass  # swallowed
+    _log(handler, "Some other message %s", "ignored")  # only at a component's start or end
+    with pytest.raises(raised):
+        _log(handler, "Component %s is finished.", "Transform")
+    progress.forget_stop()
+    _log(handler, "Component %s is running.", "Trainer")
