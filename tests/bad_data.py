@@ -4,7 +4,7 @@ import csv
 import dataclasses
 import io
 import os
-from typing import Callable, List, Tuple
+from typing import Callable, List, Optional, Tuple
 
 import numpy as np
 
@@ -74,6 +74,20 @@ class Case:
     make: Callable[[str], None]  # writes the case's data into a folder
     feature: str
     problem: str  # regular expression the report must match
+    edit: Optional[Callable[[List[List[str]]], List[List[str]]]] = None  # of the sample's rows, when it is one
+
+
+def _edited(name: str, edit, feature: str, problem: str) -> Case:
+    """A case made by editing the sample's rows (so that cases in different columns combine)."""
+    return Case(name, lambda folder: write_rows(folder, edit(taxi_rows())), feature, problem, edit)
+
+
+def combined(cases: List[Case], folder: str) -> None:
+    """Writes one span holding every case's edit (theirs in different columns)."""
+    rows = taxi_rows()
+    for case in cases:
+        rows = case.edit(rows)
+    write_rows(folder, rows)
 
 
 def _bytes(folder: str, content: bytes) -> None:
@@ -89,33 +103,28 @@ def _undecodable(folder: str) -> None:
     _bytes(folder, content[:5000] + b"Caf\xe9 Cab \xff" + content[5000:])
 
 
-def _fare_overwritten_by_tips(folder: str) -> None:
-    rows = taxi_rows()
+def _fare_overwritten_by_tips(rows):
     fare, tips = rows[0].index("fare"), rows[0].index("tips")
-    write_rows(folder, [rows[0]] + [row[:fare] + [row[tips]] + row[fare + 1:] for row in rows[1:]])
+    return [rows[0]] + [row[:fare] + [row[tips]] + row[fare + 1:] for row in rows[1:]]
 
 
 CASES = [
-    Case("missing_column", lambda d: write_rows(d, _drop_column(taxi_rows(), "payment_type")),
-         "payment_type", "Column missing"),
-    Case("extra_column", lambda d: write_rows(d, [r + ([ "driver_rating"] if i == 0 else ["5"])
-                                                 for i, r in enumerate(taxi_rows())]),
-         "driver_rating", "Unexpected column"),
-    Case("string_in_numeric", lambda d: write_rows(d, _set_column(
-        taxi_rows(), "fare", lambda i, v: "twelve" if i % 50 == 0 else None)), "fare", "type"),
-    Case("unseen_category", lambda d: write_rows(d, _set_column(
-        taxi_rows(), "company", lambda i, v: f"Acme Cab {i % 3}" if i % 5 < 2 else None)),
-         "company", "Unexpected string values"),
-    Case("out_of_range", lambda d: write_rows(d, _set_column(
-        taxi_rows(), "trip_start_hour", lambda i, v: "30" if i % 20 == 0 else None)),
-         "trip_start_hour", "Out-of-range values"),
-    Case("required_all_empty", lambda d: write_rows(d, _set_column(
-        taxi_rows(), "payment_type", lambda i, v: "")), "payment_type", "Missing values|Column empty"),
+    _edited("missing_column", lambda rows: _drop_column(rows, "payment_type"), "payment_type", "Column missing"),
+    _edited("extra_column", lambda rows: [r + (["driver_rating"] if i == 0 else ["5"]) for i, r in enumerate(rows)],
+            "driver_rating", "Unexpected column"),
+    _edited("string_in_numeric", lambda rows: _set_column(rows, "fare", lambda i, v: "twelve" if i % 50 == 0 else None),
+            "fare", "type"),
+    _edited("unseen_category", lambda rows: _set_column(
+        rows, "company", lambda i, v: f"Acme Cab {i % 3}" if i % 5 < 2 else None), "company", "Unexpected string values"),
+    _edited("out_of_range", lambda rows: _set_column(rows, "trip_start_hour", lambda i, v: "30" if i % 20 == 0 else None),
+            "trip_start_hour", "Out-of-range values"),
+    _edited("required_all_empty", lambda rows: _set_column(rows, "payment_type", lambda i, v: ""),
+            "payment_type", "Missing values|Column empty"),
     # Inside the schema's range: only the drift check against earlier data sees it.
-    Case("rescaled_within_range", lambda d: write_rows(d, _set_column(
-        taxi_rows(), "fare", lambda i, v: f"{float(v) / 10:.2f}" if v else None)), "fare", r"JSD \d\.\d+"),
+    _edited("rescaled_within_range", lambda rows: _set_column(
+        rows, "fare", lambda i, v: f"{float(v) / 10:.2f}" if v else None), "fare", r"JSD \d\.\d+"),
     # An export or join slip: a feature overwritten by the label, which drift alone misses in small spans.
-    Case("feature_overwritten_by_label", _fare_overwritten_by_tips, "fare", "Copies the label"),
+    _edited("feature_overwritten_by_label", _fare_overwritten_by_tips, "fare", "Copies the label"),
     Case("empty_file", lambda d: _bytes(d, b""), "(file)", "Empty file"),
     Case("header_only", lambda d: write_rows(d, taxi_rows(0)), "(file)", "No data rows"),
     Case("wrong_delimiter", lambda d: write_rows(d, taxi_rows(), delimiter=";"),

@@ -77,10 +77,6 @@ def initialized(case: Case, root) -> Trained:
                    init, None)
 
 
-def _train(case: Case, root) -> Trained:
-    return _run(initialized(case, root))
-
-
 def _run(trained: Trained) -> Trained:
     trained.run = tfxpipe(*trained.run_args(), offline=True)
     assert trained.run.returncode == 0, trained.run.stdout + trained.run.stderr[-5000:]
@@ -207,8 +203,14 @@ def test_penguins_raw_columns_are_kept_or_excluded_with_a_reason(tmp_path_factor
 
 @pytest.fixture(scope="module")
 def penguins(tmp_path_factory) -> Trained:
-    """A second penguins run, for the cache checks (edits to its declaration and to model code)."""
-    return _train(CASES[0], tmp_path_factory.mktemp("cache"))
+    """A second penguins run, for the cache checks (edits to its declaration and to model code), on a
+    copy of the folder init drafted (its `data:` path is absolute: the copy reads the same CSV)."""
+    drafted = _drafted(CASES[0], tmp_path_factory)
+    root = tmp_path_factory.mktemp("cache")
+    folder = str(root / "datasets" / drafted.case.name)
+    shutil.copytree(drafted.folder, folder)
+    return _run(dataclasses.replace(drafted, folder=folder, work_dir=str(root / "work"),
+                                    serving_dir=str(root / "serving")))
 
 
 def _states(trained: Trained) -> Dict[str, str]:
