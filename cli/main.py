@@ -256,7 +256,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     progress.configure_logging(verbose)
     native_log = None if verbose or args.command not in NATIVE_LOGS_DIVERTED else _private_log(args.command)
     in_main_thread = threading.current_thread() is threading.main_thread()  # where handlers can be set
-    progress.forget_stop()
+    if in_main_thread:  # another thread's command must not drop a stop the main thread still has to raise
+        progress.forget_stop()
     replaced = {}  # SIGTERM always; SIGINT where it is Python's default (not ignored, as in `nohup`)
     for number in (signal.SIGTERM, signal.SIGINT) if in_main_thread else ():
         if number == signal.SIGTERM or signal.getsignal(number) is signal.default_int_handler:
@@ -280,6 +281,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     finally:
         for number, before in replaced.items():
             signal.signal(number, signal.SIG_DFL if before is None else before)
+        if in_main_thread:  # a stop is this command's: never raised in what the process does next
+            progress.forget_stop()
 
 
 def _private_log(command: str) -> Optional[str]:

@@ -113,7 +113,7 @@ CASES = [
     _edited("extra_column", lambda rows: [r + (["driver_rating"] if i == 0 else ["5"]) for i, r in enumerate(rows)],
             "driver_rating", "Unexpected column"),
     _edited("string_in_numeric", lambda rows: _set_column(rows, "fare", lambda i, v: "twelve" if i % 50 == 0 else None),
-            "fare", "type"),
+            "fare", "Unexpected data type"),
     _edited("unseen_category", lambda rows: _set_column(
         rows, "company", lambda i, v: f"Acme Cab {i % 3}" if i % 5 < 2 else None), "company", "Unexpected string values"),
     _edited("out_of_range", lambda rows: _set_column(rows, "trip_start_hour", lambda i, v: "30" if i % 20 == 0 else None),

@@ -95,11 +95,13 @@ def test_a_stop_swallowed_where_it_landed_is_raised_again_as_the_next_component_
     handler = ComponentProgress(out=io.StringIO())
     _log(handler, "Component %s is running.", "Transform")  # no stop asked: nothing raised
     try:
-        progress.stop_on_signal(number)
-    except KeyboardInterrupt:
-        pass  # swallowed
-    _log(handler, "Some other message %s", "ignored")  # only at a component's start or end
-    with pytest.raises(raised):
-        _log(handler, "Component %s is finished.", "Transform")
-    progress.forget_stop()
+        try:
+            progress.stop_on_signal(number)
+        except KeyboardInterrupt:
+            pass  # swallowed
+        _log(handler, "Some other message %s", "ignored")  # only at a component's start or end
+        with pytest.raises(raised):
+            _log(handler, "Component %s is finished.", "Transform")
+    finally:
+        progress.forget_stop()  # never left for the tests after this one
     _log(handler, "Component %s is running.", "Trainer")
