@@ -21,6 +21,8 @@ from ml_metadata.proto import metadata_store_pb2
 from tfx.components.example_gen import utils as example_gen_utils
 from tfx.proto import example_gen_pb2
 
+from pipeline.configs import is_remote
+
 EXCLUSION_TYPE = "tfxpipe.ExcludedSpan"  # a context per span: `reason` ("" once put back)
 REASON = "reason"
 EXAMPLES_TYPE = "Examples"
@@ -98,7 +100,7 @@ def mark(store: mlmd.MetadataStore, data_root: str, span: int,
 
 def _folder(path: str) -> str:
     """A data folder as exclusions name it: the real path of a local one, a remote URI as it is."""
-    return path if "://" in path else os.path.realpath(path)
+    return path if is_remote(path) else os.path.realpath(path)
 
 
 def refusal(store: mlmd.MetadataStore, input_base: str, input_config: example_gen_pb2.Input) -> str:
