@@ -84,13 +84,13 @@ class RequestLog:
         `max_bytes`: this log's closed files, and any file untouched for twice `rotate_seconds` (its
         writer rotates before writing again; twice, for file times that lag and clocks that differ
         between the hosts sharing a volume)."""
-        sizes = {}
+        sizes, now = {}, time.time()
         for path in log_files(self.directory):
             try:
                 status = os.stat(path)
             except FileNotFoundError:  # another server's cap removed it meanwhile
                 continue
-            idle = time.time() - status.st_mtime >= 2 * self._rotate_seconds
+            idle = now - status.st_mtime >= 2 * self._rotate_seconds
             sizes[path] = (status.st_size, path in self._closed or (idle and path != self._path))
         self._closed &= set(sizes)  # those another server removed are gone
         total = sum(size for size, _ in sizes.values())

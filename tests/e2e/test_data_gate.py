@@ -74,16 +74,17 @@ def refusals(workspace, unreachable_threshold_run, tmp_path_factory) -> Callable
             before = (run_summary.run_ids(store()), _transform_executions(workspace.metadata_path),
                       snapshot(workspace.serving_dir))
             run = workspace.run(["--data", data])
-            after = run_summary.run_ids(store())
-            gate_ids = {e.id for e in store().get_executions_by_context(
-                store().get_context_by_type_and_name("node", "taxi.DataGate").id)}
-            this_run = store().get_context_by_type_and_name("pipeline_run", after[-1])
-            gate = [e for e in store().get_executions_by_context(this_run.id) if e.id in gate_ids] if this_run else []
+            written = store()
+            after = run_summary.run_ids(written)
+            gate_ids = {e.id for e in written.get_executions_by_context(
+                written.get_context_by_type_and_name("node", "taxi.DataGate").id)}
+            this_run = written.get_context_by_type_and_name("pipeline_run", after[-1])
+            gate = [e for e in written.get_executions_by_context(this_run.id) if e.id in gate_ids] if this_run else []
             with open(os.path.join(workspace.report_dir, "data_validation.html"), encoding="utf-8") as f:
                 report = f.read()
             validated = drift_matrix.tfxpipe("validate", data, "--report", os.path.join(data, "..", "validate.html"))
             made.update({name: Refused(
-                data, run, (before[0], after), runs.record(store(), after[-1]),
+                data, run, (before[0], after), runs.record(written, after[-1]),
                 (before[1], _transform_executions(workspace.metadata_path)), (before[2], snapshot(workspace.serving_dir)),
                 report, gate[-1] if gate else None, validated)
                 for name in group})
@@ -92,10 +93,15 @@ def refusals(workspace, unreachable_threshold_run, tmp_path_factory) -> Callable
     return refused
 
 
+def _finding(case: Case) -> str:
+    """The case's problem on its feature's line: a group's run tells several, so feature and
+    problem anywhere would not do."""
+    return rf"{re.escape(case.feature)}: [^\n]*(?:{case.problem})"
+
+
 def _told(case: Case, text: str) -> bool:
-    """`text` (a command's output) has the case's problem on its feature's line: a group's run tells
-    several, so feature and problem anywhere would not do."""
-    return bool(re.search(rf"^- {re.escape(case.feature)}: [^\n]*(?:{case.problem})", text, re.M))
+    """`text`, a command's output, lists the case's finding."""
+    return bool(re.search(rf"^- {_finding(case)}", text, re.M))
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
@@ -118,7 +124,7 @@ def test_bad_data_stops_the_run_before_transform(case, refusals):
         assert refused.gate is not None, "this run has a DataGate execution"
         assert run_summary._STATE_NAMES[refused.gate.last_known_state] == "failed"  # pylint: disable=protected-access
         reason = refused.gate.custom_properties[run_summary.FAILURE_REASON].string_value
-        assert re.search(rf"{re.escape(case.feature)}: [^\n]*(?:{case.problem})", reason), reason
+        assert re.search(_finding(case), reason), reason
     told = re.findall(rf"^- {re.escape(case.feature)}: (.+?)\. \[", run.stderr, re.M)
     assert len(told) == len(set(told)), "a problem of the span is told once, not once per split"
     if case.name in ("string_in_numeric", "out_of_range"):  # the gate reads the span again for the lines
