@@ -86,7 +86,7 @@ _asked_to_stop: Optional[Type[KeyboardInterrupt]] = None
 def stop_on_signal(signal_number: int, _frame=None) -> None:
     """The commands' SIGINT and SIGTERM handler: raises where the signal lands and remembers it, so
     that a stop swallowed there (native code that checks for signals and clears the error, a
-    finalizer, which drops what it raises) is raised again as the next component starts or ends."""
+    finalizer, which drops what it raises) is raised again as the next component starts."""
     global _asked_to_stop  # pylint: disable=global-statement  (a process's signal state is global)
     _asked_to_stop = Terminated if signal_number == signal.SIGTERM else KeyboardInterrupt
     raise _asked_to_stop()
@@ -119,7 +119,9 @@ class ComponentProgress(logging.Handler):
         self.durations: Dict[str, float] = {}
 
     def emit(self, record: logging.LogRecord) -> None:
-        if _asked_to_stop is not None and record.msg in ("Component %s is running.", "Component %s is finished."):
+        # Raised as the next component starts, not as one ends: what ended is done and published
+        # (a Pusher finished after the stop has pushed, and the run says so, not "stopped").
+        if _asked_to_stop is not None and record.msg == "Component %s is running.":
             raise _asked_to_stop()
         if record.msg == "Component %s is running.":
             self._current, self._cached, self._outcome = record.args[0], False, None

@@ -92,16 +92,20 @@ def test_components_with_no_blessed_model_are_said_skipped_not_done():
 def test_a_stop_swallowed_where_it_landed_is_raised_again_as_the_next_component_starts(number, raised):
     """A Ctrl-C that native code cleared where it landed must not let the run go on to push."""
     progress.forget_stop()
-    handler = ComponentProgress(out=io.StringIO())
+    out = io.StringIO()
+    handler = ComponentProgress(out=out)
     _log(handler, "Component %s is running.", "Transform")  # no stop asked: nothing raised
     try:
         try:
             progress.stop_on_signal(number)
         except KeyboardInterrupt:
             pass  # swallowed
-        _log(handler, "Some other message %s", "ignored")  # only at a component's start or end
+        _log(handler, "Some other message %s", "ignored")  # only as a component starts:
+        _log(handler, "Component %s is finished.", "Transform")  # what ended is done and said so
+        words = out.getvalue().split()
+        assert (words[0], words[-1]) == ("Transform", "done")
         with pytest.raises(raised):
-            _log(handler, "Component %s is finished.", "Transform")
+            _log(handler, "Component %s is running.", "Trainer")
     finally:
         progress.forget_stop()  # never left for the tests after this one
     _log(handler, "Component %s is running.", "Trainer")
