@@ -4,12 +4,17 @@ A session-level advisory lock (`pg_try_advisory_lock`) taken on a connection hel
 the server releases it when that connection ends, also when the process is killed (a machine that
 vanishes from the network: once the server's TCP keepalive gives up on it), so a crashed run never
 blocks the next one. The holder names itself in the session's
-`application_name`, which any other machine reads from `pg_stat_activity`.
+`application_name`, which any other machine reads from `pg_stat_activity`. The lock goes with the
+connection, so while the run lasts a query every `KEEPALIVE_SECONDS` keeps that connection from being
+dropped as idle (proxies, load balancers, `idle_session_timeout`); one dropped anyway (a server
+restart, a network cut) loses the lock, and it is taken again on a new connection, or, when another
+run took it meanwhile, that run is named.
 MLMD has no lock of its own and its Python API no transactions, hence psycopg2 here. With MySQL
 metadata, runs are locked per machine only (the lock file under the work dir).
 """
 import contextlib
 import hashlib
+import threading
 import time
 from typing import Callable, Dict, Iterator, Optional
 
@@ -18,6 +23,7 @@ from pipeline import metadata_store
 _NAMESPACE = 0x7F1C  # first key of the two-integer advisory lock: "tfxpipe run lock"
 _PREFIX = "tfxpipe"
 POLL_SECONDS = 1.0
+KEEPALIVE_SECONDS = 30.0
 
 
 def _key(pipeline_name: str) -> int:
@@ -50,23 +56,82 @@ def holder(uri: str, pipeline_name: str) -> Optional[Dict]:
 
 @contextlib.contextmanager
 def advisory_lock(uri: str, pipeline_name: str, me: Dict, wait: bool,
-                  on_wait: Callable[[str], None]) -> Iterator[bool]:
+                  say: Callable[[str], None]) -> Iterator[bool]:
     """Yields True while the lock is held by this process, False when another run holds it."""
     if not metadata_store.is_postgresql(uri):
         yield True
         return
-    with contextlib.closing(metadata_store.connect_postgresql(uri, _name(me))) as connection:
-        with connection.cursor() as cursor:
-            announced = False
-            while True:
-                cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", (_NAMESPACE, _key(pipeline_name)))
-                if cursor.fetchone()[0]:
-                    break
-                if not wait:
-                    yield False
+    connection = metadata_store.connect_postgresql(uri, _name(me))
+    try:
+        announced = False
+        while not _try_lock(connection, pipeline_name):
+            if not wait:
+                yield False
+                return
+            if not announced:
+                say("Waiting for the run holding the lock in the metadata database to finish")
+                announced = True
+            time.sleep(POLL_SECONDS)
+        keeper = _Keeper(uri, pipeline_name, me, connection, say)
+        try:
+            yield True
+        finally:
+            connection = keeper.stop()
+    finally:
+        connection.close()  # the lock goes with it
+
+
+def _try_lock(connection, pipeline_name: str) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", (_NAMESPACE, _key(pipeline_name)))
+        return cursor.fetchone()[0]
+
+
+class _Keeper:
+    """Keeps the lock's connection busy while the run lasts, and takes the lock again if the connection
+    was lost (a thread of its own: the run's components hold the main thread for minutes)."""
+
+    def __init__(self, uri: str, pipeline_name: str, me: Dict, connection, say: Callable[[str], None]):
+        self._uri, self._pipeline_name, self._me, self._say = uri, pipeline_name, me, say
+        self.connection = connection
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._keep, name="run-lock-keeper", daemon=True)
+        self._thread.start()
+
+    def stop(self):
+        """Stops keeping; the connection that holds the lock now, to close."""
+        self._stopped.set()
+        self._thread.join()
+        return self.connection
+
+    def _keep(self) -> None:
+        while not self._stopped.wait(KEEPALIVE_SECONDS):
+            try:
+                with self.connection.cursor() as cursor:
+                    cursor.execute("SELECT 1")
+            except Exception:  # pylint: disable=broad-except  (psycopg2's errors: loaded lazily)
+                if not self._take_again():
                     return
-                if not announced:
-                    on_wait("Waiting for the run holding the lock in the metadata database to finish")
-                    announced = True
-                time.sleep(POLL_SECONDS)
-            yield True  # the lock goes with the connection, closed on the way out
+
+    def _take_again(self) -> bool:
+        """False once another run holds the lock: this one can no longer take it."""
+        with contextlib.suppress(Exception):
+            self.connection.close()
+        try:
+            self.connection = metadata_store.connect_postgresql(self._uri, _name(self._me))
+            taken = _try_lock(self.connection, self._pipeline_name)
+        except Exception:  # pylint: disable=broad-except  (server unreachable: again at the next beat)
+            return True
+        if taken:
+            self._say("The connection holding the run lock in the metadata database was lost; "
+                      "the lock is taken again")
+            return True
+        try:
+            found = holder(self._uri, self._pipeline_name)
+        except Exception:  # pylint: disable=broad-except  (the warning matters more than its detail)
+            found = None
+        other = f"run {found['run_id']} (host {found['host']})" if found else "another run"
+        self._say(f"warning: the run lock in the metadata database was lost with its connection, and "
+                  f"{other} took it since: two runs of pipeline '{self._pipeline_name}' are running; "
+                  f"this one goes on")
+        return False

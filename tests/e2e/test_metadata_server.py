@@ -2,14 +2,16 @@
 environment, a clear error for a wrong one, and the run lock held in the database, so runs on
 different machines (different work dirs) sharing the store exclude each other. The pipeline run,
 `runs`, `resume` and `monitor` on PostgreSQL are in test_operations.py (its postgresql variant)."""
+import contextlib
 import os
 import signal
 import subprocess
 import sys
+import time
 
 import pytest
 
-from pipeline import run_lock
+from pipeline import db_lock, metadata_store, run_lock
 from pipeline.configs import PipelineConfig
 from tests import postgres_server
 from tests.conftest import TAXI
@@ -84,3 +86,45 @@ def test_a_run_on_another_machine_is_refused_while_the_database_lock_is_held(ser
         os.killpg(holding.pid, signal.SIGKILL)
         holding.wait()
     assert run_lock.holder(other_machine) is None, "the server released the killed holder's lock"
+
+
+def _drop_the_connection_of(server, run_id: str) -> None:
+    """What a server restart or a network cut does to the connection that holds a run's lock."""
+    with contextlib.closing(metadata_store.connect_postgresql(server.uri, "test")) as connection:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                           "WHERE application_name LIKE %s", (f"tfxpipe|{run_id}|%",))
+            assert cursor.fetchall() == [(True,)]
+
+
+def _until(condition, seconds: float = 10.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return condition()
+
+
+def test_a_run_lock_whose_connection_drops_is_taken_again_or_the_run_that_took_it_is_named(
+        server, tmp_path, monkeypatch):
+    monkeypatch.setattr(db_lock, "KEEPALIVE_SECONDS", 0.2)
+    config = PipelineConfig(work_dir=str(tmp_path / "machine-a"), metadata=server.uri)
+    other_machine = PipelineConfig(work_dir=str(tmp_path / "machine-b"), metadata=server.uri)
+    said = []
+    with run_lock.held(config, on_wait=said.append) as me:
+        _drop_the_connection_of(server, me.run_id)
+        assert _until(lambda: said), "the keeper saw the connection go"
+        assert said == ["The connection holding the run lock in the metadata database was lost; "
+                        "the lock is taken again"]
+        assert run_lock.holder(other_machine).run_id == me.run_id
+        # dropped again, and another machine's run takes the lock before this one beats again
+        monkeypatch.setattr(db_lock, "KEEPALIVE_SECONDS", 5.0)
+        time.sleep(0.5)  # the keeper's 0.2 s wait is over: the next is 5 s
+        _drop_the_connection_of(server, me.run_id)
+        other = {"run_id": "run-b", "pid": 1, "host": "machine-b", "started": "now"}
+        with db_lock.advisory_lock(server.uri, config.resolved().pipeline_name, other, True,
+                                   lambda _: None) as taken:
+            assert taken
+            assert _until(lambda: len(said) == 2), said
+            assert said[1].startswith("warning: the run lock in the metadata database was lost with its "
+                                      "connection, and run run-b (host machine-b) took it since"), said
+    assert run_lock.holder(other_machine) is None
