@@ -264,7 +264,15 @@ def main(argv: Optional[List[str]] = None) -> int:
             replaced[number] = signal.signal(number, progress.stop_on_signal)
     try:
         with progress.process_output_to(native_log):
-            return args.handler(args)
+            code = args.handler(args)
+        stop = progress.stop_asked() if in_main_thread else None
+        if stop is None:
+            return code
+        # Swallowed where it landed and not raised again: it came during the last component, which
+        # finished, and so did the command (its output above says what it did).
+        how = "terminated (SIGTERM)" if stop is progress.Terminated else "interrupted"
+        print(f"\n{how} while tfxpipe {args.command} was finishing: it finished first (see above)", file=sys.stderr)
+        return 143 if stop is progress.Terminated else 130
     except (profiles.ProfileError, ConfigError, metadata_store.MetadataStoreError, SchemaFileError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

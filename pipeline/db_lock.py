@@ -24,6 +24,7 @@ _NAMESPACE = 0x7F1C  # first key of the two-integer advisory lock: "tfxpipe run 
 _PREFIX = "tfxpipe"
 POLL_SECONDS = 1.0
 KEEPALIVE_SECONDS = 30.0
+STOP_SECONDS = 5.0  # a beat stuck on a dead server is not waited for longer when the run ends
 
 
 def _key(pipeline_name: str) -> int:
@@ -62,6 +63,7 @@ def advisory_lock(uri: str, pipeline_name: str, me: Dict, wait: bool,
         yield True
         return
     connection = metadata_store.connect_postgresql(uri, _name(me))
+    keeper = None
     try:
         announced = False
         while not _try_lock(connection, pipeline_name):
@@ -72,13 +74,13 @@ def advisory_lock(uri: str, pipeline_name: str, me: Dict, wait: bool,
                 say("Waiting for the run holding the lock in the metadata database to finish")
                 announced = True
             time.sleep(POLL_SECONDS)
-        keeper = _Keeper(uri, pipeline_name, me, connection, say)
-        try:
-            yield True
-        finally:
-            connection = keeper.stop()
+        keeper = LockKeeper(uri, pipeline_name, me, connection, say)
+        yield True
     finally:
-        connection.close()  # the lock goes with it
+        if keeper is not None:
+            keeper.stop()  # closes the connection that holds the lock now: the lock goes with it
+        else:
+            connection.close()
 
 
 def _try_lock(connection, pipeline_name: str) -> bool:
@@ -87,51 +89,57 @@ def _try_lock(connection, pipeline_name: str) -> bool:
         return cursor.fetchone()[0]
 
 
-class _Keeper:
-    """Keeps the lock's connection busy while the run lasts, and takes the lock again if the connection
-    was lost (a thread of its own: the run's components hold the main thread for minutes)."""
+class LockKeeper:
+    """Beats every KEEPALIVE_SECONDS while the run lasts (a thread of its own: the run's components
+    hold the main thread for minutes): a query that keeps the lock's connection busy, and, where the
+    connection was lost, the lock taken again on a new one."""
 
     def __init__(self, uri: str, pipeline_name: str, me: Dict, connection, say: Callable[[str], None]):
         self._uri, self._pipeline_name, self._me, self._say = uri, pipeline_name, me, say
-        self.connection = connection
+        self.connection = connection  # holding the lock, unless `_holding` is False
+        self._holding = True
         self._stopped = threading.Event()
         self._thread = threading.Thread(target=self._keep, name="run-lock-keeper", daemon=True)
         self._thread.start()
 
-    def stop(self):
-        """Stops keeping; the connection that holds the lock now, to close."""
+    def stop(self) -> None:
         self._stopped.set()
-        self._thread.join()
-        return self.connection
+        if self._thread.is_alive():
+            self._thread.join(timeout=STOP_SECONDS)
+        if not self._thread.is_alive():  # else stuck on a dead server: the process's exit closes it
+            with contextlib.suppress(Exception):
+                self.connection.close()
 
     def _keep(self) -> None:
-        while not self._stopped.wait(KEEPALIVE_SECONDS):
+        while not self._stopped.wait(KEEPALIVE_SECONDS) and self.beat():
+            pass
+
+    def beat(self) -> bool:
+        """One beat; False once another run holds the lock (this one can no longer take it)."""
+        if self._holding:
             try:
                 with self.connection.cursor() as cursor:
                     cursor.execute("SELECT 1")
-            except Exception:  # pylint: disable=broad-except  (psycopg2's errors: loaded lazily)
-                if not self._take_again():
-                    return
-
-    def _take_again(self) -> bool:
-        """False once another run holds the lock: this one can no longer take it."""
-        with contextlib.suppress(Exception):
-            self.connection.close()
+                return True
+            except Exception:  # pylint: disable=broad-except  (psycopg2's errors: psycopg2 loads lazily)
+                if not self.connection.closed:
+                    return True  # the query failed, not the connection: its session holds the lock
+            self._holding = False
         try:
-            self.connection = metadata_store.connect_postgresql(self._uri, _name(self._me))
-            taken = _try_lock(self.connection, self._pipeline_name)
+            if self.connection.closed:
+                self.connection = metadata_store.connect_postgresql(self._uri, _name(self._me))
+            self._holding = _try_lock(self.connection, self._pipeline_name)
+            found = None if self._holding else holder(self._uri, self._pipeline_name)
         except Exception:  # pylint: disable=broad-except  (server unreachable: again at the next beat)
             return True
-        if taken:
+        if self._holding:
             self._say("The connection holding the run lock in the metadata database was lost; "
                       "the lock is taken again")
             return True
-        try:
-            found = holder(self._uri, self._pipeline_name)
-        except Exception:  # pylint: disable=broad-except  (the warning matters more than its detail)
-            found = None
-        other = f"run {found['run_id']} (host {found['host']})" if found else "another run"
-        self._say(f"warning: the run lock in the metadata database was lost with its connection, and "
-                  f"{other} took it since: two runs of pipeline '{self._pipeline_name}' are running; "
-                  f"this one goes on")
+        if found is None or found["run_id"] == self._me["run_id"]:
+            return True  # this run's old session, not ended yet, still holds it: again at the next beat
+        self.connection.close()
+        self._say(f"warning: the run lock in the metadata database was lost with its connection, and run "
+                  f"{found['run_id']} (host {found['host']}) took it since: two runs of pipeline "
+                  f"'{self._pipeline_name}' are running; this one goes on")
         return False

@@ -92,6 +92,11 @@ def stop_on_signal(signal_number: int, _frame=None) -> None:
     raise _asked_to_stop()
 
 
+def stop_asked() -> Optional[Type[KeyboardInterrupt]]:
+    """The stop asked (KeyboardInterrupt or Terminated) since the command started, if any."""
+    return _asked_to_stop
+
+
 def forget_stop() -> None:
     global _asked_to_stop  # pylint: disable=global-statement
     _asked_to_stop = None

@@ -125,6 +125,7 @@ class Gated:
     transforms_kept: bool  # no Transform execution added: nothing trained
     served_kept: bool  # the serving folder byte-identical
     kept_failure: str  # what `runs show` tells later
+    columns: Dict[str, str]  # case -> the column it broke
 
 
 @pytest.fixture(scope="module")
@@ -136,12 +137,10 @@ def gated(prepared) -> Callable[[str], Gated]:
     def run_of(name: str) -> Gated:
         if name not in made:
             dataset = prepared[name]
-            broken = dataset.span
-            columns = []
+            broken, columns = dataset.span, {}
             for case in [c for n, c in GATED if n == name]:
-                column, broken = drift_cases.broken_span(CASES[case], dataset.declaration, broken)
-                columns.append(column)
-            assert None not in columns and len(set(columns)) == len(columns), (name, columns)
+                columns[case], broken = drift_cases.broken_span(CASES[case], dataset.declaration, broken)
+            assert None not in columns.values() and len(set(columns.values())) == len(columns), (name, columns)
             served, transforms = snapshot(dataset.serving_dir), dataset.transforms()
             drift_cases.write_spans(dataset.data, [dataset.previous, broken])
             try:
@@ -151,7 +150,7 @@ def gated(prepared) -> Callable[[str], Gated]:
             store = metadata_store.open_store(PipelineConfig(
                 work_dir=dataset.work_dir, pipeline_name=dataset.declaration.name).metadata_path)
             made[name] = Gated(run, dataset.transforms() == transforms, snapshot(dataset.serving_dir) == served,
-                               runs.record(store, run_summary.run_ids(store)[-1]).failure)
+                               runs.record(store, run_summary.run_ids(store)[-1]).failure, columns)
         return made[name]
     return run_of
 
@@ -159,8 +158,9 @@ def gated(prepared) -> Callable[[str], Gated]:
 @pytest.mark.parametrize("name,case", GATED, ids=[f"{n}-{c}" for n, c in GATED])
 def test_the_pipeline_gate_stops_the_span_before_anything_is_trained_or_pushed(prepared, gated, name, case):
     dataset = prepared[name]
-    column, _ = dataset.broken(case)
     result = gated(name)
+    column = result.columns[case]
+    assert column == dataset.broken(case)[0], "the column validate's case breaks"
     run = result.run
     assert run.returncode == 1, run.stdout + run.stderr[-3000:]
     assert "the data gate stopped the run" in run.stderr and f"- {column}: " in run.stderr, run.stderr[-3000:]

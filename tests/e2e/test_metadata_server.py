@@ -106,25 +106,33 @@ def _until(condition, seconds: float = 10.0) -> bool:
 
 def test_a_run_lock_whose_connection_drops_is_taken_again_or_the_run_that_took_it_is_named(
         server, tmp_path, monkeypatch):
-    monkeypatch.setattr(db_lock, "KEEPALIVE_SECONDS", 0.2)
-    config = PipelineConfig(work_dir=str(tmp_path / "machine-a"), metadata=server.uri)
+    monkeypatch.setattr(db_lock, "KEEPALIVE_SECONDS", 3600)  # the keeper's beats are driven here
+    keepers = []
+
+    class Recorded(db_lock.LockKeeper):
+        def __init__(self, *args):
+            super().__init__(*args)
+            keepers.append(self)
+
+    monkeypatch.setattr(db_lock, "LockKeeper", Recorded)
+    config = PipelineConfig(work_dir=str(tmp_path / "machine-a"), metadata=server.uri).resolved()
     other_machine = PipelineConfig(work_dir=str(tmp_path / "machine-b"), metadata=server.uri)
     said = []
     with run_lock.held(config, on_wait=said.append) as me:
+        [keeper] = keepers
+        assert keeper.beat() and said == []  # a live connection: nothing to say
         _drop_the_connection_of(server, me.run_id)
-        assert _until(lambda: said), "the keeper saw the connection go"
+        # until its old session has ended, that session holds the lock: nothing said, beats go on
+        assert _until(lambda: keeper.beat() and said), said
         assert said == ["The connection holding the run lock in the metadata database was lost; "
                         "the lock is taken again"]
         assert run_lock.holder(other_machine).run_id == me.run_id
-        # dropped again, and another machine's run takes the lock before this one beats again
-        monkeypatch.setattr(db_lock, "KEEPALIVE_SECONDS", 5.0)
-        time.sleep(0.5)  # the keeper's 0.2 s wait is over: the next is 5 s
+        # dropped again, and another machine's run takes the lock before this one's next beat
         _drop_the_connection_of(server, me.run_id)
         other = {"run_id": "run-b", "pid": 1, "host": "machine-b", "started": "now"}
-        with db_lock.advisory_lock(server.uri, config.resolved().pipeline_name, other, True,
-                                   lambda _: None) as taken:
+        with db_lock.advisory_lock(server.uri, config.pipeline_name, other, True, lambda _: None) as taken:
             assert taken
-            assert _until(lambda: len(said) == 2), said
-            assert said[1].startswith("warning: the run lock in the metadata database was lost with its "
-                                      "connection, and run run-b (host machine-b) took it since"), said
+            assert keeper.beat() is False
+        assert said[1].startswith("warning: the run lock in the metadata database was lost with its "
+                                  "connection, and run run-b (host machine-b) took it since"), said
     assert run_lock.holder(other_machine) is None
