@@ -265,23 +265,18 @@ def main(argv: Optional[List[str]] = None) -> int:
     try:
         with progress.process_output_to(native_log):
             code = args.handler(args)
-        stop = progress.stop_asked() if in_main_thread else None
+        stop = progress.stop_asked() if in_main_thread and args.command in ("run", "resume") else None
         if stop is None:
             return code
-        # Swallowed where it landed and not raised again: it came during the last component, which
-        # finished, and so did the command (its output above says what it did).
-        how = "terminated (SIGTERM)" if stop is progress.Terminated else "interrupted"
-        print(f"\n{how} while tfxpipe {args.command} was finishing: it finished first (see above)", file=sys.stderr)
-        return 143 if stop is progress.Terminated else 130
+        # Swallowed where it landed and not raised again as a component started: it came during the
+        # last one. The run ended (its output above says how); a failure is resumable as after a stop.
+        return _stopped(args.command, stop(), " while the run was finishing: it finished first (see above)"
+                        if code == 0 else None)
     except (profiles.ProfileError, ConfigError, metadata_store.MetadataStoreError, SchemaFileError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt as stop:  # Ctrl-C, SIGTERM: one line, not the traceback of wherever it landed
-        resumable = " (if the run had started, `tfxpipe runs` lists it as abandoned, and `tfxpipe resume` with " \
-                    "the same options goes on from where it stopped)" if args.command in ("run", "resume") else ""
-        how = "terminated (SIGTERM)" if isinstance(stop, progress.Terminated) else "interrupted"
-        print(f"\n{how}: tfxpipe {args.command} stopped{resumable}", file=sys.stderr)
-        return 143 if isinstance(stop, progress.Terminated) else 130
+        return _stopped(args.command, stop)
     except BaseException:
         if native_log and os.path.exists(native_log):
             print(f"Details (library logs): {native_log}", file=sys.stderr)
@@ -291,6 +286,18 @@ def main(argv: Optional[List[str]] = None) -> int:
             signal.signal(number, signal.SIG_DFL if before is None else before)
         if in_main_thread:  # a stop is this command's: never raised in what the process does next
             progress.forget_stop()
+
+
+def _stopped(command: str, stop: KeyboardInterrupt, outcome: Optional[str] = None) -> int:
+    """Says that Ctrl-C or SIGTERM stopped the command (or came as it was finishing: `outcome`), in one
+    line; the exit status of a process the signal ended."""
+    how = "terminated (SIGTERM)" if isinstance(stop, progress.Terminated) else "interrupted"
+    if outcome is None:
+        resumable = " (if the run had started, `tfxpipe runs` lists it as abandoned, and `tfxpipe resume` with " \
+                    "the same options goes on from where it stopped)" if command in ("run", "resume") else ""
+        outcome = f": tfxpipe {command} stopped{resumable}"
+    print(f"\n{how}{outcome}", file=sys.stderr)
+    return 143 if isinstance(stop, progress.Terminated) else 130
 
 
 def _private_log(command: str) -> Optional[str]:

@@ -27,6 +27,12 @@ KEEPALIVE_SECONDS = 30.0
 STOP_SECONDS = 5.0  # a beat stuck on a dead server is not waited for longer when the run ends
 
 
+# The sessions holding a pipeline's lock (%s, %s: its two keys) in this database.
+_LOCK_ROWS = ("FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory' "
+              "AND l.granted AND l.classid = %s AND l.objid = %s AND l.objsubid = 2 "  # the two-int4 form
+              "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())")
+
+
 def _key(pipeline_name: str) -> int:
     return int.from_bytes(hashlib.sha256(pipeline_name.encode()).digest()[:4], "big") & 0x7FFFFFFF
 
@@ -42,11 +48,7 @@ def holder(uri: str, pipeline_name: str) -> Optional[Dict]:
     with contextlib.closing(metadata_store.connect_postgresql(uri, f"{_PREFIX} query")) as connection:
         with connection.cursor() as cursor:
             cursor.execute(
-                "SELECT a.application_name, a.backend_start FROM pg_locks l "
-                "JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory' "
-                "AND l.granted AND l.classid = %s AND l.objid = %s AND l.objsubid = 2 "  # two-int4 form
-                "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())",
-                (_NAMESPACE, _key(pipeline_name)))
+                f"SELECT a.application_name, a.backend_start {_LOCK_ROWS}", (_NAMESPACE, _key(pipeline_name)))
             row = cursor.fetchone()
     if row is None:
         return None
@@ -91,8 +93,9 @@ def _try_lock(connection, pipeline_name: str) -> bool:
 
 class LockKeeper:
     """Beats every KEEPALIVE_SECONDS while the run lasts (a thread of its own: the run's components
-    hold the main thread for minutes): a query that keeps the lock's connection busy, and, where the
-    connection was lost, the lock taken again on a new one."""
+    hold the main thread for minutes): a query that keeps the lock's connection busy and checks that
+    its session still holds the lock (a proxy may have handed it a new one), and, where it does not,
+    the lock taken again, on a new connection where that one was lost."""
 
     def __init__(self, uri: str, pipeline_name: str, me: Dict, connection, say: Callable[[str], None]):
         self._uri, self._pipeline_name, self._me, self._say = uri, pipeline_name, me, say
@@ -104,42 +107,64 @@ class LockKeeper:
 
     def stop(self) -> None:
         self._stopped.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=STOP_SECONDS)
-        if not self._thread.is_alive():  # else stuck on a dead server: the process's exit closes it
-            with contextlib.suppress(Exception):
-                self.connection.close()
+        self._thread.join(timeout=STOP_SECONDS)
+        if not self._thread.is_alive():  # else its beat, stuck on a dead server, closes it when it ends
+            self._close()
 
     def _keep(self) -> None:
-        while not self._stopped.wait(KEEPALIVE_SECONDS) and self.beat():
-            pass
+        try:
+            while not self._stopped.wait(KEEPALIVE_SECONDS) and self.beat():
+                pass
+        finally:
+            if self._stopped.is_set():
+                self._close()
+
+    def _close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.connection.close()
 
     def beat(self) -> bool:
-        """One beat; False once another run holds the lock (this one can no longer take it)."""
+        """One beat; False once the run has ended or another run holds the lock."""
+        keys = (_NAMESPACE, _key(self._pipeline_name))
         if self._holding:
             try:
                 with self.connection.cursor() as cursor:
-                    cursor.execute("SELECT 1")
-                return True
+                    cursor.execute(f"SELECT count(*) {_LOCK_ROWS} AND l.pid = pg_backend_pid()", keys)
+                    self._holding = cursor.fetchone()[0] > 0
             except Exception:  # pylint: disable=broad-except  (psycopg2's errors: psycopg2 loads lazily)
-                if not self.connection.closed:
-                    return True  # the query failed, not the connection: its session holds the lock
-            self._holding = False
+                self._holding = not self.connection.closed  # a failed query, not a lost session
+            if self._holding:
+                return True
         try:
             if self.connection.closed:
                 self.connection = metadata_store.connect_postgresql(self._uri, _name(self._me))
-            self._holding = _try_lock(self.connection, self._pipeline_name)
+            taken = _try_lock(self.connection, self._pipeline_name)
+            if not taken and self._ended_own_old_session(keys):
+                time.sleep(POLL_SECONDS)  # its backend releases the lock as it exits
+                taken = _try_lock(self.connection, self._pipeline_name)
+            self._holding = taken
             found = None if self._holding else holder(self._uri, self._pipeline_name)
         except Exception:  # pylint: disable=broad-except  (server unreachable: again at the next beat)
-            return True
+            return not self._stopped.is_set()
+        if self._stopped.is_set():  # the run ended meanwhile: the lock is not for this run any more
+            self._close()
+            return False
         if self._holding:
             self._say("The connection holding the run lock in the metadata database was lost; "
                       "the lock is taken again")
             return True
         if found is None or found["run_id"] == self._me["run_id"]:
-            return True  # this run's old session, not ended yet, still holds it: again at the next beat
-        self.connection.close()
+            return True  # this run's old session still holds it, not ended here: again at the next beat
+        self._close()
         self._say(f"warning: the run lock in the metadata database was lost with its connection, and run "
                   f"{found['run_id']} (host {found['host']}) took it since: two runs of pipeline "
                   f"'{self._pipeline_name}' are running; this one goes on")
         return False
+
+    def _ended_own_old_session(self, keys) -> bool:
+        """Ends the session of this run that still holds the lock though its connection was lost here
+        (after a network cut the server keeps it until its TCP keepalive gives up, hours by default)."""
+        with self.connection.cursor() as cursor:
+            cursor.execute(f"SELECT pg_terminate_backend(l.pid) {_LOCK_ROWS} AND a.application_name = %s "
+                           "AND l.pid <> pg_backend_pid()", (*keys, _name(self._me)[:63]))
+            return any(row[0] for row in cursor.fetchall())

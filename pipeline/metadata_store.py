@@ -144,7 +144,10 @@ def connect_postgresql(uri: str, application_name: str):
     try:
         connection = psycopg2.connect(
             host=server.host, port=server.port, dbname=server.database, user=server.user,
-            password=server.password, application_name=application_name[:63], connect_timeout=10)
+            password=server.password, application_name=application_name[:63], connect_timeout=10,
+            # a server gone silent (a network cut) is found within a minute, not TCP's hours
+            keepalives=1, keepalives_idle=30, keepalives_interval=10, keepalives_count=3,
+            tcp_user_timeout=60000)
     except psycopg2.OperationalError as error:
         raise MetadataStoreError(f"cannot connect to the metadata server {redacted(uri)}: "
                                  f"{str(error).strip()}") from None

@@ -3,6 +3,7 @@ environment, a clear error for a wrong one, and the run lock held in the databas
 different machines (different work dirs) sharing the store exclude each other. The pipeline run,
 `runs`, `resume` and `monitor` on PostgreSQL are in test_operations.py (its postgresql variant)."""
 import contextlib
+import dataclasses
 import os
 import signal
 import subprocess
@@ -88,20 +89,26 @@ def test_a_run_on_another_machine_is_refused_while_the_database_lock_is_held(ser
     assert run_lock.holder(other_machine) is None, "the server released the killed holder's lock"
 
 
-def _drop_the_connection_of(server, run_id: str) -> None:
-    """What a server restart or a network cut does to the connection that holds a run's lock."""
+def _terminate(server, backend_pid: int) -> None:
+    """What a server restart or a network cut does to a connection: its session ends on the server."""
     with contextlib.closing(metadata_store.connect_postgresql(server.uri, "test")) as connection:
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                           "WHERE application_name LIKE %s", (f"tfxpipe|{run_id}|%",))
-            assert cursor.fetchall() == [(True,)]
+            cursor.execute("SELECT pg_terminate_backend(%s)", (backend_pid,))
+            assert cursor.fetchone() == (True,)
 
 
 def _until(condition, seconds: float = 10.0) -> bool:
     deadline = time.monotonic() + seconds
-    while not condition() and time.monotonic() < deadline:
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
         time.sleep(0.05)
-    return condition()
+    return True
+
+
+def _took(stack: contextlib.ExitStack, server, pipeline_name: str, holder: dict) -> bool:
+    """Whether a run named `holder` took the pipeline's lock (held until `stack` closes)."""
+    return stack.enter_context(db_lock.advisory_lock(server.uri, pipeline_name, holder, False, print))
 
 
 def test_a_run_lock_whose_connection_drops_is_taken_again_or_the_run_that_took_it_is_named(
@@ -120,18 +127,20 @@ def test_a_run_lock_whose_connection_drops_is_taken_again_or_the_run_that_took_i
     said = []
     with run_lock.held(config, on_wait=said.append) as me:
         [keeper] = keepers
-        assert keeper.beat() and said == []  # a live connection: nothing to say
-        _drop_the_connection_of(server, me.run_id)
-        # until its old session has ended, that session holds the lock: nothing said, beats go on
-        assert _until(lambda: keeper.beat() and said), said
-        assert said == ["The connection holding the run lock in the metadata database was lost; "
-                        "the lock is taken again"]
+        assert keeper.beat() and said == []  # held: nothing to say
+        # A network cut: the connection is gone here while its session lives on in the server,
+        # holding the lock (here: another session named as this run's takes it as the first ends).
+        with contextlib.ExitStack() as old_session:
+            _terminate(server, keeper.connection.get_backend_pid())
+            assert _until(lambda: _took(old_session, server, config.pipeline_name, dataclasses.asdict(me)))
+            assert keeper.beat() and said == ["The connection holding the run lock in the metadata database "
+                                              "was lost; the lock is taken again"]
         assert run_lock.holder(other_machine).run_id == me.run_id
         # dropped again, and another machine's run takes the lock before this one's next beat
-        _drop_the_connection_of(server, me.run_id)
         other = {"run_id": "run-b", "pid": 1, "host": "machine-b", "started": "now"}
-        with db_lock.advisory_lock(server.uri, config.pipeline_name, other, True, lambda _: None) as taken:
-            assert taken
+        with contextlib.ExitStack() as other_machine_run:
+            _terminate(server, keeper.connection.get_backend_pid())
+            assert _until(lambda: _took(other_machine_run, server, config.pipeline_name, other))
             assert keeper.beat() is False
         assert said[1].startswith("warning: the run lock in the metadata database was lost with its "
                                   "connection, and run run-b (host machine-b) took it since"), said

@@ -111,22 +111,24 @@ def test_a_stop_swallowed_where_it_landed_is_raised_again_as_the_next_component_
     _log(handler, "Component %s is running.", "Trainer")
 
 
-def test_a_stop_swallowed_in_the_last_component_is_said_after_the_command_finished(monkeypatch, capsys):
-    """Nothing starts after the last component, so nothing raises a stop swallowed there: the command
-    ends, says the stop came while it was finishing, and exits as a stopped command does."""
+@pytest.mark.parametrize("code, said", [
+    (0, "terminated (SIGTERM) while the run was finishing: it finished first (see above)"),
+    (1, "terminated (SIGTERM): tfxpipe run stopped (if the run had started, `tfxpipe runs` lists it as abandoned")])
+def test_a_stop_swallowed_in_the_last_component_is_said_after_the_run_ended(monkeypatch, capsys, code, said):
+    """Nothing starts after the last component, so nothing raises a stop swallowed there: the run
+    ends, finished or failed, and says that the stop came, exiting as a stopped command does."""
     from cli import main  # pylint: disable=import-outside-toplevel  (the command line, above pipeline)
 
-    def finishing(_args):
+    def last_component(_args):
         try:
             progress.stop_on_signal(signal.SIGTERM)
         except KeyboardInterrupt:
             pass  # swallowed where it landed
-        print("Pushed model version 7")
-        return 0
+        print("what the run did")
+        return code
 
-    monkeypatch.setattr(main, "_runs", finishing)
-    assert main.main(["runs"]) == 143
+    monkeypatch.setattr(main, "_run", last_component)
+    assert main.main(["run"]) == 143
     out, err = capsys.readouterr()
-    assert "Pushed model version 7" in out
-    assert "terminated (SIGTERM) while tfxpipe runs was finishing: it finished first" in err
+    assert "what the run did" in out and said in err
     assert progress.stop_asked() is None  # forgotten as the command ended
