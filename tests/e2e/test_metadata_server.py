@@ -128,6 +128,12 @@ def test_a_run_lock_whose_connection_drops_is_taken_again_or_the_run_that_took_i
     with run_lock.held(config, on_wait=said.append) as me:
         [keeper] = keepers
         assert keeper.beat() and said == []  # held: nothing to say
+        with keeper.connection.cursor() as cursor:  # a live session without the lock (a proxy's new one)
+            cursor.execute("SELECT pg_advisory_unlock_all()")
+        assert keeper.beat() and said == ["The connection holding the run lock in the metadata database "
+                                          "was lost; the lock is taken again"]
+        assert run_lock.holder(other_machine).run_id == me.run_id
+        said.clear()
         # A network cut: the connection is gone here while its session lives on in the server,
         # holding the lock (here: another session named as this run's takes it as the first ends).
         with contextlib.ExitStack() as old_session:
