@@ -26,54 +26,17 @@ from schema import SchemaFileError
 from serving import process_exit
 
 
-def _pipeline_options(parser: argparse.ArgumentParser) -> None:
-    """Settings shared by `run`, `resume` and `compile` (defaults in pipeline/configs.py)."""
-    defaults = options.DEFAULTS
-    options.add_dataset_option(parser)
-    parser.add_argument("--data", dest="data_root", help="folder of CSV files or of span-N/ folders (default: the dataset's `data`)")
-    parser.add_argument("--spans", action="store_const", const=True, help="the data folder holds span-N/ folders (detected for local folders)")
-    parser.add_argument("--work-dir", default=defaults.work_dir, help="pipeline root and MLMD (default: %(default)s)")
-    parser.add_argument("--serving-dir", default=defaults.serving_dir, help="TF Serving model base folder (default: %(default)s)")
-    parser.add_argument("--model-name", help="default: the dataset's name")
-    parser.add_argument("--pipeline-name", help="default: the dataset's name")
-    parser.add_argument("--schema", dest="schema_file", help="curated schema.pbtxt (default: the dataset's)")
-    parser.add_argument("--train-steps", type=int, default=defaults.train_steps)
-    parser.add_argument("--train-spans", type=int, default=defaults.train_spans, help="train on this run's span and the newest earlier spans the gate accepted, this many in all (default: %(default)s)")
-    parser.add_argument("--eval-steps", type=int, default=defaults.eval_steps)
-    parser.add_argument("--min", dest="minimum", action="append", metavar="METRIC=VALUE", help="bless only with METRIC >= VALUE (repeatable; on top of the dataset's blessing)")
-    parser.add_argument("--max", dest="maximum", action="append", metavar="METRIC=VALUE", help="bless only with METRIC <= VALUE, e.g. rmse=40")
-    parser.add_argument("--max-drop", type=float, help="how far the main metric may fall behind the served model: absolute for classes "
-                        "(0.01: one point of AUC or accuracy), relative for regression (0.01: 1%% more error)")
-    parser.add_argument("--naive-margin", type=float, help="share of the naive baseline's error the model must remove")
-    parser.add_argument("--hparams", type=options.json_object, default={}, help='JSON, e.g. \'{"learning_rate": 0.01}\'')
-    parser.add_argument("--models", default=",".join(defaults.models), help="model families to train and compare, comma-separated: linear, dnn, wide_deep (default: %(default)s); of the blessed ones, the lowest held-out loss is pushed")
-    parser.add_argument("--tune", action="store_true", help="search hyperparameters with TFX's Tuner (KerasTuner) before training; without it, each family uses its last tuned ones if any")
-    parser.add_argument("--tune-trials", type=int, default=defaults.tune_trials, help="trials per family (default: %(default)s; the first is the default hyperparameters)")
-    parser.add_argument("--tune-minutes", type=float, help="start no new trial after this many minutes")
-    parser.add_argument("--no-cache", dest="enable_cache", action="store_false")
-    parser.add_argument("--profile", default=defaults.profile, help="where Beam runs: auto (local or local-multiprocess by data size), local, local-multiprocess, dataflow, flink, spark")
-    parser.add_argument("--profile-setting", dest="profile_settings", action="append", metavar="KEY=VALUE", help="setting of the profile, e.g. project=my-project (repeatable)")
-    parser.add_argument("--beam-arg", dest="beam_args", action="append", help="extra Beam pipeline argument (repeatable)")
-
-
-def _run_options(parser: argparse.ArgumentParser) -> None:
-    """`run` and `resume` only: where runs are recorded and what to do when one is in progress."""
-    options.add_metadata_options(parser)
-    parser.add_argument("--wait", action="store_true", help="when a run of this pipeline is in "
-                        "progress, wait for it to finish instead of stopping at once")
-
-
 def _pipeline_parsers(subparsers) -> None:
     run = subparsers.add_parser("run", help="run the pipeline locally with TFX's LocalDagRunner")
-    _pipeline_options(run)
-    _run_options(run)
+    options.add_pipeline_options(run)
+    options.add_run_options(run)
     run.set_defaults(handler=_run)
     resume = subparsers.add_parser(
         "resume", help="re-run the latest failed run from its failed component, and from earlier "
                        "ones whose settings the fix changes (TFX partial run); "
                        "give the same options as the run, with the fix")
-    _pipeline_options(resume)
-    _run_options(resume)
+    options.add_pipeline_options(resume)
+    options.add_run_options(resume)
     resume.set_defaults(handler=_resume)
     history = subparsers.add_parser("runs", help="pipeline runs from ML Metadata, newest first; "
                                                  "`runs show [ID]`: one run's lineage and report (default: "
@@ -84,7 +47,7 @@ def _pipeline_parsers(subparsers) -> None:
     options.add_history_options(history)
     history.set_defaults(handler=_runs)
     build = subparsers.add_parser("compile", help="compile for Kubeflow Pipelines v2 / Vertex AI")
-    _pipeline_options(build)
+    options.add_pipeline_options(build)
     build.add_argument("--image", required=True, help="container image with this package (see Dockerfile)")
     build.add_argument("--output", default="pipeline.json", help="pipeline spec JSON to write")
     build.set_defaults(handler=_compile)
