@@ -16,7 +16,7 @@ import sys
 import tempfile
 import threading
 import time
-from typing import List, Optional, Tuple
+from typing import List, Optional, Tuple, Type
 
 from cli import (calibrate_command, cluster_commands, data_commands, options, predict_command, score_command,
                  serving_commands, span_commands)
@@ -228,18 +228,18 @@ def main(argv: Optional[List[str]] = None) -> int:
     try:
         with progress.process_output_to(native_log):
             code = args.handler(args)
-        stop = progress.stop_asked() if in_main_thread and args.command in ("run", "resume") else None
+        stop = progress.stop_asked() if in_main_thread and args.command in _RUN_COMMANDS else None
         if stop is None:
             return code
         # Swallowed where it landed and not raised again as a component started: it came during the
         # last one. The run ended (its output above says how); a failure is resumable as after a stop.
-        return _stopped(args.command, stop(), " while the run was finishing: it finished first (see above)"
+        return _stopped(args.command, stop, " while the run was finishing: it finished first (see above)"
                         if code == 0 else None)
     except (profiles.ProfileError, ConfigError, metadata_store.MetadataStoreError, SchemaFileError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt as stop:  # Ctrl-C, SIGTERM: one line, not the traceback of wherever it landed
-        return _stopped(args.command, stop)
+        return _stopped(args.command, type(stop))
     except BaseException:
         if native_log and os.path.exists(native_log):
             print(f"Details (library logs): {native_log}", file=sys.stderr)
@@ -251,16 +251,21 @@ def main(argv: Optional[List[str]] = None) -> int:
             progress.forget_stop()
 
 
-def _stopped(command: str, stop: KeyboardInterrupt, outcome: Optional[str] = None) -> int:
-    """Says that Ctrl-C or SIGTERM stopped the command (or came as it was finishing: `outcome`), in one
-    line; the exit status of a process the signal ended."""
-    how = "terminated (SIGTERM)" if isinstance(stop, progress.Terminated) else "interrupted"
+_RUN_COMMANDS = ("run", "resume")
+
+
+def _stopped(command: str, stop: Type[KeyboardInterrupt], outcome: Optional[str] = None) -> int:
+    """Says that Ctrl-C or SIGTERM (`stop`: KeyboardInterrupt or progress.Terminated) stopped the
+    command (or came as it was finishing: `outcome`), in one line; the exit status of a process the
+    signal ended."""
+    terminated = issubclass(stop, progress.Terminated)
+    how = "terminated (SIGTERM)" if terminated else "interrupted"
     if outcome is None:
         resumable = " (if the run had started, `tfxpipe runs` lists it as abandoned, and `tfxpipe resume` with " \
-                    "the same options goes on from where it stopped)" if command in ("run", "resume") else ""
+                    "the same options goes on from where it stopped)" if command in _RUN_COMMANDS else ""
         outcome = f": tfxpipe {command} stopped{resumable}"
     print(f"\n{how}{outcome}", file=sys.stderr)
-    return 143 if isinstance(stop, progress.Terminated) else 130
+    return 143 if terminated else 130
 
 
 def _private_log(command: str) -> Optional[str]:
