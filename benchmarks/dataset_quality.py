@@ -126,7 +126,7 @@ def measure(name: str, folder: str, scratch: str, train_steps: int) -> Dict:
     main = metrics.MAIN_METRIC[declaration.task]
     return {"dataset": name, "task": declaration.task.value, "metric": main,
             "rows": len(train) + len(evaluation), "eval_rows": len(evaluation),
-            "ours": record.evaluation.overall[main], "pushed": bool(record.pushed_version),
+            "ours": record.values[main], "pushed": bool(record.pushed_version),
             "seconds": round(seconds, 1), **sklearn_and_naive(train, evaluation, declaration)}
 
 

@@ -79,8 +79,8 @@ def _resume(args: argparse.Namespace) -> int:
 
 
 def _runs(args: argparse.Namespace) -> int:
-    # pylint: disable=import-outside-toplevel  (MLMD and TFMA load only for this command)
-    from pipeline import lineage, metadata_store, run_lock, run_report, run_summary, runs
+    # pylint: disable=import-outside-toplevel  (MLMD loads only for this command; TFX and TFMA for `show`)
+    from pipeline import metadata_store, run_lock, run_summary, runs
 
     dataset = options.dataset_of_pipeline(args)
     task = dataset.task
@@ -103,9 +103,11 @@ def _runs(args: argparse.Namespace) -> int:
     if args.run_id not in recorded:
         print(f"error: no run {args.run_id!r}; `tfxpipe runs` lists them")
         return 1
+    from pipeline import lineage, run_details, run_report
+
     print(lineage.text(store, args.run_id))
-    record = runs.record(store, args.run_id, running)
-    for line in runs.selection_lines(record, task, every_trial=True):
+    record = run_details.record(store, args.run_id, running)
+    for line in run_details.selection_lines(record, task, every_trial=True):
         print(line)
     if record.not_compared:
         print(record.not_compared)

@@ -3,12 +3,15 @@ the change against the baseline model, the thresholds that failed (TFMA's valida
 plots. A metric a slice cannot define (AUC of a slice with one class only, which TFMA reports as 0)
 is NaN here, shown "n/a"."""
 import dataclasses
+import json
 import math
 from typing import Dict, List, Optional, Sequence, Tuple
 
+import tensorflow as tf
 import tensorflow_model_analysis as tfma
 
-from pipeline import evaluation_plots, naive_skill
+from models.dataset import Task
+from pipeline import evaluation_plots, metrics, naive_skill
 
 OVERALL = "overall"
 
@@ -79,7 +82,9 @@ def _mark_undefined(values: Dict[str, float], plots: Optional[evaluation_plots.S
 
 
 def load(evaluation_uri: Optional[str]) -> Optional[Evaluation]:
-    if not evaluation_uri:
+    """What TFMA wrote to `evaluation_uri`; None without one, or when its files are gone (a pipeline
+    root cleaned up: TFMA's reader fails on a missing folder)."""
+    if not evaluation_uri or not tf.io.gfile.exists(evaluation_uri):
         return None
     result = Evaluation({}, {}, {}, [], False, [])
     for slice_metrics in tfma.load_metrics(evaluation_uri):
@@ -112,6 +117,19 @@ def load(evaluation_uri: Optional[str]) -> Optional[Evaluation]:
     result.failures = [_failure_text(f, result.baseline) for f in failures]
     result.refused_by_change = any(f.metric_key.is_diff for f in failures)
     return result
+
+
+# What runs are listed by (run_summary.LISTED_METRICS): every task's key metrics. Names of the project's
+# own, so none holds a backslash, which ML Metadata on PostgreSQL cannot store (pipeline/evaluator.py).
+LISTED = tuple(sorted({name for task in Task for name in metrics.key_metrics(task)}))
+
+
+def listed(result: Optional[Evaluation]) -> str:
+    """The LISTED metrics' overall values and changes against the baseline, as JSON (an undefined value
+    is NaN); none for a run whose evaluation's files are gone."""
+    found = result or Evaluation({}, {}, {}, [], False, [])
+    return json.dumps({"values": {n: found.overall[n] for n in LISTED if n in found.overall},
+                       "changes": {n: found.change[n] for n in LISTED if n in found.change}})
 
 
 def never_predicted(result: Evaluation, classes: Sequence[str]) -> List[str]:

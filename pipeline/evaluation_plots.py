@@ -1,4 +1,4 @@
-"""TFMA's plot metrics, as the Evaluator wrote them (`pipeline/metrics.py` `plots`), read per slice
+"""TFMA's plot metrics, as the Evaluator wrote them (`pipeline/eval_config.py` `plots`), read per slice
 into plain lists the run report draws: confusion matrices by threshold (binary), calibration
 buckets (binary; regression: mean label per prediction bucket), the multi-class confusion matrix."""
 import dataclasses

@@ -10,7 +10,9 @@ decodes it and hands TFX's own executor the usual JSON. Everything else is TFX's
 With several candidate models (one Evaluator each), the InfraValidator picks one of the blessed ones
 (`pipeline/model_choice.py`) and says how each did; TFX's blessing carries only `blessed` and the
 model, so this executor also records on the blessing the candidate's name and its main metric
-(`CANDIDATE`, `MAIN_METRIC`, `MAIN_VALUE`).
+(`CANDIDATE`, `MAIN_METRIC`, `MAIN_VALUE`). On the evaluation it records the metrics runs are listed
+by, with their changes against the served model (`run_summary.LISTED_METRICS`), so `tfxpipe runs` and
+the runs index read them from ML Metadata without loading TFMA for its files.
 """
 import base64
 from typing import Any, Dict, List
@@ -23,7 +25,7 @@ from tfx.types import standard_artifacts, standard_component_specs
 from tfx.types.component_spec import ExecutionParameter
 from tfx.utils import proto_utils
 
-from pipeline import evaluation
+from pipeline import evaluation, run_summary
 
 EVAL_CONFIG_KEY = standard_component_specs.EVAL_CONFIG_KEY
 CANDIDATE = "candidate"
@@ -55,7 +57,9 @@ class Executor(tfx_evaluator_executor.Executor):
         candidate, main_metric = properties.pop(CANDIDATE), properties.pop(MAIN_METRIC)
         super().Do(input_dict, output_dict, properties)
         blessing = output_dict[standard_component_specs.BLESSING_KEY][0]
-        measured = evaluation.load(output_dict[standard_component_specs.EVALUATION_KEY][0].uri)
+        evaluated = output_dict[standard_component_specs.EVALUATION_KEY][0]
+        measured = evaluation.load(evaluated.uri)
+        evaluated.set_string_custom_property(run_summary.LISTED_METRICS, evaluation.listed(measured))
         blessing.set_string_custom_property(CANDIDATE, candidate)
         blessing.set_string_custom_property(MAIN_METRIC, main_metric)
         if main_metric in measured.overall:

@@ -18,7 +18,6 @@ from typing import Dict, List, Set
 import ml_metadata as mlmd
 from ml_metadata import errors
 from ml_metadata.proto import metadata_store_pb2
-from tfx.components.example_gen import utils as example_gen_utils
 from tfx.proto import example_gen_pb2
 
 from pipeline.configs import is_remote
@@ -109,6 +108,10 @@ def refusal(store: mlmd.MetadataStore, input_base: str, input_config: example_ge
     sizes and modification times), here or in the folder they were moved from; "" otherwise. The
     gate cannot refuse it: its result is cached while its inputs are unchanged, and a moved folder's
     span passed the gate before."""
+    # pylint: disable=import-outside-toplevel  (it loads every TFX component: `tfxpipe runs` reads
+    # `reasons` without them)
+    from tfx.components.example_gen import utils as example_gen_utils
+
     fingerprint, span, _ = example_gen_utils.calculate_splits_fingerprint_span_and_version(
         input_base, copy.deepcopy(input_config).splits)  # it fills the span into the pattern given
     why = reasons(store)

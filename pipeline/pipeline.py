@@ -24,7 +24,7 @@ from tfx.proto import example_gen_pb2, pusher_pb2
 from tfx.types import Channel, channel_utils, standard_artifacts
 
 from models.dataset import Task
-from pipeline import (accepted_statistics, candidates, csv_example_gen, gate, metadata_store, metrics,
+from pipeline import (accepted_statistics, candidates, csv_example_gen, eval_config, gate, metadata_store, metrics,
                       resolvers)
 from pipeline.code_digest import code_digest
 from pipeline.configs import ConfigError, PipelineConfig, image_path, is_remote
@@ -220,7 +220,7 @@ def create_pipeline(config: PipelineConfig, for_kubeflow: bool = False) -> tfx_p
     candidates.add_evaluators(
         trained, example_gen.outputs["examples"],
         baseline_resolver.outputs[resolvers.MODEL_KEY],
-        metrics.eval_config(dataset, label_range(config.schema_file, dataset)),
+        eval_config.eval_config(dataset, label_range(config.schema_file, dataset)),
         metrics.MAIN_METRIC[dataset.task])
     blessings = [c.evaluator.outputs["blessing"] for c in trained]
     infra_validator = InfraValidator(

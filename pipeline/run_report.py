@@ -11,7 +11,7 @@ import tensorflow_data_validation as tfdv
 from tfx.utils import proto_utils
 
 from models.dataset import Task
-from pipeline import evaluation, evaluator, lineage, metrics, report_charts, report_data, run_summary, runs
+from pipeline import evaluation, evaluator, lineage, metrics, report_charts, report_data, run_details, run_summary, runs
 from schema import report
 
 _DECISION = "<p id='decision' class='{cls}'>{text}</p>"
@@ -149,17 +149,17 @@ def _candidates(record: runs.RunRecord, task: Task) -> List[str]:
         out.append("</table>")
     for family, trials in record.tuning.items():
         keys = sorted({k for trial in trials for k in trial} - {"trial_id", "score"})
-        out += [f"<h2>Tuning: {html.escape(family)}</h2>", f"<p>{html.escape(runs.objective_text(task))}</p>",
+        out += [f"<h2>Tuning: {html.escape(family)}</h2>", f"<p>{html.escape(run_details.objective_text(task))}</p>",
                 f"<table class='trials' id='trials-{html.escape(family)}'>",
                 report.row(["trial", "objective", *keys], "th")]
         out += [report.row([t["trial_id"], f"{t['score']:.4f}",
-                            *(runs.value_text(t[k]) if k in t else "-" for k in keys)]) for t in trials]
+                            *(run_details.value_text(t[k]) if k in t else "-" for k in keys)]) for t in trials]
         out.append("</table>")
     return out
 
 
 def write(store, record: runs.RunRecord, report_dir: str, dataset) -> str:
-    """The run's self-contained HTML report; `record` (runs.record) carries what MLMD and TFMA hold."""
+    """The run's self-contained HTML report; `record` (run_details.record) carries what MLMD and TFMA hold."""
     run_id, task = record.run_id, dataset.task
     summary, result = record.summary, record.evaluation
     if record.blessed:
@@ -201,7 +201,7 @@ def write(store, record: runs.RunRecord, report_dir: str, dataset) -> str:
         *([f"<p class='warning' id='not-compared'>{html.escape(record.not_compared)}</p>"]
           if record.not_compared else []),
         *([f"<p class='warning' id='served-read-gone'>"
-           f"{html.escape(runs.served_read_gone_note(record.served_read_gone, task, result))}</p>"]
+           f"{html.escape(run_details.served_read_gone_note(record.served_read_gone, task, result))}</p>"]
           if record.served_read_gone else []),
         *_charts(result, task, dataset.label.classes),
         *_metrics(result, task),

@@ -4,6 +4,7 @@ MLMD is the source of truth (TFX records every execution, cached or not, with th
 the terminal summary and the tests read the same facts instead of parsing logs.
 """
 import dataclasses
+import json
 import os
 from typing import Dict, List, Optional
 
@@ -30,6 +31,8 @@ class Candidate:
     blessed: bool
     evaluation_uri: Optional[str]
     chosen: bool = False  # the one the InfraValidator took on (of the blessed, the lowest held-out loss)
+    # what `runs` lists, as the Evaluator recorded it (LISTED_METRICS); None for a run from before
+    listed: Optional[Dict[str, Dict[str, float]]] = None
 
 
 @dataclasses.dataclass
@@ -44,6 +47,7 @@ class RunSummary:
     pushed_destination: Optional[str] = None
     evaluation_uri: Optional[str] = None  # the chosen candidate's, else the first one's
     model_id: Optional[int] = None  # the chosen candidate's, else the first one's
+    listed: Optional[Dict[str, Dict[str, float]]] = None  # the chosen candidate's, else the first one's
     candidates: List[Candidate] = dataclasses.field(default_factory=list)
     choice: str = ""  # why the InfraValidator took the candidate it took
 
@@ -54,6 +58,11 @@ class RunSummary:
 
 
 FAILURE_REASON = "failure_reason"
+# On an Evaluator's ModelEvaluation (pipeline/evaluator.py, evaluation.listed): JSON {"values": {name:
+# value}, "changes": {name: candidate - baseline}} of every task's key metrics, overall. No component
+# reads that artifact, so recording it on evaluations made before (run_details.record_listed) changes
+# no cache key.
+LISTED_METRICS = "listed_metrics"
 RESOLVER_TYPE = "tfx.dsl.components.common.resolver.Resolver"
 NOT_VALIDATED = "not validated: "  # how an InfraBlessing's failure reason starts when no candidate was blessed
 
@@ -209,7 +218,7 @@ def summarize(store: mlmd.MetadataStore, run_id: Optional[str] = None) -> RunSum
         main = next((c for c in summary.candidates if c.chosen), summary.candidates[0])
         summary.blessed = main.blessed if len(summary.candidates) == 1 else any(
             c.blessed for c in summary.candidates)
-        summary.evaluation_uri, summary.model_id = main.evaluation_uri, main.model_id
+        summary.evaluation_uri, summary.model_id, summary.listed = main.evaluation_uri, main.model_id, main.listed
     return summary
 
 
@@ -232,7 +241,9 @@ def _candidates(store: mlmd.MetadataStore, run_context_id: int, types: Dict[int,
             name=props["candidate"].string_value if "candidate" in props else "model",
             model_id=props["current_model_id"].int_value if "current_model_id" in props else None,
             blessed=props["blessed"].int_value == 1,
-            evaluation_uri=evaluation.uri if evaluation else None))
+            evaluation_uri=evaluation.uri if evaluation else None,
+            listed=json.loads(evaluation.custom_properties[LISTED_METRICS].string_value)
+            if evaluation and LISTED_METRICS in evaluation.custom_properties else None))
     return sorted(found, key=lambda c: c.name)
 
 

@@ -15,7 +15,7 @@ from tfx.orchestration.portable import runtime_parameter_utils
 from tfx.proto.orchestration import pipeline_pb2
 
 from pipeline import (configs, evaluation, excluded_spans, gate, metadata_server_fixes, metadata_store, metrics,
-                      progress, run_lock, run_report, run_summary, runs, runs_index, scratch)
+                      progress, run_details, run_lock, run_report, run_summary, runs, runs_index, scratch)
 from pipeline.configs import PipelineConfig
 from pipeline.pipeline import create_pipeline, example_gen_input
 from schema import checks, csv_files, data_folder, declaration_fit, report, schema_text
@@ -217,12 +217,12 @@ def describe(record: runs.RunRecord, config: PipelineConfig, seconds: float) -> 
         lines.append(f"Evaluation (eval split, {chosen}): {shown}")
         lines += evaluation.warnings(result, config.dataset().label.classes).values()
         lines += [record.not_compared] if record.not_compared else []
-    lines += runs.selection_lines(record, config.dataset().task)
+    lines += run_details.selection_lines(record, config.dataset().task)
     if summary.blessed is not None:
         lines.append("Blessed: yes" if summary.blessed else
                      "Blessed: NO: " + ("; ".join(result.failures) if result else "not evaluated"))
     if record.served_read_gone:
-        lines.append(runs.served_read_gone_note(record.served_read_gone, config.dataset().task, result))
+        lines.append(run_details.served_read_gone_note(record.served_read_gone, config.dataset().task, result))
     if summary.blessed and summary.infra_blessed is not None:
         lines.append("Infra validation: served and answered gRPC and REST requests"
                       if summary.infra_blessed else f"Infra validation: FAILED ({summary.infra_failure})")
@@ -249,11 +249,14 @@ def write_run_report(config: PipelineConfig, run_id: str) -> Optional[str]:
     store = metadata_store.open_store(config.metadata_uri)
     if run_id not in run_summary.run_ids(store, config.pipeline_name):
         return None
-    return _write_reports(store, runs.record(store, run_id), config)
+    return _write_reports(store, run_details.record(store, run_id), config)
 
 
 def _write_reports(store, record: runs.RunRecord, config: PipelineConfig) -> str:
-    """The run's report and the runs index beside it; returns the report's path."""
+    """The run's report and the runs index beside it; returns the report's path. Evaluations from
+    before the Evaluator recorded what runs are listed by get it first (once), so `tfxpipe runs` and
+    the index read them from ML Metadata alone."""
+    run_details.record_listed(metadata_store.open_store(config.metadata_uri, writable=True))
     dataset = config.dataset()
     path = run_report.write(store, record, config.report_dir, dataset)
     served = model_dir.versions(config.model_base)
@@ -302,7 +305,7 @@ def run_and_describe(config: PipelineConfig, resume: bool = False,
             path = write_run_report(config, run_id)
             raise PipelineFailed(f"{error}\nRun report: {path}" if path else str(error)) from error
         store = metadata_store.open_store(resolved.metadata_uri)
-        record = runs.record(store, run_id)
+        record = run_details.record(store, run_id)
         print(describe(record, resolved, time.monotonic() - started), flush=True)
         print(f"Run report: {_write_reports(store, record, resolved)}", flush=True)
         return record

@@ -1,23 +1,26 @@
-"""`tfxpipe runs` and `tfxpipe runs show ID`: the run history, read from ML Metadata.
+"""`tfxpipe runs`: the run history, read from ML Metadata.
 
-TFX records every execution with its inputs, outputs and run context; these views answer "what is
-being served, trained on what, and did it pass?" without opening MLMD or a notebook.
+TFX records every execution with its inputs, outputs and run context; the table answers "what is
+being served, trained on what, and did it pass?" without opening MLMD or a notebook. It reads ML
+Metadata alone (the metrics it lists are recorded there by `pipeline/evaluator.py`), so it imports no
+TensorFlow, TFX component or TFMA, which take seconds to load; `pipeline/run_details.py` adds what
+`runs show`, the run summary and the report need from those.
 """
 import dataclasses
 import datetime
 import json
-import math
 import os
 import re
-from typing import Dict, List, Optional, Tuple
+from typing import TYPE_CHECKING, Dict, List, Optional, Tuple
 
 import ml_metadata as mlmd
-import tensorflow as tf
 from ml_metadata.proto import metadata_store_pb2
 
-from models import tuning
 from models.dataset import Task
-from pipeline import evaluation, excluded_spans, metrics, model_contract, resolvers, run_summary
+from pipeline import excluded_spans, metrics, run_summary
+
+if TYPE_CHECKING:  # loads TFMA
+    from pipeline.evaluation import Evaluation
 
 
 @dataclasses.dataclass
@@ -34,12 +37,19 @@ class RunRecord:
     failed_node: Optional[str]
     failure: str  # why `failed_node` failed, as recorded in MLMD ("" when not recorded)
     summary: run_summary.RunSummary
-    evaluation: Optional[evaluation.Evaluation]  # the chosen candidate's (or the only one's)
-    tuning: Dict[str, List[Dict]] = dataclasses.field(default_factory=dict)  # tuning_trials()
-    not_compared: str = ""  # why a served model was not the candidates' baseline (resolvers.why_no_baseline)
-    # refused against the served model: the features that model read that this run's declaration lacks
-    served_read_gone: Tuple[str, ...] = ()
+    # the listed metrics (main metric, skill) of the chosen candidate (or the only one), and their
+    # changes against the served model
+    values: Dict[str, float] = dataclasses.field(default_factory=dict)
+    changes: Dict[str, float] = dataclasses.field(default_factory=dict)
     excluded_spans: Tuple[int, ...] = ()  # spans it read that `tfxpipe exclude-span` has taken out of use since
+    # The rest only from run_details.record: the chosen candidate's whole evaluation, tuning trials
+    # (run_details.tuning_trials), why a served model was not the candidates' baseline
+    # (resolvers.why_no_baseline) and, refused against the served model, the features that model
+    # read that this run's declaration lacks.
+    evaluation: Optional["Evaluation"] = None
+    tuning: Dict[str, List[Dict]] = dataclasses.field(default_factory=dict)
+    not_compared: str = ""
+    served_read_gone: Tuple[str, ...] = ()
 
     @property
     def evaluated_span(self) -> Optional[int]:
@@ -90,10 +100,10 @@ def _abandoned(execution, running: bool) -> bool:
 
 
 def record(store: mlmd.MetadataStore, run_id: str, running_run_id: Optional[str] = None,
-           why_not_compared: bool = True, excluded: Optional[Dict[int, str]] = None) -> RunRecord:
-    """What run `run_id` did; `running_run_id`: the run holding the pipeline's lock now, if any;
-    `why_not_compared`: look up why no served model was its baseline (the run table leaves it out);
-    `excluded`: `excluded_spans.reasons(store)`, when the caller has read it already."""
+           excluded: Optional[Dict[int, str]] = None) -> RunRecord:
+    """What run `run_id` did, as the run table lists it; `running_run_id`: the run holding the
+    pipeline's lock now, if any; `excluded`: `excluded_spans.reasons(store)`, when the caller has read
+    it already."""
     run = store.get_context_by_type_and_name("pipeline_run", run_id)
     executions = store.get_executions_by_context(run.id)
     types = {t.id: t.name for t in store.get_artifact_types()}
@@ -105,7 +115,6 @@ def record(store: mlmd.MetadataStore, run_id: str, running_run_id: Optional[str]
     abandoned = [e for e in executions if _abandoned(e, running)]
     failed = sorted([e for e in executions if e.last_known_state == metadata_store_pb2.Execution.FAILED]
                     + abandoned, key=lambda e: e.id)
-    candidates = [c.model_id for c in summary.candidates if c.model_id is not None]
     started = min((e.create_time_since_epoch for e in executions), default=run.create_time_since_epoch)
     ended = max((e.last_update_time_since_epoch for e in executions), default=started)
     gate_states = summary.node_states.get("DataGate", [])
@@ -113,7 +122,6 @@ def record(store: mlmd.MetadataStore, run_id: str, running_run_id: Optional[str]
     # Every run ends with the Pusher; one that has not run it, and did not fail, was killed between
     # two components (no execution left unfinished to show it).
     finished = any(state in ("executed", "cached") for state in summary.node_states.get("Pusher", []))
-    result = evaluation.load(summary.evaluation_uri)
     failed_node = run_summary.node_of(store, failed[-1].id) if failed else None
     status = ("running" if running else "abandoned" if abandoned else "stopped by gate"
               if gate == "FAILED" else "refused" if failed_node == run_summary.INPUT_CHECK
@@ -121,6 +129,7 @@ def record(store: mlmd.MetadataStore, run_id: str, running_run_id: Optional[str]
     spans = {a.custom_properties["span"].int_value for a in examples} or {
         e.custom_properties[run_summary.REFUSED_SPAN].int_value for e in failed
         if run_summary.REFUSED_SPAN in e.custom_properties}
+    values, changes = _listed(summary)
     return RunRecord(
         run_id=run_id,
         started=datetime.datetime.fromtimestamp(started / 1000),
@@ -134,43 +143,22 @@ def record(store: mlmd.MetadataStore, run_id: str, running_run_id: Optional[str]
         failure=failed[-1].custom_properties[run_summary.FAILURE_REASON].string_value
         if failed and run_summary.FAILURE_REASON in failed[-1].custom_properties else "",
         summary=summary,
-        evaluation=result,
-        tuning=tuning_trials(store, run_id, list(summary.node_states)),
-        not_compared=resolvers.why_no_baseline(  # a blessing from before `current_model_id` names none
-            store, run.id, candidates) if why_not_compared and result and not result.change else "",
-        served_read_gone=_served_read_gone(store, run.id, candidates)
-        if why_not_compared and result and result.refused_by_change else (),
+        values=values,
+        changes=changes,
         excluded_spans=tuple(sorted({a.custom_properties["span"].int_value for a in examples if a.id in excluded})),
     )
 
 
-def _served_read_gone(store: mlmd.MetadataStore, run_context_id: int, candidates: List[int]) -> Tuple[str, ...]:
-    served = resolvers.served_model_id(store, run_context_id, candidates)
-    return tuple(model_contract.features_gone(store, served, candidates[0])) if served is not None else ()
+def _listed(summary: run_summary.RunSummary) -> Tuple[Dict[str, float], Dict[str, float]]:
+    """The listed metrics and their changes as the Evaluator recorded them; for an evaluation made
+    before it did, and not recorded since (`run_details.record_listed`, after each run), read from
+    TFMA's files."""
+    listed = summary.listed
+    if listed is None and summary.evaluation_uri:
+        from pipeline import evaluation  # pylint: disable=import-outside-toplevel  (TFMA: older runs only)
 
-
-def served_read_gone_note(names: Tuple[str, ...], task: Task,
-                          result: Optional[evaluation.Evaluation] = None) -> str:
-    """What to do when the served model that refused this run's candidate read features since taken
-    out of the declaration: an honest model may never reach one that read a copy of the label."""
-    return (f"note: the served model read {', '.join(names)}, which dataset.yaml no longer declares. If that was "
-            "a copy of the label, the served model is no fair bar: replace it by running once with "
-            f"`--max-drop {_max_drop_any_passes(task, result)}` (any drop this run saw then passes; the other "
-            "thresholds still hold), then without.")
-
-
-def _max_drop_any_passes(task: Task, result: Optional[evaluation.Evaluation]) -> str:
-    """A --max-drop the refused change passes: for classes the drop is absolute (at most 1); for
-    regression the rise of the error is relative to the served model's, so twice the one seen, as
-    the next power of ten (a large one when the served error is unknown; at 0 no relative bound
-    passes, as TFMA divides by it)."""
-    if task.is_classification:
-        return "1"
-    main = metrics.MAIN_METRIC[task]
-    served, change = (result.baseline.get(main), result.change.get(main)) if result else (None, None)
-    if not served or change is None or served <= 0:
-        return "1000000"
-    return f"{10 ** math.ceil(math.log10(max(2 * change / served, 1.0))):g}"
+        listed = json.loads(evaluation.listed(evaluation.load(summary.evaluation_uri)))
+    return (listed["values"], listed["changes"]) if listed else ({}, {})
 
 
 def records(store: mlmd.MetadataStore, pipeline_name: str, running_run_id: Optional[str] = None,
@@ -178,7 +166,7 @@ def records(store: mlmd.MetadataStore, pipeline_name: str, running_run_id: Optio
     """Every run of the pipeline (or the `newest` ones), newest first."""
     run_ids = run_summary.run_ids(store, pipeline_name)[::-1][:newest]
     excluded = excluded_spans.reasons(store)
-    return [record(store, run_id, running_run_id, why_not_compared=False, excluded=excluded) for run_id in run_ids]
+    return [record(store, run_id, running_run_id, excluded=excluded) for run_id in run_ids]
 
 
 def span_text(spans: List[int], starred: Tuple[int, ...] = ()) -> str:
@@ -195,11 +183,10 @@ def span_text(spans: List[int], starred: Tuple[int, ...] = ()) -> str:
 
 
 def _metric_cell(run: RunRecord, name: str) -> str:
-    result = run.evaluation
-    if result is None or name not in result.overall:
+    if name not in run.values:
         return "-"
-    change = f" ({metrics.shown(name, result.change[name], 3, change=True)})" if name in result.change else ""
-    return f"{metrics.shown(name, result.overall[name], 3)}{change}"
+    change = f" ({metrics.shown(name, run.changes[name], 3, change=True)})" if name in run.changes else ""
+    return f"{metrics.shown(name, run.values[name], 3)}{change}"
 
 
 def render_table(runs: List[RunRecord], task: Task) -> str:
@@ -232,61 +219,3 @@ def render_table(runs: List[RunRecord], task: Task) -> str:
 
 EXCLUDED_NOTE = ("* span excluded by hand since (`tfxpipe runs show RUN_ID` says why): no drift reference or "
                  "training window takes it")
-
-
-def tuning_trials(store: mlmd.MetadataStore, run_id: str, nodes: List[str]) -> Dict[str, List[Dict]]:
-    """Each Tuner's trials in the run: family -> KerasTuner's records (trial_id, score and the
-    hyperparameters), best first, as TFX's Tuner writes them to its TunerResults artifact."""
-    found = {}
-    for node in (n for n in nodes if n.startswith("Tuner")):
-        outputs = node_outputs(store, run_id, node)
-        best = outputs.get("HyperParameters", [])
-        results = outputs.get("TunerResults", [])
-        if not best or not results:
-            continue
-        family = best[0].custom_properties["family"].string_value if "family" in \
-            best[0].custom_properties else node
-        path = os.path.join(results[0].uri, "tuner_results.json")
-        if tf.io.gfile.exists(path):
-            with tf.io.gfile.GFile(path) as f:
-                found[family] = json.load(f)
-    return found
-
-
-def value_text(value) -> str:
-    """A hyperparameter as shown: floats to 4 significant digits."""
-    return f"{value:.4g}" if isinstance(value, float) else str(value)
-
-
-def _values(trial: Dict) -> str:
-    return ", ".join(f"{k}={value_text(v)}" for k, v in trial.items() if k not in ("trial_id", "score"))
-
-
-def objective_text(task: Task) -> str:
-    """What a trial's score is: KerasTuner's objective for `task`, e.g. `val_loss, lower is better`."""
-    objective = tuning.OBJECTIVE[task]
-    return f"score: {objective.name}, {'higher' if objective.direction == 'max' else 'lower'} is better"
-
-
-def selection_lines(record: RunRecord, task: Task, every_trial: bool = False) -> List[str]:
-    """The run's tuning (best trial, or `every_trial`) and its candidates side by side: which one
-    won and why. For the run summary and `runs show`."""
-    lines = []
-    for family, trials in record.tuning.items():
-        best = trials[0] if trials else {}
-        lines.append(f"Tuning {family}: best of {len(trials)} trials scored "
-                     f"{best.get('score', float('nan')):.4f} ({_values(best)}); {objective_text(task)}")
-        if every_trial:
-            lines += [f"  trial {t['trial_id']}: {t['score']:.4f} ({_values(t)})" for t in trials]
-    candidates = record.summary.candidates
-    if len(candidates) > 1:
-        shown = metrics.key_metrics(task)
-        for candidate in candidates:
-            result = evaluation.load(candidate.evaluation_uri)
-            values = ", ".join(f"{n} {metrics.shown(n, result.overall[n])}" for n in shown
-                               if result and n in result.overall)
-            verdict = "blessed" if candidate.blessed else "NOT blessed"
-            chosen = ", chosen" if candidate.chosen else ""
-            lines.append(f"  {candidate.name}: {values} ({verdict}{chosen})")
-        lines.append(f"Candidates: {record.summary.choice}")
-    return lines

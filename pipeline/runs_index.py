@@ -12,9 +12,9 @@ from pipeline import metrics, report_charts, run_report, run_summary, runs
 from schema import report
 
 INDEX_FILE = "index.html"
-# Runs listed: reading a run's record from MLMD and TFMA takes ~16 ms, and the index is rewritten
-# after every run, so listing every run would make each run slower than the one before (a run
-# every ten minutes: a thousand runs in a week). `tfxpipe runs` lists them all.
+# Runs listed: reading a run's record from MLMD takes a few ms, and the index is rewritten after
+# every run, so listing every run would make each run slower than the one before (a run every ten
+# minutes: a thousand runs in a week). `tfxpipe runs` lists them all.
 INDEX_RUNS = 100
 
 
@@ -34,7 +34,7 @@ def render(records: List[runs.RunRecord], task: Task, report_dir: str, pipeline_
         page = run_report.path_for(report_dir, record.run_id)
         link = (f"<a href='{html.escape(os.path.relpath(page, report_dir))}'>{html.escape(record.run_id)}</a>"
                 if tf.io.gfile.exists(page) else html.escape(record.run_id))
-        value = record.evaluation.overall.get(main) if record.evaluation else None
+        value = record.values.get(main)
         pushed = record.pushed_version or "-"
         if record.pushed_version and record.pushed_version == served_version:
             pushed += " (serving)"
@@ -43,8 +43,8 @@ def render(records: List[runs.RunRecord], task: Task, report_dir: str, pipeline_
                  "-" if record.blessed is None else "yes" if record.blessed else "NO", pushed]
         rows.append(f"<tr class='run'><td>{link}</td>" +
                     "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>")
-    points = [(f"{r.started:%m-%d %H:%M}", r.evaluation.overall[main], bool(r.pushed_version))
-              for r in reversed(records) if r.evaluation and main in r.evaluation.overall]
+    points = [(f"{r.started:%m-%d %H:%M}", r.values[main], bool(r.pushed_version))
+              for r in reversed(records) if main in r.values]
     chart = report_charts.metric_over_runs(main, points) if points else "<p>No run evaluated yet.</p>"
     shown = (f"{total} run(s)" if total == len(records) else
              f"The last {len(records)} of {total} runs (<code>tfxpipe runs</code> lists them all)")

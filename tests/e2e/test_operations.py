@@ -15,7 +15,8 @@ from tfx.orchestration import pipeline as tfx_pipeline
 from ml_metadata.proto import metadata_store_pb2
 
 from models.dataset import Task
-from pipeline import evaluation, excluded_spans, metadata_store, resolvers, run_report, run_summary, runner, runs, runs_index, training_data
+from pipeline import (evaluation, excluded_spans, metadata_store, metrics, resolvers, run_details, run_report, run_summary,
+                      runner, runs, runs_index, training_data)
 from pipeline.configs import PROJECT_ROOT
 from serving import client, examples
 from serving import process as serving_server
@@ -86,6 +87,53 @@ def test_runs_lists_both_runs_newest_first_with_spans_blessings_and_versions(his
     assert newest[4:7] == ["ok", "2", "passed"] and older[4:7] == ["ok", "1", "passed"]
     assert newest[-2:] == ["NO", "-"]
     assert older[-2:] == ["yes", good.summary.pushed_version]
+
+
+def test_runs_lists_the_metrics_the_evaluator_recorded_without_loading_tensorflow(history):
+    """The run table reads each run's metrics from ML Metadata, where the Evaluator recorded the
+    numbers TFMA's files hold, and imports no TensorFlow, TFX component or TFMA."""
+    workspace, _, _, shuffled, _ = history
+    store = metadata_store.open_store(workspace.metadata_uri)
+    listed = runs.record(store, shuffled.summary.run_id)
+    measured = evaluation.load(listed.summary.evaluation_uri)
+    main = metrics.MAIN_METRIC[Task.BINARY]
+    assert listed.values == {name: measured.overall[name] for name in evaluation.LISTED if name in measured.overall}
+    assert listed.changes == {name: measured.change[name] for name in evaluation.LISTED if name in measured.change}
+    assert {main, metrics.SKILL} <= set(listed.changes), "span-2's model was compared with the served one"
+    script = ("import sys, cli.main\n"
+              f"cli.main.main(['runs', '--work-dir', {workspace.work_dir!r}, *{workspace.metadata_args!r}])\n"
+              "print(sorted(m for m in ('tensorflow', 'tensorflow_model_analysis', 'tfx.components', "
+              "'apache_beam', 'keras_tuner') if m in sys.modules))")
+    table = subprocess.run([sys.executable, "-c", script], cwd=PROJECT_ROOT, capture_output=True, text=True,
+                           timeout=120, check=True).stdout.splitlines()
+    assert table[-1] == "[]", table
+    [row] = [line for line in table if line.startswith(shuffled.summary.run_id)]
+    assert (f" {metrics.shown(main, measured.overall[main], 3)} "
+            f"({metrics.shown(main, measured.change[main], 3, change=True)}) ") in row, row
+
+
+@SQLITE_ONLY  # the store is copied, and changed
+def test_an_evaluation_from_before_the_recorded_metrics_is_listed_and_has_them_recorded_by_the_next_report(
+        history, tmp_path):
+    """Runs the Evaluator made before it recorded the listed metrics are read from TFMA's files, and
+    have them recorded (the same numbers) when the next run writes its reports."""
+    workspace, _, _, shuffled, _ = history
+    older = tmp_path / "metadata.sqlite"
+    shutil.copy(workspace.metadata_path, older)
+    store = metadata_store.open_store(f"sqlite://{older}", writable=True)
+    evaluations = store.get_artifacts_by_type("ModelEvaluation")
+    recorded = {a.id: a.custom_properties[run_summary.LISTED_METRICS].string_value for a in evaluations}
+    for artifact in evaluations:
+        del artifact.custom_properties[run_summary.LISTED_METRICS]
+    store.put_artifacts(evaluations)
+    current = runs.record(metadata_store.open_store(workspace.metadata_uri), shuffled.summary.run_id)
+    old = runs.record(store, shuffled.summary.run_id)
+    assert old.summary.listed is None and (old.values, old.changes) == (current.values, current.changes)
+    config = dataclasses.replace(workspace.config, metadata=f"sqlite://{older}", work_dir=str(tmp_path / "work"))
+    assert runner.write_run_report(config, shuffled.summary.run_id)
+    assert {a.id: a.custom_properties[run_summary.LISTED_METRICS].string_value
+            for a in store.get_artifacts_by_type("ModelEvaluation")} == recorded
+    assert run_details.record_listed(store) == 0
 
 
 def test_runs_show_prints_the_lineage_from_data_to_pushed_version(history):

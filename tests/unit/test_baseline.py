@@ -10,7 +10,7 @@ from tensorflow_metadata.proto.v0 import schema_pb2
 from tfx.types import standard_artifacts
 
 from models import dataset
-from pipeline import evaluation, model_contract, runs
+from pipeline import evaluation, model_contract, run_details
 from pipeline import resolvers as baseline
 from tests.conftest import TAXI
 
@@ -200,11 +200,11 @@ def test_the_features_a_served_model_read_that_the_declaration_since_excluded_ar
     assert model_contract.features_gone(trainers.store, candidate, served) == []  # a feature added
     unrecorded = trainers.store.put_artifacts([metadata_store_pb2.Artifact(type_id=trainers.types["Model"])])[0]
     assert model_contract.features_gone(trainers.store, unrecorded, candidate) == []
-    note = runs.served_read_gone_note(("fare",), TAXI.task)
+    note = run_details.served_read_gone_note(("fare",), TAXI.task)
     assert note.startswith("note: the served model read fare, which dataset.yaml no longer declares.")
     assert "`--max-drop 1` " in note  # classes: an absolute drop, at most 1
     # regression: the rise of the error relative to the served model's (msleep: +2.48 on 0.90, +275 %)
     refused = evaluation.Evaluation({"rmse": 3.38}, {"rmse": 2.48}, {"rmse": 0.90}, [], False, [])
-    assert "`--max-drop 10` " in runs.served_read_gone_note(("awake",), dataset.Task.REGRESSION, refused)
+    assert "`--max-drop 10` " in run_details.served_read_gone_note(("awake",), dataset.Task.REGRESSION, refused)
     served_exactly = evaluation.Evaluation({"rmse": 3.0}, {"rmse": 3.0}, {"rmse": 0.0}, [], False, [])
-    assert "`--max-drop 1000000` " in runs.served_read_gone_note(("awake",), dataset.Task.REGRESSION, served_exactly)
+    assert "`--max-drop 1000000` " in run_details.served_read_gone_note(("awake",), dataset.Task.REGRESSION, served_exactly)

@@ -2,6 +2,7 @@
 (pipeline/evaluation.py); metric names as TFMA's results carry them (tests/e2e/test_datasets.py
 checks them on real runs, where every class is predicted and nothing is said)."""
 import dataclasses
+import json
 
 from tensorflow_model_analysis.proto import config_pb2, metrics_for_slice_pb2, validation_result_pb2
 
@@ -83,7 +84,7 @@ def test_a_relative_bound_on_the_change_is_compared_with_the_relative_change():
         "rmse change vs the served model +17.9495 (+2.7%) is past the allowed +1.0% relative")
 
 
-def test_a_refusal_on_the_change_against_the_served_model_is_told_apart_from_one_on_a_bound(monkeypatch):
+def test_a_refusal_on_the_change_against_the_served_model_is_told_apart_from_one_on_a_bound(monkeypatch, tmp_path):
     """`runs` looks for what the served model read only when it was the change that refused."""
     def failure(is_diff):
         return validation_result_pb2.ValidationFailure(
@@ -99,8 +100,14 @@ def test_a_refusal_on_the_change_against_the_served_model_is_told_apart_from_one
         result = validation_result_pb2.ValidationResult(validation_ok=False)
         result.metric_validations_per_slice.add().failures.append(failure(is_diff))
         monkeypatch.setattr(evaluation.tfma, "load_validation_result", lambda uri, result=result: result)
-        loaded = evaluation.load("evaluation")
+        loaded = evaluation.load(str(tmp_path))
         assert not loaded.blessed and loaded.refused_by_change == is_diff
+
+
+def test_an_evaluation_whose_files_are_gone_is_none_and_lists_no_metric(tmp_path):
+    """A pipeline root cleaned up: `runs` and the report show the run without its metrics."""
+    assert evaluation.load(str(tmp_path / "gone")) is None
+    assert json.loads(evaluation.listed(None)) == {"values": {}, "changes": {}}
 
 
 def test_a_refusal_by_the_served_model_worth_a_few_eval_rows_is_said_to_be_maybe_chance():

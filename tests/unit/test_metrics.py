@@ -1,5 +1,5 @@
-"""What the Evaluator measures and when it blesses, by task (pipeline/metrics.py), and the thresholds
-as the run report writes them."""
+"""What the Evaluator measures and when it blesses, by task (pipeline/metrics.py, eval_config.py), and
+the thresholds as the run report writes them."""
 import json
 
 import pytest
@@ -7,7 +7,7 @@ import tensorflow_model_analysis as tfma
 from google.protobuf import json_format
 
 from models import dataset
-from pipeline import metrics, run_report
+from pipeline import eval_config, metrics, run_report
 
 
 def _declared(task, classes=(), **blessing):
@@ -27,7 +27,7 @@ def _thresholds(config: tfma.EvalConfig) -> dict:
 
 
 def test_regression_errors_have_upper_bounds_and_may_not_grow_against_the_served_model():
-    config = metrics.eval_config(_declared("regression", maximum={"rmse": 40}, max_drop=0.02))
+    config = eval_config.eval_config(_declared("regression", maximum={"rmse": 40}, max_drop=0.02))
     rmse = _thresholds(config)["rmse"]
     assert rmse["valueThreshold"] == {"upperBound": 40.0}
     assert rmse["changeThreshold"] == {"direction": "LOWER_IS_BETTER", "relative": 0.02}
@@ -35,14 +35,14 @@ def test_regression_errors_have_upper_bounds_and_may_not_grow_against_the_served
 
 
 def test_classification_needs_the_naive_margin_and_no_drop_of_the_main_metric():
-    thresholds = _thresholds(metrics.eval_config(_declared("binary", ("n", "y"), minimum={"auc": 0.8})))
+    thresholds = _thresholds(eval_config.eval_config(_declared("binary", ("n", "y"), minimum={"auc": 0.8})))
     assert thresholds["auc"]["valueThreshold"] == {"lowerBound": 0.8}
     assert thresholds["auc"]["changeThreshold"] == {"direction": "HIGHER_IS_BETTER", "absolute": -0.01}
     assert thresholds[metrics.SKILL]["valueThreshold"] == {"lowerBound": 0.05}
 
 
 def test_multiclass_macro_averages_carry_the_declared_bounds_and_the_class_names():
-    config = metrics.eval_config(_declared("multiclass", ("a", "b", "c"), minimum={"macro_f1": 0.8},
+    config = eval_config.eval_config(_declared("multiclass", ("a", "b", "c"), minimum={"macro_f1": 0.8},
                                            maximum={}))
     assert _thresholds(config)["macro_f1"]["valueThreshold"] == {"lowerBound": 0.8}
     scored = {json.loads(m.config)["name"]: json.loads(m.config) for m in config.metrics_specs[0].metrics
@@ -50,6 +50,12 @@ def test_multiclass_macro_averages_carry_the_declared_bounds_and_the_class_names
     assert sorted(scored) == ["macro_f1", "macro_precision", "macro_recall"]
     assert all(c["classes"] == ["a", "b", "c"] for c in scored.values())
     assert metrics.key_metrics(dataset.Task.MULTICLASS)[:2] == ("accuracy", "macro_f1")
+
+
+def test_the_metric_names_listed_without_tensorflow_are_those_the_metric_code_computes():
+    from pipeline import class_scores, naive_skill  # pylint: disable=import-outside-toplevel
+
+    assert metrics.SKILL == naive_skill.NAME and metrics.CLASS_SCORES == class_scores.SCORES
 
 
 def _class_scores(labels, probabilities, names, score):

@@ -78,12 +78,10 @@ def test_a_span_excluded_by_hand_is_starred_in_the_run_table_and_the_star_explai
 def test_the_run_table_keeps_its_columns_aligned_whatever_the_width_of_a_metric():
     """A regression run's rmse with its change (house prices: `24,302.746 (+1,017.949)`) is wider than
     the column's header."""
-    from pipeline import evaluation  # pylint: disable=import-outside-toplevel
     from models.dataset import Task  # pylint: disable=import-outside-toplevel
 
     wide = _record("executed")
-    wide.evaluation = evaluation.Evaluation({"rmse": 24302.746, "skill_vs_naive": 0.871},
-                                            {"rmse": 1017.949, "skill_vs_naive": -0.0125}, {}, [], True, [])
+    wide.values, wide.changes = {"rmse": 24302.746, "skill_vs_naive": 0.871}, {"rmse": 1017.949, "skill_vs_naive": -0.0125}
     narrow = _record("cached")
     lines = runs.render_table([wide, narrow], Task.REGRESSION).splitlines()
     header, wide_row, narrow_row = lines[0], lines[2], lines[3]

@@ -1,0 +1,132 @@
+"""One run in full, for `tfxpipe runs show`, the run summary and the run report: the chosen
+candidate's whole TFMA evaluation (per slice, failed thresholds, plots), the tuning trials, each
+candidate's metrics, and why the served model was not the baseline. These load TensorFlow, TFX and
+TFMA, which listing runs (`pipeline/runs.py`) does without."""
+import dataclasses
+import json
+import math
+import os
+from typing import Dict, List, Optional, Tuple
+
+import ml_metadata as mlmd
+import tensorflow as tf
+
+from models import tuning
+from models.dataset import Task
+from pipeline import evaluation, metrics, model_contract, resolvers, run_summary, runs
+
+
+def record(store: mlmd.MetadataStore, run_id: str, running_run_id: Optional[str] = None) -> runs.RunRecord:
+    """What run `run_id` did (runs.record), with its evaluation, tuning and baseline in full."""
+    listed = runs.record(store, run_id, running_run_id)
+    run = store.get_context_by_type_and_name("pipeline_run", run_id)
+    result = evaluation.load(listed.summary.evaluation_uri)
+    candidates = [c.model_id for c in listed.summary.candidates if c.model_id is not None]
+    return dataclasses.replace(
+        listed,
+        evaluation=result,
+        tuning=tuning_trials(store, run_id, list(listed.summary.node_states)),
+        not_compared=resolvers.why_no_baseline(  # a blessing from before `current_model_id` names none
+            store, run.id, candidates) if result and not result.change else "",
+        served_read_gone=_served_read_gone(store, run.id, candidates) if result and result.refused_by_change else ())
+
+
+def record_listed(store: mlmd.MetadataStore) -> int:
+    """Records the listed metrics (run_summary.LISTED_METRICS) on every evaluation made before the
+    Evaluator recorded them, from TFMA's files, once, so `tfxpipe runs` lists those runs without
+    loading TFMA; returns how many it recorded."""
+    older = [a for a in store.get_artifacts_by_type("ModelEvaluation")
+             if run_summary.LISTED_METRICS not in a.custom_properties]
+    for artifact in older:
+        artifact.custom_properties[run_summary.LISTED_METRICS].string_value = evaluation.listed(
+            evaluation.load(artifact.uri))
+    if older:
+        store.put_artifacts(older)
+    return len(older)
+
+
+def _served_read_gone(store: mlmd.MetadataStore, run_context_id: int, candidates: List[int]) -> Tuple[str, ...]:
+    served = resolvers.served_model_id(store, run_context_id, candidates)
+    return tuple(model_contract.features_gone(store, served, candidates[0])) if served is not None else ()
+
+
+def served_read_gone_note(names: Tuple[str, ...], task: Task,
+                          result: Optional[evaluation.Evaluation] = None) -> str:
+    """What to do when the served model that refused this run's candidate read features since taken
+    out of the declaration: an honest model may never reach one that read a copy of the label."""
+    return (f"note: the served model read {', '.join(names)}, which dataset.yaml no longer declares. If that was "
+            "a copy of the label, the served model is no fair bar: replace it by running once with "
+            f"`--max-drop {_max_drop_any_passes(task, result)}` (any drop this run saw then passes; the other "
+            "thresholds still hold), then without.")
+
+
+def _max_drop_any_passes(task: Task, result: Optional[evaluation.Evaluation]) -> str:
+    """A --max-drop the refused change passes: for classes the drop is absolute (at most 1); for
+    regression the rise of the error is relative to the served model's, so twice the one seen, as
+    the next power of ten (a large one when the served error is unknown; at 0 no relative bound
+    passes, as TFMA divides by it)."""
+    if task.is_classification:
+        return "1"
+    main = metrics.MAIN_METRIC[task]
+    served, change = (result.baseline.get(main), result.change.get(main)) if result else (None, None)
+    if not served or change is None or served <= 0:
+        return "1000000"
+    return f"{10 ** math.ceil(math.log10(max(2 * change / served, 1.0))):g}"
+
+
+def tuning_trials(store: mlmd.MetadataStore, run_id: str, nodes: List[str]) -> Dict[str, List[Dict]]:
+    """Each Tuner's trials in the run: family -> KerasTuner's records (trial_id, score and the
+    hyperparameters), best first, as TFX's Tuner writes them to its TunerResults artifact."""
+    found = {}
+    for node in (n for n in nodes if n.startswith("Tuner")):
+        outputs = runs.node_outputs(store, run_id, node)
+        best = outputs.get("HyperParameters", [])
+        results = outputs.get("TunerResults", [])
+        if not best or not results:
+            continue
+        family = best[0].custom_properties["family"].string_value if "family" in \
+            best[0].custom_properties else node
+        path = os.path.join(results[0].uri, "tuner_results.json")
+        if tf.io.gfile.exists(path):
+            with tf.io.gfile.GFile(path) as f:
+                found[family] = json.load(f)
+    return found
+
+
+def value_text(value) -> str:
+    """A hyperparameter as shown: floats to 4 significant digits."""
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
+def _values(trial: Dict) -> str:
+    return ", ".join(f"{k}={value_text(v)}" for k, v in trial.items() if k not in ("trial_id", "score"))
+
+
+def objective_text(task: Task) -> str:
+    """What a trial's score is: KerasTuner's objective for `task`, e.g. `val_loss, lower is better`."""
+    objective = tuning.OBJECTIVE[task]
+    return f"score: {objective.name}, {'higher' if objective.direction == 'max' else 'lower'} is better"
+
+
+def selection_lines(record: runs.RunRecord, task: Task, every_trial: bool = False) -> List[str]:
+    """The run's tuning (best trial, or `every_trial`) and its candidates side by side: which one
+    won and why. For the run summary and `runs show`."""
+    lines = []
+    for family, trials in record.tuning.items():
+        best = trials[0] if trials else {}
+        lines.append(f"Tuning {family}: best of {len(trials)} trials scored "
+                     f"{best.get('score', float('nan')):.4f} ({_values(best)}); {objective_text(task)}")
+        if every_trial:
+            lines += [f"  trial {t['trial_id']}: {t['score']:.4f} ({_values(t)})" for t in trials]
+    candidates = record.summary.candidates
+    if len(candidates) > 1:
+        shown = metrics.key_metrics(task)
+        for candidate in candidates:
+            result = evaluation.load(candidate.evaluation_uri)
+            values = ", ".join(f"{n} {metrics.shown(n, result.overall[n])}" for n in shown
+                               if result and n in result.overall)
+            verdict = "blessed" if candidate.blessed else "NOT blessed"
+            chosen = ", chosen" if candidate.chosen else ""
+            lines.append(f"  {candidate.name}: {values} ({verdict}{chosen})")
+        lines.append(f"Candidates: {record.summary.choice}")
+    return lines
