@@ -31,18 +31,28 @@ def record(store: mlmd.MetadataStore, run_id: str, running_run_id: Optional[str]
         served_read_gone=_served_read_gone(store, run.id, candidates) if result and result.refused_by_change else ())
 
 
-def record_listed(store: mlmd.MetadataStore) -> int:
-    """Records the listed metrics (run_summary.LISTED_METRICS) on every evaluation made before the
-    Evaluator recorded them, from TFMA's files, once, so `tfxpipe runs` lists those runs without
-    loading TFMA; returns how many it recorded."""
-    older = [a for a in store.get_artifacts_by_type("ModelEvaluation")
-             if run_summary.LISTED_METRICS not in a.custom_properties]
+def record_listed(store: mlmd.MetadataStore, pipeline_name: str) -> int:
+    """Records the listed metrics (run_summary.LISTED_METRICS) on each of the pipeline's evaluations
+    made before the Evaluator recorded them, from TFMA's files, once, so `tfxpipe runs` lists those
+    runs without loading TFMA; returns how many it recorded. One whose files cannot be read now (gone,
+    or on a storage this machine cannot reach) is left as it is, read from its files as before."""
+    pipeline = store.get_context_by_type_and_name("pipeline", pipeline_name)
+    evaluation_type = {t.name: t.id for t in store.get_artifact_types()}.get("ModelEvaluation")
+    older = [a for a in store.get_artifacts_by_context(pipeline.id)
+             if a.type_id == evaluation_type and run_summary.LISTED_METRICS not in a.custom_properties
+             ] if pipeline else []
+    recorded = 0
     for artifact in older:
-        artifact.custom_properties[run_summary.LISTED_METRICS].string_value = evaluation.listed(
-            evaluation.load(artifact.uri))
-    if older:
-        store.put_artifacts(older)
-    return len(older)
+        try:
+            result = evaluation.load(artifact.uri)
+        except Exception:  # pylint: disable=broad-except  (TFMA's readers fail in many ways on partial files)
+            result = None
+        if result is None:
+            continue
+        artifact.custom_properties[run_summary.LISTED_METRICS].string_value = evaluation.listed(result)
+        store.put_artifacts([artifact])  # each as it is read: a later failure keeps what was done
+        recorded += 1
+    return recorded
 
 
 def _served_read_gone(store: mlmd.MetadataStore, run_context_id: int, candidates: List[int]) -> Tuple[str, ...]:

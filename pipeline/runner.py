@@ -256,7 +256,7 @@ def _write_reports(store, record: runs.RunRecord, config: PipelineConfig) -> str
     """The run's report and the runs index beside it; returns the report's path. Evaluations from
     before the Evaluator recorded what runs are listed by get it first (once), so `tfxpipe runs` and
     the index read them from ML Metadata alone."""
-    run_details.record_listed(metadata_store.open_store(config.metadata_uri, writable=True))
+    run_details.record_listed(metadata_store.open_store(config.metadata_uri, writable=True), config.pipeline_name)
     dataset = config.dataset()
     path = run_report.write(store, record, config.report_dir, dataset)
     served = model_dir.versions(config.model_base)

@@ -116,15 +116,19 @@ def test_runs_lists_the_metrics_the_evaluator_recorded_without_loading_tensorflo
 def test_an_evaluation_from_before_the_recorded_metrics_is_listed_and_has_them_recorded_by_the_next_report(
         history, tmp_path):
     """Runs the Evaluator made before it recorded the listed metrics are read from TFMA's files, and
-    have them recorded (the same numbers) when the next run writes its reports."""
-    workspace, _, _, shuffled, _ = history
+    have them recorded (the same numbers) when the next run writes its reports; one whose files are
+    gone is left as it was."""
+    workspace, _, good, shuffled, _ = history
     older = tmp_path / "metadata.sqlite"
     shutil.copy(workspace.metadata_path, older)
     store = metadata_store.open_store(f"sqlite://{older}", writable=True)
     evaluations = store.get_artifacts_by_type("ModelEvaluation")
     recorded = {a.id: a.custom_properties[run_summary.LISTED_METRICS].string_value for a in evaluations}
+    gone = run_summary.summarize(store, good.summary.run_id).evaluation_uri
+    [gone_id] = [a.id for a in evaluations if a.uri == gone]
     for artifact in evaluations:
         del artifact.custom_properties[run_summary.LISTED_METRICS]
+        artifact.uri = str(tmp_path / "gone") if artifact.id == gone_id else artifact.uri
     store.put_artifacts(evaluations)
     current = runs.record(metadata_store.open_store(workspace.metadata_uri), shuffled.summary.run_id)
     old = runs.record(store, shuffled.summary.run_id)
@@ -132,8 +136,11 @@ def test_an_evaluation_from_before_the_recorded_metrics_is_listed_and_has_them_r
     config = dataclasses.replace(workspace.config, metadata=f"sqlite://{older}", work_dir=str(tmp_path / "work"))
     assert runner.write_run_report(config, shuffled.summary.run_id)
     assert {a.id: a.custom_properties[run_summary.LISTED_METRICS].string_value
-            for a in store.get_artifacts_by_type("ModelEvaluation")} == recorded
-    assert run_details.record_listed(store) == 0
+            for a in store.get_artifacts_by_type("ModelEvaluation")
+            if run_summary.LISTED_METRICS in a.custom_properties} == {
+        i: listed for i, listed in recorded.items() if i != gone_id}
+    assert run_details.record_listed(store, "taxi") == 0
+    assert runs.record(store, good.summary.run_id).values == {}  # its files are gone
 
 
 def test_runs_show_prints_the_lineage_from_data_to_pushed_version(history):
