@@ -12,13 +12,16 @@ run: $(STAMP)
 	$(VENV)/bin/tfxpipe run $(ARGS)
 
 # The whole suite, what CI runs: unit tests and end-to-end tests on real pipeline runs (one of them
-# on a Flink cluster: its files are fetched once into .cache/flink). A pipeline run keeps about one
+# on a Flink cluster: its files are fetched once into .cache/flink; the report's in Debian's
+# chromium; ML Metadata on throwaway servers of Debian's PostgreSQL and MariaDB). A pipeline run keeps about one
 # core busy, so test files run TEST_WORKERS at a time (pytest-xdist; a file's tests on one worker,
 # so they share its runs); the timed tests (marked `serial`) run after them, alone. Both parts
 # always run; the target fails if either did.
 TEST_WORKERS ?= 2
 test: $(STAMP)
 	.ci/ensure_debian_package.sh chromium chromium chromium-browser
+	.ci/ensure_debian_package.sh mariadb-client-core mariadb
+	.ci/ensure_debian_package.sh mariadb-server-core mariadb-install-db
 	$(VENV)/bin/tfxpipe cluster fetch
 	status=0; \
 	$(VENV)/bin/python -m pytest tests -m "not serial" -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder --durations=40 || status=1; \

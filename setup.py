@@ -24,6 +24,7 @@ setup(
         "uvloop==0.23.0",  # serving: the event loop (benchmarks/serving_latency.py measures it)
         "urllib3==1.26.20",  # serving: REST client
         "psycopg2-binary==2.9.13",  # run lock when ML Metadata is on a PostgreSQL server
+        "PyMySQL==1.1.2",  # why a MySQL metadata server refused a connection (MLMD does not say)
         "matplotlib==3.10.9",  # run report charts (SVG)
         "scikit-learn==1.5.1",  # init: features that copy the label (schema/label_copies.py)
         "scipy==1.12.0",  # init: rank correlation of a feature with a numeric label

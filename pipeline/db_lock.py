@@ -1,74 +1,51 @@
-"""The run lock in a PostgreSQL metadata database, for teams whose machines share one metadata store.
+"""The run lock in a metadata database on a server (PostgreSQL, MySQL), for teams whose machines
+share one metadata store.
 
-A session-level advisory lock (`pg_try_advisory_lock`) taken on a connection held open for the run:
-the server releases it when that connection ends, also when the process is killed (a machine that
-vanishes from the network: once the server's TCP keepalive gives up on it), so a crashed run never
-blocks the next one. The holder names itself in the session's
-`application_name`, which any other machine reads from `pg_stat_activity`. The lock goes with the
-connection, so while the run lasts a query every `KEEPALIVE_SECONDS` keeps that connection from being
-dropped as idle (proxies, load balancers, `idle_session_timeout`); one dropped anyway (a server
-restart, a network cut) loses the lock, and it is taken again on a new connection, or, when another
-run took it meanwhile, that run is named.
-MLMD has no lock of its own and its Python API no transactions, hence psycopg2 here. With MySQL
-metadata, runs are locked per machine only (the lock file under the work dir).
+A lock that lives with a connection held open for the run (`pipeline/db_lock_servers.py`: how each
+server holds it and names its holder): the server releases it when that connection ends, also when
+the process is killed (a machine that vanishes from the network: once the server gives up on its
+connection), so a crashed run never blocks the next one. The lock goes with the connection, so while
+the run lasts a query every `KEEPALIVE_SECONDS` keeps that connection from being dropped as idle
+(proxies, load balancers, `idle_session_timeout`, MySQL's `wait_timeout`); one dropped anyway (a
+server restart, a network cut) loses the lock, and it is taken again on a new connection, or, when
+another run took it meanwhile, that run is named.
+MLMD has no lock of its own and its Python API no transactions, hence psycopg2 and PyMySQL here.
 """
 import contextlib
-import hashlib
 import threading
 import time
 from typing import Callable, Dict, Iterator, Optional
 
-from pipeline import metadata_store
+from pipeline import db_lock_servers
 
-_NAMESPACE = 0x7F1C  # first key of the two-integer advisory lock: "tfxpipe run lock"
-_PREFIX = "tfxpipe"
 POLL_SECONDS = 1.0
 KEEPALIVE_SECONDS = 30.0
 STOP_SECONDS = 5.0  # a beat stuck on a dead server is not waited for longer when the run ends
 
 
-# The sessions holding a pipeline's lock (%s, %s: its two keys) in this database.
-_LOCK_ROWS = ("FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory' "
-              "AND l.granted AND l.classid = %s AND l.objid = %s AND l.objsubid = 2 "  # the two-int4 form
-              "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())")
-
-
-def _key(pipeline_name: str) -> int:
-    return int.from_bytes(hashlib.sha256(pipeline_name.encode()).digest()[:4], "big") & 0x7FFFFFFF
-
-
 def _name(holder: Dict) -> str:
-    return "|".join([_PREFIX, holder["run_id"], str(holder["pid"]), holder["host"]])
+    return "|".join([db_lock_servers.PREFIX, holder["run_id"], str(holder["pid"]), holder["host"]])
 
 
 def holder(uri: str, pipeline_name: str) -> Optional[Dict]:
     """The run holding the pipeline's lock on the server, as run_lock.Holder fields, or None."""
-    if not metadata_store.is_postgresql(uri):
-        return None
-    with contextlib.closing(metadata_store.connect_postgresql(uri, f"{_PREFIX} query")) as connection:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"SELECT a.application_name, a.backend_start {_LOCK_ROWS}", (_NAMESPACE, _key(pipeline_name)))
-            row = cursor.fetchone()
-    if row is None:
-        return None
-    fields = (row[0].split("|") + ["?", "?", "?"])[1:4]
-    return {"run_id": fields[0], "pid": int(fields[1]) if fields[1].isdigit() else 0,
-            "host": fields[2], "started": row[1].astimezone().isoformat(timespec="seconds")}
+    server = db_lock_servers.for_store(uri, pipeline_name)
+    return server.holder() if server else None
 
 
 @contextlib.contextmanager
 def advisory_lock(uri: str, pipeline_name: str, me: Dict, wait: bool,
                   say: Callable[[str], None]) -> Iterator[bool]:
     """Yields True while the lock is held by this process, False when another run holds it."""
-    if not metadata_store.is_postgresql(uri):
+    server = db_lock_servers.for_store(uri, pipeline_name)
+    if server is None:
         yield True
         return
-    connection = metadata_store.connect_postgresql(uri, _name(me))
+    connection = server.connect(_name(me))
     keeper = None
     try:
         announced = False
-        while not _try_lock(connection, pipeline_name):
+        while not server.try_lock(connection, _name(me)):
             if not wait:
                 yield False
                 return
@@ -76,7 +53,7 @@ def advisory_lock(uri: str, pipeline_name: str, me: Dict, wait: bool,
                 say("Waiting for the run holding the lock in the metadata database to finish")
                 announced = True
             time.sleep(POLL_SECONDS)
-        keeper = LockKeeper(uri, pipeline_name, me, connection, say)
+        keeper = LockKeeper(server, pipeline_name, me, connection, say)
         yield True
     finally:
         if keeper is not None:
@@ -85,20 +62,14 @@ def advisory_lock(uri: str, pipeline_name: str, me: Dict, wait: bool,
             connection.close()
 
 
-def _try_lock(connection, pipeline_name: str) -> bool:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", (_NAMESPACE, _key(pipeline_name)))
-        return cursor.fetchone()[0]
-
-
 class LockKeeper:
     """Beats every KEEPALIVE_SECONDS while the run lasts (a thread of its own: the run's components
     hold the main thread for minutes): a query that keeps the lock's connection busy and checks that
     its session still holds the lock (a proxy may have handed it a new one), and, where it does not,
     the lock taken again, on a new connection where that one was lost."""
 
-    def __init__(self, uri: str, pipeline_name: str, me: Dict, connection, say: Callable[[str], None]):
-        self._uri, self._pipeline_name, self._me, self._say = uri, pipeline_name, me, say
+    def __init__(self, server, pipeline_name: str, me: Dict, connection, say: Callable[[str], None]):
+        self._server, self._pipeline_name, self._me, self._say = server, pipeline_name, me, say
         self.connection = connection  # holding the lock, unless `_holding` is False
         self._holding = True
         self._stopped = threading.Event()
@@ -125,25 +96,25 @@ class LockKeeper:
 
     def beat(self) -> bool:
         """One beat; False once the run has ended or another run holds the lock."""
-        keys = (_NAMESPACE, _key(self._pipeline_name))
+        server, name = self._server, _name(self._me)
         if self._holding:
             try:
-                with self.connection.cursor() as cursor:
-                    cursor.execute(f"SELECT count(*) {_LOCK_ROWS} AND l.pid = pg_backend_pid()", keys)
-                    self._holding = cursor.fetchone()[0] > 0
-            except Exception:  # pylint: disable=broad-except  (psycopg2's errors: psycopg2 loads lazily)
-                self._holding = not self.connection.closed  # a failed query, not a lost session
+                self._holding = server.holds(self.connection)
+            except Exception:  # pylint: disable=broad-except  (each driver's errors)
+                self._holding = not server.closed(self.connection)  # a failed query, not a lost session
             if self._holding:
                 return True
         try:
-            if self.connection.closed:
-                self.connection = metadata_store.connect_postgresql(self._uri, _name(self._me))
-            taken = _try_lock(self.connection, self._pipeline_name)
-            if not taken and self._ended_own_old_session(keys):
+            if server.closed(self.connection):
+                self.connection = server.connect(name)
+            taken = server.try_lock(self.connection, name)
+            # this run's session that outlived a network cut (the server keeps it until it gives up
+            # on it, hours by default) still holds it: ended, then the lock taken again
+            if not taken and server.end_old_session(self.connection, name):
                 time.sleep(POLL_SECONDS)  # its backend releases the lock as it exits
-                taken = _try_lock(self.connection, self._pipeline_name)
+                taken = server.try_lock(self.connection, name)
             self._holding = taken
-            found = None if self._holding else holder(self._uri, self._pipeline_name)
+            found = None if self._holding else server.holder()
         except Exception:  # pylint: disable=broad-except  (server unreachable: again at the next beat)
             return not self._stopped.is_set()
         if self._stopped.is_set():  # the run ended meanwhile: the lock is not for this run any more
@@ -160,11 +131,3 @@ class LockKeeper:
                   f"{found['run_id']} (host {found['host']}) took it since: two runs of pipeline "
                   f"'{self._pipeline_name}' are running; this one goes on")
         return False
-
-    def _ended_own_old_session(self, keys) -> bool:
-        """Ends the session of this run that still holds the lock though its connection was lost here
-        (after a network cut the server keeps it until its TCP keepalive gives up, hours by default)."""
-        with self.connection.cursor() as cursor:
-            cursor.execute(f"SELECT pg_terminate_backend(l.pid) {_LOCK_ROWS} AND a.application_name = %s "
-                           "AND l.pid <> pg_backend_pid()", (*keys, _name(self._me)[:63]))
-            return any(row[0] for row in cursor.fetchall())

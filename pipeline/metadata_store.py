@@ -155,15 +155,38 @@ def connect_postgresql(uri: str, application_name: str):
     return connection
 
 
+def connect_mysql(uri: str):
+    """A PyMySQL connection (autocommit) to the MySQL server of `uri`; a query on a server gone
+    silent fails within a minute."""
+    import pymysql  # pylint: disable=import-outside-toplevel  (only for MySQL metadata)
+
+    server = _server(uri)
+    try:
+        return pymysql.connect(host=server.host, port=server.port, user=server.user, password=server.password or "",
+                               database=server.database, connect_timeout=10, read_timeout=60, write_timeout=60,
+                               autocommit=True)
+    except pymysql.MySQLError as error:
+        raise MetadataStoreError(f"cannot connect to the metadata server {redacted(uri)}: "
+                                 f"{error.args[-1]}") from None
+
+
+def database_of(uri: str) -> str:
+    """The database a server URI names."""
+    return _server(uri).database
+
+
 def open_store(uri: str, writable: bool = False) -> mlmd.MetadataStore:
     if is_sqlite(uri) and writable:
         os.makedirs(os.path.dirname(sqlite_path(uri)) or ".", exist_ok=True)
     try:
         return mlmd.MetadataStore(connection_config(uri, writable))
     except RuntimeError as error:
-        # MLMD's message for a server is "connection pointer is NULL"; the server's reason (wrong
-        # password, no such database) goes to its C++ log only. A direct connection reports it.
+        # MLMD's message for a server is "connection pointer is NULL" ("mysql_real_connect failed"
+        # on MySQL); the server's reason (wrong password, no such database) goes to its C++ log
+        # only. A direct connection reports it.
         if is_postgresql(uri):
             connect_postgresql(uri, "tfxpipe check").close()
+        elif scheme(uri) == "mysql":
+            connect_mysql(uri).close()
         raise MetadataStoreError(f"cannot open ML Metadata at {redacted(uri)}: {error}") from None
 

@@ -47,7 +47,7 @@ def find_bin_dir() -> str:
     return os.path.dirname(max(found, key=version))
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
@@ -90,7 +90,7 @@ def running_server(user: str = "tfx", dbname: str = "tfx_test",
             "--no-locale", "--no-sync")
         base_conf = open(os.path.join(data, "postgresql.conf")).read()
         for attempt in range(start_attempts):
-            port = _free_port()
+            port = free_port()
             # Throwaway cluster: durability off, small memory, TCP on loopback only.
             with open(os.path.join(data, "postgresql.conf"), "w") as f:
                 f.write(base_conf + f"\nlisten_addresses = '127.0.0.1'\nport = {port}\n"

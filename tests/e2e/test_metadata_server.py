@@ -1,7 +1,8 @@
 """ML Metadata on a real PostgreSQL server (started here): the password from a file or the
-environment, a clear error for a wrong one, and the run lock held in the database, so runs on
-different machines (different work dirs) sharing the store exclude each other. The pipeline run,
-`runs`, `resume` and `monitor` on PostgreSQL are in test_operations.py (its postgresql variant)."""
+environment, a clear error for a wrong one, and the run lock held in the database, on PostgreSQL and
+on MySQL (MariaDB, started here too), so runs on different machines (different work dirs) sharing
+the store exclude each other. The pipeline run, `runs`, `resume` and `monitor` on PostgreSQL are in
+test_operations.py (its postgresql variant), on MySQL in test_metadata_mysql.py."""
 import contextlib
 import dataclasses
 import os
@@ -14,7 +15,7 @@ import pytest
 
 from pipeline import db_lock, metadata_store, run_lock
 from pipeline.configs import PipelineConfig
-from tests import postgres_server
+from tests import mysql_server, postgres_server
 from tests.conftest import TAXI
 
 
@@ -22,6 +23,16 @@ from tests.conftest import TAXI
 def server():
     with postgres_server.running_server() as running:
         yield running
+
+
+@pytest.fixture(scope="module", params=["postgresql", "mysql"])
+def lock_server(request):
+    """A server whose database holds the run lock: the PostgreSQL one above, or MySQL."""
+    if request.param == "postgresql":
+        yield request.getfixturevalue("server")
+    else:
+        with mysql_server.running_server() as running:
+            yield running
 
 
 def tfxpipe(*args: str, env=None) -> subprocess.CompletedProcess:
@@ -55,17 +66,18 @@ def test_a_wrong_password_is_named_and_never_printed(server, tmp_path):
     assert "not-the-password" not in done.stdout + done.stderr
 
 
-def test_the_first_run_on_a_database_that_does_not_exist_yet_creates_it(server, tmp_path):
+def test_the_first_run_on_a_database_that_does_not_exist_yet_creates_it(lock_server, tmp_path):
     """The run lock is taken before any component runs; MLMD creates the database, where the user
     may, so the lock must not fail on a database MLMD has not created yet."""
-    fresh = PipelineConfig(work_dir=str(tmp_path), metadata=server.uri.rsplit("/", 1)[0] + "/fresh")
+    fresh = PipelineConfig(work_dir=str(tmp_path), metadata=lock_server.uri.rsplit("/", 1)[0] + "/fresh")
     with run_lock.held(fresh) as me:
         assert run_lock.holder(fresh).run_id == me.run_id
     assert run_lock.holder(fresh) is None
 
 
-def test_a_run_on_another_machine_is_refused_while_the_database_lock_is_held(server, tmp_path):
+def test_a_run_on_another_machine_is_refused_while_the_database_lock_is_held(lock_server, tmp_path):
     """Two work dirs stand for two machines: their lock files differ, the database is shared."""
+    server = lock_server
     holder_config = PipelineConfig(work_dir=str(tmp_path / "machine-a"), metadata=server.uri)
     holding = subprocess.Popen(
         [sys.executable, "-c", "import sys, time\n"
@@ -89,12 +101,24 @@ def test_a_run_on_another_machine_is_refused_while_the_database_lock_is_held(ser
     assert run_lock.holder(other_machine) is None, "the server released the killed holder's lock"
 
 
-def _terminate(server, backend_pid: int) -> None:
+def _terminate(server, connection) -> None:
     """What a server restart or a network cut does to a connection: its session ends on the server."""
-    with contextlib.closing(metadata_store.connect_postgresql(server.uri, "test")) as connection:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_terminate_backend(%s)", (backend_pid,))
-            assert cursor.fetchone() == (True,)
+    if metadata_store.is_postgresql(server.uri):
+        with contextlib.closing(metadata_store.connect_postgresql(server.uri, "test")) as other:
+            with other.cursor() as cursor:
+                cursor.execute("SELECT pg_terminate_backend(%s)", (connection.get_backend_pid(),))
+                assert cursor.fetchone() == (True,)
+    else:
+        with contextlib.closing(metadata_store.connect_mysql(server.uri)) as other:
+            with other.cursor() as cursor:
+                cursor.execute("KILL CONNECTION %s", (connection.thread_id(),))
+
+
+def _unlock_all(server, connection) -> None:
+    """What a proxy handing the connection a new session does: the session holds no lock."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_unlock_all()" if metadata_store.is_postgresql(server.uri)
+                       else "SELECT RELEASE_ALL_LOCKS()")
 
 
 def _until(condition, seconds: float = 10.0) -> bool:
@@ -112,7 +136,8 @@ def _took(stack: contextlib.ExitStack, server, pipeline_name: str, holder: dict)
 
 
 def test_a_run_lock_whose_connection_drops_is_taken_again_or_the_run_that_took_it_is_named(
-        server, tmp_path, monkeypatch):
+        lock_server, tmp_path, monkeypatch):
+    server = lock_server
     monkeypatch.setattr(db_lock, "KEEPALIVE_SECONDS", 3600)  # the keeper's beats are driven here
     keepers = []
 
@@ -128,8 +153,7 @@ def test_a_run_lock_whose_connection_drops_is_taken_again_or_the_run_that_took_i
     with run_lock.held(config, on_wait=said.append) as me:
         [keeper] = keepers
         assert keeper.beat() and said == []  # held: nothing to say
-        with keeper.connection.cursor() as cursor:  # a live session without the lock (a proxy's new one)
-            cursor.execute("SELECT pg_advisory_unlock_all()")
+        _unlock_all(server, keeper.connection)  # a live session without the lock (a proxy's new one)
         assert keeper.beat() and said == ["The connection holding the run lock in the metadata database "
                                           "was lost; the lock is taken again"]
         assert run_lock.holder(other_machine).run_id == me.run_id
@@ -137,7 +161,7 @@ def test_a_run_lock_whose_connection_drops_is_taken_again_or_the_run_that_took_i
         # A network cut: the connection is gone here while its session lives on in the server,
         # holding the lock (here: another session named as this run's takes it as the first ends).
         with contextlib.ExitStack() as old_session:
-            _terminate(server, keeper.connection.get_backend_pid())
+            _terminate(server, keeper.connection)
             assert _until(lambda: _took(old_session, server, config.pipeline_name, dataclasses.asdict(me)))
             assert keeper.beat() and said == ["The connection holding the run lock in the metadata database "
                                               "was lost; the lock is taken again"]
@@ -145,7 +169,7 @@ def test_a_run_lock_whose_connection_drops_is_taken_again_or_the_run_that_took_i
         # dropped again, and another machine's run takes the lock before this one's next beat
         other = {"run_id": "run-b", "pid": 1, "host": "machine-b", "started": "now"}
         with contextlib.ExitStack() as other_machine_run:
-            _terminate(server, keeper.connection.get_backend_pid())
+            _terminate(server, keeper.connection)
             assert _until(lambda: _took(other_machine_run, server, config.pipeline_name, other))
             assert keeper.beat() is False
         assert said[1].startswith("warning: the run lock in the metadata database was lost with its "
