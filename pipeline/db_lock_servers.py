@@ -12,9 +12,7 @@ name the run that holds it.
 """
 import datetime
 import hashlib
-from typing import Dict, Optional
-
-import pymysql
+from typing import Dict, List, Optional
 
 from pipeline import metadata_store
 
@@ -75,15 +73,11 @@ class PostgreSQL:
             return any(row[0] for row in cursor.fetchall())
 
 
-_NO_SUCH_TABLE = 1146  # MySQL's error number
-
-
 class MySQL:
     _TABLE = "tfxpipe_run_lock"
     _CREATE = (f"CREATE TABLE IF NOT EXISTS {_TABLE} (lock_name VARCHAR(64) PRIMARY KEY, "
                "connection_id BIGINT UNSIGNED NOT NULL, holder VARCHAR(255) NOT NULL, taken BIGINT NOT NULL)")
-    # The row of the connection holding the lock now (%s, %s: the lock's name twice).
-    _HELD_ROW = f"FROM {_TABLE} WHERE lock_name = %s AND connection_id = IS_USED_LOCK(%s)"
+    _NO_SUCH_TABLE = 1146  # MySQL's error number
 
     def __init__(self, uri: str, pipeline_name: str):
         self._uri = uri
@@ -98,16 +92,26 @@ class MySQL:
         return not connection.open
 
     def try_lock(self, connection, name: str) -> bool:
+        import pymysql  # pylint: disable=import-outside-toplevel  (only for MySQL metadata)
+
         with connection.cursor() as cursor:
             cursor.execute("SELECT GET_LOCK(%s, 0)", (self._lock,))
             if cursor.fetchone()[0] != 1:
                 return False
+            write = (f"REPLACE INTO {self._TABLE} VALUES (%s, CONNECTION_ID(), %s, UNIX_TIMESTAMP())",
+                     (self._lock, name[:255]))
             try:
-                cursor.execute(self._CREATE)
-                cursor.execute(f"REPLACE INTO {self._TABLE} VALUES (%s, CONNECTION_ID(), %s, UNIX_TIMESTAMP())",
-                               (self._lock, name[:255]))
-            except pymysql.MySQLError:  # a user that may not create it: held, its holder unnamed
-                pass
+                try:
+                    cursor.execute(*write)
+                except pymysql.MySQLError as error:
+                    if error.args[0] != self._NO_SUCH_TABLE:
+                        raise
+                    cursor.execute(self._CREATE)  # the first lock taken in this database
+                    cursor.execute(*write)
+            except pymysql.MySQLError:
+                if not connection.open:  # lost with the lock: not taken
+                    raise
+                # a user that may not write it: held, its holder not named (holder())
             return True
 
     def holds(self, connection) -> bool:
@@ -115,27 +119,41 @@ class MySQL:
             cursor.execute("SELECT IS_USED_LOCK(%s) = CONNECTION_ID()", (self._lock,))
             return cursor.fetchone()[0] == 1
 
+    def _holding_rows(self, cursor, columns: str, more: str = "", arguments=()) -> List:
+        """The table's rows of the connection holding the lock now (none without the table)."""
+        import pymysql  # pylint: disable=import-outside-toplevel  (only for MySQL metadata)
+
+        try:
+            cursor.execute(f"SELECT {columns} FROM {self._TABLE} WHERE lock_name = %s "
+                           f"AND connection_id = IS_USED_LOCK(%s) {more}", (self._lock, self._lock, *arguments))
+        except pymysql.MySQLError as error:
+            if error.args[0] != self._NO_SUCH_TABLE:  # none before a run has locked in this database
+                raise
+            return []
+        return list(cursor.fetchall())
+
     def holder(self) -> Optional[Dict]:
         connection = metadata_store.connect_mysql(self._uri)
         try:
             with connection.cursor() as cursor:
-                cursor.execute(f"SELECT holder, taken {self._HELD_ROW}", (self._lock, self._lock))
-                row = cursor.fetchone()
-        except pymysql.err.ProgrammingError as error:
-            if error.args[0] != _NO_SUCH_TABLE:  # none before a run has locked this store
-                raise
-            row = None
+                cursor.execute("SELECT IS_USED_LOCK(%s)", (self._lock,))
+                holding = cursor.fetchone()[0]
+                rows = self._holding_rows(cursor, "holder, taken") if holding is not None else []
         finally:
             connection.close()
-        return holder_fields(row[0], datetime.datetime.fromtimestamp(row[1])) if row else None
+        if holding is None:
+            return None
+        if rows:
+            return holder_fields(rows[0][0], datetime.datetime.fromtimestamp(rows[0][1]))
+        # held by a run whose name could not be written (a user that may not write the table)
+        return {"run_id": "?", "pid": 0, "host": f"? (MySQL connection {holding})", "started": "?"}
 
     def end_old_session(self, connection, name: str) -> bool:
         """Ends a connection named `name` (this run's) that still holds the lock, other than this one
         (a user may end its own connections)."""
         with connection.cursor() as cursor:
-            cursor.execute(f"SELECT connection_id {self._HELD_ROW} AND holder = %s "
-                           "AND connection_id <> CONNECTION_ID()", (self._lock, self._lock, name[:255]))
-            old = [row[0] for row in cursor.fetchall()]
+            old = [row[0] for row in self._holding_rows(
+                cursor, "connection_id", "AND holder = %s AND connection_id <> CONNECTION_ID()", (name[:255],))]
             for connection_id in old:
                 cursor.execute("KILL CONNECTION %s", (connection_id,))
             return bool(old)

@@ -3,9 +3,9 @@ interleave their records.
 
 The lock is an advisory `flock` on `<work dir>/locks/<pipeline>.lock`, so the operating system
 releases it when the process ends however it ends (a killed run never blocks the next one); the file
-names the holder for the message the next run prints. When the metadata lives on a PostgreSQL server
-shared between machines, a session-level advisory lock in that database is taken as well
-(pipeline/db_lock.py): the server releases it when the holder's connection drops.
+names the holder for the message the next run prints. When the metadata lives on a server shared
+between machines (PostgreSQL, MySQL), a lock in that database is taken as well (pipeline/db_lock.py):
+the server releases it when the holder's connection drops.
 """
 import contextlib
 import dataclasses

@@ -4,10 +4,11 @@ installs `mariadb-server-core` and `mariadb-client-core` where they are missing:
 Tests of ML Metadata's MySQL backend start their own short-lived server here, as
 tests/postgres_server.py does for PostgreSQL: a fresh data directory in a temp dir, a free loopback
 port, the socket inside the temp dir, a user with a password (TCP) for what the tests connect with,
-and root on the socket to create it. The server is stopped and deleted on exit.
+and the administrator (root, or the user who runs the tests) on the socket to create it. The server is stopped and deleted on exit.
 """
 import contextlib
 import dataclasses
+import getpass
 import os
 import secrets
 import shutil
@@ -81,7 +82,9 @@ def running_server(user: str = "tfx", dbname: str = "tfx_test", start_seconds: f
 
 
 def _root_sql(socket_path: str, sql: str) -> subprocess.CompletedProcess:
-    return subprocess.run([_binary("mariadb"), "--no-defaults", f"--socket={socket_path}", "-u", "root",
+    """`sql` as the server's administrator: root, or the user who installed it (socket login)."""
+    admin = "root" if os.geteuid() == 0 else getpass.getuser()
+    return subprocess.run([_binary("mariadb"), "--no-defaults", f"--socket={socket_path}", "-u", admin,
                            "-e", sql], capture_output=True, text=True, check=False)
 
 

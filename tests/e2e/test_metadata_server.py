@@ -175,3 +175,21 @@ def test_a_run_lock_whose_connection_drops_is_taken_again_or_the_run_that_took_i
         assert said[1].startswith("warning: the run lock in the metadata database was lost with its "
                                   "connection, and run run-b (host machine-b) took it since"), said
     assert run_lock.holder(other_machine) is None
+
+
+@pytest.mark.parametrize("lock_server", ["mysql"], indirect=True)
+def test_a_mysql_lock_whose_holder_could_not_be_named_still_counts_as_held(lock_server):
+    """MySQL names no lock's owner: the holder writes its name in a table; held without it (a user
+    that may not write it), the lock still stops other runs, its holder unnamed."""
+    me = {"run_id": "run-a", "pid": 1, "host": "machine-a", "started": "now"}
+    with db_lock.advisory_lock(lock_server.uri, "unnamed", me, False, print) as taken:
+        assert taken and db_lock.holder(lock_server.uri, "unnamed")["run_id"] == "run-a"
+        with contextlib.closing(metadata_store.connect_mysql(lock_server.uri)) as other:
+            with other.cursor() as cursor:
+                cursor.execute("DROP TABLE tfxpipe_run_lock")
+        found = db_lock.holder(lock_server.uri, "unnamed")
+        assert found["run_id"] == "?" and "MySQL connection" in found["host"], found
+        with contextlib.ExitStack() as stack:
+            assert not _took(stack, lock_server, "unnamed", {**me, "run_id": "run-b"})
+    assert db_lock.holder(lock_server.uri, "unnamed") is None
+
