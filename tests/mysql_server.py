@@ -17,22 +17,14 @@ import tempfile
 import time
 from typing import Iterator
 
-from tests.postgres_server import free_port
+from tests.postgres_server import PostgresServer, free_port
 
 SBIN = ("/usr/sbin", "/usr/bin")
 
 
 @dataclasses.dataclass(frozen=True)
-class MySQLServer:
-    host: str
-    port: int
-    user: str
-    password: str
-    dbname: str
-
-    @property
-    def uri(self) -> str:
-        return f"mysql://{self.user}:{self.password}@{self.host}:{self.port}/{self.dbname}"
+class MySQLServer(PostgresServer):
+    SCHEME = "mysql"
 
 
 def _binary(name: str) -> str:

@@ -25,6 +25,7 @@ from typing import Iterator
 @dataclasses.dataclass(frozen=True)
 class PostgresServer:
     """Where and how to connect to a running throwaway server (TCP, password auth)."""
+    SCHEME = "postgresql"
     host: str
     port: int
     user: str
@@ -33,7 +34,7 @@ class PostgresServer:
 
     @property
     def uri(self) -> str:
-        return f"postgresql://{self.user}:{self.password}@{self.host}:{self.port}/{self.dbname}"
+        return f"{self.SCHEME}://{self.user}:{self.password}@{self.host}:{self.port}/{self.dbname}"
 
 
 def find_bin_dir() -> str:
