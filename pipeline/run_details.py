@@ -6,6 +6,7 @@ import dataclasses
 import json
 import math
 import os
+import sys
 from typing import Dict, List, Optional, Tuple
 
 import ml_metadata as mlmd
@@ -13,7 +14,7 @@ import tensorflow as tf
 
 from models import tuning
 from models.dataset import Task
-from pipeline import evaluation, metrics, model_contract, resolvers, run_summary, runs
+from pipeline import evaluation, metadata_store, metrics, model_contract, resolvers, run_summary, runs
 
 
 def record(store: mlmd.MetadataStore, run_id: str, running_run_id: Optional[str] = None) -> runs.RunRecord:
@@ -31,27 +32,33 @@ def record(store: mlmd.MetadataStore, run_id: str, running_run_id: Optional[str]
         served_read_gone=_served_read_gone(store, run.id, candidates) if result and result.refused_by_change else ())
 
 
-def record_listed(store: mlmd.MetadataStore, pipeline_name: str) -> int:
+def record_listed(metadata_uri: str, pipeline_name: str) -> int:
     """Records the listed metrics (run_summary.LISTED_METRICS) on each of the pipeline's evaluations
     made before the Evaluator recorded them, from TFMA's files, once, so `tfxpipe runs` lists those
     runs without loading TFMA; returns how many it recorded. One whose files cannot be read now (gone,
-    or on a storage this machine cannot reach) is left as it is, read from its files as before."""
-    pipeline = store.get_context_by_type_and_name("pipeline", pipeline_name)
-    evaluation_type = {t.name: t.id for t in store.get_artifact_types()}.get("ModelEvaluation")
-    older = [a for a in store.get_artifacts_by_context(pipeline.id)
-             if a.type_id == evaluation_type and run_summary.LISTED_METRICS not in a.custom_properties
-             ] if pipeline else []
+    or on a storage this machine cannot reach) is left as it is, read from its files as before, and
+    a store that cannot be written says so and ends nothing: this only saves `runs` time."""
     recorded = 0
-    for artifact in older:
-        try:
-            result = evaluation.load(artifact.uri)
-        except Exception:  # pylint: disable=broad-except  (TFMA's readers fail in many ways on partial files)
-            result = None
-        if result is None:
-            continue
-        artifact.custom_properties[run_summary.LISTED_METRICS].string_value = evaluation.listed(result)
-        store.put_artifacts([artifact])  # each as it is read: a later failure keeps what was done
-        recorded += 1
+    try:
+        store = metadata_store.open_store(metadata_uri, writable=True)
+        pipeline = store.get_context_by_type_and_name("pipeline", pipeline_name)
+        evaluation_type = {t.name: t.id for t in store.get_artifact_types()}.get("ModelEvaluation")
+        older = [a for a in store.get_artifacts_by_context(pipeline.id)
+                 if a.type_id == evaluation_type and run_summary.LISTED_METRICS not in a.custom_properties
+                 ] if pipeline else []
+        for artifact in older:
+            try:
+                result = evaluation.load(artifact.uri)
+            except Exception:  # pylint: disable=broad-except  (TFMA's readers fail in many ways on partial files)
+                result = None
+            if result is None:
+                continue
+            artifact.custom_properties[run_summary.LISTED_METRICS].string_value = evaluation.listed(result)
+            store.put_artifacts([artifact])  # each as it is read: a later failure keeps what was done
+            recorded += 1
+    except Exception as error:  # pylint: disable=broad-except  (never the run's end: see above)
+        print(f"warning: older evaluations' metrics not recorded in ML Metadata ({type(error).__name__}: "
+              f"{error}); `tfxpipe runs` reads them from their files", file=sys.stderr)
     return recorded
 
 

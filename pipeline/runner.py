@@ -253,10 +253,9 @@ def write_run_report(config: PipelineConfig, run_id: str) -> Optional[str]:
 
 
 def _write_reports(store, record: runs.RunRecord, config: PipelineConfig) -> str:
-    """The run's report and the runs index beside it; returns the report's path. Evaluations from
-    before the Evaluator recorded what runs are listed by get it first (once), so `tfxpipe runs` and
-    the index read them from ML Metadata alone."""
-    run_details.record_listed(metadata_store.open_store(config.metadata_uri, writable=True), config.pipeline_name)
+    """The run's report and the runs index beside it (older evaluations' listed metrics recorded
+    first: `run_details.record_listed`); returns the report's path."""
+    run_details.record_listed(config.metadata_uri, config.pipeline_name)
     dataset = config.dataset()
     path = run_report.write(store, record, config.report_dir, dataset)
     served = model_dir.versions(config.model_base)

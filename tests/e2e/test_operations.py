@@ -139,7 +139,7 @@ def test_an_evaluation_from_before_the_recorded_metrics_is_listed_and_has_them_r
             for a in store.get_artifacts_by_type("ModelEvaluation")
             if run_summary.LISTED_METRICS in a.custom_properties} == {
         i: listed for i, listed in recorded.items() if i != gone_id}
-    assert run_details.record_listed(store, "taxi") == 0
+    assert run_details.record_listed(f"sqlite://{older}", "taxi") == 0
     assert runs.record(store, good.summary.run_id).values == {}  # its files are gone
 
 
