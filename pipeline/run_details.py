@@ -139,9 +139,8 @@ def selection_lines(record: runs.RunRecord, task: Task, every_trial: bool = Fals
     if len(candidates) > 1:
         shown = metrics.key_metrics(task)
         for candidate in candidates:
-            result = evaluation.load(candidate.evaluation_uri)
-            values = ", ".join(f"{n} {metrics.shown(n, result.overall[n])}" for n in shown
-                               if result and n in result.overall)
+            measured, _ = runs.listed_metrics(candidate.listed, candidate.evaluation_uri)
+            values = ", ".join(f"{n} {metrics.shown(n, measured[n])}" for n in shown if n in measured)
             verdict = "blessed" if candidate.blessed else "NOT blessed"
             chosen = ", chosen" if candidate.chosen else ""
             lines.append(f"  {candidate.name}: {values} ({verdict}{chosen})")

@@ -140,8 +140,7 @@ def _candidates(record: runs.RunRecord, task: Task) -> List[str]:
         out += ["<h2>Candidates</h2>", f"<p id='choice'>{html.escape(record.summary.choice)}</p>",
                 "<table id='candidates'>", report.row(["candidate", *names, "blessed", "chosen"], "th")]
         for candidate in candidates:
-            result = evaluation.load(candidate.evaluation_uri)
-            values = result.overall if result else {}
+            values, _ = runs.listed_metrics(candidate.listed, candidate.evaluation_uri)
             out.append(report.row([candidate.name,
                                    *(metrics.shown(n, values[n]) if n in values else "-" for n in names),
                                    "yes" if candidate.blessed else "NO",

@@ -37,8 +37,8 @@ class RunRecord:
     failed_node: Optional[str]
     failure: str  # why `failed_node` failed, as recorded in MLMD ("" when not recorded)
     summary: run_summary.RunSummary
-    # the listed metrics (main metric, skill) of the chosen candidate (or the only one), and their
-    # changes against the served model
+    # the listed metrics (every task's key metrics, run_summary.LISTED_METRICS) of the chosen
+    # candidate (or the only one), and their changes against the served model
     values: Dict[str, float] = dataclasses.field(default_factory=dict)
     changes: Dict[str, float] = dataclasses.field(default_factory=dict)
     excluded_spans: Tuple[int, ...] = ()  # spans it read that `tfxpipe exclude-span` has taken out of use since
@@ -129,7 +129,7 @@ def record(store: mlmd.MetadataStore, run_id: str, running_run_id: Optional[str]
     spans = {a.custom_properties["span"].int_value for a in examples} or {
         e.custom_properties[run_summary.REFUSED_SPAN].int_value for e in failed
         if run_summary.REFUSED_SPAN in e.custom_properties}
-    values, changes = _listed(summary)
+    values, changes = listed_metrics(summary.listed, summary.evaluation_uri)
     return RunRecord(
         run_id=run_id,
         started=datetime.datetime.fromtimestamp(started / 1000),
@@ -149,15 +149,15 @@ def record(store: mlmd.MetadataStore, run_id: str, running_run_id: Optional[str]
     )
 
 
-def _listed(summary: run_summary.RunSummary) -> Tuple[Dict[str, float], Dict[str, float]]:
-    """The listed metrics and their changes as the Evaluator recorded them; for an evaluation made
-    before it did, and not recorded since (`run_details.record_listed`, after each run), read from
-    TFMA's files."""
-    listed = summary.listed
-    if listed is None and summary.evaluation_uri:
+def listed_metrics(listed: Optional[Dict[str, Dict[str, float]]], evaluation_uri: Optional[str]
+                   ) -> Tuple[Dict[str, float], Dict[str, float]]:
+    """A candidate's listed metrics and their changes, as the Evaluator recorded them (`listed`: its
+    run_summary.Candidate's); for an evaluation made before it did, and not recorded since
+    (`run_details.record_listed`, after each run), read from TFMA's files at `evaluation_uri`."""
+    if listed is None and evaluation_uri:
         from pipeline import evaluation  # pylint: disable=import-outside-toplevel  (TFMA: older runs only)
 
-        listed = json.loads(evaluation.listed(evaluation.load(summary.evaluation_uri)))
+        listed = json.loads(evaluation.listed(evaluation.load(evaluation_uri)))
     return (listed["values"], listed["changes"]) if listed else ({}, {})
 
 
