@@ -64,6 +64,15 @@ def _vega(name: str) -> Callable[[str], None]:
     return write
 
 
+def _vega_as_written(name: str) -> Callable[[str], None]:
+    """A vega_datasets CSV as the package ships it (sf-temps: its dates written `2010/01/01 00:00:00`)."""
+    def write(path: str) -> None:
+        import vega_datasets  # pylint: disable=import-outside-toplevel
+
+        shutil.copy(os.path.join(os.path.dirname(vega_datasets.__file__), "_data", name), path)
+    return write
+
+
 @dataclasses.dataclass(frozen=True)
 class PublicDataset:
     name: str
@@ -95,6 +104,9 @@ SEATTLE_WEATHER = PublicDataset("seattle_weather", "weather", "multiclass",
                                 "vega_datasets: 1,461 days of Seattle weather (NOAA), time in epoch seconds")
 STOCKS = PublicDataset("stocks", "price", "regression", _vega("stocks.csv"),
                        "vega_datasets: 560 monthly prices of 5 stocks, time in epoch seconds")
+SF_TEMPS = PublicDataset("sf_temps", "temp", "regression", _vega_as_written("sf-temps.csv"),
+                         "vega_datasets: 8,759 hourly temperatures of San Francisco in 2010, the hour "
+                         "written as text (`2010/01/01 00:00:00`)")
 ALL: Tuple[PublicDataset, ...] = (PENGUINS, BREAST_CANCER, DIABETES, PENGUINS_RAW)
 # Datasets with a timestamp column, for the drift matrix only: each any-dataset test is a full run.
 TIMESTAMPED: Tuple[PublicDataset, ...] = (SEATTLE_WEATHER, STOCKS)

@@ -44,7 +44,8 @@ def validate(args: argparse.Namespace) -> int:
         else:
             previous_statistics = csv_statistics.statistics_of_csv(previous, missing, compared) if previous else None
             findings = checks.check_statistics(statistics, curated, previous_statistics)
-        findings += cell_lines.undated_cells(current, dataset.dates_written_as_text(), missing)
+        findings += cell_lines.undated_cells(current, dataset.dates_written_as_text(), missing,
+                                             dataset.dates_with_hour())
         steps = report.next_steps(findings)
         if not serving and any(checks.is_drift(f) for f in findings):
             steps += schema_text.small_sample_note(schema_file, min(

@@ -58,7 +58,7 @@ def predict(args: argparse.Namespace) -> int:
     # pylint: disable=import-outside-toplevel
     import urllib3
 
-    from schema import csv_files, gaps, ranges, schema_text, vocabularies
+    from schema import csv_files, date_cells, gaps, ranges, schema_text, vocabularies
     from serving import client, examples
 
     dataset = options.dataset(args)
@@ -85,8 +85,11 @@ def predict(args: argparse.Namespace) -> int:
     outside = ranges.outside_counts(rows, bounds, dataset.missing_values)
     unseen = vocabularies.Unseen()
     known = vocabularies.known_values(schema, [name for name in dataset.feature_names() if name not in numbers])
+    dates = date_cells.DateCells()
+    timed = {name: name in dataset.dates_with_hour() for name in dataset.dates_written_as_text()}
     for row in rows:
         unseen.check(row, known, dataset.missing_values)
+        dates.check(row, timed, dataset.missing_values)
     has_label = set(dataset.label.source_columns) <= set(header)
     in_schema = {f.name for f in schema.feature}
     unknown = [c for c in header if c not in in_schema]
@@ -102,6 +105,9 @@ def predict(args: argparse.Namespace) -> int:
                                args.csv, has_label, options.dataset_flag(args))
     if missing:
         print(missing)
+    dates_said = dates.warning(len(rows), args.csv, has_label, options.dataset_flag(args))
+    if dates_said:
+        print(dates_said)
     if absent:  # the model answers without them, as TF Serving would: said, not refused
         print(f"note: no column {', '.join(absent)} in {args.csv}: sent as missing values, as TF Serving "
               "takes a request without them; the model uses what it learned for missing values, so these "

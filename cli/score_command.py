@@ -95,6 +95,9 @@ def score(args: argparse.Namespace) -> int:
     missing = gaps.warning_for(schema, scored.missing, scored.rows, args.csv, has_label, options.dataset_flag(args))
     if missing:
         print(missing)
+    dates = scored.dates.warning(scored.rows, args.csv, has_label, options.dataset_flag(args))
+    if dates:
+        print(dates)
     return 0
 
 

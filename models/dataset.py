@@ -71,6 +71,11 @@ class Dataset:
         """Date features written as text, which the gate checks cell by cell (models/calendar.py)."""
         return tuple(f.name for f in self.features if f.kind is Kind.DATE and not f.unit)
 
+    def dates_with_hour(self) -> Tuple[str, ...]:
+        """Of those, the ones whose parts include the hour: their dates must carry a time of day, which
+        the gate checks too (schema/date_cells.py)."""
+        return tuple(f.name for f in self.features if f.kind is Kind.DATE and not f.unit and "hour" in f.parts)
+
     def read_columns(self) -> Tuple[str, ...]:
         """Raw columns a run reads: the features and the columns the label comes from."""
         return tuple(dict.fromkeys(self.feature_names() + self.label.source_columns))

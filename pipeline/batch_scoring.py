@@ -32,7 +32,7 @@ from models.dataset import Dataset, Task
 from pipeline import scoring_ranges, scratch
 from pipeline.scoring_ranges import (COUNTERS, MISSING_COUNTER, OUTSIDE_COUNTER, ROWS_COUNTER, SIGNATURE,
                                      Job, ScoringError)
-from schema import csv_files, distances, ranges, vocabularies
+from schema import csv_files, date_cells, distances, ranges, vocabularies
 from serving import examples
 
 
@@ -75,6 +75,7 @@ class Scored:
     bounds: Dict[str, Tuple[float, float]]  # the schema's ranges of the features
     unseen: vocabularies.Unseen  # categories outside the schema's vocabularies, per feature
     missing: Dict[str, int]  # feature -> rows without a value
+    dates: date_cells.DateCells  # date cells the model reads only in part
 
 
 def _join(job: Job, header: Sequence[str], target: str) -> None:
@@ -135,7 +136,9 @@ def score(csv_path: str, out_path: str, dataset: Dataset, schema: schema_pb2.Sch
               classes=tuple(dataset.label.classes) if dataset.task.is_classification else (),
               parts_dir=_beside(out_path, "parts"),
               bounds=tuple((i, name, bounds[name]) for i, name in enumerate(header) if name in bounds),
-              known=tuple((i, name, known[name]) for i, name in enumerate(header) if name in known))
+              known=tuple((i, name, known[name]) for i, name in enumerate(header) if name in known),
+              dates=tuple((i, name, name in dataset.dates_with_hour()) for i, name in enumerate(header)
+                          if name in features and name in dataset.dates_written_as_text()))
     partial = _beside(out_path, "partial")
     started = time.monotonic()
     try:
@@ -165,7 +168,8 @@ def score(csv_path: str, out_path: str, dataset: Dataset, schema: schema_pb2.Sch
                                  if name.startswith(OUTSIDE_COUNTER) and n},
                   bounds=bounds, unseen=vocabularies.Unseen.from_counters(counted),
                   missing={name[len(MISSING_COUNTER):]: n for name, n in counted.items()
-                           if name.startswith(MISSING_COUNTER) and n})
+                           if name.startswith(MISSING_COUNTER) and n},
+                  dates=date_cells.DateCells.from_counters(counted))
 
 
 def _worker_error(error: Exception) -> Optional[str]:

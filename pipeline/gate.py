@@ -108,12 +108,14 @@ def DataGate(  # pylint: disable=invalid-name  (TFX component naming)
     data_files: Parameter[str] = "",
     missing_values: Parameter[str] = "[]",
     date_columns: Parameter[str] = "[]",
+    timed_date_columns: Parameter[str] = "[]",
     accepted_record_dir: Parameter[str] = "",
 ) -> None:
     """`examples`, `data_files` (CsvExampleGen's input base joined with its pattern) and
     `missing_values` (JSON): where the span's CSV cells are, to name the lines of cells of another
     type or out of range in the report, as `validate` does, and to check the cells of the date
-    features written as text (`date_columns`, JSON). `accepted_record_dir` (Kubeflow, where no
+    features written as text (`date_columns`, JSON; `timed_date_columns`, those whose parts include
+    the hour). `accepted_record_dir` (Kubeflow, where no
     `previous_statistics` are resolved): the drift reference is read from the gate's record of the
     statistics it accepted, and this span's are recorded there when it passes."""
     span = examples.get_int_custom_property("span") if examples else 0
@@ -141,7 +143,8 @@ def DataGate(  # pylint: disable=invalid-name  (TFX component naming)
     dates, missing = json.loads(date_columns), json.loads(missing_values)
     read = data_read(data_files, span) if (findings or dates) and examples else None
     if read:
-        findings = cell_lines.located(findings, read, curated, missing) + cell_lines.undated_cells(read, dates, missing)
+        findings = cell_lines.located(findings, read, curated, missing) + cell_lines.undated_cells(
+            read, dates, missing, json.loads(timed_date_columns))
     lines_named = any(example.startswith("line ") for finding in findings for example in finding.examples)
     title = "Data validation (pipeline data gate)"
     path = report.write_html(os.path.join(report_dir, REPORT_FILE), findings, title, shown,

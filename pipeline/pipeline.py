@@ -183,6 +183,7 @@ def create_pipeline(config: PipelineConfig, for_kubeflow: bool = False) -> tfx_p
         missing_values=json.dumps(dataset.missing_values),
         # only where there are: a parameter more would change every other dataset's cache key
         **({"date_columns": json.dumps(dates)} if dates else {}),
+        **({"timed_date_columns": json.dumps(dataset.dates_with_hour())} if dataset.dates_with_hour() else {}),
         **({"accepted_record_dir": accepted_statistics.folder(config.pipeline_root)} if for_kubeflow else {}),
     )
     # Only with a window: a pipeline of one span keeps its nodes (and its cache) as they were.

@@ -19,7 +19,7 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.utils import shared
 
 from models import signatures
-from schema import csv_records, ranges, vocabularies
+from schema import csv_records, date_cells, ranges, vocabularies
 from serving import examples
 from serving.loaded_version import LoadedVersion
 
@@ -49,6 +49,7 @@ class Job:
     parts_dir: str
     bounds: Tuple[Tuple[int, str, Tuple[float, float]], ...] = ()  # (column index, name, schema range)
     known: Tuple[Tuple[int, str, vocabularies.Known], ...] = ()  # (column index, name, vocabulary)
+    dates: Tuple[Tuple[int, str, bool], ...] = ()  # (column index, name, hour a part) of dates written as text
 
     def part(self, index: int) -> str:
         return FileSystems.join(self.parts_dir, f"part-{index:06d}.csv")
@@ -103,6 +104,7 @@ class ScoreRange(beam.DoFn):
         outside: Dict[str, int] = {}
         missing = {feature: 0 for _, feature in job.sent}
         unseen = vocabularies.Unseen()
+        dates = date_cells.DateCells()
         with FileSystems.create(job.part(index)) as out:
             for record in csv_records.read_records(byte_range):
                 cells = next(csv.reader([record]), [])
@@ -123,6 +125,8 @@ class ScoreRange(beam.DoFn):
                             outside[feature] = outside.get(feature, 0) + 1
                     for i, feature, known in job.known:
                         unseen.check_cell(feature, cells[i], known, job.missing_values)
+                    for i, feature, hour in job.dates:
+                        dates.check_cell(feature, cells[i], hour, job.missing_values)
                     rows.append(cells)
                     serialized.append(example.SerializeToString())
                     if len(rows) == BATCH_ROWS:
@@ -133,7 +137,7 @@ class ScoreRange(beam.DoFn):
                 self._score(rows, serialized, out)
         counters = {OUTSIDE_COUNTER + feature: count for feature, count in outside.items()}
         counters.update({MISSING_COUNTER + feature: count for feature, count in missing.items() if count})
-        for name, count in {**counters, **unseen.as_counters()}.items():  # Beam sums them over workers
+        for name, count in {**counters, **unseen.as_counters(), **dates.as_counters()}.items():  # summed over workers
             beam.metrics.Metrics.counter(COUNTERS, name).inc(count)
         yield index
 

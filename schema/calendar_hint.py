@@ -9,6 +9,7 @@ import pandas as pd
 
 from models import calendar
 from models.dataset import safe_name
+from schema import date_cells
 from schema.columns import DATE_SHARE, STRING, WRITTEN_DATES, YEAR_WORDS, Stats, has_name_word, time_unit
 
 CYCLES = calendar.CYCLES
@@ -84,13 +85,18 @@ def date_feature(column: str, stat: Stats, cells: Counter, others: Mapping[str, 
     else:
         return None
     parts = _new_parts(column, times, others)
+    timed = date_cells.timed_share(cells) if "hour" in parts and not unit else 1.0
+    if timed < date_cells.TIMED_SHARE_DECLARED:  # a part missing in many rows, which the gate would refuse
+        parts.remove("hour")
+    no_hour = (f"; no hour: {timed:.0%} of its dates carry a time of day, fewer than the "
+               f"{date_cells.TIMED_SHARE_DECLARED:.0%} the hour part needs") if timed < date_cells.TIMED_SHARE_DECLARED else ""
     if not parts:
         return None
     read_from = f"its {unit} since 1970 (UTC; the gate keeps them in 2000-2100)" if unit else \
         "the date as written" + (", hours with no offset applied" if "hour" in parts else "")
     return ({"kind": "date", "parts": parts, **({"unit": unit} if unit else {})},
             f"date, parts {', '.join(parts)} ({', '.join(CYCLES[p] for p in parts)} cycles, computed in the model "
-            f"from {read_from}; requests send the date itself)")
+            f"from {read_from}; requests send the date itself{no_hour})")
 
 
 def calendar_columns_hint(column: str, stat: Stats, cells: Counter, others: Mapping[str, Counter]) -> Optional[str]:

@@ -1,6 +1,7 @@
 """Where the cells are that make a numeric column fail the gate's type or range check: how many, and
 on which lines ("line 57: 'lost'", "line 12: '5000000'"); and the cells of a date feature written as
-text that are no date the model reads (statistics cannot tell a date from other text).
+text that the model reads only in part (`schema/date_cells.py`: statistics cannot tell them from a
+good date).
 
 TFDV's statistics tell that a column of numbers holds text, with at most one such value in words and
 the column's most frequent values (numbers, mostly) beside it: not enough to find a typo in a large
@@ -18,9 +19,9 @@ import numpy as np
 from tensorflow_metadata.proto.v0 import schema_pb2
 
 from models import calendar
-from schema import ranges
+from schema import date_cells, ranges
 from schema.cell_counts import is_number
-from schema.checks import NOT_A_DATE, OUT_OF_RANGE, WRONG_TYPE, Finding, is_training_only, is_type_problem
+from schema.checks import NO_TIME, NOT_A_DATE, OUT_OF_RANGE, WRONG_TYPE, Finding, is_training_only, is_type_problem
 from schema.csv_files import ENCODING
 from schema.data_folder import data_files
 from schema.descriptions import MAX_EXAMPLES
@@ -56,8 +57,17 @@ def infinite_cells(path: str, columns: Sequence[str], missing_values: Sequence[s
 def _cells_where(path: str, columns: Dict[str, Callable[[str], bool]], missing_values: Sequence[str]
                  ) -> Dict[str, Misfits]:
     """Per column, its cells (neither empty nor a missing-value token) for which its test holds."""
+    sorted_cells = _cells_by(path, {column: lambda cell, test=test: "found" if test(cell) else ""
+                                    for column, test in columns.items()}, missing_values)
+    return {column: by.get("found", Misfits()) for column, by in sorted_cells.items()}
+
+
+def _cells_by(path: str, columns: Dict[str, Callable[[str], str]], missing_values: Sequence[str]
+              ) -> Dict[str, Dict[str, Misfits]]:
+    """Per column, its cells (neither empty nor a missing-value token) by what its test says of
+    them; "" for the cells it says nothing of, which are only counted."""
     files = data_files(path) if os.path.isdir(path) else [path]
-    found = {column: Misfits() for column in columns}
+    found: Dict[str, Dict[str, Misfits]] = {column: {} for column in columns}
     skipped = set(missing_values) | {""}
     for file in files:
         where = f"{os.path.basename(file)} line" if len(files) > 1 else "line"
@@ -72,10 +82,13 @@ def _cells_where(path: str, columns: Dict[str, Callable[[str], bool]], missing_v
                     break
                 for index, column, test in wanted:
                     cell = row[index] if index < len(row) else ""
-                    if cell in skipped or not test(cell):
+                    if cell in skipped:
                         continue
-                    misfits = found[column]
+                    said = test(cell)
+                    misfits = found[column].setdefault(said, Misfits())
                     misfits.count += 1
+                    if not said:
+                        continue
                     if len(misfits.values) < DISTINCT_KEPT:
                         misfits.values.add(cell)
                     if len(misfits.first) < MAX_EXAMPLES:
@@ -83,16 +96,34 @@ def _cells_where(path: str, columns: Dict[str, Callable[[str], bool]], missing_v
     return found
 
 
-def undated_cells(path: str, columns: Sequence[str], missing_values: Sequence[str] = ("",)) -> List[Finding]:
-    """A finding for each date feature of `columns` (written as text) with cells of `path` that the
-    model's graph reads as no date (models/calendar.py): their calendar parts would all be missing."""
-    found = _cells_where(path, {column: lambda cell: not calendar.is_date(cell) for column in columns},
-                         missing_values)
-    return [Finding(column, NOT_A_DATE,
-                    f"{misfits.count} cell(s) are no date the model reads, which it would take for a missing "
-                    f"one: write them {calendar.WRITTEN}, or leave them empty where there is no date",
-                    expected=calendar.WRITTEN, actual=f"{misfits.count} other cell(s)", examples=tuple(misfits.first))
-            for column, misfits in found.items() if misfits.count]
+def undated_cells(path: str, columns: Sequence[str], missing_values: Sequence[str] = ("",),
+                  timed: Sequence[str] = ()) -> List[Finding]:
+    """Findings for the date features of `columns` (written as text) whose cells in `path` the
+    model's graph reads only in part (`schema/date_cells.py`): any that are no date (each calendar part
+    missing), and, for those of them `timed` (the hour is one of their parts), dates without a time of
+    day where times are rarer than the gate allows."""
+    found = _cells_by(path, {column: lambda cell, hour=column in timed: date_cells.reading(cell, hour)
+                             for column in columns}, missing_values)
+    findings = []
+    for column, by in found.items():
+        undated, untimed = by.get(date_cells.NO_DATE, Misfits()), by.get(date_cells.NO_TIME, Misfits())
+        if undated.count:
+            findings.append(Finding(
+                column, NOT_A_DATE,
+                f"{undated.count} cell(s) are no date the model reads, which it would take for a missing "
+                f"one: write them {calendar.WRITTEN}, or leave them empty where there is no date",
+                expected=calendar.WRITTEN, actual=f"{undated.count} other cell(s)", examples=tuple(undated.first)))
+        dated = untimed.count + by.get("", Misfits()).count
+        if date_cells.too_few_times(untimed.count, dated):
+            findings.append(Finding(
+                column, NO_TIME,
+                f"{untimed.count:,} of {dated:,} dates carry no time of day, so the hour, a part of this "
+                "feature in dataset.yaml, would be missing for them: write the time as the data did "
+                "(2021-01-31 08:05); if the data has no times any more, take `hour` out of the feature's "
+                "parts in dataset.yaml (the next model then reads no hour)",
+                expected=f"a time of day in at least {date_cells.TIMED_SHARE_MIN:.0%} of the dates",
+                actual=f"{(dated - untimed.count) / dated:.0%} with a time", examples=tuple(untimed.first)))
+    return findings
 
 
 def located(findings: List[Finding], path: str, schema: schema_pb2.Schema,

@@ -191,6 +191,7 @@ EMPTY_COLUMN = "Column empty"
 OUT_OF_RANGE = "Out-of-range values"  # TFDV's name for values past a float_domain or int_domain
 WRONG_TYPE = "Unexpected data type"
 NOT_A_DATE = "Not a date"  # cells of a date feature written as text (schema/cell_lines.py)
+NO_TIME = "Dates without a time"  # of a date feature whose parts include the hour (schema/date_cells.py)
 # What TFDV adds to WRONG_TYPE when the cells are text ("String values that were not floats were
 # found, such as ..."): told in the same finding, as one problem.
 _TEXT_REASONS = (anomalies_pb2.AnomalyInfo.FLOAT_TYPE_STRING_NOT_FLOAT,

@@ -11,7 +11,7 @@ from typing import List, Optional, Sequence
 import tensorflow as tf
 from tensorflow_metadata.proto.v0 import statistics_pb2
 
-from schema.checks import COPIES_LABEL, NOT_A_DATE, WRONG_TYPE, Finding, is_drift
+from schema.checks import COPIES_LABEL, NO_TIME, NOT_A_DATE, WRONG_TYPE, Finding, is_drift
 from schema.csv_files import UNNAMED
 
 STYLE = """body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;margin:1em 0}
@@ -25,8 +25,9 @@ NEXT_STEPS = ("What to do: correct the data; or, where the change is real and ex
               "the schema: `tfxpipe schema-diff DATA --write` (new values, wider ranges; it says what "
               "only the data can fix), `tfxpipe calibrate --write` (drift thresholds), or edit schema.pbtxt.")
 
-DATE_NEXT_STEPS = ("What to do: correct the data: the cells named above are no date the model reads, so each "
-                   "of its calendar parts would be missing for them. `schema-diff` cannot accept them.")
+DATE_NEXT_STEPS = ("What to do: correct the data: the model would read the dates named above without their "
+                   "calendar parts (no date it reads) or without their hour (no time of day), and take those "
+                   "for missing. `schema-diff` cannot accept them.")
 
 DRIFT_NEXT_STEPS = ("What to do: find out why these columns moved. Data that is wrong (a unit, an export, a "
                     "join) is to be corrected. A change that is real and expected is accepted in schema.pbtxt: "
@@ -63,7 +64,7 @@ def next_steps(findings: Sequence[Finding]) -> str:
         return DRIFT_NEXT_STEPS
     if findings and all(f.problem == WRONG_TYPE for f in findings):
         return TYPE_NEXT_STEPS
-    if findings and all(f.problem == NOT_A_DATE for f in findings):
+    if findings and all(f.problem in (NOT_A_DATE, NO_TIME) for f in findings):
         return DATE_NEXT_STEPS
     return NEXT_STEPS
 
