@@ -46,7 +46,7 @@ def validate(args: argparse.Namespace) -> int:
             findings = checks.check_statistics(statistics, curated, previous_statistics)
         findings += cell_lines.undated_cells(current, dataset.dates_written_as_text(), missing,
                                              dataset.dates_with_hour())
-        steps = report.next_steps(findings)
+        steps = report.next_steps(findings, curated)
         if not serving and any(checks.is_drift(f) for f in findings):
             steps += schema_text.small_sample_note(schema_file, min(
                 statistics.datasets[0].num_examples, previous_statistics.datasets[0].num_examples))

@@ -89,7 +89,7 @@ def next_steps(findings: Sequence[checks.Finding], schema, schema_path: str = ""
     """What to do; for text among numbers, how to find its lines where the gate could not name them
     (statistics carry none: the file is read again for them, as `validate` does); for drift on a
     split of `drift_rows` rows far smaller than the thresholds were calibrated for, that too."""
-    steps = report.next_steps(findings)
+    steps = report.next_steps(findings, schema)
     if not lines_named and any(checks.is_type_problem(finding, schema) for finding in findings):
         steps += LINES_HINT
     if drift_rows and any(checks.is_drift(finding) for finding in findings):

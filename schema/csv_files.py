@@ -133,6 +133,17 @@ def _decoded_lines(f, scan: _Scan) -> Iterator[str]:
         yield from text.splitlines()
 
 
+def _reencoded(byte: bytes) -> str:
+    """The pandas line that writes the file as UTF-8: from Windows' encoding (cp1252, what a CSV saved
+    on Windows most often is) where it reads `byte`, else from the encoding the file was saved in."""
+    try:
+        read_as = repr(byte.decode("cp1252"))
+    except UnicodeDecodeError:
+        return "pd.read_csv(FILE, encoding=ITS_ENCODING).to_csv(NEW_FILE, index=False)"
+    return (f"pd.read_csv(FILE, encoding='cp1252').to_csv(NEW_FILE, index=False): Windows' encoding, in "
+            f"which {byte!r} is {read_as}; name another if the file was saved in another")
+
+
 def _scan(f) -> _Scan:
     scan = _Scan()
     reader = csv.reader(_decoded_lines(f, scan))
@@ -177,7 +188,8 @@ def check_csv_file(path: str, columns: Sequence[str] = (), dataset: str = "",
     if scan.undecodable:
         line, offset, bad = scan.undecodable
         return [Finding(FILE, "Undecodable bytes", f"{name} is not UTF-8 text (line {line})",
-                        "UTF-8 encoded CSV", f"byte {bad[:1]!r} at offset {offset}", (repr(bad),))]
+                        f"UTF-8 encoded CSV (convert it, e.g. with pandas: {_reencoded(bad[:1])})",
+                        f"byte {bad[:1]!r} at offset {offset}", (repr(bad),))]
     if scan.open_quote:
         line, text = scan.open_quote
         return [Finding(FILE, "Unclosed quote",
@@ -201,6 +213,14 @@ def check_csv_file(path: str, columns: Sequence[str] = (), dataset: str = "",
                                 f"FILE, sep={delimiter!r}).to_csv(NEW_FILE, index=False), adding "
                                 "decimal=',' for numbers written 3,14)",
                                 f"one column; {delimiter!r} separates the header", (header[0][:80],))]
+        words = header[0].split()
+        if len(words) > 1 and len(rows) > 1 and all(len(row) == 1 and len(row[0].split()) == len(words)
+                                                    for row in rows[1:] if row):
+            return [Finding(FILE, "Wrong delimiter", f"{name} is not comma-separated",
+                            "comma-separated columns (convert it, e.g. with pandas: pd.read_csv(FILE, "
+                            "sep=r'\\s+').to_csv(NEW_FILE, index=False))",
+                            f"one column; spaces separate the header and each row into {len(words)} fields",
+                            (header[0][:80],))]
     spaced = [cell for row in rows[:SPACE_ROWS] for cell in row[1:] if cell]
     if spaced and sum(cell.startswith(" ") for cell in spaced) >= SPACE_SHARE * len(spaced):
         numbers = [cell for cell in spaced if re.fullmatch(r" +-?[\d.]+", cell)]

@@ -26,7 +26,7 @@ from schema.calendar_hint import calendar_columns_hint, date_feature
 from schema.cell_counts import ColumnCells, ColumnType
 from schema.columns import CALENDAR, HASH_SHARE, MISSING_TOKENS, InitError, compared_by_shares, feature_decision, \
     is_few, may_be_numbers, missing_tokens, present_count, tokens_read_as_values
-from schema.label_column import label_decision
+from schema.label_column import label_decision, same_class_written_twice
 
 TASKS = ("auto",) + tuple(t.value for t in ds.Task)
 MIN_ROWS, SLICE_MAX_VALUES = 50, 10
@@ -270,7 +270,8 @@ def infer(path: str, label: str, task: str = "auto", name: Optional[str] = None,
     coded = [sentinels.check_line(c, cells[c], columns[c].estimate(missing_values) is None, label=c == label)
              for c in numbers]
     return Draft(declaration, curated, decisions, schema_text.comment(measured),
-                 ([label_copies.check_line(copies)] if copies else [])
+                 [line for line in [same_class_written_twice(label, classes)] if line]
+                 + ([label_copies.check_line(copies)] if copies else [])
                  + ([label_copies.combination_line(label, *combined)] if combined else [])
                  + [line for line in coded if line])
 

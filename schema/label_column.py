@@ -42,7 +42,9 @@ def label_decision(column: str, stat: Optional[Stats], cells: Counter, task: str
         # and statsmodels write integer columns so once they had gaps or went through arithmetic)
         classify = kind == STRING or (whole and count <= AUTO_MAX_INT_CLASSES)
         task = ("binary" if count == 2 else "multiclass") if classify else "regression"
-        if whole and 2 < count <= MAX_CLASSES:  # either way a guess (not for 0/1): how to take the other
+        # either way a guess (not for 0/1): how to take the other; values that come about once each
+        # (a yearly figure of 51 years) are no classes
+        if whole and 2 < count <= MAX_CLASSES and (classify or rows >= 2 * count):
             hint = ("; --task regression if they are a quantity" if classify
                     else f"; {count} whole values: --task multiclass if they are classes")
     if task == "regression":
@@ -52,7 +54,9 @@ def label_decision(column: str, stat: Optional[Stats], cells: Counter, task: str
         low, high = stat.num_stats.min, stat.num_stats.max  # every value, counted or not
         return task, [], f"{column}: label, regression (numbers from {low:g} to {high:g}{hint})"
     if not all(v.is_integer() for v in numbers):
-        raise InitError(f"label {column!r} holds fractional numbers, not classes: use --task regression")
+        raise InitError(f"label {column!r} holds fractional numbers, not classes: use --task regression; if "
+                        "they are names of classes, write them as text, e.g. with pandas: "
+                        f"`df[{column!r}] = 'class ' + df[{column!r}].astype(str)`, then init again")
     if count > MAX_CLASSES:
         about = "about " if estimate else ""
         raise InitError(f"label {column!r} has {about}{count} distinct values, more than {MAX_CLASSES} classes: "
@@ -70,3 +74,18 @@ def label_decision(column: str, stat: Optional[Stats], cells: Counter, task: str
                  f"to measure: {', '.join(rare[:5])}{', ...' if len(rare) > 5 else ''}; merge them or "
                  "gather more rows")
     return task, values, f"{column}: label, {task} with {len(values)} classes ({shown}{hint})"
+
+
+def same_class_written_twice(column: str, classes: Sequence[str]) -> Optional[str]:
+    """A line for init's checks when classes of the label differ only in case or surrounding spaces
+    (`Yes`, `yes`): most often one class written two ways, which the model would learn apart."""
+    groups: dict = {}
+    for name in classes:
+        groups.setdefault(name.strip().casefold(), []).append(name)
+    twice = [names for names in groups.values() if len(names) > 1]
+    if not twice:
+        return None
+    told = ", ".join(" and ".join(map(repr, names)) for names in twice)
+    return (f"label {column!r}: classes {told} differ only in case or spaces: one class written two ways? The "
+            f"model learns them as different classes. Write each one way, e.g. with pandas: "
+            f"`df[{column!r}] = df[{column!r}].str.strip().str.lower()`, then init again")

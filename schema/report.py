@@ -9,9 +9,10 @@ import shlex
 from typing import List, Optional, Sequence
 
 import tensorflow as tf
-from tensorflow_metadata.proto.v0 import statistics_pb2
+from tensorflow_metadata.proto.v0 import schema_pb2, statistics_pb2
 
-from schema.checks import COPIES_LABEL, NO_TIME, NOT_A_DATE, WRONG_TYPE, Finding, is_drift
+from schema.checks import (COPIES_LABEL, MISSING_VALUES, NO_TIME, NOT_A_DATE, WRONG_TYPE, Finding, is_drift,
+                           is_training_only)
 from schema.csv_files import UNNAMED
 
 STYLE = """body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;margin:1em 0}
@@ -28,6 +29,10 @@ NEXT_STEPS = ("What to do: correct the data; or, where the change is real and ex
 DATE_NEXT_STEPS = ("What to do: correct the data: the model would read the dates named above without their "
                    "calendar parts (no date it reads) or without their hour (no time of day), and take those "
                    "for missing. `schema-diff` cannot accept them.")
+
+LABEL_GAPS_NEXT_STEPS = ("What to do: give every row its label, or drop the rows without one (e.g. with pandas: "
+                         "`df.dropna(subset={labels!r})`); once a model is pushed, `tfxpipe score` predicts the "
+                         "rows left out. `schema-diff` cannot accept rows without a label.")
 
 DRIFT_NEXT_STEPS = ("What to do: find out why these columns moved. Data that is wrong (a unit, an export, a "
                     "join) is to be corrected. A change that is real and expected is accepted in schema.pbtxt: "
@@ -52,10 +57,13 @@ COPY_ADVICE = ("A column that holds the label's values was most often written so
 COPY_NEXT_STEPS = f"What to do: {COPY_ADVICE}"
 
 
-def next_steps(findings: Sequence[Finding]) -> str:
+def next_steps(findings: Sequence[Finding], schema: Optional[schema_pb2.Schema] = None) -> str:
     """What to do about `findings`: drift alone is not accepted the way new values or wider ranges
-    are (`schema-diff` proposes no threshold), nor is a changed type or a column that copies the
-    label, so each gets its own advice."""
+    are (`schema-diff` proposes no threshold), nor is a changed type, a column that copies the label,
+    or (with the `schema` that tells the label) rows without a label, so each gets its own advice."""
+    labels = {f.name for f in schema.feature if is_training_only(f)} if schema else set()
+    if findings and all(f.problem == MISSING_VALUES and f.feature in labels for f in findings):
+        return LABEL_GAPS_NEXT_STEPS.format(labels=sorted({f.feature for f in findings}))
     if findings and all(f.problem == COPIES_LABEL for f in findings):
         return COPY_NEXT_STEPS
     if any(f.problem == COPIES_LABEL for f in findings):

@@ -376,3 +376,37 @@ def test_ragged_rows_are_refused_with_their_line_numbers(tmp_path, penguins_draf
         infer.infer(str(path), "species")
     assert str(refused.value) == ("penguins.csv: rows with a different number of fields than the header "
                                   f"(1 row differs: line 51); expected {len(frame.columns)} fields per row: fix the file")
+
+
+def test_a_file_saved_in_windows_encoding_is_refused_with_the_line_that_converts_it(tmp_path, penguins_draft):
+    """A CSV saved on Windows is cp1252, not UTF-8: an accented island name (`Bíscoe`) is one byte
+    there. The refusal says how to convert it, and the converted file is accepted."""
+    _, frame, _ = penguins_draft
+    frame = frame.assign(island=frame["island"].replace({"Biscoe": "Bíscoe"}))
+    path = str(tmp_path / "penguins.csv")
+    frame.to_csv(path, index=False, encoding="cp1252")
+    with pytest.raises(infer.InitError) as refused:
+        infer.infer(path, "species")
+    assert "is not UTF-8 text (line " in str(refused.value)
+    assert ("expected UTF-8 encoded CSV (convert it, e.g. with pandas: pd.read_csv(FILE, encoding='cp1252')"
+            ".to_csv(NEW_FILE, index=False): Windows' encoding, in which b'\\xed' is 'í'; name another if the "
+            "file was saved in another)") in str(refused.value)
+    converted = str(tmp_path / "converted.csv")
+    pd.read_csv(path, encoding="cp1252", keep_default_na=False).to_csv(converted, index=False)
+    assert csv_files.check_csv_file(converted) == []
+
+
+def test_scikit_learns_space_separated_linnerud_file_is_refused_as_not_comma_separated(tmp_path):
+    """scikit-learn ships linnerud's exercises with fields separated by spaces: one column to a CSV
+    reader, whose label would be "not in the file". Refused as a delimiter problem, and the conversion
+    it names gives the three columns."""
+    sklearn = pytest.importorskip("sklearn")
+    path = os.path.join(os.path.dirname(sklearn.__file__), "datasets", "data", "linnerud_exercise.csv")
+    [finding] = csv_files.check_csv_file(path)
+    assert (finding.problem, finding.detail) == ("Wrong delimiter", "linnerud_exercise.csv is not comma-separated")
+    assert "pd.read_csv(FILE, sep=r'\\s+').to_csv(NEW_FILE, index=False)" in finding.expected
+    assert finding.actual == "one column; spaces separate the header and each row into 3 fields"
+    converted = str(tmp_path / "linnerud.csv")
+    pd.read_csv(path, sep=r"\s+").to_csv(converted, index=False)
+    assert csv_files.check_csv_file(converted) == []
+    assert list(pd.read_csv(converted).columns) == ["Chins", "Situps", "Jumps"]

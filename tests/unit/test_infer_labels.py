@@ -243,3 +243,40 @@ def test_a_file_sorted_by_its_label_is_sampled_over_all_its_rows(tmp_path, monke
     assert label_copies.label_copies(by_label, "diagnosis", "binary", features, [""], len(frame)) == []
     one_class = write_csv(tmp_path, frame[frame["diagnosis"] == "malignant"], "malignant.csv")
     assert label_copies.label_copies(one_class, "diagnosis", "binary", features, [""], 212) == []
+
+
+def test_classes_written_in_two_cases_are_named_for_a_check_and_the_line_given_joins_them(tmp_path):
+    """palmerpenguins with the Dream island's species written in lower case, as a second source might:
+    Adelie there, written twice, is named by init's checks; the pandas line it gives joins them."""
+    palmerpenguins = pytest.importorskip("palmerpenguins")
+    frame = palmerpenguins.load_penguins().dropna()
+    dream = frame["island"] == "Dream"
+    frame.loc[dream, "species"] = frame.loc[dream, "species"].str.lower()
+    draft = infer.infer(write_csv(tmp_path, frame, "penguins.csv"), "species")
+    assert draft.declaration["label"]["classes"] == ["Adelie", "Gentoo", "adelie", "chinstrap"]
+    [check] = [line for line in draft.checks if line.startswith("label 'species'")]
+    assert check.startswith("label 'species': classes 'Adelie' and 'adelie' differ only in case or spaces: one "
+                            "class written two ways? The model learns them as different classes.")
+    frame["species"] = frame["species"].str.strip().str.lower()  # the line given
+    draft = infer.infer(write_csv(tmp_path, frame, "joined.csv"), "species")
+    assert draft.declaration["label"]["classes"] == ["adelie", "chinstrap", "gentoo"]
+    assert not [line for line in draft.checks if line.startswith("label 'species'")]
+
+
+def test_fractional_class_codes_are_told_how_to_become_classes_and_a_yearly_figure_gets_no_class_hint(tmp_path):
+    sklearn_datasets = pytest.importorskip("sklearn.datasets")
+    iris = sklearn_datasets.load_iris(as_frame=True).frame
+    iris["target"] = iris["target"] / 2 + 0.5  # codes 0.5, 1.0, 1.5
+    with pytest.raises(infer.InitError, match=r"holds fractional numbers, not classes: use --task regression; "
+                                              r"if they are names of classes, write them as text") as refused:
+        infer.infer(write_csv(tmp_path, iris, "iris.csv"), "target", task="multiclass")
+    assert "`df['target'] = 'class ' + df['target'].astype(str)`" in str(refused.value)
+    iris["target"] = "class " + iris["target"].astype(str)  # the line given
+    draft = infer.infer(write_csv(tmp_path, iris, "named.csv"), "target", task="multiclass")
+    assert draft.declaration["label"]["classes"] == ["class 0.5", "class 1.0", "class 1.5"]
+    # Iowa's yearly net generation by source: 51 whole numbers, each once, a quantity, no classes to offer
+    vega = pytest.importorskip("vega_datasets")
+    iowa = pd.read_csv(os.path.join(os.path.dirname(vega.__file__), "_data", "iowa-electricity.csv"))
+    draft = infer.infer(write_csv(tmp_path, iowa, "iowa.csv"), "net_generation")
+    assert draft.declaration["task"] == "regression"
+    assert "--task multiclass" not in decision_on(draft, "net_generation")

@@ -9,7 +9,7 @@ from tensorflow_metadata.proto.v0 import schema_pb2
 
 from benchmarks import public_datasets
 from cli import main as cli
-from schema import checks, csv_statistics, distances, maintain, schema_text
+from schema import checks, csv_statistics, distances, maintain, report, schema_text
 from tests.bad_data import taxi_rows, write_rows
 from tests.conftest import TAXI
 
@@ -67,6 +67,11 @@ def test_the_labels_presence_is_kept_and_rows_without_one_are_refused(diabetes, 
     (refused,) = proposal.refused
     assert (refused.feature, refused.problem) == (LABEL, checks.MISSING_VALUES)
     assert "every training row needs a label" in refused.detail
+    # what `validate` and the gate then say to do: not `schema-diff --write`, which refuses it
+    steps = report.next_steps([refused], curated)
+    assert steps == report.LABEL_GAPS_NEXT_STEPS.format(labels=[LABEL]) and "df.dropna(subset=['target'])" in steps
+    assert "schema-diff DATA --write" in report.next_steps(proposal.refused + [
+        checks.Finding("bp", checks.MISSING_VALUES, "", "", "")], curated)  # a feature's gaps: the schema may accept
 
 
 def test_new_values_and_wider_ranges_are_accepted_with_nothing_refused(diabetes, tmp_path):
@@ -74,11 +79,11 @@ def test_new_values_and_wider_ranges_are_accepted_with_nothing_refused(diabetes,
     frame = pd.read_csv(path)
     ranged = schema_pb2.Schema()
     ranged.CopyFrom(curated)
-    tfdv.get_feature(ranged, "bmi").float_domain.CopyFrom(schema_pb2.FloatDomain(min=18, max=43))
+    tfdv.get_feature(ranged, "bmi").float_domain.CopyFrom(schema_pb2.FloatDomain(min=18, max=43.1))  # float32: 43.099998...
     frame.loc[0, "bmi"] = 50.5
     proposal = _proposal(tmp_path, frame, ranged)
     assert proposal.refused == []
-    assert proposal.changes == ["'bmi' range widens from [18.0, 43.0] to [18.0, 50.5]"]
+    assert proposal.changes == ["'bmi' range widens from [18, 43.1] to [18, 50.5]"]
 
 
 def test_a_range_drafted_where_there_was_none_is_said():
@@ -88,7 +93,7 @@ def test_a_range_drafted_where_there_was_none_is_said():
     new = schema_pb2.Schema()
     new.CopyFrom(old)
     new.feature[0].float_domain.max = 9.0
-    assert maintain.differences(old, new) == ["'miles' gets the range [-inf, 9.0]"]
+    assert maintain.differences(old, new) == ["'miles' gets the range [-inf, 9]"]
 
 
 def test_a_threshold_that_calibration_drops_is_said_as_unchecked():
