@@ -136,6 +136,8 @@ def executions_of(store: mlmd.MetadataStore, run_id: str, node_id: str) -> List:
 UNFINISHED = (metadata_store_pb2.Execution.NEW, metadata_store_pb2.Execution.RUNNING)
 ABANDONED = ("abandoned: the process running it ended before it finished (killed or crashed); "
              "a later run did its work again")
+STOPPED = ("abandoned: stopped by Ctrl-C or SIGTERM before it finished; `tfxpipe resume` goes on from "
+           "here, or a later run does its work again")
 
 
 def mark_abandoned(store: mlmd.MetadataStore, pipeline_name: str) -> List[str]:
@@ -156,6 +158,21 @@ def mark_abandoned(store: mlmd.MetadataStore, pipeline_name: str) -> List[str]:
     if stale:
         store.put_executions(stale)
     return sorted(runs)
+
+
+def mark_stopped(store: mlmd.MetadataStore, run_id: str) -> None:
+    """Run `run_id`'s executions a stop ended (Ctrl-C, SIGTERM): CANCELED, as abandoned, at once, so
+    the run's record ends when it stopped. Those left unfinished, and one that failed because the stop
+    landed inside a library that wrapped it (Beam re-raises it as a RuntimeError, which TFX records
+    as the component's failure): a run stops at its first failure, so it holds no other."""
+    run = store.get_context_by_type_and_name("pipeline_run", run_id)
+    ended = [e for e in store.get_executions_by_context(run.id) if e.last_known_state in
+             (*UNFINISHED, metadata_store_pb2.Execution.FAILED)] if run is not None else []
+    for execution in ended:
+        execution.last_known_state = metadata_store_pb2.Execution.CANCELED
+        execution.custom_properties[FAILURE_REASON].string_value = STOPPED
+    if ended:
+        store.put_executions(ended)
 
 
 def run_ids(store: mlmd.MetadataStore, pipeline_name: Optional[str] = None) -> List[str]:

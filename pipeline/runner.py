@@ -181,7 +181,14 @@ def run(config: PipelineConfig, run_id: str,
                                      configs.dataset_flag(config.dataset_dir))
         run_summary.record_failure(store, run_id, gate.DataGate.__name__, told)  # as `runs show` shows it
         raise PipelineFailed(f"the data gate stopped the run before Transform:\n{told}") from error
+    except KeyboardInterrupt:  # Ctrl-C, SIGTERM (progress.Terminated)
+        _record_stop(store, run_id)
+        raise
     except Exception as error:  # TFX re-raises the component's own error
+        stop = progress.stop_asked()
+        if stop is not None:  # the stop, wrapped by the library it landed in (Beam: a RuntimeError)
+            _record_stop(store, run_id)
+            raise stop() from error
         where = handler.report_failure() or "pipeline failed"
         if handler.failed_node is not None:  # kept for `runs show` and the run report
             try:
@@ -192,6 +199,15 @@ def run(config: PipelineConfig, run_id: str,
         raise PipelineFailed(f"{where}: {type(error).__name__}: {error}") from error
     finally:
         absl_logger.removeHandler(handler)
+
+
+def _record_stop(store, run_id: str) -> None:
+    """The run's executions a stop ended, recorded as abandoned now (`run_summary.mark_stopped`);
+    if the store cannot be written, the next run marks them (the stop is what the user needs)."""
+    try:
+        run_summary.mark_stopped(store, run_id)
+    except Exception as unrecorded:  # pylint: disable=broad-except
+        absl_logging.warning("could not record run %s as stopped: %s", run_id, unrecorded)
 
 
 def describe(record: runs.RunRecord, config: PipelineConfig, seconds: float) -> str:

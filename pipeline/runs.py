@@ -91,11 +91,11 @@ def node_outputs(store: mlmd.MetadataStore, run_id: str, node: str) -> Dict[str,
 
 
 def _abandoned(execution, running: bool) -> bool:
-    """Left unfinished by a process that died: marked so by a later run, or still NEW/RUNNING while
-    no run holds the pipeline's lock."""
+    """Left unfinished by a process that died or was stopped: marked so by a later run or by the
+    stop, or still NEW/RUNNING while no run holds the pipeline's lock."""
     reason = execution.custom_properties.get(run_summary.FAILURE_REASON)
     if execution.last_known_state == metadata_store_pb2.Execution.CANCELED:
-        return reason is not None and reason.string_value == run_summary.ABANDONED
+        return reason is not None and reason.string_value in (run_summary.ABANDONED, run_summary.STOPPED)
     return execution.last_known_state in run_summary.UNFINISHED and not running
 
 

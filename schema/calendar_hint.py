@@ -3,7 +3,7 @@ would learn calendar time). Written as the graph reads dates (models/calendar.py
 that vary become a `date` feature; written otherwise, init prints the pandas line that adds them as
 columns of their own, which `init` then drafts. pandas reads the dates; which parts of them vary, and
 which the data has already, is this project's question, so it is written here."""
-from typing import Counter, List, Mapping, Optional, Tuple
+from typing import Callable, Counter, List, Mapping, Optional, Tuple
 
 import pandas as pd
 
@@ -68,11 +68,13 @@ def _new_parts(column: str, times: pd.Series, others: Mapping[str, Counter]) -> 
     return [p for p in varying if not _is_there(p, times, others) and safe_name(f"{column}_{p}") not in taken]
 
 
-def date_feature(column: str, stat: Stats, cells: Counter, others: Mapping[str, Counter]
-                 ) -> Optional[Tuple[dict, str]]:
+def date_feature(column: str, stat: Stats, cells: Counter, others: Mapping[str, Counter],
+                 timed_in_file: Optional[Callable[[], float]] = None) -> Optional[Tuple[dict, str]]:
     """(declaration, decision) of a date the model's graph reads (every counted cell written as
     calendar.WRITTEN, or integer seconds or milliseconds since 1970) whose calendar parts vary and
-    are no column of the data already; None otherwise."""
+    are no column of the data already; None otherwise. The hour is a part where nearly every date
+    carries a time (`schema/date_cells.py`), among `cells`, or, where those are only the first values
+    counted, over the file (`timed_in_file`), as the gate then checks it."""
     values = [v for v in cells if v]
     unit = time_unit(stat)
     if unit:
@@ -85,10 +87,10 @@ def date_feature(column: str, stat: Stats, cells: Counter, others: Mapping[str, 
     else:
         return None
     parts = _new_parts(column, times, others)
-    timed = date_cells.timed_share(cells) if "hour" in parts and not unit else 1.0
+    timed = (timed_in_file or (lambda: date_cells.timed_share(cells)))() if "hour" in parts and not unit else 1.0
     if timed < date_cells.TIMED_SHARE_DECLARED:  # a part missing in many rows, which the gate would refuse
         parts.remove("hour")
-    no_hour = (f"; no hour: {timed:.0%} of its dates carry a time of day, fewer than the "
+    no_hour = (f"; no hour: {date_cells.share_text(timed)} of its dates carry a time of day, fewer than the "
                f"{date_cells.TIMED_SHARE_DECLARED:.0%} the hour part needs") if timed < date_cells.TIMED_SHARE_DECLARED else ""
     if not parts:
         return None

@@ -122,8 +122,16 @@ def undated_cells(path: str, columns: Sequence[str], missing_values: Sequence[st
                 "(2021-01-31 08:05); if the data has no times any more, take `hour` out of the feature's "
                 "parts in dataset.yaml (the next model then reads no hour)",
                 expected=f"a time of day in at least {date_cells.TIMED_SHARE_MIN:.0%} of the dates",
-                actual=f"{(dated - untimed.count) / dated:.0%} with a time", examples=tuple(untimed.first)))
+                actual=f"{date_cells.share_text((dated - untimed.count) / dated)} with a time",
+                examples=tuple(untimed.first)))
     return findings
+
+
+def timed_share_in(path: str, column: str, missing_values: Sequence[str] = ("",)) -> float:
+    """The share of the dates of `column` in `path` that carry a time of day, over every cell."""
+    by = _cells_by(path, {column: lambda cell: date_cells.reading(cell, True)}, missing_values)[column]
+    timed, untimed = by.get("", Misfits()).count, by.get(date_cells.NO_TIME, Misfits()).count
+    return timed / (timed + untimed) if timed + untimed else 0.0
 
 
 def located(findings: List[Finding], path: str, schema: schema_pb2.Schema,

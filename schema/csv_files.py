@@ -19,25 +19,14 @@ from tensorflow_metadata.proto.v0 import schema_pb2
 
 from schema.checks import FILE, Finding, expected_columns, optional_columns
 from schema.data_folder import data_files
+from schema import foreign_files
 from schema.descriptions import MAX_EXAMPLES
 
 UNEXPECTED_COLUMN = "Unexpected column"  # a header's column the schema does not know
 TRAINING_ONLY_COLUMN = "Label in serving data"  # a column the schema keeps out of SERVING: the label
-DELIMITERS = (";", "\t", "|")
-# A file whose fields nearly all start with a space (UCI's adult.data, some exports) was written with
-# ", " between fields; CSV readers, TFX's included, keep the space, so no number in it reads as one
-SPACE_ROWS, SPACE_SHARE = 200, 0.9
-# What a data folder sometimes holds instead of CSV text, by the bytes it starts with
-PACKED = ((b"\x1f\x8b", "gzip-compressed", "decompress it with gunzip"),
-          (b"PK\x03\x04", "a zip archive or an Excel workbook", "unzip it, or save the sheet as CSV"),
-          (b"\xd0\xcf\x11\xe0", "an Excel 97-2003 workbook", "save the sheet as CSV"),
-          (b"\xfd7zXZ\x00", "xz-compressed", "decompress it with unxz"),
-          (b"PAR1", "a Parquet file", "write it as CSV, e.g. pd.read_parquet(FILE).to_csv(NEW_FILE)"))
 # UTF-8, with the byte-order mark that Excel's "CSV UTF-8" and Windows tools write dropped (else it
 # becomes part of the first column's name)
 ENCODING = "utf-8-sig"
-# Excel's "Unicode text" and Windows tools write UTF-16, which starts with one of these byte-order marks
-UTF16_MARKS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 
 
 def parse_header(first_line: bytes) -> List[str]:
@@ -133,17 +122,6 @@ def _decoded_lines(f, scan: _Scan) -> Iterator[str]:
         yield from text.splitlines()
 
 
-def _reencoded(byte: bytes) -> str:
-    """The pandas line that writes the file as UTF-8: from Windows' encoding (cp1252, what a CSV saved
-    on Windows most often is) where it reads `byte`, else from the encoding the file was saved in."""
-    try:
-        read_as = repr(byte.decode("cp1252"))
-    except UnicodeDecodeError:
-        return "pd.read_csv(FILE, encoding=ITS_ENCODING).to_csv(NEW_FILE, index=False)"
-    return (f"pd.read_csv(FILE, encoding='cp1252').to_csv(NEW_FILE, index=False): Windows' encoding, in "
-            f"which {byte!r} is {read_as}; name another if the file was saved in another")
-
-
 def _scan(f) -> _Scan:
     scan = _Scan()
     reader = csv.reader(_decoded_lines(f, scan))
@@ -153,7 +131,7 @@ def _scan(f) -> _Scan:
             return scan
         scan.rows.append(header)
         for row in reader:
-            if len(scan.rows) < SPACE_ROWS:
+            if len(scan.rows) < foreign_files.SPACE_ROWS:
                 scan.rows.append(row)
             if row:
                 scan.data_rows += 1
@@ -173,12 +151,12 @@ def check_csv_file(path: str, columns: Sequence[str] = (), dataset: str = "",
     little in common with it is called out as such, once)."""
     name = os.path.basename(path)
     with open(path, "rb") as f:
-        start = f.read(max(len(magic) for magic, _, _ in PACKED))
-        for magic, what, action in PACKED:
+        start = f.read(max(len(magic) for magic, _, _ in foreign_files.PACKED))
+        for magic, what, action in foreign_files.PACKED:
             if start.startswith(magic):
                 return [Finding(FILE, "Not a CSV file", f"{name} is {what}, not CSV text",
                                 f"plain CSV text ({action})", f"starts with {start[:4]!r}")]
-        if start.startswith(UTF16_MARKS):
+        if start.startswith(foreign_files.UTF16_MARKS):
             return [Finding(FILE, "Undecodable bytes", f"{name} is UTF-16 text, not UTF-8",
                             "UTF-8 encoded CSV (convert it, e.g. with pandas: pd.read_csv(FILE, "
                             "encoding='utf-16').to_csv(NEW_FILE, index=False))",
@@ -188,7 +166,7 @@ def check_csv_file(path: str, columns: Sequence[str] = (), dataset: str = "",
     if scan.undecodable:
         line, offset, bad = scan.undecodable
         return [Finding(FILE, "Undecodable bytes", f"{name} is not UTF-8 text (line {line})",
-                        f"UTF-8 encoded CSV (convert it, e.g. with pandas: {_reencoded(bad[:1])})",
+                        f"UTF-8 encoded CSV (convert it, e.g. with pandas: {foreign_files.reencoded(bad[:1])})",
                         f"byte {bad[:1]!r} at offset {offset}", (repr(bad),))]
     if scan.open_quote:
         line, text = scan.open_quote
@@ -206,23 +184,22 @@ def check_csv_file(path: str, columns: Sequence[str] = (), dataset: str = "",
     rows = scan.rows
     header = rows[0]
     if len(header) == 1:
-        for delimiter in DELIMITERS:
+        for delimiter in foreign_files.DELIMITERS:
             if delimiter in header[0]:
                 return [Finding(FILE, "Wrong delimiter", f"{name} is not comma-separated",
                                 "comma-separated columns (convert it, e.g. with pandas: pd.read_csv("
                                 f"FILE, sep={delimiter!r}).to_csv(NEW_FILE, index=False), adding "
                                 "decimal=',' for numbers written 3,14)",
                                 f"one column; {delimiter!r} separates the header", (header[0][:80],))]
-        words = header[0].split()
-        if len(words) > 1 and len(rows) > 1 and all(len(row) == 1 and len(row[0].split()) == len(words)
-                                                    for row in rows[1:] if row):
+        if foreign_files.space_separated(rows):
+            words = header[0].split()
             return [Finding(FILE, "Wrong delimiter", f"{name} is not comma-separated",
                             "comma-separated columns (convert it, e.g. with pandas: pd.read_csv(FILE, "
                             "sep=r'\\s+').to_csv(NEW_FILE, index=False))",
                             f"one column; spaces separate the header and each row into {len(words)} fields",
                             (header[0][:80],))]
-    spaced = [cell for row in rows[:SPACE_ROWS] for cell in row[1:] if cell]
-    if spaced and sum(cell.startswith(" ") for cell in spaced) >= SPACE_SHARE * len(spaced):
+    spaced = [cell for row in rows[:foreign_files.SPACE_ROWS] for cell in row[1:] if cell]
+    if spaced and sum(cell.startswith(" ") for cell in spaced) >= foreign_files.SPACE_SHARE * len(spaced):
         numbers = [cell for cell in spaced if re.fullmatch(r" +-?[\d.]+", cell)]
         return [Finding(FILE, "Spaces after commas",
                         f"{name} separates its fields with ', ': a cell such as "

@@ -10,18 +10,15 @@ A few dates without a time can be real (an event recorded by day), so times are 
 `init` declares the hour part only where at least `TIMED_SHARE_DECLARED` of the dates carry one, and
 the gate refuses a span where fewer than `TIMED_SHARE_MIN` do, which leaves the drafted data room.
 """
-import json
-from typing import Dict, List, Mapping, Optional, Sequence
+import math
+from typing import Dict, Mapping, Optional, Sequence
 
 from models import calendar
-from schema import ranges
+from schema import ranges, tally
 
 TIMED_SHARE_DECLARED = 0.95
 TIMED_SHARE_MIN = 0.9
 NO_DATE, NO_TIME = "no date", "no time"  # what `reading` says of a cell
-SHOWN = 3  # values named per column in a warning
-# Counter names (`score` sums workers' counts with Beam's counters): + JSON [column, reading]
-COUNT, PRESENT, VALUE = "date_cells:", "date_cells_present:", "date_cells_value:"
 
 
 def reading(cell: str, timed: bool) -> str:
@@ -32,6 +29,11 @@ def reading(cell: str, timed: bool) -> str:
     if parts is None:
         return NO_DATE
     return NO_TIME if timed and parts[3] is None else ""
+
+
+def share_text(share: float) -> str:
+    """A share in percent, rounded down (89.96 % is no 90 %, the gate's minimum)."""
+    return f"{math.floor(share * 1000) / 10:g}%"
 
 
 def too_few_times(untimed: int, dated: int) -> bool:
@@ -51,24 +53,16 @@ class DateCells:
     `reading`), with the first few of those named."""
 
     def __init__(self):
-        self.present: Dict[str, int] = {}
-        self.counts: Dict[str, Dict[str, int]] = {}  # column -> reading -> cells
-        self.values: Dict[str, Dict[str, List[str]]] = {}  # column -> reading -> the first SHOWN values
-
-    def add(self, column: str, found: str, cell: str, count: int = 1) -> None:
-        by_reading = self.counts.setdefault(column, {})
-        by_reading[found] = by_reading.get(found, 0) + count
-        kept = self.values.setdefault(column, {}).setdefault(found, [])
-        if cell not in kept and len(kept) < SHOWN:
-            kept.append(cell)
+        self.present = tally.Tally("dates_present")
+        self.read = {NO_DATE: tally.Tally("dates_undated"), NO_TIME: tally.Tally("dates_untimed")}
 
     def check_cell(self, column: str, cell: Optional[str], timed: bool, missing_values: Sequence[str]) -> None:
         if not cell or cell in missing_values:
             return
-        self.present[column] = self.present.get(column, 0) + 1
+        self.present.add(column)
         found = reading(cell, timed)
         if found:
-            self.add(column, found, cell)
+            self.read[found].add(column, cell)
 
     def check(self, row: Mapping[str, str], timed: Mapping[str, bool], missing_values: Sequence[str]) -> None:
         """`timed`: each date feature written as text -> whether the hour is one of its parts."""
@@ -76,27 +70,13 @@ class DateCells:
             self.check_cell(column, row.get(column), hour, missing_values)
 
     def as_counters(self) -> Dict[str, int]:
-        """The counts and named values as counters, which summed over workers `from_counters` reads."""
-        counters = {PRESENT + json.dumps([column]): n for column, n in self.present.items()}
-        for column, by_reading in self.counts.items():
-            counters.update({COUNT + json.dumps([column, found]): n for found, n in by_reading.items()})
-            counters.update({VALUE + json.dumps([column, found, value]): 1
-                             for found, values in self.values[column].items() for value in values})
-        return counters
+        return {**self.present.as_counters(), **{k: v for t in self.read.values() for k, v in t.as_counters().items()}}
 
     @classmethod
     def from_counters(cls, counted: Mapping[str, int]) -> "DateCells":
         cells = cls()
-        for name, n in sorted(counted.items(), key=lambda item: -item[1]):  # the values most ranges met first
-            if name.startswith(VALUE):
-                column, found, value = json.loads(name[len(VALUE):])
-                cells.add(column, found, value, 0)
-        for name, n in counted.items():
-            if name.startswith(COUNT):
-                column, found = json.loads(name[len(COUNT):])
-                cells.counts.setdefault(column, {})[found] = n
-            elif name.startswith(PRESENT):
-                cells.present[json.loads(name[len(PRESENT):])[0]] = n
+        for each in (cells.present, *cells.read.values()):
+            each.read_counters(counted)
         return cells
 
     def warning(self, rows: int, path: str, has_label: bool, dataset_flag: str = "") -> Optional[str]:
@@ -104,16 +84,16 @@ class DateCells:
         parts (any such cell, as the gate refuses any) or without the hour (times rarer than the gate
         allows), naming the first values; None when neither."""
         told = []
-        for column, by_reading in sorted(self.counts.items()):
-            named = self.values.get(column, {})
-            if by_reading.get(NO_DATE):
-                told.append(f"{column}: {by_reading[NO_DATE]:,} cell(s) are no date it reads "
-                            f"({', '.join(map(repr, named.get(NO_DATE, [])))}), so every calendar part of "
+        undated, untimed = self.read[NO_DATE], self.read[NO_TIME]
+        for column in sorted(self.present.counts):
+            if undated.counts.get(column):
+                told.append(f"{column}: {undated.counts[column]:,} cell(s) are no date it reads "
+                            f"({', '.join(map(repr, undated.values[column]))}), so every calendar part of "
                             f"those rows is missing; it reads {calendar.WRITTEN}")
-            dated = self.present.get(column, 0) - by_reading.get(NO_DATE, 0)
-            if too_few_times(by_reading.get(NO_TIME, 0), dated):
-                told.append(f"{column}: {by_reading[NO_TIME]:,} of {dated:,} dates carry no time of day "
-                            f"({', '.join(map(repr, named.get(NO_TIME, [])))}), so their hour, a part the "
+            dated = self.present.counts[column] - undated.counts.get(column, 0)
+            if too_few_times(untimed.counts.get(column, 0), dated):
+                told.append(f"{column}: {untimed.counts[column]:,} of {dated:,} dates carry no time of day "
+                            f"({', '.join(map(repr, untimed.values[column]))}), so their hour, a part the "
                             "model reads, is missing")
         if not told:
             return None

@@ -19,6 +19,18 @@ def _as_written(value: float) -> str:
     return np.format_float_positional(np.float32(value), trim="-")
 
 
+def range_text(feature: schema_pb2.Feature) -> Optional[str]:
+    """A numeric feature's range as schema.pbtxt writes it (`[0, 29.7]`, `[-inf, 9]`), every digit
+    kept; None without one."""
+    for name, shown in (("int_domain", str), ("float_domain", _as_written)):
+        domain = getattr(feature, name)
+        if feature.HasField(name) and (domain.HasField("min") or domain.HasField("max")):
+            low = shown(domain.min) if domain.HasField("min") else "-inf"
+            high = shown(domain.max) if domain.HasField("max") else "inf"
+            return f"[{low}, {high}]"
+    return None
+
+
 _SCHEMA_TYPES = {schema_pb2.BYTES: "text", schema_pb2.INT: "integers", schema_pb2.FLOAT: "numbers"}
 _DATA_TYPES = {statistics_pb2.FeatureNameStatistics.STRING: "text",
                statistics_pb2.FeatureNameStatistics.BYTES: "text",
@@ -34,14 +46,9 @@ def expected(feature: Optional[schema_pb2.Feature], schema: schema_pb2.Schema) -
         parts.append("present in every row")
     elif feature.presence.min_fraction > 0:
         parts.append(f"present in at least {feature.presence.min_fraction:.0%} of rows")
-    domain = feature.int_domain
-    if feature.HasField("int_domain") and (domain.HasField("min") or domain.HasField("max")):
-        parts.append(f"values in [{domain.min if domain.HasField('min') else '-inf'}, "
-                     f"{domain.max if domain.HasField('max') else 'inf'}]")
-    if feature.HasField("float_domain"):
-        low = _as_written(feature.float_domain.min) if feature.float_domain.HasField("min") else "-inf"
-        high = _as_written(feature.float_domain.max) if feature.float_domain.HasField("max") else "inf"
-        parts.append(f"values in [{low}, {high}]")
+    bounds = range_text(feature)
+    if bounds:
+        parts.append(f"values in {bounds}")
     if feature.domain:
         size = next((len(d.value) for d in schema.string_domain if d.name == feature.domain), 0)
         constraints = feature.distribution_constraints

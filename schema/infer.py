@@ -186,7 +186,9 @@ def infer(path: str, label: str, task: str = "auto", name: Optional[str] = None,
         distinct_share[column] = distinct[column] / max(present_count(by_name.get(column)), 1)
         dated_out = spec is None and CALENDAR in text  # a date or a timestamp, which the others tell more of
         others = {c: cells[c] for c in header if c != column} if dated_out else {}
-        dated = date_feature(column, by_name[column], cells[column], others) if dated_out else None
+        in_file = (lambda c=column: cell_lines.timed_share_in(path, c, missing_values)) \
+            if columns[column].estimate(missing_values) else None  # more values than init counted
+        dated = date_feature(column, by_name[column], cells[column], others, in_file) if dated_out else None
         if dated:
             spec, text = dated
         clash = names.get(ds.safe_name(column))

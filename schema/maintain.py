@@ -15,7 +15,7 @@ from typing import Dict, List, Optional, Tuple
 import tensorflow_data_validation as tfdv
 from tensorflow_metadata.proto.v0 import schema_pb2, statistics_pb2
 
-from schema import calibration, checks, descriptions, distances, ranges, schema_text
+from schema import calibration, checks, descriptions, distances, schema_text
 
 # Lifecycle stages with which tfx_bsl leaves a column out of what Transform and the model read
 # (tfx_bsl.tfxio.tensor_representation_util._DISQUALIFYING_LIFECYCLE_STAGES).
@@ -80,16 +80,7 @@ def propose(curated: schema_pb2.Schema,
 
 
 def _range(feature: schema_pb2.Feature) -> str:
-    for name in ("int_domain", "float_domain"):
-        if feature.HasField(name):
-            domain = getattr(feature, name)
-            if not (domain.HasField("min") or domain.HasField("max")):
-                continue
-            # float32 bounds as written in schema.pbtxt (29.7, not 29.700000762939453)
-            low = ranges.plain(domain.min) if domain.HasField("min") else "-inf"
-            high = ranges.plain(domain.max) if domain.HasField("max") else "inf"
-            return f"[{low}, {high}]"
-    return ""
+    return descriptions.range_text(feature) or ""
 
 
 def differences(old: schema_pb2.Schema, new: schema_pb2.Schema) -> List[str]:

@@ -30,9 +30,9 @@ DATE_NEXT_STEPS = ("What to do: correct the data: the model would read the dates
                    "calendar parts (no date it reads) or without their hour (no time of day), and take those "
                    "for missing. `schema-diff` cannot accept them.")
 
-LABEL_GAPS_NEXT_STEPS = ("What to do: give every row its label, or drop the rows without one (e.g. with pandas: "
-                         "`df.dropna(subset={labels!r})`); once a model is pushed, `tfxpipe score` predicts the "
-                         "rows left out. `schema-diff` cannot accept rows without a label.")
+LABEL_GAPS_NEXT_STEPS = ("What to do: give every row its label, or drop the rows without one; once a model is "
+                         "pushed, `tfxpipe score` predicts the rows left out. `schema-diff` cannot accept rows "
+                         "without a label.")
 
 DRIFT_NEXT_STEPS = ("What to do: find out why these columns moved. Data that is wrong (a unit, an export, a "
                     "join) is to be corrected. A change that is real and expected is accepted in schema.pbtxt: "
@@ -63,7 +63,7 @@ def next_steps(findings: Sequence[Finding], schema: Optional[schema_pb2.Schema] 
     or (with the `schema` that tells the label) rows without a label, so each gets its own advice."""
     labels = {f.name for f in schema.feature if is_training_only(f)} if schema else set()
     if findings and all(f.problem == MISSING_VALUES and f.feature in labels for f in findings):
-        return LABEL_GAPS_NEXT_STEPS.format(labels=sorted({f.feature for f in findings}))
+        return LABEL_GAPS_NEXT_STEPS
     if findings and all(f.problem == COPIES_LABEL for f in findings):
         return COPY_NEXT_STEPS
     if any(f.problem == COPIES_LABEL for f in findings):

@@ -7,18 +7,13 @@ answer for that row ignores what the value means. Said, not refused, as numbers 
 ranges are (`schema/ranges.py`). The values are named in the warning, as `validate` does not list a
 handful of them (the tolerance again).
 """
-import json
-from typing import Dict, FrozenSet, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Dict, FrozenSet, Iterable, Mapping, Optional, Sequence, Tuple, Union
 
 from tensorflow_metadata.proto.v0 import schema_pb2
 
-from schema import descriptions, ranges
+from schema import descriptions, ranges, tally
 
 Known = Union[FrozenSet[str], Tuple[int, int]]  # a vocabulary, or the range of integer codes
-SHOWN = 3  # unseen values named per column
-# Counter names (`score` sums workers' counts with Beam's counters): + a column's name, its count;
-# + JSON [column, value], one of the values named (counted once per byte range that met it first)
-COUNT, VALUE = "unseen:", "unseen_value:"
 
 
 def known_values(schema: schema_pb2.Schema, categories: Iterable[str]) -> Dict[str, Known]:
@@ -48,35 +43,15 @@ def is_unseen(cell: str, known: Known) -> bool:
     return code.is_integer() and not known[0] <= code <= known[1]
 
 
-class Unseen:
+class Unseen(tally.Tally):
     """Counts of unseen categories per column, with the first few values of each."""
 
     def __init__(self):
-        self.counts: Dict[str, int] = {}
-        self.values: Dict[str, List[str]] = {}  # the first SHOWN distinct values
-
-    def add(self, column: str, cell: str, count: int = 1) -> None:
-        self.counts[column] = self.counts.get(column, 0) + count
-        kept = self.values.setdefault(column, [])
-        if cell not in kept and len(kept) < SHOWN:
-            kept.append(cell)
-
-    def as_counters(self) -> Dict[str, int]:
-        """The counts and named values as counters, which summed over workers `from_counters` reads."""
-        counters = {COUNT + column: count for column, count in self.counts.items()}
-        counters.update({VALUE + json.dumps([column, value]): 1
-                         for column, values in self.values.items() for value in values})
-        return counters
+        super().__init__("unseen")
 
     @classmethod
     def from_counters(cls, counted: Mapping[str, int]) -> "Unseen":
-        """Every byte range's counts; named, the values most ranges met first."""
-        unseen = cls()
-        named = sorted((-n, *json.loads(name[len(VALUE):])) for name, n in counted.items() if name.startswith(VALUE))
-        for _, column, value in named:
-            unseen.add(column, value, 0)
-        unseen.counts = {name[len(COUNT):]: n for name, n in counted.items() if name.startswith(COUNT) and n}
-        return unseen
+        return cls().read_counters(counted)
 
     def check_cell(self, column: str, cell: Optional[str], vocabulary: Known, missing_values: Sequence[str]) -> None:
         """Counts `cell` of `column` if it holds a value (not empty, not a missing-value token)

@@ -10,7 +10,7 @@ import pytest
 from tensorflow_metadata.proto.v0 import statistics_pb2
 
 from benchmarks import public_datasets
-from schema import calendar_hint, cell_lines, checks, date_cells, report
+from schema import calendar_hint, cell_counts, cell_lines, checks, date_cells, infer, report
 
 
 @pytest.fixture(scope="module")
@@ -72,6 +72,24 @@ def test_init_declares_the_hour_only_where_nearly_every_date_carries_one(tempera
     assert decision.endswith("no hour: 70% of its dates carry a time of day, fewer than the 95% the hour part needs)")
 
 
+@pytest.mark.usefixtures("few_calibration_draws")
+def test_init_measures_times_over_the_whole_file_where_it_counted_only_the_first_dates(
+        temperatures, tmp_path, monkeypatch):
+    """init counts a column's first distinct values only (cell_counts.COUNTED, 20,000): a file whose
+    later dates lost their time still gets no hour part, which its first run's gate would refuse."""
+    monkeypatch.setattr(cell_counts, "COUNTED", 2000)
+    late = temperatures.copy()
+    cut = late.index >= int(len(late) * 0.7)  # the last 30 % cut to the day
+    late.loc[cut, "date"] = late.loc[cut, "date"].str.slice(0, 10)
+    path = str(tmp_path / "sf.csv")
+    late.to_csv(path, index=False)
+    draft = infer.infer(path, "temp")
+    assert draft.declaration["features"]["date"]["parts"] == ["weekday", "month"]
+    timed = date_cells.share_text(int(len(late) * 0.7) / len(late))  # 69.9%: rounded down
+    assert f"no hour: {timed} of its dates carry a time of day" in next(d for d in draft.decisions if d.startswith("date:"))
+    assert not cell_lines.undated_cells(path, ["date"], ("",), ())  # what the first run's gate then checks
+
+
 def test_score_and_predict_count_dates_read_in_part_over_every_worker(temperatures):
     """Two workers' counts, summed as Beam sums counters, say what one pass over the rows says."""
     rows = _day_only(temperatures, 0.5).to_dict("records")
@@ -83,8 +101,10 @@ def test_score_and_predict_count_dates_read_in_part_over_every_worker(temperatur
         (first if index % 2 else second).check(row, timed, ("",))
     summed = collections.Counter(first.as_counters()) + collections.Counter(second.as_counters())
     counted = date_cells.DateCells.from_counters(summed)
-    assert (counted.present, counted.counts) == (whole.present, whole.counts)
-    assert counted.counts["date"] == {date_cells.NO_TIME: len(rows) // 2, date_cells.NO_DATE: 1}
+    assert counted.present.counts == whole.present.counts == {"date": len(rows)}
+    assert {found: t.counts for found, t in counted.read.items()} == {found: t.counts for found, t in whole.read.items()}
+    assert counted.read[date_cells.NO_TIME].counts == {"date": len(rows) // 2}
+    assert counted.read[date_cells.NO_DATE].counts == {"date": 1}
     said = counted.warning(len(rows), "sf.csv", has_label=True)
     assert said.startswith(f"warning: dates the model reads only in part, among {len(rows):,} rows: date: 1 "
                            "cell(s) are no date it reads ('31.12.2010 23:00')")

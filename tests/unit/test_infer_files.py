@@ -410,3 +410,15 @@ def test_scikit_learns_space_separated_linnerud_file_is_refused_as_not_comma_sep
     pd.read_csv(path, sep=r"\s+").to_csv(converted, index=False)
     assert csv_files.check_csv_file(converted) == []
     assert list(pd.read_csv(converted).columns) == ["Chins", "Situps", "Jumps"]
+
+
+def test_a_one_column_file_of_names_with_spaces_is_no_space_separated_file(tmp_path):
+    """vega_datasets' airport names alone, as a request file of a one-feature dataset holds them: words
+    separated by spaces in every row, but no numbers: the delimiter check leaves it be."""
+    vega = pytest.importorskip("vega_datasets")
+    airports = pd.read_csv(os.path.join(os.path.dirname(vega.__file__), "_data", "airports.csv"))
+    two_words = airports.loc[airports["name"].str.split().str.len() == 2, ["name"]].rename(
+        columns={"name": "airport name"})
+    path = str(tmp_path / "names.csv")
+    two_words.to_csv(path, index=False)
+    assert [f.problem for f in csv_files.check_csv_file(path)] == []

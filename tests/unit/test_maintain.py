@@ -69,7 +69,7 @@ def test_the_labels_presence_is_kept_and_rows_without_one_are_refused(diabetes, 
     assert "every training row needs a label" in refused.detail
     # what `validate` and the gate then say to do: not `schema-diff --write`, which refuses it
     steps = report.next_steps([refused], curated)
-    assert steps == report.LABEL_GAPS_NEXT_STEPS.format(labels=[LABEL]) and "df.dropna(subset=['target'])" in steps
+    assert steps == report.LABEL_GAPS_NEXT_STEPS
     assert "schema-diff DATA --write" in report.next_steps(proposal.refused + [
         checks.Finding("bp", checks.MISSING_VALUES, "", "", "")], curated)  # a feature's gaps: the schema may accept
 
@@ -203,3 +203,15 @@ def test_schema_diff_says_when_a_widened_range_still_leaves_a_run_stopped_by_dri
     assert f"Even so, a run of {data} stops on drift vs " in out, out
     assert "- fare: High approximate Jensen-Shannon divergence between current and previous" in out
     assert "raise the column's drift threshold" in out and f"Updated {folder / 'schema.pbtxt'}." in out
+
+
+def test_a_range_widened_past_six_digits_is_said_with_every_digit_schema_pbtxt_writes():
+    """A longitude's edge moved in its seventh digit is a change, written as schema.pbtxt has it (float32)."""
+    old = schema_pb2.Schema()
+    old.feature.add(name="longitude", type=schema_pb2.FLOAT).float_domain.CopyFrom(
+        schema_pb2.FloatDomain(min=-122.419416, max=-122.3))
+    new = schema_pb2.Schema()
+    new.CopyFrom(old)
+    new.feature[0].float_domain.min = -122.419457
+    assert maintain.differences(old, new) == [
+        "'longitude' range widens from [-122.41942, -122.3] to [-122.41946, -122.3]"]
