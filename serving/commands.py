@@ -17,8 +17,8 @@ def add_serve_options(parser: argparse.ArgumentParser, serving_dir: str, model_n
     parser.add_argument("--model-name", default=model_name, help="default: the dataset's name")
     parser.add_argument("--model-config-file", help="TF Serving models.config (overrides the two above)")
     parser.add_argument("--host", default=DEFAULTS.host, help="address to bind (default: %(default)s)")
-    parser.add_argument("--rest-port", type=int, default=DEFAULTS.rest_port)
-    parser.add_argument("--grpc-port", type=int, default=DEFAULTS.grpc_port)
+    parser.add_argument("--rest-port", type=port_number, default=DEFAULTS.rest_port, help="0: any free port")
+    parser.add_argument("--grpc-port", type=port_number, default=DEFAULTS.grpc_port, help="0: any free port")
     parser.add_argument("--poll-seconds", type=float, default=DEFAULTS.poll_seconds, help="how often to look for new versions")
     parser.add_argument("--settle-seconds", type=float, default=DEFAULTS.settle_seconds, help="a version folder must stay unchanged this long before it loads")
     parser.add_argument("--max-request-mb", type=float, default=DEFAULTS.max_request_bytes / (1 << 20))
@@ -35,6 +35,17 @@ def add_serve_options(parser: argparse.ArgumentParser, serving_dir: str, model_n
     parser.add_argument("--monitoring-config-file", "--monitoring_config_file", help="TF Serving's monitoring.config: Prometheus metrics on or off and their path (default: on, at /monitoring/prometheus/metrics)")
     parser.add_argument("--shutdown-grace-seconds", type=float, default=DEFAULTS.shutdown_grace_seconds, help="on SIGTERM/SIGINT, stop taking requests and let those in progress finish this long")
     parser.add_argument("--log-max-mb", type=float, default=DEFAULTS.request_log_max_bytes / (1 << 20), help="disk cap of each model's request log")
+
+
+def port_number(text: str) -> int:
+    """A TCP port, 0 to 65535 (the socket layer would take 99999 for 34463 without a word)."""
+    try:
+        port = int(text)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is no TCP port: give 1 to 65535, or 0 for any free port")
+    return port
 
 
 def unbindable_ports(host: str, ports: dict) -> List[str]:
@@ -63,6 +74,10 @@ def serve(args: argparse.Namespace) -> int:
     # pylint: disable=import-outside-toplevel  (TensorFlow loads only for commands that need it)
     from serving import batching, metrics, server, servables
 
+    if args.rest_port == args.grpc_port != 0:
+        print(f"error: --rest-port and --grpc-port are both {args.rest_port}: REST and gRPC each need a port "
+              "of their own")
+        return 1
     unbindable = unbindable_ports(args.host, {"--rest-port": args.rest_port, "--grpc-port": args.grpc_port})
     if unbindable:
         print(f"error: {'; '.join(unbindable)}; stop it, or give another port or --host")

@@ -22,6 +22,7 @@ import tensorflow as tf
 from tensorflow_serving.apis import get_model_status_pb2
 from tensorflow_serving.config import model_server_config_pb2
 
+from serving import deploy
 from serving.loaded_version import LoadedVersion, ServingError
 
 State = get_model_status_pb2.ModelVersionStatus.State
@@ -113,8 +114,14 @@ class ModelVersions:
         """Says so when no version is served (after start-up's polls, as TF Serving logs it), so a
         wrong --serving-dir or --model-name shows at start, not as 404s later."""
         if not self._available:
-            self._announce(f"model {self.name}: no version available under {self.config.base_path} "
-                           "(a folder per version, named by an integer, holding saved_model.pb); "
+            base = self.config.base_path
+            missing = "" if os.path.isdir(base) else (
+                f"; there is no folder {base} on this machine" + (
+                    f" ({deploy.CONTAINER_MODELS}/ is where `tfxpipe deploy-config` mounts the models in TF "
+                    "Serving's container: here, give base_path the pushed folder, or serve without "
+                    "--model-config-file)" if base.startswith(deploy.CONTAINER_MODELS + "/") else ""))
+            self._announce(f"model {self.name}: no version available under {base} "
+                           f"(a folder per version, named by an integer, holding saved_model.pb){missing}; "
                            "it is served once one loads")
 
     def _load(self, version: int) -> None:

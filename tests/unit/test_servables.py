@@ -156,6 +156,12 @@ def test_a_model_with_nothing_to_serve_says_so_and_a_served_one_does_not(built, 
     poll_twice(empty)
     empty.announce_if_empty()
     assert len(lines) == 1 and f"no version available under {tmp_path / 'missing' / 'toy'}" in lines[0]
+    assert f"there is no folder {tmp_path / 'missing' / 'toy'} on this machine; it is served once" in lines[0]
+    in_container = versions_of("/models/toy", announce=lines.append)  # deploy-config's models.config
+    in_container.announce_if_empty()
+    assert "(/models/ is where `tfxpipe deploy-config` mounts the models in TF Serving's container: here, give " \
+           "base_path the pushed folder, or serve without --model-config-file)" in lines[1]
+    del lines[1]
     place(built, tmp_path / "toy", 1, 1)
     served = versions_of(tmp_path / "toy", announce=lines.append)
     poll_twice(served)

@@ -39,3 +39,21 @@ def test_serve_on_a_busy_port_exits_with_one_line_before_loading_a_model(listene
     assert code == 1
     assert capsys.readouterr().out == (f"error: port {listener} ({option}) is in use on 127.0.0.1: another "
                                        "server listens there; stop it, or give another port or --host\n")
+
+
+@pytest.mark.parametrize("port", ["99999", "-5", "eighty"])
+def test_a_port_number_no_socket_takes_is_refused_before_anything_starts(port, tmp_path, capsys):
+    """99999 would be bound as 34463 (99999 - 65536) without a word."""
+    with pytest.raises(SystemExit) as ended:
+        cli.main(["serve", "--rest-port", port, "--serving-dir", str(tmp_path)])
+    assert ended.value.code == 2
+    assert f"argument --rest-port: {port!r} is no TCP port: give 1 to 65535, or 0 for any free port" \
+        in capsys.readouterr().err
+
+
+def test_one_port_for_rest_and_grpc_is_refused_in_one_line(tmp_path, capsys):
+    code = cli.main(["serve", "--host", "127.0.0.1", "--rest-port", "28521", "--grpc-port", "28521",
+                     "--serving-dir", str(tmp_path)])
+    assert code == 1
+    assert capsys.readouterr().out == ("error: --rest-port and --grpc-port are both 28521: REST and gRPC each need "
+                                       "a port of their own\n")
