@@ -136,6 +136,7 @@ def executions_of(store: mlmd.MetadataStore, run_id: str, node_id: str) -> List:
 UNFINISHED = (metadata_store_pb2.Execution.NEW, metadata_store_pb2.Execution.RUNNING)
 ABANDONED = ("abandoned: the process running it ended before it finished (killed or crashed); "
              "a later run did its work again")
+LAST_SEEN = "last_seen_ms"  # an abandoned execution's last update before a later run marked it
 STOPPED = ("abandoned: stopped by Ctrl-C or SIGTERM before it finished; `tfxpipe resume` goes on from "
            "here, or a later run does its work again")
 
@@ -153,11 +154,19 @@ def mark_abandoned(store: mlmd.MetadataStore, pipeline_name: str) -> List[str]:
     for execution in stale:
         execution.last_known_state = metadata_store_pb2.Execution.CANCELED
         execution.custom_properties[FAILURE_REASON].string_value = ABANDONED
+        # MLMD stamps this update as the execution's last: its run's time would include the wait
+        execution.custom_properties[LAST_SEEN].int_value = execution.last_update_time_since_epoch
         runs.update(c.name for c in store.get_contexts_by_execution(execution.id)
                     if c.type == "pipeline_run")
     if stale:
         store.put_executions(stale)
     return sorted(runs)
+
+
+def last_update(execution: metadata_store_pb2.Execution) -> int:
+    """When `execution` was last updated by its own run (ms since 1970)."""
+    seen = execution.custom_properties.get(LAST_SEEN)
+    return seen.int_value if seen is not None else execution.last_update_time_since_epoch
 
 
 def mark_stopped(store: mlmd.MetadataStore, run_id: str) -> None:

@@ -116,7 +116,7 @@ def record(store: mlmd.MetadataStore, run_id: str, running_run_id: Optional[str]
     failed = sorted([e for e in executions if e.last_known_state == metadata_store_pb2.Execution.FAILED]
                     + abandoned, key=lambda e: e.id)
     started = min((e.create_time_since_epoch for e in executions), default=run.create_time_since_epoch)
-    ended = max((e.last_update_time_since_epoch for e in executions), default=started)
+    ended = max((run_summary.last_update(e) for e in executions), default=started)
     gate_states = summary.node_states.get("DataGate", [])
     gate = "FAILED" if "failed" in gate_states else "passed" if gate_states else "not run"
     # Every run ends with the Pusher; one that has not run it, and did not fail, was killed between
