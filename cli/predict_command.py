@@ -1,6 +1,7 @@
 """`tfxpipe predict`: CSV rows -> a running model server (REST or gRPC) -> predictions, by task, with
 the same warnings as `score` about data unlike the training data; `score` needs no server."""
 import argparse
+import re
 import sys
 from typing import Optional
 
@@ -130,7 +131,8 @@ def predict(args: argparse.Namespace) -> int:
                   else f"error: the server refused the request: {error}", file=sys.stderr)
         return 1
     except (urllib3.exceptions.HTTPError, client.grpc.RpcError) as error:
-        print(unreachable.format(type(error).__name__), file=sys.stderr)
+        said = re.search(r"\[Errno -?\d+\] ([^'\")]+)", str(error))  # "Connection refused", not MaxRetryError
+        print(unreachable.format(said.group(1) if said else type(error).__name__), file=sys.stderr)
         return 1
     finally:
         connection.close()

@@ -136,6 +136,16 @@ def monitor(args: argparse.Namespace) -> int:
     return 1 if result.findings else 0
 
 
+def _positive_minutes(text: str) -> float:
+    try:
+        minutes = float(text)
+    except ValueError:
+        minutes = 0.0
+    if not minutes > 0:  # NaN too
+        raise argparse.ArgumentTypeError(f"{text!r}: give a number of minutes above 0")
+    return minutes
+
+
 def add_parsers(subparsers) -> None:
     parser = subparsers.add_parser("deploy-config", help="TF Serving configs, compose file, k8s manifest")
     options.add_dataset_option(parser)
@@ -165,7 +175,8 @@ def add_parsers(subparsers) -> None:
     parser.add_argument("--version", type=int, help="the version served, where it is not the newest (a "
                         "`specific` version policy, a label): its training data is the reference")
     parser.add_argument("--schema", help="default: the dataset's schema.pbtxt")
-    parser.add_argument("--window-minutes", type=float, default=60.0, help="checked window; drift is vs the window before")
+    parser.add_argument("--window-minutes", type=_positive_minutes, default=60.0,
+                        help="checked window; drift is vs the window before")
     parser.add_argument("--report", help="HTML report (default: WORK_DIR/reports/PIPELINE/monitor/"
                         "monitor.html; TFDV's Facets view beside it)")
     parser.set_defaults(handler=monitor)

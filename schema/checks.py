@@ -228,6 +228,9 @@ def _findings(anomalies, statistics: statistics_pb2.DatasetFeatureStatisticsList
                                                    + ("every training row needs a label: fill in or "
                                                       "drop the others." if is_training_only(feature)
                                                       else "in requests, the feature left out."))
+            elif reason.type == anomalies_pb2.AnomalyInfo.SCHEMA_NEW_COLUMN:  # TFDV's words repeat the title
+                detail = ("A column the schema does not list: the model reads none by that name (a misspelt "
+                          "feature, or one added upstream?)")
             elif reason.type == anomalies_pb2.AnomalyInfo.ENUM_TYPE_UNEXPECTED_STRING_VALUES:
                 detail = descriptions.unlisted(detail, feature, schema, stats)
             elif problem == WRONG_TYPE and text_said:

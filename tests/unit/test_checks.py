@@ -597,3 +597,14 @@ def test_a_column_overwritten_by_the_label_since_the_previous_span_is_refused(tm
     earlier = _statistics_of(tmp_path, "penguins-1", first, penguins, ("", "NA"))
     islands = _statistics_of(tmp_path, "penguins-2", _copied(second, "island", "species"), penguins, ("", "NA"))
     assert [f.feature for f in checks.new_label_copies(islands, earlier, penguins)] == ["island"]
+
+
+def test_a_column_the_schema_does_not_list_is_said_once_with_what_it_means(tmp_path):
+    """Request logs carry whatever keys clients send (`monitor`): TFDV's own words only repeat the title."""
+    rows = taxi_rows(200)
+    rows = [row + (["Fare"] if i == 0 else [row[rows[0].index("fare")]]) for i, row in enumerate(rows)]  # misspelt
+    write_rows(str(tmp_path), rows)
+    found = checks.check_statistics(csv_statistics.statistics_of_csv(str(tmp_path)), tfdv.load_schema_text(TAXI_SCHEMA))
+    [new] = [f for f in found if f.feature == "Fare"]
+    assert (new.problem, new.detail) == ("New column", "A column the schema does not list: the model reads none by "
+                                                       "that name (a misspelt feature, or one added upstream?)")

@@ -1,9 +1,11 @@
 """`tfxpipe monitor`'s windows over the server's request log, on examples from the taxi sample."""
 import os
 
+import pytest
 import tensorflow as tf
 import tensorflow_data_validation as tfdv
 
+from cli import main as cli_main
 from schema import distances
 from serving import examples, monitor, request_log
 from serving.request_log import RequestLog
@@ -50,3 +52,11 @@ def test_a_log_cut_off_mid_record_or_removed_meanwhile_is_read_as_far_as_it_goes
     assert result.cut_off == [second]
     assert result.previous_examples == 0 and result.previous_statistics is None
     assert result.findings == []  # the requests are the training data
+
+
+@pytest.mark.parametrize("minutes", ["0", "-5", "nan"])
+def test_a_window_of_no_minutes_is_refused_before_any_log_is_read(minutes, capsys):
+    with pytest.raises(SystemExit) as ended:
+        cli_main.main(["monitor", "--window-minutes", minutes])
+    assert ended.value.code == 2
+    assert f"argument --window-minutes: {minutes!r}: give a number of minutes above 0" in capsys.readouterr().err

@@ -64,3 +64,12 @@ def test_predict_names_the_data_row_of_a_cell_not_of_its_columns_type(tmp_path, 
     assert cli.main(["predict", path, "--server", "http://127.0.0.1:1"]) == 1
     err = capfd.readouterr().err  # errors go to the terminal's stderr, past the diverted native log
     assert f"error: {path}: data row 4: column 'fare': 'twelve' is not a valid FLOAT value" in err, err
+
+
+def test_predict_to_a_port_no_server_listens_on_says_the_connection_was_refused(capfd):
+    """Not urllib3's MaxRetryError: what happened, and what to do."""
+    from tests.conftest import TAXI_CSV  # pylint: disable=import-outside-toplevel
+    assert cli.main(["predict", TAXI_CSV, "--server", "http://127.0.0.1:1", "--limit", "2"]) == 1
+    err = capfd.readouterr().err
+    assert "error: cannot reach http://127.0.0.1:1: Connection refused; is a server running there " \
+           "(`tfxpipe serve --dataset ...`)? --server names another" in err, err
