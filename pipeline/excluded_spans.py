@@ -102,12 +102,13 @@ def _folder(path: str) -> str:
     return path if is_remote(path) else os.path.realpath(path)
 
 
-def refusal(store: mlmd.MetadataStore, input_base: str, input_config: example_gen_pb2.Input) -> str:
+def refusal(store: mlmd.MetadataStore, input_base: str, input_config: example_gen_pb2.Input,
+            options: str = "") -> str:
     """Why a run must not read the span ExampleGen would read now (its input folder and config):
     a span excluded by hand whose files are still those excluded (TFX's fingerprint of them: count,
     sizes and modification times), here or in the folder they were moved from; "" otherwise. The
     gate cannot refuse it: its result is cached while its inputs are unchanged, and a moved folder's
-    span passed the gate before."""
+    span passed the gate before. `options`: the `--dataset` and `--work-dir` the undo command needs."""
     # pylint: disable=import-outside-toplevel  (it loads every TFX component: `tfxpipe runs` reads
     # `reasons` without them)
     from tfx.components.example_gen import utils as example_gen_utils
@@ -122,10 +123,10 @@ def refusal(store: mlmd.MetadataStore, input_base: str, input_config: example_ge
                 or recorded.string_value != fingerprint:
             continue
         where = _excluded_in(store, artifact.id)
-        undo = f"`tfxpipe exclude-span {span} --undo`"
+        undo = f"`tfxpipe exclude-span {span} --undo{options} --data {input_base}`"
         if where not in (_folder(input_base), os.path.abspath(input_base)):  # moved, not linked
             where_said = f" as span {span} of {where}, where its files were,"
-            undo = f"`tfxpipe exclude-span {span} --undo --data {where}`"
+            undo = f"`tfxpipe exclude-span {span} --undo{options} --data {where}`"
         else:
             where_said = ""
         return (f"span {span} of {input_base} was excluded by hand ({why[artifact.id]}){where_said} and its "

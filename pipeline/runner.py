@@ -57,7 +57,8 @@ def check_inputs(config: PipelineConfig) -> None:
         )
     base, input_config = example_gen_input(config)
     if "{SPAN}" in input_config.splits[0].pattern and metadata_store.exists(config.metadata_uri):
-        excluded = excluded_spans.refusal(metadata_store.open_store(config.metadata_uri), base, input_config)
+        excluded = excluded_spans.refusal(metadata_store.open_store(config.metadata_uri), base, input_config,
+                                          configs.dataset_flag(config.dataset_dir))
         if excluded:
             raise PipelineFailed(excluded)
 

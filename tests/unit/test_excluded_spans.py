@@ -49,9 +49,9 @@ def test_a_moved_folder_of_an_excluded_span_is_refused_naming_where_it_was_exclu
     write_rows(os.path.join(old, "span-2"), taxi_rows(50))
     artifact, input_config = _read_by_example_gen(store, old)
     excluded_spans.mark(store, old, 2, [artifact], "labels shuffled by a broken join")
-    said = excluded_spans.refusal(store, old, input_config)
+    said = excluded_spans.refusal(store, old, input_config, " --dataset datasets/feed")
     assert said.startswith(f"span 2 of {old} was excluded by hand (labels shuffled by a broken join) and its files")
-    assert said.endswith("`tfxpipe exclude-span 2 --undo`"), said
+    assert said.endswith(f"`tfxpipe exclude-span 2 --undo --dataset datasets/feed --data {old}`"), said
 
     os.makedirs(os.path.dirname(moved))
     os.rename(old, moved)  # as `mv` and `rsync -a` do: the files' sizes and times are kept
@@ -81,6 +81,6 @@ def test_a_span_is_put_back_though_a_link_now_leads_to_its_folder_by_another_pat
     os.rename(old, moved)
     os.symlink(moved, old)
     said = excluded_spans.refusal(store, old, input_config)
-    assert "where its files were" not in said and said.endswith("`tfxpipe exclude-span 2 --undo`"), said
+    assert "where its files were" not in said and said.endswith(f"`tfxpipe exclude-span 2 --undo --data {old}`"), said
     assert cli.main(["exclude-span", "2", "--undo", "--data", old, "--work-dir", str(tmp_path / "work")]) == 0
     assert excluded_spans.refusal(store, old, input_config) == "" and excluded_spans.reasons(store) == {}
