@@ -15,6 +15,7 @@ from typing import List, Optional, Sequence, Tuple
 import matplotlib
 from matplotlib.figure import Figure
 
+from pipeline import metrics
 from pipeline.evaluation_plots import Bucket, Thresholds
 
 matplotlib.rcParams.update({
@@ -117,13 +118,23 @@ def slice_bars(metric: str, values: Sequence[Tuple[str, Optional[float]]]) -> st
 
 def candidate_vs_baseline(names: Sequence[str], candidate: Sequence[float],
                           baseline: Sequence[Optional[float]]) -> str:
-    figure, axes = _axes(WIDTH + 0.6, HEIGHT)
-    rows = range(len(names))
-    axes.bar([r - 0.2 for r in rows], candidate, width=0.4, label="candidate", color="tab:blue")
-    axes.bar([r + 0.2 for r in rows], [b or 0.0 for b in baseline], width=0.4,
-             label="served (baseline)", color="tab:grey")
-    axes.set_xticks(list(rows), names, rotation=20, ha="right")
-    axes.legend(frameon=False)
+    """The candidate's change against the served model, per key metric: a bar from zero each, named
+    with both values. Side by side from zero, bars of metrics near 0.9 hid changes of a hundredth."""
+    rows = [(name, new, old) for name, new, old in zip(names, candidate, baseline) if old is not None]
+    figure, axes = _axes(WIDTH + 0.6, 0.7 + 0.45 * len(rows))
+    changes = [new - old for _, new, old in rows]
+    axes.barh(range(len(rows)), changes, color="tab:blue")
+    axes.axvline(0, color="black", linewidth=0.8)
+    reach = max((abs(change) for change in changes), default=0.0) or 0.001
+    axes.set_xlim(-1.5 * reach, 1.5 * reach)
+    for row, ((name, _, _), change) in enumerate(zip(rows, changes)):
+        axes.text(change, row, f" {metrics.shown(name, change, change=True)} ", va="center",
+                  ha="left" if change >= 0 else "right")
+    axes.set_yticks(range(len(rows)), [
+        f"{name}{' (lower is better)' if name in metrics.LOWER_IS_BETTER else ''}\n"
+        f"{metrics.shown(name, new)} (served {metrics.shown(name, old)})" for name, new, old in rows])
+    axes.invert_yaxis()
+    axes.set(xlabel="candidate - served")
     return _svg(figure, "candidate-vs-baseline", "Candidate vs the served model (overall slice)")
 
 

@@ -120,3 +120,14 @@ def test_a_column_with_an_empty_header_is_charted_and_listed_as_unnamed(tmp_path
     page = report.write_html(str(tmp_path / "report.html"), [], "Data validation", statistics)
     with open(page, encoding="utf-8") as f:
         assert "<td>(unnamed column)</td>" in f.read()
+
+
+def test_the_candidate_chart_draws_each_change_from_zero_named_with_both_values():
+    """Bars of 0.952 and 0.949 side by side from zero look equal: the change is what is drawn."""
+    chart = report_charts.candidate_vs_baseline(["auc", "skill_vs_naive", "rmse"], [0.952, 0.41, 59.3],
+                                                [0.949, None, 60.1])
+    texts = [" ".join(t.split()) for t in re.findall(r"<text[^>]*>([^<]*)</text>", chart)]
+    assert "+0.0030" in texts and "-0.8000" in texts
+    assert "auc" in texts and "0.9520 (served 0.9490)" in texts
+    assert "rmse (lower is better)" in texts and "59.3000 (served 60.1000)" in texts
+    assert not any("skill_vs_naive" in t for t in texts)  # nothing served to compare with
