@@ -88,10 +88,11 @@ def date_feature(column: str, stat: Stats, cells: Counter, others: Mapping[str, 
         return None
     parts = _new_parts(column, times, others)
     timed = (timed_in_file or (lambda: date_cells.timed_share(cells)))() if "hour" in parts and not unit else 1.0
+    no_hour = ""
     if timed < date_cells.TIMED_SHARE_DECLARED:  # a part missing in many rows, which the gate would refuse
         parts.remove("hour")
-    no_hour = (f"; no hour: {date_cells.share_text(timed)} of its dates carry a time of day, fewer than the "
-               f"{date_cells.TIMED_SHARE_DECLARED:.0%} the hour part needs") if timed < date_cells.TIMED_SHARE_DECLARED else ""
+        no_hour = (f"; no hour: {date_cells.share_text(timed)} of its dates carry a time of day, fewer than the "
+                   f"{date_cells.TIMED_SHARE_DECLARED:.0%} the hour part needs")
     if not parts:
         return None
     read_from = f"its {unit} since 1970 (UTC; the gate keeps them in 2000-2100)" if unit else \

@@ -62,7 +62,9 @@ class ModelServer:
             verb = method.split('/')[-1]
             fitting = sorted(n for n, s in loaded.signature_defs.items() if s.method_name == method)
             hint = (f"; this model's {verb} signature is {fitting[0]!r}: give it as the signature_name"
-                    if fitting and not spec.signature_name else "")  # the default is serving_default
+                    if fitting and not spec.signature_name else  # the default is serving_default
+                    f"; this model has no {verb} signature (its signatures: {', '.join(sorted(loaded.signature_defs))})"
+                    if not fitting else "")
             raise ServingError(_INVALID, f"Expected {verb} signature method_name "
                                f"to be {method}. Was: {signature_def.method_name}{hint}")
         expected = loaded.input_types(name)
@@ -79,8 +81,10 @@ class ModelServer:
             else:
                 outputs = loaded.run(name, arrays)
         except tf.errors.OpError as error:  # TF's codes are the canonical gRPC codes
-            raise ServingError(_GRPC_CODES.get(error.error_code, grpc.StatusCode.INTERNAL),
-                               _first_line(error)) from None
+            said = _first_line(error)
+            if _MORE_THAN_ONE_VALUE.search(said):  # a [batch, 1] densified from a feature of several values
+                said += "; a feature sent with more than one value? Each feature of this model takes one per example"
+            raise ServingError(_GRPC_CODES.get(error.error_code, grpc.StatusCode.INTERNAL), said) from None
         except (ValueError, TypeError) as error:  # a feed numpy could not hand to TensorFlow
             raise ServingError(_INVALID, _first_line(error)) from None
         if self.metrics is not None:
@@ -224,6 +228,9 @@ def _text(value) -> str:
 
 
 _FUNCTION_NODE = re.compile(r"\{\{function_node [^}]*\}\}\s*")  # which traced function raised it
+
+
+_MORE_THAN_ONE_VALUE = re.compile(r"is out of bounds: need 0 <= index < \[\d+,1\]")
 
 
 def _first_line(error: Exception) -> str:

@@ -13,6 +13,7 @@ from typing import Callable, Dict
 import numpy as np
 import pandas as pd
 import pytest
+import requests
 import tensorflow as tf
 import tensorflow_data_validation as tfdv
 import yaml
@@ -127,7 +128,15 @@ def test_every_component_executes_and_a_version_is_pushed(trained):
     assert f"Pushed model version {summary.pushed_version}" in trained.run.stdout
 
 
-def test_served_answers_equal_the_in_process_call_and_predict_names_the_classes(trained):
+@pytest.fixture(scope="module")
+def served(trained):
+    """`trained`'s pushed model served as `tfxpipe serve` serves it."""
+    name = trained.declaration.name
+    with serving_server.running(["--serving-dir", trained.serving_dir, "--model-name", name]) as server:
+        yield server
+
+
+def test_served_answers_equal_the_in_process_call_and_predict_names_the_classes(trained, served):
     serialized, labels = _rows(trained, 12)
     pushed = trained.summary().pushed_destination
     in_process = tf.saved_model.load(pushed).signatures["serving_default"](
@@ -135,11 +144,10 @@ def test_served_answers_equal_the_in_process_call_and_predict_names_the_classes(
     (expected,) = [v.numpy() for v in in_process.values()]
     declaration = trained.declaration
     model_name = declaration.name
-    with serving_server.running(["--serving-dir", trained.serving_dir, "--model-name", model_name]) as server:
-        by_rest = client.RestClient(server.rest_url, model_name).predict(serialized)
-        by_grpc = client.GrpcClient(server.grpc_target, model_name).predict(serialized)
-        printed = tfxpipe("predict", os.path.join(trained.data, f"{trained.case.name}.csv"),
-                          "--dataset", trained.folder, "--server", server.rest_url, "--limit", "12")
+    by_rest = client.RestClient(served.rest_url, model_name).predict(serialized)
+    by_grpc = client.GrpcClient(served.grpc_target, model_name).predict(serialized)
+    printed = tfxpipe("predict", os.path.join(trained.data, f"{trained.case.name}.csv"),
+                      "--dataset", trained.folder, "--server", served.rest_url, "--limit", "12")
     np.testing.assert_allclose(by_rest, expected, rtol=1e-6)
     np.testing.assert_array_equal(by_grpc, expected)
     assert printed.returncode == 0, printed.stdout + printed.stderr[-2000:]
@@ -155,6 +163,26 @@ def test_served_answers_equal_the_in_process_call_and_predict_names_the_classes(
         assert line.split(None, 1)[1].startswith(name), (line, name)
     accuracy = np.mean(np.array(best) == labels.to_numpy())
     assert accuracy >= 0.75, f"the first rows' classes are mostly wrong: {accuracy:.2f}"
+
+
+def test_a_signature_the_task_has_not_and_a_feature_of_two_values_are_bad_requests_saying_so(trained, served):
+    """A multiclass model has no regress signature, a regression model no classify one: TF Serving's
+    message names the method, and the model's signatures follow. A feature sent with two values
+    fails inside the model's graph with an index TF names: the answer says what was likely sent."""
+    declaration = trained.declaration
+    url = f"{served.rest_url}/v1/models/{declaration.name}"
+    missing = {"multiclass": "regress", "regression": "classify"}.get(declaration.task.value)
+    if missing:
+        answer = requests.post(f"{url}:{missing}", json={"examples": [{}]}, timeout=30)
+        assert answer.status_code == 400, answer.text
+        assert f"this model has no {missing} signature (its signatures: " in answer.json()["error"], answer.text
+    number = next(f.name for f in declaration.features if f.kind.value == "numeric")
+    method = "classify" if declaration.task.is_classification else "regress"
+    twice = requests.post(f"{url}:{method}", json={"signature_name": method, "examples": [{number: [1.0, 2.0]}]},
+                          timeout=30)
+    assert twice.status_code == 400, twice.text
+    assert twice.json()["error"].endswith("a feature sent with more than one value? Each feature of this model "
+                                          "takes one per example"), twice.text
 
 
 def test_score_writes_every_row_back_with_the_pushed_models_answers(trained, tmp_path):
