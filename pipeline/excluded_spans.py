@@ -13,6 +13,7 @@ data: ExampleGen makes a new, unmarked version, which the gate checks again.
 """
 import copy
 import os
+import shlex
 from typing import Dict, List, Set
 
 import ml_metadata as mlmd
@@ -108,7 +109,8 @@ def refusal(store: mlmd.MetadataStore, input_base: str, input_config: example_ge
     a span excluded by hand whose files are still those excluded (TFX's fingerprint of them: count,
     sizes and modification times), here or in the folder they were moved from; "" otherwise. The
     gate cannot refuse it: its result is cached while its inputs are unchanged, and a moved folder's
-    span passed the gate before. `options`: the `--dataset` and `--work-dir` the undo command needs."""
+    span passed the gate before. `options`: what the undo command needs to read the same store
+    (`configs.store_options`)."""
     # pylint: disable=import-outside-toplevel  (it loads every TFX component: `tfxpipe runs` reads
     # `reasons` without them)
     from tfx.components.example_gen import utils as example_gen_utils
@@ -123,10 +125,10 @@ def refusal(store: mlmd.MetadataStore, input_base: str, input_config: example_ge
                 or recorded.string_value != fingerprint:
             continue
         where = _excluded_in(store, artifact.id)
-        undo = f"`tfxpipe exclude-span {span} --undo{options} --data {input_base}`"
+        undo = f"`tfxpipe exclude-span {span} --undo{options} --data {shlex.quote(input_base)}`"
         if where not in (_folder(input_base), os.path.abspath(input_base)):  # moved, not linked
             where_said = f" as span {span} of {where}, where its files were,"
-            undo = f"`tfxpipe exclude-span {span} --undo{options} --data {where}`"
+            undo = f"`tfxpipe exclude-span {span} --undo{options} --data {shlex.quote(where)}`"
         else:
             where_said = ""
         return (f"span {span} of {input_base} was excluded by hand ({why[artifact.id]}){where_said} and its "

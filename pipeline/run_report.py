@@ -189,10 +189,11 @@ def write(store, record: runs.RunRecord, report_dir: str, dataset) -> str:
             + (f" ({runs.EXCLUDED_NOTE})" if record.excluded_spans else "")]),
         report.row(["status", record.status]),
         report.row(["data gate", record.gate]),
-        report.row(["failed component", record.failed_node or "-"]),
+        report.row([runs.ended_at(record), record.failed_node or "-"]),
         report.row(["infra validation", infra]),
         "</table>",
-        *([f"<h2>Why {html.escape(record.failed_node)} failed</h2>",
+        *([f"<h2>Why {html.escape(record.failed_node)} "
+           f"{'did not finish' if record.status == 'abandoned' else 'failed'}</h2>",
            f"<pre id='failure'>{html.escape(record.failure)}</pre>"] if record.failure else []),
         "<h2>Blessing</h2>", decision, *_thresholds(store, run_id), *_candidates(record, task),
         f"<h2>Push</h2><p>{pushed}</p>",

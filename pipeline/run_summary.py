@@ -169,14 +169,15 @@ def last_update(execution: metadata_store_pb2.Execution) -> int:
     return seen.int_value if seen is not None else execution.last_update_time_since_epoch
 
 
-def mark_stopped(store: mlmd.MetadataStore, run_id: str) -> None:
-    """Run `run_id`'s executions a stop ended (Ctrl-C, SIGTERM): CANCELED, as abandoned, at once, so
-    the run's record ends when it stopped. Those left unfinished, and one that failed because the stop
-    landed inside a library that wrapped it (Beam re-raises it as a RuntimeError, which TFX records
-    as the component's failure): a run stops at its first failure, so it holds no other."""
+def mark_stopped(store: mlmd.MetadataStore, run_id: str, failed_too: bool = False) -> None:
+    """Run `run_id`'s executions a stop ended (Ctrl-C, SIGTERM), those left unfinished: CANCELED, as
+    abandoned, at once, so the run's record ends when it stopped. `failed_too`: also the one recorded
+    FAILED because the stop landed inside a library that wrapped it (Beam re-raises it as a
+    RuntimeError, which TFX records as the component's failure; a run stops at its first failure)."""
     run = store.get_context_by_type_and_name("pipeline_run", run_id)
-    ended = [e for e in store.get_executions_by_context(run.id) if e.last_known_state in
-             (*UNFINISHED, metadata_store_pb2.Execution.FAILED)] if run is not None else []
+    ended_states = (*UNFINISHED, *([metadata_store_pb2.Execution.FAILED] if failed_too else []))
+    ended = [e for e in store.get_executions_by_context(run.id)
+             if e.last_known_state in ended_states] if run is not None else []
     for execution in ended:
         execution.last_known_state = metadata_store_pb2.Execution.CANCELED
         execution.custom_properties[FAILURE_REASON].string_value = STOPPED

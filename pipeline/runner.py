@@ -1,6 +1,8 @@
 """Runs the pipeline on this machine with TFX's LocalDagRunner (Beam runner: the profile's)."""
 import os
+import signal
 import sys
+import threading
 import time
 from typing import List, Optional
 
@@ -58,7 +60,7 @@ def check_inputs(config: PipelineConfig) -> None:
     base, input_config = example_gen_input(config)
     if "{SPAN}" in input_config.splits[0].pattern and metadata_store.exists(config.metadata_uri):
         excluded = excluded_spans.refusal(metadata_store.open_store(config.metadata_uri), base, input_config,
-                                          configs.dataset_flag(config.dataset_dir))
+                                          configs.store_options(config))
         if excluded:
             raise PipelineFailed(excluded)
 
@@ -95,7 +97,7 @@ def resume_options(config: PipelineConfig) -> tfx_pipeline.RunOptions:
         raise PipelineFailed(f"no run that started is recorded in {where}: nothing to resume")
     if latest.failed_node is None and latest.status != "abandoned":
         raise PipelineFailed(f"the latest run that started, {latest.run_id}, did not fail: nothing to resume")
-    if latest.failed_node == gate.DataGate.__name__:
+    if latest.failed_node == gate.DataGate.__name__ and latest.status != "abandoned":
         raise PipelineFailed("the latest run was stopped by the data gate, which reads the data again: "
                              "correct the data, or accept a real change in the schema (the run's report "
                              "says which: `tfxpipe schema-diff`, a drift threshold), then `tfxpipe run`")
@@ -188,7 +190,8 @@ def run(config: PipelineConfig, run_id: str,
     except Exception as error:  # TFX re-raises the component's own error
         stop = progress.stop_asked()
         if stop is not None:  # the stop, wrapped by the library it landed in (Beam: a RuntimeError)
-            _record_stop(store, run_id)
+            absl_logging.info("the stop came as %s: %s", type(error).__name__, error)
+            _record_stop(store, run_id, failed_too=True)
             raise stop() from error
         where = handler.report_failure() or "pipeline failed"
         if handler.failed_node is not None:  # kept for `runs show` and the run report
@@ -202,13 +205,19 @@ def run(config: PipelineConfig, run_id: str,
         absl_logger.removeHandler(handler)
 
 
-def _record_stop(store, run_id: str) -> None:
-    """The run's executions a stop ended, recorded as abandoned now (`run_summary.mark_stopped`);
-    if the store cannot be written, the next run marks them (the stop is what the user needs)."""
+def _record_stop(store, run_id: str, failed_too: bool = False) -> None:
+    """The run's executions a stop ended, recorded as abandoned now (`run_summary.mark_stopped`), a
+    second Ctrl-C or SIGTERM meanwhile ignored (the run is stopping already); if the store cannot be
+    written, the next run marks them."""
+    main = threading.current_thread() is threading.main_thread()  # where handlers can be set
+    handlers = {n: signal.signal(n, signal.SIG_IGN) for n in (signal.SIGINT, signal.SIGTERM)} if main else {}
     try:
-        run_summary.mark_stopped(store, run_id)
-    except Exception as unrecorded:  # pylint: disable=broad-except
+        run_summary.mark_stopped(store, run_id, failed_too)
+    except Exception as unrecorded:  # pylint: disable=broad-except  (the stop is what the user needs)
         absl_logging.warning("could not record run %s as stopped: %s", run_id, unrecorded)
+    finally:
+        for number, handler in handlers.items():
+            signal.signal(number, handler)
 
 
 def describe(record: runs.RunRecord, config: PipelineConfig, seconds: float) -> str:

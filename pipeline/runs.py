@@ -90,6 +90,12 @@ def node_outputs(store: mlmd.MetadataStore, run_id: str, node: str) -> Dict[str,
     return found
 
 
+def ended_at(run: RunRecord) -> str:
+    """How the run ended at its `failed_node`: it failed there, or its process ended there (killed,
+    stopped: abandoned)."""
+    return "abandoned at" if run.status == "abandoned" else "failed at"
+
+
 def _abandoned(execution, running: bool) -> bool:
     """Left unfinished by a process that died or was stopped: marked so by a later run or by the
     stop, or still NEW/RUNNING while no run holds the pipeline's lock."""
@@ -118,7 +124,8 @@ def record(store: mlmd.MetadataStore, run_id: str, running_run_id: Optional[str]
     started = min((e.create_time_since_epoch for e in executions), default=run.create_time_since_epoch)
     ended = max((run_summary.last_update(e) for e in executions), default=started)
     gate_states = summary.node_states.get("DataGate", [])
-    gate = "FAILED" if "failed" in gate_states else "passed" if gate_states else "not run"
+    gate = ("FAILED" if "failed" in gate_states else "passed" if {"executed", "cached"} & set(gate_states)
+            else "not run")  # nor finished: a stop or a crash while it checked
     # Every run ends with the Pusher; one that has not run it, and did not fail, was killed between
     # two components (no execution left unfinished to show it).
     finished = any(state in ("executed", "cached") for state in summary.node_states.get("Pusher", []))
@@ -205,7 +212,7 @@ def render_table(runs: List[RunRecord], task: Task) -> str:
     for run, shown_spans, (main, skill) in zip(runs, spans, cells):
         blessed = "-" if run.blessed is None else "yes" if run.blessed else "NO"
         outcome = run.pushed_version or ("refused before it started" if run.status == "refused" else
-                                         f"failed at {run.failed_node}" if run.failed_node else "-")
+                                         f"{ended_at(run)} {run.failed_node}" if run.failed_node else "-")
         lines.append(
             f"{run.run_id:<28} {run.started:%Y-%m-%d %H:%M:%S} {run.seconds:>6.1f}  "
             f"{run.status.replace('stopped by gate', 'stopped'):<9} "

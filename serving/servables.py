@@ -115,8 +115,8 @@ class ModelVersions:
         wrong --serving-dir or --model-name shows at start, not as 404s later."""
         if not self._available:
             base = self.config.base_path
-            missing = "" if os.path.isdir(base) else (
-                f"; there is no folder {base} on this machine" + (
+            missing = "" if tf.io.gfile.isdir(base) else (
+                f"; there is no folder {base}" + ("" if "://" in base else " on this machine") + (
                     f" ({deploy.CONTAINER_MODELS}/ is where `tfxpipe deploy-config` mounts the models in TF "
                     "Serving's container: here, give base_path the pushed folder, or serve without "
                     "--model-config-file)" if base.startswith(deploy.CONTAINER_MODELS + "/") else ""))

@@ -18,6 +18,7 @@ import tensorflow as tf
 import tensorflow_data_validation as tfdv
 import yaml
 from ml_metadata.proto import metadata_store_pb2
+from tensorflow_metadata.proto.v0 import schema_pb2
 
 from benchmarks import public_datasets
 from models import dataset as dataset_module
@@ -177,9 +178,10 @@ def test_a_signature_the_task_has_not_and_a_feature_of_two_values_are_bad_reques
         assert answer.status_code == 400, answer.text
         assert f"this model has no {missing} signature (its signatures: " in answer.json()["error"], answer.text
     number = next(f.name for f in declaration.features if f.kind.value == "numeric")
+    whole = tfdv.get_feature(tfdv.load_schema_text(declaration.schema_file), number).type == schema_pb2.INT
     method = "classify" if declaration.task.is_classification else "regress"
-    twice = requests.post(f"{url}:{method}", json={"signature_name": method, "examples": [{number: [1.0, 2.0]}]},
-                          timeout=30)
+    twice = requests.post(f"{url}:{method}", json={"signature_name": method, "examples": [
+        {number: [1, 2] if whole else [1.0, 2.0]}]}, timeout=30)
     assert twice.status_code == 400, twice.text
     assert twice.json()["error"].endswith("a feature sent with more than one value? Each feature of this model "
                                           "takes one per example"), twice.text
