@@ -15,6 +15,8 @@ import tensorflow as tf
 from models import tuning
 from models.dataset import Task
 from pipeline import evaluation, metadata_store, metrics, model_contract, resolvers, run_summary, runs
+from pipeline.configs import PipelineConfig
+from serving import model_dir
 
 
 def record(store: mlmd.MetadataStore, run_id: str, running_run_id: Optional[str] = None) -> runs.RunRecord:
@@ -146,3 +148,50 @@ def selection_lines(record: runs.RunRecord, task: Task, every_trial: bool = Fals
             lines.append(f"  {candidate.name}: {values} ({verdict}{chosen})")
         lines.append(f"Candidates: {record.summary.choice}")
     return lines
+
+
+def summary_text(record: runs.RunRecord, config: PipelineConfig, seconds: float) -> str:
+    """What a finished run prints: its components, the evaluation, the blessing, the push."""
+    config = config.resolved()
+    summary, result = record.summary, record.evaluation
+    states = [s for node in summary.node_states.values() for s in node]
+    lines = [
+        f"Run {summary.run_id} finished in {seconds:.1f} s: "
+        f"{states.count('executed')} components executed, {states.count('cached')} cached."
+    ]
+    if config.train_spans > 1 and record.spans:
+        lines.append(f"Trained on spans {runs.span_text(record.spans)} (window of {config.train_spans}); "
+                     f"evaluated on span {record.evaluated_span}")
+    if result:
+        shown = ", ".join(
+            f"{name} {metrics.shown(name, result.overall[name], 3)}"
+            + (f" ({metrics.shown(name, result.change[name], 3, change=True)} vs baseline)"
+               if name in result.change and name != "example_count" else "")
+            for name in metrics.key_metrics(config.dataset().task) if name in result.overall
+        )
+        only = summary.candidates[0].name if len(summary.candidates) == 1 else "candidate model"
+        chosen = next((c.name for c in summary.candidates if c.chosen), only)
+        lines.append(f"Evaluation (eval split, {chosen}): {shown}")
+        lines += evaluation.warnings(result, config.dataset().label.classes).values()
+        lines += [record.not_compared] if record.not_compared else []
+    lines += selection_lines(record, config.dataset().task)
+    if summary.blessed is not None:
+        lines.append("Blessed: yes" if summary.blessed else
+                     "Blessed: NO: " + ("; ".join(result.failures) if result else "not evaluated"))
+    if record.served_read_gone:
+        lines.append(served_read_gone_note(record.served_read_gone, config.dataset().task, result))
+    if summary.blessed and summary.infra_blessed is not None:
+        lines.append("Infra validation: served and answered gRPC and REST requests"
+                      if summary.infra_blessed else f"Infra validation: FAILED ({summary.infra_failure})")
+    if summary.pushed and not summary.pushed_by_this_run:
+        lines.append(
+            f"Serving: unchanged inputs, nothing new pushed; version {summary.pushed_version} "
+            f"at {summary.pushed_destination} is current."
+        )
+    elif summary.pushed:
+        lines.append(f"Pushed model version {summary.pushed_version} to {summary.pushed_destination}")
+    elif model_dir.versions(config.model_base):
+        lines.append(f"Nothing pushed; the serving directory {config.model_base} is unchanged.")
+    else:
+        lines.append(f"Nothing pushed; no model is served from {config.model_base} yet.")
+    return "\n".join(lines)

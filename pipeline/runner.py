@@ -16,8 +16,8 @@ from tfx.orchestration.local.local_dag_runner import LocalDagRunner
 from tfx.orchestration.portable import runtime_parameter_utils
 from tfx.proto.orchestration import pipeline_pb2
 
-from pipeline import (configs, evaluation, excluded_spans, gate, metadata_server_fixes, metadata_store, metrics,
-                      progress, run_details, run_lock, run_report, run_summary, runs, runs_index, scratch)
+from pipeline import (configs, excluded_spans, gate, metadata_server_fixes, metadata_store, progress, run_details,
+                      run_lock, run_report, run_summary, runs, runs_index, scratch)
 from pipeline.configs import PipelineConfig
 from pipeline.pipeline import create_pipeline, example_gen_input
 from schema import checks, csv_files, data_folder, declaration_fit, report, schema_text
@@ -220,52 +220,6 @@ def _record_stop(store, run_id: str, failed_too: bool = False) -> None:
             signal.signal(number, handler)
 
 
-def describe(record: runs.RunRecord, config: PipelineConfig, seconds: float) -> str:
-    config = config.resolved()
-    summary, result = record.summary, record.evaluation
-    states = [s for node in summary.node_states.values() for s in node]
-    lines = [
-        f"Run {summary.run_id} finished in {seconds:.1f} s: "
-        f"{states.count('executed')} components executed, {states.count('cached')} cached."
-    ]
-    if config.train_spans > 1 and record.spans:
-        lines.append(f"Trained on spans {runs.span_text(record.spans)} (window of {config.train_spans}); "
-                     f"evaluated on span {record.evaluated_span}")
-    if result:
-        shown = ", ".join(
-            f"{name} {metrics.shown(name, result.overall[name], 3)}"
-            + (f" ({metrics.shown(name, result.change[name], 3, change=True)} vs baseline)"
-               if name in result.change and name != "example_count" else "")
-            for name in metrics.key_metrics(config.dataset().task) if name in result.overall
-        )
-        only = summary.candidates[0].name if len(summary.candidates) == 1 else "candidate model"
-        chosen = next((c.name for c in summary.candidates if c.chosen), only)
-        lines.append(f"Evaluation (eval split, {chosen}): {shown}")
-        lines += evaluation.warnings(result, config.dataset().label.classes).values()
-        lines += [record.not_compared] if record.not_compared else []
-    lines += run_details.selection_lines(record, config.dataset().task)
-    if summary.blessed is not None:
-        lines.append("Blessed: yes" if summary.blessed else
-                     "Blessed: NO: " + ("; ".join(result.failures) if result else "not evaluated"))
-    if record.served_read_gone:
-        lines.append(run_details.served_read_gone_note(record.served_read_gone, config.dataset().task, result))
-    if summary.blessed and summary.infra_blessed is not None:
-        lines.append("Infra validation: served and answered gRPC and REST requests"
-                      if summary.infra_blessed else f"Infra validation: FAILED ({summary.infra_failure})")
-    if summary.pushed and not summary.pushed_by_this_run:
-        lines.append(
-            f"Serving: unchanged inputs, nothing new pushed; version {summary.pushed_version} "
-            f"at {summary.pushed_destination} is current."
-        )
-    elif summary.pushed:
-        lines.append(f"Pushed model version {summary.pushed_version} to {summary.pushed_destination}")
-    elif model_dir.versions(config.model_base):
-        lines.append(f"Nothing pushed; the serving directory {config.model_base} is unchanged.")
-    else:
-        lines.append(f"Nothing pushed; no model is served from {config.model_base} yet.")
-    return "\n".join(lines)
-
-
 def write_run_report(config: PipelineConfig, run_id: str) -> Optional[str]:
     """Run `run_id`'s HTML report (pipeline/run_report.py), when the run was recorded, and the runs
     index beside it (pipeline/runs_index.py); returns the report's path."""
@@ -331,6 +285,6 @@ def run_and_describe(config: PipelineConfig, resume: bool = False,
             raise PipelineFailed(f"{error}\nRun report: {path}" if path else str(error)) from error
         store = metadata_store.open_store(resolved.metadata_uri)
         record = run_details.record(store, run_id)
-        print(describe(record, resolved, time.monotonic() - started), flush=True)
+        print(run_details.summary_text(record, resolved, time.monotonic() - started), flush=True)
         print(f"Run report: {_write_reports(store, record, resolved)}", flush=True)
         return record

@@ -3,7 +3,7 @@ import re
 
 import pytest
 
-from pipeline import pipeline, runner
+from pipeline import pipeline, run_details, runner
 from pipeline.configs import PipelineConfig
 from tests.conftest import TAXI_CSV
 
@@ -139,7 +139,7 @@ def test_a_run_that_pushed_nothing_says_whether_a_model_is_served_there(tmp_path
     summary = SimpleNamespace(run_id="r", node_states={}, blessed=False, pushed=False, infra_blessed=None,
                               candidates=[])
     record = SimpleNamespace(summary=summary, evaluation=None, spans=[], tuning={}, served_read_gone=())
-    text = runner.describe(record, config, 1.0)
+    text = run_details.summary_text(record, config, 1.0)
     expected = (f"the serving directory {model_base} is unchanged" if served
                 else f"no model is served from {model_base} yet")
     assert f"Nothing pushed; {expected}." in text, text
