@@ -25,7 +25,7 @@ class Tally:
             kept.append(cell)
 
     def as_counters(self) -> Dict[str, int]:
-        """The counts and named values as counters, which summed over workers `from_counters` reads."""
+        """The counts and named values as counters, which summed over workers `read_counters` reads."""
         counters = {f"{self.name}:{column}": count for column, count in self.counts.items()}
         counters.update({f"{self.name}_value:" + json.dumps([column, value]): 1
                          for column, values in self.values.items() for value in values})
