@@ -216,8 +216,8 @@ def _record_stop(store, run_id: str, failed_too: bool = False) -> None:
     except Exception as unrecorded:  # pylint: disable=broad-except  (the stop is what the user needs)
         absl_logging.warning("could not record run %s as stopped: %s", run_id, unrecorded)
     finally:
-        for number, handler in handlers.items():
-            signal.signal(number, handler)
+        for number, handler in handlers.items():  # None: one set outside Python, not restorable
+            signal.signal(number, signal.SIG_DFL if handler is None else handler)
 
 
 def write_run_report(config: PipelineConfig, run_id: str) -> Optional[str]:
