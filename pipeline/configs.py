@@ -5,6 +5,7 @@ Every path is resolved against the current directory or given explicitly: none l
 import dataclasses
 import os
 import shlex
+import urllib.parse
 from typing import Any, Dict, Optional, Tuple
 
 from models import dataset as dataset_module
@@ -57,20 +58,24 @@ def _in_project_datasets(dataset_dir: str) -> str:
 def dataset_flag(dataset_dir: str) -> str:
     """` --dataset DIR` for a command suggested to the user, unless DIR is the default dataset (run
     as written without it, a command works on the default one: `--write` would change its schema)."""
-    return "" if absolute_path(dataset_dir) == DEFAULT_DATASET else f" --dataset {dataset_dir}"
+    return "" if absolute_path(dataset_dir) == DEFAULT_DATASET else f" --dataset {shlex.quote(dataset_dir)}"
 
 
 def store_options(config: "PipelineConfig") -> str:
     """The options a suggested command needs to read the store and data `config` (resolved) reads:
     ` --dataset`, ` --work-dir`, ` --pipeline-name` where not the defaults, and ` --metadata` as
-    this run gave it (a server's password stays in its file or environment)."""
+    this run gave it, without a password (its `--metadata-password-file`, if it had one)."""
     options = dataset_flag(config.dataset_dir)
     if config.work_dir != absolute_path(PipelineConfig.work_dir):
         options += f" --work-dir {shlex.quote(config.work_dir)}"
     if config.pipeline_name != config.dataset().name:
         options += f" --pipeline-name {shlex.quote(config.pipeline_name)}"
-    if config.metadata:
-        options += f" --metadata {shlex.quote(metadata_store.redacted(config.metadata))}"
+    if config.metadata:  # without its password, which is never printed: the file given, if one was
+        parts = urllib.parse.urlsplit(config.metadata)
+        bare = parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", "@", 1)) if parts.password else parts
+        options += f" --metadata {shlex.quote(urllib.parse.urlunsplit(bare))}"
+        if os.environ.get(metadata_store.PASSWORD_FILE_VARIABLE):
+            options += f" --metadata-password-file {shlex.quote(os.environ[metadata_store.PASSWORD_FILE_VARIABLE])}"
     return options
 
 

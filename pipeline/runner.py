@@ -1,8 +1,6 @@
 """Runs the pipeline on this machine with TFX's LocalDagRunner (Beam runner: the profile's)."""
 import os
-import signal
 import sys
-import threading
 import time
 from typing import List, Optional
 
@@ -206,18 +204,12 @@ def run(config: PipelineConfig, run_id: str,
 
 
 def _record_stop(store, run_id: str, failed_too: bool = False) -> None:
-    """The run's executions a stop ended, recorded as abandoned now (`run_summary.mark_stopped`), a
-    second Ctrl-C or SIGTERM meanwhile ignored (the run is stopping already); if the store cannot be
-    written, the next run marks them."""
-    main = threading.current_thread() is threading.main_thread()  # where handlers can be set
-    handlers = {n: signal.signal(n, signal.SIG_IGN) for n in (signal.SIGINT, signal.SIGTERM)} if main else {}
+    """The run's executions a stop ended, recorded as abandoned now (`run_summary.mark_stopped`); if
+    the store cannot be written (or a second stop lands meanwhile), the next run marks them."""
     try:
         run_summary.mark_stopped(store, run_id, failed_too)
     except Exception as unrecorded:  # pylint: disable=broad-except  (the stop is what the user needs)
         absl_logging.warning("could not record run %s as stopped: %s", run_id, unrecorded)
-    finally:
-        for number, handler in handlers.items():  # None: one set outside Python, not restorable
-            signal.signal(number, signal.SIG_DFL if handler is None else handler)
 
 
 def write_run_report(config: PipelineConfig, run_id: str) -> Optional[str]:

@@ -8,7 +8,7 @@ from ml_metadata.proto import metadata_store_pb2
 from tfx.components.example_gen import utils as example_gen_utils
 
 from cli import main as cli
-from pipeline import excluded_spans, pipeline
+from pipeline import configs, excluded_spans, metadata_store, pipeline
 from pipeline.configs import PipelineConfig
 from tests.bad_data import taxi_rows, write_rows
 
@@ -84,3 +84,16 @@ def test_a_span_is_put_back_though_a_link_now_leads_to_its_folder_by_another_pat
     assert "where its files were" not in said and said.endswith(f"`tfxpipe exclude-span 2 --undo --data {old}`"), said
     assert cli.main(["exclude-span", "2", "--undo", "--data", old, "--work-dir", str(tmp_path / "work")]) == 0
     assert excluded_spans.refusal(store, old, input_config) == "" and excluded_spans.reasons(store) == {}
+
+
+def test_the_undo_command_reads_the_runs_store_and_never_carries_its_password(tmp_path, monkeypatch):
+    """A run on a metadata server suggests an undo that reads that server: its password stays out of
+    the message; the file the run was given it in is named again."""
+    config = PipelineConfig(dataset_dir="datasets/taxi", work_dir=str(tmp_path / "my work"),
+                            metadata="postgresql://tfx:secret@db.internal:5432/mlmd").resolved()
+    monkeypatch.delenv(metadata_store.PASSWORD_FILE_VARIABLE, raising=False)
+    options = configs.store_options(config)
+    assert "secret" not in options and "--metadata postgresql://tfx@db.internal:5432/mlmd" in options
+    assert f"--work-dir '{tmp_path / 'my work'}'" in options  # quoted for the shell
+    monkeypatch.setenv(metadata_store.PASSWORD_FILE_VARIABLE, str(tmp_path / "pw"))
+    assert configs.store_options(config).endswith(f" --metadata-password-file {tmp_path / 'pw'}")
