@@ -87,7 +87,8 @@ def predict(args: argparse.Namespace) -> int:
     unseen = vocabularies.Unseen()
     known = vocabularies.known_values(schema, [name for name in dataset.feature_names() if name not in numbers])
     dates = date_cells.DateCells()
-    timed = {name: name in dataset.dates_with_hour() for name in dataset.dates_written_as_text()}
+    with_hour = dataset.dates_with_hour()
+    timed = {name: name in with_hour for name in dataset.dates_written_as_text()}
     for row in rows:
         unseen.check(row, known, dataset.missing_values)
         dates.check(row, timed, dataset.missing_values)

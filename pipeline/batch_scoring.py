@@ -128,6 +128,7 @@ def score(csv_path: str, out_path: str, dataset: Dataset, schema: schema_pb2.Sch
     numbers = _numbers(features, dataset, schema)
     bounds = ranges.declared_ranges(schema, [name for name in features if name in numbers])
     known = vocabularies.known_values(schema, [name for name in features if name not in numbers])
+    dates, timed = dataset.dates_written_as_text(), dataset.dates_with_hour()
     job = Job(csv_path=csv_path, header=header,
               sent=tuple((i, name) for i, name in enumerate(header) if name in features),
               types={name: types[name] for name in features},
@@ -137,8 +138,8 @@ def score(csv_path: str, out_path: str, dataset: Dataset, schema: schema_pb2.Sch
               parts_dir=_beside(out_path, "parts"),
               bounds=tuple((i, name, bounds[name]) for i, name in enumerate(header) if name in bounds),
               known=tuple((i, name, known[name]) for i, name in enumerate(header) if name in known),
-              dates=tuple((i, name, name in dataset.dates_with_hour()) for i, name in enumerate(header)
-                          if name in features and name in dataset.dates_written_as_text()))
+              dates=tuple((i, name, name in timed) for i, name in enumerate(header)
+                          if name in features and name in dates))
     partial = _beside(out_path, "partial")
     started = time.monotonic()
     try:

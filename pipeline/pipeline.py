@@ -169,7 +169,7 @@ def create_pipeline(config: PipelineConfig, for_kubeflow: bool = False) -> tfx_p
             ),
         },
     ).with_id("previous_span_statistics_resolver")
-    dates = dataset.dates_written_as_text()  # their cells are checked by the gate
+    dates, timed = dataset.dates_written_as_text(), dataset.dates_with_hour()  # their cells are checked by the gate
     data_gate = gate.DataGate(
         statistics=statistics_gen.outputs["statistics"],
         schema=curated_schema.outputs["schema"],
@@ -183,7 +183,7 @@ def create_pipeline(config: PipelineConfig, for_kubeflow: bool = False) -> tfx_p
         missing_values=json.dumps(dataset.missing_values),
         # only where there are: a parameter more would change every other dataset's cache key
         **({"date_columns": json.dumps(dates)} if dates else {}),
-        **({"timed_date_columns": json.dumps(dataset.dates_with_hour())} if dataset.dates_with_hour() else {}),
+        **({"timed_date_columns": json.dumps(timed)} if timed else {}),
         **({"accepted_record_dir": accepted_statistics.folder(config.pipeline_root)} if for_kubeflow else {}),
     )
     # Only with a window: a pipeline of one span keeps its nodes (and its cache) as they were.

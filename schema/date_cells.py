@@ -43,9 +43,9 @@ def too_few_times(untimed: int, dated: int) -> bool:
 
 def timed_share(cells: Mapping[str, int]) -> float:
     """The share of the dates among `cells` (value -> count) that carry a time of day."""
-    dated = {cell: n for cell, n in cells.items() if calendar.written_parts(cell) is not None}
-    total = sum(dated.values())
-    return sum(n for cell, n in dated.items() if calendar.written_parts(cell)[3] is not None) / total if total else 0.0
+    read = [(calendar.written_parts(cell), n) for cell, n in cells.items()]
+    total = sum(n for parts, n in read if parts is not None)
+    return sum(n for parts, n in read if parts is not None and parts[3] is not None) / total if total else 0.0
 
 
 class DateCells:
