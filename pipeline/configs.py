@@ -5,7 +5,6 @@ Every path is resolved against the current directory or given explicitly: none l
 import dataclasses
 import os
 import shlex
-import urllib.parse
 from typing import Any, Dict, Optional, Tuple
 
 from models import dataset as dataset_module
@@ -71,9 +70,7 @@ def store_options(config: "PipelineConfig") -> str:
     if config.pipeline_name != config.dataset().name:
         options += f" --pipeline-name {shlex.quote(config.pipeline_name)}"
     if config.metadata:  # without its password, which is never printed: the file given, if one was
-        parts = urllib.parse.urlsplit(config.metadata)
-        bare = parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", "@", 1)) if parts.password else parts
-        options += f" --metadata {shlex.quote(urllib.parse.urlunsplit(bare))}"
+        options += f" --metadata {shlex.quote(metadata_store.without_password(config.metadata))}"
         if os.environ.get(metadata_store.PASSWORD_FILE_VARIABLE):
             options += f" --metadata-password-file {shlex.quote(os.environ[metadata_store.PASSWORD_FILE_VARIABLE])}"
     return options

@@ -74,10 +74,19 @@ def check(uri: str) -> None:
 
 def redacted(uri: str) -> str:
     """`uri` with any password replaced by ***, for messages and reports."""
+    return _password_written(uri, ":***")
+
+
+def without_password(uri: str) -> str:
+    """`uri` with any password left out, for a command a message suggests (*** would be read as one)."""
+    return _password_written(uri, "")
+
+
+def _password_written(uri: str, shown: str) -> str:
     parts = urllib.parse.urlsplit(uri)
     if parts.password is None:
         return uri
-    netloc = parts.netloc.replace(":" + parts.password + "@", ":***@", 1)
+    netloc = parts.netloc.replace(":" + parts.password + "@", shown + "@", 1)
     return urllib.parse.urlunsplit(parts._replace(netloc=netloc))
 
 

@@ -87,7 +87,9 @@ def date_feature(column: str, stat: Stats, cells: Counter, others: Mapping[str, 
     else:
         return None
     parts = _new_parts(column, times, others)
-    timed = (timed_in_file or (lambda: date_cells.timed_share(cells)))() if "hour" in parts and not unit else 1.0
+    timed = 1.0
+    if "hour" in parts and not unit:
+        timed = timed_in_file() if timed_in_file else date_cells.timed_share(cells)
     no_hour = ""
     if timed < date_cells.TIMED_SHARE_DECLARED:  # a part missing in many rows, which the gate would refuse
         parts.remove("hour")
