@@ -10,6 +10,7 @@
 - `score` writes every row of a CSV file back with a pushed model's predictions, without a server."""
 import argparse
 import dataclasses
+import functools
 import os
 import signal
 import sys
@@ -227,6 +228,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     for number in (signal.SIGTERM, signal.SIGINT) if in_main_thread else ():
         if number == signal.SIGTERM or signal.getsignal(number) is signal.default_int_handler:
             replaced[number] = signal.signal(number, progress.stop_on_signal)
+    unraisable_hook = sys.unraisablehook
+    if replaced:
+        sys.unraisablehook = functools.partial(progress.unreported_stops, report=unraisable_hook)
     try:
         with progress.process_output_to(native_log):
             code = args.handler(args)
@@ -249,6 +253,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     finally:
         for number, before in replaced.items():
             signal.signal(number, signal.SIG_DFL if before is None else before)
+        sys.unraisablehook = unraisable_hook
         if in_main_thread:  # a stop is this command's: never raised in what the process does next
             progress.forget_stop()
 

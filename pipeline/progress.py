@@ -92,6 +92,15 @@ def stop_on_signal(signal_number: int, _frame=None) -> None:
     raise _asked_to_stop()
 
 
+def unreported_stops(unraisable, report: Callable) -> None:
+    """A `sys.unraisablehook` that drops a stop raised where Python cannot raise (a weakref callback
+    such as importlib's module-lock one, a finalizer): `stop_on_signal` remembered it and the run
+    raises it again, so "Exception ignored in ... KeyboardInterrupt" with its traceback would only be
+    noise beside the run's one stop line. Anything else goes to `report`, the hook it stands in for."""
+    if not (_asked_to_stop is not None and isinstance(unraisable.exc_value, KeyboardInterrupt)):
+        report(unraisable)
+
+
 def stop_asked() -> Optional[Type[KeyboardInterrupt]]:
     """The stop asked (KeyboardInterrupt or Terminated) since the command started, if any."""
     return _asked_to_stop

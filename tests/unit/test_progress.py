@@ -132,3 +132,32 @@ def test_a_stop_swallowed_in_the_last_component_is_said_after_the_run_ended(monk
     out, err = capsys.readouterr()
     assert "what the run did" in out and said in err
     assert progress.stop_asked() is None  # forgotten as the command ended
+
+
+def test_a_stop_dropped_in_a_finalizer_prints_no_traceback_but_other_dropped_errors_still_do(monkeypatch, capsys):
+    """Ctrl-C landing in a weakref callback (importlib's module-lock one, seen in CI) is dropped by
+    Python with "Exception ignored in ... Traceback": the stop is remembered and said in one line."""
+    from cli import main  # pylint: disable=import-outside-toplevel  (the command line, above pipeline)
+
+    class Finalized:
+        def __init__(self, finalizer):
+            self.finalizer = finalizer
+
+        def __del__(self):
+            self.finalizer()
+
+    def a_real_error():
+        raise ValueError("a real error in a finalizer")
+
+    def run_that_swallows_a_stop_in_a_finalizer(_args):
+        Finalized(lambda: progress.stop_on_signal(signal.SIGINT))  # collected at once: dropped, remembered
+        Finalized(a_real_error)
+        return 0
+
+    monkeypatch.setattr(main, "_run", run_that_swallows_a_stop_in_a_finalizer)
+    monkeypatch.setattr(sys, "unraisablehook", sys.__unraisablehook__)  # pytest's own collects them
+    assert main.main(["run"]) == 130
+    err = capsys.readouterr().err
+    assert "KeyboardInterrupt" not in err and "interrupted while the run was finishing" in err
+    assert "ValueError: a real error in a finalizer" in err  # still reported as Python reports it
+    assert sys.unraisablehook is sys.__unraisablehook__ and progress.stop_asked() is None
