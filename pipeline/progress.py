@@ -81,14 +81,16 @@ class Terminated(KeyboardInterrupt):
 
 
 _asked_to_stop: Optional[Type[KeyboardInterrupt]] = None
+_asked_at: Optional[float] = None  # time.time() of the first stop: what failed after it, it ended
 
 
 def stop_on_signal(signal_number: int, _frame=None) -> None:
     """The commands' SIGINT and SIGTERM handler: raises where the signal lands and remembers it, so
     that a stop swallowed there (native code that checks for signals and clears the error, a
     finalizer, which drops what it raises) is raised again as the next component starts."""
-    global _asked_to_stop  # pylint: disable=global-statement  (a process's signal state is global)
+    global _asked_to_stop, _asked_at  # pylint: disable=global-statement  (a process's signal state is global)
     _asked_to_stop = Terminated if signal_number == signal.SIGTERM else KeyboardInterrupt
+    _asked_at = _asked_at or time.time()
     raise _asked_to_stop()
 
 
@@ -106,9 +108,14 @@ def stop_asked() -> Optional[Type[KeyboardInterrupt]]:
     return _asked_to_stop
 
 
+def stop_asked_at() -> Optional[float]:
+    """When (time.time()) the first stop since the command started was asked, if any."""
+    return _asked_at
+
+
 def forget_stop() -> None:
-    global _asked_to_stop  # pylint: disable=global-statement
-    _asked_to_stop = None
+    global _asked_to_stop, _asked_at  # pylint: disable=global-statement
+    _asked_to_stop = _asked_at = None
 
 
 # What a component that ran but had nothing to do logs (TFX's Pusher; pipeline/infra_validator.py):

@@ -169,20 +169,26 @@ def last_update(execution: metadata_store_pb2.Execution) -> int:
     return seen.int_value if seen is not None else execution.last_update_time_since_epoch
 
 
-def mark_stopped(store: mlmd.MetadataStore, run_id: str, failed_too: bool = False) -> None:
+def mark_stopped(store: mlmd.MetadataStore, run_id: str, stopped_at: Optional[float] = None) -> None:
     """Run `run_id`'s executions a stop ended (Ctrl-C, SIGTERM), those left unfinished: CANCELED, as
-    abandoned, at once, so the run's record ends when it stopped. `failed_too`: also the one recorded
-    FAILED because the stop landed inside a library that wrapped it (Beam re-raises it as a
-    RuntimeError, which TFX records as the component's failure; a run stops at its first failure)."""
+    abandoned, at once, so the run's record ends when it stopped. With `stopped_at` (time.time() of
+    the stop), also those recorded FAILED since: the stop landed inside a library that wrapped it
+    (Beam re-raises it as a RuntimeError, which TFX records as the component's failure), or a second
+    Ctrl-C cut TFX's unwinding from the first short. A failure recorded before the stop stays one."""
     run = store.get_context_by_type_and_name("pipeline_run", run_id)
-    ended_states = (*UNFINISHED, *([metadata_store_pb2.Execution.FAILED] if failed_too else []))
-    ended = [e for e in store.get_executions_by_context(run.id)
-             if e.last_known_state in ended_states] if run is not None else []
-    for execution in ended:
+    since_ms = None if stopped_at is None else int(stopped_at * 1000)
+
+    def ended(execution) -> bool:
+        return execution.last_known_state in UNFINISHED or (
+            since_ms is not None and execution.last_known_state == metadata_store_pb2.Execution.FAILED
+            and execution.last_update_time_since_epoch >= since_ms)
+
+    stopped = [e for e in store.get_executions_by_context(run.id) if ended(e)] if run is not None else []
+    for execution in stopped:
         execution.last_known_state = metadata_store_pb2.Execution.CANCELED
         execution.custom_properties[FAILURE_REASON].string_value = STOPPED
-    if ended:
-        store.put_executions(ended)
+    if stopped:
+        store.put_executions(stopped)
 
 
 def run_ids(store: mlmd.MetadataStore, pipeline_name: Optional[str] = None) -> List[str]:

@@ -189,7 +189,7 @@ def run(config: PipelineConfig, run_id: str,
         stop = progress.stop_asked()
         if stop is not None:  # the stop, wrapped by the library it landed in (Beam: a RuntimeError)
             absl_logging.info("the stop came as %s: %s", type(error).__name__, error)
-            _record_stop(store, run_id, failed_too=True)
+            _record_stop(store, run_id)
             raise stop() from error
         where = handler.report_failure() or "pipeline failed"
         if handler.failed_node is not None:  # kept for `runs show` and the run report
@@ -203,11 +203,11 @@ def run(config: PipelineConfig, run_id: str,
         absl_logger.removeHandler(handler)
 
 
-def _record_stop(store, run_id: str, failed_too: bool = False) -> None:
+def _record_stop(store, run_id: str) -> None:
     """The run's executions a stop ended, recorded as abandoned now (`run_summary.mark_stopped`); if
     the store cannot be written (or a second stop lands meanwhile), the next run marks them."""
     try:
-        run_summary.mark_stopped(store, run_id, failed_too)
+        run_summary.mark_stopped(store, run_id, progress.stop_asked_at())
     except Exception as unrecorded:  # pylint: disable=broad-except  (the stop is what the user needs)
         absl_logging.warning("could not record run %s as stopped: %s", run_id, unrecorded)
 

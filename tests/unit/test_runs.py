@@ -1,7 +1,9 @@
 """`runs show` takes a run id as `runs` prints it or as its report file is named (pipeline/runs.py)."""
 import datetime
 import json
+import time
 
+import ml_metadata as mlmd
 import pytest
 from ml_metadata.proto import metadata_store_pb2
 
@@ -160,3 +162,35 @@ def test_a_work_dir_holding_another_stores_outputs_is_told_from_one_that_holds_n
     run_summary.record_refusal(metadata_store.open_store(uri, writable=True), "taxi", "2026-12-06T01:00:00.000001",
                                "data /t does not exist", "/t")
     assert run_summary.foreign_outputs(uri, "taxi", str(root)) is not None  # a refusal made no outputs
+
+
+def test_a_stop_abandons_what_it_ended_and_keeps_a_failure_recorded_before_it(tmp_path):
+    """Beam wraps a Ctrl-C in a RuntimeError and TFX records the component FAILED; a second Ctrl-C
+    can cut the unwinding short. What failed after the stop was asked was ended by it; a failure
+    recorded before it (the user pressed Ctrl-C while a real failure unwound) stays a failure."""
+    config = metadata_store_pb2.ConnectionConfig()
+    config.sqlite.filename_uri = str(tmp_path / "metadata.sqlite")
+    config.sqlite.connection_mode = metadata_store_pb2.SqliteMetadataSourceConfig.READWRITE_OPENCREATE
+    store = mlmd.MetadataStore(config)
+    run = metadata_store_pb2.Context(name=RUN_ID, type_id=store.put_context_type(
+        metadata_store_pb2.ContextType(name="pipeline_run")))
+    [run.id] = store.put_contexts([run])
+    component = store.put_execution_type(metadata_store_pb2.ExecutionType(name="Component"))
+    states = metadata_store_pb2.Execution
+
+    def record(state) -> int:
+        [execution_id] = store.put_executions([states(type_id=component, last_known_state=state)])
+        store.put_attributions_and_associations([], [metadata_store_pb2.Association(
+            context_id=run.id, execution_id=execution_id)])
+        return execution_id
+
+    failed_before, finished = record(states.FAILED), record(states.COMPLETE)
+    time.sleep(0.01)
+    stopped_at = time.time()
+    running, failed_after = record(states.RUNNING), record(states.FAILED)
+    run_summary.mark_stopped(store, RUN_ID, stopped_at)
+    state = {e.id: e.last_known_state for e in store.get_executions_by_context(run.id)}
+    assert state == {failed_before: states.FAILED, finished: states.COMPLETE,
+                     running: states.CANCELED, failed_after: states.CANCELED}
+    run_summary.mark_stopped(store, RUN_ID)  # no time known (no handler of ours caught it): unfinished only
+    assert store.get_executions_by_id([failed_before])[0].last_known_state == states.FAILED
