@@ -35,7 +35,7 @@ SHORT = {  # TFDV's anomaly titles, shortened for the table
     "High approximate Jensen-Shannon divergence between current and previous": "JSD drift",
     "High Linfty distance between current and previous": "L-infinity drift",
     "Out-of-range values": "range", checks.EMPTY_COLUMN: "presence", checks.MISSING_VALUES: "presence",
-    "Unexpected data type": "type",
+    "Unexpected data type": "type", checks.CLASS_MISSING: "class missing",
 }
 
 

@@ -15,7 +15,7 @@ from typing import List, Optional, Sequence, Set, Tuple
 import tensorflow_data_validation as tfdv
 from tensorflow_metadata.proto.v0 import anomalies_pb2, schema_pb2, statistics_pb2
 
-from schema import descriptions, distances
+from schema import absent_classes, descriptions, distances
 
 FILE = "(file)"  # `feature` of findings about a whole file
 
@@ -67,8 +67,31 @@ def check_statistics(
     anomalies = tfdv.validate_statistics(
         statistics, compared, environment=environment, previous_statistics=previous
     )
-    copies = new_label_copies(statistics, previous, schema) if previous and environment == "TRAINING" else []
-    return _findings(anomalies, statistics, compared, previous) + copies
+    label_checks = (new_label_copies(statistics, previous, schema) + missing_classes(statistics, previous, schema)
+                    if previous and environment == "TRAINING" else [])
+    return _findings(anomalies, statistics, compared, previous) + label_checks
+
+
+CLASS_MISSING = "Class missing"
+
+
+def missing_classes(statistics: statistics_pb2.DatasetFeatureStatisticsList,
+                    previous: statistics_pb2.DatasetFeatureStatisticsList,
+                    schema: schema_pb2.Schema) -> List[Finding]:
+    """A class of the label gone from the new data, which chance cannot explain (schema/absent_classes.py)."""
+    found = []
+    for label in (f for f in schema.feature if is_training_only(f)):
+        gone = absent_classes.absent(statistics, previous, label.name, descriptions.known_values(label, schema))
+        if gone:
+            shares, rows = gone
+            named = ", ".join(f"'{value}' ({share:.1%} of the rows before)" for value, share in shares.items())
+            found.append(Finding(
+                label.name, CLASS_MISSING,
+                f"No row of {named} among {rows:,} rows: by chance, fewer than one such span in a million. "
+                "Most often a filter or a join upstream dropped those rows. A model trained on them never "
+                "predicts the class, and an eval split cut from them has none to show it.",
+                "every class the previous span had", f"no row of {len(shares)} class(es)"))
+    return found
 
 
 COPIES_LABEL = "Copies the label"

@@ -11,7 +11,7 @@ from typing import List, Optional, Sequence
 import tensorflow as tf
 from tensorflow_metadata.proto.v0 import schema_pb2, statistics_pb2
 
-from schema.checks import (COPIES_LABEL, MISSING_VALUES, NO_TIME, NOT_A_DATE, WRONG_TYPE, Finding, is_drift,
+from schema.checks import (CLASS_MISSING, COPIES_LABEL, MISSING_VALUES, NO_TIME, NOT_A_DATE, WRONG_TYPE, Finding, is_drift,
                            is_training_only)
 from schema.csv_files import UNNAMED
 
@@ -57,6 +57,13 @@ COPY_ADVICE = ("A column that holds the label's values was most often written so
 COPY_NEXT_STEPS = f"What to do: {COPY_ADVICE}"
 
 
+CLASS_ADVICE = ("A class the data no longer has was most often dropped by a filter, a join or an export "
+                "upstream: correct the data. If the class is gone for good, take it out of the label's "
+                "`classes` in dataset.yaml and of the label's domain in schema.pbtxt; the model then has "
+                "one class fewer.")
+CLASS_NEXT_STEPS = f"What to do: {CLASS_ADVICE}"
+
+
 def next_steps(findings: Sequence[Finding], schema: Optional[schema_pb2.Schema] = None) -> str:
     """What to do about `findings`: drift alone is not accepted the way new values or wider ranges
     are (`schema-diff` proposes no threshold), nor is a changed type, a column that copies the label,
@@ -64,10 +71,12 @@ def next_steps(findings: Sequence[Finding], schema: Optional[schema_pb2.Schema] 
     labels = {f.name for f in schema.feature if is_training_only(f)} if schema else set()
     if findings and all(f.problem == MISSING_VALUES and f.feature in labels for f in findings):
         return LABEL_GAPS_NEXT_STEPS
-    if findings and all(f.problem == COPIES_LABEL for f in findings):
-        return COPY_NEXT_STEPS
-    if any(f.problem == COPIES_LABEL for f in findings):
-        return f"{NEXT_STEPS} {COPY_ADVICE}"
+    for problem, only, advice in ((COPIES_LABEL, COPY_NEXT_STEPS, COPY_ADVICE),
+                                  (CLASS_MISSING, CLASS_NEXT_STEPS, CLASS_ADVICE)):
+        if findings and all(f.problem == problem for f in findings):
+            return only
+        if any(f.problem == problem for f in findings):
+            return f"{NEXT_STEPS} {advice}"
     if findings and all(is_drift(f) for f in findings):
         return DRIFT_NEXT_STEPS
     if findings and all(f.problem == WRONG_TYPE for f in findings):
