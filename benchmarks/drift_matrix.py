@@ -52,7 +52,8 @@ def prepare(name: str, root: str) -> Tuple[str, str]:
     if name == "taxi":
         declaration = dataset_module.load(TAXI_DATASET)
         return TAXI_DATASET, os.path.join(declaration.data_root(), "data.csv")
-    public = next(d for d in public_datasets.ALL + public_datasets.TIMESTAMPED if d.name == name)
+    public = next(d for d in public_datasets.ALL + public_datasets.TIMESTAMPED + public_datasets.WIDE
+                  if d.name == name)
     data = public.write_folder(os.path.join(root, "data"))
     folder = os.path.join(root, "datasets", name)
     code, output = tfxpipe("init", data, "--label", public.label, "--out", folder)
@@ -132,7 +133,7 @@ def false_alarms(folder: str, csv: str, resamples: int, seed: int = SPAN_SEED + 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    names = ["taxi"] + [d.name for d in public_datasets.ALL + public_datasets.TIMESTAMPED]
+    names = ["taxi"] + [d.name for d in public_datasets.ALL + public_datasets.TIMESTAMPED + public_datasets.WIDE]
     parser.add_argument("--datasets", default=",".join(names))
     parser.add_argument("--resamples", type=int, default=50)
     parser.add_argument("--update-docs", action="store_true")

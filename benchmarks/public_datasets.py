@@ -73,6 +73,12 @@ def _vega_as_written(name: str) -> Callable[[str], None]:
     return write
 
 
+def _digits(path: str) -> None:
+    from sklearn import datasets  # pylint: disable=import-outside-toplevel
+
+    datasets.load_digits(as_frame=True).frame.to_csv(path, index=False)
+
+
 @dataclasses.dataclass(frozen=True)
 class PublicDataset:
     name: str
@@ -107,6 +113,11 @@ STOCKS = PublicDataset("stocks", "price", "regression", _vega("stocks.csv"),
 SF_TEMPS = PublicDataset("sf_temps", "temp", "regression", _vega_as_written("sf-temps.csv"),
                          "vega_datasets: 8,759 hourly temperatures of San Francisco in 2010, the hour "
                          "written as text (`2010/01/01 00:00:00`)")
+DIGITS = PublicDataset("digits", "target", "multiclass", _digits,
+                       "scikit-learn: 1,797 8x8 images of handwritten digits, 64 pixel columns of "
+                       "whole numbers 0-16 (many tied), 10 classes")
 ALL: Tuple[PublicDataset, ...] = (PENGUINS, BREAST_CANCER, DIABETES, PENGUINS_RAW)
 # Datasets with a timestamp column, for the drift matrix only: each any-dataset test is a full run.
 TIMESTAMPED: Tuple[PublicDataset, ...] = (SEATTLE_WEATHER, STOCKS)
+# Wide data (many columns, each a chance of a false alarm), for the drift matrix only.
+WIDE: Tuple[PublicDataset, ...] = (DIGITS,)

@@ -86,7 +86,7 @@ def _runs(args: argparse.Namespace) -> int:
     dataset = options.dataset_of_pipeline(args)
     task = dataset.task
     config = options.config_for_reading(args)
-    nothing = f"error: no runs recorded in {metadata_store.redacted(config.metadata_uri)}"
+    nothing = options.no_runs(config)
     if not metadata_store.exists(config.metadata_uri):
         print(nothing)
         return 1

@@ -102,6 +102,22 @@ def config_for_reading(args: argparse.Namespace) -> PipelineConfig:
                                metadata=metadata_uri(args))
 
 
+def no_runs(config: PipelineConfig) -> str:
+    """What `runs` says where pipeline `config.pipeline_name` has no run: with the default store
+    (SQLite under the work dir), the pipelines that have runs there, since a --dataset left out
+    reads the default dataset's."""
+    said = f"error: no runs recorded in {metadata_store.redacted(config.metadata_uri)}"
+    if config.metadata:
+        return said
+    stores = os.path.dirname(os.path.dirname(config.metadata_path))
+    others = sorted(name for name in (os.listdir(stores) if os.path.isdir(stores) else ())
+                    if name != config.pipeline_name and os.path.isfile(os.path.join(stores, name, "metadata.sqlite")))
+    if not others:
+        return said
+    return (f"{said}; this work dir has runs of pipeline(s) {', '.join(others)}: `tfxpipe runs --pipeline-name "
+            "NAME`, or --dataset DIR, names the one to show")
+
+
 def bounds(pairs) -> dict:
     """['auc=0.8'] -> {'auc': 0.8}."""
     found = {}

@@ -55,6 +55,11 @@ def score(args: argparse.Namespace) -> int:
         print(f"error: {args.csv} is not a file")
         return 1
     findings = csv_files.check_csv_file(args.csv)
+    if not findings:  # before the model version is looked for: without --dataset, the default one's
+        with open(args.csv, "rb") as f:
+            other = csv_files.other_dataset(args.csv, csv_files.parse_header(f.readline()),
+                                            dataset.feature_names(), dataset.name)
+        findings = [other] if other else []
     if findings:
         print(report.render_text(findings, f"Scoring {args.csv}", next_steps=report.FILE_NEXT_STEPS))
         return 1

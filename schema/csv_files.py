@@ -71,18 +71,28 @@ def _unexpected(name: str, column: str) -> str:
     return f"{name} has a '{column}' column the schema does not know"
 
 
+def other_dataset(name: str, header: Sequence[str], columns: Sequence[str], dataset: str,
+                  optional: Collection[str] = ()) -> Optional[Finding]:
+    """A finding when most of the dataset's `columns` are absent from `header`: not a broken file of
+    this dataset but other data (a --dataset left out reads the default one)."""
+    missing = [c for c in columns if c not in header and c not in optional]
+    if len(missing) * 2 <= len(columns):
+        return None
+    return Finding(FILE, "Not this dataset's data",
+                   f"{name} does not match dataset '{dataset}': its header holds {len(columns) - len(missing)} "
+                   f"of the dataset's {len(columns)} columns. For a new dataset, draft "
+                   f"its folder with `tfxpipe init {name} --label COLUMN`; else pass the right "
+                   f"--dataset", f"the columns of dataset '{dataset}'", f"header: {_listed(header)}")
+
+
 def _header_findings(name: str, header: List[str], columns: Sequence[str], dataset: str = "",
                      optional: Collection[str] = ()) -> List[Finding]:
     shown = _listed(header)
     missing = [c for c in columns if c not in header and c not in optional]
     unexpected = [c for c in header if c not in columns]
-    if dataset and len(missing) * 2 > len(columns):
-        # Most of the dataset's columns absent: not a broken file of this dataset but other data.
-        return [Finding(FILE, "Not this dataset's data",
-                        f"{name} does not match dataset '{dataset}': its header holds {len(columns) - len(missing)} "
-                        f"of the dataset's {len(columns)} columns. For a new dataset, draft "
-                        f"its folder with `tfxpipe init {name} --label COLUMN`; else pass the right "
-                        f"--dataset", f"the columns of dataset '{dataset}'", f"header: {shown}")]
+    other = other_dataset(name, header, columns, dataset, optional) if dataset else None
+    if other:
+        return [other]
     return [Finding(c, "Column missing", f"{name} has no '{c}' column", f"a '{c}' column",
                     f"header: {shown}") for c in missing] + [
             Finding(c or UNNAMED, UNEXPECTED_COLUMN, _unexpected(name, c), "only the schema's columns",

@@ -9,6 +9,7 @@ import pytest
 import tensorflow as tf
 import tensorflow_data_validation as tfdv
 
+from benchmarks import public_datasets
 from cli import main as cli
 from cli import score_command
 from models import dataset, signatures
@@ -147,6 +148,11 @@ def test_the_command_refuses_what_it_cannot_score_in_one_line(version_dir, tmp_p
     empty.write_text("")
     assert cli.main(["score", str(empty), *common, "--model-name", "toy"]) == 1
     assert "empty.csv is empty" in capsys.readouterr().out
+    penguins = str(tmp_path / "penguins.csv")
+    public_datasets.PENGUINS.write_csv(penguins)  # another dataset's rows, --dataset left as the default
+    assert cli.main(["score", penguins, "--serving-dir", str(tmp_path)]) == 1
+    out = " ".join(capsys.readouterr().out.split())
+    assert "penguins.csv does not match dataset 'taxi'" in out and "no model version" not in out, out
 
 
 @pytest.mark.parametrize("profile", ["local", "local-multiprocess"])

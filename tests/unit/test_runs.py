@@ -1,12 +1,14 @@
 """`runs show` takes a run id as `runs` prints it or as its report file is named (pipeline/runs.py)."""
 import datetime
 import json
+import os
 import time
 
 import ml_metadata as mlmd
 import pytest
 from ml_metadata.proto import metadata_store_pb2
 
+from cli import main as cli
 from pipeline import lineage, run_report, run_summary, runs
 
 RUN_ID = "2026-12-02T04:49:06.890538"
@@ -194,3 +196,20 @@ def test_a_stop_abandons_what_it_ended_and_keeps_a_failure_recorded_before_it(tm
                      running: states.CANCELED, failed_after: states.CANCELED}
     run_summary.mark_stopped(store, RUN_ID)  # no time known (no handler of ours caught it): unfinished only
     assert store.get_executions_by_id([failed_before])[0].last_known_state == states.FAILED
+
+
+def test_runs_of_a_pipeline_with_none_names_the_pipelines_of_the_work_dir_that_have_some(tmp_path, capsys):
+    """`runs` without --dataset reads the default dataset's pipeline: where it has none, the user
+    ran another dataset, and is told which, not only that nothing was recorded."""
+    work = tmp_path / "work"
+    assert cli.main(["runs", "--work-dir", str(work)]) == 1
+    assert capsys.readouterr().out.strip().endswith("metadata.sqlite")  # no runs at all: nothing to name
+    for name in ("wine", "digits"):
+        os.makedirs(work / "metadata" / name)
+        config = metadata_store_pb2.ConnectionConfig()
+        config.sqlite.filename_uri = str(work / "metadata" / name / "metadata.sqlite")
+        config.sqlite.connection_mode = metadata_store_pb2.SqliteMetadataSourceConfig.READWRITE_OPENCREATE
+        mlmd.MetadataStore(config)
+    assert cli.main(["runs", "--work-dir", str(work)]) == 1
+    assert "this work dir has runs of pipeline(s) digits, wine: `tfxpipe runs --pipeline-name NAME`" in \
+        capsys.readouterr().out
