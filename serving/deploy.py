@@ -94,6 +94,8 @@ def server_args(settings: DeploySettings) -> List[str]:
             f"--monitoring_config_file={CONTAINER_MODELS}/monitoring.config"]
     if settings.batching:
         args += ["--enable_batching", f"--batching_parameters_file={CONTAINER_MODELS}/batching.config"]
+    if settings.labels:  # at start-up no version is loaded yet: without it, TF Serving refuses to start
+        args.append("--allow_version_labels_for_unavailable_models=true")  # (server_core.cc, FAILED_PRECONDITION)
     return args
 
 

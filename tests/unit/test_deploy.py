@@ -36,6 +36,11 @@ def test_stable_and_canary_labels_on_specific_versions(serving_dir, tmp_path):
                                      labels={"stable": 100, "canary": 200})
     config = _models_config(deploy.write_all(settings, str(tmp_path / "out")))
     assert dict(config.model_config_list.config[0].version_labels) == {"stable": 100, "canary": 200}
+    # TF Serving assigns labels before any version is loaded: refused at start-up without this flag
+    flag = "--allow_version_labels_for_unavailable_models=true"
+    assert flag in deploy.server_args(settings) and flag not in deploy.server_args(deploy.DeploySettings("taxi", serving_dir))
+    with open(tmp_path / "out" / "docker-compose.yaml", encoding="utf-8") as f:
+        assert flag in yaml.safe_load(f)["services"]["tf-serving"]["command"]
 
 
 def test_specific_policy_serves_the_named_versions(serving_dir, tmp_path):
