@@ -7,22 +7,25 @@ cached candidate itself. The Evaluator's inputs then differ from the first run (
 itself), so it runs again, blesses the same model again, and the Pusher pushes a duplicate version.
 This strategy also takes the Trainer's output of *this* run (`candidate`) and excludes it: an unchanged
 re-run resolves exactly what the first run resolved, so Evaluator and Pusher are cache hits.
-The baseline is the model being served: the newest one the InfraValidator validated (its blessing
-names the chosen candidate, `current_model_id`); stores from before that property fall back to the
-newest model the Evaluator blessed. A served model that predicts something else, or cannot read this
+The baseline is the model being served: the newest push's whose version folder is still there (a
+cached Trainer's older model can be pushed again; a version deleted by hand no longer serves), else
+the newest one the InfraValidator validated (its blessing names the chosen candidate,
+`current_model_id`); stores from before that property fall back to the newest model the Evaluator
+blessed. A served model that predicts something else, or cannot read this
 run's data, is no baseline (pipeline/model_contract.py).
 """
 import os
-from typing import Dict, List, Optional, Set, Tuple
+from typing import Dict, List, Optional, Sequence, Set, Tuple
 
 import ml_metadata as mlmd
 from ml_metadata.proto import metadata_store_pb2
 from tfx import types
 from tfx.components.evaluator import constants as evaluator_constants
 from tfx.dsl.components.common import resolver
+from tfx.dsl.io import fileio
 from tfx.types import artifact_utils
 
-from pipeline import excluded_spans, model_contract
+from pipeline import excluded_spans, model_contract, training_data
 from pipeline.gate import DataGateReport
 
 CANDIDATE_KEY = "candidate"
@@ -34,15 +37,21 @@ INFRA_BLESSING_KEY = "infra_blessing"
 GATE_STATISTICS_KEY = "statistics"  # the DataGate's input of the data it checks
 
 
-def served_model(input_dict: Dict[str, List[types.Artifact]]
+def served_model(input_dict: Dict[str, List[types.Artifact]], pushed: Optional[Sequence[int]] = None
                  ) -> Optional[Tuple[types.Artifact, types.Artifact]]:
-    """The model being served and its blessing, not one of the candidates (none on a first run)."""
+    """The model being served and its blessing, not one of the candidates (none on a first run):
+    the newest push's (`pushed`: model ids, newest push still there first, `training_data.models_by_push`;
+    none there, none served), else (None) the newest model validated by the InfraValidator."""
     candidate_ids = {a.id for a in input_dict[CANDIDATE_KEY]}
     blessings = {
         b.get_int_custom_property(evaluator_constants.ARTIFACT_PROPERTY_CURRENT_MODEL_ID_KEY): b
         for b in input_dict[BLESSING_KEY]
         if b.get_int_custom_property(evaluator_constants.ARTIFACT_PROPERTY_BLESSED_KEY) == 1
     }
+    models = {model.id: model for model in input_dict[MODEL_KEY]}
+    if pushed is not None:  # a candidate pushed before (an unchanged re-run's) is passed over
+        served = next((i for i in pushed if i in models and i in blessings and i not in candidate_ids), None)
+        return (models[served], blessings[served]) if served is not None else None
     served = {
         b.get_int_custom_property(evaluator_constants.ARTIFACT_PROPERTY_CURRENT_MODEL_ID_KEY)
         for b in input_dict.get(INFRA_BLESSING_KEY, [])
@@ -63,7 +72,7 @@ class BaselineModelStrategy(resolver.ResolverStrategy):
         self, store: mlmd.MetadataStore, input_dict: Dict[str, List[types.Artifact]]
     ) -> Optional[Dict[str, List[types.Artifact]]]:
         result = {**input_dict, MODEL_KEY: [], BLESSING_KEY: []}
-        served = served_model(input_dict)
+        served = served_model(input_dict, training_data.models_by_push(store, fileio.exists) if store else None)
         candidates = input_dict[CANDIDATE_KEY]
         if served and not (store and candidates and model_contract.change(store, served[0].id, candidates[0].id)):
             result[MODEL_KEY], result[BLESSING_KEY] = [served[0]], [served[1]]

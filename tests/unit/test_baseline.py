@@ -10,7 +10,7 @@ from tensorflow_metadata.proto.v0 import schema_pb2
 from tfx.types import standard_artifacts
 
 from models import dataset
-from pipeline import evaluation, model_contract, run_details
+from pipeline import evaluation, model_contract, run_details, training_data
 from pipeline import resolvers as baseline
 from tests.conftest import TAXI
 
@@ -208,3 +208,54 @@ def test_the_features_a_served_model_read_that_the_declaration_since_excluded_ar
     assert "`--max-drop 10` " in run_details.served_read_gone_note(("awake",), dataset.Task.REGRESSION, refused)
     served_exactly = evaluation.Evaluation({"rmse": 3.0}, {"rmse": 3.0}, {"rmse": 0.0}, [], False, [])
     assert "`--max-drop 1000000` " in run_details.served_read_gone_note(("awake",), dataset.Task.REGRESSION, served_exactly)
+
+
+class Pushes:
+    """MLMD in memory with what a push records: PushedModel <- Pusher <- the InfraBlessing that
+    names the model (`current_model_id`), and the version folder it wrote."""
+
+    def __init__(self, folder):
+        config = metadata_store_pb2.ConnectionConfig()
+        config.fake_database.SetInParent()
+        self.store, self.folder = mlmd.MetadataStore(config), folder
+        self.types = {name: self.store.put_artifact_type(metadata_store_pb2.ArtifactType(name=name))
+                      for name in ("InfraBlessing", "PushedModel")}
+        self.pusher = self.store.put_execution_type(metadata_store_pb2.ExecutionType(name="Pusher"))
+
+    def push(self, model_id: int, version: int):
+        destination = self.folder / str(version)
+        destination.mkdir()
+        infra = metadata_store_pb2.Artifact(type_id=self.types["InfraBlessing"])
+        infra.custom_properties["current_model_id"].int_value = model_id
+        pushed = metadata_store_pb2.Artifact(type_id=self.types["PushedModel"])
+        pushed.custom_properties["pushed"].int_value = 1
+        pushed.custom_properties["pushed_destination"].string_value = str(destination)
+        infra.id, pushed.id = self.store.put_artifacts([infra, pushed])
+        [execution_id] = self.store.put_executions([metadata_store_pb2.Execution(type_id=self.pusher)])
+        self.store.put_events([
+            metadata_store_pb2.Event(artifact_id=artifact_id, execution_id=execution_id, type=kind, path=(
+                metadata_store_pb2.Event.Path(steps=[metadata_store_pb2.Event.Path.Step(key=key)])))
+            for artifact_id, kind, key in ((infra.id, metadata_store_pb2.Event.INPUT, "infra_blessing"),
+                                           (pushed.id, metadata_store_pb2.Event.OUTPUT, "pushed_model"))])
+        return destination
+
+
+def test_the_baseline_is_the_model_of_the_newest_push_still_in_the_serving_folder(tmp_path):
+    """A cached Trainer's model pushed again (a span excluded, then put back) is served though another
+    model has a newer id; a version deleted by hand (TF Serving's rollback) serves no longer."""
+    pushes, (m1, m2, m3) = Pushes(tmp_path), (_model(i) for i in (1, 2, 3))
+    inputs = {baseline.CANDIDATE_KEY: [m3], baseline.MODEL_KEY: [m1, m2, m3],
+              baseline.BLESSING_KEY: [_blessing(1, True), _blessing(2, True)]}
+    assert training_data.models_by_push(pushes.store) is None  # nothing pushed: newest validated model
+    assert baseline.served_model(inputs, None)[0].id == 2
+    pushes.push(1, 100)
+    pushes.push(2, 200)
+    again = pushes.push(1, 300)
+    assert training_data.models_by_push(pushes.store) == [1, 2, 1]
+    assert baseline.served_model(inputs, training_data.models_by_push(pushes.store))[0].id == 1
+    shutil.rmtree(again)
+    assert baseline.served_model(inputs, training_data.models_by_push(pushes.store))[0].id == 2
+    for version in (100, 200):
+        shutil.rmtree(tmp_path / str(version))
+    assert baseline.served_model(inputs, training_data.models_by_push(pushes.store)) is None  # nothing served
+    assert baseline.served_model({**inputs, baseline.CANDIDATE_KEY: [m1]}, [1, 2])[0].id == 2  # not itself
