@@ -22,6 +22,7 @@ from ml_metadata.proto import metadata_store_pb2
 from tfx.proto import example_gen_pb2
 
 from pipeline.configs import is_remote
+from schema import data_folder
 
 EXCLUSION_TYPE = "tfxpipe.ExcludedSpan"  # a context per span: `reason` ("" once put back)
 REASON = "reason"
@@ -71,6 +72,15 @@ def read_from(store: mlmd.MetadataStore, data_root: str) -> Dict[int, List[metad
         if made_by.get(artifact_id, set()) & there:
             found.setdefault(artifact.custom_properties["span"].int_value, []).append(artifact)
     return found
+
+
+def passed_over(store: mlmd.MetadataStore, data_root: str) -> List[int]:
+    """Spans of `data_root` that arrived since the newest span a run read and before the newest
+    span, which this run reads instead (a run reads one span, the newest): no gate checks them,
+    no model trains on them, unless someone runs for each. [] before any run read a span here."""
+    read = read_from(store, data_root)
+    found = [span for span, _ in data_folder.spans(data_root)]
+    return [span for span in found[:-1] if span > max(read)] if read and found else []
 
 
 def mark(store: mlmd.MetadataStore, data_root: str, span: int,

@@ -57,10 +57,17 @@ def check_inputs(config: PipelineConfig) -> None:
         )
     base, input_config = example_gen_input(config)
     if "{SPAN}" in input_config.splits[0].pattern and metadata_store.exists(config.metadata_uri):
-        excluded = excluded_spans.refusal(metadata_store.open_store(config.metadata_uri), base, input_config,
-                                          configs.store_options(config))
+        store = metadata_store.open_store(config.metadata_uri)
+        excluded = excluded_spans.refusal(store, base, input_config, configs.store_options(config))
         if excluded:
             raise PipelineFailed(excluded)
+        skipped = excluded_spans.passed_over(store, base) if not configs.is_remote(base) else []
+        if skipped:
+            print(f"warning: span(s) {', '.join(map(str, skipped))} of {base} arrived since the last run and "
+                  f"are not read: a run reads the newest span, {data_folder.spans(base)[-1][0]}, so no gate checks them and no model "
+                  "trains on them. To have each checked and trained on, run once per span as it arrives: move "
+                  "the newer span folder(s) out of the data folder, run, put them back and run again",
+                  file=sys.stderr)
 
 
 class _LocalRunWithId(LocalDagRunner):
