@@ -146,11 +146,12 @@ def DataGate(  # pylint: disable=invalid-name  (TFX component naming)
         findings = cell_lines.located(findings, read, curated, missing) + cell_lines.undated_cells(
             read, dates, missing, json.loads(timed_date_columns))
     lines_named = any(example.startswith("line ") for finding in findings for example in finding.examples)
-    title = "Data validation (pipeline data gate)"
-    path = report.write_html(os.path.join(report_dir, REPORT_FILE), findings, title, shown,
-                             statistics_name=shown_split)
-    report.write_html(os.path.join(report_out.uri, REPORT_FILE), findings, title, shown,
+    title = f"Data validation (pipeline data gate{f', span {span}' if span else ''})"
+    report.write_html(os.path.join(report_dir, REPORT_FILE), findings, title, shown,  # the latest
                       statistics_name=shown_split)
+    # The run's own copy, which the message and the run report name: a later run rewrites the latest.
+    path = report.write_html(os.path.join(report_out.uri, REPORT_FILE), findings, title, shown,
+                             statistics_name=shown_split)
     report_out.set_int_custom_property("passed", int(not findings))
     report_out.set_int_custom_property("problems", len(findings))
     if findings:
