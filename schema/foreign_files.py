@@ -1,6 +1,7 @@
 """What a data file most likely is when it is not the comma-separated UTF-8 text the pipeline reads
 (another format, by the bytes it starts with; another encoding; another delimiter), for the
-refusals of `schema/csv_files.py`, each with the pandas line that converts the file."""
+refusals of `schema/csv_files.py`, each with the pandas line that converts the file; and a first
+line that is data, not column names, for `init`."""
 import codecs
 from typing import List
 
@@ -45,3 +46,15 @@ def reencoded(byte: bytes) -> str:
         return "pd.read_csv(FILE, encoding=ITS_ENCODING).to_csv(NEW_FILE, index=False)"
     return (f"pd.read_csv(FILE, encoding='cp1252').to_csv(NEW_FILE, index=False): Windows' encoding, in "
             f"which {byte!r} is {read_as}; name another if the file was saved in another")
+
+
+def header_of_data(header: List[str]) -> str:
+    """What a user is told of a first line holding numbers, most often a file without a header line
+    (scikit-learn's own iris.csv starts `150,4,setosa,...`): CSV readers take its cells for column
+    names, and the first row is lost. "" when no name is a number."""
+    numbers = [name for name in header if _is_number(name.strip())]
+    if not numbers:
+        return ""
+    return (f"columns named by numbers ({', '.join(map(repr, numbers[:5]))}{', ...' if len(numbers) > 5 else ''}): "
+            "if the file's first line is data rather than column names, add a first line naming the "
+            "columns and run init again")

@@ -20,8 +20,8 @@ import yaml
 from tensorflow_metadata.proto.v0 import schema_pb2
 
 from models import dataset as ds
-from schema import calibration, cell_counts, cell_lines, csv_files, csv_statistics, data_folder, label_copies, ranges, \
-    schema_draft, schema_text, sentinels, written_numbers
+from schema import calibration, cell_counts, cell_lines, csv_files, csv_statistics, data_folder, foreign_files, \
+    label_copies, ranges, schema_draft, schema_text, sentinels, written_numbers
 from schema.calendar_hint import calendar_columns_hint, date_feature
 from schema.cell_counts import ColumnCells, ColumnType
 from schema.columns import CALENDAR, HASH_SHARE, MISSING_TOKENS, InitError, compared_by_shares, feature_decision, \
@@ -80,9 +80,11 @@ def _refuse_infinities(path: str, statistics, missing_values: List[str]) -> None
 
 
 def _near(name: str, header: List[str]) -> str:
-    """", did you mean 'Purchase '?" for a header name that differs only in case or spaces."""
-    near = [c for c in header if c.strip().lower() == name.strip().lower()]
-    return f" (did you mean {near[0]!r}?)" if near else ""
+    """" (did you mean 'Purchase '?)" for a header name that differs only in case or punctuation
+    (`wine class` for `wine_class`); else, for a header of numbers, that the first line may be data."""
+    near = [c for c in header if ds.safe_name(c) == ds.safe_name(name)]
+    headless = foreign_files.header_of_data(header)
+    return f" (did you mean {near[0]!r}?)" if near else f" ({headless})" if headless else ""
 
 
 def _read(path: str, missing: Sequence[str] = ()) -> Tuple[List[str], Dict[str, ColumnCells], int]:
@@ -272,7 +274,7 @@ def infer(path: str, label: str, task: str = "auto", name: Optional[str] = None,
     coded = [sentinels.check_line(c, cells[c], columns[c].estimate(missing_values) is None, label=c == label)
              for c in numbers]
     return Draft(declaration, curated, decisions, schema_text.comment(measured),
-                 [line for line in [same_class_written_twice(label, classes)] if line]
+                 [line for line in [foreign_files.header_of_data(header), same_class_written_twice(label, classes)] if line]
                  + ([label_copies.check_line(copies)] if copies else [])
                  + ([label_copies.combination_line(label, *combined)] if combined else [])
                  + [line for line in coded if line])

@@ -147,6 +147,11 @@ def test_missing_and_unexpected_columns_are_named(tmp_path):
     rows = [[c if c != "company" else "firm" for c in taxi_rows(5)[0]]] + taxi_rows(5)[1:]
     write_rows(str(tmp_path), rows)
     assert sorted(_problems(tmp_path)) == [("company", "Column missing"), ("firm", "Unexpected column")]
+    renamed = tmp_path / "renamed"
+    write_rows(str(renamed), [[c if c != "company" else "Company " for c in taxi_rows(5)[0]]] + taxi_rows(5)[1:])
+    missing = next(f for f in csv_files.check_csv_folder(str(renamed), COLUMNS) if f.problem == "Column missing")
+    assert missing.detail.endswith("has no 'company' column; its 'Company ' differs only in case or punctuation: "
+                                   "rename it"), missing.detail
 
 
 def test_a_row_index_written_by_pandas_is_named_as_such_not_as_a_blank_column(tmp_path):

@@ -422,3 +422,24 @@ def test_a_one_column_file_of_names_with_spaces_is_no_space_separated_file(tmp_p
     path = str(tmp_path / "names.csv")
     two_words.to_csv(path, index=False)
     assert [f.problem for f in csv_files.check_csv_file(path)] == []
+
+
+def test_a_name_written_with_underscores_for_spaces_is_matched_and_a_first_line_of_data_is_named(tmp_path, penguins_draft):
+    """`--label wine_class` for the column `wine class` gets the near match; scikit-learn's own
+    iris.csv starts with a line of data (`150,4,setosa,versicolor,virginica`), whose cells a CSV
+    reader takes for column names: the label is then missing, or, picked among them, trained on
+    features named '150' and '4', unless the draft says to look."""
+    path, frame, _ = penguins_draft
+    spaced = write_csv(tmp_path, frame.rename(columns={"species": "penguin species"}), "spaced.csv")
+    with pytest.raises(infer.InitError, match=r"\(did you mean 'penguin species'\?\)"):
+        infer.infer(spaced, "Penguin_Species")
+    from sklearn import datasets  # pylint: disable=import-outside-toplevel
+
+    shipped = os.path.join(os.path.dirname(datasets.__file__), "data", "iris.csv")
+    with pytest.raises(infer.InitError, match=r"label column 'species' is not in .* \(columns named by numbers "
+                                              r"\('150', '4'\): if the file's first line is data rather than column "
+                                              r"names, add a first line naming the columns and run init again\)"):
+        infer.infer(shipped, "species")
+    draft = infer.infer(shipped, "virginica")
+    assert any(line.startswith("columns named by numbers ('150', '4')") for line in draft.checks), draft.checks
+    assert not any("named by numbers" in line for line in infer.infer(path, "species").checks)
