@@ -2,7 +2,7 @@
 the offending values, as a person reads them (TFDV's own descriptions name proto fields and types
 such as BYTES and STRING, which read as a mismatch)."""
 import re
-from typing import List, Optional, Sequence, Tuple
+from typing import Collection, List, Optional, Sequence, Tuple
 
 import numpy as np
 from tensorflow_metadata.proto.v0 import schema_pb2, statistics_pb2
@@ -134,5 +134,20 @@ def unlisted(description: str, feature: Optional[schema_pb2.Feature], schema: sc
     whole = len(histogram) >= stats.string_stats.unique  # TFDV keeps the commonest values only
     mass = feature.distribution_constraints.min_domain_mass if feature.HasField("distribution_constraints") else 1.0
     shown = ", ".join(values[:MAX_LISTED]) + (f", and {len(values) - MAX_LISTED} more" if len(values) > MAX_LISTED else "")
+    near = [(value, listed) for value in values[:MAX_LISTED] for listed in [written_for(value, known)] if listed]
     return (f"{head}: {len(values)} value(s), in {'' if whole else 'at least '}{unlisted:.1%} of rows "
-            f"(the schema tolerates {1 - mass:.0%}): {shown}.")
+            f"(the schema tolerates {1 - mass:.0%}): {shown}." + (
+                " Written differently from values it lists: " + ", ".join(f"'{v}' for '{k}'" for v, k in near)
+                + ": to a model, categories it never saw; correct the data rather than accept them." if near else ""))
+
+
+def written_for(value: str, known: Collection[str]) -> Optional[str]:
+    """The one listed value that `value` most likely stands for: the same but for case or punctuation
+    (`homicide`, `Homicide`), or its start (`M`, `Male`); None if none, or several."""
+    def loose(text: str) -> str:
+        return re.sub(r"[^0-9a-z]+", "", text.lower())
+
+    same = [k for k in known if loose(k) == loose(value)]
+    start = [k for k in known if loose(value) and loose(k).startswith(loose(value))]
+    found = same or start
+    return found[0] if len(found) == 1 and loose(value) else None

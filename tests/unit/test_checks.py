@@ -261,6 +261,15 @@ def test_statistics_check_finds_unknown_values_with_real_tfdv(tmp_path):
     findings = _findings_with(tmp_path, "payment_type", "Bitcoin", slice(1, 50))
     assert [(f.feature, f.problem) for f in findings] == [("payment_type", "Unexpected string values")]
     assert findings[0].examples == ("Bitcoin",)
+    assert "Written differently" not in findings[0].detail  # a new category, not a known one respelt
+
+
+@pytest.mark.parametrize("written, meant", [("credit card", "Credit Card"), ("Credit_Card", "Credit Card"),
+                                            ("Cred", "Credit Card")])
+def test_a_known_category_written_differently_is_named_with_the_value_it_stands_for(tmp_path, written, meant):
+    [finding] = _findings_with(tmp_path, "payment_type", written, slice(1, 50))
+    assert finding.detail.endswith(f"Written differently from values it lists: '{written}' for '{meant}': to a "
+                                   "model, categories it never saw; correct the data rather than accept them."), finding.detail
 
 
 def test_an_out_of_range_value_reads_as_the_schema_and_the_data_say_it(tmp_path):
