@@ -15,7 +15,7 @@ from typing import List, Optional, Sequence, Set, Tuple
 import tensorflow_data_validation as tfdv
 from tensorflow_metadata.proto.v0 import anomalies_pb2, schema_pb2, statistics_pb2
 
-from schema import absent_classes, descriptions, distances
+from schema import absent_classes, descriptions, distances, rescaled
 
 FILE = "(file)"  # `feature` of findings about a whole file
 
@@ -69,7 +69,23 @@ def check_statistics(
     )
     label_checks = (new_label_copies(statistics, previous, schema) + missing_classes(statistics, previous, schema)
                     if previous and environment == "TRAINING" else [])
-    return _findings(anomalies, statistics, compared, previous) + label_checks
+    found = _findings(anomalies, statistics, compared, previous)
+    scaled = _rescaled(statistics, previous, compared, "drift_comparator", DRIFT, found) if previous else []
+    return found + scaled + label_checks
+
+
+DRIFT, SKEW = "between current and previous", "between training and serving"  # as TFDV titles them
+
+
+def _rescaled(current, reference, compared: schema_pb2.Schema, comparator: str, between: str,
+              found: List[Finding]) -> List[Finding]:
+    """Numeric columns compared by `comparator` whose non-zero values moved by a unit's factor
+    (schema/rescaled.py), but for those whose drift or skew was `found` already: told once, by what moved."""
+    told = {f.feature for f in found if between in f.problem}
+    names = [f.name for f in compared.feature
+             if f.HasField(comparator) and not distances.is_categorical(f) and f.name not in told]
+    return [Finding(name, f"{rescaled.PROBLEM} {between}", *told)
+            for name, told in rescaled.rescaled(current, reference, names).items()]
 
 
 CLASS_MISSING = "Class missing"
@@ -196,18 +212,19 @@ def check_skew(
     """A sample of serving data (e.g. logged requests) against the schema's SERVING environment, and
     its distance to the training data with the schema's skew comparators."""
     unchecked = distances.uncompared(schema, serving, training)
-    skew = tfdv.validate_statistics(training, _as_compared(schema, "SERVING", serving, training, unchecked=unchecked),
-                                    environment="TRAINING", serving_statistics=serving)
+    compared = _as_compared(schema, "SERVING", serving, training, unchecked=unchecked)
+    skew = tfdv.validate_statistics(training, compared, environment="TRAINING", serving_statistics=serving)
     skew_only = [f for f in _findings(skew, serving, schema, training) if is_skew(f)]
-    return check_statistics(serving, schema, environment="SERVING") + skew_only
+    return (check_statistics(serving, schema, environment="SERVING") + skew_only
+            + _rescaled(serving, training, compared, "skew_comparator", SKEW, skew_only))
 
 
 def is_skew(finding: Finding) -> bool:
-    return "between training and serving" in finding.problem
+    return SKEW in finding.problem
 
 
 def is_drift(finding: Finding) -> bool:
-    return "between current and previous" in finding.problem
+    return DRIFT in finding.problem
 
 
 EMPTY_COLUMN = "Column empty"
