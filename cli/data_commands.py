@@ -160,10 +160,10 @@ def schema_diff(args: argparse.Namespace) -> int:
         return 1
     against_previous = checks.check_statistics(statistics, proposal.schema, csv_statistics.statistics_of_csv(
         previous, dataset.missing_values, compared)) if previous else []
-    copies = [finding for finding in against_previous if finding.problem == checks.COPIES_LABEL]
+    copies = [finding for finding in against_previous if finding.problem in (checks.COPIES_LABEL, checks.CLASS_MISSING)]
     if copies:  # the data's to correct, as what the proposal refuses
         print(report.render_text(copies, f"Even so, {folder}" if proposal.changes else folder,
-                                 next_steps=report.COPY_NEXT_STEPS))
+                                 next_steps=report.next_steps(copies)))
         return 1
     drift = [finding for finding in against_previous if checks.is_drift(finding)]
     if drift:  # a unit change: its range widened, a run stops on drift all the same

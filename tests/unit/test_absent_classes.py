@@ -20,6 +20,10 @@ def test_validate_refuses_new_wine_without_one_of_its_three_classes_and_names_it
     out = " ".join(capsys.readouterr().out.split())
     assert "- target: Class missing. No row of '2' (27.0% of the rows before) among 130 rows" in out, out
     assert report.CLASS_NEXT_STEPS in out
+    # schema-diff: no schema change accepts it, so it says so rather than "nothing to change"
+    assert cli.main(["schema-diff", str(tmp_path / "without_2.csv"), "--dataset", str(tmp_path / "wine")]) == 1
+    out = " ".join(capsys.readouterr().out.split())
+    assert "- target: Class missing." in out and report.CLASS_NEXT_STEPS in out, out
     wine.sample(frac=0.5, random_state=1).to_csv(tmp_path / "half.csv", index=False)  # every class, fewer rows
     assert cli.main(["validate", str(tmp_path / "half.csv"), "--dataset", str(tmp_path / "wine")]) == 0
 
