@@ -131,3 +131,7 @@ def test_the_candidate_chart_draws_each_change_from_zero_named_with_both_values(
     assert "auc" in texts and "0.9520 (served 0.9490)" in texts
     assert "rmse (lower is better)" in texts and "59.3000 (served 60.1000)" in texts
     assert not any("skill_vs_naive" in t for t in texts)  # nothing served to compare with
+    tiny = report_charts.candidate_vs_baseline(["accuracy", "macro_f1"], [0.967, 0.9661], [0.9667, 0.9663])
+    ticks = [t for t in re.findall(r"<text[^>]*>([^<]*)</text>", tiny) if re.fullmatch(r"[+\-\u2212]?[\d.e\-\u2212]+", t.strip())
+             and t == t.strip()]  # the bars' own labels are padded with spaces
+    assert 2 <= len(ticks) <= 5, ticks  # changes of 1e-4: not nine overlapping labels, -0.0004-0.0003...
