@@ -6,7 +6,7 @@ written beside the report, `statistics_facets.html`, for those who have a browse
 import html
 import os
 import shlex
-from typing import List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence
 
 import tensorflow as tf
 from tensorflow_metadata.proto.v0 import schema_pb2, statistics_pb2
@@ -105,20 +105,41 @@ def naming_dataset(text: str, dataset_flag: str) -> str:
 
 def render_text(findings: Sequence[Finding], title: str, report_path: Optional[str] = None,
                 next_steps: str = NEXT_STEPS) -> str:
+    findings = list(findings)
     if not findings:
         return f"{title}: data meets the schema." + (f"\nReport: {report_path}" if report_path else "")
     lines = [f"{title}: {len(findings)} problem(s) found; the data does not meet the schema."]
-    for f in findings:
+    if len(findings) >= SUMMED_FROM:  # a unit change across 64 columns: what they share comes first
+        lines.append("In short: " + "; ".join(
+            f"{problem}: {len(names)} column(s) ({', '.join(names[:3])}{', ...' if len(names) > 3 else ''})"
+            for problem, names in _by_problem(findings).items()))
+    told = findings[:SHOWN_MAX] if report_path and len(findings) > SHOWN_MAX else findings
+    for f in told:
         lines.append(f"- {f.feature}: {f.problem}. {f.detail}")
         lines.append(f"    expected: {f.expected}")
         lines.append(f"    found:    {f.actual}")
         if f.examples:  # a line break inside a value written as \n, as in TFDV's descriptions
             shown = (e.replace("\r", "\\r").replace("\n", "\\n") for e in f.examples)
             lines.append(f"    e.g.:     {', '.join(shown)}")
+    if len(told) < len(findings):
+        lines.append(f"... and {len(findings) - len(told)} more problem(s), each in the report below.")
     lines.append(next_steps)
     if report_path:
         lines.append(f"Report: {report_path}")
     return "\n".join(lines)
+
+
+SUMMED_FROM = 5  # problems from which the text starts with each problem's columns, in one line
+SHOWN_MAX = 30  # problems told in full in the text where a report has them all
+
+
+def _by_problem(findings: Sequence[Finding]) -> Dict[str, List[str]]:
+    grouped: Dict[str, List[str]] = {}
+    for finding in findings:
+        names = grouped.setdefault(finding.problem, [])
+        if finding.feature not in names:
+            names.append(finding.feature)
+    return grouped
 
 
 def row(cells: Sequence[str], tag: str = "td") -> str:

@@ -224,6 +224,26 @@ def test_report_names_feature_problem_and_offending_values(tmp_path):
     assert os.listdir(tmp_path) == ["r.html"]  # no staging copy left beside it
 
 
+def test_many_problems_start_with_what_they_share_and_the_text_keeps_to_the_first_where_a_report_has_all(
+        tmp_path, monkeypatch):
+    """Every number of a span x16 (a unit change upstream): one line says which problem hit which
+    columns before the column-by-column text, which stops where the HTML report takes over."""
+    header, (before, after) = shuffled_slices(7, 2000, 2000)
+    numbers = [i for i, name in enumerate(header) if name in ("fare", "trip_miles", "trip_seconds", "tips",
+                                                              "pickup_latitude", "dropoff_latitude")]
+    after = [[f"{float(cell) * 16:.4f}" if i in numbers and cell else cell for i, cell in enumerate(row)]
+             for row in after]
+    findings = drift_between(str(tmp_path), header, before, after)
+    assert len(findings) >= report.SUMMED_FROM, findings
+    lines = report.render_text(findings, "Check", "/r.html").splitlines()
+    assert lines[1] == ("In short: High approximate Jensen-Shannon divergence between current and previous: "
+                        f"{len(findings)} column(s) ({', '.join(f.feature for f in findings[:3])}, ...)"), lines[1]
+    monkeypatch.setattr(report, "SHOWN_MAX", 3)
+    text = report.render_text(findings, "Check", "/r.html")
+    assert text.count("\n- ") == 3 and f"... and {len(findings) - 3} more problem(s), each in the report below." in text
+    assert report.render_text(findings, "Check").count("\n- ") == len(findings)  # no report: all of them here
+
+
 def test_a_value_with_a_line_break_is_shown_on_its_finding_line():
     finding = checks.Finding("Comments", "Unexpected string values", "", "one of 10 known values",
                              "11 distinct values", ("Adult not sampled.\nchecked", "NA\r\nchecked"))
