@@ -58,6 +58,14 @@ def exclude_span(args: argparse.Namespace) -> int:
           "accepted by `validate` and `calibrate`. Models already trained on it stay as they are: the next "
           "run trains without it (`tfxpipe runs` shows which runs read it). Files of the span changed "
           "from now on are new data, which the gate checks again. `--undo` puts it back.")
+    served = training_data.newest_pushed_version(store, config.pipeline_name)
+    learned = {a.id for a in training_data.served_model_training_examples(store, config.pipeline_name, served)} \
+        if served else set()
+    if learned & {version.id for version in versions}:
+        print(f"note: the served version {served} was trained on span {args.span}, and serves until a run pushes "
+              "another. That run's model is compared with it: if its metrics were lifted by the span's wrong data, "
+              f"a correct model can fall behind them; let it through with `tfxpipe run --max-drop 1{options.dataset_flag(args)}` "
+              "(or bounds of its own with --min/--max)")
     if local and args.span == spans[-1][0]:
         print(f"note: span {args.span} is the newest: a run on its unchanged files is refused before it "
               "starts; add the next span, or correct this one's files")

@@ -178,6 +178,7 @@ def test_a_span_that_passed_the_gate_with_wrong_labels_is_excluded_by_hand_and_p
         assert excluded.returncode == 0, excluded.stdout + excluded.stderr
         assert f"Excluded span 2 of {data} (1 version read by runs): tips shuffled by a broken join" in excluded.stdout
         assert "span 2 is the newest" in excluded.stdout
+        assert "served version" not in excluded.stdout  # its shuffled model was never pushed
         assert resolvers.accepted_spans(store(), data) == {1}
         shown = tfxpipe("runs", "show", shuffled.summary.run_id, *where[:-2])
         assert "(span 2, excluded by hand: tips shuffled by a broken join)" in shown.stdout, shown.stdout
@@ -195,7 +196,9 @@ def test_a_span_that_passed_the_gate_with_wrong_labels_is_excluded_by_hand_and_p
         assert again.serving_snapshot == served_after_good
         refused = runs.record(store(), run_summary.run_ids(store())[-1])  # listed as refused, with why
         assert (refused.status, refused.spans) == ("refused", [2]) and "excluded by hand" in refused.failure
-        assert tfxpipe("exclude-span", "1", "--reason", "a test feed", *where).returncode == 0
+        first = tfxpipe("exclude-span", "1", "--reason", "a test feed", *where)
+        assert first.returncode == 0 and f"note: the served version {good_version} was trained on span 1" \
+            in first.stdout, first.stdout
         try:  # no span left in use: calibrate (reading the same store) has nothing to measure
             calibrated = tfxpipe("calibrate", data, *where[:-2])
             assert calibrated.returncode == 1, calibrated.stdout + calibrated.stderr
