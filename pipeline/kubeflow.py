@@ -22,6 +22,9 @@ def local_settings(config: PipelineConfig) -> List[str]:
              "mounted (Vertex: /gcs/BUCKET/...); give gs:// (or s3://, hdfs://) paths" for flag, path in (
         ("--work-dir", config.work_dir), ("--data", config.data_root),
         ("--serving-dir", config.serving_dir)) if not is_remote(path)]
+    if is_remote(config.data_root) and config.spans is None:  # a cluster path's folders are not listed here
+        found.append(f"--data {config.data_root} is read as one folder of CSV files, all of it every run: "
+                     "if it holds span-N/ folders (a span per run), add --spans")
     if config.profile in profiles.LOCAL_PROFILES:
         found.append(f"Beam runs inside each component's pod (profile {config.profile}): name a "
                      "cluster profile (dataflow, flink, spark) for data beyond one machine")
