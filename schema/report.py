@@ -18,7 +18,8 @@ from schema.csv_files import UNNAMED
 STYLE = """body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;margin:1em 0}
 td,th{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top}
 th{background:#eee}.fail{color:#b00}.pass{color:#070}.warning{color:#a50}code{background:#f4f4f4}
-.charts{display:flex;flex-wrap:wrap;gap:1em}figure.chart{margin:0}figcaption{font-size:80%;color:#555}"""
+.charts{display:flex;flex-wrap:wrap;gap:1em}figure.chart{margin:0}figcaption{font-size:80%;color:#555}
+pre#failure{white-space:pre-wrap;overflow-wrap:anywhere}"""
 
 
 FILE_NEXT_STEPS = "What to do: correct the file(s) named above; nothing was read from them."
