@@ -229,7 +229,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         if number == signal.SIGTERM or signal.getsignal(number) is signal.default_int_handler:
             replaced[number] = signal.signal(number, progress.stop_on_signal)
     unraisable_hook = sys.unraisablehook
-    if replaced:
+    if replaced and args.command in _RUN_COMMANDS:  # where a stop dropped so is raised again
         sys.unraisablehook = functools.partial(progress.unreported_stops, report=unraisable_hook)
     try:
         with progress.process_output_to(native_log):

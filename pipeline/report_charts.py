@@ -129,7 +129,7 @@ def candidate_vs_baseline(names: Sequence[str], candidate: Sequence[float],
     reach = max((abs(change) for change in changes), default=0.0) or 0.001
     axes.set_xlim(-1.5 * reach, 1.5 * reach)
     axes.xaxis.set_major_locator(ticker.MaxNLocator(nbins=4, symmetric=True))  # each bar says its number:
-    axes.xaxis.set_major_formatter(ticker.FormatStrFormatter("%+.2g"))  # a few short ticks, not -0.00040-0.0003...
+    axes.xaxis.set_major_formatter(ticker.FuncFormatter(lambda x, _: f"{x:+.4g}"))  # not -0.00040-0.0003...
     for row, ((name, _, _), change) in enumerate(zip(rows, changes)):
         axes.text(change, row, f" {metrics.shown(name, change, change=True)} ", va="center",
                   ha="left" if change >= 0 else "right")

@@ -7,9 +7,8 @@ cached candidate itself. The Evaluator's inputs then differ from the first run (
 itself), so it runs again, blesses the same model again, and the Pusher pushes a duplicate version.
 This strategy also takes the Trainer's output of *this* run (`candidate`) and excludes it: an unchanged
 re-run resolves exactly what the first run resolved, so Evaluator and Pusher are cache hits.
-The baseline is the model being served: the newest push's whose version folder is still there (a
-cached Trainer's older model can be pushed again; a version deleted by hand no longer serves), else
-the newest one the InfraValidator validated (its blessing names the chosen candidate,
+The baseline is the model being served: the newest push's (a cached Trainer's older model can be
+pushed again), else the newest one the InfraValidator validated (its blessing names the chosen candidate,
 `current_model_id`); stores from before that property fall back to the newest model the Evaluator
 blessed. A served model that predicts something else, or cannot read this
 run's data, is no baseline (pipeline/model_contract.py).
@@ -22,7 +21,6 @@ from ml_metadata.proto import metadata_store_pb2
 from tfx import types
 from tfx.components.evaluator import constants as evaluator_constants
 from tfx.dsl.components.common import resolver
-from tfx.dsl.io import fileio
 from tfx.types import artifact_utils
 
 from pipeline import excluded_spans, model_contract, training_data
@@ -40,8 +38,8 @@ GATE_STATISTICS_KEY = "statistics"  # the DataGate's input of the data it checks
 def served_model(input_dict: Dict[str, List[types.Artifact]], pushed: Optional[Sequence[int]] = None
                  ) -> Optional[Tuple[types.Artifact, types.Artifact]]:
     """The model being served and its blessing, not one of the candidates (none on a first run):
-    the newest push's (`pushed`: model ids, newest push still there first, `training_data.models_by_push`;
-    none there, none served), else (None) the newest model validated by the InfraValidator."""
+    the newest push's (`pushed`: model ids, newest push first, `training_data.models_by_push`), else
+    (None) the newest model validated by the InfraValidator."""
     candidate_ids = {a.id for a in input_dict[CANDIDATE_KEY]}
     blessings = {
         b.get_int_custom_property(evaluator_constants.ARTIFACT_PROPERTY_CURRENT_MODEL_ID_KEY): b
@@ -72,7 +70,7 @@ class BaselineModelStrategy(resolver.ResolverStrategy):
         self, store: mlmd.MetadataStore, input_dict: Dict[str, List[types.Artifact]]
     ) -> Optional[Dict[str, List[types.Artifact]]]:
         result = {**input_dict, MODEL_KEY: [], BLESSING_KEY: []}
-        served = served_model(input_dict, training_data.models_by_push(store, fileio.exists) if store else None)
+        served = served_model(input_dict, training_data.models_by_push(store) if store else None)
         candidates = input_dict[CANDIDATE_KEY]
         if served and not (store and candidates and model_contract.change(store, served[0].id, candidates[0].id)):
             result[MODEL_KEY], result[BLESSING_KEY] = [served[0]], [served[1]]
@@ -85,8 +83,11 @@ NEW_CONTRACT = ("Evaluated without the model served before it as baseline, as a 
 
 def served_model_id(store: mlmd.MetadataStore, run_context_id: int, candidate_ids: List[int]) -> Optional[int]:
     """The model served when run `run_context_id`'s candidates were made (None when none was):
-    `BaselineModelStrategy`'s choice read back from the pipeline's artifacts in MLMD. Only artifacts
-    older than the candidates count (ids grow): what the resolver saw, even after later pushes."""
+    `BaselineModelStrategy`'s choice read back from the pipeline's artifacts in MLMD: the newest push
+    before the run started; in stores without pushes that name their model, the artifacts older than
+    the candidates (ids grow). What the resolver saw, even after later pushes."""
+    [run] = store.get_contexts_by_id([run_context_id])
+    pushed = training_data.models_by_push(store, run.create_time_since_epoch)
     executions = store.get_executions_by_context(run_context_id)
     pipeline_type = store.get_context_type("pipeline").id
     pipeline = next((c for c in (store.get_contexts_by_execution(executions[0].id) if executions else [])
@@ -98,10 +99,10 @@ def served_model_id(store: mlmd.MetadataStore, run_context_id: int, candidate_id
     found: Dict[str, List[types.Artifact]] = {key: [] for key in keys.values()}
     for artifact in store.get_artifacts_by_context(pipeline.id):
         kind = artifact_types[artifact.type_id]
-        if kind.name in keys and (artifact.id < min(candidate_ids) or artifact.id in candidate_ids):
+        if kind.name in keys and (pushed or artifact.id < min(candidate_ids) or artifact.id in candidate_ids):
             found[keys[kind.name]].append(artifact_utils.deserialize_artifact(kind, artifact))
     found[CANDIDATE_KEY] = [a for a in found[MODEL_KEY] if a.id in candidate_ids]
-    served = served_model(found)
+    served = served_model(found, pushed)
     return served[0].id if served else None
 
 

@@ -57,14 +57,16 @@ def newest_pushed_version(store: mlmd.MetadataStore, pipeline_name: str) -> Opti
     return max(pushed, key=lambda a: a.id).custom_properties["pushed_version"].string_value if pushed else None
 
 
-def models_by_push(store: mlmd.MetadataStore, exists=os.path.exists) -> Optional[List[int]]:
-    """Ids of the models pushed, newest push first, of the pushes whose version folder still `exists`
-    (a version deleted by hand, TF Serving's rollback, no longer serves): the model served is the
-    first, even where its MLMD id is older than another's (a cached Trainer's model pushed again).
-    Read through PushedModel <- Pusher <- `infra_blessing`, whose `current_model_id` names the
-    model; None where no push is recorded so."""
+def models_by_push(store: mlmd.MetadataStore, before_ms: Optional[int] = None) -> Optional[List[int]]:
+    """Ids of the models pushed, newest push first (of the pushes made before `before_ms`, ms since
+    1970, if given): the model served is the first, even where its MLMD id is older than another's (a
+    cached Trainer's model pushed again). A version deleted by hand still counts: an unchanged re-run
+    must resolve what the first run did, or its Evaluator and Pusher run again. Read through
+    PushedModel <- Pusher <- `infra_blessing`, whose `current_model_id` names the model; None where
+    no push is recorded so."""
     pushed = sorted((a for a in store.get_artifacts_by_type("PushedModel")
-                     if a.custom_properties["pushed"].int_value == 1), key=lambda a: -a.id)
+                     if a.custom_properties["pushed"].int_value == 1
+                     and (before_ms is None or a.create_time_since_epoch < before_ms)), key=lambda a: -a.id)
     if not pushed:
         return None
     pusher_of = {e.artifact_id: e.execution_id for e in store.get_events_by_artifact_ids([a.id for a in pushed])
@@ -72,10 +74,9 @@ def models_by_push(store: mlmd.MetadataStore, exists=os.path.exists) -> Optional
     blessing_of = {e.execution_id: e.artifact_id for e in store.get_events_by_execution_ids(list(set(pusher_of.values())))
                    if e.type == metadata_store_pb2.Event.INPUT and e.path.steps and e.path.steps[0].key == "infra_blessing"}
     blessings = {a.id: a for a in store.get_artifacts_by_id(list(set(blessing_of.values())))}
-    named = [(a, blessings.get(blessing_of.get(pusher_of.get(a.id)))) for a in pushed]
-    named = [(a, b) for a, b in named if b is not None and "current_model_id" in b.custom_properties]
-    return [b.custom_properties["current_model_id"].int_value for a, b in named
-            if exists(a.custom_properties["pushed_destination"].string_value)] if named else None
+    named = [blessings.get(blessing_of.get(pusher_of.get(a.id))) for a in pushed]
+    return [b.custom_properties["current_model_id"].int_value for b in named
+            if b is not None and "current_model_id" in b.custom_properties] or None
 
 
 def served_model_training_examples(store: mlmd.MetadataStore, pipeline_name: str, version: str

@@ -17,11 +17,10 @@ from typing import Collection, Iterator, List, Optional, Sequence, Tuple
 
 from tensorflow_metadata.proto.v0 import schema_pb2
 
-from models.declaration_parts import safe_name
 from schema.checks import FILE, Finding, expected_columns, optional_columns
 from schema.data_folder import data_files
 from schema import foreign_files
-from schema.descriptions import MAX_EXAMPLES
+from schema.descriptions import MAX_EXAMPLES, loose_key
 
 UNEXPECTED_COLUMN = "Unexpected column"  # a header's column the schema does not know
 TRAINING_ONLY_COLUMN = "Label in serving data"  # a column the schema keeps out of SERVING: the label
@@ -94,7 +93,7 @@ def _header_findings(name: str, header: List[str], columns: Sequence[str], datas
     other = other_dataset(name, header, columns, dataset, optional) if dataset else None
     if other:
         return [other]
-    near = {c: next((u for u in unexpected if u and safe_name(u) == safe_name(c)), None) for c in missing}
+    near = {c: next((u for u in unexpected if loose_key(c) and loose_key(u) == loose_key(c)), None) for c in missing}
     return [Finding(c, "Column missing", f"{name} has no '{c}' column" + (
         f"; its '{near[c]}' differs only in case or punctuation: rename it" if near[c] else ""),
                     f"a '{c}' column", f"header: {shown}") for c in missing] + [

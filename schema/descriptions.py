@@ -141,13 +141,18 @@ def unlisted(description: str, feature: Optional[schema_pb2.Feature], schema: sc
                 + ": to a model, categories it never saw; correct the data rather than accept them." if near else ""))
 
 
+def loose_key(text: str) -> str:
+    """`text` without case, spaces or punctuation, in any script: names and values that differ only
+    so ("wine class", "Wine_Class") have one key; "" for punctuation alone."""
+    return re.sub(r"[\W_]+", "", text.casefold())
+
+
 def written_for(value: str, known: Collection[str]) -> Optional[str]:
     """The one listed value that `value` most likely stands for: the same but for case or punctuation
-    (`homicide`, `Homicide`), or its start (`M`, `Male`); None if none, or several."""
-    def loose(text: str) -> str:
-        return re.sub(r"[^0-9a-z]+", "", text.lower())
-
-    same = [k for k in known if loose(k) == loose(value)]
-    start = [k for k in known if loose(value) and loose(k).startswith(loose(value))]
+    (`homicide`, `Homicide`), or, for a word, its start (`M`, `Male`; not the code `1` for `10`);
+    None if none, or several."""
+    key = loose_key(value)
+    same = [k for k in known if loose_key(k) == key]
+    start = [k for k in known if not is_number(value, schema_pb2.FLOAT) and loose_key(k).startswith(key)]
     found = same or start
-    return found[0] if len(found) == 1 and loose(value) else None
+    return found[0] if len(found) == 1 and key else None

@@ -20,8 +20,8 @@ import yaml
 from tensorflow_metadata.proto.v0 import schema_pb2
 
 from models import dataset as ds
-from schema import calibration, cell_counts, cell_lines, csv_files, csv_statistics, data_folder, foreign_files, \
-    label_copies, ranges, schema_draft, schema_text, sentinels, written_numbers
+from schema import calibration, cell_counts, cell_lines, csv_files, csv_statistics, data_folder, descriptions, \
+    foreign_files, label_copies, ranges, schema_draft, schema_text, sentinels, written_numbers
 from schema.calendar_hint import calendar_columns_hint, date_feature
 from schema.cell_counts import ColumnCells, ColumnType
 from schema.columns import CALENDAR, HASH_SHARE, MISSING_TOKENS, InitError, compared_by_shares, feature_decision, \
@@ -82,7 +82,8 @@ def _refuse_infinities(path: str, statistics, missing_values: List[str]) -> None
 def _near(name: str, header: List[str]) -> str:
     """" (did you mean 'Purchase '?)" for a header name that differs only in case or punctuation
     (`wine class` for `wine_class`); else, for a header of numbers, that the first line may be data."""
-    near = [c for c in header if ds.safe_name(c) == ds.safe_name(name)]
+    key = descriptions.loose_key(name)
+    near = [c for c in header if key and descriptions.loose_key(c) == key]
     headless = foreign_files.header_of_data(header)
     return f" (did you mean {near[0]!r}?)" if near else f" ({headless})" if headless else ""
 

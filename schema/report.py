@@ -13,6 +13,7 @@ from tensorflow_metadata.proto.v0 import schema_pb2, statistics_pb2
 
 from schema.checks import (CLASS_MISSING, COPIES_LABEL, MISSING_VALUES, NO_TIME, NOT_A_DATE, WRONG_TYPE, Finding, is_drift,
                            is_training_only)
+from schema import rescaled
 from schema.csv_files import UNNAMED
 
 STYLE = """body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;margin:1em 0}
@@ -58,6 +59,10 @@ COPY_ADVICE = ("A column that holds the label's values was most often written so
 COPY_NEXT_STEPS = f"What to do: {COPY_ADVICE}"
 
 
+RESCALED_ADVICE = ("No threshold accepts a column whose non-zero values were rescaled (`Non-zero values "
+                   "rescaled`): correct the data to the unit the model learned; if the new unit is to stay, "
+                   "draft the dataset again with `tfxpipe init` on data in that unit, whose model then starts a "
+                   "new contract.")
 CLASS_ADVICE = ("A class the data no longer has was most often dropped by a filter, a join or an export "
                 "upstream: correct the data. If the class is gone for good, take it out of the label's "
                 "`classes` in dataset.yaml and of the label's domain in schema.pbtxt; the model then has "
@@ -72,14 +77,15 @@ def next_steps(findings: Sequence[Finding], schema: Optional[schema_pb2.Schema] 
     labels = {f.name for f in schema.feature if is_training_only(f)} if schema else set()
     if findings and all(f.problem == MISSING_VALUES and f.feature in labels for f in findings):
         return LABEL_GAPS_NEXT_STEPS
-    for problem, only, advice in ((COPIES_LABEL, COPY_NEXT_STEPS, COPY_ADVICE),
-                                  (CLASS_MISSING, CLASS_NEXT_STEPS, CLASS_ADVICE)):
-        if findings and all(f.problem == problem for f in findings):
-            return only
-        if any(f.problem == problem for f in findings):
-            return f"{NEXT_STEPS} {advice}"
+    advice = {COPIES_LABEL: (COPY_NEXT_STEPS, COPY_ADVICE), CLASS_MISSING: (CLASS_NEXT_STEPS, CLASS_ADVICE)}
+    problems = {f.problem for f in findings}
+    if len(problems) == 1 and problems <= set(advice):
+        return advice[problems.pop()][0]
+    if problems & set(advice):
+        return " ".join([NEXT_STEPS] + [said for problem, (_, said) in advice.items() if problem in problems])
     if findings and all(is_drift(f) for f in findings):
-        return DRIFT_NEXT_STEPS
+        rescaled_too = any(f.problem.startswith(rescaled.PROBLEM) for f in findings)
+        return DRIFT_NEXT_STEPS + (f" {RESCALED_ADVICE}" if rescaled_too else "")
     if findings and all(f.problem == WRONG_TYPE for f in findings):
         return TYPE_NEXT_STEPS
     if findings and all(f.problem in (NOT_A_DATE, NO_TIME) for f in findings):

@@ -152,6 +152,10 @@ def test_missing_and_unexpected_columns_are_named(tmp_path):
     missing = next(f for f in csv_files.check_csv_folder(str(renamed), COLUMNS) if f.problem == "Column missing")
     assert missing.detail.endswith("has no 'company' column; its 'Company ' differs only in case or punctuation: "
                                    "rename it"), missing.detail
+    foreign = tmp_path / "foreign"  # names in another script are no near miss of each other
+    write_rows(str(foreign), [[c if c != "company" else "会社" for c in taxi_rows(5)[0]]] + taxi_rows(5)[1:])
+    missing = next(f for f in csv_files.check_csv_folder(str(foreign), COLUMNS) if f.problem == "Column missing")
+    assert missing.detail.endswith("has no 'company' column"), missing.detail
 
 
 def test_a_row_index_written_by_pandas_is_named_as_such_not_as_a_blank_column(tmp_path):
@@ -290,6 +294,11 @@ def test_a_known_category_written_differently_is_named_with_the_value_it_stands_
     [finding] = _findings_with(tmp_path, "payment_type", written, slice(1, 50))
     assert finding.detail.endswith(f"Written differently from values it lists: '{written}' for '{meant}': to a "
                                    "model, categories it never saw; correct the data rather than accept them."), finding.detail
+
+
+def test_a_code_is_not_taken_for_the_start_of_another_nor_a_name_in_another_script_for_any():
+    assert descriptions.written_for("1", {"10", "20"}) is None and descriptions.written_for("M", {"Male", "Female"}) == "Male"
+    assert descriptions.written_for("価格", {"数量"}) is None and descriptions.written_for("ÉTÉ", {"été", "hiver"}) == "été"
 
 
 def test_an_out_of_range_value_reads_as_the_schema_and_the_data_say_it(tmp_path):

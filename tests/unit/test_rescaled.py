@@ -9,7 +9,7 @@ import tensorflow_data_validation as tfdv
 
 from benchmarks import drift_cases, public_datasets
 from cli import main as cli
-from schema import checks, csv_statistics, distances, rescaled
+from schema import checks, csv_statistics, distances, report, rescaled
 
 
 # Drafted from one year (365 rows), init set precipitation's thresholds at about this: the rain's
@@ -50,6 +50,7 @@ def test_rain_recorded_in_inches_is_refused_and_the_same_data_passes(seattle, tm
            "moved" in out, out
     ratio = float(re.search(r"moved [\d.]+ -> [\d.]+ \(x([\d.]+)\)", out).group(1))
     assert ratio == pytest.approx(1 / 25.4, rel=0.1) and "What to do: find out why these columns moved" in out
+    assert report.RESCALED_ADVICE in out  # no threshold accepts it
 
 
 def test_requests_in_inches_are_skew_against_the_training_data(seattle, tmp_path):
@@ -72,3 +73,28 @@ def dataset_of(folder):
     from models import dataset  # pylint: disable=import-outside-toplevel
 
     return dataset.load(folder)
+
+
+def test_one_real_outlier_moves_the_mean_alone_and_is_no_unit_change(tmp_path):
+    """The taxi sample's longest trip (a real row, within the schema's range) in a span of 240 trips
+    more than triples the mean of their non-zero miles; their median stays, so nothing is refused."""
+    from tests.bad_data import shuffled_slices, write_rows  # pylint: disable=import-outside-toplevel
+    from tests.conftest import TAXI_SCHEMA  # pylint: disable=import-outside-toplevel
+
+    header, (before, after, everything) = shuffled_slices(3, 240, 240, 14000)
+    miles = header.index("trip_miles")
+    longest = max(everything + before + after, key=lambda row: float(row[miles] or 0))
+    after = [longest] + after[1:]
+    curated = tfdv.load_schema_text(TAXI_SCHEMA)
+
+    def statistics(rows, name):
+        write_rows(str(tmp_path / name), [header] + rows)
+        return csv_statistics.statistics_of_csv(str(tmp_path / name), options=distances.stats_options(curated))
+
+    earlier, later = statistics(before, "before"), statistics(after, "after")
+    mean = {name: next(s for s in stats.datasets[0].features if s.path.step[-1] == "trip_miles").num_stats
+            for name, stats in (("before", earlier), ("after", later))}
+    nonzero = {name: m.mean * m.common_stats.num_non_missing / (m.common_stats.num_non_missing - m.num_zeros)
+               for name, m in mean.items()}
+    assert nonzero["after"] / nonzero["before"] > rescaled.FACTOR  # the mean alone would have refused it
+    assert rescaled.rescaled(later, earlier, ["trip_miles"]) == {}
