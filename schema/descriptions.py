@@ -7,7 +7,7 @@ from typing import Collection, List, Optional, Sequence, Tuple
 import numpy as np
 from tensorflow_metadata.proto.v0 import schema_pb2, statistics_pb2
 
-from schema import distances, ranges
+from schema import distances, foreign_files, ranges
 from schema.cell_counts import is_number
 
 MAX_EXAMPLES = 5
@@ -145,6 +145,15 @@ def loose_key(text: str) -> str:
     """`text` without case, spaces or punctuation, in any script: names and values that differ only
     so ("wine class", "Wine_Class") have one key; "" for punctuation alone."""
     return re.sub(r"[\W_]+", "", text.casefold())
+
+
+def near_name(name: str, header: Sequence[str]) -> str:
+    """" (did you mean 'Purchase '?)" for a header name that differs only in case or punctuation
+    (`wine class` for `wine_class`); else, for a header of numbers, that the first line may be data."""
+    key = loose_key(name)
+    near = [c for c in header if key and loose_key(c) == key]
+    headless = foreign_files.header_of_data(list(header))
+    return f" (did you mean {near[0]!r}?)" if near else f" ({headless})" if headless else ""
 
 
 def written_for(value: str, known: Collection[str]) -> Optional[str]:

@@ -79,15 +79,6 @@ def _refuse_infinities(path: str, statistics, missing_values: List[str]) -> None
                     "init again")
 
 
-def _near(name: str, header: List[str]) -> str:
-    """" (did you mean 'Purchase '?)" for a header name that differs only in case or punctuation
-    (`wine class` for `wine_class`); else, for a header of numbers, that the first line may be data."""
-    key = descriptions.loose_key(name)
-    near = [c for c in header if key and descriptions.loose_key(c) == key]
-    headless = foreign_files.header_of_data(header)
-    return f" (did you mean {near[0]!r}?)" if near else f" ({headless})" if headless else ""
-
-
 def _read(path: str, missing: Sequence[str] = ()) -> Tuple[List[str], Dict[str, ColumnCells], int]:
     """The header, each column's cells and the number of rows, files checked as the gate does."""
     if not os.path.exists(path):
@@ -139,12 +130,12 @@ def infer(path: str, label: str, task: str = "auto", name: Optional[str] = None,
     header, columns, rows = _read(path, missing)
     progress(_timed("cells counted", started, f"{rows:,} rows, {len(header)} columns"))
     if label not in header:
-        raise InitError(f"label column {label!r} is not in {path}{_near(label, header)}; its columns: "
+        raise InitError(f"label column {label!r} is not in {path}{descriptions.near_name(label, header)}; its columns: "
                         f"{', '.join(map(repr, header))}")
     unknown = [c for c in text_columns if c not in header]
     if unknown:
         raise InitError(f"--text-column {', '.join(map(repr, unknown))}: no such column in {path}"
-                        f"{_near(unknown[0], header)}; its columns: {', '.join(map(repr, header))}")
+                        f"{descriptions.near_name(unknown[0], header)}; its columns: {', '.join(map(repr, header))}")
     if rows < MIN_ROWS:
         raise InitError(f"too few rows: {path} has {rows}, at least {MIN_ROWS} are needed to train "
                         "and evaluate a model")
