@@ -12,6 +12,7 @@ import dataclasses
 import json
 import os
 import re
+import time
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from tfx import types
@@ -25,6 +26,7 @@ from pipeline import accepted_statistics, configs
 from schema import cell_lines, checks, data_folder, report, schema_text
 
 REPORT_FILE = schema_package.REPORT_FILE
+REFUSALS_DIR = "refusals"  # under the pipeline's reports: one page per refused span, kept
 DRIFT_SPLIT = "train"
 
 
@@ -149,12 +151,15 @@ def DataGate(  # pylint: disable=invalid-name  (TFX component naming)
     title = f"Data validation (pipeline data gate{f', span {span}' if span else ''})"
     report.write_html(os.path.join(report_dir, REPORT_FILE), findings, title, shown,  # the latest
                       statistics_name=shown_split)
-    # The run's own copy, which the message and the run report name: a later run rewrites the latest.
-    path = report.write_html(os.path.join(report_out.uri, REPORT_FILE), findings, title, shown,
-                             statistics_name=shown_split)
+    report.write_html(os.path.join(report_out.uri, REPORT_FILE), findings, title, shown,
+                      statistics_name=shown_split)
     report_out.set_int_custom_property("passed", int(not findings))
     report_out.set_int_custom_property("problems", len(findings))
     if findings:
+        # The refusal's own copy, which its message and run report name: a later run rewrites the
+        # latest, and TFX deletes a failed component's output artifacts.
+        kept = os.path.join(report_dir, REFUSALS_DIR, f"{time.strftime('%Y-%m-%dT%H-%M-%S')}-span-{span}.html")
+        path = report.write_html(kept, findings, title, shown, statistics_name=shown_split)
         steps = next_steps(findings, curated, schema_path, drift_rows, lines_named)
         raise checks.DataValidationError(report.render_text(findings, title, path, steps))
     if accepted_record_dir:

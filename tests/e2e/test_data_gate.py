@@ -15,6 +15,7 @@ from tensorflow_metadata.proto.v0 import schema_pb2
 
 from benchmarks import drift_matrix
 from pipeline import metadata_store, resolvers, run_summary, runs, training_data
+from pipeline.gate import REFUSALS_DIR
 from pipeline.configs import PROJECT_ROOT
 from serving import model_dir
 from tests.bad_data import CASES, Case, combined, shuffled_slices, write_rows
@@ -137,7 +138,7 @@ def test_bad_data_stops_the_run_before_transform(case, refusals):
     assert re.search(row, refused.report, re.S), "the report's row of the feature names the problem"
     if started:  # the report named is the run's own, which a later run does not rewrite
         [named] = re.findall(r"^Report: (\S+)$", run.stderr, re.M)
-        assert "/DataGate/" in named and open(named, encoding="utf-8").read() == refused.report, named
+        assert f"/{REFUSALS_DIR}/" in named and open(named, encoding="utf-8").read() == refused.report, named
     code, output = refused.validated
     assert code == 1 and _told(case, output), output
 
