@@ -8,10 +8,10 @@ itself), so it runs again, blesses the same model again, and the Pusher pushes a
 This strategy also takes the Trainer's output of *this* run (`candidate`) and excludes it: an unchanged
 re-run resolves exactly what the first run resolved, so Evaluator and Pusher are cache hits.
 The baseline is the model being served: the newest push's (a cached Trainer's older model can be
-pushed again), else the newest one the InfraValidator validated (its blessing names the chosen candidate,
-`current_model_id`); stores from before that property fall back to the newest model the Evaluator
-blessed. A served model that predicts something else, or cannot read this
-run's data, is no baseline (pipeline/model_contract.py).
+pushed again), else the newest one the InfraValidator validated (its blessing names the chosen
+candidate, `current_model_id`); stores from before that property fall back to the newest model the
+Evaluator blessed. A served model that predicts something else, or cannot read this run's data, is
+no baseline (pipeline/model_contract.py).
 """
 import os
 from typing import Dict, List, Optional, Sequence, Set, Tuple

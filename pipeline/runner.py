@@ -63,8 +63,9 @@ def check_inputs(config: PipelineConfig) -> None:
             raise PipelineFailed(excluded)
         skipped = excluded_spans.passed_over(store, base) if not configs.is_remote(base) else []
         if skipped:
+            newest = data_folder.spans(base)[-1][0]
             print(f"warning: span(s) {', '.join(map(str, skipped))} of {base} arrived since the last run and "
-                  f"are not read: a run reads the newest span, {data_folder.spans(base)[-1][0]}, so no gate checks them and no model "
+                  f"are not read: a run reads the newest span, {newest}, so no gate checks them and no model "
                   "trains on them. To have each checked and trained on, run once per span as it arrives: move "
                   "the newer span folder(s) out of the data folder, run, put them back and run again",
                   file=sys.stderr)

@@ -84,8 +84,8 @@ def _rescaled(current, reference, compared: schema_pb2.Schema, comparator: str, 
     told = {f.feature for f in found if between in f.problem}
     names = [f.name for f in compared.feature
              if f.HasField(comparator) and not distances.is_categorical(f) and f.name not in told]
-    return [Finding(name, f"{rescaled.PROBLEM} {between}", *told)
-            for name, told in rescaled.rescaled(current, reference, names).items()]
+    return [Finding(name, f"{rescaled.PROBLEM} {between}", *said)
+            for name, said in rescaled.rescaled(current, reference, names).items()]
 
 
 CLASS_MISSING = "Class missing"
