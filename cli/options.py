@@ -109,9 +109,9 @@ def no_runs(config: PipelineConfig) -> str:
     said = f"error: no runs recorded in {metadata_store.redacted(config.metadata_uri)}"
     if config.metadata:
         return said
-    stores = os.path.dirname(os.path.dirname(config.metadata_path))
-    others = sorted(name for name in (os.listdir(stores) if os.path.isdir(stores) else ())
-                    if name != config.pipeline_name and os.path.isfile(os.path.join(stores, name, "metadata.sqlite")))
+    stores = os.path.dirname(os.path.dirname(config.metadata_path))  # one folder per pipeline
+    others = sorted(name for name in (os.listdir(stores) if os.path.isdir(stores) else ()) if name != config.pipeline_name
+                    and os.path.isfile(dataclasses.replace(config, pipeline_name=name).metadata_path))
     if not others:
         return said
     return (f"{said}; this work dir has runs of pipeline(s) {', '.join(others)}: `tfxpipe runs --pipeline-name "

@@ -43,9 +43,9 @@ def exclude_span(args: argparse.Namespace) -> int:
         return 1
     versions = read[args.span]
     excluded_spans.mark(store, root, args.span, versions, "" if args.undo else args.reason.strip())
+    served = training_data.newest_pushed_version(store, config.pipeline_name)
     try:  # the index's rows star the span (or no longer); the mark is made whatever happens here
-        runs_index.write(store, config.report_dir, dataset.task, config.pipeline_name,
-                         training_data.newest_pushed_version(store, config.pipeline_name))
+        runs_index.write(store, config.report_dir, dataset.task, config.pipeline_name, served)
     except Exception as error:  # pylint: disable=broad-except  (a page, remote or local: the mark stands)
         print(f"note: the runs index was not rewritten ({error}); the next run rewrites it")
     what = f"span {args.span} of {root} ({len(versions)} version{'s' * (len(versions) > 1)} read by runs)"
@@ -58,7 +58,6 @@ def exclude_span(args: argparse.Namespace) -> int:
           "accepted by `validate` and `calibrate`. Models already trained on it stay as they are: the next "
           "run trains without it (`tfxpipe runs` shows which runs read it). Files of the span changed "
           "from now on are new data, which the gate checks again. `--undo` puts it back.")
-    served = training_data.newest_pushed_version(store, config.pipeline_name)
     learned = {a.id for a in training_data.served_model_training_examples(store, config.pipeline_name, served)} \
         if served else set()
     if learned & {version.id for version in versions}:

@@ -127,7 +127,8 @@ def _numbers(*values: float) -> Tuple[str, ...]:
     return tuple(f"{v:,.2f}" if abs(v) < 1e6 else f"{v:.4g}" for v in values)
 
 
-def _quantile(stats: Stats, share: float) -> Optional[float]:
+def quantile(stats: Stats, share: float) -> Optional[float]:
+    """The value below which `share` of a numeric column's values lie, read from its quantile histogram."""
     histogram = quantile_histogram(stats)
     if histogram is None or not histogram.buckets:
         return None
@@ -191,7 +192,7 @@ def what_moved(reason: anomalies_pb2.AnomalyInfo.Reason, before: Optional[Stats]
             before.HasField("num_stats") and after.HasField("num_stats"):
         pairs = [("median", before.num_stats.median, after.num_stats.median)]
         for share, label in ((0.1, "p10"), (0.9, "p90")):
-            low, high = _quantile(before, share), _quantile(after, share)
+            low, high = quantile(before, share), quantile(after, share)
             if low is not None and high is not None:
                 pairs.append((label, low, high))
         # the mean too: a column of few values (0/1) can move with its quantiles put (a 0/1 column's

@@ -33,14 +33,11 @@ def _nonzero(stats: Optional[statistics_pb2.FeatureNameStatistics]) -> Optional[
     numbers = stats.num_stats
     present = numbers.common_stats.num_non_missing
     nonzero = present - numbers.num_zeros
-    histogram = distances.quantile_histogram(stats)
-    if numbers.min < 0 or nonzero < MIN_VALUES or not math.isfinite(numbers.mean) or histogram is None \
-            or not histogram.buckets:
+    if numbers.min < 0 or nonzero < MIN_VALUES or not math.isfinite(numbers.mean):
         return None
-    share = (numbers.num_zeros + nonzero / 2) / present
-    median = histogram.buckets[min(int(share * len(histogram.buckets)), len(histogram.buckets) - 1)].high_value
+    median = distances.quantile(stats, (numbers.num_zeros + nonzero / 2) / present)
     mean = numbers.mean * present / nonzero
-    return (mean, median, numbers.num_zeros / present) if median > 0 and mean > 0 else None
+    return (mean, median, numbers.num_zeros / present) if median and median > 0 and mean > 0 else None
 
 
 def _factor(now: float, before: float) -> float:
