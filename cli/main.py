@@ -5,8 +5,8 @@
 - `validate` checks data against a dataset's curated schema, `schema-diff` shows what new data
   would change in it;
 - `serve` serves pushed models with TF Serving's REST/gRPC APIs, `predict` queries a server with CSV
-  rows, `monitor` checks logged requests for skew and drift, `deploy-config` writes TF Serving's
-  deployment files;
+  rows, `monitor` checks logged requests for skew and drift, `rollback` serves the version before
+  the newest again, `deploy-config` writes TF Serving's deployment files;
 - `score` writes every row of a CSV file back with a pushed model's predictions, without a server."""
 import argparse
 import dataclasses
@@ -20,7 +20,7 @@ import time
 from typing import List, Optional, Tuple, Type
 
 from cli import (calibrate_command, cluster_commands, data_commands, options, predict_command, score_command,
-                 serving_commands, span_commands)
+                 rollback_command, serving_commands, span_commands)
 from pipeline import metadata_store, profiles, progress
 from pipeline.configs import ConfigError, PipelineConfig, check_hyperparameters
 from schema import SchemaFileError
@@ -213,6 +213,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     score_command.add_parser(subparsers)
     cluster_commands.add_parser(subparsers)
     span_commands.add_parser(subparsers)
+    rollback_command.add_parser(subparsers)
     args, unknown = parser.parse_known_args(argv)
     if unknown:  # argparse's own error shows tfxpipe's usage; the command's names the options it takes
         before = unknown[0] in argv and argv.index(unknown[0]) < argv.index(args.command)

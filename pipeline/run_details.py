@@ -16,7 +16,7 @@ from models import tuning
 from models.dataset import Task
 from pipeline import evaluation, metadata_store, metrics, model_contract, resolvers, run_summary, runs
 from pipeline.configs import PipelineConfig
-from serving import model_dir
+from serving import model_dir, rollback
 
 
 def record(store: mlmd.MetadataStore, run_id: str, running_run_id: Optional[str] = None) -> runs.RunRecord:
@@ -183,13 +183,25 @@ def summary_text(record: runs.RunRecord, config: PipelineConfig, seconds: float)
     if summary.blessed and summary.infra_blessed is not None:
         lines.append("Infra validation: served and answered gRPC and REST requests"
                       if summary.infra_blessed else f"Infra validation: FAILED ({summary.infra_failure})")
-    if summary.pushed and not summary.pushed_by_this_run:
+    withdrawn = rollback.withdrawal_of(summary.pushed_destination) if summary.pushed else None
+    if withdrawn:
+        served = model_dir.versions(os.path.dirname(summary.pushed_destination))
+        lines.append(
+            ("Serving: unchanged inputs, nothing new pushed; this run's model is" if not summary.pushed_by_this_run
+             else f"Pushed model version {summary.pushed_version} to {summary.pushed_destination}; rolled back since:")
+            + f" {withdrawn.describe()}. " + (f"Version {served[-1]} is served." if served else "No version is served.")
+        )
+    elif summary.pushed and not summary.pushed_by_this_run:
         lines.append(
             f"Serving: unchanged inputs, nothing new pushed; version {summary.pushed_version} "
             f"at {summary.pushed_destination} is current."
         )
     elif summary.pushed:
         lines.append(f"Pushed model version {summary.pushed_version} to {summary.pushed_destination}")
+    elif summary.kept_back_by:
+        lines.append(f"Nothing pushed: the model chosen is {summary.kept_back_by}, and a model rolled back is not "
+                     f"pushed again; the serving directory {config.model_base} is unchanged. New data, or a change "
+                     "to the model, trains another.")
     elif model_dir.versions(config.model_base):
         lines.append(f"Nothing pushed; the serving directory {config.model_base} is unchanged.")
     else:

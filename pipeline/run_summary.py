@@ -12,6 +12,7 @@ import ml_metadata as mlmd
 from ml_metadata.proto import metadata_store_pb2
 
 from pipeline import metadata_store
+from serving import rollback
 
 _STATE_NAMES = {
     metadata_store_pb2.Execution.COMPLETE: "executed",
@@ -45,6 +46,7 @@ class RunSummary:
     pushed: Optional[bool] = None
     pushed_version: Optional[str] = None
     pushed_destination: Optional[str] = None
+    kept_back_by: str = ""  # not pushed: the rollback of the same model (serving/rollback.py), described
     evaluation_uri: Optional[str] = None  # the chosen candidate's, else the first one's
     model_id: Optional[int] = None  # the chosen candidate's, else the first one's
     listed: Optional[Dict[str, Dict[str, float]]] = None  # the chosen candidate's, else the first one's
@@ -244,6 +246,7 @@ def summarize(store: mlmd.MetadataStore, run_id: Optional[str] = None) -> RunSum
             if summary.pushed:
                 summary.pushed_version = props["pushed_version"].string_value
                 summary.pushed_destination = props["pushed_destination"].string_value
+            summary.kept_back_by = props[rollback.KEPT_BACK].string_value
     summary.candidates = _candidates(store, run.id, types)
     for candidate in summary.candidates:
         candidate.chosen = candidate.model_id == chosen_id

@@ -18,6 +18,7 @@ from ml_metadata.proto import metadata_store_pb2
 
 from models.dataset import Task
 from pipeline import excluded_spans, metrics, run_summary
+from serving import rollback
 
 if TYPE_CHECKING:  # loads TFMA
     from pipeline.evaluation import Evaluation
@@ -64,6 +65,13 @@ class RunRecord:
     def pushed_version(self) -> Optional[str]:
         """The version this run pushed (none for a cached Pusher: an earlier run pushed it)."""
         return self.summary.pushed_version if self.summary.pushed_by_this_run else None
+
+    @property
+    def pushed_text(self) -> Optional[str]:
+        """The version this run pushed, marked when it was rolled back since (serving/rollback.py)."""
+        if not self.pushed_version:
+            return None
+        return self.pushed_version + (" (rolled back)" if rollback.withdrawal_of(self.summary.pushed_destination) else "")
 
 
 def run_id_of(text: str) -> str:
@@ -211,7 +219,7 @@ def render_table(runs: List[RunRecord], task: Task) -> str:
     lines = [header, "-" * len(header)]
     for run, shown_spans, (main, skill) in zip(runs, spans, cells):
         blessed = "-" if run.blessed is None else "yes" if run.blessed else "NO"
-        outcome = run.pushed_version or ("refused before it started" if run.status == "refused" else
+        outcome = run.pushed_text or ("refused before it started" if run.status == "refused" else
                                          f"{ended_at(run)} {run.failed_node}" if run.failed_node else "-")
         lines.append(
             f"{run.run_id:<28} {run.started:%Y-%m-%d %H:%M:%S} {run.seconds:>6.1f}  "

@@ -35,7 +35,7 @@ def render(records: List[runs.RunRecord], task: Task, report_dir: str, pipeline_
         link = (f"<a href='{html.escape(os.path.relpath(page, report_dir))}'>{html.escape(record.run_id)}</a>"
                 if tf.io.gfile.exists(page) else html.escape(record.run_id))
         value = record.values.get(main)
-        pushed = record.pushed_version or "-"
+        pushed = record.pushed_text or "-"
         if record.pushed_version and record.pushed_version == served_version:
             pushed += " (serving)"
         cells = [f"{record.started:%Y-%m-%d %H:%M:%S}", record.status,

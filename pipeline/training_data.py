@@ -8,6 +8,8 @@ from typing import List, Optional
 import ml_metadata as mlmd
 from ml_metadata.proto import metadata_store_pb2
 
+from serving import rollback
+
 
 def _newest_train_split(artifacts):
     """The train split's statistics of the newest ExampleStatistics artifact among `artifacts` that
@@ -50,23 +52,29 @@ def _artifacts_of(store: mlmd.MetadataStore, pipeline_name: str) -> List[metadat
 
 
 def newest_pushed_version(store: mlmd.MetadataStore, pipeline_name: str) -> Optional[str]:
-    """The version the pipeline's newest push wrote (its PushedModel artifacts), None before any: what
-    a serving folder holds newest unless changed by hand, for a command that is not told the folder."""
+    """The version the pipeline's newest push wrote (its PushedModel artifacts) that is not rolled
+    back, None before any: what a serving folder holds newest unless changed by hand, for a command
+    that is not told the folder."""
     pushed = [a for a in _artifacts_of(store, pipeline_name)
-              if "pushed_version" in a.custom_properties and a.custom_properties["pushed"].int_value == 1]
+              if "pushed_version" in a.custom_properties and a.custom_properties["pushed"].int_value == 1
+              and not rollback.withdrawal_of(a.custom_properties["pushed_destination"].string_value)]
     return max(pushed, key=lambda a: a.id).custom_properties["pushed_version"].string_value if pushed else None
 
 
 def models_by_push(store: mlmd.MetadataStore, before_ms: Optional[int] = None) -> Optional[List[int]]:
     """Ids of the models pushed, newest push first (of the pushes made before `before_ms`, ms since
     1970, if given): the model served is the first, even where its MLMD id is older than another's (a
-    cached Trainer's model pushed again). A version deleted by hand still counts: an unchanged re-run
-    must resolve what the first run did, or its Evaluator and Pusher run again. Read through
-    PushedModel <- Pusher <- `infra_blessing`, whose `current_model_id` names the model; None where
-    no push is recorded so."""
+    cached Trainer's model pushed again). A version rolled back (serving/rollback.py; before
+    `before_ms`) is passed over; one deleted by hand still counts: an unchanged re-run must resolve
+    what the first run did, or its Evaluator and Pusher run again. Read through PushedModel <-
+    Pusher <- `infra_blessing`, whose `current_model_id` names the model; None where no push is
+    recorded so."""
+    before_s = None if before_ms is None else before_ms / 1000
     pushed = sorted((a for a in store.get_artifacts_by_type("PushedModel")
                      if a.custom_properties["pushed"].int_value == 1
-                     and (before_ms is None or a.create_time_since_epoch < before_ms)), key=lambda a: -a.id)
+                     and (before_ms is None or a.create_time_since_epoch < before_ms)
+                     and not rollback.withdrawal_of(a.custom_properties["pushed_destination"].string_value,
+                                                    before_s)), key=lambda a: -a.id)
     if not pushed:
         return None
     pusher_of = {e.artifact_id: e.execution_id for e in store.get_events_by_artifact_ids([a.id for a in pushed])

@@ -15,32 +15,47 @@ import socket
 import time
 from typing import List, Optional
 
-from tfx.dsl.io import fileio
-from tfx.utils import io_utils
 
 STAGING_PREFIX = ".staging-"
+WITHDRAWN_PREFIX = ".withdrawn-"  # a version rolled back (serving/rollback.py): kept, never loaded
 # A push copies one model: minutes at most. A staging folder of another machine whose push started
 # a day ago is one whose push was killed.
 ABANDONED_AFTER_SECONDS = 24 * 3600
 
 
+def _names(model_base: str) -> List[str]:
+    """What `model_base` holds; on an object store (gs://...) read through TFX's file I/O, which
+    imports TensorFlow: local folders are listed without it (`tfxpipe runs` reads this)."""
+    if "://" not in model_base:
+        return os.listdir(model_base) if os.path.isdir(model_base) else []
+    from tfx.dsl.io import fileio  # pylint: disable=import-outside-toplevel
+
+    return [name.rstrip("/") for name in fileio.listdir(model_base)] if fileio.isdir(model_base) else []
+
+
 def versions(model_base: str) -> List[int]:
     """Integer versions present under `<serving dir>/<model name>`, oldest first."""
-    if not fileio.isdir(model_base):
-        return []
-    return sorted(int(name.rstrip("/")) for name in fileio.listdir(model_base)
-                  if name.rstrip("/").isdigit())
+    return sorted(int(name) for name in _names(model_base) if name.isdigit())
+
+
+def withdrawn_versions(model_base: str) -> List[int]:
+    """Versions rolled back under `<serving dir>/<model name>` (`.withdrawn-<version>` folders), oldest first."""
+    return sorted(int(name[len(WITHDRAWN_PREFIX):]) for name in _names(model_base)
+                  if name.startswith(WITHDRAWN_PREFIX) and name[len(WITHDRAWN_PREFIX):].isdigit())
 
 
 def next_version(model_base: str) -> int:
-    """Unix time in seconds (TFX's convention), bumped past any existing version so it is unique."""
-    existing = versions(model_base)
+    """Unix time in seconds (TFX's convention), bumped past any existing version, withdrawn ones
+    included, so it is unique (a withdrawn version can be put back)."""
+    existing = versions(model_base) + withdrawn_versions(model_base)
     return max([int(time.time())] + [v + 1 for v in existing])
 
 
 def _publish_remote(saved_model_dir: str, model_base: str) -> str:
     """Object stores (gs://...) cannot rename a folder atomically. As TFX does, everything but
     `saved_model.pb` is copied first: TF Serving loads a version only once that file exists."""
+    from tfx.utils import io_utils  # pylint: disable=import-outside-toplevel
+
     target = f"{model_base.rstrip('/')}/{next_version(model_base)}"
     io_utils.copy_dir(saved_model_dir, target, deny_regex_patterns=[r"saved_model\.pb"])
     io_utils.copy_file(f"{saved_model_dir}/saved_model.pb", f"{target}/saved_model.pb")
@@ -94,7 +109,7 @@ def _disk_full(error: BaseException) -> bool:
     return isinstance(error, OSError) and error.errno == errno.ENOSPC
 
 
-def _same_tree(left: str, right: str) -> bool:
+def same_tree(left: str, right: str) -> bool:
     def files(root):
         return sorted(os.path.relpath(os.path.join(folder, name), root)
                       for folder, _, names in os.walk(root) for name in names)
@@ -109,17 +124,17 @@ def already_published(saved_model_dir: str, model_base: str) -> Optional[str]:
     """The newest version folder when it holds exactly this SavedModel, else None."""
     existing = versions(model_base)
     newest = os.path.join(model_base, str(existing[-1])) if existing else None
-    return newest if newest and _same_tree(saved_model_dir, newest) else None
+    return newest if newest and same_tree(saved_model_dir, newest) else None
 
 
 def publish(saved_model_dir: str, model_base: str) -> str:
     """Copies a SavedModel to the next version folder atomically and returns that folder (or the
     newest version, when it already holds this SavedModel). NoSpaceLeft when the disk fills up:
     nothing is left behind and the versions already there are untouched."""
-    if not fileio.exists(os.path.join(saved_model_dir, "saved_model.pb")):
-        raise FileNotFoundError(f"no SavedModel to publish in {saved_model_dir}")
     if "://" in model_base:
         return _publish_remote(saved_model_dir, model_base)
+    if not os.path.exists(os.path.join(saved_model_dir, "saved_model.pb")):
+        raise FileNotFoundError(f"no SavedModel to publish in {saved_model_dir}")
     os.makedirs(model_base, exist_ok=True)
     remove_abandoned_staging(model_base)
     done = already_published(saved_model_dir, model_base)

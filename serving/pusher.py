@@ -3,7 +3,9 @@
 Stock TFX's Pusher copies straight into the version folder (a loader polling the folder can see it
 half-written), names versions by the second (two pushes in one second collide and the second is
 silently dropped) and copies the model once more into its own artifact. This executor keeps TFX's
-blessing checks and artifact properties and replaces only the copy, with `model_dir.publish`.
+blessing checks and artifact properties and replaces only the copy, with `model_dir.publish`; and it
+does not push again a model rolled back by hand (serving/rollback.py): its PushedModel is marked not
+pushed, with the withdrawal described in `rollback.KEPT_BACK`.
 """
 import os
 from typing import Any, Dict, List
@@ -15,7 +17,7 @@ from tfx.proto import pusher_pb2
 from tfx.types import artifact_utils, standard_component_specs
 from tfx.utils import proto_utils
 
-from serving import model_dir
+from serving import model_dir, rollback
 
 
 class AtomicPushExecutor(tfx_pusher_executor.Executor):
@@ -37,9 +39,14 @@ class AtomicPushExecutor(tfx_pusher_executor.Executor):
         )
         if destination.WhichOneof("destination") != "filesystem":
             raise ValueError("AtomicPushExecutor pushes to a filesystem destination only")
-        version_dir = model_dir.publish(
-            self.GetModelPath(input_dict), destination.filesystem.base_directory
-        )
+        model_base = destination.filesystem.base_directory
+        withdrawn = rollback.withdrawn_copy(self.GetModelPath(input_dict), model_base)
+        if withdrawn:
+            self._MarkNotPushed(pushed_model)
+            pushed_model.set_string_custom_property(rollback.KEPT_BACK, withdrawn.describe())
+            logging.warning("Not pushed: the model is %s", withdrawn.describe())
+            return
+        version_dir = model_dir.publish(self.GetModelPath(input_dict), model_base)
         self._MarkPushed(
             pushed_model,
             pushed_destination=version_dir,

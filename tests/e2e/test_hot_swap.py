@@ -1,4 +1,5 @@
-"""Hot swap: a new version is pushed while 8 clients (REST and gRPC) keep sending requests."""
+"""Hot swap: a new version is pushed, then rolled back, while 8 clients (REST and gRPC) keep sending
+requests."""
 import threading
 import time
 
@@ -6,7 +7,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from serving import client, model_dir
+from serving import client, model_dir, rollback
 from serving import process as serving_server
 from tests import serving_models
 
@@ -24,7 +25,7 @@ def expected_answers(path):
     return model.signatures["serving_default"](examples=tf.constant(EXAMPLES))["probabilities"].numpy()
 
 
-def test_pushing_a_new_version_under_load_fails_no_request(tmp_path):
+def test_pushing_a_new_version_and_rolling_it_back_under_load_fails_no_request(tmp_path):
     old = serving_models.build(str(tmp_path / "built" / "old"), 1.0)
     new = serving_models.build(str(tmp_path / "built" / "new"), 2.0)
     base = tmp_path / "models" / "toy"
@@ -69,6 +70,14 @@ def test_pushing_a_new_version_under_load_fails_no_request(tmp_path):
         while (len(results) < MIN_REQUESTS or answered_by_new() < MIN_AFTER_SWAP) \
                 and time.monotonic() < deadline:
             time.sleep(0.1)
+        rolled_back_at = len(results)
+        assert rollback.withdraw(str(base), "a bad push").version == new_version
+
+        def answered_by_old_again():
+            return sum(np.array_equal(values, answers["old"]) for values, _ in list(results)[rolled_back_at:])
+
+        while answered_by_old_again() < MIN_AFTER_SWAP and time.monotonic() < deadline:
+            time.sleep(0.1)
         stop.set()
         for thread in threads:
             thread.join()
@@ -78,11 +87,13 @@ def test_pushing_a_new_version_under_load_fails_no_request(tmp_path):
     assert len(results) >= MIN_REQUESTS
     from_old = [r for r in results if np.array_equal(r[0], answers["old"])]
     from_new = [r for r in results if np.array_equal(r[0], answers["new"])]
+    old_again = [r for r in results[rolled_back_at:] if np.array_equal(r[0], answers["old"])]
+    assert len(old_again) >= MIN_AFTER_SWAP and {v for _, v in old_again} <= {old_version, None}
     assert len(from_old) + len(from_new) == len(results), "an answer came from neither version"
     assert from_old and len(from_new) >= MIN_AFTER_SWAP
     assert {v for _, v in from_old} <= {old_version, None}
     assert {v for _, v in from_new} <= {new_version, None}
     states = {s.version: s.state for s in status}
-    assert states[new_version] == status[0].AVAILABLE
-    assert states[old_version] == status[0].END
+    assert states[old_version] == status[0].AVAILABLE  # loaded again once the new one was withdrawn
+    assert states[new_version] == status[0].END
 

@@ -1,5 +1,6 @@
 """InfraValidator and Pusher, the real TFX executors: a candidate that cannot load or cannot answer
-real examples in a model server is not pushed; a servable one is pushed with its warmup requests."""
+real examples in a model server is not pushed; a servable one is pushed with its warmup requests,
+unless the same model was rolled back."""
 import json
 import os
 
@@ -11,7 +12,7 @@ from tfx.types import standard_artifacts
 from tfx.utils import proto_utils
 
 from pipeline.infra_validator import InfraValidator
-from serving import examples, model_dir, warmup
+from serving import examples, model_dir, rollback, warmup
 from serving.pusher import AtomicPushExecutor
 from tests import serving_models
 from tests.conftest import TAXI, TAXI_CSV, TAXI_SCHEMA
@@ -44,8 +45,8 @@ def model_artifact(root, damage: str):
     return artifact
 
 
-def validate_and_push(root, examples_artifact, damage):
-    model = model_artifact(root, damage)
+def validate_and_push(root, examples_artifact, damage="none", model=None, serving_dir=None):
+    model = model or model_artifact(root, damage)
     blessing = standard_artifacts.InfraBlessing()
     blessing.uri = str(root / "infra_blessing")
     os.makedirs(blessing.uri)
@@ -59,7 +60,7 @@ def validate_and_push(root, examples_artifact, damage):
     evaluator_blessing.set_int_custom_property("blessed", 1)
     pushed = standard_artifacts.PushedModel()
     pushed.uri = str(root / "pushed")
-    serving_dir = str(root / "serving" / "taxi")
+    serving_dir = serving_dir or str(root / "serving" / "taxi")
     destination = pusher_pb2.PushDestination(
         filesystem=pusher_pb2.PushDestination.Filesystem(base_directory=serving_dir))
     AtomicPushExecutor().Do(
@@ -90,3 +91,21 @@ def test_a_candidate_that_fails_infra_validation_is_not_pushed(tmp_path, example
     assert pushed.get_int_custom_property("pushed") == 0
     assert model_dir.versions(serving_dir) == []
 
+
+
+def test_a_model_rolled_back_and_blessed_again_is_not_pushed_again(tmp_path, examples_artifact):
+    """A cached Trainer's model, validated again after a rollback (say, under new thresholds): its copy
+    equals the withdrawn version's, so the Pusher keeps it back and says which withdrawal did."""
+    serving_dir = str(tmp_path / "serving" / "taxi")
+    earlier = model_dir.publish(serving_models.build(str(tmp_path / "earlier"), 2.0), serving_dir)
+    model = model_artifact(tmp_path, "none")
+    _, first, _ = validate_and_push(tmp_path / "first", examples_artifact, model=model, serving_dir=serving_dir)
+    assert first.get_int_custom_property("pushed") == 1
+    withdrawn = rollback.withdraw(serving_dir, "tips wrong for card payments")
+    assert withdrawn.version == int(first.get_string_custom_property("pushed_version"))
+    assert model_dir.versions(serving_dir) == [int(os.path.basename(earlier))]
+    _, again, _ = validate_and_push(tmp_path / "again", examples_artifact, model=model, serving_dir=serving_dir)
+    assert again.get_int_custom_property("pushed") == 0
+    assert again.get_string_custom_property(rollback.KEPT_BACK) == withdrawn.describe()
+    assert "tips wrong for card payments" in withdrawn.describe()
+    assert model_dir.versions(serving_dir) == [int(os.path.basename(earlier))]

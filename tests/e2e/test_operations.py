@@ -18,7 +18,7 @@ from models.dataset import Task
 from pipeline import (evaluation, excluded_spans, metadata_store, metrics, resolvers, run_details, run_report, run_summary,
                       runner, runs, runs_index, training_data)
 from pipeline.configs import PROJECT_ROOT
-from serving import client, examples
+from serving import client, examples, model_dir
 from serving import process as serving_server
 from tests import postgres_server
 from tests.bad_data import shuffled_slices
@@ -455,3 +455,38 @@ def test_make_screenshots_writes_a_picture_of_every_report_page(history):
         with open(page[:-len(".html")] + ".png", "rb") as f:
             picture = f.read()
         assert picture.startswith(b"\x89PNG") and len(picture) > 10_000, page
+
+
+@SQLITE_ONLY  # a rollback is a folder renamed; what runs make of it is read from MLMD as the tests above
+def test_a_version_rolled_back_is_not_the_baseline_and_its_model_is_not_pushed_again(history):
+    """span-3 (good data) trains a model pushed over span-1's; rolled back, span-1's model is served
+    again, an unchanged re-run says so, and the same model blessed again is kept back."""
+    workspace, data, good, *_ = history
+    header, (rows,) = shuffled_slices(9, 7000)
+    where = ("--serving-dir", workspace.serving_dir, "--work-dir", workspace.work_dir, *workspace.metadata_args)
+    third = workspace.run_with_new_span(data, "span-3", [header] + rows, ["--max-drop", "1"])
+    assert third.returncode == 0 and third.summary.pushed_by_this_run, third.stdout + third.stderr[-3000:]
+    rolled = tfxpipe("rollback", "--reason", "complaints about card tips", *where)
+    assert rolled.returncode == 0, rolled.stdout + rolled.stderr
+    assert f"version {good.summary.pushed_version} is served again once" in rolled.stdout, rolled.stdout
+    assert model_dir.versions(workspace.model_base) == [int(good.summary.pushed_version)]
+    store = lambda: metadata_store.open_store(workspace.metadata_uri)  # noqa: E731  (read afresh)
+    assert training_data.models_by_push(store())[0] == good.summary.model_id  # the baseline again
+    unchanged = workspace.run(["--data", data, "--max-drop", "1"])
+    assert unchanged.returncode == 0 and unchanged.summary.node_states["Pusher"] == ["cached"], unchanged.stdout
+    assert (f"this run's model is version {third.summary.pushed_version}, withdrawn " in unchanged.stdout
+            and f": complaints about card tips. Version {good.summary.pushed_version} is served." in unchanged.stdout), \
+        unchanged.stdout
+    blessed_again = workspace.run(["--data", data, "--max-drop", "0.99"])  # the Evaluator runs, not the Trainer
+    assert blessed_again.returncode == 0, blessed_again.stdout + blessed_again.stderr[-3000:]
+    assert blessed_again.summary.node_states["Trainer"] == ["cached"]
+    assert blessed_again.summary.node_states["Pusher"] == ["executed"] and blessed_again.summary.pushed is False
+    assert (f"Nothing pushed: the model chosen is version {third.summary.pushed_version}, withdrawn"
+            in blessed_again.stdout), blessed_again.stdout
+    assert blessed_again.serving_snapshot == unchanged.serving_snapshot
+    table = tfxpipe("runs", *where[2:]).stdout
+    assert f"{third.summary.pushed_version} (rolled back)" in table, table
+    index = open(runs_index.path_for(workspace.report_dir), encoding="utf-8").read()
+    assert f"<b id='served'>{good.summary.pushed_version}</b>" in index and "(rolled back)" in index
+    undone = tfxpipe("rollback", "--undo", *where)
+    assert undone.returncode == 0 and model_dir.versions(workspace.model_base)[-1] == int(third.summary.pushed_version)

@@ -1,0 +1,125 @@
+"""Rolling a pushed model back: its version folder is withdrawn, and the version before it is served.
+
+A version that misbehaves in production (`monitor` finds skew, its users complain) must stop being
+served now, not after the next run. TF Serving serves the newest version folder of a model (its
+default `latest` policy); once that folder is gone it loads the one below it and unloads the newest
+only when that one is available (`tfxpipe serve` does the same, serving/servables.py), so requests
+never meet a gap. A rollback renames `<model base>/<V>` to `<model base>/.withdrawn-<V>`, a name no
+server loads: atomic on one file system, nothing deleted, and `put_back` renames it back. Why and
+when sit beside it in `.withdrawn-<V>.json`.
+
+The folder is also what runs read, so the next run cannot undo a rollback: the Evaluator's baseline
+passes over a withdrawn version's model (`training_data.models_by_push`), and the Pusher refuses a
+model whose files equal a withdrawn version's (`withdrawn_copy`: a cached Trainer's model, blessed
+again). A model trained anew is pushed as usual.
+"""
+import dataclasses
+import json
+import os
+import time
+from typing import Dict, Optional
+
+from serving import model_dir
+
+NOTE_SUFFIX = ".json"
+KEPT_BACK = "withdrawn"  # the Pusher's PushedModel property: the withdrawal that kept its model back
+
+
+class RollbackError(ValueError):
+    """A rollback that cannot be done as asked; the message says why and what to do."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Withdrawal:
+    version: int
+    reason: str
+    at: float  # seconds since 1970
+
+    def describe(self) -> str:
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(self.at))
+        return f"version {self.version}, withdrawn {when}" + (f": {self.reason}" if self.reason else "")
+
+
+def _folder(model_base: str, version: int) -> str:
+    return os.path.join(model_base, f"{model_dir.WITHDRAWN_PREFIX}{version}")
+
+
+def _local(model_base: str) -> bool:
+    return "://" not in model_base
+
+
+def withdrawals(model_base: str) -> Dict[int, Withdrawal]:
+    """Version -> its withdrawal, for every version withdrawn under `model_base` now ({} on an
+    object store, where no rollback is made)."""
+    if not _local(model_base):
+        return {}
+    found = {}
+    for version in model_dir.withdrawn_versions(model_base):
+        note = _folder(model_base, version) + NOTE_SUFFIX
+        try:
+            with open(note, encoding="utf-8") as file:
+                recorded = json.load(file)
+            found[version] = Withdrawal(version, str(recorded.get("reason", "")), float(recorded["at"]))
+        except (OSError, ValueError, KeyError, TypeError):  # renamed by hand, or its note lost
+            found[version] = Withdrawal(version, "", os.path.getmtime(_folder(model_base, version)))
+    return found
+
+
+def withdrawal_of(version_dir: str, before_s: Optional[float] = None) -> Optional[Withdrawal]:
+    """The withdrawal of the version a push wrote to `version_dir` (made before `before_s`, if
+    given), None where it is not withdrawn."""
+    base, version = os.path.split(version_dir.rstrip("/"))
+    found = withdrawals(base).get(int(version)) if version.isdigit() else None
+    return found if found and (before_s is None or found.at < before_s) else None
+
+
+def withdrawn_copy(saved_model_dir: str, model_base: str) -> Optional[Withdrawal]:
+    """The withdrawal whose folder holds exactly this SavedModel, if any."""
+    return next((w for v, w in sorted(withdrawals(model_base).items(), reverse=True)
+                 if model_dir.same_tree(saved_model_dir, _folder(model_base, v))), None)
+
+
+def withdraw(model_base: str, reason: str, version: Optional[int] = None) -> Withdrawal:
+    """Withdraws `version` (default: the newest, the one served under the `latest` policy); the
+    note is written first, so a rename that fails leaves no withdrawal behind."""
+    if not _local(model_base):
+        raise RollbackError(f"{model_base} is on an object store, where a folder cannot be renamed at once: "
+                            "roll back by serving the earlier version with `tfxpipe deploy-config --policy "
+                            "specific --version N`")
+    present = model_dir.versions(model_base)
+    version = present[-1] if version is None and present else version
+    if version not in present:
+        raise RollbackError(f"{model_base} has no version {version}; it has "
+                            f"{', '.join(map(str, present)) or 'none'}")
+    if len(present) == 1:
+        raise RollbackError(f"version {version} is the only one in {model_base}: there is no earlier version to "
+                            "serve instead (stop its server, or push another model first)")
+    withdrawal = Withdrawal(version, reason, time.time())
+    note = _folder(model_base, version) + NOTE_SUFFIX
+    with open(note + ".tmp", "w", encoding="utf-8") as file:
+        json.dump({"reason": reason, "at": withdrawal.at}, file)
+    os.replace(note + ".tmp", note)
+    try:
+        os.rename(os.path.join(model_base, str(version)), _folder(model_base, version))
+    except OSError:
+        os.remove(note)
+        raise
+    return withdrawal
+
+
+def put_back(model_base: str, version: Optional[int] = None) -> Withdrawal:
+    """Puts a withdrawn version back (default: the one withdrawn last); it is served again if it
+    is the newest."""
+    found = withdrawals(model_base)
+    if not found:
+        raise RollbackError(f"no version of {model_base} is withdrawn")
+    version = max(found, key=lambda v: found[v].at) if version is None else version
+    if version not in found:
+        raise RollbackError(f"version {version} of {model_base} is not withdrawn; withdrawn: "
+                            f"{', '.join(map(str, sorted(found)))}")
+    os.rename(_folder(model_base, version), os.path.join(model_base, str(version)))
+    try:
+        os.remove(_folder(model_base, version) + NOTE_SUFFIX)
+    except FileNotFoundError:
+        pass
+    return found[version]
