@@ -34,7 +34,7 @@ def serving_examples(examples: standard_artifacts.Examples, count: int, features
         example = tf.train.Example.FromString(record.numpy())
         for name in [n for n in example.features.feature if n not in sent]:
             del example.features.feature[name]
-        serialized.append(example.SerializeToString())
+        serialized.append(example.SerializeToString(deterministic=True))  # the same bytes each run (map order)
     return serialized
 
 

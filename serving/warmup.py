@@ -47,7 +47,7 @@ def write(saved_model_dir: str, logs: Iterable[prediction_log_pb2.PredictionLog]
     tf.io.gfile.makedirs(os.path.dirname(path))
     with tf.io.TFRecordWriter(path) as writer:
         for log in logs:
-            writer.write(log.SerializeToString())
+            writer.write(log.SerializeToString(deterministic=True))  # a model pushed twice: the same files
     return path
 
 
