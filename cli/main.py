@@ -165,10 +165,12 @@ def config_from_args(args: argparse.Namespace) -> PipelineConfig:
         extra_beam_args=tuple(args.beam_args or ()),
         spans=args.spans,
         train_spans=args.train_spans,
+        keep_versions=args.keep_versions,
     )
+    kept = 1 if config.keep_versions is None else config.keep_versions
     for option, value in (("--train-steps", config.train_steps), ("--eval-steps", config.eval_steps),
                            ("--tune-trials", config.tune_trials),
-                           ("--train-spans", config.train_spans)):
+                           ("--train-spans", config.train_spans), ("--keep-versions", kept)):
         if value < 1:
             raise ConfigError(f"{option} must be at least 1, got {value}")
     if config.tune_minutes is not None and config.tune_minutes <= 0:
@@ -192,7 +194,7 @@ def config_from_args(args: argparse.Namespace) -> PipelineConfig:
 # only when something was written, named when the command crashes. `run` and `resume` divert their
 # own (`_run`); `serve` keeps its console.
 NATIVE_LOGS_DIVERTED = ("init", "validate", "schema-diff", "calibrate", "monitor", "score", "predict",
-                        "runs", "compile", "exclude-span")
+                        "runs", "compile", "exclude-span", "rollback")
 
 
 def main(argv: Optional[List[str]] = None) -> int:

@@ -148,6 +148,8 @@ def add_pipeline_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--spans", action="store_const", const=True, help="the data folder holds span-N/ folders (detected for local folders)")
     parser.add_argument("--work-dir", default=defaults.work_dir, help="pipeline root and MLMD (default: %(default)s)")
     parser.add_argument("--serving-dir", default=defaults.serving_dir, help="TF Serving model base folder (default: %(default)s)")
+    parser.add_argument("--keep-versions", type=int, help="after a push, remove the versions older than this many newest "
+                        "(default: keep all); rolled-back ones, and those the models.config beside them pins, stay")
     parser.add_argument("--model-name", help="default: the dataset's name")
     parser.add_argument("--pipeline-name", help="default: the dataset's name")
     parser.add_argument("--schema", dest="schema_file", help="curated schema.pbtxt (default: the dataset's)")

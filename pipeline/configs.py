@@ -139,6 +139,9 @@ class PipelineConfig:
     # Transform and the Trainer learn from this run's span and the newest earlier spans the gate
     # accepted, this many in all (1: the newest span alone); evaluation stays on this run's span.
     train_spans: int = 1
+    # After each push, the versions older than this many newest are removed from the serving folder
+    # (None: all kept); versions rolled back, or pinned by the models.config beside them, stay.
+    keep_versions: Optional[int] = None
     enable_cache: bool = True
     # ML Metadata (pipeline/metadata_store.py): None is SQLite under the work dir; a
     # postgresql:// or mysql:// URI is a metadata server shared by a team.

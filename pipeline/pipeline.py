@@ -32,6 +32,7 @@ from pipeline.csv_example_gen import CsvExampleGen
 from pipeline.infra_validator import InfraValidator
 import schema as schema_package
 from schema import data_folder, distances, schema_text
+from serving import model_dir
 from serving.pusher import AtomicPushExecutor
 
 # Dotted paths instead of module files: TFX imports them from the installed package, so no per-run
@@ -240,6 +241,8 @@ def create_pipeline(config: PipelineConfig, for_kubeflow: bool = False) -> tfx_p
             filesystem=pusher_pb2.PushDestination.Filesystem(base_directory=config.model_base)
         ),
         custom_executor_spec=executor_spec.ExecutorClassSpec(AtomicPushExecutor),
+        # None unless set: the Pusher's cache key stays as it was for every other pipeline
+        custom_config={model_dir.KEEP_VERSIONS: config.keep_versions} if config.keep_versions else None,
     )
     return tfx_pipeline.Pipeline(
         pipeline_name=config.pipeline_name,

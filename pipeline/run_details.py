@@ -198,6 +198,9 @@ def summary_text(record: runs.RunRecord, config: PipelineConfig, seconds: float)
         )
     elif summary.pushed:
         lines.append(f"Pushed model version {summary.pushed_version} to {summary.pushed_destination}")
+        if summary.removed_versions:
+            lines.append(f"Removed the older version(s) {summary.removed_versions.replace(',', ', ')} "
+                         "(--keep-versions): rolled-back and pinned versions stay.")
     elif summary.kept_back_by:
         lines.append(f"Nothing pushed: the model chosen is {summary.kept_back_by}, and a model rolled back is not "
                      f"pushed again; the serving directory {config.model_base} is unchanged. New data, or a change "

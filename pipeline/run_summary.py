@@ -12,7 +12,7 @@ import ml_metadata as mlmd
 from ml_metadata.proto import metadata_store_pb2
 
 from pipeline import metadata_store
-from serving import rollback
+from serving import model_dir, rollback
 
 _STATE_NAMES = {
     metadata_store_pb2.Execution.COMPLETE: "executed",
@@ -46,6 +46,7 @@ class RunSummary:
     pushed: Optional[bool] = None
     pushed_version: Optional[str] = None
     pushed_destination: Optional[str] = None
+    removed_versions: str = ""  # old versions the push removed (run --keep-versions), comma-separated
     kept_back_by: str = ""  # not pushed: the rollback of the same model (serving/rollback.py), described
     evaluation_uri: Optional[str] = None  # the chosen candidate's, else the first one's
     model_id: Optional[int] = None  # the chosen candidate's, else the first one's
@@ -247,6 +248,7 @@ def summarize(store: mlmd.MetadataStore, run_id: Optional[str] = None) -> RunSum
                 summary.pushed_version = props["pushed_version"].string_value
                 summary.pushed_destination = props["pushed_destination"].string_value
             summary.kept_back_by = props[rollback.KEPT_BACK].string_value
+            summary.removed_versions = props[model_dir.REMOVED_VERSIONS].string_value
     summary.candidates = _candidates(store, run.id, types)
     for candidate in summary.candidates:
         candidate.chosen = candidate.model_id == chosen_id

@@ -13,11 +13,14 @@ import os
 import shutil
 import socket
 import time
-from typing import List, Optional
+from typing import List, Optional, Set
 
 
 STAGING_PREFIX = ".staging-"
 WITHDRAWN_PREFIX = ".withdrawn-"  # a version rolled back (serving/rollback.py): kept, never loaded
+KEEP_VERSIONS = "keep_versions"  # the Pusher's custom_config: how many versions a push leaves
+REMOVED_VERSIONS = "removed_versions"  # its PushedModel's property: the versions it removed, comma-separated
+SERVER_CONFIG = "models.config"  # TF Serving's --model_config_file, beside the model folders (deploy-config)
 # A push copies one model: minutes at most. A staging folder of another machine whose push started
 # a day ago is one whose push was killed.
 ABANDONED_AFTER_SECONDS = 24 * 3600
@@ -155,3 +158,39 @@ def publish(saved_model_dir: str, model_base: str) -> str:
                 "run again (the run reuses its cached steps)") from error
         raise
     return target
+
+
+def pinned_versions(model_base: str) -> Set[int]:
+    """Versions of this model that `models.config` beside its folder names (a `specific` policy,
+    labels such as `stable`): a server started with that file serves them whatever is newer."""
+    path = os.path.join(os.path.dirname(model_base.rstrip("/")), SERVER_CONFIG)
+    if not os.path.isfile(path):
+        return set()
+    # pylint: disable=import-outside-toplevel  (loads TensorFlow's protos: only when a file is there)
+    from google.protobuf import text_format
+    from tensorflow_serving.config import model_server_config_pb2
+
+    config = model_server_config_pb2.ModelServerConfig()
+    with open(path, encoding="utf-8") as file:
+        try:
+            text_format.Parse(file.read(), config)
+        except text_format.ParseError as error:
+            raise ValueError(f"{path} is not TF Serving's model config ({error}): no version was removed; "
+                             "correct it or move it away") from None
+    name = os.path.basename(model_base.rstrip("/"))
+    return {version for model in config.model_config_list.config if model.name == name
+            for version in [*model.model_version_policy.specific.versions, *model.version_labels.values()]}
+
+
+def remove_old_versions(model_base: str, keep: int) -> List[int]:
+    """Removes the versions older than the newest `keep`, but for those `models.config` pins, and
+    returns them. Rolled-back versions stay (they keep their model from being pushed again). Each is
+    first renamed to a staging name, so no server sees a half-deleted version, and a removal
+    killed half-way is finished by the next push (`remove_abandoned_staging`)."""
+    pinned = pinned_versions(model_base)
+    removed = [v for v in versions(model_base)[:-keep] if v not in pinned]
+    for version in removed:
+        doomed = os.path.join(model_base, f"{STAGING_PREFIX}{socket.gethostname()}-{os.getpid()}-{version}")
+        os.rename(os.path.join(model_base, str(version)), doomed)
+        shutil.rmtree(doomed)
+    return removed

@@ -5,8 +5,11 @@ half-written), names versions by the second (two pushes in one second collide an
 silently dropped) and copies the model once more into its own artifact. This executor keeps TFX's
 blessing checks and artifact properties and replaces only the copy, with `model_dir.publish`; and it
 does not push again a model rolled back by hand (serving/rollback.py): its PushedModel is marked not
-pushed, with the withdrawal described in `rollback.KEPT_BACK`.
+pushed, with the withdrawal described in `rollback.KEPT_BACK`. With `custom_config`'s `model_dir.KEEP_VERSIONS`
+(`run --keep-versions N`), versions older than the newest N are removed after the push
+(`model_dir.remove_old_versions`) and listed in `model_dir.REMOVED_VERSIONS`.
 """
+import json
 import os
 from typing import Any, Dict, List
 
@@ -53,3 +56,7 @@ class AtomicPushExecutor(tfx_pusher_executor.Executor):
             pushed_version=os.path.basename(version_dir),
         )
         logging.info("Model pushed to %s", version_dir)
+        keep = json.loads(exec_properties.get(standard_component_specs.CUSTOM_CONFIG_KEY) or "{}").get(model_dir.KEEP_VERSIONS)
+        if keep and "://" not in model_base:
+            removed = model_dir.remove_old_versions(model_base, keep)
+            pushed_model.set_string_custom_property(model_dir.REMOVED_VERSIONS, ",".join(map(str, removed)))

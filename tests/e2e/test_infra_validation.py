@@ -45,7 +45,7 @@ def model_artifact(root, damage: str):
     return artifact
 
 
-def validate_and_push(root, examples_artifact, damage="none", model=None, serving_dir=None):
+def validate_and_push(root, examples_artifact, damage="none", model=None, serving_dir=None, keep_versions=None):
     model = model or model_artifact(root, damage)
     blessing = standard_artifacts.InfraBlessing()
     blessing.uri = str(root / "infra_blessing")
@@ -66,7 +66,8 @@ def validate_and_push(root, examples_artifact, damage="none", model=None, servin
     AtomicPushExecutor().Do(
         {"model_blessing": [evaluator_blessing], "infra_blessing": [blessing]},
         {"pushed_model": [pushed]},
-        {"push_destination": proto_utils.proto_to_json(destination)})
+        {"push_destination": proto_utils.proto_to_json(destination),
+         **({"custom_config": json.dumps({model_dir.KEEP_VERSIONS: keep_versions})} if keep_versions else {})})
     return blessing, pushed, serving_dir
 
 
@@ -109,3 +110,13 @@ def test_a_model_rolled_back_and_blessed_again_is_not_pushed_again(tmp_path, exa
     assert again.get_string_custom_property(rollback.KEPT_BACK) == withdrawn.describe()
     assert "tips wrong for card payments" in withdrawn.describe()
     assert model_dir.versions(serving_dir) == [int(os.path.basename(earlier))]
+
+
+def test_a_push_with_versions_to_keep_removes_the_older_ones(tmp_path, examples_artifact):
+    serving_dir = str(tmp_path / "serving" / "taxi")
+    for older in (1, 2, 3):
+        os.makedirs(os.path.join(serving_dir, str(older)))
+    _, pushed, _ = validate_and_push(tmp_path, examples_artifact, serving_dir=serving_dir, keep_versions=2)
+    assert pushed.get_int_custom_property("pushed") == 1
+    assert pushed.get_string_custom_property(model_dir.REMOVED_VERSIONS) == "1,2"
+    assert model_dir.versions(serving_dir) == [3, int(pushed.get_string_custom_property("pushed_version"))]

@@ -459,20 +459,23 @@ def test_make_screenshots_writes_a_picture_of_every_report_page(history):
 
 @SQLITE_ONLY  # a rollback is a folder renamed; what runs make of it is read from MLMD as the tests above
 def test_a_version_rolled_back_is_not_the_baseline_and_its_model_is_not_pushed_again(history):
-    """span-3 (good data) trains a model pushed over span-1's; rolled back, span-1's model is served
-    again, an unchanged re-run says so, and the same model blessed again is kept back."""
+    """span-3 (good data) trains a model pushed over span-1's (and removes a version beyond the 2 it
+    keeps); rolled back, span-1's model is served again, an unchanged re-run says so, and the same
+    model blessed again is kept back."""
     workspace, data, good, *_ = history
     header, (rows,) = shuffled_slices(9, 7000)
     where = ("--serving-dir", workspace.serving_dir, "--work-dir", workspace.work_dir, *workspace.metadata_args)
-    third = workspace.run_with_new_span(data, "span-3", [header] + rows, ["--max-drop", "1"])
+    os.makedirs(os.path.join(workspace.model_base, "1"))  # a version pushed long ago, beyond the 2 kept
+    third = workspace.run_with_new_span(data, "span-3", [header] + rows, ["--max-drop", "1", "--keep-versions", "2"])
     assert third.returncode == 0 and third.summary.pushed_by_this_run, third.stdout + third.stderr[-3000:]
+    assert "Removed the older version(s) 1 (--keep-versions)" in third.stdout, third.stdout
     rolled = tfxpipe("rollback", "--reason", "complaints about card tips", *where)
     assert rolled.returncode == 0, rolled.stdout + rolled.stderr
     assert f"version {good.summary.pushed_version} is served again once" in rolled.stdout, rolled.stdout
     assert model_dir.versions(workspace.model_base) == [int(good.summary.pushed_version)]
     store = lambda: metadata_store.open_store(workspace.metadata_uri)  # noqa: E731  (read afresh)
     assert training_data.models_by_push(store())[0] == good.summary.model_id  # the baseline again
-    unchanged = workspace.run(["--data", data, "--max-drop", "1"])
+    unchanged = workspace.run(["--data", data, "--max-drop", "1", "--keep-versions", "2"])
     assert unchanged.returncode == 0 and unchanged.summary.node_states["Pusher"] == ["cached"], unchanged.stdout
     assert (f"this run's model is version {third.summary.pushed_version}, withdrawn " in unchanged.stdout
             and f": complaints about card tips. Version {good.summary.pushed_version} is served." in unchanged.stdout), \

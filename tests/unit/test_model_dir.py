@@ -123,3 +123,43 @@ def test_object_store_push_writes_saved_model_pb_last(saved_model):
     assert model_dir.versions(base) == [int(target.rsplit("/", 1)[1])]
     assert tf.io.gfile.exists(f"{target}/saved_model.pb")
     assert tf.io.gfile.exists(f"{target}/variables/variables.index")
+
+
+def test_old_versions_beyond_the_kept_ones_are_removed_but_pinned_and_rolled_back_ones_stay(saved_model, tmp_path):
+    from serving import rollback, deploy  # pylint: disable=import-outside-toplevel
+
+    base = str(tmp_path / "serving" / "taxi")
+    published = []
+    for weights in (b"1", b"2", b"3", b"4", b"5", b"6"):
+        (saved_model / "variables" / "variables.index").write_bytes(weights)
+        published.append(int(os.path.basename(model_dir.publish(str(saved_model), base))))
+    rollback.withdraw(base, "bad", published[-1])
+    settings = deploy.DeploySettings(model_name="taxi", serving_dir=str(tmp_path / "serving"), policy="specific",
+                                     versions=(published[0], published[4]), labels={"stable": published[1]})
+    written = deploy.write_all(settings, str(tmp_path / "deploy"))
+    shutil.copy(written["models.config"], tmp_path / "serving" / model_dir.SERVER_CONFIG)
+    assert model_dir.pinned_versions(base) == {published[0], published[1], published[4]}
+    assert model_dir.remove_old_versions(base, 2) == [published[2]]
+    assert model_dir.versions(base) == [*published[0:2], *published[3:5]]
+    assert model_dir.withdrawn_versions(base) == [published[-1]]
+    assert not [name for name in os.listdir(base) if name.startswith(model_dir.STAGING_PREFIX)]
+    assert model_dir.remove_old_versions(base, 2) == []
+    (tmp_path / "serving" / model_dir.SERVER_CONFIG).write_text("model_config_list { config { name: ")
+    with pytest.raises(ValueError, match="not TF Serving's model config .* no version was removed"):
+        model_dir.remove_old_versions(base, 1)
+    assert model_dir.versions(base) == [*published[0:2], *published[3:5]]
+
+
+def test_versions_to_keep_reach_the_pusher_only_when_set(tmp_path):
+    """Unset, the Pusher's settings (its cache key) are as before the option existed."""
+    import json  # pylint: disable=import-outside-toplevel
+
+    from pipeline.configs import PipelineConfig  # pylint: disable=import-outside-toplevel
+    from pipeline.pipeline import create_pipeline  # pylint: disable=import-outside-toplevel
+
+    def pusher_config(**settings):
+        built = create_pipeline(PipelineConfig(work_dir=str(tmp_path / "work"), **settings))
+        return next(c for c in built.components if c.id == "Pusher").exec_properties.get("custom_config")
+
+    assert json.loads(pusher_config(keep_versions=3)) == {model_dir.KEEP_VERSIONS: 3}
+    assert json.loads(pusher_config()) is None
