@@ -11,6 +11,7 @@ from ml_metadata.proto import metadata_store_pb2
 from tfx.components.example_gen import utils as example_gen_utils
 
 from pipeline import excluded_spans, resolvers, run_summary
+from serving import rollback
 
 
 STATES = {  # an execution's state in words
@@ -40,9 +41,12 @@ def _describe_artifact(artifact, type_name: str, excluded: Dict[int, str], spans
         details.append(props["candidate"].string_value)
     if type_name == "InfraBlessing" and "current_model_id" in props:
         details.append(f"validated Model #{props['current_model_id'].int_value}")
-    if type_name == "PushedModel":
-        details.append(f"version {props['pushed_version'].string_value}"
-                       if props["pushed"].int_value == 1 else "not pushed")
+    if type_name == "PushedModel" and props["pushed"].int_value == 1:
+        withdrawn = rollback.withdrawal_of(props["pushed_destination"].string_value)
+        details.append(f"version {props['pushed_version'].string_value}" + (" rolled back" if withdrawn else ""))
+    elif type_name == "PushedModel":
+        details.append("not pushed" + (f": the model is {props[rollback.KEPT_BACK].string_value}"
+                                       if rollback.KEPT_BACK in props else ""))
     suffix = f" ({', '.join(details)})" if details else ""
     return f"{type_name} #{artifact.id}{suffix}"
 

@@ -489,6 +489,9 @@ def test_a_version_rolled_back_is_not_the_baseline_and_its_model_is_not_pushed_a
     assert blessed_again.serving_snapshot == unchanged.serving_snapshot
     table = tfxpipe("runs", *where[2:]).stdout
     assert f"{third.summary.pushed_version} (rolled back)" in table, table
+    lineage = tfxpipe("runs", "show", third.summary.run_id, *where[2:]).stdout
+    assert "PushedModel #" in lineage and f"(version {third.summary.pushed_version} rolled back)" in lineage, lineage
+    assert "not pushed: the model is version" in tfxpipe("runs", "show", *where[2:]).stdout  # the latest run
     index = open(runs_index.path_for(workspace.report_dir), encoding="utf-8").read()
     assert f"<b id='served'>{good.summary.pushed_version}</b>" in index and "(rolled back)" in index
     undone = tfxpipe("rollback", "--undo", *where)
