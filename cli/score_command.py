@@ -11,7 +11,7 @@ from pipeline import configs, profiles
 
 def _version_dir(args: argparse.Namespace) -> str:
     """The version to score with: --version, else the newest, as `serve` serves by default."""
-    from serving import model_dir  # pylint: disable=import-outside-toplevel  (imports TFX)
+    from serving import model_dir  # pylint: disable=import-outside-toplevel
 
     base = os.path.join(args.serving_dir, options.model_name(args))
     versions = model_dir.versions(base)
@@ -19,8 +19,11 @@ def _version_dir(args: argparse.Namespace) -> str:
         raise configs.ConfigError(f"no model version under {base}: run the pipeline first "
                                   "(`tfxpipe run --dataset ...`), or name --serving-dir / --model-name")
     if args.version is not None and args.version not in versions:
+        withdrawn = args.version in model_dir.withdrawn_versions(base)
         raise configs.ConfigError(f"{base} has no version {args.version}; it has "
-                                  f"{', '.join(map(str, versions))}")
+                                  f"{', '.join(map(str, versions))}" + (
+                                      f" (version {args.version} was rolled back: `tfxpipe rollback --undo --version "
+                                      f"{args.version}` puts it back)" if withdrawn else ""))
     return os.path.join(base, str(args.version if args.version is not None else versions[-1]))
 
 

@@ -14,7 +14,7 @@ from cli import main as cli
 from cli import score_command
 from models import dataset, signatures
 from pipeline import batch_scoring, csv_example_gen, profiles
-from serving import examples
+from serving import examples, model_dir
 from tests import serving_models
 from tests.conftest import TAXI_CSV, TAXI_SCHEMA
 
@@ -142,6 +142,9 @@ def test_the_command_refuses_what_it_cannot_score_in_one_line(version_dir, tmp_p
     assert f"no model version under {serving_dir}/nope: run the pipeline first" in capsys.readouterr().err
     assert cli.main(["score", TAXI_CSV, *common, "--model-name", "toy", "--version", "8"]) == 1
     assert f"{serving_dir}/toy has no version 8; it has 7" in capsys.readouterr().err
+    os.makedirs(os.path.join(serving_dir, "toy", model_dir.WITHDRAWN_PREFIX + "6"))
+    assert cli.main(["score", TAXI_CSV, *common, "--model-name", "toy", "--version", "6"]) == 1
+    assert "(version 6 was rolled back: `tfxpipe rollback --undo --version 6` puts it back)" in capsys.readouterr().err
     assert cli.main(["score", TAXI_CSV, *common, "--model-name", "toy", "--out", TAXI_CSV]) == 1
     assert "is the file being scored: name another file" in capsys.readouterr().err
     empty = tmp_path / "empty.csv"
