@@ -56,7 +56,8 @@ class AtomicPushExecutor(tfx_pusher_executor.Executor):
             pushed_version=os.path.basename(version_dir),
         )
         logging.info("Model pushed to %s", version_dir)
-        keep = json.loads(exec_properties.get(standard_component_specs.CUSTOM_CONFIG_KEY) or "{}").get(model_dir.KEEP_VERSIONS)
+        custom_config = json.loads(exec_properties.get(standard_component_specs.CUSTOM_CONFIG_KEY) or "null") or {}
+        keep = custom_config.get(model_dir.KEEP_VERSIONS)
         if keep and "://" not in model_base:
             removed = model_dir.remove_old_versions(model_base, keep)
             pushed_model.set_string_custom_property(model_dir.REMOVED_VERSIONS, ",".join(map(str, removed)))

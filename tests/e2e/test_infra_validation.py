@@ -67,7 +67,8 @@ def validate_and_push(root, examples_artifact, damage="none", model=None, servin
         {"model_blessing": [evaluator_blessing], "infra_blessing": [blessing]},
         {"pushed_model": [pushed]},
         {"push_destination": proto_utils.proto_to_json(destination),
-         **({"custom_config": json.dumps({model_dir.KEEP_VERSIONS: keep_versions})} if keep_versions else {})})
+         # as pipeline/pipeline.py sets it: JSON null unless versions are to be removed
+         "custom_config": json.dumps({model_dir.KEEP_VERSIONS: keep_versions} if keep_versions else None)})
     return blessing, pushed, serving_dir
 
 
