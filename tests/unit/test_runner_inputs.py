@@ -3,7 +3,7 @@ import re
 
 import pytest
 
-from pipeline import pipeline, run_details, runner
+from pipeline import pipeline, run_details, run_summary, runner
 from pipeline.configs import PipelineConfig
 from tests.conftest import TAXI_CSV
 
@@ -136,8 +136,7 @@ def test_a_run_that_pushed_nothing_says_whether_a_model_is_served_there(tmp_path
     model_base = config.resolved().model_base
     if served:
         os.makedirs(os.path.join(model_base, "1"))
-    summary = SimpleNamespace(run_id="r", node_states={}, blessed=False, pushed=False, infra_blessed=None,
-                              candidates=[])
+    summary = run_summary.RunSummary(run_id="r", node_states={}, blessed=False, pushed=False)
     record = SimpleNamespace(summary=summary, evaluation=None, spans=[], tuning={}, served_read_gone=())
     text = run_details.summary_text(record, config, 1.0)
     expected = (f"the serving directory {model_base} is unchanged" if served
