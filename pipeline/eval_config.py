@@ -1,6 +1,7 @@
 """The Evaluator's TFMA configuration, from the dataset's declaration: the metrics `pipeline/metrics.py`
 names for its task, each renamed to its short name, the blessing's thresholds on them, and the plots
 the run report draws."""
+import copy
 import json
 from typing import Dict, List, Optional, Tuple
 
@@ -39,9 +40,26 @@ def _metric(dataset: Dataset, name: str, class_name: str, module: str, config: D
                                config=json.dumps({**config, "name": name}))
     threshold = _threshold(dataset, name)
     if threshold.ByteSize():
-        # The overall slice only: a threshold on every slice would let a five-row slice veto a model.
-        metric.per_slice_thresholds.add(slicing_specs=[tfma.SlicingSpec()]).threshold.CopyFrom(threshold)
+        _bound(metric, threshold)
     return metric
+
+
+def _bound(metric: tfma.MetricConfig, threshold: tfma.MetricThreshold) -> None:
+    # The overall slice only: a threshold on every slice would let a five-row slice veto a model.
+    metric.per_slice_thresholds.add(slicing_specs=[tfma.SlicingSpec()]).threshold.CopyFrom(threshold)
+
+
+def with_rows_to_replace(config: tfma.EvalConfig) -> tfma.EvalConfig:
+    """`config` for an evaluation against a served model: unless the blessing bounds example_count
+    itself, at least `metrics.ROWS_TO_REPLACE` eval rows (a first model has nothing to replace)."""
+    config = copy.deepcopy(config)
+    for spec in config.metrics_specs:
+        for metric in spec.metrics:
+            if metric.class_name == "ExampleCount" and not metric.per_slice_thresholds:
+                threshold = tfma.MetricThreshold()
+                threshold.value_threshold.lower_bound.value = metrics.ROWS_TO_REPLACE
+                _bound(metric, threshold)
+    return config
 
 
 # TFMA's plot metrics the run report draws (pipeline/report_charts.py).
@@ -68,7 +86,10 @@ def eval_config(dataset: Dataset, label_range: Optional[Tuple[float, float]] = N
     """Metrics and plots overall and per declared slice feature; thresholds from the declaration's
     blessing. `label_range`: the regression label's range in the curated schema."""
     metrics.check_bounds(dataset.task, {**dataset.blessing.minimum, **dataset.blessing.maximum})
-    configs = [tfma.MetricConfig(class_name="ExampleCount"), *plots(dataset, label_range)]
+    count = tfma.MetricConfig(class_name="ExampleCount")
+    if metrics.EXAMPLE_COUNT in dataset.blessing.minimum:
+        _bound(count, _threshold(dataset, metrics.EXAMPLE_COUNT))
+    configs = [count, *plots(dataset, label_range)]
     configs += [_metric(dataset, name, *spec) for name, spec in metrics.BY_TASK[dataset.task].items()]
     configs.append(_metric(dataset, metrics.SKILL, "SkillVsNaive", naive_skill.__name__, {
         "task": dataset.task.value, "code": code_digest(f"{naive_skill.__name__}.SkillVsNaive")}))

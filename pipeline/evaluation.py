@@ -63,8 +63,17 @@ def _failure_text(failure, baseline: Dict[str, float]) -> str:
                     f"{change.relative.value:+.1%} relative")
         return f"{name} change vs the served model {value:+.4f} is past the allowed {change.absolute.value:+.4f}"
     bounds = threshold.value_threshold
-    if bounds.HasField("lower_bound") and value < bounds.lower_bound.value:
-        return f"{name} {value:.4f} is below the threshold {bounds.lower_bound.value:.4f}"
+    low = bounds.HasField("lower_bound") and bounds.lower_bound.value
+    if math.isnan(value):
+        bound = f"at least {low:.4f}" if bounds.HasField("lower_bound") else f"at most {bounds.upper_bound.value:.4f}"
+        return (f"{name} is not defined on the eval split (an eval split of one class, or a naive baseline "
+                f"without error), so it cannot be {bound}")
+    if name == metrics.EXAMPLE_COUNT and bounds.HasField("lower_bound") and value < low:
+        return (f"evaluated on {value:.0f} eval rows, fewer than the {low:.0f} needed to bless it (to replace a served "
+                f"model, {metrics.ROWS_TO_REPLACE} unless the blessing sets its own minimum): metrics on so few rows are "
+                f"mostly chance. Bigger spans fix it; `--min example_count={value:.0f}` accepts them")
+    if bounds.HasField("lower_bound") and value < low:
+        return f"{name} {value:.4f} is below the threshold {low:.4f}"
     return f"{name} {value:.4f} is above the threshold {bounds.upper_bound.value:.4f}"
 
 

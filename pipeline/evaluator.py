@@ -5,16 +5,19 @@ strips the quotes libpq's PQescapeLiteral puts around the value, which for such 
 `E'...` inside MLMD's own quotes: a syntax error, and the Evaluator fails before it runs). TFX records
 the eval_config as JSON, in which every metric's `config` (itself JSON: `{"name": "auc"}`) is escaped
 with backslashes. Here the property is the serialized EvalConfig in URL-safe base64; the executor
-decodes it and hands TFX's own executor the usual JSON. Everything else is TFX's Evaluator.
+decodes it and hands TFX's own executor the usual JSON. Everything else is TFX's Evaluator, but
+that a candidate compared with a served model needs enough eval rows to replace it
+(`eval_config.with_rows_to_replace`).
 
 With several candidate models (one Evaluator each), the InfraValidator picks one of the blessed ones
 (`pipeline/model_choice.py`) and says how each did; TFX's blessing carries only `blessed` and the
 model, so this executor also records on the blessing the candidate's name and its main metric
-(`CANDIDATE`, `MAIN_METRIC`, `MAIN_VALUE`). On the evaluation it records the metrics runs are listed
+(`CANDIDATE`, `MAIN_METRIC`, `MAIN_VALUE`, when defined). On the evaluation it records the metrics runs are listed
 by, with their changes against the served model (`run_summary.LISTED_METRICS`), so `tfxpipe runs` and
 the runs index read them from ML Metadata without loading TFMA for its files.
 """
 import base64
+import math
 from typing import Any, Dict, List
 
 import tensorflow_model_analysis as tfma
@@ -26,6 +29,7 @@ from tfx.types.component_spec import ExecutionParameter
 from tfx.utils import proto_utils
 
 from pipeline import evaluation, run_summary
+from pipeline.eval_config import with_rows_to_replace
 
 EVAL_CONFIG_KEY = standard_component_specs.EVAL_CONFIG_KEY
 CANDIDATE = "candidate"
@@ -53,7 +57,10 @@ class Executor(tfx_evaluator_executor.Executor):
     def Do(self, input_dict: Dict[str, List[types.Artifact]],
            output_dict: Dict[str, List[types.Artifact]], exec_properties: Dict[str, Any]) -> None:
         properties = dict(exec_properties)
-        properties[EVAL_CONFIG_KEY] = proto_utils.proto_to_json(decode(exec_properties[EVAL_CONFIG_KEY]))
+        config = decode(exec_properties[EVAL_CONFIG_KEY])
+        if input_dict.get(standard_component_specs.BASELINE_MODEL_KEY):  # a served model to replace
+            config = with_rows_to_replace(config)
+        properties[EVAL_CONFIG_KEY] = proto_utils.proto_to_json(config)
         candidate, main_metric = properties.pop(CANDIDATE), properties.pop(MAIN_METRIC)
         super().Do(input_dict, output_dict, properties)
         blessing = output_dict[standard_component_specs.BLESSING_KEY][0]
@@ -62,7 +69,7 @@ class Executor(tfx_evaluator_executor.Executor):
         evaluated.set_string_custom_property(run_summary.LISTED_METRICS, evaluation.listed(measured))
         blessing.set_string_custom_property(CANDIDATE, candidate)
         blessing.set_string_custom_property(MAIN_METRIC, main_metric)
-        if main_metric in measured.overall:
+        if math.isfinite(measured.overall.get(main_metric, math.nan)):  # MLMD cannot store a NaN (AUC of one class)
             blessing.set_float_custom_property(MAIN_VALUE, measured.overall[main_metric])
 
 

@@ -18,6 +18,11 @@ from typing import Mapping, Optional, Tuple
 from models.dataset import Task
 
 SKILL = "skill_vs_naive"  # pipeline/naive_skill.py's metric, by the name the EvalConfig gives it
+EXAMPLE_COUNT = "example_count"  # TFMA's ExampleCount: the eval split's rows
+# Replacing a served model takes at least this many eval rows (unless the blessing names its own
+# minimum example_count): on fewer, a change against the served model is mostly which rows fell in
+# the eval split (a 20-row span's 6 eval rows blessed a model worse on every other row).
+ROWS_TO_REPLACE = 30
 CLASS_SCORES = ("precision", "recall", "f1")  # each a macro_ metric (pipeline/class_scores.py's scores)
 # short name -> (TFMA/Keras class name, module or "" for TFMA's registry, config)
 _BINARY = {
@@ -56,8 +61,9 @@ def shown(name: str, value: Optional[float], digits: int = 4, change: bool = Fal
 
 
 def known_metrics(task: Task) -> Tuple[str, ...]:
+    """The metrics a blessing can bound (`--min example_count=10`: the eval rows a blessing needs)."""
     per_class = tuple(f"macro_{m}" for m in CLASS_SCORES) if task is Task.MULTICLASS else ()
-    return (*BY_TASK[task], *per_class, SKILL)
+    return (*BY_TASK[task], *per_class, SKILL, EXAMPLE_COUNT)
 
 
 def check_bounds(task: Task, bounds: Mapping[str, float]) -> None:

@@ -301,6 +301,17 @@ def test_a_blessing_edit_judges_the_trained_model_again_without_training_another
     assert states["Evaluator"] == "executed"
 
 
+def test_a_blessing_that_needs_more_eval_rows_than_the_split_has_keeps_the_served_model(penguins):
+    """TFMA's own threshold on example_count, which the Evaluator also sets (to
+    `metrics.ROWS_TO_REPLACE`) where a served model would be replaced on fewer eval rows."""
+    served = snapshot(penguins.serving_dir)
+    run = tfxpipe(*penguins.run_args("--min", "example_count=1000"))
+    assert run.returncode == 0, run.stdout + run.stderr[-3000:]
+    assert re.search(r"Blessed: NO: evaluated on \d+ eval rows, fewer than the 1000 needed to bless it", run.stdout), \
+        run.stdout
+    assert _states(penguins)["Trainer"] == "cached" and snapshot(penguins.serving_dir) == served
+
+
 def test_data_of_another_dataset_is_refused_with_one_message_pointing_to_init(penguins, tmp_path):
     served = snapshot(penguins.serving_dir)
     work = str(tmp_path / "work")

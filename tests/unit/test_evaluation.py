@@ -3,6 +3,7 @@
 checks them on real runs, where every class is predicted and nothing is said)."""
 import dataclasses
 import json
+import math
 
 from tensorflow_model_analysis.proto import config_pb2, metrics_for_slice_pb2, validation_result_pb2
 
@@ -128,3 +129,23 @@ def test_a_refusal_by_the_served_model_worth_a_few_eval_rows_is_said_to_be_maybe
            "rows (1/60 = 0.0167):" in evaluation.close_call_warning(multiclass, CLASSES)
     by_threshold = dataclasses.replace(close, refused_by_change=False)
     assert evaluation.close_call_warning(by_threshold, ("0", "1")) is None
+
+
+def _value_failure(name: str, value: float, lower: float) -> validation_result_pb2.ValidationFailure:
+    return validation_result_pb2.ValidationFailure(
+        metric_key=metrics_for_slice_pb2.MetricKey(name=name),
+        metric_threshold=config_pb2.MetricThreshold(
+            value_threshold=config_pb2.GenericValueThreshold(lower_bound={"value": lower})),
+        metric_value=metrics_for_slice_pb2.MetricValue(double_value={"value": value}))
+
+
+def test_an_undefined_metric_is_said_to_be_undefined_not_above_its_lower_bound():
+    text = evaluation._failure_text(_value_failure("skill_vs_naive", math.nan, 0.0), {})
+    assert text.startswith("skill_vs_naive is not defined on the eval split (an eval split of one class")
+    assert text.endswith("so it cannot be at least 0.0000")
+
+
+def test_too_few_eval_rows_to_replace_the_served_model_say_how_many_and_how_to_accept_them():
+    text = evaluation._failure_text(_value_failure("example_count", 6.0, 30.0), {})
+    assert text.startswith("evaluated on 6 eval rows, fewer than the 30 needed to bless it")
+    assert "`--min example_count=6` accepts them" in text
