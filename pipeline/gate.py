@@ -63,6 +63,12 @@ def merged(per_split: Sequence[Tuple[str, Sequence[checks.Finding]]]) -> List[ch
             for finding, splits in found.values()]
 
 
+def span_findings(per_split: Sequence[Tuple[str, Sequence[checks.Finding]]], rows: int) -> List[checks.Finding]:
+    """What the gate reports of a span of `rows` rows: each split's findings, told once (`merged`);
+    for a span too small to train on, that alone, as its other checks on so few rows are noise."""
+    return [checks.too_few_rows(rows)] if rows < checks.MIN_ROWS else merged(per_split)
+
+
 def _where(splits: List[str]) -> str:
     also = f"; also in the {' and '.join(splits[1:])} split" if len(splits) > 1 else ""
     return f"{splits[0]} split{also}"
@@ -141,7 +147,8 @@ def DataGate(  # pylint: disable=invalid-name  (TFX component naming)
         if previous:
             drift_rows = min(stats.datasets[0].num_examples, previous.datasets[0].num_examples)
         per_split.append((split, checks.check_statistics(stats, curated, previous)))
-    findings = merged(per_split)
+    findings = span_findings(per_split, sum(_split_statistics(statistics, split).datasets[0].num_examples
+                                            for split in artifact_utils.decode_split_names(statistics.split_names)))
     dates, missing = json.loads(date_columns), json.loads(missing_values)
     read = data_read(data_files, span) if (findings or dates) and examples else None
     if read:

@@ -88,6 +88,18 @@ def _rescaled(current, reference, compared: schema_pb2.Schema, comparator: str, 
             for name, said in rescaled.rescaled(current, reference, names).items()]
 
 
+TOO_FEW_ROWS = "Too few rows"
+MIN_ROWS = 50  # to train and evaluate a model: `init` needs as many, and a span the gate passes too
+
+
+def too_few_rows(rows: int) -> Finding:
+    """The one finding for a span too small to train on: its other checks (values, drift) on so few
+    rows would only be noise."""
+    return Finding("(all columns)", TOO_FEW_ROWS,
+                   f"The data holds {rows:,} row(s): too few to train a model and to evaluate it on held-out rows.",
+                   f"at least {MIN_ROWS} rows", f"{rows:,} row(s)")
+
+
 CLASS_MISSING = "Class missing"
 
 

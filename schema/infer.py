@@ -20,7 +20,7 @@ import yaml
 from tensorflow_metadata.proto.v0 import schema_pb2
 
 from models import dataset as ds
-from schema import calibration, cell_counts, cell_lines, csv_files, csv_statistics, data_folder, descriptions, \
+from schema import calibration, cell_counts, cell_lines, checks, csv_files, csv_statistics, data_folder, descriptions, \
     foreign_files, label_copies, ranges, schema_draft, schema_text, sentinels, written_numbers
 from schema.calendar_hint import calendar_columns_hint, date_feature
 from schema.cell_counts import ColumnCells, ColumnType
@@ -29,7 +29,7 @@ from schema.columns import CALENDAR, HASH_SHARE, MISSING_TOKENS, InitError, comp
 from schema.label_column import label_decision, same_class_written_twice
 
 TASKS = ("auto",) + tuple(t.value for t in ds.Task)
-MIN_ROWS, SLICE_MAX_VALUES = 50, 10
+SLICE_MAX_VALUES = 10
 CHUNK_ROWS = 10_000  # rows counted at a time, column by column
 
 
@@ -136,8 +136,8 @@ def infer(path: str, label: str, task: str = "auto", name: Optional[str] = None,
     if unknown:
         raise InitError(f"--text-column {', '.join(map(repr, unknown))}: no such column in {path}"
                         f"{descriptions.near_name(unknown[0], header)}; its columns: {', '.join(map(repr, header))}")
-    if rows < MIN_ROWS:
-        raise InitError(f"too few rows: {path} has {rows}, at least {MIN_ROWS} are needed to train "
+    if rows < checks.MIN_ROWS:
+        raise InitError(f"too few rows: {path} has {rows}, at least {checks.MIN_ROWS} are needed to train "
                         "and evaluate a model")
     tokens = missing_tokens(columns, missing)
     missing_values = [""] + [t for t in MISSING_TOKENS if t in tokens]

@@ -11,8 +11,8 @@ from typing import Dict, List, Optional, Sequence
 import tensorflow as tf
 from tensorflow_metadata.proto.v0 import schema_pb2, statistics_pb2
 
-from schema.checks import (CLASS_MISSING, COPIES_LABEL, MISSING_VALUES, NO_TIME, NOT_A_DATE, WRONG_TYPE, Finding, is_drift,
-                           is_training_only)
+from schema.checks import (CLASS_MISSING, COPIES_LABEL, MISSING_VALUES, NO_TIME, NOT_A_DATE, TOO_FEW_ROWS, WRONG_TYPE,
+                           Finding, is_drift, is_training_only)
 from schema import rescaled
 from schema.csv_files import UNNAMED
 
@@ -68,6 +68,8 @@ CLASS_ADVICE = ("A class the data no longer has was most often dropped by a filt
                 "`classes` in dataset.yaml and of the label's domain in schema.pbtxt; the model then has "
                 "one class fewer.")
 CLASS_NEXT_STEPS = f"What to do: {CLASS_ADVICE}"
+ROWS_NEXT_STEPS = ("What to do: add rows to the span (or put it together with the next one) until it holds at "
+                   "least as many as the minimum, then run again; no schema change accepts a span this small.")
 
 
 def next_steps(findings: Sequence[Finding], schema: Optional[schema_pb2.Schema] = None) -> str:
@@ -77,6 +79,8 @@ def next_steps(findings: Sequence[Finding], schema: Optional[schema_pb2.Schema] 
     labels = {f.name for f in schema.feature if is_training_only(f)} if schema else set()
     if findings and all(f.problem == MISSING_VALUES and f.feature in labels for f in findings):
         return LABEL_GAPS_NEXT_STEPS
+    if any(f.problem == TOO_FEW_ROWS for f in findings):
+        return ROWS_NEXT_STEPS
     advice = {COPIES_LABEL: (COPY_NEXT_STEPS, COPY_ADVICE), CLASS_MISSING: (CLASS_NEXT_STEPS, CLASS_ADVICE)}
     problems = {f.problem for f in findings}
     if len(problems) == 1 and problems <= set(advice):

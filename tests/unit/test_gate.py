@@ -100,3 +100,14 @@ def test_the_gate_finds_the_spans_csv_it_names_lines_in_whatever_the_folders_dig
     assert gate.data_read(os.path.join(str(tmp_path / "span-03"), "*"), 0) == str(tmp_path / "span-03")
     assert gate.data_read(str(tmp_path / "span-03" / "data.csv"), 0) == str(tmp_path / "span-03" / "data.csv")
     assert gate.data_read("gs://bucket/data/*", 0) is None and gate.data_read("", 0) is None
+
+
+def test_a_span_too_small_to_train_on_is_told_so_alone_with_what_to_do(tmp_path):
+    """12 rows: their values and drift would raise findings that are only noise at that size."""
+    write_rows(str(tmp_path), taxi_rows(12))
+    statistics = csv_statistics.statistics_of_csv(str(tmp_path))
+    noise = checks.check_statistics(statistics, tfdv.load_schema_text(TAXI_SCHEMA))
+    told = gate.span_findings([("train", noise)], statistics.datasets[0].num_examples)
+    assert [(f.problem, f.expected, f.actual) for f in told] == [(checks.TOO_FEW_ROWS, "at least 50 rows", "12 row(s)")]
+    assert gate.next_steps(told, tfdv.load_schema_text(TAXI_SCHEMA)) == report.ROWS_NEXT_STEPS
+    assert gate.span_findings([("train", noise)], checks.MIN_ROWS) == gate.merged([("train", noise)])
