@@ -119,7 +119,9 @@ def _runs(args: argparse.Namespace) -> int:
 def _compile(args: argparse.Namespace) -> int:
     from pipeline import kubeflow  # pylint: disable=import-outside-toplevel  (imports TFX)
 
-    config = config_from_args(args)
+    config, note = kubeflow.with_kubeflow_name(config_from_args(args))
+    if note:
+        print(f"note: {note}", file=sys.stderr)
     path = kubeflow.compile_pipeline(config, args.image, args.output)
     print(f"Pipeline spec for {args.image} written to {path}")
     for setting in kubeflow.local_settings(config.resolved()):

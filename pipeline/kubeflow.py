@@ -4,14 +4,42 @@ Works offline and without credentials: nothing is uploaded, and user code is ref
 names (`models.model.run_fn`), so TFX builds no wheel of it onto cloud storage at compile time; the
 container image (see Dockerfile) has this package installed.
 """
+import dataclasses
 import os
-from typing import List
+import re
+from typing import List, Optional, Tuple
 
 from tfx.orchestration.kubeflow.v2 import kubeflow_v2_dag_runner
 
 from pipeline import profiles
-from pipeline.configs import PipelineConfig, is_remote
+from pipeline.configs import ConfigError, PipelineConfig, is_remote
 from pipeline.pipeline import create_pipeline
+
+# The pipeline names KFP v2 takes, as TFX checks them when compiling (kubeflow/v2/pipeline_builder.py).
+PIPELINE_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,127}")
+NAME_RULE = "Kubeflow takes lower-case letters, digits and '-', starting with a letter or digit, 128 at most"
+
+
+def kubeflow_name(name: str) -> str:
+    """`name` as Kubeflow takes it: lower case, each run of other characters one '-' (`wine_data`
+    -> `wine-data`), cut to 128; '' where nothing is left."""
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:128].rstrip("-")
+
+
+def with_kubeflow_name(config: PipelineConfig) -> Tuple[PipelineConfig, Optional[str]]:
+    """`config` with a pipeline name Kubeflow takes, and a note when it was derived from the
+    dataset's name (`init` names a dataset after its file: `wine_data`). A --pipeline-name Kubeflow
+    refuses is a ConfigError that suggests a valid one: a name given is never changed unsaid."""
+    name = config.pipeline_name or config.dataset().name
+    if PIPELINE_NAME.fullmatch(name):
+        return config, None
+    valid = kubeflow_name(name)
+    if config.pipeline_name or not valid:
+        given = "--pipeline-name" if config.pipeline_name else "the dataset's name, the default pipeline name,"
+        raise ConfigError(f"{given} {name!r} is not a valid Kubeflow pipeline name ({NAME_RULE}): "
+                          f"give --pipeline-name {valid or 'my-pipeline'}")
+    return dataclasses.replace(config, pipeline_name=valid), (
+        f"pipeline name {valid!r}, from the dataset's name {name!r} ({NAME_RULE}); --pipeline-name sets another")
 
 
 def local_settings(config: PipelineConfig) -> List[str]:

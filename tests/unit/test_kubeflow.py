@@ -1,0 +1,60 @@
+"""`tfxpipe compile` for Kubeflow / Vertex: the command line's refusals and notes, and the spec it writes."""
+import json
+import os
+import shutil
+
+import pytest
+
+from cli import main as cli
+from pipeline import kubeflow
+from pipeline.configs import ConfigError, DEFAULT_DATASET, PipelineConfig
+
+CLUSTER = ["--image", "i:1", "--work-dir", "gs://b/tfx", "--serving-dir", "gs://b/serving",
+           "--profile", "dataflow", "--profile-setting", "project=p", "--profile-setting", "region=r",
+           "--profile-setting", "temp_location=gs://b/tmp"]
+
+
+def _named_copy(tmp_path, name: str) -> str:
+    """The bundled dataset's declaration under another name, as `init` names a dataset after its file."""
+    folder = tmp_path / name
+    shutil.copytree(os.path.realpath(DEFAULT_DATASET), folder)
+    declaration = folder / "dataset.yaml"
+    declaration.write_text(declaration.read_text().replace("name: taxi", f"name: {name}"))
+    return str(folder)
+
+
+def test_a_dataset_name_kubeflow_refuses_becomes_a_valid_pipeline_name_with_a_note(tmp_path):
+    config, note = kubeflow.with_kubeflow_name(PipelineConfig(dataset_dir=_named_copy(tmp_path, "Wine_Data.v2")))
+    assert config.pipeline_name == "wine-data-v2"
+    assert note.startswith("pipeline name 'wine-data-v2', from the dataset's name 'Wine_Data.v2'")
+    assert kubeflow.with_kubeflow_name(PipelineConfig()) == (PipelineConfig(), None), "taxi is valid as it is"
+
+
+def test_an_invalid_pipeline_name_given_is_refused_with_a_valid_one_to_use():
+    with pytest.raises(ConfigError) as refused:
+        kubeflow.with_kubeflow_name(PipelineConfig(pipeline_name="_My_Pipeline"))
+    assert str(refused.value) == (
+        "--pipeline-name '_My_Pipeline' is not a valid Kubeflow pipeline name (Kubeflow takes lower-case "
+        "letters, digits and '-', starting with a letter or digit, 128 at most): give --pipeline-name my-pipeline")
+    assert kubeflow.kubeflow_name("x" * 127 + "_y") == "x" * 127, "128 at most, not ending in '-'"
+
+
+def test_compile_names_a_pipeline_of_an_underscored_dataset_validly_and_says_so(tmp_path, capfd):
+    output = tmp_path / "spec.json"
+    assert cli.main(["compile", "--dataset", _named_copy(tmp_path, "wine_data"), "--data", "gs://b/wine",
+                     "--schema", os.path.join(DEFAULT_DATASET, "schema.pbtxt"), "--output", str(output),
+                     *CLUSTER]) == 0
+    notes = [line for line in capfd.readouterr().err.splitlines() if line.startswith("note: ")]
+    assert len(notes) == 1 and notes[0].startswith("note: pipeline name 'wine-data'"), notes
+    spec = json.loads(output.read_text())
+    assert spec["pipelineSpec"]["pipelineInfo"]["name"] == "wine-data"
+    assert "gs://b/tfx/pipelines/wine-data/accepted_statistics" in output.read_text()
+
+
+def test_compile_refuses_an_invalid_pipeline_name_in_one_line(tmp_path, capfd):
+    assert cli.main(["compile", "--pipeline-name", "wine_data", "--data", "gs://b/wine",
+                     "--output", str(tmp_path / "spec.json"), *CLUSTER]) == 1
+    assert capfd.readouterr().err.strip().splitlines() == [
+        "error: --pipeline-name 'wine_data' is not a valid Kubeflow pipeline name (Kubeflow takes lower-case "
+        "letters, digits and '-', starting with a letter or digit, 128 at most): give --pipeline-name wine-data"]
+    assert not (tmp_path / "spec.json").exists()
