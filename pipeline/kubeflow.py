@@ -60,7 +60,12 @@ def local_settings(config: PipelineConfig) -> List[str]:
 
 
 def compile_pipeline(config: PipelineConfig, image: str, output: str) -> str:
-    """Writes the pipeline spec of `config` for `image` to `output` and returns its path."""
+    """Writes the pipeline spec of `config` for `image` to `output` and returns its path; ConfigError
+    for local data that is not there, as `run` refuses it."""
+    data_root = config.resolved().data_root
+    if not is_remote(data_root) and not os.path.exists(data_root):
+        raise ConfigError(f"data {data_root} does not exist: give a CSV file or a folder of CSV files "
+                          "(--data, or `data` in the dataset's declaration)")
     output = os.path.abspath(output)
     runner = kubeflow_v2_dag_runner.KubeflowV2DagRunner(
         config=kubeflow_v2_dag_runner.KubeflowV2DagRunnerConfig(default_image=image),

@@ -58,3 +58,12 @@ def test_compile_refuses_an_invalid_pipeline_name_in_one_line(tmp_path, capfd):
         "error: --pipeline-name 'wine_data' is not a valid Kubeflow pipeline name (Kubeflow takes lower-case "
         "letters, digits and '-', starting with a letter or digit, 128 at most): give --pipeline-name wine-data"]
     assert not (tmp_path / "spec.json").exists()
+
+
+def test_compile_refuses_local_data_that_is_not_there_as_run_does(tmp_path, capfd):
+    missing = tmp_path / "nope" / "x.csv"
+    assert cli.main(["compile", "--data", str(missing), "--output", str(tmp_path / "spec.json"), *CLUSTER]) == 1
+    assert capfd.readouterr().err.strip().splitlines() == [
+        f"error: data {missing} does not exist: give a CSV file or a folder of CSV files (--data, or `data` "
+        "in the dataset's declaration)"]
+    assert not (tmp_path / "spec.json").exists()
