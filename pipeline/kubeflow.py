@@ -13,7 +13,7 @@ from tfx.orchestration.kubeflow.v2 import kubeflow_v2_dag_runner
 
 from pipeline import profiles
 from pipeline.configs import ConfigError, PipelineConfig, is_remote
-from pipeline.pipeline import create_pipeline
+from pipeline.pipeline import create_pipeline, is_one_file
 
 # The pipeline names KFP v2 takes, as TFX checks them when compiling (kubeflow/v2/pipeline_builder.py).
 PIPELINE_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,127}")
@@ -50,7 +50,8 @@ def local_settings(config: PipelineConfig) -> List[str]:
              "mounted (Vertex: /gcs/BUCKET/...); give gs:// (or s3://, hdfs://) paths" for flag, path in (
         ("--work-dir", config.work_dir), ("--data", config.data_root),
         ("--serving-dir", config.serving_dir)) if not is_remote(path)]
-    if is_remote(config.data_root) and config.spans is None:  # a cluster path's folders are not listed here
+    # A cluster folder is not listed from here: whether it holds span-N/ folders is for --spans to say.
+    if is_remote(config.data_root) and config.spans is None and not is_one_file(config.data_root):
         found.append(f"--data {config.data_root} is read as one folder of CSV files, all of it every run: "
                      "if it holds span-N/ folders (a span per run), add --spans")
     if config.profile in profiles.LOCAL_PROFILES:

@@ -40,10 +40,16 @@ from serving.pusher import AtomicPushExecutor
 PREPROCESSING_FN = "models.preprocessing.preprocessing_fn"
 
 
+def is_one_file(data_root: str) -> bool:
+    """Whether a run reads `data_root` as one CSV file: a local file, or a cluster path (which this
+    machine does not look into) ending in `.csv`."""
+    return data_root.lower().endswith(".csv") if is_remote(data_root) else os.path.isfile(data_root)
+
+
 def example_gen_input(config: PipelineConfig) -> Tuple[str, example_gen_pb2.Input]:
     """CsvExampleGen's input folder and pattern: a single CSV file; the newest of the `span-N/`
     sub-folders (N is the span); else every file in the folder."""
-    if not is_remote(config.data_root) and os.path.isfile(config.data_root):
+    if is_one_file(config.data_root):
         base, pattern = os.path.dirname(config.data_root), os.path.basename(config.data_root)
     else:
         spans = config.spans

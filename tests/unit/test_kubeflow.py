@@ -8,6 +8,7 @@ import pytest
 from cli import main as cli
 from pipeline import kubeflow
 from pipeline.configs import ConfigError, DEFAULT_DATASET, PipelineConfig
+from pipeline.pipeline import example_gen_input
 
 CLUSTER = ["--image", "i:1", "--work-dir", "gs://b/tfx", "--serving-dir", "gs://b/serving",
            "--profile", "dataflow", "--profile-setting", "project=p", "--profile-setting", "region=r",
@@ -67,3 +68,17 @@ def test_compile_refuses_local_data_that_is_not_there_as_run_does(tmp_path, capf
         f"error: data {missing} does not exist: give a CSV file or a folder of CSV files (--data, or `data` "
         "in the dataset's declaration)"]
     assert not (tmp_path / "spec.json").exists()
+
+
+@pytest.mark.parametrize("data, base, pattern", [
+    ("gs://b/data/seattle.csv", "gs://b/data", "seattle.csv"),
+    ("s3://b/Seattle.CSV", "s3://b", "Seattle.CSV"),
+    ("gs://b/data/seattle", "gs://b/data/seattle", "*"),
+])
+def test_a_cluster_path_ending_in_csv_is_read_as_that_file_like_a_local_file(data, base, pattern):
+    config = PipelineConfig(data_root=data, work_dir="gs://b/tfx", serving_dir="gs://b/serving",
+                            profile="dataflow").resolved()
+    read_from, input_config = example_gen_input(config)
+    assert (read_from, input_config.splits[0].pattern) == (base, pattern)
+    folder_warned = any("read as one folder" in warning for warning in kubeflow.local_settings(config))
+    assert folder_warned == (pattern == "*")
