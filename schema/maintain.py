@@ -74,9 +74,33 @@ class Proposal:
 
 def propose(curated: schema_pb2.Schema,
             statistics: statistics_pb2.DatasetFeatureStatisticsList) -> Proposal:
-    """What accepting `statistics` would change in `curated`, and what no change accepts."""
+    """What accepting `statistics` would change in `curated`, and what no change accepts: the gate's
+    checks against the proposed schema, and new values that are known ones written differently."""
     proposed = updated(curated, statistics)
-    return Proposal(proposed, differences(curated, proposed), checks.check_statistics(statistics, proposed))
+    return Proposal(proposed, differences(curated, proposed),
+                    checks.check_statistics(statistics, proposed) + written_differently(curated, proposed))
+
+
+WRITTEN_DIFFERENTLY = "Known value written differently"
+
+
+def written_differently(old: schema_pb2.Schema, new: schema_pb2.Schema) -> List[checks.Finding]:
+    """Values `new` adds to a column's domain that stand for one `old` lists (`morris` for `Morris`,
+    `M` for `Male`: `descriptions.written_for`), which the gate's report already calls values to correct:
+    accepted, the model would take each for a category it never saw."""
+    found = []
+    before = {f.name: f for f in old.feature}
+    for feature in (f for f in new.feature if f.name in before):
+        known = descriptions.domain_values(old, before[feature.name])
+        near = [(value, listed) for value in descriptions.domain_values(new, feature) if value not in set(known)
+                for listed in [descriptions.written_for(value, known)] if listed]
+        if near:
+            found.append(checks.Finding(
+                feature.name, WRITTEN_DIFFERENTLY,
+                ", ".join(f"'{v}' for '{k}'" for v, k in near)
+                + ". To a model each is a category it never saw: correct the data rather than accept them.",
+                "the values as the schema lists them", f"{len(near)} value(s) written differently"))
+    return found
 
 
 def _range(feature: schema_pb2.Feature) -> str:

@@ -186,6 +186,21 @@ def test_schema_diff_refuses_to_write_what_the_data_must_fix(tmp_path, capsys):
     assert (folder / "schema.pbtxt").read_text() == before
 
 
+def test_schema_diff_refuses_to_accept_a_known_value_written_differently(tmp_path, capsys):
+    """`validate` calls `cash` for `Cash` a value to correct; `--write` must not accept it either,
+    while a truly new value beside it would be accepted on its own."""
+    rows = taxi_rows(300)
+    payment = rows[0].index("payment_type")
+    rows[7][payment] = rows[8][payment] = "cash"
+    folder, data = _taxi_folder(tmp_path, rows)
+    before = (folder / "schema.pbtxt").read_text()
+
+    assert cli.main(["schema-diff", data, "--dataset", str(folder), "--write"]) == 1
+    out = capsys.readouterr().out
+    assert "- payment_type: Known value written differently. 'cash' for 'Cash'. To a model" in out, out
+    assert "Nothing was written" in out and (folder / "schema.pbtxt").read_text() == before
+
+
 def test_schema_diff_says_when_a_widened_range_still_leaves_a_run_stopped_by_drift(tmp_path, capsys):
     """Fares sent in cents (x100) in 5,000 rows of the taxi sample: `--write` widens the fare's range as
     asked, and says that drift against the dataset's own data would stop the run all the same, with
