@@ -116,7 +116,7 @@ def add_parser(subparsers) -> None:
     parser.add_argument("csv", help="CSV file with the model's feature columns; other columns (an ID, "
                         "the label) are written back as they are")
     options.add_dataset_option(parser)
-    parser.add_argument("--out", help="the scored CSV (default: NAME.scored.csv in this folder, for "
+    parser.add_argument("--out", help="the scored CSV (default: NAME.scored.csv in the current directory, for "
                         "input NAME.csv); replaced whole, once scoring has succeeded")
     parser.add_argument("--serving-dir", default=options.DEFAULTS.serving_dir,
                         help="model base folders (default: %(default)s)")
