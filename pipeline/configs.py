@@ -84,11 +84,16 @@ IMAGE_PROJECT_ROOT = "/pipeline"  # where the Dockerfile puts this project in th
 
 
 def image_path(local_path: str) -> str:
-    """Where a file of this project (a dataset's schema) is inside the pipeline image."""
+    """Where a dataset's file (its schema) is inside the pipeline image, which holds the project's
+    datasets/ folder alone (Dockerfile): ConfigError for a file elsewhere, also for one reached
+    through a link under datasets/ to a folder outside it (the image would hold the bare link)."""
     relative = os.path.relpath(os.path.abspath(local_path), PROJECT_ROOT)
-    if relative.startswith(".."):
-        raise ConfigError(f"{local_path} is outside the project {PROJECT_ROOT}, so not in the "
-                          "pipeline image: put the dataset folder under datasets/")
+    target = os.path.realpath(local_path)
+    if relative.split(os.sep)[0] != os.path.basename(DATASETS_DIR) or os.path.relpath(
+            target, os.path.realpath(DATASETS_DIR)).startswith(".."):
+        linked = f" (a link to {target})" if target != os.path.abspath(local_path) else ""
+        raise ConfigError(f"{local_path}{linked} is not under {DATASETS_DIR}, the only data the pipeline "
+                          "image holds (Dockerfile): move or copy the dataset folder into datasets/")
     return os.path.join(IMAGE_PROJECT_ROOT, relative)
 
 

@@ -6,7 +6,7 @@ import shutil
 import pytest
 
 from cli import main as cli
-from pipeline import kubeflow
+from pipeline import configs, kubeflow
 from pipeline.configs import ConfigError, DEFAULT_DATASET, PipelineConfig
 from pipeline.pipeline import example_gen_input
 
@@ -82,3 +82,25 @@ def test_a_cluster_path_ending_in_csv_is_read_as_that_file_like_a_local_file(dat
     assert (read_from, input_config.splits[0].pattern) == (base, pattern)
     folder_warned = any("read as one folder" in warning for warning in kubeflow.local_settings(config))
     assert folder_warned == (pattern == "*")
+
+
+def test_the_schema_must_be_in_the_images_datasets_folder_links_resolved(tmp_path, monkeypatch):
+    """The image copies the project's datasets/ alone: a folder beside it, or a link under it to a
+    folder outside, would be compiled to a schema path the image does not hold."""
+    project, elsewhere = tmp_path / "project", tmp_path / "elsewhere"
+    for folder in (project / "datasets" / "mine", project / "mydata_seattle", elsewhere):
+        folder.mkdir(parents=True)
+    (project / "datasets" / "default").symlink_to("mine")
+    (project / "datasets" / "x").symlink_to(elsewhere)
+    monkeypatch.setattr(configs, "PROJECT_ROOT", str(project))
+    monkeypatch.setattr(configs, "DATASETS_DIR", str(project / "datasets"))
+    for dataset in ("mine", "default"):
+        assert configs.image_path(str(project / "datasets" / dataset / "schema.pbtxt")) == \
+            f"/pipeline/datasets/{dataset}/schema.pbtxt"
+    with pytest.raises(ConfigError) as refused:
+        configs.image_path(str(project / "mydata_seattle" / "schema.pbtxt"))
+    assert str(refused.value) == (
+        f"{project}/mydata_seattle/schema.pbtxt is not under {project}/datasets, the only data the pipeline "
+        "image holds (Dockerfile): move or copy the dataset folder into datasets/")
+    with pytest.raises(ConfigError, match=f"schema.pbtxt \\(a link to {elsewhere}/schema.pbtxt\\) is not under"):
+        configs.image_path(str(project / "datasets" / "x" / "schema.pbtxt"))
