@@ -7,6 +7,7 @@ Kubernetes manifest run the official `tensorflow/serving` image (gRPC 8500, REST
 """
 import dataclasses
 import os
+import re
 from typing import Dict, List, Optional, Sequence
 
 import yaml
@@ -119,8 +120,16 @@ class _Plain(yaml.SafeDumper):
         return True
 
 
+def kubernetes_name(model_name: str) -> str:
+    """The Deployment's and Service's name, and their `app` label, for `model_name`: Kubernetes takes
+    DNS-1035 labels there (lower-case letters, digits and '-', starting with a letter, 63 at most),
+    so model `wine_data` is served by `tf-serving-wine-data`. TF Serving's model name stays as it is."""
+    model = re.sub(r"[^a-z0-9]+", "-", model_name.lower()).strip("-")
+    return f"tf-serving-{model}"[:63].rstrip("-")
+
+
 def kubernetes_manifest(settings: DeploySettings, claim: str = CLAIM) -> List[dict]:
-    labels = {"app": f"tf-serving-{settings.model_name}"}
+    labels = {"app": kubernetes_name(settings.model_name)}
     container = {
         "name": "tf-serving", "image": SERVING_IMAGE, "args": server_args(settings),
         "ports": [{"name": "grpc", "containerPort": GRPC_PORT}, {"name": "rest", "containerPort": REST_PORT}],

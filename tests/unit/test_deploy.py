@@ -1,5 +1,6 @@
 """Deployment artefacts, parsed back with TF Serving's real protos and a YAML parser."""
 import os
+import re
 
 import pytest
 import yaml
@@ -105,3 +106,20 @@ def test_a_malformed_label_is_an_error_line_not_a_traceback(serving_dir, tmp_pat
                           "--label", label, "--out", str(tmp_path / "out")]) == 1
         assert f"error: label {label!r} is not NAME=VERSION" in capsys.readouterr().out
     assert not os.path.exists(tmp_path / "out")
+
+
+def test_kubernetes_objects_get_valid_names_while_tf_serving_keeps_the_model_name(tmp_path):
+    os.makedirs(tmp_path / "serving" / "Wine_Data" / "1")
+    paths = deploy.write_all(deploy.DeploySettings("Wine_Data", str(tmp_path / "serving")), str(tmp_path / "out"))
+    with open(paths["kubernetes.yaml"], encoding="utf-8") as f:
+        deployment, service = list(yaml.safe_load_all(f))
+    for manifest in (deployment, service):
+        assert manifest["metadata"]["name"] == "tf-serving-wine-data"
+        assert manifest["metadata"]["labels"] == {"app": "tf-serving-wine-data"}
+    assert deployment["spec"]["selector"]["matchLabels"] == service["spec"]["selector"] == {"app": "tf-serving-wine-data"}
+    assert deployment["spec"]["template"]["metadata"]["labels"] == {"app": "tf-serving-wine-data"}
+    probe = deployment["spec"]["template"]["spec"]["containers"][0]["readinessProbe"]["httpGet"]["path"]
+    assert probe == "/v1/models/Wine_Data"
+    assert _models_config(paths).model_config_list.config[0].name == "Wine_Data"
+    dns_1035 = re.compile(r"[a-z]([-a-z0-9]*[a-z0-9])?")
+    assert dns_1035.fullmatch(deploy.kubernetes_name("_" + "x" * 70)) and len(deploy.kubernetes_name("x" * 70)) == 63
