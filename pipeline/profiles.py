@@ -5,7 +5,9 @@ pipeline arguments, and refuses to start when a setting it needs is missing.
 """
 import dataclasses
 import os
-from typing import Dict, Mapping, Tuple
+import socket
+import urllib.parse
+from typing import Dict, Mapping, Optional, Tuple
 
 
 class ProfileError(ValueError):
@@ -92,6 +94,38 @@ def beam_args(profile: str, settings: Mapping[str, str]) -> Tuple[str, ...]:
         raise ProfileError(
             f"unknown profile '{profile}'; choose one of {AUTO}, {', '.join(PROFILES)}")
     return PROFILES[profile].beam_args(settings)
+
+
+def _host_and_port(address: str) -> Optional[Tuple[str, int]]:
+    """(host, port) of `host:port` or `http://host:port`; None for Beam's `[auto]` or `[local]`
+    (a Flink it embeds) and anything else without both."""
+    try:
+        parts = urllib.parse.urlsplit(address if "://" in address else f"//{address}")
+        return (parts.hostname, parts.port) if parts.hostname and parts.port else None
+    except ValueError:  # a port that is not a number
+        return None
+
+
+def check_servers(profile: str, settings: Mapping[str, str], timeout: float = 2.0) -> None:
+    """Before a run on `flink`: ProfileError naming the Flink master or Beam's job server that takes
+    no connection, where the first component would wait 60 s for the job server, then fail with
+    Beam's bare `FutureTimeoutError`. The master is checked where the job server runs on this
+    machine: one elsewhere reaches the master at an address of its own."""
+    if profile != "flink":
+        return
+    settings = {**dict(PROFILES[profile].optional), **settings}
+    job_server = _host_and_port(settings["job_endpoint"])
+    local = job_server is not None and job_server[0] in ("localhost", "127.0.0.1", "::1")
+    for setting in ("flink_master", "job_endpoint") if local else ("job_endpoint",):
+        server = _host_and_port(settings[setting])
+        try:
+            if server is not None:
+                socket.create_connection(server, timeout=timeout).close()
+        except OSError as error:
+            raise ProfileError(
+                f"profile 'flink': {setting} {settings[setting]} does not answer ({error.strerror or error}): "
+                "`tfxpipe cluster up` starts a Flink cluster and its job server on this machine; for "
+                f"another, give its address with --profile-setting {setting}=HOST:PORT") from None
 
 
 def parse_settings(pairs) -> Dict[str, str]:

@@ -1,3 +1,5 @@
+import socket
+
 import pytest
 
 from pipeline import profiles
@@ -81,3 +83,50 @@ def test_local_profiles_spare_tfx_its_per_component_repackaging(profile):
 
     args = list(profiles.beam_args(profile, {}))
     assert dependency_utils.make_beam_dependency_flags(args) == args
+
+
+def _listening(host: str = "127.0.0.1") -> socket.socket:
+    """A server socket taking connections on a free port of `host`."""
+    return socket.create_server((host, 0))
+
+
+def _closed_port() -> int:
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        return server.getsockname()[1]
+
+
+def test_a_flink_run_is_refused_at_once_when_its_master_or_job_server_does_not_answer():
+    port = _closed_port()
+    with pytest.raises(profiles.ProfileError) as refused:
+        profiles.check_servers("flink", {"flink_master": f"localhost:{port}"})
+    assert str(refused.value) == (
+        f"profile 'flink': flink_master localhost:{port} does not answer (Connection refused): `tfxpipe "
+        "cluster up` starts a Flink cluster and its job server on this machine; for another, give its "
+        f"address with --profile-setting flink_master=HOST:PORT")
+    with _listening() as master:
+        master_address = f"http://localhost:{master.getsockname()[1]}"
+        with pytest.raises(profiles.ProfileError, match=f"job_endpoint localhost:{port} does not answer"):
+            profiles.check_servers("flink", {"flink_master": master_address, "job_endpoint": f"localhost:{port}"})
+        with _listening() as job_server:
+            profiles.check_servers("flink", {"flink_master": master_address,
+                                             "job_endpoint": f"localhost:{job_server.getsockname()[1]}"})
+
+
+def test_a_job_server_elsewhere_reaches_the_master_at_its_own_address_so_only_it_is_checked():
+    with _listening("127.0.0.2") as job_server:  # another host to the check, yet on this machine's loopback
+        profiles.check_servers("flink", {"flink_master": "flink-jobmanager:8081",
+                                         "job_endpoint": f"127.0.0.2:{job_server.getsockname()[1]}"})
+    profiles.check_servers("local", {})  # nothing to reach
+
+
+def test_run_says_the_flink_master_does_not_answer_in_one_line(tmp_path, capsys):
+    from cli import main  # pylint: disable=import-outside-toplevel
+
+    port = _closed_port()
+    assert main.main(["run", "--profile", "flink", "--profile-setting", f"flink_master=localhost:{port}",
+                      "--work-dir", str(tmp_path / "work"), "--serving-dir", str(tmp_path / "serving")]) == 1
+    assert capsys.readouterr().err.strip().splitlines() == [
+        f"error: profile 'flink': flink_master localhost:{port} does not answer (Connection refused): `tfxpipe "
+        "cluster up` starts a Flink cluster and its job server on this machine; for another, give its "
+        "address with --profile-setting flink_master=HOST:PORT"]
+    assert not (tmp_path / "work").exists(), "refused before anything ran"
