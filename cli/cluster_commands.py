@@ -22,8 +22,15 @@ def cluster(args: argparse.Namespace) -> int:
                   f"  tfxpipe run --profile flink --profile-setting "
                   f"flink_master=localhost:{flink_cluster.REST_PORT}")
         elif args.action == "down":
-            flink_cluster.down(settings)
-            print("Flink cluster stopped")
+            if flink_cluster.down(settings):
+                print("Flink cluster stopped")
+            elif flink_cluster.status() is not None:
+                print(f"error: no Flink cluster started from {settings.home} is running, yet one answers on "
+                      f"localhost:{flink_cluster.REST_PORT}: give `tfxpipe cluster down` the --home it was "
+                      "started with")
+                return 1
+            else:
+                print(f"No Flink cluster started from {settings.home} is running: nothing to stop")
         else:
             overview = flink_cluster.status()
             print(json.dumps(overview) if overview else "no Flink cluster answers on "

@@ -33,6 +33,8 @@ import urllib.request
 import zipfile
 from typing import Dict, List, Optional
 
+from pipeline.configs import PROJECT_ROOT
+
 FLINK_VERSION = "1.19.0"
 BEAM_RUNNER = ("org.apache.beam", "beam-runners-flink-1.19", "2.62.0")
 JOB_SERVER_MAIN = "org.apache.beam.runners.flink.FlinkJobServerDriver"
@@ -55,7 +57,9 @@ class ClusterError(RuntimeError):
 
 @dataclasses.dataclass(frozen=True)
 class ClusterSettings:
-    home: str = os.path.join(".cache", "flink")  # downloads, logs, pid files
+    # Downloads, logs, pid files: the project's, so `up` from any folder reuses the one download and
+    # `down` finds the pid files `up` wrote.
+    home: str = os.path.join(PROJECT_ROOT, ".cache", "flink")
     task_managers: int = 2
     # Transform's analyzers need more network buffers than Flink's default gives a TaskManager, and
     # Beam's data plane to the SDK workers (gRPC, direct buffers) more task off-heap memory: with the
@@ -217,8 +221,18 @@ def pids(settings: ClusterSettings) -> List[int]:
     return found
 
 
-def down(settings: ClusterSettings) -> None:
-    """Stops whatever `up` started (what is not running is skipped)."""
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except OSError:  # gone, or the number is another user's process now
+        return False
+    return True
+
+
+def down(settings: ClusterSettings) -> bool:
+    """Stops whatever `up` started from `settings.home` (what is not running is skipped, its pid
+    file removed); False when nothing of it was running."""
+    running = any(_alive(pid) for pid in pids(settings))
     for name in ("worker-pool", "job-server"):
         pid_file = os.path.join(settings.run_dir, f"{name}.pid")
         if os.path.exists(pid_file):
@@ -233,3 +247,4 @@ def down(settings: ClusterSettings) -> None:
         env, bin_dir = _flink_env(settings), os.path.join(settings.flink_home, "bin")
         _run([os.path.join(bin_dir, "taskmanager.sh"), "stop-all"], "stopping TaskManagers", env=env)
         _run([os.path.join(bin_dir, "jobmanager.sh"), "stop"], "stopping the JobManager", env=env)
+    return running
