@@ -176,6 +176,9 @@ def config_from_args(args: argparse.Namespace) -> PipelineConfig:
                            ("--train-spans", config.train_spans), ("--keep-versions", kept)):
         if value < 1:
             raise ConfigError(f"{option} must be at least 1, got {value}")
+    if config.keep_versions and "://" in config.serving_dir:
+        raise ConfigError(f"--keep-versions removes old version folders from a local (or mounted) serving dir, not "
+                          f"from {config.serving_dir}: use the object store's own retention rules there")
     if config.tune_minutes is not None and config.tune_minutes <= 0:
         raise ConfigError(f"--tune-minutes must be above 0, got {config.tune_minutes:g}")
     unused = families.unused_hyperparameters(config.models, config.hyperparameters)

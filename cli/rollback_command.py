@@ -19,17 +19,15 @@ def rollback(args: argparse.Namespace) -> int:
     config = dataclasses.replace(options.config_for_reading(args), serving_dir=configs.absolute_path(args.serving_dir),
                                  model_name=args.model_name or dataset.name)
     base = config.model_base
-    holder = run_lock.holder(config)
-    if holder:  # it may be choosing its baseline, or pushing, right now
-        print(f"error: run {holder.run_id} of {config.pipeline_name} is in progress: roll back once it has finished "
-              "(or stop it first)")
-        return 1
     try:
-        if args.undo:
-            done = versions.put_back(base, args.version)
-        else:
-            done = versions.withdraw(base, args.reason.strip(), args.version)
-    except versions.RollbackError as error:
+        with run_lock.held(config):  # no run chooses its baseline, or pushes, meanwhile
+            done = (versions.put_back(base, args.version) if args.undo
+                    else versions.withdraw(base, args.reason.strip(), args.version))
+    except run_lock.RunLocked as locked:
+        print(f"error: a run of {config.pipeline_name} is in progress ({locked.holder or 'holder unknown'}): roll "
+              "back once it has finished, or stop it first")
+        return 1
+    except ValueError as error:  # RollbackError, or a models.config that does not parse
         print(f"error: {error}")
         return 1
     served = model_dir.versions(base)

@@ -87,7 +87,7 @@ def eval_config(dataset: Dataset, label_range: Optional[Tuple[float, float]] = N
     blessing. `label_range`: the regression label's range in the curated schema."""
     metrics.check_bounds(dataset.task, {**dataset.blessing.minimum, **dataset.blessing.maximum})
     count = tfma.MetricConfig(class_name="ExampleCount")
-    if metrics.EXAMPLE_COUNT in dataset.blessing.minimum:
+    if metrics.EXAMPLE_COUNT in {**dataset.blessing.minimum, **dataset.blessing.maximum}:
         _bound(count, _threshold(dataset, metrics.EXAMPLE_COUNT))
     configs = [count, *plots(dataset, label_range)]
     configs += [_metric(dataset, name, *spec) for name, spec in metrics.BY_TASK[dataset.task].items()]

@@ -54,6 +54,9 @@ def _failure_text(failure, baseline: Dict[str, float]) -> str:
     key, threshold = failure.metric_key, failure.metric_threshold
     value = failure.metric_value.double_value.value
     name = metric_name(key)
+    if math.isnan(value):
+        return (f"{name} is not defined on the eval split (an eval split of one class, or a naive baseline "
+                "without error), so it cannot be judged" + (" against the served model" if key.is_diff else ""))
     if key.is_diff:
         change = threshold.change_threshold
         if change.HasField("relative"):
@@ -64,10 +67,6 @@ def _failure_text(failure, baseline: Dict[str, float]) -> str:
         return f"{name} change vs the served model {value:+.4f} is past the allowed {change.absolute.value:+.4f}"
     bounds = threshold.value_threshold
     low = bounds.HasField("lower_bound") and bounds.lower_bound.value
-    if math.isnan(value):
-        bound = f"at least {low:.4f}" if bounds.HasField("lower_bound") else f"at most {bounds.upper_bound.value:.4f}"
-        return (f"{name} is not defined on the eval split (an eval split of one class, or a naive baseline "
-                f"without error), so it cannot be {bound}")
     if name == metrics.EXAMPLE_COUNT and bounds.HasField("lower_bound") and value < low:
         return (f"evaluated on {value:.0f} eval rows, fewer than the {low:.0f} needed to bless it (to replace a served "
                 f"model, {metrics.ROWS_TO_REPLACE} unless the blessing sets its own minimum): metrics on so few rows are "

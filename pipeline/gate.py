@@ -150,7 +150,8 @@ def DataGate(  # pylint: disable=invalid-name  (TFX component naming)
     findings = span_findings(per_split, sum(_split_statistics(statistics, split).datasets[0].num_examples
                                             for split in artifact_utils.decode_split_names(statistics.split_names)))
     dates, missing = json.loads(date_columns), json.loads(missing_values)
-    read = data_read(data_files, span) if (findings or dates) and examples else None
+    alone = any(f.problem == checks.TOO_FEW_ROWS for f in findings)  # its cells are not looked at either
+    read = data_read(data_files, span) if (findings or dates) and examples and not alone else None
     if read:
         findings = cell_lines.located(findings, read, curated, missing) + cell_lines.undated_cells(
             read, dates, missing, json.loads(timed_date_columns))

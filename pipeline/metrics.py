@@ -19,10 +19,11 @@ from models.dataset import Task
 
 SKILL = "skill_vs_naive"  # pipeline/naive_skill.py's metric, by the name the EvalConfig gives it
 EXAMPLE_COUNT = "example_count"  # TFMA's ExampleCount: the eval split's rows
-# Replacing a served model takes at least this many eval rows (unless the blessing names its own
-# minimum example_count): on fewer, a change against the served model is mostly which rows fell in
-# the eval split (a 20-row span's 6 eval rows blessed a model worse on every other row).
-ROWS_TO_REPLACE = 30
+# A candidate compared with a served model needs at least this many eval rows (a fifth of a span:
+# spans of about 100 rows) unless the blessing bounds example_count itself: on fewer, a change
+# against the served model is mostly which rows fell in the eval split (a 20-row span's 6 eval rows
+# blessed a model worse on every other row).
+ROWS_TO_REPLACE = 20
 CLASS_SCORES = ("precision", "recall", "f1")  # each a macro_ metric (pipeline/class_scores.py's scores)
 # short name -> (TFMA/Keras class name, module or "" for TFMA's registry, config)
 _BINARY = {

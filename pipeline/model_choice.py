@@ -10,6 +10,7 @@ well on that very sample). Without held-out losses (a model trained before they 
 best main metric on the eval split decides (lowest for errors such as rmse).
 """
 import dataclasses
+import math
 from typing import List, Optional, Sequence
 
 from tfx import types
@@ -17,7 +18,7 @@ from tfx.components.evaluator import constants
 
 from models.model import held_out_loss
 from pipeline import evaluator
-from pipeline.metrics import LOWER_IS_BETTER
+from pipeline.metrics import LOWER_IS_BETTER, shown
 
 
 @dataclasses.dataclass
@@ -50,10 +51,13 @@ def choose(models: Sequence[types.Artifact], blessings: Optional[Sequence[types.
     def model_of(blessing: types.Artifact) -> types.Artifact:
         return by_id[blessing.get_int_custom_property(constants.ARTIFACT_PROPERTY_CURRENT_MODEL_ID_KEY)]
 
-    def score(blessing: types.Artifact) -> float:
+    def value(blessing: types.Artifact) -> float:  # none recorded where undefined (AUC of one class)
         if evaluator.MAIN_VALUE not in blessing.mlmd_artifact.custom_properties:
-            return float("-inf")
-        return sign * blessing.get_float_custom_property(evaluator.MAIN_VALUE)
+            return math.nan
+        return blessing.get_float_custom_property(evaluator.MAIN_VALUE)
+
+    def score(blessing: types.Artifact) -> float:
+        return float("-inf") if math.isnan(value(blessing)) else sign * value(blessing)
 
     losses = {b.id: held_out_loss(model_of(b).uri) for b in blessed}
     by_loss = len(blessed) > 1 and None not in losses.values()
@@ -64,16 +68,14 @@ def choose(models: Sequence[types.Artifact], blessings: Optional[Sequence[types.
     if len(blessings) == 1:
         return Choice(model_of(best), f"{_name(best)}: blessed by the Evaluator")
     on_eval = ", ".join(
-        f"{_name(b)} {b.get_float_custom_property(evaluator.MAIN_VALUE):.4f}"
-        if b in blessed else f"{_name(b)} not blessed"
+        f"{_name(b)} {shown(metric, value(b))}" if b in blessed else f"{_name(b)} not blessed"
         for b in sorted(blessings, key=_name))
     if by_loss:
         held_out = ", ".join(f"{_name(b)} {losses[b.id]:.4f}" for b in sorted(blessed, key=_name))
         return Choice(model_of(best), f"{_name(best)}: lowest held-out loss of the blessed ({held_out}); "
                                       f"{metric} on the eval split: {on_eval}")
-    value = best.get_float_custom_property(evaluator.MAIN_VALUE)
     missing = sorted(_name(b) for b in blessed if losses[b.id] is None)
     why = (f" ({', '.join(missing)} recorded no held-out loss: trained before it was recorded, or no "
            "finite loss)"
            if len(blessed) > 1 else "")
-    return Choice(model_of(best), f"{_name(best)}: best blessed {metric} {value:.4f} of {on_eval}{why}")
+    return Choice(model_of(best), f"{_name(best)}: best blessed {metric} {shown(metric, value(best))} of {on_eval}{why}")

@@ -201,6 +201,11 @@ def summary_text(record: runs.RunRecord, config: PipelineConfig, seconds: float)
         if summary.removed_versions:
             lines.append(f"Removed the older version(s) {summary.removed_versions.replace(',', ', ')} "
                          "(--keep-versions): rolled-back and pinned versions stay.")
+        if summary.removal_failed:
+            lines.append(f"warning: older versions were not removed (--keep-versions): {summary.removal_failed}")
+    elif summary.kept_back_by and summary.kept_back_version not in rollback.withdrawals(config.model_base):
+        lines.append(f"Nothing pushed: the model chosen was {summary.kept_back_by}, since put back "
+                     f"(`tfxpipe rollback --undo`); the serving directory {config.model_base} is unchanged.")
     elif summary.kept_back_by:
         lines.append(f"Nothing pushed: the model chosen is {summary.kept_back_by}, and a model rolled back is not "
                      f"pushed again; the serving directory {config.model_base} is unchanged. New data, or a change "

@@ -47,7 +47,9 @@ class RunSummary:
     pushed_version: Optional[str] = None
     pushed_destination: Optional[str] = None
     removed_versions: str = ""  # old versions the push removed (run --keep-versions), comma-separated
+    removal_failed: str = ""  # ... or why it could not
     kept_back_by: str = ""  # not pushed: the rollback of the same model (serving/rollback.py), described
+    kept_back_version: int = 0  # ... and the version it withdrew
     evaluation_uri: Optional[str] = None  # the chosen candidate's, else the first one's
     model_id: Optional[int] = None  # the chosen candidate's, else the first one's
     listed: Optional[Dict[str, Dict[str, float]]] = None  # the chosen candidate's, else the first one's
@@ -248,7 +250,9 @@ def summarize(store: mlmd.MetadataStore, run_id: Optional[str] = None) -> RunSum
                 summary.pushed_version = props["pushed_version"].string_value
                 summary.pushed_destination = props["pushed_destination"].string_value
             summary.kept_back_by = props[rollback.KEPT_BACK].string_value
+            summary.kept_back_version = props[rollback.KEPT_BACK_VERSION].int_value
             summary.removed_versions = props[model_dir.REMOVED_VERSIONS].string_value
+            summary.removal_failed = props[model_dir.REMOVAL_FAILED].string_value
     summary.candidates = _candidates(store, run.id, types)
     for candidate in summary.candidates:
         candidate.chosen = candidate.model_id == chosen_id

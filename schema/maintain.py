@@ -85,15 +85,16 @@ WRITTEN_DIFFERENTLY = "Known value written differently"
 
 
 def written_differently(old: schema_pb2.Schema, new: schema_pb2.Schema) -> List[checks.Finding]:
-    """Values `new` adds to a column's domain that stand for one `old` lists (`morris` for `Morris`,
-    `M` for `Male`: `descriptions.written_for`), which the gate's report already calls values to correct:
-    accepted, the model would take each for a category it never saw."""
+    """Values `new` adds to a column's domain that are one `old` lists but for case or punctuation
+    (`morris` for `Morris`), which the gate's report already calls values to correct: accepted, the
+    model would take each for a category it never saw. Not a word's start (`M` for `Male`, which the
+    report names too): a new code may be one (`A` beside `AA`)."""
     found = []
     before = {f.name: f for f in old.feature}
     for feature in (f for f in new.feature if f.name in before):
-        known = descriptions.domain_values(old, before[feature.name])
-        near = [(value, listed) for value in descriptions.domain_values(new, feature) if value not in set(known)
-                for listed in [descriptions.written_for(value, known)] if listed]
+        known = {descriptions.loose_key(value): value for value in descriptions.domain_values(old, before[feature.name])}
+        near = [(value, known[descriptions.loose_key(value)]) for value in descriptions.domain_values(new, feature)
+                if value not in known.values() and descriptions.loose_key(value) in known]
         if near:
             found.append(checks.Finding(
                 feature.name, WRITTEN_DIFFERENTLY,

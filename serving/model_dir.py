@@ -20,6 +20,7 @@ STAGING_PREFIX = ".staging-"
 WITHDRAWN_PREFIX = ".withdrawn-"  # a version rolled back (serving/rollback.py): kept, never loaded
 KEEP_VERSIONS = "keep_versions"  # the Pusher's custom_config: how many versions a push leaves
 REMOVED_VERSIONS = "removed_versions"  # its PushedModel's property: the versions it removed, comma-separated
+REMOVAL_FAILED = "removal_failed"  # ... or why it could not remove them (the push itself stands)
 SERVER_CONFIG = "models.config"  # TF Serving's --model_config_file, beside the model folders (deploy-config)
 # A push copies one model: minutes at most. A staging folder of another machine whose push started
 # a day ago is one whose push was killed.
@@ -187,6 +188,9 @@ def remove_old_versions(model_base: str, keep: int) -> List[int]:
     returns them. Rolled-back versions stay (they keep their model from being pushed again). Each is
     first renamed to a staging name, so no server sees a half-deleted version, and a removal
     killed half-way is finished by the next push (`remove_abandoned_staging`)."""
+    if "://" in model_base:
+        raise ValueError(f"{model_base} is on an object store: old versions are removed from local (or mounted) "
+                         "folders only")
     pinned = pinned_versions(model_base)
     removed = [v for v in versions(model_base)[:-keep] if v not in pinned]
     for version in removed:

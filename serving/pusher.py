@@ -47,6 +47,7 @@ class AtomicPushExecutor(tfx_pusher_executor.Executor):
         if withdrawn:
             self._MarkNotPushed(pushed_model)
             pushed_model.set_string_custom_property(rollback.KEPT_BACK, withdrawn.describe())
+            pushed_model.set_int_custom_property(rollback.KEPT_BACK_VERSION, withdrawn.version)
             logging.warning("Not pushed: the model is %s", withdrawn.describe())
             return
         version_dir = model_dir.publish(self.GetModelPath(input_dict), model_base)
@@ -58,6 +59,10 @@ class AtomicPushExecutor(tfx_pusher_executor.Executor):
         logging.info("Model pushed to %s", version_dir)
         custom_config = json.loads(exec_properties.get(standard_component_specs.CUSTOM_CONFIG_KEY) or "null") or {}
         keep = custom_config.get(model_dir.KEEP_VERSIONS)
-        if keep and "://" not in model_base:
-            removed = model_dir.remove_old_versions(model_base, keep)
-            pushed_model.set_string_custom_property(model_dir.REMOVED_VERSIONS, ",".join(map(str, removed)))
+        if keep:  # after the push, which stands whatever happens here (MLMD must record it)
+            try:
+                removed = model_dir.remove_old_versions(model_base, keep)
+                pushed_model.set_string_custom_property(model_dir.REMOVED_VERSIONS, ",".join(map(str, removed)))
+            except (OSError, ValueError) as error:
+                logging.warning("Old versions not removed: %s", error)
+                pushed_model.set_string_custom_property(model_dir.REMOVAL_FAILED, str(error))

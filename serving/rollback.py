@@ -22,7 +22,8 @@ from typing import Dict, Optional
 from serving import model_dir
 
 NOTE_SUFFIX = ".json"
-KEPT_BACK = "withdrawn"  # the Pusher's PushedModel property: the withdrawal that kept its model back
+KEPT_BACK = "withdrawn"  # the Pusher's PushedModel properties: the withdrawal that kept its model back,
+KEPT_BACK_VERSION = "withdrawn_version"  # and the version withdrawn
 
 
 class RollbackError(ValueError):
@@ -87,10 +88,16 @@ def withdraw(model_base: str, reason: str, version: Optional[int] = None) -> Wit
                             "roll back by serving the earlier version with `tfxpipe deploy-config --policy "
                             "specific --version N`")
     present = model_dir.versions(model_base)
-    version = present[-1] if version is None and present else version
+    if not present:
+        raise RollbackError(f"{model_base} holds no version to roll back (no folder named by an integer): give the "
+                            "--serving-dir and --model-name the runs push to")
+    version = present[-1] if version is None else version
     if version not in present:
-        raise RollbackError(f"{model_base} has no version {version}; it has "
-                            f"{', '.join(map(str, present)) or 'none'}")
+        raise RollbackError(f"{model_base} has no version {version}; it has {', '.join(map(str, present))}")
+    if version in model_dir.pinned_versions(model_base):
+        raise RollbackError(f"version {version} is pinned by {model_dir.SERVER_CONFIG} beside {model_base} (a `specific` "
+                            "policy or a label): servers started with that file would lose it; point the file at "
+                            "another version first (`tfxpipe deploy-config`), then roll back")
     if len(present) == 1:
         raise RollbackError(f"version {version} is the only one in {model_base}: there is no earlier version to "
                             "serve instead (stop its server, or push another model first)")

@@ -121,3 +121,8 @@ def test_a_push_with_versions_to_keep_removes_the_older_ones(tmp_path, examples_
     assert pushed.get_int_custom_property("pushed") == 1
     assert pushed.get_string_custom_property(model_dir.REMOVED_VERSIONS) == "1,2"
     assert model_dir.versions(serving_dir) == [3, int(pushed.get_string_custom_property("pushed_version"))]
+    with open(os.path.join(os.path.dirname(serving_dir), model_dir.SERVER_CONFIG), "w", encoding="utf-8") as f:
+        f.write("model_config_list { config { name: ")  # cut short: nothing can be known pinned
+    _, again, _ = validate_and_push(tmp_path / "again", examples_artifact, serving_dir=serving_dir, keep_versions=1)
+    assert again.get_int_custom_property("pushed") == 1, "the push stands, recorded"
+    assert "not TF Serving's model config" in again.get_string_custom_property(model_dir.REMOVAL_FAILED)

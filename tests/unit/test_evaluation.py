@@ -139,10 +139,16 @@ def _value_failure(name: str, value: float, lower: float) -> validation_result_p
         metric_value=metrics_for_slice_pb2.MetricValue(double_value={"value": value}))
 
 
-def test_an_undefined_metric_is_said_to_be_undefined_not_above_its_lower_bound():
+def test_an_undefined_metric_is_said_to_be_undefined_not_above_its_lower_bound_nor_past_a_change():
     text = evaluation._failure_text(_value_failure("skill_vs_naive", math.nan, 0.0), {})
     assert text.startswith("skill_vs_naive is not defined on the eval split (an eval split of one class")
-    assert text.endswith("so it cannot be at least 0.0000")
+    assert text.endswith("so it cannot be judged")
+    change = validation_result_pb2.ValidationFailure(
+        metric_key=metrics_for_slice_pb2.MetricKey(name="auc", is_diff=True),
+        metric_threshold=config_pb2.MetricThreshold(change_threshold=config_pb2.GenericChangeThreshold(
+            absolute={"value": -0.01}, direction=config_pb2.MetricDirection.HIGHER_IS_BETTER)),
+        metric_value=metrics_for_slice_pb2.MetricValue(double_value={"value": math.nan}))
+    assert evaluation._failure_text(change, {"auc": 0.8}).endswith("so it cannot be judged against the served model")
 
 
 def test_too_few_eval_rows_to_replace_the_served_model_say_how_many_and_how_to_accept_them():

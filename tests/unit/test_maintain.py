@@ -192,6 +192,7 @@ def test_schema_diff_refuses_to_accept_a_known_value_written_differently(tmp_pat
     rows = taxi_rows(300)
     payment = rows[0].index("payment_type")
     rows[7][payment] = rows[8][payment] = "cash"
+    rows[9][payment] = "Ca"  # a new code, though it starts one the schema lists
     folder, data = _taxi_folder(tmp_path, rows)
     before = (folder / "schema.pbtxt").read_text()
 
@@ -199,6 +200,11 @@ def test_schema_diff_refuses_to_accept_a_known_value_written_differently(tmp_pat
     out = capsys.readouterr().out
     assert "- payment_type: Known value written differently. 'cash' for 'Cash'. To a model" in out, out
     assert "Nothing was written" in out and (folder / "schema.pbtxt").read_text() == before
+    rows[7][payment] = rows[8][payment] = "Cash"
+    write_rows(data, rows)
+    assert cli.main(["schema-diff", data, "--dataset", str(folder), "--write"]) == 0
+    assert "'payment_type' accepts 1 new value(s): 'Ca'" in capsys.readouterr().out
+    assert "Ca" in tfdv.get_domain(tfdv.load_schema_text(str(folder / "schema.pbtxt")), "payment_type").value
 
 
 def test_schema_diff_says_when_a_widened_range_still_leaves_a_run_stopped_by_drift(tmp_path, capsys):

@@ -3,6 +3,7 @@ put back on demand; pushes after it never reuse its number; and `tfxpipe rollbac
 import os
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -53,7 +54,14 @@ def test_a_rollback_that_cannot_be_done_says_why_and_changes_nothing(saved_model
         rollback.put_back(base)
     with pytest.raises(rollback.RollbackError, match="object store"):
         rollback.withdraw("gs://bucket/serving/taxi", "x")
-    assert model_dir.versions(base) == [only] and os.listdir(base) == [str(only)]
+    with pytest.raises(rollback.RollbackError, match="holds no version to roll back"):
+        rollback.withdraw(str(tmp_path / "empty"), "x")
+    newer = publish(saved_model, base, b"newer")
+    (tmp_path / model_dir.SERVER_CONFIG).write_text(
+        f'model_config_list {{ config {{ name: "taxi" version_labels {{ key: "stable" value: {newer} }} }} }}')
+    with pytest.raises(rollback.RollbackError, match=f"version {newer} is pinned by models.config"):
+        rollback.withdraw(base, "x")  # servers started with that file would lose the version they serve
+    assert model_dir.versions(base) == [only, newer] and rollback.withdrawals(base) == {}
 
 
 def test_a_rolled_back_push_is_no_baseline_from_the_time_it_was_rolled_back(tmp_path):
@@ -61,6 +69,7 @@ def test_a_rolled_back_push_is_no_baseline_from_the_time_it_was_rolled_back(tmp_
     pushes.push(1, 100)
     pushes.push(2, 200)
     assert training_data.models_by_push(pushes.store) == [2, 1]
+    time.sleep(0.01)  # MLMD times pushes to the millisecond
     withdrawn = rollback.withdraw(str(tmp_path), "a bad day")
     assert withdrawn.version == 200
     assert training_data.models_by_push(pushes.store) == [1]
