@@ -106,6 +106,16 @@ def _host_and_port(address: str) -> Optional[Tuple[str, int]]:
         return None
 
 
+def check_runs_from_here(profile: str) -> None:
+    """Before a local `run` (not `compile`): ProfileError for `dataflow`, whose workers in Google
+    Cloud cannot read this machine's data or write its work dir (they would stage the job for
+    minutes, then fail)."""
+    if profile == "dataflow":
+        raise ProfileError("profile 'dataflow' runs Beam on workers in Google Cloud, which cannot read this machine's "
+                           "files: compile the pipeline for Vertex AI with gs:// paths instead (`tfxpipe compile "
+                           "--profile dataflow ...`, docs/operations.md#clusters), or run here with a local profile")
+
+
 def check_servers(profile: str, settings: Mapping[str, str], timeout: float = 2.0) -> None:
     """Before a run on `flink`: ProfileError naming the Flink master or Beam's job server that takes
     no connection, where the first component would wait 60 s for the job server, then fail with

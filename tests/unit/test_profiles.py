@@ -130,3 +130,15 @@ def test_run_says_the_flink_master_does_not_answer_in_one_line(tmp_path, capsys)
         "cluster up` starts a Flink cluster and its job server on this machine; for another, give its "
         "address with --profile-setting flink_master=HOST:PORT"]
     assert not (tmp_path / "work").exists(), "refused before anything ran"
+
+
+def test_a_local_run_on_dataflow_is_refused_at_once_saying_to_compile_instead(tmp_path, capsys):
+    """Its workers cannot read this machine's data: the run would stage the job for minutes, then fail."""
+    from cli import main  # pylint: disable=import-outside-toplevel
+
+    assert main.main(["run", "--profile", "dataflow", "--profile-setting", "project=p", "--profile-setting",
+                      "region=r", "--profile-setting", "temp_location=gs://b/t",
+                      "--work-dir", str(tmp_path / "work"), "--serving-dir", str(tmp_path / "serving")]) == 1
+    [line] = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith("error: profile 'dataflow' runs Beam on workers in Google Cloud") and "tfxpipe compile" in line
+    assert not (tmp_path / "work").exists(), "refused before anything ran"
