@@ -12,15 +12,6 @@ import tensorflow as tf
 from serving import model_dir
 
 
-@pytest.fixture
-def saved_model(tmp_path):
-    src = tmp_path / "export"
-    (src / "variables").mkdir(parents=True)
-    (src / "saved_model.pb").write_bytes(b"graph")
-    (src / "variables" / "variables.index").write_bytes(b"index")
-    return src
-
-
 def test_publish_creates_an_integer_version_with_the_whole_model(saved_model, tmp_path):
     base = tmp_path / "serving" / "taxi"
     target = model_dir.publish(str(saved_model), str(base))

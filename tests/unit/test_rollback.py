@@ -12,15 +12,6 @@ from serving import model_dir, rollback
 from tests.unit.test_baseline import Pushes
 
 
-@pytest.fixture
-def saved_model(tmp_path):
-    src = tmp_path / "export"
-    (src / "variables").mkdir(parents=True)
-    (src / "saved_model.pb").write_bytes(b"graph")
-    (src / "variables" / "variables.index").write_bytes(b"first weights")
-    return src
-
-
 def publish(saved_model, base, weights: bytes) -> int:
     (saved_model / "variables" / "variables.index").write_bytes(weights)
     return int(os.path.basename(model_dir.publish(str(saved_model), base)))
