@@ -58,8 +58,8 @@ def _run(args: argparse.Namespace, resume: bool = False) -> int:
     # pylint: disable=import-outside-toplevel  (imports TensorFlow)
     from pipeline import run_lock, runner
 
+    profiles.check_runs_from_here(args.profile)  # before the settings it would ask for
     config = dataclasses.replace(config_from_args(args), metadata=options.metadata_uri(args)).resolved()
-    profiles.check_runs_from_here(config.profile)
     profiles.check_servers(config.profile, config.profile_settings)
     worker_log = None if args.verbose else os.path.join(
         config.work_dir, "logs", config.pipeline_name, f"{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}.log")

@@ -119,15 +119,16 @@ def check_runs_from_here(profile: str) -> None:
 def check_servers(profile: str, settings: Mapping[str, str], timeout: float = 2.0) -> None:
     """Before a run on `flink`: ProfileError naming the Flink master or Beam's job server that takes
     no connection, where the first component would wait 60 s for the job server, then fail with
-    Beam's bare `FutureTimeoutError`. The master is checked where the job server runs on this
-    machine: one elsewhere reaches the master at an address of its own."""
+    Beam's bare `FutureTimeoutError`. The master is checked only at a loopback address (`cluster
+    up`'s): a job server reached through a tunnel (`kubectl port-forward`) reaches a master by a name
+    only its cluster resolves."""
     if profile != "flink":
         return
     settings = {**dict(PROFILES[profile].optional), **settings}
-    job_server = _host_and_port(settings["job_endpoint"])
-    local = job_server is not None and job_server[0] in ("localhost", "127.0.0.1", "::1")
-    for setting in ("flink_master", "job_endpoint") if local else ("job_endpoint",):
+    for setting in ("flink_master", "job_endpoint"):
         server = _host_and_port(settings[setting])
+        if setting == "flink_master" and (server is None or server[0] not in ("localhost", "127.0.0.1", "::1")):
+            continue
         try:
             if server is not None:
                 socket.create_connection(server, timeout=timeout).close()
