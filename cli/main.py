@@ -17,12 +17,12 @@ import sys
 import tempfile
 import threading
 import time
-from typing import List, Optional, Tuple, Type
+from typing import List, Optional, Type
 
 from cli import (calibrate_command, cluster_commands, data_commands, options, predict_command, score_command,
                  rollback_command, serving_commands, span_commands)
 from pipeline import metadata_store, profiles, progress
-from pipeline.configs import ConfigError, PipelineConfig, check_hyperparameters
+from pipeline.configs import ConfigError
 from schema import SchemaFileError
 from serving import process_exit
 
@@ -59,7 +59,7 @@ def _run(args: argparse.Namespace, resume: bool = False) -> int:
     from pipeline import run_lock, runner
 
     profiles.check_runs_from_here(args.profile)  # before the settings it would ask for
-    config = dataclasses.replace(config_from_args(args), metadata=options.metadata_uri(args)).resolved()
+    config = dataclasses.replace(options.config_from_args(args), metadata=options.metadata_uri(args)).resolved()
     profiles.check_servers(config.profile, config.profile_settings)
     worker_log = None if args.verbose else os.path.join(
         config.work_dir, "logs", config.pipeline_name, f"{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}.log")
@@ -121,7 +121,7 @@ def _runs(args: argparse.Namespace) -> int:
 def _compile(args: argparse.Namespace) -> int:
     from pipeline import kubeflow  # pylint: disable=import-outside-toplevel  (imports TFX)
 
-    config, note = kubeflow.with_kubeflow_name(config_from_args(args))
+    config, note = kubeflow.with_kubeflow_name(options.config_from_args(args))
     if note:
         print(f"note: {note}", file=sys.stderr)
     path = kubeflow.compile_pipeline(config, args.image, args.output)
@@ -129,70 +129,6 @@ def _compile(args: argparse.Namespace) -> int:
     for setting in kubeflow.local_settings(config.resolved()):
         print(f"warning: {setting}", file=sys.stderr)
     return 0
-
-
-def _families(value: str) -> Tuple[str, ...]:
-    from models import families  # pylint: disable=import-outside-toplevel
-
-    try:
-        return families.check_families(tuple(n.strip() for n in value.split(",") if n.strip()))
-    except families.UnknownFamilyError as error:
-        raise ConfigError(f"--models: {error}") from None
-
-
-def config_from_args(args: argparse.Namespace) -> PipelineConfig:
-    from models import families  # pylint: disable=import-outside-toplevel
-    from pipeline import metrics  # pylint: disable=import-outside-toplevel
-
-    config = PipelineConfig(
-        dataset_dir=args.dataset_dir,
-        data_root=args.data_root,
-        work_dir=args.work_dir,
-        serving_dir=args.serving_dir,
-        model_name=args.model_name,
-        pipeline_name=args.pipeline_name,
-        schema_file=args.schema_file,
-        train_steps=args.train_steps,
-        eval_steps=args.eval_steps,
-        minimum=options.bounds(args.minimum),
-        maximum=options.bounds(args.maximum),
-        max_drop=args.max_drop,
-        naive_margin=args.naive_margin,
-        hyperparameters=check_hyperparameters(args.hparams, families.DEFAULT_HYPERPARAMETERS),
-        models=_families(args.models),
-        tune=args.tune,
-        tune_trials=args.tune_trials,
-        tune_minutes=args.tune_minutes,
-        enable_cache=args.enable_cache,
-        profile=args.profile,
-        profile_settings=profiles.parse_settings(args.profile_settings),
-        extra_beam_args=tuple(args.beam_args or ()),
-        spans=args.spans,
-        train_spans=args.train_spans,
-        keep_versions=args.keep_versions,
-    )
-    kept = 1 if config.keep_versions is None else config.keep_versions
-    for option, value in (("--train-steps", config.train_steps), ("--eval-steps", config.eval_steps),
-                           ("--tune-trials", config.tune_trials),
-                           ("--train-spans", config.train_spans), ("--keep-versions", kept)):
-        if value < 1:
-            raise ConfigError(f"{option} must be at least 1, got {value}")
-    if config.keep_versions and "://" in config.serving_dir:
-        raise ConfigError(f"--keep-versions removes old version folders from a local (or mounted) serving dir, not "
-                          f"from {config.serving_dir}: use the object store's own retention rules there")
-    if config.tune_minutes is not None and config.tune_minutes <= 0:
-        raise ConfigError(f"--tune-minutes must be above 0, got {config.tune_minutes:g}")
-    unused = families.unused_hyperparameters(config.models, config.hyperparameters)
-    if unused:
-        raise ConfigError(f"--hparams {', '.join(unused)}: the linear model has no hidden layers "
-                          "or embeddings; add dnn or wide_deep to --models, or leave them out")
-    task = config.dataset().task
-    try:
-        metrics.check_bounds(task, {**config.minimum, **config.maximum})
-    except ValueError as error:
-        raise ConfigError(str(error)) from None
-    profiles.beam_args(config.resolved().profile, config.profile_settings)  # errors before any work
-    return config
 
 
 # Commands whose libraries (TFDV's C++ statistics, Beam's workers) write to the process's stderr

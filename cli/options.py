@@ -5,10 +5,11 @@ import dataclasses
 import json
 import os
 import sys
+from typing import Tuple
 
 from models import dataset as dataset_module
-from pipeline import configs, metadata_store
-from pipeline.configs import PipelineConfig
+from pipeline import configs, metadata_store, profiles
+from pipeline.configs import ConfigError, PipelineConfig, check_hyperparameters
 
 DEFAULTS = PipelineConfig()
 DATASETS_DIR = configs.DATASETS_DIR
@@ -177,3 +178,69 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
     add_metadata_options(parser)
     parser.add_argument("--wait", action="store_true", help="when a run of this pipeline is in "
                         "progress, wait for it to finish instead of stopping at once")
+
+
+def _families(value: str) -> Tuple[str, ...]:
+    from models import families  # pylint: disable=import-outside-toplevel
+
+    try:
+        return families.check_families(tuple(n.strip() for n in value.split(",") if n.strip()))
+    except families.UnknownFamilyError as error:
+        raise ConfigError(f"--models: {error}") from None
+
+
+def config_from_args(args: argparse.Namespace) -> PipelineConfig:
+    """The options of `run`, `resume` and `compile` as one PipelineConfig, each checked (ConfigError
+    naming the option) before any work."""
+    from models import families  # pylint: disable=import-outside-toplevel
+    from pipeline import metrics  # pylint: disable=import-outside-toplevel
+
+    config = PipelineConfig(
+        dataset_dir=args.dataset_dir,
+        data_root=args.data_root,
+        work_dir=args.work_dir,
+        serving_dir=args.serving_dir,
+        model_name=args.model_name,
+        pipeline_name=args.pipeline_name,
+        schema_file=args.schema_file,
+        train_steps=args.train_steps,
+        eval_steps=args.eval_steps,
+        minimum=bounds(args.minimum),
+        maximum=bounds(args.maximum),
+        max_drop=args.max_drop,
+        naive_margin=args.naive_margin,
+        hyperparameters=check_hyperparameters(args.hparams, families.DEFAULT_HYPERPARAMETERS),
+        models=_families(args.models),
+        tune=args.tune,
+        tune_trials=args.tune_trials,
+        tune_minutes=args.tune_minutes,
+        enable_cache=args.enable_cache,
+        profile=args.profile,
+        profile_settings=profiles.parse_settings(args.profile_settings),
+        extra_beam_args=tuple(args.beam_args or ()),
+        spans=args.spans,
+        train_spans=args.train_spans,
+        keep_versions=args.keep_versions,
+    )
+    kept = 1 if config.keep_versions is None else config.keep_versions
+    for option, value in (("--train-steps", config.train_steps), ("--eval-steps", config.eval_steps),
+                           ("--tune-trials", config.tune_trials),
+                           ("--train-spans", config.train_spans), ("--keep-versions", kept)):
+        if value < 1:
+            raise ConfigError(f"{option} must be at least 1, got {value}")
+    if config.keep_versions and "://" in config.serving_dir:
+        raise ConfigError(f"--keep-versions removes old version folders from a local (or mounted) serving dir, not "
+                          f"from {config.serving_dir}: use the object store's own retention rules there")
+    if config.tune_minutes is not None and config.tune_minutes <= 0:
+        raise ConfigError(f"--tune-minutes must be above 0, got {config.tune_minutes:g}")
+    unused = families.unused_hyperparameters(config.models, config.hyperparameters)
+    if unused:
+        raise ConfigError(f"--hparams {', '.join(unused)}: the linear model has no hidden layers "
+                          "or embeddings; add dnn or wide_deep to --models, or leave them out")
+    task = config.dataset().task
+    try:
+        metrics.check_bounds(task, {**config.minimum, **config.maximum})
+    except ValueError as error:
+        raise ConfigError(str(error)) from None
+    profiles.beam_args(config.resolved().profile, config.profile_settings)  # errors before any work
+    return config
