@@ -15,7 +15,7 @@ from tfx.orchestration.portable import runtime_parameter_utils
 from tfx.proto.orchestration import pipeline_pb2
 
 from pipeline import (configs, excluded_spans, gate, metadata_server_fixes, metadata_store, progress, run_details,
-                      run_lock, run_report, run_summary, runs, runs_index, scratch)
+                      run_lock, run_report, run_summary, runs, runs_index, scratch, work_dir)
 from pipeline.configs import PipelineConfig
 from pipeline.pipeline import create_pipeline, example_gen_input
 from schema import checks, csv_files, data_folder, declaration_fit, report, schema_text
@@ -267,7 +267,7 @@ def run_and_describe(config: PipelineConfig, resume: bool = False,
     with run_lock.held(resolved, wait=wait,
                        on_wait=lambda message: print(message, flush=True)) as holder:
         run_id = holder.run_id
-        foreign = run_summary.foreign_outputs(resolved.metadata_uri, resolved.pipeline_name, resolved.pipeline_root)
+        foreign = work_dir.foreign_outputs(resolved.metadata_uri, resolved.pipeline_name, resolved.pipeline_root)
         if foreign:
             raise PipelineFailed(foreign)
         try:

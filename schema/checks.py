@@ -8,14 +8,13 @@ Two layers, shared by the pipeline's data gate and the `validate` command so bot
   schema's comparators. The schema is the one place where tolerances live.
 """
 import dataclasses
-import math
 import re
 from typing import List, Optional, Sequence, Set, Tuple
 
 import tensorflow_data_validation as tfdv
 from tensorflow_metadata.proto.v0 import anomalies_pb2, schema_pb2, statistics_pb2
 
-from schema import absent_classes, descriptions, distances, rescaled
+from schema import absent_classes, copied_values, descriptions, distances, rescaled
 
 FILE = "(file)"  # `feature` of findings about a whole file
 
@@ -133,51 +132,16 @@ def new_label_copies(statistics: statistics_pb2.DatasetFeatureStatisticsList,
     overwritten by the label in an export or a join, from which a model learns the answer and then
     fails where it serves. Its drift alone may pass in small spans. TFDV compares no column with
     another, hence this check. Columns with two values or fewer (a binary label), or fewer than
-    COPY_MIN_VALUES values, are left out: theirs can match the label's by chance; so is a copy
+    `copied_values.MIN_VALUES` values, are left out: theirs can match the label's by chance; so is a copy
     into a column of another type (a number written as text). A column that copied the label
     before too is `init`'s to name."""
     labels = [f.name for f in schema.feature if is_training_only(f)]
-    now = {s.path.step[-1]: _values(s) for s in statistics.datasets[0].features}
-    before = {s.path.step[-1]: _values(s) for s in previous.datasets[0].features}
-    found = []
-    for label in (name for name in labels if now.get(name)):
-        for name, values in now.items():
-            if name != label and _same(values, now[label]) and not _same(before.get(name), before.get(label)):
-                found.append(Finding(
-                    name, COPIES_LABEL,
+    return [Finding(name, COPIES_LABEL,
                     f"'{name}' holds the label's own values here (the same as '{label}' in every statistic) "
                     "and did not in the previous span: most often a column overwritten by the label in an "
                     "export or a join. A model trained on it learns the answer from the question.",
-                    "values of its own", f"the values of '{label}'"))
-    return found
-
-
-COPY_MIN_VALUES = 100  # fewer values: a column of a few codes can match the label's counts by chance
-
-
-def _values(stats: statistics_pb2.FeatureNameStatistics) -> Optional[tuple]:
-    """What identifies a column's values in its statistics; None for two values or fewer, or fewer
-    than COPY_MIN_VALUES values."""
-    common = stats.num_stats.common_stats if stats.HasField("num_stats") else stats.string_stats.common_stats
-    if common.num_non_missing < COPY_MIN_VALUES:
-        return None
-    if stats.HasField("num_stats"):
-        numbers = stats.num_stats
-        quantiles = distances.quantile_histogram(stats)
-        if quantiles is None or len({v for b in quantiles.buckets for v in (b.low_value, b.high_value)}) < 3:
-            return None
-        return common.num_non_missing, numbers.mean, numbers.std_dev, numbers.min, numbers.median, numbers.max
-    if stats.HasField("string_stats") and stats.string_stats.unique > 2:
-        return (common.num_non_missing,
-                tuple(sorted((b.label, b.sample_count) for b in stats.string_stats.rank_histogram.buckets)))
-    return None
-
-
-def _same(values: Optional[tuple], others: Optional[tuple]) -> bool:
-    if values is None or others is None or len(values) != len(others):
-        return False
-    return all(math.isclose(a, b, rel_tol=1e-9) if isinstance(a, float) else a == b
-               for a, b in zip(values, others))
+                    "values of its own", f"the values of '{label}'")
+            for name, label in copied_values.new_copies(statistics, previous, labels)]
 
 
 def _as_compared(schema: schema_pb2.Schema, environment: str,

@@ -9,7 +9,7 @@ import pytest
 from ml_metadata.proto import metadata_store_pb2
 
 from cli import main as cli
-from pipeline import lineage, run_report, run_summary, runs
+from pipeline import lineage, run_report, run_summary, runs, work_dir
 
 RUN_ID = "2026-12-02T04:49:06.890538"
 
@@ -158,12 +158,12 @@ def test_a_work_dir_holding_another_stores_outputs_is_told_from_one_that_holds_n
     root, uri = tmp_path / "pipelines" / "taxi", metadata_store.sqlite_uri(str(tmp_path / "m.sqlite"))
     (root / "curated_schema" / "0123abcd").mkdir(parents=True)
     (root / "curated_schema" / "0123abcd" / "schema.pbtxt").write_text("")
-    assert run_summary.foreign_outputs(uri, "taxi", str(root)) is None
+    assert work_dir.foreign_outputs(uri, "taxi", str(root)) is None
     (root / "CsvExampleGen" / "examples" / "1").mkdir(parents=True)
-    assert "holds outputs of pipeline 'taxi' that no run recorded in" in run_summary.foreign_outputs(uri, "taxi", str(root))
+    assert "holds outputs of pipeline 'taxi' that no run recorded in" in work_dir.foreign_outputs(uri, "taxi", str(root))
     run_summary.record_refusal(metadata_store.open_store(uri, writable=True), "taxi", "2026-12-06T01:00:00.000001",
                                "data /t does not exist", "/t")
-    assert run_summary.foreign_outputs(uri, "taxi", str(root)) is not None  # a refusal made no outputs
+    assert work_dir.foreign_outputs(uri, "taxi", str(root)) is not None  # a refusal made no outputs
 
 
 def test_a_stop_abandons_what_it_ended_and_keeps_a_failure_recorded_before_it(tmp_path):
