@@ -176,7 +176,7 @@ def pinned_versions(model_base: str) -> Set[int]:
         try:
             text_format.Parse(file.read(), config)
         except text_format.ParseError as error:
-            raise ValueError(f"{path} is not TF Serving's model config ({error}): no version was removed; "
+            raise ValueError(f"{path} is not TF Serving's model config ({error}): nothing was changed; "
                              "correct it or move it away") from None
     name = os.path.basename(model_base.rstrip("/"))
     return {version for model in config.model_config_list.config if model.name == name
