@@ -135,9 +135,10 @@ def DataGate(  # pylint: disable=invalid-name  (TFX component naming)
         set(artifact_utils.decode_split_names(previous_statistics.split_names))
         if previous_statistics else set()
     )
-    per_split, shown, shown_split, drift_rows = [], None, "", 0
+    per_split, shown, shown_split, drift_rows, rows = [], None, "", 0, 0
     for split in artifact_utils.decode_split_names(statistics.split_names):
         stats = _split_statistics(statistics, split)
+        rows += stats.datasets[0].num_examples
         if shown is None:  # the report shows the first split's statistics
             shown, shown_split = stats, f"{split} split"
         # Drift on the train split only: the eval split is a random fifth of the same span, and its
@@ -147,8 +148,7 @@ def DataGate(  # pylint: disable=invalid-name  (TFX component naming)
         if previous:
             drift_rows = min(stats.datasets[0].num_examples, previous.datasets[0].num_examples)
         per_split.append((split, checks.check_statistics(stats, curated, previous)))
-    findings = span_findings(per_split, sum(_split_statistics(statistics, split).datasets[0].num_examples
-                                            for split in artifact_utils.decode_split_names(statistics.split_names)))
+    findings = span_findings(per_split, rows)
     dates, missing = json.loads(date_columns), json.loads(missing_values)
     alone = any(f.problem == checks.TOO_FEW_ROWS for f in findings)  # its cells are not looked at either
     read = data_read(data_files, span) if (findings or dates) and examples and not alone else None
