@@ -14,6 +14,7 @@ from tfx.orchestration.kubeflow.v2 import kubeflow_v2_dag_runner
 from pipeline import profiles
 from pipeline.configs import ConfigError, PipelineConfig, is_remote
 from pipeline.pipeline import create_pipeline, is_one_file
+from serving import deploy
 
 # The pipeline names KFP v2 takes, as TFX checks them when compiling (kubeflow/v2/pipeline_builder.py).
 PIPELINE_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,127}")
@@ -23,7 +24,7 @@ NAME_RULE = "Kubeflow takes lower-case letters, digits and '-', starting with a 
 def kubeflow_name(name: str) -> str:
     """`name` as Kubeflow takes it: lower case, each run of other characters one '-' (`wine_data`
     -> `wine-data`), cut to 128; '' where nothing is left."""
-    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:128].rstrip("-")
+    return deploy.dashed(name)[:128].rstrip("-")
 
 
 def with_kubeflow_name(config: PipelineConfig) -> Tuple[PipelineConfig, Optional[str]]:

@@ -120,12 +120,17 @@ class _Plain(yaml.SafeDumper):
         return True
 
 
+def dashed(name: str) -> str:
+    """`name` in lower case, each run of other characters than letters and digits one '-', none at
+    either end (`Wine_Data` -> `wine-data`): what Kubernetes and Kubeflow take as names."""
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+
+
 def kubernetes_name(model_name: str) -> str:
     """The Deployment's and Service's name, and their `app` label, for `model_name`: Kubernetes takes
     DNS-1035 labels there (lower-case letters, digits and '-', starting with a letter, 63 at most),
     so model `wine_data` is served by `tf-serving-wine-data`. TF Serving's model name stays as it is."""
-    model = re.sub(r"[^a-z0-9]+", "-", model_name.lower()).strip("-")
-    return f"tf-serving-{model}"[:63].rstrip("-")
+    return f"tf-serving-{dashed(model_name)}"[:63].rstrip("-")
 
 
 def kubernetes_manifest(settings: DeploySettings, claim: str = CLAIM) -> List[dict]:
