@@ -92,9 +92,11 @@ def written_differently(old: schema_pb2.Schema, new: schema_pb2.Schema) -> List[
     found = []
     before = {f.name: f for f in old.feature}
     for feature in (f for f in new.feature if f.name in before):
-        known = {descriptions.loose_key(value): value for value in descriptions.domain_values(old, before[feature.name])}
-        near = [(value, known[descriptions.loose_key(value)]) for value in descriptions.domain_values(new, feature)
-                if value not in known.values() and descriptions.loose_key(value) in known]
+        values = descriptions.domain_values(old, before[feature.name])
+        listed = set(values)  # up to EVERY_VALUE of them: looked up, not scanned
+        known = {descriptions.loose_key(value): value for value in values}
+        near = [(value, known[key]) for value in descriptions.domain_values(new, feature) if value not in listed
+                for key in [descriptions.loose_key(value)] if key in known]
         if near:
             found.append(checks.Finding(
                 feature.name, WRITTEN_DIFFERENTLY,
