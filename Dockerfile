@@ -18,6 +18,12 @@ COPY schema schema
 COPY serving serving
 RUN pip install --no-cache-dir --no-deps --no-build-isolation .
 
-# The compiled spec starts TFX's own entry point in this image:
+# The same image runs the Beam workers of a compiled `dataflow` (or `spark`) profile
+# (pipeline/profiles.py: --sdk_container_image), which import TFX and this project's code: Beam's
+# worker boot, from the SDK image of the Beam version and Python in the lock, is its entry point.
+COPY --from=apache/beam_python3.10_sdk:2.59.0 /opt/apache/beam /opt/apache/beam
+ENTRYPOINT ["/opt/apache/beam/boot"]
+
+# The compiled spec's steps set their own command, TFX's entry point in this image:
 #   python -m tfx.orchestration.kubeflow.v2.container.kubeflow_v2_run_executor ...
 ENV TF_USE_LEGACY_KERAS=1 TF_CPP_MIN_LOG_LEVEL=2

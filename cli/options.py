@@ -170,7 +170,7 @@ def add_pipeline_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-cache", dest="enable_cache", action="store_false")
     parser.add_argument("--profile", default=defaults.profile, help="where Beam runs: auto (local or local-multiprocess by data size), local, local-multiprocess, dataflow, flink, spark")
     parser.add_argument("--profile-setting", dest="profile_settings", action="append", metavar="KEY=VALUE", help="setting of the profile, e.g. project=my-project (repeatable)")
-    parser.add_argument("--beam-arg", dest="beam_args", action="append", help="extra Beam pipeline argument (repeatable)")
+    parser.add_argument("--beam-arg", dest="beam_args", action="append", help="extra Beam pipeline argument, written --beam-arg=--flag=value (repeatable)")
 
 
 def add_run_options(parser: argparse.ArgumentParser) -> None:

@@ -128,5 +128,5 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--profile-setting", dest="profile_settings", action="append",
                         metavar="KEY=VALUE", help="setting of the profile (repeatable)")
     parser.add_argument("--beam-arg", dest="beam_args", action="append",
-                        help="extra Beam pipeline argument (repeatable)")
+                        help="extra Beam pipeline argument, written --beam-arg=--flag=value (repeatable)")
     parser.set_defaults(handler=score)

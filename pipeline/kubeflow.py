@@ -69,6 +69,8 @@ def compile_pipeline(config: PipelineConfig, image: str, output: str) -> str:
         raise ConfigError(f"data {data_root} does not exist: give a CSV file or a folder of CSV files "
                           "(--data, or `data` in the dataset's declaration)")
     output = os.path.abspath(output)
+    config = dataclasses.replace(config, extra_beam_args=config.extra_beam_args + profiles.worker_image_args(
+        config.resolved().profile, image, config.extra_beam_args))
     runner = kubeflow_v2_dag_runner.KubeflowV2DagRunner(
         config=kubeflow_v2_dag_runner.KubeflowV2DagRunnerConfig(default_image=image),
         output_dir=os.path.dirname(output),

@@ -21,6 +21,9 @@ class Profile:
     required: Tuple[str, ...]  # settings the profile cannot run without
     template: Tuple[str, ...]  # Beam args; "{setting}" is filled from the settings
     optional: Tuple[Tuple[str, str], ...] = ()  # (setting, default)
+    # Beam args that run the workers in the pipeline's own image ("{image}") when compiled for
+    # Kubeflow/Vertex: Beam's stock SDK image has neither TFX nor this project's code.
+    worker_image: Tuple[str, ...] = ()
 
     def beam_args(self, settings: Mapping[str, str]) -> Tuple[str, ...]:
         settings = {**dict(self.optional), **settings}
@@ -58,7 +61,7 @@ PROFILES: Dict[str, Profile] = {
                  f"--direct_num_workers={os.cpu_count() or 1}", _LOCAL_REQUIREMENTS)),
         Profile("dataflow", "Google Cloud Dataflow", ("project", "region", "temp_location"),
                 ("--runner=DataflowRunner", "--project={project}", "--region={region}",
-                 "--temp_location={temp_location}")),
+                 "--temp_location={temp_location}"), worker_image=("--sdk_container_image={image}",)),
         # `tfxpipe cluster up` starts all three on this machine (pipeline/flink_cluster.py); SDK
         # workers come from an external pool (EXTERNAL), so no Docker.
         Profile("flink", "Apache Flink cluster through Beam's Flink job server", ("flink_master",),
@@ -69,7 +72,7 @@ PROFILES: Dict[str, Profile] = {
                  ("parallelism", "2"))),
         Profile("spark", "Apache Spark cluster through Beam's Spark job server", ("spark_master_url",),
                 ("--runner=SparkRunner", "--spark_master_url={spark_master_url}",
-                 "--environment_type=DOCKER")),
+                 "--environment_type=DOCKER"), worker_image=("--environment_config={image}",)),
     )
 }
 
@@ -94,6 +97,23 @@ def beam_args(profile: str, settings: Mapping[str, str]) -> Tuple[str, ...]:
         raise ProfileError(
             f"unknown profile '{profile}'; choose one of {AUTO}, {', '.join(PROFILES)}")
     return PROFILES[profile].beam_args(settings)
+
+
+# Beam args by which a user names the workers' dependencies: TFX then adds none
+# (tfx/utils/dependency_utils.py), and neither does compile.
+_WORKER_DEPENDENCY_ARGS = ("--sdk_container_image", "--worker_harness_container_image", "--environment_config",
+                           "--setup_file", "--requirements_file", "--extra_package")
+
+
+def worker_image_args(profile: str, image: str, given: Tuple[str, ...] = ()) -> Tuple[str, ...]:
+    """For a pipeline compiled to run in `image`: the Beam args that start the profile's workers
+    from that image too (the Dockerfile adds Beam's worker boot), so that they import the same TFX
+    and this project's preprocessing and model code; none where `given` Beam args already name
+    the workers' dependencies, or where the workers are not containers Beam starts (local profiles,
+    flink's external worker pool)."""
+    if profile not in PROFILES or any(arg.startswith(_WORKER_DEPENDENCY_ARGS) for arg in given):
+        return ()
+    return tuple(arg.format(image=image) for arg in PROFILES[profile].worker_image)
 
 
 def _host_and_port(address: str) -> Optional[Tuple[str, int]]:

@@ -104,3 +104,29 @@ def test_the_schema_must_be_in_the_images_datasets_folder_links_resolved(tmp_pat
         "image holds (Dockerfile): move or copy the dataset folder into datasets/")
     with pytest.raises(ConfigError, match=f"schema.pbtxt \\(a link to {elsewhere}/schema.pbtxt\\) is not under"):
         configs.image_path(str(project / "datasets" / "x" / "schema.pbtxt"))
+
+
+def _compiled_beam_args(tmp_path, *extra) -> set:
+    """The Beam args the compiled spec gives Transform's container (as it gives every component's)."""
+    output = tmp_path / "spec.json"
+    assert cli.main(["compile", "--data", "gs://b/taxi", "--output", str(output), *CLUSTER, *extra]) == 0
+    executors = json.loads(output.read_text())["pipelineSpec"]["deploymentSpec"]["executors"]
+    return {arg for arg in executors["Transform_executor"]["container"]["args"] if arg.startswith("--")}
+
+
+def test_dataflow_workers_run_in_the_pipeline_image_unless_a_beam_arg_names_their_dependencies(tmp_path):
+    """Beam's stock worker image holds neither TFX nor this project's preprocessing and model code."""
+    assert "--sdk_container_image=i:1" in _compiled_beam_args(tmp_path)
+    given = _compiled_beam_args(tmp_path, "--beam-arg=--setup_file=/pipeline/setup.py")
+    assert "--setup_file=/pipeline/setup.py" in given and not any("container_image" in arg for arg in given)
+
+
+def test_the_image_holds_beams_worker_boot_of_the_beam_and_python_versions_in_the_lock():
+    import sys  # pylint: disable=import-outside-toplevel
+    import apache_beam  # pylint: disable=import-outside-toplevel
+    with open(os.path.join(configs.PROJECT_ROOT, "Dockerfile")) as dockerfile:
+        text = dockerfile.read()
+    boot = f"apache/beam_python{sys.version_info.major}.{sys.version_info.minor}_sdk:{apache_beam.__version__}"
+    assert f"COPY --from={boot} /opt/apache/beam /opt/apache/beam" in text
+    assert 'ENTRYPOINT ["/opt/apache/beam/boot"]' in text
+    assert "FROM python:3.10-slim" in text
