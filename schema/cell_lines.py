@@ -20,8 +20,9 @@ from tensorflow_metadata.proto.v0 import schema_pb2
 
 from models import calendar
 from schema import date_cells, ranges
-from schema.cell_counts import is_number
+from schema.cell_counts import ColumnCells, ColumnType, is_number
 from schema.checks import NO_TIME, NOT_A_DATE, OUT_OF_RANGE, WRONG_TYPE, Finding, is_training_only, is_type_problem
+from schema.columns import InitError, is_few, may_be_numbers
 from schema.csv_files import ENCODING
 from schema.data_folder import data_files
 from schema.descriptions import MAX_EXAMPLES
@@ -192,3 +193,40 @@ def _what_to_do(misfits: Misfits, schema_type: int, label: bool = False) -> str:
     kind = "integers" if schema_type == schema_pb2.INT else "numbers"
     return (f"{misfits.count} cell(s) are not {kind}: correct them, or, for a word that means no value "
             "(such as 'n.a.'), list it under `missing_values` in dataset.yaml")
+
+
+def refuse_misfits_among_numbers(path: str, header: List[str], columns: Dict[str, ColumnCells],
+                                  missing_values: List[str], rows: int, text: Sequence[str]) -> None:
+    """InitError naming the cells (and lines) of each column of numbers that a few other cells
+    would make a text column; not for the `text` columns (codes such as floors 1, 2, G)."""
+    candidates = [c for c in header if c not in text and columns[c].column_type(missing_values) == ColumnType.STRING
+                  and may_be_numbers(columns[c], missing_values)]
+    if not candidates:
+        return
+    found = misfit_cells(path, {c: schema_pb2.FLOAT for c in candidates}, missing_values)
+    slips = [c for c in candidates if is_few(found[c].count, len(found[c].values),
+                                             rows - sum(columns[c].counts[v] for v in missing_values))]
+    if not slips:
+        return
+    told = "; ".join(f"{c!r}: {found[c].count} cell(s), {', '.join(found[c].first)}" for c in slips)
+    raise InitError(f"{len(slips)} column(s) hold numbers but for a few cells, which would make each a "
+                    f"text column, every number a category of its own: {told}. Correct those cells (a "
+                    "decimal comma: 13.2, not 13,2), or, for a word that means no value, pass "
+                    "--missing-value WORD (as many times as there are such words); then run init again. "
+                    "A column of codes that are text at times (floors 1, 2, G) is kept as text with "
+                    "--text-column NAME")
+
+
+def refuse_infinities(path: str, statistics, missing_values: List[str]) -> None:
+    """InitError naming the cells (and lines) of each numeric column that holds an infinite value
+    (R writes `Inf`): a model can neither scale nor learn from one, and no range bounds it."""
+    infinite = [s.path.step[0] for s in statistics.datasets[0].features if s.HasField("num_stats")
+                and (math.isinf(s.num_stats.min) or math.isinf(s.num_stats.max))]
+    if not infinite:
+        return
+    found = infinite_cells(path, infinite, missing_values)
+    told = "; ".join(f"{c!r}: {found[c].count} cell(s), {', '.join(found[c].first)}" for c in infinite)
+    raise InitError(f"{len(infinite)} column(s) hold infinite values, which a model can neither scale nor "
+                    f"learn from: {told}. Make those cells empty (no value), or, where a word such as "
+                    "Inf stands for no value, pass --missing-value WORD (once per word: Inf, -Inf); then run "
+                    "init again")

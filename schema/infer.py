@@ -10,7 +10,6 @@ import collections
 import csv
 import dataclasses
 import itertools
-import math
 import os
 import time
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
@@ -23,9 +22,9 @@ from models import dataset as ds
 from schema import calibration, cell_counts, cell_lines, checks, csv_files, csv_statistics, data_folder, descriptions, \
     foreign_files, label_copies, ranges, schema_draft, schema_text, sentinels, written_numbers
 from schema.calendar_hint import calendar_columns_hint, date_feature
-from schema.cell_counts import ColumnCells, ColumnType
+from schema.cell_counts import ColumnCells
 from schema.columns import CALENDAR, HASH_SHARE, MISSING_TOKENS, InitError, compared_by_shares, feature_decision, \
-    is_few, may_be_numbers, missing_tokens, present_count, tokens_read_as_values
+    missing_tokens, present_count, tokens_read_as_values
 from schema.label_column import label_decision, same_class_written_twice
 
 TASKS = ("auto",) + tuple(t.value for t in ds.Task)
@@ -40,43 +39,6 @@ class Draft:
     decisions: List[str]  # one readable line per decision, column by column
     calibration: List[str]  # the schema's comment: how its drift and skew thresholds were obtained
     checks: List[str] = dataclasses.field(default_factory=list)  # what a person must look at (label copies)
-
-
-def _refuse_misfits_among_numbers(path: str, header: List[str], columns: Dict[str, ColumnCells],
-                                  missing_values: List[str], rows: int, text: Sequence[str]) -> None:
-    """InitError naming the cells (and lines) of each column of numbers that a few other cells
-    would make a text column; not for the `text` columns (codes such as floors 1, 2, G)."""
-    candidates = [c for c in header if c not in text and columns[c].column_type(missing_values) == ColumnType.STRING
-                  and may_be_numbers(columns[c], missing_values)]
-    if not candidates:
-        return
-    found = cell_lines.misfit_cells(path, {c: schema_pb2.FLOAT for c in candidates}, missing_values)
-    slips = [c for c in candidates if is_few(found[c].count, len(found[c].values),
-                                             rows - sum(columns[c].counts[v] for v in missing_values))]
-    if not slips:
-        return
-    told = "; ".join(f"{c!r}: {found[c].count} cell(s), {', '.join(found[c].first)}" for c in slips)
-    raise InitError(f"{len(slips)} column(s) hold numbers but for a few cells, which would make each a "
-                    f"text column, every number a category of its own: {told}. Correct those cells (a "
-                    "decimal comma: 13.2, not 13,2), or, for a word that means no value, pass "
-                    "--missing-value WORD (as many times as there are such words); then run init again. "
-                    "A column of codes that are text at times (floors 1, 2, G) is kept as text with "
-                    "--text-column NAME")
-
-
-def _refuse_infinities(path: str, statistics, missing_values: List[str]) -> None:
-    """InitError naming the cells (and lines) of each numeric column that holds an infinite value
-    (R writes `Inf`): a model can neither scale nor learn from one, and no range bounds it."""
-    infinite = [s.path.step[0] for s in statistics.datasets[0].features if s.HasField("num_stats")
-                and (math.isinf(s.num_stats.min) or math.isinf(s.num_stats.max))]
-    if not infinite:
-        return
-    found = cell_lines.infinite_cells(path, infinite, missing_values)
-    told = "; ".join(f"{c!r}: {found[c].count} cell(s), {', '.join(found[c].first)}" for c in infinite)
-    raise InitError(f"{len(infinite)} column(s) hold infinite values, which a model can neither scale nor "
-                    f"learn from: {told}. Make those cells empty (no value), or, where a word such as "
-                    "Inf stands for no value, pass --missing-value WORD (once per word: Inf, -Inf); then run "
-                    "init again")
 
 
 def _read(path: str, missing: Sequence[str] = ()) -> Tuple[List[str], Dict[str, ColumnCells], int]:
@@ -153,7 +115,7 @@ def infer(path: str, label: str, task: str = "auto", name: Optional[str] = None,
                   + (" (rows without a label are then to be dropped or filled)" if label in cs else "")
                   for t, cs in tokens_read_as_values(columns, missing_values).items()]
     written_numbers.refuse_numbers_written_for_people(path, header, columns, missing_values, text_columns)
-    _refuse_misfits_among_numbers(path, header, columns, missing_values, rows, text_columns)
+    cell_lines.refuse_misfits_among_numbers(path, header, columns, missing_values, rows, text_columns)
     cells = {c: collections.Counter({v: n for v, n in columns[c].counts.items() if v not in missing_values})
              for c in header}
     started = time.monotonic()
@@ -162,7 +124,7 @@ def infer(path: str, label: str, task: str = "auto", name: Optional[str] = None,
     statistics = csv_statistics.statistics_of_csv(
         path, missing_values, tfdv.StatsOptions(schema=typed, infer_type_from_schema=True))
     progress(_timed("statistics (TFDV)", started))
-    _refuse_infinities(path, statistics, missing_values)
+    cell_lines.refuse_infinities(path, statistics, missing_values)
     by_name = {s.path.step[0]: s for s in statistics.datasets[0].features}
     task, classes, decision = label_decision(label, by_name.get(label), cells[label], task, rows,
                                              columns[label].estimate(missing_values),
