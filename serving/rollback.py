@@ -6,7 +6,8 @@ default `latest` policy); once that folder is gone it loads the one below it and
 only when that one is available (`tfxpipe serve` does the same, serving/servables.py), so requests
 never meet a gap. A rollback renames `<model base>/<V>` to `<model base>/.withdrawn-<V>`, a name no
 server loads: atomic on one file system, nothing deleted, and `put_back` renames it back. Why and
-when sit beside it in `.withdrawn-<V>.json`.
+when sit beside it in `.withdrawn-<V>.json`; a withdrawal put back is kept in `.withdrawals-undone.json`,
+so that reports of the runs made while it lasted still name the baseline those runs had.
 
 The folder is also what runs read, so the next run cannot undo a rollback: the Evaluator's baseline
 passes over a withdrawn version's model (`training_data.models_by_push`), and the Pusher refuses a
@@ -17,11 +18,12 @@ import dataclasses
 import json
 import os
 import time
-from typing import Dict, Optional
+from typing import Dict, List, Optional
 
 from serving import model_dir
 
 NOTE_SUFFIX = ".json"
+UNDONE_FILE = ".withdrawals-undone.json"  # [{version, reason, at, undone_at}], oldest first
 KEPT_BACK = "withdrawn"  # the Pusher's PushedModel properties: the withdrawal that kept its model back,
 KEPT_BACK_VERSION = "withdrawn_version"  # and the version withdrawn
 
@@ -66,12 +68,26 @@ def withdrawals(model_base: str) -> Dict[int, Withdrawal]:
     return found
 
 
+def _undone(model_base: str) -> List[dict]:
+    """The withdrawals of `model_base` put back since, oldest first ([] before any)."""
+    try:
+        with open(os.path.join(model_base, UNDONE_FILE), encoding="utf-8") as file:
+            return list(json.load(file))
+    except (OSError, ValueError, TypeError):
+        return []
+
+
 def withdrawal_of(version_dir: str, before_s: Optional[float] = None) -> Optional[Withdrawal]:
-    """The withdrawal of the version a push wrote to `version_dir` (made before `before_s`, if
-    given), None where it is not withdrawn."""
+    """The withdrawal of the version a push wrote to `version_dir`: the one in force now, or, with
+    `before_s`, the one in force at that time (also one put back since); None where there is none."""
     base, version = os.path.split(version_dir.rstrip("/"))
-    found = withdrawals(base).get(int(version)) if version.isdigit() else None
-    return found if found and (before_s is None or found.at < before_s) else None
+    if not version.isdigit():
+        return None
+    found = withdrawals(base).get(int(version))
+    if before_s is None or (found and found.at < before_s):
+        return found
+    return next((Withdrawal(int(version), str(w.get("reason", "")), float(w["at"])) for w in _undone(base)
+                 if w.get("version") == int(version) and float(w["at"]) < before_s < float(w["undone_at"])), None)
 
 
 def withdrawn_copy(saved_model_dir: str, model_base: str) -> Optional[Withdrawal]:
@@ -125,6 +141,10 @@ def put_back(model_base: str, version: Optional[int] = None) -> Withdrawal:
         raise RollbackError(f"version {version} of {model_base} is not withdrawn; withdrawn: "
                             f"{', '.join(map(str, sorted(found)))}")
     os.rename(_folder(model_base, version), os.path.join(model_base, str(version)))
+    history = os.path.join(model_base, UNDONE_FILE)
+    with open(history + ".tmp", "w", encoding="utf-8") as file:
+        json.dump([*_undone(model_base), {**dataclasses.asdict(found[version]), "undone_at": time.time()}], file)
+    os.replace(history + ".tmp", history)
     try:
         os.remove(_folder(model_base, version) + NOTE_SUFFIX)
     except FileNotFoundError:

@@ -65,6 +65,13 @@ def test_a_rolled_back_push_is_no_baseline_from_the_time_it_was_rolled_back(tmp_
     assert withdrawn.version == 200
     assert training_data.models_by_push(pushes.store) == [1]
     assert training_data.models_by_push(pushes.store, before_ms=withdrawn.at * 1000 - 1) == [2, 1]  # what runs saw then
+    time.sleep(0.01)
+    during_ms = int(time.time() * 1000)
+    time.sleep(0.01)
+    assert rollback.put_back(str(tmp_path)) == withdrawn
+    assert training_data.models_by_push(pushes.store) == [2, 1]
+    assert training_data.models_by_push(pushes.store, before_ms=during_ms) == [1], \
+        "a run made while it was withdrawn had the version before as baseline, after the undo too"
 
 
 def tfxpipe(*args):
