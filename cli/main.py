@@ -140,13 +140,22 @@ NATIVE_LOGS_DIVERTED = ("init", "validate", "schema-diff", "calibrate", "monitor
                         "runs", "compile", "exclude-span", "rollback")
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse's parser without its prefix matching, for every command (sub-commands are made of
+    the parent's class): `score --data X` was read as `--dataset X`, and `calibrate --data` was
+    refused as a dataset folder, where the option is not one the command has."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, allow_abbrev=False, **kwargs)
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     verbose = "--verbose" in argv  # before or after the command: `make run ARGS=--verbose` works
     argv = [arg for arg in argv if arg != "--verbose"]
     progress.quiet_native_logs(verbose)  # a no-op unless main() is called with argv
-    parser = argparse.ArgumentParser(prog="tfxpipe", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = _Parser(prog="tfxpipe", description=__doc__,
+                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--verbose", action="store_true", help="show TensorFlow/TFX/Beam logs")
     subparsers = parser.add_subparsers(dest="command", required=True)
     data_commands.add_init_parser(subparsers)

@@ -116,6 +116,19 @@ def test_an_unknown_option_is_refused_with_the_usage_of_its_command(capsys):
     assert capsys.readouterr().err.rstrip().endswith("tfxpipe: error: unrecognized arguments: --quiet")
 
 
+@pytest.mark.parametrize("argv, unknown", [(["score", "new.csv", "--data", "datasets/x"], "--data datasets/x"),
+                                           (["calibrate", "--data", "x"], "--data"),
+                                           (["cluster", "status", "--ho", "h"], "--ho h")])
+def test_an_option_a_command_lacks_is_refused_not_read_as_one_it_starts(argv, unknown, capsys):
+    """`score --data X` was read as `score --dataset X` (argparse matches prefixes by default)."""
+    from cli import main as cli
+
+    with pytest.raises(SystemExit) as exited:
+        cli.main(argv)
+    assert exited.value.code == 2
+    assert capsys.readouterr().err.rstrip().endswith(f"error: unrecognized arguments: {unknown}")
+
+
 def test_reports_without_a_run_go_under_the_work_dir_resolved_as_a_run_resolves_it(tmp_path, monkeypatch):
     from cli import options  # pylint: disable=import-outside-toplevel
 
