@@ -4,6 +4,7 @@ from a broken join) is taken out of use: no longer the gate's drift reference, i
 why a mark in ML Metadata, and where). `--undo` puts it back."""
 import argparse
 import os
+import shlex
 
 from cli import options
 
@@ -63,7 +64,8 @@ def exclude_span(args: argparse.Namespace) -> int:
     if learned & {version.id for version in versions}:
         print(f"note: the served version {served} was trained on span {args.span}, and serves until a run pushes "
               "another. That run's model is compared with it: if its metrics were lifted by the span's wrong data, "
-              f"a correct model can fall behind them; let it through with `tfxpipe run --max-drop 1{options.dataset_flag(args)}` "
+              "a correct model can fall behind them; let it through with `tfxpipe run --max-drop 1"
+              f"{configs.store_options(config)}{f' --data {shlex.quote(args.data)}' if args.data else ''}` "
               "(or bounds of its own with --min/--max)")
     if local and args.span == spans[-1][0]:
         print(f"note: span {args.span} is the newest: a run on its unchanged files is refused before it "

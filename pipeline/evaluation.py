@@ -26,6 +26,7 @@ class Evaluation:
     failures: List[str]  # thresholds that failed, readable
     plots: Dict[str, evaluation_plots.SlicePlots] = dataclasses.field(default_factory=dict)
     refused_by_change: bool = False  # a failed threshold is on the change against the served model
+    refused_by_value: bool = False  # a failed threshold is on a metric's own value
 
 
 def _slice_name(slice_key) -> str:
@@ -124,6 +125,7 @@ def load(evaluation_uri: Optional[str]) -> Optional[Evaluation]:
     failures = [f for per_slice in validation.metric_validations_per_slice for f in per_slice.failures]
     result.failures = [_failure_text(f, result.baseline) for f in failures]
     result.refused_by_change = any(f.metric_key.is_diff for f in failures)
+    result.refused_by_value = any(not f.metric_key.is_diff for f in failures)
     return result
 
 
@@ -218,8 +220,9 @@ CLOSE_CALL_ROWS = 5
 def close_call_warning(result: Evaluation, classes: Sequence[str]) -> Optional[str]:
     """What the run summary and report say when a classifier was refused for falling behind the
     served model by a few eval rows' worth of its main metric (AUC for two classes, accuracy for
-    more): the unit of the --max-drop comparison, one row, is then near the drop itself."""
-    if not result.refused_by_change or len(classes) < 2:
+    more): the unit of the --max-drop comparison, one row, is then near the drop itself. Not where a
+    threshold on a value refused it too: a larger --max-drop would not let it through."""
+    if not result.refused_by_change or result.refused_by_value or len(classes) < 2:
         return None
     main = "auc" if len(classes) == 2 else "accuracy"
     rows, change = result.overall.get("example_count"), result.change.get(main)

@@ -102,7 +102,7 @@ def test_a_refusal_on_the_change_against_the_served_model_is_told_apart_from_one
         result.metric_validations_per_slice.add().failures.append(failure(is_diff))
         monkeypatch.setattr(evaluation.tfma, "load_validation_result", lambda uri, result=result: result)
         loaded = evaluation.load(str(tmp_path))
-        assert not loaded.blessed and loaded.refused_by_change == is_diff
+        assert not loaded.blessed and (loaded.refused_by_change, loaded.refused_by_value) == (is_diff, not is_diff)
 
 
 def test_an_evaluation_whose_files_are_gone_is_none_and_lists_no_metric(tmp_path):
@@ -129,6 +129,8 @@ def test_a_refusal_by_the_served_model_worth_a_few_eval_rows_is_said_to_be_maybe
            "rows (1/60 = 0.0167):" in evaluation.close_call_warning(multiclass, CLASSES)
     by_threshold = dataclasses.replace(close, refused_by_change=False)
     assert evaluation.close_call_warning(by_threshold, ("0", "1")) is None
+    also_by_threshold = dataclasses.replace(close, refused_by_value=True)  # --max-drop alone would not do
+    assert evaluation.close_call_warning(also_by_threshold, ("0", "1")) is None
 
 
 def _value_failure(name: str, value: float, lower: float) -> validation_result_pb2.ValidationFailure:
