@@ -36,6 +36,29 @@ def test_a_problem_in_both_splits_is_told_once_and_a_columns_low_and_high_values
     assert gate.next_steps(told, tfdv.load_schema_text(TAXI_SCHEMA)) == report.NEXT_STEPS  # no lines to find
 
 
+def test_a_problem_in_both_splits_shows_the_figures_of_the_split_it_names_first(tmp_path):
+    """A new payment type in 3% of the train split's rows and 11% of the eval split's: the finding
+    told under "[train split; ...]" says the train split's share and distinct values, not the eval
+    split's (whose figures, written one digit longer, were shown under the train split's name)."""
+    rows = taxi_rows(400)
+    index = rows[0].index("payment_type")
+    for row in rows[1:10] + rows[301:312]:
+        row[index] = "Voucher"  # no such payment type in the schema
+    train = _findings(tmp_path / "train", rows[:301])
+    evaluation = _findings(tmp_path / "eval", [rows[0]] + rows[301:401])
+    assert [(f.feature, f.problem) for f in train] == [(f.feature, f.problem) for f in evaluation] == [
+        ("payment_type", "Unexpected string values")]
+    assert "in 3.0% of rows" in train[0].detail and "in 11.0% of rows" in evaluation[0].detail
+    assert train[0].actual != evaluation[0].actual  # the eval split has fewer distinct values
+
+    for order in ([("train", train), ("eval", evaluation)], [("eval", evaluation), ("train", train)]):
+        (told,) = gate.merged(order)
+        first, (kept,) = order[0][0], order[0][1]
+        also = "eval" if first == "train" else "train"
+        assert told.detail == f"[{first} split; also in the {also} split] {kept.detail}"
+        assert (told.actual, told.examples) == (kept.actual, kept.examples)
+
+
 def test_text_among_numbers_is_one_problem_though_only_one_split_holds_the_text(tmp_path):
     """CsvExampleGen types a column for the whole span: with a word in the train split, the eval
     split's fares are text too, a type problem told in fewer words. One finding, the fuller one."""
@@ -55,6 +78,7 @@ def test_text_among_numbers_is_one_problem_though_only_one_split_holds_the_text(
 
     for order in ([("eval", evaluation), ("train", train)], [("train", train), ("eval", evaluation)]):
         (told,) = gate.merged(order)
+        assert told.detail.startswith("[train split; also in the eval split] ")  # the split whose words these are
         assert "String values that were not floats were found, such as \"twelve\"" in told.detail
         assert told.examples == ("twelve",)
         assert gate.next_steps([told], tfdv.load_schema_text(TAXI_SCHEMA)).endswith(gate.LINES_HINT)
