@@ -185,7 +185,7 @@ def accepted_spans(store: mlmd.MetadataStore, data_root: str) -> Optional[Set[in
     checked = list({e.artifact_id for e in store.get_events_by_execution_ids(gates)
                     if e.type == metadata_store_pb2.Event.INPUT and e.path.steps
                     and e.path.steps[0].key == GATE_STATISTICS_KEY})
-    roots = _data_roots(store, checked)
+    roots = data_roots(store, checked)
     read_there = [a for a in checked if roots.get(a) == os.path.realpath(data_root)]
     if not read_there:
         return None
@@ -193,7 +193,7 @@ def accepted_spans(store: mlmd.MetadataStore, data_root: str) -> Optional[Set[in
     return {spans[a] for a in accepted_statistics(store, read_there) if a in spans}
 
 
-def _data_roots(store: mlmd.MetadataStore, statistics_ids: List[int]) -> Dict[int, str]:
+def data_roots(store: mlmd.MetadataStore, statistics_ids: List[int]) -> Dict[int, str]:
     """Statistics id -> the folder ExampleGen read its data from (its `input_base`): statistics <-
     StatisticsGen's `examples` <- ExampleGen, a few queries for any number of statistics. An artifact
     may have several producers (cache hits of a partial run record outputs and no inputs): any chain

@@ -14,8 +14,8 @@ from tfx.orchestration.local.local_dag_runner import LocalDagRunner
 from tfx.orchestration.portable import runtime_parameter_utils
 from tfx.proto.orchestration import pipeline_pb2
 
-from pipeline import (configs, excluded_spans, gate, metadata_server_fixes, metadata_store, progress, run_details,
-                      run_lock, run_report, run_summary, runs, runs_index, scratch, work_dir)
+from pipeline import (configs, excluded_spans, gate, metadata_server_fixes, metadata_store, older_data, progress,
+                      run_details, run_lock, run_report, run_summary, runs, runs_index, scratch, work_dir)
 from pipeline.configs import PipelineConfig
 from pipeline.pipeline import create_pipeline, example_gen_input
 from schema import checks, csv_files, data_folder, declaration_fit, report, schema_text
@@ -56,8 +56,14 @@ def check_inputs(config: PipelineConfig) -> None:
             + report.render_text(findings, title, path, next_steps=report.FILE_NEXT_STEPS)
         )
     base, input_config = example_gen_input(config)
-    if "{SPAN}" in input_config.splits[0].pattern and metadata_store.exists(config.metadata_uri):
-        store = metadata_store.open_store(config.metadata_uri)
+    spans = "{SPAN}" in input_config.splits[0].pattern
+    store = metadata_store.open_store(config.metadata_uri) if metadata_store.exists(config.metadata_uri) else None
+    if store is not None and not configs.is_remote(base):
+        older = older_data.refusal(store, config.pipeline_name, data_folder.spans(base)[-1][0] if spans else 0,
+                                   base if spans else config.data_root, configs.store_options(config))
+        if older:
+            raise PipelineFailed(older)
+    if spans and store is not None:
         excluded = excluded_spans.refusal(store, base, input_config, configs.store_options(config))
         if excluded:
             raise PipelineFailed(excluded)
