@@ -29,12 +29,14 @@ class ServerProcess:
 @contextlib.contextmanager
 def running(args: List[str], timeout: float = 120.0) -> Iterator[ServerProcess]:
     """Runs `tfxpipe serve ARGS --rest-port 0 --grpc-port 0` until the block ends; raises
-    ServerNotReady (with the server's output) when it does not start within `timeout` seconds."""
+    ServerNotReady (with the server's output) when it does not start within `timeout` seconds.
+    The server also ends when this process does, however it ends (`--parent-pid`): stay in the
+    block in the thread that entered it."""
     with tempfile.TemporaryDirectory(prefix="serve-") as scratch:
         ready_file = os.path.join(scratch, "ready.json")
         log_path = os.path.join(scratch, "server.log")
         command = [sys.executable, "-m", "serving", "--rest-port", "0", "--grpc-port", "0",
-                   "--ready-file", ready_file, *args]
+                   "--ready-file", ready_file, "--parent-pid", str(os.getpid()), *args]
         with open(log_path, "wb") as log:
             process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
         try:

@@ -1,9 +1,12 @@
 """How `tfxpipe` and the model server (`python -m serving`) end their process."""
+import ctypes
 import os
 import select
+import signal
 import sys
 
 _AUTOGRAPH_MODULE_PREFIX = "__autograph_generated_file"
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
 def exit_now(code: int) -> None:
@@ -30,3 +33,22 @@ def reader_gone(stream) -> bool:
     poller = select.poll()
     poller.register(stream.fileno(), select.POLLOUT)
     return any(events & select.POLLERR for _, events in poller.poll(0))
+
+
+def end_with_parent(parent_pid: int) -> None:
+    """Has the kernel SIGKILL this process when its parent, `parent_pid`, ends, however it ends: a
+    model server started for a bounded job (infra validation) outlived a `kill -9` of the run that
+    started it, re-parented to init, its ports and some 570 MB held until someone killed it.
+
+    prctl(PR_SET_PDEATHSIG) rather than a thread watching os.getppid(): the kernel sends it at
+    once, even while this process's Python is busy (importing TensorFlow, loading a model).
+    SIGKILL, not the graceful SIGTERM: nobody is left to take answers. Two limits: the signal
+    follows the parent's *thread* that started this process (serving/process.running's caller
+    stays in its block while the server runs), and a parent that died before this call sends
+    none, which the pid check after it covers."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
+    if os.getppid() != parent_pid:
+        print(f"The process that started this server (pid {parent_pid}) has ended: not serving", flush=True)
+        exit_now(1)
