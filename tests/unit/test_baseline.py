@@ -184,9 +184,9 @@ def test_the_data_folder_of_gate_checked_statistics_is_found_past_a_partial_runs
                       event(examples, statistics_gen_id, read, baseline.STATISTICS_INPUT_KEY),
                       event(statistics, statistics_gen_id, made, "statistics")])
     found = str((tmp_path / "data").resolve())
-    assert baseline._data_roots(store, [statistics]) == {statistics: found}
+    assert baseline.data_roots(store, [statistics]) == {statistics: found}
     store.put_events([event(statistics, hit_id, made, "statistics"), event(examples, example_hit_id, made, "examples")])
-    assert baseline._data_roots(store, [statistics]) == {statistics: found}
+    assert baseline.data_roots(store, [statistics]) == {statistics: found}
 
 
 def test_the_features_a_served_model_read_that_the_declaration_since_excluded_are_named(trainers):

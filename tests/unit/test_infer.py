@@ -466,3 +466,20 @@ def test_a_date_and_the_label_alone_train_on_its_parts_or_are_refused_with_the_c
     with pytest.raises(columns.InitError, match=r"no usable feature columns, .*date: its hour, weekday, month as "
                                                 r"columns of their own .*`t = pd.to_datetime\(df\['date'\], errors='coerce'\); "):
         infer.infer(us_style, "temp")
+
+
+def test_a_date_column_with_a_few_na_cells_is_said_to_become_a_date_feature_with_missing_value_na(tmp_path):
+    """vega_datasets' Seattle weather with two of its 1,461 dates written `NA` (R's no value): the
+    column is text, so excluded, and init says the flag that makes it a date feature, not only the
+    pandas line that adds calendar columns by hand."""
+    import vega_datasets  # pylint: disable=import-outside-toplevel
+
+    frame = pd.read_csv(os.path.join(os.path.dirname(vega_datasets.__file__), "_data", "seattle-weather.csv"))
+    frame["date"] = frame["date"].astype(str)
+    frame.loc[[10, 500], "date"] = "NA"
+    path = write_csv(tmp_path, frame, "weather.csv")
+    draft = infer.infer(path, "weather")
+    assert "date" in draft.declaration["excluded"]
+    assert "date: dates but for 2 cell(s) 'NA', no date: where 'NA' means no value, init again with " \
+           "--missing-value 'NA', and the model reads its calendar parts itself" in draft.decisions
+    assert infer.infer(path, "weather", missing=["NA"]).declaration["features"]["date"]["kind"] == "date"
