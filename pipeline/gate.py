@@ -30,6 +30,13 @@ REFUSALS_DIR = "refusals"  # under the pipeline's reports: one page per refused 
 DRIFT_SPLIT = "train"
 
 
+def refusal_page(report_dir: str, span: int) -> str:
+    """Where a refusal of `span` (the gate's, or the run's before it started) keeps its own report,
+    which its message and run report name: a later run rewrites the latest (REPORT_FILE), and TFX
+    deletes a failed component's output artifacts."""
+    return os.path.join(report_dir, REFUSALS_DIR, f"{time.strftime('%Y-%m-%dT%H-%M-%S')}-span-{span}.html")
+
+
 class DataGateReport(types.Artifact):
     """The gate's verdict and its HTML report (custom properties: passed, problems)."""
 
@@ -166,10 +173,7 @@ def DataGate(  # pylint: disable=invalid-name  (TFX component naming)
     report_out.set_int_custom_property("passed", int(not findings))
     report_out.set_int_custom_property("problems", len(findings))
     if findings:
-        # The refusal's own copy, which its message and run report name: a later run rewrites the
-        # latest, and TFX deletes a failed component's output artifacts.
-        kept = os.path.join(report_dir, REFUSALS_DIR, f"{time.strftime('%Y-%m-%dT%H-%M-%S')}-span-{span}.html")
-        path = report.write_html(kept, findings, title, shown, statistics_name=shown_split)
+        path = report.write_html(refusal_page(report_dir, span), findings, title, shown, statistics_name=shown_split)
         steps = next_steps(findings, curated, schema_path, drift_rows, lines_named)
         raise checks.DataValidationError(report.render_text(findings, title, path, steps))
     if accepted_record_dir:

@@ -49,8 +49,9 @@ def check_inputs(config: PipelineConfig) -> None:
     folder, _ = data_folder.latest_and_previous(config.data_root)
     findings = csv_files.check_against_schema(folder, curated, dataset.name, dataset.read_columns())
     if findings:
-        title = f"Data validation of {folder}"
-        path = report.write_html(os.path.join(config.report_dir, gate.REPORT_FILE), findings, title)
+        title, span = f"Data validation of {folder}", data_folder.span_of(config.data_root, folder)
+        report.write_html(os.path.join(config.report_dir, gate.REPORT_FILE), findings, title)  # the latest
+        path = report.write_html(gate.refusal_page(config.report_dir, span), findings, title)  # named, kept
         raise PipelineFailed(
             "the data was rejected before the pipeline started:\n"
             + report.render_text(findings, title, path, next_steps=report.FILE_NEXT_STEPS)

@@ -28,6 +28,13 @@ def latest_and_previous(path: str, accepted: Optional[AbstractSet[int]] = None) 
     return found[-1][1], (earlier[-1] if earlier else None)
 
 
+def span_of(data_root: str, folder: str) -> int:
+    """The span number of `folder` as read from `data_root` (`latest_and_previous`): N for its
+    `span-N/` folder, 0 for the data root itself (a file or a folder without spans, TFX's span 0)."""
+    match = SPAN_FOLDER.match(os.path.basename(folder)) if folder != data_root else None
+    return int(match.group(1)) if match else 0
+
+
 def data_files(folder: str) -> List[str]:
     """The files of one span's folder, hidden ones (`.DS_Store`, editors' swap files) left out."""
     return sorted(

@@ -136,9 +136,9 @@ def test_bad_data_stops_the_run_before_transform(case, refusals):
     assert refused.served[1] == refused.served[0]
     row = rf"<tr><td>{re.escape(html.escape(case.feature))}</td>(?:(?!</tr>).)*?(?:{case.problem})"
     assert re.search(row, refused.report, re.S), "the report's row of the feature names the problem"
-    if started:  # the report named is the run's own, which a later run does not rewrite
-        [named] = re.findall(r"^Report: (\S+)$", run.stderr, re.M)
-        assert f"/{REFUSALS_DIR}/" in named and open(named, encoding="utf-8").read() == refused.report, named
+    # the report named, by the gate or before the run started, is the run's own, which a later run does not rewrite
+    [named] = re.findall(r"^Report: (\S+)$", run.stderr, re.M)
+    assert f"/{REFUSALS_DIR}/" in named and open(named, encoding="utf-8").read() == refused.report, named
     code, output = refused.validated
     assert code == 1 and _told(case, output), output
 

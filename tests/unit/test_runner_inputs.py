@@ -1,3 +1,4 @@
+import csv
 import os
 import re
 
@@ -157,23 +158,26 @@ def test_a_run_that_pushed_nothing_says_whether_a_model_is_served_there(tmp_path
     assert f"Nothing pushed; {expected}." in text, text
 
 
+def _taxi_spans(data, *dropped: str) -> None:
+    """`data`/span-1: the taxi sample; span-2, span-3, ...: the sample without the `dropped` column
+    of its turn, a span a run refuses before it starts."""
+    with open(TAXI_CSV, encoding="utf-8", newline="") as f:
+        rows = list(csv.reader(f))
+    for span, column in enumerate((None,) + dropped, start=1):
+        (data / f"span-{span}").mkdir(parents=True, exist_ok=True)
+        kept = [i for i, name in enumerate(rows[0]) if name != column]
+        with open(data / f"span-{span}" / "data.csv", "w", encoding="utf-8", newline="") as f:
+            csv.writer(f).writerows([row[i] for i in kept] for row in rows)
+
+
 def test_a_run_refused_before_it_started_is_recorded_where_runs_are_looked_at(tmp_path):
     """A nightly run whose new span lost a column stops before any component: `runs`, `runs show`,
     the run report and the runs index still list it, as refused, with why and the span it read;
     `resume` passes over it, as it ran nothing."""
-    import csv  # pylint: disable=import-outside-toplevel
     from pipeline import lineage, metadata_store, run_report, run_summary, runs, runs_index  # pylint: disable=import-outside-toplevel
 
     data = tmp_path / "data"
-    for span in ("span-1", "span-2"):
-        (data / span).mkdir(parents=True)
-    with open(TAXI_CSV, encoding="utf-8", newline="") as f:
-        rows = list(csv.reader(f))
-    with open(data / "span-1" / "data.csv", "w", encoding="utf-8", newline="") as f:
-        csv.writer(f).writerows(rows)
-    dropped = rows[0].index("pickup_community_area")
-    with open(data / "span-2" / "data.csv", "w", encoding="utf-8", newline="") as f:
-        csv.writer(f).writerows(row[:dropped] + row[dropped + 1:] for row in rows)
+    _taxi_spans(data, "pickup_community_area")
     config = PipelineConfig(data_root=str(data), work_dir=str(tmp_path / "work"),
                             serving_dir=str(tmp_path / "serving")).resolved()
 
@@ -201,3 +205,32 @@ def test_a_run_refused_before_it_started_is_recorded_where_runs_are_looked_at(tm
     with pytest.raises(runner.PipelineFailed, match=r"no run that started is recorded in .*: nothing to resume"):
         runner.run_and_describe(config, resume=True)  # a refused run ran nothing to resume from
     assert run_summary.run_ids(metadata_store.open_store(config.metadata_uri)) == [run_id]
+
+
+def test_the_report_a_run_refused_before_it_started_names_is_its_own_and_kept(tmp_path):
+    """The page a refused run names, in its message and its run report, is its own under
+    `refusals/`, as the gate's refusals' are: the latest page is rewritten by the next run (here,
+    span 3 refused for another column), which would leave the first refusal's link showing that."""
+    from pipeline import gate, metadata_store, run_report  # pylint: disable=import-outside-toplevel
+
+    data = tmp_path / "data"
+    _taxi_spans(data, "pickup_community_area")
+    config = PipelineConfig(data_root=str(data), work_dir=str(tmp_path / "work"),
+                            serving_dir=str(tmp_path / "serving")).resolved()
+    with pytest.raises(runner.PipelineFailed) as first:
+        runner.run_and_describe(config)
+    _taxi_spans(data, "pickup_community_area", "trip_miles")
+    with pytest.raises(runner.PipelineFailed) as second:
+        runner.run_and_describe(config)
+
+    named = [re.search(r"^Report: (\S+)$", str(refused.value), re.M).group(1) for refused in (first, second)]
+    assert [os.path.dirname(path) for path in named] == [os.path.join(config.report_dir, gate.REFUSALS_DIR)] * 2
+    assert [path.endswith(f"-span-{span}.html") for path, span in zip(named, (2, 3))] == [True, True], named
+    with open(named[0], encoding="utf-8") as f:
+        page = f.read()
+    assert "<td>pickup_community_area</td><td>Column missing</td>" in page and "trip_miles" not in page
+    first_run = run_summary.run_ids(metadata_store.open_store(config.metadata_uri))[0]
+    with open(run_report.path_for(config.report_dir, first_run), encoding="utf-8") as f:
+        assert f"Report: {named[0]}" in f.read()
+    with open(os.path.join(config.report_dir, gate.REPORT_FILE), encoding="utf-8") as f:
+        assert "<td>trip_miles</td><td>Column missing</td>" in f.read()  # the latest: the second refusal's
