@@ -158,8 +158,9 @@ def is_identifier_name(column: str) -> bool:
 def is_year(column: str, stat: Stats) -> bool:
     """Whether a column of numbers is calendar years: named so (a whole word of its name: `year`,
     `yr`; `date`, `time` for decimal years, which are floats), its values within
-    schema.CALENDAR_YEARS (written `2007`, `2007.0` with gaps, or `2007.083`)."""
-    low, high = schema_package.CALENDAR_YEARS
+    schema.EARLIEST_CALENDAR_YEAR to the end of schema.CALENDAR_YEARS (written `2007`, `2007.0` with
+    gaps, or `2007.083`)."""
+    low, high = schema_package.EARLIEST_CALENDAR_YEAR, schema_package.CALENDAR_YEARS[1]
     named = has_name_word(column, YEAR_WORDS) or (stat.type == FLOAT and has_name_word(column, DATED_WORDS))
     return stat.type in (INT, FLOAT) and named and low <= stat.num_stats.min and stat.num_stats.max <= high
 
@@ -225,7 +226,7 @@ def feature_decision(column: str, stat: Optional[Stats], cells: Counter, rows: i
         return (None, f"timestamp in {unit} since 1970 ({first} to {last}): {CALENDAR}; the gate "
                       "keeps its values in 2000-2100", distinct)
     if kind in (INT, FLOAT) and is_year(column, stat):  # one row a year too (a yearly series): no identifier
-        first, last = schema_package.CALENDAR_YEARS
+        first, last = schema_package.calendar_years(stat.num_stats.min)
         return ({"kind": "numeric"},
                 f"numeric (years {stat.num_stats.min:g} to {stat.num_stats.max:g}{gaps}; kept in {first}..{last}, "
                 "no drift or skew check: a new span may bring later years)", distinct)

@@ -80,7 +80,7 @@ def curated_schema(statistics, label: str, classes: List[str], features: Dict[st
                 feature.int_domain.is_categorical = True
         if feature.name in features and is_year(feature.name, by_name[feature.name]):
             domain = feature.int_domain if feature.type == schema_pb2.INT else feature.float_domain
-            domain.min, domain.max = schema_package.CALENDAR_YEARS
+            domain.min, domain.max = schema_package.calendar_years(by_name[feature.name].num_stats.min)
         unit = feature.name != label and time_unit(by_name[feature.name])
         if unit:
             feature.int_domain.min, feature.int_domain.max = (t * TIME_UNITS[unit] for t in EPOCH)

@@ -13,6 +13,7 @@ import tensorflow_data_validation as tfdv
 from tensorflow_metadata.proto.v0 import schema_pb2
 
 from benchmarks import public_datasets
+import schema as schema_package
 from models import dataset as ds
 from schema import calibration, cell_counts, checks, columns, csv_statistics, distances, infer
 from tests.conftest import TAXI_CSV
@@ -223,6 +224,22 @@ def test_years_one_row_each_are_years_not_an_identifier(tmp_path):
     draft = infer.infer(write_csv(tmp_path, frame, "driving.csv"), "gas")
     assert decision_on(draft, "year").startswith("year: numeric (years 1956 to 2010; kept in 1900..2100")
     assert draft.declaration["features"]["year"] == {"kind": "numeric"}
+
+
+def test_years_before_1900_are_years_kept_from_their_first_century(tmp_path):
+    """vega_datasets' wheat prices and wages, 1565..1820 (every five years): a later span brings
+    later years by design, so no drift check; the range starts at 1500, and the gate, `calibrate`
+    and `schema-diff` know it for years as they know 1900..2100."""
+    import vega_datasets  # pylint: disable=import-outside-toplevel
+
+    frame = pd.read_json(os.path.join(os.path.dirname(vega_datasets.__file__), "_data", "wheat.json"))
+    draft = infer.infer(write_csv(tmp_path, frame, "wheat.csv"), "wheat")
+    assert decision_on(draft, "year").startswith("year: numeric (years 1565 to 1820; kept in 1500..2100, no drift")
+    year = feature_named(draft, "year")
+    assert (year.int_domain.min, year.int_domain.max) == (1500, 2100)
+    assert schema_package.is_calendar_year(year) and not year.HasField("drift_comparator")
+    year.int_domain.min = 1565  # a range edited by hand is no longer taken for calendar years
+    assert not schema_package.is_calendar_year(year)
 
 
 def test_decimal_years_named_as_a_date_are_years_and_a_later_span_is_no_drift(tmp_path):
