@@ -44,6 +44,11 @@ def absolute_path(path: str) -> str:
     return path if is_remote(path) else os.path.abspath(path)
 
 
+def resolved_path(path: str) -> str:
+    """A local path made absolute, its links resolved; a cluster path as it is."""
+    return path if is_remote(path) else os.path.realpath(path)
+
+
 def _in_project_datasets(dataset_dir: str) -> str:
     """"; the project's datasets folder has one: --dataset /abs/datasets/my" when `--dataset
     datasets/my`, relative to the current folder, misses the folder `init` wrote there."""

@@ -1,48 +1,65 @@
 """A run on data older than data the gate accepted for the pipeline is refused before it starts.
 
 Runs read the newest span of a folder of `span-N/` folders, or span 0 of a file or a folder without
-spans. A run on another source than its runs read (`--data` left out: the declaration's CSV, span
-0, after spans 1 to 12 of a folder of spans) would train on older data and be judged on that data's
-eval split, where its model can beat the served one, trained on newer data, and replace it. Spans
-excluded by hand (`tfxpipe exclude-span`) do not count: that is how newer data found wrong is set
-aside, and older data trained on again.
+spans. Two runs that would train on older data than the served model's, be judged on that data's
+eval split, where their model can beat the served one, and replace it:
+- a run on the dataset's declared data (`--data` left out: its CSV, span 0) after runs on a folder
+  of spans given with `--data` (spans 1 to 12);
+- a run on a folder of spans whose newer spans the runs read are gone (deleted, renumbered).
+Data given with `--data` in another folder (new spans numbered from 1) is not compared: spans of two
+folders say nothing of which is newer. Spans excluded by hand (`tfxpipe exclude-span`) do not count:
+that is how newer data found wrong is set aside, and older data trained on again.
 """
-from typing import Optional, Tuple
+from typing import Dict, Optional, Tuple
 
 import ml_metadata as mlmd
 from ml_metadata.proto import metadata_store_pb2
 
 from pipeline import resolvers
+from pipeline.configs import PipelineConfig, resolved_path, store_options
+from pipeline.pipeline import example_gen_input
 
 
-def newest_accepted(store: mlmd.MetadataStore, pipeline_name: str) -> Optional[Tuple[int, str]]:
-    """(span, data folder) of the newest data the pipeline's gate accepted, not excluded since;
-    None before any."""
+def newest_accepted(store: mlmd.MetadataStore, pipeline_name: str) -> Dict[str, int]:
+    """Data folder -> the newest span of it the pipeline's gate accepted, not excluded since."""
     pipeline = store.get_context_by_type_and_name("pipeline", pipeline_name)
     gate_types = {t.id for t in store.get_execution_types() if t.name.endswith("DataGate")}
     if pipeline is None or not gate_types:
-        return None
+        return {}
     gates = [e.id for e in store.get_executions_by_context(pipeline.id) if e.type_id in gate_types]
     checked = list({e.artifact_id for e in store.get_events_by_execution_ids(gates)
                     if e.type == metadata_store_pb2.Event.INPUT and e.path.steps
                     and e.path.steps[0].key == resolvers.GATE_STATISTICS_KEY})
     spans = resolvers.statistics_spans(store, list(resolvers.accepted_statistics(store, checked))) if checked else {}
-    if not spans:
-        return None
-    newest = max(spans, key=lambda a: (spans[a], a))
-    return spans[newest], resolvers.data_roots(store, [newest]).get(newest, "an earlier data folder")
+    roots = resolvers.data_roots(store, list(spans))
+    newest: Dict[str, int] = {}
+    for statistics, span in spans.items():
+        if statistics in roots:
+            newest[roots[statistics]] = max(span, newest.get(roots[statistics], span))
+    return newest
 
 
-def refusal(store: mlmd.MetadataStore, pipeline_name: str, span: int, read: str, options: str) -> Optional[str]:
-    """Why a run of `pipeline_name` on `span` (read from `read`) must not start, with what to do;
-    None where no newer data was accepted. `options`: those a suggested command needs."""
-    found = newest_accepted(store, pipeline_name)
-    if found is None or span >= found[0]:
+def refusal(store: mlmd.MetadataStore, config: PipelineConfig, span: int, read: str) -> Optional[str]:
+    """Why a run of `config` (resolved) on `span` of `read` must not start, with what to do; None
+    where it may."""
+    base, _ = example_gen_input(config)
+    dataset = config.dataset()
+    declared = bool(dataset.data) and resolved_path(config.data_root) == resolved_path(dataset.data_root())
+    pipeline_name, options = config.pipeline_name, store_options(config)
+    newest = newest_accepted(store, pipeline_name)
+    here = resolved_path(base)
+    found: Optional[Tuple[int, str]] = (newest[here], here) if newest.get(here, -1) > span else None
+    if found is None and declared:
+        found = max(((s, root) for root, s in newest.items() if s > span), default=None)
+    if found is None:
         return None
-    newest, root = found
+    (newer, root), exclude = found, f"`tfxpipe exclude-span N --reason TEXT{options} --data {found[1]}`"
     what = f"span {span} of {read}" if span else f"{read} (no span-N/ folders: span 0)"
-    return (f"{what} is older than span {newest} of {root}, the newest data the data gate accepted for pipeline "
+    said = (f"{what} is older than span {newer} of {root}, which the data gate accepted for pipeline "
             f"'{pipeline_name}': a model trained on it would be judged on older data, where it can beat the served "
-            f"model, trained on newer data, and replace it. Give the data the runs read (--data {root}); if its "
-            f"newer spans are wrong, take them out of use first (`tfxpipe exclude-span N --reason TEXT{options} "
-            f"--data {root}`), then run again")
+            "model, trained on newer data, and replace it. ")
+    if root == here:
+        return said + (f"The newer spans are gone from {root}: put them back, or, if they were wrong, take them out "
+                       f"of use ({exclude}), then run again")
+    return said + (f"Give the data the runs read (--data {root}); to train on {read} on purpose, take the newer spans "
+                   f"out of use first ({exclude})")

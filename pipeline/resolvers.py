@@ -13,7 +13,6 @@ candidate, `current_model_id`); stores from before that property fall back to th
 Evaluator blessed. A served model that predicts something else, or cannot read this run's data, is
 no baseline (pipeline/model_contract.py).
 """
-import os
 from typing import Dict, List, Optional, Sequence, Set, Tuple
 
 import ml_metadata as mlmd
@@ -23,7 +22,7 @@ from tfx.components.evaluator import constants as evaluator_constants
 from tfx.dsl.components.common import resolver
 from tfx.types import artifact_utils
 
-from pipeline import excluded_spans, model_contract, training_data
+from pipeline import configs, excluded_spans, model_contract, training_data
 from pipeline.gate import DataGateReport
 
 CANDIDATE_KEY = "candidate"
@@ -186,7 +185,7 @@ def accepted_spans(store: mlmd.MetadataStore, data_root: str) -> Optional[Set[in
                     if e.type == metadata_store_pb2.Event.INPUT and e.path.steps
                     and e.path.steps[0].key == GATE_STATISTICS_KEY})
     roots = data_roots(store, checked)
-    read_there = [a for a in checked if roots.get(a) == os.path.realpath(data_root)]
+    read_there = [a for a in checked if roots.get(a) == configs.resolved_path(data_root)]
     if not read_there:
         return None
     spans = statistics_spans(store, read_there)
@@ -204,7 +203,7 @@ def data_roots(store: mlmd.MetadataStore, statistics_ids: List[int]) -> Dict[int
         if e.type == metadata_store_pb2.Event.INPUT and e.path.steps and e.path.steps[0].key == STATISTICS_INPUT_KEY:
             examples.setdefault(e.execution_id, []).append(e.artifact_id)
     example_gen = _producers(store, {a for xs in examples.values() for a in xs})
-    bases = {x.id: os.path.realpath(x.custom_properties["input_base"].string_value)
+    bases = {x.id: configs.resolved_path(x.custom_properties["input_base"].string_value)
              for x in store.get_executions_by_id(list({x for xs in example_gen.values() for x in xs}))
              if "input_base" in x.custom_properties}
     roots = {}

@@ -59,9 +59,9 @@ def check_inputs(config: PipelineConfig) -> None:
     base, input_config = example_gen_input(config)
     spans = "{SPAN}" in input_config.splits[0].pattern
     store = metadata_store.open_store(config.metadata_uri) if metadata_store.exists(config.metadata_uri) else None
-    if store is not None and not configs.is_remote(base):
-        older = older_data.refusal(store, config.pipeline_name, data_folder.spans(base)[-1][0] if spans else 0,
-                                   base if spans else config.data_root, configs.store_options(config))
+    found = data_folder.spans(base) if spans and not configs.is_remote(base) else []
+    if store is not None and (found or not spans):  # a cluster folder of spans is not listed from here
+        older = older_data.refusal(store, config, found[-1][0] if found else 0, base if spans else config.data_root)
         if older:
             raise PipelineFailed(older)
     if spans and store is not None:

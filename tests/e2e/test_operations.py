@@ -173,10 +173,11 @@ def test_a_span_that_passed_the_gate_with_wrong_labels_is_excluded_by_hand_and_p
     where = ("--work-dir", workspace.work_dir, *workspace.metadata_args, "--data", data)
     store = lambda: metadata_store.open_store(workspace.metadata_uri)  # noqa: E731  (read afresh)
     assert resolvers.accepted_spans(store(), data) == {1, 2}
-    [span_1_file] = [os.path.join(data, "span-1", name) for name in os.listdir(os.path.join(data, "span-1"))]
-    older = workspace.run(["--data", span_1_file])  # `--data` given a file: span 0, older than span 2
-    assert older.returncode == 1 and f"{span_1_file} (no span-N/ folders: span 0) is older than span 2 of " \
-        f"{os.path.realpath(data)}, the newest data the data gate accepted" in older.stderr, older.stderr[-2000:]
+    older = workspace.run([])  # `--data` left out: the dataset's declared CSV, span 0, older than span 2
+    assert older.returncode == 1 and "(no span-N/ folders: span 0) is older than span 2 of " \
+        f"{os.path.realpath(data)}, which the data gate accepted for pipeline 'taxi'" in older.stderr, \
+        older.stderr[-2000:]
+    assert f"Give the data the runs read (--data {os.path.realpath(data)})" in older.stderr
     assert older.serving_snapshot == served_after_good
     try:
         excluded = tfxpipe("exclude-span", "2", "--reason", "tips shuffled by a broken join", *where)
@@ -185,7 +186,7 @@ def test_a_span_that_passed_the_gate_with_wrong_labels_is_excluded_by_hand_and_p
         assert "span 2 is the newest" in excluded.stdout
         assert "served version" not in excluded.stdout  # its shuffled model was never pushed
         assert resolvers.accepted_spans(store(), data) == {1}
-        assert older_data.newest_accepted(store(), "taxi") == (1, os.path.realpath(data)), "span 2 no longer counts"
+        assert older_data.newest_accepted(store(), "taxi") == {os.path.realpath(data): 1}, "span 2 no longer counts"
         shown = tfxpipe("runs", "show", shuffled.summary.run_id, *where[:-2])
         assert "(span 2, excluded by hand: tips shuffled by a broken join)" in shown.stdout, shown.stdout
         assert re.search(r"DataGate \[executed\]\n\s+in: [^\n]*ExampleStatistics #\d+ \(span 1\)[^\n]*"
@@ -203,7 +204,7 @@ def test_a_span_that_passed_the_gate_with_wrong_labels_is_excluded_by_hand_and_p
         refused = runs.record(store(), run_summary.run_ids(store())[-1])  # listed as refused, with why
         assert (refused.status, refused.spans) == ("refused", [2]) and "excluded by hand" in refused.failure
         first = tfxpipe("exclude-span", "1", "--reason", "a test feed", *where)
-        assert older_data.newest_accepted(store(), "taxi") is None, "older data may be trained on again"
+        assert older_data.newest_accepted(store(), "taxi") == {}, "older data may be trained on again"
         assert first.returncode == 0 and f"note: the served version {good_version} was trained on span 1" \
             in first.stdout, first.stdout
         assert f"`tfxpipe run --max-drop 1 --work-dir {workspace.work_dir}" in first.stdout \

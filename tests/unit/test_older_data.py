@@ -1,0 +1,46 @@
+"""Which runs on older data are refused before they start (pipeline/older_data.py): spans are
+compared within one data folder, and across folders only for a run on the dataset's declared data.
+The newest spans the gate accepted per folder are read from ML Metadata (tests/e2e/test_operations.py
+records them through real runs); here they are given, to try each case."""
+import os
+
+import pytest
+
+from pipeline import older_data
+from pipeline.configs import DEFAULT_DATASET, PipelineConfig
+from tests.bad_data import taxi_rows, write_rows
+
+
+@pytest.fixture
+def feed(tmp_path):
+    """A folder of spans 1 and 2 of taxi rows, and the newest spans accepted, set per case."""
+    folder = str(tmp_path / "feed")
+    for span in (1, 2):
+        write_rows(os.path.join(folder, f"span-{span}"), taxi_rows(60))
+    return folder
+
+
+def refusal(monkeypatch, accepted, span, data_root=None):
+    monkeypatch.setattr(older_data, "newest_accepted", lambda store, name: accepted)
+    config = PipelineConfig(dataset_dir=DEFAULT_DATASET, data_root=data_root).resolved()
+    read = os.path.join(data_root, f"span-{span}") if span else config.data_root
+    return older_data.refusal(None, config, span, read)
+
+
+def test_the_declared_data_after_newer_spans_of_a_folder_is_refused_naming_that_folder(feed, monkeypatch):
+    said = refusal(monkeypatch, {os.path.realpath(feed): 2}, 0)
+    assert "(no span-N/ folders: span 0) is older than span 2 of" in said
+    assert f"Give the data the runs read (--data {os.path.realpath(feed)})" in said
+
+
+def test_a_span_older_than_one_accepted_from_the_same_folder_is_refused(feed, monkeypatch):
+    said = refusal(monkeypatch, {os.path.realpath(feed): 5}, 2, feed)
+    assert said.startswith(f"span 2 of {feed}/span-2 is older than span 5 of {os.path.realpath(feed)}")
+    assert f"The newer spans are gone from {os.path.realpath(feed)}" in said and "exclude-span N" in said
+
+
+def test_a_new_folder_given_with_data_and_the_newest_span_of_a_folder_run(feed, tmp_path, monkeypatch):
+    """Spans of two folders tell nothing of which is newer: a new feed numbered from 1 runs."""
+    assert refusal(monkeypatch, {str(tmp_path / "old-feed"): 12}, 2, feed) is None
+    assert refusal(monkeypatch, {os.path.realpath(feed): 2}, 2, feed) is None
+    assert refusal(monkeypatch, {}, 0) is None
