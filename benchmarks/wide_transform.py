@@ -52,7 +52,9 @@ def instances(names: List[str], values: np.ndarray) -> List[Dict[str, List[float
 
 def per_column(features: List[Feature]) -> Callable:
     def preprocessing_fn(inputs):
-        return {f.transformed_name: preprocessing._densify(tft.scale_to_z_score(inputs[f.name]), 0.0)
+        limit = preprocessing.Z_SCORE_LIMIT  # as the pipeline keeps them
+        return {f.transformed_name: tf.clip_by_value(
+                    preprocessing._densify(tft.scale_to_z_score(inputs[f.name]), 0.0), -limit, limit)
                 for f in features}
     return preprocessing_fn
 

@@ -72,7 +72,10 @@ PROFILES: Dict[str, Profile] = {
                  ("parallelism", "2"))),
         Profile("spark", "Apache Spark cluster through Beam's Spark job server", ("spark_master_url",),
                 ("--runner=SparkRunner", "--spark_master_url={spark_master_url}",
-                 "--environment_type=DOCKER"), worker_image=("--environment_config={image}",)),
+                 "--environment_type=DOCKER"),
+                # environment_config is the image Beam's Docker environment starts; TFX knows only
+                # sdk_container_image as naming the workers' dependencies (else it stages its own sdist)
+                worker_image=("--environment_config={image}", "--sdk_container_image={image}")),
     )
 }
 
@@ -99,8 +102,8 @@ def beam_args(profile: str, settings: Mapping[str, str]) -> Tuple[str, ...]:
     return PROFILES[profile].beam_args(settings)
 
 
-# Beam args by which a user names the workers' dependencies: TFX then adds none
-# (tfx/utils/dependency_utils.py), and neither does compile.
+# Beam args by which a user names the workers' dependencies: compile then adds none (TFX adds its
+# own package unless one of the last five is given, tfx/utils/dependency_utils.py).
 _WORKER_DEPENDENCY_ARGS = ("--sdk_container_image", "--worker_harness_container_image", "--environment_config",
                            "--setup_file", "--requirements_file", "--extra_package")
 

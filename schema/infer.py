@@ -158,10 +158,11 @@ def infer(path: str, label: str, task: str = "auto", name: Optional[str] = None,
             tokens = [t for t in MISSING_TOKENS if cells[column][t] and t not in missing_values] if dated_out else []
             if tokens and date_feature(column, by_name[column], collections.Counter(
                     {v: n for v, n in cells[column].items() if v not in tokens}), others, in_file):
+                flags = " ".join(f"--missing-value {t!r}" for t in tokens)
                 hint = (f"{column}: dates but for {sum(cells[column][t] for t in tokens)} cell(s) "
                         f"{', '.join(map(repr, tokens))}, no date: where {' and '.join(map(repr, tokens))} means no "
-                        f"value, init again with {' '.join(f'--missing-value {t!r}' for t in tokens)}, and the model "
-                        "reads its calendar parts itself")
+                        f"value (in every column), init again with {flags}, and the model reads its calendar parts "
+                        "itself")
             decisions += [hint] if hint else []
             continue
         names[ds.safe_name(column)] = column

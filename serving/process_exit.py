@@ -46,9 +46,10 @@ def end_with_parent(parent_pid: int) -> None:
     follows the parent's *thread* that started this process (serving/process.running's caller
     stays in its block while the server runs), and a parent that died before this call sends
     none, which the pid check after it covers."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
-        raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
+    if sys.platform.startswith("linux"):  # prctl is Linux's: elsewhere the pid check alone
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
     if os.getppid() != parent_pid:
         print(f"The process that started this server (pid {parent_pid}) has ended: not serving", flush=True)
         exit_now(1)

@@ -69,12 +69,16 @@ def withdrawals(model_base: str) -> Dict[int, Withdrawal]:
 
 
 def _undone(model_base: str) -> List[dict]:
-    """The withdrawals of `model_base` put back since, oldest first ([] before any)."""
+    """The withdrawals of `model_base` put back since, oldest first ([] before any); entries a hand
+    damaged are passed over."""
     try:
         with open(os.path.join(model_base, UNDONE_FILE), encoding="utf-8") as file:
-            return list(json.load(file))
-    except (OSError, ValueError, TypeError):
+            recorded = json.load(file)
+    except (OSError, ValueError):
         return []
+    return [w for w in recorded if isinstance(w, dict) and isinstance(w.get("version"), int)
+            and all(isinstance(w.get(key), (int, float)) for key in ("at", "undone_at"))] \
+        if isinstance(recorded, list) else []
 
 
 def withdrawal_of(version_dir: str, before_s: Optional[float] = None) -> Optional[Withdrawal]:
@@ -119,15 +123,20 @@ def withdraw(model_base: str, reason: str, version: Optional[int] = None) -> Wit
                             "serve instead (stop its server, or push another model first)")
     withdrawal = Withdrawal(version, reason, time.time())
     note = _folder(model_base, version) + NOTE_SUFFIX
-    with open(note + ".tmp", "w", encoding="utf-8") as file:
-        json.dump({"reason": reason, "at": withdrawal.at}, file)
-    os.replace(note + ".tmp", note)
+    _write_json(note, {"reason": reason, "at": withdrawal.at})
     try:
         os.rename(os.path.join(model_base, str(version)), _folder(model_base, version))
     except OSError:
         os.remove(note)
         raise
     return withdrawal
+
+
+def _write_json(path: str, value) -> None:
+    """`value` written to `path` whole or not at all."""
+    with open(path + ".tmp", "w", encoding="utf-8") as file:
+        json.dump(value, file)
+    os.replace(path + ".tmp", path)
 
 
 def put_back(model_base: str, version: Optional[int] = None) -> Withdrawal:
@@ -140,11 +149,15 @@ def put_back(model_base: str, version: Optional[int] = None) -> Withdrawal:
     if version not in found:
         raise RollbackError(f"version {version} of {model_base} is not withdrawn; withdrawn: "
                             f"{', '.join(map(str, sorted(found)))}")
-    os.rename(_folder(model_base, version), os.path.join(model_base, str(version)))
-    history = os.path.join(model_base, UNDONE_FILE)
-    with open(history + ".tmp", "w", encoding="utf-8") as file:
-        json.dump([*_undone(model_base), {**dataclasses.asdict(found[version]), "undone_at": time.time()}], file)
-    os.replace(history + ".tmp", history)
+    # The history first, so that no version is served again without its withdrawal kept (a crash
+    # between the two leaves both, which read as the withdrawal in force); taken back if the rename fails.
+    history, before = os.path.join(model_base, UNDONE_FILE), _undone(model_base)
+    _write_json(history, [*before, {**dataclasses.asdict(found[version]), "undone_at": time.time()}])
+    try:
+        os.rename(_folder(model_base, version), os.path.join(model_base, str(version)))
+    except OSError:
+        _write_json(history, before)
+        raise
     try:
         os.remove(_folder(model_base, version) + NOTE_SUFFIX)
     except FileNotFoundError:

@@ -497,6 +497,6 @@ def test_a_date_column_with_a_few_na_cells_is_said_to_become_a_date_feature_with
     path = write_csv(tmp_path, frame, "weather.csv")
     draft = infer.infer(path, "weather")
     assert "date" in draft.declaration["excluded"]
-    assert "date: dates but for 2 cell(s) 'NA', no date: where 'NA' means no value, init again with " \
-           "--missing-value 'NA', and the model reads its calendar parts itself" in draft.decisions
+    assert "date: dates but for 2 cell(s) 'NA', no date: where 'NA' means no value (in every column), init again " \
+           "with --missing-value 'NA', and the model reads its calendar parts itself" in draft.decisions
     assert infer.infer(path, "weather", missing=["NA"]).declaration["features"]["date"]["kind"] == "date"

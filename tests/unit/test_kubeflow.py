@@ -6,7 +6,7 @@ import shutil
 import pytest
 
 from cli import main as cli
-from pipeline import configs, kubeflow
+from pipeline import configs, kubeflow, profiles
 from pipeline.configs import ConfigError, DEFAULT_DATASET, PipelineConfig
 from pipeline.pipeline import example_gen_input
 
@@ -117,6 +117,8 @@ def _compiled_beam_args(tmp_path, *extra) -> set:
 def test_dataflow_workers_run_in_the_pipeline_image_unless_a_beam_arg_names_their_dependencies(tmp_path):
     """Beam's stock worker image holds neither TFX nor this project's preprocessing and model code."""
     assert "--sdk_container_image=i:1" in _compiled_beam_args(tmp_path)
+    assert set(profiles.worker_image_args("spark", "i:1")) == {"--environment_config=i:1", "--sdk_container_image=i:1"}
+    assert profiles.worker_image_args("flink", "i:1") == () == profiles.worker_image_args("local", "i:1")
     given = _compiled_beam_args(tmp_path, "--beam-arg=--setup_file=/pipeline/setup.py")
     assert "--setup_file=/pipeline/setup.py" in given and not any("container_image" in arg for arg in given)
 

@@ -72,6 +72,8 @@ def test_a_rolled_back_push_is_no_baseline_from_the_time_it_was_rolled_back(tmp_
     assert training_data.models_by_push(pushes.store) == [2, 1]
     assert training_data.models_by_push(pushes.store, before_ms=during_ms) == [1], \
         "a run made while it was withdrawn had the version before as baseline, after the undo too"
+    (tmp_path / rollback.UNDONE_FILE).write_text('[{"version": 200, "at": "yesterday"}, 7]')  # edited by hand
+    assert training_data.models_by_push(pushes.store, before_ms=during_ms) == [2, 1]
 
 
 def tfxpipe(*args):
