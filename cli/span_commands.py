@@ -11,7 +11,7 @@ from cli import options
 
 def exclude_span(args: argparse.Namespace) -> int:
     # pylint: disable=import-outside-toplevel  (MLMD loads only for this command)
-    from pipeline import configs, excluded_spans, metadata_store, run_lock, runs_index, training_data
+    from pipeline import configs, excluded_spans, metadata_store, run_details, run_lock, runs_index, training_data
     from schema import data_folder
 
     if not args.undo and not (args.reason or "").strip():
@@ -44,7 +44,8 @@ def exclude_span(args: argparse.Namespace) -> int:
         return 1
     versions = read[args.span]
     excluded_spans.mark(store, root, args.span, versions, "" if args.undo else args.reason.strip())
-    served = training_data.newest_pushed_version(store, config.pipeline_name)
+    push = training_data.newest_push(store, config.pipeline_name)
+    served = push[0] if push else None
     try:  # the index's rows star the span (or no longer); the mark is made whatever happens here
         runs_index.write(store, config.report_dir, dataset.task, config.pipeline_name, served)
     except Exception as error:  # pylint: disable=broad-except  (a page, remote or local: the mark stands)
@@ -62,11 +63,16 @@ def exclude_span(args: argparse.Namespace) -> int:
     learned = {a.id for a in training_data.served_model_training_examples(store, config.pipeline_name, served)} \
         if served else set()
     if learned & {version.id for version in versions}:
+        model_base = os.path.dirname(push[1].rstrip("/"))  # where the runs push: the run must replace it there
+        run = (f"tfxpipe run --max-drop {run_details.max_drop_any_passes(dataset.task, None)}"
+               f"{configs.store_options(config)} --serving-dir {shlex.quote(os.path.dirname(model_base))}"
+               + (f" --model-name {shlex.quote(os.path.basename(model_base))}"
+                  if os.path.basename(model_base) != dataset.name else "")
+               + (f" --data {shlex.quote(args.data)}" if args.data else ""))
         print(f"note: the served version {served} was trained on span {args.span}, and serves until a run pushes "
               "another. That run's model is compared with it: if its metrics were lifted by the span's wrong data, "
-              "a correct model can fall behind them; let it through with `tfxpipe run --max-drop 1"
-              f"{configs.store_options(config)}{f' --data {shlex.quote(args.data)}' if args.data else ''}` "
-              "(or bounds of its own with --min/--max)")
+              f"a correct model can fall behind them; let it through with `{run}` (or bounds of its own with "
+              "--min/--max)")
     if local and args.span == spans[-1][0]:
         print(f"note: span {args.span} is the newest: a run on its unchanged files is refused before it "
               "starts; add the next span, or correct this one's files")

@@ -75,11 +75,11 @@ def served_read_gone_note(names: Tuple[str, ...], task: Task,
     out of the declaration: an honest model may never reach one that read a copy of the label."""
     return (f"note: the served model read {', '.join(names)}, which dataset.yaml no longer declares. If that was "
             "a copy of the label, the served model is no fair bar: replace it by running once with "
-            f"`--max-drop {_max_drop_any_passes(task, result)}` (any drop this run saw then passes; the other "
+            f"`--max-drop {max_drop_any_passes(task, result)}` (any drop this run saw then passes; the other "
             "thresholds still hold), then without.")
 
 
-def _max_drop_any_passes(task: Task, result: Optional[evaluation.Evaluation]) -> str:
+def max_drop_any_passes(task: Task, result: Optional[evaluation.Evaluation]) -> str:
     """A --max-drop the refused change passes: for classes the drop is absolute (at most 1); for
     regression the rise of the error is relative to the served model's, so twice the one seen, as
     the next power of ten (a large one when the served error is unknown; at 0 no relative bound

@@ -3,7 +3,7 @@ logged requests with (skew), and which version a pipeline pushed last. Each quer
 pipeline's artifacts: a store a team shares holds other pipelines' too."""
 import os
 import tempfile
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
 import ml_metadata as mlmd
 from ml_metadata.proto import metadata_store_pb2
@@ -51,14 +51,15 @@ def _artifacts_of(store: mlmd.MetadataStore, pipeline_name: str) -> List[metadat
     return store.get_artifacts_by_context(pipeline.id) if pipeline else []
 
 
-def newest_pushed_version(store: mlmd.MetadataStore, pipeline_name: str) -> Optional[str]:
-    """The version the pipeline's newest push wrote (its PushedModel artifacts) that is not rolled
-    back, None before any: what a serving folder holds newest unless changed by hand, for a command
-    that is not told the folder."""
+def newest_push(store: mlmd.MetadataStore, pipeline_name: str) -> Optional[Tuple[str, str]]:
+    """(version, version folder) of the pipeline's newest push (its PushedModel artifacts) that is
+    not rolled back, None before any: what a serving folder holds newest unless changed by hand, for
+    a command that is not told the folder."""
     pushed = [a for a in _artifacts_of(store, pipeline_name)
               if "pushed_version" in a.custom_properties and a.custom_properties["pushed"].int_value == 1
               and not rollback.withdrawal_of(a.custom_properties["pushed_destination"].string_value)]
-    return max(pushed, key=lambda a: a.id).custom_properties["pushed_version"].string_value if pushed else None
+    newest = max(pushed, key=lambda a: a.id).custom_properties if pushed else None
+    return (newest["pushed_version"].string_value, newest["pushed_destination"].string_value) if newest else None
 
 
 def models_by_push(store: mlmd.MetadataStore, before_ms: Optional[int] = None) -> Optional[List[int]]:

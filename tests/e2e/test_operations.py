@@ -207,8 +207,9 @@ def test_a_span_that_passed_the_gate_with_wrong_labels_is_excluded_by_hand_and_p
         assert older_data.newest_accepted(store(), "taxi") == {}, "older data may be trained on again"
         assert first.returncode == 0 and f"note: the served version {good_version} was trained on span 1" \
             in first.stdout, first.stdout
-        assert f"`tfxpipe run --max-drop 1 --work-dir {workspace.work_dir}" in first.stdout \
-            and f" --data {data}`" in first.stdout, "the run it suggests reads the same store and spans"
+        assert f"`tfxpipe run --max-drop 1 --work-dir {workspace.work_dir}" in first.stdout and \
+            f" --serving-dir {workspace.serving_dir} --data {data}`" in first.stdout, \
+            "the run it suggests reads the same store and spans, and pushes where the served model is"
         try:  # no span left in use: calibrate (reading the same store) has nothing to measure
             calibrated = tfxpipe("calibrate", data, *where[:-2])
             assert calibrated.returncode == 1, calibrated.stdout + calibrated.stderr
