@@ -22,8 +22,8 @@ from tfx.dsl.component.experimental.decorators import component
 from tfx.types import artifact_utils, standard_artifacts
 
 import schema as schema_package
-from pipeline import accepted_statistics, configs
-from schema import cell_lines, checks, data_folder, report, schema_text
+from pipeline import accepted_statistics, configs, run_summary
+from schema import cell_lines, checks, data_folder, report, schema_text, vocabularies
 
 REPORT_FILE = schema_package.REPORT_FILE
 REFUSALS_DIR = "refusals"  # under the pipeline's reports: one page per refused span, kept
@@ -40,7 +40,7 @@ def refusal_page(report_dir: str, span: int) -> str:
 class DataGateReport(types.Artifact):
     """The gate's verdict and its HTML report (custom properties: passed, problems)."""
 
-    TYPE_NAME = "tfxpipe.DataGateReport"  # <namespace>.<Name>: the form KFP v2 accepts
+    TYPE_NAME = run_summary.GATE_REPORT_TYPE  # <namespace>.<Name>: the form KFP v2 accepts
 
 
 def _split_statistics(artifact: types.Artifact, split: str):
@@ -172,6 +172,9 @@ def DataGate(  # pylint: disable=invalid-name  (TFX component naming)
                       statistics_name=shown_split)
     report_out.set_int_custom_property("passed", int(not findings))
     report_out.set_int_custom_property("problems", len(findings))
+    if shown is not None and not findings:
+        report_out.set_string_custom_property(run_summary.LET_THROUGH, json.dumps(
+            {"rows": shown.datasets[0].num_examples, "values": vocabularies.let_through(shown.datasets[0], curated)}))
     if findings:
         path = report.write_html(refusal_page(report_dir, span), findings, title, shown, statistics_name=shown_split)
         steps = next_steps(findings, curated, schema_path, drift_rows, lines_named)

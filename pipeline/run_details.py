@@ -150,6 +150,19 @@ def selection_lines(record: runs.RunRecord, task: Task, every_trial: bool = Fals
     return lines
 
 
+def let_through_note(recorded: str, shown: int = 3) -> Optional[str]:
+    """The values the gate let through unsaid (run_summary.LET_THROUGH), a few per column, or None."""
+    found = json.loads(recorded) if recorded else {}
+    if not found.get("values"):
+        return None
+    told = "; ".join(
+        f"{column}: " + ", ".join(f"{value!r} ({rows} of {found['rows']} rows)" for value, rows in values[:shown])
+        + (f" and {len(values) - shown} more" if len(values) > shown else "")
+        for column, values in found["values"].items())
+    return (f"note: values the schema does not list, let through as few (their columns tolerate some): {told}. "
+            "The model reads them as unknown categories; if they are real, `tfxpipe schema-diff --write` adds them")
+
+
 def summary_text(record: runs.RunRecord, config: PipelineConfig, seconds: float) -> str:
     """What a finished run prints: its components, the evaluation, the blessing, the push."""
     config = config.resolved()
@@ -159,6 +172,8 @@ def summary_text(record: runs.RunRecord, config: PipelineConfig, seconds: float)
         f"Run {summary.run_id} finished in {seconds:.1f} s: "
         f"{states.count('executed')} components executed, {states.count('cached')} cached."
     ]
+    note = let_through_note(summary.let_through)
+    lines += [note] if note else []
     if config.train_spans > 1 and record.spans:
         lines.append(f"Trained on spans {runs.span_text(record.spans)} (window of {config.train_spans}); "
                      f"evaluated on span {record.evaluated_span}")

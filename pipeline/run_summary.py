@@ -53,6 +53,7 @@ class RunSummary:
     listed: Optional[Dict[str, Dict[str, float]]] = None  # the chosen candidate's, else the first one's
     candidates: List[Candidate] = dataclasses.field(default_factory=list)
     choice: str = ""  # why the InfraValidator took the candidate it took
+    let_through: str = ""  # the gate's LET_THROUGH, where the span passed
 
     @property
     def pushed_by_this_run(self) -> bool:
@@ -60,6 +61,10 @@ class RunSummary:
         return bool(self.pushed) and self.node_states.get("Pusher") != ["cached"]
 
 
+# On the DataGate's report (pipeline/gate.py) of a span that passed: JSON {"rows": N, "values": {column:
+# [[value, rows], ...]}} of the first split's values that no domain lists, which a tolerance let through.
+LET_THROUGH = "let_through"
+GATE_REPORT_TYPE = "tfxpipe.DataGateReport"
 FAILURE_REASON = "failure_reason"
 # On an Evaluator's ModelEvaluation (pipeline/evaluator.py, evaluation.listed): JSON {"values": {name:
 # value}, "changes": {name: candidate - baseline}} of every task's key metrics, overall. No component
@@ -242,6 +247,8 @@ def summarize(store: mlmd.MetadataStore, run_id: Optional[str] = None) -> RunSum
             summary.choice = props["choice"].string_value
             if "current_model_id" in props:
                 chosen_id = props["current_model_id"].int_value
+        elif kind == GATE_REPORT_TYPE:
+            summary.let_through = props[LET_THROUGH].string_value
         elif kind == "PushedModel":
             summary.pushed = props["pushed"].int_value == 1
             if summary.pushed:

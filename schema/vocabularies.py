@@ -7,9 +7,9 @@ answer for that row ignores what the value means. Said, not refused, as numbers 
 ranges are (`schema/ranges.py`). The values are named in the warning, as `validate` does not list a
 handful of them (the tolerance again).
 """
-from typing import Dict, FrozenSet, Iterable, Mapping, Optional, Sequence, Tuple, Union
+from typing import Dict, FrozenSet, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
-from tensorflow_metadata.proto.v0 import schema_pb2
+from tensorflow_metadata.proto.v0 import schema_pb2, statistics_pb2
 
 from schema import descriptions, ranges, tally
 
@@ -28,6 +28,23 @@ def known_values(schema: schema_pb2.Schema, categories: Iterable[str]) -> Dict[s
         elif feature.type == schema_pb2.INT and feature.int_domain.is_categorical \
                 and feature.int_domain.HasField("min") and feature.int_domain.HasField("max"):
             found[feature.name] = (feature.int_domain.min, feature.int_domain.max)
+    return found
+
+
+def let_through(statistics: statistics_pb2.DatasetFeatureStatistics, schema: schema_pb2.Schema
+                ) -> Dict[str, List[Tuple[str, int]]]:
+    """Values of each string column that its domain does not list, with their rows, most common
+    first, from `statistics` (TFDV's rank histogram) of data the gate passed: what its tolerance
+    (`min_domain_mass`) let through unsaid, and the model reads as unknown categories."""
+    features = {f.name: f for f in schema.feature if f.type == schema_pb2.BYTES}
+    found = {}
+    for stat in statistics.features:
+        feature = features.get(stat.path.step[0] if stat.path.step else stat.name)
+        known = descriptions.known_values(feature, schema) if feature is not None else None
+        new = [(b.label, int(b.sample_count)) for b in stat.string_stats.rank_histogram.buckets
+               if known is not None and b.label not in known]
+        if new:
+            found[feature.name] = new
     return found
 
 

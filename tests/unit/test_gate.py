@@ -1,5 +1,6 @@
 """The data gate tells each problem of a span once, though it shows in both splits, and how to
 find the lines of text among numbers (pipeline/gate.py), on real TFDV findings for taxi rows."""
+import json
 import os
 
 import tensorflow_data_validation as tfdv
@@ -135,3 +136,29 @@ def test_a_span_too_small_to_train_on_is_told_so_alone_with_what_to_do(tmp_path)
     assert [(f.problem, f.expected, f.actual) for f in told] == [(checks.TOO_FEW_ROWS, "at least 50 rows", "12 row(s)")]
     assert gate.next_steps(told, tfdv.load_schema_text(TAXI_SCHEMA)) == report.ROWS_NEXT_STEPS
     assert gate.span_findings([("train", noise)], checks.MIN_ROWS) == gate.merged([("train", noise)])
+
+
+def test_new_values_a_tolerance_let_through_are_named_in_the_run_summary(tmp_path):
+    """Two trips of 300 by a taxi company the schema does not list: under company's tolerance (a
+    tenth of its values may be new, min_domain_mass), so the gate passes; the run summary still names
+    them."""
+    from pipeline import run_details, run_summary  # pylint: disable=import-outside-toplevel
+    from schema import vocabularies  # pylint: disable=import-outside-toplevel
+
+    rows = taxi_rows(300)
+    index = rows[0].index("company")
+    for row in rows[1:3]:
+        row[index] = "Lakeshore Cabs"
+    write_rows(str(tmp_path / "span"), rows)
+    statistics = csv_statistics.statistics_of_csv(str(tmp_path / "span"))
+    curated = tfdv.load_schema_text(TAXI_SCHEMA)
+    assert checks.check_statistics(statistics, curated) == [], "tolerated: the gate passes"
+    found = vocabularies.let_through(statistics.datasets[0], curated)
+    assert found == {"company": [("Lakeshore Cabs", 2)]}
+    recorded = json.dumps({"rows": 300, "values": found})  # as the gate records it (run_summary.LET_THROUGH)
+    assert run_details.let_through_note(recorded) == (
+        "note: values the schema does not list, let through as few (their columns tolerate some): company: "
+        "'Lakeshore Cabs' (2 of 300 rows). The model reads them as unknown categories; if they are real, `tfxpipe "
+        "schema-diff --write` adds them")
+    assert run_details.let_through_note(json.dumps({"rows": 300, "values": {}})) is None
+    assert run_details.let_through_note("") is None and run_summary.LET_THROUGH == "let_through"
