@@ -170,16 +170,21 @@ def _taxi_spans(data, *dropped: str) -> None:
             csv.writer(f).writerows([row[i] for i in kept] for row in rows)
 
 
+def _spans_missing_a_column(tmp_path):
+    """Taxi spans whose newest lost a column, and the config of a run on them."""
+    data = tmp_path / "data"
+    _taxi_spans(data, "pickup_community_area")
+    return data, PipelineConfig(data_root=str(data), work_dir=str(tmp_path / "work"),
+                                serving_dir=str(tmp_path / "serving")).resolved()
+
+
 def test_a_run_refused_before_it_started_is_recorded_where_runs_are_looked_at(tmp_path):
     """A nightly run whose new span lost a column stops before any component: `runs`, `runs show`,
     the run report and the runs index still list it, as refused, with why and the span it read;
     `resume` passes over it, as it ran nothing."""
     from pipeline import lineage, metadata_store, run_report, run_summary, runs, runs_index  # pylint: disable=import-outside-toplevel
 
-    data = tmp_path / "data"
-    _taxi_spans(data, "pickup_community_area")
-    config = PipelineConfig(data_root=str(data), work_dir=str(tmp_path / "work"),
-                            serving_dir=str(tmp_path / "serving")).resolved()
+    data, config = _spans_missing_a_column(tmp_path)
 
     with pytest.raises(runner.PipelineFailed) as refused:
         runner.run_and_describe(config)
@@ -213,10 +218,7 @@ def test_the_report_a_run_refused_before_it_started_names_is_its_own_and_kept(tm
     span 3 refused for another column), which would leave the first refusal's link showing that."""
     from pipeline import gate, metadata_store, run_report  # pylint: disable=import-outside-toplevel
 
-    data = tmp_path / "data"
-    _taxi_spans(data, "pickup_community_area")
-    config = PipelineConfig(data_root=str(data), work_dir=str(tmp_path / "work"),
-                            serving_dir=str(tmp_path / "serving")).resolved()
+    data, config = _spans_missing_a_column(tmp_path)
     with pytest.raises(runner.PipelineFailed) as first:
         runner.run_and_describe(config)
     _taxi_spans(data, "pickup_community_area", "trip_miles")
