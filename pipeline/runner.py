@@ -186,6 +186,8 @@ def run(config: PipelineConfig, run_id: str,
     if abandoned:
         print(f"Earlier run(s) {', '.join(abandoned)} ended without finishing (the process was "
               "killed or crashed); recorded as abandoned", flush=True)
+        for gone in abandoned:  # their pages, which the runs index links (its process wrote none)
+            write_run_report(config, gone)
     handler = progress.ComponentProgress()
     absl_logger = absl_logging.get_absl_logger()
     absl_logger.addHandler(handler)

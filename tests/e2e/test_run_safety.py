@@ -196,6 +196,14 @@ def test_a_killed_run_is_listed_as_abandoned_at_once(crash_matrix):
     assert row[4] == "abandoned", row
 
 
+def test_each_killed_run_has_its_report_once_the_next_run_marks_it_abandoned(crash_matrix):
+    """The runs index links every run's page: a killed process wrote none, so the run after it does."""
+    workspace, killed = crash_matrix[0], crash_matrix[1]
+    run_ids = run_summary.run_ids(metadata_store.open_store(workspace.metadata_uri))
+    assert len(run_ids) == len(killed) + 3  # each kill, the two kills inside the push, the last run
+    assert [r for r in run_ids if not os.path.exists(run_report.path_for(workspace.report_dir, r))] == []
+
+
 def test_a_push_killed_mid_copy_leaves_only_a_hidden_staging_folder(crash_matrix):
     versions, names = crash_matrix[3]["copying"]
     assert versions == []  # TF Serving loads integer folders only: nothing half-written is visible
