@@ -14,7 +14,7 @@ data: ExampleGen makes a new, unmarked version, which the gate checks again.
 import copy
 import os
 import shlex
-from typing import Dict, List, Set
+from typing import Dict, List, Optional, Set
 
 import ml_metadata as mlmd
 from ml_metadata import errors
@@ -81,6 +81,17 @@ def passed_over(store: mlmd.MetadataStore, data_root: str) -> List[int]:
     read = read_from(store, data_root)
     found = [span for span, _ in data_folder.spans(data_root)]
     return [span for span in found[:-1] if span > max(read)] if read and found else []
+
+
+def passed_over_warning(store: mlmd.MetadataStore, data_root: str) -> Optional[str]:
+    """What a run says of the spans it passes over (`passed_over`), or None."""
+    skipped = passed_over(store, data_root)
+    if not skipped:
+        return None
+    return (f"warning: span(s) {', '.join(map(str, skipped))} of {data_root} arrived since the last run and are not "
+            f"read: a run reads the newest span, {data_folder.spans(data_root)[-1][0]}, so no gate checks them and no "
+            "model trains on them. To have each checked and trained on, run once per span as it arrives: move the "
+            "newer span folder(s) out of the data folder, run, put them back and run again")
 
 
 def mark(store: mlmd.MetadataStore, data_root: str, span: int,
