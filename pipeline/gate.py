@@ -144,10 +144,11 @@ def DataGate(  # pylint: disable=invalid-name  (TFX component naming)
         set(artifact_utils.decode_split_names(previous_statistics.split_names))
         if previous_statistics else set()
     )
-    per_split, shown, shown_split, drift_rows, rows = [], None, "", 0, 0
+    per_split, split_statistics, shown, shown_split, drift_rows, rows = [], [], None, "", 0, 0
     for split in artifact_utils.decode_split_names(statistics.split_names):
         stats = _split_statistics(statistics, split)
         rows += stats.datasets[0].num_examples
+        split_statistics.append(stats)
         if shown is None:  # the report shows the first split's statistics
             shown, shown_split = stats, f"{split} split"
         # Drift on the train split only: the eval split is a random fifth of the same span, and its
@@ -172,9 +173,9 @@ def DataGate(  # pylint: disable=invalid-name  (TFX component naming)
                       statistics_name=shown_split)
     report_out.set_int_custom_property("passed", int(not findings))
     report_out.set_int_custom_property("problems", len(findings))
-    if shown is not None and not findings:
-        report_out.set_string_custom_property(run_summary.LET_THROUGH, json.dumps(
-            {"rows": shown.datasets[0].num_examples, "values": vocabularies.let_through(shown.datasets[0], curated)}))
+    if not findings:
+        report_out.set_string_custom_property(run_summary.LET_THROUGH, vocabularies.let_through_record(
+            rows, vocabularies.let_through([s.datasets[0] for s in split_statistics], curated)))
     if findings:
         path = report.write_html(refusal_page(report_dir, span), findings, title, shown, statistics_name=shown_split)
         steps = next_steps(findings, curated, schema_path, drift_rows, lines_named)

@@ -73,7 +73,7 @@ PROFILES: Dict[str, Profile] = {
         Profile("spark", "Apache Spark cluster through Beam's Spark job server", ("spark_master_url",),
                 ("--runner=SparkRunner", "--spark_master_url={spark_master_url}",
                  "--environment_type=DOCKER"),
-                # environment_config is the image Beam's Docker environment starts; TFX knows only
+                # environment_config is the image Beam's Docker environment starts; TFX takes only
                 # sdk_container_image as naming the workers' dependencies (else it stages its own sdist)
                 worker_image=("--environment_config={image}", "--sdk_container_image={image}")),
     )
@@ -102,10 +102,10 @@ def beam_args(profile: str, settings: Mapping[str, str]) -> Tuple[str, ...]:
     return PROFILES[profile].beam_args(settings)
 
 
-# Beam args by which a user names the workers' dependencies: compile then adds none (TFX adds its
-# own package unless one of the last five is given, tfx/utils/dependency_utils.py).
-_WORKER_DEPENDENCY_ARGS = ("--sdk_container_image", "--worker_harness_container_image", "--environment_config",
-                           "--setup_file", "--requirements_file", "--extra_package")
+# Beam args by which a user names the workers' dependencies: compile then adds none, and TFX adds
+# no package of its own (tfx/utils/dependency_utils.py).
+_WORKER_DEPENDENCY_ARGS = ("--sdk_container_image", "--worker_harness_container_image", "--setup_file",
+                           "--requirements_file", "--extra_package")
 
 
 def worker_image_args(profile: str, image: str, given: Tuple[str, ...] = ()) -> Tuple[str, ...]:
@@ -116,6 +116,9 @@ def worker_image_args(profile: str, image: str, given: Tuple[str, ...] = ()) -> 
     flink's external worker pool)."""
     if profile not in PROFILES or any(arg.startswith(_WORKER_DEPENDENCY_ARGS) for arg in given):
         return ()
+    own = next((arg.partition("=")[2] for arg in given if arg.startswith("--environment_config=")), None)
+    if own is not None:  # spark's workers in an image of the user's: TFX is to stage nothing over it
+        return (f"--sdk_container_image={own}",)
     return tuple(arg.format(image=image) for arg in PROFILES[profile].worker_image)
 
 

@@ -155,12 +155,15 @@ def let_through_note(recorded: str, shown: int = 3) -> Optional[str]:
     found = json.loads(recorded) if recorded else {}
     if not found.get("values"):
         return None
+    more = {column: len(values) - shown + found.get("more", {}).get(column, 0)
+            for column, values in found["values"].items()}
     told = "; ".join(
         f"{column}: " + ", ".join(f"{value!r} ({rows} of {found['rows']} rows)" for value, rows in values[:shown])
-        + (f" and {len(values) - shown} more" if len(values) > shown else "")
+        + (f" and {more[column]} more" if more[column] > 0 else "")
         for column, values in found["values"].items())
     return (f"note: values the schema does not list, let through as few (their columns tolerate some): {told}. "
-            "The model reads them as unknown categories; if they are real, `tfxpipe schema-diff --write` adds them")
+            "The model learned little of each, from those rows alone; if they are real values, `tfxpipe schema-diff "
+            "--write` adds them to the schema, otherwise correct the data")
 
 
 def summary_text(record: runs.RunRecord, config: PipelineConfig, seconds: float) -> str:

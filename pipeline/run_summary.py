@@ -61,8 +61,8 @@ class RunSummary:
         return bool(self.pushed) and self.node_states.get("Pusher") != ["cached"]
 
 
-# On the DataGate's report (pipeline/gate.py) of a span that passed: JSON {"rows": N, "values": {column:
-# [[value, rows], ...]}} of the first split's values that no domain lists, which a tolerance let through.
+# On the DataGate's report (pipeline/gate.py) of a span that passed: the values no domain lists that a
+# tolerance let through (schema/vocabularies.let_through_record).
 LET_THROUGH = "let_through"
 GATE_REPORT_TYPE = "tfxpipe.DataGateReport"
 FAILURE_REASON = "failure_reason"

@@ -59,8 +59,8 @@ def check_inputs(config: PipelineConfig) -> None:
     base, input_config = example_gen_input(config)
     spans = "{SPAN}" in input_config.splits[0].pattern
     store = metadata_store.open_store(config.metadata_uri) if metadata_store.exists(config.metadata_uri) else None
-    found = data_folder.spans(base) if spans and not configs.is_remote(base) else []
-    if store is not None and (found or not spans):  # a cluster folder of spans is not listed from here
+    found = data_folder.spans(base) if spans else []  # local data: a cluster path is refused above
+    if store is not None and (found or not spans):
         older = older_data.refusal(store, config, found[-1][0] if found else 0, base if spans else config.data_root)
         if older:
             raise PipelineFailed(older)
@@ -181,11 +181,12 @@ def run(config: PipelineConfig, run_id: str,
     if abandoned:
         print(f"Earlier run(s) {', '.join(abandoned)} ended without finishing (the process was "
               "killed or crashed); recorded as abandoned", flush=True)
-        try:  # their pages, which the runs index links (their processes wrote none); this run goes on
-            for gone in abandoned:
+        for gone in abandoned:  # their pages, which the runs index links (their processes wrote none)
+            try:
                 write_run_report(config, gone)
-        except Exception as error:  # pylint: disable=broad-except
-            print(f"note: no report written for {gone} ({error}); `tfxpipe runs show {gone}` writes it")
+            except Exception as error:  # pylint: disable=broad-except  (this run goes on)
+                print(f"note: no report written for {gone} ({error}); `tfxpipe runs show {gone}` writes it",
+                      file=sys.stderr)
     handler = progress.ComponentProgress()
     absl_logger = absl_logging.get_absl_logger()
     absl_logger.addHandler(handler)

@@ -7,6 +7,8 @@ answer for that row ignores what the value means. Said, not refused, as numbers 
 ranges are (`schema/ranges.py`). The values are named in the warning, as `validate` does not list a
 handful of them (the tolerance again).
 """
+import collections
+import json
 from typing import Dict, FrozenSet, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
 from tensorflow_metadata.proto.v0 import schema_pb2, statistics_pb2
@@ -31,21 +33,32 @@ def known_values(schema: schema_pb2.Schema, categories: Iterable[str]) -> Dict[s
     return found
 
 
-def let_through(statistics: statistics_pb2.DatasetFeatureStatistics, schema: schema_pb2.Schema
+def let_through(statistics: Sequence[statistics_pb2.DatasetFeatureStatistics], schema: schema_pb2.Schema
                 ) -> Dict[str, List[Tuple[str, int]]]:
-    """Values of each string column that its domain does not list, with their rows, most common
-    first, from `statistics` (TFDV's rank histogram) of data the gate passed: what its tolerance
-    (`min_domain_mass`) let through unsaid, and the model reads as unknown categories."""
+    """Values of each string column that its domain does not list, with their rows over every
+    split's `statistics` (TFDV's rank histograms), most common first (ties by value), of data the gate passed: what
+    its tolerance (`min_domain_mass`) let through unsaid."""
     features = {f.name: f for f in schema.feature if f.type == schema_pb2.BYTES}
-    found = {}
-    for stat in statistics.features:
-        feature = features.get(stat.path.step[0] if stat.path.step else stat.name)
-        known = descriptions.known_values(feature, schema) if feature is not None else None
-        new = [(b.label, int(b.sample_count)) for b in stat.string_stats.rank_histogram.buckets
-               if known is not None and b.label not in known]
-        if new:
-            found[feature.name] = new
-    return found
+    found: Dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
+    for split in statistics:
+        for stat in split.features:
+            feature = features.get(stat.path.step[0] if stat.path.step else stat.name)
+            known = descriptions.known_values(feature, schema) if feature is not None else None
+            for bucket in stat.string_stats.rank_histogram.buckets if known is not None else ():
+                if bucket.label not in known:
+                    found[feature.name][bucket.label] += int(bucket.sample_count)
+    return {column: sorted(counts.items(), key=lambda item: (-item[1], item[0])) for column, counts in found.items()}
+
+
+LET_THROUGH_KEPT = 20  # values recorded per column, the most common
+
+
+def let_through_record(rows: int, values: Dict[str, List[Tuple[str, int]]]) -> str:
+    """JSON {"rows": N, "values": {column: [[value, rows], ...]}, "more": {column: count}} of a span
+    of `rows` rows and its `let_through` values: the LET_THROUGH_KEPT most common per column, and
+    how many more."""
+    return json.dumps({"rows": rows, "values": {c: v[:LET_THROUGH_KEPT] for c, v in values.items()},
+                       "more": {c: len(v) - LET_THROUGH_KEPT for c, v in values.items() if len(v) > LET_THROUGH_KEPT}})
 
 
 def is_unseen(cell: str, known: Known) -> bool:

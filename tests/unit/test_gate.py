@@ -139,26 +139,31 @@ def test_a_span_too_small_to_train_on_is_told_so_alone_with_what_to_do(tmp_path)
 
 
 def test_new_values_a_tolerance_let_through_are_named_in_the_run_summary(tmp_path):
-    """Two trips of 300 by a taxi company the schema does not list: under company's tolerance (a
-    tenth of its values may be new, min_domain_mass), so the gate passes; the run summary still names
-    them."""
-    from pipeline import run_details, run_summary  # pylint: disable=import-outside-toplevel
+    """Trips by taxi companies the schema does not list, in both splits: under company's tolerance (a
+    tenth of its values may be new, min_domain_mass), so the gate passes; the run summary still
+    names them, counted over the span, a few per column and how many more."""
+    from pipeline import run_details  # pylint: disable=import-outside-toplevel
     from schema import vocabularies  # pylint: disable=import-outside-toplevel
 
-    rows = taxi_rows(300)
+    rows = taxi_rows(400)
     index = rows[0].index("company")
-    for row in rows[1:3]:
-        row[index] = "Lakeshore Cabs"
-    write_rows(str(tmp_path / "span"), rows)
-    statistics = csv_statistics.statistics_of_csv(str(tmp_path / "span"))
+    for number, row in enumerate(rows[1:10]):
+        row[index] = "Lakeshore Cabs" if number < 3 else f"Cab {number}"  # 3 rows; 6 of one row each
     curated = tfdv.load_schema_text(TAXI_SCHEMA)
-    assert checks.check_statistics(statistics, curated) == [], "tolerated: the gate passes"
-    found = vocabularies.let_through(statistics.datasets[0], curated)
-    assert found == {"company": [("Lakeshore Cabs", 2)]}
-    recorded = json.dumps({"rows": 300, "values": found})  # as the gate records it (run_summary.LET_THROUGH)
+    splits = []
+    for name, part in (("train", rows[:301]), ("eval", [rows[0]] + rows[301:])):
+        write_rows(str(tmp_path / name), part if name == "train" else part + rows[1:3])  # eval: 2 more
+        splits.append(csv_statistics.statistics_of_csv(str(tmp_path / name)))
+        assert checks.check_statistics(splits[-1], curated) == [], "tolerated: the gate passes"
+    found = vocabularies.let_through([s.datasets[0] for s in splits], curated)
+    assert found["company"][0] == ("Lakeshore Cabs", 5) and len(found["company"]) == 7
+    recorded = vocabularies.let_through_record(402, found)  # as the gate records it
+    many = json.loads(vocabularies.let_through_record(402, {"company": found["company"] * 4}))
+    assert len(many["values"]["company"]) == vocabularies.LET_THROUGH_KEPT and many["more"] == {"company": 8}
     assert run_details.let_through_note(recorded) == (
         "note: values the schema does not list, let through as few (their columns tolerate some): company: "
-        "'Lakeshore Cabs' (2 of 300 rows). The model reads them as unknown categories; if they are real, `tfxpipe "
-        "schema-diff --write` adds them")
-    assert run_details.let_through_note(json.dumps({"rows": 300, "values": {}})) is None
-    assert run_details.let_through_note("") is None and run_summary.LET_THROUGH == "let_through"
+        "'Lakeshore Cabs' (5 of 402 rows), 'Cab 3' (1 of 402 rows), 'Cab 4' (1 of 402 rows) and 4 more. The "
+        "model learned little of each, from those rows alone; if they are real values, `tfxpipe schema-diff "
+        "--write` adds them to the schema, otherwise correct the data")
+    assert run_details.let_through_note(vocabularies.let_through_record(300, {})) is None
+    assert run_details.let_through_note("") is None  # a run recorded before the gate recorded them

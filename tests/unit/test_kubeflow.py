@@ -119,6 +119,8 @@ def test_dataflow_workers_run_in_the_pipeline_image_unless_a_beam_arg_names_thei
     assert "--sdk_container_image=i:1" in _compiled_beam_args(tmp_path)
     assert set(profiles.worker_image_args("spark", "i:1")) == {"--environment_config=i:1", "--sdk_container_image=i:1"}
     assert profiles.worker_image_args("flink", "i:1") == () == profiles.worker_image_args("local", "i:1")
+    assert profiles.worker_image_args("spark", "i:1", ("--environment_config=mine:2",)) == (
+        "--sdk_container_image=mine:2",), "an image of the user's: TFX must stage nothing over it either"
     given = _compiled_beam_args(tmp_path, "--beam-arg=--setup_file=/pipeline/setup.py")
     assert "--setup_file=/pipeline/setup.py" in given and not any("container_image" in arg for arg in given)
 
