@@ -24,6 +24,17 @@ def path_for(report_dir: str, run_id: str) -> str:
     return os.path.join(report_dir, "runs", run_id.replace(":", "-") + ".html")
 
 
+def without_page(store, report_dir: str, pipeline_name: str, at_most: int = 10) -> List[str]:
+    """The pipeline's latest runs that have no report page (their processes were killed before
+    writing one), up to the newest run that has one and at most `at_most`, oldest first."""
+    missing = []
+    for run_id in reversed(run_summary.run_ids(store, pipeline_name)[-at_most:]):
+        if tf.io.gfile.exists(path_for(report_dir, run_id)):  # a work dir on an object store too
+            break
+        missing.append(run_id)
+    return missing[::-1]
+
+
 def _statistics(store, run_id: str) -> List[str]:
     artifacts = runs.node_outputs(store, run_id, "StatisticsGen").get("ExampleStatistics", [])
     if not artifacts:

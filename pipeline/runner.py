@@ -181,12 +181,12 @@ def run(config: PipelineConfig, run_id: str,
     if abandoned:
         print(f"Earlier run(s) {', '.join(abandoned)} ended without finishing (the process was "
               "killed or crashed); recorded as abandoned", flush=True)
-        for gone in abandoned:  # their pages, which the runs index links (their processes wrote none)
-            try:
-                write_run_report(config, gone)
-            except Exception as error:  # pylint: disable=broad-except  (this run goes on)
-                print(f"note: no report written for {gone} ({error}); `tfxpipe runs show {gone}` writes it",
-                      file=sys.stderr)
+    for gone in run_report.without_page(store, config.report_dir, config.pipeline_name):  # killed runs'
+        try:  # pages, which the runs index links
+            write_run_report(config, gone)
+        except Exception as error:  # pylint: disable=broad-except  (this run goes on)
+            print(f"note: no report written for {gone} ({error}); `tfxpipe runs show {gone}` writes it",
+                  file=sys.stderr)
     handler = progress.ComponentProgress()
     absl_logger = absl_logging.get_absl_logger()
     absl_logger.addHandler(handler)
