@@ -173,12 +173,11 @@ def DataGate(  # pylint: disable=invalid-name  (TFX component naming)
                       statistics_name=shown_split)
     report_out.set_int_custom_property("passed", int(not findings))
     report_out.set_int_custom_property("problems", len(findings))
-    if not findings:
-        report_out.set_string_custom_property(run_summary.LET_THROUGH, vocabularies.let_through_record(
-            rows, vocabularies.let_through([s.datasets[0] for s in split_statistics], curated)))
     if findings:
         path = report.write_html(refusal_page(report_dir, span), findings, title, shown, statistics_name=shown_split)
         steps = next_steps(findings, curated, schema_path, drift_rows, lines_named)
         raise checks.DataValidationError(report.render_text(findings, title, path, steps))
+    report_out.set_string_custom_property(run_summary.LET_THROUGH, vocabularies.let_through_record(
+        rows, vocabularies.let_through([s.datasets[0] for s in split_statistics], curated)))
     if accepted_record_dir:
         accepted_statistics.record(accepted_record_dir, statistics, span)

@@ -64,13 +64,14 @@ def local_settings(config: PipelineConfig) -> List[str]:
 def compile_pipeline(config: PipelineConfig, image: str, output: str) -> str:
     """Writes the pipeline spec of `config` for `image` to `output` and returns its path; ConfigError
     for local data that is not there, as `run` refuses it."""
-    data_root = config.resolved().data_root
+    resolved = config.resolved()
+    data_root = resolved.data_root
     if not is_remote(data_root) and not os.path.exists(data_root):
         raise ConfigError(f"data {data_root} does not exist: give a CSV file or a folder of CSV files "
                           "(--data, or `data` in the dataset's declaration)")
     output = os.path.abspath(output)
     config = dataclasses.replace(config, extra_beam_args=config.extra_beam_args + profiles.worker_image_args(
-        config.resolved().profile, image, config.extra_beam_args))
+        resolved.profile, image, config.extra_beam_args))
     runner = kubeflow_v2_dag_runner.KubeflowV2DagRunner(
         config=kubeflow_v2_dag_runner.KubeflowV2DagRunnerConfig(default_image=image),
         output_dir=os.path.dirname(output),

@@ -16,7 +16,6 @@ import shlex
 from typing import Dict, Optional, Tuple
 
 import ml_metadata as mlmd
-from ml_metadata.proto import metadata_store_pb2
 
 from models.dataset import DeclarationError
 from pipeline import resolvers
@@ -31,10 +30,8 @@ def newest_accepted(store: mlmd.MetadataStore, pipeline_name: str) -> Dict[str, 
     gate_types = {t.id for t in store.get_execution_types() if t.name.endswith("DataGate")}
     if pipeline is None or not gate_types:
         return {}
-    gates = [e.id for e in store.get_executions_by_context(pipeline.id) if e.type_id in gate_types]
-    checked = list({e.artifact_id for e in store.get_events_by_execution_ids(gates)
-                    if e.type == metadata_store_pb2.Event.INPUT and e.path.steps
-                    and e.path.steps[0].key == resolvers.GATE_STATISTICS_KEY})
+    checked = resolvers.gate_checked(
+        store, [e.id for e in store.get_executions_by_context(pipeline.id) if e.type_id in gate_types])
     spans = resolvers.statistics_spans(store, list(resolvers.accepted_statistics(store, checked))) if checked else {}
     roots = resolvers.data_roots(store, list(spans))
     newest: Dict[str, int] = {}

@@ -175,15 +175,19 @@ def accepted_statistics(store: mlmd.MetadataStore, statistics_ids: List[int]) ->
     return accepted - _from_excluded(store, list(accepted)) if accepted else accepted
 
 
+def gate_checked(store: mlmd.MetadataStore, gate_execution_ids: List[int]) -> List[int]:
+    """Ids of the statistics the DataGate executions `gate_execution_ids` checked."""
+    return list({e.artifact_id for e in store.get_events_by_execution_ids(gate_execution_ids)
+                 if e.type == metadata_store_pb2.Event.INPUT and e.path.steps
+                 and e.path.steps[0].key == GATE_STATISTICS_KEY})
+
+
 def accepted_spans(store: mlmd.MetadataStore, data_root: str) -> Optional[Set[int]]:
     """Spans of `data_root` whose data the data gate accepted; None when no gate has checked data
     read from there. `validate` takes its drift reference among them, as
     `PreviousSpanStatisticsStrategy` does."""
-    gates = [e.id for t in store.get_execution_types() if t.name.endswith("DataGate")
-             for e in store.get_executions_by_type(t.name)]
-    checked = list({e.artifact_id for e in store.get_events_by_execution_ids(gates)
-                    if e.type == metadata_store_pb2.Event.INPUT and e.path.steps
-                    and e.path.steps[0].key == GATE_STATISTICS_KEY})
+    checked = gate_checked(store, [e.id for t in store.get_execution_types() if t.name.endswith("DataGate")
+                                   for e in store.get_executions_by_type(t.name)])
     roots = data_roots(store, checked)
     read_there = [a for a in checked if roots.get(a) == configs.resolved_path(data_root)]
     if not read_there:
