@@ -3,9 +3,10 @@
 `tf.make_ndarray` and `tf.make_tensor_proto` take every dtype and any Python nesting through a long
 generic path. Inside the server, where code runs between network waits with cold caches, that is
 a noticeable share of a one-example Predict (docs/serving.md). Requests and
-answers are nearly always strings or plain numbers: those take the short path here, which builds
-exactly what TensorFlow's functions build (tests/unit/test_tensors.py compares them over shapes and
-dtypes); everything else is handed to TensorFlow's functions.
+answers are nearly always strings or plain numbers: those take the short path here, which reads
+what `tf.make_ndarray` reads and writes answers as TF Serving does, every value in the dtype's typed
+field (tests/unit/test_tensors.py compares them over shapes and dtypes); everything else is handed to
+TensorFlow's functions.
 """
 import math
 
@@ -13,7 +14,7 @@ import numpy as np
 import tensorflow as tf
 from tensorflow.core.framework import tensor_pb2, types_pb2
 
-# numpy dtype -> (DataType, the repeated field TensorFlow writes a one-element array into)
+# numpy dtype -> (DataType, its repeated typed field)
 _NUMBERS = {
     np.dtype(np.float32): (types_pb2.DT_FLOAT, "float_val"),
     np.dtype(np.float64): (types_pb2.DT_DOUBLE, "double_val"),
@@ -21,6 +22,20 @@ _NUMBERS = {
     np.dtype(np.int64): (types_pb2.DT_INT64, "int64_val"),
 }
 _BY_ENUM = {enum: (dtype, field) for dtype, (enum, field) in _NUMBERS.items()}
+# Answers only: the other numpy dtypes a model may output -> (DataType, typed field, the values as
+# that field holds them: half floats as their 16 bits, complex numbers as (real, imaginary) pairs)
+_OTHER_ANSWERS = {
+    np.dtype(np.bool_): (types_pb2.DT_BOOL, "bool_val", None),
+    np.dtype(np.int8): (types_pb2.DT_INT8, "int_val", None),
+    np.dtype(np.int16): (types_pb2.DT_INT16, "int_val", None),
+    np.dtype(np.uint8): (types_pb2.DT_UINT8, "int_val", None),
+    np.dtype(np.uint16): (types_pb2.DT_UINT16, "int_val", None),
+    np.dtype(np.uint32): (types_pb2.DT_UINT32, "uint32_val", None),
+    np.dtype(np.uint64): (types_pb2.DT_UINT64, "uint64_val", None),
+    np.dtype(np.float16): (types_pb2.DT_HALF, "half_val", np.uint16),
+    np.dtype(np.complex64): (types_pb2.DT_COMPLEX64, "scomplex_val", np.float32),
+    np.dtype(np.complex128): (types_pb2.DT_COMPLEX128, "dcomplex_val", np.float64),
+}
 
 
 def to_array(proto: tensor_pb2.TensorProto) -> np.ndarray:
@@ -50,18 +65,25 @@ def _fill_shape(proto: tensor_pb2.TensorProto, shape) -> None:
 
 
 def fill(proto: tensor_pb2.TensorProto, array: np.ndarray) -> None:
-    """Writes `tf.make_tensor_proto(array)` into the empty `proto`, usually a field of the
-    response, which saves building a second message and copying it. float32/64 and int32/64
-    arrays, and object arrays of bytes, take the short path (numbers as `tensor_content` from two
-    elements on, as TensorFlow does)."""
+    """Writes `array` into the empty `proto`, usually a field of the response (which saves building
+    a second message and copying it), as TF Serving answers: every value in the dtype's typed field
+    (`float_val`, `int64_val`...), never in `tensor_content`. That is TensorFlow's
+    `Tensor::AsProtoField`, which TF Serving's Predict uses by default (predict_util.cc,
+    kAsProtoField); `tf.make_tensor_proto` packs two values or more into `tensor_content`, which
+    clients that read the typed fields (Go's, Node's) see as an empty list. Object arrays of bytes
+    become `string_val`; other dtypes (bfloat16, str items) are written by TensorFlow's function."""
     number = _NUMBERS.get(array.dtype)
     if number is not None:
         proto.dtype, field = number
         _fill_shape(proto, array.shape)
-        if array.size > 1:
-            proto.tensor_content = array.tobytes()
-        else:
-            getattr(proto, field).extend(array.ravel().tolist())
+        getattr(proto, field).extend(array.ravel().tolist())
+        return
+    other = _OTHER_ANSWERS.get(array.dtype)
+    if other is not None:
+        proto.dtype, field, stored = other
+        _fill_shape(proto, array.shape)
+        values = np.ascontiguousarray(array).ravel()
+        getattr(proto, field).extend((values.view(stored) if stored else values).tolist())
         return
     if array.dtype == object:
         values = array.ravel().tolist()

@@ -216,6 +216,9 @@ def test_grpc_predict_equals_the_in_process_call_and_names_the_version(channel, 
     assert response.model_spec.version.value == 2
     assert response.model_spec.signature_name == "serving_default"
     np.testing.assert_array_equal(tf.make_ndarray(response.outputs["probabilities"]), expected(in_process, 2))
+    # As TF Serving answers: the typed field, which Go and Node clients read, not tensor_content
+    assert list(response.outputs["probabilities"].float_val) == expected(in_process, 2).ravel().tolist()
+    assert not response.outputs["probabilities"].tensor_content
     response = stub.Predict(predict_request(spec(label="stable")), timeout=30)
     np.testing.assert_array_equal(tf.make_ndarray(response.outputs["probabilities"]), expected(in_process, 1))
 

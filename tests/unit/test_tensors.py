@@ -16,8 +16,11 @@ ARRAYS = [
     np.arange(6, dtype=np.float32).reshape(2, 3).T,  # not C-contiguous
     np.array([b"a", b"\x00b\xff"], dtype=object),
     np.array([[b"x"], [b""]], dtype=object),
-    np.array([True, False]),  # not on the short path: TensorFlow's function
-    np.array([1.5], dtype=np.float16),
+    np.array([True, False]),
+    np.array([1.5, -0.0, np.inf], dtype=np.float16),
+    np.array([[1 + 2j, 3 - 4j]], dtype=np.complex64),
+    np.array([0, 255, 7], dtype=np.uint8),
+    np.array([1 << 63], dtype=np.uint64),
     np.array(["text"], dtype=object),  # str, not bytes: TensorFlow's function
 ]
 
@@ -30,8 +33,24 @@ def filled(array: np.ndarray):
 
 
 @pytest.mark.parametrize("array", ARRAYS, ids=lambda a: f"{a.dtype}{list(a.shape)}")
-def test_fill_writes_what_make_tensor_proto_builds_into_a_response(array):
-    assert filled(array) == tf.make_tensor_proto(array)
+def test_fill_writes_every_value_in_its_typed_field_as_tf_serving_answers(array):
+    """TF Serving answers with `Tensor::AsProtoField` (predict_util.cc): typed fields, never
+    `tensor_content`, which `tf.make_tensor_proto` uses from two values on."""
+    proto, built = filled(array), tf.make_tensor_proto(array)
+    assert not proto.tensor_content
+    assert proto.dtype == built.dtype and proto.tensor_shape == built.tensor_shape
+    result, expected = tf.make_ndarray(proto), tf.make_ndarray(built)  # str items read as bytes
+    assert result.dtype == expected.dtype and result.shape == expected.shape
+    np.testing.assert_array_equal(result, expected)
+    if array.size <= 1 or array.dtype == object:  # where TensorFlow writes the typed field too
+        assert proto == built
+
+
+def test_a_batch_of_probabilities_is_read_from_float_val_as_go_and_node_clients_read_it():
+    batch = np.array([[0.25], [0.5], [1e-30]], dtype=np.float32)
+    proto = filled(batch)
+    assert list(proto.float_val) == batch.ravel().tolist()
+    assert [d.size for d in proto.tensor_shape.dim] == [3, 1]
 
 
 @pytest.mark.parametrize("array", ARRAYS, ids=lambda a: f"{a.dtype}{list(a.shape)}")
