@@ -154,7 +154,9 @@ def add_pipeline_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model-name", help="default: the dataset's name")
     parser.add_argument("--pipeline-name", help="default: the dataset's name")
     parser.add_argument("--schema", dest="schema_file", help="curated schema.pbtxt (default: the dataset's)")
-    parser.add_argument("--train-steps", type=int, default=defaults.train_steps)
+    parser.add_argument("--train-steps", type=int, default=defaults.train_steps,
+                        help="Trainer steps (default: 10 passes over the training rows, 1,000 to 20,000 steps; "
+                             "early stopping may end it sooner)")
     parser.add_argument("--train-spans", type=int, default=defaults.train_spans, help="train on this run's span and the newest earlier spans the gate accepted, this many in all (default: %(default)s)")
     parser.add_argument("--eval-steps", type=int, default=defaults.eval_steps)
     parser.add_argument("--min", dest="minimum", action="append", metavar="METRIC=VALUE", help="bless only with METRIC >= VALUE (repeatable; on top of the dataset's blessing)")
@@ -223,7 +225,8 @@ def config_from_args(args: argparse.Namespace) -> PipelineConfig:
         keep_versions=args.keep_versions,
     )
     kept = 1 if config.keep_versions is None else config.keep_versions
-    for option, value in (("--train-steps", config.train_steps), ("--eval-steps", config.eval_steps),
+    steps = 1 if config.train_steps is None else config.train_steps  # None: passes over the data
+    for option, value in (("--train-steps", steps), ("--eval-steps", config.eval_steps),
                            ("--tune-trials", config.tune_trials),
                            ("--train-spans", config.train_spans), ("--keep-versions", kept)):
         if value < 1:

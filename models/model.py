@@ -12,6 +12,7 @@ ships as `tf_keras`, which AutoGraph does not know, so it re-transpiles hundreds
 the first `fit` (many times the training itself on small data). Registering `tf_keras` as
 not-to-convert restores what Keras 2 always had; TF has no public API for a package-wide rule.
 """
+import functools
 import json
 import math
 import os
@@ -21,6 +22,7 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_transform as tft
 import tf_keras as keras
+from absl import logging as absl_logging
 from tfx.components.trainer.fn_args_utils import FnArgs
 from tensorflow.python.autograph.core import config as _autograph_config
 
@@ -39,6 +41,12 @@ if not any(rule.matches("tf_keras") for rule in _autograph_config.CONVERSION_RUL
 # long before the declared steps are done and score worse than the naive baseline.
 CHECKPOINTS = 10
 PATIENCE = 3
+# Without `--train-steps`, training runs EPOCHS passes over the fitted part of the train split, from
+# MIN_STEPS to MAX_STEPS steps (early stopping may end it sooner). A fixed 1,000 steps is under two
+# passes over ggplot2's diamonds (34,500 fitted rows): RMSE 645, against 590 at 6,000 steps
+# (scikit-learn's HistGradientBoosting: 548). MAX_STEPS bounds the Trainer on large data (1.3 passes
+# over 1M fitted rows at the default batch size).
+EPOCHS, MIN_STEPS, MAX_STEPS = 10, 1000, 20_000
 # Every HOLDOUT-th example of the train split (by its place in Transform's output) is held out of
 # fitting: early stopping and the Tuner's objective are measured on it, never on the eval split.
 # The Evaluator blesses on the eval split, and weights or hyperparameters picked by their score on
@@ -103,13 +111,32 @@ def datasets(fn_args: FnArgs, dataset: Dataset, batch_size: int
     return fitted, held_out, scale
 
 
-def fit_schedule(train_steps: int, eval_steps: int) -> Dict[str, Any]:
+@functools.lru_cache(maxsize=4)
+def count_examples(file_patterns: Tuple[str, ...]) -> int:
+    """Records in Transform's output files (once per process: the Tuner's trials share the count)."""
+    files = tf.data.Dataset.list_files(list(file_patterns), shuffle=False)
+    records = tf.data.TFRecordDataset(files, compression_type="GZIP", num_parallel_reads=tf.data.AUTOTUNE)
+    return int(records.reduce(np.int64(0), lambda count, _: count + 1))
+
+
+def train_steps(fn_args: FnArgs, batch_size: int) -> int:
+    """`--train-steps` if given, else EPOCHS passes over the fitted part, within MIN_STEPS..MAX_STEPS."""
+    if fn_args.train_steps:
+        return fn_args.train_steps
+    examples = count_examples(tuple(fn_args.train_files))
+    fitted = examples - math.ceil(examples / HOLDOUT)
+    steps = min(MAX_STEPS, max(MIN_STEPS, EPOCHS * math.ceil(fitted / batch_size)))
+    absl_logging.info("Training %d steps: %d fitted examples, batches of %d", steps, fitted, batch_size)
+    return steps
+
+
+def fit_schedule(steps: int, eval_steps: int) -> Dict[str, Any]:
     """`fit` arguments shared by the Trainer and the Tuner's trials: CHECKPOINTS epochs, early
     stopping on the held-out loss, best weights kept."""
-    steps_per_epoch = max(1, math.ceil(train_steps / CHECKPOINTS))
+    steps_per_epoch = max(1, math.ceil(steps / CHECKPOINTS))
     return {
         "steps_per_epoch": steps_per_epoch,
-        "epochs": math.ceil(train_steps / steps_per_epoch),
+        "epochs": math.ceil(steps / steps_per_epoch),
         "validation_steps": eval_steps,
         "callbacks": [keras.callbacks.EarlyStopping(patience=PATIENCE, restore_best_weights=True)],
     }
@@ -128,7 +155,7 @@ def train(fn_args: FnArgs, dataset: Dataset, family: str, hparams: Mapping[str, 
     fitted, held_out, scale = datasets(fn_args, dataset, hparams["batch_size"])
     model = families.build(family, dataset, hparams, scale)
     history = model.fit(fitted, validation_data=held_out, verbose=0,
-                        **fit_schedule(fn_args.train_steps, fn_args.eval_steps))
+                        **fit_schedule(train_steps(fn_args, hparams["batch_size"]), fn_args.eval_steps))
     return model, history.history
 
 

@@ -1,9 +1,39 @@
-"""The Trainer's refusal of a diverged model (models/model.py): found there, not in the Evaluator."""
+"""The Trainer (models/model.py): how long it trains, and its refusal of a diverged model (found
+there, not in the Evaluator)."""
 import numpy as np
+import pandas as pd
 import pytest
+import tensorflow as tf
 import tf_keras as keras
+from tfx.components.trainer.fn_args_utils import FnArgs
 
 from models import model as model_module
+from tests.conftest import TAXI_CSV
+
+
+def _examples_file(folder, fares) -> str:
+    """A gzipped TFRecord file of tf.Examples, as Transform writes its output, one per fare."""
+    path = str(folder / "transformed_examples-00000-of-00001.gz")
+    with tf.io.TFRecordWriter(path, options="GZIP") as writer:
+        for fare in fares:
+            feature = {"fare": tf.train.Feature(float_list=tf.train.FloatList(value=[fare]))}
+            writer.write(tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString())
+    return str(folder / "*.gz")
+
+
+@pytest.mark.parametrize("copies", [1, 11])
+def test_without_train_steps_the_trainer_makes_ten_passes_over_its_fitted_rows_within_bounds(tmp_path, copies):
+    """The taxi sample's 15,002 fares, once and 11 times (165,022 rows): ten passes over the four
+    fifths fitted (rounded up to whole batches), 20,000 steps at most."""
+    fares = np.tile(pd.read_csv(TAXI_CSV)["fare"].fillna(0).to_numpy(), copies)
+    pattern = _examples_file(tmp_path, fares)
+    steps = model_module.train_steps(FnArgs(train_files=[pattern]), batch_size=64)
+    fitted = len(fares) - -(-len(fares) // model_module.HOLDOUT)
+    if copies == 1:
+        assert 10 * fitted <= steps * 64 < 10 * (fitted + 64)
+    else:
+        assert steps == model_module.MAX_STEPS < 10 * fitted / 64
+    assert model_module.train_steps(FnArgs(train_files=[pattern], train_steps=300), batch_size=64) == 300
 
 
 def _dense(weights_value: float) -> keras.Model:
