@@ -50,7 +50,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dataset", default=measure.TAXI_DATASET)
     parser.add_argument("--trials", type=int, default=10)
-    parser.add_argument("--train-steps", type=int, default=PipelineConfig.train_steps)
+    parser.add_argument("--train-steps", type=int, help="default: the pipeline's (passes over the data)")
     parser.add_argument("--update-docs", action="store_true", help=f"write the table into {DOC}")
     args = parser.parse_args()
     progress.configure_logging(verbose=False)  # TFMA's deprecation warnings when reading results
@@ -62,7 +62,7 @@ def main() -> int:
     metadata_path = PipelineConfig(work_dir=work, pipeline_name=declared.name).metadata_path
     base = [sys.executable, "-m", "cli", "run", "--dataset", args.dataset, "--work-dir", work,
             "--serving-dir", serving, "--models", ",".join(FAMILIES),
-            "--train-steps", str(args.train_steps)]
+            *(["--train-steps", str(args.train_steps)] if args.train_steps else [])]
     measurements, results = [], {}
     for label, extra in (("defaults", []), ("tuned", ["--tune", "--tune-trials", str(args.trials)])):
         print(f"running: {label} ...", flush=True)
@@ -74,7 +74,7 @@ def main() -> int:
         results[label] = (_results(metadata_path, main_metric), measured.components)
 
     lines = [f"Dataset `{declared.name}` ({declared.task.value}), main metric {main_metric} on the eval "
-             f"split; {args.trials} trials per family; train steps {args.train_steps}.", "",
+             f"split; {args.trials} trials per family; train steps {args.train_steps or 'by default'}.", "",
              f"| family | {main_metric} defaults | {main_metric} tuned | train s | tune s | "
              "pushed | verdict |", "|---|---|---|---|---|---|---|"]
     verdicts: List[bool] = []

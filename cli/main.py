@@ -114,6 +114,9 @@ def _runs(args: argparse.Namespace) -> int:
         print(line)
     if record.not_compared:
         print(record.not_compared)
+    let_through = run_details.let_through_note(record.summary.let_through)
+    if let_through:
+        print(let_through)
     print(f"Run report: {run_report.write(store, record, config.report_dir, dataset)}")
     return 0
 

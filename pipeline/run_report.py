@@ -187,6 +187,7 @@ def write(store, record: runs.RunRecord, report_dir: str, dataset) -> str:
     infra = ("-" if summary.infra_blessed is None else "passed" if summary.infra_blessed
              else f"skipped: {summary.infra_failure[len(run_summary.NOT_VALIDATED):]}"
              if summary.infra_failure.startswith(run_summary.NOT_VALIDATED) else f"FAILED: {summary.infra_failure}")
+    let_through = run_details.let_through_note(summary.let_through)
     title = f"Pipeline run {run_id}"
     charts_cache = os.path.join(os.path.dirname(path_for(report_dir, run_id)), CHARTS_CACHE)
     parts = [
@@ -216,7 +217,9 @@ def write(store, record: runs.RunRecord, report_dir: str, dataset) -> str:
           if record.served_read_gone else []),
         *_charts(result, task, dataset.label.classes),
         *_metrics(result, task),
-        "<h2>Data</h2>", *report_data.distributions(store, run_id, charts_cache),
+        "<h2>Data</h2>",
+        *([f"<p class='warning' id='let-through'>{html.escape(let_through)}</p>"] if let_through else []),
+        *report_data.distributions(store, run_id, charts_cache),
         *_statistics(store, run_id),
         f"<h2>Lineage</h2><pre>{html.escape(lineage.text(store, run_id))}</pre>",
         "</body></html>",

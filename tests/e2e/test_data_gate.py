@@ -14,7 +14,7 @@ from ml_metadata.proto import metadata_store_pb2
 from tensorflow_metadata.proto.v0 import schema_pb2
 
 from benchmarks import drift_matrix
-from pipeline import metadata_store, resolvers, run_summary, runs, training_data
+from pipeline import metadata_store, resolvers, run_report, run_summary, runs, training_data
 from pipeline.gate import REFUSALS_DIR
 from pipeline.configs import PROJECT_ROOT
 from serving import model_dir
@@ -179,18 +179,29 @@ def test_new_span_from_the_same_distribution_passes_and_is_pushed_however_pandas
         span_workspace):
     """Span-2 has its integer columns (codes, seconds, timestamps) written as floats, `540.0`, as
     pandas writes an integer column on a day it has a gap: read as the integers the schema declares,
-    they are no type change."""
+    they are no type change. Six trips name taxi companies the schema does not list, fewer than
+    company's tolerance: they pass, and the run's output, its report and `runs show` name them."""
     workspace, data, header, halves = span_workspace
     pushed_before = os.listdir(workspace.model_base)
     integers = {header.index(f.name) for f in tfdv.load_schema_text(TAXI_SCHEMA).feature if f.type == schema_pb2.INT}
     as_floats = [[f"{float(cell)}" if i in integers and cell else cell for i, cell in enumerate(row)]
                  for row in halves[1]]
     assert sum(cell.endswith(".0") for row in as_floats for cell in row) > len(as_floats)
+    company = header.index("company")
+    for number, row in enumerate(as_floats[:6]):
+        row[company] = f"Cab {number}"
     run = workspace.run_with_new_span(data, "span-2", [header] + as_floats, ["--max-drop", "0.05"])
     assert run.returncode == 0, run.stdout + run.stderr[-3000:]
     assert run.summary.node_states["DataGate"] == ["executed"]
     assert run.summary.pushed and run.summary.node_states["Pusher"] == ["executed"]
     assert len(os.listdir(workspace.model_base)) == len(pushed_before) + 1
+    [note] = [line for line in run.stdout.splitlines() if line.startswith("note: values the schema does not list")]
+    assert re.search(r"company: 'Cab \d' \(1 of 6000 rows\), 'Cab \d' .* and 3 more", note), note
+    with open(run_report.path_for(workspace.report_dir, run.summary.run_id), encoding="utf-8") as page:
+        assert f"<p class='warning' id='let-through'>{html.escape(note)}</p>" in page.read()
+    shown = subprocess.run([sys.executable, "-m", "cli", "runs", "show", "--work-dir", workspace.work_dir],
+                           capture_output=True, text=True, timeout=300, check=True)
+    assert note in shown.stdout.splitlines()
 
 
 def test_drifted_span_is_stopped_by_the_drift_comparator(span_workspace):
