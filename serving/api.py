@@ -17,15 +17,15 @@ from tensorflow_serving.apis import (
     regression_pb2,
 )
 
-from serving import tensors
+from serving import api_signatures, tensors
 from serving.batching import Batcher
 from serving.metrics import ServingMetrics, Stopwatch
 from serving.loaded_version import InputType, LoadedVersion, ServingError
 from serving.servables import ModelVersions
 
 DEFAULT_SIGNATURE = "serving_default"
-CLASSIFY_METHOD = "tensorflow/serving/classify"
-REGRESS_METHOD = "tensorflow/serving/regress"
+CLASSIFY_METHOD = api_signatures.CLASSIFY_METHOD
+REGRESS_METHOD = api_signatures.REGRESS_METHOD
 _API_OF_METHOD = {CLASSIFY_METHOD: "Classify", REGRESS_METHOD: "Regress"}
 _INVALID = grpc.StatusCode.INVALID_ARGUMENT
 _GRPC_CODES = {code.value[0]: code for code in grpc.StatusCode}
@@ -46,6 +46,13 @@ class ModelServer:
                                f"Servable not found for request: Latest({name})")
         return self.models[name]
 
+    @staticmethod
+    def _spec(request) -> model_pb2.ModelSpec:
+        """The request's model_spec: a gRPC request may leave it out, which TF Serving refuses."""
+        if not request.HasField("model_spec"):
+            raise ServingError(_INVALID, "Missing ModelSpec")
+        return request.model_spec
+
     def resolve(self, spec: model_pb2.ModelSpec) -> LoadedVersion:
         version = spec.version.value if spec.HasField("version") else None
         return self._model(spec.name).resolve(version, spec.version_label)
@@ -57,16 +64,10 @@ class ModelServer:
         `loaded`: the version already resolved for this request (REST needs its input names)."""
         loaded = loaded or self.resolve(spec)
         name = spec.signature_name or DEFAULT_SIGNATURE
-        signature_def = loaded.signature(name)
-        if method and signature_def.method_name != method:
-            verb = method.split('/')[-1]
-            fitting = sorted(n for n, s in loaded.signature_defs.items() if s.method_name == method)
-            hint = (f"; this model's {verb} signature is {fitting[0]!r}: give it as the signature_name"
-                    if fitting and not spec.signature_name else  # the default is serving_default
-                    f"; this model has no {verb} signature (its signatures: {', '.join(sorted(loaded.signature_defs))})"
-                    if not fitting else "")
-            raise ServingError(_INVALID, f"Expected {verb} signature method_name "
-                               f"to be {method}. Was: {signature_def.method_name}{hint}")
+        if method:  # Classify, Regress
+            api_signatures.checked(loaded.signature_defs, name, method, bool(spec.signature_name))
+        else:
+            loaded.signature(name)  # Predict: FAILED_PRECONDITION, as predict_util.cc answers
         expected = loaded.input_types(name)
         extra, missing = sorted(set(inputs) - set(expected)), sorted(set(expected) - set(inputs))
         if extra or missing:
@@ -95,8 +96,9 @@ class ModelServer:
         return loaded, name, outputs
 
     async def predict(self, request: predict_pb2.PredictRequest) -> predict_pb2.PredictResponse:
+        spec = self._spec(request)
         inputs = {key: _tensor_proto_to_array(key, proto) for key, proto in request.inputs.items()}
-        loaded, name, outputs = await self.run(request.model_spec, inputs)
+        loaded, name, outputs = await self.run(spec, inputs)
         response = predict_pb2.PredictResponse()
         _fill_spec(response.model_spec, request.model_spec.name, loaded, name)
         wanted = list(request.output_filter) or list(outputs)
@@ -109,7 +111,7 @@ class ModelServer:
     async def classify(self, request: classification_pb2.ClassificationRequest
                  ) -> classification_pb2.ClassificationResponse:
         loaded, name, outputs = await self.run(
-            request.model_spec, {"inputs": serialized_examples(request.input)}, CLASSIFY_METHOD)
+            self._spec(request), {"inputs": serialized_examples(request.input)}, CLASSIFY_METHOD)
         response = classification_pb2.ClassificationResponse()
         _fill_spec(response.model_spec, request.model_spec.name, loaded, name)
         scores, classes = outputs.get("scores"), outputs.get("classes")
@@ -126,7 +128,7 @@ class ModelServer:
     async def regress(self, request: regression_pb2.RegressionRequest
                 ) -> regression_pb2.RegressionResponse:
         loaded, name, outputs = await self.run(
-            request.model_spec, {"inputs": serialized_examples(request.input)}, REGRESS_METHOD)
+            self._spec(request), {"inputs": serialized_examples(request.input)}, REGRESS_METHOD)
         values = np.asarray(outputs["outputs"])
         if values.ndim == 2 and values.shape[1] == 1:
             values = values[:, 0]
@@ -142,7 +144,7 @@ class ModelServer:
         if fields != ["signature_def"]:
             raise ServingError(_INVALID, "Metadata field signature_def is the only one supported;"
                                f" got {fields}")
-        loaded = self.resolve(request.model_spec)
+        loaded = self.resolve(self._spec(request))
         response = get_model_metadata_pb2.GetModelMetadataResponse()
         _fill_spec(response.model_spec, request.model_spec.name, loaded, "")
         signature_map = get_model_metadata_pb2.SignatureDefMap()
@@ -153,14 +155,13 @@ class ModelServer:
 
     async def status(self, request: get_model_status_pb2.GetModelStatusRequest
                ) -> get_model_status_pb2.GetModelStatusResponse:
-        spec = request.model_spec
+        spec = self._spec(request)
         model = self.models.get(spec.name)
         if model is None:
             raise ServingError(grpc.StatusCode.NOT_FOUND,
                                f"Could not find any versions of model {spec.name}")
+        # A version label is not looked at: TF Serving answers for every version (get_model_status_impl.cc)
         version = spec.version.value if spec.HasField("version") else None
-        if spec.version_label:
-            version = model.resolve(label=spec.version_label).version
         response = get_model_status_pb2.GetModelStatusResponse()
         for number, state in sorted(model.states(version).items(), reverse=True):
             status = response.model_version_status.add(version=number, state=state.state)

@@ -6,6 +6,7 @@ import asyncio
 from typing import Callable, List, Optional
 
 import grpc
+from google.protobuf.message import DecodeError
 from grpc import aio
 from tensorflow_serving.apis import model_service_pb2_grpc, prediction_service_pb2_grpc
 
@@ -16,12 +17,63 @@ from serving.request_log import RequestLogs
 from serving.loaded_version import ServingError
 
 
+class _Undecodable:
+    """A request body that is not the method's protobuf message, handed to the servicer as this."""
+
+    def __init__(self, error: DecodeError):
+        self.message = f"Failed to parse request: {error}"
+
+
+class _LenientHandler(grpc.GenericRpcHandler):
+    """The generated handlers, with a deserializer that hands an undecodable body to the servicer
+    as `_Undecodable` rather than raising: grpc.aio would log the traceback and answer UNKNOWN."""
+
+    def __init__(self, inner: grpc.GenericRpcHandler):
+        self._inner, self._handlers = inner, {}
+
+    def service(self, handler_call_details):
+        handler = self._handlers.get(handler_call_details.method)
+        if handler is None:
+            handler = self._inner.service(handler_call_details)
+            if handler is None or handler.request_deserializer is None:
+                return handler  # not this service's method: not kept (clients choose the names)
+            handler = handler._replace(request_deserializer=_lenient(handler.request_deserializer))
+            self._handlers[handler_call_details.method] = handler
+        return handler
+
+
+def _lenient(deserialize: Callable) -> Callable:
+    def parse(data: bytes):
+        try:
+            return deserialize(data)
+        except DecodeError as error:
+            return _Undecodable(error)
+    return parse
+
+
+class _Lenient:
+    """What the generated `add_..._to_server` functions are given in place of the server."""
+
+    def __init__(self, server: aio.Server):
+        self._server = server
+
+    def add_generic_rpc_handlers(self, handlers) -> None:
+        self._server.add_generic_rpc_handlers(tuple(_LenientHandler(h) for h in handlers))
+
+    def __getattr__(self, name: str):
+        return getattr(self._server, name)
+
+
 class _Service:
     def __init__(self, server: api.ModelServer, dispatcher: Dispatcher):
         self._server, self._dispatcher = server, dispatcher
 
-    async def _answer(self, context: aio.ServicerContext, operation: Callable, request, name: str):
-        """`name`: the API, as TF Serving's metrics label it (Predict, Classify, ...)."""
+    async def _answer(self, context: aio.ServicerContext, operation: Callable, request,
+                      name: Optional[str]):
+        """`name`: the API, as TF Serving's metrics label it (Predict, Classify, ...); None: not
+        in the metrics (TF Serving's GetModelMetadata and GetModelStatus record nothing)."""
+        if isinstance(request, _Undecodable):  # C++ gRPC, TF Serving's, answers INTERNAL
+            await context.abort(grpc.StatusCode.INTERNAL, request.message)
         stopwatch, code, message = Stopwatch(), grpc.StatusCode.OK, ""
         try:
             return await self._dispatcher.run(request.ByteSize(), operation, request)
@@ -30,7 +82,7 @@ class _Service:
         except Exception as error:  # pylint: disable=broad-except  (never take the server down)
             code, message = grpc.StatusCode.INTERNAL, f"{type(error).__name__}: {error}"
         finally:
-            if self._server.metrics is not None:
+            if self._server.metrics is not None and name is not None:
                 self._server.metrics.request(request.model_spec.name, name, "GRPC", code.name,
                                              stopwatch.seconds)
         await context.abort(code, message)
@@ -60,7 +112,7 @@ class PredictionService(_Service, prediction_service_pb2_grpc.PredictionServiceS
         return response
 
     async def GetModelMetadata(self, request, context):
-        return await self._answer(context, self._server.metadata, request, "GetModelMetadata")
+        return await self._answer(context, self._server.metadata, request, None)
 
     def _log_input(self, request) -> None:
         if self._request_log is not None:
@@ -72,7 +124,7 @@ class ModelService(_Service, model_service_pb2_grpc.ModelServiceServicer):
         super().__init__(server, dispatcher)
 
     async def GetModelStatus(self, request, context):
-        return await self._answer(context, self._server.status, request, "GetModelStatus")
+        return await self._answer(context, self._server.status, request, None)
 
 
 async def start(server: api.ModelServer, host: str, port: int, max_request_bytes: int,
@@ -92,9 +144,9 @@ async def start(server: api.ModelServer, host: str, port: int, max_request_bytes
     for _ in range(acceptors):
         grpc_server = aio.server(options=options)
         prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server(
-            PredictionService(server, dispatcher, request_log), grpc_server)
+            PredictionService(server, dispatcher, request_log), _Lenient(grpc_server))
         model_service_pb2_grpc.add_ModelServiceServicer_to_server(
-            ModelService(server, dispatcher), grpc_server)
+            ModelService(server, dispatcher), _Lenient(grpc_server))
         bound = grpc_server.add_insecure_port(f"{host}:{port}")
         if bound == 0:
             if not servers:

@@ -106,13 +106,14 @@ class LoadedVersion:
         run = self._session._make_callable_from_options(options)  # pylint: disable=protected-access
         return run, input_keys, output_keys
 
-    def signature(self, name: str, code: grpc.StatusCode = grpc.StatusCode.FAILED_PRECONDITION):
-        """The SignatureDef called `name`. `code`: TF Serving answers an unknown signature with
-        FAILED_PRECONDITION over gRPC and INVALID_ARGUMENT over REST."""
+    def signature(self, name: str):
+        """The SignatureDef called `name`; unknown, FAILED_PRECONDITION, as TF Serving's Predict
+        answers (its REST layer, its Classify and Regress look signatures up themselves)."""
         try:
             return self.signature_defs[name]
         except KeyError:
-            raise ServingError(code, f'Serving signature key "{name}" not found.') from None
+            raise ServingError(grpc.StatusCode.FAILED_PRECONDITION,
+                               f'Serving signature key "{name}" not found.') from None
 
     def input_types(self, name: str) -> Dict[str, InputType]:
         """Signature `name`'s inputs as InputTypes, worked out from its SignatureDef once: requests

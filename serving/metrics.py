@@ -75,9 +75,12 @@ class ServingMetrics:
 
     def request(self, model_name: str, api: str, entrypoint: str, status: str,
                 seconds: float) -> None:
+        """A request answered with `status`: counted whatever it is; its latency, as in TF Serving,
+        only when OK."""
         with self._lock:
             self._requests[(model_name, status)] += 1
-        self.request_latency.observe((model_name, api, entrypoint), seconds * 1e6)
+        if status == "OK":
+            self.request_latency.observe((model_name, api, entrypoint), seconds * 1e6)
 
     def model_run(self, model_name: str, api: str, examples: Optional[int], seconds: float) -> None:
         """A request's model run. As in TF Serving, whose session-based runtime is labelled "TF1" and

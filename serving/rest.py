@@ -10,6 +10,7 @@ import asyncio
 import functools
 import json
 import re
+import zlib
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import grpc
@@ -23,11 +24,16 @@ from serving.metrics import Stopwatch
 from serving.request_log import RequestLogs
 from serving.loaded_version import ServingError
 
+# TF Serving's routes (http_rest_api_util.cc), case-insensitive as there; paths outside /v1/ are not
+# its API's (404). As there, the method and `metadata` are then compared as written: `:PREDICT` is a
+# malformed request and `/METADATA` a status request.
+_API = re.compile(r"/v1/.*", re.IGNORECASE | re.DOTALL)
 _PATH = re.compile(
     r"^/v1/models/(?P<name>[^/:]+)"
     r"(?:/versions/(?P<version>[^/:]+)|/labels/(?P<label>[^/:]+))?"
-    r"(?:/(?P<metadata>metadata)|:(?P<method>predict|classify|regress))?$"
+    r"(?:/(?P<metadata>metadata)|:(?P<method>predict|classify|regress))?$", re.IGNORECASE
 )
+_METHODS = ("predict", "classify", "regress")
 _INVALID = grpc.StatusCode.INVALID_ARGUMENT
 _JSON = (b"content-type", b"application/json")
 
@@ -84,6 +90,8 @@ class RestApi:
         if path == self._metrics_path and verb == "GET":
             text, content_type = self._server.metrics.exposition()
             return 200, [(b"content-type", content_type.encode())], text
+        if not _API.fullmatch(path):
+            return 404, [_JSON], json.dumps({"error": f"Not found: {path}"}).encode()
         stopwatch, code = Stopwatch(), grpc.StatusCode.OK
         match = _PATH.match(path)
         try:
@@ -102,13 +110,18 @@ class RestApi:
             code, status = grpc.StatusCode.INTERNAL, 500
             body = {"error": f"{type(error).__name__}: {error}"}
         if self._server.metrics is not None:
-            self._server.metrics.request(
-                match["name"] if match else "", _api_name(match), "REST", code.name, stopwatch.seconds)
+            # TF Serving labels a REST request's API with the path's method as written, "" for a GET
+            self._server.metrics.request(match["name"] if match else "",
+                                         (match and match["method"]) or "", "REST", code.name,
+                                         stopwatch.seconds)
         return status, [_JSON], json.dumps(body).encode()
 
     async def _body(self, scope: dict, receive: Callable) -> bytes:
-        """The request body, refused (413) past --max-request-mb before or while it arrives."""
-        declared = next((value for name, value in scope["headers"] if name == b"content-length"), b"")
+        """The request body, refused (413) past --max-request-mb before or while it arrives;
+        a gzip one (`Content-Encoding: gzip`, which TF Serving uncompresses) uncompressed, refused
+        past the limit uncompressed too."""
+        headers = dict(scope["headers"])
+        declared = headers.get(b"content-length", b"")
         if declared.isdigit() and int(declared) > self._max_request_bytes:
             raise self._too_large(int(declared))
         chunks, size = [], 0
@@ -121,7 +134,25 @@ class RestApi:
             if size > self._max_request_bytes:
                 raise self._too_large(size)
             if not message.get("more_body"):
-                return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+                raw = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+                if b"gzip" in headers.get(b"content-encoding", b"").lower():
+                    return self._gunzipped(raw)
+                return raw
+
+    def _gunzipped(self, raw: bytes) -> bytes:
+        """`raw` uncompressed, never more than the limit (a gzip bomb stops there)."""
+        limit = self._max_request_bytes
+        inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)  # gzip's header and trailer
+        try:
+            body = inflater.decompress(raw, limit + 1)
+        except zlib.error as error:
+            raise ServingError(_INVALID, f"Failed to uncompress the gzipped body: {error}") from None
+        if len(body) > limit:
+            raise _TooLarge(f"Request body is over the limit of {limit} bytes uncompressed "
+                            "(serve --max-request-mb)")
+        if not inflater.eof:
+            raise ServingError(_INVALID, "Failed to uncompress the gzipped body: it is cut short")
+        return body
 
     def _too_large(self, size: int) -> _TooLarge:
         return _TooLarge(f"Request body of {size} bytes is over the limit of "
@@ -129,12 +160,13 @@ class RestApi:
 
     async def _dispatch(self, verb: str, path: str, match: Optional[re.Match], raw: bytes
                         ) -> Tuple[int, Dict[str, Any]]:
-        if match is None or verb not in ("GET", "POST") or (verb == "GET") != (match["method"] is None):
+        if (match is None or verb not in ("GET", "POST") or (verb == "GET") != (match["method"] is None)
+                or (match["method"] is not None and match["method"] not in _METHODS)):
             raise ServingError(_INVALID, f"Malformed request: {verb} {path}")
         body = _json_body(raw) if verb == "POST" else {}
         spec = _model_spec(match, body)
         if verb == "GET":
-            if match["metadata"]:
+            if match["metadata"] == "metadata":
                 request = get_model_metadata_pb2.GetModelMetadataRequest(
                     model_spec=spec, metadata_field=["signature_def"])
                 return 200, rest_json.metadata_response(await self._server.metadata(request))
@@ -156,7 +188,10 @@ class RestApi:
     async def _predict(self, spec: model_pb2.ModelSpec, body: Dict[str, Any]) -> Dict[str, Any]:
         loaded = self._server.resolve(spec)
         # TF Serving's REST layer looks the signature up itself: an unknown one is a bad argument.
-        signature_def = loaded.signature(spec.signature_name or api.DEFAULT_SIGNATURE, _INVALID)
+        name = spec.signature_name or api.DEFAULT_SIGNATURE
+        signature_def = loaded.signature_defs.get(name)
+        if signature_def is None:
+            raise ServingError(_INVALID, f'Serving signature name: "{name}" not found in signature def')
         inputs, row_format = rest_json.predict_inputs(body, list(signature_def.inputs))
         _, _, outputs = await self._server.run(spec, inputs, loaded=loaded)
         if self._request_log is not None and set(inputs) == {"examples"}:
@@ -171,15 +206,6 @@ class RestApi:
         if self._request_log is not None:
             self._request_log.record(spec.name, list(api.serialized_examples(request.input)))
         return to_json(response)
-
-
-def _api_name(match: Optional[re.Match]) -> str:
-    """The API as TF Serving's metrics label it."""
-    if match is None:
-        return "Unknown"
-    if match["method"]:
-        return match["method"].capitalize()
-    return "GetModelMetadata" if match["metadata"] else "GetModelStatus"
 
 
 def _json_body(raw: bytes) -> Dict[str, Any]:

@@ -27,7 +27,7 @@ HTTP_STATUS = {
     grpc.StatusCode.INVALID_ARGUMENT: 400, grpc.StatusCode.DEADLINE_EXCEEDED: 504,
     grpc.StatusCode.NOT_FOUND: 404, grpc.StatusCode.ALREADY_EXISTS: 409,
     grpc.StatusCode.PERMISSION_DENIED: 403, grpc.StatusCode.RESOURCE_EXHAUSTED: 429,
-    grpc.StatusCode.FAILED_PRECONDITION: 412, grpc.StatusCode.ABORTED: 409,
+    grpc.StatusCode.FAILED_PRECONDITION: 400, grpc.StatusCode.ABORTED: 409,
     grpc.StatusCode.OUT_OF_RANGE: 400, grpc.StatusCode.UNIMPLEMENTED: 501,
     grpc.StatusCode.INTERNAL: 500, grpc.StatusCode.UNAVAILABLE: 503,
     grpc.StatusCode.DATA_LOSS: 500, grpc.StatusCode.UNAUTHENTICATED: 401,
@@ -55,6 +55,9 @@ def _array(name: str, value: Any) -> np.ndarray:
     except ValueError:
         raise ServingError(_INVALID, f"input {name!r} is ragged: every instance must have the "
                            "same shape") from None
+    if array.size == 0:  # nothing to run, nor to tell its type from
+        raise ServingError(_INVALID, f"input {name!r} is empty ({_as_sent(value)}): send at least "
+                           "one value")
     if array.dtype.kind in "USO":
         return np.array(value, dtype=object)
     return array
@@ -166,7 +169,8 @@ def regress_response(response: regression_pb2.RegressionResponse) -> Dict[str, A
 
 
 def message(proto) -> Dict[str, Any]:
-    """Proto -> JSON the way TF Serving prints it: field names as in the proto, defaults shown."""
+    """Proto -> JSON the way TF Serving prints it (always_print_fields_with_no_presence): field
+    names as in the proto, fields at their default value shown (`"method_name": ""`, `"inputs": {}`)."""
     return json_format.MessageToDict(proto, preserving_proto_field_name=True,
                                      including_default_value_fields=True)
 
@@ -175,8 +179,7 @@ def metadata_response(response) -> Dict[str, Any]:
     signature_map = get_model_metadata_pb2.SignatureDefMap()
     response.metadata["signature_def"].Unpack(signature_map)
     return {"model_spec": message(response.model_spec),
-            "metadata": {"signature_def": json_format.MessageToDict(
-                signature_map, preserving_proto_field_name=True)}}
+            "metadata": {"signature_def": message(signature_map)}}
 
 
 def error_body(error: ServingError) -> Tuple[int, Dict[str, str]]:

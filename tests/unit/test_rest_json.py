@@ -44,6 +44,8 @@ def test_columnar_format():
     ({"instances": [{"x": 1}, {"y": 1}]}, "same inputs"),
     ({"instances": [[1, 2], [3]]}, "ragged"),
     ({"instances": [{"b64": "%%%"}]}, "base64"),
+    ({"inputs": []}, "input 'x' is empty ([])"),
+    ({"inputs": {"x": [[]]}}, "input 'x' is empty ([[]])"),
 ])
 def test_malformed_predict_bodies_are_invalid_arguments(body, expected):
     with pytest.raises(ServingError) as raised:
@@ -95,6 +97,28 @@ def test_error_status_codes_follow_tf_serving():
     assert rest_json.error_body(ServingError(grpc.StatusCode.NOT_FOUND, "gone")) == (404, {"error": "gone"})
     assert rest_json.error_body(ServingError(grpc.StatusCode.INVALID_ARGUMENT, "bad"))[0] == 400
     assert rest_json.error_body(ServingError(grpc.StatusCode.UNAVAILABLE, "later"))[0] == 503
+    # http_server.cc's ToHTTPStatusCode has no 412: a failed precondition is a bad request
+    assert rest_json.error_body(ServingError(grpc.StatusCode.FAILED_PRECONDITION, "no"))[0] == 400
+    assert 412 not in rest_json.HTTP_STATUS.values()
+
+
+def test_metadata_json_prints_fields_at_their_default_as_tf_serving_does():
+    """TF Serving prints with always_print_fields_with_no_presence: a Node client's
+    Object.keys(signature.inputs) needs `inputs` on a signature without any."""
+    from tensorflow.core.protobuf import meta_graph_pb2  # pylint: disable=import-outside-toplevel
+    from tensorflow_serving.apis import get_model_metadata_pb2  # pylint: disable=import-outside-toplevel
+
+    signature_map = get_model_metadata_pb2.SignatureDefMap()
+    init_op = signature_map.signature_def["__saved_model_init_op"]
+    init_op.outputs["__saved_model_init_op"].CopyFrom(meta_graph_pb2.TensorInfo(name="NoOp"))
+    response = get_model_metadata_pb2.GetModelMetadataResponse()
+    response.model_spec.name = "toy"
+    response.metadata["signature_def"].Pack(signature_map)
+    printed = rest_json.metadata_response(response)
+    signature = printed["metadata"]["signature_def"]["signature_def"]["__saved_model_init_op"]
+    assert signature["inputs"] == {} and signature["method_name"] == "" and signature["defaults"] == {}
+    assert signature["outputs"]["__saved_model_init_op"]["dtype"] == "DT_INVALID"
+    assert printed["model_spec"] == {"name": "toy", "signature_name": ""}
 
 
 def test_status_json_prints_defaults_like_tf_serving():

@@ -61,3 +61,16 @@ def test_histogram_buckets_are_cumulative_and_a_value_on_a_bound_counts_in_that_
     assert samples[(f"{name}_bucket", "2.0")] == 3, "cumulative, and 2 counts in le=2"
     assert samples[(f"{name}_bucket", "+Inf")] == samples[(f"{name}_count", None)] == 4
     assert samples[(f"{name}_sum", None)] == first + 2 * second + metrics.EXAMPLE_BUCKETS[-1] + 1
+
+
+def test_request_latency_is_recorded_for_ok_requests_only_as_in_tf_serving():
+    recorded = metrics.ServingMetrics()
+    recorded.request("taxi", "predict", "REST", "OK", 0.002)
+    recorded.request("taxi", "predict", "REST", "INVALID_ARGUMENT", 0.5)
+    recorded.request("taxi", "Predict", "GRPC", "NOT_FOUND", 0.5)
+    found = families(recorded)
+    counts = {(s.labels["API"], s.labels["entrypoint"]): s.value
+              for s in found[":tensorflow:serving:request_latency"].samples if s.name.endswith("_count")}
+    assert counts == {("predict", "REST"): 1}
+    counted = found[":tensorflow:serving:request_count"]
+    assert sum(s.value for s in counted.samples) == 3  # every request is counted, whatever its status
