@@ -175,7 +175,7 @@ def main() -> int:
             result = measure(name, folder, os.path.join(scratch, name), args.train_steps)
             print(json.dumps(result), flush=True)
             results.append(result)
-    steps = f"{args.train_steps} train steps" if args.train_steps else "default train steps (10 passes)"
+    steps = f"{args.train_steps} train steps" if args.train_steps else "default train steps (6 passes)"
     text = (f"Machine: {os.cpu_count()} cores; {datetime.date.today()}; {steps}. "
             f"Verdict: within {WITHIN:.0%} of scikit-learn on the main metric (errors: relative to "
             f"the naive baseline's).\n\n{table(results)}\n")

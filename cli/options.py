@@ -155,7 +155,7 @@ def add_pipeline_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--pipeline-name", help="default: the dataset's name")
     parser.add_argument("--schema", dest="schema_file", help="curated schema.pbtxt (default: the dataset's)")
     parser.add_argument("--train-steps", type=int, default=defaults.train_steps,
-                        help="Trainer steps (default: 10 passes over the training rows, 1,000 to 20,000 steps; "
+                        help="Trainer steps (default: 6 passes over the training rows, 1,000 to 20,000 steps; "
                              "early stopping may end it sooner)")
     parser.add_argument("--train-spans", type=int, default=defaults.train_spans, help="train on this run's span and the newest earlier spans the gate accepted, this many in all (default: %(default)s)")
     parser.add_argument("--eval-steps", type=int, default=defaults.eval_steps)
