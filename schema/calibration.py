@@ -25,6 +25,7 @@ import tensorflow_data_validation as tfdv
 from tensorflow_metadata.proto.v0 import schema_pb2, statistics_pb2
 
 import schema as schema_package
+from schema import columns
 from schema.distances import (DEFAULT_QUANTILE_BUCKETS, is_categorical, quantile_buckets, set_quantile_buckets,
                               set_threshold, stats_options)
 
@@ -140,7 +141,10 @@ class Calibration:
     quantile_buckets: int = DEFAULT_QUANTILE_BUCKETS  # of the numeric columns' histograms compared
 
     def drift(self, name: str) -> Optional[float]:
-        """The drift threshold of `name`; None: not checked (it would reach JSD_MAX)."""
+        """The drift threshold of `name`; None: not checked (it would reach JSD_MAX, or it is a
+        part of the date)."""
+        if name != self.label and is_calendar_part(name):
+            return None
         return _threshold(self.noise[name].span, self.noise[name].over)
 
     def skew(self, name: str) -> Optional[float]:
@@ -148,6 +152,19 @@ class Calibration:
         if name == self.label:
             return None
         return _threshold(self.noise[name].window, self.noise[name].over)
+
+
+def is_calendar_part(name: str) -> bool:
+    """A column named as a part of the date (`trip_start_month`, `hour`, `weekday`: a word of
+    columns.CALENDAR_WORDS). Spans that are periods (a month's trips, a week's orders) move it by
+    design, as years do: a drift check would refuse each new period (the taxi sample in time order:
+    the month's JSD 0.49 between its first two spans). It gets none; requests are still compared
+    with the data the served model learned from (skew)."""
+    return columns.is_calendar_name(name)
+
+
+CALENDAR_PART_NOTE = ("a part of the date, which moves from one span to the next where spans are periods "
+                      "(a month's data); requests are still compared with the training data (skew)")
 
 
 def _threshold(noise: float, over: str) -> Optional[float]:

@@ -14,7 +14,7 @@ from benchmarks import public_datasets
 from cli import main as cli
 from pipeline.configs import ConfigError
 from schema import calibration, checks, csv_statistics, distances, infer, maintain, schema_text
-from tests.bad_data import drift_between, shuffled_slices, write_rows
+from tests.bad_data import drift_between, shuffled_slices, taxi_rows, write_rows
 from tests.conftest import DRAFTING_DRAWS, TAXI, TAXI_SCHEMA
 
 PENGUIN_FEATURES = ["island", "bill_length_mm", "flipper_length_mm", "sex"]
@@ -158,6 +158,23 @@ def test_the_schema_comment_says_how_each_threshold_was_obtained_and_survives_re
     assert row.split()[2:5] == ["shares", f"{measured.noise['island'].span:.4f}",
                                 f"{measured.drift('island'):.3f}"]
     assert "penguins.csv, 344 rows, in 20 draws" in " ".join(line.lstrip("# ") for line in text.splitlines()[:8])
+
+
+def test_time_ordered_spans_move_the_parts_of_their_date_which_is_no_drift_but_still_skew(tmp_path):
+    """The taxi sample in time order, cut into spans of 3,000 trips as an operator receives them: the
+    second span's months are not the first's (JSD about 0.5, where random samples differ by 0.001),
+    and the gate finds no drift. Requests are still compared with the training data on them (skew)."""
+    rows = taxi_rows(15002)
+    header, body = rows[0], rows[1:]
+    stamp = header.index("trip_start_timestamp")
+    body.sort(key=lambda row: int(row[stamp]))
+    assert drift_between(str(tmp_path), header, body[:3000], body[3000:6000]) == []
+    curated = tfdv.load_schema_text(TAXI_SCHEMA)
+    for name in ("trip_start_month", "trip_start_hour", "trip_start_day"):
+        feature = tfdv.get_feature(curated, name)
+        assert not feature.HasField("drift_comparator"), name
+        assert feature.skew_comparator.jensen_shannon_divergence.threshold > 0, name
+    assert calibration.is_calendar_part("trip_start_month") and not calibration.is_calendar_part("trip_miles")
 
 
 def test_a_drifted_number_is_reported_as_what_moved(tmp_path):
