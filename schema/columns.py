@@ -29,10 +29,12 @@ ID_SPREAD = 2
 # (counties numbered 561..3052); an all-distinct column not named so may be a measurement
 ID_WORDS = frozenset({"id", "pid", "uid", "uuid", "guid", "key", "identifier", "seqn"})  # seqn: NHANES' respondent
 # Named so, its values repeating, a column is the key of a group: a panel's person seen each year
-# (plm's LaborSupply: 532 workers, 10 rows each), a household's purchases, a patient's visits. As a
-# number it means nothing; as a category the model learns these groups only, and new ones are
-# unknown. From this many values: fewer (5 stores, 12 regions) are categories a later span keeps.
-GROUP_KEY_VALUES = 20
+# (plm's LaborSupply: 532 workers, 10 rows each), a patient's visits. As a number it means nothing;
+# as a category the model learns these groups only, and new ones are unknown. From GROUP_KEY_VALUES
+# values (fewer, 5 stores or 12 regions, are categories a later span keeps) of at most
+# GROUP_KEY_ROWS rows each on average: keys of more rows each may be a lookup table's codes (a
+# category's or a store's id, 200 rows each in 5,000), read as the other columns are.
+GROUP_KEY_VALUES, GROUP_KEY_ROWS = 20, 20
 NAME_WORDS = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")  # user_id, customerId, PID, HTTPStatus
 DATE_SHARE = 0.8  # share of a string column's values that must look like dates
 # Integer codes (hours, months, ratings, grades): at most 32 distinct values (MAX_PLAIN_CODES unless
@@ -247,11 +249,11 @@ def feature_decision(column: str, stat: Optional[Stats], cells: Counter, rows: i
         if is_identifier_name(column):
             return None, (f"ID-like ({distinct} distinct values in {present} rows, {low}..{high}, "
                           "named as an identifier)"), distinct
-    if is_identifier_name(column) and distinct >= GROUP_KEY_VALUES and (
-            kind != FLOAT or all(float(c).is_integer() for c in cells)):
+    named = is_identifier_name(column) and (kind != FLOAT or all(float(c).is_integer() for c in cells))
+    if named and distinct >= GROUP_KEY_VALUES and present <= GROUP_KEY_ROWS * distinct:
         return None, (f"ID-like ({distinct} distinct values in {present} rows, named as an identifier: "
                       f"the key of a group of rows, {present / distinct:.1f} rows each on average, such as "
-                      "a panel's person or a customer's orders; to learn from these groups, declare it a "
+                      "a panel's person or a patient's visits; to learn from these groups, declare it a "
                       "category)"), distinct
     if kind == FLOAT:
         low, high = stat.num_stats.min, stat.num_stats.max

@@ -451,6 +451,12 @@ def test_a_key_named_as_an_identifier_whose_values_repeat_is_excluded_as_a_group
     assert "id" not in draft.declaration["features"]
     assert draft.declaration["features"]["year"] == {"kind": "numeric"}
     assert draft.declaration["features"]["age"] == {"kind": "numeric"}
+    # The workers' ids as keys of 25 groups of 212.8 rows each: codes of a lookup table, as a
+    # category's id would be, not excluded.
+    frame = public_datasets.r_dataset("plm", "LaborSupply")
+    frame["id"] = frame["id"] % 25
+    draft = infer.infer(write_csv(tmp_path, frame, "coded.csv"), "lnhr")
+    assert "id" not in draft.declaration["excluded"] and "id" in draft.declaration["features"]
 
 
 @pytest.mark.parametrize("name, is_identifier", [
