@@ -26,7 +26,7 @@ import tensorflow as tf
 
 from benchmarks import public_datasets
 from benchmarks.measure import TAXI_DATASET, replace_between_markers
-from models import dataset as dataset_module
+from models import dataset as dataset_module, training_length
 from models.dataset import Kind, Task
 from pipeline import metadata_store, metrics, runs, run_summary
 from pipeline.configs import PipelineConfig
@@ -175,7 +175,7 @@ def main() -> int:
             result = measure(name, folder, os.path.join(scratch, name), args.train_steps)
             print(json.dumps(result), flush=True)
             results.append(result)
-    steps = f"{args.train_steps} train steps" if args.train_steps else "default train steps (6 passes)"
+    steps = f"{args.train_steps} train steps" if args.train_steps else f"train steps: {training_length.DEFAULT}"
     text = (f"Machine: {os.cpu_count()} cores; {datetime.date.today()}; {steps}. "
             f"Verdict: within {WITHIN:.0%} of scikit-learn on the main metric (errors: relative to "
             f"the naive baseline's).\n\n{table(results)}\n")

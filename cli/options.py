@@ -7,7 +7,7 @@ import os
 import sys
 from typing import Tuple
 
-from models import dataset as dataset_module
+from models import dataset as dataset_module, training_length
 from pipeline import configs, metadata_store, profiles
 from pipeline.configs import ConfigError, PipelineConfig, check_hyperparameters
 
@@ -155,8 +155,7 @@ def add_pipeline_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--pipeline-name", help="default: the dataset's name")
     parser.add_argument("--schema", dest="schema_file", help="curated schema.pbtxt (default: the dataset's)")
     parser.add_argument("--train-steps", type=int, default=defaults.train_steps,
-                        help="Trainer steps (default: 6 passes over the training rows, 1,000 to 20,000 steps; "
-                             "early stopping may end it sooner)")
+                        help=f"Trainer steps (default: {training_length.DEFAULT}; early stopping may end it sooner)")
     parser.add_argument("--train-spans", type=int, default=defaults.train_spans, help="train on this run's span and the newest earlier spans the gate accepted, this many in all (default: %(default)s)")
     parser.add_argument("--eval-steps", type=int, default=defaults.eval_steps)
     parser.add_argument("--min", dest="minimum", action="append", metavar="METRIC=VALUE", help="bless only with METRIC >= VALUE (repeatable; on top of the dataset's blessing)")

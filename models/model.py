@@ -26,7 +26,7 @@ from absl import logging as absl_logging
 from tfx.components.trainer.fn_args_utils import FnArgs
 from tensorflow.python.autograph.core import config as _autograph_config
 
-from models import families, signatures, tuning
+from models import families, signatures, training_length, tuning
 from models.dataset import LABEL_KEY, Dataset, Task
 
 DEFAULT_HYPERPARAMETERS = families.DEFAULT_HYPERPARAMETERS
@@ -41,13 +41,6 @@ if not any(rule.matches("tf_keras") for rule in _autograph_config.CONVERSION_RUL
 # long before the declared steps are done and score worse than the naive baseline.
 CHECKPOINTS = 10
 PATIENCE = 3
-# Without `--train-steps`, training runs EPOCHS passes over the fitted part of the train split, from
-# MIN_STEPS to MAX_STEPS steps (early stopping may end it sooner): about the passes 1,000 steps make
-# over the taxi sample's 9,600 fitted rows. A fixed 1,000 steps would be a fraction of one pass over
-# large data, and under two over ggplot2's diamonds (34,500 fitted rows): RMSE 645, against 590-640
-# at 3,000-6,000 steps, by schedule (scikit-learn's HistGradientBoosting: 548). MAX_STEPS bounds the
-# Trainer on large data (1.3 passes over 1M fitted rows at the default batch size).
-EPOCHS, MIN_STEPS, MAX_STEPS = 6, 1000, 20_000
 # Every HOLDOUT-th example of the train split (by its place in Transform's output) is held out of
 # fitting: early stopping and the Tuner's objective are measured on it, never on the eval split.
 # The Evaluator blesses on the eval split, and weights or hyperparameters picked by their score on
@@ -121,12 +114,12 @@ def count_examples(file_patterns: Tuple[str, ...]) -> int:
 
 
 def train_steps(fn_args: FnArgs, batch_size: int) -> int:
-    """`--train-steps` if given, else EPOCHS passes over the fitted part, within MIN_STEPS..MAX_STEPS."""
+    """`--train-steps` if given, else passes over the fitted part (models/training_length.py)."""
     if fn_args.train_steps:
         return fn_args.train_steps
     examples = count_examples(tuple(fn_args.train_files))
     fitted = examples - math.ceil(examples / HOLDOUT)
-    steps = min(MAX_STEPS, max(MIN_STEPS, EPOCHS * math.ceil(fitted / batch_size)))
+    steps = training_length.steps_for(fitted, batch_size)
     absl_logging.info("Training %d steps: %d fitted examples, batches of %d", steps, fitted, batch_size)
     return steps
 

@@ -8,6 +8,7 @@ import tf_keras as keras
 from tfx.components.trainer.fn_args_utils import FnArgs
 
 from models import model as model_module
+from models import training_length
 from tests.conftest import TAXI_CSV
 
 
@@ -32,7 +33,7 @@ def test_without_train_steps_the_trainer_makes_six_passes_over_its_fitted_rows_w
     if copies == 1:
         assert 6 * fitted <= steps * 64 < 6 * (fitted + 64)
     else:
-        assert steps == model_module.MAX_STEPS < 6 * fitted / 64
+        assert steps == training_length.MAX_STEPS < 6 * fitted / 64
     assert model_module.train_steps(FnArgs(train_files=[pattern], train_steps=300), batch_size=64) == 300
 
 
