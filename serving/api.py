@@ -140,11 +140,12 @@ class ModelServer:
 
     async def metadata(self, request: get_model_metadata_pb2.GetModelMetadataRequest
                  ) -> get_model_metadata_pb2.GetModelMetadataResponse:
+        spec = self._spec(request)  # TF Serving checks it first (get_model_metadata_impl.cc)
         fields = list(request.metadata_field)
         if fields != ["signature_def"]:
             raise ServingError(_INVALID, "Metadata field signature_def is the only one supported;"
                                f" got {fields}")
-        loaded = self.resolve(self._spec(request))
+        loaded = self.resolve(spec)
         response = get_model_metadata_pb2.GetModelMetadataResponse()
         _fill_spec(response.model_spec, request.model_spec.name, loaded, "")
         signature_map = get_model_metadata_pb2.SignatureDefMap()

@@ -21,5 +21,10 @@ class Dispatcher:
         return await asyncio.get_running_loop().run_in_executor(
             self._pool, lambda: asyncio.run(operation(*args)))
 
+    async def call(self, function: Callable[..., Any], *args) -> Any:
+        """`function(*args)` on the pool: plain CPU work that releases the GIL (zlib), too long
+        for the event loop."""
+        return await asyncio.get_running_loop().run_in_executor(self._pool, function, *args)
+
     def shutdown(self) -> None:
         self._pool.shutdown(wait=False)

@@ -22,6 +22,12 @@ _NUMBERS = {
     np.dtype(np.int64): (types_pb2.DT_INT64, "int64_val"),
 }
 _BY_ENUM = {enum: (dtype, field) for dtype, (enum, field) in _NUMBERS.items()}
+# Floating point answers written as their packed field's wire bytes, which are the values
+# little-endian one after the other: the key (field 5 or 6, wire type 2) and the values' dtype
+_PACKED = {
+    np.dtype(np.float32): (bytes([5 << 3 | 2]), np.dtype("<f4")),
+    np.dtype(np.float64): (bytes([6 << 3 | 2]), np.dtype("<f8")),
+}
 # Answers only: the other numpy dtypes a model may output -> (DataType, typed field, the values as
 # that field holds them: half floats as their 16 bits, complex numbers as (real, imaginary) pairs)
 _OTHER_ANSWERS = {
@@ -35,6 +41,8 @@ _OTHER_ANSWERS = {
     np.dtype(np.float16): (types_pb2.DT_HALF, "half_val", np.uint16),
     np.dtype(np.complex64): (types_pb2.DT_COMPLEX64, "scomplex_val", np.float32),
     np.dtype(np.complex128): (types_pb2.DT_COMPLEX128, "dcomplex_val", np.float64),
+    # as TensorFlow's AsProtoField writes bfloat16: its 16 bits in half_val
+    np.dtype(tf.bfloat16.as_numpy_dtype): (types_pb2.DT_BFLOAT16, "half_val", np.uint16),
 }
 
 
@@ -67,16 +75,25 @@ def _fill_shape(proto: tensor_pb2.TensorProto, shape) -> None:
 def fill(proto: tensor_pb2.TensorProto, array: np.ndarray) -> None:
     """Writes `array` into the empty `proto`, usually a field of the response (which saves building
     a second message and copying it), as TF Serving answers: every value in the dtype's typed field
-    (`float_val`, `int64_val`...), never in `tensor_content`. That is TensorFlow's
-    `Tensor::AsProtoField`, which TF Serving's Predict uses by default (predict_util.cc,
-    kAsProtoField); `tf.make_tensor_proto` packs two values or more into `tensor_content`, which
-    clients that read the typed fields (Go's, Node's) see as an empty list. Object arrays of bytes
-    become `string_val`; other dtypes (bfloat16, str items) are written by TensorFlow's function."""
+    (`float_val`, `int64_val`, bfloat16's and float16's `half_val`...), not in `tensor_content`.
+    That is TensorFlow's `Tensor::AsProtoField`, which TF Serving's Predict uses by default
+    (predict_util.cc, kAsProtoField); `tf.make_tensor_proto` packs two values or more into
+    `tensor_content`, which clients that read the typed fields (Go's, Node's) see as an empty list.
+    Object arrays of bytes become `string_val`; what is left (str items, dtypes no model serves)
+    is written by TensorFlow's function."""
     number = _NUMBERS.get(array.dtype)
     if number is not None:
         proto.dtype, field = number
         _fill_shape(proto, array.shape)
-        getattr(proto, field).extend(array.ravel().tolist())
+        packed = _PACKED.get(array.dtype)
+        if packed is not None and array.size:
+            # The bytes `float_val.extend(array.ravel().tolist())` would serialize, ~100 times
+            # faster (5 us against 490 for 10,000 floats): the field parsed from its wire form
+            key, little_endian = packed
+            values = np.ascontiguousarray(array, dtype=little_endian).tobytes()
+            proto.MergeFromString(key + _varint(len(values)) + values)
+        else:  # integers: varints on the wire
+            getattr(proto, field).extend(array.ravel().tolist())
         return
     other = _OTHER_ANSWERS.get(array.dtype)
     if other is not None:
@@ -91,6 +108,16 @@ def fill(proto: tensor_pb2.TensorProto, array: np.ndarray) -> None:
             _fill_strings(proto, values, array.shape)
             return
     proto.CopyFrom(tf.make_tensor_proto(array))
+
+
+def _varint(value: int) -> bytes:
+    """`value` as protobuf's base-128 varint."""
+    out = bytearray()
+    while value > 0x7F:
+        out.append(value & 0x7F | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
 
 
 def _fill_strings(proto: tensor_pb2.TensorProto, values: list, shape) -> None:

@@ -12,6 +12,7 @@ import pytest
 import requests
 import tensorflow as tf
 from google.protobuf import text_format
+from tensorflow.core.protobuf import meta_graph_pb2
 from prometheus_client.parser import text_string_to_metric_families
 from tensorflow_serving.apis import (
     classification_pb2, get_model_metadata_pb2, get_model_status_pb2, model_service_pb2_grpc,
@@ -20,7 +21,8 @@ from tensorflow_serving.apis import (
 from tensorflow_serving.config import model_server_config_pb2
 
 from models import signatures
-from serving import process as serving_server
+from serving import api_signatures, process as serving_server
+from serving.loaded_version import ServingError
 from tests import serving_models
 from tests.e2e import test_serving_api as shared
 from tests.e2e.test_serving_api import (
@@ -198,8 +200,8 @@ def test_grpc_requests_without_a_model_spec_are_invalid_arguments(stub):
     calls = [(predict.Predict, predict_pb2.PredictRequest()),
              (predict.Classify, classification_pb2.ClassificationRequest()),
              (predict.Regress, regression_pb2.RegressionRequest()),
-             (predict.GetModelMetadata, get_model_metadata_pb2.GetModelMetadataRequest(
-                 metadata_field=["signature_def"])),
+             # no metadata_field either: TF Serving looks at the model_spec first
+             (predict.GetModelMetadata, get_model_metadata_pb2.GetModelMetadataRequest()),
              (model_service.GetModelStatus, get_model_status_pb2.GetModelStatusRequest())]
     for call, request in calls:
         with pytest.raises(grpc.RpcError) as raised:
@@ -226,3 +228,33 @@ def test_an_empty_input_is_named_in_the_error(server):
     response = rest(server, "POST", "toy:predict", json={"inputs": []})
     assert response.status_code == 400
     assert response.json()["error"].startswith("input 'examples' is empty"), response.text
+
+
+def test_classify_and_regress_method_names_are_the_exported_signatures():
+    """serving/api_signatures.py keeps its own copy (importing models/signatures.py would load
+    tensorflow_transform and tf_keras into the server)."""
+    assert api_signatures.CLASSIFY_METHOD == signatures.CLASSIFY_METHOD_NAME
+    assert api_signatures.REGRESS_METHOD == signatures.REGRESS_METHOD_NAME
+
+
+def test_a_fitting_signature_is_checked_without_printing_it(monkeypatch):
+    """The SignatureDef's text (~0.1 ms, twice the whole per-request check) is for errors only."""
+    def signature(inputs, outputs):
+        built = meta_graph_pb2.SignatureDef()
+        for key in inputs:
+            built.inputs[key].name = f"{key}:0"
+        for key in outputs:
+            built.outputs[key].name = f"{key}:0"
+        return built
+
+    defs = {"classify": signature(["inputs"], ["scores"]), "regress": signature(["inputs"], ["outputs"]),
+            "broken": signature(["examples"], ["scores"])}
+    printed = []
+    monkeypatch.setattr(api_signatures.text_format, "MessageToString",
+                        lambda message, **_: printed.append(message) or "printed")
+    for name, method in (("classify", api_signatures.CLASSIFY_METHOD),
+                         ("regress", api_signatures.REGRESS_METHOD)):
+        assert api_signatures.checked(defs, name, method, named=True) is defs[name]
+    assert not printed
+    with pytest.raises(ServingError, match="No classification inputs found in SignatureDef: printed"):
+        api_signatures.checked(defs, "broken", api_signatures.CLASSIFY_METHOD, named=True)

@@ -1,10 +1,12 @@
 """The REST server's HTTP layer (uvicorn), on a server with no models: what it answers and how fast,
 on both event loops it runs on."""
 import asyncio
+import gzip
 import http.client
 import json
 import socket
 import time
+from concurrent import futures
 
 import pytest
 import uvloop
@@ -95,3 +97,53 @@ def test_a_large_body_behind_a_small_head_is_not_taken_for_a_large_head():
     body = json.dumps({"instances": ["x" * 100] * 5000}).encode()  # ~0.5 MB, sent in one go
     answers, _ = exchange(uvloop.run, [("POST", "/v1/models/toy:predict", body)], limit=len(body))
     assert answers[0][0] == 404 and "toy" in answers[0][1]["error"]
+
+
+def test_an_empty_body_marked_gzip_is_no_body_and_extra_gzip_members_are_refused():
+    """As TF Serving (evhttp_request.cc, gzip_zlib.cc): a client that marks every request gzip
+    gets its GETs answered; a second gzip member after the first is a broken body, not cut off."""
+    two_members = gzip.compress(b'{"instances": [1]}') + gzip.compress(b"ignored")
+
+    def send(port):
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        answers = []
+        for verb, body in (("GET", None), ("POST", two_members), ("POST", gzip.compress(b"{}"))):
+            connection.request(verb, "/v1/models/ghost" + (":predict" if body else ""), body=body,
+                               headers={"Content-Encoding": "gzip"})
+            response = connection.getresponse()
+            answers.append((response.status, json.loads(response.read())["error"]))
+        return answers
+
+    (empty, not_found), (two, refused), (one, one_not_found) = serving(uvloop.run, send)
+    assert empty == 404 and "ghost" in not_found
+    assert two == 400 and "after its first gzip member" in refused
+    assert one == 404 and "ghost" in one_not_found
+
+
+def test_a_gzip_bomb_is_uncompressed_off_the_event_loop():
+    """64 MiB of zeros from 64 KB take ~0.5 s to uncompress: on the pool, so a status request sent
+    meanwhile is answered at once, not after the bomb's 413."""
+    limit = 64 << 20
+    bomb = gzip.compress(bytes(limit + 1))
+
+    def send(port):
+        def post_bomb():
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            connection.request("POST", "/v1/models/ghost:predict", body=bomb,
+                               headers={"Content-Encoding": "gzip"})
+            response = connection.getresponse()
+            return response.status, time.perf_counter()
+
+        with futures.ThreadPoolExecutor(1) as pool:
+            bombed = pool.submit(post_bomb)
+            time.sleep(0.1)  # the bomb is being uncompressed
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            started = time.perf_counter()
+            connection.request("GET", "/v1/models/ghost")
+            status = connection.getresponse().status
+            answered = time.perf_counter()
+            return status, answered - started, answered, bombed.result()
+
+    status, seconds, answered, (bomb_status, bomb_answered) = serving(uvloop.run, send, limit)
+    assert status == 404 and bomb_status == 413
+    assert answered < bomb_answered and seconds < 0.1, f"status answered in {seconds:.3f} s"
