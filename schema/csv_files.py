@@ -2,11 +2,11 @@
 header as CSV writers write it (quoted names, a byte-order mark), what TFX's CSV reader cannot parse
 or would misread (empty or header-only files, compressed files and other formats, UTF-16 and other
 undecodable bytes, a wrong delimiter, a space after every comma, a name used twice, a quote that
-never closes, a NUL byte, ragged rows, files whose headers differ) and a header that does not match
-the schema's columns (TFDV cannot tell an absent column from an empty optional one). Files with
-structural problems never reach CsvExampleGen; `schema/checks.py` checks the statistics of the rest
-(`schema/csv_statistics.py`). The checks stream each file, so they run on a file of any size in
-flat memory, as the pipeline reads it.
+never closes, a NUL byte, ragged rows, the header repeated in the rows, files whose headers differ)
+and a header that does not match the schema's columns (TFDV cannot tell an absent column from an
+empty optional one). Files with structural problems never reach CsvExampleGen; `schema/checks.py`
+checks the statistics of the rest (`schema/csv_statistics.py`). The checks stream each file, so they
+run on a file of any size in flat memory, as the pipeline reads it.
 """
 import codecs
 import csv
@@ -54,6 +54,7 @@ def _listed(names: Sequence[str], width: int = 120) -> str:
 
 
 RAGGED_ROWS = "Ragged rows"
+REPEATED_HEADER = "Header repeated"
 UNNAMED = "(unnamed column)"
 UNNAMED_COLUMN = ("an unnamed column, most often a row index (pandas' to_csv writes one unless given "
                   "index=False)")
@@ -109,6 +110,8 @@ class _Scan:
     data_rows: int = 0  # non-blank rows after the header
     ragged_count: int = 0  # of them, rows with another number of fields than the header
     ragged: List[int] = dataclasses.field(default_factory=list)  # the first few: index among data rows + 2
+    headers_count: int = 0  # data rows that repeat the header (CSV files joined, each with its header)
+    headers: List[int] = dataclasses.field(default_factory=list)  # the first few: their line numbers
     blank: bool = True  # nothing but whitespace so far
     undecodable: Optional[Tuple[int, int, bytes]] = None  # line, byte offset, bytes from there
     # line and text where a quote opened that no later line closes (CsvExampleGen's rule, quote parity)
@@ -147,7 +150,11 @@ def _scan(f) -> _Scan:
                 scan.rows.append(row)
             if row:
                 scan.data_rows += 1
-                if len(row) != len(header):
+                if row[-1] == header[-1] and [row[0].lstrip("\ufeff"), *row[1:]] == header:  # its BOM kept
+                    scan.headers_count += 1
+                    if len(scan.headers) < MAX_EXAMPLES:
+                        scan.headers.append(reader.line_num)
+                elif len(row) != len(header):
                     scan.ragged_count += 1
                     if len(scan.ragged) < MAX_EXAMPLES:
                         scan.ragged.append(scan.data_rows + 1)
@@ -228,6 +235,13 @@ def check_csv_file(path: str, columns: Sequence[str] = (), dataset: str = "",
     if not scan.data_rows:
         return [Finding(FILE, "No data rows", f"{name} has a header but no rows",
                         "at least one data row", "header only", (_listed(header, 80),))]
+    if scan.headers:  # files joined with `cat`: a row of text in every column, the gate would take as data
+        many = scan.headers_count > 1
+        lines = ", ".join([f"line {n}" for n in scan.headers] + ["..."] * (scan.headers_count > len(scan.headers)))
+        return [Finding(FILE, REPEATED_HEADER, f"{name}: {lines} {'repeat' if many else 'repeats'} the header (files "
+                        f"joined with their headers?): remove {'them' if many else 'it'}", "the header on the first "
+                        "line only", f"{scan.headers_count} header line(s) among the rows",
+                        tuple(f"line {n}" for n in scan.headers))]
     if scan.ragged:
         return [Finding(FILE, RAGGED_ROWS, f"{name}: rows with a different number of fields than the header",
                         f"{len(header)} fields per row",

@@ -134,4 +134,7 @@ CASES = [
                                                           if i == 0 else r
                                                           for i, r in enumerate(taxi_rows())]),
          "(file)", "Repeated column names"),
+    # Two exports joined with `cat`, the second's header kept: a row of text in every column.
+    Case("header_repeated", lambda d: write_rows(d, taxi_rows()[:1501] + taxi_rows()[:1] + taxi_rows()[1501:]),
+         "(file)", "Header repeated"),
 ]

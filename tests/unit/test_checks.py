@@ -16,7 +16,7 @@ from benchmarks import public_datasets
 from cli import main as cli
 from schema import checks, csv_files, csv_statistics, data_folder, descriptions, distances, maintain, report
 from tests.bad_data import drift_between, shuffled_slices, taxi_rows, write_rows
-from tests.conftest import TAXI_SCHEMA
+from tests.conftest import TAXI_CSV, TAXI_SCHEMA
 
 COLUMNS = checks.expected_columns(tfdv.load_schema_text(TAXI_SCHEMA))
 
@@ -141,6 +141,30 @@ def test_ragged_rows_are_reported_with_their_line_numbers(tmp_path):
     write_rows(str(tmp_path), rows)
     [finding] = csv_files.check_csv_folder(str(tmp_path), COLUMNS)
     assert finding.problem == "Ragged rows" and finding.examples == ("line 4",)
+
+
+def _joined_with_headers(path, rows: int = 1500) -> int:
+    """The bundled CSV cut in two after `rows` rows and joined again as `cat a.csv b.csv` joins two
+    exports, the second keeping its header (and the byte-order mark Excel writes); its line number."""
+    with open(TAXI_CSV, "rb") as f:
+        lines = f.read().splitlines(keepends=True)
+    with open(path, "wb") as f:
+        f.write(b"".join(lines[:rows + 1] + [b"\xef\xbb\xbf" + lines[0]] + lines[rows + 1:]))
+    return rows + 2
+
+
+def test_a_header_repeated_mid_file_is_refused_naming_its_line(tmp_path, capsys):
+    """Two CSVs joined with their headers: one refusal naming the line, before any statistics (the
+    gate would tell 16 columns of the wrong type, and advise accepting them); `validate` says the same."""
+    os.makedirs(tmp_path / "data")
+    line = _joined_with_headers(tmp_path / "data" / "data.csv")
+    [finding] = csv_files.check_csv_folder(str(tmp_path / "data"), COLUMNS)
+    assert (finding.problem, finding.examples) == (csv_files.REPEATED_HEADER, (f"line {line}",))
+    assert f"data.csv: line {line} repeats the header (files joined with their headers?): remove it" == finding.detail
+    assert cli.main(["validate", str(tmp_path / "data"), "--work-dir", str(tmp_path / "work")]) == 1
+    out = capsys.readouterr().out
+    assert "1 problem(s) found" in out and f"line {line} repeats the header" in out, out
+    assert "Unexpected data type" not in out and "schema-diff" not in out
 
 
 def test_missing_and_unexpected_columns_are_named(tmp_path):

@@ -236,3 +236,20 @@ def test_the_report_a_run_refused_before_it_started_names_is_its_own_and_kept(tm
         assert f"Report: {named[0]}" in f.read()
     with open(os.path.join(config.report_dir, gate.REPORT_FILE), encoding="utf-8") as f:
         assert "<td>trip_miles</td><td>Column missing</td>" in f.read()  # the latest: the second refusal's
+
+
+def test_a_run_on_csvs_joined_with_their_headers_is_refused_before_it_starts(tmp_path):
+    """`cat a.csv b.csv`: the second header, a row of text in every column, stops the run before any
+    component, naming its line; nothing is trained or pushed."""
+    with open(TAXI_CSV, "rb") as f:
+        lines = f.read().splitlines(keepends=True)
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "data.csv").write_bytes(b"".join(lines[:1501] + lines[:1] + lines[1501:]))
+    config = PipelineConfig(data_root=str(tmp_path / "data"), work_dir=str(tmp_path / "work"),
+                            serving_dir=str(tmp_path / "serving")).resolved()
+    with pytest.raises(runner.PipelineFailed) as refused:
+        runner.run_and_describe(config)
+    assert str(refused.value).startswith("the data was rejected before the pipeline started")
+    assert "data.csv: line 1502 repeats the header (files joined with their headers?): remove it" in str(refused.value)
+    assert "Unexpected data type" not in str(refused.value)
+    assert not os.path.exists(tmp_path / "serving")
