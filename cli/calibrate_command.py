@@ -98,8 +98,8 @@ def calibrate(args: argparse.Namespace) -> int:
             print(f"note: numeric columns are now compared over {measured.quantile_buckets} quantile buckets; "
                   "statistics made before (the previous span's, the served model's training data) have "
                   f"{distances.quantile_buckets(curated)}, so the next span's numeric drift, and `monitor`'s "
-                  "skew until the next training run, are not checked: `tfxpipe validate` on the new span "
-                  "compares it at the new count")
+                  "skew until the next training run, are not checked: "
+                  f"`tfxpipe validate{options.schema_flags(args)}` on the new span compares it at the new count")
     elif changes:
         print("Nothing written; pass --write to update the schema file.")
     return 0

@@ -57,9 +57,9 @@ def validate(args: argparse.Namespace) -> int:
     report_dir = options.config_for_dataset_reports(args.work_dir, dataset.name).report_dir
     path = report.write_html(args.report or os.path.join(report_dir, "validate", schema.REPORT_FILE),
                              findings, title, statistics)
-    named = options.dataset_flag(args) + (f" --schema {args.schema}" if args.schema else "")
     print(report.naming_dataset(report.render_text(findings, title, path,
-                                                   next_steps=report.naming_data(steps, args.path)), named))
+                                                   next_steps=report.naming_data(steps, args.path)),
+                                options.schema_flags(args)))
     return 1 if findings else 0
 
 
@@ -161,14 +161,16 @@ def schema_diff(args: argparse.Namespace) -> int:
     against_previous = checks.check_statistics(statistics, proposal.schema, csv_statistics.statistics_of_csv(
         previous, dataset.missing_values, compared)) if previous else []
     copies = [finding for finding in against_previous if finding.problem in (checks.COPIES_LABEL, checks.CLASS_MISSING)]
+    named = options.schema_flags(args)
     if copies:  # the data's to correct, as what the proposal refuses
-        print(report.render_text(copies, f"Even so, {folder}" if proposal.changes else folder,
-                                 next_steps=report.next_steps(copies)))
+        print(report.naming_dataset(report.render_text(copies, f"Even so, {folder}" if proposal.changes else folder,
+                                                       next_steps=report.next_steps(copies)), named))
         return 1
     drift = [finding for finding in against_previous if checks.is_drift(finding)]
     if drift:  # a unit change: its range widened, a run stops on drift all the same
-        print(report.render_text(drift, f"{'Even so, a' if proposal.changes else 'A'} run of {folder} stops on "
-                                 f"drift vs {previous}", next_steps=report.DRIFT_NEXT_STEPS))
+        print(report.naming_dataset(report.render_text(
+            drift, f"{'Even so, a' if proposal.changes else 'A'} run of {folder} stops on drift vs {previous}",
+            next_steps=report.DRIFT_NEXT_STEPS), named))
     if not proposal.changes:
         print(f"{folder} has the values and ranges of the curated schema {schema_file}; " + (
             "its drift is what stops a run." if drift else "nothing to change."))
@@ -219,7 +221,8 @@ def add_parsers(subparsers) -> None:
 def init(args: argparse.Namespace) -> int:
     """Drafts `datasets/NAME/` (declaration + curated schema) from a CSV and its label column."""
     # pylint: disable=import-outside-toplevel
-    from schema import data_folder, infer  # (imports TFDV)
+    from pipeline import configs
+    from schema import data_folder, infer, report  # (imports TFDV)
 
     try:
         # named after its folder: two folders drafted from one file (two labels) are two pipelines,
@@ -238,8 +241,9 @@ def init(args: argparse.Namespace) -> int:
         print(f"error: {error}")
         return 1
     print(f"Dataset {name!r} ({draft.declaration['task']}, label {args.label!r}):")
-    print("\n".join(f"  {line}" for line in draft.decisions))
-    print("".join(f"Check: {line}\n" for line in draft.checks), end="")
+    named = configs.dataset_flag(out)  # a new dataset, never the default one: what its lines suggest names it
+    print(report.naming_dataset("\n".join(f"  {line}" for line in draft.decisions), named))
+    print(report.naming_dataset("".join(f"Check: {line}\n" for line in draft.checks), named), end="")
     print(f"Wrote {declaration} and {schema}: review them, then\n"
           f"  tfxpipe run --dataset {out}")
     return 0

@@ -70,11 +70,21 @@ def _run(args: argparse.Namespace, resume: bool = False) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 1
     except runner.PipelineFailed as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(f"error: {naming_dataset(str(error), args)}", file=sys.stderr)
         if worker_log and os.path.exists(worker_log):
             print(f"Details (library logs, output of Beam workers): {worker_log}", file=sys.stderr)
         return 1
     return 0
+
+
+def naming_dataset(message: str, args: argparse.Namespace) -> str:
+    """`message` with the commands it suggests given this command's --dataset, where it is not the
+    default one (`report.naming_dataset`: run as written, they would work on the default dataset)."""
+    flag = options.dataset_flag(args) if getattr(args, "dataset_dir", None) else ""
+    if not flag or "`tfxpipe " not in message:
+        return message
+    from schema import report  # pylint: disable=import-outside-toplevel  (TensorFlow: only for such a message)
+    return report.naming_dataset(message, flag)
 
 
 def _resume(args: argparse.Namespace) -> int:
@@ -116,7 +126,7 @@ def _runs(args: argparse.Namespace) -> int:
         print(record.not_compared)
     let_through = run_details.let_through_note(record.summary.let_through)
     if let_through:
-        print(let_through)
+        print(naming_dataset(let_through, args))
     print(f"Run report: {run_report.write(store, record, config.report_dir, dataset)}")
     return 0
 
@@ -200,7 +210,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         return _stopped(args.command, stop, " while the run was finishing: it finished first (see above)"
                         if code == 0 else None)
     except (profiles.ProfileError, ConfigError, metadata_store.MetadataStoreError, SchemaFileError) as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(f"error: {naming_dataset(str(error), args)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt as stop:  # Ctrl-C, SIGTERM: one line, not the traceback of wherever it landed
         return _stopped(args.command, type(stop))

@@ -4,6 +4,7 @@ import argparse
 import dataclasses
 import json
 import os
+import shlex
 import sys
 from typing import Tuple
 
@@ -30,6 +31,12 @@ def add_dataset_option(parser: argparse.ArgumentParser, by_pipeline_name: bool =
 def dataset_flag(args: argparse.Namespace) -> str:
     """` --dataset DIR` for a command this one suggests, when DIR is not the default one."""
     return configs.dataset_flag(args.dataset_dir)
+
+
+def schema_flags(args: argparse.Namespace) -> str:
+    """`dataset_flag`, and ` --schema FILE` where this command was given one: what a command it
+    suggests needs to work on the same schema."""
+    return dataset_flag(args) + (f" --schema {shlex.quote(args.schema)}" if args.schema else "")
 
 
 def add_metadata_options(parser: argparse.ArgumentParser) -> None:

@@ -4,6 +4,7 @@ a running server."""
 import argparse
 import logging
 import os
+import shlex
 
 from cli import options
 from pipeline import configs, profiles
@@ -20,10 +21,14 @@ def _version_dir(args: argparse.Namespace) -> str:
                                   "(`tfxpipe run --dataset ...`), or name --serving-dir / --model-name")
     if args.version is not None and args.version not in versions:
         withdrawn = args.version in model_dir.withdrawn_versions(base)
+        model = options.dataset_flag(args) + "".join(  # the model this command read, not the default one's
+            f" {flag} {shlex.quote(value)}" for flag, value, default in (
+                ("--serving-dir", args.serving_dir, options.DEFAULTS.serving_dir), ("--model-name", args.model_name, None))
+            if value and value != default)
         raise configs.ConfigError(f"{base} has no version {args.version}; it has "
                                   f"{', '.join(map(str, versions))}" + (
-                                      f" (version {args.version} was rolled back: `tfxpipe rollback --undo --version "
-                                      f"{args.version}` puts it back)" if withdrawn else ""))
+                                      f" (version {args.version} was rolled back: `tfxpipe rollback{model} --undo "
+                                      f"--version {args.version}` puts it back)" if withdrawn else ""))
     return os.path.join(base, str(args.version if args.version is not None else versions[-1]))
 
 

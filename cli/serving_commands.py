@@ -132,7 +132,8 @@ def monitor(args: argparse.Namespace) -> int:
         result.findings, title, result.statistics, charts)
     steps = MONITOR_NEXT_STEPS + (schema_text.small_window_note(args.schema or dataset.schema_file, result.examples)
                                   if result.findings else "")
-    print(report.render_text(result.findings, title, path, next_steps=steps))
+    print(report.naming_dataset(report.render_text(result.findings, title, path, next_steps=steps),
+                                options.schema_flags(args)))
     return 1 if result.findings else 0
 
 

@@ -15,7 +15,8 @@ import tensorflow as tf
 from models import tuning
 from models.dataset import Task
 from pipeline import evaluation, metadata_store, metrics, model_contract, resolvers, run_summary, runs
-from pipeline.configs import PipelineConfig
+from pipeline.configs import PipelineConfig, dataset_flag
+from schema import report
 from serving import model_dir, rollback
 
 
@@ -232,4 +233,4 @@ def summary_text(record: runs.RunRecord, config: PipelineConfig, seconds: float)
         lines.append(f"Nothing pushed; the serving directory {config.model_base} is unchanged.")
     else:
         lines.append(f"Nothing pushed; no model is served from {config.model_base} yet.")
-    return "\n".join(lines)
+    return report.naming_dataset("\n".join(lines), dataset_flag(config.dataset_dir))  # its hints, for this dataset

@@ -5,6 +5,7 @@ written beside the report, `statistics_facets.html`, for those who have a browse
 """
 import html
 import os
+import re
 import shlex
 from typing import Dict, List, Optional, Sequence
 
@@ -97,7 +98,9 @@ def next_steps(findings: Sequence[Finding], schema: Optional[schema_pb2.Schema] 
     return NEXT_STEPS
 
 
-SUGGESTED = ("`tfxpipe calibrate", "`tfxpipe schema-diff", "`tfxpipe validate")
+# the commands a hint suggests that act on one dataset (its schema, its data, its runs, its model)
+SUGGESTED = ("calibrate", "schema-diff", "validate", "run", "resume", "rollback")
+_SUGGESTION = re.compile(rf"`tfxpipe ({'|'.join(map(re.escape, SUGGESTED))})(?=[ `])([^`]*)`")
 
 
 def naming_data(text: str, data: str) -> str:
@@ -107,11 +110,14 @@ def naming_data(text: str, data: str) -> str:
 
 
 def naming_dataset(text: str, dataset_flag: str) -> str:
-    """`text` with each command it suggests given `dataset_flag` (` --dataset DIR`; run as written
-    without it, a command works on the default dataset, and `--write` would change its schema)."""
-    for command in SUGGESTED if dataset_flag else ():
-        text = text.replace(command, command + dataset_flag)
-    return text
+    """`text` with each command it suggests (`SUGGESTED`, in backquotes) given `dataset_flag`
+    (` --dataset DIR`, `pipeline.configs.dataset_flag`; run as written without it, a command works
+    on the default dataset, and `--write` would change its schema); one that names a dataset already
+    is left as it is."""
+    if not dataset_flag:
+        return text
+    return _SUGGESTION.sub(lambda m: m.group(0) if "--dataset " in m.group(2)
+                           else f"`tfxpipe {m.group(1)}{dataset_flag}{m.group(2)}`", text)
 
 
 def render_text(findings: Sequence[Finding], title: str, report_path: Optional[str] = None,

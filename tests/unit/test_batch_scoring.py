@@ -144,7 +144,8 @@ def test_the_command_refuses_what_it_cannot_score_in_one_line(version_dir, tmp_p
     assert f"{serving_dir}/toy has no version 8; it has 7" in capsys.readouterr().err
     os.makedirs(os.path.join(serving_dir, "toy", model_dir.WITHDRAWN_PREFIX + "6"))
     assert cli.main(["score", TAXI_CSV, *common, "--model-name", "toy", "--version", "6"]) == 1
-    assert "(version 6 was rolled back: `tfxpipe rollback --undo --version 6` puts it back)" in capsys.readouterr().err
+    assert (f"(version 6 was rolled back: `tfxpipe rollback --dataset datasets/taxi --serving-dir {serving_dir} "
+            "--model-name toy --undo --version 6` puts it back)") in capsys.readouterr().err
     assert cli.main(["score", TAXI_CSV, *common, "--model-name", "toy", "--out", TAXI_CSV]) == 1
     assert "is the file being scored: name another file" in capsys.readouterr().err
     empty = tmp_path / "empty.csv"
