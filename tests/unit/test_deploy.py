@@ -123,3 +123,70 @@ def test_kubernetes_objects_get_valid_names_while_tf_serving_keeps_the_model_nam
     assert _models_config(paths).model_config_list.config[0].name == "Wine_Data"
     dns_1035 = re.compile(r"[a-z]([-a-z0-9]*[a-z0-9])?")
     assert dns_1035.fullmatch(deploy.kubernetes_name("_" + "x" * 70)) and len(deploy.kubernetes_name("x" * 70)) == 63
+
+
+def test_batching_threads_do_not_come_from_this_machine_and_the_file_says_to_set_them(serving_dir, tmp_path,
+                                                                                      monkeypatch):
+    """TF Serving's guide: num_batch_threads = the serving host's cores, which deploy-config cannot see."""
+    monkeypatch.setattr(os, "cpu_count", lambda: 64)
+    text = deploy.batching_config()
+    assert f"num_batch_threads {{ value: {deploy.BATCH_THREADS} }}" in text and deploy.BATCH_THREADS == 4
+    comment = " ".join(line.lstrip("# ") for line in text.splitlines() if line.startswith("#"))
+    assert "for a 4-core serving host" in comment
+    assert "set it to the number of CPU cores of the host (or pod) running TF Serving" in comment
+
+
+def _check_shape(value, type_name: str, where: str) -> None:
+    """`value` (parsed YAML) has the shape of the Kubernetes API type `type_name`: every key one the
+    type has (kubernetes client's models, from Kubernetes' OpenAPI), every value of its field's type."""
+    from kubernetes import client  # pylint: disable=import-outside-toplevel
+
+    if type_name.startswith("list["):
+        assert isinstance(value, list), where
+        for i, item in enumerate(value):
+            _check_shape(item, type_name[5:-1], f"{where}[{i}]")
+    elif type_name.startswith("dict("):
+        assert isinstance(value, dict), where
+        for key, item in value.items():
+            _check_shape(item, type_name[type_name.index(",") + 1:-1].strip(), f"{where}.{key}")
+    elif type_name in ("str", "int", "bool"):
+        assert type(value).__name__ == type_name, f"{where}: {value!r} is not {type_name}"
+    elif type_name != "object":  # object: IntOrString (ports)
+        model = getattr(client.models, type_name)
+        assert isinstance(value, dict), where
+        fields = {json_name: name for name, json_name in model.attribute_map.items()}
+        assert not set(value) - set(fields), f"{where}: no field(s) {set(value) - set(fields)} in {type_name}"
+        for key, item in value.items():
+            _check_shape(item, model.openapi_types[fields[key]], f"{where}.{key}")
+
+
+def test_kubernetes_deployment_probes_and_resources_are_valid_apps_v1(serving_dir, tmp_path):
+    from kubernetes import client, utils  # pylint: disable=import-outside-toplevel
+
+    for version, mib in ((100, 500), (200, 100)):  # sparse files: sizes without the disk
+        with open(os.path.join(serving_dir, "taxi", str(version), "variables.data"), "wb") as f:
+            f.truncate(mib << 20)
+    paths = deploy.write_all(deploy.DeploySettings("taxi", serving_dir), str(tmp_path / "out"))
+    with open(paths["kubernetes.yaml"], encoding="utf-8") as f:
+        text = f.read()
+    deployment, service = yaml.safe_load_all(text)
+    _check_shape(deployment, "V1Deployment", "Deployment")
+    _check_shape(service, "V1Service", "Service")
+    # required fields too (the client's own validation, as it reads an API server's answer)
+    read = client.ApiClient()._ApiClient__deserialize(deployment, "V1Deployment")  # pylint: disable=protected-access
+    [container] = read.spec.template.spec.containers
+    assert read.spec.selector.match_labels == read.spec.template.metadata.labels
+
+    assert container.readiness_probe.http_get.path == "/v1/models/taxi" and container.readiness_probe.http_get.port == 8501
+    assert container.readiness_probe.period_seconds and container.readiness_probe.failure_threshold
+    startup = container.startup_probe  # a model takes seconds (or minutes) to load before the ports open
+    assert startup.http_get.path == "/v1/models/taxi" and startup.period_seconds * startup.failure_threshold >= 120
+    assert container.liveness_probe.tcp_socket.port == 8500 and container.liveness_probe.period_seconds
+    # memory from the size of the version policy 'latest' loads (200: 100 MiB), twice, and TF Serving's own
+    requests, limits = container.resources.requests, container.resources.limits
+    assert requests == {"cpu": "1", "memory": "512Mi"}, "256 + 2 * 100 MiB, rounded up to 64 MiB"
+    assert limits == {"memory": "1024Mi"} and utils.parse_quantity(limits["memory"]) == 2 * 512 << 20
+    assert "plus twice the 100.0 MiB\n# on disk of the version(s) it loads" in text
+    every = deploy.DeploySettings("taxi", serving_dir, policy="all")
+    assert deploy.memory_request_mib(every) == 1472, "256 + 2 * (500 + 100) MiB, rounded up to 64 MiB"
+    assert deploy.memory_request_mib(deploy.DeploySettings("taxi", "gs://b/serving")) == deploy.DEFAULT_MEMORY_MIB
