@@ -12,12 +12,13 @@ from typing import List, Optional, Tuple
 from tfx.orchestration.kubeflow.v2 import kubeflow_v2_dag_runner
 
 from pipeline import profiles
-from pipeline.configs import ConfigError, PipelineConfig, is_remote
+from pipeline.configs import IMAGE_PROJECT_ROOT, ConfigError, PipelineConfig, is_remote
 from pipeline.pipeline import create_pipeline, is_one_file
 from serving import deploy
 
 # The pipeline names KFP v2 takes, as TFX checks them when compiling (kubeflow/v2/pipeline_builder.py).
 PIPELINE_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,127}")
+IMAGE_LOCK = f"{IMAGE_PROJECT_ROOT}/requirements.lock"  # Dockerfile: WORKDIR /pipeline, COPY requirements.lock .
 NAME_RULE = "Kubeflow takes lower-case letters, digits and '-', starting with a letter or digit, 128 at most"
 
 
@@ -70,6 +71,10 @@ def compile_pipeline(config: PipelineConfig, image: str, output: str) -> str:
         raise ConfigError(f"data {data_root} does not exist: give a CSV file or a folder of CSV files "
                           "(--data, or `data` in the dataset's declaration)")
     output = os.path.abspath(output)
+    if resolved.profile in profiles.LOCAL_PROFILES and profiles.REQUIREMENTS not in config.profile_settings:
+        # the lock where the pods find it (Dockerfile), not where it is on this machine
+        config = dataclasses.replace(config, profile_settings={
+            **config.profile_settings, profiles.REQUIREMENTS: IMAGE_LOCK})
     config = dataclasses.replace(config, extra_beam_args=config.extra_beam_args + profiles.worker_image_args(
         resolved.profile, image, config.extra_beam_args))
     runner = kubeflow_v2_dag_runner.KubeflowV2DagRunner(

@@ -47,18 +47,22 @@ class Profile:
 # seconds per Beam component (docs/design.md), and a leftover temp folder each time. Local runners
 # run in this interpreter's environment and stage nothing (only Beam's stager, used by remote runners,
 # reads the flag), so the local profiles name the lock as the workers' requirements: true, and unused.
-_LOCAL_REQUIREMENTS = "--requirements_file=" + os.path.join(
-    os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "requirements.lock")
+# It is a setting (default: this checkout's lock) because a compiled spec must name the lock where
+# its pods find it, in the image (pipeline/kubeflow.py), not a path of the compiling machine.
+REQUIREMENTS = "requirements_file"
+LOCAL_LOCK = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "requirements.lock")
+_LOCAL_REQUIREMENTS = "--requirements_file={%s}" % REQUIREMENTS
 
 PROFILES: Dict[str, Profile] = {
     p.name: p
     for p in (
         Profile("local", "in-process Beam DirectRunner (fastest on one machine for small data)", (),
                 ("--runner=DirectRunner", "--direct_running_mode=in_memory", "--direct_num_workers=1",
-                 _LOCAL_REQUIREMENTS)),
+                 _LOCAL_REQUIREMENTS), ((REQUIREMENTS, LOCAL_LOCK),)),
         Profile("local-multiprocess", "DirectRunner with one worker process per core", (),
                 ("--runner=DirectRunner", "--direct_running_mode=multi_processing",
-                 f"--direct_num_workers={os.cpu_count() or 1}", _LOCAL_REQUIREMENTS)),
+                 f"--direct_num_workers={os.cpu_count() or 1}", _LOCAL_REQUIREMENTS),
+                ((REQUIREMENTS, LOCAL_LOCK),)),
         Profile("dataflow", "Google Cloud Dataflow", ("project", "region", "temp_location"),
                 ("--runner=DataflowRunner", "--project={project}", "--region={region}",
                  "--temp_location={temp_location}"), worker_image=("--sdk_container_image={image}",)),

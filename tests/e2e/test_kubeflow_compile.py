@@ -1,5 +1,7 @@
 """`tfxpipe compile`: a Kubeflow Pipelines v2 / Vertex pipeline spec, offline, for a cluster profile."""
 import json
+import os
+import shutil
 import subprocess
 import sys
 
@@ -102,3 +104,41 @@ def test_a_tuned_pipeline_compiles_with_its_tuner_and_several_families_are_refus
                              capture_output=True, text=True, timeout=600, check=False)
     assert several.returncode == 1 and not (tmp_path / "x.json").exists()
     assert "a Kubeflow/Vertex pipeline trains one model family (asked for linear, dnn)" in several.stderr
+
+
+def _documented(line_start: str, in_readme: bool = True) -> str:
+    """The one line of docs/operations.md's Kubeflow commands that starts with `line_start` (which
+    the README gives too, where `in_readme`)."""
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    with open(os.path.join(root, "docs", "operations.md"), encoding="utf-8") as f:
+        [line] = [line for line in f.read().splitlines() if line.startswith(line_start)]
+    with open(os.path.join(root, "README.md"), encoding="utf-8") as f:
+        assert line in f.read() or not in_readme
+    return line
+
+
+@pytest.mark.skipif(shutil.which("jq") is None, reason="the documented unwrap uses jq")
+def test_the_documented_unwrap_gives_open_source_kfp_a_pipeline_spec_it_loads(spec, tmp_path):
+    """The file is a Vertex PipelineJob, which KFP's loader refuses; unwrapped as the docs say, it loads."""
+    from kfp import components  # pylint: disable=import-outside-toplevel
+
+    (tmp_path / "taxi_pipeline.json").write_text(json.dumps(spec))
+    with pytest.raises(KeyError, match="pipelineInfo"):
+        components.load_component_from_file(str(tmp_path / "taxi_pipeline.json"))
+    subprocess.run(["bash", "-c", _documented("jq ")], cwd=tmp_path, check=True, timeout=60)
+    pipeline = components.load_component_from_file(str(tmp_path / "taxi_pipeline_kfp.json"))
+    assert pipeline.name == "taxi" and "Trainer" in pipeline.pipeline_spec.root.dag.tasks
+    assert pipeline.pipeline_spec.default_pipeline_root == f"{ROOT}/pipelines/taxi"
+
+
+def test_vertex_takes_the_file_as_it_is(spec, tmp_path):
+    from google.auth import credentials  # pylint: disable=import-outside-toplevel
+    from google.cloud import aiplatform  # pylint: disable=import-outside-toplevel
+
+    (tmp_path / "taxi_pipeline.json").write_text(json.dumps(spec))
+    assert "template_path='taxi_pipeline.json'" in _documented("  template_path=", in_readme=False)
+    job = aiplatform.PipelineJob(display_name="taxi", template_path=str(tmp_path / "taxi_pipeline.json"),
+                                 project="acme", location="europe-west4",
+                                 credentials=credentials.AnonymousCredentials())
+    assert job.pipeline_spec["pipelineInfo"]["name"] == "taxi"
+    assert job.runtime_config.gcs_output_directory == f"{ROOT}/pipelines/taxi"

@@ -134,3 +134,19 @@ def test_the_image_holds_beams_worker_boot_of_the_beam_and_python_versions_in_th
     assert f"COPY --from={boot} /opt/apache/beam /opt/apache/beam" in text
     assert 'ENTRYPOINT ["/opt/apache/beam/boot"]' in text
     assert "FROM python:3.10-slim" in text
+
+
+@pytest.mark.parametrize("profile", ["local", "local-multiprocess"])
+def test_a_local_profile_compiles_with_the_lock_in_the_image_not_this_machines(tmp_path, profile):
+    """The local profiles' --requirements_file (which spares TFX building an sdist of itself in every
+    Beam component) names the lock where the pods have it, and no path of the compiling machine."""
+    output = tmp_path / "spec.json"
+    assert cli.main(["compile", "--data", "gs://b/taxi", "--output", str(output),
+                     *CLUSTER[:6], "--profile", profile]) == 0
+    text = output.read_text()
+    executors = json.loads(text)["pipelineSpec"]["deploymentSpec"]["executors"]
+    assert "--requirements_file=/pipeline/requirements.lock" in executors["Transform_executor"]["container"]["args"]
+    assert configs.PROJECT_ROOT not in text and profiles.LOCAL_LOCK not in text
+    with open(os.path.join(configs.PROJECT_ROOT, "Dockerfile")) as dockerfile:
+        assert {"WORKDIR /pipeline", "COPY requirements.lock ."} <= set(dockerfile.read().splitlines())
+    assert f"--requirements_file={profiles.LOCAL_LOCK}" in profiles.beam_args(profile, {}), "local runs: this checkout's"

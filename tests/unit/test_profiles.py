@@ -83,6 +83,9 @@ def test_local_profiles_spare_tfx_its_per_component_repackaging(profile):
 
     args = list(profiles.beam_args(profile, {}))
     assert dependency_utils.make_beam_dependency_flags(args) == args
+    in_image = list(profiles.beam_args(profile, {"requirements_file": "/pipeline/requirements.lock"}))
+    assert "--requirements_file=/pipeline/requirements.lock" in in_image, "compile's: the lock in the image"
+    assert dependency_utils.make_beam_dependency_flags(in_image) == in_image
 
 
 def _listening(host: str = "127.0.0.1") -> socket.socket:
