@@ -543,13 +543,13 @@ def test_a_distance_just_past_its_threshold_is_shown_with_the_digits_that_tell_t
 
 
 def test_validate_keeps_native_library_warnings_off_the_console_and_in_a_log(tmp_path):
-    """Hours exported as fractions (`7.5`, half-hours): the integer codes' column is FLOAT, and
+    """Community areas exported as fractions (`7.5`): the integer codes' column is FLOAT, and
     TFDV's C++ code warns (through absl, past TF_CPP_MIN_LOG_LEVEL) that its drift comparator has no
     histogram. The console shows the finding only; the warning is in the command's private log file
     in the temporary folder."""
     header, (before, after) = shuffled_slices(2, 2000, 2000)
-    hour = header.index("trip_start_hour")
-    after = [row[:hour] + [f"{float(row[hour]) + 0.5}" if row[hour] else ""] + row[hour + 1:] for row in after]
+    area = header.index("pickup_community_area")
+    after = [row[:area] + [f"{float(row[area]) + 0.5}" if row[area] else ""] + row[area + 1:] for row in after]
     write_rows(str(tmp_path / "data" / "span-1"), [header] + before)
     write_rows(str(tmp_path / "data" / "span-2"), [header] + after)
     logs = tmp_path / "tmp"
@@ -557,7 +557,7 @@ def test_validate_keeps_native_library_warnings_off_the_console_and_in_a_log(tmp
     done = subprocess.run([sys.executable, "-m", "cli", "validate", str(tmp_path / "data"),
                            "--work-dir", str(tmp_path / "work")], capture_output=True, text=True, check=False,
                           env={**os.environ, "TMPDIR": str(logs)})
-    assert done.returncode == 1 and "- trip_start_hour: " in done.stdout, done.stdout + done.stderr
+    assert done.returncode == 1 and "- pickup_community_area: " in done.stdout, done.stdout + done.stderr
     assert done.stderr == ""
     (log,) = [name for name in os.listdir(logs) if name.startswith("tfxpipe-validate-")]
     assert "feature_util" in (logs / log).read_text()
