@@ -139,11 +139,12 @@ class Calibration:
     presence_noise: Dict[str, float]  # largest difference of that share between two spans
     label: str = ""  # checked for drift only: serving requests carry no label
     quantile_buckets: int = DEFAULT_QUANTILE_BUCKETS  # of the numeric columns' histograms compared
+    calendar_parts: Tuple[str, ...] = ()  # checked for skew only (is_calendar_part)
 
     def drift(self, name: str) -> Optional[float]:
         """The drift threshold of `name`; None: not checked (it would reach JSD_MAX, or it is a
-        part of the date)."""
-        if name != self.label and is_calendar_part(name):
+        calendar part)."""
+        if name in self.calendar_parts:
             return None
         return _threshold(self.noise[name].span, self.noise[name].over)
 
@@ -154,17 +155,29 @@ class Calibration:
         return _threshold(self.noise[name].window, self.noise[name].over)
 
 
-def is_calendar_part(name: str) -> bool:
-    """A column named as a part of the date (`trip_start_month`, `hour`, `weekday`: a word of
-    columns.CALENDAR_WORDS). Spans that are periods (a month's trips, a week's orders) move it by
-    design, as years do: a drift check would refuse each new period (the taxi sample in time order:
-    the month's JSD 0.49 between its first two spans). It gets none; requests are still compared
-    with the data the served model learned from (skew)."""
-    return columns.is_calendar_name(name)
+# The largest value of each part of the date, by the words that name it (columns.CALENDAR_WORDS).
+CALENDAR_PART_LARGEST = {"hour": 24, "hr": 24, "day": 31, "dom": 31, "weekday": 7, "wday": 7, "dow": 7,
+                         "dayofweek": 7, "week": 53, "wk": 53, "month": 12, "mnth": 12, "mon": 12,
+                         "quarter": 4, "qtr": 4}
 
 
-CALENDAR_PART_NOTE = ("a part of the date, which moves from one span to the next where spans are periods "
-                      "(a month's data); requests are still compared with the training data (skew)")
+def is_calendar_part(feature: schema_pb2.Feature) -> bool:
+    """An integer column named as a part of the date (`trip_start_month`, `hour`) whose schema keeps
+    it within that part's values (0..12 for a month; not `hours_per_week`, `max_hr`). Spans that are
+    periods (a month's trips, a week's orders) move it by design, as years do: a drift check would
+    refuse each new period (the taxi sample in time order: the month's JSD 0.49 between its first two
+    spans). It gets none; requests are still compared with the data the served model learned from
+    (skew)."""
+    words = {word.lower() for word in columns.NAME_WORDS.findall(feature.name)}
+    largest = max((CALENDAR_PART_LARGEST[w] for w in words if w in CALENDAR_PART_LARGEST), default=None)
+    domain = feature.int_domain
+    return (largest is not None and feature.type == schema_pb2.INT and feature.HasField("int_domain")
+            and domain.HasField("min") and domain.HasField("max") and 0 <= domain.min and domain.max <= largest)
+
+
+CALENDAR_PART_NOTE = ("a calendar part (named so, within the part's values), which moves from one span to "
+                      "the next where spans are periods (a month's data); requests are still compared with "
+                      "the training data (skew)")
 
 
 def _threshold(noise: float, over: str) -> Optional[float]:
@@ -244,8 +257,9 @@ def calibrate(statistics_of, schema: schema_pb2.Schema, features: Sequence[str],
              for name in features if not schema_package.is_calendar_year(by_name[name])}  # no threshold
     presence = {name: share for name, share in _presence(samples.everything.datasets[0]).items()
                 if name in columns}  # a column the model does not read may be left out
+    parts = tuple(name for name in noise if name != label and is_calendar_part(by_name[name]))
     return Calibration(source, rows, samples.span_rows, samples.window_rows, pairs, noise,
-                       presence, presence_gaps, label, quantile_buckets(schema))
+                       presence, presence_gaps, label, quantile_buckets(schema), parts)
 
 
 def with_quantile_buckets(schema: schema_pb2.Schema, buckets: int) -> schema_pb2.Schema:

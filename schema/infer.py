@@ -222,7 +222,7 @@ def infer(path: str, label: str, task: str = "auto", name: Optional[str] = None,
     for name in sorted(measured.noise):
         off = [check for check, threshold in (("drift", measured.drift(name)), ("skew", measured.skew(name)))
                if threshold is None and not (check == "skew" and name == label)]
-        if off == ["drift"] and calibration.is_calendar_part(name):
+        if off == ["drift"] and name in measured.calendar_parts:
             decisions.append(f"no drift check on {name}: {calibration.CALENDAR_PART_NOTE}")
         elif off:
             # quantiles need no repeated values (value shares do): only too few rows leave them unsettled

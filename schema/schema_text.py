@@ -42,7 +42,8 @@ def comment(calibration: Calibration, by_hand: Optional[Mapping[Tuple[str, str],
              f"'-': not checked, as the threshold would reach {JSD_MAX:g}, the largest JSD there is "
              "(the column's values rarely repeat, or the data is too small for its shares or quantiles to "
              "settle), "
-             "or, for drift on a calendar part (hour, weekday, month), as spans that are periods move it, "
+             "or, for drift on a calendar part (an hour, day, week, month or quarter by name, within its "
+             "values), as spans that are periods move it, "
              f"or, for the label (*), as requests carry no label. '{BY_HAND}' after a threshold: set by hand "
              "(raised, or '-' removed) and kept by `calibrate` until `--discard-edits`.")
     lines = [BEGIN] + [f"# {line}" for line in textwrap.wrap(prose, 98)] + [

@@ -174,7 +174,12 @@ def test_time_ordered_spans_move_the_parts_of_their_date_which_is_no_drift_but_s
         feature = tfdv.get_feature(curated, name)
         assert not feature.HasField("drift_comparator"), name
         assert feature.skew_comparator.jensen_shannon_divergence.threshold > 0, name
-    assert calibration.is_calendar_part("trip_start_month") and not calibration.is_calendar_part("trip_miles")
+    assert calibration.is_calendar_part(tfdv.get_feature(curated, "trip_start_month"))
+    # Named with a calendar word but no part of the date: a count of hours, a quantity beyond the part's values.
+    hours = schema_pb2.Feature(name="hours_per_week", type=schema_pb2.INT)
+    hours.int_domain.min, hours.int_domain.max = 1, 198
+    assert not calibration.is_calendar_part(hours)
+    assert not calibration.is_calendar_part(schema_pb2.Feature(name="total_day_minutes", type=schema_pb2.FLOAT))
 
 
 def test_a_drifted_number_is_reported_as_what_moved(tmp_path):
