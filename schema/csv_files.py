@@ -125,9 +125,9 @@ def _decoded_lines(f, scan: _Scan) -> Iterator[str]:
     offset = 0
     for number, line in enumerate(f, 1):
         try:
-            text = line.decode(ENCODING if number == 1 else "utf-8")
+            text = line.decode(ENCODING)  # a byte-order mark also where a file joined to this one began
         except UnicodeDecodeError as error:
-            at = error.start + (len(codecs.BOM_UTF8) if number == 1 and line.startswith(codecs.BOM_UTF8) else 0)
+            at = error.start + (len(codecs.BOM_UTF8) if line.startswith(codecs.BOM_UTF8) else 0)
             scan.undecodable = (number, offset + at, line[at : at + 8])
             return
         scan.blank = scan.blank and not line.strip()
@@ -150,7 +150,7 @@ def _scan(f) -> _Scan:
                 scan.rows.append(row)
             if row:
                 scan.data_rows += 1
-                if row[-1] == header[-1] and [row[0].lstrip("\ufeff"), *row[1:]] == header:  # its BOM kept
+                if row == header:
                     scan.headers_count += 1
                     if len(scan.headers) < MAX_EXAMPLES:
                         scan.headers.append(reader.line_num)

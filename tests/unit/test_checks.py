@@ -143,21 +143,26 @@ def test_ragged_rows_are_reported_with_their_line_numbers(tmp_path):
     assert finding.problem == "Ragged rows" and finding.examples == ("line 4",)
 
 
-def _joined_with_headers(path, rows: int = 1500) -> int:
+def _joined_with_headers(path, rows: int = 1500, quoted: bool = False) -> int:
     """The bundled CSV cut in two after `rows` rows and joined again as `cat a.csv b.csv` joins two
-    exports, the second keeping its header (and the byte-order mark Excel writes); its line number."""
+    exports, the second keeping its header (and the byte-order mark Excel writes; every name quoted,
+    as R writes them, if `quoted`); its line number."""
     with open(TAXI_CSV, "rb") as f:
         lines = f.read().splitlines(keepends=True)
+    header = lines[0]
+    if quoted:
+        header = b",".join(b'"' + name + b'"' for name in header.rstrip(b"\r\n").split(b",")) + b"\n"
     with open(path, "wb") as f:
-        f.write(b"".join(lines[:rows + 1] + [b"\xef\xbb\xbf" + lines[0]] + lines[rows + 1:]))
+        f.write(b"".join(lines[:rows + 1] + [b"\xef\xbb\xbf" + header] + lines[rows + 1:]))
     return rows + 2
 
 
-def test_a_header_repeated_mid_file_is_refused_naming_its_line(tmp_path, capsys):
+@pytest.mark.parametrize("quoted", [False, True], ids=["as-excel", "quoted-as-r"])
+def test_a_header_repeated_mid_file_is_refused_naming_its_line(tmp_path, capsys, quoted):
     """Two CSVs joined with their headers: one refusal naming the line, before any statistics (the
     gate would tell 16 columns of the wrong type, and advise accepting them); `validate` says the same."""
     os.makedirs(tmp_path / "data")
-    line = _joined_with_headers(tmp_path / "data" / "data.csv")
+    line = _joined_with_headers(tmp_path / "data" / "data.csv", quoted=quoted)
     [finding] = csv_files.check_csv_folder(str(tmp_path / "data"), COLUMNS)
     assert (finding.problem, finding.examples) == (csv_files.REPEATED_HEADER, (f"line {line}",))
     assert f"data.csv: line {line} repeats the header (files joined with their headers?): remove it" == finding.detail
