@@ -125,7 +125,7 @@ class PipelineConfig:
     schema_file: Optional[str] = None  # default: the dataset folder's schema.pbtxt
     work_dir: str = "work"  # pipeline root (artifacts) and MLMD database
     serving_dir: str = os.path.join("serving", "models")  # TF Serving model base folders
-    train_steps: Optional[int] = None  # default: passes over the data (models/model.py's EPOCHS)
+    train_steps: Optional[int] = None  # default: passes over the data (models/training_length.py)
     eval_steps: int = 150
     # Blessing overrides on top of the declaration's (metric name -> bound; see pipeline/metrics.py).
     minimum: Dict[str, float] = dataclasses.field(default_factory=dict)

@@ -32,8 +32,9 @@ ID_WORDS = frozenset({"id", "pid", "uid", "uuid", "guid", "key", "identifier", "
 # (plm's LaborSupply: 532 workers, 10 rows each), a patient's visits. As a number it means nothing;
 # as a category the model learns these groups only, and new ones are unknown. From GROUP_KEY_VALUES
 # values (fewer, 5 stores or 12 regions, are categories a later span keeps) of at most
-# GROUP_KEY_ROWS rows each on average: keys of more rows each may be a lookup table's codes (a
-# category's or a store's id, 200 rows each in 5,000), read as the other columns are.
+# GROUP_KEY_ROWS rows each on average, or more values than a vocabulary holds (MAX_VOCAB: 10,000
+# customers of 100 orders each): keys of fewer values of more rows each may be a lookup table's
+# codes (a category's or a store's id, 200 rows each in 5,000), read as the other columns are.
 GROUP_KEY_VALUES, GROUP_KEY_ROWS = 20, 20
 NAME_WORDS = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")  # user_id, customerId, PID, HTTPStatus
 DATE_SHARE = 0.8  # share of a string column's values that must look like dates
@@ -250,7 +251,7 @@ def feature_decision(column: str, stat: Optional[Stats], cells: Counter, rows: i
             return None, (f"ID-like ({distinct} distinct values in {present} rows, {low}..{high}, "
                           "named as an identifier)"), distinct
     named = is_identifier_name(column) and (kind != FLOAT or all(float(c).is_integer() for c in cells))
-    if named and distinct >= GROUP_KEY_VALUES and present <= GROUP_KEY_ROWS * distinct:
+    if named and distinct >= GROUP_KEY_VALUES and (present <= GROUP_KEY_ROWS * distinct or distinct > MAX_VOCAB):
         return None, (f"ID-like ({distinct} distinct values in {present} rows, named as an identifier: "
                       f"the key of a group of rows, {present / distinct:.1f} rows each on average, such as "
                       "a panel's person or a patient's visits; to learn from these groups, declare it a "

@@ -459,6 +459,16 @@ def test_a_key_named_as_an_identifier_whose_values_repeat_is_excluded_as_a_group
     assert "id" not in draft.declaration["excluded"] and "id" in draft.declaration["features"]
 
 
+def test_a_key_of_more_values_than_a_vocabulary_holds_is_a_group_however_many_rows_each(tmp_path):
+    """The taxi sample twice, its trips given to 1,200 customers of 25 trips each: more customers
+    than a vocabulary holds, each in more rows than a panel's person."""
+    frame = pd.concat([pd.read_csv(TAXI_CSV)] * 2, ignore_index=True)
+    frame.insert(0, "customer_id", frame.index // 25)
+    draft = infer.infer(write_csv(tmp_path, frame, "customers.csv"), "tips")
+    assert draft.declaration["excluded"]["customer_id"].startswith(
+        "ID-like (1201 distinct values in 30004 rows, named as an identifier: the key of a group of rows")
+
+
 @pytest.mark.parametrize("name, is_identifier", [
     ("id", True), ("ID", True), ("PID", True), ("user_id", True), ("customerId", True), ("CustomerID", True),
     ("key", True), ("Individual ID", True), ("width", False), ("valid", False), ("paid", False),
