@@ -33,6 +33,16 @@ def dataset_flag(args: argparse.Namespace) -> str:
     return configs.dataset_flag(args.dataset_dir)
 
 
+def model_flags(args: argparse.Namespace) -> str:
+    """`dataset_flag`, and the --serving-dir, --model-name, --work-dir and --pipeline-name this
+    command was given (those it has): what a command it suggests needs to act on the same model."""
+    given = (("--serving-dir", "serving_dir", DEFAULTS.serving_dir), ("--model-name", "model_name", None),
+             ("--work-dir", "work_dir", DEFAULTS.work_dir), ("--pipeline-name", "pipeline_name", None))
+    return dataset_flag(args) + "".join(
+        f" {flag} {shlex.quote(getattr(args, name))}" for flag, name, default in given
+        if getattr(args, name, None) and getattr(args, name) != default)
+
+
 def schema_flags(args: argparse.Namespace) -> str:
     """`dataset_flag`, and ` --schema FILE` where this command was given one: what a command it
     suggests needs to work on the same schema."""

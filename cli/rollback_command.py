@@ -52,7 +52,7 @@ def rollback(args: argparse.Namespace) -> int:
           f"Its folder is now {base}/{model_dir.WITHDRAWN_PREFIX}{done.version} (kept, never loaded): {served_now}. "
           "Servers pinned to versions (a `specific` policy, labels) keep their pins.\n"
           "The next runs compare their models with the version served, and do not push this model again; a model "
-          f"trained on new data is pushed as usual. `tfxpipe rollback --undo{options.dataset_flag(args)}` puts it back.")
+          f"trained on new data is pushed as usual. `tfxpipe rollback --undo{options.model_flags(args)}` puts it back.")
     return 0
 
 

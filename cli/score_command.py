@@ -4,7 +4,6 @@ a running server."""
 import argparse
 import logging
 import os
-import shlex
 
 from cli import options
 from pipeline import configs, profiles
@@ -21,10 +20,7 @@ def _version_dir(args: argparse.Namespace) -> str:
                                   "(`tfxpipe run --dataset ...`), or name --serving-dir / --model-name")
     if args.version is not None and args.version not in versions:
         withdrawn = args.version in model_dir.withdrawn_versions(base)
-        model = options.dataset_flag(args) + "".join(  # the model this command read, not the default one's
-            f" {flag} {shlex.quote(value)}" for flag, value, default in (
-                ("--serving-dir", args.serving_dir, options.DEFAULTS.serving_dir), ("--model-name", args.model_name, None))
-            if value and value != default)
+        model = options.model_flags(args)  # the model this command read, not the default one's
         raise configs.ConfigError(f"{base} has no version {args.version}; it has "
                                   f"{', '.join(map(str, versions))}" + (
                                       f" (version {args.version} was rolled back: `tfxpipe rollback{model} --undo "

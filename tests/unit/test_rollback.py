@@ -89,6 +89,9 @@ def test_the_rollback_command_serves_the_version_before_and_undo_puts_it_back(sa
     assert done.returncode == 0, done.stdout + done.stderr
     assert f"Rolled back version {second}, withdrawn " in done.stdout and ": complaints about tips." in done.stdout
     assert f"version {first} is served again once" in done.stdout
+    # the undo as printed acts on this serving dir and this work dir's history, not the defaults
+    assert f"`tfxpipe rollback --undo --serving-dir {serving} --work-dir {tmp_path / 'work'}` puts it back" \
+        in done.stdout, done.stdout
     assert model_dir.versions(str(serving / "taxi")) == [first]
     refused = tfxpipe("rollback", "--reason", "again", *where)
     assert refused.returncode == 1 and f"error: version {first} is the only one" in refused.stdout
