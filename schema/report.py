@@ -112,11 +112,12 @@ def naming_data(text: str, data: str) -> str:
 def naming_dataset(text: str, dataset_flag: str) -> str:
     """`text` with each command it suggests (`SUGGESTED`, in backquotes) given `dataset_flag`
     (` --dataset DIR`, `pipeline.configs.dataset_flag`; run as written without it, a command works
-    on the default dataset, and `--write` would change its schema); one that names a dataset already
-    is left as it is."""
+    on the default dataset, and `--write` would change its schema); one that names an option of
+    `dataset_flag` already (`--dataset DIR`, `--dataset=DIR`, `--schema F`) is left as it is."""
     if not dataset_flag:
         return text
-    return _SUGGESTION.sub(lambda m: m.group(0) if "--dataset " in m.group(2)
+    options = re.findall(r"--[\w-]+", dataset_flag)
+    return _SUGGESTION.sub(lambda m: m.group(0) if any(re.search(rf"{o}[ =]", m.group(2) + " ") for o in options)
                            else f"`tfxpipe {m.group(1)}{dataset_flag}{m.group(2)}`", text)
 
 

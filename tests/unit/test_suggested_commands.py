@@ -31,6 +31,11 @@ def test_a_suggested_command_gets_the_dataset_once_and_only_commands_that_take_i
                      "show` and `tfxpipe validate x.csv --dataset other`; tfxpipe calibrate")
     assert report.naming_dataset(named, " --dataset datasets/mytaxi") == named
     assert report.naming_dataset(text, "") == text
+    schema_only = report.naming_dataset("`tfxpipe validate x.csv`", " --schema s.pbtxt")  # the default dataset
+    assert report.naming_dataset(schema_only, " --schema s.pbtxt") == schema_only == \
+        "`tfxpipe validate --schema s.pbtxt x.csv`"
+    assert report.naming_dataset("`tfxpipe validate --dataset=other x.csv`", " --dataset mine") == \
+        "`tfxpipe validate --dataset=other x.csv`"
 
 
 def test_monitor_on_a_small_window_suggests_calibrating_the_dataset_it_checked(tmp_path, capsys):
