@@ -61,7 +61,7 @@ PROFILES: Dict[str, Profile] = {
                  _LOCAL_REQUIREMENTS), ((REQUIREMENTS, LOCAL_LOCK),)),
         Profile("local-multiprocess", "DirectRunner with one worker process per core", (),
                 ("--runner=DirectRunner", "--direct_running_mode=multi_processing",
-                 f"--direct_num_workers={os.cpu_count() or 1}", _LOCAL_REQUIREMENTS),
+                 "--direct_num_workers=0", _LOCAL_REQUIREMENTS),  # 0: the cores where it runs (Beam)
                 ((REQUIREMENTS, LOCAL_LOCK),)),
         Profile("dataflow", "Google Cloud Dataflow", ("project", "region", "temp_location"),
                 ("--runner=DataflowRunner", "--project={project}", "--region={region}",

@@ -145,7 +145,9 @@ def test_a_local_profile_compiles_with_the_lock_in_the_image_not_this_machines(t
                      *CLUSTER[:6], "--profile", profile]) == 0
     text = output.read_text()
     executors = json.loads(text)["pipelineSpec"]["deploymentSpec"]["executors"]
-    assert "--requirements_file=/pipeline/requirements.lock" in executors["Transform_executor"]["container"]["args"]
+    args = executors["Transform_executor"]["container"]["args"]
+    assert "--requirements_file=/pipeline/requirements.lock" in args
+    assert profile == "local" or "--direct_num_workers=0" in args, "worker processes: the pod's cores, not this machine's"
     assert configs.PROJECT_ROOT not in text and profiles.LOCAL_LOCK not in text
     with open(os.path.join(configs.PROJECT_ROOT, "Dockerfile")) as dockerfile:
         assert {"WORKDIR /pipeline", "COPY requirements.lock ."} <= set(dockerfile.read().splitlines())
