@@ -211,6 +211,20 @@ def near_perfect_warning(result: Evaluation) -> Optional[str]:
             "model, and move such columns to `excluded:` in dataset.yaml.")
 
 
+def served_collapsed_warning(result: Evaluation) -> Optional[str]:
+    """The served model, blessed for beating the naive baseline, does no better than it on this
+    run's eval split: its answers no longer fit these labels. A new model can still look better than
+    it (the taxi sample's tips shuffled: AUC 0.66, +0.18 against the served model's 0.48), and only
+    an absolute threshold would then keep it from being pushed."""
+    skill = result.baseline.get(naive_skill.NAME)
+    if skill is None or skill > 0:
+        return None
+    return (f"warning: the served model does no better than the naive baseline on this data ({naive_skill.NAME} "
+            f"{skill:.3f}), though it was blessed for beating it: its answers no longer fit these labels. Unless "
+            "what is labelled changed that much, the labels are broken (shuffled, from another column, recoded): "
+            "check the data; `tfxpipe exclude-span N --reason ...` keeps a span out of training and comparisons")
+
+
 # A refusal by the change against the served model worth fewer eval rows than this may be chance:
 # two models of the same data disagree on a few rows either way (mroz's 80 eval rows: AUC 0.023
 # behind, under two rows' worth, on a random half of the same data)
@@ -238,5 +252,6 @@ def close_call_warning(result: Evaluation, classes: Sequence[str]) -> Optional[s
 def warnings(result: Evaluation, classes: Sequence[str]) -> Dict[str, str]:
     """The warnings about an evaluation the run summary and report show, by a name for each."""
     found = {"few-eval-rows": few_rows_warning(result), "never-predicted": never_predicted_warning(result, classes),
-             "near-perfect": near_perfect_warning(result), "close-call": close_call_warning(result, classes)}
+             "near-perfect": near_perfect_warning(result), "close-call": close_call_warning(result, classes),
+             "served-collapsed": served_collapsed_warning(result)}
     return {name: text for name, text in found.items() if text}

@@ -77,6 +77,8 @@ def test_a_span_with_shuffled_labels_trains_a_model_that_is_not_pushed(history):
     assert shuffled.summary.node_states["Trainer"] == ["executed"]
     assert shuffled.summary.blessed is False and shuffled.summary.pushed is False
     assert re.search(r"Blessed: NO: .*\bauc 0\.[0-6]\d* is below the threshold 0\.7", shuffled.stdout)
+    assert "warning: the served model does no better than the naive baseline on this data" in shuffled.stdout
+    assert "served model does no better" not in good.stdout
     assert snapshot(workspace.serving_dir) == served_after_good
 
 

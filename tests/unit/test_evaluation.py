@@ -157,3 +157,15 @@ def test_too_few_eval_rows_to_replace_the_served_model_say_how_many_and_how_to_a
     text = evaluation._failure_text(_value_failure("example_count", 6.0, 30.0), {})
     assert text.startswith("evaluated on 6 eval rows, fewer than the 30 needed to bless it")
     assert "`--min example_count=6` accepts them" in text
+
+
+def test_a_served_model_no_better_than_the_naive_baseline_on_new_data_is_warned_about():
+    """The taxi sample's tips shuffled in a new span: the served model, blessed at skill 0.6, scores
+    below the naive baseline on it (tests/e2e/test_operations.py checks it on that real run)."""
+    collapsed = evaluation.Evaluation({"auc": 0.66, "skill_vs_naive": 0.05}, {"auc": 0.18},
+                                      {"auc": 0.48, "skill_vs_naive": -0.41}, [], False, [])
+    assert evaluation.warnings(collapsed, ())["served-collapsed"].startswith(
+        "warning: the served model does no better than the naive baseline on this data (skill_vs_naive -0.410)")
+    fine = evaluation.Evaluation({"auc": 0.95}, {"auc": 0.01}, {"auc": 0.94, "skill_vs_naive": 0.6}, [], True, [])
+    assert "served-collapsed" not in evaluation.warnings(fine, ())
+    assert evaluation.served_collapsed_warning(_result({"auc": 0.9})) is None  # no served model
