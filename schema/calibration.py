@@ -144,9 +144,7 @@ class Calibration:
     def drift(self, name: str) -> Optional[float]:
         """The drift threshold of `name`; None: not checked (it would reach JSD_MAX, or it is a
         calendar part)."""
-        if name in self.calendar_parts:
-            return None
-        return _threshold(self.noise[name].span, self.noise[name].over)
+        return None if name in self.calendar_parts else _threshold(self.noise[name].span, self.noise[name].over)
 
     def skew(self, name: str) -> Optional[float]:
         """The skew threshold of `name`; None: not checked (the label, or it would reach JSD_MAX)."""
@@ -156,9 +154,8 @@ class Calibration:
 
 
 # The largest value of each part of the date, by the words that name it (columns.CALENDAR_WORDS).
-CALENDAR_PART_LARGEST = {"hour": 24, "hr": 24, "day": 31, "dom": 31, "weekday": 7, "wday": 7, "dow": 7,
-                         "dayofweek": 7, "week": 53, "wk": 53, "month": 12, "mnth": 12, "mon": 12,
-                         "quarter": 4, "qtr": 4}
+CALENDAR_PART_LARGEST = {"hour": 24, "hr": 24, "day": 31, "dom": 31, "weekday": 7, "wday": 7, "dow": 7, "dayofweek": 7,
+                         "week": 53, "wk": 53, "month": 12, "mnth": 12, "mon": 12, "quarter": 4, "qtr": 4}
 
 
 def is_calendar_part(feature: schema_pb2.Feature) -> bool:
