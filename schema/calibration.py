@@ -153,11 +153,6 @@ class Calibration:
         return _threshold(self.noise[name].window, self.noise[name].over)
 
 
-# The largest value of each part of the date, by the words that name it (columns.CALENDAR_WORDS).
-CALENDAR_PART_LARGEST = {"hour": 24, "hr": 24, "day": 31, "dom": 31, "weekday": 7, "wday": 7, "dow": 7, "dayofweek": 7,
-                         "week": 53, "wk": 53, "month": 12, "mnth": 12, "mon": 12, "quarter": 4, "qtr": 4}
-
-
 def is_calendar_part(feature: schema_pb2.Feature) -> bool:
     """An integer column named as a part of the date (`trip_start_month`, `hour`) whose schema keeps
     it within that part's values (0..12 for a month; not `hours_per_week`, `max_hr`). Spans that are
@@ -166,7 +161,8 @@ def is_calendar_part(feature: schema_pb2.Feature) -> bool:
     spans). It gets none; requests are still compared with the data the served model learned from
     (skew)."""
     words = {word.lower() for word in columns.NAME_WORDS.findall(feature.name)}
-    largest = max((CALENDAR_PART_LARGEST[w] for w in words if w in CALENDAR_PART_LARGEST), default=None)
+    largest = max((columns.CALENDAR_PART_LARGEST[w] for w in words if w in columns.CALENDAR_PART_LARGEST),
+                  default=None)
     domain = feature.int_domain
     return (largest is not None and feature.type == schema_pb2.INT and feature.HasField("int_domain")
             and domain.HasField("min") and domain.HasField("max") and 0 <= domain.min and domain.max <= largest)

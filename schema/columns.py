@@ -60,8 +60,10 @@ COUNT_TAIL, COUNT_MIN_VALUES = 0.1, 4
 # a quantity (years in the majors 1..24, errors 0..32, an advertising budget 0..29, years of school
 # 0..18), whose next span may hold a larger one: as a code, the gate would refuse it.
 MAX_PLAIN_CODES = 12
-CALENDAR_WORDS = frozenset({"hour", "hr", "month", "mnth", "mon", "day", "dom", "weekday", "wday", "dow",
-                            "dayofweek", "week", "wk", "quarter", "qtr"})
+# The largest value of each calendar part, by the words that name it.
+CALENDAR_PART_LARGEST = {"hour": 24, "hr": 24, "day": 31, "dom": 31, "weekday": 7, "wday": 7, "dow": 7, "dayofweek": 7,
+                         "week": 53, "wk": 53, "month": 12, "mnth": 12, "mon": 12, "quarter": 4, "qtr": 4}
+CALENDAR_WORDS = frozenset(CALENDAR_PART_LARGEST)
 YEAR_WORDS = frozenset({"year", "yr", "yyyy"})
 # Fractional numbers named as a date or a time whose values all lie in schema.CALENDAR_YEARS are
 # years too: R's decimal years (2000.083 for February 2000, as `time()` of a monthly series writes
