@@ -256,6 +256,14 @@ def config_from_args(args: argparse.Namespace) -> PipelineConfig:
     if unused:
         raise ConfigError(f"--hparams {', '.join(unused)}: the linear model has no hidden layers "
                           "or embeddings; add dnn or wide_deep to --models, or leave them out")
+    if config.tune:
+        from models import tuning  # pylint: disable=import-outside-toplevel  (imports KerasTuner)
+
+        untunable = [family for family in config.models if not tuning.searched(family, config.hyperparameters)]
+        if untunable:
+            raise ConfigError(f"--tune with --hparams {', '.join(sorted(config.hyperparameters))}: nothing is left to "
+                              f"search for {', '.join(untunable)}; drop --tune to train with these values, "
+                              "or leave out of --hparams what the search should vary")
     task = config.dataset().task
     try:
         metrics.check_bounds(task, {**config.minimum, **config.maximum})

@@ -65,6 +65,7 @@ def predict(args: argparse.Namespace) -> int:
     dataset = options.dataset(args)
     schema = schema_text.read(args.schema or dataset.schema_file)
     features = set(dataset.feature_names())
+    in_schema = {f.name for f in schema.feature}
     try:
         with open(args.csv, "rb") as f:
             header = csv_files.parse_header(f.readline())
@@ -72,7 +73,12 @@ def predict(args: argparse.Namespace) -> int:
             print(f"error: {args.csv} has none of the features of dataset {dataset.name!r} "
                   f"({', '.join(dataset.feature_names())}): is it this dataset's file? --dataset names the dataset", file=sys.stderr)
             return 1
-        every_row = examples.read_csv_rows(args.csv, drop_columns=[c for c in header if c not in features])
+        # Every column the schema knows is sent but the label's: a version trained before a feature
+        # was excluded (served until a newer one is pushed, or again after a rollback) still reads it,
+        # and a model ignores the features it does not read, as TF Serving's clients rely on.
+        label_only = set(dataset.label.source_columns) - features
+        every_row = examples.read_csv_rows(args.csv, drop_columns=[c for c in header if c not in in_schema
+                                                                   or c in label_only])
         rows = every_row[: args.limit] if args.limit > 0 else every_row
         serialized = examples.serialize_rows(rows, schema, dataset.missing_values)
     except (OSError, ValueError) as error:
@@ -93,7 +99,6 @@ def predict(args: argparse.Namespace) -> int:
         unseen.check(row, known, dataset.missing_values)
         dates.check(row, timed, dataset.missing_values)
     has_label = set(dataset.label.source_columns) <= set(header)
-    in_schema = {f.name for f in schema.feature}
     unknown = [c for c in header if c not in in_schema]
     if unknown:  # as `score` passes them through: an ID, pandas' index
         print(f"note: {', '.join(map(repr, unknown))}: not among the model's features, not sent")
@@ -150,8 +155,8 @@ def predict(args: argparse.Namespace) -> int:
 
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser("predict", help="send CSV rows to a model server, print predictions")
-    parser.add_argument("csv", help="CSV file with the dataset's columns: the label and excluded "
-                        "columns are left out, and so is a column the schema does not know (with a note)")
+    parser.add_argument("csv", help="CSV file with the dataset's columns: the label is left out, and so "
+                        "is a column the schema does not know (with a note)")
     options.add_dataset_option(parser)
     parser.add_argument("--server", default=f"http://127.0.0.1:{commands.DEFAULTS.rest_port}",
                         help="http://host:port (REST) or grpc://host:port")

@@ -94,12 +94,15 @@ class Dataset:
             return os.path.join(list(spec.submodule_search_locations)[0], inner)
         return self.data if os.path.isabs(self.data) else os.path.join(self.folder, self.data)
 
-    def to_config(self) -> Dict[str, Any]:
-        """JSON-able form for Transform's and Trainer's `custom_config`: what the model depends on.
-        The folder, the data's place, the blessing and slices are left out: a tightened threshold
-        would otherwise train again, and training is not bit-for-bit repeatable (a new model may then
-        fail the max_drop it was meant to be judged by)."""
-        plain = {k: v for k, v in _plain(self).items() if k not in ("folder", "data", "blessing", "slices")}
+    def to_config(self, with_tuning: bool = False) -> Dict[str, Any]:
+        """JSON-able form for Transform's, Trainer's (and, `with_tuning`, the Tuner's) `custom_config`:
+        what the model depends on. The folder, the data's place, the blessing, slices, the excluded
+        columns' reasons and the search ranges (read by the Tuner alone) are left out: custom_config is
+        part of TFX's cache key, so a tightened threshold or an edited reason would otherwise train
+        again, and training is not bit-for-bit repeatable (a new model may then fail the max_drop it
+        was meant to be judged by, or be pushed as a second version of the same model)."""
+        left_out = ("folder", "data", "blessing", "slices", "excluded") + (() if with_tuning else ("tuning",))
+        plain = {k: v for k, v in _plain(self).items() if k not in left_out}
         return {**plain, "task": self.task.value}
 
     @classmethod

@@ -50,10 +50,23 @@ OBJECTIVE = {
 }
 
 
-def declare(hp: keras_tuner.HyperParameters, family: str, overrides: Mapping[str, Any]) -> Dict[str, Any]:
-    """Declares `family`'s search space on `hp`; returns the hyperparameters of this trial."""
+# The families' hyperparameter (`--hparams`) each searched name sets: one fixed by --hparams is not
+# searched, so trials differ only where they can and the best values reported are the ones used.
+_SETS = {"learning_rate": "learning_rate", "hidden_layers": "hidden_units",
+         "first_layer_units": "hidden_units", "dropout": "dropout", "embedding_scale": "embedding_scale"}
+
+
+def searched(family: str, fixed: Mapping[str, Any]) -> List[str]:
+    """The names `family`'s search varies where `fixed` (the run's `--hparams`) sets the rest."""
+    return [name for name in _FAMILY_SPACE[family] if _SETS[name] not in fixed]
+
+
+def declare(hp: keras_tuner.HyperParameters, family: str, overrides: Mapping[str, Any],
+            fixed: Mapping[str, Any] = ()) -> Dict[str, Any]:
+    """Declares `family`'s search space on `hp`, less what `fixed` sets; returns the hyperparameters
+    of this trial."""
     values = {}
-    for name in _FAMILY_SPACE[family]:
+    for name in searched(family, fixed):
         space = overrides.get(name, SPACE[name])
         default = _DEFAULTS[name]
         if isinstance(space, list):
@@ -127,7 +140,7 @@ class _Keras2Tuner(keras_tuner.Tuner):
 
 def tuner_fn(fn_args: FnArgs) -> TunerFnResult:
     """TFX Tuner entry point: `custom_config` holds the dataset (with its `tuning:` ranges), the
-    family, the run's `--hparams` (they win over tuned values, in trials too) and the budget
+    family, the run's `--hparams` (fixed in every trial, and not searched) and the budget
     (`trials`, `minutes`)."""
     from models import model  # pylint: disable=import-outside-toplevel  (model imports TFT)
 
@@ -137,7 +150,7 @@ def tuner_fn(fn_args: FnArgs) -> TunerFnResult:
     overrides = config.get("hyperparameters", {})
 
     def space(hp: keras_tuner.HyperParameters) -> Dict[str, Any]:
-        return {**families.DEFAULT_HYPERPARAMETERS, **declare(hp, family, dataset.tuning), **overrides}
+        return {**families.DEFAULT_HYPERPARAMETERS, **declare(hp, family, dataset.tuning, overrides), **overrides}
 
     tuner = _Keras2Tuner(
         minutes=config.get("minutes"),

@@ -87,7 +87,7 @@ def _hyperparameters(config: PipelineConfig, dataset: Dataset, family: str, inpu
     if config.tune:
         return Tuner(
             tuner_fn=TUNER_FN, train_args=train_args, eval_args=eval_args,
-            custom_config={"dataset": dataset.to_config(), FAMILY: family,
+            custom_config={"dataset": dataset.to_config(with_tuning=True), FAMILY: family,
                            "hyperparameters": dict(config.hyperparameters), "trials": config.tune_trials,
                            "minutes": config.tune_minutes, "code": code_digest(TUNER_FN)},
             **inputs,

@@ -14,12 +14,12 @@ DEFAULTS = ServerSettings()
 
 def add_serve_options(parser: argparse.ArgumentParser, serving_dir: str, model_name: str) -> None:
     parser.add_argument("--serving-dir", default=serving_dir, help="model base folders (default: %(default)s)")
-    parser.add_argument("--model-name", default=model_name, help="default: the dataset's name")
-    parser.add_argument("--model-config-file", help="TF Serving models.config (overrides the two above)")
+    parser.add_argument("--model-name", "--model_name", default=model_name, help="default: the dataset's name")
+    parser.add_argument("--model-config-file", "--model_config_file", help="TF Serving models.config (overrides the two above)")
     parser.add_argument("--host", default=DEFAULTS.host, help="address to bind (default: %(default)s)")
-    parser.add_argument("--rest-port", type=port_number, default=DEFAULTS.rest_port, help="0: any free port")
-    parser.add_argument("--grpc-port", type=port_number, default=DEFAULTS.grpc_port, help="0: any free port")
-    parser.add_argument("--poll-seconds", type=float, default=DEFAULTS.poll_seconds, help="how often to look for new versions")
+    parser.add_argument("--rest-port", "--rest_api_port", type=port_number, default=DEFAULTS.rest_port, help="0: any free port")
+    parser.add_argument("--grpc-port", "--port", type=port_number, default=DEFAULTS.grpc_port, help="0: any free port")
+    parser.add_argument("--poll-seconds", "--file_system_poll_wait_seconds", type=float, default=DEFAULTS.poll_seconds, help="how often to look for new versions")
     parser.add_argument("--settle-seconds", type=float, default=DEFAULTS.settle_seconds, help="a version folder must stay unchanged this long before it loads")
     parser.add_argument("--max-request-mb", type=float, default=DEFAULTS.max_request_bytes / (1 << 20))
     parser.add_argument("--default-executor", action="store_true", help=argparse.SUPPRESS)  # benchmarks

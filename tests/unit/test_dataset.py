@@ -57,16 +57,19 @@ def test_what_training_depends_on_round_trips_through_custom_config():
         TAXI.name, TAXI.features, TAXI.label, TAXI.missing_values, TAXI.tuning)
 
 
-def test_a_blessing_slice_or_data_edit_leaves_the_training_config_and_so_the_trained_model_as_it_was(tmp_path):
+def test_a_blessing_slice_data_reason_or_search_range_edit_leaves_the_training_config_as_it_was(tmp_path):
     """custom_config is part of TFX's cache key: Transform and Trainer re-run when it changes. A
-    tightened naive margin, another slice or another data folder are the Evaluator's and ExampleGen's."""
+    tightened naive margin, another slice or another data folder are the Evaluator's and ExampleGen's,
+    an excluded column's reason is documentation, and the search ranges are the Tuner's alone."""
     edited = dataset.load(_write(tmp_path, blessing={"naive_margin": 0.06, "minimum": {"auc": 0.7}},
-                                 slices=["x"], data="elsewhere"))
+                                 slices=["x"], data="elsewhere", excluded={"id": "an identifier (edited)"},
+                                 tuning={"dropout": [0.1, 0.2]}))
     assert (edited.blessing.naive_margin, edited.slices, edited.data) == (0.06, ("x",), "elsewhere")
     (tmp_path / "plain").mkdir()
     (tmp_path / "other").mkdir()
-    plain = dataset.load(_write(tmp_path / "plain"))
+    plain = dataset.load(_write(tmp_path / "plain", excluded={"id": "an identifier"}))
     assert edited.to_config() == plain.to_config()
+    assert edited.to_config(with_tuning=True) != plain.to_config(with_tuning=True)  # the Tuner's search moved
     assert dataset.load(_write(tmp_path / "other", features={"x": "numeric", "z": "numeric"})).to_config() \
         != plain.to_config()
 

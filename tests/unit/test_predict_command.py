@@ -73,3 +73,28 @@ def test_predict_to_a_port_no_server_listens_on_says_the_connection_was_refused(
     err = capfd.readouterr().err
     assert "error: cannot reach http://127.0.0.1:1: Connection refused; is a server running there " \
            "(`tfxpipe serve --dataset ...`)? --server names another" in err, err
+
+
+def test_predict_sends_excluded_columns_for_a_version_trained_before_they_were_excluded(monkeypatch, capfd):
+    """A version trained when a column was still a feature (served until a newer one is pushed, or
+    again after a rollback) reads it: it is sent, as `score` sends the version's features, so both
+    answer the same. The label's own column is not."""
+    import tensorflow as tf  # pylint: disable=import-outside-toplevel
+
+    from serving import client  # pylint: disable=import-outside-toplevel
+    from tests.conftest import TAXI_CSV  # pylint: disable=import-outside-toplevel
+    sent = []
+
+    class Recording:
+        def predict(self, serialized):
+            sent.extend(serialized)
+            return [[0.5]] * len(serialized)
+
+        def close(self):
+            pass
+
+    monkeypatch.setattr(client, "connect", lambda server, model: Recording())
+    assert cli.main(["predict", TAXI_CSV, "--limit", "3"]) == 0, capfd.readouterr()
+    keys = set(tf.train.Example.FromString(sent[0]).features.feature)
+    assert "trip_start_timestamp" in TAXI.excluded and "trip_start_timestamp" in keys
+    assert "fare" in keys and "tips" not in keys  # fare is a feature; tips is the label's alone

@@ -87,6 +87,8 @@ def test_a_hyperparameter_value_the_model_cannot_take_is_refused_before_the_run(
     (["--naive-margin", "2"], r"naive_margin \(--naive-margin\) must be below 1, got 2"),
     (["--models", "linear", "--hparams", '{"hidden_units": [8], "learning_rate": 0.01}'],
      r"--hparams hidden_units: the linear model has no hidden layers or embeddings"),
+    (["--models", "linear,dnn", "--tune", "--hparams", '{"learning_rate": 0.01}'],
+     r"--tune with --hparams learning_rate: nothing is left to search for linear; drop --tune"),
 ])
 def test_run_settings_that_would_train_nothing_or_never_bless_are_refused(argv, message, capsys):
     from cli import main as cli

@@ -49,6 +49,16 @@ def test_the_declaration_narrows_the_search():
     assert (space["learning_rate"].min_value, space["learning_rate"].max_value) == (0.001, 0.003)
 
 
+def test_what_hparams_fixes_is_not_searched_so_trials_differ_only_where_they_can():
+    hp = keras_tuner.HyperParameters()
+    values = tuning.declare(hp, families.DNN, {}, fixed={"learning_rate": 0.01, "hidden_units": [16]})
+    assert [p.name for p in hp.space] == ["dropout", "embedding_scale"]
+    assert "learning_rate" not in values and "hidden_units" not in values
+    assert tuning.searched(families.LINEAR, {"learning_rate": 0.01}) == []
+    assert tuning.searched(families.WIDE_DEEP, {"dropout": 0.1}) == [
+        "learning_rate", "hidden_layers", "first_layer_units", "embedding_scale"]
+
+
 @pytest.mark.parametrize("section, message", [
     ({"momentum": [0.9]}, "unknown hyperparameter 'momentum'"),
     ({"dropout": []}, "give a list of choices"),
