@@ -212,8 +212,8 @@ def summary_text(record: runs.RunRecord, config: PipelineConfig, seconds: float)
         )
     elif summary.pushed and not summary.pushed_by_this_run:
         lines.append(
-            f"Serving: unchanged inputs, nothing new pushed; version {summary.pushed_version} "
-            f"at {summary.pushed_destination} is current."
+            f"Serving: {'this run evaluated the model already served' if summary.already_served else 'unchanged inputs'}"
+            f", nothing new pushed; version {summary.pushed_version} at {summary.pushed_destination} is current."
         )
     elif summary.pushed:
         lines.append(f"Pushed model version {summary.pushed_version} to {summary.pushed_destination}")

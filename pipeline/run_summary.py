@@ -46,6 +46,7 @@ class RunSummary:
     pushed_destination: Optional[str] = None
     removed_versions: str = ""  # old versions the push removed (run --keep-versions), comma-separated
     removal_failed: str = ""  # ... or why it could not
+    already_served: bool = False  # the newest version held this model before (model_dir.ALREADY_SERVED)
     kept_back_by: str = ""  # not pushed: the rollback of the same model (serving/rollback.py), described
     kept_back_version: int = 0  # ... and the version it withdrew
     evaluation_uri: Optional[str] = None  # the chosen candidate's, else the first one's
@@ -57,8 +58,9 @@ class RunSummary:
 
     @property
     def pushed_by_this_run(self) -> bool:
-        """A cached Pusher pushed nothing: its PushedModel, and version, are an earlier run's."""
-        return bool(self.pushed) and self.node_states.get("Pusher") != ["cached"]
+        """A cached Pusher pushed nothing: its PushedModel, and version, are an earlier run's; nor
+        did one that found its model already served."""
+        return bool(self.pushed) and self.node_states.get("Pusher") != ["cached"] and not self.already_served
 
 
 # On the DataGate's report (pipeline/gate.py) of a span that passed: the values no domain lists that a
@@ -258,6 +260,7 @@ def summarize(store: mlmd.MetadataStore, run_id: Optional[str] = None) -> RunSum
             summary.kept_back_version = props[rollback.KEPT_BACK_VERSION].int_value
             summary.removed_versions = props[model_dir.REMOVED_VERSIONS].string_value
             summary.removal_failed = props[model_dir.REMOVAL_FAILED].string_value
+            summary.already_served = props[model_dir.ALREADY_SERVED].int_value == 1
     summary.candidates = _candidates(store, run.id, types)
     for candidate in summary.candidates:
         candidate.chosen = candidate.model_id == chosen_id

@@ -21,6 +21,9 @@ WITHDRAWN_PREFIX = ".withdrawn-"  # a version rolled back (serving/rollback.py):
 KEEP_VERSIONS = "keep_versions"  # the Pusher's custom_config: how many versions a push leaves
 REMOVED_VERSIONS = "removed_versions"  # its PushedModel's property: the versions it removed, comma-separated
 REMOVAL_FAILED = "removal_failed"  # ... or why it could not remove them (the push itself stands)
+# ... 1 when the newest version already held the model: a model pushed before, evaluated again (a
+# blessing edit re-runs the Evaluator, not the Trainer), is served as it was and nothing is copied.
+ALREADY_SERVED = "already_served"
 SERVER_CONFIG = "models.config"  # TF Serving's --model_config_file, beside the model folders (deploy-config)
 # A push copies one model: minutes at most. A staging folder of another machine whose push started
 # a day ago is one whose push was killed.

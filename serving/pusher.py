@@ -50,12 +50,15 @@ class AtomicPushExecutor(tfx_pusher_executor.Executor):
             pushed_model.set_int_custom_property(rollback.KEPT_BACK_VERSION, withdrawn.version)
             logging.warning("Not pushed: the model is %s", withdrawn.describe())
             return
+        already = "://" not in model_base and model_dir.already_published(self.GetModelPath(input_dict), model_base)
         version_dir = model_dir.publish(self.GetModelPath(input_dict), model_base)
         self._MarkPushed(
             pushed_model,
             pushed_destination=version_dir,
             pushed_version=os.path.basename(version_dir),
         )
+        if already:
+            pushed_model.set_int_custom_property(model_dir.ALREADY_SERVED, 1)
         logging.info("Model pushed to %s", version_dir)
         custom_config = json.loads(exec_properties.get(standard_component_specs.CUSTOM_CONFIG_KEY) or "null") or {}
         keep = custom_config.get(model_dir.KEEP_VERSIONS)

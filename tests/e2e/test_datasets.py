@@ -8,7 +8,7 @@ import re
 import shutil
 import subprocess
 import sys
-from typing import Callable, Dict
+from typing import Callable, Dict, List, Optional
 
 import numpy as np
 import pandas as pd
@@ -272,8 +272,10 @@ def test_a_change_to_model_code_reruns_trainer_and_what_follows(penguins, tmp_pa
     assert states["Trainer"] == states["Evaluator"] == "executed"
 
 
-def _run_after_editing_the_declaration(trained: Trained, edit: Callable[[dict], None]) -> Dict[str, str]:
-    """Each component's state in a run after `edit` changed the dataset's declaration."""
+def _run_after_editing_the_declaration(trained: Trained, edit: Callable[[dict], None],
+                                       printed: Optional[List[str]] = None) -> Dict[str, str]:
+    """Each component's state in a run after `edit` changed the dataset's declaration (the run's
+    output appended to `printed`)."""
     path = os.path.join(trained.folder, dataset_module.DECLARATION_FILE)
     with open(path, encoding="utf-8") as f:
         raw = yaml.safe_load(f)
@@ -282,6 +284,8 @@ def _run_after_editing_the_declaration(trained: Trained, edit: Callable[[dict], 
         yaml.safe_dump(raw, f)
     run = tfxpipe(*trained.run_args())
     assert run.returncode == 0, run.stdout + run.stderr[-3000:]
+    if printed is not None:
+        printed.append(run.stdout)
     return _states(trained)
 
 
@@ -299,6 +303,24 @@ def test_a_blessing_edit_judges_the_trained_model_again_without_training_another
         naive_margin=raw["blessing"].get("naive_margin", 0.05) + 0.01))
     assert states["Transform"] == states["Trainer"] == "cached"
     assert states["Evaluator"] == "executed"
+
+
+def test_an_edit_that_only_judges_the_served_model_again_pushes_no_second_copy_of_it(penguins):
+    """Once a blessing edit's run has served its model (the newest version holds it), another edit
+    judges that same model again: it is blessed, the Pusher runs, and nothing is copied or listed as
+    this run's push (it once printed "Pushed model version" for the version already there)."""
+    def margin(raw):
+        raw["blessing"]["naive_margin"] = raw["blessing"].get("naive_margin", 0.05) + 0.01
+
+    _run_after_editing_the_declaration(penguins, margin)
+    served, printed = snapshot(penguins.serving_dir), []
+    states = _run_after_editing_the_declaration(penguins, margin, printed)
+    assert states["Trainer"] == "cached" and states["Evaluator"] == states["Pusher"] == "executed"
+    assert "Blessed: yes" in printed[0] and "Pushed model version" not in printed[0], printed[0]
+    assert "Serving: this run evaluated the model already served, nothing new pushed; version " in printed[0]
+    assert snapshot(penguins.serving_dir) == served
+    summary = penguins.summary()  # what `runs` lists as this run's push
+    assert summary.pushed and summary.already_served and not summary.pushed_by_this_run
 
 
 def test_a_blessing_that_needs_more_eval_rows_than_the_split_has_keeps_the_served_model(penguins):
