@@ -83,15 +83,24 @@ def passed_over(store: mlmd.MetadataStore, data_root: str) -> List[int]:
     return [span for span in found[:-1] if span > max(read)] if read and found else []
 
 
+PER_SPAN = ("To have each checked and trained on, run once per span, oldest first: move the newer span "
+            "folder(s) out of the data folder, run, put them back one at a time and run again")
+
+
 def passed_over_warning(store: mlmd.MetadataStore, data_root: str) -> Optional[str]:
-    """What a run says of the spans it passes over (`passed_over`), or None."""
+    """What a run says of the spans it passes over (`passed_over`), or of the older spans of a folder
+    no run read yet (its history: the next span is compared with the newest alone), or None."""
     skipped = passed_over(store, data_root)
-    if not skipped:
-        return None
-    return (f"warning: span(s) {', '.join(map(str, skipped))} of {data_root} arrived since the last run and are not "
-            f"read: a run reads the newest span, {data_folder.spans(data_root)[-1][0]}, so no gate checks them and no "
-            "model trains on them. To have each checked and trained on, run once per span as it arrives: move the "
-            "newer span folder(s) out of the data folder, run, put them back and run again")
+    found = [span for span, _ in data_folder.spans(data_root)]
+    if skipped:
+        return (f"warning: span(s) {', '.join(map(str, skipped))} of {data_root} arrived since the last run and are "
+                f"not read: a run reads the newest span, {found[-1]}, so no gate checks them and no model trains "
+                f"on them. {PER_SPAN}")
+    if len(found) > 1 and not read_from(store, data_root):
+        return (f"note: this first run on {data_root} reads its newest span, {found[-1]}; span(s) "
+                f"{', '.join(map(str, found[:-1]))} are not read, so no gate checks them and no model trains on them "
+                f"(`--train-spans` adds earlier spans the gate accepted). {PER_SPAN}")
+    return None
 
 
 def mark(store: mlmd.MetadataStore, data_root: str, span: int,

@@ -106,6 +106,10 @@ def test_spans_that_arrived_together_are_named_as_not_read_when_the_run_reads_on
     feed = str(tmp_path / "feed")
     write_rows(os.path.join(feed, "span-1"), taxi_rows(50))
     assert excluded_spans.passed_over(store, feed) == []  # no run read a span here yet: none passed over
+    assert excluded_spans.passed_over_warning(store, feed) is None  # one span: nothing left unread
+    write_rows(os.path.join(feed, "span-0"), taxi_rows(50))  # history delivered with it
+    first = " ".join(excluded_spans.passed_over_warning(store, feed).split())
+    assert first.startswith(f"note: this first run on {feed} reads its newest span, 1; span(s) 0 are not read"), first
     _read_by_example_gen(store, feed)
     for span in (2, 3):
         write_rows(os.path.join(feed, f"span-{span}"), taxi_rows(50))
