@@ -42,7 +42,9 @@ def _pipeline_parsers(subparsers) -> None:
     history = subparsers.add_parser("runs", help="pipeline runs from ML Metadata, newest first; "
                                                  "`runs show [ID]`: one run's lineage and report (default: "
                                                  "the latest run)")
-    history.add_argument("show", nargs="?", choices=["show"])
+    # Not argparse choices: an option `runs` does not take (`--serving-dir DIR`) would be refused as
+    # "invalid choice: DIR" for `show`, not named. `runs RUN_ID` reads as `runs show RUN_ID`.
+    history.add_argument("show", nargs="?", metavar="show")
     history.add_argument("run_id", nargs="?")
     options.add_dataset_option(history, by_pipeline_name=True)
     options.add_history_options(history)
@@ -95,6 +97,12 @@ def _runs(args: argparse.Namespace) -> int:
     # pylint: disable=import-outside-toplevel  (MLMD loads only for this command; TFX and TFMA for `show`)
     from pipeline import metadata_store, run_lock, run_summary, runs
 
+    if args.show not in (None, "show"):
+        if args.run_id is not None:
+            print(f"error: `tfxpipe runs` lists runs and `tfxpipe runs show [RUN_ID]` shows one, not "
+                  f"{args.show!r}", file=sys.stderr)
+            return 1
+        args.show, args.run_id = "show", args.show
     dataset = options.dataset_of_pipeline(args)
     task = dataset.task
     config = options.config_for_reading(args)

@@ -213,3 +213,12 @@ def test_runs_of_a_pipeline_with_none_names_the_pipelines_of_the_work_dir_that_h
     assert cli.main(["runs", "--work-dir", str(work)]) == 1
     assert "this work dir has runs of pipeline(s) digits, wine: `tfxpipe runs --pipeline-name NAME`" in \
         capsys.readouterr().out
+
+
+def test_an_option_runs_does_not_take_is_named_not_read_as_its_show_word(tmp_path, capfd):
+    """`runs --serving-dir DIR`, pasted with a run's options, once said "invalid choice: DIR"."""
+    with pytest.raises(SystemExit):
+        cli.main(["runs", "--work-dir", str(tmp_path), "--serving-dir", str(tmp_path / "serving")])
+    assert "unrecognized arguments: --serving-dir" in capfd.readouterr().err
+    assert cli.main(["runs", "lineage", "2026-12-07T10:00:00"]) == 1
+    assert "`tfxpipe runs show [RUN_ID]` shows one, not 'lineage'" in capfd.readouterr().err
