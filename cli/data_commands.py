@@ -18,7 +18,8 @@ from cli import options
 
 def validate(args: argparse.Namespace) -> int:
     # pylint: disable=import-outside-toplevel
-    from schema import cell_lines, checks, csv_files, csv_statistics, data_folder, distances, report, schema_text
+    from schema import (absent_classes, cell_lines, checks, csv_files, csv_statistics, data_folder, distances,
+                        report, schema_text)
 
     if not os.path.exists(args.path):
         print(f"error: {args.path} does not exist")
@@ -43,7 +44,8 @@ def validate(args: argparse.Namespace) -> int:
             findings = checks.check_skew(statistics, training, curated)
         else:
             previous_statistics = csv_statistics.statistics_of_csv(previous, missing, compared) if previous else None
-            findings = checks.check_statistics(statistics, curated, previous_statistics)
+            findings = checks.check_statistics(statistics, curated, previous_statistics, classes=absent_classes.classes_to_check(
+                curated, dataset.label.column, dataset.label.classes))
         findings += cell_lines.undated_cells(current, dataset.dates_written_as_text(), missing,
                                              dataset.dates_with_hour())
         steps = report.next_steps(findings, curated)

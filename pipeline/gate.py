@@ -127,12 +127,14 @@ def DataGate(  # pylint: disable=invalid-name  (TFX component naming)
     date_columns: Parameter[str] = "[]",
     timed_date_columns: Parameter[str] = "[]",
     accepted_record_dir: Parameter[str] = "",
+    label_classes: Parameter[str] = "[]",
 ) -> None:
     """`examples`, `data_files` (CsvExampleGen's input base joined with its pattern) and
     `missing_values` (JSON): where the span's CSV cells are, to name the lines of cells of another
     type or out of range in the report, as `validate` does, and to check the cells of the date
     features written as text (`date_columns`, JSON; `timed_date_columns`, those whose parts include
-    the hour). `accepted_record_dir` (Kubeflow, where no
+    the hour). `label_classes` (JSON): an integer label's classes where its range holds other values
+    (`absent_classes.classes_to_check`). `accepted_record_dir` (Kubeflow, where no
     `previous_statistics` are resolved): the drift reference is read from the gate's record of the
     statistics it accepted, and this span's are recorded there when it passes."""
     span = examples.get_int_custom_property("span") if examples else 0
@@ -157,7 +159,7 @@ def DataGate(  # pylint: disable=invalid-name  (TFX component naming)
                     if split == DRIFT_SPLIT and split in previous_splits else None)
         if previous:
             drift_rows = min(stats.datasets[0].num_examples, previous.datasets[0].num_examples)
-        per_split.append((split, checks.check_statistics(stats, curated, previous)))
+        per_split.append((split, checks.check_statistics(stats, curated, previous, classes=json.loads(label_classes))))
     findings = span_findings(per_split, rows)
     dates, missing = json.loads(date_columns), json.loads(missing_values)
     alone = any(f.problem == checks.TOO_FEW_ROWS for f in findings)  # its cells are not looked at either

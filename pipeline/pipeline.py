@@ -31,7 +31,7 @@ from pipeline.configs import ConfigError, PipelineConfig, image_path, is_remote
 from pipeline.csv_example_gen import CsvExampleGen
 from pipeline.infra_validator import InfraValidator
 import schema as schema_package
-from schema import data_folder, distances, schema_text
+from schema import absent_classes, data_folder, distances, schema_text
 from serving import model_dir
 from serving.pusher import AtomicPushExecutor
 
@@ -177,6 +177,8 @@ def create_pipeline(config: PipelineConfig, for_kubeflow: bool = False) -> tfx_p
         },
     ).with_id("previous_span_statistics_resolver")
     dates, timed = dataset.dates_written_as_text(), dataset.dates_with_hour()  # their cells are checked by the gate
+    classes = absent_classes.classes_to_check(schema_text.read(config.schema_file), dataset.label.column,
+                                              dataset.label.classes)
     data_gate = gate.DataGate(
         statistics=statistics_gen.outputs["statistics"],
         schema=curated_schema.outputs["schema"],
@@ -191,6 +193,7 @@ def create_pipeline(config: PipelineConfig, for_kubeflow: bool = False) -> tfx_p
         # only where there are: a parameter more would change every other dataset's cache key
         **({"date_columns": json.dumps(dates)} if dates else {}),
         **({"timed_date_columns": json.dumps(timed)} if timed else {}),
+        **({"label_classes": json.dumps(classes)} if classes else {}),
         **({"accepted_record_dir": accepted_statistics.folder(config.pipeline_root)} if for_kubeflow else {}),
     )
     # Only with a window: a pipeline of one span keeps its nodes (and its cache) as they were.

@@ -1,5 +1,5 @@
 """A class of the label that the new data has no row of, where the accepted data before it had so many
-that chance cannot explain its absence.
+that chance cannot explain its absence; and values of an integer label that are no declared class.
 
 A filter or a join upstream that drops a class moves the label's value shares by less than its drift
 threshold when there are many classes (one class of ten gone: JSD ~0.05), and the eval split, cut
@@ -7,9 +7,9 @@ from the same data, has no row of it either: a model that never predicts the cla
 served one there and is pushed. TFDV has no per-value presence constraint, hence this check; it reads
 TFDV's statistics (the label's value counts) and runs where drift does, in the gate and `validate`.
 """
-from typing import Dict, Optional, Set, Tuple
+from typing import Dict, List, Optional, Sequence, Set, Tuple
 
-from tensorflow_metadata.proto.v0 import statistics_pb2
+from tensorflow_metadata.proto.v0 import schema_pb2, statistics_pb2
 
 from schema import distances
 
@@ -37,3 +37,26 @@ def absent(statistics: statistics_pb2.DatasetFeatureStatisticsList,
     gone = {value: share for value, share in before.items()
             if value not in now and (declared is None or value in declared) and (1 - share) ** rows < CHANCE}
     return (gone, rows) if gone else None
+
+
+def classes_to_check(schema: schema_pb2.Schema, label: str, classes: Sequence[str]) -> List[str]:
+    """An integer label's declared `classes` where values between them are no class (0-5, 7, 8): the
+    schema's int_domain bounds the label's values and cannot list them, as a string label's domain
+    does, so a 6 would pass the gate and fail the Trainer. [] where the range holds only classes, or
+    the label is text."""
+    feature = next((f for f in schema.feature if f.name == label), None)
+    if feature is None or feature.type != schema_pb2.INT or not classes or not all(
+            c.lstrip("-").isdigit() for c in classes):
+        return []
+    numbers = sorted(int(c) for c in classes)
+    return list(classes) if numbers != list(range(numbers[0], numbers[-1] + 1)) else []
+
+
+def undeclared(statistics: statistics_pb2.DatasetFeatureStatisticsList, label: str,
+               classes: Sequence[str]) -> List[str]:
+    """Values of `label` in `statistics` that are none of `classes`, in number order (TFDV's value
+    counts: the curated schema marks an integer label categorical)."""
+    _, shares = _counted(statistics, label)
+    declared = set(classes)
+    return sorted((v for v in shares if v not in declared),
+                  key=lambda v: (0, int(v), "") if v.lstrip("-").isdigit() else (1, 0, v))

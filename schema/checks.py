@@ -60,7 +60,11 @@ def check_statistics(
     schema: schema_pb2.Schema,
     previous: Optional[statistics_pb2.DatasetFeatureStatisticsList] = None,
     environment: str = "TRAINING",
+    classes: Sequence[str] = (),
 ) -> List[Finding]:
+    """The data's findings against the curated `schema` (and drift against `previous`); `classes`:
+    an integer label's declared classes where its range holds other values
+    (`absent_classes.classes_to_check`)."""
     unchecked = distances.uncompared(schema, statistics, previous) if previous else set()
     compared = _as_compared(schema, environment, statistics, previous, unchecked=unchecked)
     anomalies = tfdv.validate_statistics(
@@ -70,7 +74,28 @@ def check_statistics(
                     if previous and environment == "TRAINING" else [])
     found = _findings(anomalies, statistics, compared, previous)
     scaled = _rescaled(statistics, previous, compared, "drift_comparator", DRIFT, found) if previous else []
-    return found + scaled + label_checks
+    unknown = unknown_classes(statistics, schema, classes) if classes and environment == "TRAINING" else []
+    return found + scaled + label_checks + unknown
+
+
+UNKNOWN_CLASS = "Not a declared class"
+
+
+def unknown_classes(statistics: statistics_pb2.DatasetFeatureStatisticsList, schema: schema_pb2.Schema,
+                    classes: Sequence[str]) -> List[Finding]:
+    """Values of the integer label that are none of `classes` (schema/absent_classes.py)."""
+    found = []
+    for label in (f for f in schema.feature if is_training_only(f)):
+        other = absent_classes.undeclared(statistics, label.name, classes)
+        if other:
+            found.append(Finding(
+                label.name, UNKNOWN_CLASS,
+                f"The label holds values that are none of its declared classes ({', '.join(classes)}): a model "
+                "of those classes cannot learn them or be judged on them. If they are new classes, add them "
+                "to `label: classes` in dataset.yaml (a model of the new classes is then trained); if they "
+                "are errors, fix or drop those rows.",
+                f"one of {', '.join(classes)}", f"{len(other)} other value(s)", tuple(other[:descriptions.MAX_EXAMPLES])))
+    return found
 
 
 DRIFT, SKEW = "between current and previous", "between training and serving"  # as TFDV titles them

@@ -680,3 +680,26 @@ def test_a_column_the_schema_does_not_list_is_said_once_with_what_it_means(tmp_p
     [new] = [f for f in found if f.feature == "Fare"]
     assert (new.problem, new.detail) == ("New column", "A column the schema does not list: the model reads none by "
                                                        "that name (a misspelt feature, or one added upstream?)")
+
+
+def test_an_integer_label_value_between_its_classes_that_is_no_class_is_refused_by_validate(tmp_path, capsys):
+    """Ecdat's DoctorAUS: doctor visits of the patients without a chronic condition are 0-5, 7 and 8;
+    those with a limiting one include 6. The schema's int_domain (0..8) lets 6 pass, which the
+    Trainer then failed on; the declared classes stop it, as a string label's domain does."""
+    frame = public_datasets.r_dataset("Ecdat", "DoctorAUS")
+    healthy, limited = frame[frame["chcond"] == "np"], frame[frame["chcond"] == "la"]
+    assert 6 not in set(healthy["doctorco"]) and 6 in set(limited["doctorco"])
+    (tmp_path / "np").mkdir()
+    (tmp_path / "la").mkdir()
+    healthy.to_csv(tmp_path / "np" / "np.csv", index=False)
+    limited.to_csv(tmp_path / "la" / "la.csv", index=False)
+    folder = str(tmp_path / "doctors")
+    assert cli.main(["init", str(tmp_path / "np" / "np.csv"), "--label", "doctorco", "--out", folder]) == 0
+    capsys.readouterr()
+    assert cli.main(["validate", str(tmp_path / "la" / "la.csv"), "--dataset", folder,
+                     "--report", str(tmp_path / "report.html")]) == 1
+    said = capsys.readouterr().out
+    assert checks.UNKNOWN_CLASS in said and "none of its declared classes (0, 1, 2, 3, 4, 5, 7, 8)" in said, said
+    assert re.search(r"\b6\b", said.split(checks.UNKNOWN_CLASS, 1)[1])
+    assert cli.main(["validate", str(tmp_path / "np" / "np.csv"), "--dataset", folder,
+                     "--report", str(tmp_path / "report.html")]) == 0
