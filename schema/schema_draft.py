@@ -56,7 +56,15 @@ def curated_schema(statistics, label: str, classes: List[str], features: Dict[st
             feature.presence.min_fraction = 0.0
             feature.value_count.ClearField("min")
             feature.value_count.max = 1
-        if spec.get("kind") == "categorical_string" and feature.domain:  # TFDV's domain, loosened
+        if spec.get("kind") == "categorical_string" and feature.HasField("bool_domain"):
+            # TRUE/FALSE as R writes booleans: TFDV's bool_domain, made the string domain every other
+            # category has, so the gate, `score` and `predict` name other spellings (True, yes) alike
+            values = [v for v in (feature.bool_domain.true_value, feature.bool_domain.false_value) if v]
+            feature.ClearField("domain_info")
+            schema.string_domain.add(name=feature.name).value.extend(values)
+            feature.domain = feature.name
+            feature.distribution_constraints.min_domain_mass = DOMAIN_MASS
+        elif spec.get("kind") == "categorical_string" and feature.domain:  # TFDV's domain, loosened
             feature.distribution_constraints.min_domain_mass = DOMAIN_MASS
         elif spec.get("kind") == "categorical_int":  # codes 0..max_value, compared as categories
             feature.ClearField("domain_info")

@@ -703,3 +703,26 @@ def test_an_integer_label_value_between_its_classes_that_is_no_class_is_refused_
     assert re.search(r"\b6\b", said.split(checks.UNKNOWN_CLASS, 1)[1])
     assert cli.main(["validate", str(tmp_path / "np" / "np.csv"), "--dataset", folder,
                      "--report", str(tmp_path / "report.html")]) == 0
+
+
+def test_true_false_columns_keep_their_two_values_so_other_spellings_are_named(tmp_path, capsys):
+    """Ecdat's Treatment with its booleans written TRUE/FALSE, as R writes them: TFDV infers a
+    bool_domain, which the draft once dropped, so the same rows written True/False by pandas passed
+    the domain check (and `score` gave other probabilities without a warning)."""
+    frame = public_datasets.r_dataset("Ecdat", "Treatment")
+    flags = [c for c in frame.columns if frame[c].dtype == bool]
+    assert {"married", "u74", "u75"} <= set(flags)
+    pandas_written = str(tmp_path / "pandas.csv")
+    frame.to_csv(pandas_written, index=False)  # True/False
+    for column in flags:
+        frame[column] = frame[column].map({True: "TRUE", False: "FALSE"})
+    (tmp_path / "r").mkdir()
+    frame.to_csv(tmp_path / "r" / "treatment.csv", index=False)
+    folder = str(tmp_path / "treatment")
+    assert cli.main(["init", str(tmp_path / "r" / "treatment.csv"), "--label", "treat", "--out", folder]) == 0
+    schema = tfdv.load_schema_text(os.path.join(folder, "schema.pbtxt"))
+    assert set(descriptions.known_values(tfdv.get_feature(schema, "married"), schema)) == {"TRUE", "FALSE"}
+    capsys.readouterr()
+    assert cli.main(["validate", pandas_written, "--dataset", folder, "--report", str(tmp_path / "r.html")]) == 1
+    said = capsys.readouterr().out
+    assert re.search(r"- married: Unexpected string values.*'True' for 'TRUE'", said), said
