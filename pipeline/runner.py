@@ -275,7 +275,8 @@ def run_and_describe(config: PipelineConfig, resume: bool = False,
     with run_lock.held(resolved, wait=wait,
                        on_wait=lambda message: print(message, flush=True)) as holder:
         run_id = holder.run_id
-        foreign = work_dir.foreign_outputs(resolved.metadata_uri, resolved.pipeline_name, resolved.pipeline_root)
+        foreign = (work_dir.foreign_outputs(resolved.metadata_uri, resolved.pipeline_name, resolved.pipeline_root)
+                   or work_dir.moved_outputs(resolved.metadata_uri, resolved.pipeline_name, resolved.pipeline_root))
         if foreign:
             raise PipelineFailed(foreign)
         try:

@@ -1,5 +1,7 @@
 """Whether a work dir's pipeline root belongs with the metadata store a run is given: TFX names
-output folders by execution id, so a root filled under another store must be refused up front."""
+output folders by execution id, so a root filled under another store must be refused up front; and
+ML Metadata records outputs by absolute path, so a store whose outputs are no longer where it
+recorded them (a work dir moved or restored under another path) must be too."""
 import os
 from typing import List, Optional
 
@@ -32,3 +34,34 @@ def foreign_outputs(uri: str, pipeline_name: str, pipeline_root: str) -> Optiona
             "output folders by execution id, which a new store counts from 1 again, so components would "
             "find their folders taken). Run with a new --work-dir, or with the metadata store those runs "
             "were recorded in (--metadata)")
+
+
+def moved_outputs(uri: str, pipeline_name: str, pipeline_root: str) -> Optional[str]:
+    """Why a run cannot start: the newest output the store at `uri` recorded for the pipeline is
+    gone from its absolute path, because the work dir was moved or restored under another path (or
+    the runs recorded there ran on a machine whose paths this one lacks). Later components would
+    fail on those paths, the data gate first, on its drift reference. None when it is where it was
+    recorded, in a cluster path, or the store has none."""
+    if not metadata_store.exists(uri):
+        return None
+    store = metadata_store.open_store(uri)
+    pipeline = store.get_context_by_type_and_name("pipeline", pipeline_name)
+    recorded = [a for a in store.get_artifacts_by_context(pipeline.id) if a.uri and "://" not in a.uri] \
+        if pipeline is not None else []
+    newest = max(recorded, key=lambda a: a.id, default=None)
+    if newest is None or os.path.exists(newest.uri):
+        return None
+    # TFX's outputs: <pipeline root>/<node>/<output key>/<execution id>
+    old_root = os.path.dirname(os.path.dirname(os.path.dirname(newest.uri.rstrip("/"))))
+    if os.path.normpath(old_root) == os.path.normpath(pipeline_root):
+        return None  # an output deleted by hand inside this root: the component that reads it says so
+    old, new = old_root, pipeline_root
+    while os.path.basename(old) == os.path.basename(new) and os.path.basename(old):  # the work dirs
+        old, new = os.path.dirname(old), os.path.dirname(new)
+    return (f"{metadata_store.redacted(uri)} records the outputs of pipeline '{pipeline_name}' under {old_root}, "
+            f"which this machine does not have: the work dir was moved or restored under another path (or "
+            f"those runs ran on another machine). ML Metadata keeps absolute paths, so the outputs a run "
+            f"compares with (the data the gate accepted, the served model's evaluation) cannot be found. "
+            f"Move the work dir back, or link the old path to the new one (`mkdir -p {os.path.dirname(old)} && "
+            f"ln -s {new} {old}`); "
+            "a new --work-dir starts a new history")

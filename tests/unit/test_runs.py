@@ -222,3 +222,30 @@ def test_an_option_runs_does_not_take_is_named_not_read_as_its_show_word(tmp_pat
     assert "unrecognized arguments: --serving-dir" in capfd.readouterr().err
     assert cli.main(["runs", "lineage", "2026-12-07T10:00:00"]) == 1
     assert "`tfxpipe runs show [RUN_ID]` shows one, not 'lineage'" in capfd.readouterr().err
+
+
+def test_a_work_dir_moved_under_another_path_is_refused_naming_both_paths(tmp_path):
+    """ML Metadata records outputs by absolute path: after `mv work moved`, the next run's data gate
+    once crashed on the drift reference's old path, and was listed as stopped by the gate."""
+    from pipeline import metadata_store  # pylint: disable=import-outside-toplevel
+
+    old_work, new_work = tmp_path / "work", tmp_path / "moved"
+    old_root, new_root = old_work / "pipelines" / "taxi", new_work / "pipelines" / "taxi"
+    output = old_root / "StatisticsGen" / "statistics" / "4"
+    output.mkdir(parents=True)
+    uri = metadata_store.sqlite_uri(str(tmp_path / "m.sqlite"))
+    store = metadata_store.open_store(uri, writable=True)
+    pipeline = metadata_store_pb2.Context(
+        name="taxi", type_id=store.put_context_type(metadata_store_pb2.ContextType(name="pipeline")))
+    pipeline.id = store.put_contexts([pipeline])[0]
+    statistics = metadata_store_pb2.Artifact(
+        uri=str(output), type_id=store.put_artifact_type(metadata_store_pb2.ArtifactType(name="ExampleStatistics")))
+    statistics.id = store.put_artifacts([statistics])[0]
+    store.put_attributions_and_associations(
+        [metadata_store_pb2.Attribution(artifact_id=statistics.id, context_id=pipeline.id)], [])
+    assert work_dir.moved_outputs(uri, "taxi", str(old_root)) is None
+    os.rename(old_work, new_work)
+    said = work_dir.moved_outputs(uri, "taxi", str(new_root))
+    assert f"records the outputs of pipeline 'taxi' under {old_root}, which this machine does not have" in said
+    assert f"`mkdir -p {tmp_path} && ln -s {new_work} {old_work}`" in said
+    assert work_dir.moved_outputs(uri, "penguins", str(new_root)) is None  # no output of that pipeline
