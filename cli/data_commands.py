@@ -220,6 +220,16 @@ def add_parsers(subparsers) -> None:
     diff.set_defaults(handler=schema_diff)
 
 
+def declared_data(path: str, out: str) -> str:
+    """The `data:` init writes: relative to the dataset folder where both lie in the project, so a
+    project moved or cloned elsewhere still finds its data; absolute otherwise."""
+    from pipeline.configs import PROJECT_ROOT  # pylint: disable=import-outside-toplevel
+
+    data, folder, root = os.path.abspath(path), os.path.abspath(out), PROJECT_ROOT
+    inside = all(os.path.commonpath([p, root]) == root for p in (data, folder))
+    return os.path.relpath(data, folder) if inside else data
+
+
 def init(args: argparse.Namespace) -> int:
     """Drafts `datasets/NAME/` (declaration + curated schema) from a CSV and its label column."""
     # pylint: disable=import-outside-toplevel
@@ -238,7 +248,7 @@ def init(args: argparse.Namespace) -> int:
         draft = infer.infer(source, args.label, args.task, name,
                             progress=lambda line: print(line, flush=True), missing=args.missing_value,
                             text_columns=args.text_column)
-        declaration, schema = infer.write(draft, out, os.path.abspath(args.path))
+        declaration, schema = infer.write(draft, out, declared_data(args.path, out))
     except infer.InitError as error:
         print(f"error: {error}")
         return 1

@@ -443,3 +443,18 @@ def test_a_name_written_with_underscores_for_spaces_is_matched_and_a_first_line_
     draft = infer.infer(shipped, "virginica")
     assert any(line.startswith("columns named by numbers ('150', '4')") for line in draft.checks), draft.checks
     assert not any("named by numbers" in line for line in infer.infer(path, "species").checks)
+
+
+def test_data_inside_the_project_is_declared_relative_so_a_moved_project_still_finds_it(tmp_path, monkeypatch):
+    """`data: /home/me/project/data/x.csv` broke once the project folder was renamed or cloned."""
+    from cli import data_commands  # pylint: disable=import-outside-toplevel
+    from pipeline import configs  # pylint: disable=import-outside-toplevel
+
+    monkeypatch.setattr(configs, "PROJECT_ROOT", str(tmp_path / "project"))
+    inside = data_commands.declared_data(str(tmp_path / "project" / "raw" / "x.csv"),
+                                         str(tmp_path / "project" / "datasets" / "x"))
+    assert inside == os.path.join("..", "..", "raw", "x.csv")
+    assert os.path.normpath(os.path.join(tmp_path / "project" / "datasets" / "x", inside)) == \
+        str(tmp_path / "project" / "raw" / "x.csv")  # as Dataset.data_root reads it
+    assert data_commands.declared_data("/srv/feeds/x.csv", str(tmp_path / "project" / "datasets" / "x")) == \
+        "/srv/feeds/x.csv"  # outside the project: where it is, whatever moves
