@@ -211,9 +211,13 @@ def summary_text(record: runs.RunRecord, config: PipelineConfig, seconds: float)
             + f" {withdrawn.describe()}. " + (f"Version {served[-1]} is served." if served else "No version is served.")
         )
     elif summary.pushed and not summary.pushed_by_this_run:
+        gone = "://" not in summary.pushed_destination and not os.path.isdir(summary.pushed_destination)
+        served = model_dir.versions(os.path.dirname(summary.pushed_destination)) if gone else []
         lines.append(
             f"Serving: {'this run evaluated the model already served' if summary.already_served else 'unchanged inputs'}"
-            f", nothing new pushed; version {summary.pushed_version} at {summary.pushed_destination} is current."
+            f", nothing new pushed; version {summary.pushed_version} at {summary.pushed_destination} "
+            + ("is current." if not gone else "is no longer there (removed by hand): "
+               + (f"version {served[-1]} is served." if served else "no version is served."))
         )
     elif summary.pushed:
         lines.append(f"Pushed model version {summary.pushed_version} to {summary.pushed_destination}")

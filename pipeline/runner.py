@@ -38,6 +38,11 @@ def check_inputs(config: PipelineConfig) -> None:
     if not os.path.exists(config.data_root):
         raise PipelineFailed(f"data {config.data_root} does not exist: give a CSV file or a folder "
                              "of CSV files (--data, or `data` in the dataset's declaration)")
+    unwritable = model_dir.unwritable(config.model_base)
+    if unwritable:
+        raise PipelineFailed(f"the serving dir {config.model_base} cannot be written ({unwritable} is read-only "
+                             "to this user): a blessed model could not be pushed there; make it writable, or give "
+                             "another --serving-dir")
     curated, dataset = schema_text.read(config.schema_file), config.dataset()
     disagreements = declaration_fit.mismatches(dataset, curated)
     if disagreements:

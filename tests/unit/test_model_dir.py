@@ -154,3 +154,19 @@ def test_versions_to_keep_reach_the_pusher_only_when_set(tmp_path):
 
     assert json.loads(pusher_config(keep_versions=3)) == {model_dir.KEEP_VERSIONS: 3}
     assert json.loads(pusher_config()) is None
+
+
+def test_a_serving_dir_a_push_could_not_write_is_named_before_any_training(tmp_path, monkeypatch):
+    """A read-only folder (a mount, another user's): once found only by the Pusher, after training.
+    The access check is the kernel's (root passes permission bits; a read-only mount stops it), so a
+    read-only folder is what `os.access` answers for it here."""
+    base = tmp_path / "serving" / "taxi"
+    assert model_dir.unwritable(str(base)) is None  # not there yet: its parent, tmp_path, is writable
+    (tmp_path / "serving").mkdir()
+    read_only = str(tmp_path / "serving")
+    real_access = os.access
+    monkeypatch.setattr(model_dir.os, "access", lambda path, mode: path != read_only and real_access(path, mode))
+    assert model_dir.unwritable(str(base)) == read_only  # the nearest folder that exists
+    base.mkdir()
+    assert model_dir.unwritable(str(base)) is None  # itself writable
+    assert model_dir.unwritable("gs://bucket/serving/taxi") is None

@@ -160,6 +160,23 @@ def test_a_run_that_pushed_nothing_says_whether_a_model_is_served_there(tmp_path
     assert f"Nothing pushed; {expected}." in text, text
 
 
+def test_a_cached_push_whose_version_was_removed_by_hand_is_not_called_current(tmp_path):
+    from types import SimpleNamespace  # pylint: disable=import-outside-toplevel
+
+    config = PipelineConfig(serving_dir=str(tmp_path / "serving"))
+    model_base = config.resolved().model_base
+    os.makedirs(os.path.join(model_base, "7"))
+    os.makedirs(os.path.join(model_base, "9"))
+    summary = run_summary.RunSummary(run_id="r", node_states={"Pusher": ["cached"]}, blessed=True, pushed=True,
+                                     pushed_version="9", pushed_destination=os.path.join(model_base, "9"))
+    record = SimpleNamespace(summary=summary, evaluation=None, spans=[], tuning={}, served_read_gone=(),
+                             not_compared="", choice="", candidates=[])
+    assert "version 9 at " + os.path.join(model_base, "9") + " is current." in run_details.summary_text(record, config, 1)
+    os.rmdir(os.path.join(model_base, "9"))
+    text = run_details.summary_text(record, config, 1.0)
+    assert "is no longer there (removed by hand): version 7 is served." in text, text
+
+
 def _taxi_spans(data, *dropped: str) -> None:
     """`data`/span-1: the taxi sample; span-2, span-3, ...: the sample without the `dropped` column
     of its turn, a span a run refuses before it starts."""
