@@ -72,6 +72,11 @@ def _failure_text(failure, baseline: Dict[str, float]) -> str:
         return (f"evaluated on {value:.0f} eval rows, fewer than the {low:.0f} needed to bless it (to replace a served "
                 f"model, {metrics.ROWS_TO_REPLACE} unless the blessing sets its own minimum): metrics on so few rows are "
                 f"mostly chance. Bigger spans fix it; `--min example_count={value:.0f}` accepts them")
+    if name == naive_skill.NAME and bounds.HasField("lower_bound") and value < low:
+        return (f"{name} {value:.4f} is below the threshold {low:.4f} (the naive_margin: the share of the naive "
+                "baseline's error the model must remove; where one class is rare that error is already small, "
+                "so a useful model can fall short of it: judge by the other metrics, and lower `naive_margin` "
+                "in the declaration's blessing, or pass --naive-margin, to bless it)")
     if bounds.HasField("lower_bound") and value < low:
         return f"{name} {value:.4f} is below the threshold {low:.4f}"
     return f"{name} {value:.4f} is above the threshold {bounds.upper_bound.value:.4f}"

@@ -159,6 +159,14 @@ def test_too_few_eval_rows_to_replace_the_served_model_say_how_many_and_how_to_a
     assert "`--min example_count=6` accepts them" in text
 
 
+def test_a_skill_short_of_the_naive_margin_says_what_the_margin_is_and_how_to_lower_it():
+    """Ecdat's Hdma with 2 % positives: AUC 0.92 refused at skill 0.044 < 0.05, without a word why."""
+    text = evaluation._failure_text(_value_failure("skill_vs_naive", 0.0435, 0.05), {})
+    assert text.startswith("skill_vs_naive 0.0435 is below the threshold 0.0500 (the naive_margin")
+    assert "where one class is rare" in text and "--naive-margin" in text
+    assert evaluation._failure_text(_value_failure("auc", 0.6, 0.7), {}) == "auc 0.6000 is below the threshold 0.7000"
+
+
 def test_a_served_model_no_better_than_the_naive_baseline_on_new_data_is_warned_about():
     """The taxi sample's tips shuffled in a new span: the served model, blessed at skill 0.6, scores
     below the naive baseline on it (tests/e2e/test_operations.py checks it on that real run)."""
