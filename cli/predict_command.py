@@ -55,6 +55,22 @@ def _predictions_table(dataset, answers) -> str:
     return "\n".join(lines)
 
 
+def _blank_unreadable(rows, undeclared, schema, missing_values, examples) -> list:
+    """Cells of the `undeclared` columns (in the schema, not features: excluded ones) that are not of
+    their schema type, emptied in `rows`: the current model does not read those columns, so such a
+    cell must not refuse the request. Returns the columns that had one."""
+    types = examples.feature_types(schema)
+    blanked = []
+    for name in undeclared:
+        for row in rows:
+            try:
+                examples.to_example({name: row.get(name)}, types, missing_values)
+            except ValueError:
+                row[name] = ""
+                blanked += [name] if name not in blanked else []
+    return blanked
+
+
 def predict(args: argparse.Namespace) -> int:
     # pylint: disable=import-outside-toplevel
     import urllib3
@@ -80,6 +96,8 @@ def predict(args: argparse.Namespace) -> int:
         every_row = examples.read_csv_rows(args.csv, drop_columns=[c for c in header if c not in in_schema
                                                                    or c in label_only])
         rows = every_row[: args.limit] if args.limit > 0 else every_row
+        blanked = _blank_unreadable(rows, [c for c in header if c in in_schema and c not in features], schema,
+                                    dataset.missing_values, examples)
         serialized = examples.serialize_rows(rows, schema, dataset.missing_values)
     except (OSError, ValueError) as error:
         print(f"error: {args.csv}: {error}", file=sys.stderr)
@@ -100,6 +118,9 @@ def predict(args: argparse.Namespace) -> int:
         dates.check(row, timed, dataset.missing_values)
     has_label = set(dataset.label.source_columns) <= set(header)
     unknown = [c for c in header if c not in in_schema]
+    if blanked:
+        print(f"note: {', '.join(blanked)}: not features of the declaration, sent for a version trained before "
+              "they were excluded; cells not of the schema's type were sent as missing values")
     if unknown:  # as `score` passes them through: an ID, pandas' index
         print(f"note: {', '.join(map(repr, unknown))}: not among the model's features, not sent")
     if outside:

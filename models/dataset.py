@@ -101,9 +101,9 @@ class Dataset:
         part of TFX's cache key, so a tightened threshold or an edited reason would otherwise train
         again, and training is not bit-for-bit repeatable (a new model may then fail the max_drop it
         was meant to be judged by, or be pushed as a second version of the same model)."""
-        left_out = ("folder", "data", "blessing", "slices", "excluded") + (() if with_tuning else ("tuning",))
-        plain = {k: v for k, v in _plain(self).items() if k not in left_out}
-        return {**plain, "task": self.task.value}
+        plain = {k: v for k, v in _plain(self).items() if k not in ("folder", "data", "blessing", "slices")}
+        # left empty rather than out, so a declaration without them keeps the cache key it had
+        return {**plain, "excluded": {}, **({} if with_tuning else {"tuning": {}}), "task": self.task.value}
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> "Dataset":

@@ -63,9 +63,13 @@ def searched(family: str, fixed: Mapping[str, Any]) -> List[str]:
 
 def declare(hp: keras_tuner.HyperParameters, family: str, overrides: Mapping[str, Any],
             fixed: Mapping[str, Any] = ()) -> Dict[str, Any]:
-    """Declares `family`'s search space on `hp`, less what `fixed` sets; returns the hyperparameters
-    of this trial."""
+    """Declares `family`'s search space on `hp`, less what `fixed` sets (a number fixed there is
+    declared Fixed, so the best values recorded, which later runs without --tune reuse, hold it);
+    returns the hyperparameters of this trial."""
     values = {}
+    for name in _FAMILY_SPACE[family]:
+        if _SETS[name] in fixed and _SETS[name] == name:
+            values[name] = hp.Fixed(name, fixed[name])
     for name in searched(family, fixed):
         space = overrides.get(name, SPACE[name])
         default = _DEFAULTS[name]

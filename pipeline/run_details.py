@@ -216,7 +216,7 @@ def summary_text(record: runs.RunRecord, config: PipelineConfig, seconds: float)
         lines.append(
             f"Serving: {'this run evaluated the model already served' if summary.already_served else 'unchanged inputs'}"
             f", nothing new pushed; version {summary.pushed_version} at {summary.pushed_destination} "
-            + ("is current." if not gone else "is no longer there (removed by hand): "
+            + ("is current." if not gone else "is no longer there (removed since): "
                + (f"version {served[-1]} is served." if served else "no version is served."))
         )
     elif summary.pushed:

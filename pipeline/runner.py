@@ -31,18 +31,15 @@ FAILURE_CHARS = 4000  # of a component's error kept in MLMD (a traceback's messa
 
 def check_inputs(config: PipelineConfig) -> None:
     """Fails before any component runs when the schema is missing or does not fit the declaration,
-    or the data cannot be parsed as CSV at all (TFX's reader would crash on it); the gate checks
-    everything else in the pipeline."""
+    the serving dir cannot be written, or the data cannot be parsed as CSV at all (TFX's reader
+    would crash on it); the gate checks everything else in the pipeline."""
     if not os.path.isfile(config.schema_file):
         raise PipelineFailed(f"schema file {config.schema_file} does not exist")
     if not os.path.exists(config.data_root):
         raise PipelineFailed(f"data {config.data_root} does not exist: give a CSV file or a folder "
                              "of CSV files (--data, or `data` in the dataset's declaration)")
-    unwritable = model_dir.unwritable(config.model_base)
-    if unwritable:
-        raise PipelineFailed(f"the serving dir {config.model_base} cannot be written ({unwritable} is read-only "
-                             "to this user): a blessed model could not be pushed there; make it writable, or give "
-                             "another --serving-dir")
+    if model_dir.unwritable(config.model_base):
+        raise PipelineFailed(model_dir.unwritable(config.model_base))
     curated, dataset = schema_text.read(config.schema_file), config.dataset()
     disagreements = declaration_fit.mismatches(dataset, curated)
     if disagreements:

@@ -56,7 +56,8 @@ def moved_outputs(uri: str, pipeline_name: str, pipeline_root: str) -> Optional[
     if os.path.normpath(old_root) == os.path.normpath(pipeline_root):
         return None  # an output deleted by hand inside this root: the component that reads it says so
     old, new = old_root, pipeline_root
-    while os.path.basename(old) == os.path.basename(new) and os.path.basename(old):  # the work dirs
+    # the link to make: the shallowest folder of the old path that is gone, as the new path names it
+    while os.path.basename(old) == os.path.basename(new) and not os.path.exists(os.path.dirname(old)):
         old, new = os.path.dirname(old), os.path.dirname(new)
     return (f"{metadata_store.redacted(uri)} records the outputs of pipeline '{pipeline_name}' under {old_root}, "
             f"which this machine does not have: the work dir was moved or restored under another path (or "
@@ -64,4 +65,4 @@ def moved_outputs(uri: str, pipeline_name: str, pipeline_root: str) -> Optional[
             f"compares with (the data the gate accepted, the served model's evaluation) cannot be found. "
             f"Move the work dir back, or link the old path to the new one (`mkdir -p {os.path.dirname(old)} && "
             f"ln -s {new} {old}`); "
-            "a new --work-dir starts a new history")
+            "a new --work-dir with a metadata store of its own starts a new history")

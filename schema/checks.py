@@ -85,7 +85,7 @@ def unknown_classes(statistics: statistics_pb2.DatasetFeatureStatisticsList, sch
                     classes: Sequence[str]) -> List[Finding]:
     """Values of the integer label that are none of `classes` (schema/absent_classes.py)."""
     found = []
-    for label in (f for f in schema.feature if is_training_only(f)):
+    for label in (f for f in schema.feature if is_training_only(f) and f.type == schema_pb2.INT):
         other = absent_classes.undeclared(statistics, label.name, classes)
         if other:
             found.append(Finding(

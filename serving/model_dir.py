@@ -204,12 +204,15 @@ def remove_old_versions(model_base: str, keep: int) -> List[int]:
 
 
 def unwritable(model_base: str) -> Optional[str]:
-    """The folder that keeps a push into local `model_base` from being written (it, or the nearest
-    one above it that exists: a read-only mount), so a run can say so before training rather than
-    at the Pusher; None where a push can write."""
+    """Why a push into local `model_base` could not be written (it, or the nearest folder above it
+    that exists, is read-only: a mount, another user's), so a run can say so before training rather
+    than at the Pusher; None where a push can write."""
     if "://" in model_base:
         return None
     existing = os.path.abspath(model_base)
     while not os.path.exists(existing):
         existing = os.path.dirname(existing)
-    return None if os.access(existing, os.W_OK | os.X_OK) else existing
+    if os.access(existing, os.W_OK | os.X_OK):
+        return None
+    return (f"the serving dir {model_base} cannot be written ({existing} is read-only to this user): a blessed "
+            "model could not be pushed there; make it writable, or give another --serving-dir")

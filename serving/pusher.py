@@ -51,7 +51,7 @@ class AtomicPushExecutor(tfx_pusher_executor.Executor):
             logging.warning("Not pushed: the model is %s", withdrawn.describe())
             return
         already = "://" not in model_base and model_dir.already_published(self.GetModelPath(input_dict), model_base)
-        version_dir = model_dir.publish(self.GetModelPath(input_dict), model_base)
+        version_dir = already or model_dir.publish(self.GetModelPath(input_dict), model_base)
         self._MarkPushed(
             pushed_model,
             pushed_destination=version_dir,

@@ -52,7 +52,7 @@ def test_class_labels_become_indices_of_the_declared_classes():
 
 
 def test_what_training_depends_on_round_trips_through_custom_config():
-    again = dataset.Dataset.from_config(TAXI.to_config())
+    again = dataset.Dataset.from_config(TAXI.to_config(with_tuning=True))
     assert (again.name, again.features, again.label, again.missing_values, again.tuning) == (
         TAXI.name, TAXI.features, TAXI.label, TAXI.missing_values, TAXI.tuning)
 

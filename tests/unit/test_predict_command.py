@@ -75,7 +75,7 @@ def test_predict_to_a_port_no_server_listens_on_says_the_connection_was_refused(
            "(`tfxpipe serve --dataset ...`)? --server names another" in err, err
 
 
-def test_predict_sends_excluded_columns_for_a_version_trained_before_they_were_excluded(monkeypatch, capfd):
+def test_predict_sends_excluded_columns_for_a_version_trained_before_they_were_excluded(monkeypatch, capfd, tmp_path):
     """A version trained when a column was still a feature (served until a newer one is pushed, or
     again after a rollback) reads it: it is sent, as `score` sends the version's features, so both
     answer the same. The label's own column is not."""
@@ -98,3 +98,14 @@ def test_predict_sends_excluded_columns_for_a_version_trained_before_they_were_e
     keys = set(tf.train.Example.FromString(sent[0]).features.feature)
     assert "trip_start_timestamp" in TAXI.excluded and "trip_start_timestamp" in keys
     assert "fare" in keys and "tips" not in keys  # fare is a feature; tips is the label's alone
+
+    import pandas as pd  # pylint: disable=import-outside-toplevel
+    frame = pd.read_csv(TAXI_CSV, dtype=str, keep_default_na=False).head(3)
+    frame.loc[1, "trip_start_timestamp"] = "2013-01-01 08:00"  # text in a column the model does not read
+    path = str(tmp_path / "dated.csv")
+    frame.to_csv(path, index=False)
+    sent.clear()
+    assert cli.main(["predict", path]) == 0  # not refused for a column the current model does not read
+    assert "trip_start_timestamp: not features of the declaration" in capfd.readouterr().out
+    assert [("trip_start_timestamp" in tf.train.Example.FromString(e).features.feature) for e in sent] == [
+        True, False, True]

@@ -174,7 +174,7 @@ def test_a_cached_push_whose_version_was_removed_by_hand_is_not_called_current(t
     assert "version 9 at " + os.path.join(model_base, "9") + " is current." in run_details.summary_text(record, config, 1)
     os.rmdir(os.path.join(model_base, "9"))
     text = run_details.summary_text(record, config, 1.0)
-    assert "is no longer there (removed by hand): version 7 is served." in text, text
+    assert "is no longer there (removed since): version 7 is served." in text, text
 
 
 def _taxi_spans(data, *dropped: str) -> None:

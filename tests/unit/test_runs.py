@@ -31,6 +31,9 @@ def _record(pusher_state: str) -> runs.RunRecord:
 def test_a_run_whose_pusher_was_cached_pushed_no_version_of_its_own():
     assert _record("executed").pushed_version == "1701"
     assert _record("cached").pushed_version is None  # 1701 was pushed by an earlier run
+    judged_again = _record("executed")
+    judged_again.summary.already_served = True  # the Pusher ran, and found its model served already
+    assert judged_again.pushed_version is None and not judged_again.summary.pushed_by_this_run
 
 
 def _properties(message, **values):

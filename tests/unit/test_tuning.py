@@ -52,8 +52,10 @@ def test_the_declaration_narrows_the_search():
 def test_what_hparams_fixes_is_not_searched_so_trials_differ_only_where_they_can():
     hp = keras_tuner.HyperParameters()
     values = tuning.declare(hp, families.DNN, {}, fixed={"learning_rate": 0.01, "hidden_units": [16]})
-    assert [p.name for p in hp.space] == ["dropout", "embedding_scale"]
-    assert "learning_rate" not in values and "hidden_units" not in values
+    assert [p.name for p in hp.space if not isinstance(p, keras_tuner.engine.hyperparameters.Fixed)] == [
+        "dropout", "embedding_scale"]
+    assert values["learning_rate"] == 0.01 and "hidden_units" not in values  # recorded for later runs too
+    assert tuning.best_hyperparameters(hp.get_config())["learning_rate"] == 0.01
     assert tuning.searched(families.LINEAR, {"learning_rate": 0.01}) == []
     assert tuning.searched(families.WIDE_DEEP, {"dropout": 0.1}) == [
         "learning_rate", "hidden_layers", "first_layer_units", "embedding_scale"]
