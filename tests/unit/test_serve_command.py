@@ -51,18 +51,10 @@ def test_a_port_number_no_socket_takes_is_refused_before_anything_starts(port, t
         in capsys.readouterr().err
 
 
-def test_one_port_for_rest_and_grpc_is_refused_in_one_line(tmp_path, capsys):
-    code = cli.main(["serve", "--host", "127.0.0.1", "--rest-port", "28521", "--grpc-port", "28521",
-                     "--serving-dir", str(tmp_path)])
+@pytest.mark.parametrize("rest, grpc", [("--rest-port", "--grpc-port"),
+                                        ("--rest_api_port", "--port")])  # TF Serving's own spellings
+def test_one_port_for_rest_and_grpc_is_refused_in_one_line(tmp_path, capsys, rest, grpc):
+    code = cli.main(["serve", "--host", "127.0.0.1", rest, "28521", grpc, "28521", "--serving-dir", str(tmp_path)])
     assert code == 1
     assert capsys.readouterr().out == ("error: --rest-port and --grpc-port are both 28521: REST and gRPC each need "
-                                       "a port of their own\n")
-
-
-def test_tf_servings_own_flag_spellings_set_the_same_ports(tmp_path, capsys):
-    """`--port` and `--rest_api_port`, as a TF Serving command line or manifest gives them."""
-    code = cli.main(["serve", "--host", "127.0.0.1", "--rest_api_port", "28522", "--port", "28522",
-                     "--serving-dir", str(tmp_path)])
-    assert code == 1
-    assert capsys.readouterr().out == ("error: --rest-port and --grpc-port are both 28522: REST and gRPC each need "
                                        "a port of their own\n")
