@@ -44,7 +44,9 @@ def moved_outputs(uri: str, pipeline_name: str, pipeline_root: str) -> Optional[
     recorded, in a cluster path, or the store has none."""
     if not metadata_store.exists(uri):
         return None
-    store = metadata_store.open_store(uri)
+    # writable, as the run holding the lock opens it next: a run killed mid-write leaves SQLite a
+    # journal that only a writer can roll back (a reader then fails)
+    store = metadata_store.open_store(uri, writable=True)
     pipeline = store.get_context_by_type_and_name("pipeline", pipeline_name)
     recorded = [a for a in store.get_artifacts_by_context(pipeline.id) if a.uri and "://" not in a.uri] \
         if pipeline is not None else []
