@@ -5,6 +5,7 @@ import os
 from typing import Optional, Tuple
 
 import tensorflow_data_validation as tfdv
+from tensorflow_metadata.proto.v0 import schema_pb2
 
 # Modules, not the `tfx.v1` namespace, which also imports the Google Cloud extensions (seconds a start).
 from tfx.components.example_validator.component import ExampleValidator
@@ -92,21 +93,21 @@ def content_addressed_schema(config: PipelineConfig) -> str:
     return staged
 
 
-def compared_statistics(schema_file: str):
+def compared_statistics(curated: schema_pb2.Schema):
     """StatisticsGen's options: those of `distances.stats_options` but the schema, which comes from
     ImportSchemaGen's channel (StatisticsGen refuses both); None for TFDV's defaults, so that the
     cache of pipelines whose schema asks nothing else stays valid."""
-    buckets = distances.quantile_buckets(schema_text.read(schema_file))
+    buckets = distances.quantile_buckets(curated)
     return None if buckets == distances.DEFAULT_QUANTILE_BUCKETS else tfdv.StatsOptions(
         num_quantiles_histogram_buckets=buckets)
 
 
-def label_range(schema_file: str, dataset) -> Optional[Tuple[float, float]]:
+def label_range(curated: schema_pb2.Schema, dataset) -> Optional[Tuple[float, float]]:
     """A regression label's declared range in the curated schema (the report's predicted-vs-actual
     plot spans it); None for classification or without one."""
     if dataset.task is not Task.REGRESSION:
         return None
-    for feature in schema_text.read(schema_file).feature:
+    for feature in curated.feature:
         if feature.name == dataset.label.column:
             domain = (feature.float_domain if feature.HasField("float_domain")
                       else feature.int_domain if feature.HasField("int_domain") else None)
@@ -130,7 +131,7 @@ def create_pipeline(config: PipelineConfig, for_kubeflow: bool = False) -> tfx_p
         raise ConfigError("a Kubeflow/Vertex pipeline trains on its run's span: the training window "
                           f"(--train-spans {config.train_spans}) needs the data gate's record of "
                           "earlier spans, which only a local run resolves; compile with --train-spans 1")
-    dataset = config.dataset()
+    dataset, curated = config.dataset(), schema_text.read(config.schema_file)  # the curated schema, read once
     input_base, input_config = example_gen_input(config)
     if config.train_spans > 1 and "{SPAN}" not in input_config.splits[0].pattern:
         raise ConfigError(f"--train-spans {config.train_spans} trains on several spans, but "
@@ -139,8 +140,7 @@ def create_pipeline(config: PipelineConfig, for_kubeflow: bool = False) -> tfx_p
                           "path), or leave --train-spans out")
     example_gen = CsvExampleGen(
         input_base=input_base,
-        custom_config=csv_example_gen.custom_config(dataset.missing_values,
-                                                    schema_text.read(config.schema_file)),
+        custom_config=csv_example_gen.custom_config(dataset.missing_values, curated),
         input_config=input_config,
         output_config=example_gen_pb2.Output(
             split_config=example_gen_pb2.SplitConfig(
@@ -161,7 +161,7 @@ def create_pipeline(config: PipelineConfig, for_kubeflow: bool = False) -> tfx_p
     # numeric columns the quantile histograms its thresholds were calibrated for.
     statistics_gen = StatisticsGen(examples=example_gen.outputs["examples"],
                                    schema=curated_schema.outputs["schema"],
-                                   stats_options=compared_statistics(config.schema_file))
+                                   stats_options=compared_statistics(curated))
     # Inferred schema, kept only to compare with the curated one; the curated one drives the rest.
     inferred_schema = SchemaGen(statistics=statistics_gen.outputs["statistics"])
     example_validator = ExampleValidator(
@@ -177,8 +177,7 @@ def create_pipeline(config: PipelineConfig, for_kubeflow: bool = False) -> tfx_p
         },
     ).with_id("previous_span_statistics_resolver")
     dates, timed = dataset.dates_written_as_text(), dataset.dates_with_hour()  # their cells are checked by the gate
-    classes = absent_classes.classes_to_check(schema_text.read(config.schema_file), dataset.label.column,
-                                              dataset.label.classes)
+    classes = absent_classes.classes_to_check(curated, dataset.label.column, dataset.label.classes)
     data_gate = gate.DataGate(
         statistics=statistics_gen.outputs["statistics"],
         schema=curated_schema.outputs["schema"],
@@ -231,7 +230,7 @@ def create_pipeline(config: PipelineConfig, for_kubeflow: bool = False) -> tfx_p
     candidates.add_evaluators(
         trained, example_gen.outputs["examples"],
         baseline_resolver.outputs[resolvers.MODEL_KEY],
-        eval_config.eval_config(dataset, label_range(config.schema_file, dataset)),
+        eval_config.eval_config(dataset, label_range(curated, dataset)),
         metrics.MAIN_METRIC[dataset.task])
     blessings = [c.evaluator.outputs["blessing"] for c in trained]
     infra_validator = InfraValidator(

@@ -38,8 +38,8 @@ def check_inputs(config: PipelineConfig) -> None:
     if not os.path.exists(config.data_root):
         raise PipelineFailed(f"data {config.data_root} does not exist: give a CSV file or a folder "
                              "of CSV files (--data, or `data` in the dataset's declaration)")
-    if model_dir.unwritable(config.model_base):
-        raise PipelineFailed(model_dir.unwritable(config.model_base))
+    if unwritable := model_dir.unwritable(config.model_base):
+        raise PipelineFailed(unwritable)
     curated, dataset = schema_text.read(config.schema_file), config.dataset()
     disagreements = declaration_fit.mismatches(dataset, curated)
     if disagreements:
