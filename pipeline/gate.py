@@ -168,7 +168,7 @@ def DataGate(  # pylint: disable=invalid-name  (TFX component naming)
         findings = cell_lines.located(findings, read, curated, missing) + cell_lines.undated_cells(
             read, dates, missing, json.loads(timed_date_columns))
     lines_named = any(example.startswith("line ") for finding in findings for example in finding.examples)
-    title = f"Data validation (pipeline data gate{f', span {span}' if span else ''})"
+    title = f"{run_summary.GATE_VERDICT_TITLE}{f', span {span}' if span else ''})"
     report.write_html(os.path.join(report_dir, REPORT_FILE), findings, title, shown,  # the latest
                       statistics_name=shown_split)
     report.write_html(os.path.join(report_out.uri, REPORT_FILE), findings, title, shown,

@@ -67,6 +67,9 @@ class RunSummary:
 # tolerance let through (schema/vocabularies.let_through_record).
 LET_THROUGH = "let_through"
 GATE_REPORT_TYPE = "tfxpipe.DataGateReport"
+# How the data gate's verdict (its failure reason when the data did not meet the schema) starts; a
+# DataGate that crashed records "<error type>: <message>" instead, and its run can be resumed.
+GATE_VERDICT_TITLE = "Data validation (pipeline data gate"
 FAILURE_REASON = "failure_reason"
 # On an Evaluator's ModelEvaluation (pipeline/evaluator.py, evaluation.listed): JSON {"values": {name:
 # value}, "changes": {name: candidate - baseline}} of every task's key metrics, overall. No component

@@ -33,7 +33,7 @@ class RunRecord:
     # it started: run_summary.INPUT_CHECK)
     status: str
     spans: List[int]
-    gate: str  # passed / FAILED / not run
+    gate: str  # passed / FAILED (its verdict) / not run (nor finished: stopped, or crashed)
     model_id: Optional[int]
     failed_node: Optional[str]
     failure: str  # why `failed_node` failed, as recorded in MLMD ("" when not recorded)
@@ -113,6 +113,13 @@ def _abandoned(execution, running: bool) -> bool:
     return execution.last_known_state in run_summary.UNFINISHED and not running
 
 
+def _gate_verdict(execution) -> bool:
+    """The DataGate's execution failed on its verdict (the data did not meet the schema), not by a
+    crash (an output gone, a bug): only the first stops a run for its data."""
+    reason = execution.custom_properties.get(run_summary.FAILURE_REASON)
+    return reason is not None and reason.string_value.startswith(run_summary.GATE_VERDICT_TITLE)
+
+
 def record(store: mlmd.MetadataStore, run_id: str, running_run_id: Optional[str] = None,
            excluded: Optional[Dict[int, str]] = None) -> RunRecord:
     """What run `run_id` did, as the run table lists it; `running_run_id`: the run holding the
@@ -132,12 +139,13 @@ def record(store: mlmd.MetadataStore, run_id: str, running_run_id: Optional[str]
     started = min((e.create_time_since_epoch for e in executions), default=run.create_time_since_epoch)
     ended = max((run_summary.last_update(e) for e in executions), default=started)
     gate_states = summary.node_states.get("DataGate", [])
-    gate = ("FAILED" if "failed" in gate_states else "passed" if {"executed", "cached"} & set(gate_states)
+    failed_node = run_summary.node_of(store, failed[-1].id) if failed else None
+    gate_stopped = failed_node == "DataGate" and _gate_verdict(failed[-1])
+    gate = ("FAILED" if gate_stopped else "passed" if {"executed", "cached"} & set(gate_states)
             else "not run")  # nor finished: a stop or a crash while it checked
     # Every run ends with the Pusher; one that has not run it, and did not fail, was killed between
     # two components (no execution left unfinished to show it).
     finished = any(state in ("executed", "cached") for state in summary.node_states.get("Pusher", []))
-    failed_node = run_summary.node_of(store, failed[-1].id) if failed else None
     status = ("running" if running else "abandoned" if abandoned else "stopped by gate"
               if gate == "FAILED" else "refused" if failed_node == run_summary.INPUT_CHECK
               else "failed" if failed else "ok" if finished else "abandoned")

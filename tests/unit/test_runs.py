@@ -252,3 +252,36 @@ def test_a_work_dir_moved_under_another_path_is_refused_naming_both_paths(tmp_pa
     assert f"records the outputs of pipeline 'taxi' under {old_root}, which this machine does not have" in said
     assert f"`mkdir -p {tmp_path} && ln -s {new_work} {old_work}`" in said
     assert work_dir.moved_outputs(uri, "penguins", str(new_root)) is None  # no output of that pipeline
+
+
+@pytest.mark.parametrize("reason, status, gate", [
+    (None, "stopped by gate", "FAILED"),  # the gate's own verdict, as runner.run records it
+    ("FileNotFoundError: /old/work/pipelines/taxi/StatisticsGen/statistics/4", "failed", "not run"),
+])
+def test_a_data_gate_that_crashed_is_listed_as_failed_not_as_stopped_by_the_gate(tmp_path, reason, status, gate):
+    """A DataGate that crashed (its drift reference gone after the work dir moved) was once listed as
+    "stopped by gate", and `resume` told the user to correct data that was fine."""
+    from tfx.orchestration import metadata  # pylint: disable=import-outside-toplevel
+    from tfx.orchestration.portable.mlmd import context_lib  # pylint: disable=import-outside-toplevel
+    from tfx.proto.orchestration import pipeline_pb2  # pylint: disable=import-outside-toplevel
+
+    from pipeline import metadata_store  # pylint: disable=import-outside-toplevel
+    from schema import checks, report  # pylint: disable=import-outside-toplevel
+
+    path = str(tmp_path / "metadata.sqlite")
+    contexts = pipeline_pb2.NodeContexts()
+    for type_name, name in (("pipeline", "taxi"), ("pipeline_run", RUN_ID), ("node", "taxi.DataGate")):
+        spec = contexts.contexts.add()
+        spec.type.name, spec.name.field_value.string_value = type_name, name
+    with metadata.Metadata(metadata.sqlite_metadata_connection_config(path)) as handle:
+        registered = context_lib.prepare_contexts(handle, contexts)
+    store = metadata_store.open_store(metadata_store.sqlite_uri(path), writable=True)
+    execution = metadata_store_pb2.Execution(
+        type_id=store.put_execution_type(metadata_store_pb2.ExecutionType(name="pipeline.gate.DataGate")),
+        last_known_state=metadata_store_pb2.Execution.FAILED)
+    store.put_execution(execution, [], registered)
+    finding = checks.Finding("fare", checks.WRONG_TYPE, "Cells are text.", "FLOAT", "BYTES")
+    verdict = report.render_text([finding], f"{run_summary.GATE_VERDICT_TITLE}, span 3)")
+    run_summary.record_failure(store, RUN_ID, "DataGate", reason or verdict)
+    record = runs.record(store, RUN_ID)
+    assert (record.status, record.gate, record.failed_node) == (status, gate, "DataGate")
