@@ -166,6 +166,10 @@ def add_pipeline_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--spans", action="store_const", const=True, help="the data folder holds span-N/ folders (detected for local folders)")
     parser.add_argument("--work-dir", default=defaults.work_dir, help="pipeline root and MLMD (default: %(default)s)")
     parser.add_argument("--serving-dir", default=defaults.serving_dir, help="TF Serving model base folder (default: %(default)s)")
+    parser.add_argument("--replace-unrecorded-model", action="store_true",
+                        help="start although the serving dir's newest version was pushed by no run recorded in "
+                        "this work dir's metadata (a removed work dir's, another one's): a blessed model replaces it "
+                        "without being compared with it")
     parser.add_argument("--keep-versions", type=int, help="after a push, remove the versions older than this many newest "
                         "(default: keep all); rolled-back ones, and those the models.config beside them pins, stay")
     parser.add_argument("--model-name", help="default: the dataset's name")
@@ -239,6 +243,7 @@ def config_from_args(args: argparse.Namespace) -> PipelineConfig:
         spans=args.spans,
         train_spans=args.train_spans,
         keep_versions=args.keep_versions,
+        replace_unrecorded_model=args.replace_unrecorded_model,
     )
     kept = 1 if config.keep_versions is None else config.keep_versions
     steps = 1 if config.train_steps is None else config.train_steps  # None: passes over the data

@@ -152,6 +152,9 @@ class PipelineConfig:
     # After each push, the versions older than this many newest are removed from the serving folder
     # (None: all kept); versions rolled back, or pinned by the models.config beside them, stay.
     keep_versions: Optional[int] = None
+    # A run starts although the serving folder's newest version was pushed by no run this store
+    # recorded (pipeline/work_dir.unrecorded_served): a push replaces it, uncompared.
+    replace_unrecorded_model: bool = False
     enable_cache: bool = True
     # ML Metadata (pipeline/metadata_store.py): None is SQLite under the work dir; a
     # postgresql:// or mysql:// URI is a metadata server shared by a team.

@@ -31,7 +31,8 @@ FAILURE_CHARS = 4000  # of a component's error kept in MLMD (a traceback's messa
 
 def check_inputs(config: PipelineConfig) -> None:
     """Fails before any component runs when the schema is missing or does not fit the declaration,
-    the serving dir cannot be written, or the data cannot be parsed as CSV at all (TFX's reader
+    the serving dir cannot be written or serves a model this store's runs did not push (unless told
+    to replace it), or the data cannot be parsed as CSV at all (TFX's reader
     would crash on it); the gate checks everything else in the pipeline."""
     if not os.path.isfile(config.schema_file):
         raise PipelineFailed(f"schema file {config.schema_file} does not exist")
@@ -58,6 +59,11 @@ def check_inputs(config: PipelineConfig) -> None:
             "the data was rejected before the pipeline started:\n"
             + report.render_text(findings, title, path, next_steps=report.FILE_NEXT_STEPS)
         )
+    if unrecorded := work_dir.unrecorded_served(config.metadata_uri, config.model_base):
+        if not config.replace_unrecorded_model:
+            raise PipelineFailed(work_dir.unrecorded_served_text(config.metadata_uri, config.model_base, unrecorded))
+        print(f"note: version {unrecorded} in {config.model_base} was pushed by no run recorded here: a "
+              "blessed model replaces it (--replace-unrecorded-model), compared with nothing", file=sys.stderr)
     base, input_config = example_gen_input(config)
     spans = "{SPAN}" in input_config.splits[0].pattern
     store = metadata_store.open_store(config.metadata_uri) if metadata_store.exists(config.metadata_uri) else None
@@ -107,7 +113,7 @@ def resume_options(config: PipelineConfig) -> tfx_pipeline.RunOptions:
         raise PipelineFailed(f"no run that started is recorded in {where}: nothing to resume")
     if latest.failed_node is None and latest.status != "abandoned":
         raise PipelineFailed(f"the latest run that started, {latest.run_id}, did not fail: nothing to resume")
-    if latest.failed_node == gate.DataGate.__name__ and latest.status != "abandoned":
+    if latest.status == "stopped by gate":
         raise PipelineFailed("the latest run was stopped by the data gate, which reads the data again: "
                              "correct the data, or accept a real change in the schema (the run's report "
                              "says which: `tfxpipe schema-diff`, a drift threshold), then `tfxpipe run`")

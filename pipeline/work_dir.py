@@ -1,11 +1,13 @@
 """Whether a work dir's pipeline root belongs with the metadata store a run is given: TFX names
 output folders by execution id, so a root filled under another store must be refused up front; and
 ML Metadata records outputs by absolute path, so a store whose outputs are no longer where it
-recorded them (a work dir moved or restored under another path) must be too."""
+recorded them (a work dir moved or restored under another path) must be too. And whether the model
+a serving folder serves is one that store's runs pushed: only then can a run compare with it."""
 import os
 from typing import List, Optional
 
 from pipeline import metadata_store
+from serving import model_dir
 from pipeline.run_summary import INPUT_CHECK_TYPE
 
 
@@ -68,3 +70,32 @@ def moved_outputs(uri: str, pipeline_name: str, pipeline_root: str) -> Optional[
             f"Move the work dir back, or link the old path to the new one (`mkdir -p {os.path.dirname(old)} && "
             f"ln -s {new} {old}`); "
             "a new --work-dir with a metadata store of its own starts a new history")
+
+
+def unrecorded_served(uri: str, model_base: str) -> Optional[int]:
+    """The version `model_base` serves (its newest) when no push recorded in the store at `uri`
+    made it (the work dir whose runs pushed it was removed, or is another one), else None. The
+    Evaluator's baseline is the served model as this store's runs know it: with none known, a
+    candidate is judged as a first model, and a push replaces that version uncompared."""
+    served = model_dir.versions(model_base)
+    if not served:
+        return None
+    if metadata_store.exists(uri):
+        store = metadata_store.open_store(uri, writable=True)  # writable: as in moved_outputs
+        name = os.path.basename(model_base.rstrip("/"))
+        for pushed in store.get_artifacts_by_type("PushedModel"):
+            destination = pushed.custom_properties.get("pushed_destination")
+            # by model name and version, not the whole path: a serving dir moved since is the same one
+            if destination is not None and destination.string_value.rstrip("/").split("/")[-2:] == [name, str(served[-1])]:
+                return None
+    return served[-1]
+
+
+def unrecorded_served_text(uri: str, model_base: str, version: int) -> str:
+    """Why a run that found `unrecorded_served` is refused, and the ways on."""
+    return (f"the serving dir {model_base} serves version {version}, which no run recorded in "
+            f"{metadata_store.redacted(uri)} pushed (the work dir whose runs pushed it was removed, or is "
+            "another one): this run would judge its model as a first model, compared with nothing, and a "
+            f"push would replace version {version}. Run with the work dir (or --metadata) whose runs "
+            "pushed it, give this work dir its own --serving-dir, or, to replace that version "
+            "knowingly, add --replace-unrecorded-model")

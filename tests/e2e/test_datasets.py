@@ -24,7 +24,7 @@ from benchmarks import public_datasets
 from models import dataset as dataset_module
 from pipeline import evaluation, metadata_store, run_summary
 from pipeline.configs import PROJECT_ROOT, PipelineConfig
-from serving import client, examples
+from serving import client, examples, model_dir
 from serving import process as serving_server
 from tests.e2e import browser
 from tests.e2e.conftest import TRAIN_STEPS, network_namespace_available, snapshot
@@ -344,6 +344,21 @@ def test_data_of_another_dataset_is_refused_with_one_message_pointing_to_init(pe
     assert "tfxpipe init" in run.stderr and "Column missing" not in run.stderr
     assert not os.path.exists(os.path.join(work, "pipelines")), "nothing ran"
     assert snapshot(penguins.serving_dir) == served
+
+
+def test_a_fresh_work_dir_beside_a_served_model_it_did_not_push_is_refused_and_runs_listing_why(penguins, tmp_path):
+    """`rm -rf work` leaves the serving folder: a new history would judge its model as a first model
+    and push it over the served one, uncompared."""
+    served = snapshot(penguins.serving_dir)
+    version = model_dir.versions(penguins.config.model_base)[-1]
+    work = str(tmp_path / "work")
+    fresh = dataclasses.replace(penguins, work_dir=work)
+    run = tfxpipe(*fresh.run_args())
+    assert run.returncode == 1
+    assert f"serves version {version}, which no run recorded in" in run.stderr, run.stderr[-3000:]
+    assert "--replace-unrecorded-model" in run.stderr and snapshot(penguins.serving_dir) == served
+    listing = tfxpipe("runs", "--dataset", penguins.folder, "--work-dir", work)
+    assert "refused" in listing.stdout, listing.stdout
 
 
 def _evaluator_inputs(trained: Trained) -> Dict[str, list]:

@@ -113,7 +113,7 @@ def test_spans_that_arrived_together_are_named_as_not_read_when_the_run_reads_on
     _read_by_example_gen(store, feed)
     for span in (2, 3):
         write_rows(os.path.join(feed, f"span-{span}"), taxi_rows(50))
-    config = PipelineConfig(work_dir=str(tmp_path / "work"), data_root=feed)
+    config = PipelineConfig(work_dir=str(tmp_path / "work"), data_root=feed, serving_dir=str(tmp_path / "serving"))
     runner.check_inputs(config.resolved())
     assert f"warning: span(s) 2 of {feed} arrived since the last run and are not read: a run reads the " \
            "newest span, 3, so no gate checks them" in " ".join(capsys.readouterr().err.split())

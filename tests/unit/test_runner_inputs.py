@@ -1,4 +1,5 @@
 import csv
+import dataclasses
 import os
 import re
 
@@ -32,14 +33,39 @@ def test_missing_schema_is_named(tmp_path):
 def test_a_single_csv_file_is_read_as_the_data(tmp_path):
     data = tmp_path / "trips.csv"
     data.write_text(open(TAXI_CSV, encoding="utf-8").read())
-    config = PipelineConfig(data_root=str(data), work_dir=str(tmp_path / "work")).resolved()
+    config = PipelineConfig(data_root=str(data), work_dir=str(tmp_path / "work"),
+                            serving_dir=str(tmp_path / "serving")).resolved()
     runner.check_inputs(config)
     base, input_config = pipeline.example_gen_input(config)
     assert (base, input_config.splits[0].pattern) == (str(tmp_path), "trips.csv")
 
 
 def test_bundled_data_and_schema_pass(tmp_path):
-    runner.check_inputs(PipelineConfig(work_dir=str(tmp_path / "work")).resolved())
+    runner.check_inputs(PipelineConfig(work_dir=str(tmp_path / "work"), serving_dir=str(tmp_path / "serving")).resolved())
+
+
+def test_a_served_version_no_run_of_this_work_dir_pushed_is_not_replaced_unless_told(tmp_path, capsys):
+    """`rm -rf work`, or a colleague's fresh clone beside a shared serving folder: the Evaluator
+    finds no served model in the new store, so its candidate would be judged as a first model and
+    pushed over the version served, uncompared."""
+    from ml_metadata.proto import metadata_store_pb2  # pylint: disable=import-outside-toplevel
+
+    from pipeline import metadata_store  # pylint: disable=import-outside-toplevel
+
+    config = PipelineConfig(work_dir=str(tmp_path / "work"), serving_dir=str(tmp_path / "serving")).resolved()
+    os.makedirs(os.path.join(config.model_base, "1765000000"))
+    with pytest.raises(runner.PipelineFailed, match=r"serves version 1765000000, which no run recorded in .* pushed"):
+        runner.check_inputs(config)
+    runner.check_inputs(dataclasses.replace(config, replace_unrecorded_model=True))
+    assert "note: version 1765000000 in " + config.model_base + " was pushed by no run recorded here" \
+        in capsys.readouterr().err
+    os.makedirs(os.path.dirname(config.metadata_path))
+    store = metadata_store.open_store(config.metadata_uri, writable=True)
+    pushed = metadata_store_pb2.Artifact(type_id=store.put_artifact_type(metadata_store_pb2.ArtifactType(name="PushedModel")))
+    # pushed before the serving folder moved: the same model name and version under another path
+    pushed.custom_properties["pushed_destination"].string_value = "/old/serving/taxi/1765000000"
+    store.put_artifacts([pushed])
+    runner.check_inputs(config)
 
 
 def test_paths_resolve_against_the_current_directory_not_home(tmp_path, monkeypatch):
