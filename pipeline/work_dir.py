@@ -6,8 +6,14 @@ a serving folder serves is one that store's runs pushed: only then can a run com
 import os
 from typing import List, Optional
 
+from tfx.utils import path_utils
+
 from pipeline import metadata_store
 from serving import model_dir
+
+# Validated models whose stamped copy a served version is compared with (the newest first): a push
+# killed after its rename is of the newest; comparing files costs a read of each model.
+RECENT_VALIDATIONS = 3
 from pipeline.run_summary import INPUT_CHECK_TYPE
 
 
@@ -88,6 +94,15 @@ def unrecorded_served(uri: str, model_base: str) -> Optional[int]:
             # by model name and version, not the whole path: a serving dir moved since is the same one
             if destination is not None and destination.string_value.rstrip("/").split("/")[-2:] == [name, str(served[-1])]:
                 return None
+        # a push killed after its rename, before TFX recorded it: the folder holds the model an
+        # InfraValidator of this store validated (the Pusher copies its stamped model), which the
+        # next run's Pusher finds already published
+        validated = sorted((b for b in store.get_artifacts_by_type("InfraBlessing")
+                            if "blessed" in b.custom_properties and b.custom_properties["blessed"].int_value == 1),
+                           key=lambda b: -b.id)
+        if any(model_dir.already_published(path_utils.stamped_model_path(b.uri), model_base)
+               for b in validated[:RECENT_VALIDATIONS] if os.path.isdir(path_utils.stamped_model_path(b.uri))):
+            return None
     return served[-1]
 
 

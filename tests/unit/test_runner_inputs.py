@@ -47,20 +47,38 @@ def test_bundled_data_and_schema_pass(tmp_path):
 def test_a_served_version_no_run_of_this_work_dir_pushed_is_not_replaced_unless_told(tmp_path, capsys):
     """`rm -rf work`, or a colleague's fresh clone beside a shared serving folder: the Evaluator
     finds no served model in the new store, so its candidate would be judged as a first model and
-    pushed over the version served, uncompared."""
+    pushed over the version served, uncompared. A push recorded, or killed after its rename (the
+    folder holds a model this store validated), is this store's."""
     from ml_metadata.proto import metadata_store_pb2  # pylint: disable=import-outside-toplevel
+    from tfx.utils import path_utils  # pylint: disable=import-outside-toplevel
 
     from pipeline import metadata_store  # pylint: disable=import-outside-toplevel
 
     config = PipelineConfig(work_dir=str(tmp_path / "work"), serving_dir=str(tmp_path / "serving")).resolved()
     os.makedirs(os.path.join(config.model_base, "1765000000"))
-    with pytest.raises(runner.PipelineFailed, match=r"serves version 1765000000, which no run recorded in .* pushed"):
+    (tmp_path / "serving" / "taxi" / "1765000000" / "saved_model.pb").write_bytes(b"served")
+    refused = r"serves version 1765000000, which no run recorded in .* pushed"
+    with pytest.raises(runner.PipelineFailed, match=refused):
         runner.check_inputs(config)
     runner.check_inputs(dataclasses.replace(config, replace_unrecorded_model=True))
     assert "note: version 1765000000 in " + config.model_base + " was pushed by no run recorded here" \
         in capsys.readouterr().err
     os.makedirs(os.path.dirname(config.metadata_path))
     store = metadata_store.open_store(config.metadata_uri, writable=True)
+    blessing = metadata_store_pb2.Artifact(uri=str(tmp_path / "blessing"), type_id=store.put_artifact_type(
+        metadata_store_pb2.ArtifactType(name="InfraBlessing")))
+    blessing.custom_properties["blessed"].int_value = 1
+    store.put_artifacts([blessing])
+    stamped = path_utils.stamped_model_path(blessing.uri)
+    os.makedirs(stamped)
+    with open(os.path.join(stamped, "saved_model.pb"), "wb") as f:
+        f.write(b"another model")
+    with pytest.raises(runner.PipelineFailed, match=refused):
+        runner.check_inputs(config)
+    with open(os.path.join(stamped, "saved_model.pb"), "wb") as f:
+        f.write(b"served")
+    runner.check_inputs(config)  # the push killed after its rename
+    os.remove(os.path.join(stamped, "saved_model.pb"))
     pushed = metadata_store_pb2.Artifact(type_id=store.put_artifact_type(metadata_store_pb2.ArtifactType(name="PushedModel")))
     # pushed before the serving folder moved: the same model name and version under another path
     pushed.custom_properties["pushed_destination"].string_value = "/old/serving/taxi/1765000000"
