@@ -1,4 +1,5 @@
-"""TF Serving's API operations (Predict, Classify, Regress, GetModelMetadata, GetModelStatus) over
+"""TF Serving's API operations (Predict, Classify, Regress, MultiInference, GetModelMetadata,
+GetModelStatus) over
 the served model versions, on the request/response protos of `tensorflow-serving-api`.
 
 Both transports call this module: gRPC passes its protos through, REST converts its JSON to the same
@@ -13,8 +14,8 @@ import grpc
 import numpy as np
 import tensorflow as tf
 from tensorflow_serving.apis import (
-    classification_pb2, get_model_metadata_pb2, get_model_status_pb2, model_pb2, predict_pb2,
-    regression_pb2,
+    classification_pb2, get_model_metadata_pb2, get_model_status_pb2, inference_pb2, model_pb2,
+    predict_pb2, regression_pb2,
 )
 
 from serving import api_signatures, tensors
@@ -114,28 +115,48 @@ class ModelServer:
             self._spec(request), {"inputs": serialized_examples(request.input)}, CLASSIFY_METHOD)
         response = classification_pb2.ClassificationResponse()
         _fill_spec(response.model_spec, request.model_spec.name, loaded, name)
-        scores, classes = outputs.get("scores"), outputs.get("classes")
-        for row in range(len(scores if scores is not None else classes)):
-            result = response.result.classifications.add()
-            for column in range(len((scores if scores is not None else classes)[row])):
-                item = result.classes.add()
-                if classes is not None:
-                    item.label = _text(classes[row][column])
-                if scores is not None:
-                    item.score = float(scores[row][column])
+        _fill_classifications(response.result, outputs)
         return response
 
     async def regress(self, request: regression_pb2.RegressionRequest
                 ) -> regression_pb2.RegressionResponse:
         loaded, name, outputs = await self.run(
             self._spec(request), {"inputs": serialized_examples(request.input)}, REGRESS_METHOD)
-        values = np.asarray(outputs["outputs"])
-        if values.ndim == 2 and values.shape[1] == 1:
-            values = values[:, 0]
         response = regression_pb2.RegressionResponse()
         _fill_spec(response.model_spec, request.model_spec.name, loaded, name)
-        for value in values:
-            response.result.regressions.add(value=float(value))
+        _fill_regressions(response.result, outputs)
+        return response
+
+    async def multi_inference(self, request: inference_pb2.MultiInferenceRequest
+                              ) -> inference_pb2.MultiInferenceResponse:
+        """Classify and Regress signatures of one model version on one input, checked as TF
+        Serving's multi_inference.cc checks them (the first task's spec picks the version; one model
+        name; each signature once). Each task is its own model call, where TF Serving fetches every
+        output in one: the answers are the same."""
+        tasks = list(request.tasks)
+        loaded = self.resolve(tasks[0].model_spec if tasks else model_pb2.ModelSpec())
+        examples, names = serialized_examples(request.input), set()
+        for task in tasks:
+            if not task.model_spec.name:
+                raise ServingError(_INVALID, "Found ModelSpec with an empty model name.")
+            if task.model_spec.name != tasks[0].model_spec.name:
+                raise ServingError(_INVALID, "All ModelSpecs in a MultiInferenceRequest must access the same model name.")
+            name = task.model_spec.signature_name or DEFAULT_SIGNATURE
+            if name in names:
+                raise ServingError(_INVALID, f"Duplicate evaluation of signature: {name}")
+            names.add(name)
+            if task.method_name not in (CLASSIFY_METHOD, REGRESS_METHOD):
+                raise ServingError(grpc.StatusCode.UNIMPLEMENTED,
+                                   f"Unsupported signature method_name: {task.method_name}")
+        response = inference_pb2.MultiInferenceResponse()
+        for task in tasks:
+            _, name, outputs = await self.run(task.model_spec, {"inputs": examples}, task.method_name, loaded)
+            result = response.results.add()
+            _fill_spec(result.model_spec, task.model_spec.name, loaded, name)
+            if task.method_name == CLASSIFY_METHOD:
+                _fill_classifications(result.classification_result, outputs)
+            else:
+                _fill_regressions(result.regression_result, outputs)
         return response
 
     async def metadata(self, request: get_model_metadata_pb2.GetModelMetadataRequest
@@ -217,6 +238,26 @@ def _checked(key: str, value, expected: InputType) -> np.ndarray:
         raise ServingError(_INVALID, f"input {key!r} has shape {list(array.shape)}, the "
                            f"signature expects {list(dims)}")
     return array.astype(expected.numpy_dtype, copy=False)
+
+
+def _fill_classifications(result: classification_pb2.ClassificationResult, outputs) -> None:
+    scores, classes = outputs.get("scores"), outputs.get("classes")
+    for row in range(len(scores if scores is not None else classes)):
+        classification = result.classifications.add()
+        for column in range(len((scores if scores is not None else classes)[row])):
+            item = classification.classes.add()
+            if classes is not None:
+                item.label = _text(classes[row][column])
+            if scores is not None:
+                item.score = float(scores[row][column])
+
+
+def _fill_regressions(result: regression_pb2.RegressionResult, outputs) -> None:
+    values = np.asarray(outputs["outputs"])
+    if values.ndim == 2 and values.shape[1] == 1:
+        values = values[:, 0]
+    for value in values:
+        result.regressions.add(value=float(value))
 
 
 def _fill_spec(spec: model_pb2.ModelSpec, name: str, loaded: LoadedVersion, signature: str):

@@ -8,7 +8,7 @@ from typing import Callable, List, Optional
 import grpc
 from google.protobuf.message import DecodeError
 from grpc import aio
-from tensorflow_serving.apis import model_service_pb2_grpc, prediction_service_pb2_grpc
+from tensorflow_serving.apis import inference_pb2, model_service_pb2_grpc, prediction_service_pb2_grpc
 
 from serving import api
 from serving.dispatch import Dispatcher
@@ -64,6 +64,13 @@ class _Lenient:
         return getattr(self._server, name)
 
 
+def _model_name(request) -> str:
+    """The model a request names: a MultiInferenceRequest names it in each task."""
+    if isinstance(request, inference_pb2.MultiInferenceRequest):
+        return request.tasks[0].model_spec.name if request.tasks else ""
+    return request.model_spec.name
+
+
 class _Service:
     def __init__(self, server: api.ModelServer, dispatcher: Dispatcher):
         self._server, self._dispatcher = server, dispatcher
@@ -83,7 +90,7 @@ class _Service:
             code, message = grpc.StatusCode.INTERNAL, f"{type(error).__name__}: {error}"
         finally:
             if self._server.metrics is not None and name is not None:
-                self._server.metrics.request(request.model_spec.name, name, "GRPC", code.name,
+                self._server.metrics.request(_model_name(request), name, "GRPC", code.name,
                                              stopwatch.seconds)
         await context.abort(code, message)
         return None  # not reached: abort raises
@@ -111,12 +118,17 @@ class PredictionService(_Service, prediction_service_pb2_grpc.PredictionServiceS
         self._log_input(request)
         return response
 
+    async def MultiInference(self, request, context):
+        response = await self._answer(context, self._server.multi_inference, request, "MultiInference")
+        self._log_input(request)
+        return response
+
     async def GetModelMetadata(self, request, context):
         return await self._answer(context, self._server.metadata, request, None)
 
     def _log_input(self, request) -> None:
         if self._request_log is not None:
-            self._request_log.record(request.model_spec.name, list(api.serialized_examples(request.input)))
+            self._request_log.record(_model_name(request), list(api.serialized_examples(request.input)))
 
 
 class ModelService(_Service, model_service_pb2_grpc.ModelServiceServicer):

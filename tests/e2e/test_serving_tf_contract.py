@@ -15,8 +15,8 @@ from google.protobuf import text_format
 from tensorflow.core.protobuf import meta_graph_pb2
 from prometheus_client.parser import text_string_to_metric_families
 from tensorflow_serving.apis import (
-    classification_pb2, get_model_metadata_pb2, get_model_status_pb2, model_service_pb2_grpc,
-    predict_pb2, prediction_service_pb2_grpc, regression_pb2,
+    classification_pb2, get_model_metadata_pb2, get_model_status_pb2, inference_pb2,
+    model_service_pb2_grpc, predict_pb2, prediction_service_pb2_grpc, regression_pb2,
 )
 from tensorflow_serving.config import model_server_config_pb2
 
@@ -129,6 +129,43 @@ def test_classify_runs_a_signature_shaped_for_it_whatever_its_method_name(server
     assert wrong.status_code == 400
     assert wrong.json()["error"].startswith("No classification inputs found in SignatureDef: ")
     assert "this model's classify signature is 'classify'" in wrong.json()["error"]
+
+
+def test_multi_inference_answers_each_task_as_classify_and_regress_do_and_refuses_as_tf_serving(server, stub):
+    """The first task's spec picks the version (a label here); one model; each signature once;
+    Classify and Regress methods only (multi_inference.cc)."""
+    stub, _, _ = stub
+    examples = [tf.train.Example.FromString(e) for e in EXAMPLES]
+
+    def multi(*tasks):
+        request = inference_pb2.MultiInferenceRequest()
+        request.input.example_list.examples.extend(examples)
+        for name, signature, method in tasks:
+            request.tasks.add(model_spec=spec(name=name, signature=signature, label="canary"), method_name=method)
+        return stub.MultiInference(request, timeout=30)
+
+    answer = multi(("toy", "classify", api_signatures.CLASSIFY_METHOD), ("toy", "regress", api_signatures.REGRESS_METHOD))
+    classify = classification_pb2.ClassificationRequest(model_spec=spec(signature="classify", label="canary"))
+    regress = regression_pb2.RegressionRequest(model_spec=spec(signature="regress", label="canary"))
+    for request in (classify, regress):
+        request.input.example_list.examples.extend(examples)
+    classified, regressed = answer.results
+    assert classified.classification_result == stub.Classify(classify, timeout=30).result
+    assert regressed.regression_result == stub.Regress(regress, timeout=30).result
+    assert len(regressed.regression_result.regressions) == len(EXAMPLES)
+    assert [(r.model_spec.version.value, r.model_spec.signature_name) for r in answer.results] == \
+        [(2, "classify"), (2, "regress")]
+    for tasks, code, said in [
+        ((("toy", "regress", api_signatures.REGRESS_METHOD),) * 2, grpc.StatusCode.INVALID_ARGUMENT,
+         "Duplicate evaluation of signature: regress"),
+        ((("toy", "classify", api_signatures.CLASSIFY_METHOD), ("predict_marked", "regress", api_signatures.REGRESS_METHOD)),
+         grpc.StatusCode.INVALID_ARGUMENT, "All ModelSpecs in a MultiInferenceRequest must access the same model name."),
+        ((("toy", "", "tensorflow/serving/predict"),), grpc.StatusCode.UNIMPLEMENTED,
+         "Unsupported signature method_name: tensorflow/serving/predict"),
+    ]:
+        with pytest.raises(grpc.RpcError) as raised:
+            multi(*tasks)
+        assert (raised.value.code(), raised.value.details()) == (code, said)
 
 
 def test_metadata_json_prints_every_field_as_tf_serving_does(server):
