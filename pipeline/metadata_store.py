@@ -185,11 +185,18 @@ def database_of(uri: str) -> str:
 
 
 def open_store(uri: str, writable: bool = False) -> mlmd.MetadataStore:
+    """`writable`: may create and write it. A SQLite file a killed process left mid-write is
+    opened writable all the same when this user may write it: only a writer can roll back the
+    journal left beside it, a reader fails on it ("attempt to write a readonly database": `runs`,
+    or the next run's first look, after a run was killed with -9)."""
     if is_sqlite(uri) and writable:
         os.makedirs(os.path.dirname(sqlite_path(uri)) or ".", exist_ok=True)
     try:
         return mlmd.MetadataStore(connection_config(uri, writable))
     except RuntimeError as error:
+        if (is_sqlite(uri) and not writable and "readonly database" in str(error)
+                and os.access(os.path.dirname(os.path.abspath(sqlite_path(uri))), os.W_OK)):
+            return open_store(uri, writable=True)
         # MLMD's message for a server is "connection pointer is NULL" ("mysql_real_connect failed"
         # on MySQL); the server's reason (wrong password, no such database) goes to its C++ log
         # only. A direct connection reports it.

@@ -1,3 +1,5 @@
+import os
+
 from ml_metadata.proto import metadata_store_pb2
 import pytest
 
@@ -55,3 +57,33 @@ def test_messages_never_show_the_password():
 def test_a_wrong_uri_is_named_before_any_work(uri, complaint):
     with pytest.raises(metadata_store.MetadataURIError, match=complaint.replace("*", r"\*")):
         metadata_store.check(uri)
+
+
+def test_a_store_a_killed_process_left_mid_write_opens_for_reading(tmp_path):
+    """A process killed with -9 inside a write leaves SQLite's rollback journal, which a read-only
+    connection cannot roll back: `runs`, or the next run's first look, failed with "attempt to
+    write a readonly database"."""
+    import signal  # pylint: disable=import-outside-toplevel
+    import subprocess  # pylint: disable=import-outside-toplevel
+    import sys  # pylint: disable=import-outside-toplevel
+
+
+    path = str(tmp_path / "metadata.sqlite")
+    uri = metadata_store.sqlite_uri(path)
+    store = metadata_store.open_store(uri, writable=True)
+    kind = store.put_artifact_type(metadata_store_pb2.ArtifactType(name="Examples"))
+    store.put_artifacts([metadata_store_pb2.Artifact(type_id=kind, uri=f"/data/{i}") for i in range(3000)])
+    del store
+    writer = subprocess.Popen([sys.executable, "-c", (  # pages spilled to the file mid-transaction
+        "import sqlite3, time\n"
+        f"c = sqlite3.connect({path!r}, isolation_level=None)\n"
+        "c.execute('PRAGMA cache_size=1'); c.execute('BEGIN IMMEDIATE')\n"
+        "c.execute(\"UPDATE Artifact SET uri = uri || '/a-longer-path-than-before'\")\n"
+        "print('written', flush=True); time.sleep(60)\n")], stdout=subprocess.PIPE, text=True)
+    assert writer.stdout.readline().strip() == "written"
+    os.kill(writer.pid, signal.SIGKILL)
+    writer.wait()
+    assert os.path.exists(path + "-journal")
+    read = metadata_store.open_store(uri)
+    assert sorted(a.uri for a in read.get_artifacts())[:2] == ["/data/0", "/data/1"], "rolled back"
+    assert not os.path.exists(path + "-journal")
