@@ -40,6 +40,7 @@ class ModelServer:
         self.models = dict(models)
         self.metrics = metrics
         self.batcher = batcher  # None: each request runs its own Session call
+        self.reloader = None  # serving/model_config.Reloader: HandleReloadConfigRequest
 
     def _model(self, name: str) -> ModelVersions:
         if name not in self.models:

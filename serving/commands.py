@@ -15,7 +15,15 @@ DEFAULTS = ServerSettings()
 def add_serve_options(parser: argparse.ArgumentParser, serving_dir: str, model_name: str) -> None:
     parser.add_argument("--serving-dir", default=serving_dir, help="model base folders (default: %(default)s)")
     parser.add_argument("--model-name", "--model_name", default=model_name, help="default: the dataset's name")
-    parser.add_argument("--model-config-file", "--model_config_file", help="TF Serving models.config (overrides the two above)")
+    parser.add_argument("--model-base-path", "--model_base_path", help="the model's folder of versions (default: "
+                        "SERVING_DIR/MODEL_NAME)")
+    parser.add_argument("--model-config-file", "--model_config_file", help="TF Serving models.config (overrides the three above)")
+    parser.add_argument("--model-config-file-poll-wait-seconds", "--model_config_file_poll_wait_seconds", type=float,
+                        default=0.0, help="re-read --model-config-file this often, applying a changed one "
+                        "(labels, version policies, models); 0: read once (default)")
+    parser.add_argument("--allow-version-labels-for-unavailable-models", "--allow_version_labels_for_unavailable_models",
+                        nargs="?", const="true", default="false", choices=["true", "false"],
+                        help="let a label name a version not served (yet); else such a config is refused")
     parser.add_argument("--host", default=DEFAULTS.host, help="address to bind (default: %(default)s)")
     parser.add_argument("--rest-port", "--rest_api_port", type=port_number, default=DEFAULTS.rest_port, help="0: any free port (unlike TF Serving, where --rest_api_port=0 turns REST off)")
     parser.add_argument("--grpc-port", "--port", type=port_number, default=DEFAULTS.grpc_port, help="TF Serving's --port; 0: any free port")
@@ -72,7 +80,7 @@ def unbindable_ports(host: str, ports: dict) -> List[str]:
 
 def serve(args: argparse.Namespace) -> int:
     # pylint: disable=import-outside-toplevel  (TensorFlow loads only for commands that need it)
-    from serving import batching, metrics, server, servables
+    from serving import batching, metrics, model_config, server, servables
 
     if args.rest_port == args.grpc_port != 0:
         print(f"error: --rest-port and --grpc-port are both {args.rest_port}: REST and gRPC each need a port "
@@ -95,10 +103,14 @@ def serve(args: argparse.Namespace) -> int:
             print(f"error: --batching-parameters-file: {error}")
             return 1
     if args.model_config_file:
-        config = servables.read_model_config(args.model_config_file)
+        try:
+            config = model_config.read(args.model_config_file)
+        except ValueError as error:
+            print(f"error: --model-config-file: {error}")
+            return 1
     else:
         config = servables.single_model_config(
-            args.model_name, os.path.join(args.serving_dir, args.model_name))
+            args.model_name, args.model_base_path or os.path.join(args.serving_dir, args.model_name))
     settings = ServerSettings(
         host=args.host, rest_port=args.rest_port, grpc_port=args.grpc_port,
         poll_seconds=args.poll_seconds, settle_seconds=args.settle_seconds,
@@ -110,6 +122,13 @@ def serve(args: argparse.Namespace) -> int:
         request_log_max_bytes=int(args.log_max_mb * (1 << 20)),
         shutdown_grace_seconds=args.shutdown_grace_seconds,
         metrics_path=metrics_path, batching_parameters=batching_parameters,
+        model_config_file=args.model_config_file,
+        model_config_poll_seconds=args.model_config_file_poll_wait_seconds if args.model_config_file else 0.0,
+        allow_version_labels_for_unavailable_models=args.allow_version_labels_for_unavailable_models == "true",
     )
-    server.serve(config, settings)
+    try:
+        server.serve(config, settings)
+    except server.StartupError as error:
+        print(f"error: {error}")
+        return 1
     return 0

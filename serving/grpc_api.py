@@ -8,7 +8,9 @@ from typing import Callable, List, Optional
 import grpc
 from google.protobuf.message import DecodeError
 from grpc import aio
-from tensorflow_serving.apis import inference_pb2, model_service_pb2_grpc, prediction_service_pb2_grpc
+from tensorflow_serving.apis import (
+    inference_pb2, model_management_pb2, model_service_pb2_grpc, prediction_service_pb2_grpc, status_pb2,
+)
 
 from serving import api
 from serving.dispatch import Dispatcher
@@ -137,6 +139,17 @@ class ModelService(_Service, model_service_pb2_grpc.ModelServiceServicer):
 
     async def GetModelStatus(self, request, context):
         return await self._answer(context, self._server.status, request, None)
+
+    async def HandleReloadConfigRequest(self, request, context):
+        """TF Serving's config reload (model_service_impl.cc): the new models.config applied in
+        full, or refused with the reason and the one in force kept."""
+        if isinstance(request, _Undecodable):
+            await context.abort(grpc.StatusCode.INTERNAL, request.message)
+        try:  # loading an added model takes seconds: off the event loop
+            await asyncio.to_thread(self._server.reloader.apply, request.config)
+        except ServingError as error:
+            await context.abort(error.code, error.message)
+        return model_management_pb2.ReloadConfigResponse(status=status_pb2.StatusProto(error_code=0))
 
 
 async def start(server: api.ModelServer, host: str, port: int, max_request_bytes: int,

@@ -110,6 +110,19 @@ class ModelVersions:
                     self._retire(version)
             return self._states != before
 
+    def available_versions(self) -> List[int]:
+        return sorted(self._available)
+
+    def unavailable(self) -> Optional[str]:
+        """Why no version is served although one was tried (each failed to load), as TF Serving
+        says it when a model does not become available at start-up; None when one is served or
+        none was found (an empty folder waits for its first version)."""
+        if self._available:
+            return None
+        failed = {v: s.error for v, s in self._states.items() if s.error}
+        return ", ".join(f"{{name: {self.name} version: {v}}} due to error: {error}"
+                         for v, error in sorted(failed.items())) or None
+
     def announce_if_empty(self) -> None:
         """Says so when no version is served (after start-up's polls, as TF Serving logs it), so a
         wrong --serving-dir or --model-name shows at start, not as 404s later."""
@@ -178,17 +191,6 @@ class ModelVersions:
             raise ServingError(grpc.StatusCode.NOT_FOUND,
                                f"Could not find version {version} of model {self.name}")
         return {version: states[version]}
-
-
-def read_model_config(path: str) -> model_server_config_pb2.ModelServerConfig:
-    """`models.config` (ModelServerConfig text proto), as `tfxpipe deploy-config` writes it."""
-    from google.protobuf import text_format  # pylint: disable=import-outside-toplevel
-
-    with tf.io.gfile.GFile(path) as f:
-        config = text_format.Parse(f.read(), model_server_config_pb2.ModelServerConfig())
-    if not config.model_config_list.config:
-        raise ValueError(f"{path}: no model_config_list entries")
-    return config
 
 
 def single_model_config(name: str, base_path: str) -> model_server_config_pb2.ModelServerConfig:

@@ -9,11 +9,15 @@ import logging
 import os
 import signal
 import threading
+import time
+from typing import Optional
 
+import tensorflow as tf
 import uvloop
 from tensorflow_serving.config import model_server_config_pb2
 
-from serving import api, batching, grpc_api, loaded_version, metrics, rest, warmup
+from serving import api, batching, grpc_api, loaded_version, metrics, model_config, rest, warmup
+from serving.loaded_version import ServingError
 from serving.dispatch import Dispatcher
 from serving.request_log import RequestLogs
 from serving.servables import ModelVersions
@@ -36,11 +40,27 @@ def build(config: model_server_config_pb2.ModelServerConfig, settings: ServerSet
         batcher = batching.Batcher(settings.batching_parameters,
                                    server_metrics.batched_run if server_metrics else None)
     server = api.ModelServer({}, server_metrics, batcher)
-    for model_config in config.model_config_list.config:
-        server.models[model_config.name] = ModelVersions(
-            model_config, on_loaded=lambda loaded: _warm_up(server, loaded),
-            settle_seconds=settings.settle_seconds, announce=_announce)
+
+    def make_model(entry: model_server_config_pb2.ModelConfig) -> ModelVersions:
+        return ModelVersions(entry, on_loaded=lambda loaded: _warm_up(server, loaded),
+                             settle_seconds=settings.settle_seconds, announce=_announce)
+
+    server.models = {c.name: make_model(c) for c in config.model_config_list.config}
+    server.reloader = model_config.Reloader(
+        server, make_model, lambda model: load_now(model, settings.settle_seconds),
+        settings.allow_version_labels_for_unavailable_models)
     return server
+
+
+class StartupError(Exception):
+    """A model server that cannot serve what it was given, said before it opens its ports."""
+
+
+def load_now(model: ModelVersions, settle_seconds: float) -> None:
+    """Loads what is on disk now: a first look, then what stayed unchanged `settle_seconds`."""
+    model.poll()
+    threading.Event().wait(settle_seconds)
+    model.poll()
 
 
 def _warm_up(server: api.ModelServer, loaded) -> int:
@@ -72,7 +92,10 @@ def freeze_heap() -> None:
 
 
 def _poll_forever(server: api.ModelServer, settings: ServerSettings, stop: threading.Event) -> None:
+    config_text, config_read = _config_text(settings.model_config_file), time.monotonic()
     while not stop.wait(settings.poll_seconds):
+        if settings.model_config_poll_seconds and time.monotonic() - config_read >= settings.model_config_poll_seconds:
+            config_text, config_read = _reload_if_changed(server, settings.model_config_file, config_text), time.monotonic()
         changed = False
         for model in server.models.values():
             try:
@@ -81,6 +104,28 @@ def _poll_forever(server: api.ModelServer, settings: ServerSettings, stop: threa
                 logging.exception("polling model %s failed", model.name)
         if changed and settings.gc_freeze:
             freeze_heap()
+
+
+def _config_text(path: Optional[str]) -> Optional[str]:
+    try:
+        return tf.io.gfile.GFile(path).read() if path else None
+    except tf.errors.OpError:
+        return None
+
+
+def _reload_if_changed(server: api.ModelServer, path: str, applied: Optional[str]) -> Optional[str]:
+    """The config file's text in force after one look at it: applied when changed; a config that
+    cannot be read or is refused is said, and the one in force stays (as TF Serving keeps it)."""
+    text = _config_text(path)
+    if text is None or text == applied:
+        return applied
+    try:
+        server.reloader.apply(model_config.read(path))
+    except (ValueError, ServingError) as error:
+        print(f"model config {path} not applied, the one in force stays: {getattr(error, 'message', error)}", flush=True)
+        return text  # said once; looked at again when it changes
+    print(f"model config {path} applied: serving {', '.join(sorted(server.models))}", flush=True)
+    return text
 
 
 def _write_ready_file(path: str, rest_port: int, grpc_port: int) -> None:
@@ -137,7 +182,8 @@ async def _serve(server: api.ModelServer, settings: ServerSettings, dispatcher: 
 
 def serve(config: model_server_config_pb2.ModelServerConfig, settings: ServerSettings) -> None:
     """Loads what is on disk now (as TF Serving does before it opens its ports), then serves until
-    SIGINT/SIGTERM, polling for new versions."""
+    SIGINT/SIGTERM, polling for new versions (and a changed config file). StartupError when a
+    model's versions all failed to load, or a label names a version not served."""
     server = build(config, settings)
     for model in server.models.values():
         model.poll()  # first look ...
@@ -145,6 +191,13 @@ def serve(config: model_server_config_pb2.ModelServerConfig, settings: ServerSet
     for model in server.models.values():
         model.poll()  # ... and load what stayed unchanged
         model.announce_if_empty()
+    unavailable = [said for said in (m.unavailable() for m in server.models.values()) if said]
+    if unavailable:  # TF Serving's words (server_core.cc); an empty folder waits for its first version
+        raise StartupError(f"{len(unavailable)} model(s) did not become available: {{{', '.join(unavailable)}}}")
+    if not settings.allow_version_labels_for_unavailable_models:
+        refused = model_config.unavailable_labels([(m, m.config) for m in server.models.values()])
+        if refused:
+            raise StartupError("; ".join(refused) + " (--allow_version_labels_for_unavailable_models allows it)")
     if settings.gc_freeze:
         freeze_heap()
     serving = _serve(server, settings, Dispatcher(settings.workers))

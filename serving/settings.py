@@ -28,6 +28,10 @@ class ServerSettings:
     metrics_path: Optional[str] = METRICS_PATH  # Prometheus, on the REST port; None: off
     shutdown_grace_seconds: float = 10.0  # SIGTERM/SIGINT: requests in progress may finish this long
     batching_parameters: Optional[Parameters] = None  # None: no server-side batching
+    model_config_file: Optional[str] = None  # TF Serving's --model_config_file, re-read ...
+    model_config_poll_seconds: float = 0.0  # ... this often (0: read once, as TF Serving's default)
+    # a label may name a version not (yet) served (TF Serving's flag of that name); else refused
+    allow_version_labels_for_unavailable_models: bool = False
     # serving/executor.py where the graph allows; off (`--default-executor`, hidden) only for
     # benchmarks/serving_latency.py, which measures what it buys
     single_threaded_executor: bool = True

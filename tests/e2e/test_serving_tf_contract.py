@@ -5,6 +5,7 @@ The toy versions and models.config of test_serving_api.py, served again (module 
 import gzip
 import json
 import pathlib
+import time
 
 import grpc
 import numpy as np
@@ -15,7 +16,7 @@ from google.protobuf import text_format
 from tensorflow.core.protobuf import meta_graph_pb2
 from prometheus_client.parser import text_string_to_metric_families
 from tensorflow_serving.apis import (
-    classification_pb2, get_model_metadata_pb2, get_model_status_pb2, inference_pb2,
+    classification_pb2, get_model_metadata_pb2, get_model_status_pb2, inference_pb2, model_management_pb2,
     model_service_pb2_grpc, predict_pb2, prediction_service_pb2_grpc, regression_pb2,
 )
 from tensorflow_serving.config import model_server_config_pb2
@@ -166,6 +167,46 @@ def test_multi_inference_answers_each_task_as_classify_and_regress_do_and_refuse
         with pytest.raises(grpc.RpcError) as raised:
             multi(*tasks)
         assert (raised.value.code(), raised.value.details()) == (code, said)
+
+
+def test_a_label_moved_in_the_config_file_or_by_a_reload_request_is_served_without_a_restart(predict_marked, tmp_path):
+    """`--model_config_file_poll_wait_seconds` (deploy-config's TF Serving command sets it) and
+    ModelService's HandleReloadConfigRequest; a config naming a version not served is refused and
+    the one in force stays."""
+    config = text_format.Parse(pathlib.Path(predict_marked).read_text(encoding="utf-8"),
+                               model_server_config_pb2.ModelServerConfig())
+    path = tmp_path / "models.config"
+    path.write_text(text_format.MessageToString(config), encoding="utf-8")
+    toy = next(c for c in config.model_config_list.config if c.name == "toy")
+    with serving_server.running(["--model_config_file", str(path), "--model_config_file_poll_wait_seconds", "1",
+                                 "--settle-seconds", "0"]) as process, \
+            grpc.insecure_channel(process.grpc_target) as channel:
+        stub = prediction_service_pb2_grpc.PredictionServiceStub(channel)
+        models = model_service_pb2_grpc.ModelServiceStub(channel)
+
+        def canary_version():
+            request = classification_pb2.ClassificationRequest(model_spec=spec(signature="classify", label="canary"))
+            request.input.example_list.examples.add()
+            return stub.Classify(request, timeout=30).model_spec.version.value
+
+        assert canary_version() == 2
+        toy.version_labels["canary"] = 1
+        path.write_text(text_format.MessageToString(config), encoding="utf-8")
+        deadline = time.monotonic() + 20
+        while canary_version() != 1 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert canary_version() == 1
+        toy.version_labels["ghost"] = 123
+        with pytest.raises(grpc.RpcError) as raised:
+            models.HandleReloadConfigRequest(model_management_pb2.ReloadConfigRequest(config=config), timeout=60)
+        assert raised.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+        assert "label to version 123 of model toy, which is not currently available" in raised.value.details()
+        assert canary_version() == 1
+        del toy.version_labels["ghost"]
+        toy.version_labels["canary"] = 2
+        models.HandleReloadConfigRequest(model_management_pb2.ReloadConfigRequest(config=config), timeout=60)
+        assert canary_version() == 2
+        assert f"model config {path} applied: serving other, predict_marked, toy" in process.log()
 
 
 def test_metadata_json_prints_every_field_as_tf_serving_does(server):

@@ -167,3 +167,73 @@ def test_a_model_with_nothing_to_serve_says_so_and_a_served_one_does_not(built, 
     poll_twice(served)
     served.announce_if_empty()
     assert len(lines) == 2 and "toy version 1 available" in lines[1]  # its load, nothing more
+
+
+def test_a_changed_config_moves_labels_adds_and_removes_models_and_a_refused_one_changes_nothing(built, tmp_path):
+    """What `--model_config_file_poll_wait_seconds` and HandleReloadConfigRequest apply, as TF
+    Serving's ServerCore does: a canary promoted to `stable` without a restart; a label naming a
+    version not served refuses the whole config (FAILED_PRECONDITION), unless allowed."""
+    from types import SimpleNamespace  # pylint: disable=import-outside-toplevel
+
+    from serving import model_config  # pylint: disable=import-outside-toplevel
+
+    for version, weight in ((1, 1), (2, 2)):
+        place(built, tmp_path / "toy", version, weight)
+    place(built, tmp_path / "other", 7, 2)
+    every = model_server_config_pb2.ModelConfig().model_version_policy
+    every.all.SetInParent()
+    toy = versions_of(tmp_path / "toy", every, labels={"stable": 1, "canary": 2})
+    poll_twice(toy)
+    server = SimpleNamespace(models={"toy": toy})
+
+    def config(*entries):
+        built_config = model_server_config_pb2.ModelServerConfig()
+        for name, labels in entries:
+            entry = built_config.model_config_list.config.add(name=name, base_path=str(tmp_path / name))
+            entry.model_version_policy.CopyFrom(every)
+            entry.version_labels.update(labels)
+        return built_config
+
+    def make_model(entry):
+        return ModelVersions(entry, settle_seconds=0)
+
+    reloader = model_config.Reloader(server, make_model, poll_twice, allow_unavailable_labels=False)
+    reloader.apply(config(("toy", {"stable": 2})))
+    assert toy.resolve(label="stable").version == 2 and server.models == {"toy": toy}
+    with pytest.raises(ServingError) as raised:
+        reloader.apply(config(("toy", {"stable": 1, "ghost": 123})))
+    assert raised.value.code == grpc.StatusCode.FAILED_PRECONDITION
+    assert raised.value.message == ("Request to assign label to version 123 of model toy, which is not "
+                                    "currently available for inference")
+    assert toy.resolve(label="stable").version == 2, "the config in force stays"
+    reloader.apply(config(("toy", {"stable": 2}), ("other", {"stable": 7})))
+    assert server.models["toy"] is toy and server.models["other"].resolve(label="stable").version == 7
+    reloader.apply(config(("other", {})))
+    assert list(server.models) == ["other"]
+    model_config.Reloader(server, make_model, poll_twice, allow_unavailable_labels=True).apply(
+        config(("other", {"ghost": 123})))
+    assert server.models["other"].config.version_labels["ghost"] == 123
+
+
+def test_serve_refuses_to_start_when_no_version_loads_or_a_label_names_none(tmp_path, capsys):
+    """TF Serving exits when a model does not become available, or a label names a version it does
+    not serve: a server started anyway answered its readiness probe (the model status URL) 200."""
+    from cli import main as cli  # pylint: disable=import-outside-toplevel
+
+    (tmp_path / "toy" / "1").mkdir(parents=True)
+    (tmp_path / "toy" / "1" / "saved_model.pb").write_bytes(b"not a SavedModel")
+    ports = ["--rest-port", "0", "--grpc-port", "0", "--settle-seconds", "0"]
+    assert cli.main(["serve", "--model_name", "toy", "--model_base_path", str(tmp_path / "toy"), *ports]) == 1
+    said = capsys.readouterr().out.strip().splitlines()[-1]
+    assert said.startswith("error: 1 model(s) did not become available: {{name: toy version: 1} due to error: "), said
+    config = tmp_path / "models.config"
+    config.write_text("model_config_list { config { name: 'toy' base_path: '%s' version_labels { key: 'stable' "
+                      "value: 1 } } }" % (tmp_path / "empty"))
+    assert cli.main(["serve", "--model_config_file", str(config), *ports]) == 1
+    assert capsys.readouterr().out.strip().splitlines()[-1] == (
+        "error: Request to assign label to version 1 of model toy, which is not currently available for inference "
+        "(--allow_version_labels_for_unavailable_models allows it)")
+    config.write_text("model_config_list { config { name: 'toy' ")
+    assert cli.main(["serve", "--model_config_file", str(config), *ports]) == 1
+    [line] = capsys.readouterr().out.strip().splitlines()
+    assert line.startswith(f"error: --model-config-file: {config}: ") and "Traceback" not in line
