@@ -11,7 +11,12 @@ from typing import Iterator, List
 
 
 class ServerNotReady(RuntimeError):
-    pass
+    """`refusal`: the line the server exited with, when it refused to start (a model that did not
+    load: serving/server.StartupError), else ""."""
+
+    def __init__(self, message: str, refusal: str = ""):
+        super().__init__(message)
+        self.refusal = refusal
 
 
 class ServerProcess:
@@ -44,8 +49,13 @@ def running(args: List[str], timeout: float = 120.0) -> Iterator[ServerProcess]:
             while not os.path.exists(ready_file):
                 if process.poll() is not None or time.monotonic() > deadline:
                     with open(log_path, encoding="utf-8", errors="replace") as f:
-                        raise ServerNotReady(f"the model server did not start within {timeout:.0f} s:"
-                                             f"\n{f.read()[-3000:]}")
+                        output = f.read()
+                    last = (output.strip().splitlines() or [""])[-1]
+                    if process.returncode is not None:
+                        raise ServerNotReady(f"the model server exited (code {process.returncode}) before "
+                                             f"serving:\n{output[-3000:]}",
+                                             last[len("error: "):] if last.startswith("error: ") else "")
+                    raise ServerNotReady(f"the model server did not start within {timeout:.0f} s:\n{output[-3000:]}")
                 time.sleep(0.05)
             with open(ready_file, encoding="utf-8") as f:
                 yield ServerProcess(process, json.load(f), log_path)

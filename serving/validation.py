@@ -72,5 +72,5 @@ def check_servable(saved_model_dir: str, model_name: str, serialized: Sequence[b
         try:
             with process.running(args, timeout=timeout_seconds) as server:
                 return _query(server, model_name, serialized, task)
-        except process.ServerNotReady as error:
-            return str(error)
+        except process.ServerNotReady as error:  # a refusal: its versions failed to load
+            return f"the model did not load: {error.refusal}" if error.refusal else str(error)
