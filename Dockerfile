@@ -6,8 +6,12 @@ FROM python:3.10-slim
 
 WORKDIR /pipeline
 COPY requirements.lock .
-RUN pip install --no-cache-dir "pip==24.3.1" "setuptools==75.6.0" "wheel==0.45.1" \
- && pip install --no-cache-dir -r requirements.lock
+# A few pinned packages publish no wheel (pyfarmhash, which TFDV needs, and crcmod are built from
+# source, as bootstrap.sh builds them locally): a compiler for the install, removed after it.
+RUN apt-get update && apt-get install -y --no-install-recommends g++ \
+ && pip install --no-cache-dir "pip==24.3.1" "setuptools==75.6.0" "wheel==0.45.1" \
+ && pip install --no-cache-dir -r requirements.lock \
+ && apt-get purge -y --auto-remove g++ && rm -rf /var/lib/apt/lists/*
 
 COPY setup.py pyproject.toml ./
 COPY cli cli
