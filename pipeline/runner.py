@@ -15,7 +15,7 @@ from tfx.orchestration.portable import runtime_parameter_utils
 from tfx.proto.orchestration import pipeline_pb2
 
 from pipeline import (configs, excluded_spans, gate, metadata_server_fixes, metadata_store, older_data, progress,
-                      run_details, run_lock, run_report, run_summary, runs, runs_index, scratch, work_dir)
+                      resolvers, run_details, run_lock, run_report, run_summary, runs, runs_index, scratch, work_dir)
 from pipeline.configs import PipelineConfig
 from pipeline.pipeline import create_pipeline, example_gen_input
 from schema import checks, csv_files, data_folder, declaration_fit, report, schema_text
@@ -76,7 +76,8 @@ def check_inputs(config: PipelineConfig) -> None:
         excluded = excluded_spans.refusal(store, base, input_config, configs.store_options(config))
         if excluded:
             raise PipelineFailed(excluded)
-        skipped = excluded_spans.passed_over_warning(store, base) if not configs.is_remote(base) else None
+        skipped = (excluded_spans.passed_over_warning(store, base, resolvers.accepted_spans(store, base))
+                   if not configs.is_remote(base) else None)
         if skipped:
             print(skipped, file=sys.stderr)
 

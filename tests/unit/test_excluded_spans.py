@@ -115,7 +115,13 @@ def test_spans_that_arrived_together_are_named_as_not_read_when_the_run_reads_on
         write_rows(os.path.join(feed, f"span-{span}"), taxi_rows(50))
     config = PipelineConfig(work_dir=str(tmp_path / "work"), data_root=feed, serving_dir=str(tmp_path / "serving"))
     runner.check_inputs(config.resolved())
-    assert f"warning: span(s) 2 of {feed} arrived since the last run and are not read: a run reads the " \
-           "newest span, 3, so no gate checks them" in " ".join(capsys.readouterr().err.split())
+    assert f"warning: span(s) 2 of {feed} are not read: a run reads the newest span, 3, so no gate checks " \
+           "them and no model trains on them (they arrived since the last run)" in " ".join(capsys.readouterr().err.split())
     _read_by_example_gen(store, feed)  # span 3 read: span 2 stays passed over
     assert excluded_spans.passed_over(store, feed) == []  # older than the newest read: history, not news
+    # The gate stopped span 3 (accepted: 1); corrected, it arrives with span 4: a run reads 4 alone.
+    write_rows(os.path.join(feed, "span-4"), taxi_rows(50))
+    assert excluded_spans.passed_over(store, feed, accepted={1}) == [2, 3]
+    said = " ".join(excluded_spans.passed_over_warning(store, feed, accepted={1}).split())
+    assert said.startswith(f"warning: span(s) 2, 3 of {feed} are not read: a run reads the newest span, 4") and \
+        "(span(s) 3 stopped by the data gate before: corrected since, not read either)" in said, said
