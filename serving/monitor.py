@@ -9,7 +9,7 @@ import dataclasses
 import os
 import tempfile
 import time
-from typing import Iterator, List, Optional, Sequence
+from typing import Iterator, List, Optional, Sequence, Set
 
 import tensorflow as tf
 import tensorflow_data_validation as tfdv
@@ -82,6 +82,15 @@ def _statistics(files: List[str], schema: schema_pb2.Schema, cut_off: List[str]
             output_path=os.path.join(scratch, "statistics.tfrecord")) if count else None
 
 
+def _without(statistics: Optional[statistics_pb2.DatasetFeatureStatisticsList], names: Set[str]
+             ) -> Optional[statistics_pb2.DatasetFeatureStatisticsList]:
+    for dataset in statistics.datasets if statistics else ():
+        kept = [f for f in dataset.features if (f.path.step[-1] if f.path.step else f.name) not in names]
+        del dataset.features[:]
+        dataset.features.extend(kept)
+    return statistics
+
+
 def _count(statistics) -> int:
     return statistics.datasets[0].num_examples if statistics else 0
 
@@ -91,9 +100,12 @@ def check(log_dir: str, training: statistics_pb2.DatasetFeatureStatisticsList,
           now: Optional[float] = None) -> MonitorResult:
     now = time.time() + 1 if now is None else now
     schema, cut_off = serving_schema(curated, features), []
-    current = _statistics(_window_files(log_dir, now - window_seconds, now), schema, cut_off)
-    previous = _statistics(_window_files(log_dir, now - 2 * window_seconds, now - window_seconds), schema,
-                           cut_off)
+    # columns the schema knows and the model does not read: excluded ones, which `predict` sends (a
+    # version trained before the exclusion reads them); not new columns, and not checked
+    unread = {f.name for f in curated.feature} - set(features)
+    current = _without(_statistics(_window_files(log_dir, now - window_seconds, now), schema, cut_off), unread)
+    previous = _without(_statistics(_window_files(log_dir, now - 2 * window_seconds, now - window_seconds),
+                                    schema, cut_off), unread)
     if current is None:
         return MonitorResult(0, _count(previous), [], None, previous, cut_off)
     return MonitorResult(_count(current), _count(previous),

@@ -60,3 +60,18 @@ def test_a_window_of_no_minutes_is_refused_before_any_log_is_read(minutes, capsy
         cli_main.main(["monitor", "--window-minutes", minutes])
     assert ended.value.code == 2
     assert f"argument --window-minutes: {minutes!r}: give a number of minutes above 0" in capsys.readouterr().err
+
+
+def test_a_column_the_schema_knows_and_the_model_does_not_read_is_no_new_column(tmp_path):
+    """`predict` sends the columns the declaration excluded (a version trained before the exclusion
+    reads them): `monitor` once called each a new column, and exited 1 on every window."""
+    requests = taxi_examples(4, 200)
+    log_dir = str(tmp_path / "requests")
+    log = RequestLog(log_dir)
+    log.record(requests)
+    log.close()
+    read = [name for name in TAXI.feature_names() if name != "trip_miles"]  # excluded since
+    training = statistics_of(requests, str(tmp_path))
+    result = monitor.check(log_dir, training, SCHEMA, read, window_seconds=3600)
+    assert result.examples == 200 and result.findings == [], result.findings
+    assert "trip_miles" not in {f.path.step[0] for f in result.statistics.datasets[0].features}
