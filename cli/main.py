@@ -60,7 +60,7 @@ def _run(args: argparse.Namespace, resume: bool = False) -> int:
     # pylint: disable=import-outside-toplevel  (imports TensorFlow)
     from pipeline import run_lock, runner
 
-    profiles.check_runs_from_here(args.profile)  # before the settings it would ask for
+    profiles.check_runs_from_here(args.profile, args.beam_args or ())  # before the settings it would ask for
     config = dataclasses.replace(options.config_from_args(args), metadata=options.metadata_uri(args)).resolved()
     profiles.check_servers(config.profile, config.profile_settings)
     worker_log = None if args.verbose else os.path.join(

@@ -7,7 +7,7 @@ import dataclasses
 import os
 import socket
 import urllib.parse
-from typing import Dict, Mapping, Optional, Tuple
+from typing import Dict, Mapping, Optional, Sequence, Tuple
 
 
 class ProfileError(ValueError):
@@ -136,14 +136,22 @@ def _host_and_port(address: str) -> Optional[Tuple[str, int]]:
         return None
 
 
-def check_runs_from_here(profile: str) -> None:
+def check_runs_from_here(profile: str, beam_args: Sequence[str] = ()) -> None:
     """Before a local `run` (not `compile`): ProfileError for `dataflow`, whose workers in Google
     Cloud cannot read this machine's data or write its work dir (they would stage the job for
-    minutes, then fail)."""
+    minutes, then fail); and for `spark` unless `beam_args` name the workers' image: its workers are
+    Docker containers, of Beam's stock SDK image unless told, which has neither TFX nor this
+    project's code (`compile --image` names the pipeline image)."""
     if profile == "dataflow":
         raise ProfileError("profile 'dataflow' runs Beam on workers in Google Cloud, which cannot read this machine's "
                            "files: compile the pipeline for Vertex AI with gs:// paths instead (`tfxpipe compile "
                            "--profile dataflow ...`, docs/operations.md#clusters), or run here with a local profile")
+    if profile == "spark" and not any(arg.startswith("--environment_config=") for arg in beam_args):
+        raise ProfileError("profile 'spark' starts Beam's workers as Docker containers, of Beam's stock SDK image "
+                           "unless told, which has neither TFX nor this project's code: name the pipeline image "
+                           "built from the Dockerfile with --beam-arg=--environment_config=IMAGE "
+                           "--beam-arg=--sdk_container_image=IMAGE, or compile with `tfxpipe compile --image IMAGE "
+                           "--profile spark` (docs/operations.md#clusters)")
 
 
 def check_servers(profile: str, settings: Mapping[str, str], timeout: float = 2.0) -> None:

@@ -147,3 +147,17 @@ def test_a_local_run_on_dataflow_is_refused_at_once_saying_to_compile_instead(tm
     [line] = capsys.readouterr().err.strip().splitlines()
     assert line.startswith("error: profile 'dataflow' runs Beam on workers in Google Cloud") and "tfxpipe compile" in line
     assert not (tmp_path / "work").exists(), "refused before anything ran"
+
+
+def test_a_local_run_on_spark_without_the_workers_image_is_refused_naming_it(tmp_path, capsys):
+    """Beam's Docker environment starts its stock SDK image unless told: its workers would fail to
+    import TFX in the first component."""
+    from cli import main  # pylint: disable=import-outside-toplevel
+
+    assert main.main(["run", "--profile", "spark", "--profile-setting", "spark_master_url=spark://localhost:7077",
+                      "--work-dir", str(tmp_path / "work"), "--serving-dir", str(tmp_path / "serving")]) == 1
+    [line] = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith("error: profile 'spark' starts Beam's workers as Docker containers") and \
+        "--beam-arg=--environment_config=IMAGE" in line and "tfxpipe compile --image IMAGE" in line
+    assert not (tmp_path / "work").exists(), "refused before anything ran"
+    profiles.check_runs_from_here("spark", ["--environment_config=registry/tfxpipe:1"])  # named: it may run
