@@ -86,7 +86,12 @@ class ClusterSettings:
 
 
 def _run(command: List[str], what: str, **kwargs) -> None:
-    done = subprocess.run(command, capture_output=True, text=True, check=False, **kwargs)
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, check=False, **kwargs)
+    except FileNotFoundError:
+        raise ClusterError(f"{what} needs `{command[0]}`, which is not on this machine's PATH: install it "
+                           "(the cluster needs a Java 11 or newer and Maven: on Debian, `apt-get install "
+                           "default-jdk-headless maven`)") from None
     if done.returncode:
         raise ClusterError(f"{what} failed ({' '.join(command[:4])} ...):\n"
                            f"{(done.stdout + done.stderr)[-2000:]}")
@@ -131,6 +136,7 @@ def _unpack_flink(downloads: str, flink_home: str) -> None:
                     shutil.copyfileobj(source, out)
     for script in glob.glob(os.path.join(staging, "bin", "*")):
         os.chmod(script, 0o755)
+    shutil.rmtree(flink_home, ignore_errors=True)  # one damaged since (its flink-dist jar gone)
     os.replace(staging, flink_home)  # complete or absent
 
 

@@ -38,3 +38,14 @@ def test_down_with_nothing_running_says_so_rather_than_that_it_stopped_a_cluster
     else:  # a cluster of another folder answers on this machine
         assert code == 1 and f"no Flink cluster started from {tmp_path} is running, yet one answers" in out
     assert not os.listdir(tmp_path / "run"), "the stale pid file removed"
+
+
+def test_a_tool_the_fetch_needs_that_is_not_installed_is_named_with_how_to_install_it(monkeypatch):
+    """Without Maven, `cluster fetch` ended in a FileNotFoundError traceback."""
+    monkeypatch.setenv("PATH", "")
+    try:
+        flink_cluster._run(["mvn", "-v"], "fetching Beam's Flink job server from Maven Central")  # pylint: disable=protected-access
+    except flink_cluster.ClusterError as error:
+        said = str(error)
+    assert said.startswith("fetching Beam's Flink job server from Maven Central needs `mvn`, which is not on this "
+                           "machine's PATH") and "apt-get install default-jdk-headless maven" in said
