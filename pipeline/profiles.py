@@ -155,17 +155,22 @@ def check_runs_from_here(profile: str, beam_args: Sequence[str] = ()) -> None:
 
 
 def check_servers(profile: str, settings: Mapping[str, str], timeout: float = 2.0) -> None:
-    """Before a run on `flink`: ProfileError naming the Flink master or Beam's job server that takes
-    no connection, where the first component would wait 60 s for the job server, then fail with
-    Beam's bare `FutureTimeoutError`. The master is checked only at a loopback address (`cluster
-    up`'s): a job server reached through a tunnel (`kubectl port-forward`) reaches a master by a name
-    only its cluster resolves."""
+    """Before a run on `flink`: ProfileError naming the Flink master, Beam's job server or the SDK
+    worker pool that takes no connection, where the first component would wait 60 s for the job
+    server, then fail with Beam's bare `FutureTimeoutError` (a worker pool gone: with a bare
+    "Connection refused"). The master is checked only at a loopback address (`cluster up`'s), the
+    pool only then (a local cluster's): a job server reached through a tunnel (`kubectl
+    port-forward`) reaches them by names only its cluster resolves."""
     if profile != "flink":
         return
     settings = {**dict(PROFILES[profile].optional), **settings}
-    for setting in ("flink_master", "job_endpoint"):
+    master = _host_and_port(settings["flink_master"])
+    local_cluster = master is not None and master[0] in ("localhost", "127.0.0.1", "::1")
+    for setting in ("flink_master", "job_endpoint", "worker_pool"):
         server = _host_and_port(settings[setting])
-        if setting == "flink_master" and (server is None or server[0] not in ("localhost", "127.0.0.1", "::1")):
+        # the master and the SDK worker pool are reached from the cluster: checked where that is here
+        if setting != "job_endpoint" and not (local_cluster and server is not None and
+                                              server[0] in ("localhost", "127.0.0.1", "::1")):
             continue
         try:
             if server is not None:

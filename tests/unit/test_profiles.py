@@ -98,7 +98,7 @@ def _closed_port() -> int:
         return server.getsockname()[1]
 
 
-def test_a_flink_run_is_refused_at_once_when_its_master_or_job_server_does_not_answer():
+def test_a_flink_run_is_refused_at_once_when_its_master_job_server_or_worker_pool_does_not_answer():
     port = _closed_port()
     with pytest.raises(profiles.ProfileError) as refused:
         profiles.check_servers("flink", {"flink_master": f"localhost:{port}"})
@@ -111,8 +111,13 @@ def test_a_flink_run_is_refused_at_once_when_its_master_or_job_server_does_not_a
         with pytest.raises(profiles.ProfileError, match=f"job_endpoint localhost:{port} does not answer"):
             profiles.check_servers("flink", {"flink_master": master_address, "job_endpoint": f"localhost:{port}"})
         with _listening() as job_server:
-            profiles.check_servers("flink", {"flink_master": master_address,
-                                             "job_endpoint": f"localhost:{job_server.getsockname()[1]}"})
+            job_endpoint = f"localhost:{job_server.getsockname()[1]}"
+            with pytest.raises(profiles.ProfileError, match=f"worker_pool localhost:{port} does not answer"):
+                profiles.check_servers("flink", {"flink_master": master_address, "job_endpoint": job_endpoint,
+                                                 "worker_pool": f"localhost:{port}"})  # the SDK workers stopped
+            with _listening() as pool:
+                profiles.check_servers("flink", {"flink_master": master_address, "job_endpoint": job_endpoint,
+                                                 "worker_pool": f"localhost:{pool.getsockname()[1]}"})
 
 
 def test_a_master_named_for_its_cluster_is_left_to_the_job_server_even_through_a_local_tunnel():
