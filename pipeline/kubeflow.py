@@ -59,6 +59,12 @@ def local_settings(config: PipelineConfig) -> List[str]:
     if config.profile in profiles.LOCAL_PROFILES:
         found.append(f"Beam runs inside each component's pod (profile {config.profile}): name a "
                      "cluster profile (dataflow, flink, spark) for data beyond one machine")
+    if config.profile == "flink":  # the defaults are `cluster up`'s, on the machine that runs it
+        settings = {**dict(profiles.PROFILES["flink"].optional), **config.profile_settings}
+        found += [f"Beam's {setting} {settings[setting]} is this machine's address: in a pod, localhost is the pod "
+                  f"itself; give the address the pods reach (--profile-setting {setting}=HOST:PORT)"
+                  for setting in ("flink_master", "job_endpoint", "worker_pool")
+                  if settings[setting].split("://")[-1].split(":")[0] in ("localhost", "127.0.0.1", "[::1]")]
     return found
 
 

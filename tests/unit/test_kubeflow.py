@@ -1,4 +1,5 @@
 """`tfxpipe compile` for Kubeflow / Vertex: the command line's refusals and notes, and the spec it writes."""
+import dataclasses
 import json
 import os
 import shutil
@@ -168,3 +169,16 @@ def test_a_local_profile_compiles_with_the_lock_in_the_image_not_this_machines(t
     with open(os.path.join(configs.PROJECT_ROOT, "Dockerfile")) as dockerfile:
         assert {"WORKDIR /pipeline", "COPY requirements.lock ."} <= set(dockerfile.read().splitlines())
     assert f"--requirements_file={profiles.LOCAL_LOCK}" in profiles.beam_args(profile, {}), "local runs: this checkout's"
+
+
+def test_a_flink_profile_compiled_with_this_machines_addresses_is_warned_of_per_address():
+    """`cluster up`'s defaults (localhost:8099, localhost:50000) compiled into the spec: in a pod,
+    localhost is the pod itself."""
+    config = PipelineConfig(data_root="gs://b/data/taxi.csv", work_dir="gs://b/tfx", serving_dir="gs://b/serving",
+                            profile="flink", profile_settings={"flink_master": "flink-jobmanager:8081"}).resolved()
+    warned = kubeflow.local_settings(config)
+    assert [w.split(" ")[1] for w in warned] == ["job_endpoint", "worker_pool"], warned
+    assert warned[0].startswith("Beam's job_endpoint localhost:8099 is this machine's address: in a pod, localhost")
+    remote = dataclasses.replace(config, profile_settings={"flink_master": "jm:8081", "job_endpoint": "js:8099",
+                                                           "worker_pool": "pool:50000"})
+    assert kubeflow.local_settings(remote) == []
