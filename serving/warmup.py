@@ -19,8 +19,9 @@ MAX_RECORDS = 1000  # TF Serving fails the load of a version with more
 
 def requests_for(model_name: str, serialized_examples: Sequence[bytes], task: str = "binary"
                  ) -> List[prediction_log_pb2.PredictionLog]:
-    """Predict for one example and for the whole batch (the two shapes clients send), then Classify
-    (classification tasks) or Regress (regression) on the batch."""
+    """Predict for one example and for the whole batch (the two shapes clients send), then, on the
+    batch, Classify (classification tasks) and Regress (binary and regression: the signatures
+    models/signatures.py exports), so no API's first request after a push pays for its graph."""
     logs = []
     for batch in (serialized_examples[:1], serialized_examples):
         request = predict_pb2.PredictRequest(
@@ -28,17 +29,17 @@ def requests_for(model_name: str, serialized_examples: Sequence[bytes], task: st
         request.inputs["examples"].CopyFrom(tf.make_tensor_proto(list(batch), dtype=tf.string))
         logs.append(prediction_log_pb2.PredictionLog(
             predict_log=prediction_log_pb2.PredictLog(request=request)))
-    if task == "regression":
-        request = regression_pb2.RegressionRequest(
-            model_spec=model_pb2.ModelSpec(name=model_name, signature_name="regress"))
-        log = lambda r: prediction_log_pb2.PredictionLog(regress_log=prediction_log_pb2.RegressLog(request=r))  # noqa: E731
-    else:
-        request = classification_pb2.ClassificationRequest(
+    examples = [tf.train.Example.FromString(serialized) for serialized in serialized_examples]
+    if task != "regression":
+        classify = classification_pb2.ClassificationRequest(
             model_spec=model_pb2.ModelSpec(name=model_name, signature_name="classify"))
-        log = lambda r: prediction_log_pb2.PredictionLog(classify_log=prediction_log_pb2.ClassifyLog(request=r))  # noqa: E731
-    for serialized in serialized_examples:
-        request.input.example_list.examples.add().ParseFromString(serialized)
-    logs.append(log(request))
+        classify.input.example_list.examples.extend(examples)
+        logs.append(prediction_log_pb2.PredictionLog(classify_log=prediction_log_pb2.ClassifyLog(request=classify)))
+    if task != "multiclass":
+        regress = regression_pb2.RegressionRequest(
+            model_spec=model_pb2.ModelSpec(name=model_name, signature_name="regress"))
+        regress.input.example_list.examples.extend(examples)
+        logs.append(prediction_log_pb2.PredictionLog(regress_log=prediction_log_pb2.RegressLog(request=regress)))
     return logs
 
 

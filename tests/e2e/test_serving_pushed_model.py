@@ -48,7 +48,7 @@ def test_the_pushed_version_carries_warmup_requests_from_real_examples_and_its_f
     assert signatures.trained_features(cold_run.summary.pushed_destination) == list(TAXI.feature_names())
     logs = warmup.read(cold_run.summary.pushed_destination)
     kinds = [log.WhichOneof("log_type") for log in logs]
-    assert kinds == ["predict_log", "predict_log", "classify_log"]
+    assert kinds == ["predict_log", "predict_log", "classify_log", "regress_log"]  # a binary model's APIs
     batch = tf.make_ndarray(logs[1].predict_log.request.inputs["examples"])
     assert len(batch) > 1
     example = tf.train.Example.FromString(batch[0])
