@@ -135,8 +135,8 @@ def unlisted(description: str, feature: Optional[schema_pb2.Feature], schema: sc
     mass = feature.distribution_constraints.min_domain_mass if feature.HasField("distribution_constraints") else 1.0
     shown = ", ".join(values[:MAX_LISTED]) + (f", and {len(values) - MAX_LISTED} more" if len(values) > MAX_LISTED else "")
     near = [(value, listed) for value in values[:MAX_LISTED] for listed in [written_for(value, known)] if listed]
-    return (f"{head}: {len(values)} value(s), in {'' if whole else 'at least '}{unlisted:.1%} of rows "
-            f"(the schema tolerates {1 - mass:.0%}): {shown}." + (
+    return (f"{head}: {len(values)} value(s), in {'' if whole else 'at least '}{unlisted:.1%} of the rows "
+            f"holding a value (the schema tolerates {1 - mass:.0%}): {shown}." + (
                 " Written differently from values it lists: " + ", ".join(f"'{v}' for '{k}'" for v, k in near)
                 + ": to a model, categories it never saw; correct the data rather than accept them." if near else ""))
 

@@ -585,7 +585,7 @@ def test_many_unlisted_categories_are_shortened_unescaped_and_weighed_against_th
     present = next(f for f in statistics.datasets[0].features if f.path.step[0] == "company")
     share = len(renamed) / present.string_stats.common_stats.num_non_missing
     assert detail.startswith(f"Examples contain values missing from the schema: 120 value(s), in {share:.1%} "
-                             "of rows (the schema tolerates 10%): "), detail
+                             "of the rows holding a value (the schema tolerates 10%): "), detail
     assert detail.endswith(", and 110 more.") and detail.count("'s cab ") == 10 and "\\'" not in detail
 
 
