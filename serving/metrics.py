@@ -24,10 +24,17 @@ from serving import config_protos
 
 PATH = "/monitoring/prometheus/metrics"
 PREFIX = ":tensorflow:serving:"
+def _as_tf_serving_prints(bounds):
+    """Bucket bounds as TF Serving's exporter prints them (absl::StrCat: six significant digits):
+    `le="32.4"`, not `le="32.400000000000006"`, so a dashboard summing by `le` over both servers
+    sees one series per bucket."""
+    return tuple(float(f"{bound:.6g}") for bound in bounds)
+
+
 # TF Serving's buckets: 10 us growing by 1.8x, 33 of them (about 3.3 hours at the top).
-LATENCY_BUCKETS = tuple(10 * 1.8 ** i for i in range(33))
+LATENCY_BUCKETS = _as_tf_serving_prints(10 * 1.8 ** i for i in range(33))
 EXAMPLE_BUCKETS = tuple(2 ** i for i in range(21))
-QUEUING_BUCKETS = tuple(100 * 1.2 ** i for i in range(52))  # TF Serving's: 100 us to about 1 s
+QUEUING_BUCKETS = _as_tf_serving_prints(100 * 1.2 ** i for i in range(52))  # TF Serving's: 100 us to about 1 s
 
 prometheus_client.disable_created_metrics()  # no `_created` series: TF Serving exposes none
 

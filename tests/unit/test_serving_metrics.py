@@ -74,3 +74,14 @@ def test_request_latency_is_recorded_for_ok_requests_only_as_in_tf_serving():
     assert counts == {("predict", "REST"): 1}
     counted = found[":tensorflow:serving:request_count"]
     assert sum(s.value for s in counted.samples) == 3  # every request is counted, whatever its status
+
+
+def test_latency_bucket_bounds_are_printed_as_tf_serving_prints_them():
+    """absl::StrCat's six significant digits: a dashboard summing by `le` over TF Serving and this
+    server once saw two series for `le="32.4"` and `le="32.400000000000006"`."""
+    recorded = metrics.ServingMetrics()
+    recorded.request("taxi", "Predict", "GRPC", "OK", 0.002)
+    bounds = [s.labels["le"] for s in families(recorded)[":tensorflow:serving:request_latency"].samples
+              if "le" in s.labels]
+    assert bounds[:6] == ["10.0", "18.0", "32.4", "58.32", "104.976", "188.957"]
+    assert bounds[20] == "1.27482e+06"  # absl's exponent form from a million on, as prometheus-client writes Go's
