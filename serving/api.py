@@ -91,10 +91,7 @@ class ModelServer:
         except (ValueError, TypeError) as error:  # a feed numpy could not hand to TensorFlow
             raise ServingError(_INVALID, _first_line(error)) from None
         if self.metrics is not None:
-            first = next(iter(arrays.values()), None)
-            self.metrics.model_run(spec.name, _API_OF_METHOD.get(method, "Predict"),
-                                   len(first) if first is not None and first.ndim else None,
-                                   stopwatch.seconds)
+            self.metrics.model_run(spec.name, _API_OF_METHOD.get(method, "Predict"), stopwatch.seconds)
         return loaded, name, outputs
 
     async def predict(self, request: predict_pb2.PredictRequest) -> predict_pb2.PredictResponse:
@@ -110,10 +107,16 @@ class ModelServer:
             tensors.fill(response.outputs[key], outputs[key])
         return response
 
+    def _count_examples(self, model_name: str, examples: np.ndarray) -> np.ndarray:
+        if self.metrics is not None:
+            self.metrics.examples(model_name, len(examples))
+        return examples
+
     async def classify(self, request: classification_pb2.ClassificationRequest
                  ) -> classification_pb2.ClassificationResponse:
-        loaded, name, outputs = await self.run(
-            self._spec(request), {"inputs": serialized_examples(request.input)}, CLASSIFY_METHOD)
+        spec = self._spec(request)
+        examples = self._count_examples(spec.name, serialized_examples(request.input))
+        loaded, name, outputs = await self.run(spec, {"inputs": examples}, CLASSIFY_METHOD)
         response = classification_pb2.ClassificationResponse()
         _fill_spec(response.model_spec, request.model_spec.name, loaded, name)
         _fill_classifications(response.result, outputs)
@@ -121,8 +124,9 @@ class ModelServer:
 
     async def regress(self, request: regression_pb2.RegressionRequest
                 ) -> regression_pb2.RegressionResponse:
-        loaded, name, outputs = await self.run(
-            self._spec(request), {"inputs": serialized_examples(request.input)}, REGRESS_METHOD)
+        spec = self._spec(request)
+        examples = self._count_examples(spec.name, serialized_examples(request.input))
+        loaded, name, outputs = await self.run(spec, {"inputs": examples}, REGRESS_METHOD)
         response = regression_pb2.RegressionResponse()
         _fill_spec(response.model_spec, request.model_spec.name, loaded, name)
         _fill_regressions(response.result, outputs)
@@ -137,6 +141,7 @@ class ModelServer:
         tasks = list(request.tasks)
         loaded = self.resolve(tasks[0].model_spec if tasks else model_pb2.ModelSpec())
         examples, names = serialized_examples(request.input), set()
+        self._count_examples(tasks[0].model_spec.name if tasks else "", examples)
         for task in tasks:
             if not task.model_spec.name:
                 raise ServingError(_INVALID, "Found ModelSpec with an empty model name.")

@@ -33,7 +33,7 @@ def _as_tf_serving_prints(bounds):
 
 # TF Serving's buckets: 10 us growing by 1.8x, 33 of them (about 3.3 hours at the top).
 LATENCY_BUCKETS = _as_tf_serving_prints(10 * 1.8 ** i for i in range(33))
-EXAMPLE_BUCKETS = tuple(2 ** i for i in range(21))
+EXAMPLE_BUCKETS = tuple(2 ** i for i in range(15))  # TF Serving's: 1 to 16,384 examples
 QUEUING_BUCKETS = _as_tf_serving_prints(100 * 1.2 ** i for i in range(52))  # TF Serving's: 100 us to about 1 s
 
 prometheus_client.disable_created_metrics()  # no `_created` series: TF Serving exposes none
@@ -54,10 +54,10 @@ class ServingMetrics:
             registry, f"{PREFIX}runtime_latency",
             "Distribution of wall time (in microseconds) for the model run of a request.",
             ("model_name", "API", "runtime"), LATENCY_BUCKETS)
+        self._examples: Counter = Counter()  # model name -> tf.Examples received (Classify, Regress, MultiInference)
         self.example_counts = _Histogram(
             registry, f"{PREFIX}request_example_counts",
-            "The number of examples (batch size) per request.", ("model_name", "API"),
-            EXAMPLE_BUCKETS)
+            "The number of tensorflow.Examples per request.", ("model",), EXAMPLE_BUCKETS)
         self.warmup_latency = _Histogram(
             registry, f"{PREFIX}model_warmup_latency",
             "Distribution of wall time (in microseconds) for warming up a model version.",
@@ -74,6 +74,11 @@ class ServingMetrics:
             for (model_name, status), count in sorted(self._requests.items()):
                 lines.append(f'{name}{{model_name="{_escaped(model_name)}",status="{status}"}} '
                              f"{float(count)}")
+            if self._examples:
+                total = f"{PREFIX}request_example_count_total"
+                lines += [f"# HELP {total} The total number of tensorflow.Examples.", f"# TYPE {total} counter"]
+                lines += [f'{total}{{model="{_escaped(model)}"}} {float(count)}'
+                          for model, count in sorted(self._examples.items())]
             if self._batched_runs:
                 name = f"{PREFIX}batching_session:wrapped_run_count"
                 lines += [f"# HELP {name} Total count of run calls on the wrapped session",
@@ -89,13 +94,18 @@ class ServingMetrics:
         if status == "OK":
             self.request_latency.observe((model_name, api, entrypoint), seconds * 1e6)
 
-    def model_run(self, model_name: str, api: str, examples: Optional[int], seconds: float) -> None:
+    def model_run(self, model_name: str, api: str, seconds: float) -> None:
         """A request's model run. As in TF Serving, whose session-based runtime is labelled "TF1" and
         times `session->Run` on the BatchingSession when batching is on, this includes the time the
         request waited in the batch queue (that wait alone: `queuing_latency`)."""
         self.runtime_latency.observe((model_name, api, "TF1"), seconds * 1e6)
-        if examples is not None:
-            self.example_counts.observe((model_name, api), examples)
+
+    def examples(self, model_name: str, count: int) -> None:
+        """The tf.Examples of a Classify, Regress or MultiInference request, which TF Serving counts
+        (RecordRequestExampleCount; a Predict request's tensors are not counted)."""
+        with self._lock:
+            self._examples[model_name] += count
+        self.example_counts.observe((model_name,), count)
 
     def batched_run(self, thread_pool_name: str, queued_seconds: List[float]) -> None:
         """One model call of the batching layer, for requests that waited `queued_seconds`."""

@@ -25,7 +25,8 @@ def test_request_count_is_tf_servings_counter_without_a_total_suffix():
 def test_latencies_are_in_microseconds_by_api_and_entrypoint():
     recorded = metrics.ServingMetrics()
     recorded.request("taxi", "Predict", "GRPC", "OK", 0.002)
-    recorded.model_run("taxi", "Classify", 32, 0.001)
+    recorded.model_run("taxi", "Classify", 0.001)
+    recorded.examples("taxi", 32)
     found = families(recorded)
     latency = {s.name: s.value for s in found[":tensorflow:serving:request_latency"].samples
                if s.labels.get("entrypoint") == "GRPC" and "le" not in s.labels}
@@ -53,7 +54,7 @@ def test_histogram_buckets_are_cumulative_and_a_value_on_a_bound_counts_in_that_
     recorded = metrics.ServingMetrics()
     first, second = metrics.EXAMPLE_BUCKETS[:2]  # 1, 2 examples
     for examples in (first, second, second, metrics.EXAMPLE_BUCKETS[-1] + 1):
-        recorded.model_run("taxi", "Predict", examples, 0.001)
+        recorded.examples("taxi", examples)
     samples = {(s.name, s.labels.get("le")): s.value
                for s in families(recorded)[":tensorflow:serving:request_example_counts"].samples}
     name = ":tensorflow:serving:request_example_counts"
@@ -61,6 +62,10 @@ def test_histogram_buckets_are_cumulative_and_a_value_on_a_bound_counts_in_that_
     assert samples[(f"{name}_bucket", "2.0")] == 3, "cumulative, and 2 counts in le=2"
     assert samples[(f"{name}_bucket", "+Inf")] == samples[(f"{name}_count", None)] == 4
     assert samples[(f"{name}_sum", None)] == first + 2 * second + metrics.EXAMPLE_BUCKETS[-1] + 1
+    assert metrics.EXAMPLE_BUCKETS[-1] == 16384, "TF Serving's 15 buckets"
+    [total] = families(recorded)[":tensorflow:serving:request_example_count"].samples  # its counter, *_total
+    assert (total.name, total.labels, total.value) == (":tensorflow:serving:request_example_count_total",
+                                                       {"model": "taxi"}, samples[(f"{name}_sum", None)])
 
 
 def test_request_latency_is_recorded_for_ok_requests_only_as_in_tf_serving():
