@@ -43,10 +43,11 @@ class ModelServer:
         self.reloader = None  # serving/model_config.Reloader: HandleReloadConfigRequest
 
     def _model(self, name: str) -> ModelVersions:
-        if name not in self.models:
+        model = self.models.get(name)  # once: a config reload may replace the dict meanwhile
+        if model is None:
             raise ServingError(grpc.StatusCode.NOT_FOUND,
                                f"Servable not found for request: Latest({name})")
-        return self.models[name]
+        return model
 
     @staticmethod
     def _spec(request) -> model_pb2.ModelSpec:
@@ -139,7 +140,9 @@ class ModelServer:
         name; each signature once). Each task is its own model call, where TF Serving fetches every
         output in one: the answers are the same."""
         tasks = list(request.tasks)
-        loaded = self.resolve(tasks[0].model_spec if tasks else model_pb2.ModelSpec())
+        if not tasks or not tasks[0].model_spec.name:  # the first task's spec names the servable
+            raise ServingError(_INVALID, "ModelSpec has no name specified.")
+        loaded = self.resolve(tasks[0].model_spec)
         examples, names = serialized_examples(request.input), set()
         self._count_examples(tasks[0].model_spec.name if tasks else "", examples)
         for task in tasks:
@@ -151,6 +154,8 @@ class ModelServer:
             if name in names:
                 raise ServingError(_INVALID, f"Duplicate evaluation of signature: {name}")
             names.add(name)
+            if name not in loaded.signature_defs:
+                raise ServingError(_INVALID, f"Requested signature not found in model graph: {name}")
             if task.method_name not in (CLASSIFY_METHOD, REGRESS_METHOD):
                 raise ServingError(grpc.StatusCode.UNIMPLEMENTED,
                                    f"Unsupported signature method_name: {task.method_name}")

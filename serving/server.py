@@ -10,14 +10,11 @@ import os
 import signal
 import threading
 import time
-from typing import Optional
 
-import tensorflow as tf
 import uvloop
 from tensorflow_serving.config import model_server_config_pb2
 
 from serving import api, batching, grpc_api, loaded_version, metrics, model_config, rest, warmup
-from serving.loaded_version import ServingError
 from serving.dispatch import Dispatcher
 from serving.request_log import RequestLogs
 from serving.servables import ModelVersions
@@ -92,10 +89,13 @@ def freeze_heap() -> None:
 
 
 def _poll_forever(server: api.ModelServer, settings: ServerSettings, stop: threading.Event) -> None:
-    config_text, config_read = _config_text(settings.model_config_file), time.monotonic()
+    config_file = (model_config.ConfigFile(settings.model_config_file, server.reloader, _announce)
+                   if settings.model_config_file and settings.model_config_poll_seconds else None)
+    config_read = time.monotonic()
     while not stop.wait(settings.poll_seconds):
-        if settings.model_config_poll_seconds and time.monotonic() - config_read >= settings.model_config_poll_seconds:
-            config_text, config_read = _reload_if_changed(server, settings.model_config_file, config_text), time.monotonic()
+        if config_file is not None and time.monotonic() - config_read >= settings.model_config_poll_seconds:
+            config_file.poll()  # says what it refuses: never ends the polling of versions
+            config_read = time.monotonic()
         changed = False
         for model in server.models.values():
             try:
@@ -104,28 +104,6 @@ def _poll_forever(server: api.ModelServer, settings: ServerSettings, stop: threa
                 logging.exception("polling model %s failed", model.name)
         if changed and settings.gc_freeze:
             freeze_heap()
-
-
-def _config_text(path: Optional[str]) -> Optional[str]:
-    try:
-        return tf.io.gfile.GFile(path).read() if path else None
-    except tf.errors.OpError:
-        return None
-
-
-def _reload_if_changed(server: api.ModelServer, path: str, applied: Optional[str]) -> Optional[str]:
-    """The config file's text in force after one look at it: applied when changed; a config that
-    cannot be read or is refused is said, and the one in force stays (as TF Serving keeps it)."""
-    text = _config_text(path)
-    if text is None or text == applied:
-        return applied
-    try:
-        server.reloader.apply(model_config.read(path))
-    except (ValueError, ServingError) as error:
-        print(f"model config {path} not applied, the one in force stays: {getattr(error, 'message', error)}", flush=True)
-        return text  # said once; looked at again when it changes
-    print(f"model config {path} applied: serving {', '.join(sorted(server.models))}", flush=True)
-    return text
 
 
 def _write_ready_file(path: str, rest_port: int, grpc_port: int) -> None:
@@ -194,10 +172,13 @@ def serve(config: model_server_config_pb2.ModelServerConfig, settings: ServerSet
     unavailable = [said for said in (m.unavailable() for m in server.models.values()) if said]
     if unavailable:  # TF Serving's words (server_core.cc); an empty folder waits for its first version
         raise StartupError(f"{len(unavailable)} model(s) did not become available: {{{', '.join(unavailable)}}}")
-    if not settings.allow_version_labels_for_unavailable_models:
-        refused = model_config.unavailable_labels([(m, m.config) for m in server.models.values()])
-        if refused:
-            raise StartupError("; ".join(refused) + " (--allow_version_labels_for_unavailable_models allows it)")
+    # TF Serving checks labels before the first load, so without the flag it refuses any label at
+    # start (deploy-config's command passes the flag); here a label may name a version that loaded
+    refused = model_config.refused_labels([m.config for m in server.models.values()],
+                                          lambda name: server.models[name].available_versions(), lambda name: {},
+                                          settings.allow_version_labels_for_unavailable_models)
+    if refused:
+        raise StartupError("; ".join(refused) + " (--allow_version_labels_for_unavailable_models allows it)")
     if settings.gc_freeze:
         freeze_heap()
     serving = _serve(server, settings, Dispatcher(settings.workers))

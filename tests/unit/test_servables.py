@@ -170,49 +170,90 @@ def test_a_model_with_nothing_to_serve_says_so_and_a_served_one_does_not(built, 
 
 
 def test_a_changed_config_moves_labels_adds_and_removes_models_and_a_refused_one_changes_nothing(built, tmp_path):
-    """What `--model_config_file_poll_wait_seconds` and HandleReloadConfigRequest apply, as TF
-    Serving's ServerCore does: a canary promoted to `stable` without a restart; a label naming a
-    version not served refuses the whole config (FAILED_PRECONDITION), unless allowed."""
+    """What `--model_config_file_poll_wait_seconds` and HandleReloadConfigRequest apply, in TF Serving's
+    order (ServerCore::ReloadConfig): labels checked against the versions served now, then models
+    changed. A label naming a version not served refuses the whole config (FAILED_PRECONDITION):
+    a typo next to a policy change once retired the version `stable` named."""
     from types import SimpleNamespace  # pylint: disable=import-outside-toplevel
 
     from serving import model_config  # pylint: disable=import-outside-toplevel
 
-    for version, weight in ((1, 1), (2, 2)):
+    for version, weight in ((1, 1), (2, 2), (3, 1)):
         place(built, tmp_path / "toy", version, weight)
     place(built, tmp_path / "other", 7, 2)
-    every = model_server_config_pb2.ModelConfig().model_version_policy
-    every.all.SetInParent()
-    toy = versions_of(tmp_path / "toy", every, labels={"stable": 1, "canary": 2})
+    first_two = model_server_config_pb2.ModelConfig().model_version_policy
+    first_two.specific.versions.extend([1, 2])
+    toy = versions_of(tmp_path / "toy", first_two, labels={"stable": 1, "canary": 2})
     poll_twice(toy)
     server = SimpleNamespace(models={"toy": toy})
 
-    def config(*entries):
+    def config(*entries, policy=first_two):
         built_config = model_server_config_pb2.ModelServerConfig()
         for name, labels in entries:
             entry = built_config.model_config_list.config.add(name=name, base_path=str(tmp_path / name))
-            entry.model_version_policy.CopyFrom(every)
+            entry.model_version_policy.CopyFrom(policy)
             entry.version_labels.update(labels)
         return built_config
 
     def make_model(entry):
         return ModelVersions(entry, settle_seconds=0)
 
+    def refused(reloader, new_config, said):
+        with pytest.raises(ServingError) as raised:
+            reloader.apply(new_config)
+        assert (raised.value.code, raised.value.message) == (grpc.StatusCode.FAILED_PRECONDITION, said)
+
     reloader = model_config.Reloader(server, make_model, poll_twice, allow_unavailable_labels=False)
     reloader.apply(config(("toy", {"stable": 2})))
     assert toy.resolve(label="stable").version == 2 and server.models == {"toy": toy}
-    with pytest.raises(ServingError) as raised:
-        reloader.apply(config(("toy", {"stable": 1, "ghost": 123})))
-    assert raised.value.code == grpc.StatusCode.FAILED_PRECONDITION
-    assert raised.value.message == ("Request to assign label to version 123 of model toy, which is not "
-                                    "currently available for inference")
-    assert toy.resolve(label="stable").version == 2, "the config in force stays"
-    reloader.apply(config(("toy", {"stable": 2}), ("other", {"stable": 7})))
-    assert server.models["toy"] is toy and server.models["other"].resolve(label="stable").version == 7
+    later_two = model_server_config_pb2.ModelConfig().model_version_policy
+    later_two.specific.versions.extend([2, 3])
+    refused(reloader, config(("toy", {"stable": 2, "canary": 99}), policy=later_two),
+            "Request to assign label to version 99 of model toy, which is not currently available for inference")
+    assert toy.available_versions() == [1, 2] and toy.resolve(label="stable").version == 2, "nothing changed"
+    refused(reloader, config(("toy", {"stable": 3}), policy=later_two),  # 3 loads with it: TF Serving refuses too
+            "Request to assign label to version 3 of model toy, which is not currently available for inference")
+    reloader.apply(config(("toy", {"stable": 2}), ("other", {}), policy=later_two))
+    assert toy.available_versions() == [2, 3] and server.models["other"].available_versions() == []
     reloader.apply(config(("other", {})))
     assert list(server.models) == ["other"]
-    model_config.Reloader(server, make_model, poll_twice, allow_unavailable_labels=True).apply(
-        config(("other", {"ghost": 123})))
-    assert server.models["other"].config.version_labels["ghost"] == 123
+    reloader.apply(model_server_config_pb2.ModelServerConfig())  # no config at all: no action, as TF Serving
+    assert list(server.models) == ["other"]
+    allowing = model_config.Reloader(server, make_model, poll_twice, allow_unavailable_labels=True)
+    allowing.apply(config(("other", {"ghost": 123})))  # a new label may name a version not served
+    refused(allowing, config(("other", {"ghost": 124})),  # an existing one may not be moved to one
+            "Request to assign label to version 124 of model other, which is not currently available for inference")
+    with pytest.raises(ServingError, match="Illegal to list model other multiple times"):
+        reloader.apply(config(("other", {}), ("other", {})))
+
+
+def test_a_config_file_that_cannot_be_read_is_said_once_and_a_refused_one_is_tried_again(built, tmp_path):
+    """A file caught half-written (a cut multibyte character) once ended the thread that also loads
+    new versions; a label naming a version that loads a moment later is applied once it has."""
+    from types import SimpleNamespace  # pylint: disable=import-outside-toplevel
+
+    from serving import model_config  # pylint: disable=import-outside-toplevel
+
+    place(built, tmp_path / "toy", 1, 1)
+    toy = versions_of(tmp_path / "toy")
+    poll_twice(toy)
+    server, said = SimpleNamespace(models={"toy": toy}), []
+    path = tmp_path / "models.config"
+    path.write_text(f"model_config_list {{ config {{ name: 'toy' base_path: '{tmp_path / 'toy'}' }} }}")
+    config_file = model_config.ConfigFile(str(path), model_config.Reloader(
+        server, lambda entry: ModelVersions(entry, settle_seconds=0), poll_twice, False), said.append)
+    path.write_bytes(b"model_config_list { config { name: 't\xc3")
+    config_file.poll()
+    config_file.poll()
+    assert len(said) == 1 and said[0].startswith(f"model config {path} not applied, the one in force stays: ")
+    path.write_text(f"model_config_list {{ config {{ name: 'toy' base_path: '{tmp_path / 'toy'}' "
+                    "version_labels { key: 'stable' value: 2 } } }")
+    config_file.poll()
+    assert "version 2 of model toy, which is not currently available" in said[-1]
+    place(built, tmp_path / "toy", 2, 2)
+    poll_twice(toy)  # the version poller loads it
+    config_file.poll()
+    assert said[-1] == f"model config {path} applied: serving toy" and toy.resolve(label="stable").version == 2
 
 
 def test_serve_refuses_to_start_when_no_version_loads_or_a_label_names_none(tmp_path, capsys):
