@@ -76,16 +76,18 @@ def read_from(store: mlmd.MetadataStore, data_root: str) -> Dict[int, List[metad
 
 def passed_over(store: mlmd.MetadataStore, data_root: str, accepted: Optional[Set[int]] = None) -> List[int]:
     """Spans of `data_root` after the newest span the data gate accepted (`accepted`:
-    resolvers.accepted_spans; None where no gate checked any: the newest span a run read) and
-    before the newest span, which this run reads instead (a run reads one span, the newest): no
-    gate checks them, no model trains on them, unless someone runs for each. A span the gate
-    stopped is among them: corrected since, it is still not read. [] before any run read a span here."""
+    resolvers.accepted_spans, which leaves out spans excluded by hand; None where no gate checked
+    any: the newest span a run read) and before the newest span, which this run reads instead (a run
+    reads one span, the newest): no gate checks them, no model trains on them, unless someone runs
+    for each. A span whose run did not pass the gate is among them: corrected since, it is still not
+    read. [] before any run read a span here."""
     read = read_from(store, data_root)
     found = [span for span, _ in data_folder.spans(data_root)]
     if not read or not found:
         return []
     since = max(read) if accepted is None else max(accepted, default=min(read) - 1)
-    return [span for span in found[:-1] if span > since]
+    excluded = spans(store, data_root)  # taken out of use by hand: not waiting to be read
+    return [span for span in found[:-1] if span > since and span not in excluded]
 
 
 PER_SPAN = ("To have each checked and trained on, run once per span, oldest first: move the newer span "
@@ -96,15 +98,16 @@ def passed_over_warning(store: mlmd.MetadataStore, data_root: str, accepted: Opt
                         ) -> Optional[str]:
     """What a run says of the spans it passes over (`passed_over`), or of the older spans of a folder
     no run read yet (its history: the next span is compared with the newest alone), or None."""
-    skipped = passed_over(store, data_root, accepted)
+    skipped, read = passed_over(store, data_root, accepted), read_from(store, data_root)
     found = [span for span, _ in data_folder.spans(data_root)]
     if skipped:
-        stopped = [span for span in skipped if span in read_from(store, data_root)]
+        failed = [span for span in skipped if span in read]  # read, never accepted: stopped, or crashed
         return (f"warning: span(s) {', '.join(map(str, skipped))} of {data_root} are not read: a run reads the "
                 f"newest span, {found[-1]}, so no gate checks them and no model trains on them"
-                + (f" (span(s) {', '.join(map(str, stopped))} stopped by the data gate before: corrected since, "
-                   "not read either)" if stopped else " (they arrived since the last run)") + f". {PER_SPAN}")
-    if len(found) > 1 and not read_from(store, data_root):
+                + (f" (span(s) {', '.join(map(str, failed))} read by a run that did not pass the data gate: "
+                   "corrected since, not read either)" if failed else " (they arrived since the last run)")
+                + f". {PER_SPAN}")
+    if len(found) > 1 and not read:
         return (f"note: this first run on {data_root} reads its newest span, {found[-1]}; span(s) "
                 f"{', '.join(map(str, found[:-1]))} are not read, so no gate checks them and no model trains on them "
                 f"(`--train-spans` adds earlier spans the gate accepted). {PER_SPAN}")
