@@ -64,7 +64,7 @@ def local_settings(config: PipelineConfig) -> List[str]:
         found += [f"Beam's {setting} {settings[setting]} is this machine's address: in a pod, localhost is the pod "
                   f"itself; give the address the pods reach (--profile-setting {setting}=HOST:PORT)"
                   for setting in ("flink_master", "job_endpoint", "worker_pool")
-                  if settings[setting].split("://")[-1].split(":")[0] in ("localhost", "127.0.0.1", "[::1]")]
+                  if profiles.is_loopback(settings[setting])]
     return found
 
 

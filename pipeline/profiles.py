@@ -126,6 +126,15 @@ def worker_image_args(profile: str, image: str, given: Tuple[str, ...] = ()) -> 
     return tuple(arg.format(image=image) for arg in PROFILES[profile].worker_image)
 
 
+LOOPBACK = ("localhost", "127.0.0.1", "::1")
+
+
+def is_loopback(address: str) -> bool:
+    """Whether `address` (`host:port`, `http://host:port`, `[::1]:port`) is this machine's."""
+    server = _host_and_port(address)
+    return server is not None and server[0] in LOOPBACK
+
+
 def _host_and_port(address: str) -> Optional[Tuple[str, int]]:
     """(host, port) of `host:port` or `http://host:port`; None for Beam's `[auto]` or `[local]`
     (a Flink it embeds) and anything else without both."""
@@ -139,14 +148,16 @@ def _host_and_port(address: str) -> Optional[Tuple[str, int]]:
 def check_runs_from_here(profile: str, beam_args: Sequence[str] = ()) -> None:
     """Before a local `run` (not `compile`): ProfileError for `dataflow`, whose workers in Google
     Cloud cannot read this machine's data or write its work dir (they would stage the job for
-    minutes, then fail); and for `spark` unless `beam_args` name the workers' image: its workers are
-    Docker containers, of Beam's stock SDK image unless told, which has neither TFX nor this
-    project's code (`compile --image` names the pipeline image)."""
+    minutes, then fail); and for `spark` unless `beam_args` name the workers' image or another
+    environment (LOOPBACK): its workers are Docker containers, of Beam's stock SDK image unless told,
+    which has neither TFX nor this project's code (`compile --image` names the pipeline image)."""
     if profile == "dataflow":
         raise ProfileError("profile 'dataflow' runs Beam on workers in Google Cloud, which cannot read this machine's "
                            "files: compile the pipeline for Vertex AI with gs:// paths instead (`tfxpipe compile "
                            "--profile dataflow ...`, docs/operations.md#clusters), or run here with a local profile")
-    if profile == "spark" and not any(arg.startswith("--environment_config=") for arg in beam_args):
+    if profile == "spark" and not any(arg.startswith("--environment_config=") or
+                                      (arg.startswith("--environment_type=") and arg != "--environment_type=DOCKER")
+                                      for arg in beam_args):  # LOOPBACK: workers in this process
         raise ProfileError("profile 'spark' starts Beam's workers as Docker containers, of Beam's stock SDK image "
                            "unless told, which has neither TFX nor this project's code: name the pipeline image "
                            "built from the Dockerfile with --beam-arg=--environment_config=IMAGE "
@@ -164,13 +175,11 @@ def check_servers(profile: str, settings: Mapping[str, str], timeout: float = 2.
     if profile != "flink":
         return
     settings = {**dict(PROFILES[profile].optional), **settings}
-    master = _host_and_port(settings["flink_master"])
-    local_cluster = master is not None and master[0] in ("localhost", "127.0.0.1", "::1")
+    local_cluster = is_loopback(settings["flink_master"])
     for setting in ("flink_master", "job_endpoint", "worker_pool"):
         server = _host_and_port(settings[setting])
         # the master and the SDK worker pool are reached from the cluster: checked where that is here
-        if setting != "job_endpoint" and not (local_cluster and server is not None and
-                                              server[0] in ("localhost", "127.0.0.1", "::1")):
+        if setting != "job_endpoint" and not (local_cluster and is_loopback(settings[setting])):
             continue
         try:
             if server is not None:

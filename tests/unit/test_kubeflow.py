@@ -179,6 +179,8 @@ def test_a_flink_profile_compiled_with_this_machines_addresses_is_warned_of_per_
     warned = kubeflow.local_settings(config)
     assert [w.split(" ")[1] for w in warned] == ["job_endpoint", "worker_pool"], warned
     assert warned[0].startswith("Beam's job_endpoint localhost:8099 is this machine's address: in a pod, localhost")
+    assert [w.split(" ")[1] for w in kubeflow.local_settings(dataclasses.replace(config, profile_settings={
+        "flink_master": "jm:8081", "job_endpoint": "[::1]:8099", "worker_pool": "pool:50000"}))] == ["job_endpoint"]
     remote = dataclasses.replace(config, profile_settings={"flink_master": "jm:8081", "job_endpoint": "js:8099",
                                                            "worker_pool": "pool:50000"})
     assert kubeflow.local_settings(remote) == []

@@ -166,3 +166,4 @@ def test_a_local_run_on_spark_without_the_workers_image_is_refused_naming_it(tmp
         "--beam-arg=--environment_config=IMAGE" in line and "tfxpipe compile --image IMAGE" in line
     assert not (tmp_path / "work").exists(), "refused before anything ran"
     profiles.check_runs_from_here("spark", ["--environment_config=registry/tfxpipe:1"])  # named: it may run
+    profiles.check_runs_from_here("spark", ["--environment_type=LOOPBACK"])  # workers in this process
