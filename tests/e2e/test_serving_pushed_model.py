@@ -65,7 +65,7 @@ def test_rest_and_grpc_answer_exactly_as_the_in_process_call(server, serialized_
 
 def test_server_replays_warmup_before_serving(server, cold_run):
     version = cold_run.summary.pushed_version
-    assert f"model taxi version {version} available (3 warmup requests replayed)" in server.log()
+    assert f"model taxi version {version} available (4 warmup requests replayed)" in server.log()
     status = client.GrpcClient(server.grpc_target, TAXI.name).status().model_version_status
     assert [s.state for s in status] == [status[0].AVAILABLE]
 
