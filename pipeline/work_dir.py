@@ -6,15 +6,16 @@ a serving folder serves is one that store's runs pushed: only then can a run com
 import os
 from typing import List, Optional
 
+from tfx.dsl.io import fileio
 from tfx.utils import path_utils
 
 from pipeline import metadata_store
+from pipeline.run_summary import INPUT_CHECK_TYPE
 from serving import model_dir
 
 # Validated models whose stamped copy a served version is compared with (the newest first): a push
 # killed after its rename is of the newest; comparing files costs a read of each model.
 RECENT_VALIDATIONS = 3
-from pipeline.run_summary import INPUT_CHECK_TYPE
 
 
 def _entries(folder: str) -> List[str]:
@@ -83,7 +84,9 @@ def unrecorded_served(uri: str, model_base: str) -> Optional[int]:
     made it (the work dir whose runs pushed it was removed, or is another one), else None. The
     Evaluator's baseline is the served model as this store's runs know it: with none known, a
     candidate is judged as a first model, and a push replaces that version uncompared."""
-    served = model_dir.versions(model_base)
+    # complete versions only: on an object store a push copies saved_model.pb last, and a push
+    # killed before it leaves a folder TF Serving does not load
+    served = [v for v in model_dir.versions(model_base) if fileio.exists(f"{model_base.rstrip('/')}/{v}/saved_model.pb")]
     if not served:
         return None
     if metadata_store.exists(uri):
@@ -100,8 +103,9 @@ def unrecorded_served(uri: str, model_base: str) -> Optional[int]:
         validated = sorted((b for b in store.get_artifacts_by_type("InfraBlessing")
                             if "blessed" in b.custom_properties and b.custom_properties["blessed"].int_value == 1),
                            key=lambda b: -b.id)
-        if any(model_dir.already_published(path_utils.stamped_model_path(b.uri), model_base)
-               for b in validated[:RECENT_VALIDATIONS] if os.path.isdir(path_utils.stamped_model_path(b.uri))):
+        if "://" not in model_base and any(  # (a folder compared through the local file system)
+                model_dir.already_published(path_utils.stamped_model_path(b.uri), model_base)
+                for b in validated[:RECENT_VALIDATIONS] if os.path.isdir(path_utils.stamped_model_path(b.uri))):
             return None
     return served[-1]
 
@@ -110,7 +114,8 @@ def unrecorded_served_text(uri: str, model_base: str, version: int) -> str:
     """Why a run that found `unrecorded_served` is refused, and the ways on."""
     return (f"the serving dir {model_base} serves version {version}, which no run recorded in "
             f"{metadata_store.redacted(uri)} pushed (the work dir whose runs pushed it was removed, or is "
-            "another one): this run would judge its model as a first model, compared with nothing, and a "
+            "another one; or it was copied there by hand, or served again by a rollback after "
+            "--replace-unrecorded-model): this run would judge its model as a first model, compared with nothing, and a "
             f"push would replace version {version}. Run with the work dir (or --metadata) whose runs "
             "pushed it, give this work dir its own --serving-dir, or, to replace that version "
             "knowingly, add --replace-unrecorded-model")

@@ -57,6 +57,7 @@ def test_a_served_version_no_run_of_this_work_dir_pushed_is_not_replaced_unless_
     config = PipelineConfig(work_dir=str(tmp_path / "work"), serving_dir=str(tmp_path / "serving")).resolved()
     os.makedirs(os.path.join(config.model_base, "1765000000"))
     (tmp_path / "serving" / "taxi" / "1765000000" / "saved_model.pb").write_bytes(b"served")
+    os.makedirs(os.path.join(config.model_base, "1765000009"))  # a push killed before saved_model.pb: not served
     refused = r"serves version 1765000000, which no run recorded in .* pushed"
     with pytest.raises(runner.PipelineFailed, match=refused):
         runner.check_inputs(config)
