@@ -104,7 +104,7 @@ def unrecorded_served(uri: str, model_base: str) -> Optional[int]:
                             if "blessed" in b.custom_properties and b.custom_properties["blessed"].int_value == 1),
                            key=lambda b: -b.id)
         if "://" not in model_base and any(  # (a folder compared through the local file system)
-                model_dir.already_published(path_utils.stamped_model_path(b.uri), model_base)
+                model_dir.same_tree(path_utils.stamped_model_path(b.uri), os.path.join(model_base, str(served[-1])))
                 for b in validated[:RECENT_VALIDATIONS] if os.path.isdir(path_utils.stamped_model_path(b.uri))):
             return None
     return served[-1]
