@@ -29,7 +29,8 @@ ID_SPREAD = 2
 # (counties numbered 561..3052); an all-distinct column not named so may be a measurement
 ID_WORDS = frozenset({"id", "pid", "uid", "uuid", "guid", "key", "identifier", "seqn"})  # seqn: NHANES' respondent
 # ... or ending in `nr`, "number" as German, Dutch and Nordic data name a record's key (Kunden-Nr,
-# lfd_nr; Ecdat's Males panel: `nr`); `nr_of_items`, `nr_rooms` are counts
+# lfd_nr; Ecdat's Males panel: `nr`), where its values are all distinct or it is the whole name;
+# `nr_of_items`, `nr_rooms` are counts, `floor_nr` an ordinal
 ID_LAST_WORDS = frozenset({"nr"})
 # Named so, its values repeating, a column is the key of a group: a panel's person seen each year
 # (plm's LaborSupply: 532 workers, 10 rows each), a patient's visits. As a number it means nothing;
@@ -163,11 +164,13 @@ def has_name_word(column: str, words: frozenset) -> bool:
     return any(word.lower() in words for word in NAME_WORDS.findall(column))
 
 
-def is_identifier_name(column: str) -> bool:
-    """Whether a word of the column's name (ID_WORDS), or its last (ID_LAST_WORDS), says it
-    identifies the row."""
-    words = NAME_WORDS.findall(column)
-    return has_name_word(column, ID_WORDS) or bool(words) and words[-1].lower() in ID_LAST_WORDS
+def is_identifier_name(column: str, distinct: bool = False) -> bool:
+    """Whether a word of the column's name (ID_WORDS) says it identifies the row; or its last word
+    (ID_LAST_WORDS) for a column whose values are `distinct` (one per row), or its whole name:
+    `floor_nr` repeating is an ordinal, `Kunden-Nr` all distinct and `nr` are keys."""
+    words = [word.lower() for word in NAME_WORDS.findall(column)]
+    return has_name_word(column, ID_WORDS) or bool(words) and words[-1] in ID_LAST_WORDS and (
+        distinct or len(words) == 1)
 
 
 def is_year(column: str, stat: Stats) -> bool:
@@ -254,7 +257,7 @@ def feature_decision(column: str, stat: Optional[Stats], cells: Counter, rows: i
         if high - low + 1 <= ID_SPREAD * distinct:
             return None, (f"ID-like ({distinct} distinct values in {present} rows, numbered "
                           f"{low}..{high})"), distinct
-        if is_identifier_name(column):
+        if is_identifier_name(column, distinct=True):
             return None, (f"ID-like ({distinct} distinct values in {present} rows, {low}..{high}, "
                           "named as an identifier)"), distinct
     named = is_identifier_name(column) and (kind != FLOAT or all(float(c).is_integer() for c in cells))
