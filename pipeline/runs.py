@@ -33,7 +33,7 @@ class RunRecord:
     # it started: run_summary.INPUT_CHECK)
     status: str
     spans: List[int]
-    gate: str  # passed / FAILED (its verdict) / not run (nor finished: stopped, or crashed)
+    gate: str  # passed / FAILED (its verdict) / error (it crashed) / not run (nor finished: stopped)
     model_id: Optional[int]
     failed_node: Optional[str]
     failure: str  # why `failed_node` failed, as recorded in MLMD ("" when not recorded)
@@ -140,9 +140,9 @@ def record(store: mlmd.MetadataStore, run_id: str, running_run_id: Optional[str]
     ended = max((run_summary.last_update(e) for e in executions), default=started)
     gate_states = summary.node_states.get("DataGate", [])
     failed_node = run_summary.node_of(store, failed[-1].id) if failed else None
-    gate_stopped = failed_node == "DataGate" and _gate_verdict(failed[-1])
-    gate = ("FAILED" if gate_stopped else "passed" if {"executed", "cached"} & set(gate_states)
-            else "not run")  # nor finished: a stop or a crash while it checked
+    crashed = failed_node == "DataGate" and not abandoned and not _gate_verdict(failed[-1])
+    gate = ("FAILED" if failed_node == "DataGate" and _gate_verdict(failed[-1]) else "error" if crashed
+            else "passed" if {"executed", "cached"} & set(gate_states) else "not run")  # nor finished: stopped
     # Every run ends with the Pusher; one that has not run it, and did not fail, was killed between
     # two components (no execution left unfinished to show it).
     finished = any(state in ("executed", "cached") for state in summary.node_states.get("Pusher", []))

@@ -256,7 +256,7 @@ def test_a_work_dir_moved_under_another_path_is_refused_naming_both_paths(tmp_pa
 
 @pytest.mark.parametrize("reason, status, gate", [
     (None, "stopped by gate", "FAILED"),  # the gate's own verdict, as runner.run records it
-    ("FileNotFoundError: /old/work/pipelines/taxi/StatisticsGen/statistics/4", "failed", "not run"),
+    ("FileNotFoundError: /old/work/pipelines/taxi/StatisticsGen/statistics/4", "failed", "error"),
 ])
 def test_a_data_gate_that_crashed_is_listed_as_failed_not_as_stopped_by_the_gate(tmp_path, reason, status, gate):
     """A DataGate that crashed (its drift reference gone after the work dir moved) was once listed as
