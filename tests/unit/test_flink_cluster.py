@@ -3,6 +3,8 @@ without starting Flink itself)."""
 import os
 import subprocess
 
+import pytest
+
 from cli import cluster_commands, main as cli
 from pipeline import flink_cluster
 from pipeline.configs import PROJECT_ROOT
@@ -43,9 +45,8 @@ def test_down_with_nothing_running_says_so_rather_than_that_it_stopped_a_cluster
 def test_a_tool_the_fetch_needs_that_is_not_installed_is_named_with_how_to_install_it(monkeypatch):
     """Without Maven, `cluster fetch` ended in a FileNotFoundError traceback."""
     monkeypatch.setenv("PATH", "")
-    try:
+    with pytest.raises(flink_cluster.ClusterError) as raised:
         flink_cluster._run(["mvn", "-v"], "fetching Beam's Flink job server from Maven Central")  # pylint: disable=protected-access
-    except flink_cluster.ClusterError as error:
-        said = str(error)
+    said = str(raised.value)
     assert said.startswith("fetching Beam's Flink job server from Maven Central needs `mvn`, which is not on this "
                            "machine's PATH") and "apt-get install default-jdk-headless maven" in said
