@@ -39,15 +39,11 @@ def check_inputs(config: PipelineConfig) -> None:
     if not os.path.exists(config.data_root):
         raise PipelineFailed(f"data {config.data_root} does not exist: give a CSV file or a folder "
                              "of CSV files (--data, or `data` in the dataset's declaration)")
-    if unwritable := model_dir.unwritable(config.model_base):
-        raise PipelineFailed(unwritable)
     curated, dataset = schema_text.read(config.schema_file), config.dataset()
-    disagreements = declaration_fit.mismatches(dataset, curated)
-    if disagreements:
+    if disagreements := declaration_fit.mismatches(dataset, curated):
         raise PipelineFailed(f"the dataset's declaration and its schema {config.schema_file} "
                              "disagree:\n" + "\n".join(f"- {d}" for d in disagreements))
-    label_note = declaration_fit.float_class_label(dataset, curated)
-    if label_note:
+    if label_note := declaration_fit.float_class_label(dataset, curated):
         print(f"warning: {label_note}", file=sys.stderr)
     folder, _ = data_folder.latest_and_previous(config.data_root)
     findings = csv_files.check_against_schema(folder, curated, dataset.name, dataset.read_columns())
@@ -59,22 +55,18 @@ def check_inputs(config: PipelineConfig) -> None:
             "the data was rejected before the pipeline started:\n"
             + report.render_text(findings, title, path, next_steps=report.FILE_NEXT_STEPS)
         )
-    if unrecorded := work_dir.unrecorded_served(config.metadata_uri, config.model_base):
-        if not config.replace_unrecorded_model:
-            raise PipelineFailed(work_dir.unrecorded_served_text(config.metadata_uri, config.model_base, unrecorded))
-        print(f"note: version {unrecorded} in {config.model_base} was pushed by no run recorded here: a "
-              "blessed model replaces it (--replace-unrecorded-model), compared with nothing", file=sys.stderr)
+    if refused := (model_dir.unwritable(config.model_base) or work_dir.unrecorded_served_refusal(
+            config.metadata_uri, config.model_base, config.replace_unrecorded_model)):
+        raise PipelineFailed(refused)
     base, input_config = example_gen_input(config)
     spans = "{SPAN}" in input_config.splits[0].pattern
     store = metadata_store.open_store(config.metadata_uri) if metadata_store.exists(config.metadata_uri) else None
     found = data_folder.spans(base) if spans else []  # local data: a cluster path is refused above
     if store is not None and (found or not spans):
-        older = older_data.refusal(store, config, found[-1][0] if found else 0, base if spans else config.data_root)
-        if older:
+        if older := older_data.refusal(store, config, found[-1][0] if found else 0, base if spans else config.data_root):
             raise PipelineFailed(older)
     if spans and store is not None:
-        excluded = excluded_spans.refusal(store, base, input_config, configs.store_options(config))
-        if excluded:
+        if excluded := excluded_spans.refusal(store, base, input_config, configs.store_options(config)):
             raise PipelineFailed(excluded)
         skipped = (excluded_spans.passed_over_warning(store, base, resolvers.accepted_spans(store, base))
                    if not configs.is_remote(base) else None)

@@ -4,6 +4,7 @@ ML Metadata records outputs by absolute path, so a store whose outputs are no lo
 recorded them (a work dir moved or restored under another path) must be too. And whether the model
 a serving folder serves is one that store's runs pushed: only then can a run compare with it."""
 import os
+import sys
 from typing import List, Optional
 
 from tfx.dsl.io import fileio
@@ -110,8 +111,16 @@ def unrecorded_served(uri: str, model_base: str) -> Optional[int]:
     return served[-1]
 
 
-def unrecorded_served_text(uri: str, model_base: str, version: int) -> str:
-    """Why a run that found `unrecorded_served` is refused, and the ways on."""
+def unrecorded_served_refusal(uri: str, model_base: str, replace: bool) -> Optional[str]:
+    """Why a run that found `unrecorded_served` is refused, and the ways on; None when there is
+    nothing to refuse, or when told to `replace` it (said on stderr)."""
+    version = unrecorded_served(uri, model_base)
+    if version is None:
+        return None
+    if replace:
+        print(f"note: version {version} in {model_base} was pushed by no run recorded here: a blessed model "
+              "replaces it (--replace-unrecorded-model), compared with nothing", file=sys.stderr)
+        return None
     return (f"the serving dir {model_base} serves version {version}, which no run recorded in "
             f"{metadata_store.redacted(uri)} pushed (the work dir whose runs pushed it was removed, or is "
             "another one; or it was copied there by hand, or served again by a rollback after "
