@@ -10,6 +10,7 @@ import os
 import signal
 import threading
 import time
+from typing import Iterable, Optional
 
 import uvloop
 from tensorflow_serving.config import model_server_config_pb2
@@ -44,7 +45,7 @@ def build(config: model_server_config_pb2.ModelServerConfig, settings: ServerSet
 
     server.models = {c.name: make_model(c) for c in config.model_config_list.config}
     server.reloader = model_config.Reloader(
-        server, make_model, lambda model: load_now(model, settings.settle_seconds),
+        server, make_model, lambda model: load_now([model], settings.settle_seconds),
         settings.allow_version_labels_for_unavailable_models)
     return server
 
@@ -53,11 +54,14 @@ class StartupError(Exception):
     """A model server that cannot serve what it was given, said before it opens its ports."""
 
 
-def load_now(model: ModelVersions, settle_seconds: float) -> None:
+def load_now(models: Iterable[ModelVersions], settle_seconds: float) -> None:
     """Loads what is on disk now: a first look, then what stayed unchanged `settle_seconds`."""
-    model.poll()
+    models = list(models)
+    for model in models:
+        model.poll()
     threading.Event().wait(settle_seconds)
-    model.poll()
+    for model in models:
+        model.poll()
 
 
 def _warm_up(server: api.ModelServer, loaded) -> int:
@@ -88,9 +92,8 @@ def freeze_heap() -> None:
     gc.freeze()
 
 
-def _poll_forever(server: api.ModelServer, settings: ServerSettings, stop: threading.Event) -> None:
-    config_file = (model_config.ConfigFile(settings.model_config_file, server.reloader, _announce)
-                   if settings.model_config_file and settings.model_config_poll_seconds else None)
+def _poll_forever(server: api.ModelServer, settings: ServerSettings, stop: threading.Event,
+                  config_file: Optional[model_config.ConfigFile]) -> None:
     config_read = time.monotonic()
     while not stop.wait(settings.poll_seconds):
         if config_file is not None and time.monotonic() - config_read >= settings.model_config_poll_seconds:
@@ -113,8 +116,8 @@ def _write_ready_file(path: str, rest_port: int, grpc_port: int) -> None:
     os.replace(temporary, path)  # readers never see a partial file
 
 
-async def _serve(server: api.ModelServer, settings: ServerSettings, dispatcher: Dispatcher
-                 ) -> None:
+async def _serve(server: api.ModelServer, settings: ServerSettings, dispatcher: Dispatcher,
+                 config_file: Optional[model_config.ConfigFile]) -> None:
     request_log = (RequestLogs(settings.request_log_dir, sample_rate=settings.request_log_sample_rate,
                                max_bytes=settings.request_log_max_bytes)
                    if settings.request_log_dir else None)
@@ -127,7 +130,7 @@ async def _serve(server: api.ModelServer, settings: ServerSettings, dispatcher: 
     await rest_server.start()
     rest_port = rest_server.port
     stop_polling = threading.Event()
-    threading.Thread(target=_poll_forever, args=(server, settings, stop_polling),
+    threading.Thread(target=_poll_forever, args=(server, settings, stop_polling, config_file),
                      daemon=True, name="version-poller").start()
     print(f"Serving {', '.join(sorted(server.models))} on {settings.host}: REST {rest_port}, "
           f"gRPC {grpc_port}", flush=True)
@@ -163,11 +166,11 @@ def serve(config: model_server_config_pb2.ModelServerConfig, settings: ServerSet
     SIGINT/SIGTERM, polling for new versions (and a changed config file). StartupError when a
     model's versions all failed to load, or a label names a version not served."""
     server = build(config, settings)
+    # read before the first load: an edit made meanwhile is applied at the first poll
+    config_file = (model_config.ConfigFile(settings.model_config_file, server.reloader, _announce)
+                   if settings.model_config_file and settings.model_config_poll_seconds else None)
+    load_now(server.models.values(), settings.settle_seconds)
     for model in server.models.values():
-        model.poll()  # first look ...
-    threading.Event().wait(settings.settle_seconds)
-    for model in server.models.values():
-        model.poll()  # ... and load what stayed unchanged
         model.announce_if_empty()
     unavailable = [said for said in (m.unavailable() for m in server.models.values()) if said]
     if unavailable:  # TF Serving's words (server_core.cc); an empty folder waits for its first version
@@ -181,5 +184,5 @@ def serve(config: model_server_config_pb2.ModelServerConfig, settings: ServerSet
         raise StartupError("; ".join(refused) + " (--allow_version_labels_for_unavailable_models allows it)")
     if settings.gc_freeze:
         freeze_heap()
-    serving = _serve(server, settings, Dispatcher(settings.workers))
+    serving = _serve(server, settings, Dispatcher(settings.workers), config_file)
     (uvloop.run if settings.uvloop else asyncio.run)(serving)
