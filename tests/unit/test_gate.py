@@ -49,7 +49,7 @@ def test_a_problem_in_both_splits_shows_the_figures_of_the_split_it_names_first(
     evaluation = _findings(tmp_path / "eval", [rows[0]] + rows[301:401])
     assert [(f.feature, f.problem) for f in train] == [(f.feature, f.problem) for f in evaluation] == [
         ("payment_type", "Unexpected string values")]
-    assert "in 3.0% of rows" in train[0].detail and "in 11.0% of rows" in evaluation[0].detail
+    assert "in 3.0% of the rows holding a value" in train[0].detail and "in 11.0% of the rows holding a value" in evaluation[0].detail
     assert train[0].actual != evaluation[0].actual  # the eval split has fewer distinct values
 
     for order in ([("train", train), ("eval", evaluation)], [("eval", evaluation), ("train", train)]):
