@@ -78,7 +78,8 @@ def test_a_servable_candidate_is_blessed_and_pushed_with_its_warmup(tmp_path, ex
     assert pushed.get_int_custom_property("pushed") == 1
     [version] = model_dir.versions(serving_dir)
     logs = warmup.read(os.path.join(serving_dir, str(version)))
-    assert len(logs) == 3 and os.path.exists(os.path.join(blessing.uri, "INFRA_BLESSED"))
+    assert [log.WhichOneof("log_type") for log in logs] == ["predict_log", "predict_log", "classify_log", "regress_log"]
+    assert os.path.exists(os.path.join(blessing.uri, "INFRA_BLESSED"))
 
 
 @pytest.mark.parametrize("damage, reason", [
