@@ -104,8 +104,8 @@ def passed_over_warning(store: mlmd.MetadataStore, data_root: str, accepted: Opt
         failed = [span for span in skipped if span in read]  # read, never accepted: stopped, or crashed
         return (f"warning: span(s) {', '.join(map(str, skipped))} of {data_root} are not read: a run reads the "
                 f"newest span, {found[-1]}, so no gate checks them and no model trains on them"
-                + (f" (span(s) {', '.join(map(str, failed))} read by a run that did not pass the data gate: "
-                   "corrected since, not read either)" if failed else " (they arrived since the last run)")
+                + (f" (span(s) {', '.join(map(str, failed))} did not pass the data gate when read: corrected "
+                   "since or not, no run reads them again)" if failed else " (they arrived since the last run)")
                 + f". {PER_SPAN}")
     if len(found) > 1 and not read:
         return (f"note: this first run on {data_root} reads its newest span, {found[-1]}; span(s) "

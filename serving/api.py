@@ -144,7 +144,7 @@ class ModelServer:
             raise ServingError(_INVALID, "ModelSpec has no name specified.")
         loaded = self.resolve(tasks[0].model_spec)
         examples, names = serialized_examples(request.input), set()
-        self._count_examples(tasks[0].model_spec.name if tasks else "", examples)
+        self._count_examples(tasks[0].model_spec.name, examples)
         for task in tasks:
             if not task.model_spec.name:
                 raise ServingError(_INVALID, "Found ModelSpec with an empty model name.")

@@ -124,6 +124,6 @@ def test_spans_that_arrived_together_are_named_as_not_read_when_the_run_reads_on
     assert excluded_spans.passed_over(store, feed, accepted={1}) == [2, 3]
     said = " ".join(excluded_spans.passed_over_warning(store, feed, accepted={1}).split())
     assert said.startswith(f"warning: span(s) 2, 3 of {feed} are not read: a run reads the newest span, 4") and \
-        "(span(s) 3 read by a run that did not pass the data gate: corrected since, not read either)" in said, said
+        "(span(s) 3 did not pass the data gate when read: corrected since or not, no run reads them again)" in said, said
     excluded_spans.mark(store, feed, 3, excluded_spans.read_from(store, feed)[3], "labels from a broken join")
     assert excluded_spans.passed_over(store, feed, accepted={1}) == [2], "excluded by hand: not passed over"
