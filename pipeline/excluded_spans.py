@@ -48,8 +48,12 @@ def excluded(store: mlmd.MetadataStore, examples_ids) -> Set[int]:
 
 def spans(store: mlmd.MetadataStore, data_root: str) -> Set[int]:
     """Spans of `data_root` excluded now: their newest version read is (older ones were changed since)."""
+    return _excluded(store, read_from(store, data_root))
+
+
+def _excluded(store: mlmd.MetadataStore, read: Dict[int, List[metadata_store_pb2.Artifact]]) -> Set[int]:
     why = reasons(store)
-    return {span for span, versions in read_from(store, data_root).items() if versions[-1].id in why}
+    return {span for span, versions in read.items() if versions[-1].id in why}
 
 
 def read_from(store: mlmd.MetadataStore, data_root: str) -> Dict[int, List[metadata_store_pb2.Artifact]]:
@@ -79,14 +83,19 @@ def passed_over(store: mlmd.MetadataStore, data_root: str, accepted: Optional[Se
     resolvers.accepted_spans, which leaves out spans excluded by hand; None where no gate checked
     any: the newest span a run read) and before the newest span, which this run reads instead (a run
     reads one span, the newest): no gate checks them, no model trains on them, unless someone runs
-    for each. A span whose run did not pass the gate is among them: corrected since, it is still not
-    read. [] before any run read a span here."""
-    read = read_from(store, data_root)
-    found = [span for span, _ in data_folder.spans(data_root)]
+    for each. A span whose run did not pass the gate is among them: corrected since or not, it is not
+    read again. [] before any run read a span here."""
+    return _passed_over(store, read_from(store, data_root), [span for span, _ in data_folder.spans(data_root)],
+                        accepted)
+
+
+def _passed_over(store: mlmd.MetadataStore, read: Dict[int, List[metadata_store_pb2.Artifact]],
+                 found: List[int], accepted: Optional[Set[int]]) -> List[int]:
+    """`passed_over` of the spans `read` from a folder holding spans `found`."""
     if not read or not found:
         return []
     since = max(read) if accepted is None else max(accepted, default=min(read) - 1)
-    excluded = spans(store, data_root)  # taken out of use by hand: not waiting to be read
+    excluded = _excluded(store, read)  # taken out of use by hand: not waiting to be read
     return [span for span in found[:-1] if span > since and span not in excluded]
 
 
@@ -98,8 +107,8 @@ def passed_over_warning(store: mlmd.MetadataStore, data_root: str, accepted: Opt
                         ) -> Optional[str]:
     """What a run says of the spans it passes over (`passed_over`), or of the older spans of a folder
     no run read yet (its history: the next span is compared with the newest alone), or None."""
-    skipped, read = passed_over(store, data_root, accepted), read_from(store, data_root)
-    found = [span for span, _ in data_folder.spans(data_root)]
+    read, found = read_from(store, data_root), [span for span, _ in data_folder.spans(data_root)]
+    skipped = _passed_over(store, read, found, accepted)
     if skipped:
         failed = [span for span in skipped if span in read]  # read, never accepted: stopped, or crashed
         return (f"warning: span(s) {', '.join(map(str, skipped))} of {data_root} are not read: a run reads the "

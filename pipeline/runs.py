@@ -140,8 +140,9 @@ def record(store: mlmd.MetadataStore, run_id: str, running_run_id: Optional[str]
     ended = max((run_summary.last_update(e) for e in executions), default=started)
     gate_states = summary.node_states.get("DataGate", [])
     failed_node = run_summary.node_of(store, failed[-1].id) if failed else None
-    crashed = failed_node == "DataGate" and not abandoned and not _gate_verdict(failed[-1])
-    gate = ("FAILED" if failed_node == "DataGate" and _gate_verdict(failed[-1]) else "error" if crashed
+    gate_failed = failed_node == "DataGate"
+    verdict = gate_failed and _gate_verdict(failed[-1])
+    gate = ("FAILED" if verdict else "error" if gate_failed and not abandoned  # it crashed
             else "passed" if {"executed", "cached"} & set(gate_states) else "not run")  # nor finished: stopped
     # Every run ends with the Pusher; one that has not run it, and did not fail, was killed between
     # two components (no execution left unfinished to show it).
